@@ -1,0 +1,21 @@
+/*
+ * drover — clocks. Wall time for timestamps that travel in messages;
+ * monotonic time for timeouts and intervals inside one process.
+ */
+#ifndef DROVER_CLOCK_H
+#define DROVER_CLOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** @brief Milliseconds since the Unix epoch (CLOCK_REALTIME). */
+int64_t drv_now_ms(void);
+
+/** @brief Milliseconds on CLOCK_MONOTONIC; only differences mean anything. */
+int64_t drv_mono_ms(void);
+
+/** @brief Format \p ms since the epoch as RFC 3339 UTC with milliseconds
+ *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). */
+void drv_format_time(int64_t ms, char *buf, size_t size);
+
+#endif /* DROVER_CLOCK_H */

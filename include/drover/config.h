@@ -1,0 +1,162 @@
+/*
+ * drover — configuration: one YAML file for all three binaries.
+ *
+ * Every scalar key lives in one table in core/config_table.c (name, type,
+ * default, bounds, secret, reloadable, one-line doc). That table drives the
+ * YAML loader, the DROVER_<SECTION>_<KEY> environment overrides, validation,
+ * `droverctl config check` output and docs/config.md. Maps that are not
+ * scalar keys (handlers, librdkafka pass-through properties) have their own
+ * small tables of per-entry keys.
+ *
+ * Errors name the place: "drover.yaml:12:3: unknown key 'kafka.brokr' (did
+ * you mean 'kafka.brokers'?)".
+ */
+#ifndef DROVER_CONFIG_H
+#define DROVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "drover/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum drv_log_level {
+	DRV_LOG_DEBUG = 0,
+	DRV_LOG_INFO  = 1,
+	DRV_LOG_WARN  = 2,
+	DRV_LOG_ERROR = 3,
+} drv_log_level_t;
+
+typedef enum drv_log_format {
+	DRV_LOG_FORMAT_JSON   = 0, /**< one JSON object per line */
+	DRV_LOG_FORMAT_LOGFMT = 1, /**< key=value pairs */
+} drv_log_format_t;
+
+typedef enum drv_handler_type {
+	DRV_HANDLER_EXEC   = 0,
+	DRV_HANDLER_HTTP   = 1,
+	DRV_HANDLER_PLUGIN = 2,
+} drv_handler_type_t;
+
+/** A string pair; both owned by the config. */
+typedef struct drv_kv {
+	char *key;
+	char *value;
+} drv_kv_t;
+
+/** One entry of the `handlers:` map. */
+typedef struct drv_handler_conf {
+	char   *name;            /**< the map key */
+	drv_handler_type_t type;
+	char  **command;         /**< exec: argv, NULL-terminated */
+	size_t  command_cnt;     /**< exec: entries in command (no NULL) */
+	bool    shell;           /**< exec: run command[0] with /bin/sh -c */
+	char   *workdir;         /**< exec: working directory, NULL = inherit */
+	drv_kv_t *env;           /**< exec: extra environment */
+	size_t  env_cnt;
+	int64_t timeout_ms;      /**< kill the run after this long */
+	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log */
+	char   *policy;          /**< retry policy name, NULL = default */
+	uint32_t max_attempts;   /**< 0 = the policy's */
+} drv_handler_conf_t;
+
+typedef struct drv_config {
+	char *path;              /**< file it was loaded from, NULL for defaults */
+
+	struct {
+		char    *brokers;
+		char    *client_id;
+		char    *topic_prefix;       /**< default "drover." */
+		int64_t  partitions;         /**< per task/delay topic */
+		int64_t  replication_factor;
+		int64_t  dlq_retention_ms;   /**< default 30 days */
+		int64_t  connect_timeout_ms; /**< CLI: give up after this */
+		int64_t *delay_tiers_ms;     /**< ascending, e.g. 1s,10s,1m,10m,1h */
+		size_t   delay_tier_cnt;
+		drv_kv_t *properties;        /**< librdkafka pass-through */
+		size_t   property_cnt;
+	} kafka;
+
+	struct {
+		char    *url;                /**< redis://[:pass@]host:port[/db] or unix:///path */
+		char    *password;           /**< secret; overrides the URL's */
+		char    *key_prefix;         /**< default "drover:" */
+		int64_t  connect_timeout_ms;
+	} redis;
+
+	struct {
+		drv_log_level_t  level;
+		drv_log_format_t format;
+	} log;
+
+	struct {
+		char    *group;              /**< consumer group id */
+		int64_t  concurrency;        /**< tasks run at once */
+		int64_t  shutdown_grace_ms;  /**< SIGTERM: let tasks finish */
+		int64_t  default_timeout_ms; /**< handler timeout if unset */
+		int64_t  output_limit;       /**< default handler output_limit */
+	} worker;
+
+	struct {
+		char    *group;
+	} coordinator;
+
+	drv_handler_conf_t *handlers;
+	size_t handler_cnt;
+} drv_config_t;
+
+/** @brief A config holding only defaults. Caller frees with
+ *         drv_config_destroy(). NULL on allocation failure. */
+drv_config_t *drv_config_new(void);
+
+/**
+ * @brief Load \p path (YAML), then apply DROVER_* overrides from \p envp
+ *        (a NULL-terminated "NAME=value" array such as environ; NULL for
+ *        none), then validate.
+ * @param out  on success receives a config the caller frees with
+ *             drv_config_destroy(); untouched on error.
+ * @returns DRV_OK; DRV_ERR_IO if the file cannot be read; DRV_ERR_CONFIG
+ *          with "file:line:col: message" in \p errstr otherwise.
+ */
+drv_err_t drv_config_load(const char *path, char *const *envp,
+			  drv_config_t **out, char *errstr, size_t errstr_size);
+
+/**
+ * @brief Like drv_config_load() but parses \p text (\p len bytes); \p name is
+ *        used in place of the file name in messages.
+ */
+drv_err_t drv_config_load_string(const char *name, const char *text,
+				 size_t len, char *const *envp,
+				 drv_config_t **out, char *errstr,
+				 size_t errstr_size);
+
+/** @brief Free \p cfg and everything it owns. NULL is a no-op. */
+void drv_config_destroy(drv_config_t *cfg);
+
+/** @brief The handler named \p name, or NULL. Owned by \p cfg. */
+const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
+					     const char *name);
+
+/**
+ * @brief Write the effective config as YAML to \p out, secrets (and
+ *        passwords inside URLs and secret-looking librdkafka properties)
+ *        shown as "<redacted>". Each key is followed by a comment naming
+ *        where its value came from (default, file, env).
+ */
+void drv_config_dump(const drv_config_t *cfg, FILE *out);
+
+/** @brief Write the reference page for every key (Markdown) to \p out. */
+void drv_config_write_reference(FILE *out);
+
+const char *drv_log_level_name(drv_log_level_t level);
+const char *drv_handler_type_name(drv_handler_type_t type);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_CONFIG_H */

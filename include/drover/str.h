@@ -1,0 +1,70 @@
+/*
+ * drover — bounded string helpers. The project never uses sprintf, strcpy,
+ * strtok or atoi; these are what it uses instead.
+ */
+#ifndef DROVER_STR_H
+#define DROVER_STR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drover/error.h"
+
+/**
+ * @brief Copy \p src into \p dst of \p size bytes, always NUL-terminating.
+ * @returns strlen(src); a result >= size means the copy was truncated.
+ */
+size_t drv_strlcpy(char *dst, const char *src, size_t size);
+
+/**
+ * @brief vsnprintf that reports truncation.
+ * @returns true if the whole formatted string fit in \p buf.
+ */
+bool drv_fmt(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+bool drv_vfmt(char *buf, size_t size, const char *fmt, va_list ap);
+
+/**
+ * @brief strdup that returns NULL for a NULL input.
+ * @returns a heap copy the caller frees with free(), or NULL.
+ */
+char *drv_strdup(const char *s);
+
+/**
+ * @brief Parse a whole string as a signed decimal integer within [min, max].
+ * @returns DRV_OK, DRV_ERR_INVALID (not a number, trailing text) or
+ *          DRV_ERR_RANGE. \p out is untouched on error.
+ */
+drv_err_t drv_parse_int(const char *s, int64_t min, int64_t max,
+			int64_t *out);
+
+/**
+ * @brief Parse a boolean: true/false, yes/no, on/off, 1/0 (any case).
+ */
+drv_err_t drv_parse_bool(const char *s, bool *out);
+
+/**
+ * @brief Parse a duration such as "250ms", "30s", "5m", "2h", "30d" or a bare
+ *        number of milliseconds ("1500"). Compound forms ("1m30s") are
+ *        accepted.
+ * @returns DRV_OK with the value in milliseconds, or DRV_ERR_INVALID /
+ *          DRV_ERR_RANGE.
+ */
+drv_err_t drv_parse_duration(const char *s, int64_t *ms_out);
+
+/**
+ * @brief Format a millisecond duration in the largest exact unit
+ *        ("30s", "1500ms", "30d").
+ */
+void drv_format_duration(int64_t ms, char *buf, size_t size);
+
+/**
+ * @brief Levenshtein edit distance between two short strings (used to
+ *        suggest the closest valid key or command). Strings longer than 64
+ *        bytes compare as very distant.
+ */
+int drv_edit_distance(const char *a, const char *b);
+
+#endif /* DROVER_STR_H */

@@ -1,0 +1,127 @@
+/*
+ * drover — the task: the unit of work that travels on the task, delay and
+ * dead-letter topics. This header is the only view of a task outside the
+ * core; the protobuf-c generated types stay inside core/.
+ *
+ * Lifecycle: drv_task_init() an embedded or stack drv_task_t (no
+ * allocation), fill it, drv_task_release() it to free what it owns. Every
+ * char * and uint8_t * field is owned by the task and freed by release.
+ */
+#ifndef DROVER_TASK_H
+#define DROVER_TASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "drover/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Wire schema version this build writes. Readers accept any version and
+ *  ignore fields they do not know (protobuf rules). */
+#define DRV_SCHEMA_VERSION 1
+
+/** Length of a task id: a 26-character ULID (Crockford base32), sortable by
+ *  creation time. Buffers hold DRV_ID_LEN + 1 bytes. */
+#define DRV_ID_LEN 26
+
+#define DRV_PRIORITY_MIN 1
+#define DRV_PRIORITY_MAX 10
+#define DRV_PRIORITY_DEFAULT 5
+
+/** A key/value label. Both strings owned by the task. */
+typedef struct drv_label {
+	char *key;
+	char *value;
+} drv_label_t;
+
+/** Where a task came from. All strings optional (NULL) and owned. */
+typedef struct drv_origin {
+	char    *schedule_id;     /**< schedule that fired it */
+	int64_t  scheduled_ms;    /**< the schedule's nominal fire time */
+	char    *event_id;        /**< event that triggered it */
+	char    *parent_task_id;  /**< task whose lifecycle event chained it */
+	uint32_t chain_depth;     /**< 0 for a root task */
+	char    *dead_letter_id;  /**< dead letter it was resubmitted from */
+	char    *submitted_by;    /**< user or component that submitted it */
+	uint64_t fencing_token;   /**< coordinator leader epoch, 0 if none */
+} drv_origin_t;
+
+typedef struct drv_task {
+	uint32_t schema_version;
+	char     id[DRV_ID_LEN + 1];
+	char    *handler;
+	uint8_t *payload;          /**< bytes; JSON by convention */
+	size_t   payload_len;
+	uint32_t priority;         /**< 1..10, higher runs first */
+	uint32_t attempt;          /**< attempts already made (0 = never run) */
+	uint32_t max_attempts;     /**< 0 = the policy's default */
+	char    *policy;           /**< retry policy name, NULL = handler's */
+	int64_t  created_ms;       /**< ms since epoch */
+	int64_t  not_before_ms;    /**< 0 = run as soon as possible */
+	int64_t  deadline_ms;      /**< 0 = no deadline */
+	char    *idempotency_key;  /**< NULL = none */
+	char    *key;              /**< partition key, NULL = task id */
+	drv_label_t *labels;
+	size_t   label_cnt;
+	drv_origin_t origin;
+} drv_task_t;
+
+/** @brief Zero \p t and set schema version and default priority. Allocates
+ *         nothing. */
+void drv_task_init(drv_task_t *t);
+
+/** @brief Free everything \p t owns and re-init it. \p t itself is not
+ *         freed (it is usually embedded or on the stack). */
+void drv_task_release(drv_task_t *t);
+
+/**
+ * @brief Fill \p id_out (DRV_ID_LEN + 1 bytes) with a fresh ULID made from
+ *        \p now_ms and 80 random bits. Ids made later sort after earlier ones
+ *        (within one millisecond, ordering is random).
+ */
+void drv_id_new(char *id_out, int64_t now_ms);
+
+/** @brief Replace the task's payload with a copy of \p len bytes. */
+drv_err_t drv_task_set_payload(drv_task_t *t, const void *data, size_t len);
+
+/** @brief Add (or replace) a label; copies both strings. */
+drv_err_t drv_task_set_label(drv_task_t *t, const char *key,
+			     const char *value);
+
+/** @brief The label's value, or NULL. The string stays owned by \p t. */
+const char *drv_task_label(const drv_task_t *t, const char *key);
+
+/**
+ * @brief Check a task's invariants (id present, handler present, priority in
+ *        1..10, attempt <= max_attempts when both are set).
+ */
+drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
+			    size_t errstr_size);
+
+/**
+ * @brief Encode \p t as a protobuf `drover.v1.Task`.
+ * @param out  receives a malloc'd buffer the caller frees with free().
+ */
+drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
+			  char *errstr, size_t errstr_size);
+
+/**
+ * @brief Decode a protobuf `drover.v1.Task` into \p t, which must be
+ *        initialised (drv_task_init) and is released first. On error \p t is
+ *        left initialised and empty and \p errstr says why
+ *        (DRV_ERR_DECODE).
+ */
+drv_err_t drv_task_decode(const void *buf, size_t len, drv_task_t *t,
+			  char *errstr, size_t errstr_size);
+
+/** @brief Deep-copy \p src into the initialised \p dst. */
+drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_TASK_H */
