@@ -22,7 +22,10 @@ void drv_format_time(int64_t ms, char *buf, size_t size)
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 
-	gmtime_r(&secs, &tm);
+	if (ms < 0 || !gmtime_r(&secs, &tm) || tm.tm_year + 1900 > 9999) {
+		drv_fmt(buf, size, "%lldms", (long long)ms);
+		return;
+	}
 	drv_fmt(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));

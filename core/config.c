@@ -1,0 +1,949 @@
+/*
+ * config.c — loading the configuration: defaults, then the YAML file, then
+ * DROVER_<SECTION>_<KEY> environment overrides, then the handler defaults
+ * that depend on other keys.
+ *
+ * The file is read with libyaml's document API and walked section by
+ * section; each value is handed to drv_cfg_parse() with the key's row from
+ * the table in config_table.c, so the file, the environment and the built-in
+ * defaults all go through the same parser and the same bounds. Every message
+ * names the place ("file:line:col", 1-based, or "environment NAME") and the
+ * dotted key, and unknown names get a "did you mean" from the table.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "config_int.h"
+#include "drover/str.h"
+
+/** Largest config file read, so a wrong path cannot eat memory. */
+#define CONFIG_MAX_BYTES (16u << 20)
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+
+drv_err_t drv_cfg_fail(char *errstr, size_t errstr_size,
+		       const drv_cfg_where_t *w, const char *key,
+		       const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	drv_vfmt(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (w->file)
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "%s:%zu:%zu: %s%s%s", w->file, w->line,
+				 w->col, key ? key : "", key ? ": " : "", msg);
+	if (w->env)
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "environment %s: %s", w->env, msg);
+	return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+			 "built-in default of %s: %s", key ? key : "?", msg);
+}
+
+void drv_cfg_suggest_init(drv_cfg_suggest_t *s, const char *typed)
+{
+	s->typed = typed;
+	s->best = 0;
+	s->best_len = 0;
+	s->dist = 1000;
+}
+
+void drv_cfg_suggest_add(drv_cfg_suggest_t *s, const char *cand, size_t id)
+{
+	int d = drv_edit_distance(s->typed, cand);
+
+	if (d < s->dist) {
+		s->dist = d;
+		s->best = id;
+		s->best_len = strlen(cand);
+	}
+}
+
+bool drv_cfg_suggestion(const drv_cfg_suggest_t *s, size_t *id)
+{
+	size_t a = strlen(s->typed), b = s->best_len;
+
+	/* close enough to be a typo: a few edits, at most half the name */
+	if (s->dist > 3 || (size_t)s->dist * 2 > (a > b ? a : b))
+		return false;
+	*id = s->best;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                           */
+/* ------------------------------------------------------------------ */
+
+static void handler_release(drv_handler_conf_t *h)
+{
+	for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
+		drv_cfg_release(&drv_cfg_handler_keys[i], h);
+	free(h->name);
+}
+
+void drv_config_destroy(drv_config_t *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < drv_cfg_key_cnt; i++)
+		drv_cfg_release(&drv_cfg_keys[i], cfg);
+	for (size_t i = 0; i < cfg->kafka.property_cnt; i++) {
+		free(cfg->kafka.properties[i].key);
+		free(cfg->kafka.properties[i].value);
+	}
+	free(cfg->kafka.properties);
+	for (size_t i = 0; i < cfg->handler_cnt; i++)
+		handler_release(&cfg->handlers[i]);
+	free(cfg->handlers);
+	free(cfg->priv);
+	free(cfg->path);
+	free(cfg);
+}
+
+/* Parse the built-in default of every row of \p keys into \p base. */
+static drv_err_t apply_defaults(const drv_cfg_key_t *keys, size_t cnt,
+				void *base, char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < cnt; i++) {
+		drv_cfg_value_t v = { .kind = DRV_CFG_SCALAR };
+		drv_err_t err;
+
+		if (!keys[i].def)
+			continue;
+		v.text = keys[i].def;
+		err = drv_cfg_parse(&keys[i], keys[i].name, &v, base, errstr,
+				    errstr_size);
+		if (err)
+			return err;
+	}
+	return DRV_OK;
+}
+
+drv_config_t *drv_config_new(void)
+{
+	drv_config_t *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		return NULL;
+	cfg->priv = calloc(1, sizeof(*cfg->priv) + drv_cfg_key_cnt);
+	if (!cfg->priv ||
+	    apply_defaults(drv_cfg_keys, drv_cfg_key_cnt, cfg, NULL, 0)) {
+		drv_config_destroy(cfg);
+		return NULL;
+	}
+	cfg->priv->key_cnt = drv_cfg_key_cnt;
+	return cfg;
+}
+
+const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
+					     const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->handler_cnt; i++)
+		if (!strcmp(cfg->handlers[i].name, name))
+			return &cfg->handlers[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The YAML walker                                                     */
+/* ------------------------------------------------------------------ */
+
+/** What the walker learns about a handler before its defaults resolve. */
+typedef struct handler_state {
+	drv_cfg_where_t where;     /**< of the handler's name */
+	drv_cfg_where_t cmd_where; /**< of its command value */
+	bool has_cmd, cmd_scalar, has_timeout, has_output_limit;
+} handler_state_t;
+
+typedef struct loader {
+	drv_config_t *cfg;
+	yaml_document_t *doc;
+	const char *file;
+	handler_state_t *hs;      /**< parallel to cfg->handlers */
+	char *errstr;
+	size_t errstr_size;
+} loader_t;
+
+#define FAIL(L, w, key, ...) \
+	drv_cfg_fail((L)->errstr, (L)->errstr_size, (w), (key), __VA_ARGS__)
+
+static drv_cfg_where_t where_of(const loader_t *L, const yaml_node_t *n)
+{
+	drv_cfg_where_t w = {
+		.file = L->file,
+		.line = n->start_mark.line + 1,
+		.col  = n->start_mark.column + 1,
+	};
+	return w;
+}
+
+static yaml_node_t *node_at(const loader_t *L, int index)
+{
+	return yaml_document_get_node(L->doc, index);
+}
+
+static const char *text_of(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* A plain empty, "~" or "null" scalar: YAML's null. */
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (!n || n->type == YAML_NO_NODE)
+		return true;
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = text_of(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") ||
+	       !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE:  return "a mapping";
+	default:                 return "a scalar";
+	}
+}
+
+/* The value a node holds, without its children. */
+static void shallow(const loader_t *L, const yaml_node_t *n,
+		    drv_cfg_value_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->where = where_of(L, n);
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE:
+		v->kind = DRV_CFG_SEQUENCE;
+		break;
+	case YAML_MAPPING_NODE:
+		v->kind = DRV_CFG_MAPPING;
+		break;
+	default:
+		v->kind = DRV_CFG_SCALAR;
+		v->text = n->type == YAML_SCALAR_NODE ? text_of(n) : "";
+		v->null = is_null(n);
+		break;
+	}
+}
+
+/*
+ * Reject duplicate and non-scalar keys in mapping \p map, whose dotted name
+ * is \p prefix ("" at the top). The error points at the second occurrence.
+ */
+static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
+			    const char *prefix)
+{
+	const yaml_node_pair_t *start = map->data.mapping.pairs.start;
+	const yaml_node_pair_t *top = map->data.mapping.pairs.top;
+
+	for (const yaml_node_pair_t *p = start; p < top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		drv_cfg_where_t w = where_of(L, k);
+
+		if (k->type != YAML_SCALAR_NODE)
+			return FAIL(L, &w, *prefix ? prefix : NULL,
+				    "expected a key name, got %s",
+				    node_kind(k));
+		for (const yaml_node_pair_t *q = start; q < p; q++) {
+			const yaml_node_t *prev = node_at(L, q->key);
+
+			if (prev->type == YAML_SCALAR_NODE &&
+			    !strcmp(text_of(prev), text_of(k)))
+				return FAIL(L, &w, NULL,
+					    "duplicate key '%s%s%.100s' (first "
+					    "at line %zu)", prefix,
+					    *prefix ? "." : "", text_of(k),
+					    prev->start_mark.line + 1);
+		}
+	}
+	return DRV_OK;
+}
+
+/*
+ * Fill \p v from node \p n with its direct children; *children receives the
+ * array to free (NULL for a scalar). Mapping keys are checked first.
+ */
+static drv_err_t node_value(const loader_t *L, const yaml_node_t *n,
+			    const char *name, drv_cfg_value_t *v,
+			    drv_cfg_value_t **children)
+{
+	size_t cnt = 0, i = 0;
+	drv_cfg_value_t *items;
+
+	*children = NULL;
+	shallow(L, n, v);
+	if (n->type == YAML_SEQUENCE_NODE)
+		cnt = (size_t)(n->data.sequence.items.top -
+			       n->data.sequence.items.start);
+	else if (n->type == YAML_MAPPING_NODE)
+		cnt = 2 * (size_t)(n->data.mapping.pairs.top -
+				   n->data.mapping.pairs.start);
+	else
+		return DRV_OK;
+	if (n->type == YAML_MAPPING_NODE) {
+		drv_err_t err = check_keys(L, n, name);
+		if (err)
+			return err;
+	}
+	if (!(items = calloc(cnt ? cnt : 1, sizeof(*items))))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     it < n->data.sequence.items.top; it++)
+			shallow(L, node_at(L, *it), &items[i++]);
+	} else {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top; p++) {
+			shallow(L, node_at(L, p->key), &items[i++]);
+			shallow(L, node_at(L, p->value), &items[i++]);
+		}
+	}
+	v->items = items;
+	v->item_cnt = cnt;
+	*children = items;
+	return DRV_OK;
+}
+
+/* Parse node \p n into the field of row \p k inside \p base. */
+static drv_err_t parse_node(const loader_t *L, const drv_cfg_key_t *k,
+			    const char *name, const yaml_node_t *n,
+			    void *base, drv_cfg_value_t *out)
+{
+	drv_cfg_value_t v, *children;
+	drv_err_t err = node_value(L, n, name, &v, &children);
+
+	if (!err)
+		err = drv_cfg_parse(k, name, &v, base, L->errstr,
+				    L->errstr_size);
+	free(children);
+	if (out) {
+		*out = v;
+		out->items = NULL;
+	}
+	return err;
+}
+
+/* "unknown key 'x.y' (did you mean 'x.z'?)" at the key; hint may be NULL. */
+static drv_err_t unknown(const loader_t *L, const yaml_node_t *key,
+			 const char *what, const char *name,
+			 const char *hint)
+{
+	drv_cfg_where_t w = where_of(L, key);
+
+	if (hint)
+		return FAIL(L, &w, NULL, "unknown %s '%.150s' (did you mean "
+			    "'%s'?)", what, name, hint);
+	return FAIL(L, &w, NULL, "unknown %s '%.150s'", what, name);
+}
+
+static bool valid_chars(const char *s, const char *extra, bool upper)
+{
+	for (; *s; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+		    (upper && *s >= 'A' && *s <= 'Z') || strchr(extra, *s))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+/* kafka.properties: librdkafka name -> scalar, kept as text. */
+static drv_err_t load_properties(loader_t *L, const yaml_node_t *map)
+{
+	static const struct { const char *prop, *use; } owned[] = {
+		{ "bootstrap.servers",    "kafka.brokers" },
+		{ "metadata.broker.list", "kafka.brokers" },
+		{ "client.id",            "kafka.client_id" },
+		{ "group.id",             "worker.group or coordinator.group" },
+	};
+	drv_config_t *cfg = L->cfg;
+	drv_cfg_where_t w = where_of(L, map);
+	size_t n;
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, "kafka.properties", "expected a mapping of "
+			    "librdkafka property: value, got %s",
+			    node_kind(map));
+	if ((err = check_keys(L, map, "kafka.properties")))
+		return err;
+	n = (size_t)(map->data.mapping.pairs.top -
+		     map->data.mapping.pairs.start);
+	if (!(cfg->kafka.properties = calloc(n ? n : 1, sizeof(drv_kv_t))))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const yaml_node_t *v = node_at(L, p->value);
+		const char *name = text_of(k);
+		drv_kv_t *kv;
+
+		w = where_of(L, k);
+		if (!*name || !valid_chars(name, "._-", true))
+			return FAIL(L, &w, "kafka.properties", "'%.100s' is "
+				    "not a librdkafka property name", name);
+		for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+			if (!strcmp(name, owned[i].prop))
+				return FAIL(L, &w, NULL, "kafka.properties."
+					    "%s: set %s instead", name,
+					    owned[i].use);
+		w = where_of(L, v);
+		if (v->type != YAML_SCALAR_NODE || is_null(v))
+			return FAIL(L, &w, NULL, "kafka.properties.%.100s: "
+				    "expected a value, got %s", name,
+				    is_null(v) ? "nothing" : node_kind(v));
+		kv = &cfg->kafka.properties[cfg->kafka.property_cnt];
+		kv->key = strdup(name);
+		kv->value = strdup(text_of(v));
+		cfg->kafka.property_cnt++;
+		if (!kv->key || !kv->value)
+			return drv_error(L->errstr, L->errstr_size,
+					 DRV_ERR_NOMEM, "out of memory");
+	}
+	return DRV_OK;
+}
+
+/* One section of table keys ("kafka:", "worker:", ...). */
+static drv_err_t load_section(loader_t *L, const char *sec,
+			      const yaml_node_t *map)
+{
+	drv_cfg_where_t w = where_of(L, map);
+	size_t seclen = strlen(sec);
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, sec, "expected a mapping of keys, got %s",
+			    node_kind(map));
+	if ((err = check_keys(L, map, sec)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const char *leaf = text_of(k);
+		const drv_cfg_key_t *row;
+		char name[256];
+
+		drv_fmt(name, sizeof(name), "%s.%s", sec, leaf);
+		if (!strcmp(sec, "kafka") && !strcmp(leaf, "properties")) {
+			err = load_properties(L, node_at(L, p->value));
+		} else if ((row = drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt,
+					       name))) {
+			err = parse_node(L, row, name, node_at(L, p->value),
+					 L->cfg, NULL);
+			L->cfg->priv->src[row - drv_cfg_keys] =
+				DRV_CFG_SRC_FILE;
+		} else {
+			drv_cfg_suggest_t s;
+			size_t id;
+
+			drv_cfg_suggest_init(&s, leaf);
+			for (size_t i = 0; i < drv_cfg_key_cnt; i++) {
+				const char *full = drv_cfg_keys[i].name;
+				if (!strncmp(full, sec, seclen) &&
+				    full[seclen] == '.')
+					drv_cfg_suggest_add(&s,
+						full + seclen + 1, i);
+			}
+			if (!strcmp(sec, "kafka"))
+				drv_cfg_suggest_add(&s, "properties",
+						    drv_cfg_key_cnt);
+			err = unknown(L, k, "key", name,
+				      !drv_cfg_suggestion(&s, &id) ? NULL :
+				      id < drv_cfg_key_cnt ?
+				      drv_cfg_keys[id].name :
+				      "kafka.properties");
+		}
+		if (err)
+			return err;
+	}
+	return DRV_OK;
+}
+
+/* Check an exec handler's command agrees with its shell setting. */
+static drv_err_t check_handler(loader_t *L, const drv_handler_conf_t *h,
+			       const handler_state_t *hs)
+{
+	char name[128];
+
+	drv_fmt(name, sizeof(name), "handlers.%s", h->name);
+	if (h->type != DRV_HANDLER_EXEC)
+		return DRV_OK;
+	if (!hs->has_cmd)
+		return FAIL(L, &hs->where, name, "an exec handler needs a "
+			    "command");
+	drv_fmt(name, sizeof(name), "handlers.%s.command", h->name);
+	if (h->shell && !hs->cmd_scalar && h->command_cnt != 1)
+		return FAIL(L, &hs->cmd_where, name, "with shell: true, the "
+			    "command is one string (a script for /bin/sh "
+			    "-c), got a list of %zu", h->command_cnt);
+	if (!h->shell && hs->cmd_scalar)
+		return FAIL(L, &hs->cmd_where, name, "a single string needs "
+			    "shell: true; without a shell, write the argv as "
+			    "a list such as [\"cat\"]");
+	return DRV_OK;
+}
+
+static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
+			      const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	const char *hname = text_of(key);
+	drv_handler_conf_t *h = &cfg->handlers[cfg->handler_cnt];
+	handler_state_t *hs = &L->hs[cfg->handler_cnt];
+	drv_cfg_where_t w = where_of(L, key);
+	size_t len = strlen(hname);
+	char prefix[128];
+	drv_err_t err;
+
+	if (len < 1 || len > 64 || !valid_chars(hname, "_.-", false))
+		return FAIL(L, &w, "handlers", "invalid handler name "
+			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", hname);
+	cfg->handler_cnt++;
+	hs->where = w;
+	if (!(h->name = strdup(hname)))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	if ((err = apply_defaults(drv_cfg_handler_keys,
+				  drv_cfg_handler_key_cnt, h, L->errstr,
+				  L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "handlers.%s", hname);
+	w = where_of(L, map);
+	if (is_null(map))
+		return check_handler(L, h, hs);
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, prefix, "expected a mapping of handler "
+			    "settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, prefix)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const char *leaf = text_of(k);
+		const drv_cfg_key_t *row;
+		drv_cfg_value_t v;
+		char name[256];
+
+		drv_fmt(name, sizeof(name), "%s.%s", prefix, leaf);
+		row = drv_cfg_find(drv_cfg_handler_keys,
+				   drv_cfg_handler_key_cnt, leaf);
+		if (!row) {
+			drv_cfg_suggest_t s;
+			char hint[256];
+			size_t id;
+
+			drv_cfg_suggest_init(&s, leaf);
+			for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
+				drv_cfg_suggest_add(&s,
+					drv_cfg_handler_keys[i].name, i);
+			if (!drv_cfg_suggestion(&s, &id))
+				return unknown(L, k, "key", name, NULL);
+			drv_fmt(hint, sizeof(hint), "%s.%s", prefix,
+				drv_cfg_handler_keys[id].name);
+			return unknown(L, k, "key", name, hint);
+		}
+		if ((err = parse_node(L, row, name, node_at(L, p->value), h,
+				      &v)))
+			return err;
+		if (!strcmp(leaf, "command")) {
+			hs->has_cmd = true;
+			hs->cmd_scalar = v.kind == DRV_CFG_SCALAR;
+			hs->cmd_where = v.where;
+		} else if (!strcmp(leaf, "timeout")) {
+			hs->has_timeout = true;
+		} else if (!strcmp(leaf, "output_limit")) {
+			hs->has_output_limit = true;
+		}
+	}
+	return check_handler(L, h, hs);
+}
+
+static drv_err_t load_handlers(loader_t *L, const yaml_node_t *map)
+{
+	drv_cfg_where_t w = where_of(L, map);
+	size_t n;
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, "handlers", "expected a mapping of handler "
+			    "name: settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, "handlers")))
+		return err;
+	n = (size_t)(map->data.mapping.pairs.top -
+		     map->data.mapping.pairs.start);
+	L->cfg->handlers = calloc(n ? n : 1, sizeof(drv_handler_conf_t));
+	L->hs = calloc(n ? n : 1, sizeof(handler_state_t));
+	if (!L->cfg->handlers || !L->hs)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++)
+		if ((err = load_handler(L, node_at(L, p->key),
+					node_at(L, p->value))))
+			return err;
+	return DRV_OK;
+}
+
+static bool is_table_section(const char *sec)
+{
+	size_t n = strlen(sec);
+
+	for (size_t i = 0; i < drv_cfg_key_cnt; i++)
+		if (!strncmp(drv_cfg_keys[i].name, sec, n) &&
+		    drv_cfg_keys[i].name[n] == '.')
+			return true;
+	return false;
+}
+
+static drv_err_t load_root(loader_t *L)
+{
+	const yaml_node_t *root = yaml_document_get_root_node(L->doc);
+	drv_cfg_where_t w;
+	drv_err_t err;
+
+	/* libyaml keeps NULs inside scalars; C strings would cut them. */
+	for (yaml_node_t *n = L->doc->nodes.start; n < L->doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE &&
+		    strlen(text_of(n)) != n->data.scalar.length) {
+			w = where_of(L, n);
+			return FAIL(L, &w, NULL, "a value holds a NUL "
+				    "character");
+		}
+	if (is_null(root))
+		return DRV_OK;  /* empty file, or only comments */
+	w = where_of(L, root);
+	if (root->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, NULL, "the top level must be a mapping of "
+			    "sections (kafka, redis, log, worker, "
+			    "coordinator, handlers), got %s",
+			    node_kind(root));
+	if ((err = check_keys(L, root, "")))
+		return err;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+	     p < root->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const yaml_node_t *v = node_at(L, p->value);
+		const char *sec = text_of(k);
+
+		if (!strcmp(sec, "handlers")) {
+			err = load_handlers(L, v);
+		} else if (is_table_section(sec)) {
+			err = load_section(L, sec, v);
+		} else if (drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt, sec)) {
+			w = where_of(L, k);
+			return FAIL(L, &w, NULL, "unknown section '%s' (keys "
+				    "are nested: write '%.*s:' and '%s:' "
+				    "indented below it)", sec,
+				    (int)strcspn(sec, "."), sec,
+				    sec + strcspn(sec, ".") + 1);
+		} else {
+			drv_cfg_suggest_t s;
+			size_t id;
+
+			drv_cfg_suggest_init(&s, sec);
+			for (size_t i = 0; i < drv_cfg_section_cnt; i++)
+				drv_cfg_suggest_add(&s,
+					drv_cfg_sections[i].name, i);
+			err = unknown(L, k, "section", sec,
+				      drv_cfg_suggestion(&s, &id) ?
+				      drv_cfg_sections[id].name : NULL);
+		}
+		if (err)
+			return err;
+	}
+	return DRV_OK;
+}
+
+/* libyaml's error, placed: reader errors carry a byte offset only. */
+static drv_err_t yaml_fail(const loader_t *L, const yaml_parser_t *p,
+			   const char *text, size_t len)
+{
+	drv_cfg_where_t w = { .file = L->file };
+	char ctx[160] = "";
+
+	if (p->error == YAML_MEMORY_ERROR)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "%s: out of memory parsing YAML", L->file);
+	if (p->error == YAML_READER_ERROR) {
+		size_t off = p->problem_offset < len ? p->problem_offset : len;
+
+		w.line = w.col = 1;
+		for (size_t i = 0; i < off; i++) {
+			if (text[i] == '\n') {
+				w.line++;
+				w.col = 1;
+			} else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+				w.col++;
+			}
+		}
+	} else {
+		w.line = p->problem_mark.line + 1;
+		w.col = p->problem_mark.column + 1;
+	}
+	if (p->context)
+		drv_fmt(ctx, sizeof(ctx), " (%s at line %zu, column %zu)",
+			p->context, p->context_mark.line + 1,
+			p->context_mark.column + 1);
+	return FAIL(L, &w, NULL, "invalid YAML: %s%s",
+		    p->problem ? p->problem : "parse error", ctx);
+}
+
+/* Parse the text into L->cfg: exactly one document (or none). */
+static drv_err_t load_yaml(loader_t *L, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	drv_err_t err;
+
+	if (!yaml_parser_initialize(&parser))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
+				     len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		err = yaml_fail(L, &parser, text, len);
+		yaml_parser_delete(&parser);
+		return err;
+	}
+	L->doc = &doc;
+	err = load_root(L);
+	L->doc = NULL;
+	yaml_document_delete(&doc);
+	if (!err) {
+		if (!yaml_parser_load(&parser, &extra)) {
+			err = yaml_fail(L, &parser, text, len);
+		} else {
+			if (yaml_document_get_root_node(&extra)) {
+				drv_cfg_where_t w = {
+					.file = L->file,
+					.line = extra.start_mark.line + 1,
+					.col = extra.start_mark.column + 1,
+				};
+				err = FAIL(L, &w, NULL, "only one YAML "
+					   "document is allowed");
+			}
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Environment overrides                                               */
+/* ------------------------------------------------------------------ */
+
+static drv_err_t apply_env(loader_t *L, char *const *envp)
+{
+	char envname[128];
+
+	for (char *const *e = envp; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char var[128];
+		size_t n;
+		bool matched = false;
+
+		if (strncmp(*e, "DROVER_", 7) || !eq)
+			continue;
+		n = (size_t)(eq - *e);
+		if (n >= sizeof(var))
+			n = sizeof(var) - 1;
+		memcpy(var, *e, n);
+		var[n] = '\0';
+		for (size_t i = 0; i < drv_cfg_key_cnt && !matched; i++) {
+			drv_cfg_value_t v = {
+				.kind = DRV_CFG_SCALAR,
+				.text = eq + 1,
+				.where = { .env = var },
+			};
+			drv_err_t err;
+
+			drv_cfg_env_name(drv_cfg_keys[i].name, envname,
+					 sizeof(envname));
+			if (strcmp(var, envname))
+				continue;
+			matched = true;
+			err = drv_cfg_parse(&drv_cfg_keys[i],
+					    drv_cfg_keys[i].name, &v, L->cfg,
+					    L->errstr, L->errstr_size);
+			if (err)
+				return err;
+			L->cfg->priv->src[i] = DRV_CFG_SRC_ENV;
+		}
+		if (matched)
+			continue;
+		/* DROVER_<SECTION>_...: the section's keys own that prefix */
+		for (size_t s = 0; s < drv_cfg_section_cnt; s++) {
+			const char *sec = drv_cfg_sections[s].name;
+			char prefix[64];
+			size_t plen;
+			drv_cfg_suggest_t sg;
+			drv_cfg_where_t w = { .env = var };
+			size_t id;
+
+			if (!is_table_section(sec))
+				continue;
+			drv_cfg_env_name(sec, prefix, sizeof(prefix) - 1);
+			plen = strlen(prefix);
+			prefix[plen++] = '_';
+			prefix[plen] = '\0';
+			if (strncmp(var, prefix, plen))
+				continue;
+			drv_cfg_suggest_init(&sg, var + plen);
+			for (size_t i = 0; i < drv_cfg_key_cnt; i++) {
+				drv_cfg_env_name(drv_cfg_keys[i].name,
+						 envname, sizeof(envname));
+				if (!strncmp(envname, prefix, plen))
+					drv_cfg_suggest_add(&sg,
+						envname + plen, i);
+			}
+			if (drv_cfg_suggestion(&sg, &id)) {
+				drv_cfg_env_name(drv_cfg_keys[id].name,
+						 envname, sizeof(envname));
+				return FAIL(L, &w, NULL, "no such setting "
+					    "(did you mean %s?)", envname);
+			}
+			return FAIL(L, &w, NULL, "no such setting; %s* "
+				    "variables set %s keys", prefix, sec);
+		}
+	}
+	return DRV_OK;
+}
+
+/* Handler values that default to other keys, once those are final. */
+static void finish_handlers(loader_t *L)
+{
+	drv_config_t *cfg = L->cfg;
+
+	for (size_t i = 0; i < cfg->handler_cnt; i++) {
+		drv_handler_conf_t *h = &cfg->handlers[i];
+
+		if (!L->hs[i].has_timeout)
+			h->timeout_ms = cfg->worker.default_timeout_ms;
+		if (!L->hs[i].has_output_limit)
+			h->output_limit = cfg->worker.output_limit;
+		if (h->workdir && !*h->workdir) {
+			free(h->workdir);
+			h->workdir = NULL;
+		}
+		if (h->policy && !*h->policy) {
+			free(h->policy);
+			h->policy = NULL;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry points                                                        */
+/* ------------------------------------------------------------------ */
+
+drv_err_t drv_config_load_string(const char *name, const char *text,
+				 size_t len, char *const *envp,
+				 drv_config_t **out, char *errstr,
+				 size_t errstr_size)
+{
+	loader_t L = {
+		.file = name ? name : "<string>",
+		.errstr = errstr,
+		.errstr_size = errstr_size,
+	};
+	drv_err_t err;
+
+	if (!out || (!text && len))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "drv_config_load_string: bad arguments");
+	if (!(L.cfg = drv_config_new()) ||
+	    !(L.cfg->path = strdup(L.file))) {
+		drv_config_destroy(L.cfg);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
+	err = load_yaml(&L, text ? text : "", len);
+	if (!err)
+		err = apply_env(&L, envp);
+	if (!err)
+		finish_handlers(&L);
+	free(L.hs);
+	if (err) {
+		drv_config_destroy(L.cfg);
+		return err;
+	}
+	*out = L.cfg;
+	return DRV_OK;
+}
+
+drv_err_t drv_config_load(const char *path, char *const *envp,
+			  drv_config_t **out, char *errstr, size_t errstr_size)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	drv_err_t err;
+
+	if (!path)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "drv_config_load: no path");
+	if (!(f = fopen(path, "rb")))
+		return drv_error(errstr, errstr_size, DRV_ERR_IO,
+				 "%s: cannot read: %s", path, strerror(errno));
+	for (;;) {
+		size_t got;
+
+		if (len == cap) {
+			char *nbuf;
+
+			if (cap >= CONFIG_MAX_BYTES) {
+				err = drv_error(errstr, errstr_size,
+						DRV_ERR_CONFIG, "%s: larger "
+						"than %u MiB; not a config "
+						"file?", path,
+						CONFIG_MAX_BYTES >> 20);
+				goto out;
+			}
+			cap = cap ? cap * 2 : 8192;
+			if (!(nbuf = realloc(buf, cap))) {
+				err = drv_error(errstr, errstr_size,
+						DRV_ERR_NOMEM, "out of memory");
+				goto out;
+			}
+			buf = nbuf;
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_IO,
+				"%s: cannot read: %s", path, strerror(errno));
+		goto out;
+	}
+	err = drv_config_load_string(path, buf, len, envp, out, errstr,
+				     errstr_size);
+out:
+	fclose(f);
+	free(buf);
+	return err;
+}

@@ -1,0 +1,404 @@
+/*
+ * config_table.c — the one table of configuration keys.
+ *
+ * Every key drover reads is a row below: dotted name, type, offset of its
+ * field in drv_config_t, default written as a user would write it, bounds,
+ * flags and a one-line doc. The YAML loader and the environment overrides
+ * (config.c) parse values with drv_cfg_parse() (config_types.c); the
+ * defaults go through the same function, so a default that a user could not
+ * write does not load. The dump and the reference page (config_dump.c)
+ * print from the same rows. Handlers have their own small table of
+ * per-entry keys, parsed the same way into a drv_handler_conf_t. Also here:
+ * the extra checks some string keys need, the enum names, and the naming
+ * rules (env variable names, which names are secret, URL redaction).
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <hiredis/hiredis.h>
+
+#include "config_int.h"
+#include "drover/str.h"
+
+_Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
+	       sizeof(drv_log_format_t) == sizeof(int) &&
+	       sizeof(drv_handler_type_t) == sizeof(int),
+	       "DRV_CFG_ENUM fields are stored through an int *");
+
+#define SEC_MS   INT64_C(1000)
+#define MIN_MS   (60 * SEC_MS)
+#define HOUR_MS  (60 * MIN_MS)
+#define DAY_MS   (24 * HOUR_MS)
+
+/* ------------------------------------------------------------------ */
+/* Enum names (index = C enum value)                                   */
+/* ------------------------------------------------------------------ */
+
+static const char *const log_level_names[] = {
+	"debug", "info", "warn", "error", NULL
+};
+static const char *const log_format_names[] = { "json", "logfmt", NULL };
+static const char *const handler_type_names[] = {
+	"exec", "http", "plugin", NULL
+};
+
+const char *drv_log_level_name(drv_log_level_t level)
+{
+	if ((int)level >= 0 && (int)level <= DRV_LOG_ERROR)
+		return log_level_names[level];
+	return "unknown";
+}
+
+const char *drv_log_format_name(drv_log_format_t format)
+{
+	if ((int)format >= 0 && (int)format <= DRV_LOG_FORMAT_LOGFMT)
+		return log_format_names[format];
+	return "unknown";
+}
+
+const char *drv_handler_type_name(drv_handler_type_t type)
+{
+	if ((int)type >= 0 && (int)type <= DRV_HANDLER_PLUGIN)
+		return handler_type_names[type];
+	return "unknown";
+}
+
+/* ------------------------------------------------------------------ */
+/* Extra checks of string keys                                         */
+/* ------------------------------------------------------------------ */
+
+static drv_err_t check_topic_prefix(const drv_cfg_key_t *k, const char *name,
+				    const char *s, const drv_cfg_where_t *w,
+				    char *errstr, size_t errstr_size)
+{
+	(void)k;
+	for (const char *p = s; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"'%.100s' may only hold A-Z a-z 0-9 . _ -", s);
+	}
+	return DRV_OK;
+}
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* redis://[[user]:password@]host[:port][/db] or unix:///path. Messages show
+ * the URL with its password redacted. */
+static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
+				 const char *s, const drv_cfg_where_t *w,
+				 char *errstr, size_t errstr_size)
+{
+	char shown[256];
+	const char *auth, *end, *host, *at, *port = NULL;
+	size_t host_len;
+
+	(void)k;
+	drv_cfg_redact_url(s, shown, sizeof(shown));
+	if (!strncasecmp(s, "rediss://", 9))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"rediss:// (TLS) needs hiredis >= 1.0 and this build "
+			"links hiredis %d.%d; use redis:// or unix://",
+			HIREDIS_MAJOR, HIREDIS_MINOR);
+	if (!strncmp(s, "unix://", 7)) {
+		if (s[7] != '/' || s[8] == '\0')
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"expected unix:///path/to/redis.sock, got '%s'",
+				shown);
+		return DRV_OK;
+	}
+	if (strncmp(s, "redis://", 8))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"expected redis://[[user]:password@]host[:port][/db] "
+			"or unix:///path, got '%s'", shown);
+
+	auth = s + 8;
+	end = auth + strcspn(auth, "/?#");
+	host = auth;
+	for (at = auth; at < end; at++)
+		if (*at == '@')
+			host = at + 1;
+	if (*host == '[') {
+		const char *rb = memchr(host, ']', (size_t)(end - host));
+		if (!rb)
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"'%s' has an unclosed '[' in its host", shown);
+		host_len = (size_t)(rb - host) + 1;
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return drv_cfg_fail(errstr, errstr_size, w,
+					name, "'%s' has a bad host", shown);
+			port = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(host, ':', (size_t)(end - host));
+		host_len = colon ? (size_t)(colon - host)
+				 : (size_t)(end - host);
+		if (colon)
+			port = colon + 1;
+	}
+	if (host_len == 0 || (*host == '[' && host_len <= 2))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%s' has no host", shown);
+	if (port) {
+		size_t n = (size_t)(end - port);
+		int64_t v = 0;
+		char buf[8];
+
+		if (!all_digits(port, n) || n >= sizeof(buf) ||
+		    (memcpy(buf, port, n), buf[n] = '\0',
+		     drv_parse_int(buf, 1, 65535, &v) != DRV_OK))
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"'%s' has a bad port (expected 1 to 65535)",
+				shown);
+	}
+	if (*end == '?' || *end == '#')
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%s': query strings and fragments are not supported",
+			shown);
+	if (*end == '/' && end[1] != '\0') {
+		int64_t db;
+
+		if (drv_parse_int(end + 1, 0, INT32_MAX, &db) != DRV_OK)
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"'%s' has a bad database number", shown);
+	}
+	return DRV_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The tables                                                          */
+/* ------------------------------------------------------------------ */
+
+const drv_cfg_section_t drv_cfg_sections[] = {
+	{ "kafka", "Where the brokers are, how drover names and creates its "
+		   "topics, and the delay tiers." },
+	{ "redis", "Redis holds small shared state only: breakers, the "
+		   "coordinator lease, fire markers, task state." },
+	{ "log", "The structured log every process writes to stderr." },
+	{ "worker", "drover-worker: how many tasks it runs and the defaults "
+		    "of its handlers." },
+	{ "coordinator", "drover-coordinator: schedules and event triggers." },
+	{ "handlers", "What a task runs, by handler name." },
+};
+const size_t drv_cfg_section_cnt =
+	sizeof(drv_cfg_sections) / sizeof(drv_cfg_sections[0]);
+
+#define CF(f)        offsetof(drv_config_t, f)
+#define HF(f)        offsetof(drv_handler_conf_t, f)
+
+const drv_cfg_key_t drv_cfg_keys[] = {
+	/* kafka */
+	{ .name = "kafka.brokers", .type = DRV_CFG_STRING,
+	  .offset = CF(kafka.brokers), .def = "127.0.0.1:9092", .min = 1,
+	  .doc = "Bootstrap brokers: comma-separated `host:port` list "
+		 "(librdkafka `bootstrap.servers`)." },
+	{ .name = "kafka.client_id", .type = DRV_CFG_STRING,
+	  .offset = CF(kafka.client_id), .def = "drover", .min = 1,
+	  .doc = "`client.id` sent to the brokers; shows up in broker logs "
+		 "and quotas." },
+	{ .name = "kafka.topic_prefix", .type = DRV_CFG_STRING,
+	  .offset = CF(kafka.topic_prefix), .def = "drover.", .min = 1,
+	  .max = 100, .check = check_topic_prefix,
+	  .range_doc = "1-100 of A-Z a-z 0-9 . _ -",
+	  .doc = "Prefix of every drover topic: `drover.tasks.high`, "
+		 "`drover.delay.10s`, `drover.dlq`, ..." },
+	{ .name = "kafka.partitions", .type = DRV_CFG_INT,
+	  .offset = CF(kafka.partitions), .def = "6", .min = 1, .max = 1024,
+	  .doc = "Partitions of each task and delay topic drover creates; "
+		 "caps how many workers share one band." },
+	{ .name = "kafka.replication_factor", .type = DRV_CFG_INT,
+	  .offset = CF(kafka.replication_factor), .def = "1", .min = 1,
+	  .max = 16,
+	  .doc = "Replicas of each topic drover creates; use 3 in "
+		 "production." },
+	{ .name = "kafka.dlq_retention", .type = DRV_CFG_DURATION,
+	  .offset = CF(kafka.dlq_retention_ms), .def = "30d",
+	  .min = HOUR_MS, .max = 3650 * DAY_MS,
+	  .doc = "How long dead letters are kept (`retention.ms` of the "
+		 "DLQ topic)." },
+	{ .name = "kafka.connect_timeout", .type = DRV_CFG_DURATION,
+	  .offset = CF(kafka.connect_timeout_ms), .def = "10s",
+	  .min = 100, .max = 10 * MIN_MS,
+	  .doc = "How long to wait for the brokers before giving up "
+		 "(droverctl, start-up checks)." },
+	{ .name = "kafka.delay_tiers", .type = DRV_CFG_DURATION_LIST,
+	  .offset = CF(kafka.delay_tiers_ms),
+	  .cnt_offset = CF(kafka.delay_tier_cnt),
+	  .def = "[1s, 10s, 1m, 10m, 1h]", .min = 100, .max = 30 * DAY_MS,
+	  .doc = "One delay topic per tier; a delayed task hops down the "
+		 "tiers and never runs early. Env: comma-separated." },
+
+	/* redis */
+	{ .name = "redis.url", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.url), .def = "redis://127.0.0.1:6379",
+	  .min = 1, .flags = DRV_CFG_URL, .check = check_redis_url,
+	  .range_doc = "redis:// or unix://",
+	  .doc = "`redis://[[user]:password@]host[:port][/db]` or "
+		 "`unix:///path/to/redis.sock`; no TLS (`rediss://`) with "
+		 "hiredis 0.14." },
+	{ .name = "redis.password", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.password), .def = "", .flags = DRV_CFG_SECRET,
+	  .doc = "Redis AUTH password; overrides the one in `redis.url`. "
+		 "Secret: prefer `DROVER_REDIS_PASSWORD`." },
+	{ .name = "redis.key_prefix", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.key_prefix), .def = "drover:", .max = 100,
+	  .doc = "Prefix of every Redis key and channel drover uses." },
+	{ .name = "redis.connect_timeout", .type = DRV_CFG_DURATION,
+	  .offset = CF(redis.connect_timeout_ms), .def = "2s",
+	  .min = 100, .max = 10 * MIN_MS,
+	  .doc = "How long to wait when connecting to Redis." },
+
+	/* log */
+	{ .name = "log.level", .type = DRV_CFG_ENUM,
+	  .offset = CF(log.level), .def = "info", .enums = log_level_names,
+	  .flags = DRV_CFG_RELOADABLE,
+	  .doc = "Least severe level written." },
+	{ .name = "log.format", .type = DRV_CFG_ENUM,
+	  .offset = CF(log.format), .def = "json", .enums = log_format_names,
+	  .flags = DRV_CFG_RELOADABLE,
+	  .doc = "`json`: one JSON object per line; `logfmt`: `key=value` "
+		 "pairs." },
+
+	/* worker */
+	{ .name = "worker.group", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.group), .def = "drover-workers", .min = 1,
+	  .doc = "Kafka consumer group of the workers; workers in one group "
+		 "share the work." },
+	{ .name = "worker.concurrency", .type = DRV_CFG_INT,
+	  .offset = CF(worker.concurrency), .def = "4", .min = 1,
+	  .max = 1024,
+	  .doc = "Tasks one worker process runs at once." },
+	{ .name = "worker.shutdown_grace", .type = DRV_CFG_DURATION,
+	  .offset = CF(worker.shutdown_grace_ms), .def = "30s", .min = 0,
+	  .max = HOUR_MS,
+	  .doc = "On SIGTERM, how long running tasks may finish before they "
+		 "are killed (and later redelivered)." },
+	{ .name = "worker.default_timeout", .type = DRV_CFG_DURATION,
+	  .offset = CF(worker.default_timeout_ms), .def = "5m", .min = 100,
+	  .max = 7 * DAY_MS,
+	  .doc = "Handler timeout when a handler sets none." },
+	{ .name = "worker.output_limit", .type = DRV_CFG_INT,
+	  .offset = CF(worker.output_limit), .def = "65536", .min = 0,
+	  .max = 16777216,
+	  .doc = "Bytes of handler output kept (for the log and dead "
+		 "letters) when a handler sets none." },
+
+	/* coordinator */
+	{ .name = "coordinator.group", .type = DRV_CFG_STRING,
+	  .offset = CF(coordinator.group), .def = "drover-coordinator",
+	  .min = 1,
+	  .doc = "Kafka consumer group of the coordinators (event "
+		 "triggers)." },
+};
+const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
+
+const drv_cfg_key_t drv_cfg_handler_keys[] = {
+	{ .name = "type", .type = DRV_CFG_ENUM, .offset = HF(type),
+	  .def = "exec", .enums = handler_type_names,
+	  .doc = "`exec` runs a command; `http` calls an endpoint; "
+		 "`plugin` calls a C plugin." },
+	{ .name = "command", .type = DRV_CFG_ARGV, .offset = HF(command),
+	  .cnt_offset = HF(command_cnt), .range_doc = "required for exec",
+	  .doc = "exec: program and arguments as a list (run directly, no "
+		 "shell); with `shell: true`, one string. The task payload "
+		 "arrives on stdin." },
+	{ .name = "shell", .type = DRV_CFG_BOOL, .offset = HF(shell),
+	  .def = "false",
+	  .doc = "exec: run `command`, a single string, with `/bin/sh -c`." },
+	{ .name = "workdir", .type = DRV_CFG_STRING, .offset = HF(workdir),
+	  .def_doc = "the worker's",
+	  .doc = "exec: working directory of the command." },
+	{ .name = "env", .type = DRV_CFG_STRMAP, .offset = HF(env),
+	  .cnt_offset = HF(env_cnt), .range_doc = "NAME: value",
+	  .doc = "exec: extra environment variables of the command." },
+	{ .name = "timeout", .type = DRV_CFG_DURATION,
+	  .offset = HF(timeout_ms), .min = 100, .max = 7 * DAY_MS,
+	  .def_doc = "worker.default_timeout",
+	  .doc = "Kill the run after this long; the attempt fails and is "
+		 "retried." },
+	{ .name = "output_limit", .type = DRV_CFG_INT,
+	  .offset = HF(output_limit), .min = 0, .max = 16777216,
+	  .def_doc = "worker.output_limit",
+	  .doc = "Bytes of output kept for the log and dead letters." },
+	{ .name = "policy", .type = DRV_CFG_STRING, .offset = HF(policy),
+	  .def_doc = "the default policy",
+	  .doc = "Name of the retry policy." },
+	{ .name = "max_attempts", .type = DRV_CFG_U32,
+	  .offset = HF(max_attempts), .def = "0", .min = 0, .max = 1000,
+	  .doc = "Attempts before the task is dead-lettered; 0 = the "
+		 "policy's." },
+};
+const size_t drv_cfg_handler_key_cnt =
+	sizeof(drv_cfg_handler_keys) / sizeof(drv_cfg_handler_keys[0]);
+
+const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,
+				  const char *name)
+{
+	for (size_t i = 0; i < cnt; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+/* ------------------------------------------------------------------ */
+
+void drv_cfg_env_name(const char *key, char *buf, size_t size)
+{
+	size_t off = drv_strlcpy(buf, "DROVER_", size);
+
+	for (const char *p = key; *p && off + 1 < size; p++, off++)
+		buf[off] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
+	if (off < size)
+		buf[off] = '\0';
+}
+
+bool drv_cfg_secret_name(const char *name)
+{
+	static const char *const words[] = {
+		"password", "secret", "jaas", "token",
+	};
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t wl = strlen(words[i]);
+
+		for (size_t j = 0; j + wl <= len; j++)
+			if (!strncasecmp(name + j, words[i], wl))
+				return true;
+	}
+	return len >= 4 && !strcasecmp(name + len - 4, ".pem");
+}
+
+void drv_cfg_redact_url(const char *url, char *buf, size_t size)
+{
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *colon;
+
+	if (!auth) {
+		drv_strlcpy(buf, url, size);
+		return;
+	}
+	auth += 3;
+	end = auth + strcspn(auth, "/?#");
+	for (const char *p = auth; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at) {
+		drv_strlcpy(buf, url, size);
+		return;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	/* keep "scheme://user:" (or just "scheme://" with no user name) */
+	drv_fmt(buf, size, "%.*s<redacted>%s",
+		(int)((colon ? colon + 1 : auth) - url), url, at);
+}

@@ -1,0 +1,337 @@
+/*
+ * log.c — the daemons' structured logger: one JSON object or one logfmt
+ * record per line, built in a bounded buffer on the caller's stack and
+ * written with one write(2) under a lock so threads never interleave.
+ *
+ * Escaping is the whole job here: task output captured into a log field may
+ * hold quotes, newlines, terminal escapes or bytes that are not UTF-8, and
+ * none of it may break a line or make it unparseable. Invalid UTF-8 becomes
+ * U+FFFD; control characters become \n, \r, \t or \u00XX; a value that does
+ * not fit is cut at a character boundary and marked.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+
+#include "drover/clock.h"
+#include "drover/log.h"
+#include "drover/str.h"
+
+#define COMPONENT_MAX 64
+#define MARKER_LEN    (sizeof(DRV_LOG_TRUNCATED) - 1)
+/* Room always kept free while filling a line: the truncation marker, a
+ * closing quote, and the line end ("}\n"). */
+#define LINE_RESERVE  (MARKER_LEN + 1 + 2)
+
+static char log_component[COMPONENT_MAX] = "drover";
+static atomic_int log_level = DRV_LOG_INFO;
+static atomic_int log_format = DRV_LOG_FORMAT_JSON;
+static atomic_int log_fd = STDERR_FILENO;
+static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void drv_log_setup(const char *component, drv_log_level_t min_level,
+		   drv_log_format_t format, int fd)
+{
+	if (component)
+		drv_strlcpy(log_component, component, sizeof(log_component));
+	atomic_store(&log_level, (int)min_level);
+	atomic_store(&log_format, (int)format);
+	atomic_store(&log_fd, fd);
+}
+
+void drv_log_set_level(drv_log_level_t min_level)
+{
+	atomic_store(&log_level, (int)min_level);
+}
+
+bool drv_log_enabled(drv_log_level_t level)
+{
+	return (int)level >= atomic_load_explicit(&log_level,
+						  memory_order_relaxed);
+}
+
+static const char *level_name(drv_log_level_t level)
+{
+	switch (level) {
+	case DRV_LOG_DEBUG: return "debug";
+	case DRV_LOG_INFO:  return "info";
+	case DRV_LOG_WARN:  return "warn";
+	case DRV_LOG_ERROR: return "error";
+	}
+	return "unknown";
+}
+
+/* ---- the line buffer --------------------------------------------------- */
+
+struct line {
+	char buf[DRV_LOG_LINE_MAX];
+	size_t len;
+	size_t cap;   /* put() stops here; the rest is LINE_RESERVE */
+	bool json;
+	bool first;   /* no field written yet */
+	bool full;    /* something was cut: write no more fields */
+};
+
+/* Append all of s[0..n) or nothing. */
+static bool put(struct line *l, const char *s, size_t n)
+{
+	if (l->len + n > l->cap)
+		return false;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	return true;
+}
+
+/* Append inside the reserve; callers make sure it fits. */
+static void put_reserved(struct line *l, const char *s, size_t n)
+{
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+}
+
+/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0; /* overlong */
+	else if (c == 0xED)
+		hi = 0x9F; /* surrogates */
+	else if (c == 0xF0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xF4)
+		hi = 0x8F; /* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * Append s escaped for the inside of a JSON string or a quoted logfmt value
+ * (the same rules serve both). If it does not fit: with mark, cut at a
+ * character boundary and append the marker; without, append nothing more.
+ * Returns false if s was cut.
+ */
+static bool put_escaped(struct line *l, const char *s, bool mark)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		char tmp[6];
+		const char *u = tmp;
+		size_t n = 1, adv = 1;
+
+		if (*p == '"' || *p == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)*p;
+			n = 2;
+		} else if (*p == '\n' || *p == '\r' || *p == '\t') {
+			tmp[0] = '\\';
+			tmp[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			memcpy(tmp, "\\u00", 4);
+			tmp[4] = hex[*p >> 4];
+			tmp[5] = hex[*p & 0xf];
+			n = 6;
+		} else if (*p < 0x80) {
+			tmp[0] = (char)*p;
+		} else if ((n = utf8_len(p)) != 0) {
+			u = (const char *)p;
+			adv = n;
+		} else {
+			u = "\xEF\xBF\xBD"; /* U+FFFD for an invalid byte */
+			n = 3;
+		}
+		if (!put(l, u, n)) {
+			if (mark)
+				put_reserved(l, DRV_LOG_TRUNCATED, MARKER_LEN);
+			return false;
+		}
+		p += adv;
+	}
+	return true;
+}
+
+/* A logfmt value needs quotes if it is empty or holds a space, a control
+ * character, '"', '=' or '\'. */
+static bool logfmt_needs_quotes(const char *s)
+{
+	if (!*s)
+		return true;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '"' || *p == '=' ||
+		    *p == '\\')
+			return true;
+	return false;
+}
+
+/* A logfmt key is written bare: anything that could end it becomes '_'. */
+static bool put_logfmt_key(struct line *l, const char *key)
+{
+	const unsigned char *p = (const unsigned char *)key;
+
+	if (!*p)
+		return put(l, "_", 1);
+	for (; *p; p++) {
+		char c = (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '=')
+		       ? '_' : (char)*p;
+
+		if (!put(l, &c, 1))
+			return false;
+	}
+	return true;
+}
+
+/* Append one key/value field; on no room, undo it and stop the line. */
+static void add_field(struct line *l, const char *key, const char *val)
+{
+	size_t undo = l->len;
+
+	if (l->full)
+		return;
+	if (l->json) {
+		if (!put(l, l->first ? "\"" : ",\"", l->first ? 1 : 2) ||
+		    !put_escaped(l, key, false) || !put(l, "\":", 2))
+			goto no_room;
+		if (!val) {
+			if (!put(l, "null", 4))
+				goto no_room;
+		} else {
+			if (!put(l, "\"", 1))
+				goto no_room;
+			if (!put_escaped(l, val, true))
+				l->full = true;
+			put_reserved(l, "\"", 1);
+		}
+	} else {
+		bool quote = val && logfmt_needs_quotes(val);
+
+		if ((!l->first && !put(l, " ", 1)) || !put_logfmt_key(l, key) ||
+		    !put(l, "=", 1) || (quote && !put(l, "\"", 1)))
+			goto no_room;
+		if (val && !put_escaped(l, val, true))
+			l->full = true;
+		if (quote)
+			put_reserved(l, "\"", 1);
+	}
+	l->first = false;
+	return;
+
+no_room:
+	l->len = undo;
+	l->full = true;
+}
+
+static void line_begin(struct line *l, drv_log_level_t level)
+{
+	char ts[32];
+
+	l->len = 0;
+	l->cap = sizeof(l->buf) - LINE_RESERVE;
+	l->json = atomic_load(&log_format) == DRV_LOG_FORMAT_JSON;
+	l->first = true;
+	l->full = false;
+	if (l->json)
+		put(l, "{", 1);
+	drv_format_time(drv_now_ms(), ts, sizeof(ts));
+	add_field(l, "time", ts);
+	add_field(l, "level", level_name(level));
+	add_field(l, "component", log_component);
+}
+
+static void line_emit(struct line *l)
+{
+	const char *p = l->buf;
+	size_t left;
+	int fd = atomic_load(&log_fd);
+
+	if (l->json)
+		put_reserved(l, "}", 1);
+	put_reserved(l, "\n", 1);
+	if (fd < 0)
+		return;
+	left = l->len;
+	pthread_mutex_lock(&log_write_lock);
+	while (left > 0) {
+		ssize_t w = write(fd, p, left);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* nowhere to report it */
+		p += w;
+		left -= (size_t)w;
+	}
+	pthread_mutex_unlock(&log_write_lock);
+}
+
+/* ---- public forms ------------------------------------------------------ */
+
+void drv_vlog(drv_log_level_t level, const char *task_id, const char *fmt,
+	      va_list ap)
+{
+	char msg[DRV_LOG_LINE_MAX];
+	struct line l;
+
+	if (!drv_log_enabled(level))
+		return;
+	drv_vfmt(msg, sizeof(msg), fmt, ap); /* too long: the line cuts it */
+	line_begin(&l, level);
+	add_field(&l, "msg", msg);
+	if (task_id)
+		add_field(&l, "task_id", task_id);
+	line_emit(&l);
+}
+
+void drv_log(drv_log_level_t level, const char *task_id, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	drv_vlog(level, task_id, fmt, ap);
+	va_end(ap);
+}
+
+void drv_vlog_kv(drv_log_level_t level, const char *msg, va_list ap)
+{
+	const char *key;
+	struct line l;
+
+	if (!drv_log_enabled(level))
+		return;
+	line_begin(&l, level);
+	add_field(&l, "msg", msg ? msg : "");
+	while ((key = va_arg(ap, const char *)) != NULL)
+		add_field(&l, key, va_arg(ap, const char *));
+	line_emit(&l);
+}
+
+void drv_log_kv(drv_log_level_t level, const char *msg, ...)
+{
+	va_list ap;
+
+	va_start(ap, msg);
+	drv_vlog_kv(level, msg, ap);
+	va_end(ap);
+}

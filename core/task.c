@@ -1,0 +1,352 @@
+/*
+ * task.c — the task's life in memory: init and release, ULID task ids,
+ * payload and label setters, the invariants every task must satisfy
+ * (drv_task_validate, which producers run before encoding and consumers
+ * after decoding), and deep copy. The owned key/value list used for task
+ * labels and event attributes lives here too. The wire form is in codec.c,
+ * the JSON rendering in json.c.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/str.h"
+#include "drover/task.h"
+#include "codec_internal.h"
+
+/* --- owned key/value lists ------------------------------------------------ */
+
+drv_err_t drv__kv_set(drv_label_t **kv, size_t *cnt, const char *key,
+		      const char *value)
+{
+	drv_label_t *grown;
+	char *k, *v;
+	size_t i;
+
+	if (!key || !*key)
+		return DRV_ERR_INVALID;
+	for (i = 0; i < *cnt; i++)
+		if (!strcmp((*kv)[i].key, key))
+			break;
+
+	if (!value) { /* remove, keeping the order of the others */
+		if (i == *cnt)
+			return DRV_OK;
+		free((*kv)[i].key);
+		free((*kv)[i].value);
+		memmove(&(*kv)[i], &(*kv)[i + 1],
+			(*cnt - i - 1) * sizeof(**kv));
+		if (--*cnt == 0) {
+			free(*kv);
+			*kv = NULL;
+		}
+		return DRV_OK;
+	}
+
+	if (!(v = strdup(value)))
+		return DRV_ERR_NOMEM;
+	if (i < *cnt) { /* replace */
+		free((*kv)[i].value);
+		(*kv)[i].value = v;
+		return DRV_OK;
+	}
+	if (!(k = strdup(key))) {
+		free(v);
+		return DRV_ERR_NOMEM;
+	}
+	grown = realloc(*kv, (*cnt + 1) * sizeof(**kv));
+	if (!grown) {
+		free(k);
+		free(v);
+		return DRV_ERR_NOMEM;
+	}
+	*kv = grown;
+	grown[*cnt].key = k;
+	grown[*cnt].value = v;
+	(*cnt)++;
+	return DRV_OK;
+}
+
+const char *drv__kv_get(const drv_label_t *kv, size_t cnt, const char *key)
+{
+	if (!key)
+		return NULL;
+	for (size_t i = 0; i < cnt; i++)
+		if (kv[i].key && !strcmp(kv[i].key, key))
+			return kv[i].value ? kv[i].value : "";
+	return NULL;
+}
+
+void drv__kv_free(drv_label_t **kv, size_t *cnt)
+{
+	for (size_t i = 0; i < *cnt; i++) {
+		free((*kv)[i].key);
+		free((*kv)[i].value);
+	}
+	free(*kv);
+	*kv = NULL;
+	*cnt = 0;
+}
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const drv_label_t *x = *(const drv_label_t * const *)a;
+	const drv_label_t *y = *(const drv_label_t * const *)b;
+
+	return strcmp(x->key ? x->key : "", y->key ? y->key : "");
+}
+
+const drv_label_t **drv__kv_sorted(const drv_label_t *kv, size_t cnt)
+{
+	const drv_label_t **sorted;
+
+	if (cnt == 0 || !(sorted = malloc(cnt * sizeof(*sorted))))
+		return NULL;
+	for (size_t i = 0; i < cnt; i++)
+		sorted[i] = &kv[i];
+	qsort(sorted, cnt, sizeof(*sorted), kv_cmp);
+	return sorted;
+}
+
+drv_err_t drv__bytes_set(uint8_t **buf, size_t *len, const void *data,
+			 size_t n)
+{
+	uint8_t *copy = NULL;
+
+	if (n > 0) {
+		if (!data)
+			return DRV_ERR_INVALID;
+		if (!(copy = malloc(n)))
+			return DRV_ERR_NOMEM;
+		memcpy(copy, data, n);
+	}
+	free(*buf);
+	*buf = copy;
+	*len = n;
+	return DRV_OK;
+}
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+void drv_task_init(drv_task_t *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->schema_version = DRV_SCHEMA_VERSION;
+	t->priority = DRV_PRIORITY_DEFAULT;
+}
+
+static void origin_release(drv_origin_t *o)
+{
+	free(o->schedule_id);
+	free(o->event_id);
+	free(o->parent_task_id);
+	free(o->dead_letter_id);
+	free(o->submitted_by);
+}
+
+void drv_task_release(drv_task_t *t)
+{
+	free(t->handler);
+	free(t->payload);
+	free(t->policy);
+	free(t->idempotency_key);
+	free(t->key);
+	drv__kv_free(&t->labels, &t->label_cnt);
+	origin_release(&t->origin);
+	drv_task_init(t);
+}
+
+/* --- ULID ids --------------------------------------------------------------- */
+
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* splitmix64: only used if getrandom(2) is unavailable, so an id is still
+ * unique in practice (seeded from clocks, pid and a process counter). */
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void fill_random(uint8_t *buf, size_t n)
+{
+	static atomic_uint_fast64_t counter;
+	size_t got = 0;
+	int saved_errno = errno;
+
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		got += (size_t)r;
+	}
+	if (got < n) {
+		struct timespec rt, mt;
+		uint64_t state;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mt);
+		state = (uint64_t)rt.tv_nsec ^ ((uint64_t)mt.tv_nsec << 21) ^
+			((uint64_t)getpid() << 40) ^
+			(atomic_fetch_add(&counter, 1) * 0x9e3779b97f4a7c15ULL);
+		for (; got < n; got++)
+			buf[got] ^= (uint8_t)splitmix64(&state);
+	}
+	errno = saved_errno;
+}
+
+void drv_id_new(char *id_out, int64_t now_ms)
+{
+	const uint64_t ts_max = (UINT64_C(1) << 48) - 1;
+	uint64_t ts = now_ms < 0 ? 0 : (uint64_t)now_ms;
+	uint8_t b[16] = { 0 };
+
+	if (ts > ts_max)
+		ts = ts_max;
+	for (int i = 0; i < 6; i++)
+		b[i] = (uint8_t)(ts >> (8 * (5 - i)));
+	fill_random(b + 6, 10);
+
+	/* 128 bits as 26 base32 digits: two zero bits pad the front. */
+	for (int i = 0; i < DRV_ID_LEN; i++) {
+		unsigned v = 0;
+
+		for (int k = 0; k < 5; k++) {
+			int pos = 5 * i + k - 2;
+
+			v <<= 1;
+			if (pos >= 0)
+				v |= (b[pos / 8] >> (7 - pos % 8)) & 1u;
+		}
+		id_out[i] = crockford[v];
+	}
+	id_out[DRV_ID_LEN] = '\0';
+}
+
+bool drv_id_valid(const char *id)
+{
+	if (!id || strlen(id) != DRV_ID_LEN || id[0] > '7')
+		return false;
+	for (size_t i = 0; i < DRV_ID_LEN; i++)
+		if (!memchr(crockford, id[i], sizeof(crockford) - 1))
+			return false;
+	return true;
+}
+
+/* --- setters and getters ----------------------------------------------------- */
+
+drv_err_t drv_task_set_payload(drv_task_t *t, const void *data, size_t len)
+{
+	return drv__bytes_set(&t->payload, &t->payload_len, data, len);
+}
+
+drv_err_t drv_task_set_label(drv_task_t *t, const char *key,
+			     const char *value)
+{
+	return drv__kv_set(&t->labels, &t->label_cnt, key, value);
+}
+
+const char *drv_task_label(const drv_task_t *t, const char *key)
+{
+	return drv__kv_get(t->labels, t->label_cnt, key);
+}
+
+/* --- invariants ---------------------------------------------------------------- */
+
+drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
+			    size_t errstr_size)
+{
+	if (!memchr(t->id, '\0', sizeof(t->id)))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task id is not NUL-terminated");
+	if (!t->id[0])
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task has no id");
+	if (!t->handler || !*t->handler)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has no handler", t->id);
+	if (t->priority < DRV_PRIORITY_MIN || t->priority > DRV_PRIORITY_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has priority %u, outside %d..%d",
+				 t->id, t->priority, DRV_PRIORITY_MIN,
+				 DRV_PRIORITY_MAX);
+	if (t->attempt && t->max_attempts && t->attempt > t->max_attempts)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has attempt %u beyond max_attempts %u",
+				 t->id, t->attempt, t->max_attempts);
+	if (t->label_cnt && !t->labels)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has %zu labels but no label array",
+				 t->id, t->label_cnt);
+	for (size_t i = 0; i < t->label_cnt; i++)
+		if (!t->labels[i].key || !*t->labels[i].key)
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "task %s has a label with an empty key",
+					 t->id);
+	return DRV_OK;
+}
+
+/* --- copy ------------------------------------------------------------------------ */
+
+static bool dup_into(char **dst, const char *src)
+{
+	*dst = NULL;
+	return !src || (*dst = strdup(src)) != NULL;
+}
+
+drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src)
+{
+	const drv_origin_t *so = &src->origin;
+	drv_origin_t *d;
+	drv_err_t err;
+
+	if (dst == src)
+		return DRV_OK;
+	drv_task_release(dst);
+	d = &dst->origin;
+
+	dst->schema_version = src->schema_version;
+	memcpy(dst->id, src->id, sizeof(dst->id));
+	dst->id[DRV_ID_LEN] = '\0';
+	dst->priority = src->priority;
+	dst->attempt = src->attempt;
+	dst->max_attempts = src->max_attempts;
+	dst->created_ms = src->created_ms;
+	dst->not_before_ms = src->not_before_ms;
+	dst->deadline_ms = src->deadline_ms;
+	d->scheduled_ms = so->scheduled_ms;
+	d->chain_depth = so->chain_depth;
+	d->fencing_token = so->fencing_token;
+
+	if (!dup_into(&dst->handler, src->handler) ||
+	    !dup_into(&dst->policy, src->policy) ||
+	    !dup_into(&dst->idempotency_key, src->idempotency_key) ||
+	    !dup_into(&dst->key, src->key) ||
+	    !dup_into(&d->schedule_id, so->schedule_id) ||
+	    !dup_into(&d->event_id, so->event_id) ||
+	    !dup_into(&d->parent_task_id, so->parent_task_id) ||
+	    !dup_into(&d->dead_letter_id, so->dead_letter_id) ||
+	    !dup_into(&d->submitted_by, so->submitted_by))
+		err = DRV_ERR_NOMEM;
+	else
+		err = drv_task_set_payload(dst, src->payload,
+					   src->payload_len);
+	for (size_t i = 0; err == DRV_OK && i < src->label_cnt; i++)
+		err = drv_task_set_label(dst, src->labels[i].key,
+					 src->labels[i].value ?
+						 src->labels[i].value : "");
+	if (err != DRV_OK)
+		drv_task_release(dst);
+	return err;
+}

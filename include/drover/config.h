@@ -53,14 +53,17 @@ typedef struct drv_kv {
 typedef struct drv_handler_conf {
 	char   *name;            /**< the map key */
 	drv_handler_type_t type;
-	char  **command;         /**< exec: argv, NULL-terminated */
+	char  **command;         /**< exec: argv, NULL-terminated; with shell,
+				      command[0] is the script for sh -c */
 	size_t  command_cnt;     /**< exec: entries in command (no NULL) */
 	bool    shell;           /**< exec: run command[0] with /bin/sh -c */
 	char   *workdir;         /**< exec: working directory, NULL = inherit */
 	drv_kv_t *env;           /**< exec: extra environment */
 	size_t  env_cnt;
-	int64_t timeout_ms;      /**< kill the run after this long */
-	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log */
+	int64_t timeout_ms;      /**< kill the run after this long; default
+				      worker.default_timeout */
+	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log;
+				      default worker.output_limit */
 	char   *policy;          /**< retry policy name, NULL = default */
 	uint32_t max_attempts;   /**< 0 = the policy's */
 } drv_handler_conf_t;
@@ -106,29 +109,43 @@ typedef struct drv_config {
 		char    *group;
 	} coordinator;
 
-	drv_handler_conf_t *handlers;
+	drv_handler_conf_t *handlers; /**< in file order */
 	size_t handler_cnt;
+
+	/** Private to core/config*.c: where each value came from. */
+	struct drv_config_priv *priv;
 } drv_config_t;
 
-/** @brief A config holding only defaults. Caller frees with
- *         drv_config_destroy(). NULL on allocation failure. */
+/**
+ * @brief A config holding only the built-in defaults (no file, no env).
+ * @returns a config the caller frees with drv_config_destroy(), or NULL on
+ *          allocation failure.
+ */
 drv_config_t *drv_config_new(void);
 
 /**
- * @brief Load \p path (YAML), then apply DROVER_* overrides from \p envp
- *        (a NULL-terminated "NAME=value" array such as environ; NULL for
- *        none), then validate.
- * @param out  on success receives a config the caller frees with
- *             drv_config_destroy(); untouched on error.
- * @returns DRV_OK; DRV_ERR_IO if the file cannot be read; DRV_ERR_CONFIG
- *          with "file:line:col: message" in \p errstr otherwise.
+ * @brief Load \p path (YAML), then apply DROVER_<SECTION>_<KEY> overrides
+ *        from \p envp, then validate.
+ *
+ * An empty file (or one holding only comments) gives the defaults.
+ *
+ * @param path  the file to read; copied into cfg->path.
+ * @param envp  a NULL-terminated "NAME=value" array such as environ, or NULL
+ *              for no overrides. Only read; the caller keeps it.
+ * @param out   on success receives a config the caller frees with
+ *              drv_config_destroy(); untouched on error.
+ * @returns DRV_OK; DRV_ERR_IO if the file cannot be read ("path: cannot
+ *          read: <reason>"); DRV_ERR_NOMEM; DRV_ERR_CONFIG with
+ *          "file:line:col: message" (or "environment DROVER_X: message")
+ *          in \p errstr otherwise.
  */
 drv_err_t drv_config_load(const char *path, char *const *envp,
 			  drv_config_t **out, char *errstr, size_t errstr_size);
 
 /**
- * @brief Like drv_config_load() but parses \p text (\p len bytes); \p name is
- *        used in place of the file name in messages.
+ * @brief Like drv_config_load() but parses \p text (\p len bytes, need not
+ *        be NUL-terminated); \p name is used in place of the file name in
+ *        messages and copied into cfg->path. The caller keeps \p text.
  */
 drv_err_t drv_config_load_string(const char *name, const char *text,
 				 size_t len, char *const *envp,
@@ -138,22 +155,38 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 /** @brief Free \p cfg and everything it owns. NULL is a no-op. */
 void drv_config_destroy(drv_config_t *cfg);
 
-/** @brief The handler named \p name, or NULL. Owned by \p cfg. */
+/**
+ * @brief The handler named \p name, or NULL.
+ * @returns a pointer into \p cfg, valid until drv_config_destroy(cfg).
+ */
 const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
 					     const char *name);
 
 /**
- * @brief Write the effective config as YAML to \p out, secrets (and
- *        passwords inside URLs and secret-looking librdkafka properties)
- *        shown as "<redacted>". Each key is followed by a comment naming
- *        where its value came from (default, file, env).
+ * @brief Write the effective config as YAML to \p out (`droverctl config
+ *        check`). Every key is printed in table order, followed by a comment
+ *        naming where its value came from ("# default", "# file",
+ *        "# env DROVER_X"); then kafka.properties and handlers. Secrets (and
+ *        the password inside redis.url, secret-looking librdkafka properties
+ *        and handler env values) are shown as "<redacted>". The output loads
+ *        back with drv_config_load_string() to an equal config, redacted
+ *        values aside. Nothing is allocated; \p out stays the caller's.
  */
 void drv_config_dump(const drv_config_t *cfg, FILE *out);
 
-/** @brief Write the reference page for every key (Markdown) to \p out. */
+/**
+ * @brief Write the reference page for every key (Markdown; docs/config.md
+ *        is this output) to \p out, which stays the caller's.
+ */
 void drv_config_write_reference(FILE *out);
 
+/** @brief "debug", "info", "warn" or "error"; static, never NULL. */
 const char *drv_log_level_name(drv_log_level_t level);
+
+/** @brief "json" or "logfmt"; static, never NULL. */
+const char *drv_log_format_name(drv_log_format_t format);
+
+/** @brief "exec", "http" or "plugin"; static, never NULL. */
 const char *drv_handler_type_name(drv_handler_type_t type);
 
 #ifdef __cplusplus

@@ -6,6 +6,7 @@
  * Lifecycle: drv_task_init() an embedded or stack drv_task_t (no
  * allocation), fill it, drv_task_release() it to free what it owns. Every
  * char * and uint8_t * field is owned by the task and freed by release.
+ * Optional strings are NULL when absent (the wire's empty string).
  */
 #ifndef DROVER_TASK_H
 #define DROVER_TASK_H
@@ -21,7 +22,8 @@ extern "C" {
 #endif
 
 /** Wire schema version this build writes. Readers accept any version and
- *  ignore fields they do not know (protobuf rules). */
+ *  ignore fields they do not know (protobuf rules); a decoded object keeps
+ *  the version its writer used, encoders always write this one. */
 #define DRV_SCHEMA_VERSION 1
 
 /** Length of a task id: a 26-character ULID (Crockford base32), sortable by
@@ -51,7 +53,7 @@ typedef struct drv_origin {
 } drv_origin_t;
 
 typedef struct drv_task {
-	uint32_t schema_version;
+	uint32_t schema_version;   /**< writer's schema; set by init/decode */
 	char     id[DRV_ID_LEN + 1];
 	char    *handler;
 	uint8_t *payload;          /**< bytes; JSON by convention */
@@ -65,7 +67,7 @@ typedef struct drv_task {
 	int64_t  deadline_ms;      /**< 0 = no deadline */
 	char    *idempotency_key;  /**< NULL = none */
 	char    *key;              /**< partition key, NULL = task id */
-	drv_label_t *labels;
+	drv_label_t *labels;       /**< owned array; keys unique, non-empty */
 	size_t   label_cnt;
 	drv_origin_t origin;
 } drv_task_t;
@@ -82,13 +84,26 @@ void drv_task_release(drv_task_t *t);
  * @brief Fill \p id_out (DRV_ID_LEN + 1 bytes) with a fresh ULID made from
  *        \p now_ms and 80 random bits. Ids made later sort after earlier ones
  *        (within one millisecond, ordering is random).
+ * @remark The random bits come from getrandom(2); \p now_ms is clamped to
+ *         0..2^48-1. Thread-safe; never fails.
  */
 void drv_id_new(char *id_out, int64_t now_ms);
 
-/** @brief Replace the task's payload with a copy of \p len bytes. */
+/**
+ * @brief True if \p id is a well-formed ULID: exactly 26 characters of the
+ *        Crockford base32 alphabet (upper case, no I L O U), first <= '7'.
+ */
+bool drv_id_valid(const char *id);
+
+/** @brief Replace the task's payload with a copy of \p len bytes (\p data
+ *         may be NULL when \p len is 0, which clears it). The caller keeps
+ *         \p data. @returns DRV_OK or DRV_ERR_NOMEM (payload unchanged). */
 drv_err_t drv_task_set_payload(drv_task_t *t, const void *data, size_t len);
 
-/** @brief Add (or replace) a label; copies both strings. */
+/** @brief Add (or replace) a label; copies both strings, the caller keeps
+ *         them. A NULL \p value removes the label.
+ *  @returns DRV_OK, DRV_ERR_INVALID (NULL or empty key) or DRV_ERR_NOMEM
+ *           (task unchanged). */
 drv_err_t drv_task_set_label(drv_task_t *t, const char *key,
 			     const char *value);
 
@@ -97,14 +112,22 @@ const char *drv_task_label(const drv_task_t *t, const char *key);
 
 /**
  * @brief Check a task's invariants (id present, handler present, priority in
- *        1..10, attempt <= max_attempts when both are set).
+ *        1..10, attempt <= max_attempts when both are set, label keys
+ *        non-empty).
+ * @returns DRV_OK or DRV_ERR_INVALID with the first problem in \p errstr.
  */
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
 			    size_t errstr_size);
 
 /**
  * @brief Encode \p t as a protobuf `drover.v1.Task`.
- * @param out  receives a malloc'd buffer the caller frees with free().
+ *
+ * The task is validated first (DRV_ERR_INVALID), so nothing invalid is ever
+ * produced. The encoding is deterministic: fields in number order, labels
+ * sorted by key, schema_version = DRV_SCHEMA_VERSION.
+ * @param out  receives a malloc'd buffer the caller frees with free();
+ *             untouched on error.
+ * @returns DRV_OK, DRV_ERR_INVALID or DRV_ERR_NOMEM.
  */
 drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
 			  char *errstr, size_t errstr_size);
@@ -114,12 +137,33 @@ drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
  *        initialised (drv_task_init) and is released first. On error \p t is
  *        left initialised and empty and \p errstr says why
  *        (DRV_ERR_DECODE).
+ *
+ * Unknown fields (a newer writer) are ignored. A task that decodes but
+ * fails drv_task_validate(), or whose id is longer than DRV_ID_LEN, is
+ * DRV_ERR_DECODE too. Never crashes on arbitrary bytes. The caller keeps
+ * \p buf; \p t owns everything it points to afterwards.
+ * @returns DRV_OK, DRV_ERR_DECODE or DRV_ERR_NOMEM.
  */
 drv_err_t drv_task_decode(const void *buf, size_t len, drv_task_t *t,
 			  char *errstr, size_t errstr_size);
 
-/** @brief Deep-copy \p src into the initialised \p dst. */
+/** @brief Deep-copy \p src into the initialised \p dst, which is released
+ *         first; the caller keeps \p src. @returns DRV_OK, DRV_ERR_NOMEM or
+ *         DRV_ERR_INVALID (a label with an empty key, payload_len without
+ *         payload); on error \p dst is left initialised and empty. */
 drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src);
+
+/**
+ * @brief Render \p t as one line of compact JSON for `droverctl --json`.
+ *
+ * The payload is embedded as a JSON value under "payload" when it parses as
+ * JSON, else it is base64 under "payload_base64". Times appear as ms
+ * ("created_ms") and as RFC 3339 ("created"); absent optional fields are
+ * omitted.
+ * @returns a malloc'd NUL-terminated string the caller frees with free(), or
+ *          NULL when out of memory.
+ */
+char *drv_task_to_json(const drv_task_t *t);
 
 #ifdef __cplusplus
 }

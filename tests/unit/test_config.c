@@ -1,0 +1,991 @@
+/*
+ * Unit tests for the configuration module: defaults, a file with every
+ * section, every kind of error with its exact file:line:col message,
+ * environment overrides, the dump (redaction and round trip), the example
+ * config and the generated reference page. Fixtures live in
+ * tests/unit/config/; every test runs from the repository root.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drover/config.h"
+#include "drover/str.h"
+
+/* meson runs tests in tests/; by hand they usually run from the root */
+static void go_to_root(void)
+{
+	static const char *const up[] = { ".", "..", "../.." };
+
+	for (size_t i = 0; i < sizeof(up) / sizeof(up[0]); i++) {
+		char probe[256];
+
+		drv_fmt(probe, sizeof(probe), "%s/tests/unit/config/full.yaml",
+			up[i]);
+		if (access(probe, R_OK) == 0) {
+			cr_assert_eq(chdir(up[i]), 0);
+			return;
+		}
+	}
+	cr_assert_fail("cannot find the repository root from here");
+}
+
+TestSuite(config, .init = go_to_root);
+
+static drv_err_t load_fixture(const char *name, char *const *envp,
+			      drv_config_t **cfg, char *err, size_t size)
+{
+	char path[256];
+
+	drv_fmt(path, sizeof(path), "tests/unit/config/%s", name);
+	return drv_config_load(path, envp, cfg, err, size);
+}
+
+static drv_err_t load_text(const char *text, char *const *envp,
+			   drv_config_t **cfg, char *err, size_t size)
+{
+	return drv_config_load_string("f.yaml", text, strlen(text), envp, cfg,
+				      err, size);
+}
+
+/* Load \p text (named f.yaml) and expect it to fail with \p msg. */
+static void expect_text_error(const char *text, char *const *envp,
+			      const char *msg)
+{
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(load_text(text, envp, &cfg, err, sizeof(err)),
+		     DRV_ERR_CONFIG, "expected an error for:\n%s", text);
+	cr_assert_null(cfg);
+	cr_assert_str_eq(err, msg);
+}
+
+static void expect_fixture_error(const char *name, const char *msg)
+{
+	drv_config_t *cfg = NULL;
+	char err[512] = "", full[512];
+
+	cr_assert_eq(load_fixture(name, NULL, &cfg, err, sizeof(err)),
+		     DRV_ERR_CONFIG, "%s should not load", name);
+	cr_assert_null(cfg);
+	drv_fmt(full, sizeof(full), "tests/unit/config/%s", msg);
+	cr_assert_str_eq(err, full);
+}
+
+/* The dump of \p cfg as one heap string (caller frees). */
+static char *dump(const drv_config_t *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	cr_assert_not_null(m);
+	drv_config_dump(cfg, m);
+	fclose(m);
+	return buf;
+}
+
+static void assert_str_or_null_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		cr_assert_eq(a, b, "%s vs %s", a ? a : "NULL", b ? b : "NULL");
+	else
+		cr_assert_str_eq(a, b);
+}
+
+static void assert_same_config(const drv_config_t *a, const drv_config_t *b)
+{
+	cr_assert_str_eq(a->kafka.brokers, b->kafka.brokers);
+	cr_assert_str_eq(a->kafka.client_id, b->kafka.client_id);
+	cr_assert_str_eq(a->kafka.topic_prefix, b->kafka.topic_prefix);
+	cr_assert_eq(a->kafka.partitions, b->kafka.partitions);
+	cr_assert_eq(a->kafka.replication_factor,
+		     b->kafka.replication_factor);
+	cr_assert_eq(a->kafka.dlq_retention_ms, b->kafka.dlq_retention_ms);
+	cr_assert_eq(a->kafka.connect_timeout_ms,
+		     b->kafka.connect_timeout_ms);
+	cr_assert_eq(a->kafka.delay_tier_cnt, b->kafka.delay_tier_cnt);
+	for (size_t i = 0; i < a->kafka.delay_tier_cnt; i++)
+		cr_assert_eq(a->kafka.delay_tiers_ms[i],
+			     b->kafka.delay_tiers_ms[i]);
+	cr_assert_eq(a->kafka.property_cnt, b->kafka.property_cnt);
+	for (size_t i = 0; i < a->kafka.property_cnt; i++) {
+		cr_assert_str_eq(a->kafka.properties[i].key,
+				 b->kafka.properties[i].key);
+		cr_assert_str_eq(a->kafka.properties[i].value,
+				 b->kafka.properties[i].value);
+	}
+	cr_assert_str_eq(a->redis.url, b->redis.url);
+	cr_assert_str_eq(a->redis.password, b->redis.password);
+	cr_assert_str_eq(a->redis.key_prefix, b->redis.key_prefix);
+	cr_assert_eq(a->redis.connect_timeout_ms,
+		     b->redis.connect_timeout_ms);
+	cr_assert_eq(a->log.level, b->log.level);
+	cr_assert_eq(a->log.format, b->log.format);
+	cr_assert_str_eq(a->worker.group, b->worker.group);
+	cr_assert_eq(a->worker.concurrency, b->worker.concurrency);
+	cr_assert_eq(a->worker.shutdown_grace_ms, b->worker.shutdown_grace_ms);
+	cr_assert_eq(a->worker.default_timeout_ms,
+		     b->worker.default_timeout_ms);
+	cr_assert_eq(a->worker.output_limit, b->worker.output_limit);
+	cr_assert_str_eq(a->coordinator.group, b->coordinator.group);
+	cr_assert_eq(a->handler_cnt, b->handler_cnt);
+	for (size_t i = 0; i < a->handler_cnt; i++) {
+		const drv_handler_conf_t *x = &a->handlers[i];
+		const drv_handler_conf_t *y = &b->handlers[i];
+
+		cr_assert_str_eq(x->name, y->name);
+		cr_assert_eq(x->type, y->type);
+		cr_assert_eq(x->command_cnt, y->command_cnt);
+		for (size_t j = 0; j < x->command_cnt; j++)
+			cr_assert_str_eq(x->command[j], y->command[j]);
+		if (x->command_cnt)
+			cr_assert_null(x->command[x->command_cnt]);
+		cr_assert_eq(x->shell, y->shell);
+		assert_str_or_null_eq(x->workdir, y->workdir);
+		cr_assert_eq(x->env_cnt, y->env_cnt);
+		for (size_t j = 0; j < x->env_cnt; j++) {
+			cr_assert_str_eq(x->env[j].key, y->env[j].key);
+			cr_assert_str_eq(x->env[j].value, y->env[j].value);
+		}
+		cr_assert_eq(x->timeout_ms, y->timeout_ms);
+		cr_assert_eq(x->output_limit, y->output_limit);
+		assert_str_or_null_eq(x->policy, y->policy);
+		cr_assert_eq(x->max_attempts, y->max_attempts);
+	}
+}
+
+static void assert_defaults(const drv_config_t *c)
+{
+	cr_assert_str_eq(c->kafka.brokers, "127.0.0.1:9092");
+	cr_assert_str_eq(c->kafka.client_id, "drover");
+	cr_assert_str_eq(c->kafka.topic_prefix, "drover.");
+	cr_assert_eq(c->kafka.partitions, 6);
+	cr_assert_eq(c->kafka.replication_factor, 1);
+	cr_assert_eq(c->kafka.dlq_retention_ms, 30LL * 86400 * 1000);
+	cr_assert_eq(c->kafka.connect_timeout_ms, 10000);
+	cr_assert_eq(c->kafka.delay_tier_cnt, 5);
+	cr_assert_eq(c->kafka.delay_tiers_ms[0], 1000);
+	cr_assert_eq(c->kafka.delay_tiers_ms[1], 10000);
+	cr_assert_eq(c->kafka.delay_tiers_ms[2], 60000);
+	cr_assert_eq(c->kafka.delay_tiers_ms[3], 600000);
+	cr_assert_eq(c->kafka.delay_tiers_ms[4], 3600000);
+	cr_assert_eq(c->kafka.property_cnt, 0);
+	cr_assert_str_eq(c->redis.url, "redis://127.0.0.1:6379");
+	cr_assert_str_eq(c->redis.password, "");
+	cr_assert_str_eq(c->redis.key_prefix, "drover:");
+	cr_assert_eq(c->redis.connect_timeout_ms, 2000);
+	cr_assert_eq(c->log.level, DRV_LOG_INFO);
+	cr_assert_eq(c->log.format, DRV_LOG_FORMAT_JSON);
+	cr_assert_str_eq(c->worker.group, "drover-workers");
+	cr_assert_eq(c->worker.concurrency, 4);
+	cr_assert_eq(c->worker.shutdown_grace_ms, 30000);
+	cr_assert_eq(c->worker.default_timeout_ms, 300000);
+	cr_assert_eq(c->worker.output_limit, 65536);
+	cr_assert_str_eq(c->coordinator.group, "drover-coordinator");
+	cr_assert_eq(c->handler_cnt, 0);
+}
+
+/* ---------------------------------------------------------------- */
+/* Defaults and valid files                                          */
+/* ---------------------------------------------------------------- */
+
+Test(config, new_gives_defaults)
+{
+	drv_config_t *cfg = drv_config_new();
+
+	cr_assert_not_null(cfg);
+	assert_defaults(cfg);
+	cr_assert_null(cfg->path);
+	drv_config_destroy(cfg);
+	drv_config_destroy(NULL);
+}
+
+Test(config, empty_text_gives_defaults)
+{
+	static const char *const texts[] = {
+		"", "\n", "# just a comment\n", "---\n", "~\n",
+		"kafka:\nworker: ~\n",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		drv_config_t *cfg = NULL;
+		char err[256] = "";
+
+		cr_assert_eq(load_text(texts[i], NULL, &cfg, err, sizeof(err)),
+			     DRV_OK, "'%s': %s", texts[i], err);
+		assert_defaults(cfg);
+		cr_assert_str_eq(cfg->path, "f.yaml");
+		drv_config_destroy(cfg);
+	}
+}
+
+Test(config, comment_only_file_gives_defaults)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_fixture("empty.yaml", NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	assert_defaults(cfg);
+	cr_assert_str_eq(cfg->path, "tests/unit/config/empty.yaml");
+	drv_config_destroy(cfg);
+}
+
+Test(config, full_file_sets_every_section)
+{
+	drv_config_t *cfg = NULL;
+	const drv_handler_conf_t *h;
+	char err[256] = "";
+
+	cr_assert_eq(load_fixture("full.yaml", NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_str_eq(cfg->kafka.brokers, "k1:9092,k2:9092");
+	cr_assert_str_eq(cfg->kafka.client_id, "test-client");
+	cr_assert_str_eq(cfg->kafka.topic_prefix, "acme.drover.");
+	cr_assert_eq(cfg->kafka.partitions, 12);
+	cr_assert_eq(cfg->kafka.replication_factor, 3);
+	cr_assert_eq(cfg->kafka.dlq_retention_ms, 7LL * 86400 * 1000);
+	cr_assert_eq(cfg->kafka.connect_timeout_ms, 1500);
+	cr_assert_eq(cfg->kafka.delay_tier_cnt, 3);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[0], 500);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[1], 5000);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[2], 90000);
+	cr_assert_eq(cfg->kafka.property_cnt, 3);
+	cr_assert_str_eq(cfg->kafka.properties[0].key, "security.protocol");
+	cr_assert_str_eq(cfg->kafka.properties[0].value, "SASL_SSL");
+	cr_assert_str_eq(cfg->kafka.properties[2].key,
+			 "socket.keepalive.enable");
+	cr_assert_str_eq(cfg->kafka.properties[2].value, "true");
+	cr_assert_str_eq(cfg->redis.url, "redis://cache.internal:6380/2");
+	cr_assert_str_eq(cfg->redis.password, "");
+	cr_assert_str_eq(cfg->redis.key_prefix, "acme:");
+	cr_assert_eq(cfg->redis.connect_timeout_ms, 500);
+	cr_assert_eq(cfg->log.level, DRV_LOG_DEBUG);
+	cr_assert_eq(cfg->log.format, DRV_LOG_FORMAT_LOGFMT);
+	cr_assert_str_eq(cfg->worker.group, "acme-workers");
+	cr_assert_eq(cfg->worker.concurrency, 32);
+	cr_assert_eq(cfg->worker.shutdown_grace_ms, 0);
+	cr_assert_eq(cfg->worker.default_timeout_ms, 90000);
+	cr_assert_eq(cfg->worker.output_limit, 1024);
+	cr_assert_str_eq(cfg->coordinator.group, "acme-coordinator");
+
+	cr_assert_eq(cfg->handler_cnt, 4);
+	h = drv_config_handler(cfg, "echo");
+	cr_assert_not_null(h);
+	cr_assert_eq(h->type, DRV_HANDLER_EXEC);
+	cr_assert_eq(h->command_cnt, 1);
+	cr_assert_str_eq(h->command[0], "cat");
+	cr_assert_null(h->command[1]);
+	cr_assert_not(h->shell);
+	cr_assert_null(h->workdir);
+	cr_assert_null(h->policy);
+	cr_assert_eq(h->env_cnt, 0);
+	cr_assert_eq(h->timeout_ms, 90000, "defaults to worker.default_timeout");
+	cr_assert_eq(h->output_limit, 1024, "defaults to worker.output_limit");
+	cr_assert_eq(h->max_attempts, 0);
+
+	h = drv_config_handler(cfg, "report");
+	cr_assert_eq(h->command_cnt, 4);
+	cr_assert_str_eq(h->command[0], "/usr/bin/report");
+	cr_assert_str_eq(h->command[2], "today");
+	cr_assert_str_eq(h->command[3], "");
+	cr_assert_null(h->command[4]);
+	cr_assert_str_eq(h->workdir, "/var/lib/report");
+	cr_assert_eq(h->env_cnt, 2);
+	cr_assert_str_eq(h->env[0].key, "DAY");
+	cr_assert_str_eq(h->env[0].value, "monday");
+	cr_assert_str_eq(h->env[1].key, "EMPTY");
+	cr_assert_str_eq(h->env[1].value, "");
+	cr_assert_eq(h->timeout_ms, 600000);
+	cr_assert_eq(h->output_limit, 4096);
+	cr_assert_str_eq(h->policy, "slow");
+	cr_assert_eq(h->max_attempts, 7);
+
+	h = drv_config_handler(cfg, "script");
+	cr_assert(h->shell);
+	cr_assert_eq(h->command_cnt, 1);
+	cr_assert_str_eq(h->command[0], "echo \"hi\" | tr a-z A-Z");
+	cr_assert_null(h->command[1]);
+
+	h = drv_config_handler(cfg, "hook");
+	cr_assert_eq(h->type, DRV_HANDLER_HTTP);
+	cr_assert_eq(h->command_cnt, 0);
+	cr_assert_null(h->command);
+
+	cr_assert_null(drv_config_handler(cfg, "nope"));
+	drv_config_destroy(cfg);
+}
+
+Test(config, missing_file_is_io_error)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_fixture("no-such.yaml", NULL, &cfg, err,
+				  sizeof(err)), DRV_ERR_IO);
+	cr_assert_null(cfg);
+	cr_assert_str_eq(err, "tests/unit/config/no-such.yaml: cannot read: "
+			 "No such file or directory");
+}
+
+Test(config, names)
+{
+	cr_assert_str_eq(drv_log_level_name(DRV_LOG_DEBUG), "debug");
+	cr_assert_str_eq(drv_log_level_name(DRV_LOG_ERROR), "error");
+	cr_assert_str_eq(drv_log_level_name((drv_log_level_t)42), "unknown");
+	cr_assert_str_eq(drv_log_format_name(DRV_LOG_FORMAT_LOGFMT), "logfmt");
+	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_EXEC), "exec");
+	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_PLUGIN), "plugin");
+	cr_assert_str_eq(drv_handler_type_name((drv_handler_type_t)9),
+			 "unknown");
+}
+
+Test(config, values_in_other_spellings)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_text("log: {level: WARN}\n"
+			       "redis: {url: 'unix:///run/redis.sock',"
+			       " password: ~}\n"
+			       "worker: {default_timeout: 1h30m,"
+			       " shutdown_grace: 2500}\n"
+			       "kafka: {delay_tiers: [1s]}\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_eq(cfg->log.level, DRV_LOG_WARN);
+	cr_assert_str_eq(cfg->redis.url, "unix:///run/redis.sock");
+	cr_assert_str_eq(cfg->redis.password, "");
+	cr_assert_eq(cfg->worker.default_timeout_ms, 5400000);
+	cr_assert_eq(cfg->worker.shutdown_grace_ms, 2500);
+	cr_assert_eq(cfg->kafka.delay_tier_cnt, 1);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Errors from fixture files, exact messages                         */
+/* ---------------------------------------------------------------- */
+
+Test(config, error_unknown_key_with_suggestion)
+{
+	expect_fixture_error("unknown_key.yaml",
+		"unknown_key.yaml:2:3: unknown key 'kafka.brokr' "
+		"(did you mean 'kafka.brokers'?)");
+}
+
+Test(config, error_unknown_section)
+{
+	expect_fixture_error("unknown_section.yaml",
+		"unknown_section.yaml:1:1: unknown section 'kafak' "
+		"(did you mean 'kafka'?)");
+}
+
+Test(config, error_wrong_type)
+{
+	expect_fixture_error("wrong_type.yaml",
+		"wrong_type.yaml:5:16: worker.concurrency: expected an "
+		"integer, got 'abc'");
+}
+
+Test(config, error_out_of_range)
+{
+	expect_fixture_error("out_of_range.yaml",
+		"out_of_range.yaml:5:16: worker.concurrency: 0 is out of "
+		"range [1, 1024]");
+}
+
+Test(config, error_bad_duration)
+{
+	expect_fixture_error("bad_duration.yaml",
+		"bad_duration.yaml:2:20: kafka.connect_timeout: expected a "
+		"duration such as 500ms, 30s, 5m, 2h or 7d, got '10 seconds'");
+}
+
+Test(config, error_bad_enum_lists_values)
+{
+	expect_fixture_error("bad_enum.yaml",
+		"bad_enum.yaml:3:10: log.level: expected one of debug, info, "
+		"warn, error, got 'verbose'");
+}
+
+Test(config, error_duplicate_key_at_second)
+{
+	expect_fixture_error("duplicate_key.yaml",
+		"duplicate_key.yaml:4:3: duplicate key 'worker.concurrency' "
+		"(first at line 2)");
+}
+
+Test(config, error_yaml_syntax)
+{
+	expect_fixture_error("syntax_error.yaml",
+		"syntax_error.yaml:5:1: invalid YAML: found unexpected end of "
+		"stream (while scanning a quoted scalar at line 2, column 12)");
+}
+
+Test(config, error_exec_handler_without_command)
+{
+	expect_fixture_error("handler_no_command.yaml",
+		"handler_no_command.yaml:4:3: handlers.broken: an exec "
+		"handler needs a command");
+}
+
+Test(config, error_unknown_handler_key)
+{
+	expect_fixture_error("handler_unknown_key.yaml",
+		"handler_unknown_key.yaml:3:5: unknown key "
+		"'handlers.echo.comand' (did you mean "
+		"'handlers.echo.command'?)");
+}
+
+Test(config, error_rediss_url)
+{
+	expect_fixture_error("rediss.yaml",
+		"rediss.yaml:2:8: redis.url: rediss:// (TLS) needs hiredis "
+		">= 1.0 and this build links hiredis 0.14; use redis:// or "
+		"unix://");
+}
+
+Test(config, error_tiers_not_ascending)
+{
+	expect_fixture_error("tiers_not_ascending.yaml",
+		"tiers_not_ascending.yaml:5:7: kafka.delay_tiers: 10s is not "
+		"greater than 1m before it; the list must be strictly "
+		"ascending");
+}
+
+/* ---------------------------------------------------------------- */
+/* More errors, inline                                               */
+/* ---------------------------------------------------------------- */
+
+Test(config, error_mapping_where_scalar_expected)
+{
+	expect_text_error("worker:\n  concurrency:\n    a: 1\n", NULL,
+		"f.yaml:3:5: worker.concurrency: expected an integer, got a "
+		"mapping");
+	expect_text_error("kafka:\n  brokers: [a, b]\n", NULL,
+		"f.yaml:2:12: kafka.brokers: expected a string, got a list");
+}
+
+Test(config, error_bad_bool)
+{
+	expect_text_error("handlers:\n  x:\n    command: [x]\n"
+			  "    shell: yes please\n", NULL,
+		"f.yaml:4:12: handlers.x.shell: expected a boolean (true or "
+		"false), got 'yes please'");
+}
+
+Test(config, error_duration_out_of_range)
+{
+	expect_text_error("kafka:\n  connect_timeout: 50ms\n", NULL,
+		"f.yaml:2:20: kafka.connect_timeout: 50ms is out of range "
+		"[100ms, 10m]");
+	expect_text_error("kafka:\n  dlq_retention: 3651d\n", NULL,
+		"f.yaml:2:18: kafka.dlq_retention: 3651d is out of range "
+		"[1h, 3650d]");
+}
+
+Test(config, error_unknown_key_without_suggestion)
+{
+	expect_text_error("redis:\n  colour: blue\n", NULL,
+		"f.yaml:2:3: unknown key 'redis.colour'");
+	expect_text_error("color: blue\n", NULL,
+		"f.yaml:1:1: unknown section 'color'");
+}
+
+Test(config, error_dotted_key_at_top)
+{
+	expect_text_error("kafka.brokers: x\n", NULL,
+		"f.yaml:1:1: unknown section 'kafka.brokers' (keys are "
+		"nested: write 'kafka:' and 'brokers:' indented below it)");
+}
+
+Test(config, error_top_level_not_mapping)
+{
+	expect_text_error("- kafka\n- redis\n", NULL,
+		"f.yaml:1:1: the top level must be a mapping of sections "
+		"(kafka, redis, log, worker, coordinator, handlers), got a "
+		"list");
+	expect_text_error("kafka: [1]\n", NULL,
+		"f.yaml:1:8: kafka: expected a mapping of keys, got a list");
+}
+
+Test(config, error_topic_prefix)
+{
+	expect_text_error("kafka:\n  topic_prefix: 'a/b'\n", NULL,
+		"f.yaml:2:17: kafka.topic_prefix: 'a/b' may only hold A-Z "
+		"a-z 0-9 . _ -");
+	expect_text_error("kafka:\n  topic_prefix: ''\n", NULL,
+		"f.yaml:2:17: kafka.topic_prefix: must not be empty");
+}
+
+Test(config, error_redis_url_shapes_hide_password)
+{
+	expect_text_error("redis:\n  url: 'http://x'\n", NULL,
+		"f.yaml:2:8: redis.url: expected "
+		"redis://[[user]:password@]host[:port][/db] or "
+		"unix:///path, got 'http://x'");
+	expect_text_error("redis:\n  url: 'redis://:hunter2@h:99999'\n",
+			  NULL,
+		"f.yaml:2:8: redis.url: 'redis://:<redacted>@h:99999' has a "
+		"bad port (expected 1 to 65535)");
+	expect_text_error("redis:\n  url: 'redis://:6379'\n", NULL,
+		"f.yaml:2:8: redis.url: 'redis://:6379' has no host");
+}
+
+Test(config, error_delay_tiers_shapes)
+{
+	expect_text_error("kafka:\n  delay_tiers: []\n", NULL,
+		"f.yaml:2:16: kafka.delay_tiers: expected 1 to 16 entries, "
+		"got 0");
+	expect_text_error("kafka:\n  delay_tiers: [1s, 50ms]\n", NULL,
+		"f.yaml:2:21: kafka.delay_tiers: 50ms is out of range "
+		"[100ms, 30d]");
+	expect_text_error("kafka:\n  delay_tiers: [1s, 1s]\n", NULL,
+		"f.yaml:2:21: kafka.delay_tiers: 1s is not greater than 1s "
+		"before it; the list must be strictly ascending");
+}
+
+Test(config, error_duplicate_handler_and_env)
+{
+	expect_text_error("handlers:\n  a:\n    command: [x]\n"
+			  "  a:\n    command: [y]\n", NULL,
+		"f.yaml:4:3: duplicate key 'handlers.a' (first at line 2)");
+	expect_text_error("handlers:\n  a:\n    command: [x]\n"
+			  "    env: {A: 1, B: 2, A: 3}\n", NULL,
+		"f.yaml:4:23: duplicate key 'handlers.a.env.A' (first at "
+		"line 4)");
+	expect_text_error("handlers:\n  a:\n    command: [x]\n"
+			  "    env: {1A: x}\n", NULL,
+		"f.yaml:4:11: handlers.a.env: '1A' is not a valid "
+		"environment variable name");
+}
+
+Test(config, error_handler_shapes)
+{
+	expect_text_error("handlers:\n  Echo!:\n    command: [x]\n", NULL,
+		"f.yaml:2:3: handlers: invalid handler name 'Echo!' (use 1 "
+		"to 64 of a-z 0-9 _ . -)");
+	expect_text_error("handlers:\n  x:\n    command: 'cat -n'\n", NULL,
+		"f.yaml:3:14: handlers.x.command: a single string needs "
+		"shell: true; without a shell, write the argv as a list such "
+		"as [\"cat\"]");
+	expect_text_error("handlers:\n  x:\n    shell: true\n"
+			  "    command: [a, b]\n", NULL,
+		"f.yaml:4:14: handlers.x.command: with shell: true, the "
+		"command is one string (a script for /bin/sh -c), got a list "
+		"of 2");
+	expect_text_error("handlers:\n  x: ~\n", NULL,
+		"f.yaml:2:3: handlers.x: an exec handler needs a command");
+	expect_text_error("handlers:\n  x:\n    command: []\n", NULL,
+		"f.yaml:3:14: handlers.x.command: must not be empty");
+	expect_text_error("handlers:\n  x:\n    command: [x]\n"
+			  "    max_attempts: 1001\n", NULL,
+		"f.yaml:4:19: handlers.x.max_attempts: 1001 is out of range "
+		"[0, 1000]");
+	expect_text_error("handlers:\n  x:\n    type: grpc\n", NULL,
+		"f.yaml:3:11: handlers.x.type: expected one of exec, http, "
+		"plugin, got 'grpc'");
+}
+
+Test(config, error_kafka_properties)
+{
+	expect_text_error("kafka:\n  properties:\n"
+			  "    bootstrap.servers: x:1\n", NULL,
+		"f.yaml:3:5: kafka.properties.bootstrap.servers: set "
+		"kafka.brokers instead");
+	expect_text_error("kafka:\n  properties:\n"
+			  "    ssl.ca.location: [a]\n", NULL,
+		"f.yaml:3:22: kafka.properties.ssl.ca.location: expected a "
+		"value, got a list");
+	expect_text_error("kafka:\n  propertes: {}\n", NULL,
+		"f.yaml:2:3: unknown key 'kafka.propertes' (did you mean "
+		"'kafka.properties'?)");
+}
+
+Test(config, error_more_than_one_document)
+{
+	expect_text_error("log: {level: info}\n---\nlog: {level: debug}\n",
+			  NULL,
+		"f.yaml:2:1: only one YAML document is allowed");
+}
+
+Test(config, error_nul_in_value)
+{
+	expect_text_error("kafka:\n  brokers: \"a\\0b\"\n", NULL,
+		"f.yaml:2:12: a value holds a NUL character");
+}
+
+Test(config, error_reader_position)
+{
+	/* an invalid UTF-8 byte on line 2 */
+	expect_text_error("kafka:\n  brokers: \"a\xff\"\n", NULL,
+		"f.yaml:2:14: invalid YAML: invalid leading UTF-8 octet");
+}
+
+/* ---------------------------------------------------------------- */
+/* Environment overrides                                             */
+/* ---------------------------------------------------------------- */
+
+Test(config, env_overrides_values)
+{
+	char *env[] = {
+		"PATH=/usr/bin",
+		"DROVER_KAFKA_BROKERS=kafka-0:9092,kafka-1:9092",
+		"DROVER_WORKER_CONCURRENCY=16",
+		"DROVER_REDIS_URL=redis://:pw@r:6379/1",
+		"DROVER_LOG_FORMAT=logfmt",
+		"DROVER_LOG_LEVEL=DEBUG",
+		"DROVER_KAFKA_DELAY_TIERS=2s, 20s,5m",
+		"DROVER_WORKER_SHUTDOWN_GRACE=1m",
+		"DROVER_TASK_ID=abc",       /* not config: ignored */
+		"DROVER_STACK_DIR=/tmp/x",  /* not config: ignored */
+		"DROVER_",
+		NULL,
+	};
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_text("", env, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_str_eq(cfg->kafka.brokers, "kafka-0:9092,kafka-1:9092");
+	cr_assert_eq(cfg->worker.concurrency, 16);
+	cr_assert_str_eq(cfg->redis.url, "redis://:pw@r:6379/1");
+	cr_assert_eq(cfg->log.format, DRV_LOG_FORMAT_LOGFMT);
+	cr_assert_eq(cfg->log.level, DRV_LOG_DEBUG);
+	cr_assert_eq(cfg->kafka.delay_tier_cnt, 3);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[0], 2000);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[2], 300000);
+	cr_assert_eq(cfg->worker.shutdown_grace_ms, 60000);
+	drv_config_destroy(cfg);
+}
+
+Test(config, env_wins_over_file)
+{
+	char *env[] = { "DROVER_WORKER_CONCURRENCY=7",
+			"DROVER_KAFKA_DELAY_TIERS=[1s, 2s]",
+			"DROVER_WORKER_DEFAULT_TIMEOUT=42s", NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_fixture("full.yaml", env, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(cfg->worker.concurrency, 7);
+	cr_assert_eq(cfg->kafka.delay_tier_cnt, 2);
+	cr_assert_eq(cfg->kafka.delay_tiers_ms[1], 2000);
+	cr_assert_eq(cfg->kafka.partitions, 12, "file value kept");
+	/* handler defaults follow the final worker.default_timeout */
+	cr_assert_eq(drv_config_handler(cfg, "echo")->timeout_ms, 42000);
+	cr_assert_eq(drv_config_handler(cfg, "report")->timeout_ms, 600000);
+	drv_config_destroy(cfg);
+}
+
+Test(config, env_bad_value)
+{
+	char *env[] = { "DROVER_WORKER_CONCURRENCY=abc", NULL };
+	char *env2[] = { "DROVER_KAFKA_DELAY_TIERS=1s,1m,10s", NULL };
+	char *env3[] = { "DROVER_REDIS_URL=rediss://h", NULL };
+	char *env4[] = { "DROVER_LOG_LEVEL=loud", NULL };
+
+	expect_text_error("", env,
+		"environment DROVER_WORKER_CONCURRENCY: expected an integer, "
+		"got 'abc'");
+	expect_text_error("", env2,
+		"environment DROVER_KAFKA_DELAY_TIERS: 10s "
+		"is not greater than 1m before it; the list must be strictly "
+		"ascending");
+	expect_text_error("", env3,
+		"environment DROVER_REDIS_URL: rediss:// (TLS) "
+		"needs hiredis >= 1.0 and this build links hiredis 0.14; use "
+		"redis:// or unix://");
+	expect_text_error("", env4,
+		"environment DROVER_LOG_LEVEL: expected one of debug, info, "
+		"warn, error, got 'loud'");
+}
+
+Test(config, env_unknown_variable_in_a_section)
+{
+	char *env[] = { "DROVER_KAFKA_BROKRS=x:9092", NULL };
+	char *env2[] = { "DROVER_WORKER_FLAVOUR=mint", NULL };
+
+	expect_text_error("", env,
+		"environment DROVER_KAFKA_BROKRS: no such setting (did you "
+		"mean DROVER_KAFKA_BROKERS?)");
+	expect_text_error("", env2,
+		"environment DROVER_WORKER_FLAVOUR: no such setting; "
+		"DROVER_WORKER_* variables set worker keys");
+}
+
+/* ---------------------------------------------------------------- */
+/* Dump                                                              */
+/* ---------------------------------------------------------------- */
+
+static const char secret_yaml[] =
+	"redis:\n"
+	"  url: 'redis://app:urlpass123@cache:6379/0'\n"
+	"  password: filepass456\n"
+	"kafka:\n"
+	"  properties:\n"
+	"    security.protocol: SASL_SSL\n"
+	"    sasl.password: kafkapass789\n"
+	"    sasl.oauthbearer.token: tok-abc\n"
+	"    sasl.jaas.config: 'jaas-xyz'\n"
+	"    ssl.key.pem: 'pem-data-123'\n"
+	"handlers:\n"
+	"  api:\n"
+	"    command: [curl, -d, '@-']\n"
+	"    env: {API_TOKEN: envtoken42, REGION: eu}\n";
+
+Test(config, dump_redacts_secrets)
+{
+	static const char *const secrets[] = {
+		"urlpass123", "filepass456", "kafkapass789", "tok-abc",
+		"jaas-xyz", "pem-data-123", "envtoken42", "envpass000",
+	};
+	char *env[] = { "DROVER_REDIS_PASSWORD=envpass000", NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text(secret_yaml, NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	out = dump(cfg);
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		cr_assert_null(strstr(out, secrets[i]), "%s leaked:\n%s",
+			       secrets[i], out);
+	cr_assert_not_null(strstr(out,
+		"  url: \"redis://app:<redacted>@cache:6379/0\"  # file\n"),
+		"%s", out);
+	cr_assert_not_null(strstr(out,
+		"  password: \"<redacted>\"  # file\n"), "%s", out);
+	cr_assert_not_null(strstr(out,
+		"    \"sasl.password\": \"<redacted>\"\n"), "%s", out);
+	cr_assert_not_null(strstr(out,
+		"    \"security.protocol\": \"SASL_SSL\"\n"), "%s", out);
+	cr_assert_not_null(strstr(out,
+		"    env: {\"API_TOKEN\": \"<redacted>\", \"REGION\": "
+		"\"eu\"}\n"), "%s", out);
+	free(out);
+	drv_config_destroy(cfg);
+
+	/* the password from the environment is just as secret */
+	cr_assert_eq(load_text(secret_yaml, env, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	out = dump(cfg);
+	cr_assert_null(strstr(out, "envpass000"), "%s", out);
+	cr_assert_not_null(strstr(out, "  password: \"<redacted>\"  "
+				  "# env DROVER_REDIS_PASSWORD\n"), "%s", out);
+	free(out);
+	drv_config_destroy(cfg);
+}
+
+Test(config, dump_names_sources)
+{
+	char *env[] = { "DROVER_WORKER_CONCURRENCY=9", NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text("log:\n  level: warn\n", env, &cfg, err,
+			       sizeof(err)), DRV_OK, "%s", err);
+	out = dump(cfg);
+	cr_assert_not_null(strstr(out, "\nkafka:\n  brokers: "
+				  "\"127.0.0.1:9092\"  # default\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "  delay_tiers: [1s, 10s, 1m, 10m, 1h]"
+				  "  # default\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\nlog:\n  level: warn  # file\n"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "  concurrency: 9  "
+				  "# env DROVER_WORKER_CONCURRENCY\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "  properties: {}\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "\nhandlers: {}\n"), "%s", out);
+	/* sections come in table order */
+	cr_assert(strstr(out, "\nkafka:") < strstr(out, "\nredis:") &&
+		  strstr(out, "\nredis:") < strstr(out, "\nlog:") &&
+		  strstr(out, "\nlog:") < strstr(out, "\nworker:") &&
+		  strstr(out, "\nworker:") < strstr(out, "\ncoordinator:") &&
+		  strstr(out, "\ncoordinator:") < strstr(out, "\nhandlers:"),
+		  "%s", out);
+	free(out);
+	drv_config_destroy(cfg);
+}
+
+/* dump -> load -> equal config, and dump again -> same text but sources */
+static void assert_round_trip(const drv_config_t *cfg)
+{
+	drv_config_t *back = NULL;
+	char err[512] = "", *out = dump(cfg), *out2;
+
+	cr_assert_eq(load_text(out, NULL, &back, err, sizeof(err)), DRV_OK,
+		     "%s\n%s", err, out);
+	assert_same_config(cfg, back);
+	out2 = dump(back);
+	cr_assert_not_null(out2);
+	free(out2);
+	free(out);
+	drv_config_destroy(back);
+}
+
+Test(config, dump_round_trips)
+{
+	char *env[] = { "DROVER_LOG_LEVEL=error", NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cfg = drv_config_new();
+	assert_round_trip(cfg);
+	drv_config_destroy(cfg);
+
+	cr_assert_eq(load_fixture("full.yaml", env, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	assert_round_trip(cfg);
+	drv_config_destroy(cfg);
+
+	cr_assert_eq(load_text("handlers:\n"
+			       "  q:\n"
+			       "    command: ['a \"b\"', 'tab\there', "
+			       "\"back\\\\slash\", \"nl\\nx\", '#no']\n"
+			       "    env: {X: 'it''s: fine'}\n"
+			       "  -odd.name_1:\n"
+			       "    type: plugin\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_str_eq(cfg->handlers[0].command[2], "back\\slash");
+	cr_assert_str_eq(cfg->handlers[0].command[3], "nl\nx");
+	assert_round_trip(cfg);
+	drv_config_destroy(cfg);
+}
+
+Test(config, dump_round_trips_secrets_as_redacted)
+{
+	drv_config_t *cfg = NULL, *back = NULL;
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text(secret_yaml, NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	out = dump(cfg);
+	cr_assert_eq(load_text(out, NULL, &back, err, sizeof(err)), DRV_OK,
+		     "%s\n%s", err, out);
+	cr_assert_str_eq(back->redis.password, "<redacted>");
+	cr_assert_str_eq(back->redis.url,
+			 "redis://app:<redacted>@cache:6379/0");
+	cr_assert_str_eq(back->kafka.properties[1].value, "<redacted>");
+	cr_assert_str_eq(back->kafka.properties[0].value, "SASL_SSL");
+	cr_assert_str_eq(back->handlers[0].env[0].value, "<redacted>");
+	cr_assert_str_eq(back->handlers[0].env[1].value, "eu");
+	cr_assert_eq(back->handlers[0].command_cnt, 3);
+	free(out);
+	drv_config_destroy(back);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* The example config and the reference page                         */
+/* ---------------------------------------------------------------- */
+
+Test(config, example_loads)
+{
+	drv_config_t *cfg = NULL, *defaults = drv_config_new();
+	const drv_handler_conf_t *h;
+	char err[256] = "";
+
+	cr_assert_eq(drv_config_load("examples/drover.yaml", NULL, &cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	/* the example shows the defaults */
+	cr_assert_eq(cfg->handler_cnt, 3);
+	{
+		drv_handler_conf_t *hs = cfg->handlers;
+		size_t n = cfg->handler_cnt;
+
+		cfg->handlers = NULL;
+		cfg->handler_cnt = 0;
+		assert_same_config(cfg, defaults);
+		cfg->handlers = hs;
+		cfg->handler_cnt = n;
+	}
+	h = drv_config_handler(cfg, "echo");
+	cr_assert_not_null(h);
+	cr_assert_eq(h->command_cnt, 1);
+	cr_assert_str_eq(h->command[0], "cat");
+	h = drv_config_handler(cfg, "fail");
+	cr_assert_not_null(h);
+	cr_assert_str_eq(h->command[0], "false");
+	h = drv_config_handler(cfg, "sleep");
+	cr_assert_not_null(h);
+	cr_assert(h->shell);
+	cr_assert_eq(h->command_cnt, 1);
+	cr_assert_not_null(strstr(h->command[0], "sleep"));
+	drv_config_destroy(defaults);
+	drv_config_destroy(cfg);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	char chunk[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	fclose(m);
+	fclose(f);
+	return buf;
+}
+
+Test(config, docs_config_md_is_up_to_date)
+{
+	const char *update = getenv("DROVER_UPDATE_DOCS");
+	char *want = NULL, *have;
+	size_t len = 0;
+	FILE *m = open_memstream(&want, &len);
+
+	drv_config_write_reference(m);
+	fclose(m);
+	if (update && !strcmp(update, "1")) {
+		FILE *f = fopen("docs/config.md", "wb");
+
+		cr_assert_not_null(f, "cannot write docs/config.md");
+		cr_assert_eq(fwrite(want, 1, len, f), len);
+		cr_assert_eq(fclose(f), 0);
+	}
+	have = read_file("docs/config.md");
+	cr_assert_not_null(have, "docs/config.md is missing; run this test "
+			   "with DROVER_UPDATE_DOCS=1");
+	cr_assert(!strcmp(have, want), "docs/config.md is out of date; run "
+		  "this test with DROVER_UPDATE_DOCS=1");
+	free(have);
+	free(want);
+}
+
+Test(config, reference_lists_every_key)
+{
+	static const char *const rows[] = {
+		"| `kafka.brokers` | string | `127.0.0.1:9092` | non-empty | "
+		"`DROVER_KAFKA_BROKERS` |",
+		"| `kafka.delay_tiers` | list of durations | "
+		"`[1s, 10s, 1m, 10m, 1h]` |",
+		"| `worker.concurrency` | integer | `4` | [1, 1024] | "
+		"`DROVER_WORKER_CONCURRENCY` |",
+		"| `log.level` | enum | `info` | debug, info, warn, error | ",
+		"| `redis.password` | string | `\"\"` |",
+		"| `timeout` | duration | worker.default_timeout | "
+		"[100ms, 7d] |",
+		"| key | type | default | range | env | description |",
+	};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&out, &len);
+
+	drv_config_write_reference(m);
+	fclose(m);
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_assert_not_null(strstr(out, rows[i]), "missing: %s",
+				   rows[i]);
+	free(out);
+}

@@ -1,0 +1,636 @@
+/*
+ * Unit tests for the task: lifecycle and labels, ULID ids, invariants, the
+ * protobuf wire form (golden vectors, forward compatibility with a newer
+ * schema, deterministic encoding) and decoding of garbage (fuzz).
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/clock.h"
+#include "drover/task.h"
+#include "golden.h"
+
+#define FIXED_ID "01JDQ3ZK5W4M8V6T2N9R7B3C1X"
+#define FIXED_PAYLOAD "{\"order\":42,\"amount\":\"19.99\"}"
+
+/* The fully populated task behind tests/golden/task_v1.hex. Labels are
+ * added out of order on purpose: the encoder sorts them. */
+static void fixture_task(drv_task_t *t)
+{
+	drv_origin_t *o = &t->origin;
+
+	drv_task_init(t);
+	drv_strlcpy(t->id, FIXED_ID, sizeof(t->id));
+	t->handler = strdup("billing.charge");
+	cr_assert_eq(drv_task_set_payload(t, FIXED_PAYLOAD,
+					  strlen(FIXED_PAYLOAD)), DRV_OK);
+	t->priority = 8;
+	t->attempt = 2;
+	t->max_attempts = 5;
+	t->policy = strdup("standard");
+	t->created_ms = 1764130637123LL;
+	t->not_before_ms = 1764130667123LL;
+	t->deadline_ms = 1764217037123LL;
+	t->idempotency_key = strdup("order-42-charge");
+	t->key = strdup("customer-7");
+	cr_assert_eq(drv_task_set_label(t, "team", "billing"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(t, "env", "prod"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(t, "app", "shop"), DRV_OK);
+	o->schedule_id = strdup("nightly-charge");
+	o->scheduled_ms = 1764130620000LL;
+	o->event_id = strdup("01JDQ3ZJ00AAAAAAAAAAAAAAAA");
+	o->parent_task_id = strdup("01JDQ3YY00BBBBBBBBBBBBBBBB");
+	o->chain_depth = 2;
+	o->dead_letter_id = strdup("01JDQ3XX00CCCCCCCCCCCCCCCC");
+	o->submitted_by = strdup("alice");
+	o->fencing_token = 17;
+}
+
+static void check_fixture_task(const drv_task_t *t, uint32_t schema_version)
+{
+	const drv_origin_t *o = &t->origin;
+
+	cr_assert_eq(t->schema_version, schema_version);
+	cr_assert_str_eq(t->id, FIXED_ID);
+	cr_assert_str_eq(t->handler, "billing.charge");
+	cr_assert_eq(t->payload_len, strlen(FIXED_PAYLOAD));
+	cr_assert(!memcmp(t->payload, FIXED_PAYLOAD, t->payload_len));
+	cr_assert_eq(t->priority, 8);
+	cr_assert_eq(t->attempt, 2);
+	cr_assert_eq(t->max_attempts, 5);
+	cr_assert_str_eq(t->policy, "standard");
+	cr_assert_eq(t->created_ms, 1764130637123LL);
+	cr_assert_eq(t->not_before_ms, 1764130667123LL);
+	cr_assert_eq(t->deadline_ms, 1764217037123LL);
+	cr_assert_str_eq(t->idempotency_key, "order-42-charge");
+	cr_assert_str_eq(t->key, "customer-7");
+	cr_assert_eq(t->label_cnt, 3);
+	cr_assert_str_eq(drv_task_label(t, "team"), "billing");
+	cr_assert_str_eq(drv_task_label(t, "env"), "prod");
+	cr_assert_str_eq(drv_task_label(t, "app"), "shop");
+	cr_assert_str_eq(o->schedule_id, "nightly-charge");
+	cr_assert_eq(o->scheduled_ms, 1764130620000LL);
+	cr_assert_str_eq(o->event_id, "01JDQ3ZJ00AAAAAAAAAAAAAAAA");
+	cr_assert_str_eq(o->parent_task_id, "01JDQ3YY00BBBBBBBBBBBBBBBB");
+	cr_assert_eq(o->chain_depth, 2);
+	cr_assert_str_eq(o->dead_letter_id, "01JDQ3XX00CCCCCCCCCCCCCCCC");
+	cr_assert_str_eq(o->submitted_by, "alice");
+	cr_assert_eq(o->fencing_token, 17);
+}
+
+static void assert_task_empty(const drv_task_t *t)
+{
+	cr_assert_eq(t->id[0], '\0');
+	cr_assert_null(t->handler);
+	cr_assert_null(t->payload);
+	cr_assert_eq(t->payload_len, 0);
+	cr_assert_null(t->labels);
+	cr_assert_eq(t->label_cnt, 0);
+	cr_assert_null(t->origin.schedule_id);
+	cr_assert_eq(t->priority, DRV_PRIORITY_DEFAULT);
+}
+
+static void encode_ok(const drv_task_t *t, uint8_t **buf, size_t *len)
+{
+	char err[256] = "";
+
+	cr_assert_eq(drv_task_encode(t, buf, len, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+}
+
+/* --- lifecycle and labels ----------------------------------------------------- */
+
+Test(task, init_sets_defaults)
+{
+	drv_task_t t;
+
+	drv_task_init(&t);
+	cr_assert_eq(t.schema_version, DRV_SCHEMA_VERSION);
+	cr_assert_eq(t.priority, DRV_PRIORITY_DEFAULT);
+	assert_task_empty(&t);
+	drv_task_release(&t);
+	assert_task_empty(&t);
+}
+
+Test(task, labels_add_replace_remove)
+{
+	drv_task_t t;
+
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_set_label(&t, "a", "1"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "b", "2"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "a", "3"), DRV_OK);
+	cr_assert_eq(t.label_cnt, 2);
+	cr_assert_str_eq(drv_task_label(&t, "a"), "3");
+	cr_assert_null(drv_task_label(&t, "c"));
+	cr_assert_eq(drv_task_set_label(&t, "", "x"), DRV_ERR_INVALID);
+	cr_assert_eq(drv_task_set_label(&t, NULL, "x"), DRV_ERR_INVALID);
+	cr_assert_eq(drv_task_set_label(&t, "a", NULL), DRV_OK);
+	cr_assert_eq(t.label_cnt, 1);
+	cr_assert_null(drv_task_label(&t, "a"));
+	cr_assert_str_eq(drv_task_label(&t, "b"), "2");
+	cr_assert_eq(drv_task_set_label(&t, "b", NULL), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "zz", NULL), DRV_OK);
+	cr_assert_eq(t.label_cnt, 0);
+	cr_assert_null(t.labels);
+	drv_task_release(&t);
+}
+
+Test(task, payload_set_and_clear)
+{
+	drv_task_t t;
+
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_set_payload(&t, "abc", 3), DRV_OK);
+	cr_assert_eq(t.payload_len, 3);
+	cr_assert(!memcmp(t.payload, "abc", 3));
+	cr_assert_eq(drv_task_set_payload(&t, NULL, 0), DRV_OK);
+	cr_assert_null(t.payload);
+	cr_assert_eq(t.payload_len, 0);
+	drv_task_release(&t);
+}
+
+Test(task, copy_is_deep)
+{
+	drv_task_t a, b;
+
+	fixture_task(&a);
+	drv_task_init(&b);
+	b.handler = strdup("will be released");
+	cr_assert_eq(drv_task_copy(&b, &a), DRV_OK);
+	drv_task_release(&a);
+	check_fixture_task(&b, DRV_SCHEMA_VERSION);
+	cr_assert_eq(drv_task_copy(&b, &b), DRV_OK);
+	drv_task_release(&b);
+}
+
+Test(task, copy_label_order_preserved)
+{
+	drv_task_t a, b;
+
+	fixture_task(&a);
+	drv_task_init(&b);
+	cr_assert_eq(drv_task_copy(&b, &a), DRV_OK);
+	for (size_t i = 0; i < a.label_cnt; i++)
+		cr_assert_str_eq(a.labels[i].key, b.labels[i].key);
+	cr_assert_neq(a.labels, b.labels);
+	cr_assert_neq(a.handler, b.handler);
+	drv_task_release(&a);
+	drv_task_release(&b);
+}
+
+/* --- validation ---------------------------------------------------------------- */
+
+Test(task, validate_names_the_problem)
+{
+	drv_task_t t;
+	char err[256];
+
+	fixture_task(&t);
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK);
+
+	t.priority = 0;
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "priority 0"), "%s", err);
+	t.priority = 11;
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	t.priority = 10;
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK);
+
+	t.attempt = 6;
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "max_attempts"), "%s", err);
+	t.max_attempts = 0; /* the policy decides: any attempt count is fine */
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK);
+
+	free(t.handler);
+	t.handler = strdup("");
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "no handler"), "%s", err);
+
+	t.id[0] = '\0';
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "no id"), "%s", err);
+	cr_assert_eq(drv_task_validate(&t, NULL, 0), DRV_ERR_INVALID);
+	drv_task_release(&t);
+}
+
+Test(task, encode_refuses_invalid_task)
+{
+	drv_task_t t;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256];
+
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_encode(&t, &buf, &len, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	cr_assert_null(buf);
+	cr_assert(strstr(err, "no id"), "%s", err);
+	drv_task_release(&t);
+}
+
+/* --- ULID ------------------------------------------------------------------------ */
+
+Test(ulid, format_and_known_timestamps)
+{
+	char id[DRV_ID_LEN + 1];
+
+	drv_id_new(id, 0);
+	cr_assert_eq(strlen(id), DRV_ID_LEN);
+	cr_assert(drv_id_valid(id), "%s", id);
+	cr_assert(!strncmp(id, "0000000000", 10), "%s", id);
+	drv_id_new(id, 1);
+	cr_assert(!strncmp(id, "0000000001", 10), "%s", id);
+	drv_id_new(id, 32);
+	cr_assert(!strncmp(id, "0000000010", 10), "%s", id);
+	drv_id_new(id, (INT64_C(1) << 48) - 1);
+	cr_assert(!strncmp(id, "7ZZZZZZZZZ", 10), "%s", id);
+	drv_id_new(id, INT64_MAX); /* clamped */
+	cr_assert(!strncmp(id, "7ZZZZZZZZZ", 10), "%s", id);
+	drv_id_new(id, -5); /* clamped */
+	cr_assert(!strncmp(id, "0000000000", 10), "%s", id);
+	/* 2025-11-26T04:17:17.123Z: 48-bit ms in 10 base32 digits */
+	drv_id_new(id, 1764130637123LL);
+	cr_assert(!strncmp(id, "01KAZ62HA3", 10), "%s", id);
+}
+
+Test(ulid, valid_rejects_malformed)
+{
+	cr_assert(drv_id_valid(FIXED_ID));
+	cr_assert_not(drv_id_valid(NULL));
+	cr_assert_not(drv_id_valid(""));
+	cr_assert_not(drv_id_valid("01JDQ3ZK5W4M8V6T2N9R7B3C1"));   /* 25 */
+	cr_assert_not(drv_id_valid("01JDQ3ZK5W4M8V6T2N9R7B3C1XX")); /* 27 */
+	cr_assert_not(drv_id_valid("01JDQ3ZK5W4M8V6T2N9R7B3C1U"));  /* U */
+	cr_assert_not(drv_id_valid("01jdq3zk5w4m8v6t2n9r7b3c1x"));  /* case */
+	cr_assert_not(drv_id_valid("81JDQ3ZK5W4M8V6T2N9R7B3C1X"));  /* > 2^128 */
+}
+
+Test(ulid, later_timestamps_sort_later)
+{
+	char prev[DRV_ID_LEN + 1], id[DRV_ID_LEN + 1];
+	int64_t base = 1764130637123LL;
+
+	drv_id_new(prev, base);
+	for (int64_t i = 1; i < 2000; i++) {
+		/* steps from 1 ms to large jumps */
+		drv_id_new(id, base + i * i * 997);
+		cr_assert_lt(strcmp(prev, id), 0, "%s !< %s", prev, id);
+		memcpy(prev, id, sizeof(id));
+	}
+}
+
+static int cmp_ids(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+Test(ulid, ten_thousand_are_unique)
+{
+	enum { N = 10000 };
+	char (*ids)[DRV_ID_LEN + 1] = malloc(N * sizeof(*ids));
+	int64_t now = drv_now_ms();
+
+	cr_assert_not_null(ids);
+	for (int i = 0; i < N; i++) {
+		drv_id_new(ids[i], now); /* same ms: only randomness differs */
+		cr_assert(drv_id_valid(ids[i]));
+	}
+	qsort(ids, N, sizeof(*ids), cmp_ids);
+	for (int i = 1; i < N; i++)
+		cr_assert_neq(strcmp(ids[i - 1], ids[i]), 0, "duplicate %s",
+			      ids[i]);
+	free(ids);
+}
+
+/* --- wire form ----------------------------------------------------------------------- */
+
+Test(task_codec, round_trip)
+{
+	drv_task_t t, back;
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "";
+
+	fixture_task(&t);
+	encode_ok(&t, &buf, &len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(buf, len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_task(&back, DRV_SCHEMA_VERSION);
+	/* decoded in wire order, i.e. sorted by key */
+	cr_assert_str_eq(back.labels[0].key, "app");
+	cr_assert_str_eq(back.labels[1].key, "env");
+	cr_assert_str_eq(back.labels[2].key, "team");
+	free(buf);
+	drv_task_release(&t);
+	drv_task_release(&back);
+}
+
+Test(task_codec, minimal_task_round_trip)
+{
+	drv_task_t t, back;
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "";
+
+	drv_task_init(&t);
+	drv_id_new(t.id, drv_now_ms());
+	t.handler = strdup("noop");
+	encode_ok(&t, &buf, &len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(buf, len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_str_eq(back.id, t.id);
+	cr_assert_str_eq(back.handler, "noop");
+	cr_assert_eq(back.priority, DRV_PRIORITY_DEFAULT);
+	cr_assert_null(back.policy, "empty strings decode as NULL");
+	cr_assert_null(back.payload);
+	cr_assert_null(back.origin.schedule_id);
+	cr_assert_eq(back.label_cnt, 0);
+	free(buf);
+	drv_task_release(&t);
+	drv_task_release(&back);
+}
+
+Test(task_codec, decode_releases_previous_contents)
+{
+	drv_task_t t;
+	uint8_t *buf;
+	size_t len;
+
+	fixture_task(&t);
+	encode_ok(&t, &buf, &len);
+	/* decoding into a filled task must not leak what it held */
+	cr_assert_eq(drv_task_decode(buf, len, &t, NULL, 0), DRV_OK);
+	check_fixture_task(&t, DRV_SCHEMA_VERSION);
+	cr_assert_eq(drv_task_decode("\xff", 1, &t, NULL, 0), DRV_ERR_DECODE);
+	assert_task_empty(&t);
+	free(buf);
+	drv_task_release(&t);
+}
+
+Test(task_codec, encoding_is_deterministic)
+{
+	drv_task_t a, b;
+	uint8_t *ba, *bb;
+	size_t la, lb;
+
+	fixture_task(&a);
+	drv_task_init(&b);
+	cr_assert_eq(drv_task_copy(&b, &a), DRV_OK);
+	/* same labels, other insertion order */
+	drv_task_set_label(&b, "team", NULL);
+	drv_task_set_label(&b, "app", NULL);
+	drv_task_set_label(&b, "app", "shop");
+	drv_task_set_label(&b, "team", "billing");
+	cr_assert_str_neq(a.labels[0].key, b.labels[0].key);
+	encode_ok(&a, &ba, &la);
+	encode_ok(&b, &bb, &lb);
+	cr_assert_eq(la, lb);
+	cr_assert(!memcmp(ba, bb, la));
+	free(ba);
+	free(bb);
+	drv_task_release(&a);
+	drv_task_release(&b);
+}
+
+Test(task_codec, golden_v1)
+{
+	drv_task_t t, back;
+	uint8_t *buf, *gold;
+	size_t len, gold_len;
+	char err[256] = "";
+
+	fixture_task(&t);
+	encode_ok(&t, &buf, &len);
+	golden_check("task_v1.hex", buf, len);
+
+	gold = golden_read("task_v1.hex", &gold_len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(gold, gold_len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_task(&back, 1);
+	free(gold);
+	free(buf);
+	drv_task_release(&t);
+	drv_task_release(&back);
+}
+
+/* A newer writer: schema_version 2 and fields this schema does not know, of
+ * every wire type, after the known ones (fields are written in number
+ * order). Built from the v1 encoding, whose first field is
+ * schema_version = 1 (bytes 08 01). */
+static uint8_t *make_v2_task(size_t *len)
+{
+	static const uint8_t unknown[] = {
+		0x98, 0x06, 0x2a,                         /* 99: varint 42 */
+		0xa2, 0x06, 0x05, 'h', 'e', 'l', 'l', 'o', /* 100: "hello" */
+		0xad, 0x06, 0x01, 0x02, 0x03, 0x04,       /* 101: fixed32 */
+		0xb1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8,       /* 102: fixed64 */
+	};
+	drv_task_t t;
+	uint8_t *v1, *v2;
+	size_t v1_len;
+
+	fixture_task(&t);
+	encode_ok(&t, &v1, &v1_len);
+	drv_task_release(&t);
+	cr_assert(v1[0] == 0x08 && v1[1] == 0x01);
+	v2 = malloc(v1_len + sizeof(unknown));
+	cr_assert_not_null(v2);
+	memcpy(v2, v1, v1_len);
+	v2[1] = 0x02;
+	memcpy(v2 + v1_len, unknown, sizeof(unknown));
+	*len = v1_len + sizeof(unknown);
+	free(v1);
+	return v2;
+}
+
+Test(task_codec, golden_v2_unknown_fields_are_ignored)
+{
+	drv_task_t back;
+	uint8_t *gold;
+	size_t gold_len;
+	char err[256] = "";
+
+	if (golden_update()) {
+		uint8_t *v2 = make_v2_task(&gold_len);
+
+		golden_write("task_v2_unknown.hex", v2, gold_len);
+		free(v2);
+	}
+	gold = golden_read("task_v2_unknown.hex", &gold_len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(gold, gold_len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_task(&back, 2);
+	free(gold);
+	drv_task_release(&back);
+}
+
+Test(task_codec, repeated_label_key_last_wins)
+{
+	/* label {key "app" value "web"} appended: field 14, as a newer or
+	 * foreign writer using a map might send a repeated key */
+	static const uint8_t extra[] = {
+		0x72, 0x0a, 0x0a, 0x03, 'a', 'p', 'p', 0x12, 0x03, 'w', 'e', 'b',
+	};
+	drv_task_t t;
+	uint8_t *buf;
+	size_t len;
+
+	fixture_task(&t);
+	encode_ok(&t, &buf, &len);
+	buf = realloc(buf, len + sizeof(extra));
+	memcpy(buf + len, extra, sizeof(extra));
+	cr_assert_eq(drv_task_decode(buf, len + sizeof(extra), &t, NULL, 0),
+		     DRV_OK);
+	cr_assert_eq(t.label_cnt, 3);
+	cr_assert_str_eq(drv_task_label(&t, "app"), "web");
+	free(buf);
+	drv_task_release(&t);
+}
+
+/* --- decoding bad input ---------------------------------------------------------------- */
+
+/* Hand-made encodings of tasks that parse but break an invariant. */
+Test(task_codec, decoded_task_is_validated)
+{
+	static const struct {
+		uint8_t bytes[32];
+		size_t len;
+		const char *want;
+	} cases[] = {
+		/* schema 1, handler "h", priority 5: no id */
+		{ { 0x08, 1, 0x1a, 1, 'h', 0x28, 5 }, 7, "no id" },
+		/* id "x", priority 5: no handler */
+		{ { 0x08, 1, 0x12, 1, 'x', 0x28, 5 }, 7, "no handler" },
+		/* id, handler, no priority (0) */
+		{ { 0x08, 1, 0x12, 1, 'x', 0x1a, 1, 'h' }, 8, "priority 0" },
+		/* priority 11 */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 11 }, 8, "priority 11" },
+		/* attempt 3 > max_attempts 2 */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x30, 3, 0x38, 2 }, 12,
+		  "max_attempts" },
+		/* label with empty key */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x72, 3, 0x12, 1, 'v' },
+		  13, "empty key" },
+		/* id of 27 characters */
+		{ { 0x12, 27, '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+		    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1',
+		    '2', '3', '4', '5', '6', 0x1a, 1, 'h' }, 32,
+		  "longer than 26" },
+	};
+	drv_task_t t;
+	char err[256];
+
+	drv_task_init(&t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		cr_assert_eq(drv_task_decode(cases[i].bytes, cases[i].len, &t,
+					     err, sizeof(err)),
+			     DRV_ERR_DECODE, "case %zu", i);
+		cr_assert(strstr(err, cases[i].want), "case %zu: %s", i, err);
+		cr_assert(strstr(err, "drover.v1.Task"), "case %zu: %s", i, err);
+		assert_task_empty(&t);
+	}
+	drv_task_release(&t);
+}
+
+Test(task_codec, garbage_names_type_and_length)
+{
+	drv_task_t t;
+	char err[256] = "";
+
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_decode("\x0a\x05ab", 4, &t, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "drover.v1.Task"), "%s", err);
+	cr_assert(strstr(err, "4 bytes"), "%s", err);
+	cr_assert_eq(drv_task_decode(NULL, 0, &t, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "no id"), "%s", err);
+	assert_task_empty(&t);
+	drv_task_release(&t);
+}
+
+/* xorshift64*: reproducible pseudo-random bytes for the fuzz loops. */
+static uint64_t fuzz_state = 0x2545f4914f6cdd1dULL;
+
+static uint64_t fuzz_next(void)
+{
+	fuzz_state ^= fuzz_state >> 12;
+	fuzz_state ^= fuzz_state << 25;
+	fuzz_state ^= fuzz_state >> 27;
+	return fuzz_state * 0x2545f4914f6cdd1dULL;
+}
+
+/* Decode \p buf; it must either succeed with a valid task that encodes
+ * again, or fail cleanly with an empty task. */
+static void fuzz_one(const uint8_t *buf, size_t len, size_t *ok_cnt)
+{
+	drv_task_t t;
+	char err[256];
+
+	drv_task_init(&t);
+	drv_err_t rc = drv_task_decode(buf, len, &t, err, sizeof(err));
+
+	cr_assert(rc == DRV_OK || rc == DRV_ERR_DECODE, "rc %d", rc);
+	if (rc == DRV_OK) {
+		uint8_t *again;
+		size_t again_len;
+		char *json;
+
+		cr_assert_eq(drv_task_validate(&t, NULL, 0), DRV_OK);
+		encode_ok(&t, &again, &again_len);
+		free(again);
+		json = drv_task_to_json(&t);
+		cr_assert_not_null(json);
+		free(json);
+		(*ok_cnt)++;
+	} else {
+		cr_assert_neq(err[0], '\0');
+		assert_task_empty(&t);
+	}
+	drv_task_release(&t);
+}
+
+Test(task_codec, fuzz_never_crashes)
+{
+	drv_task_t t;
+	uint8_t *valid, buf[512];
+	size_t len, ok_cnt = 0;
+
+	fixture_task(&t);
+	encode_ok(&t, &valid, &len);
+	drv_task_release(&t);
+	cr_assert_leq(len, sizeof(buf));
+
+	/* every truncation of a valid encoding */
+	for (size_t n = 0; n <= len; n++)
+		fuzz_one(valid, n, &ok_cnt);
+	/* random bytes */
+	for (int i = 0; i < 3000; i++) {
+		size_t n = fuzz_next() % 200;
+
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (uint8_t)fuzz_next();
+		fuzz_one(buf, n, &ok_cnt);
+	}
+	/* a valid encoding with 1..4 bytes changed, then maybe truncated */
+	for (int i = 0; i < 3000; i++) {
+		size_t n = len, flips = 1 + fuzz_next() % 4;
+
+		memcpy(buf, valid, len);
+		for (size_t j = 0; j < flips; j++)
+			buf[fuzz_next() % len] = (uint8_t)fuzz_next();
+		if (fuzz_next() % 4 == 0)
+			n = fuzz_next() % (len + 1);
+		fuzz_one(buf, n, &ok_cnt);
+	}
+	cr_assert_gt(ok_cnt, 0, "some mutations should still decode");
+	free(valid);
+}

@@ -1,0 +1,193 @@
+/*
+ * config_int.h — private to core/config*.c: the key table's row type, the
+ * per-type parse/emit functions, and the value/position types shared by the
+ * YAML walker (config.c), the tables (config_table.c), the value types
+ * (config_types.c) and the dump and reference writers (config_dump.c).
+ * Nothing here is public API.
+ */
+#ifndef DROVER_CONFIG_INT_H
+#define DROVER_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "drover/config.h"
+#include "drover/error.h"
+
+/** Value types a table row can have. */
+typedef enum drv_cfg_type {
+	DRV_CFG_STRING,        /**< char *; min/max bound the length */
+	DRV_CFG_INT,           /**< int64_t within [min, max] */
+	DRV_CFG_U32,           /**< uint32_t within [min, max] */
+	DRV_CFG_BOOL,          /**< bool */
+	DRV_CFG_DURATION,      /**< int64_t milliseconds within [min, max] */
+	DRV_CFG_ENUM,          /**< int (a C enum); names in enums[] */
+	DRV_CFG_DURATION_LIST, /**< int64_t * + size_t count; ascending */
+	DRV_CFG_ARGV,          /**< char ** (NULL-terminated) + size_t count */
+	DRV_CFG_STRMAP,        /**< drv_kv_t * + size_t count */
+} drv_cfg_type_t;
+
+/** Row flags. */
+enum {
+	DRV_CFG_SECRET     = 1 << 0, /**< printed as "<redacted>" */
+	DRV_CFG_RELOADABLE = 1 << 1, /**< may change without a restart */
+	DRV_CFG_URL        = 1 << 2, /**< a URL whose password is secret */
+};
+
+/** Most entries a list value may have (kafka.delay_tiers). */
+#define DRV_CFG_LIST_MAX 16
+
+struct drv_cfg_where;
+struct drv_cfg_key;
+
+/** Extra check on a string value, run after the type's own checks. */
+typedef drv_err_t drv_cfg_check_fn(const struct drv_cfg_key *k,
+				   const char *name, const char *value,
+				   const struct drv_cfg_where *w,
+				   char *errstr, size_t errstr_size);
+
+/** One configuration key: the single source of truth for it. */
+typedef struct drv_cfg_key {
+	const char *name;        /**< "kafka.brokers"; handler rows: "timeout" */
+	drv_cfg_type_t type;
+	size_t offset;           /**< of the field in its struct */
+	size_t cnt_offset;       /**< list/argv/map types: of the count */
+	const char *def;         /**< default as a user writes it; NULL = none */
+	int64_t min, max;        /**< bounds; strings: length (max 0 = none) */
+	unsigned flags;
+	const char *const *enums;/**< DRV_CFG_ENUM: names, NULL-terminated */
+	drv_cfg_check_fn *check; /**< DRV_CFG_STRING: extra validation */
+	const char *range_doc;   /**< reference "range" column, if not derived */
+	const char *def_doc;     /**< reference "default" column if def NULL */
+	const char *doc;         /**< one line for the reference */
+} drv_cfg_key_t;
+
+/** A top-level section of the file. */
+typedef struct drv_cfg_section {
+	const char *name;
+	const char *doc;
+} drv_cfg_section_t;
+
+/** Where a value came from, for messages. */
+typedef struct drv_cfg_where {
+	const char *file;  /**< file name; NULL for env and defaults */
+	const char *env;   /**< variable name for env overrides */
+	size_t line, col;  /**< 1-based, file only */
+} drv_cfg_where_t;
+
+typedef enum drv_cfg_kind {
+	DRV_CFG_SCALAR,
+	DRV_CFG_SEQUENCE,
+	DRV_CFG_MAPPING,
+} drv_cfg_kind_t;
+
+/**
+ * A value to parse: a YAML node with its direct children, or an env
+ * variable / default text (always a scalar). Children have no children of
+ * their own (items == NULL); the parsers only look one level deep.
+ */
+typedef struct drv_cfg_value {
+	drv_cfg_kind_t kind;
+	const char *text;        /**< SCALAR: NUL-terminated text */
+	bool null;               /**< SCALAR: plain "", "~" or "null" */
+	const struct drv_cfg_value *items; /**< SEQUENCE: items; MAPPING:
+					       key, value, key, value... */
+	size_t item_cnt;         /**< entries in items */
+	drv_cfg_where_t where;
+} drv_cfg_value_t;
+
+/** Where the value of a table key came from (drv_config_priv.src). */
+typedef enum drv_cfg_src {
+	DRV_CFG_SRC_DEFAULT = 0,
+	DRV_CFG_SRC_FILE,
+	DRV_CFG_SRC_ENV,
+} drv_cfg_src_t;
+
+struct drv_config_priv {
+	size_t key_cnt;
+	unsigned char src[]; /**< drv_cfg_src_t of each table key */
+};
+
+/* ---- the tables and naming rules (config_table.c) ---- */
+
+extern const drv_cfg_key_t drv_cfg_keys[];
+extern const size_t drv_cfg_key_cnt;
+extern const drv_cfg_key_t drv_cfg_handler_keys[];
+extern const size_t drv_cfg_handler_key_cnt;
+/** Sections holding table keys, in table order, then "handlers". */
+extern const drv_cfg_section_t drv_cfg_sections[];
+extern const size_t drv_cfg_section_cnt;
+
+/** @brief The row named \p name in \p keys, or NULL. */
+const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,
+				  const char *name);
+
+/* ---- the value types (config_types.c) ---- */
+
+/**
+ * @brief Parse \p v into the field of \p k inside \p base (a drv_config_t
+ *        or a drv_handler_conf_t). \p name is the dotted name for messages
+ *        ("handlers.echo.timeout"). The field is replaced (old value freed)
+ *        only on success.
+ * @returns DRV_OK, DRV_ERR_CONFIG (message in errstr) or DRV_ERR_NOMEM.
+ */
+drv_err_t drv_cfg_parse(const drv_cfg_key_t *k, const char *name,
+			const drv_cfg_value_t *v, void *base,
+			char *errstr, size_t errstr_size);
+
+/** @brief Free the field of \p k inside \p base and zero it. */
+void drv_cfg_release(const drv_cfg_key_t *k, void *base);
+
+/** @brief Write the field's value as YAML (flow style, one line);
+ *         secrets as "<redacted>" when \p redact. */
+void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
+		  FILE *out);
+
+/** @brief The reference "type" column ("integer", "duration", ...). */
+const char *drv_cfg_type_name(drv_cfg_type_t type);
+
+/** @brief The reference "range" column for \p k ("" when none). */
+void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size);
+
+/** @brief "DROVER_KAFKA_BROKERS" for "kafka.brokers". */
+void drv_cfg_env_name(const char *key, char *buf, size_t size);
+
+/** @brief True if a librdkafka property or env variable named \p name
+ *         probably holds a secret (password, secret, jaas, token, *.pem). */
+bool drv_cfg_secret_name(const char *name);
+
+/** @brief Copy \p url to \p buf with any user:password replaced by
+ *         ":<redacted>". */
+void drv_cfg_redact_url(const char *url, char *buf, size_t size);
+
+/** @brief Write \p s as a YAML double-quoted string. */
+void drv_cfg_emit_string(FILE *out, const char *s);
+
+/**
+ * @brief Format "file:line:col: key: message" (or "environment NAME:
+ *        message") into errstr; \p key may be NULL.
+ * @returns DRV_ERR_CONFIG.
+ */
+drv_err_t drv_cfg_fail(char *errstr, size_t errstr_size,
+		       const drv_cfg_where_t *w, const char *key,
+		       const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/** Closest-name search for "did you mean" suggestions. */
+typedef struct drv_cfg_suggest {
+	const char *typed;
+	size_t best;       /**< id of the best candidate so far */
+	size_t best_len;   /**< its length */
+	int dist;          /**< its edit distance; large if none yet */
+} drv_cfg_suggest_t;
+
+void drv_cfg_suggest_init(drv_cfg_suggest_t *s, const char *typed);
+/** @brief Consider candidate \p cand, known to the caller as \p id. */
+void drv_cfg_suggest_add(drv_cfg_suggest_t *s, const char *cand, size_t id);
+/** @brief True (and the id in \p id) if the best candidate is close enough
+ *         to be what the user meant. */
+bool drv_cfg_suggestion(const drv_cfg_suggest_t *s, size_t *id);
+
+#endif /* DROVER_CONFIG_INT_H */

@@ -1,0 +1,135 @@
+/*
+ * publish.c — putting a task on the right topic: routing by band or delay
+ * tier, the Kafka key, and the headers that let kcat show a task without
+ * the schema.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+void drv_task_route(const drv_config_t *cfg, const drv_task_t *t,
+		    int64_t now_ms, char *topic, size_t size)
+{
+	int64_t wait = t->not_before_ms - now_ms;
+	size_t tier = 0;
+
+	if (wait <= 0 || cfg->kafka.delay_tier_cnt == 0) {
+		drv_topic_name(cfg, DRV_TOPIC_TASKS,
+			       drv_band_for_priority(t->priority)->name, 0,
+			       topic, size);
+		return;
+	}
+	/* the longest tier not longer than the wait; tiers are ascending */
+	while (tier + 1 < cfg->kafka.delay_tier_cnt &&
+	       cfg->kafka.delay_tiers_ms[tier + 1] <= wait)
+		tier++;
+	drv_topic_name(cfg, DRV_TOPIC_DELAY, NULL,
+		       cfg->kafka.delay_tiers_ms[tier], topic, size);
+}
+
+drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			   const drv_task_t *t, int64_t timeout_ms,
+			   char *topic_out, size_t topic_size,
+			   char *errstr, size_t errstr_size)
+{
+	char topic[256], prio[16], attempt[16];
+	const char *key = t->key ? t->key : t->id;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	drv_err_t err;
+
+	err = drv_task_validate(t, errstr, errstr_size);
+	if (err)
+		return err;
+	err = drv_task_encode(t, &buf, &len, errstr, errstr_size);
+	if (err)
+		return err;
+	drv_task_route(cfg, t, drv_now_ms(), topic, sizeof(topic));
+	drv_fmt(prio, sizeof(prio), "%u", t->priority);
+	drv_fmt(attempt, sizeof(attempt), "%u", t->attempt);
+	{
+		const drv_header_t hdrs[] = {
+			{ "drover-task-id",  t->id },
+			{ "drover-handler",  t->handler },
+			{ "drover-priority", prio },
+			{ "drover-attempt",  attempt },
+		};
+		err = drv_kafka_produce_sync(rk, topic, key, strlen(key),
+					     buf, len, hdrs,
+					     sizeof(hdrs) / sizeof(hdrs[0]),
+					     timeout_ms, NULL,
+					     errstr, errstr_size);
+	}
+	free(buf);
+	if (!err && topic_out)
+		drv_strlcpy(topic_out, topic, topic_size);
+	return err;
+}
+
+drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_event_t *e, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size)
+{
+	char topic[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	drv_err_t err;
+
+	err = drv_event_encode(e, &buf, &len, errstr, errstr_size);
+	if (err)
+		return err;
+	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
+	{
+		const drv_header_t hdrs[] = {
+			{ "drover-event-id",   e->id },
+			{ "drover-event-type", e->type },
+		};
+		err = drv_kafka_produce_sync(rk, topic, e->id, strlen(e->id),
+					     buf, len, hdrs,
+					     sizeof(hdrs) / sizeof(hdrs[0]),
+					     timeout_ms, NULL,
+					     errstr, errstr_size);
+	}
+	free(buf);
+	return err;
+}
+
+drv_err_t drv_dead_letter_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+				  const drv_dead_letter_t *dl,
+				  drv_delivery_t *dr,
+				  char *errstr, size_t errstr_size)
+{
+	const char *task_id = dl->task.id[0] ? dl->task.id : dl->id;
+	char topic[256], attempts[16], partition[64];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	drv_err_t err;
+
+	err = drv_dead_letter_encode(dl, &buf, &len, errstr, errstr_size);
+	if (err)
+		return err;
+	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
+	drv_fmt(attempts, sizeof(attempts), "%zu", dl->failure_cnt);
+	drv_fmt(partition, sizeof(partition), "%d", (int)dl->source_partition);
+	{
+		const drv_header_t hdrs[] = {
+			{ "drover-dl-reason",    drv_dl_reason_name(dl->reason) },
+			{ "drover-task-id",      task_id },
+			{ "drover-handler",      dl->task.handler ?
+						 dl->task.handler : "" },
+			{ "drover-attempts",     attempts },
+			{ "drover-source-topic", dl->source_topic ?
+						 dl->source_topic : "" },
+			{ "drover-source-partition", partition },
+		};
+		err = drv_kafka_produce(rk, topic, task_id, strlen(task_id),
+					buf, len, hdrs,
+					sizeof(hdrs) / sizeof(hdrs[0]), dr,
+					errstr, errstr_size);
+	}
+	free(buf);
+	return err;
+}

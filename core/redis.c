@@ -1,0 +1,145 @@
+/*
+ * redis.c — parsing redis.url and opening an authenticated connection.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "drover/redis.h"
+#include "drover/str.h"
+
+drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
+			      char *errstr, size_t errstr_size)
+{
+	char *p, *at, *slash, *colon;
+	int64_t num;
+
+	memset(a, 0, sizeof(*a));
+	a->port = 6379;
+	if (drv_strlcpy(a->buf, url, sizeof(a->buf)) >= sizeof(a->buf))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "redis URL too long");
+	if (!strncmp(a->buf, "unix://", 7)) {
+		char *q;
+
+		a->path = a->buf + 7;
+		if ((q = strstr(a->buf + 7, "?db="))) {
+			*q = '\0';
+			if (drv_parse_int(q + 4, 0, 1000, &num))
+				return drv_error(errstr, errstr_size,
+						 DRV_ERR_INVALID, "redis URL "
+						 "'%s': bad db", url);
+			a->db = (int)num;
+		}
+		if (!*a->path)
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "redis URL '%s': no socket path", url);
+		return DRV_OK;
+	}
+	if (strncmp(a->buf, "redis://", 8))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "redis URL '%s' must start with redis:// or "
+				 "unix://", url);
+	p = a->buf + 8;
+	if ((at = strrchr(p, '@'))) {
+		*at = '\0';
+		/* user:password or :password; hiredis 0.14 has no ACL users */
+		colon = strchr(p, ':');
+		a->password = colon ? colon + 1 : p;
+		p = at + 1;
+	}
+	if ((slash = strchr(p, '/'))) {
+		*slash = '\0';
+		if (slash[1] && drv_parse_int(slash + 1, 0, 1000, &num))
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "redis URL '%s': bad db number", url);
+		a->db = slash[1] ? (int)num : 0;
+	}
+	if ((colon = strrchr(p, ':'))) {
+		*colon = '\0';
+		if (drv_parse_int(colon + 1, 1, 65535, &num))
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "redis URL '%s': bad port", url);
+		a->port = (int)num;
+	}
+	if (!*p)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "redis URL '%s': no host", url);
+	a->host = p;
+	return DRV_OK;
+}
+
+drv_err_t drv_redis_err(const redisContext *c)
+{
+	if (!c)
+		return DRV_ERR_NOMEM;
+	switch (c->err) {
+	case 0:            return DRV_OK;
+	case REDIS_ERR_OOM: return DRV_ERR_NOMEM;
+	case REDIS_ERR_IO:
+		return strstr(c->errstr, "timed out") ? DRV_ERR_TIMEOUT :
+		       DRV_ERR_REDIS;
+	default:           return DRV_ERR_REDIS;
+	}
+}
+
+/* Run a command of one or two words that must not answer an error. */
+static drv_err_t expect_ok(redisContext *c, char *errstr, size_t errstr_size,
+			   const char *cmd, const char *arg)
+{
+	const char *argv[2] = { cmd, arg };
+	redisReply *r = redisCommandArgv(c, arg ? 2 : 1, argv, NULL);
+	drv_err_t err = DRV_OK;
+
+	if (!r)
+		err = drv_error(errstr, errstr_size, drv_redis_err(c),
+				"redis %s: %s", cmd, c->errstr);
+	else if (r->type == REDIS_REPLY_ERROR)
+		err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+				"redis %s: %s", cmd, r->str);
+	freeReplyObject(r);
+	return err;
+}
+
+drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
+			    char *errstr, size_t errstr_size)
+{
+	int64_t ms = cfg->redis.connect_timeout_ms;
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	drv_redis_addr_t a;
+	redisContext *c;
+	const char *password;
+	char db[16];
+	drv_err_t err;
+
+	err = drv_redis_parse_url(cfg->redis.url, &a, errstr, errstr_size);
+	if (err)
+		return err;
+	c = a.path ? redisConnectUnixWithTimeout(a.path, tv)
+		   : redisConnectWithTimeout(a.host, a.port, tv);
+	if (!c || c->err) {
+		err = drv_error(errstr, errstr_size, drv_redis_err(c),
+				"cannot connect to Redis at %s: %s",
+				a.path ? a.path : a.host,
+				c ? c->errstr : "out of memory");
+		redisFree(c);
+		return err;
+	}
+	redisSetTimeout(c, tv);
+	password = cfg->redis.password && *cfg->redis.password ?
+		   cfg->redis.password : a.password;
+	if (password)
+		err = expect_ok(c, errstr, errstr_size, "AUTH", password);
+	if (!err && a.db) {
+		drv_fmt(db, sizeof(db), "%d", a.db);
+		err = expect_ok(c, errstr, errstr_size, "SELECT", db);
+	}
+	if (!err)
+		err = expect_ok(c, errstr, errstr_size, "PING", NULL);
+	if (err) {
+		redisFree(c);
+		return err;
+	}
+	*out = c;
+	return DRV_OK;
+}

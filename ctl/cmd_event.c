@@ -1,0 +1,151 @@
+/*
+ * cmd_event.c — `droverctl event emit TYPE`: publish an event on the events
+ * topic, where the coordinator's triggers read it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "drover/clock.h"
+#include "drover/event.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		    int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "payload", required_argument, NULL, 'p' },
+		{ "attr",    required_argument, NULL, 'a' },
+		{ "source",  required_argument, NULL, 's' },
+		{ "id",      required_argument, NULL, 'i' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json",    no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t timeout = cfg->kafka.connect_timeout_ms;
+	const char *payload_arg = NULL;
+	char err[512], id[DRV_ID_LEN + 1];
+	drv_event_t e;
+	bool json = false;
+	rd_kafka_t *rk;
+	int c, rc = CTL_EXIT_OK;
+
+	drv_event_init(&e);
+	opterr = 0;
+	while (rc == CTL_EXIT_OK &&
+	       (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *eq;
+
+		switch (c) {
+		case 'p':
+			payload_arg = optarg;
+			break;
+		case 'a':
+			if (!(eq = strchr(optarg, '=')) || eq == optarg) {
+				rc = ctl_usage_error(cmd, "--attr wants KEY=VALUE, "
+						     "got '%s'", optarg);
+				break;
+			}
+			*eq = '\0';
+			drv_event_set_attribute(&e, optarg, eq + 1);
+			*eq = '=';
+			break;
+		case 's':
+			free(e.source);
+			e.source = drv_strdup(optarg);
+			break;
+		case 'i':
+			free(e.id);
+			e.id = drv_strdup(optarg);
+			break;
+		case 't':
+			if (drv_parse_duration(optarg, &timeout) || timeout <= 0)
+				rc = ctl_usage_error(cmd, "--timeout: '%s' is "
+						     "not a duration", optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			rc = ctl_usage_error(cmd, "unknown option '%s'",
+					     argv[optind - 1]);
+		}
+	}
+	if (rc == CTL_EXIT_OK && optind != argc - 1)
+		rc = ctl_usage_error(cmd, optind >= argc ? "missing TYPE" :
+				     "unexpected argument '%s'",
+				     argv[optind + 1]);
+	if (rc == CTL_EXIT_OK && payload_arg) {
+		size_t len;
+		json_error_t jerr;
+		char *text = ctl_read_arg(payload_arg, &len, err, sizeof(err));
+		json_t *j = text ? json_loadb(text, len, JSON_DECODE_ANY, &jerr)
+				 : NULL;
+
+		if (!text)
+			rc = ctl_usage_error(cmd, "--payload: %s", err);
+		else if (!j)
+			rc = ctl_usage_error(cmd, "--payload is not valid JSON: "
+					     "%s", jerr.text);
+		else
+			drv_event_set_payload(&e, text, len);
+		json_decref(j);
+		free(text);
+	}
+	if (rc != CTL_EXIT_OK) {
+		drv_event_release(&e);
+		return rc;
+	}
+	e.type = drv_strdup(argv[optind]);
+	e.time_ms = drv_now_ms();
+	e.content_type = drv_strdup("application/json");
+	if (!e.source)
+		e.source = drv_strdup("droverctl");
+	if (!e.id) {
+		drv_id_new(id, e.time_ms);
+		e.id = drv_strdup(id);
+	}
+	if (drv_event_validate(&e, err, sizeof(err))) {
+		drv_event_release(&e);
+		return ctl_usage_error(cmd, "%s", err);
+	}
+
+	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err)))) {
+		drv_event_release(&e);
+		return ctl_fail("%s", err);
+	}
+	if (drv_event_publish(rk, cfg, &e, timeout, err, sizeof(err)))
+		rc = ctl_fail("event emit: %s", err);
+	else if (json) {
+		char *s = drv_event_to_json(&e);
+		puts(s ? s : "{}");
+		free(s);
+	} else
+		printf("%s\n", e.id);
+	rd_kafka_destroy(rk);
+	drv_event_release(&e);
+	return rc;
+}
+
+const ctl_cmd_t ctl_event_cmds[] = {
+	{ "event", "emit",
+	  "TYPE [--payload JSON|@FILE] [--attr K=V]... [--source S] [--id ID] "
+	  "[--json]",
+	  "publish an event and print its id once Kafka acknowledged it",
+	  "  TYPE                  event type, e.g. order.created\n"
+	  "  --payload JSON|@FILE  event body (JSON; @- reads stdin)\n"
+	  "  --attr K=V            attribute triggers can match (repeatable)\n"
+	  "  --source S            who emits it (default droverctl)\n"
+	  "  --id ID               event id (default: a new ULID); triggers "
+	  "act on an id once\n"
+	  "  --timeout DURATION    wait this long for Kafka's "
+	  "acknowledgement\n"
+	  "  --json                print the event as JSON\n",
+	  true, run_emit },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};

@@ -1,0 +1,214 @@
+/*
+ * cmd_task.c — `droverctl task submit`: build a task from flags and publish
+ * it, printing its id once the broker has acknowledged it.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+/* Check that a payload is JSON; returns a usage exit code or OK. */
+static int check_json(const ctl_cmd_t *cmd, const char *what,
+		      const char *text, size_t len)
+{
+	json_error_t jerr;
+	json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
+
+	if (!j)
+		return ctl_usage_error(cmd, "%s is not valid JSON: %s "
+				       "(line %d, column %d)", what, jerr.text,
+				       jerr.line, jerr.column);
+	json_decref(j);
+	return CTL_EXIT_OK;
+}
+
+static int parse_label(const ctl_cmd_t *cmd, drv_task_t *t, char *kv)
+{
+	char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv)
+		return ctl_usage_error(cmd, "--label wants KEY=VALUE, got '%s'",
+				       kv);
+	*eq = '\0';
+	drv_task_set_label(t, kv, eq + 1);
+	*eq = '=';
+	return CTL_EXIT_OK;
+}
+
+static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		      int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "handler",         required_argument, NULL, 'H' },
+		{ "payload",         required_argument, NULL, 'p' },
+		{ "priority",        required_argument, NULL, 'P' },
+		{ "key",             required_argument, NULL, 'k' },
+		{ "idempotency-key", required_argument, NULL, 'i' },
+		{ "max-attempts",    required_argument, NULL, 'm' },
+		{ "policy",          required_argument, NULL, 'r' },
+		{ "delay",           required_argument, NULL, 'd' },
+		{ "deadline",        required_argument, NULL, 'D' },
+		{ "label",           required_argument, NULL, 'l' },
+		{ "timeout",         required_argument, NULL, 't' },
+		{ "json",            no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t delay = 0, deadline = 0, timeout = cfg->kafka.connect_timeout_ms;
+	int64_t num;
+	const char *payload_arg = NULL;
+	char err[512], topic[256];
+	drv_task_t t;
+	bool json = false;
+	rd_kafka_t *rk;
+	int c, rc = CTL_EXIT_OK;
+
+	drv_task_init(&t);
+	opterr = 0;
+	while (rc == CTL_EXIT_OK &&
+	       (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			free(t.handler);
+			t.handler = drv_strdup(optarg);
+			break;
+		case 'p':
+			payload_arg = optarg;
+			break;
+		case 'P':
+			if (drv_parse_int(optarg, DRV_PRIORITY_MIN,
+					  DRV_PRIORITY_MAX, &num))
+				rc = ctl_usage_error(cmd, "--priority must be "
+						     "1..10, got '%s'", optarg);
+			else
+				t.priority = (uint32_t)num;
+			break;
+		case 'k':
+			free(t.key);
+			t.key = drv_strdup(optarg);
+			break;
+		case 'i':
+			free(t.idempotency_key);
+			t.idempotency_key = drv_strdup(optarg);
+			break;
+		case 'm':
+			if (drv_parse_int(optarg, 1, 1000, &num))
+				rc = ctl_usage_error(cmd, "--max-attempts must "
+						     "be 1..1000, got '%s'",
+						     optarg);
+			else
+				t.max_attempts = (uint32_t)num;
+			break;
+		case 'r':
+			free(t.policy);
+			t.policy = drv_strdup(optarg);
+			break;
+		case 'd':
+		case 'D':
+		case 't':
+			if (drv_parse_duration(optarg, &num))
+				rc = ctl_usage_error(cmd, "--%s: '%s' is not a "
+						     "duration (e.g. 30s, 5m)",
+						     c == 'd' ? "delay" :
+						     c == 'D' ? "deadline" :
+						     "timeout", optarg);
+			else
+				*(c == 'd' ? &delay : c == 'D' ? &deadline :
+				  &timeout) = num;
+			break;
+		case 'l':
+			rc = parse_label(cmd, &t, optarg);
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			rc = ctl_usage_error(cmd, "unknown option '%s'",
+					     argv[optind - 1]);
+		}
+	}
+	if (rc == CTL_EXIT_OK && optind < argc)
+		rc = ctl_usage_error(cmd, "unexpected argument '%s'",
+				     argv[optind]);
+	if (rc == CTL_EXIT_OK && !t.handler)
+		rc = ctl_usage_error(cmd, "--handler is required");
+	if (rc == CTL_EXIT_OK && cfg->handler_cnt > 0 &&
+	    !drv_config_handler(cfg, t.handler))
+		rc = ctl_usage_error(cmd, "no handler '%s' in %s", t.handler,
+				     cfg->path ? cfg->path : "the config");
+	if (rc == CTL_EXIT_OK && payload_arg) {
+		size_t len;
+		char *text = ctl_read_arg(payload_arg, &len, err, sizeof(err));
+
+		if (!text)
+			rc = ctl_usage_error(cmd, "--payload: %s", err);
+		else if ((rc = check_json(cmd, "--payload", text, len)) ==
+			 CTL_EXIT_OK)
+			drv_task_set_payload(&t, text, len);
+		free(text);
+	}
+	if (rc != CTL_EXIT_OK) {
+		drv_task_release(&t);
+		return rc;
+	}
+
+	t.created_ms = drv_now_ms();
+	drv_id_new(t.id, t.created_ms);
+	if (delay)
+		t.not_before_ms = t.created_ms + delay;
+	if (deadline)
+		t.deadline_ms = t.created_ms + deadline;
+	t.origin.submitted_by = drv_strdup(getenv("USER") ? getenv("USER") :
+					   "droverctl");
+
+	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err)))) {
+		drv_task_release(&t);
+		return ctl_fail("%s", err);
+	}
+	rc = CTL_EXIT_OK;
+	if (drv_task_publish(rk, cfg, &t, timeout, topic, sizeof(topic),
+			     err, sizeof(err)))
+		rc = ctl_fail("task submit: %s", err);
+	else if (json) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "id", t.id,
+				      "topic", topic, "handler", t.handler,
+				      "priority", (int)t.priority);
+		char *s = json_dumps(o, JSON_COMPACT);
+		puts(s);
+		free(s);
+		json_decref(o);
+	} else
+		printf("%s\n", t.id);
+	rd_kafka_destroy(rk);
+	drv_task_release(&t);
+	return rc;
+}
+
+const ctl_cmd_t ctl_task_cmds[] = {
+	{ "task", "submit",
+	  "--handler NAME [--payload JSON|@FILE] [--priority N] [--key K] "
+	  "[--idempotency-key K] [--max-attempts N] [--policy NAME] "
+	  "[--delay DURATION] [--deadline DURATION] [--label K=V]... [--json]",
+	  "publish a task and print its id once Kafka acknowledged it",
+	  "  --handler NAME          handler that runs the task (required)\n"
+	  "  --payload JSON|@FILE    payload (JSON; @- reads stdin)\n"
+	  "  --priority N            1..10, higher first (default 5)\n"
+	  "  --key K                 partition key (default: the task id)\n"
+	  "  --idempotency-key K     tasks with the same key run once\n"
+	  "  --max-attempts N        override the policy's attempts\n"
+	  "  --policy NAME           retry policy\n"
+	  "  --delay DURATION        do not run before now + DURATION\n"
+	  "  --deadline DURATION     give up after now + DURATION\n"
+	  "  --label K=V             add a label (repeatable)\n"
+	  "  --timeout DURATION      wait this long for Kafka's "
+	  "acknowledgement\n"
+	  "  --json                  print {\"id\":...,\"topic\":...}\n",
+	  true, run_submit },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};

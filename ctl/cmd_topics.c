@@ -1,0 +1,94 @@
+/*
+ * cmd_topics.c — `droverctl topics ensure`: create or check every topic the
+ * config implies.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+static int run_ensure(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		      int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json",    no_argument,       NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t timeout = cfg->kafka.connect_timeout_ms;
+	drv_topic_report_t *rep = NULL;
+	bool json = false;
+	char err[512];
+	rd_kafka_t *rk;
+	size_t n = 0;
+	drv_err_t rc;
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 't':
+			if (drv_parse_duration(optarg, &timeout) || timeout <= 0)
+				return ctl_usage_error(cmd, "--timeout: '%s' is "
+						       "not a duration", optarg);
+			break;
+		default:
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+
+	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err))))
+		return ctl_fail("%s", err);
+	rc = drv_topics_ensure(rk, cfg, timeout, &rep, &n, err, sizeof(err));
+	for (size_t i = 0; rep && i < n; i++) {
+		if (json) {
+			json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s}",
+				"topic", rep[i].spec.name,
+				"partitions", rep[i].actual_partitions,
+				"planned_partitions", rep[i].spec.partitions,
+				"state", drv_topic_state_name(rep[i].state),
+				"message", rep[i].message);
+			char *s = json_dumps(o, JSON_COMPACT);
+			puts(s);
+			free(s);
+			json_decref(o);
+		} else {
+			if (i == 0)
+				printf("%-32s %10s  %s\n", "TOPIC", "PARTITIONS",
+				       "STATE");
+			printf("%-32s %10d  %s%s%s\n", rep[i].spec.name,
+			       rep[i].actual_partitions,
+			       drv_topic_state_name(rep[i].state),
+			       rep[i].message[0] ? ": " : "", rep[i].message);
+		}
+	}
+	free(rep);
+	rd_kafka_destroy(rk);
+	if (rc)
+		return ctl_fail("topics ensure: %s", err);
+	return CTL_EXIT_OK;
+}
+
+const ctl_cmd_t ctl_topics_cmds[] = {
+	{ "topics", "ensure", "[--timeout DURATION] [--json]",
+	  "create missing topics and check existing ones (idempotent)",
+	  "  --timeout DURATION  give up when the broker does not answer "
+	  "(default kafka.connect_timeout)\n"
+	  "  --json              one JSON object per topic\n"
+	  "Exit 1 if a topic could not be created or has fewer partitions "
+	  "than configured.\n",
+	  true, run_ensure },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};

@@ -1,0 +1,50 @@
+/*
+ * ctl.h — what droverctl's command files share: the command table entry,
+ * the loaded config, and the exit-code conventions (0 done, 1 failed,
+ * 2 bad usage).
+ */
+#ifndef DROVER_CTL_H
+#define DROVER_CTL_H
+
+#include <stdbool.h>
+
+#include "drover/config.h"
+
+#define CTL_EXIT_OK      0
+#define CTL_EXIT_FAILED  1
+#define CTL_EXIT_USAGE   2
+
+typedef struct ctl_cmd {
+	const char *group;    /* "task", "topics", ... */
+	const char *name;     /* "submit", "ensure", ... */
+	const char *usage;    /* argument synopsis after "droverctl GROUP NAME" */
+	const char *summary;  /* one line for the command list */
+	const char *help;     /* option list for --help, may be NULL */
+	bool        needs_config; /* load the config before running */
+	int       (*run)(const struct ctl_cmd *cmd, drv_config_t *cfg,
+		         int argc, char **argv);
+} ctl_cmd_t;
+
+/* Print "usage: droverctl GROUP NAME USAGE" and an optional message to
+ * stderr; returns CTL_EXIT_USAGE. */
+int ctl_usage_error(const ctl_cmd_t *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print the command's --help to stdout; returns CTL_EXIT_OK. */
+int ctl_help(const ctl_cmd_t *cmd);
+
+/* Print "droverctl: MESSAGE" to stderr; returns CTL_EXIT_FAILED. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read "@path" ("@-" for stdin) or take the literal text. The result is
+ * malloc'd, NUL-terminated, and freed by the caller. NULL with errstr on
+ * failure. */
+char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
+		   size_t errstr_size);
+
+extern const ctl_cmd_t ctl_config_cmds[];
+extern const ctl_cmd_t ctl_topics_cmds[];
+extern const ctl_cmd_t ctl_task_cmds[];
+extern const ctl_cmd_t ctl_event_cmds[];
+
+#endif /* DROVER_CTL_H */

@@ -1,0 +1,234 @@
+/*
+ * main.c — droverctl's entry point: global options, loading the config, and
+ * dispatching "droverctl GROUP COMMAND ..." through the command tables.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "drover/str.h"
+
+extern char **environ;
+
+static const ctl_cmd_t *const tables[] = {
+	ctl_config_cmds, ctl_topics_cmds, ctl_task_cmds, ctl_event_cmds,
+};
+#define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
+
+static const char main_usage[] =
+	"usage: droverctl [-c FILE] GROUP COMMAND [ARGS...]";
+
+static void print_commands(FILE *out)
+{
+	fprintf(out, "%s\n\n"
+		"Operate a drover deployment: submit tasks, emit events, "
+		"manage topics and config.\n\n"
+		"Global options:\n"
+		"  -c, --config FILE   drover config (default: $DROVER_CONFIG, "
+		"else built-in defaults)\n"
+		"  -h, --help          show this help, or a command's with "
+		"GROUP COMMAND --help\n"
+		"  -V, --version       print the version\n\n"
+		"Commands:\n", main_usage);
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
+			char name[64];
+			drv_fmt(name, sizeof(name), "%s %s", c->group, c->name);
+			fprintf(out, "  %-22s %s\n", name, c->summary);
+		}
+	fprintf(out, "\nEnvironment: DROVER_<SECTION>_<KEY> overrides any "
+		"config key (see docs/config.md).\n"
+		"Exit status: 0 done, 1 failed, 2 bad usage.\n");
+}
+
+int ctl_usage_error(const ctl_cmd_t *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "droverctl %s %s: ", cmd->group, cmd->name);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: droverctl %s %s %s\n", cmd->group, cmd->name,
+		cmd->usage);
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_help(const ctl_cmd_t *cmd)
+{
+	printf("usage: droverctl %s %s %s\n\n%s\n", cmd->group, cmd->name,
+	       cmd->usage, cmd->summary);
+	if (cmd->help)
+		printf("\n%s", cmd->help);
+	return CTL_EXIT_OK;
+}
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("droverctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CTL_EXIT_FAILED;
+}
+
+char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
+		   size_t errstr_size)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (arg[0] != '@') {
+		*len = strlen(arg);
+		return drv_strdup(arg);
+	}
+	f = strcmp(arg, "@-") ? fopen(arg + 1, "rb") : stdin;
+	if (!f) {
+		drv_error(errstr, errstr_size, DRV_ERR_IO, "%s: %s", arg + 1,
+			  strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *nb = realloc(buf, cap = cap * 2 + 8192);
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (!buf) {
+		drv_error(errstr, errstr_size, DRV_ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static const ctl_cmd_t *find_cmd(const char *group, const char *name)
+{
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++)
+			if (!strcmp(c->group, group) && name &&
+			    !strcmp(c->name, name))
+				return c;
+	return NULL;
+}
+
+/* "did you mean" for a mistyped group or command */
+static void suggest(const char *group, const char *name)
+{
+	const ctl_cmd_t *best = NULL;
+	int best_d = 3;
+
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
+			int d = drv_edit_distance(group, c->group) +
+				(name ? drv_edit_distance(name, c->name) : 0);
+			if (d < best_d) {
+				best_d = d;
+				best = c;
+			}
+		}
+	if (best)
+		fprintf(stderr, "did you mean 'droverctl %s %s'?\n",
+			best->group, best->name);
+}
+
+static drv_config_t *load_config(const char *path)
+{
+	char err[512];
+	drv_config_t *cfg = NULL;
+	drv_err_t rc;
+
+	if (!path)
+		path = getenv("DROVER_CONFIG");
+	if (path && *path)
+		rc = drv_config_load(path, environ, &cfg, err, sizeof(err));
+	else
+		rc = drv_config_load_string("<defaults>", "", 0, environ, &cfg,
+					    err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "droverctl: %s\n", err);
+		return NULL;
+	}
+	return cfg;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ "version", no_argument,       NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL;
+	const ctl_cmd_t *cmd;
+	drv_config_t *cfg = NULL;
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			print_commands(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("droverctl %s\n", DROVER_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			fprintf(stderr, "droverctl: unknown option '%s'\n%s\n",
+				argv[optind - 1], main_usage);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "droverctl: missing command\n%s\n"
+			"Run 'droverctl --help' for the list of commands.\n",
+			main_usage);
+		return CTL_EXIT_USAGE;
+	}
+	cmd = find_cmd(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+	if (!cmd) {
+		fprintf(stderr, "droverctl: unknown command '%s%s%s'\n",
+			argv[optind], optind + 1 < argc ? " " : "",
+			optind + 1 < argc ? argv[optind + 1] : "");
+		suggest(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+		fprintf(stderr, "%s\n", main_usage);
+		return CTL_EXIT_USAGE;
+	}
+	/* the command sees argv starting at its name, like getopt expects */
+	argc -= optind + 1;
+	argv += optind + 1;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return ctl_help(cmd);
+	if (cmd->needs_config && !(cfg = load_config(config_path)))
+		return CTL_EXIT_USAGE;
+	/* 0, not 1: glibc then re-reads the optstring (the global one used "+") */
+	optind = 0;
+	rc = cmd->run(cmd, cfg, argc, argv);
+	drv_config_destroy(cfg);
+	return rc;
+}

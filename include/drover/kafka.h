@@ -1,0 +1,228 @@
+/*
+ * drover — Kafka plumbing shared by the daemons and droverctl: topic names
+ * and the topic set a config implies, client configuration from the drover
+ * config, acknowledged produces, and publishing tasks and events.
+ *
+ * The core wraps librdkafka only where drover adds meaning; callers use
+ * rd_kafka_t handles directly for polling and committing. librdkafka error
+ * codes are mapped to drv_err_t in one place (drv_kafka_err()).
+ */
+#ifndef DROVER_KAFKA_H
+#define DROVER_KAFKA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "drover/config.h"
+#include "drover/dead_letter.h"
+#include "drover/error.h"
+#include "drover/event.h"
+#include "drover/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- topics */
+
+typedef enum drv_topic_kind {
+	DRV_TOPIC_TASKS,   /**< <prefix>tasks.<band> */
+	DRV_TOPIC_DELAY,   /**< <prefix>delay.<tier>, tier like "10s" */
+	DRV_TOPIC_DLQ,     /**< <prefix>dlq */
+	DRV_TOPIC_EVENTS,  /**< <prefix>events */
+	DRV_TOPIC_AUDIT,   /**< <prefix>audit */
+} drv_topic_kind_t;
+
+/** A priority band: tasks with min_priority..max_priority share a topic. */
+typedef struct drv_band {
+	const char *name;
+	uint32_t    min_priority;
+	uint32_t    max_priority;
+} drv_band_t;
+
+/** The default bands, highest first: high 8–10, normal 4–7, low 1–3. */
+extern const drv_band_t drv_bands[];
+extern const size_t drv_band_cnt;
+
+/** @brief The band serving \p priority (clamped to 1..10). Static data. */
+const drv_band_t *drv_band_for_priority(uint32_t priority);
+
+/**
+ * @brief Write the topic name for \p kind into \p buf. \p suffix is the band
+ *        name for DRV_TOPIC_TASKS and ignored otherwise; \p tier_ms names the
+ *        tier for DRV_TOPIC_DELAY.
+ * @returns false if the name did not fit.
+ */
+bool drv_topic_name(const drv_config_t *cfg, drv_topic_kind_t kind,
+		    const char *suffix, int64_t tier_ms,
+		    char *buf, size_t size);
+
+/** One topic the config implies. */
+typedef struct drv_topic_spec {
+	char    name[256];
+	int     partitions;
+	int     replication;
+	int64_t retention_ms;   /**< -1 = broker default */
+} drv_topic_spec_t;
+
+/**
+ * @brief Every topic \p cfg implies: task bands, delay tiers, DLQ (with
+ *        kafka.dlq_retention), events, audit.
+ * @param out  receives a malloc'd array the caller frees with free().
+ */
+drv_err_t drv_topics_planned(const drv_config_t *cfg, drv_topic_spec_t **out,
+			     size_t *cnt, char *errstr, size_t errstr_size);
+
+typedef enum drv_topic_state {
+	DRV_TOPIC_CREATED,              /**< did not exist, created now */
+	DRV_TOPIC_EXISTS,               /**< exists with enough partitions */
+	DRV_TOPIC_TOO_FEW_PARTITIONS,   /**< exists with fewer than planned */
+	DRV_TOPIC_FAILED,               /**< could not be created or read */
+} drv_topic_state_t;
+
+typedef struct drv_topic_report {
+	drv_topic_spec_t  spec;
+	drv_topic_state_t state;
+	int               actual_partitions; /**< -1 if unknown */
+	char              message[256];      /**< broker error text, if any */
+} drv_topic_report_t;
+
+const char *drv_topic_state_name(drv_topic_state_t st);
+
+/**
+ * @brief Create every planned topic that is missing and check the others,
+ *        through the Admin API of \p rk (any client handle). Idempotent.
+ * @param out  receives a malloc'd report array (free() it), one entry per
+ *             planned topic, also when the function returns an error after
+ *             contacting the broker.
+ * @returns DRV_OK when every topic is CREATED or EXISTS; DRV_ERR_KAFKA if any
+ *          topic FAILED or has too few partitions; DRV_ERR_TIMEOUT if the
+ *          broker did not answer within \p timeout_ms.
+ */
+drv_err_t drv_topics_ensure(rd_kafka_t *rk, const drv_config_t *cfg,
+			    int64_t timeout_ms, drv_topic_report_t **out,
+			    size_t *cnt, char *errstr, size_t errstr_size);
+
+/* ---------------------------------------------------------------- clients */
+
+/** @brief Map a librdkafka error code to drover's error enum. */
+drv_err_t drv_kafka_err(rd_kafka_resp_err_t err);
+
+/**
+ * A produce whose acknowledgement someone waits for. Pass a pointer to one
+ * as the message opaque (RD_KAFKA_V_OPAQUE) on a handle made from
+ * drv_kafka_conf_new(): the delivery report sets err, then done, then calls
+ * on_delivery if set (from the thread serving the producer's poll).
+ */
+typedef struct drv_delivery {
+	volatile int        done;
+	rd_kafka_resp_err_t err;
+	int32_t             partition;
+	int64_t             offset;
+	void              (*on_delivery)(struct drv_delivery *d, void *arg);
+	void               *arg;
+} drv_delivery_t;
+
+/**
+ * @brief A librdkafka configuration from \p cfg: bootstrap servers,
+ *        client.id, the kafka.properties pass-through, and drover's delivery
+ *        report callback (see drv_delivery_t). For a consumer pass its
+ *        \p group (manual offset store, auto commit of stored offsets, earliest
+ *        reset); NULL for producers and admin use.
+ * @returns a conf the caller owns (rd_kafka_new() takes it on success), or
+ *          NULL with \p errstr naming the property librdkafka refused.
+ */
+rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
+				    const char *group,
+				    char *errstr, size_t errstr_size);
+
+/**
+ * @brief A producer for \p cfg, made with drv_kafka_conf_new(). Caller
+ *        destroys it with rd_kafka_destroy() (after rd_kafka_flush()).
+ */
+rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
+				   char *errstr, size_t errstr_size);
+
+/** A Kafka header: both strings borrowed for the call. */
+typedef struct drv_header {
+	const char *name;
+	const char *value;
+} drv_header_t;
+
+/**
+ * @brief Produce one message without waiting. \p rk must come from
+ *        drv_kafka_conf_new(); key, value and headers are copied. \p dr
+ *        (required) must stay valid until its done flag is set, which happens
+ *        from rd_kafka_poll() on \p rk.
+ * @returns DRV_OK when queued; on error \p dr is never reported.
+ */
+drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
+			    const void *key, size_t key_len,
+			    const void *value, size_t value_len,
+			    const drv_header_t *headers, size_t header_cnt,
+			    drv_delivery_t *dr, char *errstr,
+			    size_t errstr_size);
+
+/**
+ * @brief Produce one message and wait until the broker acknowledged it (or
+ *        \p timeout_ms passed). \p rk must come from drv_kafka_conf_new().
+ *        The value and key are copied.
+ * @param dr  optional; receives partition and offset on success.
+ */
+drv_err_t drv_kafka_produce_sync(rd_kafka_t *rk, const char *topic,
+				 const void *key, size_t key_len,
+				 const void *value, size_t value_len,
+				 const drv_header_t *headers, size_t header_cnt,
+				 int64_t timeout_ms, drv_delivery_t *dr,
+				 char *errstr, size_t errstr_size);
+
+/* ---------------------------------------------------------------- publish */
+
+/**
+ * @brief The topic a task goes to now: its band's task topic when it is due
+ *        (not_before <= now_ms), else the delay tier for the time left: the
+ *        longest tier not longer than the wait, or the shortest tier.
+ */
+void drv_task_route(const drv_config_t *cfg, const drv_task_t *t,
+		    int64_t now_ms, char *topic, size_t size);
+
+/**
+ * @brief Encode \p t, produce it to drv_task_route()'s topic keyed by
+ *        t->key (or the id) with headers drover-task-id, drover-handler,
+ *        drover-priority, drover-attempt, and wait for the acknowledgement.
+ * @param topic_out  optional, receives the topic name.
+ */
+drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			   const drv_task_t *t, int64_t timeout_ms,
+			   char *topic_out, size_t topic_size,
+			   char *errstr, size_t errstr_size);
+
+/**
+ * @brief Encode \p e, produce it to the events topic keyed by its id with
+ *        headers drover-event-id and drover-event-type, and wait for the
+ *        acknowledgement.
+ */
+drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_event_t *e, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Encode \p dl and produce it to the dead-letter topic, keyed by the
+ *        task id (the dead letter's id when there is no task), with headers
+ *        drover-dl-reason, drover-task-id, drover-handler, drover-attempts
+ *        and drover-source-topic so kcat shows them without the schema.
+ *        Asynchronous like drv_kafka_produce(): \p dr reports the
+ *        acknowledgement.
+ */
+drv_err_t drv_dead_letter_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+				  const drv_dead_letter_t *dl,
+				  drv_delivery_t *dr,
+				  char *errstr, size_t errstr_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_KAFKA_H */

@@ -1,0 +1,45 @@
+/*
+ * drover — Redis connections from the drover config. hiredis errors are
+ * mapped to drv_err_t here and only here.
+ */
+#ifndef DROVER_REDIS_H
+#define DROVER_REDIS_H
+
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "drover/config.h"
+#include "drover/error.h"
+
+/** A parsed redis.url. Strings point into \p buf; nothing to free. */
+typedef struct drv_redis_addr {
+	char  buf[512];
+	const char *host;      /**< NULL for a unix socket */
+	int   port;
+	const char *path;      /**< unix socket path, or NULL */
+	const char *password;  /**< from the URL, NULL if none */
+	int   db;
+} drv_redis_addr_t;
+
+/**
+ * @brief Parse redis://[:password@]host[:port][/db] or unix:///path[?db=N].
+ * @returns DRV_OK or DRV_ERR_INVALID with the reason in \p errstr.
+ */
+drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *out,
+			      char *errstr, size_t errstr_size);
+
+/**
+ * @brief Connect to the configured Redis within redis.connect_timeout,
+ *        authenticate (redis.password wins over the URL's) and select the
+ *        database.
+ * @param out  receives a context the caller frees with redisFree().
+ * @returns DRV_OK, DRV_ERR_REDIS (refused, auth failed) or DRV_ERR_TIMEOUT.
+ */
+drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
+			    char *errstr, size_t errstr_size);
+
+/** @brief Map a failed context's err to drv_err_t. */
+drv_err_t drv_redis_err(const redisContext *c);
+
+#endif /* DROVER_REDIS_H */

@@ -1,0 +1,161 @@
+# shellcheck shell=bash
+#
+# Shared bash helpers for drover's scripts (bootstrap, stack, up, test).
+# Source it; it sets no shell options and runs nothing on its own. Every
+# function is prefixed `drv_` and every global `DRV_`, so callers can source
+# it without name clashes. It locates the repo from its own path, so the
+# callers work from any cwd.
+#
+#   DRV_REPO_ROOT          the repo (parent of scripts/)
+#   drv_cache_dir          ${DROVER_CACHE:-$HOME/.cache/drover}
+#   drv_kafka_libs         folder of the fetched broker jars (or fails)
+#   drv_java               the java binary to use
+#   drv_port_busy PORT     true when something listens on tcp PORT
+#   drv_pick_free_port     a free loopback port, outside the ephemeral range
+#   drv_pid_alive PID      true when PID is a live process (not a zombie)
+#   drv_pid_cmdline_has PID STRING...
+#                          true when PID's argv contains every STRING
+
+if [[ -n "${DRV_LIB_LOADED:-}" ]]; then
+    return 0
+fi
+DRV_LIB_LOADED=1
+
+# shellcheck disable=SC2034 # used by the scripts that source this file
+DRV_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+
+# Kafka 3.9.x versions to use, newest first. bootstrap fetches the first one
+# Maven Central serves; the stack uses the first one present in the cache.
+# DROVER_KAFKA_VERSION forces one.
+DRV_KAFKA_VERSIONS=(3.9.2 3.9.1)
+
+# Name shown in messages; callers may set it before sourcing or after.
+DRV_PROG="${DRV_PROG:-$(basename "$0")}"
+
+drv_info() { printf '%s: %s\n' "$DRV_PROG" "$*"; }
+drv_warn() { printf '%s: warning: %s\n' "$DRV_PROG" "$*" >&2; }
+drv_die() {
+    printf '%s: error: %s\n' "$DRV_PROG" "$*" >&2
+    exit 1
+}
+
+drv_cache_dir() { printf '%s\n' "${DROVER_CACHE:-${HOME:-/root}/.cache/drover}"; }
+
+# drv_kafka_versions: the candidate versions, one a line.
+drv_kafka_versions() {
+    if [[ -n "${DROVER_KAFKA_VERSION:-}" ]]; then
+        printf '%s\n' "$DROVER_KAFKA_VERSION"
+    else
+        printf '%s\n' "${DRV_KAFKA_VERSIONS[@]}"
+    fi
+}
+
+# drv_kafka_home VERSION: the cache folder of one version (may not exist).
+drv_kafka_home() { printf '%s/kafka-%s\n' "$(drv_cache_dir)" "$1"; }
+
+# drv_kafka_complete VERSION: true when bootstrap finished fetching VERSION.
+drv_kafka_complete() {
+    local home
+    home="$(drv_kafka_home "$1")"
+    [[ -f "$home/.complete" && -d "$home/libs" ]]
+}
+
+# drv_kafka_installed_version: prints the version the stack will run, or fails.
+drv_kafka_installed_version() {
+    local v
+    while IFS= read -r v; do
+        if drv_kafka_complete "$v"; then
+            printf '%s\n' "$v"
+            return 0
+        fi
+    done < <(drv_kafka_versions)
+    return 1
+}
+
+# drv_kafka_libs: prints the jar folder (DROVER_KAFKA_LIBS overrides), or
+# exits with a message pointing at scripts/bootstrap.
+drv_kafka_libs() {
+    local v
+    if [[ -n "${DROVER_KAFKA_LIBS:-}" ]]; then
+        [[ -d "$DROVER_KAFKA_LIBS" ]] || drv_die "DROVER_KAFKA_LIBS=$DROVER_KAFKA_LIBS is not a folder"
+        printf '%s\n' "$DROVER_KAFKA_LIBS"
+        return 0
+    fi
+    if ! v="$(drv_kafka_installed_version)"; then
+        drv_die "Kafka jars not found in $(drv_cache_dir) (looked for: $(drv_kafka_versions | paste -sd' ')); run scripts/bootstrap first"
+    fi
+    printf '%s/libs\n' "$(drv_kafka_home "$v")"
+}
+
+drv_java() {
+    if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+        printf '%s\n' "$JAVA_HOME/bin/java"
+    elif command -v java >/dev/null 2>&1; then
+        command -v java
+    else
+        drv_die "java not found; run scripts/bootstrap (installs openjdk-17-jre-headless)"
+    fi
+}
+
+# drv_port_busy PORT: true when a TCP socket listens on PORT (any address).
+drv_port_busy() {
+    local port="$1"
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ]]
+    else
+        # Fallback: can we connect to it on loopback?
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+    fi
+}
+
+# drv_pick_free_port [EXCLUDED...]: a free port in 20000-32767 (below Linux's
+# ephemeral range, so outgoing connections do not grab it), not in EXCLUDED.
+drv_pick_free_port() {
+    local port tries=0 ex taken
+    while ((tries < 200)); do
+        tries=$((tries + 1))
+        port=$((20000 + (RANDOM % 12768)))
+        taken=0
+        for ex in "$@"; do
+            if [[ "$ex" == "$port" ]]; then taken=1; fi
+        done
+        ((taken == 0)) || continue
+        drv_port_busy "$port" && continue
+        printf '%s\n' "$port"
+        return 0
+    done
+    drv_die "could not find a free TCP port"
+}
+
+# drv_pid_alive PID: the process exists and is not a zombie.
+drv_pid_alive() {
+    local pid="${1:-}" state
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    [[ -r "/proc/$pid/stat" ]] || return 1
+    # Field 3 of /proc/PID/stat is the state; the comm field may hold spaces,
+    # so take what follows the last ')'.
+    state="$(sed -e 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+    [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
+# drv_pid_cmdline_has PID STRING...: PID is alive and its NUL-separated argv,
+# joined with spaces, contains every STRING.
+drv_pid_cmdline_has() {
+    local pid="$1" cmd s
+    shift
+    drv_pid_alive "$pid" || return 1
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    for s in "$@"; do
+        [[ "$cmd" == *"$s"* ]] || return 1
+    done
+}
+
+# drv_read_pidfile FILE: prints the pid in FILE, or nothing.
+drv_read_pidfile() {
+    local pid=""
+    if [[ -f "$1" ]]; then
+        read -r pid <"$1" || true
+    fi
+    [[ "$pid" =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
+    return 0
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+#
+# tests/cli/valgrind.sh BUILD_DIR: run droverctl through its argument and
+# config paths under valgrind; any leak or invalid access fails (exit 99
+# from valgrind), and so does an unexpected exit status. Needs no services.
+set -uo pipefail
+
+build="${1:?usage: tests/cli/valgrind.sh BUILD_DIR}"
+ctl="$build/ctl/droverctl"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+
+# expect STATUS ARGS...: run droverctl ARGS under valgrind, check STATUS.
+expect() {
+    local want="$1" got
+    shift
+    valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --error-exitcode=99 \
+        "$ctl" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [[ "$got" != "$want" ]]; then
+        echo "FAIL: droverctl $* exited $got, expected $want" >&2
+        sed 's/^/    /' "$tmp/err" >&2
+        fails=$((fails + 1))
+    fi
+}
+
+printf 'kafka:\n  brokr: x\n' >"$tmp/bad.yaml"
+expect 0 --help
+expect 0 --version
+expect 2
+expect 2 no-such-command
+expect 2 task submit
+expect 0 task submit --help
+expect 2 task submit --handler echo --priority 11
+expect 2 task submit --handler echo --payload '{not json'
+expect 2 task submit --handler echo --delay soon
+expect 2 event emit
+expect 0 config check "$root/examples/drover.yaml"
+expect 1 config check "$tmp/bad.yaml"
+expect 1 config check "$tmp/missing.yaml"
+expect 0 config reference
+expect 2 -c "$tmp/bad.yaml" topics ensure
+
+if [[ $fails -gt 0 ]]; then
+    echo "cli valgrind: $fails failed" >&2
+    exit 1
+fi
+echo "cli valgrind: all droverctl runs clean"

@@ -1,0 +1,51 @@
+/*
+ * 0002 — tasks submitted with droverctl are run exactly once by one of two
+ * workers sharing a group, and their payload reaches the handler's stdin.
+ */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "harness.h"
+
+#define TASKS 20
+
+Test(submit, each_task_runs_exactly_once, .timeout = 180)
+{
+	it_ctx_t ctx;
+	char ids[TASKS][32];
+	pid_t w1, w2;
+
+	it_setup(&ctx,
+		 "  record:\n"
+		 "    shell: true\n"
+		 "    command: 'echo \"run $DROVER_TASK_ID $PPID $(cat)\" >> \"$OUT\"'\n");
+	it_topics(&ctx);
+	w1 = it_worker_start(&ctx, 1);
+	w2 = it_worker_start(&ctx, 2);
+
+	for (int i = 0; i < TASKS; i++) {
+		char payload[64];
+		snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+		it_submit(&ctx, ids[i], "record", "--payload", payload,
+			  "--priority", i % 2 ? "9" : "2", NULL);
+	}
+	cr_assert_eq(it_wait_count(&ctx, "run ", NULL, TASKS, 60000), TASKS,
+		     "not every task ran; see %s", ctx.dir);
+	/* give a duplicate time to show up: stop both workers gracefully */
+	cr_assert_eq(it_stop(w1, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(w2, SIGTERM, 30000), 0);
+
+	cr_assert_eq(it_count(&ctx, "run ", NULL), TASKS, "a task ran twice");
+	for (int i = 0; i < TASKS; i++) {
+		char payload[64];
+		snprintf(payload, sizeof(payload), "{\"n\":%d}", i);
+		cr_assert_eq(it_count(&ctx, "run ", ids[i]), 1, "task %s", ids[i]);
+		cr_assert_eq(it_count(&ctx, "run ", payload), 1,
+			     "payload %s not seen once", payload);
+	}
+	it_teardown(&ctx);
+}

@@ -1,0 +1,304 @@
+/*
+ * harness.c — child processes, files and namespaces for the integration
+ * tests (see harness.h).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/config.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+#include "harness.h"
+
+extern char **environ;
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("DROVER_BUILD_DIR");
+
+	cr_assert(b, "DROVER_BUILD_DIR unset: run through meson test");
+	return b;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert(f, "cannot write %s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+char *it_read(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
+{
+	static int seq;
+	char tmpl[] = "/tmp/drover-it-XXXXXX";
+	char yaml[8192];
+
+	cr_assert(getenv("DROVER_KAFKA_BROKERS"),
+		  "DROVER_KAFKA_BROKERS unset: run the integration tests with "
+		  "scripts/test, which starts the stack");
+	cr_assert(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	drv_strlcpy(ctx->dir, tmpl, sizeof(ctx->dir));
+	drv_fmt(ctx->config, sizeof(ctx->config), "%s/drover.yaml", ctx->dir);
+	drv_fmt(ctx->out, sizeof(ctx->out), "%s/out.txt", ctx->dir);
+	drv_fmt(ctx->prefix, sizeof(ctx->prefix), "it%dx%d%ld.", (int)getpid(),
+		seq++, (long)time(NULL) % 100000);
+	/* Handlers find the output file through OUT. */
+	setenv("OUT", ctx->out, 1);
+	cr_assert(drv_fmt(yaml, sizeof(yaml),
+		"kafka:\n"
+		"  topic_prefix: \"%s\"\n"
+		"  partitions: 4\n"
+		"  properties:\n"
+		"    session.timeout.ms: \"6000\"\n"
+		"    heartbeat.interval.ms: \"500\"\n"
+		"worker:\n"
+		"  group: \"%sworkers\"\n"
+		"  concurrency: 2\n"
+		"  shutdown_grace: 20s\n"
+		"log:\n"
+		"  level: debug\n"
+		"  format: logfmt\n"
+		"handlers:\n%s",
+		ctx->prefix, ctx->prefix, handlers_yaml));
+	write_file(ctx->config, yaml);
+}
+
+void it_teardown(it_ctx_t *ctx)
+{
+	char cmd[400];
+
+	if (!ctx->dir[0] || getenv("DROVER_IT_KEEP"))
+		return;
+	drv_fmt(cmd, sizeof(cmd), "rm -rf '%s'", ctx->dir);
+	if (system(cmd) != 0)
+		cr_log_warn("could not remove %s", ctx->dir);
+}
+
+/* fork+exec argv with stdout to \p out_fd (or /dev/null) and stderr to
+ * \p err_path appended. */
+static pid_t spawn(char *const argv[], int out_fd, const char *err_path)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(out_fd >= 0 ? out_fd : null, 1);
+		dup2(err >= 0 ? err : null, 2);
+		execve(argv[0], argv, environ);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* Run droverctl -c CONFIG ARGS... (args NULL-terminated). */
+static int ctl_argv(it_ctx_t *ctx, char **out, char *const *args)
+{
+	char *argv[40], bin[300], log[300];
+	int fds[2], status, n = 0;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	pid_t pid;
+
+	drv_fmt(bin, sizeof(bin), "%s/ctl/droverctl", build_dir());
+	drv_fmt(log, sizeof(log), "%s/droverctl.log", ctx->dir);
+	argv[n++] = bin;
+	argv[n++] = "-c";
+	argv[n++] = ctx->config;
+	while (n < 39 && *args)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+
+	cr_assert(pipe(fds) == 0);
+	pid = spawn(argv, fds[1], log);
+	close(fds[1]);
+	for (;;) {
+		ssize_t r;
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			cr_assert(buf);
+		}
+		r = read(fds[0], buf + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fds[0]);
+	buf[len] = '\0';
+	if (waitpid(pid, &status, 0) != pid)
+		status = -1;
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int it_ctl(it_ctx_t *ctx, char **out, ...)
+{
+	char *args[32];
+	int n = 0;
+	va_list ap;
+
+	va_start(ap, out);
+	while (n < 31 && (args[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	args[n] = NULL;
+	return ctl_argv(ctx, out, args);
+}
+
+void it_topics(it_ctx_t *ctx)
+{
+	char *out = NULL;
+	int rc = it_ctl(ctx, &out, "topics", "ensure", NULL);
+
+	cr_assert_eq(rc, 0, "topics ensure failed (%d): %s", rc, out);
+	free(out);
+}
+
+void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...)
+{
+	char *argv[24], *out = NULL;
+	int n = 0, rc;
+	va_list ap;
+
+	argv[n++] = "task";
+	argv[n++] = "submit";
+	argv[n++] = "--handler";
+	argv[n++] = (char *)handler;
+	va_start(ap, handler);
+	while (n < 22 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = ctl_argv(ctx, &out, argv);
+	cr_assert_eq(rc, 0, "task submit failed (%d)", rc);
+	cr_assert_eq(strlen(out), DRV_ID_LEN + 1, "unexpected id line '%s'", out);
+	memcpy(id, out, DRV_ID_LEN);
+	id[DRV_ID_LEN] = '\0';
+	free(out);
+}
+
+pid_t it_worker_start(it_ctx_t *ctx, int n)
+{
+	char bin[300], log[300], id[32];
+	char *argv[] = { bin, "-c", ctx->config, "--id", id, NULL };
+
+	drv_fmt(bin, sizeof(bin), "%s/worker/drover-worker", build_dir());
+	drv_fmt(log, sizeof(log), "%s/worker-%d.log", ctx->dir, n);
+	drv_fmt(id, sizeof(id), "worker-%d", n);
+	return spawn(argv, -1, log);
+}
+
+int it_stop(pid_t pid, int sig, int timeout_ms)
+{
+	int status;
+
+	kill(pid, sig);
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(20 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
+}
+
+int it_count(it_ctx_t *ctx, const char *prefix, const char *word)
+{
+	char *text = it_read(ctx->out), *line, *save = NULL;
+	int n = 0;
+
+	if (!text)
+		return 0;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, prefix, strlen(prefix)) &&
+		    (!word || strstr(line, word)))
+			n++;
+	free(text);
+	return n;
+}
+
+int it_wait_count(it_ctx_t *ctx, const char *prefix, const char *word,
+		  int n, int timeout_ms)
+{
+	int c = 0;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		if ((c = it_count(ctx, prefix, word)) >= n)
+			break;
+		usleep(50 * 1000);
+	}
+	return c;
+}
+
+bool it_wait_file(const char *path, const char *needle, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		char *text = it_read(path);
+		bool found = text && strstr(text, needle);
+		free(text);
+		if (found)
+			return true;
+		usleep(50 * 1000);
+	}
+	return false;
+}
+
+void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
+		    const void *data, size_t len)
+{
+	drv_config_t *cfg = NULL;
+	char err[512], topic[256];
+	rd_kafka_t *rk;
+
+	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	drv_fmt(topic, sizeof(topic), "%s%s", ctx->prefix, topic_suffix);
+	cr_assert_eq(drv_kafka_produce_sync(rk, topic, "raw", 3, data, len,
+					    NULL, 0, 10000, NULL, err,
+					    sizeof(err)), DRV_OK, "%s", err);
+	rd_kafka_destroy(rk);
+	drv_config_destroy(cfg);
+}

@@ -1,0 +1,70 @@
+/*
+ * harness.h — what the integration tests share: a private namespace on the
+ * real Kafka and Redis of `scripts/stack` (topic prefix and group of their
+ * own), a config file written per test, and running droverctl and workers
+ * as child processes.
+ *
+ * The stack's address comes from DROVER_KAFKA_BROKERS / DROVER_REDIS_URL,
+ * which `scripts/test` exports; the binaries from DROVER_BUILD_DIR, which
+ * meson sets.
+ */
+#ifndef DROVER_IT_HARNESS_H
+#define DROVER_IT_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct it_ctx {
+	char dir[256];        /* private temp dir: config, outputs, logs */
+	char config[300];     /* dir/drover.yaml */
+	char out[300];        /* dir/out.txt: what handlers record */
+	char prefix[64];      /* topic prefix "it<pid>x<n>." */
+} it_ctx_t;
+
+/* Make a fresh namespace and write its config with \p extra_yaml appended
+ * under "handlers:" (each handler can append to $OUT). Asserts on failure. */
+void it_setup(it_ctx_t *ctx, const char *handlers_yaml);
+
+/* Remove the temp dir. Stops nothing: tests stop their processes. */
+void it_teardown(it_ctx_t *ctx);
+
+/* Run droverctl with the test's config: NULL-terminated arguments after
+ * "droverctl -c CONFIG". Captures stdout into a malloc'd *out (may be NULL);
+ * returns the exit status (or -1). */
+int it_ctl(it_ctx_t *ctx, char **out, ...);
+
+/* `topics ensure` for the namespace; asserts success. */
+void it_topics(it_ctx_t *ctx);
+
+/* Submit a task; the new task id is copied to \p id (27 bytes). Extra
+ * droverctl arguments follow \p handler, NULL-terminated. */
+void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...);
+
+/* Start a worker on the test config, logging to dir/worker-<n>.log. */
+pid_t it_worker_start(it_ctx_t *ctx, int n);
+
+/* Send \p sig and wait (bounded by timeout_ms) for the exit; returns the
+ * exit status as from waitpid, or -1 if it did not exit in time (then it
+ * is killed). */
+int it_stop(pid_t pid, int sig, int timeout_ms);
+
+/* Count lines of dir/out.txt that start with \p prefix and contain \p word
+ * (NULL = any). */
+int it_count(it_ctx_t *ctx, const char *prefix, const char *word);
+
+/* Wait until it_count() >= n or timeout; returns the last count. */
+int it_wait_count(it_ctx_t *ctx, const char *prefix, const char *word,
+		  int n, int timeout_ms);
+
+/* Wait until \p path's content contains \p needle, or timeout. */
+bool it_wait_file(const char *path, const char *needle, int timeout_ms);
+
+/* Read a whole file (malloc'd, NUL-terminated) or NULL. */
+char *it_read(const char *path);
+
+/* Produce raw bytes to a topic of the namespace ("tasks.normal"). */
+void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
+		    const void *data, size_t len);
+
+#endif /* DROVER_IT_HARNESS_H */

@@ -1,0 +1,186 @@
+/*
+ * Unit tests for droverctl's argument handling: bad usage exits 2 with a
+ * usage line on stderr and never needs a broker.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "drover/str.h"
+
+typedef struct run {
+	int  status;
+	char out[8192];
+	char err[8192];
+} run_t;
+
+static void slurp(int fd, char *buf, size_t size)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < size && (r = read(fd, buf + n, size - n - 1)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+/* Run droverctl with a NULL-terminated argument list. */
+static void ctl(run_t *r, ...)
+{
+	const char *build = getenv("DROVER_BUILD_DIR");
+	char bin[512], tmpl_o[] = "/tmp/ctl-out-XXXXXX", tmpl_e[] = "/tmp/ctl-err-XXXXXX";
+	char *argv[32];
+	int n = 0, fo, fe;
+	va_list ap;
+	pid_t pid;
+
+	cr_assert(build, "DROVER_BUILD_DIR unset: run through meson test");
+	drv_fmt(bin, sizeof(bin), "%s/ctl/droverctl", build);
+	argv[n++] = bin;
+	va_start(ap, r);
+	while (n < 31 && (argv[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	argv[n] = NULL;
+	fo = mkstemp(tmpl_o);
+	fe = mkstemp(tmpl_e);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fo, 1);
+		dup2(fe, 2);
+		/* no config, and a broker nobody listens on */
+		unsetenv("DROVER_CONFIG");
+		setenv("DROVER_KAFKA_BROKERS", "127.0.0.1:1", 1);
+		setenv("DROVER_KAFKA_CONNECT_TIMEOUT", "500ms", 1);
+		execv(bin, argv);
+		_exit(127);
+	}
+	waitpid(pid, &r->status, 0);
+	r->status = WIFEXITED(r->status) ? WEXITSTATUS(r->status) : -1;
+	lseek(fo, 0, SEEK_SET);
+	lseek(fe, 0, SEEK_SET);
+	slurp(fo, r->out, sizeof(r->out));
+	slurp(fe, r->err, sizeof(r->err));
+	close(fo);
+	close(fe);
+	unlink(tmpl_o);
+	unlink(tmpl_e);
+}
+
+static void expect_usage(run_t *r, const char *needle)
+{
+	cr_assert_eq(r->status, 2, "exit %d, stderr: %s", r->status, r->err);
+	cr_assert(strstr(r->err, "usage: droverctl"), "no usage line: %s", r->err);
+	if (needle)
+		cr_assert(strstr(r->err, needle), "'%s' not in: %s", needle,
+			  r->err);
+}
+
+Test(cli, no_command_is_usage_error)
+{
+	run_t r;
+
+	ctl(&r, NULL);
+	expect_usage(&r, "missing command");
+}
+
+Test(cli, unknown_command_suggests)
+{
+	run_t r;
+
+	ctl(&r, "task", "sumbit", NULL);
+	expect_usage(&r, "did you mean 'droverctl task submit'");
+}
+
+Test(cli, unknown_global_option)
+{
+	run_t r;
+
+	ctl(&r, "--frobnicate", "task", "submit", NULL);
+	expect_usage(&r, "unknown option '--frobnicate'");
+}
+
+Test(cli, submit_requires_handler)
+{
+	run_t r;
+
+	ctl(&r, "task", "submit", "--payload", "{}", NULL);
+	expect_usage(&r, "--handler is required");
+}
+
+Test(cli, submit_rejects_bad_values)
+{
+	static const char *cases[][3] = {
+		{ "--priority", "0", "--priority must be 1..10" },
+		{ "--priority", "11", "--priority must be 1..10" },
+		{ "--priority", "high", "--priority must be 1..10" },
+		{ "--max-attempts", "0", "--max-attempts must be 1..1000" },
+		{ "--delay", "soon", "--delay: 'soon' is not a duration" },
+		{ "--deadline", "5x", "--deadline: '5x' is not a duration" },
+		{ "--payload", "{oops", "--payload is not valid JSON" },
+		{ "--payload", "@/nonexistent/file.json", "/nonexistent/file.json" },
+		{ "--label", "novalue", "--label wants KEY=VALUE" },
+		{ "--bogus", "1", "unknown option '--bogus'" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_t r;
+		ctl(&r, "task", "submit", "--handler", "echo", cases[i][0],
+		    cases[i][1], NULL);
+		expect_usage(&r, cases[i][2]);
+	}
+}
+
+Test(cli, submit_stray_argument)
+{
+	run_t r;
+
+	ctl(&r, "task", "submit", "--handler", "echo", "extra", NULL);
+	expect_usage(&r, "unexpected argument 'extra'");
+}
+
+Test(cli, event_emit_needs_type)
+{
+	run_t r;
+
+	ctl(&r, "event", "emit", NULL);
+	expect_usage(&r, "missing TYPE");
+	ctl(&r, "event", "emit", "a.b", "--attr", "x", NULL);
+	expect_usage(&r, "--attr wants KEY=VALUE");
+}
+
+Test(cli, config_check_needs_file)
+{
+	run_t r;
+
+	ctl(&r, "config", "check", NULL);
+	expect_usage(&r, "missing FILE");
+}
+
+Test(cli, help_exits_zero_with_usage_on_stdout)
+{
+	run_t r;
+
+	ctl(&r, "--help", NULL);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "task submit"), "%s", r.out);
+	ctl(&r, "task", "submit", "--help", NULL);
+	cr_assert_eq(r.status, 0);
+	cr_assert(strstr(r.out, "usage: droverctl task submit --handler NAME"),
+		  "%s", r.out);
+}
+
+Test(cli, unreachable_broker_fails_cleanly, .timeout = 30)
+{
+	run_t r;
+
+	ctl(&r, "task", "submit", "--handler", "echo", "--timeout", "1s", NULL);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "no acknowledgement from the broker"), "%s",
+		  r.err);
+}
