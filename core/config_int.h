@@ -124,6 +124,17 @@ extern const size_t drv_cfg_section_cnt;
 const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,
 				  const char *name);
 
+/** @brief "DROVER_KAFKA_BROKERS" for "kafka.brokers". */
+void drv_cfg_env_name(const char *key, char *buf, size_t size);
+
+/** @brief True if a librdkafka property or env variable named \p name
+ *         probably holds a secret (password, secret, jaas, token, *.pem). */
+bool drv_cfg_secret_name(const char *name);
+
+/** @brief Copy \p url to \p buf with any user:password replaced by
+ *         ":<redacted>". */
+void drv_cfg_redact_url(const char *url, char *buf, size_t size);
+
 /* ---- the value types (config_types.c) ---- */
 
 /**
@@ -151,19 +162,10 @@ const char *drv_cfg_type_name(drv_cfg_type_t type);
 /** @brief The reference "range" column for \p k ("" when none). */
 void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size);
 
-/** @brief "DROVER_KAFKA_BROKERS" for "kafka.brokers". */
-void drv_cfg_env_name(const char *key, char *buf, size_t size);
-
-/** @brief True if a librdkafka property or env variable named \p name
- *         probably holds a secret (password, secret, jaas, token, *.pem). */
-bool drv_cfg_secret_name(const char *name);
-
-/** @brief Copy \p url to \p buf with any user:password replaced by
- *         ":<redacted>". */
-void drv_cfg_redact_url(const char *url, char *buf, size_t size);
-
 /** @brief Write \p s as a YAML double-quoted string. */
 void drv_cfg_emit_string(FILE *out, const char *s);
+
+/* ---- messages and suggestions (config.c) ---- */
 
 /**
  * @brief Format "file:line:col: key: message" (or "environment NAME:

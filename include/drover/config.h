@@ -86,7 +86,8 @@ typedef struct drv_config {
 	} kafka;
 
 	struct {
-		char    *url;                /**< redis://[:pass@]host:port[/db] or unix:///path */
+		char    *url;                /**< redis://[[user]:pass@]host[:port][/db]
+						  or unix:///path */
 		char    *password;           /**< secret; overrides the URL's */
 		char    *key_prefix;         /**< default "drover:" */
 		int64_t  connect_timeout_ms;
