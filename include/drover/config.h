@@ -41,7 +41,28 @@ typedef enum drv_handler_type {
 	DRV_HANDLER_EXEC   = 0,
 	DRV_HANDLER_HTTP   = 1,
 	DRV_HANDLER_PLUGIN = 2,
+	DRV_HANDLER_NOOP   = 3, /**< built in: succeeds at once (benchmarks) */
+	DRV_HANDLER_SLEEP  = 4, /**< built in: sleeps `sleep`, then succeeds */
 } drv_handler_type_t;
+
+/** How a retry delay is randomised (see include/drover/retry.h). */
+typedef enum drv_jitter {
+	DRV_JITTER_NONE         = 0,
+	DRV_JITTER_FULL         = 1,
+	DRV_JITTER_EQUAL        = 2,
+	DRV_JITTER_DECORRELATED = 3,
+} drv_jitter_t;
+
+/** One entry of the `retry_policies:` map. The built-in policies standard,
+ *  aggressive and conservative exist unless the file redefines them. */
+typedef struct drv_retry_policy {
+	char    *name;
+	int64_t  base_delay_ms;   /**< delay before the first retry */
+	double   multiplier;      /**< growth per retry, >= 1 */
+	int64_t  max_delay_ms;    /**< cap on any one delay */
+	uint32_t max_attempts;    /**< attempts in all, first run included */
+	drv_jitter_t jitter;
+} drv_retry_policy_t;
 
 /** A string pair; both owned by the config. */
 typedef struct drv_kv {
@@ -66,6 +87,27 @@ typedef struct drv_handler_conf {
 				      default worker.output_limit */
 	char   *policy;          /**< retry policy name, NULL = default */
 	uint32_t max_attempts;   /**< 0 = the policy's */
+
+	/* exec */
+	int    *transient_exit_codes;   /**< default { 75 } (EX_TEMPFAIL) */
+	size_t  transient_exit_code_cnt;
+
+	/* http: ${task.id}, ${task.handler}, ${task.attempt} and
+	 * ${label.NAME} are substituted in url and header values */
+	char   *url;
+	char   *method;          /**< default POST */
+	drv_kv_t *headers;       /**< request headers; values may be secret */
+	size_t  header_cnt;
+	int64_t connect_timeout_ms; /**< default 5s; timeout_ms is the total */
+
+	/* plugin */
+	char   *plugin_path;     /**< shared object to dlopen */
+	drv_kv_t *plugin_config; /**< passed to the plugin's init */
+	size_t  plugin_config_cnt;
+
+	/* sleep */
+	int64_t sleep_ms;        /**< default 100ms; a payload {"sleep_ms":N}
+				      overrides it */
 } drv_handler_conf_t;
 
 typedef struct drv_config {
@@ -104,6 +146,7 @@ typedef struct drv_config {
 		int64_t  shutdown_grace_ms;  /**< SIGTERM: let tasks finish */
 		int64_t  default_timeout_ms; /**< handler timeout if unset */
 		int64_t  output_limit;       /**< default handler output_limit */
+		char    *default_policy;     /**< default "standard" */
 	} worker;
 
 	struct {
@@ -112,6 +155,9 @@ typedef struct drv_config {
 
 	drv_handler_conf_t *handlers; /**< in file order */
 	size_t handler_cnt;
+
+	drv_retry_policy_t *policies;  /**< built-ins first, then the file's */
+	size_t policy_cnt;
 
 	/** Private to core/config*.c: where each value came from. */
 	struct drv_config_priv *priv;
@@ -162,6 +208,13 @@ void drv_config_destroy(drv_config_t *cfg);
  */
 const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
 					     const char *name);
+
+/**
+ * @brief The retry policy named \p name, or NULL.
+ * @returns a pointer into \p cfg, valid until drv_config_destroy(cfg).
+ */
+const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
+					    const char *name);
 
 /**
  * @brief Write the effective config as YAML to \p out (`droverctl config
