@@ -2,10 +2,12 @@
  * codec.c — the task's wire form, and the protobuf-c plumbing the other
  * message files share. drv_task_encode() turns a drv_task_t into the bytes
  * of a `drover.v1.Task` (deterministically: fields in number order, labels
- * sorted by key); drv_task_decode() turns any bytes into a valid task or a
- * DRV_ERR_DECODE that says why, never a crash. The generated types never
- * leave core/: drv__task_pb_build() / drv__task_from_pb() are the only
- * bridges, also used for the task embedded in a dead letter.
+ * sorted by key, failures oldest first); drv_task_decode() turns any bytes
+ * into a valid task or a DRV_ERR_DECODE that says why, never a crash. The
+ * generated types never leave core/: drv__task_pb_build() /
+ * drv__task_from_pb() are the only bridges, also used for the task embedded
+ * in a dead letter, and drv__failures_pb_build() / drv__failures_from_pb()
+ * carry the failure history of both.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,76 @@ drv_err_t drv__pb_unpack_error(const ProtobufCMessageDescriptor *desc,
 	return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
 			 "cannot decode %zu bytes as %s: not a valid protobuf "
 			 "encoding of that message", len, desc->name);
+}
+
+/* --- failures <-> generated messages ------------------------------------------- */
+
+drv_err_t drv__failures_pb_build(const drv_failure_t *f, size_t cnt,
+				 Drover__V1__AttemptFailure **msgs,
+				 Drover__V1__AttemptFailure ***ptrs)
+{
+	Drover__V1__AttemptFailure *m;
+
+	*msgs = NULL;
+	*ptrs = NULL;
+	if (!cnt)
+		return DRV_OK;
+	m = calloc(cnt, sizeof(*m));
+	*ptrs = calloc(cnt, sizeof(**ptrs));
+	if (!m || !*ptrs) {
+		free(m);
+		free(*ptrs);
+		*ptrs = NULL;
+		return DRV_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		drover__v1__attempt_failure__init(&m[i]);
+		m[i].attempt = f[i].attempt;
+		m[i].time_ms = f[i].time_ms;
+		m[i].worker_id = drv__pb_str(f[i].worker_id);
+		m[i].failure_class =
+			(Drover__V1__FailureClass)f[i].failure_class;
+		m[i].message = drv__pb_str(f[i].message);
+		m[i].exit_code = f[i].exit_code;
+		m[i].http_status = f[i].http_status;
+		m[i].duration_ms = f[i].duration_ms;
+		(*ptrs)[i] = &m[i];
+	}
+	*msgs = m;
+	return DRV_OK;
+}
+
+/* NULL for an absent (empty) wire string, else the decoded string itself. */
+static char *pb_opt(char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+drv_err_t drv__failures_from_pb(Drover__V1__AttemptFailure *const *m,
+				size_t n, drv_failure_t **list, size_t *cnt)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Drover__V1__AttemptFailure *a = m[i];
+		drv_failure_t f;
+
+		if (!a)
+			continue;
+		f.attempt = a->attempt;
+		f.time_ms = a->time_ms;
+		f.worker_id = pb_opt(a->worker_id);
+		f.failure_class =
+			(unsigned)a->failure_class < DRV_FAILURE_CLASS_CNT ?
+			(drv_failure_class_t)a->failure_class :
+			DRV_FAILURE_UNSPECIFIED;
+		f.message = pb_opt(a->message);
+		f.exit_code = a->exit_code;
+		f.http_status = a->http_status;
+		f.duration_ms = a->duration_ms;
+		/* copies the strings out of the decoded message */
+		if (drv__failures_add(list, cnt, &f) != DRV_OK)
+			return DRV_ERR_NOMEM;
+	}
+	return DRV_OK;
 }
 
 /* --- task -> generated view ---------------------------------------------------- */
@@ -113,6 +185,13 @@ drv_err_t drv__task_pb_build(drv__task_pb_t *pb, const drv_task_t *t)
 		m->n_labels = t->label_cnt;
 		m->labels = pb->label_ptrs;
 	}
+	if (drv__failures_pb_build(t->failures, t->failure_cnt,
+				   &pb->failures, &pb->failure_ptrs) != DRV_OK) {
+		drv__task_pb_free(pb);
+		return DRV_ERR_NOMEM;
+	}
+	m->n_failures = t->failure_cnt;
+	m->failures = pb->failure_ptrs;
 
 	/* Present on the wire only when it says something, so a task has one
 	 * encoding. */
@@ -134,8 +213,12 @@ void drv__task_pb_free(drv__task_pb_t *pb)
 {
 	free(pb->labels);
 	free(pb->label_ptrs);
+	free(pb->failures);
+	free(pb->failure_ptrs);
 	pb->labels = NULL;
 	pb->label_ptrs = NULL;
+	pb->failures = NULL;
+	pb->failure_ptrs = NULL;
 }
 
 /* --- generated message -> task ----------------------------------------------------- */
@@ -200,6 +283,9 @@ drv_err_t drv__task_from_pb(const Drover__V1__Task *m, drv_task_t *t,
 		err = drv__kv_set(&t->labels, &t->label_cnt, l->key,
 				  l->value ? l->value : "");
 	}
+	if (!err)
+		err = drv__failures_from_pb(m->failures, m->n_failures,
+					    &t->failures, &t->failure_cnt);
 	if (err) {
 		drv_task_release(t);
 		return drv_error(errstr, errstr_size, err,

@@ -1,8 +1,9 @@
 /*
  * codec_dead_letter.c — the dead letter: its life in memory (the embedded
  * task, the failure history, the raw bytes of an undecodable message), the
- * names of failure classes and dead-letter reasons, and its protobuf wire
- * form (`drover.v1.DeadLetter`). A dead letter must always decode again
+ * names of dead-letter reasons, and its protobuf wire form
+ * (`drover.v1.DeadLetter`). Failures themselves (their names, copies and
+ * wire form) are shared with the task: task.c and codec.c. A dead letter must always decode again
  * later, so encoding refuses one whose task would not.
  */
 #include <stdlib.h>
@@ -16,15 +17,6 @@
 
 /* --- names ------------------------------------------------------------------- */
 
-static const char *const failure_class_names[DRV_FAILURE_CLASS_CNT] = {
-	[DRV_FAILURE_UNSPECIFIED] = "unspecified",
-	[DRV_FAILURE_TRANSIENT]   = "transient",
-	[DRV_FAILURE_PERMANENT]   = "permanent",
-	[DRV_FAILURE_TIMEOUT]     = "timeout",
-	[DRV_FAILURE_CRASHED]     = "crashed",
-	[DRV_FAILURE_THROTTLED]   = "throttled",
-};
-
 static const char *const dl_reason_names[DRV_DL_REASON_CNT] = {
 	[DRV_DL_UNSPECIFIED]        = "unspecified",
 	[DRV_DL_PERMANENT_FAILURE]  = "permanent_failure",
@@ -34,24 +26,6 @@ static const char *const dl_reason_names[DRV_DL_REASON_CNT] = {
 	[DRV_DL_HANDLER_UNKNOWN]    = "handler_unknown",
 	[DRV_DL_SKIPPED]            = "skipped",
 };
-
-const char *drv_failure_class_name(drv_failure_class_t c)
-{
-	if ((unsigned)c >= DRV_FAILURE_CLASS_CNT)
-		c = DRV_FAILURE_UNSPECIFIED;
-	return failure_class_names[c];
-}
-
-drv_err_t drv_failure_class_parse(const char *s, drv_failure_class_t *out)
-{
-	for (int i = 0; s && i < DRV_FAILURE_CLASS_CNT; i++) {
-		if (!strcasecmp(s, failure_class_names[i])) {
-			*out = (drv_failure_class_t)i;
-			return DRV_OK;
-		}
-	}
-	return DRV_ERR_INVALID;
-}
 
 const char *drv_dl_reason_name(drv_dl_reason_t r)
 {
@@ -80,18 +54,10 @@ void drv_dead_letter_init(drv_dead_letter_t *dl)
 	drv_task_init(&dl->task);
 }
 
-static void failure_release(drv_failure_t *f)
-{
-	free(f->worker_id);
-	free(f->message);
-}
-
 void drv_dead_letter_release(drv_dead_letter_t *dl)
 {
 	drv_task_release(&dl->task);
-	for (size_t i = 0; i < dl->failure_cnt; i++)
-		failure_release(&dl->failures[i]);
-	free(dl->failures);
+	drv__failures_free(&dl->failures, &dl->failure_cnt);
 	free(dl->detail);
 	free(dl->source_topic);
 	free(dl->worker_id);
@@ -102,22 +68,7 @@ void drv_dead_letter_release(drv_dead_letter_t *dl)
 drv_err_t drv_dead_letter_add_failure(drv_dead_letter_t *dl,
 				      const drv_failure_t *f)
 {
-	drv_failure_t copy = *f, *grown;
-
-	copy.worker_id = NULL;
-	copy.message = NULL;
-	if ((f->worker_id && !(copy.worker_id = strdup(f->worker_id))) ||
-	    (f->message && !(copy.message = strdup(f->message))))
-		goto nomem;
-	grown = realloc(dl->failures, (dl->failure_cnt + 1) * sizeof(*grown));
-	if (!grown)
-		goto nomem;
-	dl->failures = grown;
-	dl->failures[dl->failure_cnt++] = copy;
-	return DRV_OK;
-nomem:
-	failure_release(&copy);
-	return DRV_ERR_NOMEM;
+	return drv__failures_add(&dl->failures, &dl->failure_cnt, f);
 }
 
 drv_err_t drv_dead_letter_set_raw(drv_dead_letter_t *dl, const void *data,
@@ -186,29 +137,11 @@ drv_err_t drv_dead_letter_encode(const drv_dead_letter_t *dl, uint8_t **out,
 			goto nomem;
 		m.task = &tpb.msg;
 	}
-	if (dl->failure_cnt) {
-		fs = calloc(dl->failure_cnt, sizeof(*fs));
-		ptrs = calloc(dl->failure_cnt, sizeof(*ptrs));
-		if (!fs || !ptrs)
-			goto nomem;
-		for (size_t i = 0; i < dl->failure_cnt; i++) {
-			const drv_failure_t *f = &dl->failures[i];
-
-			drover__v1__attempt_failure__init(&fs[i]);
-			fs[i].attempt = f->attempt;
-			fs[i].time_ms = f->time_ms;
-			fs[i].worker_id = drv__pb_str(f->worker_id);
-			fs[i].failure_class =
-				(Drover__V1__FailureClass)f->failure_class;
-			fs[i].message = drv__pb_str(f->message);
-			fs[i].exit_code = f->exit_code;
-			fs[i].http_status = f->http_status;
-			fs[i].duration_ms = f->duration_ms;
-			ptrs[i] = &fs[i];
-		}
-		m.n_failures = dl->failure_cnt;
-		m.failures = ptrs;
-	}
+	if (drv__failures_pb_build(dl->failures, dl->failure_cnt, &fs,
+				   &ptrs) != DRV_OK)
+		goto nomem;
+	m.n_failures = dl->failure_cnt;
+	m.failures = ptrs;
 	err = drv__pb_pack(&m.base, out, out_len, errstr, errstr_size);
 	goto out;
 nomem:
@@ -219,25 +152,6 @@ out:
 	free(fs);
 	free(ptrs);
 	return err;
-}
-
-static drv_err_t failure_from_pb(const Drover__V1__AttemptFailure *m,
-				 drv_failure_t *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->attempt = m->attempt;
-	f->time_ms = m->time_ms;
-	f->failure_class = (unsigned)m->failure_class < DRV_FAILURE_CLASS_CNT ?
-		(drv_failure_class_t)m->failure_class : DRV_FAILURE_UNSPECIFIED;
-	f->exit_code = m->exit_code;
-	f->http_status = m->http_status;
-	f->duration_ms = m->duration_ms;
-	if (!drv__pb_dup(m->worker_id, &f->worker_id) ||
-	    !drv__pb_dup(m->message, &f->message)) {
-		failure_release(f);
-		return DRV_ERR_NOMEM;
-	}
-	return DRV_OK;
 }
 
 static drv_err_t dead_letter_from_pb(const Drover__V1__DeadLetter *m,
@@ -269,18 +183,8 @@ static drv_err_t dead_letter_from_pb(const Drover__V1__DeadLetter *m,
 		if (err)
 			return err;
 	}
-	if (m->n_failures) {
-		dl->failures = calloc(m->n_failures, sizeof(*dl->failures));
-		if (!dl->failures)
-			err = DRV_ERR_NOMEM;
-	}
-	for (size_t i = 0; !err && i < m->n_failures; i++) {
-		if (!m->failures[i])
-			continue;
-		if (!(err = failure_from_pb(m->failures[i],
-					    &dl->failures[dl->failure_cnt])))
-			dl->failure_cnt++;
-	}
+	err = drv__failures_from_pb(m->failures, m->n_failures,
+				    &dl->failures, &dl->failure_cnt);
 	if (!err && (!drv__pb_dup(m->detail, &dl->detail) ||
 		     !drv__pb_dup(m->source_topic, &dl->source_topic) ||
 		     !drv__pb_dup(m->worker_id, &dl->worker_id)))

@@ -1,8 +1,8 @@
 /*
  * codec_internal.h — helpers shared by the message files of the core
- * (task.c, codec*.c, json.c): owned key/value lists, owned byte buffers, and
- * the bridges between drover's public structs and the protobuf-c generated
- * types. Never installed, never included outside core/.
+ * (task.c, codec*.c, json.c): owned key/value lists, owned failure lists,
+ * owned byte buffers, and the bridges between drover's public structs and
+ * the protobuf-c generated types. Never installed, never included outside core/.
  */
 #ifndef DROVER_CODEC_INTERNAL_H
 #define DROVER_CODEC_INTERNAL_H
@@ -36,6 +36,16 @@ void drv__kv_free(drv_label_t **kv, size_t *cnt);
  *  array only. */
 const drv_label_t **drv__kv_sorted(const drv_label_t *kv, size_t cnt);
 
+/* --- owned failure lists (task and dead-letter histories) -------------- */
+
+/** Append a deep copy of \p f (its strings copied; the caller keeps \p f).
+ *  DRV_ERR_NOMEM leaves the list unchanged. */
+drv_err_t drv__failures_add(drv_failure_t **list, size_t *cnt,
+			    const drv_failure_t *f);
+
+/** Free every failure's strings and the array; sets *list NULL, *cnt 0. */
+void drv__failures_free(drv_failure_t **list, size_t *cnt);
+
 /* --- owned byte buffers ------------------------------------------------- */
 
 /** Replace *\p buf / *\p len with a copy of \p data; DRV_ERR_NOMEM leaves
@@ -57,17 +67,35 @@ bool drv__pb_dup(const char *s, char **out);
 drv_err_t drv__pb_pack(const ProtobufCMessage *msg, uint8_t **out,
 		       size_t *out_len, char *errstr, size_t errstr_size);
 
+/** The generated view of \p cnt failures, pointing into their own strings
+ *  (no copies): *\p msgs gets the messages and *\p ptrs the pointer array
+ *  a repeated field wants, both malloc'd, both freed by the caller with
+ *  free(); NULL when \p cnt is 0. DRV_ERR_NOMEM (both NULL). */
+drv_err_t drv__failures_pb_build(const drv_failure_t *f, size_t cnt,
+				 Drover__V1__AttemptFailure **msgs,
+				 Drover__V1__AttemptFailure ***ptrs);
+
+/** Append copies of \p n decoded failures to the list (NULL entries are
+ *  skipped; unknown classes read as DRV_FAILURE_UNSPECIFIED).
+ *  DRV_ERR_NOMEM leaves what was appended so far, for the caller's
+ *  release. */
+drv_err_t drv__failures_from_pb(Drover__V1__AttemptFailure *const *m,
+				size_t n, drv_failure_t **list, size_t *cnt);
+
 /** The generated view of one task: points into the drv_task_t's own
- *  strings (no copies); only the label arrays are allocated. */
+ *  strings (no copies); only the label and failure arrays are allocated. */
 typedef struct drv__task_pb {
 	Drover__V1__Task   msg;
 	Drover__V1__Origin origin;
 	Drover__V1__Label *labels;
 	Drover__V1__Label **label_ptrs;
+	Drover__V1__AttemptFailure *failures;
+	Drover__V1__AttemptFailure **failure_ptrs;
 } drv__task_pb_t;
 
-/** Build the view of \p t in \p pb (labels sorted by key); schema_version
- *  is DRV_SCHEMA_VERSION. Free with drv__task_pb_free(). DRV_ERR_NOMEM. */
+/** Build the view of \p t in \p pb (labels sorted by key, failures in
+ *  array order); schema_version is DRV_SCHEMA_VERSION. Free with
+ *  drv__task_pb_free(). DRV_ERR_NOMEM. */
 drv_err_t drv__task_pb_build(drv__task_pb_t *pb, const drv_task_t *t);
 void drv__task_pb_free(drv__task_pb_t *pb);
 

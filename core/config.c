@@ -1,7 +1,8 @@
 /*
- * config.c — loading the configuration: defaults, then the YAML file, then
- * DROVER_<SECTION>_<KEY> environment overrides, then the handler defaults
- * that depend on other keys.
+ * config.c — loading the configuration: defaults (and the built-in retry
+ * policies), then the YAML file, then DROVER_<SECTION>_<KEY> environment
+ * overrides, then the handler defaults that depend on other keys, and last
+ * the checks that need the whole file (every policy name resolves).
  *
  * The file is read with libyaml's document API and walked section by
  * section; each value is handed to drv_cfg_parse() with the key's row from
@@ -89,6 +90,13 @@ static void handler_release(drv_handler_conf_t *h)
 	free(h->name);
 }
 
+static void policy_release(drv_retry_policy_t *p)
+{
+	for (size_t i = 0; i < drv_cfg_policy_key_cnt; i++)
+		drv_cfg_release(&drv_cfg_policy_keys[i], p);
+	free(p->name);
+}
+
 void drv_config_destroy(drv_config_t *cfg)
 {
 	if (!cfg)
@@ -103,6 +111,9 @@ void drv_config_destroy(drv_config_t *cfg)
 	for (size_t i = 0; i < cfg->handler_cnt; i++)
 		handler_release(&cfg->handlers[i]);
 	free(cfg->handlers);
+	for (size_t i = 0; i < cfg->policy_cnt; i++)
+		policy_release(&cfg->policies[i]);
+	free(cfg->policies);
 	free(cfg->priv);
 	free(cfg->path);
 	free(cfg);
@@ -127,6 +138,57 @@ static drv_err_t apply_defaults(const drv_cfg_key_t *keys, size_t cnt,
 	return DRV_OK;
 }
 
+/* Set every field of \p p to the policy key defaults (the standard policy),
+ * then to \p values (key, value, ..., NULL; may be NULL). */
+static drv_err_t policy_reset(drv_retry_policy_t *p, const char *const *values,
+			      char *errstr, size_t errstr_size)
+{
+	drv_err_t err = apply_defaults(drv_cfg_policy_keys,
+				       drv_cfg_policy_key_cnt, p, errstr,
+				       errstr_size);
+
+	for (size_t i = 0; !err && values && values[i]; i += 2) {
+		const drv_cfg_key_t *k = drv_cfg_find(drv_cfg_policy_keys,
+						      drv_cfg_policy_key_cnt,
+						      values[i]);
+		drv_cfg_value_t v = {
+			.kind = DRV_CFG_SCALAR,
+			.text = values[i + 1],
+		};
+
+		if (!k)
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "built-in policy %s: no key %s",
+					 p->name, values[i]);
+		err = drv_cfg_parse(k, k->name, &v, p, errstr, errstr_size);
+	}
+	return err;
+}
+
+/* cfg->policies: the built-in policies, in table order. */
+static drv_err_t builtin_policies(drv_config_t *cfg, char *errstr,
+				  size_t errstr_size)
+{
+	cfg->policies = calloc(drv_cfg_builtin_policy_cnt,
+			       sizeof(*cfg->policies));
+	if (!cfg->policies)
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; i < drv_cfg_builtin_policy_cnt; i++) {
+		const drv_cfg_builtin_policy_t *b =
+			&drv_cfg_builtin_policies[i];
+		drv_retry_policy_t *p = &cfg->policies[cfg->policy_cnt++];
+		drv_err_t err;
+
+		if (!(p->name = strdup(b->name)))
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+		if ((err = policy_reset(p, b->values, errstr, errstr_size)))
+			return err;
+	}
+	return DRV_OK;
+}
+
 drv_config_t *drv_config_new(void)
 {
 	drv_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -135,7 +197,8 @@ drv_config_t *drv_config_new(void)
 		return NULL;
 	cfg->priv = calloc(1, sizeof(*cfg->priv) + drv_cfg_key_cnt);
 	if (!cfg->priv ||
-	    apply_defaults(drv_cfg_keys, drv_cfg_key_cnt, cfg, NULL, 0)) {
+	    apply_defaults(drv_cfg_keys, drv_cfg_key_cnt, cfg, NULL, 0) ||
+	    builtin_policies(cfg, NULL, 0)) {
 		drv_config_destroy(cfg);
 		return NULL;
 	}
@@ -152,15 +215,27 @@ const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
 	return NULL;
 }
 
+const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
+					    const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->policy_cnt; i++)
+		if (!strcmp(cfg->policies[i].name, name))
+			return &cfg->policies[i];
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* The YAML walker                                                     */
 /* ------------------------------------------------------------------ */
 
-/** What the walker learns about a handler before its defaults resolve. */
+/** What the walker learns about a handler, for the checks that run once
+ *  all its keys (and later the whole file) are read. Indexed by row of
+ *  drv_cfg_handler_keys. */
 typedef struct handler_state {
 	drv_cfg_where_t where;     /**< of the handler's name */
-	drv_cfg_where_t cmd_where; /**< of its command value */
-	bool has_cmd, cmd_scalar, has_timeout, has_output_limit;
+	bool given[DRV_CFG_HANDLER_KEY_MAX];
+	drv_cfg_where_t val_where[DRV_CFG_HANDLER_KEY_MAX]; /**< of values */
+	bool cmd_scalar;           /**< command was one string */
 } handler_state_t;
 
 typedef struct loader {
@@ -168,9 +243,20 @@ typedef struct loader {
 	yaml_document_t *doc;
 	const char *file;
 	handler_state_t *hs;      /**< parallel to cfg->handlers */
+	drv_cfg_where_t *key_where; /**< per drv_cfg_keys row: its value in
+					 the file */
 	char *errstr;
 	size_t errstr_size;
 } loader_t;
+
+/* The row index of handler key \p name (which must exist). */
+static size_t handler_key(const char *name)
+{
+	const drv_cfg_key_t *k = drv_cfg_find(drv_cfg_handler_keys,
+					      drv_cfg_handler_key_cnt, name);
+
+	return k ? (size_t)(k - drv_cfg_handler_keys) : 0;
+}
 
 #define FAIL(L, w, key, ...) \
 	drv_cfg_fail((L)->errstr, (L)->errstr_size, (w), (key), __VA_ARGS__)
@@ -448,10 +534,13 @@ static drv_err_t load_section(loader_t *L, const char *sec,
 			err = load_properties(L, node_at(L, p->value));
 		} else if ((row = drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt,
 					       name))) {
+			drv_cfg_value_t v;
+
 			err = parse_node(L, row, name, node_at(L, p->value),
-					 L->cfg, NULL);
+					 L->cfg, &v);
 			L->cfg->priv->src[row - drv_cfg_keys] =
 				DRV_CFG_SRC_FILE;
+			L->key_where[row - drv_cfg_keys] = v.where;
 		} else {
 			drv_cfg_suggest_t s;
 			size_t id;
@@ -479,28 +568,102 @@ static drv_err_t load_section(loader_t *L, const char *sec,
 	return DRV_OK;
 }
 
-/* Check an exec handler's command agrees with its shell setting. */
+/*
+ * "unknown key 'handlers.x.comand' (did you mean 'handlers.x.command'?)" at
+ * key node \p k, for an entry whose keys are the rows \p keys.
+ */
+static drv_err_t unknown_entry_key(const loader_t *L, const yaml_node_t *k,
+				   const char *prefix,
+				   const drv_cfg_key_t *keys, size_t cnt)
+{
+	const char *leaf = text_of(k);
+	drv_cfg_suggest_t s;
+	char name[256], hint[256];
+	size_t id;
+
+	drv_fmt(name, sizeof(name), "%s.%s", prefix, leaf);
+	drv_cfg_suggest_init(&s, leaf);
+	for (size_t i = 0; i < cnt; i++)
+		drv_cfg_suggest_add(&s, keys[i].name, i);
+	if (!drv_cfg_suggestion(&s, &id))
+		return unknown(L, k, "key", name, NULL);
+	drv_fmt(hint, sizeof(hint), "%s.%s", prefix, keys[id].name);
+	return unknown(L, k, "key", name, hint);
+}
+
+/* "an" before exec and http, "a" before the other type names. */
+static const char *article(const char *type_name)
+{
+	return strchr("aeiouh", type_name[0]) ? "an" : "a";
+}
+
+/*
+ * Every key of handler \p h (settings mapping \p map, all keys known) must
+ * belong to its type, which may be set after them; the first that does not
+ * is reported at the key.
+ */
+static drv_err_t check_handler_keys(loader_t *L, const drv_handler_conf_t *h,
+				    const yaml_node_t *map)
+{
+	for (const yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_handler_keys,
+							drv_cfg_handler_key_cnt,
+							text_of(k));
+		drv_cfg_where_t w = where_of(L, k);
+		char name[256], types[64];
+
+		if (!row->types || (row->types & DRV_CFG_FOR(h->type)))
+			continue;
+		drv_fmt(name, sizeof(name), "handlers.%s.%s", h->name,
+			row->name);
+		drv_cfg_format_types(row->types, types, sizeof(types));
+		return FAIL(L, &w, name, "only for %s handlers", types);
+	}
+	return DRV_OK;
+}
+
+/*
+ * The keys the type of handler \p h requires are there (reported at the
+ * handler's name), and an exec command agrees with shell.
+ */
 static drv_err_t check_handler(loader_t *L, const drv_handler_conf_t *h,
 			       const handler_state_t *hs)
 {
-	char name[128];
+	const char *type = drv_handler_type_name(h->type);
+	size_t cmd = handler_key("command");
+	char name[256];
 
 	drv_fmt(name, sizeof(name), "handlers.%s", h->name);
+	for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++) {
+		const drv_cfg_key_t *row = &drv_cfg_handler_keys[i];
+
+		if ((row->flags & DRV_CFG_REQUIRED) && !hs->given[i] &&
+		    (row->types & DRV_CFG_FOR(h->type)))
+			return FAIL(L, &hs->where, name, "%s %s handler needs "
+				    "a %s", article(type), type, row->name);
+	}
 	if (h->type != DRV_HANDLER_EXEC)
 		return DRV_OK;
-	if (!hs->has_cmd)
-		return FAIL(L, &hs->where, name, "an exec handler needs a "
-			    "command");
 	drv_fmt(name, sizeof(name), "handlers.%s.command", h->name);
 	if (h->shell && !hs->cmd_scalar && h->command_cnt != 1)
-		return FAIL(L, &hs->cmd_where, name, "with shell: true, the "
-			    "command is one string (a script for /bin/sh "
+		return FAIL(L, &hs->val_where[cmd], name, "with shell: true, "
+			    "the command is one string (a script for /bin/sh "
 			    "-c), got a list of %zu", h->command_cnt);
 	if (!h->shell && hs->cmd_scalar)
-		return FAIL(L, &hs->cmd_where, name, "a single string needs "
-			    "shell: true; without a shell, write the argv as "
-			    "a list such as [\"cat\"]");
+		return FAIL(L, &hs->val_where[cmd], name, "a single string "
+			    "needs shell: true; without a shell, write the "
+			    "argv as a list such as [\"cat\"]");
 	return DRV_OK;
+}
+
+/* Handler and policy names: 1 to 64 of a-z 0-9 _ . - */
+static bool valid_entry_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return len >= 1 && len <= 64 && valid_chars(name, "_.-", false);
 }
 
 static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
@@ -511,11 +674,10 @@ static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
 	drv_handler_conf_t *h = &cfg->handlers[cfg->handler_cnt];
 	handler_state_t *hs = &L->hs[cfg->handler_cnt];
 	drv_cfg_where_t w = where_of(L, key);
-	size_t len = strlen(hname);
 	char prefix[128];
 	drv_err_t err;
 
-	if (len < 1 || len > 64 || !valid_chars(hname, "_.-", false))
+	if (!valid_entry_name(hname))
 		return FAIL(L, &w, "handlers", "invalid handler name "
 			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", hname);
 	cfg->handler_cnt++;
@@ -543,38 +705,26 @@ static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
 		const drv_cfg_key_t *row;
 		drv_cfg_value_t v;
 		char name[256];
+		size_t idx;
 
 		drv_fmt(name, sizeof(name), "%s.%s", prefix, leaf);
 		row = drv_cfg_find(drv_cfg_handler_keys,
 				   drv_cfg_handler_key_cnt, leaf);
-		if (!row) {
-			drv_cfg_suggest_t s;
-			char hint[256];
-			size_t id;
-
-			drv_cfg_suggest_init(&s, leaf);
-			for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
-				drv_cfg_suggest_add(&s,
-					drv_cfg_handler_keys[i].name, i);
-			if (!drv_cfg_suggestion(&s, &id))
-				return unknown(L, k, "key", name, NULL);
-			drv_fmt(hint, sizeof(hint), "%s.%s", prefix,
-				drv_cfg_handler_keys[id].name);
-			return unknown(L, k, "key", name, hint);
-		}
+		if (!row)
+			return unknown_entry_key(L, k, prefix,
+						 drv_cfg_handler_keys,
+						 drv_cfg_handler_key_cnt);
 		if ((err = parse_node(L, row, name, node_at(L, p->value), h,
 				      &v)))
 			return err;
-		if (!strcmp(leaf, "command")) {
-			hs->has_cmd = true;
+		idx = (size_t)(row - drv_cfg_handler_keys);
+		hs->given[idx] = true;
+		hs->val_where[idx] = v.where;
+		if (idx == handler_key("command"))
 			hs->cmd_scalar = v.kind == DRV_CFG_SCALAR;
-			hs->cmd_where = v.where;
-		} else if (!strcmp(leaf, "timeout")) {
-			hs->has_timeout = true;
-		} else if (!strcmp(leaf, "output_limit")) {
-			hs->has_output_limit = true;
-		}
 	}
+	if ((err = check_handler_keys(L, h, map)))
+		return err;
 	return check_handler(L, h, hs);
 }
 
@@ -602,6 +752,114 @@ static drv_err_t load_handlers(loader_t *L, const yaml_node_t *map)
 	     p < map->data.mapping.pairs.top; p++)
 		if ((err = load_handler(L, node_at(L, p->key),
 					node_at(L, p->value))))
+			return err;
+	return DRV_OK;
+}
+
+/* One entry of retry_policies: a new policy, or a built-in redefined in
+ * its place. Keys left out take the standard policy's values. */
+static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
+			     const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	const char *pname = text_of(key);
+	drv_retry_policy_t *pol = NULL;
+	drv_cfg_where_t w = where_of(L, key), base_w = w, max_w = w;
+	bool has_max = false;
+	char prefix[128], name[256], a[32], b[32];
+	drv_err_t err;
+
+	if (!valid_entry_name(pname))
+		return FAIL(L, &w, "retry_policies", "invalid policy name "
+			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", pname);
+	for (size_t i = 0; i < cfg->policy_cnt && !pol; i++)
+		if (!strcmp(cfg->policies[i].name, pname))
+			pol = &cfg->policies[i];
+	if (!pol) {
+		pol = &cfg->policies[cfg->policy_cnt++];
+		if (!(pol->name = strdup(pname)))
+			return drv_error(L->errstr, L->errstr_size,
+					 DRV_ERR_NOMEM, "out of memory");
+	} else if ((size_t)(pol - cfg->policies) <
+		   drv_cfg_builtin_policy_cnt) {
+		cfg->priv->redefined |= 1u << (pol - cfg->policies);
+	}
+	if ((err = policy_reset(pol, NULL, L->errstr, L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "retry_policies.%s", pname);
+	w = where_of(L, map);
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, prefix, "expected a mapping of policy "
+			    "settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, prefix)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_policy_keys,
+							drv_cfg_policy_key_cnt,
+							text_of(k));
+		drv_cfg_value_t v;
+
+		if (!row)
+			return unknown_entry_key(L, k, prefix,
+						 drv_cfg_policy_keys,
+						 drv_cfg_policy_key_cnt);
+		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
+		if ((err = parse_node(L, row, name, node_at(L, p->value), pol,
+				      &v)))
+			return err;
+		if (!strcmp(row->name, "base_delay")) {
+			base_w = v.where;
+		} else if (!strcmp(row->name, "max_delay")) {
+			max_w = v.where;
+			has_max = true;
+		}
+	}
+	if (pol->max_delay_ms >= pol->base_delay_ms)
+		return DRV_OK;
+	drv_format_duration(pol->base_delay_ms, a, sizeof(a));
+	drv_format_duration(pol->max_delay_ms, b, sizeof(b));
+	if (has_max) {
+		drv_fmt(name, sizeof(name), "%s.max_delay", prefix);
+		return FAIL(L, &max_w, name, "%s is less than base_delay %s",
+			    b, a);
+	}
+	drv_fmt(name, sizeof(name), "%s.base_delay", prefix);
+	return FAIL(L, &base_w, name, "%s is more than max_delay (%s by "
+		    "default); set max_delay too", a, b);
+}
+
+static drv_err_t load_policies(loader_t *L, const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	drv_cfg_where_t w = where_of(L, map);
+	drv_retry_policy_t *more;
+	size_t n;
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, "retry_policies", "expected a mapping of "
+			    "policy name: settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, "retry_policies")))
+		return err;
+	n = (size_t)(map->data.mapping.pairs.top -
+		     map->data.mapping.pairs.start);
+	more = realloc(cfg->policies,
+		       (cfg->policy_cnt + n) * sizeof(*cfg->policies));
+	if (!more)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	cfg->policies = more;
+	memset(more + cfg->policy_cnt, 0, n * sizeof(*more));
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++)
+		if ((err = load_policy(L, node_at(L, p->key),
+				       node_at(L, p->value))))
 			return err;
 	return DRV_OK;
 }
@@ -634,11 +892,19 @@ static drv_err_t load_root(loader_t *L)
 	if (is_null(root))
 		return DRV_OK;  /* empty file, or only comments */
 	w = where_of(L, root);
-	if (root->type != YAML_MAPPING_NODE)
+	if (root->type != YAML_MAPPING_NODE) {
+		char secs[256] = "";
+		size_t off = 0;
+
+		for (size_t i = 0; i < drv_cfg_section_cnt && off < sizeof(secs);
+		     i++) {
+			drv_fmt(secs + off, sizeof(secs) - off, "%s%s",
+				i ? ", " : "", drv_cfg_sections[i].name);
+			off += strlen(secs + off);
+		}
 		return FAIL(L, &w, NULL, "the top level must be a mapping of "
-			    "sections (kafka, redis, log, worker, "
-			    "coordinator, handlers), got %s",
-			    node_kind(root));
+			    "sections (%s), got %s", secs, node_kind(root));
+	}
 	if ((err = check_keys(L, root, "")))
 		return err;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
@@ -649,6 +915,8 @@ static drv_err_t load_root(loader_t *L)
 
 		if (!strcmp(sec, "handlers")) {
 			err = load_handlers(L, v);
+		} else if (!strcmp(sec, "retry_policies")) {
+			err = load_policies(L, v);
 		} else if (is_table_section(sec)) {
 			err = load_section(L, sec, v);
 		} else if (drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt, sec)) {
@@ -840,9 +1108,9 @@ static void finish_handlers(loader_t *L)
 	for (size_t i = 0; i < cfg->handler_cnt; i++) {
 		drv_handler_conf_t *h = &cfg->handlers[i];
 
-		if (!L->hs[i].has_timeout)
+		if (!L->hs[i].given[handler_key("timeout")])
 			h->timeout_ms = cfg->worker.default_timeout_ms;
-		if (!L->hs[i].has_output_limit)
+		if (!L->hs[i].given[handler_key("output_limit")])
 			h->output_limit = cfg->worker.output_limit;
 		if (h->workdir && !*h->workdir) {
 			free(h->workdir);
@@ -853,6 +1121,68 @@ static void finish_handlers(loader_t *L)
 			h->policy = NULL;
 		}
 	}
+}
+
+/* "unknown retry policy" unless \p name names one; at \p w, under \p key. */
+static drv_err_t check_policy_name(loader_t *L, const char *name,
+				   const drv_cfg_where_t *w, const char *key)
+{
+	const drv_config_t *cfg = L->cfg;
+	drv_cfg_suggest_t s;
+	char known[256] = "";
+	size_t id, off = 0;
+
+	if (drv_config_policy(cfg, name))
+		return DRV_OK;
+	drv_cfg_suggest_init(&s, name);
+	for (size_t i = 0; i < cfg->policy_cnt; i++)
+		drv_cfg_suggest_add(&s, cfg->policies[i].name, i);
+	if (drv_cfg_suggestion(&s, &id))
+		return FAIL(L, w, key, "unknown retry policy '%.100s' (did "
+			    "you mean '%s'?)", name, cfg->policies[id].name);
+	for (size_t i = 0; i < cfg->policy_cnt && off < sizeof(known); i++) {
+		drv_fmt(known + off, sizeof(known) - off, "%s%s",
+			i ? ", " : "", cfg->policies[i].name);
+		off += strlen(known + off);
+	}
+	return FAIL(L, w, key, "unknown retry policy '%.100s' (known: %s)",
+		    name, known);
+}
+
+/* Every policy name resolves, once the file and the environment are in:
+ * worker.default_policy, then each handler's policy. */
+static drv_err_t check_policy_names(loader_t *L)
+{
+	const drv_config_t *cfg = L->cfg;
+	const char *key = "worker.default_policy";
+	const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt,
+						key);
+	size_t i = (size_t)(row - drv_cfg_keys);
+	drv_cfg_where_t w = { 0 };
+	char env[128];
+	drv_err_t err;
+
+	if (cfg->priv->src[i] == DRV_CFG_SRC_FILE) {
+		w = L->key_where[i];
+	} else if (cfg->priv->src[i] == DRV_CFG_SRC_ENV) {
+		drv_cfg_env_name(key, env, sizeof(env));
+		w.env = env;
+	}
+	if ((err = check_policy_name(L, cfg->worker.default_policy, &w, key)))
+		return err;
+	for (i = 0; i < cfg->handler_cnt; i++) {
+		const drv_handler_conf_t *h = &cfg->handlers[i];
+		char name[128];
+
+		if (!h->policy)
+			continue;
+		drv_fmt(name, sizeof(name), "handlers.%s.policy", h->name);
+		if ((err = check_policy_name(L, h->policy,
+				&L->hs[i].val_where[handler_key("policy")],
+				name)))
+			return err;
+	}
+	return DRV_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -875,17 +1205,22 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "drv_config_load_string: bad arguments");
 	if (!(L.cfg = drv_config_new()) ||
-	    !(L.cfg->path = strdup(L.file))) {
+	    !(L.cfg->path = strdup(L.file)) ||
+	    !(L.key_where = calloc(drv_cfg_key_cnt, sizeof(*L.key_where)))) {
 		drv_config_destroy(L.cfg);
+		free(L.key_where);
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
 	}
 	err = load_yaml(&L, text ? text : "", len);
 	if (!err)
 		err = apply_env(&L, envp);
-	if (!err)
+	if (!err) {
 		finish_handlers(&L);
+		err = check_policy_names(&L);
+	}
 	free(L.hs);
+	free(L.key_where);
 	if (err) {
 		drv_config_destroy(L.cfg);
 		return err;

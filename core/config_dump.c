@@ -1,8 +1,9 @@
 /*
  * config_dump.c — the configuration written back out: the effective config
  * as YAML (`droverctl config check`), and the Markdown reference page
- * (docs/config.md). Both walk the key table in config_table.c, so a key
- * added there shows up in both without touching this file.
+ * (docs/config.md). Both walk the key tables in config_table.c (scalar keys,
+ * retry policy keys, handler keys), so a key added there shows up in both
+ * without touching this file.
  */
 #include <string.h>
 
@@ -39,23 +40,46 @@ static void dump_properties(const drv_config_t *cfg, FILE *out)
 	}
 }
 
-static void dump_handler(const drv_handler_conf_t *h, FILE *out)
+/* A handler or policy name as a YAML key: plain when it cannot be mistaken
+ * for anything else. */
+static void dump_entry_name(const char *name, FILE *out)
 {
 	fputs("  ", out);
-	if ((h->name[0] >= 'a' && h->name[0] <= 'z') ||
-	    (h->name[0] >= '0' && h->name[0] <= '9'))
-		fputs(h->name, out);
+	if ((name[0] >= 'a' && name[0] <= 'z') ||
+	    (name[0] >= '0' && name[0] <= '9'))
+		fputs(name, out);
 	else
-		drv_cfg_emit_string(out, h->name);
-	fputs(":\n", out);
+		drv_cfg_emit_string(out, name);
+	fputc(':', out);
+}
+
+/* Nothing to print for the field of \p k in \p base: a NULL string, an
+ * empty argv or map. Empty integer lists are printed: [] is not their
+ * default. */
+static bool field_unset(const drv_cfg_key_t *k, const void *base)
+{
+	const char *p = (const char *)base;
+
+	switch (k->type) {
+	case DRV_CFG_STRING:
+		return !*(char *const *)(const void *)(p + k->offset);
+	case DRV_CFG_ARGV:
+	case DRV_CFG_STRMAP:
+		return !*(const size_t *)(const void *)(p + k->cnt_offset);
+	default:
+		return false;
+	}
+}
+
+static void dump_handler(const drv_handler_conf_t *h, FILE *out)
+{
+	dump_entry_name(h->name, out);
+	fputc('\n', out);
 	for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++) {
 		const drv_cfg_key_t *k = &drv_cfg_handler_keys[i];
 
-		if ((k->type == DRV_CFG_STRING &&
-		     !*(char *const *)(const void *)((const char *)h +
-						     k->offset)) ||
-		    (k->type == DRV_CFG_ARGV && !h->command_cnt) ||
-		    (k->type == DRV_CFG_STRMAP && !h->env_cnt))
+		if ((k->types && !(k->types & DRV_CFG_FOR(h->type))) ||
+		    field_unset(k, h))
 			continue;
 		fprintf(out, "    %s: ", k->name);
 		if (k->type == DRV_CFG_ARGV && h->shell &&
@@ -109,6 +133,20 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out)
 	}
 	if (!strcmp(sec, "kafka"))
 		dump_properties(cfg, out);
+	fputs("retry_policies:\n", out);
+	for (size_t i = 0; i < cfg->policy_cnt; i++) {
+		const drv_retry_policy_t *p = &cfg->policies[i];
+		bool builtin = i < drv_cfg_builtin_policy_cnt &&
+			       !(cfg->priv && (cfg->priv->redefined >> i & 1));
+
+		dump_entry_name(p->name, out);
+		fputs(builtin ? "  # built-in\n" : "  # file\n", out);
+		for (size_t k = 0; k < drv_cfg_policy_key_cnt; k++) {
+			fprintf(out, "    %s: ", drv_cfg_policy_keys[k].name);
+			drv_cfg_emit(&drv_cfg_policy_keys[k], p, true, out);
+			fputc('\n', out);
+		}
+	}
 	if (!cfg->handler_cnt) {
 		fputs("handlers: {}\n", out);
 		return;
@@ -143,13 +181,21 @@ static void md_code(FILE *out, const char *s)
 	fputc('`', out);
 }
 
-static void md_row(FILE *out, const drv_cfg_key_t *k, bool with_env)
+/** The column md_row() writes after "range". */
+enum md_extra {
+	MD_NONE,   /**< retry policy keys */
+	MD_ENV,    /**< table keys: the env variable */
+	MD_TYPES,  /**< handler keys: the handler types they are for */
+};
+
+static void md_row(FILE *out, const drv_cfg_key_t *k, enum md_extra extra)
 {
-	char range[160], env[128];
+	char range[160], env[128], types[64];
 
 	fputs("| ", out);
 	md_code(out, k->name);
-	fprintf(out, " | %s | ", drv_cfg_type_name(k->type));
+	fprintf(out, " | %s | ",
+		k->enums ? "enum" : drv_cfg_type_name(k->type));
 	if (k->def)
 		md_code(out, k->def);
 	else if (k->def_doc)
@@ -157,10 +203,14 @@ static void md_row(FILE *out, const drv_cfg_key_t *k, bool with_env)
 	fputs(" | ", out);
 	drv_cfg_format_range(k, range, sizeof(range));
 	md_cell(out, range);
-	if (with_env) {
+	if (extra == MD_ENV) {
 		drv_cfg_env_name(k->name, env, sizeof(env));
 		fputs(" | ", out);
 		md_code(out, env);
+	} else if (extra == MD_TYPES) {
+		drv_cfg_format_types(k->types, types, sizeof(types));
+		fputs(" | ", out);
+		md_cell(out, types);
 	}
 	fputs(" | ", out);
 	md_cell(out, k->doc);
@@ -185,18 +235,21 @@ static const char intro[] =
 "  variable in its *env* column, which wins over the file. Values are\n"
 "  written as in YAML; a list is comma-separated (`1s,10s,1m`). A variable\n"
 "  that starts with `DROVER_<SECTION>_` but names no key is an error; other\n"
-"  `DROVER_*` variables are ignored. `handlers` and `kafka.properties` are\n"
-"  file-only.\n"
+"  `DROVER_*` variables are ignored. `kafka.properties`, `retry_policies`\n"
+"  and `handlers` are file-only.\n"
 "- **Durations** are `250ms`, `30s`, `5m`, `2h`, `30d`, compounds such as\n"
 "  `1m30s`, or a bare number of milliseconds.\n"
 "- **Errors** stop start-up and name the place and the key:\n"
 "  `drover.yaml:12:3: unknown key 'kafka.brokr' (did you mean\n"
 "  'kafka.brokers'?)`.\n"
-"- **Secrets** (`redis.password`, the password in `redis.url`, and\n"
-"  `kafka.properties` or handler `env` entries whose name contains\n"
-"  `password`, `secret`, `jaas` or `token`, or ends in `.pem`) are shown as\n"
-"  `\"<redacted>\"` by `droverctl config check`, which prints the effective\n"
-"  configuration and where each value came from.\n";
+"- **Secrets** (`redis.password`, the password in `redis.url` or a\n"
+"  handler `url`, `kafka.properties` or handler `env` entries whose name\n"
+"  contains `password`, `secret`, `jaas` or `token`, or ends in `.pem`, and\n"
+"  handler `headers` or plugin `config` entries whose name contains `auth`,\n"
+"  `cookie`, `token`, `secret`, `key`, `password`, `passwd` or\n"
+"  `credential`) are shown as `\"<redacted>\"` by `droverctl config check`,\n"
+"  which prints the effective configuration and where each value came\n"
+"  from.\n";
 
 static const char properties_doc[] =
 "### kafka.properties\n"
@@ -230,8 +283,89 @@ static const char handlers_doc[] =
 "    command: 'make-report \"$DAY\" | gzip > /tmp/report.gz'\n"
 "    env: { DAY: today }\n"
 "    timeout: 10m\n"
+"    transient_exit_codes: [75, 111]\n"
+"    policy: conservative\n"
+"  hook:\n"
+"    type: http\n"
+"    url: \"https://api.example.com/jobs/${task.id}\"\n"
+"    headers: { Authorization: \"Bearer change-me\" }\n"
+"  resize:\n"
+"    type: plugin\n"
+"    plugin: /usr/lib/drover/libresize.so\n"
+"    config: { quality: 85 }\n"
+"  nothing:\n"
+"    type: noop\n"
+"  nap:\n"
+"    type: sleep\n"
+"    sleep: 2s\n"
 "```\n"
+"\n"
+"The *for* column says which handler types take a key; giving a key to\n"
+"another type is an error, and so is leaving out a required one.\n"
 "\n";
+
+static const char policies_doc[] =
+"A map of policy name (1 to 64 of `a-z 0-9 _ . -`) to its settings. A\n"
+"handler picks one with `policy`; a task may name another. After attempt\n"
+"*n* fails (and attempts are left), the task waits `base_delay *\n"
+"multiplier^(n-1)`, at most `max_delay`, randomised by `jitter`; the delay\n"
+"topics (`kafka.delay_tiers`) carry it meanwhile. A policy that leaves a\n"
+"key out takes the value of the built-in `standard` policy.\n"
+"\n"
+"```yaml\n"
+"retry_policies:\n"
+"  payments:\n"
+"    base_delay: 5s\n"
+"    multiplier: 1.5\n"
+"    max_delay: 2m\n"
+"    max_attempts: 8\n"
+"    jitter: decorrelated\n"
+"```\n"
+"\n"
+"| key | type | default | range | description |\n"
+"|---|---|---|---|---|\n";
+
+static const char builtins_doc[] =
+"\nThese policies always exist; a policy of the same name in the file\n"
+"replaces one (keys it leaves out take `standard`'s values, as for any\n"
+"policy). Delays are nominal, before jitter.\n"
+"\n"
+"| policy | base_delay | multiplier | max_delay | max_attempts | jitter | "
+"delays | description |\n"
+"|---|---|---|---|---|---|---|---|\n";
+
+/* The built-in policies, from a config holding only defaults. */
+static void write_builtins(FILE *out)
+{
+	drv_config_t *cfg = drv_config_new();
+
+	fputs(builtins_doc, out);
+	for (size_t i = 0; cfg && i < drv_cfg_builtin_policy_cnt; i++) {
+		const drv_retry_policy_t *p = &cfg->policies[i];
+		char buf[32];
+		double d = (double)p->base_delay_ms;
+
+		fputs("| ", out);
+		md_code(out, p->name);
+		for (size_t k = 0; k < drv_cfg_policy_key_cnt; k++) {
+			fputs(" | ", out);
+			drv_cfg_emit(&drv_cfg_policy_keys[k], p, false, out);
+		}
+		fputs(" | ", out);
+		for (uint32_t a = 1; a < p->max_attempts; a++) {
+			int64_t ms = d < (double)p->max_delay_ms ?
+				     (int64_t)(d + 0.5) : p->max_delay_ms;
+
+			drv_format_duration(ms, buf, sizeof(buf));
+			fprintf(out, "%s%s", a > 1 ? ", " : "", buf);
+			d *= p->multiplier;
+		}
+		fputs(" | ", out);
+		md_cell(out, drv_cfg_builtin_policies[i].doc);
+		fputs(" |\n", out);
+	}
+	drv_config_destroy(cfg);
+}
 
 void drv_config_write_reference(FILE *out)
 {
@@ -239,15 +373,27 @@ void drv_config_write_reference(FILE *out)
 	for (size_t s = 0; s < drv_cfg_section_cnt; s++) {
 		const drv_cfg_section_t *sec = &drv_cfg_sections[s];
 		size_t n = strlen(sec->name);
-		bool table = strcmp(sec->name, "handlers") != 0;
 
-		fprintf(out, "\n## %s\n\n%s\n\n", sec->name, sec->doc);
-		if (!table) {
+		fputs("\n## ", out);
+		fputs(sec->name, out);
+		fputs("\n\n", out);
+		fputs(sec->doc, out);
+		fputs("\n\n", out);
+		if (!strcmp(sec->name, "handlers")) {
 			fputs(handlers_doc, out);
-			fputs("| key | type | default | range | description "
-			      "|\n|---|---|---|---|---|\n", out);
+			fputs("| key | type | default | range | for | "
+			      "description |\n|---|---|---|---|---|---|\n",
+			      out);
 			for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
-				md_row(out, &drv_cfg_handler_keys[i], false);
+				md_row(out, &drv_cfg_handler_keys[i],
+				       MD_TYPES);
+			continue;
+		}
+		if (!strcmp(sec->name, "retry_policies")) {
+			fputs(policies_doc, out);
+			for (size_t i = 0; i < drv_cfg_policy_key_cnt; i++)
+				md_row(out, &drv_cfg_policy_keys[i], MD_NONE);
+			write_builtins(out);
 			continue;
 		}
 		fputs("| key | type | default | range | env | description "
@@ -255,7 +401,7 @@ void drv_config_write_reference(FILE *out)
 		for (size_t i = 0; i < drv_cfg_key_cnt; i++)
 			if (!strncmp(drv_cfg_keys[i].name, sec->name, n) &&
 			    drv_cfg_keys[i].name[n] == '.')
-				md_row(out, &drv_cfg_keys[i], true);
+				md_row(out, &drv_cfg_keys[i], MD_ENV);
 		if (!strcmp(sec->name, "kafka")) {
 			fputc('\n', out);
 			fputs(properties_doc, out);

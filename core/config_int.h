@@ -3,6 +3,9 @@
  * per-type parse/emit functions, and the value/position types shared by the
  * YAML walker (config.c), the tables (config_table.c), the value types
  * (config_types.c) and the dump and reference writers (config_dump.c).
+ * Three tables use the row type: the scalar keys (drv_config_t), the keys of
+ * one handler (drv_handler_conf_t) and the keys of one retry policy
+ * (drv_retry_policy_t).
  * Nothing here is public API.
  */
 #ifndef DROVER_CONFIG_INT_H
@@ -18,15 +21,22 @@
 
 /** Value types a table row can have. */
 typedef enum drv_cfg_type {
-	DRV_CFG_STRING,        /**< char *; min/max bound the length */
+	DRV_CFG_STRING,        /**< char *; min/max bound the length; with
+				    enums[], one of those names (any case),
+				    stored as spelled in enums[] */
 	DRV_CFG_INT,           /**< int64_t within [min, max] */
+	DRV_CFG_DOUBLE,        /**< double within [min, max] */
 	DRV_CFG_U32,           /**< uint32_t within [min, max] */
 	DRV_CFG_BOOL,          /**< bool */
 	DRV_CFG_DURATION,      /**< int64_t milliseconds within [min, max] */
 	DRV_CFG_ENUM,          /**< int (a C enum); names in enums[] */
 	DRV_CFG_DURATION_LIST, /**< int64_t * + size_t count; ascending */
+	DRV_CFG_INT_LIST,      /**< int * + size_t count, each in [min, max],
+				    no repeats; may be empty; never NULL
+				    once parsed */
 	DRV_CFG_ARGV,          /**< char ** (NULL-terminated) + size_t count */
-	DRV_CFG_STRMAP,        /**< drv_kv_t * + size_t count */
+	DRV_CFG_STRMAP,        /**< drv_kv_t * + size_t count; keys are env
+				    names unless a DRV_CFG_*_KEYS flag */
 } drv_cfg_type_t;
 
 /** Row flags. */
@@ -34,10 +44,24 @@ enum {
 	DRV_CFG_SECRET     = 1 << 0, /**< printed as "<redacted>" */
 	DRV_CFG_RELOADABLE = 1 << 1, /**< may change without a restart */
 	DRV_CFG_URL        = 1 << 2, /**< a URL whose password is secret */
+	DRV_CFG_REQUIRED   = 1 << 3, /**< handler rows: must be given for the
+					  handler types in .types */
+	DRV_CFG_HEADER_KEYS = 1 << 4, /**< DRV_CFG_STRMAP: HTTP header names
+					   and values; secret by
+					   drv_cfg_secret_entry() */
+	DRV_CFG_FREE_KEYS  = 1 << 5, /**< DRV_CFG_STRMAP: any non-empty key;
+					  secret by drv_cfg_secret_entry() */
 };
 
-/** Most entries a list value may have (kafka.delay_tiers). */
+/** Handler rows: the .types bit of handler type \p t. */
+#define DRV_CFG_FOR(t) (1u << (t))
+
+/** Most entries a duration list may have (kafka.delay_tiers). */
 #define DRV_CFG_LIST_MAX 16
+/** Most entries an integer list may have (transient_exit_codes). */
+#define DRV_CFG_INT_LIST_MAX 64
+/** Room for the rows of drv_cfg_handler_keys (checked in config_table.c). */
+#define DRV_CFG_HANDLER_KEY_MAX 32
 
 struct drv_cfg_where;
 struct drv_cfg_key;
@@ -57,7 +81,10 @@ typedef struct drv_cfg_key {
 	const char *def;         /**< default as a user writes it; NULL = none */
 	int64_t min, max;        /**< bounds; strings: length (max 0 = none) */
 	unsigned flags;
-	const char *const *enums;/**< DRV_CFG_ENUM: names, NULL-terminated */
+	unsigned types;          /**< handler rows: DRV_CFG_FOR() bits of the
+				      handler types it belongs to; 0 = all */
+	const char *const *enums;/**< DRV_CFG_ENUM (and optionally
+				      DRV_CFG_STRING): names, NULL-terminated */
 	drv_cfg_check_fn *check; /**< DRV_CFG_STRING: extra validation */
 	const char *range_doc;   /**< reference "range" column, if not derived */
 	const char *def_doc;     /**< reference "default" column if def NULL */
@@ -107,6 +134,8 @@ typedef enum drv_cfg_src {
 
 struct drv_config_priv {
 	size_t key_cnt;
+	unsigned redefined;  /**< bit i: the file redefined built-in policy i
+				  (cfg->policies[i]) */
 	unsigned char src[]; /**< drv_cfg_src_t of each table key */
 };
 
@@ -116,9 +145,24 @@ extern const drv_cfg_key_t drv_cfg_keys[];
 extern const size_t drv_cfg_key_cnt;
 extern const drv_cfg_key_t drv_cfg_handler_keys[];
 extern const size_t drv_cfg_handler_key_cnt;
-/** Sections holding table keys, in table order, then "handlers". */
+/** Keys of one retry policy; their defaults are the `standard` policy. */
+extern const drv_cfg_key_t drv_cfg_policy_keys[];
+extern const size_t drv_cfg_policy_key_cnt;
+/** Sections holding table keys, in table order, then "retry_policies" and
+ *  "handlers". */
 extern const drv_cfg_section_t drv_cfg_sections[];
 extern const size_t drv_cfg_section_cnt;
+
+/** A retry policy every config has unless the file redefines its name. */
+typedef struct drv_cfg_builtin_policy {
+	const char *name;
+	const char *doc;            /**< one line for the reference */
+	const char *const *values;  /**< policy key, value, ..., NULL; keys
+					 left out take the row defaults */
+} drv_cfg_builtin_policy_t;
+
+extern const drv_cfg_builtin_policy_t drv_cfg_builtin_policies[];
+extern const size_t drv_cfg_builtin_policy_cnt;
 
 /** @brief The row named \p name in \p keys, or NULL. */
 const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,
@@ -130,6 +174,16 @@ void drv_cfg_env_name(const char *key, char *buf, size_t size);
 /** @brief True if a librdkafka property or env variable named \p name
  *         probably holds a secret (password, secret, jaas, token, *.pem). */
 bool drv_cfg_secret_name(const char *name);
+
+/** @brief True if an HTTP header or plugin config entry named \p name
+ *         probably holds a secret: its name contains auth (Authorization,
+ *         X-Auth-Token), cookie, token, secret, key (X-Api-Key), password,
+ *         passwd or credential, in any case. */
+bool drv_cfg_secret_entry(const char *name);
+
+/** @brief "exec", "http or plugin", ...: the handler types in \p types (a
+ *         mask of DRV_CFG_FOR() bits); "all" for 0. */
+void drv_cfg_format_types(unsigned types, char *buf, size_t size);
 
 /** @brief Copy \p url to \p buf with any user:password replaced by
  *         ":<redacted>". */
@@ -150,6 +204,10 @@ drv_err_t drv_cfg_parse(const drv_cfg_key_t *k, const char *name,
 
 /** @brief Free the field of \p k inside \p base and zero it. */
 void drv_cfg_release(const drv_cfg_key_t *k, void *base);
+
+/** @brief Write \p d as the shortest decimal that reads back as \p d
+ *         ("2", "1.5"). */
+void drv_cfg_format_double(double d, char *buf, size_t size);
 
 /** @brief Write the field's value as YAML (flow style, one line);
  *         secrets as "<redacted>" when \p redact. */

@@ -7,10 +7,12 @@
  * (config.c) parse values with drv_cfg_parse() (config_types.c); the
  * defaults go through the same function, so a default that a user could not
  * write does not load. The dump and the reference page (config_dump.c)
- * print from the same rows. Handlers have their own small table of
- * per-entry keys, parsed the same way into a drv_handler_conf_t. Also here:
- * the extra checks some string keys need, the enum names, and the naming
- * rules (env variable names, which names are secret, URL redaction).
+ * print from the same rows. Handlers and retry policies have their own
+ * small tables of per-entry keys, parsed the same way into a
+ * drv_handler_conf_t or a drv_retry_policy_t; the built-in retry policies
+ * are written here as the values a user would write. Also here: the extra
+ * checks some string keys need, the enum names, and the naming rules (env
+ * variable names, which names are secret, URL redaction).
  */
 #include <ctype.h>
 #include <string.h>
@@ -23,7 +25,8 @@
 
 _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
 	       sizeof(drv_log_format_t) == sizeof(int) &&
-	       sizeof(drv_handler_type_t) == sizeof(int),
+	       sizeof(drv_handler_type_t) == sizeof(int) &&
+	       sizeof(drv_jitter_t) == sizeof(int),
 	       "DRV_CFG_ENUM fields are stored through an int *");
 
 #define SEC_MS   INT64_C(1000)
@@ -40,7 +43,13 @@ static const char *const log_level_names[] = {
 };
 static const char *const log_format_names[] = { "json", "logfmt", NULL };
 static const char *const handler_type_names[] = {
-	"exec", "http", "plugin", NULL
+	"exec", "http", "plugin", "noop", "sleep", NULL
+};
+static const char *const jitter_names[] = {
+	"none", "full", "equal", "decorrelated", NULL
+};
+static const char *const http_methods[] = {
+	"GET", "POST", "PUT", "PATCH", "DELETE", NULL
 };
 
 const char *drv_log_level_name(drv_log_level_t level)
@@ -59,7 +68,7 @@ const char *drv_log_format_name(drv_log_format_t format)
 
 const char *drv_handler_type_name(drv_handler_type_t type)
 {
-	if ((int)type >= 0 && (int)type <= DRV_HANDLER_PLUGIN)
+	if ((int)type >= 0 && (int)type <= DRV_HANDLER_SLEEP)
 		return handler_type_names[type];
 	return "unknown";
 }
@@ -174,6 +183,38 @@ static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 	return DRV_OK;
 }
 
+/* http:// or https:// and a host; ${...} placeholders are left alone.
+ * Messages show the URL with any password redacted. */
+static drv_err_t check_http_url(const drv_cfg_key_t *k, const char *name,
+				const char *s, const drv_cfg_where_t *w,
+				char *errstr, size_t errstr_size)
+{
+	char shown[256];
+	const char *host;
+
+	(void)k;
+	drv_cfg_redact_url(s, shown, sizeof(shown));
+	if (!strncasecmp(s, "http://", 7))
+		host = s + 7;
+	else if (!strncasecmp(s, "https://", 8))
+		host = s + 8;
+	else
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"expected an http:// or https:// URL, got '%s'",
+			shown);
+	if (strchr(host, '@'))
+		host = strchr(host, '@') + 1;
+	if (!*host || strchr("/?#:", *host))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%s' has no host", shown);
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return drv_cfg_fail(errstr, errstr_size, w, name,
+				"'%s' holds a space or control character; "
+				"percent-encode it", shown);
+	return DRV_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* The tables                                                          */
 /* ------------------------------------------------------------------ */
@@ -187,6 +228,9 @@ const drv_cfg_section_t drv_cfg_sections[] = {
 	{ "worker", "drover-worker: how many tasks it runs and the defaults "
 		    "of its handlers." },
 	{ "coordinator", "drover-coordinator: schedules and event triggers." },
+	{ "retry_policies", "How long a failed task waits before its next "
+			    "attempt, and how many attempts it gets, by "
+			    "policy name." },
 	{ "handlers", "What a task runs, by handler name." },
 };
 const size_t drv_cfg_section_cnt =
@@ -194,6 +238,11 @@ const size_t drv_cfg_section_cnt =
 
 #define CF(f)        offsetof(drv_config_t, f)
 #define HF(f)        offsetof(drv_handler_conf_t, f)
+#define PF(f)        offsetof(drv_retry_policy_t, f)
+#define EXEC         DRV_CFG_FOR(DRV_HANDLER_EXEC)
+#define HTTP         DRV_CFG_FOR(DRV_HANDLER_HTTP)
+#define PLUGIN       DRV_CFG_FOR(DRV_HANDLER_PLUGIN)
+#define SLEEP        DRV_CFG_FOR(DRV_HANDLER_SLEEP)
 
 const drv_cfg_key_t drv_cfg_keys[] = {
 	/* kafka */
@@ -291,6 +340,11 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .max = 16777216,
 	  .doc = "Bytes of handler output kept (for the log and dead "
 		 "letters) when a handler sets none." },
+	{ .name = "worker.default_policy", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.default_policy), .def = "standard", .min = 1,
+	  .range_doc = "a retry policy",
+	  .doc = "Retry policy of handlers and tasks that name none; a "
+		 "built-in or one under `retry_policies`." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,
@@ -304,34 +358,82 @@ const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
 const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	{ .name = "type", .type = DRV_CFG_ENUM, .offset = HF(type),
 	  .def = "exec", .enums = handler_type_names,
-	  .doc = "`exec` runs a command; `http` calls an endpoint; "
-		 "`plugin` calls a C plugin." },
+	  .doc = "`exec` runs a command; `http` calls an endpoint; `plugin` "
+		 "calls a C plugin; `noop` succeeds at once; `sleep` waits, "
+		 "then succeeds." },
 	{ .name = "command", .type = DRV_CFG_ARGV, .offset = HF(command),
-	  .cnt_offset = HF(command_cnt), .range_doc = "required for exec",
-	  .doc = "exec: program and arguments as a list (run directly, no "
-		 "shell); with `shell: true`, one string. The task payload "
-		 "arrives on stdin." },
+	  .cnt_offset = HF(command_cnt), .flags = DRV_CFG_REQUIRED,
+	  .types = EXEC, .range_doc = "required",
+	  .doc = "Program and arguments as a list (run directly, no shell); "
+		 "with `shell: true`, one string. The task payload arrives "
+		 "on stdin." },
 	{ .name = "shell", .type = DRV_CFG_BOOL, .offset = HF(shell),
-	  .def = "false",
-	  .doc = "exec: run `command`, a single string, with `/bin/sh -c`." },
+	  .def = "false", .types = EXEC,
+	  .doc = "Run `command`, a single string, with `/bin/sh -c`." },
 	{ .name = "workdir", .type = DRV_CFG_STRING, .offset = HF(workdir),
-	  .def_doc = "the worker's",
-	  .doc = "exec: working directory of the command." },
+	  .types = EXEC, .def_doc = "the worker's",
+	  .doc = "Working directory of the command." },
 	{ .name = "env", .type = DRV_CFG_STRMAP, .offset = HF(env),
-	  .cnt_offset = HF(env_cnt), .range_doc = "NAME: value",
-	  .doc = "exec: extra environment variables of the command." },
+	  .cnt_offset = HF(env_cnt), .types = EXEC,
+	  .range_doc = "NAME: value",
+	  .doc = "Extra environment variables of the command." },
+	{ .name = "transient_exit_codes", .type = DRV_CFG_INT_LIST,
+	  .offset = HF(transient_exit_codes),
+	  .cnt_offset = HF(transient_exit_code_cnt), .def = "[75]",
+	  .min = 1, .max = 255, .types = EXEC,
+	  .doc = "Exit codes that mean \"try again later\" (75 is "
+		 "`EX_TEMPFAIL`); any other non-zero exit fails the attempt "
+		 "for good. `[]`: none." },
+	{ .name = "url", .type = DRV_CFG_STRING, .offset = HF(url),
+	  .min = 1, .flags = DRV_CFG_REQUIRED | DRV_CFG_URL, .types = HTTP,
+	  .check = check_http_url, .range_doc = "required; http:// or "
+	  "https://",
+	  .doc = "Endpoint called once per attempt, the payload as the "
+		 "body. `${task.id}`, `${task.handler}`, `${task.attempt}` "
+		 "and `${label.NAME}` are filled in." },
+	{ .name = "method", .type = DRV_CFG_STRING, .offset = HF(method),
+	  .def = "POST", .enums = http_methods, .types = HTTP,
+	  .doc = "HTTP method of the request." },
+	{ .name = "headers", .type = DRV_CFG_STRMAP, .offset = HF(headers),
+	  .cnt_offset = HF(header_cnt), .flags = DRV_CFG_HEADER_KEYS,
+	  .types = HTTP, .range_doc = "Name: value",
+	  .doc = "Request headers; values take the same `${...}` "
+		 "placeholders. Values of `Authorization` and headers named "
+		 "like *token*, *secret*, *key* or *password* are secret." },
+	{ .name = "connect_timeout", .type = DRV_CFG_DURATION,
+	  .offset = HF(connect_timeout_ms), .def = "5s", .min = 100,
+	  .max = 10 * MIN_MS, .types = HTTP,
+	  .doc = "How long to wait for the connection; `timeout` bounds the "
+		 "whole request." },
+	{ .name = "plugin", .type = DRV_CFG_STRING, .offset = HF(plugin_path),
+	  .min = 1, .flags = DRV_CFG_REQUIRED, .types = PLUGIN,
+	  .range_doc = "required",
+	  .doc = "Path of the plugin's shared object (loaded with "
+		 "`dlopen`)." },
+	{ .name = "config", .type = DRV_CFG_STRMAP,
+	  .offset = HF(plugin_config), .cnt_offset = HF(plugin_config_cnt),
+	  .flags = DRV_CFG_FREE_KEYS, .types = PLUGIN,
+	  .range_doc = "name: value",
+	  .doc = "Settings handed to the plugin's init, every value as text; "
+		 "secret-looking names as for `headers`." },
+	{ .name = "sleep", .type = DRV_CFG_DURATION, .offset = HF(sleep_ms),
+	  .def = "100ms", .min = 0, .max = HOUR_MS, .types = SLEEP,
+	  .doc = "How long to sleep; a payload `{\"sleep_ms\": N}` "
+		 "overrides it." },
 	{ .name = "timeout", .type = DRV_CFG_DURATION,
 	  .offset = HF(timeout_ms), .min = 100, .max = 7 * DAY_MS,
 	  .def_doc = "worker.default_timeout",
-	  .doc = "Kill the run after this long; the attempt fails and is "
+	  .doc = "Stop the run after this long; the attempt fails and is "
 		 "retried." },
 	{ .name = "output_limit", .type = DRV_CFG_INT,
 	  .offset = HF(output_limit), .min = 0, .max = 16777216,
 	  .def_doc = "worker.output_limit",
-	  .doc = "Bytes of output kept for the log and dead letters." },
+	  .doc = "Bytes of output (or response body) kept for the log and "
+		 "dead letters." },
 	{ .name = "policy", .type = DRV_CFG_STRING, .offset = HF(policy),
-	  .def_doc = "the default policy",
-	  .doc = "Name of the retry policy." },
+	  .def_doc = "worker.default_policy", .range_doc = "a retry policy",
+	  .doc = "Name of the retry policy: a built-in or one under "
+		 "`retry_policies`." },
 	{ .name = "max_attempts", .type = DRV_CFG_U32,
 	  .offset = HF(max_attempts), .def = "0", .min = 0, .max = 1000,
 	  .doc = "Attempts before the task is dead-lettered; 0 = the "
@@ -339,6 +441,58 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 };
 const size_t drv_cfg_handler_key_cnt =
 	sizeof(drv_cfg_handler_keys) / sizeof(drv_cfg_handler_keys[0]);
+_Static_assert(sizeof(drv_cfg_handler_keys) / sizeof(drv_cfg_handler_keys[0])
+	       <= DRV_CFG_HANDLER_KEY_MAX, "raise DRV_CFG_HANDLER_KEY_MAX");
+
+/* The defaults are the `standard` policy. */
+const drv_cfg_key_t drv_cfg_policy_keys[] = {
+	{ .name = "base_delay", .type = DRV_CFG_DURATION,
+	  .offset = PF(base_delay_ms), .def = "1s", .min = 0, .max = DAY_MS,
+	  .doc = "Delay before the first retry." },
+	{ .name = "multiplier", .type = DRV_CFG_DOUBLE,
+	  .offset = PF(multiplier), .def = "2", .min = 1, .max = 100,
+	  .doc = "Each retry waits this many times longer than the one "
+		 "before." },
+	{ .name = "max_delay", .type = DRV_CFG_DURATION,
+	  .offset = PF(max_delay_ms), .def = "16s", .min = 0,
+	  .max = 30 * DAY_MS, .range_doc = "[0ms, 30d], >= base_delay",
+	  .doc = "Cap on any one delay." },
+	{ .name = "max_attempts", .type = DRV_CFG_U32,
+	  .offset = PF(max_attempts), .def = "6", .min = 1, .max = 1000,
+	  .doc = "Attempts in all, the first run included; then the task is "
+		 "dead-lettered." },
+	{ .name = "jitter", .type = DRV_CFG_ENUM, .offset = PF(jitter),
+	  .def = "equal", .enums = jitter_names,
+	  .doc = "Randomising of each delay d: `none`; `full`: 0 to d; "
+		 "`equal`: d/2 to d; `decorrelated`: base_delay to 3 times "
+		 "the previous delay, capped (multiplier unused)." },
+};
+const size_t drv_cfg_policy_key_cnt =
+	sizeof(drv_cfg_policy_keys) / sizeof(drv_cfg_policy_keys[0]);
+
+static const char *const aggressive_values[] = {
+	"base_delay", "100ms", "multiplier", "2", "max_delay", "5s",
+	"max_attempts", "10", "jitter", "full", NULL
+};
+static const char *const conservative_values[] = {
+	"base_delay", "30s", "multiplier", "3", "max_delay", "1h",
+	"max_attempts", "4", "jitter", "equal", NULL
+};
+static const char *const standard_values[] = { NULL };
+
+const drv_cfg_builtin_policy_t drv_cfg_builtin_policies[] = {
+	{ "standard", "The default: a few retries over about half a minute.",
+	  standard_values },
+	{ "aggressive", "Quick retries for brief blips (a restarting "
+	  "service, a lost connection).", aggressive_values },
+	{ "conservative", "Few, slow retries for work that hits a busy or "
+	  "rate-limited system.", conservative_values },
+};
+const size_t drv_cfg_builtin_policy_cnt =
+	sizeof(drv_cfg_builtin_policies) / sizeof(drv_cfg_builtin_policies[0]);
+_Static_assert(sizeof(drv_cfg_builtin_policies) /
+	       sizeof(drv_cfg_builtin_policies[0]) <= 16,
+	       "drv_config_priv.redefined has a bit per built-in policy");
 
 const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,
 				  const char *name)
@@ -378,6 +532,47 @@ bool drv_cfg_secret_name(const char *name)
 				return true;
 	}
 	return len >= 4 && !strcasecmp(name + len - 4, ".pem");
+}
+
+bool drv_cfg_secret_entry(const char *name)
+{
+	static const char *const words[] = {
+		"auth", "cookie", "token", "secret", "key", "password",
+		"passwd", "credential",
+	};
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		size_t wl = strlen(words[i]);
+
+		for (size_t j = 0; j + wl <= len; j++)
+			if (!strncasecmp(name + j, words[i], wl))
+				return true;
+	}
+	return false;
+}
+
+void drv_cfg_format_types(unsigned types, char *buf, size_t size)
+{
+	size_t n = 0, off = 0, seen = 0;
+
+	buf[0] = '\0';
+	if (!types) {
+		drv_strlcpy(buf, "all", size);
+		return;
+	}
+	for (size_t i = 0; handler_type_names[i]; i++)
+		if (types & DRV_CFG_FOR(i))
+			n++;
+	for (size_t i = 0; handler_type_names[i] && off < size; i++) {
+		if (!(types & DRV_CFG_FOR(i)))
+			continue;
+		drv_fmt(buf + off, size - off, "%s%s",
+			!seen ? "" : seen + 1 == n ? " or " : ", ",
+			handler_type_names[i]);
+		off += strlen(buf + off);
+		seen++;
+	}
 }
 
 void drv_cfg_redact_url(const char *url, char *buf, size_t size)

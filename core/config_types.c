@@ -1,13 +1,16 @@
 /*
  * config_types.c — the value types of the configuration table: how each
- * type (string, bounded integer, boolean, duration, enum, duration list,
- * argv, string map) is parsed from a YAML node or an environment string,
- * freed, written back as YAML, and described in the reference page.
+ * type (string, bounded integer, number, boolean, duration, enum, duration
+ * list, integer list, argv, string map) is parsed from a YAML node or an
+ * environment string, freed, written back as YAML, and described in the
+ * reference page.
  *
  * Parsers replace a field only on success, so a bad value never leaves a
  * half-built config behind, and every message names the place and the key.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -48,6 +51,15 @@ static void join_enums(const char *const *names, char *buf, size_t size)
 	}
 }
 
+/* The entry of NULL-terminated \p names equal to \p s in any case. */
+static const char *find_name(const char *const *names, const char *s)
+{
+	for (size_t i = 0; names[i]; i++)
+		if (!strcasecmp(s, names[i]))
+			return names[i];
+	return NULL;
+}
+
 static drv_err_t parse_string(const drv_cfg_key_t *k, const char *name,
 			      const drv_cfg_value_t *v, void *field,
 			      char *errstr, size_t errstr_size)
@@ -63,14 +75,26 @@ static drv_err_t parse_string(const drv_cfg_key_t *k, const char *name,
 				    "expected a string, got %s", kind_name(v));
 	s = v->null ? "" : v->text;
 	len = strlen(s);
-	if (len == 0 && k->min > 0)
+	if (k->enums) {
+		const char *canon = find_name(k->enums, s);
+		char names[128];
+
+		join_enums(k->enums, names, sizeof(names));
+		if (!canon)
+			return drv_cfg_fail(errstr, errstr_size, &v->where,
+					    name, "expected one of %s, got "
+					    "'%.80s'", names, s);
+		s = canon;
+	} else if (len == 0 && k->min > 0) {
 		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
 				    "must not be empty");
-	if ((int64_t)len < k->min || (k->max > 0 && (int64_t)len > k->max))
+	} else if ((int64_t)len < k->min ||
+		   (k->max > 0 && (int64_t)len > k->max)) {
 		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
 				    "must be %lld to %lld characters long, "
 				    "got %zu", (long long)k->min,
 				    (long long)k->max, len);
+	}
 	if (k->check &&
 	    (err = k->check(k, name, s, &v->where, errstr, errstr_size)))
 		return err;
@@ -123,6 +147,43 @@ static drv_err_t parse_u32(const drv_cfg_key_t *k, const char *name,
 	if (err == DRV_OK)
 		*(uint32_t *)field = (uint32_t)n;
 	return err;
+}
+
+/* A plain decimal number ("2", "1.5", "2.5e1"): no hex, inf or nan. */
+static drv_err_t parse_double(const drv_cfg_key_t *k, const char *name,
+			      const drv_cfg_value_t *v, void *field,
+			      char *errstr, size_t errstr_size)
+{
+	const char *p;
+	char *end;
+	double d;
+
+	if (v->kind != DRV_CFG_SCALAR)
+		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+				    "expected a number, got %s", kind_name(v));
+	p = v->text + (*v->text == '+' || *v->text == '-');
+	if (!isdigit((unsigned char)*p) &&
+	    !(*p == '.' && isdigit((unsigned char)p[1])))
+		goto invalid;
+	for (; *p; p++)
+		if (!isdigit((unsigned char)*p) && !strchr(".eE+-", *p))
+			goto invalid;
+	errno = 0;
+	d = strtod(v->text, &end);
+	if (end == v->text || *end)
+		goto invalid;
+	if (errno == ERANGE || !isfinite(d) || d < (double)k->min ||
+	    d > (double)k->max)
+		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+				    "%.80s is out of range [%lld, %lld]",
+				    v->text, (long long)k->min,
+				    (long long)k->max);
+	*(double *)field = d;
+	return DRV_OK;
+invalid:
+	return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+			    "expected a number such as 2 or 1.5, got "
+			    "'%.80s'", v->text);
 }
 
 static drv_err_t parse_bool(const drv_cfg_key_t *k, const char *name,
@@ -215,101 +276,152 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Parse item \p v of a duration list and check it is above \p prev. */
-static drv_err_t parse_list_item(const drv_cfg_key_t *k, const char *name,
-				 const drv_cfg_value_t *v, int64_t *out,
-				 const int64_t *prev, char *errstr,
-				 size_t errstr_size)
+/*
+ * The entries of list value \p v, at most \p max_cnt, into \p items: a YAML
+ * sequence's items as they are, or (env, defaults) a scalar "a, b, c" with
+ * optional [ ], split at the commas; the entries then point into *copy,
+ * which the caller frees (NULL for a sequence). \p what names the entries
+ * in messages ("durations").
+ */
+static drv_err_t list_items(const char *name, const drv_cfg_value_t *v,
+			    const char *what, size_t min_cnt, size_t max_cnt,
+			    drv_cfg_value_t *items, size_t *cnt, char **copy,
+			    char *errstr, size_t errstr_size)
 {
-	char a[32], b[32];
-	drv_err_t err = parse_one_duration(k, name, v, out, errstr,
-					   errstr_size);
-
-	if (err)
-		return err;
-	if (prev && *out <= *prev) {
-		drv_format_duration(*out, a, sizeof(a));
-		drv_format_duration(*prev, b, sizeof(b));
-		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
-				    "%s is not greater than %s before it; the "
-				    "list must be strictly ascending", a, b);
-	}
-	return DRV_OK;
-}
-
-/* A YAML sequence, or (env, defaults) "1s,10s,1m" with optional [ ]. */
-static drv_err_t parse_duration_list(const drv_cfg_key_t *k,
-				     const char *name,
-				     const drv_cfg_value_t *v, void *field,
-				     size_t *cnt, char *errstr,
-				     size_t errstr_size)
-{
-	int64_t vals[DRV_CFG_LIST_MAX];
-	int64_t **dst = field, *arr;
 	size_t n = 0;
-	drv_err_t err = DRV_OK;
+	char *s, *p;
+	bool more;
 
+	*copy = NULL;
 	if (v->kind == DRV_CFG_MAPPING)
 		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
-				    "expected a list of durations, got a "
-				    "mapping");
+				    "expected a list of %s, got a mapping",
+				    what);
 	if (v->kind == DRV_CFG_SEQUENCE) {
-		if (v->item_cnt < 1 || v->item_cnt > DRV_CFG_LIST_MAX)
-			return drv_cfg_fail(errstr, errstr_size, &v->where,
-					    name, "expected 1 to %d entries, "
-					    "got %zu", DRV_CFG_LIST_MAX,
-					    v->item_cnt);
-		for (n = 0; n < v->item_cnt && !err; n++)
-			err = parse_list_item(k, name, &v->items[n], &vals[n],
-					      n ? &vals[n - 1] : NULL,
-					      errstr, errstr_size);
+		n = v->item_cnt;
+		if (n > max_cnt)
+			goto count;
+		if (n)
+			memcpy(items, v->items, n * sizeof(*items));
 	} else {
-		char *copy = strdup(v->null ? "" : v->text), *s, *p;
 		size_t len;
 
-		if (!copy)
+		if (!(*copy = strdup(v->null ? "" : v->text)))
 			return nomem(errstr, errstr_size);
-		s = trim(copy);
+		s = trim(*copy);
 		len = strlen(s);
 		if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
 			s[len - 1] = '\0';
 			s = trim(s + 1);
 		}
 		for (p = s; *s;) {
-			drv_cfg_value_t item = *v;
 			char *comma = strchr(p, ',');
 
 			if (comma)
 				*comma = '\0';
-			if (n == DRV_CFG_LIST_MAX) {
-				err = drv_cfg_fail(errstr, errstr_size,
-						   &v->where, name,
-						   "expected 1 to %d entries, "
-						   "got more",
-						   DRV_CFG_LIST_MAX);
-				break;
-			}
-			item.text = trim(p);
-			item.null = false;
-			err = parse_list_item(k, name, &item, &vals[n],
-					      n ? &vals[n - 1] : NULL,
-					      errstr, errstr_size);
-			if (err)
-				break;
+			if (n == max_cnt)
+				goto count;
+			items[n] = *v;
+			items[n].text = trim(p);
+			items[n].null = false;
 			n++;
 			if (!comma)
 				break;
 			p = comma + 1;
 		}
-		free(copy);
-		if (!err && n == 0)
-			err = drv_cfg_fail(errstr, errstr_size, &v->where,
-					   name, "expected 1 to %d entries, "
-					   "got 0", DRV_CFG_LIST_MAX);
 	}
+	if (n >= min_cnt) {
+		*cnt = n;
+		return DRV_OK;
+	}
+count:
+	/* a scalar stops splitting when the list is full */
+	more = *copy && n == max_cnt;
+	free(*copy);
+	*copy = NULL;
+	if (min_cnt)
+		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+				    "expected %zu to %zu entries, got %s%zu",
+				    min_cnt, max_cnt, more ? "more than " : "",
+				    n);
+	return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+			    "expected at most %zu entries, got %s%zu",
+			    max_cnt, more ? "more than " : "", n);
+}
+
+/* A YAML sequence, or (env, defaults) "1s,10s,1m" with optional [ ]:
+ * 1 to DRV_CFG_LIST_MAX durations, strictly ascending. */
+static drv_err_t parse_duration_list(const drv_cfg_key_t *k,
+				     const char *name,
+				     const drv_cfg_value_t *v, void *field,
+				     size_t *cnt, char *errstr,
+				     size_t errstr_size)
+{
+	drv_cfg_value_t items[DRV_CFG_LIST_MAX];
+	int64_t vals[DRV_CFG_LIST_MAX];
+	int64_t **dst = field, *arr;
+	char a[32], b[32], *copy;
+	size_t n;
+	drv_err_t err = list_items(name, v, "durations", 1, DRV_CFG_LIST_MAX,
+				   items, &n, &copy, errstr, errstr_size);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		err = parse_one_duration(k, name, &items[i], &vals[i], errstr,
+					 errstr_size);
+		if (!err && i && vals[i] <= vals[i - 1]) {
+			drv_format_duration(vals[i], a, sizeof(a));
+			drv_format_duration(vals[i - 1], b, sizeof(b));
+			err = drv_cfg_fail(errstr, errstr_size,
+					   &items[i].where, name,
+					   "%s is not greater than %s before "
+					   "it; the list must be strictly "
+					   "ascending", a, b);
+		}
+	}
+	free(copy);
 	if (err)
 		return err;
 	if (!(arr = malloc(n * sizeof(*arr))))
+		return nomem(errstr, errstr_size);
+	memcpy(arr, vals, n * sizeof(*arr));
+	free(*dst);
+	*dst = arr;
+	*cnt = n;
+	return DRV_OK;
+}
+
+/* Like a duration list, but integers in [min, max], no repeats, and empty
+ * is fine (the array is allocated all the same). */
+static drv_err_t parse_int_list(const drv_cfg_key_t *k, const char *name,
+				const drv_cfg_value_t *v, void *field,
+				size_t *cnt, char *errstr, size_t errstr_size)
+{
+	drv_cfg_value_t items[DRV_CFG_INT_LIST_MAX];
+	int vals[DRV_CFG_INT_LIST_MAX];
+	int **dst = field, *arr;
+	char *copy;
+	size_t n;
+	drv_err_t err = list_items(name, v, "integers", 0,
+				   DRV_CFG_INT_LIST_MAX, items, &n, &copy,
+				   errstr, errstr_size);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		int64_t x = 0;
+
+		err = parse_integer(k, name, &items[i], &x, errstr,
+				    errstr_size);
+		vals[i] = (int)x;
+		for (size_t j = 0; j < i && !err; j++)
+			if (vals[j] == vals[i])
+				err = drv_cfg_fail(errstr, errstr_size,
+						   &items[i].where, name,
+						   "%d is listed twice",
+						   vals[i]);
+	}
+	free(copy);
+	if (err)
+		return err;
+	if (!(arr = malloc((n ? n : 1) * sizeof(*arr))))
 		return nomem(errstr, errstr_size);
 	memcpy(arr, vals, n * sizeof(*arr));
 	free(*dst);
@@ -394,38 +506,91 @@ static void free_kvs(drv_kv_t *kv, size_t n)
 	free(kv);
 }
 
-/* A mapping of environment variable name to string. */
+/* An HTTP header name: an RFC 9110 token. */
+static bool valid_header_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) &&
+		    !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* Check the name \p key of an entry of map row \p k. */
+static drv_err_t check_map_key(const drv_cfg_key_t *k, const char *name,
+			       const drv_cfg_value_t *key, char *errstr,
+			       size_t errstr_size)
+{
+	const char *what = "environment variable name";
+	bool ok;
+
+	if (k->flags & DRV_CFG_FREE_KEYS) {
+		if (*key->text)
+			return DRV_OK;
+		return drv_cfg_fail(errstr, errstr_size, &key->where, name,
+				    "an entry name must not be empty");
+	}
+	if (k->flags & DRV_CFG_HEADER_KEYS) {
+		what = "HTTP header name";
+		ok = valid_header_name(key->text);
+	} else {
+		ok = valid_env_name(key->text);
+	}
+	if (!ok)
+		return drv_cfg_fail(errstr, errstr_size, &key->where, name,
+				    "'%.80s' is not a valid %s", key->text,
+				    what);
+	return DRV_OK;
+}
+
+/* A mapping of name to string: environment variables, HTTP headers or
+ * plugin settings, as the row's flags say. */
 static drv_err_t parse_strmap(const drv_cfg_key_t *k, const char *name,
 			      const drv_cfg_value_t *v, void *field,
 			      size_t *cnt, char *errstr, size_t errstr_size)
 {
 	drv_kv_t **dst = field, *kv;
 	size_t n;
+	drv_err_t err;
 
-	(void)k;
 	if (v->kind == DRV_CFG_SCALAR && v->null)
 		n = 0;
 	else if (v->kind != DRV_CFG_MAPPING)
 		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
-				    "expected a mapping of NAME: value, got "
-				    "%s", kind_name(v));
+				    "expected a mapping of %s, got %s",
+				    k->flags & DRV_CFG_HEADER_KEYS ?
+				    "Name: value" :
+				    k->flags & DRV_CFG_FREE_KEYS ?
+				    "name: value" : "NAME: value",
+				    kind_name(v));
 	else
 		n = v->item_cnt / 2;
 	for (size_t i = 0; i < n; i++) {
 		const drv_cfg_value_t *key = &v->items[2 * i];
 		const drv_cfg_value_t *val = &v->items[2 * i + 1];
 
-		if (key->kind != DRV_CFG_SCALAR || !valid_env_name(key->text))
-			return drv_cfg_fail(errstr, errstr_size, &key->where,
-					    name, "'%.80s' is not a valid "
-					    "environment variable name",
-					    key->kind == DRV_CFG_SCALAR ?
-					    key->text : "(not a string)");
+		/* the walker only hands over scalar keys */
+		if ((err = check_map_key(k, name, key, errstr, errstr_size)))
+			return err;
 		if (val->kind != DRV_CFG_SCALAR)
 			return drv_cfg_fail(errstr, errstr_size, &val->where,
 					    name, "%s: expected a string, "
 					    "got %s", key->text,
 					    kind_name(val));
+		if ((k->flags & DRV_CFG_HEADER_KEYS) &&
+		    strpbrk(val->text, "\r\n"))
+			return drv_cfg_fail(errstr, errstr_size, &val->where,
+					    name, "%s: a header value may not "
+					    "hold a line break", key->text);
+		for (size_t j = 0; j < i; j++)
+			if ((k->flags & DRV_CFG_HEADER_KEYS) &&
+			    !strcasecmp(v->items[2 * j].text, key->text))
+				return drv_cfg_fail(errstr, errstr_size,
+					&key->where, name, "'%.80s' repeats "
+					"'%.80s' (header names ignore case)",
+					key->text, v->items[2 * j].text);
 	}
 	if (!(kv = calloc(n ? n : 1, sizeof(*kv))))
 		return nomem(errstr, errstr_size);
@@ -457,6 +622,8 @@ drv_err_t drv_cfg_parse(const drv_cfg_key_t *k, const char *name,
 		return parse_string(k, name, v, field, errstr, errstr_size);
 	case DRV_CFG_INT:
 		return parse_int(k, name, v, field, errstr, errstr_size);
+	case DRV_CFG_DOUBLE:
+		return parse_double(k, name, v, field, errstr, errstr_size);
 	case DRV_CFG_U32:
 		return parse_u32(k, name, v, field, errstr, errstr_size);
 	case DRV_CFG_BOOL:
@@ -468,6 +635,9 @@ drv_err_t drv_cfg_parse(const drv_cfg_key_t *k, const char *name,
 	case DRV_CFG_DURATION_LIST:
 		return parse_duration_list(k, name, v, field, cnt, errstr,
 					   errstr_size);
+	case DRV_CFG_INT_LIST:
+		return parse_int_list(k, name, v, field, cnt, errstr,
+				      errstr_size);
 	case DRV_CFG_ARGV:
 		return parse_argv(k, name, v, field, cnt, errstr,
 				  errstr_size);
@@ -494,6 +664,11 @@ void drv_cfg_release(const drv_cfg_key_t *k, void *base)
 		*(int64_t **)field = NULL;
 		*cnt = 0;
 		break;
+	case DRV_CFG_INT_LIST:
+		free(*(int **)field);
+		*(int **)field = NULL;
+		*cnt = 0;
+		break;
 	case DRV_CFG_ARGV:
 		free_argv(*(char ***)field);
 		*(char ***)field = NULL;
@@ -505,6 +680,7 @@ void drv_cfg_release(const drv_cfg_key_t *k, void *base)
 		*cnt = 0;
 		break;
 	case DRV_CFG_INT:
+	case DRV_CFG_DOUBLE:
 	case DRV_CFG_U32:
 	case DRV_CFG_BOOL:
 	case DRV_CFG_DURATION:
@@ -535,6 +711,16 @@ void drv_cfg_emit_string(FILE *out, const char *s)
 		}
 	}
 	fputc('"', out);
+}
+
+void drv_cfg_format_double(double d, char *buf, size_t size)
+{
+	/* the shortest of %.15g .. %.17g that reads back the same */
+	for (int prec = 15; prec <= 17; prec++) {
+		drv_fmt(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
 }
 
 static void emit_duration(FILE *out, int64_t ms)
@@ -571,6 +757,14 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 	case DRV_CFG_INT:
 		fprintf(out, "%lld", (long long)*(const int64_t *)field);
 		break;
+	case DRV_CFG_DOUBLE: {
+		char buf[40];
+
+		drv_cfg_format_double(*(const double *)field, buf,
+				      sizeof(buf));
+		fputs(buf, out);
+		break;
+	}
 	case DRV_CFG_U32:
 		fprintf(out, "%lu", (unsigned long)*(const uint32_t *)field);
 		break;
@@ -600,6 +794,15 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 		fputc(']', out);
 		break;
 	}
+	case DRV_CFG_INT_LIST: {
+		const int *v = *(int *const *)field;
+
+		fputc('[', out);
+		for (size_t i = 0; i < cnt; i++)
+			fprintf(out, "%s%d", i ? ", " : "", v[i]);
+		fputc(']', out);
+		break;
+	}
 	case DRV_CFG_ARGV: {
 		char *const *argv = *(char **const *)field;
 
@@ -614,15 +817,20 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 	}
 	case DRV_CFG_STRMAP: {
 		const drv_kv_t *kv = *(drv_kv_t *const *)field;
+		bool entry_rule = k->flags & (DRV_CFG_HEADER_KEYS |
+					      DRV_CFG_FREE_KEYS);
 
 		fputc('{', out);
 		for (size_t i = 0; i < cnt; i++) {
+			bool secret = entry_rule ?
+				      drv_cfg_secret_entry(kv[i].key) :
+				      drv_cfg_secret_name(kv[i].key);
+
 			if (i)
 				fputs(", ", out);
 			drv_cfg_emit_string(out, kv[i].key);
 			fputs(": ", out);
-			drv_cfg_emit_string(out, redact &&
-					    drv_cfg_secret_name(kv[i].key) ?
+			drv_cfg_emit_string(out, redact && secret ?
 					    "<redacted>" : kv[i].value);
 		}
 		fputc('}', out);
@@ -636,11 +844,13 @@ const char *drv_cfg_type_name(drv_cfg_type_t type)
 	switch (type) {
 	case DRV_CFG_STRING:        return "string";
 	case DRV_CFG_INT:           return "integer";
+	case DRV_CFG_DOUBLE:        return "number";
 	case DRV_CFG_U32:           return "integer";
 	case DRV_CFG_BOOL:          return "boolean";
 	case DRV_CFG_DURATION:      return "duration";
 	case DRV_CFG_ENUM:          return "enum";
 	case DRV_CFG_DURATION_LIST: return "list of durations";
+	case DRV_CFG_INT_LIST:      return "list of integers";
 	case DRV_CFG_ARGV:          return "list of strings, or string";
 	case DRV_CFG_STRMAP:        return "map of strings";
 	}
@@ -658,15 +868,23 @@ void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size)
 	}
 	switch (k->type) {
 	case DRV_CFG_STRING:
-		if (k->max > 0)
+		if (k->enums)
+			join_enums(k->enums, buf, size);
+		else if (k->max > 0)
 			drv_fmt(buf, size, "%lld-%lld chars",
 				(long long)k->min, (long long)k->max);
 		else if (k->min > 0)
 			drv_strlcpy(buf, "non-empty", size);
 		break;
 	case DRV_CFG_INT:
+	case DRV_CFG_DOUBLE:
 	case DRV_CFG_U32:
 		drv_fmt(buf, size, "[%lld, %lld]", (long long)k->min,
+			(long long)k->max);
+		break;
+	case DRV_CFG_INT_LIST:
+		drv_fmt(buf, size, "0-%d entries, each [%lld, %lld]",
+			DRV_CFG_INT_LIST_MAX, (long long)k->min,
 			(long long)k->max);
 		break;
 	case DRV_CFG_DURATION:

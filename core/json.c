@@ -178,6 +178,43 @@ static char *dump(json_t *obj, bool ok)
 
 /* --- task ---------------------------------------------------------------- */
 
+static json_t *failure_json(const drv_failure_t *f, bool *ok)
+{
+	json_t *obj = json_object();
+
+	if (!obj) {
+		*ok = false;
+		return NULL;
+	}
+	put_int(obj, "attempt", f->attempt, ok);
+	put_time(obj, "time", f->time_ms, true, ok);
+	put_str(obj, "worker_id", f->worker_id, ok);
+	put(obj, "failure_class",
+	    json_string(drv_failure_class_name(f->failure_class)), ok);
+	put_str(obj, "message", f->message, ok);
+	if (f->exit_code)
+		put_int(obj, "exit_code", f->exit_code, ok);
+	if (f->http_status)
+		put_int(obj, "http_status", f->http_status, ok);
+	put_int(obj, "duration_ms", f->duration_ms, ok);
+	return obj;
+}
+
+/* A failure history, oldest first. */
+static json_t *failures_json(const drv_failure_t *f, size_t cnt, bool *ok)
+{
+	json_t *arr = json_array();
+
+	if (!arr) {
+		*ok = false;
+		return NULL;
+	}
+	for (size_t i = 0; i < cnt; i++)
+		if (json_array_append_new(arr, failure_json(&f[i], ok)) != 0)
+			*ok = false;
+	return arr;
+}
+
 static json_t *origin_json(const drv_origin_t *o, bool *ok)
 {
 	json_t *obj = json_object();
@@ -226,6 +263,9 @@ static json_t *task_json(const drv_task_t *t, bool *ok)
 		put(obj, "origin", origin, ok);
 	else
 		json_decref(origin);
+	if (t->failure_cnt)
+		put(obj, "failures",
+		    failures_json(t->failures, t->failure_cnt, ok), ok);
 	put_bytes(obj, "payload", t->payload, t->payload_len, ok);
 	return obj;
 }
@@ -263,32 +303,10 @@ char *drv_event_to_json(const drv_event_t *e)
 
 /* --- dead letter ------------------------------------------------------------- */
 
-static json_t *failure_json(const drv_failure_t *f, bool *ok)
-{
-	json_t *obj = json_object();
-
-	if (!obj) {
-		*ok = false;
-		return NULL;
-	}
-	put_int(obj, "attempt", f->attempt, ok);
-	put_time(obj, "time", f->time_ms, true, ok);
-	put_str(obj, "worker_id", f->worker_id, ok);
-	put(obj, "failure_class",
-	    json_string(drv_failure_class_name(f->failure_class)), ok);
-	put_str(obj, "message", f->message, ok);
-	if (f->exit_code)
-		put_int(obj, "exit_code", f->exit_code, ok);
-	if (f->http_status)
-		put_int(obj, "http_status", f->http_status, ok);
-	put_int(obj, "duration_ms", f->duration_ms, ok);
-	return obj;
-}
-
 char *drv_dead_letter_to_json(const drv_dead_letter_t *dl)
 {
 	bool ok = true;
-	json_t *obj = json_object(), *failures;
+	json_t *obj = json_object();
 
 	if (!obj)
 		return NULL;
@@ -303,12 +321,8 @@ char *drv_dead_letter_to_json(const drv_dead_letter_t *dl)
 	put_str(obj, "worker_id", dl->worker_id, &ok);
 	if (dl->task.id[0])
 		put(obj, "task", task_json(&dl->task, &ok), &ok);
-	failures = json_array();
-	for (size_t i = 0; failures && i < dl->failure_cnt; i++)
-		if (json_array_append_new(failures,
-				failure_json(&dl->failures[i], &ok)) != 0)
-			ok = false;
-	put(obj, "failures", failures, &ok);
+	put(obj, "failures", failures_json(dl->failures, dl->failure_cnt, &ok),
+	    &ok);
 	put_bytes(obj, "raw", dl->raw, dl->raw_len, &ok);
 	return dump(obj, ok);
 }

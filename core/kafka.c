@@ -169,23 +169,12 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
 	return DRV_OK;
 }
 
-drv_err_t drv_kafka_produce_sync(rd_kafka_t *rk, const char *topic,
-				 const void *key, size_t key_len,
-				 const void *value, size_t value_len,
-				 const drv_header_t *headers, size_t header_cnt,
-				 int64_t timeout_ms, drv_delivery_t *dr,
-				 char *errstr, size_t errstr_size)
+drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
+			 const char *topic, int64_t timeout_ms,
+			 char *errstr, size_t errstr_size)
 {
-	drv_delivery_t local = { 0 };
-	drv_delivery_t *d = dr ? dr : &local;
 	int64_t deadline = drv_mono_ms() + timeout_ms;
-	drv_err_t err;
 
-	memset(d, 0, sizeof(*d));
-	err = drv_kafka_produce(rk, topic, key, key_len, value, value_len,
-				headers, header_cnt, d, errstr, errstr_size);
-	if (err)
-		return err;
 	while (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
 		int64_t left = deadline - drv_mono_ms();
 		if (left <= 0)
@@ -211,4 +200,23 @@ drv_err_t drv_kafka_produce_sync(rd_kafka_t *rk, const char *topic,
 				 "produce to %s: %s", topic,
 				 rd_kafka_err2str(d->err));
 	return DRV_OK;
+}
+
+drv_err_t drv_kafka_produce_sync(rd_kafka_t *rk, const char *topic,
+				 const void *key, size_t key_len,
+				 const void *value, size_t value_len,
+				 const drv_header_t *headers, size_t header_cnt,
+				 int64_t timeout_ms, drv_delivery_t *dr,
+				 char *errstr, size_t errstr_size)
+{
+	drv_delivery_t local;
+	drv_delivery_t *d = dr ? dr : &local;
+	drv_err_t err;
+
+	memset(d, 0, sizeof(*d));
+	err = drv_kafka_produce(rk, topic, key, key_len, value, value_len,
+				headers, header_cnt, d, errstr, errstr_size);
+	if (err)
+		return err;
+	return drv_kafka_wait(rk, d, topic, timeout_ms, errstr, errstr_size);
 }

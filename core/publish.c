@@ -30,24 +30,19 @@ void drv_task_route(const drv_config_t *cfg, const drv_task_t *t,
 		       cfg->kafka.delay_tiers_ms[tier], topic, size);
 }
 
-drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
-			   const drv_task_t *t, int64_t timeout_ms,
-			   char *topic_out, size_t topic_size,
+drv_err_t drv_task_produce(rd_kafka_t *rk, const drv_task_t *t,
+			   const char *topic, drv_delivery_t *dr,
 			   char *errstr, size_t errstr_size)
 {
-	char topic[256], prio[16], attempt[16];
+	char prio[16], attempt[16];
 	const char *key = t->key ? t->key : t->id;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	drv_err_t err;
 
-	err = drv_task_validate(t, errstr, errstr_size);
-	if (err)
-		return err;
 	err = drv_task_encode(t, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	drv_task_route(cfg, t, drv_now_ms(), topic, sizeof(topic));
 	drv_fmt(prio, sizeof(prio), "%u", t->priority);
 	drv_fmt(attempt, sizeof(attempt), "%u", t->attempt);
 	{
@@ -57,13 +52,28 @@ drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			{ "drover-priority", prio },
 			{ "drover-attempt",  attempt },
 		};
-		err = drv_kafka_produce_sync(rk, topic, key, strlen(key),
-					     buf, len, hdrs,
-					     sizeof(hdrs) / sizeof(hdrs[0]),
-					     timeout_ms, NULL,
-					     errstr, errstr_size);
+		err = drv_kafka_produce(rk, topic, key, strlen(key), buf, len,
+					hdrs, sizeof(hdrs) / sizeof(hdrs[0]),
+					dr, errstr, errstr_size);
 	}
 	free(buf);
+	return err;
+}
+
+drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			   const drv_task_t *t, int64_t timeout_ms,
+			   char *topic_out, size_t topic_size,
+			   char *errstr, size_t errstr_size)
+{
+	drv_delivery_t dr = { 0 };
+	char topic[256];
+	drv_err_t err;
+
+	drv_task_route(cfg, t, drv_now_ms(), topic, sizeof(topic));
+	err = drv_task_produce(rk, t, topic, &dr, errstr, errstr_size);
+	if (!err)
+		err = drv_kafka_wait(rk, &dr, topic, timeout_ms, errstr,
+				     errstr_size);
 	if (!err && topic_out)
 		drv_strlcpy(topic_out, topic, topic_size);
 	return err;

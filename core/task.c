@@ -1,15 +1,17 @@
 /*
  * task.c — the task's life in memory: init and release, ULID task ids,
- * payload and label setters, the invariants every task must satisfy
- * (drv_task_validate, which producers run before encoding and consumers
- * after decoding), and deep copy. The owned key/value list used for task
- * labels and event attributes lives here too. The wire form is in codec.c,
- * the JSON rendering in json.c.
+ * payload, label and failure setters, the invariants every task must
+ * satisfy (drv_task_validate, which producers run before encoding and
+ * consumers after decoding), and deep copy. The owned key/value list used
+ * for task labels and event attributes, and the owned failure list (and
+ * failure-class names) shared with the dead letter, live here too. The wire
+ * form is in codec.c, the JSON rendering in json.c.
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -112,6 +114,73 @@ const drv_label_t **drv__kv_sorted(const drv_label_t *kv, size_t cnt)
 	return sorted;
 }
 
+/* --- owned failure lists ----------------------------------------------------- */
+
+static const char *const failure_class_names[DRV_FAILURE_CLASS_CNT] = {
+	[DRV_FAILURE_UNSPECIFIED] = "unspecified",
+	[DRV_FAILURE_TRANSIENT]   = "transient",
+	[DRV_FAILURE_PERMANENT]   = "permanent",
+	[DRV_FAILURE_TIMEOUT]     = "timeout",
+	[DRV_FAILURE_CRASHED]     = "crashed",
+	[DRV_FAILURE_THROTTLED]   = "throttled",
+};
+
+const char *drv_failure_class_name(drv_failure_class_t c)
+{
+	if ((unsigned)c >= DRV_FAILURE_CLASS_CNT)
+		c = DRV_FAILURE_UNSPECIFIED;
+	return failure_class_names[c];
+}
+
+drv_err_t drv_failure_class_parse(const char *s, drv_failure_class_t *out)
+{
+	for (int i = 0; s && i < DRV_FAILURE_CLASS_CNT; i++) {
+		if (!strcasecmp(s, failure_class_names[i])) {
+			*out = (drv_failure_class_t)i;
+			return DRV_OK;
+		}
+	}
+	return DRV_ERR_INVALID;
+}
+
+static void failure_release(drv_failure_t *f)
+{
+	free(f->worker_id);
+	free(f->message);
+}
+
+drv_err_t drv__failures_add(drv_failure_t **list, size_t *cnt,
+			    const drv_failure_t *f)
+{
+	drv_failure_t copy = *f, *grown;
+
+	copy.worker_id = NULL;
+	copy.message = NULL;
+	if ((f->worker_id && !(copy.worker_id = strdup(f->worker_id))) ||
+	    (f->message && !(copy.message = strdup(f->message))))
+		goto nomem;
+	grown = realloc(*list, (*cnt + 1) * sizeof(*grown));
+	if (!grown)
+		goto nomem;
+	*list = grown;
+	grown[(*cnt)++] = copy;
+	return DRV_OK;
+nomem:
+	failure_release(&copy);
+	return DRV_ERR_NOMEM;
+}
+
+void drv__failures_free(drv_failure_t **list, size_t *cnt)
+{
+	for (size_t i = 0; *list && i < *cnt; i++)
+		failure_release(&(*list)[i]);
+	free(*list);
+	*list = NULL;
+	*cnt = 0;
+}
+
+/* --- owned byte buffers --------------------------------------------------------- */
+
 drv_err_t drv__bytes_set(uint8_t **buf, size_t *len, const void *data,
 			 size_t n)
 {
@@ -157,6 +226,7 @@ void drv_task_release(drv_task_t *t)
 	free(t->key);
 	drv__kv_free(&t->labels, &t->label_cnt);
 	origin_release(&t->origin);
+	drv__failures_free(&t->failures, &t->failure_cnt);
 	drv_task_init(t);
 }
 
@@ -262,6 +332,11 @@ const char *drv_task_label(const drv_task_t *t, const char *key)
 	return drv__kv_get(t->labels, t->label_cnt, key);
 }
 
+drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f)
+{
+	return drv__failures_add(&t->failures, &t->failure_cnt, f);
+}
+
 /* --- invariants ---------------------------------------------------------------- */
 
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
@@ -294,6 +369,17 @@ drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 					 "task %s has a label with an empty key",
 					 t->id);
+	if (t->failure_cnt && !t->failures)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has %zu failures but no failure "
+				 "array", t->id, t->failure_cnt);
+	for (size_t i = 0; i < t->failure_cnt; i++)
+		if ((unsigned)t->failures[i].failure_class >=
+		    DRV_FAILURE_CLASS_CNT)
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "task %s: failure %zu has unknown "
+					 "class %d", t->id, i,
+					 (int)t->failures[i].failure_class);
 	return DRV_OK;
 }
 
@@ -346,6 +432,10 @@ drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src)
 		err = drv_task_set_label(dst, src->labels[i].key,
 					 src->labels[i].value ?
 						 src->labels[i].value : "");
+	if (err == DRV_OK && src->failure_cnt && !src->failures)
+		err = DRV_ERR_INVALID;
+	for (size_t i = 0; err == DRV_OK && i < src->failure_cnt; i++)
+		err = drv_task_add_failure(dst, &src->failures[i]);
 	if (err != DRV_OK)
 		drv_task_release(dst);
 	return err;

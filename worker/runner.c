@@ -1,16 +1,28 @@
 /*
- * runner.c — the runner threads: take a decoded task, run it through its
- * handler, classify the result, log it, and hand the job back to the main
- * thread.
+ * runner.c — the runner threads: run one attempt of a task through its
+ * handler (exec, http, plugin, noop, sleep), log the result, and decide the
+ * task's next step: done, a retry after the policy's delay, or a dead
+ * letter. The main thread carries the step out (forward.c).
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/builtin.h"
 #include "drover/clock.h"
+#include "drover/http.h"
 #include "drover/log.h"
+#include "drover/plugin_host.h"
+#include "drover/retry.h"
 #include "drover/str.h"
 #include "worker.h"
+
+/* Per runner thread: an HTTP client (connections are reused) and a random
+ * source for jitter. */
+static __thread drv_http_client_t *thread_http;
+static __thread drv_rng_t thread_rng;
+
+/* ------------------------------------------------------------- exec */
 
 /* Build "K=V" entries: the task's identity, then the handler's env. */
 static char **task_env(const drv_handler_conf_t *h, const drv_task_t *t)
@@ -45,24 +57,19 @@ static void free_env(char **env)
 	free(env);
 }
 
-static job_outcome_t classify(const drv_exec_result_t *r)
+static bool transient_code(const drv_handler_conf_t *h, int code)
 {
-	switch (r->status) {
-	case DRV_EXEC_EXITED:
-		if (r->exit_code == 0)
-			return JOB_SUCCEEDED;
-		return r->exit_code == 75 /* EX_TEMPFAIL */ ?
-		       JOB_FAILED_TRANSIENT : JOB_FAILED_PERMANENT;
-	case DRV_EXEC_TIMED_OUT:
-	case DRV_EXEC_SIGNALED:
-		return JOB_FAILED_TRANSIENT;
-	case DRV_EXEC_SPAWN_FAILED:
-		return JOB_FAILED_PERMANENT;
-	}
-	return JOB_FAILED_PERMANENT;
+	for (size_t i = 0; i < h->transient_exit_code_cnt; i++)
+		if (h->transient_exit_codes[i] == code)
+			return true;
+	return false;
 }
 
-static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h)
+/* Run the command and classify: exit 0 succeeds; a transient exit code,
+ * a timeout or death by a signal (not the worker's own kill) may succeed
+ * later; anything else is permanent. */
+static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h,
+		     drv_result_t *res)
 {
 	drv_task_t *t = &job->task;
 	char **env = task_env(h, t);
@@ -77,96 +84,208 @@ static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h)
 		.kill_grace_ms = 2000,
 		.output_limit = (size_t)h->output_limit,
 	};
-	drv_exec_result_t res = { 0 };
+	drv_exec_result_t er = { 0 };
 	drv_exec_t *ex = NULL;
-	char attempt[16], dur[32], code[16];
-	drv_err_t err;
 
-	err = drv_exec_start(&spec, &ex, job->error, sizeof(job->error));
-	free_env(env);
-	if (err) {
-		job->outcome = JOB_FAILED_PERMANENT;
+	if (drv_exec_start(&spec, &ex, res->message, sizeof(res->message))) {
+		free_env(env);
+		res->failure = DRV_FAILURE_PERMANENT;
 		return;
 	}
+	free_env(env);
 	pthread_mutex_lock(&w->lock);
 	job->ex = ex;
 	if (job->abandon) /* shutdown came between start and here */
 		drv_exec_signal(ex, SIGKILL);
 	pthread_mutex_unlock(&w->lock);
 
-	drv_exec_wait(ex, &res);
+	drv_exec_wait(ex, &er);
 
 	pthread_mutex_lock(&w->lock);
 	job->ex = NULL;
-	job->outcome = job->abandon ? JOB_ABANDONED : classify(&res);
 	pthread_mutex_unlock(&w->lock);
 	drv_exec_destroy(ex);
 
-	switch (res.status) {
+	res->duration_ms = er.duration_ms;
+	res->output = er.output;
+	res->output_len = er.output_len;
+	er.output = NULL;
+	switch (er.status) {
 	case DRV_EXEC_EXITED:
-		drv_fmt(job->error, sizeof(job->error), "exit code %d",
-			res.exit_code);
+		res->exit_code = er.exit_code;
+		if (er.exit_code == 0)
+			break;
+		res->failure = transient_code(h, er.exit_code) ?
+			       DRV_FAILURE_TRANSIENT : DRV_FAILURE_PERMANENT;
+		drv_fmt(res->message, sizeof(res->message), "exit code %d",
+			er.exit_code);
 		break;
 	case DRV_EXEC_SIGNALED:
-		drv_fmt(job->error, sizeof(job->error), "killed by signal %d",
-			res.signal);
+		res->failure = DRV_FAILURE_CRASHED;
+		drv_fmt(res->message, sizeof(res->message),
+			"killed by signal %d (%s)", er.signal,
+			strsignal(er.signal));
 		break;
 	case DRV_EXEC_TIMED_OUT:
-		drv_fmt(job->error, sizeof(job->error),
+		res->failure = DRV_FAILURE_TIMEOUT;
+		drv_fmt(res->message, sizeof(res->message),
 			"timed out after %lld ms", (long long)h->timeout_ms);
 		break;
 	case DRV_EXEC_SPAWN_FAILED:
-		drv_fmt(job->error, sizeof(job->error), "cannot start: %s",
-			res.output ? res.output : "");
+		res->failure = DRV_FAILURE_PERMANENT;
+		drv_fmt(res->message, sizeof(res->message), "cannot start: %s",
+			res->output ? res->output : "");
 		break;
 	}
-	drv_fmt(attempt, sizeof(attempt), "%u", t->attempt + 1);
-	drv_fmt(dur, sizeof(dur), "%lld", (long long)res.duration_ms);
-	drv_fmt(code, sizeof(code), "%d", res.status == DRV_EXEC_EXITED ?
-		res.exit_code : -1);
-	drv_log_kv(job->outcome == JOB_SUCCEEDED ? DRV_LOG_INFO : DRV_LOG_WARN,
-		   job->outcome == JOB_SUCCEEDED ? "task succeeded" :
-		   job->outcome == JOB_ABANDONED ? "task abandoned at shutdown" :
-		   "task failed",
-		   "task_id", t->id, "handler", t->handler, "attempt", attempt,
-		   "status", drv_exec_status_name(res.status),
-		   "exit_code", code, "duration_ms", dur,
-		   "error", job->outcome == JOB_SUCCEEDED ? "" : job->error,
-		   "output", res.output ? res.output : "", NULL);
-	drv_exec_result_release(&res);
+	drv_exec_result_release(&er);
 }
 
-void runner_execute(worker_t *w, job_t *job)
+/* ------------------------------------------------------------- deciding */
+
+static void dead(job_t *job, drv_dl_reason_t reason, const char *why)
+{
+	job->step = STEP_DEAD;
+	job->dl_reason = reason;
+	drv_strlcpy(job->detail, why, sizeof(job->detail));
+}
+
+/* After a failed attempt: record it on the task and choose retry or DLQ. */
+static void decide_failure(worker_t *w, job_t *job,
+			   const drv_handler_conf_t *h, const drv_result_t *res)
+{
+	drv_task_t *t = &job->task;
+	const drv_retry_policy_t *p = NULL;
+	uint32_t attempt = t->attempt + 1, max;
+	int64_t now = drv_now_ms(), delay;
+	drv_failure_t f = {
+		.attempt = attempt,
+		.time_ms = now,
+		.worker_id = w->daemon->id,
+		.failure_class = res->failure,
+		.message = (char *)res->message,
+		.exit_code = res->exit_code,
+		.http_status = res->http_status,
+		.duration_ms = res->duration_ms,
+	};
+
+	drv_task_add_failure(t, &f);
+	t->attempt = attempt;
+	if (t->policy)
+		p = drv_config_policy(w->cfg, t->policy);
+	if (!p && h->policy)
+		p = drv_config_policy(w->cfg, h->policy);
+	if (!p)
+		p = drv_config_policy(w->cfg, w->cfg->worker.default_policy);
+	max = t->max_attempts ? t->max_attempts : h->max_attempts;
+
+	if (res->failure == DRV_FAILURE_PERMANENT) {
+		dead(job, DRV_DL_PERMANENT_FAILURE, res->message);
+		return;
+	}
+	if (!p || !drv_retry_allowed(p, attempt, max)) {
+		dead(job, DRV_DL_ATTEMPTS_EXHAUSTED, res->message);
+		return;
+	}
+	delay = drv_retry_delay(p, attempt, 0, &thread_rng);
+	if (res->retry_after_ms > delay)
+		delay = res->retry_after_ms;
+	t->not_before_ms = now + delay;
+	if (t->deadline_ms && t->not_before_ms > t->deadline_ms) {
+		dead(job, DRV_DL_DEADLINE_EXCEEDED,
+		     "the next retry would come after the deadline");
+		return;
+	}
+	job->step = STEP_RETRY;
+	drv_fmt(job->detail, sizeof(job->detail), "retry in %lld ms",
+		(long long)delay);
+}
+
+static void log_result(const job_t *job, const drv_result_t *res)
+{
+	const drv_task_t *t = &job->task;
+	char attempt[16], dur[32], code[16];
+	const char *msg;
+
+	switch (job->step) {
+	case STEP_DONE:    msg = "task succeeded"; break;
+	case STEP_RETRY:   msg = "task failed; will retry"; break;
+	case STEP_DEAD:    msg = "task failed for good; dead-lettering"; break;
+	default:           msg = "task abandoned at shutdown"; break;
+	}
+	drv_fmt(attempt, sizeof(attempt), "%u",
+		job->step == STEP_DONE ? t->attempt + 1 : t->attempt);
+	drv_fmt(dur, sizeof(dur), "%lld", (long long)res->duration_ms);
+	drv_fmt(code, sizeof(code), "%d", res->http_status ? res->http_status
+		: res->exit_code);
+	drv_log_kv(job->step == STEP_DONE ? DRV_LOG_INFO : DRV_LOG_WARN, msg,
+		   "task_id", t->id, "handler", t->handler, "attempt", attempt,
+		   "class", job->step == STEP_DONE ? "ok" :
+			    drv_failure_class_name(res->failure),
+		   "code", code, "duration_ms", dur,
+		   "error", res->message, "next", job->detail,
+		   "output", res->output ? res->output : "", NULL);
+}
+
+static void execute(worker_t *w, job_t *job)
 {
 	drv_task_t *t = &job->task;
 	const drv_handler_conf_t *h = drv_config_handler(w->cfg, t->handler);
+	drv_result_t res = { 0 };
+	bool abandoned;
 
 	if (!h) {
-		job->outcome = JOB_FAILED_PERMANENT;
-		drv_fmt(job->error, sizeof(job->error),
+		drv_fmt(res.message, sizeof(res.message),
 			"no handler '%s' in this worker's config", t->handler);
-	} else if (t->deadline_ms && drv_now_ms() > t->deadline_ms) {
-		job->outcome = JOB_FAILED_PERMANENT;
-		drv_fmt(job->error, sizeof(job->error), "deadline passed");
-	} else if (h->type != DRV_HANDLER_EXEC) {
-		job->outcome = JOB_FAILED_PERMANENT;
-		drv_fmt(job->error, sizeof(job->error),
-			"handler type '%s' is not available in this build",
-			drv_handler_type_name(h->type));
-	} else {
-		drv_log_kv(DRV_LOG_DEBUG, "task started", "task_id", t->id,
-			   "handler", t->handler, NULL);
-		run_exec(w, job, h);
+		dead(job, DRV_DL_HANDLER_UNKNOWN, res.message);
+		log_result(job, &res);
 		return;
 	}
-	drv_log_kv(DRV_LOG_WARN, "task failed", "task_id", t->id,
-		   "handler", t->handler, "error", job->error, NULL);
+	if (t->deadline_ms && drv_now_ms() > t->deadline_ms) {
+		dead(job, DRV_DL_DEADLINE_EXCEEDED, "deadline passed before the "
+		     "attempt");
+		log_result(job, &res);
+		return;
+	}
+	switch (h->type) {
+	case DRV_HANDLER_EXEC:
+		run_exec(w, job, h, &res);
+		break;
+	case DRV_HANDLER_HTTP:
+		if (!thread_http &&
+		    drv_http_client_new(&thread_http, res.message,
+					sizeof(res.message))) {
+			res.failure = DRV_FAILURE_TRANSIENT;
+			break;
+		}
+		drv_http_run(thread_http, h, t, &res);
+		break;
+	case DRV_HANDLER_PLUGIN:
+		drv_plugin_run(w->plugins[h - w->cfg->handlers], t, &res);
+		break;
+	case DRV_HANDLER_NOOP:
+	case DRV_HANDLER_SLEEP:
+		drv_builtin_run(h, t, &res);
+		break;
+	}
+
+	pthread_mutex_lock(&w->lock);
+	abandoned = job->abandon;
+	pthread_mutex_unlock(&w->lock);
+	if (abandoned)
+		job->step = STEP_ABANDON;
+	else if (res.failure == DRV_FAILURE_UNSPECIFIED)
+		job->step = STEP_DONE;
+	else
+		decide_failure(w, job, h, &res);
+	log_result(job, &res);
+	drv_result_release(&res);
 }
 
 void *runner_main(void *arg)
 {
 	worker_t *w = arg;
 
+	drv_rng_seed(&thread_rng, 0);
 	for (;;) {
 		job_t *job;
 
@@ -175,19 +294,52 @@ void *runner_main(void *arg)
 			pthread_cond_wait(&w->work_cond, &w->lock);
 		if (!w->todo) {
 			pthread_mutex_unlock(&w->lock);
-			return NULL;
+			break;
 		}
 		job = w->todo;
 		w->todo = job->next;
 		if (!w->todo)
 			w->todo_tail = NULL;
+		job->next = NULL;
 		pthread_mutex_unlock(&w->lock);
 
-		runner_execute(w, job);
+		execute(w, job);
 
 		pthread_mutex_lock(&w->lock);
 		job->next = w->done;
 		w->done = job;
 		pthread_mutex_unlock(&w->lock);
 	}
+	drv_http_client_destroy(thread_http);
+	thread_http = NULL;
+	return NULL;
+}
+
+bool runners_open_plugins(worker_t *w)
+{
+	char err[512];
+
+	w->plugins = calloc(w->cfg->handler_cnt + 1, sizeof(*w->plugins));
+	if (!w->plugins)
+		return false;
+	for (size_t i = 0; i < w->cfg->handler_cnt; i++) {
+		const drv_handler_conf_t *h = &w->cfg->handlers[i];
+
+		if (h->type != DRV_HANDLER_PLUGIN)
+			continue;
+		if (drv_plugin_open(h, &w->plugins[i], err, sizeof(err))) {
+			drv_log_kv(DRV_LOG_ERROR, "cannot load plugin", "handler",
+				   h->name, "error", err, NULL);
+			return false;
+		}
+	}
+	return true;
+}
+
+void runners_close_plugins(worker_t *w)
+{
+	for (size_t i = 0; w->plugins && i < w->cfg->handler_cnt; i++)
+		drv_plugin_close(w->plugins[i]);
+	free(w->plugins);
+	w->plugins = NULL;
 }

@@ -1,12 +1,18 @@
 /*
- * worker.h — the drover worker: one Kafka consumer on the task topics
- * feeding a pool of runner threads, with offsets committed only for tasks
- * that have finished.
+ * worker.h — the drover worker.
  *
- * Threads: the main thread owns the consumer, the producer, the offset
- * tracker and every job's life outside a runner (@locality main). Runner
- * threads take jobs from `todo`, run them and put them on `done`; the two
- * lists, `running` and the stop flag are guarded by `lock`.
+ * Two consumers feed it: one on the band topics (tasks to run) and one on
+ * the delay tiers (tasks waiting for a retry or a not-before time). Tasks go
+ * to a pool of runner threads; what a task does next (done, retry through a
+ * delay tier, dead letter) is decided by the runner and carried out by the
+ * main thread, which forwards it and stores the offset only once the broker
+ * acknowledged the forward. An offset is committed only when every message
+ * before it in its partition has ended (offsets.h).
+ *
+ * Threads: the main thread owns the consumers, the producer, the offset
+ * tracker and every job outside a runner (@locality main). Runner threads
+ * take jobs from `todo`, run them and put them on `done`; those two lists,
+ * a job's `ex` and `abandon`, and `quit` are guarded by `lock`.
  */
 #ifndef DROVER_WORKER_H
 #define DROVER_WORKER_H
@@ -18,45 +24,62 @@
 
 #include "drover/config.h"
 #include "drover/daemon.h"
+#include "drover/dead_letter.h"
 #include "drover/exec.h"
 #include "drover/kafka.h"
+#include "drover/plugin_host.h"
 #include "drover/task.h"
 #include "offsets.h"
 
-typedef enum job_outcome {
-	JOB_SUCCEEDED,
-	JOB_FAILED_TRANSIENT,
-	JOB_FAILED_PERMANENT,
-	JOB_UNDECODABLE,      /* never ran: the message is not a task */
-	JOB_ABANDONED,        /* killed at shutdown: must run again elsewhere */
-} job_outcome_t;
+/* Which consumer a message came from. */
+typedef enum job_src {
+	SRC_TASKS,   /* a band topic: the task is run */
+	SRC_DELAY,   /* a delay tier: the task is moved on when due */
+} job_src_t;
+
+/* What happens to a job's message after its task ran (or did not). */
+typedef enum job_step {
+	STEP_DONE,        /* nothing more: store the offset */
+	STEP_RETRY,       /* forward the task (attempt counted) to a delay tier */
+	STEP_RELEASE,     /* forward the task to where it goes now (band/tier) */
+	STEP_DEAD,        /* forward a dead letter to the DLQ */
+	STEP_ABANDON,     /* killed at shutdown: never stored, runs again */
+} job_step_t;
 
 typedef struct job {
-	struct job         *next;       /* on todo or done, under lock */
+	struct job         *next;       /* on todo, done or a main list */
 	struct job         *active_prev, *active_next; /* main thread only */
-	rd_kafka_message_t *msg;       /* owned; destroyed when the job ends */
-	drv_task_t          task;
-	char                decode_error[256];
-	job_outcome_t       outcome;
-	char                error[512]; /* why it failed, for logs and DLQ */
+	job_src_t           src;
+	rd_kafka_message_t *msg;        /* owned; destroyed when the job ends */
+	drv_task_t          task;       /* decoded; empty if undecodable */
+	bool                decoded;
+	job_step_t          step;
+	drv_dl_reason_t     dl_reason;  /* STEP_DEAD */
+	char                detail[512];/* why, for logs and the DLQ */
 	drv_exec_t         *ex;         /* while running, under worker lock */
-	bool                abandon;    /* shutdown killed it */
-	drv_delivery_t      dr;         /* forward to the DLQ, main thread */
-	int64_t             retry_at;   /* mono ms: forward again, 0 = no */
+	bool                abandon;    /* shutdown killed it, under lock */
+	drv_delivery_t      dr;         /* the forward's acknowledgement */
+	int64_t             retry_at;   /* mono ms to forward again; 0 = no;
+					   -1 = acknowledged */
+	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 } job_t;
 
 typedef struct worker {
 	drv_daemon_t       *daemon;
 	const drv_config_t *cfg;
-	rd_kafka_t         *consumer;
-	rd_kafka_t         *producer;    /* forwards: DLQ (delay topics next) */
-	offsets_t          *offsets;
+	rd_kafka_t         *consumer;    /* band topics */
+	rd_kafka_t         *delay;       /* delay tier topics */
+	rd_kafka_t         *producer;    /* forwards: delay tiers, DLQ */
+	offsets_t          *offsets;     /* both consumers' partitions */
 	job_t              *active;      /* every job not yet ended */
-	job_t              *forwarding;  /* waiting for a DLQ acknowledgement */
-	size_t              in_flight;   /* jobs handed out, not yet ended */
-	bool                paused;      /* fetching paused for capacity */
-	int64_t             tasks_done;
-	int64_t             undecodable;
+	size_t              in_flight;   /* jobs not yet ended */
+	size_t              running;     /* SRC_TASKS jobs not yet ended */
+	job_t              *forwarding;  /* waiting for an acknowledgement */
+	job_t              *held;        /* SRC_DELAY heads not yet due */
+	bool                paused;      /* band fetching paused: capacity */
+	struct {
+		int64_t succeeded, retried, dead, released, undecodable;
+	} stats;
 
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;
@@ -65,13 +88,29 @@ typedef struct worker {
 	bool                quit;        /* runners exit */
 	pthread_t          *runners;
 	size_t              runner_cnt;
+	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
 } worker_t;
 
 /* Run the worker until SIGTERM/SIGINT. Returns the process exit code. */
 int worker_run(drv_daemon_t *d);
 
-/* Runner side (runner.c). */
+/* worker.c: end a job: store its offset if it may be, free it. */
+void job_end(worker_t *w, job_t *job);
+
+/* runner.c */
 void *runner_main(void *arg);
-void  runner_execute(worker_t *w, job_t *job);
+bool  runners_open_plugins(worker_t *w);
+void  runners_close_plugins(worker_t *w);
+
+/* forward.c: start (or restart) the forward the job's step asks for. */
+void forward_start(worker_t *w, job_t *job);
+/* forward.c: serve delivery reports, end acknowledged forwards, retry
+ * refused ones. */
+void forward_serve(worker_t *w);
+
+/* delay.c */
+void delay_dispatch(worker_t *w, job_t *job);
+void delay_serve(worker_t *w);
+void delay_forget(worker_t *w, rd_kafka_topic_partition_list_t *parts);
 
 #endif /* DROVER_WORKER_H */

@@ -1,7 +1,8 @@
 /*
  * drover — the dead letter: a task that failed for good, with its full
- * failure history, why it was dead-lettered and where it was read from. Dead
- * letters are the values on drover.dlq (key = task id) and what
+ * failure history (drv_failure_t, declared in task.h because a task being
+ * retried carries it too), why it was dead-lettered and where it was read
+ * from. Dead letters are the values on drover.dlq (key = task id) and what
  * `droverctl dlq list / show / resubmit` works on. A message that could not
  * be decoded at all becomes a dead letter with reason DRV_DL_UNDECODABLE,
  * an empty task and the original bytes in raw.
@@ -24,18 +25,6 @@
 extern "C" {
 #endif
 
-/** How one attempt failed. Values are the wire values. */
-typedef enum drv_failure_class {
-	DRV_FAILURE_UNSPECIFIED = 0,
-	DRV_FAILURE_TRANSIENT   = 1, /**< may succeed if retried */
-	DRV_FAILURE_PERMANENT   = 2, /**< will not succeed if retried */
-	DRV_FAILURE_TIMEOUT     = 3, /**< ran past its time limit */
-	DRV_FAILURE_CRASHED     = 4, /**< handler died (signal, lost worker) */
-	DRV_FAILURE_THROTTLED   = 5, /**< refused for load (HTTP 429) */
-} drv_failure_class_t;
-
-#define DRV_FAILURE_CLASS_CNT 6
-
 /** Why a task was dead-lettered. Values are the wire values. */
 typedef enum drv_dl_reason {
 	DRV_DL_UNSPECIFIED        = 0,
@@ -50,17 +39,6 @@ typedef enum drv_dl_reason {
 #define DRV_DL_REASON_CNT 7
 
 /**
- * @brief The snake_case name of \p c ("transient", "timeout"...);
- *        "unspecified" for values this build does not know.
- * @returns a static string; never NULL.
- */
-const char *drv_failure_class_name(drv_failure_class_t c);
-
-/** @brief Parse a name made by drv_failure_class_name() (case-insensitive).
- *  @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). */
-drv_err_t drv_failure_class_parse(const char *s, drv_failure_class_t *out);
-
-/**
  * @brief The snake_case name of \p r ("permanent_failure",
  *        "attempts_exhausted", "deadline_exceeded", "undecodable",
  *        "handler_unknown", "skipped"); "unspecified" for unknown values.
@@ -71,19 +49,6 @@ const char *drv_dl_reason_name(drv_dl_reason_t r);
 /** @brief Parse a name made by drv_dl_reason_name() (case-insensitive).
  *  @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). */
 drv_err_t drv_dl_reason_parse(const char *s, drv_dl_reason_t *out);
-
-/** One failed attempt. Strings optional (NULL) and owned by the dead
- *  letter that holds the failure. */
-typedef struct drv_failure {
-	uint32_t attempt;              /**< 1-based attempt number */
-	int64_t  time_ms;              /**< when the attempt ended */
-	char    *worker_id;            /**< worker that ran it */
-	drv_failure_class_t failure_class;
-	char    *message;              /**< error text */
-	int32_t  exit_code;            /**< exec handlers; 0 = n/a */
-	int32_t  http_status;          /**< http handlers; 0 = n/a */
-	int64_t  duration_ms;          /**< how long the attempt ran */
-} drv_failure_t;
 
 typedef struct drv_dead_letter {
 	uint32_t schema_version;       /**< writer's schema; set by init/decode */

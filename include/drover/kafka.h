@@ -167,6 +167,17 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
 			    size_t errstr_size);
 
 /**
+ * @brief Serve \p rk's delivery reports until \p d is done or \p timeout_ms
+ *        passed. On timeout the producer's queue is purged (so the report
+ *        cannot arrive after the caller's \p d is gone) and DRV_ERR_TIMEOUT
+ *        returned; a refused produce returns its error. \p topic is only
+ *        used in messages.
+ */
+drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
+			 const char *topic, int64_t timeout_ms,
+			 char *errstr, size_t errstr_size);
+
+/**
  * @brief Produce one message and wait until the broker acknowledged it (or
  *        \p timeout_ms passed). \p rk must come from drv_kafka_conf_new().
  *        The value and key are copied.
@@ -188,6 +199,15 @@ drv_err_t drv_kafka_produce_sync(rd_kafka_t *rk, const char *topic,
  */
 void drv_task_route(const drv_config_t *cfg, const drv_task_t *t,
 		    int64_t now_ms, char *topic, size_t size);
+
+/**
+ * @brief Encode \p t and produce it to \p topic keyed by t->key (or the id)
+ *        with headers drover-task-id, drover-handler, drover-priority,
+ *        drover-attempt. Asynchronous like drv_kafka_produce().
+ */
+drv_err_t drv_task_produce(rd_kafka_t *rk, const drv_task_t *t,
+			   const char *topic, drv_delivery_t *dr,
+			   char *errstr, size_t errstr_size);
 
 /**
  * @brief Encode \p t, produce it to drv_task_route()'s topic keyed by

@@ -5,8 +5,13 @@
  *
  * Lifecycle: drv_task_init() an embedded or stack drv_task_t (no
  * allocation), fill it, drv_task_release() it to free what it owns. Every
- * char * and uint8_t * field is owned by the task and freed by release.
- * Optional strings are NULL when absent (the wire's empty string).
+ * char * and uint8_t * field, the label and failure arrays and the strings
+ * in them are owned by the task and freed by release. Optional strings are
+ * NULL when absent (the wire's empty string).
+ *
+ * A task that is retried travels through the delay topics, and Kafka is the
+ * only store, so the task itself carries the failures of its earlier
+ * attempts (drv_failure_t, also used by the dead letter).
  */
 #ifndef DROVER_TASK_H
 #define DROVER_TASK_H
@@ -52,6 +57,42 @@ typedef struct drv_origin {
 	uint64_t fencing_token;   /**< coordinator leader epoch, 0 if none */
 } drv_origin_t;
 
+/** How one attempt failed. Values are the wire values. */
+typedef enum drv_failure_class {
+	DRV_FAILURE_UNSPECIFIED = 0,
+	DRV_FAILURE_TRANSIENT   = 1, /**< may succeed if retried */
+	DRV_FAILURE_PERMANENT   = 2, /**< will not succeed if retried */
+	DRV_FAILURE_TIMEOUT     = 3, /**< ran past its time limit */
+	DRV_FAILURE_CRASHED     = 4, /**< handler died (signal, lost worker) */
+	DRV_FAILURE_THROTTLED   = 5, /**< refused for load (HTTP 429) */
+} drv_failure_class_t;
+
+#define DRV_FAILURE_CLASS_CNT 6
+
+/**
+ * @brief The snake_case name of \p c ("transient", "timeout"...);
+ *        "unspecified" for values this build does not know.
+ * @returns a static string; never NULL. Thread-safe.
+ */
+const char *drv_failure_class_name(drv_failure_class_t c);
+
+/** @brief Parse a name made by drv_failure_class_name() (case-insensitive).
+ *  @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). Thread-safe. */
+drv_err_t drv_failure_class_parse(const char *s, drv_failure_class_t *out);
+
+/** One failed attempt. Strings optional (NULL) and owned by the task or
+ *  dead letter whose array holds the failure. */
+typedef struct drv_failure {
+	uint32_t attempt;              /**< 1-based attempt number */
+	int64_t  time_ms;              /**< when the attempt ended */
+	char    *worker_id;            /**< worker that ran it */
+	drv_failure_class_t failure_class;
+	char    *message;              /**< error text */
+	int32_t  exit_code;            /**< exec handlers; 0 = n/a */
+	int32_t  http_status;          /**< http handlers; 0 = n/a */
+	int64_t  duration_ms;          /**< how long the attempt ran */
+} drv_failure_t;
+
 typedef struct drv_task {
 	uint32_t schema_version;   /**< writer's schema; set by init/decode */
 	char     id[DRV_ID_LEN + 1];
@@ -70,14 +111,18 @@ typedef struct drv_task {
 	drv_label_t *labels;       /**< owned array; keys unique, non-empty */
 	size_t   label_cnt;
 	drv_origin_t origin;
+	drv_failure_t *failures;   /**< owned array: the failures of earlier
+				        attempts, oldest first */
+	size_t   failure_cnt;
 } drv_task_t;
 
 /** @brief Zero \p t and set schema version and default priority. Allocates
  *         nothing. */
 void drv_task_init(drv_task_t *t);
 
-/** @brief Free everything \p t owns and re-init it. \p t itself is not
- *         freed (it is usually embedded or on the stack). */
+/** @brief Free everything \p t owns (strings, payload, labels, failures)
+ *         and re-init it. \p t itself is not freed (it is usually embedded
+ *         or on the stack). */
 void drv_task_release(drv_task_t *t);
 
 /**
@@ -110,10 +155,17 @@ drv_err_t drv_task_set_label(drv_task_t *t, const char *key,
 /** @brief The label's value, or NULL. The string stays owned by \p t. */
 const char *drv_task_label(const drv_task_t *t, const char *key);
 
+/** @brief Append a deep copy of \p f to the task's failure history (which
+ *         is kept oldest first: append in the order the attempts ended).
+ *         The caller keeps \p f and its strings.
+ *  @returns DRV_OK or DRV_ERR_NOMEM (\p t unchanged). */
+drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f);
+
 /**
  * @brief Check a task's invariants (id present, handler present, priority in
  *        1..10, attempt <= max_attempts when both are set, label keys
- *        non-empty).
+ *        non-empty, a failures array when failure_cnt > 0, every failure
+ *        class one this build knows).
  * @returns DRV_OK or DRV_ERR_INVALID with the first problem in \p errstr.
  */
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
@@ -124,7 +176,8 @@ drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
  *
  * The task is validated first (DRV_ERR_INVALID), so nothing invalid is ever
  * produced. The encoding is deterministic: fields in number order, labels
- * sorted by key, schema_version = DRV_SCHEMA_VERSION.
+ * sorted by key, failures in array order, schema_version =
+ * DRV_SCHEMA_VERSION.
  * @param out  receives a malloc'd buffer the caller frees with free();
  *             untouched on error.
  * @returns DRV_OK, DRV_ERR_INVALID or DRV_ERR_NOMEM.
@@ -138,8 +191,9 @@ drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
  *        left initialised and empty and \p errstr says why
  *        (DRV_ERR_DECODE).
  *
- * Unknown fields (a newer writer) are ignored. A task that decodes but
- * fails drv_task_validate(), or whose id is longer than DRV_ID_LEN, is
+ * Unknown fields (a newer writer) are ignored, and failure classes this
+ * build does not know read as DRV_FAILURE_UNSPECIFIED. A task that decodes
+ * but fails drv_task_validate(), or whose id is longer than DRV_ID_LEN, is
  * DRV_ERR_DECODE too. Never crashes on arbitrary bytes. The caller keeps
  * \p buf; \p t owns everything it points to afterwards.
  * @returns DRV_OK, DRV_ERR_DECODE or DRV_ERR_NOMEM.
@@ -147,10 +201,12 @@ drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
 drv_err_t drv_task_decode(const void *buf, size_t len, drv_task_t *t,
 			  char *errstr, size_t errstr_size);
 
-/** @brief Deep-copy \p src into the initialised \p dst, which is released
- *         first; the caller keeps \p src. @returns DRV_OK, DRV_ERR_NOMEM or
- *         DRV_ERR_INVALID (a label with an empty key, payload_len without
- *         payload); on error \p dst is left initialised and empty. */
+/** @brief Deep-copy \p src (labels and failures included) into the
+ *         initialised \p dst, which is released first; the caller keeps
+ *         \p src. @returns DRV_OK, DRV_ERR_NOMEM or DRV_ERR_INVALID (a label
+ *         with an empty key, payload_len without payload, failure_cnt
+ *         without failures); on error \p dst is left initialised and
+ *         empty. */
 drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src);
 
 /**
@@ -159,7 +215,8 @@ drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src);
  * The payload is embedded as a JSON value under "payload" when it parses as
  * JSON, else it is base64 under "payload_base64". Times appear as ms
  * ("created_ms") and as RFC 3339 ("created"); absent optional fields are
- * omitted.
+ * omitted. Failures, when there are any, are an array under "failures",
+ * each rendered as in drv_dead_letter_to_json().
  * @returns a malloc'd NUL-terminated string the caller frees with free(), or
  *          NULL when out of memory.
  */

@@ -37,7 +37,7 @@ Test(timeout, kills_the_whole_process_group, .timeout = 120)
 	free(text);
 
 	drv_fmt(log, sizeof(log), "%s/worker-1.log", ctx.dir);
-	cr_assert(it_wait_file(log, "timed_out", 15000),
+	cr_assert(it_wait_file(log, "class=timeout", 15000),
 		  "worker did not report a timeout; see %s", log);
 	/* the grandchild must be gone too (killed, then reaped by init) */
 	for (int i = 0; i < 100 && kill(child, 0) == 0; i++)

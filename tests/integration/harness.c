@@ -302,3 +302,77 @@ void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
 	rd_kafka_destroy(rk);
 	drv_config_destroy(cfg);
 }
+
+long long it_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int it_consume(it_ctx_t *ctx, const char *topic_suffix, int want,
+	       int timeout_ms, it_msg_t **out)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512], topic[256];
+	it_msg_t *msgs = calloc((size_t)want + 1, sizeof(*msgs));
+	rd_kafka_topic_t *rkt;
+	rd_kafka_t *rk;
+	int n = 0;
+
+	drv_fmt(topic, sizeof(topic), "%s%s", ctx->prefix, topic_suffix);
+	rd_kafka_conf_set(conf, "bootstrap.servers",
+			  getenv("DROVER_KAFKA_BROKERS"), err, sizeof(err));
+	rd_kafka_conf_set(conf, "group.id", "it-reader", err, sizeof(err));
+	rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	rkt = rd_kafka_topic_new(rk, topic, NULL);
+	cr_assert_eq(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0,
+		     "no metadata for %s", topic);
+	parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+	for (int p = 0; p < md->topics[0].partition_cnt; p++)
+		rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_metadata_destroy(md);
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_assign(rk, parts);
+	rd_kafka_topic_partition_list_destroy(parts);
+
+	for (long long end = it_now_ms() + timeout_ms;
+	     n < want && it_now_ms() < end;) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		rd_kafka_headers_t *hdrs;
+		const void *v;
+		size_t vlen;
+
+		if (!m)
+			continue;
+		if (!m->err) {
+			msgs[n].data = malloc(m->len + 1);
+			memcpy(msgs[n].data, m->payload, m->len);
+			msgs[n].len = m->len;
+			if (!rd_kafka_message_headers(m, &hdrs) &&
+			    !rd_kafka_header_get_last(hdrs, "drover-dl-reason",
+						      &v, &vlen))
+				snprintf(msgs[n].reason, sizeof(msgs[n].reason),
+					 "%.*s", (int)vlen, (const char *)v);
+			n++;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	*out = msgs;
+	return n;
+}
+
+void it_msgs_free(it_msg_t *msgs, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(msgs[i].data);
+	free(msgs);
+}

@@ -67,4 +67,22 @@ char *it_read(const char *path);
 void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
 		    const void *data, size_t len);
 
+/* One message read back from a topic: value bytes (owned) and the value of
+ * its drover-dl-reason header, if any. */
+typedef struct it_msg {
+	void  *data;
+	size_t len;
+	char   reason[64];
+} it_msg_t;
+
+/* Read up to \p want messages of the namespace's topic \p topic_suffix
+ * ("dlq") from the beginning, waiting at most \p timeout_ms. Returns the
+ * count; *out is a malloc'd array freed with it_msgs_free(). */
+int it_consume(it_ctx_t *ctx, const char *topic_suffix, int want,
+	       int timeout_ms, it_msg_t **out);
+void it_msgs_free(it_msg_t *msgs, int n);
+
+/* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
+long long it_now_ms(void);
+
 #endif /* DROVER_IT_HARNESS_H */

@@ -1,8 +1,9 @@
 /*
  * Unit tests for the configuration module: defaults, a file with every
  * section, every kind of error with its exact file:line:col message,
- * environment overrides, the dump (redaction and round trip), the example
- * config and the generated reference page. Fixtures live in
+ * environment overrides, retry policies (built-in and from the file), the
+ * handler types and their keys, the dump (redaction and round trip), the
+ * example config and the generated reference page. Fixtures live in
  * tests/unit/config/; every test runs from the repository root.
  */
 #include <criterion/criterion.h>
@@ -96,6 +97,77 @@ static void assert_str_or_null_eq(const char *a, const char *b)
 		cr_assert_str_eq(a, b);
 }
 
+static void assert_same_kvs(const drv_kv_t *a, size_t an, const drv_kv_t *b,
+			    size_t bn)
+{
+	cr_assert_eq(an, bn);
+	for (size_t i = 0; i < an; i++) {
+		cr_assert_str_eq(a[i].key, b[i].key);
+		cr_assert_str_eq(a[i].value, b[i].value);
+	}
+}
+
+static void assert_same_policies(const drv_config_t *a, const drv_config_t *b)
+{
+	cr_assert_eq(a->policy_cnt, b->policy_cnt);
+	for (size_t i = 0; i < a->policy_cnt; i++) {
+		const drv_retry_policy_t *x = &a->policies[i];
+		const drv_retry_policy_t *y = &b->policies[i];
+
+		cr_assert_str_eq(x->name, y->name);
+		cr_assert_eq(x->base_delay_ms, y->base_delay_ms, "%s", x->name);
+		cr_assert_eq(x->multiplier, y->multiplier, "%s", x->name);
+		cr_assert_eq(x->max_delay_ms, y->max_delay_ms, "%s", x->name);
+		cr_assert_eq(x->max_attempts, y->max_attempts, "%s", x->name);
+		cr_assert_eq(x->jitter, y->jitter, "%s", x->name);
+	}
+}
+
+/* The keys of handler \p x that its type uses match \p y's. */
+static void assert_same_handler(const drv_handler_conf_t *x,
+				const drv_handler_conf_t *y)
+{
+	cr_assert_str_eq(x->name, y->name);
+	cr_assert_eq(x->type, y->type);
+	cr_assert_eq(x->timeout_ms, y->timeout_ms);
+	cr_assert_eq(x->output_limit, y->output_limit);
+	assert_str_or_null_eq(x->policy, y->policy);
+	cr_assert_eq(x->max_attempts, y->max_attempts);
+	switch (x->type) {
+	case DRV_HANDLER_EXEC:
+		cr_assert_eq(x->command_cnt, y->command_cnt);
+		for (size_t j = 0; j < x->command_cnt; j++)
+			cr_assert_str_eq(x->command[j], y->command[j]);
+		cr_assert_null(x->command[x->command_cnt]);
+		cr_assert_eq(x->shell, y->shell);
+		assert_str_or_null_eq(x->workdir, y->workdir);
+		assert_same_kvs(x->env, x->env_cnt, y->env, y->env_cnt);
+		cr_assert_eq(x->transient_exit_code_cnt,
+			     y->transient_exit_code_cnt);
+		for (size_t j = 0; j < x->transient_exit_code_cnt; j++)
+			cr_assert_eq(x->transient_exit_codes[j],
+				     y->transient_exit_codes[j]);
+		break;
+	case DRV_HANDLER_HTTP:
+		cr_assert_str_eq(x->url, y->url);
+		cr_assert_str_eq(x->method, y->method);
+		assert_same_kvs(x->headers, x->header_cnt, y->headers,
+				y->header_cnt);
+		cr_assert_eq(x->connect_timeout_ms, y->connect_timeout_ms);
+		break;
+	case DRV_HANDLER_PLUGIN:
+		cr_assert_str_eq(x->plugin_path, y->plugin_path);
+		assert_same_kvs(x->plugin_config, x->plugin_config_cnt,
+				y->plugin_config, y->plugin_config_cnt);
+		break;
+	case DRV_HANDLER_SLEEP:
+		cr_assert_eq(x->sleep_ms, y->sleep_ms);
+		break;
+	case DRV_HANDLER_NOOP:
+		break;
+	}
+}
+
 static void assert_same_config(const drv_config_t *a, const drv_config_t *b)
 {
 	cr_assert_str_eq(a->kafka.brokers, b->kafka.brokers);
@@ -131,31 +203,12 @@ static void assert_same_config(const drv_config_t *a, const drv_config_t *b)
 	cr_assert_eq(a->worker.default_timeout_ms,
 		     b->worker.default_timeout_ms);
 	cr_assert_eq(a->worker.output_limit, b->worker.output_limit);
+	cr_assert_str_eq(a->worker.default_policy, b->worker.default_policy);
 	cr_assert_str_eq(a->coordinator.group, b->coordinator.group);
+	assert_same_policies(a, b);
 	cr_assert_eq(a->handler_cnt, b->handler_cnt);
-	for (size_t i = 0; i < a->handler_cnt; i++) {
-		const drv_handler_conf_t *x = &a->handlers[i];
-		const drv_handler_conf_t *y = &b->handlers[i];
-
-		cr_assert_str_eq(x->name, y->name);
-		cr_assert_eq(x->type, y->type);
-		cr_assert_eq(x->command_cnt, y->command_cnt);
-		for (size_t j = 0; j < x->command_cnt; j++)
-			cr_assert_str_eq(x->command[j], y->command[j]);
-		if (x->command_cnt)
-			cr_assert_null(x->command[x->command_cnt]);
-		cr_assert_eq(x->shell, y->shell);
-		assert_str_or_null_eq(x->workdir, y->workdir);
-		cr_assert_eq(x->env_cnt, y->env_cnt);
-		for (size_t j = 0; j < x->env_cnt; j++) {
-			cr_assert_str_eq(x->env[j].key, y->env[j].key);
-			cr_assert_str_eq(x->env[j].value, y->env[j].value);
-		}
-		cr_assert_eq(x->timeout_ms, y->timeout_ms);
-		cr_assert_eq(x->output_limit, y->output_limit);
-		assert_str_or_null_eq(x->policy, y->policy);
-		cr_assert_eq(x->max_attempts, y->max_attempts);
-	}
+	for (size_t i = 0; i < a->handler_cnt; i++)
+		assert_same_handler(&a->handlers[i], &b->handlers[i]);
 }
 
 static void assert_defaults(const drv_config_t *c)
@@ -185,7 +238,12 @@ static void assert_defaults(const drv_config_t *c)
 	cr_assert_eq(c->worker.shutdown_grace_ms, 30000);
 	cr_assert_eq(c->worker.default_timeout_ms, 300000);
 	cr_assert_eq(c->worker.output_limit, 65536);
+	cr_assert_str_eq(c->worker.default_policy, "standard");
 	cr_assert_str_eq(c->coordinator.group, "drover-coordinator");
+	cr_assert_eq(c->policy_cnt, 3);
+	cr_assert_str_eq(c->policies[0].name, "standard");
+	cr_assert_str_eq(c->policies[1].name, "aggressive");
+	cr_assert_str_eq(c->policies[2].name, "conservative");
 	cr_assert_eq(c->handler_cnt, 0);
 }
 
@@ -271,9 +329,24 @@ Test(config, full_file_sets_every_section)
 	cr_assert_eq(cfg->worker.shutdown_grace_ms, 0);
 	cr_assert_eq(cfg->worker.default_timeout_ms, 90000);
 	cr_assert_eq(cfg->worker.output_limit, 1024);
+	cr_assert_str_eq(cfg->worker.default_policy, "slow");
 	cr_assert_str_eq(cfg->coordinator.group, "acme-coordinator");
 
-	cr_assert_eq(cfg->handler_cnt, 4);
+	/* built-ins first, aggressive redefined in place, then the file's */
+	cr_assert_eq(cfg->policy_cnt, 4);
+	cr_assert_str_eq(cfg->policies[1].name, "aggressive");
+	cr_assert_eq(cfg->policies[1].max_attempts, 3);
+	cr_assert_eq(cfg->policies[1].base_delay_ms, 1000, "standard's");
+	cr_assert_eq(cfg->policies[1].jitter, DRV_JITTER_EQUAL, "standard's");
+	cr_assert_str_eq(cfg->policies[3].name, "slow");
+	cr_assert_eq(drv_config_policy(cfg, "slow"), &cfg->policies[3]);
+	cr_assert_eq(cfg->policies[3].base_delay_ms, 10000);
+	cr_assert_float_eq(cfg->policies[3].multiplier, 1.5, 1e-12);
+	cr_assert_eq(cfg->policies[3].max_delay_ms, 600000);
+	cr_assert_eq(cfg->policies[3].max_attempts, 5);
+	cr_assert_eq(cfg->policies[3].jitter, DRV_JITTER_NONE);
+
+	cr_assert_eq(cfg->handler_cnt, 7);
 	h = drv_config_handler(cfg, "echo");
 	cr_assert_not_null(h);
 	cr_assert_eq(h->type, DRV_HANDLER_EXEC);
@@ -287,6 +360,8 @@ Test(config, full_file_sets_every_section)
 	cr_assert_eq(h->timeout_ms, 90000, "defaults to worker.default_timeout");
 	cr_assert_eq(h->output_limit, 1024, "defaults to worker.output_limit");
 	cr_assert_eq(h->max_attempts, 0);
+	cr_assert_eq(h->transient_exit_code_cnt, 1);
+	cr_assert_eq(h->transient_exit_codes[0], 75);
 
 	h = drv_config_handler(cfg, "report");
 	cr_assert_eq(h->command_cnt, 4);
@@ -304,6 +379,9 @@ Test(config, full_file_sets_every_section)
 	cr_assert_eq(h->output_limit, 4096);
 	cr_assert_str_eq(h->policy, "slow");
 	cr_assert_eq(h->max_attempts, 7);
+	cr_assert_eq(h->transient_exit_code_cnt, 2);
+	cr_assert_eq(h->transient_exit_codes[0], 75);
+	cr_assert_eq(h->transient_exit_codes[1], 111);
 
 	h = drv_config_handler(cfg, "script");
 	cr_assert(h->shell);
@@ -315,6 +393,29 @@ Test(config, full_file_sets_every_section)
 	cr_assert_eq(h->type, DRV_HANDLER_HTTP);
 	cr_assert_eq(h->command_cnt, 0);
 	cr_assert_null(h->command);
+	cr_assert_str_eq(h->url, "https://api.example.com/jobs/${task.id}");
+	cr_assert_str_eq(h->method, "PUT", "any case, stored in capitals");
+	cr_assert_eq(h->header_cnt, 2);
+	cr_assert_str_eq(h->headers[0].key, "Accept");
+	cr_assert_str_eq(h->headers[0].value, "application/json");
+	cr_assert_str_eq(h->headers[1].key, "X-Attempt");
+	cr_assert_str_eq(h->headers[1].value, "${task.attempt}");
+	cr_assert_eq(h->connect_timeout_ms, 2000);
+	cr_assert_str_eq(h->policy, "conservative");
+
+	h = drv_config_handler(cfg, "resize");
+	cr_assert_eq(h->type, DRV_HANDLER_PLUGIN);
+	cr_assert_str_eq(h->plugin_path, "/usr/lib/drover/libresize.so");
+	cr_assert_eq(h->plugin_config_cnt, 2);
+	cr_assert_str_eq(h->plugin_config[0].key, "quality");
+	cr_assert_str_eq(h->plugin_config[0].value, "85");
+	cr_assert_str_eq(h->plugin_config[1].value, "fast");
+
+	h = drv_config_handler(cfg, "nothing");
+	cr_assert_eq(h->type, DRV_HANDLER_NOOP);
+	h = drv_config_handler(cfg, "nap");
+	cr_assert_eq(h->type, DRV_HANDLER_SLEEP);
+	cr_assert_eq(h->sleep_ms, 250);
 
 	cr_assert_null(drv_config_handler(cfg, "nope"));
 	drv_config_destroy(cfg);
@@ -339,7 +440,10 @@ Test(config, names)
 	cr_assert_str_eq(drv_log_level_name((drv_log_level_t)42), "unknown");
 	cr_assert_str_eq(drv_log_format_name(DRV_LOG_FORMAT_LOGFMT), "logfmt");
 	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_EXEC), "exec");
+	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_HTTP), "http");
 	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_PLUGIN), "plugin");
+	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_NOOP), "noop");
+	cr_assert_str_eq(drv_handler_type_name(DRV_HANDLER_SLEEP), "sleep");
 	cr_assert_str_eq(drv_handler_type_name((drv_handler_type_t)9),
 			 "unknown");
 }
@@ -507,8 +611,8 @@ Test(config, error_top_level_not_mapping)
 {
 	expect_text_error("- kafka\n- redis\n", NULL,
 		"f.yaml:1:1: the top level must be a mapping of sections "
-		"(kafka, redis, log, worker, coordinator, handlers), got a "
-		"list");
+		"(kafka, redis, log, worker, coordinator, retry_policies, "
+		"handlers), got a list");
 	expect_text_error("kafka: [1]\n", NULL,
 		"f.yaml:1:8: kafka: expected a mapping of keys, got a list");
 }
@@ -588,7 +692,7 @@ Test(config, error_handler_shapes)
 		"[0, 1000]");
 	expect_text_error("handlers:\n  x:\n    type: grpc\n", NULL,
 		"f.yaml:3:11: handlers.x.type: expected one of exec, http, "
-		"plugin, got 'grpc'");
+		"plugin, noop, sleep, got 'grpc'");
 }
 
 Test(config, error_kafka_properties)
@@ -848,7 +952,8 @@ Test(config, dump_round_trips)
 			       "\"back\\\\slash\", \"nl\\nx\", '#no']\n"
 			       "    env: {X: 'it''s: fine'}\n"
 			       "  -odd.name_1:\n"
-			       "    type: plugin\n",
+			       "    type: plugin\n"
+			       "    plugin: ./p.so\n",
 			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s", err);
 	cr_assert_str_eq(cfg->handlers[0].command[2], "back\\slash");
 	cr_assert_str_eq(cfg->handlers[0].command[3], "nl\nx");
@@ -880,6 +985,628 @@ Test(config, dump_round_trips_secrets_as_redacted)
 }
 
 /* ---------------------------------------------------------------- */
+/* Retry policies                                                    */
+/* ---------------------------------------------------------------- */
+
+static void assert_policy(const drv_retry_policy_t *p, const char *name,
+			  int64_t base, double mult, int64_t max,
+			  uint32_t attempts, drv_jitter_t jitter)
+{
+	cr_assert_not_null(p, "no policy %s", name);
+	cr_assert_str_eq(p->name, name);
+	cr_assert_eq(p->base_delay_ms, base, "%s", name);
+	cr_assert_float_eq(p->multiplier, mult, 1e-12, "%s", name);
+	cr_assert_eq(p->max_delay_ms, max, "%s", name);
+	cr_assert_eq(p->max_attempts, attempts, "%s", name);
+	cr_assert_eq(p->jitter, jitter, "%s", name);
+}
+
+Test(config, builtin_policies)
+{
+	drv_config_t *cfg = drv_config_new();
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->policy_cnt, 3);
+	assert_policy(drv_config_policy(cfg, "standard"), "standard",
+		      1000, 2.0, 16000, 6, DRV_JITTER_EQUAL);
+	assert_policy(drv_config_policy(cfg, "aggressive"), "aggressive",
+		      100, 2.0, 5000, 10, DRV_JITTER_FULL);
+	assert_policy(drv_config_policy(cfg, "conservative"), "conservative",
+		      30000, 3.0, 3600000, 4, DRV_JITTER_EQUAL);
+	cr_assert_eq(drv_config_policy(cfg, "standard"), &cfg->policies[0]);
+	cr_assert_null(drv_config_policy(cfg, "nope"));
+	cr_assert_null(drv_config_policy(cfg, NULL));
+	cr_assert_null(drv_config_policy(NULL, "standard"));
+	drv_config_destroy(cfg);
+}
+
+Test(config, policies_from_the_file)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	/* a new policy after the built-ins; redefined built-ins keep their
+	 * place and take standard's values for keys left out */
+	cr_assert_eq(load_text("retry_policies:\n"
+			       "  extra:\n"
+			       "    base_delay: 0\n"
+			       "    multiplier: 1\n"
+			       "    max_delay: 0\n"
+			       "    max_attempts: 1000\n"
+			       "    jitter: DECORRELATED\n"
+			       "  standard: {max_attempts: 2}\n"
+			       "  conservative: ~\n"
+			       "  tiny: {multiplier: 1.25, max_delay: 1s,"
+			       " base_delay: 1s}\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_eq(cfg->policy_cnt, 5);
+	assert_policy(&cfg->policies[0], "standard", 1000, 2.0, 16000, 2,
+		      DRV_JITTER_EQUAL);
+	assert_policy(&cfg->policies[1], "aggressive", 100, 2.0, 5000, 10,
+		      DRV_JITTER_FULL);
+	assert_policy(&cfg->policies[2], "conservative", 1000, 2.0, 16000, 6,
+		      DRV_JITTER_EQUAL);
+	assert_policy(&cfg->policies[3], "extra", 0, 1.0, 0, 1000,
+		      DRV_JITTER_DECORRELATED);
+	assert_policy(&cfg->policies[4], "tiny", 1000, 1.25, 1000, 6,
+		      DRV_JITTER_EQUAL);
+	drv_config_destroy(cfg);
+
+	/* numbers in other spellings */
+	cr_assert_eq(load_text("retry_policies:\n"
+			       "  a: {multiplier: 2.5e1}\n"
+			       "  b: {multiplier: '+1.5'}\n"
+			       "  c: {multiplier: 100.0}\n"
+			       "  d: {multiplier: 1.1}\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_float_eq(drv_config_policy(cfg, "a")->multiplier, 25.0,
+			   1e-12);
+	cr_assert_float_eq(drv_config_policy(cfg, "b")->multiplier, 1.5,
+			   1e-12);
+	cr_assert_float_eq(drv_config_policy(cfg, "c")->multiplier, 100.0,
+			   1e-12);
+	cr_assert_eq(drv_config_policy(cfg, "d")->multiplier, 1.1);
+	assert_round_trip(cfg);
+	drv_config_destroy(cfg);
+}
+
+Test(config, error_policy_multiplier)
+{
+	static const struct { const char *value, *msg; } cases[] = {
+		{ "abc", "expected a number such as 2 or 1.5, got 'abc'" },
+		{ "0.5", "0.5 is out of range [1, 100]" },
+		{ "101", "101 is out of range [1, 100]" },
+		{ "-2", "-2 is out of range [1, 100]" },
+		{ "1e999", "1e999 is out of range [1, 100]" },
+		{ "inf", "expected a number such as 2 or 1.5, got 'inf'" },
+		{ "nan", "expected a number such as 2 or 1.5, got 'nan'" },
+		{ "0x2", "expected a number such as 2 or 1.5, got '0x2'" },
+		{ "1.5.2", "expected a number such as 2 or 1.5, got '1.5.2'" },
+		{ "2e", "expected a number such as 2 or 1.5, got '2e'" },
+		{ "' 2'", "expected a number such as 2 or 1.5, got ' 2'" },
+		{ "''", "expected a number such as 2 or 1.5, got ''" },
+		{ "[2]", "expected a number, got a list" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[128], msg[256];
+
+		drv_fmt(text, sizeof(text), "retry_policies:\n  p:\n"
+			"    multiplier: %s\n", cases[i].value);
+		drv_fmt(msg, sizeof(msg), "f.yaml:3:17: "
+			"retry_policies.p.multiplier: %s", cases[i].msg);
+		expect_text_error(text, NULL, msg);
+	}
+	expect_fixture_error("bad_multiplier.yaml",
+		"bad_multiplier.yaml:4:17: retry_policies.slow.multiplier: 0.5 "
+		"is out of range [1, 100]");
+}
+
+Test(config, error_policy_shapes)
+{
+	expect_text_error("retry_policies:\n  p:\n    base_delay: 5s\n"
+			  "    max_delay: 1s\n", NULL,
+		"f.yaml:4:16: retry_policies.p.max_delay: 1s is less than "
+		"base_delay 5s");
+	expect_text_error("retry_policies:\n  p:\n    base_delay: 1m\n", NULL,
+		"f.yaml:3:17: retry_policies.p.base_delay: 1m is more than "
+		"max_delay (16s by default); set max_delay too");
+	expect_text_error("retry_policies:\n  p:\n    base_delay: 2d\n", NULL,
+		"f.yaml:3:17: retry_policies.p.base_delay: 2d is out of range "
+		"[0ms, 1d]");
+	expect_text_error("retry_policies:\n  p:\n    max_delay: 31d\n", NULL,
+		"f.yaml:3:16: retry_policies.p.max_delay: 31d is out of range "
+		"[0ms, 30d]");
+	expect_text_error("retry_policies:\n  p:\n    max_attempts: 0\n", NULL,
+		"f.yaml:3:19: retry_policies.p.max_attempts: 0 is out of range "
+		"[1, 1000]");
+	expect_text_error("retry_policies:\n  p:\n    jitter: random\n", NULL,
+		"f.yaml:3:13: retry_policies.p.jitter: expected one of none, "
+		"full, equal, decorrelated, got 'random'");
+	expect_text_error("retry_policies:\n  p:\n    base_dely: 1s\n", NULL,
+		"f.yaml:3:5: unknown key 'retry_policies.p.base_dely' (did you "
+		"mean 'retry_policies.p.base_delay'?)");
+	expect_text_error("retry_policies:\n  p:\n    colour: red\n", NULL,
+		"f.yaml:3:5: unknown key 'retry_policies.p.colour'");
+	expect_text_error("retry_policies:\n  Slow!: {}\n", NULL,
+		"f.yaml:2:3: retry_policies: invalid policy name 'Slow!' (use "
+		"1 to 64 of a-z 0-9 _ . -)");
+	expect_text_error("retry_policies: [a]\n", NULL,
+		"f.yaml:1:17: retry_policies: expected a mapping of policy "
+		"name: settings, got a list");
+	expect_text_error("retry_policies:\n  p: [1]\n", NULL,
+		"f.yaml:2:6: retry_policies.p: expected a mapping of policy "
+		"settings, got a list");
+	expect_text_error("retry_policies:\n  p: {}\n  p: {}\n", NULL,
+		"f.yaml:3:3: duplicate key 'retry_policies.p' (first at line "
+		"2)");
+	expect_text_error("retry_policy:\n  p: {}\n", NULL,
+		"f.yaml:1:1: unknown section 'retry_policy' (did you mean "
+		"'retry_policies'?)");
+}
+
+Test(config, handler_policy_must_exist)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	expect_fixture_error("unknown_policy.yaml",
+		"unknown_policy.yaml:10:13: handlers.report.policy: unknown "
+		"retry policy 'nigthly' (did you mean 'nightly'?)");
+	expect_text_error("handlers:\n  x:\n    command: [x]\n"
+			  "    policy: agressive\n", NULL,
+		"f.yaml:4:13: handlers.x.policy: unknown retry policy "
+		"'agressive' (did you mean 'aggressive'?)");
+	expect_text_error("handlers:\n  x:\n    type: noop\n"
+			  "    policy: zzz\n", NULL,
+		"f.yaml:4:13: handlers.x.policy: unknown retry policy 'zzz' "
+		"(known: standard, aggressive, conservative)");
+
+	/* a policy defined after the handler that names it; "" = default */
+	cr_assert_eq(load_text("handlers:\n"
+			       "  x:\n    command: [x]\n    policy: mine\n"
+			       "  y:\n    command: [y]\n    policy: ''\n"
+			       "retry_policies:\n  mine: {max_attempts: 2}\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_str_eq(cfg->handlers[0].policy, "mine");
+	cr_assert_null(cfg->handlers[1].policy);
+	cr_assert_eq(drv_config_policy(cfg, "mine")->max_attempts, 2);
+	drv_config_destroy(cfg);
+}
+
+Test(config, default_policy_must_exist)
+{
+	char *bad_env[] = { "DROVER_WORKER_DEFAULT_POLICY=nope", NULL };
+	char *near_env[] = { "DROVER_WORKER_DEFAULT_POLICY=agresive", NULL };
+	char *mine_env[] = { "DROVER_WORKER_DEFAULT_POLICY=mine", NULL };
+	char *empty_env[] = { "DROVER_WORKER_DEFAULT_POLICY=", NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "", *out;
+
+	expect_text_error("worker:\n  default_policy: slo\n"
+			  "retry_policies:\n  slow: {}\n", NULL,
+		"f.yaml:2:19: worker.default_policy: unknown retry policy "
+		"'slo' (did you mean 'slow'?)");
+	expect_text_error("worker:\n  default_policy: ''\n", NULL,
+		"f.yaml:2:19: worker.default_policy: must not be empty");
+	expect_text_error("", bad_env,
+		"environment DROVER_WORKER_DEFAULT_POLICY: unknown retry "
+		"policy 'nope' (known: standard, aggressive, conservative)");
+	expect_text_error("worker:\n  default_policy: standard\n", near_env,
+		"environment DROVER_WORKER_DEFAULT_POLICY: unknown retry "
+		"policy 'agresive' (did you mean 'aggressive'?)");
+	expect_text_error("", empty_env,
+		"environment DROVER_WORKER_DEFAULT_POLICY: must not be empty");
+
+	/* the environment may name a policy from the file, and fixes a bad
+	 * file value: the check runs once both are in */
+	cr_assert_eq(load_text("worker:\n  default_policy: nope\n"
+			       "retry_policies:\n  mine: ~\n", mine_env, &cfg,
+			       err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_str_eq(cfg->worker.default_policy, "mine");
+	out = dump(cfg);
+	cr_assert_not_null(strstr(out, "  default_policy: \"mine\"  "
+				  "# env DROVER_WORKER_DEFAULT_POLICY\n"),
+			   "%s", out);
+	free(out);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Handler types and their keys                                      */
+/* ---------------------------------------------------------------- */
+
+Test(config, handler_type_defaults)
+{
+	drv_config_t *cfg = NULL;
+	const drv_handler_conf_t *h;
+	char err[256] = "";
+
+	cr_assert_eq(load_text("handlers:\n"
+			       "  e:\n    command: [x]\n"
+			       "  none:\n    command: [x]\n"
+			       "    transient_exit_codes: []\n"
+			       "  null:\n    command: [x]\n"
+			       "    transient_exit_codes: ~\n"
+			       "  one:\n    command: [x]\n"
+			       "    transient_exit_codes: 3\n"
+			       "  h:\n    type: HTTP\n    url: 'http://h'\n"
+			       "  p:\n    type: plugin\n    plugin: ./p.so\n"
+			       "  n:\n    type: noop\n    timeout: 1s\n"
+			       "  s:\n    type: sleep\n"
+			       "  z:\n    type: sleep\n    sleep: 0\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	h = drv_config_handler(cfg, "e");
+	cr_assert_eq(h->transient_exit_code_cnt, 1);
+	cr_assert_eq(h->transient_exit_codes[0], 75);
+	h = drv_config_handler(cfg, "none");
+	cr_assert_eq(h->transient_exit_code_cnt, 0);
+	cr_assert_not_null(h->transient_exit_codes, "allocated even empty");
+	h = drv_config_handler(cfg, "null");
+	cr_assert_eq(h->transient_exit_code_cnt, 0);
+	cr_assert_not_null(h->transient_exit_codes);
+	h = drv_config_handler(cfg, "one");
+	cr_assert_eq(h->transient_exit_code_cnt, 1);
+	cr_assert_eq(h->transient_exit_codes[0], 3);
+	h = drv_config_handler(cfg, "h");
+	cr_assert_eq(h->type, DRV_HANDLER_HTTP);
+	cr_assert_str_eq(h->url, "http://h");
+	cr_assert_str_eq(h->method, "POST");
+	cr_assert_eq(h->header_cnt, 0);
+	cr_assert_eq(h->connect_timeout_ms, 5000);
+	cr_assert_eq(h->timeout_ms, 300000);
+	h = drv_config_handler(cfg, "p");
+	cr_assert_str_eq(h->plugin_path, "./p.so");
+	cr_assert_eq(h->plugin_config_cnt, 0);
+	h = drv_config_handler(cfg, "n");
+	cr_assert_eq(h->type, DRV_HANDLER_NOOP);
+	cr_assert_eq(h->timeout_ms, 1000);
+	cr_assert_eq(drv_config_handler(cfg, "s")->sleep_ms, 100);
+	cr_assert_eq(drv_config_handler(cfg, "z")->sleep_ms, 0);
+	drv_config_destroy(cfg);
+}
+
+Test(config, error_key_of_another_handler_type)
+{
+	expect_fixture_error("handler_key_for_other_type.yaml",
+		"handler_key_for_other_type.yaml:7:5: handlers.hook.shell: "
+		"only for exec handlers");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    url: 'http://x'\n", NULL,
+		"f.yaml:4:5: handlers.h.url: only for http handlers");
+	/* the type may come after the keys; the first stray key is named */
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    type: http\n    url: 'http://x'\n", NULL,
+		"f.yaml:3:5: handlers.h.command: only for exec handlers");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    sleep: 1s\n", NULL,
+		"f.yaml:4:5: handlers.h.sleep: only for sleep handlers");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://x'\n"
+			  "    transient_exit_codes: [1]\n", NULL,
+		"f.yaml:5:5: handlers.h.transient_exit_codes: only for exec "
+		"handlers");
+	expect_text_error("handlers:\n  h:\n    type: noop\n"
+			  "    config: {a: b}\n", NULL,
+		"f.yaml:4:5: handlers.h.config: only for plugin handlers");
+	expect_text_error("handlers:\n  h:\n    type: sleep\n"
+			  "    headers: {A: b}\n", NULL,
+		"f.yaml:4:5: handlers.h.headers: only for http handlers");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: x.so\n    env: {A: b}\n", NULL,
+		"f.yaml:5:5: handlers.h.env: only for exec handlers");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: x.so\n    connect_timeout: 1s\n", NULL,
+		"f.yaml:5:5: handlers.h.connect_timeout: only for http "
+		"handlers");
+}
+
+Test(config, error_handler_type_needs_its_keys)
+{
+	expect_text_error("handlers:\n  h:\n    type: http\n", NULL,
+		"f.yaml:2:3: handlers.h: an http handler needs a url");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n", NULL,
+		"f.yaml:2:3: handlers.h: a plugin handler needs a plugin");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    headers: {A: b}\n", NULL,
+		"f.yaml:2:3: handlers.h: an http handler needs a url");
+}
+
+Test(config, error_http_keys)
+{
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'ftp://x'\n", NULL,
+		"f.yaml:4:10: handlers.h.url: expected an http:// or https:// "
+		"URL, got 'ftp://x'");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'ftp://u:hunter2@h/'\n", NULL,
+		"f.yaml:4:10: handlers.h.url: expected an http:// or https:// "
+		"URL, got 'ftp://u:<redacted>@h/'");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'https://'\n", NULL,
+		"f.yaml:4:10: handlers.h.url: 'https://' has no host");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://u:pw@/x'\n", NULL,
+		"f.yaml:4:10: handlers.h.url: 'http://u:<redacted>@/x' has no "
+		"host");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h/a b'\n", NULL,
+		"f.yaml:4:10: handlers.h.url: 'http://h/a b' holds a space or "
+		"control character; percent-encode it");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: ''\n", NULL,
+		"f.yaml:4:10: handlers.h.url: must not be empty");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    method: fetch\n", NULL,
+		"f.yaml:5:13: handlers.h.method: expected one of GET, POST, "
+		"PUT, PATCH, DELETE, got 'fetch'");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    headers: {Bad Header: x}\n",
+			  NULL,
+		"f.yaml:5:15: handlers.h.headers: 'Bad Header' is not a valid "
+		"HTTP header name");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    headers: {X-A: \"a\\nb\"}\n",
+			  NULL,
+		"f.yaml:5:20: handlers.h.headers: X-A: a header value may not "
+		"hold a line break");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n"
+			  "    headers: {Accept: a, accept: b}\n", NULL,
+		"f.yaml:5:26: handlers.h.headers: 'accept' repeats 'Accept' "
+		"(header names ignore case)");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    headers: [a]\n", NULL,
+		"f.yaml:5:14: handlers.h.headers: expected a mapping of Name: "
+		"value, got a list");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    headers: {X: [1]}\n", NULL,
+		"f.yaml:5:18: handlers.h.headers: X: expected a string, got a "
+		"list");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    connect_timeout: 50ms\n",
+			  NULL,
+		"f.yaml:5:22: handlers.h.connect_timeout: 50ms is out of range "
+		"[100ms, 10m]");
+	expect_text_error("handlers:\n  h:\n    type: http\n"
+			  "    url: 'http://h'\n    heders: {}\n", NULL,
+		"f.yaml:5:5: unknown key 'handlers.h.heders' (did you mean "
+		"'handlers.h.headers'?)");
+}
+
+Test(config, http_method_any_case)
+{
+	static const char *const methods[] = {
+		"GET", "post", "Put", "patch", "DELETE",
+	};
+	static const char *const want[] = {
+		"GET", "POST", "PUT", "PATCH", "DELETE",
+	};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		drv_config_t *cfg = NULL;
+		char text[128], err[256] = "";
+
+		drv_fmt(text, sizeof(text), "handlers:\n  h:\n    type: http\n"
+			"    url: 'HTTPS://h:8443/x?y=${task.id}'\n"
+			"    method: %s\n", methods[i]);
+		cr_assert_eq(load_text(text, NULL, &cfg, err, sizeof(err)),
+			     DRV_OK, "%s", err);
+		cr_assert_str_eq(cfg->handlers[0].method, want[i]);
+		drv_config_destroy(cfg);
+	}
+}
+
+Test(config, error_transient_exit_codes)
+{
+	char text[1024], msg[256];
+	size_t off;
+
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: [0]\n", NULL,
+		"f.yaml:4:28: handlers.h.transient_exit_codes: 0 is out of "
+		"range [1, 255]");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: [75, 256]\n", NULL,
+		"f.yaml:4:32: handlers.h.transient_exit_codes: 256 is out of "
+		"range [1, 255]");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: [75, 75]\n", NULL,
+		"f.yaml:4:32: handlers.h.transient_exit_codes: 75 is listed "
+		"twice");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: {a: 1}\n", NULL,
+		"f.yaml:4:27: handlers.h.transient_exit_codes: expected a list "
+		"of integers, got a mapping");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: [x]\n", NULL,
+		"f.yaml:4:28: handlers.h.transient_exit_codes: expected an "
+		"integer, got 'x'");
+	expect_text_error("handlers:\n  h:\n    command: [x]\n"
+			  "    transient_exit_codes: [[1]]\n", NULL,
+		"f.yaml:4:28: handlers.h.transient_exit_codes: expected an "
+		"integer, got a list");
+
+	drv_fmt(text, sizeof(text), "handlers:\n  h:\n    command: [x]\n"
+		"    transient_exit_codes: [");
+	for (int i = 1; i <= 65; i++) {
+		off = strlen(text);
+		drv_fmt(text + off, sizeof(text) - off, "%s%d",
+			i > 1 ? ", " : "", i);
+	}
+	off = strlen(text);
+	drv_fmt(text + off, sizeof(text) - off, "]\n");
+	drv_fmt(msg, sizeof(msg), "f.yaml:4:27: handlers.h.transient_exit_"
+		"codes: expected at most 64 entries, got 65");
+	expect_text_error(text, NULL, msg);
+}
+
+Test(config, plugin_config_scalars_as_text)
+{
+	drv_config_t *cfg = NULL;
+	const drv_handler_conf_t *h;
+	char err[256] = "";
+
+	cr_assert_eq(load_text("handlers:\n  p:\n    type: plugin\n"
+			       "    plugin: /x/p.so\n"
+			       "    config: {n: 5, b: true, f: 1.5, s: ~,"
+			       " 'with space': x}\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	h = &cfg->handlers[0];
+	cr_assert_eq(h->plugin_config_cnt, 5);
+	cr_assert_str_eq(h->plugin_config[0].value, "5");
+	cr_assert_str_eq(h->plugin_config[1].value, "true");
+	cr_assert_str_eq(h->plugin_config[2].value, "1.5");
+	cr_assert_str_eq(h->plugin_config[3].value, "");
+	cr_assert_str_eq(h->plugin_config[4].key, "with space");
+	drv_config_destroy(cfg);
+}
+
+Test(config, error_plugin_and_sleep_keys)
+{
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: ''\n", NULL,
+		"f.yaml:4:13: handlers.h.plugin: must not be empty");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: x.so\n    config: {a: [1]}\n", NULL,
+		"f.yaml:5:17: handlers.h.config: a: expected a string, got a "
+		"list");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: x.so\n    config: {'': x}\n", NULL,
+		"f.yaml:5:14: handlers.h.config: an entry name must not be "
+		"empty");
+	expect_text_error("handlers:\n  h:\n    type: plugin\n"
+			  "    plugin: x.so\n    config: [x]\n", NULL,
+		"f.yaml:5:13: handlers.h.config: expected a mapping of name: "
+		"value, got a list");
+	expect_text_error("handlers:\n  h:\n    type: sleep\n"
+			  "    sleep: 2h\n", NULL,
+		"f.yaml:4:12: handlers.h.sleep: 2h is out of range [0ms, 1h]");
+	expect_text_error("handlers:\n  h:\n    type: sleep\n"
+			  "    sleep: soon\n", NULL,
+		"f.yaml:4:12: handlers.h.sleep: expected a duration such as "
+		"500ms, 30s, 5m, 2h or 7d, got 'soon'");
+}
+
+/* ---------------------------------------------------------------- */
+/* Dump of the new keys                                              */
+/* ---------------------------------------------------------------- */
+
+static const char handler_secret_yaml[] =
+	"handlers:\n"
+	"  api:\n"
+	"    type: http\n"
+	"    url: 'https://bot:urlsecret1@api.example.com/x'\n"
+	"    headers:\n"
+	"      Authorization: 'Bearer hdrsecret2'\n"
+	"      X-Api-Key: keysecret3\n"
+	"      X-Auth-Token: toksecret4\n"
+	"      Cookie: cookiesecret5\n"
+	"      Accept: text/plain\n"
+	"  plug:\n"
+	"    type: plugin\n"
+	"    plugin: ./p.so\n"
+	"    config: {api_token: cfgsecret6, db_password: cfgsecret7,"
+	" region: eu}\n";
+
+Test(config, dump_redacts_handler_secrets)
+{
+	static const char *const secrets[] = {
+		"urlsecret1", "hdrsecret2", "keysecret3", "toksecret4",
+		"cookiesecret5", "cfgsecret6", "cfgsecret7",
+	};
+	drv_config_t *cfg = NULL, *back = NULL;
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text(handler_secret_yaml, NULL, &cfg, err,
+			       sizeof(err)), DRV_OK, "%s", err);
+	out = dump(cfg);
+	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		cr_assert_null(strstr(out, secrets[i]), "%s leaked:\n%s",
+			       secrets[i], out);
+	cr_assert_not_null(strstr(out, "    url: \"https://bot:<redacted>@"
+				  "api.example.com/x\"\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "    headers: {\"Authorization\": "
+		"\"<redacted>\", \"X-Api-Key\": \"<redacted>\", "
+		"\"X-Auth-Token\": \"<redacted>\", \"Cookie\": \"<redacted>\", "
+		"\"Accept\": \"text/plain\"}\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "    config: {\"api_token\": "
+		"\"<redacted>\", \"db_password\": \"<redacted>\", "
+		"\"region\": \"eu\"}\n"), "%s", out);
+
+	/* and it still loads, the secrets as "<redacted>" */
+	cr_assert_eq(load_text(out, NULL, &back, err, sizeof(err)), DRV_OK,
+		     "%s\n%s", err, out);
+	cr_assert_str_eq(back->handlers[0].url,
+			 "https://bot:<redacted>@api.example.com/x");
+	cr_assert_str_eq(back->handlers[0].headers[0].value, "<redacted>");
+	cr_assert_str_eq(back->handlers[0].headers[4].value, "text/plain");
+	cr_assert_str_eq(back->handlers[1].plugin_config[2].value, "eu");
+	free(out);
+	drv_config_destroy(back);
+	drv_config_destroy(cfg);
+}
+
+Test(config, dump_round_trips_new_keys)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text("worker: {default_policy: odd}\n"
+			       "retry_policies:\n"
+			       "  odd: {multiplier: 1.1, base_delay: 1500ms,"
+			       " max_delay: 1m30s, jitter: decorrelated,"
+			       " max_attempts: 1}\n"
+			       "  aggressive: {jitter: none}\n"
+			       "handlers:\n"
+			       "  e:\n    command: [x]\n"
+			       "    transient_exit_codes: []\n"
+			       "  f:\n    command: [x]\n"
+			       "    transient_exit_codes: [1, 255, 69]\n"
+			       "  h:\n    type: http\n"
+			       "    url: 'http://h/${label.x}'\n"
+			       "    method: delete\n"
+			       "    headers: {A: '', B: 'x: \"y\"'}\n"
+			       "    connect_timeout: 100ms\n"
+			       "    policy: aggressive\n"
+			       "  p:\n    type: plugin\n    plugin: p.so\n"
+			       "    config: {'k k': 'v\\tv'}\n"
+			       "  n:\n    type: noop\n"
+			       "  s:\n    type: sleep\n    sleep: 59m\n",
+			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	out = dump(cfg);
+	cr_assert_not_null(strstr(out, "\nretry_policies:\n"
+				  "  standard:  # built-in\n"
+				  "    base_delay: 1s\n    multiplier: 2\n"
+				  "    max_delay: 16s\n    max_attempts: 6\n"
+				  "    jitter: equal\n"
+				  "  aggressive:  # file\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "  odd:  # file\n"
+				  "    base_delay: 1500ms\n"
+				  "    multiplier: 1.1\n"
+				  "    max_delay: 90s\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "    transient_exit_codes: []\n"),
+			   "%s", out);
+	cr_assert_not_null(strstr(out, "    transient_exit_codes: [1, 255, "
+				  "69]\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "  n:\n    type: noop\n"
+				  "    timeout: 5m\n"), "%s", out);
+	cr_assert(strstr(out, "\ncoordinator:") <
+		  strstr(out, "\nretry_policies:") &&
+		  strstr(out, "\nretry_policies:") < strstr(out, "\nhandlers:"),
+		  "%s", out);
+	free(out);
+	assert_round_trip(cfg);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
 /* The example config and the reference page                         */
 /* ---------------------------------------------------------------- */
 
@@ -891,15 +1618,19 @@ Test(config, example_loads)
 
 	cr_assert_eq(drv_config_load("examples/drover.yaml", NULL, &cfg, err,
 				     sizeof(err)), DRV_OK, "%s", err);
-	/* the example shows the defaults */
-	cr_assert_eq(cfg->handler_cnt, 3);
+	/* the example shows the defaults, and adds one policy */
+	cr_assert_eq(cfg->handler_cnt, 6);
+	cr_assert_eq(cfg->policy_cnt, 4);
+	cr_assert_str_eq(cfg->policies[3].name, "quick");
 	{
 		drv_handler_conf_t *hs = cfg->handlers;
 		size_t n = cfg->handler_cnt;
 
 		cfg->handlers = NULL;
 		cfg->handler_cnt = 0;
+		cfg->policy_cnt = 3;
 		assert_same_config(cfg, defaults);
+		cfg->policy_cnt = 4;
 		cfg->handlers = hs;
 		cfg->handler_cnt = n;
 	}
@@ -907,14 +1638,31 @@ Test(config, example_loads)
 	cr_assert_not_null(h);
 	cr_assert_eq(h->command_cnt, 1);
 	cr_assert_str_eq(h->command[0], "cat");
+	cr_assert_null(h->command[1]);
+	cr_assert_not(h->shell);
 	h = drv_config_handler(cfg, "fail");
 	cr_assert_not_null(h);
+	cr_assert_eq(h->command_cnt, 1);
 	cr_assert_str_eq(h->command[0], "false");
-	h = drv_config_handler(cfg, "sleep");
+	cr_assert_eq(h->max_attempts, 1);
+	h = drv_config_handler(cfg, "flaky");
 	cr_assert_not_null(h);
 	cr_assert(h->shell);
-	cr_assert_eq(h->command_cnt, 1);
-	cr_assert_not_null(strstr(h->command[0], "sleep"));
+	cr_assert_eq(h->transient_exit_code_cnt, 1);
+	cr_assert_eq(h->transient_exit_codes[0], 75);
+	cr_assert_str_eq(h->policy, "quick");
+	h = drv_config_handler(cfg, "sleep");
+	cr_assert_not_null(h);
+	cr_assert_eq(h->type, DRV_HANDLER_SLEEP);
+	cr_assert_eq(h->sleep_ms, 2000);
+	h = drv_config_handler(cfg, "noop");
+	cr_assert_not_null(h);
+	cr_assert_eq(h->type, DRV_HANDLER_NOOP);
+	h = drv_config_handler(cfg, "hook");
+	cr_assert_not_null(h);
+	cr_assert_eq(h->type, DRV_HANDLER_HTTP);
+	cr_assert_str_eq(h->url, "http://127.0.0.1:8080/hook");
+	cr_assert_str_eq(h->method, "POST");
 	drv_config_destroy(defaults);
 	drv_config_destroy(cfg);
 }
@@ -975,8 +1723,30 @@ Test(config, reference_lists_every_key)
 		"| `log.level` | enum | `info` | debug, info, warn, error | ",
 		"| `redis.password` | string | `\"\"` |",
 		"| `timeout` | duration | worker.default_timeout | "
-		"[100ms, 7d] |",
+		"[100ms, 7d] | all |",
 		"| key | type | default | range | env | description |",
+		"| `worker.default_policy` | string | `standard` | a retry "
+		"policy | `DROVER_WORKER_DEFAULT_POLICY` |",
+		"\n## retry_policies\n",
+		"| `multiplier` | number | `2` | [1, 100] |",
+		"| `max_delay` | duration | `16s` | [0ms, 30d], >= base_delay |",
+		"| `jitter` | enum | `equal` | none, full, equal, decorrelated |",
+		"| `standard` | 1s | 2 | 16s | 6 | equal | 1s, 2s, 4s, 8s, 16s |",
+		"| `aggressive` | 100ms | 2 | 5s | 10 | full | 100ms, 200ms, "
+		"400ms, 800ms, 1600ms, 3200ms, 5s, 5s, 5s |",
+		"| `conservative` | 30s | 3 | 1h | 4 | equal | 30s, 90s, 270s |",
+		"| `type` | enum | `exec` | exec, http, plugin, noop, sleep | "
+		"all |",
+		"| `transient_exit_codes` | list of integers | `[75]` | 0-64 "
+		"entries, each [1, 255] | exec |",
+		"| `url` | string |  | required; http:// or https:// | http |",
+		"| `method` | enum | `POST` | GET, POST, PUT, PATCH, DELETE | "
+		"http |",
+		"| `headers` | map of strings |  | Name: value | http |",
+		"| `connect_timeout` | duration | `5s` | [100ms, 10m] | http |",
+		"| `plugin` | string |  | required | plugin |",
+		"| `config` | map of strings |  | name: value | plugin |",
+		"| `sleep` | duration | `100ms` | [0ms, 1h] | sleep |",
 	};
 	char *out = NULL;
 	size_t len = 0;

@@ -1,13 +1,15 @@
 /*
- * Unit tests for the task: lifecycle and labels, ULID ids, invariants, the
- * protobuf wire form (golden vectors, forward compatibility with a newer
- * schema, deterministic encoding) and decoding of garbage (fuzz).
+ * Unit tests for the task: lifecycle, labels and failure history, ULID ids,
+ * invariants, the protobuf wire form (golden vectors, forward compatibility
+ * with a newer schema, deterministic encoding) and decoding of garbage
+ * (fuzz).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drover/clock.h"
+#include "drover/dead_letter.h"
 #include "drover/task.h"
 #include "golden.h"
 
@@ -79,6 +81,57 @@ static void check_fixture_task(const drv_task_t *t, uint32_t schema_version)
 	cr_assert_eq(o->fencing_token, 17);
 }
 
+/* Two failed attempts, as a task carries them on a delay topic; with
+ * fixture_task() they make tests/golden/task_v1_failures.hex. The second
+ * has no worker id: optional strings stay NULL. */
+static void fixture_failures(drv_task_t *t)
+{
+	drv_failure_t f = {
+		.attempt = 1,
+		.time_ms = 1764130638000LL,
+		.worker_id = "worker-a",
+		.failure_class = DRV_FAILURE_TRANSIENT,
+		.message = "HTTP 503 Service Unavailable",
+		.http_status = 503,
+		.duration_ms = 120,
+	};
+
+	cr_assert_eq(drv_task_add_failure(t, &f), DRV_OK);
+	f = (drv_failure_t){
+		.attempt = 2,
+		.time_ms = 1764130650000LL,
+		.failure_class = DRV_FAILURE_TIMEOUT,
+		.message = "killed after 30s",
+		.exit_code = -9,
+		.duration_ms = 30000,
+	};
+	cr_assert_eq(drv_task_add_failure(t, &f), DRV_OK);
+}
+
+static void check_fixture_failures(const drv_task_t *t)
+{
+	const drv_failure_t *f = t->failures;
+
+	cr_assert_eq(t->failure_cnt, 2);
+	cr_assert_not_null(f);
+	cr_assert_eq(f[0].attempt, 1);
+	cr_assert_eq(f[0].time_ms, 1764130638000LL);
+	cr_assert_str_eq(f[0].worker_id, "worker-a");
+	cr_assert_eq(f[0].failure_class, DRV_FAILURE_TRANSIENT);
+	cr_assert_str_eq(f[0].message, "HTTP 503 Service Unavailable");
+	cr_assert_eq(f[0].exit_code, 0);
+	cr_assert_eq(f[0].http_status, 503);
+	cr_assert_eq(f[0].duration_ms, 120);
+	cr_assert_eq(f[1].attempt, 2);
+	cr_assert_eq(f[1].time_ms, 1764130650000LL);
+	cr_assert_null(f[1].worker_id);
+	cr_assert_eq(f[1].failure_class, DRV_FAILURE_TIMEOUT);
+	cr_assert_str_eq(f[1].message, "killed after 30s");
+	cr_assert_eq(f[1].exit_code, -9);
+	cr_assert_eq(f[1].http_status, 0);
+	cr_assert_eq(f[1].duration_ms, 30000);
+}
+
 static void assert_task_empty(const drv_task_t *t)
 {
 	cr_assert_eq(t->id[0], '\0');
@@ -88,6 +141,8 @@ static void assert_task_empty(const drv_task_t *t)
 	cr_assert_null(t->labels);
 	cr_assert_eq(t->label_cnt, 0);
 	cr_assert_null(t->origin.schedule_id);
+	cr_assert_null(t->failures);
+	cr_assert_eq(t->failure_cnt, 0);
 	cr_assert_eq(t->priority, DRV_PRIORITY_DEFAULT);
 }
 
@@ -180,6 +235,59 @@ Test(task, copy_label_order_preserved)
 	drv_task_release(&b);
 }
 
+Test(task, add_failure_copies_deeply)
+{
+	char worker[] = "worker-a", message[] = "boom";
+	drv_failure_t f = { .attempt = 1, .worker_id = worker,
+			    .failure_class = DRV_FAILURE_CRASHED,
+			    .message = message, .exit_code = 139 };
+	drv_task_t t;
+
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_add_failure(&t, &f), DRV_OK);
+	f.attempt = 2;
+	f.worker_id = NULL;
+	f.message = NULL;
+	cr_assert_eq(drv_task_add_failure(&t, &f), DRV_OK);
+	worker[0] = 'X';
+	message[0] = 'X';
+	cr_assert_eq(t.failure_cnt, 2);
+	cr_assert_neq(t.failures[0].worker_id, worker);
+	cr_assert_str_eq(t.failures[0].worker_id, "worker-a");
+	cr_assert_str_eq(t.failures[0].message, "boom");
+	cr_assert_eq(t.failures[0].exit_code, 139);
+	cr_assert_eq(t.failures[0].failure_class, DRV_FAILURE_CRASHED);
+	cr_assert_eq(t.failures[1].attempt, 2, "kept in the order added");
+	cr_assert_null(t.failures[1].worker_id);
+	cr_assert_null(t.failures[1].message);
+	drv_task_release(&t);
+	assert_task_empty(&t);
+}
+
+Test(task, copy_includes_failures)
+{
+	drv_task_t a, b;
+
+	fixture_task(&a);
+	fixture_failures(&a);
+	drv_task_init(&b);
+	cr_assert_eq(drv_task_copy(&b, &a), DRV_OK);
+	cr_assert_neq(a.failures, b.failures);
+	cr_assert_neq(a.failures[0].message, b.failures[0].message);
+	drv_task_release(&a);
+	check_fixture_task(&b, DRV_SCHEMA_VERSION);
+	check_fixture_failures(&b);
+
+	/* a count without an array is refused, leaving dst empty */
+	fixture_task(&a);
+	a.failure_cnt = 1;
+	cr_assert_eq(drv_task_copy(&b, &a), DRV_ERR_INVALID);
+	assert_task_empty(&b);
+	a.failure_cnt = 0;
+	drv_task_release(&a);
+	drv_task_release(&b);
+}
+
 /* --- validation ---------------------------------------------------------------- */
 
 Test(task, validate_names_the_problem)
@@ -213,6 +321,29 @@ Test(task, validate_names_the_problem)
 	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
 	cr_assert(strstr(err, "no id"), "%s", err);
 	cr_assert_eq(drv_task_validate(&t, NULL, 0), DRV_ERR_INVALID);
+	drv_task_release(&t);
+}
+
+Test(task, validate_checks_failures)
+{
+	drv_task_t t;
+	char err[256];
+
+	fixture_task(&t);
+	fixture_failures(&t);
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	t.failures[1].failure_class = (drv_failure_class_t)DRV_FAILURE_CLASS_CNT;
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "failure 1 has unknown class"), "%s", err);
+	t.failures[1].failure_class = DRV_FAILURE_PERMANENT;
+	drv_task_release(&t);
+
+	fixture_task(&t);
+	t.failure_cnt = 3; /* and no array */
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "3 failures"), "%s", err);
+	t.failure_cnt = 0;
 	drv_task_release(&t);
 }
 
@@ -413,10 +544,162 @@ Test(task_codec, golden_v1)
 	cr_assert_eq(drv_task_decode(gold, gold_len, &back, err, sizeof(err)),
 		     DRV_OK, "%s", err);
 	check_fixture_task(&back, 1);
+	cr_assert_eq(back.failure_cnt, 0);
 	free(gold);
 	free(buf);
 	drv_task_release(&t);
 	drv_task_release(&back);
+}
+
+Test(task_codec, failures_round_trip)
+{
+	drv_task_t t, back;
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "";
+
+	fixture_task(&t);
+	fixture_failures(&t);
+	encode_ok(&t, &buf, &len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(buf, len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_task(&back, DRV_SCHEMA_VERSION);
+	check_fixture_failures(&back);
+	free(buf);
+	drv_task_release(&t);
+	drv_task_release(&back);
+}
+
+Test(task_codec, golden_v1_failures)
+{
+	drv_task_t t, back;
+	uint8_t *buf, *gold, *v1;
+	size_t len, gold_len, v1_len;
+	char err[256] = "";
+
+	fixture_task(&t);
+	fixture_failures(&t);
+	encode_ok(&t, &buf, &len);
+	golden_check("task_v1_failures.hex", buf, len);
+
+	gold = golden_read("task_v1_failures.hex", &gold_len);
+	drv_task_init(&back);
+	cr_assert_eq(drv_task_decode(gold, gold_len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_task(&back, 1);
+	check_fixture_failures(&back);
+
+	/* Field 16 comes last: the task without failures is a prefix, which
+	 * is why a reader that does not know field 16 sees the same task. */
+	v1 = golden_read("task_v1.hex", &v1_len);
+	cr_assert_lt(v1_len, gold_len);
+	cr_assert(!memcmp(v1, gold, v1_len));
+	cr_assert_eq(gold[v1_len], 0x82, "field 16, length-delimited");
+	free(v1);
+	free(gold);
+	free(buf);
+	drv_task_release(&t);
+	drv_task_release(&back);
+}
+
+Test(task_codec, failures_decode_leniently)
+{
+	/* appended to a valid task: a failure {attempt 1, class 99} (a class
+	 * from a newer writer), an empty failure, then {attempt 2, worker_id
+	 * "", message "m"} (empty strings are absent) */
+	static const uint8_t extra[] = {
+		0x82, 0x01, 0x04, 0x08, 0x01, 0x20, 0x63,
+		0x82, 0x01, 0x00,
+		0x82, 0x01, 0x07, 0x08, 0x02, 0x1a, 0x00, 0x2a, 0x01, 'm',
+	};
+	drv_task_t t;
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "";
+
+	fixture_task(&t);
+	encode_ok(&t, &buf, &len);
+	buf = realloc(buf, len + sizeof(extra));
+	cr_assert_not_null(buf);
+	memcpy(buf + len, extra, sizeof(extra));
+	cr_assert_eq(drv_task_decode(buf, len + sizeof(extra), &t, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(t.failure_cnt, 3);
+	cr_assert_eq(t.failures[0].attempt, 1);
+	cr_assert_eq(t.failures[0].failure_class, DRV_FAILURE_UNSPECIFIED);
+	cr_assert_eq(t.failures[1].attempt, 0);
+	cr_assert_null(t.failures[1].message);
+	cr_assert_eq(t.failures[2].attempt, 2);
+	cr_assert_null(t.failures[2].worker_id);
+	cr_assert_str_eq(t.failures[2].message, "m");
+	free(buf);
+	drv_task_release(&t);
+}
+
+Test(task_codec, failures_in_json)
+{
+	drv_task_t t;
+	char *json;
+
+	fixture_task(&t);
+	json = drv_task_to_json(&t);
+	cr_assert_not_null(json);
+	cr_assert_null(strstr(json, "\"failures\""), "%s", json);
+	free(json);
+
+	fixture_failures(&t);
+	json = drv_task_to_json(&t);
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"failures\":[{\"attempt\":1,"), "%s", json);
+	cr_assert(strstr(json, "\"failure_class\":\"transient\""), "%s", json);
+	cr_assert(strstr(json, "\"failure_class\":\"timeout\""), "%s", json);
+	cr_assert(strstr(json, "\"exit_code\":-9"), "%s", json);
+	cr_assert(strstr(json, "\"http_status\":503"), "%s", json);
+	free(json);
+	drv_task_release(&t);
+}
+
+Test(task_codec, failures_survive_a_dead_letter)
+{
+	/* the dead letter's task keeps the history it travelled with, and the
+	 * dead letter's own list is independent of it */
+	drv_dead_letter_t dl, back;
+	drv_failure_t last = { .attempt = 3, .failure_class =
+				       DRV_FAILURE_PERMANENT,
+			       .message = "exit 2: bad card", .exit_code = 2 };
+	uint8_t *buf;
+	size_t len;
+	char err[256] = "", *json;
+
+	drv_dead_letter_init(&dl);
+	drv_strlcpy(dl.id, "01JDQ40000DDDDDDDDDDDDDDDD", sizeof(dl.id));
+	drv_task_release(&dl.task);
+	fixture_task(&dl.task);
+	fixture_failures(&dl.task);
+	dl.task.attempt = 3;
+	for (size_t i = 0; i < dl.task.failure_cnt; i++)
+		cr_assert_eq(drv_dead_letter_add_failure(&dl,
+				&dl.task.failures[i]), DRV_OK);
+	cr_assert_eq(drv_dead_letter_add_failure(&dl, &last), DRV_OK);
+	dl.reason = DRV_DL_ATTEMPTS_EXHAUSTED;
+	cr_assert_eq(drv_dead_letter_encode(&dl, &buf, &len, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	drv_dead_letter_init(&back);
+	cr_assert_eq(drv_dead_letter_decode(buf, len, &back, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	check_fixture_failures(&back.task);
+	cr_assert_eq(back.failure_cnt, 3);
+	cr_assert_str_eq(back.failures[0].message,
+			 "HTTP 503 Service Unavailable");
+	cr_assert_str_eq(back.failures[2].message, "exit 2: bad card");
+	json = drv_dead_letter_to_json(&back);
+	cr_assert_not_null(json);
+	cr_assert(strstr(json, "\"task\":{"), "%s", json);
+	free(json);
+	free(buf);
+	drv_dead_letter_release(&dl);
+	drv_dead_letter_release(&back);
 }
 
 /* A newer writer: schema_version 2 and fields this schema does not know, of
@@ -598,15 +881,14 @@ static void fuzz_one(const uint8_t *buf, size_t len, size_t *ok_cnt)
 	drv_task_release(&t);
 }
 
-Test(task_codec, fuzz_never_crashes)
+/* Truncations, random bytes and mutations of the encoding of \p t. */
+static void fuzz_task(drv_task_t *t)
 {
-	drv_task_t t;
-	uint8_t *valid, buf[512];
+	uint8_t *valid, buf[1024];
 	size_t len, ok_cnt = 0;
 
-	fixture_task(&t);
-	encode_ok(&t, &valid, &len);
-	drv_task_release(&t);
+	encode_ok(t, &valid, &len);
+	drv_task_release(t);
 	cr_assert_leq(len, sizeof(buf));
 
 	/* every truncation of a valid encoding */
@@ -633,4 +915,21 @@ Test(task_codec, fuzz_never_crashes)
 	}
 	cr_assert_gt(ok_cnt, 0, "some mutations should still decode");
 	free(valid);
+}
+
+Test(task_codec, fuzz_never_crashes)
+{
+	drv_task_t t;
+
+	fixture_task(&t);
+	fuzz_task(&t);
+}
+
+Test(task_codec, fuzz_with_failures_never_crashes)
+{
+	drv_task_t t;
+
+	fixture_task(&t);
+	fixture_failures(&t);
+	fuzz_task(&t);
 }
