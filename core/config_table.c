@@ -345,6 +345,10 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .range_doc = "a retry policy",
 	  .doc = "Retry policy of handlers and tasks that name none; a "
 		 "built-in or one under `retry_policies`." },
+	{ .name = "worker.lifecycle_events", .type = DRV_CFG_BOOL,
+	  .offset = CF(worker.lifecycle_events), .def = "true",
+	  .doc = "Publish `task.succeeded`, `task.retrying` and `task.dead` "
+		 "on the events topic (schedules can chain on them)." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,

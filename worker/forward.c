@@ -1,15 +1,20 @@
 /*
- * forward.c — moving a task on after its attempt: to a delay tier for a
- * retry or a not-before time, to its band when due, or to the dead-letter
- * topic. A forward counts only once the broker acknowledged it; a refused
- * one is tried again every few seconds, and until then its offset is not
- * committed, so nothing is lost if the worker dies meanwhile.
+ * forward.c — what the main thread produces once a job's attempt is over:
+ * the task itself to a delay tier (a retry or a not-before time) or to its
+ * band when due, a dead letter to the DLQ, and the lifecycle event
+ * (task.succeeded, task.retrying, task.dead) to the events topic. Each
+ * produce counts only once the broker acknowledged it; a refused one is
+ * tried again every few seconds, and until all are acknowledged the job's
+ * offset is not committed, so nothing is lost if the worker dies meanwhile
+ * (a retried produce may duplicate: at-least-once).
  *
  * @locality main thread (delivery reports are served from its
  * rd_kafka_poll() on the producer).
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "drover/clock.h"
 #include "drover/log.h"
@@ -21,15 +26,16 @@
 static void delivered(drv_delivery_t *d, void *arg)
 {
 	job_t *job = arg;
+	int i = d == &job->fwd[FWD_TASK].dr ? FWD_TASK : FWD_EVENT;
 
 	if (d->err) {
 		drv_log_kv(DRV_LOG_ERROR, "forward refused by Kafka; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", rd_kafka_err2str(d->err), NULL);
-		job->retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
 		return;
 	}
-	job->retry_at = -1;
+	job->fwd[i].retry_at = -1;
 }
 
 /* A dead letter for the job: the task as it is now (its failures
@@ -59,44 +65,128 @@ static drv_err_t produce_dead(worker_t *w, job_t *job, char *err,
 		rc = drv_dead_letter_set_raw(&dl, m->payload, m->len);
 	}
 	if (!rc)
-		rc = drv_dead_letter_produce(w->producer, w->cfg, &dl, &job->dr,
-					     err, errlen);
+		rc = drv_dead_letter_produce(w->producer, w->cfg, &dl,
+					     &job->fwd[FWD_TASK].dr, err, errlen);
 	else
 		drv_fmt(err, errlen, "%s", drv_strerror(rc));
 	drv_dead_letter_release(&dl);
 	return rc;
 }
 
-/* Produce what the job's step asks for; on failure try again later. */
-static void produce(worker_t *w, job_t *job)
+/* The lifecycle event of a task that ran here: what happened, with the
+ * times and the origin, so schedules can chain on it. */
+static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
+			       size_t errlen)
+{
+	static const char *types[] = {
+		[STEP_DONE] = "task.succeeded",
+		[STEP_RETRY] = "task.retrying",
+		[STEP_DEAD] = "task.dead",
+	};
+	const drv_task_t *t = &job->task;
+	char id[DRV_ID_LEN + 1], attempt[16], topic[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	drv_event_t e;
+	json_t *body;
+	char *text;
+	drv_err_t rc;
+
+	drv_event_init(&e);
+	e.time_ms = drv_now_ms();
+	drv_id_new(id, e.time_ms);
+	e.id = drv_strdup(id);
+	e.type = drv_strdup(types[job->step]);
+	e.source = drv_strdup(w->daemon->id);
+	e.task_id = drv_strdup(t->id);
+	e.chain_depth = t->origin.chain_depth;
+	e.content_type = drv_strdup("application/json");
+	drv_fmt(attempt, sizeof(attempt), "%u",
+		job->step == STEP_DONE ? t->attempt + 1 : t->attempt);
+	drv_event_set_attribute(&e, "handler", t->handler);
+	drv_event_set_attribute(&e, "attempt", attempt);
+	if (job->step == STEP_DEAD)
+		drv_event_set_attribute(&e, "reason",
+					drv_dl_reason_name(job->dl_reason));
+	if (t->origin.schedule_id)
+		drv_event_set_attribute(&e, "schedule_id", t->origin.schedule_id);
+	body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
+			 "task_id", t->id, "handler", t->handler,
+			 "attempt", attempt,
+			 "created_ms", (json_int_t)t->created_ms,
+			 "started_ms", (json_int_t)job->started_ms,
+			 "finished_ms", (json_int_t)e.time_ms);
+	if (body && job->step != STEP_DONE)
+		json_object_set_new(body, "detail", json_string(job->detail));
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+	if (text)
+		drv_event_set_payload(&e, text, strlen(text));
+	free(text);
+
+	rc = drv_event_encode(&e, &buf, &len, err, errlen);
+	if (!rc) {
+		const drv_header_t hdrs[] = {
+			{ "drover-event-id",   e.id },
+			{ "drover-event-type", e.type },
+			{ "drover-task-id",    t->id },
+		};
+		drv_topic_name(w->cfg, DRV_TOPIC_EVENTS, NULL, 0, topic,
+			       sizeof(topic));
+		rc = drv_kafka_produce(w->producer, topic, t->id, strlen(t->id),
+				       buf, len, hdrs,
+				       sizeof(hdrs) / sizeof(hdrs[0]),
+				       &job->fwd[FWD_EVENT].dr, err, errlen);
+	}
+	free(buf);
+	drv_event_release(&e);
+	return rc;
+}
+
+/* Produce forward \p i of the job; on failure try again later. */
+static void produce(worker_t *w, job_t *job, int i)
 {
 	char err[512], topic[256];
 	drv_err_t rc;
 
-	job->retry_at = 0;
-	job->dr.on_delivery = delivered;
-	job->dr.arg = job;
-	if (job->step == STEP_DEAD) {
+	job->fwd[i].retry_at = 0;
+	job->fwd[i].dr.on_delivery = delivered;
+	job->fwd[i].dr.arg = job;
+	if (i == FWD_EVENT) {
+		rc = produce_event(w, job, err, sizeof(err));
+	} else if (job->step == STEP_DEAD) {
 		rc = produce_dead(w, job, err, sizeof(err));
 	} else {
 		drv_task_route(w->cfg, &job->task, drv_now_ms(), topic,
 			       sizeof(topic));
-		rc = drv_task_produce(w->producer, &job->task, topic, &job->dr,
-				      err, sizeof(err));
+		rc = drv_task_produce(w->producer, &job->task, topic,
+				      &job->fwd[i].dr, err, sizeof(err));
 	}
 	if (rc) {
 		drv_log_kv(DRV_LOG_ERROR, "cannot forward; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", err, NULL);
-		job->retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
 	}
 }
 
 void forward_start(worker_t *w, job_t *job)
 {
+	/* the task moves on unless it is done; an event tells about every
+	 * attempt made here (not a release from a delay tier, not a message
+	 * that was never a task) */
+	bool task = job->step != STEP_DONE;
+	bool event = w->cfg->worker.lifecycle_events && job->decoded &&
+		     job->src == SRC_TASKS && job->step != STEP_RELEASE;
+
+	job->fwd[FWD_TASK].retry_at = -1;
+	job->fwd[FWD_EVENT].retry_at = -1;
+	if (task)
+		produce(w, job, FWD_TASK);
+	if (event)
+		produce(w, job, FWD_EVENT);
 	job->next = w->forwarding;
 	w->forwarding = job;
-	produce(w, job);
 }
 
 void forward_serve(worker_t *w)
@@ -108,14 +198,16 @@ void forward_serve(worker_t *w)
 	while (*pp) {
 		job_t *job = *pp;
 
-		if (job->retry_at == -1) {
+		if (job->fwd[FWD_TASK].retry_at == -1 &&
+		    job->fwd[FWD_EVENT].retry_at == -1) {
 			*pp = job->next;
 			job->next = NULL;
 			job_end(w, job);
 			continue;
 		}
-		if (job->retry_at > 0 && now >= job->retry_at)
-			produce(w, job);
+		for (int i = FWD_TASK; i <= FWD_EVENT; i++)
+			if (job->fwd[i].retry_at > 0 && now >= job->fwd[i].retry_at)
+				produce(w, job, i);
 		pp = &job->next;
 	}
 }

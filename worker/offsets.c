@@ -20,6 +20,7 @@ typedef struct part {
 	int32_t      partition;
 	slot_t      *slots;
 	size_t       head, tail, cap;  /* live slots are [head, tail) */
+	int64_t      last;             /* highest offset added */
 } part_t;
 
 struct offsets {
@@ -60,19 +61,22 @@ static part_t **find(offsets_t *o, const char *topic, int32_t partition)
 	return pp;
 }
 
-bool offsets_add(offsets_t *o, const char *topic, int32_t partition,
-		 int64_t offset)
+int offsets_add(offsets_t *o, const char *topic, int32_t partition,
+		int64_t offset)
 {
 	part_t **pp = find(o, topic, partition), *p = *pp;
 
 	if (!p) {
 		if (!(p = calloc(1, sizeof(*p))) || !(p->topic = strdup(topic))) {
 			free(p);
-			return false;
+			return -1;
 		}
 		p->partition = partition;
+		p->last = -1;
 		*pp = p;
 	}
+	if (offset <= p->last)
+		return 0;
 	if (p->tail == p->cap) {
 		/* slide live slots to the front before growing */
 		if (p->head > 0) {
@@ -85,7 +89,7 @@ bool offsets_add(offsets_t *o, const char *topic, int32_t partition,
 			size_t cap = p->cap ? p->cap * 2 : 64;
 			slot_t *s = realloc(p->slots, cap * sizeof(*s));
 			if (!s)
-				return false;
+				return -1;
 			p->slots = s;
 			p->cap = cap;
 		}
@@ -93,7 +97,8 @@ bool offsets_add(offsets_t *o, const char *topic, int32_t partition,
 	p->slots[p->tail].offset = offset;
 	p->slots[p->tail].done = false;
 	p->tail++;
-	return true;
+	p->last = offset;
+	return 1;
 }
 
 int64_t offsets_done(offsets_t *o, const char *topic, int32_t partition,

@@ -22,11 +22,13 @@ typedef struct offsets offsets_t;
 offsets_t *offsets_new(void);
 void offsets_destroy(offsets_t *o);
 
-/* Record that \p offset of topic/partition was handed out. Offsets of one
- * partition must be added in increasing order. Returns false on allocation
- * failure. \p topic is copied. */
-bool offsets_add(offsets_t *o, const char *topic, int32_t partition,
-		 int64_t offset);
+/* Record that \p offset of topic/partition was handed out. \p topic is
+ * copied. Returns 1 when added; 0 when the offset is not above the last one
+ * added for the partition (a redelivery the caller must drop: librdkafka
+ * 2.0 can rewind a partition after pause/resume, issues #4637 and #4686);
+ * -1 on allocation failure. */
+int offsets_add(offsets_t *o, const char *topic, int32_t partition,
+		int64_t offset);
 
 /* Mark \p offset finished. Returns the offset to commit (the next one to
  * consume) when the partition's commit point moved, else -1. An offset of a

@@ -246,6 +246,7 @@ static void execute(worker_t *w, job_t *job)
 		log_result(job, &res);
 		return;
 	}
+	job->started_ms = drv_now_ms();
 	switch (h->type) {
 	case DRV_HANDLER_EXEC:
 		run_exec(w, job, h, &res);

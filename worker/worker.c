@@ -89,11 +89,12 @@ static void reap(worker_t *w)
 		done = job->next;
 		job->next = NULL;
 		switch (job->step) {
-		case STEP_DONE:
-			w->stats.succeeded++;
-			/* fall through */
 		case STEP_ABANDON:
 			job_end(w, job);
+			break;
+		case STEP_DONE:
+			w->stats.succeeded++;
+			forward_start(w, job);
 			break;
 		case STEP_RETRY:
 			w->stats.retried++;
@@ -138,14 +139,21 @@ static void dead_undecodable(worker_t *w, job_t *job)
 /* A message from either consumer: track its offset, decode, route it. */
 static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 {
-	job_t *job = calloc(1, sizeof(*job));
 	const char *topic = rd_kafka_topic_name(m->rkt);
+	job_t *job;
+	int added = offsets_add(w->offsets, topic, m->partition, m->offset);
 
-	if (!job || !offsets_add(w->offsets, topic, m->partition, m->offset)) {
-		/* not tracked, so never committed: it will come again */
+	if (added == 0) {
+		/* taken before in this assignment: a rewind, not new work */
+		w->stats.redelivered++;
+		rd_kafka_message_destroy(m);
+		return;
+	}
+	if (added < 0 || !(job = calloc(1, sizeof(*job)))) {
+		/* not tracked (or never ended), so never committed past: it
+		 * comes again after a restart */
 		drv_log_kv(DRV_LOG_ERROR, "out of memory; message left for "
 			   "redelivery", "topic", topic, NULL);
-		free(job);
 		rd_kafka_message_destroy(m);
 		return;
 	}
@@ -498,10 +506,10 @@ int worker_run(drv_daemon_t *d)
 		   NULL);
 	shutdown_gracefully(&w);
 	drv_fmt(stats, sizeof(stats), "succeeded=%lld retried=%lld dead=%lld "
-		"released=%lld undecodable=%lld",
+		"released=%lld undecodable=%lld redelivered_dropped=%lld",
 		(long long)w.stats.succeeded, (long long)w.stats.retried,
 		(long long)w.stats.dead, (long long)w.stats.released,
-		(long long)w.stats.undecodable);
+		(long long)w.stats.undecodable, (long long)w.stats.redelivered);
 	stop(&w);
 	drv_log_kv(DRV_LOG_INFO, "worker stopped", "totals", stats, NULL);
 	return 0;

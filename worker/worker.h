@@ -58,11 +58,19 @@ typedef struct job {
 	char                detail[512];/* why, for logs and the DLQ */
 	drv_exec_t         *ex;         /* while running, under worker lock */
 	bool                abandon;    /* shutdown killed it, under lock */
-	drv_delivery_t      dr;         /* the forward's acknowledgement */
-	int64_t             retry_at;   /* mono ms to forward again; 0 = no;
-					   -1 = acknowledged */
+	/* What the main thread produces for the job, each acknowledged on
+	 * its own: [FWD_TASK] the task or dead letter, [FWD_EVENT] the
+	 * lifecycle event. */
+	struct {
+		drv_delivery_t dr;
+		int64_t        retry_at; /* mono ms to produce again; 0 = waiting;
+					    -1 = acknowledged or not needed */
+	} fwd[2];
+	int64_t             started_ms; /* wall ms the attempt started */
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 } job_t;
+
+enum { FWD_TASK, FWD_EVENT };
 
 typedef struct worker {
 	drv_daemon_t       *daemon;
@@ -79,6 +87,7 @@ typedef struct worker {
 	bool                paused;      /* band fetching paused: capacity */
 	struct {
 		int64_t succeeded, retried, dead, released, undecodable;
+		int64_t redelivered;  /* rewinds dropped (offsets_add) */
 	} stats;
 
 	pthread_mutex_t     lock;

@@ -147,6 +147,8 @@ typedef struct drv_config {
 		int64_t  default_timeout_ms; /**< handler timeout if unset */
 		int64_t  output_limit;       /**< default handler output_limit */
 		char    *default_policy;     /**< default "standard" */
+		bool     lifecycle_events;   /**< publish task.succeeded,
+						  task.retrying, task.dead */
 	} worker;
 
 	struct {

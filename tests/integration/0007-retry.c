@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/event.h"
 #include "harness.h"
 
 /* "try ID MS" per attempt; exits 75 (transient) until the third attempt. */
@@ -77,5 +78,33 @@ Test(retry, transient_failures_retry_on_schedule, .timeout = 180)
 	cr_assert(t2 - t1 >= 2000, "second retry early: %lld ms", t2 - t1);
 	cr_assert(r > 0 && r < t1,
 		  "the other task waited for the retry (%lld vs %lld)", r, t1);
+
+	/* lifecycle events: two retries, then success (and the other task) */
+	{
+		int retrying = 0, succeeded = 0, n;
+		it_msg_t *msgs;
+		char err[256];
+
+		n = it_consume(&ctx, "events", 4, 30000, &msgs);
+		cr_assert_eq(n, 4, "expected 4 lifecycle events, got %d", n);
+		for (int i = 0; i < n; i++) {
+			drv_event_t e;
+
+			drv_event_init(&e);
+			cr_assert_eq(drv_event_decode(msgs[i].data, msgs[i].len,
+						      &e, err, sizeof(err)),
+				     DRV_OK, "%s", err);
+			if (!strcmp(e.task_id, id)) {
+				retrying += !strcmp(e.type, "task.retrying");
+				succeeded += !strcmp(e.type, "task.succeeded");
+				cr_assert_str_eq(drv_event_attribute(&e, "handler"),
+						 "flaky");
+			}
+			drv_event_release(&e);
+		}
+		cr_assert_eq(retrying, 2);
+		cr_assert_eq(succeeded, 1);
+		it_msgs_free(msgs, n);
+	}
 	it_teardown(&ctx);
 }

@@ -11,7 +11,7 @@ Test(offsets, commit_point_waits_for_oldest)
 	offsets_t *o = offsets_new();
 
 	for (int64_t off = 10; off < 15; off++)
-		cr_assert(offsets_add(o, "t", 0, off));
+		cr_assert_eq(1, offsets_add(o, "t", 0, off));
 	cr_assert_eq(offsets_pending(o, NULL, 0), 5);
 	cr_assert_eq(offsets_done(o, "t", 0, 12), -1, "12 done, 10 still running");
 	cr_assert_eq(offsets_done(o, "t", 0, 11), -1);
@@ -57,19 +57,36 @@ Test(offsets, many_in_flight_grow_and_slide)
 
 	/* finish in reverse order: only the last completion moves the point */
 	for (int64_t off = 0; off < 1000; off++)
-		cr_assert(offsets_add(o, "t", 0, off));
+		cr_assert_eq(1, offsets_add(o, "t", 0, off));
 	for (int64_t off = 999; off > 0; off--)
 		cr_assert_eq(offsets_done(o, "t", 0, off), -1);
 	commit = offsets_done(o, "t", 0, 0);
 	cr_assert_eq(commit, 1000);
 	/* pairs finish newest first, so the array keeps sliding */
 	for (int64_t off = 1000; off < 5000; off++) {
-		cr_assert(offsets_add(o, "t", 0, off));
+		cr_assert_eq(1, offsets_add(o, "t", 0, off));
 		if (off % 2) {
 			cr_assert_eq(offsets_done(o, "t", 0, off), -1);
 			cr_assert_eq(offsets_done(o, "t", 0, off - 1), off + 1);
 		}
 	}
 	cr_assert_eq(offsets_pending(o, NULL, 0), 0);
+	offsets_destroy(o);
+}
+
+Test(offsets, redelivered_offsets_are_refused)
+{
+	offsets_t *o = offsets_new();
+
+	cr_assert_eq(offsets_add(o, "t", 0, 5), 1);
+	cr_assert_eq(offsets_add(o, "t", 0, 6), 1);
+	cr_assert_eq(offsets_add(o, "t", 0, 6), 0, "same offset again");
+	cr_assert_eq(offsets_add(o, "t", 0, 3), 0, "rewound");
+	cr_assert_eq(offsets_done(o, "t", 0, 5), 6);
+	cr_assert_eq(offsets_done(o, "t", 0, 6), 7);
+	cr_assert_eq(offsets_add(o, "t", 0, 6), 0, "even after it ended");
+	cr_assert_eq(offsets_add(o, "t", 0, 7), 1);
+	offsets_forget(o, "t", 0);
+	cr_assert_eq(offsets_add(o, "t", 0, 3), 1, "a new assignment starts over");
 	offsets_destroy(o);
 }
