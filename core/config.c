@@ -614,7 +614,8 @@ static drv_err_t check_handler_keys(loader_t *L, const drv_handler_conf_t *h,
 		drv_cfg_where_t w = where_of(L, k);
 		char name[256], types[64];
 
-		if (!row->types || (row->types & DRV_CFG_FOR(h->type)))
+		if (!row || !row->types ||
+		    (row->types & DRV_CFG_FOR(h->type)))
 			continue;
 		drv_fmt(name, sizeof(name), "handlers.%s.%s", h->name,
 			row->name);

@@ -101,7 +101,11 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 		     conf_set(conf, "auto.offset.reset", "earliest",
 			      errstr, errstr_size) &&
 		     conf_set(conf, "enable.partition.eof", "false",
-			      errstr, errstr_size);
+			      errstr, errstr_size) &&
+		     /* a rebalance moves only the partitions that change
+		      * owner; the others keep running */
+		     conf_set(conf, "partition.assignment.strategy",
+			      "cooperative-sticky", errstr, errstr_size);
 	for (size_t i = 0; ok && i < cfg->kafka.property_cnt; i++)
 		ok = conf_set(conf, cfg->kafka.properties[i].key,
 			      cfg->kafka.properties[i].value,

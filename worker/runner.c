@@ -156,7 +156,7 @@ static void decide_failure(worker_t *w, job_t *job,
 	drv_task_t *t = &job->task;
 	const drv_retry_policy_t *p = NULL;
 	uint32_t attempt = t->attempt + 1, max;
-	int64_t now = drv_now_ms(), delay;
+	int64_t now = drv_now_ms(), delay, prev = 0;
 	drv_failure_t f = {
 		.attempt = attempt,
 		.time_ms = now,
@@ -168,7 +168,16 @@ static void decide_failure(worker_t *w, job_t *job,
 		.duration_ms = res->duration_ms,
 	};
 
-	drv_task_add_failure(t, &f);
+	if (drv_task_add_failure(t, &f)) {
+		/* the task still moves on, one failure short in its
+		 * history; say so */
+		drv_log_kv(DRV_LOG_ERROR, "out of memory recording a failure",
+			   "task_id", t->id, NULL);
+	}
+	/* the delay before the previous retry, for decorrelated jitter: the
+	 * previous not-before minus the time of the failure that set it */
+	if (t->failure_cnt >= 2 && t->not_before_ms)
+		prev = t->not_before_ms - t->failures[t->failure_cnt - 2].time_ms;
 	t->attempt = attempt;
 	if (t->policy)
 		p = drv_config_policy(w->cfg, t->policy);
@@ -186,7 +195,7 @@ static void decide_failure(worker_t *w, job_t *job,
 		dead(job, DRV_DL_ATTEMPTS_EXHAUSTED, res->message);
 		return;
 	}
-	delay = drv_retry_delay(p, attempt, 0, &thread_rng);
+	delay = drv_retry_delay(p, attempt, prev, &thread_rng);
 	if (res->retry_after_ms > delay)
 		delay = res->retry_after_ms;
 	t->not_before_ms = now + delay;

@@ -220,11 +220,31 @@ static size_t pending_in(const worker_t *w,
 	return n;
 }
 
+/* Commit the stored offsets now and say so if the broker refuses. */
+static rd_kafka_resp_err_t commit_sync(rd_kafka_t *rk, const char *which)
+{
+	rd_kafka_resp_err_t err = rd_kafka_commit(rk, NULL, 0);
+
+	if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+		return RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (err)
+		drv_log_kv(DRV_LOG_WARN, "commit failed; tasks since the last "
+			   "commit may run again", "consumer", which,
+			   "error", rd_kafka_err2str(err), NULL);
+	return err;
+}
+
+/* Partitions come and go one by one (cooperative-sticky): an assignment
+ * adds to what the consumer has, a revocation takes only those partitions
+ * away, after their running tasks and forwards have ended and their offsets
+ * are committed. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	worker_t *w = opaque;
 	const char *which = rk == w->delay ? "delay" : "tasks";
+	bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk),
+				   "COOPERATIVE");
 	int64_t deadline;
 	char cnt[16];
 
@@ -232,9 +252,13 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		drv_log_kv(DRV_LOG_INFO, "partitions assigned", "consumer",
 			   which, "count", cnt, NULL);
-		rd_kafka_assign(rk, parts);
-		if (rk == w->consumer)
-			w->paused = false;
+		if (cooperative)
+			rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+		/* new partitions start fetching; hold them too if full */
+		if (rk == w->consumer && w->paused)
+			rd_kafka_pause_partitions(rk, parts);
 		return;
 	}
 	drv_log_kv(DRV_LOG_INFO, "partitions revoked; finishing their work",
@@ -248,12 +272,16 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		service(w);
 		usleep(10 * 1000);
 	}
-	rd_kafka_commit(rk, NULL, 0);
+	commit_sync(rk, which);
 	for (int i = 0; i < parts->cnt; i++)
 		offsets_forget(w->offsets, parts->elems[i].topic,
 			       parts->elems[i].partition);
+	/* a paused partition stays paused in librdkafka across owners */
 	rd_kafka_resume_partitions(rk, parts);
-	rd_kafka_assign(rk, NULL);
+	if (cooperative)
+		rd_kafka_incremental_unassign(rk, parts);
+	else
+		rd_kafka_assign(rk, NULL);
 }
 
 static rd_kafka_t *consumer_new(worker_t *w, const char *group,
@@ -344,6 +372,22 @@ static void poll_discard(rd_kafka_t *rk)
 		rd_kafka_message_destroy(m);
 }
 
+/* The last commit before leaving. A rebalance under way makes the broker
+ * refuse it (the group moved to a new generation): serve the rebalance,
+ * whose revocation commits too, and try again for a few seconds. */
+static void commit_final(rd_kafka_t *rk, const char *which)
+{
+	int64_t deadline = drv_mono_ms() + 10000;
+	rd_kafka_resp_err_t err;
+
+	while ((err = commit_sync(rk, which)) &&
+	       (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+		err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) &&
+	       drv_mono_ms() < deadline)
+		for (int i = 0; i < 10; i++)
+			poll_discard(rk);
+}
+
 static void shutdown_gracefully(worker_t *w)
 {
 	int64_t deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
@@ -375,8 +419,8 @@ static void shutdown_gracefully(worker_t *w)
 			service(w);
 		}
 	}
-	rd_kafka_commit(w->consumer, NULL, 0);
-	rd_kafka_commit(w->delay, NULL, 0);
+	commit_final(w->consumer, "tasks");
+	commit_final(w->delay, "delay");
 }
 
 /* ------------------------------------------------------------- main */

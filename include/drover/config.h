@@ -5,8 +5,8 @@
  * default, bounds, secret, reloadable, one-line doc). That table drives the
  * YAML loader, the DROVER_<SECTION>_<KEY> environment overrides, validation,
  * `droverctl config check` output and docs/config.md. Maps that are not
- * scalar keys (handlers, librdkafka pass-through properties) have their own
- * small tables of per-entry keys.
+ * scalar keys (handlers, retry policies, librdkafka pass-through
+ * properties) have their own small tables of per-entry keys.
  *
  * Errors name the place: "drover.yaml:12:3: unknown key 'kafka.brokr' (did
  * you mean 'kafka.brokers'?)".
@@ -54,7 +54,9 @@ typedef enum drv_jitter {
 } drv_jitter_t;
 
 /** One entry of the `retry_policies:` map. The built-in policies standard,
- *  aggressive and conservative exist unless the file redefines them. */
+ *  aggressive and conservative always exist; a file entry of the same name
+ *  replaces one in its place. Keys a file entry leaves out take standard's
+ *  values. Loaded policies are valid: max_delay_ms >= base_delay_ms. */
 typedef struct drv_retry_policy {
 	char    *name;
 	int64_t  base_delay_ms;   /**< delay before the first retry */
@@ -85,24 +87,33 @@ typedef struct drv_handler_conf {
 				      worker.default_timeout */
 	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log;
 				      default worker.output_limit */
-	char   *policy;          /**< retry policy name, NULL = default */
+	char   *policy;          /**< retry policy name (one that exists in
+				      cfg->policies), NULL =
+				      worker.default_policy */
 	uint32_t max_attempts;   /**< 0 = the policy's */
 
 	/* exec */
-	int    *transient_exit_codes;   /**< default { 75 } (EX_TEMPFAIL) */
+	int    *transient_exit_codes;   /**< exit codes retried as transient,
+					     each 1..255; default { 75 }
+					     (EX_TEMPFAIL); never NULL once
+					     loaded, even when the count is 0 */
 	size_t  transient_exit_code_cnt;
 
 	/* http: ${task.id}, ${task.handler}, ${task.attempt} and
 	 * ${label.NAME} are substituted in url and header values */
 	char   *url;
-	char   *method;          /**< default POST */
-	drv_kv_t *headers;       /**< request headers; values may be secret */
+	char   *method;          /**< GET, POST, PUT, PATCH or DELETE, in
+				      capitals; default POST */
+	drv_kv_t *headers;       /**< request headers; names are HTTP tokens,
+				      values hold no line break and may be
+				      secret */
 	size_t  header_cnt;
 	int64_t connect_timeout_ms; /**< default 5s; timeout_ms is the total */
 
 	/* plugin */
-	char   *plugin_path;     /**< shared object to dlopen */
-	drv_kv_t *plugin_config; /**< passed to the plugin's init */
+	char   *plugin_path;     /**< shared object to dlopen (`plugin:`) */
+	drv_kv_t *plugin_config; /**< `config:`, passed to the plugin's init;
+				      every value as text */
 	size_t  plugin_config_cnt;
 
 	/* sleep */
@@ -158,7 +169,8 @@ typedef struct drv_config {
 	drv_handler_conf_t *handlers; /**< in file order */
 	size_t handler_cnt;
 
-	drv_retry_policy_t *policies;  /**< built-ins first, then the file's */
+	drv_retry_policy_t *policies;  /**< the built-ins first, then the
+					    file's new ones in file order */
 	size_t policy_cnt;
 
 	/** Private to core/config*.c: where each value came from. */
@@ -222,9 +234,12 @@ const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
  * @brief Write the effective config as YAML to \p out (`droverctl config
  *        check`). Every key is printed in table order, followed by a comment
  *        naming where its value came from ("# default", "# file",
- *        "# env DROVER_X"); then kafka.properties and handlers. Secrets (and
- *        the password inside redis.url, secret-looking librdkafka properties
- *        and handler env values) are shown as "<redacted>". The output loads
+ *        "# env DROVER_X"); then kafka.properties, every retry policy
+ *        ("# built-in" or "# file") and the handlers, each with the keys of
+ *        its type. Secrets (and the password inside redis.url or a handler
+ *        url, secret-looking librdkafka properties, handler env values, http
+ *        headers and plugin config values) are shown as "<redacted>". The
+ *        output loads
  *        back with drv_config_load_string() to an equal config, redacted
  *        values aside. Nothing is allocated; \p out stays the caller's.
  */
@@ -242,7 +257,8 @@ const char *drv_log_level_name(drv_log_level_t level);
 /** @brief "json" or "logfmt"; static, never NULL. */
 const char *drv_log_format_name(drv_log_format_t format);
 
-/** @brief "exec", "http" or "plugin"; static, never NULL. */
+/** @brief "exec", "http", "plugin", "noop" or "sleep" ("unknown" for any
+ *         other value); static, never NULL. */
 const char *drv_handler_type_name(drv_handler_type_t type);
 
 #ifdef __cplusplus

@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "drover/config.h"
+#include "drover/event.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 #include "harness.h"
@@ -216,6 +219,31 @@ void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...)
 	free(out);
 }
 
+void it_publish_many(it_ctx_t *ctx, const char *handler, int n)
+{
+	drv_config_t *cfg = NULL;
+	char err[512];
+	rd_kafka_t *rk;
+
+	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	for (int i = 0; i < n; i++) {
+		drv_task_t t;
+
+		drv_task_init(&t);
+		t.created_ms = it_now_ms();
+		drv_id_new(t.id, t.created_ms);
+		t.handler = drv_strdup(handler);
+		cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL, 0, err,
+					      sizeof(err)), DRV_OK, "%s", err);
+		drv_task_release(&t);
+	}
+	rd_kafka_destroy(rk);
+	drv_config_destroy(cfg);
+}
+
 pid_t it_worker_start(it_ctx_t *ctx, int n)
 {
 	char bin[300], log[300], id[32];
@@ -303,6 +331,15 @@ void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
 	drv_config_destroy(cfg);
 }
 
+static int atoi_safe(const char *s)
+{
+	int64_t v = 0;
+
+	if (s)
+		drv_parse_int(s, 0, 1 << 30, &v);
+	return (int)v;
+}
+
 long long it_now_ms(void)
 {
 	struct timespec ts;
@@ -375,4 +412,89 @@ void it_msgs_free(it_msg_t *msgs, int n)
 	for (int i = 0; i < n; i++)
 		free(msgs[i].data);
 	free(msgs);
+}
+
+int it_events(it_ctx_t *ctx, int timeout_ms,
+	      bool (*done)(const it_event_t *ev, int n, void *arg), void *arg,
+	      it_event_t **out)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t *topics;
+	char err[512], topic[256], group[128];
+	it_event_t *ev = NULL;
+	int n = 0, cap = 0;
+	rd_kafka_t *rk;
+
+	drv_fmt(topic, sizeof(topic), "%sevents", ctx->prefix);
+	drv_fmt(group, sizeof(group), "%sreader-%lld", ctx->prefix, it_now_ms());
+	rd_kafka_conf_set(conf, "bootstrap.servers",
+			  getenv("DROVER_KAFKA_BROKERS"), err, sizeof(err));
+	rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err));
+	rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
+			  sizeof(err));
+	rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	rd_kafka_poll_set_consumer(rk);
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+	rd_kafka_subscribe(rk, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+
+	for (long long end = it_now_ms() + timeout_ms;
+	     it_now_ms() < end && !(n > 0 && done(ev, n, arg));) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+		drv_event_t e;
+
+		if (!m)
+			continue;
+		drv_event_init(&e);
+		if (!m->err && !drv_event_decode(m->payload, m->len, &e, err,
+						 sizeof(err)) && e.task_id) {
+			json_t *j = json_loadb((const char *)e.payload,
+					       e.payload_len, 0, NULL);
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				ev = realloc(ev, (size_t)cap * sizeof(*ev));
+			}
+			memset(&ev[n], 0, sizeof(ev[n]));
+			drv_strlcpy(ev[n].type, e.type, sizeof(ev[n].type));
+			drv_strlcpy(ev[n].task_id, e.task_id,
+				    sizeof(ev[n].task_id));
+			ev[n].attempt = atoi_safe(drv_event_attribute(&e, "attempt"));
+			ev[n].started_ms = json_integer_value(
+				json_object_get(j, "started_ms"));
+			ev[n].finished_ms = json_integer_value(
+				json_object_get(j, "finished_ms"));
+			json_decref(j);
+			n++;
+		}
+		drv_event_release(&e);
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	*out = ev;
+	return n;
+}
+
+int it_events_distinct(const it_event_t *ev, int n, const char *type,
+		       int *total)
+{
+	int distinct = 0, all = 0;
+
+	for (int i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (strcmp(ev[i].type, type))
+			continue;
+		all++;
+		for (int j = 0; j < i && !seen; j++)
+			seen = !strcmp(ev[j].type, type) &&
+			       !strcmp(ev[j].task_id, ev[i].task_id);
+		distinct += !seen;
+	}
+	if (total)
+		*total = all;
+	return distinct;
 }

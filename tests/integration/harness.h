@@ -41,6 +41,10 @@ void it_topics(it_ctx_t *ctx);
  * droverctl arguments follow \p handler, NULL-terminated. */
 void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...);
 
+/* Publish \p n tasks for \p handler straight to Kafka (much faster than
+ * n droverctl runs), each acknowledged. */
+void it_publish_many(it_ctx_t *ctx, const char *handler, int n);
+
 /* Start a worker on the test config, logging to dir/worker-<n>.log. */
 pid_t it_worker_start(it_ctx_t *ctx, int n);
 
@@ -81,6 +85,26 @@ typedef struct it_msg {
 int it_consume(it_ctx_t *ctx, const char *topic_suffix, int want,
 	       int timeout_ms, it_msg_t **out);
 void it_msgs_free(it_msg_t *msgs, int n);
+
+/* Lifecycle events read back from the events topic: type, task id and the
+ * attempt's times from the JSON payload. */
+typedef struct it_event {
+	char      type[32];
+	char      task_id[32];
+	int       attempt;
+	long long started_ms, finished_ms;
+} it_event_t;
+
+/* Read lifecycle events until \p done(events, n, arg) says enough or
+ * \p timeout_ms passes. Returns the count; *out is malloc'd (free()). */
+int it_events(it_ctx_t *ctx, int timeout_ms,
+	      bool (*done)(const it_event_t *ev, int n, void *arg), void *arg,
+	      it_event_t **out);
+
+/* How many distinct task ids have an event of \p type, and how many such
+ * events there are in all (duplicates = *total - distinct). */
+int it_events_distinct(const it_event_t *ev, int n, const char *type,
+		       int *total);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);

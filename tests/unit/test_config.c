@@ -204,6 +204,7 @@ static void assert_same_config(const drv_config_t *a, const drv_config_t *b)
 		     b->worker.default_timeout_ms);
 	cr_assert_eq(a->worker.output_limit, b->worker.output_limit);
 	cr_assert_str_eq(a->worker.default_policy, b->worker.default_policy);
+	cr_assert_eq(a->worker.lifecycle_events, b->worker.lifecycle_events);
 	cr_assert_str_eq(a->coordinator.group, b->coordinator.group);
 	assert_same_policies(a, b);
 	cr_assert_eq(a->handler_cnt, b->handler_cnt);
@@ -239,6 +240,7 @@ static void assert_defaults(const drv_config_t *c)
 	cr_assert_eq(c->worker.default_timeout_ms, 300000);
 	cr_assert_eq(c->worker.output_limit, 65536);
 	cr_assert_str_eq(c->worker.default_policy, "standard");
+	cr_assert(c->worker.lifecycle_events);
 	cr_assert_str_eq(c->coordinator.group, "drover-coordinator");
 	cr_assert_eq(c->policy_cnt, 3);
 	cr_assert_str_eq(c->policies[0].name, "standard");

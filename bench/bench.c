@@ -1,0 +1,832 @@
+/*
+ * bench.c — the plumbing drover's benchmarks share (see bench.h): private
+ * namespaces and their config files, producing tasks at a given rate,
+ * drover-worker as a child process and its peak RSS, reading lifecycle
+ * events and delayed tasks back, per-task records and percentiles.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "drover/clock.h"
+#include "drover/event.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+#include "bench.h"
+
+extern char **environ;
+
+volatile int bench_stop;
+
+/* ------------------------------------------------------------ process */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	bench_stop = 1;
+}
+
+void bench_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void bench_log(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	drv_vfmt(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "bench: %s\n", buf);
+}
+
+int64_t bench_env_int(const char *name, int64_t def, int64_t min, int64_t max)
+{
+	const char *s = getenv(name);
+	int64_t v;
+
+	if (!s || !*s)
+		return def;
+	if (drv_parse_int(s, min, max, &v)) {
+		bench_log("%s=%s is not a whole number in [%lld, %lld]; using "
+			  "%lld", name, s, (long long)min, (long long)max,
+			  (long long)def);
+		return def;
+	}
+	return v;
+}
+
+const char *bench_build_dir(void)
+{
+	const char *b = getenv("BENCH_BUILD_DIR");
+
+	return b && *b ? b : "build";
+}
+
+static bool write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	bool ok;
+
+	if (!f) {
+		bench_log("cannot write %s: %s", path, strerror(errno));
+		return false;
+	}
+	ok = fputs(text, f) >= 0;
+	ok &= fclose(f) == 0;
+	if (!ok)
+		bench_log("cannot write %s", path);
+	return ok;
+}
+
+/* A malloc'd string of \p a then \p b. */
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+
+	if (s) {
+		memcpy(s, a, la);
+		memcpy(s + la, b, lb + 1);
+	}
+	return s;
+}
+
+/* ---------------------------------------------------------- namespace */
+
+/* BENCH_KAFKA_PROPERTIES="name=value,name=value" as YAML lines under
+ * kafka.properties, for trying librdkafka settings; "" when unset. */
+static bool extra_properties(char *buf, size_t size)
+{
+	const char *s = getenv("BENCH_KAFKA_PROPERTIES");
+	size_t len = 0;
+
+	buf[0] = '\0';
+	while (s && *s) {
+		const char *end = strchr(s, ','), *eq, *bad;
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		char line[256];
+
+		eq = memchr(s, '=', n);
+		bad = strpbrk(s, "\"\n");
+		if (!eq || eq == s || (bad && bad < s + n)) {
+			bench_log("BENCH_KAFKA_PROPERTIES: expected "
+				  "name=value[,name=value...]");
+			return false;
+		}
+		if (!drv_fmt(line, sizeof(line), "    %.*s: \"%.*s\"\n",
+			     (int)(eq - s), s, (int)(s + n - eq - 1), eq + 1) ||
+		    len + strlen(line) >= size)
+			return false;
+		memcpy(buf + len, line, strlen(line) + 1);
+		len += strlen(line);
+		s = end ? end + 1 : NULL;
+	}
+	return true;
+}
+
+bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml)
+{
+	char tmpl[] = "/tmp/drover-bench-XXXXXX";
+	char head[2048], props[1024], err[512];
+	drv_topic_report_t *rep = NULL;
+	size_t cnt = 0;
+	drv_err_t rc;
+
+	memset(ns, 0, sizeof(*ns));
+	if (!mkdtemp(tmpl)) {
+		bench_log("mkdtemp: %s", strerror(errno));
+		return false;
+	}
+	drv_strlcpy(ns->dir, tmpl, sizeof(ns->dir));
+	drv_fmt(ns->config, sizeof(ns->config), "%s/base.yaml", ns->dir);
+	drv_fmt(ns->prefix, sizeof(ns->prefix), "bench%s%dx%lld.", tag,
+		(int)getpid(), (long long)(drv_now_ms() % 100000000));
+	if (!extra_properties(props, sizeof(props)))
+		return false;
+	drv_fmt(head, sizeof(head),
+		"# written by drover's benchmarks (bench/)\n"
+		"kafka:\n"
+		"  topic_prefix: \"%s\"\n"
+		"  partitions: %lld\n"
+		"  properties:\n"
+		"    session.timeout.ms: \"6000\"\n"
+		"    heartbeat.interval.ms: \"500\"\n"
+		"%s"
+		"log:\n"
+		"  level: info\n"
+		"  format: json\n",
+		ns->prefix,
+		(long long)bench_env_int("BENCH_PARTITIONS", 6, 1, 1024),
+		props);
+	if (!(ns->base_yaml = concat(head, sections_yaml)) ||
+	    !write_file(ns->config, ns->base_yaml))
+		return false;
+	if (drv_config_load(ns->config, environ, &ns->cfg, err, sizeof(err))) {
+		bench_log("config: %s", err);
+		return false;
+	}
+	if (!(ns->producer = drv_kafka_producer_new(ns->cfg, err,
+						    sizeof(err)))) {
+		bench_log("producer: %s", err);
+		return false;
+	}
+	rc = drv_topics_ensure(ns->producer, ns->cfg, 30000, &rep, &cnt, err,
+			       sizeof(err));
+	free(rep);
+	if (rc) {
+		bench_log("topics ensure (%s*): %s", ns->prefix, err);
+		return false;
+	}
+	return true;
+}
+
+/* Remove our temp folder: it holds only files (configs, worker logs). */
+static void remove_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		drv_fmt(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) != 0)
+			bench_log("cannot remove %s: %s", path, strerror(errno));
+	}
+	if (d)
+		closedir(d);
+	if (rmdir(dir) != 0)
+		bench_log("cannot remove %s: %s", dir, strerror(errno));
+}
+
+void bench_ns_close(bench_ns_t *ns)
+{
+	if (ns->producer) {
+		rd_kafka_flush(ns->producer, 5000);
+		rd_kafka_destroy(ns->producer);
+	}
+	drv_config_destroy(ns->cfg);
+	free(ns->base_yaml);
+	if (ns->dir[0]) {
+		if (getenv("BENCH_KEEP"))
+			bench_log("kept %s", ns->dir);
+		else
+			remove_tree(ns->dir);
+	}
+	memset(ns, 0, sizeof(*ns));
+}
+
+bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
+			    const char *group, int concurrency,
+			    char *path, size_t path_size)
+{
+	char worker[512];
+	char *text;
+	bool ok;
+
+	drv_fmt(path, path_size, "%s/%s.yaml", ns->dir, name);
+	drv_fmt(worker, sizeof(worker),
+		"worker:\n"
+		"  group: \"%s\"\n"
+		"  concurrency: %d\n"
+		"  lifecycle_events: true\n"
+		"  shutdown_grace: 10s\n",
+		group, concurrency);
+	if (!(text = concat(ns->base_yaml, worker)))
+		return false;
+	ok = write_file(path, text);
+	free(text);
+	return ok;
+}
+
+void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size)
+{
+	drv_topic_name(ns->cfg, DRV_TOPIC_TASKS,
+		       drv_band_for_priority(DRV_PRIORITY_DEFAULT)->name, 0,
+		       buf, size);
+}
+
+/* ----------------------------------------------------------- producing */
+
+static size_t count_acked(const drv_delivery_t *drs, size_t n, size_t *undone)
+{
+	size_t ok = 0;
+
+	*undone = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!__atomic_load_n(&drs[i].done, __ATOMIC_ACQUIRE))
+			(*undone)++;
+		else if (!drs[i].err)
+			ok++;
+	}
+	return ok;
+}
+
+bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
+			 bench_produce_t *p)
+{
+	rd_kafka_t *rk = ns->producer;
+	drv_delivery_t *drs = calloc(p->n ? p->n : 1, sizeof(*drs));
+	int64_t t0, deadline;
+	size_t produced = 0, undone = 0;
+	drv_task_t t;
+	char err[512];
+
+	p->acked = p->failed = 0;
+	p->elapsed_ms = 0;
+	if (!drs)
+		return false;
+	drv_task_init(&t);
+	t.handler = drv_strdup(p->handler);
+	t.priority = DRV_PRIORITY_DEFAULT;
+	if (!t.handler ||
+	    drv_task_set_payload(&t, p->payload, strlen(p->payload))) {
+		drv_task_release(&t);
+		free(drs);
+		return false;
+	}
+
+	t0 = drv_mono_ms();
+	for (size_t i = 0; i < p->n && !bench_stop; i++) {
+		int64_t give_up;
+
+		if (p->rate > 0) {
+			int64_t due = t0 + (int64_t)((double)i * 1000.0 /
+						     (double)p->rate);
+			int64_t left;
+			while ((left = due - drv_mono_ms()) > 0 && !bench_stop)
+				rd_kafka_poll(rk, left > 100 ? 100 : (int)left);
+		}
+		t.created_ms = drv_now_ms();
+		drv_id_new(t.id, t.created_ms);
+		if (p->ids)
+			memcpy(p->ids[i], t.id, sizeof(p->ids[i]));
+		give_up = drv_mono_ms() + 30000;
+		/* a full local queue (or a passing broker hiccup) clears as
+		 * delivery reports are served */
+		while (drv_task_produce(rk, &t, topic, &drs[i], err,
+					sizeof(err))) {
+			if (drv_mono_ms() > give_up || bench_stop) {
+				bench_log("produce: %s", err);
+				goto wait;
+			}
+			rd_kafka_poll(rk, 10);
+		}
+		produced++;
+		if ((i & 127) == 0)
+			rd_kafka_poll(rk, 0);
+	}
+wait:
+	deadline = drv_mono_ms() + 120000;
+	while (rd_kafka_flush(rk, 100) == RD_KAFKA_RESP_ERR__TIMED_OUT &&
+	       drv_mono_ms() < deadline && !bench_stop)
+		;
+	p->elapsed_ms = drv_mono_ms() - t0;
+	p->acked = count_acked(drs, produced, &undone);
+	if (undone) {
+		/* so no late report writes into drs after it is freed */
+		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
+				   RD_KAFKA_PURGE_F_INFLIGHT);
+		for (int i = 0; i < 50 && rd_kafka_outq_len(rk) > 0; i++)
+			rd_kafka_poll(rk, 100);
+		p->acked = count_acked(drs, produced, &undone);
+	}
+	p->failed = p->n - p->acked;
+	drv_task_release(&t);
+	if (undone)
+		bench_log("%zu produces never reported; leaking their records",
+			  undone);
+	else
+		free(drs);
+	if (p->failed)
+		bench_log("%zu of %zu tasks were not acknowledged", p->failed,
+			  p->n);
+	return p->failed == 0;
+}
+
+/* ------------------------------------------------------------- worker */
+
+bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
+			const char *config, const char *id)
+{
+	char bin[512];
+	char *argv[] = { bin, "-c", (char *)config, "--id", (char *)id, NULL };
+	pid_t parent = getpid(), pid;
+
+	memset(w, 0, sizeof(*w));
+	drv_fmt(bin, sizeof(bin), "%s/worker/drover-worker", bench_build_dir());
+	drv_fmt(w->log, sizeof(w->log), "%s/%s.log", ns->dir, id);
+	if (access(bin, X_OK) != 0) {
+		bench_log("%s: %s (run scripts/build first)", bin,
+			  strerror(errno));
+		return false;
+	}
+	w->started_mono = drv_mono_ms();
+	pid = fork();
+	if (pid < 0) {
+		bench_log("fork: %s", strerror(errno));
+		return false;
+	}
+	if (pid == 0) {
+		int log = open(w->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int null = open("/dev/null", O_RDWR);
+
+		/* never outlive the benchmark */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(log >= 0 ? log : null, 2);
+		execve(bin, argv, environ);
+		_exit(127);
+	}
+	w->pid = pid;
+	return true;
+}
+
+bool bench_worker_alive(bench_worker_t *w)
+{
+	int status;
+
+	if (w->pid <= 0)
+		return false;
+	if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+		w->exit_status = status;
+		w->pid = 0;
+		return false;
+	}
+	return true;
+}
+
+long bench_worker_peak_rss_kb(const bench_worker_t *w)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (w->pid <= 0)
+		return -1;
+	drv_fmt(path, sizeof(path), "/proc/%d/status", (int)w->pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6)) {
+			kb = strtol(line + 6, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+bool bench_worker_stop(bench_worker_t *w, int timeout_ms)
+{
+	int status = 0;
+
+	if (w->pid <= 0)
+		return WIFEXITED(w->exit_status) &&
+		       WEXITSTATUS(w->exit_status) == 0;
+	kill(w->pid, SIGTERM);
+	for (int waited = 0;; waited += 20) {
+		if (waitpid(w->pid, &status, WNOHANG) == w->pid)
+			break;
+		if (waited >= timeout_ms) {
+			bench_log("worker %d did not stop within %d ms; "
+				  "killing it", (int)w->pid, timeout_ms);
+			kill(w->pid, SIGKILL);
+			waitpid(w->pid, &status, 0);
+			break;
+		}
+		usleep(20 * 1000);
+	}
+	w->pid = 0;
+	w->exit_status = status;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+void bench_worker_tail(const bench_worker_t *w, int lines)
+{
+	FILE *f = fopen(w->log, "rb");
+	char *buf, *p;
+	long size;
+	int seen = 0;
+
+	if (!f)
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	if (size > 65536) {
+		fseek(f, size - 65536, SEEK_SET);
+		size = 65536;
+	} else {
+		fseek(f, 0, SEEK_SET);
+	}
+	buf = calloc(1, (size_t)size + 1);
+	if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
+		for (p = buf + size; p > buf; p--)
+			if (p[-1] == '\n' && ++seen > lines)
+				break;
+		fprintf(stderr, "---- last lines of %s ----\n%s", w->log, p);
+	}
+	free(buf);
+	fclose(f);
+}
+
+/* ------------------------------------------------------------- reading */
+
+struct bench_reader {
+	rd_kafka_t *rk;
+	char        events[256];
+	int64_t     undecodable;
+};
+
+/* Add every partition of \p topic to \p parts, from its end or start. */
+static bool add_topic(rd_kafka_t *rk, const char *topic, bool from_end,
+		      rd_kafka_topic_partition_list_t *parts)
+{
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	rd_kafka_resp_err_t err;
+	int cnt;
+
+	if (!rkt)
+		return false;
+	err = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+	rd_kafka_topic_destroy(rkt);
+	if (err || md->topic_cnt != 1 || md->topics[0].err) {
+		bench_log("no metadata for %s: %s", topic,
+			  rd_kafka_err2str(err ? err : md->topics[0].err));
+		if (md)
+			rd_kafka_metadata_destroy(md);
+		return false;
+	}
+	cnt = md->topics[0].partition_cnt;
+	rd_kafka_metadata_destroy(md);
+	for (int p = 0; p < cnt; p++) {
+		int64_t lo = 0, hi = RD_KAFKA_OFFSET_BEGINNING;
+
+		if (from_end && (err = rd_kafka_query_watermark_offsets(
+				 rk, topic, p, &lo, &hi, 10000))) {
+			bench_log("watermarks of %s [%d]: %s", topic, p,
+				  rd_kafka_err2str(err));
+			return false;
+		}
+		rd_kafka_topic_partition_list_add(parts, topic, p)->offset = hi;
+	}
+	return true;
+}
+
+bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
+				 bool with_delay)
+{
+	rd_kafka_topic_partition_list_t *parts;
+	bench_reader_t *r = calloc(1, sizeof(*r));
+	rd_kafka_conf_t *conf;
+	char err[512], group[128];
+	bool ok;
+
+	if (!r)
+		return NULL;
+	conf = rd_kafka_conf_new();
+	drv_fmt(group, sizeof(group), "%sbench-reader", ns->prefix);
+	ok = rd_kafka_conf_set(conf, "bootstrap.servers", ns->cfg->kafka.brokers,
+			       err, sizeof(err)) == RD_KAFKA_CONF_OK &&
+	     rd_kafka_conf_set(conf, "group.id", group, err,
+			       sizeof(err)) == RD_KAFKA_CONF_OK &&
+	     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err,
+			       sizeof(err)) == RD_KAFKA_CONF_OK &&
+	     rd_kafka_conf_set(conf, "enable.partition.eof", "false", err,
+			       sizeof(err)) == RD_KAFKA_CONF_OK;
+	if (!ok || !(r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
+					  sizeof(err)))) {
+		bench_log("reader: %s", err);
+		rd_kafka_conf_destroy(conf);
+		free(r);
+		return NULL;
+	}
+	rd_kafka_poll_set_consumer(r->rk);
+	drv_topic_name(ns->cfg, DRV_TOPIC_EVENTS, NULL, 0, r->events,
+		       sizeof(r->events));
+	parts = rd_kafka_topic_partition_list_new(16);
+	ok = add_topic(r->rk, r->events, from_end, parts);
+	for (size_t i = 0; ok && with_delay &&
+			   i < ns->cfg->kafka.delay_tier_cnt; i++) {
+		char name[256];
+
+		drv_topic_name(ns->cfg, DRV_TOPIC_DELAY, NULL,
+			       ns->cfg->kafka.delay_tiers_ms[i], name,
+			       sizeof(name));
+		ok = add_topic(r->rk, name, from_end, parts);
+	}
+	if (ok && rd_kafka_assign(r->rk, parts)) {
+		bench_log("reader: cannot assign partitions");
+		ok = false;
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (!ok) {
+		bench_reader_destroy(r);
+		return NULL;
+	}
+	return r;
+}
+
+static int64_t json_ms(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+}
+
+static int decode_event(const rd_kafka_message_t *m, bench_msg_t *out)
+{
+	drv_event_t e;
+	const char *a;
+	json_t *body;
+	int64_t attempt = 0;
+	char err[256];
+
+	drv_event_init(&e);
+	if (drv_event_decode_any(m->payload, m->len, &e, err, sizeof(err)))
+		return -1;
+	out->kind = BENCH_MSG_EVENT;
+	drv_strlcpy(out->type, e.type, sizeof(out->type));
+	drv_strlcpy(out->source, e.source ? e.source : "", sizeof(out->source));
+	drv_strlcpy(out->task_id, e.task_id ? e.task_id : "",
+		    sizeof(out->task_id));
+	if ((a = drv_event_attribute(&e, "attempt")))
+		drv_parse_int(a, 0, UINT32_MAX, &attempt);
+	out->attempt = (uint32_t)attempt;
+	body = e.payload ? json_loadb((const char *)e.payload, e.payload_len,
+				      0, NULL) : NULL;
+	out->created_ms = json_ms(body, "created_ms");
+	out->started_ms = json_ms(body, "started_ms");
+	out->finished_ms = json_ms(body, "finished_ms");
+	json_decref(body);
+	drv_event_release(&e);
+	return 1;
+}
+
+static int decode_delayed(const rd_kafka_message_t *m, bench_msg_t *out)
+{
+	drv_task_t t;
+	char err[256];
+
+	drv_task_init(&t);
+	if (drv_task_decode(m->payload, m->len, &t, err, sizeof(err)))
+		return -1;
+	out->kind = BENCH_MSG_DELAYED_TASK;
+	drv_strlcpy(out->task_id, t.id, sizeof(out->task_id));
+	out->attempt = t.attempt;
+	out->not_before_ms = t.not_before_ms;
+	out->created_ms = t.created_ms;
+	drv_task_release(&t);
+	return 1;
+}
+
+int bench_reader_next(bench_reader_t *r, int timeout_ms, bench_msg_t *out)
+{
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout_ms);
+	int rc;
+
+	if (!m)
+		return 0;
+	if (m->err) {
+		rd_kafka_message_destroy(m);
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	rc = strcmp(rd_kafka_topic_name(m->rkt), r->events) == 0 ?
+	     decode_event(m, out) : decode_delayed(m, out);
+	if (rc < 0)
+		r->undecodable++;
+	rd_kafka_message_destroy(m);
+	return rc;
+}
+
+void bench_reader_destroy(bench_reader_t *r)
+{
+	if (!r)
+		return;
+	if (r->rk) {
+		rd_kafka_consumer_close(r->rk);
+		rd_kafka_destroy(r->rk);
+	}
+	free(r);
+}
+
+/* ------------------------------------------------------ records, stats */
+
+struct bench_map {
+	bench_rec_t *slots;
+	size_t       cap;   /* power of two */
+	size_t       used;
+};
+
+static uint64_t id_hash(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 1099511628211ULL;
+	return h;
+}
+
+bench_map_t *bench_map_new(size_t expected)
+{
+	bench_map_t *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->cap = 64;
+	while (m->cap < expected * 2)
+		m->cap *= 2;
+	if (!(m->slots = calloc(m->cap, sizeof(*m->slots)))) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void bench_map_destroy(bench_map_t *m)
+{
+	if (m)
+		free(m->slots);
+	free(m);
+}
+
+static bench_rec_t *probe(bench_rec_t *slots, size_t cap, const char *id)
+{
+	size_t i = (size_t)id_hash(id) & (cap - 1);
+
+	while (slots[i].id[0] && strcmp(slots[i].id, id))
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static bool grow(bench_map_t *m)
+{
+	size_t cap = m->cap * 2;
+	bench_rec_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return false;
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].id[0])
+			*probe(slots, cap, m->slots[i].id) = m->slots[i];
+	free(m->slots);
+	m->slots = slots;
+	m->cap = cap;
+	return true;
+}
+
+bench_rec_t *bench_map_get(bench_map_t *m, const char *id, bool create)
+{
+	bench_rec_t *r;
+
+	if (!id[0])
+		return NULL;
+	r = probe(m->slots, m->cap, id);
+	if (r->id[0] || !create)
+		return r->id[0] ? r : NULL;
+	if ((m->used + 1) * 10 > m->cap * 7) {
+		if (!grow(m))
+			return NULL;
+		r = probe(m->slots, m->cap, id);
+	}
+	drv_strlcpy(r->id, id, sizeof(r->id));
+	m->used++;
+	return r;
+}
+
+size_t bench_map_size(const bench_map_t *m)
+{
+	return m->used;
+}
+
+void bench_map_each(bench_map_t *m, void (*fn)(bench_rec_t *r, void *arg),
+		    void *arg)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slots[i].id[0])
+			fn(&m->slots[i], arg);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank: the smallest value with at least p% of the sample at or
+ * below it. */
+static int64_t rank(const int64_t *v, size_t n, unsigned p)
+{
+	size_t r = (p * n + 99) / 100;
+
+	return v[r ? r - 1 : 0];
+}
+
+void bench_pct_compute(int64_t *v, size_t n, bench_pct_t *out)
+{
+	double sum = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->n = n;
+	if (!n)
+		return;
+	qsort(v, n, sizeof(*v), cmp_i64);
+	for (size_t i = 0; i < n; i++)
+		sum += (double)v[i];
+	out->min = v[0];
+	out->p50 = rank(v, n, 50);
+	out->p90 = rank(v, n, 90);
+	out->p99 = rank(v, n, 99);
+	out->max = v[n - 1];
+	out->mean = sum / (double)n;
+}
+
+const char *bench_thousands(double x, char *buf, size_t size)
+{
+	char digits[32], tmp[48];
+	size_t len, j = 0;
+	long long v = llround(x);
+	bool neg = v < 0;
+
+	drv_fmt(digits, sizeof(digits), "%lld", neg ? -v : v);
+	len = strlen(digits);
+	if (neg)
+		tmp[j++] = '-';
+	for (size_t i = 0; i < len; i++) {
+		if (i && (len - i) % 3 == 0)
+			tmp[j++] = ',';
+		tmp[j++] = digits[i];
+	}
+	tmp[j] = '\0';
+	drv_strlcpy(buf, tmp, size);
+	return buf;
+}

@@ -1,0 +1,230 @@
+/*
+ * bench.h — what drover's benchmarks share: a private topic namespace on the
+ * stack `bench/run` started (its own prefix, config files and temp folder),
+ * producing tasks (all at once or at a fixed rate), drover-worker as a child
+ * process, reading lifecycle events back, a table of per-task records keyed
+ * by task id, and percentiles.
+ *
+ * The benchmarks print figures; they never judge them. Everything here
+ * fails loudly (a message on stderr and a false/NULL return) rather than
+ * producing a figure from a broken run.
+ *
+ * @locality one thread: the benchmark's main thread.
+ */
+#ifndef DROVER_BENCH_H
+#define DROVER_BENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "drover/config.h"
+#include "drover/task.h"
+
+/* ------------------------------------------------------------ process */
+
+/** Set by SIGINT/SIGTERM (bench_signals_install); loops check it and wind
+ *  down so the benchmark cleans up after itself. */
+extern volatile int bench_stop;
+
+/** @brief Catch SIGINT and SIGTERM into bench_stop. */
+void bench_signals_install(void);
+
+/**
+ * @brief An integer from the environment variable \p name, or \p def when
+ *        unset or empty. A value that does not parse or is outside
+ *        [min, max] is reported on stderr and \p def is used.
+ */
+int64_t bench_env_int(const char *name, int64_t def, int64_t min, int64_t max);
+
+/** @brief The build folder: $BENCH_BUILD_DIR, else "build". Static. */
+const char *bench_build_dir(void);
+
+/** @brief printf to stderr prefixed "bench: ", with a newline. */
+void bench_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---------------------------------------------------------- namespace */
+
+/**
+ * A private namespace: temp folder, topic prefix, and the config shared by
+ * every worker run in it. Topics are created by bench_ns_open().
+ */
+typedef struct bench_ns {
+	char          dir[256];     /**< mkdtemp'd; removed by bench_ns_close */
+	char          prefix[64];   /**< topic prefix "bench<tag><pid>x<t>." */
+	char          config[320];  /**< dir/base.yaml */
+	char         *base_yaml;    /**< owned: the config text without the
+				         worker section */
+	drv_config_t *cfg;          /**< owned: base.yaml loaded (+ DROVER_*) */
+	rd_kafka_t   *producer;     /**< owned: drv_kafka_producer_new(cfg) */
+} bench_ns_t;
+
+/**
+ * @brief Make a fresh namespace: temp folder, prefix, base config with
+ *        \p sections_yaml (top-level YAML sections such as "handlers:" and
+ *        "retry_policies:") appended, load it, make the producer and
+ *        create the topics (drv_topics_ensure).
+ * @returns false (with a message on stderr) on any failure; then call
+ *          bench_ns_close() anyway.
+ */
+bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml);
+
+/** @brief Destroy the producer and config, remove the temp folder unless
+ *         $BENCH_KEEP is set. Safe on a zeroed or half-opened namespace. */
+void bench_ns_close(bench_ns_t *ns);
+
+/** @brief Write a worker config dir/<name>.yaml: the base config plus a
+ *         worker section (\p group, \p concurrency, lifecycle events on).
+ *         \p path receives the file name. */
+bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
+			    const char *group, int concurrency,
+			    char *path, size_t path_size);
+
+/** @brief The namespace's topic for tasks of priority 5 ("normal" band). */
+void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size);
+
+/* ----------------------------------------------------------- producing */
+
+/**
+ * Producing tasks with drv_task_produce(). Every task gets a fresh id and
+ * created_ms = the wall time at which it was handed to the producer.
+ */
+typedef struct bench_produce {
+	size_t          n;          /**< tasks to produce */
+	const char     *handler;    /**< handler name */
+	const char     *payload;    /**< JSON payload, NUL-terminated */
+	int64_t         rate;       /**< tasks per second; 0 = as fast as
+				         possible */
+	/* results */
+	size_t          acked;      /**< acknowledged by the broker */
+	size_t          failed;     /**< refused or not acknowledged */
+	int64_t         elapsed_ms; /**< first produce to last ack */
+	char          (*ids)[DRV_ID_LEN + 1]; /**< optional, n entries: the
+						  ids, filled when not NULL */
+} bench_produce_t;
+
+/**
+ * @brief Produce \p p->n tasks to \p topic through the namespace's
+ *        producer and wait for every acknowledgement (bounded: 120 s after
+ *        the last produce).
+ * @returns true when every task was acknowledged.
+ */
+bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
+			 bench_produce_t *p);
+
+/* ------------------------------------------------------------- worker */
+
+typedef struct bench_worker {
+	pid_t   pid;             /**< 0 when not running */
+	char    log[320];        /**< its stderr */
+	int64_t started_mono;    /**< drv_mono_ms() at fork */
+	int     exit_status;     /**< waitpid status after bench_worker_stop */
+} bench_worker_t;
+
+/**
+ * @brief Start build/worker/drover-worker -c \p config --id \p id, stderr to
+ *        dir/<id>.log. The child gets SIGTERM if the benchmark dies.
+ */
+bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
+			const char *config, const char *id);
+
+/** @brief True while the worker process exists (reaps it if it exited). */
+bool bench_worker_alive(bench_worker_t *w);
+
+/** @brief The worker's peak resident set (VmHWM) in KiB, or -1. */
+long bench_worker_peak_rss_kb(const bench_worker_t *w);
+
+/**
+ * @brief SIGTERM the worker and wait at most \p timeout_ms for it to exit
+ *        (then SIGKILL). @returns true when it exited by itself with
+ *        status 0.
+ */
+bool bench_worker_stop(bench_worker_t *w, int timeout_ms);
+
+/** @brief Copy the last \p lines lines of the worker's log to stderr. */
+void bench_worker_tail(const bench_worker_t *w, int lines);
+
+/* ------------------------------------------------------------- reading */
+
+/** A message read back: a lifecycle event, or a task on a delay tier. */
+typedef struct bench_msg {
+	enum { BENCH_MSG_EVENT, BENCH_MSG_DELAYED_TASK } kind;
+	/* events */
+	char    type[32];        /**< "task.succeeded", "task.retrying"... */
+	char    source[128];     /**< the worker's --id */
+	uint32_t attempt;        /**< the attempt the event is about */
+	int64_t created_ms, started_ms, finished_ms;
+	/* both */
+	char    task_id[DRV_ID_LEN + 1];
+	/* delayed tasks */
+	int64_t not_before_ms;
+} bench_msg_t;
+
+typedef struct bench_reader bench_reader_t;
+
+/**
+ * @brief A reader of the namespace's events topic (and, with
+ *        \p with_delay, of every delay tier), assigned to every partition
+ *        from its current end (\p from_end) or from the beginning. It is in
+ *        no consumer group and commits nothing.
+ * @returns a reader freed with bench_reader_destroy(), or NULL.
+ */
+bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
+				 bool with_delay);
+
+/**
+ * @brief The next message, waiting at most \p timeout_ms.
+ * @returns 1 with \p out filled, 0 when nothing came, -1 on a message that
+ *          could not be decoded (counted, skipped).
+ */
+int bench_reader_next(bench_reader_t *r, int timeout_ms, bench_msg_t *out);
+
+void bench_reader_destroy(bench_reader_t *r);
+
+/* ------------------------------------------------------ records, stats */
+
+/** What a benchmark remembers about one task id. */
+typedef struct bench_rec {
+	char    id[DRV_ID_LEN + 1]; /**< empty = free slot */
+	int     count;               /**< events counted for this id */
+	int64_t v[4];                /**< the benchmark's own values */
+} bench_rec_t;
+
+typedef struct bench_map bench_map_t;
+
+/** @brief An empty map sized for about \p expected ids; NULL if no
+ *         memory. Grows as needed. */
+bench_map_t *bench_map_new(size_t expected);
+void bench_map_destroy(bench_map_t *m);
+
+/**
+ * @brief The record of \p id; created (zeroed, id set) when absent and
+ *        \p create. @returns NULL when absent and not created (or no
+ *        memory). Pointers stay valid until the next create.
+ */
+bench_rec_t *bench_map_get(bench_map_t *m, const char *id, bool create);
+
+/** @brief Records in the map. */
+size_t bench_map_size(const bench_map_t *m);
+
+/** @brief Call \p fn on every record. */
+void bench_map_each(bench_map_t *m, void (*fn)(bench_rec_t *r, void *arg),
+		    void *arg);
+
+/** Percentiles of a sample (nearest rank). All zero when n == 0. */
+typedef struct bench_pct {
+	size_t  n;
+	int64_t min, p50, p90, p99, max;
+	double  mean;
+} bench_pct_t;
+
+/** @brief Sort \p v (n values) in place and fill \p out. */
+void bench_pct_compute(int64_t *v, size_t n, bench_pct_t *out);
+
+/** @brief "12,345" into \p buf. */
+const char *bench_thousands(double x, char *buf, size_t size);
+
+#endif /* DROVER_BENCH_H */

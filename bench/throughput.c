@@ -1,0 +1,579 @@
+/*
+ * throughput.c — drover's end-to-end throughput and latency benchmark.
+ *
+ *  1. Pre-produce BENCH_TASKS `noop` tasks (default 50,000) to a fresh
+ *     namespace with drv_task_produce(), waiting for every acknowledgement.
+ *  2. Baseline: a plain librdkafka consumer (its own group) reads the same
+ *     messages from the band topic and only decodes them (drv_task_decode);
+ *     first to last message gives msgs/s, what Kafka and the codec allow.
+ *  3. drover-worker with concurrency 4, then a fresh group with 64, each
+ *     runs every task; done when a task.succeeded event was seen for every
+ *     task id. Tasks/s is N over first start to last finish (from the
+ *     events); the worker's peak RSS (VmHWM) is read before SIGTERM.
+ *  4. Latency: a fresh namespace, an idle worker, tasks produced at a fixed
+ *     rate (BENCH_RATE/s for BENCH_PACED_SECONDS): submit->start p50/p99.
+ *
+ * It prints a table with the issue's targets next to the figures; it never
+ * fails on a figure. Exit status: 0 when every step ran, 1 when a step
+ * could not run (stack, build, topics...), 2 on bad usage.
+ * Run it through bench/run, which starts the stack and sets
+ * DROVER_KAFKA_BROKERS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+#include "drover/task.h"
+#include "bench.h"
+
+/* The targets from the issue, printed for comparison. */
+#define TARGET_RATIO      0.5
+#define TARGET_TASKS_S    50000.0
+#define TARGET_RSS_MB     64.0
+
+/* v[] slots of a record */
+enum { R_CREATED, R_STARTED, R_FINISHED };
+
+typedef struct settings {
+	size_t  tasks;          /* BENCH_TASKS */
+	int     conc_low;       /* BENCH_CONC_LOW */
+	int     conc_high;      /* BENCH_CONC_HIGH */
+	int64_t timeout_s;      /* BENCH_TIMEOUT: per worker run */
+	int64_t rate;           /* BENCH_RATE: paced run, tasks/s */
+	int64_t paced_s;        /* BENCH_PACED_SECONDS */
+	int     paced_conc;     /* BENCH_PACED_CONCURRENCY */
+} settings_t;
+
+/* One worker run. */
+typedef struct run {
+	char        name[32];
+	int         concurrency;
+	bool        ran;            /* the worker started */
+	size_t      expected, done; /* distinct task ids that succeeded */
+	size_t      duplicates;     /* task.succeeded seen again for an id */
+	size_t      other_events;   /* retrying/dead: should be 0 */
+	bool        timed_out;
+	bool        died;           /* the worker exited on its own */
+	int64_t     wall_ms;        /* worker start -> last success seen */
+	int64_t     span_ms;        /* first start -> last finish (events) */
+	double      rate;           /* done / span */
+	bench_pct_t start_lat;      /* started - created */
+	bench_pct_t finish_lat;     /* finished - created */
+	long        rss_kb;         /* VmHWM before SIGTERM */
+	bool        clean_stop;     /* exit 0 after SIGTERM */
+} run_t;
+
+static double now_s_precise(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------ baseline */
+
+typedef struct baseline {
+	bool    ran;
+	size_t  read, undecodable;
+	double  join_s;     /* subscribe -> first message */
+	double  span_s;     /* first -> last message */
+	double  rate;
+} baseline_t;
+
+static bool run_baseline(const bench_ns_t *ns, const char *topic, size_t n,
+			 int64_t timeout_s, baseline_t *b)
+{
+	rd_kafka_topic_partition_list_t *topics;
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512], group[128];
+	double t_sub, t_first = 0, t_last = 0;
+	int64_t deadline;
+	drv_task_t t;
+	rd_kafka_t *rk;
+
+	memset(b, 0, sizeof(*b));
+	drv_fmt(group, sizeof(group), "%sbaseline", ns->prefix);
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", ns->cfg->kafka.brokers,
+			      err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
+			      sizeof(err)) ||
+	    !(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
+		bench_log("baseline consumer: %s", err);
+		rd_kafka_conf_destroy(conf);
+		return false;
+	}
+	rd_kafka_poll_set_consumer(rk);
+	topics = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
+	t_sub = now_s_precise();
+	if (rd_kafka_subscribe(rk, topics)) {
+		bench_log("baseline: cannot subscribe to %s", topic);
+		rd_kafka_topic_partition_list_destroy(topics);
+		rd_kafka_destroy(rk);
+		return false;
+	}
+	rd_kafka_topic_partition_list_destroy(topics);
+	b->ran = true;
+	drv_task_init(&t);
+	deadline = drv_mono_ms() + timeout_s * 1000;
+	while (b->read < n && drv_mono_ms() < deadline && !bench_stop) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+
+		if (!m)
+			continue;
+		if (!m->err) {
+			if (!b->read)
+				t_first = now_s_precise();
+			if (drv_task_decode(m->payload, m->len, &t, err,
+					    sizeof(err)))
+				b->undecodable++;
+			b->read++;
+			t_last = now_s_precise();
+		}
+		rd_kafka_message_destroy(m);
+	}
+	drv_task_release(&t);
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	if (b->read) {
+		b->join_s = t_first - t_sub;
+		b->span_s = t_last - t_first;
+		b->rate = b->span_s > 0 ? (double)b->read / b->span_s : 0;
+	}
+	if (b->read < n)
+		bench_log("baseline read %zu of %zu messages before the timeout",
+			  b->read, n);
+	return true;
+}
+
+/* ------------------------------------------------------------- workers */
+
+typedef struct collect {
+	int64_t *start, *finish;
+	size_t   n;
+	int64_t  min_started, max_finished;
+	const char *skip_id;    /* a warm-up task not to count */
+} collect_t;
+
+static void collect_rec(bench_rec_t *r, void *arg)
+{
+	collect_t *c = arg;
+
+	if (c->skip_id && !strcmp(r->id, c->skip_id))
+		return;
+	c->start[c->n] = r->v[R_STARTED] - r->v[R_CREATED];
+	c->finish[c->n] = r->v[R_FINISHED] - r->v[R_CREATED];
+	c->n++;
+	if (!c->min_started || r->v[R_STARTED] < c->min_started)
+		c->min_started = r->v[R_STARTED];
+	if (r->v[R_FINISHED] > c->max_finished)
+		c->max_finished = r->v[R_FINISHED];
+}
+
+/* Read events until \p want distinct tasks from worker \p id succeeded,
+ * the deadline passed or the worker died. Returns the successes counted
+ * (warm-up included). */
+static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
+			      bench_worker_t *w, const char *id, size_t want,
+			      int64_t deadline, run_t *run)
+{
+	size_t done = bench_map_size(map);
+	bench_msg_t msg;
+
+	while (done < want && !bench_stop) {
+		int rc = bench_reader_next(rd, 100, &msg);
+		bench_rec_t *r;
+
+		if (rc == 0) {
+			if (drv_mono_ms() >= deadline) {
+				run->timed_out = true;
+				break;
+			}
+			if (!bench_worker_alive(w)) {
+				run->died = true;
+				break;
+			}
+			continue;
+		}
+		if (rc < 0 || msg.kind != BENCH_MSG_EVENT ||
+		    strcmp(msg.source, id))
+			continue;
+		if (strcmp(msg.type, "task.succeeded")) {
+			run->other_events++;
+			continue;
+		}
+		if (!(r = bench_map_get(map, msg.task_id, true)))
+			continue;
+		if (r->count++) {
+			run->duplicates++;
+			continue;
+		}
+		r->v[R_CREATED] = msg.created_ms;
+		r->v[R_STARTED] = msg.started_ms;
+		r->v[R_FINISHED] = msg.finished_ms;
+		done++;
+		run->wall_ms = drv_mono_ms() - w->started_mono;
+		/* poll the clock now and then so a steady stream of other
+		 * events cannot stretch the run past its deadline */
+		if ((done & 1023) == 0 && drv_mono_ms() >= deadline) {
+			run->timed_out = done < want;
+			break;
+		}
+	}
+	return done;
+}
+
+static void finish_run(run_t *run, bench_map_t *map, const char *skip_id)
+{
+	size_t n = bench_map_size(map);
+	collect_t c = { 0 };
+
+	c.start = calloc(n + 1, sizeof(int64_t));
+	c.finish = calloc(n + 1, sizeof(int64_t));
+	c.skip_id = skip_id;
+	if (!c.start || !c.finish) {
+		free(c.start);
+		free(c.finish);
+		return;
+	}
+	bench_map_each(map, collect_rec, &c);
+	run->done = c.n;
+	run->span_ms = c.max_finished - c.min_started;
+	if (run->span_ms > 0)
+		run->rate = (double)c.n * 1000.0 / (double)run->span_ms;
+	bench_pct_compute(c.start, c.n, &run->start_lat);
+	bench_pct_compute(c.finish, c.n, &run->finish_lat);
+	free(c.start);
+	free(c.finish);
+}
+
+/* The worker, its reader and its records; ends with the worker stopped. */
+static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
+		       size_t expected, int64_t timeout_s)
+{
+	char config[320], id[64];
+	bench_reader_t *rd;
+	bench_map_t *map;
+	bench_worker_t w;
+
+	run->expected = expected;
+	drv_fmt(id, sizeof(id), "bench-%s", run->name);
+	if (!bench_ns_worker_config(ns, run->name, group, run->concurrency,
+				    config, sizeof(config)))
+		return false;
+	if (!(map = bench_map_new(expected)))
+		return false;
+	/* the events topic from its current end: earlier runs' events are
+	 * not this run's */
+	if (!(rd = bench_reader_new(ns, true, false))) {
+		bench_map_destroy(map);
+		return false;
+	}
+	if (!bench_worker_start(&w, ns, config, id)) {
+		bench_reader_destroy(rd);
+		bench_map_destroy(map);
+		return false;
+	}
+	run->ran = true;
+	bench_log("%s: worker pid %d, concurrency %d, group %s", run->name,
+		  (int)w.pid, run->concurrency, group);
+	await_successes(rd, map, &w, id, expected,
+			drv_mono_ms() + timeout_s * 1000, run);
+	run->rss_kb = bench_worker_peak_rss_kb(&w);
+	run->clean_stop = bench_worker_stop(&w, 30000);
+	if (run->died || run->timed_out || !run->clean_stop)
+		bench_worker_tail(&w, 15);
+	finish_run(run, map, NULL);
+	bench_log("%s: %zu/%zu tasks in %.1f s (span %.2f s)", run->name,
+		  run->done, expected, (double)run->wall_ms / 1000.0,
+		  (double)run->span_ms / 1000.0);
+	bench_reader_destroy(rd);
+	bench_map_destroy(map);
+	return true;
+}
+
+/* An idle worker, one warm-up task, then tasks at a fixed rate. */
+static bool paced_run(const settings_t *s, run_t *run, double *achieved_rate)
+{
+	char config[320], id[64], topic[256], group[128];
+	char warm_id[1][DRV_ID_LEN + 1];
+	bench_produce_t warm = { .n = 1, .handler = "noop", .payload = "{}",
+				 .ids = warm_id };
+	bench_produce_t paced = { .handler = "noop", .payload = "{}" };
+	bench_reader_t *rd = NULL;
+	bench_map_t *map = NULL;
+	bench_worker_t w = { 0 };
+	bench_ns_t ns;
+	bool ok = false;
+
+	paced.n = (size_t)(s->rate * s->paced_s);
+	paced.rate = s->rate;
+	run->expected = paced.n;
+	if (!bench_ns_open(&ns, "lat", "handlers:\n  noop:\n    type: noop\n"))
+		goto out;
+	bench_ns_band_topic(&ns, topic, sizeof(topic));
+	drv_fmt(group, sizeof(group), "%sworkers", ns.prefix);
+	drv_fmt(id, sizeof(id), "bench-%s", run->name);
+	if (!bench_ns_worker_config(&ns, run->name, group, run->concurrency,
+				    config, sizeof(config)) ||
+	    !(map = bench_map_new(paced.n + 1)) ||
+	    !(rd = bench_reader_new(&ns, false, false)) ||
+	    !bench_worker_start(&w, &ns, config, id))
+		goto out;
+	run->ran = true;
+	/* the worker is idle and assigned once it ran one task */
+	if (!bench_produce_tasks(&ns, topic, &warm))
+		goto out;
+	await_successes(rd, map, &w, id, 1, drv_mono_ms() + 60000, run);
+	if (bench_map_size(map) < 1) {
+		bench_log("paced: the warm-up task never ran");
+		bench_worker_tail(&w, 15);
+		goto out;
+	}
+	bench_log("paced: producing %zu tasks at %lld/s", paced.n,
+		  (long long)paced.rate);
+	bench_produce_tasks(&ns, topic, &paced);
+	*achieved_rate = paced.elapsed_ms > 0 ?
+			 (double)paced.acked * 1000.0 / (double)paced.elapsed_ms : 0;
+	await_successes(rd, map, &w, id, paced.n + 1,
+			drv_mono_ms() + s->timeout_s * 1000, run);
+	ok = true;
+out:
+	if (w.pid > 0) {
+		run->rss_kb = bench_worker_peak_rss_kb(&w);
+		run->clean_stop = bench_worker_stop(&w, 30000);
+	}
+	if (map && bench_map_size(map) > 0)
+		finish_run(run, map, warm_id[0]);
+	bench_reader_destroy(rd);
+	bench_map_destroy(map);
+	bench_ns_close(&ns);
+	return ok;
+}
+
+/* -------------------------------------------------------------- report */
+
+static const char *verdict(bool met)
+{
+	return met ? "met" : "NOT met";
+}
+
+static void print_rate_row(const char *label, const run_t *r,
+			   const baseline_t *b)
+{
+	char rate[32];
+
+	if (!r->ran) {
+		printf("  %-34s %14s\n", label, "did not run");
+		return;
+	}
+	printf("  %-34s %14s tasks/s", label,
+	       bench_thousands(r->rate, rate, sizeof(rate)));
+	if (r->done < r->expected)
+		printf("  INCOMPLETE: %zu/%zu done%s", r->done, r->expected,
+		       r->timed_out ? " (timeout)" : r->died ? " (worker died)"
+		       : "");
+	printf("\n");
+	printf("  %-34s %14.2f s      (worker start -> last task done: "
+	       "%.2f s)\n", "    first start -> last finish",
+	       (double)r->span_ms / 1000.0, (double)r->wall_ms / 1000.0);
+	if (b->rate > 0)
+		printf("  %-34s %14.2f        target >= %.1f: %s\n",
+		       "    ratio to baseline", r->rate / b->rate, TARGET_RATIO,
+		       verdict(r->rate / b->rate >= TARGET_RATIO));
+	printf("  %-34s %14s        target >= %s: %s\n", "    vs target",
+	       rate, "50,000", verdict(r->rate >= TARGET_TASKS_S));
+}
+
+static void print_report(const settings_t *s, const bench_produce_t *prod,
+			 const baseline_t *b, const run_t *runs, size_t nruns,
+			 const run_t *paced, double paced_rate)
+{
+	char a[32], c[32];
+	double max_rss = 0;
+
+	printf("\n");
+	printf("== drover end-to-end throughput (%s tasks, handler noop, %lld "
+	       "partitions) ==\n", bench_thousands((double)s->tasks, a, sizeof(a)),
+	       (long long)bench_env_int("BENCH_PARTITIONS", 6, 1, 1024));
+	printf("  %-34s %14s msgs/s   (%.2f s, acknowledged %zu/%zu)\n",
+	       "produce (drv_task_produce)",
+	       bench_thousands(prod->elapsed_ms > 0 ? (double)prod->acked *
+			       1000.0 / (double)prod->elapsed_ms : 0, a,
+			       sizeof(a)),
+	       (double)prod->elapsed_ms / 1000.0, prod->acked, prod->n);
+	if (b->ran)
+		printf("  %-34s %14s msgs/s   (%zu read in %.2f s; group join "
+		       "%.2f s; undecodable %zu)\n",
+		       "baseline: plain consumer + decode",
+		       bench_thousands(b->rate, a, sizeof(a)), b->read,
+		       b->span_s, b->join_s, b->undecodable);
+	else
+		printf("  %-34s %14s\n", "baseline", "did not run");
+	for (size_t i = 0; i < nruns; i++) {
+		char label[64];
+
+		drv_fmt(label, sizeof(label), "drover-worker concurrency=%d",
+			runs[i].concurrency);
+		print_rate_row(label, &runs[i], b);
+		if (runs[i].ran)
+			printf("  %-34s %14s        (p50 %lld ms, p99 %lld ms: "
+			       "the tasks were queued in advance, so this is "
+			       "backlog, not latency)\n",
+			       "    submit->start", "",
+			       (long long)runs[i].start_lat.p50,
+			       (long long)runs[i].start_lat.p99);
+		if (runs[i].duplicates || runs[i].other_events)
+			printf("  %-34s %14zu        (and %zu retrying/dead "
+			       "events)\n", "    duplicate successes",
+			       runs[i].duplicates, runs[i].other_events);
+	}
+
+	printf("\n== latency submit->start, paced: %lld tasks/s for %lld s "
+	       "(achieved %s/s), idle worker, concurrency=%d ==\n",
+	       (long long)s->rate, (long long)s->paced_s,
+	       bench_thousands(paced_rate, c, sizeof(c)), paced->concurrency);
+	if (paced->ran && paced->start_lat.n) {
+		printf("  %-34s %6lld / %lld / %lld ms (min %lld, mean %.1f; "
+		       "%zu/%zu tasks)\n", "submit->start p50 / p99 / max",
+		       (long long)paced->start_lat.p50,
+		       (long long)paced->start_lat.p99,
+		       (long long)paced->start_lat.max,
+		       (long long)paced->start_lat.min, paced->start_lat.mean,
+		       paced->done, paced->expected);
+		printf("  %-34s %6lld / %lld / %lld ms\n",
+		       "submit->finish p50 / p99 / max",
+		       (long long)paced->finish_lat.p50,
+		       (long long)paced->finish_lat.p99,
+		       (long long)paced->finish_lat.max);
+		if (paced->done < paced->expected)
+			printf("  INCOMPLETE: %zu/%zu tasks done%s\n",
+			       paced->done, paced->expected,
+			       paced->timed_out ? " (timeout)" : "");
+	} else {
+		printf("  did not run\n");
+	}
+
+	printf("\n== peak RSS of drover-worker (VmHWM before SIGTERM) ==\n");
+	for (size_t i = 0; i <= nruns; i++) {
+		const run_t *r = i < nruns ? &runs[i] : paced;
+		char label[64];
+		double mb = (double)r->rss_kb / 1024.0;
+
+		if (!r->ran || r->rss_kb < 0)
+			continue;
+		if (mb > max_rss)
+			max_rss = mb;
+		drv_fmt(label, sizeof(label), "%s (concurrency=%d)", r->name,
+			r->concurrency);
+		printf("  %-34s %11.1f MB      target <= %.0f MB: %s%s\n", label,
+		       mb, TARGET_RSS_MB, verdict(mb <= TARGET_RSS_MB),
+		       r->clean_stop ? "" : "   (did not stop cleanly)");
+	}
+
+	printf("\n== summary against the issue's targets ==\n");
+	{
+		const run_t *best = NULL;
+
+		for (size_t i = 0; i < nruns; i++)
+			if (runs[i].ran && (!best || runs[i].rate > best->rate))
+				best = &runs[i];
+		printf("  %-44s %-22s %s\n", "target", "measured", "");
+		if (best && b->rate > 0) {
+			drv_fmt(a, sizeof(a), "%.2f (c=%d)",
+				best->rate / b->rate, best->concurrency);
+			printf("  %-44s %-22s %s\n",
+			       "drover/baseline ratio >= 0.5", a,
+			       verdict(best->rate / b->rate >= TARGET_RATIO));
+		}
+		if (best) {
+			char r[32];
+			drv_fmt(a, sizeof(a), "%s (c=%d)",
+				bench_thousands(best->rate, r, sizeof(r)),
+				best->concurrency);
+			printf("  %-44s %-22s %s\n", ">= 50,000 tasks/s", a,
+			       verdict(best->rate >= TARGET_TASKS_S));
+		}
+		if (max_rss > 0) {
+			drv_fmt(a, sizeof(a), "%.1f MB (max)", max_rss);
+			printf("  %-44s %-22s %s\n", "peak RSS <= 64 MB", a,
+			       verdict(max_rss <= TARGET_RSS_MB));
+		}
+		printf("  %-44s %-22s\n", "retry p99 <= 250 ms late",
+		       "see the retry benchmark");
+	}
+	fflush(stdout);
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv)
+{
+	settings_t s;
+	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
+	baseline_t base = { 0 };
+	run_t runs[2], paced;
+	double paced_rate = 0;
+	char topic[256], group[128];
+	bench_ns_t ns;
+	bool ok = true;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s  (settings come from BENCH_* "
+			"environment variables; see bench/README.md)\n",
+			argv[0]);
+		return 2;
+	}
+	if (!getenv("DROVER_KAFKA_BROKERS"))
+		bench_log("DROVER_KAFKA_BROKERS is unset; using the config "
+			  "default (bench/run sets it)");
+	bench_signals_install();
+	s.tasks = (size_t)bench_env_int("BENCH_TASKS", 50000, 1, 10000000);
+	s.conc_low = (int)bench_env_int("BENCH_CONC_LOW", 4, 1, 1024);
+	s.conc_high = (int)bench_env_int("BENCH_CONC_HIGH", 64, 1, 1024);
+	s.timeout_s = bench_env_int("BENCH_TIMEOUT", 120, 5, 3600);
+	s.rate = bench_env_int("BENCH_RATE", 2000, 1, 1000000);
+	s.paced_s = bench_env_int("BENCH_PACED_SECONDS", 5, 1, 600);
+	s.paced_conc = (int)bench_env_int("BENCH_PACED_CONCURRENCY", 4, 1,
+					  1024);
+	prod.n = s.tasks;
+	memset(runs, 0, sizeof(runs));
+	memset(&paced, 0, sizeof(paced));
+	drv_strlcpy(runs[0].name, "c-low", sizeof(runs[0].name));
+	runs[0].concurrency = s.conc_low;
+	drv_strlcpy(runs[1].name, "c-high", sizeof(runs[1].name));
+	runs[1].concurrency = s.conc_high;
+	drv_strlcpy(paced.name, "paced", sizeof(paced.name));
+	paced.concurrency = s.paced_conc;
+
+	if (!bench_ns_open(&ns, "tp", "handlers:\n  noop:\n    type: noop\n")) {
+		bench_ns_close(&ns);
+		return 1;
+	}
+	bench_ns_band_topic(&ns, topic, sizeof(topic));
+	bench_log("producing %zu tasks to %s", prod.n, topic);
+	if (!bench_produce_tasks(&ns, topic, &prod)) {
+		bench_ns_close(&ns);
+		return 1;
+	}
+	bench_log("baseline: plain consumer on %s", topic);
+	ok &= run_baseline(&ns, topic, prod.acked, s.timeout_s, &base);
+	for (size_t i = 0; i < 2 && !bench_stop; i++) {
+		/* a fresh group: each run reads every task from the start */
+		drv_fmt(group, sizeof(group), "%sworkers-%s", ns.prefix,
+			runs[i].name);
+		ok &= worker_run(&ns, &runs[i], group, prod.acked, s.timeout_s);
+	}
+	bench_ns_close(&ns);
+	if (!bench_stop)
+		ok &= paced_run(&s, &paced, &paced_rate);
+	print_report(&s, &prod, &base, runs, 2, &paced, paced_rate);
+	return ok && !bench_stop ? 0 : 1;
+}
