@@ -349,6 +349,15 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(worker.lifecycle_events), .def = "true",
 	  .doc = "Publish `task.succeeded`, `task.retrying` and `task.dead` "
 		 "on the events topic (schedules can chain on them)." },
+	{ .name = "worker.http_host", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.http_host), .def = "0.0.0.0", .min = 1,
+	  .max = 255,
+	  .doc = "Address the worker serves `/healthz`, `/readyz` and "
+		 "`/metrics` on." },
+	{ .name = "worker.http_port", .type = DRV_CFG_INT,
+	  .offset = CF(worker.http_port), .def = "9464", .min = 0,
+	  .max = 65535,
+	  .doc = "Port of that server; 0 turns it off." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,

@@ -53,6 +53,7 @@ static void release(worker_t *w, job_t *job)
 {
 	job->step = STEP_RELEASE;
 	w->stats.released++;
+	drv_counter_inc(w->obs.released, NULL);
 	forward_start(w, job);
 }
 

@@ -288,6 +288,7 @@ static void execute(worker_t *w, job_t *job)
 	else
 		decide_failure(w, job, h, &res);
 	log_result(job, &res);
+	observe_attempt(w, job, res.duration_ms);
 	drv_result_release(&res);
 }
 

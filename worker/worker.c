@@ -146,6 +146,7 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 	if (added == 0) {
 		/* taken before in this assignment: a rewind, not new work */
 		w->stats.redelivered++;
+		drv_counter_inc(w->obs.redelivered, NULL);
 		rd_kafka_message_destroy(m);
 		return;
 	}
@@ -256,6 +257,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_incremental_assign(rk, parts);
 		else
 			rd_kafka_assign(rk, parts);
+		if (rk == w->consumer)
+			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
 		/* new partitions start fetching; hold them too if full */
 		if (rk == w->consumer && w->paused)
 			rd_kafka_pause_partitions(rk, parts);
@@ -394,6 +397,7 @@ static void shutdown_gracefully(worker_t *w)
 	rd_kafka_topic_partition_list_t *parts = NULL;
 	char n[16];
 
+	__atomic_store_n(&w->obs.stopping, true, __ATOMIC_RELAXED);
 	drv_fmt(n, sizeof(n), "%zu", w->running);
 	drv_log_kv(DRV_LOG_INFO, "stopping: no new tasks; waiting for running "
 		   "ones", "running", n, NULL);
@@ -436,7 +440,7 @@ static bool start(worker_t *w, drv_daemon_t *d)
 	pthread_cond_init(&w->work_cond, NULL);
 	if (!(w->offsets = offsets_new()))
 		return false;
-	if (!runners_open_plugins(w))
+	if (!runners_open_plugins(w) || !observe_start(w))
 		return false;
 
 	if (!(w->producer = drv_kafka_producer_new(w->cfg, err, sizeof(err)))) {
@@ -493,6 +497,7 @@ static void stop(worker_t *w)
 		rd_kafka_destroy(w->producer);
 	}
 	runners_close_plugins(w);
+	observe_stop(w);
 	offsets_destroy(w->offsets);
 	free(w->runners);
 	pthread_cond_destroy(&w->work_cond);
@@ -541,6 +546,7 @@ int worker_run(drv_daemon_t *d)
 		   "concurrency", conc, NULL);
 
 	while ((sig = drv_daemon_signal()) == 0 || sig == SIGHUP) {
+		__atomic_store_n(&w.obs.loop_ms, drv_mono_ms(), __ATOMIC_RELAXED);
 		poll_one(&w, w.consumer, SRC_TASKS, 20);
 		poll_one(&w, w.delay, SRC_DELAY, 0);
 		service(&w);

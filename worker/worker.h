@@ -26,6 +26,8 @@
 #include "drover/daemon.h"
 #include "drover/dead_letter.h"
 #include "drover/exec.h"
+#include "drover/httpd.h"
+#include "drover/metrics.h"
 #include "drover/kafka.h"
 #include "drover/plugin_host.h"
 #include "drover/task.h"
@@ -66,11 +68,25 @@ typedef struct job {
 		int64_t        retry_at; /* mono ms to produce again; 0 = waiting;
 					    -1 = acknowledged or not needed */
 	} fwd[2];
+	drv_counter_t      *obs_errors; /* forward errors, for delivered() */
 	int64_t             started_ms; /* wall ms the attempt started */
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 } job_t;
 
 enum { FWD_TASK, FWD_EVENT };
+
+/* Metrics and health (observe.c). Families are owned by `m`. */
+typedef struct observe {
+	drv_metrics_t   *m;
+	drv_httpd_t     *httpd;
+	drv_counter_t   *tasks, *dead, *forward_errors, *released,
+			*redelivered;
+	drv_histogram_t *duration;
+	drv_gauge_t     *in_flight, *lag, *delay_backlog;
+	int64_t          loop_ms;   /* mono ms of the main loop's last turn */
+	bool             joined;    /* the band consumer got an assignment */
+	bool             stopping;  /* SIGTERM received */
+} observe_t;
 
 typedef struct worker {
 	drv_daemon_t       *daemon;
@@ -98,6 +114,7 @@ typedef struct worker {
 	pthread_t          *runners;
 	size_t              runner_cnt;
 	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
+	observe_t           obs;
 } worker_t;
 
 /* Run the worker until SIGTERM/SIGINT. Returns the process exit code. */
@@ -116,6 +133,11 @@ void forward_start(worker_t *w, job_t *job);
 /* forward.c: serve delivery reports, end acknowledged forwards, retry
  * refused ones. */
 void forward_serve(worker_t *w);
+
+/* observe.c: metrics and the health/metrics HTTP server. */
+bool observe_start(worker_t *w);
+void observe_stop(worker_t *w);
+void observe_attempt(worker_t *w, const job_t *job, int64_t duration_ms);
 
 /* delay.c */
 void delay_dispatch(worker_t *w, job_t *job);

@@ -160,6 +160,8 @@ typedef struct drv_config {
 		char    *default_policy;     /**< default "standard" */
 		bool     lifecycle_events;   /**< publish task.succeeded,
 						  task.retrying, task.dead */
+		char    *http_host;          /**< /healthz /readyz /metrics */
+		int64_t  http_port;          /**< 0 = no HTTP server */
 	} worker;
 
 	struct {

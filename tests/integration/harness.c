@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -87,6 +90,7 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 		"    session.timeout.ms: \"6000\"\n"
 		"    heartbeat.interval.ms: \"500\"\n"
 		"worker:\n"
+		"  http_port: 0\n"
 		"  group: \"%sworkers\"\n"
 		"  concurrency: 2\n"
 		"  shutdown_grace: 20s\n"
@@ -497,4 +501,62 @@ int it_events_distinct(const it_event_t *ev, int n, const char *type,
 	if (total)
 		*total = all;
 	return distinct;
+}
+
+int it_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	getsockname(fd, (struct sockaddr *)&a, &len);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+int it_http_get(int port, const char *path, char **body)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char req[256], *buf = NULL, *p;
+	size_t len = 0, cap = 0;
+	int fd, status = -1;
+
+	*body = NULL;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+	if (write(fd, req, strlen(req)) < 0) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t r;
+		if (len + 4096 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (!buf)
+		return -1;
+	buf[len] = '\0';
+	if (!strncmp(buf, "HTTP/1.", 7))
+		status = (int)strtol(buf + 9, NULL, 10);
+	p = strstr(buf, "\r\n\r\n");
+	*body = strdup(p ? p + 4 : "");
+	free(buf);
+	return status;
 }

@@ -106,6 +106,13 @@ int it_events(it_ctx_t *ctx, int timeout_ms,
 int it_events_distinct(const it_event_t *ev, int n, const char *type,
 		       int *total);
 
+/* A loopback TCP port nobody listens on right now. */
+int it_free_port(void);
+
+/* GET http://127.0.0.1:PORT/PATH; returns the status (-1 if no answer) and
+ * the body in *body (malloc'd, free() it). */
+int it_http_get(int port, const char *path, char **body);
+
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 

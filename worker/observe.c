@@ -1,0 +1,173 @@
+/*
+ * observe.c — what the worker shows about itself: Prometheus metrics
+ * (tasks by handler and outcome, attempts, durations, in flight, consumer
+ * lag, delay backlog, dead letters) and the /healthz and /readyz answers,
+ * served by the core's small HTTP server on worker.http_port.
+ *
+ * Counters are bumped from the runner and main threads; gauges that mirror
+ * Kafka state are refreshed when /metrics is rendered, on the HTTP thread
+ * (librdkafka's assignment, position and watermark calls are thread-safe).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/clock.h"
+#include "drover/log.h"
+#include "drover/str.h"
+#include "worker.h"
+
+#define LIVENESS_STALL_MS 120000  /* main loop silent this long = dead */
+
+static const char *const handler_outcome[] = { "handler", "outcome", NULL };
+static const char *const handler_only[] = { "handler", NULL };
+static const char *const reason_only[] = { "reason", NULL };
+static const char *const topic_partition[] = { "topic", "partition", NULL };
+
+/* Lag of every assigned partition of \p rk into \p g; returns the sum. */
+static int64_t lag(rd_kafka_t *rk, drv_gauge_t *g)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	int64_t sum = 0;
+
+	if (!rk || rd_kafka_assignment(rk, &parts))
+		return 0;
+	rd_kafka_position(rk, parts);
+	for (int i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &parts->elems[i];
+		int64_t lo = 0, hi = 0, l;
+		char part[16];
+
+		if (rd_kafka_get_watermark_offsets(rk, p->topic, p->partition,
+						   &lo, &hi))
+			continue;
+		l = p->offset >= 0 ? hi - p->offset : hi - lo;
+		if (l < 0)
+			l = 0;
+		drv_fmt(part, sizeof(part), "%d", (int)p->partition);
+		if (g)
+			drv_gauge_set(g, (const char *const[]){ p->topic, part },
+				      l);
+		sum += l;
+	}
+	rd_kafka_topic_partition_list_destroy(parts);
+	return sum;
+}
+
+static void collect(drv_metrics_t *m, void *arg)
+{
+	worker_t *w = arg;
+	observe_t *o = &w->obs;
+
+	(void)m;
+	drv_gauge_set(o->in_flight, NULL,
+		      (int64_t)__atomic_load_n(&w->running, __ATOMIC_RELAXED));
+	lag(w->consumer, o->lag);
+	drv_gauge_set(o->delay_backlog, NULL, lag(w->delay, NULL));
+}
+
+static bool healthz(void *arg, char *detail, size_t size)
+{
+	worker_t *w = arg;
+	int64_t idle = drv_mono_ms() -
+		       __atomic_load_n(&w->obs.loop_ms, __ATOMIC_RELAXED);
+
+	if (idle < LIVENESS_STALL_MS + w->cfg->worker.shutdown_grace_ms)
+		return true;
+	drv_fmt(detail, size, "main loop silent for %lld ms",
+		(long long)idle);
+	return false;
+}
+
+static drv_readiness_t readyz(void *arg, char *detail, size_t size)
+{
+	worker_t *w = arg;
+
+	if (!__atomic_load_n(&w->obs.joined, __ATOMIC_RELAXED)) {
+		drv_fmt(detail, size, "not yet in consumer group %s",
+			w->cfg->worker.group);
+		return DRV_NOT_READY;
+	}
+	if (__atomic_load_n(&w->obs.stopping, __ATOMIC_RELAXED)) {
+		drv_fmt(detail, size, "stopping");
+		return DRV_NOT_READY;
+	}
+	return DRV_READY;
+}
+
+bool observe_start(worker_t *w)
+{
+	observe_t *o = &w->obs;
+	char err[256];
+
+	o->loop_ms = drv_mono_ms();
+	if (!(o->m = drv_metrics_new()))
+		return false;
+	o->tasks = drv_metrics_counter(o->m, "drover_tasks_total",
+		"Attempts that ended, by handler and outcome (succeeded, "
+		"retrying, dead, abandoned).", handler_outcome);
+	o->duration = drv_metrics_histogram(o->m,
+		"drover_task_duration_seconds",
+		"How long attempts ran, by handler.", handler_only, NULL, 0);
+	o->dead = drv_metrics_counter(o->m, "drover_dead_letters_total",
+		"Dead letters produced, by reason.", reason_only);
+	o->forward_errors = drv_metrics_counter(o->m,
+		"drover_forward_errors_total",
+		"Produces to delay, DLQ or events topics refused and retried.",
+		NULL);
+	o->released = drv_metrics_counter(o->m, "drover_delay_released_total",
+		"Tasks moved on from a delay tier (to a band or a shorter "
+		"tier).", NULL);
+	o->redelivered = drv_metrics_counter(o->m,
+		"drover_redelivered_dropped_total",
+		"Messages fetched again within one assignment and dropped.",
+		NULL);
+	o->in_flight = drv_metrics_gauge(o->m, "drover_tasks_in_flight",
+		"Tasks taken from the band topics and not yet ended.", NULL);
+	o->lag = drv_metrics_gauge(o->m, "drover_consumer_lag",
+		"Messages behind the end of each assigned band partition.",
+		topic_partition);
+	o->delay_backlog = drv_metrics_gauge(o->m, "drover_delay_backlog",
+		"Messages waiting on this worker's delay tier partitions.",
+		NULL);
+	drv_metrics_on_render(o->m, collect, w);
+
+	if (w->cfg->worker.http_port == 0)
+		return true;
+	{
+		drv_httpd_conf_t hc = {
+			.healthz = healthz, .readyz = readyz, .arg = w,
+			.metrics = o->m,
+		};
+		if (drv_httpd_start(w->cfg->worker.http_host,
+				    (unsigned)w->cfg->worker.http_port, &hc,
+				    &o->httpd, err, sizeof(err))) {
+			drv_log_kv(DRV_LOG_ERROR, "cannot serve health and "
+				   "metrics", "error", err, NULL);
+			return false;
+		}
+	}
+	return true;
+}
+
+void observe_stop(worker_t *w)
+{
+	drv_httpd_stop(w->obs.httpd);
+	w->obs.httpd = NULL;
+	drv_metrics_destroy(w->obs.m);
+	w->obs.m = NULL;
+}
+
+void observe_attempt(worker_t *w, const job_t *job, int64_t duration_ms)
+{
+	static const char *const names[] = {
+		[STEP_DONE] = "succeeded", [STEP_RETRY] = "retrying",
+		[STEP_RELEASE] = "released", [STEP_DEAD] = "dead",
+		[STEP_ABANDON] = "abandoned",
+	};
+	const char *h = job->task.handler ? job->task.handler : "";
+
+	drv_counter_inc(w->obs.tasks,
+			(const char *const[]){ h, names[job->step] });
+	drv_histogram_observe(w->obs.duration, (const char *const[]){ h },
+			      (double)duration_ms / 1000.0);
+}
