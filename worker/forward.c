@@ -29,7 +29,7 @@ static void delivered(drv_delivery_t *d, void *arg)
 	int i = d == &job->fwd[FWD_TASK].dr ? FWD_TASK : FWD_EVENT;
 
 	if (d->err) {
-		drv_counter_inc(job->obs_errors, NULL);
+		drv_counter_inc(job->worker->obs.forward_errors, NULL);
 		drv_log_kv(DRV_LOG_ERROR, "forward refused by Kafka; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", rd_kafka_err2str(d->err), NULL);
@@ -183,7 +183,6 @@ void forward_start(worker_t *w, job_t *job)
 
 	job->fwd[FWD_TASK].retry_at = -1;
 	job->fwd[FWD_EVENT].retry_at = -1;
-	job->obs_errors = w->obs.forward_errors;
 	if (job->step == STEP_DEAD)
 		drv_counter_inc(w->obs.dead, (const char *const[]){
 				drv_dl_reason_name(job->dl_reason) });

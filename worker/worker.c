@@ -158,6 +158,7 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 		rd_kafka_message_destroy(m);
 		return;
 	}
+	job->worker = w;
 	job->src = src;
 	job->msg = m;
 	drv_task_init(&job->task);

@@ -68,7 +68,7 @@ typedef struct job {
 		int64_t        retry_at; /* mono ms to produce again; 0 = waiting;
 					    -1 = acknowledged or not needed */
 	} fwd[2];
-	drv_counter_t      *obs_errors; /* forward errors, for delivered() */
+	struct worker      *worker;     /* for delivery reports */
 	int64_t             started_ms; /* wall ms the attempt started */
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 } job_t;
