@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "ctl.h"
 #include "drover/clock.h"
 #include "drover/event.h"
@@ -39,21 +37,17 @@ static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	opterr = 0;
 	while (rc == CTL_EXIT_OK &&
 	       (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *eq;
+		char *value;
 
 		switch (c) {
 		case 'p':
 			payload_arg = optarg;
 			break;
 		case 'a':
-			if (!(eq = strchr(optarg, '=')) || eq == optarg) {
-				rc = ctl_usage_error(cmd, "--attr wants KEY=VALUE, "
-						     "got '%s'", optarg);
-				break;
-			}
-			*eq = '\0';
-			drv_event_set_attribute(&e, optarg, eq + 1);
-			*eq = '=';
+			if (!(value = ctl_split_kv(cmd, "--attr", optarg)))
+				rc = CTL_EXIT_USAGE;
+			else
+				drv_event_set_attribute(&e, optarg, value);
 			break;
 		case 's':
 			free(e.source);
@@ -81,20 +75,12 @@ static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				     "unexpected argument '%s'",
 				     argv[optind + 1]);
 	if (rc == CTL_EXIT_OK && payload_arg) {
+		char *text = NULL;
 		size_t len;
-		json_error_t jerr;
-		char *text = ctl_read_arg(payload_arg, &len, err, sizeof(err));
-		json_t *j = text ? json_loadb(text, len, JSON_DECODE_ANY, &jerr)
-				 : NULL;
 
-		if (!text)
-			rc = ctl_usage_error(cmd, "--payload: %s", err);
-		else if (!j)
-			rc = ctl_usage_error(cmd, "--payload is not valid JSON: "
-					     "%s", jerr.text);
-		else
+		rc = ctl_json_arg(cmd, "--payload", payload_arg, &text, &len);
+		if (rc == CTL_EXIT_OK)
 			drv_event_set_payload(&e, text, len);
-		json_decref(j);
 		free(text);
 	}
 	if (rc != CTL_EXIT_OK) {

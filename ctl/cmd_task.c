@@ -14,34 +14,6 @@
 #include "drover/kafka.h"
 #include "drover/str.h"
 
-/* Check that a payload is JSON; returns a usage exit code or OK. */
-static int check_json(const ctl_cmd_t *cmd, const char *what,
-		      const char *text, size_t len)
-{
-	json_error_t jerr;
-	json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
-
-	if (!j)
-		return ctl_usage_error(cmd, "%s is not valid JSON: %s "
-				       "(line %d, column %d)", what, jerr.text,
-				       jerr.line, jerr.column);
-	json_decref(j);
-	return CTL_EXIT_OK;
-}
-
-static int parse_label(const ctl_cmd_t *cmd, drv_task_t *t, char *kv)
-{
-	char *eq = strchr(kv, '=');
-
-	if (!eq || eq == kv)
-		return ctl_usage_error(cmd, "--label wants KEY=VALUE, got '%s'",
-				       kv);
-	*eq = '\0';
-	drv_task_set_label(t, kv, eq + 1);
-	*eq = '=';
-	return CTL_EXIT_OK;
-}
-
 static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		      int argc, char **argv)
 {
@@ -63,6 +35,7 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	int64_t delay = 0, deadline = 0, timeout = cfg->kafka.connect_timeout_ms;
 	int64_t num;
 	const char *payload_arg = NULL;
+	char *value;
 	char err[512], topic[256];
 	drv_task_t t;
 	bool json = false;
@@ -123,7 +96,10 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				  &timeout) = num;
 			break;
 		case 'l':
-			rc = parse_label(cmd, &t, optarg);
+			if (!(value = ctl_split_kv(cmd, "--label", optarg)))
+				rc = CTL_EXIT_USAGE;
+			else
+				drv_task_set_label(&t, optarg, value);
 			break;
 		case 'j':
 			json = true;
@@ -143,13 +119,11 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		rc = ctl_usage_error(cmd, "no handler '%s' in %s", t.handler,
 				     cfg->path ? cfg->path : "the config");
 	if (rc == CTL_EXIT_OK && payload_arg) {
+		char *text = NULL;
 		size_t len;
-		char *text = ctl_read_arg(payload_arg, &len, err, sizeof(err));
 
-		if (!text)
-			rc = ctl_usage_error(cmd, "--payload: %s", err);
-		else if ((rc = check_json(cmd, "--payload", text, len)) ==
-			 CTL_EXIT_OK)
+		rc = ctl_json_arg(cmd, "--payload", payload_arg, &text, &len);
+		if (rc == CTL_EXIT_OK)
 			drv_task_set_payload(&t, text, len);
 		free(text);
 	}
@@ -176,13 +150,9 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			     err, sizeof(err)))
 		rc = ctl_fail("task submit: %s", err);
 	else if (json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:i}", "id", t.id,
-				      "topic", topic, "handler", t.handler,
-				      "priority", (int)t.priority);
-		char *s = json_dumps(o, JSON_COMPACT);
-		puts(s);
-		free(s);
-		json_decref(o);
+		ctl_print_json(json_pack("{s:s, s:s, s:s, s:i}", "id", t.id,
+					 "topic", topic, "handler", t.handler,
+					 "priority", (int)t.priority));
 	} else
 		printf("%s\n", t.id);
 	rd_kafka_destroy(rk);

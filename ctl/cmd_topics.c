@@ -54,16 +54,12 @@ static int run_ensure(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	rc = drv_topics_ensure(rk, cfg, timeout, &rep, &n, err, sizeof(err));
 	for (size_t i = 0; rep && i < n; i++) {
 		if (json) {
-			json_t *o = json_pack("{s:s, s:i, s:i, s:s, s:s}",
+			ctl_print_json(json_pack("{s:s, s:i, s:i, s:s, s:s}",
 				"topic", rep[i].spec.name,
 				"partitions", rep[i].actual_partitions,
 				"planned_partitions", rep[i].spec.partitions,
 				"state", drv_topic_state_name(rep[i].state),
-				"message", rep[i].message);
-			char *s = json_dumps(o, JSON_COMPACT);
-			puts(s);
-			free(s);
-			json_decref(o);
+				"message", rep[i].message));
 		} else {
 			if (i == 0)
 				printf("%-32s %10s  %s\n", "TOPIC", "PARTITIONS",

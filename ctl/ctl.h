@@ -42,6 +42,22 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
 		   size_t errstr_size);
 
+/* --payload JSON|@FILE: read the argument (ctl_read_arg) and check it is
+ * JSON. On success *text (malloc'd, caller frees) and *len are set and
+ * CTL_EXIT_OK returned; otherwise a usage error was printed and its exit
+ * code is returned. */
+int ctl_json_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
+		 char **text, size_t *len);
+
+/* KEY=VALUE option values: splits \p kv in place (the '=' becomes NUL) and
+ * returns the value, or prints a usage error naming \p opt and returns
+ * NULL. */
+char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv);
+
+/* Print \p o as one line of compact JSON and drop the reference. */
+struct json_t;
+void ctl_print_json(struct json_t *o);
+
 extern const ctl_cmd_t ctl_config_cmds[];
 extern const ctl_cmd_t ctl_topics_cmds[];
 extern const ctl_cmd_t ctl_task_cmds[];

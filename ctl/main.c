@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ctl.h"
 #include "drover/str.h"
 
@@ -120,6 +122,47 @@ char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+int ctl_json_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
+		 char **text, size_t *len)
+{
+	char err[512];
+	json_error_t jerr;
+	json_t *j;
+
+	if (!(*text = ctl_read_arg(arg, len, err, sizeof(err))))
+		return ctl_usage_error(cmd, "%s: %s", opt, err);
+	if (!(j = json_loadb(*text, *len, JSON_DECODE_ANY, &jerr))) {
+		free(*text);
+		*text = NULL;
+		return ctl_usage_error(cmd, "%s is not valid JSON: %s (line %d, "
+				       "column %d)", opt, jerr.text, jerr.line,
+				       jerr.column);
+	}
+	json_decref(j);
+	return CTL_EXIT_OK;
+}
+
+void ctl_print_json(json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(o);
+}
+
+char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv)
+{
+	char *eq = strchr(kv, '=');
+
+	if (!eq || eq == kv) {
+		ctl_usage_error(cmd, "%s wants KEY=VALUE, got '%s'", opt, kv);
+		return NULL;
+	}
+	*eq = '\0';
+	return eq + 1;
 }
 
 static const ctl_cmd_t *find_cmd(const char *group, const char *name)
