@@ -254,7 +254,10 @@ bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
 		"  group: \"%s\"\n"
 		"  concurrency: %d\n"
 		"  lifecycle_events: true\n"
-		"  shutdown_grace: 10s\n",
+		"  shutdown_grace: 10s\n"
+		/* no health/metrics server: other workers on this host
+		 * may hold its default port */
+		"  http_port: 0\n",
 		group, concurrency);
 	if (!(text = concat(ns->base_yaml, worker)))
 		return false;
@@ -501,6 +504,7 @@ void bench_worker_tail(const bench_worker_t *w, int lines)
 struct bench_reader {
 	rd_kafka_t *rk;
 	char        events[256];
+	char        delay_prefix[128];   /* "<prefix>delay." */
 	int64_t     undecodable;
 };
 
@@ -541,7 +545,7 @@ static bool add_topic(rd_kafka_t *rk, const char *topic, bool from_end,
 }
 
 bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
-				 bool with_delay)
+				 int extra)
 {
 	rd_kafka_topic_partition_list_t *parts;
 	bench_reader_t *r = calloc(1, sizeof(*r));
@@ -573,13 +577,23 @@ bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
 		       sizeof(r->events));
 	parts = rd_kafka_topic_partition_list_new(16);
 	ok = add_topic(r->rk, r->events, from_end, parts);
-	for (size_t i = 0; ok && with_delay &&
+	drv_fmt(r->delay_prefix, sizeof(r->delay_prefix), "%sdelay.",
+		ns->cfg->kafka.topic_prefix);
+	for (size_t i = 0; ok && (extra & BENCH_READ_DELAY) &&
 			   i < ns->cfg->kafka.delay_tier_cnt; i++) {
 		char name[256];
 
 		drv_topic_name(ns->cfg, DRV_TOPIC_DELAY, NULL,
 			       ns->cfg->kafka.delay_tiers_ms[i], name,
 			       sizeof(name));
+		ok = add_topic(r->rk, name, from_end, parts);
+	}
+	for (size_t i = 0; ok && (extra & BENCH_READ_BANDS) &&
+			   i < drv_band_cnt; i++) {
+		char name[256];
+
+		drv_topic_name(ns->cfg, DRV_TOPIC_TASKS, drv_bands[i].name, 0,
+			       name, sizeof(name));
 		ok = add_topic(r->rk, name, from_end, parts);
 	}
 	if (ok && rd_kafka_assign(r->rk, parts)) {
@@ -630,7 +644,8 @@ static int decode_event(const rd_kafka_message_t *m, bench_msg_t *out)
 	return 1;
 }
 
-static int decode_delayed(const rd_kafka_message_t *m, bench_msg_t *out)
+static int decode_task(const rd_kafka_message_t *m, bool delayed,
+		       bench_msg_t *out)
 {
 	drv_task_t t;
 	char err[256];
@@ -638,7 +653,8 @@ static int decode_delayed(const rd_kafka_message_t *m, bench_msg_t *out)
 	drv_task_init(&t);
 	if (drv_task_decode(m->payload, m->len, &t, err, sizeof(err)))
 		return -1;
-	out->kind = BENCH_MSG_DELAYED_TASK;
+	out->kind = delayed ? BENCH_MSG_DELAYED_TASK : BENCH_MSG_BAND_TASK;
+	out->produced_ms = rd_kafka_message_timestamp(m, NULL);
 	drv_strlcpy(out->task_id, t.id, sizeof(out->task_id));
 	out->attempt = t.attempt;
 	out->not_before_ms = t.not_before_ms;
@@ -650,6 +666,7 @@ static int decode_delayed(const rd_kafka_message_t *m, bench_msg_t *out)
 int bench_reader_next(bench_reader_t *r, int timeout_ms, bench_msg_t *out)
 {
 	rd_kafka_message_t *m = rd_kafka_consumer_poll(r->rk, timeout_ms);
+	const char *topic;
 	int rc;
 
 	if (!m)
@@ -659,8 +676,12 @@ int bench_reader_next(bench_reader_t *r, int timeout_ms, bench_msg_t *out)
 		return 0;
 	}
 	memset(out, 0, sizeof(*out));
-	rc = strcmp(rd_kafka_topic_name(m->rkt), r->events) == 0 ?
-	     decode_event(m, out) : decode_delayed(m, out);
+	topic = rd_kafka_topic_name(m->rkt);
+	if (!strcmp(topic, r->events))
+		rc = decode_event(m, out);
+	else
+		rc = decode_task(m, !strncmp(topic, r->delay_prefix,
+					     strlen(r->delay_prefix)), out);
 	if (rc < 0)
 		r->undecodable++;
 	rd_kafka_message_destroy(m);

@@ -77,7 +77,8 @@ bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml);
 void bench_ns_close(bench_ns_t *ns);
 
 /** @brief Write a worker config dir/<name>.yaml: the base config plus a
- *         worker section (\p group, \p concurrency, lifecycle events on).
+ *         worker section (\p group, \p concurrency, lifecycle events on,
+ *         shutdown grace 10 s, no health/metrics server).
  *         \p path receives the file name. */
 bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
 			    const char *group, int concurrency,
@@ -149,9 +150,14 @@ void bench_worker_tail(const bench_worker_t *w, int lines);
 
 /* ------------------------------------------------------------- reading */
 
-/** A message read back: a lifecycle event, or a task on a delay tier. */
+/** A message read back: a lifecycle event, a task on a delay tier, or a
+ *  task on a band topic. */
 typedef struct bench_msg {
-	enum { BENCH_MSG_EVENT, BENCH_MSG_DELAYED_TASK } kind;
+	enum {
+		BENCH_MSG_EVENT,
+		BENCH_MSG_DELAYED_TASK,
+		BENCH_MSG_BAND_TASK,
+	} kind;
 	/* events */
 	char    type[32];        /**< "task.succeeded", "task.retrying"... */
 	char    source[128];     /**< the worker's --id */
@@ -159,21 +165,29 @@ typedef struct bench_msg {
 	int64_t created_ms, started_ms, finished_ms;
 	/* both */
 	char    task_id[DRV_ID_LEN + 1];
-	/* delayed tasks */
+	/* tasks */
 	int64_t not_before_ms;
+	int64_t produced_ms;     /**< the message's CreateTime: when it was
+				      handed to the producer */
 } bench_msg_t;
 
 typedef struct bench_reader bench_reader_t;
 
+/** What a reader reads besides the events topic. */
+enum {
+	BENCH_READ_DELAY = 1,   /**< every delay tier */
+	BENCH_READ_BANDS = 2,   /**< every band topic */
+};
+
 /**
- * @brief A reader of the namespace's events topic (and, with
- *        \p with_delay, of every delay tier), assigned to every partition
- *        from its current end (\p from_end) or from the beginning. It is in
- *        no consumer group and commits nothing.
+ * @brief A reader of the namespace's events topic (and of the topics
+ *        \p extra names, BENCH_READ_*), assigned to every partition from its
+ *        current end (\p from_end) or from the beginning. It is in no
+ *        consumer group and commits nothing.
  * @returns a reader freed with bench_reader_destroy(), or NULL.
  */
 bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
-				 bool with_delay);
+				 int extra);
 
 /**
  * @brief The next message, waiting at most \p timeout_ms.
@@ -190,7 +204,7 @@ void bench_reader_destroy(bench_reader_t *r);
 typedef struct bench_rec {
 	char    id[DRV_ID_LEN + 1]; /**< empty = free slot */
 	int     count;               /**< events counted for this id */
-	int64_t v[4];                /**< the benchmark's own values */
+	int64_t v[6];                /**< the benchmark's own values */
 } bench_rec_t;
 
 typedef struct bench_map bench_map_t;

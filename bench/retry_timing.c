@@ -34,8 +34,8 @@
 #define TARGET_P99_LATE  250
 
 /* v[] slots and flags of a record */
-enum { R_FINISHED1, R_STARTED2, R_NOT_BEFORE, R_FLAGS };
-enum { F_RETRYING = 1, F_SUCCEEDED = 2, F_DELAYED = 4 };
+enum { R_FINISHED1, R_STARTED2, R_NOT_BEFORE, R_FLAGS, R_RELEASED };
+enum { F_RETRYING = 1, F_SUCCEEDED = 2, F_DELAYED = 4, F_RELEASED = 8 };
 
 typedef struct counts {
 	size_t succeeded;        /* tasks whose attempt 2 succeeded */
@@ -43,12 +43,13 @@ typedef struct counts {
 	size_t dead;             /* task.dead */
 	size_t dup_events;       /* an event seen twice for one attempt */
 	size_t delayed;          /* tasks seen on a delay tier */
+	size_t released;         /* retries seen back on a band topic */
 	size_t late_attempt;     /* succeeded on attempt > 2: unexpected */
 } counts_t;
 
 typedef struct sample {
-	int64_t *late, *vs_nb, *waited;
-	size_t   n, n_nb;
+	int64_t *late, *vs_nb, *waited, *tier, *queue;
+	size_t   n, n_nb, n_rel;
 	size_t   early_nb;       /* started2 < not_before: a broken promise */
 	size_t   early_fin;      /* started2 < finished1 + 1 s */
 	size_t   incomplete;     /* retrying or success missing */
@@ -75,6 +76,11 @@ static void sample_rec(bench_rec_t *r, void *arg)
 		s->early_nb += s->vs_nb[s->n_nb] < 0;
 		s->n_nb++;
 	}
+	if ((f & F_DELAYED) && (f & F_RELEASED)) {
+		s->tier[s->n_rel] = r->v[R_RELEASED] - r->v[R_NOT_BEFORE];
+		s->queue[s->n_rel] = r->v[R_STARTED2] - r->v[R_RELEASED];
+		s->n_rel++;
+	}
 }
 
 /* Take one message into the records. */
@@ -90,6 +96,19 @@ static void take(bench_map_t *map, const bench_msg_t *msg, const char *id,
 			r->v[R_FLAGS] |= F_DELAYED;
 			r->v[R_NOT_BEFORE] = msg->not_before_ms;
 			c->delayed++;
+		}
+		return;
+	}
+	if (msg->kind == BENCH_MSG_BAND_TASK) {
+		/* attempt 0 is the submission; attempt 1 is the retry the
+		 * delay tier released back to the band */
+		if (msg->attempt != 1 ||
+		    !(r = bench_map_get(map, msg->task_id, true)))
+			return;
+		if (!(r->v[R_FLAGS] & F_RELEASED)) {
+			r->v[R_FLAGS] |= F_RELEASED;
+			r->v[R_RELEASED] = msg->produced_ms;
+			c->released++;
 		}
 		return;
 	}
@@ -124,10 +143,12 @@ static void take(bench_map_t *map, const bench_msg_t *msg, const char *id,
 static void print_pct(const char *label, const bench_pct_t *p,
 		      const char *note)
 {
-	printf("  %-40s %5lld / %5lld / %5lld ms   (min %lld, mean %.1f, n=%zu)"
-	       "%s%s\n", label, (long long)p->p50, (long long)p->p99,
-	       (long long)p->max, (long long)p->min, p->mean, p->n,
-	       note ? "  " : "", note ? note : "");
+	char v[64];
+
+	drv_fmt(v, sizeof(v), "%lld / %lld / %lld", (long long)p->p50,
+		(long long)p->p99, (long long)p->max);
+	printf("  %-34s %-24s (%lld, %.1f, %zu)  = %s\n", label, v,
+	       (long long)p->min, p->mean, p->n, note);
 }
 
 int main(int argc, char **argv)
@@ -150,7 +171,7 @@ int main(int argc, char **argv)
 	bench_worker_t w = { 0 };
 	counts_t c = { 0 };
 	sample_t s = { 0 };
-	bench_pct_t late, vs_nb, waited;
+	bench_pct_t late, vs_nb, waited, tier, queue;
 	bool ran = false, timed_out = false, died = false, clean = false;
 	long rss_kb = -1;
 	int64_t deadline, t0 = 0, wall_ms = 0;
@@ -191,7 +212,8 @@ int main(int argc, char **argv)
 	if (!bench_ns_worker_config(&ns, "retry", group, conc, config,
 				    sizeof(config)) ||
 	    !(map = bench_map_new(m + 1)) ||
-	    !(rd = bench_reader_new(&ns, false, true)) ||
+	    !(rd = bench_reader_new(&ns, false, BENCH_READ_DELAY |
+				    BENCH_READ_BANDS)) ||
 	    !bench_worker_start(&w, &ns, config, id))
 		goto out;
 	bench_log("retry: worker pid %d, concurrency %d", (int)w.pid, conc);
@@ -223,17 +245,12 @@ int main(int argc, char **argv)
 	t0 = drv_mono_ms();
 	bench_produce_tasks(&ns, topic, &prod);
 	deadline = drv_mono_ms() + timeout_s * 1000;
-	/* every task succeeded, and its trip through the delay tier was
-	 * read too (the topics are read in no particular order) */
-	while ((c.succeeded < prod.acked || c.delayed < prod.acked) &&
-	       !bench_stop) {
+	while (c.succeeded < prod.acked && !bench_stop) {
 		bench_msg_t msg;
 		int rc = bench_reader_next(rd, 100, &msg);
 
 		if (rc > 0) {
 			take(map, &msg, id, &c);
-			if (c.succeeded >= prod.acked && !wall_ms)
-				wall_ms = drv_mono_ms() - t0;
 			continue;
 		}
 		if (drv_mono_ms() >= deadline) {
@@ -244,6 +261,18 @@ int main(int argc, char **argv)
 			died = true;
 			break;
 		}
+	}
+	wall_ms = drv_mono_ms() - t0;
+	/* the tasks' trips through the delay tier and back to the band were
+	 * written before their success, but topics are read in no particular
+	 * order: read what is left of them (bounded) */
+	deadline = drv_mono_ms() + 5000;
+	while ((c.delayed < c.succeeded || c.released < c.succeeded) &&
+	       drv_mono_ms() < deadline && !bench_stop) {
+		bench_msg_t msg;
+
+		if (bench_reader_next(rd, 100, &msg) > 0)
+			take(map, &msg, id, &c);
 	}
 	rss_kb = bench_worker_peak_rss_kb(&w);
 out:
@@ -262,49 +291,58 @@ out:
 		s.late = calloc(n + 1, sizeof(int64_t));
 		s.vs_nb = calloc(n + 1, sizeof(int64_t));
 		s.waited = calloc(n + 1, sizeof(int64_t));
+		s.tier = calloc(n + 1, sizeof(int64_t));
+		s.queue = calloc(n + 1, sizeof(int64_t));
 		s.skip_id = warm_id[0];
-		if (s.late && s.vs_nb && s.waited)
+		if (s.late && s.vs_nb && s.waited && s.tier && s.queue)
 			bench_map_each(map, sample_rec, &s);
 	}
 	bench_pct_compute(s.late, s.n, &late);
 	bench_pct_compute(s.vs_nb, s.n_nb, &vs_nb);
 	bench_pct_compute(s.waited, s.n, &waited);
+	bench_pct_compute(s.tier, s.n_rel, &tier);
+	bench_pct_compute(s.queue, s.n_rel, &queue);
 
 	printf("\n== retry timing: %s tasks fail once (plugin), retry policy "
-	       "fixed 1 s, no jitter; concurrency=%d; submitted at %s ==\n",
+	       "fixed 1 s, no jitter; concurrency=%d; submitted at %s/s ==\n",
 	       bench_thousands((double)m, a, sizeof(a)), conc,
-	       rate > 0 ? bench_thousands((double)rate, b, sizeof(b)) : "once");
+	       rate > 0 ? bench_thousands((double)rate, b, sizeof(b)) :
+	       "unlimited");
 	if (!ran) {
 		printf("  did not run\n");
 	} else {
-		printf("  %-40s %zu/%zu%s\n", "retried, then succeeded", s.n,
-		       prod.acked, timed_out ? "   INCOMPLETE (timeout)" :
-		       died ? "   INCOMPLETE (worker died)" : "");
-		printf("  %-40s %.1f s (submit start -> last success)\n",
-		       "wall time", (double)wall_ms / 1000.0);
+		printf("  %-34s %zu/%zu in %.1f s%s\n", "retried once, then "
+		       "succeeded", s.n, prod.acked, (double)wall_ms / 1000.0,
+		       timed_out ? "   INCOMPLETE: stopped at BENCH_TIMEOUT" :
+		       died ? "   INCOMPLETE: the worker died" : "");
 		printf("\n  >>> EARLY RUNS (attempt 2 started before its "
-		       "not-before time): %zu  (must be 0)%s\n\n", s.early_nb,
-		       s.n_nb < s.n ? "  [not-before unknown for some]" : "");
-		print_pct("lateness p50 / p99 / max", &late, NULL);
-		printf("  %-40s %s (target p99 <= %d ms: %s)\n", "", "= started2 "
-		       "- (finished1 + 1 s)", TARGET_P99_LATE,
-		       late.n && late.p99 <= TARGET_P99_LATE ? "met" : "NOT met");
-		print_pct("after not-before p50 / p99 / max", &vs_nb,
-			  "= started2 - not_before");
-		print_pct("waited p50 / p99 / max", &waited,
-			  "= started2 - finished1");
-		printf("  %-40s %zu  (finished1 is stamped when the event is "
+		       "not-before time): %zu   (must be 0)%s\n\n", s.early_nb,
+		       s.n_nb < s.n ? "   [not-before not read for some]" : "");
+		printf("  %-34s %-24s %s\n", "ms", "p50 / p99 / max",
+		       "(min, mean, n)");
+		print_pct("lateness", &late,
+			  "started2 - (finished1 + 1 s)");
+		printf("  %-34s target p99 <= %d ms: %s\n", "",
+		       TARGET_P99_LATE, late.n && late.p99 <= TARGET_P99_LATE
+		       && s.n == prod.acked ? "met" : "NOT met");
+		print_pct("after not-before", &vs_nb,
+			  "started2 - not_before, of which:");
+		print_pct("  delay tier: released late by", &tier,
+			  "put back on the band - not_before");
+		print_pct("  band: waited to start", &queue,
+			  "started2 - put back on the band");
+		printf("  %-34s %zu  (finished1 is stamped when the event is "
 		       "produced, a little after the retry was scheduled)\n",
 		       "started2 < finished1 + 1 s", s.early_fin);
 		if (c.first_try || c.late_attempt || c.dead || c.dup_events ||
 		    s.incomplete)
-			printf("  %-40s first-try successes %zu, attempt>2 %zu, "
+			printf("  %-34s first-try successes %zu, attempt>2 %zu, "
 			       "dead %zu, duplicate events %zu, incomplete "
 			       "%zu\n", "anomalies", c.first_try,
 			       c.late_attempt, c.dead, c.dup_events,
 			       s.incomplete);
 		if (rss_kb >= 0)
-			printf("  %-40s %.1f MB\n", "worker peak RSS (VmHWM)",
+			printf("  %-34s %.1f MB\n", "worker peak RSS (VmHWM)",
 			       (double)rss_kb / 1024.0);
 		if (!clean)
 			printf("  the worker did not stop cleanly after "
@@ -314,6 +352,8 @@ out:
 	free(s.late);
 	free(s.vs_nb);
 	free(s.waited);
+	free(s.tier);
+	free(s.queue);
 	bench_reader_destroy(rd);
 	bench_map_destroy(map);
 	bench_ns_close(&ns);

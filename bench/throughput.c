@@ -45,6 +45,7 @@ typedef struct settings {
 	int     conc_high;      /* BENCH_CONC_HIGH */
 	int64_t timeout_s;      /* BENCH_TIMEOUT: per worker run */
 	int64_t rate;           /* BENCH_RATE: paced run, tasks/s */
+	int64_t rate_low;       /* BENCH_RATE_LOW: paced run, tasks/s */
 	int64_t paced_s;        /* BENCH_PACED_SECONDS */
 	int     paced_conc;     /* BENCH_PACED_CONCURRENCY */
 } settings_t;
@@ -61,6 +62,8 @@ typedef struct run {
 	bool        died;           /* the worker exited on its own */
 	int64_t     wall_ms;        /* worker start -> last success seen */
 	int64_t     span_ms;        /* first start -> last finish (events) */
+	int64_t     max_created;    /* last submit (wall ms) */
+	int64_t     max_finished;   /* last finish (wall ms) */
 	double      rate;           /* done / span */
 	bench_pct_t start_lat;      /* started - created */
 	bench_pct_t finish_lat;     /* finished - created */
@@ -158,16 +161,17 @@ static bool run_baseline(const bench_ns_t *ns, const char *topic, size_t n,
 typedef struct collect {
 	int64_t *start, *finish;
 	size_t   n;
-	int64_t  min_started, max_finished;
-	const char *skip_id;    /* a warm-up task not to count */
+	int64_t  min_started, max_finished, max_created;
 } collect_t;
 
 static void collect_rec(bench_rec_t *r, void *arg)
 {
 	collect_t *c = arg;
 
-	if (c->skip_id && !strcmp(r->id, c->skip_id))
+	if (!r->count)
 		return;
+	if (r->v[R_CREATED] > c->max_created)
+		c->max_created = r->v[R_CREATED];
 	c->start[c->n] = r->v[R_STARTED] - r->v[R_CREATED];
 	c->finish[c->n] = r->v[R_FINISHED] - r->v[R_CREATED];
 	c->n++;
@@ -177,14 +181,27 @@ static void collect_rec(bench_rec_t *r, void *arg)
 		c->max_finished = r->v[R_FINISHED];
 }
 
-/* Read events until \p want distinct tasks from worker \p id succeeded,
- * the deadline passed or the worker died. Returns the successes counted
- * (warm-up included). */
+/* A map holding \p n known task ids, none seen yet. */
+static bench_map_t *known_ids(char (*ids)[DRV_ID_LEN + 1], size_t n)
+{
+	bench_map_t *map = bench_map_new(n);
+
+	for (size_t i = 0; map && i < n; i++)
+		if (!bench_map_get(map, ids[i], true)) {
+			bench_map_destroy(map);
+			return NULL;
+		}
+	return map;
+}
+
+/* Read events until every task id of \p map succeeded on worker \p id,
+ * the deadline passed or the worker died. Events of other tasks (a
+ * warm-up, an earlier phase) are ignored. Returns the tasks done. */
 static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
-			      bench_worker_t *w, const char *id, size_t want,
+			      bench_worker_t *w, const char *id,
 			      int64_t deadline, run_t *run)
 {
-	size_t done = bench_map_size(map);
+	size_t want = bench_map_size(map), done = 0;
 	bench_msg_t msg;
 
 	while (done < want && !bench_stop) {
@@ -209,7 +226,7 @@ static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
 			run->other_events++;
 			continue;
 		}
-		if (!(r = bench_map_get(map, msg.task_id, true)))
+		if (!(r = bench_map_get(map, msg.task_id, false)))
 			continue;
 		if (r->count++) {
 			run->duplicates++;
@@ -230,14 +247,13 @@ static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
 	return done;
 }
 
-static void finish_run(run_t *run, bench_map_t *map, const char *skip_id)
+static void finish_run(run_t *run, bench_map_t *map)
 {
 	size_t n = bench_map_size(map);
 	collect_t c = { 0 };
 
 	c.start = calloc(n + 1, sizeof(int64_t));
 	c.finish = calloc(n + 1, sizeof(int64_t));
-	c.skip_id = skip_id;
 	if (!c.start || !c.finish) {
 		free(c.start);
 		free(c.finish);
@@ -246,6 +262,8 @@ static void finish_run(run_t *run, bench_map_t *map, const char *skip_id)
 	bench_map_each(map, collect_rec, &c);
 	run->done = c.n;
 	run->span_ms = c.max_finished - c.min_started;
+	run->max_created = c.max_created;
+	run->max_finished = c.max_finished;
 	if (run->span_ms > 0)
 		run->rate = (double)c.n * 1000.0 / (double)run->span_ms;
 	bench_pct_compute(c.start, c.n, &run->start_lat);
@@ -256,23 +274,23 @@ static void finish_run(run_t *run, bench_map_t *map, const char *skip_id)
 
 /* The worker, its reader and its records; ends with the worker stopped. */
 static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
-		       size_t expected, int64_t timeout_s)
+		       char (*ids)[DRV_ID_LEN + 1], size_t n, int64_t timeout_s)
 {
 	char config[320], id[64];
 	bench_reader_t *rd;
 	bench_map_t *map;
 	bench_worker_t w;
 
-	run->expected = expected;
+	run->expected = n;
 	drv_fmt(id, sizeof(id), "bench-%s", run->name);
 	if (!bench_ns_worker_config(ns, run->name, group, run->concurrency,
 				    config, sizeof(config)))
 		return false;
-	if (!(map = bench_map_new(expected)))
+	if (!(map = known_ids(ids, n)))
 		return false;
 	/* the events topic from its current end: earlier runs' events are
 	 * not this run's */
-	if (!(rd = bench_reader_new(ns, true, false))) {
+	if (!(rd = bench_reader_new(ns, true, 0))) {
 		bench_map_destroy(map);
 		return false;
 	}
@@ -284,74 +302,109 @@ static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
 	run->ran = true;
 	bench_log("%s: worker pid %d, concurrency %d, group %s", run->name,
 		  (int)w.pid, run->concurrency, group);
-	await_successes(rd, map, &w, id, expected,
-			drv_mono_ms() + timeout_s * 1000, run);
+	await_successes(rd, map, &w, id, drv_mono_ms() + timeout_s * 1000, run);
 	run->rss_kb = bench_worker_peak_rss_kb(&w);
 	run->clean_stop = bench_worker_stop(&w, 30000);
-	if (run->died || run->timed_out || !run->clean_stop)
+	if (run->died || !run->clean_stop)
 		bench_worker_tail(&w, 15);
-	finish_run(run, map, NULL);
-	bench_log("%s: %zu/%zu tasks in %.1f s (span %.2f s)", run->name,
-		  run->done, expected, (double)run->wall_ms / 1000.0,
-		  (double)run->span_ms / 1000.0);
+	finish_run(run, map);
+	bench_log("%s: %zu/%zu tasks in %.1f s (span %.2f s)%s", run->name,
+		  run->done, n, (double)run->wall_ms / 1000.0,
+		  (double)run->span_ms / 1000.0,
+		  run->timed_out ? ", stopped at BENCH_TIMEOUT" : "");
 	bench_reader_destroy(rd);
 	bench_map_destroy(map);
 	return true;
 }
 
-/* An idle worker, one warm-up task, then tasks at a fixed rate. */
-static bool paced_run(const settings_t *s, run_t *run, double *achieved_rate)
+/* One rate of the paced run. */
+typedef struct phase {
+	run_t   run;
+	int64_t rate;        /* tasks/s asked for */
+	double  achieved;    /* tasks/s produced */
+	bool    kept_up;     /* every task done within 1 s of the last
+				submit */
+} phase_t;
+
+/* Produce one phase's tasks at its rate and wait for them. */
+static void paced_phase(bench_ns_t *ns, bench_reader_t *rd, bench_worker_t *w,
+			const char *id, const char *topic, int64_t secs,
+			int64_t timeout_s, phase_t *ph)
+{
+	bench_produce_t p = { .handler = "noop", .payload = "{}" };
+	bench_map_t *map;
+
+	p.n = (size_t)(ph->rate * secs);
+	p.rate = ph->rate;
+	ph->run.expected = p.n;
+	if (!(p.ids = calloc(p.n, sizeof(*p.ids))))
+		return;
+	bench_log("paced: producing %zu tasks at %lld/s", p.n,
+		  (long long)p.rate);
+	ph->run.ran = true;
+	bench_produce_tasks(ns, topic, &p);
+	ph->achieved = p.elapsed_ms > 0 ?
+		       (double)p.acked * 1000.0 / (double)p.elapsed_ms : 0;
+	if ((map = known_ids(p.ids, p.acked))) {
+		await_successes(rd, map, w, id,
+				drv_mono_ms() + timeout_s * 1000, &ph->run);
+		finish_run(&ph->run, map);
+		ph->kept_up = ph->run.done == p.n &&
+			      ph->run.max_finished - ph->run.max_created <= 1000;
+	}
+	bench_map_destroy(map);
+	free(p.ids);
+}
+
+/* A fresh namespace, an idle worker, one warm-up task, then each phase:
+ * tasks at a fixed rate. */
+static bool paced_run(const settings_t *s, phase_t *phases, size_t nphases,
+		      long *rss_kb, bool *clean)
 {
 	char config[320], id[64], topic[256], group[128];
-	char warm_id[1][DRV_ID_LEN + 1];
+	char warm_id[1][DRV_ID_LEN + 1] = { "" };
 	bench_produce_t warm = { .n = 1, .handler = "noop", .payload = "{}",
 				 .ids = warm_id };
-	bench_produce_t paced = { .handler = "noop", .payload = "{}" };
 	bench_reader_t *rd = NULL;
 	bench_map_t *map = NULL;
 	bench_worker_t w = { 0 };
+	run_t warm_run = { .name = "warm-up" };
 	bench_ns_t ns;
 	bool ok = false;
 
-	paced.n = (size_t)(s->rate * s->paced_s);
-	paced.rate = s->rate;
-	run->expected = paced.n;
 	if (!bench_ns_open(&ns, "lat", "handlers:\n  noop:\n    type: noop\n"))
 		goto out;
 	bench_ns_band_topic(&ns, topic, sizeof(topic));
 	drv_fmt(group, sizeof(group), "%sworkers", ns.prefix);
-	drv_fmt(id, sizeof(id), "bench-%s", run->name);
-	if (!bench_ns_worker_config(&ns, run->name, group, run->concurrency,
+	drv_fmt(id, sizeof(id), "bench-paced");
+	if (!bench_ns_worker_config(&ns, "paced", group, s->paced_conc,
 				    config, sizeof(config)) ||
-	    !(map = bench_map_new(paced.n + 1)) ||
-	    !(rd = bench_reader_new(&ns, false, false)) ||
+	    !(rd = bench_reader_new(&ns, false, 0)) ||
 	    !bench_worker_start(&w, &ns, config, id))
 		goto out;
-	run->ran = true;
+	bench_log("paced: worker pid %d, concurrency %d", (int)w.pid,
+		  s->paced_conc);
 	/* the worker is idle and assigned once it ran one task */
-	if (!bench_produce_tasks(&ns, topic, &warm))
+	if (!bench_produce_tasks(&ns, topic, &warm) ||
+	    !(map = known_ids(warm_id, 1)))
 		goto out;
-	await_successes(rd, map, &w, id, 1, drv_mono_ms() + 60000, run);
-	if (bench_map_size(map) < 1) {
+	if (await_successes(rd, map, &w, id, drv_mono_ms() + 60000,
+			    &warm_run) < 1) {
 		bench_log("paced: the warm-up task never ran");
 		bench_worker_tail(&w, 15);
 		goto out;
 	}
-	bench_log("paced: producing %zu tasks at %lld/s", paced.n,
-		  (long long)paced.rate);
-	bench_produce_tasks(&ns, topic, &paced);
-	*achieved_rate = paced.elapsed_ms > 0 ?
-			 (double)paced.acked * 1000.0 / (double)paced.elapsed_ms : 0;
-	await_successes(rd, map, &w, id, paced.n + 1,
-			drv_mono_ms() + s->timeout_s * 1000, run);
+	for (size_t i = 0; i < nphases && !bench_stop; i++)
+		paced_phase(&ns, rd, &w, id, topic, s->paced_s, s->timeout_s,
+			    &phases[i]);
 	ok = true;
 out:
 	if (w.pid > 0) {
-		run->rss_kb = bench_worker_peak_rss_kb(&w);
-		run->clean_stop = bench_worker_stop(&w, 30000);
+		*rss_kb = bench_worker_peak_rss_kb(&w);
+		*clean = bench_worker_stop(&w, 30000);
+		if (!*clean)
+			bench_worker_tail(&w, 15);
 	}
-	if (map && bench_map_size(map) > 0)
-		finish_run(run, map, warm_id[0]);
 	bench_reader_destroy(rd);
 	bench_map_destroy(map);
 	bench_ns_close(&ns);
@@ -365,150 +418,146 @@ static const char *verdict(bool met)
 	return met ? "met" : "NOT met";
 }
 
-static void print_rate_row(const char *label, const run_t *r,
-			   const baseline_t *b)
+static void print_rate_row(const run_t *r, const baseline_t *b)
 {
-	char rate[32];
+	char label[64], rate[32];
 
+	drv_fmt(label, sizeof(label), "drover-worker concurrency=%d",
+		r->concurrency);
 	if (!r->ran) {
-		printf("  %-34s %14s\n", label, "did not run");
+		printf("  %-36s %12s\n", label, "did not run");
 		return;
 	}
-	printf("  %-34s %14s tasks/s", label,
+	printf("  %-36s %12s tasks/s", label,
 	       bench_thousands(r->rate, rate, sizeof(rate)));
-	if (r->done < r->expected)
-		printf("  INCOMPLETE: %zu/%zu done%s", r->done, r->expected,
-		       r->timed_out ? " (timeout)" : r->died ? " (worker died)"
-		       : "");
-	printf("\n");
-	printf("  %-34s %14.2f s      (worker start -> last task done: "
-	       "%.2f s)\n", "    first start -> last finish",
-	       (double)r->span_ms / 1000.0, (double)r->wall_ms / 1000.0);
 	if (b->rate > 0)
-		printf("  %-34s %14.2f        target >= %.1f: %s\n",
-		       "    ratio to baseline", r->rate / b->rate, TARGET_RATIO,
-		       verdict(r->rate / b->rate >= TARGET_RATIO));
-	printf("  %-34s %14s        target >= %s: %s\n", "    vs target",
-	       rate, "50,000", verdict(r->rate >= TARGET_TASKS_S));
+		printf("   = %.4f x baseline", r->rate / b->rate);
+	printf("\n");
+	printf("  %-36s %12zu of %zu in %.1f s (first start -> last finish "
+	       "%.2f s)%s\n", "    tasks done", r->done, r->expected,
+	       (double)r->wall_ms / 1000.0, (double)r->span_ms / 1000.0,
+	       r->done < r->expected ? (r->timed_out ?
+	       "  INCOMPLETE: stopped at BENCH_TIMEOUT" : r->died ?
+	       "  INCOMPLETE: the worker died" : "  INCOMPLETE") : "");
+	printf("  %-36s %12s p50 %lld ms, p99 %lld ms (queued in advance: "
+	       "backlog, not latency)\n", "    submit->start", "",
+	       (long long)r->start_lat.p50, (long long)r->start_lat.p99);
+	if (r->duplicates || r->other_events)
+		printf("  %-36s %12zu (and %zu retrying/dead events)\n",
+		       "    duplicate successes", r->duplicates,
+		       r->other_events);
+}
+
+static void print_rss(const char *label, int conc, long kb, bool clean,
+		      double *max_mb)
+{
+	char l[64];
+	double mb = (double)kb / 1024.0;
+
+	if (kb < 0)
+		return;
+	if (mb > *max_mb)
+		*max_mb = mb;
+	drv_fmt(l, sizeof(l), "%s (concurrency=%d)", label, conc);
+	printf("  %-36s %9.1f MB   target <= %.0f MB: %s%s\n", l, mb,
+	       TARGET_RSS_MB, verdict(mb <= TARGET_RSS_MB),
+	       clean ? "" : "   (did not stop cleanly after SIGTERM)");
 }
 
 static void print_report(const settings_t *s, const bench_produce_t *prod,
 			 const baseline_t *b, const run_t *runs, size_t nruns,
-			 const run_t *paced, double paced_rate)
+			 const phase_t *phases, size_t nphases,
+			 long paced_rss, bool paced_clean)
 {
+	const run_t *best = NULL;
 	char a[32], c[32];
 	double max_rss = 0;
 
-	printf("\n");
-	printf("== drover end-to-end throughput (%s tasks, handler noop, %lld "
-	       "partitions) ==\n", bench_thousands((double)s->tasks, a, sizeof(a)),
+	printf("\n== end-to-end throughput: %s tasks (handler noop), %lld "
+	       "partitions per topic ==\n",
+	       bench_thousands((double)s->tasks, a, sizeof(a)),
 	       (long long)bench_env_int("BENCH_PARTITIONS", 6, 1, 1024));
-	printf("  %-34s %14s msgs/s   (%.2f s, acknowledged %zu/%zu)\n",
-	       "produce (drv_task_produce)",
+	printf("  %-36s %12s msgs/s  (%zu/%zu acknowledged in %.2f s)\n",
+	       "produce (drv_task_produce + flush)",
 	       bench_thousands(prod->elapsed_ms > 0 ? (double)prod->acked *
 			       1000.0 / (double)prod->elapsed_ms : 0, a,
 			       sizeof(a)),
-	       (double)prod->elapsed_ms / 1000.0, prod->acked, prod->n);
+	       prod->acked, prod->n, (double)prod->elapsed_ms / 1000.0);
 	if (b->ran)
-		printf("  %-34s %14s msgs/s   (%zu read in %.2f s; group join "
-		       "%.2f s; undecodable %zu)\n",
+		printf("  %-36s %12s msgs/s  (%zu read, first->last %.3f s; "
+		       "group join %.2f s; undecodable %zu)\n",
 		       "baseline: plain consumer + decode",
 		       bench_thousands(b->rate, a, sizeof(a)), b->read,
 		       b->span_s, b->join_s, b->undecodable);
 	else
-		printf("  %-34s %14s\n", "baseline", "did not run");
+		printf("  %-36s %12s\n", "baseline", "did not run");
 	for (size_t i = 0; i < nruns; i++) {
-		char label[64];
-
-		drv_fmt(label, sizeof(label), "drover-worker concurrency=%d",
-			runs[i].concurrency);
-		print_rate_row(label, &runs[i], b);
-		if (runs[i].ran)
-			printf("  %-34s %14s        (p50 %lld ms, p99 %lld ms: "
-			       "the tasks were queued in advance, so this is "
-			       "backlog, not latency)\n",
-			       "    submit->start", "",
-			       (long long)runs[i].start_lat.p50,
-			       (long long)runs[i].start_lat.p99);
-		if (runs[i].duplicates || runs[i].other_events)
-			printf("  %-34s %14zu        (and %zu retrying/dead "
-			       "events)\n", "    duplicate successes",
-			       runs[i].duplicates, runs[i].other_events);
+		print_rate_row(&runs[i], b);
+		if (runs[i].ran && (!best || runs[i].rate > best->rate))
+			best = &runs[i];
 	}
 
-	printf("\n== latency submit->start, paced: %lld tasks/s for %lld s "
-	       "(achieved %s/s), idle worker, concurrency=%d ==\n",
-	       (long long)s->rate, (long long)s->paced_s,
-	       bench_thousands(paced_rate, c, sizeof(c)), paced->concurrency);
-	if (paced->ran && paced->start_lat.n) {
-		printf("  %-34s %6lld / %lld / %lld ms (min %lld, mean %.1f; "
-		       "%zu/%zu tasks)\n", "submit->start p50 / p99 / max",
-		       (long long)paced->start_lat.p50,
-		       (long long)paced->start_lat.p99,
-		       (long long)paced->start_lat.max,
-		       (long long)paced->start_lat.min, paced->start_lat.mean,
-		       paced->done, paced->expected);
-		printf("  %-34s %6lld / %lld / %lld ms\n",
-		       "submit->finish p50 / p99 / max",
-		       (long long)paced->finish_lat.p50,
-		       (long long)paced->finish_lat.p99,
-		       (long long)paced->finish_lat.max);
-		if (paced->done < paced->expected)
-			printf("  INCOMPLETE: %zu/%zu tasks done%s\n",
-			       paced->done, paced->expected,
-			       paced->timed_out ? " (timeout)" : "");
-	} else {
-		printf("  did not run\n");
-	}
+	printf("\n== latency submit->start: tasks at a fixed rate to an idle "
+	       "worker (concurrency=%d), %lld s per rate ==\n", s->paced_conc,
+	       (long long)s->paced_s);
+	printf("  %-10s %-10s %-13s %-26s %-18s %s\n", "rate", "achieved",
+	       "done", "start p50 / p99 / max", "finish p50 / p99",
+	       "kept up");
+	for (size_t i = 0; i < nphases; i++) {
+		const phase_t *ph = &phases[i];
+		char rate[32], done[32], st[48], fin[32];
 
-	printf("\n== peak RSS of drover-worker (VmHWM before SIGTERM) ==\n");
-	for (size_t i = 0; i <= nruns; i++) {
-		const run_t *r = i < nruns ? &runs[i] : paced;
-		char label[64];
-		double mb = (double)r->rss_kb / 1024.0;
-
-		if (!r->ran || r->rss_kb < 0)
+		if (!ph->run.ran) {
+			printf("  %-10lld did not run\n", (long long)ph->rate);
 			continue;
-		if (mb > max_rss)
-			max_rss = mb;
-		drv_fmt(label, sizeof(label), "%s (concurrency=%d)", r->name,
-			r->concurrency);
-		printf("  %-34s %11.1f MB      target <= %.0f MB: %s%s\n", label,
-		       mb, TARGET_RSS_MB, verdict(mb <= TARGET_RSS_MB),
-		       r->clean_stop ? "" : "   (did not stop cleanly)");
+		}
+		drv_fmt(rate, sizeof(rate), "%s/s",
+			bench_thousands((double)ph->rate, a, sizeof(a)));
+		drv_fmt(done, sizeof(done), "%zu/%zu", ph->run.done,
+			ph->run.expected);
+		drv_fmt(st, sizeof(st), "%lld / %lld / %lld ms",
+			(long long)ph->run.start_lat.p50,
+			(long long)ph->run.start_lat.p99,
+			(long long)ph->run.start_lat.max);
+		drv_fmt(fin, sizeof(fin), "%lld / %lld ms",
+			(long long)ph->run.finish_lat.p50,
+			(long long)ph->run.finish_lat.p99);
+		printf("  %-10s %-10s %-13s %-26s %-18s %s\n", rate,
+		       bench_thousands(ph->achieved, c, sizeof(c)), done, st,
+		       fin, ph->kept_up ? "yes" : ph->run.timed_out ?
+		       "NO (stopped at BENCH_TIMEOUT: queueing)" :
+		       "NO (queueing)");
 	}
 
-	printf("\n== summary against the issue's targets ==\n");
-	{
-		const run_t *best = NULL;
+	printf("\n== peak RSS of drover-worker (VmHWM just before SIGTERM) ==\n");
+	for (size_t i = 0; i < nruns; i++)
+		if (runs[i].ran)
+			print_rss("throughput run", runs[i].concurrency,
+				  runs[i].rss_kb, runs[i].clean_stop, &max_rss);
+	print_rss("paced runs", s->paced_conc, paced_rss, paced_clean,
+		  &max_rss);
 
-		for (size_t i = 0; i < nruns; i++)
-			if (runs[i].ran && (!best || runs[i].rate > best->rate))
-				best = &runs[i];
-		printf("  %-44s %-22s %s\n", "target", "measured", "");
-		if (best && b->rate > 0) {
-			drv_fmt(a, sizeof(a), "%.2f (c=%d)",
-				best->rate / b->rate, best->concurrency);
-			printf("  %-44s %-22s %s\n",
-			       "drover/baseline ratio >= 0.5", a,
-			       verdict(best->rate / b->rate >= TARGET_RATIO));
-		}
-		if (best) {
-			char r[32];
-			drv_fmt(a, sizeof(a), "%s (c=%d)",
-				bench_thousands(best->rate, r, sizeof(r)),
-				best->concurrency);
-			printf("  %-44s %-22s %s\n", ">= 50,000 tasks/s", a,
-			       verdict(best->rate >= TARGET_TASKS_S));
-		}
-		if (max_rss > 0) {
-			drv_fmt(a, sizeof(a), "%.1f MB (max)", max_rss);
-			printf("  %-44s %-22s %s\n", "peak RSS <= 64 MB", a,
-			       verdict(max_rss <= TARGET_RSS_MB));
-		}
-		printf("  %-44s %-22s\n", "retry p99 <= 250 ms late",
-		       "see the retry benchmark");
+	printf("\n== against the issue's targets ==\n");
+	if (best && b->rate > 0) {
+		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->rate / b->rate,
+			best->concurrency);
+		printf("  %-32s %-26s %s\n", "drover/baseline >= 0.5", a,
+		       verdict(best->rate / b->rate >= TARGET_RATIO));
 	}
+	if (best) {
+		drv_fmt(a, sizeof(a), "%s tasks/s (c=%d)",
+			bench_thousands(best->rate, c, sizeof(c)),
+			best->concurrency);
+		printf("  %-32s %-26s %s\n", ">= 50,000 tasks/s", a,
+		       verdict(best->rate >= TARGET_TASKS_S));
+	}
+	if (max_rss > 0) {
+		drv_fmt(a, sizeof(a), "%.1f MB (max)", max_rss);
+		printf("  %-32s %-26s %s\n", "peak RSS <= 64 MB", a,
+		       verdict(max_rss <= TARGET_RSS_MB));
+	}
+	printf("  %-32s %s\n", "retry p99 <= 250 ms late",
+	       "(the retry benchmark)");
 	fflush(stdout);
 }
 
@@ -519,8 +568,10 @@ int main(int argc, char **argv)
 	settings_t s;
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
 	baseline_t base = { 0 };
-	run_t runs[2], paced;
-	double paced_rate = 0;
+	run_t runs[2];
+	phase_t phases[2];
+	long paced_rss = -1;
+	bool paced_clean = false;
 	char topic[256], group[128];
 	bench_ns_t ns;
 	bool ok = true;
@@ -538,29 +589,39 @@ int main(int argc, char **argv)
 	s.tasks = (size_t)bench_env_int("BENCH_TASKS", 50000, 1, 10000000);
 	s.conc_low = (int)bench_env_int("BENCH_CONC_LOW", 4, 1, 1024);
 	s.conc_high = (int)bench_env_int("BENCH_CONC_HIGH", 64, 1, 1024);
-	s.timeout_s = bench_env_int("BENCH_TIMEOUT", 120, 5, 3600);
+	s.timeout_s = bench_env_int("BENCH_TIMEOUT", 60, 5, 3600);
 	s.rate = bench_env_int("BENCH_RATE", 2000, 1, 1000000);
+	s.rate_low = bench_env_int("BENCH_RATE_LOW", 50, 1, 1000000);
 	s.paced_s = bench_env_int("BENCH_PACED_SECONDS", 5, 1, 600);
 	s.paced_conc = (int)bench_env_int("BENCH_PACED_CONCURRENCY", 4, 1,
 					  1024);
 	prod.n = s.tasks;
 	memset(runs, 0, sizeof(runs));
-	memset(&paced, 0, sizeof(paced));
+	memset(phases, 0, sizeof(phases));
 	drv_strlcpy(runs[0].name, "c-low", sizeof(runs[0].name));
 	runs[0].concurrency = s.conc_low;
 	drv_strlcpy(runs[1].name, "c-high", sizeof(runs[1].name));
 	runs[1].concurrency = s.conc_high;
-	drv_strlcpy(paced.name, "paced", sizeof(paced.name));
-	paced.concurrency = s.paced_conc;
+	phases[0].rate = s.rate_low;
+	phases[1].rate = s.rate;
+	for (size_t i = 0; i < 2; i++) {
+		drv_fmt(phases[i].run.name, sizeof(phases[i].run.name),
+			"paced-%lld", (long long)phases[i].rate);
+		phases[i].run.concurrency = s.paced_conc;
+	}
+	if (!(prod.ids = calloc(prod.n, sizeof(*prod.ids))))
+		return 1;
 
 	if (!bench_ns_open(&ns, "tp", "handlers:\n  noop:\n    type: noop\n")) {
 		bench_ns_close(&ns);
+		free(prod.ids);
 		return 1;
 	}
 	bench_ns_band_topic(&ns, topic, sizeof(topic));
 	bench_log("producing %zu tasks to %s", prod.n, topic);
 	if (!bench_produce_tasks(&ns, topic, &prod)) {
 		bench_ns_close(&ns);
+		free(prod.ids);
 		return 1;
 	}
 	bench_log("baseline: plain consumer on %s", topic);
@@ -569,11 +630,14 @@ int main(int argc, char **argv)
 		/* a fresh group: each run reads every task from the start */
 		drv_fmt(group, sizeof(group), "%sworkers-%s", ns.prefix,
 			runs[i].name);
-		ok &= worker_run(&ns, &runs[i], group, prod.acked, s.timeout_s);
+		ok &= worker_run(&ns, &runs[i], group, prod.ids, prod.acked,
+				 s.timeout_s);
 	}
 	bench_ns_close(&ns);
+	free(prod.ids);
 	if (!bench_stop)
-		ok &= paced_run(&s, &paced, &paced_rate);
-	print_report(&s, &prod, &base, runs, 2, &paced, paced_rate);
+		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
+	print_report(&s, &prod, &base, runs, 2, phases, 2, paced_rss,
+		     paced_clean);
 	return ok && !bench_stop ? 0 : 1;
 }

@@ -26,7 +26,8 @@
 _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
 	       sizeof(drv_log_format_t) == sizeof(int) &&
 	       sizeof(drv_handler_type_t) == sizeof(int) &&
-	       sizeof(drv_jitter_t) == sizeof(int),
+	       sizeof(drv_jitter_t) == sizeof(int) &&
+	       sizeof(drv_task_state_mode_t) == sizeof(int),
 	       "DRV_CFG_ENUM fields are stored through an int *");
 
 #define SEC_MS   INT64_C(1000)
@@ -47,6 +48,9 @@ static const char *const handler_type_names[] = {
 };
 static const char *const jitter_names[] = {
 	"none", "full", "equal", "decorrelated", NULL
+};
+static const char *const task_state_mode_names[] = {
+	"all", "failures", "off", NULL
 };
 static const char *const http_methods[] = {
 	"GET", "POST", "PUT", "PATCH", "DELETE", NULL
@@ -358,6 +362,22 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(worker.http_port), .def = "9464", .min = 0,
 	  .max = 65535,
 	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "worker.task_state", .type = DRV_CFG_ENUM,
+	  .offset = CF(worker.task_state), .def = "all",
+	  .enums = task_state_mode_names,
+	  .doc = "Task state and history kept in Redis (`droverctl task "
+		 "show`): `all` tasks, `failures` (tasks that failed at least "
+		 "once) or `off`." },
+	{ .name = "worker.task_state_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(worker.task_state_ttl_ms), .def = "7d",
+	  .min = MIN_MS, .max = 365 * DAY_MS,
+	  .doc = "How long a task's state and history stay in Redis after "
+		 "its last update." },
+	{ .name = "worker.idempotency_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(worker.idempotency_ttl_ms), .def = "24h",
+	  .min = MIN_MS, .max = 365 * DAY_MS,
+	  .doc = "How long a finished task's idempotency key is remembered; "
+		 "a task with the same key is skipped meanwhile." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,

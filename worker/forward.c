@@ -179,7 +179,8 @@ void forward_start(worker_t *w, job_t *job)
 	 * that was never a task) */
 	bool task = job->step != STEP_DONE;
 	bool event = w->cfg->worker.lifecycle_events && job->decoded &&
-		     job->src == SRC_TASKS && job->step != STEP_RELEASE;
+		     job->src == SRC_TASKS && job->step != STEP_RELEASE &&
+		     !job->skipped;
 
 	job->fwd[FWD_TASK].retry_at = -1;
 	job->fwd[FWD_EVENT].retry_at = -1;

@@ -91,6 +91,11 @@ static drv_readiness_t readyz(void *arg, char *detail, size_t size)
 		drv_fmt(detail, size, "stopping");
 		return DRV_NOT_READY;
 	}
+	if (w->state && drv_state_degraded(w->state)) {
+		/* tasks still run; state and idempotency wait for Redis */
+		drv_fmt(detail, size, "redis unreachable");
+		return DRV_DEGRADED;
+	}
 	return DRV_READY;
 }
 
@@ -121,6 +126,13 @@ bool observe_start(worker_t *w)
 		"drover_redelivered_dropped_total",
 		"Messages fetched again within one assignment and dropped.",
 		NULL);
+	o->idem_skipped = drv_metrics_counter(o->m,
+		"drover_idempotent_skipped_total",
+		"Tasks not run because their idempotency key was done.", NULL);
+	o->idem_unchecked = drv_metrics_counter(o->m,
+		"drover_idempotency_unchecked_total",
+		"Tasks run without checking their idempotency key (Redis "
+		"unreachable).", NULL);
 	o->in_flight = drv_metrics_gauge(o->m, "drover_tasks_in_flight",
 		"Tasks taken from the band topics and not yet ended.", NULL);
 	o->lag = drv_metrics_gauge(o->m, "drover_consumer_lag",

@@ -235,6 +235,56 @@ static void log_result(const job_t *job, const drv_result_t *res)
 		   "output", res->output ? res->output : "", NULL);
 }
 
+/* Write the attempt's outcome to the task state (queued for Redis). */
+static void record(worker_t *w, const job_t *job, const drv_result_t *res)
+{
+	static const drv_task_state_t states[] = {
+		[STEP_DONE] = DRV_TASK_SUCCEEDED, [STEP_RETRY] = DRV_TASK_RETRYING,
+		[STEP_DEAD] = DRV_TASK_DEAD,
+	};
+	const drv_task_t *t = &job->task;
+	drv_state_rec_t rec = {
+		.task_id = t->id,
+		.state = job->skipped ? DRV_TASK_SKIPPED : states[job->step],
+		.attempt = job->step == STEP_DONE ? t->attempt + 1 : t->attempt,
+		.handler = t->handler,
+		.worker = w->daemon->id,
+		.error = job->step == STEP_DONE ? NULL : res->message,
+		.failure_class = res->failure,
+		.created_ms = t->created_ms,
+		.started_ms = job->started_ms,
+		.finished_ms = drv_now_ms(),
+	};
+
+	if (job->step == STEP_ABANDON || job->step == STEP_RELEASE)
+		return;
+	drv_state_record(w->state, &rec);
+	if (job->step == STEP_DONE && !job->skipped && t->idempotency_key)
+		drv_state_idem_done(w->state, t->idempotency_key, t->id);
+}
+
+/* A task whose idempotency key is already done is not run again. When
+ * Redis cannot say, the task runs (at-least-once) and that is counted. */
+static bool already_done(worker_t *w, job_t *job)
+{
+	const drv_task_t *t = &job->task;
+	bool seen = false;
+
+	if (!t->idempotency_key)
+		return false;
+	if (drv_state_idem_seen(w->state, t->idempotency_key, &seen)) {
+		drv_counter_inc(w->obs.idem_unchecked, NULL);
+		return false;
+	}
+	if (seen) {
+		drv_counter_inc(w->obs.idem_skipped, NULL);
+		drv_log_kv(DRV_LOG_INFO, "task skipped: its idempotency key is "
+			   "done", "task_id", t->id, "idempotency_key",
+			   t->idempotency_key, NULL);
+	}
+	return seen;
+}
+
 static void execute(worker_t *w, job_t *job)
 {
 	drv_task_t *t = &job->task;
@@ -242,20 +292,29 @@ static void execute(worker_t *w, job_t *job)
 	drv_result_t res = { 0 };
 	bool abandoned;
 
+	job->started_ms = drv_now_ms();
+	if (already_done(w, job)) {
+		job->skipped = true;
+		job->step = STEP_DONE;
+		record(w, job, &res);
+		return;
+	}
 	if (!h) {
 		drv_fmt(res.message, sizeof(res.message),
 			"no handler '%s' in this worker's config", t->handler);
 		dead(job, DRV_DL_HANDLER_UNKNOWN, res.message);
 		log_result(job, &res);
+		record(w, job, &res);
 		return;
 	}
 	if (t->deadline_ms && drv_now_ms() > t->deadline_ms) {
-		dead(job, DRV_DL_DEADLINE_EXCEEDED, "deadline passed before the "
-		     "attempt");
+		drv_strlcpy(res.message, "deadline passed before the attempt",
+			    sizeof(res.message));
+		dead(job, DRV_DL_DEADLINE_EXCEEDED, res.message);
 		log_result(job, &res);
+		record(w, job, &res);
 		return;
 	}
-	job->started_ms = drv_now_ms();
 	switch (h->type) {
 	case DRV_HANDLER_EXEC:
 		run_exec(w, job, h, &res);
@@ -289,6 +348,7 @@ static void execute(worker_t *w, job_t *job)
 		decide_failure(w, job, h, &res);
 	log_result(job, &res);
 	observe_attempt(w, job, res.duration_ms);
+	record(w, job, &res);
 	drv_result_release(&res);
 }
 

@@ -430,8 +430,19 @@ static void shutdown_gracefully(worker_t *w)
 
 /* ------------------------------------------------------------- main */
 
+static void redis_status(bool up, const char *detail, void *arg)
+{
+	(void)arg;
+	drv_log_kv(up ? DRV_LOG_INFO : DRV_LOG_WARN,
+		   up ? "Redis reachable: task state and idempotency on" :
+			"Redis unreachable: tasks still run; task state waits "
+			"and idempotency keys go unchecked",
+		   "detail", detail, NULL);
+}
+
 static bool start(worker_t *w, drv_daemon_t *d)
 {
+	drv_state_opts_t so = { .on_status = redis_status };
 	char err[512], delay_group[256];
 
 	memset(w, 0, sizeof(*w));
@@ -443,6 +454,11 @@ static bool start(worker_t *w, drv_daemon_t *d)
 		return false;
 	if (!runners_open_plugins(w) || !observe_start(w))
 		return false;
+	if (!(w->state = drv_state_new(w->cfg, &so, err, sizeof(err)))) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot start the task state writer",
+			   "error", err, NULL);
+		return false;
+	}
 
 	if (!(w->producer = drv_kafka_producer_new(w->cfg, err, sizeof(err)))) {
 		drv_log_kv(DRV_LOG_ERROR, "cannot create Kafka producer",
@@ -498,6 +514,7 @@ static void stop(worker_t *w)
 		rd_kafka_destroy(w->producer);
 	}
 	runners_close_plugins(w);
+	drv_state_destroy(w->state);
 	observe_stop(w);
 	offsets_destroy(w->offsets);
 	free(w->runners);

@@ -30,6 +30,7 @@
 #include "drover/metrics.h"
 #include "drover/kafka.h"
 #include "drover/plugin_host.h"
+#include "drover/state.h"
 #include "drover/task.h"
 #include "offsets.h"
 
@@ -60,6 +61,7 @@ typedef struct job {
 	char                detail[512];/* why, for logs and the DLQ */
 	drv_exec_t         *ex;         /* while running, under worker lock */
 	bool                abandon;    /* shutdown killed it, under lock */
+	bool                skipped;    /* its idempotency key was done */
 	/* What the main thread produces for the job, each acknowledged on
 	 * its own: [FWD_TASK] the task or dead letter, [FWD_EVENT] the
 	 * lifecycle event. */
@@ -80,7 +82,7 @@ typedef struct observe {
 	drv_metrics_t   *m;
 	drv_httpd_t     *httpd;
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
-			*redelivered;
+			*redelivered, *idem_skipped, *idem_unchecked;
 	drv_histogram_t *duration;
 	drv_gauge_t     *in_flight, *lag, *delay_backlog;
 	int64_t          loop_ms;   /* mono ms of the main loop's last turn */
@@ -114,6 +116,7 @@ typedef struct worker {
 	pthread_t          *runners;
 	size_t              runner_cnt;
 	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
+	drv_state_t        *state;       /* task state, idempotency (Redis) */
 	observe_t           obs;
 } worker_t;
 

@@ -66,6 +66,14 @@ typedef struct drv_retry_policy {
 	drv_jitter_t jitter;
 } drv_retry_policy_t;
 
+/** Which attempts write a task-state record to Redis (worker.task_state;
+ *  see include/drover/state.h). */
+typedef enum drv_task_state_mode {
+	DRV_TASK_STATE_ALL      = 0, /**< every state change of every task */
+	DRV_TASK_STATE_FAILURES = 1, /**< only tasks that failed at least once */
+	DRV_TASK_STATE_OFF      = 2, /**< none (idempotency keys still work) */
+} drv_task_state_mode_t;
+
 /** A string pair; both owned by the config. */
 typedef struct drv_kv {
 	char *key;
@@ -162,6 +170,11 @@ typedef struct drv_config {
 						  task.retrying, task.dead */
 		char    *http_host;          /**< /healthz /readyz /metrics */
 		int64_t  http_port;          /**< 0 = no HTTP server */
+		drv_task_state_mode_t task_state; /**< which attempts write
+						       task state to Redis */
+		int64_t  task_state_ttl_ms;  /**< life of a task's state and
+						  history after its last update */
+		int64_t  idempotency_ttl_ms; /**< life of an idempotency key */
 	} worker;
 
 	struct {

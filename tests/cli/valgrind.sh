@@ -43,6 +43,11 @@ expect 1 config check "$tmp/bad.yaml"
 expect 1 config check "$tmp/missing.yaml"
 expect 0 config reference
 expect 2 -c "$tmp/bad.yaml" topics ensure
+expect 2 dlq show
+expect 0 dlq list --help
+expect 2 dlq list --since yesterday
+expect 2 dlq list --reason exploded --label a=b
+expect 2 dlq stats --limit 3
 
 if [[ $fails -gt 0 ]]; then
     echo "cli valgrind: $fails failed" >&2

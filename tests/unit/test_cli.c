@@ -184,3 +184,58 @@ Test(cli, unreachable_broker_fails_cleanly, .timeout = 30)
 	cr_assert(strstr(r.err, "no acknowledgement from the broker"), "%s",
 		  r.err);
 }
+
+Test(cli, dlq_bad_filters_are_usage_errors)
+{
+	static const char *cases[][4] = {
+		{ "list", "--since", "yesterday", "--since: 'yesterday' is neither" },
+		{ "list", "--until", "2026-13-01T00:00:00Z", "--until:" },
+		{ "list", "--limit", "0", "--limit must be 1..100000" },
+		{ "list", "--limit", "many", "--limit must be 1..100000" },
+		{ "list", "--offset", "-1", "--offset must be a count" },
+		{ "list", "--reason", "exploded", "--reason: unknown reason 'exploded'" },
+		{ "list", "--label", "novalue", "--label wants KEY=VALUE" },
+		{ "stats", "--reason", "nope", "--reason: unknown reason 'nope'" },
+		{ "stats", "--limit", "5", "unknown option '--limit'" },
+		{ "export", "--since", "5x", "--since: '5x' is neither" },
+		{ "export", "--bogus", "1", "unknown option '--bogus'" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		run_t r;
+		ctl(&r, "dlq", cases[i][0], cases[i][1], cases[i][2], NULL);
+		expect_usage(&r, cases[i][3]);
+		cr_assert(strstr(r.err, "usage: droverctl dlq "), "%s", r.err);
+	}
+}
+
+Test(cli, dlq_since_after_until)
+{
+	run_t r;
+
+	ctl(&r, "dlq", "list", "--since", "1h", "--until", "2h", NULL);
+	expect_usage(&r, "--since must be before --until");
+}
+
+Test(cli, dlq_show_needs_one_id)
+{
+	run_t r;
+
+	ctl(&r, "dlq", "show", NULL);
+	expect_usage(&r, "missing ID");
+	ctl(&r, "dlq", "show", "a", "b", NULL);
+	expect_usage(&r, "unexpected argument 'b'");
+	ctl(&r, "dlq", "show", "x:y", NULL);
+	expect_usage(&r, "neither an id nor PARTITION:OFFSET");
+	ctl(&r, "dlq", "show", "ID", "--handler", "h", NULL);
+	expect_usage(&r, "unknown option '--handler'");
+}
+
+Test(cli, dlq_list_unreachable_broker_fails_cleanly, .timeout = 30)
+{
+	run_t r;
+
+	ctl(&r, "dlq", "list", NULL);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "droverctl: dlq list:"), "%s", r.err);
+}

@@ -1,0 +1,1154 @@
+/*
+ * state.c — task state, task history and idempotency keys in Redis, written
+ * by one background thread so that a runner never waits on Redis (see
+ * include/drover/state.h for the keys and the contract).
+ *
+ * Runner threads copy each record into one heap block (entry_t) and push it
+ * on a bounded ring under a mutex; a full ring drops its oldest entry. The
+ * thread wakes every flush_ms, moves up to BATCH_MAX entries at a time to
+ * `inflight`, writes them as one pipeline and, if the connection breaks
+ * half way, puts back at the front of the ring every entry whose replies
+ * did not all arrive. It keeps its connection alive with a PING when idle,
+ * and reconnects with exponential backoff; status transitions go to the
+ * owner's on_status callback. drv_state_idem_seen() uses a second
+ * connection behind its own mutex, and answers from the ring first (a key
+ * whose SET is still queued counts as seen). drv_state_get() and the
+ * drv_state_task_t helpers read a task back for droverctl.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "drover/clock.h"
+#include "drover/redis.h"
+#include "drover/state.h"
+#include "drover/str.h"
+
+/** Entries written in one pipeline. */
+#define BATCH_MAX 256
+/** PING an idle connection this often (also notices a dead Redis). */
+#define PING_MS 1000
+/** Room for a key: prefix, "task:" or "idem:", id or key, ":history". */
+#define KEY_BUF (2 * DRV_STATE_KEY_MAX + 32)
+
+enum { ST_UNKNOWN = 0, ST_UP = 1, ST_DOWN = 2 };
+enum { E_REC = 0, E_IDEM = 1 };
+
+/* One queued write: a record or an idempotency key. The strings live in
+ * data[], after the struct, so an entry is one allocation. */
+typedef struct entry {
+	int         kind;
+	drv_state_rec_t rec;  /* E_REC: strings point into data */
+	const char *key;      /* E_IDEM: the idempotency key; rec.task_id the
+				 task */
+	char        data[];
+} entry_t;
+
+struct drv_state {
+	/* copies of the config; rcfg's redis.* point at them, for
+	 * drv_redis_connect() */
+	drv_config_t rcfg;
+	char   *url, *password, *prefix;
+	drv_task_state_mode_t mode;
+	int64_t state_ttl_ms, idem_ttl_ms;
+	char    where[280];       /* host:port or socket path, for messages */
+	drv_state_opts_t opts;
+
+	/* the queue; lock also guards stop */
+	pthread_mutex_t lock;
+	pthread_cond_t  cond;
+	entry_t **ring;
+	size_t   cap, head, cnt;
+	entry_t *inflight[BATCH_MAX];  /* taken by the thread, being written */
+	size_t   inflight_cnt;
+	size_t   idem_pending;         /* E_IDEM entries in ring + inflight */
+	bool     stop;
+	bool     started;              /* the thread runs (destroy joins) */
+
+	_Atomic int      status;
+	_Atomic uint64_t written, dropped, errors;
+
+	/* the background thread's */
+	pthread_t     thread;
+	redisContext *conn;
+	int64_t       last_io_ms;
+
+	/* drv_state_idem_seen()'s connection */
+	pthread_mutex_t idem_lock;
+	redisContext   *idem_conn;
+	int64_t         idem_retry_ms;   /* no connect before (mono) */
+	int64_t         idem_backoff_ms;
+};
+
+/* ------------------------------------------------------------------ */
+/* Names and small helpers                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *const state_names[DRV_TASK_STATE_CNT] = {
+	"queued", "running", "succeeded", "retrying", "dead", "skipped"
+};
+
+const char *drv_task_state_name(drv_task_state_t s)
+{
+	if ((int)s >= 0 && (int)s < DRV_TASK_STATE_CNT)
+		return state_names[s];
+	return "unknown";
+}
+
+drv_err_t drv_task_state_parse(const char *s, drv_task_state_t *out)
+{
+	for (int i = 0; s && i < DRV_TASK_STATE_CNT; i++) {
+		if (!strcmp(s, state_names[i])) {
+			*out = (drv_task_state_t)i;
+			return DRV_OK;
+		}
+	}
+	return DRV_ERR_INVALID;
+}
+
+/* Does a record in state \p s end an attempt (and go to the history)? */
+static bool ends_attempt(drv_task_state_t s)
+{
+	return s == DRV_TASK_SUCCEEDED || s == DRV_TASK_RETRYING ||
+	       s == DRV_TASK_DEAD || s == DRV_TASK_SKIPPED;
+}
+
+bool drv_state_mode_keeps(drv_task_state_mode_t mode,
+			  const drv_state_rec_t *rec)
+{
+	switch (mode) {
+	case DRV_TASK_STATE_ALL:
+		return true;
+	case DRV_TASK_STATE_FAILURES:
+		return rec->state == DRV_TASK_RETRYING ||
+		       rec->state == DRV_TASK_DEAD || rec->attempt > 1;
+	default:
+		return false;
+	}
+}
+
+static int64_t backoff_next(int64_t ms)
+{
+	ms *= 2;
+	return ms > DRV_STATE_BACKOFF_MAX_MS ? DRV_STATE_BACKOFF_MAX_MS : ms;
+}
+
+/* Length of \p s cut to at most \p max bytes, not inside a UTF-8
+ * character. */
+static size_t cut_len(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+/* A JSON string for \p s; jansson wants UTF-8, so bytes that are not valid
+ * UTF-8 are shown as '?' (non-ASCII bytes all go then). */
+static json_t *jstr(const char *s)
+{
+	json_t *v = json_string(s);
+	char *clean;
+
+	if (v || !(clean = strdup(s)))
+		return v;
+	for (char *p = clean; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(clean);
+	free(clean);
+	return v;
+}
+
+/* obj[name] = value, taking the reference; false when out of memory. */
+static bool jset(json_t *obj, const char *name, json_t *value)
+{
+	return value && json_object_set_new(obj, name, value) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The queue (st->lock held)                                           */
+/* ------------------------------------------------------------------ */
+
+static void entry_free(drv_state_t *st, entry_t *e)
+{
+	if (e && e->kind == E_IDEM)
+		st->idem_pending--;
+	free(e);
+}
+
+static void drop_oldest(drv_state_t *st)
+{
+	entry_free(st, st->ring[st->head]);
+	st->head = (st->head + 1) % st->cap;
+	st->cnt--;
+	atomic_fetch_add(&st->dropped, 1);
+}
+
+static void push_back(drv_state_t *st, entry_t *e)
+{
+	if (st->cnt == st->cap)
+		drop_oldest(st);
+	st->ring[(st->head + st->cnt) % st->cap] = e;
+	st->cnt++;
+	if (e->kind == E_IDEM)
+		st->idem_pending++;
+}
+
+/* Put \p n entries back at the front, in order; when they do not all fit,
+ * the oldest of them (they are older than anything queued) are dropped. */
+static void push_front(drv_state_t *st, entry_t **es, size_t n)
+{
+	size_t room = st->cap - st->cnt, skip = n > room ? n - room : 0;
+
+	for (size_t i = 0; i < skip; i++) {
+		entry_free(st, es[i]);
+		atomic_fetch_add(&st->dropped, 1);
+	}
+	for (size_t i = n; i > skip; i--) {
+		st->head = (st->head + st->cap - 1) % st->cap;
+		st->ring[st->head] = es[i - 1];
+		st->cnt++;
+	}
+}
+
+static bool idem_queued(drv_state_t *st, const char *key)
+{
+	if (!st->idem_pending)
+		return false;
+	for (size_t i = 0; i < st->inflight_cnt; i++)
+		if (st->inflight[i]->kind == E_IDEM &&
+		    !strcmp(st->inflight[i]->key, key))
+			return true;
+	for (size_t i = 0; i < st->cnt; i++) {
+		const entry_t *e = st->ring[(st->head + i) % st->cap];
+
+		if (e->kind == E_IDEM && !strcmp(e->key, key))
+			return true;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Producers                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Copy \p s (\p n bytes) to *p, NUL-terminate, advance; NULL stays NULL. */
+static const char *put(char **p, const char *s, size_t n)
+{
+	char *d = *p;
+
+	if (!s)
+		return NULL;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	*p += n + 1;
+	return d;
+}
+
+drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
+{
+	size_t lid, lh, lw, le;
+	entry_t *e;
+	char *p;
+
+	if (!rec || !rec->task_id || !*rec->task_id ||
+	    strlen(rec->task_id) > DRV_STATE_KEY_MAX)
+		return DRV_ERR_INVALID;
+	if (!drv_state_mode_keeps(st->mode, rec))
+		return DRV_OK;
+	lid = strlen(rec->task_id);
+	lh = rec->handler ? strlen(rec->handler) : 0;
+	lw = rec->worker ? strlen(rec->worker) : 0;
+	le = rec->error ? cut_len(rec->error, DRV_STATE_ERROR_MAX) : 0;
+	e = malloc(sizeof(*e) + lid + lh + lw + le + 4);
+	if (!e)
+		return DRV_ERR_NOMEM;
+	e->kind = E_REC;
+	e->rec = *rec;
+	e->key = NULL;
+	p = e->data;
+	e->rec.task_id = put(&p, rec->task_id, lid);
+	e->rec.handler = put(&p, rec->handler, lh);
+	e->rec.worker = put(&p, rec->worker, lw);
+	e->rec.error = put(&p, rec->error, le);
+	if (!e->rec.updated_ms)
+		e->rec.updated_ms = drv_now_ms();
+	pthread_mutex_lock(&st->lock);
+	push_back(st, e);
+	pthread_mutex_unlock(&st->lock);
+	return DRV_OK;
+}
+
+drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
+			      const char *task_id)
+{
+	size_t lk, lid;
+	entry_t *e;
+	char *p;
+
+	if (!key || !*key || !task_id || !*task_id ||
+	    strlen(key) > DRV_STATE_KEY_MAX ||
+	    strlen(task_id) > DRV_STATE_KEY_MAX)
+		return DRV_ERR_INVALID;
+	lk = strlen(key);
+	lid = strlen(task_id);
+	e = calloc(1, sizeof(*e) + lk + lid + 2);
+	if (!e)
+		return DRV_ERR_NOMEM;
+	e->kind = E_IDEM;
+	p = e->data;
+	e->key = put(&p, key, lk);
+	e->rec.task_id = put(&p, task_id, lid);
+	pthread_mutex_lock(&st->lock);
+	push_back(st, e);
+	pthread_mutex_unlock(&st->lock);
+	return DRV_OK;
+}
+
+bool drv_state_degraded(const drv_state_t *st)
+{
+	return atomic_load(&((drv_state_t *)st)->status) != ST_UP;
+}
+
+void drv_state_stats(drv_state_t *st, drv_state_stats_t *out)
+{
+	out->written = atomic_load(&st->written);
+	out->dropped = atomic_load(&st->dropped);
+	out->errors = atomic_load(&st->errors);
+	pthread_mutex_lock(&st->lock);
+	out->queued = st->cnt + st->inflight_cnt;
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* The background thread                                               */
+/* ------------------------------------------------------------------ */
+
+static void set_status(drv_state_t *st, int status, const char *detail)
+{
+	int old = atomic_exchange(&st->status, status);
+
+	if (old != status && st->opts.on_status)
+		st->opts.on_status(status == ST_UP, detail, st->opts.arg);
+}
+
+/* Connect the thread's connection within \p timeout_ms. On failure the
+ * reason is in \p err and the caller says what it means. */
+static bool connect_main(drv_state_t *st, int64_t timeout_ms, char *err,
+			 size_t err_size)
+{
+	drv_config_t c = st->rcfg;
+	char detail[400];
+	int old;
+
+	c.redis.connect_timeout_ms = timeout_ms < 1 ? 1 : timeout_ms;
+	if (drv_redis_connect(&c, &st->conn, err, err_size)) {
+		st->conn = NULL;
+		atomic_fetch_add(&st->errors, 1);
+		return false;
+	}
+	old = atomic_load(&st->status);
+	drv_fmt(detail, sizeof(detail), "task state: %s Redis at %s",
+		old == ST_DOWN ? "back on" : "connected to", st->where);
+	set_status(st, ST_UP, detail);
+	st->last_io_ms = drv_mono_ms();
+	return true;
+}
+
+static void set_timeout(redisContext *c, int64_t ms)
+{
+	struct timeval tv;
+
+	if (ms < 1)
+		ms = 1;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	redisSetTimeout(c, tv);
+}
+
+/* Room for the arguments of one HSET. */
+#define ARGS_MAX 20
+
+typedef struct args {
+	const char *v[ARGS_MAX];
+	size_t      len[ARGS_MAX];
+	int         n;
+} args_t;
+
+static void arg(args_t *a, const char *s)
+{
+	a->v[a->n] = s;
+	a->len[a->n++] = strlen(s);
+}
+
+static void arg_field(args_t *a, const char *name, const char *value)
+{
+	if (value) {
+		arg(a, name);
+		arg(a, value);
+	}
+}
+
+static int append(redisContext *c, args_t *a)
+{
+	return redisAppendCommandArgv(c, a->n, a->v, a->len);
+}
+
+/* Append the commands of \p e to the pipeline; returns how many (0 when
+ * out of memory: the entry is then skipped and counted as an error). */
+static int append_entry(drv_state_t *st, const entry_t *e)
+{
+	const drv_state_rec_t *r = &e->rec;
+	char key[KEY_BUF], hkey[KEY_BUF], ttl[24], att[16], upd[24], cre[24];
+	char *hist = NULL;
+	args_t a = { .n = 0 };
+	int n = 0;
+
+	if (e->kind == E_IDEM) {
+		drv_fmt(key, sizeof(key), "%sidem:%s", st->prefix, e->key);
+		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->idem_ttl_ms);
+		arg(&a, "SET");
+		arg(&a, key);
+		arg(&a, r->task_id);
+		arg(&a, "PX");
+		arg(&a, ttl);
+		return append(st->conn, &a) == REDIS_OK ? 1 : 0;
+	}
+	if (ends_attempt(r->state) && !(hist = drv_state_history_json(r)))
+		return 0;
+	drv_fmt(key, sizeof(key), "%stask:%s", st->prefix, r->task_id);
+	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
+	drv_fmt(att, sizeof(att), "%u", (unsigned)r->attempt);
+	drv_fmt(upd, sizeof(upd), "%lld", (long long)r->updated_ms);
+	drv_fmt(cre, sizeof(cre), "%lld", (long long)r->created_ms);
+	arg(&a, "HSET");
+	arg(&a, key);
+	arg_field(&a, "state", drv_task_state_name(r->state));
+	arg_field(&a, "attempt", att);
+	arg_field(&a, "handler", r->handler);
+	arg_field(&a, "worker", r->worker);
+	arg_field(&a, "last_error", r->error);
+	arg_field(&a, "updated_ms", upd);
+	arg_field(&a, "created_ms", r->created_ms ? cre : NULL);
+	n += append(st->conn, &a) == REDIS_OK;
+	if (hist) {
+		a.n = 0;
+		arg(&a, "RPUSH");
+		arg(&a, hkey);
+		arg(&a, hist);
+		n += append(st->conn, &a) == REDIS_OK;
+		free(hist);
+	}
+	a.n = 0;
+	arg(&a, "PEXPIRE");
+	arg(&a, key);
+	arg(&a, ttl);
+	n += append(st->conn, &a) == REDIS_OK;
+	a.v[1] = hkey;
+	a.len[1] = strlen(hkey);
+	n += append(st->conn, &a) == REDIS_OK;
+	return n;
+}
+
+/*
+ * Write st->inflight[0..n) as one pipeline. Returns how many entries (from
+ * the first) are finished: every reply read, errors included (an error
+ * reply is counted, not retried). Fewer than \p n means the connection
+ * broke; \p err then says why.
+ */
+static size_t write_batch(drv_state_t *st, size_t n, char *err,
+			  size_t err_size)
+{
+	int cmds[BATCH_MAX];
+	size_t done;
+
+	for (size_t i = 0; i < n; i++)
+		cmds[i] = append_entry(st, st->inflight[i]);
+	for (done = 0; done < n; done++) {
+		bool ok = cmds[done] > 0;
+
+		for (int k = 0; k < cmds[done]; k++) {
+			redisReply *r = NULL;
+
+			if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
+				drv_fmt(err, err_size, "%s", st->conn->errstr);
+				return done;
+			}
+			if (r->type == REDIS_REPLY_ERROR) {
+				drv_fmt(err, err_size, "%s", r->str);
+				ok = false;
+			}
+			freeReplyObject(r);
+		}
+		atomic_fetch_add(ok ? &st->written : &st->errors, 1);
+	}
+	return done;
+}
+
+/* The connection broke: drop it and try once more at once (Redis closes
+ * idle clients after `timeout`); if that fails too, Redis is down. */
+static void lost(drv_state_t *st, const char *why, int64_t timeout_ms,
+		 int64_t *next_try, int64_t *backoff)
+{
+	char detail[600], err[256];
+
+	redisFree(st->conn);
+	st->conn = NULL;
+	atomic_fetch_add(&st->errors, 1);
+	if (connect_main(st, timeout_ms, err, sizeof(err)))
+		return;
+	drv_fmt(detail, sizeof(detail), "task state: lost Redis at %s, "
+		"queueing: %s; reconnecting: %s", st->where, why, err);
+	set_status(st, ST_DOWN, detail);
+	*backoff = DRV_STATE_BACKOFF_MIN_MS;
+	*next_try = drv_mono_ms() + *backoff;
+}
+
+/*
+ * Write everything queued, BATCH_MAX entries at a time, until the queue is
+ * empty, the connection breaks or \p deadline (mono ms, 0 = none) passes.
+ */
+static void flush(drv_state_t *st, int64_t deadline, int64_t *next_try,
+		  int64_t *backoff)
+{
+	int64_t timeout = st->rcfg.redis.connect_timeout_ms;
+
+	while (st->conn) {
+		char err[256] = "";
+		size_t n, done;
+
+		if (deadline) {
+			timeout = deadline - drv_mono_ms();
+			if (timeout <= 0)
+				return;
+			set_timeout(st->conn, timeout);
+		}
+		pthread_mutex_lock(&st->lock);
+		n = st->cnt < BATCH_MAX ? st->cnt : BATCH_MAX;
+		for (size_t i = 0; i < n; i++) {
+			st->inflight[i] = st->ring[st->head];
+			st->head = (st->head + 1) % st->cap;
+		}
+		st->cnt -= n;
+		st->inflight_cnt = n;
+		pthread_mutex_unlock(&st->lock);
+		if (!n)
+			return;
+		done = write_batch(st, n, err, sizeof(err));
+		st->last_io_ms = drv_mono_ms();
+		pthread_mutex_lock(&st->lock);
+		for (size_t i = 0; i < done; i++)
+			entry_free(st, st->inflight[i]);
+		push_front(st, st->inflight + done, n - done);
+		st->inflight_cnt = 0;
+		pthread_mutex_unlock(&st->lock);
+		if (done < n) {
+			lost(st, err, timeout, next_try, backoff);
+			return;
+		}
+	}
+}
+
+static void ping(drv_state_t *st, int64_t *next_try, int64_t *backoff)
+{
+	redisReply *r = redisCommand(st->conn, "PING");
+	char err[256];
+
+	st->last_io_ms = drv_mono_ms();
+	if (r) {
+		freeReplyObject(r);
+		return;
+	}
+	drv_strlcpy(err, st->conn->errstr, sizeof(err));
+	lost(st, err, st->rcfg.redis.connect_timeout_ms, next_try, backoff);
+}
+
+/* Wait on the condition variable until \p ms from now or a signal. */
+static void wait_ms(drv_state_t *st, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&st->cond, &st->lock, &ts);
+}
+
+static void *run(void *arg)
+{
+	drv_state_t *st = arg;
+	int64_t next_try = 0, backoff = DRV_STATE_BACKOFF_MIN_MS, deadline;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		pthread_mutex_unlock(&st->lock);
+		if (!st->conn && drv_mono_ms() >= next_try) {
+			char err[256], detail[400];
+
+			if (connect_main(st, st->rcfg.redis.connect_timeout_ms,
+					 err, sizeof(err))) {
+				backoff = DRV_STATE_BACKOFF_MIN_MS;
+			} else {
+				drv_fmt(detail, sizeof(detail), "task state: "
+					"Redis at %s unreachable, queueing: %s",
+					st->where, err);
+				set_status(st, ST_DOWN, detail);
+				next_try = drv_mono_ms() + backoff;
+				backoff = backoff_next(backoff);
+			}
+		}
+		if (st->conn)
+			flush(st, 0, &next_try, &backoff);
+		if (st->conn && drv_mono_ms() - st->last_io_ms >= PING_MS)
+			ping(st, &next_try, &backoff);
+		pthread_mutex_lock(&st->lock);
+		if (!st->stop)
+			wait_ms(st, st->opts.flush_ms);
+	}
+	pthread_mutex_unlock(&st->lock);
+
+	/* Closing: write what is queued within close_ms, unless Redis is
+	 * known to be down. */
+	deadline = drv_mono_ms() + st->opts.close_ms;
+	if (!st->conn && atomic_load(&st->status) != ST_DOWN) {
+		int64_t t = st->rcfg.redis.connect_timeout_ms;
+		char err[256];
+
+		connect_main(st, t < st->opts.close_ms ? t : st->opts.close_ms,
+			     err, sizeof(err));
+	}
+	if (st->conn)
+		flush(st, deadline, &next_try, &backoff);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+drv_state_t *drv_state_new(const drv_config_t *cfg,
+			   const drv_state_opts_t *opts,
+			   char *errstr, size_t errstr_size)
+{
+	pthread_condattr_t ca;
+	drv_redis_addr_t addr;
+	drv_state_t *st;
+	int rc;
+
+	if (drv_redis_parse_url(cfg->redis.url, &addr, errstr, errstr_size))
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto nomem;
+	if (opts)
+		st->opts = *opts;
+	if (!st->opts.queue_max)
+		st->opts.queue_max = DRV_STATE_QUEUE_MAX;
+	if (st->opts.flush_ms <= 0)
+		st->opts.flush_ms = DRV_STATE_FLUSH_MS;
+	if (st->opts.close_ms <= 0)
+		st->opts.close_ms = DRV_STATE_CLOSE_MS;
+	st->url = drv_strdup(cfg->redis.url);
+	st->password = drv_strdup(cfg->redis.password ? cfg->redis.password
+						      : "");
+	st->prefix = drv_strdup(cfg->redis.key_prefix ? cfg->redis.key_prefix
+						      : "");
+	st->cap = st->opts.queue_max;
+	st->ring = calloc(st->cap, sizeof(*st->ring));
+	if (!st->url || !st->password || !st->prefix || !st->ring) {
+		drv_state_destroy(st);
+		goto nomem;
+	}
+	if (strlen(st->prefix) > DRV_STATE_KEY_MAX) {
+		drv_state_destroy(st);
+		drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+			  "redis.key_prefix is longer than %d bytes",
+			  DRV_STATE_KEY_MAX);
+		return NULL;
+	}
+	st->rcfg.redis.url = st->url;
+	st->rcfg.redis.password = st->password;
+	st->rcfg.redis.key_prefix = st->prefix;
+	st->rcfg.redis.connect_timeout_ms = cfg->redis.connect_timeout_ms;
+	st->mode = cfg->worker.task_state;
+	st->state_ttl_ms = cfg->worker.task_state_ttl_ms;
+	st->idem_ttl_ms = cfg->worker.idempotency_ttl_ms;
+	if (addr.path)
+		drv_fmt(st->where, sizeof(st->where), "%s", addr.path);
+	else
+		drv_fmt(st->where, sizeof(st->where), "%s:%d", addr.host,
+			addr.port);
+	st->idem_backoff_ms = DRV_STATE_BACKOFF_MIN_MS;
+	atomic_init(&st->status, ST_UNKNOWN);
+
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->idem_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((rc = pthread_create(&st->thread, NULL, run, st))) {
+		drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
+			  "task state: cannot start thread: %s", strerror(rc));
+		pthread_cond_destroy(&st->cond);
+		pthread_mutex_destroy(&st->lock);
+		pthread_mutex_destroy(&st->idem_lock);
+		drv_state_destroy(st);
+		return NULL;
+	}
+	st->started = true;
+	return st;
+nomem:
+	drv_error(errstr, errstr_size, DRV_ERR_NOMEM, "out of memory");
+	return NULL;
+}
+
+void drv_state_destroy(drv_state_t *st)
+{
+	if (!st)
+		return;
+	if (st->started) {
+		pthread_mutex_lock(&st->lock);
+		st->stop = true;
+		pthread_cond_signal(&st->cond);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->thread, NULL);
+		pthread_cond_destroy(&st->cond);
+		pthread_mutex_destroy(&st->lock);
+		pthread_mutex_destroy(&st->idem_lock);
+		while (st->cnt)
+			drop_oldest(st);
+		redisFree(st->conn);
+		redisFree(st->idem_conn);
+	}
+	free(st->ring);
+	free(st->url);
+	free(st->password);
+	free(st->prefix);
+	free(st);
+}
+
+/* ------------------------------------------------------------------ */
+/* Idempotency keys                                                    */
+/* ------------------------------------------------------------------ */
+
+static drv_err_t idem_fail(drv_state_t *st, drv_err_t err)
+{
+	atomic_fetch_add(&st->errors, 1);
+	return err;
+}
+
+/* The idempotency connection failed: close it and wait before the next
+ * connect (st->idem_lock held). */
+static void idem_broken(drv_state_t *st)
+{
+	redisFree(st->idem_conn);
+	st->idem_conn = NULL;
+	st->idem_retry_ms = drv_mono_ms() + st->idem_backoff_ms;
+	st->idem_backoff_ms = backoff_next(st->idem_backoff_ms);
+}
+
+/*
+ * GET \p rkey on the idempotency connection (st->idem_lock held), making
+ * the connection if there is none and Redis is not known to be down. A
+ * kept connection that fails at once (Redis restarted since) is replaced
+ * and the GET tried once more; a timeout is not tried again.
+ */
+static drv_err_t idem_get(drv_state_t *st, const char *rkey, bool *seen)
+{
+	const char *argv[2] = { "GET", rkey };
+	size_t argl[2] = { 3, strlen(rkey) };
+
+	for (int tries = 0;; tries++) {
+		bool fresh = false;
+		redisReply *r;
+		drv_err_t err = DRV_OK;
+
+		if (!st->idem_conn) {
+			if (drv_mono_ms() < st->idem_retry_ms ||
+			    atomic_load(&st->status) == ST_DOWN)
+				return DRV_ERR_REDIS;
+			err = drv_redis_connect(&st->rcfg, &st->idem_conn,
+						NULL, 0);
+			if (err) {
+				st->idem_conn = NULL;
+				idem_broken(st);
+				return err;
+			}
+			fresh = true;
+		}
+		r = redisCommandArgv(st->idem_conn, 2, argv, argl);
+		if (!r) {
+			err = drv_redis_err(st->idem_conn);
+			redisFree(st->idem_conn);
+			st->idem_conn = NULL;
+			if (!fresh && !tries && err != DRV_ERR_TIMEOUT)
+				continue;
+			idem_broken(st);
+			return err;
+		}
+		if (r->type == REDIS_REPLY_NIL)
+			*seen = false;
+		else if (r->type == REDIS_REPLY_STRING)
+			*seen = true;
+		else
+			err = DRV_ERR_REDIS;
+		freeReplyObject(r);
+		if (!err)
+			st->idem_backoff_ms = DRV_STATE_BACKOFF_MIN_MS;
+		return err;
+	}
+}
+
+drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen)
+{
+	int64_t timeout = st->rcfg.redis.connect_timeout_ms;
+	char rkey[KEY_BUF];
+	struct timespec until;
+	drv_err_t err;
+	bool queued;
+
+	if (!key || !*key || strlen(key) > DRV_STATE_KEY_MAX)
+		return DRV_ERR_INVALID;
+	pthread_mutex_lock(&st->lock);
+	queued = idem_queued(st, key);
+	pthread_mutex_unlock(&st->lock);
+	if (queued) {
+		*seen = true;
+		return DRV_OK;
+	}
+	if (atomic_load(&st->status) == ST_DOWN)
+		return idem_fail(st, DRV_ERR_REDIS);
+
+	/* wait for the connection no longer than one command may take */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(timeout / 1000);
+	until.tv_nsec += (long)(timeout % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_mutex_timedlock(&st->idem_lock, &until))
+		return idem_fail(st, DRV_ERR_TIMEOUT);
+	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", st->prefix, key);
+	err = idem_get(st, rkey, seen);
+	pthread_mutex_unlock(&st->idem_lock);
+	return err ? idem_fail(st, err) : DRV_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+char *drv_state_history_json(const drv_state_rec_t *rec)
+{
+	json_t *o;
+	char *s = NULL;
+	bool ok;
+
+	if (!ends_attempt(rec->state) || !(o = json_object()))
+		return NULL;
+	ok = jset(o, "attempt", json_integer(rec->attempt)) &&
+	     jset(o, "state", json_string(drv_task_state_name(rec->state)));
+	if (ok && rec->worker)
+		ok = jset(o, "worker", jstr(rec->worker));
+	ok = ok && jset(o, "started_ms", json_integer(rec->started_ms)) &&
+	     jset(o, "finished_ms", json_integer(rec->finished_ms));
+	if (ok && rec->error)
+		ok = jset(o, "error", jstr(rec->error));
+	if (ok && rec->failure_class != DRV_FAILURE_UNSPECIFIED)
+		ok = jset(o, "class", json_string(
+			drv_failure_class_name(rec->failure_class)));
+	if (ok)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/* obj[name] = ms and obj[tname] = the time in RFC 3339, when ms != 0. */
+static bool jtime(json_t *o, const char *name, const char *tname,
+		  int64_t ms)
+{
+	char buf[40];
+
+	if (!ms)
+		return true;
+	drv_format_time(ms, buf, sizeof(buf));
+	return jset(o, name, json_integer(ms)) &&
+	       (!tname || jset(o, tname, json_string(buf)));
+}
+
+static bool jopt(json_t *o, const char *name, const char *s)
+{
+	return !s || jset(o, name, jstr(s));
+}
+
+char *drv_state_task_json(const drv_state_task_t *t)
+{
+	json_t *o = json_object(), *h = json_array();
+	char *s = NULL;
+	bool ok = o && h;
+
+	ok = ok && jopt(o, "id", t->id) &&
+	     jset(o, "state", json_string(drv_task_state_name(t->state))) &&
+	     jset(o, "attempt", json_integer(t->attempt)) &&
+	     jopt(o, "handler", t->handler) && jopt(o, "worker", t->worker) &&
+	     jopt(o, "last_error", t->last_error) &&
+	     jtime(o, "created_ms", "created", t->created_ms) &&
+	     jtime(o, "updated_ms", "updated", t->updated_ms) &&
+	     jset(o, "ttl_ms", json_integer(t->ttl_ms));
+	for (size_t i = 0; ok && i < t->history_cnt; i++) {
+		const drv_state_attempt_t *a = &t->history[i];
+		json_t *e = json_object();
+
+		ok = e && json_array_append_new(h, e) == 0 &&
+		     jset(e, "attempt", json_integer(a->attempt)) &&
+		     jset(e, "state",
+			  json_string(drv_task_state_name(a->state))) &&
+		     jopt(e, "worker", a->worker) &&
+		     jtime(e, "started_ms", NULL, a->started_ms) &&
+		     jtime(e, "finished_ms", NULL, a->finished_ms) &&
+		     jopt(e, "error", a->error) &&
+		     (a->failure_class == DRV_FAILURE_UNSPECIFIED ||
+		      jset(e, "class", json_string(
+			   drv_failure_class_name(a->failure_class))));
+	}
+	if (ok && json_object_set(o, "history", h) == 0)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(h);
+	json_decref(o);
+	return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a task back                                                 */
+/* ------------------------------------------------------------------ */
+
+void drv_state_task_init(drv_state_task_t *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->ttl_ms = -1;
+}
+
+void drv_state_task_release(drv_state_task_t *t)
+{
+	for (size_t i = 0; i < t->history_cnt; i++) {
+		free(t->history[i].worker);
+		free(t->history[i].error);
+	}
+	free(t->history);
+	free(t->id);
+	free(t->handler);
+	free(t->worker);
+	free(t->last_error);
+	drv_state_task_init(t);
+}
+
+static drv_err_t bad(char *errstr, size_t errstr_size, const char *id,
+		     const char *what, const char *value)
+{
+	return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+			 "task %s: bad %s in Redis: '%.80s'", id, what, value);
+}
+
+/* One history entry (JSON text) into \p a. */
+static drv_err_t parse_attempt(const char *text, drv_state_attempt_t *a)
+{
+	json_t *o = json_loads(text, 0, NULL), *v;
+	drv_err_t err = DRV_ERR_DECODE;
+
+	memset(a, 0, sizeof(*a));
+	if (!json_is_object(o))
+		goto out;
+	v = json_object_get(o, "attempt");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > UINT32_MAX)
+		goto out;
+	a->attempt = (uint32_t)json_integer_value(v);
+	v = json_object_get(o, "state");
+	if (!json_is_string(v) ||
+	    drv_task_state_parse(json_string_value(v), &a->state))
+		goto out;
+	if ((v = json_object_get(o, "class")) &&
+	    (!json_is_string(v) ||
+	     drv_failure_class_parse(json_string_value(v), &a->failure_class)))
+		goto out;
+	a->started_ms = json_integer_value(json_object_get(o, "started_ms"));
+	a->finished_ms = json_integer_value(json_object_get(o, "finished_ms"));
+	err = DRV_ERR_NOMEM;
+	if ((v = json_object_get(o, "worker")) && json_is_string(v) &&
+	    !(a->worker = strdup(json_string_value(v))))
+		goto out;
+	if ((v = json_object_get(o, "error")) && json_is_string(v) &&
+	    !(a->error = strdup(json_string_value(v))))
+		goto out;
+	err = DRV_OK;
+out:
+	json_decref(o);
+	if (err) {
+		free(a->worker);
+		free(a->error);
+		memset(a, 0, sizeof(*a));
+	}
+	return err;
+}
+
+/* Fill \p t from HGETALL's flat field/value array. */
+static drv_err_t parse_hash(const redisReply *r, const char *id,
+			    drv_state_task_t *t, char *errstr,
+			    size_t errstr_size)
+{
+	bool have_state = false;
+
+	for (size_t i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *f = r->element[i], *v = r->element[i + 1];
+		const char *name = f->str, *val = v->str;
+		char **dst = NULL;
+		int64_t num;
+
+		if (f->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			return bad(errstr, errstr_size, id, "hash", "");
+		if (!strcmp(name, "state")) {
+			if (drv_task_state_parse(val, &t->state))
+				return bad(errstr, errstr_size, id, name, val);
+			have_state = true;
+		} else if (!strcmp(name, "attempt")) {
+			if (drv_parse_int(val, 0, UINT32_MAX, &num))
+				return bad(errstr, errstr_size, id, name, val);
+			t->attempt = (uint32_t)num;
+		} else if (!strcmp(name, "updated_ms") ||
+			   !strcmp(name, "created_ms")) {
+			if (drv_parse_int(val, 0, INT64_MAX, &num))
+				return bad(errstr, errstr_size, id, name, val);
+			*(name[0] == 'u' ? &t->updated_ms : &t->created_ms) =
+				num;
+		} else if (!strcmp(name, "handler")) {
+			dst = &t->handler;
+		} else if (!strcmp(name, "worker")) {
+			dst = &t->worker;
+		} else if (!strcmp(name, "last_error")) {
+			dst = &t->last_error;
+		} /* other fields: from a newer drover; ignored */
+		if (dst) {
+			free(*dst);
+			if (!(*dst = strdup(val)))
+				return drv_error(errstr, errstr_size,
+						 DRV_ERR_NOMEM, "no memory");
+		}
+	}
+	if (!have_state)
+		return bad(errstr, errstr_size, id, "hash (no state)", "");
+	return DRV_OK;
+}
+
+drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
+			const char *task_id, drv_state_task_t *out,
+			char *errstr, size_t errstr_size)
+{
+	char key[KEY_BUF], hkey[KEY_BUF];
+	const char *argv[4];
+	size_t argl[4];
+	redisReply *rs[3] = { NULL, NULL, NULL };
+	drv_err_t err = DRV_OK;
+	drv_state_task_t t;
+
+	drv_state_task_release(out);
+	if (!task_id || !*task_id || strlen(task_id) > DRV_STATE_KEY_MAX ||
+	    strlen(key_prefix) > DRV_STATE_KEY_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "no task id, or one too long");
+	drv_fmt(key, sizeof(key), "%stask:%s", key_prefix, task_id);
+	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
+	argv[0] = "HGETALL";
+	argv[1] = key;
+	argl[0] = 7;
+	argl[1] = strlen(key);
+	redisAppendCommandArgv(c, 2, argv, argl);
+	argv[0] = "LRANGE";
+	argv[1] = hkey;
+	argv[2] = "0";
+	argv[3] = "-1";
+	argl[0] = 6;
+	argl[1] = strlen(hkey);
+	argl[2] = 1;
+	argl[3] = 2;
+	redisAppendCommandArgv(c, 4, argv, argl);
+	argv[0] = "PTTL";
+	argv[1] = key;
+	argl[0] = 4;
+	argl[1] = strlen(key);
+	redisAppendCommandArgv(c, 2, argv, argl);
+	for (int i = 0; i < 3; i++) {
+		if (redisGetReply(c, (void **)&rs[i]) != REDIS_OK) {
+			err = drv_error(errstr, errstr_size, drv_redis_err(c),
+					"redis: %s", c->errstr);
+			goto out;
+		}
+		if (rs[i]->type == REDIS_REPLY_ERROR && !err)
+			err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+					"redis: %s", rs[i]->str);
+	}
+	if (err)
+		goto out;
+	if (rs[0]->type != REDIS_REPLY_ARRAY || rs[1]->type !=
+	    REDIS_REPLY_ARRAY || rs[2]->type != REDIS_REPLY_INTEGER) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+				"redis: unexpected reply");
+		goto out;
+	}
+	if (!rs[0]->elements) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
+				"task %s: no state in Redis (never recorded, "
+				"or expired)", task_id);
+		goto out;
+	}
+	drv_state_task_init(&t);
+	if (!(t.id = strdup(task_id)) ||
+	    (rs[1]->elements && !(t.history = calloc(rs[1]->elements,
+						    sizeof(*t.history))))) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				"out of memory");
+		drv_state_task_release(&t);
+		goto out;
+	}
+	err = parse_hash(rs[0], task_id, &t, errstr, errstr_size);
+	for (size_t i = 0; !err && i < rs[1]->elements; i++) {
+		const redisReply *e = rs[1]->element[i];
+
+		if (e->type != REDIS_REPLY_STRING)
+			err = bad(errstr, errstr_size, task_id, "history", "");
+		else if ((err = parse_attempt(e->str, &t.history[i])))
+			err = err == DRV_ERR_NOMEM ?
+			      drv_error(errstr, errstr_size, err,
+					"out of memory") :
+			      bad(errstr, errstr_size, task_id,
+				  "history entry", e->str);
+		else
+			t.history_cnt++;
+	}
+	t.ttl_ms = rs[2]->integer >= 0 ? rs[2]->integer : -1;
+	if (err)
+		drv_state_task_release(&t);
+	else
+		*out = t;
+out:
+	for (int i = 0; i < 3; i++)
+		freeReplyObject(rs[i]);
+	return err;
+}

@@ -1,0 +1,716 @@
+/*
+ * cmd_dlq.c — the read side of `droverctl dlq`: list, show, stats and
+ * export the dead letters on <prefix>dlq. Every command reads the topic
+ * once through dlq_read() (a snapshot up to the end it had when the command
+ * started) and filters with the options dlq_read.h defines. Resubmission
+ * and import are not built yet.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "dlq_read.h"
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+#define LIST_DEFAULT_LIMIT 50
+#define LIST_MAX_LIMIT     100000
+#define LAST_ERROR_WIDTH   60
+
+/* Parse the options every dlq command shares: the filters, --json and,
+ * when \p limit is given, --limit and --offset. Returns CTL_EXIT_OK with
+ * optind past the options, or the exit code of a usage error. */
+static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
+		      dlq_filter_t *f, bool *json, int64_t *limit,
+		      int64_t *offset)
+{
+	static const struct option all[] = {
+		DLQ_FILTER_OPTIONS,
+		{ "json",   no_argument,       NULL, 'j' },
+		{ "limit",  required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct option json_only[] = {
+		{ "json",   no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t now = drv_now_ms();
+	int c, rc;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", f ? all : json_only,
+				NULL)) != -1) {
+		if (f && (rc = dlq_filter_option(cmd, f, c, optarg, now)) >= 0) {
+			if (rc != CTL_EXIT_OK)
+				return rc;
+			continue;
+		}
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'n':
+		case 'o':
+			if (limit && c == 'n') {
+				if (drv_parse_int(optarg, 1, LIST_MAX_LIMIT,
+						  limit))
+					return ctl_usage_error(cmd, "--limit "
+						"must be 1..%d, got '%s'",
+						LIST_MAX_LIMIT, optarg);
+				break;
+			}
+			if (offset && c == 'o') {
+				if (drv_parse_int(optarg, 0, INT32_MAX, offset))
+					return ctl_usage_error(cmd, "--offset "
+						"must be a count >= 0, got "
+						"'%s'", optarg);
+				break;
+			}
+			/* not an option of this command */
+			return ctl_usage_error(cmd, "unknown option '--%s'",
+					       c == 'n' ? "limit" : "offset");
+		default:
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	return f ? dlq_filter_check(cmd, f) : CTL_EXIT_OK;
+}
+
+static int read_failed(const char *what, const char *err)
+{
+	return ctl_fail("dlq %s: %s", what, err);
+}
+
+/* The time a listing sorts and filters by. */
+static int64_t entry_time(const dlq_entry_t *e)
+{
+	return e->undecodable ? e->timestamp_ms : e->dl.dead_ms;
+}
+
+static uint32_t attempts(const drv_dead_letter_t *dl)
+{
+	size_t n;
+
+	dlq_failures(dl, &n);
+	return dl->task.attempt > n ? dl->task.attempt : (uint32_t)n;
+}
+
+/* Copy \p s into \p buf on one line, cut to \p width characters with "..."
+ * when longer. */
+static void one_line(char *buf, size_t size, const char *s, size_t width)
+{
+	size_t n = 0;
+
+	for (; s && *s && n + 1 < size && n < width; s++)
+		buf[n++] = (*s == '\n' || *s == '\r' || *s == '\t') ? ' ' : *s;
+	buf[n] = '\0';
+	if (s && *s && width > 3 && n >= width)
+		drv_strlcpy(buf + width - 3, "...", size - (width - 3));
+}
+
+/* ---- list and export ---------------------------------------------------- */
+
+typedef struct row {
+	int64_t t;
+	int32_t partition;
+	int64_t offset;
+	char   *text;   /* a table line or a JSON line */
+} row_t;
+
+typedef struct lister {
+	const dlq_filter_t *f;
+	bool     json;
+	bool     stream;   /* export: print as read, keep nothing */
+	size_t   keep;     /* offset + limit: the earliest rows kept */
+	row_t   *rows;     /* sorted by (t, partition, offset) */
+	size_t   row_cnt;
+	size_t   matched;
+	bool     nomem;
+} lister_t;
+
+static int row_cmp(const row_t *a, const row_t *b)
+{
+	if (a->t != b->t)
+		return a->t < b->t ? -1 : 1;
+	if (a->partition != b->partition)
+		return a->partition < b->partition ? -1 : 1;
+	return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static char *table_line(const dlq_entry_t *e)
+{
+	const drv_dead_letter_t *dl = &e->dl;
+	char line[512], when[40], handler[17], err[LAST_ERROR_WIDTH + 1];
+	char pos[40];
+	const drv_failure_t *fl;
+	size_t n;
+
+	drv_format_time(entry_time(e), when, sizeof(when));
+	if (e->undecodable) {
+		drv_fmt(pos, sizeof(pos), "(at %d:%lld)", (int)e->partition,
+			(long long)e->offset);
+		one_line(err, sizeof(err), e->decode_error, LAST_ERROR_WIDTH);
+		drv_fmt(line, sizeof(line), "%-26s  %-24s  %-16s  %-18s  %8s  %s",
+			pos, when, "-", "(undecodable)", "-", err);
+		return drv_strdup(line);
+	}
+	fl = dlq_failures(dl, &n);
+	one_line(handler, sizeof(handler), dl->task.handler ?
+		 dl->task.handler : "-", 16);
+	one_line(err, sizeof(err), n && fl[n - 1].message ?
+		 fl[n - 1].message : dl->detail ? dl->detail : "",
+		 LAST_ERROR_WIDTH);
+	drv_fmt(line, sizeof(line), "%-26s  %-24s  %-16s  %-18s  %8u  %s",
+		dl->id, when, handler, drv_dl_reason_name(dl->reason),
+		attempts(dl), err);
+	return drv_strdup(line);
+}
+
+static bool list_visit(const dlq_entry_t *e, void *arg)
+{
+	lister_t *l = arg;
+	row_t r;
+	size_t lo, hi;
+
+	if (!dlq_filter_match(l->f, e))
+		return true;
+	l->matched++;
+	r.t = entry_time(e);
+	r.partition = e->partition;
+	r.offset = e->offset;
+	if (l->row_cnt == l->keep && row_cmp(&r, &l->rows[l->row_cnt - 1]) >= 0)
+		return true;
+	if (!(r.text = l->json ? dlq_entry_json(e) : table_line(e))) {
+		l->nomem = true;
+		return false;
+	}
+	if (l->stream) {
+		puts(r.text);
+		free(r.text);
+		return true;
+	}
+	if (l->row_cnt == l->keep)
+		free(l->rows[--l->row_cnt].text);
+	for (lo = 0, hi = l->row_cnt; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+		if (row_cmp(&l->rows[mid], &r) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&l->rows[lo + 1], &l->rows[lo],
+		(l->row_cnt - lo) * sizeof(*l->rows));
+	l->rows[lo] = r;
+	l->row_cnt++;
+	return true;
+}
+
+static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		    int argc, char **argv)
+{
+	dlq_filter_t f = { 0 };
+	int64_t limit = LIST_DEFAULT_LIMIT, offset = 0;
+	lister_t l = { 0 };
+	bool json = false;
+	char err[512];
+	size_t read_cnt;
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, &limit, &offset)))
+		return urc;
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	l.f = &f;
+	l.json = json;
+	l.keep = (size_t)(offset + limit);
+	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
+		return ctl_fail("out of memory");
+	rc = dlq_read(cfg, list_visit, &l, &read_cnt, err, sizeof(err));
+	if (!rc && l.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		if (!json && l.row_cnt > (size_t)offset)
+			printf("%-26s  %-24s  %-16s  %-18s  %8s  %s\n", "ID",
+			       "DEAD AT", "HANDLER", "REASON", "ATTEMPTS",
+			       "LAST ERROR");
+		for (size_t i = (size_t)offset; i < l.row_cnt; i++)
+			puts(l.rows[i].text);
+		if (!json)
+			printf("%zu of %zu matching dead letters shown "
+			       "(%zu read)\n", l.row_cnt > (size_t)offset ?
+			       l.row_cnt - (size_t)offset : 0, l.matched,
+			       read_cnt);
+	}
+	for (size_t i = 0; i < l.row_cnt; i++)
+		free(l.rows[i].text);
+	free(l.rows);
+	return rc ? read_failed("list", err) : CTL_EXIT_OK;
+}
+
+static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		      int argc, char **argv)
+{
+	dlq_filter_t f = { 0 };
+	lister_t l = { 0 };
+	bool json = true;
+	char err[512];
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL)))
+		return urc;
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	l.f = &f;
+	l.json = true;
+	l.stream = true;
+	l.keep = SIZE_MAX;
+	rc = dlq_read(cfg, list_visit, &l, NULL, err, sizeof(err));
+	if (!rc && l.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	if (fflush(stdout) != 0 && !rc)
+		rc = drv_error(err, sizeof(err), DRV_ERR_IO, "writing stdout "
+			       "failed");
+	if (rc)
+		return read_failed("export", err);
+	fprintf(stderr, "droverctl: exported %zu dead letters\n", l.matched);
+	return CTL_EXIT_OK;
+}
+
+/* ---- show --------------------------------------------------------------- */
+
+typedef struct shower {
+	const char *id;
+	bool    by_pos;      /* ID was PARTITION:OFFSET */
+	int64_t partition, offset;
+	bool    json;
+	size_t  found;
+	bool    nomem;
+} shower_t;
+
+static void field(const char *name, const char *value)
+{
+	if (value && *value)
+		printf("  %-18s %s\n", name, value);
+}
+
+static void time_field(const char *name, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0)
+		return;
+	drv_format_time(ms, buf, sizeof(buf));
+	field(name, buf);
+}
+
+static void print_payload(const uint8_t *p, size_t len)
+{
+	json_t *j;
+	char *s;
+
+	if (!p || !len) {
+		printf("Payload: (none)\n");
+		return;
+	}
+	if ((j = json_loadb((const char *)p, len, JSON_DECODE_ANY, NULL))) {
+		s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		json_decref(j);
+		printf("Payload:\n%s\n", s ? s : "");
+		free(s);
+		return;
+	}
+	printf("Payload: %zu bytes, not JSON:\n  ", len);
+	for (size_t i = 0; i < len && i < 512; i++)
+		if (p[i] >= 0x20 && p[i] < 0x7f)
+			putchar(p[i]);
+		else
+			printf("\\x%02x", p[i]);
+	printf("%s\n", len > 512 ? "..." : "");
+}
+
+static void print_task(const drv_task_t *t)
+{
+	char buf[64];
+
+	printf("Task:\n");
+	field("id", t->id);
+	field("handler", t->handler);
+	drv_fmt(buf, sizeof(buf), "%u", t->priority);
+	field("priority", buf);
+	if (t->max_attempts)
+		drv_fmt(buf, sizeof(buf), "%u of %u", t->attempt,
+			t->max_attempts);
+	else
+		drv_fmt(buf, sizeof(buf), "%u (max: the policy's)", t->attempt);
+	field("attempts", buf);
+	field("policy", t->policy);
+	time_field("created", t->created_ms);
+	time_field("not before", t->not_before_ms);
+	time_field("deadline", t->deadline_ms);
+	field("idempotency key", t->idempotency_key);
+	field("partition key", t->key);
+	for (size_t i = 0; i < t->label_cnt; i++) {
+		char kv[512];
+		drv_fmt(kv, sizeof(kv), "%s=%s", t->labels[i].key,
+			t->labels[i].value ? t->labels[i].value : "");
+		printf("  %-18s %s\n", i ? "" : "labels", kv);
+	}
+	field("schedule", t->origin.schedule_id);
+	time_field("scheduled for", t->origin.scheduled_ms);
+	field("event", t->origin.event_id);
+	field("parent task", t->origin.parent_task_id);
+	field("resubmitted from", t->origin.dead_letter_id);
+	field("submitted by", t->origin.submitted_by);
+}
+
+static void print_failures(const drv_dead_letter_t *dl)
+{
+	const drv_failure_t *fl;
+	char when[40], code[32];
+	size_t n;
+
+	fl = dlq_failures(dl, &n);
+	printf("Failures (%zu):\n", n);
+	for (size_t i = 0; i < n; i++) {
+		drv_format_time(fl[i].time_ms, when, sizeof(when));
+		code[0] = '\0';
+		if (fl[i].http_status)
+			drv_fmt(code, sizeof(code), "  http %d",
+				(int)fl[i].http_status);
+		else if (fl[i].exit_code)
+			drv_fmt(code, sizeof(code), "  exit %d",
+				(int)fl[i].exit_code);
+		printf("  #%u  %s  %s%s  %lldms  worker %s\n", fl[i].attempt,
+		       when, drv_failure_class_name(fl[i].failure_class), code,
+		       (long long)fl[i].duration_ms,
+		       fl[i].worker_id ? fl[i].worker_id : "-");
+		if (fl[i].message)
+			printf("      %s\n", fl[i].message);
+	}
+}
+
+static void print_entry(const dlq_entry_t *e, const char *topic)
+{
+	const drv_dead_letter_t *dl = &e->dl;
+	char buf[300];
+
+	if (e->undecodable) {
+		printf("Undecodable DLQ entry at %s [%d] @ %lld: %s\n",
+		       topic, (int)e->partition, (long long)e->offset,
+		       e->decode_error);
+		print_payload(e->value, e->value_len);
+		return;
+	}
+	printf("Dead letter %s\n", dl->id);
+	field("reason", drv_dl_reason_name(dl->reason));
+	field("detail", dl->detail);
+	time_field("dead at", dl->dead_ms);
+	field("worker", dl->worker_id);
+	if (dl->source_topic) {
+		drv_fmt(buf, sizeof(buf), "%s [%d] @ %lld", dl->source_topic,
+			(int)dl->source_partition, (long long)dl->source_offset);
+		field("source", buf);
+	}
+	drv_fmt(buf, sizeof(buf), "%s [%d] @ %lld", topic, (int)e->partition,
+		(long long)e->offset);
+	field("dlq position", buf);
+	if (dl->task.id[0]) {
+		print_task(&dl->task);
+		print_payload(dl->task.payload, dl->task.payload_len);
+	}
+	print_failures(dl);
+	if (dl->raw_len) {
+		printf("Original message (undecodable task):\n");
+		print_payload(dl->raw, dl->raw_len);
+	}
+}
+
+typedef struct show_ctx {
+	shower_t   *s;
+	const char *topic;
+} show_ctx_t;
+
+static bool show_visit(const dlq_entry_t *e, void *arg)
+{
+	show_ctx_t *sc = arg;
+	shower_t *s = sc->s;
+	char *j;
+
+	if (s->by_pos ? (e->partition != s->partition ||
+			 e->offset != s->offset) :
+	    (e->undecodable || (strcmp(e->dl.id, s->id) &&
+				strcmp(e->dl.task.id, s->id))))
+		return true;
+	if (s->json) {
+		if (!(j = dlq_entry_json(e))) {
+			s->nomem = true;
+			return false;
+		}
+		puts(j);
+		free(j);
+	} else {
+		if (s->found)
+			putchar('\n');
+		print_entry(e, sc->topic);
+	}
+	s->found++;
+	/* a dead-letter id or a position is unique; a task may have been
+	 * dead-lettered more than once */
+	return !s->by_pos && strcmp(e->dl.id, s->id);
+}
+
+static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		    int argc, char **argv)
+{
+	shower_t s = { 0 };
+	show_ctx_t sc = { &s, NULL };
+	char err[512], topic[256];
+	const char *colon;
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, NULL, &s.json, NULL, NULL)))
+		return urc;
+	if (optind >= argc)
+		return ctl_usage_error(cmd, "missing ID");
+	if (optind + 1 < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind + 1]);
+	s.id = argv[optind];
+	if (!*s.id)
+		return ctl_usage_error(cmd, "empty ID");
+	if ((colon = strchr(s.id, ':'))) {
+		char part[16];
+
+		if ((size_t)(colon - s.id) >= sizeof(part))
+			return ctl_usage_error(cmd, "bad position '%s'", s.id);
+		memcpy(part, s.id, (size_t)(colon - s.id));
+		part[colon - s.id] = '\0';
+		if (drv_parse_int(part, 0, INT32_MAX, &s.partition) ||
+		    drv_parse_int(colon + 1, 0, INT64_MAX, &s.offset))
+			return ctl_usage_error(cmd, "'%s' is neither an id nor "
+					       "PARTITION:OFFSET", s.id);
+		s.by_pos = true;
+	}
+	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
+	sc.topic = topic;
+	rc = dlq_read(cfg, show_visit, &sc, NULL, err, sizeof(err));
+	if (!rc && s.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	if (rc)
+		return read_failed("show", err);
+	if (!s.found)
+		return ctl_fail("dlq show: %s not found in %s", s.id, topic);
+	return CTL_EXIT_OK;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+typedef struct handler_count {
+	char  *name;
+	size_t count;
+} handler_count_t;
+
+typedef struct stats {
+	const dlq_filter_t *f;
+	size_t count, undecodable;
+	size_t by_reason[DRV_DL_REASON_CNT];
+	handler_count_t *handlers;
+	size_t handler_cnt, handler_cap;
+	int64_t oldest_ms, newest_ms;
+	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
+	bool nomem;
+} stats_t;
+
+static bool count_handler(stats_t *st, const char *name)
+{
+	for (size_t i = 0; i < st->handler_cnt; i++)
+		if (!strcmp(st->handlers[i].name, name)) {
+			st->handlers[i].count++;
+			return true;
+		}
+	if (st->handler_cnt == st->handler_cap) {
+		size_t cap = st->handler_cap * 2 + 8;
+		handler_count_t *nh = realloc(st->handlers,
+					      cap * sizeof(*nh));
+		if (!nh)
+			return false;
+		st->handlers = nh;
+		st->handler_cap = cap;
+	}
+	if (!(st->handlers[st->handler_cnt].name = drv_strdup(name)))
+		return false;
+	st->handlers[st->handler_cnt++].count = 1;
+	return true;
+}
+
+static bool stats_visit(const dlq_entry_t *e, void *arg)
+{
+	stats_t *st = arg;
+	const drv_dead_letter_t *dl = &e->dl;
+
+	if (!dlq_filter_match(st->f, e))
+		return true;
+	if (e->undecodable) {
+		st->undecodable++;
+		return true;
+	}
+	if (st->count == 0 || dl->dead_ms < st->oldest_ms) {
+		st->oldest_ms = dl->dead_ms;
+		drv_strlcpy(st->oldest_id, dl->id, sizeof(st->oldest_id));
+	}
+	if (st->count == 0 || dl->dead_ms >= st->newest_ms) {
+		st->newest_ms = dl->dead_ms;
+		drv_strlcpy(st->newest_id, dl->id, sizeof(st->newest_id));
+	}
+	st->count++;
+	st->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
+		      dl->reason : DRV_DL_UNSPECIFIED]++;
+	if (!count_handler(st, dl->task.handler ? dl->task.handler : "-")) {
+		st->nomem = true;
+		return false;
+	}
+	return true;
+}
+
+static int handler_cmp(const void *a, const void *b)
+{
+	const handler_count_t *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static json_t *end_json(int64_t ms, const char *id)
+{
+	char when[40];
+
+	drv_format_time(ms, when, sizeof(when));
+	return json_pack("{s:s, s:I, s:s}", "id", id, "dead_ms", (json_int_t)ms,
+			 "dead", when);
+}
+
+static void print_stats(const stats_t *st, const char *topic, bool json)
+{
+	char when[40];
+
+	if (json) {
+		json_t *o = json_pack("{s:s, s:I, s:I}", "topic", topic,
+				      "count", (json_int_t)st->count,
+				      "undecodable_entries",
+				      (json_int_t)st->undecodable);
+		json_t *r = json_object(), *h = json_object();
+
+		for (int i = 0; i < DRV_DL_REASON_CNT; i++)
+			if (st->by_reason[i])
+				json_object_set_new(r, drv_dl_reason_name(i),
+					json_integer((json_int_t)st->by_reason[i]));
+		for (size_t i = 0; i < st->handler_cnt; i++)
+			json_object_set_new(h, st->handlers[i].name,
+				json_integer((json_int_t)st->handlers[i].count));
+		if (st->count) {
+			json_object_set_new(o, "oldest", end_json(st->oldest_ms,
+							       st->oldest_id));
+			json_object_set_new(o, "newest", end_json(st->newest_ms,
+							       st->newest_id));
+		}
+		json_object_set_new(o, "by_reason", r);
+		json_object_set_new(o, "by_handler", h);
+		ctl_print_json(o);
+		return;
+	}
+	printf("%-20s %s\n", "topic", topic);
+	printf("%-20s %zu\n", "dead letters", st->count);
+	if (st->undecodable)
+		printf("%-20s %zu\n", "undecodable entries", st->undecodable);
+	if (st->count) {
+		drv_format_time(st->oldest_ms, when, sizeof(when));
+		printf("%-20s %s  %s\n", "oldest", when, st->oldest_id);
+		drv_format_time(st->newest_ms, when, sizeof(when));
+		printf("%-20s %s  %s\n", "newest", when, st->newest_id);
+		printf("\n%-20s %s\n", "REASON", "COUNT");
+		for (int i = 0; i < DRV_DL_REASON_CNT; i++)
+			if (st->by_reason[i])
+				printf("%-20s %zu\n", drv_dl_reason_name(i),
+				       st->by_reason[i]);
+		printf("\n%-20s %s\n", "HANDLER", "COUNT");
+		for (size_t i = 0; i < st->handler_cnt; i++)
+			printf("%-20s %zu\n", st->handlers[i].name,
+			       st->handlers[i].count);
+	}
+}
+
+static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		     int argc, char **argv)
+{
+	dlq_filter_t f = { 0 };
+	stats_t st = { 0 };
+	bool json = false;
+	char err[512], topic[256];
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL)))
+		return urc;
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	st.f = &f;
+	rc = dlq_read(cfg, stats_visit, &st, NULL, err, sizeof(err));
+	if (!rc && st.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		qsort(st.handlers, st.handler_cnt, sizeof(*st.handlers),
+		      handler_cmp);
+		drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic,
+			       sizeof(topic));
+		print_stats(&st, topic, json);
+	}
+	for (size_t i = 0; i < st.handler_cnt; i++)
+		free(st.handlers[i].name);
+	free(st.handlers);
+	return rc ? read_failed("stats", err) : CTL_EXIT_OK;
+}
+
+const ctl_cmd_t ctl_dlq_cmds[] = {
+	{ "dlq", "list",
+	  DLQ_FILTER_USAGE " [--limit N] [--offset N] [--json]",
+	  "list dead letters, oldest first",
+	  DLQ_FILTER_HELP
+	  "  --limit N             show at most N (default 50)\n"
+	  "  --offset N            skip the first N matches\n"
+	  "  --json                one JSON object per line\n"
+	  "Reads the DLQ up to its end when the command starts.\n",
+	  true, run_list },
+	{ "dlq", "show", "ID|PARTITION:OFFSET [--json]",
+	  "show a dead letter by its id or its task's id, failures and all",
+	  "  --json                the dead letter as one JSON line\n"
+	  "ID is the dead letter's id or the task id (a task dead-lettered "
+	  "more than\nonce shows every dead letter); PARTITION:OFFSET names "
+	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n",
+	  true, run_show },
+	{ "dlq", "stats", DLQ_FILTER_USAGE " [--json]",
+	  "DLQ depth, oldest and newest entry, counts by reason and handler",
+	  DLQ_FILTER_HELP
+	  "  --json                one JSON object\n",
+	  true, run_stats },
+	{ "dlq", "export", DLQ_FILTER_USAGE,
+	  "write every matching dead letter as a JSON line (for archiving)",
+	  DLQ_FILTER_HELP
+	  "Writes in DLQ order to stdout, e.g. "
+	  "'droverctl dlq export > dlq.jsonl'.\n",
+	  true, run_export },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};

@@ -1,0 +1,314 @@
+/*
+ * drover — task state, task history and idempotency keys in Redis, kept off
+ * the worker's hot path.
+ *
+ * A drv_state_t owns one background thread with its own Redis connection.
+ * Runner threads hand it records (drv_state_record()) and finished
+ * idempotency keys (drv_state_idem_done()); both only copy into a bounded
+ * in-memory queue and never wait on Redis. The thread writes the queue at
+ * most every DRV_STATE_FLUSH_MS in pipelined batches; while Redis is down it
+ * keeps the queue (dropping the oldest entry when full, counted in
+ * drv_state_stats_t.dropped) and reconnects with exponential backoff
+ * (0.5 s doubling to 30 s). Redis down means degraded, not dead.
+ *
+ * Keys, with P = redis.key_prefix (default "drover:"):
+ *
+ *   P task:<id>          hash: state, attempt, handler, worker, last_error,
+ *                        updated_ms, created_ms (fields a record leaves out
+ *                        keep their earlier value)
+ *   P task:<id>:history  list: one compact JSON object per finished attempt,
+ *                        oldest first: {"attempt":2,"state":"retrying",
+ *                        "worker":"w1","started_ms":..,"finished_ms":..,
+ *                        "error":"..","class":"transient"} (worker, error
+ *                        and class left out when absent)
+ *   P idem:<key>         string: the id of the task that completed with
+ *                        that idempotency key
+ *
+ * Both task keys get PEXPIRE worker.task_state_ttl on every write, so they
+ * live that long after the task's last update; idempotency keys live
+ * worker.idempotency_ttl.
+ *
+ * Writes are at least once: a batch cut off by a lost connection is written
+ * again from the first entry whose replies did not all arrive, so a history
+ * entry may (rarely) appear twice.
+ *
+ * Threads: drv_state_new() and drv_state_destroy() are called by the owner,
+ * not concurrently with anything else on the same object. Every other
+ * function on a drv_state_t may be called from any thread at any time.
+ * drv_state_get() and the drv_state_task_t helpers need no drv_state_t (and
+ * no thread); they are for droverctl.
+ */
+#ifndef DROVER_STATE_H
+#define DROVER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "drover/config.h"
+#include "drover/error.h"
+#include "drover/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default bound of the in-memory queue (records plus idempotency keys). */
+#define DRV_STATE_QUEUE_MAX 10000
+/** Default: the thread writes what is queued at most this often. */
+#define DRV_STATE_FLUSH_MS 100
+/** Default: how long drv_state_destroy() spends writing what is queued. */
+#define DRV_STATE_CLOSE_MS 2000
+/** Reconnect backoff: first delay and cap. */
+#define DRV_STATE_BACKOFF_MIN_MS 500
+#define DRV_STATE_BACKOFF_MAX_MS 30000
+/** Bytes of an error text kept in a record (longer ones are cut at a UTF-8
+ *  character boundary). */
+#define DRV_STATE_ERROR_MAX 1024
+/** Longest task id, idempotency key or redis.key_prefix accepted. */
+#define DRV_STATE_KEY_MAX 1024
+
+/** Where a task stands. The names are what Redis holds. */
+typedef enum drv_task_state {
+	DRV_TASK_QUEUED    = 0, /**< submitted, not run yet */
+	DRV_TASK_RUNNING   = 1, /**< an attempt is running */
+	DRV_TASK_SUCCEEDED = 2, /**< an attempt succeeded; done */
+	DRV_TASK_RETRYING  = 3, /**< an attempt failed; another will come */
+	DRV_TASK_DEAD      = 4, /**< failed for good; dead-lettered */
+	DRV_TASK_SKIPPED   = 5, /**< not run: its idempotency key was seen */
+} drv_task_state_t;
+
+#define DRV_TASK_STATE_CNT 6
+
+/** @brief "queued", "running", "succeeded", "retrying", "dead" or
+ *         "skipped" ("unknown" for any other value).
+ *  @returns a static string; never NULL. Thread-safe. */
+const char *drv_task_state_name(drv_task_state_t s);
+
+/** @brief Parse a name made by drv_task_state_name() (exact, lower case).
+ *  @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). Thread-safe. */
+drv_err_t drv_task_state_parse(const char *s, drv_task_state_t *out);
+
+/**
+ * One state change of one task, as given to drv_state_record(). Every
+ * string is only read during the call (copied); optional ones may be NULL.
+ * A record in state succeeded, retrying, dead or skipped ends an attempt and
+ * also appends that attempt to the task's history; queued and running only
+ * update the hash.
+ */
+typedef struct drv_state_rec {
+	const char *task_id;       /**< required: 1..DRV_STATE_KEY_MAX bytes */
+	drv_task_state_t state;
+	uint32_t    attempt;       /**< 1-based number of this attempt (a task
+					whose drv_task_t.attempt is n runs
+					attempt n + 1); 0 for queued */
+	const char *handler;       /**< NULL = leave the hash's as it is */
+	const char *worker;        /**< worker id; NULL = leave as it is */
+	const char *error;         /**< why the attempt failed; sets
+					last_error; NULL = none */
+	drv_failure_class_t failure_class; /**< UNSPECIFIED = none */
+	int64_t     created_ms;    /**< the task's; 0 = leave as it is */
+	int64_t     started_ms;    /**< attempt start; 0 = unknown */
+	int64_t     finished_ms;   /**< attempt end; 0 = unknown */
+	int64_t     updated_ms;    /**< 0 = now (when recorded) */
+} drv_state_rec_t;
+
+/** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
+typedef struct drv_state_opts {
+	/** Told when Redis is reached for the first time, lost, or back:
+	 *  \p up, a one-line \p detail (no password) and \p arg. Called from
+	 *  the background thread, never with a lock of the drv_state_t held,
+	 *  so it may call drv_state_degraded() or drv_state_stats(). NULL =
+	 *  not told. */
+	void  (*on_status)(bool up, const char *detail, void *arg);
+	void   *arg;
+	size_t  queue_max;       /**< 0 = DRV_STATE_QUEUE_MAX */
+	int64_t flush_ms;        /**< 0 = DRV_STATE_FLUSH_MS */
+	int64_t close_ms;        /**< 0 = DRV_STATE_CLOSE_MS */
+} drv_state_opts_t;
+
+/** Counters of one drv_state_t since its creation. */
+typedef struct drv_state_stats {
+	uint64_t written;  /**< records and idempotency keys written */
+	uint64_t dropped;  /**< discarded: the queue was full (the oldest
+			        goes), or still queued when destroy gave up */
+	uint64_t errors;   /**< failed connects, lost connections, error
+			        replies, failed drv_state_idem_seen() calls */
+	uint64_t queued;   /**< waiting to be written right now */
+} drv_state_stats_t;
+
+typedef struct drv_state drv_state_t;
+
+/**
+ * @brief Start the state writer: check the Redis URL, allocate the queue and
+ *        start the background thread, which connects on its own. Never
+ *        waits for Redis: an unreachable Redis gives a working, degraded
+ *        object.
+ * @param cfg   read during the call only: redis.* and worker.task_state,
+ *              worker.task_state_ttl, worker.idempotency_ttl are copied.
+ * @param opts  NULL for defaults; copied.
+ * @returns a writer the caller frees with drv_state_destroy(), or NULL with
+ *          the reason in \p errstr (bad redis.url, redis.key_prefix
+ *          longer than DRV_STATE_KEY_MAX, out of memory, no thread).
+ */
+drv_state_t *drv_state_new(const drv_config_t *cfg,
+			   const drv_state_opts_t *opts,
+			   char *errstr, size_t errstr_size);
+
+/**
+ * @brief Write what is queued (for at most opts.close_ms; what is left, or
+ *        everything when Redis is known to be down, is counted as dropped),
+ *        stop the thread, close the connections and free \p st.
+ *        NULL is a no-op. No other call on \p st may be running or made
+ *        later.
+ */
+void drv_state_destroy(drv_state_t *st);
+
+/**
+ * @brief Queue one state change; never blocks on Redis.
+ *
+ * worker.task_state filters first: `off` keeps nothing; `failures` keeps
+ * records in state retrying or dead, and any record of an attempt after
+ * the first (attempt > 1), so a task that failed once stays current to its
+ * end, while a task that succeeds, or is skipped, on its first attempt
+ * writes nothing. A kept record is copied; when the queue is full the
+ * oldest entry is dropped (and counted) to make room.
+ *
+ * @returns DRV_OK (queued or filtered out), DRV_ERR_INVALID (no task id,
+ *          or one too long) or DRV_ERR_NOMEM (nothing queued). The caller
+ *          keeps \p rec and its strings.
+ * @remark Any thread. One malloc, then the queue lock for a pointer push.
+ */
+drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec);
+
+/**
+ * @brief Has a task with idempotency key \p key completed (within
+ *        worker.idempotency_ttl)?
+ *
+ * Synchronous, for runner threads before they run a task that has a key.
+ * A key queued by drv_state_idem_done() but not written yet counts as seen
+ * (no Redis needed). Otherwise `GET P idem:<key>` on a second,
+ * mutex-protected connection, within redis.connect_timeout. When Redis is
+ * known to be down (the thread lost it, or this connection failed less
+ * than its backoff ago) it returns DRV_ERR_REDIS at once, without trying.
+ * On an error the caller should run the task anyway (at least once) and
+ * count it.
+ *
+ * @param seen  set on DRV_OK; untouched on error.
+ * @returns DRV_OK, DRV_ERR_INVALID (NULL, empty or too long key),
+ *          DRV_ERR_REDIS or
+ *          DRV_ERR_TIMEOUT (Redis down or slow), DRV_ERR_NOMEM.
+ * @remark Any thread; calls are serialised on the connection's mutex.
+ */
+drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen);
+
+/**
+ * @brief Queue `SET P idem:<key> <task_id> PX worker.idempotency_ttl`
+ *        (after the task with that key finished); never blocks on Redis.
+ *        Not filtered by worker.task_state.
+ * @returns DRV_OK, DRV_ERR_INVALID (NULL, empty or too long key or task
+ *          id) or DRV_ERR_NOMEM. The caller keeps both strings.
+ * @remark Any thread.
+ */
+drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
+			      const char *task_id);
+
+/**
+ * @brief True while Redis is not reachable: before the first connection
+ *        and from a lost connection until the thread is back. For /readyz
+ *        detail and metrics; the worker keeps working meanwhile.
+ * @remark Any thread; one atomic load.
+ */
+bool drv_state_degraded(const drv_state_t *st);
+
+/** @brief Copy the counters into \p out. Any thread. */
+void drv_state_stats(drv_state_t *st, drv_state_stats_t *out);
+
+/* ------------------------------------------------------------------ */
+/* Reading a task's state back (droverctl task show)                   */
+/* ------------------------------------------------------------------ */
+
+/** One finished attempt from the history. Strings owned, NULL if absent. */
+typedef struct drv_state_attempt {
+	uint32_t attempt;
+	drv_task_state_t state;
+	char    *worker;
+	int64_t  started_ms;       /**< 0 = unknown */
+	int64_t  finished_ms;      /**< 0 = unknown */
+	char    *error;
+	drv_failure_class_t failure_class;
+} drv_state_attempt_t;
+
+/** A task's state as Redis holds it. Strings and the history array are
+ *  owned; optional strings are NULL when absent. */
+typedef struct drv_state_task {
+	char    *id;
+	drv_task_state_t state;
+	uint32_t attempt;
+	char    *handler;
+	char    *worker;
+	char    *last_error;
+	int64_t  updated_ms;
+	int64_t  created_ms;       /**< 0 = unknown */
+	int64_t  ttl_ms;           /**< PTTL of the hash; -1 = none */
+	drv_state_attempt_t *history;  /**< oldest first */
+	size_t   history_cnt;
+} drv_state_task_t;
+
+/** @brief Zero \p t. Allocates nothing. */
+void drv_state_task_init(drv_state_task_t *t);
+
+/** @brief Free what \p t owns and re-init it; \p t itself is not freed. */
+void drv_state_task_release(drv_state_task_t *t);
+
+/**
+ * @brief Read task \p task_id's hash, history and TTL synchronously on
+ *        \p c (from drv_redis_connect(); no drv_state_t or thread needed).
+ * @param key_prefix  redis.key_prefix.
+ * @param out  an initialised task, released first and filled on DRV_OK;
+ *             left initialised on error. The caller releases it.
+ * @returns DRV_OK, DRV_ERR_NOT_FOUND (no such key: never recorded, or
+ *          expired), DRV_ERR_DECODE (a field or history entry drover did not
+ *          write), DRV_ERR_REDIS / DRV_ERR_TIMEOUT, DRV_ERR_NOMEM; the
+ *          reason in \p errstr. \p c is unusable after a connection error
+ *          (c->err set).
+ * @remark Any thread that owns \p c.
+ */
+drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
+			const char *task_id, drv_state_task_t *out,
+			char *errstr, size_t errstr_size);
+
+/**
+ * @brief Render \p t as one line of JSON (keys in a fixed order, absent
+ *        optional fields left out, times in ms and RFC 3339):
+ *        {"id":..,"state":..,"attempt":..,"handler":..,"worker":..,
+ *         "last_error":..,"created_ms":..,"created":..,"updated_ms":..,
+ *         "updated":..,"ttl_ms":..,"history":[{"attempt":..,"state":..,
+ *         "worker":..,"started_ms":..,"finished_ms":..,"error":..,
+ *         "class":..}]}
+ * @returns a malloc'd string the caller frees with free(); NULL only when
+ *          out of memory.
+ */
+char *drv_state_task_json(const drv_state_task_t *t);
+
+/**
+ * @brief The history entry of \p rec as Redis holds it (compact JSON, see
+ *        the top of this file); exposed for tests and tools.
+ * @returns a malloc'd string the caller frees with free(); NULL when out of
+ *          memory or \p rec is not the end of an attempt.
+ */
+char *drv_state_history_json(const drv_state_rec_t *rec);
+
+/**
+ * @brief Would worker.task_state = \p mode keep \p rec? (The filter of
+ *        drv_state_record(); exposed for tests.)
+ */
+bool drv_state_mode_keeps(drv_task_state_mode_t mode,
+			  const drv_state_rec_t *rec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_STATE_H */

@@ -1,0 +1,463 @@
+/*
+ * 0013 — task state and idempotency keys in the real Redis (no Kafka
+ * needed): records appear within about a second with the right fields, the
+ * history grows by one entry per finished attempt, both keys carry the TTL,
+ * worker.task_state = failures writes only failed tasks, an idempotency key
+ * is unseen, then done, then seen (also by another process's writer). And
+ * Redis going away: against a redis-server this test starts and kills on a
+ * port of its own, the writer reports degraded, keeps records queued up to
+ * its bound (dropping the oldest), and writes them once Redis is back.
+ * Each test uses a key prefix of its own and deletes its keys at the end.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "drover/clock.h"
+#include "drover/config.h"
+#include "drover/redis.h"
+#include "drover/state.h"
+#include "drover/str.h"
+#include "harness.h"
+
+typedef struct ns {
+	char prefix[64];
+	drv_config_t *cfg;
+	redisContext *rc;      /* for looking at what was written */
+} ns_t;
+
+/* A config on \p url (NULL: the stack's Redis) with a fresh key prefix and
+ * \p worker_yaml under "worker:"; and a connection to look with. */
+static void ns_open(ns_t *ns, const char *url, const char *worker_yaml)
+{
+	static int seq;
+	char yaml[1024], err[256] = "";
+
+	if (!url)
+		url = getenv("DROVER_REDIS_URL");
+	cr_assert(url, "DROVER_REDIS_URL unset: start the stack "
+		  "(scripts/stack start) and source its stack.env");
+	drv_fmt(ns->prefix, sizeof(ns->prefix), "it%ds%d%lld:", (int)getpid(),
+		seq++, (long long)(drv_now_ms() % 100000));
+	drv_fmt(yaml, sizeof(yaml),
+		"redis:\n  url: \"%s\"\n  key_prefix: \"%s\"\n"
+		"  connect_timeout: 500ms\n"
+		"worker:\n  task_state_ttl: 10m\n  idempotency_ttl: 2m\n%s",
+		url, ns->prefix, worker_yaml ? worker_yaml : "");
+	ns->cfg = NULL;
+	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
+					    &ns->cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	ns->rc = NULL;
+}
+
+static redisContext *look(ns_t *ns)
+{
+	char err[256] = "";
+
+	if (!ns->rc)
+		cr_assert_eq(drv_redis_connect(ns->cfg, &ns->rc, err,
+					       sizeof(err)), DRV_OK, "%s", err);
+	return ns->rc;
+}
+
+/* Delete every key of the namespace. */
+static void ns_close(ns_t *ns, bool clean)
+{
+	if (clean) {
+		redisContext *c = look(ns);
+		redisReply *r = redisCommand(c, "KEYS %s*", ns->prefix);
+
+		for (size_t i = 0; r && i < r->elements; i++)
+			freeReplyObject(redisCommand(c, "DEL %s",
+						     r->element[i]->str));
+		freeReplyObject(r);
+	}
+	if (ns->rc)
+		redisFree(ns->rc);
+	drv_config_destroy(ns->cfg);
+}
+
+/* A command's integer reply (asserts it is one). */
+static long long rint_(ns_t *ns, const char *fmt, const char *a,
+		       const char *b)
+{
+	redisReply *r = redisCommand(look(ns), fmt, a, b);
+	long long v;
+
+	cr_assert(r && r->type == REDIS_REPLY_INTEGER, "%s: %s", fmt,
+		  r ? r->str : ns->rc->errstr);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+static long long key_exists(ns_t *ns, const char *fmt, const char *id)
+{
+	return rint_(ns, fmt, ns->prefix, id);
+}
+
+static bool wait_ready(drv_state_t *st, bool up, int timeout_ms)
+{
+	int64_t until = drv_mono_ms() + timeout_ms;
+
+	while (drv_state_degraded(st) == up && drv_mono_ms() < until)
+		usleep(10 * 1000);
+	return drv_state_degraded(st) != up;
+}
+
+static bool wait_flushed(drv_state_t *st, int timeout_ms)
+{
+	int64_t until = drv_mono_ms() + timeout_ms;
+	drv_state_stats_t s;
+
+	do {
+		drv_state_stats(st, &s);
+		if (!s.queued)
+			return true;
+		usleep(10 * 1000);
+	} while (drv_mono_ms() < until);
+	return false;
+}
+
+/* Wait until task \p id's state in Redis is \p state; returns ms waited or
+ * -1. */
+static int64_t wait_state(ns_t *ns, const char *id, const char *state,
+			  int timeout_ms)
+{
+	int64_t t0 = drv_mono_ms();
+
+	do {
+		redisReply *r = redisCommand(look(ns), "HGET %stask:%s state",
+					     ns->prefix, id);
+		bool ok = r && r->type == REDIS_REPLY_STRING &&
+			  !strcmp(r->str, state);
+
+		freeReplyObject(r);
+		if (ok)
+			return drv_mono_ms() - t0;
+		usleep(10 * 1000);
+	} while (drv_mono_ms() - t0 < timeout_ms);
+	return -1;
+}
+
+Test(state, records_history_and_ttl, .timeout = 60)
+{
+	ns_t ns;
+	drv_state_t *st;
+	drv_state_task_t t;
+	drv_state_stats_t s;
+	char id[DRV_ID_LEN + 1], err[256] = "", *json, *big;
+	int64_t now = drv_now_ms(), waited;
+	long long pttl;
+	drv_state_rec_t r = {
+		.task_id = id, .handler = "echo", .worker = "w1",
+		.created_ms = now - 1000,
+	};
+
+	ns_open(&ns, NULL, NULL);
+	drv_id_new(id, now);
+	st = drv_state_new(ns.cfg, NULL, err, sizeof(err));
+	cr_assert_not_null(st, "%s", err);
+	cr_assert(wait_ready(st, true, 5000), "never connected");
+
+	/* attempt 1 runs and fails, attempt 2 runs and succeeds */
+	r.state = DRV_TASK_RUNNING;
+	r.attempt = 1;
+	r.started_ms = now;
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	waited = wait_state(&ns, id, "running", 1500);
+	cr_assert(waited >= 0 && waited < 1000, "waited %lld ms",
+		  (long long)waited);
+	cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s:history", id), 0,
+		     "running is not a finished attempt");
+	r.state = DRV_TASK_RETRYING;
+	r.finished_ms = now + 20;
+	r.error = "exit status 75";
+	r.failure_class = DRV_FAILURE_TRANSIENT;
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	waited = wait_state(&ns, id, "retrying", 1500);
+	cr_assert(waited >= 0 && waited < 1000, "waited %lld ms",
+		  (long long)waited);
+	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", id), 1);
+	r = (drv_state_rec_t){ .task_id = id, .state = DRV_TASK_RUNNING,
+			       .attempt = 2, .worker = "w2",
+			       .started_ms = now + 1000 };
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	r.state = DRV_TASK_SUCCEEDED;
+	r.finished_ms = now + 1100;
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_assert_geq(wait_state(&ns, id, "succeeded", 1500), 0);
+
+	drv_state_task_init(&t);
+	cr_assert_eq(drv_state_get(look(&ns), ns.prefix, id, &t, err,
+				   sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_str_eq(t.id, id);
+	cr_assert_eq(t.state, DRV_TASK_SUCCEEDED);
+	cr_assert_eq(t.attempt, 2);
+	cr_assert_str_eq(t.handler, "echo", "kept from attempt 1");
+	cr_assert_str_eq(t.worker, "w2");
+	cr_assert_str_eq(t.last_error, "exit status 75", "last error stays");
+	cr_assert_eq(t.created_ms, now - 1000);
+	cr_assert_geq(t.updated_ms, now);
+	cr_assert(t.ttl_ms > 0 && t.ttl_ms <= 600000, "%lld",
+		  (long long)t.ttl_ms);
+	cr_assert_eq(t.history_cnt, 2);
+	cr_assert_eq(t.history[0].attempt, 1);
+	cr_assert_eq(t.history[0].state, DRV_TASK_RETRYING);
+	cr_assert_str_eq(t.history[0].worker, "w1");
+	cr_assert_eq(t.history[0].started_ms, now);
+	cr_assert_eq(t.history[0].finished_ms, now + 20);
+	cr_assert_str_eq(t.history[0].error, "exit status 75");
+	cr_assert_eq(t.history[0].failure_class, DRV_FAILURE_TRANSIENT);
+	cr_assert_eq(t.history[1].attempt, 2);
+	cr_assert_eq(t.history[1].state, DRV_TASK_SUCCEEDED);
+	cr_assert_str_eq(t.history[1].worker, "w2");
+	cr_assert_null(t.history[1].error);
+	cr_assert_eq(t.history[1].failure_class, DRV_FAILURE_UNSPECIFIED);
+	json = drv_state_task_json(&t);
+	cr_assert(strstr(json, "\"state\":\"succeeded\",\"attempt\":2,"
+			 "\"handler\":\"echo\",\"worker\":\"w2\","
+			 "\"last_error\":\"exit status 75\""), "%s", json);
+	free(json);
+	drv_state_task_release(&t);
+
+	pttl = key_exists(&ns, "PTTL %stask:%s:history", id);
+	cr_assert(pttl > 0 && pttl <= 600000, "history PTTL %lld", pttl);
+	pttl = key_exists(&ns, "PTTL %stask:%s", id);
+	cr_assert(pttl > 0 && pttl <= 600000, "hash PTTL %lld", pttl);
+
+	/* a long error is cut to DRV_STATE_ERROR_MAX bytes */
+	big = malloc(5000);
+	memset(big, 'e', 4999);
+	big[4999] = '\0';
+	r = (drv_state_rec_t){ .task_id = id, .state = DRV_TASK_DEAD,
+			       .attempt = 3, .error = big };
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	free(big);
+	cr_assert_geq(wait_state(&ns, id, "dead", 1500), 0);
+	cr_assert_eq(key_exists(&ns, "HSTRLEN %stask:%s last_error", id),
+		     DRV_STATE_ERROR_MAX);
+	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", id), 3);
+
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.written, 5);
+	cr_assert_eq(s.dropped, 0);
+	cr_assert_eq(s.errors, 0);
+	cr_assert_eq(s.queued, 0);
+
+	/* unknown task */
+	cr_assert_eq(drv_state_get(look(&ns), ns.prefix, "01J0000000000000"
+				   "0000000000", &t, err, sizeof(err)),
+		     DRV_ERR_NOT_FOUND);
+	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
+Test(state, failures_mode_writes_failed_tasks_only, .timeout = 60)
+{
+	ns_t ns;
+	drv_state_t *st;
+	drv_state_rec_t ok = { .task_id = "OK", .state = DRV_TASK_SUCCEEDED,
+			       .attempt = 1 };
+	drv_state_rec_t bad = { .task_id = "BAD", .state = DRV_TASK_RETRYING,
+				.attempt = 1, .error = "no" };
+
+	ns_open(&ns, NULL, "  task_state: failures\n");
+	st = drv_state_new(ns.cfg, NULL, NULL, 0);
+	cr_assert(wait_ready(st, true, 5000));
+	ok.state = DRV_TASK_RUNNING;
+	drv_state_record(st, &ok);
+	ok.state = DRV_TASK_SUCCEEDED;
+	drv_state_record(st, &ok);
+	drv_state_record(st, &bad);
+	bad.state = DRV_TASK_SUCCEEDED;
+	bad.attempt = 2;
+	bad.error = NULL;
+	drv_state_record(st, &bad);
+	cr_assert_geq(wait_state(&ns, "BAD", "succeeded", 1500), 0);
+	cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s", "OK"), 0);
+	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", "BAD"), 2);
+	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
+Test(state, idempotency_keys, .timeout = 60)
+{
+	ns_t ns;
+	drv_state_t *st, *other;
+	bool seen = true;
+	redisReply *r;
+	long long pttl;
+
+	ns_open(&ns, NULL, NULL);
+	st = drv_state_new(ns.cfg, NULL, NULL, 0);
+	other = drv_state_new(ns.cfg, NULL, NULL, 0);
+	cr_assert(wait_ready(st, true, 5000));
+	cr_assert(wait_ready(other, true, 5000));
+
+	cr_assert_eq(drv_state_idem_seen(st, "order-42", &seen), DRV_OK);
+	cr_assert_not(seen);
+	cr_assert_eq(drv_state_idem_done(st, "order-42", "TASK1"), DRV_OK);
+	seen = false;
+	cr_assert_eq(drv_state_idem_seen(st, "order-42", &seen), DRV_OK);
+	cr_assert(seen, "a queued key is seen at once");
+	cr_assert(wait_flushed(st, 2000));
+
+	r = redisCommand(look(&ns), "GET %sidem:order-42", ns.prefix);
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	cr_assert_str_eq(r->str, "TASK1");
+	freeReplyObject(r);
+	pttl = key_exists(&ns, "PTTL %sidem:%s", "order-42");
+	cr_assert(pttl > 0 && pttl <= 120000, "PTTL %lld", pttl);
+
+	/* another worker learns it from Redis */
+	seen = false;
+	cr_assert_eq(drv_state_idem_seen(other, "order-42", &seen), DRV_OK);
+	cr_assert(seen);
+	cr_assert_eq(drv_state_idem_seen(other, "order-43", &seen), DRV_OK);
+	cr_assert_not(seen);
+	drv_state_destroy(other);
+	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
+/* ---------------------------------------------------------------- */
+/* Redis goes away                                                   */
+/* ---------------------------------------------------------------- */
+
+static pid_t redis_start(int port)
+{
+	char port_s[16];
+	pid_t pid;
+	int64_t until;
+
+	drv_fmt(port_s, sizeof(port_s), "%d", port);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("redis-server", "redis-server", "--port", port_s,
+		       "--bind", "127.0.0.1", "--save", "", "--appendonly",
+		       "no", "--dir", "/tmp", "--daemonize", "no",
+		       (char *)NULL);
+		_exit(127);
+	}
+	until = drv_mono_ms() + 10000;
+	while (drv_mono_ms() < until) {
+		struct timeval tv = { 0, 200000 };
+		redisContext *c = redisConnectWithTimeout("127.0.0.1", port,
+							  tv);
+		redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+		bool up = r && r->type == REDIS_REPLY_STATUS;
+
+		freeReplyObject(r);
+		redisFree(c);
+		if (up)
+			return pid;
+		usleep(50 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_fail("redis-server on port %d did not start", port);
+	return -1;
+}
+
+static void redis_kill(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+}
+
+typedef struct status_log {
+	atomic_int ups, downs;
+} status_log_t;
+
+static void on_status(bool up, const char *detail, void *arg)
+{
+	status_log_t *log = arg;
+
+	(void)detail;
+	atomic_fetch_add(up ? &log->ups : &log->downs, 1);
+}
+
+Test(state, redis_goes_away_and_comes_back, .timeout = 120)
+{
+	int port = it_free_port();
+	char url[64], id[16];
+	ns_t ns;
+	drv_state_t *st;
+	drv_state_stats_t s;
+	status_log_t log = { 0 };
+	drv_state_opts_t o = { .queue_max = 20, .on_status = on_status,
+			       .arg = &log };
+	drv_state_rec_t r = { .state = DRV_TASK_RUNNING, .attempt = 1 };
+	pid_t redis = redis_start(port);
+	int64_t t0;
+	bool seen;
+
+	drv_fmt(url, sizeof(url), "redis://127.0.0.1:%d", port);
+	ns_open(&ns, url, NULL);
+	st = drv_state_new(ns.cfg, &o, NULL, 0);
+	cr_assert_not_null(st);
+	cr_assert(wait_ready(st, true, 5000), "never connected");
+	cr_assert_eq(atomic_load(&log.ups), 1);
+	r.task_id = "BEFORE";
+	drv_state_record(st, &r);
+	cr_assert_geq(wait_state(&ns, "BEFORE", "running", 1500), 0);
+	seen = true;
+	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_OK);
+	cr_assert_not(seen);
+	redisFree(ns.rc);
+	ns.rc = NULL;
+
+	/* Redis goes away: degraded within the idle PING period */
+	redis_kill(redis);
+	cr_assert(wait_ready(st, false, 5000), "never noticed Redis is gone");
+	cr_assert_eq(atomic_load(&log.downs), 1);
+	for (int i = 0; i < 25; i++) {
+		drv_fmt(id, sizeof(id), "T%d", i);
+		r.task_id = id;
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	}
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.queued, 20, "kept up to the bound");
+	cr_assert_eq(s.dropped, 5, "the oldest went");
+	t0 = drv_mono_ms();
+	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_ERR_REDIS);
+	cr_assert_lt(drv_mono_ms() - t0, 200);
+	usleep(1500 * 1000); /* a reconnect attempt or two fail meanwhile */
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.queued, 20, "nothing lost while down");
+
+	/* back on the same port: the queue is written */
+	redis = redis_start(port);
+	cr_assert(wait_ready(st, true, 40000), "never reconnected");
+	cr_assert(wait_flushed(st, 5000), "queue not written");
+	cr_assert_eq(atomic_load(&log.ups), 2);
+	for (int i = 0; i < 25; i++) {
+		drv_fmt(id, sizeof(id), "T%d", i);
+		cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s", id),
+			     i >= 5 ? 1 : 0, "%s", id);
+	}
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.dropped, 5);
+	cr_assert_geq(s.written, 21);
+	/* the idempotency connection made before the restart is stale: it
+	 * is replaced within the same call */
+	seen = true;
+	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_OK);
+	cr_assert_not(seen);
+
+	drv_state_destroy(st);
+	ns_close(&ns, false);
+	redis_kill(redis);
+}

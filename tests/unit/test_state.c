@@ -1,0 +1,559 @@
+/*
+ * Unit tests for the task-state writer (core/state.c), with no Redis: the
+ * state names, the history entry and `task show` JSON, the
+ * worker.task_state filter (all, failures, off), the queue bound (the
+ * oldest entry goes, and is counted), a queued idempotency key counting as
+ * seen, and that an unreachable or unresponsive Redis never blocks a
+ * caller: creation returns at once, the object reports degraded,
+ * drv_state_idem_seen() fails fast and destroy returns promptly.
+ */
+#include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "drover/clock.h"
+#include "drover/config.h"
+#include "drover/state.h"
+#include "drover/str.h"
+
+/* A config from \p yaml; asserts it loads. */
+static drv_config_t *config(const char *yaml)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
+					    &cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	return cfg;
+}
+
+/* Nothing listens on port 1: connects are refused at once. */
+static const char refused_yaml[] =
+	"redis:\n"
+	"  url: redis://127.0.0.1:1\n"
+	"  connect_timeout: 300ms\n";
+
+/* What on_status was told; the callback runs on the writer's thread. */
+typedef struct status_log {
+	atomic_int downs, ups;
+	pthread_mutex_t lock;
+	char detail[400];     /* the last one, under lock */
+} status_log_t;
+
+#define STATUS_LOG_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+
+static void on_status(bool up, const char *detail, void *arg)
+{
+	status_log_t *log = arg;
+
+	pthread_mutex_lock(&log->lock);
+	drv_strlcpy(log->detail, detail, sizeof(log->detail));
+	pthread_mutex_unlock(&log->lock);
+	atomic_fetch_add(up ? &log->ups : &log->downs, 1);
+}
+
+static bool detail_has(status_log_t *log, const char *needle)
+{
+	bool has;
+
+	pthread_mutex_lock(&log->lock);
+	has = strstr(log->detail, needle) != NULL;
+	if (!has)
+		cr_log_error("status detail: %s", log->detail);
+	pthread_mutex_unlock(&log->lock);
+	return has;
+}
+
+static bool wait_down(status_log_t *log, int timeout_ms)
+{
+	int64_t until = drv_mono_ms() + timeout_ms;
+
+	while (!atomic_load(&log->downs) && drv_mono_ms() < until)
+		usleep(5000);
+	return atomic_load(&log->downs) > 0;
+}
+
+static drv_state_stats_t stats(drv_state_t *st)
+{
+	drv_state_stats_t s;
+
+	drv_state_stats(st, &s);
+	return s;
+}
+
+/* ---------------------------------------------------------------- */
+/* Names and formatting                                              */
+/* ---------------------------------------------------------------- */
+
+Test(state, names_round_trip)
+{
+	static const char *const names[] = {
+		"queued", "running", "succeeded", "retrying", "dead", "skipped"
+	};
+	drv_task_state_t s;
+
+	for (int i = 0; i < DRV_TASK_STATE_CNT; i++) {
+		cr_assert_str_eq(drv_task_state_name((drv_task_state_t)i),
+				 names[i]);
+		cr_assert_eq(drv_task_state_parse(names[i], &s), DRV_OK);
+		cr_assert_eq((int)s, i);
+	}
+	cr_assert_str_eq(drv_task_state_name((drv_task_state_t)99), "unknown");
+	s = DRV_TASK_DEAD;
+	cr_assert_eq(drv_task_state_parse("Running", &s), DRV_ERR_INVALID);
+	cr_assert_eq(drv_task_state_parse(NULL, &s), DRV_ERR_INVALID);
+	cr_assert_eq(s, DRV_TASK_DEAD, "untouched on error");
+}
+
+Test(state, history_json)
+{
+	drv_state_rec_t r = {
+		.task_id = "01J0000000000000000000000A",
+		.state = DRV_TASK_RETRYING, .attempt = 2, .handler = "echo",
+		.worker = "w1", .error = "exit 75: \"busy\"\n",
+		.failure_class = DRV_FAILURE_TRANSIENT,
+		.started_ms = 1700000000000, .finished_ms = 1700000000250,
+	};
+	char *s = drv_state_history_json(&r);
+
+	cr_assert_str_eq(s, "{\"attempt\":2,\"state\":\"retrying\","
+			 "\"worker\":\"w1\",\"started_ms\":1700000000000,"
+			 "\"finished_ms\":1700000000250,"
+			 "\"error\":\"exit 75: \\\"busy\\\"\\n\","
+			 "\"class\":\"transient\"}");
+	free(s);
+
+	/* absent worker, error and class are left out */
+	r = (drv_state_rec_t){ .task_id = "x", .state = DRV_TASK_SUCCEEDED,
+			       .attempt = 1, .started_ms = 5,
+			       .finished_ms = 7 };
+	s = drv_state_history_json(&r);
+	cr_assert_str_eq(s, "{\"attempt\":1,\"state\":\"succeeded\","
+			 "\"started_ms\":5,\"finished_ms\":7}");
+	free(s);
+
+	/* bytes that are not UTF-8 still give valid JSON */
+	r.error = "bad \xff byte";
+	r.state = DRV_TASK_DEAD;
+	s = drv_state_history_json(&r);
+	cr_assert(strstr(s, "\"error\":\"bad ? byte\""), "%s", s);
+	free(s);
+
+	/* queued and running do not end an attempt: no history entry */
+	r.state = DRV_TASK_RUNNING;
+	cr_assert_null(drv_state_history_json(&r));
+	r.state = DRV_TASK_QUEUED;
+	cr_assert_null(drv_state_history_json(&r));
+}
+
+Test(state, task_json)
+{
+	drv_state_attempt_t h[2] = {
+		{ .attempt = 1, .state = DRV_TASK_RETRYING, .worker = "w1",
+		  .started_ms = 1000, .finished_ms = 2000, .error = "boom",
+		  .failure_class = DRV_FAILURE_TIMEOUT },
+		{ .attempt = 2, .state = DRV_TASK_SUCCEEDED },
+	};
+	drv_state_task_t t;
+	char *s;
+
+	drv_state_task_init(&t);
+	cr_assert_eq(t.ttl_ms, -1);
+	t.id = "T1";
+	t.state = DRV_TASK_SUCCEEDED;
+	t.attempt = 2;
+	t.handler = "echo";
+	t.last_error = "boom";
+	t.updated_ms = 1700000000123;
+	t.ttl_ms = 5000;
+	t.history = h;
+	t.history_cnt = 2;
+	s = drv_state_task_json(&t);
+	cr_assert_str_eq(s, "{\"id\":\"T1\",\"state\":\"succeeded\","
+			 "\"attempt\":2,\"handler\":\"echo\","
+			 "\"last_error\":\"boom\","
+			 "\"updated_ms\":1700000000123,"
+			 "\"updated\":\"2023-11-14T22:13:20.123Z\","
+			 "\"ttl_ms\":5000,\"history\":["
+			 "{\"attempt\":1,\"state\":\"retrying\","
+			 "\"worker\":\"w1\",\"started_ms\":1000,"
+			 "\"finished_ms\":2000,\"error\":\"boom\","
+			 "\"class\":\"timeout\"},"
+			 "{\"attempt\":2,\"state\":\"succeeded\"}]}");
+	free(s);
+}
+
+/* ---------------------------------------------------------------- */
+/* worker.task_state                                                 */
+/* ---------------------------------------------------------------- */
+
+Test(state, mode_filter_table)
+{
+	drv_state_rec_t r = { .task_id = "t" };
+	struct { drv_task_state_t s; uint32_t attempt; bool keep; } f[] = {
+		{ DRV_TASK_QUEUED,    0, false },
+		{ DRV_TASK_RUNNING,   1, false },
+		{ DRV_TASK_SUCCEEDED, 1, false },
+		{ DRV_TASK_SKIPPED,   1, false },
+		{ DRV_TASK_RETRYING,  1, true },
+		{ DRV_TASK_DEAD,      1, true },
+		{ DRV_TASK_RUNNING,   2, true },  /* after a failure */
+		{ DRV_TASK_SUCCEEDED, 3, true },  /* ends a failed task */
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		r.state = f[i].s;
+		r.attempt = f[i].attempt;
+		cr_assert(drv_state_mode_keeps(DRV_TASK_STATE_ALL, &r));
+		cr_assert_not(drv_state_mode_keeps(DRV_TASK_STATE_OFF, &r));
+		cr_assert_eq(drv_state_mode_keeps(DRV_TASK_STATE_FAILURES, &r),
+			     f[i].keep, "row %zu", i);
+	}
+}
+
+Test(state, config_keys)
+{
+	drv_config_t *cfg = drv_config_new();
+
+	cr_assert_eq(cfg->worker.task_state, DRV_TASK_STATE_ALL);
+	cr_assert_eq(cfg->worker.task_state_ttl_ms, 7LL * 86400 * 1000);
+	cr_assert_eq(cfg->worker.idempotency_ttl_ms, 86400LL * 1000);
+	drv_config_destroy(cfg);
+	cfg = config("worker:\n  task_state: failures\n"
+		     "  task_state_ttl: 1h\n  idempotency_ttl: 2m\n");
+	cr_assert_eq(cfg->worker.task_state, DRV_TASK_STATE_FAILURES);
+	cr_assert_eq(cfg->worker.task_state_ttl_ms, 3600000);
+	cr_assert_eq(cfg->worker.idempotency_ttl_ms, 120000);
+	drv_config_destroy(cfg);
+}
+
+Test(state, config_bounds)
+{
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+	static const char *const bad[] = {
+		"worker:\n  task_state: some\n",
+		"worker:\n  task_state_ttl: 59s\n",
+		"worker:\n  task_state_ttl: 366d\n",
+		"worker:\n  idempotency_ttl: 30s\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(drv_config_load_string("t.yaml", bad[i],
+			     strlen(bad[i]), NULL, &cfg, err, sizeof(err)),
+			     DRV_ERR_CONFIG, "%s", bad[i]);
+		cr_assert_null(cfg);
+	}
+}
+
+static void record_all_states(drv_state_t *st)
+{
+	for (int s = 0; s < DRV_TASK_STATE_CNT; s++) {
+		drv_state_rec_t r = { .task_id = "T", .attempt = 1,
+				      .state = (drv_task_state_t)s };
+
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	}
+}
+
+Test(state, mode_off_keeps_nothing)
+{
+	drv_config_t *cfg = config("redis:\n  url: redis://127.0.0.1:1\n"
+				   "worker:\n  task_state: 'off'\n");
+	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
+
+	cr_assert_not_null(st);
+	record_all_states(st);
+	cr_assert_eq(stats(st).queued, 0);
+	/* idempotency keys are not task state: still queued */
+	cr_assert_eq(drv_state_idem_done(st, "k", "T"), DRV_OK);
+	cr_assert_eq(stats(st).queued, 1);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+Test(state, mode_failures_filters)
+{
+	drv_config_t *cfg = config("redis:\n  url: redis://127.0.0.1:1\n"
+				   "worker:\n  task_state: failures\n");
+	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_SUCCEEDED,
+			      .attempt = 2 };
+
+	cr_assert_not_null(st);
+	record_all_states(st);
+	cr_assert_eq(stats(st).queued, 2, "retrying and dead only");
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_assert_eq(stats(st).queued, 3, "a success after a failure");
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+Test(state, mode_all_keeps_everything)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
+
+	cr_assert_not_null(st);
+	record_all_states(st);
+	cr_assert_eq(stats(st).queued, DRV_TASK_STATE_CNT);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* The queue                                                         */
+/* ---------------------------------------------------------------- */
+
+Test(state, bad_arguments)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
+	drv_state_rec_t r = { .state = DRV_TASK_RUNNING };
+	char *long_key = malloc(DRV_STATE_KEY_MAX + 2);
+	bool seen = true;
+
+	memset(long_key, 'k', DRV_STATE_KEY_MAX + 1);
+	long_key[DRV_STATE_KEY_MAX + 1] = '\0';
+	cr_assert_eq(drv_state_record(st, &r), DRV_ERR_INVALID);
+	r.task_id = "";
+	cr_assert_eq(drv_state_record(st, &r), DRV_ERR_INVALID);
+	r.task_id = long_key;
+	cr_assert_eq(drv_state_record(st, &r), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_record(st, NULL), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_idem_done(st, "", "T"), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_idem_done(st, "k", NULL), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_idem_done(st, long_key, "T"), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_idem_seen(st, NULL, &seen), DRV_ERR_INVALID);
+	cr_assert_eq(drv_state_idem_seen(st, long_key, &seen),
+		     DRV_ERR_INVALID);
+	cr_assert(seen, "untouched on error");
+	cr_assert_eq(stats(st).queued, 0);
+	drv_state_destroy(st);
+	drv_state_destroy(NULL);
+	free(long_key);
+	drv_config_destroy(cfg);
+}
+
+Test(state, bad_url)
+{
+	drv_config_t *cfg = drv_config_new();
+	char err[256] = "";
+
+	free(cfg->redis.url);
+	cfg->redis.url = drv_strdup("http://nope");
+	cr_assert_null(drv_state_new(cfg, NULL, err, sizeof(err)));
+	cr_assert(strstr(err, "redis://"), "%s", err);
+	drv_config_destroy(cfg);
+}
+
+Test(state, full_queue_drops_the_oldest)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_opts_t o = { .queue_max = 10 };
+	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
+	drv_state_stats_t s;
+	char key[16];
+	bool seen = false;
+
+	cr_assert_not_null(st);
+	for (int i = 0; i < 15; i++) {
+		drv_fmt(key, sizeof(key), "k%d", i);
+		cr_assert_eq(drv_state_idem_done(st, key, "T"), DRV_OK);
+	}
+	s = stats(st);
+	cr_assert_eq(s.queued, 10);
+	cr_assert_eq(s.dropped, 5);
+	cr_assert_eq(s.written, 0);
+	/* k5..k14 are queued, so seen without asking Redis; k0..k4 went */
+	for (int i = 5; i < 15; i++) {
+		drv_fmt(key, sizeof(key), "k%d", i);
+		seen = false;
+		cr_assert_eq(drv_state_idem_seen(st, key, &seen), DRV_OK, "%s",
+			     key);
+		cr_assert(seen);
+	}
+	for (int i = 0; i < 5; i++) {
+		drv_fmt(key, sizeof(key), "k%d", i);
+		cr_assert_eq(drv_state_idem_seen(st, key, &seen),
+			     DRV_ERR_REDIS, "%s", key);
+	}
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+Test(state, default_bound_is_ten_thousand)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
+	drv_state_rec_t r = { .task_id = "01J0000000000000000000000A",
+			      .state = DRV_TASK_RETRYING, .attempt = 1,
+			      .handler = "echo", .worker = "w1",
+			      .error = "boom" };
+	drv_state_stats_t s;
+
+	cr_assert_not_null(st);
+	for (int i = 0; i < DRV_STATE_QUEUE_MAX + 5; i++)
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	s = stats(st);
+	cr_assert_eq(s.queued, DRV_STATE_QUEUE_MAX);
+	cr_assert_eq(s.dropped, 5);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+/* Records from 8 threads at once: every one is either queued or dropped. */
+static void *hammer(void *arg)
+{
+	drv_state_t *st = arg;
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_RUNNING,
+			      .attempt = 1 };
+
+	for (int i = 0; i < 2000; i++)
+		drv_state_record(st, &r);
+	return NULL;
+}
+
+Test(state, concurrent_records_are_counted)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_opts_t o = { .queue_max = 1000 };
+	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
+	pthread_t th[8];
+	drv_state_stats_t s;
+
+	for (int i = 0; i < 8; i++)
+		pthread_create(&th[i], NULL, hammer, st);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	s = stats(st);
+	cr_assert_eq(s.queued, 1000);
+	cr_assert_eq(s.dropped, 16000 - 1000);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+/* ---------------------------------------------------------------- */
+/* Redis unreachable or unresponsive                                 */
+/* ---------------------------------------------------------------- */
+
+Test(state, unreachable_redis_never_blocks)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	status_log_t log = STATUS_LOG_INIT;
+	drv_state_opts_t o = { .on_status = on_status, .arg = &log };
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_RUNNING,
+			      .attempt = 1 };
+	drv_state_t *st;
+	drv_state_stats_t s;
+	int64_t t0 = drv_mono_ms();
+	bool seen = false;
+	drv_err_t err;
+
+	st = drv_state_new(cfg, &o, NULL, 0);
+	cr_assert_not_null(st);
+	cr_assert_lt(drv_mono_ms() - t0, 100, "creation waited on Redis");
+	cr_assert(drv_state_degraded(st), "not connected yet is degraded");
+	cr_assert(wait_down(&log, 2000), "never told Redis is down");
+	cr_assert(drv_state_degraded(st));
+	cr_assert_eq(atomic_load(&log.ups), 0);
+	cr_assert(detail_has(&log, "127.0.0.1:1"));
+
+	t0 = drv_mono_ms();
+	for (int i = 0; i < 20; i++) {
+		err = drv_state_idem_seen(st, "nope", &seen);
+		cr_assert(err == DRV_ERR_REDIS || err == DRV_ERR_TIMEOUT,
+			  "%d", err);
+	}
+	cr_assert_lt(drv_mono_ms() - t0, 200, "idem_seen is slow when down");
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_assert_eq(drv_state_idem_done(st, "k", "T"), DRV_OK);
+	s = stats(st);
+	cr_assert_eq(s.queued, 2, "kept while Redis is down");
+	cr_assert_geq(s.errors, 21);
+
+	t0 = drv_mono_ms();
+	drv_state_destroy(st);
+	cr_assert_lt(drv_mono_ms() - t0, 500, "destroy waited on Redis");
+	drv_config_destroy(cfg);
+}
+
+/* A "Redis" that accepts connections and never answers. */
+typedef struct mute_server {
+	int fd;
+	int port;
+} mute_server_t;
+
+static void mute_start(mute_server_t *m)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	m->fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(m->fd >= 0);
+	cr_assert_eq(bind(m->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(listen(m->fd, 64), 0);
+	getsockname(m->fd, (struct sockaddr *)&a, &len);
+	m->port = ntohs(a.sin_port);
+}
+
+Test(state, unresponsive_redis_never_blocks, .timeout = 30)
+{
+	mute_server_t m;
+	char yaml[256];
+	drv_config_t *cfg;
+	status_log_t log = STATUS_LOG_INIT;
+	drv_state_opts_t o = { .on_status = on_status, .arg = &log };
+	drv_state_t *st;
+	int64_t t0;
+	bool seen = false;
+
+	mute_start(&m);
+	drv_fmt(yaml, sizeof(yaml), "redis:\n  url: redis://127.0.0.1:%d\n"
+		"  connect_timeout: 300ms\n", m.port);
+	cfg = config(yaml);
+	t0 = drv_mono_ms();
+	st = drv_state_new(cfg, &o, NULL, 0);
+	cr_assert_not_null(st);
+	cr_assert_lt(drv_mono_ms() - t0, 100);
+	cr_assert(wait_down(&log, 3000), "never told Redis is down");
+	cr_assert(detail_has(&log, "unreachable"));
+
+	/* known down: no connect, no wait */
+	t0 = drv_mono_ms();
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(drv_state_idem_seen(st, "k", &seen),
+			     DRV_ERR_REDIS);
+	cr_assert_lt(drv_mono_ms() - t0, 200, "idem_seen waited");
+
+	t0 = drv_mono_ms();
+	drv_state_destroy(st);
+	cr_assert_lt(drv_mono_ms() - t0, 1500, "destroy waited too long");
+	close(m.fd);
+	drv_config_destroy(cfg);
+}
+
+Test(state, destroy_frees_what_is_left)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	status_log_t log = STATUS_LOG_INIT;
+	drv_state_opts_t o = { .on_status = on_status, .arg = &log };
+	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_DEAD,
+			      .attempt = 3, .error = "x" };
+
+	cr_assert(wait_down(&log, 2000));
+	for (int i = 0; i < 3; i++)
+		drv_state_record(st, &r);
+	cr_assert_eq(stats(st).queued, 3);
+	drv_state_destroy(st); /* valgrind: the three entries are freed */
+	drv_config_destroy(cfg);
+}
