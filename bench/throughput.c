@@ -205,14 +205,14 @@ static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
 	bench_msg_t msg;
 
 	while (done < want && !bench_stop) {
-		int rc = bench_reader_next(rd, 100, &msg);
 		bench_rec_t *r;
+		int rc;
 
-		if (rc == 0) {
-			if (drv_mono_ms() >= deadline) {
-				run->timed_out = true;
-				break;
-			}
+		if (drv_mono_ms() >= deadline) {
+			run->timed_out = true;
+			break;
+		}
+		if ((rc = bench_reader_next(rd, 100, &msg)) == 0) {
 			if (!bench_worker_alive(w)) {
 				run->died = true;
 				break;
@@ -237,12 +237,6 @@ static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
 		r->v[R_FINISHED] = msg.finished_ms;
 		done++;
 		run->wall_ms = drv_mono_ms() - w->started_mono;
-		/* poll the clock now and then so a steady stream of other
-		 * events cannot stretch the run past its deadline */
-		if ((done & 1023) == 0 && drv_mono_ms() >= deadline) {
-			run->timed_out = done < want;
-			break;
-		}
 	}
 	return done;
 }

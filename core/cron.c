@@ -363,9 +363,9 @@ static bool next_local(const drv_cron_t *c, int64_t from, int last_year,
 			mi = 0, h++;
 		if (h > 23)
 			h = 0, d++;
-		if (d > days_in_month(y, mo))
-			d = 1, mo++;
-		if (mo > 12)
+		if (mo > 12) /* month first: days_in_month() needs 1-12 */
+			mo = 1, y++;
+		if (d > days_in_month(y, mo) && (d = 1, ++mo > 12))
 			mo = 1, y++;
 		if (y > last_year)
 			return false;

@@ -317,7 +317,18 @@ static drv_err_t partition_count(rd_kafka_t *rk, const char *topic,
 		return drv_error(errstr, errstr_size, DRV_ERR_KAFKA,
 				 "%s: %s", topic,
 				 rd_kafka_err2str(rd_kafka_last_error()));
-	err = rd_kafka_metadata(rk, 0, rkt, &md, (int)timeout_ms);
+	for (int64_t end = drv_mono_ms() + timeout_ms;;) {
+		err = rd_kafka_metadata(rk, 0, rkt, &md, (int)timeout_ms);
+		/* a topic just created may not be known to the broker
+		 * answering yet, or may have no leader */
+		if (err || (md->topic_cnt == 1 && !md->topics[0].err &&
+			    md->topics[0].partition_cnt > 0) ||
+		    drv_mono_ms() + 200 >= end)
+			break;
+		rd_kafka_metadata_destroy(md);
+		md = NULL;
+		rd_kafka_poll(rk, 200);
+	}
 	rd_kafka_topic_destroy(rkt);
 	if (err)
 		return drv_error(errstr, errstr_size, drv_kafka_err(err),
@@ -393,10 +404,15 @@ drv_err_t dlq_read(const drv_config_t *cfg, dlq_visit_fn fn, void *arg,
 		goto out;
 	}
 	for (int p = 0; p < pcnt; p++) {
-		int64_t lo = 0, hi = 0;
-		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-			rk, topic, p, &lo, &hi, (int)timeout);
+		int64_t lo = 0, hi = 0, end = drv_mono_ms() + timeout;
+		rd_kafka_resp_err_t err;
 
+		/* a partition just created may have no leader yet: retry
+		 * within the timeout */
+		while ((err = rd_kafka_query_watermark_offsets(rk, topic, p,
+				&lo, &hi, (int)timeout)) &&
+		       drv_mono_ms() + 100 < end)
+			rd_kafka_poll(rk, 100);
 		if (err) {
 			rc = drv_error(errstr, errstr_size, drv_kafka_err(err),
 				       "%s [%d]: cannot read the end offset: %s",

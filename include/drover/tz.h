@@ -52,7 +52,8 @@ typedef struct drv_civil {
  *
  * @param out  set to a new zone the caller frees with drv_tz_free().
  * @returns DRV_OK, DRV_ERR_INVALID (bad name), DRV_ERR_NOT_FOUND (no such
- *          zone), DRV_ERR_DECODE (not a usable TZif v2+ file), DRV_ERR_IO or
+ *          zone), DRV_ERR_DECODE (not a usable TZif v2+ file),
+ *          DRV_ERR_UNSUPPORTED (a leap-second zone), DRV_ERR_IO or
  *          DRV_ERR_NOMEM, with a message in \p errstr.
  */
 drv_err_t drv_tz_load(const char *name, drv_tz_t **out, char *errstr,
@@ -97,7 +98,8 @@ typedef enum drv_tz_local {
  *
  * A repeated wall time gives its first (earlier) instant; a skipped one gives
  * the instant of the jump that skipped it. \p how (may be NULL) says which
- * case it was.
+ * case it was. Assumes at most one transition within a day of the wall
+ * time (true of real zones; two jumps within a day are not handled).
  */
 int64_t drv_tz_from_local(const drv_tz_t *tz, int64_t local_s,
 			  drv_tz_local_t *how);

@@ -207,15 +207,36 @@ Test(dlq_cli, list_show_stats_export, .timeout = 180)
 	free_lines(o, n);
 	free(out);
 
-	/* --since: the last 1.5 s hold only c (the raw entry is newer but
-	 * is filtered by its Kafka timestamp, which is also recent) */
-	cr_assert_eq(it_ctl(&ctx, &out, "dlq", "list", "--json", "--since",
-			    "1500ms", "--reason", "permanent_failure", NULL), 0);
-	n = lines(out, o, 16);
-	cr_assert_eq(n, 1, "%s", out);
-	cr_assert_str_eq(str(o[0], "id", NULL), c.dl_id);
-	free_lines(o, n);
-	free(out);
+	/* --since / --until as RFC 3339 times and as a duration ago */
+	{
+		char mid[40];
+
+		drv_format_time(now - 1500, mid, sizeof(mid));
+		cr_assert_eq(it_ctl(&ctx, &out, "dlq", "list", "--json",
+				    "--since", mid, "--reason",
+				    "permanent_failure", NULL), 0);
+		n = lines(out, o, 16);
+		cr_assert_eq(n, 1, "%s", out);
+		cr_assert_str_eq(str(o[0], "id", NULL), c.dl_id);
+		free_lines(o, n);
+		free(out);
+		/* the undecodable entry goes by its (recent) Kafka
+		 * timestamp */
+		cr_assert_eq(it_ctl(&ctx, &out, "dlq", "list", "--json",
+				    "--until", mid, NULL), 0);
+		n = lines(out, o, 16);
+		cr_assert_eq(n, 2, "%s", out);
+		cr_assert_str_eq(str(o[0], "id", NULL), a.dl_id);
+		cr_assert_str_eq(str(o[1], "id", NULL), b.dl_id);
+		free_lines(o, n);
+		free(out);
+		cr_assert_eq(it_ctl(&ctx, &out, "dlq", "list", "--json",
+				    "--since", "10m", NULL), 0);
+		n = lines(out, o, 16);
+		cr_assert_eq(n, 4, "%s", out);
+		free_lines(o, n);
+		free(out);
+	}
 
 	/* the table */
 	cr_assert_eq(it_ctl(&ctx, &out, "dlq", "list", NULL), 0);
