@@ -11,7 +11,9 @@
  *     task id. Tasks/s is N over first start to last finish (from the
  *     events); the worker's peak RSS (VmHWM) is read before SIGTERM.
  *  4. Latency: a fresh namespace, an idle worker, tasks produced at a fixed
- *     rate (BENCH_RATE/s for BENCH_PACED_SECONDS): submit->start p50/p99.
+ *     rate for BENCH_PACED_SECONDS, first BENCH_RATE_LOW/s (50), then
+ *     BENCH_RATE/s (2,000): submit->start p50/p99 at each rate, and
+ *     whether the worker kept up (if not, the figures are queueing).
  *
  * It prints a table with the issue's targets next to the figures; it never
  * fails on a figure. Exit status: 0 when every step ran, 1 when a step

@@ -105,7 +105,11 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 		     /* a rebalance moves only the partitions that change
 		      * owner; the others keep running */
 		     conf_set(conf, "partition.assignment.strategy",
-			      "cooperative-sticky", errstr, errstr_size);
+			      "cooperative-sticky", errstr, errstr_size) &&
+		     /* read-ahead librdkafka keeps while the worker is
+		      * full: bounded, so memory is */
+		     conf_set(conf, "queued.max.messages.kbytes", "8192",
+			      errstr, errstr_size);
 	for (size_t i = 0; ok && i < cfg->kafka.property_cnt; i++)
 		ok = conf_set(conf, cfg->kafka.properties[i].key,
 			      cfg->kafka.properties[i].value,

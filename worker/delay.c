@@ -10,6 +10,10 @@
  * is not committed, so a restart or a rebalance delivers it again. A task
  * is never forwarded to its band before its not-before time.
  *
+ * Up to HOLD_MAX messages per partition are held; only a partition that
+ * reaches it is paused (until half have been released), because each
+ * pause/resume costs librdkafka 2.0 about half a second.
+ *
  * @locality main thread.
  */
 #include <stdlib.h>
@@ -19,6 +23,32 @@
 #include "drover/log.h"
 #include "drover/str.h"
 #include "worker.h"
+
+#define HOLD_MAX 256
+
+/* The held count of a message's partition (created at 0). */
+static held_part_t *held_part(worker_t *w, const rd_kafka_message_t *m)
+{
+	const char *topic = rd_kafka_topic_name(m->rkt);
+
+	for (size_t i = 0; i < w->held_part_cnt; i++)
+		if (w->held_parts[i].partition == m->partition &&
+		    !strcmp(w->held_parts[i].topic, topic))
+			return &w->held_parts[i];
+	if (w->held_part_cnt == w->held_part_cap) {
+		size_t cap = w->held_part_cap ? w->held_part_cap * 2 : 16;
+		held_part_t *p = realloc(w->held_parts, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		w->held_parts = p;
+		w->held_part_cap = cap;
+	}
+	memset(&w->held_parts[w->held_part_cnt], 0, sizeof(held_part_t));
+	drv_strlcpy(w->held_parts[w->held_part_cnt].topic, topic,
+		    sizeof(w->held_parts[0].topic));
+	w->held_parts[w->held_part_cnt].partition = m->partition;
+	return &w->held_parts[w->held_part_cnt++];
+}
 
 /* The tier length of a delay topic, or 0 if the name is not one. */
 static int64_t tier_of(const worker_t *w, const char *topic)
@@ -63,6 +93,7 @@ void delay_dispatch(worker_t *w, job_t *job)
 	int64_t now = drv_now_ms();
 	int64_t ts = rd_kafka_message_timestamp(m, NULL);
 	int64_t due = job->task.not_before_ms;
+	held_part_t *hp;
 
 	if (ts < 0)
 		ts = now;
@@ -75,9 +106,28 @@ void delay_dispatch(worker_t *w, job_t *job)
 		release(w, job);
 		return;
 	}
-	set_paused(w->delay, m, true);
 	job->next = w->held;
 	w->held = job;
+	if ((hp = held_part(w, m)) && ++hp->count >= HOLD_MAX && !hp->paused) {
+		set_paused(w->delay, m, true);
+		hp->paused = true;
+	}
+}
+
+/* One held message of \p m's partition is gone: resume it once half the
+ * cap has drained. */
+static void unhold(worker_t *w, const rd_kafka_message_t *m)
+{
+	held_part_t *hp = held_part(w, m);
+
+	if (!hp)
+		return;
+	if (hp->count > 0)
+		hp->count--;
+	if (hp->paused && hp->count <= HOLD_MAX / 2) {
+		set_paused(w->delay, m, false);
+		hp->paused = false;
+	}
 }
 
 void delay_serve(worker_t *w)
@@ -94,7 +144,7 @@ void delay_serve(worker_t *w)
 		}
 		*pp = job->next;
 		job->next = NULL;
-		set_paused(w->delay, job->msg, false);
+		unhold(w, job->msg);
 		release(w, job);
 	}
 }
@@ -124,9 +174,9 @@ void delay_forget(worker_t *w, rd_kafka_topic_partition_list_t *parts)
 		}
 		*pp = job->next;
 		job->next = NULL;
-		/* resumed so a later assignment does not start paused; not
-		 * committed, so its next owner reads it again */
-		set_paused(w->delay, job->msg, false);
+		/* not committed, so its next owner reads it again; resumed
+		 * (by unhold) so a later assignment does not start paused */
+		unhold(w, job->msg);
 		job->step = STEP_ABANDON;
 		job_end(w, job);
 	}

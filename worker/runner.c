@@ -380,6 +380,7 @@ void *runner_main(void *arg)
 		job->next = w->done;
 		w->done = job;
 		pthread_mutex_unlock(&w->lock);
+		worker_wake(w);
 	}
 	drv_http_client_destroy(thread_http);
 	thread_http = NULL;

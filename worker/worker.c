@@ -17,6 +17,12 @@
 #include "drover/str.h"
 #include "worker.h"
 
+/* Tasks taken beyond those running, so a runner that finishes finds the
+ * next one waiting: max(concurrency, READAHEAD_MIN). */
+#define READAHEAD_MIN 16
+/* While full, poll the band consumer this often (rebalances, liveness). */
+#define FULL_POLL_MS 1000
+
 /* ------------------------------------------------------------- jobs */
 
 static void active_link(worker_t *w, job_t *job)
@@ -260,9 +266,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_assign(rk, parts);
 		if (rk == w->consumer)
 			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
-		/* new partitions start fetching; hold them too if full */
-		if (rk == w->consumer && w->paused)
-			rd_kafka_pause_partitions(rk, parts);
 		return;
 	}
 	drv_log_kv(DRV_LOG_INFO, "partitions revoked; finishing their work",
@@ -471,6 +474,8 @@ static bool start(worker_t *w, drv_daemon_t *d)
 					 DRV_TOPIC_TASKS)) ||
 	    !(w->delay = consumer_new(w, delay_group, DRV_TOPIC_DELAY)))
 		return false;
+	w->consumer_q = rd_kafka_queue_get_consumer(w->consumer);
+	w->delay_q = rd_kafka_queue_get_consumer(w->delay);
 
 	w->runner_cnt = (size_t)w->cfg->worker.concurrency;
 	w->runners = calloc(w->runner_cnt, sizeof(*w->runners));
@@ -501,6 +506,10 @@ static void stop(worker_t *w)
 		job->step = STEP_ABANDON;
 		job_end(w, job);
 	}
+	if (w->consumer_q)
+		rd_kafka_queue_destroy(w->consumer_q);
+	if (w->delay_q)
+		rd_kafka_queue_destroy(w->delay_q);
 	if (w->consumer) {
 		rd_kafka_consumer_close(w->consumer);
 		rd_kafka_destroy(w->consumer);
@@ -514,6 +523,7 @@ static void stop(worker_t *w)
 		rd_kafka_destroy(w->producer);
 	}
 	runners_close_plugins(w);
+	free(w->held_parts);
 	drv_state_destroy(w->state);
 	observe_stop(w);
 	offsets_destroy(w->offsets);
@@ -537,38 +547,68 @@ static void log_consumer_error(rd_kafka_message_t *m)
 	rd_kafka_message_destroy(m);
 }
 
-/* Take what one consumer has ready, without blocking long. */
-static void poll_one(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms)
+/* Take up to \p max messages one consumer has ready, waiting at most \p ms
+ * for the first. */
+static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
+		      size_t max)
 {
-	rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, ms);
+	for (size_t i = 0; i < max; i++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, i ? 0 : ms);
 
-	if (m && m->err)
-		log_consumer_error(m);
-	else if (m)
-		dispatch(w, m, src);
+		if (!m)
+			return;
+		if (m->err)
+			log_consumer_error(m);
+		else
+			dispatch(w, m, src);
+	}
+}
+
+/* Runner threads call this after putting a job on `done`, so a main
+ * thread waiting in a poll turns at once. */
+void worker_wake(worker_t *w)
+{
+	rd_kafka_queue_yield(w->consumer_q);
+	rd_kafka_queue_yield(w->delay_q);
 }
 
 int worker_run(drv_daemon_t *d)
 {
 	worker_t w;
 	char conc[16], stats[160];
+	size_t high;
+	int64_t polled = 0;
 	int sig;
 
 	if (!start(&w, d)) {
 		stop(&w);
 		return 1;
 	}
+	high = (size_t)d->cfg->worker.concurrency;
+	high += high < READAHEAD_MIN ? READAHEAD_MIN : high;
 	drv_fmt(conc, sizeof(conc), "%lld", (long long)d->cfg->worker.concurrency);
 	drv_log_kv(DRV_LOG_INFO, "worker started", "id", d->id,
 		   "group", w.cfg->worker.group, "brokers", w.cfg->kafka.brokers,
 		   "concurrency", conc, NULL);
 
+	/* Backpressure without pausing: take band messages while fewer than
+	 * concurrency + readahead tasks are in hand; when full, leave them in
+	 * librdkafka's bounded queue (it stops fetching) and poll only now
+	 * and then, to serve rebalances and stay in the group. Pausing and
+	 * resuming instead costs librdkafka 2.0 about half a second a cycle
+	 * and drops what it had prefetched. */
 	while ((sig = drv_daemon_signal()) == 0 || sig == SIGHUP) {
-		__atomic_store_n(&w.obs.loop_ms, drv_mono_ms(), __ATOMIC_RELAXED);
-		poll_one(&w, w.consumer, SRC_TASKS, 20);
-		poll_one(&w, w.delay, SRC_DELAY, 0);
+		int64_t now = drv_mono_ms();
+		bool full = w.running >= high;
+
+		__atomic_store_n(&w.obs.loop_ms, now, __ATOMIC_RELAXED);
+		if (!full || now - polled >= FULL_POLL_MS) {
+			poll_some(&w, w.consumer, SRC_TASKS, full ? 0 : 20,
+				  full ? 1 : high - w.running);
+			polled = now;
+		}
+		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);
 		service(&w);
-		set_paused(&w, w.running >= (size_t)w.cfg->worker.concurrency);
 	}
 	drv_log_kv(DRV_LOG_INFO, "signal received", "signal", strsignal(sig),
 		   NULL);

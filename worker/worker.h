@@ -90,19 +90,30 @@ typedef struct observe {
 	bool             stopping;  /* SIGTERM received */
 } observe_t;
 
+/* How many delay-tier messages of one partition are held (delay.c). */
+typedef struct held_part {
+	char    topic[256];
+	int32_t partition;
+	int     count;
+	bool    paused;
+} held_part_t;
+
 typedef struct worker {
 	drv_daemon_t       *daemon;
 	const drv_config_t *cfg;
 	rd_kafka_t         *consumer;    /* band topics */
 	rd_kafka_t         *delay;       /* delay tier topics */
 	rd_kafka_t         *producer;    /* forwards: delay tiers, DLQ */
+	rd_kafka_queue_t   *consumer_q, *delay_q; /* to wake their polls */
 	offsets_t          *offsets;     /* both consumers' partitions */
 	job_t              *active;      /* every job not yet ended */
 	size_t              in_flight;   /* jobs not yet ended */
 	size_t              running;     /* SRC_TASKS jobs not yet ended */
 	job_t              *forwarding;  /* waiting for an acknowledgement */
-	job_t              *held;        /* SRC_DELAY heads not yet due */
-	bool                paused;      /* band fetching paused: capacity */
+	job_t              *held;        /* SRC_DELAY messages not yet due */
+	held_part_t        *held_parts;  /* per partition counts */
+	size_t              held_part_cnt, held_part_cap;
+	bool                paused;      /* band fetching paused: stopping */
 	struct {
 		int64_t succeeded, retried, dead, released, undecodable;
 		int64_t redelivered;  /* rewinds dropped (offsets_add) */
@@ -125,6 +136,9 @@ int worker_run(drv_daemon_t *d);
 
 /* worker.c: end a job: store its offset if it may be, free it. */
 void job_end(worker_t *w, job_t *job);
+
+/* worker.c: wake the main thread (any thread). */
+void worker_wake(worker_t *w);
 
 /* runner.c */
 void *runner_main(void *arg);

@@ -170,6 +170,15 @@ static int ctl_argv(it_ctx_t *ctx, char **out, char *const *args)
 	buf[len] = '\0';
 	if (waitpid(pid, &status, 0) != pid)
 		status = -1;
+	if (status != 0) {
+		/* shown by meson for a failing test: what droverctl said */
+		char *text = it_read(log);
+		fprintf(stderr, "droverctl %s %s: exit %d; its stderr so far:\n%s\n",
+			n > 3 ? argv[3] : "", n > 4 ? argv[4] : "",
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+			text ? text : "");
+		free(text);
+	}
 	if (out)
 		*out = buf;
 	else
