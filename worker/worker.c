@@ -20,6 +20,9 @@
 /* Tasks taken beyond those running, so a runner that finishes finds the
  * next one waiting: max(concurrency, READAHEAD_MIN). */
 #define READAHEAD_MIN 16
+/* Jobs in hand at most, most of them waiting for their forwards'
+ * acknowledgements (which free no runner). */
+#define IN_FLIGHT_MAX 4096
 /* While full, poll the band consumer this often (rebalances, liveness). */
 #define FULL_POLL_MS 1000
 
@@ -94,6 +97,7 @@ static void reap(worker_t *w)
 
 		done = job->next;
 		job->next = NULL;
+		w->queued--;
 		switch (job->step) {
 		case STEP_ABANDON:
 			job_end(w, job);
@@ -185,6 +189,7 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 		forward_start(w, job);
 		return;
 	}
+	w->queued++;
 	pthread_mutex_lock(&w->lock);
 	if (w->todo_tail)
 		w->todo_tail->next = job;
@@ -197,18 +202,15 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 
 /* ------------------------------------------------------------- fetching */
 
-static void set_paused(worker_t *w, bool pause)
+/* Stop fetching every assigned partition of \p rk (shutdown). */
+static void pause_all(rd_kafka_t *rk)
 {
 	rd_kafka_topic_partition_list_t *parts = NULL;
 
-	if (w->paused == pause || rd_kafka_assignment(w->consumer, &parts))
-		return;
-	if (pause)
-		rd_kafka_pause_partitions(w->consumer, parts);
-	else
-		rd_kafka_resume_partitions(w->consumer, parts);
-	rd_kafka_topic_partition_list_destroy(parts);
-	w->paused = pause;
+	if (!rd_kafka_assignment(rk, &parts)) {
+		rd_kafka_pause_partitions(rk, parts);
+		rd_kafka_topic_partition_list_destroy(parts);
+	}
 }
 
 /* Jobs not yet ended whose message is from one of \p parts. */
@@ -348,6 +350,22 @@ static rd_kafka_t *consumer_new(worker_t *w, const char *group,
 
 /* ------------------------------------------------------------- shutdown */
 
+/* Tasks taken but not started are left for another worker: not run, not
+ * committed. */
+static void drop_queued(worker_t *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->todo) {
+		job_t *j = w->todo;
+		w->todo = j->next;
+		j->step = STEP_ABANDON;
+		j->next = w->done;
+		w->done = j;
+	}
+	w->todo_tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+}
+
 /* Kill what still runs after the grace period; those tasks are not
  * committed and run again on another worker. */
 static void abandon_all(worker_t *w)
@@ -358,15 +376,6 @@ static void abandon_all(worker_t *w)
 		if (j->ex)
 			drv_exec_signal(j->ex, SIGKILL);
 	}
-	/* queued, never started */
-	while (w->todo) {
-		job_t *j = w->todo;
-		w->todo = j->next;
-		j->step = STEP_ABANDON;
-		j->next = w->done;
-		w->done = j;
-	}
-	w->todo_tail = NULL;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -398,18 +407,15 @@ static void commit_final(rd_kafka_t *rk, const char *which)
 static void shutdown_gracefully(worker_t *w)
 {
 	int64_t deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
-	rd_kafka_topic_partition_list_t *parts = NULL;
 	char n[16];
 
 	__atomic_store_n(&w->obs.stopping, true, __ATOMIC_RELAXED);
 	drv_fmt(n, sizeof(n), "%zu", w->running);
 	drv_log_kv(DRV_LOG_INFO, "stopping: no new tasks; waiting for running "
 		   "ones", "running", n, NULL);
-	set_paused(w, true);
-	if (!rd_kafka_assignment(w->delay, &parts)) {
-		rd_kafka_pause_partitions(w->delay, parts);
-		rd_kafka_topic_partition_list_destroy(parts);
-	}
+	pause_all(w->consumer);
+	pause_all(w->delay);
+	drop_queued(w);
 	delay_forget(w, NULL);
 	while (w->in_flight > 0 && drv_mono_ms() < deadline) {
 		poll_discard(w->consumer);
@@ -599,12 +605,12 @@ int worker_run(drv_daemon_t *d)
 	 * and drops what it had prefetched. */
 	while ((sig = drv_daemon_signal()) == 0 || sig == SIGHUP) {
 		int64_t now = drv_mono_ms();
-		bool full = w.running >= high;
+		bool full = w.queued >= high || w.in_flight >= IN_FLIGHT_MAX;
 
 		__atomic_store_n(&w.obs.loop_ms, now, __ATOMIC_RELAXED);
 		if (!full || now - polled >= FULL_POLL_MS) {
 			poll_some(&w, w.consumer, SRC_TASKS, full ? 0 : 20,
-				  full ? 1 : high - w.running);
+				  full ? 1 : high - w.queued);
 			polled = now;
 		}
 		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);

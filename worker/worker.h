@@ -109,11 +109,12 @@ typedef struct worker {
 	job_t              *active;      /* every job not yet ended */
 	size_t              in_flight;   /* jobs not yet ended */
 	size_t              running;     /* SRC_TASKS jobs not yet ended */
+	size_t              queued;      /* jobs with the runners (todo or
+					    running), main thread's count */
 	job_t              *forwarding;  /* waiting for an acknowledgement */
 	job_t              *held;        /* SRC_DELAY messages not yet due */
 	held_part_t        *held_parts;  /* per partition counts */
 	size_t              held_part_cnt, held_part_cap;
-	bool                paused;      /* band fetching paused: stopping */
 	struct {
 		int64_t succeeded, retried, dead, released, undecodable;
 		int64_t redelivered;  /* rewinds dropped (offsets_add) */
