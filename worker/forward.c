@@ -119,6 +119,16 @@ static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
 			 "finished_ms", (json_int_t)e.time_ms);
 	if (body && job->step != STEP_DONE)
 		json_object_set_new(body, "detail", json_string(job->detail));
+	if (body) {
+		const drv_origin_t *o = &t->origin;
+
+		json_object_set_new(body, "duration_ms", json_integer(
+			e.time_ms - job->started_ms));
+		json_object_set_new(body, "origin", json_pack(
+			"{s:s?, s:s?, s:s?, s:i}", "schedule_id", o->schedule_id,
+			"event_id", o->event_id, "parent_task_id",
+			o->parent_task_id, "chain_depth", (int)o->chain_depth));
+	}
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (text)
