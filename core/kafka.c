@@ -96,7 +96,10 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 			      errstr, errstr_size) &&
 		     conf_set(conf, "enable.auto.commit", "true",
 			      errstr, errstr_size) &&
-		     conf_set(conf, "auto.commit.interval.ms", "1000",
+		     /* often: what finished since the last commit runs
+		      * again after a crash, or when a rebalance makes the
+		      * broker refuse the revocation's commit */
+		     conf_set(conf, "auto.commit.interval.ms", "200",
 			      errstr, errstr_size) &&
 		     conf_set(conf, "auto.offset.reset", "earliest",
 			      errstr, errstr_size) &&

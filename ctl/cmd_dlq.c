@@ -672,8 +672,9 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (!rc && st.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc) {
-		qsort(st.handlers, st.handler_cnt, sizeof(*st.handlers),
-		      handler_cmp);
+		if (st.handler_cnt > 1)
+			qsort(st.handlers, st.handler_cnt,
+			      sizeof(*st.handlers), handler_cmp);
 		drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic,
 			       sizeof(topic));
 		print_stats(&st, topic, json);

