@@ -49,6 +49,20 @@ expect 2 dlq list --since yesterday
 expect 2 dlq list --reason exploded --label a=b
 expect 2 dlq stats --limit 3
 
+# The daemons refuse a bad config before starting anything: exit 2 and the
+# place of the error.
+for daemon in worker/drover-worker coordinator/drover-coordinator; do
+    valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --show-leak-kinds=definite,indirect --error-exitcode=99 \
+        "$build/$daemon" -c "$tmp/bad.yaml" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [[ "$got" != 2 ]] || ! grep -q "bad.yaml:2:3: unknown key 'kafka.brokr'" "$tmp/err"; then
+        echo "FAIL: $daemon with a bad config exited $got" >&2
+        sed 's/^/    /' "$tmp/err" >&2
+        fails=$((fails + 1))
+    fi
+done
+
 if [[ $fails -gt 0 ]]; then
     echo "cli valgrind: $fails failed" >&2
     exit 1
