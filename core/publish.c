@@ -107,6 +107,35 @@ drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	return err;
 }
 
+drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_audit_t *a, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size)
+{
+	const char *key = a->target && *a->target ? a->target : a->action;
+	char topic[256];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	drv_err_t err;
+
+	err = drv_audit_encode(a, &buf, &len, errstr, errstr_size);
+	if (err)
+		return err;
+	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
+	{
+		const drv_header_t hdrs[] = {
+			{ "drover-audit-action", a->action },
+			{ "drover-audit-actor",  a->actor ? a->actor : "" },
+		};
+		err = drv_kafka_produce_sync(rk, topic, key, strlen(key),
+					     buf, len, hdrs,
+					     sizeof(hdrs) / sizeof(hdrs[0]),
+					     timeout_ms, NULL,
+					     errstr, errstr_size);
+	}
+	free(buf);
+	return err;
+}
+
 drv_err_t drv_dead_letter_produce(rd_kafka_t *rk, const drv_config_t *cfg,
 				  const drv_dead_letter_t *dl,
 				  drv_delivery_t *dr,

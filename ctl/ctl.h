@@ -7,6 +7,7 @@
 #define DROVER_CTL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "drover/config.h"
 
@@ -53,6 +54,21 @@ int ctl_json_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
  * returns the value, or prints a usage error naming \p opt and returns
  * NULL. */
 char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv);
+
+/* The operator named by the global --as option, NULL = the login name. */
+extern const char *ctl_actor;
+
+/* Write one AuditRecord for an operator action and wait for the broker's
+ * acknowledgement: actor (--as, else $USER or the login name), host, time,
+ * \p action ("dlq.resubmit"), \p target (task id, breaker, filter; may be
+ * NULL), \p count of things affected, \p details_json (a JSON object's
+ * text, or NULL) and \p result ("ok" or the error; NULL = "ok"). Uses \p rk
+ * when given, else a producer of its own. Returns CTL_EXIT_OK, or prints
+ * why and returns CTL_EXIT_FAILED. */
+struct rd_kafka_s;
+int ctl_audit(const drv_config_t *cfg, struct rd_kafka_s *rk,
+	      const char *action, const char *target, uint64_t count,
+	      const char *details_json, const char *result);
 
 /* Print \p o as one line of compact JSON and drop the reference. */
 struct json_t;

@@ -23,7 +23,7 @@ static const ctl_cmd_t *const tables[] = {
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
 static const char main_usage[] =
-	"usage: droverctl [-c FILE] GROUP COMMAND [ARGS...]";
+	"usage: droverctl [-c FILE] [--as NAME] GROUP COMMAND [ARGS...]";
 
 static void print_commands(FILE *out)
 {
@@ -33,6 +33,8 @@ static void print_commands(FILE *out)
 		"Global options:\n"
 		"  -c, --config FILE   drover config (default: $DROVER_CONFIG, "
 		"else built-in defaults)\n"
+		"      --as NAME       who acts, for the audit trail "
+		"(default: the login name)\n"
 		"  -h, --help          show this help, or a command's with "
 		"GROUP COMMAND --help\n"
 		"  -V, --version       print the version\n\n"
@@ -220,6 +222,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config",  required_argument, NULL, 'c' },
+		{ "as",      required_argument, NULL, 'A' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -230,10 +233,13 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:A:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'A':
+			ctl_actor = optarg;
 			break;
 		case 'h':
 			print_commands(stdout);

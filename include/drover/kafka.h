@@ -16,6 +16,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "drover/audit.h"
 #include "drover/config.h"
 #include "drover/dead_letter.h"
 #include "drover/error.h"
@@ -227,6 +228,15 @@ drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
  */
 drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    const drv_event_t *e, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Encode \p a, produce it to the audit topic keyed by its target
+ *        (its action when it has none) with headers drover-audit-action and
+ *        drover-audit-actor, and wait for the acknowledgement.
+ */
+drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_audit_t *a, int64_t timeout_ms,
 			    char *errstr, size_t errstr_size);
 
 /**

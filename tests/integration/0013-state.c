@@ -331,52 +331,6 @@ Test(state, idempotency_keys, .timeout = 60)
 /* Redis goes away                                                   */
 /* ---------------------------------------------------------------- */
 
-static pid_t redis_start(int port)
-{
-	char port_s[16];
-	pid_t pid;
-	int64_t until;
-
-	drv_fmt(port_s, sizeof(port_s), "%d", port);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("redis-server", "redis-server", "--port", port_s,
-		       "--bind", "127.0.0.1", "--save", "", "--appendonly",
-		       "no", "--dir", "/tmp", "--daemonize", "no",
-		       (char *)NULL);
-		_exit(127);
-	}
-	until = drv_mono_ms() + 10000;
-	while (drv_mono_ms() < until) {
-		struct timeval tv = { 0, 200000 };
-		redisContext *c = redisConnectWithTimeout("127.0.0.1", port,
-							  tv);
-		redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
-		bool up = r && r->type == REDIS_REPLY_STATUS;
-
-		freeReplyObject(r);
-		redisFree(c);
-		if (up)
-			return pid;
-		usleep(50 * 1000);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	cr_assert_fail("redis-server on port %d did not start", port);
-	return -1;
-}
-
-static void redis_kill(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid);
-}
-
 typedef struct status_log {
 	atomic_int ups, downs;
 } status_log_t;
@@ -400,7 +354,7 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	drv_state_opts_t o = { .queue_max = 20, .on_status = on_status,
 			       .arg = &log };
 	drv_state_rec_t r = { .state = DRV_TASK_RUNNING, .attempt = 1 };
-	pid_t redis = redis_start(port);
+	pid_t redis = it_redis_start(port);
 	int64_t t0;
 	bool seen;
 
@@ -420,7 +374,7 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	ns.rc = NULL;
 
 	/* Redis goes away: degraded within the idle PING period */
-	redis_kill(redis);
+	it_redis_kill(redis);
 	cr_assert(wait_ready(st, false, 5000), "never noticed Redis is gone");
 	cr_assert_eq(atomic_load(&log.downs), 1);
 	for (int i = 0; i < 25; i++) {
@@ -439,7 +393,7 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	cr_assert_eq(s.queued, 20, "nothing lost while down");
 
 	/* back on the same port: the queue is written */
-	redis = redis_start(port);
+	redis = it_redis_start(port);
 	cr_assert(wait_ready(st, true, 40000), "never reconnected");
 	cr_assert(wait_flushed(st, 5000), "queue not written");
 	cr_assert_eq(atomic_load(&log.ups), 2);
@@ -459,5 +413,5 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 
 	drv_state_destroy(st);
 	ns_close(&ns, false);
-	redis_kill(redis);
+	it_redis_kill(redis);
 }

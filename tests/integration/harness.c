@@ -20,6 +20,9 @@
 
 #include <jansson.h>
 
+#include <hiredis/hiredis.h>
+
+#include "drover/clock.h"
 #include "drover/config.h"
 #include "drover/event.h"
 #include "drover/kafka.h"
@@ -568,4 +571,50 @@ int it_http_get(int port, const char *path, char **body)
 	*body = strdup(p ? p + 4 : "");
 	free(buf);
 	return status;
+}
+
+pid_t it_redis_start(int port)
+{
+	char port_s[16];
+	pid_t pid;
+	int64_t until;
+
+	drv_fmt(port_s, sizeof(port_s), "%d", port);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open("/dev/null", O_RDWR);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("redis-server", "redis-server", "--port", port_s,
+		       "--bind", "127.0.0.1", "--save", "", "--appendonly",
+		       "no", "--dir", "/tmp", "--daemonize", "no",
+		       (char *)NULL);
+		_exit(127);
+	}
+	until = drv_mono_ms() + 10000;
+	while (drv_mono_ms() < until) {
+		struct timeval tv = { 0, 200000 };
+		redisContext *c = redisConnectWithTimeout("127.0.0.1", port,
+							  tv);
+		redisReply *r = c && !c->err ? redisCommand(c, "PING") : NULL;
+		bool up = r && r->type == REDIS_REPLY_STATUS;
+
+		freeReplyObject(r);
+		redisFree(c);
+		if (up)
+			return pid;
+		usleep(50 * 1000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_fail("redis-server on port %d did not start", port);
+	return -1;
+}
+
+void it_redis_kill(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
 }

@@ -116,4 +116,10 @@ int it_http_get(int port, const char *path, char **body);
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 
+/* Start a private redis-server on 127.0.0.1:\p port (no persistence) and
+ * wait until it answers PING; asserts it does within 10 s. For tests that
+ * take Redis away: it_redis_kill() SIGKILLs it and reaps it. */
+pid_t it_redis_start(int port);
+void it_redis_kill(pid_t pid);
+
 #endif /* DROVER_IT_HARNESS_H */
