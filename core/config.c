@@ -97,6 +97,13 @@ static void policy_release(drv_retry_policy_t *p)
 	free(p->name);
 }
 
+static void breaker_release(drv_breaker_conf_t *b)
+{
+	for (size_t i = 0; i < drv_cfg_breaker_key_cnt; i++)
+		drv_cfg_release(&drv_cfg_breaker_keys[i], b);
+	free(b->name);
+}
+
 void drv_config_destroy(drv_config_t *cfg)
 {
 	if (!cfg)
@@ -114,6 +121,9 @@ void drv_config_destroy(drv_config_t *cfg)
 	for (size_t i = 0; i < cfg->policy_cnt; i++)
 		policy_release(&cfg->policies[i]);
 	free(cfg->policies);
+	for (size_t i = 0; i < cfg->breaker_cnt; i++)
+		breaker_release(&cfg->breakers[i]);
+	free(cfg->breakers);
 	free(cfg->priv);
 	free(cfg->path);
 	free(cfg);
@@ -189,6 +199,17 @@ static drv_err_t builtin_policies(drv_config_t *cfg, char *errstr,
 	return DRV_OK;
 }
 
+/* cfg->breakers: the built-in `default` breaker. */
+static drv_err_t builtin_breaker(drv_config_t *cfg)
+{
+	if (!(cfg->breakers = calloc(1, sizeof(*cfg->breakers))) ||
+	    !(cfg->breakers[0].name = strdup("default")))
+		return DRV_ERR_NOMEM;
+	cfg->breaker_cnt = 1;
+	return apply_defaults(drv_cfg_breaker_keys, drv_cfg_breaker_key_cnt,
+			      &cfg->breakers[0], NULL, 0);
+}
+
 drv_config_t *drv_config_new(void)
 {
 	drv_config_t *cfg = calloc(1, sizeof(*cfg));
@@ -198,7 +219,7 @@ drv_config_t *drv_config_new(void)
 	cfg->priv = calloc(1, sizeof(*cfg->priv) + drv_cfg_key_cnt);
 	if (!cfg->priv ||
 	    apply_defaults(drv_cfg_keys, drv_cfg_key_cnt, cfg, NULL, 0) ||
-	    builtin_policies(cfg, NULL, 0)) {
+	    builtin_policies(cfg, NULL, 0) || builtin_breaker(cfg)) {
 		drv_config_destroy(cfg);
 		return NULL;
 	}
@@ -213,6 +234,15 @@ const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
 		if (!strcmp(cfg->handlers[i].name, name))
 			return &cfg->handlers[i];
 	return NULL;
+}
+
+const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
+					     const char *name)
+{
+	for (size_t i = 0; name && i < cfg->breaker_cnt; i++)
+		if (!strcmp(cfg->breakers[i].name, name))
+			return &cfg->breakers[i];
+	return cfg->breaker_cnt ? &cfg->breakers[0] : NULL;
 }
 
 const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
@@ -865,6 +895,101 @@ static drv_err_t load_policies(loader_t *L, const yaml_node_t *map)
 	return DRV_OK;
 }
 
+/* One entry of breakers: a new breaker, or `default` redefined in its
+ * place. Keys left out take the built-in default's values. */
+static drv_err_t load_breaker(loader_t *L, const yaml_node_t *key,
+			      const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	const char *bname = text_of(key);
+	drv_breaker_conf_t *b = NULL;
+	drv_cfg_where_t w = where_of(L, key), succ_w = w;
+	char prefix[128], name[256];
+	drv_err_t err;
+
+	if (!valid_entry_name(bname))
+		return FAIL(L, &w, "breakers", "invalid breaker name "
+			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", bname);
+	if (!strcmp(bname, "default")) {
+		b = &cfg->breakers[0];
+		cfg->priv->breaker_default_file = true;
+	} else {
+		b = &cfg->breakers[cfg->breaker_cnt++];
+		if (!(b->name = strdup(bname)))
+			return drv_error(L->errstr, L->errstr_size,
+					 DRV_ERR_NOMEM, "out of memory");
+	}
+	if ((err = apply_defaults(drv_cfg_breaker_keys,
+				  drv_cfg_breaker_key_cnt, b, L->errstr,
+				  L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "breakers.%s", bname);
+	w = where_of(L, map);
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, prefix, "expected a mapping of breaker "
+			    "settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, prefix)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_breaker_keys,
+							drv_cfg_breaker_key_cnt,
+							text_of(k));
+		drv_cfg_value_t v;
+
+		if (!row)
+			return unknown_entry_key(L, k, prefix,
+						 drv_cfg_breaker_keys,
+						 drv_cfg_breaker_key_cnt);
+		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
+		if ((err = parse_node(L, row, name, node_at(L, p->value), b,
+				      &v)))
+			return err;
+		if (!strcmp(row->name, "half_open_successes"))
+			succ_w = v.where;
+	}
+	if (b->half_open_successes <= b->half_open_calls)
+		return DRV_OK;
+	drv_fmt(name, sizeof(name), "%s.half_open_successes", prefix);
+	return FAIL(L, &succ_w, name, "%u is more than half_open_calls (%u)",
+		    b->half_open_successes, b->half_open_calls);
+}
+
+static drv_err_t load_breakers(loader_t *L, const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	drv_cfg_where_t w = where_of(L, map);
+	drv_breaker_conf_t *more;
+	size_t n;
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, "breakers", "expected a mapping of "
+			    "breaker name: settings, got %s", node_kind(map));
+	if ((err = check_keys(L, map, "breakers")))
+		return err;
+	n = (size_t)(map->data.mapping.pairs.top -
+		     map->data.mapping.pairs.start);
+	more = realloc(cfg->breakers,
+		       (cfg->breaker_cnt + n) * sizeof(*cfg->breakers));
+	if (!more)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	cfg->breakers = more;
+	memset(more + cfg->breaker_cnt, 0, n * sizeof(*more));
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++)
+		if ((err = load_breaker(L, node_at(L, p->key),
+					node_at(L, p->value))))
+			return err;
+	return DRV_OK;
+}
+
 static bool is_table_section(const char *sec)
 {
 	size_t n = strlen(sec);
@@ -918,6 +1043,8 @@ static drv_err_t load_root(loader_t *L)
 			err = load_handlers(L, v);
 		} else if (!strcmp(sec, "retry_policies")) {
 			err = load_policies(L, v);
+		} else if (!strcmp(sec, "breakers")) {
+			err = load_breakers(L, v);
 		} else if (is_table_section(sec)) {
 			err = load_section(L, sec, v);
 		} else if (drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt, sec)) {
@@ -1120,6 +1247,10 @@ static void finish_handlers(loader_t *L)
 		if (h->policy && !*h->policy) {
 			free(h->policy);
 			h->policy = NULL;
+		}
+		if (h->breaker && !*h->breaker) {
+			free(h->breaker);
+			h->breaker = NULL;
 		}
 	}
 }

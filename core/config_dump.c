@@ -147,6 +147,18 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out)
 			fputc('\n', out);
 		}
 	}
+	fputs("breakers:\n", out);
+	for (size_t i = 0; i < cfg->breaker_cnt; i++) {
+		dump_entry_name(cfg->breakers[i].name, out);
+		fputs(i || (cfg->priv && cfg->priv->breaker_default_file) ?
+		      "  # file\n" : "  # built-in\n", out);
+		for (size_t k = 0; k < drv_cfg_breaker_key_cnt; k++) {
+			fprintf(out, "    %s: ", drv_cfg_breaker_keys[k].name);
+			drv_cfg_emit(&drv_cfg_breaker_keys[k],
+				     &cfg->breakers[i], true, out);
+			fputc('\n', out);
+		}
+	}
 	if (!cfg->handler_cnt) {
 		fputs("handlers: {}\n", out);
 		return;
@@ -304,6 +316,32 @@ static const char handlers_doc[] =
 "another type is an error, and so is leaving out a required one.\n"
 "\n";
 
+static const char breakers_doc[] =
+"A map of breaker name (1 to 64 of `a-z 0-9 _ . -`) to its settings. Every\n"
+"handler's calls go through a breaker: the one it names with `breaker`,\n"
+"else one named after the handler; a task's label `drover.breaker` names a\n"
+"more specific one. A breaker the map does not list takes the settings of\n"
+"`default`. The state and the window live in Redis, shared by every\n"
+"worker (see [the worker](worker.md#circuit-breakers)); while a breaker is\n"
+"open its tasks wait on the delay topics without using an attempt.\n"
+"\n"
+"```yaml\n"
+"breakers:\n"
+"  default:\n"
+"    wait_in_open: 30s\n"
+"  payments:\n"
+"    window: 20s\n"
+"    min_calls: 20\n"
+"    failure_rate: 50\n"
+"    slow_call: 2s\n"
+"    slow_call_rate: 80\n"
+"    half_open_calls: 3\n"
+"    half_open_successes: 2\n"
+"```\n"
+"\n"
+"| key | type | default | range | description |\n"
+"|---|---|---|---|---|\n";
+
 static const char policies_doc[] =
 "A map of policy name (1 to 64 of `a-z 0-9 _ . -`) to its settings. A\n"
 "handler picks one with `policy`; a task may name another. After attempt\n"
@@ -387,6 +425,12 @@ void drv_config_write_reference(FILE *out)
 			for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
 				md_row(out, &drv_cfg_handler_keys[i],
 				       MD_TYPES);
+			continue;
+		}
+		if (!strcmp(sec->name, "breakers")) {
+			fputs(breakers_doc, out);
+			for (size_t i = 0; i < drv_cfg_breaker_key_cnt; i++)
+				md_row(out, &drv_cfg_breaker_keys[i], MD_NONE);
 			continue;
 		}
 		if (!strcmp(sec->name, "retry_policies")) {

@@ -136,6 +136,7 @@ struct drv_config_priv {
 	size_t key_cnt;
 	unsigned redefined;  /**< bit i: the file redefined built-in policy i
 				  (cfg->policies[i]) */
+	bool breaker_default_file; /**< the file gave breakers.default */
 	unsigned char src[]; /**< drv_cfg_src_t of each table key */
 };
 
@@ -148,8 +149,11 @@ extern const size_t drv_cfg_handler_key_cnt;
 /** Keys of one retry policy; their defaults are the `standard` policy. */
 extern const drv_cfg_key_t drv_cfg_policy_keys[];
 extern const size_t drv_cfg_policy_key_cnt;
-/** Sections holding table keys, in table order, then "retry_policies" and
- *  "handlers". */
+/** Keys of one circuit breaker; their defaults are the `default` one. */
+extern const drv_cfg_key_t drv_cfg_breaker_keys[];
+extern const size_t drv_cfg_breaker_key_cnt;
+/** Sections holding table keys, in table order, then "retry_policies",
+ *  "handlers" and "breakers". */
 extern const drv_cfg_section_t drv_cfg_sections[];
 extern const size_t drv_cfg_section_cnt;
 

@@ -27,7 +27,8 @@ _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
 	       sizeof(drv_log_format_t) == sizeof(int) &&
 	       sizeof(drv_handler_type_t) == sizeof(int) &&
 	       sizeof(drv_jitter_t) == sizeof(int) &&
-	       sizeof(drv_task_state_mode_t) == sizeof(int),
+	       sizeof(drv_task_state_mode_t) == sizeof(int) &&
+	       sizeof(drv_breaker_mode_t) == sizeof(int),
 	       "DRV_CFG_ENUM fields are stored through an int *");
 
 #define SEC_MS   INT64_C(1000)
@@ -51,6 +52,9 @@ static const char *const jitter_names[] = {
 };
 static const char *const task_state_mode_names[] = {
 	"all", "failures", "off", NULL
+};
+static const char *const breaker_mode_names[] = {
+	"auto", "metrics_only", "disabled", NULL
 };
 static const char *const http_methods[] = {
 	"GET", "POST", "PUT", "PATCH", "DELETE", NULL
@@ -236,6 +240,8 @@ const drv_cfg_section_t drv_cfg_sections[] = {
 			    "attempt, and how many attempts it gets, by "
 			    "policy name." },
 	{ "handlers", "What a task runs, by handler name." },
+	{ "breakers", "Circuit breakers shared by every worker through "
+		      "Redis, by breaker name." },
 };
 const size_t drv_cfg_section_cnt =
 	sizeof(drv_cfg_sections) / sizeof(drv_cfg_sections[0]);
@@ -243,6 +249,7 @@ const size_t drv_cfg_section_cnt =
 #define CF(f)        offsetof(drv_config_t, f)
 #define HF(f)        offsetof(drv_handler_conf_t, f)
 #define PF(f)        offsetof(drv_retry_policy_t, f)
+#define BF(f)        offsetof(drv_breaker_conf_t, f)
 #define EXEC         DRV_CFG_FOR(DRV_HANDLER_EXEC)
 #define HTTP         DRV_CFG_FOR(DRV_HANDLER_HTTP)
 #define PLUGIN       DRV_CFG_FOR(DRV_HANDLER_PLUGIN)
@@ -471,6 +478,12 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	  .offset = HF(max_attempts), .def = "0", .min = 0, .max = 1000,
 	  .doc = "Attempts before the task is dead-lettered; 0 = the "
 		 "policy's." },
+	{ .name = "breaker", .type = DRV_CFG_STRING, .offset = HF(breaker),
+	  .max = 64, .def_doc = "the handler's name",
+	  .range_doc = "a breaker name",
+	  .doc = "Circuit breaker of the handler's calls; handlers naming the "
+		 "same one share it. A task's label `drover.breaker` names a "
+		 "more specific one (for example per downstream host)." },
 };
 const size_t drv_cfg_handler_key_cnt =
 	sizeof(drv_cfg_handler_keys) / sizeof(drv_cfg_handler_keys[0]);
@@ -502,6 +515,52 @@ const drv_cfg_key_t drv_cfg_policy_keys[] = {
 };
 const size_t drv_cfg_policy_key_cnt =
 	sizeof(drv_cfg_policy_keys) / sizeof(drv_cfg_policy_keys[0]);
+
+/* Keys of one circuit breaker; the defaults are the built-in `default`. */
+const drv_cfg_key_t drv_cfg_breaker_keys[] = {
+	{ .name = "mode", .type = DRV_CFG_ENUM, .offset = BF(mode),
+	  .def = "auto", .enums = breaker_mode_names,
+	  .doc = "`auto`: closed, open and half-open by the rates below; "
+		 "`metrics_only`: counts and reports, never rejects; "
+		 "`disabled`: not consulted." },
+	{ .name = "window", .type = DRV_CFG_DURATION, .offset = BF(window_ms),
+	  .def = "10s", .min = SEC_MS, .max = 300 * SEC_MS,
+	  .doc = "Sliding window of call outcomes, counted per second in "
+		 "Redis." },
+	{ .name = "min_calls", .type = DRV_CFG_U32, .offset = BF(min_calls),
+	  .def = "10", .min = 1, .max = 1000000,
+	  .doc = "Calls the window must hold before the rates can open the "
+		 "breaker." },
+	{ .name = "failure_rate", .type = DRV_CFG_DOUBLE,
+	  .offset = BF(failure_rate), .def = "50", .min = 1, .max = 100,
+	  .doc = "Percent of failed calls in the window that opens the "
+		 "breaker." },
+	{ .name = "slow_call", .type = DRV_CFG_DURATION,
+	  .offset = BF(slow_call_ms), .def = "60s", .min = 1,
+	  .max = DAY_MS,
+	  .doc = "A call that takes at least this long is slow." },
+	{ .name = "slow_call_rate", .type = DRV_CFG_DOUBLE,
+	  .offset = BF(slow_call_rate), .def = "100", .min = 1, .max = 100,
+	  .doc = "Percent of slow calls in the window that opens the "
+		 "breaker." },
+	{ .name = "wait_in_open", .type = DRV_CFG_DURATION,
+	  .offset = BF(wait_in_open_ms), .def = "60s", .min = 100,
+	  .max = DAY_MS,
+	  .doc = "How long the breaker stays open before probes may go "
+		 "out; tasks meanwhile wait on the delay topics, not charged "
+		 "an attempt." },
+	{ .name = "half_open_calls", .type = DRV_CFG_U32,
+	  .offset = BF(half_open_calls), .def = "3", .min = 1, .max = 1000,
+	  .doc = "Probe calls leased in half-open, fleet-wide (not per "
+		 "worker)." },
+	{ .name = "half_open_successes", .type = DRV_CFG_U32,
+	  .offset = BF(half_open_successes), .def = "3", .min = 1,
+	  .max = 1000, .range_doc = "[1, 1000], <= half_open_calls",
+	  .doc = "Successful probes that close the breaker; once that many "
+		 "can no longer succeed it opens again." },
+};
+const size_t drv_cfg_breaker_key_cnt =
+	sizeof(drv_cfg_breaker_keys) / sizeof(drv_cfg_breaker_keys[0]);
 
 static const char *const aggressive_values[] = {
 	"base_delay", "100ms", "multiplier", "2", "max_delay", "5s",

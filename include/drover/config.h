@@ -127,7 +127,36 @@ typedef struct drv_handler_conf {
 	/* sleep */
 	int64_t sleep_ms;        /**< default 100ms; a payload {"sleep_ms":N}
 				      overrides it */
+
+	char   *breaker;         /**< circuit breaker name, NULL = the
+				      handler's own (named after it) */
 } drv_handler_conf_t;
+
+/** How a breaker decides (`breakers.NAME.mode`; see
+ *  include/drover/breaker.h). */
+typedef enum drv_breaker_mode {
+	DRV_BREAKER_MODE_AUTO         = 0, /**< closed/open/half-open */
+	DRV_BREAKER_MODE_METRICS_ONLY = 1, /**< counts, never rejects */
+	DRV_BREAKER_MODE_DISABLED     = 2, /**< not consulted at all */
+} drv_breaker_mode_t;
+
+/** One entry of the `breakers:` map. The entry named `default` always
+ *  exists (built in unless the file gives it) and serves every breaker the
+ *  map does not name. Loaded entries are valid: half_open_successes <=
+ *  half_open_calls. */
+typedef struct drv_breaker_conf {
+	char    *name;
+	drv_breaker_mode_t mode;
+	int64_t  window_ms;           /**< sliding window, whole seconds */
+	uint32_t min_calls;           /**< calls in the window before the
+					   rates count */
+	double   failure_rate;        /**< percent of failed calls that opens */
+	int64_t  slow_call_ms;        /**< a call this long is slow */
+	double   slow_call_rate;      /**< percent of slow calls that opens */
+	int64_t  wait_in_open_ms;     /**< OPEN before probes are allowed */
+	uint32_t half_open_calls;     /**< probes leased fleet-wide */
+	uint32_t half_open_successes; /**< successful probes that close it */
+} drv_breaker_conf_t;
 
 typedef struct drv_config {
 	char *path;              /**< file it was loaded from, NULL for defaults */
@@ -188,6 +217,10 @@ typedef struct drv_config {
 					    file's new ones in file order */
 	size_t policy_cnt;
 
+	drv_breaker_conf_t *breakers; /**< `default` first, then the file's
+					   others in file order */
+	size_t breaker_cnt;
+
 	/** Private to core/config*.c: where each value came from. */
 	struct drv_config_priv *priv;
 } drv_config_t;
@@ -244,6 +277,15 @@ const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
  */
 const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
 					    const char *name);
+
+/**
+ * @brief The breaker settings for the breaker named \p name: its entry in
+ *        `breakers:`, else the `default` entry. Never NULL for a loaded
+ *        config.
+ * @returns a pointer into \p cfg, valid until drv_config_destroy(cfg).
+ */
+const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
+					     const char *name);
 
 /**
  * @brief Write the effective config as YAML to \p out (`droverctl config
