@@ -91,6 +91,11 @@ static drv_readiness_t readyz(void *arg, char *detail, size_t size)
 		drv_fmt(detail, size, "stopping");
 		return DRV_NOT_READY;
 	}
+	if (breakers_local(w)) {
+		drv_fmt(detail, size, "redis unreachable: breakers are local "
+			"per-worker breakers");
+		return DRV_DEGRADED;
+	}
 	if (w->state && drv_state_degraded(w->state)) {
 		/* tasks still run; state and idempotency wait for Redis */
 		drv_fmt(detail, size, "redis unreachable");

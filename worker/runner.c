@@ -290,6 +290,7 @@ static void execute(worker_t *w, job_t *job)
 	drv_task_t *t = &job->task;
 	const drv_handler_conf_t *h = drv_config_handler(w->cfg, t->handler);
 	drv_result_t res = { 0 };
+	brk_ticket_t bt;
 	bool abandoned;
 
 	job->started_ms = drv_now_ms();
@@ -315,6 +316,8 @@ static void execute(worker_t *w, job_t *job)
 		record(w, job, &res);
 		return;
 	}
+	if (!breakers_admit(w, job, h, &bt))
+		return;  /* waits for its breaker, no attempt used */
 	switch (h->type) {
 	case DRV_HANDLER_EXEC:
 		run_exec(w, job, h, &res);
@@ -340,6 +343,8 @@ static void execute(worker_t *w, job_t *job)
 	pthread_mutex_lock(&w->lock);
 	abandoned = job->abandon;
 	pthread_mutex_unlock(&w->lock);
+	if (!abandoned)
+		breakers_record(w, &bt, &res);
 	if (abandoned)
 		job->step = STEP_ABANDON;
 	else if (res.failure == DRV_FAILURE_UNSPECIFIED)

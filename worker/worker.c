@@ -461,7 +461,8 @@ static bool start(worker_t *w, drv_daemon_t *d)
 	pthread_cond_init(&w->work_cond, NULL);
 	if (!(w->offsets = offsets_new()))
 		return false;
-	if (!runners_open_plugins(w) || !observe_start(w))
+	if (!runners_open_plugins(w) || !observe_start(w) ||
+	    !breakers_start(w))
 		return false;
 	if (!(w->state = drv_state_new(w->cfg, &so, err, sizeof(err)))) {
 		drv_log_kv(DRV_LOG_ERROR, "cannot start the task state writer",
@@ -529,6 +530,7 @@ static void stop(worker_t *w)
 		rd_kafka_destroy(w->producer);
 	}
 	runners_close_plugins(w);
+	breakers_stop(w);
 	free(w->held_parts);
 	drv_state_destroy(w->state);
 	observe_stop(w);

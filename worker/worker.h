@@ -130,6 +130,7 @@ typedef struct worker {
 	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
 	drv_state_t        *state;       /* task state, idempotency (Redis) */
 	observe_t           obs;
+	struct breakers    *breakers;    /* breakers.c */
 } worker_t;
 
 /* Run the worker until SIGTERM/SIGINT. Returns the process exit code. */
@@ -156,6 +157,25 @@ void forward_serve(worker_t *w);
 bool observe_start(worker_t *w);
 void observe_stop(worker_t *w);
 void observe_attempt(worker_t *w, const job_t *job, int64_t duration_ms);
+
+/* breakers.c: circuit breakers shared through Redis. A ticket says which
+ * breaker a call went through and whether it was a half-open probe. */
+typedef struct brk_ticket {
+	struct brk_entry *e;   /* NULL: nothing to record */
+	bool probe;
+} brk_ticket_t;
+bool breakers_start(worker_t *w);
+void breakers_stop(worker_t *w);
+/* May the job's task run now (runner thread)? If not, the job's step is
+ * STEP_RELEASE with not_before_ms set to when to try again: the task waits
+ * on the delay topics, its attempt not charged. */
+bool breakers_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
+		    brk_ticket_t *t);
+/* Count the outcome of a call admitted with \p t (runner thread). */
+void breakers_record(worker_t *w, const brk_ticket_t *t,
+		     const drv_result_t *res);
+/* Whether the breakers fell back to local ones (Redis unreachable). */
+bool breakers_local(worker_t *w);
 
 /* delay.c */
 void delay_dispatch(worker_t *w, job_t *job);

@@ -1,0 +1,334 @@
+/*
+ * cmd_breaker.c — `droverctl breaker list|show|open|close|disable|reset`:
+ * read the circuit breakers shared in Redis, and change them by hand. A
+ * change goes through the same Lua script as the workers' transitions, is
+ * published (running workers apply it within milliseconds), told as a
+ * breaker.* event and written to the audit topic.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "drover/breaker.h"
+#include "drover/clock.h"
+#include "drover/event.h"
+#include "drover/kafka.h"
+#include "drover/redis.h"
+#include "drover/str.h"
+
+/* --json and at most one positional NAME (\p want_name: required). */
+static int parse(const ctl_cmd_t *cmd, int argc, char **argv, bool want_name,
+		 bool *json, const char **name)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*json = false;
+	*name = NULL;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		*json = true;
+	}
+	if (want_name && optind >= argc)
+		return ctl_usage_error(cmd, "a breaker NAME is needed");
+	if (optind + (want_name ? 1 : 0) < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind + (want_name ? 1 : 0)]);
+	if (want_name) {
+		*name = argv[optind];
+		if (!drv_breaker_name_valid(*name))
+			return ctl_usage_error(cmd, "'%s' is not a breaker "
+					       "name (1 to 64 of a-z A-Z 0-9 "
+					       "_ . - :)", *name);
+	}
+	return CTL_EXIT_OK;
+}
+
+static json_t *view_json(const drv_breaker_view_t *v)
+{
+	double total = v->calls ? (double)v->calls : 1.0;
+
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:f, s:f, "
+			 "s:i, s:i, s:i}",
+			 "name", v->name,
+			 "state", drv_breaker_state_name(v->state),
+			 "open_until_ms", (json_int_t)v->open_until_ms,
+			 "changed_ms", (json_int_t)v->changed_ms,
+			 "transitions", (json_int_t)v->gen,
+			 "calls", (int)v->calls, "failures", (int)v->failures,
+			 "slow", (int)v->slow,
+			 "failure_rate", 100.0 * v->failures / total,
+			 "slow_call_rate", 100.0 * v->slow / total,
+			 "probes_leased", (int)v->leased,
+			 "probes_ok", (int)v->probe_ok,
+			 "probes_failed", (int)v->probe_failed);
+}
+
+static void print_row(const drv_breaker_view_t *v)
+{
+	char until[32] = "-";
+
+	if (v->state == DRV_BREAKER_OPEN && v->open_until_ms > drv_now_ms())
+		drv_fmt(until, sizeof(until), "in %lld ms",
+			(long long)(v->open_until_ms - drv_now_ms()));
+	printf("%-32s %-14s %8u %8u %8u  %s\n", v->name,
+	       drv_breaker_state_name(v->state), v->calls, v->failures,
+	       v->slow, until);
+}
+
+static int connect_redis(const drv_config_t *cfg, redisContext **c)
+{
+	char err[512];
+
+	if (drv_redis_connect(cfg, c, err, sizeof(err)))
+		return ctl_fail("%s", err);
+	return CTL_EXIT_OK;
+}
+
+static int read_one(redisContext *c, const drv_config_t *cfg,
+		    const char *name, drv_breaker_view_t *v)
+{
+	const drv_breaker_conf_t *bc = drv_config_breaker(cfg, name);
+	char err[512];
+
+	if (drv_breaker_redis_read(c, cfg, name, bc->window_ms, v, err,
+				   sizeof(err)))
+		return ctl_fail("%s", err);
+	return CTL_EXIT_OK;
+}
+
+static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		    char **argv)
+{
+	const char *name;
+	redisContext *c = NULL;
+	char **names = NULL, err[512];
+	size_t cnt = 0;
+	json_t *arr = NULL;
+	bool json;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, false, &json, &name)) ||
+	    (rc = connect_redis(cfg, &c)))
+		return rc;
+	if (drv_breaker_redis_list(c, cfg, &names, &cnt, err, sizeof(err))) {
+		redisFree(c);
+		return ctl_fail("%s", err);
+	}
+	if (json)
+		arr = json_array();
+	else
+		printf("%-32s %-14s %8s %8s %8s  %s\n", "NAME", "STATE",
+		       "CALLS", "FAILED", "SLOW", "OPEN");
+	for (size_t i = 0; i < cnt && !rc; i++) {
+		drv_breaker_view_t v;
+
+		if ((rc = read_one(c, cfg, names[i], &v)))
+			break;
+		if (json)
+			json_array_append_new(arr, view_json(&v));
+		else
+			print_row(&v);
+	}
+	if (json && !rc)
+		ctl_print_json(json_pack("{s:o}", "breakers", arr));
+	else
+		json_decref(arr);
+	drv_breaker_names_free(names, cnt);
+	redisFree(c);
+	return rc;
+}
+
+static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		    char **argv)
+{
+	const drv_breaker_conf_t *bc;
+	drv_breaker_view_t v;
+	const char *name;
+	redisContext *c = NULL;
+	bool json;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, true, &json, &name)) ||
+	    (rc = connect_redis(cfg, &c)))
+		return rc;
+	rc = read_one(c, cfg, name, &v);
+	redisFree(c);
+	if (rc)
+		return rc;
+	bc = drv_config_breaker(cfg, name);
+	if (json) {
+		ctl_print_json(view_json(&v));
+		return CTL_EXIT_OK;
+	}
+	printf("%-32s %-14s %8s %8s %8s  %s\n", "NAME", "STATE", "CALLS",
+	       "FAILED", "SLOW", "OPEN");
+	print_row(&v);
+	printf("settings: %s (window %llds, min_calls %u, failure_rate %g%%, "
+	       "slow_call %lldms at %g%%, wait_in_open %lldms, probes %u of "
+	       "which %u must succeed)\n",
+	       strcmp(bc->name, name) ? "default" : bc->name,
+	       (long long)(bc->window_ms / 1000), bc->min_calls,
+	       bc->failure_rate, (long long)bc->slow_call_ms,
+	       bc->slow_call_rate, (long long)bc->wait_in_open_ms,
+	       bc->half_open_calls, bc->half_open_successes);
+	if (v.state == DRV_BREAKER_HALF_OPEN)
+		printf("probes: %u leased, %u ok, %u failed\n", v.leased,
+		       v.probe_ok, v.probe_failed);
+	return CTL_EXIT_OK;
+}
+
+/* The breaker.* event of a change made here. */
+static drv_err_t tell(rd_kafka_t *rk, const drv_config_t *cfg,
+		      const drv_breaker_view_t *v, const char *action,
+		      char *err, size_t errlen)
+{
+	char id[DRV_ID_LEN + 1], text[512];
+	drv_event_t e;
+	drv_err_t rc;
+
+	drv_event_init(&e);
+	e.time_ms = drv_now_ms();
+	drv_id_new(id, e.time_ms);
+	e.id = drv_strdup(id);
+	e.type = drv_strdup(v->state == DRV_BREAKER_FORCED_OPEN ?
+			    "breaker.opened" : "breaker.closed");
+	e.source = drv_strdup("droverctl");
+	e.content_type = drv_strdup("application/json");
+	drv_event_set_attribute(&e, "breaker", v->name);
+	drv_event_set_attribute(&e, "state", drv_breaker_state_name(v->state));
+	drv_fmt(text, sizeof(text), "{\"breaker\":\"%s\",\"state\":\"%s\","
+		"\"scope\":\"shared\",\"action\":\"%s\"}", v->name,
+		drv_breaker_state_name(v->state), action);
+	drv_event_set_payload(&e, text, strlen(text));
+	rc = drv_event_publish(rk, cfg, &e, cfg->kafka.connect_timeout_ms, err,
+			       errlen);
+	drv_event_release(&e);
+	return rc;
+}
+
+static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		  char **argv, drv_breaker_state_t state)
+{
+	drv_breaker_view_t v;
+	const char *name;
+	redisContext *c = NULL;
+	rd_kafka_t *rk;
+	char err[512], action[32], details[256];
+	bool json;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, true, &json, &name)) ||
+	    (rc = connect_redis(cfg, &c)))
+		return rc;
+	drv_fmt(action, sizeof(action), "breaker.%s", cmd->name);
+	if (drv_breaker_redis_set(c, cfg, name, state, &v, err, sizeof(err))) {
+		redisFree(c);
+		ctl_audit(cfg, NULL, action, name, 0, NULL, err);
+		return ctl_fail("%s", err);
+	}
+	redisFree(c);
+	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err))))
+		return ctl_fail("the breaker is %s, but Kafka: %s",
+				drv_breaker_state_name(v.state), err);
+	if (tell(rk, cfg, &v, cmd->name, err, sizeof(err)))
+		fprintf(stderr, "droverctl: warning: breaker event not "
+			"written: %s\n", err);
+	drv_fmt(details, sizeof(details), "{\"state\":\"%s\"}",
+		drv_breaker_state_name(v.state));
+	rc = ctl_audit(cfg, rk, action, name, 1, details, "ok");
+	rd_kafka_destroy(rk);
+	if (rc)
+		return rc;
+	if (json)
+		ctl_print_json(view_json(&v));
+	else
+		printf("breaker %s is %s\n", name,
+		       drv_breaker_state_name(v.state));
+	return CTL_EXIT_OK;
+}
+
+static int run_open(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		    char **argv)
+{
+	return change(cmd, cfg, argc, argv, DRV_BREAKER_FORCED_OPEN);
+}
+
+static int run_close(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		     char **argv)
+{
+	return change(cmd, cfg, argc, argv, DRV_BREAKER_FORCED_CLOSED);
+}
+
+static int run_disable(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		       char **argv)
+{
+	return change(cmd, cfg, argc, argv, DRV_BREAKER_DISABLED);
+}
+
+static int run_metrics_only(const ctl_cmd_t *cmd, drv_config_t *cfg,
+			    int argc, char **argv)
+{
+	return change(cmd, cfg, argc, argv, DRV_BREAKER_METRICS_ONLY);
+}
+
+static int run_reset(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		     char **argv)
+{
+	return change(cmd, cfg, argc, argv, DRV_BREAKER_CLOSED);
+}
+
+#define CHANGE_HELP(what) \
+	"  --json    print the breaker's state after the change as JSON\n\n" \
+	what "\nThe change reaches running workers at once (Redis pub/sub) " \
+	"and is written\nto the audit topic.\n\nExample:\n"
+
+const ctl_cmd_t ctl_breaker_cmds[] = {
+	{ "breaker", "list", "[--json]",
+	  "list the circuit breakers shared in Redis with their state",
+	  "  --json    print {\"breakers\":[{name, state, calls, failures, "
+	  "...}]}\n\nExample:\n  droverctl breaker list\n",
+	  true, run_list },
+	{ "breaker", "show", "NAME [--json]",
+	  "show one breaker: state, window counts, probes and settings",
+	  "  --json    print the breaker as one JSON object\n\nExample:\n"
+	  "  droverctl breaker show payments --json\n",
+	  true, run_show },
+	{ "breaker", "open", "NAME [--json]",
+	  "force a breaker open: its tasks wait, no calls go out",
+	  CHANGE_HELP("Stays FORCED_OPEN until `breaker reset` or `breaker "
+		      "close`.")
+	  "  droverctl --as alice breaker open payments\n",
+	  true, run_open },
+	{ "breaker", "close", "NAME [--json]",
+	  "force a breaker closed: calls go out whatever their outcome",
+	  CHANGE_HELP("Stays FORCED_CLOSED until `breaker reset`.")
+	  "  droverctl breaker close payments\n",
+	  true, run_close },
+	{ "breaker", "disable", "NAME [--json]",
+	  "disable a breaker: not consulted, nothing counted",
+	  CHANGE_HELP("Stays DISABLED until `breaker reset`.")
+	  "  droverctl breaker disable payments\n",
+	  true, run_disable },
+	{ "breaker", "metrics-only", "NAME [--json]",
+	  "count and report a breaker's calls but never reject any",
+	  CHANGE_HELP("Stays METRICS_ONLY until `breaker reset`.")
+	  "  droverctl breaker metrics-only payments\n",
+	  true, run_metrics_only },
+	{ "breaker", "reset", "NAME [--json]",
+	  "reset a breaker: CLOSED with an empty window, rules apply again",
+	  CHANGE_HELP("Leaves any forced state.")
+	  "  droverctl breaker reset payments\n",
+	  true, run_reset },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};
