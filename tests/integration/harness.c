@@ -466,7 +466,7 @@ int it_events(it_ctx_t *ctx, int timeout_ms,
 			continue;
 		drv_event_init(&e);
 		if (!m->err && !drv_event_decode(m->payload, m->len, &e, err,
-						 sizeof(err)) && e.task_id) {
+						 sizeof(err))) {
 			json_t *j = json_loadb((const char *)e.payload,
 					       e.payload_len, 0, NULL);
 			if (n == cap) {
@@ -475,7 +475,8 @@ int it_events(it_ctx_t *ctx, int timeout_ms,
 			}
 			memset(&ev[n], 0, sizeof(ev[n]));
 			drv_strlcpy(ev[n].type, e.type, sizeof(ev[n].type));
-			drv_strlcpy(ev[n].task_id, e.task_id,
+			/* breaker.* events name no task */
+			drv_strlcpy(ev[n].task_id, e.task_id ? e.task_id : "",
 				    sizeof(ev[n].task_id));
 			ev[n].attempt = atoi_safe(drv_event_attribute(&e, "attempt"));
 			ev[n].started_ms = json_integer_value(
