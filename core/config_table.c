@@ -385,6 +385,46 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .min = MIN_MS, .max = 365 * DAY_MS,
 	  .doc = "How long a finished task's idempotency key is remembered; "
 		 "a task with the same key is skipped meanwhile." },
+	{ .name = "worker.weight_high", .type = DRV_CFG_INT,
+	  .offset = CF(worker.weight_high), .def = "70", .min = 0,
+	  .max = 1000,
+	  .doc = "Weight of the high band (priorities 8-10) when more than "
+		 "one band has tasks waiting and the worker has room." },
+	{ .name = "worker.weight_normal", .type = DRV_CFG_INT,
+	  .offset = CF(worker.weight_normal), .def = "25", .min = 0,
+	  .max = 1000,
+	  .doc = "Weight of the normal band (priorities 4-7)." },
+	{ .name = "worker.weight_low", .type = DRV_CFG_INT,
+	  .offset = CF(worker.weight_low), .def = "5", .min = 0,
+	  .max = 1000,
+	  .doc = "Weight of the low band (priorities 1-3)." },
+	{ .name = "worker.starvation_bound", .type = DRV_CFG_DURATION,
+	  .offset = CF(worker.starvation_bound_ms), .def = "30s",
+	  .min = 10, .max = HOUR_MS,
+	  .doc = "A band with tasks waiting is served at least this often, "
+		 "whatever the weights." },
+	{ .name = "worker.cpu_limit", .type = DRV_CFG_DOUBLE,
+	  .offset = CF(worker.cpu_limit), .def = "80", .min = 0, .max = 100,
+	  .doc = "CPU use (percent of the cgroup's quota, else of the "
+		 "machine) above which the worker stops fetching tasks; it "
+		 "resumes 5 points below. 0 turns it off." },
+	{ .name = "worker.memory_limit", .type = DRV_CFG_DOUBLE,
+	  .offset = CF(worker.memory_limit), .def = "85", .min = 0,
+	  .max = 100,
+	  .doc = "Memory use (percent of the cgroup's memory.max, else of "
+		 "MemTotal) above which the worker stops fetching tasks; it "
+		 "resumes 5 points below. 0 turns it off." },
+	{ .name = "worker.cgroup_root", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.cgroup_root), .def = "/sys/fs/cgroup",
+	  .min = 1, .max = 255,
+	  .doc = "Where the cgroup v2 files are (`cpu.max`, `cpu.stat`, "
+		 "`memory.max`, `memory.current`); without them, /proc is "
+		 "read." },
+	{ .name = "worker.proc_root", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.proc_root), .def = "/proc", .min = 1,
+	  .max = 255,
+	  .doc = "Where `stat` and `meminfo` are read when there is no "
+		 "cgroup v2 limit." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,

@@ -204,6 +204,14 @@ typedef struct drv_config {
 		int64_t  task_state_ttl_ms;  /**< life of a task's state and
 						  history after its last update */
 		int64_t  idempotency_ttl_ms; /**< life of an idempotency key */
+		int64_t  weight_high;        /**< share of picks for each band */
+		int64_t  weight_normal;      /**< when more than one has work */
+		int64_t  weight_low;
+		int64_t  starvation_bound_ms;/**< longest a band with work waits */
+		double   cpu_limit;          /**< percent; over it, stop fetching */
+		double   memory_limit;       /**< percent; 0 = no limit */
+		char    *cgroup_root;        /**< cgroup v2 files (cpu.max...) */
+		char    *proc_root;          /**< /proc when not in a cgroup */
 	} worker;
 
 	struct {
