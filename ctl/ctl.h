@@ -81,5 +81,6 @@ extern const ctl_cmd_t ctl_event_cmds[];
 extern const ctl_cmd_t ctl_dlq_cmds[];
 extern const ctl_cmd_t ctl_schedule_cmds[];
 extern const ctl_cmd_t ctl_breaker_cmds[];
+extern const ctl_cmd_t ctl_band_cmds[];
 
 #endif /* DROVER_CTL_H */

@@ -569,6 +569,10 @@ bool breakers_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	    v == DRV_BREAKER_REJECT)
 		v = DRV_BREAKER_ALLOW;
 	t->probe = v == DRV_BREAKER_PROBE;
+	if (t->probe)
+		drv_log_kv(DRV_LOG_INFO, "breaker half-open: task runs as a "
+			   "probe", "task_id", job->task.id, "breaker", name,
+			   NULL);
 	if (v != DRV_BREAKER_REJECT)
 		return true;
 	t->e = NULL;

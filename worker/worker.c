@@ -200,6 +200,11 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void worker_take_task(worker_t *w, rd_kafka_message_t *m)
+{
+	dispatch(w, m, SRC_TASKS);
+}
+
 /* ------------------------------------------------------------- fetching */
 
 /* Stop fetching every assigned partition of \p rk (shutdown). */
@@ -266,8 +271,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			rd_kafka_incremental_assign(rk, parts);
 		else
 			rd_kafka_assign(rk, parts);
-		if (rk == w->consumer)
+		if (rk == w->consumer) {
+			bands_assigned(w, parts);
 			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
+		}
 		return;
 	}
 	drv_log_kv(DRV_LOG_INFO, "partitions revoked; finishing their work",
@@ -287,6 +294,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       parts->elems[i].partition);
 	/* a paused partition stays paused in librdkafka across owners */
 	rd_kafka_resume_partitions(rk, parts);
+	if (rk == w->consumer)
+		bands_revoked(w, parts);
 	if (cooperative)
 		rd_kafka_incremental_unassign(rk, parts);
 	else
@@ -481,6 +490,8 @@ static bool start(worker_t *w, drv_daemon_t *d)
 					 DRV_TOPIC_TASKS)) ||
 	    !(w->delay = consumer_new(w, delay_group, DRV_TOPIC_DELAY)))
 		return false;
+	if (!bands_start(w))
+		return false;
 	w->consumer_q = rd_kafka_queue_get_consumer(w->consumer);
 	w->delay_q = rd_kafka_queue_get_consumer(w->delay);
 
@@ -519,6 +530,7 @@ static void stop(worker_t *w)
 		rd_kafka_queue_destroy(w->delay_q);
 	if (w->consumer) {
 		rd_kafka_consumer_close(w->consumer);
+		bands_stop(w);
 		rd_kafka_destroy(w->consumer);
 	}
 	if (w->delay) {
@@ -611,10 +623,13 @@ int worker_run(drv_daemon_t *d)
 
 		__atomic_store_n(&w.obs.loop_ms, now, __ATOMIC_RELAXED);
 		if (!full || now - polled >= FULL_POLL_MS) {
-			poll_some(&w, w.consumer, SRC_TASKS, full ? 0 : 20,
+			poll_some(&w, w.consumer, SRC_TASKS,
+				  full || bands_waiting(&w) ? 0 : 10,
 				  full ? 1 : high - w.queued);
 			polled = now;
 		}
+		bands_take(&w, w.queued < high && w.in_flight < IN_FLIGHT_MAX ?
+			   high - w.queued : 0);
 		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);
 		service(&w);
 	}

@@ -131,6 +131,7 @@ typedef struct worker {
 	drv_state_t        *state;       /* task state, idempotency (Redis) */
 	observe_t           obs;
 	struct breakers    *breakers;    /* breakers.c */
+	struct bands       *bands;       /* bands.c */
 } worker_t;
 
 /* Run the worker until SIGTERM/SIGINT. Returns the process exit code. */
@@ -176,6 +177,19 @@ void breakers_record(worker_t *w, const brk_ticket_t *t,
 		     const drv_result_t *res);
 /* Whether the breakers fell back to local ones (Redis unreachable). */
 bool breakers_local(worker_t *w);
+
+/* bands.c: per-band queues served by weight with a starvation bound,
+ * fleet-wide band pauses, and backpressure on CPU and memory. */
+bool   bands_start(worker_t *w);
+void   bands_stop(worker_t *w);
+void   bands_assigned(worker_t *w, rd_kafka_topic_partition_list_t *parts);
+void   bands_revoked(worker_t *w, rd_kafka_topic_partition_list_t *parts);
+/* Take up to \p max tasks, band by band as the weights say. */
+size_t bands_take(worker_t *w, size_t max);
+/* Whether a band has tasks ready to take now. */
+bool   bands_waiting(worker_t *w);
+/* worker.c: a band message taken by bands_take(). */
+void   worker_take_task(worker_t *w, rd_kafka_message_t *m);
 
 /* delay.c */
 void delay_dispatch(worker_t *w, job_t *job);

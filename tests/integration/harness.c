@@ -97,6 +97,7 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 		"  group: \"%sworkers\"\n"
 		"  concurrency: 2\n"
 		"  shutdown_grace: 20s\n"
+		"  cpu_limit: 0\n"
 		"log:\n"
 		"  level: debug\n"
 		"  format: logfmt\n"
@@ -237,6 +238,12 @@ void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...)
 
 void it_publish_many(it_ctx_t *ctx, const char *handler, int n)
 {
+	it_publish_prio(ctx, handler, n, 0);
+}
+
+void it_publish_prio(it_ctx_t *ctx, const char *handler, int n,
+		     unsigned priority)
+{
 	drv_config_t *cfg = NULL;
 	char err[512];
 	rd_kafka_t *rk;
@@ -252,6 +259,8 @@ void it_publish_many(it_ctx_t *ctx, const char *handler, int n)
 		t.created_ms = it_now_ms();
 		drv_id_new(t.id, t.created_ms);
 		t.handler = drv_strdup(handler);
+		if (priority)
+			t.priority = priority;
 		cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL, 0, err,
 					      sizeof(err)), DRV_OK, "%s", err);
 		drv_task_release(&t);

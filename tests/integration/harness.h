@@ -45,6 +45,11 @@ void it_submit(it_ctx_t *ctx, char *id, const char *handler, ...);
  * n droverctl runs), each acknowledged. */
 void it_publish_many(it_ctx_t *ctx, const char *handler, int n);
 
+/* Like it_publish_many() with each task's \p priority (1..10; 0 = the
+ * default). */
+void it_publish_prio(it_ctx_t *ctx, const char *handler, int n,
+		     unsigned priority);
+
 /* Start a worker on the test config, logging to dir/worker-<n>.log. */
 pid_t it_worker_start(it_ctx_t *ctx, int n);
 
