@@ -244,7 +244,16 @@ bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
 			    const char *group, int concurrency,
 			    char *path, size_t path_size)
 {
-	char worker[512];
+	return bench_ns_worker_config_with(ns, name, group, concurrency, NULL,
+					   path, path_size);
+}
+
+bool bench_ns_worker_config_with(const bench_ns_t *ns, const char *name,
+				 const char *group, int concurrency,
+				 const char *extra_yaml, char *path,
+				 size_t path_size)
+{
+	char worker[1024];
 	char *text;
 	bool ok;
 
@@ -257,8 +266,11 @@ bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
 		"  shutdown_grace: 10s\n"
 		/* no health/metrics server: other workers on this host
 		 * may hold its default port */
-		"  http_port: 0\n",
-		group, concurrency);
+		"  http_port: 0\n"
+		/* the benchmark keeps this host's CPUs busy itself */
+		"  cpu_limit: 0\n"
+		"%s",
+		group, concurrency, extra_yaml ? extra_yaml : "");
 	if (!(text = concat(ns->base_yaml, worker)))
 		return false;
 	ok = write_file(path, text);
@@ -305,7 +317,7 @@ bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
 		return false;
 	drv_task_init(&t);
 	t.handler = drv_strdup(p->handler);
-	t.priority = DRV_PRIORITY_DEFAULT;
+	t.priority = p->priority ? p->priority : DRV_PRIORITY_DEFAULT;
 	if (!t.handler ||
 	    drv_task_set_payload(&t, p->payload, strlen(p->payload))) {
 		drv_task_release(&t);

@@ -78,11 +78,19 @@ void bench_ns_close(bench_ns_t *ns);
 
 /** @brief Write a worker config dir/<name>.yaml: the base config plus a
  *         worker section (\p group, \p concurrency, lifecycle events on,
- *         shutdown grace 10 s, no health/metrics server).
+ *         shutdown grace 10 s, no health/metrics server, no CPU limit:
+ *         the benchmark itself keeps this host's CPUs busy).
  *         \p path receives the file name. */
 bool bench_ns_worker_config(const bench_ns_t *ns, const char *name,
 			    const char *group, int concurrency,
 			    char *path, size_t path_size);
+
+/** @brief Like bench_ns_worker_config() with \p extra_yaml (top-level
+ *         sections such as "breakers:", may be NULL) appended. */
+bool bench_ns_worker_config_with(const bench_ns_t *ns, const char *name,
+				 const char *group, int concurrency,
+				 const char *extra_yaml, char *path,
+				 size_t path_size);
 
 /** @brief The namespace's topic for tasks of priority 5 ("normal" band). */
 void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size);
@@ -99,6 +107,7 @@ typedef struct bench_produce {
 	const char     *payload;    /**< JSON payload, NUL-terminated */
 	int64_t         rate;       /**< tasks per second; 0 = as fast as
 				         possible */
+	uint32_t        priority;   /**< 1..10; 0 = the default (5) */
 	/* results */
 	size_t          acked;      /**< acknowledged by the broker */
 	size_t          failed;     /**< refused or not acknowledged */

@@ -56,6 +56,7 @@ typedef struct settings {
 typedef struct run {
 	char        name[32];
 	int         concurrency;
+	const char *extra_yaml;     /* appended to the worker config */
 	bool        ran;            /* the worker started */
 	size_t      expected, done; /* distinct task ids that succeeded */
 	size_t      duplicates;     /* task.succeeded seen again for an id */
@@ -279,8 +280,9 @@ static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
 
 	run->expected = n;
 	drv_fmt(id, sizeof(id), "bench-%s", run->name);
-	if (!bench_ns_worker_config(ns, run->name, group, run->concurrency,
-				    config, sizeof(config)))
+	if (!bench_ns_worker_config_with(ns, run->name, group,
+					 run->concurrency, run->extra_yaml,
+					 config, sizeof(config)))
 		return false;
 	if (!(map = known_ids(ids, n)))
 		return false;
@@ -418,8 +420,8 @@ static void print_rate_row(const run_t *r, const baseline_t *b)
 {
 	char label[64], rate[32];
 
-	drv_fmt(label, sizeof(label), "drover-worker concurrency=%d",
-		r->concurrency);
+	drv_fmt(label, sizeof(label), "drover-worker concurrency=%d%s",
+		r->concurrency, r->extra_yaml ? " (no breakers)" : "");
 	if (!r->ran) {
 		printf("  %-36s %12s\n", label, "did not run");
 		return;
@@ -460,6 +462,43 @@ static void print_rss(const char *label, int conc, long kb, bool clean,
 	       clean ? "" : "   (did not stop cleanly after SIGTERM)");
 }
 
+/* Breakers on (every run without extra config at the low concurrency)
+ * against breakers disabled (the others), runs interleaved on-off-off-on
+ * so a drift of the host's load hits both alike. */
+static void print_breakers(const run_t *runs, size_t nruns)
+{
+	double on = 0, off = 0;
+	int n_on = 0, n_off = 0;
+	char a[32], c[32];
+
+	for (size_t i = 0; i < nruns; i++) {
+		if (!runs[i].ran || runs[i].concurrency != runs[0].concurrency ||
+		    runs[i].done < runs[i].expected)
+			continue;
+		if (runs[i].extra_yaml) {
+			off += runs[i].rate;
+			n_off++;
+		} else {
+			on += runs[i].rate;
+			n_on++;
+		}
+	}
+	if (!n_on || !n_off) {
+		printf("  %-36s %12s\n", "breakers on vs off", "did not run");
+		return;
+	}
+	on /= n_on;
+	off /= n_off;
+	printf("\n== breakers: enabled (default, one per handler, shared in "
+	       "Redis) vs disabled, concurrency=%d ==\n", runs[0].concurrency);
+	printf("  %-36s %12s tasks/s (mean of %d runs)\n", "breakers enabled",
+	       bench_thousands(on, a, sizeof(a)), n_on);
+	printf("  %-36s %12s tasks/s (mean of %d runs)\n", "breakers disabled",
+	       bench_thousands(off, c, sizeof(c)), n_off);
+	printf("  %-36s %12.4f   target >= 0.95 (at most 5%% slower): %s\n",
+	       "enabled / disabled", on / off, verdict(on / off >= 0.95));
+}
+
 static void print_report(const settings_t *s, const bench_produce_t *prod,
 			 const baseline_t *b, const run_t *runs, size_t nruns,
 			 const phase_t *phases, size_t nphases,
@@ -489,9 +528,11 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 		printf("  %-36s %12s\n", "baseline", "did not run");
 	for (size_t i = 0; i < nruns; i++) {
 		print_rate_row(&runs[i], b);
-		if (runs[i].ran && (!best || runs[i].rate > best->rate))
+		if (runs[i].ran && !runs[i].extra_yaml &&
+		    (!best || runs[i].rate > best->rate))
 			best = &runs[i];
 	}
+	print_breakers(runs, nruns);
 
 	printf("\n== latency submit->start: tasks at a fixed rate to an idle "
 	       "worker (concurrency=%d), %lld s per rate ==\n", s->paced_conc,
@@ -564,7 +605,7 @@ int main(int argc, char **argv)
 	settings_t s;
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
 	baseline_t base = { 0 };
-	run_t runs[2];
+	run_t runs[5];
 	phase_t phases[2];
 	long paced_rss = -1;
 	bool paced_clean = false;
@@ -598,6 +639,15 @@ int main(int argc, char **argv)
 	runs[0].concurrency = s.conc_low;
 	drv_strlcpy(runs[1].name, "c-high", sizeof(runs[1].name));
 	runs[1].concurrency = s.conc_high;
+	/* breakers on (c-low, c-low-2) against off, interleaved */
+	for (size_t i = 2; i < 5; i++) {
+		drv_strlcpy(runs[i].name, i == 2 ? "c-low-nobrk" : i == 3 ?
+			    "c-low-nobrk-2" : "c-low-2", sizeof(runs[i].name));
+		runs[i].concurrency = s.conc_low;
+		if (i < 4)
+			runs[i].extra_yaml = "breakers:\n  default:\n"
+					     "    mode: disabled\n";
+	}
 	phases[0].rate = s.rate_low;
 	phases[1].rate = s.rate;
 	for (size_t i = 0; i < 2; i++) {
@@ -622,7 +672,10 @@ int main(int argc, char **argv)
 	}
 	bench_log("baseline: plain consumer on %s", topic);
 	ok &= run_baseline(&ns, topic, prod.acked, s.timeout_s, &base);
-	for (size_t i = 0; i < 2 && !bench_stop; i++) {
+	/* c-low, then the breakers comparison, then c-high */
+	for (size_t k = 0; k < 5 && !bench_stop; k++) {
+		size_t i = k == 0 ? 0 : k == 4 ? 1 : k + 1;
+
 		/* a fresh group: each run reads every task from the start */
 		drv_fmt(group, sizeof(group), "%sworkers-%s", ns.prefix,
 			runs[i].name);
@@ -633,7 +686,7 @@ int main(int argc, char **argv)
 	free(prod.ids);
 	if (!bench_stop)
 		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
-	print_report(&s, &prod, &base, runs, 2, phases, 2, paced_rss,
+	print_report(&s, &prod, &base, runs, 5, phases, 2, paced_rss,
 		     paced_clean);
 	return ok && !bench_stop ? 0 : 1;
 }

@@ -317,6 +317,8 @@ static rd_kafka_t *consumer_new(worker_t *w, const char *group,
 		return NULL;
 	}
 	drv_daemon_kafka_logging(conf);
+	if (kind == DRV_TOPIC_TASKS)
+		bands_tune(w, conf);
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_opaque(conf, w);
 	if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {

@@ -181,6 +181,7 @@ bool breakers_local(worker_t *w);
 /* bands.c: per-band queues served by weight with a starvation bound,
  * fleet-wide band pauses, and backpressure on CPU and memory. */
 bool   bands_start(worker_t *w);
+void   bands_tune(worker_t *w, rd_kafka_conf_t *conf);
 void   bands_stop(worker_t *w);
 void   bands_assigned(worker_t *w, rd_kafka_topic_partition_list_t *parts);
 void   bands_revoked(worker_t *w, rd_kafka_topic_partition_list_t *parts);
