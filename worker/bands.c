@@ -329,12 +329,12 @@ void bands_revoked(worker_t *w, rd_kafka_topic_partition_list_t *parts)
 /* Small fetches for the band consumer, unless kafka.properties says
  * otherwise: a fetch cycle carrying megabytes of a backlogged band delays
  * the next high-priority message by the whole cycle (hundreds of ms on a
- * busy host); small ones keep it to a few ms and cost no throughput. */
+ * busy host). (queued.min.messages is left alone: below its default a
+ * partition that reaches it is not fetched again for up to a second.) */
 void bands_tune(worker_t *w, rd_kafka_conf_t *conf)
 {
 	static const char *const defaults[][2] = {
 		{ "max.partition.fetch.bytes", "16384" },
-		{ "queued.min.messages", "500" },
 	};
 	char err[256];
 
