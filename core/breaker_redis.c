@@ -389,6 +389,8 @@ drv_err_t drv_breaker_redis_read(redisContext *c, const drv_config_t *cfg,
 	freeReplyObject(r);
 	if ((int)out->state < 0 || out->state >= DRV_BREAKER_STATE_CNT)
 		out->state = DRV_BREAKER_CLOSED;
+	if (window_ms <= 0)
+		return DRV_OK;  /* the state only */
 	if (!(t = redisCommand(c, "TIME")) || t->type != REDIS_REPLY_ARRAY ||
 	    t->elements != 2)
 		return redis_fail(c, t, "TIME", errstr, errstr_size);

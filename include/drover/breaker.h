@@ -207,8 +207,9 @@ drv_err_t drv_breaker_redis_set(redisContext *c, const drv_config_t *cfg,
 				size_t errstr_size);
 
 /**
- * @brief Read breaker \p name (state and window sums over \p window_ms).
- *        A breaker Redis has never seen reads as CLOSED, gen 0.
+ * @brief Read breaker \p name: its state, and the window sums over
+ *        \p window_ms (0: the state only, one round trip). A breaker Redis
+ *        has never seen reads as CLOSED, gen 0.
  */
 drv_err_t drv_breaker_redis_read(redisContext *c, const drv_config_t *cfg,
 				 const char *name, int64_t window_ms,
