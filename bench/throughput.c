@@ -50,7 +50,10 @@ typedef struct settings {
 	int64_t rate_low;       /* BENCH_RATE_LOW: paced run, tasks/s */
 	int64_t paced_s;        /* BENCH_PACED_SECONDS */
 	int     paced_conc;     /* BENCH_PACED_CONCURRENCY */
+	int     brk_rounds;     /* BENCH_BREAKER_ROUNDS: on-off-off-on */
 } settings_t;
+
+#define BRK_ROUNDS_MAX 5
 
 /* One worker run. */
 typedef struct run {
@@ -605,7 +608,8 @@ int main(int argc, char **argv)
 	settings_t s;
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
 	baseline_t base = { 0 };
-	run_t runs[5];
+	run_t runs[2 + 4 * BRK_ROUNDS_MAX];
+	size_t nruns;
 	phase_t phases[2];
 	long paced_rss = -1;
 	bool paced_clean = false;
@@ -632,6 +636,8 @@ int main(int argc, char **argv)
 	s.paced_s = bench_env_int("BENCH_PACED_SECONDS", 5, 1, 600);
 	s.paced_conc = (int)bench_env_int("BENCH_PACED_CONCURRENCY", 4, 1,
 					  1024);
+	s.brk_rounds = (int)bench_env_int("BENCH_BREAKER_ROUNDS", 2, 1,
+					  BRK_ROUNDS_MAX);
 	prod.n = s.tasks;
 	memset(runs, 0, sizeof(runs));
 	memset(phases, 0, sizeof(phases));
@@ -639,12 +645,17 @@ int main(int argc, char **argv)
 	runs[0].concurrency = s.conc_low;
 	drv_strlcpy(runs[1].name, "c-high", sizeof(runs[1].name));
 	runs[1].concurrency = s.conc_high;
-	/* breakers on (c-low, c-low-2) against off, interleaved */
-	for (size_t i = 2; i < 5; i++) {
-		drv_strlcpy(runs[i].name, i == 2 ? "c-low-nobrk" : i == 3 ?
-			    "c-low-nobrk-2" : "c-low-2", sizeof(runs[i].name));
+	/* breakers on against off at the low concurrency, interleaved on,
+	 * off, off, on per round (c-low is the first "on") */
+	nruns = 2 + 4 * (size_t)s.brk_rounds - 1;
+	for (size_t i = 2; i < nruns; i++) {
+		size_t pos = i - 1;  /* place in the on/off sequence */
+		bool off = pos % 4 == 1 || pos % 4 == 2;
+
+		drv_fmt(runs[i].name, sizeof(runs[i].name), "c-low-%s-%zu",
+			off ? "nobrk" : "brk", pos);
 		runs[i].concurrency = s.conc_low;
-		if (i < 4)
+		if (off)
 			runs[i].extra_yaml = "breakers:\n  default:\n"
 					     "    mode: disabled\n";
 	}
@@ -673,8 +684,8 @@ int main(int argc, char **argv)
 	bench_log("baseline: plain consumer on %s", topic);
 	ok &= run_baseline(&ns, topic, prod.acked, s.timeout_s, &base);
 	/* c-low, then the breakers comparison, then c-high */
-	for (size_t k = 0; k < 5 && !bench_stop; k++) {
-		size_t i = k == 0 ? 0 : k == 4 ? 1 : k + 1;
+	for (size_t k = 0; k < nruns && !bench_stop; k++) {
+		size_t i = k == 0 ? 0 : k == nruns - 1 ? 1 : k + 1;
 
 		/* a fresh group: each run reads every task from the start */
 		drv_fmt(group, sizeof(group), "%sworkers-%s", ns.prefix,
@@ -686,7 +697,7 @@ int main(int argc, char **argv)
 	free(prod.ids);
 	if (!bench_stop)
 		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
-	print_report(&s, &prod, &base, runs, 5, phases, 2, paced_rss,
+	print_report(&s, &prod, &base, runs, nruns, phases, 2, paced_rss,
 		     paced_clean);
 	return ok && !bench_stop ? 0 : 1;
 }
