@@ -86,8 +86,10 @@ static const char *const breaker_state[] = { "breaker", "state", NULL };
 
 /* ------------------------------------------------------------- entries */
 
-/* The entry of \p name, made if new. @locks_required lock */
-static brk_entry_t *entry(struct breakers *b, const char *name)
+/* The entry of \p name, made if new (then *created, if given, is set).
+ * @locks_required lock */
+static brk_entry_t *entry_made(struct breakers *b, const char *name,
+			       bool *created)
 {
 	brk_entry_t *e;
 
@@ -111,7 +113,14 @@ static brk_entry_t *entry(struct breakers *b, const char *name)
 	e->conf = drv_config_breaker(b->w->cfg, name);
 	drv_breaker_local_init(&e->local, e->conf);
 	b->e[b->cnt++] = e;
+	if (created)
+		*created = true;
 	return e;
+}
+
+static brk_entry_t *entry(struct breakers *b, const char *name)
+{
+	return entry_made(b, name, NULL);
 }
 
 /* Publish a state change in the metrics (and the log when it is a new
@@ -477,6 +486,32 @@ static void reject(struct breakers *b, job_t *job, const brk_entry_t *e,
 		   "until_ms", until, NULL);
 }
 
+/* A breaker this worker meets for the first time (a task's label): read
+ * its shared state before deciding, so a breaker an operator forced open
+ * holds even the first task. */
+static void read_new(struct breakers *b, brk_entry_t *e)
+{
+	drv_breaker_view_t v;
+	char err[512];
+	bool shared;
+
+	pthread_mutex_lock(&b->lock);
+	shared = b->shared;
+	pthread_mutex_unlock(&b->lock);
+	pthread_mutex_lock(&b->cmd_lock);
+	if (shared && cmd_ready(b)) {
+		if (drv_breaker_redis_read(b->cmd, b->w->cfg, e->name, 0, &v,
+					   err, sizeof(err))) {
+			cmd_lost(b, err);
+		} else {
+			pthread_mutex_lock(&b->lock);
+			apply_view(b, e, &v, true);
+			pthread_mutex_unlock(&b->lock);
+		}
+	}
+	pthread_mutex_unlock(&b->cmd_lock);
+}
+
 /* Ask Redis for a probe lease (OPEN past its wait, or HALF_OPEN). */
 static drv_breaker_verdict_t lease(struct breakers *b, brk_entry_t *e,
 				   int64_t *retry_at, bool *fell_back)
@@ -516,17 +551,22 @@ bool breakers_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	char name[DRV_BREAKER_NAME_MAX + 1];
 	int64_t now = drv_now_ms(), retry = 0;
 	brk_entry_t *e;
-	bool changed = false, fell_back;
+	bool changed = false, fell_back, created = false;
 
 	memset(t, 0, sizeof(*t));
 	if (!b)
 		return true;
 	drv_breaker_name_for(h, label, name, sizeof(name));
 	pthread_mutex_lock(&b->lock);
-	if (!(e = entry(b, name)) ||
+	if (!(e = entry_made(b, name, &created)) ||
 	    e->conf->mode == DRV_BREAKER_MODE_DISABLED) {
 		pthread_mutex_unlock(&b->lock);
 		return true;
+	}
+	if (created) {
+		pthread_mutex_unlock(&b->lock);
+		read_new(b, e);
+		pthread_mutex_lock(&b->lock);
 	}
 	t->e = e;
 	for (int round = 0; round < 2; round++) {
