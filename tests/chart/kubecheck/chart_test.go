@@ -610,3 +610,57 @@ func TestValuesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestNotes renders NOTES.txt (helm template does not) by wrapping it in a
+// ConfigMap in a copy of the chart, and checks it tells how to submit a
+// first task, from a pod that exists.
+func TestNotes(t *testing.T) {
+	chart := env(t, "CHART")
+	dir := filepath.Join(t.TempDir(), "drover")
+	if err := exec.Command("cp", "-r", chart, dir).Run(); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := os.ReadFile(filepath.Join(dir, "templates", "NOTES.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "templates", "NOTES.txt"))
+	wrapped := "{{- define \"test.notes\" -}}\n" + string(notes) + "{{- end -}}\n" +
+		"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n" +
+		"    {{- include \"test.notes\" . | nindent 4 }}\n"
+	if err := os.WriteFile(filepath.Join(dir, "templates", "notes.yaml"), []byte(wrapped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file string
+		sets []string
+		want []string
+	}{
+		{"ci/defaults-values.yaml", nil, []string{
+			"exec deploy/rel-drover-coordinator -- \\\n    droverctl task submit --handler echo",
+			"HPA on CPU, 2 to 6 replicas", "helm test -n tasks rel"}},
+		{"ci/keda-values.yaml", nil, []string{
+			`KEDA, 0 to 12 replicas on the lag of consumer group "payments-workers"`}},
+		{"ci/defaults-values.yaml", []string{"coordinator.enabled=false"}, []string{
+			"exec deploy/rel-drover-worker -- \\\n    droverctl task submit"}},
+	} {
+		args := []string{"template", "rel", dir, "-n", "tasks", "--kube-version", KubeVersion,
+			"-f", filepath.Join(chart, c.file), "--show-only", "templates/notes.yaml"}
+		for _, s := range c.sets {
+			args = append(args, "--set", s)
+		}
+		out, err := exec.Command(env(t, "HELM"), args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: NOTES.txt does not render: %v\n%s", c.file, err, out)
+		}
+		var cm corev1.ConfigMap
+		if err := yaml.Unmarshal(out, &cm); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(cm.Data["notes"], w) {
+				t.Errorf("%s %v: NOTES.txt lacks %q:\n%s", c.file, c.sets, w, cm.Data["notes"])
+			}
+		}
+	}
+}
