@@ -479,14 +479,26 @@ static bool valid_chars(const char *s, const char *extra, bool upper)
 }
 
 /* kafka.properties: librdkafka name -> scalar, kept as text. */
+/* librdkafka properties other keys set; kafka.properties may not. */
+static const struct { const char *prop, *use; } owned_props[] = {
+	{ "bootstrap.servers",    "kafka.brokers" },
+	{ "metadata.broker.list", "kafka.brokers" },
+	{ "client.id",            "kafka.client_id" },
+	{ "group.id",             "worker.group or coordinator.group" },
+};
+
+/* The key that sets librdkafka property \p name, or NULL if none does. */
+static const char *owned_prop_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof(owned_props) / sizeof(owned_props[0]);
+	     i++)
+		if (!strcmp(name, owned_props[i].prop))
+			return owned_props[i].use;
+	return NULL;
+}
+
 static drv_err_t load_properties(loader_t *L, const yaml_node_t *map)
 {
-	static const struct { const char *prop, *use; } owned[] = {
-		{ "bootstrap.servers",    "kafka.brokers" },
-		{ "metadata.broker.list", "kafka.brokers" },
-		{ "client.id",            "kafka.client_id" },
-		{ "group.id",             "worker.group or coordinator.group" },
-	};
 	drv_config_t *cfg = L->cfg;
 	drv_cfg_where_t w = where_of(L, map);
 	size_t n;
@@ -516,11 +528,10 @@ static drv_err_t load_properties(loader_t *L, const yaml_node_t *map)
 		if (!*name || !valid_chars(name, "._-", true))
 			return FAIL(L, &w, "kafka.properties", "'%.100s' is "
 				    "not a librdkafka property name", name);
-		for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
-			if (!strcmp(name, owned[i].prop))
-				return FAIL(L, &w, NULL, "kafka.properties."
-					    "%s: set %s instead", name,
-					    owned[i].use);
+		if (owned_prop_use(name))
+			return FAIL(L, &w, NULL, "kafka.properties."
+				    "%s: set %s instead", name,
+				    owned_prop_use(name));
 		w = where_of(L, v);
 		if (v->type != YAML_SCALAR_NODE || is_null(v))
 			return FAIL(L, &w, NULL, "kafka.properties.%.100s: "
@@ -1151,6 +1162,76 @@ static drv_err_t load_yaml(loader_t *L, const char *text, size_t len)
 /* Environment overrides                                               */
 /* ------------------------------------------------------------------ */
 
+#define PROPERTY_ENV "DROVER_KAFKA_PROPERTY_"
+
+/*
+ * DROVER_KAFKA_PROPERTY_<NAME>=value sets kafka.properties.<name>, the
+ * name lower-cased with '_' read as '.' (DROVER_KAFKA_PROPERTY_SASL_PASSWORD
+ * sets sasl.password), replacing the file's value. This is how a secret
+ * such as a SASL password reaches drover from a Kubernetes Secret.
+ */
+static drv_err_t apply_env_property(loader_t *L, const char *var,
+				    const char *value)
+{
+	drv_config_t *cfg = L->cfg;
+	drv_cfg_where_t w = { .env = var };
+	char name[128];
+	size_t n = 0;
+	drv_kv_t *kv = NULL, *grown;
+	char *v;
+
+	for (const char *s = var + strlen(PROPERTY_ENV); *s; s++) {
+		if (n + 1 >= sizeof(name))
+			break;
+		if (*s == '_')
+			name[n++] = '.';
+		else if (*s >= 'A' && *s <= 'Z')
+			name[n++] = (char)(*s - 'A' + 'a');
+		else if ((*s >= '0' && *s <= '9') || *s == '-')
+			name[n++] = *s;
+		else
+			return FAIL(L, &w, NULL, "not a librdkafka property "
+				    "name; write %s<NAME> in A-Z 0-9 _ "
+				    "(_ stands for .)", PROPERTY_ENV);
+	}
+	name[n] = '\0';
+	if (!n || name[0] == '.' || name[n - 1] == '.')
+		return FAIL(L, &w, NULL, "not a librdkafka property name; "
+			    "write %s<NAME>, e.g. %sSASL_PASSWORD",
+			    PROPERTY_ENV, PROPERTY_ENV);
+	if (owned_prop_use(name))
+		return FAIL(L, &w, NULL, "sets %s: set %s instead", name,
+			    owned_prop_use(name));
+	for (size_t i = 0; i < cfg->kafka.property_cnt && !kv; i++)
+		if (!strcmp(cfg->kafka.properties[i].key, name))
+			kv = &cfg->kafka.properties[i];
+	if (!(v = strdup(value)))
+		goto nomem;
+	if (kv) {
+		free(kv->value);
+		kv->value = v;
+		return DRV_OK;
+	}
+	grown = realloc(cfg->kafka.properties,
+			(cfg->kafka.property_cnt + 1) * sizeof(*grown));
+	if (!grown) {
+		free(v);
+		goto nomem;
+	}
+	cfg->kafka.properties = grown;
+	kv = &grown[cfg->kafka.property_cnt];
+	kv->value = v;
+	if (!(kv->key = strdup(name))) {
+		free(v);
+		goto nomem;
+	}
+	cfg->kafka.property_cnt++;
+	return DRV_OK;
+nomem:
+	return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+			 "out of memory");
+}
+
 static drv_err_t apply_env(loader_t *L, char *const *envp)
 {
 	char envname[128];
@@ -1190,6 +1271,13 @@ static drv_err_t apply_env(loader_t *L, char *const *envp)
 		}
 		if (matched)
 			continue;
+		if (!strncmp(var, PROPERTY_ENV, strlen(PROPERTY_ENV))) {
+			drv_err_t err = apply_env_property(L, var, eq + 1);
+
+			if (err)
+				return err;
+			continue;
+		}
 		/* DROVER_<SECTION>_...: the section's keys own that prefix */
 		for (size_t s = 0; s < drv_cfg_section_cnt; s++) {
 			const char *sec = drv_cfg_sections[s].name;

@@ -247,8 +247,9 @@ static const char intro[] =
 "  variable in its *env* column, which wins over the file. Values are\n"
 "  written as in YAML; a list is comma-separated (`1s,10s,1m`). A variable\n"
 "  that starts with `DROVER_<SECTION>_` but names no key is an error; other\n"
-"  `DROVER_*` variables are ignored. `kafka.properties`, `retry_policies`\n"
-"  and `handlers` are file-only.\n"
+"  `DROVER_*` variables are ignored. `retry_policies` and `handlers` are\n"
+"  file-only; `kafka.properties` entries take `DROVER_KAFKA_PROPERTY_<NAME>`\n"
+"  (see below).\n"
 "- **Durations** are `250ms`, `30s`, `5m`, `2h`, `30d`, compounds such as\n"
 "  `1m30s`, or a bare number of milliseconds.\n"
 "- **Errors** stop start-up and name the place and the key:\n"
@@ -280,7 +281,14 @@ static const char properties_doc[] =
 "\n"
 "`bootstrap.servers`, `client.id` and `group.id` are set from\n"
 "`kafka.brokers`, `kafka.client_id` and the `group` keys and may not be\n"
-"given here.\n";
+"given here.\n"
+"\n"
+"`DROVER_KAFKA_PROPERTY_<NAME>=value` sets one property from the\n"
+"environment, adding it or replacing the file's value: `<NAME>` is the\n"
+"property name in upper case with `_` for `.`, so\n"
+"`DROVER_KAFKA_PROPERTY_SASL_PASSWORD` sets `sasl.password`. That is how a\n"
+"secret such as a SASL password comes from a Kubernetes Secret without\n"
+"being written in the file.\n";
 
 static const char handlers_doc[] =
 "A map of handler name (1 to 64 of `a-z 0-9 _ . -`) to its settings. A\n"

@@ -361,7 +361,7 @@ static drv_err_t parse_duration_list(const drv_cfg_key_t *k,
 	int64_t vals[DRV_CFG_LIST_MAX];
 	int64_t **dst = field, *arr;
 	char a[32], b[32], *copy;
-	size_t n;
+	size_t n = 0;	/* -O3 cannot see list_items() always sets it */
 	drv_err_t err = list_items(name, v, "durations", 1, DRV_CFG_LIST_MAX,
 				   items, &n, &copy, errstr, errstr_size);
 
@@ -400,7 +400,7 @@ static drv_err_t parse_int_list(const drv_cfg_key_t *k, const char *name,
 	int vals[DRV_CFG_INT_LIST_MAX];
 	int **dst = field, *arr;
 	char *copy;
-	size_t n;
+	size_t n = 0;	/* as above */
 	drv_err_t err = list_items(name, v, "integers", 0,
 				   DRV_CFG_INT_LIST_MAX, items, &n, &copy,
 				   errstr, errstr_size);

@@ -6,13 +6,71 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "ctl.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
+#include "drover/redis.h"
+#include "drover/state.h"
 #include "drover/str.h"
+
+#define WAIT_POLL_MS 250
+
+/*
+ * --wait: poll task \p id's state in Redis (what the workers record with
+ * worker.task_state: all) until it has succeeded (or was skipped as a
+ * duplicate: exit 0), is dead (exit 1), or \p wait_ms have passed (exit 1).
+ * Redis being unreachable is retried until then. Reports on stderr.
+ */
+static int wait_task(const drv_config_t *cfg, const char *id, int64_t wait_ms)
+{
+	int64_t end = drv_mono_ms() + wait_ms;
+	redisContext *c = NULL;
+	drv_state_task_t t;
+	char err[512] = "still queued";
+	int rc = -1;
+
+	drv_state_task_init(&t);
+	while (rc < 0) {
+		drv_err_t e = DRV_OK;
+
+		if (!c)
+			e = drv_redis_connect(cfg, &c, err, sizeof(err));
+		if (!e) {
+			e = drv_state_get(c, cfg->redis.key_prefix, id, &t,
+					  err, sizeof(err));
+			if (e == DRV_ERR_NOT_FOUND)
+				snprintf(err, sizeof(err), "still queued");
+			else if (e && c->err) {
+				redisFree(c);
+				c = NULL;
+			}
+		}
+		if (!e && (t.state == DRV_TASK_SUCCEEDED ||
+			   t.state == DRV_TASK_SKIPPED)) {
+			fprintf(stderr, "droverctl: task %s %s (attempt %u)\n",
+				id, drv_task_state_name(t.state), t.attempt);
+			rc = CTL_EXIT_OK;
+		} else if (!e && t.state == DRV_TASK_DEAD) {
+			rc = ctl_fail("task %s is dead after %u attempt(s): %s",
+				      id, t.attempt, t.last_error ?
+				      t.last_error : "no error recorded");
+		} else if (drv_mono_ms() >= end) {
+			rc = ctl_fail("task %s not finished after %lld ms: %s",
+				      id, (long long)wait_ms, e ? err :
+				      drv_task_state_name(t.state));
+		} else {
+			usleep(WAIT_POLL_MS * 1000);
+		}
+	}
+	drv_state_task_release(&t);
+	if (c)
+		redisFree(c);
+	return rc;
+}
 
 static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		      int argc, char **argv)
@@ -29,10 +87,12 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		{ "deadline",        required_argument, NULL, 'D' },
 		{ "label",           required_argument, NULL, 'l' },
 		{ "timeout",         required_argument, NULL, 't' },
+		{ "wait",            required_argument, NULL, 'w' },
 		{ "json",            no_argument,       NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int64_t delay = 0, deadline = 0, timeout = cfg->kafka.connect_timeout_ms;
+	int64_t wait = -1;
 	int64_t num;
 	const char *payload_arg = NULL;
 	char *value;
@@ -85,15 +145,17 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		case 'd':
 		case 'D':
 		case 't':
+		case 'w':
 			if (drv_parse_duration(optarg, &num))
 				rc = ctl_usage_error(cmd, "--%s: '%s' is not a "
 						     "duration (e.g. 30s, 5m)",
 						     c == 'd' ? "delay" :
 						     c == 'D' ? "deadline" :
+						     c == 'w' ? "wait" :
 						     "timeout", optarg);
 			else
 				*(c == 'd' ? &delay : c == 'D' ? &deadline :
-				  &timeout) = num;
+				  c == 'w' ? &wait : &timeout) = num;
 			break;
 		case 'l':
 			if (!(value = ctl_split_kv(cmd, "--label", optarg)))
@@ -114,6 +176,10 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				     argv[optind]);
 	if (rc == CTL_EXIT_OK && !t.handler)
 		rc = ctl_usage_error(cmd, "--handler is required");
+	if (rc == CTL_EXIT_OK && wait >= 0 &&
+	    cfg->worker.task_state != DRV_TASK_STATE_ALL)
+		rc = ctl_usage_error(cmd, "--wait reads the task's state in "
+				     "Redis; it needs worker.task_state: all");
 	if (rc == CTL_EXIT_OK && cfg->handler_cnt > 0 &&
 	    !drv_config_handler(cfg, t.handler))
 		rc = ctl_usage_error(cmd, "no handler '%s' in %s", t.handler,
@@ -155,7 +221,10 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 					 "priority", (int)t.priority));
 	} else
 		printf("%s\n", t.id);
+	fflush(stdout);
 	rd_kafka_destroy(rk);
+	if (rc == CTL_EXIT_OK && wait >= 0)
+		rc = wait_task(cfg, t.id, wait);
 	drv_task_release(&t);
 	return rc;
 }
@@ -164,7 +233,8 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	{ "task", "submit",
 	  "--handler NAME [--payload JSON|@FILE] [--priority N] [--key K] "
 	  "[--idempotency-key K] [--max-attempts N] [--policy NAME] "
-	  "[--delay DURATION] [--deadline DURATION] [--label K=V]... [--json]",
+	  "[--delay DURATION] [--deadline DURATION] [--label K=V]... "
+	  "[--wait DURATION] [--json]",
 	  "publish a task and print its id once Kafka acknowledged it",
 	  "  --handler NAME          handler that runs the task (required)\n"
 	  "  --payload JSON|@FILE    payload (JSON; @- reads stdin)\n"
@@ -178,6 +248,12 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "  --label K=V             add a label (repeatable)\n"
 	  "  --timeout DURATION      wait this long for Kafka's "
 	  "acknowledgement\n"
+	  "  --wait DURATION         then wait this long for a worker to run "
+	  "it:\n"
+	  "                          exit 0 once it succeeded, 1 if it is dead "
+	  "or\n"
+	  "                          still unfinished (needs "
+	  "worker.task_state: all)\n"
 	  "  --json                  print {\"id\":...,\"topic\":...}\n",
 	  true, run_submit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },

@@ -37,6 +37,9 @@ expect 0 task submit --help
 expect 2 task submit --handler echo --priority 11
 expect 2 task submit --handler echo --payload '{not json'
 expect 2 task submit --handler echo --delay soon
+expect 2 task submit --handler echo --wait soon
+printf 'worker:\n  task_state: failures\n' >"$tmp/nostate.yaml"
+expect 2 -c "$tmp/nostate.yaml" task submit --handler echo --wait 1s
 expect 2 event emit
 expect 0 config check "$root/examples/drover.yaml"
 expect 1 config check "$tmp/bad.yaml"

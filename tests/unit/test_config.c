@@ -826,6 +826,59 @@ Test(config, env_unknown_variable_in_a_section)
 		"DROVER_WORKER_* variables set worker keys");
 }
 
+Test(config, env_sets_kafka_properties)
+{
+	static const char yaml[] = "kafka:\n  properties:\n"
+		"    security.protocol: SASL_SSL\n"
+		"    sasl.password: from-file\n";
+	char *env[] = { "DROVER_KAFKA_PROPERTY_SASL_PASSWORD=from-env",
+			"DROVER_KAFKA_PROPERTY_SASL_USERNAME=drover",
+			"DROVER_KAFKA_PROPERTY_SSL_CA_LOCATION=/etc/ca.pem",
+			NULL };
+	drv_config_t *cfg = NULL;
+	char err[256] = "";
+
+	cr_assert_eq(load_text(yaml, env, &cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(cfg->kafka.property_cnt, 4);
+	cr_assert_str_eq(cfg->kafka.properties[0].value, "SASL_SSL");
+	cr_assert_str_eq(cfg->kafka.properties[1].key, "sasl.password");
+	cr_assert_str_eq(cfg->kafka.properties[1].value, "from-env");
+	cr_assert_str_eq(cfg->kafka.properties[2].key, "sasl.username");
+	cr_assert_str_eq(cfg->kafka.properties[2].value, "drover");
+	cr_assert_str_eq(cfg->kafka.properties[3].key, "ssl.ca.location");
+	drv_config_destroy(cfg);
+	cfg = NULL;
+	/* no file properties at all */
+	cr_assert_eq(load_text("", env, &cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(cfg->kafka.property_cnt, 3);
+	drv_config_destroy(cfg);
+}
+
+Test(config, env_kafka_property_errors)
+{
+	char *env[] = { "DROVER_KAFKA_PROPERTY_GROUP_ID=g", NULL };
+	char *env2[] = { "DROVER_KAFKA_PROPERTY_=x", NULL };
+	char *env3[] = { "DROVER_KAFKA_PROPERTY_sasl.password=x", NULL };
+	char *env4[] = { "DROVER_KAFKA_PROPERTIES_SASL_PASSWORD=x", NULL };
+
+	expect_text_error("", env,
+		"environment DROVER_KAFKA_PROPERTY_GROUP_ID: sets group.id: "
+		"set worker.group or coordinator.group instead");
+	expect_text_error("", env2,
+		"environment DROVER_KAFKA_PROPERTY_: not a librdkafka "
+		"property name; write DROVER_KAFKA_PROPERTY_<NAME>, e.g. "
+		"DROVER_KAFKA_PROPERTY_SASL_PASSWORD");
+	expect_text_error("", env3,
+		"environment DROVER_KAFKA_PROPERTY_sasl.password: not a "
+		"librdkafka property name; write DROVER_KAFKA_PROPERTY_<NAME> "
+		"in A-Z 0-9 _ (_ stands for .)");
+	expect_text_error("", env4,
+		"environment DROVER_KAFKA_PROPERTIES_SASL_PASSWORD: no such "
+		"setting; DROVER_KAFKA_* variables set kafka keys");
+}
+
 /* ---------------------------------------------------------------- */
 /* Dump                                                              */
 /* ---------------------------------------------------------------- */
