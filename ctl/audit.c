@@ -17,7 +17,7 @@
 const char *ctl_actor;
 
 /* --as, else $USER or the login name of the real user, else "unknown" */
-static const char *actor(void)
+const char *ctl_actor_name(void)
 {
 	const struct passwd *pw;
 	const char *u;
@@ -47,7 +47,7 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	a.time_ms = drv_now_ms();
 	drv_id_new(a.id, a.time_ms);
 	a.count = count;
-	if (!(a.actor = strdup(actor())) || !(a.host = strdup(host)) ||
+	if (!(a.actor = strdup(ctl_actor_name())) || !(a.host = strdup(host)) ||
 	    !(a.action = strdup(action)) ||
 	    (target && !(a.target = strdup(target))) ||
 	    (details_json && !(a.details_json = strdup(details_json))) ||
