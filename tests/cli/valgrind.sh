@@ -48,6 +48,13 @@ expect 0 dlq list --help
 expect 2 dlq list --since yesterday
 expect 2 dlq list --reason exploded --label a=b
 expect 2 dlq stats --limit 3
+expect 0 dlq resubmit --help
+expect 2 dlq resubmit
+expect 2 dlq resubmit --all 01ARZ3NDEKTSV4RRFFQ69G5FAV
+expect 2 dlq resubmit --all --set '{bad'
+expect 2 dlq resubmit --all --set a=1 --set 'b.=2'
+expect 2 dlq resubmit --all --rate 0/s
+expect 2 dlq resubmit not-an-id
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.
