@@ -85,5 +85,6 @@ extern const ctl_cmd_t ctl_event_cmds[];
 extern const ctl_cmd_t ctl_dlq_cmds[];
 extern const ctl_cmd_t ctl_schedule_cmds[];
 extern const ctl_cmd_t ctl_dlq_resubmit_cmds[];
+extern const ctl_cmd_t ctl_dlq_import_cmds[];
 
 #endif /* DROVER_CTL_H */

@@ -258,6 +258,17 @@ char *dlq_entry_json(const dlq_entry_t *e)
 	}
 	if (!obj)
 		return NULL;
+	if (!e->undecodable) {
+		/* the message itself, so `dlq import` restores it exactly */
+		char *b64 = drv_base64_encode(e->value, e->value_len);
+
+		if (!b64) {
+			json_decref(obj);
+			return NULL;
+		}
+		json_object_set_new(obj, "message_base64", json_string(b64));
+		free(b64);
+	}
 	json_object_set_new(obj, "dlq_partition", json_integer(e->partition));
 	json_object_set_new(obj, "dlq_offset", json_integer(e->offset));
 	s = json_dumps(obj, JSON_COMPACT);

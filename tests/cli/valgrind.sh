@@ -55,6 +55,9 @@ expect 2 dlq resubmit --all --set '{bad'
 expect 2 dlq resubmit --all --set a=1 --set 'b.=2'
 expect 2 dlq resubmit --all --rate 0/s
 expect 2 dlq resubmit not-an-id
+expect 0 dlq import --help
+expect 2 dlq import a b
+expect 1 dlq import "$tmp/missing.jsonl"
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.

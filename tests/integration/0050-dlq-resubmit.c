@@ -227,5 +227,29 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 	cr_assert_geq(audit_count(&ctx, "dlq.resubmit", 3), 3);
 
 	it_stop(worker, SIGTERM, 20000);
+
+	/* export, and import into another namespace (another "cluster") */
+	{
+		it_ctx_t ctx2;
+		char path[300];
+		FILE *f;
+
+		rc = it_ctl(&ctx, &out, "dlq", "export", NULL);
+		cr_assert_eq(rc, 0);
+		drv_fmt(path, sizeof(path), "%s/dlq.jsonl", ctx.dir);
+		cr_assert((f = fopen(path, "w")));
+		fputs(out, f);
+		fputs("not json\n", f);
+		fclose(f);
+		free(out);
+		it_setup(&ctx2, handlers);
+		it_topics(&ctx2);
+		rc = it_ctl(&ctx2, &out, "dlq", "import", path, NULL);
+		cr_assert_eq(rc, 1, "one bad line: exit %d", rc);
+		free(out);
+		cr_assert_eq(stats_field(&ctx2, "count"), N);
+		cr_assert_eq(audit_count(&ctx2, "dlq.import", 1), 1);
+		it_teardown(&ctx2);
+	}
 	it_teardown(&ctx);
 }
