@@ -256,9 +256,13 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.finished_ms = drv_now_ms(),
 	};
 
+	char *origin;
+
 	if (job->step == STEP_ABANDON || job->step == STEP_RELEASE)
 		return;
+	rec.origin = origin = drv_state_origin_json(t);
 	drv_state_record(w->state, &rec);
+	free(origin);
 	if (job->step == STEP_DONE && !job->skipped && t->idempotency_key)
 		drv_state_idem_done(w->state, t->idempotency_key, t->id);
 }

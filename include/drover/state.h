@@ -14,8 +14,9 @@
  * Keys, with P = redis.key_prefix (default "drover:"):
  *
  *   P task:<id>          hash: state, attempt, handler, worker, last_error,
- *                        updated_ms, created_ms (fields a record leaves out
- *                        keep their earlier value)
+ *                        updated_ms, created_ms, origin (a JSON object;
+ *                        fields a record leaves out keep their earlier
+ *                        value)
  *   P task:<id>:history  list: one compact JSON object per finished attempt,
  *                        oldest first: {"attempt":2,"state":"retrying",
  *                        "worker":"w1","started_ms":..,"finished_ms":..,
@@ -113,6 +114,9 @@ typedef struct drv_state_rec {
 	int64_t     started_ms;    /**< attempt start; 0 = unknown */
 	int64_t     finished_ms;   /**< attempt end; 0 = unknown */
 	int64_t     updated_ms;    /**< 0 = now (when recorded) */
+	const char *origin;        /**< where the task came from, a JSON
+					object's text (drv_state_origin_json);
+					NULL = leave as it is */
 } drv_state_rec_t;
 
 /** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
@@ -255,6 +259,7 @@ typedef struct drv_state_task {
 	int64_t  ttl_ms;           /**< PTTL of the hash; -1 = none */
 	drv_state_attempt_t *history;  /**< oldest first */
 	size_t   history_cnt;
+	char    *origin;           /**< JSON object text, NULL = unknown */
 } drv_state_task_t;
 
 /** @brief Zero \p t. Allocates nothing. */
@@ -300,6 +305,15 @@ char *drv_state_task_json(const drv_state_task_t *t);
  *          memory or \p rec is not the end of an attempt.
  */
 char *drv_state_history_json(const drv_state_rec_t *rec);
+
+/**
+ * @brief The origin of \p t (schedule, scheduled time, event, parent task,
+ *        dead letter, submitted by) as compact JSON for
+ *        drv_state_rec_t.origin; absent fields left out.
+ * @returns a malloc'd string the caller frees with free(); NULL when the
+ *          task has no origin at all or out of memory.
+ */
+char *drv_state_origin_json(const drv_task_t *t);
 
 /**
  * @brief Would worker.task_state = \p mode keep \p rec? (The filter of

@@ -58,6 +58,13 @@ expect 2 dlq resubmit not-an-id
 expect 0 dlq import --help
 expect 2 dlq import a b
 expect 1 dlq import "$tmp/missing.jsonl"
+expect 0 audit list --help
+expect 2 audit list --since yesterday
+expect 2 audit list --since 1h --until 2h
+expect 2 intervention report --limit 3
+expect 0 task show --help
+expect 2 task show
+expect 2 task show not-an-id
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.

@@ -119,7 +119,8 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 			  "--set", "ok=true", "--rate", "500/s", NULL };
 	char *again[] = { "dlq", "resubmit", "--all", "--handler", "picky",
 			  "--set", "ok=true", "--json", NULL };
-	char *out = NULL, first_id[DRV_ID_LEN + 1];
+	char *out = NULL, first_id[DRV_ID_LEN + 1], first_task[DRV_ID_LEN + 1];
+	char new_task[DRV_ID_LEN + 1];
 	const char *unknown = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
 	it_ctx_t ctx;
 	json_t *j, *task;
@@ -150,6 +151,9 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 		cr_assert(j);
 		drv_strlcpy(first_id, json_string_value(json_object_get(j,
 			    "id")), sizeof(first_id));
+		drv_strlcpy(first_task, json_string_value(json_object_get(
+			    json_object_get(j, "task"), "id")),
+			    sizeof(first_task));
 		json_decref(j);
 	}
 	free(out);
@@ -179,6 +183,8 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 		  "payload"), "ok")));
 	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(
 		task, "labels"), "drover.resubmitted_from")), first_id);
+	drv_strlcpy(new_task, json_string_value(json_object_get(task, "id")),
+		    sizeof(new_task));
 	json_decref(j);
 	cr_assert_eq(stats_field(&ctx, "resubmitted"), 0);
 
@@ -215,6 +221,35 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 		     it_count(&ctx, "ok", NULL));
 	cr_assert_eq(stats_field(&ctx, "resubmitted"), N);
 
+	/* task show: the dead original and the resubmitted task, which
+	 * points back at its dead letter */
+	{
+		char *show1[] = { "task", "show", first_task, "--json", NULL };
+		char *show2[] = { "task", "show", new_task, "--json", NULL };
+		json_t *h;
+
+		j = ctl_json(&ctx, 0, show1);
+		cr_assert_str_eq(json_string_value(json_object_get(j, "state")),
+				 "dead");
+		h = json_array_get(json_object_get(j, "history"), 0);
+		cr_assert_str_eq(json_string_value(json_object_get(h,
+				 "error")), "exit code 3");
+		cr_assert_str_eq(json_string_value(json_object_get(h,
+				 "worker")), "worker-1");
+		json_decref(j);
+		j = ctl_json(&ctx, 0, show2);
+		cr_assert_str_eq(json_string_value(json_object_get(j, "state")),
+				 "succeeded");
+		cr_assert_str_eq(json_string_value(json_object_get(
+			json_object_get(j, "origin"), "dead_letter_id")),
+			first_id);
+		json_decref(j);
+		rc = it_ctl(&ctx, &out, "task", "show",
+			    "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL);
+		cr_assert_eq(rc, 1);
+		free(out);
+	}
+
 	/* the same resubmit again resubmits nothing */
 	j = ctl_json(&ctx, 0, again);
 	cr_assert_eq(json_integer_value(json_object_get(j, "resubmitted")), 0);
@@ -225,6 +260,27 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 	/* the runs that acted are in the audit topic (the killed one could
 	 * not write its record) */
 	cr_assert_geq(audit_count(&ctx, "dlq.resubmit", 3), 3);
+	{
+		char *al[] = { "--as", "carol", "audit", "list", "--json",
+			       "--action", "dlq.", "--since", "1h", NULL };
+		char *rep[] = { "intervention", "report", "--json", NULL };
+
+		j = ctl_json(&ctx, 0, al);
+		cr_assert_str_eq(json_string_value(json_object_get(j,
+				 "action")), "dlq.resubmit");
+		cr_assert(json_object_get(json_object_get(j, "details"),
+					  "args"));
+		json_decref(j);
+		j = ctl_json(&ctx, 0, rep);
+		/* (the SIGKILLed run's tasks are in no record) */
+		cr_assert_gt(json_integer_value(json_object_get(
+			json_object_get(json_object_get(j, "actions"),
+					"dlq.resubmit"), "affected")), 0);
+		cr_assert_geq(json_integer_value(json_object_get(
+			json_object_get(json_object_get(j, "actions"),
+					"dlq.resubmit"), "records")), 3);
+		json_decref(j);
+	}
 
 	it_stop(worker, SIGTERM, 20000);
 

@@ -267,3 +267,22 @@ Test(cli, dlq_resubmit_bad_usage)
 		expect_usage(&r, cases[i][5]);
 	}
 }
+
+Test(cli, audit_and_task_show_bad_usage)
+{
+	static const char *cases[][5] = {
+		{ "audit", "list", "--since", "yesterday", "neither an RFC 3339" },
+		{ "audit", "list", "--limit", "0", "--limit must be" },
+		{ "audit", "list", "extra", NULL, "unexpected argument" },
+		{ "intervention", "report", "--action", "x", "unknown option" },
+		{ "task", "show", NULL, NULL, "missing task ID" },
+		{ "task", "show", "nope", NULL, "is not a task id" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    NULL);
+		expect_usage(&r, cases[i][4]);
+	}
+}

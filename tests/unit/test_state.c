@@ -557,3 +557,22 @@ Test(state, destroy_frees_what_is_left)
 	drv_state_destroy(st); /* valgrind: the three entries are freed */
 	drv_config_destroy(cfg);
 }
+
+Test(state, origin_json)
+{
+	drv_task_t t;
+	char *s;
+
+	drv_task_init(&t);
+	cr_assert_null(drv_state_origin_json(&t));
+	t.origin.dead_letter_id = strdup("01HZY3K4M5N6P7Q8R9S0T1V2W3");
+	t.origin.submitted_by = strdup("alice");
+	t.origin.schedule_id = strdup("nightly");
+	t.origin.scheduled_ms = 1000;
+	s = drv_state_origin_json(&t);
+	cr_assert_str_eq(s, "{\"schedule_id\":\"nightly\",\"scheduled_ms\":"
+			 "1000,\"dead_letter_id\":\"01HZY3K4M5N6P7Q8R9S0T1V2W3\","
+			 "\"submitted_by\":\"alice\"}");
+	free(s);
+	drv_task_release(&t);
+}
