@@ -90,7 +90,8 @@ struct drv_state {
 /* ------------------------------------------------------------------ */
 
 static const char *const state_names[DRV_TASK_STATE_CNT] = {
-	"queued", "running", "succeeded", "retrying", "dead", "skipped"
+	"queued", "running", "succeeded", "retrying", "dead", "skipped",
+	"paused", "cancelled"
 };
 
 const char *drv_task_state_name(drv_task_state_t s)
@@ -115,7 +116,8 @@ drv_err_t drv_task_state_parse(const char *s, drv_task_state_t *out)
 static bool ends_attempt(drv_task_state_t s)
 {
 	return s == DRV_TASK_SUCCEEDED || s == DRV_TASK_RETRYING ||
-	       s == DRV_TASK_DEAD || s == DRV_TASK_SKIPPED;
+	       s == DRV_TASK_DEAD || s == DRV_TASK_SKIPPED ||
+	       s == DRV_TASK_CANCELLED;
 }
 
 bool drv_state_mode_keeps(drv_task_state_mode_t mode,
@@ -126,7 +128,11 @@ bool drv_state_mode_keeps(drv_task_state_mode_t mode,
 		return true;
 	case DRV_TASK_STATE_FAILURES:
 		return rec->state == DRV_TASK_RETRYING ||
-		       rec->state == DRV_TASK_DEAD || rec->attempt > 1;
+		       rec->state == DRV_TASK_DEAD ||
+		       rec->state == DRV_TASK_PAUSED ||
+		       rec->state == DRV_TASK_CANCELLED ||
+		       (rec->state == DRV_TASK_SKIPPED && rec->error) ||
+		       rec->attempt > 1;
 	default:
 		return false;
 	}

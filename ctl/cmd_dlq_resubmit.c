@@ -57,6 +57,10 @@ typedef struct resub {
 	const char  *policy;     /* NULL = keep */
 	int64_t      max_attempts; /* 0 = keep */
 	bool         reset, dry_run, force, json;
+	bool         retry;      /* `task retry`: one task, its newest dead
+				    letter, forced, attempts reset */
+	int64_t      retry_dead_ms;
+	char         last_id[DRV_ID_LEN + 1]; /* the last task sent */
 	int64_t      max;        /* 0 = no limit */
 	double       rate;       /* per second; 0 = no limit */
 	rd_kafka_t  *rk;
@@ -218,6 +222,7 @@ static void flush(resub_t *r, pending_t *pv, size_t n)
 		}
 		dl_ids[acked] = p->dl_id;
 		task_ids[acked++] = p->task.id;
+		drv_strlcpy(r->last_id, p->task.id, sizeof(r->last_id));
 	}
 	if (acked && (r->err = dlq_marks_set(r->rc, r->cfg, dl_ids, task_ids,
 					     acked, r->errstr,
@@ -307,6 +312,13 @@ static bool visit(const dlq_entry_t *e, void *arg)
 	}
 	if (r->all)
 		pace(r);
+	if (r->retry && r->batch_cnt) {
+		/* a task dead-lettered more than once: the newest wins */
+		if (e->dl.dead_ms < r->retry_dead_ms)
+			return true;
+		release_batch(r);
+	}
+	r->retry_dead_ms = e->dl.dead_ms;
 	if (r->batch_cnt == r->batch_cap) {
 		size_t cap = r->batch_cap ? r->batch_cap * 2 : 64;
 		pending_t *nb = realloc(r->batch, cap * sizeof(*nb));
@@ -442,6 +454,17 @@ static int parse(resub_t *r, int argc, char **argv)
 		return rc;
 	r->ids = argv + optind;
 	r->id_cnt = (size_t)(argc - optind);
+	if (r->retry) {
+		if (r->all || filtered || r->force || r->max || r->rate)
+			return ctl_usage_error(cmd, "options of 'dlq resubmit' "
+					       "only: --all, filters, --force, "
+					       "--max, --rate");
+		if (r->id_cnt != 1)
+			return ctl_usage_error(cmd, r->id_cnt ? "one task ID "
+					       "only" : "missing task ID");
+		r->force = true;
+		r->reset = true;
+	}
 	if (r->all && r->id_cnt)
 		return ctl_usage_error(cmd, "give IDs or --all, not both");
 	if (!r->all && !r->id_cnt)
@@ -513,6 +536,8 @@ static int finish(resub_t *r, int argc, char **argv, drv_err_t read_rc,
 	if (rc && strcmp(result, "interrupted") &&
 	    !strstr(result, "failed"))
 		fprintf(stderr, "droverctl: dlq resubmit: %s\n", result);
+	if (r->retry && !r->dry_run && r->sent == 1)
+		printf("%s\n", r->last_id);
 	if (r->json && !r->dry_run)
 		ctl_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
 			"resubmitted", (json_int_t)r->sent,
@@ -530,8 +555,8 @@ static int finish(resub_t *r, int argc, char **argv, drv_err_t read_rc,
 		off += (size_t)snprintf(target + off, sizeof(target) - off,
 					"%s%s", i ? "," : "", r->ids[i]);
 	details = audit_details(r, argc, argv);
-	if (ctl_audit(r->cfg, r->rk, "dlq.resubmit", target, r->sent, details,
-		      result) != CTL_EXIT_OK)
+	if (ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : "dlq.resubmit",
+		      target, r->sent, details, result) != CTL_EXIT_OK)
 		rc = CTL_EXIT_FAILED;
 	free(details);
 	return rc;
@@ -548,6 +573,7 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 	r.cmd = cmd;
 	r.cfg = cfg;
+	r.retry = !strcmp(cmd->group, "task");
 	ctl_patch_init(&r.patch);
 	if ((urc = parse(&r, argc, argv))) {
 		ctl_patch_release(&r.patch);
@@ -579,8 +605,11 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 		for (size_t i = 0; i < r.id_cnt; i++)
 			if (!r.id_found[i]) {
-				fprintf(stderr, "droverctl: dlq resubmit: %s "
-					"not found in the DLQ\n", r.ids[i]);
+				fprintf(stderr, "droverctl: %s %s: %s not "
+					"found in the DLQ%s\n", cmd->group,
+					cmd->name, r.ids[i], r.retry ? " (only "
+					"a dead task can be retried; a failing "
+					"one is retried by its policy)" : "");
 				missing++;
 			}
 		if (missing || r.build_failed || r.undecodable) {
@@ -646,6 +675,24 @@ const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	  "  droverctl dlq resubmit --all --handler resize --reason "
 	  "permanent_failure \\\n"
 	  "      --set '{\"quality\":80}' --reset-attempts --rate 500/s\n",
+	  true, run_resubmit },
+	{ "task", "retry",
+	  "ID [--set PATCH]... [--priority N] [--policy NAME] "
+	  "[--max-attempts N] [--dry-run] [--json]",
+	  "run a dead task again, from its newest dead letter, maybe patched",
+	  "  --set PATCH           change the payload (as 'dlq resubmit "
+	  "--set')\n"
+	  "  --priority N          new priority 1..10\n"
+	  "  --policy NAME         new retry policy\n"
+	  "  --max-attempts N      new attempt limit 1..1000\n"
+	  "  --dry-run             print the task that would be sent\n"
+	  "  --json                print the counts as one JSON object\n"
+	  "A new task (new id, attempts reset, linked to the dead letter) is "
+	  "sent\neven if the dead letter was resubmitted before; its id is "
+	  "printed.\n"
+	  "Example:\n"
+	  "  droverctl task retry 01HZY3K4M5N6P7Q8R9S0T1V2W3 --set "
+	  "'{\"dry_run\":false}'\n",
 	  true, run_resubmit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

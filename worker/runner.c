@@ -98,8 +98,10 @@ static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	if (job->abandon) /* shutdown came between start and here */
 		drv_exec_signal(ex, SIGKILL);
 	pthread_mutex_unlock(&w->lock);
+	intervene_exec_start(w, job, ex);
 
 	drv_exec_wait(ex, &er);
+	intervene_exec_end(w, ex);
 
 	pthread_mutex_lock(&w->lock);
 	job->ex = NULL;
@@ -297,6 +299,8 @@ static void execute(worker_t *w, job_t *job)
 	bool abandoned;
 
 	job->started_ms = drv_now_ms();
+	if (intervene_before(w, job))
+		return;
 	if (already_done(w, job)) {
 		job->skipped = true;
 		job->step = STEP_DONE;
@@ -346,7 +350,10 @@ static void execute(worker_t *w, job_t *job)
 	pthread_mutex_unlock(&w->lock);
 	if (abandoned)
 		job->step = STEP_ABANDON;
-	else if (res.failure == DRV_FAILURE_UNSPECIFIED)
+	else if (intervene_after(w, job)) {
+		drv_result_release(&res);
+		return;
+	} else if (res.failure == DRV_FAILURE_UNSPECIFIED)
 		job->step = STEP_DONE;
 	else
 		decide_failure(w, job, h, &res);

@@ -65,6 +65,16 @@ expect 2 intervention report --limit 3
 expect 0 task show --help
 expect 2 task show
 expect 2 task show not-an-id
+expect 0 task pause --help
+expect 2 task pause
+expect 2 task skip 01ARZ3NDEKTSV4RRFFQ69G5FAV
+expect 2 task cancel 01ARZ3NDEKTSV4RRFFQ69G5FAV --reason x
+expect 2 task retry
+expect 2 task retry 01ARZ3NDEKTSV4RRFFQ69G5FAV --all
+expect 2 task retry 01ARZ3NDEKTSV4RRFFQ69G5FAV --set '{bad'
+expect 0 pause --handler --help
+expect 2 pause --handler
+expect 2 resume --handler a b
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.

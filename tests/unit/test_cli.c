@@ -286,3 +286,27 @@ Test(cli, audit_and_task_show_bad_usage)
 		expect_usage(&r, cases[i][4]);
 	}
 }
+
+Test(cli, intervention_bad_usage)
+{
+	static const char *cases[][5] = {
+		{ "task", "pause", NULL, NULL, "missing task ID" },
+		{ "task", "skip", "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL,
+		  "--reason is required" },
+		{ "task", "cancel", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--reason",
+		  "unknown option" },
+		{ "task", "resume", "bad-id", NULL, "is not a task id" },
+		{ "task", "retry", NULL, NULL, "missing task ID" },
+		{ "task", "retry", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--all",
+		  "options of 'dlq resubmit' only" },
+		{ "pause", "--handler", NULL, NULL, "wants a handler name" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    cases[i][3] && !strcmp(cases[i][3], "--reason") ? "x" : NULL,
+		    NULL);
+		expect_usage(&r, cases[i][4]);
+	}
+}
