@@ -745,27 +745,33 @@ const ctl_cmd_t ctl_dlq_cmds[] = {
 	  "  --limit N             show at most N (default 50)\n"
 	  "  --offset N            skip the first N matches\n"
 	  "  --json                one JSON object per line\n"
-	  "Reads the DLQ up to its end when the command starts.\n",
+	  "Reads the DLQ up to its end when the command starts.\n"
+	  "Example:\n  droverctl dlq list --handler resize --since 2h "
+	  "--grep timeout\n",
 	  true, run_list },
 	{ "dlq", "show", "ID|PARTITION:OFFSET [--json]",
 	  "show a dead letter by its id or its task's id, failures and all",
 	  "  --json                the dead letter as one JSON line\n"
 	  "ID is the dead letter's id or the task id (a task dead-lettered "
 	  "more than\nonce shows every dead letter); PARTITION:OFFSET names "
-	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n",
+	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n"
+	  "Example:\n  droverctl dlq show 01HZY3K4M5N6P7Q8R9S0T1V2W3\n",
 	  true, run_show },
 	{ "dlq", "stats", DLQ_FILTER_USAGE " [--json]",
 	  "DLQ depth, oldest and newest entry, counts by reason and handler",
 	  DLQ_FILTER_HELP
 	  "  --json                one JSON object\n"
 	  "Also counts the entries already resubmitted (their marks in "
-	  "Redis;\n\"unknown\" when Redis cannot be reached).\n",
+	  "Redis;\n\"unknown\" when Redis cannot be reached).\n"
+	  "Example:\n  droverctl dlq stats --since 24h --json\n",
 	  true, run_stats },
 	{ "dlq", "export", DLQ_FILTER_USAGE,
 	  "write every matching dead letter as a JSON line (for archiving)",
 	  DLQ_FILTER_HELP
 	  "Writes in DLQ order to stdout, e.g. "
-	  "'droverctl dlq export > dlq.jsonl'.\n",
+	  "'droverctl dlq export > dlq.jsonl'.\n"
+	  "Example:\n  droverctl dlq export --reason permanent_failure > "
+	  "dlq.jsonl\n",
 	  true, run_export },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

@@ -178,7 +178,9 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "  --label K=V             add a label (repeatable)\n"
 	  "  --timeout DURATION      wait this long for Kafka's "
 	  "acknowledgement\n"
-	  "  --json                  print {\"id\":...,\"topic\":...}\n",
+	  "  --json                  print {\"id\":...,\"topic\":...}\n"
+	  "Example:\n  droverctl task submit --handler resize --payload "
+	  "'{\"image\":\"a.png\"}' --priority 8\n",
 	  true, run_submit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };
