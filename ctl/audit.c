@@ -19,6 +19,7 @@ const char *ctl_actor;
 /* --as, else $USER or the login name of the real user, else "unknown" */
 const char *ctl_actor_name(void)
 {
+	static char login[256];
 	const struct passwd *pw;
 	const char *u;
 
@@ -26,9 +27,10 @@ const char *ctl_actor_name(void)
 		return ctl_actor;
 	if ((u = getenv("USER")) && *u)
 		return u;
-	if ((pw = getpwuid(getuid())) && pw->pw_name)
-		return pw->pw_name;
-	return "unknown";
+	/* once: a resubmission asks for every task it builds */
+	if (!login[0] && (pw = getpwuid(getuid())) && pw->pw_name)
+		drv_strlcpy(login, pw->pw_name, sizeof(login));
+	return login[0] ? login : "unknown";
 }
 
 int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,

@@ -3,10 +3,12 @@
  * the task topics, patched, at most once each.
  *
  * The DLQ is streamed (dlq_read) and matching entries are gathered into
- * batches of DLQ_MARK_BATCH. Per batch: one MGET reads the resubmission
- * marks, every unmarked entry's new task is produced without waiting, the
- * acknowledgements are collected, and one pipelined round of SETs writes
- * the marks of the acknowledged ones. A mark is therefore never written for
+ * batches of DLQ_MARK_BATCH. Per batch, one MGET reads the resubmission
+ * marks and every unmarked entry's new task is produced without waiting;
+ * once FLY_MAX produces are in flight (several batches, overlapping the
+ * broker's latency) the acknowledgements of the oldest batch are collected
+ * and one pipelined round of SETs writes the marks of the acknowledged
+ * ones, while the younger batches stay in flight. A mark is therefore never written for
  * a task the broker did not take (nothing lost), and an entry with a mark is
  * never sent again unless --force (nothing twice). The task id is derived
  * from the dead letter id (dlq_resubmit_id) and the task carries the
@@ -36,13 +38,23 @@
 #define RESUBMIT_LABEL "drover.resubmitted_from"
 #define IDEM_PREFIX    "drover.resubmit:"
 
+/* A dead letter's new task, built and waiting to be sent. */
 typedef struct pending {
 	drv_task_t     task;
 	char           dl_id[DRV_ID_LEN + 1];
 	char           topic[256];
-	drv_delivery_t dr;
-	bool           produced;
 } pending_t;
+
+/* A task produced and not yet acknowledged. */
+typedef struct inflight {
+	char           dl_id[DRV_ID_LEN + 1];
+	char           task_id[DRV_ID_LEN + 1];
+	char           topic[256];
+	drv_delivery_t dr;
+} inflight_t;
+
+/* Produces in flight before their acknowledgements are collected. */
+#define FLY_MAX (16 * DLQ_MARK_BATCH)
 
 typedef struct resub {
 	const ctl_cmd_t    *cmd;
@@ -67,6 +79,8 @@ typedef struct resub {
 	redisContext *rc;
 	pending_t   *batch;
 	size_t       batch_cnt, batch_cap;
+	inflight_t  *fly;        /* a ring of FLY_MAX entries */
+	size_t       fly_head, fly_cnt;
 	int64_t      start_ms;
 	size_t       matched, sent, already, undecodable, failed, build_failed;
 	bool         stop, interrupted;
@@ -162,17 +176,69 @@ static void print_dry(const pending_t *p)
 	ctl_print_json(o);
 }
 
-/* Send pending[0..n) and mark what the broker acknowledged. */
+/* Wait for the \p k oldest produces in flight, then mark what the broker
+ * acknowledged (one pipelined round of SETs). The younger ones stay in
+ * flight meanwhile. */
+static void settle_oldest(resub_t *r, size_t k)
+{
+	static const char *dl_ids[FLY_MAX], *task_ids[FLY_MAX];
+	int64_t deadline = drv_mono_ms() + r->cfg->kafka.connect_timeout_ms;
+	size_t acked = 0;
+	char err[512];
+
+	if (k > r->fly_cnt)
+		k = r->fly_cnt;
+	for (size_t i = 0; i < k; i++) {
+		inflight_t *f = &r->fly[(r->fly_head + i) % FLY_MAX];
+		int64_t left = deadline - drv_mono_ms();
+
+		if (drv_kafka_wait(r->rk, &f->dr, f->topic, left > 0 ? left : 1,
+				   err, sizeof(err))) {
+			fprintf(stderr, "droverctl: dlq resubmit: %s: %s\n",
+				f->dl_id, err);
+			r->failed++;
+			continue;
+		}
+		dl_ids[acked] = f->dl_id;
+		task_ids[acked++] = f->task_id;
+		drv_strlcpy(r->last_id, f->task_id, sizeof(r->last_id));
+	}
+	r->fly_head = (r->fly_head + k) % FLY_MAX;
+	r->fly_cnt -= k;
+	if (acked && !r->err &&
+	    (r->err = dlq_marks_set(r->rc, r->cfg, dl_ids, task_ids, acked,
+				    r->errstr, sizeof(r->errstr)))) {
+		/* sent but not marked: a rerun sends the same task ids with
+		 * the same idempotency keys; say so */
+		fprintf(stderr, "droverctl: dlq resubmit: %zu tasks were sent "
+			"but their marks could not be written; a rerun sends "
+			"them again under the same ids and idempotency keys\n",
+			acked);
+		return;
+	}
+	r->sent += acked;
+}
+
+/* Wait for everything in flight and mark it. */
+static void settle(resub_t *r)
+{
+	settle_oldest(r, r->fly_cnt);
+}
+
+/* Check the marks of pending[0..n) and produce the unmarked ones without
+ * waiting; settle() collects the acknowledgements once FLY_MAX are in
+ * flight, so several batches overlap with the broker's latency. */
 static void flush(resub_t *r, pending_t *pv, size_t n)
 {
 	static char marks[DLQ_MARK_BATCH][DRV_ID_LEN + 1];
-	const char *dl_ids[DLQ_MARK_BATCH], *task_ids[DLQ_MARK_BATCH];
-	int64_t deadline, now = drv_now_ms();
-	size_t acked = 0;
+	const char *dl_ids[DLQ_MARK_BATCH];
+	int64_t now = drv_now_ms();
 	char err[512];
 
 	if (n == 0 || r->err)
 		return;
+	if (r->fly_cnt + n > FLY_MAX)
+		settle_oldest(r, r->fly_cnt + n - FLY_MAX);
 	for (size_t i = 0; i < n; i++)
 		dl_ids[i] = pv[i].dl_id;
 	if (r->force)
@@ -182,6 +248,7 @@ static void flush(resub_t *r, pending_t *pv, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		pending_t *p = &pv[i];
+		inflight_t *f;
 
 		if (marks[i][0]) {
 			r->already++;
@@ -194,48 +261,22 @@ static void flush(resub_t *r, pending_t *pv, size_t n)
 			r->sent++;
 			continue;
 		}
-		memset(&p->dr, 0, sizeof(p->dr));
-		if (drv_task_produce(r->rk, &p->task, p->topic, &p->dr, err,
+		f = &r->fly[(r->fly_head + r->fly_cnt) % FLY_MAX];
+		memset(&f->dr, 0, sizeof(f->dr));
+		if (drv_task_produce(r->rk, &p->task, p->topic, &f->dr, err,
 				     sizeof(err))) {
 			fprintf(stderr, "droverctl: dlq resubmit: %s: %s\n",
 				p->dl_id, err);
 			r->failed++;
 			continue;
 		}
-		p->produced = true;
+		drv_strlcpy(f->dl_id, p->dl_id, sizeof(f->dl_id));
+		drv_strlcpy(f->task_id, p->task.id, sizeof(f->task_id));
+		drv_strlcpy(f->topic, p->topic, sizeof(f->topic));
+		r->fly_cnt++;
 	}
-	/* collect every acknowledgement (a timeout purges the rest, whose
-	 * reports then arrive as failures) */
-	deadline = drv_mono_ms() + r->cfg->kafka.connect_timeout_ms;
-	for (size_t i = 0; i < n; i++) {
-		pending_t *p = &pv[i];
-		int64_t left = deadline - drv_mono_ms();
-
-		if (!p->produced)
-			continue;
-		if (drv_kafka_wait(r->rk, &p->dr, p->topic, left > 0 ? left : 1,
-				   err, sizeof(err))) {
-			fprintf(stderr, "droverctl: dlq resubmit: %s: %s\n",
-				p->dl_id, err);
-			r->failed++;
-			continue;
-		}
-		dl_ids[acked] = p->dl_id;
-		task_ids[acked++] = p->task.id;
-		drv_strlcpy(r->last_id, p->task.id, sizeof(r->last_id));
-	}
-	if (acked && (r->err = dlq_marks_set(r->rc, r->cfg, dl_ids, task_ids,
-					     acked, r->errstr,
-					     sizeof(r->errstr)))) {
-		/* sent but not marked: a rerun sends the same task ids with
-		 * the same idempotency keys; say so */
-		fprintf(stderr, "droverctl: dlq resubmit: %zu tasks were sent "
-			"but their marks could not be written; a rerun sends "
-			"them again under the same ids and idempotency keys\n",
-			acked);
-		return;
-	}
-	r->sent += acked;
+	if (r->rk)
+		rd_kafka_poll(r->rk, 0);
 }
 
 static void release_batch(resub_t *r)
@@ -264,10 +305,12 @@ static void pace(resub_t *r)
 	if (r->rate <= 0)
 		return;
 	due = r->start_ms + (int64_t)((double)(r->sent + r->already +
-					       r->batch_cnt) * 1000.0 / r->rate);
+					       r->fly_cnt + r->batch_cnt) *
+					      1000.0 / r->rate);
 	if ((now = drv_mono_ms()) >= due)
 		return;
 	flush_batch(r); /* nothing waits unsent while we sleep */
+	settle(r);
 	ts.tv_sec = (due - now) / 1000;
 	ts.tv_nsec = (long)((due - now) % 1000) * 1000000L;
 	nanosleep(&ts, NULL);
@@ -305,8 +348,9 @@ static bool visit(const dlq_entry_t *e, void *arg)
 		r->undecodable++;
 		return true;
 	}
-	if (r->max && r->sent + r->batch_cnt >= (size_t)r->max) {
+	if (r->max && r->sent + r->fly_cnt + r->batch_cnt >= (size_t)r->max) {
 		flush_batch(r);
+		settle(r);
 		if (r->err || r->sent >= (size_t)r->max)
 			return false;
 	}
@@ -562,6 +606,32 @@ static int finish(resub_t *r, int argc, char **argv, drv_err_t read_rc,
 	return rc;
 }
 
+/* A producer for many small tasks at once: bigger batches than the
+ * default, so thousands in flight take few requests. */
+static rd_kafka_t *bulk_producer(const drv_config_t *cfg, char *errstr,
+				 size_t errstr_size)
+{
+	rd_kafka_conf_t *conf = drv_kafka_conf_new(cfg, NULL, errstr,
+						   errstr_size);
+	char rderr[256];
+	rd_kafka_t *rk;
+
+	if (!conf)
+		return NULL;
+	if (rd_kafka_conf_set(conf, "linger.ms", "20", rderr,
+			      sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "batch.size", "4000000", rderr,
+			      sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+	    !(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr,
+				sizeof(rderr)))) {
+		rd_kafka_conf_destroy(conf);
+		drv_error(errstr, errstr_size, DRV_ERR_KAFKA,
+			  "cannot create Kafka producer: %s", rderr);
+		return NULL;
+	}
+	return rk;
+}
+
 static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			int argc, char **argv)
 {
@@ -579,7 +649,9 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		ctl_patch_release(&r.patch);
 		return urc;
 	}
-	if (!r.all && !(r.id_found = calloc(r.id_cnt, sizeof(bool)))) {
+	if ((!r.all && !(r.id_found = calloc(r.id_cnt, sizeof(bool)))) ||
+	    !(r.fly = calloc(FLY_MAX, sizeof(*r.fly)))) {
+		free(r.id_found);
 		ctl_patch_release(&r.patch);
 		return ctl_fail("out of memory");
 	}
@@ -589,8 +661,7 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			       "in Redis; nothing was sent)", err);
 		goto out;
 	}
-	if (!r.dry_run && !(r.rk = drv_kafka_producer_new(cfg, err,
-							  sizeof(err)))) {
+	if (!r.dry_run && !(r.rk = bulk_producer(cfg, err, sizeof(err)))) {
 		urc = ctl_fail("dlq resubmit: %s", err);
 		goto out;
 	}
@@ -624,6 +695,7 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		flush_batch(&r);
 	else
 		release_batch(&r);
+	settle(&r);  /* what was produced is marked, interrupted or not */
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	urc = finish(&r, argc, argv, rc, err);
@@ -635,6 +707,7 @@ out:
 	if (r.rc)
 		redisFree(r.rc);
 	free(r.batch);
+	free(r.fly);
 	free(r.id_found);
 	ctl_patch_release(&r.patch);
 	return urc;
