@@ -5,7 +5,8 @@
  * what a runner does with it:
  *
  *   - before an attempt: a paused task, or any task of a paused handler, is
- *     parked: released to a delay tier IV_PARK_MS ahead, no attempt charged
+ *     parked: released to a delay tier IV_PARK_MS (IV_PARK_HANDLER_MS for a
+ *     paused handler) ahead, no attempt charged
  *     (Kafka keeps holding it, as it holds every task in flight), and looked
  *     at again when it comes back; a skipped task is dead-lettered with
  *     reason "skipped" and never run; a cancelled one is recorded and never
@@ -36,7 +37,9 @@
 #include "worker.h"
 
 #define IV_RESYNC_MS 1000  /* the cache is at most this stale */
-#define IV_PARK_MS   1000  /* a parked task comes back after this */
+#define IV_PARK_MS   1000  /* a paused task comes back after this */
+#define IV_PARK_HANDLER_MS 5000 /* a task of a paused handler: there may
+				   be many, so each comes round less often */
 
 typedef struct iv_entry {
 	char    *field;   /* "task:<id>" or "handler:<name>" */
@@ -290,7 +293,8 @@ bool intervene_before(worker_t *w, job_t *job)
 	if (a != DRV_IV_PAUSE && !handler_paused)
 		return false;
 	/* parked: back to a delay tier, no attempt charged */
-	t->not_before_ms = drv_now_ms() + IV_PARK_MS;
+	t->not_before_ms = drv_now_ms() + (a == DRV_IV_PAUSE ? IV_PARK_MS :
+					   IV_PARK_HANDLER_MS);
 	job->step = STEP_RELEASE;
 	record(w, t->id, DRV_TASK_PAUSED, t->attempt, t->handler,
 	       a == DRV_IV_PAUSE ? why : "its handler is paused");
