@@ -31,7 +31,9 @@ static void print_commands(FILE *out)
 {
 	fprintf(out, "%s\n\n"
 		"Operate a drover deployment: submit tasks, emit events, "
-		"manage topics and config.\n\n"
+		"manage topics and config,\ninspect and resubmit dead "
+		"letters, pause, skip, cancel or retry tasks, and read\n"
+		"the audit trail.\n\n"
 		"Global options:\n"
 		"  -c, --config FILE   drover config (default: $DROVER_CONFIG, "
 		"else built-in defaults)\n"
