@@ -267,6 +267,11 @@ static bool report_visit(const rd_kafka_message_t *m, void *arg)
 
 		if (strcmp(kinds[k], a.action))
 			continue;
+		/* a resubmission writes "started", then how it ended:
+		 * count the end (a run killed meanwhile shows as
+		 * "started" in audit list only) */
+		if (a.result && !strcmp(a.result, "started"))
+			break;
 		r->records[k]++;
 		r->affected[k] += a.count;
 		if (a.result && strcmp(a.result, "ok"))

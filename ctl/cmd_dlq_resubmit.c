@@ -73,6 +73,7 @@ typedef struct resub {
 				    letter, forced, attempts reset */
 	int64_t      retry_dead_ms;
 	char         last_id[DRV_ID_LEN + 1]; /* the last task sent */
+	bool         audited_start;
 	int64_t      max;        /* 0 = no limit */
 	double       rate;       /* per second; 0 = no limit */
 	rd_kafka_t  *rk;
@@ -549,11 +550,32 @@ static char *audit_details(const resub_t *r, int argc, char **argv)
 	return s;
 }
 
+/* One audit record of the run: \p result "started" before anything is
+ * sent (so a run killed with SIGKILL is on the trail too), then how it
+ * ended. */
+static int audit(resub_t *r, int argc, char **argv, const char *result)
+{
+	char target[600] = "", *details;
+	size_t off = 0;
+	int rc;
+
+	if (r->all)
+		drv_strlcpy(target, "--all", sizeof(target));
+	for (size_t i = 0; i < r->id_cnt && off + DRV_ID_LEN + 2 <
+	     sizeof(target); i++)
+		off += (size_t)snprintf(target + off, sizeof(target) - off,
+					"%s%s", i ? "," : "", r->ids[i]);
+	details = audit_details(r, argc, argv);
+	rc = ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : "dlq.resubmit",
+		       target, r->sent, details, result);
+	free(details);
+	return rc;
+}
+
 static int finish(resub_t *r, int argc, char **argv, drv_err_t read_rc,
 		  const char *read_err)
 {
-	char result[600], target[600] = "", *details;
-	size_t off = 0;
+	char result[600];
 	int rc = CTL_EXIT_OK;
 
 	if (read_rc) {
@@ -590,19 +612,10 @@ static int finish(resub_t *r, int argc, char **argv, drv_err_t read_rc,
 			"failed", (json_int_t)(r->failed + r->build_failed),
 			"matched", (json_int_t)r->matched,
 			"interrupted", r->interrupted));
-	if (r->dry_run || !r->rk || (read_rc && r->matched == 0))
+	if (r->dry_run || !r->rk || !r->audited_start)
 		return rc;
-	if (r->all)
-		drv_strlcpy(target, "--all", sizeof(target));
-	for (size_t i = 0; i < r->id_cnt && off + DRV_ID_LEN + 2 <
-	     sizeof(target); i++)
-		off += (size_t)snprintf(target + off, sizeof(target) - off,
-					"%s%s", i ? "," : "", r->ids[i]);
-	details = audit_details(r, argc, argv);
-	if (ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : "dlq.resubmit",
-		      target, r->sent, details, result) != CTL_EXIT_OK)
+	if (audit(r, argc, argv, result) != CTL_EXIT_OK)
 		rc = CTL_EXIT_FAILED;
-	free(details);
 	return rc;
 }
 
@@ -670,6 +683,15 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	r.start_ms = drv_mono_ms();
+	if (r.all && !r.dry_run) {
+		if (audit(&r, argc, argv, "started")) {
+			urc = CTL_EXIT_FAILED;
+			sigaction(SIGINT, &old_int, NULL);
+			sigaction(SIGTERM, &old_term, NULL);
+			goto out;
+		}
+		r.audited_start = true;
+	}
 	rc = dlq_read(cfg, visit, &r, NULL, err, sizeof(err));
 	if (!rc && !r.all && !r.err) {
 		size_t missing = 0;
@@ -690,6 +712,16 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			sigaction(SIGTERM, &old_term, NULL);
 			goto out;
 		}
+	}
+	if (!rc && !r.interrupted && !r.all && !r.dry_run) {
+		if (audit(&r, argc, argv, "started")) {
+			release_batch(&r);
+			urc = CTL_EXIT_FAILED;
+			sigaction(SIGINT, &old_int, NULL);
+			sigaction(SIGTERM, &old_term, NULL);
+			goto out;
+		}
+		r.audited_start = true;
 	}
 	if (!rc && !r.interrupted)
 		flush_batch(&r);

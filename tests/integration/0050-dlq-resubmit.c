@@ -94,7 +94,18 @@ static long long stats_field(it_ctx_t *ctx, const char *field)
 	return v;
 }
 
+/* Audit records of \p action (and \p result when not NULL) among the
+ * first \p want records on the audit topic. */
+static int audit_count_result(it_ctx_t *ctx, const char *action,
+			      const char *result, int want);
+
 static int audit_count(it_ctx_t *ctx, const char *action, int want)
+{
+	return audit_count_result(ctx, action, NULL, want);
+}
+
+static int audit_count_result(it_ctx_t *ctx, const char *action,
+			      const char *result, int want)
 {
 	it_msg_t *msgs = NULL;
 	int n = it_consume(ctx, "audit", want, 10000, &msgs), hits = 0;
@@ -105,7 +116,8 @@ static int audit_count(it_ctx_t *ctx, const char *action, int want)
 
 		drv_audit_init(&a);
 		if (!drv_audit_decode(msgs[i].data, msgs[i].len, &a, err,
-				      sizeof(err)) && !strcmp(a.action, action))
+				      sizeof(err)) && !strcmp(a.action, action) &&
+		    (!result || (a.result && !strcmp(a.result, result))))
 			hits++;
 		drv_audit_release(&a);
 	}
@@ -257,9 +269,17 @@ Test(dlq_resubmit, thousand_exactly_once, .timeout = 240)
 		     "already_resubmitted")), N);
 	json_decref(j);
 
-	/* the runs that acted are in the audit topic (the killed one could
-	 * not write its record) */
-	cr_assert_geq(audit_count(&ctx, "dlq.resubmit", 3), 3);
+	/* the runs that acted are in the audit topic: "started", then how
+	 * they ended (the killed one has only "started") */
+	cr_assert_geq(audit_count(&ctx, "dlq.resubmit", 7), 7);
+	/* each run that could send wrote "started" first, the SIGKILLed one
+	 * included */
+	{
+		/* (reads the 7 records: 2 + 1 + 2 + 2) */
+		int started = audit_count_result(&ctx, "dlq.resubmit",
+						 "started", 7);
+		cr_assert_eq(started, 4, "%d started records", started);
+	}
 	{
 		char *al[] = { "--as", "carol", "audit", "list", "--json",
 			       "--action", "dlq.", "--since", "1h", NULL };
