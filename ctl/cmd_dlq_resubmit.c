@@ -561,10 +561,14 @@ static int audit(resub_t *r, int argc, char **argv, const char *result)
 
 	if (r->all)
 		drv_strlcpy(target, "--all", sizeof(target));
+	/* the IDs, comma-separated, as many as fit */
 	for (size_t i = 0; i < r->id_cnt && off + DRV_ID_LEN + 2 <
-	     sizeof(target); i++)
-		off += (size_t)snprintf(target + off, sizeof(target) - off,
-					"%s%s", i ? "," : "", r->ids[i]);
+	     sizeof(target); i++) {
+		if (i)
+			target[off++] = ',';
+		off += drv_strlcpy(target + off, r->ids[i],
+				   sizeof(target) - off);
+	}
 	details = audit_details(r, argc, argv);
 	rc = ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : "dlq.resubmit",
 		       target, r->sent, details, result);

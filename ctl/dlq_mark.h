@@ -6,6 +6,7 @@
  * a day (longer than the dead letter itself lives).
  *
  * Reads and writes are pipelined in batches, one round trip per batch.
+ * For droverctl's one thread: dlq_marks_get() uses a static buffer.
  */
 #ifndef DROVER_CTL_DLQ_MARK_H
 #define DROVER_CTL_DLQ_MARK_H
