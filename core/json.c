@@ -82,31 +82,6 @@ static void put_time(json_t *obj, const char *name, int64_t ms, bool always,
 	put(obj, name, json_string(text), ok);
 }
 
-static char *base64(const uint8_t *data, size_t len)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-		"0123456789+/";
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)data[i + 1] << 8;
-		if (i + 2 < len)
-			v |= data[i + 2];
-		*o++ = tbl[(v >> 18) & 63];
-		*o++ = tbl[(v >> 12) & 63];
-		*o++ = i + 1 < len ? tbl[(v >> 6) & 63] : '=';
-		*o++ = i + 2 < len ? tbl[v & 63] : '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Bytes as the JSON value they hold ("<name>"), else base64
  * ("<name>_base64"). Left out when empty. */
 static void put_bytes(json_t *obj, const char *name, const uint8_t *data,
@@ -123,7 +98,7 @@ static void put_bytes(json_t *obj, const char *name, const uint8_t *data,
 		return;
 	}
 	drv_fmt(key, sizeof(key), "%s_base64", name);
-	if (!(b64 = base64(data, len))) {
+	if (!(b64 = drv_base64_encode(data, len))) {
 		*ok = false;
 		return;
 	}

@@ -90,7 +90,8 @@ struct drv_state {
 /* ------------------------------------------------------------------ */
 
 static const char *const state_names[DRV_TASK_STATE_CNT] = {
-	"queued", "running", "succeeded", "retrying", "dead", "skipped"
+	"queued", "running", "succeeded", "retrying", "dead", "skipped",
+	"paused", "cancelled"
 };
 
 const char *drv_task_state_name(drv_task_state_t s)
@@ -115,7 +116,8 @@ drv_err_t drv_task_state_parse(const char *s, drv_task_state_t *out)
 static bool ends_attempt(drv_task_state_t s)
 {
 	return s == DRV_TASK_SUCCEEDED || s == DRV_TASK_RETRYING ||
-	       s == DRV_TASK_DEAD || s == DRV_TASK_SKIPPED;
+	       s == DRV_TASK_DEAD || s == DRV_TASK_SKIPPED ||
+	       s == DRV_TASK_CANCELLED;
 }
 
 bool drv_state_mode_keeps(drv_task_state_mode_t mode,
@@ -126,7 +128,11 @@ bool drv_state_mode_keeps(drv_task_state_mode_t mode,
 		return true;
 	case DRV_TASK_STATE_FAILURES:
 		return rec->state == DRV_TASK_RETRYING ||
-		       rec->state == DRV_TASK_DEAD || rec->attempt > 1;
+		       rec->state == DRV_TASK_DEAD ||
+		       rec->state == DRV_TASK_PAUSED ||
+		       rec->state == DRV_TASK_CANCELLED ||
+		       (rec->state == DRV_TASK_SKIPPED && rec->error) ||
+		       rec->attempt > 1;
 	default:
 		return false;
 	}
@@ -257,7 +263,7 @@ static const char *put(char **p, const char *s, size_t n)
 
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 {
-	size_t lid, lh, lw, le;
+	size_t lid, lh, lw, le, lo;
 	entry_t *e;
 	char *p;
 
@@ -270,7 +276,8 @@ drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 	lh = rec->handler ? strlen(rec->handler) : 0;
 	lw = rec->worker ? strlen(rec->worker) : 0;
 	le = rec->error ? cut_len(rec->error, DRV_STATE_ERROR_MAX) : 0;
-	e = malloc(sizeof(*e) + lid + lh + lw + le + 4);
+	lo = rec->origin ? strlen(rec->origin) : 0;
+	e = malloc(sizeof(*e) + lid + lh + lw + le + lo + 5);
 	if (!e)
 		return DRV_ERR_NOMEM;
 	e->kind = E_REC;
@@ -281,6 +288,7 @@ drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 	e->rec.handler = put(&p, rec->handler, lh);
 	e->rec.worker = put(&p, rec->worker, lw);
 	e->rec.error = put(&p, rec->error, le);
+	e->rec.origin = put(&p, rec->origin, lo);
 	if (!e->rec.updated_ms)
 		e->rec.updated_ms = drv_now_ms();
 	pthread_mutex_lock(&st->lock);
@@ -441,6 +449,7 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	arg_field(&a, "last_error", r->error);
 	arg_field(&a, "updated_ms", upd);
 	arg_field(&a, "created_ms", r->created_ms ? cre : NULL);
+	arg_field(&a, "origin", r->origin);
 	n += append(st->conn, &a) == REDIS_OK;
 	if (hist) {
 		a.n = 0;
@@ -912,6 +921,11 @@ char *drv_state_task_json(const drv_state_task_t *t)
 	     jtime(o, "created_ms", "created", t->created_ms) &&
 	     jtime(o, "updated_ms", "updated", t->updated_ms) &&
 	     jset(o, "ttl_ms", json_integer(t->ttl_ms));
+	if (ok && t->origin) {
+		json_t *org = json_loads(t->origin, 0, NULL);
+
+		ok = jset(o, "origin", org ? org : json_string(t->origin));
+	}
 	for (size_t i = 0; ok && i < t->history_cnt; i++) {
 		const drv_state_attempt_t *a = &t->history[i];
 		json_t *e = json_object();
@@ -956,6 +970,7 @@ void drv_state_task_release(drv_state_task_t *t)
 	free(t->handler);
 	free(t->worker);
 	free(t->last_error);
+	free(t->origin);
 	drv_state_task_init(t);
 }
 
@@ -1044,6 +1059,8 @@ static drv_err_t parse_hash(const redisReply *r, const char *id,
 			dst = &t->worker;
 		} else if (!strcmp(name, "last_error")) {
 			dst = &t->last_error;
+		} else if (!strcmp(name, "origin")) {
+			dst = &t->origin;
 		} /* other fields: from a newer drover; ignored */
 		if (dst) {
 			free(*dst);
@@ -1151,4 +1168,29 @@ out:
 	for (int i = 0; i < 3; i++)
 		freeReplyObject(rs[i]);
 	return err;
+}
+
+char *drv_state_origin_json(const drv_task_t *t)
+{
+	const drv_origin_t *g = &t->origin;
+	json_t *o;
+	char *s = NULL;
+	bool ok;
+
+	if (!g->schedule_id && !g->event_id && !g->parent_task_id &&
+	    !g->dead_letter_id && !g->submitted_by)
+		return NULL;
+	if (!(o = json_object()))
+		return NULL;
+	ok = jopt(o, "schedule_id", g->schedule_id) &&
+	     (!g->scheduled_ms || jset(o, "scheduled_ms",
+				       json_integer(g->scheduled_ms))) &&
+	     jopt(o, "event_id", g->event_id) &&
+	     jopt(o, "parent_task_id", g->parent_task_id) &&
+	     jopt(o, "dead_letter_id", g->dead_letter_id) &&
+	     jopt(o, "submitted_by", g->submitted_by);
+	if (ok)
+		s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
 }

@@ -168,3 +168,62 @@ int drv_edit_distance(const char *a, const char *b)
 	}
 	return row[lb];
 }
+
+static const char b64_tbl[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *drv_base64_encode(const void *data, size_t len)
+{
+	const uint8_t *d = data;
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16;
+
+		if (i + 1 < len)
+			v |= (uint32_t)d[i + 1] << 8;
+		if (i + 2 < len)
+			v |= d[i + 2];
+		*o++ = b64_tbl[(v >> 18) & 63];
+		*o++ = b64_tbl[(v >> 12) & 63];
+		*o++ = i + 1 < len ? b64_tbl[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? b64_tbl[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+drv_err_t drv_base64_decode(const char *s, size_t len, uint8_t **out,
+			    size_t *out_len)
+{
+	uint32_t acc = 0;
+	size_t n = 0, bits = 0;
+	uint8_t *buf;
+
+	while (len && s[len - 1] == '=')
+		len--;
+	if (len % 4 == 1)
+		return DRV_ERR_INVALID;
+	if (!(buf = malloc(len * 3 / 4 + 1)))
+		return DRV_ERR_NOMEM;
+	for (size_t i = 0; i < len; i++) {
+		const char *p = s[i] ? strchr(b64_tbl, s[i]) : NULL;
+
+		if (!p) {
+			free(buf);
+			return DRV_ERR_INVALID;
+		}
+		acc = (acc << 6) | (uint32_t)(p - b64_tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	buf[n] = 0;
+	*out = buf;
+	*out_len = n;
+	return DRV_OK;
+}

@@ -17,8 +17,9 @@
 const char *ctl_actor;
 
 /* --as, else $USER or the login name of the real user, else "unknown" */
-static const char *actor(void)
+const char *ctl_actor_name(void)
 {
+	static char login[256];
 	const struct passwd *pw;
 	const char *u;
 
@@ -26,9 +27,10 @@ static const char *actor(void)
 		return ctl_actor;
 	if ((u = getenv("USER")) && *u)
 		return u;
-	if ((pw = getpwuid(getuid())) && pw->pw_name)
-		return pw->pw_name;
-	return "unknown";
+	/* once: a resubmission asks for every task it builds */
+	if (!login[0] && (pw = getpwuid(getuid())) && pw->pw_name)
+		drv_strlcpy(login, pw->pw_name, sizeof(login));
+	return login[0] ? login : "unknown";
 }
 
 int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
@@ -47,7 +49,7 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	a.time_ms = drv_now_ms();
 	drv_id_new(a.id, a.time_ms);
 	a.count = count;
-	if (!(a.actor = strdup(actor())) || !(a.host = strdup(host)) ||
+	if (!(a.actor = strdup(ctl_actor_name())) || !(a.host = strdup(host)) ||
 	    !(a.action = strdup(action)) ||
 	    (target && !(a.target = strdup(target))) ||
 	    (details_json && !(a.details_json = strdup(details_json))) ||

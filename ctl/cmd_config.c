@@ -41,10 +41,12 @@ const ctl_cmd_t ctl_config_cmds[] = {
 	  "redacted",
 	  "DROVER_* environment overrides are applied, as the daemons would.\n"
 	  "Errors name file:line:col and the key; exit 1 if the file is "
-	  "invalid.\n",
+	  "invalid.\n"
+	  "Example:\n  droverctl config check deploy/drover.yaml\n",
 	  false, run_check },
 	{ "config", "reference", "",
 	  "print the reference of every config key (Markdown)",
-	  NULL, false, run_reference },
+	  "Example:\n  droverctl config reference > docs/config.md\n",
+	  false, run_reference },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

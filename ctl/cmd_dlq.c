@@ -3,7 +3,7 @@
  * export the dead letters on <prefix>dlq. Every command reads the topic
  * once through dlq_read() (a snapshot up to the end it had when the command
  * started) and filters with the options dlq_read.h defines. Resubmission
- * and import are not built yet.
+ * is cmd_dlq_resubmit.c.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,9 +13,11 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "dlq_mark.h"
 #include "dlq_read.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
+#include "drover/redis.h"
 #include "drover/str.h"
 
 #define LIST_DEFAULT_LIMIT 50
@@ -531,7 +533,35 @@ typedef struct stats {
 	int64_t oldest_ms, newest_ms;
 	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
 	bool nomem;
+	/* resubmission marks, read DLQ_MARK_BATCH at a time; rc is NULL
+	 * when Redis could not be reached (then resubmitted is unknown) */
+	const drv_config_t *cfg;
+	redisContext *rc;
+	char   redis_err[512];
+	char   (*pend)[DRV_ID_LEN + 1];
+	size_t pend_cnt;
+	size_t resubmitted;
 } stats_t;
+
+/* Count the marks of the dead letters gathered so far. */
+static void count_marks(stats_t *st)
+{
+	static char marks[DLQ_MARK_BATCH][DRV_ID_LEN + 1];
+	const char *ids[DLQ_MARK_BATCH];
+
+	if (!st->rc || !st->pend_cnt)
+		return;
+	for (size_t i = 0; i < st->pend_cnt; i++)
+		ids[i] = st->pend[i];
+	if (dlq_marks_get(st->rc, st->cfg, ids, st->pend_cnt, marks,
+			  st->redis_err, sizeof(st->redis_err))) {
+		redisFree(st->rc);
+		st->rc = NULL;
+	}
+	for (size_t i = 0; st->rc && i < st->pend_cnt; i++)
+		st->resubmitted += marks[i][0] != '\0';
+	st->pend_cnt = 0;
+}
 
 static bool count_handler(stats_t *st, const char *name)
 {
@@ -575,6 +605,11 @@ static bool stats_visit(const dlq_entry_t *e, void *arg)
 		drv_strlcpy(st->newest_id, dl->id, sizeof(st->newest_id));
 	}
 	st->count++;
+	if (st->rc) {
+		drv_strlcpy(st->pend[st->pend_cnt++], dl->id, DRV_ID_LEN + 1);
+		if (st->pend_cnt == DLQ_MARK_BATCH)
+			count_marks(st);
+	}
 	st->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
 		      dl->reason : DRV_DL_UNSPECIFIED]++;
 	if (!count_handler(st, dl->task.handler ? dl->task.handler : "-")) {
@@ -626,6 +661,8 @@ static void print_stats(const stats_t *st, const char *topic, bool json)
 			json_object_set_new(o, "newest", end_json(st->newest_ms,
 							       st->newest_id));
 		}
+		json_object_set_new(o, "resubmitted", st->rc ?
+			json_integer((json_int_t)st->resubmitted) : json_null());
 		json_object_set_new(o, "by_reason", r);
 		json_object_set_new(o, "by_handler", h);
 		ctl_print_json(o);
@@ -635,6 +672,11 @@ static void print_stats(const stats_t *st, const char *topic, bool json)
 	printf("%-20s %zu\n", "dead letters", st->count);
 	if (st->undecodable)
 		printf("%-20s %zu\n", "undecodable entries", st->undecodable);
+	if (st->rc)
+		printf("%-20s %zu\n", "already resubmitted", st->resubmitted);
+	else
+		printf("%-20s unknown (%s)\n", "already resubmitted",
+		       st->redis_err);
 	if (st->count) {
 		drv_format_time(st->oldest_ms, when, sizeof(when));
 		printf("%-20s %s  %s\n", "oldest", when, st->oldest_id);
@@ -668,7 +710,14 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind]);
 	st.f = &f;
+	st.cfg = cfg;
+	if (!(st.pend = calloc(DLQ_MARK_BATCH, sizeof(*st.pend))))
+		return ctl_fail("out of memory");
+	if (drv_redis_connect(cfg, &st.rc, st.redis_err,
+			      sizeof(st.redis_err)))
+		st.rc = NULL;
 	rc = dlq_read(cfg, stats_visit, &st, NULL, err, sizeof(err));
+	count_marks(&st);
 	if (!rc && st.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc) {
@@ -682,6 +731,9 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	for (size_t i = 0; i < st.handler_cnt; i++)
 		free(st.handlers[i].name);
 	free(st.handlers);
+	free(st.pend);
+	if (st.rc)
+		redisFree(st.rc);
 	return rc ? read_failed("stats", err) : CTL_EXIT_OK;
 }
 
@@ -693,25 +745,33 @@ const ctl_cmd_t ctl_dlq_cmds[] = {
 	  "  --limit N             show at most N (default 50)\n"
 	  "  --offset N            skip the first N matches\n"
 	  "  --json                one JSON object per line\n"
-	  "Reads the DLQ up to its end when the command starts.\n",
+	  "Reads the DLQ up to its end when the command starts.\n"
+	  "Example:\n  droverctl dlq list --handler resize --since 2h "
+	  "--grep timeout\n",
 	  true, run_list },
 	{ "dlq", "show", "ID|PARTITION:OFFSET [--json]",
 	  "show a dead letter by its id or its task's id, failures and all",
 	  "  --json                the dead letter as one JSON line\n"
 	  "ID is the dead letter's id or the task id (a task dead-lettered "
 	  "more than\nonce shows every dead letter); PARTITION:OFFSET names "
-	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n",
+	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n"
+	  "Example:\n  droverctl dlq show 01HZY3K4M5N6P7Q8R9S0T1V2W3\n",
 	  true, run_show },
 	{ "dlq", "stats", DLQ_FILTER_USAGE " [--json]",
 	  "DLQ depth, oldest and newest entry, counts by reason and handler",
 	  DLQ_FILTER_HELP
-	  "  --json                one JSON object\n",
+	  "  --json                one JSON object\n"
+	  "Also counts the entries already resubmitted (their marks in "
+	  "Redis;\n\"unknown\" when Redis cannot be reached).\n"
+	  "Example:\n  droverctl dlq stats --since 24h --json\n",
 	  true, run_stats },
 	{ "dlq", "export", DLQ_FILTER_USAGE,
 	  "write every matching dead letter as a JSON line (for archiving)",
 	  DLQ_FILTER_HELP
 	  "Writes in DLQ order to stdout, e.g. "
-	  "'droverctl dlq export > dlq.jsonl'.\n",
+	  "'droverctl dlq export > dlq.jsonl'.\n"
+	  "Example:\n  droverctl dlq export --reason permanent_failure > "
+	  "dlq.jsonl\n",
 	  true, run_export },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

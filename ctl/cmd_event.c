@@ -131,7 +131,9 @@ const ctl_cmd_t ctl_event_cmds[] = {
 	  "act on an id once\n"
 	  "  --timeout DURATION    wait this long for Kafka's "
 	  "acknowledgement\n"
-	  "  --json                print the event as JSON\n",
+	  "  --json                print the event as JSON\n"
+	  "Example:\n  droverctl event emit order.created "
+	  "--payload '{\"order\":42}'\n",
 	  true, run_emit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

@@ -193,7 +193,9 @@ const ctl_cmd_t ctl_schedule_cmds[] = {
 	  "Each line is the local time with its UTC offset and zone\n"
 	  "abbreviation, then the UTC instant. DST: a time skipped by\n"
 	  "spring-forward fires at the jump; a repeated time fires once, at\n"
-	  "its first occurrence.\n",
+	  "its first occurrence.\n"
+	  "Example:\n  droverctl schedule next '0 3 * * *' --tz "
+	  "Europe/Berlin --count 3\n",
 	  false, run_next },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

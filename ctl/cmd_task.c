@@ -254,7 +254,9 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "or\n"
 	  "                          still unfinished (needs "
 	  "worker.task_state: all)\n"
-	  "  --json                  print {\"id\":...,\"topic\":...}\n",
+	  "  --json                  print {\"id\":...,\"topic\":...}\n"
+	  "Example:\n  droverctl task submit --handler resize --payload "
+	  "'{\"image\":\"a.png\"}' --priority 8\n",
 	  true, run_submit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

@@ -84,7 +84,8 @@ const ctl_cmd_t ctl_topics_cmds[] = {
 	  "(default kafka.connect_timeout)\n"
 	  "  --json              one JSON object per topic\n"
 	  "Exit 1 if a topic could not be created or has fewer partitions "
-	  "than configured.\n",
+	  "than configured.\n"
+	  "Example:\n  droverctl -c drover.yaml topics ensure\n",
 	  true, run_ensure },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

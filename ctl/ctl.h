@@ -58,6 +58,10 @@ char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv);
 /* The operator named by the global --as option, NULL = the login name. */
 extern const char *ctl_actor;
 
+/* Who acts: --as, else $USER or the login name, else "unknown". A static
+ * or argv string; never NULL. */
+const char *ctl_actor_name(void);
+
 /* Write one AuditRecord for an operator action and wait for the broker's
  * acknowledgement: actor (--as, else $USER or the login name), host, time,
  * \p action ("dlq.resubmit"), \p target (task id, breaker, filter; may be
@@ -82,5 +86,10 @@ extern const ctl_cmd_t ctl_dlq_cmds[];
 extern const ctl_cmd_t ctl_schedule_cmds[];
 extern const ctl_cmd_t ctl_breaker_cmds[];
 extern const ctl_cmd_t ctl_band_cmds[];
+extern const ctl_cmd_t ctl_dlq_resubmit_cmds[];
+extern const ctl_cmd_t ctl_dlq_import_cmds[];
+extern const ctl_cmd_t ctl_audit_cmds[];
+extern const ctl_cmd_t ctl_task_show_cmds[];
+extern const ctl_cmd_t ctl_intervene_cmds[];
 
 #endif /* DROVER_CTL_H */

@@ -100,7 +100,9 @@ drv_err_t dlq_parse_time(const char *s, int64_t now_ms, int64_t *out);
 const drv_failure_t *dlq_failures(const drv_dead_letter_t *dl, size_t *cnt);
 
 /* The entry as one line of JSON (malloc'd, caller frees; NULL when out of
- * memory): drv_dead_letter_to_json() plus "dlq_partition"/"dlq_offset", or
+ * memory): drv_dead_letter_to_json() plus "dlq_partition"/"dlq_offset" and
+ * the DeadLetter message itself as "message_base64" (what `dlq import`
+ * reads back), or
  * for an undecodable entry {"undecodable_entry":true, "error", the raw
  * value as base64, and the position}. */
 char *dlq_entry_json(const dlq_entry_t *e);

@@ -20,6 +20,9 @@ static const ctl_cmd_t *const tables[] = {
 	ctl_config_cmds, ctl_topics_cmds, ctl_task_cmds, ctl_event_cmds,
 	ctl_dlq_cmds, ctl_schedule_cmds,
 	ctl_breaker_cmds, ctl_band_cmds,
+	ctl_dlq_cmds, ctl_schedule_cmds, ctl_dlq_resubmit_cmds,
+	ctl_dlq_import_cmds, ctl_audit_cmds, ctl_task_show_cmds,
+	ctl_intervene_cmds,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -30,7 +33,9 @@ static void print_commands(FILE *out)
 {
 	fprintf(out, "%s\n\n"
 		"Operate a drover deployment: submit tasks, emit events, "
-		"manage topics and config.\n\n"
+		"manage topics and config,\ninspect and resubmit dead "
+		"letters, pause, skip, cancel or retry tasks, and read\n"
+		"the audit trail.\n\n"
 		"Global options:\n"
 		"  -c, --config FILE   drover config (default: $DROVER_CONFIG, "
 		"else built-in defaults)\n"

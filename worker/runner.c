@@ -98,8 +98,10 @@ static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	if (job->abandon) /* shutdown came between start and here */
 		drv_exec_signal(ex, SIGKILL);
 	pthread_mutex_unlock(&w->lock);
+	intervene_exec_start(w, job, ex);
 
 	drv_exec_wait(ex, &er);
+	intervene_exec_end(w, ex);
 
 	pthread_mutex_lock(&w->lock);
 	job->ex = NULL;
@@ -256,9 +258,13 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.finished_ms = drv_now_ms(),
 	};
 
+	char *origin;
+
 	if (job->step == STEP_ABANDON || job->step == STEP_RELEASE)
 		return;
+	rec.origin = origin = drv_state_origin_json(t);
 	drv_state_record(w->state, &rec);
+	free(origin);
 	if (job->step == STEP_DONE && !job->skipped && t->idempotency_key)
 		drv_state_idem_done(w->state, t->idempotency_key, t->id);
 }
@@ -294,6 +300,8 @@ static void execute(worker_t *w, job_t *job)
 	bool abandoned;
 
 	job->started_ms = drv_now_ms();
+	if (intervene_before(w, job))
+		return;
 	if (already_done(w, job)) {
 		job->skipped = true;
 		job->step = STEP_DONE;
@@ -347,7 +355,10 @@ static void execute(worker_t *w, job_t *job)
 		breakers_record(w, &bt, &res);
 	if (abandoned)
 		job->step = STEP_ABANDON;
-	else if (res.failure == DRV_FAILURE_UNSPECIFIED)
+	else if (intervene_after(w, job)) {
+		drv_result_release(&res);
+		return;
+	} else if (res.failure == DRV_FAILURE_UNSPECIFIED)
 		job->step = STEP_DONE;
 	else
 		decide_failure(w, job, h, &res);

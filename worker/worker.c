@@ -480,6 +480,8 @@ static bool start(worker_t *w, drv_daemon_t *d)
 			   "error", err, NULL);
 		return false;
 	}
+	if (!intervene_start(w))
+		return false;
 
 	if (!(w->producer = drv_kafka_producer_new(w->cfg, err, sizeof(err)))) {
 		drv_log_kv(DRV_LOG_ERROR, "cannot create Kafka producer",
@@ -546,6 +548,7 @@ static void stop(worker_t *w)
 	runners_close_plugins(w);
 	breakers_stop(w);
 	free(w->held_parts);
+	intervene_stop(w);
 	drv_state_destroy(w->state);
 	observe_stop(w);
 	offsets_destroy(w->offsets);

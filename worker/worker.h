@@ -129,6 +129,7 @@ typedef struct worker {
 	size_t              runner_cnt;
 	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
 	drv_state_t        *state;       /* task state, idempotency (Redis) */
+	struct intervene   *iv;          /* operator interventions (cache) */
 	observe_t           obs;
 	struct breakers    *breakers;    /* breakers.c */
 	struct bands       *bands;       /* bands.c */
@@ -147,6 +148,18 @@ void worker_wake(worker_t *w);
 void *runner_main(void *arg);
 bool  runners_open_plugins(worker_t *w);
 void  runners_close_plugins(worker_t *w);
+
+/* intervene.c: operator interventions (drover/intervene.h). start/stop on
+ * the main thread; the others on runner threads. intervene_before() is true
+ * when the job must not run (parked, skipped or cancelled: its step and its
+ * state are set); intervene_after() is true when the task was cancelled
+ * while it ran (recorded; its step is set). */
+bool intervene_start(worker_t *w);
+void intervene_stop(worker_t *w);
+bool intervene_before(worker_t *w, job_t *job);
+void intervene_exec_start(worker_t *w, job_t *job, drv_exec_t *ex);
+void intervene_exec_end(worker_t *w, drv_exec_t *ex);
+bool intervene_after(worker_t *w, job_t *job);
 
 /* forward.c: start (or restart) the forward the job's step asks for. */
 void forward_start(worker_t *w, job_t *job);

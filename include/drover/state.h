@@ -14,8 +14,9 @@
  * Keys, with P = redis.key_prefix (default "drover:"):
  *
  *   P task:<id>          hash: state, attempt, handler, worker, last_error,
- *                        updated_ms, created_ms (fields a record leaves out
- *                        keep their earlier value)
+ *                        updated_ms, created_ms, origin (a JSON object;
+ *                        fields a record leaves out keep their earlier
+ *                        value)
  *   P task:<id>:history  list: one compact JSON object per finished attempt,
  *                        oldest first: {"attempt":2,"state":"retrying",
  *                        "worker":"w1","started_ms":..,"finished_ms":..,
@@ -77,13 +78,20 @@ typedef enum drv_task_state {
 	DRV_TASK_SUCCEEDED = 2, /**< an attempt succeeded; done */
 	DRV_TASK_RETRYING  = 3, /**< an attempt failed; another will come */
 	DRV_TASK_DEAD      = 4, /**< failed for good; dead-lettered */
-	DRV_TASK_SKIPPED   = 5, /**< not run: its idempotency key was seen */
+	DRV_TASK_SKIPPED   = 5, /**< not run: its idempotency key was seen,
+				     or an operator skipped it (the error
+				     says why) */
+	DRV_TASK_PAUSED    = 6, /**< an operator paused it: parked on the
+				     delay topics, or its process stopped */
+	DRV_TASK_CANCELLED = 7, /**< an operator cancelled it: never run, or
+				     killed while running */
 } drv_task_state_t;
 
-#define DRV_TASK_STATE_CNT 6
+#define DRV_TASK_STATE_CNT 8
 
-/** @brief "queued", "running", "succeeded", "retrying", "dead" or
- *         "skipped" ("unknown" for any other value).
+/** @brief "queued", "running", "succeeded", "retrying", "dead",
+ *         "skipped", "paused" or "cancelled" ("unknown" for any other
+ *         value).
  *  @returns a static string; never NULL. Thread-safe. */
 const char *drv_task_state_name(drv_task_state_t s);
 
@@ -94,9 +102,9 @@ drv_err_t drv_task_state_parse(const char *s, drv_task_state_t *out);
 /**
  * One state change of one task, as given to drv_state_record(). Every
  * string is only read during the call (copied); optional ones may be NULL.
- * A record in state succeeded, retrying, dead or skipped ends an attempt and
- * also appends that attempt to the task's history; queued and running only
- * update the hash.
+ * A record in state succeeded, retrying, dead, skipped or cancelled ends an
+ * attempt and also appends that attempt to the task's history; queued,
+ * running and paused only update the hash.
  */
 typedef struct drv_state_rec {
 	const char *task_id;       /**< required: 1..DRV_STATE_KEY_MAX bytes */
@@ -113,6 +121,9 @@ typedef struct drv_state_rec {
 	int64_t     started_ms;    /**< attempt start; 0 = unknown */
 	int64_t     finished_ms;   /**< attempt end; 0 = unknown */
 	int64_t     updated_ms;    /**< 0 = now (when recorded) */
+	const char *origin;        /**< where the task came from, a JSON
+					object's text (drv_state_origin_json);
+					NULL = leave as it is */
 } drv_state_rec_t;
 
 /** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
@@ -170,7 +181,8 @@ void drv_state_destroy(drv_state_t *st);
  * @brief Queue one state change; never blocks on Redis.
  *
  * worker.task_state filters first: `off` keeps nothing; `failures` keeps
- * records in state retrying or dead, and any record of an attempt after
+ * records in state retrying, dead, paused or cancelled, a skipped record
+ * with an error (an operator's skip), and any record of an attempt after
  * the first (attempt > 1), so a task that failed once stays current to its
  * end, while a task that succeeds, or is skipped, on its first attempt
  * writes nothing. A kept record is copied; when the queue is full the
@@ -255,6 +267,7 @@ typedef struct drv_state_task {
 	int64_t  ttl_ms;           /**< PTTL of the hash; -1 = none */
 	drv_state_attempt_t *history;  /**< oldest first */
 	size_t   history_cnt;
+	char    *origin;           /**< JSON object text, NULL = unknown */
 } drv_state_task_t;
 
 /** @brief Zero \p t. Allocates nothing. */
@@ -300,6 +313,15 @@ char *drv_state_task_json(const drv_state_task_t *t);
  *          memory or \p rec is not the end of an attempt.
  */
 char *drv_state_history_json(const drv_state_rec_t *rec);
+
+/**
+ * @brief The origin of \p t (schedule, scheduled time, event, parent task,
+ *        dead letter, submitted by) as compact JSON for
+ *        drv_state_rec_t.origin; absent fields left out.
+ * @returns a malloc'd string the caller frees with free(); NULL when the
+ *          task has no origin at all or out of memory.
+ */
+char *drv_state_origin_json(const drv_task_t *t);
 
 /**
  * @brief Would worker.task_state = \p mode keep \p rec? (The filter of

@@ -67,4 +67,21 @@ void drv_format_duration(int64_t ms, char *buf, size_t size);
  */
 int drv_edit_distance(const char *a, const char *b);
 
+/**
+ * @brief Standard base64 (RFC 4648, with padding) of \p len bytes.
+ * @returns a malloc'd NUL-terminated string the caller frees, or NULL when
+ *          out of memory.
+ */
+char *drv_base64_encode(const void *data, size_t len);
+
+/**
+ * @brief Decode standard base64 (padding optional, no whitespace).
+ * @param out  receives a malloc'd buffer (NUL-terminated for convenience)
+ *             the caller frees; untouched on error.
+ * @returns DRV_OK, DRV_ERR_INVALID (a character outside the alphabet or a
+ *          bad length) or DRV_ERR_NOMEM.
+ */
+drv_err_t drv_base64_decode(const char *s, size_t len, uint8_t **out,
+			    size_t *out_len);
+
 #endif /* DROVER_STR_H */

@@ -51,6 +51,33 @@ expect 0 dlq list --help
 expect 2 dlq list --since yesterday
 expect 2 dlq list --reason exploded --label a=b
 expect 2 dlq stats --limit 3
+expect 0 dlq resubmit --help
+expect 2 dlq resubmit
+expect 2 dlq resubmit --all 01ARZ3NDEKTSV4RRFFQ69G5FAV
+expect 2 dlq resubmit --all --set '{bad'
+expect 2 dlq resubmit --all --set a=1 --set 'b.=2'
+expect 2 dlq resubmit --all --rate 0/s
+expect 2 dlq resubmit not-an-id
+expect 0 dlq import --help
+expect 2 dlq import a b
+expect 1 dlq import "$tmp/missing.jsonl"
+expect 0 audit list --help
+expect 2 audit list --since yesterday
+expect 2 audit list --since 1h --until 2h
+expect 2 intervention report --limit 3
+expect 0 task show --help
+expect 2 task show
+expect 2 task show not-an-id
+expect 0 task pause --help
+expect 2 task pause
+expect 2 task skip 01ARZ3NDEKTSV4RRFFQ69G5FAV
+expect 2 task cancel 01ARZ3NDEKTSV4RRFFQ69G5FAV --reason x
+expect 2 task retry
+expect 2 task retry 01ARZ3NDEKTSV4RRFFQ69G5FAV --all
+expect 2 task retry 01ARZ3NDEKTSV4RRFFQ69G5FAV --set '{bad'
+expect 0 pause --handler --help
+expect 2 pause --handler
+expect 2 resume --handler a b
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.

@@ -239,3 +239,74 @@ Test(cli, dlq_list_unreachable_broker_fails_cleanly, .timeout = 30)
 	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
 	cr_assert(strstr(r.err, "droverctl: dlq list:"), "%s", r.err);
 }
+
+Test(cli, dlq_resubmit_bad_usage)
+{
+	static const char *cases[][6] = {
+		{ "dlq", "resubmit", NULL, NULL, NULL, "Give IDs or --all" },
+		{ "dlq", "resubmit", "--all", "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL,
+		  "give IDs or --all, not both" },
+		{ "dlq", "resubmit", "--handler", "x", "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+		  "filters only go with --all" },
+		{ "dlq", "resubmit", "--all", "--set", "{bad",
+		  "not a valid JSON merge patch" },
+		{ "dlq", "resubmit", "--all", "--set", "a..b=1", "empty key" },
+		{ "dlq", "resubmit", "--all", "--priority", "0",
+		  "--priority must be 1..10" },
+		{ "dlq", "resubmit", "--all", "--rate", "fast",
+		  "--rate wants N/s" },
+		{ "dlq", "resubmit", "--all", "--max", "0", "--max must be" },
+		{ "dlq", "resubmit", "not-an-id", NULL, NULL,
+		  "is not a dead letter or task id" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    cases[i][4], NULL);
+		expect_usage(&r, cases[i][5]);
+	}
+}
+
+Test(cli, audit_and_task_show_bad_usage)
+{
+	static const char *cases[][5] = {
+		{ "audit", "list", "--since", "yesterday", "neither an RFC 3339" },
+		{ "audit", "list", "--limit", "0", "--limit must be" },
+		{ "audit", "list", "extra", NULL, "unexpected argument" },
+		{ "intervention", "report", "--action", "x", "unknown option" },
+		{ "task", "show", NULL, NULL, "missing task ID" },
+		{ "task", "show", "nope", NULL, "is not a task id" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    NULL);
+		expect_usage(&r, cases[i][4]);
+	}
+}
+
+Test(cli, intervention_bad_usage)
+{
+	static const char *cases[][5] = {
+		{ "task", "pause", NULL, NULL, "missing task ID" },
+		{ "task", "skip", "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL,
+		  "--reason is required" },
+		{ "task", "cancel", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--reason",
+		  "unknown option" },
+		{ "task", "resume", "bad-id", NULL, "is not a task id" },
+		{ "task", "retry", NULL, NULL, "missing task ID" },
+		{ "task", "retry", "01ARZ3NDEKTSV4RRFFQ69G5FAV", "--all",
+		  "options of 'dlq resubmit' only" },
+		{ "pause", "--handler", NULL, NULL, "wants a handler name" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    cases[i][3] && !strcmp(cases[i][3], "--reason") ? "x" : NULL,
+		    NULL);
+		expect_usage(&r, cases[i][4]);
+	}
+}

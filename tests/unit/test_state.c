@@ -95,7 +95,8 @@ static drv_state_stats_t stats(drv_state_t *st)
 Test(state, names_round_trip)
 {
 	static const char *const names[] = {
-		"queued", "running", "succeeded", "retrying", "dead", "skipped"
+		"queued", "running", "succeeded", "retrying", "dead", "skipped",
+		"paused", "cancelled"
 	};
 	drv_task_state_t s;
 
@@ -206,6 +207,8 @@ Test(state, mode_filter_table)
 		{ DRV_TASK_DEAD,      1, true },
 		{ DRV_TASK_RUNNING,   2, true },  /* after a failure */
 		{ DRV_TASK_SUCCEEDED, 3, true },  /* ends a failed task */
+		{ DRV_TASK_PAUSED,    0, true },  /* operator interventions */
+		{ DRV_TASK_CANCELLED, 1, true },
 	};
 
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
@@ -289,9 +292,10 @@ Test(state, mode_failures_filters)
 
 	cr_assert_not_null(st);
 	record_all_states(st);
-	cr_assert_eq(stats(st).queued, 2, "retrying and dead only");
+	cr_assert_eq(stats(st).queued, 4, "retrying, dead, paused and "
+		     "cancelled only");
 	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
-	cr_assert_eq(stats(st).queued, 3, "a success after a failure");
+	cr_assert_eq(stats(st).queued, 5, "a success after a failure");
 	drv_state_destroy(st);
 	drv_config_destroy(cfg);
 }
@@ -571,4 +575,23 @@ Test(state, destroy_frees_what_is_left)
 	cr_assert_eq(stats(st).queued, 3);
 	drv_state_destroy(st); /* valgrind: the three entries are freed */
 	drv_config_destroy(cfg);
+}
+
+Test(state, origin_json)
+{
+	drv_task_t t;
+	char *s;
+
+	drv_task_init(&t);
+	cr_assert_null(drv_state_origin_json(&t));
+	t.origin.dead_letter_id = strdup("01HZY3K4M5N6P7Q8R9S0T1V2W3");
+	t.origin.submitted_by = strdup("alice");
+	t.origin.schedule_id = strdup("nightly");
+	t.origin.scheduled_ms = 1000;
+	s = drv_state_origin_json(&t);
+	cr_assert_str_eq(s, "{\"schedule_id\":\"nightly\",\"scheduled_ms\":"
+			 "1000,\"dead_letter_id\":\"01HZY3K4M5N6P7Q8R9S0T1V2W3\","
+			 "\"submitted_by\":\"alice\"}");
+	free(s);
+	drv_task_release(&t);
 }

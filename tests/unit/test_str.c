@@ -2,6 +2,7 @@
  * Unit tests for the bounded string helpers and small parsers.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drover/str.h"
@@ -89,4 +90,29 @@ Test(str, edit_distance)
 	cr_assert_eq(drv_edit_distance("brokers", "brokers"), 0);
 	cr_assert_eq(drv_edit_distance("brokr", "brokers"), 2);
 	cr_assert_eq(drv_edit_distance("", "abc"), 3);
+}
+
+Test(str, base64_round_trip)
+{
+	const char *cases[][2] = {
+		{ "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
+	};
+	uint8_t *out;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *e = drv_base64_encode(cases[i][0], strlen(cases[i][0]));
+		cr_assert_str_eq(e, cases[i][1]);
+		free(e);
+		cr_assert_eq(drv_base64_decode(cases[i][1], strlen(cases[i][1]),
+					       &out, &len), DRV_OK);
+		cr_assert_eq(len, strlen(cases[i][0]));
+		cr_assert_eq(memcmp(out, cases[i][0], len), 0);
+		free(out);
+	}
+	cr_assert_eq(drv_base64_decode("Zm9v!", 5, &out, &len),
+		     DRV_ERR_INVALID);
+	cr_assert_eq(drv_base64_decode("Z", 1, &out, &len), DRV_ERR_INVALID);
 }

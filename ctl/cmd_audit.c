@@ -1,0 +1,386 @@
+/*
+ * cmd_audit.c — reading the audit trail: `droverctl audit list` shows the
+ * AuditRecords on <prefix>audit, and `droverctl intervention report` sums
+ * up the operator interventions (pause, resume, skip, retry, cancel,
+ * resubmit) over a period. Both read the topic once through
+ * ctl_topic_read().
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ctl.h"
+#include "dlq_read.h"
+#include "topic_read.h"
+#include "drover/audit.h"
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/str.h"
+
+#define AUDIT_DEFAULT_LIMIT 100
+#define AUDIT_MAX_LIMIT     100000
+
+typedef struct audit_filter {
+	int64_t     since_ms, until_ms;   /* 0 = unbounded */
+	const char *action;               /* exact, or a prefix ending '.' */
+	const char *actor;
+} audit_filter_t;
+
+/* Options both commands take; \p limit/\p action NULL when the command has
+ * none. Returns CTL_EXIT_OK with optind past them, or a usage error. */
+static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
+		      audit_filter_t *f, bool *json, int64_t *limit)
+{
+	static const struct option opts[] = {
+		{ "since",  required_argument, NULL, 'S' },
+		{ "until",  required_argument, NULL, 'U' },
+		{ "action", required_argument, NULL, 'a' },
+		{ "actor",  required_argument, NULL, 'w' },
+		{ "limit",  required_argument, NULL, 'n' },
+		{ "json",   no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int64_t now = drv_now_ms();
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+		case 'U':
+			if (dlq_parse_time(optarg, now, c == 'S' ?
+					   &f->since_ms : &f->until_ms))
+				return ctl_usage_error(cmd, "--%s: '%s' is "
+					"neither an RFC 3339 time "
+					"(2026-01-02T15:04:05Z) nor a duration "
+					"(2h)", c == 'S' ? "since" : "until",
+					optarg);
+			break;
+		case 'a':
+		case 'n':
+			if (!limit)
+				return ctl_usage_error(cmd, "unknown option "
+					"'%s'", argv[optind - 1]);
+			if (c == 'a')
+				f->action = optarg;
+			else if (drv_parse_int(optarg, 1, AUDIT_MAX_LIMIT,
+					       limit))
+				return ctl_usage_error(cmd, "--limit must be "
+					"1..%d, got '%s'", AUDIT_MAX_LIMIT,
+					optarg);
+			break;
+		case 'w':
+			f->actor = optarg;
+			break;
+		case 'j':
+			*json = true;
+			break;
+		default:
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	if (f->since_ms && f->until_ms && f->since_ms >= f->until_ms)
+		return ctl_usage_error(cmd, "--since must be before --until");
+	return CTL_EXIT_OK;
+}
+
+static bool action_match(const char *want, const char *action)
+{
+	size_t n = strlen(want);
+
+	if (n && want[n - 1] == '.')
+		return !strncmp(want, action, n);
+	return !strcmp(want, action);
+}
+
+static bool match(const audit_filter_t *f, const drv_audit_t *a)
+{
+	if (f->since_ms && a->time_ms < f->since_ms)
+		return false;
+	if (f->until_ms && a->time_ms >= f->until_ms)
+		return false;
+	if (f->action && !action_match(f->action, a->action))
+		return false;
+	if (f->actor && (!a->actor || strcmp(f->actor, a->actor)))
+		return false;
+	return true;
+}
+
+/* Decode \p m into \p a; false for a message that is not an AuditRecord
+ * (reported once per read). */
+static bool decode(const rd_kafka_message_t *m, drv_audit_t *a,
+		   size_t *bad)
+{
+	char err[256];
+
+	drv_audit_init(a);
+	if (m->payload && !drv_audit_decode(m->payload, m->len, a, err,
+					    sizeof(err)))
+		return true;
+	if ((*bad)++ == 0)
+		fprintf(stderr, "droverctl: skipping audit messages that are "
+			"not AuditRecords (first at partition %d offset "
+			"%lld)\n", (int)m->partition, (long long)m->offset);
+	return false;
+}
+
+static int read_failed(const char *topic, const char *err)
+{
+	return ctl_fail("reading %s: %s", topic, err);
+}
+
+/* ---- audit list --------------------------------------------------------- */
+
+typedef struct row {
+	int64_t t;
+	char   *text;
+} row_t;
+
+typedef struct lister {
+	audit_filter_t f;
+	bool    json;
+	size_t  keep;       /* the newest rows kept */
+	row_t  *rows;       /* ascending by time */
+	size_t  row_cnt, matched, bad;
+	bool    nomem;
+} lister_t;
+
+static char *table_line(const drv_audit_t *a)
+{
+	char line[1024], when[40];
+
+	drv_format_time(a->time_ms, when, sizeof(when));
+	drv_fmt(line, sizeof(line), "%-24s  %-12s  %-16s  %-28s  %6llu  %s",
+		when, a->actor ? a->actor : "-", a->action,
+		a->target && *a->target ? a->target : "-",
+		(unsigned long long)a->count, a->result ? a->result : "-");
+	return drv_strdup(line);
+}
+
+static bool list_visit(const rd_kafka_message_t *m, void *arg)
+{
+	lister_t *l = arg;
+	drv_audit_t a;
+	row_t r;
+	size_t i;
+
+	if (!decode(m, &a, &l->bad))
+		return true;
+	if (!match(&l->f, &a)) {
+		drv_audit_release(&a);
+		return true;
+	}
+	l->matched++;
+	r.t = a.time_ms;
+	if (l->row_cnt == l->keep && r.t < l->rows[0].t) {
+		drv_audit_release(&a);
+		return true;
+	}
+	r.text = l->json ? drv_audit_to_json(&a) : table_line(&a);
+	drv_audit_release(&a);
+	if (!r.text) {
+		l->nomem = true;
+		return false;
+	}
+	if (l->row_cnt == l->keep) {    /* drop the oldest */
+		free(l->rows[0].text);
+		memmove(l->rows, l->rows + 1, --l->row_cnt * sizeof(*l->rows));
+	}
+	for (i = l->row_cnt; i > 0 && l->rows[i - 1].t > r.t; i--)
+		;
+	memmove(l->rows + i + 1, l->rows + i,
+		(l->row_cnt - i) * sizeof(*l->rows));
+	l->rows[i] = r;
+	l->row_cnt++;
+	return true;
+}
+
+static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		    int argc, char **argv)
+{
+	lister_t l = { 0 };
+	int64_t limit = AUDIT_DEFAULT_LIMIT;
+	char topic[256], err[512];
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, &l.f, &l.json, &limit)))
+		return urc;
+	l.keep = (size_t)limit;
+	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
+		return ctl_fail("out of memory");
+	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
+	rc = ctl_topic_read(cfg, topic, list_visit, &l, NULL, err, sizeof(err));
+	if (!rc && l.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	if (!rc) {
+		if (!l.json && l.row_cnt)
+			printf("%-24s  %-12s  %-16s  %-28s  %6s  %s\n", "TIME",
+			       "ACTOR", "ACTION", "TARGET", "COUNT", "RESULT");
+		for (size_t i = 0; i < l.row_cnt; i++)
+			puts(l.rows[i].text);
+		if (!l.json)
+			printf("%zu of %zu matching audit records shown "
+			       "(newest last)\n", l.row_cnt, l.matched);
+	}
+	for (size_t i = 0; i < l.row_cnt; i++)
+		free(l.rows[i].text);
+	free(l.rows);
+	return rc ? read_failed(topic, err) : CTL_EXIT_OK;
+}
+
+/* ---- intervention report ------------------------------------------------ */
+
+static const char *const kinds[] = {
+	"task.pause", "task.resume", "task.skip", "task.retry", "task.cancel",
+	"handler.pause", "handler.resume", "dlq.resubmit", "dlq.import",
+};
+#define KIND_CNT (sizeof(kinds) / sizeof(kinds[0]))
+
+typedef struct report {
+	audit_filter_t f;
+	size_t   records[KIND_CNT];
+	uint64_t affected[KIND_CNT];
+	size_t   failed[KIND_CNT];
+	json_t  *actors;     /* actor -> records */
+	size_t   bad;
+	int64_t  first_ms, last_ms;
+} report_t;
+
+static bool report_visit(const rd_kafka_message_t *m, void *arg)
+{
+	report_t *r = arg;
+	drv_audit_t a;
+
+	if (!decode(m, &a, &r->bad))
+		return true;
+	for (size_t k = 0; k < KIND_CNT && match(&r->f, &a); k++) {
+		const char *who = a.actor ? a.actor : "-";
+		json_t *n;
+
+		if (strcmp(kinds[k], a.action))
+			continue;
+		/* a resubmission writes "started", then how it ended:
+		 * count the end (a run killed meanwhile shows as
+		 * "started" in audit list only) */
+		if (a.result && !strcmp(a.result, "started"))
+			break;
+		r->records[k]++;
+		r->affected[k] += a.count;
+		if (a.result && strcmp(a.result, "ok"))
+			r->failed[k]++;
+		n = json_object_get(r->actors, who);
+		json_object_set_new(r->actors, who, json_integer(
+			json_integer_value(n) + 1));
+		if (!r->first_ms || a.time_ms < r->first_ms)
+			r->first_ms = a.time_ms;
+		if (a.time_ms > r->last_ms)
+			r->last_ms = a.time_ms;
+		break;
+	}
+	drv_audit_release(&a);
+	return true;
+}
+
+static void print_report(const report_t *r, bool json)
+{
+	const char *who;
+	json_t *n;
+	char from[40] = "-", to[40] = "-";
+
+	if (r->f.since_ms)
+		drv_format_time(r->f.since_ms, from, sizeof(from));
+	if (r->f.until_ms)
+		drv_format_time(r->f.until_ms, to, sizeof(to));
+	if (json) {
+		json_t *o = json_object(), *by = json_object();
+
+		for (size_t k = 0; k < KIND_CNT; k++)
+			json_object_set_new(by, kinds[k], json_pack(
+				"{s:I, s:I, s:I}",
+				"records", (json_int_t)r->records[k],
+				"affected", (json_int_t)r->affected[k],
+				"failed", (json_int_t)r->failed[k]));
+		if (r->f.since_ms)
+			json_object_set_new(o, "since_ms",
+					    json_integer(r->f.since_ms));
+		if (r->f.until_ms)
+			json_object_set_new(o, "until_ms",
+					    json_integer(r->f.until_ms));
+		json_object_set_new(o, "actions", by);
+		json_object_set(o, "actors", r->actors);
+		ctl_print_json(o);
+		return;
+	}
+	printf("Interventions from %s to %s\n\n", from, to);
+	printf("%-16s  %8s  %10s  %8s\n", "ACTION", "RECORDS", "AFFECTED",
+	       "FAILED");
+	for (size_t k = 0; k < KIND_CNT; k++)
+		printf("%-16s  %8zu  %10llu  %8zu\n", kinds[k], r->records[k],
+		       (unsigned long long)r->affected[k], r->failed[k]);
+	printf("\n%-16s  %8s\n", "ACTOR", "RECORDS");
+	json_object_foreach(r->actors, who, n)
+		printf("%-16s  %8lld\n", who, (long long)json_integer_value(n));
+}
+
+static int run_report(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		      int argc, char **argv)
+{
+	report_t r = { 0 };
+	bool json = false;
+	char topic[256], err[512];
+	drv_err_t rc;
+	int urc;
+
+	if ((urc = parse_opts(cmd, argc, argv, &r.f, &json, NULL)))
+		return urc;
+	if (!(r.actors = json_object()))
+		return ctl_fail("out of memory");
+	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
+	rc = ctl_topic_read(cfg, topic, report_visit, &r, NULL, err,
+			    sizeof(err));
+	if (!rc)
+		print_report(&r, json);
+	json_decref(r.actors);
+	return rc ? read_failed(topic, err) : CTL_EXIT_OK;
+}
+
+#define TIME_HELP \
+	"  --since T             at or after T: RFC 3339 time or a duration " \
+	"ago (2h)\n" \
+	"  --until T             before T (same forms)\n" \
+	"  --actor NAME          only what NAME did\n"
+
+const ctl_cmd_t ctl_audit_cmds[] = {
+	{ "audit", "list",
+	  "[--since T] [--until T] [--action A] [--actor NAME] [--limit N] "
+	  "[--json]",
+	  "show the operator actions recorded on the audit topic",
+	  TIME_HELP
+	  "  --action A            only this action (dlq.resubmit), or a "
+	  "prefix\n"
+	  "                        ending in '.' (task.)\n"
+	  "  --limit N             the newest N (default 100)\n"
+	  "  --json                one JSON object per line\n"
+	  "Example:\n"
+	  "  droverctl audit list --since 24h --action task. --json\n",
+	  true, run_list },
+	{ "intervention", "report", "[--since T] [--until T] [--actor NAME] "
+	  "[--json]",
+	  "how many tasks were paused, skipped, retried, cancelled, resubmitted",
+	  TIME_HELP
+	  "  --json                one JSON object\n"
+	  "Counts audit records and the tasks they affected, per action and "
+	  "actor.\n"
+	  "Example:\n"
+	  "  droverctl intervention report --since 7d\n",
+	  true, run_report },
+	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
+};
