@@ -625,7 +625,10 @@ void breakers_record(worker_t *w, const brk_ticket_t *t,
 {
 	struct breakers *b = w->breakers;
 	brk_entry_t *e = t->e;
-	bool failed = res->failure != DRV_FAILURE_UNSPECIFIED;
+	/* a permanent failure is the task's fault (bad input), not the
+	 * dependency's: it counts as a call the dependency answered */
+	bool failed = res->failure != DRV_FAILURE_UNSPECIFIED &&
+		      res->failure != DRV_FAILURE_PERMANENT;
 	bool slow = res->duration_ms >= (e ? e->conf->slow_call_ms : 0);
 
 	if (!b || !e)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,7 +73,7 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 {
 	static int seq;
 	char tmpl[] = "/tmp/drover-it-XXXXXX";
-	char yaml[8192];
+	char yaml[8192], kp[80];
 
 	cr_assert(getenv("DROVER_KAFKA_BROKERS"),
 		  "DROVER_KAFKA_BROKERS unset: run the integration tests with "
@@ -85,6 +86,12 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 		seq++, (long)time(NULL) % 100000);
 	/* Handlers find the output file through OUT. */
 	setenv("OUT", ctx->out, 1);
+	/* Redis keys of a namespace of its own too (breakers, marks,
+	 * interventions): the environment wins over any key_prefix the test
+	 * writes, and every process of the test reads the same. */
+	drv_fmt(kp, sizeof(kp), "%.*s:", (int)strlen(ctx->prefix) - 1,
+		ctx->prefix);
+	setenv("DROVER_REDIS_KEY_PREFIX", kp, 1);
 	cr_assert(drv_fmt(yaml, sizeof(yaml),
 		"kafka:\n"
 		"  topic_prefix: \"%s\"\n"
@@ -128,6 +135,8 @@ static pid_t spawn(char *const argv[], int out_fd, const char *err_path)
 		int err = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		int null = open("/dev/null", O_RDWR);
 
+		/* a test that fails leaves no daemon behind */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(null, 0);
 		dup2(out_fd >= 0 ? out_fd : null, 1);
 		dup2(err >= 0 ? err : null, 2);
