@@ -19,58 +19,6 @@
 
 #define COUNT_MAX 1000
 
-static int digits(const char **pp, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*pp)++) {
-		if (**pp < '0' || **pp > '9')
-			return -1;
-		v = v * 10 + (**pp - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* RFC 3339 "2026-03-08T01:30:00Z", "...T01:30:00.250-05:00" (also 't',
- * 'z' or a space for 'T') -> ms since the epoch. */
-static int parse_rfc3339(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, frac = 0;
-	const char *p = s;
-
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
-	    *p++ != '-' || digits(&p, 2, &d) ||
-	    (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
-	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
-	    *p++ != ':' || digits(&p, 2, &sec))
-		return -1;
-	if (*p == '.') {
-		int scale = 100;
-
-		if (*++p < '0' || *p > '9')
-			return -1;
-		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
-		    oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	*out = (drv_civil_to_seconds(y, mo, d, h, mi, sec > 59 ? 59 : sec) -
-		sign * (oh * 3600 + om * 60)) * 1000 + frac;
-	return 0;
-}
-
 static void format_local(const drv_civil_t *c, char *buf, size_t size)
 {
 	int32_t off = c->utoff < 0 ? -c->utoff : c->utoff;
@@ -122,7 +70,7 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 						     optarg, COUNT_MAX);
 			break;
 		case 'a':
-			if (parse_rfc3339(optarg, &after))
+			if (drv_parse_time(optarg, &after))
 				rc = ctl_usage_error(cmd, "--after: '%s' is not "
 						     "an RFC 3339 time such as "
 						     "2026-03-08T01:30:00Z",
