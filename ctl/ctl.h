@@ -64,5 +64,6 @@ extern const ctl_cmd_t ctl_task_cmds[];
 extern const ctl_cmd_t ctl_event_cmds[];
 extern const ctl_cmd_t ctl_dlq_cmds[];
 extern const ctl_cmd_t ctl_schedule_cmds[];
+extern const ctl_cmd_t ctl_schedule_edit_cmds[];
 
 #endif /* DROVER_CTL_H */

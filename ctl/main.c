@@ -18,7 +18,7 @@ extern char **environ;
 
 static const ctl_cmd_t *const tables[] = {
 	ctl_config_cmds, ctl_topics_cmds, ctl_task_cmds, ctl_event_cmds,
-	ctl_dlq_cmds, ctl_schedule_cmds,
+	ctl_dlq_cmds, ctl_schedule_cmds, ctl_schedule_edit_cmds,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
