@@ -83,7 +83,7 @@ typedef struct coord {
 	int64_t        buffer_checked; /* mono ms */
 
 	/* main.c */
-	time_t         cfg_mtime;
+	int64_t        cfg_mtime;      /* ns */
 	int64_t        cfg_checked;
 
 	coord_obs_t    obs;

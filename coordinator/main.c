@@ -117,11 +117,14 @@ static void load_file_schedules(coord_t *c)
 		fire_put(c, &c->cfg->schedules[i], true, NULL);
 }
 
-static time_t file_mtime(const char *path)
+/* The file's modification time in ns (0 if it cannot be read). */
+static int64_t file_mtime(const char *path)
 {
 	struct stat st;
 
-	return path && !stat(path, &st) ? st.st_mtime : 0;
+	if (!path || stat(path, &st))
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
 /* Load the config file again; keep the old one if the new one is bad. */
