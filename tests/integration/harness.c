@@ -584,10 +584,12 @@ void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
 		"  key_prefix: \"%s\"\n"
 		"coordinator:\n"
 		"  group: \"%scoord\"\n"
-		"  http_port: 0\n"
+		"%s"
 		"  lease_ttl: 2s\n"
 		"%s"
-		"%s", old, ctx->prefix, ctx->prefix, coord_keys, sections);
+		"%s", old, ctx->prefix, ctx->prefix,
+		strstr(coord_keys, "http_port") ? "" : "  http_port: 0\n",
+		coord_keys, sections);
 	write_file(ctx->config, text);
 	free(text);
 	free(old);

@@ -117,7 +117,8 @@ int it_http_get(int port, const char *path, char **body);
 long long it_now_ms(void);
 
 /* Coordinator tests: append to the test's config a private Redis key
- * prefix, a coordinator group, no HTTP server, a 2 s lease, then
+ * prefix, a coordinator group, no HTTP server (unless \p coord_keys
+ * sets http_port), a 2 s lease, then
  * \p coord_keys (lines indented two spaces, under coordinator:; may be "")
  * and \p sections (top-level YAML such as schedules: and triggers:). */
 void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
