@@ -30,7 +30,7 @@
 #include "drover/log.h"
 #include "drover/str.h"
 
-#define BATCH_MAX 2000
+#define BATCH_MAX 10000
 #define ACK_TIMEOUT_MS 30000
 #define BUFFER_CHECK_MS 500
 

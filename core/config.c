@@ -356,15 +356,34 @@ static void shallow(const loader_t *L, const yaml_node_t *n,
 	}
 }
 
+/* A key of a large mapping, for finding duplicates by sorting. */
+typedef struct key_ref {
+	const char *text;
+	size_t idx;              /* position in the mapping */
+	size_t line;             /* 1-based */
+} key_ref_t;
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+	const key_ref_t *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 /*
  * Reject duplicate and non-scalar keys in mapping \p map, whose dotted name
  * is \p prefix ("" at the top). The error points at the second occurrence.
+ * Small mappings compare pairs; large ones (schedules: can hold 100,000
+ * entries) sort the keys instead.
  */
 static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 			    const char *prefix)
 {
 	const yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	const yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	size_t n = (size_t)(top - start), best = SIZE_MAX, first = 0;
+	key_ref_t *refs;
 
 	for (const yaml_node_pair_t *p = start; p < top; p++) {
 		const yaml_node_t *k = node_at(L, p->key);
@@ -374,7 +393,7 @@ static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 			return FAIL(L, &w, *prefix ? prefix : NULL,
 				    "expected a key name, got %s",
 				    node_kind(k));
-		for (const yaml_node_pair_t *q = start; q < p; q++) {
+		for (const yaml_node_pair_t *q = start; n <= 64 && q < p; q++) {
 			const yaml_node_t *prev = node_at(L, q->key);
 
 			if (prev->type == YAML_SCALAR_NODE &&
@@ -385,6 +404,41 @@ static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 					    *prefix ? "." : "", text_of(k),
 					    prev->start_mark.line + 1);
 		}
+	}
+	if (n <= 64)
+		return DRV_OK;
+	if (!(refs = malloc(n * sizeof(*refs))))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *k = node_at(L, start[i].key);
+
+		refs[i].text = text_of(k);
+		refs[i].idx = i;
+		refs[i].line = k->start_mark.line + 1;
+	}
+	qsort(refs, n, sizeof(*refs), cmp_key_ref);
+	/* the earliest second occurrence, as the pairwise check finds it */
+	for (size_t i = 1; i < n; i++) {
+		size_t j = i;
+
+		if (strcmp(refs[i].text, refs[i - 1].text))
+			continue;
+		while (j > 0 && !strcmp(refs[j - 1].text, refs[i].text))
+			j--;
+		if (refs[i].idx < best) {
+			best = refs[i].idx;
+			first = refs[j].line;
+		}
+	}
+	free(refs);
+	if (best != SIZE_MAX) {
+		const yaml_node_t *k = node_at(L, start[best].key);
+		drv_cfg_where_t w = where_of(L, k);
+
+		return FAIL(L, &w, NULL, "duplicate key '%s%s%.100s' (first "
+			    "at line %zu)", prefix, *prefix ? "." : "",
+			    text_of(k), first);
 	}
 	return DRV_OK;
 }

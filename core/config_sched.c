@@ -104,15 +104,22 @@ static drv_err_t check_zone(const drv_cfg_key_t *k, const char *name,
 			    const char *s, const drv_cfg_where_t *w,
 			    char *errstr, size_t errstr_size)
 {
+	/* zones found lately: a file of many schedules names few zones */
+	static _Thread_local char ok[16][128];
+	static _Thread_local unsigned next;
 	drv_tz_t *tz = NULL;
 	char msg[256];
 	drv_err_t err;
 
 	(void)k;
+	for (size_t i = 0; i < 16; i++)
+		if (*ok[i] && !strcmp(ok[i], s))
+			return DRV_OK;
 	err = drv_tz_load(s, &tz, msg, sizeof(msg));
 	drv_tz_free(tz);
 	if (err)
 		return drv_cfg_fail(errstr, errstr_size, w, name, "%s", msg);
+	drv_strlcpy(ok[next++ % 16], s, sizeof(ok[0]));
 	return DRV_OK;
 }
 
