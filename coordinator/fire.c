@@ -218,12 +218,14 @@ bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 	return true;
 }
 
-void fire_remove(coord_t *c, const char *id)
+void fire_remove(coord_t *c, const char *name)
 {
 	void *user = NULL;
 	sched_state_t *st;
-	char key[512];
+	char key[512], id[128];
 
+	/* \p name may be the item's own, which the removal frees */
+	drv_strlcpy(id, name, sizeof(id));
 	if (!drv_sched_remove(c->sched, id, &user))
 		return;
 	st = user;

@@ -8,6 +8,7 @@
  *  - a plain JSON object produced by a raw Kafka producer triggers too;
  *  - a rule on task.succeeded chains a second task (parent and depth set);
  *  - a rule that triggers itself stops at coordinator.chain_depth_limit.
+ * (0036 checks what a trigger puts in the task payload.)
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -119,48 +120,5 @@ Test(coord_triggers, emit_raw_chain_and_loop_limit, .timeout = 150)
 	cr_assert(depth[1] == 1 && depth[2] == 1 && depth[3] == 1,
 		  "loop depths %d %d %d", depth[1], depth[2], depth[3]);
 	free(t);
-	it_teardown(&ctx);
-}
-
-Test(coord_triggers, event_payload_and_id_reach_the_task, .timeout = 90)
-{
-	it_ctx_t ctx;
-	it_msg_t *m = NULL;
-	drv_task_t task;
-	char err[256], *out = NULL;
-	pid_t c;
-	int n, found = 0;
-
-	it_setup(&ctx, handlers);
-	it_coord_config(&ctx, "", triggers);
-	it_topics(&ctx);
-	c = it_coordinator_start(&ctx, "coord-1");
-	cr_assert_eq(it_ctl(&ctx, &out, "event", "emit", "order.created",
-			    "--attr", "region=eu-1", "--payload",
-			    "{\"sku\":\"x-1\"}", "--id", "ev-42", NULL), 0);
-	free(out);
-	cr_assert(it_coord_log_wait(&ctx, "coord-1", "trigger fired", 30000));
-	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
-	n = it_consume(&ctx, "tasks.normal", 10, 3000, &m);
-	for (int i = 0; i < n; i++) {
-		drv_task_init(&task);
-		cr_assert_eq(drv_task_decode(m[i].data, m[i].len, &task, err,
-					     sizeof(err)), DRV_OK, "%s", err);
-		if (task.origin.event_id &&
-		    !strcmp(task.origin.event_id, "ev-42")) {
-			found++;
-			cr_assert_eq(task.payload_len,
-				     strlen("{\"from\": \"ev-42\", \"order\": "
-					    "{\"sku\":\"x-1\"}}"));
-			cr_assert(!memcmp(task.payload, "{\"from\": \"ev-42\", "
-					  "\"order\": {\"sku\":\"x-1\"}}",
-					  task.payload_len));
-			cr_assert_str_eq(drv_task_label(&task,
-				"drover.event_type"), "order.created");
-		}
-		drv_task_release(&task);
-	}
-	it_msgs_free(m, n);
-	cr_assert_eq(found, 1);
 	it_teardown(&ctx);
 }
