@@ -120,11 +120,12 @@ static int run_put(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		return ctl_fail("schedule '%s' is defined in %s; change it "
 				"there (enable and disable work at run time)",
 				id, cfg->path);
-	if ((rc = ctl_sched_redis(cfg, &rc_redis)))
-		return rc;
+	/* add checks the definition before it needs Redis; update merges
+	 * the options into the stored one */
 	if (!create) {
-		rc = ctl_sched_runtime_json(rc_redis, cfg, id, false, &old);
-		if (rc)
+		if ((rc = ctl_sched_redis(cfg, &rc_redis)) ||
+		    (rc = ctl_sched_runtime_json(rc_redis, cfg, id, false,
+						 &old)))
 			goto out;
 		def = json_loads(old, 0, NULL);
 	}
@@ -139,6 +140,8 @@ static int run_put(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		goto out;
 	}
 	if ((rc = ctl_sched_check_names(cmd, cfg, &conf)))
+		goto out;
+	if (!rc_redis && (rc = ctl_sched_redis(cfg, &rc_redis)))
 		goto out;
 	free(text);
 	text = drv_schedule_conf_to_json(&conf);
