@@ -41,27 +41,6 @@ static int cmp_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The time of the log line of \p id holding \p needle. */
-static long long log_time(it_ctx_t *ctx, const char *id, const char *needle)
-{
-	char path[300], stamp[40];
-	char *text, *at, *t;
-	int64_t ms = 0;
-
-	drv_fmt(path, sizeof(path), "%s/%s.log", ctx->dir, id);
-	text = it_read(path);
-	cr_assert(text && (at = strstr(text, needle)), "no '%s' in %s",
-		  needle, path);
-	while (at > text && at[-1] != '\n')
-		at--;
-	t = strstr(at, "time=");
-	cr_assert(t);
-	drv_fmt(stamp, sizeof(stamp), "%.24s", t + 5);
-	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
-	free(text);
-	return ms;
-}
-
 /* Sorted fire times of schedule \p id; returns the count. */
 static int times_of(const it_task_t *t, int n, const char *id,
 		    long long *out)
@@ -109,7 +88,7 @@ Test(coord_catchup, skip_once_all_after_downtime, .timeout = 120)
 	sleep(9);   /* four or five fire times go by */
 	c = it_coordinator_start(&ctx, "coord-2");
 	cr_assert(it_coord_log_wait(&ctx, "coord-2", "became leader", 15000));
-	resumed = log_time(&ctx, "coord-2", "became leader");
+	resumed = it_coord_log_time(&ctx, "coord-2", "became leader");
 	sleep(4);
 	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
 	n = it_tasks(&ctx, "tasks.normal", 1000, 4000, &t);

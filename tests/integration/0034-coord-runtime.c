@@ -16,27 +16,6 @@
 #include "drover/str.h"
 #include "harness.h"
 
-/* The time of the first log line of \p id holding \p needle. */
-static long long log_time(it_ctx_t *ctx, const char *id, const char *needle)
-{
-	char path[300], stamp[40];
-	char *text, *at, *t;
-	int64_t ms = 0;
-
-	drv_fmt(path, sizeof(path), "%s/%s.log", ctx->dir, id);
-	text = it_read(path);
-	cr_assert(text && (at = strstr(text, needle)), "no '%s' in %s",
-		  needle, path);
-	while (at > text && at[-1] != '\n')
-		at--;
-	t = strstr(at, "time=");
-	cr_assert(t);
-	drv_fmt(stamp, sizeof(stamp), "%.24s", t + 5);
-	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
-	free(text);
-	return ms;
-}
-
 static void ctl_ok(it_ctx_t *ctx, const char *a, const char *b,
 		   const char *c, const char *d, const char *e)
 {
@@ -95,8 +74,8 @@ Test(coord_runtime, add_disable_enable_delete_restart_reload,
 	cr_assert(it_coord_log_wait(&ctx, "coord-1", "schedule enabled",
 				    5000));
 	sleep(2);
-	dis = log_time(&ctx, "coord-1", "schedule disabled");
-	en = log_time(&ctx, "coord-1", "schedule enabled");
+	dis = it_coord_log_time(&ctx, "coord-1", "schedule disabled");
+	en = it_coord_log_time(&ctx, "coord-1", "schedule enabled");
 	stop1 = it_now_ms();
 	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
 
@@ -104,7 +83,7 @@ Test(coord_runtime, add_disable_enable_delete_restart_reload,
 	c = it_coordinator_start(&ctx, "coord-2");
 	cr_assert(it_coord_log_wait(&ctx, "coord-2", "schedule=rt ", 15000),
 		  "rt did not survive the restart");
-	up2 = log_time(&ctx, "coord-2", "became leader");
+	up2 = it_coord_log_time(&ctx, "coord-2", "became leader");
 
 	/* a schedule added to the file is picked up */
 	good = it_read(ctx.config);
@@ -131,7 +110,7 @@ Test(coord_runtime, add_disable_enable_delete_restart_reload,
 	ctl_ok(&ctx, "delete", "rt", NULL, NULL, NULL);
 	cr_assert(it_coord_log_wait(&ctx, "coord-2", "schedule deleted",
 				    5000));
-	del = log_time(&ctx, "coord-2", "schedule deleted");
+	del = it_coord_log_time(&ctx, "coord-2", "schedule deleted");
 	sleep(3);
 	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
 	free(good);

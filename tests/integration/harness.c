@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 
+#include "drover/clock.h"
 #include "drover/config.h"
 #include "drover/event.h"
 #include "drover/kafka.h"
@@ -649,4 +650,25 @@ int it_tasks(it_ctx_t *ctx, const char *topic_suffix, int want,
 	it_msgs_free(msgs, n);
 	*out = tasks;
 	return n;
+}
+
+long long it_coord_log_time(it_ctx_t *ctx, const char *id,
+			    const char *needle)
+{
+	char path[300], stamp[40];
+	char *text, *at, *t;
+	int64_t ms = 0;
+
+	drv_fmt(path, sizeof(path), "%s/%s.log", ctx->dir, id);
+	text = it_read(path);
+	cr_assert(text && (at = strstr(text, needle)), "no '%s' in %s",
+		  needle, path);
+	while (at > text && at[-1] != '\n')
+		at--;
+	t = strstr(at, "time=");
+	cr_assert(t, "no time= in the line of '%s'", needle);
+	drv_fmt(stamp, sizeof(stamp), "%.24s", t + 5);
+	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
+	free(text);
+	return ms;
 }

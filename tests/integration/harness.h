@@ -128,6 +128,10 @@ pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
 /* Wait until dir/<id>.log holds \p needle. */
 bool it_coord_log_wait(it_ctx_t *ctx, const char *id, const char *needle,
 		       int timeout_ms);
+/* The time (ms since the epoch) of the first line of dir/<id>.log that
+ * holds \p needle; asserts there is one. */
+long long it_coord_log_time(it_ctx_t *ctx, const char *id,
+			    const char *needle);
 /* Tasks read back from a topic of the namespace ("tasks.normal"): the
  * drover.schedule label (or ""), the nominal time, the fence and the
  * trigger label, for every task read within \p timeout_ms (at most
