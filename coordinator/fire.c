@@ -114,7 +114,8 @@ static void publish_next(coord_t *c, drv_sched_item_t *it)
 
 /* Where \p it starts: from its last time handled (catch-up) when
  * \p catch_up, else from now on. */
-static void resume(coord_t *c, drv_sched_item_t *it, bool catch_up)
+static void resume(coord_t *c, drv_sched_item_t *it, bool catch_up,
+		   bool publish)
 {
 	sched_state_t *st = state_of(it);
 	int64_t now = drv_now_ms(), missed = 0, next;
@@ -139,13 +140,15 @@ static void resume(coord_t *c, drv_sched_item_t *it, bool catch_up)
 			   it->conf.name, "missed", m, "catchup",
 			   drv_catchup_name(it->conf.catchup), NULL);
 	}
-	publish_next(c, it);
+	if (publish)
+		publish_next(c, it);
 }
 
 void fire_resume_all(coord_t *c)
 {
 	char key[512];
 	redisReply *r;
+	size_t pending = 0;
 
 	coord_key(c, key, sizeof(key), "sched:last");
 	if (!(r = coord_redis(c, "HGETALL %s", key)))
@@ -164,14 +167,37 @@ void fire_resume_all(coord_t *c)
 	}
 	freeReplyObject(r);
 	for (size_t i = 0; i < drv_sched_count(c->sched); i++)
-		resume(c, drv_sched_at(c->sched, i), true);
+		resume(c, drv_sched_at(c->sched, i), true, false);
+	/* the next times, pipelined: 100,000 round trips would take seconds */
+	coord_key(c, key, sizeof(key), "sched:next");
+	freeReplyObject(coord_redis(c, "DEL %s", key));
+	for (size_t i = 0; c->redis && i < drv_sched_count(c->sched); i++) {
+		drv_sched_item_t *it = drv_sched_at(c->sched, i);
+		char ms[32];
+
+		if (it->next_ms == DRV_SCHED_NEVER)
+			continue;
+		fmt_ms(ms, sizeof(ms), it->next_ms);
+		redisAppendCommand(c->redis, "HSET %s %s %s", key,
+				   it->conf.name, ms);
+		pending++;
+	}
+	for (size_t i = 0; c->redis && i < pending; i++) {
+		redisReply *rr = NULL;
+
+		if (redisGetReply(c->redis, (void **)&rr) != REDIS_OK) {
+			coord_redis_lost(c, NULL);
+			break;
+		}
+		freeReplyObject(rr);
+	}
 	c->resumed = true;
 }
 
 void fire_resume(coord_t *c, drv_sched_item_t *it)
 {
 	if (c->leader && c->resumed)
-		resume(c, it, false);
+		resume(c, it, false, true);
 }
 
 bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
@@ -208,7 +234,7 @@ bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 		st->last_ms = -1;
 		if (c->leader && c->resumed) {
 			st->last_ms = redis_last(c, conf->name);
-			resume(c, it, true);
+			resume(c, it, true, true);
 		}
 	} else {
 		fire_resume(c, it);
@@ -273,6 +299,8 @@ static bool check_overlap(coord_t *c, fire_t *f, size_t n)
 {
 	char key[512];
 
+	if (!c->redis)
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].it->conf.overlap == DRV_OVERLAP_ALLOW)
 			continue;
@@ -317,6 +345,8 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 		want += f[i].state == F_PENDING;
 	if (!want)
 		return true;
+	if (!c->redis)
+		return false;
 	argv = calloc(want + 8, sizeof(*argv));
 	lens = calloc(want + 8, sizeof(*lens));
 	keys = calloc(want, sizeof(*keys));
@@ -464,6 +494,8 @@ static void record(coord_t *c, fire_t *f, size_t n)
 	char last[512], next[512], key[512], ms[32], nx[32], ttl[32];
 	size_t cmds = 0;
 
+	if (!c->redis)
+		return;
 	coord_key(c, last, sizeof(last), "sched:last");
 	coord_key(c, next, sizeof(next), "sched:next");
 	fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.run_timeout_ms);
