@@ -35,6 +35,16 @@
 #define PUBLISH_TIMEOUT_MS 10000
 #define PUBLISH_TRIES 5
 
+#define METADATA_REFRESH "topic.metadata.refresh.interval.ms"
+
+static bool has_property(const drv_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->kafka.property_cnt; i++)
+		if (!strcmp(cfg->kafka.properties[i].key, name))
+			return true;
+	return false;
+}
+
 bool events_start(coord_t *c)
 {
 	rd_kafka_topic_partition_list_t *topics;
@@ -43,6 +53,12 @@ bool events_start(coord_t *c)
 	char err[512], events[256];
 
 	conf = drv_kafka_conf_new(c->cfg, c->cfg->coordinator.group, err,
+				  sizeof(err));
+	/* a topic made after the subscription (topics ensure running late,
+	 * an external topic created later) is found within seconds, not at
+	 * librdkafka's default 5 minute metadata refresh */
+	if (conf && !has_property(c->cfg, METADATA_REFRESH))
+		rd_kafka_conf_set(conf, METADATA_REFRESH, "5000", err,
 				  sizeof(err));
 	if (conf) {
 		drv_daemon_kafka_logging(conf);
