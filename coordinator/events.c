@@ -299,11 +299,16 @@ static void fire_trigger(coord_t *c, const drv_trigger_conf_t *t,
 	drv_fmt(depth, sizeof(depth), "%u", task.origin.chain_depth);
 	drv_counter_inc(c->obs.triggers, (const char *const[]){ t->name,
 			rc ? "failed" : "published" });
-	drv_log_kv(rc ? DRV_LOG_ERROR : DRV_LOG_INFO, rc ?
-		   "trigger fire lost: publish failed" : "trigger fired",
-		   "trigger", t->name, "event_id", e->id, "event_type",
-		   e->type, "task_id", task.id, "handler", task.handler,
-		   "chain_depth", depth, "error", rc ? err : "", NULL);
+	if (rc)
+		drv_log_kv(DRV_LOG_ERROR, "trigger fire lost: publish failed",
+			   "trigger", t->name, "event_id", e->id,
+			   "event_type", e->type, "task_id", task.id,
+			   "error", err, NULL);
+	else
+		drv_log_kv(DRV_LOG_INFO, "trigger fired", "trigger", t->name,
+			   "event_id", e->id, "event_type", e->type,
+			   "task_id", task.id, "handler", task.handler,
+			   "topic", topic, "chain_depth", depth, NULL);
 	drv_task_release(&task);
 }
 
