@@ -6,8 +6,9 @@
  *
  *   main.c      start-up, the loop, signals, config reload (SIGHUP, mtime)
  *   leader.c    the Redis lease, renewal, fencing token
- *   fire.c      the scheduler: resume after takeover, due fires, markers,
- *               publish, overlap policies
+ *   schedules.c the schedule set: add, remove, enable, resume (catch-up)
+ *   fire.c      the scheduler: due fires, overlap policies, markers,
+ *               publish
  *   runtime.c   run-time schedules (droverctl) kept in Redis
  *   events.c    the events consumer: triggers, lifecycle events
  *   stats.c     per-schedule statistics and unfinished runs in Redis
@@ -40,6 +41,7 @@
 #include "drover/httpd.h"
 #include "drover/metrics.h"
 #include "drover/schedule.h"
+#include "drover/str.h"
 #include "drover/task.h"
 
 /** Per schedule state kept by the coordinator (drv_sched_item_t.user). */
@@ -92,6 +94,18 @@ typedef struct coord {
 	volatile int   stopping;
 } coord_t;
 
+/** @brief The coordinator's state of schedule \p it. */
+static inline sched_state_t *coord_state(drv_sched_item_t *it)
+{
+	return it->user;
+}
+
+/** @brief \p ms as decimal text (Redis arguments, log values). */
+static inline void coord_fmt_ms(char *buf, size_t size, int64_t ms)
+{
+	drv_fmt(buf, size, "%lld", (long long)ms);
+}
+
 /* main.c */
 /** @brief A Redis key "<prefix><fmt...>" into \p buf. */
 void coord_key(const coord_t *c, char *buf, size_t size, const char *fmt,
@@ -125,13 +139,11 @@ void leader_release(coord_t *c);
 /** @brief Step down at once (a Lua script found another owner). */
 void leader_lost(coord_t *c, const char *why);
 
-/* fire.c */
+/* schedules.c */
 /** @brief Resume every schedule after a takeover (reads P sched:last). */
 void fire_resume_all(coord_t *c);
 /** @brief Resume one schedule (new, changed or enabled) while leading. */
 void fire_resume(coord_t *c, drv_sched_item_t *it);
-/** @brief Fire what is due; returns ms until the next due time (capped). */
-int64_t fire_due(coord_t *c, int64_t cap_ms);
 /** @brief Put \p conf in the set (file or run time) and resume it if this
  *         process leads. @returns false (logged) if refused. */
 bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
@@ -140,6 +152,9 @@ bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 void fire_remove(coord_t *c, const char *id);
 /** @brief Apply an enabled flag (file's, or an override). */
 void fire_set_enabled(coord_t *c, drv_sched_item_t *it, bool on);
+/* fire.c */
+/** @brief Fire what is due; returns ms until the next due time (capped). */
+int64_t fire_due(coord_t *c, int64_t cap_ms);
 /** @brief buffer_one: fire kept fires whose run has ended. */
 void fire_buffered(coord_t *c);
 

@@ -19,7 +19,7 @@
  * marker is held) while this process leads. After a takeover every
  * schedule resumes from its last time handled (drv_sched_resume()), which
  * is what makes a fire missed in a leader gap happen late rather than
- * never.
+ * never (schedules.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -66,222 +66,6 @@ static const char claim_lua[] =
 	"end "
 	"return r";
 
-static sched_state_t *state_of(drv_sched_item_t *it)
-{
-	return it->user;
-}
-
-static void fmt_ms(char *buf, size_t size, int64_t ms)
-{
-	drv_fmt(buf, size, "%lld", (long long)ms);
-}
-
-/* ------------------------------------------------------------------ */
-/* The set                                                             */
-/* ------------------------------------------------------------------ */
-
-/* Last time handled of \p id from Redis; -1 if none or unknown. */
-static int64_t redis_last(coord_t *c, const char *id)
-{
-	char key[512];
-	redisReply *r;
-	int64_t v = -1;
-
-	coord_key(c, key, sizeof(key), "sched:last");
-	r = coord_redis(c, "HGET %s %s", key, id);
-	if (r && r->type == REDIS_REPLY_STRING)
-		drv_parse_int(r->str, 0, INT64_MAX, &v);
-	freeReplyObject(r);
-	return v;
-}
-
-static void publish_next(coord_t *c, drv_sched_item_t *it)
-{
-	char key[512], ms[32];
-
-	if (!c->redis)
-		return;
-	coord_key(c, key, sizeof(key), "sched:next");
-	if (it->next_ms == DRV_SCHED_NEVER) {
-		freeReplyObject(coord_redis(c, "HDEL %s %s", key,
-					    it->conf.name));
-		return;
-	}
-	fmt_ms(ms, sizeof(ms), it->next_ms);
-	freeReplyObject(coord_redis(c, "HSET %s %s %s", key, it->conf.name,
-				    ms));
-}
-
-/* Where \p it starts: from its last time handled (catch-up) when
- * \p catch_up, else from now on. */
-static void resume(coord_t *c, drv_sched_item_t *it, bool catch_up,
-		   bool publish)
-{
-	sched_state_t *st = state_of(it);
-	int64_t now = drv_now_ms(), missed = 0, next;
-	char m[32];
-
-	if (!it->conf.enabled) {
-		drv_sched_set_next(c->sched, it, DRV_SCHED_NEVER);
-		return;
-	}
-	if (catch_up) {
-		next = drv_sched_resume(it, st->last_ms, now,
-					c->cfg->coordinator.misfire_grace_ms,
-					&missed);
-	} else {
-		next = drv_sched_next_time(it, st->last_ms > now - 1 ?
-					   st->last_ms : now - 1);
-	}
-	drv_sched_set_next(c->sched, it, next);
-	if (missed) {
-		fmt_ms(m, sizeof(m), missed);
-		drv_log_kv(DRV_LOG_WARN, "fire times missed", "schedule",
-			   it->conf.name, "missed", m, "catchup",
-			   drv_catchup_name(it->conf.catchup), NULL);
-	}
-	if (publish)
-		publish_next(c, it);
-}
-
-void fire_resume_all(coord_t *c)
-{
-	char key[512];
-	redisReply *r;
-	size_t pending = 0;
-
-	coord_key(c, key, sizeof(key), "sched:last");
-	if (!(r = coord_redis(c, "HGETALL %s", key)))
-		return;
-	for (size_t i = 0; i < drv_sched_count(c->sched); i++)
-		state_of(drv_sched_at(c->sched, i))->last_ms = -1;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY &&
-	     i + 1 < r->elements; i += 2) {
-		drv_sched_item_t *it = drv_sched_get(c->sched,
-						     r->element[i]->str);
-		int64_t v;
-
-		if (it && !drv_parse_int(r->element[i + 1]->str, 0,
-					 INT64_MAX, &v))
-			state_of(it)->last_ms = v;
-	}
-	freeReplyObject(r);
-	for (size_t i = 0; i < drv_sched_count(c->sched); i++)
-		resume(c, drv_sched_at(c->sched, i), true, false);
-	/* the next times, pipelined: 100,000 round trips would take seconds */
-	coord_key(c, key, sizeof(key), "sched:next");
-	freeReplyObject(coord_redis(c, "DEL %s", key));
-	for (size_t i = 0; c->redis && i < drv_sched_count(c->sched); i++) {
-		drv_sched_item_t *it = drv_sched_at(c->sched, i);
-		char ms[32];
-
-		if (it->next_ms == DRV_SCHED_NEVER)
-			continue;
-		fmt_ms(ms, sizeof(ms), it->next_ms);
-		redisAppendCommand(c->redis, "HSET %s %s %s", key,
-				   it->conf.name, ms);
-		pending++;
-	}
-	for (size_t i = 0; c->redis && i < pending; i++) {
-		redisReply *rr = NULL;
-
-		if (redisGetReply(c->redis, (void **)&rr) != REDIS_OK) {
-			coord_redis_lost(c, NULL);
-			break;
-		}
-		freeReplyObject(rr);
-	}
-	c->resumed = true;
-}
-
-void fire_resume(coord_t *c, drv_sched_item_t *it)
-{
-	if (c->leader && c->resumed)
-		resume(c, it, false, true);
-}
-
-bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
-	      const char *json)
-{
-	drv_sched_item_t *it, *old = drv_sched_get(c->sched, conf->name);
-	sched_state_t *st = old ? old->user : NULL;
-	bool fresh = !st;
-	char err[512];
-
-	if (old && state_of(old)->file != file) {
-		drv_log_kv(DRV_LOG_WARN, "schedule id used twice; the config "
-			   "file's wins", "schedule", conf->name, NULL);
-		if (!file)
-			return false;
-	}
-	if (fresh && !(st = calloc(1, sizeof(*st)))) {
-		drv_log_kv(DRV_LOG_ERROR, "out of memory", NULL);
-		return false;
-	}
-	if (drv_sched_put(c->sched, conf, !file, &it, err, sizeof(err))) {
-		drv_log_kv(DRV_LOG_ERROR, "schedule refused", "schedule",
-			   conf->name, "error", err, NULL);
-		if (fresh)
-			free(st);
-		return false;
-	}
-	it->user = st;
-	st->file = file;
-	st->base_enabled = conf->enabled;
-	free(st->json);
-	st->json = json ? drv_strdup(json) : NULL;
-	if (fresh) {
-		st->last_ms = -1;
-		if (c->leader && c->resumed) {
-			st->last_ms = redis_last(c, conf->name);
-			resume(c, it, true, true);
-		}
-	} else {
-		fire_resume(c, it);
-	}
-	drv_gauge_set(c->obs.schedules, NULL,
-		      (int64_t)drv_sched_count(c->sched));
-	return true;
-}
-
-void fire_remove(coord_t *c, const char *name)
-{
-	void *user = NULL;
-	sched_state_t *st;
-	char key[512], id[128];
-
-	/* \p name may be the item's own, which the removal frees */
-	drv_strlcpy(id, name, sizeof(id));
-	if (!drv_sched_remove(c->sched, id, &user))
-		return;
-	st = user;
-	if (st)
-		free(st->json);
-	free(st);
-	if (c->leader && c->redis) {
-		coord_key(c, key, sizeof(key), "sched:next");
-		freeReplyObject(coord_redis(c, "HDEL %s %s", key, id));
-	}
-	drv_gauge_set(c->obs.schedules, NULL,
-		      (int64_t)drv_sched_count(c->sched));
-}
-
-void fire_set_enabled(coord_t *c, drv_sched_item_t *it, bool on)
-{
-	if (it->conf.enabled == on)
-		return;
-	it->conf.enabled = on;
-	drv_log_kv(DRV_LOG_INFO, on ? "schedule enabled" :
-		   "schedule disabled", "schedule", it->conf.name, NULL);
-	if (!on) {
-		drv_sched_set_next(c->sched, it, DRV_SCHED_NEVER);
-		if (c->leader)
-			publish_next(c, it);
-		return;
-	}
-	fire_resume(c, it);
-}
-
 /* ------------------------------------------------------------------ */
 /* One batch                                                           */
 /* ------------------------------------------------------------------ */
@@ -309,7 +93,7 @@ static bool check_overlap(coord_t *c, fire_t *f, size_t n)
 		redisAppendCommand(c->redis, "EXISTS %s", key);
 	}
 	for (size_t i = 0; i < n; i++) {
-		sched_state_t *st = state_of(f[i].it);
+		sched_state_t *st = coord_state(f[i].it);
 		redisReply *r = NULL;
 
 		if (f[i].it->conf.overlap == DRV_OVERLAP_ALLOW)
@@ -355,7 +139,7 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 	coord_key(c, lease, sizeof(lease), "coord:leader");
 	drv_fmt(val, sizeof(val), "%llu %s", (unsigned long long)c->fence,
 		c->d->id);
-	fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.marker_ttl_ms);
+	coord_fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.marker_ttl_ms);
 	drv_fmt(nkeys, sizeof(nkeys), "%zu", want + 1);
 	argv[argc++] = "EVAL";
 	argv[argc++] = claim_lua;
@@ -498,16 +282,16 @@ static void record(coord_t *c, fire_t *f, size_t n)
 		return;
 	coord_key(c, last, sizeof(last), "sched:last");
 	coord_key(c, next, sizeof(next), "sched:next");
-	fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.run_timeout_ms);
+	coord_fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.run_timeout_ms);
 	for (size_t i = 0; i < n; i++) {
 		drv_sched_item_t *it = f[i].it;
 
 		if (f[i].state == F_FAILED || !it)
 			continue;
-		fmt_ms(ms, sizeof(ms), f[i].nominal);
-		fmt_ms(nx, sizeof(nx), it->next_ms);
-		if (f[i].nominal > state_of(it)->last_ms) {
-			state_of(it)->last_ms = f[i].nominal;
+		coord_fmt_ms(ms, sizeof(ms), f[i].nominal);
+		coord_fmt_ms(nx, sizeof(nx), it->next_ms);
+		if (f[i].nominal > coord_state(it)->last_ms) {
+			coord_state(it)->last_ms = f[i].nominal;
 			redisAppendCommand(c->redis, "HSET %s %s %s", last,
 					   it->conf.name, ms);
 			cmds++;
@@ -569,7 +353,7 @@ static void report(coord_t *c, fire_t *f, size_t n)
 		if (quiet && f[i].state == F_DONE)
 			continue;
 		drv_format_time(f[i].nominal, when, sizeof(when));
-		fmt_ms(late, sizeof(late), now - f[i].nominal);
+		coord_fmt_ms(late, sizeof(late), now - f[i].nominal);
 		drv_log_kv(f[i].state == F_FAILED ? DRV_LOG_WARN :
 			   DRV_LOG_INFO, f[i].state == F_DONE ?
 			   "schedule fired" : "schedule fire not published",
@@ -582,7 +366,7 @@ static void report(coord_t *c, fire_t *f, size_t n)
 	if (quiet) {
 		char cnt[32];
 
-		fmt_ms(cnt, sizeof(cnt), (int64_t)n);
+		coord_fmt_ms(cnt, sizeof(cnt), (int64_t)n);
 		drv_log_kv(DRV_LOG_INFO, "schedules fired", "count", cnt,
 			   NULL);
 	}
@@ -708,7 +492,7 @@ void fire_buffered(coord_t *c)
 	c->buffer_checked = now;
 	for (size_t i = 0; i < drv_sched_count(c->sched); i++) {
 		drv_sched_item_t *it = drv_sched_at(c->sched, i);
-		sched_state_t *st = state_of(it);
+		sched_state_t *st = coord_state(it);
 		redisReply *r;
 
 		if (!st->buffered_ms)
