@@ -34,6 +34,7 @@
 #define DRAIN_MAX 200
 #define PUBLISH_TIMEOUT_MS 10000
 #define PUBLISH_TRIES 5
+#define STATS_DEDUP_MS (10 * 60 * 1000)
 
 #define METADATA_REFRESH "topic.metadata.refresh.interval.ms"
 
@@ -217,16 +218,20 @@ fail:
 /* ------------------------------------------------------------------ */
 
 /* Claim event \p e: true if this is the first time it is acted on (or
- * Redis cannot tell: at least once then). */
-static bool claim(coord_t *c, const drv_event_t *e)
+ * Redis cannot tell: at least once then). An event only counted in the
+ * statistics (no trigger) is guarded against redelivery only, for at most
+ * STATS_DEDUP_MS: one key per lifecycle event for a day would be a lot. */
+static bool claim(coord_t *c, const drv_event_t *e, bool triggers)
 {
+	int64_t life = c->cfg->coordinator.event_dedup_ttl_ms;
 	char key[512], ttl[32];
 	redisReply *r;
 	bool first = true;
 
+	if (!triggers && life > STATS_DEDUP_MS)
+		life = STATS_DEDUP_MS;
 	coord_key(c, key, sizeof(key), "event:%s", e->id);
-	drv_fmt(ttl, sizeof(ttl), "%lld",
-		(long long)c->cfg->coordinator.event_dedup_ttl_ms);
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)life);
 	r = coord_redis(c, "SET %s 1 NX PX %s", key, ttl);
 	if (r && r->type == REDIS_REPLY_NIL)
 		first = false;
@@ -333,7 +338,7 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 {
 	drv_event_t e;
 	char err[512];
-	bool act = false;
+	bool act = false, trig;
 
 	drv_event_init(&e);
 	if (drv_event_decode_any(m->payload, m->len, &e, err, sizeof(err))) {
@@ -346,11 +351,12 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 	}
 	for (size_t i = 0; i < c->cfg->trigger_cnt && !act; i++)
 		act = matches(&c->cfg->triggers[i], &e);
+	trig = act;
 	act |= drv_event_attribute(&e, "schedule_id") && e.task_id;
 	if (!act) {
 		drv_counter_inc(c->obs.events,
 				(const char *const[]){ "unmatched" });
-	} else if (!claim(c, &e)) {
+	} else if (!claim(c, &e, trig)) {
 		drv_counter_inc(c->obs.events,
 				(const char *const[]){ "duplicate" });
 		drv_log_kv(DRV_LOG_DEBUG, "event already acted on",

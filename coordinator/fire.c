@@ -61,7 +61,7 @@ static const char claim_lua[] =
 	"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end "
 	"local r = {} "
 	"for i = 2, #KEYS do "
-	"  if redis.call('SET', KEYS[i], ARGV[2], 'NX', 'PX', ARGV[3]) then "
+	"  if redis.call('SET', KEYS[i], ARGV[2], 'NX', 'PX', ARGV[i + 1]) then "
 	"    r[#r + 1] = 1 else r[#r + 1] = 0 end "
 	"end "
 	"return r";
@@ -121,7 +121,8 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 {
 	const char **argv;
 	size_t *lens, argc = 0, k = 0, want = 0;
-	char (*keys)[320], lease[512], val[200], ttl[32], nkeys[16];
+	char (*keys)[320], (*ttls)[24] = NULL, lease[512], val[200];
+	char nkeys[16];
 	redisReply *r;
 	bool ok = false;
 
@@ -131,15 +132,15 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 		return true;
 	if (!c->redis)
 		return false;
-	argv = calloc(want + 8, sizeof(*argv));
-	lens = calloc(want + 8, sizeof(*lens));
+	argv = calloc(2 * want + 8, sizeof(*argv));
+	lens = calloc(2 * want + 8, sizeof(*lens));
 	keys = calloc(want, sizeof(*keys));
-	if (!argv || !lens || !keys)
+	ttls = calloc(want, sizeof(*ttls));
+	if (!argv || !lens || !keys || !ttls)
 		goto out;
 	coord_key(c, lease, sizeof(lease), "coord:leader");
 	drv_fmt(val, sizeof(val), "%llu %s", (unsigned long long)c->fence,
 		c->d->id);
-	coord_fmt_ms(ttl, sizeof(ttl), c->cfg->coordinator.marker_ttl_ms);
 	drv_fmt(nkeys, sizeof(nkeys), "%zu", want + 1);
 	argv[argc++] = "EVAL";
 	argv[argc++] = claim_lua;
@@ -154,7 +155,20 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 	}
 	argv[argc++] = c->d->id;
 	argv[argc++] = val;
-	argv[argc++] = ttl;
+	/* a marker lives as long as a leader could fire its time again: the
+	 * schedule's catch-up window plus the grace, at least marker_ttl */
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t ttl = f[i].it ? f[i].it->conf.catchup_window_ms +
+			      c->cfg->coordinator.misfire_grace_ms : 0;
+
+		if (f[i].state != F_PENDING)
+			continue;
+		if (ttl < c->cfg->coordinator.marker_ttl_ms)
+			ttl = c->cfg->coordinator.marker_ttl_ms;
+		coord_fmt_ms(ttls[k], sizeof(ttls[k]), ttl);
+		argv[argc++] = ttls[k++];
+	}
 	for (size_t i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
 	r = redisCommandArgv(c->redis, (int)argc, argv, lens);
@@ -183,6 +197,7 @@ out:
 	free(argv);
 	free(lens);
 	free(keys);
+	free(ttls);
 	return ok;
 }
 

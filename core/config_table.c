@@ -411,10 +411,11 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "after a failover; older ones are missed and follow the "
 		 "schedule's `catchup`." },
 	{ .name = "coordinator.marker_ttl", .type = DRV_CFG_DURATION,
-	  .offset = CF(coordinator.marker_ttl_ms), .def = "7d",
+	  .offset = CF(coordinator.marker_ttl_ms), .def = "1h",
 	  .min = MIN_MS, .max = 365 * DAY_MS,
-	  .doc = "How long the marker of a fire (schedule, time) stays in "
-		 "Redis; keep it longer than any catch-up window." },
+	  .doc = "Least time the marker of a fire (schedule, time) stays in "
+		 "Redis; a marker lives at least its schedule's "
+		 "`catchup_window` plus `misfire_grace`." },
 	{ .name = "coordinator.run_timeout", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.run_timeout_ms), .def = "24h",
 	  .min = SEC_MS, .max = 30 * DAY_MS,

@@ -245,7 +245,7 @@ typedef struct drv_config {
 		int64_t  http_port;          /**< 0 = no HTTP server */
 		int64_t  lease_ttl_ms;       /**< leader lease life */
 		int64_t  misfire_grace_ms;   /**< later than this = missed */
-		int64_t  marker_ttl_ms;      /**< life of fire markers */
+		int64_t  marker_ttl_ms;      /**< least life of fire markers */
 		int64_t  run_timeout_ms;     /**< a run counts as unfinished
 						  (overlap) at most this long */
 		char   **event_topics;       /**< external topics to read */
