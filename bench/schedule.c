@@ -70,13 +70,15 @@ static char *config_text(size_t n)
 
 	if (!text)
 		return NULL;
-	len = (size_t)snprintf(text, cap, "handlers:\n  noop:\n    type: "
-			       "noop\nschedules:\n");
-	for (size_t i = 0; i < n && len < cap; i++) {
+	drv_fmt(text, cap, "handlers:\n  noop:\n    type: noop\nschedules:\n");
+	len = strlen(text);
+	for (size_t i = 0; i < n; i++) {
 		cron_of(i, cron, sizeof(cron));
-		len += (size_t)snprintf(text + len, cap - len,
-			"  s%zu:\n    cron: \"%s\"\n    timezone: %s\n"
-			"    handler: noop\n", i, cron, zones[i % 3]);
+		if (!drv_fmt(text + len, cap - len, "  s%zu:\n    cron: "
+			     "\"%s\"\n    timezone: %s\n    handler: noop\n",
+			     i, cron, zones[i % 3]))
+			break;
+		len += strlen(text + len);
 	}
 	return text;
 }
@@ -251,14 +253,17 @@ static bool coordinator_run(bench_ns_t *ns, const char *tag, size_t n,
 	else
 		drv_fmt(cron, sizeof(cron), "%d * * * * *",
 			(int)(fire / 1000 % 60));
-	len = (size_t)snprintf(text, cap, "%sredis:\n  key_prefix: \"%s%s:\"\n"
-			       "coordinator:\n  group: \"%s%scoord\"\n"
-			       "  http_port: 0\nschedules:\n", ns->base_yaml,
-			       ns->prefix, tag, ns->prefix, tag);
-	for (size_t i = 0; i < n && len < cap; i++)
-		len += (size_t)snprintf(text + len, cap - len,
-			"  f%zu:\n    cron: \"%s\"\n    handler: noop\n", i,
-			cron);
+	drv_fmt(text, cap, "%sredis:\n  key_prefix: \"%s%s:\"\n"
+		"coordinator:\n  group: \"%s%scoord\"\n  http_port: 0\n"
+		"schedules:\n", ns->base_yaml, ns->prefix, tag, ns->prefix,
+		tag);
+	len = strlen(text);
+	for (size_t i = 0; i < n; i++) {
+		if (!drv_fmt(text + len, cap - len, "  f%zu:\n    cron: "
+			     "\"%s\"\n    handler: noop\n", i, cron))
+			break;
+		len += strlen(text + len);
+	}
 	drv_fmt(path, sizeof(path), "%s/%s.yaml", ns->dir, tag);
 	{
 		FILE *f = fopen(path, "w");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drover/str.h"
 #include "harness.h"
 
 Test(coord_http, health_readiness_and_metrics, .timeout = 60)
@@ -20,7 +21,7 @@ Test(coord_http, health_readiness_and_metrics, .timeout = 60)
 	pid_t c;
 
 	it_setup(&ctx, "  noop:\n    type: noop\n");
-	snprintf(keys, sizeof(keys), "  http_port: %d\n", port);
+	drv_fmt(keys, sizeof(keys), "  http_port: %d\n", port);
 	it_coord_config(&ctx, keys,
 			"schedules:\n"
 			"  beat:\n"

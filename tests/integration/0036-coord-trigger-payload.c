@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "drover/task.h"
+#include "drover/str.h"
 #include "harness.h"
 
 static const char handlers[] = "  rec:\n    type: noop\n";
@@ -39,7 +40,7 @@ Test(coord_trigger_payload, event_payload_and_id_reach_the_task, .timeout = 90)
 	/* another namespace's events topic stands for an external topic */
 	it_setup(&ext, handlers);
 	it_topics(&ext);
-	snprintf(keys, sizeof(keys), "  event_topics: [\"%sevents\"]\n",
+	drv_fmt(keys, sizeof(keys), "  event_topics: [\"%sevents\"]\n",
 		 ext.prefix);
 	it_setup(&ctx, handlers);
 	it_coord_config(&ctx, keys, triggers);

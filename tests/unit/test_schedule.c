@@ -336,3 +336,37 @@ Test(schedule_set, replace_keeps_user_and_bad_cron_is_refused)
 	cr_assert_str_eq(drv_sched_get(s, "a")->conf.cron, "*/2 * * * *");
 	drv_sched_destroy(s);
 }
+
+/* Append a formatted line to \p buf (\p size bytes). */
+static void add(char *buf, size_t size, const char *line)
+{
+	size_t len = strlen(buf);
+
+	cr_assert(drv_fmt(buf + len, size - len, "%s", line));
+}
+
+/* A large map finds duplicate keys by sorting: same message, same place
+ * as the pairwise check of small maps. */
+Test(schedule_config, duplicate_in_a_large_map)
+{
+	size_t size = 200 * 80;
+	char *yaml = calloc(1, size), line[80];
+	drv_config_t *cfg;
+
+	cr_assert(yaml);
+	add(yaml, size, "schedules:\n");
+	for (int i = 0; i < 100; i++) {
+		drv_fmt(line, sizeof(line), "  s%d: {cron: \"* * * * *\", "
+			"handler: h}\n", i);
+		add(yaml, size, line);
+	}
+	cfg = load(yaml);
+	cr_assert_eq(cfg->schedule_cnt, 100);
+	drv_config_destroy(cfg);
+	/* s7 again on line 102, s3 again on line 103: the first repeat */
+	add(yaml, size, "  s7: {cron: \"* * * * *\", handler: h}\n");
+	add(yaml, size, "  s3: {cron: \"* * * * *\", handler: h}\n");
+	expect_error(yaml, "s.yaml:102:3: duplicate key 'schedules.s7' "
+		     "(first at line 9)");
+	free(yaml);
+}
