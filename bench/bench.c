@@ -388,12 +388,18 @@ wait:
 bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
 			const char *config, const char *id)
 {
+	return bench_daemon_start(w, ns, "worker/drover-worker", config, id);
+}
+
+bool bench_daemon_start(bench_worker_t *w, const bench_ns_t *ns,
+			const char *binary, const char *config, const char *id)
+{
 	char bin[512];
 	char *argv[] = { bin, "-c", (char *)config, "--id", (char *)id, NULL };
 	pid_t parent = getpid(), pid;
 
 	memset(w, 0, sizeof(*w));
-	drv_fmt(bin, sizeof(bin), "%s/worker/drover-worker", bench_build_dir());
+	drv_fmt(bin, sizeof(bin), "%s/%s", bench_build_dir(), binary);
 	drv_fmt(w->log, sizeof(w->log), "%s/%s.log", ns->dir, id);
 	if (access(bin, X_OK) != 0) {
 		bench_log("%s: %s (run scripts/build first)", bin,
@@ -671,6 +677,7 @@ static int decode_task(const rd_kafka_message_t *m, bool delayed,
 	out->attempt = t.attempt;
 	out->not_before_ms = t.not_before_ms;
 	out->created_ms = t.created_ms;
+	out->scheduled_ms = t.origin.scheduled_ms;
 	drv_task_release(&t);
 	return 1;
 }

@@ -144,6 +144,12 @@ bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
 /** @brief True while the worker process exists (reaps it if it exited). */
 bool bench_worker_alive(bench_worker_t *w);
 
+/** @brief Like bench_worker_start(), for any daemon: \p binary is its path
+ *         under the build folder ("coordinator/drover-coordinator"). The
+ *         bench_worker_* functions then work on it too. */
+bool bench_daemon_start(bench_worker_t *w, const bench_ns_t *ns,
+			const char *binary, const char *config, const char *id);
+
 /** @brief The worker's peak resident set (VmHWM) in KiB, or -1. */
 long bench_worker_peak_rss_kb(const bench_worker_t *w);
 
@@ -178,6 +184,7 @@ typedef struct bench_msg {
 	int64_t not_before_ms;
 	int64_t produced_ms;     /**< the message's CreateTime: when it was
 				      handed to the producer */
+	int64_t scheduled_ms;    /**< tasks: origin.scheduled_ms (0 = none) */
 } bench_msg_t;
 
 typedef struct bench_reader bench_reader_t;

@@ -1,10 +1,12 @@
 /*
- * clock.c — wall and monotonic milliseconds, and RFC 3339 formatting.
+ * clock.c — wall and monotonic milliseconds, and RFC 3339 formatting and
+ * parsing.
  */
 #include <time.h>
 
 #include "drover/clock.h"
 #include "drover/str.h"
+#include "drover/tz.h"
 
 static int64_t clock_ms(clockid_t id)
 {
@@ -29,4 +31,54 @@ void drv_format_time(int64_t ms, char *buf, size_t size)
 	drv_fmt(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 		tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static int digits(const char **pp, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*pp)++) {
+		if (**pp < '0' || **pp > '9')
+			return -1;
+		v = v * 10 + (**pp - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int drv_parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, frac = 0;
+	const char *p = s;
+
+	if (!s || digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d) ||
+	    (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
+	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		int scale = 100;
+
+		if (*++p < '0' || *p > '9')
+			return -1;
+		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
+		    oh > 23 || om > 59)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	*out = (drv_civil_to_seconds(y, mo, d, h, mi, sec > 59 ? 59 : sec) -
+		sign * (oh * 3600 + om * 60)) * 1000 + frac;
+	return 0;
 }

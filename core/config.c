@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "config_int.h"
@@ -45,6 +46,10 @@ drv_err_t drv_cfg_fail(char *errstr, size_t errstr_size,
 	if (w->env)
 		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 				 "environment %s: %s", w->env, msg);
+	if (w->origin)
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "%s%s%s", key ? key : "", key ? ": " : "",
+				 msg);
 	return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 			 "built-in default of %s: %s", key ? key : "?", msg);
 }
@@ -124,6 +129,12 @@ void drv_config_destroy(drv_config_t *cfg)
 	for (size_t i = 0; i < cfg->breaker_cnt; i++)
 		breaker_release(&cfg->breakers[i]);
 	free(cfg->breakers);
+	for (size_t i = 0; i < cfg->schedule_cnt; i++)
+		drv_cfg_schedule_release(&cfg->schedules[i]);
+	free(cfg->schedules);
+	for (size_t i = 0; i < cfg->trigger_cnt; i++)
+		drv_cfg_trigger_release(&cfg->triggers[i]);
+	free(cfg->triggers);
 	free(cfg->priv);
 	free(cfg->path);
 	free(cfg);
@@ -245,6 +256,15 @@ const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
 	return cfg->breaker_cnt ? &cfg->breakers[0] : NULL;
 }
 
+const drv_schedule_conf_t *drv_config_schedule(const drv_config_t *cfg,
+					       const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->schedule_cnt; i++)
+		if (!strcmp(cfg->schedules[i].name, name))
+			return &cfg->schedules[i];
+	return NULL;
+}
+
 const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
 					    const char *name)
 {
@@ -268,8 +288,18 @@ typedef struct handler_state {
 	bool cmd_scalar;           /**< command was one string */
 } handler_state_t;
 
+/** What the walker keeps of one schedule or trigger for the checks that
+ *  need the whole file (handler and policy names). */
+typedef struct entry_state {
+	drv_cfg_where_t where;     /**< of the entry's name */
+	bool given[DRV_CFG_HANDLER_KEY_MAX];
+	drv_cfg_where_t val_where[DRV_CFG_HANDLER_KEY_MAX];
+} entry_state_t;
+
 typedef struct loader {
 	drv_config_t *cfg;
+	entry_state_t *ss;        /**< parallel to cfg->schedules */
+	entry_state_t *ts;        /**< parallel to cfg->triggers */
 	yaml_document_t *doc;
 	const char *file;
 	handler_state_t *hs;      /**< parallel to cfg->handlers */
@@ -356,15 +386,34 @@ static void shallow(const loader_t *L, const yaml_node_t *n,
 	}
 }
 
+/* A key of a large mapping, for finding duplicates by sorting. */
+typedef struct key_ref {
+	const char *text;
+	size_t idx;              /* position in the mapping */
+	size_t line;             /* 1-based */
+} key_ref_t;
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+	const key_ref_t *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+
+	return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
 /*
  * Reject duplicate and non-scalar keys in mapping \p map, whose dotted name
  * is \p prefix ("" at the top). The error points at the second occurrence.
+ * Small mappings compare pairs; large ones (schedules: can hold 100,000
+ * entries) sort the keys instead.
  */
 static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 			    const char *prefix)
 {
 	const yaml_node_pair_t *start = map->data.mapping.pairs.start;
 	const yaml_node_pair_t *top = map->data.mapping.pairs.top;
+	size_t n = (size_t)(top - start), best = SIZE_MAX, first = 0;
+	key_ref_t *refs;
 
 	for (const yaml_node_pair_t *p = start; p < top; p++) {
 		const yaml_node_t *k = node_at(L, p->key);
@@ -374,7 +423,7 @@ static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 			return FAIL(L, &w, *prefix ? prefix : NULL,
 				    "expected a key name, got %s",
 				    node_kind(k));
-		for (const yaml_node_pair_t *q = start; q < p; q++) {
+		for (const yaml_node_pair_t *q = start; n <= 64 && q < p; q++) {
 			const yaml_node_t *prev = node_at(L, q->key);
 
 			if (prev->type == YAML_SCALAR_NODE &&
@@ -385,6 +434,41 @@ static drv_err_t check_keys(const loader_t *L, const yaml_node_t *map,
 					    *prefix ? "." : "", text_of(k),
 					    prev->start_mark.line + 1);
 		}
+	}
+	if (n <= 64)
+		return DRV_OK;
+	if (!(refs = malloc(n * sizeof(*refs))))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const yaml_node_t *k = node_at(L, start[i].key);
+
+		refs[i].text = text_of(k);
+		refs[i].idx = i;
+		refs[i].line = k->start_mark.line + 1;
+	}
+	qsort(refs, n, sizeof(*refs), cmp_key_ref);
+	/* the earliest second occurrence, as the pairwise check finds it */
+	for (size_t i = 1; i < n; i++) {
+		size_t j = i;
+
+		if (strcmp(refs[i].text, refs[i - 1].text))
+			continue;
+		while (j > 0 && !strcmp(refs[j - 1].text, refs[i].text))
+			j--;
+		if (refs[i].idx < best) {
+			best = refs[i].idx;
+			first = refs[j].line;
+		}
+	}
+	free(refs);
+	if (best != SIZE_MAX) {
+		const yaml_node_t *k = node_at(L, start[best].key);
+		drv_cfg_where_t w = where_of(L, k);
+
+		return FAIL(L, &w, NULL, "duplicate key '%s%s%.100s' (first "
+			    "at line %zu)", prefix, *prefix ? "." : "",
+			    text_of(k), first);
 	}
 	return DRV_OK;
 }
@@ -1001,6 +1085,210 @@ static drv_err_t load_breakers(loader_t *L, const yaml_node_t *map)
 	return DRV_OK;
 }
 
+/* ------------------------------------------------------------------ */
+/* Schedules and triggers                                              */
+/* ------------------------------------------------------------------ */
+
+/* A YAML node as JSON: plain scalars that read as null, booleans or
+ * numbers become those, every other scalar a string. NULL when out of
+ * memory. */
+static json_t *yaml_json(const loader_t *L, const yaml_node_t *n, int depth)
+{
+	json_t *j;
+
+	if (!n || depth > 64)
+		return json_null();
+	if (n->type == YAML_SEQUENCE_NODE) {
+		j = json_array();
+		for (yaml_node_item_t *it = n->data.sequence.items.start;
+		     j && it < n->data.sequence.items.top; it++)
+			json_array_append_new(j, yaml_json(L,
+				node_at(L, *it), depth + 1));
+		return j;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		j = json_object();
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+		     j && p < n->data.mapping.pairs.top; p++) {
+			const yaml_node_t *k = node_at(L, p->key);
+
+			json_object_set_new(j, k->type == YAML_SCALAR_NODE ?
+					    text_of(k) : "?",
+					    yaml_json(L, node_at(L, p->value),
+						      depth + 1));
+		}
+		return j;
+	}
+	if (n->type != YAML_SCALAR_NODE)
+		return json_null();
+	if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		const char *t = text_of(n);
+		json_error_t je;
+
+		if (is_null(n))
+			return json_null();
+		if (!strcmp(t, "true") || !strcmp(t, "false") ||
+		    (*t && strchr("-0123456789", *t))) {
+			j = json_loads(t, JSON_DECODE_ANY, &je);
+			if (j && (json_is_number(j) || json_is_boolean(j)))
+				return j;
+			json_decref(j);
+		}
+	}
+	return json_string(text_of(n));
+}
+
+/** What differs between the `schedules:` and `triggers:` maps. */
+typedef struct entry_kind {
+	const char *section;     /* "schedules" */
+	const char *what;        /* "schedule" */
+	const drv_cfg_key_t *keys;
+	size_t size;             /* of one entry */
+} entry_kind_t;
+
+static const entry_kind_t schedule_kind = {
+	"schedules", "schedule", drv_cfg_schedule_keys,
+	sizeof(drv_schedule_conf_t),
+};
+static const entry_kind_t trigger_kind = {
+	"triggers", "trigger", drv_cfg_trigger_keys,
+	sizeof(drv_trigger_conf_t),
+};
+
+/* Parse one key of an entry: a DRV_CFG_JSON row given a mapping or list
+ * gets that structure as JSON text. */
+static drv_err_t parse_entry_value(loader_t *L, const drv_cfg_key_t *row,
+				   const char *name, const yaml_node_t *n,
+				   void *entry, drv_cfg_value_t *v)
+{
+	json_t *j;
+	char *text;
+	drv_err_t err;
+
+	if (!(row->flags & DRV_CFG_JSON) ||
+	    (n->type != YAML_MAPPING_NODE && n->type != YAML_SEQUENCE_NODE))
+		return parse_node(L, row, name, n, entry, v);
+	j = yaml_json(L, n, 0);
+	text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (!text)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	shallow(L, n, v);
+	v->kind = DRV_CFG_SCALAR;
+	v->text = text;
+	err = drv_cfg_parse(row, name, v, entry, L->errstr, L->errstr_size);
+	v->text = NULL;
+	free(text);
+	return err;
+}
+
+/* One entry of schedules: or triggers: into \p entry (zeroed), its
+ * defaults first. */
+static drv_err_t load_entry(loader_t *L, const entry_kind_t *kind,
+			    size_t key_cnt, const yaml_node_t *key,
+			    const yaml_node_t *map, void *entry,
+			    char **name_field, entry_state_t *es)
+{
+	const char *ename = text_of(key);
+	drv_cfg_where_t w = where_of(L, key);
+	char prefix[160];
+	drv_err_t err;
+
+	if (!valid_entry_name(ename))
+		return FAIL(L, &w, kind->section, "invalid %s name '%.100s' "
+			    "(use 1 to 64 of a-z 0-9 _ . -)", kind->what,
+			    ename);
+	es->where = w;
+	if (!(*name_field = strdup(ename)))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	if ((err = apply_defaults(kind->keys, key_cnt, entry, L->errstr,
+				  L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "%s.%s", kind->section, ename);
+	w = where_of(L, map);
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, prefix, "expected a mapping of %s "
+			    "settings, got %s", kind->what,
+			    is_null(map) ? "nothing" : node_kind(map));
+	if ((err = check_keys(L, map, prefix)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const drv_cfg_key_t *row = drv_cfg_find(kind->keys, key_cnt,
+							text_of(k));
+		drv_cfg_value_t v;
+		char name[256];
+		size_t idx;
+
+		if (!row)
+			return unknown_entry_key(L, k, prefix, kind->keys,
+						 key_cnt);
+		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
+		if ((err = parse_entry_value(L, row, name,
+					     node_at(L, p->value), entry,
+					     &v)))
+			return err;
+		idx = (size_t)(row - kind->keys);
+		es->given[idx] = true;
+		es->val_where[idx] = v.where;
+	}
+	return DRV_OK;
+}
+
+static drv_err_t load_entries(loader_t *L, const entry_kind_t *kind,
+			      size_t key_cnt, const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	bool sched = kind == &schedule_kind;
+	drv_cfg_where_t w = where_of(L, map);
+	size_t n, *cnt = sched ? &cfg->schedule_cnt : &cfg->trigger_cnt;
+	entry_state_t **es = sched ? &L->ss : &L->ts;
+	void **arr = sched ? (void **)&cfg->schedules :
+			     (void **)&cfg->triggers;
+	drv_err_t err;
+
+	if (is_null(map))
+		return DRV_OK;
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, kind->section, "expected a mapping of %s "
+			    "name: settings, got %s", kind->what,
+			    node_kind(map));
+	if ((err = check_keys(L, map, kind->section)))
+		return err;
+	n = (size_t)(map->data.mapping.pairs.top -
+		     map->data.mapping.pairs.start);
+	*arr = calloc(n ? n : 1, kind->size);
+	*es = calloc(n ? n : 1, sizeof(entry_state_t));
+	if (!*arr || !*es)
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		size_t i = (*cnt)++;
+		void *entry = (char *)*arr + i * kind->size;
+		entry_state_t *st = &(*es)[i];
+
+		err = load_entry(L, kind, key_cnt, node_at(L, p->key),
+				 node_at(L, p->value), entry, sched ?
+				 &((drv_schedule_conf_t *)entry)->name :
+				 &((drv_trigger_conf_t *)entry)->name, st);
+		if (!err && sched)
+			err = drv_cfg_check_schedule(entry, st->given,
+				st->val_where, &st->where, L->errstr,
+				L->errstr_size);
+		else if (!err)
+			err = drv_cfg_check_trigger(entry, st->given,
+				st->val_where, &st->where, L->errstr,
+				L->errstr_size);
+		if (err)
+			return err;
+	}
+	return DRV_OK;
+}
+
 static bool is_table_section(const char *sec)
 {
 	size_t n = strlen(sec);
@@ -1056,6 +1344,12 @@ static drv_err_t load_root(loader_t *L)
 			err = load_policies(L, v);
 		} else if (!strcmp(sec, "breakers")) {
 			err = load_breakers(L, v);
+		} else if (!strcmp(sec, "schedules")) {
+			err = load_entries(L, &schedule_kind,
+					   drv_cfg_schedule_key_cnt, v);
+		} else if (!strcmp(sec, "triggers")) {
+			err = load_entries(L, &trigger_kind,
+					   drv_cfg_trigger_key_cnt, v);
 		} else if (is_table_section(sec)) {
 			err = load_section(L, sec, v);
 		} else if (drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt, sec)) {
@@ -1405,6 +1699,75 @@ static drv_err_t check_policy_names(loader_t *L)
 	return DRV_OK;
 }
 
+/* "unknown handler" unless the config defines none (the coordinator may
+ * publish for workers configured elsewhere) or \p name is one. */
+static drv_err_t check_handler_name(loader_t *L, const char *name,
+				    const drv_cfg_where_t *w, const char *key)
+{
+	const drv_config_t *cfg = L->cfg;
+	drv_cfg_suggest_t s;
+	size_t id;
+
+	if (!cfg->handler_cnt || drv_config_handler(cfg, name))
+		return DRV_OK;
+	drv_cfg_suggest_init(&s, name);
+	for (size_t i = 0; i < cfg->handler_cnt; i++)
+		drv_cfg_suggest_add(&s, cfg->handlers[i].name, i);
+	if (drv_cfg_suggestion(&s, &id))
+		return FAIL(L, w, key, "unknown handler '%.100s' (did you "
+			    "mean '%s'?)", name, cfg->handlers[id].name);
+	return FAIL(L, w, key, "unknown handler '%.100s' (not under "
+		    "handlers:)", name);
+}
+
+/* The handler and policy of every schedule and trigger exist. */
+static drv_err_t check_templates(loader_t *L)
+{
+	const drv_config_t *cfg = L->cfg;
+	size_t nh = 0, np = 0;
+	drv_err_t err;
+
+	for (size_t i = 0; i < drv_cfg_schedule_key_cnt; i++) {
+		if (!strcmp(drv_cfg_schedule_keys[i].name, "handler"))
+			nh = i;
+		if (!strcmp(drv_cfg_schedule_keys[i].name, "policy"))
+			np = i;
+	}
+	for (size_t i = 0; i < cfg->schedule_cnt + cfg->trigger_cnt; i++) {
+		bool sc = i < cfg->schedule_cnt;
+		size_t j = sc ? i : i - cfg->schedule_cnt;
+		const drv_task_template_t *t = sc ?
+			&cfg->schedules[j].task : &cfg->triggers[j].task;
+		const char *ename = sc ? cfg->schedules[j].name :
+				    cfg->triggers[j].name;
+		const entry_state_t *es = sc ? &L->ss[j] : &L->ts[j];
+		size_t h = nh, p = np;
+		char key[160];
+
+		if (!sc) {
+			h = (size_t)(drv_cfg_find(drv_cfg_trigger_keys,
+				drv_cfg_trigger_key_cnt, "handler") -
+				drv_cfg_trigger_keys);
+			p = (size_t)(drv_cfg_find(drv_cfg_trigger_keys,
+				drv_cfg_trigger_key_cnt, "policy") -
+				drv_cfg_trigger_keys);
+		}
+		drv_fmt(key, sizeof(key), "%s.%s.handler",
+			sc ? "schedules" : "triggers", ename);
+		if ((err = check_handler_name(L, t->handler,
+					      &es->val_where[h], key)))
+			return err;
+		if (!t->policy)
+			continue;
+		drv_fmt(key, sizeof(key), "%s.%s.policy",
+			sc ? "schedules" : "triggers", ename);
+		if ((err = check_policy_name(L, t->policy,
+					     &es->val_where[p], key)))
+			return err;
+	}
+	return DRV_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 /* ------------------------------------------------------------------ */
@@ -1439,7 +1802,11 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 		finish_handlers(&L);
 		err = check_policy_names(&L);
 	}
+	if (!err)
+		err = check_templates(&L);
 	free(L.hs);
+	free(L.ss);
+	free(L.ts);
 	free(L.key_where);
 	if (err) {
 		drv_config_destroy(L.cfg);

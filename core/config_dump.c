@@ -91,6 +91,31 @@ static void dump_handler(const drv_handler_conf_t *h, FILE *out)
 	}
 }
 
+/* The schedules: or triggers: map; every entry starts with its name. */
+static void dump_entries(const char *sec, const void *arr, size_t size,
+			 size_t cnt, const drv_cfg_key_t *keys,
+			 size_t key_cnt, FILE *out)
+{
+	if (!cnt) {
+		fprintf(out, "%s: {}\n", sec);
+		return;
+	}
+	fprintf(out, "%s:\n", sec);
+	for (size_t i = 0; i < cnt; i++) {
+		const void *e = (const char *)arr + i * size;
+
+		dump_entry_name(*(char *const *)e, out);
+		fputc('\n', out);
+		for (size_t k = 0; k < key_cnt; k++) {
+			if (field_unset(&keys[k], e))
+				continue;
+			fprintf(out, "    %s: ", keys[k].name);
+			drv_cfg_emit(&keys[k], e, true, out);
+			fputc('\n', out);
+		}
+	}
+}
+
 void drv_config_dump(const drv_config_t *cfg, FILE *out)
 {
 	char sec[32] = "", env[128];
@@ -161,11 +186,17 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out)
 	}
 	if (!cfg->handler_cnt) {
 		fputs("handlers: {}\n", out);
-		return;
+	} else {
+		fputs("handlers:\n", out);
+		for (size_t i = 0; i < cfg->handler_cnt; i++)
+			dump_handler(&cfg->handlers[i], out);
 	}
-	fputs("handlers:\n", out);
-	for (size_t i = 0; i < cfg->handler_cnt; i++)
-		dump_handler(&cfg->handlers[i], out);
+	dump_entries("schedules", cfg->schedules, sizeof(*cfg->schedules),
+		     cfg->schedule_cnt, drv_cfg_schedule_keys,
+		     drv_cfg_schedule_key_cnt, out);
+	dump_entries("triggers", cfg->triggers, sizeof(*cfg->triggers),
+		     cfg->trigger_cnt, drv_cfg_trigger_keys,
+		     drv_cfg_trigger_key_cnt, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -380,6 +411,32 @@ static const char builtins_doc[] =
 "delays | description |\n"
 "|---|---|---|---|---|---|---|---|\n";
 
+static const char schedules_doc[] =
+"```yaml\n"
+"schedules:\n"
+"  nightly-report:\n"
+"    cron: \"30 2 * * *\"\n"
+"    timezone: Europe/London\n"
+"    handler: report\n"
+"    payload: {kind: nightly}\n"
+"    catchup: once\n"
+"```\n"
+"\n"
+"Keys of one schedule (see [the coordinator](coordinator.md)):\n"
+"\n";
+
+static const char triggers_doc[] =
+"```yaml\n"
+"triggers:\n"
+"  on-order:\n"
+"    event: order.created\n"
+"    where: {region: \"eu-*\"}\n"
+"    handler: fulfil\n"
+"```\n"
+"\n"
+"Keys of one trigger:\n"
+"\n";
+
 /* The built-in policies, from a config holding only defaults. */
 static void write_builtins(FILE *out)
 {
@@ -439,6 +496,21 @@ void drv_config_write_reference(FILE *out)
 			fputs(breakers_doc, out);
 			for (size_t i = 0; i < drv_cfg_breaker_key_cnt; i++)
 				md_row(out, &drv_cfg_breaker_keys[i], MD_NONE);
+			continue;
+		}
+		if (!strcmp(sec->name, "schedules") ||
+		    !strcmp(sec->name, "triggers")) {
+			bool sc = sec->name[0] == 's';
+			const drv_cfg_key_t *keys = sc ?
+				drv_cfg_schedule_keys : drv_cfg_trigger_keys;
+			size_t cnt = sc ? drv_cfg_schedule_key_cnt :
+				     drv_cfg_trigger_key_cnt;
+
+			fputs(sc ? schedules_doc : triggers_doc, out);
+			fputs("| key | type | default | range | description "
+			      "|\n|---|---|---|---|---|\n", out);
+			for (size_t i = 0; i < cnt; i++)
+				md_row(out, &keys[i], MD_NONE);
 			continue;
 		}
 		if (!strcmp(sec->name, "retry_policies")) {

@@ -51,6 +51,11 @@ enum {
 					   drv_cfg_secret_entry() */
 	DRV_CFG_FREE_KEYS  = 1 << 5, /**< DRV_CFG_STRMAP: any non-empty key;
 					  secret by drv_cfg_secret_entry() */
+	DRV_CFG_JSON       = 1 << 6, /**< DRV_CFG_STRING holding JSON text; in
+					  the file a YAML mapping or list is
+					  converted to JSON first */
+	DRV_CFG_PLAIN_KEYS = 1 << 7, /**< DRV_CFG_STRMAP: any non-empty key,
+					  never secret (labels) */
 };
 
 /** Handler rows: the .types bit of handler type \p t. */
@@ -102,6 +107,8 @@ typedef struct drv_cfg_where {
 	const char *file;  /**< file name; NULL for env and defaults */
 	const char *env;   /**< variable name for env overrides */
 	size_t line, col;  /**< 1-based, file only */
+	const char *origin; /**< neither file nor env: what the value is
+				 from ("droverctl"); NULL = a default */
 } drv_cfg_where_t;
 
 typedef enum drv_cfg_kind {
@@ -167,6 +174,32 @@ typedef struct drv_cfg_builtin_policy {
 
 extern const drv_cfg_builtin_policy_t drv_cfg_builtin_policies[];
 extern const size_t drv_cfg_builtin_policy_cnt;
+
+/** Keys of one schedule (drv_schedule_conf_t) and of one trigger
+ *  (drv_trigger_conf_t); config_sched.c. */
+extern const drv_cfg_key_t drv_cfg_schedule_keys[];
+extern const size_t drv_cfg_schedule_key_cnt;
+extern const drv_cfg_key_t drv_cfg_trigger_keys[];
+extern const size_t drv_cfg_trigger_key_cnt;
+
+/**
+ * @brief Checks of one schedule or trigger once all its keys are read:
+ *        \p given[i] says whether row i was in the file and \p val_where[i]
+ *        where its value is; \p where is the entry name's place. Fills the
+ *        derived fields (start_ms, end_ms). config_sched.c.
+ */
+drv_err_t drv_cfg_check_schedule(drv_schedule_conf_t *s, const bool *given,
+				 const drv_cfg_where_t *val_where,
+				 const drv_cfg_where_t *where,
+				 char *errstr, size_t errstr_size);
+drv_err_t drv_cfg_check_trigger(drv_trigger_conf_t *t, const bool *given,
+				const drv_cfg_where_t *val_where,
+				const drv_cfg_where_t *where,
+				char *errstr, size_t errstr_size);
+
+/** @brief Free what a schedule / trigger entry owns (not the struct). */
+void drv_cfg_schedule_release(drv_schedule_conf_t *s);
+void drv_cfg_trigger_release(drv_trigger_conf_t *t);
 
 /** @brief The row named \p name in \p keys, or NULL. */
 const drv_cfg_key_t *drv_cfg_find(const drv_cfg_key_t *keys, size_t cnt,

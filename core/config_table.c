@@ -242,6 +242,10 @@ const drv_cfg_section_t drv_cfg_sections[] = {
 	{ "handlers", "What a task runs, by handler name." },
 	{ "breakers", "Circuit breakers shared by every worker through "
 		      "Redis, by breaker name." },
+	{ "schedules", "Cron schedules the coordinator fires, by schedule "
+		       "id." },
+	{ "triggers", "Event rules the coordinator turns into tasks, by "
+		      "rule name." },
 };
 const size_t drv_cfg_section_cnt =
 	sizeof(drv_cfg_sections) / sizeof(drv_cfg_sections[0]);
@@ -432,6 +436,58 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .min = 1,
 	  .doc = "Kafka consumer group of the coordinators (event "
 		 "triggers)." },
+	{ .name = "coordinator.http_host", .type = DRV_CFG_STRING,
+	  .offset = CF(coordinator.http_host), .def = "0.0.0.0", .min = 1,
+	  .max = 255,
+	  .doc = "Address the coordinator serves `/healthz`, `/readyz` and "
+		 "`/metrics` on." },
+	{ .name = "coordinator.http_port", .type = DRV_CFG_INT,
+	  .offset = CF(coordinator.http_port), .def = "9465", .min = 0,
+	  .max = 65535,
+	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "coordinator.lease_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.lease_ttl_ms), .def = "10s",
+	  .min = 1000, .max = 10 * MIN_MS,
+	  .doc = "Life of the leader lease in Redis; the leader renews it "
+		 "every third of this, a standby takes over after it "
+		 "lapses." },
+	{ .name = "coordinator.misfire_grace", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.misfire_grace_ms), .def = "30s",
+	  .min = 0, .max = DAY_MS,
+	  .doc = "A fire time passed by at most this much still fires (late) "
+		 "after a failover; older ones are missed and follow the "
+		 "schedule's `catchup`." },
+	{ .name = "coordinator.marker_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.marker_ttl_ms), .def = "1h",
+	  .min = MIN_MS, .max = 365 * DAY_MS,
+	  .doc = "Least time the marker of a fire (schedule, time) stays in "
+		 "Redis; a marker lives at least its schedule's "
+		 "`catchup_window` plus `misfire_grace`." },
+	{ .name = "coordinator.run_timeout", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.run_timeout_ms), .def = "24h",
+	  .min = SEC_MS, .max = 30 * DAY_MS,
+	  .doc = "A run whose end was never seen counts as unfinished "
+		 "(overlap policy) for at most this long." },
+	{ .name = "coordinator.event_topics", .type = DRV_CFG_ARGV,
+	  .offset = CF(coordinator.event_topics),
+	  .cnt_offset = CF(coordinator.event_topic_cnt),
+	  .range_doc = "list of topics",
+	  .doc = "External topics read for events, besides the events "
+		 "topic." },
+	{ .name = "coordinator.chain_depth_limit", .type = DRV_CFG_INT,
+	  .offset = CF(coordinator.chain_depth_limit), .def = "8",
+	  .min = 0, .max = 1000,
+	  .doc = "A trigger does not fire for an event already this many "
+		 "tasks deep in a chain (stops loops)." },
+	{ .name = "coordinator.event_dedup_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.event_dedup_ttl_ms), .def = "24h",
+	  .min = MIN_MS, .max = 30 * DAY_MS,
+	  .doc = "An event id is acted on once within this long." },
+	{ .name = "coordinator.reload_interval", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.reload_interval_ms), .def = "2s",
+	  .min = 0, .max = HOUR_MS,
+	  .doc = "How often the config file is checked for changes (and "
+		 "reloaded); 0 = only on SIGHUP." },
 };
 const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
 

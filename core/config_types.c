@@ -449,7 +449,6 @@ static drv_err_t parse_argv(const drv_cfg_key_t *k, const char *name,
 	size_t n = 1;
 	char ***dst = field, **argv;
 
-	(void)k;
 	if (v->kind == DRV_CFG_MAPPING)
 		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
 				    "expected a list of strings (argv), got "
@@ -457,10 +456,19 @@ static drv_err_t parse_argv(const drv_cfg_key_t *k, const char *name,
 	if (v->kind == DRV_CFG_SEQUENCE) {
 		items = v->items;
 		n = v->item_cnt;
-		if (n == 0)
-			return drv_cfg_fail(errstr, errstr_size, &v->where,
-					    name, "must not be empty");
+	} else if (v->null) {
+		n = 0;
 	}
+	if (n == 0 && !(k->flags & DRV_CFG_REQUIRED)) {
+		/* an optional list (coordinator.event_topics) may be empty */
+		free_argv(*dst);
+		*dst = NULL;
+		*cnt = 0;
+		return DRV_OK;
+	}
+	if (n == 0)
+		return drv_cfg_fail(errstr, errstr_size, &v->where, name,
+				    "must not be empty");
 	for (size_t i = 0; i < n; i++) {
 		if (items[i].kind != DRV_CFG_SCALAR)
 			return drv_cfg_fail(errstr, errstr_size,
@@ -526,7 +534,7 @@ static drv_err_t check_map_key(const drv_cfg_key_t *k, const char *name,
 	const char *what = "environment variable name";
 	bool ok;
 
-	if (k->flags & DRV_CFG_FREE_KEYS) {
+	if (k->flags & (DRV_CFG_FREE_KEYS | DRV_CFG_PLAIN_KEYS)) {
 		if (*key->text)
 			return DRV_OK;
 		return drv_cfg_fail(errstr, errstr_size, &key->where, name,
@@ -562,7 +570,8 @@ static drv_err_t parse_strmap(const drv_cfg_key_t *k, const char *name,
 				    "expected a mapping of %s, got %s",
 				    k->flags & DRV_CFG_HEADER_KEYS ?
 				    "Name: value" :
-				    k->flags & DRV_CFG_FREE_KEYS ?
+				    k->flags & (DRV_CFG_FREE_KEYS |
+						DRV_CFG_PLAIN_KEYS) ?
 				    "name: value" : "NAME: value",
 				    kind_name(v));
 	else
@@ -822,7 +831,8 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 
 		fputc('{', out);
 		for (size_t i = 0; i < cnt; i++) {
-			bool secret = entry_rule ?
+			bool secret = (k->flags & DRV_CFG_PLAIN_KEYS) ? false :
+				      entry_rule ?
 				      drv_cfg_secret_entry(kv[i].key) :
 				      drv_cfg_secret_name(kv[i].key);
 

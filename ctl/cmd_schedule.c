@@ -1,75 +1,30 @@
 /*
- * cmd_schedule.c — `droverctl schedule next EXPR`: show when a cron
- * expression will fire in a time zone, the same computation the coordinator
- * makes (drover/cron.h), so a schedule and its DST behaviour can be checked
- * before it is deployed. Only literal expressions for now; looking schedules
- * up by ID (config, Redis) comes with the scheduler.
+ * cmd_schedule.c — the read-only schedule commands. `droverctl schedule
+ * next EXPR|ID` shows when a cron expression (or a schedule of the config
+ * file or Redis) will fire in its time zone, the same computation the
+ * coordinator makes (drover/cron.h), so a schedule and its DST behaviour can
+ * be checked before it is deployed. `schedule list` and `schedule show`
+ * print every schedule (file and run-time) with its statistics from Redis
+ * (drover/sched_store.h). The editing commands are in cmd_schedule_edit.c.
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "ctl.h"
+#include "ctl_sched.h"
+#include "drover/redis.h"
+#include "drover/sched_store.h"
+#include "drover/schedule.h"
 #include "drover/clock.h"
 #include "drover/cron.h"
 #include "drover/str.h"
 #include "drover/tz.h"
 
 #define COUNT_MAX 1000
-
-static int digits(const char **pp, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*pp)++) {
-		if (**pp < '0' || **pp > '9')
-			return -1;
-		v = v * 10 + (**pp - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* RFC 3339 "2026-03-08T01:30:00Z", "...T01:30:00.250-05:00" (also 't',
- * 'z' or a space for 'T') -> ms since the epoch. */
-static int parse_rfc3339(const char *s, int64_t *out)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0, frac = 0;
-	const char *p = s;
-
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
-	    *p++ != '-' || digits(&p, 2, &d) ||
-	    (*p != 'T' && *p != 't' && *p != ' ') || !*p++ ||
-	    digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
-	    *p++ != ':' || digits(&p, 2, &sec))
-		return -1;
-	if (*p == '.') {
-		int scale = 100;
-
-		if (*++p < '0' || *p > '9')
-			return -1;
-		for (; *p >= '0' && *p <= '9'; p++, scale /= 10)
-			frac += (*p - '0') * scale;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p++ == '-' ? -1 : 1;
-		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om) ||
-		    oh > 23 || om > 59)
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
-		return -1;
-	*out = (drv_civil_to_seconds(y, mo, d, h, mi, sec > 59 ? 59 : sec) -
-		sign * (oh * 3600 + om * 60)) * 1000 + frac;
-	return 0;
-}
 
 static void format_local(const drv_civil_t *c, char *buf, size_t size)
 {
@@ -89,7 +44,39 @@ static void format_utc(int64_t s, char *buf, size_t size)
 		c.day, c.hour, c.minute, c.second);
 }
 
-static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
+/* A schedule id (not an expression): the cron and zone of schedule \p id
+ * from the config or Redis into *cron / *zone (malloc'd), or false. */
+static bool lookup(const drv_config_t *cfg, const char *id, char **cron,
+		   char **zone)
+{
+	const drv_schedule_conf_t *f = drv_config_schedule(cfg, id);
+	drv_schedule_conf_t conf;
+	redisContext *c = NULL;
+	char *json = NULL, err[256];
+	bool ok = false;
+
+	if (strchr(id, ' ') || id[0] == '@')
+		return false;
+	if (f) {
+		*cron = drv_strdup(f->cron);
+		*zone = drv_strdup(f->timezone);
+		return true;
+	}
+	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
+		return false;
+	if (!ctl_sched_runtime_json(c, cfg, id, true, &json) &&
+	    !drv_schedule_conf_from_json(id, json, &conf, err, sizeof(err))) {
+		*cron = drv_strdup(conf.cron);
+		*zone = drv_strdup(conf.timezone);
+		drv_schedule_conf_release(&conf);
+		ok = true;
+	}
+	free(json);
+	redisFree(c);
+	return ok;
+}
+
+static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		    int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -100,6 +87,8 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *zone = NULL;
+	char *own_cron = NULL, *own_zone = NULL;
+	const char *expr;
 	int64_t count = 5, after = drv_now_ms(), next;
 	drv_cron_t *cron = NULL;
 	drv_tz_t *tz = NULL;
@@ -107,7 +96,6 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 	char err[512];
 	int c, n, rc = CTL_EXIT_OK;
 
-	(void)unused;
 	opterr = 0;
 	while (rc == CTL_EXIT_OK &&
 	       (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -122,7 +110,7 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 						     optarg, COUNT_MAX);
 			break;
 		case 'a':
-			if (parse_rfc3339(optarg, &after))
+			if (drv_parse_time(optarg, &after))
 				rc = ctl_usage_error(cmd, "--after: '%s' is not "
 						     "an RFC 3339 time such as "
 						     "2026-03-08T01:30:00Z",
@@ -141,8 +129,17 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 				     "unexpected argument '%s' (quote the "
 				     "expression: '0 9 * * MON-FRI')",
 				     argv[optind + 1]);
+	expr = rc == CTL_EXIT_OK ? argv[optind] : "";
+	if (rc == CTL_EXIT_OK && lookup(cfg, expr, &own_cron, &own_zone)) {
+		expr = own_cron;
+		if (!zone)
+			zone = own_zone;
+	} else if (rc == CTL_EXIT_OK && !strchr(expr, ' ') && expr[0] != '@') {
+		rc = ctl_usage_error(cmd, "'%s' is neither a schedule (config "
+				     "or Redis) nor a cron expression", expr);
+	}
 	if (rc == CTL_EXIT_OK &&
-	    drv_cron_parse(argv[optind], &cron, err, sizeof(err)))
+	    drv_cron_parse(expr, &cron, err, sizeof(err)))
 		rc = ctl_usage_error(cmd, "%s", err);
 	if (rc == CTL_EXIT_OK && drv_tz_load(zone, &tz, err, sizeof(err)))
 		rc = ctl_usage_error(cmd, "--tz: %s", err);
@@ -153,7 +150,7 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 		if (drv_cron_next(cron, tz, after, &next)) {
 			if (n == 0)
 				rc = ctl_fail("'%s' never fires within %d "
-					      "years", argv[optind],
+					      "years", expr,
 					      DRV_CRON_SEARCH_YEARS);
 			else
 				fprintf(stderr, "droverctl: no further fire "
@@ -175,16 +172,259 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *unused,
 	}
 	drv_cron_free(cron);
 	drv_tz_free(tz);
+	free(own_cron);
+	free(own_zone);
 	return rc;
 }
 
+/* ------------------------------------------------------------------ */
+/* list and show                                                       */
+/* ------------------------------------------------------------------ */
+
+/* One schedule as list and show print it. */
+typedef struct row {
+	drv_schedule_conf_t conf;   /* owned copy */
+	bool runtime;
+	bool enabled;               /* after any override */
+	drv_sched_stats_t st;
+	bool have_stats;
+} row_t;
+
+static void time_or_dash(int64_t ms, char *buf, size_t size)
+{
+	if (ms <= 0)
+		drv_strlcpy(buf, "-", size);
+	else
+		format_utc(ms / 1000, buf, size);
+}
+
+static json_t *row_json(const row_t *r)
+{
+	char *def = drv_schedule_conf_to_json(&r->conf), t[32];
+	json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "id", r->conf.name,
+			      "source", r->runtime ? "runtime" : "file",
+			      "enabled", r->enabled, "definition",
+			      def ? json_loads(def, 0, NULL) : json_null());
+	const drv_sched_stats_t *st = &r->st;
+	json_t *s;
+
+	free(def);
+	if (!o || !r->have_stats)
+		return o;
+	s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		      "s:b}", "fires", (json_int_t)st->fires,
+		      "duplicates", (json_int_t)st->duplicates,
+		      "skipped", (json_int_t)st->skipped,
+		      "buffered", (json_int_t)st->buffered,
+		      "runs", (json_int_t)st->runs,
+		      "successes", (json_int_t)st->successes,
+		      "failures", (json_int_t)st->failures,
+		      "retries", (json_int_t)st->retries,
+		      "avg_ms", (json_int_t)st->avg_ms,
+		      "p95_ms", (json_int_t)st->p95_ms,
+		      "running", st->running);
+	if (s && st->last_run_ms) {
+		format_utc(st->last_run_ms / 1000, t, sizeof(t));
+		json_object_set_new(s, "last_run_ms",
+				    json_integer(st->last_run_ms));
+		json_object_set_new(s, "last_run", json_string(t));
+		json_object_set_new(s, "last_outcome",
+				    json_string(st->last_outcome));
+		json_object_set_new(s, "last_task",
+				    json_string(st->last_task));
+	}
+	if (s && st->last_fire_ms) {
+		format_utc(st->last_fire_ms / 1000, t, sizeof(t));
+		json_object_set_new(s, "last_fire_ms",
+				    json_integer(st->last_fire_ms));
+		json_object_set_new(s, "last_fire", json_string(t));
+	}
+	if (s && st->next_ms) {
+		format_utc(st->next_ms / 1000, t, sizeof(t));
+		json_object_set_new(s, "next_ms", json_integer(st->next_ms));
+		json_object_set_new(s, "next", json_string(t));
+	}
+	json_object_set_new(o, "stats", s);
+	return o;
+}
+
+static const char *find_entry(const drv_sched_entry_t *e, size_t n,
+			      const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].id, id))
+			return e[i].json;
+	return NULL;
+}
+
+/* Every schedule (file first, then run-time), or only \p only; stats and
+ * overrides from Redis when it answers. */
+static int collect(const drv_config_t *cfg, const char *only, row_t **out,
+		   size_t *cnt)
+{
+	drv_sched_entry_t *e = NULL, *ov = NULL;
+	size_t n = 0, on = 0, k = 0;
+	redisContext *c = NULL;
+	drv_sched_t *set = drv_sched_new();
+	int64_t now = drv_now_ms();
+	char err[512];
+	row_t *rows;
+
+	if (drv_redis_connect(cfg, &c, err, sizeof(err))) {
+		fprintf(stderr, "droverctl: %s; showing the config file's "
+			"schedules without statistics\n", err);
+		redisFree(c);
+		c = NULL;
+	} else if (drv_sched_store_list(c, cfg->redis.key_prefix, &e, &n, &ov,
+					&on, NULL, err, sizeof(err))) {
+		fprintf(stderr, "droverctl: %s\n", err);
+	}
+	rows = calloc(cfg->schedule_cnt + n + 1, sizeof(*rows));
+	for (size_t i = 0; rows && set && i < cfg->schedule_cnt + n; i++) {
+		bool rt = i >= cfg->schedule_cnt;
+		const drv_schedule_conf_t *f = rt ? NULL : &cfg->schedules[i];
+		row_t *r = &rows[k];
+		const char *o;
+		drv_sched_item_t *it;
+
+		if (rt) {
+			const drv_sched_entry_t *en = &e[i - cfg->schedule_cnt];
+
+			if ((only && strcmp(en->id, only)) ||
+			    drv_config_schedule(cfg, en->id) ||
+			    drv_schedule_conf_from_json(en->id, en->json,
+				&r->conf, err, sizeof(err)))
+				continue;
+		} else if ((only && strcmp(f->name, only)) ||
+			   drv_schedule_conf_copy(&r->conf, f)) {
+			continue;
+		}
+		r->runtime = rt;
+		o = find_entry(ov, on, r->conf.name);
+		r->enabled = o ? !strcmp(o, "1") : r->conf.enabled;
+		if (c)
+			r->have_stats = !drv_sched_store_stats(c,
+				cfg->redis.key_prefix, r->conf.name, &r->st,
+				err, sizeof(err));
+		if (r->st.next_ms && r->st.next_ms < now - 5000)
+			r->st.next_ms = 0;   /* no leader keeps it current */
+		if (r->enabled && !r->st.next_ms &&
+		    !drv_sched_put(set, &r->conf, rt, &it, err, sizeof(err))) {
+			int64_t nx = drv_sched_next_time(it, now);
+
+			r->st.next_ms = nx == DRV_SCHED_NEVER ? 0 : nx;
+			r->have_stats = true;
+		}
+		k++;
+	}
+	drv_sched_destroy(set);
+	drv_sched_entries_free(e, n);
+	drv_sched_entries_free(ov, on);
+	redisFree(c);
+	*out = rows;
+	*cnt = k;
+	return rows ? CTL_EXIT_OK : ctl_fail("out of memory");
+}
+
+static void rows_free(row_t *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		drv_schedule_conf_release(&rows[i].conf);
+	free(rows);
+}
+
+static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		    char **argv)
+{
+	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	row_t *rows = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (argc > 2 || (argc == 2 && !json))
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[1]);
+	if ((rc = collect(cfg, NULL, &rows, &n)))
+		return rc;
+	if (!json)
+		printf("%-20s %-7s %-3s %-16s %-16s %-20s %-20s %-9s %5s %5s "
+		       "%5s %7s %7s\n", "ID", "SOURCE", "ON", "CRON", "TZ",
+		       "NEXT", "LAST RUN", "OUTCOME", "RUNS", "OK", "FAIL",
+		       "AVG_MS", "P95_MS");
+	for (size_t i = 0; i < n; i++) {
+		const row_t *r = &rows[i];
+		char next[32], last[32];
+
+		if (json) {
+			ctl_print_json(row_json(r));
+			continue;
+		}
+		time_or_dash(r->enabled ? r->st.next_ms : 0, next,
+			     sizeof(next));
+		time_or_dash(r->st.last_run_ms, last, sizeof(last));
+		printf("%-20s %-7s %-3s %-16s %-16s %-20s %-20s %-9s %5lld "
+		       "%5lld %5lld %7lld %7lld\n", r->conf.name,
+		       r->runtime ? "runtime" : "file",
+		       r->enabled ? "yes" : "no", r->conf.cron,
+		       r->conf.timezone ? r->conf.timezone : "UTC", next, last,
+		       r->st.last_outcome[0] ? r->st.last_outcome : "-",
+		       (long long)r->st.runs, (long long)r->st.successes,
+		       (long long)r->st.failures, (long long)r->st.avg_ms,
+		       (long long)r->st.p95_ms);
+	}
+	rows_free(rows, n);
+	return CTL_EXIT_OK;
+}
+
+static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		    char **argv)
+{
+	bool json = false;
+	const char *id = NULL;
+	row_t *rows = NULL;
+	size_t n = 0;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!id && argv[i][0] != '-')
+			id = argv[i];
+		else
+			return ctl_usage_error(cmd, "unexpected argument "
+					       "'%s'", argv[i]);
+	}
+	if (!id)
+		return ctl_usage_error(cmd, "missing ID");
+	if ((rc = collect(cfg, id, &rows, &n)))
+		return rc;
+	if (!n) {
+		rows_free(rows, n);
+		return ctl_fail("no schedule '%s' (not in %s nor in Redis)",
+				id, cfg->path ? cfg->path : "the config");
+	}
+	if (json) {
+		ctl_print_json(row_json(&rows[0]));
+	} else {
+		json_t *o = row_json(&rows[0]);
+		char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+		printf("%s\n", text ? text : "");
+		free(text);
+		json_decref(o);
+	}
+	rows_free(rows, n);
+	return CTL_EXIT_OK;
+}
+
 const ctl_cmd_t ctl_schedule_cmds[] = {
-	{ "schedule", "next", "EXPR [--tz ZONE] [--count N] [--after TIME] "
+	{ "schedule", "next", "EXPR|ID [--tz ZONE] [--count N] [--after TIME] "
 	  "[--json]",
-	  "print the next fire times of a cron expression",
+	  "print the next fire times of a cron expression or schedule",
 	  "EXPR is a cron expression (5 fields, or 6 with leading seconds, or\n"
-	  "an @macro) and must be one argument: quote it. Schedule IDs from\n"
-	  "the config or Redis are not accepted yet.\n\n"
+	  "an @macro) and must be one argument: quote it. ID names a schedule\n"
+	  "of the config file or a run-time one (Redis); its zone is used\n"
+	  "unless --tz is given.\n\n"
 	  "  --tz ZONE     IANA time zone the expression is in (default UTC)\n"
 	  "  --count N     how many fire times, 1-1000 (default 5)\n"
 	  "  --after TIME  start after this RFC 3339 time (default now)\n"
@@ -194,8 +434,20 @@ const ctl_cmd_t ctl_schedule_cmds[] = {
 	  "abbreviation, then the UTC instant. DST: a time skipped by\n"
 	  "spring-forward fires at the jump; a repeated time fires once, at\n"
 	  "its first occurrence.\n"
-	  "Example:\n  droverctl schedule next '0 3 * * *' --tz "
-	  "Europe/Berlin --count 3\n",
-	  false, run_next },
+	  "\nExample:\n  droverctl schedule next '30 2 * * *' --tz "
+	  "America/New_York --count 3\n",
+	  true, run_next },
+	{ "schedule", "list", "[--json]",
+	  "list every schedule with its statistics",
+	  "Schedules of the config file and run-time ones (Redis), with the\n"
+	  "next fire, the last run and its outcome, runs, successes,\n"
+	  "failures, average and p95 duration (ms) of the last 100 runs.\n"
+	  "  --json  one JSON object per schedule: id, source, enabled,\n"
+	  "          definition, stats\n\nExample:\n  droverctl schedule "
+	  "list --json\n", true, run_list },
+	{ "schedule", "show", "ID [--json]",
+	  "show one schedule: definition and statistics",
+	  "  --json  one line of JSON (default: indented JSON)\n\nExample:\n"
+	  "  droverctl schedule show nightly-report\n", true, run_show },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

@@ -91,5 +91,6 @@ extern const ctl_cmd_t ctl_dlq_import_cmds[];
 extern const ctl_cmd_t ctl_audit_cmds[];
 extern const ctl_cmd_t ctl_task_show_cmds[];
 extern const ctl_cmd_t ctl_intervene_cmds[];
+extern const ctl_cmd_t ctl_schedule_edit_cmds[];
 
 #endif /* DROVER_CTL_H */

@@ -18,4 +18,12 @@ int64_t drv_mono_ms(void);
  *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). */
 void drv_format_time(int64_t ms, char *buf, size_t size);
 
+/**
+ * @brief Parse an RFC 3339 time ("2026-03-08T01:30:00Z",
+ *        "2026-03-08T01:30:00.250-05:00"; 't', 'z' or a space for 'T' too)
+ *        into milliseconds since the epoch.
+ * @returns 0, or -1 if \p s is not such a time (\p out untouched).
+ */
+int drv_parse_time(const char *s, int64_t *out);
+
 #endif /* DROVER_CLOCK_H */

@@ -158,6 +158,68 @@ typedef struct drv_breaker_conf {
 	uint32_t half_open_successes; /**< successful probes that close it */
 } drv_breaker_conf_t;
 
+/** What a schedule does when its previous run has not finished yet. */
+typedef enum drv_overlap {
+	DRV_OVERLAP_ALLOW      = 0, /**< fire anyway */
+	DRV_OVERLAP_SKIP       = 1, /**< skip this fire */
+	DRV_OVERLAP_BUFFER_ONE = 2, /**< keep one fire, publish it when the
+					 run ends; later ones are skipped */
+} drv_overlap_t;
+
+/** What a schedule does with the fire times it missed (coordinator down,
+ *  leader gap longer than coordinator.misfire_grace). */
+typedef enum drv_catchup {
+	DRV_CATCHUP_SKIP = 0, /**< drop them */
+	DRV_CATCHUP_ONCE = 1, /**< fire once, for the latest */
+	DRV_CATCHUP_ALL  = 2, /**< fire each of them */
+} drv_catchup_t;
+
+/** The task a schedule or trigger publishes. Strings owned by the config;
+ *  NULL when not given. */
+typedef struct drv_task_template {
+	char    *handler;         /**< required */
+	char    *payload;         /**< JSON text; NULL = "{}" (schedules) or
+				       the event's payload (triggers) */
+	uint32_t priority;        /**< 1..10 */
+	char    *policy;          /**< retry policy, NULL = the handler's */
+	uint32_t max_attempts;    /**< 0 = the policy's */
+	int64_t  deadline_ms;     /**< deadline = fire time + this; 0 = none */
+	drv_kv_t *labels;
+	size_t   label_cnt;
+} drv_task_template_t;
+
+/** One entry of the `schedules:` map. */
+typedef struct drv_schedule_conf {
+	char    *name;            /**< the map key: the schedule id */
+	char    *cron;            /**< cron expression (drover/cron.h) */
+	char    *timezone;        /**< IANA zone, default "UTC" */
+	bool     enabled;
+	char    *start;           /**< RFC 3339 or NULL: no fire before */
+	char    *end;             /**< RFC 3339 or NULL: no fire after */
+	int64_t  start_ms;        /**< start as ms since the epoch, 0 = none */
+	int64_t  end_ms;          /**< end as ms since the epoch, 0 = none */
+	int64_t  jitter_ms;       /**< publish up to this much after the
+				       nominal time (fixed per fire time) */
+	drv_overlap_t overlap;
+	drv_catchup_t catchup;
+	int64_t  catchup_window_ms; /**< missed times older than this are
+					 dropped whatever the policy */
+	drv_task_template_t task;
+} drv_schedule_conf_t;
+
+/** One entry of the `triggers:` map: on an event, publish a task. */
+typedef struct drv_trigger_conf {
+	char    *name;            /**< the map key */
+	char    *event;           /**< event type; a glob (fnmatch) */
+	drv_kv_t *where;          /**< attribute: value or glob; all must
+				       match */
+	size_t   where_cnt;
+	drv_task_template_t task; /**< ${event.id}, ${event.type},
+				       ${event.source}, ${event.payload} and
+				       ${attr.NAME} are filled in the
+				       payload */
+} drv_trigger_conf_t;
+
 typedef struct drv_config {
 	char *path;              /**< file it was loaded from, NULL for defaults */
 
@@ -216,6 +278,19 @@ typedef struct drv_config {
 
 	struct {
 		char    *group;
+		char    *http_host;          /**< /healthz /readyz /metrics */
+		int64_t  http_port;          /**< 0 = no HTTP server */
+		int64_t  lease_ttl_ms;       /**< leader lease life */
+		int64_t  misfire_grace_ms;   /**< later than this = missed */
+		int64_t  marker_ttl_ms;      /**< least life of fire markers */
+		int64_t  run_timeout_ms;     /**< a run counts as unfinished
+						  (overlap) at most this long */
+		char   **event_topics;       /**< external topics to read */
+		size_t   event_topic_cnt;
+		int64_t  chain_depth_limit;  /**< deepest chain triggered */
+		int64_t  event_dedup_ttl_ms; /**< an event id is acted on once
+						  within this */
+		int64_t  reload_interval_ms; /**< config file mtime poll */
 	} coordinator;
 
 	drv_handler_conf_t *handlers; /**< in file order */
@@ -228,6 +303,12 @@ typedef struct drv_config {
 	drv_breaker_conf_t *breakers; /**< `default` first, then the file's
 					   others in file order */
 	size_t breaker_cnt;
+
+	drv_schedule_conf_t *schedules; /**< in file order */
+	size_t schedule_cnt;
+
+	drv_trigger_conf_t *triggers;  /**< in file order */
+	size_t trigger_cnt;
 
 	/** Private to core/config*.c: where each value came from. */
 	struct drv_config_priv *priv;
@@ -315,6 +396,24 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out);
  *        is this output) to \p out, which stays the caller's.
  */
 void drv_config_write_reference(FILE *out);
+
+/**
+ * @brief The schedule named \p name, or NULL.
+ * @returns a pointer into \p cfg, valid until drv_config_destroy(cfg).
+ */
+const drv_schedule_conf_t *drv_config_schedule(const drv_config_t *cfg,
+					       const char *name);
+
+/** @brief "allow", "skip" or "buffer_one"; static, never NULL. */
+const char *drv_overlap_name(drv_overlap_t o);
+
+/** @brief "skip", "once" or "all"; static, never NULL. */
+const char *drv_catchup_name(drv_catchup_t c);
+
+/** @brief Parse a name of drv_overlap_name() / drv_catchup_name() (any
+ *         case). @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). */
+drv_err_t drv_overlap_parse(const char *s, drv_overlap_t *out);
+drv_err_t drv_catchup_parse(const char *s, drv_catchup_t *out);
 
 /** @brief "debug", "info", "warn" or "error"; static, never NULL. */
 const char *drv_log_level_name(drv_log_level_t level);

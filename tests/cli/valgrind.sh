@@ -78,6 +78,15 @@ expect 2 task retry 01ARZ3NDEKTSV4RRFFQ69G5FAV --set '{bad'
 expect 0 pause --handler --help
 expect 2 pause --handler
 expect 2 resume --handler a b
+expect 0 schedule next '*/15 * * * *' --tz Europe/London --count 3 --json
+expect 2 schedule next '* 99 * * *'
+expect 2 schedule next no-such-schedule --count 2
+expect 2 schedule add
+expect 2 schedule add x --cron '* 99 * * *' --handler echo
+expect 2 schedule add x --cron '* * * * *' --handler echo --overlap maybe
+expect 0 schedule list --help
+expect 2 schedule show
+expect 2 schedule enable
 
 # The daemons refuse a bad config before starting anything: exit 2 and the
 # place of the error.

@@ -637,3 +637,105 @@ void it_redis_kill(pid_t pid)
 	kill(pid, SIGKILL);
 	cr_assert_eq(waitpid(pid, NULL, 0), pid);
 }
+
+void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
+		     const char *sections)
+{
+	char *old = it_read(ctx->config), *text;
+	size_t n;
+
+	cr_assert(old);
+	n = strlen(old) + strlen(coord_keys) + strlen(sections) + 512;
+	text = malloc(n);
+	drv_fmt(text, n, "%s"
+		"redis:\n"
+		"  key_prefix: \"%s\"\n"
+		"coordinator:\n"
+		"  group: \"%scoord\"\n"
+		"%s"
+		"  lease_ttl: 2s\n"
+		"%s"
+		"%s", old, ctx->prefix, ctx->prefix,
+		strstr(coord_keys, "http_port") ? "" : "  http_port: 0\n",
+		coord_keys, sections);
+	write_file(ctx->config, text);
+	free(text);
+	free(old);
+}
+
+pid_t it_coordinator_start(it_ctx_t *ctx, const char *id)
+{
+	char bin[300], log[300], cid[64];
+	char *argv[] = { bin, "-c", ctx->config, "--id", cid, NULL };
+
+	drv_fmt(bin, sizeof(bin), "%s/coordinator/drover-coordinator",
+		build_dir());
+	drv_fmt(log, sizeof(log), "%s/%s.log", ctx->dir, id);
+	drv_strlcpy(cid, id, sizeof(cid));
+	return spawn(argv, -1, log);
+}
+
+bool it_coord_log_wait(it_ctx_t *ctx, const char *id, const char *needle,
+		       int timeout_ms)
+{
+	char log[300];
+
+	drv_fmt(log, sizeof(log), "%s/%s.log", ctx->dir, id);
+	return it_wait_file(log, needle, timeout_ms);
+}
+
+int it_tasks(it_ctx_t *ctx, const char *topic_suffix, int want,
+	     int timeout_ms, it_task_t **out)
+{
+	it_msg_t *msgs = NULL;
+	int n = it_consume(ctx, topic_suffix, want, timeout_ms, &msgs);
+	it_task_t *tasks = calloc((size_t)n + 1, sizeof(*tasks));
+
+	for (int i = 0; i < n; i++) {
+		drv_task_t t;
+		char err[256];
+		const char *v;
+
+		drv_task_init(&t);
+		cr_assert_eq(drv_task_decode(msgs[i].data, msgs[i].len, &t,
+					     err, sizeof(err)), DRV_OK, "%s",
+			     err);
+		drv_strlcpy(tasks[i].id, t.id, sizeof(tasks[i].id));
+		drv_strlcpy(tasks[i].handler, t.handler,
+			    sizeof(tasks[i].handler));
+		if ((v = drv_task_label(&t, "drover.schedule")))
+			drv_strlcpy(tasks[i].schedule, v,
+				    sizeof(tasks[i].schedule));
+		if ((v = drv_task_label(&t, "drover.trigger")))
+			drv_strlcpy(tasks[i].trigger, v,
+				    sizeof(tasks[i].trigger));
+		tasks[i].scheduled_ms = t.origin.scheduled_ms;
+		tasks[i].fence = t.origin.fencing_token;
+		tasks[i].chain_depth = t.origin.chain_depth;
+		drv_task_release(&t);
+	}
+	it_msgs_free(msgs, n);
+	*out = tasks;
+	return n;
+}
+
+long long it_coord_log_time(it_ctx_t *ctx, const char *id,
+			    const char *needle)
+{
+	char path[300], stamp[40];
+	char *text, *at, *t;
+	int64_t ms = 0;
+
+	drv_fmt(path, sizeof(path), "%s/%s.log", ctx->dir, id);
+	text = it_read(path);
+	cr_assert(text && (at = strstr(text, needle)), "no '%s' in %s",
+		  needle, path);
+	while (at > text && at[-1] != '\n')
+		at--;
+	t = strstr(at, "time=");
+	cr_assert(t, "no time= in the line of '%s'", needle);
+	drv_fmt(stamp, sizeof(stamp), "%.24s", t + 5);
+	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
+	free(text);
+	return ms;
+}

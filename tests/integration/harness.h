@@ -127,4 +127,35 @@ long long it_now_ms(void);
 pid_t it_redis_start(int port);
 void it_redis_kill(pid_t pid);
 
+/* Coordinator tests: append to the test's config a private Redis key
+ * prefix, a coordinator group, no HTTP server (unless \p coord_keys
+ * sets http_port), a 2 s lease, then
+ * \p coord_keys (lines indented two spaces, under coordinator:; may be "")
+ * and \p sections (top-level YAML such as schedules: and triggers:). */
+void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
+		     const char *sections);
+/* Start a coordinator with id \p id, logging to dir/<id>.log. */
+pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
+/* Wait until dir/<id>.log holds \p needle. */
+bool it_coord_log_wait(it_ctx_t *ctx, const char *id, const char *needle,
+		       int timeout_ms);
+/* The time (ms since the epoch) of the first line of dir/<id>.log that
+ * holds \p needle; asserts there is one. */
+long long it_coord_log_time(it_ctx_t *ctx, const char *id,
+			    const char *needle);
+/* Tasks read back from a topic of the namespace ("tasks.normal"): the
+ * drover.schedule label (or ""), the nominal time, the fence and the
+ * trigger label, for every task read within \p timeout_ms (at most
+ * \p want). Returns the count; *out is malloc'd (free()). */
+typedef struct it_task {
+	char id[32];
+	char schedule[64];
+	char trigger[64];
+	char handler[64];
+	long long scheduled_ms;
+	unsigned long long fence;
+	unsigned chain_depth;
+} it_task_t;
+int it_tasks(it_ctx_t *ctx, const char *topic_suffix, int want,
+	     int timeout_ms, it_task_t **out);
 #endif /* DROVER_IT_HARNESS_H */

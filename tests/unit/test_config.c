@@ -615,7 +615,7 @@ Test(config, error_top_level_not_mapping)
 	expect_text_error("- kafka\n- redis\n", NULL,
 		"f.yaml:1:1: the top level must be a mapping of sections "
 		"(kafka, redis, log, worker, coordinator, retry_policies, "
-		"handlers, breakers), got a list");
+		"handlers, breakers, schedules, triggers), got a list");
 	expect_text_error("kafka: [1]\n", NULL,
 		"f.yaml:1:8: kafka: expected a mapping of keys, got a list");
 }

@@ -1,0 +1,186 @@
+/*
+ * coord.h — what the coordinator's files share: the coordinator object and
+ * the entry points of each part. Everything runs on the main thread (one
+ * loop in main.c) except the HTTP server's callbacks (observe.c), which only
+ * read atomics and the metrics registry.
+ *
+ *   main.c      start-up, the loop, signals, config reload (SIGHUP, mtime)
+ *   leader.c    the Redis lease, renewal, fencing token
+ *   schedules.c the schedule set: add, remove, enable, resume (catch-up)
+ *   fire.c      the scheduler: due fires, overlap policies, markers,
+ *               publish
+ *   runtime.c   run-time schedules (droverctl) kept in Redis
+ *   events.c    the events consumer: triggers, lifecycle events
+ *   stats.c     per-schedule statistics and unfinished runs in Redis
+ *   observe.c   /healthz /readyz /metrics
+ *
+ * Redis keys, with P = redis.key_prefix:
+ *   P coord:leader            lease: the leader's id, PX lease_ttl
+ *   P coord:fence             fencing token counter (INCR per takeover)
+ *   P fire:<id>:<ms>          fire marker of schedule id at nominal ms
+ *   P sched:last              hash id -> last nominal ms handled
+ *   P sched:next              hash id -> next nominal ms (leader's view)
+ *   P sched:run:<id>          task id of the unfinished run (overlap)
+ *   P sched:stats:<id>        hash of statistics (stats.c)
+ *   P sched:durations:<id>    list of the last run durations, newest first
+ *   P schedules               hash id -> JSON: run-time schedules
+ *   P schedules:enabled       hash id -> 1/0: enable/disable overrides
+ *   P schedules:version       bumped on every run-time change
+ *   P event:<id>              an event id acted on (dedup marker)
+ */
+#ifndef DROVER_COORD_H
+#define DROVER_COORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
+#include "drover/daemon.h"
+#include "drover/httpd.h"
+#include "drover/metrics.h"
+#include "drover/schedule.h"
+#include "drover/str.h"
+#include "drover/task.h"
+
+/** Per schedule state kept by the coordinator (drv_sched_item_t.user). */
+typedef struct sched_state {
+	int64_t last_ms;      /**< last nominal time handled, -1 = none */
+	int64_t buffered_ms;  /**< buffer_one: the fire kept, 0 = none */
+	char   *json;         /**< run-time schedules: the JSON in Redis */
+	bool    file;         /**< defined in the config file */
+	bool    base_enabled; /**< enabled as defined (file or JSON), before
+				   any droverctl enable/disable override */
+} sched_state_t;
+
+typedef struct coord_obs {
+	drv_metrics_t   *m;
+	drv_httpd_t     *httpd;
+	drv_gauge_t     *leader, *schedules;
+	drv_counter_t   *fires, *triggers, *events, *leader_changes;
+	drv_histogram_t *lateness;
+	int64_t          loop_ms;      /* mono ms of the last loop turn */
+} coord_obs_t;
+
+typedef struct coord {
+	drv_daemon_t  *d;
+	drv_config_t  *cfg;            /* d->cfg; replaced by reloads */
+	rd_kafka_t    *producer;
+	rd_kafka_t    *consumer;       /* events topic(s), coordinator.group */
+	redisContext  *redis;
+	int64_t        redis_retry_at, redis_backoff, redis_checked;
+
+	/* leader.c */
+	bool           leader;
+	uint64_t       fence;          /* token of the current leadership */
+	int64_t        lease_until;    /* mono ms the lease is safe until */
+	int64_t        lease_next;     /* mono ms of the next renew/acquire */
+	bool           resumed;        /* fire.c resumed since takeover */
+
+	/* fire.c / runtime.c */
+	drv_sched_t   *sched;
+	long long      rt_version;     /* last P schedules:version seen */
+	int64_t        rt_checked;     /* mono ms */
+	int64_t        buffer_checked; /* mono ms */
+
+	/* main.c */
+	int64_t        cfg_mtime;      /* ns */
+	int64_t        cfg_checked;
+
+	coord_obs_t    obs;
+	volatile int   ready;          /* atomics for the HTTP thread */
+	volatile int   is_leader;
+	volatile int   stopping;
+} coord_t;
+
+/** @brief The coordinator's state of schedule \p it. */
+static inline sched_state_t *coord_state(drv_sched_item_t *it)
+{
+	return it->user;
+}
+
+/** @brief \p ms as decimal text (Redis arguments, log values). */
+static inline void coord_fmt_ms(char *buf, size_t size, int64_t ms)
+{
+	drv_fmt(buf, size, "%lld", (long long)ms);
+}
+
+/* main.c */
+/** @brief A Redis key "<prefix><fmt...>" into \p buf. */
+void coord_key(const coord_t *c, char *buf, size_t size, const char *fmt,
+	       ...) __attribute__((format(printf, 4, 5)));
+/** @brief Run a command on the coordinator's Redis connection; NULL (and
+ *         the connection dropped for the next reconnect) if Redis is gone.
+ *         The caller frees the reply with freeReplyObject(). */
+redisReply *coord_redis(coord_t *c, const char *fmt, ...);
+/** @brief Drop the Redis connection after an I/O error (reconnects with
+ *         backoff). */
+void coord_redis_lost(coord_t *c, const char *why);
+
+/* template.c */
+/** @brief Fill the initialised-or-not \p t (it is initialised here) from
+ *         template \p tm: a new id, handler, \p payload (NULL = the
+ *         template's, or "{}"), priority, policy, attempts, deadline
+ *         (now + tm->deadline_ms), labels, submitted_by.
+ *  @returns DRV_OK or DRV_ERR_NOMEM (\p t then empty). */
+drv_err_t coord_task_build(const coord_t *c, const drv_task_template_t *tm,
+			   const char *payload, int64_t now_ms,
+			   drv_task_t *t);
+
+/* leader.c */
+/** @brief Acquire or renew the lease when it is time; step down when it
+ *         cannot be renewed in time. */
+void leader_tick(coord_t *c);
+/** @brief True while this process leads and its lease is safe. */
+bool leader_safe(const coord_t *c);
+/** @brief Give the lease up (shutdown), if held. */
+void leader_release(coord_t *c);
+/** @brief Step down at once (a Lua script found another owner). */
+void leader_lost(coord_t *c, const char *why);
+
+/* schedules.c */
+/** @brief Resume every schedule after a takeover (reads P sched:last). */
+void fire_resume_all(coord_t *c);
+/** @brief Resume one schedule (new, changed or enabled) while leading. */
+void fire_resume(coord_t *c, drv_sched_item_t *it);
+/** @brief Put \p conf in the set (file or run time) and resume it if this
+ *         process leads. @returns false (logged) if refused. */
+bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
+	      const char *json);
+/** @brief Remove schedule \p id. */
+void fire_remove(coord_t *c, const char *id);
+/** @brief Apply an enabled flag (file's, or an override). */
+void fire_set_enabled(coord_t *c, drv_sched_item_t *it, bool on);
+/* fire.c */
+/** @brief Fire what is due; returns ms until the next due time (capped). */
+int64_t fire_due(coord_t *c, int64_t cap_ms);
+/** @brief buffer_one: fire kept fires whose run has ended. */
+void fire_buffered(coord_t *c);
+
+/* runtime.c */
+/** @brief Every second: reload run-time schedules and enable/disable
+ *         overrides from Redis when their version changed. */
+void runtime_tick(coord_t *c, bool force);
+
+/* events.c */
+/** @brief Make the events consumer (subscribed to the events topic and
+ *         coordinator.event_topics). @returns false (logged) on error. */
+bool events_start(coord_t *c);
+/** @brief Poll events for up to \p timeout_ms and act on them. */
+void events_poll(coord_t *c, int timeout_ms);
+void events_stop(coord_t *c);
+
+/* stats.c */
+/** @brief A lifecycle event of a scheduled task: statistics, and the end
+ *         of an unfinished run. \p type is task.succeeded, task.dead or
+ *         task.retrying. */
+void stats_lifecycle(coord_t *c, const char *schedule_id, const char *type,
+		     const char *task_id, int64_t duration_ms,
+		     int64_t finished_ms);
+
+/* observe.c */
+bool observe_start(coord_t *c);
+void observe_stop(coord_t *c);
+
+#endif /* DROVER_COORD_H */

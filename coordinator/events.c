@@ -1,0 +1,396 @@
+/*
+ * events.c — the events consumer. Every coordinator reads the events topic
+ * and the external topics of coordinator.event_topics in one consumer group
+ * (coordinator.group), so each event is read by one of them and the reading
+ * survives a failover. An event is a protobuf Event or a plain JSON object
+ * with a "type" (drv_event_decode_any()). For each event:
+ *
+ *  - a lifecycle event of a scheduled task (task.succeeded, task.retrying,
+ *    task.dead with a schedule_id attribute) goes to the statistics;
+ *  - every trigger whose event type (glob) and attributes (equal or glob)
+ *    match publishes its task, with the event's id, type and payload passed
+ *    on (labels drover.trigger, drover.event_id, drover.event_type; origin
+ *    event_id, parent_task_id, chain_depth + 1). A chain as deep as
+ *    coordinator.chain_depth_limit stops there.
+ *
+ * An event is acted on once: before acting, P event:<id> is set with NX
+ * (life coordinator.event_dedup_ttl); a copy read again (redelivery, or the
+ * same id produced twice) finds it and is skipped. Offsets are stored once
+ * an event is handled and committed by librdkafka in the background.
+ */
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "coord.h"
+#include "drover/clock.h"
+#include "drover/event.h"
+#include "drover/kafka.h"
+#include "drover/log.h"
+#include "drover/str.h"
+
+#define DRAIN_MAX 200
+#define PUBLISH_TIMEOUT_MS 10000
+#define PUBLISH_TRIES 5
+#define STATS_DEDUP_MS (10 * 60 * 1000)
+
+#define METADATA_REFRESH "topic.metadata.refresh.interval.ms"
+
+static bool has_property(const drv_config_t *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->kafka.property_cnt; i++)
+		if (!strcmp(cfg->kafka.properties[i].key, name))
+			return true;
+	return false;
+}
+
+bool events_start(coord_t *c)
+{
+	rd_kafka_topic_partition_list_t *topics;
+	rd_kafka_conf_t *conf;
+	rd_kafka_resp_err_t rerr;
+	char err[512], events[256];
+
+	conf = drv_kafka_conf_new(c->cfg, c->cfg->coordinator.group, err,
+				  sizeof(err));
+	/* a topic made after the subscription (topics ensure running late,
+	 * an external topic created later) is found within seconds, not at
+	 * librdkafka's default 5 minute metadata refresh */
+	if (conf && !has_property(c->cfg, METADATA_REFRESH))
+		rd_kafka_conf_set(conf, METADATA_REFRESH, "5000", err,
+				  sizeof(err));
+	if (conf) {
+		drv_daemon_kafka_logging(conf);
+		c->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
+					   sizeof(err));
+		if (!c->consumer)
+			rd_kafka_conf_destroy(conf);
+	}
+	if (!c->consumer) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot create the events consumer",
+			   "error", err, NULL);
+		return false;
+	}
+	rd_kafka_poll_set_consumer(c->consumer);
+	drv_topic_name(c->cfg, DRV_TOPIC_EVENTS, NULL, 0, events,
+		       sizeof(events));
+	topics = rd_kafka_topic_partition_list_new(1 + (int)
+		c->cfg->coordinator.event_topic_cnt);
+	rd_kafka_topic_partition_list_add(topics, events,
+					  RD_KAFKA_PARTITION_UA);
+	for (size_t i = 0; i < c->cfg->coordinator.event_topic_cnt; i++)
+		rd_kafka_topic_partition_list_add(topics,
+			c->cfg->coordinator.event_topics[i],
+			RD_KAFKA_PARTITION_UA);
+	rerr = rd_kafka_subscribe(c->consumer, topics);
+	rd_kafka_topic_partition_list_destroy(topics);
+	if (rerr) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot subscribe to the events "
+			   "topics", "error", rd_kafka_err2str(rerr), NULL);
+		return false;
+	}
+	return true;
+}
+
+void events_stop(coord_t *c)
+{
+	if (!c->consumer)
+		return;
+	rd_kafka_consumer_close(c->consumer);
+	rd_kafka_destroy(c->consumer);
+	c->consumer = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching and templates                                              */
+/* ------------------------------------------------------------------ */
+
+static bool matches(const drv_trigger_conf_t *t, const drv_event_t *e)
+{
+	if (fnmatch(t->event, e->type, 0))
+		return false;
+	for (size_t i = 0; i < t->where_cnt; i++) {
+		const char *v = drv_event_attribute(e, t->where[i].key);
+
+		if (!v || (strcmp(v, t->where[i].value) &&
+			   fnmatch(t->where[i].value, v, 0)))
+			return false;
+	}
+	return true;
+}
+
+/* Append \p s (\p n bytes) to the growing buffer; false when out of
+ * memory. \p escape writes it as the inside of a JSON string. */
+static bool put(char **buf, size_t *len, size_t *cap, const char *s,
+		size_t n, bool escape)
+{
+	char *q = NULL;
+
+	if (escape) {
+		json_t *j = json_stringn(s, n);
+
+		q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
+		if (!q)
+			return false;
+		s = q + 1;           /* without the quotes */
+		n = strlen(q) - 2;
+	}
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*len + n + 1) * 2;
+		char *nb = realloc(*buf, nc);
+
+		if (!nb) {
+			free(q);
+			return false;
+		}
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	free(q);
+	return true;
+}
+
+/* The trigger's payload with ${event.id}, ${event.type}, ${event.source},
+ * ${event.payload} (raw) and ${attr.NAME} filled in; malloc'd, NULL when
+ * out of memory. Unknown placeholders are left as they are. */
+static char *fill(const char *tmpl, const drv_event_t *e)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	const char *p = tmpl;
+
+	if (!put(&buf, &len, &cap, "", 0, false))
+		return NULL;
+	while (*p) {
+		const char *open = strstr(p, "${"), *close, *v = NULL;
+		size_t vn = 0;
+		bool raw = false;
+		char name[128];
+
+		if (!open || !(close = strchr(open, '}'))) {
+			if (!put(&buf, &len, &cap, p, strlen(p), false))
+				goto fail;
+			break;
+		}
+		if (!put(&buf, &len, &cap, p, (size_t)(open - p), false))
+			goto fail;
+		drv_fmt(name, sizeof(name), "%.*s", (int)(close - open - 2),
+			open + 2);
+		if (!strcmp(name, "event.id")) {
+			v = e->id;
+		} else if (!strcmp(name, "event.type")) {
+			v = e->type;
+		} else if (!strcmp(name, "event.source")) {
+			v = e->source ? e->source : "";
+		} else if (!strcmp(name, "event.payload")) {
+			v = e->payload_len ? (const char *)e->payload : "null";
+			vn = e->payload_len ? e->payload_len : 4;
+			raw = true;
+		} else if (!strncmp(name, "attr.", 5)) {
+			v = drv_event_attribute(e, name + 5);
+			if (!v)
+				v = "";
+		}
+		if (!v) {
+			if (!put(&buf, &len, &cap, open,
+				 (size_t)(close - open) + 1, false))
+				goto fail;
+		} else if (!put(&buf, &len, &cap, v, vn ? vn : strlen(v),
+				!raw)) {
+			goto fail;
+		}
+		p = close + 1;
+	}
+	return buf;
+fail:
+	free(buf);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Acting on one event                                                 */
+/* ------------------------------------------------------------------ */
+
+/* Claim event \p e: true if this is the first time it is acted on (or
+ * Redis cannot tell: at least once then). An event only counted in the
+ * statistics (no trigger) is guarded against redelivery only, for at most
+ * STATS_DEDUP_MS: one key per lifecycle event for a day would be a lot. */
+static bool claim(coord_t *c, const drv_event_t *e, bool triggers)
+{
+	int64_t life = c->cfg->coordinator.event_dedup_ttl_ms;
+	char key[512], ttl[32];
+	redisReply *r;
+	bool first = true;
+
+	if (!triggers && life > STATS_DEDUP_MS)
+		life = STATS_DEDUP_MS;
+	coord_key(c, key, sizeof(key), "event:%s", e->id);
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)life);
+	r = coord_redis(c, "SET %s 1 NX PX %s", key, ttl);
+	if (r && r->type == REDIS_REPLY_NIL)
+		first = false;
+	freeReplyObject(r);
+	return first;
+}
+
+static void fire_trigger(coord_t *c, const drv_trigger_conf_t *t,
+			 const drv_event_t *e)
+{
+	char *payload = NULL, err[512], depth[16], topic[256];
+	const char *use;
+	drv_task_t task;
+	drv_err_t rc;
+	json_t *check;
+
+	if (e->chain_depth >= (uint32_t)c->cfg->coordinator.chain_depth_limit) {
+		drv_fmt(depth, sizeof(depth), "%u", e->chain_depth);
+		drv_counter_inc(c->obs.triggers,
+				(const char *const[]){ t->name,
+						       "depth_limit" });
+		drv_log_kv(DRV_LOG_WARN, "trigger not fired: chain depth "
+			   "limit reached", "trigger", t->name, "event_id",
+			   e->id, "event_type", e->type, "chain_depth", depth,
+			   NULL);
+		return;
+	}
+	if (t->task.payload) {
+		if (!(payload = fill(t->task.payload, e)))
+			return;
+		check = json_loads(payload, JSON_DECODE_ANY, NULL);
+		if (!check) {
+			drv_counter_inc(c->obs.triggers,
+				(const char *const[]){ t->name, "bad_payload" });
+			drv_log_kv(DRV_LOG_ERROR, "trigger payload is not JSON "
+				   "once filled in", "trigger", t->name,
+				   "event_id", e->id, "payload", payload,
+				   NULL);
+			free(payload);
+			return;
+		}
+		json_decref(check);
+		use = payload;
+	} else {
+		payload = malloc(e->payload_len + 1);
+		if (!payload)
+			return;
+		if (e->payload_len)
+			memcpy(payload, e->payload, e->payload_len);
+		payload[e->payload_len] = '\0';
+		use = e->payload_len ? payload : "{}";
+	}
+	rc = coord_task_build(c, &t->task, use, drv_now_ms(), &task);
+	free(payload);
+	if (rc)
+		return;
+	task.origin.event_id = drv_strdup(e->id);
+	task.origin.parent_task_id = drv_strdup(e->task_id);
+	task.origin.chain_depth = e->chain_depth + 1;
+	drv_task_set_label(&task, "drover.trigger", t->name);
+	drv_task_set_label(&task, "drover.event_id", e->id);
+	drv_task_set_label(&task, "drover.event_type", e->type);
+	for (int i = 0; i < PUBLISH_TRIES; i++) {
+		rc = drv_task_publish(c->producer, c->cfg, &task,
+				      PUBLISH_TIMEOUT_MS, topic, sizeof(topic),
+				      err, sizeof(err));
+		if (!rc)
+			break;
+	}
+	drv_fmt(depth, sizeof(depth), "%u", task.origin.chain_depth);
+	drv_counter_inc(c->obs.triggers, (const char *const[]){ t->name,
+			rc ? "failed" : "published" });
+	if (rc)
+		drv_log_kv(DRV_LOG_ERROR, "trigger fire lost: publish failed",
+			   "trigger", t->name, "event_id", e->id,
+			   "event_type", e->type, "task_id", task.id,
+			   "error", err, NULL);
+	else
+		drv_log_kv(DRV_LOG_INFO, "trigger fired", "trigger", t->name,
+			   "event_id", e->id, "event_type", e->type,
+			   "task_id", task.id, "handler", task.handler,
+			   "topic", topic, "chain_depth", depth, NULL);
+	drv_task_release(&task);
+}
+
+static void lifecycle(coord_t *c, const drv_event_t *e)
+{
+	const char *sid = drv_event_attribute(e, "schedule_id");
+	json_t *body;
+	json_int_t dur = 0, fin = e->time_ms;
+
+	if (!sid || !e->task_id || strncmp(e->type, "task.", 5))
+		return;
+	body = json_loadb((const char *)e->payload, e->payload_len, 0, NULL);
+	if (body) {
+		json_unpack(body, "{s?I, s?I}", "duration_ms", &dur,
+			    "finished_ms", &fin);
+		json_decref(body);
+	}
+	stats_lifecycle(c, sid, e->type, e->task_id, dur, fin);
+}
+
+static void handle(coord_t *c, const rd_kafka_message_t *m)
+{
+	drv_event_t e;
+	char err[512];
+	bool act = false, trig;
+
+	drv_event_init(&e);
+	if (drv_event_decode_any(m->payload, m->len, &e, err, sizeof(err))) {
+		drv_counter_inc(c->obs.events,
+				(const char *const[]){ "undecodable" });
+		drv_log_kv(DRV_LOG_WARN, "event not understood; skipped",
+			   "topic", rd_kafka_topic_name(m->rkt), "error",
+			   err, NULL);
+		return;
+	}
+	for (size_t i = 0; i < c->cfg->trigger_cnt && !act; i++)
+		act = matches(&c->cfg->triggers[i], &e);
+	trig = act;
+	act |= drv_event_attribute(&e, "schedule_id") && e.task_id;
+	if (!act) {
+		drv_counter_inc(c->obs.events,
+				(const char *const[]){ "unmatched" });
+	} else if (!claim(c, &e, trig)) {
+		drv_counter_inc(c->obs.events,
+				(const char *const[]){ "duplicate" });
+		drv_log_kv(DRV_LOG_DEBUG, "event already acted on",
+			   "event_id", e.id, NULL);
+	} else {
+		drv_counter_inc(c->obs.events,
+				(const char *const[]){ "acted" });
+		lifecycle(c, &e);
+		for (size_t i = 0; i < c->cfg->trigger_cnt; i++)
+			if (matches(&c->cfg->triggers[i], &e))
+				fire_trigger(c, &c->cfg->triggers[i], &e);
+	}
+	drv_event_release(&e);
+}
+
+void events_poll(coord_t *c, int timeout_ms)
+{
+	for (int n = 0; n < DRAIN_MAX; n++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer,
+							       n ? 0 :
+							       timeout_ms);
+
+		if (!m)
+			return;
+		if (m->err) {
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				drv_log_kv(DRV_LOG_WARN, "events consumer",
+					   "error", rd_kafka_message_errstr(m),
+					   NULL);
+		} else {
+			handle(c, m);
+			rd_kafka_offset_store(m->rkt, m->partition,
+					      m->offset);
+		}
+		rd_kafka_message_destroy(m);
+	}
+}

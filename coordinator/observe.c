@@ -1,0 +1,109 @@
+/*
+ * observe.c — what the coordinator shows about itself on
+ * coordinator.http_port: /healthz (the main loop turns), /readyz (ready
+ * with Redis, "leader" or "standby" in the detail; not ready without
+ * Redis) and /metrics: leader or not, schedules loaded, fires by outcome,
+ * fire lateness, triggers by outcome, events read, leadership changes.
+ */
+#include <string.h>
+
+#include "coord.h"
+#include "drover/clock.h"
+#include "drover/log.h"
+#include "drover/str.h"
+
+#define LIVENESS_STALL_MS 60000
+
+/* Lateness of publishes after the due time: tens of ms to a minute. */
+static const double lateness_bounds[] = {
+	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+};
+
+static bool healthz(void *arg, char *detail, size_t size)
+{
+	coord_t *c = arg;
+	int64_t idle = drv_mono_ms() -
+		       __atomic_load_n(&c->obs.loop_ms, __ATOMIC_RELAXED);
+
+	if (idle < LIVENESS_STALL_MS)
+		return true;
+	drv_fmt(detail, size, "main loop silent for %lld ms",
+		(long long)idle);
+	return false;
+}
+
+static drv_readiness_t readyz(void *arg, char *detail, size_t size)
+{
+	coord_t *c = arg;
+
+	if (__atomic_load_n(&c->stopping, __ATOMIC_RELAXED)) {
+		drv_fmt(detail, size, "stopping");
+		return DRV_NOT_READY;
+	}
+	if (!__atomic_load_n(&c->ready, __ATOMIC_RELAXED)) {
+		drv_fmt(detail, size, "redis unreachable");
+		return DRV_NOT_READY;
+	}
+	drv_fmt(detail, size, "%s", __atomic_load_n(&c->is_leader,
+		__ATOMIC_RELAXED) ? "leader" : "standby");
+	return DRV_READY;
+}
+
+bool observe_start(coord_t *c)
+{
+	coord_obs_t *o = &c->obs;
+	char err[256];
+
+	o->loop_ms = drv_mono_ms();
+	if (!(o->m = drv_metrics_new()))
+		return false;
+	o->leader = drv_metrics_gauge(o->m, "drover_coordinator_leader",
+		"1 while this coordinator holds the leader lease.", NULL);
+	o->schedules = drv_metrics_gauge(o->m, "drover_schedules",
+		"Schedules loaded (file and run time).", NULL);
+	o->fires = drv_metrics_counter(o->m, "drover_schedule_fires_total",
+		"Fires handled by this leader, by outcome (published, "
+		"duplicate, skipped_overlap, buffered, failed).",
+		(const char *const[]){ "outcome", NULL });
+	o->lateness = drv_metrics_histogram(o->m,
+		"drover_schedule_fire_lateness_seconds",
+		"Time from a fire's due time to its publish acknowledgement.",
+		NULL, lateness_bounds,
+		sizeof(lateness_bounds) / sizeof(lateness_bounds[0]));
+	o->triggers = drv_metrics_counter(o->m, "drover_triggers_total",
+		"Trigger matches, by trigger and outcome (published, "
+		"depth_limit, bad_payload, failed).",
+		(const char *const[]){ "trigger", "outcome", NULL });
+	o->events = drv_metrics_counter(o->m, "drover_events_total",
+		"Events read, by outcome (acted, duplicate, unmatched, "
+		"undecodable).", (const char *const[]){ "outcome", NULL });
+	o->leader_changes = drv_metrics_counter(o->m,
+		"drover_leader_changes_total",
+		"Times this coordinator became leader or stepped down.", NULL);
+	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
+
+	if (c->cfg->coordinator.http_port == 0)
+		return true;
+	{
+		drv_httpd_conf_t hc = {
+			.healthz = healthz, .readyz = readyz, .arg = c,
+			.metrics = o->m,
+		};
+		if (drv_httpd_start(c->cfg->coordinator.http_host,
+				    (unsigned)c->cfg->coordinator.http_port,
+				    &hc, &o->httpd, err, sizeof(err))) {
+			drv_log_kv(DRV_LOG_ERROR, "cannot serve health and "
+				   "metrics", "error", err, NULL);
+			return false;
+		}
+	}
+	return true;
+}
+
+void observe_stop(coord_t *c)
+{
+	drv_httpd_stop(c->obs.httpd);
+	c->obs.httpd = NULL;
+	drv_metrics_destroy(c->obs.m);
+	c->obs.m = NULL;
+}

@@ -1,0 +1,357 @@
+/*
+ * sched_store.c — schedules in Redis: run-time definitions and their
+ * enable/disable overrides (written by droverctl, polled by the
+ * coordinators through a version counter), and the statistics the
+ * coordinators build from fires and lifecycle events. The key scheme is in
+ * include/drover/sched_store.h.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/redis.h"
+#include "drover/sched_store.h"
+#include "drover/str.h"
+
+static const char end_run_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"return redis.call('DEL', KEYS[1]) else return 0 end";
+
+static void key(char *buf, size_t size, const char *prefix, const char *a,
+		const char *id)
+{
+	drv_fmt(buf, size, "%s%s%s%s", prefix, a, id ? ":" : "",
+		id ? id : "");
+}
+
+/* Run one command; an error reply is DRV_ERR_REDIS too. *out keeps the
+ * reply (NULL to drop it). */
+static drv_err_t cmd(redisContext *c, redisReply **out, char *errstr,
+		     size_t errstr_size, const char *fmt, ...)
+{
+	redisReply *r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	if (!r)
+		return drv_error(errstr, errstr_size, drv_redis_err(c),
+				 "redis: %s", c->errstr);
+	if (r->type == REDIS_REPLY_ERROR) {
+		drv_error(errstr, errstr_size, DRV_ERR_REDIS, "redis: %s",
+			  r->str);
+		freeReplyObject(r);
+		return DRV_ERR_REDIS;
+	}
+	if (out)
+		*out = r;
+	else
+		freeReplyObject(r);
+	return DRV_OK;
+}
+
+static int64_t num(const char *s)
+{
+	int64_t v = 0;
+
+	if (s)
+		drv_parse_int(s, INT64_MIN, INT64_MAX, &v);
+	return v;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
+				const char *id, drv_sched_stats_t *out,
+				char *errstr, size_t errstr_size)
+{
+	char k[512];
+	redisReply *r = NULL;
+	int64_t sum = 0, d[DRV_SCHED_DURATIONS];
+	size_t n = 0;
+	drv_err_t err;
+
+	memset(out, 0, sizeof(*out));
+	key(k, sizeof(k), prefix, "sched:stats", id);
+	if ((err = cmd(c, &r, errstr, errstr_size, "HGETALL %s", k)))
+		return err;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY &&
+	     i + 1 < r->elements; i += 2) {
+		const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+
+		if (!strcmp(f, "fires"))           out->fires = num(v);
+		else if (!strcmp(f, "duplicates")) out->duplicates = num(v);
+		else if (!strcmp(f, "skipped"))    out->skipped = num(v);
+		else if (!strcmp(f, "buffered"))   out->buffered = num(v);
+		else if (!strcmp(f, "runs"))       out->runs = num(v);
+		else if (!strcmp(f, "successes"))  out->successes = num(v);
+		else if (!strcmp(f, "failures"))   out->failures = num(v);
+		else if (!strcmp(f, "retries"))    out->retries = num(v);
+		else if (!strcmp(f, "duration_sum_ms")) sum = num(v);
+		else if (!strcmp(f, "last_run_ms"))
+			out->last_run_ms = num(v);
+		else if (!strcmp(f, "last_outcome"))
+			drv_strlcpy(out->last_outcome, v,
+				    sizeof(out->last_outcome));
+		else if (!strcmp(f, "last_task"))
+			drv_strlcpy(out->last_task, v,
+				    sizeof(out->last_task));
+	}
+	freeReplyObject(r);
+	if (out->runs)
+		out->avg_ms = sum / out->runs;
+	key(k, sizeof(k), prefix, "sched:durations", id);
+	if ((err = cmd(c, &r, errstr, errstr_size, "LRANGE %s 0 %d", k,
+		       DRV_SCHED_DURATIONS - 1)))
+		return err;
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements &&
+	     n < DRV_SCHED_DURATIONS; i++)
+		d[n++] = num(r->element[i]->str);
+	freeReplyObject(r);
+	if (n) {
+		qsort(d, n, sizeof(d[0]), cmp_i64);
+		/* nearest rank: the smallest value >= 95% of them */
+		out->p95_ms = d[(95 * n + 99) / 100 - 1];
+	}
+	key(k, sizeof(k), prefix, "sched:last", NULL);
+	if ((err = cmd(c, &r, errstr, errstr_size, "HGET %s %s", k, id)))
+		return err;
+	out->last_fire_ms = r->type == REDIS_REPLY_STRING ? num(r->str) : 0;
+	freeReplyObject(r);
+	key(k, sizeof(k), prefix, "sched:next", NULL);
+	if ((err = cmd(c, &r, errstr, errstr_size, "HGET %s %s", k, id)))
+		return err;
+	out->next_ms = r->type == REDIS_REPLY_STRING ? num(r->str) : 0;
+	freeReplyObject(r);
+	key(k, sizeof(k), prefix, "sched:run", id);
+	if ((err = cmd(c, &r, errstr, errstr_size, "EXISTS %s", k)))
+		return err;
+	out->running = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	return DRV_OK;
+}
+
+drv_err_t drv_sched_store_run(redisContext *c, const char *prefix,
+			      const char *id, const char *type,
+			      const char *task_id, int64_t duration_ms,
+			      int64_t finished_ms, char *errstr,
+			      size_t errstr_size)
+{
+	char st[512], du[512], run[512], dms[32], fms[32];
+	bool ok = !strcmp(type, "task.succeeded");
+	redisReply *r;
+	drv_err_t err = DRV_OK;
+	int n = 0;
+
+	key(st, sizeof(st), prefix, "sched:stats", id);
+	if (!ok && strcmp(type, "task.dead"))
+		return cmd(c, NULL, errstr, errstr_size,
+			   "HINCRBY %s retries 1", st);
+	key(du, sizeof(du), prefix, "sched:durations", id);
+	key(run, sizeof(run), prefix, "sched:run", id);
+	drv_fmt(dms, sizeof(dms), "%lld", (long long)duration_ms);
+	drv_fmt(fms, sizeof(fms), "%lld", (long long)finished_ms);
+	redisAppendCommand(c, "HINCRBY %s runs 1", st);
+	redisAppendCommand(c, "HINCRBY %s %s 1", st,
+			   ok ? "successes" : "failures");
+	redisAppendCommand(c, "HINCRBY %s duration_sum_ms %s", st, dms);
+	redisAppendCommand(c, "HSET %s last_run_ms %s last_outcome %s "
+			   "last_task %s", st, fms, ok ? "succeeded" : "dead",
+			   task_id);
+	redisAppendCommand(c, "LPUSH %s %s", du, dms);
+	redisAppendCommand(c, "LTRIM %s 0 %d", du, DRV_SCHED_DURATIONS - 1);
+	redisAppendCommand(c, "EVAL %s 1 %s %s", end_run_lua, run, task_id);
+	for (n = 0; n < 7; n++) {
+		r = NULL;
+		if (redisGetReply(c, (void **)&r) != REDIS_OK)
+			return drv_error(errstr, errstr_size,
+					 drv_redis_err(c), "redis: %s",
+					 c->errstr);
+		if (r->type == REDIS_REPLY_ERROR && !err)
+			err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+					"redis: %s", r->str);
+		freeReplyObject(r);
+	}
+	return err;
+}
+
+void drv_sched_entries_free(drv_sched_entry_t *e, size_t cnt)
+{
+	for (size_t i = 0; e && i < cnt; i++) {
+		free(e[i].id);
+		free(e[i].json);
+	}
+	free(e);
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp(((const drv_sched_entry_t *)a)->id,
+		      ((const drv_sched_entry_t *)b)->id);
+}
+
+/* A hash as sorted entries. */
+static drv_err_t hash_entries(redisContext *c, const char *k,
+			      drv_sched_entry_t **out, size_t *cnt,
+			      char *errstr, size_t errstr_size)
+{
+	redisReply *r = NULL;
+	drv_sched_entry_t *e;
+	size_t n;
+	drv_err_t err = cmd(c, &r, errstr, errstr_size, "HGETALL %s", k);
+
+	*out = NULL;
+	*cnt = 0;
+	if (err)
+		return err;
+	n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+	if (!n) {
+		freeReplyObject(r);
+		return DRV_OK;
+	}
+	if (!(e = calloc(n, sizeof(*e)))) {
+		freeReplyObject(r);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		e[i].id = strdup(r->element[2 * i]->str);
+		e[i].json = strdup(r->element[2 * i + 1]->str);
+		if (!e[i].id || !e[i].json) {
+			freeReplyObject(r);
+			drv_sched_entries_free(e, n);
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+		}
+	}
+	freeReplyObject(r);
+	qsort(e, n, sizeof(*e), cmp_entry);
+	*out = e;
+	*cnt = n;
+	return DRV_OK;
+}
+
+drv_err_t drv_sched_store_list(redisContext *c, const char *prefix,
+			       drv_sched_entry_t **entries, size_t *cnt,
+			       drv_sched_entry_t **overrides,
+			       size_t *override_cnt, long long *version,
+			       char *errstr, size_t errstr_size)
+{
+	char k[512];
+	redisReply *r = NULL;
+	drv_err_t err;
+
+	if (version) {
+		key(k, sizeof(k), prefix, "schedules:version", NULL);
+		if ((err = cmd(c, &r, errstr, errstr_size, "GET %s", k)))
+			return err;
+		*version = r->type == REDIS_REPLY_STRING ? num(r->str) : 0;
+		freeReplyObject(r);
+	}
+	key(k, sizeof(k), prefix, "schedules", NULL);
+	if ((err = hash_entries(c, k, entries, cnt, errstr, errstr_size)))
+		return err;
+	if (!overrides)
+		return DRV_OK;
+	key(k, sizeof(k), prefix, "schedules:enabled", NULL);
+	if ((err = hash_entries(c, k, overrides, override_cnt, errstr,
+				errstr_size))) {
+		drv_sched_entries_free(*entries, *cnt);
+		*entries = NULL;
+		*cnt = 0;
+	}
+	return err;
+}
+
+static drv_err_t bump(redisContext *c, const char *prefix, char *errstr,
+		      size_t errstr_size)
+{
+	char k[512];
+
+	key(k, sizeof(k), prefix, "schedules:version", NULL);
+	return cmd(c, NULL, errstr, errstr_size, "INCR %s", k);
+}
+
+drv_err_t drv_sched_store_put(redisContext *c, const char *prefix,
+			      const char *id, const char *json,
+			      drv_sched_put_mode_t mode, char *errstr,
+			      size_t errstr_size)
+{
+	char k[512];
+	redisReply *r = NULL;
+	drv_err_t err;
+
+	key(k, sizeof(k), prefix, "schedules", NULL);
+	if (mode == DRV_SCHED_CREATE) {
+		if ((err = cmd(c, &r, errstr, errstr_size, "HSETNX %s %s %s",
+			       k, id, json)))
+			return err;
+		err = r->integer == 1 ? DRV_OK :
+		      drv_error(errstr, errstr_size, DRV_ERR_EXISTS,
+				"schedule '%s' already exists", id);
+	} else {
+		if ((err = cmd(c, &r, errstr, errstr_size, "HEXISTS %s %s", k,
+			       id)))
+			return err;
+		err = r->integer == 1 ?
+		      cmd(c, NULL, errstr, errstr_size, "HSET %s %s %s", k, id,
+			  json) :
+		      drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
+				"no run-time schedule '%s'", id);
+	}
+	freeReplyObject(r);
+	return err ? err : bump(c, prefix, errstr, errstr_size);
+}
+
+drv_err_t drv_sched_store_delete(redisContext *c, const char *prefix,
+				 const char *id, char *errstr,
+				 size_t errstr_size)
+{
+	char k[512], en[512], st[512], du[512], run[512], last[512], next[512];
+	redisReply *r = NULL;
+	drv_err_t err;
+
+	key(k, sizeof(k), prefix, "schedules", NULL);
+	if ((err = cmd(c, &r, errstr, errstr_size, "HDEL %s %s", k, id)))
+		return err;
+	if (r->integer != 1) {
+		freeReplyObject(r);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
+				 "no run-time schedule '%s'", id);
+	}
+	freeReplyObject(r);
+	key(en, sizeof(en), prefix, "schedules:enabled", NULL);
+	key(st, sizeof(st), prefix, "sched:stats", id);
+	key(du, sizeof(du), prefix, "sched:durations", id);
+	key(run, sizeof(run), prefix, "sched:run", id);
+	key(last, sizeof(last), prefix, "sched:last", NULL);
+	key(next, sizeof(next), prefix, "sched:next", NULL);
+	if ((err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", en, id)) ||
+	    (err = cmd(c, NULL, errstr, errstr_size, "DEL %s %s %s", st, du,
+		       run)) ||
+	    (err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", last,
+		       id)) ||
+	    (err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", next, id)))
+		return err;
+	return bump(c, prefix, errstr, errstr_size);
+}
+
+drv_err_t drv_sched_store_enable(redisContext *c, const char *prefix,
+				 const char *id, bool on, char *errstr,
+				 size_t errstr_size)
+{
+	char k[512];
+	drv_err_t err;
+
+	key(k, sizeof(k), prefix, "schedules:enabled", NULL);
+	if ((err = cmd(c, NULL, errstr, errstr_size, "HSET %s %s %s", k, id,
+		       on ? "1" : "0")))
+		return err;
+	return bump(c, prefix, errstr, errstr_size);
+}
