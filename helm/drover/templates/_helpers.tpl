@@ -99,6 +99,10 @@ kubelet's probes and Prometheus).
 {{- $_ := set $worker "http_host" "0.0.0.0" -}}
 {{- $_ := set $worker "http_port" (int .Values.worker.httpPort) -}}
 {{- $_ := set $cfg "worker" $worker -}}
+{{- $coord := default dict (get $cfg "coordinator") -}}
+{{- $_ := set $coord "http_host" "0.0.0.0" -}}
+{{- $_ := set $coord "http_port" (int .Values.coordinator.httpPort) -}}
+{{- $_ := set $cfg "coordinator" $coord -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 
