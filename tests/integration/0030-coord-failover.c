@@ -129,7 +129,8 @@ Test(coord_failover, an_existing_marker_stops_the_fire, .timeout = 60)
 	cr_assert(it_coord_log_wait(&ctx, "coord-a", "schedule fired", 15000));
 	fire = (it_now_ms() / PERIOD_MS + 2) * PERIOD_MS;
 	/* what a leader that lost its lease mid-fire would have left */
-	drv_fmt(key, sizeof(key), "%sfire:tick:%lld", ctx.prefix, fire);
+	drv_fmt(key, sizeof(key), "%sfire:tick:%lld", cfg->redis.key_prefix,
+		fire);
 	r = redisCommand(rc, "SET %s other-leader PX 60000", key);
 	cr_assert(r && r->type == REDIS_REPLY_STATUS);
 	freeReplyObject(r);

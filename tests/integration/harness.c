@@ -648,14 +648,12 @@ void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
 	n = strlen(old) + strlen(coord_keys) + strlen(sections) + 512;
 	text = malloc(n);
 	drv_fmt(text, n, "%s"
-		"redis:\n"
-		"  key_prefix: \"%s\"\n"
 		"coordinator:\n"
 		"  group: \"%scoord\"\n"
 		"%s"
 		"  lease_ttl: 2s\n"
 		"%s"
-		"%s", old, ctx->prefix, ctx->prefix,
+		"%s", old, ctx->prefix,
 		strstr(coord_keys, "http_port") ? "" : "  http_port: 0\n",
 		coord_keys, sections);
 	write_file(ctx->config, text);
