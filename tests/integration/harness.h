@@ -130,7 +130,8 @@ void it_redis_kill(pid_t pid);
 /* Coordinator tests: append to the test's config (its Redis key prefix is
  * already private: it_setup()) a coordinator group, no HTTP server (unless
  * \p coord_keys sets http_port), a 2 s lease, then \p coord_keys (lines
- * indented two spaces, under coordinator:; may be "") and \p sections (top-level YAML such as schedules: and triggers:). */
+ * indented two spaces, under coordinator:; may be "") and \p sections
+ * (top-level YAML such as schedules: and triggers:). */
 void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
 		     const char *sections);
 /* Start a coordinator with id \p id, logging to dir/<id>.log. */
