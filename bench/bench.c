@@ -281,7 +281,8 @@ bool bench_ns_worker_config_with(const bench_ns_t *ns, const char *name,
 void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size)
 {
 	drv_topic_name(ns->cfg, DRV_TOPIC_TASKS,
-		       drv_band_for_priority(DRV_PRIORITY_DEFAULT)->name, 0,
+		       drv_band_for_priority(ns->cfg,
+					     DRV_PRIORITY_DEFAULT)->name, 0,
 		       buf, size);
 }
 

@@ -107,9 +107,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (!bench_ns_open(&ns, "prio", "handlers:\n  noop:\n    type: noop\n"))
 		goto out_ns;
-	drv_topic_name(ns.cfg, DRV_TOPIC_TASKS, drv_band_for_priority(1)->name,
+	drv_topic_name(ns.cfg, DRV_TOPIC_TASKS, drv_band_for_priority(ns.cfg, 1)->name,
 		       0, topic_low, sizeof(topic_low));
-	drv_topic_name(ns.cfg, DRV_TOPIC_TASKS, drv_band_for_priority(9)->name,
+	drv_topic_name(ns.cfg, DRV_TOPIC_TASKS, drv_band_for_priority(ns.cfg, 9)->name,
 		       0, topic_high, sizeof(topic_high));
 	bench_log("producing %zu low tasks to %s", low.n, topic_low);
 	if (!bench_produce_tasks(&ns, topic_low, &low))

@@ -1665,23 +1665,50 @@ static drv_err_t check_policy_name(loader_t *L, const char *name,
 
 /* Every policy name resolves, once the file and the environment are in:
  * worker.default_policy, then each handler's policy. */
-static drv_err_t check_policy_names(loader_t *L)
+/* Where the value of table key \p key came from: its place in the file,
+ * its environment variable (named in \p env), or nowhere (the default). */
+static drv_cfg_where_t key_where(const loader_t *L, const char *key,
+				 char *env, size_t env_size)
 {
-	const drv_config_t *cfg = L->cfg;
-	const char *key = "worker.default_policy";
 	const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_keys, drv_cfg_key_cnt,
 						key);
 	size_t i = (size_t)(row - drv_cfg_keys);
 	drv_cfg_where_t w = { 0 };
-	char env[128];
-	drv_err_t err;
 
-	if (cfg->priv->src[i] == DRV_CFG_SRC_FILE) {
+	if (L->cfg->priv->src[i] == DRV_CFG_SRC_FILE) {
 		w = L->key_where[i];
-	} else if (cfg->priv->src[i] == DRV_CFG_SRC_ENV) {
-		drv_cfg_env_name(key, env, sizeof(env));
+	} else if (L->cfg->priv->src[i] == DRV_CFG_SRC_ENV) {
+		drv_cfg_env_name(key, env, env_size);
 		w.env = env;
 	}
+	return w;
+}
+
+/* The normal band keeps at least one priority between the other two. */
+static drv_err_t check_bands(loader_t *L)
+{
+	const drv_config_t *cfg = L->cfg;
+	char env[128];
+	drv_cfg_where_t w;
+
+	if (cfg->kafka.band_low + 1 < cfg->kafka.band_high)
+		return DRV_OK;
+	w = key_where(L, "kafka.band_high", env, sizeof(env));
+	return FAIL(L, &w, "kafka.band_high", "%lld leaves no priority for the "
+		    "normal band (kafka.band_low is %lld; band_high must be "
+		    "at least band_low + 2)", (long long)cfg->kafka.band_high,
+		    (long long)cfg->kafka.band_low);
+}
+
+static drv_err_t check_policy_names(loader_t *L)
+{
+	const drv_config_t *cfg = L->cfg;
+	const char *key = "worker.default_policy";
+	char env[128];
+	drv_cfg_where_t w = key_where(L, key, env, sizeof(env));
+	size_t i;
+	drv_err_t err;
+
 	if ((err = check_policy_name(L, cfg->worker.default_policy, &w, key)))
 		return err;
 	for (i = 0; i < cfg->handler_cnt; i++) {
@@ -1804,6 +1831,8 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 	}
 	if (!err)
 		err = check_templates(&L);
+	if (!err)
+		err = check_bands(&L);
 	free(L.hs);
 	free(L.ss);
 	free(L.ts);

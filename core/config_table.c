@@ -284,6 +284,15 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .max = 16,
 	  .doc = "Replicas of each topic drover creates; use 3 in "
 		 "production." },
+	{ .name = "kafka.band_high", .type = DRV_CFG_INT,
+	  .offset = CF(kafka.band_high), .def = "8", .min = 3, .max = 10,
+	  .doc = "Lowest priority of the high band: priorities from here to "
+		 "10 go to `tasks.high`. Every producer and worker must agree." },
+	{ .name = "kafka.band_low", .type = DRV_CFG_INT,
+	  .offset = CF(kafka.band_low), .def = "3", .min = 1, .max = 8,
+	  .doc = "Highest priority of the low band: priorities 1 to this go "
+		 "to `tasks.low`, the ones between the two bands to "
+		 "`tasks.normal`." },
 	{ .name = "kafka.dlq_retention", .type = DRV_CFG_DURATION,
 	  .offset = CF(kafka.dlq_retention_ms), .def = "30d",
 	  .min = HOUR_MS, .max = 3650 * DAY_MS,
@@ -392,16 +401,16 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "worker.weight_high", .type = DRV_CFG_INT,
 	  .offset = CF(worker.weight_high), .def = "70", .min = 0,
 	  .max = 1000,
-	  .doc = "Weight of the high band (priorities 8-10) when more than "
+	  .doc = "Weight of the high band (`kafka.band_high` to 10) when more than "
 		 "one band has tasks waiting and the worker has room." },
 	{ .name = "worker.weight_normal", .type = DRV_CFG_INT,
 	  .offset = CF(worker.weight_normal), .def = "25", .min = 0,
 	  .max = 1000,
-	  .doc = "Weight of the normal band (priorities 4-7)." },
+	  .doc = "Weight of the normal band." },
 	{ .name = "worker.weight_low", .type = DRV_CFG_INT,
 	  .offset = CF(worker.weight_low), .def = "5", .min = 0,
 	  .max = 1000,
-	  .doc = "Weight of the low band (priorities 1-3)." },
+	  .doc = "Weight of the low band (1 to `kafka.band_low`)." },
 	{ .name = "worker.starvation_bound", .type = DRV_CFG_DURATION,
 	  .offset = CF(worker.starvation_bound_ms), .def = "30s",
 	  .min = 10, .max = HOUR_MS,

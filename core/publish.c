@@ -18,7 +18,7 @@ void drv_task_route(const drv_config_t *cfg, const drv_task_t *t,
 
 	if (wait <= 0 || cfg->kafka.delay_tier_cnt == 0) {
 		drv_topic_name(cfg, DRV_TOPIC_TASKS,
-			       drv_band_for_priority(t->priority)->name, 0,
+			       drv_band_for_priority(cfg, t->priority)->name, 0,
 			       topic, size);
 		return;
 	}

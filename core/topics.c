@@ -10,24 +10,30 @@
 #include "drover/kafka.h"
 #include "drover/str.h"
 
-const drv_band_t drv_bands[] = {
-	{ "high",   8, 10 },
-	{ "normal", 4,  7 },
-	{ "low",    1,  3 },
-};
+const drv_band_t drv_bands[] = { { "high" }, { "normal" }, { "low" } };
 const size_t drv_band_cnt = sizeof(drv_bands) / sizeof(drv_bands[0]);
 
-const drv_band_t *drv_band_for_priority(uint32_t priority)
+void drv_band_range(const drv_config_t *cfg, size_t band, uint32_t *min,
+		    uint32_t *max)
 {
-	if (priority < DRV_PRIORITY_MIN)
-		priority = DRV_PRIORITY_MIN;
-	if (priority > DRV_PRIORITY_MAX)
-		priority = DRV_PRIORITY_MAX;
-	for (size_t i = 0; i < drv_band_cnt; i++)
-		if (priority >= drv_bands[i].min_priority &&
-		    priority <= drv_bands[i].max_priority)
-			return &drv_bands[i];
-	return &drv_bands[drv_band_cnt - 1];
+	uint32_t high = (uint32_t)cfg->kafka.band_high;
+	uint32_t low = (uint32_t)cfg->kafka.band_low;
+
+	switch (band) {
+	case 0:  *min = high; *max = DRV_PRIORITY_MAX; break;
+	case 1:  *min = low + 1; *max = high - 1; break;
+	default: *min = DRV_PRIORITY_MIN; *max = low; break;
+	}
+}
+
+const drv_band_t *drv_band_for_priority(const drv_config_t *cfg,
+					uint32_t priority)
+{
+	if (priority >= cfg->kafka.band_high)
+		return &drv_bands[0];
+	if (priority > cfg->kafka.band_low)
+		return &drv_bands[1];
+	return &drv_bands[2];
 }
 
 bool drv_topic_name(const drv_config_t *cfg, drv_topic_kind_t kind,

@@ -83,6 +83,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		printf("%-8s %-10s %s\n", "BAND", "PRIORITY", "STATE");
 	for (size_t i = 0; i < drv_band_cnt; i++) {
 		int p = is_paused(c, cfg, drv_bands[i].name);
+		uint32_t lo, hi;
 		char range[16];
 
 		if (p < 0) {
@@ -92,14 +93,13 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 			redisFree(c);
 			return rc;
 		}
-		drv_fmt(range, sizeof(range), "%u-%u",
-			drv_bands[i].min_priority, drv_bands[i].max_priority);
+		drv_band_range(cfg, i, &lo, &hi);
+		drv_fmt(range, sizeof(range), "%u-%u", lo, hi);
 		if (json)
 			json_array_append_new(arr, json_pack(
 				"{s:s, s:i, s:i, s:b}", "band",
-				drv_bands[i].name, "min_priority",
-				(int)drv_bands[i].min_priority, "max_priority",
-				(int)drv_bands[i].max_priority, "paused", p));
+				drv_bands[i].name, "min_priority", (int)lo,
+				"max_priority", (int)hi, "paused", p));
 		else
 			printf("%-8s %-10s %s\n", drv_bands[i].name, range,
 			       p ? "paused" : "serving");

@@ -231,6 +231,10 @@ typedef struct drv_config {
 		int64_t  replication_factor;
 		int64_t  dlq_retention_ms;   /**< default 30 days */
 		int64_t  connect_timeout_ms; /**< CLI: give up after this */
+		int64_t  band_high;          /**< lowest priority of the high band
+						  (default 8) */
+		int64_t  band_low;           /**< highest priority of the low band
+						  (default 3); normal is between */
 		int64_t *delay_tiers_ms;     /**< ascending, e.g. 1s,10s,1m,10m,1h */
 		size_t   delay_tier_cnt;
 		drv_kv_t *properties;        /**< librdkafka pass-through */

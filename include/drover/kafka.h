@@ -37,19 +37,26 @@ typedef enum drv_topic_kind {
 	DRV_TOPIC_AUDIT,   /**< <prefix>audit */
 } drv_topic_kind_t;
 
-/** A priority band: tasks with min_priority..max_priority share a topic. */
+/** A priority band: tasks whose priorities it covers share a topic. */
 typedef struct drv_band {
 	const char *name;
-	uint32_t    min_priority;
-	uint32_t    max_priority;
 } drv_band_t;
 
-/** The default bands, highest first: high 8–10, normal 4–7, low 1–3. */
+/** The bands, highest first: high, normal, low. Which priorities each
+ *  covers is config (kafka.band_high, kafka.band_low; default 8-10, 4-7,
+ *  1-3): see drv_band_range(). */
 extern const drv_band_t drv_bands[];
 extern const size_t drv_band_cnt;
 
-/** @brief The band serving \p priority (clamped to 1..10). Static data. */
-const drv_band_t *drv_band_for_priority(uint32_t priority);
+/** @brief The band serving \p priority (clamped to 1..10) under \p cfg.
+ *  Static data. */
+const drv_band_t *drv_band_for_priority(const drv_config_t *cfg,
+					uint32_t priority);
+
+/** @brief The priorities band \p band (an index into drv_bands) covers
+ *         under \p cfg, into \p min and \p max. */
+void drv_band_range(const drv_config_t *cfg, size_t band, uint32_t *min,
+		    uint32_t *max);
 
 /**
  * @brief Write the topic name for \p kind into \p buf. \p suffix is the band

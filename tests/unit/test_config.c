@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "drover/config.h"
+#include "drover/kafka.h"
 #include "drover/str.h"
 
 /* meson runs tests in tests/; by hand they usually run from the root */
@@ -1888,4 +1889,49 @@ Test(config, error_breaker_shapes)
 	expect_text_error("breakers:\n  x:\n    mode: sometimes\n", NULL,
 		NULL);
 	expect_text_error("breakers:\n  \"A B\": {}\n", NULL, NULL);
+}
+
+/* Priority bands: the defaults, moved bounds, and bounds that leave the
+ * normal band empty. */
+Test(config, priority_bands)
+{
+	static const char *const want_default[11] = {
+		NULL, "low", "low", "low", "normal", "normal", "normal",
+		"normal", "high", "high", "high" };
+	static const char *const want_moved[11] = {
+		NULL, "low", "low", "normal", "normal", "normal", "normal",
+		"normal", "normal", "high", "high" };
+	char *const env[] = { "DROVER_KAFKA_BAND_LOW=7", NULL };
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+	uint32_t lo, hi;
+
+	cr_assert_eq(load_text("kafka: {}\n", NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	for (uint32_t p = 1; p <= 10; p++)
+		cr_assert_str_eq(drv_band_for_priority(cfg, p)->name,
+				 want_default[p], "priority %u", p);
+	drv_band_range(cfg, 1, &lo, &hi);
+	cr_assert(lo == 4 && hi == 7, "normal %u-%u", lo, hi);
+	drv_config_destroy(cfg);
+
+	cr_assert_eq(load_text("kafka:\n  band_high: 9\n  band_low: 2\n", NULL,
+			       &cfg, err, sizeof(err)), DRV_OK, "%s", err);
+	for (uint32_t p = 1; p <= 10; p++)
+		cr_assert_str_eq(drv_band_for_priority(cfg, p)->name,
+				 want_moved[p], "priority %u", p);
+	drv_band_range(cfg, 0, &lo, &hi);
+	cr_assert(lo == 9 && hi == 10, "high %u-%u", lo, hi);
+	drv_band_range(cfg, 2, &lo, &hi);
+	cr_assert(lo == 1 && hi == 2, "low %u-%u", lo, hi);
+	drv_config_destroy(cfg);
+
+	expect_text_error("kafka:\n  band_low: 5\n  band_high: 6\n", NULL,
+		"f.yaml:3:14: kafka.band_high: 6 leaves no priority for the "
+		"normal band (kafka.band_low is 5; band_high must be at least "
+		"band_low + 2)");
+	expect_text_error("kafka:\n  band_high: 8\n", env,
+		"f.yaml:2:14: kafka.band_high: 8 leaves no priority for the "
+		"normal band (kafka.band_low is 7; band_high must be at least "
+		"band_low + 2)");
 }
