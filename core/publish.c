@@ -79,11 +79,33 @@ drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	return err;
 }
 
+/* Produce an encoded message (\p buf, freed here) to the topic of \p kind,
+ * keyed by \p key with two headers, and wait for the acknowledgement. */
+static drv_err_t publish_encoded(rd_kafka_t *rk, const drv_config_t *cfg,
+				 drv_topic_kind_t kind, const char *key,
+				 uint8_t *buf, size_t len,
+				 const drv_header_t hdrs[2], int64_t timeout_ms,
+				 char *errstr, size_t errstr_size)
+{
+	char topic[256];
+	drv_err_t err;
+
+	drv_topic_name(cfg, kind, NULL, 0, topic, sizeof(topic));
+	err = drv_kafka_produce_sync(rk, topic, key, strlen(key), buf, len,
+				     hdrs, 2, timeout_ms, NULL, errstr,
+				     errstr_size);
+	free(buf);
+	return err;
+}
+
 drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    const drv_event_t *e, int64_t timeout_ms,
 			    char *errstr, size_t errstr_size)
 {
-	char topic[256];
+	const drv_header_t hdrs[2] = {
+		{ "drover-event-id",   e->id },
+		{ "drover-event-type", e->type },
+	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	drv_err_t err;
@@ -91,28 +113,18 @@ drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	err = drv_event_encode(e, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
-	{
-		const drv_header_t hdrs[] = {
-			{ "drover-event-id",   e->id },
-			{ "drover-event-type", e->type },
-		};
-		err = drv_kafka_produce_sync(rk, topic, e->id, strlen(e->id),
-					     buf, len, hdrs,
-					     sizeof(hdrs) / sizeof(hdrs[0]),
-					     timeout_ms, NULL,
-					     errstr, errstr_size);
-	}
-	free(buf);
-	return err;
+	return publish_encoded(rk, cfg, DRV_TOPIC_EVENTS, e->id, buf, len,
+			       hdrs, timeout_ms, errstr, errstr_size);
 }
 
 drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    const drv_audit_t *a, int64_t timeout_ms,
 			    char *errstr, size_t errstr_size)
 {
-	const char *key = a->target && *a->target ? a->target : a->action;
-	char topic[256];
+	const drv_header_t hdrs[2] = {
+		{ "drover-audit-action", a->action },
+		{ "drover-audit-actor",  a->actor ? a->actor : "" },
+	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	drv_err_t err;
@@ -120,20 +132,10 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	err = drv_audit_encode(a, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
-	{
-		const drv_header_t hdrs[] = {
-			{ "drover-audit-action", a->action },
-			{ "drover-audit-actor",  a->actor ? a->actor : "" },
-		};
-		err = drv_kafka_produce_sync(rk, topic, key, strlen(key),
-					     buf, len, hdrs,
-					     sizeof(hdrs) / sizeof(hdrs[0]),
-					     timeout_ms, NULL,
-					     errstr, errstr_size);
-	}
-	free(buf);
-	return err;
+	return publish_encoded(rk, cfg, DRV_TOPIC_AUDIT,
+			       a->target && *a->target ? a->target : a->action,
+			       buf, len, hdrs, timeout_ms, errstr,
+			       errstr_size);
 }
 
 drv_err_t drv_dead_letter_produce(rd_kafka_t *rk, const drv_config_t *cfg,

@@ -5,7 +5,6 @@
  * worker re-read it and pause (or resume) that band's partitions at once.
  * Every change is written to the audit topic.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,33 +16,16 @@
 #include "drover/redis.h"
 #include "drover/str.h"
 
+/* --json and, when \p want_band, the BAND argument. */
 static int parse(const ctl_cmd_t *cmd, int argc, char **argv, bool want_band,
 		 bool *json, const char **band)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int rc = ctl_parse_json_arg(cmd, argc, argv, want_band ? "a BAND is "
+				    "needed (high, normal or low)" : NULL,
+				    json, band);
 
-	*json = false;
-	*band = NULL;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return ctl_usage_error(cmd, "unknown option '%s'",
-					       argv[optind - 1]);
-		*json = true;
-	}
-	if (want_band && optind >= argc)
-		return ctl_usage_error(cmd, "a BAND is needed (high, normal "
-				       "or low)");
-	if (optind + (want_band ? 1 : 0) < argc)
-		return ctl_usage_error(cmd, "unexpected argument '%s'",
-				       argv[optind + (want_band ? 1 : 0)]);
-	if (!want_band)
-		return CTL_EXIT_OK;
-	*band = argv[optind];
+	if (rc || !want_band)
+		return rc;
 	for (size_t i = 0; i < drv_band_cnt; i++)
 		if (!strcmp(drv_bands[i].name, *band))
 			return CTL_EXIT_OK;

@@ -5,7 +5,6 @@
  * published (running workers apply it within milliseconds), told as a
  * breaker.* event and written to the audit topic.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,34 +23,13 @@
 static int parse(const ctl_cmd_t *cmd, int argc, char **argv, bool want_name,
 		 bool *json, const char **name)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
+	int rc = ctl_parse_json_arg(cmd, argc, argv, want_name ? "a breaker "
+				    "NAME is needed" : NULL, json, name);
 
-	*json = false;
-	*name = NULL;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return ctl_usage_error(cmd, "unknown option '%s'",
-					       argv[optind - 1]);
-		*json = true;
-	}
-	if (want_name && optind >= argc)
-		return ctl_usage_error(cmd, "a breaker NAME is needed");
-	if (optind + (want_name ? 1 : 0) < argc)
-		return ctl_usage_error(cmd, "unexpected argument '%s'",
-				       argv[optind + (want_name ? 1 : 0)]);
-	if (want_name) {
-		*name = argv[optind];
-		if (!drv_breaker_name_valid(*name))
-			return ctl_usage_error(cmd, "'%s' is not a breaker "
-					       "name (1 to 64 of a-z A-Z 0-9 "
-					       "_ . - :)", *name);
-	}
-	return CTL_EXIT_OK;
+	if (!rc && want_name && !drv_breaker_name_valid(*name))
+		return ctl_usage_error(cmd, "'%s' is not a breaker name (1 to "
+				       "64 of a-z A-Z 0-9 _ . - :)", *name);
+	return rc;
 }
 
 static json_t *view_json(const drv_breaker_view_t *v)

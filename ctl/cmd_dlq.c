@@ -300,22 +300,6 @@ typedef struct shower {
 	bool    nomem;
 } shower_t;
 
-static void field(const char *name, const char *value)
-{
-	if (value && *value)
-		printf("  %-18s %s\n", name, value);
-}
-
-static void time_field(const char *name, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0)
-		return;
-	drv_format_time(ms, buf, sizeof(buf));
-	field(name, buf);
-}
-
 static void print_payload(const uint8_t *p, size_t len)
 {
 	json_t *j;
@@ -346,34 +330,34 @@ static void print_task(const drv_task_t *t)
 	char buf[64];
 
 	printf("Task:\n");
-	field("id", t->id);
-	field("handler", t->handler);
+	ctl_field(18, "id", t->id);
+	ctl_field(18, "handler", t->handler);
 	drv_fmt(buf, sizeof(buf), "%u", t->priority);
-	field("priority", buf);
+	ctl_field(18, "priority", buf);
 	if (t->max_attempts)
 		drv_fmt(buf, sizeof(buf), "%u of %u", t->attempt,
 			t->max_attempts);
 	else
 		drv_fmt(buf, sizeof(buf), "%u (max: the policy's)", t->attempt);
-	field("attempts", buf);
-	field("policy", t->policy);
-	time_field("created", t->created_ms);
-	time_field("not before", t->not_before_ms);
-	time_field("deadline", t->deadline_ms);
-	field("idempotency key", t->idempotency_key);
-	field("partition key", t->key);
+	ctl_field(18, "attempts", buf);
+	ctl_field(18, "policy", t->policy);
+	ctl_time_field(18, "created", t->created_ms);
+	ctl_time_field(18, "not before", t->not_before_ms);
+	ctl_time_field(18, "deadline", t->deadline_ms);
+	ctl_field(18, "idempotency key", t->idempotency_key);
+	ctl_field(18, "partition key", t->key);
 	for (size_t i = 0; i < t->label_cnt; i++) {
 		char kv[512];
 		drv_fmt(kv, sizeof(kv), "%s=%s", t->labels[i].key,
 			t->labels[i].value ? t->labels[i].value : "");
 		printf("  %-18s %s\n", i ? "" : "labels", kv);
 	}
-	field("schedule", t->origin.schedule_id);
-	time_field("scheduled for", t->origin.scheduled_ms);
-	field("event", t->origin.event_id);
-	field("parent task", t->origin.parent_task_id);
-	field("resubmitted from", t->origin.dead_letter_id);
-	field("submitted by", t->origin.submitted_by);
+	ctl_field(18, "schedule", t->origin.schedule_id);
+	ctl_time_field(18, "scheduled for", t->origin.scheduled_ms);
+	ctl_field(18, "event", t->origin.event_id);
+	ctl_field(18, "parent task", t->origin.parent_task_id);
+	ctl_field(18, "resubmitted from", t->origin.dead_letter_id);
+	ctl_field(18, "submitted by", t->origin.submitted_by);
 }
 
 static void print_failures(const drv_dead_letter_t *dl)
@@ -415,18 +399,18 @@ static void print_entry(const dlq_entry_t *e, const char *topic)
 		return;
 	}
 	printf("Dead letter %s\n", dl->id);
-	field("reason", drv_dl_reason_name(dl->reason));
-	field("detail", dl->detail);
-	time_field("dead at", dl->dead_ms);
-	field("worker", dl->worker_id);
+	ctl_field(18, "reason", drv_dl_reason_name(dl->reason));
+	ctl_field(18, "detail", dl->detail);
+	ctl_time_field(18, "dead at", dl->dead_ms);
+	ctl_field(18, "worker", dl->worker_id);
 	if (dl->source_topic) {
 		drv_fmt(buf, sizeof(buf), "%s [%d] @ %lld", dl->source_topic,
 			(int)dl->source_partition, (long long)dl->source_offset);
-		field("source", buf);
+		ctl_field(18, "source", buf);
 	}
 	drv_fmt(buf, sizeof(buf), "%s [%d] @ %lld", topic, (int)e->partition,
 		(long long)e->offset);
-	field("dlq position", buf);
+	ctl_field(18, "dlq position", buf);
 	if (dl->task.id[0]) {
 		print_task(&dl->task);
 		print_payload(dl->task.payload, dl->task.payload_len);

@@ -16,29 +16,13 @@
 #include "drover/state.h"
 #include "drover/str.h"
 
-static void field(const char *name, const char *value)
-{
-	if (value && *value)
-		printf("  %-14s %s\n", name, value);
-}
-
-static void time_field(const char *name, int64_t ms)
-{
-	char buf[40];
-
-	if (ms <= 0)
-		return;
-	drv_format_time(ms, buf, sizeof(buf));
-	field(name, buf);
-}
-
 static void print_origin(const char *text)
 {
 	json_t *o = text ? json_loads(text, 0, NULL) : NULL, *v;
 	const char *key;
 
 	if (!o) {
-		field("origin", text);
+		ctl_field(14, "origin", text);
 		return;
 	}
 	printf("Origin:\n");
@@ -47,9 +31,9 @@ static void print_origin(const char *text)
 
 		if (json_is_integer(v)) {
 			drv_format_time(json_integer_value(v), buf, sizeof(buf));
-			field(key, buf);
+			ctl_field(14, key, buf);
 		} else
-			field(key, json_string_value(v));
+			ctl_field(14, key, json_string_value(v));
 	}
 	json_decref(o);
 }
@@ -59,17 +43,17 @@ static void print_task(const drv_state_task_t *t)
 	char buf[64];
 
 	printf("Task %s\n", t->id);
-	field("state", drv_task_state_name(t->state));
+	ctl_field(14, "state", drv_task_state_name(t->state));
 	drv_fmt(buf, sizeof(buf), "%u", t->attempt);
-	field("attempts", buf);
-	field("handler", t->handler);
-	field("worker", t->worker);
-	field("last error", t->last_error);
-	time_field("created", t->created_ms);
-	time_field("updated", t->updated_ms);
+	ctl_field(14, "attempts", buf);
+	ctl_field(14, "handler", t->handler);
+	ctl_field(14, "worker", t->worker);
+	ctl_field(14, "last error", t->last_error);
+	ctl_time_field(14, "created", t->created_ms);
+	ctl_time_field(14, "updated", t->updated_ms);
 	if (t->ttl_ms >= 0) {
 		drv_format_duration(t->ttl_ms, buf, sizeof(buf));
-		field("state expires", buf);
+		ctl_field(14, "state expires", buf);
 	}
 	if (t->origin)
 		print_origin(t->origin);

@@ -74,6 +74,19 @@ int ctl_audit(const drv_config_t *cfg, struct rd_kafka_s *rk,
 	      const char *action, const char *target, uint64_t count,
 	      const char *details_json, const char *result);
 
+/* The options of commands that take --json and at most one argument:
+ * \p need is the usage message when the argument is missing (NULL: the
+ * command takes none). Sets *json and *arg (NULL when none); returns
+ * CTL_EXIT_OK or the exit code of the usage error it printed. */
+int ctl_parse_json_arg(const ctl_cmd_t *cmd, int argc, char **argv,
+		       const char *need, bool *json, const char **arg);
+
+/* One "  NAME  VALUE" line of a human view, NAME padded to \p width;
+ * nothing when \p value is NULL or empty (ctl_time_field: when \p ms is
+ * not after the epoch). */
+void ctl_field(int width, const char *name, const char *value);
+void ctl_time_field(int width, const char *name, int64_t ms);
+
 /* Print \p o as one line of compact JSON and drop the reference. */
 struct json_t;
 void ctl_print_json(struct json_t *o);

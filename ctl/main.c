@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ctl.h"
+#include "drover/clock.h"
 #include "drover/str.h"
 
 extern char **environ;
@@ -171,6 +172,50 @@ char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv)
 	}
 	*eq = '\0';
 	return eq + 1;
+}
+
+int ctl_parse_json_arg(const ctl_cmd_t *cmd, int argc, char **argv,
+		       const char *need, bool *json, const char **arg)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, want = need ? 1 : 0;
+
+	*json = false;
+	*arg = NULL;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		*json = true;
+	}
+	if (need && optind >= argc)
+		return ctl_usage_error(cmd, "%s", need);
+	if (optind + want < argc)
+		return ctl_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind + want]);
+	if (need)
+		*arg = argv[optind];
+	return CTL_EXIT_OK;
+}
+
+void ctl_field(int width, const char *name, const char *value)
+{
+	if (value && *value)
+		printf("  %-*s %s\n", width, name, value);
+}
+
+void ctl_time_field(int width, const char *name, int64_t ms)
+{
+	char buf[40];
+
+	if (ms <= 0)
+		return;
+	drv_format_time(ms, buf, sizeof(buf));
+	ctl_field(width, name, buf);
 }
 
 static const ctl_cmd_t *find_cmd(const char *group, const char *name)
