@@ -958,36 +958,48 @@ static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
 		    "default); set max_delay too", a, b);
 }
 
-static drv_err_t load_policies(loader_t *L, const yaml_node_t *map)
+/* A map section of named entries (retry_policies:, breakers:): grow
+ * \p *arr (of \p cnt entries of \p size bytes) by the map's size, zeroed,
+ * and load each entry with \p load_one. */
+static drv_err_t load_named(loader_t *L, const yaml_node_t *map,
+			    const char *section, const char *what, void **arr,
+			    size_t cnt, size_t size,
+			    drv_err_t (*load_one)(loader_t *L,
+						  const yaml_node_t *key,
+						  const yaml_node_t *value))
 {
-	drv_config_t *cfg = L->cfg;
 	drv_cfg_where_t w = where_of(L, map);
-	drv_retry_policy_t *more;
+	void *more;
 	size_t n;
 	drv_err_t err;
 
 	if (is_null(map))
 		return DRV_OK;
 	if (map->type != YAML_MAPPING_NODE)
-		return FAIL(L, &w, "retry_policies", "expected a mapping of "
-			    "policy name: settings, got %s", node_kind(map));
-	if ((err = check_keys(L, map, "retry_policies")))
+		return FAIL(L, &w, section, "expected a mapping of %s name: "
+			    "settings, got %s", what, node_kind(map));
+	if ((err = check_keys(L, map, section)))
 		return err;
 	n = (size_t)(map->data.mapping.pairs.top -
 		     map->data.mapping.pairs.start);
-	more = realloc(cfg->policies,
-		       (cfg->policy_cnt + n) * sizeof(*cfg->policies));
-	if (!more)
+	if (!(more = realloc(*arr, (cnt + n) * size)))
 		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
-	cfg->policies = more;
-	memset(more + cfg->policy_cnt, 0, n * sizeof(*more));
+	*arr = more;
+	memset((char *)more + cnt * size, 0, n * size);
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
 	     p < map->data.mapping.pairs.top; p++)
-		if ((err = load_policy(L, node_at(L, p->key),
-				       node_at(L, p->value))))
+		if ((err = load_one(L, node_at(L, p->key),
+				    node_at(L, p->value))))
 			return err;
 	return DRV_OK;
+}
+
+static drv_err_t load_policies(loader_t *L, const yaml_node_t *map)
+{
+	return load_named(L, map, "retry_policies", "policy",
+			  (void **)&L->cfg->policies, L->cfg->policy_cnt,
+			  sizeof(*L->cfg->policies), load_policy);
 }
 
 /* One entry of breakers: a new breaker, or `default` redefined in its
@@ -1055,34 +1067,9 @@ static drv_err_t load_breaker(loader_t *L, const yaml_node_t *key,
 
 static drv_err_t load_breakers(loader_t *L, const yaml_node_t *map)
 {
-	drv_config_t *cfg = L->cfg;
-	drv_cfg_where_t w = where_of(L, map);
-	drv_breaker_conf_t *more;
-	size_t n;
-	drv_err_t err;
-
-	if (is_null(map))
-		return DRV_OK;
-	if (map->type != YAML_MAPPING_NODE)
-		return FAIL(L, &w, "breakers", "expected a mapping of "
-			    "breaker name: settings, got %s", node_kind(map));
-	if ((err = check_keys(L, map, "breakers")))
-		return err;
-	n = (size_t)(map->data.mapping.pairs.top -
-		     map->data.mapping.pairs.start);
-	more = realloc(cfg->breakers,
-		       (cfg->breaker_cnt + n) * sizeof(*cfg->breakers));
-	if (!more)
-		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
-				 "out of memory");
-	cfg->breakers = more;
-	memset(more + cfg->breaker_cnt, 0, n * sizeof(*more));
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++)
-		if ((err = load_breaker(L, node_at(L, p->key),
-					node_at(L, p->value))))
-			return err;
-	return DRV_OK;
+	return load_named(L, map, "breakers", "breaker",
+			  (void **)&L->cfg->breakers, L->cfg->breaker_cnt,
+			  sizeof(*L->cfg->breakers), load_breaker);
 }
 
 /* ------------------------------------------------------------------ */
