@@ -29,6 +29,32 @@ static const ctl_cmd_t *const tables[] = {
 static const char main_usage[] =
 	"usage: droverctl [-c FILE] [--as NAME] GROUP COMMAND [ARGS...]";
 
+/* Whether \p cmd is the first command of its group in the tables. */
+static bool first_of_group(const ctl_cmd_t *cmd)
+{
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
+			if (c == cmd)
+				return true;
+			if (!strcmp(c->group, cmd->group))
+				return false;
+		}
+	return false;
+}
+
+static void print_group(FILE *out, const char *group)
+{
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
+			char name[64];
+
+			if (strcmp(c->group, group))
+				continue;
+			drv_fmt(name, sizeof(name), "%s %s", c->group, c->name);
+			fprintf(out, "  %-22s %s\n", name, c->summary);
+		}
+}
+
 static void print_commands(FILE *out)
 {
 	fprintf(out, "%s\n\n"
@@ -45,12 +71,12 @@ static void print_commands(FILE *out)
 		"GROUP COMMAND --help\n"
 		"  -V, --version       print the version\n\n"
 		"Commands:\n", main_usage);
+	/* a group's commands together, groups in order of first appearance
+	 * (one group's commands may live in more than one table) */
 	for (size_t t = 0; t < TABLE_CNT; t++)
-		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
-			char name[64];
-			drv_fmt(name, sizeof(name), "%s %s", c->group, c->name);
-			fprintf(out, "  %-22s %s\n", name, c->summary);
-		}
+		for (const ctl_cmd_t *g = tables[t]; g->group; g++)
+			if (first_of_group(g))
+				print_group(out, g->group);
 	fprintf(out, "\nEnvironment: DROVER_<SECTION>_<KEY> overrides any "
 		"config key (see docs/config.md).\n"
 		"Exit status: 0 done, 1 failed, 2 bad usage.\n");
