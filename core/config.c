@@ -310,12 +310,18 @@ typedef struct loader {
 } loader_t;
 
 /* The row index of handler key \p name (which must exist). */
+/* The row of key \p name in \p keys (0 when there is none). */
+static size_t row_index(const drv_cfg_key_t *keys, size_t cnt,
+			const char *name)
+{
+	const drv_cfg_key_t *k = drv_cfg_find(keys, cnt, name);
+
+	return k ? (size_t)(k - keys) : 0;
+}
+
 static size_t handler_key(const char *name)
 {
-	const drv_cfg_key_t *k = drv_cfg_find(drv_cfg_handler_keys,
-					      drv_cfg_handler_key_cnt, name);
-
-	return k ? (size_t)(k - drv_cfg_handler_keys) : 0;
+	return row_index(drv_cfg_handler_keys, drv_cfg_handler_key_cnt, name);
 }
 
 #define FAIL(L, w, key, ...) \
@@ -882,6 +888,52 @@ static drv_err_t load_handlers(loader_t *L, const yaml_node_t *map)
 	return DRV_OK;
 }
 
+static drv_err_t parse_entry_value(loader_t *L, const drv_cfg_key_t *row,
+				   const char *name, const yaml_node_t *n,
+				   void *entry, drv_cfg_value_t *v);
+
+/* The settings of one named entry (\p map, a \p what such as "policy",
+ * named \p prefix such as "retry_policies.fast") into \p entry by the rows
+ * of \p keys: a key not in the rows is an error with a suggestion. For each
+ * key given, es->given[row] is set and es->val_where[row] says where its
+ * value stands. */
+static drv_err_t load_entry_keys(loader_t *L, const yaml_node_t *map,
+				 const char *prefix, const char *what,
+				 const drv_cfg_key_t *keys, size_t key_cnt,
+				 void *entry, entry_state_t *es)
+{
+	drv_cfg_where_t w = where_of(L, map);
+	drv_err_t err;
+
+	if (map->type != YAML_MAPPING_NODE)
+		return FAIL(L, &w, prefix, "expected a mapping of %s "
+			    "settings, got %s", what,
+			    is_null(map) ? "nothing" : node_kind(map));
+	if ((err = check_keys(L, map, prefix)))
+		return err;
+	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+	     p < map->data.mapping.pairs.top; p++) {
+		const yaml_node_t *k = node_at(L, p->key);
+		const drv_cfg_key_t *row = drv_cfg_find(keys, key_cnt,
+							text_of(k));
+		drv_cfg_value_t v;
+		char name[256];
+		size_t idx;
+
+		if (!row)
+			return unknown_entry_key(L, k, prefix, keys, key_cnt);
+		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
+		if ((err = parse_entry_value(L, row, name,
+					     node_at(L, p->value), entry,
+					     &v)))
+			return err;
+		idx = (size_t)(row - keys);
+		es->given[idx] = true;
+		es->val_where[idx] = v.where;
+	}
+	return DRV_OK;
+}
+
 /* One entry of retry_policies: a new policy, or a built-in redefined in
  * its place. Keys left out take the standard policy's values. */
 static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
@@ -890,8 +942,9 @@ static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
 	drv_config_t *cfg = L->cfg;
 	const char *pname = text_of(key);
 	drv_retry_policy_t *pol = NULL;
-	drv_cfg_where_t w = where_of(L, key), base_w = w, max_w = w;
-	bool has_max = false;
+	drv_cfg_where_t w = where_of(L, key);
+	entry_state_t es = { 0 };
+	size_t ib, im;
 	char prefix[128], name[256], a[32], b[32];
 	drv_err_t err;
 
@@ -913,48 +966,28 @@ static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
 	if ((err = policy_reset(pol, NULL, L->errstr, L->errstr_size)))
 		return err;
 	drv_fmt(prefix, sizeof(prefix), "retry_policies.%s", pname);
-	w = where_of(L, map);
 	if (is_null(map))
 		return DRV_OK;
-	if (map->type != YAML_MAPPING_NODE)
-		return FAIL(L, &w, prefix, "expected a mapping of policy "
-			    "settings, got %s", node_kind(map));
-	if ((err = check_keys(L, map, prefix)))
+	if ((err = load_entry_keys(L, map, prefix, "policy",
+				   drv_cfg_policy_keys, drv_cfg_policy_key_cnt,
+				   pol, &es)))
 		return err;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = node_at(L, p->key);
-		const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_policy_keys,
-							drv_cfg_policy_key_cnt,
-							text_of(k));
-		drv_cfg_value_t v;
-
-		if (!row)
-			return unknown_entry_key(L, k, prefix,
-						 drv_cfg_policy_keys,
-						 drv_cfg_policy_key_cnt);
-		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
-		if ((err = parse_node(L, row, name, node_at(L, p->value), pol,
-				      &v)))
-			return err;
-		if (!strcmp(row->name, "base_delay")) {
-			base_w = v.where;
-		} else if (!strcmp(row->name, "max_delay")) {
-			max_w = v.where;
-			has_max = true;
-		}
-	}
+	ib = row_index(drv_cfg_policy_keys, drv_cfg_policy_key_cnt,
+		       "base_delay");
+	im = row_index(drv_cfg_policy_keys, drv_cfg_policy_key_cnt,
+		       "max_delay");
 	if (pol->max_delay_ms >= pol->base_delay_ms)
 		return DRV_OK;
 	drv_format_duration(pol->base_delay_ms, a, sizeof(a));
 	drv_format_duration(pol->max_delay_ms, b, sizeof(b));
-	if (has_max) {
+	if (es.given[im]) {
 		drv_fmt(name, sizeof(name), "%s.max_delay", prefix);
-		return FAIL(L, &max_w, name, "%s is less than base_delay %s",
+		return FAIL(L, &es.val_where[im], name, "%s is less than base_delay %s",
 			    b, a);
 	}
 	drv_fmt(name, sizeof(name), "%s.base_delay", prefix);
-	return FAIL(L, &base_w, name, "%s is more than max_delay (%s by "
+	return FAIL(L, es.given[ib] ? &es.val_where[ib] : &w, name,
+		    "%s is more than max_delay (%s by "
 		    "default); set max_delay too", a, b);
 }
 
@@ -1011,7 +1044,9 @@ static drv_err_t load_breaker(loader_t *L, const yaml_node_t *key,
 	const char *bname = text_of(key);
 	drv_breaker_conf_t *b = NULL;
 	drv_cfg_where_t w = where_of(L, key), succ_w = w;
+	entry_state_t es = { 0 };
 	char prefix[128], name[256];
+	size_t is;
 	drv_err_t err;
 
 	if (!valid_entry_name(bname))
@@ -1031,33 +1066,16 @@ static drv_err_t load_breaker(loader_t *L, const yaml_node_t *key,
 				  L->errstr_size)))
 		return err;
 	drv_fmt(prefix, sizeof(prefix), "breakers.%s", bname);
-	w = where_of(L, map);
 	if (is_null(map))
 		return DRV_OK;
-	if (map->type != YAML_MAPPING_NODE)
-		return FAIL(L, &w, prefix, "expected a mapping of breaker "
-			    "settings, got %s", node_kind(map));
-	if ((err = check_keys(L, map, prefix)))
+	if ((err = load_entry_keys(L, map, prefix, "breaker",
+				   drv_cfg_breaker_keys,
+				   drv_cfg_breaker_key_cnt, b, &es)))
 		return err;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = node_at(L, p->key);
-		const drv_cfg_key_t *row = drv_cfg_find(drv_cfg_breaker_keys,
-							drv_cfg_breaker_key_cnt,
-							text_of(k));
-		drv_cfg_value_t v;
-
-		if (!row)
-			return unknown_entry_key(L, k, prefix,
-						 drv_cfg_breaker_keys,
-						 drv_cfg_breaker_key_cnt);
-		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
-		if ((err = parse_node(L, row, name, node_at(L, p->value), b,
-				      &v)))
-			return err;
-		if (!strcmp(row->name, "half_open_successes"))
-			succ_w = v.where;
-	}
+	is = row_index(drv_cfg_breaker_keys, drv_cfg_breaker_key_cnt,
+		       "half_open_successes");
+	if (es.given[is])
+		succ_w = es.val_where[is];
 	if (b->half_open_successes <= b->half_open_calls)
 		return DRV_OK;
 	drv_fmt(name, sizeof(name), "%s.half_open_successes", prefix);
@@ -1194,35 +1212,8 @@ static drv_err_t load_entry(loader_t *L, const entry_kind_t *kind,
 				  L->errstr_size)))
 		return err;
 	drv_fmt(prefix, sizeof(prefix), "%s.%s", kind->section, ename);
-	w = where_of(L, map);
-	if (map->type != YAML_MAPPING_NODE)
-		return FAIL(L, &w, prefix, "expected a mapping of %s "
-			    "settings, got %s", kind->what,
-			    is_null(map) ? "nothing" : node_kind(map));
-	if ((err = check_keys(L, map, prefix)))
-		return err;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	     p < map->data.mapping.pairs.top; p++) {
-		const yaml_node_t *k = node_at(L, p->key);
-		const drv_cfg_key_t *row = drv_cfg_find(kind->keys, key_cnt,
-							text_of(k));
-		drv_cfg_value_t v;
-		char name[256];
-		size_t idx;
-
-		if (!row)
-			return unknown_entry_key(L, k, prefix, kind->keys,
-						 key_cnt);
-		drv_fmt(name, sizeof(name), "%s.%s", prefix, row->name);
-		if ((err = parse_entry_value(L, row, name,
-					     node_at(L, p->value), entry,
-					     &v)))
-			return err;
-		idx = (size_t)(row - kind->keys);
-		es->given[idx] = true;
-		es->val_where[idx] = v.where;
-	}
-	return DRV_OK;
+	return load_entry_keys(L, map, prefix, kind->what, kind->keys,
+			       key_cnt, entry, es);
 }
 
 static drv_err_t load_entries(loader_t *L, const entry_kind_t *kind,

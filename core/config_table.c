@@ -620,6 +620,8 @@ const drv_cfg_key_t drv_cfg_policy_keys[] = {
 };
 const size_t drv_cfg_policy_key_cnt =
 	sizeof(drv_cfg_policy_keys) / sizeof(drv_cfg_policy_keys[0]);
+_Static_assert(sizeof(drv_cfg_policy_keys) / sizeof(drv_cfg_policy_keys[0])
+	       <= DRV_CFG_HANDLER_KEY_MAX, "raise DRV_CFG_HANDLER_KEY_MAX");
 
 /* Keys of one circuit breaker; the defaults are the built-in `default`. */
 const drv_cfg_key_t drv_cfg_breaker_keys[] = {
@@ -666,6 +668,8 @@ const drv_cfg_key_t drv_cfg_breaker_keys[] = {
 };
 const size_t drv_cfg_breaker_key_cnt =
 	sizeof(drv_cfg_breaker_keys) / sizeof(drv_cfg_breaker_keys[0]);
+_Static_assert(sizeof(drv_cfg_breaker_keys) / sizeof(drv_cfg_breaker_keys[0])
+	       <= DRV_CFG_HANDLER_KEY_MAX, "raise DRV_CFG_HANDLER_KEY_MAX");
 
 static const char *const aggressive_values[] = {
 	"base_delay", "100ms", "multiplier", "2", "max_delay", "5s",
