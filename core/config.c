@@ -982,13 +982,13 @@ static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
 	drv_format_duration(pol->max_delay_ms, b, sizeof(b));
 	if (es.given[im]) {
 		drv_fmt(name, sizeof(name), "%s.max_delay", prefix);
-		return FAIL(L, &es.val_where[im], name, "%s is less than base_delay %s",
-			    b, a);
+		return FAIL(L, &es.val_where[im], name, "%s is less than "
+			    "base_delay %s", b, a);
 	}
 	drv_fmt(name, sizeof(name), "%s.base_delay", prefix);
 	return FAIL(L, es.given[ib] ? &es.val_where[ib] : &w, name,
-		    "%s is more than max_delay (%s by "
-		    "default); set max_delay too", a, b);
+		    "%s is more than max_delay (%s by default); set "
+		    "max_delay too", a, b);
 }
 
 /* A map section of named entries (retry_policies:, breakers:): grow
