@@ -1,3 +1,4 @@
+#define _GNU_SOURCE   /* sched_setaffinity, cpu_set_t */
 /*
  * bench.c — the plumbing drover's benchmarks share (see bench.h): private
  * namespaces and their config files, producing tasks at a given rate,
@@ -8,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -278,6 +280,42 @@ bool bench_ns_worker_config_with(const bench_ns_t *ns, const char *name,
 	return ok;
 }
 
+bool bench_topic_append_time(const bench_ns_t *ns, const char *topic)
+{
+	rd_kafka_ConfigResource_t *res =
+		rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+	rd_kafka_queue_t *q = rd_kafka_queue_new(ns->producer);
+	const rd_kafka_ConfigResource_t **done;
+	rd_kafka_event_t *ev;
+	const char *why = "no answer in 30 s";
+	size_t n = 0;
+	bool ok = false;
+
+	/* AlterConfigs replaces every dynamic setting: keep the retention
+	 * drv_topics_ensure() gave task topics */
+	rd_kafka_ConfigResource_set_config(res, "message.timestamp.type",
+					   "LogAppendTime");
+	rd_kafka_ConfigResource_set_config(res, "retention.ms", "-1");
+	rd_kafka_AlterConfigs(ns->producer, &res, 1, NULL, q);
+	if ((ev = rd_kafka_queue_poll(q, 30000))) {
+		if (rd_kafka_event_error(ev))
+			why = rd_kafka_event_error_string(ev);
+		else if ((done = rd_kafka_AlterConfigs_result_resources(
+				rd_kafka_event_AlterConfigs_result(ev), &n)) &&
+			 n == 1 && rd_kafka_ConfigResource_error(done[0]))
+			why = rd_kafka_ConfigResource_error_string(done[0]);
+		else
+			ok = n == 1;
+	}
+	if (!ok)
+		bench_log("%s: cannot set message.timestamp.type: %s", topic,
+			  why ? why : "?");
+	rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_ConfigResource_destroy(res);
+	return ok;
+}
+
 void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size)
 {
 	drv_topic_name(ns->cfg, DRV_TOPIC_TASKS,
@@ -384,6 +422,118 @@ wait:
 	return p->failed == 0;
 }
 
+/* --------------------------------------------------------------- CPUs */
+
+static struct {
+	bool      saved, split;
+	cpu_set_t all;       /* what this process started with */
+	cpu_set_t rest;      /* split: the stack and this process */
+	cpu_set_t worker;    /* split: workers started from then on */
+} cpus;
+
+/* Every thread of \p pid (0: this process) onto \p set. */
+static bool pin_process(pid_t pid, const cpu_set_t *set)
+{
+	char dir[64];
+	struct dirent *e;
+	bool ok = true;
+	DIR *d;
+
+	drv_fmt(dir, sizeof(dir), "/proc/%d/task", pid ? (int)pid :
+		(int)getpid());
+	if (!(d = opendir(dir))) {
+		bench_log("%s: %s", dir, strerror(errno));
+		return false;
+	}
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.' &&
+		    sched_setaffinity((pid_t)atoi(e->d_name), sizeof(*set),
+				      set) != 0 && errno != ESRCH) {
+			bench_log("cannot move thread %s of %d: %s", e->d_name,
+				  (int)pid, strerror(errno));
+			ok = false;
+		}
+	closedir(d);
+	return ok;
+}
+
+/* The pid in $DROVER_STACK_DIR/<name>.pid, or 0. */
+static pid_t stack_pid(const char *name)
+{
+	const char *dir = getenv("DROVER_STACK_DIR");
+	char path[512];
+	long pid = 0;
+	FILE *f;
+
+	if (!dir || !*dir)
+		return 0;
+	drv_fmt(path, sizeof(path), "%s/%s.pid", dir, name);
+	if ((f = fopen(path, "r"))) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/* The stack's processes and this one onto \p set. */
+static bool pin_all(const cpu_set_t *set)
+{
+	static const char *const names[] = { "kafka", "redis" };
+	bool ok = pin_process(0, set);
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		pid_t pid = stack_pid(names[i]);
+
+		if (!pid)
+			bench_log("no %s pid in $DROVER_STACK_DIR: it stays "
+				  "on every CPU", names[i]);
+		else
+			ok &= pin_process(pid, set);
+	}
+	return ok;
+}
+
+bool bench_cpus_split(void)
+{
+	int last = -1, n = 0;
+
+	if (!cpus.saved) {
+		if (sched_getaffinity(0, sizeof(cpus.all), &cpus.all) != 0) {
+			bench_log("sched_getaffinity: %s", strerror(errno));
+			return false;
+		}
+		cpus.saved = true;
+	}
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &cpus.all)) {
+			last = c;
+			n++;
+		}
+	if (n < 2) {
+		bench_log("one CPU: the worker cannot run apart from Kafka");
+		return false;
+	}
+	cpus.rest = cpus.all;
+	CPU_CLR(last, &cpus.rest);
+	CPU_ZERO(&cpus.worker);
+	CPU_SET(last, &cpus.worker);
+	if (!pin_all(&cpus.rest)) {
+		bench_cpus_share();
+		return false;
+	}
+	cpus.split = true;
+	return true;
+}
+
+void bench_cpus_share(void)
+{
+	if (!cpus.saved)
+		return;
+	pin_all(&cpus.all);
+	cpus.split = false;
+}
+
 /* ------------------------------------------------------------- worker */
 
 bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
@@ -421,6 +571,8 @@ bool bench_daemon_start(bench_worker_t *w, const bench_ns_t *ns,
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(127);
+		if (cpus.split)
+			sched_setaffinity(0, sizeof(cpus.worker), &cpus.worker);
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(log >= 0 ? log : null, 2);
@@ -595,7 +747,8 @@ bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
 	drv_topic_name(ns->cfg, DRV_TOPIC_EVENTS, NULL, 0, r->events,
 		       sizeof(r->events));
 	parts = rd_kafka_topic_partition_list_new(16);
-	ok = add_topic(r->rk, r->events, from_end, parts);
+	ok = (extra & BENCH_READ_HIGH_ONLY) ||
+	     add_topic(r->rk, r->events, from_end, parts);
 	drv_fmt(r->delay_prefix, sizeof(r->delay_prefix), "%sdelay.",
 		ns->cfg->kafka.topic_prefix);
 	for (size_t i = 0; ok && (extra & BENCH_READ_DELAY) &&
@@ -613,6 +766,13 @@ bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
 
 		drv_topic_name(ns->cfg, DRV_TOPIC_TASKS, drv_bands[i].name, 0,
 			       name, sizeof(name));
+		ok = add_topic(r->rk, name, from_end, parts);
+	}
+	if (ok && (extra & BENCH_READ_HIGH_ONLY)) {
+		char name[256];
+
+		drv_topic_name(ns->cfg, DRV_TOPIC_TASKS, "high", 0, name,
+			       sizeof(name));
 		ok = add_topic(r->rk, name, from_end, parts);
 	}
 	if (ok && rd_kafka_assign(r->rk, parts)) {

@@ -92,6 +92,12 @@ bool bench_ns_worker_config_with(const bench_ns_t *ns, const char *name,
 				 const char *extra_yaml, char *path,
 				 size_t path_size);
 
+/** @brief Make the broker stamp \p topic's messages with the time it
+ *         appended them (message.timestamp.type=LogAppendTime), so a
+ *         reader can tell the wait before the broker from the wait after.
+ *         Replaces the topic's other dynamic settings but retention.ms. */
+bool bench_topic_append_time(const bench_ns_t *ns, const char *topic);
+
 /** @brief The namespace's topic for tasks of priority 5 ("normal" band). */
 void bench_ns_band_topic(const bench_ns_t *ns, char *buf, size_t size);
 
@@ -124,6 +130,27 @@ typedef struct bench_produce {
  */
 bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
 			 bench_produce_t *p);
+
+/* --------------------------------------------------------------- CPUs */
+
+/**
+ * Where the processes run. By default everything shares every CPU, as it
+ * does on a developer's machine. bench_cpus_split() places the workers
+ * started from then on apart, on the last CPU alone, and Kafka, Redis (the
+ * stack named by $DROVER_STACK_DIR) and this process on the others, as a
+ * worker on its own node and a broker on another would be. Only latency
+ * figures use it: on 2 CPUs a worker draining a backlog as fast as it can
+ * otherwise takes the CPU the broker needs to accept the next task.
+ * bench_cpus_share() puts everything back on every CPU.
+ */
+
+/** @brief Split the CPUs as above.
+ *  @returns false (with a message; nothing moved) on a host with fewer
+ *           than 2 CPUs or when a process cannot be moved. */
+bool bench_cpus_split(void);
+
+/** @brief Every process back on every CPU this process started with. */
+void bench_cpus_share(void);
 
 /* ------------------------------------------------------------- worker */
 
@@ -182,8 +209,10 @@ typedef struct bench_msg {
 	char    task_id[DRV_ID_LEN + 1];
 	/* tasks */
 	int64_t not_before_ms;
-	int64_t produced_ms;     /**< the message's CreateTime: when it was
-				      handed to the producer */
+	int64_t produced_ms;     /**< the message's timestamp: when it was
+				      handed to the producer, or when the
+				      broker appended it on a topic set by
+				      bench_topic_append_time() */
 	int64_t scheduled_ms;    /**< tasks: origin.scheduled_ms (0 = none) */
 } bench_msg_t;
 
@@ -193,6 +222,7 @@ typedef struct bench_reader bench_reader_t;
 enum {
 	BENCH_READ_DELAY = 1,   /**< every delay tier */
 	BENCH_READ_BANDS = 2,   /**< every band topic */
+	BENCH_READ_HIGH_ONLY = 4, /**< the high band's topic, and no events */
 };
 
 /**
