@@ -2,8 +2,9 @@
  * 0071 — droverctl changes a breaker on running workers: `breaker open`
  * stops its calls (tasks wait, no attempt used), `breaker disable` lets
  * them run, `breaker reset` closes it again, `breaker show --json` tells,
- * every change is in the audit topic with who made it, and bad usage
- * exits 2.
+ * a worker started meanwhile takes the shared state as it is (it never
+ * resets it), every change is in the audit topic with who made it, and bad
+ * usage exits 2.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -22,7 +23,7 @@ Test(breaker, droverctl_forces_running_workers, .timeout = 180)
 	const char *actions[] = { "breaker.open", "breaker.disable",
 				  "breaker.reset" };
 	it_msg_t *msgs = NULL;
-	pid_t w1, w2;
+	pid_t w1, w2, w3;
 	int n;
 
 	snprintf(yaml, sizeof(yaml),
@@ -67,6 +68,20 @@ Test(breaker, droverctl_forces_running_workers, .timeout = 180)
 			  "no task was held; see %s", ctx.dir);
 	}
 
+	/* a worker that starts now reads the breaker as it is */
+	w3 = it_worker_start(&ctx, 3);
+	snprintf(log, sizeof(log), "%s/worker-3.log", ctx.dir);
+	cr_assert(it_wait_file(log, "breakers use the shared state", 30000));
+	cr_assert(it_wait_file(log, "partitions assigned", 30000));
+	cr_assert_eq(it_ctl(&ctx, &out, "breaker", "show", "dep", "--json",
+			    NULL), 0);
+	cr_assert(strstr(out, "\"state\":\"forced_open\""), "a starting "
+		  "worker changed the shared state: %s", out);
+	free(out);
+	sleep(2);
+	cr_assert_eq(it_count(&ctx, "ok ", NULL), 0, "ran while forced open "
+		     "after a worker joined");
+
 	cr_assert_eq(it_ctl(&ctx, NULL, "breaker", "disable", "dep", NULL), 0);
 	cr_assert_eq(it_wait_count(&ctx, "ok ", NULL, 10, 30000), 10,
 		     "tasks did not run once disabled; see %s", ctx.dir);
@@ -98,5 +113,6 @@ Test(breaker, droverctl_forces_running_workers, .timeout = 180)
 	it_msgs_free(msgs, n);
 	cr_assert_eq(it_stop(w1, SIGTERM, 30000), 0);
 	cr_assert_eq(it_stop(w2, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(w3, SIGTERM, 30000), 0);
 	it_teardown(&ctx);
 }
