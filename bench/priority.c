@@ -14,9 +14,10 @@
  *     to the last one's, the low band's share of the completions, against
  *     its weight's share (5 / (70 + 5) with only those two bands busy).
  *
- * It does this twice (BENCH_PRIORITY_CPUS=both, the default; or shared,
- * or split): first with every process on every CPU, then with the worker
- * on a CPU of its own and Kafka, Redis and this process on the others
+ * A short round, not printed, first warms the broker up. Then it does
+ * this twice (BENCH_PRIORITY_CPUS=both, the default; or shared, or split):
+ * first with every process on every CPU, then with the worker on a CPU of
+ * its own and Kafka, Redis and this process on the others
  * (bench_cpus_split), as a worker pod and a broker on different nodes
  * would be. On a 2-CPU host the first shows what a worker draining a
  * backlog at full speed does to a broker on the same CPUs; the second,
@@ -42,6 +43,7 @@ typedef struct settings {
 	size_t  n_low;
 	int64_t rate, secs, timeout_s;
 	int     conc;
+	bool    quiet;      /* a warm-up: print nothing */
 } settings_t;
 
 typedef struct window {
@@ -195,6 +197,8 @@ static bool run_round(const settings_t *st, const char *label)
 		seen_all++;
 	}
 	ok = seen_high == high.n;
+	if (st->quiet)
+		goto out_ns;
 	if (ok && stamped)
 		read_append_times(&ns, map, high.n, st->timeout_s);
 	bench_map_each(map, high_span, &win);
@@ -285,7 +289,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bench_signals_install();
-	if (shared)
+	{
+		/* a broker that just started compiles its hot paths (the JVM's
+		 * JIT) during the first run; production brokers are warm */
+		settings_t warm = st;
+
+		warm.n_low = st.n_low / 5 ? st.n_low / 5 : 1;
+		warm.secs = 2;
+		warm.quiet = true;
+		bench_log("warming the broker up with %zu + %lld tasks",
+			  warm.n_low, (long long)(warm.rate * warm.secs));
+		ok &= run_round(&warm, "warm-up");
+	}
+	if (shared && !bench_stop)
 		ok &= run_round(&st, "shared CPUs");
 	if (split && !bench_stop) {
 		if (bench_cpus_split()) {
