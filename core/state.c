@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "drover/clock.h"
+#include "drover/json_out.h"
 #include "drover/redis.h"
 #include "drover/state.h"
 #include "drover/str.h"
@@ -866,27 +867,25 @@ drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen)
 
 char *drv_state_history_json(const drv_state_rec_t *rec)
 {
-	json_t *o;
-	char *s = NULL;
-	bool ok;
+	drv_jout_t j;
 
-	if (!ends_attempt(rec->state) || !(o = json_object()))
+	if (!ends_attempt(rec->state))
 		return NULL;
-	ok = jset(o, "attempt", json_integer(rec->attempt)) &&
-	     jset(o, "state", json_string(drv_task_state_name(rec->state)));
-	if (ok && rec->worker)
-		ok = jset(o, "worker", jstr(rec->worker));
-	ok = ok && jset(o, "started_ms", json_integer(rec->started_ms)) &&
-	     jset(o, "finished_ms", json_integer(rec->finished_ms));
-	if (ok && rec->error)
-		ok = jset(o, "error", jstr(rec->error));
-	if (ok && rec->failure_class != DRV_FAILURE_UNSPECIFIED)
-		ok = jset(o, "class", json_string(
-			drv_failure_class_name(rec->failure_class)));
-	if (ok)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	/* written once per attempt: drv_jout, not a jansson tree; strings
+	 * that are not UTF-8 come out as jstr() makes them */
+	drv_jout_begin(&j);
+	drv_jout_int(&j, "attempt", rec->attempt);
+	drv_jout_str(&j, "state", drv_task_state_name(rec->state));
+	if (rec->worker)
+		drv_jout_str_lossy(&j, "worker", rec->worker);
+	drv_jout_int(&j, "started_ms", rec->started_ms);
+	drv_jout_int(&j, "finished_ms", rec->finished_ms);
+	if (rec->error)
+		drv_jout_str_lossy(&j, "error", rec->error);
+	if (rec->failure_class != DRV_FAILURE_UNSPECIFIED)
+		drv_jout_str(&j, "class",
+			     drv_failure_class_name(rec->failure_class));
+	return drv_jout_end(&j);
 }
 
 /* obj[name] = ms and obj[tname] = the time in RFC 3339, when ms != 0. */

@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "drover/clock.h"
+#include "drover/json_out.h"
 #include "drover/log.h"
 #include "drover/str.h"
 #include "worker.h"
@@ -74,6 +73,43 @@ static drv_err_t produce_dead(worker_t *w, job_t *job, char *err,
 	return rc;
 }
 
+/* The event's JSON payload, as jansson's json_pack() and json_dumps() made
+ * it: NULL when the task id or the handler is not UTF-8; the detail, or the
+ * origin, left out when one of its strings is not. */
+static char *event_body(const job_t *job, const char *attempt,
+			int64_t finished_ms)
+{
+	const drv_task_t *t = &job->task;
+	const drv_origin_t *o = &t->origin;
+	drv_jout_t j;
+	size_t mark;
+
+	drv_jout_begin(&j);
+	if (!drv_jout_str(&j, "task_id", t->id) ||
+	    !drv_jout_str(&j, "handler", t->handler) ||
+	    !drv_jout_str(&j, "attempt", attempt)) {
+		drv_jout_discard(&j);
+		return NULL;
+	}
+	drv_jout_int(&j, "created_ms", t->created_ms);
+	drv_jout_int(&j, "started_ms", job->started_ms);
+	drv_jout_int(&j, "finished_ms", finished_ms);
+	if (job->step != STEP_DONE)
+		drv_jout_str(&j, "detail", job->detail);
+	drv_jout_int(&j, "duration_ms", finished_ms - job->started_ms);
+	mark = drv_jout_mark(&j);
+	drv_jout_open(&j, "origin");
+	if (drv_jout_str_or_null(&j, "schedule_id", o->schedule_id) &&
+	    drv_jout_str_or_null(&j, "event_id", o->event_id) &&
+	    drv_jout_str_or_null(&j, "parent_task_id", o->parent_task_id)) {
+		drv_jout_int(&j, "chain_depth", (int)o->chain_depth);
+		drv_jout_close(&j);
+	} else {
+		drv_jout_undo(&j, mark);
+	}
+	return drv_jout_end(&j);
+}
+
 /* The lifecycle event of a task that ran here: what happened, with the
  * times and the origin, so schedules can chain on it. */
 static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
@@ -89,7 +125,6 @@ static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	drv_event_t e;
-	json_t *body;
 	char *text;
 	drv_err_t rc;
 
@@ -111,26 +146,7 @@ static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
 					drv_dl_reason_name(job->dl_reason));
 	if (t->origin.schedule_id)
 		drv_event_set_attribute(&e, "schedule_id", t->origin.schedule_id);
-	body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
-			 "task_id", t->id, "handler", t->handler,
-			 "attempt", attempt,
-			 "created_ms", (json_int_t)t->created_ms,
-			 "started_ms", (json_int_t)job->started_ms,
-			 "finished_ms", (json_int_t)e.time_ms);
-	if (body && job->step != STEP_DONE)
-		json_object_set_new(body, "detail", json_string(job->detail));
-	if (body) {
-		const drv_origin_t *o = &t->origin;
-
-		json_object_set_new(body, "duration_ms", json_integer(
-			e.time_ms - job->started_ms));
-		json_object_set_new(body, "origin", json_pack(
-			"{s:s?, s:s?, s:s?, s:i}", "schedule_id", o->schedule_id,
-			"event_id", o->event_id, "parent_task_id",
-			o->parent_task_id, "chain_depth", (int)o->chain_depth));
-	}
-	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
+	text = event_body(job, attempt, e.time_ms);
 	if (text)
 		drv_event_set_payload(&e, text, strlen(text));
 	free(text);
