@@ -22,17 +22,27 @@
 
 #define FORWARD_RETRY_MS 5000
 
+/* Forward \p i of the job is to be produced again at \p at (mono ms). */
+static void retry_later(worker_t *w, job_t *job, int i, int64_t at)
+{
+	job->fwd[i].retry_at = at;
+	if (!w->fwd_retry_at || at < w->fwd_retry_at)
+		w->fwd_retry_at = at;
+}
+
 static void delivered(drv_delivery_t *d, void *arg)
 {
 	job_t *job = arg;
+	worker_t *w = job->worker;
 	int i = d == &job->fwd[FWD_TASK].dr ? FWD_TASK : FWD_EVENT;
 
+	w->fwd_reports++;
 	if (d->err) {
-		drv_counter_inc(job->worker->obs.forward_errors, NULL);
+		drv_counter_inc(w->obs.forward_errors, NULL);
 		drv_log_kv(DRV_LOG_ERROR, "forward refused by Kafka; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", rd_kafka_err2str(d->err), NULL);
-		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		retry_later(w, job, i, drv_mono_ms() + FORWARD_RETRY_MS);
 		return;
 	}
 	job->fwd[i].retry_at = -1;
@@ -194,7 +204,7 @@ static void produce(worker_t *w, job_t *job, int i)
 		drv_log_kv(DRV_LOG_ERROR, "cannot forward; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", err, NULL);
-		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		retry_later(w, job, i, drv_mono_ms() + FORWARD_RETRY_MS);
 	}
 }
 
@@ -217,6 +227,8 @@ void forward_start(worker_t *w, job_t *job)
 		produce(w, job, FWD_TASK);
 	if (event)
 		produce(w, job, FWD_EVENT);
+	if (!task && !event)
+		w->fwd_reports++;  /* nothing to wait for: ends at once */
 	job->next = w->forwarding;
 	w->forwarding = job;
 }
@@ -227,6 +239,12 @@ void forward_serve(worker_t *w)
 	job_t **pp = &w->forwarding;
 
 	rd_kafka_poll(w->producer, 0);
+	/* the list is long at high rates: walk it only when a report came
+	 * or a retry is due */
+	if (!w->fwd_reports && !(w->fwd_retry_at && now >= w->fwd_retry_at))
+		return;
+	w->fwd_reports = 0;
+	w->fwd_retry_at = 0;
 	while (*pp) {
 		job_t *job = *pp;
 
@@ -237,9 +255,14 @@ void forward_serve(worker_t *w)
 			job_end(w, job);
 			continue;
 		}
-		for (int i = FWD_TASK; i <= FWD_EVENT; i++)
-			if (job->fwd[i].retry_at > 0 && now >= job->fwd[i].retry_at)
+		for (int i = FWD_TASK; i <= FWD_EVENT; i++) {
+			int64_t at = job->fwd[i].retry_at;
+
+			if (at > 0 && now >= at)
 				produce(w, job, i);
+			else if (at > 0)
+				retry_later(w, job, i, at);
+		}
 		pp = &job->next;
 	}
 }

@@ -122,6 +122,11 @@ typedef struct worker {
 	size_t              queued;      /* jobs with the runners (todo or
 					    running), main thread's count */
 	job_t              *forwarding;  /* waiting for an acknowledgement */
+	size_t              fwd_reports; /* delivery reports (and forwards
+					    needing none) forward_serve()
+					    has not looked at */
+	int64_t             fwd_retry_at;/* mono ms of the first refused
+					    forward to produce again; 0 none */
 	job_t              *held;        /* SRC_DELAY messages not yet due */
 	held_part_t        *held_parts;  /* per partition counts */
 	size_t              held_part_cnt, held_part_cap;
