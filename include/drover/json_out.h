@@ -10,6 +10,10 @@
  * as jansson insists; the functions say when one is not, and the caller
  * decides (leave the member out, or write it with drv_jout_str_lossy()).
  *
+ * Ownership: the writer owns its buffer until drv_jout_end() hands it to
+ * the caller (or drv_jout_discard() frees it); keys and values are
+ * borrowed and copied. No global state: any thread, one writer per thread.
+ *
  *   drv_jout_t j;
  *   drv_jout_begin(&j);
  *   drv_jout_str(&j, "task_id", id);
