@@ -33,7 +33,7 @@ static bool reserve(drv_jout_t *j, size_t n)
 
 static void raw(drv_jout_t *j, const char *s, size_t n)
 {
-	if (!reserve(j, n))
+	if (j->len + n + 1 > j->cap && !reserve(j, n))
 		return;
 	memcpy(j->buf + j->len, s, n);
 	j->len += n;

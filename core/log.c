@@ -137,10 +137,25 @@ static bool put_escaped(struct line *l, const char *s, bool mark)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
+		const unsigned char *run = p;
 		char tmp[6];
 		const char *u = tmp;
 		size_t n = 1, adv = 1;
 
+		/* a run of plain ASCII goes in at once; cut, it keeps what
+		 * fits (any byte of it ends a character) */
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run) {
+			size_t len = (size_t)(p - run);
+
+			if (put(l, (const char *)run, len))
+				continue;
+			put(l, (const char *)run, l->cap - l->len);
+			if (mark)
+				put_reserved(l, DRV_LOG_TRUNCATED, MARKER_LEN);
+			return false;
+		}
 		if (*p == '"' || *p == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)*p;
@@ -154,8 +169,6 @@ static bool put_escaped(struct line *l, const char *s, bool mark)
 			tmp[4] = hex[*p >> 4];
 			tmp[5] = hex[*p & 0xf];
 			n = 6;
-		} else if (*p < 0x80) {
-			tmp[0] = (char)*p;
 		} else if ((n = utf8_len(p)) != 0) {
 			u = (const char *)p;
 			adv = n;
