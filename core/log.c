@@ -137,10 +137,25 @@ static bool put_escaped(struct line *l, const char *s, bool mark)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
+		const unsigned char *run = p;
 		char tmp[6];
 		const char *u = tmp;
 		size_t n = 1, adv = 1;
 
+		/* a run of plain ASCII goes in at once; cut, it keeps what
+		 * fits (any byte of it ends a character) */
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run) {
+			size_t len = (size_t)(p - run);
+
+			if (put(l, (const char *)run, len))
+				continue;
+			put(l, (const char *)run, l->cap - l->len);
+			if (mark)
+				put_reserved(l, DRV_LOG_TRUNCATED, MARKER_LEN);
+			return false;
+		}
 		if (*p == '"' || *p == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)*p;
@@ -154,8 +169,6 @@ static bool put_escaped(struct line *l, const char *s, bool mark)
 			tmp[4] = hex[*p >> 4];
 			tmp[5] = hex[*p & 0xf];
 			n = 6;
-		} else if (*p < 0x80) {
-			tmp[0] = (char)*p;
 		} else if ((n = utf8_len(p)) != 0) {
 			u = (const char *)p;
 			adv = n;
@@ -243,6 +256,32 @@ no_room:
 	l->full = true;
 }
 
+/* The time field. Formatting a date costs more than the rest of a line,
+ * so each thread keeps the part before the milliseconds of the last second
+ * it formatted ("2026-11-26T04:17:17."). */
+static void line_time(int64_t ms, char ts[32])
+{
+	static __thread int64_t last_sec = -1;
+	static __thread char head[20];
+	int frac = (int)(ms % 1000);
+
+	if (ms < 0 || ms / 1000 != last_sec) {
+		drv_format_time(ms, ts, 32);
+		/* keep it only if it is a plain date */
+		if (ms >= 0 && strlen(ts) == 24 && ts[19] == '.') {
+			memcpy(head, ts, sizeof(head));
+			last_sec = ms / 1000;
+		}
+		return;
+	}
+	memcpy(ts, head, sizeof(head));
+	ts[20] = (char)('0' + frac / 100);
+	ts[21] = (char)('0' + frac / 10 % 10);
+	ts[22] = (char)('0' + frac % 10);
+	ts[23] = 'Z';
+	ts[24] = '\0';
+}
+
 static void line_begin(struct line *l, drv_log_level_t level)
 {
 	char ts[32];
@@ -254,7 +293,7 @@ static void line_begin(struct line *l, drv_log_level_t level)
 	l->full = false;
 	if (l->json)
 		put(l, "{", 1);
-	drv_format_time(drv_now_ms(), ts, sizeof(ts));
+	line_time(drv_now_ms(), ts);
 	add_field(l, "time", ts);
 	add_field(l, "level", level_name(level));
 	add_field(l, "component", log_component);

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "drover/clock.h"
+#include "drover/json_out.h"
 #include "drover/redis.h"
 #include "drover/state.h"
 #include "drover/str.h"
@@ -407,9 +408,49 @@ static void arg_field(args_t *a, const char *name, const char *value)
 	}
 }
 
+/* "<type><n>\r\n" at p; returns the end. */
+static char *resp_head(char *p, char type, size_t n)
+{
+	char digits[24];
+	size_t k = 0;
+
+	*p++ = type;
+	do {
+		digits[k++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n);
+	while (k)
+		*p++ = digits[--k];
+	*p++ = '\r';
+	*p++ = '\n';
+	return p;
+}
+
+/* Append the command to the pipeline in Redis's wire form, built here:
+ * redisAppendCommandArgv() formats with sdscatfmt, which cost more than
+ * the rest of a task's state write. */
 static int append(redisContext *c, args_t *a)
 {
-	return redisAppendCommandArgv(c, a->n, a->v, a->len);
+	char stack[2048], *buf = stack, *p;
+	size_t need = 32;
+	int rc;
+
+	for (int i = 0; i < a->n; i++)
+		need += a->len[i] + 32;
+	if (need > sizeof(stack) && !(buf = malloc(need)))
+		return REDIS_ERR;
+	p = resp_head(buf, '*', (size_t)a->n);
+	for (int i = 0; i < a->n; i++) {
+		p = resp_head(p, '$', a->len[i]);
+		memcpy(p, a->v[i], a->len[i]);
+		p += a->len[i];
+		*p++ = '\r';
+		*p++ = '\n';
+	}
+	rc = redisAppendFormattedCommand(c, buf, (size_t)(p - buf));
+	if (buf != stack)
+		free(buf);
+	return rc;
 }
 
 /* Append the commands of \p e to the pipeline; returns how many (0 when
@@ -866,27 +907,25 @@ drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen)
 
 char *drv_state_history_json(const drv_state_rec_t *rec)
 {
-	json_t *o;
-	char *s = NULL;
-	bool ok;
+	drv_jout_t j;
 
-	if (!ends_attempt(rec->state) || !(o = json_object()))
+	if (!ends_attempt(rec->state))
 		return NULL;
-	ok = jset(o, "attempt", json_integer(rec->attempt)) &&
-	     jset(o, "state", json_string(drv_task_state_name(rec->state)));
-	if (ok && rec->worker)
-		ok = jset(o, "worker", jstr(rec->worker));
-	ok = ok && jset(o, "started_ms", json_integer(rec->started_ms)) &&
-	     jset(o, "finished_ms", json_integer(rec->finished_ms));
-	if (ok && rec->error)
-		ok = jset(o, "error", jstr(rec->error));
-	if (ok && rec->failure_class != DRV_FAILURE_UNSPECIFIED)
-		ok = jset(o, "class", json_string(
-			drv_failure_class_name(rec->failure_class)));
-	if (ok)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	/* written once per attempt: drv_jout, not a jansson tree; strings
+	 * that are not UTF-8 come out as jstr() makes them */
+	drv_jout_begin(&j);
+	drv_jout_int(&j, "attempt", rec->attempt);
+	drv_jout_str(&j, "state", drv_task_state_name(rec->state));
+	if (rec->worker)
+		drv_jout_str_lossy(&j, "worker", rec->worker);
+	drv_jout_int(&j, "started_ms", rec->started_ms);
+	drv_jout_int(&j, "finished_ms", rec->finished_ms);
+	if (rec->error)
+		drv_jout_str_lossy(&j, "error", rec->error);
+	if (rec->failure_class != DRV_FAILURE_UNSPECIFIED)
+		drv_jout_str(&j, "class",
+			     drv_failure_class_name(rec->failure_class));
+	return drv_jout_end(&j);
 }
 
 /* obj[name] = ms and obj[tname] = the time in RFC 3339, when ms != 0. */

@@ -8,6 +8,7 @@
  * form is in codec.c, the JSON rendering in json.c.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,7 +246,7 @@ static uint64_t splitmix64(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-static void fill_random(uint8_t *buf, size_t n)
+static void random_direct(uint8_t *buf, size_t n)
 {
 	static atomic_uint_fast64_t counter;
 	size_t got = 0;
@@ -274,6 +275,40 @@ static void fill_random(uint8_t *buf, size_t n)
 			buf[got] ^= (uint8_t)splitmix64(&state);
 	}
 	errno = saved_errno;
+}
+
+/* getrandom(2) is a system call, and an id is made for every task and
+ * event: each thread draws RANDOM_POOL bytes at a time and hands them out.
+ * A child after fork() must not reuse its parent's bytes, so the pool of
+ * the forking thread (the child's only thread) is emptied there. */
+#define RANDOM_POOL 256
+static __thread uint8_t random_pool[RANDOM_POOL];
+static __thread size_t random_left;
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+static void random_forget(void)
+{
+	random_left = 0;
+}
+
+static void random_init(void)
+{
+	pthread_atfork(NULL, NULL, random_forget);
+}
+
+static void fill_random(uint8_t *buf, size_t n)
+{
+	pthread_once(&random_once, random_init);
+	if (n > RANDOM_POOL) {
+		random_direct(buf, n);
+		return;
+	}
+	if (random_left < n) {
+		random_direct(random_pool, RANDOM_POOL);
+		random_left = RANDOM_POOL;
+	}
+	memcpy(buf, random_pool + RANDOM_POOL - random_left, n);
+	random_left -= n;
 }
 
 void drv_id_new(char *id_out, int64_t now_ms)

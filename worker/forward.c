@@ -14,26 +14,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "drover/clock.h"
+#include "drover/json_out.h"
 #include "drover/log.h"
 #include "drover/str.h"
 #include "worker.h"
 
 #define FORWARD_RETRY_MS 5000
 
+/* Forward \p i of the job is to be produced again at \p at (mono ms). */
+static void retry_later(worker_t *w, job_t *job, int i, int64_t at)
+{
+	job->fwd[i].retry_at = at;
+	if (!w->fwd_retry_at || at < w->fwd_retry_at)
+		w->fwd_retry_at = at;
+}
+
 static void delivered(drv_delivery_t *d, void *arg)
 {
 	job_t *job = arg;
+	worker_t *w = job->worker;
 	int i = d == &job->fwd[FWD_TASK].dr ? FWD_TASK : FWD_EVENT;
 
+	w->fwd_reports++;
 	if (d->err) {
-		drv_counter_inc(job->worker->obs.forward_errors, NULL);
+		drv_counter_inc(w->obs.forward_errors, NULL);
 		drv_log_kv(DRV_LOG_ERROR, "forward refused by Kafka; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", rd_kafka_err2str(d->err), NULL);
-		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		retry_later(w, job, i, drv_mono_ms() + FORWARD_RETRY_MS);
 		return;
 	}
 	job->fwd[i].retry_at = -1;
@@ -74,6 +83,43 @@ static drv_err_t produce_dead(worker_t *w, job_t *job, char *err,
 	return rc;
 }
 
+/* The event's JSON payload, as jansson's json_pack() and json_dumps() made
+ * it: NULL when the task id or the handler is not UTF-8; the detail, or the
+ * origin, left out when one of its strings is not. */
+static char *event_body(const job_t *job, const char *attempt,
+			int64_t finished_ms)
+{
+	const drv_task_t *t = &job->task;
+	const drv_origin_t *o = &t->origin;
+	drv_jout_t j;
+	size_t mark;
+
+	drv_jout_begin(&j);
+	if (!drv_jout_str(&j, "task_id", t->id) ||
+	    !drv_jout_str(&j, "handler", t->handler) ||
+	    !drv_jout_str(&j, "attempt", attempt)) {
+		drv_jout_discard(&j);
+		return NULL;
+	}
+	drv_jout_int(&j, "created_ms", t->created_ms);
+	drv_jout_int(&j, "started_ms", job->started_ms);
+	drv_jout_int(&j, "finished_ms", finished_ms);
+	if (job->step != STEP_DONE)
+		drv_jout_str(&j, "detail", job->detail);
+	drv_jout_int(&j, "duration_ms", finished_ms - job->started_ms);
+	mark = drv_jout_mark(&j);
+	drv_jout_open(&j, "origin");
+	if (drv_jout_str_or_null(&j, "schedule_id", o->schedule_id) &&
+	    drv_jout_str_or_null(&j, "event_id", o->event_id) &&
+	    drv_jout_str_or_null(&j, "parent_task_id", o->parent_task_id)) {
+		drv_jout_int(&j, "chain_depth", (int)o->chain_depth);
+		drv_jout_close(&j);
+	} else {
+		drv_jout_undo(&j, mark);
+	}
+	return drv_jout_end(&j);
+}
+
 /* The lifecycle event of a task that ran here: what happened, with the
  * times and the origin, so schedules can chain on it. */
 static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
@@ -89,7 +135,6 @@ static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	drv_event_t e;
-	json_t *body;
 	char *text;
 	drv_err_t rc;
 
@@ -111,26 +156,7 @@ static drv_err_t produce_event(worker_t *w, job_t *job, char *err,
 					drv_dl_reason_name(job->dl_reason));
 	if (t->origin.schedule_id)
 		drv_event_set_attribute(&e, "schedule_id", t->origin.schedule_id);
-	body = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}",
-			 "task_id", t->id, "handler", t->handler,
-			 "attempt", attempt,
-			 "created_ms", (json_int_t)t->created_ms,
-			 "started_ms", (json_int_t)job->started_ms,
-			 "finished_ms", (json_int_t)e.time_ms);
-	if (body && job->step != STEP_DONE)
-		json_object_set_new(body, "detail", json_string(job->detail));
-	if (body) {
-		const drv_origin_t *o = &t->origin;
-
-		json_object_set_new(body, "duration_ms", json_integer(
-			e.time_ms - job->started_ms));
-		json_object_set_new(body, "origin", json_pack(
-			"{s:s?, s:s?, s:s?, s:i}", "schedule_id", o->schedule_id,
-			"event_id", o->event_id, "parent_task_id",
-			o->parent_task_id, "chain_depth", (int)o->chain_depth));
-	}
-	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	json_decref(body);
+	text = event_body(job, attempt, e.time_ms);
 	if (text)
 		drv_event_set_payload(&e, text, strlen(text));
 	free(text);
@@ -178,7 +204,7 @@ static void produce(worker_t *w, job_t *job, int i)
 		drv_log_kv(DRV_LOG_ERROR, "cannot forward; retrying",
 			   "task_id", job->decoded ? job->task.id : "",
 			   "error", err, NULL);
-		job->fwd[i].retry_at = drv_mono_ms() + FORWARD_RETRY_MS;
+		retry_later(w, job, i, drv_mono_ms() + FORWARD_RETRY_MS);
 	}
 }
 
@@ -201,6 +227,8 @@ void forward_start(worker_t *w, job_t *job)
 		produce(w, job, FWD_TASK);
 	if (event)
 		produce(w, job, FWD_EVENT);
+	if (!task && !event)
+		w->fwd_reports++;  /* nothing to wait for: ends at once */
 	job->next = w->forwarding;
 	w->forwarding = job;
 }
@@ -211,6 +239,12 @@ void forward_serve(worker_t *w)
 	job_t **pp = &w->forwarding;
 
 	rd_kafka_poll(w->producer, 0);
+	/* the list is long at high rates: walk it only when a report came
+	 * or a retry is due */
+	if (!w->fwd_reports && !(w->fwd_retry_at && now >= w->fwd_retry_at))
+		return;
+	w->fwd_reports = 0;
+	w->fwd_retry_at = 0;
 	while (*pp) {
 		job_t *job = *pp;
 
@@ -221,9 +255,14 @@ void forward_serve(worker_t *w)
 			job_end(w, job);
 			continue;
 		}
-		for (int i = FWD_TASK; i <= FWD_EVENT; i++)
-			if (job->fwd[i].retry_at > 0 && now >= job->fwd[i].retry_at)
+		for (int i = FWD_TASK; i <= FWD_EVENT; i++) {
+			int64_t at = job->fwd[i].retry_at;
+
+			if (at > 0 && now >= at)
 				produce(w, job, i);
+			else if (at > 0)
+				retry_later(w, job, i, at);
+		}
 		pp = &job->next;
 	}
 }

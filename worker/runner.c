@@ -368,36 +368,44 @@ static void execute(worker_t *w, job_t *job)
 	drv_result_release(&res);
 }
 
-void *runner_main(void *arg)
+/* Put the finished \p job (if any) on `done` and take the next job from
+ * `todo`, sleeping only when there is none. NULL: quit. */
+static job_t *next_job(worker_t *w, job_t *job)
 {
-	worker_t *w = arg;
-
-	drv_rng_seed(&thread_rng, 0);
-	for (;;) {
-		job_t *job;
-
-		pthread_mutex_lock(&w->lock);
-		while (!w->todo && !w->quit)
-			pthread_cond_wait(&w->work_cond, &w->lock);
-		if (!w->todo) {
+	pthread_mutex_lock(&w->lock);
+	if (job) {
+		job->next = w->done;
+		w->done = job;
+		if (w->main_waiting) {
+			w->main_waiting = false;
 			pthread_mutex_unlock(&w->lock);
-			break;
+			worker_wake(w);
+			pthread_mutex_lock(&w->lock);
 		}
-		job = w->todo;
+	}
+	while (!w->todo && !w->quit) {
+		w->idle++;
+		pthread_cond_wait(&w->work_cond, &w->lock);
+	}
+	job = w->todo;
+	if (job) {
 		w->todo = job->next;
 		if (!w->todo)
 			w->todo_tail = NULL;
 		job->next = NULL;
-		pthread_mutex_unlock(&w->lock);
-
-		execute(w, job);
-
-		pthread_mutex_lock(&w->lock);
-		job->next = w->done;
-		w->done = job;
-		pthread_mutex_unlock(&w->lock);
-		worker_wake(w);
 	}
+	pthread_mutex_unlock(&w->lock);
+	return job;
+}
+
+void *runner_main(void *arg)
+{
+	worker_t *w = arg;
+	job_t *job = NULL;
+
+	drv_rng_seed(&thread_rng, 0);
+	while ((job = next_job(w, job)))
+		execute(w, job);
 	drv_http_client_destroy(thread_http);
 	thread_http = NULL;
 	return NULL;

@@ -190,14 +190,36 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 		return;
 	}
 	w->queued++;
+	if (w->hand_tail)
+		w->hand_tail->next = job;
+	else
+		w->hand = job;
+	w->hand_tail = job;
+	w->hand_cnt++;
+}
+
+/* Give the runners the tasks dispatch() collected, waking no more of them
+ * than there are tasks (worker.h). */
+static void hand_over(worker_t *w)
+{
+	size_t wake;
+
+	if (!w->hand)
+		return;
 	pthread_mutex_lock(&w->lock);
 	if (w->todo_tail)
-		w->todo_tail->next = job;
+		w->todo_tail->next = w->hand;
 	else
-		w->todo = job;
-	w->todo_tail = job;
-	pthread_cond_signal(&w->work_cond);
+		w->todo = w->hand;
+	w->todo_tail = w->hand_tail;
+	wake = w->idle < w->hand_cnt ? w->idle : w->hand_cnt;
+	w->idle -= wake;
 	pthread_mutex_unlock(&w->lock);
+	w->hand = w->hand_tail = NULL;
+	w->hand_cnt = 0;
+	/* outside the lock, so a woken runner does not block on it at once */
+	while (wake--)
+		pthread_cond_signal(&w->work_cond);
 }
 
 void worker_take_task(worker_t *w, rd_kafka_message_t *m)
@@ -281,6 +303,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		   "consumer", which, "count", cnt, NULL);
 	if (rk == w->delay)
 		delay_forget(w, parts);
+	hand_over(w);
 	/* let running tasks and forwards of these partitions end, so their
 	 * offsets are committed before another worker takes over */
 	deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
@@ -365,6 +388,7 @@ static rd_kafka_t *consumer_new(worker_t *w, const char *group,
  * committed. */
 static void drop_queued(worker_t *w)
 {
+	hand_over(w);
 	pthread_mutex_lock(&w->lock);
 	while (w->todo) {
 		job_t *j = w->todo;
@@ -390,9 +414,33 @@ static void abandon_all(worker_t *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void poll_discard(rd_kafka_t *rk)
+/* rd_kafka_consumer_poll(), letting the runners wake it (worker_wake())
+ * when a job is done while it waits. */
+static rd_kafka_message_t *poll_wait(worker_t *w, rd_kafka_t *rk, int ms)
 {
-	rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 20);
+	rd_kafka_message_t *m;
+
+	hand_over(w);  /* a poll may serve a revocation that waits for them */
+	if (ms > 0) {
+		pthread_mutex_lock(&w->lock);
+		if (w->done)
+			ms = 0;  /* work waits: do not block */
+		else
+			w->main_waiting = true;
+		pthread_mutex_unlock(&w->lock);
+	}
+	m = rd_kafka_consumer_poll(rk, ms);
+	if (ms > 0) {
+		pthread_mutex_lock(&w->lock);
+		w->main_waiting = false;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return m;
+}
+
+static void poll_discard(worker_t *w, rd_kafka_t *rk)
+{
+	rd_kafka_message_t *m = poll_wait(w, rk, 20);
 
 	/* fetched before the pause: not started, not stored */
 	if (m)
@@ -402,7 +450,7 @@ static void poll_discard(rd_kafka_t *rk)
 /* The last commit before leaving. A rebalance under way makes the broker
  * refuse it (the group moved to a new generation): serve the rebalance,
  * whose revocation commits too, and try again for a few seconds. */
-static void commit_final(rd_kafka_t *rk, const char *which)
+static void commit_final(worker_t *w, rd_kafka_t *rk, const char *which)
 {
 	int64_t deadline = drv_mono_ms() + 10000;
 	rd_kafka_resp_err_t err;
@@ -412,7 +460,7 @@ static void commit_final(rd_kafka_t *rk, const char *which)
 		err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS) &&
 	       drv_mono_ms() < deadline)
 		for (int i = 0; i < 10; i++)
-			poll_discard(rk);
+			poll_discard(w, rk);
 }
 
 static void shutdown_gracefully(worker_t *w)
@@ -429,8 +477,8 @@ static void shutdown_gracefully(worker_t *w)
 	drop_queued(w);
 	delay_forget(w, NULL);
 	while (w->in_flight > 0 && drv_mono_ms() < deadline) {
-		poll_discard(w->consumer);
-		poll_discard(w->delay);
+		poll_discard(w, w->consumer);
+		poll_discard(w, w->delay);
 		service(w);
 	}
 	if (w->in_flight > 0) {
@@ -444,8 +492,8 @@ static void shutdown_gracefully(worker_t *w)
 			service(w);
 		}
 	}
-	commit_final(w->consumer, "tasks");
-	commit_final(w->delay, "delay");
+	commit_final(w, w->consumer, "tasks");
+	commit_final(w, w->delay, "delay");
 }
 
 /* ------------------------------------------------------------- main */
@@ -578,7 +626,7 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
 		      size_t max)
 {
 	for (size_t i = 0; i < max; i++) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, i ? 0 : ms);
+		rd_kafka_message_t *m = poll_wait(w, rk, i ? 0 : ms);
 
 		if (!m)
 			return;
@@ -589,8 +637,8 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
 	}
 }
 
-/* Runner threads call this after putting a job on `done`, so a main
- * thread waiting in a poll turns at once. */
+/* A runner calls this after putting a job on `done` while the main thread
+ * waits in a poll (poll_wait()), so that it turns at once. */
 void worker_wake(worker_t *w)
 {
 	rd_kafka_queue_yield(w->consumer_q);
@@ -635,6 +683,7 @@ int worker_run(drv_daemon_t *d)
 		}
 		bands_take(&w, w.queued < high && w.in_flight < IN_FLIGHT_MAX ?
 			   high - w.queued : 0);
+		hand_over(&w);
 		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);
 		service(&w);
 	}

@@ -12,7 +12,17 @@
  * Threads: the main thread owns the consumers, the producer, the offset
  * tracker and every job outside a runner (@locality main). Runner threads
  * take jobs from `todo`, run them and put them on `done`; those two lists,
- * a job's `ex` and `abandon`, and `quit` are guarded by `lock`.
+ * a job's `ex` and `abandon`, `quit`, `idle` and `main_waiting` are guarded
+ * by `lock`.
+ *
+ * Wake-ups cost more than the work of a noop task, so there are few: the
+ * main thread collects the tasks of one poll on `hand` and puts them on
+ * `todo` at once, signalling only as many runners as wait for work (`idle`
+ * counts the waits not yet signalled; a spurious wake-up can only make it
+ * too high, which costs a useless signal). A runner that finishes a job
+ * takes the next from `todo` under the same lock without sleeping. It wakes
+ * the main thread only when `main_waiting` says the main thread is blocked
+ * in a consumer poll (poll_wait() in worker.c).
  */
 #ifndef DROVER_WORKER_H
 #define DROVER_WORKER_H
@@ -112,6 +122,11 @@ typedef struct worker {
 	size_t              queued;      /* jobs with the runners (todo or
 					    running), main thread's count */
 	job_t              *forwarding;  /* waiting for an acknowledgement */
+	size_t              fwd_reports; /* delivery reports (and forwards
+					    needing none) forward_serve()
+					    has not looked at */
+	int64_t             fwd_retry_at;/* mono ms of the first refused
+					    forward to produce again; 0 none */
 	job_t              *held;        /* SRC_DELAY messages not yet due */
 	held_part_t        *held_parts;  /* per partition counts */
 	size_t              held_part_cnt, held_part_cap;
@@ -120,10 +135,16 @@ typedef struct worker {
 		int64_t redelivered;  /* rewinds dropped (offsets_add) */
 	} stats;
 
+	job_t              *hand, *hand_tail; /* decoded tasks for the
+					    runners, not yet on todo (main) */
+	size_t              hand_cnt;
+
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;
 	job_t              *todo, *todo_tail;
 	job_t              *done;
+	size_t              idle;        /* runners waiting, not signalled */
+	bool                main_waiting;/* main blocked in a poll: wake it */
 	bool                quit;        /* runners exit */
 	pthread_t          *runners;
 	size_t              runner_cnt;

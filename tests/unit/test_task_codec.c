@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "drover/clock.h"
 #include "drover/dead_letter.h"
@@ -932,4 +934,29 @@ Test(task_codec, fuzz_with_failures_never_crashes)
 	fixture_task(&t);
 	fixture_failures(&t);
 	fuzz_task(&t);
+}
+
+/* Random bytes are drawn ahead, per thread: a child after fork() must not
+ * make the ids its parent makes next. */
+Test(task_codec, ids_differ_after_fork)
+{
+	char parent[DRV_ID_LEN + 1], child[DRV_ID_LEN + 1] = "";
+	int fd[2], status;
+	pid_t pid;
+
+	drv_id_new(parent, 1000); /* fills this thread's pool */
+	cr_assert_eq(pipe(fd), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		drv_id_new(child, 1000);
+		_exit(write(fd[1], child, DRV_ID_LEN) == DRV_ID_LEN ? 0 : 1);
+	}
+	close(fd[1]);
+	cr_assert_eq(read(fd[0], child, DRV_ID_LEN), DRV_ID_LEN);
+	close(fd[0]);
+	waitpid(pid, &status, 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	drv_id_new(parent, 1000);
+	cr_assert_str_neq(parent, child, "the child reused the parent's bytes");
 }
