@@ -37,6 +37,9 @@ static void delivered(drv_delivery_t *d, void *arg)
 	int i = d == &job->fwd[FWD_TASK].dr ? FWD_TASK : FWD_EVENT;
 
 	w->fwd_reports++;
+	if (d->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    d->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
+		return;  /* stop() gave up on it: not stored, runs again */
 	if (d->err) {
 		drv_counter_inc(w->obs.forward_errors, NULL);
 		drv_log_kv(DRV_LOG_ERROR, "forward refused by Kafka; retrying",

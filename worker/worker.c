@@ -25,6 +25,8 @@
 #define IN_FLIGHT_MAX 4096
 /* While full, poll the band consumer this often (rebalances, liveness). */
 #define FULL_POLL_MS 1000
+/* At shutdown, wait this long at most for a join under way to end. */
+#define FIRST_ASSIGNMENT_MS 5000
 
 /* ------------------------------------------------------------- jobs */
 
@@ -296,6 +298,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		if (rk == w->consumer) {
 			bands_assigned(w, parts);
 			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
+		} else {
+			w->delay_joined = true;
 		}
 		return;
 	}
@@ -463,6 +467,20 @@ static void commit_final(worker_t *w, rd_kafka_t *rk, const char *which)
 			poll_discard(w, rk);
 }
 
+/* librdkafka before 2.3 aborts when it destroys a cooperative-sticky
+ * consumer that joined its group but has not had its first assignment yet
+ * (librdkafka#4312, a worker stopped right after it started): let that
+ * assignment arrive first, for a few seconds at most. */
+static void await_first_assignment(worker_t *w, rd_kafka_t *rk,
+				   const bool *assigned)
+{
+	int64_t deadline = drv_mono_ms() + FIRST_ASSIGNMENT_MS;
+
+	while (!__atomic_load_n(assigned, __ATOMIC_RELAXED) &&
+	       drv_mono_ms() < deadline)
+		poll_discard(w, rk);
+}
+
 static void shutdown_gracefully(worker_t *w)
 {
 	int64_t deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
@@ -494,6 +512,8 @@ static void shutdown_gracefully(worker_t *w)
 	}
 	commit_final(w, w->consumer, "tasks");
 	commit_final(w, w->delay, "delay");
+	await_first_assignment(w, w->consumer, &w->obs.joined);
+	await_first_assignment(w, w->delay, &w->delay_joined);
 }
 
 /* ------------------------------------------------------------- main */
@@ -569,7 +589,14 @@ static void stop(worker_t *w)
 		pthread_join(w->runners[i], NULL);
 	if (w->consumer || w->delay)
 		reap(w);
-	/* anything still forwarding was not acknowledged: not stored */
+	/* anything still forwarding was not acknowledged: not stored. Its
+	 * delivery reports point into the jobs: purge them and serve the
+	 * reports (forward.c ignores purged ones) before the jobs go. */
+	if (w->forwarding && w->producer) {
+		rd_kafka_purge(w->producer, RD_KAFKA_PURGE_F_QUEUE |
+					    RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(w->producer, 1000);
+	}
 	while (w->forwarding) {
 		job_t *job = w->forwarding;
 		w->forwarding = job->next;
