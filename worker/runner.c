@@ -351,17 +351,21 @@ static void execute(worker_t *w, job_t *job)
 	pthread_mutex_lock(&w->lock);
 	abandoned = job->abandon;
 	pthread_mutex_unlock(&w->lock);
-	if (!abandoned)
-		breakers_record(w, &bt, &res);
-	if (abandoned)
+	/* neither a shutdown's kill nor an operator's cancel says anything of
+	 * the dependency: not counted (a probe's lease lapses after the
+	 * breaker's wait_in_open and is leased again) */
+	if (abandoned) {
 		job->step = STEP_ABANDON;
-	else if (intervene_after(w, job)) {
+	} else if (intervene_after(w, job)) {
 		drv_result_release(&res);
 		return;
-	} else if (res.failure == DRV_FAILURE_UNSPECIFIED)
-		job->step = STEP_DONE;
-	else
-		decide_failure(w, job, h, &res);
+	} else {
+		breakers_record(w, &bt, &res);
+		if (res.failure == DRV_FAILURE_UNSPECIFIED)
+			job->step = STEP_DONE;
+		else
+			decide_failure(w, job, h, &res);
+	}
 	log_result(job, &res);
 	observe_attempt(w, job, res.duration_ms);
 	record(w, job, &res);
