@@ -66,17 +66,26 @@ static redisContext *look(ns_t *ns)
 	return ns->rc;
 }
 
-/* Delete every key of the namespace. */
+/* Delete every key of the namespace. SCAN, not KEYS: on a Redis holding
+ * millions of keys (a benchmark's) KEYS blocks it for seconds, and the
+ * other tests of this file, running meanwhile, time out. */
 static void ns_close(ns_t *ns, bool clean)
 {
-	if (clean) {
-		redisContext *c = look(ns);
-		redisReply *r = redisCommand(c, "KEYS %s*", ns->prefix);
+	char cursor[32] = "0";
 
-		for (size_t i = 0; r && i < r->elements; i++)
+	while (clean) {
+		redisContext *c = look(ns);
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s* COUNT 1000",
+					     cursor, ns->prefix);
+
+		cr_assert(r && r->type == REDIS_REPLY_ARRAY &&
+			  r->elements == 2, "SCAN: %s", r ? r->str : c->errstr);
+		drv_strlcpy(cursor, r->element[0]->str, sizeof(cursor));
+		for (size_t i = 0; i < r->element[1]->elements; i++)
 			freeReplyObject(redisCommand(c, "DEL %s",
-						     r->element[i]->str));
+				r->element[1]->element[i]->str));
 		freeReplyObject(r);
+		clean = strcmp(cursor, "0") != 0;
 	}
 	if (ns->rc)
 		redisFree(ns->rc);
