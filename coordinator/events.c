@@ -46,6 +46,28 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 	return false;
 }
 
+/* Partitions come and go one by one (cooperative-sticky, unless
+ * kafka.properties chose another strategy); remembers that an assignment
+ * came, for events_stop(). */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	coord_t *c = opaque;
+	bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		c->consumer_assigned = true;
+		if (coop)
+			rd_kafka_incremental_assign(rk, parts);
+		else
+			rd_kafka_assign(rk, parts);
+	} else if (coop) {
+		rd_kafka_incremental_unassign(rk, parts);
+	} else {
+		rd_kafka_assign(rk, NULL);
+	}
+}
+
 bool events_start(coord_t *c)
 {
 	rd_kafka_topic_partition_list_t *topics;
@@ -63,6 +85,8 @@ bool events_start(coord_t *c)
 				  sizeof(err));
 	if (conf) {
 		drv_daemon_kafka_logging(conf);
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+		rd_kafka_conf_set_opaque(conf, c);
 		c->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
 					   sizeof(err));
 		if (!c->consumer)
@@ -96,8 +120,21 @@ bool events_start(coord_t *c)
 
 void events_stop(coord_t *c)
 {
+	int64_t deadline;
+
 	if (!c->consumer)
 		return;
+	/* librdkafka before 2.3 aborts when it destroys a cooperative-sticky
+	 * consumer that joined its group but has not had its first
+	 * assignment yet (librdkafka#4312): let it arrive, 5 s at most.
+	 * Events read meanwhile are not stored: read again after a restart */
+	deadline = drv_mono_ms() + 5000;
+	while (!c->consumer_assigned && drv_mono_ms() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, 50);
+
+		if (m)
+			rd_kafka_message_destroy(m);
+	}
 	rd_kafka_consumer_close(c->consumer);
 	rd_kafka_destroy(c->consumer);
 	c->consumer = NULL;
