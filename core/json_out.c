@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "drover/json_out.h"
+#include "drover/str.h"
 
 #define JOUT_START 256
 
@@ -39,36 +40,6 @@ static void raw(drv_jout_t *j, const char *s, size_t n)
 	j->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;      /* overlong */
-	else if (c == 0xED)
-		hi = 0x9F;      /* surrogates */
-	else if (c == 0xF0)
-		lo = 0x90;      /* overlong */
-	else if (c == 0xF4)
-		hi = 0x8F;      /* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 bool drv_jout_utf8_ok(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -76,7 +47,7 @@ bool drv_jout_utf8_ok(const char *s)
 	while (*p) {
 		size_t n = 1;
 
-		if (*p >= 0x80 && !(n = utf8_len(p)))
+		if (*p >= 0x80 && !(n = drv_utf8_len(p)))
 			return false;
 		p += n;
 	}

@@ -94,37 +94,6 @@ static void put_reserved(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
-
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0; /* overlong */
-	else if (c == 0xED)
-		hi = 0x9F; /* surrogates */
-	else if (c == 0xF0)
-		lo = 0x90; /* overlong */
-	else if (c == 0xF4)
-		hi = 0x8F; /* above U+10FFFF */
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
-
 /*
  * Append s escaped for the inside of a JSON string or a quoted logfmt value
  * (the same rules serve both). If it does not fit: with mark, cut at a
@@ -169,7 +138,7 @@ static bool put_escaped(struct line *l, const char *s, bool mark)
 			tmp[4] = hex[*p >> 4];
 			tmp[5] = hex[*p & 0xf];
 			n = 6;
-		} else if ((n = utf8_len(p)) != 0) {
+		} else if ((n = drv_utf8_len(p)) != 0) {
 			u = (const char *)p;
 			adv = n;
 		} else {

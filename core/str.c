@@ -227,3 +227,32 @@ drv_err_t drv_base64_decode(const char *s, size_t len, uint8_t **out,
 	*out_len = n;
 	return DRV_OK;
 }
+
+size_t drv_utf8_len(const unsigned char *p)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	size_t n;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;      /* overlong */
+	else if (c == 0xED)
+		hi = 0x9F;      /* surrogates */
+	else if (c == 0xF0)
+		lo = 0x90;      /* overlong */
+	else if (c == 0xF4)
+		hi = 0x8F;      /* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+	return n;
+}

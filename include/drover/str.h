@@ -84,4 +84,13 @@ char *drv_base64_encode(const void *data, size_t len);
 drv_err_t drv_base64_decode(const char *s, size_t len, uint8_t **out,
 			    size_t *out_len);
 
+/**
+ * @brief Length of the valid UTF-8 sequence at \p p, whose lead byte is
+ *        >= 0x80 (2 to 4), or 0 when it is not one: overlong forms,
+ *        surrogates and code points above U+10FFFF are not. Reads no
+ *        further than the first byte that is not a continuation byte, so a
+ *        NUL-terminated string is safe.
+ */
+size_t drv_utf8_len(const unsigned char *p);
+
 #endif /* DROVER_STR_H */
