@@ -264,6 +264,17 @@ static void keys_for(const drv_config_t *cfg, const char *name, keys_t *k)
 	drv_breaker_channel(cfg, k->chan, sizeof(k->chan));
 }
 
+/* The arguments every script starts with: its three keys (state, window,
+ * names), the channel and the breaker's name. */
+static void script_args(const keys_t *k, const char *name, const char **argv)
+{
+	argv[0] = k->st;
+	argv[1] = k->wk;
+	argv[2] = k->names;
+	argv[3] = k->chan;
+	argv[4] = name;
+}
+
 drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,
 				   const drv_breaker_conf_t *bc,
 				   const char *name,
@@ -290,11 +301,7 @@ drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,
 	drv_fmt(num[9], 32, "%u", b->slow);
 	drv_fmt(num[10], 32, "%u", b->probe_ok);
 	drv_fmt(num[11], 32, "%u", b->probe_failed);
-	argv[0] = k.st;
-	argv[1] = k.wk;
-	argv[2] = k.names;
-	argv[3] = k.chan;
-	argv[4] = name;
+	script_args(&k, name, argv);
 	for (int i = 0; i < 12; i++)
 		argv[5 + i] = num[i];
 	if (!(r = run_script(c, SCRIPT_RECORD, 3, 17, argv, errstr,
@@ -321,11 +328,7 @@ drv_err_t drv_breaker_redis_acquire(redisContext *c, const drv_config_t *cfg,
 	keys_for(cfg, name, &k);
 	drv_fmt(wait, sizeof(wait), "%lld", (long long)bc->wait_in_open_ms);
 	drv_fmt(hc, sizeof(hc), "%u", bc->half_open_calls);
-	argv[0] = k.st;
-	argv[1] = k.wk;
-	argv[2] = k.names;
-	argv[3] = k.chan;
-	argv[4] = name;
+	script_args(&k, name, argv);
 	argv[5] = wait;
 	argv[6] = hc;
 	if (!(r = run_script(c, SCRIPT_ACQUIRE, 3, 7, argv, errstr,
@@ -350,11 +353,7 @@ drv_err_t drv_breaker_redis_set(redisContext *c, const drv_config_t *cfg,
 
 	keys_for(cfg, name, &k);
 	drv_fmt(s, sizeof(s), "%d", (int)state);
-	argv[0] = k.st;
-	argv[1] = k.wk;
-	argv[2] = k.names;
-	argv[3] = k.chan;
-	argv[4] = name;
+	script_args(&k, name, argv);
 	argv[5] = s;
 	if (!(r = run_script(c, SCRIPT_SET, 3, 6, argv, errstr, errstr_size)))
 		return c->err ? drv_redis_err(c) : DRV_ERR_REDIS;
