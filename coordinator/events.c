@@ -48,7 +48,7 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 
 /* Partitions come and go one by one (cooperative-sticky, unless
  * kafka.properties chose another strategy); remembers that an assignment
- * came, for events_stop(). */
+ * came, for drv_kafka_consumer_close(). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -120,22 +120,9 @@ bool events_start(coord_t *c)
 
 void events_stop(coord_t *c)
 {
-	int64_t deadline;
-
 	if (!c->consumer)
 		return;
-	/* librdkafka before 2.3 aborts when it destroys a cooperative-sticky
-	 * consumer that joined its group but has not had its first
-	 * assignment yet (librdkafka#4312): let it arrive, 5 s at most.
-	 * Events read meanwhile are not stored: read again after a restart */
-	deadline = drv_mono_ms() + 5000;
-	while (!c->consumer_assigned && drv_mono_ms() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(c->consumer, 50);
-
-		if (m)
-			rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(c->consumer);
+	drv_kafka_consumer_close(c->consumer, &c->consumer_assigned);
 	rd_kafka_destroy(c->consumer);
 	c->consumer = NULL;
 }

@@ -129,6 +129,20 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 	return conf;
 }
 
+void drv_kafka_consumer_close(rd_kafka_t *rk, const bool *assigned)
+{
+	int64_t deadline = drv_mono_ms() + 5000;
+
+	while (!__atomic_load_n(assigned, __ATOMIC_RELAXED) &&
+	       drv_mono_ms() < deadline) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+
+		if (m)
+			rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+}
+
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size)
 {

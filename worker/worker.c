@@ -25,8 +25,6 @@
 #define IN_FLIGHT_MAX 4096
 /* While full, poll the band consumer this often (rebalances, liveness). */
 #define FULL_POLL_MS 1000
-/* At shutdown, wait this long at most for a join under way to end. */
-#define FIRST_ASSIGNMENT_MS 5000
 
 /* ------------------------------------------------------------- jobs */
 
@@ -467,20 +465,6 @@ static void commit_final(worker_t *w, rd_kafka_t *rk, const char *which)
 			poll_discard(w, rk);
 }
 
-/* librdkafka before 2.3 aborts when it destroys a cooperative-sticky
- * consumer that joined its group but has not had its first assignment yet
- * (librdkafka#4312, a worker stopped right after it started): let that
- * assignment arrive first, for a few seconds at most. */
-static void await_first_assignment(worker_t *w, rd_kafka_t *rk,
-				   const bool *assigned)
-{
-	int64_t deadline = drv_mono_ms() + FIRST_ASSIGNMENT_MS;
-
-	while (!__atomic_load_n(assigned, __ATOMIC_RELAXED) &&
-	       drv_mono_ms() < deadline)
-		poll_discard(w, rk);
-}
-
 static void shutdown_gracefully(worker_t *w)
 {
 	int64_t deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
@@ -512,8 +496,6 @@ static void shutdown_gracefully(worker_t *w)
 	}
 	commit_final(w, w->consumer, "tasks");
 	commit_final(w, w->delay, "delay");
-	await_first_assignment(w, w->consumer, &w->obs.joined);
-	await_first_assignment(w, w->delay, &w->delay_joined);
 }
 
 /* ------------------------------------------------------------- main */
@@ -608,12 +590,12 @@ static void stop(worker_t *w)
 	if (w->delay_q)
 		rd_kafka_queue_destroy(w->delay_q);
 	if (w->consumer) {
-		rd_kafka_consumer_close(w->consumer);
+		drv_kafka_consumer_close(w->consumer, &w->obs.joined);
 		bands_stop(w);
 		rd_kafka_destroy(w->consumer);
 	}
 	if (w->delay) {
-		rd_kafka_consumer_close(w->delay);
+		drv_kafka_consumer_close(w->delay, &w->delay_joined);
 		rd_kafka_destroy(w->delay);
 	}
 	if (w->producer) {

@@ -148,6 +148,18 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 				    char *errstr, size_t errstr_size);
 
 /**
+ * @brief rd_kafka_consumer_close() for a consumer in a group, safe on the
+ *        librdkafka 2.0 that Debian 12 ships: before 2.3 it aborts (or
+ *        hangs) when it destroys a cooperative-sticky consumer that joined
+ *        its group but has not had its first assignment yet
+ *        (librdkafka#4312). So while \p assigned (set by the caller's
+ *        rebalance callback on an assignment; read atomically) is false,
+ *        this polls \p rk for up to 5 s first, dropping any message (not
+ *        stored: it is read again). Does not destroy \p rk.
+ */
+void drv_kafka_consumer_close(rd_kafka_t *rk, const bool *assigned);
+
+/**
  * @brief A producer for \p cfg, made with drv_kafka_conf_new(). Caller
  *        destroys it with rd_kafka_destroy() (after rd_kafka_flush()).
  */
