@@ -54,16 +54,9 @@ int64_t drv_builtin_sleep_ms(const drv_handler_conf_t *h, const drv_task_t *t)
 /* Sleep \p ms on the monotonic clock, whatever signals arrive. */
 static void sleep_for(int64_t ms)
 {
-	struct timespec end;
+	struct timespec end = drv_deadline(CLOCK_MONOTONIC, ms);
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	end.tv_sec += (time_t)(ms / 1000);
-	end.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (end.tv_nsec >= 1000000000L) {
-		end.tv_sec++;
-		end.tv_nsec -= 1000000000L;
-	}
 	do
 		rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL);
 	while (rc == EINTR);

@@ -17,6 +17,20 @@ static int64_t clock_ms(clockid_t id)
 }
 
 int64_t drv_now_ms(void)  { return clock_ms(CLOCK_REALTIME); }
+struct timespec drv_deadline(clockid_t clock, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	ts.tv_sec += (time_t)(ms / 1000);
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
 int64_t drv_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 
 void drv_format_time(int64_t ms, char *buf, size_t size)

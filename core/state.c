@@ -10,10 +10,9 @@
  * half way, puts back at the front of the ring every entry whose replies
  * did not all arrive. It keeps its connection alive with a PING when idle,
  * and reconnects with exponential backoff; status transitions go to the
- * owner's on_status callback. drv_state_idem_seen() uses a second
- * connection behind its own mutex, and answers from the ring first (a key
- * whose SET is still queued counts as seen). drv_state_get() and the
- * drv_state_task_t helpers read a task back for droverctl.
+ * owner's on_status callback. drv_state_get() and the drv_state_task_t
+ * helpers read a task back for droverctl. (Idempotency claims, the check
+ * before a run, are claim.c's.)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +66,6 @@ struct drv_state {
 	size_t   cap, head, cnt;
 	entry_t *inflight[BATCH_MAX];  /* taken by the thread, being written */
 	size_t   inflight_cnt;
-	size_t   idem_pending;         /* E_IDEM entries in ring + inflight */
 	bool     stop;
 	bool     started;              /* the thread runs (destroy joins) */
 
@@ -78,12 +76,6 @@ struct drv_state {
 	pthread_t     thread;
 	redisContext *conn;
 	int64_t       last_io_ms;
-
-	/* drv_state_idem_seen()'s connection */
-	pthread_mutex_t idem_lock;
-	redisContext   *idem_conn;
-	int64_t         idem_retry_ms;   /* no connect before (mono) */
-	int64_t         idem_backoff_ms;
 };
 
 /* ------------------------------------------------------------------ */
@@ -186,16 +178,9 @@ static bool jset(json_t *obj, const char *name, json_t *value)
 /* The queue (st->lock held)                                           */
 /* ------------------------------------------------------------------ */
 
-static void entry_free(drv_state_t *st, entry_t *e)
-{
-	if (e && e->kind == E_IDEM)
-		st->idem_pending--;
-	free(e);
-}
-
 static void drop_oldest(drv_state_t *st)
 {
-	entry_free(st, st->ring[st->head]);
+	free(st->ring[st->head]);
 	st->head = (st->head + 1) % st->cap;
 	st->cnt--;
 	atomic_fetch_add(&st->dropped, 1);
@@ -207,8 +192,6 @@ static void push_back(drv_state_t *st, entry_t *e)
 		drop_oldest(st);
 	st->ring[(st->head + st->cnt) % st->cap] = e;
 	st->cnt++;
-	if (e->kind == E_IDEM)
-		st->idem_pending++;
 }
 
 /* Put \p n entries back at the front, in order; when they do not all fit,
@@ -218,7 +201,7 @@ static void push_front(drv_state_t *st, entry_t **es, size_t n)
 	size_t room = st->cap - st->cnt, skip = n > room ? n - room : 0;
 
 	for (size_t i = 0; i < skip; i++) {
-		entry_free(st, es[i]);
+		free(es[i]);
 		atomic_fetch_add(&st->dropped, 1);
 	}
 	for (size_t i = n; i > skip; i--) {
@@ -226,23 +209,6 @@ static void push_front(drv_state_t *st, entry_t **es, size_t n)
 		st->ring[st->head] = es[i - 1];
 		st->cnt++;
 	}
-}
-
-static bool idem_queued(drv_state_t *st, const char *key)
-{
-	if (!st->idem_pending)
-		return false;
-	for (size_t i = 0; i < st->inflight_cnt; i++)
-		if (st->inflight[i]->kind == E_IDEM &&
-		    !strcmp(st->inflight[i]->key, key))
-			return true;
-	for (size_t i = 0; i < st->cnt; i++) {
-		const entry_t *e = st->ring[(st->head + i) % st->cap];
-
-		if (e->kind == E_IDEM && !strcmp(e->key, key))
-			return true;
-	}
-	return false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -599,7 +565,7 @@ static void flush(drv_state_t *st, int64_t deadline, int64_t *next_try,
 		st->last_io_ms = drv_mono_ms();
 		pthread_mutex_lock(&st->lock);
 		for (size_t i = 0; i < done; i++)
-			entry_free(st, st->inflight[i]);
+			free(st->inflight[i]);
 		push_front(st, st->inflight + done, n - done);
 		st->inflight_cnt = 0;
 		pthread_mutex_unlock(&st->lock);
@@ -627,15 +593,8 @@ static void ping(drv_state_t *st, int64_t *next_try, int64_t *backoff)
 /* Wait on the condition variable until \p ms from now or a signal. */
 static void wait_ms(drv_state_t *st, int64_t ms)
 {
-	struct timespec ts;
+	struct timespec ts = drv_deadline(CLOCK_MONOTONIC, ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
 	pthread_cond_timedwait(&st->cond, &st->lock, &ts);
 }
 
@@ -743,11 +702,9 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 	else
 		drv_fmt(st->where, sizeof(st->where), "%s:%d", addr.host,
 			addr.port);
-	st->idem_backoff_ms = DRV_STATE_BACKOFF_MIN_MS;
 	atomic_init(&st->status, ST_UNKNOWN);
 
 	pthread_mutex_init(&st->lock, NULL);
-	pthread_mutex_init(&st->idem_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->cond, &ca);
@@ -757,7 +714,6 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 			  "task state: cannot start thread: %s", strerror(rc));
 		pthread_cond_destroy(&st->cond);
 		pthread_mutex_destroy(&st->lock);
-		pthread_mutex_destroy(&st->idem_lock);
 		drv_state_destroy(st);
 		return NULL;
 	}
@@ -780,125 +736,15 @@ void drv_state_destroy(drv_state_t *st)
 		pthread_join(st->thread, NULL);
 		pthread_cond_destroy(&st->cond);
 		pthread_mutex_destroy(&st->lock);
-		pthread_mutex_destroy(&st->idem_lock);
 		while (st->cnt)
 			drop_oldest(st);
 		redisFree(st->conn);
-		redisFree(st->idem_conn);
 	}
 	free(st->ring);
 	free(st->url);
 	free(st->password);
 	free(st->prefix);
 	free(st);
-}
-
-/* ------------------------------------------------------------------ */
-/* Idempotency keys                                                    */
-/* ------------------------------------------------------------------ */
-
-static drv_err_t idem_fail(drv_state_t *st, drv_err_t err)
-{
-	atomic_fetch_add(&st->errors, 1);
-	return err;
-}
-
-/* The idempotency connection failed: close it and wait before the next
- * connect (st->idem_lock held). */
-static void idem_broken(drv_state_t *st)
-{
-	redisFree(st->idem_conn);
-	st->idem_conn = NULL;
-	st->idem_retry_ms = drv_mono_ms() + st->idem_backoff_ms;
-	st->idem_backoff_ms = backoff_next(st->idem_backoff_ms);
-}
-
-/*
- * GET \p rkey on the idempotency connection (st->idem_lock held), making
- * the connection if there is none and Redis is not known to be down. A
- * kept connection that fails at once (Redis restarted since) is replaced
- * and the GET tried once more; a timeout is not tried again.
- */
-static drv_err_t idem_get(drv_state_t *st, const char *rkey, bool *seen)
-{
-	const char *argv[2] = { "GET", rkey };
-	size_t argl[2] = { 3, strlen(rkey) };
-
-	for (int tries = 0;; tries++) {
-		bool fresh = false;
-		redisReply *r;
-		drv_err_t err = DRV_OK;
-
-		if (!st->idem_conn) {
-			if (drv_mono_ms() < st->idem_retry_ms ||
-			    atomic_load(&st->status) == ST_DOWN)
-				return DRV_ERR_REDIS;
-			err = drv_redis_connect(&st->rcfg, &st->idem_conn,
-						NULL, 0);
-			if (err) {
-				st->idem_conn = NULL;
-				idem_broken(st);
-				return err;
-			}
-			fresh = true;
-		}
-		r = redisCommandArgv(st->idem_conn, 2, argv, argl);
-		if (!r) {
-			err = drv_redis_err(st->idem_conn);
-			redisFree(st->idem_conn);
-			st->idem_conn = NULL;
-			if (!fresh && !tries && err != DRV_ERR_TIMEOUT)
-				continue;
-			idem_broken(st);
-			return err;
-		}
-		if (r->type == REDIS_REPLY_NIL)
-			*seen = false;
-		else if (r->type == REDIS_REPLY_STRING)
-			*seen = true;
-		else
-			err = DRV_ERR_REDIS;
-		freeReplyObject(r);
-		if (!err)
-			st->idem_backoff_ms = DRV_STATE_BACKOFF_MIN_MS;
-		return err;
-	}
-}
-
-drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen)
-{
-	int64_t timeout = st->rcfg.redis.connect_timeout_ms;
-	char rkey[KEY_BUF];
-	struct timespec until;
-	drv_err_t err;
-	bool queued;
-
-	if (!key || !*key || strlen(key) > DRV_STATE_KEY_MAX)
-		return DRV_ERR_INVALID;
-	pthread_mutex_lock(&st->lock);
-	queued = idem_queued(st, key);
-	pthread_mutex_unlock(&st->lock);
-	if (queued) {
-		*seen = true;
-		return DRV_OK;
-	}
-	if (atomic_load(&st->status) == ST_DOWN)
-		return idem_fail(st, DRV_ERR_REDIS);
-
-	/* wait for the connection no longer than one command may take */
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(timeout / 1000);
-	until.tv_nsec += (long)(timeout % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	if (pthread_mutex_timedlock(&st->idem_lock, &until))
-		return idem_fail(st, DRV_ERR_TIMEOUT);
-	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", st->prefix, key);
-	err = idem_get(st, rkey, seen);
-	pthread_mutex_unlock(&st->idem_lock);
-	return err ? idem_fail(st, err) : DRV_OK;
 }
 
 /* ------------------------------------------------------------------ */

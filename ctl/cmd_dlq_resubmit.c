@@ -14,8 +14,8 @@
  * from the dead letter id (dlq_resubmit_id) and the task carries the
  * idempotency key "drover.resubmit:<dead letter id>" (unless it has its own),
  * so the one window left — acknowledged, then killed before the mark — sends
- * the same task id with the same key again on a rerun, which a worker skips
- * when the first copy already ran (see docs/dlq.md).
+ * the same task id with the same key again on a rerun, and a worker runs
+ * only one of the copies: the key's claim (see docs/dlq.md).
  */
 #include <getopt.h>
 #include <signal.h>

@@ -438,12 +438,7 @@ static void *flusher_main(void *arg)
 
 		pthread_mutex_lock(&b->lock);
 		if (!b->kick && !b->quit) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += FLUSH_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
+			ts = drv_deadline(CLOCK_REALTIME, FLUSH_MS);
 			pthread_cond_timedwait(&b->cond, &b->lock, &ts);
 		}
 		b->kick = false;

@@ -134,6 +134,10 @@ bool observe_start(worker_t *w)
 	o->idem_skipped = drv_metrics_counter(o->m,
 		"drover_idempotent_skipped_total",
 		"Tasks not run because their idempotency key was done.", NULL);
+	o->idem_waited = drv_metrics_counter(o->m,
+		"drover_idempotency_waited_total",
+		"Tasks put back on the delay topics, no attempt used, because "
+		"another copy with their idempotency key was running.", NULL);
 	o->idem_unchecked = drv_metrics_counter(o->m,
 		"drover_idempotency_unchecked_total",
 		"Tasks run without checking their idempotency key (Redis "

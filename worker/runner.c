@@ -269,29 +269,75 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		drv_state_idem_done(w->state, t->idempotency_key, t->id);
 }
 
-/* A task whose idempotency key is already done is not run again. When
- * Redis cannot say, the task runs (at-least-once) and that is counted. */
-static bool already_done(worker_t *w, job_t *job)
+/* How long a copy waits while another holds its idempotency key's claim;
+ * it then tries again (the holder may finish in milliseconds or hours). */
+#define CLAIM_WAIT_MS 1000
+
+/*
+ * Take the task's idempotency claim. False: the task is not run now,
+ * either because a task with its key completed (skipped; a copy of the
+ * same task leaves that task's state alone) or because another copy runs
+ * (it waits on the delay topics, no attempt used). When Redis cannot say,
+ * the task runs unchecked (at least once) and that is counted.
+ */
+static bool claim(worker_t *w, job_t *job)
 {
-	const drv_task_t *t = &job->task;
-	bool seen = false;
+	drv_task_t *t = &job->task;
+	drv_result_t res = { 0 };
+	drv_claim_t c;
 
 	if (!t->idempotency_key)
-		return false;
-	if (drv_state_idem_seen(w->state, t->idempotency_key, &seen)) {
+		return true;
+	if (drv_claims_take(w->claims, t->idempotency_key, &c)) {
 		drv_counter_inc(w->obs.idem_unchecked, NULL);
+		return true;
+	}
+	switch (c.verdict) {
+	case DRV_CLAIM_TAKEN:
+		job->claimed = true;
+		return true;
+	case DRV_CLAIM_HELD:
+		drv_counter_inc(w->obs.idem_waited, NULL);
+		t->not_before_ms = drv_now_ms() + CLAIM_WAIT_MS;
+		job->step = STEP_RELEASE;
+		drv_fmt(job->detail, sizeof(job->detail), "another copy with "
+			"idempotency key %s is running", t->idempotency_key);
+		drv_log_kv(DRV_LOG_INFO, "task waits: another copy with its "
+			   "idempotency key is running", "task_id", t->id,
+			   "idempotency_key", t->idempotency_key, NULL);
 		return false;
+	case DRV_CLAIM_DONE:
+		break;
 	}
-	if (seen) {
-		drv_counter_inc(w->obs.idem_skipped, NULL);
-		drv_log_kv(DRV_LOG_INFO, "task skipped: its idempotency key is "
-			   "done", "task_id", t->id, "idempotency_key",
-			   t->idempotency_key, NULL);
-	}
-	return seen;
+	drv_counter_inc(w->obs.idem_skipped, NULL);
+	drv_log_kv(DRV_LOG_INFO, "task skipped: its idempotency key is done",
+		   "task_id", t->id, "idempotency_key", t->idempotency_key,
+		   "done_by", c.done_by, NULL);
+	job->skipped = true;
+	job->step = STEP_DONE;
+	if (strcmp(c.done_by, t->id))
+		record(w, job, &res);
+	return false;
 }
 
-static void execute(worker_t *w, job_t *job)
+/* The attempt ended: a completed task's key is marked done (replacing the
+ * claim); otherwise the claim is given back for the next copy or retry. */
+static void unclaim(worker_t *w, job_t *job)
+{
+	const char *key = job->task.idempotency_key;
+
+	if (!job->claimed)
+		return;
+	job->claimed = false;
+	if (job->step == STEP_DONE && !job->skipped)
+		drv_claims_forget(w->claims, key);
+	else
+		drv_claims_release(w->claims, key);
+}
+
+/* One attempt of the task: its handler, or a dead letter, or a wait for
+ * its breaker. */
+static void attempt(worker_t *w, job_t *job)
 {
 	drv_task_t *t = &job->task;
 	const drv_handler_conf_t *h = drv_config_handler(w->cfg, t->handler);
@@ -299,15 +345,6 @@ static void execute(worker_t *w, job_t *job)
 	brk_ticket_t bt;
 	bool abandoned;
 
-	job->started_ms = drv_now_ms();
-	if (intervene_before(w, job))
-		return;
-	if (already_done(w, job)) {
-		job->skipped = true;
-		job->step = STEP_DONE;
-		record(w, job, &res);
-		return;
-	}
 	if (!h) {
 		drv_fmt(res.message, sizeof(res.message),
 			"no handler '%s' in this worker's config", t->handler);
@@ -370,6 +407,15 @@ static void execute(worker_t *w, job_t *job)
 	observe_attempt(w, job, res.duration_ms);
 	record(w, job, &res);
 	drv_result_release(&res);
+}
+
+static void execute(worker_t *w, job_t *job)
+{
+	job->started_ms = drv_now_ms();
+	if (intervene_before(w, job) || !claim(w, job))
+		return;
+	attempt(w, job);
+	unclaim(w, job);
 }
 
 /* Put the finished \p job (if any) on `done` and take the next job from

@@ -530,6 +530,11 @@ static bool start(worker_t *w, drv_daemon_t *d)
 			   "error", err, NULL);
 		return false;
 	}
+	if (!(w->claims = drv_claims_new(w->cfg, 0, err, sizeof(err)))) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot start the idempotency "
+			   "claims", "error", err, NULL);
+		return false;
+	}
 	if (!intervene_start(w))
 		return false;
 
@@ -606,6 +611,7 @@ static void stop(worker_t *w)
 	breakers_stop(w);
 	free(w->held_parts);
 	intervene_stop(w);
+	drv_claims_destroy(w->claims);
 	drv_state_destroy(w->state);
 	observe_stop(w);
 	offsets_destroy(w->offsets);

@@ -41,6 +41,7 @@
 #include "drover/kafka.h"
 #include "drover/plugin_host.h"
 #include "drover/state.h"
+#include "drover/claim.h"
 #include "drover/task.h"
 #include "offsets.h"
 
@@ -72,6 +73,7 @@ typedef struct job {
 	drv_exec_t         *ex;         /* while running, under worker lock */
 	bool                abandon;    /* shutdown killed it, under lock */
 	bool                skipped;    /* its idempotency key was done */
+	bool                claimed;    /* holds its idempotency key's claim */
 	/* What the main thread produces for the job, each acknowledged on
 	 * its own: [FWD_TASK] the task or dead letter, [FWD_EVENT] the
 	 * lifecycle event. */
@@ -92,7 +94,8 @@ typedef struct observe {
 	drv_metrics_t   *m;
 	drv_httpd_t     *httpd;
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
-			*redelivered, *idem_skipped, *idem_unchecked;
+			*redelivered, *idem_skipped, *idem_unchecked,
+			*idem_waited;
 	drv_histogram_t *duration;
 	drv_gauge_t     *in_flight, *lag, *delay_backlog;
 	int64_t          loop_ms;   /* mono ms of the main loop's last turn */
@@ -152,6 +155,7 @@ typedef struct worker {
 	size_t              runner_cnt;
 	drv_plugin_handle_t **plugins;   /* per handler index, or NULL */
 	drv_state_t        *state;       /* task state, idempotency (Redis) */
+	drv_claims_t       *claims;      /* idempotency claims (Redis) */
 	struct intervene   *iv;          /* operator interventions (cache) */
 	observe_t           obs;
 	struct breakers    *breakers;    /* breakers.c */

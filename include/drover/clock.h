@@ -7,12 +7,17 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /** @brief Milliseconds since the Unix epoch (CLOCK_REALTIME). */
 int64_t drv_now_ms(void);
 
 /** @brief Milliseconds on CLOCK_MONOTONIC; only differences mean anything. */
 int64_t drv_mono_ms(void);
+
+/** @brief The time \p ms from now on \p clock (CLOCK_MONOTONIC or
+ *         CLOCK_REALTIME), for pthread_cond_timedwait() and friends. */
+struct timespec drv_deadline(clockid_t clock, int64_t ms);
 
 /** @brief Format \p ms since the epoch as RFC 3339 UTC with milliseconds
  *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). */

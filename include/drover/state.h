@@ -23,7 +23,8 @@
  *                        "error":"..","class":"transient"} (worker, error
  *                        and class left out when absent)
  *   P idem:<key>         string: the id of the task that completed with
- *                        that idempotency key
+ *                        that idempotency key (while a copy runs, its
+ *                        claim "run:<token>": see drover/claim.h)
  *
  * Both task keys get PEXPIRE worker.task_state_ttl on every write, so they
  * live that long after the task's last update; idempotency keys live
@@ -146,7 +147,7 @@ typedef struct drv_state_stats {
 	uint64_t dropped;  /**< discarded: the queue was full (the oldest
 			        goes), or still queued when destroy gave up */
 	uint64_t errors;   /**< failed connects, lost connections, error
-			        replies, failed drv_state_idem_seen() calls */
+			        replies */
 	uint64_t queued;   /**< waiting to be written right now */
 } drv_state_stats_t;
 
@@ -196,30 +197,11 @@ void drv_state_destroy(drv_state_t *st);
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec);
 
 /**
- * @brief Has a task with idempotency key \p key completed (within
- *        worker.idempotency_ttl)?
- *
- * Synchronous, for runner threads before they run a task that has a key.
- * A key queued by drv_state_idem_done() but not written yet counts as seen
- * (no Redis needed). Otherwise `GET P idem:<key>` on a second,
- * mutex-protected connection, within redis.connect_timeout. When Redis is
- * known to be down (the thread lost it, or this connection failed less
- * than its backoff ago) it returns DRV_ERR_REDIS at once, without trying.
- * On an error the caller should run the task anyway (at least once) and
- * count it.
- *
- * @param seen  set on DRV_OK; untouched on error.
- * @returns DRV_OK, DRV_ERR_INVALID (NULL, empty or too long key),
- *          DRV_ERR_REDIS or
- *          DRV_ERR_TIMEOUT (Redis down or slow), DRV_ERR_NOMEM.
- * @remark Any thread; calls are serialised on the connection's mutex.
- */
-drv_err_t drv_state_idem_seen(drv_state_t *st, const char *key, bool *seen);
-
-/**
  * @brief Queue `SET P idem:<key> <task_id> PX worker.idempotency_ttl`
  *        (after the task with that key finished); never blocks on Redis.
- *        Not filtered by worker.task_state.
+ *        Not filtered by worker.task_state. The SET replaces the key's
+ *        claim (drv_claims_take()); until it is written, other copies
+ *        find the claim held and wait.
  * @returns DRV_OK, DRV_ERR_INVALID (NULL, empty or too long key or task
  *          id) or DRV_ERR_NOMEM. The caller keeps both strings.
  * @remark Any thread.

@@ -2,8 +2,10 @@
  * 0013 — task state and idempotency keys in the real Redis (no Kafka
  * needed): records appear within about a second with the right fields, the
  * history grows by one entry per finished attempt, both keys carry the TTL,
- * worker.task_state = failures writes only failed tasks, an idempotency key
- * is unseen, then done, then seen (also by another process's writer). And
+ * worker.task_state = failures writes only failed tasks; an idempotency
+ * key's claim is held by one copy at a time (of 8 threads taking it at
+ * once exactly one gets it), renewed while held, lapses when its holder
+ * is gone, and once the task is done every copy finds it done. And
  * Redis going away: against a redis-server this test starts and kills on a
  * port of its own, the writer reports degraded, keeps records queued up to
  * its bound (dropping the oldest), and writes them once Redis is back.
@@ -11,6 +13,7 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -18,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "drover/claim.h"
 #include "drover/clock.h"
 #include "drover/config.h"
 #include "drover/redis.h"
@@ -296,43 +300,149 @@ Test(state, failures_mode_writes_failed_tasks_only, .timeout = 60)
 	ns_close(&ns, true);
 }
 
-Test(state, idempotency_keys, .timeout = 60)
+/* The verdict of taking \p key with \p c; asserts no error. */
+static drv_claim_t take(drv_claims_t *c, const char *key)
+{
+	drv_claim_t r;
+
+	cr_assert_eq(drv_claims_take(c, key, &r), DRV_OK, "take %s", key);
+	return r;
+}
+
+Test(state, idempotency_claims, .timeout = 60)
 {
 	ns_t ns;
-	drv_state_t *st, *other;
-	bool seen = true;
-	redisReply *r;
+	drv_state_t *st;
+	drv_claims_t *a, *b;
+	drv_claim_t r;
+	redisReply *rep;
 	long long pttl;
 
 	ns_open(&ns, NULL, NULL);
 	st = drv_state_new(ns.cfg, NULL, NULL, 0);
-	other = drv_state_new(ns.cfg, NULL, NULL, 0);
+	a = drv_claims_new(ns.cfg, 0, NULL, 0);
+	b = drv_claims_new(ns.cfg, 0, NULL, 0);
+	cr_assert(st && a && b);
 	cr_assert(wait_ready(st, true, 5000));
-	cr_assert(wait_ready(other, true, 5000));
 
-	cr_assert_eq(drv_state_idem_seen(st, "order-42", &seen), DRV_OK);
-	cr_assert_not(seen);
+	/* a holds it; b finds it held */
+	cr_assert_eq(take(a, "order-42").verdict, DRV_CLAIM_TAKEN);
+	cr_assert_eq(drv_claims_held(a), 1);
+	rep = redisCommand(look(&ns), "GET %sidem:order-42", ns.prefix);
+	cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+	cr_assert(!strncmp(rep->str, "run:", 4), "%s", rep->str);
+	freeReplyObject(rep);
+	r = take(b, "order-42");
+	cr_assert_eq(r.verdict, DRV_CLAIM_HELD);
+	cr_assert(r.held_ms > 0 && r.held_ms <= DRV_CLAIM_LEASE_MS, "%lld",
+		  (long long)r.held_ms);
+	cr_assert_eq(take(a, "order-42").verdict, DRV_CLAIM_HELD,
+		     "a holder does not take its own claim twice");
+
+	/* given back: b takes it, completes the task */
+	drv_claims_release(a, "order-42");
+	cr_assert_eq(drv_claims_held(a), 0);
+	cr_assert_eq(take(b, "order-42").verdict, DRV_CLAIM_TAKEN);
 	cr_assert_eq(drv_state_idem_done(st, "order-42", "TASK1"), DRV_OK);
-	seen = false;
-	cr_assert_eq(drv_state_idem_seen(st, "order-42", &seen), DRV_OK);
-	cr_assert(seen, "a queued key is seen at once");
+	drv_claims_forget(b, "order-42");
+	cr_assert_eq(drv_claims_held(b), 0);
 	cr_assert(wait_flushed(st, 2000));
 
-	r = redisCommand(look(&ns), "GET %sidem:order-42", ns.prefix);
-	cr_assert(r && r->type == REDIS_REPLY_STRING);
-	cr_assert_str_eq(r->str, "TASK1");
-	freeReplyObject(r);
+	rep = redisCommand(look(&ns), "GET %sidem:order-42", ns.prefix);
+	cr_assert(rep && rep->type == REDIS_REPLY_STRING);
+	cr_assert_str_eq(rep->str, "TASK1");
+	freeReplyObject(rep);
 	pttl = key_exists(&ns, "PTTL %sidem:%s", "order-42");
-	cr_assert(pttl > 0 && pttl <= 120000, "PTTL %lld", pttl);
+	cr_assert(pttl > DRV_CLAIM_LEASE_MS && pttl <= 120000, "PTTL %lld",
+		  pttl);
 
-	/* another worker learns it from Redis */
-	seen = false;
-	cr_assert_eq(drv_state_idem_seen(other, "order-42", &seen), DRV_OK);
-	cr_assert(seen);
-	cr_assert_eq(drv_state_idem_seen(other, "order-43", &seen), DRV_OK);
-	cr_assert_not(seen);
-	drv_state_destroy(other);
+	/* done for everyone; a late release of a claim no longer held by
+	 * its caller changes nothing */
+	r = take(a, "order-42");
+	cr_assert_eq(r.verdict, DRV_CLAIM_DONE);
+	cr_assert_str_eq(r.done_by, "TASK1");
+	drv_claims_release(b, "order-42");
+	cr_assert_eq(take(b, "order-42").verdict, DRV_CLAIM_DONE);
+	cr_assert_eq(take(b, "order-43").verdict, DRV_CLAIM_TAKEN);
+	drv_claims_destroy(b);
+	drv_claims_destroy(a);
 	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
+/* 8 threads, each with claims of its own (as 8 workers), take one key at
+ * the same moment. */
+typedef struct racer {
+	drv_claims_t *c;
+	pthread_barrier_t *go;
+	int v;             /* a drv_claim_verdict_t, or -1: an error */
+} racer_t;
+
+static void *race(void *arg)
+{
+	racer_t *r = arg;
+	drv_claim_t out;
+
+	pthread_barrier_wait(r->go);
+	r->v = drv_claims_take(r->c, "race", &out) ? -1 : (int)out.verdict;
+	return NULL;
+}
+
+Test(state, one_claim_among_racers, .timeout = 60)
+{
+	ns_t ns;
+	racer_t rs[8];
+	pthread_t th[8];
+	pthread_barrier_t go;
+	int taken = 0, held = 0;
+
+	ns_open(&ns, NULL, NULL);
+	pthread_barrier_init(&go, NULL, 8);
+	for (int i = 0; i < 8; i++) {
+		rs[i].c = drv_claims_new(ns.cfg, 0, NULL, 0);
+		rs[i].go = &go;
+		cr_assert(rs[i].c);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_create(&th[i], NULL, race, &rs[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		taken += rs[i].v == DRV_CLAIM_TAKEN;
+		held += rs[i].v == DRV_CLAIM_HELD;
+		drv_claims_destroy(rs[i].c);
+	}
+	pthread_barrier_destroy(&go);
+	cr_assert_eq(taken, 1, "%d took the claim", taken);
+	cr_assert_eq(held, 7);
+	ns_close(&ns, true);
+}
+
+Test(state, claims_renewed_while_held_and_lapse_after, .timeout = 60)
+{
+	ns_t ns;
+	drv_claims_t *holder, *other;
+	int64_t t0;
+
+	ns_open(&ns, NULL, NULL);
+	holder = drv_claims_new(ns.cfg, 600, NULL, 0);
+	other = drv_claims_new(ns.cfg, 600, NULL, 0);
+	cr_assert(holder && other);
+	cr_assert_eq(take(holder, "long").verdict, DRV_CLAIM_TAKEN);
+	/* three leases later it is still held: renewed every 200 ms */
+	usleep(1800 * 1000);
+	cr_assert_eq(take(other, "long").verdict, DRV_CLAIM_HELD);
+	cr_assert_eq(drv_claims_held(holder), 1);
+
+	/* the holder goes without giving it back (a crashed worker): it
+	 * lapses within one lease */
+	drv_claims_destroy(holder);
+	t0 = drv_mono_ms();
+	while (take(other, "long").verdict == DRV_CLAIM_HELD) {
+		cr_assert_lt(drv_mono_ms() - t0, 3000, "never lapsed");
+		usleep(50 * 1000);
+	}
+	cr_assert_geq(drv_mono_ms() - t0, 100, "lapsed at once");
+	drv_claims_destroy(other);
 	ns_close(&ns, true);
 }
 
@@ -364,8 +474,9 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 			       .arg = &log };
 	drv_state_rec_t r = { .state = DRV_TASK_RUNNING, .attempt = 1 };
 	pid_t redis = it_redis_start(port);
+	drv_claims_t *claims;
+	drv_claim_t c;
 	int64_t t0;
-	bool seen;
 
 	drv_fmt(url, sizeof(url), "redis://127.0.0.1:%d", port);
 	ns_open(&ns, url, NULL);
@@ -376,9 +487,10 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	r.task_id = "BEFORE";
 	drv_state_record(st, &r);
 	cr_assert_geq(wait_state(&ns, "BEFORE", "running", 1500), 0);
-	seen = true;
-	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_OK);
-	cr_assert_not(seen);
+	claims = drv_claims_new(ns.cfg, 0, NULL, 0);
+	cr_assert_not_null(claims);
+	cr_assert_eq(take(claims, "k").verdict, DRV_CLAIM_TAKEN);
+	drv_claims_release(claims, "k");
 	redisFree(ns.rc);
 	ns.rc = NULL;
 
@@ -395,7 +507,7 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	cr_assert_eq(s.queued, 20, "kept up to the bound");
 	cr_assert_eq(s.dropped, 5, "the oldest went");
 	t0 = drv_mono_ms();
-	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_ERR_REDIS);
+	cr_assert_eq(drv_claims_take(claims, "k", &c), DRV_ERR_REDIS);
 	cr_assert_lt(drv_mono_ms() - t0, 200);
 	usleep(1500 * 1000); /* a reconnect attempt or two fail meanwhile */
 	drv_state_stats(st, &s);
@@ -414,11 +526,9 @@ Test(state, redis_goes_away_and_comes_back, .timeout = 120)
 	drv_state_stats(st, &s);
 	cr_assert_eq(s.dropped, 5);
 	cr_assert_geq(s.written, 21);
-	/* the idempotency connection made before the restart is stale: it
-	 * is replaced within the same call */
-	seen = true;
-	cr_assert_eq(drv_state_idem_seen(st, "k", &seen), DRV_OK);
-	cr_assert_not(seen);
+	/* the claims' connection is made again on the next take */
+	cr_assert_eq(take(claims, "k").verdict, DRV_CLAIM_TAKEN);
+	drv_claims_destroy(claims);
 
 	drv_state_destroy(st);
 	ns_close(&ns, false);

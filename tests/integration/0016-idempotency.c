@@ -1,6 +1,7 @@
 /*
  * 0016 — a task whose idempotency key has already succeeded is not run
- * again, and every attempt leaves its state and history in Redis.
+ * again, and every attempt leaves its state and history in Redis; copies
+ * with one key that arrive at the same moment, at two workers, run once.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -9,8 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drover/kafka.h"
 #include "drover/redis.h"
 #include "drover/state.h"
+#include "drover/str.h"
 #include "harness.h"
 
 extern char **environ;
@@ -84,5 +87,92 @@ Test(idempotency, a_done_key_runs_once, .timeout = 120)
 	redisFree(rc);
 	drv_config_destroy(cfg);
 	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	it_teardown(&ctx);
+}
+
+/* Publish the task \p id (\p handler, idempotency key \p key) \p n times,
+ * each copy acknowledged. */
+static void publish_copies(it_ctx_t *ctx, const char *id, const char *handler,
+			   const char *key, int n)
+{
+	drv_config_t *cfg = NULL;
+	char err[512];
+	rd_kafka_t *rk;
+	drv_task_t t;
+
+	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	drv_task_init(&t);
+	t.created_ms = it_now_ms();
+	drv_strlcpy(t.id, id, sizeof(t.id));
+	t.handler = drv_strdup(handler);
+	t.idempotency_key = drv_strdup(key);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL, 0, err,
+					      sizeof(err)), DRV_OK, "%s", err);
+	drv_task_release(&t);
+	rd_kafka_destroy(rk);
+	drv_config_destroy(cfg);
+}
+
+/* Lines containing \p needle in both workers' logs. */
+static int logged(it_ctx_t *ctx, const char *needle)
+{
+	int n = 0;
+
+	for (int i = 1; i <= 2; i++) {
+		char path[300], *text, *p;
+
+		snprintf(path, sizeof(path), "%s/worker-%d.log", ctx->dir, i);
+		if (!(text = it_read(path)))
+			continue;
+		for (p = text; (p = strstr(p, needle)); p++)
+			n++;
+		free(text);
+	}
+	return n;
+}
+
+/* Three copies of one task and two other tasks, all with one idempotency
+ * key, published together to two workers; the handler takes 2 s, so the
+ * copies meet while the first runs. The key's claim lets one run; the
+ * others wait (no attempt used) and are skipped once it is done. */
+Test(idempotency, copies_at_once_run_once, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char key[64], ids[3][DRV_ID_LEN + 1];
+	pid_t w1, w2;
+	int64_t t0;
+
+	snprintf(key, sizeof(key), "pay-%lld", it_now_ms());
+	it_setup(&ctx,
+		 "  slow:\n"
+		 "    shell: true\n"
+		 "    command: 'echo \"run $DROVER_TASK_ID\" >> \"$OUT\"; "
+		 "sleep 2'\n");
+	it_topics(&ctx);
+	w1 = it_worker_start(&ctx, 1);
+	w2 = it_worker_start(&ctx, 2);
+	for (int i = 0; i < 3; i++)
+		drv_id_new(ids[i], it_now_ms());
+	publish_copies(&ctx, ids[0], "slow", key, 3);
+	publish_copies(&ctx, ids[1], "slow", key, 1);
+	publish_copies(&ctx, ids[2], "slow", key, 1);
+
+	cr_assert_geq(it_wait_count(&ctx, "run ", NULL, 1, 60000), 1,
+		      "nothing ran; see %s", ctx.dir);
+	t0 = it_now_ms();
+	while (logged(&ctx, "task skipped") < 4 && it_now_ms() - t0 < 30000)
+		usleep(100 * 1000);
+	cr_assert_eq(logged(&ctx, "task skipped"), 4, "see %s", ctx.dir);
+	cr_assert_geq(logged(&ctx, "another copy with its idempotency key is "
+			     "running"), 1, "no copy met the running one");
+	sleep(1);
+	cr_assert_eq(it_count(&ctx, "run ", NULL), 1, "copies ran: see %s",
+		     ctx.dir);
+	cr_assert_eq(it_stop(w1, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(w2, SIGTERM, 30000), 0);
 	it_teardown(&ctx);
 }

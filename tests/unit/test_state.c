@@ -2,10 +2,10 @@
  * Unit tests for the task-state writer (core/state.c), with no Redis: the
  * state names, the history entry and `task show` JSON, the
  * worker.task_state filter (all, failures, off), the queue bound (the
- * oldest entry goes, and is counted), a queued idempotency key counting as
- * seen, and that an unreachable or unresponsive Redis never blocks a
- * caller: creation returns at once, the object reports degraded,
- * drv_state_idem_seen() fails fast and destroy returns promptly.
+ * oldest entry goes, and is counted), and that an unreachable or
+ * unresponsive Redis never blocks a caller: creation returns at once, the
+ * object reports degraded, an idempotency claim (core/claim.c) fails fast
+ * and destroy returns promptly.
  */
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "drover/claim.h"
 #include "drover/clock.h"
 #include "drover/config.h"
 #include "drover/state.h"
@@ -322,7 +323,8 @@ Test(state, bad_arguments)
 	drv_state_t *st = drv_state_new(cfg, NULL, NULL, 0);
 	drv_state_rec_t r = { .state = DRV_TASK_RUNNING };
 	char *long_key = malloc(DRV_STATE_KEY_MAX + 2);
-	bool seen = true;
+	drv_claims_t *c = drv_claims_new(cfg, 0, NULL, 0);
+	drv_claim_t claim = { .verdict = DRV_CLAIM_HELD };
 
 	memset(long_key, 'k', DRV_STATE_KEY_MAX + 1);
 	long_key[DRV_STATE_KEY_MAX + 1] = '\0';
@@ -335,13 +337,18 @@ Test(state, bad_arguments)
 	cr_assert_eq(drv_state_idem_done(st, "", "T"), DRV_ERR_INVALID);
 	cr_assert_eq(drv_state_idem_done(st, "k", NULL), DRV_ERR_INVALID);
 	cr_assert_eq(drv_state_idem_done(st, long_key, "T"), DRV_ERR_INVALID);
-	cr_assert_eq(drv_state_idem_seen(st, NULL, &seen), DRV_ERR_INVALID);
-	cr_assert_eq(drv_state_idem_seen(st, long_key, &seen),
-		     DRV_ERR_INVALID);
-	cr_assert(seen, "untouched on error");
+	cr_assert_eq(drv_claims_take(c, NULL, &claim), DRV_ERR_INVALID);
+	cr_assert_eq(drv_claims_take(c, "", &claim), DRV_ERR_INVALID);
+	cr_assert_eq(drv_claims_take(c, long_key, &claim), DRV_ERR_INVALID);
+	cr_assert_eq(claim.verdict, DRV_CLAIM_HELD, "untouched on error");
+	drv_claims_release(c, long_key);
+	drv_claims_forget(c, "never taken");
+	cr_assert_eq(drv_claims_held(c), 0);
 	cr_assert_eq(stats(st).queued, 0);
 	drv_state_destroy(st);
 	drv_state_destroy(NULL);
+	drv_claims_destroy(c);
+	drv_claims_destroy(NULL);
 	free(long_key);
 	drv_config_destroy(cfg);
 }
@@ -365,7 +372,6 @@ Test(state, full_queue_drops_the_oldest)
 	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
 	drv_state_stats_t s;
 	char key[16];
-	bool seen = false;
 
 	cr_assert_not_null(st);
 	for (int i = 0; i < 15; i++) {
@@ -376,19 +382,6 @@ Test(state, full_queue_drops_the_oldest)
 	cr_assert_eq(s.queued, 10);
 	cr_assert_eq(s.dropped, 5);
 	cr_assert_eq(s.written, 0);
-	/* k5..k14 are queued, so seen without asking Redis; k0..k4 went */
-	for (int i = 5; i < 15; i++) {
-		drv_fmt(key, sizeof(key), "k%d", i);
-		seen = false;
-		cr_assert_eq(drv_state_idem_seen(st, key, &seen), DRV_OK, "%s",
-			     key);
-		cr_assert(seen);
-	}
-	for (int i = 0; i < 5; i++) {
-		drv_fmt(key, sizeof(key), "k%d", i);
-		cr_assert_eq(drv_state_idem_seen(st, key, &seen),
-			     DRV_ERR_REDIS, "%s", key);
-	}
 	drv_state_destroy(st);
 	drv_config_destroy(cfg);
 }
@@ -469,8 +462,9 @@ Test(state, unreachable_redis_never_blocks)
 			      .attempt = 1 };
 	drv_state_t *st;
 	drv_state_stats_t s;
+	drv_claims_t *c;
+	drv_claim_t claim;
 	int64_t t0 = drv_mono_ms();
-	bool seen = false;
 	drv_err_t err;
 
 	st = drv_state_new(cfg, &o, NULL, 0);
@@ -484,18 +478,22 @@ Test(state, unreachable_redis_never_blocks)
 	cr_assert(detail_has(&log, "127.0.0.1:1"));
 
 	t0 = drv_mono_ms();
+	c = drv_claims_new(cfg, 0, NULL, 0);
+	cr_assert_not_null(c);
 	for (int i = 0; i < 20; i++) {
-		err = drv_state_idem_seen(st, "nope", &seen);
+		err = drv_claims_take(c, "nope", &claim);
 		cr_assert(err == DRV_ERR_REDIS || err == DRV_ERR_TIMEOUT,
 			  "%d", err);
 	}
+	cr_assert_eq(drv_claims_held(c), 0);
+	drv_claims_destroy(c);
 	cr_assert_lt(drv_mono_ms() - t0, scaled(200),
-		     "idem_seen is slow when down");
+		     "claims are slow when Redis is down");
 	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
 	cr_assert_eq(drv_state_idem_done(st, "k", "T"), DRV_OK);
 	s = stats(st);
 	cr_assert_eq(s.queued, 2, "kept while Redis is down");
-	cr_assert_geq(s.errors, 21);
+	cr_assert_geq(s.errors, 1);
 
 	t0 = drv_mono_ms();
 	drv_state_destroy(st);
@@ -531,8 +529,10 @@ Test(state, unresponsive_redis_never_blocks, .timeout = 30)
 	status_log_t log = STATUS_LOG_INIT;
 	drv_state_opts_t o = { .on_status = on_status, .arg = &log };
 	drv_state_t *st;
+	drv_claims_t *c;
+	drv_claim_t claim;
+	drv_err_t err;
 	int64_t t0;
-	bool seen = false;
 
 	mute_start(&m);
 	drv_fmt(yaml, sizeof(yaml), "redis:\n  url: redis://127.0.0.1:%d\n"
@@ -546,12 +546,19 @@ Test(state, unresponsive_redis_never_blocks, .timeout = 30)
 	cr_assert(wait_down(&log, scaled(3000)), "never told Redis is down");
 	cr_assert(detail_has(&log, "unreachable"));
 
-	/* known down: no connect, no wait */
+	/* a claim waits for one command's timeout, then not again until
+	 * the backoff has passed */
+	c = drv_claims_new(cfg, 0, NULL, 0);
+	cr_assert_not_null(c);
+	t0 = drv_mono_ms();
+	err = drv_claims_take(c, "k", &claim);
+	cr_assert(err == DRV_ERR_TIMEOUT || err == DRV_ERR_REDIS, "%d", err);
+	cr_assert_lt(drv_mono_ms() - t0, scaled(1500), "claim waited");
 	t0 = drv_mono_ms();
 	for (int i = 0; i < 10; i++)
-		cr_assert_eq(drv_state_idem_seen(st, "k", &seen),
-			     DRV_ERR_REDIS);
-	cr_assert_lt(drv_mono_ms() - t0, scaled(200), "idem_seen waited");
+		cr_assert_eq(drv_claims_take(c, "k", &claim), DRV_ERR_REDIS);
+	cr_assert_lt(drv_mono_ms() - t0, scaled(200), "claims waited");
+	drv_claims_destroy(c);
 
 	t0 = drv_mono_ms();
 	drv_state_destroy(st);
