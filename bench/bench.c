@@ -377,6 +377,14 @@ bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
 		}
 		t.created_ms = drv_now_ms();
 		drv_id_new(t.id, t.created_ms);
+		if (p->keyed) {
+			char key[DRV_ID_LEN + 8];
+
+			drv_fmt(key, sizeof(key), "bench:%s", t.id);
+			free(t.idempotency_key);
+			if (!(t.idempotency_key = drv_strdup(key)))
+				break;
+		}
 		if (p->ids)
 			memcpy(p->ids[i], t.id, sizeof(p->ids[i]));
 		give_up = drv_mono_ms() + 30000;

@@ -114,6 +114,8 @@ typedef struct bench_produce {
 	int64_t         rate;       /**< tasks per second; 0 = as fast as
 				         possible */
 	uint32_t        priority;   /**< 1..10; 0 = the default (5) */
+	bool            keyed;      /**< each task gets the idempotency key
+				         "bench:<its id>" */
 	/* results */
 	size_t          acked;      /**< acknowledged by the broker */
 	size_t          failed;     /**< refused or not acknowledged */

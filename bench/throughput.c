@@ -51,15 +51,18 @@ typedef struct settings {
 	int64_t paced_s;        /* BENCH_PACED_SECONDS */
 	int     paced_conc;     /* BENCH_PACED_CONCURRENCY */
 	int     brk_rounds;     /* BENCH_BREAKER_ROUNDS: on-off-off-on */
+	int     key_rounds;     /* BENCH_KEY_ROUNDS: plain-keyed-keyed-plain */
 } settings_t;
 
 #define BRK_ROUNDS_MAX 5
+#define KEY_ROUNDS_MAX 5
 
 /* One worker run. */
 typedef struct run {
 	char        name[32];
 	int         concurrency;
 	const char *extra_yaml;     /* appended to the worker config */
+	bool        keyed;          /* its tasks have idempotency keys */
 	bool        ran;            /* the worker started */
 	size_t      expected, done; /* distinct task ids that succeeded */
 	size_t      duplicates;     /* task.succeeded seen again for an id */
@@ -424,7 +427,8 @@ static void print_rate_row(const run_t *r, const baseline_t *b)
 	char label[64], rate[32];
 
 	drv_fmt(label, sizeof(label), "drover-worker concurrency=%d%s",
-		r->concurrency, r->extra_yaml ? " (no breakers)" : "");
+		r->concurrency, r->extra_yaml ? " (no breakers)" :
+		r->keyed ? " (keys)" : "");
 	if (!r->ran) {
 		printf("  %-36s %12s\n", label, "did not run");
 		return;
@@ -465,33 +469,39 @@ static void print_rss(const char *label, int conc, long kb, bool clean,
 	       clean ? "" : "   (did not stop cleanly after SIGTERM)");
 }
 
+/* The mean rate of the complete runs among runs[0..n) at runs[0]'s
+ * concurrency that are (\p b) or are not (!\p b) the compared kind:
+ * breakers off, or keyed. *cnt: how many. */
+static double mean_rate(const run_t *runs, size_t n, bool b, int *cnt)
+{
+	double sum = 0;
+
+	*cnt = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!runs[i].ran || runs[i].concurrency != runs[0].concurrency ||
+		    runs[i].done < runs[i].expected ||
+		    (runs[i].extra_yaml || runs[i].keyed) != b)
+			continue;
+		sum += runs[i].rate;
+		(*cnt)++;
+	}
+	return *cnt ? sum / *cnt : 0;
+}
+
 /* Breakers on (every run without extra config at the low concurrency)
  * against breakers disabled (the others), runs interleaved on-off-off-on
  * so a drift of the host's load hits both alike. */
 static void print_breakers(const run_t *runs, size_t nruns)
 {
-	double on = 0, off = 0;
-	int n_on = 0, n_off = 0;
+	int n_on, n_off;
+	double on = mean_rate(runs, nruns, false, &n_on);
+	double off = mean_rate(runs, nruns, true, &n_off);
 	char a[32], c[32];
 
-	for (size_t i = 0; i < nruns; i++) {
-		if (!runs[i].ran || runs[i].concurrency != runs[0].concurrency ||
-		    runs[i].done < runs[i].expected)
-			continue;
-		if (runs[i].extra_yaml) {
-			off += runs[i].rate;
-			n_off++;
-		} else {
-			on += runs[i].rate;
-			n_on++;
-		}
-	}
 	if (!n_on || !n_off) {
 		printf("  %-36s %12s\n", "breakers on vs off", "did not run");
 		return;
 	}
-	on /= n_on;
-	off /= n_off;
 	printf("\n== breakers: enabled (default, one per handler, shared in "
 	       "Redis) vs disabled, concurrency=%d ==\n", runs[0].concurrency);
 	printf("  %-36s %12s tasks/s (mean of %d runs)\n", "breakers enabled",
@@ -502,8 +512,36 @@ static void print_breakers(const run_t *runs, size_t nruns)
 	       "enabled / disabled", on / off, verdict(on / off >= 0.95));
 }
 
+/* Tasks with idempotency keys (a claim before each, a SET after) against
+ * tasks without, interleaved plain-keyed-keyed-plain. */
+static void print_keys(const run_t *runs, size_t n, const baseline_t *b)
+{
+	int n_plain, n_keyed;
+	double plain = mean_rate(runs, n, false, &n_plain);
+	double keyed = mean_rate(runs, n, true, &n_keyed);
+	char a[32];
+
+	if (!n)
+		return;
+	printf("\n== idempotency keys: every task with a key of its own vs "
+	       "none, concurrency=%d, a fresh namespace per run ==\n",
+	       runs[0].concurrency);
+	for (size_t i = 0; i < n; i++)
+		print_rate_row(&runs[i], b);
+	if (!n_plain || !n_keyed) {
+		printf("  %-36s %12s\n", "keys vs none", "did not run");
+		return;
+	}
+	printf("  %-36s %12s tasks/s (mean of %d runs)\n", "no keys",
+	       bench_thousands(plain, a, sizeof(a)), n_plain);
+	printf("  %-36s %12s tasks/s (mean of %d runs)\n", "keys",
+	       bench_thousands(keyed, a, sizeof(a)), n_keyed);
+	printf("  %-36s %12.4f\n", "keys / no keys", keyed / plain);
+}
+
 static void print_report(const settings_t *s, const bench_produce_t *prod,
 			 const baseline_t *b, const run_t *runs, size_t nruns,
+			 const run_t *kruns, size_t nkruns,
 			 const phase_t *phases, size_t nphases,
 			 long paced_rss, bool paced_clean)
 {
@@ -536,6 +574,7 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 			best = &runs[i];
 	}
 	print_breakers(runs, nruns);
+	print_keys(kruns, nkruns, b);
 
 	printf("\n== latency submit->start: tasks at a fixed rate to an idle "
 	       "worker (concurrency=%d), %lld s per rate ==\n", s->paced_conc,
@@ -574,6 +613,11 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 		if (runs[i].ran)
 			print_rss("throughput run", runs[i].concurrency,
 				  runs[i].rss_kb, runs[i].clean_stop, &max_rss);
+	for (size_t i = 0; i < nkruns; i++)
+		if (kruns[i].ran)
+			print_rss("keys run", kruns[i].concurrency,
+				  kruns[i].rss_kb, kruns[i].clean_stop,
+				  &max_rss);
 	print_rss("paced runs", s->paced_conc, paced_rss, paced_clean,
 		  &max_rss);
 
@@ -601,6 +645,43 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 	fflush(stdout);
 }
 
+/* Each run in a namespace of its own (a key is done once its task ran):
+ * produce the tasks, with keys or without, and drain them. */
+static bool keys_runs(const settings_t *s, run_t *runs, size_t n)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < n && !bench_stop; i++) {
+		bench_produce_t p = { .handler = "noop", .payload = "{}",
+				      .n = s->tasks, .keyed = runs[i].keyed };
+		char topic[256], group[128];
+		bench_ns_t ns;
+
+		if (!(p.ids = calloc(p.n, sizeof(*p.ids))))
+			return false;
+		if (!bench_ns_open(&ns, "tk", "handlers:\n  noop:\n"
+				   "    type: noop\n")) {
+			bench_ns_close(&ns);
+			free(p.ids);
+			return false;
+		}
+		bench_ns_band_topic(&ns, topic, sizeof(topic));
+		bench_log("%s: producing %zu tasks%s to %s", runs[i].name, p.n,
+			  p.keyed ? " with keys" : "", topic);
+		if (bench_produce_tasks(&ns, topic, &p)) {
+			drv_fmt(group, sizeof(group), "%sworkers-%s", ns.prefix,
+				runs[i].name);
+			ok &= worker_run(&ns, &runs[i], group, p.ids, p.acked,
+					 s->timeout_s);
+		} else {
+			ok = false;
+		}
+		bench_ns_close(&ns);
+		free(p.ids);
+	}
+	return ok;
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
@@ -608,8 +689,8 @@ int main(int argc, char **argv)
 	settings_t s;
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
 	baseline_t base = { 0 };
-	run_t runs[2 + 4 * BRK_ROUNDS_MAX];
-	size_t nruns;
+	run_t runs[2 + 4 * BRK_ROUNDS_MAX], kruns[2 * KEY_ROUNDS_MAX];
+	size_t nruns, nkruns;
 	phase_t phases[2];
 	long paced_rss = -1;
 	bool paced_clean = false;
@@ -638,8 +719,18 @@ int main(int argc, char **argv)
 					  1024);
 	s.brk_rounds = (int)bench_env_int("BENCH_BREAKER_ROUNDS", 2, 1,
 					  BRK_ROUNDS_MAX);
+	s.key_rounds = (int)bench_env_int("BENCH_KEY_ROUNDS", 2, 0,
+					  KEY_ROUNDS_MAX);
 	prod.n = s.tasks;
 	memset(runs, 0, sizeof(runs));
+	memset(kruns, 0, sizeof(kruns));
+	nkruns = 2 * (size_t)s.key_rounds;
+	for (size_t i = 0; i < nkruns; i++) {
+		kruns[i].keyed = i % 4 == 1 || i % 4 == 2;
+		drv_fmt(kruns[i].name, sizeof(kruns[i].name), "c-low-%s-%zu",
+			kruns[i].keyed ? "keys" : "plain", i);
+		kruns[i].concurrency = s.conc_low;
+	}
 	memset(phases, 0, sizeof(phases));
 	drv_strlcpy(runs[0].name, "c-low", sizeof(runs[0].name));
 	runs[0].concurrency = s.conc_low;
@@ -696,8 +787,10 @@ int main(int argc, char **argv)
 	bench_ns_close(&ns);
 	free(prod.ids);
 	if (!bench_stop)
+		ok &= keys_runs(&s, kruns, nkruns);
+	if (!bench_stop)
 		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
-	print_report(&s, &prod, &base, runs, nruns, phases, 2, paced_rss,
-		     paced_clean);
+	print_report(&s, &prod, &base, runs, nruns, kruns, nkruns, phases, 2,
+		     paced_rss, paced_clean);
 	return ok && !bench_stop ? 0 : 1;
 }

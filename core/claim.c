@@ -1,11 +1,13 @@
 /*
  * claim.c — idempotency claims in Redis (see include/drover/claim.h).
  *
- * One connection behind a mutex serves the runners' takes and releases and
- * the renewal thread, which every lease/3 renews, in one pipeline, every
- * claim this object holds. Each change is a Lua script that checks the
- * value first, so a claim that lapsed and was taken by another copy is
- * never renewed or deleted by its old holder.
+ * Takes and releases go over a pool of connections, one per caller at a
+ * time (so as many round trips are in flight as runners ask), made as
+ * needed and kept; after a failure nobody connects before a shared
+ * backoff. The renewal thread, on a connection of its own, renews every
+ * claim held, in one pipeline, every lease/3. Each change is a Lua script
+ * that checks the value first, so a claim that lapsed and was taken by
+ * another copy is never renewed or deleted by its old holder.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -58,6 +60,14 @@ typedef struct held {
 							 taken by another */
 } held_t;
 
+/* A connection of the pool: one per runner taking or giving back a claim
+ * at the same moment, so runners do not wait on each other's round
+ * trips. */
+typedef struct conn {
+	redisContext *rc;
+	bool          busy;
+} conn_t;
+
 struct drv_claims {
 	drv_config_t rcfg;          /* redis.* point at the copies below */
 	char        *url, *password, *prefix;
@@ -66,77 +76,135 @@ struct drv_claims {
 
 	pthread_mutex_t lock;       /* everything below */
 	pthread_cond_t  cond;
-	redisContext   *conn;
-	int64_t         retry_ms;   /* no connect before (mono) */
+	conn_t        **pool;
+	size_t          pool_cnt, pool_cap;
+	int64_t         retry_ms;   /* no connect before (mono): Redis down */
 	int64_t         backoff_ms;
 	held_t         *held;
 	size_t          cnt, cap;
 	bool            stop;
 	pthread_t       thread;
 	bool            started;
+	redisContext   *renew_rc;   /* the renewal thread's own */
 };
 
 /* ------------------------------------------------------------------ */
-/* The connection (c->lock held)                                       */
+/* Connections                                                         */
 /* ------------------------------------------------------------------ */
 
-static void broken(drv_claims_t *c)
+/* A connection failed: drop it; nobody connects before the backoff. */
+static void broken(drv_claims_t *c, redisContext **rc)
 {
-	redisFree(c->conn);
-	c->conn = NULL;
+	redisFree(*rc);
+	*rc = NULL;
+	pthread_mutex_lock(&c->lock);
 	c->retry_ms = drv_mono_ms() + c->backoff_ms;
 	c->backoff_ms *= 2;
 	if (c->backoff_ms > BACKOFF_MAX_MS)
 		c->backoff_ms = BACKOFF_MAX_MS;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Connect *rc if it is not, unless Redis is in its backoff. */
+static drv_err_t connected(drv_claims_t *c, redisContext **rc)
+{
+	drv_err_t err;
+	bool wait;
+
+	if (*rc)
+		return DRV_OK;
+	pthread_mutex_lock(&c->lock);
+	wait = drv_mono_ms() < c->retry_ms;
+	pthread_mutex_unlock(&c->lock);
+	if (wait)
+		return DRV_ERR_REDIS;
+	if ((err = drv_redis_connect(&c->rcfg, rc, NULL, 0))) {
+		*rc = NULL;
+		broken(c, rc);
+	}
+	return err;
+}
+
+/* A free connection of the pool, marked busy (a new slot when all are);
+ * NULL when out of memory. */
+static conn_t *conn_get(drv_claims_t *c)
+{
+	conn_t *k = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->pool_cnt && !k; i++)
+		if (!c->pool[i]->busy)
+			k = c->pool[i];
+	if (!k && c->pool_cnt == c->pool_cap) {
+		size_t cap = c->pool_cap ? c->pool_cap * 2 : 8;
+		conn_t **m = realloc(c->pool, cap * sizeof(*m));
+
+		if (m) {
+			c->pool = m;
+			c->pool_cap = cap;
+		}
+	}
+	if (!k && c->pool_cnt < c->pool_cap &&
+	    (k = calloc(1, sizeof(*k))))
+		c->pool[c->pool_cnt++] = k;
+	if (k)
+		k->busy = true;
+	pthread_mutex_unlock(&c->lock);
+	return k;
+}
+
+static void conn_put(drv_claims_t *c, conn_t *k)
+{
+	pthread_mutex_lock(&c->lock);
+	k->busy = false;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /*
- * Run one script on \p key with \p token (and the lease). Connects when
- * there is no connection and the backoff allows it. A kept connection
- * that fails at once (Redis restarted since) is replaced and the command
- * tried once more; a timeout is not tried again. NULL: *err says why.
+ * Run one script on \p rkey with \p token (and the lease) over a
+ * connection of the pool. A kept connection that fails at once (Redis
+ * restarted since) is replaced and the command tried once more; a timeout
+ * is not tried again. NULL: *err says why.
  */
 static redisReply *eval(drv_claims_t *c, const char *script,
 			const char *rkey, const char *token, drv_err_t *err)
 {
 	const char *argv[6] = { "EVAL", script, "1", rkey, token, c->lease };
 	size_t argl[6];
+	redisReply *r = NULL;
+	conn_t *k;
 
 	for (int i = 0; i < 6; i++)
 		argl[i] = strlen(argv[i]);
-	for (int tries = 0;; tries++) {
-		bool fresh = false;
-		redisReply *r;
-
-		if (!c->conn) {
-			if (drv_mono_ms() < c->retry_ms) {
-				*err = DRV_ERR_REDIS;
-				return NULL;
-			}
-			if ((*err = drv_redis_connect(&c->rcfg, &c->conn, NULL,
-						      0))) {
-				c->conn = NULL;
-				broken(c);
-				return NULL;
-			}
-			fresh = true;
-		}
-		if ((r = redisCommandArgv(c->conn, 6, argv, argl))) {
-			c->backoff_ms = BACKOFF_MIN_MS;
-			return r;
-		}
-		*err = drv_redis_err(c->conn);
-		if (!fresh && !tries && *err != DRV_ERR_TIMEOUT) {
-			redisFree(c->conn);
-			c->conn = NULL;
-			continue;
-		}
-		broken(c);
+	if (!(k = conn_get(c))) {
+		*err = DRV_ERR_NOMEM;
 		return NULL;
 	}
+	for (int tries = 0;; tries++) {
+		bool fresh = !k->rc;
+
+		if ((*err = connected(c, &k->rc)))
+			break;
+		if ((r = redisCommandArgv(k->rc, 6, argv, argl))) {
+			pthread_mutex_lock(&c->lock);
+			c->backoff_ms = BACKOFF_MIN_MS;
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		*err = drv_redis_err(k->rc);
+		if (!fresh && !tries && *err != DRV_ERR_TIMEOUT) {
+			redisFree(k->rc);
+			k->rc = NULL;
+			continue;
+		}
+		broken(c, &k->rc);
+		break;
+	}
+	conn_put(c, k);
+	return r;
 }
 
-/* Index of the held claim on \p rkey, or -1. */
+/* Index of the held claim on \p rkey, or -1 (c->lock held). */
 static ssize_t find(const drv_claims_t *c, const char *rkey)
 {
 	for (size_t i = 0; i < c->cnt; i++)
@@ -155,38 +223,56 @@ static void drop(drv_claims_t *c, size_t i)
 /* Renewal                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Renew every held claim in one pipeline (c->lock held). A claim that is
- * no longer ours (it lapsed and another copy took it) is dropped. */
+/* Renew every held claim in one pipeline on the thread's own connection,
+ * from a copy of the list taken under the lock. A claim that is no
+ * longer ours (it lapsed and another copy took it) is dropped. */
 static void renew_all(drv_claims_t *c)
 {
-	size_t n = c->cnt;
+	held_t *snap;
+	size_t n, got = 0;
 
-	if (!n || (!c->conn && drv_mono_ms() < c->retry_ms))
-		return;
-	if (!c->conn) {
-		if (drv_redis_connect(&c->rcfg, &c->conn, NULL, 0)) {
-			c->conn = NULL;
-			broken(c);
-			return;
-		}
+	pthread_mutex_lock(&c->lock);
+	n = c->cnt;
+	snap = n ? calloc(n, sizeof(*snap)) : NULL;
+	for (size_t i = 0; snap && i < n; i++) {
+		snap[i] = c->held[i];
+		snap[i].rkey = drv_strdup(c->held[i].rkey);
 	}
+	pthread_mutex_unlock(&c->lock);
+	if (!snap || connected(c, &c->renew_rc))
+		goto out;
 	for (size_t i = 0; i < n; i++)
-		redisAppendCommand(c->conn, "EVAL %s 1 %s %s %s", renew_lua,
-				   c->held[i].rkey, c->held[i].token, c->lease);
+		if (snap[i].rkey)
+			redisAppendCommand(c->renew_rc, "EVAL %s 1 %s %s %s",
+					   renew_lua, snap[i].rkey,
+					   snap[i].token, c->lease);
 	for (size_t i = 0; i < n; i++) {
 		redisReply *r = NULL;
 
-		if (redisGetReply(c->conn, (void **)&r) != REDIS_OK) {
-			broken(c);
-			return;
+		if (!snap[i].rkey)
+			continue;
+		if (redisGetReply(c->renew_rc, (void **)&r) != REDIS_OK) {
+			broken(c, &c->renew_rc);
+			break;
 		}
-		c->held[i].lost = r->type == REDIS_REPLY_INTEGER &&
-				  r->integer == 0;
+		snap[i].lost = r->type == REDIS_REPLY_INTEGER &&
+			       r->integer == 0;
 		freeReplyObject(r);
+		got++;
 	}
-	for (size_t i = n; i-- > 0;)
-		if (c->held[i].lost)
-			drop(c, i);
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; got && i < n; i++) {
+		ssize_t k;
+
+		if (snap[i].lost && (k = find(c, snap[i].rkey)) >= 0 &&
+		    !strcmp(c->held[k].token, snap[i].token))
+			drop(c, (size_t)k);
+	}
+	pthread_mutex_unlock(&c->lock);
+out:
+	for (size_t i = 0; snap && i < n; i++)
+		free(snap[i].rkey);
+	free(snap);
 }
 
 static void *run(void *arg)
@@ -199,8 +285,11 @@ static void *run(void *arg)
 						  c->lease_ms / 3);
 
 		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-		if (!c->stop)
-			renew_all(c);
+		if (c->stop)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		renew_all(c);
+		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return NULL;
@@ -275,7 +364,12 @@ void drv_claims_destroy(drv_claims_t *c)
 	while (c->cnt)
 		drop(c, c->cnt - 1);
 	free(c->held);
-	redisFree(c->conn);
+	for (size_t i = 0; i < c->pool_cnt; i++) {
+		redisFree(c->pool[i]->rc);
+		free(c->pool[i]);
+	}
+	free(c->pool);
+	redisFree(c->renew_rc);
 	free(c->url);
 	free(c->password);
 	free(c->prefix);
@@ -285,15 +379,6 @@ void drv_claims_destroy(drv_claims_t *c)
 /* ------------------------------------------------------------------ */
 /* Take, release, forget                                               */
 /* ------------------------------------------------------------------ */
-
-/* Lock, waiting no longer than one command may take. */
-static bool lock_within(drv_claims_t *c)
-{
-	struct timespec until = drv_deadline(CLOCK_REALTIME,
-					     c->rcfg.redis.connect_timeout_ms);
-
-	return pthread_mutex_timedlock(&c->lock, &until) == 0;
-}
 
 /* Read the take script's reply into \p out. */
 static drv_err_t take_reply(const redisReply *r, drv_claim_t *out)
@@ -324,6 +409,34 @@ static drv_err_t take_reply(const redisReply *r, drv_claim_t *out)
 	return DRV_ERR_REDIS;
 }
 
+/* Note a claim taken: the renewal keeps it alive until it is let go. */
+static drv_err_t hold(drv_claims_t *c, const char *rkey, const char *token)
+{
+	drv_err_t err = DRV_ERR_NOMEM;
+	held_t *h;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->cnt == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		held_t *m = realloc(c->held, cap * sizeof(*m));
+
+		if (!m)
+			goto out;
+		c->held = m;
+		c->cap = cap;
+	}
+	h = &c->held[c->cnt];
+	if (!(h->rkey = drv_strdup(rkey)))
+		goto out;
+	memcpy(h->token, token, sizeof(h->token));
+	h->lost = false;
+	c->cnt++;
+	err = DRV_OK;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
 drv_err_t drv_claims_take(drv_claims_t *c, const char *key,
 			  drv_claim_t *out)
 {
@@ -337,41 +450,15 @@ drv_err_t drv_claims_take(drv_claims_t *c, const char *key,
 	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->prefix, key);
 	memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
 	drv_id_new(token + sizeof(TOKEN_PREFIX) - 1, drv_now_ms());
-	if (!lock_within(c))
-		return DRV_ERR_TIMEOUT;
-	if (!(r = eval(c, take_lua, rkey, token, &err))) {
-		pthread_mutex_unlock(&c->lock);
+	if (!(r = eval(c, take_lua, rkey, token, &err)))
 		return err;
-	}
 	err = r->type == REDIS_REPLY_ERROR ? DRV_ERR_REDIS
 					   : take_reply(r, out);
 	freeReplyObject(r);
-	if (!err && out->verdict == DRV_CLAIM_TAKEN) {
-		held_t *h;
-
-		if (c->cnt == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 16;
-			held_t *m = realloc(c->held, cap * sizeof(*m));
-
-			if (!m) {
-				err = DRV_ERR_NOMEM;
-				goto out;
-			}
-			c->held = m;
-			c->cap = cap;
-		}
-		h = &c->held[c->cnt];
-		if (!(h->rkey = drv_strdup(rkey))) {
-			err = DRV_ERR_NOMEM;
-			goto out;
-		}
-		memcpy(h->token, token, sizeof(h->token));
-		h->lost = false;
-		c->cnt++;
-	}
-out:
-	pthread_mutex_unlock(&c->lock);
-	return err;
+	if (err || out->verdict != DRV_CLAIM_TAKEN)
+		return err;
+	/* ours: renewed from now on (on NOMEM it lapses after the lease) */
+	return hold(c, rkey, token);
 }
 
 /* Stop holding the claim of \p key; give it back in Redis when \p del. */
@@ -380,6 +467,7 @@ static void let_go(drv_claims_t *c, const char *key, bool del)
 	char rkey[DRV_STATE_KEY_MAX * 2 + 8];
 	drv_err_t err;
 	redisReply *r;
+	char token[sizeof(TOKEN_PREFIX) + DRV_ID_LEN] = "";
 	ssize_t i;
 
 	if (!key || strlen(key) > DRV_STATE_KEY_MAX)
@@ -387,12 +475,12 @@ static void let_go(drv_claims_t *c, const char *key, bool del)
 	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->prefix, key);
 	pthread_mutex_lock(&c->lock);
 	if ((i = find(c, rkey)) >= 0) {
-		if (del && (r = eval(c, release_lua, rkey, c->held[i].token,
-				     &err)))
-			freeReplyObject(r);
+		memcpy(token, c->held[i].token, sizeof(token));
 		drop(c, (size_t)i);
 	}
 	pthread_mutex_unlock(&c->lock);
+	if (del && *token && (r = eval(c, release_lua, rkey, token, &err)))
+		freeReplyObject(r);
 }
 
 void drv_claims_release(drv_claims_t *c, const char *key)

@@ -24,7 +24,8 @@
  * caller runs the task unchecked (at least once), as it did before claims.
  *
  * Threads: drv_claims_new() and drv_claims_destroy() by the owner; the
- * others from any thread (they share one connection behind a mutex).
+ * others from any thread (each call takes a connection of a pool, so
+ * callers do not wait on each other's round trips).
  */
 #ifndef DROVER_CLAIM_H
 #define DROVER_CLAIM_H
@@ -75,8 +76,8 @@ drv_claims_t *drv_claims_new(const drv_config_t *cfg, int64_t lease_ms,
 void drv_claims_destroy(drv_claims_t *c);
 
 /**
- * @brief Take the claim of idempotency key \p key, within
- *        redis.connect_timeout.
+ * @brief Take the claim of idempotency key \p key (one round trip, at most
+ *        redis.connect_timeout; a first call may connect).
  * @param out  set on DRV_OK.
  * @returns DRV_OK, DRV_ERR_INVALID (NULL, empty or too long key),
  *          DRV_ERR_REDIS or DRV_ERR_TIMEOUT (Redis down or slow: run the
