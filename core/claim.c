@@ -69,8 +69,7 @@ typedef struct conn {
 } conn_t;
 
 struct drv_claims {
-	drv_config_t rcfg;          /* redis.* point at the copies below */
-	char        *url, *password, *prefix;
+	drv_redis_conf_t redis;
 	int64_t      lease_ms;
 	char         lease[24];
 
@@ -118,7 +117,7 @@ static drv_err_t connected(drv_claims_t *c, redisContext **rc)
 	pthread_mutex_unlock(&c->lock);
 	if (wait)
 		return DRV_ERR_REDIS;
-	if ((err = drv_redis_connect(&c->rcfg, rc, NULL, 0))) {
+	if ((err = drv_redis_connect(&c->redis.cfg, rc, NULL, 0))) {
 		*rc = NULL;
 		broken(c, rc);
 	}
@@ -311,27 +310,18 @@ drv_claims_t *drv_claims_new(const drv_config_t *cfg, int64_t lease_ms,
 		return NULL;
 	if (!(c = calloc(1, sizeof(*c))))
 		goto nomem;
-	c->url = drv_strdup(cfg->redis.url);
-	c->password = drv_strdup(cfg->redis.password ? cfg->redis.password
-						     : "");
-	c->prefix = drv_strdup(cfg->redis.key_prefix ? cfg->redis.key_prefix
-						     : "");
-	if (!c->url || !c->password || !c->prefix) {
-		drv_claims_destroy(c);
-		goto nomem;
-	}
-	c->rcfg.redis.url = c->url;
-	c->rcfg.redis.password = c->password;
-	c->rcfg.redis.key_prefix = c->prefix;
-	c->rcfg.redis.connect_timeout_ms = cfg->redis.connect_timeout_ms;
-	c->lease_ms = lease_ms > 0 ? lease_ms : DRV_CLAIM_LEASE_MS;
-	drv_fmt(c->lease, sizeof(c->lease), "%lld", (long long)c->lease_ms);
-	c->backoff_ms = BACKOFF_MIN_MS;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	if (drv_redis_conf_copy(&c->redis, cfg)) {
+		drv_claims_destroy(c);
+		goto nomem;
+	}
+	c->lease_ms = lease_ms > 0 ? lease_ms : DRV_CLAIM_LEASE_MS;
+	drv_fmt(c->lease, sizeof(c->lease), "%lld", (long long)c->lease_ms);
+	c->backoff_ms = BACKOFF_MIN_MS;
 	if ((rc = pthread_create(&c->thread, NULL, run, c))) {
 		drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
 			  "idempotency claims: cannot start thread: %s",
@@ -357,10 +347,8 @@ void drv_claims_destroy(drv_claims_t *c)
 		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->thread, NULL);
 	}
-	if (c->url && c->password && c->prefix) {
-		pthread_cond_destroy(&c->cond);
-		pthread_mutex_destroy(&c->lock);
-	}
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
 	while (c->cnt)
 		drop(c, c->cnt - 1);
 	free(c->held);
@@ -370,9 +358,7 @@ void drv_claims_destroy(drv_claims_t *c)
 	}
 	free(c->pool);
 	redisFree(c->renew_rc);
-	free(c->url);
-	free(c->password);
-	free(c->prefix);
+	drv_redis_conf_free(&c->redis);
 	free(c);
 }
 
@@ -447,7 +433,7 @@ drv_err_t drv_claims_take(drv_claims_t *c, const char *key,
 
 	if (!key || !*key || strlen(key) > DRV_STATE_KEY_MAX)
 		return DRV_ERR_INVALID;
-	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->prefix, key);
+	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->redis.prefix, key);
 	memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
 	drv_id_new(token + sizeof(TOKEN_PREFIX) - 1, drv_now_ms());
 	if (!(r = eval(c, take_lua, rkey, token, &err)))
@@ -472,7 +458,7 @@ static void let_go(drv_claims_t *c, const char *key, bool del)
 
 	if (!key || strlen(key) > DRV_STATE_KEY_MAX)
 		return;
-	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->prefix, key);
+	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->redis.prefix, key);
 	pthread_mutex_lock(&c->lock);
 	if ((i = find(c, rkey)) >= 0) {
 		memcpy(token, c->held[i].token, sizeof(token));

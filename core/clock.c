@@ -17,6 +17,8 @@ static int64_t clock_ms(clockid_t id)
 }
 
 int64_t drv_now_ms(void)  { return clock_ms(CLOCK_REALTIME); }
+int64_t drv_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
+
 struct timespec drv_deadline(clockid_t clock, int64_t ms)
 {
 	struct timespec ts;
@@ -30,8 +32,6 @@ struct timespec drv_deadline(clockid_t clock, int64_t ms)
 	}
 	return ts;
 }
-
-int64_t drv_mono_ms(void) { return clock_ms(CLOCK_MONOTONIC); }
 
 void drv_format_time(int64_t ms, char *buf, size_t size)
 {

@@ -101,6 +101,33 @@ static drv_err_t expect_ok(redisContext *c, char *errstr, size_t errstr_size,
 	return err;
 }
 
+drv_err_t drv_redis_conf_copy(drv_redis_conf_t *dst, const drv_config_t *cfg)
+{
+	const drv_redis_conf_t zero = { .url = NULL };
+
+	*dst = zero;
+	dst->url = drv_strdup(cfg->redis.url ? cfg->redis.url : "");
+	dst->password = drv_strdup(cfg->redis.password ? cfg->redis.password
+						       : "");
+	dst->prefix = drv_strdup(cfg->redis.key_prefix ? cfg->redis.key_prefix
+						       : "");
+	if (!dst->url || !dst->password || !dst->prefix)
+		return DRV_ERR_NOMEM;
+	dst->cfg.redis = cfg->redis;
+	dst->cfg.redis.url = dst->url;
+	dst->cfg.redis.password = dst->password;
+	dst->cfg.redis.key_prefix = dst->prefix;
+	return DRV_OK;
+}
+
+void drv_redis_conf_free(drv_redis_conf_t *c)
+{
+	free(c->url);
+	free(c->password);
+	free(c->prefix);
+	c->url = c->password = c->prefix = NULL;
+}
+
 drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
 			    char *errstr, size_t errstr_size)
 {

@@ -50,10 +50,7 @@ typedef struct entry {
 } entry_t;
 
 struct drv_state {
-	/* copies of the config; rcfg's redis.* point at them, for
-	 * drv_redis_connect() */
-	drv_config_t rcfg;
-	char   *url, *password, *prefix;
+	drv_redis_conf_t redis;   /* the config's redis.*, copied */
 	drv_task_state_mode_t mode;
 	int64_t state_ttl_ms, idem_ttl_ms;
 	char    where[280];       /* host:port or socket path, for messages */
@@ -322,7 +319,7 @@ static void set_status(drv_state_t *st, int status, const char *detail)
 static bool connect_main(drv_state_t *st, int64_t timeout_ms, char *err,
 			 size_t err_size)
 {
-	drv_config_t c = st->rcfg;
+	drv_config_t c = st->redis.cfg;
 	char detail[400];
 	int old;
 
@@ -430,7 +427,7 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	int n = 0;
 
 	if (e->kind == E_IDEM) {
-		drv_fmt(key, sizeof(key), "%sidem:%s", st->prefix, e->key);
+		drv_fmt(key, sizeof(key), "%sidem:%s", st->redis.prefix, e->key);
 		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->idem_ttl_ms);
 		arg(&a, "SET");
 		arg(&a, key);
@@ -441,7 +438,7 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	}
 	if (ends_attempt(r->state) && !(hist = drv_state_history_json(r)))
 		return 0;
-	drv_fmt(key, sizeof(key), "%stask:%s", st->prefix, r->task_id);
+	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix, r->task_id);
 	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
 	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
 	drv_fmt(att, sizeof(att), "%u", (unsigned)r->attempt);
@@ -538,7 +535,7 @@ static void lost(drv_state_t *st, const char *why, int64_t timeout_ms,
 static void flush(drv_state_t *st, int64_t deadline, int64_t *next_try,
 		  int64_t *backoff)
 {
-	int64_t timeout = st->rcfg.redis.connect_timeout_ms;
+	int64_t timeout = st->redis.cfg.redis.connect_timeout_ms;
 
 	while (st->conn) {
 		char err[256] = "";
@@ -587,7 +584,7 @@ static void ping(drv_state_t *st, int64_t *next_try, int64_t *backoff)
 		return;
 	}
 	drv_strlcpy(err, st->conn->errstr, sizeof(err));
-	lost(st, err, st->rcfg.redis.connect_timeout_ms, next_try, backoff);
+	lost(st, err, st->redis.cfg.redis.connect_timeout_ms, next_try, backoff);
 }
 
 /* Wait on the condition variable until \p ms from now or a signal. */
@@ -609,7 +606,7 @@ static void *run(void *arg)
 		if (!st->conn && drv_mono_ms() >= next_try) {
 			char err[256], detail[400];
 
-			if (connect_main(st, st->rcfg.redis.connect_timeout_ms,
+			if (connect_main(st, st->redis.cfg.redis.connect_timeout_ms,
 					 err, sizeof(err))) {
 				backoff = DRV_STATE_BACKOFF_MIN_MS;
 			} else {
@@ -635,7 +632,7 @@ static void *run(void *arg)
 	 * known to be down. */
 	deadline = drv_mono_ms() + st->opts.close_ms;
 	if (!st->conn && atomic_load(&st->status) != ST_DOWN) {
-		int64_t t = st->rcfg.redis.connect_timeout_ms;
+		int64_t t = st->redis.cfg.redis.connect_timeout_ms;
 		char err[256];
 
 		connect_main(st, t < st->opts.close_ms ? t : st->opts.close_ms,
@@ -672,28 +669,19 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 		st->opts.flush_ms = DRV_STATE_FLUSH_MS;
 	if (st->opts.close_ms <= 0)
 		st->opts.close_ms = DRV_STATE_CLOSE_MS;
-	st->url = drv_strdup(cfg->redis.url);
-	st->password = drv_strdup(cfg->redis.password ? cfg->redis.password
-						      : "");
-	st->prefix = drv_strdup(cfg->redis.key_prefix ? cfg->redis.key_prefix
-						      : "");
 	st->cap = st->opts.queue_max;
 	st->ring = calloc(st->cap, sizeof(*st->ring));
-	if (!st->url || !st->password || !st->prefix || !st->ring) {
+	if (drv_redis_conf_copy(&st->redis, cfg) || !st->ring) {
 		drv_state_destroy(st);
 		goto nomem;
 	}
-	if (strlen(st->prefix) > DRV_STATE_KEY_MAX) {
+	if (strlen(st->redis.prefix) > DRV_STATE_KEY_MAX) {
 		drv_state_destroy(st);
 		drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 			  "redis.key_prefix is longer than %d bytes",
 			  DRV_STATE_KEY_MAX);
 		return NULL;
 	}
-	st->rcfg.redis.url = st->url;
-	st->rcfg.redis.password = st->password;
-	st->rcfg.redis.key_prefix = st->prefix;
-	st->rcfg.redis.connect_timeout_ms = cfg->redis.connect_timeout_ms;
 	st->mode = cfg->worker.task_state;
 	st->state_ttl_ms = cfg->worker.task_state_ttl_ms;
 	st->idem_ttl_ms = cfg->worker.idempotency_ttl_ms;
@@ -741,9 +729,7 @@ void drv_state_destroy(drv_state_t *st)
 		redisFree(st->conn);
 	}
 	free(st->ring);
-	free(st->url);
-	free(st->password);
-	free(st->prefix);
+	drv_redis_conf_free(&st->redis);
 	free(st);
 }
 

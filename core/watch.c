@@ -27,8 +27,7 @@
 struct drv_watch {
 	drv_watch_opts_t opts;
 	char            *channels[DRV_WATCH_CHANNELS_MAX];
-	drv_config_t     rcfg;          /* a copy holding only redis.* */
-	char             url[512], password[256];
+	drv_redis_conf_t redis;         /* the config's redis.*, copied */
 	redisContext    *sub, *cmd;
 	pthread_t        thread;
 	atomic_bool      stop, kick, up;
@@ -58,8 +57,8 @@ static bool connect_both(drv_watch_t *w, char *err, size_t err_size)
 	const char *argv[1 + DRV_WATCH_CHANNELS_MAX];
 	size_t i;
 
-	if (drv_redis_connect(&w->rcfg, &w->cmd, err, err_size) ||
-	    drv_redis_connect(&w->rcfg, &w->sub, err, err_size))
+	if (drv_redis_connect(&w->redis.cfg, &w->cmd, err, err_size) ||
+	    drv_redis_connect(&w->redis.cfg, &w->sub, err, err_size))
 		goto fail;
 	argv[0] = "SUBSCRIBE";
 	for (i = 0; i < w->opts.channel_cnt; i++)
@@ -160,6 +159,7 @@ static void free_watch(drv_watch_t *w)
 
 	for (i = 0; i < DRV_WATCH_CHANNELS_MAX; i++)
 		free(w->channels[i]);
+	drv_redis_conf_free(&w->redis);
 	free(w);
 }
 
@@ -213,15 +213,9 @@ drv_err_t drv_watch_new(const drv_config_t *cfg, const drv_watch_opts_t *opts,
 			goto nomem;
 		w->opts.channels[i] = w->channels[i];
 	}
-	/* copy the strings redis.* points at: cfg may go away */
-	w->rcfg.redis = cfg->redis;
-	w->rcfg.redis.key_prefix = NULL;
-	drv_strlcpy(w->url, cfg->redis.url ? cfg->redis.url : "",
-		    sizeof(w->url));
-	drv_strlcpy(w->password, cfg->redis.password ? cfg->redis.password : "",
-		    sizeof(w->password));
-	w->rcfg.redis.url = w->url;
-	w->rcfg.redis.password = w->password;
+	/* cfg may go away */
+	if (drv_redis_conf_copy(&w->redis, cfg))
+		goto nomem;
 	if (pthread_create(&w->thread, NULL, run, w)) {
 		free_watch(w);
 		return drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,

@@ -12,6 +12,23 @@
 #include "drover/config.h"
 #include "drover/error.h"
 
+/** The config's redis.* copied, for an object that outlives the config. */
+typedef struct drv_redis_conf {
+	drv_config_t cfg;     /**< only redis.* set, pointing at the copies
+				   below: pass it to drv_redis_connect() */
+	char *url, *password, *prefix;  /**< owned; "" when unset */
+} drv_redis_conf_t;
+
+/**
+ * @brief Copy \p cfg's redis.* into \p dst (which is zeroed first).
+ * @returns DRV_OK or DRV_ERR_NOMEM. Free \p dst with
+ *          drv_redis_conf_free() either way.
+ */
+drv_err_t drv_redis_conf_copy(drv_redis_conf_t *dst, const drv_config_t *cfg);
+
+/** @brief Free what drv_redis_conf_copy() made; \p c may be zeroed. */
+void drv_redis_conf_free(drv_redis_conf_t *c);
+
 /** A parsed redis.url. Strings point into \p buf; nothing to free. */
 typedef struct drv_redis_addr {
 	char  buf[512];
