@@ -166,7 +166,8 @@ Test(idempotency, copies_at_once_run_once, .timeout = 120)
 	t0 = it_now_ms();
 	while (logged(&ctx, "task skipped") < 4 && it_now_ms() - t0 < 30000)
 		usleep(100 * 1000);
-	cr_assert_eq(logged(&ctx, "task skipped"), 4, "see %s", ctx.dir);
+	/* 4, or more if a rebalance handed a copy over twice */
+	cr_assert_geq(logged(&ctx, "task skipped"), 4, "see %s", ctx.dir);
 	cr_assert_geq(logged(&ctx, "another copy with its idempotency key is "
 			     "running"), 1, "no copy met the running one");
 	sleep(1);
