@@ -53,19 +53,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
 	coord_t *c = opaque;
-	bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
 
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
 		c->consumer_assigned = true;
-		if (coop)
-			rd_kafka_incremental_assign(rk, parts);
-		else
-			rd_kafka_assign(rk, parts);
-	} else if (coop) {
-		rd_kafka_incremental_unassign(rk, parts);
-	} else {
-		rd_kafka_assign(rk, NULL);
-	}
+	drv_kafka_rebalance_apply(rk, err, parts);
 }
 
 bool events_start(coord_t *c)

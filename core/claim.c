@@ -56,8 +56,6 @@ static const char renew_lua[] =
 typedef struct held {
 	char *rkey;                                   /* P idem:<key> */
 	char  token[sizeof(TOKEN_PREFIX) + DRV_ID_LEN];
-	bool  lost;                                   /* renewal found it
-							 taken by another */
 } held_t;
 
 /* A connection of the pool: one per runner taking or giving back a claim
@@ -228,17 +226,19 @@ static void drop(drv_claims_t *c, size_t i)
 static void renew_all(drv_claims_t *c)
 {
 	held_t *snap;
+	bool *lost;
 	size_t n, got = 0;
 
 	pthread_mutex_lock(&c->lock);
 	n = c->cnt;
 	snap = n ? calloc(n, sizeof(*snap)) : NULL;
+	lost = n ? calloc(n, sizeof(*lost)) : NULL;
 	for (size_t i = 0; snap && i < n; i++) {
 		snap[i] = c->held[i];
 		snap[i].rkey = drv_strdup(c->held[i].rkey);
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (!snap || connected(c, &c->renew_rc))
+	if (!snap || !lost || connected(c, &c->renew_rc))
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (snap[i].rkey)
@@ -254,8 +254,7 @@ static void renew_all(drv_claims_t *c)
 			broken(c, &c->renew_rc);
 			break;
 		}
-		snap[i].lost = r->type == REDIS_REPLY_INTEGER &&
-			       r->integer == 0;
+		lost[i] = r->type == REDIS_REPLY_INTEGER && r->integer == 0;
 		freeReplyObject(r);
 		got++;
 	}
@@ -263,7 +262,7 @@ static void renew_all(drv_claims_t *c)
 	for (size_t i = 0; got && i < n; i++) {
 		ssize_t k;
 
-		if (snap[i].lost && (k = find(c, snap[i].rkey)) >= 0 &&
+		if (lost[i] && (k = find(c, snap[i].rkey)) >= 0 &&
 		    !strcmp(c->held[k].token, snap[i].token))
 			drop(c, (size_t)k);
 	}
@@ -272,6 +271,7 @@ out:
 	for (size_t i = 0; snap && i < n; i++)
 		free(snap[i].rkey);
 	free(snap);
+	free(lost);
 }
 
 static void *run(void *arg)
@@ -415,7 +415,6 @@ static drv_err_t hold(drv_claims_t *c, const char *rkey, const char *token)
 	if (!(h->rkey = drv_strdup(rkey)))
 		goto out;
 	memcpy(h->token, token, sizeof(h->token));
-	h->lost = false;
 	c->cnt++;
 	err = DRV_OK;
 out:

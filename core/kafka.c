@@ -129,6 +129,20 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 	return conf;
 }
 
+void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			       rd_kafka_topic_partition_list_t *parts)
+{
+	bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+	bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+
+	if (coop && assign)
+		rd_kafka_incremental_assign(rk, parts);
+	else if (coop)
+		rd_kafka_incremental_unassign(rk, parts);
+	else
+		rd_kafka_assign(rk, assign ? parts : NULL);
+}
+
 void drv_kafka_consumer_close(rd_kafka_t *rk, const bool *assigned)
 {
 	int64_t deadline = drv_mono_ms() + 5000;

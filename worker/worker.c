@@ -280,8 +280,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 {
 	worker_t *w = opaque;
 	const char *which = rk == w->delay ? "delay" : "tasks";
-	bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk),
-				   "COOPERATIVE");
 	int64_t deadline;
 	char cnt[16];
 
@@ -289,10 +287,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
 		drv_log_kv(DRV_LOG_INFO, "partitions assigned", "consumer",
 			   which, "count", cnt, NULL);
-		if (cooperative)
-			rd_kafka_incremental_assign(rk, parts);
-		else
-			rd_kafka_assign(rk, parts);
+		drv_kafka_rebalance_apply(rk, err, parts);
 		if (rk == w->consumer) {
 			bands_assigned(w, parts);
 			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
@@ -321,10 +316,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	rd_kafka_resume_partitions(rk, parts);
 	if (rk == w->consumer)
 		bands_revoked(w, parts);
-	if (cooperative)
-		rd_kafka_incremental_unassign(rk, parts);
-	else
-		rd_kafka_assign(rk, NULL);
+	drv_kafka_rebalance_apply(rk, err, parts);
 }
 
 static rd_kafka_t *consumer_new(worker_t *w, const char *group,

@@ -148,6 +148,15 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 				    char *errstr, size_t errstr_size);
 
 /**
+ * @brief Take (\p err RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) or give up
+ *        (otherwise) \p parts in a rebalance callback, incrementally
+ *        under the cooperative protocol, wholesale under the eager one
+ *        (which kafka.properties may choose).
+ */
+void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			       rd_kafka_topic_partition_list_t *parts);
+
+/**
  * @brief rd_kafka_consumer_close() for a consumer in a group, safe on the
  *        librdkafka 2.0 that Debian 12 ships: before 2.3 it aborts (or
  *        hangs) when it destroys a cooperative-sticky consumer that joined

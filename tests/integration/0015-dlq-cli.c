@@ -17,8 +17,6 @@
 #include "drover/str.h"
 #include "harness.h"
 
-extern char **environ;
-
 typedef struct made {
 	char dl_id[DRV_ID_LEN + 1];
 	char task_id[DRV_ID_LEN + 1];
@@ -114,7 +112,7 @@ Test(dlq_cli, list_show_stats_export, .timeout = 180)
 {
 	it_ctx_t ctx;
 	drv_config_t *cfg = NULL;
-	char err[512], *out = NULL;
+	char *out = NULL;
 	json_t *o[16];
 	made_t a, b, c;
 	rd_kafka_t *rk;
@@ -133,10 +131,7 @@ Test(dlq_cli, list_show_stats_export, .timeout = 180)
 	free_lines(o, n);
 	free(out);
 
-	cr_assert_eq(drv_config_load(ctx.config, environ, &cfg, err,
-				     sizeof(err)), DRV_OK, "%s", err);
-	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
-	cr_assert(rk, "%s", err);
+	rk = it_producer(&ctx, &cfg);
 	produce(rk, cfg, &a, "alpha", DRV_DL_PERMANENT_FAILURE, 1,
 		"boom from alpha", NULL, now - 3000, "red");
 	produce(rk, cfg, &b, "beta", DRV_DL_ATTEMPTS_EXHAUSTED, 3,

@@ -95,15 +95,11 @@ Test(idempotency, a_done_key_runs_once, .timeout = 120)
 static void publish_copies(it_ctx_t *ctx, const char *id, const char *handler,
 			   const char *key, int n)
 {
-	drv_config_t *cfg = NULL;
+	drv_config_t *cfg;
+	rd_kafka_t *rk = it_producer(ctx, &cfg);
 	char err[512];
-	rd_kafka_t *rk;
 	drv_task_t t;
 
-	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
-				     sizeof(err)), DRV_OK, "%s", err);
-	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
-	cr_assert(rk, "%s", err);
 	drv_task_init(&t);
 	t.created_ms = it_now_ms();
 	drv_strlcpy(t.id, id, sizeof(t.id));

@@ -253,14 +253,10 @@ void it_publish_many(it_ctx_t *ctx, const char *handler, int n)
 void it_publish_prio(it_ctx_t *ctx, const char *handler, int n,
 		     unsigned priority)
 {
-	drv_config_t *cfg = NULL;
+	drv_config_t *cfg;
+	rd_kafka_t *rk = it_producer(ctx, &cfg);
 	char err[512];
-	rd_kafka_t *rk;
 
-	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
-				     sizeof(err)), DRV_OK, "%s", err);
-	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
-	cr_assert(rk, "%s", err);
 	for (int i = 0; i < n; i++) {
 		drv_task_t t;
 
@@ -346,17 +342,26 @@ bool it_wait_file(const char *path, const char *needle, int timeout_ms)
 	return false;
 }
 
+rd_kafka_t *it_producer(it_ctx_t *ctx, drv_config_t **cfg)
+{
+	char err[512];
+	rd_kafka_t *rk;
+
+	*cfg = NULL;
+	cr_assert_eq(drv_config_load(ctx->config, environ, cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	rk = drv_kafka_producer_new(*cfg, err, sizeof(err));
+	cr_assert(rk, "%s", err);
+	return rk;
+}
+
 void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
 		    const void *data, size_t len)
 {
-	drv_config_t *cfg = NULL;
+	drv_config_t *cfg;
+	rd_kafka_t *rk = it_producer(ctx, &cfg);
 	char err[512], topic[256];
-	rd_kafka_t *rk;
 
-	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
-				     sizeof(err)), DRV_OK, "%s", err);
-	rk = drv_kafka_producer_new(cfg, err, sizeof(err));
-	cr_assert(rk, "%s", err);
 	drv_fmt(topic, sizeof(topic), "%s%s", ctx->prefix, topic_suffix);
 	cr_assert_eq(drv_kafka_produce_sync(rk, topic, "raw", 3, data, len,
 					    NULL, 0, 10000, NULL, err,

@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <librdkafka/rdkafka.h>
+
+#include "drover/config.h"
+
 typedef struct it_ctx {
 	char dir[256];        /* private temp dir: config, outputs, logs */
 	char config[300];     /* dir/drover.yaml */
@@ -71,6 +75,10 @@ bool it_wait_file(const char *path, const char *needle, int timeout_ms);
 
 /* Read a whole file (malloc'd, NUL-terminated) or NULL. */
 char *it_read(const char *path);
+
+/* A producer on the test config; *cfg receives the loaded config. The
+ * caller destroys both (rd_kafka_destroy, drv_config_destroy). Asserts. */
+rd_kafka_t *it_producer(it_ctx_t *ctx, drv_config_t **cfg);
 
 /* Produce raw bytes to a topic of the namespace ("tasks.normal"). */
 void it_produce_raw(it_ctx_t *ctx, const char *topic_suffix,
