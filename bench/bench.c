@@ -126,6 +126,10 @@ static bool extra_properties(char *buf, size_t size)
 	size_t len = 0;
 
 	buf[0] = '\0';
+	if (s && *s) {
+		drv_strlcpy(buf, "  properties:\n", size);
+		len = strlen(buf);
+	}
 	while (s && *s) {
 		const char *end = strchr(s, ','), *eq, *bad;
 		size_t n = end ? (size_t)(end - s) : strlen(s);
@@ -173,9 +177,6 @@ bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml)
 		"kafka:\n"
 		"  topic_prefix: \"%s\"\n"
 		"  partitions: %lld\n"
-		"  properties:\n"
-		"    session.timeout.ms: \"6000\"\n"
-		"    heartbeat.interval.ms: \"500\"\n"
 		"%s"
 		"log:\n"
 		"  level: info\n"

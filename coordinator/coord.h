@@ -68,7 +68,6 @@ typedef struct coord {
 	drv_config_t  *cfg;            /* d->cfg; replaced by reloads */
 	rd_kafka_t    *producer;
 	rd_kafka_t    *consumer;       /* events topic(s), coordinator.group */
-	bool           consumer_assigned; /* it had its first assignment */
 	redisContext  *redis;
 	int64_t        redis_retry_at, redis_backoff, redis_checked;
 

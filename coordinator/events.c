@@ -46,18 +46,6 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 	return false;
 }
 
-/* Partitions come and go one by one (cooperative-sticky, unless
- * kafka.properties chose another strategy); remembers that an assignment
- * came, for drv_kafka_consumer_close(). */
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-			 rd_kafka_topic_partition_list_t *parts, void *opaque)
-{
-	coord_t *c = opaque;
-
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
-		c->consumer_assigned = true;
-	drv_kafka_rebalance_apply(rk, err, parts);
-}
 
 bool events_start(coord_t *c)
 {
@@ -66,8 +54,10 @@ bool events_start(coord_t *c)
 	rd_kafka_resp_err_t rerr;
 	char err[512], events[256];
 
-	conf = drv_kafka_conf_new(c->cfg, c->cfg->coordinator.group, err,
-				  sizeof(err));
+	drv_daemon_groups_tune(c->d, c->producer,
+			       (const char *[]){ c->cfg->coordinator.group }, 1);
+	conf = drv_daemon_consumer_conf(c->d, c->cfg->coordinator.group, err,
+					sizeof(err));
 	/* a topic made after the subscription (topics ensure running late,
 	 * an external topic created later) is found within seconds, not at
 	 * librdkafka's default 5 minute metadata refresh */
@@ -75,9 +65,6 @@ bool events_start(coord_t *c)
 		rd_kafka_conf_set(conf, METADATA_REFRESH, "5000", err,
 				  sizeof(err));
 	if (conf) {
-		drv_daemon_kafka_logging(conf);
-		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-		rd_kafka_conf_set_opaque(conf, c);
 		c->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
 					   sizeof(err));
 		if (!c->consumer)
@@ -113,7 +100,7 @@ void events_stop(coord_t *c)
 {
 	if (!c->consumer)
 		return;
-	drv_kafka_consumer_close(c->consumer, &c->consumer_assigned);
+	rd_kafka_consumer_close(c->consumer);
 	rd_kafka_destroy(c->consumer);
 	c->consumer = NULL;
 }
@@ -397,7 +384,8 @@ void events_poll(coord_t *c, int timeout_ms)
 		if (!m)
 			return;
 		if (m->err) {
-			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+			    !drv_daemon_kafka_fatal(c->consumer, m->err))
 				drv_log_kv(DRV_LOG_WARN, "events consumer",
 					   "error", rd_kafka_message_errstr(m),
 					   NULL);

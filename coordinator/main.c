@@ -251,5 +251,5 @@ int main(int argc, char **argv)
 		   strsignal(sig), NULL);
 	stop(&c);
 	drv_daemon_release(&d);
-	return 0;
+	return drv_daemon_fatal();
 }

@@ -53,6 +53,9 @@ static const char *const jitter_names[] = {
 static const char *const task_state_mode_names[] = {
 	"all", "failures", "off", NULL
 };
+static const char *const group_protocol_names[] = {
+	"consumer", "classic", NULL
+};
 static const char *const breaker_mode_names[] = {
 	"auto", "metrics_only", "disabled", NULL
 };
@@ -309,6 +312,33 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .def = "[1s, 10s, 1m, 10m, 1h]", .min = 100, .max = 30 * DAY_MS,
 	  .doc = "One delay topic per tier; a delayed task hops down the "
 		 "tiers and never runs early. Env: comma-separated." },
+
+	{ .name = "kafka.group_protocol", .type = DRV_CFG_ENUM,
+	  .offset = CF(kafka.group_protocol), .def = "classic",
+	  .enums = group_protocol_names,
+	  .doc = "Consumer group protocol of the workers and coordinators: "
+		 "`classic` (cooperative-sticky, any Kafka) or `consumer` "
+		 "(KIP-848, Kafka 4.0+: the broker assigns partitions). A "
+		 "broker without KIP-848 stops a `consumer` daemon at "
+		 "start-up. See docs/kafka.md for why `classic` is the "
+		 "default." },
+	{ .name = "kafka.session_timeout", .type = DRV_CFG_DURATION,
+	  .offset = CF(kafka.session_timeout_ms), .def = "6s",
+	  .min = 1000, .max = 30 * MIN_MS,
+	  .doc = "How long a group waits for a silent member (killed, cut "
+		 "off) before its partitions move: the fail-over time. "
+		 "`classic`: the consumers' `session.timeout.ms`; `consumer`: "
+		 "set on each group by the daemons and `droverctl topics "
+		 "ensure` (the broker's `group.consumer.min.session.timeout.ms`,"
+		 " 45 s by default, must allow it). The heartbeat interval is "
+		 "a twelfth of it." },
+	{ .name = "kafka.static_membership", .type = DRV_CFG_BOOL,
+	  .offset = CF(kafka.static_membership), .def = "true",
+	  .doc = "With `--id`, join the groups as a static member "
+		 "(`group.instance.id` = the id): a process restarted with its "
+		 "id takes its partitions back at once, with no rebalance. "
+		 "Its partitions then also wait `kafka.session_timeout` after a"
+		 " clean stop." },
 
 	/* redis */
 	{ .name = "redis.url", .type = DRV_CFG_STRING,

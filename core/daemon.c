@@ -14,6 +14,7 @@
 
 #include "drover/clock.h"
 #include "drover/daemon.h"
+#include "drover/kafka.h"
 #include "drover/log.h"
 #include "drover/str.h"
 
@@ -60,11 +61,19 @@ int drv_daemon_init(drv_daemon_t *d, const char *component,
 	while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': path = optarg; break;
-		case 'i': drv_strlcpy(d->id, optarg, sizeof(d->id)); break;
+		case 'i':
+			drv_strlcpy(d->id, optarg, sizeof(d->id));
+			d->id_given = d->id[0] != '\0';
+			break;
 		case 'f': fmt = optarg; break;
 		case 'h': usage(stdout, component); return 0;
-		case 'V': printf("drover-%s %s\n", component, DROVER_VERSION);
-			  return 0;
+		case 'V': {
+			char name[64];
+
+			drv_fmt(name, sizeof(name), "drover-%s", component);
+			drv_version_print(stdout, name);
+			return 0;
+		}
 		default:
 			fprintf(stderr, "drover-%s: unknown option '%s'\n",
 				component, argv[optind - 1]);
@@ -150,6 +159,48 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 			   rd_kafka_name(rk), "facility", fac, NULL);
 }
 
+static int fatal_status;
+
+int drv_daemon_fatal(void)
+{
+	return __atomic_load_n(&fatal_status, __ATOMIC_RELAXED);
+}
+
+bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)
+{
+	char why[512];
+	rd_kafka_resp_err_t err;
+	bool protocol;
+
+	if (reported != RD_KAFKA_RESP_ERR__FATAL)
+		return false;
+	err = rd_kafka_fatal_error(rk, why, sizeof(why));
+	protocol = err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION ||
+		   err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE;
+	if (__atomic_exchange_n(&fatal_status, protocol ? 2 : 1,
+				__ATOMIC_RELAXED))
+		return true;  /* said once */
+	if (err == RD_KAFKA_RESP_ERR_UNRELEASED_INSTANCE_ID)
+		drv_log_kv(DRV_LOG_ERROR, "another member of the group still "
+			   "holds this --id (a killed process whose session "
+			   "has not expired yet): start again after "
+			   "kafka.session_timeout, or set "
+			   "kafka.static_membership: false",
+			   "client", rd_kafka_name(rk), "error", why, NULL);
+	else if (protocol)
+		drv_log_kv(DRV_LOG_ERROR, "the brokers do not support "
+			   "kafka.group_protocol: consumer (KIP-848 consumer "
+			   "groups need Kafka 4.0 or later); set "
+			   "kafka.group_protocol: classic "
+			   "(DROVER_KAFKA_GROUP_PROTOCOL=classic)",
+			   "client", rd_kafka_name(rk), "error", why, NULL);
+	else
+		drv_log_kv(DRV_LOG_ERROR, "fatal Kafka client error; stopping",
+			   "client", rd_kafka_name(rk), "error", why, NULL);
+	kill(getpid(), SIGTERM);
+	return true;
+}
+
 static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 			   void *opaque)
 {
@@ -158,6 +209,8 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 	int64_t now = drv_mono_ms();
 
 	(void)opaque;
+	if (drv_daemon_kafka_fatal(rk, err))
+		return;
 	/* librdkafka keeps reconnecting with backoff; say so, not too often */
 	if (now - __atomic_load_n(&last_ms[kind], __ATOMIC_RELAXED) < 30000 &&
 	    __atomic_load_n(&last_ms[kind], __ATOMIC_RELAXED) != 0)
@@ -175,4 +228,29 @@ void drv_daemon_kafka_logging(rd_kafka_conf_t *conf)
 {
 	rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
 	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+}
+
+rd_kafka_conf_t *drv_daemon_consumer_conf(const drv_daemon_t *d,
+					  const char *group,
+					  char *errstr, size_t errstr_size)
+{
+	rd_kafka_conf_t *conf = drv_kafka_member_conf_new(d->cfg, group,
+		d->id_given ? d->id : NULL, errstr, errstr_size);
+
+	if (conf)
+		drv_daemon_kafka_logging(conf);
+	return conf;
+}
+
+void drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
+			    const char *const *groups, size_t group_cnt)
+{
+	char err[768];
+
+	if (drv_kafka_groups_tune(rk, d->cfg, groups, group_cnt, err,
+				  sizeof(err)))
+		drv_log_kv(DRV_LOG_WARN, "cannot set the consumer groups' "
+			   "session timeout; fail-over takes the broker's "
+			   "default (group.consumer.session.timeout.ms)",
+			   "error", err, NULL);
 }

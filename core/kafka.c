@@ -2,11 +2,18 @@
  * kafka.c — librdkafka client configuration from the drover config, the one
  * mapping of librdkafka errors to drv_err_t, and acknowledged produces.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
+
+void drv_version_print(FILE *out, const char *program)
+{
+	fprintf(out, "%s %s (librdkafka %s)\n", program, DROVER_VERSION,
+		rd_kafka_version_str());
+}
 
 drv_err_t drv_kafka_err(rd_kafka_resp_err_t err)
 {
@@ -72,9 +79,47 @@ static bool conf_set(rd_kafka_conf_t *conf, const char *name,
 	return false;
 }
 
-rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
-				    const char *group,
-				    char *errstr, size_t errstr_size)
+/* The heartbeat interval drover uses for a session timeout: a twelfth, so
+ * a dead member is told from a slow one, and a new assignment reaches the
+ * members within half a second at the default 6 s. */
+static int64_t heartbeat_ms(const drv_config_t *cfg)
+{
+	int64_t ms = cfg->kafka.session_timeout_ms / 12;
+
+	return ms < 250 ? 250 : ms;
+}
+
+/* What a subscribing member sets: the group protocol, its session timeout
+ * (classic; the consumer protocol's lives on the group, see
+ * drv_kafka_groups_tune()) and its static id. */
+static bool member_conf(rd_kafka_conf_t *conf, const drv_config_t *cfg,
+			const char *instance_id, char *errstr,
+			size_t errstr_size)
+{
+	char v[32];
+	bool ok = true;
+
+	if (instance_id && *instance_id && cfg->kafka.static_membership)
+		ok = conf_set(conf, "group.instance.id", instance_id,
+			      errstr, errstr_size);
+	if (cfg->kafka.group_protocol == DRV_GROUP_CONSUMER)
+		return ok && conf_set(conf, "group.protocol", "consumer",
+				      errstr, errstr_size);
+	drv_fmt(v, sizeof(v), "%lld", (long long)cfg->kafka.session_timeout_ms);
+	ok = ok && conf_set(conf, "session.timeout.ms", v, errstr,
+			    errstr_size);
+	drv_fmt(v, sizeof(v), "%lld", (long long)heartbeat_ms(cfg));
+	return ok && conf_set(conf, "heartbeat.interval.ms", v, errstr,
+			      errstr_size) &&
+	       /* a rebalance moves only the partitions that change owner;
+		* the others keep running */
+	       conf_set(conf, "partition.assignment.strategy",
+			"cooperative-sticky", errstr, errstr_size);
+}
+
+static rd_kafka_conf_t *conf_make(const drv_config_t *cfg, const char *group,
+				  bool member, const char *instance_id,
+				  char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	bool ok;
@@ -105,14 +150,12 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 			      errstr, errstr_size) &&
 		     conf_set(conf, "enable.partition.eof", "false",
 			      errstr, errstr_size) &&
-		     /* a rebalance moves only the partitions that change
-		      * owner; the others keep running */
-		     conf_set(conf, "partition.assignment.strategy",
-			      "cooperative-sticky", errstr, errstr_size) &&
 		     /* read-ahead librdkafka keeps while the worker is
 		      * full: bounded, so memory is */
 		     conf_set(conf, "queued.max.messages.kbytes", "8192",
 			      errstr, errstr_size);
+	if (ok && group && member)
+		ok = member_conf(conf, cfg, instance_id, errstr, errstr_size);
 	for (size_t i = 0; ok && i < cfg->kafka.property_cnt; i++)
 		ok = conf_set(conf, cfg->kafka.properties[i].key,
 			      cfg->kafka.properties[i].value,
@@ -129,6 +172,100 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 	return conf;
 }
 
+rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
+				    const char *group,
+				    char *errstr, size_t errstr_size)
+{
+	return conf_make(cfg, group, false, NULL, errstr, errstr_size);
+}
+
+rd_kafka_conf_t *drv_kafka_member_conf_new(const drv_config_t *cfg,
+					   const char *group,
+					   const char *instance_id,
+					   char *errstr, size_t errstr_size)
+{
+	return conf_make(cfg, group, true, instance_id, errstr, errstr_size);
+}
+
+void drv_delay_group_name(const drv_config_t *cfg, char *buf, size_t size)
+{
+	drv_fmt(buf, size, "%s.delay", cfg->worker.group);
+}
+
+drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
+				const char *const *groups, size_t group_cnt,
+				char *errstr, size_t errstr_size)
+{
+	rd_kafka_ConfigResource_t *res[8];
+	rd_kafka_AdminOptions_t *opts;
+	rd_kafka_queue_t *q;
+	rd_kafka_event_t *ev;
+	const rd_kafka_ConfigResource_t **out;
+	rd_kafka_resp_err_t rerr;
+	char session[32], heartbeat[32], rderr[256];
+	drv_err_t err = DRV_OK;
+	size_t out_cnt = 0;
+
+	if (cfg->kafka.group_protocol != DRV_GROUP_CONSUMER || !group_cnt)
+		return DRV_OK;
+	if (group_cnt > sizeof(res) / sizeof(res[0]))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "too many groups (%zu)", group_cnt);
+	drv_fmt(session, sizeof(session), "%lld",
+		(long long)cfg->kafka.session_timeout_ms);
+	drv_fmt(heartbeat, sizeof(heartbeat), "%lld",
+		(long long)heartbeat_ms(cfg));
+	for (size_t i = 0; i < group_cnt; i++) {
+		res[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_GROUP,
+						     groups[i]);
+		rd_kafka_ConfigResource_add_incremental_config(res[i],
+			"consumer.session.timeout.ms",
+			RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET, session);
+		rd_kafka_ConfigResource_add_incremental_config(res[i],
+			"consumer.heartbeat.interval.ms",
+			RD_KAFKA_ALTER_CONFIG_OP_TYPE_SET, heartbeat);
+	}
+	opts = rd_kafka_AdminOptions_new(rk,
+		RD_KAFKA_ADMIN_OP_INCREMENTALALTERCONFIGS);
+	rd_kafka_AdminOptions_set_request_timeout(opts,
+		(int)cfg->kafka.connect_timeout_ms, rderr, sizeof(rderr));
+	q = rd_kafka_queue_new(rk);
+	rd_kafka_IncrementalAlterConfigs(rk, res, group_cnt, opts, q);
+	ev = rd_kafka_queue_poll(q, (int)cfg->kafka.connect_timeout_ms + 1000);
+	if (!ev) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_TIMEOUT,
+				"setting the groups' session timeout: no "
+				"answer from the brokers");
+	} else if ((rerr = rd_kafka_event_error(ev))) {
+		err = drv_error(errstr, errstr_size, drv_kafka_err(rerr),
+				"setting the groups' session timeout: %s",
+				rd_kafka_event_error_string(ev));
+	} else {
+		out = rd_kafka_IncrementalAlterConfigs_result_resources(
+			rd_kafka_event_IncrementalAlterConfigs_result(ev),
+			&out_cnt);
+		for (size_t i = 0; !err && i < out_cnt; i++)
+			if ((rerr = rd_kafka_ConfigResource_error(out[i])))
+				err = drv_error(errstr, errstr_size,
+					drv_kafka_err(rerr),
+					"group %s: consumer.session.timeout.ms"
+					"=%s: %s (the broker's group.consumer."
+					"min.session.timeout.ms and group."
+					"consumer.min.heartbeat.interval.ms "
+					"must allow %s ms and %s ms)",
+					rd_kafka_ConfigResource_name(out[i]),
+					session,
+					rd_kafka_ConfigResource_error_string(
+						out[i]), session, heartbeat);
+	}
+	if (ev)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_AdminOptions_destroy(opts);
+	rd_kafka_ConfigResource_destroy_array(res, group_cnt);
+	return err;
+}
+
 void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       rd_kafka_topic_partition_list_t *parts)
 {
@@ -141,20 +278,6 @@ void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_incremental_unassign(rk, parts);
 	else
 		rd_kafka_assign(rk, assign ? parts : NULL);
-}
-
-void drv_kafka_consumer_close(rd_kafka_t *rk, const bool *assigned)
-{
-	int64_t deadline = drv_mono_ms() + 5000;
-
-	while (!__atomic_load_n(assigned, __ATOMIC_RELAXED) &&
-	       drv_mono_ms() < deadline) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
-
-		if (m)
-			rd_kafka_message_destroy(m);
-	}
-	rd_kafka_consumer_close(rk);
 }
 
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,

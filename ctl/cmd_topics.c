@@ -12,6 +12,34 @@
 #include "drover/kafka.h"
 #include "drover/str.h"
 
+/* Under the consumer protocol the session timeout lives on the groups: set
+ * it on drover's three. A refusal (a stock broker's 45 s minimum) is a
+ * warning: the daemons still run, with the broker's default. */
+static void tune_groups(rd_kafka_t *rk, const drv_config_t *cfg, bool json)
+{
+	char delay[256], err[768];
+	const char *groups[] = { cfg->worker.group, delay,
+				 cfg->coordinator.group };
+
+	if (cfg->kafka.group_protocol != DRV_GROUP_CONSUMER)
+		return;
+	drv_delay_group_name(cfg, delay, sizeof(delay));
+	if (drv_kafka_groups_tune(rk, cfg, groups, 3, err, sizeof(err))) {
+		fprintf(stderr, "droverctl: warning: %s\n", err);
+		return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (json)
+			ctl_print_json(json_pack("{s:s, s:I}", "group",
+				groups[i], "session_timeout_ms",
+				(json_int_t)cfg->kafka.session_timeout_ms));
+		else
+			printf("group %s: session timeout %lld ms\n",
+			       groups[i],
+			       (long long)cfg->kafka.session_timeout_ms);
+	}
+}
+
 static int run_ensure(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		      int argc, char **argv)
 {
@@ -71,6 +99,8 @@ static int run_ensure(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		}
 	}
 	free(rep);
+	if (!rc)
+		tune_groups(rk, cfg, json);
 	rd_kafka_destroy(rk);
 	if (rc)
 		return ctl_fail("topics ensure: %s", err);
@@ -83,6 +113,9 @@ const ctl_cmd_t ctl_topics_cmds[] = {
 	  "  --timeout DURATION  give up when the broker does not answer "
 	  "(default kafka.connect_timeout)\n"
 	  "  --json              one JSON object per topic\n"
+	  "Under kafka.group_protocol consumer, also sets "
+	  "kafka.session_timeout on the\nworkers' and coordinators' groups "
+	  "(a warning when the broker refuses it).\n"
 	  "Exit 1 if a topic could not be created or has fewer partitions "
 	  "than configured.\n"
 	  "Example:\n  droverctl -c drover.yaml topics ensure\n",

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "drover/clock.h"
+#include "drover/kafka.h"
 #include "drover/str.h"
 
 extern char **environ;
@@ -321,7 +322,7 @@ int main(int argc, char **argv)
 			print_commands(stdout);
 			return CTL_EXIT_OK;
 		case 'V':
-			printf("droverctl %s\n", DROVER_VERSION);
+			drv_version_print(stdout, "droverctl");
 			return CTL_EXIT_OK;
 		default:
 			fprintf(stderr, "droverctl: unknown option '%s'\n%s\n",

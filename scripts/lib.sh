@@ -9,6 +9,7 @@
 #   DRV_REPO_ROOT          the repo (parent of scripts/)
 #   drv_cache_dir          ${DROVER_CACHE:-$HOME/.cache/drover}
 #   drv_kafka_libs         folder of the fetched broker jars (or fails)
+#   drv_rdkafka_prefix     prefix of the cached librdkafka build (or fails)
 #   drv_java               the java binary to use
 #   drv_port_busy PORT     true when something listens on tcp PORT
 #   drv_pick_free_port     a free loopback port, outside the ephemeral range
@@ -24,10 +25,11 @@ DRV_LIB_LOADED=1
 # shellcheck disable=SC2034 # used by the scripts that source this file
 DRV_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
-# Kafka 3.9.x versions to use, newest first. bootstrap fetches the first one
-# Maven Central serves; the stack uses the first one present in the cache.
-# DROVER_KAFKA_VERSION forces one.
-DRV_KAFKA_VERSIONS=(3.9.2 3.9.1)
+# Kafka versions to use, newest first. bootstrap fetches the first one Maven
+# Central serves; the stack uses the first one present in the cache.
+# DROVER_KAFKA_VERSION forces one (scripts/test runs the integration suite
+# once more with 3.9.2, the last 3.x).
+DRV_KAFKA_VERSIONS=(4.4.0 4.3.2 4.2.1 4.1.2 4.0.2 3.9.2)
 
 # Name shown in messages; callers may set it before sourcing or after.
 DRV_PROG="${DRV_PROG:-$(basename "$0")}"
@@ -85,6 +87,26 @@ drv_kafka_libs() {
         drv_die "Kafka jars not found in $(drv_cache_dir) (looked for: $(drv_kafka_versions | paste -sd' ')); run scripts/bootstrap first"
     fi
     printf '%s/libs\n' "$(drv_kafka_home "$v")"
+}
+
+# drv_rdkafka_prefix: prints the install prefix of the newest complete
+# librdkafka build in the cache (scripts/librdkafka makes it), or fails.
+# DROVER_RDKAFKA_PREFIX overrides.
+drv_rdkafka_prefix() {
+    local d best=""
+    if [[ -n "${DROVER_RDKAFKA_PREFIX:-}" ]]; then
+        printf '%s\n' "$DROVER_RDKAFKA_PREFIX"
+        return 0
+    fi
+    for d in "$(drv_cache_dir)"/librdkafka-*; do
+        [[ -f "$d/.complete" ]] || continue
+        best="$(printf '%s\n%s\n' "$best" "$d" | sort -V | tail -n 1)"
+    done
+    [[ -n "$best" ]] || {
+        echo "librdkafka not built in $(drv_cache_dir); run scripts/bootstrap" >&2
+        return 1
+    }
+    printf '%s\n' "$best"
 }
 
 drv_java() {

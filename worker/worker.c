@@ -291,8 +291,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		if (rk == w->consumer) {
 			bands_assigned(w, parts);
 			__atomic_store_n(&w->obs.joined, true, __ATOMIC_RELAXED);
-		} else {
-			w->delay_joined = true;
 		}
 		return;
 	}
@@ -328,12 +326,12 @@ static rd_kafka_t *consumer_new(worker_t *w, const char *group,
 	rd_kafka_t *rk;
 	char err[512];
 
-	if (!(conf = drv_kafka_conf_new(w->cfg, group, err, sizeof(err)))) {
+	if (!(conf = drv_daemon_consumer_conf(w->daemon, group, err,
+					      sizeof(err)))) {
 		drv_log_kv(DRV_LOG_ERROR, "bad Kafka configuration", "error",
 			   err, NULL);
 		return NULL;
 	}
-	drv_daemon_kafka_logging(conf);
 	if (kind == DRV_TOPIC_TASKS)
 		bands_tune(w, conf);
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -535,8 +533,9 @@ static bool start(worker_t *w, drv_daemon_t *d)
 			   "error", err, NULL);
 		return false;
 	}
-	drv_fmt(delay_group, sizeof(delay_group), "%s.delay",
-		w->cfg->worker.group);
+	drv_delay_group_name(w->cfg, delay_group, sizeof(delay_group));
+	drv_daemon_groups_tune(d, w->producer, (const char *[]){
+		w->cfg->worker.group, delay_group }, 2);
 	if (!(w->consumer = consumer_new(w, w->cfg->worker.group,
 					 DRV_TOPIC_TASKS)) ||
 	    !(w->delay = consumer_new(w, delay_group, DRV_TOPIC_DELAY)))
@@ -587,12 +586,12 @@ static void stop(worker_t *w)
 	if (w->delay_q)
 		rd_kafka_queue_destroy(w->delay_q);
 	if (w->consumer) {
-		drv_kafka_consumer_close(w->consumer, &w->obs.joined);
+		rd_kafka_consumer_close(w->consumer);
 		bands_stop(w);
 		rd_kafka_destroy(w->consumer);
 	}
 	if (w->delay) {
-		drv_kafka_consumer_close(w->delay, &w->delay_joined);
+		rd_kafka_consumer_close(w->delay);
 		rd_kafka_destroy(w->delay);
 	}
 	if (w->producer) {
@@ -612,11 +611,15 @@ static void stop(worker_t *w)
 	pthread_mutex_destroy(&w->lock);
 }
 
-static void log_consumer_error(rd_kafka_message_t *m)
+static void log_consumer_error(rd_kafka_t *rk, rd_kafka_message_t *m)
 {
 	static int64_t last;
 	int64_t now = drv_mono_ms();
 
+	if (drv_daemon_kafka_fatal(rk, m->err)) {
+		rd_kafka_message_destroy(m);
+		return;
+	}
 	/* missing topics and broker trouble repeat every poll: rate-limit */
 	if (!last || now - last >= 30000) {
 		last = now;
@@ -638,7 +641,7 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
 		if (!m)
 			return;
 		if (m->err)
-			log_consumer_error(m);
+			log_consumer_error(rk, m);
 		else
 			dispatch(w, m, src);
 	}
@@ -704,5 +707,5 @@ int worker_run(drv_daemon_t *d)
 		(long long)w.stats.undecodable, (long long)w.stats.redelivered);
 	stop(&w);
 	drv_log_kv(DRV_LOG_INFO, "worker stopped", "totals", stats, NULL);
-	return 0;
+	return drv_daemon_fatal();
 }

@@ -118,8 +118,6 @@ typedef struct worker {
 	rd_kafka_t         *delay;       /* delay tier topics */
 	rd_kafka_t         *producer;    /* forwards: delay tiers, DLQ */
 	rd_kafka_queue_t   *consumer_q, *delay_q; /* to wake their polls */
-	bool                delay_joined; /* the delay consumer got its first
-					     assignment */
 	offsets_t          *offsets;     /* both consumers' partitions */
 	job_t              *active;      /* every job not yet ended */
 	size_t              in_flight;   /* jobs not yet ended */

@@ -74,6 +74,14 @@ typedef enum drv_task_state_mode {
 	DRV_TASK_STATE_OFF      = 2, /**< none (idempotency keys still work) */
 } drv_task_state_mode_t;
 
+/** How drover's consumer groups coordinate (kafka.group_protocol). */
+typedef enum drv_group_protocol {
+	DRV_GROUP_CONSUMER = 0, /**< KIP-848: the broker assigns, no
+				     stop-the-world rebalances (Kafka 4.0+) */
+	DRV_GROUP_CLASSIC  = 1, /**< client-side cooperative-sticky (any
+				     Kafka) */
+} drv_group_protocol_t;
+
 /** A string pair; both owned by the config. */
 typedef struct drv_kv {
 	char *key;
@@ -237,6 +245,9 @@ typedef struct drv_config {
 						  (default 3); normal is between */
 		int64_t *delay_tiers_ms;     /**< ascending, e.g. 1s,10s,1m,10m,1h */
 		size_t   delay_tier_cnt;
+		int      group_protocol;     /**< drv_group_protocol_t */
+		int64_t  session_timeout_ms; /**< consumer groups' session */
+		bool     static_membership;  /**< group.instance.id from --id */
 		drv_kv_t *properties;        /**< librdkafka pass-through */
 		size_t   property_cnt;
 	} kafka;

@@ -17,6 +17,8 @@ typedef struct drv_daemon {
 	const char   *component;   /**< "worker", "coordinator" */
 	drv_config_t *cfg;         /**< owned; freed by drv_daemon_release */
 	char          id[128];     /**< --id, else "<host>-<pid>" */
+	bool          id_given;    /**< --id was given: a stable id, used as
+				        the static group member id */
 } drv_daemon_t;
 
 /**
@@ -47,5 +49,42 @@ int drv_daemon_signal(void);
  *        at most one per kind every 30 s).
  */
 void drv_daemon_kafka_logging(rd_kafka_conf_t *conf);
+
+/**
+ * @brief The conf of a consumer that subscribes to \p group:
+ *        drv_kafka_member_conf_new() with the daemon's --id as its static
+ *        member id (when given), logging through the daemon's logger.
+ * @returns a conf the caller owns, or NULL with \p errstr set.
+ */
+rd_kafka_conf_t *drv_daemon_consumer_conf(const drv_daemon_t *d,
+					  const char *group,
+					  char *errstr, size_t errstr_size);
+
+/**
+ * @brief drv_kafka_groups_tune() for \p groups through \p rk, logging a
+ *        warning (with the broker settings to change) when the broker
+ *        refuses: fail-over then takes the broker's default session.
+ */
+void drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
+			    const char *const *groups, size_t group_cnt);
+
+/**
+ * @brief When \p reported is RD_KAFKA_RESP_ERR__FATAL (from an error
+ *        callback or a consumer message), log \p rk's fatal error once,
+ *        with what to change when the cause is the group protocol or a
+ *        static member id still held, and raise SIGTERM so the daemon
+ *        stops; see drv_daemon_fatal().
+ * @returns true when it was a fatal error.
+ */
+bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported);
+
+/**
+ * @brief 0 while no Kafka client of the process hit a fatal error; else the
+ *        exit status to stop with: 2 when the brokers refused the
+ *        configured group protocol (a config mismatch, already logged with
+ *        the setting to change), 1 otherwise. A fatal error also raises
+ *        SIGTERM, which drv_daemon_signal() then reports.
+ */
+int drv_daemon_fatal(void);
 
 #endif /* DROVER_DAEMON_H */

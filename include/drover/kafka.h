@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -120,6 +121,13 @@ drv_err_t drv_topics_ensure(rd_kafka_t *rk, const drv_config_t *cfg,
 drv_err_t drv_kafka_err(rd_kafka_resp_err_t err);
 
 /**
+ * @brief Print "PROGRAM VERSION (librdkafka X.Y.Z)" and a newline to \p out:
+ *        drover's version and the librdkafka the process runs, read from
+ *        the library itself (not from the header it was built with).
+ */
+void drv_version_print(FILE *out, const char *program);
+
+/**
  * A produce whose acknowledgement someone waits for. Pass a pointer to one
  * as the message opaque (RD_KAFKA_V_OPAQUE) on a handle made from
  * drv_kafka_conf_new(): the delivery report sets err, then done, then calls
@@ -148,6 +156,38 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
 				    char *errstr, size_t errstr_size);
 
 /**
+ * @brief drv_kafka_conf_new() for a consumer that subscribes to \p group
+ *        as a member: also the group protocol (kafka.group_protocol), the
+ *        session timeout and heartbeat (classic only: under the consumer
+ *        protocol they belong to the group, see drv_kafka_groups_tune()),
+ *        and static membership with \p instance_id as `group.instance.id`
+ *        when it is non-empty and kafka.static_membership is on.
+ *        kafka.properties are applied last and win.
+ * @returns a conf the caller owns, or NULL with \p errstr set.
+ */
+rd_kafka_conf_t *drv_kafka_member_conf_new(const drv_config_t *cfg,
+					   const char *group,
+					   const char *instance_id,
+					   char *errstr, size_t errstr_size);
+
+/** @brief The workers' delay consumer group: "<worker.group>.delay". */
+void drv_delay_group_name(const drv_config_t *cfg, char *buf, size_t size);
+
+/**
+ * @brief Under the consumer protocol, set kafka.session_timeout and its
+ *        heartbeat interval on each of \p groups (group configs
+ *        `consumer.session.timeout.ms` and `consumer.heartbeat.interval.ms`,
+ *        KIP-848), through \p rk (any client handle; not taken). A no-op
+ *        under the classic protocol. Blocks up to kafka.connect_timeout.
+ *        At most 8 groups.
+ * @returns DRV_OK, or an error with \p errstr naming the broker settings
+ *          that bound the values when the broker refuses them.
+ */
+drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
+				const char *const *groups, size_t group_cnt,
+				char *errstr, size_t errstr_size);
+
+/**
  * @brief Take (\p err RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) or give up
  *        (otherwise) \p parts in a rebalance callback, incrementally
  *        under the cooperative protocol, wholesale under the eager one
@@ -155,18 +195,6 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
  */
 void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       rd_kafka_topic_partition_list_t *parts);
-
-/**
- * @brief rd_kafka_consumer_close() for a consumer in a group, safe on the
- *        librdkafka 2.0 that Debian 12 ships: before 2.3 it aborts (or
- *        hangs) when it destroys a cooperative-sticky consumer that joined
- *        its group but has not had its first assignment yet
- *        (librdkafka#4312). So while \p assigned (set by the caller's
- *        rebalance callback on an assignment; read atomically) is false,
- *        this polls \p rk for up to 5 s first, dropping any message (not
- *        stored: it is read again). Does not destroy \p rk.
- */
-void drv_kafka_consumer_close(rd_kafka_t *rk, const bool *assigned);
 
 /**
  * @brief A producer for \p cfg, made with drv_kafka_conf_new(). Caller

@@ -158,6 +158,10 @@ config.worker.shutdown_grace.
 {{- define "drover.env" -}}
 - name: DROVER_CONFIG
   value: /etc/drover/drover.yaml
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
 {{- with .Values.secrets.redisPassword }}
 {{- if .existingSecret }}
 - name: DROVER_REDIS_PASSWORD
