@@ -269,15 +269,20 @@ drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
 void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       rd_kafka_topic_partition_list_t *parts)
 {
-	bool coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+	/* NULL while the consumer closes: then try the incremental call
+	 * first, the eager one if librdkafka refuses it */
+	const char *proto = rd_kafka_rebalance_protocol(rk);
+	bool coop = !proto || !strcmp(proto, "COOPERATIVE");
 	bool assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+	rd_kafka_error_t *e = NULL;
 
-	if (coop && assign)
-		rd_kafka_incremental_assign(rk, parts);
-	else if (coop)
-		rd_kafka_incremental_unassign(rk, parts);
-	else
+	if (coop)
+		e = assign ? rd_kafka_incremental_assign(rk, parts) :
+			     rd_kafka_incremental_unassign(rk, parts);
+	if (!coop || (e && !proto))
 		rd_kafka_assign(rk, assign ? parts : NULL);
+	if (e)
+		rd_kafka_error_destroy(e);
 }
 
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
