@@ -416,9 +416,32 @@ func TestSecretsByReference(t *testing.T) {
 	// defaults: no secret env at all
 	for name, p := range pods(render(t, nil)) {
 		for _, e := range p.Containers[0].Env {
-			if e.ValueFrom != nil {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
 				t.Errorf("%s: unexpected env %s from a Secret", name, e.Name)
 			}
+		}
+	}
+}
+
+// The daemons join their consumer groups as static members named after
+// their pod (--id $(POD_NAME), POD_NAME from metadata.name), so a restarted
+// container takes its partitions back at once.
+func TestStaticMemberIdIsThePodName(t *testing.T) {
+	objs := render(t, nil)
+	for _, name := range []string{"rel-drover-worker", "rel-drover-coordinator"} {
+		c := find[appsv1.Deployment](objs, name).Spec.Template.Spec.Containers[0]
+		if len(c.Args) < 2 || c.Args[0] != "--id" || c.Args[1] != "$(POD_NAME)" {
+			t.Errorf("%s: args %v, want --id $(POD_NAME) first", name, c.Args)
+		}
+		found := false
+		for _, e := range c.Env {
+			if e.Name == "POD_NAME" && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+				e.ValueFrom.FieldRef.FieldPath == "metadata.name" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no env POD_NAME from metadata.name", name)
 		}
 	}
 }
