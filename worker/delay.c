@@ -12,7 +12,8 @@
  *
  * Up to HOLD_MAX messages per partition are held; only a partition that
  * reaches it is paused (until half have been released), because each
- * pause/resume costs librdkafka 2.0 about half a second.
+ * pause/resume costs about 0.4 s before the partition is fetched again
+ * (librdkafka 2.0.2 and 2.14.2 alike).
  *
  * @locality main thread.
  */

@@ -24,9 +24,10 @@ void offsets_destroy(offsets_t *o);
 
 /* Record that \p offset of topic/partition was handed out. \p topic is
  * copied. Returns 1 when added; 0 when the offset is not above the last one
- * added for the partition (a redelivery the caller must drop: librdkafka
- * 2.0 can rewind a partition after pause/resume, issues #4637 and #4686);
- * -1 on allocation failure. */
+ * added for the partition (a redelivery the caller must drop; librdkafka
+ * 2.0 rewound partitions after pause/resume, issues #4637 and #4686, and
+ * the check stays as the guard of the commit order); -1 on allocation
+ * failure. */
 int offsets_add(offsets_t *o, const char *topic, int32_t partition,
 		int64_t offset);
 

@@ -52,10 +52,9 @@ Test(submit, each_task_runs_exactly_once, .timeout = 180)
 	it_topics(&ctx);
 	w1 = it_worker_start(&ctx, 1);
 	w2 = it_worker_start(&ctx, 2);
-	/* tasks go out once the group is steady: librdkafka 2.0.2 loses a
-	 * commit made while another member joins (librdkafka#4059; see
-	 * docs/worker.md, At-least-once), and such reruns are not what this
-	 * test is about */
+	/* tasks go out once the group is steady: a commit made while another
+	 * member joins can be refused (docs/worker.md, At-least-once), and
+	 * such reruns are not what this test is about */
 	cr_assert(second_has_tasks(&ctx, 60000), "worker 2 never got task "
 		  "partitions; see %s", ctx.dir);
 
