@@ -56,6 +56,9 @@ static const char *const task_state_mode_names[] = {
 static const char *const group_protocol_names[] = {
 	"consumer", "classic", NULL
 };
+static const char *const static_membership_names[] = {
+	"auto", "on", "off", NULL
+};
 static const char *const breaker_mode_names[] = {
 	"auto", "metrics_only", "disabled", NULL
 };
@@ -332,13 +335,16 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "ensure` (the broker's `group.consumer.min.session.timeout.ms`,"
 		 " 45 s by default, must allow it). The heartbeat interval is "
 		 "a twelfth of it." },
-	{ .name = "kafka.static_membership", .type = DRV_CFG_BOOL,
-	  .offset = CF(kafka.static_membership), .def = "true",
+	{ .name = "kafka.static_membership", .type = DRV_CFG_ENUM,
+	  .offset = CF(kafka.static_membership), .def = "auto",
+	  .enums = static_membership_names,
 	  .doc = "With `--id`, join the groups as a static member "
 		 "(`group.instance.id` = the id): a process restarted with its "
-		 "id takes its partitions back at once, with no rebalance. "
-		 "Its partitions then also wait `kafka.session_timeout` after a"
-		 " clean stop." },
+		 "id takes its partitions back at once, with no rebalance; its "
+		 "partitions also wait `kafka.session_timeout` after a clean "
+		 "stop. `auto`: under the classic protocol only (under KIP-848 a "
+		 "killed member's id is refused until its session ends, and "
+		 "scale-in was seen to strand partitions: docs/kafka.md)." },
 
 	/* redis */
 	{ .name = "redis.url", .type = DRV_CFG_STRING,

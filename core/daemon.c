@@ -185,7 +185,7 @@ bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)
 			   "holds this --id (a killed process whose session "
 			   "has not expired yet): start again after "
 			   "kafka.session_timeout, or set "
-			   "kafka.static_membership: false",
+			   "kafka.static_membership: off",
 			   "client", rd_kafka_name(rk), "error", why, NULL);
 	else if (protocol)
 		drv_log_kv(DRV_LOG_ERROR, "the brokers do not support "

@@ -96,13 +96,16 @@ static bool member_conf(rd_kafka_conf_t *conf, const drv_config_t *cfg,
 			const char *instance_id, char *errstr,
 			size_t errstr_size)
 {
-	char v[32];
+	bool classic = cfg->kafka.group_protocol == DRV_GROUP_CLASSIC;
+	int sm = cfg->kafka.static_membership;
 	bool ok = true;
+	char v[32];
 
-	if (instance_id && *instance_id && cfg->kafka.static_membership)
+	if (instance_id && *instance_id &&
+	    (sm == DRV_STATIC_ON || (sm == DRV_STATIC_AUTO && classic)))
 		ok = conf_set(conf, "group.instance.id", instance_id,
 			      errstr, errstr_size);
-	if (cfg->kafka.group_protocol == DRV_GROUP_CONSUMER)
+	if (!classic)
 		return ok && conf_set(conf, "group.protocol", "consumer",
 				      errstr, errstr_size);
 	drv_fmt(v, sizeof(v), "%lld", (long long)cfg->kafka.session_timeout_ms);

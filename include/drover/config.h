@@ -82,6 +82,14 @@ typedef enum drv_group_protocol {
 				     Kafka) */
 } drv_group_protocol_t;
 
+/** Whether daemons join their groups as static members
+ *  (kafka.static_membership). */
+typedef enum drv_static_membership {
+	DRV_STATIC_AUTO = 0, /**< under the classic protocol only */
+	DRV_STATIC_ON   = 1,
+	DRV_STATIC_OFF  = 2,
+} drv_static_membership_t;
+
 /** A string pair; both owned by the config. */
 typedef struct drv_kv {
 	char *key;
@@ -247,7 +255,8 @@ typedef struct drv_config {
 		size_t   delay_tier_cnt;
 		int      group_protocol;     /**< drv_group_protocol_t */
 		int64_t  session_timeout_ms; /**< consumer groups' session */
-		bool     static_membership;  /**< group.instance.id from --id */
+		int      static_membership;  /**< drv_static_membership_t:
+						  group.instance.id = --id */
 		drv_kv_t *properties;        /**< librdkafka pass-through */
 		size_t   property_cnt;
 	} kafka;

@@ -161,7 +161,8 @@ rd_kafka_conf_t *drv_kafka_conf_new(const drv_config_t *cfg,
  *        session timeout and heartbeat (classic only: under the consumer
  *        protocol they belong to the group, see drv_kafka_groups_tune()),
  *        and static membership with \p instance_id as `group.instance.id`
- *        when it is non-empty and kafka.static_membership is on.
+ *        when it is non-empty and kafka.static_membership allows it
+ *        (`on`, or `auto` under the classic protocol).
  *        kafka.properties are applied last and win.
  * @returns a conf the caller owns, or NULL with \p errstr set.
  */
