@@ -235,6 +235,27 @@ static void both_working(feed_t *f, pid_t a, pid_t b)
 		  "both workers should be running tasks; see %s", f->ctx->dir);
 }
 
+/* Two workers (worker-1, worker-2) under the feed, both running tasks;
+ * then worker-1 killed with SIGKILL. Returns the time of the kill. */
+static long long start_and_kill(it_ctx_t *ctx, feed_t *f, pid_t *victim,
+				pid_t *survivor)
+{
+	long long kill_ms;
+	int status;
+
+	it_setup(ctx, rec);
+	it_topics(ctx);
+	*victim = it_worker_start(ctx, 1);
+	*survivor = it_worker_start(ctx, 2);
+	feed_start(f, ctx);
+	both_working(f, *victim, *survivor);
+	sleep(2);
+	kill_ms = it_now_ms();
+	kill(*victim, SIGKILL);
+	waitpid(*victim, &status, 0);
+	return kill_ms;
+}
+
 Test(failover, kill9_partitions_move_in_seconds, .timeout = 240)
 {
 	it_ctx_t ctx;
@@ -242,19 +263,9 @@ Test(failover, kill9_partitions_move_in_seconds, .timeout = 240)
 	pid_t victim, survivor;
 	long long kill_ms, takeover = -1, gap = 0, *times;
 	size_t nt = 0;
-	int status, ran;
+	int ran;
 
-	it_setup(&ctx, rec);
-	it_topics(&ctx);
-	victim = it_worker_start(&ctx, 1);
-	survivor = it_worker_start(&ctx, 2);
-	feed_start(&f, &ctx);
-	both_working(&f, victim, survivor);
-	sleep(2);
-
-	kill_ms = it_now_ms();
-	kill(victim, SIGKILL);
-	waitpid(victim, &status, 0);
+	kill_ms = start_and_kill(&ctx, &f, &victim, &survivor);
 	sleep(14);
 	feed_stop(&f);
 	ran = feed_wait_all(&f, 60000);
@@ -308,17 +319,7 @@ Test(failover, restart_with_same_id_takes_its_partitions_back,
 	char log[400];
 	int status, ran, stolen = 0;
 
-	it_setup(&ctx, rec);
-	it_topics(&ctx);
-	victim = it_worker_start(&ctx, 1);
-	survivor = it_worker_start(&ctx, 2);
-	feed_start(&f, &ctx);
-	both_working(&f, victim, survivor);
-	sleep(2);
-
-	kill_ms = it_now_ms();
-	kill(victim, SIGKILL);
-	waitpid(victim, &status, 0);
+	kill_ms = start_and_kill(&ctx, &f, &victim, &survivor);
 	/* the same --id: worker-1 */
 	back = it_worker_start(&ctx, 1);
 	drv_fmt(log, sizeof(log), "%s/worker-1.log", ctx.dir);
