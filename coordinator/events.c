@@ -54,8 +54,9 @@ bool events_start(coord_t *c)
 	rd_kafka_resp_err_t rerr;
 	char err[512], events[256];
 
-	drv_daemon_groups_tune(c->d, c->producer,
-			       (const char *[]){ c->cfg->coordinator.group }, 1);
+	if (!drv_daemon_groups_tune(c->d, c->producer,
+			(const char *[]){ c->cfg->coordinator.group }, 1))
+		return false;
 	conf = drv_daemon_consumer_conf(c->d, c->cfg->coordinator.group, err,
 					sizeof(err));
 	/* a topic made after the subscription (topics ensure running late,

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	if (!start(&c)) {
 		stop(&c);
 		drv_daemon_release(&d);
-		return 1;
+		return drv_daemon_fatal() ? drv_daemon_fatal() : 1;
 	}
 	drv_fmt(n, sizeof(n), "%zu", drv_sched_count(c.sched));
 	drv_log_kv(DRV_LOG_INFO, "coordinator started", "id", d.id,

@@ -242,15 +242,22 @@ rd_kafka_conf_t *drv_daemon_consumer_conf(const drv_daemon_t *d,
 	return conf;
 }
 
-void drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
+bool drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
 			    const char *const *groups, size_t group_cnt)
 {
 	char err[768];
+	drv_err_t rc = drv_kafka_groups_tune(rk, d->cfg, groups, group_cnt,
+					     err, sizeof(err));
 
-	if (drv_kafka_groups_tune(rk, d->cfg, groups, group_cnt, err,
-				  sizeof(err)))
+	if (rc == DRV_ERR_UNSUPPORTED) {
+		drv_log_kv(DRV_LOG_ERROR, err, NULL);
+		__atomic_store_n(&fatal_status, 2, __ATOMIC_RELAXED);
+		return false;
+	}
+	if (rc)
 		drv_log_kv(DRV_LOG_WARN, "cannot set the consumer groups' "
 			   "session timeout; fail-over takes the broker's "
 			   "default (group.consumer.session.timeout.ms)",
 			   "error", err, NULL);
+	return true;
 }

@@ -248,16 +248,30 @@ drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
 			rd_kafka_event_IncrementalAlterConfigs_result(ev),
 			&out_cnt);
 		for (size_t i = 0; !err && i < out_cnt; i++)
-			if ((rerr = rd_kafka_ConfigResource_error(out[i])))
+			if ((rerr = rd_kafka_ConfigResource_error(out[i])) ==
+			    RD_KAFKA_RESP_ERR_INVALID_REQUEST)
+				/* "Unknown resource type": no group configs,
+				 * so no KIP-848 groups (Kafka 3.x) */
+				err = drv_error(errstr, errstr_size,
+					DRV_ERR_UNSUPPORTED,
+					"the brokers do not support "
+					"kafka.group_protocol: consumer (KIP-848 "
+					"consumer groups need Kafka 4.0 or "
+					"later: %s); set kafka.group_protocol: "
+					"classic",
+					rd_kafka_ConfigResource_error_string(
+						out[i]));
+			else if (rerr)
 				err = drv_error(errstr, errstr_size,
 					drv_kafka_err(rerr),
 					"group %s: consumer.session.timeout.ms"
-					"=%s: %s (the broker's group.consumer."
+					"=%s: %s: %s (the broker's group.consumer."
 					"min.session.timeout.ms and group."
 					"consumer.min.heartbeat.interval.ms "
 					"must allow %s ms and %s ms)",
 					rd_kafka_ConfigResource_name(out[i]),
 					session,
+					rd_kafka_err2name(rerr),
 					rd_kafka_ConfigResource_error_string(
 						out[i]), session, heartbeat);
 	}

@@ -534,8 +534,9 @@ static bool start(worker_t *w, drv_daemon_t *d)
 		return false;
 	}
 	drv_delay_group_name(w->cfg, delay_group, sizeof(delay_group));
-	drv_daemon_groups_tune(d, w->producer, (const char *[]){
-		w->cfg->worker.group, delay_group }, 2);
+	if (!drv_daemon_groups_tune(d, w->producer, (const char *[]){
+		w->cfg->worker.group, delay_group }, 2))
+		return false;
 	if (!(w->consumer = consumer_new(w, w->cfg->worker.group,
 					 DRV_TOPIC_TASKS)) ||
 	    !(w->delay = consumer_new(w, delay_group, DRV_TOPIC_DELAY)))
@@ -665,7 +666,7 @@ int worker_run(drv_daemon_t *d)
 
 	if (!start(&w, d)) {
 		stop(&w);
-		return 1;
+		return drv_daemon_fatal() ? drv_daemon_fatal() : 1;
 	}
 	high = (size_t)d->cfg->worker.concurrency;
 	high += high < READAHEAD_MIN ? READAHEAD_MIN : high;

@@ -64,8 +64,11 @@ rd_kafka_conf_t *drv_daemon_consumer_conf(const drv_daemon_t *d,
  * @brief drv_kafka_groups_tune() for \p groups through \p rk, logging a
  *        warning (with the broker settings to change) when the broker
  *        refuses: fail-over then takes the broker's default session.
+ * @returns false, with an error logged, when the brokers have no KIP-848
+ *          groups at all under kafka.group_protocol consumer: the daemon
+ *          must not start (exit 2, a config mismatch).
  */
-void drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
+bool drv_daemon_groups_tune(const drv_daemon_t *d, rd_kafka_t *rk,
 			    const char *const *groups, size_t group_cnt);
 
 /**

@@ -181,8 +181,10 @@ void drv_delay_group_name(const drv_config_t *cfg, char *buf, size_t size);
  *        KIP-848), through \p rk (any client handle; not taken). A no-op
  *        under the classic protocol. Blocks up to kafka.connect_timeout.
  *        At most 8 groups.
- * @returns DRV_OK, or an error with \p errstr naming the broker settings
- *          that bound the values when the broker refuses them.
+ * @returns DRV_OK; DRV_ERR_UNSUPPORTED when the brokers have no KIP-848
+ *          groups (Kafka 3.x: they know no group configs); otherwise an
+ *          error with \p errstr naming the broker settings that bound the
+ *          values when the broker refuses them.
  */
 drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
 				const char *const *groups, size_t group_cnt,
