@@ -1,6 +1,8 @@
 /*
- * kafka.c — librdkafka client configuration from the drover config, the one
- * mapping of librdkafka errors to drv_err_t, and acknowledged produces.
+ * kafka.c — librdkafka client configuration from the drover config
+ * (consumer group membership included: protocol, session timeout, static
+ * id, and the group configs KIP-848 keeps on the broker), the one mapping
+ * of librdkafka errors to drv_err_t, and acknowledged produces.
  */
 #include <stdio.h>
 #include <string.h>
