@@ -188,11 +188,7 @@ bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)
 			   "kafka.static_membership: off",
 			   "client", rd_kafka_name(rk), "error", why, NULL);
 	else if (protocol)
-		drv_log_kv(DRV_LOG_ERROR, "the brokers do not support "
-			   "kafka.group_protocol: consumer (KIP-848 consumer "
-			   "groups need Kafka 4.0 or later); set "
-			   "kafka.group_protocol: classic "
-			   "(DROVER_KAFKA_GROUP_PROTOCOL=classic)",
+		drv_log_kv(DRV_LOG_ERROR, DRV_KIP848_UNSUPPORTED,
 			   "client", rd_kafka_name(rk), "error", why, NULL);
 	else
 		drv_log_kv(DRV_LOG_ERROR, "fatal Kafka client error; stopping",

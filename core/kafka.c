@@ -256,11 +256,7 @@ drv_err_t drv_kafka_groups_tune(rd_kafka_t *rk, const drv_config_t *cfg,
 				 * so no KIP-848 groups (Kafka 3.x) */
 				err = drv_error(errstr, errstr_size,
 					DRV_ERR_UNSUPPORTED,
-					"the brokers do not support "
-					"kafka.group_protocol: consumer (KIP-848 "
-					"consumer groups need Kafka 4.0 or "
-					"later: %s); set kafka.group_protocol: "
-					"classic",
+					DRV_KIP848_UNSUPPORTED " (%s)",
 					rd_kafka_ConfigResource_error_string(
 						out[i]));
 			else if (rerr)

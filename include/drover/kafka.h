@@ -171,6 +171,13 @@ rd_kafka_conf_t *drv_kafka_member_conf_new(const drv_config_t *cfg,
 					   const char *instance_id,
 					   char *errstr, size_t errstr_size);
 
+/** What drover says when kafka.group_protocol is consumer and the brokers
+ *  have no KIP-848 groups, wherever it finds out. */
+#define DRV_KIP848_UNSUPPORTED \
+	"the brokers do not support kafka.group_protocol: consumer (KIP-848 " \
+	"consumer groups need Kafka 4.0 or later); set " \
+	"kafka.group_protocol: classic"
+
 /** @brief The workers' delay consumer group: "<worker.group>.delay". */
 void drv_delay_group_name(const drv_config_t *cfg, char *buf, size_t size);
 
