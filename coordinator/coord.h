@@ -12,7 +12,7 @@
  *   runtime.c   run-time schedules (droverctl) kept in Redis
  *   events.c    the events consumer: triggers, lifecycle events
  *   stats.c     per-schedule statistics and unfinished runs in Redis
- *   observe.c   /healthz /readyz /metrics
+ *   observe.c   /healthz /readyz /metrics, and the HTTP API (api/)
  *
  * Redis keys, with P = redis.key_prefix:
  *   P coord:leader            lease: the leader's id, PX lease_ttl
@@ -37,6 +37,7 @@
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 
+#include "drover/api.h"
 #include "drover/daemon.h"
 #include "drover/httpd.h"
 #include "drover/metrics.h"
@@ -89,6 +90,7 @@ typedef struct coord {
 	int64_t        cfg_checked;
 
 	coord_obs_t    obs;
+	drv_api_t     *api;            /* the HTTP API, NULL when off */
 	volatile int   ready;          /* atomics for the HTTP thread */
 	volatile int   is_leader;
 	volatile int   stopping;

@@ -4,8 +4,12 @@
  * with Redis, "leader" or "standby" in the detail; not ready without
  * Redis) and /metrics: leader or not, schedules loaded, fires by outcome,
  * fire lateness, triggers by outcome, events read, leadership changes.
+ * Also here: starting the HTTP API (api/) on api.port, with a config of its
+ * own (reloads replace the coordinator's).
  */
 #include <string.h>
+
+extern char **environ;
 
 #include "coord.h"
 #include "drover/clock.h"
@@ -49,6 +53,46 @@ static drv_readiness_t readyz(void *arg, char *detail, size_t size)
 	return DRV_READY;
 }
 
+/* The HTTP API on api.host:api.port, when the port is not 0, with a
+ * config loaded again for it alone (a reload frees the coordinator's). */
+static bool api_start(coord_t *c)
+{
+	const drv_config_t *cfg = c->cfg;
+	drv_config_t *own = NULL;
+	char err[512], port[16];
+	size_t active = 0;
+
+	if (cfg->api.port == 0)
+		return true;
+	if (cfg->path ? drv_config_load(cfg->path, environ, &own, err,
+					sizeof(err)) :
+	    !(own = drv_config_new())) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot load the config for the API",
+			   "error", err, NULL);
+		return false;
+	}
+	for (size_t i = 0; i < cfg->api_token_cnt; i++) {
+		if (cfg->api_tokens[i].active)
+			active++;
+		else
+			drv_log_kv(DRV_LOG_WARN, "API token is off: its "
+				   "variable is unset or empty", "token",
+				   cfg->api_tokens[i].name, "env",
+				   cfg->api_tokens[i].env, NULL);
+	}
+	if (drv_api_start(own, &c->api, err, sizeof(err))) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot serve the API", "error", err,
+			   NULL);
+		return false;
+	}
+	drv_fmt(port, sizeof(port), "%u", drv_api_port(c->api));
+	drv_log_kv(active ? DRV_LOG_INFO : DRV_LOG_WARN, active ?
+		   "serving the API" : "serving the API, but no token is "
+		   "active: every request but /api/v1/openapi.json gets 401",
+		   "host", cfg->api.host, "port", port, NULL);
+	return true;
+}
+
 bool observe_start(coord_t *c)
 {
 	coord_obs_t *o = &c->obs;
@@ -81,7 +125,8 @@ bool observe_start(coord_t *c)
 		"drover_leader_changes_total",
 		"Times this coordinator became leader or stepped down.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
-
+	if (!api_start(c))
+		return false;
 	if (c->cfg->coordinator.http_port == 0)
 		return true;
 	{
@@ -102,6 +147,8 @@ bool observe_start(coord_t *c)
 
 void observe_stop(coord_t *c)
 {
+	drv_api_stop(c->api);
+	c->api = NULL;
 	drv_httpd_stop(c->obs.httpd);
 	c->obs.httpd = NULL;
 	drv_metrics_destroy(c->obs.m);

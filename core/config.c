@@ -129,6 +129,13 @@ void drv_config_destroy(drv_config_t *cfg)
 	for (size_t i = 0; i < cfg->breaker_cnt; i++)
 		breaker_release(&cfg->breakers[i]);
 	free(cfg->breakers);
+	for (size_t i = 0; i < cfg->api_token_cnt; i++) {
+		for (size_t k = 0; k < drv_cfg_token_key_cnt; k++)
+			drv_cfg_release(&drv_cfg_token_keys[k],
+					&cfg->api_tokens[i]);
+		free(cfg->api_tokens[i].name);
+	}
+	free(cfg->api_tokens);
 	for (size_t i = 0; i < cfg->schedule_cnt; i++)
 		drv_cfg_schedule_release(&cfg->schedules[i]);
 	free(cfg->schedules);
@@ -305,6 +312,7 @@ typedef struct loader {
 	handler_state_t *hs;      /**< parallel to cfg->handlers */
 	drv_cfg_where_t *key_where; /**< per drv_cfg_keys row: its value in
 					 the file */
+	char *const *envp;        /**< the environment overrides come from */
 	char *errstr;
 	size_t errstr_size;
 } loader_t;
@@ -1090,6 +1098,50 @@ static drv_err_t load_breakers(loader_t *L, const yaml_node_t *map)
 			  sizeof(*L->cfg->breakers), load_breaker);
 }
 
+/* One entry of api_tokens:. Its digest is made once the environment is
+ * known (finish_tokens). */
+static drv_err_t load_token(loader_t *L, const yaml_node_t *key,
+			    const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	const char *tname = text_of(key);
+	drv_api_token_conf_t *t = &cfg->api_tokens[cfg->api_token_cnt];
+	drv_cfg_where_t w = where_of(L, key);
+	entry_state_t es = { 0 };
+	char prefix[128];
+	drv_err_t err;
+
+	if (!valid_entry_name(tname))
+		return FAIL(L, &w, "api_tokens", "invalid token name "
+			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", tname);
+	for (size_t i = 0; i < cfg->api_token_cnt; i++)
+		if (!strcmp(cfg->api_tokens[i].name, tname))
+			return FAIL(L, &w, "api_tokens", "token '%s' is "
+				    "defined twice", tname);
+	if (!(t->name = strdup(tname)))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	cfg->api_token_cnt++;
+	if ((err = apply_defaults(drv_cfg_token_keys, drv_cfg_token_key_cnt,
+				  t, L->errstr, L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "api_tokens.%s", tname);
+	if (!is_null(map) &&
+	    (err = load_entry_keys(L, map, prefix, "token",
+				   drv_cfg_token_keys, drv_cfg_token_key_cnt,
+				   t, &es)))
+		return err;
+	return drv_cfg_token_finish(t, L->envp, &w, L->errstr,
+				    L->errstr_size);
+}
+
+static drv_err_t load_tokens(loader_t *L, const yaml_node_t *map)
+{
+	return load_named(L, map, "api_tokens", "token",
+			  (void **)&L->cfg->api_tokens, L->cfg->api_token_cnt,
+			  sizeof(*L->cfg->api_tokens), load_token);
+}
+
 /* ------------------------------------------------------------------ */
 /* Schedules and triggers                                              */
 /* ------------------------------------------------------------------ */
@@ -1322,6 +1374,8 @@ static drv_err_t load_root(loader_t *L)
 			err = load_policies(L, v);
 		} else if (!strcmp(sec, "breakers")) {
 			err = load_breakers(L, v);
+		} else if (!strcmp(sec, "api_tokens")) {
+			err = load_tokens(L, v);
 		} else if (!strcmp(sec, "schedules")) {
 			err = load_entries(L, &schedule_kind,
 					   drv_cfg_schedule_key_cnt, v);
@@ -1784,6 +1838,7 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 {
 	loader_t L = {
 		.file = name ? name : "<string>",
+		.envp = envp,
 		.errstr = errstr,
 		.errstr_size = errstr_size,
 	};

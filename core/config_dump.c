@@ -184,6 +184,9 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out)
 			fputc('\n', out);
 		}
 	}
+	dump_entries("api_tokens", cfg->api_tokens, sizeof(*cfg->api_tokens),
+		     cfg->api_token_cnt, drv_cfg_token_keys,
+		     drv_cfg_token_key_cnt, out);
 	if (!cfg->handler_cnt) {
 		fputs("handlers: {}\n", out);
 	} else {
@@ -355,6 +358,25 @@ static const char handlers_doc[] =
 "another type is an error, and so is leaving out a required one.\n"
 "\n";
 
+static const char tokens_doc[] =
+"A map of token name (1 to 64 of `a-z 0-9 _ . -`; it names the caller in\n"
+"the audit log) to its role and either the token's SHA-256 or the\n"
+"environment variable that holds the token. drover keeps only the hash and\n"
+"compares in constant time. Make a token and its hash with\n"
+"`t=$(openssl rand -hex 24); printf %s \"$t\" | sha256sum`.\n"
+"\n"
+"```yaml\n"
+"api_tokens:\n"
+"  ops:\n"
+"    role: admin\n"
+"    env: DROVER_API_TOKEN\n"
+"  dashboards:\n"
+"    role: viewer\n"
+"    sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+"```\n"
+"\n"
+"| key | type | default | range | description |\n|---|---|---|---|---|\n";
+
 static const char breakers_doc[] =
 "A map of breaker name (1 to 64 of `a-z 0-9 _ . -`) to its settings. Every\n"
 "handler's calls go through a breaker: the one it names with `breaker`,\n"
@@ -490,6 +512,12 @@ void drv_config_write_reference(FILE *out)
 			for (size_t i = 0; i < drv_cfg_handler_key_cnt; i++)
 				md_row(out, &drv_cfg_handler_keys[i],
 				       MD_TYPES);
+			continue;
+		}
+		if (!strcmp(sec->name, "api_tokens")) {
+			fputs(tokens_doc, out);
+			for (size_t i = 0; i < drv_cfg_token_key_cnt; i++)
+				md_row(out, &drv_cfg_token_keys[i], MD_NONE);
 			continue;
 		}
 		if (!strcmp(sec->name, "breakers")) {

@@ -197,6 +197,20 @@ drv_err_t drv_cfg_check_trigger(drv_trigger_conf_t *t, const bool *given,
 				const drv_cfg_where_t *where,
 				char *errstr, size_t errstr_size);
 
+/** Keys of one API token (drv_api_token_conf_t); config_api.c. */
+extern const drv_cfg_key_t drv_cfg_token_keys[];
+extern const size_t drv_cfg_token_key_cnt;
+
+/**
+ * @brief Once token \p t is read: exactly one of sha256 and env; the digest
+ *        from sha256, or the SHA-256 of the value of env in \p envp (the
+ *        token is off when that is unset). \p where is the entry's place.
+ *        config_api.c.
+ */
+drv_err_t drv_cfg_token_finish(drv_api_token_conf_t *t, char *const *envp,
+			       const drv_cfg_where_t *where,
+			       char *errstr, size_t errstr_size);
+
 /** @brief Free what a schedule / trigger entry owns (not the struct). */
 void drv_cfg_schedule_release(drv_schedule_conf_t *s);
 void drv_cfg_trigger_release(drv_trigger_conf_t *t);

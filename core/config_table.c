@@ -242,6 +242,9 @@ const drv_cfg_section_t drv_cfg_sections[] = {
 	{ "worker", "drover-worker: how many tasks it runs and the defaults "
 		    "of its handlers." },
 	{ "coordinator", "drover-coordinator: schedules and event triggers." },
+	{ "api", "The HTTP API every coordinator serves (see "
+		 "[the API](api.md))." },
+	{ "api_tokens", "Bearer tokens of the HTTP API, by token name." },
 	{ "retry_policies", "How long a failed task waits before its next "
 			    "attempt, and how many attempts it gets, by "
 			    "policy name." },
@@ -533,6 +536,45 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .min = 0, .max = HOUR_MS,
 	  .doc = "How often the config file is checked for changes (and "
 		 "reloaded); 0 = only on SIGHUP." },
+
+	/* api */
+	{ .name = "api.host", .type = DRV_CFG_STRING,
+	  .offset = CF(api.host), .def = "127.0.0.1", .min = 1, .max = 255,
+	  .doc = "Address the coordinator serves the HTTP API on; loopback "
+		 "unless you open it." },
+	{ .name = "api.port", .type = DRV_CFG_INT, .offset = CF(api.port),
+	  .def = "0", .min = 0, .max = 65535,
+	  .doc = "Port of the HTTP API; 0 turns it off. `scripts/up` and the "
+		 "chart use 8470." },
+	{ .name = "api.threads", .type = DRV_CFG_INT,
+	  .offset = CF(api.threads), .def = "4", .min = 1, .max = 64,
+	  .doc = "Requests served at once, each with its own Redis "
+		 "connection." },
+	{ .name = "api.max_body", .type = DRV_CFG_INT,
+	  .offset = CF(api.max_body), .def = "4194304", .min = 1024,
+	  .max = 64 * 1024 * 1024,
+	  .doc = "Largest request body in bytes; a larger one gets 413." },
+	{ .name = "api.read_rate", .type = DRV_CFG_INT,
+	  .offset = CF(api.read_rate), .def = "1000", .min = 1,
+	  .max = 1000000,
+	  .doc = "Reads (GET) one token may make per second; more get 429." },
+	{ .name = "api.write_rate", .type = DRV_CFG_INT,
+	  .offset = CF(api.write_rate), .def = "200", .min = 1,
+	  .max = 1000000,
+	  .doc = "Writes (POST, PUT, PATCH, DELETE) one token may make per "
+		 "second; more get 429." },
+	{ .name = "api.idempotency_ttl", .type = DRV_CFG_DURATION,
+	  .offset = CF(api.idempotency_ttl_ms), .def = "24h",
+	  .min = MIN_MS, .max = 30 * DAY_MS,
+	  .doc = "How long the answer to a request with an `Idempotency-Key` "
+		 "header is replayed to the same token." },
+	{ .name = "api.tls_cert", .type = DRV_CFG_STRING,
+	  .offset = CF(api.tls_cert), .def = "", .max = 4096,
+	  .doc = "PEM certificate (chain) file: serve HTTPS. Needs "
+		 "`tls_key`." },
+	{ .name = "api.tls_key", .type = DRV_CFG_STRING,
+	  .offset = CF(api.tls_key), .def = "", .max = 4096,
+	  .doc = "PEM private key file of `tls_cert`." },
 };
 const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
 

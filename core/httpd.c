@@ -195,10 +195,9 @@ static void format_endpoint(char *buf, size_t size, const char *host,
 		drv_fmt(buf, size, "%s:%u", host != NULL ? host : "*", port);
 }
 
-/* Make a bound, listening, non-blocking socket for host:port. */
-static drv_err_t open_listener(const char *host, unsigned port, int *fd_out,
-			       unsigned *port_out, char *errstr,
-			       size_t errstr_size)
+drv_err_t drv_httpd_listen(const char *host, unsigned port, int *fd_out,
+			   unsigned *port_out, char *errstr,
+			   size_t errstr_size)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char service[16], where[300];
@@ -286,7 +285,7 @@ drv_err_t drv_httpd_start(const char *host, unsigned port,
 				 "httpd: out of memory");
 	d->conf = *conf;
 
-	err = open_listener(host, port, &fd, &d->port, errstr, errstr_size);
+	err = drv_httpd_listen(host, port, &fd, &d->port, errstr, errstr_size);
 	if (err != DRV_OK) {
 		free(d);
 		return err;

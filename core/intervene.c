@@ -1,6 +1,7 @@
 /*
- * intervene.c — operator interventions in Redis: the stored form and the
- * writes droverctl makes (see drover/intervene.h).
+ * intervene.c — operator interventions in Redis: the stored form, the
+ * writes, and the checks an operator's request passes first (droverctl and
+ * the API make the same request; see drover/intervene.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "drover/clock.h"
 #include "drover/intervene.h"
 #include "drover/redis.h"
+#include "drover/state.h"
 #include "drover/str.h"
 
 static const char *const names[] = { "none", "pause", "skip", "cancel" };
@@ -146,4 +148,71 @@ drv_err_t drv_iv_clear(redisContext *c, const drv_config_t *cfg,
 	if (!rc)
 		rc = command(c, 3, pub, errstr, errstr_size);
 	return rc;
+}
+
+/* A task whose recorded state says it ended cannot be acted on. */
+static drv_err_t check_task(redisContext *c, const drv_config_t *cfg,
+			    const char *id, drv_iv_action_t action,
+			    bool *no_state, char *errstr, size_t errstr_size)
+{
+	drv_state_task_t t;
+	drv_err_t rc;
+
+	drv_state_task_init(&t);
+	rc = drv_state_get(c, cfg->redis.key_prefix, id, &t, errstr,
+			   errstr_size);
+	if (rc == DRV_ERR_NOT_FOUND) {
+		*no_state = true;
+		rc = DRV_OK;
+	} else if (!rc && (t.state == DRV_TASK_SUCCEEDED ||
+			   t.state == DRV_TASK_DEAD ||
+			   t.state == DRV_TASK_CANCELLED ||
+			   (t.state == DRV_TASK_SKIPPED &&
+			    action != DRV_IV_NONE))) {
+		rc = drv_error(errstr, errstr_size, DRV_ERR_EXISTS,
+			       "task %s has already ended (%s)%s", id,
+			       drv_task_state_name(t.state),
+			       t.state == DRV_TASK_DEAD ?
+			       "; retry it instead" : "");
+	}
+	drv_state_task_release(&t);
+	return rc;
+}
+
+drv_err_t drv_iv_request(redisContext *c, const drv_config_t *cfg,
+			 const char *field, drv_iv_action_t action,
+			 const char *reason, const char *actor,
+			 bool *no_state, char *errstr, size_t errstr_size)
+{
+	const char *name = strchr(field, ':') ? strchr(field, ':') + 1 : field;
+	bool none = false;
+	drv_iv_t cur;
+	drv_err_t rc;
+
+	if (!strncmp(field, "task:", 5) &&
+	    (rc = check_task(c, cfg, name, action, &none, errstr,
+			     errstr_size)))
+		return rc;
+	if (no_state)
+		*no_state = none;
+	if ((rc = drv_iv_get(c, cfg, field, &cur, errstr, errstr_size)))
+		return rc;
+	if (action == DRV_IV_NONE && cur.action != DRV_IV_PAUSE)
+		rc = drv_error(errstr, errstr_size, DRV_ERR_EXISTS,
+			       "%s is not paused%s%s", name,
+			       cur.action ? "; it is marked " : "",
+			       cur.action ? drv_iv_action_name(cur.action) :
+			       "");
+	else if (action != DRV_IV_NONE && cur.action &&
+		 cur.action != DRV_IV_PAUSE)
+		rc = drv_error(errstr, errstr_size, DRV_ERR_EXISTS,
+			       "%s is already marked %s", name,
+			       drv_iv_action_name(cur.action));
+	drv_iv_release(&cur);
+	if (rc)
+		return rc;
+	if (action == DRV_IV_NONE)
+		return drv_iv_clear(c, cfg, field, errstr, errstr_size);
+	return drv_iv_set(c, cfg, field, action, reason, actor, errstr,
+			  errstr_size);
 }

@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drover/clock.h"
 #include "drover/kafka.h"
@@ -136,6 +137,36 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			       a->target && *a->target ? a->target : a->action,
 			       buf, len, hdrs, timeout_ms, errstr,
 			       errstr_size);
+}
+
+drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
+			  const char *actor, const char *action,
+			  const char *target, uint64_t count,
+			  const char *details_json, const char *result,
+			  char *errstr, size_t errstr_size)
+{
+	char host[256] = "";
+	drv_audit_t a;
+	drv_err_t rc;
+
+	gethostname(host, sizeof(host) - 1);
+	drv_audit_init(&a);
+	a.time_ms = drv_now_ms();
+	drv_id_new(a.id, a.time_ms);
+	a.count = count;
+	if (!(a.actor = strdup(actor)) || !(a.host = strdup(host)) ||
+	    !(a.action = strdup(action)) ||
+	    (target && !(a.target = strdup(target))) ||
+	    (details_json && !(a.details_json = strdup(details_json))) ||
+	    !(a.result = strdup(result ? result : "ok")))
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+	else
+		rc = drv_audit_publish(rk, cfg, &a,
+				       cfg->kafka.connect_timeout_ms, errstr,
+				       errstr_size);
+	drv_audit_release(&a);
+	return rc;
 }
 
 drv_err_t drv_dead_letter_produce(rd_kafka_t *rk, const drv_config_t *cfg,

@@ -9,8 +9,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "drover/audit.h"
-#include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
@@ -37,28 +35,14 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	      const char *target, uint64_t count, const char *details_json,
 	      const char *result)
 {
-	char host[256] = "", err[512];
 	rd_kafka_t *own = NULL;
-	drv_audit_t a;
+	char err[512];
 	drv_err_t rc;
 
 	if (!rk && !(rk = own = drv_kafka_producer_new(cfg, err, sizeof(err))))
 		return ctl_fail("cannot write the audit record: %s", err);
-	gethostname(host, sizeof(host) - 1);
-	drv_audit_init(&a);
-	a.time_ms = drv_now_ms();
-	drv_id_new(a.id, a.time_ms);
-	a.count = count;
-	if (!(a.actor = strdup(ctl_actor_name())) || !(a.host = strdup(host)) ||
-	    !(a.action = strdup(action)) ||
-	    (target && !(a.target = strdup(target))) ||
-	    (details_json && !(a.details_json = strdup(details_json))) ||
-	    !(a.result = strdup(result ? result : "ok")))
-		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
-	else
-		rc = drv_audit_publish(rk, cfg, &a, cfg->kafka.connect_timeout_ms,
-				       err, sizeof(err));
-	drv_audit_release(&a);
+	rc = drv_audit_write(rk, cfg, ctl_actor_name(), action, target, count,
+			     details_json, result, err, sizeof(err));
 	if (own)
 		rd_kafka_destroy(own);
 	if (rc)

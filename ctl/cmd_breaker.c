@@ -14,7 +14,6 @@
 #include "ctl.h"
 #include "drover/breaker.h"
 #include "drover/clock.h"
-#include "drover/event.h"
 #include "drover/kafka.h"
 #include "drover/redis.h"
 #include "drover/str.h"
@@ -30,26 +29,6 @@ static int parse(const ctl_cmd_t *cmd, int argc, char **argv, bool want_name,
 		return ctl_usage_error(cmd, "'%s' is not a breaker name (1 to "
 				       "64 of a-z A-Z 0-9 _ . - :)", *name);
 	return rc;
-}
-
-static json_t *view_json(const drv_breaker_view_t *v)
-{
-	double total = v->calls ? (double)v->calls : 1.0;
-
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:i, s:f, s:f, "
-			 "s:i, s:i, s:i}",
-			 "name", v->name,
-			 "state", drv_breaker_state_name(v->state),
-			 "open_until_ms", (json_int_t)v->open_until_ms,
-			 "changed_ms", (json_int_t)v->changed_ms,
-			 "transitions", (json_int_t)v->gen,
-			 "calls", (int)v->calls, "failures", (int)v->failures,
-			 "slow", (int)v->slow,
-			 "failure_rate", 100.0 * v->failures / total,
-			 "slow_call_rate", 100.0 * v->slow / total,
-			 "probes_leased", (int)v->leased,
-			 "probes_ok", (int)v->probe_ok,
-			 "probes_failed", (int)v->probe_failed);
 }
 
 static void print_row(const drv_breaker_view_t *v)
@@ -114,7 +93,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		if ((rc = read_one(c, cfg, names[i], &v)))
 			break;
 		if (json)
-			json_array_append_new(arr, view_json(&v));
+			json_array_append_new(arr, drv_breaker_view_json(&v));
 		else
 			print_row(&v);
 	}
@@ -146,7 +125,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		return rc;
 	bc = drv_config_breaker(cfg, name);
 	if (json) {
-		ctl_print_json(view_json(&v));
+		ctl_print_json(drv_breaker_view_json(&v));
 		return CTL_EXIT_OK;
 	}
 	printf("%-32s %-14s %8s %8s %8s  %s\n", "NAME", "STATE", "CALLS",
@@ -164,35 +143,6 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		printf("probes: %u leased, %u ok, %u failed\n", v.leased,
 		       v.probe_ok, v.probe_failed);
 	return CTL_EXIT_OK;
-}
-
-/* The breaker.* event of a change made here. */
-static drv_err_t tell(rd_kafka_t *rk, const drv_config_t *cfg,
-		      const drv_breaker_view_t *v, const char *action,
-		      char *err, size_t errlen)
-{
-	char id[DRV_ID_LEN + 1], text[512];
-	drv_event_t e;
-	drv_err_t rc;
-
-	drv_event_init(&e);
-	e.time_ms = drv_now_ms();
-	drv_id_new(id, e.time_ms);
-	e.id = drv_strdup(id);
-	e.type = drv_strdup(v->state == DRV_BREAKER_FORCED_OPEN ?
-			    "breaker.opened" : "breaker.closed");
-	e.source = drv_strdup("droverctl");
-	e.content_type = drv_strdup("application/json");
-	drv_event_set_attribute(&e, "breaker", v->name);
-	drv_event_set_attribute(&e, "state", drv_breaker_state_name(v->state));
-	drv_fmt(text, sizeof(text), "{\"breaker\":\"%s\",\"state\":\"%s\","
-		"\"scope\":\"shared\",\"action\":\"%s\"}", v->name,
-		drv_breaker_state_name(v->state), action);
-	drv_event_set_payload(&e, text, strlen(text));
-	rc = drv_event_publish(rk, cfg, &e, cfg->kafka.connect_timeout_ms, err,
-			       errlen);
-	drv_event_release(&e);
-	return rc;
 }
 
 static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
@@ -219,7 +169,8 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err))))
 		return ctl_fail("the breaker is %s, but Kafka: %s",
 				drv_breaker_state_name(v.state), err);
-	if (tell(rk, cfg, &v, cmd->name, err, sizeof(err)))
+	if (drv_breaker_tell(rk, cfg, &v, cmd->name, "droverctl", err,
+			     sizeof(err)))
 		fprintf(stderr, "droverctl: warning: breaker event not "
 			"written: %s\n", err);
 	drv_fmt(details, sizeof(details), "{\"state\":\"%s\"}",
@@ -229,7 +180,7 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (rc)
 		return rc;
 	if (json)
-		ctl_print_json(view_json(&v));
+		ctl_print_json(drv_breaker_view_json(&v));
 	else
 		printf("breaker %s is %s\n", name,
 		       drv_breaker_state_name(v.state));

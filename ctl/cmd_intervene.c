@@ -15,103 +15,50 @@
 #include "ctl.h"
 #include "drover/intervene.h"
 #include "drover/redis.h"
-#include "drover/state.h"
 #include "drover/str.h"
+#include "drover/task.h"
 
 typedef enum verb { V_PAUSE, V_RESUME, V_SKIP, V_CANCEL } verb_t;
 
 static const char *const verb_names[] = { "pause", "resume", "skip",
 					  "cancel" };
 
-/* A task that has ended cannot be paused, skipped or cancelled. */
-static int check_state(const drv_config_t *cfg, redisContext *c,
-		       const char *id, verb_t v)
-{
-	drv_state_task_t t;
-	char err[512];
-	drv_err_t rc;
-	int out = CTL_EXIT_OK;
+static const drv_iv_action_t verb_actions[] = {
+	DRV_IV_PAUSE, DRV_IV_NONE, DRV_IV_SKIP, DRV_IV_CANCEL
+};
 
-	drv_state_task_init(&t);
-	rc = drv_state_get(c, cfg->redis.key_prefix, id, &t, err, sizeof(err));
-	if (rc == DRV_ERR_NOT_FOUND)
-		fprintf(stderr, "droverctl: note: no state recorded for task %s "
-			"yet (queued, delayed, or an id no worker has seen); "
-			"workers will act on it when they reach it\n", id);
-	else if (rc)
-		out = ctl_fail("task %s: %s", verb_names[v], err);
-	else if (t.state == DRV_TASK_SUCCEEDED || t.state == DRV_TASK_DEAD ||
-		 t.state == DRV_TASK_CANCELLED ||
-		 (t.state == DRV_TASK_SKIPPED && v != V_RESUME))
-		out = ctl_fail("task %s: task %s has already ended (%s); "
-			       "nothing to %s%s", verb_names[v], id,
-			       drv_task_state_name(t.state), verb_names[v],
-			       t.state == DRV_TASK_DEAD ?
-			       " (see 'droverctl task retry')" : "");
-	drv_state_task_release(&t);
-	return out;
-}
-
-static int act(const ctl_cmd_t *cmd, const drv_config_t *cfg,
-	       const char *field, const char *what, verb_t v,
-	       const char *reason, const char *audit_action)
+static int act(const drv_config_t *cfg, const char *field, const char *what,
+	       verb_t v, const char *reason, const char *audit_action)
 {
+	const char *name = field + (field[0] == 't' ? 5 : 8);
 	redisContext *c = NULL;
+	bool no_state = false;
 	char err[512];
-	drv_iv_t cur;
 	drv_err_t rc;
-	int out = CTL_EXIT_OK;
+	int out;
 
-	(void)cmd;
 	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err))))
 		return ctl_fail("%s %s: %s (nothing changed)", what,
 				verb_names[v], err);
-	if (!strncmp(field, "task:", 5) &&
-	    (out = check_state(cfg, c, field + 5, v)))
-		goto out;
-	if ((rc = drv_iv_get(c, cfg, field, &cur, err, sizeof(err)))) {
-		out = ctl_fail("%s %s: %s", what, verb_names[v], err);
-		goto out;
-	}
-	if (v == V_RESUME && cur.action != DRV_IV_PAUSE) {
-		out = ctl_fail("%s resume: %s is not paused%s%s", what,
-			       field + (field[0] == 't' ? 5 : 8),
-			       cur.action ? "; it is marked " : "",
-			       cur.action ? drv_iv_action_name(cur.action) :
-			       "");
-		drv_iv_release(&cur);
-		goto out;
-	}
-	if (v != V_RESUME && cur.action && cur.action != DRV_IV_PAUSE) {
-		out = ctl_fail("%s %s: %s is already marked %s", what,
-			       verb_names[v], field,
-			       drv_iv_action_name(cur.action));
-		drv_iv_release(&cur);
-		goto out;
-	}
-	drv_iv_release(&cur);
-	if (v == V_RESUME)
-		rc = drv_iv_clear(c, cfg, field, err, sizeof(err));
-	else
-		rc = drv_iv_set(c, cfg, field, v == V_PAUSE ? DRV_IV_PAUSE :
-				v == V_SKIP ? DRV_IV_SKIP : DRV_IV_CANCEL,
-				reason, ctl_actor_name(), err, sizeof(err));
-	if (rc) {
-		out = ctl_fail("%s %s: %s", what, verb_names[v], err);
-		goto out;
-	}
+	rc = drv_iv_request(c, cfg, field, verb_actions[v], reason,
+			    ctl_actor_name(), &no_state, err, sizeof(err));
+	redisFree(c);
+	if (rc)
+		return ctl_fail("%s %s: %s", what, verb_names[v], err);
+	if (no_state)
+		fprintf(stderr, "droverctl: note: no state recorded for task %s "
+			"yet (queued, delayed, or an id no worker has seen); "
+			"workers will act on it when they reach it\n", name);
 	{
 		json_t *o = json_pack("{s:s, s:s?}", "field", field, "reason",
 				      reason);
 		char *details = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
 		json_decref(o);
-		out = ctl_audit(cfg, NULL, audit_action, field +
-				(field[0] == 't' ? 5 : 8), 1, details, "ok");
+		out = ctl_audit(cfg, NULL, audit_action, name, 1, details,
+				"ok");
 		free(details);
 	}
-out:
-	redisFree(c);
 	return out;
 }
 
@@ -149,7 +96,7 @@ static int run_task_verb(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, "--reason is required");
 	drv_fmt(field, sizeof(field), "task:%s", id);
 	drv_fmt(action, sizeof(action), "task.%s", cmd->name);
-	if ((rc = act(cmd, cfg, field, "task", v, reason, action)))
+	if ((rc = act(cfg, field, "task", v, reason, action)))
 		return rc;
 	switch (v) {
 	case V_PAUSE:
@@ -189,7 +136,7 @@ static int run_handler_verb(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				       cfg->path ? cfg->path : "the config");
 	if (!drv_fmt(field, sizeof(field), "handler:%s", argv[1]))
 		return ctl_usage_error(cmd, "handler name too long");
-	if ((rc = act(cmd, cfg, field, "handler", pause ? V_PAUSE : V_RESUME,
+	if ((rc = act(cfg, field, "handler", pause ? V_PAUSE : V_RESUME,
 		      NULL, pause ? "handler.pause" : "handler.resume")))
 		return rc;
 	printf("handler %s: %s\n", argv[1], pause ? "paused (its tasks are "

@@ -226,6 +226,27 @@ drv_err_t drv_breaker_redis_list(redisContext *c, const drv_config_t *cfg,
 				 size_t errstr_size);
 void drv_breaker_names_free(char **names, size_t cnt);
 
+struct json_t;
+struct rd_kafka_s;
+
+/** @brief \p v as the JSON object droverctl --json and the API show:
+ *         name, state, open_until_ms, changed_ms, transitions, calls,
+ *         failures, slow, failure_rate, slow_call_rate (percent) and the
+ *         probes. A new reference; NULL when out of memory. */
+struct json_t *drv_breaker_view_json(const drv_breaker_view_t *v);
+
+/**
+ * @brief Tell an operator's change of a breaker (now \p v) as a
+ *        breaker.opened / breaker.closed event from \p source ("droverctl",
+ *        "api:<token>"), \p action naming the change ("open", "reset"), and
+ *        wait for the acknowledgement.
+ * @locality any thread; \p rk may be shared.
+ */
+drv_err_t drv_breaker_tell(struct rd_kafka_s *rk, const drv_config_t *cfg,
+			   const drv_breaker_view_t *v, const char *action,
+			   const char *source, char *errstr,
+			   size_t errstr_size);
+
 /**
  * @brief Parse a transition message ("name state open_until gen changed")
  *        into \p out (window fields zero).

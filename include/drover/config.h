@@ -236,6 +236,26 @@ typedef struct drv_trigger_conf {
 				       payload */
 } drv_trigger_conf_t;
 
+/** What an API token may do; each role can do what the ones before it can. */
+typedef enum drv_api_role {
+	DRV_API_VIEWER   = 0, /**< reads */
+	DRV_API_OPERATOR = 1, /**< task, DLQ, breaker and schedule actions */
+	DRV_API_ADMIN    = 2, /**< webhooks, tokens, config */
+} drv_api_role_t;
+
+/** One bearer token of the HTTP API (`api_tokens:`). The token itself is
+ *  never kept: only its SHA-256, given as `sha256` or computed at load time
+ *  from the variable named by `env`. Strings owned by the config. */
+typedef struct drv_api_token_conf {
+	char          *name;
+	drv_api_role_t role;
+	char          *sha256;      /**< hex digest as written, or NULL */
+	char          *env;         /**< variable holding the token, or NULL */
+	unsigned char  digest[32];  /**< SHA-256 of the token */
+	bool           active;      /**< digest known: sha256 given, or env
+					 set and not empty */
+} drv_api_token_conf_t;
+
 typedef struct drv_config {
 	char *path;              /**< file it was loaded from, NULL for defaults */
 
@@ -316,6 +336,21 @@ typedef struct drv_config {
 						  within this */
 		int64_t  reload_interval_ms; /**< config file mtime poll */
 	} coordinator;
+
+	struct {
+		char    *host;               /**< listen address */
+		int64_t  port;               /**< 0 = no API */
+		int64_t  threads;            /**< requests served at once */
+		int64_t  max_body;           /**< bytes; larger bodies get 413 */
+		int64_t  read_rate;          /**< GETs per second per token */
+		int64_t  write_rate;         /**< writes per second per token */
+		int64_t  idempotency_ttl_ms; /**< Idempotency-Key replays */
+		char    *tls_cert;           /**< PEM files; both or neither */
+		char    *tls_key;
+	} api;
+
+	drv_api_token_conf_t *api_tokens; /**< in file order */
+	size_t api_token_cnt;
 
 	drv_handler_conf_t *handlers; /**< in file order */
 	size_t handler_cnt;
@@ -438,6 +473,9 @@ const char *drv_catchup_name(drv_catchup_t c);
  *         case). @returns DRV_OK or DRV_ERR_INVALID (\p out untouched). */
 drv_err_t drv_overlap_parse(const char *s, drv_overlap_t *out);
 drv_err_t drv_catchup_parse(const char *s, drv_catchup_t *out);
+
+/** @brief "viewer", "operator" or "admin"; static, never NULL. */
+const char *drv_api_role_name(drv_api_role_t role);
 
 /** @brief "debug", "info", "warn" or "error"; static, never NULL. */
 const char *drv_log_level_name(drv_log_level_t level);

@@ -99,6 +99,20 @@ drv_err_t drv_httpd_start(const char *host, unsigned port,
 			  char *errstr, size_t errstr_size);
 
 /**
+ * @brief A bound, listening, non-blocking TCP socket on \p host:\p port
+ *        (both as for drv_httpd_start()), for a libmicrohttpd server made
+ *        here or elsewhere (the API's): errors come back as errno text.
+ * @param fd_out    receives the socket; the caller owns it.
+ * @param port_out  receives the port bound (the kernel's pick for 0).
+ * @returns DRV_OK, DRV_ERR_INVALID (does not resolve), DRV_ERR_IO (cannot
+ *          bind or listen), DRV_ERR_SYSTEM; \p errstr says which.
+ * @locality any thread.
+ */
+drv_err_t drv_httpd_listen(const char *host, unsigned port, int *fd_out,
+			   unsigned *port_out, char *errstr,
+			   size_t errstr_size);
+
+/**
  * @brief The port \p d listens on (the kernel's pick when started with 0).
  * @locality any thread.
  */

@@ -86,6 +86,24 @@ drv_err_t drv_iv_get(redisContext *c, const drv_config_t *cfg,
 drv_err_t drv_iv_clear(redisContext *c, const drv_config_t *cfg,
 		       const char *field, char *errstr, size_t errstr_size);
 
+/**
+ * @brief An operator's request on \p field ("task:<id>", "handler:<name>"),
+ *        as droverctl and the API make it: \p action DRV_IV_PAUSE, SKIP or
+ *        CANCEL records it (drv_iv_set); DRV_IV_NONE resumes (clears a
+ *        pause). Refused, with nothing changed: a task whose recorded state
+ *        says it has ended; resuming what is not paused; marking what is
+ *        already marked skip or cancel. A task with no state recorded yet
+ *        (queued, delayed, or running before its first write) is acted on:
+ *        workers apply the mark when they reach it, or at once if it runs.
+ * @param no_state  optional; set to whether a task had no state recorded.
+ * @returns DRV_OK; DRV_ERR_EXISTS for a refusal (\p errstr says why);
+ *          DRV_ERR_REDIS / DRV_ERR_TIMEOUT, DRV_ERR_NOMEM.
+ */
+drv_err_t drv_iv_request(redisContext *c, const drv_config_t *cfg,
+			 const char *field, drv_iv_action_t action,
+			 const char *reason, const char *actor,
+			 bool *no_state, char *errstr, size_t errstr_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -306,6 +306,21 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    char *errstr, size_t errstr_size);
 
 /**
+ * @brief Write one audit record of an operator action and wait for the
+ *        acknowledgement: a new id, now, this host, and the strings given
+ *        (borrowed): \p actor (who: a login or an API token name),
+ *        \p action ("task.pause"), \p target (may be NULL), \p count of
+ *        things affected, \p details_json (a JSON object's text, or NULL)
+ *        and \p result (NULL = "ok"). Waits connect_timeout at most.
+ * @locality any thread; \p rk may be shared.
+ */
+drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
+			  const char *actor, const char *action,
+			  const char *target, uint64_t count,
+			  const char *details_json, const char *result,
+			  char *errstr, size_t errstr_size);
+
+/**
  * @brief Encode \p dl and produce it to the dead-letter topic, keyed by the
  *        task id (the dead letter's id when there is no task), with headers
  *        drover-dl-reason, drover-task-id, drover-handler, drover-attempts

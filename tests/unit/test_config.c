@@ -615,7 +615,8 @@ Test(config, error_top_level_not_mapping)
 {
 	expect_text_error("- kafka\n- redis\n", NULL,
 		"f.yaml:1:1: the top level must be a mapping of sections "
-		"(kafka, redis, log, worker, coordinator, retry_policies, "
+		"(kafka, redis, log, worker, coordinator, api, api_tokens, "
+		"retry_policies, "
 		"handlers, breakers, schedules, triggers), got a list");
 	expect_text_error("kafka: [1]\n", NULL,
 		"f.yaml:1:8: kafka: expected a mapping of keys, got a list");

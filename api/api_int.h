@@ -1,0 +1,189 @@
+/*
+ * api_int.h — what the API's files share: the server, one call (request in,
+ * reply out), the route table and the helpers route handlers use. One file
+ * per resource (tasks.c, breakers.c, ...) defines its routes; routes.c
+ * joins them into the one table that both dispatches requests and writes
+ * the OpenAPI document, so the two cannot drift apart.
+ *
+ *   server.c   libmicrohttpd, bodies, auth, rate limits, replies
+ *   routes.c   the route table, path matching, /openapi.json
+ *   limit.c    token buckets per token and route class
+ *   tasks.c    /tasks: submit, batch, show, pause, resume, skip, cancel
+ *   breakers.c /breakers: list, show, open, close, release
+ *
+ * Threads: requests run on the server's pool of api.threads threads; each
+ * thread has its own Redis connection (api_redis()); the Kafka producer is
+ * shared (librdkafka is thread-safe).
+ */
+#ifndef DROVER_API_INT_H
+#define DROVER_API_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "drover/api.h"
+#include "drover/config.h"
+
+struct MHD_Connection;
+
+/** Route classes: each has its own rate per token. */
+typedef enum api_class {
+	API_READ  = 0,  /**< api.read_rate */
+	API_WRITE = 1,  /**< api.write_rate */
+} api_class_t;
+#define API_CLASS_CNT 2
+
+/** Token buckets, one per token and class (limit.c). */
+typedef struct api_limits {
+	pthread_mutex_t lock;
+	size_t  cnt;         /**< tokens */
+	double  rate[API_CLASS_CNT];
+	double *level;       /**< cnt * API_CLASS_CNT: tokens left */
+	int64_t *at_us;      /**< when each level was last brought up */
+} api_limits_t;
+
+/** What one check of a bucket says, for the RateLimit headers. */
+typedef struct api_quota {
+	bool    allowed;
+	long    limit;       /**< q: requests per window of 1 s */
+	long    remaining;   /**< r */
+	long    reset_s;     /**< t: seconds until one more is allowed
+				  (refused) or the bucket is full (allowed) */
+} api_quota_t;
+
+/** @brief Buckets for \p cnt tokens, full, with the rates of \p cfg.
+ *  @returns false when out of memory. */
+bool api_limits_init(api_limits_t *l, const drv_config_t *cfg, size_t cnt);
+void api_limits_release(api_limits_t *l);
+/** @brief Take one request from token \p token's bucket of \p cls at
+ *         monotonic time \p now_us. */
+api_quota_t api_limits_take(api_limits_t *l, size_t token, api_class_t cls,
+			    int64_t now_us);
+
+struct drv_api {
+	drv_config_t *cfg;        /**< owned */
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	rd_kafka_t *producer;     /**< shared by every thread */
+	api_limits_t limits;
+	pthread_key_t redis_key;  /**< each thread's redisContext */
+	char *tls_cert, *tls_key; /**< PEM text while serving HTTPS */
+};
+
+/** Most path parameters a route has. */
+#define API_PARAM_MAX 2
+
+/** One request and its reply. */
+typedef struct api_call {
+	struct drv_api *api;
+	const struct api_route *route;
+	struct MHD_Connection *conn;
+	const drv_api_token_conf_t *token;   /**< NULL on public routes */
+	char params[API_PARAM_MAX][256];     /**< decoded, in path order */
+	const char *body;                    /**< NUL-terminated */
+	size_t body_len;
+
+	unsigned status;                     /**< reply */
+	json_t *reply;                       /**< owned; NULL = no body */
+	bool problem;                        /**< reply is a problem */
+	char replayed;                       /**< Idempotent-Replayed */
+} api_call_t;
+
+typedef void api_handler_fn(api_call_t *call);
+
+/** A query parameter a route takes, for the OpenAPI document. */
+typedef struct api_query_doc {
+	const char *name;
+	const char *schema;      /**< JSON Schema text */
+	const char *doc;
+} api_query_doc_t;
+
+/** One route: dispatch and documentation in one row. */
+typedef struct api_route {
+	const char *method;       /**< "GET", "POST" */
+	const char *path;         /**< "/api/v1/tasks/{id}" */
+	drv_api_role_t role;      /**< least role allowed */
+	bool public;              /**< no token needed */
+	api_class_t cls;
+	api_handler_fn *fn;
+	const char *op_id;        /**< OpenAPI operationId */
+	const char *tag;
+	const char *summary;
+	const char *param_doc[API_PARAM_MAX]; /**< per {param}: doc */
+	const api_query_doc_t *query;         /**< NULL-name terminated */
+	const char *request;      /**< schema of the body ($ref text), NULL */
+	const char *request_example; /**< JSON text */
+	unsigned ok_status;       /**< 200, 201 */
+	const char *response;     /**< schema of the reply */
+	const char *errors;       /**< statuses besides 400 401 403 429:
+				       "404 409" */
+} api_route_t;
+
+/** Schemas shared by the document's components (name, JSON Schema text). */
+typedef struct api_schema {
+	const char *name;
+	const char *schema;
+} api_schema_t;
+
+/* Routes and schemas of each resource file. NULL-method terminated. */
+extern const api_route_t api_task_routes[];
+extern const api_schema_t api_task_schemas[];
+extern const api_route_t api_breaker_routes[];
+extern const api_schema_t api_breaker_schemas[];
+
+/* routes.c */
+/** Result of matching a request to the table. */
+typedef enum api_match {
+	API_MATCHED, API_NO_PATH, API_NO_METHOD,
+} api_match_t;
+/** @brief Find the route of \p method \p path; on API_MATCHED set *route
+ *         and the decoded path parameters; on API_NO_METHOD write the
+ *         methods the path takes to \p allow ("GET, POST"). */
+api_match_t api_route_find(const char *method, const char *path,
+			   const api_route_t **route,
+			   char params[API_PARAM_MAX][256],
+			   char *allow, size_t allow_size);
+/** @brief The OpenAPI 3.1 document of every route (new reference). */
+json_t *api_openapi(void);
+/** @brief Call \p fn for every route. */
+void api_routes_each(void (*fn)(const api_route_t *r, void *arg), void *arg);
+
+/* server.c: helpers for handlers */
+/** @brief Reply \p status with \p body (stolen; NULL = none). */
+void api_reply(api_call_t *call, unsigned status, json_t *body);
+/** @brief Reply an RFC 9457 problem: \p status, its title, \p detail, and
+ *         "pointer" (a JSON Pointer into the body) when \p pointer is not
+ *         NULL. */
+void api_problem(api_call_t *call, unsigned status, const char *pointer,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/** @brief The problem object itself (for batch items): status, title,
+ *         detail, pointer. New reference. */
+json_t *api_problem_json(unsigned status, const char *pointer,
+			 const char *detail);
+/** @brief The map of a drover error to an HTTP status: 400 invalid, 404 not
+ *         found, 409 exists (conflict), 503 Kafka / Redis / timeout, 500
+ *         otherwise. */
+unsigned api_status_of(drv_err_t err);
+/** @brief Parse the body as JSON; on failure a 400 problem is replied and
+ *         NULL returned. New reference. */
+json_t *api_body_json(api_call_t *call);
+/** @brief The query parameter \p name, or NULL. Borrowed. */
+const char *api_query(api_call_t *call, const char *name);
+/** @brief This thread's Redis connection, connecting if need be; on
+ *         failure a 503 problem is replied and NULL returned. */
+redisContext *api_redis(api_call_t *call);
+/** @brief Report that the connection failed (dropped; the next call
+ *         reconnects). */
+void api_redis_lost(api_call_t *call);
+/** @brief Write the audit record of a write by the caller's token;
+ *         false (and a 503 problem) when it could not be written. */
+bool api_audit(api_call_t *call, const char *action, const char *target,
+	       uint64_t count, json_t *details);
+
+#endif /* DROVER_API_INT_H */

@@ -1,0 +1,181 @@
+/*
+ * breakers.c — /api/v1/breakers: the circuit breakers shared in Redis,
+ * listed and shown with their window counts, and forced open, forced
+ * closed or released to their rules. The same core calls as `droverctl
+ * breaker list|show|open|close|reset`.
+ */
+#include <string.h>
+
+#include "api_int.h"
+#include "drover/breaker.h"
+#include "drover/str.h"
+
+/* Read breaker \p name with its config's window; NULL (problem replied)
+ * on failure. */
+static json_t *read_one(api_call_t *call, redisContext *c, const char *name)
+{
+	const drv_breaker_conf_t *bc = drv_config_breaker(call->api->cfg,
+							  name);
+	drv_breaker_view_t v;
+	char err[512];
+	drv_err_t rc;
+
+	rc = drv_breaker_redis_read(c, call->api->cfg, name, bc->window_ms,
+				    &v, err, sizeof(err));
+	if (rc) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return NULL;
+	}
+	return drv_breaker_view_json(&v);
+}
+
+static void list(api_call_t *call)
+{
+	redisContext *c = api_redis(call);
+	char **names = NULL, err[512];
+	size_t cnt = 0;
+	json_t *arr, *one;
+	drv_err_t rc;
+
+	if (!c)
+		return;
+	if ((rc = drv_breaker_redis_list(c, call->api->cfg, &names, &cnt, err,
+					 sizeof(err)))) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < cnt; i++) {
+		if (!(one = read_one(call, c, names[i]))) {
+			json_decref(arr);
+			arr = NULL;
+			break;
+		}
+		json_array_append_new(arr, one);
+	}
+	drv_breaker_names_free(names, cnt);
+	if (arr)
+		api_reply(call, 200, json_pack("{s:o}", "breakers", arr));
+}
+
+/* The {name} of the path, or NULL with a 404 replied. */
+static const char *breaker_name(api_call_t *call)
+{
+	if (drv_breaker_name_valid(call->params[0]))
+		return call->params[0];
+	api_problem(call, 404, NULL, "'%.64s' is not a breaker name (1 to 64 "
+		    "of a-z A-Z 0-9 _ . - :)", call->params[0]);
+	return NULL;
+}
+
+static void show(api_call_t *call)
+{
+	const char *name = breaker_name(call);
+	redisContext *c;
+	json_t *o;
+
+	if (name && (c = api_redis(call)) && (o = read_one(call, c, name)))
+		api_reply(call, 200, o);
+}
+
+/* open / close / release, from the last path segment */
+static void change(api_call_t *call)
+{
+	const char *name = breaker_name(call), *verb = strrchr(
+		call->route->path, '/') + 1;
+	drv_breaker_state_t state = !strcmp(verb, "open") ?
+		DRV_BREAKER_FORCED_OPEN : !strcmp(verb, "close") ?
+		DRV_BREAKER_FORCED_CLOSED : DRV_BREAKER_CLOSED;
+	drv_breaker_view_t v;
+	redisContext *c;
+	char err[512], source[128], action[32];
+	drv_err_t rc;
+
+	if (!name || !(c = api_redis(call)))
+		return;
+	if ((rc = drv_breaker_redis_set(c, call->api->cfg, name, state, &v,
+					err, sizeof(err)))) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return;
+	}
+	drv_fmt(source, sizeof(source), "api:%s", call->token->name);
+	if (drv_breaker_tell(call->api->producer, call->api->cfg, &v, verb,
+			     source, err, sizeof(err))) {
+		api_problem(call, 503, NULL, "breaker %s is %s, but its event "
+			    "was not written: %s", name,
+			    drv_breaker_state_name(v.state), err);
+		return;
+	}
+	drv_fmt(action, sizeof(action), "breaker.%s", verb);
+	if (api_audit(call, action, name, 1, json_pack("{s:s}", "state",
+			drv_breaker_state_name(v.state))))
+		api_reply(call, 200, drv_breaker_view_json(&v));
+}
+
+#define NAME_DOC "Breaker name"
+#define VIEW "{\"$ref\": \"#/components/schemas/Breaker\"}"
+
+const api_route_t api_breaker_routes[] = {
+	{ .method = "GET", .path = "/api/v1/breakers",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = list,
+	  .op_id = "listBreakers", .tag = "breakers",
+	  .summary = "Every breaker Redis knows, with its state and window",
+	  .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"breakers\"], "
+		      "\"properties\": {\"breakers\": {\"type\": \"array\", "
+		      "\"items\": " VIEW "}}}",
+	  .errors = "503" },
+	{ .method = "GET", .path = "/api/v1/breakers/{name}",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
+	  .op_id = "getBreaker", .tag = "breakers",
+	  .summary = "One breaker (a name Redis has not seen reads as "
+		     "closed)",
+	  .param_doc = { NAME_DOC }, .ok_status = 200, .response = VIEW,
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/breakers/{name}/open",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = change,
+	  .op_id = "openBreaker", .tag = "breakers",
+	  .summary = "Force a breaker open: its tasks wait, no calls go out",
+	  .param_doc = { NAME_DOC }, .ok_status = 200, .response = VIEW,
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/breakers/{name}/close",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = change,
+	  .op_id = "closeBreaker", .tag = "breakers",
+	  .summary = "Force a breaker closed: calls go out whatever their "
+		     "outcome",
+	  .param_doc = { NAME_DOC }, .ok_status = 200, .response = VIEW,
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/breakers/{name}/release",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = change,
+	  .op_id = "releaseBreaker", .tag = "breakers",
+	  .summary = "Leave any forced state: closed, window emptied, rules "
+		     "apply again",
+	  .param_doc = { NAME_DOC }, .ok_status = 200, .response = VIEW,
+	  .errors = "404 503" },
+	{ .method = NULL },
+};
+
+const api_schema_t api_breaker_schemas[] = {
+	{ "Breaker",
+	  "{\"type\": \"object\", \"required\": [\"name\", \"state\"], "
+	  "\"properties\": {"
+	  "\"name\": {\"type\": \"string\"}, "
+	  "\"state\": {\"type\": \"string\", \"enum\": [\"closed\", \"open\", "
+	  "\"half_open\", \"forced_open\", \"forced_closed\", \"disabled\", "
+	  "\"metrics_only\"]}, "
+	  "\"open_until_ms\": {\"type\": \"integer\"}, "
+	  "\"changed_ms\": {\"type\": \"integer\"}, "
+	  "\"transitions\": {\"type\": \"integer\"}, "
+	  "\"calls\": {\"type\": \"integer\"}, "
+	  "\"failures\": {\"type\": \"integer\"}, "
+	  "\"slow\": {\"type\": \"integer\"}, "
+	  "\"failure_rate\": {\"type\": \"number\"}, "
+	  "\"slow_call_rate\": {\"type\": \"number\"}, "
+	  "\"probes_leased\": {\"type\": \"integer\"}, "
+	  "\"probes_ok\": {\"type\": \"integer\"}, "
+	  "\"probes_failed\": {\"type\": \"integer\"}}}" },
+	{ NULL, NULL },
+};

@@ -1,0 +1,691 @@
+/*
+ * server.c — the API's HTTP side: libmicrohttpd with a pool of threads,
+ * request bodies up to api.max_body, bearer tokens, rate limits, the
+ * Idempotency-Key replay store, and JSON or RFC 9457 problem replies.
+ *
+ * A request goes: route (404 / 405), token (401 / 403), rate limit (429),
+ * body size (413), Idempotency-Key (replay, 409 while the first is in
+ * flight, 422 if the body differs), then the route's handler. Every
+ * answer to a token carries the RateLimit-Policy and RateLimit fields of
+ * the IETF draft (draft-ietf-httpapi-ratelimit-headers).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api_int.h"
+#include "drover/clock.h"
+#include "drover/digest.h"
+#include "drover/httpd.h"
+#include "drover/kafka.h"
+#include "drover/log.h"
+#include "drover/redis.h"
+#include "drover/str.h"
+
+#define API_CONNECTION_LIMIT   256
+#define API_CONNECTION_TIMEOUT 30     /* idle seconds */
+#define IDEM_PENDING_S         60     /* first request's claim on a key */
+#define IDEM_KEY_MAX           255
+
+#define JSON_TYPE    "application/json"
+#define PROBLEM_TYPE "application/problem+json"
+
+/* One connection's request while its body arrives. */
+typedef struct req {
+	char  *body;
+	size_t len, cap;
+	bool   too_big;
+} req_t;
+
+static void quiet_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	(void)fmt;
+	(void)ap;
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *status_title(unsigned status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 503: return "Service Unavailable";
+	default:  return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+json_t *api_problem_json(unsigned status, const char *pointer,
+			 const char *detail)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank",
+			      "title", status_title(status), "status",
+			      (int)status, "detail", detail);
+
+	if (o && pointer)
+		json_object_set_new(o, "pointer", json_string(pointer));
+	return o;
+}
+
+void api_reply(api_call_t *call, unsigned status, json_t *body)
+{
+	json_decref(call->reply);
+	call->status = status;
+	call->reply = body;
+	call->problem = false;
+}
+
+void api_problem(api_call_t *call, unsigned status, const char *pointer,
+		 const char *fmt, ...)
+{
+	char detail[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	api_reply(call, status, api_problem_json(status, pointer, detail));
+	call->problem = true;
+}
+
+unsigned api_status_of(drv_err_t err)
+{
+	switch (err) {
+	case DRV_OK:            return 200;
+	case DRV_ERR_INVALID:
+	case DRV_ERR_RANGE:     return 400;
+	case DRV_ERR_NOT_FOUND: return 404;
+	case DRV_ERR_EXISTS:    return 409;
+	case DRV_ERR_KAFKA:
+	case DRV_ERR_REDIS:
+	case DRV_ERR_TIMEOUT:   return 503;
+	default:                return 500;
+	}
+}
+
+json_t *api_body_json(api_call_t *call)
+{
+	json_error_t je;
+	json_t *o;
+
+	if (!call->body_len) {
+		api_problem(call, 400, "", "a JSON body is required");
+		return NULL;
+	}
+	o = json_loadb(call->body, call->body_len, JSON_REJECT_DUPLICATES,
+		       &je);
+	if (!o)
+		api_problem(call, 400, "", "the body is not JSON: %s (line "
+			    "%d, column %d)", je.text, je.line, je.column);
+	return o;
+}
+
+const char *api_query(api_call_t *call, const char *name)
+{
+	return MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+/* ------------------------------------------------------------------ */
+/* Redis and audit                                                     */
+/* ------------------------------------------------------------------ */
+
+static void redis_free(void *c)
+{
+	redisFree(c);
+}
+
+redisContext *api_redis(api_call_t *call)
+{
+	redisContext *c = pthread_getspecific(call->api->redis_key);
+	char err[512];
+
+	if (c)
+		return c;
+	if (drv_redis_connect(call->api->cfg, &c, err, sizeof(err))) {
+		api_problem(call, 503, NULL, "%s", err);
+		return NULL;
+	}
+	pthread_setspecific(call->api->redis_key, c);
+	return c;
+}
+
+void api_redis_lost(api_call_t *call)
+{
+	redisContext *c = pthread_getspecific(call->api->redis_key);
+
+	if (c && c->err) {
+		redisFree(c);
+		pthread_setspecific(call->api->redis_key, NULL);
+	}
+}
+
+bool api_audit(api_call_t *call, const char *action, const char *target,
+	       uint64_t count, json_t *details)
+{
+	char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
+	char err[512];
+	drv_err_t rc;
+
+	rc = drv_audit_write(call->api->producer, call->api->cfg,
+			     call->token ? call->token->name : "anonymous",
+			     action, target, count, text, "ok", err,
+			     sizeof(err));
+	free(text);
+	json_decref(details);
+	if (rc) {
+		api_problem(call, 503, NULL, "the action was taken but its "
+			    "audit record could not be written: %s", err);
+		return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens and limits                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The token of "Authorization: Bearer X", or NULL. Every configured
+ * token is compared, in constant time, whatever matched. */
+static const drv_api_token_conf_t *find_token(const drv_config_t *cfg,
+					      const char *auth)
+{
+	const drv_api_token_conf_t *found = NULL;
+	unsigned char d[DRV_SHA256_LEN];
+
+	if (!auth || strncasecmp(auth, "Bearer ", 7))
+		return NULL;
+	auth += 7;
+	while (*auth == ' ')
+		auth++;
+	if (!*auth)
+		return NULL;
+	drv_sha256(auth, strlen(auth), d);
+	for (size_t i = 0; i < cfg->api_token_cnt; i++) {
+		const drv_api_token_conf_t *t = &cfg->api_tokens[i];
+
+		if (drv_equal_ct(t->digest, d, sizeof(d)) && t->active)
+			found = t;
+	}
+	return found;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Idempotency-Key                                                     */
+/* ------------------------------------------------------------------ */
+
+/* P api:idem:<token>:<sha256 of the key> holds "pending:<body hash>"
+ * while the first request runs, then "<body hash> <status> <reply>". */
+static void idem_redis_key(const api_call_t *call, const char *key,
+			   char *buf, size_t size)
+{
+	unsigned char d[DRV_SHA256_LEN];
+	char hex[2 * DRV_SHA256_LEN + 1];
+
+	drv_sha256(key, strlen(key), d);
+	drv_hex(d, sizeof(d), hex);
+	drv_fmt(buf, size, "%sapi:idem:%s:%s", call->api->cfg->redis.key_prefix,
+		call->token->name, hex);
+}
+
+/* Before the handler: true to go on (the key is claimed in *claimed), false
+ * when the reply is made (replayed, or a conflict). */
+static bool idem_begin(api_call_t *call, const char *key, char *rkey,
+		       size_t rkey_size, char *body_hex, bool *claimed)
+{
+	unsigned char d[DRV_SHA256_LEN];
+	redisContext *c;
+	redisReply *r;
+
+	*claimed = false;
+	if (strlen(key) > IDEM_KEY_MAX || !*key) {
+		api_problem(call, 400, NULL, "Idempotency-Key must be 1 to %d "
+			    "characters", IDEM_KEY_MAX);
+		return false;
+	}
+	if (!(c = api_redis(call)))
+		return false;
+	drv_sha256(call->body ? call->body : "", call->body_len, d);
+	drv_hex(d, sizeof(d), body_hex);
+	idem_redis_key(call, key, rkey, rkey_size);
+	r = redisCommand(c, "SET %s pending:%s NX EX %d", rkey, body_hex,
+			 IDEM_PENDING_S);
+	if (r && r->type == REDIS_REPLY_STATUS) {
+		freeReplyObject(r);
+		*claimed = true;
+		return true;
+	}
+	if (r && r->type == REDIS_REPLY_NIL) {
+		freeReplyObject(r);
+		r = redisCommand(c, "GET %s", rkey);
+	}
+	if (!r || r->type == REDIS_REPLY_ERROR) {
+		api_problem(call, 503, NULL, "Redis: %s", r ? r->str : c->errstr);
+		api_redis_lost(call);
+	} else if (r->type == REDIS_REPLY_NIL ||
+		   (r->type == REDIS_REPLY_STRING &&
+		    !strncmp(r->str, "pending:", 8))) {
+		api_problem(call, 409, NULL, "a request with this "
+			    "Idempotency-Key is still being served; retry "
+			    "later");
+	} else if (r->type == REDIS_REPLY_STRING && r->len > 66 &&
+		   strncmp(r->str, body_hex, 64)) {
+		api_problem(call, 422, NULL, "this Idempotency-Key was used "
+			    "with a different body");
+	} else if (r->type == REDIS_REPLY_STRING && r->len > 66) {
+		char *end;
+		long status = strtol(r->str + 65, &end, 10);
+
+		api_reply(call, (unsigned)status, json_loads(end, 0, NULL));
+		call->problem = status >= 400;
+		call->replayed = 1;
+	} else {
+		api_problem(call, 500, NULL, "unreadable Idempotency-Key "
+			    "record");
+	}
+	freeReplyObject(r);
+	return false;
+}
+
+/* After the handler: keep its answer for api.idempotency_ttl, or give the
+ * key up when the answer says the request may be tried again (5xx). */
+static void idem_end(api_call_t *call, const char *rkey, const char *body_hex)
+{
+	redisContext *c = pthread_getspecific(call->api->redis_key);
+	char *text;
+	redisReply *r;
+
+	if (!c)
+		return;
+	if (call->status >= 500) {
+		r = redisCommand(c, "DEL %s", rkey);
+	} else {
+		char *reply = call->reply ? json_dumps(call->reply,
+						       JSON_COMPACT) : NULL;
+		size_t n = (reply ? strlen(reply) : 4) + 80;
+
+		if ((text = malloc(n)))
+			drv_fmt(text, n, "%s %u %s", body_hex, call->status,
+				reply ? reply : "null");
+		free(reply);
+		r = text ? redisCommand(c, "SET %s %s PX %lld", rkey, text,
+			(long long)call->api->cfg->api.idempotency_ttl_ms) :
+			NULL;
+		free(text);
+	}
+	if (!r)
+		api_redis_lost(call);
+	freeReplyObject(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* libmicrohttpd                                                       */
+/* ------------------------------------------------------------------ */
+
+static enum MHD_Result send_reply(api_call_t *call, const api_quota_t *q,
+				  const char *allow)
+{
+	char *text = call->reply ? json_dumps(call->reply, JSON_COMPACT |
+					      JSON_ENCODE_ANY) : NULL;
+	size_t len = text ? strlen(text) : 0;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char buf[128];
+
+	if (text) {
+		text = realloc(text, len + 2);  /* a newline for curl users */
+		text[len++] = '\n';
+	}
+	resp = MHD_create_response_from_buffer(len, text ? text : (char *)"",
+		text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	if (text)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					call->problem ? PROBLEM_TYPE :
+					JSON_TYPE);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (call->status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+					"Bearer realm=\"drover\"");
+	if (call->replayed)
+		MHD_add_response_header(resp, "Idempotent-Replayed", "true");
+	if (q) {
+		drv_fmt(buf, sizeof(buf), "\"%s\";q=%ld;w=1",
+			call->route->cls == API_READ ? "read" : "write",
+			q->limit);
+		MHD_add_response_header(resp, "RateLimit-Policy", buf);
+		drv_fmt(buf, sizeof(buf), "\"%s\";r=%ld;t=%ld",
+			call->route->cls == API_READ ? "read" : "write",
+			q->remaining, q->reset_s);
+		MHD_add_response_header(resp, "RateLimit", buf);
+		if (!q->allowed) {
+			drv_fmt(buf, sizeof(buf), "%ld", q->reset_s);
+			MHD_add_response_header(resp,
+						MHD_HTTP_HEADER_RETRY_AFTER,
+						buf);
+		}
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	ret = MHD_queue_response(call->conn, call->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* Authorise, limit, then run the route's handler. */
+static enum MHD_Result serve(struct drv_api *api,
+			     struct MHD_Connection *conn, const char *url,
+			     const char *method, req_t *rq)
+{
+	api_call_t call = { .api = api, .conn = conn, .body = rq->body,
+			    .body_len = rq->len };
+	api_quota_t quota, *q = NULL;
+	char allow[64] = "", rkey[256], body_hex[2 * DRV_SHA256_LEN + 1];
+	const char *idem = NULL;
+	bool claimed = false;
+	enum MHD_Result ret;
+
+	switch (api_route_find(method, url, &call.route, call.params, allow,
+			       sizeof(allow))) {
+	case API_NO_PATH:
+		api_problem(&call, 404, NULL, "no route %s", url);
+		goto reply;
+	case API_NO_METHOD:
+		api_problem(&call, 405, NULL, "%s does not take %s (it takes "
+			    "%s)", url, method, allow);
+		goto reply;
+	case API_MATCHED:
+		allow[0] = '\0';
+		break;
+	}
+	if (!call.route->public) {
+		call.token = find_token(api->cfg, MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+		if (!call.token) {
+			api_problem(&call, 401, NULL, "a valid bearer token is "
+				    "required (Authorization: Bearer TOKEN)");
+			goto reply;
+		}
+		quota = api_limits_take(&api->limits, (size_t)(call.token -
+					api->cfg->api_tokens),
+					call.route->cls, mono_us());
+		q = &quota;
+		if (!quota.allowed) {
+			api_problem(&call, 429, NULL, "more than %ld %s "
+				    "requests per second for token %s; retry "
+				    "in %ld s", quota.limit,
+				    call.route->cls == API_READ ? "read" :
+				    "write", call.token->name, quota.reset_s);
+			goto reply;
+		}
+		if (call.token->role < call.route->role) {
+			api_problem(&call, 403, NULL, "token %s is a %s; this "
+				    "needs %s", call.token->name,
+				    drv_api_role_name(call.token->role),
+				    drv_api_role_name(call.route->role));
+			goto reply;
+		}
+	}
+	if (rq->too_big) {
+		api_problem(&call, 413, NULL, "the body is larger than "
+			    "api.max_body (%lld bytes)",
+			    (long long)api->cfg->api.max_body);
+		goto reply;
+	}
+	if (call.token && call.route->cls == API_WRITE)
+		idem = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   "Idempotency-Key");
+	if (idem && !idem_begin(&call, idem, rkey, sizeof(rkey), body_hex,
+				&claimed))
+		goto reply;
+	call.route->fn(&call);
+	if (!call.status)
+		api_problem(&call, 500, NULL, "the route gave no answer");
+	if (claimed)
+		idem_end(&call, rkey, body_hex);
+reply:
+	ret = send_reply(&call, q, allow[0] ? allow : NULL);
+	json_decref(call.reply);
+	return ret;
+}
+
+/* Called when the headers are in, once per piece of body, and once more
+ * with nothing left: only then is the request served. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct drv_api *api = cls;
+	req_t *rq = *con_cls;
+	size_t max = (size_t)api->cfg->api.max_body;
+
+	(void)version;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		if (!(rq = calloc(1, sizeof(*rq))))
+			return MHD_NO;
+		*con_cls = rq;
+		if (cl && strtoull(cl, NULL, 10) > max)
+			rq->too_big = true;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		size_t n = *upload_size;
+
+		*upload_size = 0;
+		if (rq->too_big || rq->len + n > max) {
+			rq->too_big = true;
+			return MHD_YES;  /* read and dropped */
+		}
+		if (rq->len + n + 1 > rq->cap) {
+			size_t cap = rq->cap ? rq->cap : 4096;
+			char *nb;
+
+			while (cap < rq->len + n + 1)
+				cap *= 2;
+			if (!(nb = realloc(rq->body, cap)))
+				return MHD_NO;
+			rq->body = nb;
+			rq->cap = cap;
+		}
+		memcpy(rq->body + rq->len, upload, n);
+		rq->len += n;
+		rq->body[rq->len] = '\0';
+		return MHD_YES;
+	}
+	return serve(api, conn, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	req_t *rq = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Start and stop                                                      */
+/* ------------------------------------------------------------------ */
+
+static char *read_pem(const char *path, char *errstr, size_t errstr_size)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f) {
+		drv_error(errstr, errstr_size, DRV_ERR_CONFIG, "cannot read "
+			  "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (len + 4097 > cap) {
+			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = '\0';
+	return buf;
+}
+
+static drv_err_t load_tls(struct drv_api *a, char *errstr,
+			  size_t errstr_size)
+{
+	const char *cert = a->cfg->api.tls_cert, *key = a->cfg->api.tls_key;
+
+	if ((!cert || !*cert) && (!key || !*key))
+		return DRV_OK;
+	if (!cert || !*cert || !key || !*key)
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "api.tls_cert and api.tls_key go together");
+	if (!(a->tls_cert = read_pem(cert, errstr, errstr_size)) ||
+	    !(a->tls_key = read_pem(key, errstr, errstr_size)))
+		return DRV_ERR_CONFIG;
+	return DRV_OK;
+}
+
+static void api_free(struct drv_api *a)
+{
+	if (a->producer) {
+		rd_kafka_flush(a->producer, 5000);
+		rd_kafka_destroy(a->producer);
+	}
+	api_limits_release(&a->limits);
+	pthread_key_delete(a->redis_key);
+	free(a->tls_cert);
+	free(a->tls_key);
+	drv_config_destroy(a->cfg);
+	free(a);
+}
+
+drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
+			size_t errstr_size)
+{
+	struct drv_api *a = calloc(1, sizeof(*a));
+	struct MHD_OptionItem opts[12];
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	drv_err_t err;
+	size_t n = 0;
+	int fd;
+
+	if (!a || pthread_key_create(&a->redis_key, redis_free)) {
+		free(a);
+		drv_config_destroy(cfg);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "api: out of memory");
+	}
+	a->cfg = cfg;
+	if (!api_limits_init(&a->limits, cfg, cfg->api_token_cnt)) {
+		api_free(a);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "api: out of memory");
+	}
+	if ((err = load_tls(a, errstr, errstr_size)) ||
+	    (err = drv_httpd_listen(cfg->api.host, (unsigned)cfg->api.port,
+				    &fd, &a->port, errstr, errstr_size))) {
+		api_free(a);
+		return err;
+	}
+	if (!(a->producer = drv_kafka_producer_new(cfg, errstr,
+						   errstr_size))) {
+		close(fd);
+		api_free(a);
+		return DRV_ERR_KAFKA;
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd,
+					     NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+					     (intptr_t)cfg->api.threads, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+					     API_CONNECTION_LIMIT, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+					     API_CONNECTION_TIMEOUT, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+					     (intptr_t)on_completed, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+					     (intptr_t)quiet_log, NULL };
+	if (a->tls_cert) {
+		flags |= MHD_USE_TLS;
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY,
+						     0, a->tls_key };
+		opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT,
+						     0, a->tls_cert };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	/* from here libmicrohttpd owns fd, whether it starts or not */
+	a->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, a,
+				  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (!a->mhd) {
+		api_free(a);
+		return drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
+				 "api: cannot start the server%s",
+				 flags & MHD_USE_TLS ? " (are api.tls_cert "
+				 "and api.tls_key a PEM certificate and its "
+				 "key?)" : "");
+	}
+	*out = a;
+	return DRV_OK;
+}
+
+unsigned drv_api_port(const drv_api_t *a)
+{
+	return a ? a->port : 0;
+}
+
+void drv_api_stop(drv_api_t *a)
+{
+	if (!a)
+		return;
+	MHD_stop_daemon(a->mhd);
+	api_free(a);
+}

@@ -1,0 +1,402 @@
+/*
+ * tasks.c — /api/v1/tasks: submit one task or a batch, show a task's state
+ * and attempts, and pause, resume, skip or cancel it. The same core calls
+ * as `droverctl task submit|show|pause|resume|skip|cancel`.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "drover/clock.h"
+#include "drover/intervene.h"
+#include "drover/kafka.h"
+#include "drover/state.h"
+#include "drover/str.h"
+#include "drover/task_json.h"
+
+/** Most tasks one batch call takes. */
+#define BATCH_MAX 1000
+
+/* "api:<token>", who submitted a task */
+static char *submitter(const api_call_t *call)
+{
+	char buf[128];
+
+	drv_fmt(buf, sizeof(buf), "api:%s", call->token->name);
+	return drv_strdup(buf);
+}
+
+/* Build task \p o into \p t; on error the problem as a new object. */
+static json_t *build(api_call_t *call, const json_t *o, const char *at,
+		     drv_task_t *t)
+{
+	char pointer[300], full[320], err[512];
+	drv_err_t rc;
+
+	rc = drv_task_from_json(o, call->api->cfg, drv_now_ms(), t, pointer,
+				sizeof(pointer), err, sizeof(err));
+	if (!rc && !(t->origin.submitted_by = submitter(call)))
+		rc = DRV_ERR_NOMEM;
+	if (!rc)
+		return NULL;
+	drv_fmt(full, sizeof(full), "%s%s", at, pointer);
+	return api_problem_json(rc == DRV_ERR_NOMEM ? 500 : 400, full, err);
+}
+
+static json_t *accepted(const drv_task_t *t, const char *topic)
+{
+	return json_pack("{s:s, s:s, s:s, s:i}", "id", t->id, "topic", topic,
+			 "handler", t->handler, "priority", (int)t->priority);
+}
+
+static void submit(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *problem;
+	char topic[256], err[512];
+	drv_task_t t;
+	drv_err_t rc;
+
+	if (!o)
+		return;
+	drv_task_init(&t);
+	if ((problem = build(call, o, "", &t))) {
+		api_reply(call, 400, problem);
+		call->problem = true;
+	} else if ((rc = drv_task_publish(call->api->producer, call->api->cfg,
+					  &t, call->api->cfg->kafka.
+					  connect_timeout_ms, topic,
+					  sizeof(topic), err, sizeof(err)))) {
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+	} else if (api_audit(call, "task.submit", t.id, 1, json_pack(
+			   "{s:s, s:s}", "handler", t.handler, "topic",
+			   topic))) {
+		api_reply(call, 201, accepted(&t, topic));
+	}
+	drv_task_release(&t);
+	json_decref(o);
+}
+
+/* One item of a batch on its way. */
+typedef struct item {
+	drv_task_t     task;
+	drv_delivery_t dr;
+	char           topic[256];
+	json_t        *result;   /* set once the item is settled */
+} item_t;
+
+static void submit_batch(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *tasks, *results;
+	size_t n, ok = 0;
+	item_t *items;
+	char err[512];
+
+	if (!o)
+		return;
+	tasks = json_object_get(o, "tasks");
+	if (!json_is_array(tasks) || json_object_size(o) != 1) {
+		api_problem(call, 400, json_is_array(tasks) ? "" : "/tasks",
+			    "expected {\"tasks\": [...]} and nothing else");
+		json_decref(o);
+		return;
+	}
+	if ((n = json_array_size(tasks)) > BATCH_MAX || n == 0) {
+		api_problem(call, 400, "/tasks", "a batch holds 1 to %d "
+			    "tasks, got %zu", BATCH_MAX, n);
+		json_decref(o);
+		return;
+	}
+	if (!(items = calloc(n, sizeof(*items)))) {
+		api_problem(call, 500, NULL, "out of memory");
+		json_decref(o);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		item_t *it = &items[i];
+		char at[32];
+		drv_err_t rc;
+
+		drv_task_init(&it->task);
+		drv_fmt(at, sizeof(at), "/tasks/%zu", i);
+		if ((it->result = build(call, json_array_get(tasks, i), at,
+					&it->task)))
+			continue;
+		drv_task_route(call->api->cfg, &it->task, drv_now_ms(),
+			       it->topic, sizeof(it->topic));
+		rc = drv_task_produce(call->api->producer, &it->task,
+				      it->topic, &it->dr, err, sizeof(err));
+		if (rc)
+			it->result = api_problem_json(api_status_of(rc), at,
+						      err);
+	}
+	/* every produce is in flight: now wait for each acknowledgement */
+	for (size_t i = 0; i < n; i++) {
+		item_t *it = &items[i];
+		drv_err_t rc;
+
+		if (it->result)
+			continue;
+		rc = drv_kafka_wait(call->api->producer, &it->dr, it->topic,
+				    call->api->cfg->kafka.connect_timeout_ms,
+				    err, sizeof(err));
+		if (rc) {
+			it->result = api_problem_json(api_status_of(rc), NULL,
+						      err);
+		} else {
+			it->result = accepted(&it->task, it->topic);
+			json_object_set_new(it->result, "status",
+					    json_integer(201));
+			ok++;
+		}
+	}
+	results = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(results, items[i].result);
+		drv_task_release(&items[i].task);
+	}
+	free(items);
+	json_decref(o);
+	if (ok && !api_audit(call, "task.submit", NULL, ok, json_pack(
+		     "{s:I, s:I}", "submitted", (json_int_t)ok, "refused",
+		     (json_int_t)(n - ok)))) {
+		json_decref(results);
+		return;
+	}
+	api_reply(call, 200, json_pack("{s:I, s:I, s:o}", "submitted",
+				       (json_int_t)ok, "failed",
+				       (json_int_t)(n - ok), "results",
+				       results));
+}
+
+/* The {id} of the path, or NULL with a 404 replied. */
+static const char *task_id(api_call_t *call)
+{
+	if (drv_id_valid(call->params[0]))
+		return call->params[0];
+	api_problem(call, 404, NULL, "'%.64s' is not a task id (26 "
+		    "characters of Crockford base32)", call->params[0]);
+	return NULL;
+}
+
+static void show(api_call_t *call)
+{
+	const char *id = task_id(call);
+	redisContext *c;
+	drv_state_task_t t;
+	char err[512], *text;
+	drv_err_t rc;
+
+	if (!id || !(c = api_redis(call)))
+		return;
+	drv_state_task_init(&t);
+	rc = drv_state_get(c, call->api->cfg->redis.key_prefix, id, &t, err,
+			   sizeof(err));
+	if (rc == DRV_ERR_NOT_FOUND)
+		api_problem(call, 404, NULL, "no state for task %s (not run "
+			    "yet by a worker that records state, or expired "
+			    "after worker.task_state_ttl)", id);
+	else if (rc) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+	} else if (!(text = drv_state_task_json(&t))) {
+		api_problem(call, 500, NULL, "out of memory");
+	} else {
+		api_reply(call, 200, json_loads(text, 0, NULL));
+		free(text);
+	}
+	drv_state_task_release(&t);
+}
+
+/* pause / resume / skip / cancel, from the last path segment */
+static void intervene(api_call_t *call)
+{
+	const char *id = task_id(call), *verb = strrchr(call->route->path,
+							'/') + 1;
+	drv_iv_action_t action = !strcmp(verb, "pause") ? DRV_IV_PAUSE :
+				 !strcmp(verb, "skip") ? DRV_IV_SKIP :
+				 !strcmp(verb, "cancel") ? DRV_IV_CANCEL :
+				 DRV_IV_NONE;
+	const char *reason = NULL;
+	json_t *o = NULL;
+	redisContext *c;
+	char field[64], actor[128], err[512], audit[32];
+	bool no_state = false;
+	drv_err_t rc;
+
+	if (!id)
+		return;
+	if (call->body_len && !(o = api_body_json(call)))
+		return;
+	if (o && (!json_is_object(o) || json_object_size(o) >
+		  (json_object_get(o, "reason") ? 1u : 0u))) {
+		api_problem(call, 400, "", "the body may only hold "
+			    "{\"reason\": \"...\"}");
+		goto out;
+	}
+	if (o && json_object_get(o, "reason") &&
+	    !(reason = json_string_value(json_object_get(o, "reason")))) {
+		api_problem(call, 400, "/reason", "reason must be a string");
+		goto out;
+	}
+	if (action == DRV_IV_SKIP && (!reason || !*reason)) {
+		api_problem(call, 400, "/reason", "skip needs a reason");
+		goto out;
+	}
+	if (!(c = api_redis(call)))
+		goto out;
+	drv_fmt(field, sizeof(field), "task:%s", id);
+	drv_fmt(actor, sizeof(actor), "api:%s", call->token->name);
+	rc = drv_iv_request(c, call->api->cfg, field, action, reason, actor,
+			    &no_state, err, sizeof(err));
+	if (rc) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		goto out;
+	}
+	drv_fmt(audit, sizeof(audit), "task.%s", verb);
+	if (api_audit(call, audit, id, 1, json_pack("{s:s, s:s?}", "field",
+						     field, "reason", reason)))
+		api_reply(call, 200, json_pack("{s:s, s:s, s:b}", "id", id,
+					       "action", verb, "state_known",
+					       !no_state));
+out:
+	json_decref(o);
+}
+
+#define ID_DOC "Task id (a ULID)"
+#define REASON_BODY \
+	"{\"type\": \"object\", \"additionalProperties\": false, " \
+	"\"properties\": {\"reason\": {\"type\": \"string\"}}}"
+#define IV_RESULT "{\"$ref\": \"#/components/schemas/Intervention\"}"
+
+const api_route_t api_task_routes[] = {
+	{ .method = "POST", .path = "/api/v1/tasks",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = submit,
+	  .op_id = "submitTask", .tag = "tasks",
+	  .summary = "Submit a task; answers once Kafka has it",
+	  .request = "{\"$ref\": \"#/components/schemas/TaskSubmit\"}",
+	  .request_example = "{\"handler\": \"resize\", \"payload\": "
+			     "{\"image\": \"a.png\"}, \"priority\": 8, "
+			     "\"labels\": {\"customer\": \"42\"}}",
+	  .ok_status = 201,
+	  .response = "{\"$ref\": \"#/components/schemas/Submitted\"}",
+	  .errors = "503" },
+	{ .method = "POST", .path = "/api/v1/tasks/batch",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = submit_batch,
+	  .op_id = "submitTaskBatch", .tag = "tasks",
+	  .summary = "Submit up to 1000 tasks; one result per item, in "
+		     "order",
+	  .request = "{\"type\": \"object\", \"required\": [\"tasks\"], "
+		     "\"additionalProperties\": false, \"properties\": "
+		     "{\"tasks\": {\"type\": \"array\", \"minItems\": 1, "
+		     "\"maxItems\": 1000, \"items\": {\"$ref\": "
+		     "\"#/components/schemas/TaskSubmit\"}}}}",
+	  .request_example = "{\"tasks\": [{\"handler\": \"resize\"}, "
+			     "{\"handler\": \"resize\", \"priority\": 9}]}",
+	  .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/BatchResult\"}",
+	  .errors = "503" },
+	{ .method = "GET", .path = "/api/v1/tasks/{id}",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
+	  .op_id = "getTask", .tag = "tasks",
+	  .summary = "A task's state, attempts (times, workers, errors) and "
+		     "origin",
+	  .param_doc = { ID_DOC }, .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/Task\"}",
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/tasks/{id}/pause",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = intervene,
+	  .op_id = "pauseTask", .tag = "tasks",
+	  .summary = "Park a queued or delayed task; stop a running exec "
+		     "task",
+	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .request_example = "{\"reason\": \"waiting for a fix\"}",
+	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
+	{ .method = "POST", .path = "/api/v1/tasks/{id}/resume",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = intervene,
+	  .op_id = "resumeTask", .tag = "tasks",
+	  .summary = "Release a paused task",
+	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .request_example = "{}",
+	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
+	{ .method = "POST", .path = "/api/v1/tasks/{id}/skip",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = intervene,
+	  .op_id = "skipTask", .tag = "tasks",
+	  .summary = "Never run a task; dead-letter it as skipped",
+	  .param_doc = { ID_DOC },
+	  .request = "{\"type\": \"object\", \"required\": [\"reason\"], "
+		     "\"additionalProperties\": false, \"properties\": "
+		     "{\"reason\": {\"type\": \"string\", \"minLength\": 1}}}",
+	  .request_example = "{\"reason\": \"customer deleted\"}",
+	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
+	{ .method = "POST", .path = "/api/v1/tasks/{id}/cancel",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = intervene,
+	  .op_id = "cancelTask", .tag = "tasks",
+	  .summary = "Kill a running task, or never run a queued one",
+	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .request_example = "{}",
+	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
+	{ .method = NULL },
+};
+
+const api_schema_t api_task_schemas[] = {
+	{ "TaskSubmit",
+	  "{\"type\": \"object\", \"required\": [\"handler\"], "
+	  "\"additionalProperties\": false, \"properties\": {"
+	  "\"handler\": {\"type\": \"string\", \"minLength\": 1}, "
+	  "\"payload\": {\"description\": \"any JSON value\"}, "
+	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 10, \"default\": 5}, "
+	  "\"key\": {\"type\": \"string\", \"minLength\": 1, \"description\": "
+	  "\"partition key (default: the task id)\"}, "
+	  "\"idempotency_key\": {\"type\": \"string\", \"minLength\": 1}, "
+	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 1000}, "
+	  "\"policy\": {\"type\": \"string\", \"minLength\": 1}, "
+	  "\"delay\": {\"type\": [\"string\", \"integer\"], \"description\": "
+	  "\"\\\"30s\\\", \\\"5m\\\" or milliseconds\"}, "
+	  "\"deadline\": {\"type\": [\"string\", \"integer\"]}, "
+	  "\"labels\": {\"type\": \"object\", \"additionalProperties\": "
+	  "{\"type\": \"string\"}}}}" },
+	{ "Submitted",
+	  "{\"type\": \"object\", \"required\": [\"id\", \"topic\", "
+	  "\"handler\", \"priority\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\"}, \"topic\": {\"type\": \"string\"}, "
+	  "\"handler\": {\"type\": \"string\"}, "
+	  "\"priority\": {\"type\": \"integer\"}, "
+	  "\"status\": {\"type\": \"integer\"}}}" },
+	{ "BatchResult",
+	  "{\"type\": \"object\", \"required\": [\"submitted\", \"failed\", "
+	  "\"results\"], \"properties\": {"
+	  "\"submitted\": {\"type\": \"integer\"}, "
+	  "\"failed\": {\"type\": \"integer\"}, "
+	  "\"results\": {\"type\": \"array\", \"items\": {\"oneOf\": ["
+	  "{\"$ref\": \"#/components/schemas/Submitted\"}, "
+	  "{\"$ref\": \"#/components/schemas/Problem\"}]}}}}" },
+	{ "Task",
+	  "{\"type\": \"object\", \"required\": [\"id\", \"state\", "
+	  "\"attempt\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\"}, "
+	  "\"state\": {\"type\": \"string\", \"enum\": [\"queued\", "
+	  "\"running\", \"retrying\", \"succeeded\", \"dead\", \"paused\", "
+	  "\"skipped\", \"cancelled\"]}, "
+	  "\"attempt\": {\"type\": \"integer\"}, "
+	  "\"handler\": {\"type\": \"string\"}, "
+	  "\"worker\": {\"type\": \"string\"}, "
+	  "\"last_error\": {\"type\": \"string\"}, "
+	  "\"created_ms\": {\"type\": \"integer\"}, "
+	  "\"updated_ms\": {\"type\": \"integer\"}, "
+	  "\"origin\": {}, "
+	  "\"history\": {\"type\": \"array\", \"items\": {\"type\": "
+	  "\"object\"}}}}" },
+	{ "Intervention",
+	  "{\"type\": \"object\", \"required\": [\"id\", \"action\", "
+	  "\"state_known\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\"}, "
+	  "\"action\": {\"type\": \"string\", \"enum\": [\"pause\", "
+	  "\"resume\", \"skip\", \"cancel\"]}, "
+	  "\"state_known\": {\"type\": \"boolean\", \"description\": "
+	  "\"false: no worker had recorded the task yet; workers act when "
+	  "they reach it\"}}}" },
+	{ NULL, NULL },
+};

@@ -1,0 +1,183 @@
+/*
+ * task_json.c — a task submission in JSON (drover/task_json.h) into a
+ * drv_task_t, with the same checks `droverctl task submit` makes on its
+ * flags, and each refusal naming the field it is about.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "drover/str.h"
+#include "drover/task_json.h"
+
+typedef struct ctx {
+	char  *pointer, *errstr;
+	size_t pointer_size, errstr_size;
+} ctx_t;
+
+static drv_err_t bad(ctx_t *x, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static drv_err_t bad(ctx_t *x, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	drv_fmt(x->pointer, x->pointer_size, "%s%s", *field ? "/" : "", field);
+	va_start(ap, fmt);
+	if (x->errstr_size)
+		vsnprintf(x->errstr, x->errstr_size, fmt, ap);
+	va_end(ap);
+	return DRV_ERR_INVALID;
+}
+
+/* A string field into *dst (replacing it); absent leaves it. */
+static drv_err_t take_string(ctx_t *x, json_t *o, const char *field,
+			     char **dst)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (!v)
+		return DRV_OK;
+	if (!json_is_string(v) || !json_string_length(v))
+		return bad(x, field, "%s must be a non-empty string", field);
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return bad(x, field, "%s holds a NUL character", field);
+	free(*dst);
+	if (!(*dst = drv_strdup(json_string_value(v))))
+		return DRV_ERR_NOMEM;
+	return DRV_OK;
+}
+
+static drv_err_t take_int(ctx_t *x, json_t *o, const char *field,
+			  int64_t min, int64_t max, uint32_t *dst)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (!v)
+		return DRV_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max)
+		return bad(x, field, "%s must be an integer from %lld to %lld",
+			   field, (long long)min, (long long)max);
+	*dst = (uint32_t)json_integer_value(v);
+	return DRV_OK;
+}
+
+/* "30s" or whole milliseconds, into *ms (0 when absent). */
+static drv_err_t take_duration(ctx_t *x, json_t *o, const char *field,
+			       int64_t *ms)
+{
+	json_t *v = json_object_get(o, field);
+
+	*ms = 0;
+	if (!v)
+		return DRV_OK;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= INT64_C(3650) * 86400000) {
+		*ms = json_integer_value(v);
+		return DRV_OK;
+	}
+	if (json_is_string(v) &&
+	    !drv_parse_duration(json_string_value(v), ms) &&
+	    *ms <= INT64_C(3650) * 86400000)
+		return DRV_OK;
+	return bad(x, field, "%s must be a duration such as \"30s\" or "
+		   "\"5m\", or whole milliseconds, up to 3650d", field);
+}
+
+static drv_err_t take_labels(ctx_t *x, json_t *o, drv_task_t *t)
+{
+	json_t *labels = json_object_get(o, "labels"), *v;
+	const char *k;
+
+	if (!labels)
+		return DRV_OK;
+	if (!json_is_object(labels))
+		return bad(x, "labels", "labels must be an object of strings");
+	json_object_foreach(labels, k, v) {
+		char field[300];
+
+		drv_fmt(field, sizeof(field), "labels/%s", k);
+		if (!*k)
+			return bad(x, "labels", "a label key is empty");
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return bad(x, field, "label %s must be a string "
+				   "without NUL characters", k);
+		if (drv_task_set_label(t, k, json_string_value(v)))
+			return DRV_ERR_NOMEM;
+	}
+	return DRV_OK;
+}
+
+static const char *const fields[] = {
+	"handler", "payload", "priority", "key", "idempotency_key",
+	"max_attempts", "policy", "delay", "deadline", "labels", NULL
+};
+
+drv_err_t drv_task_from_json(const json_t *in, const drv_config_t *cfg,
+			     int64_t now_ms, drv_task_t *t,
+			     char *pointer, size_t pointer_size,
+			     char *errstr, size_t errstr_size)
+{
+	ctx_t x = { pointer, errstr, pointer_size, errstr_size };
+	json_t *o = (json_t *)in, *payload, *v;
+	int64_t delay, deadline;
+	const char *k;
+	drv_err_t err;
+
+	drv_strlcpy(pointer, "", pointer_size);
+	if (!json_is_object(o))
+		return bad(&x, "", "a task must be a JSON object");
+	json_object_foreach(o, k, v) {
+		size_t i = 0;
+
+		while (fields[i] && strcmp(fields[i], k))
+			i++;
+		if (!fields[i])
+			return bad(&x, k, "unknown field '%.100s'", k);
+	}
+	if (!json_object_get(o, "handler"))
+		return bad(&x, "handler", "handler is required");
+	if ((err = take_string(&x, o, "handler", &t->handler)) ||
+	    (err = take_int(&x, o, "priority", DRV_PRIORITY_MIN,
+			    DRV_PRIORITY_MAX, &t->priority)) ||
+	    (err = take_string(&x, o, "key", &t->key)) ||
+	    (err = take_string(&x, o, "idempotency_key",
+			       &t->idempotency_key)) ||
+	    (err = take_int(&x, o, "max_attempts", 1, 1000,
+			    &t->max_attempts)) ||
+	    (err = take_string(&x, o, "policy", &t->policy)) ||
+	    (err = take_duration(&x, o, "delay", &delay)) ||
+	    (err = take_duration(&x, o, "deadline", &deadline)) ||
+	    (err = take_labels(&x, o, t)))
+		return err;
+	if (cfg && cfg->handler_cnt && !drv_config_handler(cfg, t->handler))
+		return bad(&x, "handler", "no handler '%.100s' in the config",
+			   t->handler);
+	if (cfg && t->policy && !drv_config_policy(cfg, t->policy))
+		return bad(&x, "policy", "no retry policy '%.100s'",
+			   t->policy);
+	if ((payload = json_object_get(o, "payload"))) {
+		char *text = json_dumps(payload, JSON_COMPACT |
+					JSON_ENCODE_ANY);
+
+		if (!text)
+			return DRV_ERR_NOMEM;
+		err = drv_task_set_payload(t, text, strlen(text));
+		free(text);
+		if (err)
+			return err;
+	}
+	t->created_ms = now_ms;
+	drv_id_new(t->id, now_ms);
+	if (delay)
+		t->not_before_ms = now_ms + delay;
+	if (deadline)
+		t->deadline_ms = now_ms + deadline;
+	if ((err = drv_task_validate(t, errstr, errstr_size)))
+		drv_strlcpy(pointer, "", pointer_size);
+	return err;
+}
