@@ -34,10 +34,15 @@ static int check_state(const drv_config_t *cfg, redisContext *c,
 
 	drv_state_task_init(&t);
 	rc = drv_state_get(c, cfg->redis.key_prefix, id, &t, err, sizeof(err));
+	/* no state: queued, delayed, an attempt that started less than a
+	 * state flush ago (workers record `running` as an attempt starts), or
+	 * an id no worker has seen. The intervention holds for it wherever it
+	 * is: a worker running it acts within a second. */
 	if (rc == DRV_ERR_NOT_FOUND)
-		fprintf(stderr, "droverctl: note: no state recorded for task %s "
-			"yet (queued, delayed, or an id no worker has seen); "
-			"workers will act on it when they reach it\n", id);
+		fprintf(stderr, "droverctl: note: task %s has no state in Redis "
+			"(not reached by a worker, just started, or an unknown "
+			"id); the %s holds for it wherever it is\n", id,
+			verb_names[v]);
 	else if (rc)
 		out = ctl_fail("task %s: %s", verb_names[v], err);
 	else if (t.state == DRV_TASK_SUCCEEDED || t.state == DRV_TASK_DEAD ||
