@@ -28,7 +28,8 @@ _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
 	       sizeof(drv_handler_type_t) == sizeof(int) &&
 	       sizeof(drv_jitter_t) == sizeof(int) &&
 	       sizeof(drv_task_state_mode_t) == sizeof(int) &&
-	       sizeof(drv_breaker_mode_t) == sizeof(int),
+	       sizeof(drv_breaker_mode_t) == sizeof(int) &&
+	       sizeof(drv_cpu_scope_t) == sizeof(int),
 	       "DRV_CFG_ENUM fields are stored through an int *");
 
 #define SEC_MS   INT64_C(1000)
@@ -52,6 +53,9 @@ static const char *const jitter_names[] = {
 };
 static const char *const task_state_mode_names[] = {
 	"all", "failures", "off", NULL
+};
+static const char *const cpu_scope_names[] = {
+	"process", "host", NULL
 };
 static const char *const group_protocol_names[] = {
 	"consumer", "classic", NULL
@@ -458,8 +462,18 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "worker.cpu_limit", .type = DRV_CFG_DOUBLE,
 	  .offset = CF(worker.cpu_limit), .def = "80", .min = 0, .max = 100,
 	  .doc = "CPU use (percent of the cgroup's quota, else of the "
-		 "machine) above which the worker stops fetching tasks; it "
-		 "resumes 5 points below. 0 turns it off." },
+		 "machine's CPUs; whose use: `worker.cpu_scope`) above which "
+		 "the worker stops fetching tasks; it resumes 5 points below. "
+		 "0 turns it off." },
+	{ .name = "worker.cpu_scope", .type = DRV_CFG_ENUM,
+	  .offset = CF(worker.cpu_scope), .def = "process",
+	  .enums = cpu_scope_names,
+	  .doc = "Whose CPU use `worker.cpu_limit` is of: `process`, the "
+		 "worker's own (its cgroup when that has a CPU limit in "
+		 "`cpu.max`, else the worker process and the handler "
+		 "processes it has reaped), so other busy processes on a "
+		 "shared host do not pause it; `host`, the whole machine (the "
+		 "cgroup root's `cpu.stat`, else `/proc/stat`)." },
 	{ .name = "worker.memory_limit", .type = DRV_CFG_DOUBLE,
 	  .offset = CF(worker.memory_limit), .def = "85", .min = 0,
 	  .max = 100,
@@ -475,8 +489,8 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "worker.proc_root", .type = DRV_CFG_STRING,
 	  .offset = CF(worker.proc_root), .def = "/proc", .min = 1,
 	  .max = 255,
-	  .doc = "Where `stat` and `meminfo` are read when there is no "
-		 "cgroup v2 limit." },
+	  .doc = "Where `stat`, `self/stat` and `meminfo` are read when "
+		 "there is no cgroup v2 limit." },
 
 	/* coordinator */
 	{ .name = "coordinator.group", .type = DRV_CFG_STRING,

@@ -1,9 +1,9 @@
 /*
  * cmd_audit.c — reading the audit trail: `droverctl audit list` shows the
  * AuditRecords on <prefix>audit, and `droverctl intervention report` sums
- * up the operator interventions (pause, resume, skip, retry, cancel,
- * resubmit) over a period. Both read the topic once through
- * ctl_topic_read().
+ * up the operator actions over a period: every action `audit list` would
+ * show (tasks, handlers, dead letters, breakers, bands, and any other),
+ * per action and actor. Both read the topic once through ctl_topic_read().
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -238,53 +238,101 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 /* ---- intervention report ------------------------------------------------ */
 
+/* The actions droverctl writes, listed (with zeros) in this order; any
+ * other action on the topic gets a row of its own after them, so the
+ * report leaves out nothing `audit list` shows. */
 static const char *const kinds[] = {
 	"task.pause", "task.resume", "task.skip", "task.retry", "task.cancel",
 	"handler.pause", "handler.resume", "dlq.resubmit", "dlq.import",
+	"breaker.open", "breaker.close", "breaker.disable",
+	"breaker.metrics-only", "breaker.reset", "band.pause", "band.resume",
 };
 #define KIND_CNT (sizeof(kinds) / sizeof(kinds[0]))
 
+typedef struct tally {
+	char    *action;     /* owned */
+	size_t   records, failed;
+	uint64_t affected;
+} tally_t;
+
 typedef struct report {
 	audit_filter_t f;
-	size_t   records[KIND_CNT];
-	uint64_t affected[KIND_CNT];
-	size_t   failed[KIND_CNT];
+	tally_t *rows;       /* kinds[] first, then others as first seen */
+	size_t   row_cnt, row_cap;
 	json_t  *actors;     /* actor -> records */
 	size_t   bad;
 	int64_t  first_ms, last_ms;
+	bool     nomem;
 } report_t;
+
+/* The row of \p action, added at the end if new; NULL when out of
+ * memory. */
+static tally_t *report_row(report_t *r, const char *action)
+{
+	tally_t *t;
+
+	for (size_t i = 0; i < r->row_cnt; i++)
+		if (!strcmp(r->rows[i].action, action))
+			return &r->rows[i];
+	if (r->row_cnt == r->row_cap) {
+		size_t cap = r->row_cap ? 2 * r->row_cap : 2 * KIND_CNT;
+
+		if (!(t = realloc(r->rows, cap * sizeof(*t))))
+			return NULL;
+		r->rows = t;
+		r->row_cap = cap;
+	}
+	t = &r->rows[r->row_cnt];
+	memset(t, 0, sizeof(*t));
+	if (!(t->action = drv_strdup(action)))
+		return NULL;
+	r->row_cnt++;
+	return t;
+}
+
+static void report_release(report_t *r)
+{
+	for (size_t i = 0; i < r->row_cnt; i++)
+		free(r->rows[i].action);
+	free(r->rows);
+	json_decref(r->actors);
+}
 
 static bool report_visit(const rd_kafka_message_t *m, void *arg)
 {
 	report_t *r = arg;
+	const char *who;
 	drv_audit_t a;
+	tally_t *t;
+	json_t *n;
 
 	if (!decode(m, &a, &r->bad))
 		return true;
-	for (size_t k = 0; k < KIND_CNT && match(&r->f, &a); k++) {
-		const char *who = a.actor ? a.actor : "-";
-		json_t *n;
-
-		if (strcmp(kinds[k], a.action))
-			continue;
-		/* a resubmission writes "started", then how it ended:
-		 * count the end (a run killed meanwhile shows as
-		 * "started" in audit list only) */
-		if (a.result && !strcmp(a.result, "started"))
-			break;
-		r->records[k]++;
-		r->affected[k] += a.count;
-		if (a.result && strcmp(a.result, "ok"))
-			r->failed[k]++;
-		n = json_object_get(r->actors, who);
-		json_object_set_new(r->actors, who, json_integer(
-			json_integer_value(n) + 1));
-		if (!r->first_ms || a.time_ms < r->first_ms)
-			r->first_ms = a.time_ms;
-		if (a.time_ms > r->last_ms)
-			r->last_ms = a.time_ms;
-		break;
+	/* a resubmission writes "started", then how it ended: count the
+	 * end (a run killed meanwhile shows as "started" in audit list
+	 * only) */
+	if (!a.action || !match(&r->f, &a) ||
+	    (a.result && !strcmp(a.result, "started"))) {
+		drv_audit_release(&a);
+		return true;
 	}
+	if (!(t = report_row(r, a.action))) {
+		drv_audit_release(&a);
+		r->nomem = true;
+		return false;
+	}
+	t->records++;
+	t->affected += a.count;
+	if (a.result && strcmp(a.result, "ok"))
+		t->failed++;
+	who = a.actor ? a.actor : "-";
+	n = json_object_get(r->actors, who);
+	json_object_set_new(r->actors, who, json_integer(
+		json_integer_value(n) + 1));
+	if (!r->first_ms || a.time_ms < r->first_ms)
+		r->first_ms = a.time_ms;
+	if (a.time_ms > r->last_ms)
+		r->last_ms = a.time_ms;
 	drv_audit_release(&a);
 	return true;
 }
@@ -302,12 +350,12 @@ static void print_report(const report_t *r, bool json)
 	if (json) {
 		json_t *o = json_object(), *by = json_object();
 
-		for (size_t k = 0; k < KIND_CNT; k++)
-			json_object_set_new(by, kinds[k], json_pack(
+		for (size_t k = 0; k < r->row_cnt; k++)
+			json_object_set_new(by, r->rows[k].action, json_pack(
 				"{s:I, s:I, s:I}",
-				"records", (json_int_t)r->records[k],
-				"affected", (json_int_t)r->affected[k],
-				"failed", (json_int_t)r->failed[k]));
+				"records", (json_int_t)r->rows[k].records,
+				"affected", (json_int_t)r->rows[k].affected,
+				"failed", (json_int_t)r->rows[k].failed));
 		if (r->f.since_ms)
 			json_object_set_new(o, "since_ms",
 					    json_integer(r->f.since_ms));
@@ -320,14 +368,16 @@ static void print_report(const report_t *r, bool json)
 		return;
 	}
 	printf("Interventions from %s to %s\n\n", from, to);
-	printf("%-16s  %8s  %10s  %8s\n", "ACTION", "RECORDS", "AFFECTED",
+	printf("%-20s  %8s  %10s  %8s\n", "ACTION", "RECORDS", "AFFECTED",
 	       "FAILED");
-	for (size_t k = 0; k < KIND_CNT; k++)
-		printf("%-16s  %8zu  %10llu  %8zu\n", kinds[k], r->records[k],
-		       (unsigned long long)r->affected[k], r->failed[k]);
-	printf("\n%-16s  %8s\n", "ACTOR", "RECORDS");
+	for (size_t k = 0; k < r->row_cnt; k++)
+		printf("%-20s  %8zu  %10llu  %8zu\n", r->rows[k].action,
+		       r->rows[k].records,
+		       (unsigned long long)r->rows[k].affected,
+		       r->rows[k].failed);
+	printf("\n%-20s  %8s\n", "ACTOR", "RECORDS");
 	json_object_foreach(r->actors, who, n)
-		printf("%-16s  %8lld\n", who, (long long)json_integer_value(n));
+		printf("%-20s  %8lld\n", who, (long long)json_integer_value(n));
 }
 
 static int run_report(const ctl_cmd_t *cmd, drv_config_t *cfg,
@@ -336,19 +386,26 @@ static int run_report(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	report_t r = { 0 };
 	bool json = false;
 	char topic[256], err[512];
-	drv_err_t rc;
+	drv_err_t rc = DRV_OK;
 	int urc;
 
 	if ((urc = parse_opts(cmd, argc, argv, &r.f, &json, NULL)))
 		return urc;
 	if (!(r.actors = json_object()))
 		return ctl_fail("out of memory");
+	for (size_t k = 0; k < KIND_CNT && !rc; k++)
+		if (!report_row(&r, kinds[k]))
+			rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM,
+				       "out of memory");
 	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
-	rc = ctl_topic_read(cfg, topic, report_visit, &r, NULL, err,
-			    sizeof(err));
+	if (!rc)
+		rc = ctl_topic_read(cfg, topic, report_visit, &r, NULL, err,
+				    sizeof(err));
+	if (!rc && r.nomem)
+		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc)
 		print_report(&r, json);
-	json_decref(r.actors);
+	report_release(&r);
 	return rc ? read_failed(topic, err) : CTL_EXIT_OK;
 }
 
@@ -374,10 +431,12 @@ const ctl_cmd_t ctl_audit_cmds[] = {
 	  true, run_list },
 	{ "intervention", "report", "[--since T] [--until T] [--actor NAME] "
 	  "[--json]",
-	  "how many tasks were paused, skipped, retried, cancelled, resubmitted",
+	  "count the operator actions of a period, per action and actor",
 	  TIME_HELP
 	  "  --json                one JSON object\n"
-	  "Counts audit records and the tasks they affected, per action and "
+	  "Counts audit records and what they affected, per action (tasks, "
+	  "handlers,\n"
+	  "dead letters, breakers, bands: every action audit list shows) and "
 	  "actor.\n"
 	  "Example:\n"
 	  "  droverctl intervention report --since 7d\n",

@@ -45,10 +45,15 @@ static int act(const drv_config_t *cfg, const char *field, const char *what,
 	redisFree(c);
 	if (rc)
 		return ctl_fail("%s %s: %s", what, verb_names[v], err);
+	/* no state: queued, delayed, an attempt that started less than a
+	 * state flush ago (workers record `running` as an attempt starts), or
+	 * an id no worker has seen. The intervention holds for it wherever it
+	 * is: a worker running it acts within a second. */
 	if (no_state)
-		fprintf(stderr, "droverctl: note: no state recorded for task %s "
-			"yet (queued, delayed, or an id no worker has seen); "
-			"workers will act on it when they reach it\n", name);
+		fprintf(stderr, "droverctl: note: task %s has no state in Redis "
+			"(not reached by a worker, just started, or an unknown "
+			"id); the %s holds for it wherever it is\n", name,
+			verb_names[v]);
 	{
 		json_t *o = json_pack("{s:s, s:s?}", "field", field, "reason",
 				      reason);

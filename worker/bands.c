@@ -378,7 +378,7 @@ bool bands_start(worker_t *w)
 			return false;
 	}
 	resources_init(&b->res, w->cfg->worker.cgroup_root,
-		       w->cfg->worker.proc_root);
+		       w->cfg->worker.proc_root, w->cfg->worker.cpu_scope);
 	b->served = drv_metrics_counter(o->m, "drover_band_tasks_total",
 		"Tasks taken from each band.", band_only);
 	b->starved = drv_metrics_counter(o->m, "drover_band_starved_total",

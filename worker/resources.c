@@ -11,11 +11,15 @@
 #include "resources.h"
 
 void resources_init(resources_t *r, const char *cgroup_root,
-		    const char *proc_root)
+		    const char *proc_root, drv_cpu_scope_t scope)
 {
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
 	memset(r, 0, sizeof(*r));
 	drv_strlcpy(r->cg, cgroup_root, sizeof(r->cg));
 	drv_strlcpy(r->proc, proc_root, sizeof(r->proc));
+	r->scope = scope;
+	r->cpus = n > 0 ? (double)n : 1.0;
 }
 
 /* The first line of \p dir/\p name into \p buf; false if unreadable. */
@@ -89,63 +93,125 @@ bool resources_memory(resources_t *r, double *pct)
 	return true;
 }
 
-/* CPUs the cgroup may use: quota / period of cpu.max, else all. */
-static double cgroup_cpus(const resources_t *r)
+/* The CPUs of the cgroup's quota (cpu.max); 0 when it has none ("max",
+ * or no such file). */
+static double cgroup_quota(const resources_t *r)
 {
 	char buf[64];
 	long long quota, period;
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (read_line(r->cg, "cpu.max", buf, sizeof(buf)) &&
 	    sscanf(buf, "%lld %lld", &quota, &period) == 2 && quota > 0 &&
 	    period > 0)
 		return (double)quota / (double)period;
-	return n > 0 ? (double)n : 1.0;
+	return 0;
+}
+
+/* CPU time in microseconds \p usage_us (cumulative) sampled at \p now_us:
+ * percent of \p cpus used since the previous sample; false on the first
+ * one. */
+static bool usage_sample(resources_t *r, int64_t usage_us, int64_t now_us,
+			 double cpus, double *pct)
+{
+	int64_t du = usage_us - r->last_usage_us;
+	int64_t dw = now_us - r->last_wall_us;
+	bool had = r->have_sample;
+
+	r->last_usage_us = usage_us;
+	r->last_wall_us = now_us;
+	r->have_sample = true;
+	if (!had || dw <= 0 || du < 0)
+		return false;
+	*pct = 100.0 * (double)du / ((double)dw * cpus);
+	return true;
+}
+
+/* The worker's own CPU time (itself and its reaped children) from
+ * <proc>/self/stat, in microseconds. */
+static bool self_cpu_us(const resources_t *r, int64_t *out)
+{
+	char path[600], line[1024], *p, *end;
+	int64_t ticks = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	bool ok;
+
+	drv_fmt(path, sizeof(path), "%s/self/stat", r->proc);
+	if (!(f = fopen(path, "r")))
+		return false;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	/* "pid (comm) state ppid ...": comm may hold spaces and ')' */
+	if (!ok || !(p = strrchr(line, ')')) || hz <= 0)
+		return false;
+	p++;
+	/* after comm: field 3 (state) .. 13, then utime stime cutime
+	 * cstime (fields 14..17) */
+	for (int field = 3; field <= 17; field++, p = end) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			return false;
+		if (field < 14) {
+			end = strchr(p, ' ');
+			if (!end)
+				return false;
+			continue;
+		}
+		ticks += strtoll(p, &end, 10);
+		if (end == p)
+			return false;
+	}
+	*out = ticks * (INT64_C(1000000) / hz);
+	return true;
+}
+
+/* The busy share of the machine from the first line of <proc>/stat. */
+static bool host_stat(resources_t *r, double *pct)
+{
+	int64_t busy = 0, total = 0, db, dt;
+	bool had = r->have_sample;
+	char line[512], *p = line + 4, *end;
+
+	if (!read_line(r->proc, "stat", line, sizeof(line)) ||
+	    strncmp(line, "cpu ", 4))
+		return false;
+	for (int i = 0; i < 8; i++, p = end) {
+		int64_t v = strtoll(p, &end, 10);
+
+		if (end == p)
+			break;
+		total += v;
+		if (i != 3 && i != 4)  /* idle, iowait */
+			busy += v;
+	}
+	db = busy - r->last_busy;
+	dt = total - r->last_total;
+	r->last_busy = busy;
+	r->last_total = total;
+	r->have_sample = true;
+	if (!had || dt <= 0)
+		return false;
+	*pct = 100.0 * (double)db / (double)dt;
+	return true;
 }
 
 bool resources_cpu(resources_t *r, int64_t now_us, double *pct)
 {
-	int64_t usage, busy = 0, total = 0;
-	bool had = r->have_sample;
-	char line[512];
+	double quota = cgroup_quota(r);
+	int64_t usage;
 
-	if (read_key(r->cg, "cpu.stat", "usage_usec", &usage)) {
-		int64_t du = usage - r->last_usage_us;
-		int64_t dw = now_us - r->last_wall_us;
-
-		r->last_usage_us = usage;
-		r->last_wall_us = now_us;
-		r->have_sample = true;
-		if (!had || dw <= 0)
+	if (r->scope == DRV_CPU_SCOPE_PROCESS) {
+		/* a limited cgroup is the worker's own container */
+		if (quota > 0 &&
+		    read_key(r->cg, "cpu.stat", "usage_usec", &usage))
+			return usage_sample(r, usage, now_us, quota, pct);
+		if (!self_cpu_us(r, &usage))
 			return false;
-		*pct = 100.0 * (double)du / ((double)dw * cgroup_cpus(r));
-		return true;
+		return usage_sample(r, usage, now_us, r->cpus, pct);
 	}
-	if (!read_line(r->proc, "stat", line, sizeof(line)) ||
-	    strncmp(line, "cpu ", 4))
-		return false;
-	{
-		char *p = line + 4, *end;
-
-		for (int i = 0; i < 8; i++, p = end) {
-			int64_t v = strtoll(p, &end, 10);
-
-			if (end == p)
-				break;
-			total += v;
-			if (i != 3 && i != 4)  /* idle, iowait */
-				busy += v;
-		}
-	}
-	{
-		int64_t db = busy - r->last_busy, dt = total - r->last_total;
-
-		r->last_busy = busy;
-		r->last_total = total;
-		r->have_sample = true;
-		if (!had || dt <= 0)
-			return false;
-		*pct = 100.0 * (double)db / (double)dt;
-	}
-	return true;
+	if (read_key(r->cg, "cpu.stat", "usage_usec", &usage))
+		return usage_sample(r, usage, now_us,
+				    quota > 0 ? quota : r->cpus, pct);
+	return host_stat(r, pct);
 }

@@ -409,11 +409,33 @@ static void attempt(worker_t *w, job_t *job)
 	drv_result_release(&res);
 }
 
+/* The attempt starts: state `running` (queued for Redis, like every
+ * record), so `task show` and `task pause` know a task that is running. */
+static void record_running(worker_t *w, const job_t *job)
+{
+	const drv_task_t *t = &job->task;
+	drv_state_rec_t rec = {
+		.task_id = t->id,
+		.state = DRV_TASK_RUNNING,
+		.attempt = t->attempt + 1,
+		.handler = t->handler,
+		.worker = w->daemon->id,
+		.created_ms = t->created_ms,
+		.started_ms = job->started_ms,
+	};
+	char *origin;
+
+	rec.origin = origin = drv_state_origin_json(t);
+	drv_state_record(w->state, &rec);
+	free(origin);
+}
+
 static void execute(worker_t *w, job_t *job)
 {
 	job->started_ms = drv_now_ms();
 	if (intervene_before(w, job) || !claim(w, job))
 		return;
+	record_running(w, job);
 	attempt(w, job);
 	unclaim(w, job);
 }

@@ -74,6 +74,15 @@ typedef enum drv_task_state_mode {
 	DRV_TASK_STATE_OFF      = 2, /**< none (idempotency keys still work) */
 } drv_task_state_mode_t;
 
+/** Whose CPU use the worker's backpressure measures (worker.cpu_scope). */
+typedef enum drv_cpu_scope {
+	DRV_CPU_SCOPE_PROCESS = 0, /**< its own: the cgroup when that has a
+					CPU limit (cpu.max), else the worker
+					process and its finished children */
+	DRV_CPU_SCOPE_HOST    = 1, /**< the cgroup root's cpu.stat, else
+					/proc/stat: every process counts */
+} drv_cpu_scope_t;
+
 /** How drover's consumer groups coordinate (kafka.group_protocol). */
 typedef enum drv_group_protocol {
 	DRV_GROUP_CONSUMER = 0, /**< KIP-848: the broker assigns, no
@@ -315,6 +324,7 @@ typedef struct drv_config {
 		int64_t  weight_low;
 		int64_t  starvation_bound_ms;/**< longest a band with work waits */
 		double   cpu_limit;          /**< percent; over it, stop fetching */
+		drv_cpu_scope_t cpu_scope;   /**< whose CPU use cpu_limit is of */
 		double   memory_limit;       /**< percent; 0 = no limit */
 		char    *cgroup_root;        /**< cgroup v2 files (cpu.max...) */
 		char    *proc_root;          /**< /proc when not in a cgroup */

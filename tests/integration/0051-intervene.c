@@ -231,3 +231,48 @@ Test(intervene, pause_resume_skip_cancel_retry, .timeout = 200)
 	it_stop(worker, SIGTERM, 20000);
 	it_teardown(&ctx);
 }
+
+/* Issue 14: a task that is running but has not ended an attempt had no
+ * state, so `task pause` said "no state recorded ... yet". A worker now
+ * records `running` as an attempt starts, and the pause stops it. */
+Test(intervene, pause_running_task_before_its_first_outcome, .timeout = 120)
+{
+	char id[DRV_ID_LEN + 1], log[300], *out = NULL, *said;
+	it_ctx_t ctx;
+	pid_t worker;
+	int ticks;
+
+	it_setup(&ctx, handlers);
+	it_topics(&ctx);
+	worker = it_worker_start(&ctx, 1);
+	snprintf(log, sizeof(log), "%s/worker-1.log", ctx.dir);
+	cr_assert(it_wait_file(log, "partitions assigned", 30000));
+
+	it_submit(&ctx, id, "slow", NULL);
+	cr_assert(it_wait_count(&ctx, "start", id, 1, 15000) == 1);
+	/* first attempt, still running: its state says so */
+	wait_state(&ctx, id, "running", 2000);
+
+	snprintf(log, sizeof(log), "%s/droverctl.log", ctx.dir);
+	unlink(log);
+	cr_assert_eq(it_ctl(&ctx, &out, "task", "pause", id, NULL), 0);
+	cr_assert(strstr(out, "paused"), "%s", out);
+	free(out);
+	said = it_read(log);
+	cr_assert(!said || !strstr(said, "no state"), "droverctl said: %s",
+		  said);
+	free(said);
+	wait_state(&ctx, id, "paused", 5000);
+	usleep(300 * 1000);
+	ticks = lines(&ctx, "tick", id);
+	sleep(2);
+	cr_assert_eq(lines(&ctx, "tick", id), ticks,
+		     "ticks went on while paused");
+	cr_assert_lt(ticks, 30);
+	ctl_ok(&ctx, "task", "resume", id, NULL, NULL);
+	cr_assert_eq(it_wait_count(&ctx, "end", id, 1, 15000), 1);
+	wait_state(&ctx, id, "succeeded", 10000);
+
+	it_stop(worker, SIGTERM, 20000);
+	it_teardown(&ctx);
+}
