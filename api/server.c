@@ -39,9 +39,8 @@
 
 /* One connection's request while its body arrives. */
 typedef struct req {
-	char  *body;
-	size_t len, cap;
-	bool   too_big;
+	drv_buf_t body;
+	bool      too_big;
 } req_t;
 
 static void quiet_log(void *cls, const char *fmt, va_list ap)
@@ -407,8 +406,8 @@ static enum MHD_Result serve(struct drv_api *api,
 			     struct MHD_Connection *conn, const char *url,
 			     const char *method, req_t *rq)
 {
-	api_call_t call = { .api = api, .conn = conn, .body = rq->body,
-			    .body_len = rq->len };
+	api_call_t call = { .api = api, .conn = conn, .body = rq->body.p,
+			    .body_len = rq->body.len };
 	api_quota_t quota, *q = NULL;
 	char allow[64] = "", rkey[256], body_hex[2 * DRV_SHA256_LEN + 1];
 	const char *idem = NULL;
@@ -506,25 +505,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		size_t n = *upload_size;
 
 		*upload_size = 0;
-		if (rq->too_big || rq->len + n > max) {
+		if (rq->too_big || rq->body.len + n > max) {
 			rq->too_big = true;
 			return MHD_YES;  /* read and dropped */
 		}
-		if (rq->len + n + 1 > rq->cap) {
-			size_t cap = rq->cap ? rq->cap : 4096;
-			char *nb;
-
-			while (cap < rq->len + n + 1)
-				cap *= 2;
-			if (!(nb = realloc(rq->body, cap)))
-				return MHD_NO;
-			rq->body = nb;
-			rq->cap = cap;
-		}
-		memcpy(rq->body + rq->len, upload, n);
-		rq->len += n;
-		rq->body[rq->len] = '\0';
-		return MHD_YES;
+		return drv_buf_add(&rq->body, upload, n) ? MHD_YES : MHD_NO;
 	}
 	return serve(api, conn, url, method, rq);
 }
@@ -538,7 +523,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)conn;
 	(void)toe;
 	if (rq) {
-		free(rq->body);
+		free(rq->body.p);
 		free(rq);
 		*con_cls = NULL;
 	}

@@ -45,48 +45,13 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* ---- a growable NUL-terminated buffer ---------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	size_t max_cap;  /* 0 = unbounded; else never allocate more */
-	bool oom;
-};
-
-static bool buf_add(struct buf *b, const char *s, size_t n)
+static bool buf_adds(drv_buf_t *b, const char *s)
 {
-	if (b->oom)
-		return false;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (b->max_cap && cap > b->max_cap)
-			cap = b->max_cap > b->len + n + 1 ? b->max_cap
-							  : b->len + n + 1;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = true;
-			return false;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return true;
-}
-
-static bool buf_adds(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
+	return drv_buf_add(b, s, strlen(s));
 }
 
 /* RFC 3986 percent-encoding: everything but the unreserved characters. */
-static bool buf_add_encoded(struct buf *b, const char *s)
+static bool buf_add_encoded(drv_buf_t *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -95,12 +60,12 @@ static bool buf_add_encoded(struct buf *b, const char *s)
 
 		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' ||
 		    ch == '~') {
-			if (!buf_add(b, (const char *)&ch, 1))
+			if (!drv_buf_add(b, (const char *)&ch, 1))
 				return false;
 		} else {
 			char esc[3] = { '%', hex[ch >> 4], hex[ch & 15] };
 
-			if (!buf_add(b, esc, 3))
+			if (!drv_buf_add(b, esc, 3))
 				return false;
 		}
 	}
@@ -113,7 +78,7 @@ static bool buf_add_encoded(struct buf *b, const char *s)
  * tmpl into b; values are percent-encoded when encode is set. `what` names
  * the template in messages ("url", "header 'X-Foo'"). */
 static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
-			struct buf *b, const char *what, char *msg,
+			drv_buf_t *b, const char *what, char *msg,
 			size_t msg_size)
 {
 	const char *p = tmpl;
@@ -127,7 +92,7 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 			buf_adds(b, p);
 			break;
 		}
-		buf_add(b, p, (size_t)(open - p));
+		drv_buf_add(b, p, (size_t)(open - p));
 		name = open + 2;
 		if (!(close = strchr(name, '}')))
 			return drv_error(msg, msg_size, DRV_ERR_INVALID,
@@ -200,7 +165,7 @@ static bool handler_sets(const drv_handler_conf_t *h, const char *name)
 static bool add_header(struct curl_slist **list, const char *name,
 		       const char *value)
 {
-	struct buf line = { 0 };
+	drv_buf_t line = { 0 };
 	struct curl_slist *l = NULL;
 
 	buf_adds(&line, name);
@@ -238,7 +203,7 @@ static drv_err_t build_headers(const drv_handler_conf_t *h,
 	drv_fmt(attempt, sizeof(attempt), "%lu", (unsigned long)t->attempt + 1);
 	for (size_t i = 0; i < h->header_cnt; i++) {
 		const drv_kv_t *kv = &h->headers[i];
-		struct buf val = { 0 };
+		drv_buf_t val = { 0 };
 
 		if (!is_token(kv->key)) {
 			curl_slist_free_all(list);
@@ -288,7 +253,7 @@ nomem:
 /* ---- the response ------------------------------------------------------- */
 
 struct xfer {
-	struct buf body;     /* at most limit bytes */
+	drv_buf_t body;     /* at most limit bytes */
 	size_t limit;
 	char reason[96];     /* reason phrase of the last status line */
 	int64_t retry_after_ms; /* -1 = none */
@@ -300,7 +265,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	size_t len = size * nmemb, room = x->limit - x->body.len;
 
 	if (len && room)
-		buf_add(&x->body, data, len < room ? len : room);
+		drv_buf_add(&x->body, data, len < room ? len : room);
 	return len; /* drain the rest: never abort the transfer */
 }
 
@@ -460,7 +425,7 @@ drv_err_t drv_http_run(drv_http_client_t *c, const drv_handler_conf_t *h,
 		       const drv_task_t *t, drv_result_t *res)
 {
 	char method[METHOD_MAX];
-	struct buf url = { 0 };
+	drv_buf_t url = { 0 };
 	struct curl_slist *headers = NULL;
 	struct xfer x = { .retry_after_ms = -1 };
 	bool has_body;

@@ -639,42 +639,13 @@ void drv_histogram_observe(drv_histogram_t *h,
 
 /* ---- rendering --------------------------------------------------------- */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
+static void puts_(drv_buf_t *b, const char *s)
 {
-	if (b->oom)
-		return;
-	if (n + 1 > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (n + 1 > cap - b->len)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-	put(b, s, strlen(s));
+	drv_buf_add(b, s, strlen(s));
 }
 
 /* Escape \ and newline, and " too when \p quote (label values). */
-static void put_escaped(struct buf *b, const char *s, bool quote)
+static void put_escaped(drv_buf_t *b, const char *s, bool quote)
 {
 	const char *run = s;
 
@@ -689,11 +660,11 @@ static void put_escaped(struct buf *b, const char *s, bool quote)
 			rep = "\\\"";
 		if (rep == NULL)
 			continue;
-		put(b, run, (size_t)(s - run));
+		drv_buf_add(b, run, (size_t)(s - run));
 		puts_(b, rep);
 		run = s + 1;
 	}
-	put(b, run, (size_t)(s - run));
+	drv_buf_add(b, run, (size_t)(s - run));
 }
 
 /* A decimal that reads back as \p v: the fewest significant digits from 6
@@ -716,7 +687,7 @@ static void format_double(double v, char *out, size_t size)
 	}
 }
 
-static void put_double(struct buf *b, double v)
+static void put_double(drv_buf_t *b, double v)
 {
 	char num[40];
 
@@ -724,7 +695,7 @@ static void put_double(struct buf *b, double v)
 	puts_(b, num);
 }
 
-static void put_u64(struct buf *b, uint64_t v)
+static void put_u64(drv_buf_t *b, uint64_t v)
 {
 	char num[24];
 
@@ -733,7 +704,7 @@ static void put_u64(struct buf *b, uint64_t v)
 }
 
 /* name{l1="v1",...[,le="B"]} — the braces only when there is a label. */
-static void put_labels(struct buf *b, const struct family *f,
+static void put_labels(drv_buf_t *b, const struct family *f,
 		       const struct series *s, const char *le)
 {
 	if (f->label_cnt == 0 && le == NULL)
@@ -757,7 +728,7 @@ static void put_labels(struct buf *b, const struct family *f,
 	puts_(b, "}");
 }
 
-static void render_series(struct buf *b, const struct family *f,
+static void render_series(drv_buf_t *b, const struct family *f,
 			  const struct series *s)
 {
 	switch (f->kind) {
@@ -841,7 +812,7 @@ static int series_cmp(const void *a, const void *b)
 	return 0;
 }
 
-static void render_family(struct buf *b, struct family *f)
+static void render_family(drv_buf_t *b, struct family *f)
 {
 	struct series **snap;
 	size_t cnt;
@@ -880,7 +851,7 @@ static void render_family(struct buf *b, struct family *f)
 
 char *drv_metrics_render(drv_metrics_t *m, size_t *len)
 {
-	struct buf b = { 0 };
+	drv_buf_t b = { 0 };
 	struct collector *cols = NULL;
 	struct family **fams = NULL;
 	size_t col_cnt, fam_cnt;
@@ -914,7 +885,7 @@ char *drv_metrics_render(drv_metrics_t *m, size_t *len)
 	if (fams == NULL)
 		return NULL;
 
-	put(&b, "", 0);  /* an empty registry still yields "" */
+	drv_buf_add(&b, "", 0);  /* an empty registry still yields "" */
 	for (size_t i = 0; i < fam_cnt && !b.oom; i++)
 		render_family(&b, fams[i]);
 	free(fams);

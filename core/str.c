@@ -31,6 +31,32 @@ bool drv_vfmt(char *buf, size_t size, const char *fmt, va_list ap)
 	return n >= 0 && (size_t)n < size;
 }
 
+bool drv_buf_add(drv_buf_t *b, const void *s, size_t n)
+{
+	if (b->oom)
+		return false;
+	if (n + 1 > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (n + 1 > cap - b->len)
+			cap *= 2;
+		if (b->max_cap && cap > b->max_cap)
+			cap = b->max_cap > b->len + n + 1 ? b->max_cap :
+			      b->len + n + 1;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = true;
+			return false;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return true;
+}
+
 bool drv_fmt(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;

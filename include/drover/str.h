@@ -61,6 +61,22 @@ drv_err_t drv_parse_duration(const char *s, int64_t *ms_out);
 void drv_format_duration(int64_t ms, char *buf, size_t size);
 
 /**
+ * A growable byte buffer, kept NUL-terminated. Embedded: zero it to start;
+ * free(b.p) when done (p is malloc'd and owned by whoever holds the buffer).
+ */
+typedef struct drv_buf {
+	char  *p;
+	size_t len, cap;
+	size_t max_cap;  /**< 0: grow freely; else grow to at most this, or
+			      to what one addition needs when that is more */
+	bool   oom;      /**< an addition failed: later ones do nothing */
+} drv_buf_t;
+
+/** @brief Append \p n bytes of \p s. @returns false (and sets oom) when out
+ *         of memory, or when an earlier addition was. */
+bool drv_buf_add(drv_buf_t *b, const void *s, size_t n);
+
+/**
  * @brief Levenshtein edit distance between two short strings (used to
  *        suggest the closest valid key or command). Strings longer than 64
  *        bytes compare as very distant.

@@ -103,6 +103,12 @@ kubelet's probes and Prometheus).
 {{- $_ := set $coord "http_host" "0.0.0.0" -}}
 {{- $_ := set $coord "http_port" (int .Values.coordinator.httpPort) -}}
 {{- $_ := set $cfg "coordinator" $coord -}}
+{{- if .Values.coordinator.apiPort -}}
+{{- $api := default dict (get $cfg "api") -}}
+{{- $_ := set $api "host" "0.0.0.0" -}}
+{{- $_ := set $api "port" (int .Values.coordinator.apiPort) -}}
+{{- $_ := set $cfg "api" $api -}}
+{{- end -}}
 {{- toYaml $cfg -}}
 {{- end -}}
 

@@ -213,6 +213,35 @@ func TestProbesAndPorts(t *testing.T) {
 	}
 }
 
+// Every coordinator serves the API on coordinator.apiPort, behind its own
+// Service; 0 takes the port, the Service and the config keys away.
+func TestApiServedByTheCoordinators(t *testing.T) {
+	objs := render(t, nil)
+	cc := find[appsv1.Deployment](objs, "rel-drover-coordinator").Spec.Template.Spec.Containers[0]
+	if len(cc.Ports) != 2 || cc.Ports[1].Name != "api" || cc.Ports[1].ContainerPort != 8470 {
+		t.Errorf("coordinator ports %+v, want http and api 8470", cc.Ports)
+	}
+	svc := find[corev1.Service](objs, "rel-drover-api")
+	if svc == nil || svc.Spec.Ports[0].Port != 8470 || svc.Spec.Ports[0].TargetPort.StrVal != "api" ||
+		svc.Spec.Selector["app.kubernetes.io/component"] != "coordinator" {
+		t.Fatalf("API Service %+v", svc)
+	}
+	api := droverConfig(t, find[corev1.ConfigMap](objs, "rel-drover"))["api"].(map[string]any)
+	if fmt.Sprint(api["port"]) != "8470" || api["host"] != "0.0.0.0" {
+		t.Errorf("drover.yaml api %v:%v, want 0.0.0.0:8470", api["host"], api["port"])
+	}
+	objs = render(t, nil, "coordinator.apiPort=0")
+	if find[corev1.Service](objs, "rel-drover-api") != nil {
+		t.Errorf("coordinator.apiPort=0 still renders the API Service")
+	}
+	if n := len(find[appsv1.Deployment](objs, "rel-drover-coordinator").Spec.Template.Spec.Containers[0].Ports); n != 1 {
+		t.Errorf("coordinator.apiPort=0: %d ports", n)
+	}
+	if _, ok := droverConfig(t, find[corev1.ConfigMap](objs, "rel-drover"))["api"]; ok {
+		t.Errorf("coordinator.apiPort=0 still writes api: in drover.yaml")
+	}
+}
+
 func TestSecurityContext(t *testing.T) {
 	for _, f := range ciFiles(t) {
 		for name, p := range pods(render(t, []string{f})) {
@@ -515,7 +544,7 @@ func TestOptionalObjects(t *testing.T) {
 		return m
 	}
 	d := count(render(t, nil))
-	if d["ServiceMonitor"]+d["NetworkPolicy"]+d["ScaledObject"] != 0 || d["PodDisruptionBudget"] != 2 || d["HorizontalPodAutoscaler"] != 1 || d["Service"] != 2 {
+	if d["ServiceMonitor"]+d["NetworkPolicy"]+d["ScaledObject"] != 0 || d["PodDisruptionBudget"] != 2 || d["HorizontalPodAutoscaler"] != 1 || d["Service"] != 3 {
 		t.Errorf("defaults render %v", d)
 	}
 	m := count(render(t, []string{"ci/monitoring-values.yaml"}))

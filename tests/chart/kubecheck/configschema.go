@@ -12,6 +12,7 @@ import (
 // secrets that must come from a Secret (redis.password).
 var ChartOwned = map[string]bool{
 	"redis.password": true, "worker.http_host": true, "worker.http_port": true,
+	"api.host": true, "api.port": true,
 }
 
 var (
