@@ -149,8 +149,10 @@ api_match_t api_route_find(const char *method, const char *path,
 			   const api_route_t **route,
 			   char params[API_PARAM_MAX][256],
 			   char *allow, size_t allow_size);
-/** @brief The OpenAPI 3.1 document of every route (new reference). */
-json_t *api_openapi(void);
+/** @brief The OpenAPI 3.1 document of every route (new reference); with
+ *         \p cfg (may be NULL), TaskSubmit's handler and policy list the
+ *         names it knows. */
+json_t *api_openapi(const drv_config_t *cfg);
 /** @brief Call \p fn for every route. */
 void api_routes_each(void (*fn)(const api_route_t *r, void *arg), void *arg);
 

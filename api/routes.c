@@ -11,7 +11,7 @@
 
 static void serve_openapi(api_call_t *call)
 {
-	api_reply(call, 200, api_openapi());
+	api_reply(call, 200, api_openapi(call->api->cfg));
 }
 
 static const api_route_t meta_routes[] = {
@@ -85,22 +85,29 @@ api_match_t api_route_find(const char *method, const char *path,
 	size_t off = 0;
 
 	allow[0] = '\0';
-	for (size_t t = 0; t < TABLE_CNT; t++)
-		for (const api_route_t *r = tables[t]; r->method; r++) {
-			if (!path_fits(r->path, path, scratch))
-				continue;
-			if (!strcmp(r->method, method)) {
-				*route = r;
-				memcpy(params, scratch, sizeof(scratch));
-				return API_MATCHED;
+	/* pass 0: templates without parameters, so /tasks/batch is never
+	 * taken for /tasks/{id}; pass 1: the others */
+	for (int pass = 0; pass < 2 && m == API_NO_PATH; pass++)
+		for (size_t t = 0; t < TABLE_CNT; t++)
+			for (const api_route_t *r = tables[t]; r->method;
+			     r++) {
+				if (!strchr(r->path, '{') != !pass ||
+				    !path_fits(r->path, path, scratch))
+					continue;
+				if (!strcmp(r->method, method)) {
+					*route = r;
+					memcpy(params, scratch,
+					       sizeof(scratch));
+					return API_MATCHED;
+				}
+				m = API_NO_METHOD;
+				if (off < allow_size) {
+					drv_fmt(allow + off, allow_size - off,
+						"%s%s", off ? ", " : "",
+						r->method);
+					off += strlen(allow + off);
+				}
 			}
-			m = API_NO_METHOD;
-			if (off < allow_size) {
-				drv_fmt(allow + off, allow_size - off, "%s%s",
-					off ? ", " : "", r->method);
-				off += strlen(allow + off);
-			}
-		}
 	return m;
 }
 
@@ -245,7 +252,28 @@ static void add_path(const api_route_t *r, void *arg)
 	json_object_set_new(item, method, operation(r));
 }
 
-json_t *api_openapi(void)
+/* The names this deployment knows, as enums of TaskSubmit: a handler
+ * outside the config's list, or an unknown policy, is refused anyway. */
+static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
+{
+	json_t *props = json_object_get(json_object_get(schemas, "TaskSubmit"),
+					"properties"), *names;
+
+	if (cfg->handler_cnt) {
+		names = json_array();
+		for (size_t i = 0; i < cfg->handler_cnt; i++)
+			json_array_append_new(names,
+				json_string(cfg->handlers[i].name));
+		json_object_set_new(json_object_get(props, "handler"), "enum",
+				    names);
+	}
+	names = json_array();
+	for (size_t i = 0; i < cfg->policy_cnt; i++)
+		json_array_append_new(names, json_string(cfg->policies[i].name));
+	json_object_set_new(json_object_get(props, "policy"), "enum", names);
+}
+
+json_t *api_openapi(const drv_config_t *cfg)
 {
 	json_t *doc, *paths = json_object(), *schemas = json_object();
 
@@ -254,6 +282,8 @@ json_t *api_openapi(void)
 		for (const api_schema_t *s = schema_tables[t]; s->name; s++)
 			json_object_set_new(schemas, s->name,
 					    schema_of(s->schema));
+	if (cfg)
+		add_config_enums(schemas, cfg);
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:[{s:[]}], "
 			"s:{s:o, s:{s:{s:s, s:s}}}, s:o}",
 			"openapi", "3.1.0",

@@ -10,6 +10,7 @@
  * the IETF draft (draft-ietf-httpapi-ratelimit-headers).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,15 +73,44 @@ static const char *status_title(unsigned status)
 	}
 }
 
+/* \p s as JSON text must be: a byte that starts no valid UTF-8 sequence
+ * (a path or name cut short, cut in the middle) becomes '?'. New string. */
+static json_t *utf8_string(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *t = malloc(n + 1);
+	json_t *j;
+
+	if (!t)
+		return NULL;
+	for (size_t i = 0; i < n; ) {
+		size_t len = (unsigned char)s[i] < 0x80 ? 1 :
+			     drv_utf8_len((const unsigned char *)s + i);
+
+		if (!len) {
+			t[o++] = '?';
+			i++;
+		} else {
+			memcpy(t + o, s + i, len);
+			o += len;
+			i += len;
+		}
+	}
+	t[o] = '\0';
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
 json_t *api_problem_json(unsigned status, const char *pointer,
 			 const char *detail)
 {
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank",
+	json_t *o = json_pack("{s:s, s:s, s:i, s:o}", "type", "about:blank",
 			      "title", status_title(status), "status",
-			      (int)status, "detail", detail);
+			      (int)status, "detail", utf8_string(detail));
 
 	if (o && pointer)
-		json_object_set_new(o, "pointer", json_string(pointer));
+		json_object_set_new(o, "pointer", utf8_string(pointer));
 	return o;
 }
 
@@ -120,8 +150,39 @@ unsigned api_status_of(drv_err_t err)
 	}
 }
 
+/* Is every number in \p v within +-(2^53 - 1), which every JSON reader
+ * holds exactly? The first one that is not is named in \p ptr. */
+static bool numbers_ok(json_t *v, char *ptr, size_t size)
+{
+	const double max = 9007199254740991.0;
+	size_t len = strlen(ptr), i;
+	const char *k;
+	json_t *e;
+
+	if (json_is_integer(v))
+		return llabs(json_integer_value(v)) <= (long long)max;
+	if (json_is_real(v))
+		return fabs(json_real_value(v)) <= max;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) {
+			drv_fmt(ptr + len, size - len, "/%zu", i);
+			if (!numbers_ok(e, ptr, size))
+				return false;
+		}
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, e) {
+			drv_fmt(ptr + len, size - len, "/%s", k);
+			if (!numbers_ok(e, ptr, size))
+				return false;
+		}
+	}
+	ptr[len] = '\0';
+	return true;
+}
+
 json_t *api_body_json(api_call_t *call)
 {
+	char ptr[512] = "";
 	json_error_t je;
 	json_t *o;
 
@@ -129,11 +190,18 @@ json_t *api_body_json(api_call_t *call)
 		api_problem(call, 400, "", "a JSON body is required");
 		return NULL;
 	}
-	o = json_loadb(call->body, call->body_len, JSON_REJECT_DUPLICATES,
+	o = json_loadb(call->body, call->body_len, JSON_REJECT_DUPLICATES |
+		       JSON_ALLOW_NUL,
 		       &je);
-	if (!o)
+	if (!o) {
 		api_problem(call, 400, "", "the body is not JSON: %s (line "
 			    "%d, column %d)", je.text, je.line, je.column);
+	} else if (!numbers_ok(o, ptr, sizeof(ptr))) {
+		api_problem(call, 400, ptr, "numbers must be within "
+			    "+-9007199254740991 (2^53 - 1)");
+		json_decref(o);
+		o = NULL;
+	}
 	return o;
 }
 

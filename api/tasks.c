@@ -106,6 +106,16 @@ static void submit_batch(api_call_t *call)
 		json_decref(o);
 		return;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (!json_is_object(json_array_get(tasks, i))) {
+			char at[32];
+
+			drv_fmt(at, sizeof(at), "/tasks/%zu", i);
+			api_problem(call, 400, at, "each task must be a JSON "
+				    "object");
+			json_decref(o);
+			return;
+		}
 	if (!(items = calloc(n, sizeof(*items)))) {
 		api_problem(call, 500, NULL, "out of memory");
 		json_decref(o);
@@ -234,8 +244,11 @@ static void intervene(api_call_t *call)
 		goto out;
 	}
 	if (o && json_object_get(o, "reason") &&
-	    !(reason = json_string_value(json_object_get(o, "reason")))) {
-		api_problem(call, 400, "/reason", "reason must be a string");
+	    (!(reason = json_string_value(json_object_get(o, "reason"))) ||
+	     strlen(reason) != json_string_length(json_object_get(o,
+								 "reason")))) {
+		api_problem(call, 400, "/reason", "reason must be a string "
+			    "without NUL characters");
 		goto out;
 	}
 	if (action == DRV_IV_SKIP && (!reason || !*reason)) {
@@ -266,7 +279,8 @@ out:
 #define ID_DOC "Task id (a ULID)"
 #define REASON_BODY \
 	"{\"type\": \"object\", \"additionalProperties\": false, " \
-	"\"properties\": {\"reason\": {\"type\": \"string\"}}}"
+	"\"properties\": {\"reason\": {\"type\": \"string\", " \
+	"\"pattern\": \"^[^\\\\u0000]*$\"}}}"
 #define IV_RESULT "{\"$ref\": \"#/components/schemas/Intervention\"}"
 
 const api_route_t api_task_routes[] = {
@@ -289,8 +303,12 @@ const api_route_t api_task_routes[] = {
 	  .request = "{\"type\": \"object\", \"required\": [\"tasks\"], "
 		     "\"additionalProperties\": false, \"properties\": "
 		     "{\"tasks\": {\"type\": \"array\", \"minItems\": 1, "
-		     "\"maxItems\": 1000, \"items\": {\"$ref\": "
-		     "\"#/components/schemas/TaskSubmit\"}}}}",
+		     "\"maxItems\": 1000, \"description\": \"TaskSubmit "
+		     "objects; each is checked on its own and a bad one fails "
+		     "alone, in its result\", \"items\": {\"type\": "
+		     "\"object\", \"propertyNames\": {\"pattern\": "
+		     "\"^[^\\\\u0000]*$\"}, \"additionalProperties\": "
+		     "{\"$ref\": \"#/components/schemas/JsonValue\"}}}}}",
 	  .request_example = "{\"tasks\": [{\"handler\": \"resize\"}, "
 			     "{\"handler\": \"resize\", \"priority\": 9}]}",
 	  .ok_status = 200,
@@ -326,7 +344,8 @@ const api_route_t api_task_routes[] = {
 	  .param_doc = { ID_DOC },
 	  .request = "{\"type\": \"object\", \"required\": [\"reason\"], "
 		     "\"additionalProperties\": false, \"properties\": "
-		     "{\"reason\": {\"type\": \"string\", \"minLength\": 1}}}",
+		     "{\"reason\": {\"type\": \"string\", \"minLength\": 1, "
+		     "\"pattern\": \"^[^\\\\u0000]*$\"}}}",
 	  .request_example = "{\"reason\": \"customer deleted\"}",
 	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
 	{ .method = "POST", .path = "/api/v1/tasks/{id}/cancel",
@@ -342,22 +361,44 @@ const api_route_t api_task_routes[] = {
 const api_schema_t api_task_schemas[] = {
 	{ "TaskSubmit",
 	  "{\"type\": \"object\", \"required\": [\"handler\"], "
-	  "\"additionalProperties\": false, \"properties\": {"
-	  "\"handler\": {\"type\": \"string\", \"minLength\": 1}, "
-	  "\"payload\": {\"description\": \"any JSON value\"}, "
-	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
-	  "\"maximum\": 10, \"default\": 5}, "
-	  "\"key\": {\"type\": \"string\", \"minLength\": 1, \"description\": "
+	  "\"additionalProperties\": false, \"properties\": "
+	  "{\"handler\": {\"type\": \"string\", \"minLength\": 1, "
+	  "\"pattern\": \"^[^\\\\u0000]*$\"}, \"payload\": {\"$ref\": "
+	  "\"#/components/schemas/JsonValue\"}, \"priority\": {\"type\": "
+	  "\"integer\", \"minimum\": 1, \"maximum\": 10, \"default\": "
+	  "5}, \"key\": {\"type\": \"string\", \"minLength\": 1, "
+	  "\"pattern\": \"^[^\\\\u0000]*$\", \"description\": "
 	  "\"partition key (default: the task id)\"}, "
-	  "\"idempotency_key\": {\"type\": \"string\", \"minLength\": 1}, "
-	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "
-	  "\"maximum\": 1000}, "
-	  "\"policy\": {\"type\": \"string\", \"minLength\": 1}, "
-	  "\"delay\": {\"type\": [\"string\", \"integer\"], \"description\": "
-	  "\"\\\"30s\\\", \\\"5m\\\" or milliseconds\"}, "
-	  "\"deadline\": {\"type\": [\"string\", \"integer\"]}, "
-	  "\"labels\": {\"type\": \"object\", \"additionalProperties\": "
-	  "{\"type\": \"string\"}}}}" },
+	  "\"idempotency_key\": {\"type\": \"string\", \"minLength\": 1, "
+	  "\"pattern\": \"^[^\\\\u0000]*$\"}, \"max_attempts\": "
+	  "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 1000}, "
+	  "\"policy\": {\"type\": \"string\", \"minLength\": 1, "
+	  "\"pattern\": \"^[^\\\\u0000]*$\"}, \"delay\": {\"oneOf\": "
+	  "[{\"type\": \"integer\", \"minimum\": 0, \"maximum\": "
+	  "9007199254740991}, {\"type\": \"string\", \"pattern\": "
+	  "\"^([0-9]{1,9}(ms|s|m|h|d)){1,4}$\"}], \"description\": \"a "
+	  "duration: milliseconds, or up to four groups of at most 9 "
+	  "digits and a unit (ms, s, m, h, d): \\\"30s\\\", "
+	  "\\\"1h30m\\\"\"}, \"deadline\": {\"oneOf\": [{\"type\": "
+	  "\"integer\", \"minimum\": 0, \"maximum\": 9007199254740991}, "
+	  "{\"type\": \"string\", \"pattern\": "
+	  "\"^([0-9]{1,9}(ms|s|m|h|d)){1,4}$\"}], \"description\": \"a "
+	  "duration: milliseconds, or up to four groups of at most 9 "
+	  "digits and a unit (ms, s, m, h, d): \\\"30s\\\", "
+	  "\\\"1h30m\\\"\"}, \"labels\": {\"type\": \"object\", "
+	  "\"propertyNames\": {\"minLength\": 1, \"pattern\": "
+	  "\"^[^\\\\u0000]*$\"}, \"additionalProperties\": {\"type\": "
+	  "\"string\", \"pattern\": \"^[^\\\\u0000]*$\"}}}}" },
+	{ "JsonValue",
+	  "{\"description\": \"any JSON value; numbers within "
+	  "+-(2^53-1), no NUL in object keys\", \"anyOf\": [{\"type\": "
+	  "[\"null\", \"boolean\", \"string\"]}, {\"type\": \"number\", "
+	  "\"minimum\": -9007199254740991, \"maximum\": "
+	  "9007199254740991}, {\"type\": \"array\", \"items\": "
+	  "{\"$ref\": \"#/components/schemas/JsonValue\"}}, {\"type\": "
+	  "\"object\", \"propertyNames\": {\"pattern\": "
+	  "\"^[^\\\\u0000]*$\"}, \"additionalProperties\": {\"$ref\": "
+	  "\"#/components/schemas/JsonValue\"}}]}" },
 	{ "Submitted",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"topic\", "
 	  "\"handler\", \"priority\"], \"properties\": {"

@@ -3,7 +3,9 @@
  * drv_task_t, with the same checks `droverctl task submit` makes on its
  * flags, and each refusal naming the field it is about.
  */
+#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +13,9 @@
 
 #include "drover/str.h"
 #include "drover/task_json.h"
+
+/* The largest integer every JSON reader holds exactly (2^53 - 1). */
+#define DRV_JSON_INT_MAX INT64_C(9007199254740991)
 
 typedef struct ctx {
 	char  *pointer, *errstr;
@@ -50,22 +55,61 @@ static drv_err_t take_string(ctx_t *x, json_t *o, const char *field,
 	return DRV_OK;
 }
 
+/* An integer in [min, max], written 3 or 3.0 (JSON does not tell them
+ * apart). */
+static bool int_in(json_t *v, int64_t min, int64_t max, int64_t *out)
+{
+	double d = json_real_value(v);
+
+	if (json_is_integer(v))
+		*out = json_integer_value(v);
+	else if (json_is_real(v) && d == floor(d) && d >= (double)min &&
+		 d <= (double)max)
+		*out = (int64_t)d;
+	else
+		return false;
+	return *out >= min && *out <= max;
+}
+
 static drv_err_t take_int(ctx_t *x, json_t *o, const char *field,
 			  int64_t min, int64_t max, uint32_t *dst)
 {
 	json_t *v = json_object_get(o, field);
+	int64_t n;
 
 	if (!v)
 		return DRV_OK;
-	if (!json_is_integer(v) || json_integer_value(v) < min ||
-	    json_integer_value(v) > max)
+	if (!int_in(v, min, max, &n))
 		return bad(x, field, "%s must be an integer from %lld to %lld",
 			   field, (long long)min, (long long)max);
-	*dst = (uint32_t)json_integer_value(v);
+	*dst = (uint32_t)n;
 	return DRV_OK;
 }
 
-/* "30s" or whole milliseconds, into *ms (0 when absent). */
+/* The durations a submission takes, as its OpenAPI schema says: up to four
+ * groups of 1 to 9 digits and a unit, so no sum can overflow. */
+static bool duration_text_ok(const char *p)
+{
+	int groups = 0;
+
+	while (*p && groups < 4) {
+		size_t digits = strspn(p, "0123456789");
+
+		if (digits < 1 || digits > 9)
+			return false;
+		p += digits;
+		if (!strncmp(p, "ms", 2))
+			p += 2;
+		else if (*p && strchr("smhd", *p))
+			p++;
+		else
+			return false;
+		groups++;
+	}
+	return !*p && groups > 0;
+}
+
+/* "30s" or whole milliseconds up to 2^53 - 1, into *ms (0 when absent). */
 static drv_err_t take_duration(ctx_t *x, json_t *o, const char *field,
 			       int64_t *ms)
 {
@@ -74,17 +118,14 @@ static drv_err_t take_duration(ctx_t *x, json_t *o, const char *field,
 	*ms = 0;
 	if (!v)
 		return DRV_OK;
-	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
-	    json_integer_value(v) <= INT64_C(3650) * 86400000) {
-		*ms = json_integer_value(v);
+	if (int_in(v, 0, DRV_JSON_INT_MAX, ms))
 		return DRV_OK;
-	}
-	if (json_is_string(v) &&
-	    !drv_parse_duration(json_string_value(v), ms) &&
-	    *ms <= INT64_C(3650) * 86400000)
+	if (json_is_string(v) && duration_text_ok(json_string_value(v)) &&
+	    !drv_parse_duration(json_string_value(v), ms))
 		return DRV_OK;
 	return bad(x, field, "%s must be a duration such as \"30s\" or "
-		   "\"5m\", or whole milliseconds, up to 3650d", field);
+		   "\"1h30m\" (at most four groups of up to 9 digits and a "
+		   "unit: ms, s, m, h, d), or whole milliseconds", field);
 }
 
 static drv_err_t take_labels(ctx_t *x, json_t *o, drv_task_t *t)

@@ -45,6 +45,11 @@ Test(api, route_matching)
 	cr_assert_eq(api_route_find("DELETE", "/api/v1/tasks", &r, params,
 				    allow, sizeof(allow)), API_NO_METHOD);
 	cr_assert_str_eq(allow, "POST");
+	/* a literal segment wins over a parameter */
+	cr_assert_eq(api_route_find("OPTIONS", "/api/v1/tasks/batch", &r,
+				    params, allow, sizeof(allow)),
+		     API_NO_METHOD);
+	cr_assert_str_eq(allow, "POST");
 	cr_assert_eq(api_route_find("GET", "/api/v1/tasks/a/b", &r, params,
 				    allow, sizeof(allow)), API_NO_PATH);
 	cr_assert_eq(api_route_find("GET", "/api/v1/tasks/", &r, params,
@@ -114,7 +119,10 @@ static void count_route(const api_route_t *r, void *arg)
 
 Test(api, openapi_matches_the_routes)
 {
-	json_t *doc = api_openapi(), *paths, *item, *op;
+	char err[256];
+	drv_config_t *cfg = load("handlers:\n  resize: {type: noop}\n", NULL,
+				 err, sizeof(err));
+	json_t *doc = api_openapi(cfg), *paths, *item, *op, *e;
 	char *text = json_dumps(doc, 0);
 	size_t routes = 0, ops = 0;
 	const char *k, *m;
@@ -135,7 +143,14 @@ Test(api, openapi_matches_the_routes)
 		     "routes", ops, routes);
 	check_refs(doc, json_object_get(json_object_get(doc, "components"),
 					"schemas"));
+	/* the deployment's handlers and policies are the enums */
+	e = json_object_get(json_object_get(json_object_get(json_object_get(
+		json_object_get(json_object_get(doc, "components"), "schemas"),
+		"TaskSubmit"), "properties"), "handler"), "enum");
+	cr_assert_eq(json_array_size(e), 1);
+	cr_assert_str_eq(json_string_value(json_array_get(e, 0)), "resize");
 	json_decref(doc);
+	drv_config_destroy(cfg);
 }
 
 Test(api, rate_limit_buckets)
@@ -289,5 +304,9 @@ Test(api, task_submissions_in_json)
 	expect_task("{\"handler\": \"resize\", \"policy\": \"nope\"}", cfg,
 		    "/policy", "no retry policy");
 	expect_task("{\"handler\": \"\"}", cfg, "/handler", "non-empty");
+	expect_task("{\"handler\": \"resize\", \"delay\": \"1234567890d\"}",
+		    cfg, "/delay", "duration");
+	expect_task("{\"handler\": \"resize\", \"delay\": \"1h30m\"}", cfg,
+		    NULL, NULL);
 	drv_config_destroy(cfg);
 }
