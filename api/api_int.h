@@ -8,7 +8,9 @@
  *   server.c   libmicrohttpd, bodies, auth, rate limits, replies
  *   routes.c   the route table, path matching, /openapi.json
  *   limit.c    token buckets per token and route class
+ *   batch.c    what every batch call shares: many produces, one wait
  *   tasks.c    /tasks: submit, batch, show, pause, resume, skip, cancel
+ *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *
  * Threads: requests run on the server's pool of api.threads threads; each
@@ -29,6 +31,7 @@
 
 #include "drover/api.h"
 #include "drover/config.h"
+#include "drover/kafka.h"
 
 struct MHD_Connection;
 
@@ -136,6 +139,37 @@ extern const api_route_t api_task_routes[];
 extern const api_schema_t api_task_schemas[];
 extern const api_route_t api_breaker_routes[];
 extern const api_schema_t api_breaker_schemas[];
+extern const api_route_t api_event_routes[];
+extern const api_schema_t api_event_schemas[];
+
+/* batch.c */
+/** Most items one batch call takes. */
+#define API_BATCH_MAX 1000
+
+/** What a batch of one kind of thing (tasks, events) needs from its file.
+ *  Items are \p size bytes, zeroed before build. */
+typedef struct api_batch_ops {
+	const char *field;      /**< the body's array: "tasks" */
+	const char *audit;      /**< action audited once for the batch */
+	size_t size;
+	/** Build the item from \p o; NULL, or the problem (pointer under
+	 *  \p at) that fails this item alone. */
+	json_t *(*build)(api_call_t *call, const json_t *o, const char *at,
+			 void *item);
+	/** Produce it without waiting; its topic into \p topic. */
+	drv_err_t (*produce)(api_call_t *call, void *item,
+			     drv_delivery_t *dr, char *topic, size_t size,
+			     char *err, size_t errlen);
+	/** Its result once acknowledged (a new object). */
+	json_t *(*accepted)(const void *item, const char *topic);
+	void (*release)(void *item);
+} api_batch_ops_t;
+
+/** @brief Serve a batch call: {"<field>": [up to API_BATCH_MAX objects]},
+ *         every item built and produced, then each acknowledgement
+ *         awaited; replies 200 {submitted, failed, results: [one per item,
+ *         in order]}, one bad item failing alone. */
+void api_batch(api_call_t *call, const api_batch_ops_t *ops);
 
 /* routes.c */
 /** Result of matching a request to the table. */

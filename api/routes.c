@@ -37,10 +37,11 @@ static const api_schema_t meta_schemas[] = {
 };
 
 static const api_route_t *const tables[] = {
-	meta_routes, api_task_routes, api_breaker_routes,
+	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
 };
 static const api_schema_t *const schema_tables[] = {
-	meta_schemas, api_task_schemas, api_breaker_schemas,
+	meta_schemas, api_task_schemas, api_event_schemas,
+	api_breaker_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 

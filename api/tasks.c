@@ -12,10 +12,7 @@
 #include "drover/kafka.h"
 #include "drover/state.h"
 #include "drover/str.h"
-#include "drover/task_json.h"
-
-/** Most tasks one batch call takes. */
-#define BATCH_MAX 1000
+#include "drover/submit_json.h"
 
 /* "api:<token>", who submitted a task */
 static char *submitter(const api_call_t *call)
@@ -76,106 +73,41 @@ static void submit(api_call_t *call)
 	json_decref(o);
 }
 
-/* One item of a batch on its way. */
-typedef struct item {
-	drv_task_t     task;
-	drv_delivery_t dr;
-	char           topic[256];
-	json_t        *result;   /* set once the item is settled */
-} item_t;
+static json_t *batch_build(api_call_t *call, const json_t *o,
+			   const char *at, void *item)
+{
+	drv_task_init(item);
+	return build(call, o, at, item);
+}
+
+static drv_err_t batch_produce(api_call_t *call, void *item,
+			       drv_delivery_t *dr, char *topic, size_t size,
+			       char *err, size_t errlen)
+{
+	drv_task_route(call->api->cfg, item, drv_now_ms(), topic, size);
+	return drv_task_produce(call->api->producer, item, topic, dr, err,
+				errlen);
+}
+
+static json_t *batch_accepted(const void *item, const char *topic)
+{
+	return accepted(item, topic);
+}
+
+static void batch_release(void *item)
+{
+	drv_task_release(item);
+}
+
+static const api_batch_ops_t task_batch = {
+	.field = "tasks", .audit = "task.submit", .size = sizeof(drv_task_t),
+	.build = batch_build, .produce = batch_produce,
+	.accepted = batch_accepted, .release = batch_release,
+};
 
 static void submit_batch(api_call_t *call)
 {
-	json_t *o = api_body_json(call), *tasks, *results;
-	size_t n, ok = 0;
-	item_t *items;
-	char err[512];
-
-	if (!o)
-		return;
-	tasks = json_object_get(o, "tasks");
-	if (!json_is_array(tasks) || json_object_size(o) != 1) {
-		api_problem(call, 400, json_is_array(tasks) ? "" : "/tasks",
-			    "expected {\"tasks\": [...]} and nothing else");
-		json_decref(o);
-		return;
-	}
-	if ((n = json_array_size(tasks)) > BATCH_MAX || n == 0) {
-		api_problem(call, 400, "/tasks", "a batch holds 1 to %d "
-			    "tasks, got %zu", BATCH_MAX, n);
-		json_decref(o);
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!json_is_object(json_array_get(tasks, i))) {
-			char at[32];
-
-			drv_fmt(at, sizeof(at), "/tasks/%zu", i);
-			api_problem(call, 400, at, "each task must be a JSON "
-				    "object");
-			json_decref(o);
-			return;
-		}
-	if (!(items = calloc(n, sizeof(*items)))) {
-		api_problem(call, 500, NULL, "out of memory");
-		json_decref(o);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		item_t *it = &items[i];
-		char at[32];
-		drv_err_t rc;
-
-		drv_task_init(&it->task);
-		drv_fmt(at, sizeof(at), "/tasks/%zu", i);
-		if ((it->result = build(call, json_array_get(tasks, i), at,
-					&it->task)))
-			continue;
-		drv_task_route(call->api->cfg, &it->task, drv_now_ms(),
-			       it->topic, sizeof(it->topic));
-		rc = drv_task_produce(call->api->producer, &it->task,
-				      it->topic, &it->dr, err, sizeof(err));
-		if (rc)
-			it->result = api_problem_json(api_status_of(rc), at,
-						      err);
-	}
-	/* every produce is in flight: now wait for each acknowledgement */
-	for (size_t i = 0; i < n; i++) {
-		item_t *it = &items[i];
-		drv_err_t rc;
-
-		if (it->result)
-			continue;
-		rc = drv_kafka_wait(call->api->producer, &it->dr, it->topic,
-				    call->api->cfg->kafka.connect_timeout_ms,
-				    err, sizeof(err));
-		if (rc) {
-			it->result = api_problem_json(api_status_of(rc), NULL,
-						      err);
-		} else {
-			it->result = accepted(&it->task, it->topic);
-			json_object_set_new(it->result, "status",
-					    json_integer(201));
-			ok++;
-		}
-	}
-	results = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_array_append_new(results, items[i].result);
-		drv_task_release(&items[i].task);
-	}
-	free(items);
-	json_decref(o);
-	if (ok && !api_audit(call, "task.submit", NULL, ok, json_pack(
-		     "{s:I, s:I}", "submitted", (json_int_t)ok, "refused",
-		     (json_int_t)(n - ok)))) {
-		json_decref(results);
-		return;
-	}
-	api_reply(call, 200, json_pack("{s:I, s:I, s:o}", "submitted",
-				       (json_int_t)ok, "failed",
-				       (json_int_t)(n - ok), "results",
-				       results));
+	api_batch(call, &task_batch);
 }
 
 /* The {id} of the path, or NULL with a 404 replied. */

@@ -99,8 +99,8 @@ static drv_err_t publish_encoded(rd_kafka_t *rk, const drv_config_t *cfg,
 	return err;
 }
 
-drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
-			    const drv_event_t *e, int64_t timeout_ms,
+drv_err_t drv_event_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_event_t *e, drv_delivery_t *dr,
 			    char *errstr, size_t errstr_size)
 {
 	const drv_header_t hdrs[2] = {
@@ -109,13 +109,33 @@ drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	char topic[256];
 	drv_err_t err;
 
 	err = drv_event_encode(e, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	return publish_encoded(rk, cfg, DRV_TOPIC_EVENTS, e->id, buf, len,
-			       hdrs, timeout_ms, errstr, errstr_size);
+	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
+	err = drv_kafka_produce(rk, topic, e->id, strlen(e->id), buf, len,
+				hdrs, 2, dr, errstr, errstr_size);
+	free(buf);
+	return err;
+}
+
+drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_event_t *e, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size)
+{
+	drv_delivery_t dr = { 0 };
+	char topic[256];
+	drv_err_t err;
+
+	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
+	err = drv_event_produce(rk, cfg, e, &dr, errstr, errstr_size);
+	if (!err)
+		err = drv_kafka_wait(rk, &dr, topic, timeout_ms, errstr,
+				     errstr_size);
+	return err;
 }
 
 drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,

@@ -288,6 +288,15 @@ drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			   char *errstr, size_t errstr_size);
 
 /**
+ * @brief Encode \p e and produce it to the events topic keyed by its id,
+ *        with headers drover-event-id and drover-event-type, without
+ *        waiting: \p dr as for drv_kafka_produce().
+ */
+drv_err_t drv_event_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_event_t *e, drv_delivery_t *dr,
+			    char *errstr, size_t errstr_size);
+
+/**
  * @brief Encode \p e, produce it to the events topic keyed by its id with
  *        headers drover-event-id and drover-event-type, and wait for the
  *        acknowledgement.

@@ -9,7 +9,7 @@
 
 #include "api_int.h"
 #include "drover/digest.h"
-#include "drover/task_json.h"
+#include "drover/submit_json.h"
 
 static drv_config_t *load(const char *yaml, char *const *envp, char *err,
 			  size_t errlen)

@@ -1,5 +1,5 @@
 /*
- * task_json.c — a task submission in JSON (drover/task_json.h) into a
+ * task_json.c — a task submission in JSON (drover/submit_json.h) into a
  * drv_task_t, with the same checks `droverctl task submit` makes on its
  * flags, and each refusal naming the field it is about.
  */
@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "drover/str.h"
-#include "drover/task_json.h"
+#include "drover/submit_json.h"
 
 /* The largest integer every JSON reader holds exactly (2^53 - 1). */
 #define DRV_JSON_INT_MAX INT64_C(9007199254740991)
@@ -128,32 +128,90 @@ static drv_err_t take_duration(ctx_t *x, json_t *o, const char *field,
 		   "unit: ms, s, m, h, d), or whole milliseconds", field);
 }
 
-static drv_err_t take_labels(ctx_t *x, json_t *o, drv_task_t *t)
+/* An object of strings (task labels, event attributes) given to \p set
+ * (drv_task_set_label or drv_event_set_attribute) one by one. */
+static drv_err_t take_map(ctx_t *x, json_t *o, const char *field, void *obj,
+			  drv_err_t (*set)(void *obj, const char *k,
+					   const char *v))
 {
-	json_t *labels = json_object_get(o, "labels"), *v;
+	json_t *map = json_object_get(o, field), *v;
 	const char *k;
 
-	if (!labels)
+	if (!map)
 		return DRV_OK;
-	if (!json_is_object(labels))
-		return bad(x, "labels", "labels must be an object of strings");
-	json_object_foreach(labels, k, v) {
-		char field[300];
+	if (!json_is_object(map))
+		return bad(x, field, "%s must be an object of strings", field);
+	json_object_foreach(map, k, v) {
+		char at[300];
 
-		drv_fmt(field, sizeof(field), "labels/%s", k);
+		drv_fmt(at, sizeof(at), "%s/%s", field, k);
 		if (!*k)
-			return bad(x, "labels", "a label key is empty");
+			return bad(x, field, "a key of %s is empty", field);
 		if (!json_is_string(v) ||
 		    strlen(json_string_value(v)) != json_string_length(v))
-			return bad(x, field, "label %s must be a string "
-				   "without NUL characters", k);
-		if (drv_task_set_label(t, k, json_string_value(v)))
+			return bad(x, at, "%s must be a string without NUL "
+				   "characters", at);
+		if (set(obj, k, json_string_value(v)))
 			return DRV_ERR_NOMEM;
 	}
 	return DRV_OK;
 }
 
-static const char *const fields[] = {
+static drv_err_t set_label(void *t, const char *k, const char *v)
+{
+	return drv_task_set_label(t, k, v);
+}
+
+static drv_err_t set_attribute(void *e, const char *k, const char *v)
+{
+	return drv_event_set_attribute(e, k, v);
+}
+
+/* Refuse a field of \p o not in \p known (NULL-terminated). */
+static drv_err_t only_fields(ctx_t *x, json_t *o, const char *const *known)
+{
+	json_t *v;
+	const char *k;
+
+	json_object_foreach(o, k, v) {
+		size_t i = 0;
+
+		while (known[i] && strcmp(known[i], k))
+			i++;
+		if (!known[i])
+			return bad(x, k, "unknown field '%.100s'", k);
+	}
+	return DRV_OK;
+}
+
+/* "payload": any JSON value, kept as its compact text through \p set. */
+static drv_err_t take_payload(json_t *o, void *obj,
+			      drv_err_t (*set)(void *, const void *, size_t))
+{
+	json_t *payload = json_object_get(o, "payload");
+	char *text;
+	drv_err_t err;
+
+	if (!payload)
+		return DRV_OK;
+	if (!(text = json_dumps(payload, JSON_COMPACT | JSON_ENCODE_ANY)))
+		return DRV_ERR_NOMEM;
+	err = set(obj, text, strlen(text));
+	free(text);
+	return err;
+}
+
+static drv_err_t set_task_payload(void *t, const void *p, size_t n)
+{
+	return drv_task_set_payload(t, p, n);
+}
+
+static drv_err_t set_event_payload(void *e, const void *p, size_t n)
+{
+	return drv_event_set_payload(e, p, n);
+}
+
+static const char *const task_fields[] = {
 	"handler", "payload", "priority", "key", "idempotency_key",
 	"max_attempts", "policy", "delay", "deadline", "labels", NULL
 };
@@ -164,22 +222,15 @@ drv_err_t drv_task_from_json(const json_t *in, const drv_config_t *cfg,
 			     char *errstr, size_t errstr_size)
 {
 	ctx_t x = { pointer, errstr, pointer_size, errstr_size };
-	json_t *o = (json_t *)in, *payload, *v;
+	json_t *o = (json_t *)in;
 	int64_t delay, deadline;
-	const char *k;
 	drv_err_t err;
 
 	drv_strlcpy(pointer, "", pointer_size);
 	if (!json_is_object(o))
 		return bad(&x, "", "a task must be a JSON object");
-	json_object_foreach(o, k, v) {
-		size_t i = 0;
-
-		while (fields[i] && strcmp(fields[i], k))
-			i++;
-		if (!fields[i])
-			return bad(&x, k, "unknown field '%.100s'", k);
-	}
+	if ((err = only_fields(&x, o, task_fields)))
+		return err;
 	if (!json_object_get(o, "handler"))
 		return bad(&x, "handler", "handler is required");
 	if ((err = take_string(&x, o, "handler", &t->handler)) ||
@@ -193,7 +244,7 @@ drv_err_t drv_task_from_json(const json_t *in, const drv_config_t *cfg,
 	    (err = take_string(&x, o, "policy", &t->policy)) ||
 	    (err = take_duration(&x, o, "delay", &delay)) ||
 	    (err = take_duration(&x, o, "deadline", &deadline)) ||
-	    (err = take_labels(&x, o, t)))
+	    (err = take_map(&x, o, "labels", t, set_label)))
 		return err;
 	if (cfg && cfg->handler_cnt && !drv_config_handler(cfg, t->handler))
 		return bad(&x, "handler", "no handler '%.100s' in the config",
@@ -201,17 +252,8 @@ drv_err_t drv_task_from_json(const json_t *in, const drv_config_t *cfg,
 	if (cfg && t->policy && !drv_config_policy(cfg, t->policy))
 		return bad(&x, "policy", "no retry policy '%.100s'",
 			   t->policy);
-	if ((payload = json_object_get(o, "payload"))) {
-		char *text = json_dumps(payload, JSON_COMPACT |
-					JSON_ENCODE_ANY);
-
-		if (!text)
-			return DRV_ERR_NOMEM;
-		err = drv_task_set_payload(t, text, strlen(text));
-		free(text);
-		if (err)
-			return err;
-	}
+	if ((err = take_payload(o, t, set_task_payload)))
+		return err;
 	t->created_ms = now_ms;
 	drv_id_new(t->id, now_ms);
 	if (delay)
@@ -219,6 +261,48 @@ drv_err_t drv_task_from_json(const json_t *in, const drv_config_t *cfg,
 	if (deadline)
 		t->deadline_ms = now_ms + deadline;
 	if ((err = drv_task_validate(t, errstr, errstr_size)))
+		drv_strlcpy(pointer, "", pointer_size);
+	return err;
+}
+
+static const char *const event_fields[] = {
+	"type", "payload", "source", "id", "attributes", NULL
+};
+
+drv_err_t drv_event_from_json(const json_t *in, const char *source,
+			      int64_t now_ms, drv_event_t *e,
+			      char *pointer, size_t pointer_size,
+			      char *errstr, size_t errstr_size)
+{
+	ctx_t x = { pointer, errstr, pointer_size, errstr_size };
+	json_t *o = (json_t *)in;
+	char id[DRV_ID_LEN + 1];
+	drv_err_t err;
+
+	drv_strlcpy(pointer, "", pointer_size);
+	if (!json_is_object(o))
+		return bad(&x, "", "an event must be a JSON object");
+	if ((err = only_fields(&x, o, event_fields)))
+		return err;
+	if (!json_object_get(o, "type"))
+		return bad(&x, "type", "type is required");
+	if ((err = take_string(&x, o, "type", &e->type)) ||
+	    (err = take_string(&x, o, "source", &e->source)) ||
+	    (err = take_string(&x, o, "id", &e->id)) ||
+	    (err = take_map(&x, o, "attributes", e, set_attribute)) ||
+	    (err = take_payload(o, e, set_event_payload)))
+		return err;
+	e->time_ms = now_ms;
+	if (!e->source && source && !(e->source = drv_strdup(source)))
+		return DRV_ERR_NOMEM;
+	if (!e->id) {
+		drv_id_new(id, now_ms);
+		if (!(e->id = drv_strdup(id)))
+			return DRV_ERR_NOMEM;
+	}
+	if (!(e->content_type = drv_strdup("application/json")))
+		return DRV_ERR_NOMEM;
+	if ((err = drv_event_validate(e, errstr, errstr_size)))
 		drv_strlcpy(pointer, "", pointer_size);
 	return err;
 }
