@@ -196,13 +196,26 @@ static bool handler_sets(const drv_handler_conf_t *h, const char *name)
 	return false;
 }
 
-/* Append "Name: value" (or "Name;", curl's way to send an empty value). */
-static bool add_header(struct curl_slist **list, const char *name,
-		       const char *value)
+/* Append "Name: value" (or "Name;", curl's way to send an empty value).
+ * Every header goes through here, configured or default, so no value with
+ * a control byte (CR and LF above all: a second header or request) is ever
+ * written, whatever the task carries. `what` names the header in \p msg. */
+static drv_err_t add_header(struct curl_slist **list, const char *name,
+			    const char *value, const char *what, char *msg,
+			    size_t msg_size)
 {
 	struct buf line = { 0 };
 	struct curl_slist *l = NULL;
 
+	for (const char *p = value; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			return drv_error(msg, msg_size, DRV_ERR_INVALID,
+					 "%s: value contains a control byte "
+					 "(0x%02x; CR or LF would start a new "
+					 "header)", what, ch);
+	}
 	buf_adds(&line, name);
 	if (*value) {
 		buf_adds(&line, ": ");
@@ -213,7 +226,10 @@ static bool add_header(struct curl_slist **list, const char *name,
 	if (!line.oom && (l = curl_slist_append(*list, line.p)))
 		*list = l;
 	free(line.p);
-	return l != NULL;
+	if (!l)
+		return drv_error(msg, msg_size, DRV_ERR_NOMEM,
+				 "%s: out of memory", what);
+	return DRV_OK;
 }
 
 static drv_err_t build_headers(const drv_handler_conf_t *h,
@@ -249,12 +265,9 @@ static drv_err_t build_headers(const drv_handler_conf_t *h,
 		drv_fmt(what, sizeof(what), "header '%s'", kv->key);
 		err = expand(kv->value ? kv->value : "", t, false, &val, what,
 			     msg, msg_size);
-		if (!err && val.p && strpbrk(val.p, "\r\n"))
-			err = drv_error(msg, msg_size, DRV_ERR_INVALID,
-					"%s: value contains CR or LF", what);
-		if (!err && !add_header(&list, kv->key, val.p ? val.p : ""))
-			err = drv_error(msg, msg_size, DRV_ERR_NOMEM,
-					"%s: out of memory", what);
+		if (!err)
+			err = add_header(&list, kv->key, val.p ? val.p : "",
+					 what, msg, msg_size);
 		free(val.p);
 		if (err) {
 			curl_slist_free_all(list);
@@ -264,8 +277,13 @@ static drv_err_t build_headers(const drv_handler_conf_t *h,
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		if (!defaults[i].value || handler_sets(h, defaults[i].name))
 			continue;
-		if (!add_header(&list, defaults[i].name, defaults[i].value))
-			goto nomem;
+		drv_fmt(what, sizeof(what), "header '%s'", defaults[i].name);
+		err = add_header(&list, defaults[i].name, defaults[i].value,
+				 what, msg, msg_size);
+		if (err) {
+			curl_slist_free_all(list);
+			return err;
+		}
 	}
 	/* "Expect:" removes curl's own "Expect: 100-continue", which would
 	 * cost a round trip (or a 1s wait) before a large body. */

@@ -374,15 +374,80 @@ drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f)
 
 /* --- invariants ---------------------------------------------------------------- */
 
+/* Why \p s breaks the key rule (task.h, drv_task_key_valid), or NULL. The
+ * reason names the offset, never the bytes, so a message carrying it cannot
+ * itself carry a control byte. */
+static const char *key_problem(const char *s, char *why, size_t why_size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	if (!s || !*s)
+		return "is empty";
+	while (p[i]) {
+		if (i >= DRV_TASK_KEY_MAX) {
+			drv_fmt(why, why_size, "is longer than %d bytes",
+				DRV_TASK_KEY_MAX);
+			return why;
+		}
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			i++;
+			continue;
+		}
+		if (p[i] < 0x80) {
+			drv_fmt(why, why_size, "has a control byte (0x%02x) "
+				"at offset %zu", p[i], i);
+			return why;
+		}
+		if (!(n = drv_utf8_len(p + i))) {
+			drv_fmt(why, why_size, "is not valid UTF-8 (0x%02x at "
+				"offset %zu)", p[i], i);
+			return why;
+		}
+		if (p[i] == 0xc2 && p[i + 1] < 0xa0) { /* C1: U+0080-009F */
+			drv_fmt(why, why_size, "has a control character "
+				"(U+%04X) at offset %zu", p[i + 1], i);
+			return why;
+		}
+		i += n;
+	}
+	if (i > DRV_TASK_KEY_MAX) {
+		drv_fmt(why, why_size, "is longer than %d bytes",
+			DRV_TASK_KEY_MAX);
+		return why;
+	}
+	return NULL;
+}
+
+bool drv_task_key_valid(const char *s)
+{
+	char why[96];
+
+	return key_problem(s, why, sizeof(why)) == NULL;
+}
+
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
 			    size_t errstr_size)
 {
+	char why[96];
+	const char *bad;
+
 	if (!memchr(t->id, '\0', sizeof(t->id)))
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task id is not NUL-terminated");
 	if (!t->id[0])
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task has no id");
+	if ((bad = key_problem(t->id, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task id %s", bad);
+	if (t->idempotency_key && *t->idempotency_key &&
+	    (bad = key_problem(t->idempotency_key, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s: idempotency key %s", t->id, bad);
+	if (t->key && *t->key && (bad = key_problem(t->key, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s: partition key %s", t->id, bad);
 	if (!t->handler || !*t->handler)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task %s has no handler", t->id);

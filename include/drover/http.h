@@ -99,8 +99,9 @@ void drv_http_client_destroy(drv_http_client_t *c);
  * @returns DRV_OK when a request was attempted, whatever its outcome (see
  *          res->failure). DRV_ERR_INVALID when no request could be made
  *          from the input: no URL, an unknown ${...} placeholder or a label
- *          the task does not have, a bad method, or a header that would
- *          contain CR/LF. Then res->failure is DRV_FAILURE_PERMANENT and
+ *          the task does not have, a bad method, or a header value
+ *          (configured or default, such as an Idempotency-Key taken from
+ *          the task) that would contain a control byte (CR, LF, TAB...). Then res->failure is DRV_FAILURE_PERMANENT and
  *          res->message says why. DRV_ERR_NOMEM likewise (then
  *          res->failure is DRV_FAILURE_TRANSIENT).
  * @locality the thread that uses \p c.

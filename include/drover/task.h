@@ -140,6 +140,27 @@ void drv_id_new(char *id_out, int64_t now_ms);
  */
 bool drv_id_valid(const char *id);
 
+/** Longest idempotency key or partition key, in bytes (the task id is at
+ *  most DRV_ID_LEN). Long enough for any UUID, URL-safe hash or composite
+ *  business key; short enough for a Kafka key, a Redis key and an HTTP
+ *  header line. */
+#define DRV_TASK_KEY_MAX 256
+
+/**
+ * @brief The one rule for the task's identifying strings (its id, its
+ *        idempotency key and its partition key), which travel as HTTP
+ *        header values (X-Drover-Task-Id, Idempotency-Key), Kafka keys and
+ *        Redis keys: 1 to DRV_TASK_KEY_MAX bytes of printable text, i.e.
+ *        printable ASCII (space included) or well-formed UTF-8, and no
+ *        control character (C0 bytes 0x00-0x1f such as CR, LF and TAB, DEL
+ *        0x7f, or C1 code points U+0080-U+009F).
+ * @returns false for NULL, "", an over-long string or any other byte.
+ *          Pure function: thread-safe, allocates nothing.
+ * @remark drv_task_validate() applies it, so every producer (encode) and
+ *         every consumer (decode) refuses a task that breaks it.
+ */
+bool drv_task_key_valid(const char *s);
+
 /** @brief Replace the task's payload with a copy of \p len bytes (\p data
  *         may be NULL when \p len is 0, which clears it). The caller keeps
  *         \p data. @returns DRV_OK or DRV_ERR_NOMEM (payload unchanged). */
@@ -165,7 +186,9 @@ drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f);
  * @brief Check a task's invariants (id present, handler present, priority in
  *        1..10, attempt <= max_attempts when both are set, label keys
  *        non-empty, a failures array when failure_cnt > 0, every failure
- *        class one this build knows).
+ *        class one this build knows; the id, and the idempotency key and
+ *        partition key when present, keep drv_task_key_valid()).
+ *        The problem named in \p errstr never quotes the offending bytes.
  * @returns DRV_OK or DRV_ERR_INVALID with the first problem in \p errstr.
  */
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,

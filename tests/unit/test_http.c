@@ -689,13 +689,38 @@ Test(http, bad_templates_and_headers_are_invalid)
 		     DRV_OK);
 	h.headers = crlf;
 	h.header_cnt = 1;
-	expect_invalid(&h, &t, "CR or LF");
+	expect_invalid(&h, &t, "control byte");
 	h.headers = badname;
 	expect_invalid(&h, &t, "not a token");
 	h.headers = NULL;
 	h.header_cnt = 0;
 	h.method = (char *)"GET /x";
 	expect_invalid(&h, &t, "bad http method");
+	drv_task_release(&t);
+}
+
+/* Issue 17: the default headers come from task fields; a task that never
+ * went through drv_task_validate() must still not add headers (a second
+ * Host:) to a request that carries the handler's Authorization. */
+Test(http, default_headers_refuse_control_bytes)
+{
+	drv_kv_t auth[] = { { (char *)"Authorization", (char *)"Bearer s" } };
+	drv_handler_conf_t h = handler(url_to("/echo"));
+	drv_task_t t;
+
+	h.headers = auth;
+	h.header_cnt = 1;
+	make_task(&t);
+	t.idempotency_key = drv_strdup("k\r\nHost: evil.example");
+	expect_invalid(&h, &t, "header 'Idempotency-Key': value contains a "
+		       "control byte");
+	free(t.idempotency_key);
+	t.idempotency_key = drv_strdup("k\tv");
+	expect_invalid(&h, &t, "control byte (0x09");
+	free(t.idempotency_key);
+	t.idempotency_key = NULL;
+	memcpy(t.id, "AB\r\nHost: evil", sizeof("AB\r\nHost: evil"));
+	expect_invalid(&h, &t, "header 'X-Drover-Task-Id': value contains");
 	drv_task_release(&t);
 }
 

@@ -326,6 +326,76 @@ Test(task, validate_names_the_problem)
 	drv_task_release(&t);
 }
 
+/* Issue 17: one rule for ids, idempotency keys and partition keys. */
+Test(task, key_rule)
+{
+	char max[DRV_TASK_KEY_MAX + 2];
+	static const char *good[] = {
+		"order-42", "a b", "café", "x", "~!@#$%^&*()_+{}|:\"<>?",
+		"\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	};
+	static const char *bad[] = {
+		"", "a\r\nHost: evil", "a\n", "a\r", "\t", "a\x7f", "\x1b[0m",
+		"\xc2\x85",         /* NEL, a C1 control */
+		"\xc2\x9f",         /* another C1 control */
+		"\xff", "\xc3",     /* not UTF-8, truncated UTF-8 */
+		"\xc0\xaf",         /* overlong '/' */
+		"\xed\xa0\x80",     /* a surrogate */
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert(drv_task_key_valid(good[i]), "good %zu", i);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert(!drv_task_key_valid(bad[i]), "bad %zu", i);
+	cr_assert(!drv_task_key_valid(NULL));
+
+	memset(max, 'k', DRV_TASK_KEY_MAX);
+	max[DRV_TASK_KEY_MAX] = '\0';
+	cr_assert(drv_task_key_valid(max));
+	max[DRV_TASK_KEY_MAX] = 'k';
+	max[DRV_TASK_KEY_MAX + 1] = '\0';
+	cr_assert(!drv_task_key_valid(max));
+	/* a multi-byte character that ends past the limit */
+	memcpy(max + DRV_TASK_KEY_MAX - 1, "\xc3\xa9", 3);
+	cr_assert(!drv_task_key_valid(max));
+}
+
+Test(task, validate_and_encode_apply_the_key_rule)
+{
+	drv_task_t t;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256];
+
+	fixture_task(&t);
+	free(t.idempotency_key);
+	t.idempotency_key = strdup("k\r\nHost: evil.example");
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "idempotency key has a control byte (0x0d) at "
+			 "offset 1"), "%s", err);
+	cr_assert_null(strchr(err, '\r'), "the reason quotes the bytes");
+	cr_assert_eq(drv_task_encode(&t, &buf, &len, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	cr_assert_null(buf);
+
+	free(t.idempotency_key);
+	t.idempotency_key = NULL;
+	free(t.key);
+	t.key = malloc(DRV_TASK_KEY_MAX + 2);
+	memset(t.key, 'p', DRV_TASK_KEY_MAX + 1);
+	t.key[DRV_TASK_KEY_MAX + 1] = '\0';
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "partition key is longer than 256 bytes"), "%s",
+		  err);
+	t.key[DRV_TASK_KEY_MAX] = '\0';
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK, "%s", err);
+
+	memcpy(t.id, "01AB\n", 6);
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "task id has a control byte"), "%s", err);
+	drv_task_release(&t);
+}
+
 Test(task, validate_checks_failures)
 {
 	drv_task_t t;
@@ -803,6 +873,15 @@ Test(task_codec, decoded_task_is_validated)
 		/* label with empty key */
 		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x72, 3, 0x12, 1, 'v' },
 		  13, "empty key" },
+		/* issue 17: an idempotency key that would add a header */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x62, 4, 'a', '\r',
+		    '\n', 'b' }, 14, "idempotency key has a control byte" },
+		/* a partition key with LF */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x6a, 2, 'a', '\n' },
+		  12, "partition key has a control byte" },
+		/* an id with LF */
+		{ { 0x12, 3, 'a', '\n', 'b', 0x1a, 1, 'h', 0x28, 5 }, 10,
+		  "task id has a control byte" },
 		/* id of 27 characters */
 		{ { 0x12, 27, '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
 		    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1',
