@@ -20,7 +20,9 @@
  *   DNS, reset, TLS, empty reply...)    DRV_FAILURE_TRANSIENT
  *
  * A Retry-After header (seconds or an HTTP-date) on any response sets
- * drv_result_t.retry_after_ms.
+ * drv_result_t.retry_after_ms, unbounded here; the worker counts it only up
+ * to the retry policy's cap and the task's deadline
+ * (drv_retry_after_delay() in retry.h).
  *
  * Threads: a drv_http_client_t is used by one thread at a time (the worker
  * gives each runner thread its own); different clients may run at once.
