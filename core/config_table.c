@@ -571,7 +571,9 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	  "https://",
 	  .doc = "Endpoint called once per attempt, the payload as the "
 		 "body. `${task.id}`, `${task.handler}`, `${task.attempt}` "
-		 "and `${label.NAME}` are filled in." },
+		 "and `${label.NAME}` are filled in, percent-encoded; a value "
+		 "that would make a `.` or `..` path segment (`..`, `../x`) "
+		 "fails the attempt for good." },
 	{ .name = "method", .type = DRV_CFG_STRING, .offset = HF(method),
 	  .def = "POST", .enums = http_methods, .types = HTTP,
 	  .doc = "HTTP method of the request." },

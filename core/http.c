@@ -109,6 +109,42 @@ static bool buf_add_encoded(struct buf *b, const char *s)
 
 /* ---- templates ---------------------------------------------------------- */
 
+/* Whether the URL built so far in b ends inside its path: past the
+ * authority's '/' and before any '?' or '#'. Substituted values have '/',
+ * '?' and '#' percent-encoded, so only the template's own ones count. */
+static bool url_in_path(const struct buf *b)
+{
+	const char *u = b->p ? b->p : "", *p = strstr(u, "://");
+
+	p = strchr(p ? p + 3 : u, '/');
+	return p && !strpbrk(p, "?#");
+}
+
+/* Whether a value put in a URL path could make a dot segment: a piece of it
+ * between '/' or '\' (a server may decode %2F, or read '\' as '/') made
+ * of dots only. curl removes "." and ".." segments before sending
+ * (/users/../admin is /admin), and so do many servers after decoding %2E,
+ * so encoding the dots would not be enough: such a value is refused. A
+ * piece of dots only also catches a dot next to the template's own dot
+ * (/files/.${label.x}). */
+static bool has_dot_piece(const char *v)
+{
+	size_t dots = 0, len = 0;
+
+	for (;; v++) {
+		if (!*v || *v == '/' || *v == '\\') {
+			if (len && dots == len)
+				return true;
+			if (!*v)
+				return false;
+			dots = len = 0;
+			continue;
+		}
+		len++;
+		dots += *v == '.';
+	}
+}
+
 /* Expand ${task.id}, ${task.handler}, ${task.attempt} and ${label.NAME} in
  * tmpl into b; values are percent-encoded when encode is set. `what` names
  * the template in messages ("url", "header 'X-Foo'"). */
@@ -162,6 +198,11 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 					 "%s: unknown placeholder '${%.*s}'",
 					 what, (int)n, name);
 		}
+		if (encode && url_in_path(b) && has_dot_piece(val))
+			return drv_error(msg, msg_size, DRV_ERR_INVALID,
+					 "%s: the value of '${%.*s}' would "
+					 "make a '.' or '..' path segment",
+					 what, (int)n, name);
 		if (encode)
 			buf_add_encoded(b, val);
 		else
@@ -171,6 +212,25 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 	if (b->oom)
 		return drv_error(msg, msg_size, DRV_ERR_NOMEM,
 				 "%s: out of memory", what);
+	return DRV_OK;
+}
+
+drv_err_t drv_http_expand_url(const char *tmpl, const drv_task_t *t,
+			       char **out, char *errstr, size_t errstr_size)
+{
+	struct buf b = { 0 };
+	drv_err_t err;
+
+	err = expand(tmpl ? tmpl : "", t, true, &b, "url", errstr,
+		     errstr_size);
+	if (!err && !b.p && !buf_adds(&b, ""))
+		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				"url: out of memory");
+	if (err) {
+		free(b.p);
+		return err;
+	}
+	*out = b.p;
 	return DRV_OK;
 }
 
@@ -503,8 +563,8 @@ drv_err_t drv_http_run(drv_http_client_t *c, const drv_handler_conf_t *h,
 	}
 	has_body = strcmp(method, "GET") && strcmp(method, "HEAD") &&
 		   strcmp(method, "DELETE");
-	err = expand(h->url, t, true, &url, "url", res->message,
-		     sizeof(res->message));
+	err = drv_http_expand_url(h->url, t, &url.p, res->message,
+				  sizeof(res->message));
 	if (!err)
 		err = build_headers(h, t, has_body, &headers, res->message,
 				    sizeof(res->message));

@@ -5,7 +5,7 @@
  * The request: h->method (default POST) to h->url, where ${task.id},
  * ${task.handler}, ${task.attempt} (the attempt being made, 1-based) and
  * ${label.NAME} are substituted (percent-encoded in the URL, verbatim in
- * header values). The body is the task payload, except for GET, HEAD and
+ * header values; see drv_http_expand_url() for the URL's rules). The body is the task payload, except for GET, HEAD and
  * DELETE, which send none. Redirects are not followed.
  *
  * How a response is classified (drv_result_t.failure):
@@ -110,6 +110,30 @@ void drv_http_client_destroy(drv_http_client_t *c);
  */
 drv_err_t drv_http_run(drv_http_client_t *c, const drv_handler_conf_t *h,
 		       const drv_task_t *t, drv_result_t *res);
+
+/**
+ * @brief Expand the URL template \p tmpl for task \p t, as drv_http_run()
+ *        does: ${task.id}, ${task.handler}, ${task.attempt} and
+ *        ${label.NAME} are replaced by their values, percent-encoded (RFC
+ *        3986: all but the unreserved characters, so '/', '?', '#' and '%'
+ *        in a value are data, never structure).
+ *
+ * A value substituted in the path (after the authority, before '?' or '#')
+ * may not hold a piece, between '/' or '\', made of dots only ("." or
+ * "..", alone or as in "../x"): curl would remove it as a dot segment
+ * before sending (/users/${label.p}/admin with p = ".." would call /admin),
+ * and servers that decode %2E or %2F do the same, so it is refused rather
+ * than encoded. The template's own text is taken as written.
+ *
+ * @param out  on DRV_OK, a malloc'd NUL-terminated URL the caller frees
+ *             with free(); untouched on error.
+ * @returns DRV_OK; DRV_ERR_INVALID (an unknown or unterminated
+ *          placeholder, a label the task lacks, a dot-segment value) or
+ *          DRV_ERR_NOMEM, with the reason in \p errstr.
+ * @locality any thread. Borrows \p tmpl and \p t.
+ */
+drv_err_t drv_http_expand_url(const char *tmpl, const drv_task_t *t,
+			       char **out, char *errstr, size_t errstr_size);
 
 /**
  * @brief Parse a Retry-After header value (RFC 7231 section 7.1.3):
