@@ -188,6 +188,9 @@ Test(event_json, oversize_members_stay_in_the_payload_only)
 	static const char head[] = "{\"type\":\"t\",\"small\":\"x\",\"long\":\"";
 	size_t h = sizeof(head) - 1;
 
+	cr_assert_not_null(s);
+	if (!s)
+		return;
 	memcpy(s, head, h);
 	memset(s + h, 'a', n);
 	memcpy(s + h + n, "\"}", 3);
