@@ -9,6 +9,7 @@
  * in a dead letter, and drv__failures_pb_build() / drv__failures_from_pb()
  * carry the failure history of both.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,14 @@ drv_err_t drv__pb_unpack_error(const ProtobufCMessageDescriptor *desc,
 	return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
 			 "cannot decode %zu bytes as %s: not a valid protobuf "
 			 "encoding of that message", len, desc->name);
+}
+
+drv_err_t drv__too_long(const char *what, size_t len, char *errstr,
+			size_t errstr_size)
+{
+	return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+			 "%s of %zu bytes is longer than %d, the most a "
+			 "message may be", what, len, DRV_MESSAGE_MAX);
 }
 
 /* --- failures <-> generated messages ------------------------------------------- */
@@ -124,6 +133,54 @@ drv_err_t drv__failures_from_pb(Drover__V1__AttemptFailure *const *m,
 		if (drv__failures_add(list, cnt, &f) != DRV_OK)
 			return DRV_ERR_NOMEM;
 	}
+	return DRV_OK;
+}
+
+/* --- labels and attributes from generated messages ----------------------------- */
+
+/* The char * member at \p off of a generated message. */
+static const char *pair_str(const void *msg, size_t off)
+{
+	const char *s;
+
+	memcpy(&s, (const char *)msg + off, sizeof(s));
+	return s;
+}
+
+drv_err_t drv__pairs_from_pb(const void *const *m, size_t n, size_t key_off,
+			     size_t value_off, drv_label_t **kv, size_t *cnt,
+			     const char *what, const char *noun,
+			     char *errstr, size_t errstr_size)
+{
+	char why[96];
+	const char *bad, *key;
+	drv_err_t err;
+
+	if (n > DRV_LABELS_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+				 "invalid %s: %zu %ss, more than %d", what, n,
+				 noun, DRV_LABELS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		if (!m[i] || !(key = pair_str(m[i], key_off)) || !*key)
+			return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+					 "invalid %s: %s %zu has an empty "
+					 "key", what, noun, i);
+		if ((bad = drv__label_problem(key, pair_str(m[i], value_off),
+					      why, sizeof(why))))
+			return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+					 "invalid %s: %s %zu %s", what, noun,
+					 i, bad);
+	}
+	err = drv__kv_reserve(kv, n);
+	for (size_t i = 0; !err && i < n; i++)
+		err = drv__kv_append(*kv, cnt, pair_str(m[i], key_off),
+				     pair_str(m[i], value_off));
+	/* Repeated keys: the last value wins, as in a protobuf map. */
+	if (!err)
+		err = drv__kv_dedupe(*kv, cnt);
+	if (err)
+		return drv_error(errstr, errstr_size, err,
+				 "out of memory decoding %s", what);
 	return DRV_OK;
 }
 
@@ -270,18 +327,14 @@ drv_err_t drv__task_from_pb(const Drover__V1__Task *m, drv_task_t *t,
 		err = drv_task_set_payload(t, m->payload.data, m->payload.len);
 	if (!err && m->origin)
 		err = origin_from_pb(m->origin, &t->origin);
-	for (size_t i = 0; !err && i < m->n_labels; i++) {
-		const Drover__V1__Label *l = m->labels[i];
-
-		if (!l || !l->key || !*l->key) {
-			drv_task_release(t);
-			return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
-					 "invalid %s: label %zu has an empty "
-					 "key", what, i);
-		}
-		/* Repeated keys: the last one wins, as in a protobuf map. */
-		err = drv__kv_set(&t->labels, &t->label_cnt, l->key,
-				  l->value ? l->value : "");
+	if (!err && (err = drv__pairs_from_pb(
+			     (const void *const *)m->labels, m->n_labels,
+			     offsetof(Drover__V1__Label, key),
+			     offsetof(Drover__V1__Label, value), &t->labels,
+			     &t->label_cnt, what, "label", errstr,
+			     errstr_size)) != DRV_OK) {
+		drv_task_release(t);
+		return err;
 	}
 	if (!err)
 		err = drv__failures_from_pb(m->failures, m->n_failures,
@@ -324,6 +377,9 @@ drv_err_t drv_task_decode(const void *buf, size_t len, drv_task_t *t,
 	drv_err_t err;
 
 	drv_task_release(t);
+	if (len > DRV_MESSAGE_MAX)
+		return drv__too_long(drover__v1__task__descriptor.name, len,
+				     errstr, errstr_size);
 	m = drover__v1__task__unpack(NULL, len,
 				     buf ? buf : (const void *)"");
 	if (!m)

@@ -8,6 +8,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,9 @@ const char *drv_event_attribute(const drv_event_t *e, const char *key)
 drv_err_t drv_event_validate(const drv_event_t *e, char *errstr,
 			     size_t errstr_size)
 {
+	char why[96];
+	const char *bad;
+
 	if (!e->id || !*e->id)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "event has no id");
@@ -68,11 +72,23 @@ drv_err_t drv_event_validate(const drv_event_t *e, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "event %s has %zu attributes but no array",
 				 e->id, e->attribute_cnt);
-	for (size_t i = 0; i < e->attribute_cnt; i++)
-		if (!e->attributes[i].key || !*e->attributes[i].key)
+	if (e->attribute_cnt > DRV_LABELS_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "event %s has %zu attributes, more than %d",
+				 e->id, e->attribute_cnt, DRV_LABELS_MAX);
+	for (size_t i = 0; i < e->attribute_cnt; i++) {
+		const drv_label_t *a = &e->attributes[i];
+
+		if (!a->key || !*a->key)
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 					 "event %s has an attribute with an "
 					 "empty key", e->id);
+		if ((bad = drv__label_problem(a->key, a->value, why,
+					      sizeof(why))))
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "event %s: attribute %zu %s", e->id,
+					 i, bad);
+	}
 	return DRV_OK;
 }
 
@@ -157,17 +173,15 @@ static drv_err_t event_from_pb(const Drover__V1__Event *m, drv_event_t *e,
 		err = DRV_ERR_NOMEM;
 	if (!err && m->payload.len)
 		err = drv_event_set_payload(e, m->payload.data, m->payload.len);
-	for (size_t i = 0; !err && i < m->n_attributes; i++) {
-		const Drover__V1__Attribute *a = m->attributes[i];
-
-		if (!a || !a->key || !*a->key) {
-			drv_event_release(e);
-			return drv_error(errstr, errstr_size, DRV_ERR_DECODE,
-					 "invalid %s: attribute %zu has an "
-					 "empty key", what, i);
-		}
-		err = drv_event_set_attribute(e, a->key,
-					      a->value ? a->value : "");
+	if (!err && (err = drv__pairs_from_pb(
+			     (const void *const *)m->attributes,
+			     m->n_attributes,
+			     offsetof(Drover__V1__Attribute, key),
+			     offsetof(Drover__V1__Attribute, value),
+			     &e->attributes, &e->attribute_cnt, what,
+			     "attribute", errstr, errstr_size)) != DRV_OK) {
+		drv_event_release(e);
+		return err;
 	}
 	if (err) {
 		drv_event_release(e);
@@ -189,6 +203,9 @@ drv_err_t drv_event_decode(const void *buf, size_t len, drv_event_t *e,
 	drv_err_t err;
 
 	drv_event_release(e);
+	if (len > DRV_MESSAGE_MAX)
+		return drv__too_long(drover__v1__event__descriptor.name, len,
+				     errstr, errstr_size);
 	m = drover__v1__event__unpack(NULL, len,
 				      buf ? buf : (const void *)"");
 	if (!m)
@@ -321,14 +338,21 @@ static drv_err_t event_from_json_object(json_t *root, drv_event_t *e,
 	if (err)
 		goto nomem;
 
+	/* Members are unique (jansson keeps the last of a repeated one), so
+	 * the attributes are appended without a search: linear in the
+	 * members. */
+	if (drv__kv_reserve(&e->attributes, json_object_size(root)) != DRV_OK)
+		goto nomem;
 	json_object_foreach(root, key, value) {
-		char num[64];
+		char num[64], why[96];
 		const char *text;
 
 		if (!*key || json_reserved_member(key) ||
-		    !json_scalar_text(value, num, sizeof(num), &text))
-			continue;
-		if (drv_event_set_attribute(e, key, text) != DRV_OK)
+		    !json_scalar_text(value, num, sizeof(num), &text) ||
+		    drv__label_problem(key, text, why, sizeof(why)))
+			continue; /* not an attribute; still in the payload */
+		if (drv__kv_append(e->attributes, &e->attribute_cnt, key,
+				   text) != DRV_OK)
 			goto nomem;
 	}
 	return DRV_OK;
@@ -353,6 +377,12 @@ static drv_err_t event_from_json(const char *buf, size_t len, drv_event_t *e,
 	if (!json_is_object(root))
 		err = drv_error(errstr, errstr_size, DRV_ERR_DECODE,
 				"JSON event must be an object");
+	else if (json_object_size(root) > DRV_LABELS_MAX + 5)
+		err = drv_error(errstr, errstr_size, DRV_ERR_DECODE,
+				"JSON event has %zu members, more than %d "
+				"(attributes and the 5 reserved ones); put "
+				"the data under \"payload\"",
+				json_object_size(root), DRV_LABELS_MAX + 5);
 	else
 		err = event_from_json_object(root, e, errstr, errstr_size);
 	json_decref(root);
@@ -368,6 +398,8 @@ drv_err_t drv_event_decode_any(const void *buf, size_t len, drv_event_t *e,
 	size_t i = 0;
 
 	drv_event_release(e);
+	if (len > DRV_MESSAGE_MAX)
+		return drv__too_long("event", len, errstr, errstr_size);
 	while (p && i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
 				p[i] == '\r'))
 		i++;

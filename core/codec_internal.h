@@ -25,6 +25,33 @@
 drv_err_t drv__kv_set(drv_label_t **kv, size_t *cnt, const char *key,
 		      const char *value);
 
+/* Decoders build a list in O(n log n) rather than n drv__kv_set() calls
+ * (each a linear search and a realloc: a 1 MB task took 37 s):
+ * drv__kv_reserve() once, drv__kv_append() each pair, drv__kv_dedupe()
+ * at the end. */
+
+/** Point *\p kv at a new zeroed array of \p n pairs (NULL when \p n is 0);
+ *  the list it replaces must be empty. DRV_ERR_NOMEM leaves *kv NULL. */
+drv_err_t drv__kv_reserve(drv_label_t **kv, size_t n);
+
+/** Copy \p key and \p value (NULL is "") into kv[*cnt] and count it, with
+ *  no search for an equal key; the caller reserved the room and checked
+ *  \p key is non-empty. DRV_ERR_NOMEM leaves the list unchanged. */
+drv_err_t drv__kv_append(drv_label_t *kv, size_t *cnt, const char *key,
+			 const char *value);
+
+/** Resolve repeated keys as drv__kv_set() would have, one pair at a time:
+ *  each key stays at its first position with its last value; the other
+ *  pairs are freed and the rest moved up (order kept). O(n log n);
+ *  DRV_ERR_NOMEM leaves the list unchanged. */
+drv_err_t drv__kv_dedupe(drv_label_t *kv, size_t *cnt);
+
+/** Why a label or attribute breaks the size limits of task.h (a key longer
+ *  than DRV_LABEL_KEY_MAX, a value longer than DRV_LABEL_VALUE_MAX; NULLs
+ *  are not checked), in \p why, which it returns; NULL when it keeps them. */
+const char *drv__label_problem(const char *key, const char *value,
+			       char *why, size_t why_size);
+
 /** The value for \p key, or NULL. */
 const char *drv__kv_get(const drv_label_t *kv, size_t cnt, const char *key);
 
@@ -54,6 +81,25 @@ drv_err_t drv__bytes_set(uint8_t **buf, size_t *len, const void *data,
 			 size_t n);
 
 /* --- protobuf bridges --------------------------------------------------- */
+
+/** Fill the empty list *\p kv / *\p cnt from \p n generated key/value
+ *  messages (Label, Attribute), whose char * key and value sit at
+ *  \p key_off and \p value_off: DRV_ERR_DECODE (reason in \p errstr, as
+ *  "invalid <what>: <noun> 3 has an empty key") for more than
+ *  DRV_LABELS_MAX pairs, an empty key or one over the size limits, checked
+ *  before anything is copied; then O(n log n), a repeated key keeping its
+ *  first position and last value. DRV_ERR_NOMEM likewise. On error the
+ *  caller releases what the list holds. */
+drv_err_t drv__pairs_from_pb(const void *const *m, size_t n, size_t key_off,
+			     size_t value_off, drv_label_t **kv, size_t *cnt,
+			     const char *what, const char *noun,
+			     char *errstr, size_t errstr_size);
+
+/** DRV_ERR_DECODE: a \p what message of \p len bytes is over
+ *  DRV_MESSAGE_MAX. */
+drv_err_t drv__too_long(const char *what, size_t len, char *errstr,
+			size_t errstr_size);
+
 
 /** A string for a generated message field: "" for NULL. The generated
  *  structs use char * but packing never writes through it. */

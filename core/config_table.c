@@ -627,7 +627,9 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	  "https://",
 	  .doc = "Endpoint called once per attempt, the payload as the "
 		 "body. `${task.id}`, `${task.handler}`, `${task.attempt}` "
-		 "and `${label.NAME}` are filled in." },
+		 "and `${label.NAME}` are filled in, percent-encoded; a value "
+		 "that would make a `.` or `..` path segment (`..`, `../x`) "
+		 "fails the attempt for good." },
 	{ .name = "method", .type = DRV_CFG_STRING, .offset = HF(method),
 	  .def = "POST", .enums = http_methods, .types = HTTP,
 	  .doc = "HTTP method of the request." },
@@ -635,8 +637,12 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	  .cnt_offset = HF(header_cnt), .flags = DRV_CFG_HEADER_KEYS,
 	  .types = HTTP, .range_doc = "Name: value",
 	  .doc = "Request headers; values take the same `${...}` "
-		 "placeholders. Values of `Authorization` and headers named "
-		 "like *token*, *secret*, *key* or *password* are secret." },
+		 "placeholders (verbatim). A value that would hold a control "
+		 "byte (CR, LF, TAB...) after them fails the attempt for "
+		 "good; so would a default header (`X-Drover-Task-Id`, "
+		 "`Idempotency-Key`...). Values of `Authorization` and "
+		 "headers named like *token*, *secret*, *key* or *password* "
+		 "are secret." },
 	{ .name = "connect_timeout", .type = DRV_CFG_DURATION,
 	  .offset = HF(connect_timeout_ms), .def = "5s", .min = 100,
 	  .max = 10 * MIN_MS, .types = HTTP,

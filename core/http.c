@@ -74,6 +74,42 @@ static bool buf_add_encoded(drv_buf_t *b, const char *s)
 
 /* ---- templates ---------------------------------------------------------- */
 
+/* Whether the URL built so far in b ends inside its path: past the
+ * authority's '/' and before any '?' or '#'. Substituted values have '/',
+ * '?' and '#' percent-encoded, so only the template's own ones count. */
+static bool url_in_path(const struct buf *b)
+{
+	const char *u = b->p ? b->p : "", *p = strstr(u, "://");
+
+	p = strchr(p ? p + 3 : u, '/');
+	return p && !strpbrk(p, "?#");
+}
+
+/* Whether a value put in a URL path could make a dot segment: a piece of it
+ * between '/' or '\' (a server may decode %2F, or read '\' as '/') made
+ * of dots only. curl removes "." and ".." segments before sending
+ * (/users/../admin is /admin), and so do many servers after decoding %2E,
+ * so encoding the dots would not be enough: such a value is refused. A
+ * piece of dots only also catches a dot next to the template's own dot
+ * (/files/.${label.x}). */
+static bool has_dot_piece(const char *v)
+{
+	size_t dots = 0, len = 0;
+
+	for (;; v++) {
+		if (!*v || *v == '/' || *v == '\\') {
+			if (len && dots == len)
+				return true;
+			if (!*v)
+				return false;
+			dots = len = 0;
+			continue;
+		}
+		len++;
+		dots += *v == '.';
+	}
+}
+
 /* Expand ${task.id}, ${task.handler}, ${task.attempt} and ${label.NAME} in
  * tmpl into b; values are percent-encoded when encode is set. `what` names
  * the template in messages ("url", "header 'X-Foo'"). */
@@ -127,6 +163,11 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 					 "%s: unknown placeholder '${%.*s}'",
 					 what, (int)n, name);
 		}
+		if (encode && url_in_path(b) && has_dot_piece(val))
+			return drv_error(msg, msg_size, DRV_ERR_INVALID,
+					 "%s: the value of '${%.*s}' would "
+					 "make a '.' or '..' path segment",
+					 what, (int)n, name);
 		if (encode)
 			buf_add_encoded(b, val);
 		else
@@ -136,6 +177,25 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 	if (b->oom)
 		return drv_error(msg, msg_size, DRV_ERR_NOMEM,
 				 "%s: out of memory", what);
+	return DRV_OK;
+}
+
+drv_err_t drv_http_expand_url(const char *tmpl, const drv_task_t *t,
+			       char **out, char *errstr, size_t errstr_size)
+{
+	struct buf b = { 0 };
+	drv_err_t err;
+
+	err = expand(tmpl ? tmpl : "", t, true, &b, "url", errstr,
+		     errstr_size);
+	if (!err && !b.p && !buf_adds(&b, ""))
+		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				"url: out of memory");
+	if (err) {
+		free(b.p);
+		return err;
+	}
+	*out = b.p;
 	return DRV_OK;
 }
 
@@ -161,13 +221,26 @@ static bool handler_sets(const drv_handler_conf_t *h, const char *name)
 	return false;
 }
 
-/* Append "Name: value" (or "Name;", curl's way to send an empty value). */
-static bool add_header(struct curl_slist **list, const char *name,
-		       const char *value)
+/* Append "Name: value" (or "Name;", curl's way to send an empty value).
+ * Every header goes through here, configured or default, so no value with
+ * a control byte (CR and LF above all: a second header or request) is ever
+ * written, whatever the task carries. `what` names the header in \p msg. */
+static drv_err_t add_header(struct curl_slist **list, const char *name,
+			    const char *value, const char *what, char *msg,
+			    size_t msg_size)
 {
 	drv_buf_t line = { 0 };
 	struct curl_slist *l = NULL;
 
+	for (const char *p = value; *p; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch < 0x20 || ch == 0x7f)
+			return drv_error(msg, msg_size, DRV_ERR_INVALID,
+					 "%s: value contains a control byte "
+					 "(0x%02x; CR or LF would start a new "
+					 "header)", what, ch);
+	}
 	buf_adds(&line, name);
 	if (*value) {
 		buf_adds(&line, ": ");
@@ -178,7 +251,10 @@ static bool add_header(struct curl_slist **list, const char *name,
 	if (!line.oom && (l = curl_slist_append(*list, line.p)))
 		*list = l;
 	free(line.p);
-	return l != NULL;
+	if (!l)
+		return drv_error(msg, msg_size, DRV_ERR_NOMEM,
+				 "%s: out of memory", what);
+	return DRV_OK;
 }
 
 static drv_err_t build_headers(const drv_handler_conf_t *h,
@@ -214,12 +290,9 @@ static drv_err_t build_headers(const drv_handler_conf_t *h,
 		drv_fmt(what, sizeof(what), "header '%s'", kv->key);
 		err = expand(kv->value ? kv->value : "", t, false, &val, what,
 			     msg, msg_size);
-		if (!err && val.p && strpbrk(val.p, "\r\n"))
-			err = drv_error(msg, msg_size, DRV_ERR_INVALID,
-					"%s: value contains CR or LF", what);
-		if (!err && !add_header(&list, kv->key, val.p ? val.p : ""))
-			err = drv_error(msg, msg_size, DRV_ERR_NOMEM,
-					"%s: out of memory", what);
+		if (!err)
+			err = add_header(&list, kv->key, val.p ? val.p : "",
+					 what, msg, msg_size);
 		free(val.p);
 		if (err) {
 			curl_slist_free_all(list);
@@ -229,8 +302,13 @@ static drv_err_t build_headers(const drv_handler_conf_t *h,
 	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
 		if (!defaults[i].value || handler_sets(h, defaults[i].name))
 			continue;
-		if (!add_header(&list, defaults[i].name, defaults[i].value))
-			goto nomem;
+		drv_fmt(what, sizeof(what), "header '%s'", defaults[i].name);
+		err = add_header(&list, defaults[i].name, defaults[i].value,
+				 what, msg, msg_size);
+		if (err) {
+			curl_slist_free_all(list);
+			return err;
+		}
 	}
 	/* "Expect:" removes curl's own "Expect: 100-continue", which would
 	 * cost a round trip (or a 1s wait) before a large body. */
@@ -450,8 +528,8 @@ drv_err_t drv_http_run(drv_http_client_t *c, const drv_handler_conf_t *h,
 	}
 	has_body = strcmp(method, "GET") && strcmp(method, "HEAD") &&
 		   strcmp(method, "DELETE");
-	err = expand(h->url, t, true, &url, "url", res->message,
-		     sizeof(res->message));
+	err = drv_http_expand_url(h->url, t, &url.p, res->message,
+				  sizeof(res->message));
 	if (!err)
 		err = build_headers(h, t, has_body, &headers, res->message,
 				    sizeof(res->message));

@@ -168,6 +168,26 @@ int64_t drv_retry_delay(const drv_retry_policy_t *p, uint32_t retry,
 	}
 }
 
+int64_t drv_retry_after_delay(const drv_retry_policy_t *p,
+			      int64_t policy_delay_ms, int64_t retry_after_ms,
+			      int64_t now_ms, int64_t deadline_ms)
+{
+	backoff_t b = backoff_of(p);
+	int64_t d = policy_delay_ms > 0 ? policy_delay_ms : 0;
+	int64_t asked = retry_after_ms < b.cap ? retry_after_ms : b.cap;
+
+	if (deadline_ms) {
+		/* deadline - now, computed in uint64_t: exact when positive
+		 * (below 2^64), then saturated */
+		uint64_t left = deadline_ms > now_ms ?
+			(uint64_t)deadline_ms - (uint64_t)now_ms : 0;
+
+		if (left < (uint64_t)INT64_MAX && asked > (int64_t)left)
+			asked = (int64_t)left;
+	}
+	return asked > d ? asked : d;
+}
+
 bool drv_retry_allowed(const drv_retry_policy_t *p, uint32_t attempts_made,
 		       uint32_t max_attempts_override)
 {

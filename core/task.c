@@ -74,6 +74,87 @@ drv_err_t drv__kv_set(drv_label_t **kv, size_t *cnt, const char *key,
 	return DRV_OK;
 }
 
+drv_err_t drv__kv_reserve(drv_label_t **kv, size_t n)
+{
+	*kv = NULL;
+	if (n && !(*kv = calloc(n, sizeof(**kv))))
+		return DRV_ERR_NOMEM;
+	return DRV_OK;
+}
+
+drv_err_t drv__kv_append(drv_label_t *kv, size_t *cnt, const char *key,
+			 const char *value)
+{
+	char *k = strdup(key), *v = strdup(value ? value : "");
+
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return DRV_ERR_NOMEM;
+	}
+	kv[*cnt].key = k;
+	kv[*cnt].value = v;
+	(*cnt)++;
+	return DRV_OK;
+}
+
+struct kv_pos {
+	const char *key;
+	size_t i;
+};
+
+static int kv_pos_cmp(const void *a, const void *b)
+{
+	const struct kv_pos *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+drv_err_t drv__kv_dedupe(drv_label_t *kv, size_t *cnt)
+{
+	struct kv_pos *pos;
+	size_t n = *cnt, kept = 0;
+
+	if (n < 2)
+		return DRV_OK;
+	if (!(pos = malloc(n * sizeof(*pos))))
+		return DRV_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		pos[i] = (struct kv_pos){ kv[i].key, i };
+	qsort(pos, n, sizeof(*pos), kv_pos_cmp);
+	/* In each run of one key (positions ascending), the first position
+	 * takes the last value and the others go: what drv__kv_set() made
+	 * of the same pairs one by one. */
+	for (size_t a = 0, b; a < n; a = b) {
+		for (b = a + 1; b < n && !strcmp(pos[a].key, pos[b].key); b++)
+			;
+		if (b - a == 1)
+			continue;
+		{
+			drv_label_t *first = &kv[pos[a].i];
+			drv_label_t *last = &kv[pos[b - 1].i];
+			char *v = first->value;
+
+			first->value = last->value;
+			last->value = v;
+		}
+		for (size_t j = a + 1; j < b; j++) {
+			drv_label_t *dup = &kv[pos[j].i];
+
+			free(dup->key);
+			free(dup->value);
+			dup->key = dup->value = NULL;
+		}
+	}
+	free(pos);
+	for (size_t i = 0; i < n; i++)
+		if (kv[i].key)
+			kv[kept++] = kv[i];
+	*cnt = kept;
+	return DRV_OK;
+}
+
 const char *drv__kv_get(const drv_label_t *kv, size_t cnt, const char *key)
 {
 	if (!key)
@@ -374,15 +455,97 @@ drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f)
 
 /* --- invariants ---------------------------------------------------------------- */
 
+/* Why \p s breaks the key rule (task.h, drv_task_key_valid), or NULL. The
+ * reason names the offset, never the bytes, so a message carrying it cannot
+ * itself carry a control byte. */
+static const char *key_problem(const char *s, char *why, size_t why_size)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, n;
+
+	if (!s || !*s)
+		return "is empty";
+	while (p[i]) {
+		if (i >= DRV_TASK_KEY_MAX) {
+			drv_fmt(why, why_size, "is longer than %d bytes",
+				DRV_TASK_KEY_MAX);
+			return why;
+		}
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			i++;
+			continue;
+		}
+		if (p[i] < 0x80) {
+			drv_fmt(why, why_size, "has a control byte (0x%02x) "
+				"at offset %zu", p[i], i);
+			return why;
+		}
+		if (!(n = drv_utf8_len(p + i))) {
+			drv_fmt(why, why_size, "is not valid UTF-8 (0x%02x at "
+				"offset %zu)", p[i], i);
+			return why;
+		}
+		if (p[i] == 0xc2 && p[i + 1] < 0xa0) { /* C1: U+0080-009F */
+			drv_fmt(why, why_size, "has a control character "
+				"(U+%04X) at offset %zu", p[i + 1], i);
+			return why;
+		}
+		i += n;
+	}
+	if (i > DRV_TASK_KEY_MAX) {
+		drv_fmt(why, why_size, "is longer than %d bytes",
+			DRV_TASK_KEY_MAX);
+		return why;
+	}
+	return NULL;
+}
+
+const char *drv__label_problem(const char *key, const char *value,
+			       char *why, size_t why_size)
+{
+	if (key && strnlen(key, DRV_LABEL_KEY_MAX + 1) > DRV_LABEL_KEY_MAX) {
+		drv_fmt(why, why_size, "has a key longer than %d bytes",
+			DRV_LABEL_KEY_MAX);
+		return why;
+	}
+	if (value &&
+	    strnlen(value, DRV_LABEL_VALUE_MAX + 1) > DRV_LABEL_VALUE_MAX) {
+		drv_fmt(why, why_size, "has a value longer than %d bytes",
+			DRV_LABEL_VALUE_MAX);
+		return why;
+	}
+	return NULL;
+}
+
+bool drv_task_key_valid(const char *s)
+{
+	char why[96];
+
+	return key_problem(s, why, sizeof(why)) == NULL;
+}
+
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
 			    size_t errstr_size)
 {
+	char why[96];
+	const char *bad;
+
 	if (!memchr(t->id, '\0', sizeof(t->id)))
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task id is not NUL-terminated");
 	if (!t->id[0])
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task has no id");
+	if ((bad = key_problem(t->id, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task id %s", bad);
+	if (t->idempotency_key && *t->idempotency_key &&
+	    (bad = key_problem(t->idempotency_key, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s: idempotency key %s", t->id, bad);
+	if (t->key && *t->key && (bad = key_problem(t->key, why, sizeof(why))))
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s: partition key %s", t->id, bad);
 	if (!t->handler || !*t->handler)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task %s has no handler", t->id);
@@ -399,11 +562,23 @@ drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task %s has %zu labels but no label array",
 				 t->id, t->label_cnt);
-	for (size_t i = 0; i < t->label_cnt; i++)
-		if (!t->labels[i].key || !*t->labels[i].key)
+	if (t->label_cnt > DRV_LABELS_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "task %s has %zu labels, more than %d",
+				 t->id, t->label_cnt, DRV_LABELS_MAX);
+	for (size_t i = 0; i < t->label_cnt; i++) {
+		const drv_label_t *l = &t->labels[i];
+
+		if (!l->key || !*l->key)
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 					 "task %s has a label with an empty key",
 					 t->id);
+		if ((bad = drv__label_problem(l->key, l->value, why,
+					      sizeof(why))))
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+					 "task %s: label %zu %s", t->id, i,
+					 bad);
+	}
 	if (t->failure_cnt && !t->failures)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "task %s has %zu failures but no failure "
@@ -463,10 +638,18 @@ drv_err_t drv_task_copy(drv_task_t *dst, const drv_task_t *src)
 	else
 		err = drv_task_set_payload(dst, src->payload,
 					   src->payload_len);
+	if (err == DRV_OK && src->label_cnt && !src->labels)
+		err = DRV_ERR_INVALID;
+	if (err == DRV_OK)
+		err = drv__kv_reserve(&dst->labels, src->label_cnt);
 	for (size_t i = 0; err == DRV_OK && i < src->label_cnt; i++)
-		err = drv_task_set_label(dst, src->labels[i].key,
-					 src->labels[i].value ?
-						 src->labels[i].value : "");
+		err = src->labels[i].key && *src->labels[i].key ?
+			drv__kv_append(dst->labels, &dst->label_cnt,
+				       src->labels[i].key,
+				       src->labels[i].value) :
+			DRV_ERR_INVALID;
+	if (err == DRV_OK)
+		err = drv__kv_dedupe(dst->labels, &dst->label_cnt);
 	if (err == DRV_OK && src->failure_cnt && !src->failures)
 		err = DRV_ERR_INVALID;
 	for (size_t i = 0; err == DRV_OK && i < src->failure_cnt; i++)

@@ -123,12 +123,19 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				t.priority = (uint32_t)num;
 			break;
 		case 'k':
-			free(t.key);
-			t.key = drv_strdup(optarg);
-			break;
 		case 'i':
-			free(t.idempotency_key);
-			t.idempotency_key = drv_strdup(optarg);
+			if (!drv_task_key_valid(optarg)) {
+				rc = ctl_usage_error(cmd, "--%s must be 1..%d "
+						     "bytes of printable text "
+						     "(no control characters)",
+						     c == 'k' ? "key" :
+						     "idempotency-key",
+						     DRV_TASK_KEY_MAX);
+				break;
+			}
+			free(c == 'k' ? t.key : t.idempotency_key);
+			*(c == 'k' ? &t.key : &t.idempotency_key) =
+				drv_strdup(optarg);
 			break;
 		case 'm':
 			if (drv_parse_int(optarg, 1, 1000, &num))
@@ -241,6 +248,8 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "  --priority N            1..10, higher first (default 5)\n"
 	  "  --key K                 partition key (default: the task id)\n"
 	  "  --idempotency-key K     tasks with the same key run once\n"
+	  "                          (a key: 1..256 bytes of printable "
+	  "text)\n"
 	  "  --max-attempts N        override the policy's attempts\n"
 	  "  --policy NAME           retry policy\n"
 	  "  --delay DURATION        do not run before now + DURATION\n"

@@ -197,9 +197,12 @@ static void decide_failure(worker_t *w, job_t *job,
 		dead(job, DRV_DL_ATTEMPTS_EXHAUSTED, res->message);
 		return;
 	}
-	delay = drv_retry_delay(p, attempt, prev, &thread_rng);
-	if (res->retry_after_ms > delay)
-		delay = res->retry_after_ms;
+	/* the handler's Retry-After counts up to the policy's cap and the
+	 * deadline, so now + delay stays far from overflow */
+	delay = drv_retry_after_delay(p, drv_retry_delay(p, attempt, prev,
+							 &thread_rng),
+				      res->retry_after_ms, now,
+				      t->deadline_ms);
 	t->not_before_ms = now + delay;
 	if (t->deadline_ms && t->not_before_ms > t->deadline_ms) {
 		dead(job, DRV_DL_DEADLINE_EXCEEDED,

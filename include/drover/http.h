@@ -5,7 +5,7 @@
  * The request: h->method (default POST) to h->url, where ${task.id},
  * ${task.handler}, ${task.attempt} (the attempt being made, 1-based) and
  * ${label.NAME} are substituted (percent-encoded in the URL, verbatim in
- * header values). The body is the task payload, except for GET, HEAD and
+ * header values; see drv_http_expand_url() for the URL's rules). The body is the task payload, except for GET, HEAD and
  * DELETE, which send none. Redirects are not followed.
  *
  * How a response is classified (drv_result_t.failure):
@@ -20,7 +20,9 @@
  *   DNS, reset, TLS, empty reply...)    DRV_FAILURE_TRANSIENT
  *
  * A Retry-After header (seconds or an HTTP-date) on any response sets
- * drv_result_t.retry_after_ms.
+ * drv_result_t.retry_after_ms, unbounded here; the worker counts it only up
+ * to the retry policy's cap and the task's deadline
+ * (drv_retry_after_delay() in retry.h).
  *
  * Threads: a drv_http_client_t is used by one thread at a time (the worker
  * gives each runner thread its own); different clients may run at once.
@@ -99,14 +101,39 @@ void drv_http_client_destroy(drv_http_client_t *c);
  * @returns DRV_OK when a request was attempted, whatever its outcome (see
  *          res->failure). DRV_ERR_INVALID when no request could be made
  *          from the input: no URL, an unknown ${...} placeholder or a label
- *          the task does not have, a bad method, or a header that would
- *          contain CR/LF. Then res->failure is DRV_FAILURE_PERMANENT and
+ *          the task does not have, a bad method, or a header value
+ *          (configured or default, such as an Idempotency-Key taken from
+ *          the task) that would contain a control byte (CR, LF, TAB...). Then res->failure is DRV_FAILURE_PERMANENT and
  *          res->message says why. DRV_ERR_NOMEM likewise (then
  *          res->failure is DRV_FAILURE_TRANSIENT).
  * @locality the thread that uses \p c.
  */
 drv_err_t drv_http_run(drv_http_client_t *c, const drv_handler_conf_t *h,
 		       const drv_task_t *t, drv_result_t *res);
+
+/**
+ * @brief Expand the URL template \p tmpl for task \p t, as drv_http_run()
+ *        does: ${task.id}, ${task.handler}, ${task.attempt} and
+ *        ${label.NAME} are replaced by their values, percent-encoded (RFC
+ *        3986: all but the unreserved characters, so '/', '?', '#' and '%'
+ *        in a value are data, never structure).
+ *
+ * A value substituted in the path (after the authority, before '?' or '#')
+ * may not hold a piece, between '/' or '\', made of dots only ("." or
+ * "..", alone or as in "../x"): curl would remove it as a dot segment
+ * before sending (/users/${label.p}/admin with p = ".." would call /admin),
+ * and servers that decode %2E or %2F do the same, so it is refused rather
+ * than encoded. The template's own text is taken as written.
+ *
+ * @param out  on DRV_OK, a malloc'd NUL-terminated URL the caller frees
+ *             with free(); untouched on error.
+ * @returns DRV_OK; DRV_ERR_INVALID (an unknown or unterminated
+ *          placeholder, a label the task lacks, a dot-segment value) or
+ *          DRV_ERR_NOMEM, with the reason in \p errstr.
+ * @locality any thread. Borrows \p tmpl and \p t.
+ */
+drv_err_t drv_http_expand_url(const char *tmpl, const drv_task_t *t,
+			       char **out, char *errstr, size_t errstr_size);
 
 /**
  * @brief Parse a Retry-After header value (RFC 7231 section 7.1.3):

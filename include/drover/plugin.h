@@ -147,7 +147,8 @@ typedef struct drv_plugin_reply {
 	 *  failure history. Ignored on success. Write it with snprintf(). */
 	char     msg[DRV_PLUGIN_MSG_SIZE];
 	/** TRANSIENT only: > 0 asks for the next attempt no sooner than this
-	 *  many ms from now (like HTTP Retry-After); 0 = the retry policy's
+	 *  many ms from now (like HTTP Retry-After), counted up to the retry
+	 *  policy's max_delay and the task's deadline; 0 = the retry policy's
 	 *  delay. Ignored for OK and PERMANENT. */
 	int64_t  retry_after_ms;
 } drv_plugin_reply_t;

@@ -95,6 +95,32 @@ int64_t drv_retry_delay(const drv_retry_policy_t *p, uint32_t retry,
 			int64_t prev_ms, drv_rng_t *rng);
 
 /**
+ * @brief The delay before the next attempt when the handler asked for one
+ *        (an HTTP `Retry-After`, a plugin's retry_after_ms): the longer of
+ *        \p policy_delay_ms and \p retry_after_ms, where the handler's
+ *        request is first clamped to the policy's cap (max(max_delay_ms,
+ *        base_delay_ms), as in drv_retry_delay()) and to the time left
+ *        before \p deadline_ms. A server cannot park a task for longer than
+ *        the operator's policy allows (Retry-After values of millions of
+ *        years parse fine), nor push it past its deadline by itself.
+ *
+ * @param p                the policy; only read, the caller keeps it.
+ * @param policy_delay_ms  what drv_retry_delay() returned (negative is 0).
+ * @param retry_after_ms   the handler's request; <= 0 means none. Any
+ *                         int64_t value is safe.
+ * @param now_ms           the current wall time, ms since the epoch.
+ * @param deadline_ms      the task's deadline; 0 = none. A deadline at or
+ *                         before \p now_ms leaves the request no room.
+ * @returns a delay in [policy_delay_ms, max(policy_delay_ms, cap)], so
+ *          \p now_ms plus it never overflows for a policy the config
+ *          loader accepted (cap <= 30 days).
+ * @remark Pure function: thread-safe; no overflow for any input.
+ */
+int64_t drv_retry_after_delay(const drv_retry_policy_t *p,
+			      int64_t policy_delay_ms, int64_t retry_after_ms,
+			      int64_t now_ms, int64_t deadline_ms);
+
+/**
  * @brief Whether a task that has made \p attempts_made attempts (the first
  *        run included) may make another: attempts_made < max_attempts, where
  *        max_attempts is \p max_attempts_override when it is > 0 (the

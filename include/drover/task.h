@@ -140,13 +140,47 @@ void drv_id_new(char *id_out, int64_t now_ms);
  */
 bool drv_id_valid(const char *id);
 
+/** Longest idempotency key or partition key, in bytes (the task id is at
+ *  most DRV_ID_LEN). Long enough for any UUID, URL-safe hash or composite
+ *  business key; short enough for a Kafka key, a Redis key and an HTTP
+ *  header line. */
+#define DRV_TASK_KEY_MAX 256
+
+/** Limits that keep a decode linear and a message's cost bounded, checked
+ *  by drv_task_validate() (so encode) and drv_task_decode(), and for event
+ *  attributes by drv_event_validate() and the event decoders: at most
+ *  DRV_LABELS_MAX labels, each key 1..DRV_LABEL_KEY_MAX bytes, each value
+ *  at most DRV_LABEL_VALUE_MAX bytes. A decoder refuses a message longer
+ *  than DRV_MESSAGE_MAX bytes before it parses it (Kafka's own default is
+ *  1 MB). */
+#define DRV_LABELS_MAX      1024
+#define DRV_LABEL_KEY_MAX   256
+#define DRV_LABEL_VALUE_MAX 4096
+#define DRV_MESSAGE_MAX     (16 * 1024 * 1024)
+
+/**
+ * @brief The one rule for the task's identifying strings (its id, its
+ *        idempotency key and its partition key), which travel as HTTP
+ *        header values (X-Drover-Task-Id, Idempotency-Key), Kafka keys and
+ *        Redis keys: 1 to DRV_TASK_KEY_MAX bytes of printable text, i.e.
+ *        printable ASCII (space included) or well-formed UTF-8, and no
+ *        control character (C0 bytes 0x00-0x1f such as CR, LF and TAB, DEL
+ *        0x7f, or C1 code points U+0080-U+009F).
+ * @returns false for NULL, "", an over-long string or any other byte.
+ *          Pure function: thread-safe, allocates nothing.
+ * @remark drv_task_validate() applies it, so every producer (encode) and
+ *         every consumer (decode) refuses a task that breaks it.
+ */
+bool drv_task_key_valid(const char *s);
+
 /** @brief Replace the task's payload with a copy of \p len bytes (\p data
  *         may be NULL when \p len is 0, which clears it). The caller keeps
  *         \p data. @returns DRV_OK or DRV_ERR_NOMEM (payload unchanged). */
 drv_err_t drv_task_set_payload(drv_task_t *t, const void *data, size_t len);
 
 /** @brief Add (or replace) a label; copies both strings, the caller keeps
- *         them. A NULL \p value removes the label.
+ *         them. A NULL \p value removes the label. (The limits above are
+ *         checked by drv_task_validate(), not here.)
  *  @returns DRV_OK, DRV_ERR_INVALID (NULL or empty key) or DRV_ERR_NOMEM
  *           (task unchanged). */
 drv_err_t drv_task_set_label(drv_task_t *t, const char *key,
@@ -165,7 +199,10 @@ drv_err_t drv_task_add_failure(drv_task_t *t, const drv_failure_t *f);
  * @brief Check a task's invariants (id present, handler present, priority in
  *        1..10, attempt <= max_attempts when both are set, label keys
  *        non-empty, a failures array when failure_cnt > 0, every failure
- *        class one this build knows).
+ *        class one this build knows; the id, and the idempotency key and
+ *        partition key when present, keep drv_task_key_valid(); labels
+ *        within DRV_LABELS_MAX, DRV_LABEL_KEY_MAX, DRV_LABEL_VALUE_MAX).
+ *        The problem named in \p errstr never quotes the offending bytes.
  * @returns DRV_OK or DRV_ERR_INVALID with the first problem in \p errstr.
  */
 drv_err_t drv_task_validate(const drv_task_t *t, char *errstr,
@@ -192,7 +229,11 @@ drv_err_t drv_task_encode(const drv_task_t *t, uint8_t **out, size_t *out_len,
  *        (DRV_ERR_DECODE).
  *
  * Unknown fields (a newer writer) are ignored, and failure classes this
- * build does not know read as DRV_FAILURE_UNSPECIFIED. A task that decodes
+ * build does not know read as DRV_FAILURE_UNSPECIFIED. A label key that
+ * repeats keeps its first position and its last value (as a protobuf map).
+ * More than DRV_MESSAGE_MAX bytes, or labels beyond the limits, are
+ * DRV_ERR_DECODE before any label is copied; decoding is O(n log n) in the
+ * label count. A task that decodes
  * but fails drv_task_validate(), or whose id is longer than DRV_ID_LEN, is
  * DRV_ERR_DECODE too. Never crashes on arbitrary bytes. The caller keeps
  * \p buf; \p t owns everything it points to afterwards.

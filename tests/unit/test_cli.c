@@ -125,6 +125,9 @@ Test(cli, submit_rejects_bad_values)
 		{ "--payload", "{oops", "--payload is not valid JSON" },
 		{ "--payload", "@/nonexistent/file.json", "/nonexistent/file.json" },
 		{ "--label", "novalue", "--label wants KEY=VALUE" },
+		{ "--idempotency-key", "k\r\nHost: evil",
+		  "--idempotency-key must be 1..256 bytes of printable text" },
+		{ "--key", "", "--key must be 1..256 bytes" },
 		{ "--bogus", "1", "unknown option '--bogus'" },
 	};
 

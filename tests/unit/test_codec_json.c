@@ -5,6 +5,7 @@
  * droverctl prints.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,77 @@ Test(event_json, errors_say_what_is_wrong)
 		cr_assert_null(e.payload);
 		cr_assert_eq(e.attribute_cnt, 0);
 	}
+	drv_event_release(&e);
+}
+
+/* Issue 17 (item 5): a 1 MB JSON event took 22.8 s to decode (one linear
+ * search and one realloc per attribute). */
+static char *json_with_members(size_t n)
+{
+	size_t cap = 64 + n * 24, len;
+	char *s = malloc(cap);
+
+	cr_assert_not_null(s);
+	len = (size_t)snprintf(s, cap, "{\"type\":\"t\"");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, ",\"m%zu\":%zu", i,
+					i);
+	cr_assert_lt(len + 2, cap);
+	memcpy(s + len, "}", 2);
+	return s;
+}
+
+Test(event_json, too_many_members_are_refused)
+{
+	char *s = json_with_members(50000), err[256] = "";
+	drv_event_t e;
+
+	drv_event_init(&e);
+	cr_assert_eq(decode_str(s, &e, err, sizeof(err)), DRV_ERR_DECODE);
+	cr_assert(strstr(err, "JSON event has 50001 members, more than 1029"),
+		  "%s", err);
+	cr_assert_eq(e.attribute_cnt, 0);
+	free(s);
+	drv_event_release(&e);
+}
+
+Test(event_json, members_up_to_the_limit_become_attributes)
+{
+	char *s = json_with_members(DRV_LABELS_MAX), err[256] = "";
+	drv_event_t e;
+
+	drv_event_init(&e);
+	cr_assert_eq(decode_str(s, &e, err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(e.attribute_cnt, DRV_LABELS_MAX);
+	cr_assert_str_eq(drv_event_attribute(&e, "m1023"), "1023");
+	cr_assert_eq(drv_event_validate(&e, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	free(s);
+	drv_event_release(&e);
+}
+
+Test(event_json, oversize_members_stay_in_the_payload_only)
+{
+	size_t n = DRV_LABEL_VALUE_MAX + 1;
+	char *s = malloc(n + 64), err[256] = "";
+	drv_event_t e;
+
+	static const char head[] = "{\"type\":\"t\",\"small\":\"x\",\"long\":\"";
+	size_t h = sizeof(head) - 1;
+
+	cr_assert_not_null(s);
+	if (!s)
+		return;
+	memcpy(s, head, h);
+	memset(s + h, 'a', n);
+	memcpy(s + h + n, "\"}", 3);
+	drv_event_init(&e);
+	cr_assert_eq(decode_str(s, &e, err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(e.attribute_cnt, 1);
+	cr_assert_str_eq(drv_event_attribute(&e, "small"), "x");
+	cr_assert_null(drv_event_attribute(&e, "long"));
+	cr_assert_eq(e.payload_len, strlen(s));
+	free(s);
 	drv_event_release(&e);
 }
 

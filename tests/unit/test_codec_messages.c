@@ -5,6 +5,7 @@
  * garbage that must decode to a clean error.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,67 @@ Test(event_codec, attributes_set_replace_remove)
 	cr_assert_eq(drv_event_set_attribute(&e, "k", NULL), DRV_OK);
 	cr_assert_null(drv_event_attribute(&e, "k"));
 	drv_event_release(&e);
+}
+
+/* Issue 17 (item 5): attributes are limited like labels, and decoding
+ * them is no longer quadratic. Event field 8: Attribute {1: key, 2: value}. */
+Test(event_codec, attribute_limits)
+{
+	static const uint8_t head[] = { 0x12, 1, 'e', 0x1a, 1, 't' };
+	size_t n = 50000, len = sizeof(head);
+	uint8_t *buf = malloc(len + n * 16);
+	drv_event_t e;
+	char err[256] = "";
+
+	memcpy(buf, head, len);
+	for (size_t i = 0; i < n; i++) {
+		char key[16];
+		int kl = snprintf(key, sizeof(key), "k%zu", i);
+
+		buf[len++] = 0x42;
+		buf[len++] = (uint8_t)(2 + kl + 2 + 1);
+		buf[len++] = 0x0a;
+		buf[len++] = (uint8_t)kl;
+		memcpy(buf + len, key, (size_t)kl);
+		len += (size_t)kl;
+		buf[len++] = 0x12;
+		buf[len++] = 1;
+		buf[len++] = 'v';
+	}
+	drv_event_init(&e);
+	cr_assert_eq(drv_event_decode(buf, len, &e, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "invalid drover.v1.Event: 50000 attributes, "
+			 "more than 1024"), "%s", err);
+	assert_event_empty(&e);
+
+	/* the first 1024 of them: fine */
+	len = sizeof(head);
+	for (size_t i = 0; i < DRV_LABELS_MAX; i++) {
+		size_t l = 2 + (size_t)buf[len + 1];
+
+		len += l;
+	}
+	cr_assert_eq(drv_event_decode(buf, len, &e, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(e.attribute_cnt, DRV_LABELS_MAX);
+	cr_assert_str_eq(drv_event_attribute(&e, "k1023"), "v");
+	drv_event_release(&e);
+
+	cr_assert_eq(drv_event_set_attribute(&e, "k", "v"), DRV_OK);
+	e.id = strdup("e");
+	e.type = strdup("t");
+	for (size_t i = 0; e.attribute_cnt <= DRV_LABELS_MAX; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%zu", i);
+		cr_assert_eq(drv_event_set_attribute(&e, key, "v"), DRV_OK);
+	}
+	cr_assert_eq(drv_event_validate(&e, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	cr_assert(strstr(err, "1025 attributes, more than 1024"), "%s", err);
+	drv_event_release(&e);
+	free(buf);
 }
 
 static void fuzz_event_one(const uint8_t *buf, size_t len)

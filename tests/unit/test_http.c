@@ -689,13 +689,116 @@ Test(http, bad_templates_and_headers_are_invalid)
 		     DRV_OK);
 	h.headers = crlf;
 	h.header_cnt = 1;
-	expect_invalid(&h, &t, "CR or LF");
+	expect_invalid(&h, &t, "control byte");
 	h.headers = badname;
 	expect_invalid(&h, &t, "not a token");
 	h.headers = NULL;
 	h.header_cnt = 0;
 	h.method = (char *)"GET /x";
 	expect_invalid(&h, &t, "bad http method");
+	drv_task_release(&t);
+}
+
+/* Issue 17: the default headers come from task fields; a task that never
+ * went through drv_task_validate() must still not add headers (a second
+ * Host:) to a request that carries the handler's Authorization. */
+Test(http, default_headers_refuse_control_bytes)
+{
+	drv_kv_t auth[] = { { (char *)"Authorization", (char *)"Bearer s" } };
+	drv_handler_conf_t h = handler(url_to("/echo"));
+	drv_task_t t;
+
+	h.headers = auth;
+	h.header_cnt = 1;
+	make_task(&t);
+	t.idempotency_key = drv_strdup("k\r\nHost: evil.example");
+	expect_invalid(&h, &t, "header 'Idempotency-Key': value contains a "
+		       "control byte");
+	free(t.idempotency_key);
+	t.idempotency_key = drv_strdup("k\tv");
+	expect_invalid(&h, &t, "control byte (0x09");
+	free(t.idempotency_key);
+	t.idempotency_key = NULL;
+	memcpy(t.id, "AB\r\nHost: evil", sizeof("AB\r\nHost: evil"));
+	expect_invalid(&h, &t, "header 'X-Drover-Task-Id': value contains");
+	drv_task_release(&t);
+}
+
+/* Issue 17: a label in a URL path must not act as a dot segment. */
+static void url_ok(const drv_task_t *t, const char *tmpl, const char *want)
+{
+	char *url = NULL, err[256] = "";
+
+	cr_assert_eq(drv_http_expand_url(tmpl, t, &url, err, sizeof(err)),
+		     DRV_OK, "%s: %s", tmpl, err);
+	cr_assert_str_eq(url, want);
+	free(url);
+}
+
+static void url_refused(const drv_task_t *t, const char *tmpl,
+			const char *needle)
+{
+	char *url = NULL, err[256] = "";
+
+	cr_assert_eq(drv_http_expand_url(tmpl, t, &url, err, sizeof(err)),
+		     DRV_ERR_INVALID, "%s: %s", tmpl, url ? url : "");
+	cr_assert_null(url);
+	cr_assert_not_null(strstr(err, needle), "%s: %s", tmpl, err);
+}
+
+Test(http_url, dot_segment_labels_are_refused_in_the_path)
+{
+	static const char *const bad[] = {
+		"..", ".", "../admin", "a/../b", "a/..", "./x", "..\\x", "...",
+	};
+	drv_task_t t;
+
+	make_task(&t);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(drv_task_set_label(&t, "p", bad[i]), DRV_OK);
+		url_refused(&t, "http://h/users/${label.p}/admin",
+			    "url: the value of '${label.p}' would make a '.' "
+			    "or '..' path segment");
+		url_refused(&t, "http://h/users/${label.p}", "path segment");
+		url_refused(&t, "http://h/files/.${label.p}", "path segment");
+	}
+	drv_task_release(&t);
+}
+
+Test(http_url, dots_elsewhere_are_kept)
+{
+	drv_task_t t;
+
+	make_task(&t);
+	cr_assert_eq(drv_task_set_label(&t, "p", ".."), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "f", "report.v2.pdf"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "h", "eu.example.com"), DRV_OK);
+	cr_assert_eq(drv_task_set_label(&t, "e", ""), DRV_OK);
+	/* the query and the fragment have no dot segments */
+	url_ok(&t, "http://h/users?p=${label.p}", "http://h/users?p=..");
+	url_ok(&t, "http://h/users#${label.p}", "http://h/users#..");
+	/* dots inside a name, and in the host */
+	url_ok(&t, "http://h/files/${label.f}", "http://h/files/report.v2.pdf");
+	url_ok(&t, "http://${label.h}/x/${label.f}",
+	       "http://eu.example.com/x/report.v2.pdf");
+	url_ok(&t, "http://h/a.${label.f}", "http://h/a.report.v2.pdf");
+	/* the template's own text is the operator's */
+	url_ok(&t, "http://h/a/../b/${label.e}", "http://h/a/../b/");
+	/* an encoded slash or percent is data */
+	cr_assert_eq(drv_task_set_label(&t, "p", "%2E%2E"), DRV_OK);
+	url_ok(&t, "http://h/u/${label.p}", "http://h/u/%252E%252E");
+	url_refused(&t, "http://h/u/${label.nope}", "no label 'nope'");
+	drv_task_release(&t);
+}
+
+Test(http, dot_segment_label_makes_no_request)
+{
+	drv_handler_conf_t h = handler(url_to("/users/${label.p}/admin"));
+	drv_task_t t;
+
+	make_task(&t);
+	cr_assert_eq(drv_task_set_label(&t, "p", ".."), DRV_OK);
+	expect_invalid(&h, &t, "path segment");
 	drv_task_release(&t);
 }
 

@@ -353,6 +353,64 @@ Test(retry_delay, seeded_draws_repeat)
 
 /* --- attempts ------------------------------------------------------------------ */
 
+/* --- the handler's Retry-After (issue 17, item 6) ---------------------------- */
+
+Test(retry_after_delay, longer_request_wins_up_to_the_cap)
+{
+	drv_retry_policy_t p = policy(DRV_JITTER_NONE); /* cap 30 s */
+	const int64_t now = 1764130637123LL;
+
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, 0, now, 0), 2000);
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, -5, now, 0), 2000);
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, 1000, now, 0), 2000);
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, 7000, now, 0), 7000);
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, 30000, now, 0), 30000);
+	cr_assert_eq(drv_retry_after_delay(&p, 2000, 30001, now, 0), 30000);
+	cr_assert_eq(drv_retry_after_delay(&p, -1, 0, now, 0), 0);
+}
+
+Test(retry_after_delay, huge_values_are_clamped_without_overflow)
+{
+	drv_retry_policy_t p = policy(DRV_JITTER_NONE);
+	const int64_t now = 1764130637123LL;
+	/* what drv_http_parse_retry_after() makes of ~292 million years */
+	int64_t huge = drv_retry_after_delay(&p, 1000, INT64_MAX, now, 0);
+
+	cr_assert_eq(huge, 30000);
+	cr_assert_lt(now + huge, now + 30001); /* UBSan: no overflow */
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, INT64_MAX - 1, INT64_MAX,
+					   INT64_MAX), 1000);
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, INT64_MAX, INT64_MIN,
+					   INT64_MAX), 30000);
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, INT64_MAX, INT64_MAX,
+					   INT64_MIN), 1000);
+
+	/* a policy whose cap is its base: requests never lengthen it */
+	p.max_delay_ms = 0;
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, INT64_MAX, now, 0), 1000);
+}
+
+Test(retry_after_delay, request_stops_at_the_deadline)
+{
+	drv_retry_policy_t p = policy(DRV_JITTER_NONE);
+	const int64_t now = 1764130637123LL;
+
+	/* 10 s left: a request for an hour waits 10 s, no more */
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, 3600000, now,
+					   now + 10000), 10000);
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, INT64_MAX, now,
+					   now + 10000), 10000);
+	/* under the time left: as asked */
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, 5000, now, now + 10000),
+		     5000);
+	/* the deadline passed: the policy's own delay, which the caller then
+	 * finds past the deadline */
+	cr_assert_eq(drv_retry_after_delay(&p, 1000, 5000, now, now - 1), 1000);
+	/* the policy's delay is never shortened by the deadline */
+	cr_assert_eq(drv_retry_after_delay(&p, 20000, 25000, now,
+					   now + 10000), 20000);
+}
+
 Test(retry_allowed, counts_the_first_run)
 {
 	drv_retry_policy_t p = policy(DRV_JITTER_NONE); /* max_attempts 5 */

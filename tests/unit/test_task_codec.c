@@ -326,6 +326,76 @@ Test(task, validate_names_the_problem)
 	drv_task_release(&t);
 }
 
+/* Issue 17: one rule for ids, idempotency keys and partition keys. */
+Test(task, key_rule)
+{
+	char max[DRV_TASK_KEY_MAX + 2];
+	static const char *good[] = {
+		"order-42", "a b", "café", "x", "~!@#$%^&*()_+{}|:\"<>?",
+		"\xe2\x82\xac", "\xf0\x9f\x98\x80",
+	};
+	static const char *bad[] = {
+		"", "a\r\nHost: evil", "a\n", "a\r", "\t", "a\x7f", "\x1b[0m",
+		"\xc2\x85",         /* NEL, a C1 control */
+		"\xc2\x9f",         /* another C1 control */
+		"\xff", "\xc3",     /* not UTF-8, truncated UTF-8 */
+		"\xc0\xaf",         /* overlong '/' */
+		"\xed\xa0\x80",     /* a surrogate */
+	};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		cr_assert(drv_task_key_valid(good[i]), "good %zu", i);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert(!drv_task_key_valid(bad[i]), "bad %zu", i);
+	cr_assert(!drv_task_key_valid(NULL));
+
+	memset(max, 'k', DRV_TASK_KEY_MAX);
+	max[DRV_TASK_KEY_MAX] = '\0';
+	cr_assert(drv_task_key_valid(max));
+	max[DRV_TASK_KEY_MAX] = 'k';
+	max[DRV_TASK_KEY_MAX + 1] = '\0';
+	cr_assert(!drv_task_key_valid(max));
+	/* a multi-byte character that ends past the limit */
+	memcpy(max + DRV_TASK_KEY_MAX - 1, "\xc3\xa9", 3);
+	cr_assert(!drv_task_key_valid(max));
+}
+
+Test(task, validate_and_encode_apply_the_key_rule)
+{
+	drv_task_t t;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	char err[256];
+
+	fixture_task(&t);
+	free(t.idempotency_key);
+	t.idempotency_key = strdup("k\r\nHost: evil.example");
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "idempotency key has a control byte (0x0d) at "
+			 "offset 1"), "%s", err);
+	cr_assert_null(strchr(err, '\r'), "the reason quotes the bytes");
+	cr_assert_eq(drv_task_encode(&t, &buf, &len, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	cr_assert_null(buf);
+
+	free(t.idempotency_key);
+	t.idempotency_key = NULL;
+	free(t.key);
+	t.key = malloc(DRV_TASK_KEY_MAX + 2);
+	memset(t.key, 'p', DRV_TASK_KEY_MAX + 1);
+	t.key[DRV_TASK_KEY_MAX + 1] = '\0';
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "partition key is longer than 256 bytes"), "%s",
+		  err);
+	t.key[DRV_TASK_KEY_MAX] = '\0';
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_OK, "%s", err);
+
+	memcpy(t.id, "01AB\n", 6);
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "task id has a control byte"), "%s", err);
+	drv_task_release(&t);
+}
+
 Test(task, validate_checks_failures)
 {
 	drv_task_t t;
@@ -779,6 +849,204 @@ Test(task_codec, repeated_label_key_last_wins)
 	drv_task_release(&t);
 }
 
+/* --- label limits and linear decoding (issue 17, item 5) ------------------------------ */
+
+/* A growable byte buffer for hand-made encodings. */
+struct bytes {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static void bytes_add(struct bytes *b, const void *data, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2;
+		b->p = realloc(b->p, b->cap);
+		cr_assert_not_null(b->p);
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void bytes_varint(struct bytes *b, uint64_t v)
+{
+	uint8_t c;
+
+	do {
+		c = (uint8_t)(v & 0x7f);
+		v >>= 7;
+		if (v)
+			c |= 0x80;
+		bytes_add(b, &c, 1);
+	} while (v);
+}
+
+/* Append the wire form of label {key, value} (Task field 14). */
+static void bytes_label(struct bytes *b, const char *key, const char *value)
+{
+	size_t kl = strlen(key), vl = strlen(value);
+	struct bytes inner = { 0 };
+
+	bytes_varint(&inner, 0x0a);
+	bytes_varint(&inner, kl);
+	bytes_add(&inner, key, kl);
+	bytes_varint(&inner, 0x12);
+	bytes_varint(&inner, vl);
+	bytes_add(&inner, value, vl);
+	bytes_varint(b, 0x72);
+	bytes_varint(b, inner.len);
+	bytes_add(b, inner.p, inner.len);
+	free(inner.p);
+}
+
+/* A valid minimal task (id "x", handler "h", priority 5) plus labels. */
+static void bytes_task(struct bytes *b)
+{
+	static const uint8_t head[] = { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5 };
+
+	memset(b, 0, sizeof(*b));
+	bytes_add(b, head, sizeof(head));
+}
+
+Test(task_codec, fifty_thousand_labels_are_refused)
+{
+	struct bytes b;
+	drv_task_t t;
+	char key[32], err[256] = "";
+
+	bytes_task(&b);
+	for (int i = 0; i < 50000; i++) {
+		drv_fmt(key, sizeof(key), "k%d", i);
+		bytes_label(&b, key, "v");
+	}
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_decode(b.p, b.len, &t, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "invalid drover.v1.Task: 50000 labels, more "
+			 "than 1024"), "%s", err);
+	assert_task_empty(&t);
+	free(b.p);
+}
+
+Test(task_codec, labels_up_to_the_limit_decode)
+{
+	struct bytes b;
+	drv_task_t t;
+	char key[32], err[256] = "";
+
+	bytes_task(&b);
+	for (int i = 0; i < DRV_LABELS_MAX; i++) {
+		drv_fmt(key, sizeof(key), "k%04d", DRV_LABELS_MAX - i);
+		bytes_label(&b, key, key);
+	}
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_decode(b.p, b.len, &t, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(t.label_cnt, DRV_LABELS_MAX);
+	cr_assert_str_eq(t.labels[0].key, "k1024"); /* order kept */
+	cr_assert_str_eq(drv_task_label(&t, "k0001"), "k0001");
+	drv_task_release(&t);
+	free(b.p);
+}
+
+Test(task_codec, repeated_keys_keep_first_place_and_last_value)
+{
+	struct bytes b;
+	drv_task_t t;
+	char val[32], err[256] = "";
+
+	bytes_task(&b);
+	bytes_label(&b, "b", "1");
+	bytes_label(&b, "a", "1");
+	bytes_label(&b, "b", "2");
+	bytes_label(&b, "c", "1");
+	bytes_label(&b, "a", "2");
+	for (int i = 0; i < 1000; i++) { /* many of one key */
+		drv_fmt(val, sizeof(val), "v%d", i);
+		bytes_label(&b, "d", val);
+	}
+	drv_task_init(&t);
+	cr_assert_eq(drv_task_decode(b.p, b.len, &t, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(t.label_cnt, 4);
+	cr_assert_str_eq(t.labels[0].key, "b");
+	cr_assert_str_eq(t.labels[0].value, "2");
+	cr_assert_str_eq(t.labels[1].key, "a");
+	cr_assert_str_eq(t.labels[1].value, "2");
+	cr_assert_str_eq(t.labels[2].key, "c");
+	cr_assert_str_eq(t.labels[3].key, "d");
+	cr_assert_str_eq(t.labels[3].value, "v999");
+	drv_task_release(&t);
+	free(b.p);
+}
+
+Test(task_codec, oversize_labels_and_messages_are_refused)
+{
+	char *big = malloc(DRV_LABEL_VALUE_MAX + 2);
+	struct bytes b;
+	drv_task_t t;
+	char err[256] = "";
+
+	memset(big, 'v', DRV_LABEL_VALUE_MAX + 1);
+	big[DRV_LABEL_VALUE_MAX + 1] = '\0';
+	drv_task_init(&t);
+
+	bytes_task(&b);
+	bytes_label(&b, "k", big);
+	cr_assert_eq(drv_task_decode(b.p, b.len, &t, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "label 0 has a value longer than 4096 bytes"),
+		  "%s", err);
+	free(b.p);
+
+	big[DRV_LABEL_KEY_MAX + 1] = '\0';
+	bytes_task(&b);
+	bytes_label(&b, "ok", "fine");
+	bytes_label(&b, big, "v");
+	cr_assert_eq(drv_task_decode(b.p, b.len, &t, err, sizeof(err)),
+		     DRV_ERR_DECODE);
+	cr_assert(strstr(err, "label 1 has a key longer than 256 bytes"),
+		  "%s", err);
+	free(b.p);
+
+	/* the size is checked before the bytes are parsed */
+	free(big);
+	cr_assert_not_null(big = calloc((size_t)DRV_MESSAGE_MAX + 1, 1));
+	cr_assert_eq(drv_task_decode(big, (size_t)DRV_MESSAGE_MAX + 1, &t, err,
+				     sizeof(err)), DRV_ERR_DECODE);
+	cr_assert(strstr(err, "drover.v1.Task of 16777217 bytes is longer "
+			 "than 16777216"), "%s", err);
+	assert_task_empty(&t);
+	free(big);
+}
+
+Test(task, validate_applies_the_label_limits)
+{
+	char key[32], err[256], *big = malloc(DRV_LABEL_VALUE_MAX + 2);
+	drv_task_t t;
+	uint8_t *buf = NULL;
+	size_t len;
+
+	fixture_task(&t);
+	memset(big, 'v', DRV_LABEL_VALUE_MAX + 1);
+	big[DRV_LABEL_VALUE_MAX + 1] = '\0';
+	cr_assert_eq(drv_task_set_label(&t, "big", big), DRV_OK);
+	cr_assert_eq(drv_task_validate(&t, err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "has a value longer than 4096"), "%s", err);
+	cr_assert_eq(drv_task_set_label(&t, "big", NULL), DRV_OK);
+
+	while (t.label_cnt <= DRV_LABELS_MAX) {
+		drv_fmt(key, sizeof(key), "k%zu", t.label_cnt);
+		cr_assert_eq(drv_task_set_label(&t, key, "v"), DRV_OK);
+	}
+	cr_assert_eq(drv_task_encode(&t, &buf, &len, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	cr_assert(strstr(err, "1025 labels, more than 1024"), "%s", err);
+	cr_assert_null(buf);
+	free(big);
+	drv_task_release(&t);
+}
+
 /* --- decoding bad input ---------------------------------------------------------------- */
 
 /* Hand-made encodings of tasks that parse but break an invariant. */
@@ -803,6 +1071,15 @@ Test(task_codec, decoded_task_is_validated)
 		/* label with empty key */
 		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x72, 3, 0x12, 1, 'v' },
 		  13, "empty key" },
+		/* issue 17: an idempotency key that would add a header */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x62, 4, 'a', '\r',
+		    '\n', 'b' }, 14, "idempotency key has a control byte" },
+		/* a partition key with LF */
+		{ { 0x12, 1, 'x', 0x1a, 1, 'h', 0x28, 5, 0x6a, 2, 'a', '\n' },
+		  12, "partition key has a control byte" },
+		/* an id with LF */
+		{ { 0x12, 3, 'a', '\n', 'b', 0x1a, 1, 'h', 0x28, 5 }, 10,
+		  "task id has a control byte" },
 		/* id of 27 characters */
 		{ { 0x12, 27, '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
 		    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0', '1',
