@@ -148,9 +148,10 @@ const api_schema_t api_event_schemas[] = {
 	  "\"id\": {\"type\": \"string\", \"minLength\": 1, " NONUL ", "
 	  "\"description\": \"default: a new ULID; give one so a retried emit "
 	  "counts once\"}, "
-	  "\"attributes\": {\"type\": \"object\", \"propertyNames\": "
-	  "{\"minLength\": 1, " NONUL "}, \"additionalProperties\": "
-	  "{\"type\": \"string\", " NONUL "}}}}" },
+	  "\"attributes\": {\"type\": \"object\", \"maxProperties\": 1024, "
+	  "\"propertyNames\": {\"minLength\": 1, \"maxLength\": 256, "
+	  NONUL "}, \"additionalProperties\": {\"type\": \"string\", "
+	  "\"maxLength\": 4096, " NONUL "}}}}" },
 	{ "Emitted",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"type\", "
 	  "\"topic\"], \"properties\": {\"id\": {\"type\": \"string\"}, "

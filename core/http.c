@@ -77,7 +77,7 @@ static bool buf_add_encoded(drv_buf_t *b, const char *s)
 /* Whether the URL built so far in b ends inside its path: past the
  * authority's '/' and before any '?' or '#'. Substituted values have '/',
  * '?' and '#' percent-encoded, so only the template's own ones count. */
-static bool url_in_path(const struct buf *b)
+static bool url_in_path(const drv_buf_t *b)
 {
 	const char *u = b->p ? b->p : "", *p = strstr(u, "://");
 
@@ -183,7 +183,7 @@ static drv_err_t expand(const char *tmpl, const drv_task_t *t, bool encode,
 drv_err_t drv_http_expand_url(const char *tmpl, const drv_task_t *t,
 			       char **out, char *errstr, size_t errstr_size)
 {
-	struct buf b = { 0 };
+	drv_buf_t b = { 0 };
 	drv_err_t err;
 
 	err = expand(tmpl ? tmpl : "", t, true, &b, "url", errstr,

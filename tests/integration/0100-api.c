@@ -1,11 +1,13 @@
 /*
  * 0100 — the HTTP API against the real Kafka, Redis, a coordinator serving
  * it and a worker: tasks submitted one by one and in a batch run, show
- * their state, and obey pause and resume; an Idempotency-Key replays;
+ * their state, and obey pause and resume; events reach the events topic;
+ * an Idempotency-Key replays;
  * every write is audited under the token's name; every auth path and error
  * class answers as docs/api.md says; every route of the OpenAPI document
  * is served.
  */
+#define _GNU_SOURCE  /* memmem */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -277,12 +279,41 @@ Test(api, tasks_end_to_end, .timeout = 120)
 	resp_free(&r);
 	cr_assert_eq(it_wait_count(&ctx, "run", id, 1, 30000), 1);
 
+	/* events: one, then a batch with a bad item; both reach the topic */
+	cr_assert_eq(call(port, "POST", "/api/v1/events", OPS,
+			  "{\"type\": \"order.created\", \"id\": "
+			  "\"evt-0100-a\", \"payload\": {\"order\": 1}}", NULL,
+			  &r), 201, "%s", r.body);
+	cr_assert_str_eq(str(&r, "id"), "evt-0100-a");
+	resp_free(&r);
+	cr_assert_eq(call(port, "POST", "/api/v1/events/batch", OPS,
+			  "{\"events\": [{\"type\": \"order.paid\", "
+			  "\"id\": \"evt-0100-b\"}, {\"id\": \"x\"}]}", NULL,
+			  &r), 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(json_object_get(r.json, "submitted")),
+		     1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(r.json, "results"), 1), "pointer")),
+		"/events/1/type");
+	resp_free(&r);
+	{
+		it_msg_t *msgs = NULL;
+		int n = it_consume(&ctx, "events", 200, 5000, &msgs), seen = 0;
+
+		for (int i = 0; i < n; i++)
+			seen += memmem(msgs[i].data, msgs[i].len, "evt-0100-",
+				       9) != NULL;
+		it_msgs_free(msgs, n);
+		cr_assert_eq(seen, 2, "%d of the 2 events on the topic", seen);
+	}
+
 	/* every write is audited with the token's name */
 	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--actor", "ops",
 			    "--json", NULL), 0);
 	cr_assert(strstr(out, "\"task.submit\""), "%s", out);
 	cr_assert(strstr(out, "\"task.pause\""), "%s", out);
 	cr_assert(strstr(out, "\"task.resume\""), "%s", out);
+	cr_assert(strstr(out, "\"event.emit\""), "%s", out);
 	free(out);
 
 	it_stop(worker, SIGTERM, 20000);
