@@ -171,6 +171,14 @@ typedef struct api_batch_ops {
  *         in order]}, one bad item failing alone. */
 void api_batch(api_call_t *call, const api_batch_ops_t *ops);
 
+/** @brief Produce one built \p item (its topic into \p topic) and its audit
+ *         record (ops->audit, \p target, \p details stolen) together, and
+ *         wait for both. @returns true when both are acknowledged; else
+ *         the problem is replied. */
+bool api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
+		     void *item, char *topic, size_t topic_size,
+		     const char *target, json_t *details);
+
 /* routes.c */
 /** Result of matching a request to the table. */
 typedef enum api_match {
@@ -217,9 +225,12 @@ redisContext *api_redis(api_call_t *call);
 /** @brief Report that the connection failed (dropped; the next call
  *         reconnects). */
 void api_redis_lost(api_call_t *call);
-/** @brief Write the audit record of a write by the caller's token;
- *         false (and a 503 problem) when it could not be written. */
+/** @brief Write the audit record of a write by the caller's token
+ *         (\p details stolen); false (and a 503 problem) when it could not
+ *         be written. With \p dr it is only produced: api_audit_wait()
+ *         then, so the write and its record share one round trip. */
 bool api_audit(api_call_t *call, const char *action, const char *target,
-	       uint64_t count, json_t *details);
+	       uint64_t count, json_t *details, drv_delivery_t *dr);
+bool api_audit_wait(api_call_t *call, drv_delivery_t *dr);
 
 #endif /* DROVER_API_INT_H */

@@ -1,8 +1,10 @@
 /*
- * batch.c — what every batch call shares: the body's array checked, each
- * item built and produced at once, then every acknowledgement awaited, so
- * a batch costs about one round trip to the brokers however long it is.
- * One bad item fails alone, in its result; the batch is audited once.
+ * batch.c — what every call that produces shares. A batch: the body's
+ * array checked, each item built and produced at once, then every
+ * acknowledgement awaited, so it costs about one round trip to the brokers
+ * however long it is; one bad item fails alone, in its result; the batch
+ * is audited once. One item: it and its audit record produced together,
+ * one round trip for both.
  */
 #include <stdlib.h>
 
@@ -93,7 +95,7 @@ void api_batch(api_call_t *call, const api_batch_ops_t *ops)
 	}
 	if (!ok || api_audit(call, ops->audit, NULL, ok, json_pack(
 		    "{s:I, s:I}", "submitted", (json_int_t)ok, "refused",
-		    (json_int_t)(n - ok))))
+		    (json_int_t)(n - ok)), NULL))
 		api_reply(call, 200, json_pack("{s:I, s:I, s:o}", "submitted",
 					       (json_int_t)ok, "failed",
 					       (json_int_t)(n - ok), "results",
@@ -104,4 +106,31 @@ out:
 	free(slots);
 	free(items);
 	json_decref(o);
+}
+
+bool api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
+		     void *item, char *topic, size_t topic_size,
+		     const char *target, json_t *details)
+{
+	drv_delivery_t dr = { 0 }, adr = { 0 };
+	char err[512];
+	bool audited;
+	drv_err_t rc;
+
+	rc = ops->produce(call, item, &dr, topic, topic_size, err,
+			  sizeof(err));
+	if (rc) {
+		json_decref(details);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return false;
+	}
+	audited = api_audit(call, ops->audit, target, 1, details, &adr);
+	rc = drv_kafka_wait(call->api->producer, &dr, topic,
+			    call->api->cfg->kafka.connect_timeout_ms, err,
+			    sizeof(err));
+	if (audited)
+		audited = api_audit_wait(call, &adr);
+	if (rc)
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+	return !rc && audited;
 }

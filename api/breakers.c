@@ -111,7 +111,7 @@ static void change(api_call_t *call)
 	}
 	drv_fmt(action, sizeof(action), "breaker.%s", verb);
 	if (api_audit(call, action, name, 1, json_pack("{s:s}", "state",
-			drv_breaker_state_name(v.state))))
+			drv_breaker_state_name(v.state)), NULL))
 		api_reply(call, 200, drv_breaker_view_json(&v));
 }
 

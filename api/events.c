@@ -34,34 +34,6 @@ static json_t *accepted(const void *item, const char *topic)
 			 "topic", topic);
 }
 
-static void emit(api_call_t *call)
-{
-	json_t *o = api_body_json(call), *problem;
-	char topic[256], err[512];
-	drv_event_t e;
-	drv_err_t rc;
-
-	if (!o)
-		return;
-	drv_event_init(&e);
-	drv_topic_name(call->api->cfg, DRV_TOPIC_EVENTS, NULL, 0, topic,
-		       sizeof(topic));
-	if ((problem = build(call, o, "", &e))) {
-		api_reply(call, 400, problem);
-		call->problem = true;
-	} else if ((rc = drv_event_publish(call->api->producer,
-					   call->api->cfg, &e, call->api->cfg->
-					   kafka.connect_timeout_ms, err,
-					   sizeof(err)))) {
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
-	} else if (api_audit(call, "event.emit", e.id, 1, json_pack("{s:s}",
-			     "type", e.type))) {
-		api_reply(call, 201, accepted(&e, topic));
-	}
-	drv_event_release(&e);
-	json_decref(o);
-}
-
 static json_t *batch_build(api_call_t *call, const json_t *o,
 			   const char *at, void *item)
 {
@@ -93,6 +65,27 @@ static const api_batch_ops_t event_batch = {
 static void emit_batch(api_call_t *call)
 {
 	api_batch(call, &event_batch);
+}
+
+static void emit(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *problem;
+	char topic[256];
+	drv_event_t e;
+
+	if (!o)
+		return;
+	drv_event_init(&e);
+	if ((problem = build(call, o, "", &e))) {
+		api_reply(call, 400, problem);
+		call->problem = true;
+	} else if (api_produce_one(call, &event_batch, &e, topic,
+				   sizeof(topic), e.id, json_pack("{s:s}",
+				   "type", e.type))) {
+		api_reply(call, 201, accepted(&e, topic));
+	}
+	drv_event_release(&e);
+	json_decref(o);
 }
 
 #define NONUL "\"pattern\": \"^[^\\\\u0000]*$\""

@@ -246,7 +246,7 @@ void api_redis_lost(api_call_t *call)
 }
 
 bool api_audit(api_call_t *call, const char *action, const char *target,
-	       uint64_t count, json_t *details)
+	       uint64_t count, json_t *details, drv_delivery_t *dr)
 {
 	char *text = details ? json_dumps(details, JSON_COMPACT) : NULL;
 	char err[512];
@@ -254,16 +254,30 @@ bool api_audit(api_call_t *call, const char *action, const char *target,
 
 	rc = drv_audit_write(call->api->producer, call->api->cfg,
 			     call->token ? call->token->name : "anonymous",
-			     action, target, count, text, "ok", err,
+			     action, target, count, text, "ok", dr, err,
 			     sizeof(err));
 	free(text);
 	json_decref(details);
-	if (rc) {
+	if (rc)
 		api_problem(call, 503, NULL, "the action was taken but its "
 			    "audit record could not be written: %s", err);
-		return false;
-	}
-	return true;
+	return !rc;
+}
+
+bool api_audit_wait(api_call_t *call, drv_delivery_t *dr)
+{
+	char topic[256], err[512];
+	drv_err_t rc;
+
+	drv_topic_name(call->api->cfg, DRV_TOPIC_AUDIT, NULL, 0, topic,
+		       sizeof(topic));
+	rc = drv_kafka_wait(call->api->producer, dr, topic,
+			    call->api->cfg->kafka.connect_timeout_ms, err,
+			    sizeof(err));
+	if (rc)
+		api_problem(call, 503, NULL, "the action was taken but its "
+			    "audit record could not be written: %s", err);
+	return !rc;
 }
 
 /* ------------------------------------------------------------------ */

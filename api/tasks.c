@@ -46,33 +46,6 @@ static json_t *accepted(const drv_task_t *t, const char *topic)
 			 "handler", t->handler, "priority", (int)t->priority);
 }
 
-static void submit(api_call_t *call)
-{
-	json_t *o = api_body_json(call), *problem;
-	char topic[256], err[512];
-	drv_task_t t;
-	drv_err_t rc;
-
-	if (!o)
-		return;
-	drv_task_init(&t);
-	if ((problem = build(call, o, "", &t))) {
-		api_reply(call, 400, problem);
-		call->problem = true;
-	} else if ((rc = drv_task_publish(call->api->producer, call->api->cfg,
-					  &t, call->api->cfg->kafka.
-					  connect_timeout_ms, topic,
-					  sizeof(topic), err, sizeof(err)))) {
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
-	} else if (api_audit(call, "task.submit", t.id, 1, json_pack(
-			   "{s:s, s:s}", "handler", t.handler, "topic",
-			   topic))) {
-		api_reply(call, 201, accepted(&t, topic));
-	}
-	drv_task_release(&t);
-	json_decref(o);
-}
-
 static json_t *batch_build(api_call_t *call, const json_t *o,
 			   const char *at, void *item)
 {
@@ -108,6 +81,27 @@ static const api_batch_ops_t task_batch = {
 static void submit_batch(api_call_t *call)
 {
 	api_batch(call, &task_batch);
+}
+
+static void submit(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *problem;
+	char topic[256];
+	drv_task_t t;
+
+	if (!o)
+		return;
+	drv_task_init(&t);
+	if ((problem = build(call, o, "", &t))) {
+		api_reply(call, 400, problem);
+		call->problem = true;
+	} else if (api_produce_one(call, &task_batch, &t, topic, sizeof(topic),
+				   t.id, json_pack("{s:s}", "handler",
+						   t.handler))) {
+		api_reply(call, 201, accepted(&t, topic));
+	}
+	drv_task_release(&t);
+	json_decref(o);
 }
 
 /* The {id} of the path, or NULL with a 404 replied. */
@@ -200,7 +194,8 @@ static void intervene(api_call_t *call)
 	}
 	drv_fmt(audit, sizeof(audit), "task.%s", verb);
 	if (api_audit(call, audit, id, 1, json_pack("{s:s, s:s?}", "field",
-						     field, "reason", reason)))
+						     field, "reason", reason),
+		      NULL))
 		api_reply(call, 200, json_pack("{s:s, s:s, s:b}", "id", id,
 					       "action", verb, "state_known",
 					       !no_state));

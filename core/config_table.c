@@ -561,9 +561,9 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .doc = "Port of the HTTP API; 0 turns it off. `scripts/up` and the "
 		 "chart use 8470." },
 	{ .name = "api.threads", .type = DRV_CFG_INT,
-	  .offset = CF(api.threads), .def = "4", .min = 1, .max = 64,
-	  .doc = "Requests served at once, each with its own Redis "
-		 "connection." },
+	  .offset = CF(api.threads), .def = "16", .min = 1, .max = 256,
+	  .doc = "Requests served at once (a request waiting for Kafka holds "
+		 "one), each thread with its own Redis connection." },
 	{ .name = "api.max_body", .type = DRV_CFG_INT,
 	  .offset = CF(api.max_body), .def = "4194304", .min = 1024,
 	  .max = 64 * 1024 * 1024,

@@ -42,21 +42,30 @@ drv_err_t drv_kafka_err(rd_kafka_resp_err_t err)
 }
 
 /* Delivery reports: the message opaque, when set, is a drv_delivery_t. */
+/* drv_kafka_wait's poll: how late a waiter may see a report another thread
+ * served. */
+#define WAIT_POLL_MS 2
+
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 			void *opaque)
 {
 	drv_delivery_t *d = m->_private;
+	void (*fn)(drv_delivery_t *, void *);
+	void *arg;
 
 	(void)rk;
 	(void)opaque;
 	if (!d)
 		return;
+	/* read before done: a waiter may free d the moment it sees done */
+	fn = d->on_delivery;
+	arg = d->arg;
 	d->err = m->err;
 	d->partition = m->partition;
 	d->offset = m->offset;
 	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
-	if (d->on_delivery)
-		d->on_delivery(d, d->arg);
+	if (fn)
+		fn(d, arg);
 }
 
 static void silent_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -361,7 +370,10 @@ drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 		int64_t left = deadline - drv_mono_ms();
 		if (left <= 0)
 			break;
-		rd_kafka_poll(rk, left > 100 ? 100 : (int)left);
+		/* short: when threads share rk, another one may serve this
+		 * report, and a poll here only returns on an event of its own */
+		rd_kafka_poll(rk, left > WAIT_POLL_MS ? WAIT_POLL_MS :
+			      (int)left);
 	}
 	if (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
 		/* Purge so the pending report cannot write into freed stack

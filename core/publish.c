@@ -81,22 +81,35 @@ drv_err_t drv_task_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 }
 
 /* Produce an encoded message (\p buf, freed here) to the topic of \p kind,
- * keyed by \p key with two headers, and wait for the acknowledgement. */
-static drv_err_t publish_encoded(rd_kafka_t *rk, const drv_config_t *cfg,
+ * keyed by \p key with two headers, reporting to \p dr. */
+static drv_err_t produce_encoded(rd_kafka_t *rk, const drv_config_t *cfg,
 				 drv_topic_kind_t kind, const char *key,
 				 uint8_t *buf, size_t len,
-				 const drv_header_t hdrs[2], int64_t timeout_ms,
+				 const drv_header_t hdrs[2], drv_delivery_t *dr,
 				 char *errstr, size_t errstr_size)
 {
 	char topic[256];
 	drv_err_t err;
 
 	drv_topic_name(cfg, kind, NULL, 0, topic, sizeof(topic));
-	err = drv_kafka_produce_sync(rk, topic, key, strlen(key), buf, len,
-				     hdrs, 2, timeout_ms, NULL, errstr,
-				     errstr_size);
+	err = drv_kafka_produce(rk, topic, key, strlen(key), buf, len, hdrs, 2,
+				dr, errstr, errstr_size);
 	free(buf);
 	return err;
+}
+
+/* Wait for \p dr of a message to the topic of \p kind, once produced. */
+static drv_err_t wait_kind(rd_kafka_t *rk, const drv_config_t *cfg,
+			   drv_topic_kind_t kind, drv_delivery_t *dr,
+			   drv_err_t produced, int64_t timeout_ms,
+			   char *errstr, size_t errstr_size)
+{
+	char topic[256];
+
+	if (produced)
+		return produced;
+	drv_topic_name(cfg, kind, NULL, 0, topic, sizeof(topic));
+	return drv_kafka_wait(rk, dr, topic, timeout_ms, errstr, errstr_size);
 }
 
 drv_err_t drv_event_produce(rd_kafka_t *rk, const drv_config_t *cfg,
@@ -109,17 +122,13 @@ drv_err_t drv_event_produce(rd_kafka_t *rk, const drv_config_t *cfg,
 	};
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	char topic[256];
 	drv_err_t err;
 
 	err = drv_event_encode(e, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
-	err = drv_kafka_produce(rk, topic, e->id, strlen(e->id), buf, len,
-				hdrs, 2, dr, errstr, errstr_size);
-	free(buf);
-	return err;
+	return produce_encoded(rk, cfg, DRV_TOPIC_EVENTS, e->id, buf, len,
+			       hdrs, dr, errstr, errstr_size);
 }
 
 drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
@@ -127,19 +136,15 @@ drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    char *errstr, size_t errstr_size)
 {
 	drv_delivery_t dr = { 0 };
-	char topic[256];
-	drv_err_t err;
 
-	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
-	err = drv_event_produce(rk, cfg, e, &dr, errstr, errstr_size);
-	if (!err)
-		err = drv_kafka_wait(rk, &dr, topic, timeout_ms, errstr,
-				     errstr_size);
-	return err;
+	return wait_kind(rk, cfg, DRV_TOPIC_EVENTS, &dr,
+			 drv_event_produce(rk, cfg, e, &dr, errstr,
+					   errstr_size),
+			 timeout_ms, errstr, errstr_size);
 }
 
-drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
-			    const drv_audit_t *a, int64_t timeout_ms,
+drv_err_t drv_audit_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_audit_t *a, drv_delivery_t *dr,
 			    char *errstr, size_t errstr_size)
 {
 	const drv_header_t hdrs[2] = {
@@ -153,17 +158,28 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 	err = drv_audit_encode(a, &buf, &len, errstr, errstr_size);
 	if (err)
 		return err;
-	return publish_encoded(rk, cfg, DRV_TOPIC_AUDIT,
+	return produce_encoded(rk, cfg, DRV_TOPIC_AUDIT,
 			       a->target && *a->target ? a->target : a->action,
-			       buf, len, hdrs, timeout_ms, errstr,
-			       errstr_size);
+			       buf, len, hdrs, dr, errstr, errstr_size);
+}
+
+drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_audit_t *a, int64_t timeout_ms,
+			    char *errstr, size_t errstr_size)
+{
+	drv_delivery_t dr = { 0 };
+
+	return wait_kind(rk, cfg, DRV_TOPIC_AUDIT, &dr,
+			 drv_audit_produce(rk, cfg, a, &dr, errstr,
+					   errstr_size),
+			 timeout_ms, errstr, errstr_size);
 }
 
 drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
 			  const char *actor, const char *action,
 			  const char *target, uint64_t count,
 			  const char *details_json, const char *result,
-			  char *errstr, size_t errstr_size)
+			  drv_delivery_t *dr, char *errstr, size_t errstr_size)
 {
 	char host[256] = "";
 	drv_audit_t a;
@@ -181,6 +197,8 @@ drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
 	    !(a.result = strdup(result ? result : "ok")))
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
+	else if (dr)
+		rc = drv_audit_produce(rk, cfg, &a, dr, errstr, errstr_size);
 	else
 		rc = drv_audit_publish(rk, cfg, &a,
 				       cfg->kafka.connect_timeout_ms, errstr,

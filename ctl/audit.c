@@ -42,7 +42,7 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	if (!rk && !(rk = own = drv_kafka_producer_new(cfg, err, sizeof(err))))
 		return ctl_fail("cannot write the audit record: %s", err);
 	rc = drv_audit_write(rk, cfg, ctl_actor_name(), action, target, count,
-			     details_json, result, err, sizeof(err));
+			     details_json, result, NULL, err, sizeof(err));
 	if (own)
 		rd_kafka_destroy(own);
 	if (rc)

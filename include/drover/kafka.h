@@ -306,6 +306,15 @@ drv_err_t drv_event_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			    char *errstr, size_t errstr_size);
 
 /**
+ * @brief Encode \p a and produce it to the audit topic, as
+ *        drv_audit_publish() does, without waiting: \p dr as for
+ *        drv_kafka_produce().
+ */
+drv_err_t drv_audit_produce(rd_kafka_t *rk, const drv_config_t *cfg,
+			    const drv_audit_t *a, drv_delivery_t *dr,
+			    char *errstr, size_t errstr_size);
+
+/**
  * @brief Encode \p a, produce it to the audit topic keyed by its target
  *        (its action when it has none) with headers drover-audit-action and
  *        drover-audit-actor, and wait for the acknowledgement.
@@ -320,14 +329,18 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
  *        (borrowed): \p actor (who: a login or an API token name),
  *        \p action ("task.pause"), \p target (may be NULL), \p count of
  *        things affected, \p details_json (a JSON object's text, or NULL)
- *        and \p result (NULL = "ok"). Waits connect_timeout at most.
+ *        and \p result (NULL = "ok"). Waits connect_timeout at most; with
+ *        \p dr, only produces, and the caller waits on \p dr as for
+ *        drv_kafka_produce() (so a write and its record share one round
+ *        trip).
  * @locality any thread; \p rk may be shared.
  */
 drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
 			  const char *actor, const char *action,
 			  const char *target, uint64_t count,
 			  const char *details_json, const char *result,
-			  char *errstr, size_t errstr_size);
+			  drv_delivery_t *dr, char *errstr,
+			  size_t errstr_size);
 
 /**
  * @brief Encode \p dl and produce it to the dead-letter topic, keyed by the
