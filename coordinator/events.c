@@ -59,8 +59,9 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 }
 
 /* One try of start_new_partitions(): the committed offsets of \p parts,
- * then the offsets for the start time of those without one, set in
- * \p parts only if every answer came; \p *fresh = how many. */
+ * then the offsets for the start time of those without one (the end
+ * offset when there is no event that late), set in \p parts only if every
+ * answer came; \p *fresh_cnt = how many. */
 static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
 		rd_kafka_topic_partition_list_t *parts, int timeout_ms,
 		int *fresh_cnt)
@@ -80,15 +81,22 @@ static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
 				c->started_ms - CLOCK_SKEW_MS;
 	if (!err && fresh->cnt)
 		err = rd_kafka_offsets_for_times(rk, fresh, timeout_ms);
-	for (int i = 0; !err && i < fresh->cnt; i++)
-		err = fresh->elems[i].err;
+	for (int i = 0; !err && i < fresh->cnt; i++) {
+		rd_kafka_topic_partition_t *f = &fresh->elems[i];
+		int64_t low;
+
+		/* -1, nothing that late yet: the end, as a number to store */
+		if (!(err = f->err) && f->offset == RD_KAFKA_OFFSET_END)
+			err = rd_kafka_query_watermark_offsets(rk, f->topic,
+					f->partition, &low, &f->offset,
+					timeout_ms);
+	}
 	for (int i = 0; !err && i < fresh->cnt; i++) {
 		rd_kafka_topic_partition_t *f = &fresh->elems[i];
 		rd_kafka_topic_partition_t *p =
 			rd_kafka_topic_partition_list_find(parts, f->topic,
 							   f->partition);
 
-		/* -1 (nothing that late yet) is RD_KAFKA_OFFSET_END */
 		if (p)
 			p->offset = f->offset;
 	}
@@ -132,13 +140,31 @@ static void start_new_partitions(coord_t *c, rd_kafka_t *rk,
 }
 
 /* Assignments are incremental under cooperative-sticky and KIP-848; the
- * offsets set in \p parts are where the new partitions start. */
+ * offsets set in \p parts are where the new partitions start. They are
+ * stored at once too (committed within auto.commit.interval.ms): a
+ * coordinator that restarts before an event arrives goes on from there,
+ * not from its new start. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && parts->cnt)
-		start_new_partitions(opaque, rk, parts);
+	rd_kafka_topic_partition_list_t *start;
+
+	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS || !parts->cnt) {
+		drv_kafka_rebalance_apply(rk, err, parts);
+		return;
+	}
+	start_new_partitions(opaque, rk, parts);
 	drv_kafka_rebalance_apply(rk, err, parts);
+	start = rd_kafka_topic_partition_list_new(parts->cnt);
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].offset >= 0)
+			rd_kafka_topic_partition_list_add(start,
+				parts->elems[i].topic,
+				parts->elems[i].partition)->offset =
+				parts->elems[i].offset;
+	if (start->cnt)
+		rd_kafka_offsets_store(rk, start);
+	rd_kafka_topic_partition_list_destroy(start);
 }
 
 bool events_start(coord_t *c)

@@ -10,7 +10,10 @@
  *    group starts at the coordinator's start, so the old are not read);
  *  - coordinator.events_start: earliest alone: the old events are read but
  *    skipped as older than the trigger (outcome before_trigger);
- *  - both: every event triggers, the old ones too.
+ *  - both: every event triggers, the old ones too;
+ *  - the group's start is committed: an event sent while its only
+ *    coordinator is down, before any event was read, still triggers once
+ *    it is back.
  * Run with DROVER_KAFKA_GROUP_PROTOCOL=consumer for the KIP-848 path.
  */
 #include <criterion/criterion.h>
@@ -116,4 +119,34 @@ Test(coord_new_group, earliest_with_past_events_replays, .timeout = 150)
 		    "  trigger_past_events: true\n", 1 + OLD_EVENTS, false);
 
 	cr_assert_eq(k, 1 + OLD_EVENTS, "%d tasks, want every event", k);
+}
+
+Test(coord_new_group, start_is_kept_across_a_restart, .timeout = 150)
+{
+	it_ctx_t ctx;
+	it_task_t *t = NULL;
+	pid_t c;
+	int n, k = 0;
+
+	it_setup(&ctx, handlers);
+	it_coord_config(&ctx, "", triggers);
+	it_topics(&ctx);
+	c = it_coordinator_start(&ctx, "coord-1");
+	cr_assert(it_coord_log_wait(&ctx, "coord-1", "start at the "
+				    "coordinator's start", 60000));
+	sleep(2);   /* auto.commit.interval.ms is 200 ms */
+	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
+	emit(&ctx, "while-down");
+	sleep(6);
+	c = it_coordinator_start(&ctx, "coord-2");
+	cr_assert(it_coord_log_wait(&ctx, "coord-2", "event_id=while-down",
+				    60000), "the event sent while the "
+		  "coordinator was down was not read after its restart");
+	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
+	n = it_tasks(&ctx, "tasks.normal", 100, 4000, &t);
+	for (int i = 0; i < n; i++)
+		k += !strcmp(t[i].trigger, "on-order");
+	free(t);
+	cr_assert_eq(k, 1);
+	it_teardown(&ctx);
 }
