@@ -27,6 +27,7 @@
  *   P schedules:enabled       hash id -> 1/0: enable/disable overrides
  *   P schedules:version       bumped on every run-time change
  *   P event:<id>              an event id acted on (dedup marker)
+ *   P triggers:since          hash trigger name -> ms it was first loaded
  */
 #ifndef DROVER_COORD_H
 #define DROVER_COORD_H
@@ -85,7 +86,11 @@ typedef struct coord {
 	int64_t        rt_checked;     /* mono ms */
 	int64_t        buffer_checked; /* mono ms */
 
+	/* events.c: trigger name -> ms it was first loaded (integer) */
+	struct json_t *trigger_since;
+
 	/* main.c */
+	int64_t        started_ms;     /* wall clock ms the process began */
 	int64_t        cfg_mtime;      /* ns */
 	int64_t        cfg_checked;
 
@@ -167,10 +172,18 @@ void runtime_tick(coord_t *c, bool force);
 
 /* events.c */
 /** @brief Make the events consumer (subscribed to the events topic and
- *         coordinator.event_topics). @returns false (logged) on error. */
+ *         coordinator.event_topics). A partition the group has no offset
+ *         for starts at the coordinator's start (coordinator.events_start:
+ *         latest) or at the beginning (earliest).
+ *         @returns false (logged) on error. */
 bool events_start(coord_t *c);
 /** @brief Poll events for up to \p timeout_ms and act on them. */
 void events_poll(coord_t *c, int timeout_ms);
+/** @brief Learn when each trigger of the config was first loaded by any
+ *         coordinator (P triggers:since, set once per name), so that a
+ *         trigger skips events older than itself; after start and every
+ *         reload. Without Redis: the time this process first loaded it. */
+void events_triggers_loaded(coord_t *c);
 void events_stop(coord_t *c);
 
 /* stats.c */

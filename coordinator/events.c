@@ -17,10 +17,19 @@
  * (life coordinator.event_dedup_ttl); a copy read again (redelivery, or the
  * same id produced twice) finds it and is skipped. Offsets are stored once
  * an event is handled and committed by librdkafka in the background.
+ *
+ * Old events (issue 14: a new group replayed the whole topic into a new
+ * trigger): a partition the group has no committed offset for starts at
+ * the first event stamped at or after the coordinator's start
+ * (coordinator.events_start: latest; earliest = the whole retained topic),
+ * and a trigger skips events older than the time a coordinator first
+ * loaded it (P triggers:since) unless coordinator.trigger_past_events.
+ * Both allow CLOCK_SKEW_MS, as the times come from different clocks.
  */
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -35,6 +44,9 @@
 #define PUBLISH_TIMEOUT_MS 10000
 #define PUBLISH_TRIES 5
 #define STATS_DEDUP_MS (10 * 60 * 1000)
+/* an event stamped this much before the coordinator or trigger started
+ * (the producer's clock against the coordinator's) still counts as new */
+#define CLOCK_SKEW_MS 5000
 
 #define METADATA_REFRESH "topic.metadata.refresh.interval.ms"
 
@@ -46,6 +58,114 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 	return false;
 }
 
+/* One try of start_new_partitions(): the committed offsets of \p parts,
+ * then the offsets for the start time of those without one (the end
+ * offset when there is no event that late), set in \p parts only if every
+ * answer came; \p *fresh_cnt = how many. */
+static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
+		rd_kafka_topic_partition_list_t *parts, int timeout_ms,
+		int *fresh_cnt)
+{
+	rd_kafka_topic_partition_list_t *look, *fresh;
+	rd_kafka_resp_err_t err;
+
+	look = rd_kafka_topic_partition_list_copy(parts);
+	fresh = rd_kafka_topic_partition_list_new(look->cnt);
+	err = rd_kafka_committed(rk, look, timeout_ms);
+	for (int i = 0; !err && i < look->cnt; i++)
+		if ((err = look->elems[i].err) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+		    look->elems[i].offset == RD_KAFKA_OFFSET_INVALID)
+			rd_kafka_topic_partition_list_add(fresh,
+				look->elems[i].topic,
+				look->elems[i].partition)->offset =
+				c->started_ms - CLOCK_SKEW_MS;
+	if (!err && fresh->cnt)
+		err = rd_kafka_offsets_for_times(rk, fresh, timeout_ms);
+	for (int i = 0; !err && i < fresh->cnt; i++) {
+		rd_kafka_topic_partition_t *f = &fresh->elems[i];
+		int64_t low;
+
+		/* -1, nothing that late yet: the end, as a number to store */
+		if (!(err = f->err) && f->offset == RD_KAFKA_OFFSET_END)
+			err = rd_kafka_query_watermark_offsets(rk, f->topic,
+					f->partition, &low, &f->offset,
+					timeout_ms);
+	}
+	for (int i = 0; !err && i < fresh->cnt; i++) {
+		rd_kafka_topic_partition_t *f = &fresh->elems[i];
+		rd_kafka_topic_partition_t *p =
+			rd_kafka_topic_partition_list_find(parts, f->topic,
+							   f->partition);
+
+		if (p)
+			p->offset = f->offset;
+	}
+	*fresh_cnt = fresh->cnt;
+	rd_kafka_topic_partition_list_destroy(fresh);
+	rd_kafka_topic_partition_list_destroy(look);
+	return err;
+}
+
+/* The partitions of \p parts with no committed offset start at the first
+ * event stamped at or after the coordinator's start (less CLOCK_SKEW_MS),
+ * or at the end when there is none; the others keep their committed
+ * offset. Kafka is asked again while it answers with errors (a topic just
+ * made has no leader yet) for up to kafka.connect_timeout; then
+ * auto.offset.reset (latest) decides. */
+static void start_new_partitions(coord_t *c, rd_kafka_t *rk,
+				 rd_kafka_topic_partition_list_t *parts)
+{
+	int64_t left, deadline = drv_mono_ms() +
+				 c->cfg->kafka.connect_timeout_ms;
+	rd_kafka_resp_err_t err;
+	int fresh = 0;
+	char cnt[16];
+
+	if (c->cfg->coordinator.events_start == DRV_EVENTS_EARLIEST)
+		return;
+	while ((err = new_partitions_once(c, rk, parts,
+			(int)c->cfg->kafka.connect_timeout_ms, &fresh)) &&
+	       (left = deadline - drv_mono_ms()) > 0)
+		usleep((useconds_t)(left < 200 ? left : 200) * 1000);
+	if (err) {
+		drv_log_kv(DRV_LOG_WARN, "cannot look up where new events "
+			   "partitions start; starting at the end", "error",
+			   rd_kafka_err2str(err), NULL);
+	} else if (fresh) {
+		drv_fmt(cnt, sizeof(cnt), "%d", fresh);
+		drv_log_kv(DRV_LOG_INFO, "events partitions without a "
+			   "committed offset start at the coordinator's start",
+			   "count", cnt, NULL);
+	}
+}
+
+/* Assignments are incremental under cooperative-sticky and KIP-848; the
+ * offsets set in \p parts are where the new partitions start. They are
+ * stored at once too (committed within auto.commit.interval.ms): a
+ * coordinator that restarts before an event arrives goes on from there,
+ * not from its new start. */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			 rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	rd_kafka_topic_partition_list_t *start;
+
+	if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS || !parts->cnt) {
+		drv_kafka_rebalance_apply(rk, err, parts);
+		return;
+	}
+	start_new_partitions(opaque, rk, parts);
+	drv_kafka_rebalance_apply(rk, err, parts);
+	start = rd_kafka_topic_partition_list_new(parts->cnt);
+	for (int i = 0; i < parts->cnt; i++)
+		if (parts->elems[i].offset >= 0)
+			rd_kafka_topic_partition_list_add(start,
+				parts->elems[i].topic,
+				parts->elems[i].partition)->offset =
+				parts->elems[i].offset;
+	if (start->cnt)
+		rd_kafka_offsets_store(rk, start);
+	rd_kafka_topic_partition_list_destroy(start);
+}
 
 bool events_start(coord_t *c)
 {
@@ -65,7 +185,17 @@ bool events_start(coord_t *c)
 	if (conf && !has_property(c->cfg, METADATA_REFRESH))
 		rd_kafka_conf_set(conf, METADATA_REFRESH, "5000", err,
 				  sizeof(err));
+	/* a new group starts at the end unless asked (issue 14: a new
+	 * group replayed every retained event into a new trigger) */
+	if (conf && !has_property(c->cfg, "auto.offset.reset"))
+		rd_kafka_conf_set(conf, "auto.offset.reset",
+				  c->cfg->coordinator.events_start ==
+				  DRV_EVENTS_EARLIEST ? "earliest" : "latest",
+				  err, sizeof(err));
+	events_triggers_loaded(c);
 	if (conf) {
+		rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+		rd_kafka_conf_set_opaque(conf, c);
 		c->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err,
 					   sizeof(err));
 		if (!c->consumer)
@@ -97,8 +227,63 @@ bool events_start(coord_t *c)
 	return true;
 }
 
+void events_triggers_loaded(coord_t *c)
+{
+	char key[512], now[32];
+	json_t *since = c->trigger_since ? c->trigger_since : json_object();
+	/* a trigger of the file read at start is as old as the process */
+	int64_t first = c->trigger_since ? drv_now_ms() : c->started_ms;
+
+	if (!since)
+		return;
+	c->trigger_since = since;
+	coord_key(c, key, sizeof(key), "triggers:since");
+	for (size_t i = 0; i < c->cfg->trigger_cnt; i++) {
+		const char *name = c->cfg->triggers[i].name;
+		json_t *known = json_object_get(since, name);
+		redisReply *r;
+		long long ms = 0;
+
+		/* what this process saw first, if Redis was away then */
+		coord_fmt_ms(now, sizeof(now), known ?
+			     json_integer_value(known) : first);
+		r = coord_redis(c, "HSETNX %s %s %s", key, name, now);
+		if (r) {
+			freeReplyObject(r);
+			r = coord_redis(c, "HGET %s %s", key, name);
+		}
+		if (r && r->type == REDIS_REPLY_STRING)
+			ms = strtoll(r->str, NULL, 10);
+		freeReplyObject(r);
+		if (ms > 0)
+			json_object_set_new(since, name, json_integer(ms));
+		else if (!known)
+			json_object_set_new(since, name, json_integer(first));
+	}
+}
+
+/* Is \p e older than trigger \p t (and so not for it)? The event's time
+ * is the older of its own and its Kafka timestamp (a plain JSON event
+ * without a time is stamped when read). */
+static bool before_trigger(coord_t *c, const drv_trigger_conf_t *t,
+			   const drv_event_t *e, const rd_kafka_message_t *m)
+{
+	json_t *v = c->trigger_since ?
+		    json_object_get(c->trigger_since, t->name) : NULL;
+	rd_kafka_timestamp_type_t tt;
+	int64_t when = e->time_ms, kts = rd_kafka_message_timestamp(m, &tt);
+
+	if (c->cfg->coordinator.trigger_past_events || !v)
+		return false;
+	if (kts > 0 && (when <= 0 || kts < when))
+		when = kts;
+	return when > 0 && when < json_integer_value(v) - CLOCK_SKEW_MS;
+}
+
 void events_stop(coord_t *c)
 {
+	json_decref(c->trigger_since);
+	c->trigger_since = NULL;
 	if (!c->consumer)
 		return;
 	rd_kafka_consumer_close(c->consumer);
@@ -368,9 +553,22 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 		drv_counter_inc(c->obs.events,
 				(const char *const[]){ "acted" });
 		lifecycle(c, &e);
-		for (size_t i = 0; i < c->cfg->trigger_cnt; i++)
-			if (matches(&c->cfg->triggers[i], &e))
-				fire_trigger(c, &c->cfg->triggers[i], &e);
+		for (size_t i = 0; i < c->cfg->trigger_cnt; i++) {
+			const drv_trigger_conf_t *t = &c->cfg->triggers[i];
+
+			if (!matches(t, &e))
+				continue;
+			if (!before_trigger(c, t, &e, m)) {
+				fire_trigger(c, t, &e);
+				continue;
+			}
+			drv_counter_inc(c->obs.triggers, (const char *const[]){
+					t->name, "before_trigger" });
+			drv_log_kv(DRV_LOG_INFO, "trigger not fired: the event "
+				   "is older than the trigger", "trigger",
+				   t->name, "event_id", e.id, "event_type",
+				   e.type, NULL);
+		}
 	}
 	drv_event_release(&e);
 }

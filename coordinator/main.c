@@ -95,6 +95,7 @@ static void redis_tick(coord_t *c)
 	c->redis_backoff = 0;
 	c->redis_checked = now;
 	c->rt_version = -1;       /* re-read run-time schedules */
+	events_triggers_loaded(c); /* the triggers' times, shared */
 	__atomic_store_n(&c->ready, 1, __ATOMIC_RELAXED);
 	drv_log_kv(DRV_LOG_INFO, "connected to Redis", NULL);
 }
@@ -146,6 +147,7 @@ static void reload(coord_t *c, const char *why)
 	c->d->cfg = c->cfg = cfg;
 	load_file_schedules(c);
 	runtime_tick(c, true);
+	events_triggers_loaded(c);
 	drv_fmt(n, sizeof(n), "%zu", drv_sched_count(c->sched));
 	drv_log_kv(DRV_LOG_INFO, "config reloaded", "reason", why,
 		   "schedules", n, NULL);
@@ -212,7 +214,7 @@ static void stop(coord_t *c)
 
 int main(int argc, char **argv)
 {
-	coord_t c = { 0 };
+	coord_t c = { .started_ms = drv_now_ms() };
 	drv_daemon_t d;
 	int sig, rc = drv_daemon_init(&d, "coordinator", argc, argv);
 	char n[16];

@@ -116,7 +116,7 @@ bool observe_start(coord_t *c)
 		sizeof(lateness_bounds) / sizeof(lateness_bounds[0]));
 	o->triggers = drv_metrics_counter(o->m, "drover_triggers_total",
 		"Trigger matches, by trigger and outcome (published, "
-		"depth_limit, bad_payload, failed).",
+		"depth_limit, bad_payload, failed, before_trigger).",
 		(const char *const[]){ "trigger", "outcome", NULL });
 	o->events = drv_metrics_counter(o->m, "drover_events_total",
 		"Events read, by outcome (acted, duplicate, unmatched, "

@@ -29,7 +29,8 @@ _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
 	       sizeof(drv_jitter_t) == sizeof(int) &&
 	       sizeof(drv_task_state_mode_t) == sizeof(int) &&
 	       sizeof(drv_breaker_mode_t) == sizeof(int) &&
-	       sizeof(drv_cpu_scope_t) == sizeof(int),
+	       sizeof(drv_cpu_scope_t) == sizeof(int) &&
+	       sizeof(drv_events_start_t) == sizeof(int),
 	       "DRV_CFG_ENUM fields are stored through an int *");
 
 #define SEC_MS   INT64_C(1000)
@@ -53,6 +54,9 @@ static const char *const jitter_names[] = {
 };
 static const char *const task_state_mode_names[] = {
 	"all", "failures", "off", NULL
+};
+static const char *const events_start_names[] = {
+	"latest", "earliest", NULL
 };
 static const char *const cpu_scope_names[] = {
 	"process", "host", NULL
@@ -545,6 +549,21 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(coordinator.event_dedup_ttl_ms), .def = "24h",
 	  .min = MIN_MS, .max = 30 * DAY_MS,
 	  .doc = "An event id is acted on once within this long." },
+	{ .name = "coordinator.events_start", .type = DRV_CFG_ENUM,
+	  .offset = CF(coordinator.events_start), .def = "latest",
+	  .enums = events_start_names,
+	  .doc = "Where the coordinators read a partition of the events "
+		 "topics their group has no offset for (a new "
+		 "`coordinator.group`): `latest`, from the first event sent "
+		 "at or after the coordinator started (5 s allowed for clock "
+		 "skew); `earliest`, every event still retained." },
+	{ .name = "coordinator.trigger_past_events", .type = DRV_CFG_BOOL,
+	  .offset = CF(coordinator.trigger_past_events), .def = "false",
+	  .doc = "Let a trigger fire for events older than the trigger "
+		 "itself (the time a coordinator first loaded it, kept in "
+		 "Redis; 5 s allowed for clock skew). Off: such events are "
+		 "skipped and counted "
+		 "(`drover_triggers_total{outcome=\"before_trigger\"}`)." },
 	{ .name = "coordinator.reload_interval", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.reload_interval_ms), .def = "2s",
 	  .min = 0, .max = HOUR_MS,

@@ -83,6 +83,13 @@ typedef enum drv_cpu_scope {
 					/proc/stat: every process counts */
 } drv_cpu_scope_t;
 
+/** Where a coordinator group with no committed offsets starts reading
+ *  the events topics (coordinator.events_start). */
+typedef enum drv_events_start {
+	DRV_EVENTS_LATEST   = 0, /**< at the end: only events from now on */
+	DRV_EVENTS_EARLIEST = 1, /**< at the start: all that is retained */
+} drv_events_start_t;
+
 /** How drover's consumer groups coordinate (kafka.group_protocol). */
 typedef enum drv_group_protocol {
 	DRV_GROUP_CONSUMER = 0, /**< KIP-848: the broker assigns, no
@@ -345,6 +352,10 @@ typedef struct drv_config {
 		int64_t  event_dedup_ttl_ms; /**< an event id is acted on once
 						  within this */
 		int64_t  reload_interval_ms; /**< config file mtime poll */
+		drv_events_start_t events_start; /**< where a new group
+						      starts reading */
+		bool     trigger_past_events;/**< fire for events older than
+						  the trigger */
 	} coordinator;
 
 	struct {
