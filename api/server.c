@@ -668,6 +668,7 @@ static void api_free(struct drv_api *a)
 		rd_kafka_destroy(a->producer);
 	}
 	api_limits_release(&a->limits);
+	api_queues_release(a);
 	pthread_key_delete(a->redis_key);
 	free(a->tls_cert);
 	free(a->tls_key);
@@ -686,6 +687,13 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 	int fd;
 
 	if (!a || pthread_key_create(&a->redis_key, redis_free)) {
+		free(a);
+		drv_config_destroy(cfg);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "api: out of memory");
+	}
+	if (!api_queues_init(a)) {
+		pthread_key_delete(a->redis_key);
 		free(a);
 		drv_config_destroy(cfg);
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
