@@ -18,6 +18,7 @@
 
 #define VIEWER   "viewer-token-0101"
 #define WAITING  7    /* tasks published before any worker runs */
+#define MORE     4    /* published between two API calls */
 #define DEAD     3    /* messages put on the DLQ topic */
 #define RUNNERS  2    /* the harness's worker.concurrency */
 
@@ -173,6 +174,26 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 	cr_expect_geq(num(topic(api, "normal"), "oldest_age_ms"),
 		      asked_ms - published_ms);
 	cr_expect_eq(json_array_size(json_object_get(api, "workers")), 0);
+	/* the server's first sample: nothing to measure rates against */
+	cr_expect_eq(num(api, "rate_span_ms"), 0);
+	cr_expect(json_is_null(json_object_get(topic(api, "normal"),
+					       "rate_in")));
+	json_decref(api);
+
+	/* MORE tasks in, none out: the next call measures them */
+	it_publish_many(&ctx, "sleepy", MORE);
+	usleep(1100 * 1000);
+	api = api_status(api_port);
+	t = topic(api, "normal");
+	cr_expect_eq(num(t, "waiting"), WAITING + MORE);
+	cr_expect_geq(num(api, "rate_span_ms"), 1000);
+	cr_expect_eq((long long)(json_real_value(json_object_get(t,
+		     "rate_in")) * (double)num(api, "rate_span_ms") / 1000.0 +
+		     0.5), MORE, "%f over %lld ms",
+		     json_real_value(json_object_get(t, "rate_in")),
+		     num(api, "rate_span_ms"));
+	cr_expect_float_eq(json_real_value(json_object_get(t, "rate_out")),
+			   0.0, 1e-9);
 	json_decref(api);
 	{
 		long long depth = -1;
@@ -209,7 +230,7 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 		     "partitions")), partitions_of(st, "band") +
 		     partitions_of(st, "delay"));
 	/* running tasks are not done: their offsets are not committed */
-	cr_expect_eq(num(topic(st, "normal"), "waiting"), WAITING);
+	cr_expect_eq(num(topic(st, "normal"), "waiting"), WAITING + MORE);
 	json_decref(st);
 
 	api = api_status(api_port);
