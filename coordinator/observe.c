@@ -161,11 +161,13 @@ void observe_tick(coord_t *c)
 	int64_t now = drv_mono_ms(), depth;
 	char topic[256], err[512];
 
-	if (!o->dlq_depth || !c->producer || now < o->dlq_next)
+	if (!o->dlq_depth || !c->consumer || now < o->dlq_next)
 		return;
 	o->dlq_next = now + DLQ_DEPTH_EVERY_MS;
 	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
-	if (drv_topic_depth(c->producer, topic, DLQ_DEPTH_WAIT_MS, &depth, err,
+	/* the consumer: a producer's metadata request may have the broker
+	 * create a missing topic */
+	if (drv_topic_depth(c->consumer, topic, DLQ_DEPTH_WAIT_MS, &depth, err,
 			    sizeof(err))) {
 		if (!o->dlq_failing)
 			drv_log_kv(DRV_LOG_WARN, "cannot read the DLQ depth",

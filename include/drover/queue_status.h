@@ -139,8 +139,10 @@ json_t *drv_queue_status_json(const drv_queue_status_t *s);
 
 /**
  * @brief Messages in \p topic now: the sum over its partitions of high
- *        minus low watermark (the DLQ depth). \p rk is any handle,
- *        borrowed. Blocks up to \p timeout_ms per request.
+ *        minus low watermark (the DLQ depth). \p rk is borrowed; pass a
+ *        consumer handle (a producer's metadata request may have the
+ *        broker create a missing topic). Blocks up to \p timeout_ms per
+ *        request.
  * @returns DRV_OK with *depth set, or an error with \p errstr set.
  */
 drv_err_t drv_topic_depth(rd_kafka_t *rk, const char *topic, int timeout_ms,
