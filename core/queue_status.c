@@ -35,13 +35,20 @@ static rd_kafka_t *reader_consumer(const drv_config_t *cfg, const char *group,
 
 	if (!conf)
 		return NULL;
-	if (rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
-			      errstr_size) != RD_KAFKA_CONF_OK ||
-	    rd_kafka_conf_set(conf, "enable.partition.eof", "false", errstr,
-			      errstr_size) != RD_KAFKA_CONF_OK) {
-		rd_kafka_conf_destroy(conf);
-		return NULL;
-	}
+	/* one message per partition is all a sample reads: keep fetches
+	 * small (a larger message still comes whole, KIP-74) */
+	static const char *const props[][2] = {
+		{ "enable.auto.commit", "false" },
+		{ "enable.partition.eof", "false" },
+		{ "max.partition.fetch.bytes", "16384" },
+	};
+
+	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+		if (rd_kafka_conf_set(conf, props[i][0], props[i][1], errstr,
+				      errstr_size) != RD_KAFKA_CONF_OK) {
+			rd_kafka_conf_destroy(conf);
+			return NULL;
+		}
 	if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr,
 				errstr_size))) {
 		rd_kafka_conf_destroy(conf);

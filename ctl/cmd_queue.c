@@ -56,6 +56,8 @@ static void fmt_age(const drv_queue_status_t *s, const drv_queue_topic_t *t,
 {
 	if (!t->waiting || !t->oldest_ms)
 		drv_fmt(buf, size, "-");
+	else if (s->at_ms - t->oldest_ms < 1000)
+		drv_fmt(buf, size, "<1s");
 	else
 		drv_format_duration((s->at_ms - t->oldest_ms) / 1000 * 1000,
 				    buf, size);
