@@ -27,18 +27,23 @@ static const char handlers[] =
 	"    shell: true\n"
 	"    command: 'echo \"run $DROVER_TASK_ID\" >> \"$OUT\"; sleep 60'\n";
 
-/* `queue status --json --sample 0`, parsed; asserts it succeeds. */
-static json_t *ctl_status(it_ctx_t *ctx)
+/* `queue status --json --sample DUR`, parsed; asserts it succeeds. */
+static json_t *ctl_sampled(it_ctx_t *ctx, const char *sample)
 {
 	char *out = NULL;
 	json_t *j;
 
 	cr_assert_eq(it_ctl(ctx, &out, "queue", "status", "--json", "--sample",
-			    "0", NULL), 0);
+			    sample, NULL), 0);
 	j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "not JSON: %s", out);
 	free(out);
 	return j;
+}
+
+static json_t *ctl_status(it_ctx_t *ctx)
+{
+	return ctl_sampled(ctx, "0");
 }
 
 /* GET /api/v1/queues as the viewer, parsed; asserts a 200. */
@@ -156,6 +161,18 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 	cr_expect_eq(json_array_size(json_object_get(st, "workers")), 0);
 	cr_expect_eq(num(st, "running"), 0);
 	cr_expect_eq(num(st, "rate_span_ms"), 0);
+	cr_expect(json_is_null(json_object_get(t, "rate_in")));
+	json_decref(st);
+
+	/* two samples a second apart, nothing in or out between them */
+	st = ctl_sampled(&ctx, "1s");
+	t = topic(st, "normal");
+	cr_expect_geq(num(st, "rate_span_ms"), 1000);
+	cr_expect_eq(num(t, "waiting"), WAITING);
+	cr_expect_float_eq(json_real_value(json_object_get(t, "rate_in")),
+			   0.0, 1e-9);
+	cr_expect_float_eq(json_real_value(json_object_get(t, "rate_out")),
+			   0.0, 1e-9);
 	json_decref(st);
 
 	/* the API says the same, and /metrics counts the dead letters */
@@ -241,7 +258,19 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 		cr_expect_eq(num(w, "busy"), RUNNERS);
 	json_decref(api);
 
+	/* a dead worker's record ages out */
 	it_stop(worker, SIGKILL, 5000);
+	st = NULL;
+	for (int i = 0; i < 75; i++) {
+		json_decref(st);
+		st = ctl_status(&ctx);
+		if (!worker_rec(st, "worker-1"))
+			break;
+		usleep(200 * 1000);
+	}
+	cr_expect_null(worker_rec(st, "worker-1"), "worker-1 still listed");
+	cr_expect_eq(num(st, "running"), 0);
+	json_decref(st);
 	it_stop(coord, SIGTERM, 20000);
 	it_teardown(&ctx);
 }
