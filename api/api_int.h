@@ -151,7 +151,7 @@ extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
 
 /* queues.c: the kept sample and its lock, set up with the server. */
-bool api_queues_init(struct drv_api *a);
+void api_queues_init(struct drv_api *a);
 void api_queues_release(struct drv_api *a);
 
 /* batch.c */

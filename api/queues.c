@@ -20,11 +20,11 @@
 #define RATE_MIN_MS 1000
 #define RATE_MAX_MS 60000
 
-bool api_queues_init(struct drv_api *a)
+void api_queues_init(struct drv_api *a)
 {
 	drv_queue_status_init(&a->queue_last);
 	a->queue_reader = NULL;
-	return pthread_mutex_init(&a->queue_lock, NULL) == 0;
+	pthread_mutex_init(&a->queue_lock, NULL);
 }
 
 void api_queues_release(struct drv_api *a)
