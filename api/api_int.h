@@ -79,10 +79,12 @@ struct drv_api {
 	api_limits_t limits;
 	pthread_key_t redis_key;  /**< each thread's redisContext */
 	char *tls_cert, *tls_key; /**< PEM text while serving HTTPS */
-	/* queues.c: under queue_lock */
-	pthread_mutex_t queue_lock;
+	/* queues.c: the reader and the kept sample under queue_lock (held
+	 * while sampling), the last reply under queue_reply_lock */
+	pthread_mutex_t queue_lock, queue_reply_lock;
 	drv_queue_reader_t *queue_reader;  /**< made at the first request */
 	drv_queue_status_t queue_last;     /**< the sample rates start from */
+	json_t *queue_reply;               /**< the last reply, or NULL */
 };
 
 /** Most path parameters a route has. */

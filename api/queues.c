@@ -9,8 +9,13 @@
  * RATE_MIN_MS to RATE_MAX_MS old, then keeps the new sample instead. A
  * request sooner than RATE_MIN_MS after it repeats the rates last measured
  * (rate_span_ms says over how long); the first request, or one after a
- * silence longer than RATE_MAX_MS, has no rates (null). Samples are taken
- * one at a time: the reader's Kafka handles serve one sample at once.
+ * silence longer than RATE_MAX_MS, has no rates (null).
+ *
+ * Samples are taken one at a time (the reader's Kafka handles serve one
+ * sample at once), and a request that comes while one is being taken does
+ * not wait for it: it gets the last reply (its at_ms says when it was
+ * taken), or 503 before there is one. So a slow broker holds at most one
+ * API thread.
  */
 #include <string.h>
 
@@ -24,7 +29,9 @@ void api_queues_init(struct drv_api *a)
 {
 	drv_queue_status_init(&a->queue_last);
 	a->queue_reader = NULL;
+	a->queue_reply = NULL;
 	pthread_mutex_init(&a->queue_lock, NULL);
+	pthread_mutex_init(&a->queue_reply_lock, NULL);
 }
 
 void api_queues_release(struct drv_api *a)
@@ -32,6 +39,9 @@ void api_queues_release(struct drv_api *a)
 	drv_queue_reader_destroy(a->queue_reader);
 	a->queue_reader = NULL;
 	drv_queue_status_release(&a->queue_last);
+	json_decref(a->queue_reply);
+	a->queue_reply = NULL;
+	pthread_mutex_destroy(&a->queue_reply_lock);
 	pthread_mutex_destroy(&a->queue_lock);
 }
 
@@ -56,6 +66,34 @@ static bool rates(drv_queue_status_t *now, const drv_queue_status_t *last)
 	return false;
 }
 
+/* The reply other requests get while this one samples (a copy of \p o). */
+static void keep_reply(struct drv_api *a, const json_t *o)
+{
+	json_t *copy = json_deep_copy(o);
+
+	pthread_mutex_lock(&a->queue_reply_lock);
+	json_decref(a->queue_reply);
+	a->queue_reply = copy;
+	pthread_mutex_unlock(&a->queue_reply_lock);
+}
+
+/* Another request is sampling: answer with the last reply instead of
+ * waiting for Kafka (one API thread at most waits on a slow broker). */
+static void last_reply(api_call_t *call)
+{
+	struct drv_api *a = call->api;
+	json_t *o;
+
+	pthread_mutex_lock(&a->queue_reply_lock);
+	o = a->queue_reply ? json_deep_copy(a->queue_reply) : NULL;
+	pthread_mutex_unlock(&a->queue_reply_lock);
+	if (o)
+		api_reply(call, 200, o);
+	else
+		api_problem(call, 503, NULL, "the first sample is being "
+			    "taken; retry in a few seconds");
+}
+
 static void status(api_call_t *call)
 {
 	struct drv_api *a = call->api;
@@ -67,7 +105,10 @@ static void status(api_call_t *call)
 
 	if (!c)
 		return;
-	pthread_mutex_lock(&a->queue_lock);
+	if (pthread_mutex_trylock(&a->queue_lock)) {
+		last_reply(call);
+		return;
+	}
 	if (!a->queue_reader &&
 	    !(a->queue_reader = drv_queue_reader_new(a->cfg, err,
 						     sizeof(err))))
@@ -79,6 +120,7 @@ static void status(api_call_t *call)
 		bool keep = rates(&now, &a->queue_last);
 
 		o = drv_queue_status_json(&now);
+		keep_reply(a, o);
 		if (keep) {
 			drv_queue_status_release(&a->queue_last);
 			a->queue_last = now;
