@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,34 @@ static json_t *api_status(int port)
 	cr_assert_not_null(j, "not JSON: %s", body);
 	free(body);
 	return j;
+}
+
+/* One of several GET /api/v1/queues at once: the normal band's waiting
+ * count, or -1 - status when the call failed. */
+typedef struct concurrent {
+	pthread_t thread;
+	int       port;
+	long long waiting;
+} concurrent_t;
+
+static void *concurrent_get(void *arg)
+{
+	concurrent_t *c = arg;
+	char *body = NULL;
+	int st = it_http_get_token(c->port, "/api/v1/queues", VIEWER, &body);
+	json_t *j = st == 200 ? json_loads(body, 0, NULL) : NULL;
+	size_t i;
+	json_t *t;
+
+	c->waiting = -1 - st;
+	json_array_foreach(json_object_get(j, "topics"), i, t)
+		if (!strcmp(json_string_value(json_object_get(t, "name")),
+			    "normal"))
+			c->waiting = (long long)json_integer_value(
+				json_object_get(t, "waiting"));
+	json_decref(j);
+	free(body);
+	return NULL;
 }
 
 static json_t *topic(json_t *st, const char *name)
@@ -212,6 +241,23 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 	cr_expect_float_eq(json_real_value(json_object_get(t, "rate_out")),
 			   0.0, 1e-9);
 	json_decref(api);
+
+	/* requests at once: one samples, the others get the last reply;
+	 * every one answers with the same count, none waits for another */
+	{
+		concurrent_t cc[6];
+
+		for (int i = 0; i < 6; i++) {
+			cc[i].port = api_port;
+			cr_assert_eq(pthread_create(&cc[i].thread, NULL,
+						    concurrent_get, &cc[i]), 0);
+		}
+		for (int i = 0; i < 6; i++) {
+			pthread_join(cc[i].thread, NULL);
+			cr_expect_eq(cc[i].waiting, WAITING + MORE,
+				     "request %d: %lld", i, cc[i].waiting);
+		}
+	}
 	{
 		long long depth = -1;
 
