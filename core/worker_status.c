@@ -37,8 +37,9 @@ drv_err_t drv_worker_status_write(redisContext *c, const drv_config_t *cfg,
 	redisAppendCommand(c, "ZREMRANGEBYSCORE %s -inf (%lld", set,
 			   (long long)(rec->updated_ms -
 				       DRV_WORKER_STATUS_TTL_MS));
+	redisAppendCommand(c, "PEXPIRE %s %d", set, DRV_WORKER_STATUS_TTL_MS);
 	redisAppendCommand(c, "EXEC");
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		redisReply *r = NULL;
 
 		if (redisGetReply(c, (void **)&r) != REDIS_OK) {

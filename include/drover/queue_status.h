@@ -14,7 +14,9 @@
  *   P workers              zset  worker id -> wall ms of its last record;
  *                                members older than DRV_WORKER_STATUS_TTL_MS
  *                                are dropped by the next writer and
- *                                ignored by readers
+ *                                ignored by readers; PEXPIRE
+ *                                DRV_WORKER_STATUS_TTL_MS (no worker
+ *                                left: nothing left)
  *   P workers:<id>         hash  runners, busy, started, finished,
  *                                band_partitions, delay_partitions,
  *                                partitions ("topic/N topic/N ..."),
