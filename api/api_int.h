@@ -12,6 +12,7 @@
  *   tasks.c    /tasks: submit, batch, show, pause, resume, skip, cancel
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
+ *   queues.c   /queues: depth, age and rates per topic, workers
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -32,6 +33,7 @@
 #include "drover/api.h"
 #include "drover/config.h"
 #include "drover/kafka.h"
+#include "drover/queue_status.h"
 
 struct MHD_Connection;
 
@@ -77,6 +79,12 @@ struct drv_api {
 	api_limits_t limits;
 	pthread_key_t redis_key;  /**< each thread's redisContext */
 	char *tls_cert, *tls_key; /**< PEM text while serving HTTPS */
+	/* queues.c: the reader and the kept sample under queue_lock (held
+	 * while sampling), the last reply under queue_reply_lock */
+	pthread_mutex_t queue_lock, queue_reply_lock;
+	drv_queue_reader_t *queue_reader;  /**< made at the first request */
+	drv_queue_status_t queue_last;     /**< the sample rates start from */
+	json_t *queue_reply;               /**< the last reply, or NULL */
 };
 
 /** Most path parameters a route has. */
@@ -141,6 +149,12 @@ extern const api_route_t api_breaker_routes[];
 extern const api_schema_t api_breaker_schemas[];
 extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
+extern const api_route_t api_queue_routes[];
+extern const api_schema_t api_queue_schemas[];
+
+/* queues.c: the kept sample and its lock, set up with the server. */
+void api_queues_init(struct drv_api *a);
+void api_queues_release(struct drv_api *a);
 
 /* batch.c */
 /** Most items one batch call takes. */

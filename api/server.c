@@ -668,6 +668,7 @@ static void api_free(struct drv_api *a)
 		rd_kafka_destroy(a->producer);
 	}
 	api_limits_release(&a->limits);
+	api_queues_release(a);
 	pthread_key_delete(a->redis_key);
 	free(a->tls_cert);
 	free(a->tls_key);
@@ -691,6 +692,7 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "api: out of memory");
 	}
+	api_queues_init(a);
 	a->cfg = cfg;
 	if (!api_limits_init(&a->limits, cfg, cfg->api_token_cnt)) {
 		api_free(a);

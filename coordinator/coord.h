@@ -59,10 +59,12 @@ typedef struct sched_state {
 typedef struct coord_obs {
 	drv_metrics_t   *m;
 	drv_httpd_t     *httpd;
-	drv_gauge_t     *leader, *schedules;
+	drv_gauge_t     *leader, *schedules, *dlq_depth;
 	drv_counter_t   *fires, *triggers, *events, *leader_changes;
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
+	int64_t          dlq_next;     /* mono ms of the next DLQ depth */
+	bool             dlq_failing;  /* last DLQ depth query failed */
 } coord_obs_t;
 
 typedef struct coord {
@@ -197,5 +199,8 @@ void stats_lifecycle(coord_t *c, const char *schedule_id, const char *type,
 /* observe.c */
 bool observe_start(coord_t *c);
 void observe_stop(coord_t *c);
+/** @brief Refresh drover_dlq_depth when DLQ_DEPTH_EVERY_MS passed (main
+ *  loop, never a request: the watermark queries block briefly). */
+void observe_tick(coord_t *c);
 
 #endif /* DROVER_COORD_H */

@@ -3,7 +3,9 @@
  * coordinator.http_port: /healthz (the main loop turns), /readyz (ready
  * with Redis, "leader" or "standby" in the detail; not ready without
  * Redis) and /metrics: leader or not, schedules loaded, fires by outcome,
- * fire lateness, triggers by outcome, events read, leadership changes.
+ * fire lateness, triggers by outcome, events read, leadership changes,
+ * and the dead-letter topic's depth (refreshed by the main loop every
+ * DLQ_DEPTH_EVERY_MS, never while serving a request).
  * Also here: starting the HTTP API (api/) on api.port, with a config of its
  * own (reloads replace the coordinator's).
  */
@@ -13,10 +15,14 @@ extern char **environ;
 
 #include "coord.h"
 #include "drover/clock.h"
+#include "drover/kafka.h"
 #include "drover/log.h"
+#include "drover/queue_status.h"
 #include "drover/str.h"
 
-#define LIVENESS_STALL_MS 60000
+#define LIVENESS_STALL_MS  60000
+#define DLQ_DEPTH_EVERY_MS 5000
+#define DLQ_DEPTH_WAIT_MS  1000   /* per watermark request */
 
 /* Lateness of publishes after the due time: tens of ms to a minute. */
 static const double lateness_bounds[] = {
@@ -124,6 +130,10 @@ bool observe_start(coord_t *c)
 	o->leader_changes = drv_metrics_counter(o->m,
 		"drover_leader_changes_total",
 		"Times this coordinator became leader or stepped down.", NULL);
+	o->dlq_depth = drv_metrics_gauge(o->m, "drover_dlq_depth",
+		"Dead letters in the DLQ topic: high minus low watermark "
+		"summed over its partitions (retention shrinks it; a "
+		"resubmitted letter stays until then).", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	if (!api_start(c))
 		return false;
@@ -143,6 +153,30 @@ bool observe_start(coord_t *c)
 		}
 	}
 	return true;
+}
+
+void observe_tick(coord_t *c)
+{
+	coord_obs_t *o = &c->obs;
+	int64_t now = drv_mono_ms(), depth;
+	char topic[256], err[512];
+
+	if (!o->dlq_depth || !c->consumer || now < o->dlq_next)
+		return;
+	o->dlq_next = now + DLQ_DEPTH_EVERY_MS;
+	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
+	/* the consumer: a producer's metadata request may have the broker
+	 * create a missing topic */
+	if (drv_topic_depth(c->consumer, topic, DLQ_DEPTH_WAIT_MS, &depth, err,
+			    sizeof(err))) {
+		if (!o->dlq_failing)
+			drv_log_kv(DRV_LOG_WARN, "cannot read the DLQ depth",
+				   "error", err, NULL);
+		o->dlq_failing = true;
+		return;
+	}
+	o->dlq_failing = false;
+	drv_gauge_set(o->dlq_depth, NULL, depth);
 }
 
 void observe_stop(coord_t *c)

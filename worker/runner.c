@@ -479,8 +479,13 @@ void *runner_main(void *arg)
 	job_t *job = NULL;
 
 	drv_rng_seed(&thread_rng, 0);
-	while ((job = next_job(w, job)))
+	while ((job = next_job(w, job))) {
+		__atomic_add_fetch(&w->busy, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->started, 1, __ATOMIC_RELAXED);
 		execute(w, job);
+		__atomic_sub_fetch(&w->busy, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&w->finished, 1, __ATOMIC_RELAXED);
+	}
 	drv_http_client_destroy(thread_http);
 	thread_http = NULL;
 	return NULL;

@@ -555,11 +555,12 @@ static bool start(worker_t *w, drv_daemon_t *d)
 			w->runner_cnt = i;
 			return false;
 		}
-	return true;
+	return status_start(w);
 }
 
 static void stop(worker_t *w)
 {
+	status_stop(w);
 	pthread_mutex_lock(&w->lock);
 	w->quit = true;
 	pthread_cond_broadcast(&w->work_cond);

@@ -158,6 +158,10 @@ typedef struct worker {
 	observe_t           obs;
 	struct breakers    *breakers;    /* breakers.c */
 	struct bands       *bands;       /* bands.c */
+	struct status      *status;      /* status.c */
+	/* runner threads, atomics (read by status.c) */
+	size_t              busy;        /* runners running a task now */
+	int64_t             started, finished; /* attempts */
 } worker_t;
 
 /* Run the worker until SIGTERM/SIGINT. Returns the process exit code. */
@@ -196,6 +200,10 @@ void forward_serve(worker_t *w);
 bool observe_start(worker_t *w);
 void observe_stop(worker_t *w);
 void observe_attempt(worker_t *w, const job_t *job, int64_t duration_ms);
+
+/* status.c: the status record in Redis, written by its own thread. */
+bool status_start(worker_t *w);
+void status_stop(worker_t *w);
 
 /* breakers.c: circuit breakers shared through Redis. A ticket says which
  * breaker a call went through and whether it was a half-open probe. */

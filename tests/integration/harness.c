@@ -552,8 +552,14 @@ int it_free_port(void)
 
 int it_http_get(int port, const char *path, char **body)
 {
+	return it_http_get_token(port, path, NULL, body);
+}
+
+int it_http_get_token(int port, const char *path, const char *token,
+		      char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	char req[256], *buf = NULL, *p;
+	char req[512], auth[300] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
@@ -566,7 +572,11 @@ int it_http_get(int port, const char *path, char **body)
 			close(fd);
 		return -1;
 	}
-	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n\r\n", path);
+	if (token)
+		drv_fmt(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
+			token);
+	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
+		path, auth);
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;

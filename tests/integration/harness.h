@@ -125,6 +125,9 @@ int it_free_port(void);
 /* GET http://127.0.0.1:PORT/PATH; returns the status (-1 if no answer) and
  * the body in *body (malloc'd, free() it). */
 int it_http_get(int port, const char *path, char **body);
+/* it_http_get() with "Authorization: Bearer TOKEN" (NULL: none). */
+int it_http_get_token(int port, const char *path, const char *token,
+		      char **body);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);

@@ -313,3 +313,31 @@ Test(cli, intervention_bad_usage)
 		expect_usage(&r, cases[i][4]);
 	}
 }
+
+Test(cli, queue_status_bad_usage)
+{
+	static const char *cases[][3] = {
+		{ "--sample", "soon", "--sample wants a duration" },
+		{ "--sample", "2m", "--sample wants a duration from 0 to 60s" },
+		{ "--sample", NULL, "missing value '--sample'" },
+		{ "--bogus", NULL, "unknown option" },
+		{ "extra", NULL, "unexpected argument 'extra'" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, "queue", "status", cases[i][0], cases[i][1], NULL);
+		expect_usage(&r, cases[i][2]);
+		cr_assert(strstr(r.err, "usage: droverctl queue status"), "%s",
+			  r.err);
+	}
+}
+
+Test(cli, queue_status_unreachable_broker_fails, .timeout = 30)
+{
+	run_t r;
+
+	ctl(&r, "queue", "status", "--sample", "0", NULL);
+	cr_assert_eq(r.status, 1, "exit %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "droverctl: "), "%s", r.err);
+}
