@@ -124,6 +124,9 @@ bool observe_start(coord_t *c)
 	o->leader_changes = drv_metrics_counter(o->m,
 		"drover_leader_changes_total",
 		"Times this coordinator became leader or stepped down.", NULL);
+	o->dlq_archived = drv_metrics_counter(o->m,
+		"drover_dlq_archived_total",
+		"Dead letters this coordinator wrote to the DLQ archive.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	if (!api_start(c))
 		return false;
