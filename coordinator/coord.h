@@ -13,6 +13,7 @@
  *   events.c    the events consumer: triggers, lifecycle events
  *   stats.c     per-schedule statistics and unfinished runs in Redis
  *   observe.c   /healthz /readyz /metrics, and the HTTP API (api/)
+ *   archive.c   the DLQ archiver (its own thread, leader only)
  *
  * Redis keys, with P = redis.key_prefix:
  *   P coord:leader            lease: the leader's id, PX lease_ttl
@@ -61,11 +62,14 @@ typedef struct coord_obs {
 	drv_httpd_t     *httpd;
 	drv_gauge_t     *leader, *schedules, *dlq_depth;
 	drv_counter_t   *fires, *triggers, *events, *leader_changes;
+	drv_counter_t   *dlq_archived;
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
 	int64_t          dlq_next;     /* mono ms of the next DLQ depth */
 	bool             dlq_failing;  /* last DLQ depth query failed */
 } coord_obs_t;
+
+typedef struct archiver archiver_t;
 
 typedef struct coord {
 	drv_daemon_t  *d;
@@ -98,6 +102,7 @@ typedef struct coord {
 
 	coord_obs_t    obs;
 	drv_api_t     *api;            /* the HTTP API, NULL when off */
+	archiver_t    *archiver;       /* archive.c; NULL when off */
 	volatile int   ready;          /* atomics for the HTTP thread */
 	volatile int   is_leader;
 	volatile int   stopping;
@@ -195,6 +200,14 @@ void events_stop(coord_t *c);
 void stats_lifecycle(coord_t *c, const char *schedule_id, const char *type,
 		     const char *task_id, int64_t duration_ms,
 		     int64_t finished_ms);
+
+/* archive.c */
+/** @brief Start the DLQ archiver thread when coordinator.archive_dir is
+ *         set (it archives only while this process leads).
+ *         @returns false (logged) if it cannot start. */
+bool archive_start(coord_t *c);
+/** @brief Stop and join the archiver (sets c->stopping); no-op when off. */
+void archive_stop(coord_t *c);
 
 /* observe.c */
 bool observe_start(coord_t *c);

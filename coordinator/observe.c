@@ -134,6 +134,9 @@ bool observe_start(coord_t *c)
 		"Dead letters in the DLQ topic: high minus low watermark "
 		"summed over its partitions (retention shrinks it; a "
 		"resubmitted letter stays until then).", NULL);
+	o->dlq_archived = drv_metrics_counter(o->m,
+		"drover_dlq_archived_total",
+		"Dead letters this coordinator wrote to the DLQ archive.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	if (!api_start(c))
 		return false;

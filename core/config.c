@@ -1732,6 +1732,29 @@ static drv_err_t check_bands(loader_t *L)
 		    (long long)cfg->kafka.band_low);
 }
 
+/* Archival must finish well before the DLQ's retention deletes an entry:
+ * archive_after plus one pass at most three quarters of the retention. */
+static drv_err_t check_archive(loader_t *L)
+{
+	const drv_config_t *cfg = L->cfg;
+	int64_t limit = cfg->kafka.dlq_retention_ms / 4 * 3;
+	char env[128], a[32], r[32];
+	drv_cfg_where_t w;
+
+	if (!cfg->coordinator.archive_dir[0] ||
+	    cfg->coordinator.archive_after_ms +
+	    cfg->coordinator.archive_interval_ms <= limit)
+		return DRV_OK;
+	w = key_where(L, "coordinator.archive_after", env, sizeof(env));
+	drv_format_duration(cfg->coordinator.archive_after_ms, a, sizeof(a));
+	drv_format_duration(cfg->kafka.dlq_retention_ms, r, sizeof(r));
+	return FAIL(L, &w, "coordinator.archive_after", "%s (plus "
+		    "coordinator.archive_interval) is not safely below "
+		    "kafka.dlq_retention %s: it must be at most three "
+		    "quarters of it, or entries could be deleted before "
+		    "they are archived", a, r);
+}
+
 static drv_err_t check_policy_names(loader_t *L)
 {
 	const drv_config_t *cfg = L->cfg;
@@ -1866,6 +1889,8 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 		err = check_templates(&L);
 	if (!err)
 		err = check_bands(&L);
+	if (!err)
+		err = check_archive(&L);
 	free(L.hs);
 	free(L.ss);
 	free(L.ts);

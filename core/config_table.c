@@ -569,6 +569,24 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .min = 0, .max = HOUR_MS,
 	  .doc = "How often the config file is checked for changes (and "
 		 "reloaded); 0 = only on SIGHUP." },
+	{ .name = "coordinator.archive_dir", .type = DRV_CFG_STRING,
+	  .offset = CF(coordinator.archive_dir), .def = "", .max = 4096,
+	  .doc = "Folder the leader archives dead letters to (gzip'd JSON "
+		 "lines in the `dlq export` format, by day, with an index; "
+		 "see [the DLQ](dlq.md)) before the DLQ topic's retention "
+		 "deletes them; a volume every coordinator mounts. Empty = "
+		 "no archival." },
+	{ .name = "coordinator.archive_after", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.archive_after_ms), .def = "7d",
+	  .min = SEC_MS, .max = 3650 * DAY_MS,
+	  .doc = "A dead letter is archived once it is this old; with "
+		 "`archive_interval` at most three quarters of "
+		 "`kafka.dlq_retention`, so a coordinator outage of a quarter "
+		 "of the retention loses nothing." },
+	{ .name = "coordinator.archive_interval", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.archive_interval_ms), .def = "1m",
+	  .min = 100, .max = DAY_MS,
+	  .doc = "Time between two archiver passes over the DLQ." },
 
 	/* api */
 	{ .name = "api.host", .type = DRV_CFG_STRING,

@@ -3,7 +3,7 @@
  * AuditRecords on <prefix>audit, and `droverctl intervention report` sums
  * up the operator actions over a period: every action `audit list` would
  * show (tasks, handlers, dead letters, breakers, bands, and any other),
- * per action and actor. Both read the topic once through ctl_topic_read().
+ * per action and actor. Both read the topic once through drv_topic_read().
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 
 #include "ctl.h"
 #include "dlq_read.h"
-#include "topic_read.h"
+#include "drover/topic_read.h"
 #include "drover/audit.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
@@ -217,7 +217,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
 		return ctl_fail("out of memory");
 	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
-	rc = ctl_topic_read(cfg, topic, list_visit, &l, NULL, err, sizeof(err));
+	rc = drv_topic_read(cfg, topic, NULL, 0, list_visit, &l, NULL, err, sizeof(err));
 	if (!rc && l.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc) {
@@ -399,7 +399,7 @@ static int run_report(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				       "out of memory");
 	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
 	if (!rc)
-		rc = ctl_topic_read(cfg, topic, report_visit, &r, NULL, err,
+		rc = drv_topic_read(cfg, topic, NULL, 0, report_visit, &r, NULL, err,
 				    sizeof(err));
 	if (!rc && r.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");

@@ -24,18 +24,27 @@
 #define LIST_MAX_LIMIT     100000
 #define LAST_ERROR_WIDTH   60
 
+/* `dlq list --archived [--dir D]`: read the archive instead of the topic. */
+typedef struct archive_opt {
+	bool        on;
+	const char *dir;  /* NULL = coordinator.archive_dir */
+} archive_opt_t;
+
 /* Parse the options every dlq command shares: the filters, --json and,
- * when \p limit is given, --limit and --offset. Returns CTL_EXIT_OK with
- * optind past the options, or the exit code of a usage error. */
+ * when \p limit is given, --limit and --offset; when \p arch is given,
+ * --archived and --dir. Returns CTL_EXIT_OK with optind past the options,
+ * or the exit code of a usage error. */
 static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 		      dlq_filter_t *f, bool *json, int64_t *limit,
-		      int64_t *offset)
+		      int64_t *offset, archive_opt_t *arch)
 {
 	static const struct option all[] = {
 		DLQ_FILTER_OPTIONS,
-		{ "json",   no_argument,       NULL, 'j' },
-		{ "limit",  required_argument, NULL, 'n' },
-		{ "offset", required_argument, NULL, 'o' },
+		{ "json",     no_argument,       NULL, 'j' },
+		{ "limit",    required_argument, NULL, 'n' },
+		{ "offset",   required_argument, NULL, 'o' },
+		{ "archived", no_argument,       NULL, 'A' },
+		{ "dir",      required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct option json_only[] = {
@@ -56,6 +65,16 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 		switch (c) {
 		case 'j':
 			*json = true;
+			break;
+		case 'A':
+		case 'D':
+			if (!arch)
+				return ctl_usage_error(cmd, "unknown option "
+						       "'%s'", argv[optind - 1]);
+			if (c == 'D')
+				arch->dir = optarg;
+			else
+				arch->on = true;
 			break;
 		case 'n':
 		case 'o':
@@ -82,6 +101,8 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 					       argv[optind - 1]);
 		}
 	}
+	if (arch && arch->dir && !arch->on)
+		return ctl_usage_error(cmd, "--dir goes with --archived");
 	return f ? dlq_filter_check(cmd, f) : CTL_EXIT_OK;
 }
 
@@ -219,6 +240,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 {
 	dlq_filter_t f = { 0 };
 	int64_t limit = LIST_DEFAULT_LIMIT, offset = 0;
+	archive_opt_t arch = { 0 };
 	lister_t l = { 0 };
 	bool json = false;
 	char err[512];
@@ -226,17 +248,27 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	drv_err_t rc;
 	int urc;
 
-	if ((urc = parse_opts(cmd, argc, argv, &f, &json, &limit, &offset)))
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, &limit, &offset,
+			       &arch)))
 		return urc;
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind]);
+	if (arch.on && !arch.dir && !cfg->coordinator.archive_dir[0])
+		return ctl_usage_error(cmd, "--archived needs --dir or "
+				       "coordinator.archive_dir");
 	l.f = &f;
 	l.json = json;
 	l.keep = (size_t)(offset + limit);
 	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
 		return ctl_fail("out of memory");
-	rc = dlq_read(cfg, list_visit, &l, &read_cnt, err, sizeof(err));
+	if (arch.on)
+		rc = dlq_read_archive(arch.dir ? arch.dir :
+				      cfg->coordinator.archive_dir, &f,
+				      list_visit, &l, &read_cnt, NULL, err,
+				      sizeof(err));
+	else
+		rc = dlq_read(cfg, list_visit, &l, &read_cnt, err, sizeof(err));
 	if (!rc && l.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc) {
@@ -247,10 +279,10 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		for (size_t i = (size_t)offset; i < l.row_cnt; i++)
 			puts(l.rows[i].text);
 		if (!json)
-			printf("%zu of %zu matching dead letters shown "
+			printf("%zu of %zu matching %sdead letters shown "
 			       "(%zu read)\n", l.row_cnt > (size_t)offset ?
 			       l.row_cnt - (size_t)offset : 0, l.matched,
-			       read_cnt);
+			       arch.on ? "archived " : "", read_cnt);
 	}
 	for (size_t i = 0; i < l.row_cnt; i++)
 		free(l.rows[i].text);
@@ -268,7 +300,7 @@ static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	drv_err_t rc;
 	int urc;
 
-	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL)))
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL, NULL)))
 		return urc;
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
@@ -466,7 +498,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	drv_err_t rc;
 	int urc;
 
-	if ((urc = parse_opts(cmd, argc, argv, NULL, &s.json, NULL, NULL)))
+	if ((urc = parse_opts(cmd, argc, argv, NULL, &s.json, NULL, NULL, NULL)))
 		return urc;
 	if (optind >= argc)
 		return ctl_usage_error(cmd, "missing ID");
@@ -688,7 +720,7 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	drv_err_t rc;
 	int urc;
 
-	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL)))
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, NULL, NULL, NULL)))
 		return urc;
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
@@ -723,15 +755,24 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 const ctl_cmd_t ctl_dlq_cmds[] = {
 	{ "dlq", "list",
-	  DLQ_FILTER_USAGE " [--limit N] [--offset N] [--json]",
+	  DLQ_FILTER_USAGE " [--limit N] [--offset N] [--json] "
+	  "[--archived [--dir DIR]]",
 	  "list dead letters, oldest first",
 	  DLQ_FILTER_HELP
 	  "  --limit N             show at most N (default 50)\n"
 	  "  --offset N            skip the first N matches\n"
 	  "  --json                one JSON object per line\n"
-	  "Reads the DLQ up to its end when the command starts.\n"
+	  "  --archived            list the DLQ archive instead of the topic\n"
+	  "  --dir DIR             the archive folder (default: "
+	  "coordinator.archive_dir)\n"
+	  "Reads the DLQ up to its end when the command starts; --archived "
+	  "reads the\nfiles the coordinator archived, opening only those "
+	  "whose index and day\ncan match --handler, --reason, --since and "
+	  "--until.\n"
 	  "Example:\n  droverctl dlq list --handler resize --since 2h "
-	  "--grep timeout\n",
+	  "--grep timeout\n"
+	  "  droverctl dlq list --archived --dir /archive --reason "
+	  "deadline_exceeded\n",
 	  true, run_list },
 	{ "dlq", "show", "ID|PARTITION:OFFSET [--json]",
 	  "show a dead letter by its id or its task's id, failures and all",

@@ -14,8 +14,9 @@
 #include <jansson.h>
 
 #include "dlq_read.h"
-#include "topic_read.h"
+#include "drover/topic_read.h"
 #include "drover/clock.h"
+#include "drover/dlq_archive.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
@@ -220,57 +221,10 @@ bool dlq_filter_match(const dlq_filter_t *f, const dlq_entry_t *e)
 
 char *dlq_entry_json(const dlq_entry_t *e)
 {
-	drv_dead_letter_t tmp;
-	json_t *full, *obj;
-	char *s;
-
-	if (!e->undecodable) {
-		if (!(s = drv_dead_letter_to_json(&e->dl)))
-			return NULL;
-		obj = json_loads(s, 0, NULL);
-		free(s);
-	} else {
-		/* drv_dead_letter_to_json() renders raw bytes (as JSON when
-		 * they parse, else base64): borrow that for the value */
-		drv_dead_letter_init(&tmp);
-		tmp.raw = (uint8_t *)e->value;
-		tmp.raw_len = e->value_len;
-		s = drv_dead_letter_to_json(&tmp);
-		full = s ? json_loads(s, 0, NULL) : NULL;
-		free(s);
-		obj = json_pack("{s:b, s:s}", "undecodable_entry", 1, "error",
-				e->decode_error);
-		if (obj && full) {
-			json_t *raw = json_object_get(full, "raw");
-			json_t *b64 = json_object_get(full, "raw_base64");
-			if (raw)
-				json_object_set(obj, "raw", raw);
-			if (b64)
-				json_object_set(obj, "raw_base64", b64);
-		}
-		json_decref(full);
-		if (obj && e->timestamp_ms >= 0)
-			json_object_set_new(obj, "timestamp_ms",
-					    json_integer(e->timestamp_ms));
-	}
-	if (!obj)
-		return NULL;
-	if (!e->undecodable) {
-		/* the message itself, so `dlq import` restores it exactly */
-		char *b64 = drv_base64_encode(e->value, e->value_len);
-
-		if (!b64) {
-			json_decref(obj);
-			return NULL;
-		}
-		json_object_set_new(obj, "message_base64", json_string(b64));
-		free(b64);
-	}
-	json_object_set_new(obj, "dlq_partition", json_integer(e->partition));
-	json_object_set_new(obj, "dlq_offset", json_integer(e->offset));
-	s = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	return s;
+	return drv_dead_letter_export_json(e->undecodable ? NULL : &e->dl,
+					   e->value, e->value_len,
+					   e->decode_error, e->timestamp_ms,
+					   e->partition, e->offset);
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -318,6 +272,145 @@ drv_err_t dlq_read(const drv_config_t *cfg, dlq_visit_fn fn, void *arg,
 	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
 		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 				 "topic prefix too long");
-	return ctl_topic_read(cfg, topic, visit, &vc, read_cnt, errstr,
+	return drv_topic_read(cfg, topic, NULL, 0, visit, &vc, read_cnt, errstr,
 			      errstr_size);
+}
+
+/* ---- the archive (coordinator.archive_dir) -------------------------------- */
+
+typedef struct arch_read {
+	const char     *dir;
+	const dlq_filter_t *f;
+	dlq_visit_fn    fn;
+	void           *arg;
+	size_t          read_cnt, files;
+	bool            stop;
+	drv_err_t       rc;
+	char           *errstr;
+	size_t          errstr_size;
+	const drv_dlq_archive_file_t *file;
+} arch_read_t;
+
+/* Could file \p af hold an entry \p f matches? Its index names every handler
+ * and reason in it; its day bounds the Kafka timestamps (a day of margin:
+ * dead_ms is the worker's clock). A missing index means "maybe". */
+static bool archive_file_may_match(const arch_read_t *ar,
+				   const drv_dlq_archive_file_t *af)
+{
+	const int64_t day_ms = 86400000;
+	char path[4096];
+	int64_t start;
+	json_t *idx;
+	bool ok = true;
+
+	if (dlq_parse_time(af->day, 0, &start) == DRV_OK &&
+	    ((ar->f->since_ms && start + 2 * day_ms <= ar->f->since_ms) ||
+	     (ar->f->until_ms && start - day_ms >= ar->f->until_ms)))
+		return false;
+	if (!ar->f->handler && !ar->f->has_reason)
+		return true;
+	drv_dlq_archive_path(ar->dir, af, DRV_DLQ_ARCHIVE_INDEX, path,
+			     sizeof(path));
+	if (!(idx = json_load_file(path, 0, NULL)))
+		return true;
+	if (ar->f->handler &&
+	    !json_object_get(json_object_get(idx, "handlers"),
+			     ar->f->handler))
+		ok = false;
+	if (ar->f->has_reason &&
+	    !json_object_get(json_object_get(idx, "reasons"),
+			     drv_dl_reason_name(ar->f->reason)))
+		ok = false;
+	json_decref(idx);
+	return ok;
+}
+
+/* One exported line back into an entry (as dlq_read() would have made it). */
+static bool archive_line(const char *line, size_t len, void *arg)
+{
+	arch_read_t *ar = arg;
+	json_t *o = json_loadb(line, len, 0, NULL), *v;
+	uint8_t *buf = NULL;
+	size_t blen = 0;
+	dlq_entry_t e;
+	char *raw = NULL;
+	bool more = true;
+
+	if (!o)
+		return true;
+	memset(&e, 0, sizeof(e));
+	drv_dead_letter_init(&e.dl);
+	e.partition = (int32_t)json_integer_value(json_object_get(o,
+						    "dlq_partition"));
+	e.offset = json_integer_value(json_object_get(o, "dlq_offset"));
+	e.timestamp_ms = -1;
+	v = json_object_get(o, "message_base64");
+	if (json_is_string(v) &&
+	    !drv_base64_decode(json_string_value(v), json_string_length(v),
+			       &buf, &blen) &&
+	    !drv_dead_letter_decode(buf, blen, &e.dl, e.decode_error,
+				    sizeof(e.decode_error))) {
+		e.value = buf;
+		e.value_len = blen;
+		e.timestamp_ms = e.dl.dead_ms;
+	} else {
+		e.undecodable = true;
+		drv_strlcpy(e.decode_error, json_string_value(json_object_get(
+			o, "error")) ? json_string_value(json_object_get(o,
+			"error")) : "not a dead letter", sizeof(e.decode_error));
+		if ((v = json_object_get(o, "timestamp_ms")))
+			e.timestamp_ms = json_integer_value(v);
+		free(buf);
+		buf = NULL;
+		if ((v = json_object_get(o, "raw_base64")) &&
+		    json_is_string(v) &&
+		    !drv_base64_decode(json_string_value(v),
+				       json_string_length(v), &buf, &blen)) {
+			e.value = buf;
+			e.value_len = blen;
+		} else if ((v = json_object_get(o, "raw")) &&
+			   (raw = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY))) {
+			e.value = raw;
+			e.value_len = strlen(raw);
+		}
+	}
+	ar->read_cnt++;
+	more = ar->fn(&e, ar->arg);
+	drv_dead_letter_release(&e.dl);
+	free(buf);
+	free(raw);
+	json_decref(o);
+	ar->stop = !more;
+	return more;
+}
+
+static bool archive_file(const drv_dlq_archive_file_t *af, void *arg)
+{
+	arch_read_t *ar = arg;
+	char path[4096];
+
+	if (!archive_file_may_match(ar, af))
+		return true;
+	ar->files++;
+	drv_dlq_archive_path(ar->dir, af, DRV_DLQ_ARCHIVE_DATA, path,
+			     sizeof(path));
+	ar->rc = drv_dlq_archive_read_lines(path, archive_line, ar,
+					    ar->errstr, ar->errstr_size);
+	return !ar->rc && !ar->stop;
+}
+
+drv_err_t dlq_read_archive(const char *dir, const dlq_filter_t *f,
+			   dlq_visit_fn fn, void *arg, size_t *read_cnt,
+			   size_t *file_cnt, char *errstr, size_t errstr_size)
+{
+	arch_read_t ar = { .dir = dir, .f = f, .fn = fn, .arg = arg,
+			   .errstr = errstr, .errstr_size = errstr_size };
+	drv_err_t rc = drv_dlq_archive_scan(dir, archive_file, &ar, errstr,
+					    errstr_size);
+
+	if (read_cnt)
+		*read_cnt = ar.read_cnt;
+	if (file_cnt)
+		*file_cnt = ar.files;
+	return rc ? rc : ar.rc;
 }

@@ -118,4 +118,15 @@ char *dlq_entry_json(const dlq_entry_t *e);
 drv_err_t dlq_read(const drv_config_t *cfg, dlq_visit_fn fn, void *arg,
 		   size_t *read_cnt, char *errstr, size_t errstr_size);
 
+/* Read the DLQ archive in \p dir (coordinator.archive_dir) as dlq_read()
+ * reads the topic: \p fn for every archived entry, days in order. Files
+ * whose index or day shows they cannot match \p f (--handler, --reason,
+ * --since, --until) are not opened; \p fn still applies the filter.
+ * \p read_cnt and \p file_cnt (optional) receive how many entries were
+ * read from how many files. Returns DRV_OK (also for a missing folder:
+ * nothing archived yet) or an error with \p errstr set. */
+drv_err_t dlq_read_archive(const char *dir, const dlq_filter_t *f,
+			   dlq_visit_fn fn, void *arg, size_t *read_cnt,
+			   size_t *file_cnt, char *errstr, size_t errstr_size);
+
 #endif /* DROVER_CTL_DLQ_READ_H */

@@ -356,6 +356,9 @@ typedef struct drv_config {
 						      starts reading */
 		bool     trigger_past_events;/**< fire for events older than
 						  the trigger */
+		char    *archive_dir;        /**< DLQ archive folder; "" = off */
+		int64_t  archive_after_ms;   /**< archive entries this old */
+		int64_t  archive_interval_ms;/**< between archiver passes */
 	} coordinator;
 
 	struct {

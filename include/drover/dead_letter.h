@@ -127,6 +127,24 @@ drv_err_t drv_dead_letter_decode(const void *buf, size_t len,
  */
 char *drv_dead_letter_to_json(const drv_dead_letter_t *dl);
 
+/**
+ * @brief One line of the export format (`droverctl dlq export`, `dlq
+ *        import`, the DLQ archive) for the DLQ message \p value at
+ *        \p partition / \p offset: drv_dead_letter_to_json() of \p dl plus
+ *        "message_base64" (\p value, what an import decodes) and
+ *        "dlq_partition" / "dlq_offset"; or, when \p dl is NULL (the
+ *        message did not decode), {"undecodable_entry":true, "error":
+ *        \p decode_error, the raw value, "timestamp_ms" (when \p
+ *        timestamp_ms >= 0) and the position}. Everything is borrowed.
+ * @returns a malloc'd string the caller frees with free(), or NULL when out
+ *          of memory.
+ */
+char *drv_dead_letter_export_json(const drv_dead_letter_t *dl,
+				  const void *value, size_t value_len,
+				  const char *decode_error,
+				  int64_t timestamp_ms, int32_t partition,
+				  int64_t offset);
+
 #ifdef __cplusplus
 }
 #endif

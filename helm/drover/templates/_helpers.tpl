@@ -102,6 +102,9 @@ kubelet's probes and Prometheus).
 {{- $coord := default dict (get $cfg "coordinator") -}}
 {{- $_ := set $coord "http_host" "0.0.0.0" -}}
 {{- $_ := set $coord "http_port" (int .Values.coordinator.httpPort) -}}
+{{- if .Values.coordinator.archive.enabled -}}
+{{- $_ := set $coord "archive_dir" .Values.coordinator.archive.mountPath -}}
+{{- end -}}
 {{- $_ := set $cfg "coordinator" $coord -}}
 {{- if .Values.coordinator.apiPort -}}
 {{- $api := default dict (get $cfg "api") -}}
@@ -244,4 +247,9 @@ podAntiAffinity:
 {{- define "drover.brokers" -}}
 {{- $k := default dict .Values.config.kafka -}}
 {{- default "127.0.0.1:9092" (get $k "brokers") -}}
+{{- end -}}
+
+{{/* The claim of the DLQ archive: the existing one, or the chart's. */}}
+{{- define "drover.archiveClaim" -}}
+{{- default (printf "%s-dlq-archive" (include "drover.fullname" .)) .Values.coordinator.archive.existingClaim -}}
 {{- end -}}

@@ -1,6 +1,8 @@
 /*
- * topic_read.c — reading a whole topic once for droverctl (the DLQ, the
- * audit trail): a snapshot up to the high watermarks read at the start.
+ * topic_read.c — reading a topic once up to the high watermarks read at the
+ * start: droverctl's whole-topic reads (the DLQ, the audit trail) and the
+ * coordinator's DLQ archiver, which starts each partition where its archive
+ * ends.
  *
  * The consumer is assigned its partitions by hand; it never subscribes,
  * joins a group or commits (librdkafka still wants a group.id for
@@ -10,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "topic_read.h"
+#include "drover/topic_read.h"
 #include "drover/clock.h"
 #include "drover/str.h"
 
@@ -104,8 +106,9 @@ static drv_err_t partition_count(rd_kafka_t *rk, const char *topic,
 	return rc;
 }
 
-drv_err_t ctl_topic_read(const drv_config_t *cfg, const char *topic,
-			 ctl_msg_fn fn, void *arg, size_t *read_cnt,
+drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
+			 const int64_t *start, size_t start_cnt,
+			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
 			 char *errstr, size_t errstr_size)
 {
 	int64_t timeout = cfg->kafka.connect_timeout_ms, last_progress;
@@ -131,7 +134,7 @@ drv_err_t ctl_topic_read(const drv_config_t *cfg, const char *topic,
 		goto out;
 	}
 	for (int p = 0; p < pcnt; p++) {
-		int64_t lo = 0, hi = 0, end = drv_mono_ms() + timeout;
+		int64_t lo = 0, hi = 0, from, end = drv_mono_ms() + timeout;
 		rd_kafka_resp_err_t err;
 
 		/* a partition just created may have no leader yet: retry
@@ -146,11 +149,13 @@ drv_err_t ctl_topic_read(const drv_config_t *cfg, const char *topic,
 				       topic, p, rd_kafka_err2str(err));
 			goto out;
 		}
+		from = (size_t)p < start_cnt && start[p] > lo ? start[p] : lo;
 		pv[p].hi = hi;
-		pv[p].done = hi <= lo;
+		pv[p].done = hi <= from;
 		if (!pv[p].done) {
 			rd_kafka_topic_partition_list_add(parts, topic, p)
-				->offset = RD_KAFKA_OFFSET_BEGINNING;
+				->offset = from > lo ? from :
+				RD_KAFKA_OFFSET_BEGINNING;
 			left++;
 		}
 	}

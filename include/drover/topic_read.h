@@ -1,0 +1,34 @@
+/*
+ * drover — read a topic once, from the beginning of every partition (or
+ * given offsets) to the end it had when the read started (droverctl's
+ * dlq_read() and `audit list`, the coordinator's DLQ archiver build on it).
+ */
+#ifndef DROVER_TOPIC_READ_H
+#define DROVER_TOPIC_READ_H
+
+#include <stdint.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "drover/kafka.h"
+
+/* Called for every message (borrowed for the call); false stops the read. */
+typedef bool (*drv_topic_msg_fn)(const rd_kafka_message_t *m, void *arg);
+
+/* Read \p topic from the beginning of every partition (from offset
+ * \p start[p] for a partition p < \p start_cnt whose start[p] is above its
+ * low watermark; \p start may be NULL with \p start_cnt 0) up to the high
+ * watermarks read at the start, calling \p fn for every message in
+ * partition order (partitions interleave). No consumer group is joined and
+ * nothing is committed. The broker must answer within
+ * kafka.connect_timeout, and the read fails if it stops making progress for
+ * that long. \p read_cnt (optional) receives how many messages were read.
+ * Returns DRV_OK (also when \p fn stopped the read), or an error with
+ * \p errstr set (DRV_ERR_NOT_FOUND: no such topic). */
+drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
+			 const int64_t *start, size_t start_cnt,
+			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
+			 char *errstr, size_t errstr_size);
+
+#endif /* DROVER_TOPIC_READ_H */
