@@ -233,6 +233,13 @@ unsigned api_status_of(drv_err_t err);
 json_t *api_body_json(api_call_t *call);
 /** @brief The query parameter \p name, or NULL. Borrowed. */
 const char *api_query(api_call_t *call, const char *name);
+/** Told one query parameter (\p value "" when it has none); returns false
+ *  to stop, having replied the problem. */
+typedef bool api_query_fn(api_call_t *call, const char *name,
+			  const char *value, void *arg);
+/** @brief Call \p fn for every query parameter, repeated ones included, in
+ *         order. @returns false when \p fn stopped. */
+bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg);
 /** @brief This thread's Redis connection, connecting if need be; on
  *         failure a 503 problem is replied and NULL returned. */
 redisContext *api_redis(api_call_t *call);

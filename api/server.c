@@ -211,6 +211,32 @@ const char *api_query(api_call_t *call, const char *name)
 					   name);
 }
 
+typedef struct query_walk {
+	api_call_t *call;
+	api_query_fn *fn;
+	void *arg;
+	bool ok;
+} query_walk_t;
+
+static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	query_walk_t *w = cls;
+
+	(void)kind;
+	w->ok = w->fn(w->call, key, value ? value : "", w->arg);
+	return w->ok ? MHD_YES : MHD_NO;
+}
+
+bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg)
+{
+	query_walk_t w = { call, fn, arg, true };
+
+	MHD_get_connection_values(call->conn, MHD_GET_ARGUMENT_KIND,
+				  query_one, &w);
+	return w.ok;
+}
+
 /* ------------------------------------------------------------------ */
 /* Redis and audit                                                     */
 /* ------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include "drover/kafka.h"
 #include "drover/state.h"
 #include "drover/str.h"
+#include "drover/task_list.h"
 #include "drover/submit_json.h"
 
 /* "api:<token>", who submitted a task */
@@ -143,6 +144,72 @@ static void show(api_call_t *call)
 	drv_state_task_release(&t);
 }
 
+typedef struct list_args {
+	drv_task_filter_t f;
+	const char *cursor;
+	int64_t limit, now;
+} list_args_t;
+
+static bool list_param(api_call_t *call, const char *name, const char *value,
+		       void *arg)
+{
+	list_args_t *a = arg;
+	char err[256];
+	drv_err_t rc;
+
+	if (!strcmp(name, "cursor")) {
+		a->cursor = value;
+		return true;
+	}
+	if (!strcmp(name, "limit")) {
+		if (!drv_parse_int(value, 1, DRV_TASK_LIST_MAX, &a->limit))
+			return true;
+		api_problem(call, 400, NULL, "limit must be 1..%d",
+			    DRV_TASK_LIST_MAX);
+		return false;
+	}
+	rc = drv_task_filter_set(&a->f, call->api->cfg, name, value, a->now,
+				 err, sizeof(err));
+	if (rc == DRV_ERR_NOT_FOUND)
+		api_problem(call, 400, NULL, "unknown query parameter "
+			    "'%.40s'", name);
+	else if (rc)
+		api_problem(call, 400, NULL, "%s: %s", name, err);
+	return rc == DRV_OK;
+}
+
+static void list(api_call_t *call)
+{
+	list_args_t a = { .limit = DRV_TASK_LIST_DEFAULT,
+			  .now = drv_now_ms() };
+	drv_task_page_t page;
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!api_query_each(call, list_param, &a))
+		return;
+	if (a.f.since_ms && a.f.until_ms && a.f.since_ms >= a.f.until_ms) {
+		api_problem(call, 400, NULL, "since must be before until");
+		return;
+	}
+	if (!(c = api_redis(call)))
+		return;
+	rc = drv_task_list(c, call->api->cfg->redis.key_prefix, &a.f,
+			   a.cursor, (size_t)a.limit, &page, err, sizeof(err));
+	if (rc == DRV_ERR_INVALID) {
+		api_problem(call, 400, NULL, "%s", err);
+		return;
+	}
+	if (rc) {
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return;
+	}
+	api_reply(call, 200, drv_task_page_obj(&page));
+	drv_task_page_release(&page);
+}
+
 /* pause / resume / skip / cancel, from the last path segment */
 static void intervene(api_call_t *call)
 {
@@ -210,6 +277,30 @@ out:
 	"\"pattern\": \"^[^\\\\u0000]*$\"}}}"
 #define IV_RESULT "{\"$ref\": \"#/components/schemas/Intervention\"}"
 
+#define STATE_RE "(queued|running|succeeded|retrying|dead|skipped|paused|" \
+		 "cancelled)"
+#define WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
+
+static const api_query_doc_t list_query[] = {
+	{ "state", "{\"type\": \"string\", \"pattern\": \"^" STATE_RE "(," STATE_RE
+	  ")*$\"}", "states, joined by commas (default: all)" },
+	{ "handler", "{\"type\": \"string\", \"minLength\": 1}",
+	  "only this handler's tasks" },
+	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
+	  "\"low\"]}", "only tasks of this band" },
+	{ "label", "{\"type\": \"string\", \"pattern\": \"^[^=]+=\"}",
+	  "KEY=VALUE: only tasks with this label (repeatable)" },
+	{ "schedule", "{\"type\": \"string\", \"minLength\": 1}",
+	  "only tasks fired by this schedule" },
+	{ "since", "{\"type\": \"string\"}", "updated at or after" WHEN_DOC },
+	{ "until", "{\"type\": \"string\"}", "updated before" WHEN_DOC },
+	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
+	  "\"default\": 50}", "tasks per page" },
+	{ "cursor", "{\"type\": \"string\"}",
+	  "next_cursor of the page before" },
+	{ NULL, NULL, NULL },
+};
+
 const api_route_t api_task_routes[] = {
 	{ .method = "POST", .path = "/api/v1/tasks",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = submit,
@@ -240,6 +331,14 @@ const api_route_t api_task_routes[] = {
 			     "{\"handler\": \"resize\", \"priority\": 9}]}",
 	  .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/BatchResult\"}",
+	  .errors = "503" },
+	{ .method = "GET", .path = "/api/v1/tasks",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = list,
+	  .op_id = "listTasks", .tag = "tasks",
+	  .summary = "Tasks by state, newest update first, a page at a time "
+		     "(from the index workers keep: worker.task_index)",
+	  .query = list_query, .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/TaskPage\"}",
 	  .errors = "503" },
 	{ .method = "GET", .path = "/api/v1/tasks/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
@@ -362,9 +461,23 @@ const api_schema_t api_task_schemas[] = {
 	  "\"last_error\": {\"type\": \"string\"}, "
 	  "\"created_ms\": {\"type\": \"integer\"}, "
 	  "\"updated_ms\": {\"type\": \"integer\"}, "
+	  "\"due_ms\": {\"type\": \"integer\", \"description\": \"retrying: "
+	  "when it runs next\"}, "
+	  "\"priority\": {\"type\": \"integer\"}, "
+	  "\"labels\": {\"type\": \"object\"}, "
 	  "\"origin\": {}, "
 	  "\"history\": {\"type\": \"array\", \"items\": {\"type\": "
 	  "\"object\"}}}}" },
+	{ "TaskPage",
+	  "{\"type\": \"object\", \"required\": [\"tasks\", \"next_cursor\", "
+	  "\"scanned\"], \"properties\": {"
+	  "\"tasks\": {\"type\": \"array\", \"items\": {\"$ref\": "
+	  "\"#/components/schemas/Task\"}}, "
+	  "\"next_cursor\": {\"type\": [\"string\", \"null\"], "
+	  "\"description\": \"null: no more\"}, "
+	  "\"scanned\": {\"type\": \"integer\", \"description\": "
+	  "\"candidates read for this page (at most 10000; a narrow filter "
+	  "may give a short page with a cursor)\"}}}" },
 	{ "Intervention",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"action\", "
 	  "\"state_known\"], \"properties\": {"

@@ -2,6 +2,7 @@
  * clock.c — wall and monotonic milliseconds, and RFC 3339 formatting and
  * parsing.
  */
+#include <string.h>
 #include <time.h>
 
 #include "drover/clock.h"
@@ -95,4 +96,26 @@ int drv_parse_time(const char *s, int64_t *out)
 	*out = (drv_civil_to_seconds(y, mo, d, h, mi, sec > 59 ? 59 : sec) -
 		sign * (oh * 3600 + om * 60)) * 1000 + frac;
 	return 0;
+}
+
+int drv_parse_when(const char *s, int64_t now_ms, int64_t *out)
+{
+	char day[32];
+	int64_t ms;
+
+	if (!s)
+		return -1;
+	if (strlen(s) == 10) {
+		drv_fmt(day, sizeof(day), "%sT00:00:00Z", s);
+		s = day;
+	}
+	if (!drv_parse_time(s, &ms)) {
+		*out = ms;
+		return 0;
+	}
+	if (drv_parse_duration(s, &ms) == DRV_OK && ms >= 0 && ms <= now_ms) {
+		*out = now_ms - ms;
+		return 0;
+	}
+	return -1;
 }

@@ -440,6 +440,12 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .min = MIN_MS, .max = 365 * DAY_MS,
 	  .doc = "How long a task's state and history stay in Redis after "
 		 "its last update." },
+	{ .name = "worker.task_index", .type = DRV_CFG_BOOL,
+	  .offset = CF(worker.task_index), .def = "true",
+	  .doc = "Keep an index of the task state by state and update time "
+		 "(one sorted set per state in Redis) so `droverctl task "
+		 "list` and `GET /api/v1/tasks` can list tasks; `false` saves "
+		 "that Redis work (task show still works)." },
 	{ .name = "worker.idempotency_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(worker.idempotency_ttl_ms), .def = "24h",
 	  .min = MIN_MS, .max = 365 * DAY_MS,

@@ -73,7 +73,28 @@ struct drv_state {
 	pthread_t     thread;
 	redisContext *conn;
 	int64_t       last_io_ms;
+	bool          index;       /* worker.task_index */
+	char          sha[41];     /* the record script's, once loaded */
+	int64_t       last_trim_ms;
 };
+
+/*
+ * One record with worker.task_index on: the hash, the history and the
+ * move between the per-state sets in one step. KEYS: the hash, the
+ * history list. ARGV: the sets' prefix (P tasks:), the score (updated_ms),
+ * the task id, the TTL, the history entry ('' = none), then the hash's
+ * field/value pairs, "state" first.
+ */
+static const char record_lua[] =
+	"local old = redis.call('HGET', KEYS[1], 'state')\n"
+	"redis.call('HSET', KEYS[1], unpack(ARGV, 6))\n"
+	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
+	"if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[5]) end\n"
+	"redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
+	"if old and old ~= ARGV[7] then\n"
+	"  redis.call('ZREM', ARGV[1] .. old, ARGV[3])\n"
+	"end\n"
+	"redis.call('ZADD', ARGV[1] .. ARGV[7], ARGV[2], ARGV[3])\n";
 
 /* ------------------------------------------------------------------ */
 /* Names and small helpers                                             */
@@ -227,7 +248,7 @@ static const char *put(char **p, const char *s, size_t n)
 
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 {
-	size_t lid, lh, lw, le, lo;
+	size_t lid, lh, lw, le, lo, ll;
 	entry_t *e;
 	char *p;
 
@@ -241,7 +262,8 @@ drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 	lw = rec->worker ? strlen(rec->worker) : 0;
 	le = rec->error ? cut_len(rec->error, DRV_STATE_ERROR_MAX) : 0;
 	lo = rec->origin ? strlen(rec->origin) : 0;
-	e = malloc(sizeof(*e) + lid + lh + lw + le + lo + 5);
+	ll = rec->labels ? strlen(rec->labels) : 0;
+	e = malloc(sizeof(*e) + lid + lh + lw + le + lo + ll + 6);
 	if (!e)
 		return DRV_ERR_NOMEM;
 	e->kind = E_REC;
@@ -253,6 +275,7 @@ drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 	e->rec.worker = put(&p, rec->worker, lw);
 	e->rec.error = put(&p, rec->error, le);
 	e->rec.origin = put(&p, rec->origin, lo);
+	e->rec.labels = put(&p, rec->labels, ll);
 	if (!e->rec.updated_ms)
 		e->rec.updated_ms = drv_now_ms();
 	pthread_mutex_lock(&st->lock);
@@ -314,6 +337,22 @@ static void set_status(drv_state_t *st, int status, const char *detail)
 		st->opts.on_status(status == ST_UP, detail, st->opts.arg);
 }
 
+/* SCRIPT LOAD the record script on the new connection. */
+static bool load_script(drv_state_t *st, char *err, size_t err_size)
+{
+	redisReply *r = redisCommand(st->conn, "SCRIPT LOAD %s", record_lua);
+	bool ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
+
+	if (ok)
+		memcpy(st->sha, r->str, 41);
+	else
+		drv_fmt(err, err_size, "cannot load the task index script: %s",
+			r ? (r->type == REDIS_REPLY_ERROR ? r->str :
+			     "unexpected reply") : st->conn->errstr);
+	freeReplyObject(r);
+	return ok;
+}
+
 /* Connect the thread's connection within \p timeout_ms. On failure the
  * reason is in \p err and the caller says what it means. */
 static bool connect_main(drv_state_t *st, int64_t timeout_ms, char *err,
@@ -325,6 +364,12 @@ static bool connect_main(drv_state_t *st, int64_t timeout_ms, char *err,
 
 	c.redis.connect_timeout_ms = timeout_ms < 1 ? 1 : timeout_ms;
 	if (drv_redis_connect(&c, &st->conn, err, err_size)) {
+		st->conn = NULL;
+		atomic_fetch_add(&st->errors, 1);
+		return false;
+	}
+	if (st->index && !load_script(st, err, err_size)) {
+		redisFree(st->conn);
 		st->conn = NULL;
 		atomic_fetch_add(&st->errors, 1);
 		return false;
@@ -348,8 +393,9 @@ static void set_timeout(redisContext *c, int64_t ms)
 	redisSetTimeout(c, tv);
 }
 
-/* Room for the arguments of one HSET. */
-#define ARGS_MAX 20
+/* Room for the arguments of one command: EVALSHA with its 6 + 2 keys and
+ * arguments before the hash's 12 field/value pairs. */
+#define ARGS_MAX 40
 
 typedef struct args {
 	const char *v[ARGS_MAX];
@@ -421,7 +467,8 @@ static int append(redisContext *c, args_t *a)
 static int append_entry(drv_state_t *st, const entry_t *e)
 {
 	const drv_state_rec_t *r = &e->rec;
-	char key[KEY_BUF], hkey[KEY_BUF], ttl[24], att[16], upd[24], cre[24];
+	char key[KEY_BUF], hkey[KEY_BUF], sets[KEY_BUF], ttl[24], att[16];
+	char upd[24], cre[24], due[24], pri[16];
 	char *hist = NULL;
 	args_t a = { .n = 0 };
 	int n = 0;
@@ -440,12 +487,28 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 		return 0;
 	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix, r->task_id);
 	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
+	drv_fmt(sets, sizeof(sets), "%stasks:", st->redis.prefix);
 	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
 	drv_fmt(att, sizeof(att), "%u", (unsigned)r->attempt);
 	drv_fmt(upd, sizeof(upd), "%lld", (long long)r->updated_ms);
 	drv_fmt(cre, sizeof(cre), "%lld", (long long)r->created_ms);
-	arg(&a, "HSET");
-	arg(&a, key);
+	drv_fmt(due, sizeof(due), "%lld", (long long)r->due_ms);
+	drv_fmt(pri, sizeof(pri), "%u", (unsigned)r->priority);
+	if (st->index) {
+		arg(&a, "EVALSHA");
+		arg(&a, st->sha);
+		arg(&a, "2");
+		arg(&a, key);
+		arg(&a, hkey);
+		arg(&a, sets);
+		arg(&a, upd);
+		arg(&a, r->task_id);
+		arg(&a, ttl);
+		arg(&a, hist ? hist : "");
+	} else {
+		arg(&a, "HSET");
+		arg(&a, key);
+	}
 	arg_field(&a, "state", drv_task_state_name(r->state));
 	arg_field(&a, "attempt", att);
 	arg_field(&a, "handler", r->handler);
@@ -453,8 +516,15 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	arg_field(&a, "last_error", r->error);
 	arg_field(&a, "updated_ms", upd);
 	arg_field(&a, "created_ms", r->created_ms ? cre : NULL);
+	arg_field(&a, "due_ms", r->due_ms ? due : NULL);
+	arg_field(&a, "priority", r->priority ? pri : NULL);
+	arg_field(&a, "labels", r->labels);
 	arg_field(&a, "origin", r->origin);
 	n += append(st->conn, &a) == REDIS_OK;
+	if (st->index) {
+		free(hist);
+		return n;
+	}
 	if (hist) {
 		a.n = 0;
 		arg(&a, "RPUSH");
@@ -474,6 +544,39 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	return n;
 }
 
+/* Drop the members of the per-state sets older than the task state's TTL
+ * (their hashes are gone): one pipeline, every DRV_STATE_TRIM_MS. */
+static void trim(drv_state_t *st)
+{
+	char cut[24], key[KEY_BUF];
+	bool ok = true;
+
+	st->last_trim_ms = drv_mono_ms();
+	drv_fmt(cut, sizeof(cut), "(%lld",
+		(long long)(drv_now_ms() - st->state_ttl_ms));
+	for (int s = 0; s < DRV_TASK_STATE_CNT; s++) {
+		args_t a = { .n = 0 };
+
+		drv_fmt(key, sizeof(key), "%stasks:%s", st->redis.prefix,
+			drv_task_state_name((drv_task_state_t)s));
+		arg(&a, "ZREMRANGEBYSCORE");
+		arg(&a, key);
+		arg(&a, "-inf");
+		arg(&a, cut);
+		ok = ok && append(st->conn, &a) == REDIS_OK;
+	}
+	for (int s = 0; ok && s < DRV_TASK_STATE_CNT; s++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(st->conn, (void **)&r) != REDIS_OK)
+			ok = false;
+		freeReplyObject(r);
+	}
+	st->last_io_ms = drv_mono_ms();
+	if (!ok)
+		atomic_fetch_add(&st->errors, 1);
+}
+
 /*
  * Write st->inflight[0..n) as one pipeline. Returns how many entries (from
  * the first) are finished: every reply read, errors included (an error
@@ -484,6 +587,7 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			  size_t err_size)
 {
 	int cmds[BATCH_MAX];
+	bool noscript = false;
 	size_t done;
 
 	for (size_t i = 0; i < n; i++)
@@ -500,12 +604,17 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			}
 			if (r->type == REDIS_REPLY_ERROR) {
 				drv_fmt(err, err_size, "%s", r->str);
+				noscript |= !strncmp(r->str, "NOSCRIPT", 8);
 				ok = false;
 			}
 			freeReplyObject(r);
 		}
 		atomic_fetch_add(ok ? &st->written : &st->errors, 1);
 	}
+	/* the script cache was flushed (SCRIPT FLUSH): load it again; those
+	 * records were counted as errors */
+	if (noscript && !load_script(st, err, err_size))
+		return 0;
 	return done;
 }
 
@@ -620,6 +729,9 @@ static void *run(void *arg)
 		}
 		if (st->conn)
 			flush(st, 0, &next_try, &backoff);
+		if (st->conn && st->index &&
+		    drv_mono_ms() - st->last_trim_ms >= DRV_STATE_TRIM_MS)
+			trim(st);
 		if (st->conn && drv_mono_ms() - st->last_io_ms >= PING_MS)
 			ping(st, &next_try, &backoff);
 		pthread_mutex_lock(&st->lock);
@@ -684,6 +796,7 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 	}
 	st->mode = cfg->worker.task_state;
 	st->state_ttl_ms = cfg->worker.task_state_ttl_ms;
+	st->index = cfg->worker.task_index;
 	st->idem_ttl_ms = cfg->worker.idempotency_ttl_ms;
 	if (addr.path)
 		drv_fmt(st->where, sizeof(st->where), "%s", addr.path);
@@ -778,11 +891,22 @@ static bool jopt(json_t *o, const char *name, const char *s)
 	return !s || jset(o, name, jstr(s));
 }
 
-char *drv_state_task_json(const drv_state_task_t *t)
+/* obj[name] = the JSON object in \p text (or the text as a string when it
+ * is not JSON); NULL text = nothing. */
+static bool jobj(json_t *o, const char *name, const char *text)
 {
-	json_t *o = json_object(), *h = json_array();
-	char *s = NULL;
-	bool ok = o && h;
+	json_t *v;
+
+	if (!text)
+		return true;
+	v = json_loads(text, 0, NULL);
+	return jset(o, name, v ? v : json_string(text));
+}
+
+json_t *drv_state_task_obj(const drv_state_task_t *t, bool with_history)
+{
+	json_t *o = json_object(), *h = NULL;
+	bool ok = o != NULL;
 
 	ok = ok && jopt(o, "id", t->id) &&
 	     jset(o, "state", json_string(drv_task_state_name(t->state))) &&
@@ -791,12 +915,14 @@ char *drv_state_task_json(const drv_state_task_t *t)
 	     jopt(o, "last_error", t->last_error) &&
 	     jtime(o, "created_ms", "created", t->created_ms) &&
 	     jtime(o, "updated_ms", "updated", t->updated_ms) &&
-	     jset(o, "ttl_ms", json_integer(t->ttl_ms));
-	if (ok && t->origin) {
-		json_t *org = json_loads(t->origin, 0, NULL);
-
-		ok = jset(o, "origin", org ? org : json_string(t->origin));
-	}
+	     jtime(o, "due_ms", "due",
+		   t->state == DRV_TASK_RETRYING ? t->due_ms : 0) &&
+	     (!t->priority || jset(o, "priority", json_integer(t->priority))) &&
+	     jobj(o, "labels", t->labels) && jobj(o, "origin", t->origin);
+	if (!with_history || !ok)
+		goto out;
+	ok = jset(o, "ttl_ms", json_integer(t->ttl_ms)) &&
+	     jset(o, "history", h = json_array());
 	for (size_t i = 0; ok && i < t->history_cnt; i++) {
 		const drv_state_attempt_t *a = &t->history[i];
 		json_t *e = json_object();
@@ -813,9 +939,19 @@ char *drv_state_task_json(const drv_state_task_t *t)
 		      jset(e, "class", json_string(
 			   drv_failure_class_name(a->failure_class))));
 	}
-	if (ok && json_object_set(o, "history", h) == 0)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(h);
+out:
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+char *drv_state_task_json(const drv_state_task_t *t)
+{
+	json_t *o = drv_state_task_obj(t, true);
+	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
 	json_decref(o);
 	return s;
 }
@@ -842,6 +978,7 @@ void drv_state_task_release(drv_state_task_t *t)
 	free(t->worker);
 	free(t->last_error);
 	free(t->origin);
+	free(t->labels);
 	drv_state_task_init(t);
 }
 
@@ -894,10 +1031,9 @@ out:
 	return err;
 }
 
-/* Fill \p t from HGETALL's flat field/value array. */
-static drv_err_t parse_hash(const redisReply *r, const char *id,
-			    drv_state_task_t *t, char *errstr,
-			    size_t errstr_size)
+drv_err_t drv_state_task_from_hash(const redisReply *r, const char *id,
+				   drv_state_task_t *t, char *errstr,
+				   size_t errstr_size)
 {
 	bool have_state = false;
 
@@ -919,11 +1055,18 @@ static drv_err_t parse_hash(const redisReply *r, const char *id,
 				return bad(errstr, errstr_size, id, name, val);
 			t->attempt = (uint32_t)num;
 		} else if (!strcmp(name, "updated_ms") ||
-			   !strcmp(name, "created_ms")) {
+			   !strcmp(name, "created_ms") ||
+			   !strcmp(name, "due_ms")) {
 			if (drv_parse_int(val, 0, INT64_MAX, &num))
 				return bad(errstr, errstr_size, id, name, val);
-			*(name[0] == 'u' ? &t->updated_ms : &t->created_ms) =
-				num;
+			*(name[0] == 'u' ? &t->updated_ms : name[0] == 'c' ?
+			  &t->created_ms : &t->due_ms) = num;
+		} else if (!strcmp(name, "priority")) {
+			if (drv_parse_int(val, 0, UINT32_MAX, &num))
+				return bad(errstr, errstr_size, id, name, val);
+			t->priority = (uint32_t)num;
+		} else if (!strcmp(name, "labels")) {
+			dst = &t->labels;
 		} else if (!strcmp(name, "handler")) {
 			dst = &t->handler;
 		} else if (!strcmp(name, "worker")) {
@@ -1015,7 +1158,8 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 		drv_state_task_release(&t);
 		goto out;
 	}
-	err = parse_hash(rs[0], task_id, &t, errstr, errstr_size);
+	err = drv_state_task_from_hash(rs[0], task_id, &t, errstr,
+				       errstr_size);
 	for (size_t i = 0; !err && i < rs[1]->elements; i++) {
 		const redisReply *e = rs[1]->element[i];
 
@@ -1064,4 +1208,16 @@ char *drv_state_origin_json(const drv_task_t *t)
 		s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+char *drv_state_labels_json(const drv_task_t *t)
+{
+	drv_jout_t j;
+
+	if (!t->label_cnt)
+		return NULL;
+	drv_jout_begin(&j);
+	for (size_t i = 0; i < t->label_cnt; i++)
+		drv_jout_str_lossy(&j, t->labels[i].key, t->labels[i].value);
+	return drv_jout_end(&j);
 }

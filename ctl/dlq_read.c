@@ -22,94 +22,9 @@
 
 /* ---- filters ------------------------------------------------------------ */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-/* Read exactly \p n digits at *p into *out and advance. */
-static bool digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return false;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return true;
-}
-
-static bool parse_rfc3339(const char *s, int64_t *out)
-{
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
-				     30, 31 };
-	int y, mo, d, h = 0, mi = 0, sec = 0, oh = 0, om = 0, sign = 0;
-	int64_t frac_ms = 0;
-	const char *p = s;
-
-	if (!digits(&p, 4, &y) || *p++ != '-' || !digits(&p, 2, &mo) ||
-	    *p++ != '-' || !digits(&p, 2, &d))
-		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
-		return false;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if (!digits(&p, 2, &h) || *p++ != ':' || !digits(&p, 2, &mi) ||
-		    *p++ != ':' || !digits(&p, 2, &sec))
-			return false;
-		if (h > 23 || mi > 59 || sec > 60)
-			return false;
-		if (*p == '.') {
-			int scale = 100, n = 0;
-
-			for (p++; isdigit((unsigned char)*p); p++, n++) {
-				frac_ms += (*p - '0') * scale;
-				scale /= 10;
-			}
-			if (n == 0)
-				return false;
-		}
-		if (*p == 'Z' || *p == 'z')
-			p++;
-		else if (*p == '+' || *p == '-') {
-			sign = *p++ == '+' ? 1 : -1;
-			if (!digits(&p, 2, &oh) || *p++ != ':' ||
-			    !digits(&p, 2, &om) || oh > 23 || om > 59)
-				return false;
-		} else
-			return false;
-	}
-	if (*p)
-		return false;
-	*out = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-		sign * (oh * 3600 + om * 60)) * 1000 + frac_ms;
-	return true;
-}
-
 drv_err_t dlq_parse_time(const char *s, int64_t now_ms, int64_t *out)
 {
-	int64_t ms;
-
-	if (parse_rfc3339(s, &ms)) {
-		*out = ms;
-		return DRV_OK;
-	}
-	if (drv_parse_duration(s, &ms) == DRV_OK && ms >= 0 && ms <= now_ms) {
-		*out = now_ms - ms;
-		return DRV_OK;
-	}
-	return DRV_ERR_INVALID;
+	return drv_parse_when(s, now_ms, out) ? DRV_ERR_INVALID : DRV_OK;
 }
 
 int dlq_filter_option(const ctl_cmd_t *cmd, dlq_filter_t *f, int c,

@@ -259,6 +259,7 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.created_ms = t->created_ms,
 		.started_ms = job->started_ms,
 		.finished_ms = drv_now_ms(),
+		.due_ms = job->step == STEP_RETRY ? t->not_before_ms : 0,
 	};
 
 	char *origin;
@@ -425,12 +426,15 @@ static void record_running(worker_t *w, const job_t *job)
 		.worker = w->daemon->id,
 		.created_ms = t->created_ms,
 		.started_ms = job->started_ms,
+		.priority = t->priority,
 	};
-	char *origin;
+	char *origin, *labels;
 
 	rec.origin = origin = drv_state_origin_json(t);
+	rec.labels = labels = drv_state_labels_json(t);
 	drv_state_record(w->state, &rec);
 	free(origin);
+	free(labels);
 }
 
 static void execute(worker_t *w, job_t *job)

@@ -31,4 +31,13 @@ void drv_format_time(int64_t ms, char *buf, size_t size);
  */
 int drv_parse_time(const char *s, int64_t *out);
 
+/**
+ * @brief Parse a point in time the way filters take one: an RFC 3339 time
+ *        (drv_parse_time()), a bare date ("2026-03-08": its midnight UTC),
+ *        or a duration (drover/str.h drv_parse_duration: "2h") meaning
+ *        \p now_ms minus it.
+ * @returns 0, or -1 if \p s is none of these (\p out untouched).
+ */
+int drv_parse_when(const char *s, int64_t now_ms, int64_t *out);
+
 #endif /* DROVER_CLOCK_H */

@@ -325,6 +325,8 @@ typedef struct drv_config {
 						       task state to Redis */
 		int64_t  task_state_ttl_ms;  /**< life of a task's state and
 						  history after its last update */
+		bool     task_index;         /**< keep the per-state sets
+						  `droverctl task list` reads */
 		int64_t  idempotency_ttl_ms; /**< life of an idempotency key */
 		int64_t  weight_high;        /**< share of picks for each band */
 		int64_t  weight_normal;      /**< when more than one has work */

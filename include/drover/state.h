@@ -14,9 +14,18 @@
  * Keys, with P = redis.key_prefix (default "drover:"):
  *
  *   P task:<id>          hash: state, attempt, handler, worker, last_error,
- *                        updated_ms, created_ms, origin (a JSON object;
- *                        fields a record leaves out keep their earlier
- *                        value)
+ *                        updated_ms, created_ms, due_ms, priority,
+ *                        labels and origin (both JSON objects); fields a
+ *                        record leaves out keep their earlier value
+ *   P tasks:<state>      sorted set, one per state (worker.task_index):
+ *                        the ids of the tasks in that state, scored by
+ *                        updated_ms; a record moves its task from the set
+ *                        of the state the hash held to its new state's
+ *                        (one Lua script per record, so hash and sets
+ *                        change together). Members older than
+ *                        worker.task_state_ttl are trimmed by the writer
+ *                        every DRV_STATE_TRIM_MS. drover/task_list.h
+ *                        reads them.
  *   P task:<id>:history  list: one compact JSON object per finished attempt,
  *                        oldest first: {"attempt":2,"state":"retrying",
  *                        "worker":"w1","started_ms":..,"finished_ms":..,
@@ -48,6 +57,7 @@
 #include <stdint.h>
 
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 
 #include "drover/config.h"
 #include "drover/error.h"
@@ -69,6 +79,8 @@ extern "C" {
 /** Bytes of an error text kept in a record (longer ones are cut at a UTF-8
  *  character boundary). */
 #define DRV_STATE_ERROR_MAX 1024
+/** The writer trims the state index (P tasks:<state>) this often. */
+#define DRV_STATE_TRIM_MS 10000
 /** Longest task id, idempotency key or redis.key_prefix accepted. */
 #define DRV_STATE_KEY_MAX 1024
 
@@ -125,6 +137,12 @@ typedef struct drv_state_rec {
 	const char *origin;        /**< where the task came from, a JSON
 					object's text (drv_state_origin_json);
 					NULL = leave as it is */
+	int64_t     due_ms;        /**< retrying: when it runs next; 0 =
+					leave as it is */
+	uint32_t    priority;      /**< 1..10; 0 = leave as it is */
+	const char *labels;        /**< the task's labels, a JSON object's
+					text (drv_state_labels_json); NULL =
+					leave as it is */
 } drv_state_rec_t;
 
 /** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
@@ -250,6 +268,11 @@ typedef struct drv_state_task {
 	drv_state_attempt_t *history;  /**< oldest first */
 	size_t   history_cnt;
 	char    *origin;           /**< JSON object text, NULL = unknown */
+	int64_t  due_ms;           /**< when a retrying task runs next
+					(left over from an earlier retry in
+					other states); 0 = unknown */
+	uint32_t priority;         /**< 0 = unknown */
+	char    *labels;           /**< JSON object text, NULL = none */
 } drv_state_task_t;
 
 /** @brief Zero \p t. Allocates nothing. */
@@ -276,6 +299,17 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 			char *errstr, size_t errstr_size);
 
 /**
+ * @brief Fill \p t (initialised; the caller releases it) from the reply
+ *        of `HGETALL P task:<id>` (\p r, a non-empty array), leaving the
+ *        history and TTL alone; for drv_state_get() and task listings.
+ * @returns DRV_OK, DRV_ERR_DECODE (a field drover did not write; the
+ *          reason in \p errstr) or DRV_ERR_NOMEM.
+ */
+drv_err_t drv_state_task_from_hash(const redisReply *r, const char *task_id,
+				   drv_state_task_t *t, char *errstr,
+				   size_t errstr_size);
+
+/**
  * @brief Render \p t as one line of JSON (keys in a fixed order, absent
  *        optional fields left out, times in ms and RFC 3339):
  *        {"id":..,"state":..,"attempt":..,"handler":..,"worker":..,
@@ -287,6 +321,23 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
  *          out of memory.
  */
 char *drv_state_task_json(const drv_state_task_t *t);
+
+/**
+ * @brief drv_state_task_json() as a jansson object (for documents that
+ *        hold many tasks); \p with_history false leaves out "history" and
+ *        "ttl_ms" (a listing reads neither).
+ * @returns a new reference the caller drops with json_decref(); NULL only
+ *          when out of memory.
+ */
+json_t *drv_state_task_obj(const drv_state_task_t *t, bool with_history);
+
+/**
+ * @brief The labels of \p t as a compact JSON object for
+ *        drv_state_rec_t.labels.
+ * @returns a malloc'd string the caller frees with free(); NULL when the
+ *          task has no labels or out of memory.
+ */
+char *drv_state_labels_json(const drv_task_t *t);
 
 /**
  * @brief The history entry of \p rec as Redis holds it (compact JSON, see

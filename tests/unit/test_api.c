@@ -42,9 +42,12 @@ Test(api, route_matching)
 	cr_assert_str_eq(r->op_id, "pauseTask");
 	cr_assert_str_eq(params[0], "X");
 
+	cr_assert_eq(api_route_find("GET", "/api/v1/tasks", &r, params,
+				    allow, sizeof(allow)), API_MATCHED);
+	cr_assert_str_eq(r->op_id, "listTasks");
 	cr_assert_eq(api_route_find("DELETE", "/api/v1/tasks", &r, params,
 				    allow, sizeof(allow)), API_NO_METHOD);
-	cr_assert_str_eq(allow, "POST");
+	cr_assert_str_eq(allow, "POST, GET");
 	/* a literal segment wins over a parameter */
 	cr_assert_eq(api_route_find("OPTIONS", "/api/v1/tasks/batch", &r,
 				    params, allow, sizeof(allow)),
