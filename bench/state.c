@@ -210,12 +210,8 @@ int main(int argc, char **argv)
 	char err[256] = "", a[32];
 	bool ok = true;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s  (settings come from BENCH_* "
-			"environment variables; see bench/README.md)\n",
-			argv[0]);
+	if (!bench_no_args(argc, argv))
 		return 2;
-	}
 	bench_signals_install();
 	if (!(cfg = config("benchst-look:", false)))
 		return 1;

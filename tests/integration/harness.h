@@ -129,6 +129,10 @@ int it_http_get(int port, const char *path, char **body);
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body);
 
+/* Wait (polling every 100 ms, up to \p timeout_ms) until GET \p path on
+ * \p port answers 200; false if it never did. */
+bool it_http_wait(int port, const char *path, int timeout_ms);
+
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 
