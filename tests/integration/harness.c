@@ -558,12 +558,20 @@ int it_http_get(int port, const char *path, char **body)
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body)
 {
+	return it_http_request(port, "GET", path, token, NULL, body);
+}
+
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	char req[512], auth[300] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
 	*body = NULL;
+	if (head)
+		*head = NULL;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -575,8 +583,8 @@ int it_http_get_token(int port, const char *path, const char *token,
 	if (token)
 		drv_fmt(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
 			token);
-	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
-		path, auth);
+	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
+		method, path, auth);
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;
@@ -600,6 +608,8 @@ int it_http_get_token(int port, const char *path, const char *token,
 		status = (int)strtol(buf + 9, NULL, 10);
 	p = strstr(buf, "\r\n\r\n");
 	*body = strdup(p ? p + 4 : "");
+	if (head)
+		*head = strndup(buf, p ? (size_t)(p - buf) : len);
 	free(buf);
 	return status;
 }

@@ -128,6 +128,12 @@ int it_http_get(int port, const char *path, char **body);
 /* it_http_get() with "Authorization: Bearer TOKEN" (NULL: none). */
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body);
+/* \p method \p path, sent as written (no normalisation: "/../x" goes out
+ * as is), with a bearer \p token (NULL: none); returns the status (-1 if
+ * no answer), the header block in *head (may be NULL: not wanted) and the
+ * body in *body (malloc'd, free() them). */
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
