@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -612,6 +613,26 @@ int it_http_request(int port, const char *method, const char *path,
 		*head = strndup(buf, p ? (size_t)(p - buf) : len);
 	free(buf);
 	return status;
+}
+
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size)
+{
+	size_t n = strlen(name);
+
+	buf[0] = '\0';
+	for (const char *p = head; p && *p; p = strchr(p, '\n') + 1) {
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			drv_fmt(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
+			return;
+		}
+		if (!strchr(p, '\n'))
+			break;
+	}
 }
 
 pid_t it_redis_start(int port)

@@ -134,6 +134,10 @@ int it_http_get_token(int port, const char *path, const char *token,
  * body in *body (malloc'd, free() them). */
 int it_http_request(int port, const char *method, const char *path,
 		    const char *token, char **head, char **body);
+/* The value of header \p name (case-insensitive) in the header block
+ * \p head (NULL: none) into \p buf; "" when it is not there. */
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);

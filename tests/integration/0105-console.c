@@ -1,5 +1,5 @@
 /*
- * 0103 — the web console's files served at / on the API's listener
+ * 0105 — the web console's files served at / on the API's listener
  * (api.console_dir): each file with its type and cache policy, index.html
  * for the console's own paths (deep links survive a reload), nothing
  * outside the folder whatever the path ("..", encoded, a symbolic link),
@@ -13,17 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "drover/str.h"
 #include "harness.h"
 
-#define OPS "ops-token-0103"
-#define INDEX_TEXT "<!doctype html><title>console 0103</title>"
-#define JS_TEXT "console.log('0103');"
-#define SECRET "secret-0103"
+#define OPS "ops-token-0105"
+#define INDEX_TEXT "<!doctype html><title>console 0105</title>"
+#define JS_TEXT "console.log('0105');"
+#define SECRET "secret-0105"
 
 typedef struct page {
 	int   status;
@@ -70,10 +69,10 @@ static int start(it_ctx_t *ctx, pid_t *coord, const char *api_keys)
 	drv_fmt(sections, sizeof(sections),
 		"api:\n  port: %d\n%s"
 		"api_tokens:\n"
-		"  ops: {role: operator, env: IT_API_TOKEN_0103}\n",
+		"  ops: {role: operator, env: IT_API_TOKEN_0105}\n",
 		port, api_keys);
 	it_coord_config(ctx, "", sections);
-	setenv("IT_API_TOKEN_0103", OPS, 1);
+	setenv("IT_API_TOKEN_0105", OPS, 1);
 	*coord = it_coordinator_start(ctx, "c1");
 	for (int i = 0; i < 100; i++) {
 		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {
@@ -106,21 +105,7 @@ static void page_free(page_t *p)
 static void header(const page_t *p, const char *name, char *buf,
 		   size_t size)
 {
-	size_t n = strlen(name);
-
-	buf[0] = '\0';
-	for (const char *l = p->head; l && *l; l = strchr(l, '\n') + 1) {
-		if (!strncasecmp(l, name, n) && l[n] == ':') {
-			const char *v = l + n + 1;
-
-			while (*v == ' ')
-				v++;
-			drv_fmt(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
-			return;
-		}
-		if (!strchr(l, '\n'))
-			break;
-	}
+	it_http_header(p->head, name, buf, size);
 }
 
 /* GET \p path answers 200 with \p body, type \p type, cache \p cache. */
@@ -248,7 +233,7 @@ Test(console, files_deep_links_traversal_and_the_api, .timeout = 120)
 	cr_assert_str_eq(h, "\"read\";q=1000;w=1");
 	page_free(&p);
 	/* a viewer cannot act; a wrong token is not a loopback viewer */
-	get(port, "POST", "/api/v1/breakers/b0103/open", NULL, &p);
+	get(port, "POST", "/api/v1/breakers/b0105/open", NULL, &p);
 	cr_assert_eq(p.status, 403, "%d %s", p.status, p.body);
 	page_free(&p);
 	get(port, "GET", "/api/v1/whoami", "wrong-token", &p);
