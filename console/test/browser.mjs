@@ -148,6 +148,18 @@ try {
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
   });
 
+  await check('dark mode follows the system', async () => {
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.queues tbody tr');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    if (r + g + b > 200) throw new Error(`background ${bg} is not dark`);
+    await shot(page, 'overview-dark');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+    return bg;
+  });
+
   await check('no console errors, no failed requests', async () => {
     if (errors.length) throw new Error(errors.join('; '));
   });

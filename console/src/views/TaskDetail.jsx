@@ -74,7 +74,7 @@ export function TaskDetail({ id, who }) {
             {t.due_ms && <><dt>next run</dt><dd>{fmtTime(t.due_ms, zone)}</dd></>}
             {t.worker && <><dt>worker</dt><dd>{t.worker}</dd></>}
             {t.last_error && <><dt>last error</dt><dd class="err">{t.last_error}</dd></>}
-            {t.labels && <><dt>labels</dt><dd class="mono">{Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(' ')}</dd></>}
+            {t.labels && typeof t.labels === 'object' && <><dt>labels</dt><dd class="mono">{Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(' ')}</dd></>}
             {t.origin && <><dt>origin</dt><dd class="mono">{JSON.stringify(t.origin)}</dd></>}
           </dl>
           {can(who, 'operator') && (
