@@ -240,7 +240,8 @@ Test(console, files_deep_links_traversal_and_the_api, .timeout = 120)
 	cr_assert_eq(p.status, 401);
 	page_free(&p);
 
-	it_stop(coord, SIGTERM, 20000);
+	cr_assert_eq(it_stop(coord, SIGTERM, 20000), 0,
+		     "the coordinator did not exit cleanly");
 	it_teardown(&ctx);
 }
 
@@ -273,6 +274,7 @@ Test(console, not_built_the_api_serves_alone, .timeout = 120)
 	cr_assert_eq(p.status, 200);
 	page_free(&p);
 
-	it_stop(coord, SIGTERM, 20000);
+	cr_assert_eq(it_stop(coord, SIGTERM, 20000), 0,
+		     "the coordinator did not exit cleanly");
 	it_teardown(&ctx);
 }
