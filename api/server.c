@@ -351,8 +351,8 @@ static bool from_loopback(struct MHD_Connection *conn)
 		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
 	}
 	if (sa && sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 =
-			&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		const struct in6_addr *a6 = &in6->sin6_addr;
 
 		return IN6_IS_ADDR_LOOPBACK(a6) ||
 		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
