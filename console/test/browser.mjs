@@ -148,6 +148,18 @@ try {
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
   });
 
+  await check('a reload of the overview renders its data in under 5 s', async () => {
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('table.queues[data-kind="Bands"] tbody tr');
+      times.push(Date.now() - t0);
+    }
+    if (Math.max(...times) > 5000) throw new Error(`${times.join(', ')} ms`);
+    return `warm: ${times.join(', ')} ms`;
+  });
+
   await check('dark mode follows the system', async () => {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
     await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
