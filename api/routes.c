@@ -222,7 +222,7 @@ static json_t *operation(const api_route_t *r)
 		       schema_of(r->response));
 	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	json_object_set_new(resp, st, ok);
-	if (r->request)
+	if (r->request || r->query)
 		json_object_set_new(resp, "400", problem_response(
 			error_doc(400)));
 	if (!r->public) {
