@@ -11,7 +11,7 @@
  *      record queued to the last one written; Redis used_memory per task
  *      before the keys expire. The plain run (index off) is the baseline:
  *      the ratio is on / off.
- *   2. list: on the last indexed run's keys, drv_task_list() pages of 50:
+ *   2. list: on the last run's keys (index on), drv_task_list() pages of 50:
  *      the first page with no filter, and a page with a handler filter
  *      that one task in 100 passes (the scan budget then decides), as p50
  *      and p99 of BENCH_STATE_PAGES calls (default 50).
@@ -70,23 +70,33 @@ static long long used_memory(redisContext *c)
 	return v;
 }
 
-/* Delete every key under \p prefix: SCAN and UNLINK, never KEYS. */
+/* Delete every key under \p prefix: SCAN and one DEL per batch, never
+ * KEYS (which would stall Redis for the other users of the stack); DEL,
+ * not UNLINK, so the memory is free before the next run measures its own. */
 static void drop_keys(redisContext *c, const char *prefix)
 {
 	char cursor[32] = "0";
 
 	do {
-		redisReply *r = redisCommand(c, "SCAN %s MATCH %s* COUNT 1000",
+		redisReply *r = redisCommand(c, "SCAN %s MATCH %s* COUNT 5000",
 					     cursor, prefix);
+		const char **argv;
+		size_t n;
 
 		if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
 			freeReplyObject(r);
 			return;
 		}
 		drv_strlcpy(cursor, r->element[0]->str, sizeof(cursor));
-		for (size_t i = 0; i < r->element[1]->elements; i++)
-			freeReplyObject(redisCommand(c, "UNLINK %s",
-				r->element[1]->element[i]->str));
+		n = r->element[1]->elements;
+		if (n && (argv = calloc(n + 1, sizeof(*argv)))) {
+			argv[0] = "DEL";
+			for (size_t i = 0; i < n; i++)
+				argv[i + 1] = r->element[1]->element[i]->str;
+			freeReplyObject(redisCommandArgv(c, (int)n + 1, argv,
+							 NULL));
+			free(argv);
+		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") && !bench_stop);
 }
@@ -200,12 +210,8 @@ int main(int argc, char **argv)
 	char err[256] = "", a[32];
 	bool ok = true;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s  (settings come from BENCH_* "
-			"environment variables; see bench/README.md)\n",
-			argv[0]);
+	if (!bench_no_args(argc, argv))
 		return 2;
-	}
 	bench_signals_install();
 	if (!(cfg = config("benchst-look:", false)))
 		return 1;
@@ -215,13 +221,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(runs, 0, sizeof(runs));
+	/* the last run (index on) is kept for the list; the others' keys go
+	 * at once */
 	for (int i = 0; i < nruns && !bench_stop; i++) {
 		runs[i].index = i % 4 == 0 || i % 4 == 3;
 		write_run(&runs[i], tasks, look, i, timeout_ms);
 		ok &= runs[i].ok;
-		if (runs[i].index)
-			last_on = i;
+		if (i < nruns - 1)
+			drop_keys(look, runs[i].prefix);
 	}
+	last_on = nruns - 1;
 
 	printf("\n== task state writer: worker.task_index on vs off, %zu "
 	       "tasks x 2 records (running, succeeded), a fresh prefix per "
@@ -264,9 +273,8 @@ int main(int argc, char **argv)
 			       (double)p.p50 / 1000, (double)p.p99 / 1000, got,
 			       scanned);
 	}
-	for (int i = 0; i < nruns; i++)
-		if (runs[i].prefix[0])
-			drop_keys(look, runs[i].prefix);
+	fflush(stdout);
+	drop_keys(look, runs[last_on].prefix);
 	redisFree(look);
 	drv_config_destroy(cfg);
 	return ok && !bench_stop ? 0 : 1;

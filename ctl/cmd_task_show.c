@@ -236,6 +236,10 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				       argv[optind]);
 	if (f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
 		return ctl_usage_error(cmd, "--since must be before --until");
+	if (!note && f.states & (1u << DRV_TASK_QUEUED))
+		note = "a task waiting on its band topic has no record until "
+		       "a worker takes it: 'droverctl queue status' counts "
+		       "those";
 	if (note)
 		fprintf(stderr, "droverctl: note: %s\n", note);
 	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err))))

@@ -317,7 +317,6 @@ Test(task_list, cli_and_api, .timeout = 240)
 	int api_port = it_free_port();
 	pid_t worker, coord;
 	json_t *page, *t;
-	bool up = false;
 	int seen = 0;
 
 	it_setup(&ctx, handlers);
@@ -432,14 +431,8 @@ Test(task_list, cli_and_api, .timeout = 240)
 	it_coord_config(&ctx, "", sections);
 	setenv("IT_API_TOKEN_0103", VIEWER, 1);
 	coord = it_coordinator_start(&ctx, "c1");
-	for (int i = 0; i < 100 && !up; i++) {
-		up = it_http_get(api_port, "/api/v1/openapi.json", &body) ==
-		     200;
-		free(body);
-		if (!up)
-			usleep(100 * 1000);
-	}
-	cr_assert(up, "the API did not come up");
+	cr_assert(it_http_wait(api_port, "/api/v1/openapi.json", 10000),
+		  "the API did not come up");
 	cr_assert_eq(it_http_get_token(api_port, "/api/v1/tasks?state=dead&"
 				       "state=succeeded&limit=10", VIEWER,
 				       &body), 200, "%s", body);

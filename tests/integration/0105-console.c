@@ -63,7 +63,6 @@ static int start(it_ctx_t *ctx, pid_t *coord, const char *api_keys)
 {
 	char sections[2048];
 	int port = it_free_port();
-	char *body;
 
 	it_topics(ctx);
 	drv_fmt(sections, sizeof(sections),
@@ -74,16 +73,9 @@ static int start(it_ctx_t *ctx, pid_t *coord, const char *api_keys)
 	it_coord_config(ctx, "", sections);
 	setenv("IT_API_TOKEN_0105", OPS, 1);
 	*coord = it_coordinator_start(ctx, "c1");
-	for (int i = 0; i < 100; i++) {
-		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {
-			free(body);
-			return port;
-		}
-		free(body);
-		usleep(100 * 1000);
-	}
-	cr_assert_fail("the API did not come up on port %d", port);
-	return -1;
+	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 10000),
+		  "the API did not come up on port %d", port);
+	return port;
 }
 
 static void get(int port, const char *method, const char *path,

@@ -635,6 +635,20 @@ void it_http_header(const char *head, const char *name, char *buf,
 	}
 }
 
+bool it_http_wait(int port, const char *path, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		char *body = NULL;
+		int st = it_http_get(port, path, &body);
+
+		free(body);
+		if (st == 200)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
+}
+
 pid_t it_redis_start(int port)
 {
 	char port_s[16];

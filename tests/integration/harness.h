@@ -139,6 +139,10 @@ int it_http_request(int port, const char *method, const char *path,
 void it_http_header(const char *head, const char *name, char *buf,
 		    size_t size);
 
+/* Wait (polling every 100 ms, up to \p timeout_ms) until GET \p path on
+ * \p port answers 200; false if it never did. */
+bool it_http_wait(int port, const char *path, int timeout_ms);
+
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 
