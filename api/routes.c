@@ -14,11 +14,28 @@ static void serve_openapi(api_call_t *call)
 	api_reply(call, 200, api_openapi(call->api->cfg));
 }
 
+/* Who the caller is: the console shows the buttons of its role. */
+static void whoami(api_call_t *call)
+{
+	api_reply(call, 200, json_pack("{s:s, s:s}", "name", call->token->name,
+				       "role",
+				       drv_api_role_name(call->token->role)));
+}
+
 static const api_route_t meta_routes[] = {
 	{ .method = "GET", .path = "/api/v1/openapi.json", .public = true,
 	  .cls = API_READ, .fn = serve_openapi, .op_id = "getOpenApi",
 	  .tag = "meta", .summary = "This document", .ok_status = 200,
 	  .response = "{\"type\": \"object\"}" },
+	{ .method = "GET", .path = "/api/v1/whoami", .role = DRV_API_VIEWER,
+	  .cls = API_READ, .fn = whoami, .op_id = "whoami", .tag = "meta",
+	  .summary = "The caller: its token's name and role (`loopback` for "
+		     "api.loopback_viewer's callers)",
+	  .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"name\", "
+		      "\"role\"], \"properties\": {\"name\": {\"type\": "
+		      "\"string\"}, \"role\": {\"type\": \"string\", "
+		      "\"enum\": [\"viewer\", \"operator\", \"admin\"]}}}" },
 	{ .method = NULL },
 };
 

@@ -68,6 +68,7 @@ static bool api_start(coord_t *c)
 {
 	const drv_config_t *cfg = c->cfg;
 	drv_config_t *own = NULL;
+	const char *dir, *why;
 	char err[512], port[16];
 	size_t active = 0;
 
@@ -99,6 +100,12 @@ static bool api_start(coord_t *c)
 		   "serving the API" : "serving the API, but no token is "
 		   "active: every request but /api/v1/openapi.json gets 401",
 		   "host", cfg->api.host, "port", port, NULL);
+	if ((dir = drv_api_console_dir(c->api, &why)))
+		drv_log_kv(DRV_LOG_INFO, "serving the web console at /", "dir",
+			   dir, NULL);
+	else if (cfg->api.console_dir && *cfg->api.console_dir)
+		drv_log_kv(DRV_LOG_WARN, "not serving the web console",
+			   "reason", why, NULL);
 	return true;
 }
 

@@ -1551,6 +1551,18 @@ nomem:
 			 "out of memory");
 }
 
+/* Does a token of api_tokens: take its value from variable \p var (its
+ * `env`)? Then \p var is that token, not a setting: DROVER_API_TOKEN is
+ * the example config's admin token, not a key of api:. */
+static bool token_variable(const drv_config_t *cfg, const char *var)
+{
+	for (size_t i = 0; i < cfg->api_token_cnt; i++)
+		if (cfg->api_tokens[i].env &&
+		    !strcmp(cfg->api_tokens[i].env, var))
+			return true;
+	return false;
+}
+
 static drv_err_t apply_env(loader_t *L, char *const *envp)
 {
 	char envname[128];
@@ -1588,7 +1600,7 @@ static drv_err_t apply_env(loader_t *L, char *const *envp)
 				return err;
 			L->cfg->priv->src[i] = DRV_CFG_SRC_ENV;
 		}
-		if (matched)
+		if (matched || token_variable(L->cfg, var))
 			continue;
 		if (!strncmp(var, PROPERTY_ENV, strlen(PROPERTY_ENV))) {
 			drv_err_t err = apply_env_property(L, var, eq + 1);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -558,12 +559,20 @@ int it_http_get(int port, const char *path, char **body)
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body)
 {
+	return it_http_request(port, "GET", path, token, NULL, body);
+}
+
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	char req[512], auth[300] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
 	*body = NULL;
+	if (head)
+		*head = NULL;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -575,8 +584,8 @@ int it_http_get_token(int port, const char *path, const char *token,
 	if (token)
 		drv_fmt(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
 			token);
-	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
-		path, auth);
+	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
+		method, path, auth);
 	if (write(fd, req, strlen(req)) < 0) {
 		close(fd);
 		return -1;
@@ -600,8 +609,30 @@ int it_http_get_token(int port, const char *path, const char *token,
 		status = (int)strtol(buf + 9, NULL, 10);
 	p = strstr(buf, "\r\n\r\n");
 	*body = strdup(p ? p + 4 : "");
+	if (head)
+		*head = strndup(buf, p ? (size_t)(p - buf) : len);
 	free(buf);
 	return status;
+}
+
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size)
+{
+	size_t n = strlen(name);
+
+	buf[0] = '\0';
+	for (const char *p = head; p && *p; p = strchr(p, '\n') + 1) {
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			drv_fmt(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
+			return;
+		}
+		if (!strchr(p, '\n'))
+			break;
+	}
 }
 
 bool it_http_wait(int port, const char *path, int timeout_ms)

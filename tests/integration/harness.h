@@ -128,6 +128,16 @@ int it_http_get(int port, const char *path, char **body);
 /* it_http_get() with "Authorization: Bearer TOKEN" (NULL: none). */
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body);
+/* \p method \p path, sent as written (no normalisation: "/../x" goes out
+ * as is), with a bearer \p token (NULL: none); returns the status (-1 if
+ * no answer), the header block in *head (may be NULL: not wanted) and the
+ * body in *body (malloc'd, free() them). */
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body);
+/* The value of header \p name (case-insensitive) in the header block
+ * \p head (NULL: none) into \p buf; "" when it is not there. */
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size);
 
 /* Wait (polling every 100 ms, up to \p timeout_ms) until GET \p path on
  * \p port answers 200; false if it never did. */
