@@ -158,6 +158,8 @@ extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
 extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
+extern const api_route_t api_schedule_routes[];
+extern const api_schema_t api_schedule_schemas[];
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);
