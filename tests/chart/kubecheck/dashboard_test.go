@@ -263,28 +263,23 @@ func TestDashboardConfigMap(t *testing.T) {
 	}
 }
 
-// Every alert expression names registered metrics and labels only, and
-// the selectors match the jobs of this release's metrics Services.
-func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
-	metrics, labels := registered(t)
-	objs := render(t, nil, "prometheusRule.enabled=true")
-	var rules []struct {
-		Alert string `json:"alert"`
-		Expr  string `json:"expr"`
-	}
-	found := false
+type alertRule struct {
+	Alert string `json:"alert"`
+	Expr  string `json:"expr"`
+}
+
+// alertRules: the rules of the rendered PrometheusRules.
+func alertRules(t *testing.T, objs []Object) []alertRule {
+	t.Helper()
+	var rules []alertRule
 	for _, o := range objs {
 		if o.GVK.Kind != "PrometheusRule" {
 			continue
 		}
-		found = true
 		var obj struct {
 			Spec struct {
 				Groups []struct {
-					Rules []struct {
-						Alert string `json:"alert"`
-						Expr  string `json:"expr"`
-					} `json:"rules"`
+					Rules []alertRule `json:"rules"`
 				} `json:"groups"`
 			} `json:"spec"`
 		}
@@ -295,8 +290,25 @@ func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
 			rules = append(rules, g.Rules...)
 		}
 	}
-	if !found || len(rules) < 6 {
-		t.Fatalf("prometheusRule.enabled renders %d rules", len(rules))
+	return rules
+}
+
+func alertNames(rules []alertRule) string {
+	var n []string
+	for _, r := range rules {
+		n = append(n, r.Alert)
+	}
+	return strings.Join(n, " ")
+}
+
+// Every alert expression names registered metrics and labels only, and
+// the selectors match the jobs of this release's metrics Services.
+func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
+	metrics, labels := registered(t)
+	objs := render(t, nil, "prometheusRule.enabled=true")
+	rules := alertRules(t, objs)
+	if len(rules) != 9 {
+		t.Fatalf("prometheusRule.enabled renders %d rules: %s", len(rules), alertNames(rules))
 	}
 	services := map[string]bool{}
 	for _, s := range all[corev1.Service](objs) {
@@ -313,7 +325,15 @@ func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
 			}
 		}
 	}
-	if n := len(render(t, nil, "prometheusRule.enabled=true", "coordinator.enabled=false")); n == 0 {
-		t.Error("rules without coordinators do not render")
+	if len(alertRules(t, render(t, nil))) != 0 {
+		t.Error("the alert rules are rendered by default")
+	}
+	// The coordinators' alerts go with them; each alert can be turned off.
+	want := "DroverBreakerOpen DroverConsumerLagHigh DroverPodRestarting DroverTaskFailuresHigh DroverWorkerFetchPaused"
+	if got := alertNames(alertRules(t, render(t, nil, "prometheusRule.enabled=true", "coordinator.enabled=false"))); got != want {
+		t.Errorf("without coordinators the alerts are %q, want %q", got, want)
+	}
+	if got := alertNames(alertRules(t, render(t, nil, "prometheusRule.enabled=true", "prometheusRule.noLeader.enabled=false"))); strings.Contains(got, "DroverNoLeader") {
+		t.Errorf("noLeader.enabled=false still renders it: %s", got)
 	}
 }
