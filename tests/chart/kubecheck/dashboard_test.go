@@ -180,7 +180,11 @@ func TestDashboard(t *testing.T) {
 			if !promDS(v.Datasource) {
 				t.Errorf("variable %s does not query ${datasource}", v.Name)
 			}
-			for _, bad := range unknownNames(v.Definition, metrics, labels) {
+			q, _ := v.Query.(string)
+			if q == "" || q != v.Definition {
+				t.Errorf("variable %s: query %v, definition %q: want the same label_values query", v.Name, v.Query, v.Definition)
+			}
+			for _, bad := range unknownNames(q, metrics, labels) {
 				t.Errorf("variable %s: unknown %s", v.Name, bad)
 			}
 		}
