@@ -16,6 +16,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
+	grafanadash "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -160,6 +163,25 @@ func readDashboard(t *testing.T) ([]byte, dashboard) {
 // A Prometheus query through the ${datasource} variable.
 func promDS(ds *datasource) bool {
 	return ds != nil && ds.Type == "prometheus" && ds.UID == "${datasource}"
+}
+
+// TestDashboardSchema decodes the dashboard strictly into Grafana's own
+// schema types (grafana-foundation-sdk, generated from the schemas Grafana
+// validates with; the panel plugins' options and the Prometheus query
+// included): an unknown or misspelt field, a wrong type or a field Grafana
+// requires that is missing fails.
+func TestDashboardSchema(t *testing.T) {
+	raw, _ := readDashboard(t)
+	plugins.RegisterDefaultPlugins()
+	var d grafanadash.Dashboard
+	err := d.UnmarshalJSONStrict(raw)
+	// v0.0.22 returns an empty cog.BuildErrors as a non-nil error.
+	if errs, ok := err.(cog.BuildErrors); ok && len(errs) == 0 {
+		err = nil
+	}
+	if err != nil {
+		t.Errorf("dashboards/drover.json against Grafana's dashboard schema:\n%v", err)
+	}
 }
 
 func TestDashboard(t *testing.T) {
