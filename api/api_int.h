@@ -35,6 +35,7 @@
 #include "drover/config.h"
 #include "drover/kafka.h"
 #include "drover/queue_status.h"
+#include "drover/task_list.h"
 
 struct MHD_Connection;
 
@@ -136,6 +137,7 @@ typedef struct api_route {
 	const char *param_doc[API_PARAM_MAX]; /**< per {param}: doc */
 	const api_query_doc_t *query;         /**< NULL-name terminated */
 	const char *request;      /**< schema of the body ($ref text), NULL */
+	bool        body_optional; /**< the body may be left out */
 	const char *request_example; /**< JSON text */
 	unsigned ok_status;       /**< 200, 201 */
 	const char *response;     /**< schema of the reply */
@@ -160,6 +162,13 @@ extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
 extern const api_route_t api_schedule_routes[];
 extern const api_schema_t api_schedule_schemas[];
+
+/* queues.c: the queued tasks of GET /tasks?state=queued through the
+ * server's queue reader (waits for a sample being taken). */
+drv_err_t api_queued_list(api_call_t *call, redisContext *c,
+			  const drv_task_filter_t *f, const char *cursor,
+			  size_t limit, drv_task_page_t *out, char *errstr,
+			  size_t errstr_size);
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);

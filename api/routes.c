@@ -213,7 +213,8 @@ static json_t *operation(const api_route_t *r)
 			json_object_set_new(media, "example",
 					    schema_of(r->request_example));
 		json_object_set_new(op, "requestBody", json_pack(
-			"{s:b, s:{s:o}}", "required", 1, "content",
+			"{s:b, s:{s:o}}", "required", !r->body_optional,
+			"content",
 			"application/json", media));
 	}
 	resp = json_object();
