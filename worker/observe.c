@@ -31,7 +31,8 @@ static void state_counts(worker_t *w)
 	drv_state_stats_t s;
 	static const char *const written[] = { "written", NULL },
 			  *const dropped[] = { "dropped", NULL },
-			  *const error[] = { "error", NULL };
+			  *const error[] = { "error", NULL },
+			  *const shed[] = { "shed", NULL };
 
 	if (!w->state)
 		return;
@@ -42,6 +43,8 @@ static void state_counts(worker_t *w)
 			(double)(s.dropped - o->state_seen.dropped));
 	drv_counter_add(o->state_records, error,
 			(double)(s.errors - o->state_seen.errors));
+	drv_counter_add(o->state_records, shed,
+			(double)(s.shed - o->state_seen.shed));
 	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
 	o->state_seen = s;
 }
@@ -178,7 +181,9 @@ bool observe_start(worker_t *w)
 		"drover_task_state_records_total",
 		"Task state records and idempotency keys by result: written "
 		"to Redis, dropped (the writer's queue was full, or still "
-		"queued at shutdown with Redis down), error.", result_only);
+		"queued at shutdown with Redis down), error, shed (a running "
+		"record left out while the writer was half a queue behind).",
+		result_only);
 	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
 		"Task state records waiting for the writer.", NULL);
 	drv_metrics_on_render(o->m, collect, w);

@@ -708,12 +708,12 @@ int worker_run(drv_daemon_t *d)
 		drv_state_stats(w.state, &st);
 	drv_fmt(stats, sizeof(stats), "succeeded=%lld retried=%lld dead=%lld "
 		"released=%lld undecodable=%lld redelivered_dropped=%lld "
-		"state_written=%llu state_dropped=%llu",
+		"state_written=%llu state_dropped=%llu state_shed=%llu",
 		(long long)w.stats.succeeded, (long long)w.stats.retried,
 		(long long)w.stats.dead, (long long)w.stats.released,
 		(long long)w.stats.undecodable, (long long)w.stats.redelivered,
 		(unsigned long long)st.written,
-		(unsigned long long)st.dropped);
+		(unsigned long long)st.dropped, (unsigned long long)st.shed);
 	stop(&w);
 	drv_log_kv(DRV_LOG_INFO, "worker stopped", "totals", stats, NULL);
 	return drv_daemon_fatal();
