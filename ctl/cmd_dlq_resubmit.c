@@ -3,7 +3,7 @@
  * the task topics, patched, at most once each.
  *
  * The DLQ is streamed (dlq_read) and matching entries are gathered into
- * batches of DLQ_MARK_BATCH. Per batch, one MGET reads the resubmission
+ * batches of DRV_DLQ_MARK_BATCH. Per batch, one MGET reads the resubmission
  * marks and every unmarked entry's new task is produced without waiting;
  * once FLY_MAX produces are in flight (several batches, overlapping the
  * broker's latency) the acknowledgements of the oldest batch are collected
@@ -11,7 +11,7 @@
  * ones, while the younger batches stay in flight. A mark is therefore never written for
  * a task the broker did not take (nothing lost), and an entry with a mark is
  * never sent again unless --force (nothing twice). The task id is derived
- * from the dead letter id (dlq_resubmit_id) and the task carries the
+ * from the dead letter id (drv_dlq_resubmit_id) and the task carries the
  * idempotency key "drover.resubmit:<dead letter id>" (unless it has its own),
  * so the one window left — acknowledged, then killed before the mark — sends
  * the same task id with the same key again on a rerun, and a worker runs
@@ -27,9 +27,9 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "dlq_mark.h"
-#include "dlq_read.h"
-#include "patch.h"
+#include "drover/dlq.h"
+#include "dlq_opts.h"
+#include "drover/patch.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/redis.h"
@@ -54,17 +54,17 @@ typedef struct inflight {
 } inflight_t;
 
 /* Produces in flight before their acknowledgements are collected. */
-#define FLY_MAX (16 * DLQ_MARK_BATCH)
+#define FLY_MAX (16 * DRV_DLQ_MARK_BATCH)
 
 typedef struct resub {
 	const ctl_cmd_t    *cmd;
 	const drv_config_t *cfg;
-	dlq_filter_t f;
+	drv_dlq_filter_t f;
 	bool         all;
 	char       **ids;        /* argv: the IDs given */
 	size_t       id_cnt;
 	bool        *id_found;
-	ctl_patch_t  patch;
+	drv_patch_t  patch;
 	int64_t      priority;   /* 0 = keep */
 	const char  *policy;     /* NULL = keep */
 	int64_t      max_attempts; /* 0 = keep */
@@ -118,8 +118,8 @@ static drv_err_t build(resub_t *r, const drv_dead_letter_t *dl,
 	if (r->force)
 		drv_id_new(t->id, drv_now_ms());
 	else
-		dlq_resubmit_id(dl->id, 0, t->id);
-	if ((rc = ctl_patch_apply(&r->patch, dl->task.payload,
+		drv_dlq_resubmit_id(dl->id, 0, t->id);
+	if ((rc = drv_patch_apply(&r->patch, dl->task.payload,
 				  dl->task.payload_len, &payload, &len,
 				  errstr, errstr_size)))
 		return rc;
@@ -207,7 +207,7 @@ static void settle_oldest(resub_t *r, size_t k)
 	r->fly_head = (r->fly_head + k) % FLY_MAX;
 	r->fly_cnt -= k;
 	if (acked && !r->err &&
-	    (r->err = dlq_marks_set(r->rc, r->cfg, dl_ids, task_ids, acked,
+	    (r->err = drv_dlq_marks_set(r->rc, r->cfg, dl_ids, task_ids, acked,
 				    r->errstr, sizeof(r->errstr)))) {
 		/* sent but not marked: a rerun sends the same task ids with
 		 * the same idempotency keys; say so */
@@ -231,8 +231,8 @@ static void settle(resub_t *r)
  * flight, so several batches overlap with the broker's latency. */
 static void flush(resub_t *r, pending_t *pv, size_t n)
 {
-	static char marks[DLQ_MARK_BATCH][DRV_ID_LEN + 1];
-	const char *dl_ids[DLQ_MARK_BATCH];
+	static char marks[DRV_DLQ_MARK_BATCH][DRV_ID_LEN + 1];
+	const char *dl_ids[DRV_DLQ_MARK_BATCH];
 	int64_t now = drv_now_ms();
 	char err[512];
 
@@ -244,7 +244,7 @@ static void flush(resub_t *r, pending_t *pv, size_t n)
 		dl_ids[i] = pv[i].dl_id;
 	if (r->force)
 		memset(marks, 0, sizeof(marks));
-	else if ((r->err = dlq_marks_get(r->rc, r->cfg, dl_ids, n, marks,
+	else if ((r->err = drv_dlq_marks_get(r->rc, r->cfg, dl_ids, n, marks,
 					 r->errstr, sizeof(r->errstr))))
 		return;
 	for (size_t i = 0; i < n; i++) {
@@ -289,10 +289,10 @@ static void release_batch(resub_t *r)
 
 static void flush_batch(resub_t *r)
 {
-	for (size_t i = 0; i < r->batch_cnt && !r->err; i += DLQ_MARK_BATCH) {
+	for (size_t i = 0; i < r->batch_cnt && !r->err; i += DRV_DLQ_MARK_BATCH) {
 		size_t n = r->batch_cnt - i;
 
-		flush(r, r->batch + i, n > DLQ_MARK_BATCH ? DLQ_MARK_BATCH : n);
+		flush(r, r->batch + i, n > DRV_DLQ_MARK_BATCH ? DRV_DLQ_MARK_BATCH : n);
 	}
 	release_batch(r);
 }
@@ -317,12 +317,12 @@ static void pace(resub_t *r)
 	nanosleep(&ts, NULL);
 }
 
-static bool wanted(resub_t *r, const dlq_entry_t *e)
+static bool wanted(resub_t *r, const drv_dlq_entry_t *e)
 {
 	bool hit = false;
 
 	if (r->all)
-		return dlq_filter_match(&r->f, e);
+		return drv_dlq_filter_match(&r->f, e);
 	for (size_t i = 0; i < r->id_cnt; i++)
 		if (!e->undecodable && (!strcmp(e->dl.id, r->ids[i]) ||
 					!strcmp(e->dl.task.id, r->ids[i]))) {
@@ -332,7 +332,7 @@ static bool wanted(resub_t *r, const dlq_entry_t *e)
 	return hit;
 }
 
-static bool visit(const dlq_entry_t *e, void *arg)
+static bool visit(const drv_dlq_entry_t *e, void *arg)
 {
 	resub_t *r = arg;
 	pending_t *p;
@@ -390,7 +390,7 @@ static bool visit(const dlq_entry_t *e, void *arg)
 	r->batch_cnt++;
 	/* with --all, send in batches as the read goes; with IDs, keep all
 	 * until every ID was found, so an unknown ID sends nothing */
-	if (r->all && r->batch_cnt >= DLQ_MARK_BATCH)
+	if (r->all && r->batch_cnt >= DRV_DLQ_MARK_BATCH)
 		flush_batch(r);
 	if (got_signal)
 		r->interrupted = true;
@@ -425,7 +425,7 @@ static int parse(resub_t *r, int argc, char **argv)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if ((rc = dlq_filter_option(cmd, &r->f, c, optarg, now)) >= 0) {
+		if ((rc = ctl_dlq_filter_option(cmd, &r->f, c, optarg, now)) >= 0) {
 			if (rc != CTL_EXIT_OK)
 				return rc;
 			filtered = true;
@@ -439,7 +439,7 @@ static int parse(resub_t *r, int argc, char **argv)
 			if (!(text = ctl_read_arg(optarg, &len, err,
 						  sizeof(err))))
 				return ctl_usage_error(cmd, "--set: %s", err);
-			rc = ctl_patch_add(&r->patch, text, err, sizeof(err));
+			rc = drv_patch_add(&r->patch, text, err, sizeof(err));
 			free(text);
 			if (rc)
 				return ctl_usage_error(cmd, "%s", err);
@@ -495,7 +495,7 @@ static int parse(resub_t *r, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	if ((rc = dlq_filter_check(cmd, &r->f)))
+	if ((rc = ctl_dlq_filter_check(cmd, &r->f)))
 		return rc;
 	r->ids = argv + optind;
 	r->id_cnt = (size_t)(argc - optind);
@@ -529,7 +529,7 @@ static int parse(resub_t *r, int argc, char **argv)
  * and the options. */
 static char *audit_details(const resub_t *r, int argc, char **argv)
 {
-	char *patch = ctl_patch_json(&r->patch), *s;
+	char *patch = drv_patch_json(&r->patch), *s;
 	json_t *args = json_array(), *o;
 
 	for (int i = 1; args && i < argc; i++)
@@ -661,15 +661,15 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	r.cmd = cmd;
 	r.cfg = cfg;
 	r.retry = !strcmp(cmd->group, "task");
-	ctl_patch_init(&r.patch);
+	drv_patch_init(&r.patch);
 	if ((urc = parse(&r, argc, argv))) {
-		ctl_patch_release(&r.patch);
+		drv_patch_release(&r.patch);
 		return urc;
 	}
 	if ((!r.all && !(r.id_found = calloc(r.id_cnt, sizeof(bool)))) ||
 	    !(r.fly = calloc(FLY_MAX, sizeof(*r.fly)))) {
 		free(r.id_found);
-		ctl_patch_release(&r.patch);
+		drv_patch_release(&r.patch);
 		return ctl_fail("out of memory");
 	}
 	/* no marks, no resubmission: the marks are what makes it safe */
@@ -696,7 +696,7 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		}
 		r.audited_start = true;
 	}
-	rc = dlq_read(cfg, visit, &r, NULL, err, sizeof(err));
+	rc = drv_dlq_read(cfg, visit, &r, NULL, err, sizeof(err));
 	if (!rc && !r.all && !r.err) {
 		size_t missing = 0;
 
@@ -745,7 +745,7 @@ out:
 	free(r.batch);
 	free(r.fly);
 	free(r.id_found);
-	ctl_patch_release(&r.patch);
+	drv_patch_release(&r.patch);
 	return urc;
 }
 
