@@ -13,6 +13,7 @@
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
+ *   dlq.c      /dlq: list, show, stats, resubmit
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -151,6 +152,8 @@ extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
 extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
+extern const api_route_t api_dlq_routes[];
+extern const api_schema_t api_dlq_schemas[];
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);
