@@ -558,8 +558,14 @@ int it_http_get(int port, const char *path, char **body)
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body)
 {
+	return it_http_call(port, "GET", path, token, NULL, body);
+}
+
+int it_http_call(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	char req[512], auth[300] = "", *buf = NULL, *p;
+	char head[1024], auth[300] = "", clen[64] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
@@ -575,9 +581,13 @@ int it_http_get_token(int port, const char *path, const char *token,
 	if (token)
 		drv_fmt(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
 			token);
-	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
-		path, auth);
-	if (write(fd, req, strlen(req)) < 0) {
+	if (req_body)
+		drv_fmt(clen, sizeof(clen), "Content-Type: application/json"
+			"\r\nContent-Length: %zu\r\n", strlen(req_body));
+	drv_fmt(head, sizeof(head), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s\r\n",
+		method, path, auth, clen);
+	if (write(fd, head, strlen(head)) < 0 ||
+	    (req_body && write(fd, req_body, strlen(req_body)) < 0)) {
 		close(fd);
 		return -1;
 	}

@@ -128,6 +128,10 @@ int it_http_get(int port, const char *path, char **body);
 /* it_http_get() with "Authorization: Bearer TOKEN" (NULL: none). */
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body);
+/* \p method \p path with \p token (NULL: none) and the JSON \p req_body
+ * (NULL: none); as it_http_get() otherwise. */
+int it_http_call(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **body);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
