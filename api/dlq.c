@@ -678,7 +678,7 @@ const api_schema_t api_dlq_schemas[] = {
 	  "\"example\": {\"id\": \"01HZY3K4M5N6P7Q8R9S0T1V2W3\", "
 	  "\"reason\": \"permanent_failure\", \"dead_ms\": 1764900000000, "
 	  "\"task\": {\"id\": \"01HZY3K4M5N6P7Q8R9S0T1V2W4\", \"handler\": "
-	  "\"resize\"}, \"failures\": [{\"attempt\": 1, \"class\": "
+	  "\"resize\"}, \"failures\": [{\"attempt\": 1, \"failure_class\": "
 	  "\"permanent\", \"message\": \"bad image\"}], "
 	  "\"dlq_partition\": 0, \"dlq_offset\": 17}}" },
 	{ "DeadLetterPage",
