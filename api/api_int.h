@@ -137,6 +137,16 @@ typedef struct api_route {
 				       "404 409" */
 } api_route_t;
 
+/** The JSON Schema of a time filter (since, until): exactly what
+ *  drv_parse_when() takes: RFC 3339, a date, or a duration ago no longer
+ *  than the time since 1970. */
+#define API_WHEN_SCHEMA "{\"type\": \"string\", \"minLength\": 1, \"pattern\": " \
+	"\"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])" \
+	"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\\\.[0-9]{1,9})?" \
+	"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|([0-9]{1,4}d)?" \
+	"([0-9]{1,5}h)?([0-9]{1,6}m)?([0-9]{1,7}s)?([0-9]{1,9}ms)?|" \
+	"[0-9]{1,12})$\"}"
+
 /** Schemas shared by the document's components (name, JSON Schema text). */
 typedef struct api_schema {
 	const char *name;

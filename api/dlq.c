@@ -87,13 +87,9 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
  * with the 400 replied. */
 static bool query_filter(api_call_t *call, list_args_t *a)
 {
-	if (!api_query_each(call, list_param, a))
-		return false;
-	if (drv_dlq_filter_check(&a->f, NULL, 0)) {
-		api_problem(call, 400, NULL, "since must be before until");
-		return false;
-	}
-	return true;
+	/* since at or after until is an empty window, so an empty answer,
+	 * not an error: every value the schema allows is served */
+	return api_query_each(call, list_param, a);
 }
 
 static void list(api_call_t *call)
@@ -303,10 +299,6 @@ static bool body_filter(api_call_t *call, const json_t *fo, list_args_t *a)
 		if (!filter_set(call, a, key, json_string_value(v)))
 			return false;
 	}
-	if (drv_dlq_filter_check(&a->f, NULL, 0)) {
-		api_problem(call, 400, "/filter", "since must be before until");
-		return false;
-	}
 	return true;
 }
 
@@ -320,9 +312,11 @@ static bool int_field(api_call_t *call, const json_t *o, const char *name,
 
 	if (!v)
 		return true;
-	if (json_is_integer(v) && json_integer_value(v) >= lo &&
-	    json_integer_value(v) <= hi) {
-		*out = json_integer_value(v);
+	/* 10.0 is an integer to JSON Schema, a real to jansson */
+	if (json_is_number(v) && json_number_value(v) >= (double)lo &&
+	    json_number_value(v) <= (double)hi &&
+	    json_number_value(v) == (double)(int64_t)json_number_value(v)) {
+		*out = (int64_t)json_number_value(v);
 		return true;
 	}
 	drv_fmt(pointer, sizeof(pointer), "/%s", name);
@@ -584,7 +578,6 @@ out:
 	"\"^[^\\\\u0000]*$\"}"
 #define LABEL_RE "{\"type\": \"string\", \"pattern\": \"^[^=\\\\u0000]+=" \
 	"[^\\\\u0000]*$\"}"
-
 /* The filters, as query parameters (list, stats). */
 #define FILTER_QUERY \
 	{ "handler", NONEMPTY, "only this handler's tasks" }, \
@@ -593,15 +586,16 @@ out:
 	{ "schedule", NONEMPTY, "only tasks fired by this schedule" }, \
 	{ "label", LABEL_RE, "KEY=VALUE: only tasks with this label " \
 	  "(repeatable, up to 16)" }, \
-	{ "since", "{\"type\": \"string\"}", "dead at or after" WHEN_DOC }, \
-	{ "until", "{\"type\": \"string\"}", "dead before" WHEN_DOC }, \
+	{ "since", API_WHEN_SCHEMA, "dead at or after" WHEN_DOC }, \
+	{ "until", API_WHEN_SCHEMA, "dead before" WHEN_DOC }, \
 	{ "grep", NONEMPTY, "text in the last error message or the detail" }
 
 static const api_query_doc_t list_query[] = {
 	FILTER_QUERY,
 	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
 	  "\"default\": 50}", "entries per page" },
-	{ "cursor", "{\"type\": \"string\"}",
+	{ "cursor", "{\"type\": \"string\", \"maxLength\": 8192, "
+	  "\"pattern\": \"^(v1(\\\\.[0-9]{1,18})+)?$\"}",
 	  "next_cursor of the page before" },
 	{ NULL, NULL, NULL },
 };
@@ -620,7 +614,7 @@ const api_route_t api_dlq_routes[] = {
 		     "a short page with a cursor)",
 	  .query = list_query, .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/DeadLetterPage\"}",
-	  .errors = "503" },
+	  .errors = "400 503" },
 	{ .method = "GET", .path = "/api/v1/dlq/stats",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = stats,
 	  .op_id = "getDeadLetterStats", .tag = "dlq",
@@ -628,7 +622,7 @@ const api_route_t api_dlq_routes[] = {
 		     "and handler, how many were resubmitted",
 	  .query = stats_query, .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/DeadLetterStats\"}",
-	  .errors = "503" },
+	  .errors = "400 503" },
 	{ .method = "GET", .path = "/api/v1/dlq/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getDeadLetter", .tag = "dlq",
@@ -724,17 +718,18 @@ const api_schema_t api_dlq_schemas[] = {
 	  "\"schedule\": " NONEMPTY ", "
 	  "\"label\": {\"type\": \"array\", \"maxItems\": 16, \"items\": "
 	  LABEL_RE "}, "
-	  "\"since\": {\"type\": \"string\", \"pattern\": "
-	  "\"^[^\\\\u0000]*$\"}, "
-	  "\"until\": {\"type\": \"string\", \"pattern\": "
-	  "\"^[^\\\\u0000]*$\"}, "
+	  "\"since\": " API_WHEN_SCHEMA ", "
+	  "\"until\": " API_WHEN_SCHEMA ", "
 	  "\"grep\": " NONEMPTY "}}, "
 	  "\"set\": {\"type\": \"array\", \"description\": \"payload "
 	  "patches in order: JSON merge patches (objects) or "
 	  "KEY.PATH=VALUE\", \"items\": {\"oneOf\": [{\"type\": "
-	  "\"object\"}, {\"type\": \"string\", \"pattern\": "
-	  "\"^[^.={\\\\s\\\\u0000][^.={\\\\u0000]{0,254}"
-	  "(\\\\.[^.={\\\\u0000]{1,255})*=\"}]}}, "
+	  "\"object\", \"propertyNames\": {\"pattern\": "
+	  "\"^[^\\\\u0000]*$\"}, \"additionalProperties\": {\"$ref\": "
+	  "\"#/components/schemas/JsonValue\"}}, {\"type\": \"string\", "
+	  "\"pattern\": "
+	  "\"^[^.={\\\\s\\\\u0000][^.={\\\\u0000]{0,62}"
+	  "(\\\\.[^.={\\\\u0000]{1,63})*=[^\\\\u0000]*$\"}]}}, "
 	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 10}, "
 	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "

@@ -35,6 +35,14 @@ Test(dlq_filter, parses_every_filter)
 	cr_assert_eq(set(&f, "until", "2026-01-02T00:00:00Z", err), DRV_OK);
 	cr_assert_eq(set(&f, "grep", "timeout", err), DRV_OK);
 	cr_assert_str_eq(f.grep, "timeout");
+	/* a date is its midnight; a duration of ten characters (the length
+	 * of a date) is still a duration */
+	cr_assert_eq(set(&f, "since", "2026-01-02", err), DRV_OK);
+	cr_assert_eq(f.since_ms, 1767312000000LL);
+	cr_assert_eq(set(&f, "since", "9999d9999h", err), DRV_OK);
+	cr_assert_eq(f.since_ms, NOW - (9999LL * 86400 + 9999LL * 3600) * 1000);
+	cr_assert_eq(set(&f, "since", "1000000000", err), DRV_OK);
+	cr_assert_eq(f.since_ms, NOW - 1000000000LL);
 }
 
 Test(dlq_filter, refuses_bad_values_with_the_reason)
