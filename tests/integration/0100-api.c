@@ -366,7 +366,7 @@ Test(api, auth_limits_and_errors, .timeout = 120)
 	expect_problem(&r, 404);
 	call(port, "DELETE", "/api/v1/tasks", OPS, NULL, NULL, &r);
 	header(&r, "Allow", h, sizeof(h));
-	cr_assert_str_eq(h, "POST");
+	cr_assert_str_eq(h, "POST, GET");
 	expect_problem(&r, 405);
 	call(port, "POST", "/api/v1/tasks", OPS, "{\"handler\": ", NULL, &r);
 	expect_problem(&r, 400);
