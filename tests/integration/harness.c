@@ -25,6 +25,7 @@
 
 #include "drover/clock.h"
 #include "drover/config.h"
+#include "drover/digest.h"
 #include "drover/event.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
@@ -758,4 +759,33 @@ long long it_coord_log_time(it_ctx_t *ctx, const char *id,
 	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
 	free(text);
 	return ms;
+}
+
+int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
+		 const char *viewer, const char *api_keys, pid_t *coord)
+{
+	unsigned char d[DRV_SHA256_LEN];
+	char hex[2 * DRV_SHA256_LEN + 1], sections[1024], *body;
+	int port = it_free_port();
+
+	drv_sha256(viewer, strlen(viewer), d);
+	drv_hex(d, sizeof(d), hex);
+	drv_fmt(sections, sizeof(sections),
+		"api:\n  port: %d\n%s"
+		"api_tokens:\n"
+		"  ops: {role: operator, env: %s}\n"
+		"  viewer: {sha256: %s}\n", port, api_keys, ops_env, hex);
+	it_coord_config(ctx, "", sections);
+	setenv(ops_env, ops, 1);
+	*coord = it_coordinator_start(ctx, "c1");
+	for (int i = 0; i < 100; i++) {
+		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {
+			free(body);
+			return port;
+		}
+		free(body);
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the API did not come up on port %d", port);
+	return -1;
 }

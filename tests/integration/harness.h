@@ -149,6 +149,13 @@ void it_redis_kill(pid_t pid);
  * (top-level YAML such as schedules: and triggers:). */
 void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
 		     const char *sections);
+/* Serve the API from coordinator "c1" on a free port (returned, once
+ * GET /api/v1/openapi.json answers): token "ops" with role operator and
+ * the value \p ops (put in environment variable \p ops_env), token
+ * "viewer" with the value \p viewer (kept as its hash), and the extra
+ * api: keys \p api_keys ("" for none; lines indented by two). */
+int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
+		 const char *viewer, const char *api_keys, pid_t *coord);
 /* Start a coordinator with id \p id, logging to dir/<id>.log. */
 pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
 /* Wait until dir/<id>.log holds \p needle. */
