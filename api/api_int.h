@@ -13,7 +13,8 @@
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
- *   dlq.c      /dlq: list, show, stats, resubmit
+ *   dlq.c      /dlq: list, show, stats; the DLQ filters
+ *   dlq_resubmit.c  /dlq/resubmit
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -33,6 +34,7 @@
 
 #include "drover/api.h"
 #include "drover/config.h"
+#include "drover/dlq.h"
 #include "drover/kafka.h"
 #include "drover/queue_status.h"
 
@@ -164,6 +166,35 @@ extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
 extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
+extern const api_route_t api_dlq_resubmit_routes[];
+extern const api_schema_t api_dlq_resubmit_schemas[];
+
+/* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
+/** What a DLQ request asks for. */
+typedef struct api_dlq_args {
+	drv_dlq_filter_t f;
+	const char *cursor;
+	int64_t limit, now;
+	bool paged;          /**< limit and cursor are taken */
+	const char *at;      /**< body: "/filter" (problem pointers); NULL =
+				  the query */
+} api_dlq_args_t;
+
+/** @brief One filter \p name = \p value into \p a (drv_dlq_filter_set()),
+ *         \p value borrowed; false with the 400 replied, naming \p name
+ *         (and, in a body, pointing under a->at). */
+bool api_dlq_filter_set(api_call_t *call, api_dlq_args_t *a,
+			const char *name, const char *value);
+/** @brief Reply the problem of a failed DLQ read (no DLQ topic: 503). */
+void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
+/* The filters' JSON Schemas (the query's and a body's alike) */
+#define API_DLQ_REASON_ENUM "[\"permanent_failure\", \"attempts_exhausted\", " \
+	"\"deadline_exceeded\", \"undecodable\", \"handler_unknown\", " \
+	"\"skipped\"]"
+#define API_DLQ_NONEMPTY "{\"type\": \"string\", \"minLength\": 1, \"pattern\": " \
+	"\"^[^\\\\u0000]*$\"}"
+#define API_DLQ_LABEL_RE "{\"type\": \"string\", \"pattern\": \"^[^=\\\\u0000]+=" \
+	"[^\\\\u0000]*$\"}"
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);
