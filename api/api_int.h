@@ -149,6 +149,14 @@ typedef struct api_route {
 	"([0-9]{1,5}h)?([0-9]{1,6}m)?([0-9]{1,7}s)?([0-9]{1,9}ms)?|" \
 	"[0-9]{1,12})$\"}"
 
+/** Query and body text: not empty, no NUL (api_query_each() refuses a
+ *  %00, which would cut a C string short). */
+#define API_TEXT_SCHEMA "{\"type\": \"string\", \"minLength\": 1, " \
+	"\"pattern\": \"^[^\\\\u0000]*$\"}"
+/** A label filter: KEY=VALUE, no NUL. */
+#define API_LABEL_SCHEMA "{\"type\": \"string\", \"pattern\": " \
+	"\"^[^=\\\\u0000]+=[^\\\\u0000]*$\"}"
+
 /** Schemas shared by the document's components (name, JSON Schema text). */
 typedef struct api_schema {
 	const char *name;
@@ -187,14 +195,12 @@ bool api_dlq_filter_set(api_call_t *call, api_dlq_args_t *a,
 			const char *name, const char *value);
 /** @brief Reply the problem of a failed DLQ read (no DLQ topic: 503). */
 void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
-/* The filters' JSON Schemas (the query's and a body's alike) */
-#define API_DLQ_REASON_ENUM "[\"permanent_failure\", \"attempts_exhausted\", " \
+/* A reason filter: one of drv_dl_reason_name()'s (JSON Schema). */
+#define API_DLQ_REASON_SCHEMA "{\"type\": \"string\", \"enum\": " \
+	"[\"permanent_failure\", \"attempts_exhausted\", " \
 	"\"deadline_exceeded\", \"undecodable\", \"handler_unknown\", " \
-	"\"skipped\"]"
-#define API_DLQ_NONEMPTY "{\"type\": \"string\", \"minLength\": 1, \"pattern\": " \
-	"\"^[^\\\\u0000]*$\"}"
-#define API_DLQ_LABEL_RE "{\"type\": \"string\", \"pattern\": \"^[^=\\\\u0000]+=" \
-	"[^\\\\u0000]*$\"}"
+	"\"skipped\"]}"
+
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);

@@ -201,15 +201,16 @@ static void stats(api_call_t *call)
 #define WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
 /* The filters, as query parameters (list, stats). */
 #define FILTER_QUERY \
-	{ "handler", API_DLQ_NONEMPTY, "only this handler's tasks" }, \
-	{ "reason", "{\"type\": \"string\", \"enum\": " API_DLQ_REASON_ENUM "}", \
+	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" }, \
+	{ "reason", API_DLQ_REASON_SCHEMA, \
 	  "only entries dead-lettered for this reason" }, \
-	{ "schedule", API_DLQ_NONEMPTY, "only tasks fired by this schedule" }, \
-	{ "label", API_DLQ_LABEL_RE, "KEY=VALUE: only tasks with this label " \
+	{ "schedule", API_TEXT_SCHEMA, "only tasks fired by this schedule" }, \
+	{ "label", API_LABEL_SCHEMA, "KEY=VALUE: only tasks with this label " \
 	  "(repeatable, up to 16)" }, \
 	{ "since", API_WHEN_SCHEMA, "dead at or after" WHEN_DOC }, \
 	{ "until", API_WHEN_SCHEMA, "dead before" WHEN_DOC }, \
-	{ "grep", API_DLQ_NONEMPTY, "text in the last error message or the detail" }
+	{ "grep", API_TEXT_SCHEMA, \
+	  "text in the last error message or the detail" }
 
 static const api_query_doc_t list_query[] = {
 	FILTER_QUERY,

@@ -248,8 +248,9 @@ static void refused(api_call_t *call, const drv_dlq_resubmit_t *run,
 		api_reply(call, 404, p);
 	} else {
 		json_decref(missing);
-		p = api_problem_json(400, NULL, run->undecodable ? "an id names "
-				     "an undecodable entry; nothing sent" :
+		p = api_problem_json(400, NULL, run->undecodable ?
+				     "an id names an undecodable entry; "
+				     "nothing sent" :
 				     "an entry cannot be resubmitted; "
 				     "nothing sent");
 		json_object_set(p, "failures", r->failures);
@@ -406,14 +407,14 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"filter\": {\"type\": \"object\", \"additionalProperties\": "
 	  "false, \"description\": \"as GET /dlq's query; {} is every "
 	  "entry\", \"properties\": {"
-	  "\"handler\": " API_DLQ_NONEMPTY ", "
-	  "\"reason\": {\"type\": \"string\", \"enum\": " API_DLQ_REASON_ENUM "}, "
-	  "\"schedule\": " API_DLQ_NONEMPTY ", "
+	  "\"handler\": " API_TEXT_SCHEMA ", "
+	  "\"reason\": " API_DLQ_REASON_SCHEMA ", "
+	  "\"schedule\": " API_TEXT_SCHEMA ", "
 	  "\"label\": {\"type\": \"array\", \"maxItems\": 16, \"items\": "
-	  API_DLQ_LABEL_RE "}, "
+	  API_LABEL_SCHEMA "}, "
 	  "\"since\": " API_WHEN_SCHEMA ", "
 	  "\"until\": " API_WHEN_SCHEMA ", "
-	  "\"grep\": " API_DLQ_NONEMPTY "}}, "
+	  "\"grep\": " API_TEXT_SCHEMA "}}, "
 	  "\"set\": {\"type\": \"array\", \"description\": \"payload "
 	  "patches in order: JSON merge patches (objects) or "
 	  "KEY.PATH=VALUE\", \"items\": {\"oneOf\": [{\"type\": "

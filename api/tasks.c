@@ -282,14 +282,12 @@ out:
 static const api_query_doc_t list_query[] = {
 	{ "state", "{\"type\": \"string\", \"pattern\": \"^" STATE_RE "(," STATE_RE
 	  ")*$\"}", "states, joined by commas (default: all)" },
-	{ "handler", "{\"type\": \"string\", \"minLength\": 1}",
-	  "only this handler's tasks" },
+	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
 	  "\"low\"]}", "only tasks of this band" },
-	{ "label", "{\"type\": \"string\", \"pattern\": \"^[^=]+=\"}",
+	{ "label", API_LABEL_SCHEMA,
 	  "KEY=VALUE: only tasks with this label (repeatable)" },
-	{ "schedule", "{\"type\": \"string\", \"minLength\": 1}",
-	  "only tasks fired by this schedule" },
+	{ "schedule", API_TEXT_SCHEMA, "only tasks fired by this schedule" },
 	{ "since", API_WHEN_SCHEMA, "updated at or after" WHEN_DOC },
 	{ "until", API_WHEN_SCHEMA, "updated before" WHEN_DOC },
 	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "

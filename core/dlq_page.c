@@ -42,7 +42,8 @@ static bool grow(page_run_t *r, size_t cnt)
 		r->next = nv;
 		r->next_cap = cap;
 	}
-	memset(r->next + r->next_cnt, 0, (cnt - r->next_cnt) * sizeof(*r->next));
+	memset(r->next + r->next_cnt, 0,
+	       (cnt - r->next_cnt) * sizeof(*r->next));
 	r->next_cnt = cnt;
 	return true;
 }

@@ -74,7 +74,7 @@ typedef struct drv_dlq_entry {
 	char        decode_error[256];
 	int32_t     partition;     /**< where on the DLQ topic */
 	int64_t     offset;
-	int64_t     timestamp_ms;  /**< the Kafka message timestamp, -1 = none */
+	int64_t     timestamp_ms;  /**< the Kafka timestamp, -1 = none */
 	const void *value;
 	size_t      value_len;
 } drv_dlq_entry_t;
