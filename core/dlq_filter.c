@@ -77,17 +77,20 @@ static bool contains(const char *hay, const char *needle)
 	return hay && strstr(hay, needle);
 }
 
-/* Does the task carry label "key=value" (\p kv)? */
+/* Does the task carry label "key=value" (\p kv)? The key is compared in
+ * place: labels take keys of any length. */
 static bool has_label(const drv_task_t *t, const char *kv)
 {
-	const char *eq = strchr(kv, '='), *v;
-	char key[256];
+	size_t klen = strcspn(kv, "=");
 
-	if (!eq || (size_t)(eq - kv) >= sizeof(key))
+	if (!kv[klen])
 		return false;
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = '\0';
-	return (v = drv_task_label(t, key)) && !strcmp(v, eq + 1);
+	for (size_t i = 0; i < t->label_cnt; i++)
+		if (strlen(t->labels[i].key) == klen &&
+		    !memcmp(t->labels[i].key, kv, klen))
+			return t->labels[i].value &&
+			       !strcmp(t->labels[i].value, kv + klen + 1);
+	return false;
 }
 
 bool drv_dlq_filter_match(const drv_dlq_filter_t *f, const drv_dlq_entry_t *e)

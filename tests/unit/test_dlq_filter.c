@@ -102,6 +102,12 @@ Test(dlq_filter, matches)
 	set(&f, "label", "team=blue", err);
 	cr_assert_not(drv_dlq_filter_match(&f, &e));
 	memset(&f, 0, sizeof(f));
+	set(&f, "label", "tea=red", err);
+	cr_assert_not(drv_dlq_filter_match(&f, &e));
+	memset(&f, 0, sizeof(f));
+	set(&f, "label", "team=re", err);
+	cr_assert_not(drv_dlq_filter_match(&f, &e));
+	memset(&f, 0, sizeof(f));
 	set(&f, "until", "1m", err);
 	cr_assert_not(drv_dlq_filter_match(&f, &e));
 	memset(&f, 0, sizeof(f));
