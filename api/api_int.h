@@ -13,6 +13,7 @@
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
+ *   console.c  the web console's built files at /
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit
  *
@@ -88,6 +89,12 @@ struct drv_api {
 	drv_queue_reader_t *queue_reader;  /**< made at the first request */
 	drv_queue_status_t queue_last;     /**< the sample rates start from */
 	json_t *queue_reply;               /**< the last reply, or NULL */
+	/* console.c */
+	char *console_root;       /**< resolved api.console_dir, or NULL */
+	const char *console_why;  /**< why there is none */
+	char console_err[1024];
+	/* api.loopback_viewer's caller; its buckets are the last ones */
+	drv_api_token_conf_t loopback;
 };
 
 /** Most path parameters a route has. */
@@ -172,6 +179,8 @@ extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
 extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
+extern const api_route_t api_schedule_routes[];
+extern const api_schema_t api_schedule_schemas[];
 extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
@@ -205,6 +214,18 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);
 void api_queues_release(struct drv_api *a);
+
+/* console.c */
+/** @brief Find the built console of api.console_dir (sets console_root,
+ *         or console_why). */
+void api_console_init(struct drv_api *a);
+void api_console_release(struct drv_api *a);
+/** @brief Answer \p method \p url, a path outside /api/, from the console's
+ *         files (index.html for a page path), or 404 / 405 in plain text.
+ *         @returns false when no answer could be queued (drop the
+ *         connection). */
+bool api_console_serve(struct drv_api *a, struct MHD_Connection *conn,
+		       const char *url, const char *method);
 
 /* batch.c */
 /** Most items one batch call takes. */

@@ -14,11 +14,28 @@ static void serve_openapi(api_call_t *call)
 	api_reply(call, 200, api_openapi(call->api->cfg));
 }
 
+/* Who the caller is: the console shows the buttons of its role. */
+static void whoami(api_call_t *call)
+{
+	api_reply(call, 200, json_pack("{s:s, s:s}", "name", call->token->name,
+				       "role",
+				       drv_api_role_name(call->token->role)));
+}
+
 static const api_route_t meta_routes[] = {
 	{ .method = "GET", .path = "/api/v1/openapi.json", .public = true,
 	  .cls = API_READ, .fn = serve_openapi, .op_id = "getOpenApi",
 	  .tag = "meta", .summary = "This document", .ok_status = 200,
 	  .response = "{\"type\": \"object\"}" },
+	{ .method = "GET", .path = "/api/v1/whoami", .role = DRV_API_VIEWER,
+	  .cls = API_READ, .fn = whoami, .op_id = "whoami", .tag = "meta",
+	  .summary = "The caller: its token's name and role (`loopback` for "
+		     "api.loopback_viewer's callers)",
+	  .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"name\", "
+		      "\"role\"], \"properties\": {\"name\": {\"type\": "
+		      "\"string\"}, \"role\": {\"type\": \"string\", "
+		      "\"enum\": [\"viewer\", \"operator\", \"admin\"]}}}" },
 	{ .method = NULL },
 };
 
@@ -38,12 +55,13 @@ static const api_schema_t meta_schemas[] = {
 
 static const api_route_t *const tables[] = {
 	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
-	api_queue_routes, api_dlq_routes, api_dlq_resubmit_routes,
+	api_queue_routes, api_schedule_routes, api_dlq_routes,
+	api_dlq_resubmit_routes,
 };
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
-	api_breaker_schemas, api_queue_schemas, api_dlq_schemas,
-	api_dlq_resubmit_schemas,
+	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
+	api_dlq_schemas, api_dlq_resubmit_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -206,7 +224,7 @@ static json_t *operation(const api_route_t *r)
 		       schema_of(r->response));
 	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	json_object_set_new(resp, st, ok);
-	if (r->request)
+	if (r->request || r->query)
 		json_object_set_new(resp, "400", problem_response(
 			error_doc(400)));
 	if (!r->public) {

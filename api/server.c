@@ -2,6 +2,7 @@
  * server.c — the API's HTTP side: libmicrohttpd with a pool of threads,
  * request bodies up to api.max_body, bearer tokens, rate limits, the
  * Idempotency-Key replay store, and JSON or RFC 9457 problem replies.
+ * Paths outside /api/ are the web console's (console.c).
  *
  * A request goes: route (404 / 405), token (401 / 403), rate limit (429),
  * body size (413), Idempotency-Key (replay, 409 while the first is in
@@ -11,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +346,50 @@ static const drv_api_token_conf_t *find_token(const drv_config_t *cfg,
 	return found;
 }
 
+/* Is the peer of \p conn on a loopback address (127.0.0.0/8, ::1, or
+ * ::ffff:127.0.0.0/104)? */
+static bool from_loopback(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+		MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		const struct in6_addr *a6 = &in6->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a6) ||
+		       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+/* The caller of a request with Authorization header \p auth (NULL: none):
+ * a configured token, api.loopback_viewer's viewer, or NULL. */
+static const drv_api_token_conf_t *caller(struct drv_api *api,
+					  struct MHD_Connection *conn,
+					  const char *auth)
+{
+	if (auth)
+		return find_token(api->cfg, auth);
+	if (api->cfg->api.loopback_viewer && from_loopback(conn))
+		return &api->loopback;
+	return NULL;
+}
+
+/* The index of \p t's buckets. */
+static size_t bucket_of(const struct drv_api *api,
+			const drv_api_token_conf_t *t)
+{
+	return t == &api->loopback ? api->cfg->api_token_cnt :
+	       (size_t)(t - api->cfg->api_tokens);
+}
+
 static int64_t mono_us(void)
 {
 	struct timespec ts;
@@ -531,6 +577,9 @@ static enum MHD_Result serve(struct drv_api *api,
 	bool claimed = false;
 	enum MHD_Result ret;
 
+	if (strcmp(url, "/api") && strncmp(url, "/api/", 5))
+		return api_console_serve(api, conn, url, method) ? MHD_YES :
+		       MHD_NO;
 	switch (api_route_find(method, url, &call.route, call.params, allow,
 			       sizeof(allow))) {
 	case API_NO_PATH:
@@ -545,16 +594,16 @@ static enum MHD_Result serve(struct drv_api *api,
 		break;
 	}
 	if (!call.route->public) {
-		call.token = find_token(api->cfg, MHD_lookup_connection_value(
+		call.token = caller(api, conn, MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
 		if (!call.token) {
 			api_problem(&call, 401, NULL, "a valid bearer token is "
 				    "required (Authorization: Bearer TOKEN)");
 			goto reply;
 		}
-		quota = api_limits_take(&api->limits, (size_t)(call.token -
-					api->cfg->api_tokens),
-					call.route->cls, mono_us());
+		quota = api_limits_take(&api->limits, bucket_of(api,
+					call.token), call.route->cls,
+					mono_us());
 		q = &quota;
 		if (!quota.allowed) {
 			api_problem(&call, 429, NULL, "more than %ld %s "
@@ -704,6 +753,7 @@ static void api_free(struct drv_api *a)
 	}
 	api_limits_release(&a->limits);
 	api_queues_release(a);
+	api_console_release(a);
 	pthread_key_delete(a->redis_key);
 	free(a->tls_cert);
 	free(a->tls_key);
@@ -729,7 +779,12 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 	}
 	api_queues_init(a);
 	a->cfg = cfg;
-	if (!api_limits_init(&a->limits, cfg, cfg->api_token_cnt)) {
+	a->loopback = (drv_api_token_conf_t){ .name = "loopback",
+					      .role = DRV_API_VIEWER,
+					      .active = true };
+	api_console_init(a);
+	/* one more set of buckets: the loopback viewer's */
+	if (!api_limits_init(&a->limits, cfg, cfg->api_token_cnt + 1)) {
 		api_free(a);
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "api: out of memory");
@@ -784,6 +839,13 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 unsigned drv_api_port(const drv_api_t *a)
 {
 	return a ? a->port : 0;
+}
+
+const char *drv_api_console_dir(const drv_api_t *a, const char **why)
+{
+	if (why)
+		*why = a ? a->console_why : "no API";
+	return a ? a->console_root : NULL;
 }
 
 void drv_api_stop(drv_api_t *a)

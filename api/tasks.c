@@ -158,8 +158,12 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
 	drv_err_t rc;
 
 	if (!strcmp(name, "cursor")) {
-		a->cursor = value;
-		return true;
+		if (*value) {
+			a->cursor = value;
+			return true;
+		}
+		api_problem(call, 400, NULL, "cursor: empty");
+		return false;
 	}
 	if (!strcmp(name, "limit")) {
 		if (!drv_parse_int(value, 1, DRV_TASK_LIST_MAX, &a->limit))
@@ -187,8 +191,6 @@ static void list(api_call_t *call)
 	char err[512];
 	drv_err_t rc;
 
-	/* since at or after until is an empty window, so an empty page,
-	 * not an error: every value the schema allows is served */
 	if (!api_query_each(call, list_param, &a))
 		return;
 	if (!(c = api_redis(call)))
@@ -277,23 +279,31 @@ out:
 
 #define STATE_RE "(queued|running|succeeded|retrying|dead|skipped|paused|" \
 		 "cancelled)"
+#define NAME_SCHEMA "{\"type\": \"string\", \"pattern\": " \
+	"\"^[a-z0-9_.-]{1,64}$\"}"
 #define WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
+#define WHEN_SCHEMA "{\"anyOf\": [{\"type\": \"string\", \"format\": " \
+	"\"date-time\"}, {\"type\": \"string\", \"format\": \"date\"}, " \
+	"{\"type\": \"string\", \"pattern\": \"^[0-9]{1,4}(ms|s|m|h|d)?$\"}]}"
 
 static const api_query_doc_t list_query[] = {
 	{ "state", "{\"type\": \"string\", \"pattern\": \"^" STATE_RE "(," STATE_RE
 	  ")*$\"}", "states, joined by commas (default: all)" },
-	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" },
+	{ "handler", NAME_SCHEMA,
+	  "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
 	  "\"low\"]}", "only tasks of this band" },
-	{ "label", API_LABEL_SCHEMA,
+	{ "label", "{\"type\": \"string\", \"pattern\": "
+	  "\"^[\\u0001-<>-\\uffff]{1,255}=[\\u0001-\\uffff]{0,4096}$\"}",
 	  "KEY=VALUE: only tasks with this label (repeatable)" },
-	{ "schedule", API_TEXT_SCHEMA, "only tasks fired by this schedule" },
-	{ "since", API_WHEN_SCHEMA, "updated at or after" WHEN_DOC },
-	{ "until", API_WHEN_SCHEMA, "updated before" WHEN_DOC },
+	{ "schedule", NAME_SCHEMA,
+	  "only tasks fired by this schedule" },
+	{ "since", WHEN_SCHEMA, "updated at or after" WHEN_DOC },
+	{ "until", WHEN_SCHEMA, "updated before" WHEN_DOC },
 	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
 	  "\"default\": 50}", "tasks per page" },
 	{ "cursor", "{\"type\": \"string\", \"pattern\": "
-	  "\"^([0-9]{1,18}:[!-~]{1,64})?$\"}",
+	  "\"^[0-9]{1,18}:[0-9A-Za-z._~-]{1,128}$\"}",
 	  "next_cursor of the page before" },
 	{ NULL, NULL, NULL },
 };
@@ -336,7 +346,7 @@ const api_route_t api_task_routes[] = {
 		     "(from the index workers keep: worker.task_index)",
 	  .query = list_query, .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/TaskPage\"}",
-	  .errors = "400 503" },
+	  .errors = "503" },
 	{ .method = "GET", .path = "/api/v1/tasks/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getTask", .tag = "tasks",
@@ -466,12 +476,13 @@ const api_schema_t api_task_schemas[] = {
 	  "\"history\": {\"type\": \"array\", \"items\": {\"type\": "
 	  "\"object\"}}}}" },
 	{ "TaskPage",
-	  "{\"type\": \"object\", \"required\": [\"tasks\", \"next_cursor\", "
-	  "\"scanned\"], \"properties\": {"
+	  "{\"type\": \"object\", \"required\": [\"tasks\", \"scanned\"], "
+	  "\"properties\": {"
 	  "\"tasks\": {\"type\": \"array\", \"items\": {\"$ref\": "
 	  "\"#/components/schemas/Task\"}}, "
-	  "\"next_cursor\": {\"type\": [\"string\", \"null\"], "
-	  "\"description\": \"null: no more\"}, "
+	  "\"next_cursor\": {\"type\": \"string\", "
+	  "\"description\": \"the cursor of the next page; absent on the "
+	  "last\"}, "
 	  "\"scanned\": {\"type\": \"integer\", \"description\": "
 	  "\"candidates read for this page (at most 10000; a narrow filter "
 	  "may give a short page with a cursor)\"}}}" },

@@ -41,6 +41,15 @@ static void on_signal(int sig)
 	bench_stop = 1;
 }
 
+bool bench_no_args(int argc, char **argv)
+{
+	if (argc <= 1)
+		return true;
+	fprintf(stderr, "usage: %s  (settings come from BENCH_* environment "
+		"variables; see bench/README.md)\n", argv[0]);
+	return false;
+}
+
 void bench_signals_install(void)
 {
 	struct sigaction sa;

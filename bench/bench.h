@@ -33,6 +33,10 @@ extern volatile int bench_stop;
 /** @brief Catch SIGINT and SIGTERM into bench_stop. */
 void bench_signals_install(void);
 
+/** @brief A benchmark takes no arguments: true when there are none, else
+ *         false after a usage line on stderr (exit 2). */
+bool bench_no_args(int argc, char **argv);
+
 /**
  * @brief An integer from the environment variable \p name, or \p def when
  *        unset or empty. A value that does not parse or is outside

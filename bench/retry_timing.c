@@ -336,12 +336,8 @@ int main(int argc, char **argv)
 	int64_t deadline;
 	bench_ns_t ns;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s  (settings come from BENCH_* "
-			"environment variables; see bench/README.md)\n",
-			argv[0]);
+	if (!bench_no_args(argc, argv))
 		return 2;
-	}
 	bench_signals_install();
 	if (!plugin || !*plugin)
 		plugin = BENCH_EXAMPLE_PLUGIN;

@@ -698,12 +698,8 @@ int main(int argc, char **argv)
 	bench_ns_t ns;
 	bool ok = true;
 
-	if (argc > 1) {
-		fprintf(stderr, "usage: %s  (settings come from BENCH_* "
-			"environment variables; see bench/README.md)\n",
-			argv[0]);
+	if (!bench_no_args(argc, argv))
 		return 2;
-	}
 	if (!getenv("DROVER_KAFKA_BROKERS"))
 		bench_log("DROVER_KAFKA_BROKERS is unset; using the config "
 			  "default (bench/run sets it)");

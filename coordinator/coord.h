@@ -33,6 +33,7 @@
 #ifndef DROVER_COORD_H
 #define DROVER_COORD_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -65,8 +66,9 @@ typedef struct coord_obs {
 	drv_counter_t   *dlq_archived;
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
-	int64_t          dlq_next;     /* mono ms of the next DLQ depth */
-	bool             dlq_failing;  /* last DLQ depth query failed */
+	char             dlq_topic[256];
+	pthread_t        depth_thread; /* refreshes dlq_depth */
+	bool             depth_running;
 } coord_obs_t;
 
 typedef struct archiver archiver_t;
@@ -212,8 +214,9 @@ void archive_stop(coord_t *c);
 /* observe.c */
 bool observe_start(coord_t *c);
 void observe_stop(coord_t *c);
-/** @brief Refresh drover_dlq_depth when DLQ_DEPTH_EVERY_MS passed (main
- *  loop, never a request: the watermark queries block briefly). */
-void observe_tick(coord_t *c);
+/** @brief Stop and join the thread that refreshes drover_dlq_depth (sets
+ *  c->stopping); before the events consumer it queries goes. No-op when
+ *  it does not run. */
+void observe_depth_stop(coord_t *c);
 
 #endif /* DROVER_COORD_H */

@@ -195,6 +195,7 @@ static void stop(coord_t *c)
 {
 	__atomic_store_n(&c->stopping, 1, __ATOMIC_RELAXED);
 	archive_stop(c);
+	observe_depth_stop(c);
 	leader_release(c);
 	events_stop(c);
 	observe_stop(c);
@@ -246,7 +247,6 @@ int main(int argc, char **argv)
 		runtime_tick(&c, false);
 		config_tick(&c);
 		fire_buffered(&c);
-		observe_tick(&c);
 		wait = fire_due(&c, LOOP_MAX_WAIT_MS);
 		rd_kafka_poll(c.producer, 0);
 		events_poll(&c, (int)wait);

@@ -4,14 +4,17 @@
  * with Redis, "leader" or "standby" in the detail; not ready without
  * Redis) and /metrics: leader or not, schedules loaded, fires by outcome,
  * fire lateness, triggers by outcome, events read, leadership changes,
- * and the dead-letter topic's depth (refreshed by the main loop every
- * DLQ_DEPTH_EVERY_MS, never while serving a request).
+ * and the dead-letter topic's depth (refreshed on a thread of its own
+ * every DLQ_DEPTH_EVERY_MS, never while serving a request).
  * Also here: starting the HTTP API (api/) on api.port, with a config of its
  * own (reloads replace the coordinator's).
  */
 #include <string.h>
 
 extern char **environ;
+
+#include <pthread.h>
+#include <time.h>
 
 #include "coord.h"
 #include "drover/clock.h"
@@ -65,6 +68,7 @@ static bool api_start(coord_t *c)
 {
 	const drv_config_t *cfg = c->cfg;
 	drv_config_t *own = NULL;
+	const char *dir, *why;
 	char err[512], port[16];
 	size_t active = 0;
 
@@ -96,7 +100,48 @@ static bool api_start(coord_t *c)
 		   "serving the API" : "serving the API, but no token is "
 		   "active: every request but /api/v1/openapi.json gets 401",
 		   "host", cfg->api.host, "port", port, NULL);
+	if ((dir = drv_api_console_dir(c->api, &why)))
+		drv_log_kv(DRV_LOG_INFO, "serving the web console at /", "dir",
+			   dir, NULL);
+	else if (cfg->api.console_dir && *cfg->api.console_dir)
+		drv_log_kv(DRV_LOG_WARN, "not serving the web console",
+			   "reason", why, NULL);
 	return true;
+}
+
+/* drover_dlq_depth, refreshed every DLQ_DEPTH_EVERY_MS on a thread of its
+ * own: the watermark queries wait for the broker (up to a second per
+ * partition when a leader moves), which on the main loop would hold up
+ * fires and the leader lease. Through the events consumer (rd_kafka_t is
+ * thread-safe), not a producer, whose metadata request may have the broker
+ * create a missing topic. */
+static void *depth_main(void *arg)
+{
+	coord_t *c = arg;
+	coord_obs_t *o = &c->obs;
+	int64_t next = 0, depth;
+	bool failing = false;
+	char err[512];
+
+	while (!__atomic_load_n(&c->stopping, __ATOMIC_RELAXED)) {
+		if (drv_mono_ms() < next) {
+			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
+			continue;
+		}
+		next = drv_mono_ms() + DLQ_DEPTH_EVERY_MS;
+		if (drv_topic_depth(c->consumer, o->dlq_topic,
+				    DLQ_DEPTH_WAIT_MS, &depth, err,
+				    sizeof(err))) {
+			if (!failing)
+				drv_log_kv(DRV_LOG_WARN, "cannot read the DLQ "
+					   "depth", "error", err, NULL);
+			failing = true;
+			continue;
+		}
+		failing = false;
+		drv_gauge_set(o->dlq_depth, NULL, depth);
+	}
+	return NULL;
 }
 
 bool observe_start(coord_t *c)
@@ -138,6 +183,11 @@ bool observe_start(coord_t *c)
 		"drover_dlq_archived_total",
 		"Dead letters this coordinator wrote to the DLQ archive.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
+	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, o->dlq_topic,
+		       sizeof(o->dlq_topic));
+	if (o->dlq_depth && c->consumer &&
+	    !pthread_create(&o->depth_thread, NULL, depth_main, c))
+		o->depth_running = true;
 	if (!api_start(c))
 		return false;
 	if (c->cfg->coordinator.http_port == 0)
@@ -158,32 +208,18 @@ bool observe_start(coord_t *c)
 	return true;
 }
 
-void observe_tick(coord_t *c)
+void observe_depth_stop(coord_t *c)
 {
-	coord_obs_t *o = &c->obs;
-	int64_t now = drv_mono_ms(), depth;
-	char topic[256], err[512];
-
-	if (!o->dlq_depth || !c->consumer || now < o->dlq_next)
+	if (!c->obs.depth_running)
 		return;
-	o->dlq_next = now + DLQ_DEPTH_EVERY_MS;
-	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
-	/* the consumer: a producer's metadata request may have the broker
-	 * create a missing topic */
-	if (drv_topic_depth(c->consumer, topic, DLQ_DEPTH_WAIT_MS, &depth, err,
-			    sizeof(err))) {
-		if (!o->dlq_failing)
-			drv_log_kv(DRV_LOG_WARN, "cannot read the DLQ depth",
-				   "error", err, NULL);
-		o->dlq_failing = true;
-		return;
-	}
-	o->dlq_failing = false;
-	drv_gauge_set(o->dlq_depth, NULL, depth);
+	__atomic_store_n(&c->stopping, 1, __ATOMIC_RELAXED);
+	pthread_join(c->obs.depth_thread, NULL);
+	c->obs.depth_running = false;
 }
 
 void observe_stop(coord_t *c)
 {
+	observe_depth_stop(c);
 	drv_api_stop(c->api);
 	c->api = NULL;
 	drv_httpd_stop(c->obs.httpd);

@@ -48,6 +48,17 @@ void drv_format_time(int64_t ms, char *buf, size_t size)
 		tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+void drv_format_time_s(int64_t s, char *buf, size_t size)
+{
+	char ms[40];
+
+	drv_format_time(s * 1000, ms, sizeof(ms));
+	if (ms[10] == 'T')   /* else out of range: drv_format_time's form */
+		drv_fmt(buf, size, "%.19sZ", ms);
+	else
+		drv_strlcpy(buf, ms, size);
+}
+
 static int digits(const char **pp, int n, int *out)
 {
 	int v = 0;

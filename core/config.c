@@ -798,13 +798,6 @@ static drv_err_t check_handler(loader_t *L, const drv_handler_conf_t *h,
 	return DRV_OK;
 }
 
-/* Handler and policy names: 1 to 64 of a-z 0-9 _ . - */
-static bool valid_entry_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	return len >= 1 && len <= 64 && valid_chars(name, "_.-", false);
-}
 
 static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
 			      const yaml_node_t *map)
@@ -817,7 +810,7 @@ static drv_err_t load_handler(loader_t *L, const yaml_node_t *key,
 	char prefix[128];
 	drv_err_t err;
 
-	if (!valid_entry_name(hname))
+	if (!drv_name_valid(hname))
 		return FAIL(L, &w, "handlers", "invalid handler name "
 			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", hname);
 	cfg->handler_cnt++;
@@ -956,7 +949,7 @@ static drv_err_t load_policy(loader_t *L, const yaml_node_t *key,
 	char prefix[128], name[256], a[32], b[32];
 	drv_err_t err;
 
-	if (!valid_entry_name(pname))
+	if (!drv_name_valid(pname))
 		return FAIL(L, &w, "retry_policies", "invalid policy name "
 			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", pname);
 	for (size_t i = 0; i < cfg->policy_cnt && !pol; i++)
@@ -1057,7 +1050,7 @@ static drv_err_t load_breaker(loader_t *L, const yaml_node_t *key,
 	size_t is;
 	drv_err_t err;
 
-	if (!valid_entry_name(bname))
+	if (!drv_name_valid(bname))
 		return FAIL(L, &w, "breakers", "invalid breaker name "
 			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", bname);
 	if (!strcmp(bname, "default")) {
@@ -1111,7 +1104,7 @@ static drv_err_t load_token(loader_t *L, const yaml_node_t *key,
 	char prefix[128];
 	drv_err_t err;
 
-	if (!valid_entry_name(tname))
+	if (!drv_name_valid(tname))
 		return FAIL(L, &w, "api_tokens", "invalid token name "
 			    "'%.100s' (use 1 to 64 of a-z 0-9 _ . -)", tname);
 	for (size_t i = 0; i < cfg->api_token_cnt; i++)
@@ -1252,7 +1245,7 @@ static drv_err_t load_entry(loader_t *L, const entry_kind_t *kind,
 	char prefix[160];
 	drv_err_t err;
 
-	if (!valid_entry_name(ename))
+	if (!drv_name_valid(ename))
 		return FAIL(L, &w, kind->section, "invalid %s name '%.100s' "
 			    "(use 1 to 64 of a-z 0-9 _ . -)", kind->what,
 			    ename);
@@ -1558,6 +1551,18 @@ nomem:
 			 "out of memory");
 }
 
+/* Does a token of api_tokens: take its value from variable \p var (its
+ * `env`)? Then \p var is that token, not a setting: DROVER_API_TOKEN is
+ * the example config's admin token, not a key of api:. */
+static bool token_variable(const drv_config_t *cfg, const char *var)
+{
+	for (size_t i = 0; i < cfg->api_token_cnt; i++)
+		if (cfg->api_tokens[i].env &&
+		    !strcmp(cfg->api_tokens[i].env, var))
+			return true;
+	return false;
+}
+
 static drv_err_t apply_env(loader_t *L, char *const *envp)
 {
 	char envname[128];
@@ -1595,7 +1600,7 @@ static drv_err_t apply_env(loader_t *L, char *const *envp)
 				return err;
 			L->cfg->priv->src[i] = DRV_CFG_SRC_ENV;
 		}
-		if (matched)
+		if (matched || token_variable(L->cfg, var))
 			continue;
 		if (!strncmp(var, PROPERTY_ENV, strlen(PROPERTY_ENV))) {
 			drv_err_t err = apply_env_property(L, var, eq + 1);

@@ -632,6 +632,18 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "api.tls_key", .type = DRV_CFG_STRING,
 	  .offset = CF(api.tls_key), .def = "", .max = 4096,
 	  .doc = "PEM private key file of `tls_cert`." },
+	{ .name = "api.console_dir", .type = DRV_CFG_STRING,
+	  .offset = CF(api.console_dir), .def = "", .max = 4096,
+	  .doc = "Folder of the built web console (`scripts/build` makes "
+		 "`<build dir>/console/dist`), served at `/` on the API's "
+		 "listener; see [the console](console.md). Empty = no "
+		 "console." },
+	{ .name = "api.loopback_viewer", .type = DRV_CFG_BOOL,
+	  .offset = CF(api.loopback_viewer), .def = "false",
+	  .doc = "Let a request without an `Authorization` header from a "
+		 "loopback address (127.0.0.0/8, ::1) in as a `viewer` "
+		 "(named `loopback`). For a laptop; leave it off behind a "
+		 "proxy on the same host, where every client is loopback." },
 };
 const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
 

@@ -152,9 +152,7 @@ drv_err_t drv_schedule_conf_from_json(const char *id, const char *json,
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < DRV_CFG_HANDLER_KEY_MAX; i++)
 		vw[i] = where;
-	if (!id || !*id || strlen(id) > 64 ||
-	    strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_.-") !=
-	    strlen(id))
+	if (!id || !drv_name_valid(id))
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "invalid schedule id '%.100s' (use 1 to 64 "
 				 "of a-z 0-9 _ . -)", id ? id : "");

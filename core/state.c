@@ -79,22 +79,31 @@ struct drv_state {
 };
 
 /*
- * One record with worker.task_index on: the hash, the history and the
- * move between the per-state sets in one step. KEYS: the hash, the
- * history list. ARGV: the sets' prefix (P tasks:), the score (updated_ms),
- * the task id, the TTL, the history entry ('' = none), then the hash's
- * field/value pairs, "state" first.
+ * A batch of records with worker.task_index on, each in one step: the
+ * hash, the history and the move between the per-state sets. One call per
+ * batch, not per record: a script call costs Redis about what the work in
+ * it does. ARGV: the key prefix, the TTL, then per record the score
+ * (updated_ms), the task id, the history entry ('' = none), the number of
+ * field/value pairs and the pairs, "state" first.
  */
 static const char record_lua[] =
-	"local old = redis.call('HGET', KEYS[1], 'state')\n"
-	"redis.call('HSET', KEYS[1], unpack(ARGV, 6))\n"
-	"redis.call('PEXPIRE', KEYS[1], ARGV[4])\n"
-	"if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[5]) end\n"
-	"redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
-	"if old and old ~= ARGV[7] then\n"
-	"  redis.call('ZREM', ARGV[1] .. old, ARGV[3])\n"
-	"end\n"
-	"redis.call('ZADD', ARGV[1] .. ARGV[7], ARGV[2], ARGV[3])\n";
+	"local p, ttl, i = ARGV[1], ARGV[2], 3\n"
+	"while i <= #ARGV do\n"
+	"  local id, nf = ARGV[i + 1], tonumber(ARGV[i + 3])\n"
+	"  local key, new = p .. 'task:' .. id, ARGV[i + 5]\n"
+	"  local old = redis.call('HGET', key, 'state')\n"
+	"  redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + 2 * nf))\n"
+	"  redis.call('PEXPIRE', key, ttl)\n"
+	"  if ARGV[i + 2] ~= '' then\n"
+	"    redis.call('RPUSH', key .. ':history', ARGV[i + 2])\n"
+	"  end\n"
+	"  redis.call('PEXPIRE', key .. ':history', ttl)\n"
+	"  if old and old ~= new then\n"
+	"    redis.call('ZREM', p .. 'tasks:' .. old, id)\n"
+	"  end\n"
+	"  redis.call('ZADD', p .. 'tasks:' .. new, ARGV[i], id)\n"
+	"  i = i + 4 + 2 * nf\n"
+	"end\n";
 
 /* ------------------------------------------------------------------ */
 /* Names and small helpers                                             */
@@ -393,9 +402,9 @@ static void set_timeout(redisContext *c, int64_t ms)
 	redisSetTimeout(c, tv);
 }
 
-/* Room for the arguments of one command: EVALSHA with its 6 + 2 keys and
- * arguments before the hash's 12 field/value pairs. */
-#define ARGS_MAX 40
+/* Room for the arguments of one command: HSET, the key and the hash's 11
+ * field/value pairs. */
+#define ARGS_MAX 32
 
 typedef struct args {
 	const char *v[ARGS_MAX];
@@ -462,13 +471,77 @@ static int append(redisContext *c, args_t *a)
 	return rc;
 }
 
-/* Append the commands of \p e to the pipeline; returns how many (0 when
- * out of memory: the entry is then skipped and counted as an error). */
-static int append_entry(drv_state_t *st, const entry_t *e)
+/* One command of any size in Redis's wire form, argument by argument:
+ * the script call of a whole batch. Room is kept in front for the head,
+ * written once the count is known. */
+#define WIRE_HEAD 24
+
+typedef struct wire {
+	char  *buf;
+	size_t len, cap;
+	size_t argc;
+	bool   failed;     /* out of memory: the command is not sent */
+} wire_t;
+
+static void wire_arg(wire_t *w, const char *s, size_t n)
+{
+	size_t need = w->len + n + 32;
+	char *p;
+
+	if (w->failed)
+		return;
+	if (need > w->cap) {
+		size_t cap = w->cap ? w->cap : 16384;
+
+		while (cap < need)
+			cap *= 2;
+		if (!(p = realloc(w->buf, cap))) {
+			w->failed = true;
+			return;
+		}
+		w->buf = p;
+		w->cap = cap;
+		if (!w->len)
+			w->len = WIRE_HEAD;
+	}
+	p = resp_head(w->buf + w->len, '$', n);
+	memcpy(p, s, n);
+	p += n;
+	*p++ = '\r';
+	*p++ = '\n';
+	w->len = (size_t)(p - w->buf);
+	w->argc++;
+}
+
+static void wire_args(wire_t *w, const args_t *a)
+{
+	for (int i = 0; i < a->n; i++)
+		wire_arg(w, a->v[i], a->len[i]);
+}
+
+/* Write the head before the arguments and append the command. */
+static int wire_append(redisContext *c, wire_t *w)
+{
+	char head[WIRE_HEAD], *end = resp_head(head, '*', w->argc);
+	size_t hl = (size_t)(end - head);
+
+	if (w->failed)
+		return REDIS_ERR;
+	memcpy(w->buf + WIRE_HEAD - hl, head, hl);
+	return redisAppendFormattedCommand(c, w->buf + WIRE_HEAD - hl,
+					   w->len - (WIRE_HEAD - hl));
+}
+
+/* Append the commands of \p e to the pipeline, or with the index on add
+ * its record to the batch's script call \p w; returns how many commands
+ * were appended, IN_SCRIPT when added to \p w, 0 when out of memory. */
+#define IN_SCRIPT (-1)
+
+static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 {
 	const drv_state_rec_t *r = &e->rec;
-	char key[KEY_BUF], hkey[KEY_BUF], sets[KEY_BUF], ttl[24], att[16];
-	char upd[24], cre[24], due[24], pri[16];
+	char key[KEY_BUF], hkey[KEY_BUF], ttl[24], att[16];
+	char upd[24], cre[24], due[24], pri[16], nf[8];
 	char *hist = NULL;
 	args_t a = { .n = 0 };
 	int n = 0;
@@ -487,25 +560,13 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 		return 0;
 	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix, r->task_id);
 	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
-	drv_fmt(sets, sizeof(sets), "%stasks:", st->redis.prefix);
 	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
 	drv_fmt(att, sizeof(att), "%u", (unsigned)r->attempt);
 	drv_fmt(upd, sizeof(upd), "%lld", (long long)r->updated_ms);
 	drv_fmt(cre, sizeof(cre), "%lld", (long long)r->created_ms);
 	drv_fmt(due, sizeof(due), "%lld", (long long)r->due_ms);
 	drv_fmt(pri, sizeof(pri), "%u", (unsigned)r->priority);
-	if (st->index) {
-		arg(&a, "EVALSHA");
-		arg(&a, st->sha);
-		arg(&a, "2");
-		arg(&a, key);
-		arg(&a, hkey);
-		arg(&a, sets);
-		arg(&a, upd);
-		arg(&a, r->task_id);
-		arg(&a, ttl);
-		arg(&a, hist ? hist : "");
-	} else {
+	if (!st->index) {
 		arg(&a, "HSET");
 		arg(&a, key);
 	}
@@ -520,11 +581,17 @@ static int append_entry(drv_state_t *st, const entry_t *e)
 	arg_field(&a, "priority", r->priority ? pri : NULL);
 	arg_field(&a, "labels", r->labels);
 	arg_field(&a, "origin", r->origin);
-	n += append(st->conn, &a) == REDIS_OK;
 	if (st->index) {
+		drv_fmt(nf, sizeof(nf), "%d", a.n / 2);
+		wire_arg(w, upd, strlen(upd));
+		wire_arg(w, r->task_id, strlen(r->task_id));
+		wire_arg(w, hist ? hist : "", hist ? strlen(hist) : 0);
+		wire_arg(w, nf, strlen(nf));
+		wire_args(w, &a);
 		free(hist);
-		return n;
+		return IN_SCRIPT;
 	}
+	n += append(st->conn, &a) == REDIS_OK;
 	if (hist) {
 		a.n = 0;
 		arg(&a, "RPUSH");
@@ -587,11 +654,34 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			  size_t err_size)
 {
 	int cmds[BATCH_MAX];
-	bool noscript = false;
+	bool noscript = false, script = false, script_ok = false;
+	wire_t w = { 0 };
+	char ttl[24];
 	size_t done;
 
-	for (size_t i = 0; i < n; i++)
-		cmds[i] = append_entry(st, st->inflight[i]);
+	if (st->index) {
+		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
+		wire_arg(&w, "EVALSHA", 7);
+		wire_arg(&w, st->sha, strlen(st->sha));
+		wire_arg(&w, "0", 1);
+		wire_arg(&w, st->redis.prefix, strlen(st->redis.prefix));
+		wire_arg(&w, ttl, strlen(ttl));
+	}
+	for (size_t i = 0; i < n; i++) {
+		cmds[i] = append_entry(st, st->inflight[i], &w);
+		script |= cmds[i] == IN_SCRIPT;
+	}
+	/* the script call goes last, its reply is read last; when it is not
+	 * read (the connection broke) the whole batch is written again: a
+	 * record is idempotent but for its history entry, which may then be
+	 * there twice */
+	if (script && wire_append(st->conn, &w) != REDIS_OK) {
+		script = false;
+		for (size_t i = 0; i < n; i++)
+			if (cmds[i] == IN_SCRIPT)
+				cmds[i] = 0;
+	}
+	free(w.buf);
 	for (done = 0; done < n; done++) {
 		bool ok = cmds[done] > 0;
 
@@ -600,7 +690,7 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 
 			if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
 				drv_fmt(err, err_size, "%s", st->conn->errstr);
-				return done;
+				return script ? 0 : done;
 			}
 			if (r->type == REDIS_REPLY_ERROR) {
 				drv_fmt(err, err_size, "%s", r->str);
@@ -609,7 +699,26 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			}
 			freeReplyObject(r);
 		}
-		atomic_fetch_add(ok ? &st->written : &st->errors, 1);
+		if (cmds[done] != IN_SCRIPT)
+			atomic_fetch_add(ok ? &st->written : &st->errors, 1);
+	}
+	if (script) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
+			drv_fmt(err, err_size, "%s", st->conn->errstr);
+			return 0;
+		}
+		script_ok = r->type != REDIS_REPLY_ERROR;
+		if (!script_ok) {
+			drv_fmt(err, err_size, "%s", r->str);
+			noscript = !strncmp(r->str, "NOSCRIPT", 8);
+		}
+		freeReplyObject(r);
+		for (size_t i = 0; i < n; i++)
+			if (cmds[i] == IN_SCRIPT)
+				atomic_fetch_add(script_ok ? &st->written :
+						 &st->errors, 1);
 	}
 	/* the script cache was flushed (SCRIPT FLUSH): load it again; those
 	 * records were counted as errors */

@@ -115,6 +115,14 @@ static const struct {
 	{ "d",  86400 * 1000 },
 };
 
+bool drv_name_valid(const char *s)
+{
+	size_t len = strlen(s);
+
+	return len >= 1 && len <= 64 &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == len;
+}
+
 drv_err_t drv_parse_duration(const char *s, int64_t *ms_out)
 {
 	int64_t total = 0;

@@ -18,7 +18,7 @@
 #include "drover/task_list.h"
 
 /* Candidates read per round (per state set, then merged). */
-#define ROUND_MAX 256
+#define ROUND_MAX 1024
 #define KEY_BUF (2 * DRV_STATE_KEY_MAX + 32)
 
 /* ---- filter ------------------------------------------------------------- */
@@ -28,7 +28,9 @@ static drv_err_t set_states(drv_task_filter_t *f, const char *value,
 {
 	const char *p = value;
 
-	f->states = 0;
+	if (!*p)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "no state given");
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		char name[16];
@@ -45,9 +47,6 @@ static drv_err_t set_states(drv_task_filter_t *f, const char *value,
 		f->states |= 1u << s;
 		p += n + (p[n] == ',');
 	}
-	if (!f->states)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "no state given");
 	return DRV_OK;
 }
 
@@ -59,9 +58,10 @@ drv_err_t drv_task_filter_set(drv_task_filter_t *f, const drv_config_t *cfg,
 	if (!strcmp(name, "state"))
 		return set_states(f, value, errstr, errstr_size);
 	if (!strcmp(name, "handler") || !strcmp(name, "schedule")) {
-		if (!*value)
+		if (!drv_name_valid(value))
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-					 "%s: empty", name);
+					 "%s '%.80s' is not a name (1 to 64 "
+					 "of a-z 0-9 _ . -)", name, value);
 		*(name[0] == 'h' ? &f->handler : &f->schedule_id) = value;
 		return DRV_OK;
 	}
@@ -171,6 +171,8 @@ typedef struct walk {
 	cand_t   cands[ROUND_MAX * DRV_TASK_STATE_CNT];
 	size_t   cand_cnt;
 	bool     more;         /* some set was not read to its end */
+	bool     ended[DRV_TASK_STATE_CNT]; /* read to its end, every member
+					       taken: no need to read again */
 	char    *errstr;
 	size_t   errstr_size;
 } walk_t;
@@ -265,8 +267,10 @@ static drv_err_t fetch_set(walk_t *w, int s, size_t n)
 			got++;
 		}
 		freeReplyObject(r);
-		if (rows < n) /* the set's end */
+		if (rows < n) { /* the set's end */
+			w->ended[s] = true;
 			return DRV_OK;
+		}
 		if (got) {
 			w->more = true;
 			return DRV_OK;
@@ -362,6 +366,7 @@ drv_err_t drv_task_list(redisContext *c, const char *key_prefix,
 {
 	walk_t *w;
 	drv_err_t rc;
+	size_t n;      /* members read per set and round */
 	bool done = false;
 
 	memset(out, 0, sizeof(*out));
@@ -384,14 +389,15 @@ drv_err_t drv_task_list(redisContext *c, const char *key_prefix,
 		       .errstr = errstr, .errstr_size = errstr_size };
 	if ((rc = parse_cursor(w, cursor)))
 		goto out;
+	n = limit < 32 ? 32 : limit;
 	while (!done && out->cnt < limit && out->scanned < DRV_TASK_LIST_SCAN) {
-		size_t n = limit - out->cnt, used = 0;
+		size_t used = 0, had = out->cnt;
 
-		n = n < 32 ? 32 : n > ROUND_MAX ? ROUND_MAX : n;
 		w->cand_cnt = 0;
 		w->more = false;
 		for (int s = 0; s < DRV_TASK_STATE_CNT && !rc; s++)
-			if (!f->states || (f->states & (1u << s)))
+			if ((!f->states || (f->states & (1u << s))) &&
+			    !w->ended[s])
 				rc = fetch_set(w, s, n);
 		if (rc) {
 			cands_free(w, 0);
@@ -408,6 +414,12 @@ drv_err_t drv_task_list(redisContext *c, const char *key_prefix,
 		if (!w->cand_cnt)
 			break;
 		rc = read_cands(w, w->cand_cnt, limit, out, &used);
+		/* a set with a candidate left unused is read again */
+		for (size_t i = used; i < w->cand_cnt; i++)
+			w->ended[w->cands[i].state] = false;
+		/* a narrow filter: read more at once next round */
+		if (out->cnt - had < (limit - had) / 2 && n < ROUND_MAX)
+			n = n * 2 > ROUND_MAX ? ROUND_MAX : n * 2;
 		if (!rc && used) {
 			free(w->cur_id);
 			w->cur_score = w->cands[used - 1].score;
@@ -455,10 +467,10 @@ json_t *drv_task_page_obj(const drv_task_page_t *p)
 	for (size_t i = 0; ok && i < p->cnt; i++)
 		ok = json_array_append_new(a, drv_state_task_obj(&p->tasks[i],
 								 false)) == 0;
-	ok = ok && json_object_set_new(o, "next_cursor", p->next ?
-				       json_string(p->next) :
-				       json_null()) == 0 &&
-	     json_object_set_new(o, "scanned",
+	if (p->next)
+		ok = ok && json_object_set_new(o, "next_cursor",
+					       json_string(p->next)) == 0;
+	ok = ok && json_object_set_new(o, "scanned",
 				 json_integer((json_int_t)p->scanned)) == 0;
 	json_decref(a);
 	if (!ok) {

@@ -17,7 +17,7 @@
 #include "ctl.h"
 #include "ctl_sched.h"
 #include "drover/redis.h"
-#include "drover/sched_store.h"
+#include "drover/sched_view.h"
 #include "drover/schedule.h"
 #include "drover/clock.h"
 #include "drover/cron.h"
@@ -33,15 +33,6 @@ static void format_local(const drv_civil_t *c, char *buf, size_t size)
 	drv_fmt(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
 		c->year, c->month, c->day, c->hour, c->minute, c->second,
 		c->utoff < 0 ? '-' : '+', off / 3600, off / 60 % 60);
-}
-
-static void format_utc(int64_t s, char *buf, size_t size)
-{
-	drv_civil_t c;
-
-	drv_seconds_to_civil(s, &c);
-	drv_fmt(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", c.year, c.month,
-		c.day, c.hour, c.minute, c.second);
 }
 
 /* A schedule id (not an expression): the cron and zone of schedule \p id
@@ -160,7 +151,7 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		}
 		drv_tz_to_civil(tz, next / 1000, &lc);
 		format_local(&lc, local, sizeof(local));
-		format_utc(next / 1000, utc, sizeof(utc));
+		drv_format_time_s(next / 1000, utc, sizeof(utc));
 		if (json)
 			ctl_print_json(json_pack("{s:s, s:s, s:s, s:s, s:I}",
 				"local", local, "abbr", lc.abbr,
@@ -181,163 +172,43 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 /* list and show                                                       */
 /* ------------------------------------------------------------------ */
 
-/* One schedule as list and show print it. */
-typedef struct row {
-	drv_schedule_conf_t conf;   /* owned copy */
-	bool runtime;
-	bool enabled;               /* after any override */
-	drv_sched_stats_t st;
-	bool have_stats;
-} row_t;
-
 static void time_or_dash(int64_t ms, char *buf, size_t size)
 {
 	if (ms <= 0)
 		drv_strlcpy(buf, "-", size);
 	else
-		format_utc(ms / 1000, buf, size);
+		drv_format_time_s(ms / 1000, buf, size);
 }
 
-static json_t *row_json(const row_t *r)
+/* Every schedule or only \p only, with what Redis knows when it answers
+ * (the file's schedules alone, and a warning, when it does not). */
+static int collect(const drv_config_t *cfg, const char *only,
+		   drv_sched_row_t **out, size_t *cnt)
 {
-	char *def = drv_schedule_conf_to_json(&r->conf), t[32];
-	json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "id", r->conf.name,
-			      "source", r->runtime ? "runtime" : "file",
-			      "enabled", r->enabled, "definition",
-			      def ? json_loads(def, 0, NULL) : json_null());
-	const drv_sched_stats_t *st = &r->st;
-	json_t *s;
-
-	free(def);
-	if (!o || !r->have_stats)
-		return o;
-	s = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		      "s:b}", "fires", (json_int_t)st->fires,
-		      "duplicates", (json_int_t)st->duplicates,
-		      "skipped", (json_int_t)st->skipped,
-		      "buffered", (json_int_t)st->buffered,
-		      "runs", (json_int_t)st->runs,
-		      "successes", (json_int_t)st->successes,
-		      "failures", (json_int_t)st->failures,
-		      "retries", (json_int_t)st->retries,
-		      "avg_ms", (json_int_t)st->avg_ms,
-		      "p95_ms", (json_int_t)st->p95_ms,
-		      "running", st->running);
-	if (s && st->last_run_ms) {
-		format_utc(st->last_run_ms / 1000, t, sizeof(t));
-		json_object_set_new(s, "last_run_ms",
-				    json_integer(st->last_run_ms));
-		json_object_set_new(s, "last_run", json_string(t));
-		json_object_set_new(s, "last_outcome",
-				    json_string(st->last_outcome));
-		json_object_set_new(s, "last_task",
-				    json_string(st->last_task));
-	}
-	if (s && st->last_fire_ms) {
-		format_utc(st->last_fire_ms / 1000, t, sizeof(t));
-		json_object_set_new(s, "last_fire_ms",
-				    json_integer(st->last_fire_ms));
-		json_object_set_new(s, "last_fire", json_string(t));
-	}
-	if (s && st->next_ms) {
-		format_utc(st->next_ms / 1000, t, sizeof(t));
-		json_object_set_new(s, "next_ms", json_integer(st->next_ms));
-		json_object_set_new(s, "next", json_string(t));
-	}
-	json_object_set_new(o, "stats", s);
-	return o;
-}
-
-static const char *find_entry(const drv_sched_entry_t *e, size_t n,
-			      const char *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(e[i].id, id))
-			return e[i].json;
-	return NULL;
-}
-
-/* Every schedule (file first, then run-time), or only \p only; stats and
- * overrides from Redis when it answers. */
-static int collect(const drv_config_t *cfg, const char *only, row_t **out,
-		   size_t *cnt)
-{
-	drv_sched_entry_t *e = NULL, *ov = NULL;
-	size_t n = 0, on = 0, k = 0;
 	redisContext *c = NULL;
-	drv_sched_t *set = drv_sched_new();
-	int64_t now = drv_now_ms();
 	char err[512];
-	row_t *rows;
+	drv_err_t rc;
 
 	if (drv_redis_connect(cfg, &c, err, sizeof(err))) {
 		fprintf(stderr, "droverctl: %s; showing the config file's "
 			"schedules without statistics\n", err);
 		redisFree(c);
 		c = NULL;
-	} else if (drv_sched_store_list(c, cfg->redis.key_prefix, &e, &n, &ov,
-					&on, NULL, err, sizeof(err))) {
-		fprintf(stderr, "droverctl: %s\n", err);
 	}
-	rows = calloc(cfg->schedule_cnt + n + 1, sizeof(*rows));
-	for (size_t i = 0; rows && set && i < cfg->schedule_cnt + n; i++) {
-		bool rt = i >= cfg->schedule_cnt;
-		const drv_schedule_conf_t *f = rt ? NULL : &cfg->schedules[i];
-		row_t *r = &rows[k];
-		const char *o;
-		drv_sched_item_t *it;
-
-		if (rt) {
-			const drv_sched_entry_t *en = &e[i - cfg->schedule_cnt];
-
-			if ((only && strcmp(en->id, only)) ||
-			    drv_config_schedule(cfg, en->id) ||
-			    drv_schedule_conf_from_json(en->id, en->json,
-				&r->conf, err, sizeof(err)))
-				continue;
-		} else if ((only && strcmp(f->name, only)) ||
-			   drv_schedule_conf_copy(&r->conf, f)) {
-			continue;
-		}
-		r->runtime = rt;
-		o = find_entry(ov, on, r->conf.name);
-		r->enabled = o ? !strcmp(o, "1") : r->conf.enabled;
-		if (c)
-			r->have_stats = !drv_sched_store_stats(c,
-				cfg->redis.key_prefix, r->conf.name, &r->st,
-				err, sizeof(err));
-		if (r->st.next_ms && r->st.next_ms < now - 5000)
-			r->st.next_ms = 0;   /* no leader keeps it current */
-		if (r->enabled && !r->st.next_ms &&
-		    !drv_sched_put(set, &r->conf, rt, &it, err, sizeof(err))) {
-			int64_t nx = drv_sched_next_time(it, now);
-
-			r->st.next_ms = nx == DRV_SCHED_NEVER ? 0 : nx;
-			r->have_stats = true;
-		}
-		k++;
-	}
-	drv_sched_destroy(set);
-	drv_sched_entries_free(e, n);
-	drv_sched_entries_free(ov, on);
+	rc = drv_sched_rows(cfg, c, only, out, cnt, err, sizeof(err));
 	redisFree(c);
-	*out = rows;
-	*cnt = k;
-	return rows ? CTL_EXIT_OK : ctl_fail("out of memory");
-}
-
-static void rows_free(row_t *rows, size_t n)
-{
-	for (size_t i = 0; rows && i < n; i++)
-		drv_schedule_conf_release(&rows[i].conf);
-	free(rows);
+	if (rc == DRV_ERR_NOMEM)
+		return ctl_fail("out of memory");
+	if (rc)
+		fprintf(stderr, "droverctl: %s\n", err);
+	return CTL_EXIT_OK;
 }
 
 static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		    char **argv)
 {
 	bool json = argc == 2 && !strcmp(argv[1], "--json");
-	row_t *rows = NULL;
+	drv_sched_row_t *rows = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -352,11 +223,11 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		       "NEXT", "LAST RUN", "OUTCOME", "RUNS", "OK", "FAIL",
 		       "AVG_MS", "P95_MS");
 	for (size_t i = 0; i < n; i++) {
-		const row_t *r = &rows[i];
+		const drv_sched_row_t *r = &rows[i];
 		char next[32], last[32];
 
 		if (json) {
-			ctl_print_json(row_json(r));
+			ctl_print_json(drv_sched_row_obj(r));
 			continue;
 		}
 		time_or_dash(r->enabled ? r->st.next_ms : 0, next,
@@ -372,7 +243,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		       (long long)r->st.failures, (long long)r->st.avg_ms,
 		       (long long)r->st.p95_ms);
 	}
-	rows_free(rows, n);
+	drv_sched_rows_free(rows, n);
 	return CTL_EXIT_OK;
 }
 
@@ -381,7 +252,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 {
 	bool json = false;
 	const char *id = NULL;
-	row_t *rows = NULL;
+	drv_sched_row_t *rows = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -399,21 +270,21 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if ((rc = collect(cfg, id, &rows, &n)))
 		return rc;
 	if (!n) {
-		rows_free(rows, n);
+		drv_sched_rows_free(rows, n);
 		return ctl_fail("no schedule '%s' (not in %s nor in Redis)",
 				id, cfg->path ? cfg->path : "the config");
 	}
 	if (json) {
-		ctl_print_json(row_json(&rows[0]));
+		ctl_print_json(drv_sched_row_obj(&rows[0]));
 	} else {
-		json_t *o = row_json(&rows[0]);
+		json_t *o = drv_sched_row_obj(&rows[0]);
 		char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
 		printf("%s\n", text ? text : "");
 		free(text);
 		json_decref(o);
 	}
-	rows_free(rows, n);
+	drv_sched_rows_free(rows, n);
 	return CTL_EXIT_OK;
 }
 

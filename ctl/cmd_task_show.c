@@ -236,6 +236,10 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 				       argv[optind]);
 	if (f.since_ms && f.until_ms && f.since_ms >= f.until_ms)
 		return ctl_usage_error(cmd, "--since must be before --until");
+	if (!note && f.states & (1u << DRV_TASK_QUEUED))
+		note = "a task waiting on its band topic has no record until "
+		       "a worker takes it: 'droverctl queue status' counts "
+		       "those";
 	if (note)
 		fprintf(stderr, "droverctl: note: %s\n", note);
 	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err))))
@@ -279,8 +283,9 @@ const ctl_cmd_t ctl_task_show_cmds[] = {
 	  "  --until T             updated before T (same forms)\n"
 	  "  --limit N             tasks per page, 1..500 (default 50)\n"
 	  "  --cursor C            the next page: the cursor a page printed\n"
-	  "  --json                {\"tasks\":[...],\"next_cursor\":..,"
-	  "\"scanned\":n}\n"
+	  "  --json                {\"tasks\":[...],\"scanned\":n,"
+	  "\"next_cursor\":\"...\"}\n"
+	  "                        (no next_cursor on the last page)\n"
 	  "Reads the index workers keep in Redis (worker.task_index); a task\n"
 	  "waiting on a band topic has not run yet and is counted by 'queue\n"
 	  "status', not listed. A retrying task shows when it runs next (DUE).\n"

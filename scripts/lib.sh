@@ -16,6 +16,8 @@
 #   drv_pid_alive PID      true when PID is a live process (not a zombie)
 #   drv_pid_cmdline_has PID STRING...
 #                          true when PID's argv contains every STRING
+#   drv_apt_install PKG... install the Debian packages that are missing
+#                          (apt-get update first, only then); dies on failure
 
 if [[ -n "${DRV_LIB_LOADED:-}" ]]; then
     return 0
@@ -180,4 +182,50 @@ drv_read_pidfile() {
     fi
     [[ "$pid" =~ ^[0-9]+$ ]] && printf '%s\n' "$pid"
     return 0
+}
+
+# drv_apt_missing PKG...: the packages not installed, one a line.
+drv_apt_missing() {
+    # One dpkg-query call for all; unknown packages print nothing on stdout.
+    local status_lines pkg
+    status_lines="$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null || true)"
+    for pkg in "$@"; do
+        if ! grep -qx -- "$pkg install ok installed" <<<"$status_lines"; then
+            printf '%s\n' "$pkg"
+        fi
+    done
+}
+
+# drv_apt_install PKG...: install those of the Debian packages that are
+# missing, with apt-get update first (only when something is missing); as
+# root, or through sudo -n. Dies on failure (run it in a subshell to go on).
+drv_apt_install() {
+    local -a missing sudo=()
+    local log
+    mapfile -t missing < <(drv_apt_missing "$@")
+    if ((${#missing[@]} == 0)); then
+        drv_info "apt: all $# packages present"
+        return 0
+    fi
+    drv_info "apt: installing ${missing[*]}"
+    if ((EUID != 0)); then
+        command -v sudo >/dev/null 2>&1 || drv_die "not root and no sudo: install as root: apt-get install ${missing[*]}"
+        sudo=(sudo -n)
+    fi
+    log="$(mktemp "${TMPDIR:-/tmp}/drover-apt.XXXXXX")"
+    drv_info "apt: apt-get update"
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >"$log" 2>&1; then
+        tail -n 20 "$log" >&2
+        drv_die "apt-get update failed (log: $log)"
+    fi
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+        --no-install-recommends -o Dpkg::Options::=--force-confdef \
+        -o Dpkg::Options::=--force-confold "${missing[@]}" </dev/null >>"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        drv_die "apt-get install failed for: ${missing[*]} (log: $log)"
+    fi
+    rm -f "$log"
+    mapfile -t missing < <(drv_apt_missing "$@")
+    ((${#missing[@]} == 0)) || drv_die "apt: still missing after install: ${missing[*]}"
+    drv_info "apt: done"
 }

@@ -39,6 +39,11 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 /** @brief The port \p a listens on (the kernel's pick for port 0). */
 unsigned drv_api_port(const drv_api_t *a);
 
+/** @brief The folder of the web console \p a serves at / (api.console_dir
+ *         resolved), or NULL when it serves none; then \p why (may be
+ *         NULL) receives the reason. Both borrowed from \p a. */
+const char *drv_api_console_dir(const drv_api_t *a, const char **why);
+
 /** @brief Stop serving (requests in progress finish first), then free the
  *         server and its config. NULL is a no-op. */
 void drv_api_stop(drv_api_t *a);

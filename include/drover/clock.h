@@ -23,6 +23,10 @@ struct timespec drv_deadline(clockid_t clock, int64_t ms);
  *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). */
 void drv_format_time(int64_t ms, char *buf, size_t size);
 
+/** @brief drv_format_time() to the second, for \p s seconds since the
+ *         epoch ("2026-11-26T04:17:17Z"; \p buf >= 21 bytes). */
+void drv_format_time_s(int64_t s, char *buf, size_t size);
+
 /**
  * @brief Parse an RFC 3339 time ("2026-03-08T01:30:00Z",
  *        "2026-03-08T01:30:00.250-05:00"; 't', 'z' or a space for 'T' too)

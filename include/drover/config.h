@@ -373,6 +373,9 @@ typedef struct drv_config {
 		int64_t  idempotency_ttl_ms; /**< Idempotency-Key replays */
 		char    *tls_cert;           /**< PEM files; both or neither */
 		char    *tls_key;
+		char    *console_dir;        /**< built console; "" = none */
+		bool     loopback_viewer;    /**< no token from loopback:
+						  viewer */
 	} api;
 
 	drv_api_token_conf_t *api_tokens; /**< in file order */

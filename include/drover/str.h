@@ -18,6 +18,10 @@
  */
 size_t drv_strlcpy(char *dst, const char *src, size_t size);
 
+/** @brief Is \p s a name of a handler, policy, breaker or schedule: 1 to
+ *         64 of a-z 0-9 _ . - ? */
+bool drv_name_valid(const char *s);
+
 /**
  * @brief vsnprintf that reports truncation.
  * @returns true if the whole formatted string fit in \p buf.

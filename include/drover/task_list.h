@@ -59,7 +59,7 @@ typedef struct drv_task_filter {
 /**
  * @brief Set one filter field from its text, the same way for every caller:
  *        \p name is "state" (a name of drv_task_state_name(), or several
- *        joined by ','), "handler", "band" (a band of \p cfg), "label"
+ *        joined by ','; states of several calls add up), "handler", "band" (a band of \p cfg), "label"
  *        ("key=value"; up to DRV_TASK_FILTER_LABEL_MAX), "schedule",
  *        "since" or "until" (drv_parse_when() forms, against \p now_ms).
  * @param value  borrowed, must outlive \p f.
@@ -108,7 +108,7 @@ void drv_task_page_release(drv_task_page_t *p);
 
 /**
  * @brief \p p as {"tasks":[drv_state_task_obj() without history...],
- *        "next_cursor":"..." or null,"scanned":n}.
+ *        "next_cursor":"..." (absent on the last page),"scanned":n}.
  * @returns a new reference (json_decref()); NULL only when out of memory.
  */
 json_t *drv_task_page_obj(const drv_task_page_t *p);

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "drover/str.h"
@@ -115,21 +114,7 @@ static long call(int port, const char *method, const char *path,
 static void header(const resp_t *r, const char *name, char *buf,
 		   size_t size)
 {
-	size_t n = strlen(name);
-
-	buf[0] = '\0';
-	for (const char *p = r->headers; *p; p = strchr(p, '\n') + 1) {
-		if (!strncasecmp(p, name, n) && p[n] == ':') {
-			const char *v = p + n + 1;
-
-			while (*v == ' ')
-				v++;
-			drv_fmt(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
-			return;
-		}
-		if (!strchr(p, '\n'))
-			break;
-	}
+	it_http_header(r->headers, name, buf, size);
 }
 
 static const char *str(const resp_t *r, const char *key)

@@ -158,8 +158,6 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 	long long published_ms, asked_ms;
 	pid_t coord, worker;
 	json_t *st, *api, *t, *w;
-	char *body = NULL;
-	bool up = false;
 
 	it_setup(&ctx, handlers);
 	it_topics(&ctx);
@@ -206,14 +204,8 @@ Test(queue_status, counts_waiting_running_dead, .timeout = 180)
 
 	/* the API says the same, and /metrics counts the dead letters */
 	coord = it_coordinator_start(&ctx, "c1");
-	for (int i = 0; i < 100 && !up; i++) {
-		up = it_http_get(api_port, "/api/v1/openapi.json", &body) ==
-		     200;
-		free(body);
-		if (!up)
-			usleep(100 * 1000);
-	}
-	cr_assert(up, "the API did not come up");
+	cr_assert(it_http_wait(api_port, "/api/v1/openapi.json", 10000),
+		  "the API did not come up");
 	api = api_status(api_port);
 	cr_expect_eq(num(topic(api, "normal"), "waiting"), WAITING);
 	cr_expect_eq(num(topic(api, "low"), "waiting"), 0);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -559,18 +560,33 @@ int it_http_get(int port, const char *path, char **body)
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body)
 {
-	return it_http_call(port, "GET", path, token, NULL, body);
+	return it_http_request(port, "GET", path, token, NULL, body);
+}
+
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body)
+{
+	return it_http_send(port, method, path, token, NULL, head, body);
 }
 
 int it_http_call(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, char **body)
 {
+	return it_http_send(port, method, path, token, req_body, NULL, body);
+}
+
+int it_http_send(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **head,
+		 char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	char head[1024], auth[300] = "", clen[64] = "", *buf = NULL, *p;
+	char req[1024], auth[300] = "", clen[80] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
 	*body = NULL;
+	if (head)
+		*head = NULL;
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -585,9 +601,9 @@ int it_http_call(int port, const char *method, const char *path,
 	if (req_body)
 		drv_fmt(clen, sizeof(clen), "Content-Type: application/json"
 			"\r\nContent-Length: %zu\r\n", strlen(req_body));
-	drv_fmt(head, sizeof(head), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s\r\n",
+	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s\r\n",
 		method, path, auth, clen);
-	if (write(fd, head, strlen(head)) < 0 ||
+	if (write(fd, req, strlen(req)) < 0 ||
 	    (req_body && write(fd, req_body, strlen(req_body)) < 0)) {
 		close(fd);
 		return -1;
@@ -611,8 +627,44 @@ int it_http_call(int port, const char *method, const char *path,
 		status = (int)strtol(buf + 9, NULL, 10);
 	p = strstr(buf, "\r\n\r\n");
 	*body = strdup(p ? p + 4 : "");
+	if (head)
+		*head = strndup(buf, p ? (size_t)(p - buf) : len);
 	free(buf);
 	return status;
+}
+
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size)
+{
+	size_t n = strlen(name);
+
+	buf[0] = '\0';
+	for (const char *p = head; p && *p; p = strchr(p, '\n') + 1) {
+		if (!strncasecmp(p, name, n) && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			drv_fmt(buf, size, "%.*s", (int)strcspn(v, "\r\n"), v);
+			return;
+		}
+		if (!strchr(p, '\n'))
+			break;
+	}
+}
+
+bool it_http_wait(int port, const char *path, int timeout_ms)
+{
+	for (int waited = 0; waited <= timeout_ms; waited += 100) {
+		char *body = NULL;
+		int st = it_http_get(port, path, &body);
+
+		free(body);
+		if (st == 200)
+			return true;
+		usleep(100 * 1000);
+	}
+	return false;
 }
 
 pid_t it_redis_start(int port)

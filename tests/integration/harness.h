@@ -128,10 +128,29 @@ int it_http_get(int port, const char *path, char **body);
 /* it_http_get() with "Authorization: Bearer TOKEN" (NULL: none). */
 int it_http_get_token(int port, const char *path, const char *token,
 		      char **body);
+/* \p method \p path, sent as written (no normalisation: "/../x" goes out
+ * as is), with a bearer \p token (NULL: none); returns the status (-1 if
+ * no answer), the header block in *head (may be NULL: not wanted) and the
+ * body in *body (malloc'd, free() them). */
+int it_http_request(int port, const char *method, const char *path,
+		    const char *token, char **head, char **body);
+/* The value of header \p name (case-insensitive) in the header block
+ * \p head (NULL: none) into \p buf; "" when it is not there. */
+void it_http_header(const char *head, const char *name, char *buf,
+		    size_t size);
+
+/* Wait (polling every 100 ms, up to \p timeout_ms) until GET \p path on
+ * \p port answers 200; false if it never did. */
+bool it_http_wait(int port, const char *path, int timeout_ms);
 /* \p method \p path with \p token (NULL: none) and the JSON \p req_body
  * (NULL: none); as it_http_get() otherwise. */
 int it_http_call(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, char **body);
+/* it_http_request() and it_http_call() in one: the JSON \p req_body (NULL:
+ * none) and the header block in *head (NULL: not wanted). */
+int it_http_send(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **head,
+		 char **body);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);

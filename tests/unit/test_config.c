@@ -828,6 +828,26 @@ Test(config, env_unknown_variable_in_a_section)
 		"DROVER_WORKER_* variables set worker keys");
 }
 
+/* scripts/up exports DROVER_API_TOKEN, the example config's admin token:
+ * a variable a token names is no setting, and every daemon starts. */
+Test(config, env_token_variable_is_no_setting)
+{
+	char *env[] = { "DROVER_API_TOKEN=secret", NULL };
+	const char *yaml = "api_tokens:\n"
+			   "  local: {role: admin, env: DROVER_API_TOKEN}\n";
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(load_text(yaml, env, &cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert(cfg->api_tokens[0].active);
+	drv_config_destroy(cfg);
+	/* without the token, the variable is an unknown api key */
+	expect_text_error("", env,
+		"environment DROVER_API_TOKEN: no such setting; DROVER_API_* "
+		"variables set api keys");
+}
+
 Test(config, env_sets_kafka_properties)
 {
 	static const char yaml[] = "kafka:\n  properties:\n"

@@ -1,0 +1,113 @@
+// The console's shell: who the caller is (GET /api/v1/whoami), the login
+// form, the header with its views and the UTC / local switch, and the view
+// of the current path.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, getToken, setToken } from './api.js';
+import { Link, useLocation } from './router.jsx';
+import { setZone, useZone } from './time.js';
+import { Overview } from './views/Overview.jsx';
+import { Tasks } from './views/Tasks.jsx';
+import { TaskDetail } from './views/TaskDetail.jsx';
+import { Breakers } from './views/Breakers.jsx';
+import './style.css';
+
+function Login({ onLogin, error }) {
+  const [token, setText] = useState('');
+  const submit = (e) => {
+    e.preventDefault();
+    onLogin(token.trim());
+  };
+  return (
+    <form class="login" onSubmit={submit}>
+      <h2>Log in</h2>
+      <p>Paste an API token (<code>api_tokens:</code> in the config). It is kept in this
+        tab only (sessionStorage).</p>
+      <input id="token" type="password" autocomplete="off" placeholder="token"
+        value={token} onInput={(e) => setText(e.target.value)} />
+      <button type="submit" disabled={!token.trim()}>Log in</button>
+      {error && <p class="error">{error}</p>}
+    </form>
+  );
+}
+
+function View({ path, who }) {
+  const m = path.match(/^\/tasks\/([^/]+)$/);
+  if (m) return <TaskDetail id={decodeURIComponent(m[1])} who={who} />;
+  if (path === '/tasks') return <Tasks />;
+  if (path === '/breakers') return <Breakers who={who} />;
+  if (path === '/' || path === '/queues') return <Overview />;
+  return <p class="error">No view at {path}. <Link href="/">Overview</Link></p>;
+}
+
+function App() {
+  const { path } = useLocation();
+  const zone = useZone();
+  const [who, setWho] = useState(undefined); // undefined: asking; null: nobody
+  const [loginError, setLoginError] = useState('');
+  const [showLogin, setShowLogin] = useState(false);
+
+  const ask = async () => {
+    try {
+      setWho(await api('GET', '/whoami'));
+      return true;
+    } catch (e) {
+      setWho(null);
+      return e;
+    }
+  };
+  useEffect(() => { ask(); }, []);
+
+  const login = async (token) => {
+    const before = getToken();
+    setToken(token);
+    const r = await ask();
+    if (r === true) {
+      setLoginError('');
+      setShowLogin(false);
+    } else {
+      setToken(before);
+      setLoginError(r.status === 401 ? 'That token is not valid.' : r.message);
+      ask();
+    }
+  };
+  const logout = () => {
+    setToken('');
+    ask();
+  };
+
+  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers']];
+  const current = (href) => (href === '/' ? path === '/' || path === '/queues' : path.startsWith(href));
+  return (
+    <>
+      <header>
+        <strong class="brand">drover</strong>
+        <nav>
+          {nav.map(([href, label]) => (
+            <Link href={href} class={current(href) ? 'active' : ''}>{label}</Link>
+          ))}
+        </nav>
+        <span class="spacer" />
+        <label class="zone">
+          Times
+          <select value={zone} onChange={(e) => setZone(e.target.value)}>
+            <option value="utc">UTC</option>
+            <option value="local">local</option>
+          </select>
+        </label>
+        {who && <span class="who" title="token name and role">{who.name} · {who.role}</span>}
+        {who && getToken() && <button class="link" onClick={logout}>Log out</button>}
+        {(!who || !getToken()) && who !== undefined && (
+          <button class="link" id="login-open" onClick={() => setShowLogin(true)}>Log in</button>
+        )}
+      </header>
+      <main>
+        {who === undefined ? <p>Loading…</p>
+          : !who || showLogin ? <Login onLogin={login} error={loginError} />
+          : <View path={path} who={who} />}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app'));

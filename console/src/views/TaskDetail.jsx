@@ -1,0 +1,97 @@
+// Task detail (/tasks/ID): state, labels and origin, the attempts as a
+// timeline on one time axis, and pause / resume / skip / cancel for
+// operators (GET /api/v1/tasks/ID, POST /api/v1/tasks/ID/ACTION).
+import { useState } from 'preact/hooks';
+import { api, can } from '../api.js';
+import { usePoll } from '../poll.js';
+import { fmtDuration, fmtTime, useZone } from '../time.js';
+import { Live, Problem } from './common.jsx';
+
+const ACTIONS = ['pause', 'resume', 'skip', 'cancel'];
+
+function Timeline({ history, now }) {
+  const zone = useZone();
+  if (!history || !history.length) return <p class="muted">No attempt yet.</p>;
+  const start = Math.min(...history.map((a) => a.started_ms || now));
+  const end = Math.max(...history.map((a) => a.finished_ms || now));
+  const span = Math.max(end - start, 1);
+  const pct = (ms) => `${((100 * (ms - start)) / span).toFixed(2)}%`;
+  return (
+    <ol class="timeline">
+      {history.map((a) => {
+        const s = a.started_ms || now;
+        const f = a.finished_ms || now;
+        return (
+          <li key={a.attempt} class={a.state}>
+            <div class="when">
+              <strong>#{a.attempt}</strong> <span class={`state ${a.state}`}>{a.state}</span>
+              {' '}{fmtTime(a.started_ms, zone)}
+              {a.finished_ms ? ` · ${fmtDuration(a.finished_ms - a.started_ms)}` : ' · running'}
+              {a.worker && <span class="muted"> · {a.worker}</span>}
+            </div>
+            <div class="track">
+              <div class="bar" style={{ left: pct(s), width: `max(2px, ${((100 * (f - s)) / span).toFixed(2)}%)` }} />
+            </div>
+            {a.error && <div class="err">{a.class ? `${a.class}: ` : ''}{a.error}</div>}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+export function TaskDetail({ id, who }) {
+  const zone = useZone();
+  const poll = usePoll(() => api('GET', `/tasks/${encodeURIComponent(id)}`), 5000, [id]);
+  const [reason, setReason] = useState('');
+  const [result, setResult] = useState(null);
+  const t = poll.data;
+
+  const act = async (action) => {
+    setResult(null);
+    try {
+      const body = reason.trim() ? { reason: reason.trim() } : {};
+      const r = await api('POST', `/tasks/${encodeURIComponent(id)}/${action}`, null, body);
+      setResult({ ok: `${action}: sent${r.state_known ? '' : ' (no worker has recorded the task yet; it acts when one reaches it)'}` });
+      poll.reload();
+    } catch (e) {
+      setResult({ error: e });
+    }
+  };
+  return (
+    <div>
+      <div class="title"><h2>Task <span class="mono">{id}</span></h2><Live poll={poll} /></div>
+      <Problem error={poll.error} />
+      {t && (
+        <>
+          <dl class="facts">
+            <dt>state</dt><dd><span id="task-state" class={`state ${t.state}`}>{t.state}</span></dd>
+            <dt>handler</dt><dd>{t.handler || '—'}</dd>
+            <dt>attempt</dt><dd>{t.attempt}</dd>
+            {t.priority && <><dt>priority</dt><dd>{t.priority}</dd></>}
+            <dt>created</dt><dd>{fmtTime(t.created_ms, zone)}</dd>
+            <dt>updated</dt><dd>{fmtTime(t.updated_ms, zone)}</dd>
+            {t.due_ms && <><dt>next run</dt><dd>{fmtTime(t.due_ms, zone)}</dd></>}
+            {t.worker && <><dt>worker</dt><dd>{t.worker}</dd></>}
+            {t.last_error && <><dt>last error</dt><dd class="err">{t.last_error}</dd></>}
+            {t.labels && typeof t.labels === 'object' && <><dt>labels</dt><dd class="mono">{Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(' ')}</dd></>}
+            {t.origin && <><dt>origin</dt><dd class="mono">{JSON.stringify(t.origin)}</dd></>}
+          </dl>
+          {can(who, 'operator') && (
+            <div class="actions">
+              <input placeholder="reason (skip needs one)" value={reason}
+                onInput={(e) => setReason(e.target.value)} />
+              {ACTIONS.map((a) => (
+                <button id={`task-${a}`} onClick={() => act(a)}
+                  disabled={a === 'skip' && !reason.trim()}>{a}</button>
+              ))}
+            </div>
+          )}
+          {result && (result.error ? <Problem error={result.error} /> : <p class="ok">{result.ok}</p>)}
+          <h3>Attempts</h3>
+          <Timeline history={t.history} now={poll.at || Date.now()} />
+        </>
+      )}
+    </div>
+  );
+}

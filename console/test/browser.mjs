@@ -1,0 +1,182 @@
+// The console in a real headless Chromium (Debian's, driven by
+// puppeteer-core) against a running coordinator: tests/console/run starts
+// the stack and gives us, in the environment,
+//   CONSOLE_URL    http://127.0.0.1:PORT (API and console)
+//   CONSOLE_TOKEN  an operator token
+//   CONSOLE_TASK   the id of a task that was submitted and runs
+//   CHROMIUM       the browser (default /usr/bin/chromium)
+//   CONSOLE_SCREENSHOTS  a folder: a PNG of each view goes there
+// Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
+// "browser: N passed, M failed". Every wait is bounded.
+import { mkdirSync } from 'node:fs';
+import puppeteer from 'puppeteer-core';
+
+const url = process.env.CONSOLE_URL;
+const token = process.env.CONSOLE_TOKEN;
+const taskId = process.env.CONSOLE_TASK;
+const WAIT = 15000;
+
+let passed = 0;
+let failed = 0;
+const errors = [];
+
+async function check(name, fn) {
+  try {
+    const detail = await fn();
+    passed++;
+    console.log(`ok ${name}${detail ? ` (${detail})` : ''}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+async function apiGet(path) {
+  const r = await fetch(url + '/api/v1' + path, { headers: { Authorization: `Bearer ${token}` } });
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+  return r.json();
+}
+
+const shots = process.env.CONSOLE_SCREENSHOTS;
+if (shots) mkdirSync(shots, { recursive: true });
+async function shot(page, name) {
+  if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
+}
+
+const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
+
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  protocolTimeout: 30000,
+});
+try {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(WAIT);
+  await page.setViewport({ width: 1280, height: 720 });
+  page.on('console', (m) => {
+    // a failed load is reported with its address by 'response' below
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
+      errors.push(`console: ${m.text()}`);
+    }
+  });
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
+  page.on('requestfailed', (r) => {
+    // a poll cut short by leaving the page is not a failure
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${r.url()}`);
+  });
+
+  await check('overview shows the queues without a token (loopback viewer)', async () => {
+    const t0 = Date.now();
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.queues[data-kind="Bands"] tbody tr');
+    const ms = Date.now() - t0;
+    const bands = await page.$$eval('table.queues[data-kind="Bands"] tbody tr td:first-child',
+      (tds) => tds.map((td) => td.textContent));
+    for (const b of ['high', 'normal', 'low']) {
+      if (!bands.includes(b)) throw new Error(`no band ${b} in ${bands}`);
+    }
+    await page.waitForSelector('.live[data-state="live"]');
+    if ((await text(page, '.who')) !== 'loopback · viewer') throw new Error(await text(page, '.who'));
+    await shot(page, 'overview');
+    return `first render with data in ${ms} ms`;
+  });
+
+  await check('a viewer sees no action buttons', async () => {
+    await page.goto(`${url}/tasks/${taskId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#task-state');
+    if (await page.$('#task-pause')) throw new Error('pause shown to a viewer');
+  });
+
+  await check('log in with an operator token', async () => {
+    await page.click('#login-open');
+    await page.type('#token', token);
+    await page.click('form.login button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.who')?.textContent.includes('operator'));
+  });
+
+  await check('task detail by deep link: state, attempts, operator buttons', async () => {
+    await page.goto(`${url}/tasks/${taskId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#task-state');
+    await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
+      { timeout: 30000 });
+    await page.waitForSelector('ol.timeline li .bar');
+    for (const a of ['pause', 'resume', 'skip', 'cancel']) {
+      if (!(await page.$(`#task-${a}`))) throw new Error(`no ${a} button`);
+    }
+    await shot(page, 'task');
+    return `state ${await text(page, '#task-state')}`;
+  });
+
+  await check('the task list holds the task and links to it', async () => {
+    await page.goto(`${url}/tasks?state=succeeded`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`a[href="/tasks/${taskId}"]`);
+    await shot(page, 'tasks');
+    await page.click(`a[href="/tasks/${taskId}"]`);
+    await page.waitForSelector('#task-state');
+    if (new URL(page.url()).pathname !== `/tasks/${taskId}`) throw new Error(page.url());
+  });
+
+  const breaker = `console-test-${Date.now()}`;
+  await check('force a breaker open from the Breakers page', async () => {
+    await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#breaker-name');
+    await page.type('#breaker-name', breaker);
+    await page.click('#breaker-force-open');
+    await page.waitForSelector('#breaker-result');
+    await page.waitForSelector(`tr[data-breaker="${breaker}"]`);
+    const v = await apiGet(`/breakers/${breaker}`);
+    if (v.state !== 'forced_open') throw new Error(`the API says ${v.state}`);
+    await shot(page, 'breakers');
+    return `API: ${v.state}`;
+  });
+
+  await check('release it from its row', async () => {
+    await page.click(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
+    await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)
+      ?.textContent === 'closed', {}, breaker);
+    const v = await apiGet(`/breakers/${breaker}`);
+    if (v.state !== 'closed') throw new Error(`the API says ${v.state}`);
+  });
+
+  await check('times switch to local', async () => {
+    await page.select('header .zone select', 'local');
+    await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
+  });
+
+  await check('a reload of the overview renders its data in under 5 s', async () => {
+    const times = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('table.queues[data-kind="Bands"] tbody tr');
+      times.push(Date.now() - t0);
+    }
+    if (Math.max(...times) > 5000) throw new Error(`${times.join(', ')} ms`);
+    return `warm: ${times.join(', ')} ms`;
+  });
+
+  await check('dark mode follows the system', async () => {
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.queues tbody tr');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    if (r + g + b > 200) throw new Error(`background ${bg} is not dark`);
+    await shot(page, 'overview-dark');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+    return bg;
+  });
+
+  await check('no console errors, no failed requests', async () => {
+    if (errors.length) throw new Error(errors.join('; '));
+  });
+} finally {
+  await browser.close();
+}
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,158 @@
+/*
+ * 0106 — schedules over the HTTP API against the real Kafka, Redis and a
+ * leading coordinator: GET /api/v1/schedules lists the config file's and
+ * the run-time schedules with their next fire time, as `droverctl schedule
+ * list --json` does; one by id, 404 for an unknown one; disable and enable
+ * by an operator reach the coordinator and droverctl, leave an audit
+ * record, and are refused to a viewer.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/str.h"
+#include "harness.h"
+
+#define VIEWER "viewer-token-0106"
+#define OPS    "ops-token-0106"
+
+/* \p method \p path as \p token; the status, the parsed body in *out
+ * (NULL when not wanted or not JSON). */
+static int call(int port, const char *method, const char *path,
+		const char *token, json_t **out)
+{
+	char *body = NULL;
+	int st = it_http_request(port, method, path, token, NULL, &body);
+
+	if (out)
+		*out = body ? json_loads(body, 0, NULL) : NULL;
+	free(body);
+	return st;
+}
+
+static json_t *find(json_t *arr, const char *id)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach(arr, i, s)
+		if (!strcmp(json_string_value(json_object_get(s, "id")), id))
+			return s;
+	return NULL;
+}
+
+/* `droverctl schedule show ID --json`: is it enabled? */
+static bool ctl_enabled(it_ctx_t *ctx, const char *id)
+{
+	char *out = NULL;
+	json_t *j;
+	bool on;
+
+	cr_assert_eq(it_ctl(ctx, &out, "schedule", "show", id, "--json", NULL),
+		     0);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "not JSON: %s", out);
+	on = json_is_true(json_object_get(j, "enabled"));
+	json_decref(j);
+	free(out);
+	return on;
+}
+
+Test(schedules_api, list_show_disable_enable, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char sections[1024], *out = NULL;
+	int port = it_free_port();
+	json_t *j, *s;
+	pid_t coord;
+
+	it_setup(&ctx, "  noop:\n    type: noop\n");
+	it_topics(&ctx);
+	drv_fmt(sections, sizeof(sections),
+		"api:\n  port: %d\n"
+		"api_tokens:\n"
+		"  viewer: {role: viewer, env: IT_API_VIEWER_0106}\n"
+		"  ops: {role: operator, env: IT_API_OPS_0106}\n"
+		"schedules:\n"
+		"  yearly:\n"
+		"    cron: \"0 0 1 1 *\"\n"
+		"    handler: noop\n", port);
+	it_coord_config(&ctx, "", sections);
+	setenv("IT_API_VIEWER_0106", VIEWER, 1);
+	setenv("IT_API_OPS_0106", OPS, 1);
+	cr_assert_eq(it_ctl(&ctx, NULL, "schedule", "add", "nightly", "--cron",
+			    "0 3 * * *", "--tz", "Europe/Paris", "--handler",
+			    "noop", NULL), 0);
+	coord = it_coordinator_start(&ctx, "c1");
+	cr_assert(it_coord_log_wait(&ctx, "c1", "became leader", 15000));
+	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 10000));
+
+	/* the list: both, with what droverctl says */
+	cr_assert_eq(call(port, "GET", "/api/v1/schedules", VIEWER, &j), 200);
+	cr_assert_eq(json_array_size(json_object_get(j, "schedules")), 2);
+	s = find(json_object_get(j, "schedules"), "yearly");
+	cr_assert_not_null(s);
+	cr_expect_str_eq(json_string_value(json_object_get(s, "source")),
+			 "file");
+	cr_expect(json_is_true(json_object_get(s, "enabled")));
+	cr_expect(json_integer_value(json_object_get(json_object_get(s,
+		  "stats"), "next_ms")) > it_now_ms(), "a next fire time");
+	s = find(json_object_get(j, "schedules"), "nightly");
+	cr_assert_not_null(s);
+	cr_expect_str_eq(json_string_value(json_object_get(s, "source")),
+			 "runtime");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(s,
+			 "definition"), "timezone")), "Europe/Paris");
+	cr_assert_eq(it_ctl(&ctx, &out, "schedule", "list", "--json", NULL),
+		     0);
+	cr_expect(strstr(out, "\"nightly\"") && strstr(out, "\"yearly\""),
+		  "%s", out);
+	free(out);
+	json_decref(j);
+
+	cr_assert_eq(call(port, "GET", "/api/v1/schedules/nightly", VIEWER,
+			  &j), 200);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "id")),
+			 "nightly");
+	json_decref(j);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nope", VIEWER, NULL),
+		     404);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/No%20Such", VIEWER,
+			  NULL), 404);
+
+	/* disable and enable: a viewer may not; an operator's reach the
+	 * leader and droverctl */
+	cr_expect_eq(call(port, "POST", "/api/v1/schedules/nightly/disable",
+			  VIEWER, NULL), 403);
+	cr_expect(ctl_enabled(&ctx, "nightly"));
+	cr_assert_eq(call(port, "POST", "/api/v1/schedules/nightly/disable",
+			  OPS, &j), 200);
+	cr_expect(json_is_false(json_object_get(j, "enabled")));
+	json_decref(j);
+	cr_expect(!ctl_enabled(&ctx, "nightly"));
+	cr_expect(it_coord_log_wait(&ctx, "c1", "schedule disabled", 10000),
+		  "the leader did not pick the disable up");
+	cr_assert_eq(call(port, "POST", "/api/v1/schedules/yearly/disable",
+			  OPS, NULL), 200);
+	cr_expect(!ctl_enabled(&ctx, "yearly"), "a file schedule too");
+	cr_assert_eq(call(port, "POST", "/api/v1/schedules/nightly/enable",
+			  OPS, &j), 200);
+	cr_expect(json_is_true(json_object_get(j, "enabled")));
+	json_decref(j);
+	cr_expect(ctl_enabled(&ctx, "nightly"));
+	cr_expect(it_coord_log_wait(&ctx, "c1", "schedule enabled", 10000));
+	cr_expect_eq(call(port, "POST", "/api/v1/schedules/nope/enable", OPS,
+			  NULL), 404);
+
+	/* each change left its audit record, by the token's name */
+	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--json", NULL), 0);
+	cr_expect(strstr(out, "schedule.disable") &&
+		  strstr(out, "schedule.enable") && strstr(out, "\"ops\""),
+		  "%s", out);
+	free(out);
+
+	it_stop(coord, SIGTERM, 10000);
+	it_teardown(&ctx);
+}
