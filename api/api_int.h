@@ -14,6 +14,8 @@
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
  *   console.c  the web console's built files at /
+ *   dlq.c      /dlq: list, show, stats; the DLQ filters
+ *   dlq_resubmit.c  /dlq/resubmit
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -33,8 +35,10 @@
 
 #include "drover/api.h"
 #include "drover/config.h"
+#include "drover/dlq.h"
 #include "drover/kafka.h"
 #include "drover/queue_status.h"
+#include "drover/task_list.h"
 
 struct MHD_Connection;
 
@@ -136,12 +140,31 @@ typedef struct api_route {
 	const char *param_doc[API_PARAM_MAX]; /**< per {param}: doc */
 	const api_query_doc_t *query;         /**< NULL-name terminated */
 	const char *request;      /**< schema of the body ($ref text), NULL */
+	bool        body_optional; /**< the body may be left out */
 	const char *request_example; /**< JSON text */
 	unsigned ok_status;       /**< 200, 201 */
 	const char *response;     /**< schema of the reply */
 	const char *errors;       /**< statuses besides 400 401 403 429:
 				       "404 409" */
 } api_route_t;
+
+/** The JSON Schema of a time filter (since, until): exactly what
+ *  drv_parse_when() takes: RFC 3339, a date, or a duration ago no longer
+ *  than the time since 1970. */
+#define API_WHEN_SCHEMA "{\"type\": \"string\", \"minLength\": 1, \"pattern\": " \
+	"\"^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])" \
+	"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\\\.[0-9]{1,9})?" \
+	"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|([0-9]{1,4}d)?" \
+	"([0-9]{1,5}h)?([0-9]{1,6}m)?([0-9]{1,7}s)?([0-9]{1,9}ms)?|" \
+	"[0-9]{1,12})$\"}"
+
+/** Query and body text: not empty, no NUL (api_query_each() refuses a
+ *  %00, which would cut a C string short). */
+#define API_TEXT_SCHEMA "{\"type\": \"string\", \"minLength\": 1, " \
+	"\"pattern\": \"^[^\\\\u0000]*$\"}"
+/** A label filter: KEY=VALUE, no NUL. */
+#define API_LABEL_SCHEMA "{\"type\": \"string\", \"pattern\": " \
+	"\"^[^=\\\\u0000]+=[^\\\\u0000]*$\"}"
 
 /** Schemas shared by the document's components (name, JSON Schema text). */
 typedef struct api_schema {
@@ -160,6 +183,42 @@ extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
 extern const api_route_t api_schedule_routes[];
 extern const api_schema_t api_schedule_schemas[];
+extern const api_route_t api_dlq_routes[];
+extern const api_schema_t api_dlq_schemas[];
+extern const api_route_t api_dlq_resubmit_routes[];
+extern const api_schema_t api_dlq_resubmit_schemas[];
+
+/* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
+/** What a DLQ request asks for. */
+typedef struct api_dlq_args {
+	drv_dlq_filter_t f;
+	const char *cursor;
+	int64_t limit, now;
+	bool paged;          /**< limit and cursor are taken */
+	const char *at;      /**< body: "/filter" (problem pointers); NULL =
+				  the query */
+} api_dlq_args_t;
+
+/** @brief One filter \p name = \p value into \p a (drv_dlq_filter_set()),
+ *         \p value borrowed; false with the 400 replied, naming \p name
+ *         (and, in a body, pointing under a->at). */
+bool api_dlq_filter_set(api_call_t *call, api_dlq_args_t *a,
+			const char *name, const char *value);
+/** @brief Reply the problem of a failed DLQ read (no DLQ topic: 503). */
+void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
+/* A reason filter: one of drv_dl_reason_name()'s (JSON Schema). */
+#define API_DLQ_REASON_SCHEMA "{\"type\": \"string\", \"enum\": " \
+	"[\"permanent_failure\", \"attempts_exhausted\", " \
+	"\"deadline_exceeded\", \"undecodable\", \"handler_unknown\", " \
+	"\"skipped\"]}"
+
+
+/* queues.c: the queued tasks of GET /tasks?state=queued through the
+ * server's queue reader (waits for a sample being taken). */
+drv_err_t api_queued_list(api_call_t *call, redisContext *c,
+			  const drv_task_filter_t *f, const char *cursor,
+			  size_t limit, drv_task_page_t *out, char *errstr,
+			  size_t errstr_size);
 
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);

@@ -138,6 +138,27 @@ static void status(api_call_t *call)
 	api_reply(call, 200, o);
 }
 
+drv_err_t api_queued_list(api_call_t *call, redisContext *c,
+			  const drv_task_filter_t *f, const char *cursor,
+			  size_t limit, drv_task_page_t *out, char *errstr,
+			  size_t errstr_size)
+{
+	struct drv_api *a = call->api;
+	drv_err_t rc = DRV_OK;
+
+	pthread_mutex_lock(&a->queue_lock);
+	if (!a->queue_reader &&
+	    !(a->queue_reader = drv_queue_reader_new(a->cfg, errstr,
+						     errstr_size)))
+		rc = DRV_ERR_KAFKA;
+	if (!rc)
+		rc = drv_task_list_queued(a->queue_reader, c,
+					  a->cfg->redis.key_prefix, f, cursor,
+					  limit, out, errstr, errstr_size);
+	pthread_mutex_unlock(&a->queue_lock);
+	return rc;
+}
+
 const api_route_t api_queue_routes[] = {
 	{ .method = "GET", .path = "/api/v1/queues",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = status,

@@ -221,12 +221,21 @@ typedef struct query_walk {
 } query_walk_t;
 
 static enum MHD_Result query_one(void *cls, enum MHD_ValueKind kind,
-				 const char *key, const char *value)
+				 const char *key, size_t key_size,
+				 const char *value, size_t value_size)
 {
 	query_walk_t *w = cls;
 
 	(void)kind;
-	w->ok = w->fn(w->call, key, value ? value : "", w->arg);
+	/* a %00 would cut the value short unseen: refuse it instead */
+	if (strlen(key) != key_size ||
+	    (value && strlen(value) != value_size)) {
+		api_problem(w->call, 400, NULL, "%.40s: a NUL character in a "
+			    "query parameter", key);
+		w->ok = false;
+	} else {
+		w->ok = w->fn(w->call, key, value ? value : "", w->arg);
+	}
 	return w->ok ? MHD_YES : MHD_NO;
 }
 
@@ -234,8 +243,8 @@ bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg)
 {
 	query_walk_t w = { call, fn, arg, true };
 
-	MHD_get_connection_values(call->conn, MHD_GET_ARGUMENT_KIND,
-				  query_one, &w);
+	MHD_get_connection_values_n(call->conn, MHD_GET_ARGUMENT_KIND,
+				    query_one, &w);
 	return w.ok;
 }
 

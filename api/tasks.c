@@ -190,19 +190,27 @@ static void list(api_call_t *call)
 	redisContext *c;
 	char err[512];
 	drv_err_t rc;
+	bool queued;
 
 	if (!api_query_each(call, list_param, &a))
 		return;
+	queued = drv_task_list_from_kafka(&a.f, a.cursor);
 	if (!(c = api_redis(call)))
 		return;
-	rc = drv_task_list(c, call->api->cfg->redis.key_prefix, &a.f,
-			   a.cursor, (size_t)a.limit, &page, err, sizeof(err));
+	if (queued)
+		rc = api_queued_list(call, c, &a.f, a.cursor, (size_t)a.limit,
+				     &page, err, sizeof(err));
+	else
+		rc = drv_task_list(c, call->api->cfg->redis.key_prefix, &a.f,
+				   a.cursor, (size_t)a.limit, &page, err,
+				   sizeof(err));
 	if (rc == DRV_ERR_INVALID) {
 		api_problem(call, 400, NULL, "%s", err);
 		return;
 	}
 	if (rc) {
-		api_redis_lost(call);
+		if (!queued)
+			api_redis_lost(call);
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
 		return;
 	}
@@ -288,7 +296,9 @@ out:
 
 static const api_query_doc_t list_query[] = {
 	{ "state", "{\"type\": \"string\", \"pattern\": \"^" STATE_RE "(," STATE_RE
-	  ")*$\"}", "states, joined by commas (default: all)" },
+	  ")*$\"}", "states, joined by commas (default: every state but "
+	  "queued; queued tasks are read from the band topics, after the "
+	  "others when asked for with them)" },
 	{ "handler", NAME_SCHEMA,
 	  "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
@@ -303,7 +313,8 @@ static const api_query_doc_t list_query[] = {
 	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
 	  "\"default\": 50}", "tasks per page" },
 	{ "cursor", "{\"type\": \"string\", \"pattern\": "
-	  "\"^[0-9]{1,18}:[0-9A-Za-z._~-]{1,128}$\"}",
+	  "\"^([0-9]{1,18}:[0-9A-Za-z._~-]{1,128}|q[0-2][.][0-9]{1,9}[.]"
+	  "[0-9]{1,18})$\"}",
 	  "next_cursor of the page before" },
 	{ NULL, NULL, NULL },
 };
@@ -361,6 +372,7 @@ const api_route_t api_task_routes[] = {
 	  .summary = "Park a queued or delayed task; stop a running exec "
 		     "task",
 	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .body_optional = true,
 	  .request_example = "{\"reason\": \"waiting for a fix\"}",
 	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
 	{ .method = "POST", .path = "/api/v1/tasks/{id}/resume",
@@ -368,6 +380,7 @@ const api_route_t api_task_routes[] = {
 	  .op_id = "resumeTask", .tag = "tasks",
 	  .summary = "Release a paused task",
 	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .body_optional = true,
 	  .request_example = "{}",
 	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
 	{ .method = "POST", .path = "/api/v1/tasks/{id}/skip",
@@ -386,6 +399,7 @@ const api_route_t api_task_routes[] = {
 	  .op_id = "cancelTask", .tag = "tasks",
 	  .summary = "Kill a running task, or never run a queued one",
 	  .param_doc = { ID_DOC }, .request = REASON_BODY,
+	  .body_optional = true,
 	  .request_example = "{}",
 	  .ok_status = 200, .response = IV_RESULT, .errors = "404 409 503" },
 	{ .method = NULL },

@@ -116,11 +116,11 @@ int drv_parse_when(const char *s, int64_t now_ms, int64_t *out)
 
 	if (!s)
 		return -1;
-	if (strlen(s) == 10) {
+	/* a bare date is its midnight UTC; a ten-character duration
+	 * ("1000000000", "12h30m15s0") is still a duration */
+	if (strlen(s) == 10)
 		drv_fmt(day, sizeof(day), "%sT00:00:00Z", s);
-		s = day;
-	}
-	if (!drv_parse_time(s, &ms)) {
+	if (!drv_parse_time(strlen(s) == 10 ? day : s, &ms)) {
 		*out = ms;
 		return 0;
 	}

@@ -80,6 +80,16 @@ drv_queue_reader_t *drv_queue_reader_new(const drv_config_t *cfg,
 	return r;
 }
 
+const drv_config_t *drv_queue_reader_config(const drv_queue_reader_t *r)
+{
+	return r->cfg;
+}
+
+rd_kafka_t *drv_queue_reader_band(drv_queue_reader_t *r)
+{
+	return r->group[0];
+}
+
 void drv_queue_reader_destroy(drv_queue_reader_t *r)
 {
 	if (!r)
@@ -92,9 +102,8 @@ void drv_queue_reader_destroy(drv_queue_reader_t *r)
 	free(r);
 }
 
-/* Partition count of \p topic from one metadata request; -1 on error. */
-static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
-			   char *errstr, size_t errstr_size)
+int drv_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+			 char *errstr, size_t errstr_size)
 {
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	const struct rd_kafka_metadata *md = NULL;
@@ -122,7 +131,7 @@ static int partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
 drv_err_t drv_topic_depth(rd_kafka_t *rk, const char *topic, int timeout_ms,
 			  int64_t *depth, char *errstr, size_t errstr_size)
 {
-	int n = partition_count(rk, topic, timeout_ms, errstr, errstr_size);
+	int n = drv_topic_partitions(rk, topic, timeout_ms, errstr, errstr_size);
 
 	*depth = 0;
 	if (n < 0)
@@ -232,7 +241,7 @@ static drv_err_t sample_group(rd_kafka_t *rk, const drv_config_t *cfg,
 
 		if ((strcmp(q->kind, "band") == 0) != band)
 			continue;
-		if ((n = partition_count(rk, q->topic, timeout, errstr,
+		if ((n = drv_topic_partitions(rk, q->topic, timeout, errstr,
 					 errstr_size)) < 0) {
 			rc = DRV_ERR_KAFKA;
 			goto out;

@@ -67,7 +67,7 @@ struct drv_state {
 	bool     started;              /* the thread runs (destroy joins) */
 
 	_Atomic int      status;
-	_Atomic uint64_t written, dropped, errors;
+	_Atomic uint64_t written, dropped, errors, shed;
 
 	/* the background thread's */
 	pthread_t     thread;
@@ -266,6 +266,22 @@ drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 		return DRV_ERR_INVALID;
 	if (!drv_state_mode_keeps(st->mode, rec))
 		return DRV_OK;
+	/* Behind by half the queue: Redis takes records slower than tasks
+	 * end. Shed the `running` records, which the outcome soon replaces,
+	 * so the queue keeps outcomes instead of dropping the oldest of
+	 * everything (which loses outcomes and leaves tasks listed as
+	 * running). */
+	if (rec->state == DRV_TASK_RUNNING) {
+		size_t behind;
+
+		pthread_mutex_lock(&st->lock);
+		behind = st->cnt;
+		pthread_mutex_unlock(&st->lock);
+		if (behind >= st->cap / 2) {
+			atomic_fetch_add(&st->shed, 1);
+			return DRV_OK;
+		}
+	}
 	lid = strlen(rec->task_id);
 	lh = rec->handler ? strlen(rec->handler) : 0;
 	lw = rec->worker ? strlen(rec->worker) : 0;
@@ -328,6 +344,7 @@ void drv_state_stats(drv_state_t *st, drv_state_stats_t *out)
 {
 	out->written = atomic_load(&st->written);
 	out->dropped = atomic_load(&st->dropped);
+	out->shed = atomic_load(&st->shed);
 	out->errors = atomic_load(&st->errors);
 	pthread_mutex_lock(&st->lock);
 	out->queued = st->cnt + st->inflight_cnt;

@@ -442,6 +442,12 @@ drv_err_t drv_task_list(redisContext *c, const char *key_prefix,
 			drv_fmt(out->next, len, "%" PRId64 ":%s",
 				w->cur_score, w->cur_id);
 	}
+	/* the recorded states are done: the queued tasks follow, from the
+	 * band topics (drv_task_list_queued) */
+	if (!rc && !out->next && (f->states & (1u << DRV_TASK_QUEUED)) &&
+	    !(out->next = strdup("q0.0.0")))
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
 out:
 	free(w->cur_id);
 	free(w);

@@ -13,7 +13,6 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "dlq_read.h"
 #include "drover/topic_read.h"
 #include "drover/audit.h"
 #include "drover/clock.h"
@@ -51,7 +50,7 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 		switch (c) {
 		case 'S':
 		case 'U':
-			if (dlq_parse_time(optarg, now, c == 'S' ?
+			if (drv_parse_when(optarg, now, c == 'S' ?
 					   &f->since_ms : &f->until_ms))
 				return ctl_usage_error(cmd, "--%s: '%s' is "
 					"neither an RFC 3339 time "

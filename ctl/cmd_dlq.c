@@ -1,7 +1,7 @@
 /*
  * cmd_dlq.c — the read side of `droverctl dlq`: list, show, stats and
  * export the dead letters on <prefix>dlq. Every command reads the topic
- * once through dlq_read() (a snapshot up to the end it had when the command
+ * once through drv_dlq_read() (a snapshot up to the end it had when the command
  * started) and filters with the options dlq_read.h defines. Resubmission
  * is cmd_dlq_resubmit.c.
  */
@@ -13,8 +13,8 @@
 #include <jansson.h>
 
 #include "ctl.h"
-#include "dlq_mark.h"
-#include "dlq_read.h"
+#include "drover/dlq.h"
+#include "dlq_opts.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/redis.h"
@@ -35,7 +35,7 @@ typedef struct archive_opt {
  * --archived and --dir. Returns CTL_EXIT_OK with optind past the options,
  * or the exit code of a usage error. */
 static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
-		      dlq_filter_t *f, bool *json, int64_t *limit,
+		      drv_dlq_filter_t *f, bool *json, int64_t *limit,
 		      int64_t *offset, archive_opt_t *arch)
 {
 	static const struct option all[] = {
@@ -57,7 +57,7 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", f ? all : json_only,
 				NULL)) != -1) {
-		if (f && (rc = dlq_filter_option(cmd, f, c, optarg, now)) >= 0) {
+		if (f && (rc = ctl_dlq_filter_option(cmd, f, c, optarg, now)) >= 0) {
 			if (rc != CTL_EXIT_OK)
 				return rc;
 			continue;
@@ -103,7 +103,7 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 	}
 	if (arch && arch->dir && !arch->on)
 		return ctl_usage_error(cmd, "--dir goes with --archived");
-	return f ? dlq_filter_check(cmd, f) : CTL_EXIT_OK;
+	return f ? ctl_dlq_filter_check(cmd, f) : CTL_EXIT_OK;
 }
 
 static int read_failed(const char *what, const char *err)
@@ -112,7 +112,7 @@ static int read_failed(const char *what, const char *err)
 }
 
 /* The time a listing sorts and filters by. */
-static int64_t entry_time(const dlq_entry_t *e)
+static int64_t entry_time(const drv_dlq_entry_t *e)
 {
 	return e->undecodable ? e->timestamp_ms : e->dl.dead_ms;
 }
@@ -121,7 +121,7 @@ static uint32_t attempts(const drv_dead_letter_t *dl)
 {
 	size_t n;
 
-	dlq_failures(dl, &n);
+	drv_dlq_failures(dl, &n);
 	return dl->task.attempt > n ? dl->task.attempt : (uint32_t)n;
 }
 
@@ -148,7 +148,7 @@ typedef struct row {
 } row_t;
 
 typedef struct lister {
-	const dlq_filter_t *f;
+	const drv_dlq_filter_t *f;
 	bool     json;
 	bool     stream;   /* export: print as read, keep nothing */
 	size_t   keep;     /* offset + limit: the earliest rows kept */
@@ -167,7 +167,7 @@ static int row_cmp(const row_t *a, const row_t *b)
 	return a->offset < b->offset ? -1 : a->offset > b->offset;
 }
 
-static char *table_line(const dlq_entry_t *e)
+static char *table_line(const drv_dlq_entry_t *e)
 {
 	const drv_dead_letter_t *dl = &e->dl;
 	char line[512], when[40], handler[17], err[LAST_ERROR_WIDTH + 1];
@@ -184,7 +184,7 @@ static char *table_line(const dlq_entry_t *e)
 			pos, when, "-", "(undecodable)", "-", err);
 		return drv_strdup(line);
 	}
-	fl = dlq_failures(dl, &n);
+	fl = drv_dlq_failures(dl, &n);
 	one_line(handler, sizeof(handler), dl->task.handler ?
 		 dl->task.handler : "-", 16);
 	one_line(err, sizeof(err), n && fl[n - 1].message ?
@@ -196,13 +196,13 @@ static char *table_line(const dlq_entry_t *e)
 	return drv_strdup(line);
 }
 
-static bool list_visit(const dlq_entry_t *e, void *arg)
+static bool list_visit(const drv_dlq_entry_t *e, void *arg)
 {
 	lister_t *l = arg;
 	row_t r;
 	size_t lo, hi;
 
-	if (!dlq_filter_match(l->f, e))
+	if (!drv_dlq_filter_match(l->f, e))
 		return true;
 	l->matched++;
 	r.t = entry_time(e);
@@ -210,7 +210,7 @@ static bool list_visit(const dlq_entry_t *e, void *arg)
 	r.offset = e->offset;
 	if (l->row_cnt == l->keep && row_cmp(&r, &l->rows[l->row_cnt - 1]) >= 0)
 		return true;
-	if (!(r.text = l->json ? dlq_entry_json(e) : table_line(e))) {
+	if (!(r.text = l->json ? drv_dlq_entry_json(e) : table_line(e))) {
 		l->nomem = true;
 		return false;
 	}
@@ -238,7 +238,7 @@ static bool list_visit(const dlq_entry_t *e, void *arg)
 static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		    int argc, char **argv)
 {
-	dlq_filter_t f = { 0 };
+	drv_dlq_filter_t f = { 0 };
 	int64_t limit = LIST_DEFAULT_LIMIT, offset = 0;
 	archive_opt_t arch = { 0 };
 	lister_t l = { 0 };
@@ -263,12 +263,12 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
 		return ctl_fail("out of memory");
 	if (arch.on)
-		rc = dlq_read_archive(arch.dir ? arch.dir :
+		rc = drv_dlq_read_archive(arch.dir ? arch.dir :
 				      cfg->coordinator.archive_dir, &f,
 				      list_visit, &l, &read_cnt, NULL, err,
 				      sizeof(err));
 	else
-		rc = dlq_read(cfg, list_visit, &l, &read_cnt, err, sizeof(err));
+		rc = drv_dlq_read(cfg, list_visit, &l, &read_cnt, err, sizeof(err));
 	if (!rc && l.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (!rc) {
@@ -293,7 +293,7 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		      int argc, char **argv)
 {
-	dlq_filter_t f = { 0 };
+	drv_dlq_filter_t f = { 0 };
 	lister_t l = { 0 };
 	bool json = true;
 	char err[512];
@@ -309,7 +309,7 @@ static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	l.json = true;
 	l.stream = true;
 	l.keep = SIZE_MAX;
-	rc = dlq_read(cfg, list_visit, &l, NULL, err, sizeof(err));
+	rc = drv_dlq_read(cfg, list_visit, &l, NULL, err, sizeof(err));
 	if (!rc && l.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (fflush(stdout) != 0 && !rc)
@@ -324,9 +324,7 @@ static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
 /* ---- show --------------------------------------------------------------- */
 
 typedef struct shower {
-	const char *id;
-	bool    by_pos;      /* ID was PARTITION:OFFSET */
-	int64_t partition, offset;
+	const char *topic;
 	bool    json;
 	size_t  found;
 	bool    nomem;
@@ -398,7 +396,7 @@ static void print_failures(const drv_dead_letter_t *dl)
 	char when[40], code[32];
 	size_t n;
 
-	fl = dlq_failures(dl, &n);
+	fl = drv_dlq_failures(dl, &n);
 	printf("Failures (%zu):\n", n);
 	for (size_t i = 0; i < n; i++) {
 		drv_format_time(fl[i].time_ms, when, sizeof(when));
@@ -418,7 +416,7 @@ static void print_failures(const drv_dead_letter_t *dl)
 	}
 }
 
-static void print_entry(const dlq_entry_t *e, const char *topic)
+static void print_entry(const drv_dlq_entry_t *e, const char *topic)
 {
 	const drv_dead_letter_t *dl = &e->dl;
 	char buf[300];
@@ -454,24 +452,13 @@ static void print_entry(const dlq_entry_t *e, const char *topic)
 	}
 }
 
-typedef struct show_ctx {
-	shower_t   *s;
-	const char *topic;
-} show_ctx_t;
-
-static bool show_visit(const dlq_entry_t *e, void *arg)
+static bool show_visit(const drv_dlq_entry_t *e, void *arg)
 {
-	show_ctx_t *sc = arg;
-	shower_t *s = sc->s;
+	shower_t *s = arg;
 	char *j;
 
-	if (s->by_pos ? (e->partition != s->partition ||
-			 e->offset != s->offset) :
-	    (e->undecodable || (strcmp(e->dl.id, s->id) &&
-				strcmp(e->dl.task.id, s->id))))
-		return true;
 	if (s->json) {
-		if (!(j = dlq_entry_json(e))) {
+		if (!(j = drv_dlq_entry_json(e))) {
 			s->nomem = true;
 			return false;
 		}
@@ -480,21 +467,19 @@ static bool show_visit(const dlq_entry_t *e, void *arg)
 	} else {
 		if (s->found)
 			putchar('\n');
-		print_entry(e, sc->topic);
+		print_entry(e, s->topic);
 	}
 	s->found++;
-	/* a dead-letter id or a position is unique; a task may have been
-	 * dead-lettered more than once */
-	return !s->by_pos && strcmp(e->dl.id, s->id);
+	return true;
 }
 
 static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		    int argc, char **argv)
 {
 	shower_t s = { 0 };
-	show_ctx_t sc = { &s, NULL };
 	char err[512], topic[256];
-	const char *colon;
+	const char *id;
+	size_t found;
 	drv_err_t rc;
 	int urc;
 
@@ -505,194 +490,41 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (optind + 1 < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind + 1]);
-	s.id = argv[optind];
-	if (!*s.id)
-		return ctl_usage_error(cmd, "empty ID");
-	if ((colon = strchr(s.id, ':'))) {
-		char part[16];
-
-		if ((size_t)(colon - s.id) >= sizeof(part))
-			return ctl_usage_error(cmd, "bad position '%s'", s.id);
-		memcpy(part, s.id, (size_t)(colon - s.id));
-		part[colon - s.id] = '\0';
-		if (drv_parse_int(part, 0, INT32_MAX, &s.partition) ||
-		    drv_parse_int(colon + 1, 0, INT64_MAX, &s.offset))
-			return ctl_usage_error(cmd, "'%s' is neither an id nor "
-					       "PARTITION:OFFSET", s.id);
-		s.by_pos = true;
-	}
+	id = argv[optind];
 	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
-	sc.topic = topic;
-	rc = dlq_read(cfg, show_visit, &sc, NULL, err, sizeof(err));
+	s.topic = topic;
+	rc = drv_dlq_show(cfg, id, show_visit, &s, &found, err, sizeof(err));
+	if (rc == DRV_ERR_INVALID)
+		return ctl_usage_error(cmd, "%s", err);
 	if (!rc && s.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
 	if (rc)
 		return read_failed("show", err);
-	if (!s.found)
-		return ctl_fail("dlq show: %s not found in %s", s.id, topic);
+	if (!found)
+		return ctl_fail("dlq show: %s not found in %s", id, topic);
 	return CTL_EXIT_OK;
 }
 
 /* ---- stats -------------------------------------------------------------- */
 
-typedef struct handler_count {
-	char  *name;
-	size_t count;
-} handler_count_t;
-
-typedef struct stats {
-	const dlq_filter_t *f;
-	size_t count, undecodable;
-	size_t by_reason[DRV_DL_REASON_CNT];
-	handler_count_t *handlers;
-	size_t handler_cnt, handler_cap;
-	int64_t oldest_ms, newest_ms;
-	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
-	bool nomem;
-	/* resubmission marks, read DLQ_MARK_BATCH at a time; rc is NULL
-	 * when Redis could not be reached (then resubmitted is unknown) */
-	const drv_config_t *cfg;
-	redisContext *rc;
-	char   redis_err[512];
-	char   (*pend)[DRV_ID_LEN + 1];
-	size_t pend_cnt;
-	size_t resubmitted;
-} stats_t;
-
-/* Count the marks of the dead letters gathered so far. */
-static void count_marks(stats_t *st)
-{
-	static char marks[DLQ_MARK_BATCH][DRV_ID_LEN + 1];
-	const char *ids[DLQ_MARK_BATCH];
-
-	if (!st->rc || !st->pend_cnt)
-		return;
-	for (size_t i = 0; i < st->pend_cnt; i++)
-		ids[i] = st->pend[i];
-	if (dlq_marks_get(st->rc, st->cfg, ids, st->pend_cnt, marks,
-			  st->redis_err, sizeof(st->redis_err))) {
-		redisFree(st->rc);
-		st->rc = NULL;
-	}
-	for (size_t i = 0; st->rc && i < st->pend_cnt; i++)
-		st->resubmitted += marks[i][0] != '\0';
-	st->pend_cnt = 0;
-}
-
-static bool count_handler(stats_t *st, const char *name)
-{
-	for (size_t i = 0; i < st->handler_cnt; i++)
-		if (!strcmp(st->handlers[i].name, name)) {
-			st->handlers[i].count++;
-			return true;
-		}
-	if (st->handler_cnt == st->handler_cap) {
-		size_t cap = st->handler_cap * 2 + 8;
-		handler_count_t *nh = realloc(st->handlers,
-					      cap * sizeof(*nh));
-		if (!nh)
-			return false;
-		st->handlers = nh;
-		st->handler_cap = cap;
-	}
-	if (!(st->handlers[st->handler_cnt].name = drv_strdup(name)))
-		return false;
-	st->handlers[st->handler_cnt++].count = 1;
-	return true;
-}
-
-static bool stats_visit(const dlq_entry_t *e, void *arg)
-{
-	stats_t *st = arg;
-	const drv_dead_letter_t *dl = &e->dl;
-
-	if (!dlq_filter_match(st->f, e))
-		return true;
-	if (e->undecodable) {
-		st->undecodable++;
-		return true;
-	}
-	if (st->count == 0 || dl->dead_ms < st->oldest_ms) {
-		st->oldest_ms = dl->dead_ms;
-		drv_strlcpy(st->oldest_id, dl->id, sizeof(st->oldest_id));
-	}
-	if (st->count == 0 || dl->dead_ms >= st->newest_ms) {
-		st->newest_ms = dl->dead_ms;
-		drv_strlcpy(st->newest_id, dl->id, sizeof(st->newest_id));
-	}
-	st->count++;
-	if (st->rc) {
-		drv_strlcpy(st->pend[st->pend_cnt++], dl->id, DRV_ID_LEN + 1);
-		if (st->pend_cnt == DLQ_MARK_BATCH)
-			count_marks(st);
-	}
-	st->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
-		      dl->reason : DRV_DL_UNSPECIFIED]++;
-	if (!count_handler(st, dl->task.handler ? dl->task.handler : "-")) {
-		st->nomem = true;
-		return false;
-	}
-	return true;
-}
-
-static int handler_cmp(const void *a, const void *b)
-{
-	const handler_count_t *x = a, *y = b;
-
-	if (x->count != y->count)
-		return x->count < y->count ? 1 : -1;
-	return strcmp(x->name, y->name);
-}
-
-static json_t *end_json(int64_t ms, const char *id)
-{
-	char when[40];
-
-	drv_format_time(ms, when, sizeof(when));
-	return json_pack("{s:s, s:I, s:s}", "id", id, "dead_ms", (json_int_t)ms,
-			 "dead", when);
-}
-
-static void print_stats(const stats_t *st, const char *topic, bool json)
+static void print_stats(const drv_dlq_stats_t *st, const char *topic,
+			bool json, const char *redis_err)
 {
 	char when[40];
 
 	if (json) {
-		json_t *o = json_pack("{s:s, s:I, s:I}", "topic", topic,
-				      "count", (json_int_t)st->count,
-				      "undecodable_entries",
-				      (json_int_t)st->undecodable);
-		json_t *r = json_object(), *h = json_object();
-
-		for (int i = 0; i < DRV_DL_REASON_CNT; i++)
-			if (st->by_reason[i])
-				json_object_set_new(r, drv_dl_reason_name(i),
-					json_integer((json_int_t)st->by_reason[i]));
-		for (size_t i = 0; i < st->handler_cnt; i++)
-			json_object_set_new(h, st->handlers[i].name,
-				json_integer((json_int_t)st->handlers[i].count));
-		if (st->count) {
-			json_object_set_new(o, "oldest", end_json(st->oldest_ms,
-							       st->oldest_id));
-			json_object_set_new(o, "newest", end_json(st->newest_ms,
-							       st->newest_id));
-		}
-		json_object_set_new(o, "resubmitted", st->rc ?
-			json_integer((json_int_t)st->resubmitted) : json_null());
-		json_object_set_new(o, "by_reason", r);
-		json_object_set_new(o, "by_handler", h);
-		ctl_print_json(o);
+		ctl_print_json(drv_dlq_stats_obj(st, topic));
 		return;
 	}
 	printf("%-20s %s\n", "topic", topic);
 	printf("%-20s %zu\n", "dead letters", st->count);
 	if (st->undecodable)
 		printf("%-20s %zu\n", "undecodable entries", st->undecodable);
-	if (st->rc)
+	if (st->resubmitted_known)
 		printf("%-20s %zu\n", "already resubmitted", st->resubmitted);
 	else
 		printf("%-20s unknown (%s)\n", "already resubmitted",
-		       st->redis_err);
+		       redis_err[0] ? redis_err : st->redis_err);
 	if (st->count) {
 		drv_format_time(st->oldest_ms, when, sizeof(when));
 		printf("%-20s %s  %s\n", "oldest", when, st->oldest_id);
@@ -713,10 +545,11 @@ static void print_stats(const stats_t *st, const char *topic, bool json)
 static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		     int argc, char **argv)
 {
-	dlq_filter_t f = { 0 };
-	stats_t st = { 0 };
+	drv_dlq_filter_t f = { 0 };
+	drv_dlq_stats_t st;
+	redisContext *c = NULL;
 	bool json = false;
-	char err[512], topic[256];
+	char err[512], topic[256], redis_err[256] = "";
 	drv_err_t rc;
 	int urc;
 
@@ -725,31 +558,18 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind]);
-	st.f = &f;
-	st.cfg = cfg;
-	if (!(st.pend = calloc(DLQ_MARK_BATCH, sizeof(*st.pend))))
-		return ctl_fail("out of memory");
-	if (drv_redis_connect(cfg, &st.rc, st.redis_err,
-			      sizeof(st.redis_err)))
-		st.rc = NULL;
-	rc = dlq_read(cfg, stats_visit, &st, NULL, err, sizeof(err));
-	count_marks(&st);
-	if (!rc && st.nomem)
-		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	/* without Redis only "already resubmitted" is unknown */
+	if (drv_redis_connect(cfg, &c, redis_err, sizeof(redis_err)))
+		c = NULL;
+	rc = drv_dlq_stats(cfg, c, &f, &st, err, sizeof(err));
 	if (!rc) {
-		if (st.handler_cnt > 1)
-			qsort(st.handlers, st.handler_cnt,
-			      sizeof(*st.handlers), handler_cmp);
 		drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic,
 			       sizeof(topic));
-		print_stats(&st, topic, json);
+		print_stats(&st, topic, json, redis_err);
 	}
-	for (size_t i = 0; i < st.handler_cnt; i++)
-		free(st.handlers[i].name);
-	free(st.handlers);
-	free(st.pend);
-	if (st.rc)
-		redisFree(st.rc);
+	drv_dlq_stats_release(&st);
+	if (c)
+		redisFree(c);
 	return rc ? read_failed("stats", err) : CTL_EXIT_OK;
 }
 

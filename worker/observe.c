@@ -22,6 +22,32 @@ static const char *const handler_outcome[] = { "handler", "outcome", NULL };
 static const char *const handler_only[] = { "handler", NULL };
 static const char *const reason_only[] = { "reason", NULL };
 static const char *const topic_partition[] = { "topic", "partition", NULL };
+static const char *const result_only[] = { "result", NULL };
+
+/* The task-state writer's counts since the last render, as counters. */
+static void state_counts(worker_t *w)
+{
+	observe_t *o = &w->obs;
+	drv_state_stats_t s;
+	static const char *const written[] = { "written", NULL },
+			  *const dropped[] = { "dropped", NULL },
+			  *const error[] = { "error", NULL },
+			  *const shed[] = { "shed", NULL };
+
+	if (!w->state)
+		return;
+	drv_state_stats(w->state, &s);
+	drv_counter_add(o->state_records, written,
+			(double)(s.written - o->state_seen.written));
+	drv_counter_add(o->state_records, dropped,
+			(double)(s.dropped - o->state_seen.dropped));
+	drv_counter_add(o->state_records, error,
+			(double)(s.errors - o->state_seen.errors));
+	drv_counter_add(o->state_records, shed,
+			(double)(s.shed - o->state_seen.shed));
+	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
+	o->state_seen = s;
+}
 
 /* Lag of every assigned partition of \p rk into \p g; returns the sum. */
 static int64_t lag(rd_kafka_t *rk, drv_gauge_t *g)
@@ -63,6 +89,7 @@ static void collect(drv_metrics_t *m, void *arg)
 		      (int64_t)__atomic_load_n(&w->running, __ATOMIC_RELAXED));
 	lag(w->consumer, o->lag);
 	drv_gauge_set(o->delay_backlog, NULL, lag(w->delay, NULL));
+	state_counts(w);
 }
 
 static bool healthz(void *arg, char *detail, size_t size)
@@ -150,6 +177,15 @@ bool observe_start(worker_t *w)
 	o->delay_backlog = drv_metrics_gauge(o->m, "drover_delay_backlog",
 		"Messages waiting on this worker's delay tier partitions.",
 		NULL);
+	o->state_records = drv_metrics_counter(o->m,
+		"drover_task_state_records_total",
+		"Task state records and idempotency keys by result: written "
+		"to Redis, dropped (the writer's queue was full, or still "
+		"queued at shutdown with Redis down), error, shed (a running "
+		"record left out while the writer was half a queue behind).",
+		result_only);
+	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
+		"Task state records waiting for the writer.", NULL);
 	drv_metrics_on_render(o->m, collect, w);
 
 	if (w->cfg->worker.http_port == 0)

@@ -660,7 +660,8 @@ void worker_wake(worker_t *w)
 int worker_run(drv_daemon_t *d)
 {
 	worker_t w;
-	char conc[16], stats[160];
+	char conc[16], stats[256];
+	drv_state_stats_t st = { 0 };
 	size_t high;
 	int64_t polled = 0;
 	int sig;
@@ -703,11 +704,16 @@ int worker_run(drv_daemon_t *d)
 	drv_log_kv(DRV_LOG_INFO, "signal received", "signal", strsignal(sig),
 		   NULL);
 	shutdown_gracefully(&w);
+	if (w.state)
+		drv_state_stats(w.state, &st);
 	drv_fmt(stats, sizeof(stats), "succeeded=%lld retried=%lld dead=%lld "
-		"released=%lld undecodable=%lld redelivered_dropped=%lld",
+		"released=%lld undecodable=%lld redelivered_dropped=%lld "
+		"state_written=%llu state_dropped=%llu state_shed=%llu",
 		(long long)w.stats.succeeded, (long long)w.stats.retried,
 		(long long)w.stats.dead, (long long)w.stats.released,
-		(long long)w.stats.undecodable, (long long)w.stats.redelivered);
+		(long long)w.stats.undecodable, (long long)w.stats.redelivered,
+		(unsigned long long)st.written,
+		(unsigned long long)st.dropped, (unsigned long long)st.shed);
 	stop(&w);
 	drv_log_kv(DRV_LOG_INFO, "worker stopped", "totals", stats, NULL);
 	return drv_daemon_fatal();

@@ -95,9 +95,11 @@ typedef struct observe {
 	drv_httpd_t     *httpd;
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
 			*redelivered, *idem_skipped, *idem_unchecked,
-			*idem_waited;
+			*idem_waited, *state_records;
 	drv_histogram_t *duration;
-	drv_gauge_t     *in_flight, *lag, *delay_backlog;
+	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued;
+	drv_state_stats_t state_seen; /* state writer counts at the last
+					 render (the HTTP thread's) */
 	int64_t          loop_ms;   /* mono ms of the main loop's last turn */
 	bool             joined;    /* the band consumer got an assignment */
 	bool             stopping;  /* SIGTERM received */

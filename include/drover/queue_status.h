@@ -99,6 +99,14 @@ drv_queue_reader_t *drv_queue_reader_new(const drv_config_t *cfg,
 /** @brief Free \p r and its handles; NULL is a no-op. */
 void drv_queue_reader_destroy(drv_queue_reader_t *r);
 
+/** @brief The config \p r was made with (borrowed). */
+const drv_config_t *drv_queue_reader_config(const drv_queue_reader_t *r);
+
+/** @brief \p r's consumer in the workers' band group (borrowed; it never
+ *         subscribes or commits): for reading what waits on the bands.
+ *         One user at a time, as for drv_queue_sample(). */
+rd_kafka_t *drv_queue_reader_band(drv_queue_reader_t *r);
+
 /** @brief Zero \p s (no allocation). */
 void drv_queue_status_init(drv_queue_status_t *s);
 
@@ -138,6 +146,12 @@ void drv_queue_rates(drv_queue_status_t *now,
  *        s->at_ms. Pure.
  */
 json_t *drv_queue_status_json(const drv_queue_status_t *s);
+
+/** @brief Partition count of \p topic from one metadata request (\p rk
+ *         borrowed, a consumer: see drv_topic_depth()); -1 with \p errstr
+ *         set on error. */
+int drv_topic_partitions(rd_kafka_t *rk, const char *topic, int timeout_ms,
+			 char *errstr, size_t errstr_size);
 
 /**
  * @brief Messages in \p topic now: the sum over its partitions of high

@@ -167,6 +167,8 @@ typedef struct drv_state_stats {
 	uint64_t errors;   /**< failed connects, lost connections, error
 			        replies */
 	uint64_t queued;   /**< waiting to be written right now */
+	uint64_t shed;     /**< `running` records not queued because the
+			        queue was half full (the outcome follows) */
 } drv_state_stats_t;
 
 typedef struct drv_state drv_state_t;

@@ -11,10 +11,12 @@
  * whatever the size of the sets: a narrow filter may give a short (even
  * empty) page with a cursor to go on from.
  *
- * What is listed is what workers recorded: a task still waiting on a band
- * topic has not run and has no state (`droverctl queue status` counts
- * those); with worker.task_state `failures` only tasks that failed once
- * are listed, with `off` or worker.task_index false none.
+ * What is listed is what workers recorded; with worker.task_state
+ * `failures` only tasks that failed once, with `off` or worker.task_index
+ * false none. A task still waiting on a band topic has no record: queued
+ * tasks are read from Kafka (drv_task_list_queued()), alone when the
+ * filter asks for them alone, else after the recorded states (the last
+ * page of those hands over with a "q..." cursor).
  *
  * Thread-safety: every function is reentrant; a redisContext is used by one
  * thread at a time.
@@ -31,6 +33,7 @@
 
 #include "drover/config.h"
 #include "drover/error.h"
+#include "drover/queue_status.h"
 #include "drover/state.h"
 
 #ifdef __cplusplus
@@ -102,6 +105,32 @@ drv_err_t drv_task_list(redisContext *c, const char *key_prefix,
 			const drv_task_filter_t *f, const char *cursor,
 			size_t limit, drv_task_page_t *out, char *errstr,
 			size_t errstr_size);
+
+/**
+ * @brief drv_task_list() for queued tasks, which have no record yet: read
+ *        from the band topics, from the workers' committed offsets to the
+ *        end, bands highest first, each partition in offset order; a task
+ *        some worker has recorded (it is running, or ran) is left out.
+ *        The filter's states are not looked at (the caller lists queued
+ *        tasks alone); its time range applies to when a task was
+ *        published. A page reads at most DRV_TASK_LIST_SCAN messages.
+ * @param r       a reader from drv_queue_reader_new(), one user at a time.
+ * @param c       NULL, or Redis to leave out tasks workers have recorded.
+ * @param cursor  NULL or "" for the first page, else a next cursor of an
+ *                earlier page ("q..."; drv_task_cursor_queued()).
+ * @returns as drv_task_list(); Kafka errors as DRV_ERR_KAFKA and friends.
+ */
+drv_err_t drv_task_list_queued(drv_queue_reader_t *r, redisContext *c,
+			       const char *key_prefix,
+			       const drv_task_filter_t *f, const char *cursor,
+			       size_t limit, drv_task_page_t *out,
+			       char *errstr, size_t errstr_size);
+
+/** @brief Does the page of \p f at \p cursor come from
+ *         drv_task_list_queued() (a cursor of its pages, or no cursor and a
+ *         filter that asks for queued tasks alone) rather than
+ *         drv_task_list() (whose cursors hand over to it at their end)? */
+bool drv_task_list_from_kafka(const drv_task_filter_t *f, const char *cursor);
 
 /** @brief Free what \p p owns and zero it; \p p itself is not freed. */
 void drv_task_page_release(drv_task_page_t *p);

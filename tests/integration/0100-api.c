@@ -17,7 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drover/digest.h"
 #include "drover/str.h"
 #include "harness.h"
 
@@ -129,34 +128,15 @@ static const char *str(const resp_t *r, const char *key)
 static int start(it_ctx_t *ctx, pid_t *coord, pid_t *worker,
 		 const char *api_keys)
 {
-	unsigned char d[DRV_SHA256_LEN];
-	char hex[2 * DRV_SHA256_LEN + 1], sections[1024];
-	int port = it_free_port();
-	resp_t r;
+	int port;
 
 	it_setup(ctx, handlers);
 	it_topics(ctx);
-	drv_sha256(VIEWER, strlen(VIEWER), d);
-	drv_hex(d, sizeof(d), hex);
-	drv_fmt(sections, sizeof(sections),
-		"api:\n  port: %d\n%s"
-		"api_tokens:\n"
-		"  ops: {role: operator, env: IT_API_TOKEN_0100}\n"
-		"  viewer: {sha256: %s}\n", port, api_keys, hex);
-	it_coord_config(ctx, "", sections);
-	setenv("IT_API_TOKEN_0100", OPS, 1);
-	*coord = it_coordinator_start(ctx, "c1");
+	port = it_api_start(ctx, "IT_API_TOKEN_0100", OPS, VIEWER, api_keys,
+			    coord);
 	if (worker)
 		*worker = it_worker_start(ctx, 1);
-	for (int i = 0; i < 100; i++) {
-		if (it_http_get(port, "/api/v1/openapi.json", &r.body) == 200) {
-			free(r.body);
-			return port;
-		}
-		usleep(100 * 1000);
-	}
-	cr_assert_fail("the API did not come up on port %d", port);
-	return -1;
+	return port;
 }
 
 /* Poll GET /tasks/ID until its state is \p want. */

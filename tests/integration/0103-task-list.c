@@ -468,3 +468,109 @@ Test(task_list, cli_and_api, .timeout = 240)
 	it_stop(worker, SIGKILL, 5000);
 	it_teardown(&ctx);
 }
+
+/* ---- queued ------------------------------------------------------------ */
+
+/* The ids of every page of `task list --json ARGS --limit 3`, in order,
+ * joined; returns how many. */
+static int ctl_walk(it_ctx_t *ctx, const char *state, const char *band,
+		    char *out, size_t size)
+{
+	char *cursor = NULL;
+	int n = 0;
+
+	out[0] = '\0';
+	for (int pages = 0; pages < 20; pages++) {
+		char *text = NULL;
+		json_t *page, *t, *next;
+		size_t i;
+
+		cr_assert_eq(it_ctl(ctx, &text, "task", "list", "--json",
+				    "--state", state, "--limit", "3",
+				    "--band", band,
+				    cursor ? "--cursor" : NULL, cursor, NULL),
+			     0);
+		page = json_loads(text, 0, NULL);
+		cr_assert_not_null(page, "not JSON: %s", text);
+		free(text);
+		json_array_foreach(json_object_get(page, "tasks"), i, t) {
+			cr_expect_str_eq(json_string_value(json_object_get(t,
+					 "state")), "queued");
+			drv_fmt(out + strlen(out), size - strlen(out), "%s ",
+				json_string_value(json_object_get(t, "id")));
+			n++;
+		}
+		next = json_object_get(page, "next_cursor");
+		free(cursor);
+		cursor = json_is_string(next) ?
+			 strdup(json_string_value(next)) : NULL;
+		json_decref(page);
+		if (!cursor)
+			return n;
+	}
+	cr_assert_fail("more than 20 pages");
+	return n;
+}
+
+Test(task_list, queued_from_the_bands, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char ids[2048], sections[512], *body = NULL, first[32];
+	drv_config_t *cfg = NULL;
+	redisContext *rc = NULL;
+	int port = it_free_port();
+	json_t *page;
+	pid_t coord;
+	extern char **environ;
+
+	it_setup(&ctx, "  ok:\n    command: [\"true\"]\n");
+	it_topics(&ctx);
+	/* no worker runs: 3 wait on the high band, 5 on the normal one */
+	it_publish_prio(&ctx, "ok", 3, 9);
+	it_publish_many(&ctx, "ok", 5);
+
+	cr_expect_eq(ctl_walk(&ctx, "queued", "high", ids, sizeof(ids)), 3,
+		     "%s", ids);
+	cr_expect_eq(ctl_walk(&ctx, "queued", "normal", ids, sizeof(ids)), 5,
+		     "%s", ids);
+	/* with a recorded state too: those first (none), then the queued */
+	cr_expect_eq(ctl_walk(&ctx, "dead,queued", "normal", ids, sizeof(ids)),
+		     5, "%s", ids);
+
+	/* a task a worker has recorded is not queued any more */
+	drv_fmt(first, sizeof(first), "%.26s", ids);
+	cr_assert_eq(drv_config_load(ctx.config, environ, &cfg, NULL, 0),
+		     DRV_OK);
+	cr_assert_eq(drv_redis_connect(cfg, &rc, NULL, 0), DRV_OK);
+	freeReplyObject(redisCommand(rc, "HSET %stask:%s state running",
+				     cfg->redis.key_prefix, first));
+	cr_expect_eq(ctl_walk(&ctx, "queued", "normal", ids, sizeof(ids)), 4,
+		     "%s", ids);
+	cr_expect(!strstr(ids, first), "%s still listed in %s", first, ids);
+
+	/* the API reads the same */
+	drv_fmt(sections, sizeof(sections),
+		"api:\n  port: %d\n"
+		"api_tokens:\n"
+		"  viewer: {role: viewer, env: IT_API_TOKEN_0103}\n", port);
+	it_coord_config(&ctx, "", sections);
+	setenv("IT_API_TOKEN_0103", VIEWER, 1);
+	coord = it_coordinator_start(&ctx, "c1");
+	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 10000));
+	cr_assert_eq(it_http_get_token(port, "/api/v1/tasks?state=queued",
+				       VIEWER, &body), 200, "%s", body);
+	page = json_loads(body, 0, NULL);
+	free(body);
+	cr_expect_eq(count(page), 3 + 4);
+	json_decref(page);
+	cr_expect_eq(it_http_get_token(port, "/api/v1/tasks?state=queued&"
+				       "cursor=q7.0.0", VIEWER, &body), 400);
+	free(body);
+
+	freeReplyObject(redisCommand(rc, "DEL %stask:%s",
+				     cfg->redis.key_prefix, first));
+	redisFree(rc);
+	drv_config_destroy(cfg);
+	it_stop(coord, SIGTERM, 10000);
+	it_teardown(&ctx);
+}

@@ -26,6 +26,7 @@
 
 #include "drover/clock.h"
 #include "drover/config.h"
+#include "drover/digest.h"
 #include "drover/event.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
@@ -565,8 +566,21 @@ int it_http_get_token(int port, const char *path, const char *token,
 int it_http_request(int port, const char *method, const char *path,
 		    const char *token, char **head, char **body)
 {
+	return it_http_send(port, method, path, token, NULL, head, body);
+}
+
+int it_http_call(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **body)
+{
+	return it_http_send(port, method, path, token, req_body, NULL, body);
+}
+
+int it_http_send(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **head,
+		 char **body)
+{
 	struct sockaddr_in a = { .sin_family = AF_INET };
-	char req[512], auth[300] = "", *buf = NULL, *p;
+	char req[1024], auth[300] = "", clen[80] = "", *buf = NULL, *p;
 	size_t len = 0, cap = 0;
 	int fd, status = -1;
 
@@ -584,9 +598,13 @@ int it_http_request(int port, const char *method, const char *path,
 	if (token)
 		drv_fmt(auth, sizeof(auth), "Authorization: Bearer %s\r\n",
 			token);
-	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
-		method, path, auth);
-	if (write(fd, req, strlen(req)) < 0) {
+	if (req_body)
+		drv_fmt(clen, sizeof(clen), "Content-Type: application/json"
+			"\r\nContent-Length: %zu\r\n", strlen(req_body));
+	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s\r\n",
+		method, path, auth, clen);
+	if (write(fd, req, strlen(req)) < 0 ||
+	    (req_body && write(fd, req_body, strlen(req_body)) < 0)) {
 		close(fd);
 		return -1;
 	}
@@ -793,4 +811,33 @@ long long it_coord_log_time(it_ctx_t *ctx, const char *id,
 	cr_assert_eq(drv_parse_time(stamp, &ms), 0, "%s", stamp);
 	free(text);
 	return ms;
+}
+
+int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
+		 const char *viewer, const char *api_keys, pid_t *coord)
+{
+	unsigned char d[DRV_SHA256_LEN];
+	char hex[2 * DRV_SHA256_LEN + 1], sections[1024], *body;
+	int port = it_free_port();
+
+	drv_sha256(viewer, strlen(viewer), d);
+	drv_hex(d, sizeof(d), hex);
+	drv_fmt(sections, sizeof(sections),
+		"api:\n  port: %d\n%s"
+		"api_tokens:\n"
+		"  ops: {role: operator, env: %s}\n"
+		"  viewer: {sha256: %s}\n", port, api_keys, ops_env, hex);
+	it_coord_config(ctx, "", sections);
+	setenv(ops_env, ops, 1);
+	*coord = it_coordinator_start(ctx, "c1");
+	for (int i = 0; i < 100; i++) {
+		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {
+			free(body);
+			return port;
+		}
+		free(body);
+		usleep(100 * 1000);
+	}
+	cr_assert_fail("the API did not come up on port %d", port);
+	return -1;
 }

@@ -142,6 +142,15 @@ void it_http_header(const char *head, const char *name, char *buf,
 /* Wait (polling every 100 ms, up to \p timeout_ms) until GET \p path on
  * \p port answers 200; false if it never did. */
 bool it_http_wait(int port, const char *path, int timeout_ms);
+/* \p method \p path with \p token (NULL: none) and the JSON \p req_body
+ * (NULL: none); as it_http_get() otherwise. */
+int it_http_call(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **body);
+/* it_http_request() and it_http_call() in one: the JSON \p req_body (NULL:
+ * none) and the header block in *head (NULL: not wanted). */
+int it_http_send(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, char **head,
+		 char **body);
 
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
@@ -159,6 +168,13 @@ void it_redis_kill(pid_t pid);
  * (top-level YAML such as schedules: and triggers:). */
 void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
 		     const char *sections);
+/* Serve the API from coordinator "c1" on a free port (returned, once
+ * GET /api/v1/openapi.json answers): token "ops" with role operator and
+ * the value \p ops (put in environment variable \p ops_env), token
+ * "viewer" with the value \p viewer (kept as its hash), and the extra
+ * api: keys \p api_keys ("" for none; lines indented by two). */
+int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
+		 const char *viewer, const char *api_keys, pid_t *coord);
 /* Start a coordinator with id \p id, logging to dir/<id>.log. */
 pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
 /* Wait until dir/<id>.log holds \p needle. */

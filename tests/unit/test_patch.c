@@ -7,27 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctl/dlq_mark.h"
-#include "../../ctl/patch.h"
+#include "drover/dlq.h"
+#include "drover/patch.h"
 
 /* Apply the --set texts (NULL-terminated) to \p payload and compare the
  * compact result with \p want. */
 static void check(const char *payload, const char *want, ...)
 {
-	ctl_patch_t p;
+	drv_patch_t p;
 	char err[256], *out = NULL;
 	const char *op;
 	size_t len = 0;
 	va_list ap;
 	json_t *got, *exp;
 
-	ctl_patch_init(&p);
+	drv_patch_init(&p);
 	va_start(ap, want);
 	while ((op = va_arg(ap, const char *)))
-		cr_assert_eq(ctl_patch_add(&p, op, err, sizeof(err)), DRV_OK,
+		cr_assert_eq(drv_patch_add(&p, op, err, sizeof(err)), DRV_OK,
 			     "%s: %s", op, err);
 	va_end(ap);
-	cr_assert_eq(ctl_patch_apply(&p, payload, strlen(payload), &out, &len,
+	cr_assert_eq(drv_patch_apply(&p, payload, strlen(payload), &out, &len,
 				     err, sizeof(err)), DRV_OK, "%s", err);
 	got = json_loads(out, JSON_DECODE_ANY, NULL);
 	exp = json_loads(want, JSON_DECODE_ANY, NULL);
@@ -37,7 +37,7 @@ static void check(const char *payload, const char *want, ...)
 	json_decref(got);
 	json_decref(exp);
 	free(out);
-	ctl_patch_release(&p);
+	drv_patch_release(&p);
 }
 
 Test(patch, rfc7386_examples)
@@ -83,48 +83,48 @@ Test(patch, bad_patches)
 {
 	const char *bad[] = { "{bad", "{\"a\":1", "noequals", "=1", ".a=1",
 			      "a..b=1", "a.=1", NULL };
-	ctl_patch_t p;
+	drv_patch_t p;
 	char err[256];
 
-	ctl_patch_init(&p);
+	drv_patch_init(&p);
 	for (int i = 0; bad[i]; i++) {
 		err[0] = '\0';
-		cr_assert_eq(ctl_patch_add(&p, bad[i], err, sizeof(err)),
+		cr_assert_eq(drv_patch_add(&p, bad[i], err, sizeof(err)),
 			     DRV_ERR_INVALID, "%s accepted", bad[i]);
 		cr_assert(strlen(err) > 0);
 	}
 	cr_assert_eq(p.cnt, 0);
-	ctl_patch_release(&p);
+	drv_patch_release(&p);
 }
 
 Test(patch, payload_not_json)
 {
-	ctl_patch_t p;
+	drv_patch_t p;
 	char err[256], *out = NULL;
 	size_t len;
 
-	ctl_patch_init(&p);
-	cr_assert_eq(ctl_patch_add(&p, "a=1", err, sizeof(err)), DRV_OK);
-	cr_assert_eq(ctl_patch_apply(&p, "not json", 8, &out, &len, err,
+	drv_patch_init(&p);
+	cr_assert_eq(drv_patch_add(&p, "a=1", err, sizeof(err)), DRV_OK);
+	cr_assert_eq(drv_patch_apply(&p, "not json", 8, &out, &len, err,
 				     sizeof(err)), DRV_ERR_INVALID);
 	cr_assert(strstr(err, "not JSON"), "%s", err);
 	cr_assert_null(out);
-	ctl_patch_release(&p);
+	drv_patch_release(&p);
 }
 
 Test(patch, audit_json)
 {
-	ctl_patch_t p;
+	drv_patch_t p;
 	char err[256], *s;
 
-	ctl_patch_init(&p);
-	cr_assert_eq(ctl_patch_add(&p, "a.b=1", err, sizeof(err)), DRV_OK);
-	cr_assert_eq(ctl_patch_add(&p, "{\"c\":null}", err, sizeof(err)),
+	drv_patch_init(&p);
+	cr_assert_eq(drv_patch_add(&p, "a.b=1", err, sizeof(err)), DRV_OK);
+	cr_assert_eq(drv_patch_add(&p, "{\"c\":null}", err, sizeof(err)),
 		     DRV_OK);
-	s = ctl_patch_json(&p);
+	s = drv_patch_json(&p);
 	cr_assert_str_eq(s, "[{\"a\":{\"b\":1}},{\"c\":null}]");
 	free(s);
-	ctl_patch_release(&p);
+	drv_patch_release(&p);
 }
 
 Test(resubmit_id, deterministic_valid_distinct)
@@ -132,14 +132,14 @@ Test(resubmit_id, deterministic_valid_distinct)
 	const char *dl = "01HZY3K4M5N6P7Q8R9S0T1V2W3";
 	char a[DRV_ID_LEN + 1], b[DRV_ID_LEN + 1], c[DRV_ID_LEN + 1];
 
-	dlq_resubmit_id(dl, 0, a);
-	dlq_resubmit_id(dl, 0, b);
-	dlq_resubmit_id(dl, 1, c);
+	drv_dlq_resubmit_id(dl, 0, a);
+	drv_dlq_resubmit_id(dl, 0, b);
+	drv_dlq_resubmit_id(dl, 1, c);
 	cr_assert_str_eq(a, b);
 	cr_assert_str_neq(a, c);
 	cr_assert(drv_id_valid(a), "%s", a);
 	cr_assert(drv_id_valid(c), "%s", c);
 	cr_assert(!strncmp(a, dl, 10), "keeps the time part: %s", a);
-	dlq_resubmit_id("01HZY3K4M5N6P7Q8R9S0T1V2W4", 0, c);
+	drv_dlq_resubmit_id("01HZY3K4M5N6P7Q8R9S0T1V2W4", 0, c);
 	cr_assert_str_neq(a, c);
 }

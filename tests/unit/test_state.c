@@ -410,7 +410,7 @@ Test(state, default_bound_is_ten_thousand)
 static void *hammer(void *arg)
 {
 	drv_state_t *st = arg;
-	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_RUNNING,
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_SUCCEEDED,
 			      .attempt = 1 };
 
 	for (int i = 0; i < 2000; i++)
@@ -433,6 +433,34 @@ Test(state, concurrent_records_are_counted)
 	s = stats(st);
 	cr_assert_eq(s.queued, 1000);
 	cr_assert_eq(s.dropped, 16000 - 1000);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+/* Half a queue behind, `running` records are shed, outcomes still queued:
+ * an overloaded writer keeps the states that last. */
+Test(state, running_records_shed_when_behind)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_opts_t o = { .queue_max = 10 };
+	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
+	drv_state_rec_t run = { .task_id = "R", .state = DRV_TASK_RUNNING,
+				.attempt = 1 };
+	drv_state_rec_t done = { .task_id = "D", .state = DRV_TASK_SUCCEEDED,
+				 .attempt = 1 };
+	drv_state_stats_t s;
+
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(drv_state_record(st, &run), DRV_OK);
+	s = stats(st);
+	cr_expect_eq(s.queued, 5, "below half the queue: kept");
+	cr_expect_eq(s.shed, 0);
+	cr_assert_eq(drv_state_record(st, &run), DRV_OK);
+	cr_assert_eq(drv_state_record(st, &done), DRV_OK);
+	s = stats(st);
+	cr_expect_eq(s.queued, 6, "the outcome queued, the running shed");
+	cr_expect_eq(s.shed, 1);
+	cr_expect_eq(s.dropped, 0);
 	drv_state_destroy(st);
 	drv_config_destroy(cfg);
 }

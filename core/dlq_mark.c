@@ -1,18 +1,19 @@
 /*
- * dlq_mark.c — resubmission marks in Redis (see dlq_mark.h) and the
+ * dlq_mark.c — resubmission marks in Redis (see drover/dlq.h) and the
  * deterministic id of a resubmitted task.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "dlq_mark.h"
+#include "drover/dlq.h"
 #include "drover/redis.h"
 #include "drover/str.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-bool dlq_mark_key(const drv_config_t *cfg, const char *dl_id, char *buf,
+bool drv_dlq_mark_key(const drv_config_t *cfg, const char *dl_id, char *buf,
 		  size_t size)
 {
 	return drv_fmt(buf, size, "%sdlq:resubmitted:%s",
@@ -30,29 +31,45 @@ static drv_err_t reply_err(redisContext *c, const redisReply *r,
 			 "unexpected reply");
 }
 
-drv_err_t dlq_marks_get(redisContext *c, const drv_config_t *cfg,
+drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 			const char *const *dl_ids, size_t n,
 			char (*task_ids)[DRV_ID_LEN + 1],
 			char *errstr, size_t errstr_size)
 {
-	static char keys[DLQ_MARK_BATCH][DRV_ID_LEN + 300];
-	const char *argv[DLQ_MARK_BATCH + 1];
+	/* on the heap: the API calls this from its threads, whose stacks
+	 * are small */
+	char (*keys)[DRV_ID_LEN + 300];
+	const char **argv;
 	redisReply *r;
 	drv_err_t rc = DRV_OK;
 
 	if (n == 0)
 		return DRV_OK;
-	if (n > DLQ_MARK_BATCH)
+	if (n > DRV_DLQ_MARK_BATCH)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "too many marks in one call");
+	keys = malloc(n * sizeof(*keys));
+	argv = malloc((n + 1) * sizeof(*argv));
+	if (!keys || !argv) {
+		free(keys);
+		free(argv);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
 	argv[0] = "MGET";
 	for (size_t i = 0; i < n; i++) {
-		if (!dlq_mark_key(cfg, dl_ids[i], keys[i], sizeof(keys[i])))
+		if (!drv_dlq_mark_key(cfg, dl_ids[i], keys[i],
+				      sizeof(keys[i]))) {
+			free(keys);
+			free(argv);
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 					 "redis.key_prefix too long");
+		}
 		argv[i + 1] = keys[i];
 	}
 	r = redisCommandArgv(c, (int)n + 1, argv, NULL);
+	free(keys);
+	free(argv);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n)
 		rc = reply_err(c, r, "MGET", errstr, errstr_size);
 	for (size_t i = 0; !rc && i < n; i++) {
@@ -66,7 +83,7 @@ drv_err_t dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 	return rc;
 }
 
-drv_err_t dlq_marks_set(redisContext *c, const drv_config_t *cfg,
+drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
 			const char *const *dl_ids,
 			const char *const *task_ids, size_t n,
 			char *errstr, size_t errstr_size)
@@ -79,7 +96,7 @@ drv_err_t dlq_marks_set(redisContext *c, const drv_config_t *cfg,
 	for (size_t i = 0; i < n; i++) {
 		const char *argv[5] = { "SET", key, task_ids[i], "PX", ttl };
 
-		if (!dlq_mark_key(cfg, dl_ids[i], key, sizeof(key)))
+		if (!drv_dlq_mark_key(cfg, dl_ids[i], key, sizeof(key)))
 			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 					 "redis.key_prefix too long");
 		if (redisAppendCommandArgv(c, 5, argv, NULL) != REDIS_OK)
@@ -117,7 +134,7 @@ static uint64_t hash64(const char *s, unsigned gen, uint64_t seed)
 	return h ^ (h >> 31);
 }
 
-void dlq_resubmit_id(const char *dl_id, unsigned gen,
+void drv_dlq_resubmit_id(const char *dl_id, unsigned gen,
 		     char out[DRV_ID_LEN + 1])
 {
 	uint64_t a = hash64(dl_id, gen, 0xcbf29ce484222325ULL);

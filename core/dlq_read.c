@@ -1,6 +1,6 @@
 /*
- * dlq_read.c — reading the dead-letter topic for the `droverctl dlq`
- * commands, and the filters they share.
+ * dlq_read.c — reading the dead-letter topic (and its archive) for the
+ * `droverctl dlq` commands and /api/v1/dlq.
  *
  * The read is a snapshot (topic_read.c): it stops at the end the DLQ had
  * when the command started. A message that is not a DeadLetter is handed
@@ -13,128 +13,16 @@
 
 #include <jansson.h>
 
-#include "dlq_read.h"
+#include "drover/dlq.h"
 #include "drover/topic_read.h"
 #include "drover/clock.h"
 #include "drover/dlq_archive.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
-/* ---- filters ------------------------------------------------------------ */
-
-drv_err_t dlq_parse_time(const char *s, int64_t now_ms, int64_t *out)
-{
-	return drv_parse_when(s, now_ms, out) ? DRV_ERR_INVALID : DRV_OK;
-}
-
-int dlq_filter_option(const ctl_cmd_t *cmd, dlq_filter_t *f, int c,
-		      char *arg, int64_t now_ms)
-{
-	char *value;
-
-	switch (c) {
-	case 'H':
-		f->handler = arg;
-		return CTL_EXIT_OK;
-	case 'r':
-		if (drv_dl_reason_parse(arg, &f->reason))
-			return ctl_usage_error(cmd, "--reason: unknown reason "
-				"'%s' (permanent_failure, attempts_exhausted, "
-				"deadline_exceeded, undecodable, "
-				"handler_unknown, skipped)", arg);
-		f->has_reason = true;
-		return CTL_EXIT_OK;
-	case 's':
-		f->schedule_id = arg;
-		return CTL_EXIT_OK;
-	case 'l':
-		if (!(value = ctl_split_kv(cmd, "--label", arg)))
-			return CTL_EXIT_USAGE;
-		if (f->label_cnt == DLQ_FILTER_LABEL_MAX)
-			return ctl_usage_error(cmd, "at most %d --label filters",
-					       DLQ_FILTER_LABEL_MAX);
-		f->label_key[f->label_cnt] = arg;
-		f->label_value[f->label_cnt++] = value;
-		return CTL_EXIT_OK;
-	case 'S':
-	case 'U':
-		if (dlq_parse_time(arg, now_ms,
-				   c == 'S' ? &f->since_ms : &f->until_ms))
-			return ctl_usage_error(cmd, "--%s: '%s' is neither an "
-				"RFC 3339 time (2026-01-02T15:04:05Z) nor a "
-				"duration (2h)", c == 'S' ? "since" : "until",
-				arg);
-		return CTL_EXIT_OK;
-	case 'g':
-		f->grep = arg;
-		return CTL_EXIT_OK;
-	default:
-		return -1;
-	}
-}
-
-int dlq_filter_check(const ctl_cmd_t *cmd, const dlq_filter_t *f)
-{
-	if (f->since_ms && f->until_ms && f->since_ms >= f->until_ms)
-		return ctl_usage_error(cmd, "--since must be before --until");
-	return CTL_EXIT_OK;
-}
-
-const drv_failure_t *dlq_failures(const drv_dead_letter_t *dl, size_t *cnt)
-{
-	if (dl->failure_cnt) {
-		*cnt = dl->failure_cnt;
-		return dl->failures;
-	}
-	*cnt = dl->task.failure_cnt;
-	return dl->task.failures;
-}
-
-static bool contains(const char *hay, const char *needle)
-{
-	return hay && strstr(hay, needle);
-}
-
-bool dlq_filter_match(const dlq_filter_t *f, const dlq_entry_t *e)
-{
-	const drv_dead_letter_t *dl = &e->dl;
-	int64_t t = e->undecodable ? e->timestamp_ms : dl->dead_ms;
-	const drv_failure_t *fl;
-	size_t n;
-
-	if (f->since_ms && t < f->since_ms)
-		return false;
-	if (f->until_ms && t >= f->until_ms)
-		return false;
-	if (e->undecodable)
-		return !f->handler && !f->has_reason && !f->schedule_id &&
-		       !f->label_cnt && !f->grep;
-	if (f->handler && (!dl->task.handler ||
-			   strcmp(f->handler, dl->task.handler)))
-		return false;
-	if (f->has_reason && dl->reason != f->reason)
-		return false;
-	if (f->schedule_id && (!dl->task.origin.schedule_id ||
-			       strcmp(f->schedule_id,
-				      dl->task.origin.schedule_id)))
-		return false;
-	for (size_t i = 0; i < f->label_cnt; i++) {
-		const char *v = drv_task_label(&dl->task, f->label_key[i]);
-		if (!v || strcmp(v, f->label_value[i]))
-			return false;
-	}
-	if (f->grep) {
-		fl = dlq_failures(dl, &n);
-		if (!(n && contains(fl[n - 1].message, f->grep)) &&
-		    !contains(dl->detail, f->grep))
-			return false;
-	}
-	return true;
-}
-
 /* ---- JSON --------------------------------------------------------------- */
 
-char *dlq_entry_json(const dlq_entry_t *e)
+char *drv_dlq_entry_json(const drv_dlq_entry_t *e)
 {
 	return drv_dead_letter_export_json(e->undecodable ? NULL : &e->dl,
 					   e->value, e->value_len,
@@ -145,7 +33,7 @@ char *dlq_entry_json(const dlq_entry_t *e)
 /* ---- reading ------------------------------------------------------------ */
 
 typedef struct dlq_visit_ctx {
-	dlq_visit_fn fn;
+	drv_dlq_visit_fn fn;
 	void        *arg;
 } dlq_visit_ctx_t;
 
@@ -154,7 +42,7 @@ typedef struct dlq_visit_ctx {
 static bool visit(const rd_kafka_message_t *m, void *arg)
 {
 	dlq_visit_ctx_t *vc = arg;
-	dlq_entry_t e;
+	drv_dlq_entry_t e;
 	rd_kafka_timestamp_type_t tst;
 	bool more;
 
@@ -178,8 +66,10 @@ static bool visit(const rd_kafka_message_t *m, void *arg)
 	return more;
 }
 
-drv_err_t dlq_read(const drv_config_t *cfg, dlq_visit_fn fn, void *arg,
-		   size_t *read_cnt, char *errstr, size_t errstr_size)
+drv_err_t drv_dlq_read_from(const drv_config_t *cfg, const int64_t *start,
+			    size_t start_cnt, drv_dlq_visit_fn fn, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size)
 {
 	dlq_visit_ctx_t vc = { fn, arg };
 	char topic[256];
@@ -187,16 +77,24 @@ drv_err_t dlq_read(const drv_config_t *cfg, dlq_visit_fn fn, void *arg,
 	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
 		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 				 "topic prefix too long");
-	return drv_topic_read(cfg, topic, NULL, 0, visit, &vc, read_cnt, errstr,
-			      errstr_size);
+	return drv_topic_read(cfg, topic, start, start_cnt, visit, &vc,
+			      read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_dlq_read(const drv_config_t *cfg, drv_dlq_visit_fn fn,
+		       void *arg, size_t *read_cnt, char *errstr,
+		       size_t errstr_size)
+{
+	return drv_dlq_read_from(cfg, NULL, 0, fn, arg, read_cnt, errstr,
+				 errstr_size);
 }
 
 /* ---- the archive (coordinator.archive_dir) -------------------------------- */
 
 typedef struct arch_read {
 	const char     *dir;
-	const dlq_filter_t *f;
-	dlq_visit_fn    fn;
+	const drv_dlq_filter_t *f;
+	drv_dlq_visit_fn    fn;
 	void           *arg;
 	size_t          read_cnt, files;
 	bool            stop;
@@ -218,7 +116,7 @@ static bool archive_file_may_match(const arch_read_t *ar,
 	json_t *idx;
 	bool ok = true;
 
-	if (dlq_parse_time(af->day, 0, &start) == DRV_OK &&
+	if (drv_parse_when(af->day, 0, &start) == 0 &&
 	    ((ar->f->since_ms && start + 2 * day_ms <= ar->f->since_ms) ||
 	     (ar->f->until_ms && start - day_ms >= ar->f->until_ms)))
 		return false;
@@ -240,14 +138,14 @@ static bool archive_file_may_match(const arch_read_t *ar,
 	return ok;
 }
 
-/* One exported line back into an entry (as dlq_read() would have made it). */
+/* One exported line back into an entry (as drv_dlq_read() would have made it). */
 static bool archive_line(const char *line, size_t len, void *arg)
 {
 	arch_read_t *ar = arg;
 	json_t *o = json_loadb(line, len, 0, NULL), *v;
 	uint8_t *buf = NULL;
 	size_t blen = 0;
-	dlq_entry_t e;
+	drv_dlq_entry_t e;
 	char *raw = NULL;
 	bool more = true;
 
@@ -314,8 +212,8 @@ static bool archive_file(const drv_dlq_archive_file_t *af, void *arg)
 	return !ar->rc && !ar->stop;
 }
 
-drv_err_t dlq_read_archive(const char *dir, const dlq_filter_t *f,
-			   dlq_visit_fn fn, void *arg, size_t *read_cnt,
+drv_err_t drv_dlq_read_archive(const char *dir, const drv_dlq_filter_t *f,
+			   drv_dlq_visit_fn fn, void *arg, size_t *read_cnt,
 			   size_t *file_cnt, char *errstr, size_t errstr_size)
 {
 	arch_read_t ar = { .dir = dir, .f = f, .fn = fn, .arg = arg,

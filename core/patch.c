@@ -7,24 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patch.h"
+#include "drover/patch.h"
 #include "drover/str.h"
 
-void ctl_patch_init(ctl_patch_t *p)
+void drv_patch_init(drv_patch_t *p)
 {
 	p->ops = NULL;
 	p->cnt = 0;
 }
 
-void ctl_patch_release(ctl_patch_t *p)
+void drv_patch_release(drv_patch_t *p)
 {
 	for (size_t i = 0; i < p->cnt; i++)
 		json_decref(p->ops[i]);
 	free(p->ops);
-	ctl_patch_init(p);
+	drv_patch_init(p);
 }
 
-json_t *ctl_merge_patch(json_t *target, json_t *patch)
+json_t *drv_merge_patch(json_t *target, json_t *patch)
 {
 	const char *key;
 	json_t *value;
@@ -47,7 +47,7 @@ json_t *ctl_merge_patch(json_t *target, json_t *patch)
 		}
 		cur = json_object_get(target, key);
 		json_incref(cur);
-		if (!(next = ctl_merge_patch(cur, value)) ||
+		if (!(next = drv_merge_patch(cur, value)) ||
 		    json_object_set_new(target, key, next)) {
 			json_decref(target);
 			return NULL;
@@ -124,12 +124,12 @@ nomem:
 	return drv_error(errstr, errstr_size, DRV_ERR_NOMEM, "out of memory");
 }
 
-drv_err_t ctl_patch_add(ctl_patch_t *p, const char *text, char *errstr,
+drv_err_t drv_patch_add(drv_patch_t *p, const char *text, char *errstr,
 			size_t errstr_size)
 {
 	const char *s = text;
 	json_error_t je;
-	json_t *op = NULL, **ops;
+	json_t *op = NULL;
 	drv_err_t rc;
 
 	while (isspace((unsigned char)*s))
@@ -142,17 +142,26 @@ drv_err_t ctl_patch_add(ctl_patch_t *p, const char *text, char *errstr,
 					 je.line, je.column);
 	} else if ((rc = path_patch(text, &op, errstr, errstr_size)))
 		return rc;
-	if (!(ops = realloc(p->ops, (p->cnt + 1) * sizeof(*ops)))) {
-		json_decref(op);
+	if (drv_patch_add_json(p, op))
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
+	return DRV_OK;
+}
+
+drv_err_t drv_patch_add_json(drv_patch_t *p, json_t *op)
+{
+	json_t **ops;
+
+	if (!(ops = realloc(p->ops, (p->cnt + 1) * sizeof(*ops)))) {
+		json_decref(op);
+		return DRV_ERR_NOMEM;
 	}
 	p->ops = ops;
 	p->ops[p->cnt++] = op;
 	return DRV_OK;
 }
 
-drv_err_t ctl_patch_apply(const ctl_patch_t *p, const void *payload,
+drv_err_t drv_patch_apply(const drv_patch_t *p, const void *payload,
 			  size_t len, char **out, size_t *out_len,
 			  char *errstr, size_t errstr_size)
 {
@@ -176,7 +185,7 @@ drv_err_t ctl_patch_apply(const ctl_patch_t *p, const void *payload,
 				 "the payload is not JSON (%s), so --set "
 				 "cannot patch it", je.text);
 	for (size_t i = 0; doc && i < p->cnt; i++)
-		doc = ctl_merge_patch(doc, p->ops[i]);
+		doc = drv_merge_patch(doc, p->ops[i]);
 	*out = doc ? json_dumps(doc, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(doc);
 	if (!*out)
@@ -186,7 +195,7 @@ drv_err_t ctl_patch_apply(const ctl_patch_t *p, const void *payload,
 	return DRV_OK;
 }
 
-char *ctl_patch_json(const ctl_patch_t *p)
+char *drv_patch_json(const drv_patch_t *p)
 {
 	json_t *a = json_array();
 	char *s;

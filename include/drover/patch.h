@@ -1,10 +1,15 @@
 /*
- * patch.h — payload patches for `droverctl dlq resubmit --set` and
- * `task retry --set`: JSON merge patches (RFC 7386) and KEY.PATH=VALUE
+ * drover — payload patches for a resubmitted dead letter (`droverctl dlq
+ * resubmit --set`, `task retry --set`, the "set" of POST
+ * /api/v1/dlq/resubmit): JSON merge patches (RFC 7386) and KEY.PATH=VALUE
  * assignments, applied in the order given.
+ *
+ * Lifecycle: drv_patch_init() (no allocation), drv_patch_add()...,
+ * drv_patch_release(). A patch is read-only once built, so one patch may
+ * be applied from several threads.
  */
-#ifndef DROVER_CTL_PATCH_H
-#define DROVER_CTL_PATCH_H
+#ifndef DROVER_PATCH_H
+#define DROVER_PATCH_H
 
 #include <stddef.h>
 
@@ -12,17 +17,22 @@
 
 #include "drover/error.h"
 
-/* The --set options of one command, each held as a merge patch. */
-typedef struct ctl_patch {
+/* The patch operations of one resubmission, each held as a merge patch
+ * (owned). */
+typedef struct drv_patch {
 	json_t **ops;
 	size_t   cnt;
-} ctl_patch_t;
+} drv_patch_t;
 
 /* Zero \p p; allocates nothing. */
-void ctl_patch_init(ctl_patch_t *p);
+void drv_patch_init(drv_patch_t *p);
 
 /* Free every operation and re-init \p p. */
-void ctl_patch_release(ctl_patch_t *p);
+void drv_patch_release(drv_patch_t *p);
+
+/* Add the merge patch \p op (a JSON object; the reference is taken, also
+ * on error). DRV_OK or DRV_ERR_NOMEM. */
+drv_err_t drv_patch_add_json(drv_patch_t *p, json_t *op);
 
 /*
  * Add one --set operation from \p text (the caller keeps it):
@@ -35,7 +45,7 @@ void ctl_patch_release(ctl_patch_t *p);
  * Returns DRV_OK, DRV_ERR_INVALID with the reason in \p errstr, or
  * DRV_ERR_NOMEM.
  */
-drv_err_t ctl_patch_add(ctl_patch_t *p, const char *text, char *errstr,
+drv_err_t drv_patch_add(drv_patch_t *p, const char *text, char *errstr,
 			size_t errstr_size);
 
 /*
@@ -43,7 +53,7 @@ drv_err_t ctl_patch_add(ctl_patch_t *p, const char *text, char *errstr,
  * \p target's reference (it may be returned, changed in place, or
  * released) and borrows \p patch. Returns NULL only when out of memory.
  */
-json_t *ctl_merge_patch(json_t *target, json_t *patch);
+json_t *drv_merge_patch(json_t *target, json_t *patch);
 
 /*
  * Apply every operation of \p p to \p payload (\p len bytes; empty means
@@ -51,12 +61,12 @@ json_t *ctl_merge_patch(json_t *target, json_t *patch);
  * frees) and *out_len. With no operation the payload is copied as is.
  * DRV_ERR_INVALID when the payload is not JSON, DRV_ERR_NOMEM.
  */
-drv_err_t ctl_patch_apply(const ctl_patch_t *p, const void *payload,
+drv_err_t drv_patch_apply(const drv_patch_t *p, const void *payload,
 			  size_t len, char **out, size_t *out_len,
 			  char *errstr, size_t errstr_size);
 
 /* The operations as one JSON array text for the audit record (malloc'd,
  * caller frees; NULL when out of memory). */
-char *ctl_patch_json(const ctl_patch_t *p);
+char *drv_patch_json(const drv_patch_t *p);
 
-#endif /* DROVER_CTL_PATCH_H */
+#endif /* DROVER_PATCH_H */

@@ -1,0 +1,278 @@
+/*
+ * drover — the dead-letter queue as operators see it: reading the DLQ topic
+ * (a snapshot up to the end it had when the read started), the filters
+ * (handler, reason, schedule, labels, time range, text), a page of entries
+ * behind a cursor, one entry by id, stats, and the resubmission marks in
+ * Redis. `droverctl dlq ...` and `/api/v1/dlq` both call these, so a filter
+ * means the same in both doors. The resubmission itself is
+ * drover/dlq_resubmit.h.
+ *
+ * Thread-safety: every function is reentrant; a redisContext is used by
+ * one thread at a time.
+ */
+#ifndef DROVER_DLQ_H
+#define DROVER_DLQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "drover/config.h"
+#include "drover/dead_letter.h"
+#include "drover/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DRV_DLQ_FILTER_LABEL_MAX 16
+
+/** What an entry must match; every set field must hold. Strings are
+ *  borrowed: they must outlive the filter's use. Zero it to start. */
+typedef struct drv_dlq_filter {
+	const char *handler;
+	bool        has_reason;
+	drv_dl_reason_t reason;
+	const char *schedule_id;
+	const char *label[DRV_DLQ_FILTER_LABEL_MAX]; /**< "key=value" */
+	size_t      label_cnt;
+	int64_t     since_ms;   /**< 0 = no lower bound; dead_ms >= since */
+	int64_t     until_ms;   /**< 0 = no upper bound; dead_ms < until */
+	const char *grep;       /**< substring of the last failure's message
+				     or the detail */
+} drv_dlq_filter_t;
+
+/**
+ * @brief Set one filter field from its text, the same way for every caller:
+ *        \p name is "handler", "reason" (a drv_dl_reason_name()), "schedule",
+ *        "label" ("key=value", up to DRV_DLQ_FILTER_LABEL_MAX), "since" or
+ *        "until" (drv_parse_when() forms against \p now_ms) or "grep".
+ * @param value  borrowed, must outlive \p f.
+ * @returns DRV_OK; DRV_ERR_INVALID with the reason in \p errstr (without the
+ *          name: "unknown reason 'x' (...)"); DRV_ERR_RANGE when a
+ *          DRV_DLQ_FILTER_LABEL_MAX + 1st label is given; DRV_ERR_NOT_FOUND
+ *          when there is no filter \p name.
+ */
+drv_err_t drv_dlq_filter_set(drv_dlq_filter_t *f, const char *name,
+			     const char *value, int64_t now_ms, char *errstr,
+			     size_t errstr_size);
+
+/** @brief After every field is set: DRV_ERR_INVALID when since is not before
+ *         until, with the reason in \p errstr. */
+drv_err_t drv_dlq_filter_check(const drv_dlq_filter_t *f, char *errstr,
+			       size_t errstr_size);
+
+/** One message read from the DLQ. When the message did not decode,
+ *  undecodable is set, dl is initialised and empty, and decode_error says
+ *  why; the bytes are in value. Everything is borrowed for the callback. */
+typedef struct drv_dlq_entry {
+	drv_dead_letter_t dl;
+	bool        undecodable;
+	char        decode_error[256];
+	int32_t     partition;     /**< where on the DLQ topic */
+	int64_t     offset;
+	int64_t     timestamp_ms;  /**< the Kafka timestamp, -1 = none */
+	const void *value;
+	size_t      value_len;
+} drv_dlq_entry_t;
+
+/** Called for every message; return false to stop reading. */
+typedef bool (*drv_dlq_visit_fn)(const drv_dlq_entry_t *e, void *arg);
+
+/** @brief True if \p e passes \p f. An undecodable entry passes only
+ *         filters that set nothing but since/until (checked against its
+ *         Kafka timestamp). */
+bool drv_dlq_filter_match(const drv_dlq_filter_t *f, const drv_dlq_entry_t *e);
+
+/** @brief The failure history of \p dl (its own, else the task's), oldest
+ *         first; borrowed from \p dl. */
+const drv_failure_t *drv_dlq_failures(const drv_dead_letter_t *dl,
+				      size_t *cnt);
+
+/** @brief The entry as one line of JSON (malloc'd, caller frees; NULL when
+ *  out of memory): drv_dead_letter_to_json() plus "dlq_partition" /
+ *  "dlq_offset" and the DeadLetter message itself as "message_base64"
+ *  (what `dlq import` reads back), or for an undecodable entry
+ *  {"undecodable_entry":true, "error", the raw value as base64, and the
+ *  position}. */
+char *drv_dlq_entry_json(const drv_dlq_entry_t *e);
+
+/**
+ * @brief Read the DLQ topic of \p cfg from the beginning of every partition
+ *        (from \p start[p] for partition p < \p start_cnt; \p start may be
+ *        NULL) up to the high watermarks read at the start, calling \p fn
+ *        for every message in partition order (partitions interleave). No
+ *        consumer group is joined and nothing is committed.
+ * @param read_cnt  optional: how many messages were read.
+ * @returns DRV_OK (also when \p fn stopped the read), or an error with
+ *          \p errstr set (DRV_ERR_NOT_FOUND: no DLQ topic).
+ */
+drv_err_t drv_dlq_read_from(const drv_config_t *cfg, const int64_t *start,
+			    size_t start_cnt, drv_dlq_visit_fn fn, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size);
+
+/** @brief drv_dlq_read_from() from the beginning of every partition. */
+drv_err_t drv_dlq_read(const drv_config_t *cfg, drv_dlq_visit_fn fn,
+		       void *arg, size_t *read_cnt, char *errstr,
+		       size_t errstr_size);
+
+/**
+ * @brief Read the DLQ archive in \p dir (coordinator.archive_dir) as
+ *        drv_dlq_read() reads the topic: \p fn for every archived entry,
+ *        days in order. Files whose index or day shows they cannot match
+ *        \p f (handler, reason, since, until) are not opened; \p fn still
+ *        applies the filter.
+ * @param read_cnt, file_cnt  optional: entries read from how many files.
+ * @returns DRV_OK (also for a missing folder: nothing archived yet) or an
+ *          error with \p errstr set.
+ */
+drv_err_t drv_dlq_read_archive(const char *dir, const drv_dlq_filter_t *f,
+			       drv_dlq_visit_fn fn, void *arg,
+			       size_t *read_cnt, size_t *file_cnt,
+			       char *errstr, size_t errstr_size);
+
+/* ---- pages (GET /api/v1/dlq) -------------------------------------------- */
+
+#define DRV_DLQ_PAGE_DEFAULT 50     /**< entries per page unless asked */
+#define DRV_DLQ_PAGE_MAX     500    /**< most entries per page */
+#define DRV_DLQ_PAGE_SCAN    20000  /**< most messages read per page */
+
+/** One page of dead letters, in DLQ order (partition by partition, by
+ *  offset; partitions interleave). Everything is owned; release with
+ *  drv_dlq_page_release(). */
+typedef struct drv_dlq_page {
+	json_t *entries;   /**< array of drv_dlq_entry_json() objects,
+			        without "message_base64" */
+	char   *next;      /**< cursor of the next page; NULL at the end */
+	size_t  scanned;   /**< messages read for this page */
+} drv_dlq_page_t;
+
+/**
+ * @brief Read one page of the entries that pass \p f: from \p cursor on,
+ *        until \p limit entries matched or DRV_DLQ_PAGE_SCAN messages were
+ *        read (a narrow filter may give a short, even empty, page with a
+ *        cursor to go on from). The cursor holds a position per partition,
+ *        so following cursors returns every matching entry exactly once,
+ *        entries that arrived meanwhile included.
+ * @param cursor  NULL or "" for the first page, else a drv_dlq_page_t.next.
+ * @param limit   1..DRV_DLQ_PAGE_MAX.
+ * @param out     filled on DRV_OK (zeroed first); the caller releases it.
+ * @returns DRV_OK, DRV_ERR_INVALID (bad cursor: the reason in \p errstr),
+ *          a Kafka error or DRV_ERR_NOMEM.
+ */
+drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
+		       const char *cursor, size_t limit, drv_dlq_page_t *out,
+		       char *errstr, size_t errstr_size);
+
+/** @brief Free what \p p owns and zero it; \p p itself is not freed. */
+void drv_dlq_page_release(drv_dlq_page_t *p);
+
+/* ---- one entry by id ---------------------------------------------------- */
+
+/**
+ * @brief Call \p fn for every entry \p id names: a dead letter id (one
+ *        entry), a task id (every dead letter of that task) or
+ *        PARTITION:OFFSET (a position on the DLQ topic).
+ * @param found  how many entries were handed to \p fn.
+ * @returns DRV_OK (also when nothing matched: *found is 0),
+ *          DRV_ERR_INVALID when \p id is neither (the reason in \p errstr),
+ *          or a read error.
+ */
+drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
+		       drv_dlq_visit_fn fn, void *arg, size_t *found,
+		       char *errstr, size_t errstr_size);
+
+/* ---- stats -------------------------------------------------------------- */
+
+/** Count of one handler's dead letters. */
+typedef struct drv_dlq_count {
+	char  *name;   /**< owned */
+	size_t count;
+} drv_dlq_count_t;
+
+/** What drv_dlq_stats() counts. Owned; release with
+ *  drv_dlq_stats_release(). */
+typedef struct drv_dlq_stats {
+	size_t count, undecodable;
+	size_t by_reason[DRV_DL_REASON_CNT];
+	drv_dlq_count_t *handlers;   /**< most first, then by name */
+	size_t handler_cnt;
+	int64_t oldest_ms, newest_ms;
+	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
+	bool   resubmitted_known;    /**< false: Redis was not reachable */
+	size_t resubmitted;          /**< entries with a resubmission mark */
+	char   redis_err[256];       /**< why resubmitted is unknown */
+} drv_dlq_stats_t;
+
+/**
+ * @brief Count the entries that pass \p f by reason and handler, the oldest
+ *        and newest, and (with \p c, which may be NULL) how many carry a
+ *        resubmission mark. A Redis failure only makes resubmitted unknown.
+ * @param out  zeroed first; released by the caller, also on error.
+ * @returns DRV_OK or a read error / DRV_ERR_NOMEM with \p errstr set.
+ */
+drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
+			const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
+			char *errstr, size_t errstr_size);
+
+/** @brief Free what \p st owns and zero it. */
+void drv_dlq_stats_release(drv_dlq_stats_t *st);
+
+/** @brief \p st as {"topic", "count", "undecodable_entries", "oldest",
+ *         "newest", "resubmitted" (null when unknown), "by_reason",
+ *         "by_handler"}: `dlq stats --json` and GET /api/v1/dlq/stats.
+ *  @returns a new reference; NULL only when out of memory. */
+json_t *drv_dlq_stats_obj(const drv_dlq_stats_t *st, const char *topic);
+
+/* ---- resubmission marks ------------------------------------------------- */
+/*
+ * Which dead letters were resubmitted, as the Redis strings
+ * <redis.key_prefix>dlq:resubmitted:<dead letter id> holding the id of the
+ * task that was sent. A mark is written only after the broker acknowledged
+ * that task, and kept for kafka.dlq_retention plus a day (longer than the
+ * dead letter itself lives). Reads and writes are pipelined in batches, one
+ * round trip per batch.
+ */
+
+/** Most ids one drv_dlq_marks_get() / drv_dlq_marks_set() call takes. */
+#define DRV_DLQ_MARK_BATCH 1000
+
+/** @brief The mark's key for \p dl_id into \p buf; false when it did not
+ *         fit. */
+bool drv_dlq_mark_key(const drv_config_t *cfg, const char *dl_id, char *buf,
+		      size_t size);
+
+/** @brief For each of the \p n (<= DRV_DLQ_MARK_BATCH) dead-letter ids, the
+ *         task id its mark holds, into \p task_ids[i] ("" when unmarked).
+ *         One MGET. @returns DRV_OK or an error with \p errstr set. */
+drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
+			    const char *const *dl_ids, size_t n,
+			    char (*task_ids)[DRV_ID_LEN + 1],
+			    char *errstr, size_t errstr_size);
+
+/** @brief Write the \p n marks dl_ids[i] -> task_ids[i] (pipelined SET
+ *         PX). @returns DRV_OK or an error with \p errstr set. */
+drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
+			    const char *const *dl_ids,
+			    const char *const *task_ids, size_t n,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief The id of the task a resubmission of dead letter \p dl_id sends,
+ *        for resubmission generation \p gen: the dead letter id's 48-bit
+ *        time part, then 80 bits hashed from (dl_id, gen). Deterministic,
+ *        so a rerun after a crash between the broker's acknowledgement and
+ *        the mark sends the same task id again. A well-formed ULID when
+ *        \p dl_id is one.
+ */
+void drv_dlq_resubmit_id(const char *dl_id, unsigned gen,
+			 char out[DRV_ID_LEN + 1]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_DLQ_H */
