@@ -19,8 +19,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	grafanadash "github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // Metrics from outside drover the rules may use, with their labels.
@@ -289,31 +289,16 @@ func TestDashboardConfigMap(t *testing.T) {
 	}
 }
 
-type alertRule struct {
-	Alert string `json:"alert"`
-	Expr  string `json:"expr"`
-}
+type alertRule struct{ Alert, Expr string }
 
 // alertRules: the rules of the rendered PrometheusRules.
-func alertRules(t *testing.T, objs []Object) []alertRule {
-	t.Helper()
+func alertRules(objs []Object) []alertRule {
 	var rules []alertRule
-	for _, o := range objs {
-		if o.GVK.Kind != "PrometheusRule" {
-			continue
-		}
-		var obj struct {
-			Spec struct {
-				Groups []struct {
-					Rules []alertRule `json:"rules"`
-				} `json:"groups"`
-			} `json:"spec"`
-		}
-		if err := yaml.Unmarshal(o.Raw, &obj); err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range obj.Spec.Groups {
-			rules = append(rules, g.Rules...)
+	for _, pr := range all[monitoringv1.PrometheusRule](objs) {
+		for _, g := range pr.Spec.Groups {
+			for _, r := range g.Rules {
+				rules = append(rules, alertRule{Alert: r.Alert, Expr: r.Expr.String()})
+			}
 		}
 	}
 	return rules
@@ -332,7 +317,7 @@ func alertNames(rules []alertRule) string {
 func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
 	metrics, labels := registered(t)
 	objs := render(t, nil, "prometheusRule.enabled=true")
-	rules := alertRules(t, objs)
+	rules := alertRules(objs)
 	if len(rules) != 9 {
 		t.Fatalf("prometheusRule.enabled renders %d rules: %s", len(rules), alertNames(rules))
 	}
@@ -351,15 +336,15 @@ func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
 			}
 		}
 	}
-	if len(alertRules(t, render(t, nil))) != 0 {
+	if len(alertRules(render(t, nil))) != 0 {
 		t.Error("the alert rules are rendered by default")
 	}
 	// The coordinators' alerts go with them; each alert can be turned off.
 	want := "DroverBreakerOpen DroverConsumerLagHigh DroverPodRestarting DroverTaskFailuresHigh DroverWorkerFetchPaused"
-	if got := alertNames(alertRules(t, render(t, nil, "prometheusRule.enabled=true", "coordinator.enabled=false"))); got != want {
+	if got := alertNames(alertRules(render(t, nil, "prometheusRule.enabled=true", "coordinator.enabled=false"))); got != want {
 		t.Errorf("without coordinators the alerts are %q, want %q", got, want)
 	}
-	if got := alertNames(alertRules(t, render(t, nil, "prometheusRule.enabled=true", "prometheusRule.noLeader.enabled=false"))); strings.Contains(got, "DroverNoLeader") {
+	if got := alertNames(alertRules(render(t, nil, "prometheusRule.enabled=true", "prometheusRule.noLeader.enabled=false"))); strings.Contains(got, "DroverNoLeader") {
 		t.Errorf("noLeader.enabled=false still renders it: %s", got)
 	}
 }
