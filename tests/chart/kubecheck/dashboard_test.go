@@ -1,11 +1,8 @@
 package main
 
-// The Grafana dashboard and the alert rules only mean something while the
-// metrics they query exist: these tests check the dashboard's shape and
-// that every drover metric and label named in a dashboard query or an
-// alert expression is one the daemons register (found in the C sources,
-// SOURCES = the repository root), so a renamed metric fails here rather
-// than as an empty panel or an alert that never fires.
+// The Grafana dashboard (helm/drover/dashboards/drover.json): Grafana's
+// schema, its shape (variables, data sources, grid, filters), the metrics
+// it names (metricnames_test.go) and the ConfigMap that carries it.
 
 import (
 	"encoding/json"
@@ -19,97 +16,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	grafanadash "github.com/grafana/grafana-foundation-sdk/go/dashboard"
-	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
 )
-
-// Metrics from outside drover the rules may use, with their labels.
-var externalMetrics = map[string][]string{
-	"kube_pod_container_status_restarts_total": {"container"}, // kube-state-metrics
-}
-
-// Labels Prometheus adds to every target a ServiceMonitor scrapes, plus le.
-var targetLabels = []string{"namespace", "job", "pod", "instance", "service", "endpoint", "container", "le", "__name__"}
-
-var (
-	registerRe = regexp.MustCompile(`drv_metrics_(counter|gauge|histogram)\(\s*[^,]+,\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"`)
-	labelArrRe = regexp.MustCompile(`\{\s*((?:"[a-z_]+",\s*)+)NULL\s*\}`)
-	quotedRe   = regexp.MustCompile(`"([a-z_]+)"`)
-	metricRe   = regexp.MustCompile(`\b(drover|kube)_[a-zA-Z0-9_:]*`)
-	byRe       = regexp.MustCompile(`\b(?:by|without|on|ignoring)\s*\(([^)]*)\)`)
-	matcherRe  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"`)
-	labelValRe = regexp.MustCompile(`label_values\(.*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\)`)
-)
-
-// registered reads the metric names (histograms with their _bucket, _sum
-// and _count series) and label names the daemons register.
-func registered(t *testing.T) (metrics, labels map[string]bool) {
-	t.Helper()
-	root := env(t, "SOURCES")
-	metrics, labels = map[string]bool{}, map[string]bool{}
-	for _, dir := range []string{"core", "worker", "coordinator", "api"} {
-		files, _ := filepath.Glob(filepath.Join(root, dir, "*.c"))
-		for _, f := range files {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, m := range registerRe.FindAllStringSubmatch(string(src), -1) {
-				metrics[m[2]] = true
-				if m[1] == "histogram" {
-					for _, s := range []string{"_bucket", "_sum", "_count"} {
-						metrics[m[2]+s] = true
-					}
-				}
-			}
-			for _, m := range labelArrRe.FindAllStringSubmatch(string(src), -1) {
-				for _, l := range quotedRe.FindAllStringSubmatch(m[1], -1) {
-					labels[l[1]] = true
-				}
-			}
-		}
-	}
-	if len(metrics) < 30 || !metrics["drover_dlq_depth"] || !labels["handler"] {
-		t.Fatalf("found only %d metrics and %d labels in %s: has the registration call changed?", len(metrics), len(labels), root)
-	}
-	for m, ls := range externalMetrics {
-		metrics[m] = true
-		for _, l := range ls {
-			labels[l] = true
-		}
-	}
-	for _, l := range targetLabels {
-		labels[l] = true
-	}
-	return metrics, labels
-}
-
-// unknownNames lists the metric and label names in a PromQL expression (or
-// a Grafana label_values query) that are not registered.
-func unknownNames(expr string, metrics, labels map[string]bool) []string {
-	var bad []string
-	for _, m := range metricRe.FindAllString(expr, -1) {
-		if !metrics[m] {
-			bad = append(bad, "metric "+m)
-		}
-	}
-	var names []string
-	for _, m := range byRe.FindAllStringSubmatch(expr, -1) {
-		names = append(names, strings.Split(m[1], ",")...)
-	}
-	for _, m := range matcherRe.FindAllStringSubmatch(expr, -1) {
-		names = append(names, m[1])
-	}
-	for _, m := range labelValRe.FindAllStringSubmatch(expr, -1) {
-		names = append(names, m[1])
-	}
-	for _, n := range names {
-		if n = strings.TrimSpace(n); n != "" && !labels[n] {
-			bad = append(bad, "label "+n)
-		}
-	}
-	return bad
-}
 
 type panel struct {
 	ID         int                      `json:"id"`
@@ -286,65 +194,5 @@ func TestDashboardConfigMap(t *testing.T) {
 	}
 	if strings.TrimSpace(cm.Data["drover.json"]) != strings.TrimSpace(string(raw)) {
 		t.Error("the ConfigMap's drover.json differs from dashboards/drover.json")
-	}
-}
-
-type alertRule struct{ Alert, Expr string }
-
-// alertRules: the rules of the rendered PrometheusRules.
-func alertRules(objs []Object) []alertRule {
-	var rules []alertRule
-	for _, pr := range all[monitoringv1.PrometheusRule](objs) {
-		for _, g := range pr.Spec.Groups {
-			for _, r := range g.Rules {
-				rules = append(rules, alertRule{Alert: r.Alert, Expr: r.Expr.String()})
-			}
-		}
-	}
-	return rules
-}
-
-func alertNames(rules []alertRule) string {
-	var n []string
-	for _, r := range rules {
-		n = append(n, r.Alert)
-	}
-	return strings.Join(n, " ")
-}
-
-// Every alert expression names registered metrics and labels only, and
-// the selectors match the jobs of this release's metrics Services.
-func TestAlertRulesUseRegisteredMetrics(t *testing.T) {
-	metrics, labels := registered(t)
-	objs := render(t, nil, "prometheusRule.enabled=true")
-	rules := alertRules(objs)
-	if len(rules) != 9 {
-		t.Fatalf("prometheusRule.enabled renders %d rules: %s", len(rules), alertNames(rules))
-	}
-	services := map[string]bool{}
-	for _, s := range all[corev1.Service](objs) {
-		services[s.Name] = true
-	}
-	jobRe := regexp.MustCompile(`job="([^"]*)"`)
-	for _, r := range rules {
-		for _, bad := range unknownNames(r.Expr, metrics, labels) {
-			t.Errorf("%s: unknown %s in %s", r.Alert, bad, r.Expr)
-		}
-		for _, m := range jobRe.FindAllStringSubmatch(r.Expr, -1) {
-			if !services[m[1]] {
-				t.Errorf("%s: job %q is no Service of the release", r.Alert, m[1])
-			}
-		}
-	}
-	if len(alertRules(render(t, nil))) != 0 {
-		t.Error("the alert rules are rendered by default")
-	}
-	// The coordinators' alerts go with them; each alert can be turned off.
-	want := "DroverBreakerOpen DroverConsumerLagHigh DroverPodRestarting DroverTaskFailuresHigh DroverWorkerFetchPaused"
-	if got := alertNames(alertRules(render(t, nil, "prometheusRule.enabled=true", "coordinator.enabled=false"))); got != want {
-		t.Errorf("without coordinators the alerts are %q, want %q", got, want)
-	}
-	if got := alertNames(alertRules(render(t, nil, "prometheusRule.enabled=true", "prometheusRule.noLeader.enabled=false"))); strings.Contains(got, "DroverNoLeader") {
-		t.Errorf("noLeader.enabled=false still renders it: %s", got)
 	}
 }
