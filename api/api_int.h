@@ -158,6 +158,9 @@ typedef struct api_route {
 	"([0-9]{1,5}h)?([0-9]{1,6}m)?([0-9]{1,7}s)?([0-9]{1,9}ms)?|" \
 	"[0-9]{1,12})$\"}"
 
+/** How API_WHEN_SCHEMA reads, after a filter's description. */
+#define API_WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
+
 /** Query and body text: not empty, no NUL (api_query_each() refuses a
  *  %00, which would cut a C string short). */
 #define API_TEXT_SCHEMA "{\"type\": \"string\", \"minLength\": 1, " \

@@ -198,7 +198,6 @@ static void stats(api_call_t *call)
 
 /* ---- the routes ---------------------------------------------------------- */
 
-#define WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
 /* The filters, as query parameters (list, stats). */
 #define FILTER_QUERY \
 	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" }, \
@@ -207,8 +206,8 @@ static void stats(api_call_t *call)
 	{ "schedule", API_TEXT_SCHEMA, "only tasks fired by this schedule" }, \
 	{ "label", API_LABEL_SCHEMA, "KEY=VALUE: only tasks with this label " \
 	  "(repeatable, up to 16)" }, \
-	{ "since", API_WHEN_SCHEMA, "dead at or after" WHEN_DOC }, \
-	{ "until", API_WHEN_SCHEMA, "dead before" WHEN_DOC }, \
+	{ "since", API_WHEN_SCHEMA, "dead at or after" API_WHEN_DOC }, \
+	{ "until", API_WHEN_SCHEMA, "dead before" API_WHEN_DOC }, \
 	{ "grep", API_TEXT_SCHEMA, \
 	  "text in the last error message or the detail" }
 

@@ -289,10 +289,6 @@ out:
 		 "cancelled)"
 #define NAME_SCHEMA "{\"type\": \"string\", \"pattern\": " \
 	"\"^[a-z0-9_.-]{1,64}$\"}"
-#define WHEN_DOC " (RFC 3339, a date, or a duration ago: 2h)"
-#define WHEN_SCHEMA "{\"anyOf\": [{\"type\": \"string\", \"format\": " \
-	"\"date-time\"}, {\"type\": \"string\", \"format\": \"date\"}, " \
-	"{\"type\": \"string\", \"pattern\": \"^[0-9]{1,4}(ms|s|m|h|d)?$\"}]}"
 
 static const api_query_doc_t list_query[] = {
 	{ "state", "{\"type\": \"string\", \"pattern\": \"^" STATE_RE "(," STATE_RE
@@ -303,13 +299,12 @@ static const api_query_doc_t list_query[] = {
 	  "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
 	  "\"low\"]}", "only tasks of this band" },
-	{ "label", "{\"type\": \"string\", \"pattern\": "
-	  "\"^[\\u0001-<>-\\uffff]{1,255}=[\\u0001-\\uffff]{0,4096}$\"}",
+	{ "label", API_LABEL_SCHEMA,
 	  "KEY=VALUE: only tasks with this label (repeatable)" },
 	{ "schedule", NAME_SCHEMA,
 	  "only tasks fired by this schedule" },
-	{ "since", WHEN_SCHEMA, "updated at or after" WHEN_DOC },
-	{ "until", WHEN_SCHEMA, "updated before" WHEN_DOC },
+	{ "since", API_WHEN_SCHEMA, "updated at or after" API_WHEN_DOC },
+	{ "until", API_WHEN_SCHEMA, "updated before" API_WHEN_DOC },
 	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
 	  "\"default\": 50}", "tasks per page" },
 	{ "cursor", "{\"type\": \"string\", \"pattern\": "
