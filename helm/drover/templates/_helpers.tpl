@@ -253,3 +253,24 @@ podAntiAffinity:
 {{- define "drover.archiveClaim" -}}
 {{- default (printf "%s-dlq-archive" (include "drover.fullname" .)) .Values.coordinator.archive.existingClaim -}}
 {{- end -}}
+
+{{/* One alerting rule of the PrometheusRule, at indent 8: dict "ctx" $,
+     "alert" NAME, "cfg" its values (for, severity), "expr", "summary" and
+     "description" (Prometheus templates, passed through as they are). */}}
+{{- define "drover.alertRule" -}}
+{{- $v := .ctx.Values.prometheusRule }}
+        - alert: {{ .alert }}
+          expr: {{ .expr | quote }}
+          for: {{ .cfg.for }}
+          labels:
+            severity: {{ .cfg.severity }}
+            {{- with $v.alertLabels }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
+          annotations:
+            summary: {{ .summary | quote }}
+            description: {{ .description | quote }}
+            {{- with $v.runbookUrl }}
+            runbook_url: {{ printf "%s#%s" . (lower $.alert) | quote }}
+            {{- end }}
+{{- end -}}

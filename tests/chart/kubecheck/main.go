@@ -5,6 +5,7 @@
 //
 //	helm template ... | kubecheck validate        # or: kubecheck validate FILE...
 //	kubecheck values-doc helm/drover/values.yaml   # Markdown table of the values
+//	kubecheck rules FILE                           # PrometheusRule specs as a rule file
 //
 // validate decodes every object into its Go type with unknown fields,
 // duplicate fields and case-mismatched fields as errors (the API server's
@@ -25,7 +26,7 @@ import (
 const KubeVersion = "1.37.0"
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: kubecheck validate [FILE...] | kubecheck values-doc VALUES_YAML | kubecheck kube-version")
+	fmt.Fprintln(os.Stderr, "usage: kubecheck validate [FILE...] | kubecheck values-doc VALUES_YAML | kubecheck rules FILE | kubecheck kube-version")
 	os.Exit(2)
 }
 
@@ -37,6 +38,7 @@ func main() {
 	case "-h", "--help":
 		fmt.Println("kubecheck validate [FILE...]   strict offline validation of rendered manifests (stdin if no FILE)")
 		fmt.Println("kubecheck values-doc VALUES     Markdown reference of a chart's values.yaml from its comments")
+		fmt.Println("kubecheck rules FILE           the rendered PrometheusRules' groups as a Prometheus rule file (for promtool)")
 		fmt.Println("kubecheck kube-version         the pinned Kubernetes version")
 		fmt.Println("example: helm template t helm/drover --kube-version $(kubecheck kube-version) | kubecheck validate")
 	case "kube-version":
@@ -73,6 +75,19 @@ func main() {
 		if len(problems) > 0 {
 			os.Exit(1)
 		}
+	case "rules":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		data, err := os.ReadFile(os.Args[2])
+		if err == nil {
+			data, err = RulesFile(os.Args[2], data)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "kubecheck:", err)
+			os.Exit(1)
+		}
+		os.Stdout.Write(data)
 	case "values-doc":
 		if len(os.Args) != 3 {
 			usage()
