@@ -152,9 +152,10 @@ static void print_page(const drv_task_page_t *p)
 		char upd[40] = "-", due[40] = "-";
 
 		if (t->updated_ms)
-			drv_format_time(t->updated_ms, upd, sizeof(upd));
+			drv_format_time_s(t->updated_ms / 1000, upd,
+					  sizeof(upd));
 		if (t->state == DRV_TASK_RETRYING && t->due_ms)
-			drv_format_time(t->due_ms, due, sizeof(due));
+			drv_format_time_s(t->due_ms / 1000, due, sizeof(due));
 		printf("%-26s  %-9s  %3u  %-20.20s  %-20.20s  %-20.20s  %.60s\n",
 		       t->id, drv_task_state_name(t->state), t->attempt,
 		       t->handler ? t->handler : "-", upd, due,
