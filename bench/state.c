@@ -104,7 +104,9 @@ static void drop_keys(redisContext *c, const char *prefix)
 static void write_run(run_t *run, size_t tasks, redisContext *look,
 		      int seq, int64_t timeout_ms)
 {
-	drv_state_opts_t opts = { .queue_max = 2 * tasks + 16 };
+	/* room for every record twice over: the writer's rate is measured,
+	 * not its shedding of running records half a queue behind */
+	drv_state_opts_t opts = { .queue_max = 4 * tasks + 16 };
 	drv_config_t *cfg;
 	drv_state_t *st;
 	drv_state_stats_t s = { 0 };
