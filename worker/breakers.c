@@ -131,6 +131,7 @@ static void shown(struct breakers *b, brk_entry_t *e, drv_breaker_state_t s,
 	if (s == e->shown)
 		return;
 	e->shown = s;
+	park_kick(b->w);
 	drv_gauge_set(b->g_state, (const char *const[]){ e->name }, s);
 	drv_counter_inc(b->c_trans, (const char *const[]){
 			e->name, drv_breaker_state_name(s) });
@@ -463,7 +464,8 @@ static void *flusher_main(void *arg)
 /* ------------------------------------------------------------- runners */
 
 /* Reject: the task waits on the delay topics until \p retry_at, its
- * attempt not charged. */
+ * attempt not charged; while the breaker is half-open it waits in memory
+ * for the probes instead, if it may (park.c). */
 static void reject(struct breakers *b, job_t *job, const brk_entry_t *e,
 		   drv_breaker_state_t s, int64_t retry_at)
 {
@@ -471,6 +473,12 @@ static void reject(struct breakers *b, job_t *job, const brk_entry_t *e,
 
 	drv_counter_inc(b->c_rejected, (const char *const[]){ e->name });
 	job->task.not_before_ms = retry_at;
+	if (s == DRV_BREAKER_HALF_OPEN &&
+	    (job->park_until = park_until(job, drv_mono_ms(),
+					  e->conf->wait_in_open_ms))) {
+		job->step = STEP_PARK;
+		return;
+	}
 	job->step = STEP_RELEASE;
 	drv_fmt(job->detail, sizeof(job->detail), "breaker %s is %s",
 		e->name, drv_breaker_state_name(s));

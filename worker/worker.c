@@ -117,6 +117,9 @@ static void reap(worker_t *w)
 		case STEP_RELEASE:
 			forward_start(w, job);
 			break;
+		case STEP_PARK:
+			park_add(w, job);
+			break;
 		}
 	}
 }
@@ -125,6 +128,7 @@ static void reap(worker_t *w)
 static void service(worker_t *w)
 {
 	reap(w);
+	park_serve(w);
 	delay_serve(w);
 	forward_serve(w);
 }
@@ -189,6 +193,11 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 		forward_start(w, job);
 		return;
 	}
+	job_hand(w, job);
+}
+
+void job_hand(worker_t *w, job_t *job)
+{
 	w->queued++;
 	if (w->hand_tail)
 		w->hand_tail->next = job;
@@ -298,12 +307,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		   "consumer", which, "count", cnt, NULL);
 	if (rk == w->delay)
 		delay_forget(w, parts);
+	else
+		park_release(w, parts);
 	hand_over(w);
 	/* let running tasks and forwards of these partitions end, so their
 	 * offsets are committed before another worker takes over */
 	deadline = drv_mono_ms() + w->cfg->worker.shutdown_grace_ms;
 	while (pending_in(w, parts) > 0 && drv_mono_ms() < deadline) {
 		service(w);
+		park_release(w, parts);  /* and those parked meanwhile */
 		usleep(10 * 1000);
 	}
 	commit_sync(rk, which);
@@ -468,10 +480,12 @@ static void shutdown_gracefully(worker_t *w)
 	pause_all(w->delay);
 	drop_queued(w);
 	delay_forget(w, NULL);
+	park_release(w, NULL);
 	while (w->in_flight > 0 && drv_mono_ms() < deadline) {
 		poll_discard(w, w->consumer);
 		poll_discard(w, w->delay);
 		service(w);
+		park_release(w, NULL);  /* parked by runners meanwhile */
 	}
 	if (w->in_flight > 0) {
 		drv_fmt(n, sizeof(n), "%zu", w->in_flight);
@@ -660,7 +674,7 @@ void worker_wake(worker_t *w)
 int worker_run(drv_daemon_t *d)
 {
 	worker_t w;
-	char conc[16], stats[256];
+	char conc[16], stats[320];
 	drv_state_stats_t st = { 0 };
 	size_t high;
 	int64_t polled = 0;
@@ -707,10 +721,12 @@ int worker_run(drv_daemon_t *d)
 	if (w.state)
 		drv_state_stats(w.state, &st);
 	drv_fmt(stats, sizeof(stats), "succeeded=%lld retried=%lld dead=%lld "
-		"released=%lld undecodable=%lld redelivered_dropped=%lld "
+		"released=%lld parked=%lld undecodable=%lld "
+		"redelivered_dropped=%lld "
 		"state_written=%llu state_dropped=%llu state_shed=%llu",
 		(long long)w.stats.succeeded, (long long)w.stats.retried,
 		(long long)w.stats.dead, (long long)w.stats.released,
+		(long long)w.stats.parked,
 		(long long)w.stats.undecodable, (long long)w.stats.redelivered,
 		(unsigned long long)st.written,
 		(unsigned long long)st.dropped, (unsigned long long)st.shed);

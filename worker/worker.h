@@ -58,6 +58,7 @@ typedef enum job_step {
 	STEP_RELEASE,     /* forward the task to where it goes now (band/tier) */
 	STEP_DEAD,        /* forward a dead letter to the DLQ */
 	STEP_ABANDON,     /* killed at shutdown: never stored, runs again */
+	STEP_PARK,        /* wait in memory for a half-open breaker (park.c) */
 } job_step_t;
 
 typedef struct job {
@@ -85,6 +86,8 @@ typedef struct job {
 	struct worker      *worker;     /* for delivery reports */
 	int64_t             started_ms; /* wall ms the attempt started */
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
+	int64_t             parked_ms;  /* mono ms it first parked; 0 never */
+	int64_t             park_until; /* mono ms to ask its breaker again */
 } job_t;
 
 enum { FWD_TASK, FWD_EVENT };
@@ -138,7 +141,12 @@ typedef struct worker {
 	struct {
 		int64_t succeeded, retried, dead, released, undecodable;
 		int64_t redelivered;  /* rewinds dropped (offsets_add) */
+		int64_t parked;       /* parks (park.c) */
 	} stats;
+	job_t              *parked;      /* waiting for a breaker (park.c) */
+	size_t              parked_cnt;  /* atomic: read by park_kick() */
+	bool                park_kicked; /* atomic: a breaker changed state */
+	int64_t             park_due;    /* mono ms a park ends; 0 none */
 
 	job_t              *hand, *hand_tail; /* decoded tasks for the
 					    runners, not yet on todo (main) */
@@ -171,6 +179,9 @@ int worker_run(drv_daemon_t *d);
 
 /* worker.c: end a job: store its offset if it may be, free it. */
 void job_end(worker_t *w, job_t *job);
+
+/* worker.c: give \p job to the runners with the next hand-over. */
+void job_hand(worker_t *w, job_t *job);
 
 /* worker.c: wake the main thread (any thread). */
 void worker_wake(worker_t *w);
@@ -217,7 +228,8 @@ bool breakers_start(worker_t *w);
 void breakers_stop(worker_t *w);
 /* May the job's task run now (runner thread)? If not, the job's step is
  * STEP_RELEASE with not_before_ms set to when to try again: the task waits
- * on the delay topics, its attempt not charged. */
+ * on the delay topics, its attempt not charged; or, while the breaker is
+ * half-open, STEP_PARK (park.c). */
 bool breakers_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 		    brk_ticket_t *t);
 /* Count the outcome of a call admitted with \p t (runner thread). */
@@ -225,6 +237,20 @@ void breakers_record(worker_t *w, const brk_ticket_t *t,
 		     const drv_result_t *res);
 /* Whether the breakers fell back to local ones (Redis unreachable). */
 bool breakers_local(worker_t *w);
+
+/* park.c: jobs waiting in memory while a breaker's probes decide. Until
+ * when (mono ms) may the job park, its breaker's probe leases lasting
+ * \p lease_ms? 0: it has parked long enough (any thread). */
+int64_t park_until(const job_t *job, int64_t now_mono, int64_t lease_ms);
+/* A breaker changed state: look at the parked jobs again (any thread). */
+void park_kick(worker_t *w);
+/* Park a job whose step is STEP_PARK (its not_before_ms set for when it
+ * cannot park: then it goes to a delay tier). */
+void park_add(worker_t *w, job_t *job);
+/* Back to the runners when kicked or when a park is over. */
+void park_serve(worker_t *w);
+/* To the delay tiers: the parked jobs of \p parts (NULL: all). */
+void park_release(worker_t *w, const rd_kafka_topic_partition_list_t *parts);
 
 /* bands.c: per-band queues served by weight with a starvation bound,
  * fleet-wide band pauses, and backpressure on CPU and memory. */
