@@ -65,6 +65,7 @@ static bool field_unset(const drv_cfg_key_t *k, const void *base)
 		return !*(char *const *)(const void *)(p + k->offset);
 	case DRV_CFG_ARGV:
 	case DRV_CFG_STRMAP:
+	case DRV_CFG_NAME_LIST:
 		return !*(const size_t *)(const void *)(p + k->cnt_offset);
 	default:
 		return false;
@@ -337,6 +338,7 @@ static const char handlers_doc[] =
 "    shell: true\n"
 "    command: 'make-report \"$DAY\" | gzip > /tmp/report.gz'\n"
 "    env: { DAY: today }\n"
+"    env_pass: [AWS_*]            # inherited from the worker\n"
 "    timeout: 10m\n"
 "    transient_exit_codes: [75, 111]\n"
 "    policy: conservative\n"

@@ -37,6 +37,11 @@ typedef enum drv_cfg_type {
 	DRV_CFG_ARGV,          /**< char ** (NULL-terminated) + size_t count */
 	DRV_CFG_STRMAP,        /**< drv_kv_t * + size_t count; keys are env
 				    names unless a DRV_CFG_*_KEYS flag */
+	DRV_CFG_NAME_LIST,     /**< char ** (NULL-terminated, NULL when
+				    empty) + size_t count: a list, or one
+				    comma-separated string; at most
+				    DRV_CFG_INT_LIST_MAX entries, each
+				    non-empty and passed to .check */
 } drv_cfg_type_t;
 
 /** Row flags. */
@@ -90,7 +95,8 @@ typedef struct drv_cfg_key {
 				      handler types it belongs to; 0 = all */
 	const char *const *enums;/**< DRV_CFG_ENUM (and optionally
 				      DRV_CFG_STRING): names, NULL-terminated */
-	drv_cfg_check_fn *check; /**< DRV_CFG_STRING: extra validation */
+	drv_cfg_check_fn *check; /**< DRV_CFG_STRING, and each entry of a
+				      DRV_CFG_NAME_LIST: extra validation */
 	const char *range_doc;   /**< reference "range" column, if not derived */
 	const char *def_doc;     /**< reference "default" column if def NULL */
 	const char *doc;         /**< one line for the reference */
@@ -285,6 +291,9 @@ drv_err_t drv_cfg_fail(char *errstr, size_t errstr_size,
 		       const drv_cfg_where_t *w, const char *key,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/** @brief Is \p s a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)? */
+bool drv_cfg_valid_env_name(const char *s);
 
 /** Closest-name search for "did you mean" suggestions. */
 typedef struct drv_cfg_suggest {

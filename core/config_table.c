@@ -21,6 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config_int.h"
+#include "drover/exec.h"
 #include "drover/str.h"
 
 _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
@@ -202,6 +203,32 @@ static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 			return drv_cfg_fail(errstr, errstr_size, w, name,
 				"'%s' has a bad database number", shown);
 	}
+	return DRV_OK;
+}
+
+/* An entry of env_pass: a variable name, or a name prefix and '*'; never
+ * one that could match drover's own DROVER_* variables, which exec
+ * commands never inherit (so listing one would only mislead). */
+static drv_err_t check_env_pass(const drv_cfg_key_t *k, const char *name,
+				const char *s, const drv_cfg_where_t *w,
+				char *errstr, size_t errstr_size)
+{
+	char base[128];
+	size_t len = strlen(s);
+
+	(void)k;
+	drv_strlcpy(base, s, sizeof(base));
+	if (len && len < sizeof(base) && base[len - 1] == '*')
+		base[len - 1] = '\0';
+	if (len >= sizeof(base) || !drv_cfg_valid_env_name(base))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%.80s' is not a variable name or a name prefix and "
+			"'*' (like AWS_*)", s);
+	if (drv_exec_env_reserved(s))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%.80s' would pass drover's own DROVER_* variables "
+			"(settings and secrets such as DROVER_REDIS_PASSWORD),"
+			" which exec commands never get", s);
 	return DRV_OK;
 }
 
@@ -411,6 +438,14 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .max = 16777216,
 	  .doc = "Bytes of handler output kept (for the log and dead "
 		 "letters) when a handler sets none." },
+	{ .name = "worker.env_pass", .type = DRV_CFG_NAME_LIST,
+	  .offset = CF(worker.env_pass), .cnt_offset = CF(worker.env_pass_cnt),
+	  .check = check_env_pass, .def = "",
+	  .doc = "Variables of the worker's environment every `exec` command "
+		 "inherits, by name or `PREFIX_*`, besides `PATH`, `HOME`, "
+		 "`USER`, `LOGNAME`, `LANG`, `LANGUAGE`, `LC_*`, `TZ` and "
+		 "`TMPDIR`; a handler's `env_pass` adds more. `DROVER_*` "
+		 "(drover's settings and secrets) cannot be listed." },
 	{ .name = "worker.default_policy", .type = DRV_CFG_STRING,
 	  .offset = CF(worker.default_policy), .def = "standard", .min = 1,
 	  .range_doc = "a retry policy",
@@ -668,7 +703,18 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	{ .name = "env", .type = DRV_CFG_STRMAP, .offset = HF(env),
 	  .cnt_offset = HF(env_cnt), .types = EXEC,
 	  .range_doc = "NAME: value",
-	  .doc = "Extra environment variables of the command." },
+	  .doc = "Extra environment variables of the command. The command "
+		 "does not inherit the worker's whole environment: only the "
+		 "base set and `env_pass` (see `worker.env_pass`), then "
+		 "`DROVER_TASK_ID`, `DROVER_ATTEMPT`, `DROVER_HANDLER`, "
+		 "`DROVER_PRIORITY`, then these." },
+	{ .name = "env_pass", .type = DRV_CFG_NAME_LIST, .offset = HF(env_pass),
+	  .cnt_offset = HF(env_pass_cnt), .types = EXEC,
+	  .check = check_env_pass, .def = "",
+	  .doc = "More variables of the worker's environment the command "
+		 "inherits, by name or `PREFIX_*` (`[AWS_*, http_proxy]`). "
+		 "`DROVER_*` (drover's settings and secrets) cannot be "
+		 "listed, and an API token's `env` is never passed." },
 	{ .name = "transient_exit_codes", .type = DRV_CFG_INT_LIST,
 	  .offset = HF(transient_exit_codes),
 	  .cnt_offset = HF(transient_exit_code_cnt), .def = "[75]",

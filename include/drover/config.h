@@ -123,6 +123,12 @@ typedef struct drv_handler_conf {
 	char   *workdir;         /**< exec: working directory, NULL = inherit */
 	drv_kv_t *env;           /**< exec: extra environment */
 	size_t  env_cnt;
+	char  **env_pass;        /**< exec: names (or PREFIX_* patterns) of
+				      the worker's variables the command
+				      inherits besides the base set and
+				      worker.env_pass; NULL-terminated, NULL
+				      when none; never DROVER_* */
+	size_t  env_pass_cnt;
 	int64_t timeout_ms;      /**< kill the run after this long; default
 				      worker.default_timeout */
 	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log;
@@ -317,6 +323,10 @@ typedef struct drv_config {
 		int64_t  default_timeout_ms; /**< handler timeout if unset */
 		int64_t  output_limit;       /**< default handler output_limit */
 		char    *default_policy;     /**< default "standard" */
+		char   **env_pass;           /**< variables every exec command
+						  inherits (see the handler's
+						  env_pass); NULL when none */
+		size_t   env_pass_cnt;
 		bool     lifecycle_events;   /**< publish task.succeeded,
 						  task.retrying, task.dead */
 		char    *http_host;          /**< /healthz /readyz /metrics */

@@ -673,6 +673,44 @@ Test(config, error_duplicate_handler_and_env)
 		"environment variable name");
 }
 
+/* Issue 17 item 3: env_pass names what an exec command inherits; drover's
+ * own DROVER_* variables (its secrets among them) cannot be listed. */
+Test(config, env_pass_lists_and_refuses_drover_variables)
+{
+	char *envp[] = { "DROVER_WORKER_ENV_PASS=OUT,HTTP_*", NULL };
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(load_text("handlers:\n  a:\n    command: [x]\n"
+			       "    env_pass: [AWS_*, http_proxy]\n", envp,
+			       &cfg, err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(cfg->handlers[0].env_pass_cnt, 2);
+	cr_assert_str_eq(cfg->handlers[0].env_pass[0], "AWS_*");
+	cr_assert_str_eq(cfg->handlers[0].env_pass[1], "http_proxy");
+	cr_assert_null(cfg->handlers[0].env_pass[2]);
+	cr_assert_eq(cfg->worker.env_pass_cnt, 2);
+	cr_assert_str_eq(cfg->worker.env_pass[0], "OUT");
+	cr_assert_str_eq(cfg->worker.env_pass[1], "HTTP_*");
+	drv_config_destroy(cfg);
+
+	expect_text_error("handlers:\n  a:\n    command: [x]\n"
+			  "    env_pass: [HOME, DROVER_REDIS_PASSWORD]\n", NULL,
+		"f.yaml:4:22: handlers.a.env_pass: 'DROVER_REDIS_PASSWORD' "
+		"would pass drover's own DROVER_* variables (settings and "
+		"secrets such as DROVER_REDIS_PASSWORD), which exec commands "
+		"never get");
+	expect_text_error("worker:\n  env_pass: [DRO*]\n", NULL,
+		"f.yaml:2:14: worker.env_pass: 'DRO*' would pass drover's own "
+		"DROVER_* variables (settings and secrets such as "
+		"DROVER_REDIS_PASSWORD), which exec commands never get");
+	expect_text_error("worker:\n  env_pass: ['*']\n", NULL,
+		"f.yaml:2:14: worker.env_pass: '*' is not a variable name or a "
+		"name prefix and '*' (like AWS_*)");
+	expect_text_error("worker:\n  env_pass: [A=B]\n", NULL,
+		"f.yaml:2:14: worker.env_pass: 'A=B' is not a variable name or "
+		"a name prefix and '*' (like AWS_*)");
+}
+
 Test(config, error_handler_shapes)
 {
 	expect_text_error("handlers:\n  Echo!:\n    command: [x]\n", NULL,
