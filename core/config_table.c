@@ -464,6 +464,12 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(worker.http_port), .def = "9464", .min = 0,
 	  .max = 65535,
 	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "worker.metrics_token", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.metrics_token), .def = "", .max = 4096,
+	  .flags = DRV_CFG_SECRET,
+	  .doc = "Bearer token `/metrics` wants (`Authorization: Bearer "
+		 "...`, else 401); empty = open. `/healthz` and `/readyz` "
+		 "stay open. Secret: prefer `DROVER_WORKER_METRICS_TOKEN`." },
 	{ .name = "worker.task_state", .type = DRV_CFG_ENUM,
 	  .offset = CF(worker.task_state), .def = "all",
 	  .enums = task_state_mode_names,
@@ -552,6 +558,12 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(coordinator.http_port), .def = "9465", .min = 0,
 	  .max = 65535,
 	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "coordinator.metrics_token", .type = DRV_CFG_STRING,
+	  .offset = CF(coordinator.metrics_token), .def = "", .max = 4096,
+	  .flags = DRV_CFG_SECRET,
+	  .doc = "Bearer token `/metrics` wants (`Authorization: Bearer "
+		 "...`, else 401); empty = open. `/healthz` and `/readyz` "
+		 "stay open. Secret: prefer `DROVER_COORDINATOR_METRICS_TOKEN`." },
 	{ .name = "coordinator.lease_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.lease_ttl_ms), .def = "10s",
 	  .min = 1000, .max = 10 * MIN_MS,

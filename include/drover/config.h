@@ -331,6 +331,7 @@ typedef struct drv_config {
 						  task.retrying, task.dead */
 		char    *http_host;          /**< /healthz /readyz /metrics */
 		int64_t  http_port;          /**< 0 = no HTTP server */
+		char    *metrics_token;      /**< "" = /metrics open; secret */
 		drv_task_state_mode_t task_state; /**< which attempts write
 						       task state to Redis */
 		int64_t  task_state_ttl_ms;  /**< life of a task's state and
@@ -353,6 +354,7 @@ typedef struct drv_config {
 		char    *group;
 		char    *http_host;          /**< /healthz /readyz /metrics */
 		int64_t  http_port;          /**< 0 = no HTTP server */
+		char    *metrics_token;      /**< "" = /metrics open; secret */
 		int64_t  lease_ttl_ms;       /**< leader lease life */
 		int64_t  misfire_grace_ms;   /**< later than this = missed */
 		int64_t  marker_ttl_ms;      /**< least life of fire markers */
