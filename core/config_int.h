@@ -280,6 +280,21 @@ void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size);
 /** @brief Write \p s as a YAML double-quoted string. */
 void drv_cfg_emit_string(FILE *out, const char *s);
 
+/**
+ * @brief \p s with the credentials it holds by its look, whatever its key's
+ *        name, replaced by "<redacted>": the password (or lone user name)
+ *        of every URL ("redis://app:<redacted>@h"), the value of every
+ *        secret-looking NAME=value ("clientSecret=<redacted>",
+ *        "--password=<redacted>", "?token=<redacted>"), and what follows
+ *        "Bearer " or "Basic ".
+ * @returns a malloc'd string the caller frees, NULL when out of memory.
+ */
+char *drv_cfg_redact_text(const char *s);
+
+/** @brief drv_cfg_emit_string() of \p s, through drv_cfg_redact_text()
+ *         when \p redact ("<redacted>" as a whole if out of memory). */
+void drv_cfg_emit_value(FILE *out, const char *s, bool redact);
+
 /* ---- messages and suggestions (config.c) ---- */
 
 /**

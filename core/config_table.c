@@ -15,6 +15,7 @@
  * variable names, which names are secret, URL redaction).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -985,6 +986,112 @@ void drv_cfg_format_types(unsigned types, char *buf, size_t size)
 		off += strlen(buf + off);
 		seen++;
 	}
+}
+
+/* A growing output string for drv_cfg_redact_text(). */
+struct redact_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void rb_add(struct redact_buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+#define REDACTED "<redacted>"
+/* Where a word or a NAME=value may start, and where a value ends. */
+#define WORD_BEFORE " \t,;&?\"'({["
+#define VALUE_END   " \t,;&\"'}])"
+
+/* Length of the NAME in "NAME=" at \p s, 0 if there is none. */
+static size_t assignment_name(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+			  "vwxyz0123456789_.-");
+
+	return n && s[n] == '=' ? n : 0;
+}
+
+/* Is the \p n-byte NAME at \p s (of "NAME=value") secret-looking? */
+static bool secret_assignment(const char *s, size_t n)
+{
+	char name[128];
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return drv_cfg_secret_entry(name);
+}
+
+char *drv_cfg_redact_text(const char *s)
+{
+	struct redact_buf b = { 0 };
+	size_t i = 0, len = strlen(s);
+
+	rb_add(&b, "", 0);
+	while (i < len) {
+		bool word = i == 0 || strchr(WORD_BEFORE, s[i - 1]);
+		size_t n;
+
+		if (!strncmp(s + i, "://", 3)) {
+			/* scheme://[user:]password@host: the password, or
+			 * a lone user name (a token), goes */
+			const char *auth = s + i + 3, *at = NULL, *colon;
+			size_t end = strcspn(auth, "/?# \t\"'");
+
+			for (size_t k = 0; k < end; k++)
+				if (auth[k] == '@')
+					at = auth + k;
+			rb_add(&b, "://", 3);
+			i += 3;
+			if (!at)
+				continue;
+			colon = memchr(auth, ':', (size_t)(at - auth));
+			if (colon)
+				rb_add(&b, auth, (size_t)(colon + 1 - auth));
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i = (size_t)(at - s);
+		} else if (word && (n = assignment_name(s + i)) &&
+			   secret_assignment(s + i, n)) {
+			rb_add(&b, s + i, n + 1);
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i += n + 1;
+			i += strcspn(s + i, VALUE_END);
+		} else if (word && (!strncasecmp(s + i, "Bearer ", 7) ||
+				    !strncasecmp(s + i, "Basic ", 6))) {
+			n = s[i + 1] == 'e' || s[i + 1] == 'E' ? 7 : 6;
+			rb_add(&b, s + i, n);
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i += n;
+			i += strcspn(s + i, VALUE_END);
+		} else {
+			rb_add(&b, s + i, 1);
+			i++;
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 void drv_cfg_redact_url(const char *url, char *buf, size_t size)

@@ -786,6 +786,14 @@ static void emit_duration(FILE *out, int64_t ms)
 	fputs(buf, out);
 }
 
+void drv_cfg_emit_value(FILE *out, const char *s, bool redact)
+{
+	char *shown = redact ? drv_cfg_redact_text(s) : NULL;
+
+	drv_cfg_emit_string(out, !redact ? s : shown ? shown : "<redacted>");
+	free(shown);
+}
+
 void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 		  FILE *out)
 {
@@ -796,17 +804,13 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 	switch (k->type) {
 	case DRV_CFG_STRING: {
 		const char *s = *(char *const *)field;
-		char buf[1024];
 
 		if (!s)
 			s = "";
-		if (redact && (k->flags & DRV_CFG_SECRET) && *s) {
-			s = "<redacted>";
-		} else if (redact && (k->flags & DRV_CFG_URL)) {
-			drv_cfg_redact_url(s, buf, sizeof(buf));
-			s = buf;
-		}
-		drv_cfg_emit_string(out, s);
+		if (redact && (k->flags & DRV_CFG_SECRET) && *s)
+			drv_cfg_emit_string(out, "<redacted>");
+		else
+			drv_cfg_emit_value(out, s, redact);
 		break;
 	}
 	case DRV_CFG_INT:
@@ -866,7 +870,7 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 		for (size_t i = 0; i < cnt; i++) {
 			if (i)
 				fputs(", ", out);
-			drv_cfg_emit_string(out, argv[i]);
+			drv_cfg_emit_value(out, argv[i], redact);
 		}
 		fputc(']', out);
 		break;
@@ -887,8 +891,10 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 				fputs(", ", out);
 			drv_cfg_emit_string(out, kv[i].key);
 			fputs(": ", out);
-			drv_cfg_emit_string(out, redact && secret ?
-					    "<redacted>" : kv[i].value);
+			if (redact && secret)
+				drv_cfg_emit_string(out, "<redacted>");
+			else
+				drv_cfg_emit_value(out, kv[i].value, redact);
 		}
 		fputc('}', out);
 		break;

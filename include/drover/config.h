@@ -484,8 +484,10 @@ const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
  *        ("# built-in" or "# file") and the handlers, each with the keys of
  *        its type. Secrets (and the password inside redis.url or a handler
  *        url, secret-looking librdkafka properties, handler env values, http
- *        headers and plugin config values) are shown as "<redacted>". The
- *        output loads
+ *        headers and plugin config values) are shown as "<redacted>"; so are,
+ *        in any string by its look whatever its key, the password of a
+ *        URL, the value of a secret-looking NAME=value and what follows
+ *        "Bearer " or "Basic ". The output loads
  *        back with drv_config_load_string() to an equal config, redacted
  *        values aside. Nothing is allocated; \p out stays the caller's.
  */
