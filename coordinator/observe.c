@@ -196,6 +196,7 @@ bool observe_start(coord_t *c)
 		drv_httpd_conf_t hc = {
 			.healthz = healthz, .readyz = readyz, .arg = c,
 			.metrics = o->m,
+			.metrics_token = c->cfg->coordinator.metrics_token,
 		};
 		if (drv_httpd_start(c->cfg->coordinator.http_host,
 				    (unsigned)c->cfg->coordinator.http_port,

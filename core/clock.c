@@ -39,7 +39,7 @@ void drv_format_time(int64_t ms, char *buf, size_t size)
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 
-	if (ms < 0 || !gmtime_r(&secs, &tm) || tm.tm_year + 1900 > 9999) {
+	if (ms < 0 || ms > DRV_TIME_MAX_MS || !gmtime_r(&secs, &tm)) {
 		drv_fmt(buf, size, "%lldms", (long long)ms);
 		return;
 	}

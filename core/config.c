@@ -1139,33 +1139,59 @@ static drv_err_t load_tokens(loader_t *L, const yaml_node_t *map)
 /* Schedules and triggers                                              */
 /* ------------------------------------------------------------------ */
 
+/* How much a YAML value may become as JSON. Aliases let a few hundred
+ * bytes name billions of values (each alias repeats what its anchor
+ * names: nine levels of nine aliases are 387 million strings), so the
+ * walk counts what it has made and stops. */
+#define JSON_MAX_VALUES 100000
+#define JSON_MAX_TEXT   (1u << 20)
+
+typedef struct json_budget {
+	size_t values;  /* nodes made so far */
+	size_t text;    /* bytes of scalar text (keys too) so far */
+	bool over;      /* a limit was passed: the result is incomplete */
+} json_budget_t;
+
+/* Charge \p text_len bytes and one value; false once over a limit. */
+static bool budget_take(json_budget_t *b, size_t text_len)
+{
+	b->values++;
+	b->text += text_len;
+	if (b->values > JSON_MAX_VALUES || b->text > JSON_MAX_TEXT)
+		b->over = true;
+	return !b->over;
+}
+
 /* A YAML node as JSON: plain scalars that read as null, booleans or
  * numbers become those, every other scalar a string. NULL when out of
- * memory. */
-static json_t *yaml_json(const loader_t *L, const yaml_node_t *n, int depth)
+ * memory; incomplete once \p b is over. */
+static json_t *yaml_json(const loader_t *L, const yaml_node_t *n, int depth,
+			 json_budget_t *b)
 {
 	json_t *j;
 
-	if (!n || depth > 64)
+	if (!n || depth > 64 ||
+	    !budget_take(b, n->type == YAML_SCALAR_NODE ?
+			 n->data.scalar.length : 0))
 		return json_null();
 	if (n->type == YAML_SEQUENCE_NODE) {
 		j = json_array();
 		for (yaml_node_item_t *it = n->data.sequence.items.start;
-		     j && it < n->data.sequence.items.top; it++)
+		     j && !b->over && it < n->data.sequence.items.top; it++)
 			json_array_append_new(j, yaml_json(L,
-				node_at(L, *it), depth + 1));
+				node_at(L, *it), depth + 1, b));
 		return j;
 	}
 	if (n->type == YAML_MAPPING_NODE) {
 		j = json_object();
 		for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-		     j && p < n->data.mapping.pairs.top; p++) {
+		     j && !b->over && p < n->data.mapping.pairs.top; p++) {
 			const yaml_node_t *k = node_at(L, p->key);
 
 			json_object_set_new(j, k->type == YAML_SCALAR_NODE ?
 					    text_of(k) : "?",
 					    yaml_json(L, node_at(L, p->value),
-						      depth + 1));
+						      depth + 1, b));
 		}
 		return j;
 	}
@@ -1211,6 +1237,7 @@ static drv_err_t parse_entry_value(loader_t *L, const drv_cfg_key_t *row,
 				   const char *name, const yaml_node_t *n,
 				   void *entry, drv_cfg_value_t *v)
 {
+	json_budget_t budget = { 0 };
 	json_t *j;
 	char *text;
 	drv_err_t err;
@@ -1218,7 +1245,16 @@ static drv_err_t parse_entry_value(loader_t *L, const drv_cfg_key_t *row,
 	if (!(row->flags & DRV_CFG_JSON) ||
 	    (n->type != YAML_MAPPING_NODE && n->type != YAML_SEQUENCE_NODE))
 		return parse_node(L, row, name, n, entry, v);
-	j = yaml_json(L, n, 0);
+	j = yaml_json(L, n, 0, &budget);
+	if (budget.over) {
+		drv_cfg_where_t w = where_of(L, n);
+
+		json_decref(j);
+		return FAIL(L, &w, name, "expands to more than %u values or "
+			    "%u bytes of text (YAML aliases repeat what "
+			    "their anchor names)", JSON_MAX_VALUES,
+			    JSON_MAX_TEXT);
+	}
 	text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(j);
 	if (!text)

@@ -34,8 +34,10 @@ static void dump_properties(const drv_config_t *cfg, FILE *out)
 		fputs("    ", out);
 		drv_cfg_emit_string(out, kv->key);
 		fputs(": ", out);
-		drv_cfg_emit_string(out, drv_cfg_secret_name(kv->key) ?
-				    "<redacted>" : kv->value);
+		if (drv_cfg_secret_name(kv->key))
+			drv_cfg_emit_string(out, "<redacted>");
+		else
+			drv_cfg_emit_value(out, kv->value, true);
 		fputc('\n', out);
 	}
 }
@@ -65,6 +67,7 @@ static bool field_unset(const drv_cfg_key_t *k, const void *base)
 		return !*(char *const *)(const void *)(p + k->offset);
 	case DRV_CFG_ARGV:
 	case DRV_CFG_STRMAP:
+	case DRV_CFG_NAME_LIST:
 		return !*(const size_t *)(const void *)(p + k->cnt_offset);
 	default:
 		return false;
@@ -297,7 +300,11 @@ static const char intro[] =
 "  `cookie`, `token`, `secret`, `key`, `password`, `passwd` or\n"
 "  `credential`) are shown as `\"<redacted>\"` by `droverctl config check`,\n"
 "  which prints the effective configuration and where each value came\n"
-"  from.\n";
+"  from. Any other string is redacted by its look: the password (or lone\n"
+"  user name) of a URL (`postgres://app:<redacted>@db/x`), the value of\n"
+"  a `NAME=value` whose name looks secret as for `headers`\n"
+"  (`clientSecret=<redacted>`, `--password=<redacted>`), and what follows\n"
+"  `Bearer ` or `Basic `.\n";
 
 static const char properties_doc[] =
 "### kafka.properties\n"
@@ -337,6 +344,7 @@ static const char handlers_doc[] =
 "    shell: true\n"
 "    command: 'make-report \"$DAY\" | gzip > /tmp/report.gz'\n"
 "    env: { DAY: today }\n"
+"    env_pass: [AWS_*]            # inherited from the worker\n"
 "    timeout: 10m\n"
 "    transient_exit_codes: [75, 111]\n"
 "    policy: conservative\n"

@@ -37,6 +37,11 @@ typedef enum drv_cfg_type {
 	DRV_CFG_ARGV,          /**< char ** (NULL-terminated) + size_t count */
 	DRV_CFG_STRMAP,        /**< drv_kv_t * + size_t count; keys are env
 				    names unless a DRV_CFG_*_KEYS flag */
+	DRV_CFG_NAME_LIST,     /**< char ** (NULL-terminated, NULL when
+				    empty) + size_t count: a list, or one
+				    comma-separated string; at most
+				    DRV_CFG_INT_LIST_MAX entries, each
+				    non-empty and passed to .check */
 } drv_cfg_type_t;
 
 /** Row flags. */
@@ -90,7 +95,8 @@ typedef struct drv_cfg_key {
 				      handler types it belongs to; 0 = all */
 	const char *const *enums;/**< DRV_CFG_ENUM (and optionally
 				      DRV_CFG_STRING): names, NULL-terminated */
-	drv_cfg_check_fn *check; /**< DRV_CFG_STRING: extra validation */
+	drv_cfg_check_fn *check; /**< DRV_CFG_STRING, and each entry of a
+				      DRV_CFG_NAME_LIST: extra validation */
 	const char *range_doc;   /**< reference "range" column, if not derived */
 	const char *def_doc;     /**< reference "default" column if def NULL */
 	const char *doc;         /**< one line for the reference */
@@ -274,6 +280,21 @@ void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size);
 /** @brief Write \p s as a YAML double-quoted string. */
 void drv_cfg_emit_string(FILE *out, const char *s);
 
+/**
+ * @brief \p s with the credentials it holds by its look, whatever its key's
+ *        name, replaced by "<redacted>": the password (or lone user name)
+ *        of every URL ("redis://app:<redacted>@h"), the value of every
+ *        secret-looking NAME=value ("clientSecret=<redacted>",
+ *        "--password=<redacted>", "?token=<redacted>"), and what follows
+ *        "Bearer " or "Basic ".
+ * @returns a malloc'd string the caller frees, NULL when out of memory.
+ */
+char *drv_cfg_redact_text(const char *s);
+
+/** @brief drv_cfg_emit_string() of \p s, through drv_cfg_redact_text()
+ *         when \p redact ("<redacted>" as a whole if out of memory). */
+void drv_cfg_emit_value(FILE *out, const char *s, bool redact);
+
 /* ---- messages and suggestions (config.c) ---- */
 
 /**
@@ -285,6 +306,9 @@ drv_err_t drv_cfg_fail(char *errstr, size_t errstr_size,
 		       const drv_cfg_where_t *w, const char *key,
 		       const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/** @brief Is \p s a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)? */
+bool drv_cfg_valid_env_name(const char *s);
 
 /** Closest-name search for "did you mean" suggestions. */
 typedef struct drv_cfg_suggest {

@@ -181,7 +181,9 @@ static drv_err_t check_glob(const drv_cfg_key_t *k, const char *name,
 	  .doc = "Handler of the task published." },                         \
 	{ .name = "payload", .type = DRV_CFG_STRING,                         \
 	  .offset = OFF(task.payload), .flags = DRV_CFG_JSON,                \
-	  .check = check_json, .range_doc = "a mapping or JSON text",        \
+	  .check = check_json,                                               \
+	  .range_doc = "a mapping (<= 100000 values, 1 MiB of text) or "     \
+		       "JSON text",                                          \
 	  .doc = PAYLOAD_DOC },                                              \
 	{ .name = "priority", .type = DRV_CFG_U32,                           \
 	  .offset = OFF(task.priority), .def = "5", .min = DRV_PRIORITY_MIN, \

@@ -15,12 +15,14 @@
  * variable names, which names are secret, URL redaction).
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <hiredis/hiredis.h>
 
 #include "config_int.h"
+#include "drover/exec.h"
 #include "drover/str.h"
 
 _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
@@ -202,6 +204,32 @@ static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 			return drv_cfg_fail(errstr, errstr_size, w, name,
 				"'%s' has a bad database number", shown);
 	}
+	return DRV_OK;
+}
+
+/* An entry of env_pass: a variable name, or a name prefix and '*'; never
+ * one that could match drover's own DROVER_* variables, which exec
+ * commands never inherit (so listing one would only mislead). */
+static drv_err_t check_env_pass(const drv_cfg_key_t *k, const char *name,
+				const char *s, const drv_cfg_where_t *w,
+				char *errstr, size_t errstr_size)
+{
+	char base[128];
+	size_t len = strlen(s);
+
+	(void)k;
+	drv_strlcpy(base, s, sizeof(base));
+	if (len && len < sizeof(base) && base[len - 1] == '*')
+		base[len - 1] = '\0';
+	if (len >= sizeof(base) || !drv_cfg_valid_env_name(base))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%.80s' is not a variable name or a name prefix and "
+			"'*' (like AWS_*)", s);
+	if (drv_exec_env_reserved(s))
+		return drv_cfg_fail(errstr, errstr_size, w, name,
+			"'%.80s' would pass drover's own DROVER_* variables "
+			"(settings and secrets such as DROVER_REDIS_PASSWORD),"
+			" which exec commands never get", s);
 	return DRV_OK;
 }
 
@@ -411,6 +439,14 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .max = 16777216,
 	  .doc = "Bytes of handler output kept (for the log and dead "
 		 "letters) when a handler sets none." },
+	{ .name = "worker.env_pass", .type = DRV_CFG_NAME_LIST,
+	  .offset = CF(worker.env_pass), .cnt_offset = CF(worker.env_pass_cnt),
+	  .check = check_env_pass, .def = "",
+	  .doc = "Variables of the worker's environment every `exec` command "
+		 "inherits, by name or `PREFIX_*`, besides `PATH`, `HOME`, "
+		 "`USER`, `LOGNAME`, `LANG`, `LANGUAGE`, `LC_*`, `TZ` and "
+		 "`TMPDIR`; a handler's `env_pass` adds more. `DROVER_*` "
+		 "(drover's settings and secrets) cannot be listed." },
 	{ .name = "worker.default_policy", .type = DRV_CFG_STRING,
 	  .offset = CF(worker.default_policy), .def = "standard", .min = 1,
 	  .range_doc = "a retry policy",
@@ -429,6 +465,12 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(worker.http_port), .def = "9464", .min = 0,
 	  .max = 65535,
 	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "worker.metrics_token", .type = DRV_CFG_STRING,
+	  .offset = CF(worker.metrics_token), .def = "", .max = 4096,
+	  .flags = DRV_CFG_SECRET,
+	  .doc = "Bearer token `/metrics` wants (`Authorization: Bearer "
+		 "...`, else 401); empty = open. `/healthz` and `/readyz` "
+		 "stay open. Secret: prefer `DROVER_WORKER_METRICS_TOKEN`." },
 	{ .name = "worker.task_state", .type = DRV_CFG_ENUM,
 	  .offset = CF(worker.task_state), .def = "all",
 	  .enums = task_state_mode_names,
@@ -517,6 +559,12 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(coordinator.http_port), .def = "9465", .min = 0,
 	  .max = 65535,
 	  .doc = "Port of that server; 0 turns it off." },
+	{ .name = "coordinator.metrics_token", .type = DRV_CFG_STRING,
+	  .offset = CF(coordinator.metrics_token), .def = "", .max = 4096,
+	  .flags = DRV_CFG_SECRET,
+	  .doc = "Bearer token `/metrics` wants (`Authorization: Bearer "
+		 "...`, else 401); empty = open. `/healthz` and `/readyz` "
+		 "stay open. Secret: prefer `DROVER_COORDINATOR_METRICS_TOKEN`." },
 	{ .name = "coordinator.lease_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.lease_ttl_ms), .def = "10s",
 	  .min = 1000, .max = 10 * MIN_MS,
@@ -668,7 +716,18 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	{ .name = "env", .type = DRV_CFG_STRMAP, .offset = HF(env),
 	  .cnt_offset = HF(env_cnt), .types = EXEC,
 	  .range_doc = "NAME: value",
-	  .doc = "Extra environment variables of the command." },
+	  .doc = "Extra environment variables of the command. The command "
+		 "does not inherit the worker's whole environment: only the "
+		 "base set and `env_pass` (see `worker.env_pass`), then "
+		 "`DROVER_TASK_ID`, `DROVER_ATTEMPT`, `DROVER_HANDLER`, "
+		 "`DROVER_PRIORITY`, then these." },
+	{ .name = "env_pass", .type = DRV_CFG_NAME_LIST, .offset = HF(env_pass),
+	  .cnt_offset = HF(env_pass_cnt), .types = EXEC,
+	  .check = check_env_pass, .def = "",
+	  .doc = "More variables of the worker's environment the command "
+		 "inherits, by name or `PREFIX_*` (`[AWS_*, http_proxy]`). "
+		 "`DROVER_*` (drover's settings and secrets) cannot be "
+		 "listed, and an API token's `env` is never passed." },
 	{ .name = "transient_exit_codes", .type = DRV_CFG_INT_LIST,
 	  .offset = HF(transient_exit_codes),
 	  .cnt_offset = HF(transient_exit_code_cnt), .def = "[75]",
@@ -927,6 +986,112 @@ void drv_cfg_format_types(unsigned types, char *buf, size_t size)
 		off += strlen(buf + off);
 		seen++;
 	}
+}
+
+/* A growing output string for drv_cfg_redact_text(). */
+struct redact_buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void rb_add(struct redact_buf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+#define REDACTED "<redacted>"
+/* Where a word or a NAME=value may start, and where a value ends. */
+#define WORD_BEFORE " \t,;&?\"'({["
+#define VALUE_END   " \t,;&\"'}])"
+
+/* Length of the NAME in "NAME=" at \p s, 0 if there is none. */
+static size_t assignment_name(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+			  "vwxyz0123456789_.-");
+
+	return n && s[n] == '=' ? n : 0;
+}
+
+/* Is the \p n-byte NAME at \p s (of "NAME=value") secret-looking? */
+static bool secret_assignment(const char *s, size_t n)
+{
+	char name[128];
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	return drv_cfg_secret_entry(name);
+}
+
+char *drv_cfg_redact_text(const char *s)
+{
+	struct redact_buf b = { 0 };
+	size_t i = 0, len = strlen(s);
+
+	rb_add(&b, "", 0);
+	while (i < len) {
+		bool word = i == 0 || strchr(WORD_BEFORE, s[i - 1]);
+		size_t n;
+
+		if (!strncmp(s + i, "://", 3)) {
+			/* scheme://[user:]password@host: the password, or
+			 * a lone user name (a token), goes */
+			const char *auth = s + i + 3, *at = NULL, *colon;
+			size_t end = strcspn(auth, "/?# \t\"'");
+
+			for (size_t k = 0; k < end; k++)
+				if (auth[k] == '@')
+					at = auth + k;
+			rb_add(&b, "://", 3);
+			i += 3;
+			if (!at)
+				continue;
+			colon = memchr(auth, ':', (size_t)(at - auth));
+			if (colon)
+				rb_add(&b, auth, (size_t)(colon + 1 - auth));
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i = (size_t)(at - s);
+		} else if (word && (n = assignment_name(s + i)) &&
+			   secret_assignment(s + i, n)) {
+			rb_add(&b, s + i, n + 1);
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i += n + 1;
+			i += strcspn(s + i, VALUE_END);
+		} else if (word && (!strncasecmp(s + i, "Bearer ", 7) ||
+				    !strncasecmp(s + i, "Basic ", 6))) {
+			n = s[i + 1] == 'e' || s[i + 1] == 'E' ? 7 : 6;
+			rb_add(&b, s + i, n);
+			rb_add(&b, REDACTED, strlen(REDACTED));
+			i += n;
+			i += strcspn(s + i, VALUE_END);
+		} else {
+			rb_add(&b, s + i, 1);
+			i++;
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 void drv_cfg_redact_url(const char *url, char *buf, size_t size)

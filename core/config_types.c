@@ -495,7 +495,49 @@ static drv_err_t parse_argv(const drv_cfg_key_t *k, const char *name,
 	return DRV_OK;
 }
 
-static bool valid_env_name(const char *s)
+/* A list of names, or one comma-separated string (as from the environment);
+ * empty is fine; each entry goes through the row's check. */
+static drv_err_t parse_name_list(const drv_cfg_key_t *k, const char *name,
+				 const drv_cfg_value_t *v, void *field,
+				 size_t *cnt, char *errstr, size_t errstr_size)
+{
+	drv_cfg_value_t items[DRV_CFG_INT_LIST_MAX];
+	char ***dst = field, **list = NULL, *copy;
+	size_t n = 0;	/* as in parse_int_list() */
+	drv_err_t err = list_items(name, v, "names", 0, DRV_CFG_INT_LIST_MAX,
+				   items, &n, &copy, errstr, errstr_size);
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (items[i].kind != DRV_CFG_SCALAR)
+			err = drv_cfg_fail(errstr, errstr_size,
+					   &items[i].where, name,
+					   "expected a string, got %s",
+					   kind_name(&items[i]));
+		else if (items[i].null || !*items[i].text)
+			err = drv_cfg_fail(errstr, errstr_size,
+					   &items[i].where, name,
+					   "an entry must not be empty");
+		else if (k->check)
+			err = k->check(k, name, items[i].text,
+				       &items[i].where, errstr, errstr_size);
+	}
+	if (!err && n && !(list = calloc(n + 1, sizeof(*list))))
+		err = nomem(errstr, errstr_size);
+	for (size_t i = 0; i < n && !err; i++)
+		if (!(list[i] = strdup(items[i].text)))
+			err = nomem(errstr, errstr_size);
+	free(copy);
+	if (err) {
+		free_argv(list);
+		return err;
+	}
+	free_argv(*dst);
+	*dst = list;
+	*cnt = n;
+	return DRV_OK;
+}
+
+bool drv_cfg_valid_env_name(const char *s)
 {
 	if (!isalpha((unsigned char)*s) && *s != '_')
 		return false;
@@ -544,7 +586,7 @@ static drv_err_t check_map_key(const drv_cfg_key_t *k, const char *name,
 		what = "HTTP header name";
 		ok = valid_header_name(key->text);
 	} else {
-		ok = valid_env_name(key->text);
+		ok = drv_cfg_valid_env_name(key->text);
 	}
 	if (!ok)
 		return drv_cfg_fail(errstr, errstr_size, &key->where, name,
@@ -653,6 +695,9 @@ drv_err_t drv_cfg_parse(const drv_cfg_key_t *k, const char *name,
 	case DRV_CFG_STRMAP:
 		return parse_strmap(k, name, v, field, cnt, errstr,
 				    errstr_size);
+	case DRV_CFG_NAME_LIST:
+		return parse_name_list(k, name, v, field, cnt, errstr,
+				       errstr_size);
 	}
 	return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 			 "%s: unknown key type", name);
@@ -679,6 +724,7 @@ void drv_cfg_release(const drv_cfg_key_t *k, void *base)
 		*cnt = 0;
 		break;
 	case DRV_CFG_ARGV:
+	case DRV_CFG_NAME_LIST:
 		free_argv(*(char ***)field);
 		*(char ***)field = NULL;
 		*cnt = 0;
@@ -740,6 +786,14 @@ static void emit_duration(FILE *out, int64_t ms)
 	fputs(buf, out);
 }
 
+void drv_cfg_emit_value(FILE *out, const char *s, bool redact)
+{
+	char *shown = redact ? drv_cfg_redact_text(s) : NULL;
+
+	drv_cfg_emit_string(out, !redact ? s : shown ? shown : "<redacted>");
+	free(shown);
+}
+
 void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 		  FILE *out)
 {
@@ -750,17 +804,13 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 	switch (k->type) {
 	case DRV_CFG_STRING: {
 		const char *s = *(char *const *)field;
-		char buf[1024];
 
 		if (!s)
 			s = "";
-		if (redact && (k->flags & DRV_CFG_SECRET) && *s) {
-			s = "<redacted>";
-		} else if (redact && (k->flags & DRV_CFG_URL)) {
-			drv_cfg_redact_url(s, buf, sizeof(buf));
-			s = buf;
-		}
-		drv_cfg_emit_string(out, s);
+		if (redact && (k->flags & DRV_CFG_SECRET) && *s)
+			drv_cfg_emit_string(out, "<redacted>");
+		else
+			drv_cfg_emit_value(out, s, redact);
 		break;
 	}
 	case DRV_CFG_INT:
@@ -812,14 +862,15 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 		fputc(']', out);
 		break;
 	}
-	case DRV_CFG_ARGV: {
+	case DRV_CFG_ARGV:
+	case DRV_CFG_NAME_LIST: {
 		char *const *argv = *(char **const *)field;
 
 		fputc('[', out);
 		for (size_t i = 0; i < cnt; i++) {
 			if (i)
 				fputs(", ", out);
-			drv_cfg_emit_string(out, argv[i]);
+			drv_cfg_emit_value(out, argv[i], redact);
 		}
 		fputc(']', out);
 		break;
@@ -840,8 +891,10 @@ void drv_cfg_emit(const drv_cfg_key_t *k, const void *base, bool redact,
 				fputs(", ", out);
 			drv_cfg_emit_string(out, kv[i].key);
 			fputs(": ", out);
-			drv_cfg_emit_string(out, redact && secret ?
-					    "<redacted>" : kv[i].value);
+			if (redact && secret)
+				drv_cfg_emit_string(out, "<redacted>");
+			else
+				drv_cfg_emit_value(out, kv[i].value, redact);
 		}
 		fputc('}', out);
 		break;
@@ -863,6 +916,7 @@ const char *drv_cfg_type_name(drv_cfg_type_t type)
 	case DRV_CFG_INT_LIST:      return "list of integers";
 	case DRV_CFG_ARGV:          return "list of strings, or string";
 	case DRV_CFG_STRMAP:        return "map of strings";
+	case DRV_CFG_NAME_LIST:     return "list of strings, or string";
 	}
 	return "?";
 }
@@ -909,6 +963,9 @@ void drv_cfg_format_range(const drv_cfg_key_t *k, char *buf, size_t size)
 		break;
 	case DRV_CFG_ENUM:
 		join_enums(k->enums, buf, size);
+		break;
+	case DRV_CFG_NAME_LIST:
+		drv_fmt(buf, size, "0-%d entries", DRV_CFG_INT_LIST_MAX);
 		break;
 	case DRV_CFG_BOOL:
 	case DRV_CFG_ARGV:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/clock.h"
 #include "drover/cron.h"
 #include "drover/str.h"
 
@@ -399,7 +400,11 @@ drv_err_t drv_cron_next(const drv_cron_t *c, const drv_tz_t *tz,
 	 * a repeated hour, seen from its second pass) already fired: skip it.
 	 * That loop is bounded by the length of the repeated stretch. */
 	while (next_local(c, from, t.year + DRV_CRON_SEARCH_YEARS, &local)) {
+		if (local > DRV_TIME_MAX_MS / 1000)
+			break; /* a local year past 9999 */
 		u = drv_tz_from_local(tz, local, NULL);
+		if (u > DRV_TIME_MAX_MS / 1000)
+			break;
 		if (u > after_s) {
 			*next_ms = u * 1000;
 			return DRV_OK;

@@ -11,6 +11,12 @@
  * pipe tells the parent whether execve() succeeded (EOF) or why it failed
  * (an errno written by the child), which is how a missing command or workdir
  * becomes DRV_EXEC_SPAWN_FAILED instead of a silent exit 127.
+ *
+ * The child's environment is explicit, never the worker's whole one: the
+ * worker holds drover's own secrets (DROVER_REDIS_PASSWORD, the SASL
+ * password in DROVER_KAFKA_PROPERTY_*, API tokens). Only the base set below,
+ * the names the spec allow-lists and the spec's own entries get through,
+ * and nothing named DROVER_* or on the spec's deny-list ever does.
  */
 #define _GNU_SOURCE /* pipe2, strerror_r (GNU form), NSIG, strchrnul */
 
@@ -82,6 +88,18 @@ struct prep {
 	sigset_t empty;
 };
 
+/* Variables of the worker every command gets when they are set: where to
+ * find programs, who and where it runs as, language and time zone, and the
+ * place for temporary files. A trailing '*' matches a prefix. */
+static const char *const base_env[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ",
+	"TMPDIR", NULL
+};
+
+/* drover's own variables: settings, and secrets such as the Redis and SASL
+ * passwords. Never passed on from the worker's environment. */
+#define RESERVED_PREFIX "DROVER_"
+
 /* ---- preparation (parent, before fork) --------------------------------- */
 
 static size_t vec_len(char *const *v)
@@ -105,21 +123,60 @@ static bool env_same_key(const char *a, const char *b)
 	return la == env_key_len(b) && !memcmp(a, b, la);
 }
 
-/* The parent's environment minus the overridden keys, then the overrides
- * (a later override of the same key wins). */
-static char **build_env(char *const *extra)
+/* Does the name of "KEY=VALUE" entry \p e match \p pattern (a name, or a
+ * prefix ending in '*')? */
+static bool env_matches(const char *e, const char *pattern)
 {
+	size_t kl = env_key_len(e), pl = strlen(pattern);
+
+	if (pl && pattern[pl - 1] == '*')
+		return kl >= pl - 1 && !memcmp(e, pattern, pl - 1);
+	return kl == pl && !memcmp(e, pattern, pl);
+}
+
+static bool env_listed(const char *e, const char *const *list)
+{
+	for (size_t i = 0; list && list[i]; i++)
+		if (env_matches(e, list[i]))
+			return true;
+	return false;
+}
+
+/* May the worker's entry \p e reach the child? */
+static bool env_inherited(const char *e, const drv_exec_spec_t *spec)
+{
+	if (!strncmp(e, RESERVED_PREFIX, strlen(RESERVED_PREFIX)) ||
+	    env_listed(e, (const char *const *)spec->env_deny))
+		return false;
+	return env_listed(e, base_env) ||
+	       env_listed(e, (const char *const *)spec->env_pass);
+}
+
+bool drv_exec_env_reserved(const char *pattern)
+{
+	size_t pl = strlen(pattern), rl = strlen(RESERVED_PREFIX);
+
+	if (pl && pattern[pl - 1] == '*' && pl - 1 < rl)
+		return !strncmp(RESERVED_PREFIX, pattern, pl - 1);
+	return !strncmp(pattern, RESERVED_PREFIX, rl);
+}
+
+/* The worker's entries that may be inherited, minus the overridden keys,
+ * then the spec's own entries (a later one of the same key wins). */
+static char **build_env(const drv_exec_spec_t *spec)
+{
+	char *const *extra = spec->env;
 	size_t np = vec_len(environ), ne = vec_len(extra), n = 0;
 	char **envp = calloc(np + ne + 1, sizeof(*envp));
 
 	if (!envp)
 		return NULL;
 	for (size_t i = 0; i < np; i++) {
-		bool overridden = false;
+		bool skip = !env_inherited(environ[i], spec);
 
-		for (size_t j = 0; j < ne && !overridden; j++)
-			overridden = env_same_key(environ[i], extra[j]);
-		if (!overridden)
+		for (size_t j = 0; j < ne && !skip; j++)
+			skip = env_same_key(environ[i], extra[j]);
+		if (!skip)
 			envp[n++] = environ[i];
 	}
 	for (size_t i = 0; i < ne; i++) {
@@ -241,7 +298,7 @@ static drv_err_t prep_init(struct prep *pp, const drv_exec_spec_t *spec,
 					 "KEY=VALUE", spec->env[i]);
 	}
 	pp->argv = build_argv(spec);
-	pp->envp = build_env(spec->env);
+	pp->envp = build_env(spec);
 	if (pp->argv && pp->envp)
 		pp->paths = build_paths(spec->shell ? "/bin/sh" : spec->argv[0],
 					pp->envp);

@@ -141,12 +141,13 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		if (drv_cron_next(cron, tz, after, &next)) {
 			if (n == 0)
 				rc = ctl_fail("'%s' never fires within %d "
-					      "years", expr,
+					      "years (nor before the year "
+					      "10000)", expr,
 					      DRV_CRON_SEARCH_YEARS);
 			else
 				fprintf(stderr, "droverctl: no further fire "
-					"time within %d years\n",
-					DRV_CRON_SEARCH_YEARS);
+					"time within %d years (nor before the "
+					"year 10000)\n", DRV_CRON_SEARCH_YEARS);
 			break;
 		}
 		drv_tz_to_civil(tz, next / 1000, &lc);

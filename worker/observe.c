@@ -194,6 +194,7 @@ bool observe_start(worker_t *w)
 		drv_httpd_conf_t hc = {
 			.healthz = healthz, .readyz = readyz, .arg = w,
 			.metrics = o->m,
+			.metrics_token = w->cfg->worker.metrics_token,
 		};
 		if (drv_httpd_start(w->cfg->worker.http_host,
 				    (unsigned)w->cfg->worker.http_port, &hc,

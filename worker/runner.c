@@ -57,6 +57,36 @@ static void free_env(char **env)
 	free(env);
 }
 
+/* The worker's variables the command inherits besides exec.c's base set:
+ * worker.env_pass, then the handler's env_pass. Borrowed strings. */
+static char **task_env_pass(const drv_config_t *cfg,
+			    const drv_handler_conf_t *h)
+{
+	size_t nw = cfg->worker.env_pass_cnt, nh = h->env_pass_cnt;
+	char **pass = calloc(nw + nh + 1, sizeof(*pass));
+
+	if (!pass)
+		return NULL;
+	for (size_t i = 0; i < nw; i++)
+		pass[i] = cfg->worker.env_pass[i];
+	for (size_t i = 0; i < nh; i++)
+		pass[nw + i] = h->env_pass[i];
+	return pass;
+}
+
+/* Variables that hold API tokens (api_tokens[].env): never inherited,
+ * whatever env_pass says. Borrowed strings. */
+static char **task_env_deny(const drv_config_t *cfg)
+{
+	char **deny = calloc(cfg->api_token_cnt + 1, sizeof(*deny));
+	size_t n = 0;
+
+	for (size_t i = 0; deny && i < cfg->api_token_cnt; i++)
+		if (cfg->api_tokens[i].env)
+			deny[n++] = cfg->api_tokens[i].env;
+	return deny;
+}
+
 static bool transient_code(const drv_handler_conf_t *h, int code)
 {
 	for (size_t i = 0; i < h->transient_exit_code_cnt; i++)
@@ -72,12 +102,15 @@ static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 		     drv_result_t *res)
 {
 	drv_task_t *t = &job->task;
-	char **env = task_env(h, t);
+	char **env = task_env(h, t), **pass = task_env_pass(w->cfg, h);
+	char **deny = task_env_deny(w->cfg);
 	drv_exec_spec_t spec = {
 		.argv = h->command,
 		.shell = h->shell,
 		.workdir = h->workdir,
 		.env = env,
+		.env_pass = pass,
+		.env_deny = deny,
 		.stdin_data = t->payload,
 		.stdin_len = t->payload_len,
 		.timeout_ms = h->timeout_ms,
@@ -86,13 +119,22 @@ static void run_exec(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	};
 	drv_exec_result_t er = { 0 };
 	drv_exec_t *ex = NULL;
+	bool ex_started = false;
 
-	if (drv_exec_start(&spec, &ex, res->message, sizeof(res->message))) {
-		free_env(env);
+	if (!pass || !deny) {
+		drv_fmt(res->message, sizeof(res->message),
+			"exec: out of memory");
+	} else if (drv_exec_start(&spec, &ex, res->message,
+				  sizeof(res->message)) == DRV_OK) {
+		ex_started = true;
+	}
+	free_env(env);
+	free(pass);
+	free(deny);
+	if (!ex_started) {
 		res->failure = DRV_FAILURE_PERMANENT;
 		return;
 	}
-	free_env(env);
 	pthread_mutex_lock(&w->lock);
 	job->ex = ex;
 	if (job->abandon) /* shutdown came between start and here */

@@ -19,8 +19,15 @@ int64_t drv_mono_ms(void);
  *         CLOCK_REALTIME), for pthread_cond_timedwait() and friends. */
 struct timespec drv_deadline(clockid_t clock, int64_t ms);
 
+/** The last instant RFC 3339 can write, 9999-12-31T23:59:59.999Z (its
+ *  years have four digits): later times are refused, never printed. */
+#define DRV_TIME_MAX_MS INT64_C(253402300799999)
+
 /** @brief Format \p ms since the epoch as RFC 3339 UTC with milliseconds
- *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). */
+ *         ("2026-11-26T04:17:17.123Z") into \p buf (>= 25 bytes). A time
+ *         before 1970 or after DRV_TIME_MAX_MS is written as its number
+ *         of milliseconds and "ms" ("253402300800000ms"), which no reader
+ *         takes for a time. */
 void drv_format_time(int64_t ms, char *buf, size_t size);
 
 /** @brief drv_format_time() to the second, for \p s seconds since the

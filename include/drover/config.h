@@ -123,6 +123,12 @@ typedef struct drv_handler_conf {
 	char   *workdir;         /**< exec: working directory, NULL = inherit */
 	drv_kv_t *env;           /**< exec: extra environment */
 	size_t  env_cnt;
+	char  **env_pass;        /**< exec: names (or PREFIX_* patterns) of
+				      the worker's variables the command
+				      inherits besides the base set and
+				      worker.env_pass; NULL-terminated, NULL
+				      when none; never DROVER_* */
+	size_t  env_pass_cnt;
 	int64_t timeout_ms;      /**< kill the run after this long; default
 				      worker.default_timeout */
 	int64_t output_limit;    /**< bytes of stdout/stderr kept for the log;
@@ -317,10 +323,15 @@ typedef struct drv_config {
 		int64_t  default_timeout_ms; /**< handler timeout if unset */
 		int64_t  output_limit;       /**< default handler output_limit */
 		char    *default_policy;     /**< default "standard" */
+		char   **env_pass;           /**< variables every exec command
+						  inherits (see the handler's
+						  env_pass); NULL when none */
+		size_t   env_pass_cnt;
 		bool     lifecycle_events;   /**< publish task.succeeded,
 						  task.retrying, task.dead */
 		char    *http_host;          /**< /healthz /readyz /metrics */
 		int64_t  http_port;          /**< 0 = no HTTP server */
+		char    *metrics_token;      /**< "" = /metrics open; secret */
 		drv_task_state_mode_t task_state; /**< which attempts write
 						       task state to Redis */
 		int64_t  task_state_ttl_ms;  /**< life of a task's state and
@@ -343,6 +354,7 @@ typedef struct drv_config {
 		char    *group;
 		char    *http_host;          /**< /healthz /readyz /metrics */
 		int64_t  http_port;          /**< 0 = no HTTP server */
+		char    *metrics_token;      /**< "" = /metrics open; secret */
 		int64_t  lease_ttl_ms;       /**< leader lease life */
 		int64_t  misfire_grace_ms;   /**< later than this = missed */
 		int64_t  marker_ttl_ms;      /**< least life of fire markers */
@@ -472,8 +484,10 @@ const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
  *        ("# built-in" or "# file") and the handlers, each with the keys of
  *        its type. Secrets (and the password inside redis.url or a handler
  *        url, secret-looking librdkafka properties, handler env values, http
- *        headers and plugin config values) are shown as "<redacted>". The
- *        output loads
+ *        headers and plugin config values) are shown as "<redacted>"; so are,
+ *        in any string by its look whatever its key, the password of a
+ *        URL, the value of a secret-looking NAME=value and what follows
+ *        "Bearer " or "Basic ". The output loads
  *        back with drv_config_load_string() to an equal config, redacted
  *        values aside. Nothing is allocated; \p out stays the caller's.
  */

@@ -84,7 +84,9 @@ bool drv_cron_has_seconds(const drv_cron_t *c);
  * @param next_ms   set to the fire time in milliseconds since the epoch (a
  *                  whole second) on DRV_OK.
  * @returns DRV_OK, or DRV_ERR_NOT_FOUND if the expression never matches
- *          within DRV_CRON_SEARCH_YEARS (e.g. `30 2 31 2 *`).
+ *          within DRV_CRON_SEARCH_YEARS (e.g. `30 2 31 2 *`), or its next
+ *          match is after year 9999 in UTC or in \p tz (past
+ *          DRV_TIME_MAX_MS, which RFC 3339 cannot write).
  * @remark Pure function of its arguments; any thread may call it.
  */
 drv_err_t drv_cron_next(const drv_cron_t *c, const drv_tz_t *tz,

@@ -51,8 +51,20 @@ typedef struct drv_exec_spec {
 	/** Working directory of the child; NULL = the worker's. */
 	const char *workdir;
 	/** NULL-terminated "KEY=VALUE" entries added to (and overriding) the
-	 *  worker's environment; NULL = none. */
+	 *  variables the child inherits; NULL = none. These are passed as
+	 *  given, whatever their names. */
 	char *const *env;
+	/** The child does not get the worker's whole environment. It
+	 *  inherits only the worker's PATH, HOME, USER, LOGNAME, LANG,
+	 *  LANGUAGE, LC_*, TZ and TMPDIR, plus the variables named here
+	 *  (NULL-terminated; an exact name, or a prefix ending in '*' such as
+	 *  "AWS_*"); NULL = the base set only. Variables named DROVER_*
+	 *  (drover's settings and its secrets) and those in \c env_deny are
+	 *  never inherited, even when named here. */
+	char *const *env_pass;
+	/** NULL-terminated exact names of the worker's variables that hold
+	 *  secrets (API tokens) and are never inherited; NULL = none. */
+	char *const *env_deny;
 	/** Written to the child's stdin, then stdin is closed. NULL/0 = the
 	 *  child sees an empty stdin (immediate EOF). If the child exits or
 	 *  closes stdin early, the rest is silently dropped. */
@@ -115,8 +127,9 @@ typedef struct drv_exec drv_exec_t;
  * empty signal mask, and PR_SET_PDEATHSIG=SIGKILL so it dies if the worker
  * does. Linux ties PDEATHSIG to the *thread* that forked: the starting thread
  * must live until drv_exec_wait() returns (it is the one that calls it).
- * The worker's environment (environ) is read here: do not setenv() while
- * other threads may start commands.
+ * The worker's environment (environ) is read here, and filtered as
+ * drv_exec_spec_t.env_pass says: do not setenv() while other threads may
+ * start commands.
  *
  * @param spec  borrowed; see drv_exec_spec_t for lifetimes.
  * @param out   on DRV_OK, a new handle the caller must drv_exec_destroy().
@@ -127,6 +140,16 @@ typedef struct drv_exec drv_exec_t;
  */
 drv_err_t drv_exec_start(const drv_exec_spec_t *spec, drv_exec_t **out,
 			 char *errstr, size_t errstr_size);
+
+/**
+ * @brief Could \p pattern (a variable name, or a prefix ending in '*')
+ *        match one of drover's own DROVER_* variables, which no command
+ *        ever inherits? True for "DROVER_REDIS_PASSWORD", "DROVER_*",
+ *        "DRO*" and "*"; the config loader refuses such env_pass entries.
+ * @param pattern  borrowed; NUL-terminated.
+ * @locality any thread.
+ */
+bool drv_exec_env_reserved(const char *pattern);
 
 /**
  * @brief The child's process group id (== its pid), or -1 if it never ran.

@@ -18,6 +18,14 @@
  * Every response is text/plain; connections are kept alive. The query
  * string is ignored.
  *
+ * Slow clients: the server keeps at most 64 connections and
+ * drv_httpd_conf_t.max_per_client per client address; a new connection
+ * over either limit displaces the oldest one (of that client, or of all)
+ * rather than waiting, and every request has an absolute deadline
+ * (drv_httpd_conf_t.request_deadline_ms) that trickled bytes do not
+ * extend. So /healthz is answered at once however many slow connections
+ * one client holds.
+ *
  * Threads: the callbacks and drv_metrics_render() run on the server's one
  * thread, one request at a time; a slow callback delays every other
  * request, so they should only read state the process already keeps.
@@ -27,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drover/error.h"
 #include "drover/metrics.h"
@@ -68,7 +77,26 @@ typedef struct drv_httpd_conf {
 	drv_httpd_readyz_fn  readyz;  /**< NULL: always ready */
 	void *arg;                    /**< passed to both callbacks */
 	drv_metrics_t *metrics;       /**< NULL: /metrics is 404 */
+	/** NULL or "": /metrics is open. Otherwise /metrics wants
+	 *  "Authorization: Bearer <this>" and answers 401 without it;
+	 *  /healthz and /readyz stay open. Read (hashed) by
+	 *  drv_httpd_start() only; not kept. */
+	const char *metrics_token;
+	/** A request not answered this long after its connection was
+	 *  accepted (or after the answer before it, kept alive) is cut off,
+	 *  however steadily its bytes trickle in; <= 0 =
+	 *  DRV_HTTPD_REQUEST_DEADLINE_MS. */
+	int64_t request_deadline_ms;
+	/** Connections one client address may hold; one more displaces its
+	 *  oldest, so a fresh probe is never refused. 0 =
+	 *  DRV_HTTPD_MAX_PER_CLIENT. */
+	unsigned max_per_client;
 } drv_httpd_conf_t;
+
+/** Default drv_httpd_conf_t.request_deadline_ms. */
+#define DRV_HTTPD_REQUEST_DEADLINE_MS 5000
+/** Default drv_httpd_conf_t.max_per_client. */
+#define DRV_HTTPD_MAX_PER_CLIENT 8
 
 /** A running server. Opaque; made by drv_httpd_start(). */
 typedef struct drv_httpd drv_httpd_t;

@@ -86,8 +86,11 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 	drv_fmt(ctx->out, sizeof(ctx->out), "%s/out.txt", ctx->dir);
 	drv_fmt(ctx->prefix, sizeof(ctx->prefix), "it%dx%d%ld.", (int)getpid(),
 		seq++, (long)time(NULL) % 100000);
-	/* Handlers find the output file through OUT. */
+	/* Handlers find the output file through OUT, which the workers'
+	 * exec commands inherit only because it is allow-listed (they do
+	 * not get the worker's whole environment). */
 	setenv("OUT", ctx->out, 1);
+	setenv("DROVER_WORKER_ENV_PASS", "OUT", 1);
 	/* Redis keys of a namespace of its own too (breakers, marks,
 	 * interventions): the environment wins over any key_prefix the test
 	 * writes, and every process of the test reads the same. */

@@ -91,6 +91,22 @@ static char *dump(const drv_config_t *cfg)
 	return buf;
 }
 
+/* Load \p yaml into *cfg and dump it; none of \p secrets may show.
+ * Returns the dump (caller frees). */
+static char *dump_without(const char *yaml, drv_config_t **cfg,
+			  const char *const *secrets, size_t n)
+{
+	char err[256] = "", *out;
+
+	cr_assert_eq(load_text(yaml, NULL, cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	out = dump(*cfg);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_null(strstr(out, secrets[i]), "%s leaked:\n%s",
+			       secrets[i], out);
+	return out;
+}
+
 static void assert_str_or_null_eq(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -671,6 +687,44 @@ Test(config, error_duplicate_handler_and_env)
 			  "    env: {1A: x}\n", NULL,
 		"f.yaml:4:11: handlers.a.env: '1A' is not a valid "
 		"environment variable name");
+}
+
+/* Issue 17 item 3: env_pass names what an exec command inherits; drover's
+ * own DROVER_* variables (its secrets among them) cannot be listed. */
+Test(config, env_pass_lists_and_refuses_drover_variables)
+{
+	char *envp[] = { "DROVER_WORKER_ENV_PASS=OUT,HTTP_*", NULL };
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(load_text("handlers:\n  a:\n    command: [x]\n"
+			       "    env_pass: [AWS_*, http_proxy]\n", envp,
+			       &cfg, err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(cfg->handlers[0].env_pass_cnt, 2);
+	cr_assert_str_eq(cfg->handlers[0].env_pass[0], "AWS_*");
+	cr_assert_str_eq(cfg->handlers[0].env_pass[1], "http_proxy");
+	cr_assert_null(cfg->handlers[0].env_pass[2]);
+	cr_assert_eq(cfg->worker.env_pass_cnt, 2);
+	cr_assert_str_eq(cfg->worker.env_pass[0], "OUT");
+	cr_assert_str_eq(cfg->worker.env_pass[1], "HTTP_*");
+	drv_config_destroy(cfg);
+
+	expect_text_error("handlers:\n  a:\n    command: [x]\n"
+			  "    env_pass: [HOME, DROVER_REDIS_PASSWORD]\n", NULL,
+		"f.yaml:4:22: handlers.a.env_pass: 'DROVER_REDIS_PASSWORD' "
+		"would pass drover's own DROVER_* variables (settings and "
+		"secrets such as DROVER_REDIS_PASSWORD), which exec commands "
+		"never get");
+	expect_text_error("worker:\n  env_pass: [DRO*]\n", NULL,
+		"f.yaml:2:14: worker.env_pass: 'DRO*' would pass drover's own "
+		"DROVER_* variables (settings and secrets such as "
+		"DROVER_REDIS_PASSWORD), which exec commands never get");
+	expect_text_error("worker:\n  env_pass: ['*']\n", NULL,
+		"f.yaml:2:14: worker.env_pass: '*' is not a variable name or a "
+		"name prefix and '*' (like AWS_*)");
+	expect_text_error("worker:\n  env_pass: [A=B]\n", NULL,
+		"f.yaml:2:14: worker.env_pass: 'A=B' is not a variable name or "
+		"a name prefix and '*' (like AWS_*)");
 }
 
 Test(config, error_handler_shapes)
@@ -1601,12 +1655,8 @@ Test(config, dump_redacts_handler_secrets)
 	drv_config_t *cfg = NULL, *back = NULL;
 	char err[256] = "", *out;
 
-	cr_assert_eq(load_text(handler_secret_yaml, NULL, &cfg, err,
-			       sizeof(err)), DRV_OK, "%s", err);
-	out = dump(cfg);
-	for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
-		cr_assert_null(strstr(out, secrets[i]), "%s leaked:\n%s",
-			       secrets[i], out);
+	out = dump_without(handler_secret_yaml, &cfg, secrets,
+			   sizeof(secrets) / sizeof(secrets[0]));
 	cr_assert_not_null(strstr(out, "    url: \"https://bot:<redacted>@"
 				  "api.example.com/x\"\n"), "%s", out);
 	cr_assert_not_null(strstr(out, "    headers: {\"Authorization\": "
@@ -1625,6 +1675,52 @@ Test(config, dump_redacts_handler_secrets)
 	cr_assert_str_eq(back->handlers[0].headers[0].value, "<redacted>");
 	cr_assert_str_eq(back->handlers[0].headers[4].value, "text/plain");
 	cr_assert_str_eq(back->handlers[1].plugin_config[2].value, "eu");
+	free(out);
+	drv_config_destroy(back);
+	drv_config_destroy(cfg);
+}
+
+/* Issue 17 item 8: secrets are redacted by their look too, not only by
+ * the name of their key: URL credentials in env, plugin config and header
+ * values, secret-looking NAME=value pairs (sasl.oauthbearer.config, a
+ * command's --password=), bearer tokens under any header name. */
+Test(config, dump_redacts_secrets_by_their_look)
+{
+	static const char *const yaml =
+		"kafka:\n  properties:\n"
+		"    sasl.oauthbearer.config: \"clientId=drover "
+		"clientSecret=oauthsecret1 scope=kafka\"\n"
+		"handlers:\n  a:\n"
+		"    command: [tool, \"--password=argsecret2\", --verbose]\n"
+		"    env: {DB_URL: \"postgres://app:envsecret3@db:5432/x\"}\n"
+		"  h:\n    type: http\n    url: \"https://h.example/x\"\n"
+		"    headers: {X-Upstream: \"Bearer hdrsecret4\"}\n"
+		"  p:\n    type: plugin\n    plugin: /x.so\n"
+		"    config: {dsn: \"mysql://root:cfgsecret5@db/x?sslmode=on\","
+		" hook: \"https://tokensecret6@hooks.example/y\"}\n";
+	static const char *const secrets[] = {
+		"oauthsecret1", "argsecret2", "envsecret3", "hdrsecret4",
+		"cfgsecret5", "tokensecret6",
+	};
+	drv_config_t *cfg = NULL, *back = NULL;
+	char err[256] = "", *out;
+
+	out = dump_without(yaml, &cfg, secrets,
+			   sizeof(secrets) / sizeof(secrets[0]));
+	cr_assert_not_null(strstr(out, "\"clientId=drover "
+		"clientSecret=<redacted> scope=kafka\""), "%s", out);
+	cr_assert_not_null(strstr(out, "[\"tool\", "
+		"\"--password=<redacted>\", \"--verbose\"]"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"postgres://app:<redacted>@db:5432/"
+				  "x\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"Bearer <redacted>\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"mysql://root:<redacted>@db/x?"
+				  "sslmode=on\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"https://<redacted>@hooks.example/"
+				  "y\""), "%s", out);
+	/* and it still loads */
+	cr_assert_eq(load_text(out, NULL, &back, err, sizeof(err)), DRV_OK,
+		     "%s\n%s", err, out);
 	free(out);
 	drv_config_destroy(back);
 	drv_config_destroy(cfg);

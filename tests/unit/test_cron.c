@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "drover/clock.h"
 #include "drover/cron.h"
 #include "drover/tz.h"
 
@@ -365,6 +366,42 @@ Test(cron_next, fractional_and_negative_after)
 	cr_expect_eq(drv_cron_next(c, NULL, -1000, &next), DRV_OK);
 	cr_expect_eq(next, 0);
 	drv_cron_free(c);
+}
+
+/* Issue 17 item 8: no fire time past 9999-12-31T23:59:59Z, in UTC or in
+ * the zone's wall time (RFC 3339 has four-digit years); before the fix the
+ * next fires were 10000-01-01 and on, printed as invalid RFC 3339. */
+Test(cron_next, stops_before_year_10000)
+{
+	drv_tz_t *tokyo = zone("Asia/Tokyo");
+	char got[64], printed[40];
+	drv_cron_t *c;
+	int64_t next;
+
+	cr_assert_eq(drv_cron_parse("0 0 * * *", &c, NULL, 0), DRV_OK);
+	cr_assert_eq(drv_cron_next(c, NULL, ms("9999-12-30T12:00:00Z"),
+				   &next), DRV_OK);
+	fmt(next, got, sizeof(got));
+	cr_expect_str_eq(got, "9999-12-31T00:00:00Z");
+	cr_expect_eq(drv_cron_next(c, NULL, next, &next), DRV_ERR_NOT_FOUND);
+	drv_cron_free(c);
+
+	/* midnight in Tokyo on 10000-01-01 is 9999-12-31T15:00Z: a UTC time
+	 * RFC 3339 can write, but a wall time it cannot */
+	cr_assert_eq(drv_cron_parse("0 0 * * *", &c, NULL, 0), DRV_OK);
+	cr_assert_eq(drv_cron_next(c, tokyo, ms("9999-12-30T00:00:00Z"),
+				   &next), DRV_OK);
+	fmt(next, got, sizeof(got));
+	cr_expect_str_eq(got, "9999-12-30T15:00:00Z");
+	cr_expect_eq(drv_cron_next(c, tokyo, next, &next),
+		     DRV_ERR_NOT_FOUND);
+	drv_cron_free(c);
+	drv_tz_free(tokyo);
+
+	drv_format_time(DRV_TIME_MAX_MS, printed, sizeof(printed));
+	cr_expect_str_eq(printed, "9999-12-31T23:59:59.999Z");
+	drv_format_time(DRV_TIME_MAX_MS + 1, printed, sizeof(printed));
+	cr_expect_str_eq(printed, "253402300800000ms");
 }
 
 Test(cron_next, impossible_is_not_found)

@@ -219,7 +219,9 @@ Test(exec, env_added_and_overrides_parent)
 			 NULL };
 	char *env[] = { "DROVER_TASK_ID=01JTASK", "DRV_T_OVR=first",
 			"DRV_T_OVR=child", NULL };
-	drv_exec_spec_t spec = { .argv = argv, .shell = true, .env = env };
+	char *pass[] = { "DRV_T_KEEP", "DRV_T_OVR", NULL };
+	drv_exec_spec_t spec = { .argv = argv, .shell = true, .env = env,
+				 .env_pass = pass };
 	drv_exec_result_t res;
 
 	setenv("DRV_T_OVR", "parent", 1);
@@ -227,6 +229,62 @@ Test(exec, env_added_and_overrides_parent)
 	res = run_spec(&spec);
 	cr_assert_str_eq(res.output, "01JTASK/child/kept\n");
 	drv_exec_result_release(&res);
+}
+
+/* Is \p line one whole line of \p text? */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (!strncmp(p, line, n) && (p[n] == '\n' || !p[n]))
+			return true;
+	return false;
+}
+
+/* Issue 17 item 3: the child gets the base set, the allow-listed
+ * variables and the spec's own entries, never the worker's secrets. */
+Test(exec, env_explicit_never_secrets)
+{
+	char *argv[] = { "env", NULL };
+	char *env[] = { "DROVER_TASK_ID=01JTASK", "GIVEN=yes", NULL };
+	char *pass[] = { "DRV_T_PASS", "DRV_T_PFX_*", "MY_API_TOKEN",
+			 "DROVER_*", NULL };
+	char *deny[] = { "MY_API_TOKEN", NULL };
+	drv_exec_spec_t spec = { .argv = argv, .env = env, .env_pass = pass,
+				 .env_deny = deny };
+	drv_exec_result_t res;
+	char *out;
+
+	setenv("DROVER_REDIS_PASSWORD", "redis-s3cret", 1);
+	setenv("DROVER_KAFKA_PROPERTY_SASL_PASSWORD", "sasl-s3cret", 1);
+	setenv("MY_API_TOKEN", "token-s3cret", 1);
+	setenv("DRV_T_UNLISTED", "unlisted-value", 1);
+	setenv("DRV_T_PASS", "passed", 1);
+	setenv("DRV_T_PFX_ONE", "one", 1);
+	setenv("LC_ALL", "C", 1);
+	res = run_spec(&spec);
+	out = res.output;
+	cr_assert_eq(res.exit_code, 0, "%s", out);
+	cr_assert_null(strstr(out, "s3cret"), "a secret leaked:\n%s", out);
+	cr_assert_null(strstr(out, "DROVER_REDIS"), "%s", out);
+	cr_assert_null(strstr(out, "DROVER_KAFKA"), "%s", out);
+	cr_assert_null(strstr(out, "unlisted-value"), "%s", out);
+	cr_assert(has_line(out, "DRV_T_PASS=passed"), "%s", out);
+	cr_assert(has_line(out, "DRV_T_PFX_ONE=one"), "%s", out);
+	cr_assert(has_line(out, "LC_ALL=C"), "%s", out);
+	cr_assert(has_line(out, "DROVER_TASK_ID=01JTASK"), "%s", out);
+	cr_assert(has_line(out, "GIVEN=yes"), "%s", out);
+	if (getenv("PATH")) {
+		char path[4096];
+
+		drv_fmt(path, sizeof(path), "PATH=%s", getenv("PATH"));
+		cr_assert(has_line(out, path), "PATH not passed:\n%s", out);
+	}
+	drv_exec_result_release(&res);
+	unsetenv("DROVER_REDIS_PASSWORD");
+	unsetenv("DROVER_KAFKA_PROPERTY_SASL_PASSWORD");
+	unsetenv("MY_API_TOKEN");
 }
 
 Test(exec, argv_passed_verbatim_without_shell)

@@ -3,18 +3,27 @@
  * server on an ephemeral loopback port and talks to it with libcurl —
  * /healthz alive and not, /readyz ready, degraded and not ready, /metrics
  * text and content type, 404, 405, HEAD, keep-alive, that callbacks run on
- * the server thread, a busy port and an unbindable address, and stopping
- * an idle server. Nothing leaves 127.0.0.1.
+ * the server thread, a busy port and an unbindable address, stopping an
+ * idle server, and slow clients: 64 connections trickling bytes do not
+ * keep /healthz from answering, and a trickled request is cut at its
+ * deadline. Nothing leaves 127.0.0.1.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
+#include "drover/clock.h"
 #include "drover/httpd.h"
 #include "drover/metrics.h"
 #include "drover/str.h"
@@ -105,7 +114,6 @@ static void fetch_with(CURL *easy, unsigned port, const char *method,
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
 	if (method != NULL && strcmp(method, "HEAD") == 0) {
 		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
@@ -129,6 +137,7 @@ static void fetch(unsigned port, const char *method, const char *path,
 	CURL *easy = curl_easy_init();
 
 	cr_assert_not_null(easy);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
 	fetch_with(easy, port, method, path, r);
 	curl_easy_cleanup(easy);
 }
@@ -338,6 +347,7 @@ Test(httpd, keep_alive_serves_many_requests)
 	long conns = 0, total = 0;
 	struct reply r;
 
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
 	for (int i = 0; i < 20; i++) {
 		fetch_with(easy, port, NULL, i % 2 ? "/readyz" : "/metrics",
 			   &r);
@@ -411,4 +421,159 @@ Test(httpd, stop_idle_and_null)
 				     sizeof(errstr)), DRV_OK, "%s", errstr);
 	cr_assert_eq(drv_httpd_port(d), port);
 	drv_httpd_stop(d);
+}
+
+/* ---- slow clients (issue 17 item 4) ------------------------------------ */
+
+#define SLOW_CONNS 64
+
+struct trickle {
+	unsigned port;
+	int fds[SLOW_CONNS];
+	int opened;            /* connections that were accepted at first */
+	atomic_bool stop;
+	atomic_int alive;      /* still open at the last byte sent */
+	pthread_t thread;
+};
+
+static int connect_loopback(unsigned port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0,
+		     "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Every 200 ms, one more byte of a header line that never ends, on every
+ * connection: enough to reset any idle timeout. */
+static void *trickle_main(void *arg)
+{
+	struct trickle *t = arg;
+
+	while (!atomic_load(&t->stop)) {
+		int alive = 0;
+
+		for (int i = 0; i < SLOW_CONNS; i++)
+			if (t->fds[i] >= 0 &&
+			    send(t->fds[i], "x", 1, MSG_NOSIGNAL) == 1)
+				alive++;
+		atomic_store(&t->alive, alive);
+		usleep(200 * 1000);
+	}
+	return NULL;
+}
+
+static void trickle_start(struct trickle *t, unsigned port)
+{
+	memset(t, 0, sizeof(*t));
+	t->port = port;
+	for (int i = 0; i < SLOW_CONNS; i++) {
+		t->fds[i] = connect_loopback(port);
+		cr_assert_eq(send(t->fds[i], "GET /healthz HTTP/1.1\r\nX-Slow: ",
+				  31, MSG_NOSIGNAL), 31);
+	}
+	cr_assert_eq(pthread_create(&t->thread, NULL, trickle_main, t), 0);
+}
+
+static void trickle_stop(struct trickle *t)
+{
+	atomic_store(&t->stop, true);
+	pthread_join(t->thread, NULL);
+	for (int i = 0; i < SLOW_CONNS; i++)
+		close(t->fds[i]);
+}
+
+/* 64 connections from one address trickling a header byte by byte must
+ * not keep /healthz from answering at once. Before the fix they held every
+ * connection slot for as long as they kept trickling (the idle timeout
+ * restarts on each byte), and the probe waited in the backlog. */
+Test(httpd, healthz_answered_despite_slow_clients)
+{
+	unsigned port = start();
+	struct trickle t;
+	struct reply r;
+	CURL *easy = curl_easy_init();
+	int64_t t0;
+
+	trickle_start(&t, port);
+	usleep(1000 * 1000); /* let them all be accepted and trickle */
+	t0 = drv_mono_ms();
+	cr_assert_not_null(easy);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 4000L);
+	fetch_with(easy, port, NULL, "/healthz", &r);
+	curl_easy_cleanup(easy);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(r.body, "ok\n");
+	cr_assert_lt(drv_mono_ms() - t0, 1000, "/healthz took %lld ms",
+		     (long long)(drv_mono_ms() - t0));
+	trickle_stop(&t);
+}
+
+/* A request that is still coming in when its deadline passes is cut off,
+ * however steadily its bytes trickle in. */
+Test(httpd, trickled_request_cut_at_deadline)
+{
+	drv_httpd_conf_t conf = { .request_deadline_ms = 1000 };
+	char errstr[256] = "", buf[256];
+	int64_t t0 = drv_mono_ms();
+	int fd;
+	ssize_t n = 1;
+
+	cr_assert_eq(drv_httpd_start("127.0.0.1", 0, &conf, &httpd, errstr,
+				     sizeof(errstr)), DRV_OK, "%s", errstr);
+	fd = connect_loopback(drv_httpd_port(httpd));
+	send(fd, "GET /healthz HTTP/1.1\r\nX-Slow: ", 31, MSG_NOSIGNAL);
+	while (drv_mono_ms() - t0 < 8000) {
+		struct timeval tv = { 0, 200 * 1000 };
+
+		if (send(fd, "x", 1, MSG_NOSIGNAL) != 1)
+			break;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			break;
+	}
+	close(fd);
+	cr_assert_lt(drv_mono_ms() - t0, 2500, "still open after %lld ms",
+		     (long long)(drv_mono_ms() - t0));
+}
+
+/* With a metrics token, /metrics wants it as a bearer token; the probes
+ * stay open. */
+Test(httpd, metrics_token_required)
+{
+	drv_httpd_conf_t conf = { .metrics = metrics,
+				  .metrics_token = "s3cret-token" };
+	char errstr[256] = "";
+	struct curl_slist *hdr = NULL;
+	struct reply r;
+	unsigned port;
+	CURL *easy;
+
+	cr_assert_eq(drv_httpd_start("127.0.0.1", 0, &conf, &httpd, errstr,
+				     sizeof(errstr)), DRV_OK, "%s", errstr);
+	port = drv_httpd_port(httpd);
+	fetch(port, NULL, "/metrics", &r);
+	cr_assert_eq(r.status, 401);
+	fetch(port, NULL, "/healthz", &r);
+	cr_assert_eq(r.status, 200);
+
+	easy = curl_easy_init();
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 10000L);
+	hdr = curl_slist_append(hdr, "Authorization: Bearer wrong");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdr);
+	fetch_with(easy, port, NULL, "/metrics", &r);
+	cr_assert_eq(r.status, 401);
+	curl_slist_free_all(hdr);
+	hdr = curl_slist_append(NULL, "Authorization: bearer s3cret-token");
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdr);
+	fetch_with(easy, port, NULL, "/metrics", &r);
+	cr_assert_eq(r.status, 200);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(easy);
 }

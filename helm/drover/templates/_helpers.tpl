@@ -194,6 +194,17 @@ config.worker.shutdown_grace.
       key: {{ .passwordKey }}
 {{- end }}
 {{- end }}
+{{- with .Values.secrets.metricsToken }}
+{{- if .existingSecret }}
+{{- range $var := list "DROVER_WORKER_METRICS_TOKEN" "DROVER_COORDINATOR_METRICS_TOKEN" }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.secrets.metricsToken.existingSecret }}
+      key: {{ $.Values.secrets.metricsToken.key }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -402,7 +403,8 @@ func TestConfigMapPassesConfigCheck(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s: %s/%s: droverctl config check: %v\n%s", f, name, c.Name, err, out)
 				} else if strings.Contains(string(out), "from-secret-DROVER_REDIS_PASSWORD") ||
-					strings.Contains(string(out), "from-secret-DROVER_KAFKA_PROPERTY_SASL_PASSWORD") {
+					strings.Contains(string(out), "from-secret-DROVER_KAFKA_PROPERTY_SASL_PASSWORD") ||
+					strings.Contains(string(out), "from-secret-DROVER_WORKER_METRICS_TOKEN") {
 					t.Errorf("%s: a password is printed by config check:\n%s", f, out)
 				} else if strings.Contains(f, "secrets") && !strings.Contains(string(out), `"sasl.username": "from-secret-DROVER_KAFKA_PROPERTY_SASL_USERNAME"`) {
 					t.Errorf("%s: the SASL user name from the environment is not in effect:\n%s", f, out)
@@ -532,6 +534,37 @@ func TestHooks(t *testing.T) {
 	}
 	if out, err := renderErr(t, nil, "tests.handler=nosuch"); err == nil || !strings.Contains(out, "not in config.handlers") {
 		t.Errorf("a test handler missing from config.handlers was accepted: %s", out)
+	}
+}
+
+// With secrets.metricsToken, both daemons read the /metrics token from the
+// Secret and the ServiceMonitors send it as a bearer token (issue 17).
+func TestMetricsToken(t *testing.T) {
+	objs := render(t, []string{"ci/monitoring-values.yaml"})
+	for name, p := range pods(objs) {
+		got := map[string]string{}
+		for _, e := range p.Containers[0].Env {
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				got[e.Name] = e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+			}
+		}
+		for _, v := range []string{"DROVER_WORKER_METRICS_TOKEN", "DROVER_COORDINATOR_METRICS_TOKEN"} {
+			if got[v] != "drover-metrics/metrics-token" {
+				t.Errorf("%s: %s from %q, want drover-metrics/metrics-token", name, v, got[v])
+			}
+		}
+	}
+	for _, sm := range all[monitoringv1.ServiceMonitor](objs) {
+		a := sm.Spec.Endpoints[0].Authorization
+		if a == nil || a.Type != "Bearer" || a.Credentials == nil ||
+			a.Credentials.Name != "drover-metrics" || a.Credentials.Key != "metrics-token" {
+			t.Errorf("%s: endpoint authorization %+v, want Bearer from drover-metrics/metrics-token", sm.Name, a)
+		}
+	}
+	for _, sm := range all[monitoringv1.ServiceMonitor](render(t, nil, "serviceMonitor.enabled=true")) {
+		if sm.Spec.Endpoints[0].Authorization != nil {
+			t.Errorf("%s: authorization without a metrics token", sm.Name)
+		}
 	}
 }
 
