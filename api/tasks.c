@@ -157,21 +157,11 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
 	char err[256];
 	drv_err_t rc;
 
-	if (!strcmp(name, "cursor")) {
-		if (*value) {
-			a->cursor = value;
-			return true;
-		}
-		api_problem(call, 400, NULL, "cursor: empty");
-		return false;
-	}
-	if (!strcmp(name, "limit")) {
-		if (!drv_parse_int(value, 1, DRV_TASK_LIST_MAX, &a->limit))
-			return true;
-		api_problem(call, 400, NULL, "limit must be 1..%d",
-			    DRV_TASK_LIST_MAX);
-		return false;
-	}
+	int page = api_page_param(call, name, value, &a->cursor,
+				  &a->limit, DRV_TASK_LIST_MAX);
+
+	if (page)
+		return page > 0;
 	rc = drv_task_filter_set(&a->f, call->api->cfg, name, value, a->now,
 				 err, sizeof(err));
 	if (rc == DRV_ERR_NOT_FOUND)
