@@ -333,6 +333,11 @@ bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg);
  *           neither, -1 when bad (the 400 replied). */
 int api_page_param(api_call_t *call, const char *name, const char *value,
 		   const char **cursor, int64_t *limit, int64_t max);
+/** @brief What setting query filter \p name gave (\p rc, \p err): false
+ *         with the 400 replied (DRV_ERR_NOT_FOUND: an unknown query
+ *         parameter), true on DRV_OK. */
+bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,
+		   const char *err);
 /** @brief This thread's Redis connection, connecting if need be; on
  *         failure a 503 problem is replied and NULL returned. */
 redisContext *api_redis(api_call_t *call);

@@ -32,12 +32,7 @@ static bool audit_param(api_call_t *call, const char *name,
 		return page > 0;
 	rc = drv_audit_filter_set(&a->f, name, value, a->now, err,
 				  sizeof(err));
-	if (rc == DRV_ERR_NOT_FOUND)
-		api_problem(call, 400, NULL, "unknown query parameter "
-			    "'%.40s'", name);
-	else if (rc)
-		api_problem(call, 400, NULL, "%s: %s", name, err);
-	return rc == DRV_OK;
+	return api_filter_rc(call, rc, name, err);
 }
 
 static void list(api_call_t *call)

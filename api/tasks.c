@@ -164,12 +164,7 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
 		return page > 0;
 	rc = drv_task_filter_set(&a->f, call->api->cfg, name, value, a->now,
 				 err, sizeof(err));
-	if (rc == DRV_ERR_NOT_FOUND)
-		api_problem(call, 400, NULL, "unknown query parameter "
-			    "'%.40s'", name);
-	else if (rc)
-		api_problem(call, 400, NULL, "%s: %s", name, err);
-	return rc == DRV_OK;
+	return api_filter_rc(call, rc, name, err);
 }
 
 static void list(api_call_t *call)
