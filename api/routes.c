@@ -274,7 +274,8 @@ static void add_path(const api_route_t *r, void *arg)
 	json_object_set_new(item, method, operation(r));
 }
 
-/* The names this deployment knows, as enums of TaskSubmit: a handler
+/* The names this deployment knows, as enums of TaskSubmit (and
+ * TaskRetry's policy): a handler
  * outside the config's list, or an unknown policy, is refused anyway. */
 static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 {
@@ -292,7 +293,11 @@ static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 	names = json_array();
 	for (size_t i = 0; i < cfg->policy_cnt; i++)
 		json_array_append_new(names, json_string(cfg->policies[i].name));
-	json_object_set_new(json_object_get(props, "policy"), "enum", names);
+	json_object_set(json_object_get(props, "policy"), "enum", names);
+	/* a retry's new policy too */
+	json_object_set_new(json_object_get(json_object_get(json_object_get(
+		schemas, "TaskRetry"), "properties"), "policy"), "enum",
+		names);
 }
 
 json_t *api_openapi(const drv_config_t *cfg)
