@@ -219,6 +219,9 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 	"\"skipped\"]}"
 
 
+/* schedules.c: the time zones a schedule may name (borrowed, made once). */
+json_t *api_zone_names(void);
+
 /* queues.c: the queued tasks of GET /tasks?state=queued through the
  * server's queue reader (waits for a sample being taken). */
 drv_err_t api_queued_list(api_call_t *call, redisContext *c,

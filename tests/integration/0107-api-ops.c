@@ -283,3 +283,134 @@ Test(api_ops, task_retry, .timeout = 180)
 	it_stop(coord, SIGTERM, 10000);
 	it_teardown(&ctx);
 }
+
+/* `droverctl schedule show ID --json`: the definition's \p key, or NULL
+ * when droverctl knows no such schedule. New reference. */
+static json_t *ctl_def(it_ctx_t *ctx, const char *id, const char *key)
+{
+	char *out = NULL;
+	json_t *j, *v = NULL;
+
+	if (it_ctl(ctx, &out, "schedule", "show", id, "--json", NULL) == 0) {
+		j = json_loads(out, 0, NULL);
+		cr_assert_not_null(j, "not JSON: %s", out);
+		v = json_incref(json_object_get(json_object_get(j,
+						"definition"), key));
+		json_decref(j);
+	}
+	free(out);
+	return v;
+}
+
+Test(api_ops, schedule_add_update_delete, .timeout = 120)
+{
+	it_ctx_t ctx;
+	pid_t coord;
+	int port;
+	json_t *o, *v;
+	char *out = NULL;
+
+	it_setup(&ctx, handlers);
+	it_topics(&ctx);
+	/* after the api: keys, a top-level section: a file schedule */
+	port = it_api_start(&ctx, "IT_API_TOKEN_0107", OPS, VIEWER,
+			    "schedules:\n  filed:\n    cron: \"@daily\"\n"
+			    "    handler: picky\n", &coord);
+
+	/* add: 201 with the row; droverctl sees it */
+	cr_assert_eq(api(port, "POST", "/api/v1/schedules", OPS,
+			 "{\"id\": \"backup\", \"cron\": \"0 3 * * *\", "
+			 "\"timezone\": \"Europe/Paris\", \"handler\": \"picky\", "
+			 "\"payload\": {\"full\": true}, \"labels\": "
+			 "{\"team\": \"ops\"}}", &o), 201);
+	cr_assert_str_eq(str(o, "id"), "backup");
+	cr_assert_str_eq(str(o, "source"), "runtime");
+	cr_assert_str_eq(str(json_object_get(o, "definition"), "cron"),
+			 "0 3 * * *");
+	json_decref(o);
+	v = ctl_def(&ctx, "backup", "timezone");
+	cr_assert_str_eq(json_string_value(v), "Europe/Paris");
+	json_decref(v);
+	cr_assert_eq(status_of(port, "POST", "/api/v1/schedules", OPS,
+			       "{\"id\": \"backup\", \"cron\": \"@daily\", "
+			       "\"handler\": \"picky\"}"), 409, "twice");
+
+	/* bad definitions: 400 naming the member; a viewer may not */
+	cr_assert_eq(api(port, "POST", "/api/v1/schedules", OPS,
+			 "{\"id\": \"b2\", \"cron\": \"61 * * * *\", "
+			 "\"handler\": \"picky\"}", &o), 400);
+	cr_assert_str_eq(str(o, "pointer"), "/cron");
+	json_decref(o);
+	cr_assert_eq(api(port, "POST", "/api/v1/schedules", OPS,
+			 "{\"id\": \"b2\", \"cron\": \"@daily\", "
+			 "\"handler\": \"nope\"}", &o), 400);
+	cr_assert_str_eq(str(o, "pointer"), "/handler");
+	json_decref(o);
+	cr_assert_eq(status_of(port, "POST", "/api/v1/schedules", OPS,
+			       "{\"id\": \"b2\", \"cron\": \"@daily\", "
+			       "\"handler\": \"picky\", \"timezone\": "
+			       "\"Mars/Olympus\"}"), 400);
+	cr_assert_eq(status_of(port, "POST", "/api/v1/schedules", OPS,
+			       "{\"id\": \"B 2\", \"cron\": \"@daily\", "
+			       "\"handler\": \"picky\"}"), 400);
+	cr_assert_eq(status_of(port, "POST", "/api/v1/schedules", OPS,
+			       "{\"cron\": \"@daily\", \"handler\": "
+			       "\"picky\"}"), 400, "no id");
+	cr_assert_eq(status_of(port, "POST", "/api/v1/schedules", VIEWER,
+			       "{\"id\": \"b2\", \"cron\": \"@daily\", "
+			       "\"handler\": \"picky\"}"), 403);
+	v = ctl_def(&ctx, "b2", "cron");
+	cr_assert_null(v, "a refused schedule was stored");
+
+	/* update: given members change, labels merge, the rest stays */
+	cr_assert_eq(api(port, "PATCH", "/api/v1/schedules/backup", OPS,
+			 "{\"cron\": \"0 4 * * *\", \"labels\": {\"tier\": "
+			 "\"gold\"}}", &o), 200);
+	cr_assert_str_eq(str(json_object_get(o, "definition"), "cron"),
+			 "0 4 * * *");
+	json_decref(o);
+	v = ctl_def(&ctx, "backup", "labels");
+	cr_assert_str_eq(str(v, "team"), "ops");
+	cr_assert_str_eq(str(v, "tier"), "gold");
+	json_decref(v);
+	v = ctl_def(&ctx, "backup", "timezone");
+	cr_assert_str_eq(json_string_value(v), "Europe/Paris");
+	json_decref(v);
+	cr_assert_eq(status_of(port, "PATCH", "/api/v1/schedules/backup", OPS,
+			       "{\"priority\": 0}"), 400);
+	cr_assert_eq(status_of(port, "PATCH", "/api/v1/schedules/nope", OPS,
+			       "{\"cron\": \"@daily\"}"), 404);
+
+	/* a config file's schedule is changed in the file: 409 */
+	cr_assert_eq(api(port, "PATCH", "/api/v1/schedules/filed", OPS,
+			 "{\"cron\": \"@daily\"}", &o), 409);
+	cr_assert(strstr(str(o, "detail"), "defined in"), "%s",
+		  str(o, "detail"));
+	json_decref(o);
+	cr_assert_eq(status_of(port, "DELETE", "/api/v1/schedules/filed", OPS,
+			       NULL), 409);
+
+	/* delete: gone for droverctl too; again is 404 */
+	cr_assert_eq(status_of(port, "DELETE", "/api/v1/schedules/backup",
+			       VIEWER, NULL), 403);
+	cr_assert_eq(api(port, "DELETE", "/api/v1/schedules/backup", OPS,
+			 NULL, &o), 200);
+	cr_assert(json_is_true(json_object_get(o, "deleted")));
+	json_decref(o);
+	cr_assert_null(ctl_def(&ctx, "backup", "cron"));
+	cr_assert_eq(status_of(port, "DELETE", "/api/v1/schedules/backup", OPS,
+			       NULL), 404);
+
+	/* each change audited under the token's name */
+	cr_assert_eq(audit_pages(port, "action=schedule.&actor=ops&"
+				 "target=backup", 50), 3);
+	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--action",
+			    "schedule.", "--json", NULL), 0);
+	cr_assert(strstr(out, "schedule.add") && strstr(out,
+		  "schedule.update") && strstr(out, "schedule.delete"), "%s",
+		  out);
+	free(out);
+
+	it_stop(coord, SIGTERM, 10000);
+	it_teardown(&ctx);
+}
