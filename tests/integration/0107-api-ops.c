@@ -4,6 +4,7 @@
  *  - GET /api/v1/audit lists what tokens did, newest first, filtered by
  *    actor, action (or a prefix), target and time, in pages that together
  *    hold every record exactly once, as `droverctl audit list` does;
+ *  - GET /api/v1/tasks/{id}/retries says a dead task's attempts;
  *  - POST /api/v1/tasks/{id}/retry runs a dead task again from its dead
  *    letter with a patched payload (a dry run sends nothing), is audited,
  *    404s for a task not in the DLQ and 400s for bad fields;
@@ -211,6 +212,27 @@ Test(api_ops, task_retry, .timeout = 180)
 	worker = it_worker_start(&ctx, 1);
 	it_publish_many(&ctx, "picky", 1);
 	dead_task(port, task_id);
+
+	/* its retry status: dead after one failed attempt */
+	drv_fmt(path, sizeof(path), "/api/v1/tasks/%s/retries", task_id);
+	for (int i = 0; i < 50; i++) {   /* the record may trail the DLQ */
+		cr_assert_eq(api(port, "GET", path, VIEWER, NULL, &o), 200);
+		if (!strcmp(str(o, "state"), "dead"))
+			break;
+		json_decref(o);
+		o = NULL;
+		usleep(200 * 1000);
+	}
+	cr_assert_not_null(o, "the task never showed as dead");
+	cr_assert_eq(json_integer_value(json_object_get(o, "attempts")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(o,
+		     "failed_attempts")), 1);
+	cr_assert(json_is_false(json_object_get(o, "retrying")));
+	cr_assert_null(json_object_get(o, "next_due_ms"));
+	json_decref(o);
+	cr_assert_eq(status_of(port, "GET", "/api/v1/tasks/"
+			       "01ARZ3NDEKTSV4RRFFQ69G5FAV/retries", VIEWER,
+			       NULL), 404);
 	drv_fmt(path, sizeof(path), "/api/v1/tasks/%s/retry", task_id);
 
 	/* bad input: 400 with a pointer; a viewer may not; unknown: 404 */
