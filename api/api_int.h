@@ -9,11 +9,14 @@
  *   routes.c   the route table, path matching, /openapi.json
  *   limit.c    token buckets per token and route class
  *   batch.c    what every batch call shares: many produces, one wait
- *   tasks.c    /tasks: submit, batch, show, pause, resume, skip, cancel
+ *   tasks.c    /tasks: submit, batch, list, show, retries, pause, resume,
+ *              skip, cancel
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
  *   console.c  the web console's built files at /
+ *   schedules.c /schedules: list, show, enable, disable, add, update,
+ *              delete
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
