@@ -9,13 +9,17 @@
  *   routes.c   the route table, path matching, /openapi.json
  *   limit.c    token buckets per token and route class
  *   batch.c    what every batch call shares: many produces, one wait
- *   tasks.c    /tasks: submit, batch, show, pause, resume, skip, cancel
+ *   tasks.c    /tasks: submit, batch, list, show, retries, pause, resume,
+ *              skip, cancel
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
  *   queues.c   /queues: depth, age and rates per topic, workers
  *   console.c  the web console's built files at /
+ *   schedules.c /schedules: list, show, enable, disable, add, update,
+ *              delete
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
- *   dlq_resubmit.c  /dlq/resubmit
+ *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
+ *   audit.c    /audit: the audit trail, filtered and paged
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -190,6 +194,8 @@ extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
 extern const api_schema_t api_dlq_resubmit_schemas[];
+extern const api_route_t api_audit_routes[];
+extern const api_schema_t api_audit_schemas[];
 
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */
@@ -215,6 +221,9 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 	"\"deadline_exceeded\", \"undecodable\", \"handler_unknown\", " \
 	"\"skipped\"]}"
 
+
+/* schedules.c: the time zones a schedule may name (borrowed, made once). */
+json_t *api_zone_names(void);
 
 /* queues.c: the queued tasks of GET /tasks?state=queued through the
  * server's queue reader (waits for a sample being taken). */
@@ -323,6 +332,18 @@ typedef bool api_query_fn(api_call_t *call, const char *name,
 /** @brief Call \p fn for every query parameter, repeated ones included, in
  *         order. @returns false when \p fn stopped. */
 bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg);
+/** @brief Take the paging query parameters of a list: "cursor" (not
+ *         empty; \p value borrowed into *cursor) and "limit" (1..\p max
+ *         into *limit).
+ *  @returns 1 when \p name was one of them and is good, 0 when it is
+ *           neither, -1 when bad (the 400 replied). */
+int api_page_param(api_call_t *call, const char *name, const char *value,
+		   const char **cursor, int64_t *limit, int64_t max);
+/** @brief What setting query filter \p name gave (\p rc, \p err): false
+ *         with the 400 replied (DRV_ERR_NOT_FOUND: an unknown query
+ *         parameter), true on DRV_OK. */
+bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,
+		   const char *err);
 /** @brief This thread's Redis connection, connecting if need be; on
  *         failure a 503 problem is replied and NULL returned. */
 redisContext *api_redis(api_call_t *call);

@@ -23,6 +23,9 @@
 
 typedef struct resub {
 	api_call_t *call;
+	const char *action;     /* audited: "dlq.resubmit", "task.retry" */
+	const char *target;     /* of the "started" record */
+	bool        full_task;  /* a dry run's entries carry the task */
 	json_t     *details;    /* the audit details: the body, borrowed */
 	json_t     *items;      /* [{dead_letter_id, task_id | topic}] */
 	json_t     *failures;   /* [{dead_letter_id, error}] */
@@ -34,7 +37,7 @@ static bool hook_start(void *arg)
 	resub_t *r = arg;
 
 	json_incref(r->details);
-	if (api_audit(r->call, "dlq.resubmit", "started", 0, r->details, NULL))
+	if (api_audit(r->call, r->action, r->target, 0, r->details, NULL))
 		return true;
 	r->audit_failed = true;
 	return false;
@@ -52,9 +55,15 @@ static void hook_dry_item(const char *dl_id, const char *topic,
 			  const drv_task_t *t, void *arg)
 {
 	resub_t *r = arg;
+	json_t *item = json_pack("{s:s, s:s, s:s}", "dead_letter_id", dl_id,
+				 "task_id", t->id, "topic", topic);
+	char *text;
 
-	json_array_append_new(r->items, json_pack("{s:s, s:s, s:s}",
-		"dead_letter_id", dl_id, "task_id", t->id, "topic", topic));
+	if (r->full_task && (text = drv_task_to_json(t))) {
+		json_object_set_new(item, "task", json_loads(text, 0, NULL));
+		free(text);
+	}
+	json_array_append_new(r->items, item);
 }
 
 static void hook_sent(const char *dl_id, const char *task_id, void *arg)
@@ -198,6 +207,32 @@ static const char *const resubmit_fields[] = {
 	"force", "dry_run", "max", NULL,
 };
 
+/* Is every field of body \p o one of \p fields? false with the 400
+ * replied. */
+static bool known_fields(api_call_t *call, json_t *o,
+			 const char *const *fields)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(o)) {
+		api_problem(call, 400, "", "the body must be an object");
+		return false;
+	}
+	json_object_foreach(o, key, v) {
+		size_t i;
+
+		for (i = 0; fields[i] && strcmp(key, fields[i]); i++)
+			;
+		if (!fields[i]) {
+			api_problem(call, 400, "", "unknown field '%.40s'",
+				    key);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* The body's "ids" into \p ids (borrowed from the body); false with the
  * 400 replied. */
 static bool body_ids(api_call_t *call, const json_t *arr, const char ***ids,
@@ -259,41 +294,45 @@ static void refused(api_call_t *call, const drv_dlq_resubmit_t *run,
 	call->problem = true;
 }
 
+/* Run \p run with the hooks of \p r, the body \p o as the audit's details
+ * and "api:<token>" as the tasks' submitter. */
+static drv_err_t run_hooked(api_call_t *call, redisContext *c,
+			    drv_dlq_resubmit_t *run, resub_t *r, json_t *o,
+			    char *err, size_t errlen)
+{
+	char by[128];
+
+	drv_fmt(by, sizeof(by), "api:%s", call->token->name);
+	run->submitted_by = by;
+	r->details = o;
+	r->items = json_array();
+	r->failures = json_array();
+	run->hooks = (drv_dlq_resubmit_hooks_t){
+		.start = hook_start, .item_failed = hook_item_failed,
+		.dry_item = hook_dry_item, .sent = hook_sent, .arg = r };
+	return drv_dlq_resubmit_run(call->api->cfg, c, run->dry_run ? NULL :
+				    call->api->producer, run, err, errlen);
+}
+
 static void resubmit(api_call_t *call)
 {
 	json_t *o = api_body_json(call), *ids_j;
 	api_dlq_args_t a = { .now = drv_now_ms() };
 	drv_dlq_resubmit_t run = { 0 };
-	resub_t r = { .call = call };
+	resub_t r = { .call = call, .action = "dlq.resubmit",
+		      .target = "started" };
 	const char **ids = NULL;
 	int64_t priority = 0, max_attempts = 0, max = RESUBMIT_MAX_DEFAULT;
 	drv_patch_t patch;
 	redisContext *c;
-	char err[512], by[128];
-	const char *key;
-	json_t *v;
+	char err[512];
 	drv_err_t rc;
 
 	drv_patch_init(&patch);
 	if (!o)
 		return;
-	if (!json_is_object(o)) {
-		api_problem(call, 400, "", "the body must be an object");
+	if (!known_fields(call, o, resubmit_fields))
 		goto out;
-	}
-	json_object_foreach(o, key, v) {
-		size_t i;
-
-		for (i = 0; resubmit_fields[i] && strcmp(key,
-							 resubmit_fields[i]);
-		     i++)
-			;
-		if (!resubmit_fields[i]) {
-			api_problem(call, 400, "", "unknown field '%.40s'",
-				    key);
-			goto out;
-		}
-	}
 	ids_j = json_object_get(o, "ids");
 	if (!ids_j == !json_object_get(o, "filter")) {
 		api_problem(call, 400, "", "give \"ids\" or a \"filter\" ({} "
@@ -313,7 +352,6 @@ static void resubmit(api_call_t *call)
 		goto out;
 	if (!(c = api_redis(call)))
 		goto out;
-	drv_fmt(by, sizeof(by), "api:%s", call->token->name);
 	run.every = !ids_j;
 	run.filter = &a.f;
 	run.ids = ids;
@@ -325,16 +363,7 @@ static void resubmit(api_call_t *call)
 	run.priority = (uint32_t)priority;
 	run.max_attempts = (uint32_t)max_attempts;
 	run.max = (uint64_t)max;
-	run.submitted_by = by;
-	r.details = o;
-	r.items = json_array();
-	r.failures = json_array();
-	run.hooks = (drv_dlq_resubmit_hooks_t){
-		.start = hook_start, .item_failed = hook_item_failed,
-		.dry_item = hook_dry_item, .sent = hook_sent, .arg = &r };
-	rc = drv_dlq_resubmit_run(call->api->cfg, c,
-				  run.dry_run ? NULL : call->api->producer,
-				  &run, err, sizeof(err));
+	rc = run_hooked(call, c, &run, &r, o, err, sizeof(err));
 	if (run.aborted)
 		goto done;  /* the audit's problem is replied */
 	if (run.nothing_sent) {
@@ -377,6 +406,110 @@ out:
 	json_decref(o);
 }
 
+static const char *const retry_fields[] = {
+	"set", "priority", "policy", "max_attempts", "dry_run", NULL,
+};
+
+/* The body's "policy": a retry policy of the config; false with the 400
+ * replied. */
+static bool policy_field(api_call_t *call, const json_t *o,
+			 const char **out)
+{
+	json_t *v = json_object_get(o, "policy");
+
+	if (!v)
+		return true;
+	if (json_is_string(v) && drv_config_policy(call->api->cfg,
+						   json_string_value(v))) {
+		*out = json_string_value(v);
+		return true;
+	}
+	api_problem(call, 400, "/policy", "policy must be the name of a retry "
+		    "policy of the config");
+	return false;
+}
+
+/* POST /tasks/{id}/retry: `droverctl task retry`, a dead task again from
+ * its newest dead letter, as a new task (new id, attempts reset), even if
+ * that dead letter was resubmitted before. */
+static void retry(api_call_t *call)
+{
+	const char *id = call->params[0], *policy = NULL;
+	drv_dlq_resubmit_t run = { 0 };
+	resub_t r = { .call = call, .action = "task.retry", .target = id,
+		      .full_task = true };
+	int64_t priority = 0, max_attempts = 0;
+	bool found = false;
+	json_t *o, *item;
+	drv_patch_t patch;
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!drv_id_valid(id)) {
+		api_problem(call, 404, NULL, "'%.64s' is not a task id (26 "
+			    "characters of Crockford base32)", id);
+		return;
+	}
+	if (!(o = call->body_len ? api_body_json(call) : json_object()))
+		return;
+	drv_patch_init(&patch);
+	if (!known_fields(call, o, retry_fields) ||
+	    !body_patch(call, json_object_get(o, "set"), &patch) ||
+	    !int_field(call, o, "priority", DRV_PRIORITY_MIN,
+		       DRV_PRIORITY_MAX, &priority) ||
+	    !policy_field(call, o, &policy) ||
+	    !int_field(call, o, "max_attempts", 1, 1000, &max_attempts) ||
+	    !bool_field(call, o, "dry_run", &run.dry_run) ||
+	    !(c = api_redis(call)))
+		goto out;
+	run.ids = &id;
+	run.id_cnt = 1;
+	run.id_found = &found;
+	run.newest_only = true;
+	run.force = true;
+	run.reset = true;
+	run.patch = &patch;
+	run.priority = (uint32_t)priority;
+	run.policy = policy;
+	run.max_attempts = (uint32_t)max_attempts;
+	rc = run_hooked(call, c, &run, &r, o, err, sizeof(err));
+	if (run.aborted)
+		goto done;
+	if (run.nothing_sent) {
+		refused(call, &run, &r);
+		goto done;
+	}
+	item = json_array_get(r.items, 0);
+	if (!rc && !item)
+		rc = drv_error(err, sizeof(err), DRV_ERR_KAFKA, "not sent: %s",
+			       json_string_value(json_object_get(
+				json_array_get(r.failures, 0), "error")));
+	if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
+		api_redis_lost(call);
+	if (!run.dry_run && !api_audit(call, "task.retry", id, run.sent,
+				       json_pack("{s:O, s:s, s:s?}", "request",
+				       o, "result", rc ? err : "ok", "task_id",
+				       item ? json_string_value(json_object_get(
+				       item, "task_id")) : NULL), NULL))
+		goto done;
+	if (rc) {
+		api_dlq_read_failed(call, rc, err);
+		goto done;
+	}
+	json_object_set_new(item, "dry_run", json_boolean(run.dry_run));
+	json_object_set_new(item, "retry_of", json_string(id));
+	json_object_set(item, "id", json_object_get(item, "task_id"));
+	json_object_del(item, "task_id");
+	api_reply(call, 200, json_incref(item));
+done:
+	json_decref(r.items);
+	json_decref(r.failures);
+out:
+	drv_patch_release(&patch);
+	json_decref(o);
+}
+
 const api_route_t api_dlq_resubmit_routes[] = {
 	{ .method = "POST", .path = "/api/v1/dlq/resubmit",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = resubmit,
@@ -392,8 +525,35 @@ const api_route_t api_dlq_resubmit_routes[] = {
 	  .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/ResubmitResult\"}",
 	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/tasks/{id}/retry",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = retry,
+	  .op_id = "retryTask", .tag = "tasks",
+	  .summary = "Run a dead task again from its newest dead letter, as a "
+		     "new task (attempts reset), maybe patched (as `droverctl "
+		     "task retry`; dry_run: the task that would be sent)",
+	  .param_doc = { "Task id (or dead letter id)" },
+	  .request = "{\"$ref\": \"#/components/schemas/TaskRetry\"}",
+	  .body_optional = true,
+	  .request_example = "{\"set\": [{\"quality\": 80}, "
+			     "\"size.width=640\"], \"priority\": 9, "
+			     "\"max_attempts\": 3}",
+	  .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/RetryResult\"}",
+	  .errors = "404 503" },
 	{ .method = NULL },
 };
+
+/* "set": payload patches, as the body of a resubmission or retry takes
+ * them. */
+#define PATCHES_SCHEMA "{\"type\": \"array\", \"description\": \"payload " \
+	"patches in order: JSON merge patches (objects) or " \
+	"KEY.PATH=VALUE\", \"items\": {\"oneOf\": [{\"type\": " \
+	"\"object\", \"propertyNames\": {\"pattern\": " \
+	"\"^[^\\\\u0000]*$\"}, \"additionalProperties\": {\"$ref\": " \
+	"\"#/components/schemas/JsonValue\"}}, {\"type\": \"string\", " \
+	"\"pattern\": " \
+	"\"^[^.={\\\\s\\\\u0000][^.={\\\\u0000]{0,62}" \
+	"(\\\\.[^.={\\\\u0000]{1,63})*=[^\\\\u0000]*$\"}]}}"
 
 const api_schema_t api_dlq_resubmit_schemas[] = {
 	{ "DeadLetterResubmit",
@@ -415,15 +575,7 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"since\": " API_WHEN_SCHEMA ", "
 	  "\"until\": " API_WHEN_SCHEMA ", "
 	  "\"grep\": " API_TEXT_SCHEMA "}}, "
-	  "\"set\": {\"type\": \"array\", \"description\": \"payload "
-	  "patches in order: JSON merge patches (objects) or "
-	  "KEY.PATH=VALUE\", \"items\": {\"oneOf\": [{\"type\": "
-	  "\"object\", \"propertyNames\": {\"pattern\": "
-	  "\"^[^\\\\u0000]*$\"}, \"additionalProperties\": {\"$ref\": "
-	  "\"#/components/schemas/JsonValue\"}}, {\"type\": \"string\", "
-	  "\"pattern\": "
-	  "\"^[^.={\\\\s\\\\u0000][^.={\\\\u0000]{0,62}"
-	  "(\\\\.[^.={\\\\u0000]{1,63})*=[^\\\\u0000]*$\"}]}}, "
+	  "\"set\": " PATCHES_SCHEMA ", "
 	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 10}, "
 	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "
@@ -454,5 +606,28 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"failures\": {\"type\": \"array\", \"items\": {\"type\": "
 	  "\"object\", \"properties\": {\"dead_letter_id\": {\"type\": "
 	  "\"string\"}, \"error\": {\"type\": \"string\"}}}}}}" },
+	{ "TaskRetry",
+	  "{\"type\": \"object\", \"additionalProperties\": false, "
+	  "\"properties\": {"
+	  "\"set\": " PATCHES_SCHEMA ", "
+	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 10}, "
+	  "\"policy\": {\"type\": \"string\", \"description\": \"a retry "
+	  "policy of the config\"}, "
+	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 1000}, "
+	  "\"dry_run\": {\"type\": \"boolean\", \"default\": false}}}" },
+	{ "RetryResult",
+	  "{\"type\": \"object\", \"required\": [\"id\", \"retry_of\", "
+	  "\"dead_letter_id\", \"dry_run\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\", \"description\": \"the new "
+	  "task's id (dry run: the id it would have)\"}, "
+	  "\"retry_of\": {\"type\": \"string\"}, "
+	  "\"dead_letter_id\": {\"type\": \"string\"}, "
+	  "\"dry_run\": {\"type\": \"boolean\"}, "
+	  "\"topic\": {\"type\": \"string\", \"description\": \"dry run: "
+	  "where it would go\"}, "
+	  "\"task\": {\"type\": \"object\", \"description\": \"dry run: "
+	  "the task that would be sent\"}}}" },
 	{ NULL, NULL },
 };

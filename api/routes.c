@@ -56,12 +56,12 @@ static const api_schema_t meta_schemas[] = {
 static const api_route_t *const tables[] = {
 	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
 	api_queue_routes, api_schedule_routes, api_dlq_routes,
-	api_dlq_resubmit_routes,
+	api_dlq_resubmit_routes, api_audit_routes,
 };
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
 	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
-	api_dlq_schemas, api_dlq_resubmit_schemas,
+	api_dlq_schemas, api_dlq_resubmit_schemas, api_audit_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -274,7 +274,15 @@ static void add_path(const api_route_t *r, void *arg)
 	json_object_set_new(item, method, operation(r));
 }
 
-/* The names this deployment knows, as enums of TaskSubmit: a handler
+/* Property \p prop of schema \p name (borrowed). */
+static json_t *prop_of(json_t *schemas, const char *name, const char *prop)
+{
+	return json_object_get(json_object_get(json_object_get(schemas, name),
+					       "properties"), prop);
+}
+
+/* The names this deployment knows, as enums of TaskSubmit (and
+ * TaskRetry's policy): a handler
  * outside the config's list, or an unknown policy, is refused anyway. */
 static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 {
@@ -292,7 +300,32 @@ static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 	names = json_array();
 	for (size_t i = 0; i < cfg->policy_cnt; i++)
 		json_array_append_new(names, json_string(cfg->policies[i].name));
-	json_object_set_new(json_object_get(props, "policy"), "enum", names);
+	json_object_set(json_object_get(props, "policy"), "enum", names);
+	/* a retry's and a schedule's policy too; a schedule's handler */
+	json_object_set(prop_of(schemas, "TaskRetry", "policy"), "enum",
+			names);
+	json_object_set(prop_of(schemas, "ScheduleCreate", "policy"), "enum",
+			names);
+	json_object_set_new(prop_of(schemas, "ScheduleUpdate", "policy"),
+			    "enum", names);
+	if (cfg->handler_cnt) {
+		json_t *h = json_object_get(json_object_get(props, "handler"),
+					    "enum");
+
+		json_object_set(prop_of(schemas, "ScheduleCreate", "handler"),
+				"enum", h);
+		json_object_set(prop_of(schemas, "ScheduleUpdate", "handler"),
+				"enum", h);
+	}
+}
+
+/* The zones a schedule may name (both schemas). */
+static void add_zone_enums(json_t *schemas)
+{
+	json_object_set(prop_of(schemas, "ScheduleCreate", "timezone"),
+			"enum", api_zone_names());
+	json_object_set(prop_of(schemas, "ScheduleUpdate", "timezone"),
+			"enum", api_zone_names());
 }
 
 json_t *api_openapi(const drv_config_t *cfg)
@@ -306,6 +339,7 @@ json_t *api_openapi(const drv_config_t *cfg)
 					    schema_of(s->schema));
 	if (cfg)
 		add_config_enums(schemas, cfg);
+	add_zone_enums(schemas);
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s}], s:[{s:[]}], "
 			"s:{s:o, s:{s:{s:s, s:s}}}, s:o}",
 			"openapi", "3.1.0",

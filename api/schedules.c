@@ -1,12 +1,26 @@
 /*
  * schedules.c — /api/v1/schedules: every schedule (the config file's and
  * the run-time ones in Redis) with its statistics, one by id, and enable /
- * disable, which the leading coordinator picks up from Redis. The same
- * core calls as `droverctl schedule list|show|enable|disable`.
+ * disable, which the leading coordinator picks up from Redis, and run-time
+ * schedules added, changed and deleted. The same core calls as `droverctl
+ * schedule list|show|enable|disable|add|update|delete`.
+ *
+ * A definition in a body is checked here against exactly what the OpenAPI
+ * document says (sched_fields[] and the Schedule* schemas below), a subset
+ * of what the config file takes that the core always accepts: the cron
+ * forms without ranges or names, durations in milliseconds, no start/end
+ * (droverctl takes every form). Then the core checks it as it checks the
+ * file's.
  */
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api_int.h"
+#include "drover/sched_edit.h"
 #include "drover/sched_view.h"
 #include "drover/str.h"
 
@@ -112,6 +126,346 @@ static void set_enabled(api_call_t *call)
 	}
 }
 
+
+/* ---- add, update, delete ------------------------------------------------ */
+
+/* The cron forms the API takes (a regular expression both JSON Schema and
+ * POSIX ERE read alike): an @macro, or five fields of *, * /STEP or
+ * numbers, lists of up to four; days of the month up to 28. */
+#define CRON_MIN "(\\*(/([1-9]|[1-5][0-9]))?|[0-9]|[1-5][0-9])"
+#define CRON_HOUR "(\\*(/([1-9]|1[0-9]|2[0-3]))?|[0-9]|1[0-9]|2[0-3])"
+#define CRON_DOM "(\\*|[1-9]|1[0-9]|2[0-8])"
+#define CRON_MON "(\\*|[1-9]|1[0-2])"
+#define CRON_DOW "(\\*|[0-7])"
+#define CRON_RE "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|" \
+	CRON_MIN "(," CRON_MIN "){0,3} " CRON_HOUR "(," CRON_HOUR "){0,3} " \
+	CRON_DOM "(," CRON_DOM "){0,3} " CRON_MON "(," CRON_MON "){0,3} " \
+	CRON_DOW "(," CRON_DOW "){0,3})$"
+/* In a JSON string: every backslash doubled. */
+#define CRON_MIN_J "(\\\\*(/([1-9]|[1-5][0-9]))?|[0-9]|[1-5][0-9])"
+#define CRON_HOUR_J "(\\\\*(/([1-9]|1[0-9]|2[0-3]))?|[0-9]|1[0-9]|2[0-3])"
+#define CRON_DOM_J "(\\\\*|[1-9]|1[0-9]|2[0-8])"
+#define CRON_MON_J "(\\\\*|[1-9]|1[0-2])"
+#define CRON_DOW_J "(\\\\*|[0-7])"
+#define CRON_RE_J "^(@(yearly|annually|monthly|weekly|daily|midnight|" \
+	"hourly)|" CRON_MIN_J "(," CRON_MIN_J "){0,3} " CRON_HOUR_J "(," \
+	CRON_HOUR_J "){0,3} " CRON_DOM_J "(," CRON_DOM_J "){0,3} " CRON_MON_J \
+	"(," CRON_MON_J "){0,3} " CRON_DOW_J "(," CRON_DOW_J "){0,3})$"
+
+static regex_t cron_re;
+static json_t *zones;         /* the zone names, sorted as in tzdata.zi */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* The zones drover can load: tzdata.zi's zones and links whose TZif file
+ * is there, and UTC. */
+static void init_once(void)
+{
+	const char *dir = getenv("TZDIR");
+	char path[512], line[512], name[256];
+	struct stat st;
+	FILE *f;
+
+	regcomp(&cron_re, CRON_RE, REG_EXTENDED | REG_NOSUB);
+	zones = json_array();
+	json_array_append_new(zones, json_string("UTC"));
+	if (!dir || !*dir)
+		dir = "/usr/share/zoneinfo";
+	drv_fmt(path, sizeof(path), "%s/tzdata.zi", dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		const char *n = NULL;
+
+		if (line[0] == 'Z' && line[1] == ' ')
+			n = line + 2;
+		else if (line[0] == 'L' && line[1] == ' ' &&
+			 (n = strchr(line + 2, ' ')))
+			n++;
+		if (!n)
+			continue;
+		drv_fmt(name, sizeof(name), "%.*s", (int)strcspn(n, " \t\n"),
+			n);
+		drv_fmt(path, sizeof(path), "%s/%s", dir, name);
+		if (strcmp(name, "UTC") && !strstr(name, "..") &&
+		    !stat(path, &st) && S_ISREG(st.st_mode))
+			json_array_append_new(zones, json_string(name));
+	}
+	fclose(f);
+}
+
+json_t *api_zone_names(void)
+{
+	pthread_once(&once, init_once);
+	return zones;
+}
+
+static bool zone_known(const char *name)
+{
+	size_t i;
+	json_t *z;
+
+	json_array_foreach(api_zone_names(), i, z)
+		if (!strcmp(json_string_value(z), name))
+			return true;
+	return false;
+}
+
+typedef enum field_kind {
+	F_CRON, F_ZONE, F_HANDLER, F_POLICY, F_INT, F_BOOL, F_ENUM, F_PAYLOAD,
+	F_LABELS,
+} field_kind_t;
+
+static const char *const overlap_enum[] = { "allow", "skip", "buffer_one",
+					    NULL };
+static const char *const catchup_enum[] = { "skip", "once", "all", NULL };
+
+/* The members a definition may have in a body, as the schemas say. */
+static const struct sched_field {
+	const char *name;
+	field_kind_t kind;
+	int64_t lo, hi;
+	const char *const *enums;
+	bool required;               /* in POST; never null in PATCH */
+} sched_fields[] = {
+	{ "cron", F_CRON, 0, 0, NULL, true },
+	{ "handler", F_HANDLER, 0, 0, NULL, true },
+	{ "timezone", F_ZONE, 0, 0, NULL, false },
+	{ "payload", F_PAYLOAD, 0, 0, NULL, false },
+	{ "priority", F_INT, DRV_PRIORITY_MIN, DRV_PRIORITY_MAX, NULL, false },
+	{ "policy", F_POLICY, 0, 0, NULL, false },
+	{ "max_attempts", F_INT, 0, 1000, NULL, false },
+	{ "deadline", F_INT, 0, 31536000000LL, NULL, false },
+	{ "jitter", F_INT, 0, 3600000, NULL, false },
+	{ "catchup_window", F_INT, 0, 2592000000LL, NULL, false },
+	{ "overlap", F_ENUM, 0, 0, overlap_enum, false },
+	{ "catchup", F_ENUM, 0, 0, catchup_enum, false },
+	{ "enabled", F_BOOL, 0, 0, NULL, false },
+	{ "labels", F_LABELS, 0, 0, NULL, false },
+};
+#define SCHED_FIELD_CNT (sizeof(sched_fields) / sizeof(sched_fields[0]))
+
+/* A string without NUL, of 1..max bytes. */
+static bool text_ok(const json_t *v, size_t max)
+{
+	return json_is_string(v) && json_string_length(v) >= 1 &&
+	       json_string_length(v) <= max &&
+	       strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool labels_ok(const json_t *v, bool patch)
+{
+	const char *k;
+	json_t *l;
+
+	if (!json_is_object(v) || json_object_size(v) > 1024)
+		return false;
+	json_object_foreach((json_t *)v, k, l)
+		if (!*k || !((patch && json_is_null(l)) ||
+			     (json_is_string(l) && strlen(json_string_value(l))
+			      == json_string_length(l))))
+			return false;
+	return true;
+}
+
+/* Member \p f of a definition is \p v: false, with the 400 replied, when
+ * the schema refuses it. */
+static bool field_ok(api_call_t *call, const struct sched_field *f,
+		     const json_t *v, bool patch)
+{
+	const drv_config_t *cfg = call->api->cfg;
+	const char *s = json_string_value(v);
+	bool ok = false;
+
+	switch (f->kind) {
+	case F_CRON:
+		ok = text_ok(v, 256) && !regexec(&cron_re, s, 0, NULL, 0);
+		break;
+	case F_ZONE:
+		ok = text_ok(v, 128) && zone_known(s);
+		break;
+	case F_HANDLER:
+		ok = json_is_string(v) && drv_name_valid(s) &&
+		     (!cfg->handler_cnt || drv_config_handler(cfg, s));
+		break;
+	case F_POLICY:
+		ok = json_is_string(v) && drv_config_policy(cfg, s);
+		break;
+	case F_INT:
+		/* 10.0 is an integer to JSON Schema, a real to jansson */
+		ok = json_is_number(v) && json_number_value(v) >= (double)f->lo
+		     && json_number_value(v) <= (double)f->hi &&
+		     json_number_value(v) ==
+		     (double)(int64_t)json_number_value(v);
+		break;
+	case F_BOOL:
+		ok = json_is_boolean(v);
+		break;
+	case F_ENUM:
+		for (size_t i = 0; json_is_string(v) && f->enums[i] && !ok;
+		     i++)
+			ok = !strcmp(f->enums[i], s);
+		break;
+	case F_PAYLOAD:
+		ok = json_is_object(v);
+		break;
+	case F_LABELS:
+		ok = labels_ok(v, patch);
+		break;
+	}
+	if (!ok) {
+		char pointer[64];
+
+		drv_fmt(pointer, sizeof(pointer), "/%s", f->name);
+		api_problem(call, 400, pointer, "%s: not a value the API "
+			    "takes (see the ScheduleCreate schema)", f->name);
+	}
+	return ok;
+}
+
+/* Check body \p o (a definition, plus "id" in a POST); false with the
+ * 400 replied. */
+static bool def_ok(api_call_t *call, json_t *o, bool patch)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(o)) {
+		api_problem(call, 400, "", "the body must be an object");
+		return false;
+	}
+	pthread_once(&once, init_once);
+	json_object_foreach(o, key, v) {
+		size_t i;
+
+		if (!patch && !strcmp(key, "id")) {
+			if (json_is_string(v) && drv_name_valid(
+				json_string_value(v)) && strlen(
+				json_string_value(v)) == json_string_length(v))
+				continue;
+			api_problem(call, 400, "/id", "id: 1 to 64 of a-z 0-9 "
+				    "_ . -");
+			return false;
+		}
+		for (i = 0; i < SCHED_FIELD_CNT &&
+		     strcmp(key, sched_fields[i].name); i++)
+			;
+		if (i == SCHED_FIELD_CNT) {
+			api_problem(call, 400, "", "unknown field '%.40s'",
+				    key);
+			return false;
+		}
+		if (!field_ok(call, &sched_fields[i], v, patch))
+			return false;
+	}
+	for (size_t i = 0; !patch && i < SCHED_FIELD_CNT; i++)
+		if (sched_fields[i].required &&
+		    !json_object_get(o, sched_fields[i].name)) {
+			api_problem(call, 400, "", "%s is required",
+				    sched_fields[i].name);
+			return false;
+		}
+	if (!patch && !json_object_get(o, "id")) {
+		api_problem(call, 400, "", "id is required");
+		return false;
+	}
+	/* the core reads 10.0 as text: give it 10 */
+	for (size_t i = 0; i < SCHED_FIELD_CNT; i++)
+		if (sched_fields[i].kind == F_INT &&
+		    json_is_real(v = json_object_get(o, sched_fields[i].name)))
+			json_object_set_new(o, sched_fields[i].name,
+				json_integer((json_int_t)json_real_value(v)));
+	return true;
+}
+
+/* The problem of a failed edit: a file schedule is 409. */
+static void edit_failed(api_call_t *call, drv_err_t rc, const char *err)
+{
+	if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
+		api_redis_lost(call);
+	api_problem(call, rc == DRV_ERR_UNSUPPORTED ? 409 : api_status_of(rc),
+		    NULL, "%s", err);
+}
+
+/* Reply schedule \p id's row with \p status. */
+static void reply_row(api_call_t *call, const char *id, unsigned status)
+{
+	size_t n = 0;
+	drv_sched_row_t *rows = rows_of(call, id, &n);
+
+	if (!rows)
+		return;
+	if (n)
+		api_reply(call, status, drv_sched_row_obj(&rows[0]));
+	else
+		api_problem(call, 404, NULL, "schedule '%s' is gone", id);
+	drv_sched_rows_free(rows, n);
+}
+
+/* POST /schedules and PATCH /schedules/{id} */
+static void put(api_call_t *call)
+{
+	bool create = !strcmp(call->route->method, "POST");
+	json_t *o = api_body_json(call);
+	redisContext *c;
+	char id[65], err[512], *text = NULL, *stored = NULL;
+	drv_err_t rc;
+
+	if (!o)
+		return;
+	if (!create && !drv_name_valid(call->params[0])) {
+		api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 "
+			    "to 64 of a-z 0-9 _ . -)", call->params[0]);
+		goto out;
+	}
+	if (!def_ok(call, o, !create) || !(c = api_redis(call)))
+		goto out;
+	drv_strlcpy(id, create ? json_string_value(json_object_get(o, "id")) :
+		    call->params[0], sizeof(id));
+	json_object_del(o, "id");
+	text = json_dumps(o, JSON_COMPACT);
+	if ((rc = drv_sched_edit_put(c, call->api->cfg, id, create, text,
+				     &stored, err, sizeof(err)))) {
+		edit_failed(call, rc, err);
+		goto out;
+	}
+	if (api_audit(call, create ? "schedule.add" : "schedule.update", id,
+		      1, json_loads(stored, 0, NULL), NULL))
+		reply_row(call, id, create ? 201 : 200);
+out:
+	free(text);
+	free(stored);
+	json_decref(o);
+}
+
+/* DELETE /schedules/{id} */
+static void del(api_call_t *call)
+{
+	const char *id = call->params[0];
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!drv_name_valid(id)) {
+		api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 "
+			    "to 64 of a-z 0-9 _ . -)", id);
+		return;
+	}
+	if (!(c = api_redis(call)))
+		return;
+	if ((rc = drv_sched_edit_delete(c, call->api->cfg, id, err,
+					sizeof(err)))) {
+		edit_failed(call, rc, err);
+		return;
+	}
+	if (api_audit(call, "schedule.delete", id, 1, NULL, NULL))
+		api_reply(call, 200, json_pack("{s:s, s:b}", "id", id,
+					       "deleted", 1));
+}
+
+/* A zone: routes.c lists api_zone_names() as its enum. */
+#define ZONE_SCHEMA "{\"type\": \"string\", \"description\": \"an IANA " \
+	"zone this machine has (default UTC)\"}"
+
 #define ID_DOC "Schedule id"
 #define ROW "{\"$ref\": \"#/components/schemas/Schedule\"}"
 
@@ -146,8 +500,73 @@ const api_route_t api_schedule_routes[] = {
 		     "the file's enabled flag)",
 	  .param_doc = { ID_DOC }, .ok_status = 200, .response = ROW,
 	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/schedules",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = put,
+	  .op_id = "addSchedule", .tag = "schedules",
+	  .summary = "Add a run-time schedule (kept in Redis; as `droverctl "
+		     "schedule add`)",
+	  .request = "{\"$ref\": \"#/components/schemas/ScheduleCreate\"}",
+	  .request_example = "{\"id\": \"backup\", \"cron\": \"0 3 * * *\", "
+			     "\"timezone\": \"Europe/Paris\", \"handler\": "
+			     "\"resize\", \"payload\": {\"full\": true}, "
+			     "\"catchup\": \"once\"}",
+	  .ok_status = 201, .response = ROW, .errors = "409 503" },
+	{ .method = "PATCH", .path = "/api/v1/schedules/{id}",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = put,
+	  .op_id = "updateSchedule", .tag = "schedules",
+	  .summary = "Change a run-time schedule: the members given replace "
+		     "the stored ones, labels merge (as "
+		     "`droverctl schedule update`); a config file's is 409",
+	  .param_doc = { ID_DOC },
+	  .request = "{\"$ref\": \"#/components/schemas/ScheduleUpdate\"}",
+	  .request_example = "{\"cron\": \"0 4 * * *\", \"jitter\": null}",
+	  .ok_status = 200, .response = ROW, .errors = "404 409 503" },
+	{ .method = "DELETE", .path = "/api/v1/schedules/{id}",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = del,
+	  .op_id = "deleteSchedule", .tag = "schedules",
+	  .summary = "Delete a run-time schedule with its statistics (as "
+		     "`droverctl schedule delete`); a config file's is 409",
+	  .param_doc = { ID_DOC }, .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"id\", "
+		      "\"deleted\"], \"properties\": {\"id\": {\"type\": "
+		      "\"string\"}, \"deleted\": {\"type\": \"boolean\"}}}",
+	  .errors = "404 409 503" },
 	{ .method = NULL },
 };
+
+/* The members of a definition in a body; labels' values are \p LABEL
+ * (a JSON type). */
+#define SCHED_PROPS(LABEL) \
+	"\"cron\": {\"type\": \"string\", \"maxLength\": 256, " \
+	"\"pattern\": \"" CRON_RE_J "\", \"description\": \"an @macro, " \
+	"or five fields of *, */STEP or numbers (lists of up to four; " \
+	"days of the month up to 28); droverctl takes every cron form\"}, " \
+	"\"handler\": {\"type\": \"string\", \"pattern\": " \
+	"\"^[a-z0-9_.-]{1,64}$\"}, " \
+	"\"timezone\": " ZONE_SCHEMA ", " \
+	"\"payload\": {\"type\": \"object\", \"propertyNames\": " \
+	"{\"pattern\": \"^[^\\\\u0000]*$\"}, \"additionalProperties\": " \
+	"{\"$ref\": \"#/components/schemas/JsonValue\"}}, " \
+	"\"priority\": {\"type\": \"integer\", \"minimum\": 1, " \
+	"\"maximum\": 10}, " \
+	"\"policy\": {\"type\": \"string\"}, " \
+	"\"max_attempts\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"maximum\": 1000, \"description\": \"0: the policy's\"}, " \
+	"\"deadline\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"maximum\": 31536000000, \"description\": \"ms\"}, " \
+	"\"jitter\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"maximum\": 3600000, \"description\": \"ms\"}, " \
+	"\"catchup_window\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"maximum\": 2592000000, \"description\": \"ms\"}, " \
+	"\"overlap\": {\"type\": \"string\", \"enum\": [\"allow\", " \
+	"\"skip\", \"buffer_one\"]}, " \
+	"\"catchup\": {\"type\": \"string\", \"enum\": [\"skip\", " \
+	"\"once\", \"all\"]}, " \
+	"\"enabled\": {\"type\": \"boolean\"}, " \
+	"\"labels\": {\"type\": \"object\", \"maxProperties\": 1024, " \
+	"\"propertyNames\": {\"minLength\": 1, " \
+	"\"pattern\": \"^[^\\\\u0000]*$\"}, \"additionalProperties\": " \
+	"{\"type\": " LABEL ", \"pattern\": \"^[^\\\\u0000]*$\"}}"
 
 const api_schema_t api_schedule_schemas[] = {
 	{ "Schedule",
@@ -180,5 +599,19 @@ const api_schema_t api_schedule_schemas[] = {
 	  "\"last_fire_ms\": {\"type\": \"integer\"}, "
 	  "\"next\": {\"type\": \"string\"}, "
 	  "\"next_ms\": {\"type\": \"integer\"}}}}}" },
+	{ "ScheduleCreate",
+	  "{\"type\": \"object\", \"additionalProperties\": false, "
+	  "\"required\": [\"id\", \"cron\", \"handler\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[a-z0-9_.-]{1,64}$\"}, "
+	  SCHED_PROPS("\"string\"")
+	  "}}" },
+	{ "ScheduleUpdate",
+	  "{\"type\": \"object\", \"additionalProperties\": false, "
+	  "\"description\": \"members replace the stored ones; labels "
+	  "merge, a null label is removed\", "
+	  "\"properties\": {"
+	  SCHED_PROPS("[\"string\", \"null\"]")
+	  "}}" },
 	{ NULL, NULL },
 };

@@ -282,6 +282,37 @@ void api_redis_lost(api_call_t *call)
 	}
 }
 
+int api_page_param(api_call_t *call, const char *name, const char *value,
+		   const char **cursor, int64_t *limit, int64_t max)
+{
+	if (!strcmp(name, "cursor")) {
+		if (*value) {
+			*cursor = value;
+			return 1;
+		}
+		api_problem(call, 400, NULL, "cursor: empty");
+		return -1;
+	}
+	if (strcmp(name, "limit"))
+		return 0;
+	if (!drv_parse_int(value, 1, max, limit))
+		return 1;
+	api_problem(call, 400, NULL, "limit must be 1..%lld",
+		    (long long)max);
+	return -1;
+}
+
+bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,
+		   const char *err)
+{
+	if (rc == DRV_ERR_NOT_FOUND)
+		api_problem(call, 400, NULL, "unknown query parameter "
+			    "'%.40s'", name);
+	else if (rc)
+		api_problem(call, 400, NULL, "%s: %s", name, err);
+	return rc == DRV_OK;
+}
+
 bool api_audit(api_call_t *call, const char *action, const char *target,
 	       uint64_t count, json_t *details, drv_delivery_t *dr)
 {

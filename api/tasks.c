@@ -115,18 +115,19 @@ static const char *task_id(api_call_t *call)
 	return NULL;
 }
 
-static void show(api_call_t *call)
+/* Task {id}'s state record into \p t (initialised here); false with the
+ * problem replied (404 when there is none; release \p t either way). */
+static bool state_of(api_call_t *call, drv_state_task_t *t)
 {
 	const char *id = task_id(call);
 	redisContext *c;
-	drv_state_task_t t;
-	char err[512], *text;
+	char err[512];
 	drv_err_t rc;
 
+	drv_state_task_init(t);
 	if (!id || !(c = api_redis(call)))
-		return;
-	drv_state_task_init(&t);
-	rc = drv_state_get(c, call->api->cfg->redis.key_prefix, id, &t, err,
+		return false;
+	rc = drv_state_get(c, call->api->cfg->redis.key_prefix, id, t, err,
 			   sizeof(err));
 	if (rc == DRV_ERR_NOT_FOUND)
 		api_problem(call, 404, NULL, "no state for task %s (not run "
@@ -135,12 +136,54 @@ static void show(api_call_t *call)
 	else if (rc) {
 		api_redis_lost(call);
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
-	} else if (!(text = drv_state_task_json(&t))) {
+	}
+	return rc == DRV_OK;
+}
+
+static void show(api_call_t *call)
+{
+	drv_state_task_t t;
+	char *text;
+
+	if (!state_of(call, &t)) {
+		drv_state_task_release(&t);
+		return;
+	}
+	if (!(text = drv_state_task_json(&t))) {
 		api_problem(call, 500, NULL, "out of memory");
 	} else {
 		api_reply(call, 200, json_loads(text, 0, NULL));
 		free(text);
 	}
+	drv_state_task_release(&t);
+}
+
+/* GET /tasks/{id}/retries: the retry side of the same record. */
+static void retries(api_call_t *call)
+{
+	drv_state_task_t t;
+	size_t failed = 0;
+	json_t *o;
+
+	if (!state_of(call, &t)) {
+		drv_state_task_release(&t);
+		return;
+	}
+	for (size_t i = 0; i < t.history_cnt; i++)
+		if (t.history[i].state == DRV_TASK_RETRYING ||
+		    t.history[i].state == DRV_TASK_DEAD)
+			failed++;
+	o = json_pack("{s:s, s:s, s:I, s:I, s:b}", "id", t.id ? t.id :
+		      call->params[0], "state", drv_task_state_name(t.state),
+		      "attempts", (json_int_t)t.attempt, "failed_attempts",
+		      (json_int_t)failed, "retrying",
+		      t.state == DRV_TASK_RETRYING);
+	if (t.state == DRV_TASK_RETRYING && t.due_ms)
+		json_object_set_new(o, "next_due_ms", json_integer(t.due_ms));
+	if (t.last_error)
+		json_object_set_new(o, "last_error",
+				    json_string(t.last_error));
+	api_reply(call, 200, o);
 	drv_state_task_release(&t);
 }
 
@@ -157,29 +200,14 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
 	char err[256];
 	drv_err_t rc;
 
-	if (!strcmp(name, "cursor")) {
-		if (*value) {
-			a->cursor = value;
-			return true;
-		}
-		api_problem(call, 400, NULL, "cursor: empty");
-		return false;
-	}
-	if (!strcmp(name, "limit")) {
-		if (!drv_parse_int(value, 1, DRV_TASK_LIST_MAX, &a->limit))
-			return true;
-		api_problem(call, 400, NULL, "limit must be 1..%d",
-			    DRV_TASK_LIST_MAX);
-		return false;
-	}
+	int page = api_page_param(call, name, value, &a->cursor,
+				  &a->limit, DRV_TASK_LIST_MAX);
+
+	if (page)
+		return page > 0;
 	rc = drv_task_filter_set(&a->f, call->api->cfg, name, value, a->now,
 				 err, sizeof(err));
-	if (rc == DRV_ERR_NOT_FOUND)
-		api_problem(call, 400, NULL, "unknown query parameter "
-			    "'%.40s'", name);
-	else if (rc)
-		api_problem(call, 400, NULL, "%s: %s", name, err);
-	return rc == DRV_OK;
+	return api_filter_rc(call, rc, name, err);
 }
 
 static void list(api_call_t *call)
@@ -353,6 +381,26 @@ const api_route_t api_task_routes[] = {
 	  .query = list_query, .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/TaskPage\"}",
 	  .errors = "503" },
+	{ .method = "GET", .path = "/api/v1/tasks/{id}/retries",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = retries,
+	  .op_id = "getTaskRetries", .tag = "tasks",
+	  .summary = "A task's retry status: attempts so far, failed ones, "
+		     "when the next is due, the last error (from its state "
+		     "record, as GET /tasks/{id})",
+	  .param_doc = { "Task id" }, .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"id\", "
+		      "\"state\", \"attempts\", \"failed_attempts\", "
+		      "\"retrying\"], \"properties\": {"
+		      "\"id\": {\"type\": \"string\"}, "
+		      "\"state\": {\"type\": \"string\"}, "
+		      "\"attempts\": {\"type\": \"integer\"}, "
+		      "\"failed_attempts\": {\"type\": \"integer\"}, "
+		      "\"retrying\": {\"type\": \"boolean\"}, "
+		      "\"next_due_ms\": {\"type\": \"integer\", "
+		      "\"description\": \"retrying: when the next attempt "
+		      "is due\"}, "
+		      "\"last_error\": {\"type\": \"string\"}}}",
+	  .errors = "404 503" },
 	{ .method = "GET", .path = "/api/v1/tasks/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getTask", .tag = "tasks",

@@ -3,7 +3,9 @@
  * AuditRecords on <prefix>audit, and `droverctl intervention report` sums
  * up the operator actions over a period: every action `audit list` would
  * show (tasks, handlers, dead letters, breakers, bands, and any other),
- * per action and actor. Both read the topic once through drv_topic_read().
+ * per action and actor. `audit list` is the core's drv_audit_list() (the
+ * same call as GET /api/v1/audit); the report reads the topic once through
+ * drv_topic_read() with the same filter.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "ctl.h"
 #include "drover/topic_read.h"
 #include "drover/audit.h"
+#include "drover/audit_list.h"
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
@@ -22,22 +25,17 @@
 #define AUDIT_DEFAULT_LIMIT 100
 #define AUDIT_MAX_LIMIT     100000
 
-typedef struct audit_filter {
-	int64_t     since_ms, until_ms;   /* 0 = unbounded */
-	const char *action;               /* exact, or a prefix ending '.' */
-	const char *actor;
-} audit_filter_t;
-
 /* Options both commands take; \p limit/\p action NULL when the command has
  * none. Returns CTL_EXIT_OK with optind past them, or a usage error. */
 static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
-		      audit_filter_t *f, bool *json, int64_t *limit)
+		      drv_audit_filter_t *f, bool *json, int64_t *limit)
 {
 	static const struct option opts[] = {
 		{ "since",  required_argument, NULL, 'S' },
 		{ "until",  required_argument, NULL, 'U' },
 		{ "action", required_argument, NULL, 'a' },
 		{ "actor",  required_argument, NULL, 'w' },
+		{ "target", required_argument, NULL, 'g' },
 		{ "limit",  required_argument, NULL, 'n' },
 		{ "json",   no_argument,       NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
@@ -59,12 +57,15 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 					optarg);
 			break;
 		case 'a':
+		case 'g':
 		case 'n':
 			if (!limit)
 				return ctl_usage_error(cmd, "unknown option "
 					"'%s'", argv[optind - 1]);
 			if (c == 'a')
 				f->action = optarg;
+			else if (c == 'g')
+				f->target = optarg;
 			else if (drv_parse_int(optarg, 1, AUDIT_MAX_LIMIT,
 					       limit))
 				return ctl_usage_error(cmd, "--limit must be "
@@ -88,28 +89,6 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 	if (f->since_ms && f->until_ms && f->since_ms >= f->until_ms)
 		return ctl_usage_error(cmd, "--since must be before --until");
 	return CTL_EXIT_OK;
-}
-
-static bool action_match(const char *want, const char *action)
-{
-	size_t n = strlen(want);
-
-	if (n && want[n - 1] == '.')
-		return !strncmp(want, action, n);
-	return !strcmp(want, action);
-}
-
-static bool match(const audit_filter_t *f, const drv_audit_t *a)
-{
-	if (f->since_ms && a->time_ms < f->since_ms)
-		return false;
-	if (f->until_ms && a->time_ms >= f->until_ms)
-		return false;
-	if (f->action && !action_match(f->action, a->action))
-		return false;
-	if (f->actor && (!a->actor || strcmp(f->actor, a->actor)))
-		return false;
-	return true;
 }
 
 /* Decode \p m into \p a; false for a message that is not an AuditRecord
@@ -137,20 +116,6 @@ static int read_failed(const char *topic, const char *err)
 
 /* ---- audit list --------------------------------------------------------- */
 
-typedef struct row {
-	int64_t t;
-	char   *text;
-} row_t;
-
-typedef struct lister {
-	audit_filter_t f;
-	bool    json;
-	size_t  keep;       /* the newest rows kept */
-	row_t  *rows;       /* ascending by time */
-	size_t  row_cnt, matched, bad;
-	bool    nomem;
-} lister_t;
-
 static char *table_line(const drv_audit_t *a)
 {
 	char line[1024], when[40];
@@ -163,75 +128,49 @@ static char *table_line(const drv_audit_t *a)
 	return drv_strdup(line);
 }
 
-static bool list_visit(const rd_kafka_message_t *m, void *arg)
-{
-	lister_t *l = arg;
-	drv_audit_t a;
-	row_t r;
-	size_t i;
-
-	if (!decode(m, &a, &l->bad))
-		return true;
-	if (!match(&l->f, &a)) {
-		drv_audit_release(&a);
-		return true;
-	}
-	l->matched++;
-	r.t = a.time_ms;
-	if (l->row_cnt == l->keep && r.t < l->rows[0].t) {
-		drv_audit_release(&a);
-		return true;
-	}
-	r.text = l->json ? drv_audit_to_json(&a) : table_line(&a);
-	drv_audit_release(&a);
-	if (!r.text) {
-		l->nomem = true;
-		return false;
-	}
-	if (l->row_cnt == l->keep) {    /* drop the oldest */
-		free(l->rows[0].text);
-		memmove(l->rows, l->rows + 1, --l->row_cnt * sizeof(*l->rows));
-	}
-	for (i = l->row_cnt; i > 0 && l->rows[i - 1].t > r.t; i--)
-		;
-	memmove(l->rows + i + 1, l->rows + i,
-		(l->row_cnt - i) * sizeof(*l->rows));
-	l->rows[i] = r;
-	l->row_cnt++;
-	return true;
-}
-
 static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		    int argc, char **argv)
 {
-	lister_t l = { 0 };
+	drv_audit_filter_t f = { 0 };
+	drv_audit_page_t page;
 	int64_t limit = AUDIT_DEFAULT_LIMIT;
+	bool json = false;
 	char topic[256], err[512];
 	drv_err_t rc;
 	int urc;
 
-	if ((urc = parse_opts(cmd, argc, argv, &l.f, &l.json, &limit)))
+	if ((urc = parse_opts(cmd, argc, argv, &f, &json, &limit)))
 		return urc;
-	l.keep = (size_t)limit;
-	if (!(l.rows = calloc(l.keep + 1, sizeof(*l.rows))))
-		return ctl_fail("out of memory");
 	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
-	rc = drv_topic_read(cfg, topic, NULL, 0, list_visit, &l, NULL, err, sizeof(err));
-	if (!rc && l.nomem)
-		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM, "out of memory");
+	rc = drv_audit_list(cfg, &f, NULL, (size_t)limit, &page, err,
+			    sizeof(err));
+	if (page.bad)
+		fprintf(stderr, "droverctl: skipping audit messages that are "
+			"not AuditRecords (first at partition %d offset "
+			"%lld)\n", (int)page.bad_partition,
+			(long long)page.bad_offset);
 	if (!rc) {
-		if (!l.json && l.row_cnt)
+		if (!json && page.cnt)
 			printf("%-24s  %-12s  %-16s  %-28s  %6s  %s\n", "TIME",
 			       "ACTOR", "ACTION", "TARGET", "COUNT", "RESULT");
-		for (size_t i = 0; i < l.row_cnt; i++)
-			puts(l.rows[i].text);
-		if (!l.json)
+		/* the page is newest first; the table ends with the newest */
+		for (size_t i = page.cnt; i-- > 0; ) {
+			char *text = json ? drv_audit_to_json(&page.records[i])
+				     : table_line(&page.records[i]);
+
+			if (!text) {
+				rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM,
+					       "out of memory");
+				break;
+			}
+			puts(text);
+			free(text);
+		}
+		if (!rc && !json)
 			printf("%zu of %zu matching audit records shown "
-			       "(newest last)\n", l.row_cnt, l.matched);
+			       "(newest last)\n", page.cnt, page.matched);
 	}
-	for (size_t i = 0; i < l.row_cnt; i++)
-		free(l.rows[i].text);
-	free(l.rows);
+	drv_audit_page_release(&page);
 	return rc ? read_failed(topic, err) : CTL_EXIT_OK;
 }
 
@@ -255,7 +194,7 @@ typedef struct tally {
 } tally_t;
 
 typedef struct report {
-	audit_filter_t f;
+	drv_audit_filter_t f;
 	tally_t *rows;       /* kinds[] first, then others as first seen */
 	size_t   row_cnt, row_cap;
 	json_t  *actors;     /* actor -> records */
@@ -310,7 +249,7 @@ static bool report_visit(const rd_kafka_message_t *m, void *arg)
 	/* a resubmission writes "started", then how it ended: count the
 	 * end (a run killed meanwhile shows as "started" in audit list
 	 * only) */
-	if (!a.action || !match(&r->f, &a) ||
+	if (!a.action || !drv_audit_match(&r->f, &a) ||
 	    (a.result && !strcmp(a.result, "started"))) {
 		drv_audit_release(&a);
 		return true;
@@ -416,13 +355,14 @@ static int run_report(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 const ctl_cmd_t ctl_audit_cmds[] = {
 	{ "audit", "list",
-	  "[--since T] [--until T] [--action A] [--actor NAME] [--limit N] "
-	  "[--json]",
+	  "[--since T] [--until T] [--action A] [--actor NAME] [--target T] "
+	  "[--limit N] [--json]",
 	  "show the operator actions recorded on the audit topic",
 	  TIME_HELP
 	  "  --action A            only this action (dlq.resubmit), or a "
 	  "prefix\n"
 	  "                        ending in '.' (task.)\n"
+	  "  --target T            only actions on T (a task id, a breaker...)\n"
 	  "  --limit N             the newest N (default 100)\n"
 	  "  --json                one JSON object per line\n"
 	  "Example:\n"

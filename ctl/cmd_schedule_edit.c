@@ -16,6 +16,7 @@
 #include "ctl.h"
 #include "ctl_sched.h"
 #include "drover/redis.h"
+#include "drover/sched_edit.h"
 #include "drover/sched_store.h"
 #include "drover/schedule.h"
 #include "drover/str.h"
@@ -101,67 +102,59 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 	return rc;
 }
 
-/* add and update. */
+/* A failed edit: a bad definition is a usage error. */
+static int edit_failed(const ctl_cmd_t *cmd, drv_err_t e, const char *err)
+{
+	return e == DRV_ERR_INVALID ? ctl_usage_error(cmd, "%s", err) :
+	       ctl_fail("%s", err);
+}
+
+/* add and update: the options are the changes the core merges in. */
 static int run_put(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		   char **argv)
 {
 	bool create = !strcmp(cmd->name, "add"), json_out = false;
-	json_t *def = NULL;
-	redisContext *rc_redis = NULL;
-	drv_schedule_conf_t conf = { 0 };
+	json_t *changes = json_object();
+	redisContext *c = NULL;
 	const char *id;
-	char err[512], *text = NULL, *old = NULL;
+	char err[512], *text = NULL, *def = NULL;
+	drv_err_t e;
 	int rc;
 
-	if (argc < 2 || argv[1][0] == '-')
+	if (argc < 2 || argv[1][0] == '-') {
+		json_decref(changes);
 		return ctl_usage_error(cmd, "missing ID");
+	}
 	id = argv[1];
-	if (drv_config_schedule(cfg, id))
-		return ctl_fail("schedule '%s' is defined in %s; change it "
-				"there (enable and disable work at run time)",
-				id, cfg->path);
-	/* add checks the definition before it needs Redis; update merges
-	 * the options into the stored one */
-	if (!create) {
-		if ((rc = ctl_sched_redis(cfg, &rc_redis)) ||
-		    (rc = ctl_sched_runtime_json(rc_redis, cfg, id, false,
-						 &old)))
-			goto out;
-		def = json_loads(old, 0, NULL);
-	}
-	if (!def)
-		def = json_object();
 	argv[1] = argv[0];   /* options after the ID */
-	if ((rc = parse_opts(cmd, argc - 1, argv + 1, def, &json_out)))
+	if ((rc = parse_opts(cmd, argc - 1, argv + 1, changes, &json_out)))
 		goto out;
-	text = json_dumps(def, JSON_COMPACT);
-	if (drv_schedule_conf_from_json(id, text, &conf, err, sizeof(err))) {
-		rc = ctl_usage_error(cmd, "%s", err);
+	text = json_dumps(changes, JSON_COMPACT);
+	/* a new definition is checked before Redis is needed */
+	if (create && (e = drv_sched_def_merge(cfg, id, NULL, text, &def, err,
+					       sizeof(err)))) {
+		rc = edit_failed(cmd, e, err);
 		goto out;
 	}
-	if ((rc = ctl_sched_check_names(cmd, cfg, &conf)))
+	free(def);
+	def = NULL;
+	if ((rc = ctl_sched_redis(cfg, &c)))
 		goto out;
-	if (!rc_redis && (rc = ctl_sched_redis(cfg, &rc_redis)))
-		goto out;
-	free(text);
-	text = drv_schedule_conf_to_json(&conf);
-	if (drv_sched_store_put(rc_redis, cfg->redis.key_prefix, id, text,
-				create ? DRV_SCHED_CREATE : DRV_SCHED_REPLACE,
-				err, sizeof(err))) {
-		rc = ctl_fail("%s", err);
+	if ((e = drv_sched_edit_put(c, cfg, id, create, text, &def, err,
+				    sizeof(err)))) {
+		rc = edit_failed(cmd, e, err);
 		goto out;
 	}
 	if (json_out)
-		printf("%s\n", text);
+		printf("%s\n", def);
 	else
 		printf("schedule %s %s\n", id, create ? "added" : "updated");
 	rc = CTL_EXIT_OK;
 out:
-	drv_schedule_conf_release(&conf);
-	json_decref(def);
+	json_decref(changes);
 	free(text);
-	free(old);
-	redisFree(rc_redis);
+	free(def);
+	redisFree(c);
 	return rc;
 }
 
@@ -169,6 +162,7 @@ out:
 static int run_simple(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		      char **argv)
 {
+	bool del = !strcmp(cmd->name, "delete");
 	redisContext *c = NULL;
 	const char *id;
 	char err[512], *json = NULL;
@@ -179,20 +173,16 @@ static int run_simple(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 				       "unexpected argument '%s'",
 				       argc < 2 ? "" : argv[argc - 1]);
 	id = argv[1];
-	if (!strcmp(cmd->name, "delete") && drv_config_schedule(cfg, id))
-		return ctl_fail("schedule '%s' is defined in %s; remove it "
-				"there", id, cfg->path);
 	if ((rc = ctl_sched_redis(cfg, &c)))
 		return rc;
-	if (!drv_config_schedule(cfg, id) &&
+	if (!del && !drv_config_schedule(cfg, id) &&
 	    (rc = ctl_sched_runtime_json(c, cfg, id, false, &json))) {
 		redisFree(c);
 		return rc;
 	}
 	free(json);
-	if (!strcmp(cmd->name, "delete"))
-		rc = drv_sched_store_delete(c, cfg->redis.key_prefix, id, err,
-					    sizeof(err));
+	if (del)
+		rc = drv_sched_edit_delete(c, cfg, id, err, sizeof(err));
 	else
 		rc = drv_sched_store_enable(c, cfg->redis.key_prefix, id,
 					    !strcmp(cmd->name, "enable"), err,
@@ -200,8 +190,7 @@ static int run_simple(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	redisFree(c);
 	if (rc)
 		return ctl_fail("%s", err);
-	printf("schedule %s %sd\n", id, !strcmp(cmd->name, "delete") ?
-	       "delete" : cmd->name);
+	printf("schedule %s %sd\n", id, del ? "delete" : cmd->name);
 	return CTL_EXIT_OK;
 }
 

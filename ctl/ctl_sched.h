@@ -1,7 +1,7 @@
 /*
  * ctl_sched.h — what the schedule commands (cmd_schedule.c,
- * cmd_schedule_edit.c) share: the Redis connection, finding a run-time
- * schedule, and the name checks a file schedule gets at load time.
+ * cmd_schedule_edit.c) share: the Redis connection and finding a run-time
+ * schedule.
  */
 #ifndef DROVER_CTL_SCHED_H
 #define DROVER_CTL_SCHED_H
@@ -20,11 +20,5 @@ int ctl_sched_redis(const drv_config_t *cfg, redisContext **out);
  * unless \p quiet. */
 int ctl_sched_runtime_json(redisContext *c, const drv_config_t *cfg,
 			   const char *id, bool quiet, char **json);
-
-/* The handler (when the config defines handlers) and the policy of
- * \p conf exist: CTL_EXIT_OK or a usage error. */
-int ctl_sched_check_names(const ctl_cmd_t *cmd, const drv_config_t *cfg,
-			  const drv_schedule_conf_t *conf);
-
 
 #endif /* DROVER_CTL_SCHED_H */

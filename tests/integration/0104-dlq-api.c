@@ -36,18 +36,7 @@ static const char handlers[] =
 	"    command: 'exit 3'\n";
 
 /* \p method \p path as \p token; the status, the JSON reply in *out. */
-static int api(int port, const char *method, const char *path,
-	       const char *token, const char *body, json_t **out)
-{
-	char *text = NULL;
-	int status = it_http_call(port, method, path, token, body, &text);
-
-	*out = text ? json_loads(text, 0, NULL) : NULL;
-	cr_assert(!text || !*text || *out, "%s %s: not JSON: %s", method,
-		  path, text);
-	free(text);
-	return status;
-}
+#define api it_http_json
 
 static long long num(const json_t *o, const char *k1, const char *k2)
 {

@@ -381,6 +381,19 @@ static int atoi_safe(const char *s)
 	return (int)v;
 }
 
+int it_http_json(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, json_t **out)
+{
+	char *text = NULL;
+	int status = it_http_call(port, method, path, token, req_body, &text);
+
+	*out = text && *text ? json_loads(text, 0, NULL) : NULL;
+	cr_assert(!text || !*text || *out, "%s %s: not JSON: %s", method,
+		  path, text);
+	free(text);
+	return status;
+}
+
 long long it_now_ms(void)
 {
 	struct timespec ts;

@@ -152,6 +152,12 @@ int it_http_send(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, char **head,
 		 char **body);
 
+/* it_http_call() with the reply parsed: *out is the JSON body (NULL when
+ * there is none; asserts that one given is JSON), json_decref() it. */
+struct json_t;
+int it_http_json(int port, const char *method, const char *path,
+		 const char *token, const char *req_body, struct json_t **out);
+
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "drover/audit_list.h"
 #include "drover/digest.h"
 #include "drover/submit_json.h"
 
@@ -312,4 +313,50 @@ Test(api, task_submissions_in_json)
 	expect_task("{\"handler\": \"resize\", \"delay\": \"1h30m\"}", cfg,
 		    NULL, NULL);
 	drv_config_destroy(cfg);
+}
+
+/* GET /api/v1/audit and `droverctl audit list` share this filter. */
+Test(api, audit_filter)
+{
+	drv_audit_filter_t f = { 0 };
+	drv_audit_t a;
+	char err[256];
+
+	drv_audit_init(&a);
+	a.time_ms = 1000000;
+	a.action = "task.retry";
+	a.actor = "ops";
+	a.target = "01HZY3K4M5N6P7Q8R9S0T1V2W3";
+	cr_assert(drv_audit_match(&f, &a));
+	cr_assert_eq(drv_audit_filter_set(&f, "action", "task.", 0, err,
+					  sizeof(err)), DRV_OK);
+	cr_assert(drv_audit_match(&f, &a), "a prefix ending in '.'");
+	f.action = "task";
+	cr_assert_not(drv_audit_match(&f, &a), "no '.': exact");
+	f.action = "task.retry";
+	cr_assert_eq(drv_audit_filter_set(&f, "actor", "ci", 0, err,
+					  sizeof(err)), DRV_OK);
+	cr_assert_not(drv_audit_match(&f, &a));
+	f.actor = "ops";
+	cr_assert_eq(drv_audit_filter_set(&f, "target", "other", 0, err,
+					  sizeof(err)), DRV_OK);
+	cr_assert_not(drv_audit_match(&f, &a));
+	f.target = a.target;
+	cr_assert(drv_audit_match(&f, &a));
+	/* since is inclusive, until exclusive; a duration counts back */
+	cr_assert_eq(drv_audit_filter_set(&f, "since", "1s", 1001000, err,
+					  sizeof(err)), DRV_OK);
+	cr_assert_eq(f.since_ms, 1000000);
+	cr_assert(drv_audit_match(&f, &a));
+	cr_assert_eq(drv_audit_filter_set(&f, "until", "1970-01-01T00:16:40Z",
+					  0, err, sizeof(err)), DRV_OK);
+	cr_assert_not(drv_audit_match(&f, &a));
+	cr_assert_eq(drv_audit_filter_set(&f, "until", "yesterday-ish", 0,
+					  err, sizeof(err)), DRV_ERR_INVALID);
+	cr_assert_eq(drv_audit_filter_set(&f, "actor", "", 0, err,
+					  sizeof(err)), DRV_ERR_INVALID);
+	cr_assert_eq(drv_audit_filter_set(&f, "handler", "x", 0, err,
+					  sizeof(err)), DRV_ERR_NOT_FOUND);
+	a.action = a.actor = a.target = NULL;  /* borrowed: not to free */
+	drv_audit_release(&a);
 }

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include "drover/clock.h"
 #include "drover/config.h"
+#include "drover/sched_edit.h"
 #include "drover/schedule.h"
 #include "drover/str.h"
 
@@ -391,4 +393,60 @@ Test(schedule_config, duplicate_in_a_large_map)
 	expect_error(yaml, "s.yaml:102:3: duplicate key 'schedules.s7' "
 		     "(first at line 9)");
 	free(yaml);
+}
+
+/* The change droverctl schedule update and PATCH /api/v1/schedules/{id}
+ * make (drv_sched_def_merge): members replace, null removes, labels merge
+ * label by label; a file schedule and a bad definition are refused. */
+Test(schedule, def_merge)
+{
+	drv_config_t *cfg = load("handlers:\n  h: {type: noop}\n"
+				 "schedules:\n  filed: {cron: '@daily', "
+				 "handler: h}\n");
+	char err[512], *a = NULL, *b = NULL;
+	json_t *j;
+
+	cr_assert_eq(drv_sched_def_merge(cfg, "s1", NULL, "{\"cron\": "
+		     "\"0 3 * * *\", \"handler\": \"h\", \"jitter\": 5000, "
+		     "\"payload\": {\"x\": 1, \"y\": 2}, \"labels\": {\"a\": "
+		     "\"1\", \"b\": \"2\"}}", &a, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(drv_sched_def_merge(cfg, "s1", a, "{\"cron\": "
+		     "\"0 4 * * *\", \"jitter\": null, \"payload\": {\"z\": 3}, "
+		     "\"labels\": {\"b\": null, \"c\": \"3\"}}", &b, err,
+		     sizeof(err)), DRV_OK, "%s", err);
+	j = json_loads(b, 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "cron")),
+			 "0 4 * * *");
+	cr_assert_eq(json_integer_value(json_object_get(j, "jitter")), 0,
+		     "null: back to the default");
+	cr_assert_str_eq(json_string_value(json_object_get(j, "handler")),
+			 "h", "kept");
+	cr_assert_null(json_object_get(json_object_get(j, "payload"), "x"),
+		       "a payload is replaced whole");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(j,
+		     "payload"), "z")), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+			 "labels"), "a")), "1");
+	cr_assert_null(json_object_get(json_object_get(j, "labels"), "b"));
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j,
+			 "labels"), "c")), "3");
+	json_decref(j);
+	free(a);
+	free(b);
+	cr_assert_eq(drv_sched_def_merge(cfg, "filed", NULL, "{\"cron\": "
+		     "\"@hourly\", \"handler\": \"h\"}", &a, err, sizeof(err)),
+		     DRV_ERR_UNSUPPORTED);
+	cr_assert(strstr(err, "defined in"), "%s", err);
+	cr_assert_eq(drv_sched_def_merge(cfg, "s2", NULL, "{\"cron\": "
+		     "\"61 * * * *\", \"handler\": \"h\"}", &a, err,
+		     sizeof(err)), DRV_ERR_INVALID);
+	cr_assert(strstr(err, "cron"), "%s", err);
+	cr_assert_eq(drv_sched_def_merge(cfg, "s2", NULL, "{\"cron\": "
+		     "\"@daily\", \"handler\": \"nope\"}", &a, err,
+		     sizeof(err)), DRV_ERR_INVALID);
+	cr_assert_eq(drv_sched_def_merge(cfg, "Bad Id", NULL, "{\"cron\": "
+		     "\"@daily\", \"handler\": \"h\"}", &a, err, sizeof(err)),
+		     DRV_ERR_INVALID);
+	drv_config_destroy(cfg);
 }
