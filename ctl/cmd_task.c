@@ -89,8 +89,10 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		{ "timeout",         required_argument, NULL, 't' },
 		{ "wait",            required_argument, NULL, 'w' },
 		{ "json",            no_argument,       NULL, 'j' },
+		{ "file",            required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *file = NULL, *task_flag = NULL;
 	int64_t delay = 0, deadline = 0, timeout = cfg->kafka.connect_timeout_ms;
 	int64_t wait = -1;
 	int64_t num;
@@ -106,7 +108,13 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	opterr = 0;
 	while (rc == CTL_EXIT_OK &&
 	       (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		for (const struct option *o = opts; o->name; o++)
+			if (o->val == c && c != 'f' && c != 'j' && c != 't')
+				task_flag = o->name;
 		switch (c) {
+		case 'f':
+			file = optarg;
+			break;
 		case 'H':
 			free(t.handler);
 			t.handler = drv_strdup(optarg);
@@ -181,6 +189,14 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (rc == CTL_EXIT_OK && optind < argc)
 		rc = ctl_usage_error(cmd, "unexpected argument '%s'",
 				     argv[optind]);
+	if (rc == CTL_EXIT_OK && file) {
+		drv_task_release(&t);
+		if (task_flag)
+			return ctl_usage_error(cmd, "--file: each line is a "
+					       "whole task; --%s goes in the "
+					       "lines", task_flag);
+		return ctl_submit_file(cfg, file, timeout, json);
+	}
 	if (rc == CTL_EXIT_OK && !t.handler)
 		rc = ctl_usage_error(cmd, "--handler is required");
 	if (rc == CTL_EXIT_OK && wait >= 0 &&
@@ -241,8 +257,11 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "--handler NAME [--payload JSON|@FILE] [--priority N] [--key K] "
 	  "[--idempotency-key K] [--max-attempts N] [--policy NAME] "
 	  "[--delay DURATION] [--deadline DURATION] [--label K=V]... "
-	  "[--wait DURATION] [--json]",
-	  "publish a task and print its id once Kafka acknowledged it",
+	  "[--wait DURATION] [--json]\n"
+	  "       droverctl task submit --file FILE|- [--timeout DURATION] "
+	  "[--json]",
+	  "publish a task (or a file of them) and print each id once Kafka "
+	  "acknowledged it",
 	  "  --handler NAME          handler that runs the task (required)\n"
 	  "  --payload JSON|@FILE    payload (JSON; @- reads stdin)\n"
 	  "  --priority N            1..10, higher first (default 5)\n"
@@ -264,8 +283,21 @@ const ctl_cmd_t ctl_task_cmds[] = {
 	  "                          still unfinished (needs "
 	  "worker.task_state: all)\n"
 	  "  --json                  print {\"id\":...,\"topic\":...}\n"
-	  "Example:\n  droverctl task submit --handler resize --payload "
-	  "'{\"image\":\"a.png\"}' --priority 8\n",
+	  "  --file FILE|-           one task per line, each a JSON object "
+	  "with the\n"
+	  "                          long options above as fields (\"handler\","
+	  "\n"
+	  "                          \"payload\", \"labels\": {...}, "
+	  "\"delay\": \"30s\"...);\n"
+	  "                          - reads stdin. Ids in line order on "
+	  "stdout (with\n"
+	  "                          --json {\"line\":N,\"id\":...} or "
+	  "{\"line\":N,\"error\":...}),\n"
+	  "                          refused lines on stderr; exit 1 if any "
+	  "line failed\n"
+	  "Examples:\n  droverctl task submit --handler resize --payload "
+	  "'{\"image\":\"a.png\"}' --priority 8\n"
+	  "  droverctl task submit --file tasks.ndjson --json\n",
 	  true, run_submit },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };

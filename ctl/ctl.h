@@ -91,6 +91,11 @@ void ctl_time_field(int width, const char *name, int64_t ms);
 struct json_t;
 void ctl_print_json(struct json_t *o);
 
+/* task submit --file: the tasks of \p path ("-": stdin), one JSON object
+ * per line, through the core's bulk path (cmd_task_bulk.c). */
+int ctl_submit_file(const drv_config_t *cfg, const char *path,
+		    int64_t timeout_ms, bool json);
+
 extern const ctl_cmd_t ctl_config_cmds[];
 extern const ctl_cmd_t ctl_topics_cmds[];
 extern const ctl_cmd_t ctl_task_cmds[];
