@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1049,3 +1050,50 @@ const char *bench_thousands(double x, char *buf, size_t size)
 	drv_strlcpy(buf, tmp, size);
 	return buf;
 }
+
+bool bench_ctl(const bench_ns_t *ns, bench_run_t *r, char *const *args)
+{
+	char bin[512], log[320];
+	char *argv[24];
+	int n = 0, status = 0;
+	int64_t t0 = drv_mono_ms(), limit;
+	struct rusage ru;
+	pid_t pid, w = 0;
+
+	drv_fmt(bin, sizeof(bin), "%s/ctl/droverctl", bench_build_dir());
+	drv_fmt(log, sizeof(log), "%s/ctl.log", ns->dir);
+	argv[n++] = bin;
+	argv[n++] = "-c";
+	argv[n++] = (char *)ns->config;
+	for (; *args && n < 23; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	limit = t0 + bench_env_int("BENCH_TIMEOUT", 60, 5, 3600) * 1000;
+	if ((pid = fork()) < 0)
+		return false;
+	if (pid == 0) {
+		FILE *f = fopen(log, "a");
+
+		if (f) {
+			dup2(fileno(f), 1);
+			dup2(fileno(f), 2);
+		}
+		execve(bin, argv, environ);
+		_exit(127);
+	}
+	while ((w = wait4(pid, &status, WNOHANG, &ru)) == 0) {
+		if (drv_mono_ms() > limit || bench_stop) {
+			bench_log("droverctl %s %s: over BENCH_TIMEOUT; killed",
+				  args[-2], args[-1]);
+			kill(pid, SIGKILL);
+		}
+		usleep(1000);  /* a single submit takes ~30 ms */
+	}
+	r->ms = drv_mono_ms() - t0;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	r->peak_kb = ru.ru_maxrss;
+	if (r->status != 0)
+		bench_log("droverctl exited %d; see %s", r->status, log);
+	return w == pid && r->status == 0;
+}
+

@@ -137,6 +137,23 @@ typedef struct bench_produce {
 bool bench_produce_tasks(bench_ns_t *ns, const char *topic,
 			 bench_produce_t *p);
 
+/* ----------------------------------------------------------- droverctl */
+
+/** One droverctl run: exit status, wall time, peak RSS. */
+typedef struct bench_run {
+	int     status;
+	int64_t ms;
+	long    peak_kb;
+} bench_run_t;
+
+/**
+ * @brief Run droverctl -c <ns config> ARGS... (\p args NULL-terminated, at
+ *        most 20), stdout and stderr appended to dir/ctl.log, bounded by
+ *        BENCH_TIMEOUT; timed to the millisecond.
+ * @returns true when it exited 0.
+ */
+bool bench_ctl(const bench_ns_t *ns, bench_run_t *r, char *const *args);
+
 /* --------------------------------------------------------------- CPUs */
 
 /**

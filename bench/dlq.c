@@ -21,8 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -30,7 +28,6 @@
 #include "drover/kafka.h"
 #include "drover/str.h"
 
-extern char **environ;
 
 #define FILL_WINDOW 20000   /* dead letters in flight while filling */
 
@@ -142,60 +139,6 @@ static double raw_read(bench_ns_t *ns, size_t n)
 	return got == n && t0 > 0 ? (double)n * 1000.0 / (double)t0 : -1;
 }
 
-typedef struct run {
-	int     status;
-	int64_t ms;
-	long    peak_kb;
-} run_t;
-
-/* Run droverctl -c CONFIG ARGS..., stdout and stderr to dir/ctl.log,
- * bounded by BENCH_TIMEOUT. */
-static bool ctl(const bench_ns_t *ns, run_t *r, char *const *args)
-{
-	char bin[512], log[320];
-	char *argv[24];
-	int n = 0, status = 0;
-	int64_t t0 = drv_mono_ms(), limit;
-	struct rusage ru;
-	pid_t pid, w = 0;
-
-	drv_fmt(bin, sizeof(bin), "%s/ctl/droverctl", bench_build_dir());
-	drv_fmt(log, sizeof(log), "%s/ctl.log", ns->dir);
-	argv[n++] = bin;
-	argv[n++] = "-c";
-	argv[n++] = (char *)ns->config;
-	for (; *args && n < 23; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	limit = t0 + bench_env_int("BENCH_TIMEOUT", 60, 5, 3600) * 1000;
-	if ((pid = fork()) < 0)
-		return false;
-	if (pid == 0) {
-		FILE *f = fopen(log, "a");
-
-		if (f) {
-			dup2(fileno(f), 1);
-			dup2(fileno(f), 2);
-		}
-		execve(bin, argv, environ);
-		_exit(127);
-	}
-	while ((w = wait4(pid, &status, WNOHANG, &ru)) == 0) {
-		if (drv_mono_ms() > limit || bench_stop) {
-			bench_log("droverctl %s %s: over BENCH_TIMEOUT; killed",
-				  args[-2], args[-1]);
-			kill(pid, SIGKILL);
-		}
-		usleep(20000);
-	}
-	r->ms = drv_mono_ms() - t0;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-	r->peak_kb = ru.ru_maxrss;
-	if (r->status != 0)
-		bench_log("droverctl exited %d; see %s", r->status, log);
-	return w == pid && r->status == 0;
-}
-
 static double rate(size_t n, int64_t ms)
 {
 	return ms > 0 ? (double)n * 1000.0 / (double)ms : 0;
@@ -211,7 +154,7 @@ int main(void)
 	char *resub_args[] = { "dlq", "resubmit", "--all", "--set",
 			       "quality=80", "--json", NULL };
 	bench_ns_t big, small;
-	run_t lb = { 0 }, ls = { 0 }, rs = { 0 }, rs2 = { 0 };
+	bench_run_t lb = { 0 }, ls = { 0 }, rs = { 0 }, rs2 = { 0 };
 	double raw;
 	bool ok;
 
@@ -225,8 +168,8 @@ int main(void)
 		return 1;
 	}
 	raw = raw_read(&big, n_list);
-	ok = ctl(&big, &lb, list_args) && ctl(&small, &ls, list_args) &&
-	     ctl(&small, &rs, resub_args) && ctl(&small, &rs2, resub_args);
+	ok = bench_ctl(&big, &lb, list_args) && bench_ctl(&small, &ls, list_args) &&
+	     bench_ctl(&small, &rs, resub_args) && bench_ctl(&small, &rs2, resub_args);
 
 	printf("\n## dlq (drover-bench-dlq)\n\n");
 	printf("| run | entries | time | entries/s | target | peak RSS |\n");

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drover/clock.h"
 #include "drover/kafka.h"
@@ -326,6 +327,25 @@ rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 			  "cannot create Kafka producer: %s", rderr);
 	}
 	return rk;
+}
+
+void drv_kafka_producer_warm(rd_kafka_t *rk, int64_t timeout_ms)
+{
+	int64_t end = drv_mono_ms() + timeout_ms, left;
+
+	while ((left = end - drv_mono_ms()) > 0) {
+		const struct rd_kafka_metadata *md = NULL;
+		bool learned;
+
+		if (rd_kafka_metadata(rk, 0, NULL, &md, (int)left) ||
+		    !md)
+			return;
+		learned = md->orig_broker_id >= 0;
+		rd_kafka_metadata_destroy(md);
+		if (learned)
+			return;
+		usleep(2 * 1000);
+	}
 }
 
 drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,

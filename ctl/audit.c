@@ -39,7 +39,7 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	char err[512];
 	drv_err_t rc;
 
-	if (!rk && !(rk = own = drv_kafka_producer_new(cfg, err, sizeof(err))))
+	if (!rk && !(rk = own = ctl_producer_new(cfg, err, sizeof(err))))
 		return ctl_fail("cannot write the audit record: %s", err);
 	rc = drv_audit_write(rk, cfg, ctl_actor_name(), action, target, count,
 			     details_json, result, NULL, err, sizeof(err));

@@ -166,7 +166,7 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		return ctl_fail("%s", err);
 	}
 	redisFree(c);
-	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err))))
+	if (!(rk = ctl_producer_new(cfg, err, sizeof(err))))
 		return ctl_fail("the breaker is %s, but Kafka: %s",
 				drv_breaker_state_name(v.state), err);
 	if (drv_breaker_tell(rk, cfg, &v, cmd->name, "droverctl", err,

@@ -101,7 +101,7 @@ static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, "%s", err);
 	}
 
-	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err)))) {
+	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
 		drv_event_release(&e);
 		return ctl_fail("%s", err);
 	}

@@ -230,7 +230,7 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	t.origin.submitted_by = drv_strdup(getenv("USER") ? getenv("USER") :
 					   "droverctl");
 
-	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err)))) {
+	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
 		drv_task_release(&t);
 		return ctl_fail("%s", err);
 	}

@@ -74,7 +74,7 @@ int ctl_submit_file(const drv_config_t *cfg, const char *path,
 	if (!in)
 		return ctl_fail("task submit: cannot read %s: %s", path,
 				strerror(errno));
-	if (!(rk = drv_kafka_producer_new(cfg, err, sizeof(err)))) {
+	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
 		if (in != stdin)
 			fclose(in);
 		return ctl_fail("%s", err);

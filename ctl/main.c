@@ -121,6 +121,18 @@ int ctl_fail(const char *fmt, ...)
 	return CTL_EXIT_FAILED;
 }
 
+rd_kafka_t *ctl_producer_new(const drv_config_t *cfg, char *errstr,
+			     size_t errstr_size)
+{
+	rd_kafka_t *rk = drv_kafka_producer_new(cfg, errstr, errstr_size);
+
+	/* bounded: an unreachable broker is found out by the produce */
+	if (rk)
+		drv_kafka_producer_warm(rk, cfg->kafka.connect_timeout_ms < 1000 ?
+					cfg->kafka.connect_timeout_ms : 1000);
+	return rk;
+}
+
 char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
 		   size_t errstr_size)
 {

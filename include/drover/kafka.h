@@ -213,6 +213,18 @@ void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size);
 
+/**
+ * @brief Make a fresh producer's first produce go out at once. librdkafka
+ *        asks for an idempotent producer's id when a metadata answer comes
+ *        from a broker it has learned (not a bootstrap address), or else on
+ *        a 500 ms timer; a new producer's first answer comes from the
+ *        bootstrap address, so a one-shot produce (droverctl) waited about
+ *        half a second. This asks for metadata until a learned broker
+ *        answers (a round trip or a few), at most \p timeout_ms.
+ *        Long-lived producers need not call it.
+ */
+void drv_kafka_producer_warm(rd_kafka_t *rk, int64_t timeout_ms);
+
 /** A Kafka header: both strings borrowed for the call. */
 typedef struct drv_header {
 	const char *name;
