@@ -1,6 +1,7 @@
 /*
  * batch.c — what every call that produces shares. A batch: the body's
- * array checked, each item built and produced at once, then every
+ * array checked, each item built and produced at once through the core's
+ * bulk path (drover/bulk.h, as `droverctl task submit --file`), then every
  * acknowledgement awaited, so it costs about one round trip to the brokers
  * however long it is; one bad item fails alone, in its result; the batch
  * is audited once. One item: it and its audit record produced together,
@@ -9,22 +10,55 @@
 #include <stdlib.h>
 
 #include "api_int.h"
+#include "drover/bulk.h"
 #include "drover/str.h"
 
 /* One item on its way. */
 typedef struct slot {
-	void          *item;
-	drv_delivery_t dr;
-	char           topic[256];
-	json_t        *result;   /* set once the item is settled */
+	void   *item;
+	json_t *result;   /* set once the item is settled */
 } slot_t;
+
+/* What the bulk path's callbacks need. */
+typedef struct batch_ctx {
+	api_call_t             *call;
+	const api_batch_ops_t  *ops;
+	size_t                  ok;
+} batch_ctx_t;
+
+static drv_err_t produce(void *arg, void *item, drv_delivery_t *dr,
+			 char *topic, size_t topic_size, char *err,
+			 size_t errlen)
+{
+	batch_ctx_t *c = arg;
+
+	return c->ops->produce(c->call, ((slot_t *)item)->item, dr, topic,
+			       topic_size, err, errlen);
+}
+
+static void settled(const drv_bulk_result_t *r, void *arg)
+{
+	batch_ctx_t *c = arg;
+	slot_t *s = r->item;
+
+	if (r->err) {
+		s->result = api_problem_json(api_status_of(r->err), NULL,
+					     r->errstr);
+		return;
+	}
+	s->result = c->ops->accepted(s->item, r->topic);
+	json_object_set_new(s->result, "status", json_integer(201));
+	c->ok++;
+}
 
 void api_batch(api_call_t *call, const api_batch_ops_t *ops)
 {
 	json_t *o = api_body_json(call), *arr, *results;
-	size_t n, ok = 0;
+	batch_ctx_t c = { .call = call, .ops = ops };
+	drv_bulk_t *b = NULL;
 	slot_t *slots = NULL;
-	char *items = NULL, at[48], err[512];
+	char *items = NULL, at[48];
+	size_t n;
 
 	if (!o)
 		return;
@@ -48,61 +82,43 @@ void api_batch(api_call_t *call, const api_batch_ops_t *ops)
 				    "object");
 			goto out;
 		}
+	/* the bulk path of `droverctl task submit --file` (drover/bulk.h),
+	 * its window the whole batch: every item produced, then each
+	 * acknowledgement awaited in order */
 	if (!(slots = calloc(n, sizeof(*slots))) ||
-	    !(items = calloc(n, ops->size))) {
+	    !(items = calloc(n, ops->size)) ||
+	    !(b = drv_bulk_new(call->api->producer, call->api->cfg, n,
+			       call->api->cfg->kafka.connect_timeout_ms,
+			       settled, &c))) {
 		api_problem(call, 500, NULL, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		slot_t *s = &slots[i];
-		drv_err_t rc;
 
 		s->item = items + i * ops->size;
 		drv_fmt(at, sizeof(at), "/%s/%zu", ops->field, i);
-		if ((s->result = ops->build(call, json_array_get(arr, i), at,
-					    s->item)))
-			continue;
-		rc = ops->produce(call, s->item, &s->dr, s->topic,
-				  sizeof(s->topic), err, sizeof(err));
-		if (rc)
-			s->result = api_problem_json(api_status_of(rc), at,
-						     err);
+		if (!(s->result = ops->build(call, json_array_get(arr, i), at,
+					     s->item)))
+			drv_bulk_add_item(b, produce, &c, s);
 	}
-	/* every produce is in flight: now each acknowledgement */
-	for (size_t i = 0; i < n; i++) {
-		slot_t *s = &slots[i];
-		drv_err_t rc;
-
-		if (s->result)
-			continue;
-		rc = drv_kafka_wait(call->api->producer, &s->dr, s->topic,
-				    call->api->cfg->kafka.connect_timeout_ms,
-				    err, sizeof(err));
-		if (rc) {
-			s->result = api_problem_json(api_status_of(rc), NULL,
-						     err);
-		} else {
-			s->result = ops->accepted(s->item, s->topic);
-			json_object_set_new(s->result, "status",
-					    json_integer(201));
-			ok++;
-		}
-	}
+	drv_bulk_finish(b);
 	results = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_array_append_new(results, slots[i].result);
 		ops->release(slots[i].item);
 	}
-	if (!ok || api_audit(call, ops->audit, NULL, ok, json_pack(
-		    "{s:I, s:I}", "submitted", (json_int_t)ok, "refused",
-		    (json_int_t)(n - ok)), NULL))
+	if (!c.ok || api_audit(call, ops->audit, NULL, c.ok, json_pack(
+		    "{s:I, s:I}", "submitted", (json_int_t)c.ok, "refused",
+		    (json_int_t)(n - c.ok)), NULL))
 		api_reply(call, 200, json_pack("{s:I, s:I, s:o}", "submitted",
-					       (json_int_t)ok, "failed",
-					       (json_int_t)(n - ok), "results",
+					       (json_int_t)c.ok, "failed",
+					       (json_int_t)(n - c.ok), "results",
 					       results));
 	else
 		json_decref(results);
 out:
+	drv_bulk_destroy(b);
 	free(slots);
 	free(items);
 	json_decref(o);

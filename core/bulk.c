@@ -25,6 +25,7 @@ typedef struct slot {
 	char           errstr[256];
 	drv_err_t      err;
 	bool           refused;
+	bool           is_task;  /* task holds what was produced */
 } slot_t;
 
 struct drv_bulk {
@@ -63,7 +64,7 @@ static void settle_head(drv_bulk_t *b)
 {
 	slot_t *s = &b->ring[b->head];
 	drv_bulk_result_t r = {
-		.seq = b->seq++, .task = s->refused ? NULL : &s->task,
+		.seq = b->seq++, .task = s->is_task ? &s->task : NULL,
 		.topic = s->topic, .pointer = s->pointer, .item = s->item,
 	};
 
@@ -94,18 +95,41 @@ static slot_t *next_slot(drv_bulk_t *b, void *item)
 	return s;
 }
 
+/* Produce \p what into slot \p s with \p fn, serving delivery reports
+ * now and then. */
+static void produce_in(drv_bulk_t *b, slot_t *s, drv_bulk_produce_fn *fn,
+		       void *arg, void *what)
+{
+	s->err = fn(arg, what, &s->dr, s->topic, sizeof(s->topic), s->errstr,
+		    sizeof(s->errstr));
+	if (++b->added % SERVE_EVERY == 0)
+		rd_kafka_poll(b->rk, 0);
+}
+
+static drv_err_t task_produce(void *arg, void *item, drv_delivery_t *dr,
+			      char *topic, size_t topic_size, char *errstr,
+			      size_t errstr_size)
+{
+	drv_bulk_t *b = arg;
+
+	drv_task_route(b->cfg, item, drv_now_ms(), topic, topic_size);
+	return drv_task_produce(b->rk, item, topic, dr, errstr, errstr_size);
+}
+
 void drv_bulk_add(drv_bulk_t *b, drv_task_t *t, void *item)
 {
 	slot_t *s = next_slot(b, item);
 
 	s->task = *t;      /* taken: the caller's task is left empty */
+	s->is_task = true;
 	drv_task_init(t);
-	drv_task_route(b->cfg, &s->task, drv_now_ms(), s->topic,
-		       sizeof(s->topic));
-	s->err = drv_task_produce(b->rk, &s->task, s->topic, &s->dr,
-				  s->errstr, sizeof(s->errstr));
-	if (++b->added % SERVE_EVERY == 0)
-		rd_kafka_poll(b->rk, 0);
+	produce_in(b, s, task_produce, b, &s->task);
+}
+
+void drv_bulk_add_item(drv_bulk_t *b, drv_bulk_produce_fn *fn, void *arg,
+		       void *item)
+{
+	produce_in(b, next_slot(b, item), fn, arg, item);
 }
 
 void drv_bulk_refuse(drv_bulk_t *b, drv_err_t err, const char *pointer,

@@ -18,6 +18,7 @@
 
 #include "drover/config.h"
 #include "drover/error.h"
+#include "drover/kafka.h"
 #include "drover/task.h"
 
 #ifdef __cplusplus
@@ -30,7 +31,7 @@ typedef struct drv_bulk drv_bulk_t;
  *  for the call. */
 typedef struct drv_bulk_result {
 	size_t            seq;     /**< 0-based position in the input */
-	const drv_task_t *task;    /**< NULL for a refused item */
+	const drv_task_t *task;    /**< NULL for a refused or other item */
 	const char       *topic;   /**< where it went; "" when it did not */
 	drv_err_t         err;     /**< DRV_OK once acknowledged */
 	const char       *errstr;  /**< why not, "" on success */
@@ -61,6 +62,21 @@ drv_bulk_t *drv_bulk_new(rd_kafka_t *rk, const drv_config_t *cfg,
  *        back in the result.
  */
 void drv_bulk_add(drv_bulk_t *b, drv_task_t *t, void *item);
+
+/** Produce \p item without waiting, reporting to \p dr, its topic into
+ *  \p topic: for things other than tasks (the API's event batches). */
+typedef drv_err_t drv_bulk_produce_fn(void *arg, void *item,
+				      drv_delivery_t *dr, char *topic,
+				      size_t topic_size, char *errstr,
+				      size_t errstr_size);
+
+/**
+ * @brief Like drv_bulk_add() for an item \p fn produces (with \p arg);
+ *        the result has no task, and \p item (borrowed until its result is
+ *        reported) handed back.
+ */
+void drv_bulk_add_item(drv_bulk_t *b, drv_bulk_produce_fn *fn, void *arg,
+		       void *item);
 
 /** @brief An item that fails without being produced: \p errstr and
  *         \p pointer (may be NULL) are copied; reported in its turn. */
