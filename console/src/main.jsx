@@ -10,6 +10,8 @@ import { Overview } from './views/Overview.jsx';
 import { Tasks } from './views/Tasks.jsx';
 import { TaskDetail } from './views/TaskDetail.jsx';
 import { Breakers } from './views/Breakers.jsx';
+import { Dlq } from './views/Dlq.jsx';
+import { DlqEntry } from './views/DlqEntry.jsx';
 import './style.css';
 
 function Login({ onLogin, error }) {
@@ -32,10 +34,15 @@ function Login({ onLogin, error }) {
 }
 
 function View({ path, who }) {
-  const m = path.match(/^\/tasks\/([^/]+)$/);
-  if (m) return <TaskDetail id={decodeURIComponent(m[1])} who={who} />;
+  const m = path.match(/^\/(tasks|dlq)\/([^/]+)$/);
+  if (m) {
+    const id = decodeURIComponent(m[2]);
+    if (m[1] === 'tasks') return <TaskDetail id={id} who={who} />;
+    return <DlqEntry id={id} who={who} />;
+  }
   if (path === '/tasks') return <Tasks />;
   if (path === '/breakers') return <Breakers who={who} />;
+  if (path === '/dlq') return <Dlq who={who} />;
   if (path === '/' || path === '/queues') return <Overview />;
   return <p class="error">No view at {path}. <Link href="/">Overview</Link></p>;
 }
@@ -76,7 +83,8 @@ function App() {
     ask();
   };
 
-  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers']];
+  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers'],
+    ['/dlq', 'DLQ']];
   const current = (href) => (href === '/' ? path === '/' || path === '/queues' : path.startsWith(href));
   return (
     <>
