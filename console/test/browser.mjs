@@ -110,10 +110,13 @@ try {
     if (await page.$('#task-pause')) throw new Error('pause shown to a viewer');
   });
 
-  await check('a viewer sees the DLQ but no resubmit', async () => {
+  await check('a viewer sees the DLQ and schedules but no resubmit or enable/disable', async () => {
     await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('table.dlq tbody tr[data-dlq]');
     if (await page.$('#resubmit-dry')) throw new Error('resubmit shown to a viewer');
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-schedule="nightly"]');
+    if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
   });
 
   await check('log in with an operator token', async () => {
@@ -226,6 +229,42 @@ try {
     const st = await apiGet('/dlq/stats?handler=grumpy');
     if (st.resubmitted < 1) throw new Error(`the API says ${st.resubmitted} resubmitted`);
     return await text(page, '#resubmit-result');
+  });
+
+  await check('audit by deep link shows the resubmission; the actor filter works', async () => {
+    await page.goto(`${url}/audit?action=dlq.`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-action="dlq.resubmit"]');
+    const actions = await page.$$eval('table.audit tbody tr', (trs) => trs.map((t) => t.dataset.action));
+    if (actions.some((a) => !a.startsWith('dlq.'))) throw new Error(`actions ${actions}`);
+    await shot(page, 'audit');
+    await page.goto(`${url}/audit`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-action^="breaker."]');
+    await page.type('#actor', 'nobody-at-all');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForFunction(() => location.search === '?actor=nobody-at-all');
+    await page.waitForFunction(() => !document.querySelector('table.audit tbody tr'));
+    return `${actions.length} dlq records`;
+  });
+
+  await check('disable a schedule from its row, enable it from its detail page', async () => {
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-schedule="nightly"] button.toggle.disable');
+    await page.waitForFunction(() => /\d{4}-\d\d-\d\d/.test(
+      document.querySelector('tr[data-schedule="nightly"] td.next')?.textContent));
+    await shot(page, 'schedules');
+    await page.click('tr[data-schedule="nightly"] button.toggle');
+    await page.waitForSelector('#schedule-result');
+    await until(async () => (await apiGet('/schedules/nightly')).enabled === false, 'the API says disabled');
+    await page.waitForSelector('tr[data-schedule="nightly"] button.toggle.enable');
+    await page.click('tr[data-schedule="nightly"] a');
+    await page.waitForSelector('#schedule-state');
+    if (new URL(page.url()).pathname !== '/schedules/nightly') throw new Error(page.url());
+    await page.click('button.toggle.enable');
+    await page.waitForFunction(() => document.querySelector('#schedule-state')?.textContent === 'enabled');
+    await until(async () => (await apiGet('/schedules/nightly')).enabled === true, 'the API says enabled');
+    const audit = await apiGet('/audit?target=nightly');
+    const acts = audit.records.map((r) => r.action);
+    if (!acts.includes('schedule.enable') || !acts.includes('schedule.disable')) throw new Error(`audit ${acts}`);
   });
 
   await check('times switch to local', async () => {
