@@ -73,8 +73,8 @@ export function Dlq({ who }) {
   const zone = useZone();
   const { paging, poll, page } = usePagedList('/dlq', KEYS);
   const { filters } = paging;
-  const stats = usePoll(() => api('GET', '/dlq/stats', filters), 15000, KEYS.map((k) => filters[k]));
   const filter = Object.fromEntries(KEYS.filter((k) => filters[k]).map((k) => [k, filters[k]]));
+  const stats = usePoll(() => api('GET', '/dlq/stats', filter), 15000, KEYS.map((k) => filters[k]));
   const s = stats.data;
   return (
     <div>

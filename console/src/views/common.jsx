@@ -135,13 +135,15 @@ export function PagedTable({ name, head, rows, row, paging, page, noun, children
 }
 
 // usePagedList(path, keys): the paging of a list view at the same path
-// (/tasks, /dlq, /audit) and the poll of GET /api/v1PATH, LIMIT a page; the
-// first page is re-read every 5 s, a later one is read once.
+// (/tasks, /dlq, /audit) and the poll of GET /api/v1PATH, LIMIT a page (or
+// the URL's limit, kept from page to page); the first page is re-read
+// every 5 s, a later one is read once.
 export const LIMIT = 50;
 export function usePagedList(path, keys) {
-  const paging = usePaging(path, keys);
+  const all = [...keys, 'limit'];
+  const paging = usePaging(path, all);
   const { filters, cursor } = paging;
-  const poll = usePoll(() => api('GET', path, { ...filters, cursor, limit: LIMIT }),
-    cursor ? 0 : 5000, [...keys.map((k) => filters[k]), cursor]);
+  const poll = usePoll(() => api('GET', path, { ...filters, cursor, limit: filters.limit || LIMIT }),
+    cursor ? 0 : 5000, [...all.map((k) => filters[k]), cursor]);
   return { paging, poll, page: poll.data };
 }
