@@ -10,6 +10,10 @@ import { Overview } from './views/Overview.jsx';
 import { Tasks } from './views/Tasks.jsx';
 import { TaskDetail } from './views/TaskDetail.jsx';
 import { Breakers } from './views/Breakers.jsx';
+import { Dlq } from './views/Dlq.jsx';
+import { DlqEntry } from './views/DlqEntry.jsx';
+import { Audit } from './views/Audit.jsx';
+import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
 
 function Login({ onLogin, error }) {
@@ -32,10 +36,18 @@ function Login({ onLogin, error }) {
 }
 
 function View({ path, who }) {
-  const m = path.match(/^\/tasks\/([^/]+)$/);
-  if (m) return <TaskDetail id={decodeURIComponent(m[1])} who={who} />;
+  const m = path.match(/^\/(tasks|dlq|schedules)\/([^/]+)$/);
+  if (m) {
+    const id = decodeURIComponent(m[2]);
+    if (m[1] === 'tasks') return <TaskDetail id={id} who={who} />;
+    if (m[1] === 'dlq') return <DlqEntry id={id} who={who} />;
+    return <ScheduleDetail id={id} who={who} />;
+  }
   if (path === '/tasks') return <Tasks />;
   if (path === '/breakers') return <Breakers who={who} />;
+  if (path === '/dlq') return <Dlq who={who} />;
+  if (path === '/schedules') return <Schedules who={who} />;
+  if (path === '/audit') return <Audit />;
   if (path === '/' || path === '/queues') return <Overview />;
   return <p class="error">No view at {path}. <Link href="/">Overview</Link></p>;
 }
@@ -76,7 +88,8 @@ function App() {
     ask();
   };
 
-  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers']];
+  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers'],
+    ['/dlq', 'DLQ'], ['/schedules', 'Schedules'], ['/audit', 'Audit']];
   const current = (href) => (href === '/' ? path === '/' || path === '/queues' : path.startsWith(href));
   return (
     <>

@@ -4,6 +4,7 @@
 //   CONSOLE_URL    http://127.0.0.1:PORT (API and console)
 //   CONSOLE_TOKEN  an operator token
 //   CONSOLE_TASK   the id of a task that was submitted and runs
+//   CONSOLE_DEAD   the id of a task that failed for good (a dead letter)
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 //   CONSOLE_SCREENSHOTS  a folder: a PNG of each view goes there
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
@@ -14,6 +15,7 @@ import puppeteer from 'puppeteer-core';
 const url = process.env.CONSOLE_URL;
 const token = process.env.CONSOLE_TOKEN;
 const taskId = process.env.CONSOLE_TASK;
+const deadId = process.env.CONSOLE_DEAD;
 const WAIT = 15000;
 
 let passed = 0;
@@ -31,16 +33,32 @@ async function check(name, fn) {
   }
 }
 
-async function apiGet(path) {
-  const r = await fetch(url + '/api/v1' + path, { headers: { Authorization: `Bearer ${token}` } });
-  if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+async function apiCall(method, path, body) {
+  const r = await fetch(url + '/api/v1' + path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status}`);
   return r.json();
 }
+const apiGet = (path) => apiCall('GET', path);
 
 const shots = process.env.CONSOLE_SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 async function shot(page, name) {
   if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
+}
+
+// until(fn): fn's value once truthy, trying for up to WAIT ms
+async function until(fn, what) {
+  const end = Date.now() + WAIT;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
@@ -92,6 +110,15 @@ try {
     if (await page.$('#task-pause')) throw new Error('pause shown to a viewer');
   });
 
+  await check('a viewer sees the DLQ and schedules but no resubmit or enable/disable', async () => {
+    await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.dlq tbody tr[data-dlq]');
+    if (await page.$('#resubmit-dry')) throw new Error('resubmit shown to a viewer');
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-schedule="nightly"]');
+    if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
+  });
+
   await check('log in with an operator token', async () => {
     await page.click('#login-open');
     await page.type('#token', token);
@@ -141,6 +168,123 @@ try {
       ?.textContent === 'closed', {}, breaker);
     const v = await apiGet(`/breakers/${breaker}`);
     if (v.state !== 'closed') throw new Error(`the API says ${v.state}`);
+  });
+
+  let deadLetter = '';
+  await check('DLQ by deep link with a filter: stats, the entry, Next off on the last page', async () => {
+    await page.goto(`${url}/dlq?handler=grumpy&reason=permanent_failure`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.dlq tbody tr[data-dlq]');
+    await page.waitForSelector('#dlq-count');
+    const stats = await apiGet('/dlq/stats?handler=grumpy&reason=permanent_failure');
+    const shown = Number(await text(page, '#dlq-count'));
+    if (shown !== stats.count || shown < 1) throw new Error(`count ${shown}, the API says ${stats.count}`);
+    if (!(await text(page, '#dlq-by-handler')).includes('grumpy')) throw new Error('no grumpy by handler');
+    if ((await page.$eval('#handler', (e) => e.value)) !== 'grumpy') throw new Error('filter not from the URL');
+    if (!(await page.$eval('#next', (b) => b.disabled))) throw new Error('Next enabled on the last page');
+    const rows = await page.$$eval('table.dlq tbody tr td:nth-child(4)', (tds) => tds.map((t) => t.textContent));
+    if (rows.some((h) => h !== 'grumpy')) throw new Error(`handlers ${rows}`);
+    deadLetter = await page.$eval('table.dlq tbody tr[data-dlq]', (tr) => tr.dataset.dlq);
+    await shot(page, 'dlq');
+    return `${shown} entries`;
+  });
+
+  await check('the DLQ filter form narrows to nothing (the URL follows)', async () => {
+    await page.$eval('#grep', (e) => { e.value = ''; });
+    await page.type('#grep', 'no-such-error-text');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForFunction(() => location.search.includes('grep=no-such-error-text'));
+    await page.waitForFunction(() => document.querySelector('#dlq-count')?.textContent === '0');
+    await page.waitForFunction(() => !document.querySelector('table.dlq tbody tr'));
+  });
+
+  await check('resubmit the filter: the dry run shows the exact count, cancel sends nothing', async () => {
+    await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+    await page.click('#resubmit-dry');
+    await page.waitForSelector('#resubmit-count');
+    const dry = await apiCall('POST', '/dlq/resubmit', { filter: { handler: 'grumpy' }, dry_run: true });
+    const shown = Number(await page.$eval('#resubmit-count', (e) => e.dataset.count));
+    const words = await text(page, '#resubmit-count');
+    if (shown !== dry.resubmitted || !words.includes(`${dry.resubmitted}`)) throw new Error(`shown ${shown}, the API says ${dry.resubmitted}`);
+    await page.click('.resubmit button.link');
+    await page.waitForSelector('#resubmit-dry');
+    const after = await apiGet('/dlq/stats?handler=grumpy');
+    if (after.resubmitted) throw new Error(`${after.resubmitted} resubmitted after a cancel`);
+    return `dry run: ${shown}`;
+  });
+
+  await check('dead letter detail by deep link: reason, attempts, payload; resubmit it', async () => {
+    await page.goto(`${url}/dlq/${deadLetter || deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#dlq-reason');
+    if ((await text(page, '#dlq-reason')) !== 'permanent_failure') throw new Error(await text(page, '#dlq-reason'));
+    await page.waitForSelector('table.failures tbody tr');
+    if (!(await text(page, 'pre.payload')).includes('console test')) throw new Error('no payload');
+    if (!(await page.$(`a[href="/tasks/${deadId}"]`))) throw new Error('no link to the task');
+    await shot(page, 'dlq-entry');
+    await page.click('#resubmit-dry');
+    await page.waitForSelector('#resubmit-count');
+    const n = await page.$eval('#resubmit-count', (e) => e.dataset.count);
+    if (n !== '1') throw new Error(`dry run count ${n}`);
+    await page.click('#resubmit-confirm');
+    await page.waitForSelector('#resubmit-result');
+    const st = await apiGet('/dlq/stats?handler=grumpy');
+    if (st.resubmitted < 1) throw new Error(`the API says ${st.resubmitted} resubmitted`);
+    return await text(page, '#resubmit-result');
+  });
+
+  await check('audit by deep link shows the resubmission; the actor filter works', async () => {
+    await page.goto(`${url}/audit?action=dlq.`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-action="dlq.resubmit"]');
+    const actions = await page.$$eval('table.audit tbody tr', (trs) => trs.map((t) => t.dataset.action));
+    if (actions.some((a) => !a.startsWith('dlq.'))) throw new Error(`actions ${actions}`);
+    await shot(page, 'audit');
+    await page.goto(`${url}/audit`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-action^="breaker."]');
+    await page.type('#actor', 'nobody-at-all');
+    await page.click('form.filters button[type=submit]');
+    await page.waitForFunction(() => location.search === '?actor=nobody-at-all');
+    await page.waitForFunction(() => !document.querySelector('table.audit tbody tr'));
+    return `${actions.length} dlq records`;
+  });
+
+  await check('audit pages by cursor: Next and Previous with ?limit=2', async () => {
+    const rows = () => page.$$eval('table.audit tbody tr', (trs) => trs.map((t) => t.textContent));
+    await page.goto(`${url}/audit?limit=2`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelectorAll('table.audit tbody tr').length === 2);
+    const first = await rows();
+    if (await page.$eval('#next', (b) => b.disabled)) throw new Error('Next off with more records');
+    await page.click('#next');
+    await page.waitForFunction(() => location.search.includes('cursor=') && location.search.includes('limit=2'));
+    await page.waitForFunction((f) => {
+      const r = [...document.querySelectorAll('table.audit tbody tr')].map((t) => t.textContent);
+      return r.length > 0 && !r.some((x) => f.includes(x));
+    }, {}, first);
+    await page.click('.pager .prev');
+    await page.waitForFunction(() => location.search === '?limit=2');
+    await page.waitForFunction((f) => {
+      const r = [...document.querySelectorAll('table.audit tbody tr')].map((t) => t.textContent);
+      return r.join('|') === f.join('|');
+    }, {}, first);
+  });
+
+  await check('disable a schedule from its row, enable it from its detail page', async () => {
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-schedule="nightly"] button.toggle.disable');
+    await page.waitForFunction(() => /\d{4}-\d\d-\d\d/.test(
+      document.querySelector('tr[data-schedule="nightly"] td.next')?.textContent));
+    await shot(page, 'schedules');
+    await page.click('tr[data-schedule="nightly"] button.toggle');
+    await page.waitForSelector('#schedule-result');
+    await until(async () => (await apiGet('/schedules/nightly')).enabled === false, 'the API says disabled');
+    await page.waitForSelector('tr[data-schedule="nightly"] button.toggle.enable');
+    await page.click('tr[data-schedule="nightly"] a');
+    await page.waitForSelector('#schedule-state');
+    if (new URL(page.url()).pathname !== '/schedules/nightly') throw new Error(page.url());
+    await page.click('button.toggle.enable');
+    await page.waitForFunction(() => document.querySelector('#schedule-state')?.textContent === 'enabled');
+    await until(async () => (await apiGet('/schedules/nightly')).enabled === true, 'the API says enabled');
+    const audit = await apiGet('/audit?target=nightly');
+    const acts = audit.records.map((r) => r.action);
+    if (!acts.includes('schedule.enable') || !acts.includes('schedule.disable')) throw new Error(`audit ${acts}`);
   });
 
   await check('times switch to local', async () => {

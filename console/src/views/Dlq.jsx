@@ -1,0 +1,123 @@
+// Dead letters (/dlq): the DLQ's depth and counts by reason and handler
+// (GET /api/v1/dlq/stats), one page of entries at a time (GET /api/v1/dlq,
+// the API's cursors), filtered as the API filters; operators resubmit the
+// current filter, a dry run first (POST /api/v1/dlq/resubmit).
+import { useState } from 'preact/hooks';
+import { api, can } from '../api.js';
+import { usePoll } from '../poll.js';
+import { Link } from '../router.jsx';
+import { fmtTime, useZone } from '../time.js';
+import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
+
+export const REASONS = ['permanent_failure', 'attempts_exhausted', 'deadline_exceeded',
+  'undecodable', 'handler_unknown', 'skipped'];
+const KEYS = ['handler', 'reason', 'schedule', 'label', 'since', 'until', 'grep'];
+const FIELDS = [
+  { key: 'handler', label: 'Handler', size: 10 },
+  { key: 'reason', label: 'Reason', options: REASONS },
+  { key: 'schedule', label: 'Schedule', size: 10 },
+  { key: 'label', label: 'Label', placeholder: 'KEY=VALUE', size: 10 },
+  { key: 'since', label: 'Since', placeholder: '24h or RFC 3339', size: 12 },
+  { key: 'until', label: 'Until', placeholder: 'RFC 3339', size: 12 },
+  { key: 'grep', label: 'Error text', size: 12 },
+];
+
+const lastError = (e) => {
+  const f = e.failures || (e.task && e.task.failures) || [];
+  return f.length ? f[f.length - 1] : null;
+};
+const counts = (o) => Object.entries(o || {}).sort((a, b) => b[1] - a[1])
+  .map(([k, n]) => `${k} ${n}`).join(' · ') || '—';
+
+// <Resubmit body={{ids} or {filter}} />: a dry run first, its exact count,
+// then the real call on confirm.
+export function Resubmit({ body, what, onDone }) {
+  const [dry, setDry] = useState(null);
+  const [result, run] = useAction(null);
+  const check = () => run(async () => {
+    setDry(null);
+    setDry(await api('POST', '/dlq/resubmit', null, { ...body, dry_run: true }));
+    return '';
+  });
+  const confirm = () => run(async () => {
+    const r = await api('POST', '/dlq/resubmit', null, body);
+    setDry(null);
+    if (onDone) onDone(r);
+    return `Resubmitted ${r.resubmitted} of ${r.matched} matched` +
+      (r.already_resubmitted ? `, ${r.already_resubmitted} already resubmitted` : '') +
+      (r.failed ? `, ${r.failed} failed` : '') +
+      (r.entries && r.entries.length === 1 ? `: new task ${r.entries[0].task_id}` : '') + '.';
+  });
+  return (
+    <div class="actions resubmit">
+      {!dry && <button id="resubmit-dry" onClick={check}>Resubmit {what}…</button>}
+      {dry && (
+        <>
+          <span id="resubmit-count" data-count={dry.resubmitted}>
+            Dry run: <strong>{dry.resubmitted}</strong> {dry.resubmitted === 1 ? 'entry' : 'entries'} would
+            be resubmitted ({dry.matched} matched, {dry.already_resubmitted} already resubmitted
+            {dry.undecodable ? `, ${dry.undecodable} undecodable` : ''}{dry.failed ? `, ${dry.failed} would fail` : ''}
+            {dry.max_reached ? ', stopped at the maximum' : ''}).
+          </span>
+          <button id="resubmit-confirm" disabled={!dry.resubmitted} onClick={confirm}>
+            Resubmit {dry.resubmitted}</button>
+          <button class="link" onClick={() => setDry(null)}>Cancel</button>
+        </>
+      )}
+      {result && result.ok !== '' && <Result result={result} id="resubmit-result" />}
+    </div>
+  );
+}
+
+export function Dlq({ who }) {
+  const zone = useZone();
+  const { paging, poll, page } = usePagedList('/dlq', KEYS);
+  const { filters } = paging;
+  const filter = Object.fromEntries(KEYS.filter((k) => filters[k]).map((k) => [k, filters[k]]));
+  const stats = usePoll(() => api('GET', '/dlq/stats', filter), 15000, KEYS.map((k) => filters[k]));
+  const s = stats.data;
+  return (
+    <div>
+      <ListHead title="Dead letters" poll={poll} paging={paging} fields={FIELDS} />
+      <Problem error={stats.error} />
+      {s && (
+        <dl class="facts dlq-stats">
+          <dt>entries{Object.keys(filter).length ? ' (this filter)' : ''}</dt>
+          <dd><strong id="dlq-count">{s.count}</strong>
+            {s.resubmitted !== null && s.resubmitted !== undefined && <span class="muted"> · {s.resubmitted} resubmitted</span>}
+            {s.undecodable_entries ? <span class="muted"> · {s.undecodable_entries} undecodable</span> : null}</dd>
+          <dt>oldest · newest</dt>
+          <dd>{s.oldest ? fmtTime(s.oldest.dead_ms, zone) : '—'} · {s.newest ? fmtTime(s.newest.dead_ms, zone) : '—'}</dd>
+          <dt>by reason</dt><dd id="dlq-by-reason">{counts(s.by_reason)}</dd>
+          <dt>by handler</dt><dd id="dlq-by-handler">{counts(s.by_handler)}</dd>
+        </dl>
+      )}
+      {can(who, 'operator') && (
+        <Resubmit key={JSON.stringify(filter)} body={{ filter }}
+          what={Object.keys(filter).length ? 'this filter' : 'every entry'}
+          onDone={() => { poll.reload(); stats.reload(); }} />
+      )}
+      {page && (
+        <>
+          <PagedTable name="dlq" paging={paging} page={page} rows={page.entries} noun="entries"
+            head={<><th>dead letter</th><th>dead</th><th>reason</th><th>handler</th>
+              <th class="num">attempt</th><th>last error</th></>}
+            row={(e) => {
+              const f = lastError(e);
+              return (
+                <tr key={e.id} data-dlq={e.id}>
+                  <td><Link href={`/dlq/${encodeURIComponent(e.id)}`} class="mono">{e.id}</Link></td>
+                  <td>{fmtTime(e.dead_ms, zone)}</td>
+                  <td>{e.reason}</td><td>{e.task ? e.task.handler : '—'}</td>
+                  <td class="num">{e.task ? e.task.attempt : '—'}</td>
+                  <td class="err">{f ? `${f.failure_class}: ${f.message || ''}` : e.detail}</td>
+                </tr>
+              );
+            }}
+          >
+            {page.entries.length} shown · {page.scanned} scanned</PagedTable>
+        </>
+      )}
+    </div>
+  );
+}

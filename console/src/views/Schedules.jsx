@@ -1,0 +1,99 @@
+// Schedules (/schedules): every schedule with its cron, enabled state,
+// last run and next fire (GET /api/v1/schedules, every 5 s), enable and
+// disable for operators (POST /api/v1/schedules/ID/enable|disable), and one
+// schedule's detail at /schedules/ID (GET /api/v1/schedules/ID).
+import { api, can } from '../api.js';
+import { usePoll } from '../poll.js';
+import { Link } from '../router.jsx';
+import { fmtDuration, fmtTime, useZone } from '../time.js';
+import { Live, Problem, Result, useAction } from './common.jsx';
+
+const path = (id) => `/schedules/${encodeURIComponent(id)}`;
+
+function Toggle({ s, run }) {
+  const verb = s.enabled ? 'disable' : 'enable';
+  return (
+    <button class={`toggle ${verb}`} onClick={() => run(async () => {
+      const v = await api('POST', `${path(s.id)}/${verb}`);
+      return `${s.id} is ${v.enabled ? 'enabled' : 'disabled'}`;
+    })}>{verb}</button>
+  );
+}
+
+const Enabled = ({ s }) => <span class={`state ${s.enabled ? 'succeeded' : 'paused'}`}>{s.enabled ? 'enabled' : 'disabled'}</span>;
+
+export function Schedules({ who }) {
+  const zone = useZone();
+  const poll = usePoll(() => api('GET', '/schedules'), 5000);
+  const [result, run] = useAction(poll);
+  const operator = can(who, 'operator');
+  const list = poll.data ? poll.data.schedules : [];
+  return (
+    <div>
+      <div class="title"><h2>Schedules</h2><Live poll={poll} /></div>
+      <Problem error={poll.error} />
+      <Result result={result} id="schedule-result" />
+      {poll.data && (
+        <table class="schedules">
+          <thead>
+            <tr><th>id</th><th>source</th><th>state</th><th>cron</th><th>handler</th>
+              <th>next fire</th><th>last run</th><th class="num">runs · failures</th>
+              {operator && <th />}</tr>
+          </thead>
+          <tbody>
+            {list.map((s) => {
+              const d = s.definition || {};
+              const st = s.stats || {};
+              return (
+                <tr key={s.id} data-schedule={s.id}>
+                  <td><Link href={path(s.id)}>{s.id}</Link></td>
+                  <td>{s.source}</td><td><Enabled s={s} /></td>
+                  <td class="mono">{d.cron}{d.timezone ? ` (${d.timezone})` : ''}</td>
+                  <td>{d.handler}</td>
+                  <td class="next">{s.enabled && st.next_ms ? fmtTime(st.next_ms, zone) : '—'}</td>
+                  <td>{st.last_run_ms ? <>{fmtTime(st.last_run_ms, zone)} <span class="muted">{st.last_outcome}</span></> : '—'}</td>
+                  <td class="num">{st.runs ?? 0} · {st.failures ?? 0}</td>
+                  {operator && <td class="row-actions"><Toggle s={s} run={run} /></td>}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {poll.data && !list.length && <p class="muted">No schedules.</p>}
+    </div>
+  );
+}
+
+export function ScheduleDetail({ id, who }) {
+  const zone = useZone();
+  const poll = usePoll(() => api('GET', path(id)), 5000, [id]);
+  const [result, run] = useAction(poll);
+  const s = poll.data;
+  const st = (s && s.stats) || {};
+  return (
+    <div>
+      <div class="title"><h2>Schedule <span class="mono">{id}</span></h2><Live poll={poll} /></div>
+      <p><Link href="/schedules">← all schedules</Link></p>
+      <Problem error={poll.error} />
+      {s && (
+        <>
+          <dl class="facts">
+            <dt>state</dt><dd id="schedule-state"><Enabled s={s} /></dd>
+            <dt>source</dt><dd>{s.source}</dd>
+            <dt>next fire</dt><dd>{s.enabled && st.next_ms ? fmtTime(st.next_ms, zone) : '—'}</dd>
+            <dt>last fire</dt><dd>{st.last_fire_ms ? fmtTime(st.last_fire_ms, zone) : '—'}</dd>
+            <dt>last run</dt><dd>{st.last_run_ms ? `${fmtTime(st.last_run_ms, zone)} · ${st.last_outcome || ''}` : '—'}
+              {st.last_task && <> · <Link href={`/tasks/${encodeURIComponent(st.last_task)}`} class="mono">{st.last_task}</Link></>}</dd>
+            <dt>fires · runs</dt><dd>{st.fires ?? 0} fires ({st.skipped ?? 0} skipped, {st.duplicates ?? 0} duplicates) · {st.runs ?? 0} runs: {st.successes ?? 0} succeeded, {st.failures ?? 0} failed, {st.retries ?? 0} retries{st.running ? ' · running now' : ''}</dd>
+            <dt>duration</dt><dd>{st.avg_ms ? `avg ${fmtDuration(st.avg_ms)} · p95 ${fmtDuration(st.p95_ms)}` : '—'}</dd>
+          </dl>
+          {can(who, 'operator') && <div class="actions"><Toggle s={s} run={run} /></div>}
+          <Result result={result} id="schedule-result" />
+          <h3>Definition</h3>
+          <pre class="payload">{JSON.stringify(s.definition, null, 2)}</pre>
+        </>
+      )}
+    </div>
+  );
+}
