@@ -1,0 +1,3 @@
+01KBQ7Y5Z8X2M4N6P8R0T2V4W7(b
+
+ÿ garbage

@@ -1,0 +1,1 @@
+01KDVDNA00BXVAVPWZX8DEB3VQresize(H€Ðê¶·3
