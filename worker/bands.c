@@ -29,7 +29,7 @@
 #include "resources.h"
 #include "worker.h"
 
-#define BANDS_MAX        8
+#define BANDS_MAX        WRR_BANDS
 #define CHECK_MS         500   /* CPU and memory sampled this often */
 #define HYSTERESIS       5.0   /* points below the limit to resume */
 
@@ -37,7 +37,7 @@ struct bands {
 	size_t            cnt;
 	rd_kafka_queue_t *q[BANDS_MAX];
 	char              topic[BANDS_MAX][256];
-	int64_t           weight[BANDS_MAX], current[BANDS_MAX];
+	wrr_t             wrr;          /* weights, starvation bound */
 	int64_t           waiting_since[BANDS_MAX]; /* mono ms, 0 = none */
 	atomic_bool       want_paused[BANDS_MAX];   /* fleet-wide, Redis */
 	bool              paused[BANDS_MAX];        /* applied */
@@ -199,15 +199,13 @@ static void on_message(redisContext *cmd, const char *channel,
 
 /* ------------------------------------------------------------- picking */
 
-/* Smooth weighted round robin over the bands with messages waiting and
- * not paused; a band waiting past the starvation bound goes first. */
-static int pick(worker_t *w, int64_t now, bool *starved)
+/* The band to take from next among those with messages waiting and not
+ * paused (\p top_only: the high band or none). */
+static int pick(worker_t *w, int64_t now, bool top_only, bool *starved)
 {
 	struct bands *b = w->bands;
-	int64_t total = 0;
-	int best = -1, oldest = -1;
+	int64_t since[BANDS_MAX] = { 0 };
 
-	*starved = false;
 	for (size_t i = 0; i < b->cnt; i++) {
 		if (b->paused[i] || !rd_kafka_queue_length(b->q[i])) {
 			b->waiting_since[i] = 0;
@@ -215,47 +213,45 @@ static int pick(worker_t *w, int64_t now, bool *starved)
 		}
 		if (!b->waiting_since[i])
 			b->waiting_since[i] = now;
-		if (now - b->waiting_since[i] >=
-		    w->cfg->worker.starvation_bound_ms &&
-		    (oldest < 0 ||
-		     b->waiting_since[i] < b->waiting_since[oldest]))
-			oldest = (int)i;
-		b->current[i] += b->weight[i];
-		total += b->weight[i];
-		if (best < 0 || b->current[i] > b->current[best])
-			best = (int)i;
+		if (!top_only || i == 0)
+			since[i] = b->waiting_since[i];
 	}
-	if (oldest >= 0) {
-		*starved = true;
-		best = oldest;
-	}
-	if (best >= 0)
-		b->current[best] -= total;
-	return best;
+	return wrr_pick(&b->wrr, b->cnt, since, now, starved);
 }
 
-size_t bands_take(worker_t *w, size_t max)
+size_t bands_of(worker_t *w, const char *topic)
+{
+	int i = w->bands ? band_of(w->bands, topic) : -1;
+
+	return i < 0 ? drv_band_cnt - 1 : (size_t)i;
+}
+
+size_t bands_take(worker_t *w, size_t room, size_t top_room)
 {
 	struct bands *b = w->bands;
 	int64_t now = drv_mono_ms();
-	size_t taken = 0;
+	size_t taken = 0, top_taken = 0;
 
 	check_pressure(w, now);
 	apply_pauses(w);
 	if (b->pressure)
 		return 0;
-	while (taken < max) {
-		bool starved;
-		int i = pick(w, now, &starved);
+	for (;;) {
+		bool starved, top_only = taken >= room;
+		int64_t since;
+		int i;
 		rd_kafka_message_t *m;
 
-		if (i < 0)
+		if (top_only && top_taken >= top_room)
+			break;
+		if ((i = pick(w, now, top_only, &starved)) < 0)
 			break;
 		if (!(m = rd_kafka_consume_queue(b->q[i], 0))) {
 			/* the length counted an op that is not a message */
 			b->waiting_since[i] = 0;
 			break;
 		}
+		since = b->waiting_since[i];
 		b->waiting_since[i] = 0;
 		if (m->err) {
 			rd_kafka_message_destroy(m);
@@ -266,8 +262,9 @@ size_t bands_take(worker_t *w, size_t max)
 		if (starved)
 			drv_counter_inc(b->starved, (const char *const[]){
 					drv_bands[i].name });
-		worker_take_task(w, m);
+		worker_take_task(w, m, (size_t)i, since);
 		taken++;
+		top_taken += i == 0;
 	}
 	return taken;
 }
@@ -371,12 +368,17 @@ bool bands_start(worker_t *w)
 
 		drv_topic_name(w->cfg, DRV_TOPIC_TASKS, n, 0, b->topic[i],
 			       sizeof(b->topic[i]));
-		b->weight[i] = !strcmp(n, "high") ? w->cfg->worker.weight_high :
-			       !strcmp(n, "low") ? w->cfg->worker.weight_low :
-			       w->cfg->worker.weight_normal;
+		b->wrr.weight[i] = !strcmp(n, "high") ?
+				   w->cfg->worker.weight_high :
+				   !strcmp(n, "low") ? w->cfg->worker.weight_low :
+				   w->cfg->worker.weight_normal;
+		if (i < JOBQ_BANDS)  /* the runners take by the same weights */
+			w->todo.wrr.weight[i] = b->wrr.weight[i];
 		if (!(b->q[i] = rd_kafka_queue_new(w->consumer)))
 			return false;
 	}
+	b->wrr.bound_ms = w->cfg->worker.starvation_bound_ms;
+	w->todo.wrr.bound_ms = b->wrr.bound_ms;
 	resources_init(&b->res, w->cfg->worker.cgroup_root,
 		       w->cfg->worker.proc_root, w->cfg->worker.cpu_scope);
 	b->served = drv_metrics_counter(o->m, "drover_band_tasks_total",

@@ -38,12 +38,14 @@ int64_t park_until(const job_t *job, int64_t now_mono, int64_t lease_ms)
 	return until < since + PARK_MAX_MS ? until : since + PARK_MAX_MS;
 }
 
+/* The flag is set even with nothing parked: a job turned away just before
+ * this transition may be on its way to park_add(), and must ask again at
+ * once rather than sleep through the change it missed. */
 void park_kick(worker_t *w)
 {
-	if (!__atomic_load_n(&w->parked_cnt, __ATOMIC_RELAXED))
-		return;
 	__atomic_store_n(&w->park_kicked, true, __ATOMIC_RELAXED);
-	worker_wake(w);
+	if (__atomic_load_n(&w->parked_cnt, __ATOMIC_RELAXED))
+		worker_wake(w);
 }
 
 void park_add(worker_t *w, job_t *job)

@@ -504,16 +504,9 @@ static job_t *next_job(worker_t *w, job_t *job)
 			pthread_mutex_lock(&w->lock);
 		}
 	}
-	while (!w->todo && !w->quit) {
+	while (!(job = jobq_pop(&w->todo)) && !w->quit) {
 		w->idle++;
 		pthread_cond_wait(&w->work_cond, &w->lock);
-	}
-	job = w->todo;
-	if (job) {
-		w->todo = job->next;
-		if (!w->todo)
-			w->todo_tail = NULL;
-		job->next = NULL;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return job;

@@ -23,6 +23,10 @@
 /* Jobs in hand at most, most of them waiting for their forwards'
  * acknowledgements (which free no runner). */
 #define IN_FLIGHT_MAX 4096
+/* ... and the high band's own, beyond that: when the broker is slow to
+ * acknowledge, a backlog of lower tasks fills IN_FLIGHT_MAX, and the high
+ * band must not wait for it to drain (top_room()). */
+#define IN_FLIGHT_RESERVE 1024
 /* While full, poll the band consumer this often (rebalances, liveness). */
 #define FULL_POLL_MS 1000
 
@@ -35,6 +39,7 @@ static void active_link(worker_t *w, job_t *job)
 		w->active->active_prev = job;
 	w->active = job;
 	w->in_flight++;
+	w->top_in_flight += job->band == 0;
 	w->running += job->src == SRC_TASKS;
 }
 
@@ -47,6 +52,7 @@ static void active_unlink(worker_t *w, job_t *job)
 	if (job->active_next)
 		job->active_next->active_prev = job->active_prev;
 	w->in_flight--;
+	w->top_in_flight -= job->band == 0;
 	w->running -= job->src == SRC_TASKS;
 }
 
@@ -98,6 +104,7 @@ static void reap(worker_t *w)
 		done = job->next;
 		job->next = NULL;
 		w->queued--;
+		w->top_queued -= job->band == 0;
 		switch (job->step) {
 		case STEP_ABANDON:
 			job_end(w, job);
@@ -150,8 +157,11 @@ static void dead_undecodable(worker_t *w, job_t *job)
 	forward_start(w, job);
 }
 
-/* A message from either consumer: track its offset, decode, route it. */
-static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
+/* A message from either consumer: track its offset, decode, route it.
+ * \p band: the band of a task topic's message, waiting since \p since
+ * (mono ms; 0: now). */
+static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src,
+		     size_t band, int64_t since)
 {
 	const char *topic = rd_kafka_topic_name(m->rkt);
 	job_t *job;
@@ -174,6 +184,8 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 	}
 	job->worker = w;
 	job->src = src;
+	job->band = band;
+	job->queued_ms = since;
 	job->msg = m;
 	drv_task_init(&job->task);
 	active_link(w, job);
@@ -199,11 +211,8 @@ static void dispatch(worker_t *w, rd_kafka_message_t *m, job_src_t src)
 void job_hand(worker_t *w, job_t *job)
 {
 	w->queued++;
-	if (w->hand_tail)
-		w->hand_tail->next = job;
-	else
-		w->hand = job;
-	w->hand_tail = job;
+	w->top_queued += job->band == 0;
+	jobq_push(&w->hand, job);
 	w->hand_cnt++;
 }
 
@@ -213,27 +222,23 @@ static void hand_over(worker_t *w)
 {
 	size_t wake;
 
-	if (!w->hand)
+	if (!w->hand_cnt)
 		return;
 	pthread_mutex_lock(&w->lock);
-	if (w->todo_tail)
-		w->todo_tail->next = w->hand;
-	else
-		w->todo = w->hand;
-	w->todo_tail = w->hand_tail;
+	jobq_move(&w->todo, &w->hand);
 	wake = w->idle < w->hand_cnt ? w->idle : w->hand_cnt;
 	w->idle -= wake;
 	pthread_mutex_unlock(&w->lock);
-	w->hand = w->hand_tail = NULL;
 	w->hand_cnt = 0;
 	/* outside the lock, so a woken runner does not block on it at once */
 	while (wake--)
 		pthread_cond_signal(&w->work_cond);
 }
 
-void worker_take_task(worker_t *w, rd_kafka_message_t *m)
+void worker_take_task(worker_t *w, rd_kafka_message_t *m, size_t band,
+		      int64_t since)
 {
-	dispatch(w, m, SRC_TASKS);
+	dispatch(w, m, SRC_TASKS, band, since);
 }
 
 /* ------------------------------------------------------------- fetching */
@@ -392,16 +397,15 @@ static rd_kafka_t *consumer_new(worker_t *w, const char *group,
  * committed. */
 static void drop_queued(worker_t *w)
 {
+	job_t *j;
+
 	hand_over(w);
 	pthread_mutex_lock(&w->lock);
-	while (w->todo) {
-		job_t *j = w->todo;
-		w->todo = j->next;
+	while ((j = jobq_pop(&w->todo))) {
 		j->step = STEP_ABANDON;
 		j->next = w->done;
 		w->done = j;
 	}
-	w->todo_tail = NULL;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -659,7 +663,9 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
 		if (m->err)
 			log_consumer_error(rk, m);
 		else
-			dispatch(w, m, src);
+			dispatch(w, m, src, src == SRC_TASKS ?
+				 bands_of(w, rd_kafka_topic_name(m->rkt)) : 0,
+				 0);
 	}
 }
 
@@ -669,6 +675,25 @@ void worker_wake(worker_t *w)
 {
 	rd_kafka_queue_yield(w->consumer_q);
 	rd_kafka_queue_yield(w->delay_q);
+}
+
+/* How many more tasks the worker takes from any band: up to \p high in
+ * hand and IN_FLIGHT_MAX not yet ended. */
+static size_t room(const worker_t *w, size_t high)
+{
+	if (w->queued >= high || w->in_flight >= IN_FLIGHT_MAX)
+		return 0;
+	return high - w->queued;
+}
+
+/* ... and how many from the high band whatever the others hold: up to
+ * \p high of its own in hand and IN_FLIGHT_RESERVE of its own not yet
+ * ended (bands_take()). */
+static size_t top_room(const worker_t *w, size_t high)
+{
+	if (w->top_queued >= high || w->top_in_flight >= IN_FLIGHT_RESERVE)
+		return 0;
+	return high - w->top_queued;
 }
 
 int worker_run(drv_daemon_t *d)
@@ -709,8 +734,7 @@ int worker_run(drv_daemon_t *d)
 				  full ? 1 : high - w.queued);
 			polled = now;
 		}
-		bands_take(&w, w.queued < high && w.in_flight < IN_FLIGHT_MAX ?
-			   high - w.queued : 0);
+		bands_take(&w, room(&w, high), top_room(&w, high));
 		hand_over(&w);
 		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);
 		service(&w);

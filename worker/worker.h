@@ -17,7 +17,8 @@
  *
  * Wake-ups cost more than the work of a noop task, so there are few: the
  * main thread collects the tasks of one poll on `hand` and puts them on
- * `todo` at once, signalling only as many runners as wait for work (`idle`
+ * `todo` at once (both kept by band, so a task of a higher band is started
+ * before any lower one already in hand: jobq.c), signalling only as many runners as wait for work (`idle`
  * counts the waits not yet signalled; a spurious wake-up can only make it
  * too high, which costs a useless signal). A runner that finishes a job
  * takes the next from `todo` under the same lock without sleeping. It wakes
@@ -63,6 +64,8 @@ typedef enum job_step {
 
 typedef struct job {
 	struct job         *next;       /* on todo, done or a main list */
+	size_t              band;       /* index in drv_bands: 0 = high */
+	int64_t             queued_ms;  /* mono ms its band waited since */
 	struct job         *active_prev, *active_next; /* main thread only */
 	job_src_t           src;
 	rd_kafka_message_t *msg;        /* owned; destroyed when the job ends */
@@ -91,6 +94,35 @@ typedef struct job {
 } job_t;
 
 enum { FWD_TASK, FWD_EVENT };
+
+/* Smooth weighted round robin over bands (jobq.c). Zeroed: every weight
+ * 0 (the first band ready wins), no starvation bound. */
+#define WRR_BANDS 8
+typedef struct wrr {
+	int64_t weight[WRR_BANDS], current[WRR_BANDS];
+	int64_t bound_ms;  /* a band ready this long goes first; 0 = never */
+} wrr_t;
+
+/* Pick among the first \p cnt bands those with since[i] != 0 (the mono ms
+ * each became ready): the one the weights say, unless one has been ready
+ * for the bound, the longest such first (*starved set). -1: none ready. */
+int    wrr_pick(wrr_t *r, size_t cnt, const int64_t *since, int64_t now,
+		bool *starved);
+
+/* Jobs waiting for a runner, first in first out within a band, the bands
+ * taken by weight (jobq.c). Zeroed: empty, strict band order. */
+#define JOBQ_BANDS 3
+typedef struct jobq {
+	job_t *head[JOBQ_BANDS], *tail[JOBQ_BANDS];
+	wrr_t  wrr;  /* jobq_pop()'s */
+} jobq_t;
+
+void   jobq_push(jobq_t *q, job_t *job);
+/* The next job by the weights, or NULL when empty. */
+job_t *jobq_pop(jobq_t *q);
+/* Append every job of \p from to \p to, band by band; \p from is left
+ * empty. */
+void   jobq_move(jobq_t *to, jobq_t *from);
 
 /* Metrics and health (observe.c). Families are owned by `m`. */
 typedef struct observe {
@@ -129,6 +161,8 @@ typedef struct worker {
 	size_t              running;     /* SRC_TASKS jobs not yet ended */
 	size_t              queued;      /* jobs with the runners (todo or
 					    running), main thread's count */
+	size_t              top_queued, top_in_flight; /* of those and of
+					    in_flight, the high band's */
 	job_t              *forwarding;  /* waiting for an acknowledgement */
 	size_t              fwd_reports; /* delivery reports (and forwards
 					    needing none) forward_serve()
@@ -148,13 +182,13 @@ typedef struct worker {
 	bool                park_kicked; /* atomic: a breaker changed state */
 	int64_t             park_due;    /* mono ms a park ends; 0 none */
 
-	job_t              *hand, *hand_tail; /* decoded tasks for the
-					    runners, not yet on todo (main) */
+	jobq_t              hand;        /* decoded tasks for the runners,
+					    not yet on todo (main) */
 	size_t              hand_cnt;
 
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;
-	job_t              *todo, *todo_tail;
+	jobq_t              todo;
 	job_t              *done;
 	size_t              idle;        /* runners waiting, not signalled */
 	bool                main_waiting;/* main blocked in a poll: wake it */
@@ -259,12 +293,20 @@ void   bands_tune(worker_t *w, rd_kafka_conf_t *conf);
 void   bands_stop(worker_t *w);
 void   bands_assigned(worker_t *w, rd_kafka_topic_partition_list_t *parts);
 void   bands_revoked(worker_t *w, rd_kafka_topic_partition_list_t *parts);
-/* Take up to \p max tasks, band by band as the weights say. */
-size_t bands_take(worker_t *w, size_t max);
+/* Take up to \p room tasks, band by band as the weights say, and then
+ * tasks of the high band alone until \p top_room of them were taken (its
+ * reserve: a backlog of lower tasks in hand or in flight never holds it
+ * back). */
+size_t bands_take(worker_t *w, size_t room, size_t top_room);
+/* The band index of a band topic (the last band if it is none). */
+size_t bands_of(worker_t *w, const char *topic);
 /* Whether a band has tasks ready to take now. */
 bool   bands_waiting(worker_t *w);
-/* worker.c: a band message taken by bands_take(). */
-void   worker_take_task(worker_t *w, rd_kafka_message_t *m);
+/* worker.c: a message of band \p band taken by bands_take(); the band had
+ * work waiting since \p since (mono ms), which the runners' starvation
+ * bound counts from. */
+void   worker_take_task(worker_t *w, rd_kafka_message_t *m, size_t band,
+			int64_t since);
 
 /* delay.c */
 void delay_dispatch(worker_t *w, job_t *job);

@@ -2,7 +2,8 @@
  * 0073 — priorities: with both bands backlogged a worker serves them by
  * weight (high 70, low 5: low gets about 1 in 15 and is never shut out),
  * a band left at weight 0 is still served within the starvation bound,
- * and `droverctl band pause low` stops every worker taking low tasks until
+ * a high task taken while low tasks wait in the worker's hand starts
+ * before them, and `droverctl band pause low` stops every worker taking low tasks until
  * `band resume low` (both audited).
  */
 #include <criterion/criterion.h>
@@ -20,6 +21,12 @@
 	"    shell: true\n" \
 	"    command: 'echo \"run $(date +%s%3N) $DROVER_PRIORITY\" " \
 	">> \"$OUT\"; sleep 0.01'\n"
+
+#define SLOW_HANDLER \
+	"  slow:\n" \
+	"    shell: true\n" \
+	"    command: 'echo \"run $(date +%s%3N) $DROVER_PRIORITY\" " \
+	">> \"$OUT\"; sleep 0.2'\n"
 
 /* Priorities of the runs in order, and their start times. */
 static int runs(it_ctx_t *ctx, int *prio, long long *ts, int max)
@@ -107,6 +114,41 @@ Test(priorities, starvation_bound_serves_a_zero_weight_band, .timeout = 120)
 	cr_assert(ts[first_low] - sent < 2500,
 		  "low waited %lld ms with a 1 s bound", ts[first_low] - sent);
 	cr_assert(first_low < 250, "low ran only after the high backlog");
+	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	it_teardown(&ctx);
+}
+
+Test(priorities, high_task_overtakes_low_tasks_in_hand, .timeout = 120)
+{
+	it_ctx_t ctx;
+	int prio[64], n, before = 0, high_at = -1;
+	long long ts[64], sent;
+	pid_t w;
+
+	/* One runner and 0.2 s tasks: the worker holds 16 low tasks beyond
+	 * the one running (its read-ahead). A high task sent now must start
+	 * next, not after those 16 (about 3 s). */
+	it_setup(&ctx, SLOW_HANDLER);
+	it_topics(&ctx);
+	it_publish_prio(&ctx, "slow", 40, 1);
+	w = start_one(&ctx);
+	cr_assert(it_wait_count(&ctx, "run ", NULL, 2, 30000) >= 2);
+	sent = it_now_ms();
+	it_publish_prio(&ctx, "slow", 1, 9);
+	cr_assert_eq(it_wait_count(&ctx, "run ", NULL, 41, 60000), 41);
+	n = runs(&ctx, prio, ts, 64);
+	for (int i = 0; i < n && high_at < 0; i++) {
+		if (prio[i] == 9)
+			high_at = i;
+		else if (ts[i] >= sent)
+			before++;
+	}
+	cr_assert(high_at >= 0, "the high task never ran");
+	cr_log_info("high task started %lld ms after it was sent, after %d "
+		    "low tasks", ts[high_at] - sent, before);
+	/* the one running when it came, and one more at most for the fetch */
+	cr_assert(before <= 2, "%d low tasks started before the high one",
+		  before);
 	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
 	it_teardown(&ctx);
 }
