@@ -28,17 +28,22 @@
 #define BACKOFF_MAX_MS 30000
 #define TOKEN_PREFIX   "run:"
 
-/* Free: claim it. Claimed: how long the lease has left. Done: by whom. */
+/* For each key: free, claim it (with its token ARGV[i]; the lease is the
+ * last argument); claimed, how long the lease has left; done, by whom. */
 static const char take_lua[] =
-	"local v = redis.call('GET', KEYS[1])\n"
-	"if not v then\n"
-	"  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
-	"  return {0}\n"
+	"local out, lease = {}, ARGV[#KEYS + 1]\n"
+	"for i, k in ipairs(KEYS) do\n"
+	"  local v = redis.call('GET', k)\n"
+	"  if not v then\n"
+	"    redis.call('SET', k, ARGV[i], 'PX', lease)\n"
+	"    out[i] = {0}\n"
+	"  elseif string.sub(v, 1, 4) == '" TOKEN_PREFIX "' then\n"
+	"    out[i] = {1, redis.call('PTTL', k)}\n"
+	"  else\n"
+	"    out[i] = {2, v}\n"
+	"  end\n"
 	"end\n"
-	"if string.sub(v, 1, 4) == '" TOKEN_PREFIX "' then\n"
-	"  return {1, redis.call('PTTL', KEYS[1])}\n"
-	"end\n"
-	"return {2, v}\n";
+	"return out\n";
 
 static const char release_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -158,21 +163,16 @@ static void conn_put(drv_claims_t *c, conn_t *k)
 }
 
 /*
- * Run one script on \p rkey with \p token (and the lease) over a
- * connection of the pool. A kept connection that fails at once (Redis
- * restarted since) is replaced and the command tried once more; a timeout
- * is not tried again. NULL: *err says why.
+ * Run one command over a connection of the pool. A kept connection that
+ * fails at once (Redis restarted since) is replaced and the command tried
+ * once more; a timeout is not tried again. NULL: *err says why.
  */
-static redisReply *eval(drv_claims_t *c, const char *script,
-			const char *rkey, const char *token, drv_err_t *err)
+static redisReply *command(drv_claims_t *c, int argc, const char **argv,
+			   const size_t *argl, drv_err_t *err)
 {
-	const char *argv[6] = { "EVAL", script, "1", rkey, token, c->lease };
-	size_t argl[6];
 	redisReply *r = NULL;
 	conn_t *k;
 
-	for (int i = 0; i < 6; i++)
-		argl[i] = strlen(argv[i]);
 	if (!(k = conn_get(c))) {
 		*err = DRV_ERR_NOMEM;
 		return NULL;
@@ -182,7 +182,7 @@ static redisReply *eval(drv_claims_t *c, const char *script,
 
 		if ((*err = connected(c, &k->rc)))
 			break;
-		if ((r = redisCommandArgv(k->rc, 6, argv, argl))) {
+		if ((r = redisCommandArgv(k->rc, argc, argv, argl))) {
 			pthread_mutex_lock(&c->lock);
 			c->backoff_ms = BACKOFF_MIN_MS;
 			pthread_mutex_unlock(&c->lock);
@@ -199,6 +199,18 @@ static redisReply *eval(drv_claims_t *c, const char *script,
 	}
 	conn_put(c, k);
 	return r;
+}
+
+/* Run one script on \p rkey with \p token and the lease. */
+static redisReply *eval(drv_claims_t *c, const char *script,
+			const char *rkey, const char *token, drv_err_t *err)
+{
+	const char *argv[6] = { "EVAL", script, "1", rkey, token, c->lease };
+	size_t argl[6];
+
+	for (int i = 0; i < 6; i++)
+		argl[i] = strlen(argv[i]);
+	return command(c, 6, argv, argl, err);
 }
 
 /* Index of the held claim on \p rkey, or -1 (c->lock held). */
@@ -422,37 +434,82 @@ out:
 	return err;
 }
 
+#define RKEY_SIZE  (DRV_STATE_KEY_MAX * 2 + 8)
+#define TOKEN_SIZE (sizeof(TOKEN_PREFIX) + DRV_ID_LEN)
+
+drv_err_t drv_claims_take_many(drv_claims_t *c, const char *const *keys,
+			       size_t n, drv_claim_t *out)
+{
+	size_t argc = 3 + 2 * n + 1;  /* EVAL script numkeys keys tokens lease */
+	const char **argv = calloc(argc, sizeof(*argv));
+	size_t *argl = calloc(argc, sizeof(*argl));
+	char *buf = malloc(n * (RKEY_SIZE + TOKEN_SIZE) + 1), cnt[24];
+	drv_err_t err = DRV_OK;
+	redisReply *r = NULL;
+	int64_t now = drv_now_ms();
+
+	if (!argv || !argl || !buf) {
+		err = DRV_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!keys[i] || !*keys[i] ||
+		    strlen(keys[i]) > DRV_STATE_KEY_MAX) {
+			err = DRV_ERR_INVALID;
+			goto out;
+		}
+	if (!n)
+		goto out;
+	drv_fmt(cnt, sizeof(cnt), "%zu", n);
+	argv[0] = "EVAL";
+	argv[1] = take_lua;
+	argv[2] = cnt;
+	for (size_t i = 0; i < n; i++) {
+		char *rkey = buf + i * (RKEY_SIZE + TOKEN_SIZE);
+		char *token = rkey + RKEY_SIZE;
+
+		drv_fmt(rkey, RKEY_SIZE, "%sidem:%s", c->redis.prefix,
+			keys[i]);
+		memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
+		drv_id_new(token + sizeof(TOKEN_PREFIX) - 1, now);
+		argv[3 + i] = rkey;
+		argv[3 + n + i] = token;
+	}
+	argv[argc - 1] = c->lease;
+	for (size_t i = 0; i < argc; i++)
+		argl[i] = strlen(argv[i]);
+	if (!(r = command(c, (int)argc, argv, argl, &err)))
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		err = DRV_ERR_REDIS;
+		goto out;
+	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = take_reply(r->element[i], &out[i]);
+	/* ours: renewed from now on (on NOMEM they lapse after the lease) */
+	for (size_t i = 0; i < n && !err; i++)
+		if (out[i].verdict == DRV_CLAIM_TAKEN)
+			err = hold(c, argv[3 + i], argv[3 + n + i]);
+out:
+	freeReplyObject(r);
+	free(argv);
+	free(argl);
+	free(buf);
+	return err;
+}
+
 drv_err_t drv_claims_take(drv_claims_t *c, const char *key,
 			  drv_claim_t *out)
 {
-	char rkey[DRV_STATE_KEY_MAX * 2 + 8], token[sizeof(TOKEN_PREFIX) +
-						      DRV_ID_LEN];
-	drv_err_t err = DRV_OK;
-	redisReply *r;
-
-	if (!key || !*key || strlen(key) > DRV_STATE_KEY_MAX)
-		return DRV_ERR_INVALID;
-	drv_fmt(rkey, sizeof(rkey), "%sidem:%s", c->redis.prefix, key);
-	memcpy(token, TOKEN_PREFIX, sizeof(TOKEN_PREFIX) - 1);
-	drv_id_new(token + sizeof(TOKEN_PREFIX) - 1, drv_now_ms());
-	if (!(r = eval(c, take_lua, rkey, token, &err)))
-		return err;
-	err = r->type == REDIS_REPLY_ERROR ? DRV_ERR_REDIS
-					   : take_reply(r, out);
-	freeReplyObject(r);
-	if (err || out->verdict != DRV_CLAIM_TAKEN)
-		return err;
-	/* ours: renewed from now on (on NOMEM it lapses after the lease) */
-	return hold(c, rkey, token);
+	return drv_claims_take_many(c, &key, 1, out);
 }
 
 /* Stop holding the claim of \p key; give it back in Redis when \p del. */
 static void let_go(drv_claims_t *c, const char *key, bool del)
 {
-	char rkey[DRV_STATE_KEY_MAX * 2 + 8];
+	char rkey[RKEY_SIZE], token[TOKEN_SIZE] = "";
 	drv_err_t err;
 	redisReply *r;
-	char token[sizeof(TOKEN_PREFIX) + DRV_ID_LEN] = "";
 	ssize_t i;
 
 	if (!key || strlen(key) > DRV_STATE_KEY_MAX)

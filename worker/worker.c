@@ -83,6 +83,7 @@ void job_end(worker_t *w, job_t *job)
 			store_offset(job->src == SRC_DELAY ? w->delay :
 				     w->consumer, topic, m->partition, commit);
 	}
+	claim_drop(w, job);  /* taken ahead, never run (shutdown) */
 	active_unlink(w, job);
 	rd_kafka_message_destroy(m);
 	drv_task_release(&job->task);
@@ -401,6 +402,8 @@ static void drop_queued(worker_t *w)
 
 	hand_over(w);
 	pthread_mutex_lock(&w->lock);
+	while (w->claiming)  /* a runner is writing into jobs of todo */
+		pthread_cond_wait(&w->claim_cond, &w->lock);
 	while ((j = jobq_pop(&w->todo))) {
 		j->step = STEP_ABANDON;
 		j->next = w->done;
@@ -528,6 +531,7 @@ static bool start(worker_t *w, drv_daemon_t *d)
 	w->cfg = d->cfg;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work_cond, NULL);
+	pthread_cond_init(&w->claim_cond, NULL);
 	if (!(w->offsets = offsets_new()))
 		return false;
 	if (!runners_open_plugins(w) || !observe_start(w) ||
@@ -628,6 +632,7 @@ static void stop(worker_t *w)
 	offsets_destroy(w->offsets);
 	free(w->runners);
 	pthread_cond_destroy(&w->work_cond);
+	pthread_cond_destroy(&w->claim_cond);
 	pthread_mutex_destroy(&w->lock);
 }
 

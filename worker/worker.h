@@ -78,6 +78,11 @@ typedef struct job {
 	bool                abandon;    /* shutdown killed it, under lock */
 	bool                skipped;    /* its idempotency key was done */
 	bool                claimed;    /* holds its idempotency key's claim */
+	bool                claim_known;/* claim_pre/claim_err taken ahead
+					   (runner.c), not yet used */
+	bool                claim_busy; /* being taken ahead, under lock */
+	drv_err_t           claim_err;
+	drv_claim_t         claim_pre;
 	/* What the main thread produces for the job, each acknowledged on
 	 * its own: [FWD_TASK] the task or dead letter, [FWD_EVENT] the
 	 * lifecycle event. */
@@ -189,6 +194,8 @@ typedef struct worker {
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;
 	jobq_t              todo;
+	size_t              claiming;    /* runners taking claims ahead */
+	pthread_cond_t      claim_cond;  /* signalled when one is done */
 	job_t              *done;
 	size_t              idle;        /* runners waiting, not signalled */
 	bool                main_waiting;/* main blocked in a poll: wake it */
@@ -213,6 +220,10 @@ int worker_run(drv_daemon_t *d);
 
 /* worker.c: end a job: store its offset if it may be, free it. */
 void job_end(worker_t *w, job_t *job);
+
+/* runner.c: give back a claim taken ahead for a job that will not run
+ * now (any thread). */
+void claim_drop(worker_t *w, job_t *job);
 
 /* worker.c: give \p job to the runners with the next hand-over. */
 void job_hand(worker_t *w, job_t *job);

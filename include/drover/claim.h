@@ -12,7 +12,9 @@
  *                  drv_state_idem_done(), PX worker.idempotency_ttl).
  *
  * Taking is one Lua script (get, and set when free), so of two copies
- * picked up at the same moment by two workers exactly one gets the claim.
+ * picked up at the same moment by two workers exactly one gets the claim;
+ * one script takes a whole batch of keys (drv_claims_take_many()), so a
+ * worker pays one round trip per batch of tasks, not one per task.
  * The runner that holds it then either completes the task
  * (drv_state_idem_done() replaces the claim; drv_claims_forget() stops the
  * renewal) or gives it back (drv_claims_release(): a retry, a dead letter,
@@ -85,6 +87,18 @@ void drv_claims_destroy(drv_claims_t *c);
  */
 drv_err_t drv_claims_take(drv_claims_t *c, const char *key,
 			  drv_claim_t *out);
+
+/**
+ * @brief Take the claims of \p n keys in one round trip, each as
+ *        drv_claims_take() would, in order (of two equal keys the second
+ *        finds the first's claim: DRV_CLAIM_HELD).
+ * @param keys  read during the call.
+ * @param out   \p n results, set on DRV_OK.
+ * @returns as drv_claims_take(), for the whole batch (DRV_ERR_INVALID: one
+ *          of the keys is NULL, empty or too long, and nothing was taken).
+ */
+drv_err_t drv_claims_take_many(drv_claims_t *c, const char *const *keys,
+			       size_t n, drv_claim_t *out);
 
 /**
  * @brief Give back the claim of \p key taken by this object (deleted only

@@ -309,6 +309,18 @@ static drv_claim_t take(drv_claims_t *c, const char *key)
 	return r;
 }
 
+/* A namespace, its state writer and two claims objects (as two workers). */
+static void claims_open(ns_t *ns, drv_state_t **st, drv_claims_t **a,
+			drv_claims_t **b)
+{
+	ns_open(ns, NULL, NULL);
+	*st = drv_state_new(ns->cfg, NULL, NULL, 0);
+	*a = drv_claims_new(ns->cfg, 0, NULL, 0);
+	*b = drv_claims_new(ns->cfg, 0, NULL, 0);
+	cr_assert(*st && *a && *b);
+	cr_assert(wait_ready(*st, true, 5000));
+}
+
 Test(state, idempotency_claims, .timeout = 60)
 {
 	ns_t ns;
@@ -318,12 +330,7 @@ Test(state, idempotency_claims, .timeout = 60)
 	redisReply *rep;
 	long long pttl;
 
-	ns_open(&ns, NULL, NULL);
-	st = drv_state_new(ns.cfg, NULL, NULL, 0);
-	a = drv_claims_new(ns.cfg, 0, NULL, 0);
-	b = drv_claims_new(ns.cfg, 0, NULL, 0);
-	cr_assert(st && a && b);
-	cr_assert(wait_ready(st, true, 5000));
+	claims_open(&ns, &st, &a, &b);
 
 	/* a holds it; b finds it held */
 	cr_assert_eq(take(a, "order-42").verdict, DRV_CLAIM_TAKEN);
@@ -364,6 +371,43 @@ Test(state, idempotency_claims, .timeout = 60)
 	drv_claims_release(b, "order-42");
 	cr_assert_eq(take(b, "order-42").verdict, DRV_CLAIM_DONE);
 	cr_assert_eq(take(b, "order-43").verdict, DRV_CLAIM_TAKEN);
+	drv_claims_destroy(b);
+	drv_claims_destroy(a);
+	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
+Test(state, idempotency_claims_in_one_batch, .timeout = 60)
+{
+	const char *keys[] = { "b-free", "b-held", "b-done", "b-free" };
+	drv_claim_t out[4];
+	ns_t ns;
+	drv_state_t *st;
+	drv_claims_t *a, *b;
+
+	claims_open(&ns, &st, &a, &b);
+	cr_assert_eq(take(b, "b-held").verdict, DRV_CLAIM_TAKEN);
+	cr_assert_eq(drv_state_idem_done(st, "b-done", "TASK9"), DRV_OK);
+	cr_assert(wait_flushed(st, 2000));
+
+	cr_assert_eq(drv_claims_take_many(a, keys, 4, out), DRV_OK);
+	cr_assert_eq(out[0].verdict, DRV_CLAIM_TAKEN);
+	cr_assert_eq(out[1].verdict, DRV_CLAIM_HELD);
+	cr_assert(out[1].held_ms > 0);
+	cr_assert_eq(out[2].verdict, DRV_CLAIM_DONE);
+	cr_assert_str_eq(out[2].done_by, "TASK9");
+	cr_assert_eq(out[3].verdict, DRV_CLAIM_HELD,
+		     "the second copy in a batch finds the first's claim");
+	cr_assert_eq(drv_claims_held(a), 1);
+	cr_assert_eq(take(b, "b-free").verdict, DRV_CLAIM_HELD);
+	drv_claims_release(a, "b-free");
+	cr_assert_eq(take(b, "b-free").verdict, DRV_CLAIM_TAKEN);
+
+	/* one bad key: nothing is taken */
+	keys[1] = "";
+	cr_assert_eq(drv_claims_take_many(a, keys, 4, out), DRV_ERR_INVALID);
+	cr_assert_eq(drv_claims_held(a), 0);
+	cr_assert_eq(drv_claims_take_many(a, keys, 0, out), DRV_OK);
 	drv_claims_destroy(b);
 	drv_claims_destroy(a);
 	drv_state_destroy(st);
