@@ -42,6 +42,7 @@
 
 #include "drover/api.h"
 #include "drover/daemon.h"
+#include "drover/event.h"
 #include "drover/httpd.h"
 #include "drover/metrics.h"
 #include "drover/schedule.h"
@@ -143,6 +144,16 @@ void coord_redis_lost(coord_t *c, const char *why);
 drv_err_t coord_task_build(const coord_t *c, const drv_task_template_t *tm,
 			   const char *payload, int64_t now_ms,
 			   drv_task_t *t);
+
+/** @brief A trigger's JSON payload template \p tmpl with ${event.id},
+ *         ${event.type}, ${event.source}, ${event.payload} and
+ *         ${attr.NAME} filled in from \p e. Inside a JSON string a value
+ *         is written as escaped string content; elsewhere as one JSON
+ *         value: itself when it is one JSON value (re-encoded, so it can
+ *         add no member or element), else a JSON string. An empty payload
+ *         is `null`. Unknown placeholders are left as they are.
+ *  @returns a malloc'd string the caller frees, NULL when out of memory. */
+char *coord_template_fill(const char *tmpl, const drv_event_t *e);
 
 /* leader.c */
 /** @brief Acquire or renew the lease when it is time; step down when it

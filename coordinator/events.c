@@ -309,98 +309,6 @@ static bool matches(const drv_trigger_conf_t *t, const drv_event_t *e)
 	return true;
 }
 
-/* Append \p s (\p n bytes) to the growing buffer; false when out of
- * memory. \p escape writes it as the inside of a JSON string. */
-static bool put(char **buf, size_t *len, size_t *cap, const char *s,
-		size_t n, bool escape)
-{
-	char *q = NULL;
-
-	if (escape) {
-		json_t *j = json_stringn(s, n);
-
-		q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-		json_decref(j);
-		if (!q)
-			return false;
-		s = q + 1;           /* without the quotes */
-		n = strlen(q) - 2;
-	}
-	if (*len + n + 1 > *cap) {
-		size_t nc = (*len + n + 1) * 2;
-		char *nb = realloc(*buf, nc);
-
-		if (!nb) {
-			free(q);
-			return false;
-		}
-		*buf = nb;
-		*cap = nc;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	free(q);
-	return true;
-}
-
-/* The trigger's payload with ${event.id}, ${event.type}, ${event.source},
- * ${event.payload} (raw) and ${attr.NAME} filled in; malloc'd, NULL when
- * out of memory. Unknown placeholders are left as they are. */
-static char *fill(const char *tmpl, const drv_event_t *e)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	const char *p = tmpl;
-
-	if (!put(&buf, &len, &cap, "", 0, false))
-		return NULL;
-	while (*p) {
-		const char *open = strstr(p, "${"), *close, *v = NULL;
-		size_t vn = 0;
-		bool raw = false;
-		char name[128];
-
-		if (!open || !(close = strchr(open, '}'))) {
-			if (!put(&buf, &len, &cap, p, strlen(p), false))
-				goto fail;
-			break;
-		}
-		if (!put(&buf, &len, &cap, p, (size_t)(open - p), false))
-			goto fail;
-		drv_fmt(name, sizeof(name), "%.*s", (int)(close - open - 2),
-			open + 2);
-		if (!strcmp(name, "event.id")) {
-			v = e->id;
-		} else if (!strcmp(name, "event.type")) {
-			v = e->type;
-		} else if (!strcmp(name, "event.source")) {
-			v = e->source ? e->source : "";
-		} else if (!strcmp(name, "event.payload")) {
-			v = e->payload_len ? (const char *)e->payload : "null";
-			vn = e->payload_len ? e->payload_len : 4;
-			raw = true;
-		} else if (!strncmp(name, "attr.", 5)) {
-			v = drv_event_attribute(e, name + 5);
-			if (!v)
-				v = "";
-		}
-		if (!v) {
-			if (!put(&buf, &len, &cap, open,
-				 (size_t)(close - open) + 1, false))
-				goto fail;
-		} else if (!put(&buf, &len, &cap, v, vn ? vn : strlen(v),
-				!raw)) {
-			goto fail;
-		}
-		p = close + 1;
-	}
-	return buf;
-fail:
-	free(buf);
-	return NULL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Acting on one event                                                 */
 /* ------------------------------------------------------------------ */
@@ -448,7 +356,7 @@ static void fire_trigger(coord_t *c, const drv_trigger_conf_t *t,
 		return;
 	}
 	if (t->task.payload) {
-		if (!(payload = fill(t->task.payload, e)))
+		if (!(payload = coord_template_fill(t->task.payload, e)))
 			return;
 		check = json_loads(payload, JSON_DECODE_ANY, NULL);
 		if (!check) {

@@ -263,7 +263,9 @@ const drv_cfg_key_t drv_cfg_trigger_keys[] = {
 		 "matching it as a glob (`eu-*`)." },
 	TEMPLATE_ROWS(TF, "Payload of the task, with `${event.id}`, "
 		      "`${event.type}`, `${event.source}`, `${event.payload}` "
-		      "and `${attr.NAME}` filled in; default the event's "
+		      "and `${attr.NAME}` filled in (inside a JSON string as "
+		      "escaped text; elsewhere as one JSON value, or a JSON "
+		      "string when the value is not one); default the event's "
 		      "payload."),
 };
 const size_t drv_cfg_trigger_key_cnt =

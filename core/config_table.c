@@ -19,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <hiredis/hiredis.h>
 
 #include "config_int.h"
 #include "drover/exec.h"
@@ -124,8 +123,8 @@ static bool all_digits(const char *s, size_t n)
 	return true;
 }
 
-/* redis://[[user]:password@]host[:port][/db] or unix:///path. Messages show
- * the URL with its password redacted. */
+/* redis[s]://[[user]:password@]host[:port][/db] or unix:///path. Messages
+ * show the URL with its password redacted. */
 static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 				 const char *s, const drv_cfg_where_t *w,
 				 char *errstr, size_t errstr_size)
@@ -136,11 +135,6 @@ static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 
 	(void)k;
 	drv_cfg_redact_url(s, shown, sizeof(shown));
-	if (!strncasecmp(s, "rediss://", 9))
-		return drv_cfg_fail(errstr, errstr_size, w, name,
-			"rediss:// (TLS) needs hiredis >= 1.0 and this build "
-			"links hiredis %d.%d; use redis:// or unix://",
-			HIREDIS_MAJOR, HIREDIS_MINOR);
 	if (!strncmp(s, "unix://", 7)) {
 		if (s[7] != '/' || s[8] == '\0')
 			return drv_cfg_fail(errstr, errstr_size, w, name,
@@ -148,12 +142,12 @@ static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 				shown);
 		return DRV_OK;
 	}
-	if (strncmp(s, "redis://", 8))
+	if (strncmp(s, "redis://", 8) && strncmp(s, "rediss://", 9))
 		return drv_cfg_fail(errstr, errstr_size, w, name,
-			"expected redis://[[user]:password@]host[:port][/db] "
+			"expected redis[s]://[[user]:password@]host[:port][/db] "
 			"or unix:///path, got '%s'", shown);
 
-	auth = s + 8;
+	auth = strchr(s, '/') + 2;
 	end = auth + strcspn(auth, "/?#");
 	host = auth;
 	for (at = auth; at < end; at++)
@@ -389,14 +383,15 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "redis.url", .type = DRV_CFG_STRING,
 	  .offset = CF(redis.url), .def = "redis://127.0.0.1:6379",
 	  .min = 1, .flags = DRV_CFG_URL, .check = check_redis_url,
-	  .range_doc = "redis:// or unix://",
-	  .doc = "`redis://[[user]:password@]host[:port][/db]` or "
-		 "`unix:///path/to/redis.sock`; no TLS (`rediss://`) with "
-		 "hiredis 0.14." },
+	  .range_doc = "redis://, rediss:// or unix://",
+	  .doc = "`redis://[[user]:password@]host[:port][/db]`, the same with "
+		 "`rediss://` for TLS (see `redis.tls_*`), or "
+		 "`unix:///path/to/redis.sock`. With a user, drover "
+		 "authenticates as that Redis 6 ACL user (`AUTH user password`)." },
 	{ .name = "redis.password", .type = DRV_CFG_STRING,
 	  .offset = CF(redis.password), .def = "", .flags = DRV_CFG_SECRET,
-	  .doc = "Redis AUTH password; overrides the one in `redis.url`. "
-		 "Secret: prefer `DROVER_REDIS_PASSWORD`." },
+	  .doc = "Redis AUTH password; overrides the one in `redis.url` (the "
+		 "URL's user is kept). Secret: prefer `DROVER_REDIS_PASSWORD`." },
 	{ .name = "redis.key_prefix", .type = DRV_CFG_STRING,
 	  .offset = CF(redis.key_prefix), .def = "drover:", .max = 100,
 	  .doc = "Prefix of every Redis key and channel drover uses." },
@@ -404,6 +399,29 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(redis.connect_timeout_ms), .def = "2s",
 	  .min = 100, .max = 10 * MIN_MS,
 	  .doc = "How long to wait when connecting to Redis." },
+	{ .name = "redis.tls_ca_file", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.tls_ca_file), .def = "",
+	  .range_doc = "a PEM file",
+	  .doc = "`rediss://`: CA certificates (PEM) the server's certificate "
+		 "must chain to; empty: the system's CAs." },
+	{ .name = "redis.tls_cert_file", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.tls_cert_file), .def = "",
+	  .range_doc = "a PEM file",
+	  .doc = "`rediss://`: client certificate chain (PEM) when Redis asks "
+		 "for one (`tls-auth-clients yes`); needs `redis.tls_key_file`." },
+	{ .name = "redis.tls_key_file", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.tls_key_file), .def = "",
+	  .range_doc = "a PEM file",
+	  .doc = "`rediss://`: private key (PEM) of `redis.tls_cert_file`." },
+	{ .name = "redis.tls_server_name", .type = DRV_CFG_STRING,
+	  .offset = CF(redis.tls_server_name), .def = "", .max = 253,
+	  .doc = "`rediss://`: name sent as SNI and checked against the "
+		 "server's certificate; empty: the URL's host." },
+	{ .name = "redis.tls_verify", .type = DRV_CFG_BOOL,
+	  .offset = CF(redis.tls_verify), .def = "true",
+	  .doc = "`rediss://`: check the server's certificate chain and name. "
+		 "Turn off only to test: anyone on the path can then read the "
+		 "password and the data." },
 
 	/* log */
 	{ .name = "log.level", .type = DRV_CFG_ENUM,

@@ -17,6 +17,13 @@
  * password in DROVER_KAFKA_PROPERTY_*, API tokens). Only the base set below,
  * the names the spec allow-lists and the spec's own entries get through,
  * and nothing named DROVER_* or on the spec's deny-list ever does.
+ *
+ * A child that calls setsid() or setpgid() leaves the process group but not
+ * the tree: on a timeout the runner also signals every descendant of the
+ * leader found in /proc (proc_tree.c), and kills and reaps them once the
+ * leader is gone. The worker makes itself a child subreaper
+ * (drv_exec_subreaper()), so those orphans become its children instead of
+ * init's; orphans that exit on their own are reaped after each run.
  */
 #define _GNU_SOURCE /* pipe2, strerror_r (GNU form), NSIG, strchrnul */
 
@@ -36,6 +43,7 @@
 #include "drover/clock.h"
 #include "drover/exec.h"
 #include "drover/str.h"
+#include "proc_tree.h"
 
 extern char **environ;
 
@@ -77,7 +85,62 @@ struct drv_exec {
 
 	pthread_mutex_t lock; /* orders drv_exec_signal() against reaping */
 	bool reaped;          /* guarded by lock */
+	proc_set_t tree;      /* descendants seen at the timeout */
 };
+
+/* The leaders not reaped yet, which the orphan reaper must leave to
+ * drv_exec_wait(); only kept when this process is a subreaper. */
+static pthread_mutex_t leaders_lock = PTHREAD_MUTEX_INITIALIZER;
+static pid_t *leaders;
+static size_t leaders_n, leaders_cap;
+static bool subreaper;  /* guarded by leaders_lock */
+
+/* Under leaders_lock. A failed allocation only means the pid is not
+ * protected from the orphan reaper, whose waitpid() then wins the race
+ * and drv_exec_wait() reports an unknown status (exit_code -1). */
+static void leaders_add(pid_t pid)
+{
+	if (leaders_n == leaders_cap) {
+		size_t cap = leaders_cap ? leaders_cap * 2 : 16;
+		pid_t *nv = realloc(leaders, cap * sizeof(*nv));
+
+		if (!nv)
+			return;
+		leaders = nv;
+		leaders_cap = cap;
+	}
+	leaders[leaders_n++] = pid;
+}
+
+static void leaders_remove(pid_t pid)
+{
+	pthread_mutex_lock(&leaders_lock);
+	for (size_t i = 0; i < leaders_n; i++) {
+		if (leaders[i] == pid) {
+			leaders[i] = leaders[--leaders_n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&leaders_lock);
+}
+
+drv_err_t drv_exec_subreaper(void)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		return DRV_ERR_SYSTEM;
+	pthread_mutex_lock(&leaders_lock);
+	subreaper = true;
+	pthread_mutex_unlock(&leaders_lock);
+	return DRV_OK;
+}
+
+void drv_exec_reap_orphans(void)
+{
+	pthread_mutex_lock(&leaders_lock);
+	if (subreaper)
+		proc_reap_zombies(leaders, leaders_n);
+	pthread_mutex_unlock(&leaders_lock);
+}
 
 /* Everything the child needs, built before fork(). */
 struct prep {
@@ -519,11 +582,17 @@ drv_err_t drv_exec_start(const drv_exec_spec_t *spec, drv_exec_t **out,
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ex->started_ms = drv_mono_ms();
+	/* held across fork() so the orphan reaper never sees the new
+	 * leader before it is listed; the child never touches it */
+	pthread_mutex_lock(&leaders_lock);
 	pid = fork();
 	if (pid == 0)
 		child_main(&pp, spec->workdir, parent, in_p[0], out_p[1],
 			   rep_p[1]);
 	e = errno;
+	if (pid > 0 && subreaper)
+		leaders_add(pid);
+	pthread_mutex_unlock(&leaders_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		err = drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
@@ -542,6 +611,7 @@ drv_err_t drv_exec_start(const drv_exec_spec_t *spec, drv_exec_t **out,
 		int st;
 
 		waitpid_eintr(pid, &st, 0);
+		leaders_remove(pid);
 		ex->spawn_ms = drv_mono_ms() - ex->started_ms;
 		ex->pid = -1;
 		ex->reaped = true;
@@ -694,6 +764,16 @@ static drv_err_t outbuf_finish(struct outbuf *ob, drv_exec_result_t *res)
 
 /* ---- wait -------------------------------------------------------------- */
 
+/* Signals the group and every descendant of the live leader, also the
+ * ones that left the group with setsid(); remembers them for the kill and
+ * the reaping once the leader is gone. */
+static void kill_tree(drv_exec_t *ex, int sig)
+{
+	proc_tree_collect(&ex->tree, ex->pid); /* on ENOMEM: the ones found */
+	kill(-ex->pid, sig);
+	proc_tree_signal(&ex->tree, sig);
+}
+
 /* Has the leader exited? Leaves it a zombie so its pid (== our pgid) cannot
  * be reused while we still signal the group. */
 static bool leader_exited(drv_exec_t *ex)
@@ -805,6 +885,7 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 			exited = true;
 			drain_until = now + DRAIN_AFTER_EXIT_MS;
 			kill(-ex->pid, SIGKILL); /* what is left of the group */
+			proc_tree_signal(&ex->tree, SIGKILL); /* and tree */
 			close_fd(&ex->in_fd);
 			close_fd(&ex->pidfd);
 		}
@@ -813,15 +894,15 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 		if (!exited && deadline >= 0 && !timed_out && now >= deadline) {
 			timed_out = true;
 			if (ex->kill_grace_ms < 0) {
-				kill(-ex->pid, SIGKILL);
+				kill_tree(ex, SIGKILL);
 			} else {
-				kill(-ex->pid, SIGTERM);
-				kill(-ex->pid, SIGCONT); /* if paused */
+				kill_tree(ex, SIGTERM);
+				kill_tree(ex, SIGCONT); /* if paused */
 				kill_at = now + ex->kill_grace_ms;
 			}
 		}
 		if (!exited && kill_at >= 0 && now >= kill_at) {
-			kill(-ex->pid, SIGKILL);
+			kill_tree(ex, SIGKILL);
 			kill_at = -1;
 		}
 
@@ -863,6 +944,9 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 		st = -1;
 	ex->reaped = true;
 	pthread_mutex_unlock(&ex->lock);
+	leaders_remove(ex->pid);
+	proc_tree_reap(&ex->tree, DRAIN_AFTER_EXIT_MS);
+	drv_exec_reap_orphans();
 	res->duration_ms = drv_mono_ms() - ex->started_ms;
 	close_fd(&ex->out_fd);
 
@@ -893,10 +977,14 @@ void drv_exec_destroy(drv_exec_t *ex)
 	if (ex->pid > 0 && !ex->reaped) {
 		int st;
 
-		kill(-ex->pid, SIGKILL);
+		kill_tree(ex, SIGKILL);
 		waitpid_eintr(ex->pid, &st, 0);
 		ex->reaped = true;
+		leaders_remove(ex->pid);
+		proc_tree_signal(&ex->tree, SIGKILL);
+		proc_tree_reap(&ex->tree, DRAIN_AFTER_EXIT_MS);
 	}
+	proc_set_release(&ex->tree);
 	close_fd(&ex->in_fd);
 	close_fd(&ex->out_fd);
 	close_fd(&ex->pidfd);

@@ -1,5 +1,7 @@
 /*
- * redis.c — parsing redis.url and opening an authenticated connection.
+ * redis.c — parsing redis.url and opening an authenticated connection:
+ * TCP (TLS for rediss://, through redis_tls.c) or a unix socket, then AUTH
+ * as the URL's ACL user or the default user, SELECT and PING.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 
 #include "drover/redis.h"
 #include "drover/str.h"
+#include "redis_tls.h"
 
 drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
 			      char *errstr, size_t errstr_size)
@@ -36,16 +39,26 @@ drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
 					 "redis URL '%s': no socket path", url);
 		return DRV_OK;
 	}
-	if (strncmp(a->buf, "redis://", 8))
+	if (!strncmp(a->buf, "rediss://", 9)) {
+		a->tls = true;
+		p = a->buf + 9;
+	} else if (!strncmp(a->buf, "redis://", 8)) {
+		p = a->buf + 8;
+	} else {
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "redis URL '%s' must start with redis:// or "
-				 "unix://", url);
-	p = a->buf + 8;
+				 "redis URL '%s' must start with redis://, "
+				 "rediss:// or unix://", url);
+	}
 	if ((at = strrchr(p, '@'))) {
 		*at = '\0';
-		/* user:password or :password; hiredis 0.14 has no ACL users */
-		colon = strchr(p, ':');
-		a->password = colon ? colon + 1 : p;
+		/* user:password (an ACL user), :password, or password */
+		if ((colon = strchr(p, ':'))) {
+			*colon = '\0';
+			a->user = *p ? p : NULL;
+			a->password = colon + 1;
+		} else {
+			a->password = p;
+		}
 		p = at + 1;
 	}
 	if ((slash = strchr(p, '/'))) {
@@ -83,12 +96,14 @@ drv_err_t drv_redis_err(const redisContext *c)
 	}
 }
 
-/* Run a command of one or two words that must not answer an error. */
+/* Run a command of up to three words (NULL ends them) that must not answer
+ * an error; the error names only \p cmd, never an argument (a password). */
 static drv_err_t expect_ok(redisContext *c, char *errstr, size_t errstr_size,
-			   const char *cmd, const char *arg)
+			   const char *cmd, const char *arg, const char *arg2)
 {
-	const char *argv[2] = { cmd, arg };
-	redisReply *r = redisCommandArgv(c, arg ? 2 : 1, argv, NULL);
+	const char *argv[3] = { cmd, arg, arg2 };
+	int argc = !arg ? 1 : !arg2 ? 2 : 3;
+	redisReply *r = redisCommandArgv(c, argc, argv, NULL);
 	drv_err_t err = DRV_OK;
 
 	if (!r)
@@ -101,6 +116,11 @@ static drv_err_t expect_ok(redisContext *c, char *errstr, size_t errstr_size,
 	return err;
 }
 
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
 drv_err_t drv_redis_conf_copy(drv_redis_conf_t *dst, const drv_config_t *cfg)
 {
 	const drv_redis_conf_t zero = { .url = NULL };
@@ -111,12 +131,23 @@ drv_err_t drv_redis_conf_copy(drv_redis_conf_t *dst, const drv_config_t *cfg)
 						       : "");
 	dst->prefix = drv_strdup(cfg->redis.key_prefix ? cfg->redis.key_prefix
 						       : "");
-	if (!dst->url || !dst->password || !dst->prefix)
+	dst->tls_ca_file = drv_strdup(or_empty(cfg->redis.tls_ca_file));
+	dst->tls_cert_file = drv_strdup(or_empty(cfg->redis.tls_cert_file));
+	dst->tls_key_file = drv_strdup(or_empty(cfg->redis.tls_key_file));
+	dst->tls_server_name =
+		drv_strdup(or_empty(cfg->redis.tls_server_name));
+	if (!dst->url || !dst->password || !dst->prefix ||
+	    !dst->tls_ca_file || !dst->tls_cert_file || !dst->tls_key_file ||
+	    !dst->tls_server_name)
 		return DRV_ERR_NOMEM;
 	dst->cfg.redis = cfg->redis;
 	dst->cfg.redis.url = dst->url;
 	dst->cfg.redis.password = dst->password;
 	dst->cfg.redis.key_prefix = dst->prefix;
+	dst->cfg.redis.tls_ca_file = dst->tls_ca_file;
+	dst->cfg.redis.tls_cert_file = dst->tls_cert_file;
+	dst->cfg.redis.tls_key_file = dst->tls_key_file;
+	dst->cfg.redis.tls_server_name = dst->tls_server_name;
 	return DRV_OK;
 }
 
@@ -125,7 +156,13 @@ void drv_redis_conf_free(drv_redis_conf_t *c)
 	free(c->url);
 	free(c->password);
 	free(c->prefix);
+	free(c->tls_ca_file);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
+	free(c->tls_server_name);
 	c->url = c->password = c->prefix = NULL;
+	c->tls_ca_file = c->tls_cert_file = c->tls_key_file = NULL;
+	c->tls_server_name = NULL;
 }
 
 drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
@@ -155,14 +192,20 @@ drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
 	redisSetTimeout(c, tv);
 	password = cfg->redis.password && *cfg->redis.password ?
 		   cfg->redis.password : a.password;
-	if (password)
-		err = expect_ok(c, errstr, errstr_size, "AUTH", password);
+	if (a.tls)
+		err = drv_redis_tls_start(c, cfg, a.host, a.port, errstr,
+					  errstr_size);
+	if (!err && password && a.user)
+		err = expect_ok(c, errstr, errstr_size, "AUTH", a.user,
+				password);
+	else if (!err && password)
+		err = expect_ok(c, errstr, errstr_size, "AUTH", password, NULL);
 	if (!err && a.db) {
 		drv_fmt(db, sizeof(db), "%d", a.db);
-		err = expect_ok(c, errstr, errstr_size, "SELECT", db);
+		err = expect_ok(c, errstr, errstr_size, "SELECT", db, NULL);
 	}
 	if (!err)
-		err = expect_ok(c, errstr, errstr_size, "PING", NULL);
+		err = expect_ok(c, errstr, errstr_size, "PING", NULL, NULL);
 	if (err) {
 		redisFree(c);
 		return err;

@@ -10,6 +10,10 @@
 #   drv_cache_dir          ${DROVER_CACHE:-$HOME/.cache/drover}
 #   drv_kafka_libs         folder of the fetched broker jars (or fails)
 #   drv_rdkafka_prefix     prefix of the cached librdkafka build (or fails)
+#   drv_hiredis_prefix     prefix of the cached hiredis build (or fails)
+#   drv_pkg_config_path    pkg-config folders of both builds (or fails)
+#   drv_apt_source PKG DIR LOG
+#                          Debian sid's source package PKG into DIR
 #   drv_java               the java binary to use
 #   drv_port_busy PORT     true when something listens on tcp PORT
 #   drv_pick_free_port     a free loopback port, outside the ephemeral range
@@ -91,24 +95,77 @@ drv_kafka_libs() {
     printf '%s/libs\n' "$(drv_kafka_home "$v")"
 }
 
-# drv_rdkafka_prefix: prints the install prefix of the newest complete
-# librdkafka build in the cache (scripts/librdkafka makes it), or fails.
-# DROVER_RDKAFKA_PREFIX overrides.
-drv_rdkafka_prefix() {
+# drv_cached_prefix NAME: prints the install prefix of the newest complete
+# NAME-<version> build in the cache (scripts/librdkafka, scripts/hiredis make
+# them), or fails.
+drv_cached_prefix() {
     local d best=""
-    if [[ -n "${DROVER_RDKAFKA_PREFIX:-}" ]]; then
-        printf '%s\n' "$DROVER_RDKAFKA_PREFIX"
-        return 0
-    fi
-    for d in "$(drv_cache_dir)"/librdkafka-*; do
+    for d in "$(drv_cache_dir)/$1"-*; do
         [[ -f "$d/.complete" ]] || continue
         best="$(printf '%s\n%s\n' "$best" "$d" | sort -V | tail -n 1)"
     done
     [[ -n "$best" ]] || {
-        echo "librdkafka not built in $(drv_cache_dir); run scripts/bootstrap" >&2
+        echo "$1 not built in $(drv_cache_dir); run scripts/bootstrap" >&2
         return 1
     }
     printf '%s\n' "$best"
+}
+
+# drv_rdkafka_prefix: prefix of the cached librdkafka build, or fails.
+# DROVER_RDKAFKA_PREFIX overrides.
+drv_rdkafka_prefix() {
+    if [[ -n "${DROVER_RDKAFKA_PREFIX:-}" ]]; then
+        printf '%s\n' "$DROVER_RDKAFKA_PREFIX"
+        return 0
+    fi
+    drv_cached_prefix librdkafka
+}
+
+# drv_hiredis_prefix: prefix of the cached hiredis build (with SSL), or
+# fails. DROVER_HIREDIS_PREFIX overrides.
+drv_hiredis_prefix() {
+    if [[ -n "${DROVER_HIREDIS_PREFIX:-}" ]]; then
+        printf '%s\n' "$DROVER_HIREDIS_PREFIX"
+        return 0
+    fi
+    drv_cached_prefix hiredis
+}
+
+# drv_pkg_config_path: the pkg-config folders of the cached builds drover
+# links (librdkafka, hiredis), joined with ':', or fails.
+drv_pkg_config_path() {
+    local rk hr
+    rk="$(drv_rdkafka_prefix)" || return 1
+    hr="$(drv_hiredis_prefix)" || return 1
+    printf '%s/lib/pkgconfig:%s/lib/pkgconfig\n' "$rk" "$hr"
+}
+
+# drv_apt_source PKG DIR LOG: downloads Debian's source package PKG (suite
+# DROVER_SOURCE_SUITE, default sid, from DROVER_SOURCE_MIRROR) into DIR
+# through a private sources list and private apt state in the cache: the
+# machine's apt configuration is never touched. Output goes to LOG.
+drv_apt_source() {
+    local pkg="$1" dir="$2" log="$3" apt_dir
+    apt_dir="$(drv_cache_dir)/apt-${DROVER_SOURCE_SUITE:-sid}"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+    printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+        "${DROVER_SOURCE_MIRROR:-http://deb.debian.org/debian}" \
+        "${DROVER_SOURCE_SUITE:-sid}" >"$apt_dir/sources.list"
+    local apt_private=(
+        -o "Dir::Etc::SourceList=$apt_dir/sources.list"
+        -o Dir::Etc::SourceParts=/dev/null
+        -o "Dir::State::Lists=$apt_dir/lists"
+        -o "Dir::Cache=$apt_dir"
+        -o Debug::NoLocking=1
+        -o APT::Sandbox::User=root
+    )
+    (
+        # one apt run at a time on the private state
+        exec 6>"$apt_dir/.lock"
+        flock -w 900 6 || exit 1
+        apt-get "${apt_private[@]}" -q update &&
+            cd "$dir" && apt-get "${apt_private[@]}" -q source --download-only "$pkg"
+    ) >>"$log" 2>&1
 }
 
 drv_java() {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "drover/clock.h"
+#include "drover/exec.h"
 #include "drover/kafka.h"
 #include "drover/log.h"
 #include "drover/str.h"
@@ -710,6 +711,12 @@ int worker_run(drv_daemon_t *d)
 	int64_t polled = 0;
 	int sig;
 
+	/* exec tasks' orphans (setsid ... &) become ours, so a timeout
+	 * kills and reaps the whole tree */
+	if (drv_exec_subreaper() != DRV_OK)
+		drv_log_kv(DRV_LOG_WARN, "cannot become a child subreaper; "
+			   "exec children that leave their session may outlive "
+			   "a timeout", NULL);
 	if (!start(&w, d)) {
 		stop(&w);
 		return drv_daemon_fatal() ? drv_daemon_fatal() : 1;

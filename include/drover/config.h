@@ -309,6 +309,14 @@ typedef struct drv_config {
 		char    *password;           /**< secret; overrides the URL's */
 		char    *key_prefix;         /**< default "drover:" */
 		int64_t  connect_timeout_ms;
+		/* rediss:// only; "" when unset */
+		char    *tls_ca_file;        /**< PEM CAs; "" = the system's */
+		char    *tls_cert_file;      /**< client certificate (mTLS) */
+		char    *tls_key_file;       /**< its private key */
+		char    *tls_server_name;    /**< SNI and name checked; "" =
+						  the URL's host */
+		bool     tls_verify;         /**< check the server's chain
+						  and name; default true */
 	} redis;
 
 	struct {

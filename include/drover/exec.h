@@ -7,7 +7,8 @@
  * pipe; the runner keeps the head and the tail of that output up to a limit.
  * The worker calls this from several threads at once: every function here is
  * thread-safe, and nothing here changes process-wide state (signal
- * dispositions, environment, working directory).
+ * dispositions, environment, working directory) except drv_exec_subreaper(),
+ * which the worker calls once at start-up.
  *
  * Lifecycle: drv_exec_start() -> [drv_exec_signal() from any thread] ->
  * drv_exec_wait() -> drv_exec_destroy(); or drv_exec_run() for all three.
@@ -25,6 +26,25 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/**
+ * @brief Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER):
+ *        descendants of a task orphaned by their parent (a `setsid ... &`
+ *        whose shell exited) become its children, so a timeout can kill
+ *        and reap them instead of leaving them to init. Orphans that exit
+ *        on their own are reaped after every drv_exec_wait() and by
+ *        drv_exec_reap_orphans().
+ * @returns DRV_OK, or DRV_ERR_SYSTEM when prctl() refuses.
+ * @remark Call once, before the first drv_exec_start(); process-wide.
+ */
+drv_err_t drv_exec_subreaper(void);
+
+/**
+ * @brief Reaps the exited orphans this subreaper adopted (never a task's
+ *        leader, which drv_exec_wait() reaps). No-op without
+ *        drv_exec_subreaper(). Thread-safe.
+ */
+void drv_exec_reap_orphans(void);
 
 /** Grace between SIGTERM and SIGKILL after a timeout when the spec says 0. */
 #define DRV_EXEC_DEFAULT_KILL_GRACE_MS 2000

@@ -1,10 +1,13 @@
 /*
- * drover — Redis connections from the drover config. hiredis errors are
- * mapped to drv_err_t here and only here.
+ * drover — Redis connections from the drover config: plain TCP, TLS
+ * (`rediss://`, redis.tls_*) or a unix socket, authenticated as a Redis 6
+ * ACL user (`AUTH user password`) or with the default user's password.
+ * hiredis errors are mapped to drv_err_t here and only here.
  */
 #ifndef DROVER_REDIS_H
 #define DROVER_REDIS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <hiredis/hiredis.h>
@@ -17,6 +20,8 @@ typedef struct drv_redis_conf {
 	drv_config_t cfg;     /**< only redis.* set, pointing at the copies
 				   below: pass it to drv_redis_connect() */
 	char *url, *password, *prefix;  /**< owned; "" when unset */
+	char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
+					/**< owned; "" when unset */
 } drv_redis_conf_t;
 
 /**
@@ -35,12 +40,16 @@ typedef struct drv_redis_addr {
 	const char *host;      /**< NULL for a unix socket */
 	int   port;
 	const char *path;      /**< unix socket path, or NULL */
+	const char *user;      /**< ACL user from the URL, NULL if none */
 	const char *password;  /**< from the URL, NULL if none */
 	int   db;
+	bool  tls;             /**< rediss:// */
 } drv_redis_addr_t;
 
 /**
- * @brief Parse redis://[:password@]host[:port][/db] or unix:///path[?db=N].
+ * @brief Parse redis[s]://[[user]:password@]host[:port][/db] or
+ *        unix:///path[?db=N]. `redis://secret@host` (no colon) is a
+ *        password for the default user, as before ACL users existed.
  * @returns DRV_OK or DRV_ERR_INVALID with the reason in \p errstr.
  */
 drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *out,
@@ -48,10 +57,14 @@ drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *out,
 
 /**
  * @brief Connect to the configured Redis within redis.connect_timeout,
- *        authenticate (redis.password wins over the URL's) and select the
- *        database.
+ *        start TLS for rediss:// (redis.tls_*: verified chain and host
+ *        name by default), authenticate (as the URL's ACL user when it
+ *        names one; redis.password wins over the URL's password) and
+ *        select the database.
  * @param out  receives a context the caller frees with redisFree().
- * @returns DRV_OK, DRV_ERR_REDIS (refused, auth failed) or DRV_ERR_TIMEOUT.
+ * @returns DRV_OK, DRV_ERR_REDIS (refused, TLS failed, auth failed),
+ *          DRV_ERR_TIMEOUT, or DRV_ERR_CONFIG (a TLS file that cannot be
+ *          read), with the reason in \p errstr.
  */
 drv_err_t drv_redis_connect(const drv_config_t *cfg, redisContext **out,
 			    char *errstr, size_t errstr_size);

@@ -565,12 +565,22 @@ Test(config, error_unknown_handler_key)
 		"'handlers.echo.command'?)");
 }
 
-Test(config, error_rediss_url)
+Test(config, rediss_url_and_tls_keys)
 {
-	expect_fixture_error("rediss.yaml",
-		"rediss.yaml:2:8: redis.url: rediss:// (TLS) needs hiredis "
-		">= 1.0 and this build links hiredis 0.14; use redis:// or "
-		"unix://");
+	drv_config_t *cfg = NULL;
+	char err[512] = "";
+
+	cr_assert_eq(load_fixture("rediss.yaml", NULL, &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_str_eq(cfg->redis.url, "rediss://drover:pw@cache:6380");
+	cr_assert_str_eq(cfg->redis.tls_ca_file, "/etc/redis-ca.pem");
+	cr_assert_str_eq(cfg->redis.tls_server_name, "redis.internal");
+	cr_assert_str_eq(cfg->redis.tls_cert_file, "");
+	cr_assert(!cfg->redis.tls_verify);
+	drv_config_destroy(cfg);
+	cr_assert_eq(load_text("", NULL, &cfg, err, sizeof(err)), DRV_OK);
+	cr_assert(cfg->redis.tls_verify, "verify is on by default");
+	drv_config_destroy(cfg);
 }
 
 Test(config, error_tiers_not_ascending)
@@ -651,7 +661,7 @@ Test(config, error_redis_url_shapes_hide_password)
 {
 	expect_text_error("redis:\n  url: 'http://x'\n", NULL,
 		"f.yaml:2:8: redis.url: expected "
-		"redis://[[user]:password@]host[:port][/db] or "
+		"redis[s]://[[user]:password@]host[:port][/db] or "
 		"unix:///path, got 'http://x'");
 	expect_text_error("redis:\n  url: 'redis://:hunter2@h:99999'\n",
 			  NULL,
@@ -850,7 +860,7 @@ Test(config, env_bad_value)
 {
 	char *env[] = { "DROVER_WORKER_CONCURRENCY=abc", NULL };
 	char *env2[] = { "DROVER_KAFKA_DELAY_TIERS=1s,1m,10s", NULL };
-	char *env3[] = { "DROVER_REDIS_URL=rediss://h", NULL };
+	char *env3[] = { "DROVER_REDIS_URL=rediss://:pw@", NULL };
 	char *env4[] = { "DROVER_LOG_LEVEL=loud", NULL };
 
 	expect_text_error("", env,
@@ -861,9 +871,8 @@ Test(config, env_bad_value)
 		"is not greater than 1m before it; the list must be strictly "
 		"ascending");
 	expect_text_error("", env3,
-		"environment DROVER_REDIS_URL: rediss:// (TLS) "
-		"needs hiredis >= 1.0 and this build links hiredis 0.14; use "
-		"redis:// or unix://");
+		"environment DROVER_REDIS_URL: 'rediss://:<redacted>@' has no "
+		"host");
 	expect_text_error("", env4,
 		"environment DROVER_LOG_LEVEL: expected one of debug, info, "
 		"warn, error, got 'loud'");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -742,4 +743,86 @@ Test(exec, parallel_runs_from_threads)
 			     args[i].ok, RUNS);
 	}
 	cr_assert_eq(count_open_fds(), fds_before, "fd leak");
+}
+
+/* ---- children that leave the process group ------------------------------ */
+
+/* Pids of live (not zombie) processes whose argv is exactly sleep ARG. */
+static int count_sleepers(const char *arg)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((e = readdir(d))) {
+		char path[300], buf[256];
+		int64_t pid;
+		size_t len;
+		FILE *f;
+
+		if (drv_parse_int(e->d_name, 1, INT32_MAX, &pid) != DRV_OK)
+			continue;
+		drv_fmt(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		if (!(f = fopen(path, "r")))
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		if (len > 6 && !strcmp(buf, "sleep") &&
+		    !strcmp(buf + 6, arg) && process_alive((pid_t)pid))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void timeout_kills_setsid_child(bool as_subreaper)
+{
+	char arg[32], cmd[128];
+	char *argv[] = { cmd, NULL };
+	drv_exec_spec_t spec = { .argv = argv, .shell = true,
+				 .timeout_ms = 300, .kill_grace_ms = 500 };
+	drv_exec_result_t res;
+
+	/* a duration no other test or process uses, to find its sleeps */
+	drv_fmt(arg, sizeof(arg), "%d.%03d", 300 + (int)(getpid() % 97),
+		(int)(drv_mono_ms() % 1000));
+	drv_fmt(cmd, sizeof(cmd), "setsid sleep %s & sleep %s", arg, arg);
+	if (as_subreaper)
+		cr_assert_eq(drv_exec_subreaper(), DRV_OK);
+	res = run_spec(&spec);
+	cr_assert_eq(res.status, DRV_EXEC_TIMED_OUT);
+	cr_assert_lt(res.duration_ms, 3000);
+	for (int i = 0; i < 100 && count_sleepers(arg); i++)
+		sleep_ms(20);
+	cr_assert_eq(count_sleepers(arg), 0, "a 'sleep %s' survived", arg);
+	drv_exec_result_release(&res);
+}
+
+Test(exec, timeout_kills_children_that_called_setsid)
+{
+	timeout_kills_setsid_child(false);
+}
+
+Test(exec, timeout_kills_and_reaps_setsid_children_as_subreaper)
+{
+	timeout_kills_setsid_child(true);
+	/* the adopted sleep was reaped: this process has no zombie child */
+	drv_exec_reap_orphans();
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cr_assert_eq(errno, ECHILD);
+}
+
+Test(exec, subreaper_reaps_orphans_that_exit_on_their_own)
+{
+	cr_assert_eq(drv_exec_subreaper(), DRV_OK);
+	drv_exec_result_t res = run_sh("(sleep 0.1 &) ; echo ok", 0);
+
+	cr_assert_str_eq(res.output, "ok\n");
+	drv_exec_result_release(&res);
+	sleep_ms(300);
+	drv_exec_reap_orphans();
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+	cr_assert_eq(errno, ECHILD);
 }

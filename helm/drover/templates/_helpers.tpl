@@ -285,3 +285,25 @@ podAntiAffinity:
             runbook_url: {{ printf "%s#%s" . (lower $.alert) | quote }}
             {{- end }}
 {{- end -}}
+
+{{/*
+A NetworkPolicy ingress rule's `from`: (list namespaceLabels podLabels);
+nothing (any source) when both are empty.
+*/}}
+{{- define "drover.networkPolicyFrom" }}
+{{- $ns := index . 0 }}
+{{- $pods := index . 1 }}
+{{- if or $ns $pods }}
+      from:
+        - {{- with $ns }}
+          namespaceSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
+          {{- with $pods }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
+{{- end }}
+{{- end }}

@@ -23,6 +23,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -577,8 +578,11 @@ func TestOptionalObjects(t *testing.T) {
 		return m
 	}
 	d := count(render(t, nil))
-	if d["ServiceMonitor"]+d["NetworkPolicy"]+d["ScaledObject"] != 0 || d["PodDisruptionBudget"] != 2 || d["HorizontalPodAutoscaler"] != 1 || d["Service"] != 3 {
+	if d["ServiceMonitor"]+d["ScaledObject"] != 0 || d["NetworkPolicy"] != 2 || d["PodDisruptionBudget"] != 2 || d["HorizontalPodAutoscaler"] != 1 || d["Service"] != 3 {
 		t.Errorf("defaults render %v", d)
+	}
+	if off := count(render(t, nil, "networkPolicy.enabled=false")); off["NetworkPolicy"] != 0 {
+		t.Errorf("networkPolicy.enabled=false renders %v", off)
 	}
 	m := count(render(t, []string{"ci/monitoring-values.yaml"}))
 	if m["ServiceMonitor"] != 2 || m["NetworkPolicy"] != 2 {
@@ -745,6 +749,52 @@ func TestNotes(t *testing.T) {
 		for _, w := range c.want {
 			if !strings.Contains(cm.Data["notes"], w) {
 				t.Errorf("%s %v: NOTES.txt lacks %q:\n%s", c.file, c.sets, w, cm.Data["notes"])
+			}
+		}
+	}
+}
+
+// TestNetworkPolicyDefaults: on by default; the metrics/health port of
+// both and the coordinators' API port open to any source, each narrowed by
+// its own selectors; egress to DNS, Kafka and Redis only.
+func TestNetworkPolicyDefaults(t *testing.T) {
+	ports := func(np *networkingv1.NetworkPolicy) map[string]int {
+		m := map[string]int{}
+		for _, r := range np.Spec.Ingress {
+			for _, p := range r.Ports {
+				m[p.Port.String()] = len(r.From)
+			}
+		}
+		return m
+	}
+	objs := render(t, nil)
+	w := find[networkingv1.NetworkPolicy](objs, "rel-drover-worker")
+	c := find[networkingv1.NetworkPolicy](objs, "rel-drover-coordinator")
+	if got := ports(w); len(got) != 1 || got["http"] != 0 {
+		t.Errorf("worker ingress %v, want http from anywhere", got)
+	}
+	if got := ports(c); len(got) != 2 || got["http"] != 0 || got["api"] != 0 {
+		t.Errorf("coordinator ingress %v, want http and api from anywhere", got)
+	}
+	if len(w.Spec.Egress) != 2 {
+		t.Errorf("worker egress %+v, want DNS and Kafka/Redis", w.Spec.Egress)
+	}
+	objs = render(t, nil, "networkPolicy.apiNamespaceSelector.team=shop",
+		"networkPolicy.metricsPodSelector.app=prometheus")
+	c = find[networkingv1.NetworkPolicy](objs, "rel-drover-coordinator")
+	for _, r := range c.Spec.Ingress {
+		if len(r.From) != 1 {
+			t.Fatalf("coordinator ingress rule %+v, want one source", r)
+		}
+		f := r.From[0]
+		switch r.Ports[0].Port.String() {
+		case "api":
+			if f.NamespaceSelector == nil || f.NamespaceSelector.MatchLabels["team"] != "shop" || f.PodSelector != nil {
+				t.Errorf("api from %+v", f)
+			}
+		case "http":
+			if f.PodSelector == nil || f.PodSelector.MatchLabels["app"] != "prometheus" || f.NamespaceSelector != nil {
+				t.Errorf("http from %+v", f)
 			}
 		}
 	}

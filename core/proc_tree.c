@@ -1,0 +1,217 @@
+/*
+ * proc_tree.c — the process tree of an exec task, read from /proc/<pid>/stat:
+ * the descendants of a task's leader by parent pid, whatever their process
+ * group or session (a child that called setsid() leaves the group the
+ * timeout kills, not the tree). Each process is remembered with its start
+ * time so a later signal never reaches a process that reused its pid.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drover/clock.h"
+#include "drover/str.h"
+#include "proc_tree.h"
+
+/* Reads pid, ppid, state and start time of /proc/PID/stat; false when
+ * the process is gone. */
+static bool read_stat(pid_t pid, pid_t *ppid, char *state, uint64_t *start)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	int pp = 0;
+	size_t n;
+	FILE *f;
+
+	drv_fmt(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces and ')': skip to the last ')' */
+	if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %d %*d %*d %*d %*d "
+	    "%*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	    state, &pp, &st) != 3)
+		return false;
+	*ppid = pp;
+	*start = st;
+	return true;
+}
+
+/* Every process on the system: pid, ppid, start time. */
+struct pentry {
+	pid_t pid, ppid;
+	uint64_t start;
+	char state;
+};
+
+static struct pentry *snapshot(size_t *count)
+{
+	struct pentry *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	DIR *d = opendir("/proc");
+
+	*count = 0;
+	if (!d)
+		return NULL;
+	while ((e = readdir(d))) {
+		int64_t pid;
+		struct pentry pe;
+
+		if (drv_parse_int(e->d_name, 1, INT32_MAX, &pid) != DRV_OK)
+			continue;
+		pe.pid = (pid_t)pid;
+		if (!read_stat(pe.pid, &pe.ppid, &pe.state, &pe.start))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if (!(nv = realloc(v, cap * sizeof(*v))))
+				break;
+			v = nv;
+		}
+		v[n++] = pe;
+	}
+	closedir(d);
+	*count = n;
+	return v;
+}
+
+static bool set_has(const proc_set_t *set, pid_t pid)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].pid == pid)
+			return true;
+	return false;
+}
+
+static int set_add(proc_set_t *set, pid_t pid, uint64_t start)
+{
+	if (set->n == set->cap) {
+		size_t cap = set->cap ? set->cap * 2 : 16;
+		proc_id_t *nv = realloc(set->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		set->v = nv;
+		set->cap = cap;
+	}
+	set->v[set->n++] = (proc_id_t){ pid, start };
+	return 0;
+}
+
+int proc_tree_collect(proc_set_t *set, pid_t root)
+{
+	size_t n, head = 0;
+	struct pentry *all = snapshot(&n);
+	pid_t *queue;
+	size_t qn = 0;
+	int rc = 0;
+
+	if (!all)
+		return n ? -1 : 0;
+	if (!(queue = malloc((n + 1) * sizeof(*queue)))) {
+		free(all);
+		return -1;
+	}
+	queue[qn++] = root;
+	/* breadth-first over the parent links; each pid is queued once
+	 * (a pid is the child of one parent) */
+	while (head < qn) {
+		pid_t parent = queue[head++];
+
+		for (size_t i = 0; i < n; i++) {
+			if (all[i].ppid != parent || all[i].pid == root)
+				continue;
+			queue[qn++] = all[i].pid;
+			if (all[i].state != 'Z' && !set_has(set, all[i].pid) &&
+			    set_add(set, all[i].pid, all[i].start) < 0)
+				rc = -1;
+		}
+	}
+	free(queue);
+	free(all);
+	return rc;
+}
+
+/* Is the process still the one we recorded? */
+static bool same_process(const proc_id_t *p, char *state)
+{
+	pid_t ppid;
+	uint64_t start;
+
+	return read_stat(p->pid, &ppid, state, &start) && start == p->start;
+}
+
+void proc_tree_signal(const proc_set_t *set, int sig)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		char state;
+
+		if (same_process(&set->v[i], &state) && state != 'Z')
+			kill(set->v[i].pid, sig);
+	}
+}
+
+void proc_tree_reap(const proc_set_t *set, int64_t wait_ms)
+{
+	int64_t until = drv_mono_ms() + wait_ms;
+	bool pending;
+
+	do {
+		pending = false;
+		for (size_t i = 0; i < set->n; i++) {
+			pid_t ppid;
+			uint64_t start;
+			char state;
+			int st;
+
+			if (!read_stat(set->v[i].pid, &ppid, &state, &start) ||
+			    start != set->v[i].start || ppid != getpid())
+				continue; /* gone, reused, or not ours */
+			if (waitpid(set->v[i].pid, &st, WNOHANG) == 0)
+				pending = true;
+		}
+		if (pending) {
+			struct timespec ts = { 0, 10 * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	} while (pending && drv_mono_ms() < until);
+}
+
+void proc_set_release(proc_set_t *set)
+{
+	if (!set)
+		return;
+	free(set->v);
+	memset(set, 0, sizeof(*set));
+}
+
+void proc_reap_zombies(const pid_t *skip, size_t nskip)
+{
+	size_t n;
+	struct pentry *all = snapshot(&n);
+	pid_t self = getpid();
+
+	for (size_t i = 0; all && i < n; i++) {
+		bool skipped = false;
+		int st;
+
+		if (all[i].ppid != self || all[i].state != 'Z')
+			continue;
+		for (size_t j = 0; j < nskip && !skipped; j++)
+			skipped = skip[j] == all[i].pid;
+		if (!skipped)
+			waitpid(all[i].pid, &st, WNOHANG);
+	}
+	free(all);
+}

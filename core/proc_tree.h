@@ -1,0 +1,56 @@
+/*
+ * proc_tree.h — the process tree of an exec task, read from /proc: who
+ * descends from a task's leader (even after `setsid` took them out of its
+ * process group), signalling them without hitting a reused pid, and reaping
+ * the ones the worker adopted as a child subreaper. Never installed, never
+ * included outside core/.
+ */
+#ifndef DROVER_PROC_TREE_H
+#define DROVER_PROC_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/** One process, named by pid and start time (so a reused pid is told). */
+typedef struct {
+	pid_t pid;
+	uint64_t start; /* /proc/PID/stat field 22, clock ticks since boot */
+} proc_id_t;
+
+/** A set of processes; embed it, proc_set_release() frees the array. */
+typedef struct {
+	proc_id_t *v;
+	size_t n, cap;
+} proc_set_t;
+
+/**
+ * @brief Adds to @p set every live descendant of @p root (not @p root itself)
+ *        that is not in it yet.
+ * @returns 0, or -1 when out of memory (what was found is kept).
+ * @remark Reads /proc; a process that exits meanwhile is simply skipped.
+ */
+int proc_tree_collect(proc_set_t *set, pid_t root);
+
+/** @brief Sends @p sig to each process of @p set still alive with the same
+ *         start time (never to a process that reused the pid). */
+void proc_tree_signal(const proc_set_t *set, int sig);
+
+/**
+ * @brief Reaps the processes of @p set that became children of this process
+ *        (orphans adopted by a child subreaper), waiting up to @p wait_ms in
+ *        all for the ones that are still dying.
+ */
+void proc_tree_reap(const proc_set_t *set, int64_t wait_ms);
+
+/**
+ * @brief Reaps the exited children of this process that are not in
+ *        @p skip (orphans a child subreaper adopted; @p skip holds the
+ *        children other code will wait for).
+ */
+void proc_reap_zombies(const pid_t *skip, size_t nskip);
+
+/** @brief Frees the array of @p set and empties it; NULL is a no-op. */
+void proc_set_release(proc_set_t *set);
+
+#endif
