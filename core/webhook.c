@@ -599,8 +599,8 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
 	if (limit == 0 || limit > DRV_WEBHOOK_LOG_MAX)
 		limit = DRV_WEBHOOK_LOG_MAX;
 	log_key(cfg, id, key, sizeof(key));
-	if ((rc = cmd(c, &r, errstr, errstr_size, "LRANGE %s 0 %zu", key,
-		      limit - 1)))
+	if ((rc = cmd(c, &r, errstr, errstr_size, "LRANGE %s 0 %d", key,
+		      (int)limit - 1)))
 		return rc;
 	if (!(arr = json_array())) {
 		freeReplyObject(r);
