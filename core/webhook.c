@@ -4,7 +4,6 @@
  * the choice of the subscriptions an event goes to. The key scheme and the
  * record are in include/drover/webhook.h; the sending is webhook_send.c.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +11,7 @@
 #include <openssl/rand.h>
 
 #include "drover/clock.h"
-#include "drover/redis.h"
+#include "drover/redis_cmd.h"
 #include "drover/str.h"
 #include "drover/webhook.h"
 
@@ -25,6 +24,11 @@
 
 /* Set field ARGV[1] of KEYS[1] to ARGV[2] only while it is there (a
  * deleted subscription is not brought back), bumping KEYS[2]. */
+/* One command (drv_redis_cmd()), by a short name. */
+static drv_err_t (*const cmd)(redisContext *c, redisReply **out,
+			      char *errstr, size_t errstr_size,
+			      const char *fmt, ...) = drv_redis_cmd;
+
 static const char update_lua[] =
 	"if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end "
 	"redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) "
@@ -61,34 +65,8 @@ static void keys(const drv_config_t *cfg, char *all, char *version,
 static void log_key(const drv_config_t *cfg, const char *id, char *buf,
 		    size_t size)
 {
-	drv_fmt(buf, size, "%swebhook:%s:deliveries", cfg->redis.key_prefix, id);
-}
-
-/* Run one command; an error reply is DRV_ERR_REDIS too. *out keeps the
- * reply (NULL to drop it). */
-static drv_err_t cmd(redisContext *c, redisReply **out, char *errstr,
-		     size_t errstr_size, const char *fmt, ...)
-{
-	redisReply *r;
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (!r)
-		return drv_error(errstr, errstr_size, drv_redis_err(c),
-				 "redis: %s", c->errstr);
-	if (r->type == REDIS_REPLY_ERROR) {
-		drv_error(errstr, errstr_size, DRV_ERR_REDIS, "redis: %s",
-			  r->str);
-		freeReplyObject(r);
-		return DRV_ERR_REDIS;
-	}
-	if (out)
-		*out = r;
-	else
-		freeReplyObject(r);
-	return DRV_OK;
+	drv_fmt(buf, size, "%swebhook:%s:deliveries", cfg->redis.key_prefix,
+		id);
 }
 
 static bool b64_char(char ch)
@@ -376,6 +354,24 @@ drv_err_t drv_webhook_get(redisContext *c, const drv_config_t *cfg,
 	return DRV_OK;
 }
 
+/* The JSON objects among the string elements of \p r, in order (a new
+ * array), or NULL when out of memory. */
+static json_t *reply_objects(const redisReply *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < r->elements; i++) {
+		const redisReply *e = r->element[i];
+		json_t *o = e->type == REDIS_REPLY_STRING ?
+			    json_loadb(e->str, e->len, 0, NULL) : NULL;
+
+		if (json_is_object(o))
+			json_array_append(arr, o);
+		json_decref(o);
+	}
+	return arr;
+}
+
 static int by_id(const void *a, const void *b)
 {
 	const char *x = json_string_value(json_object_get(
@@ -391,37 +387,32 @@ drv_err_t drv_webhook_list(redisContext *c, const drv_config_t *cfg,
 {
 	char all[256], version[256];
 	redisReply *r = NULL;
-	json_t **recs, *arr;
-	size_t n = 0;
+	json_t **recs, *arr, *objs;
+	size_t n;
 	drv_err_t rc;
 
 	keys(cfg, all, version, sizeof(all));
 	if ((rc = cmd(c, &r, errstr, errstr_size, "HVALS %s", all)))
 		return rc;
-	recs = calloc(r->elements + 1, sizeof(*recs));
+	objs = reply_objects(r);
+	freeReplyObject(r);
+	n = json_array_size(objs);
+	recs = calloc(n + 1, sizeof(*recs));
 	arr = json_array();
-	if (!recs || !arr) {
+	if (!objs || !recs || !arr) {
+		json_decref(objs);
 		free(recs);
 		json_decref(arr);
-		freeReplyObject(r);
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
 	}
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-		json_t *o = e->type == REDIS_REPLY_STRING ?
-			    json_loadb(e->str, e->len, 0, NULL) : NULL;
-
-		if (json_is_object(o))
-			recs[n++] = o;
-		else
-			json_decref(o);
-	}
-	freeReplyObject(r);
+	for (size_t i = 0; i < n; i++)
+		recs[i] = json_array_get(objs, i);
 	qsort(recs, n, sizeof(*recs), by_id);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(arr, recs[i]);
+		json_array_append(arr, recs[i]);
 	free(recs);
+	json_decref(objs);
 	*out = arr;
 	return DRV_OK;
 }
@@ -602,20 +593,11 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
 	if ((rc = cmd(c, &r, errstr, errstr_size, "LRANGE %s 0 %d", key,
 		      (int)limit - 1)))
 		return rc;
-	if (!(arr = json_array())) {
-		freeReplyObject(r);
+	arr = reply_objects(r);
+	freeReplyObject(r);
+	if (!arr)
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
-	}
-	for (size_t i = 0; i < r->elements; i++) {
-		const redisReply *e = r->element[i];
-		json_t *o = e->type == REDIS_REPLY_STRING ?
-			    json_loadb(e->str, e->len, 0, NULL) : NULL;
-
-		if (o)
-			json_array_append_new(arr, o);
-	}
-	freeReplyObject(r);
 	*out = arr;
 	return DRV_OK;
 }

@@ -160,29 +160,35 @@ static int status_of(int port, const char *method, const char *path,
 	return st;
 }
 
+/* POST /webhooks \p body is 400, pointing at \p pointer. */
+static void bad_field(int port, const char *body, const char *pointer)
+{
+	json_t *o = NULL;
+
+	cr_assert_eq(status_of(port, "POST", "/api/v1/webhooks", ADMIN, body,
+			       &o), 400, "%s", body);
+	cr_assert_str_eq(str(o, "pointer"), pointer, "%s", body);
+	json_decref(o);
+}
+
 Test(webhooks, signed_deliveries, .timeout = 240)
 {
 	it_ctx_t ctx;
 	pid_t coord, worker, recv;
 	int port, rport = it_free_port(), verified, n;
-	char sections[1024], path[256], url[128], id[DRV_ID_LEN + 1];
+	char path[256], url[128], id[DRV_ID_LEN + 1];
 	json_t *a, *b, *c, *d, *e, *f, *o, *r, *arr;
 	size_t i;
 
 	it_setup(&ctx, handlers);
 	it_topics(&ctx);
 	recv = receiver_start(&ctx, rport);
-	port = it_free_port();
-	drv_fmt(sections, sizeof(sections),
-		"api:\n  port: %d\n"
-		"api_tokens:\n"
-		"  root: {role: admin, env: IT_ADMIN_0108}\n"
-		"  ops: {role: operator, env: IT_OPS_0108}\n", port);
-	it_coord_config(&ctx, "", sections);
 	setenv("IT_ADMIN_0108", ADMIN, 1);
 	setenv("IT_OPS_0108", OPS, 1);
-	coord = it_coordinator_start(&ctx, "c1");
-	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 10000));
+	port = it_api_start_tokens(&ctx, "",
+				   "  root: {role: admin, env: IT_ADMIN_0108}\n"
+				   "  ops: {role: operator, env: IT_OPS_0108}\n",
+				   &coord);
 	worker = it_worker_start(&ctx, 1);
 
 	/* admins only; bad fields say which */
@@ -191,21 +197,12 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	cr_assert_eq(status_of(port, "POST", "/api/v1/webhooks", OPS,
 			       "{\"url\": \"http://x/\", \"events\": "
 			       "[\"task.dead\"]}", NULL), 403);
-	cr_assert_eq(status_of(port, "POST", "/api/v1/webhooks", ADMIN,
-			       "{\"url\": \"ftp://x/\", \"events\": "
-			       "[\"task.dead\"]}", &o), 400);
-	cr_assert_str_eq(str(o, "pointer"), "/url");
-	json_decref(o);
-	cr_assert_eq(status_of(port, "POST", "/api/v1/webhooks", ADMIN,
-			       "{\"url\": \"http://x/\", \"events\": []}",
-			       &o), 400);
-	cr_assert_str_eq(str(o, "pointer"), "/events");
-	json_decref(o);
-	cr_assert_eq(status_of(port, "POST", "/api/v1/webhooks", ADMIN,
-			       "{\"url\": \"http://x/\", \"events\": [\"a\"], "
-			       "\"secret\": \"whsec_short\"}", &o), 400);
-	cr_assert_str_eq(str(o, "pointer"), "/secret");
-	json_decref(o);
+	bad_field(port, "{\"url\": \"ftp://x/\", \"events\": [\"a\"]}",
+		  "/url");
+	bad_field(port, "{\"url\": \"http://x/\", \"events\": []}",
+		  "/events");
+	bad_field(port, "{\"url\": \"http://x/\", \"events\": [\"a\"], "
+		  "\"secret\": \"whsec_short\"}", "/secret");
 
 #define SUB(var, where, type, handler, secret) do { \
 	drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/%s", rport, where); \
