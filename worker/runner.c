@@ -231,6 +231,9 @@ static void decide_failure(worker_t *w, job_t *job,
 		p = drv_config_policy(w->cfg, t->policy);
 	if (!p && h->policy)
 		p = drv_config_policy(w->cfg, h->policy);
+	/* a webhook handler that names none keeps the spec's schedule */
+	if (!p && h->type == DRV_HANDLER_WEBHOOK)
+		p = drv_config_policy(w->cfg, "webhook");
 	if (!p)
 		p = drv_config_policy(w->cfg, w->cfg->worker.default_policy);
 	max = t->max_attempts ? t->max_attempts : h->max_attempts;

@@ -10,6 +10,7 @@
  *    types and handler filter match, signed so the library verifies them;
  *    a subscription to another event type gets nothing;
  *  - a 500 is retried (after the spec's 5 s) with the same webhook-id;
+ *    a 503 with Retry-After: 8 is retried no sooner than 8 s later;
  *  - 410 disables the subscription: nothing more is sent to it;
  *  - a redirect is not followed (its target never called) nor retried;
  *  - after a rotation deliveries carry two signatures and the new secret
@@ -41,6 +42,7 @@ static const char handlers[] =
 	"  good2: {shell: true, command: 'exit 0'}\n"
 	"  good3: {shell: true, command: 'exit 0'}\n"
 	"  good4: {shell: true, command: 'exit 0'}\n"
+	"  good5: {shell: true, command: 'exit 0'}\n"
 	"  bad: {shell: true, command: 'exit 3'}\n";
 
 static char receiver_log[300], secrets_path[300];
@@ -122,6 +124,28 @@ static int received(const char *path, const char *type, int status,
 	return n;
 }
 
+/* The receiver's time of the first request for \p path answered
+ * \p status (seconds), or -1. */
+static double received_time(const char *path, int status)
+{
+	char *text = it_read(receiver_log), *line, *end;
+	double t = -1;
+
+	for (line = text; t < 0 && line && *line;
+	     line = *end ? end + 1 : end) {
+		json_t *o;
+
+		end = line + strcspn(line, "\n");
+		o = json_loadb(line, (size_t)(end - line), 0, NULL);
+		if (o && !strcmp(str(o, "path"), path) &&
+		    json_integer_value(json_object_get(o, "status")) == status)
+			t = json_number_value(json_object_get(o, "time"));
+		json_decref(o);
+	}
+	free(text);
+	return t;
+}
+
 static int wait_received(const char *path, const char *type, int status,
 			 int want, int timeout_ms)
 {
@@ -177,7 +201,7 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	pid_t coord, worker, recv;
 	int port, rport = it_free_port(), verified, n;
 	char path[256], url[128], id[DRV_ID_LEN + 1];
-	json_t *a, *b, *c, *d, *e, *f, *o, *r, *arr;
+	json_t *a, *b, *c, *d, *e, *f, *g, *o, *r, *arr;
 	size_t i;
 
 	it_setup(&ctx, handlers);
@@ -221,13 +245,14 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	SUB(d, "gone", "task.succeeded", "good3", SECRET_A);
 	SUB(e, "redirect", "task.succeeded", "good4", SECRET_A);
 	SUB(f, "other", "task.dead", "good", SECRET_A);
+	SUB(g, "later", "task.succeeded", "good5", SECRET_A);
 	secrets_write(SECRET_A, str(b, "secret"));
 
 	/* listed and shown without secrets */
 	cr_assert_eq(status_of(port, "GET", "/api/v1/webhooks", ADMIN, NULL,
 			       &o), 200);
 	arr = json_object_get(o, "webhooks");
-	cr_assert_eq(json_array_size(arr), 6);
+	cr_assert_eq(json_array_size(arr), 7);
 	json_array_foreach(arr, i, r) {
 		cr_assert_null(json_object_get(r, "secret"));
 		cr_assert_null(json_object_get(r, "previous_secret"));
@@ -246,6 +271,7 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	it_submit(&ctx, id, "good2", NULL);
 	it_submit(&ctx, id, "good3", NULL);
 	it_submit(&ctx, id, "good4", NULL);
+	it_submit(&ctx, id, "good5", NULL);
 
 	/* task.succeeded of good, task.dead of bad, both verified */
 	cr_assert_eq(wait_received("/ok", "task.succeeded", 0, 1, 30000), 1);
@@ -310,6 +336,13 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 			 str(json_array_get(arr, 1), "webhook_id"));
 	json_decref(o);
 
+	/* Retry-After: 8 beats the schedule's 5 s */
+	cr_assert_eq(wait_received("/later", NULL, 200, 1, 40000), 1);
+	cr_assert_eq(received("/later", NULL, 503, NULL), 1);
+	cr_assert_geq(received_time("/later", 200) -
+		      received_time("/later", 503), 7.9,
+		      "Retry-After: 8 was not honoured");
+
 	/* the redirect: sent once, never followed, not retried */
 	cr_assert_eq(wait_received("/redirect", NULL, 302, 1, 30000), 1);
 	usleep(7000 * 1000);
@@ -367,10 +400,10 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	cr_assert_eq(status_of(port, "GET", "/api/v1/webhooks/nope", ADMIN,
 			       NULL, NULL), 404);
 
-	/* audited with the token's name: 6 creates, a rotate, a delete */
+	/* audited with the token's name: 7 creates, a rotate, a delete */
 	cr_assert_eq(status_of(port, "GET", "/api/v1/audit?action=webhook.",
 			       ADMIN, NULL, &o), 200);
-	cr_assert_eq(json_array_size(json_object_get(o, "records")), 8);
+	cr_assert_eq(json_array_size(json_object_get(o, "records")), 9);
 	json_array_foreach(json_object_get(o, "records"), i, r)
 		cr_assert_str_eq(str(r, "actor"), "root");
 	json_decref(o);
@@ -385,5 +418,6 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	json_decref(d);
 	json_decref(e);
 	json_decref(f);
+	json_decref(g);
 	it_teardown(&ctx);
 }

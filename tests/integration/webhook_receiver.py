@@ -11,6 +11,7 @@ after a rotation). Each request becomes one JSON line in LOG_FILE:
 What the reply is depends on the path:
   /ok           200
   /flaky        500 the first time a webhook-id is seen, then 200
+  /later        503 with Retry-After: 8 the first time, then 200
   /gone         410
   /redirect     302 to /target (which would answer 200 if ever followed)
   /target       200
@@ -18,6 +19,7 @@ Usage: webhook_receiver.py PORT SECRETS_FILE LOG_FILE
 """
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from standardwebhooks import Webhook
@@ -41,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
         rec = {"path": self.path, "webhook_id": headers.get("webhook-id"),
                "verified": False, "secret": None,
                "signatures": len(headers.get("webhook-signature", "").split()),
-               "type": None, "error": None}
+               "type": None, "error": None, "time": time.time()}
         for i, s in enumerate(secrets()):
             try:
                 payload = Webhook(s).verify(body, headers)
@@ -52,9 +54,9 @@ class Handler(BaseHTTPRequestHandler):
                        type=payload.get("type"))
             break
         status = 200
-        if self.path == "/flaky" and rec["webhook_id"] not in seen:
+        if self.path in ("/flaky", "/later") and rec["webhook_id"] not in seen:
             seen.add(rec["webhook_id"])
-            status = 500
+            status = 500 if self.path == "/flaky" else 503
         elif self.path == "/gone":
             status = 410
         elif self.path == "/redirect":
@@ -65,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         if status == 302:
             self.send_header("Location", "/target")
+        if status == 503:
+            self.send_header("Retry-After", "8")
         self.send_header("Content-Length", "0")
         self.end_headers()
 
