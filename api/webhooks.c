@@ -1,7 +1,8 @@
 /*
  * webhooks.c — /api/v1/webhooks: signed webhook subscriptions (Standard
- * Webhooks), made, listed, shown, rotated and deleted by admins, and each
- * one's delivery log. The subscriptions live in Redis (drover/webhook.h);
+ * Webhooks), made, listed, shown, rotated, enabled again and deleted by
+ * admins, and each one's delivery log. The subscriptions live in Redis
+ * (drover/webhook.h);
  * the coordinators turn events into delivery tasks and the workers send
  * them. A secret is shown once: in the reply that made it (create,
  * rotate); never in a list or a show.
@@ -182,6 +183,26 @@ out:
 	json_decref(req);
 }
 
+static void enable(api_call_t *call)
+{
+	const char *id = webhook_id(call);
+	json_t *rec = NULL;
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!id || !(c = api_redis(call)))
+		return;
+	if ((rc = drv_webhook_enable(c, call->api->cfg, id, &rec, err,
+				     sizeof(err)))) {
+		failed(call, rc, err);
+		return;
+	}
+	if (api_audit(call, "webhook.enable", id, 1, NULL, NULL))
+		api_reply(call, 200, drv_webhook_public(rec));
+	json_decref(rec);
+}
+
 static bool delivery_param(api_call_t *call, const char *name,
 			   const char *value, void *arg)
 {
@@ -288,6 +309,13 @@ const api_route_t api_webhook_routes[] = {
 		      "{\"id\": {\"type\": \"string\"}, \"secret\": {\"type\": "
 		      "\"string\"}, \"previous_until_ms\": {\"type\": "
 		      "\"integer\"}}}",
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/webhooks/{id}/enable",
+	  .role = DRV_API_ADMIN, .cls = API_WRITE, .fn = enable,
+	  .op_id = "enableWebhook", .tag = "webhooks",
+	  .summary = "Send to a subscription again after its endpoint said "
+		     "410 Gone (events meanwhile were not kept for it)",
+	  .param_doc = { ID_DOC }, .ok_status = 200, .response = VIEW,
 	  .errors = "404 503" },
 	{ .method = "GET", .path = "/api/v1/webhooks/{id}/deliveries",
 	  .role = DRV_API_ADMIN, .cls = API_READ, .fn = deliveries,

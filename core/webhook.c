@@ -1,6 +1,6 @@
 /*
  * webhook.c — webhook subscriptions in Redis (make, read, list, rotate,
- * disable, delete; the delivery log), the Standard Webhooks signature, and
+ * disable, enable, delete; the delivery log), the Standard Webhooks signature, and
  * the choice of the subscriptions an event goes to. The key scheme and the
  * record are in include/drover/webhook.h; the sending is webhook_send.c.
  */
@@ -528,6 +528,25 @@ drv_err_t drv_webhook_disable(redisContext *c, const drv_config_t *cfg,
 {
 	return update(c, cfg, id, NULL, errstr, errstr_size, disable_edit,
 		      reason);
+}
+
+static drv_err_t enable_edit(json_t *rec, const void *arg, char *errstr,
+			     size_t errstr_size)
+{
+	(void)arg;
+	(void)errstr;
+	(void)errstr_size;
+	json_object_set_new(rec, "enabled", json_true());
+	json_object_del(rec, "disabled_reason");
+	return DRV_OK;
+}
+
+drv_err_t drv_webhook_enable(redisContext *c, const drv_config_t *cfg,
+			     const char *id, json_t **out, char *errstr,
+			     size_t errstr_size)
+{
+	return update(c, cfg, id, out, errstr, errstr_size, enable_edit,
+		      NULL);
 }
 
 json_t *drv_webhook_public(const json_t *rec)

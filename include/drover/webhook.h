@@ -130,6 +130,13 @@ drv_err_t drv_webhook_disable(redisContext *c, const drv_config_t *cfg,
 			      const char *id, const char *reason,
 			      char *errstr, size_t errstr_size);
 
+/** @brief Enable \p id again (after a 410, once the endpoint is back).
+ *  @param out  on DRV_OK the record (new reference).
+ *  @returns DRV_OK, DRV_ERR_NOT_FOUND or DRV_ERR_REDIS. */
+drv_err_t drv_webhook_enable(redisContext *c, const drv_config_t *cfg,
+			     const char *id, json_t **out, char *errstr,
+			     size_t errstr_size);
+
 /** @brief The record \p rec without its secrets (new reference). */
 json_t *drv_webhook_public(const json_t *rec);
 

@@ -11,7 +11,8 @@
  *    a subscription to another event type gets nothing;
  *  - a 500 is retried (after the spec's 5 s) with the same webhook-id;
  *    a 503 with Retry-After: 8 is retried no sooner than 8 s later;
- *  - 410 disables the subscription: nothing more is sent to it;
+ *  - 410 disables the subscription: nothing more is sent to it until it
+ *    is enabled again;
  *  - a redirect is not followed (its target never called) nor retried;
  *  - after a rotation deliveries carry two signatures and the new secret
  *    verifies them;
@@ -391,6 +392,17 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	}
 	cr_assert_eq(received("/gone", NULL, 0, NULL), 1,
 		     "a disabled webhook was sent to");
+	/* enabled again, it gets the next event */
+	drv_fmt(path, sizeof(path), "/api/v1/webhooks/%s/enable",
+		str(d, "id"));
+	cr_assert_eq(status_of(port, "POST", path, ADMIN, NULL, &o), 200);
+	cr_assert(json_is_true(json_object_get(o, "enabled")));
+	cr_assert_null(json_object_get(o, "disabled_reason"));
+	cr_assert_null(json_object_get(o, "secret"));
+	json_decref(o);
+	usleep(1500 * 1000);
+	it_submit(&ctx, id, "good3", NULL);
+	cr_assert_eq(wait_received("/gone", NULL, 0, 2, 30000), 2);
 
 	/* delete; then it is gone */
 	drv_fmt(path, sizeof(path), "/api/v1/webhooks/%s", str(f, "id"));
@@ -400,10 +412,11 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	cr_assert_eq(status_of(port, "GET", "/api/v1/webhooks/nope", ADMIN,
 			       NULL, NULL), 404);
 
-	/* audited with the token's name: 7 creates, a rotate, a delete */
+	/* audited with the token's name: 7 creates, a rotate, an enable, a
+	 * delete */
 	cr_assert_eq(status_of(port, "GET", "/api/v1/audit?action=webhook.",
 			       ADMIN, NULL, &o), 200);
-	cr_assert_eq(json_array_size(json_object_get(o, "records")), 9);
+	cr_assert_eq(json_array_size(json_object_get(o, "records")), 10);
 	json_array_foreach(json_object_get(o, "records"), i, r)
 		cr_assert_str_eq(str(r, "actor"), "root");
 	json_decref(o);
