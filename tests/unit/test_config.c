@@ -1799,7 +1799,7 @@ Test(config, example_loads)
 	cr_assert_eq(drv_config_load("examples/drover.yaml", NULL, &cfg, err,
 				     sizeof(err)), DRV_OK, "%s", err);
 	/* the example shows the defaults, and adds one policy */
-	cr_assert_eq(cfg->handler_cnt, 6);
+	cr_assert_eq(cfg->handler_cnt, 7);
 	cr_assert_eq(cfg->policy_cnt, 5);
 	cr_assert_str_eq(cfg->policies[4].name, "quick");
 	{
@@ -1810,7 +1810,7 @@ Test(config, example_loads)
 		cfg->handler_cnt = 0;
 		cfg->policy_cnt = 4;
 		assert_same_config(cfg, defaults);
-		cfg->policy_cnt = 4;
+		cfg->policy_cnt = 5;
 		cfg->handlers = hs;
 		cfg->handler_cnt = n;
 	}
