@@ -21,6 +21,9 @@
 #define SECRET_MAX 66
 #define URL_MAX 2048
 #define FILTER_MAX 16
+/* each subscription's deliveries go through a breaker of their own, so one
+ * dead endpoint does not hold the others back */
+#define BREAKER_PREFIX "webhook:"
 
 /* Set field ARGV[1] of KEYS[1] to ARGV[2] only while it is there (a
  * deleted subscription is not brought back), bumping KEYS[2]. */
@@ -624,7 +627,8 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
 bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
 		       const drv_event_t *e)
 {
-	const char *handler = drv_event_attribute(e, "handler"), *k;
+	const char *handler = drv_event_attribute(e, "handler"),
+		   *breaker = drv_event_attribute(e, "breaker"), *k;
 	const drv_handler_conf_t *h;
 	bool named = false;
 	json_t *v;
@@ -634,6 +638,10 @@ bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
 		return false;
 	if (handler && (h = drv_config_handler(cfg, handler)) &&
 	    h->type == DRV_HANDLER_WEBHOOK)
+		return false;
+	/* nor the news of a subscription's own breaker */
+	if (breaker && !strncmp(breaker, BREAKER_PREFIX,
+				strlen(BREAKER_PREFIX)))
 		return false;
 	json_array_foreach(json_object_get(rec, "events"), i, v)
 		named |= !strcmp(json_string_value(v), "*") ||
@@ -663,7 +671,7 @@ drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
 			   const drv_event_t *e, int64_t now_ms, drv_task_t *t)
 {
 	const char *sid = json_string_value(json_object_get(rec, "id"));
-	char key[DRV_TASK_KEY_MAX], msg_id[128], ts[40];
+	char key[DRV_TASK_KEY_MAX], msg_id[128], ts[40], breaker[64];
 	json_t *payload, *data = event_data(e);
 	char *text;
 	int64_t ms = e->time_ms ? e->time_ms : now_ms;
@@ -691,6 +699,8 @@ drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
 	t->origin.parent_task_id = drv_strdup(e->task_id);
 	t->origin.chain_depth = e->chain_depth + 1;
 	if (!t->handler || !t->idempotency_key || !t->origin.event_id ||
+	    !drv_fmt(breaker, sizeof(breaker), "%s%s", BREAKER_PREFIX, sid) ||
+	    drv_task_set_label(t, "drover.breaker", breaker) ||
 	    drv_task_set_label(t, "drover.webhook", sid) ||
 	    drv_task_set_label(t, "drover.event_type", e->type))
 		goto nomem;

@@ -161,8 +161,9 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
  * @brief Whether subscription \p rec wants event \p e: enabled, e's type
  *        among its events (or "*"), every filter attribute equal. An event
  *        of a webhook delivery (its "handler" attribute names a handler of
- *        type webhook in \p cfg) is never wanted, so deliveries cannot
- *        feed themselves.
+ *        type webhook in \p cfg) or of a subscription's breaker (its
+ *        "breaker" attribute starts with "webhook:") is never wanted, so
+ *        deliveries cannot feed themselves.
  * @remark Pure.
  */
 bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
@@ -174,7 +175,8 @@ bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
  *        body: {type, timestamp, data}}, idempotency key
  *        "webhook:<event id>:<subscription id>" and a webhook id made from
  *        both, so two coordinators that both dispatch one event make one
- *        delivery.
+ *        delivery; label drover.breaker "webhook:<subscription id>", so
+ *        each subscription has a circuit breaker of its own.
  * @param t  an initialised task, released first; the caller releases it.
  * @returns DRV_OK or DRV_ERR_NOMEM.
  */

@@ -112,6 +112,14 @@ Test(webhook, wants_by_type_filter_and_never_its_own_deliveries)
 	cr_assert_not(drv_webhook_wants(cfg, all, &e));
 	drv_event_release(&e);
 
+	/* nor its breaker's news; another breaker's is */
+	event(&e, "breaker.opened", NULL);
+	drv_event_set_attribute(&e, "breaker", "webhook:W2");
+	cr_assert_not(drv_webhook_wants(cfg, all, &e));
+	drv_event_set_attribute(&e, "breaker", "billing-api");
+	cr_assert(drv_webhook_wants(cfg, all, &e));
+	drv_event_release(&e);
+
 	json_decref(dead);
 	json_decref(all);
 	json_decref(off);
@@ -130,6 +138,8 @@ Test(webhook, delivery_task_keeps_one_id_per_event_and_subscription)
 	drv_task_init(&t);
 	cr_assert_eq(drv_webhook_task(cfg, rec, &e, 1614265331000, &t), DRV_OK);
 	cr_assert_str_eq(t.handler, "webhook");
+	cr_assert_str_eq(drv_task_label(&t, "drover.breaker"),
+			 "webhook:01ARZ3NDEKTSV4RRFFQ69G5FAX");
 	cr_assert_str_eq(t.idempotency_key, "webhook:01ARZ3NDEKTSV4RRFFQ69G5FAV:"
 			 "01ARZ3NDEKTSV4RRFFQ69G5FAX");
 	p = json_loadb((const char *)t.payload, t.payload_len, 0, NULL);
