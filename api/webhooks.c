@@ -90,9 +90,12 @@ out:
 	json_decref(req);
 }
 
+/* GET /webhooks/{id}, and POST /webhooks/{id}/enable (audited): the
+ * record without its secrets. */
 static void show(api_call_t *call)
 {
 	const char *id = webhook_id(call);
+	bool on = !strcmp(call->route->method, "POST");
 	json_t *rec = NULL;
 	redisContext *c;
 	char err[512];
@@ -100,12 +103,16 @@ static void show(api_call_t *call)
 
 	if (!id || !(c = api_redis(call)))
 		return;
-	if ((rc = drv_webhook_get(c, call->api->cfg, id, &rec, err,
-				  sizeof(err)))) {
+	rc = on ? drv_webhook_enable(c, call->api->cfg, id, &rec, err,
+				     sizeof(err)) :
+		  drv_webhook_get(c, call->api->cfg, id, &rec, err,
+				  sizeof(err));
+	if (rc) {
 		failed(call, rc, err);
 		return;
 	}
-	api_reply(call, 200, drv_webhook_public(rec));
+	if (!on || api_audit(call, "webhook.enable", id, 1, NULL, NULL))
+		api_reply(call, 200, drv_webhook_public(rec));
 	json_decref(rec);
 }
 
@@ -181,26 +188,6 @@ static void rotate(api_call_t *call)
 out:
 	json_decref(rec);
 	json_decref(req);
-}
-
-static void enable(api_call_t *call)
-{
-	const char *id = webhook_id(call);
-	json_t *rec = NULL;
-	redisContext *c;
-	char err[512];
-	drv_err_t rc;
-
-	if (!id || !(c = api_redis(call)))
-		return;
-	if ((rc = drv_webhook_enable(c, call->api->cfg, id, &rec, err,
-				     sizeof(err)))) {
-		failed(call, rc, err);
-		return;
-	}
-	if (api_audit(call, "webhook.enable", id, 1, NULL, NULL))
-		api_reply(call, 200, drv_webhook_public(rec));
-	json_decref(rec);
 }
 
 static bool delivery_param(api_call_t *call, const char *name,
@@ -311,7 +298,7 @@ const api_route_t api_webhook_routes[] = {
 		      "\"integer\"}}}",
 	  .errors = "404 503" },
 	{ .method = "POST", .path = "/api/v1/webhooks/{id}/enable",
-	  .role = DRV_API_ADMIN, .cls = API_WRITE, .fn = enable,
+	  .role = DRV_API_ADMIN, .cls = API_WRITE, .fn = show,
 	  .op_id = "enableWebhook", .tag = "webhooks",
 	  .summary = "Send to a subscription again after its endpoint said "
 		     "410 Gone (events meanwhile were not kept for it)",
