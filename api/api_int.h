@@ -20,6 +20,7 @@
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
+ *   webhooks.c /webhooks: subscriptions, secret rotation, delivery logs
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
@@ -196,6 +197,8 @@ extern const api_route_t api_dlq_resubmit_routes[];
 extern const api_schema_t api_dlq_resubmit_schemas[];
 extern const api_route_t api_audit_routes[];
 extern const api_schema_t api_audit_schemas[];
+extern const api_route_t api_webhook_routes[];
+extern const api_schema_t api_webhook_schemas[];
 
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */

@@ -14,6 +14,7 @@
  *   stats.c     per-schedule statistics and unfinished runs in Redis
  *   observe.c   /healthz /readyz /metrics, and the HTTP API (api/)
  *   archive.c   the DLQ archiver (its own thread, leader only)
+ *   webhooks.c  events -> webhook delivery tasks
  *
  * Redis keys, with P = redis.key_prefix:
  *   P coord:leader            lease: the leader's id, PX lease_ttl
@@ -29,6 +30,7 @@
  *   P schedules:version       bumped on every run-time change
  *   P event:<id>              an event id acted on (dedup marker)
  *   P triggers:since          hash trigger name -> ms it was first loaded
+ *   P webhooks, P webhooks:version   subscriptions (drover/webhook.h)
  */
 #ifndef DROVER_COORD_H
 #define DROVER_COORD_H
@@ -97,6 +99,11 @@ typedef struct coord {
 
 	/* events.c: trigger name -> ms it was first loaded (integer) */
 	struct json_t *trigger_since;
+
+	/* webhooks.c: the subscriptions as of webhooks_version */
+	struct json_t *webhooks;
+	int64_t        webhooks_version;
+	int64_t        webhooks_checked; /* mono ms */
 
 	/* main.c */
 	int64_t        started_ms;     /* wall clock ms the process began */
@@ -205,6 +212,16 @@ void events_poll(coord_t *c, int timeout_ms);
  *         reload. Without Redis: the time this process first loaded it. */
 void events_triggers_loaded(coord_t *c);
 void events_stop(coord_t *c);
+
+/* webhooks.c */
+/** @brief Whether a webhook subscription wants \p e (the subscriptions
+ *         are read again first when they changed). */
+bool webhooks_wanted(coord_t *c, const drv_event_t *e);
+/** @brief Publish a delivery task of \p e for each subscription that
+ *         wants it (as of the last webhooks_wanted()). */
+void webhooks_dispatch(coord_t *c, const drv_event_t *e);
+/** @brief Free the kept subscriptions. */
+void webhooks_stop(coord_t *c);
 
 /* stats.c */
 /** @brief A lifecycle event of a scheduled task: statistics, and the end

@@ -7,6 +7,8 @@
  *
  *  - a lifecycle event of a scheduled task (task.succeeded, task.retrying,
  *    task.dead with a schedule_id attribute) goes to the statistics;
+ *  - each webhook subscription that wants it gets a delivery task
+ *    (webhooks.c);
  *  - every trigger whose event type (glob) and attributes (equal or glob)
  *    match publishes its task, with the event's id, type and payload passed
  *    on (labels drover.trigger, drover.event_id, drover.event_type; origin
@@ -434,7 +436,7 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 {
 	drv_event_t e;
 	char err[512];
-	bool act = false, trig;
+	bool act = false, trig, hook;
 
 	drv_event_init(&e);
 	if (drv_event_decode_any(m->payload, m->len, &e, err, sizeof(err))) {
@@ -449,6 +451,7 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 		act = matches(&c->cfg->triggers[i], &e);
 	trig = act;
 	act |= drv_event_attribute(&e, "schedule_id") && e.task_id;
+	act |= (hook = webhooks_wanted(c, &e));
 	if (!act) {
 		drv_counter_inc(c->obs.events,
 				(const char *const[]){ "unmatched" });
@@ -461,6 +464,8 @@ static void handle(coord_t *c, const rd_kafka_message_t *m)
 		drv_counter_inc(c->obs.events,
 				(const char *const[]){ "acted" });
 		lifecycle(c, &e);
+		if (hook)
+			webhooks_dispatch(c, &e);
 		for (size_t i = 0; i < c->cfg->trigger_cnt; i++) {
 			const drv_trigger_conf_t *t = &c->cfg->triggers[i];
 

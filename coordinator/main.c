@@ -198,6 +198,7 @@ static void stop(coord_t *c)
 	observe_depth_stop(c);
 	leader_release(c);
 	events_stop(c);
+	webhooks_stop(c);
 	observe_stop(c);
 	if (c->producer) {
 		rd_kafka_flush(c->producer, 5000);

@@ -48,7 +48,7 @@ static const char *const log_level_names[] = {
 };
 static const char *const log_format_names[] = { "json", "logfmt", NULL };
 static const char *const handler_type_names[] = {
-	"exec", "http", "plugin", "noop", "sleep", NULL
+	"exec", "http", "plugin", "noop", "sleep", "webhook", NULL
 };
 static const char *const jitter_names[] = {
 	"none", "full", "equal", "decorrelated", NULL
@@ -91,7 +91,7 @@ const char *drv_log_format_name(drv_log_format_t format)
 
 const char *drv_handler_type_name(drv_handler_type_t type)
 {
-	if ((int)type >= 0 && (int)type <= DRV_HANDLER_SLEEP)
+	if ((int)type >= 0 && (int)type <= DRV_HANDLER_WEBHOOK)
 		return handler_type_names[type];
 	return "unknown";
 }
@@ -297,6 +297,7 @@ const size_t drv_cfg_section_cnt =
 #define HTTP         DRV_CFG_FOR(DRV_HANDLER_HTTP)
 #define PLUGIN       DRV_CFG_FOR(DRV_HANDLER_PLUGIN)
 #define SLEEP        DRV_CFG_FOR(DRV_HANDLER_SLEEP)
+#define WEBHOOK      DRV_CFG_FOR(DRV_HANDLER_WEBHOOK)
 
 const drv_cfg_key_t drv_cfg_keys[] = {
 	/* kafka */
@@ -710,6 +711,17 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "loopback address (127.0.0.0/8, ::1) in as a `viewer` "
 		 "(named `loopback`). For a laptop; leave it off behind a "
 		 "proxy on the same host, where every client is loopback." },
+	{ .name = "api.webhook_handler", .type = DRV_CFG_STRING,
+	  .offset = CF(api.webhook_handler), .def = "webhook", .min = 1,
+	  .max = 128, .range_doc = "a handler of type webhook",
+	  .doc = "Handler of the webhook delivery tasks the coordinators "
+		 "make from events; give the workers a handler of this name "
+		 "with `type: webhook` (and `policy: webhook`)." },
+	{ .name = "api.webhook_rotate_overlap", .type = DRV_CFG_DURATION,
+	  .offset = CF(api.webhook_rotate_overlap_ms), .def = "24h",
+	  .min = 0, .max = 30 * DAY_MS,
+	  .doc = "After `POST /webhooks/{id}/rotate`, how long the old "
+		 "secret still signs deliveries beside the new one." },
 };
 const size_t drv_cfg_key_cnt = sizeof(drv_cfg_keys) / sizeof(drv_cfg_keys[0]);
 
@@ -718,7 +730,9 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 	  .def = "exec", .enums = handler_type_names,
 	  .doc = "`exec` runs a command; `http` calls an endpoint; `plugin` "
 		 "calls a C plugin; `noop` succeeds at once; `sleep` waits, "
-		 "then succeeds." },
+		 "then succeeds; `webhook` sends one signed webhook delivery "
+		 "(the tasks `api.webhook_handler` names; see [the "
+		 "API](api.md#webhooks))." },
 	{ .name = "command", .type = DRV_CFG_ARGV, .offset = HF(command),
 	  .cnt_offset = HF(command_cnt), .flags = DRV_CFG_REQUIRED,
 	  .types = EXEC, .range_doc = "required",
@@ -777,7 +791,7 @@ const drv_cfg_key_t drv_cfg_handler_keys[] = {
 		 "are secret." },
 	{ .name = "connect_timeout", .type = DRV_CFG_DURATION,
 	  .offset = HF(connect_timeout_ms), .def = "5s", .min = 100,
-	  .max = 10 * MIN_MS, .types = HTTP,
+	  .max = 10 * MIN_MS, .types = HTTP | WEBHOOK,
 	  .doc = "How long to wait for the connection; `timeout` bounds the "
 		 "whole request." },
 	{ .name = "plugin", .type = DRV_CFG_STRING, .offset = HF(plugin_path),
@@ -910,6 +924,12 @@ static const char *const conservative_values[] = {
 	"max_attempts", "4", "jitter", "equal", NULL
 };
 static const char *const standard_values[] = { NULL };
+/* the webhook handler asks for the rest of the Standard Webhooks schedule
+ * (drv_webhook_backoff_ms()) as its Retry-After; this caps it at 24 h */
+static const char *const webhook_values[] = {
+	"base_delay", "5s", "multiplier", "1", "max_delay", "24h",
+	"max_attempts", "10", "jitter", "none", NULL
+};
 
 const drv_cfg_builtin_policy_t drv_cfg_builtin_policies[] = {
 	{ "standard", "The default: a few retries over about half a minute.",
@@ -918,6 +938,9 @@ const drv_cfg_builtin_policy_t drv_cfg_builtin_policies[] = {
 	  "service, a lost connection).", aggressive_values },
 	{ "conservative", "Few, slow retries for work that hits a busy or "
 	  "rate-limited system.", conservative_values },
+	{ "webhook", "Webhook deliveries: the Standard Webhooks schedule "
+	  "(immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, "
+	  "24 h), a longer Retry-After honoured.", webhook_values },
 };
 const size_t drv_cfg_builtin_policy_cnt =
 	sizeof(drv_cfg_builtin_policies) / sizeof(drv_cfg_builtin_policies[0]);

@@ -5,13 +5,18 @@
  * coordinators build from fires and lifecycle events. The key scheme is in
  * include/drover/sched_store.h.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drover/redis.h"
+#include "drover/redis_cmd.h"
 #include "drover/sched_store.h"
 #include "drover/str.h"
+
+/* One command (drv_redis_cmd()), by a short name. */
+static drv_err_t (*const cmd)(redisContext *c, redisReply **out,
+			      char *errstr, size_t errstr_size,
+			      const char *fmt, ...) = drv_redis_cmd;
 
 static const char end_run_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
@@ -22,33 +27,6 @@ static void key(char *buf, size_t size, const char *prefix, const char *a,
 {
 	drv_fmt(buf, size, "%s%s%s%s", prefix, a, id ? ":" : "",
 		id ? id : "");
-}
-
-/* Run one command; an error reply is DRV_ERR_REDIS too. *out keeps the
- * reply (NULL to drop it). */
-static drv_err_t cmd(redisContext *c, redisReply **out, char *errstr,
-		     size_t errstr_size, const char *fmt, ...)
-{
-	redisReply *r;
-	va_list ap;
-
-	va_start(ap, fmt);
-	r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	if (!r)
-		return drv_error(errstr, errstr_size, drv_redis_err(c),
-				 "redis: %s", c->errstr);
-	if (r->type == REDIS_REPLY_ERROR) {
-		drv_error(errstr, errstr_size, DRV_ERR_REDIS, "redis: %s",
-			  r->str);
-		freeReplyObject(r);
-		return DRV_ERR_REDIS;
-	}
-	if (out)
-		*out = r;
-	else
-		freeReplyObject(r);
-	return DRV_OK;
 }
 
 static int64_t num(const char *s)

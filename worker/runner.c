@@ -1,6 +1,6 @@
 /*
  * runner.c — the runner threads: run one attempt of a task through its
- * handler (exec, http, plugin, noop, sleep), log the result, and decide the
+ * handler (exec, http, plugin, noop, sleep, webhook), log the result, and decide the
  * task's next step: done, a retry after the policy's delay, or a dead
  * letter. The main thread carries the step out (forward.c).
  */
@@ -13,14 +13,18 @@
 #include "drover/http.h"
 #include "drover/log.h"
 #include "drover/plugin_host.h"
+#include "drover/redis.h"
 #include "drover/retry.h"
 #include "drover/str.h"
+#include "drover/webhook.h"
 #include "worker.h"
 
 /* Per runner thread: an HTTP client (connections are reused) and a random
  * source for jitter. */
 static __thread drv_http_client_t *thread_http;
 static __thread drv_rng_t thread_rng;
+/* webhook deliveries read their subscription through this */
+static __thread redisContext *thread_redis;
 
 /* ------------------------------------------------------------- exec */
 
@@ -227,6 +231,9 @@ static void decide_failure(worker_t *w, job_t *job,
 		p = drv_config_policy(w->cfg, t->policy);
 	if (!p && h->policy)
 		p = drv_config_policy(w->cfg, h->policy);
+	/* a webhook handler that names none keeps the spec's schedule */
+	if (!p && h->type == DRV_HANDLER_WEBHOOK)
+		p = drv_config_policy(w->cfg, "webhook");
 	if (!p)
 		p = drv_config_policy(w->cfg, w->cfg->worker.default_policy);
 	max = t->max_attempts ? t->max_attempts : h->max_attempts;
@@ -450,6 +457,32 @@ static void unclaim(worker_t *w, job_t *job)
 		drv_claims_release(w->claims, key);
 }
 
+/* A webhook delivery, through this thread's HTTP client and Redis
+ * connection (made when first needed, dropped when it fails). */
+static void run_webhook(worker_t *w, const drv_handler_conf_t *h,
+			const drv_task_t *t, drv_result_t *res)
+{
+	char err[256];
+
+	if (!thread_http &&
+	    drv_http_client_new(&thread_http, res->message,
+				sizeof(res->message))) {
+		res->failure = DRV_FAILURE_TRANSIENT;
+		return;
+	}
+	if (!thread_redis &&
+	    drv_redis_connect(w->cfg, &thread_redis, err, sizeof(err))) {
+		drv_log_kv(DRV_LOG_WARN, "webhook delivery without Redis",
+			   "task_id", t->id, "error", err, NULL);
+		thread_redis = NULL;
+	}
+	drv_webhook_deliver(thread_redis, thread_http, w->cfg, h, t, res);
+	if (thread_redis && thread_redis->err) {
+		redisFree(thread_redis);
+		thread_redis = NULL;
+	}
+}
+
 /* One attempt of the task: its handler, or a dead letter, or a wait for
  * its breaker. */
 static void attempt(worker_t *w, job_t *job)
@@ -490,6 +523,9 @@ static void attempt(worker_t *w, job_t *job)
 			break;
 		}
 		drv_http_run(thread_http, h, t, &res);
+		break;
+	case DRV_HANDLER_WEBHOOK:
+		run_webhook(w, h, t, &res);
 		break;
 	case DRV_HANDLER_PLUGIN:
 		drv_plugin_run(w->plugins[h - w->cfg->handlers], t, &res);
@@ -609,6 +645,9 @@ void *runner_main(void *arg)
 	}
 	drv_http_client_destroy(thread_http);
 	thread_http = NULL;
+	if (thread_redis)
+		redisFree(thread_redis);
+	thread_redis = NULL;
 	return NULL;
 }
 

@@ -43,6 +43,8 @@ typedef enum drv_handler_type {
 	DRV_HANDLER_PLUGIN = 2,
 	DRV_HANDLER_NOOP   = 3, /**< built in: succeeds at once (benchmarks) */
 	DRV_HANDLER_SLEEP  = 4, /**< built in: sleeps `sleep`, then succeeds */
+	DRV_HANDLER_WEBHOOK = 5, /**< built in: one signed webhook delivery
+				      (drover/webhook.h) */
 } drv_handler_type_t;
 
 /** How a retry delay is randomised (see include/drover/retry.h). */
@@ -396,6 +398,9 @@ typedef struct drv_config {
 		char    *console_dir;        /**< built console; "" = none */
 		bool     loopback_viewer;    /**< no token from loopback:
 						  viewer */
+		char    *webhook_handler;    /**< handler of deliveries */
+		int64_t  webhook_rotate_overlap_ms; /**< old secret still
+							  signs this long */
 	} api;
 
 	drv_api_token_conf_t *api_tokens; /**< in file order */

@@ -829,22 +829,15 @@ long long it_coord_log_time(it_ctx_t *ctx, const char *id,
 	return ms;
 }
 
-int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
-		 const char *viewer, const char *api_keys, pid_t *coord)
+int it_api_start_tokens(it_ctx_t *ctx, const char *api_keys,
+			const char *tokens, pid_t *coord)
 {
-	unsigned char d[DRV_SHA256_LEN];
-	char hex[2 * DRV_SHA256_LEN + 1], sections[1024], *body;
+	char sections[2048], *body;
 	int port = it_free_port();
 
-	drv_sha256(viewer, strlen(viewer), d);
-	drv_hex(d, sizeof(d), hex);
-	drv_fmt(sections, sizeof(sections),
-		"api:\n  port: %d\n%s"
-		"api_tokens:\n"
-		"  ops: {role: operator, env: %s}\n"
-		"  viewer: {sha256: %s}\n", port, api_keys, ops_env, hex);
+	drv_fmt(sections, sizeof(sections), "api:\n  port: %d\n%s"
+		"api_tokens:\n%s", port, api_keys, tokens);
 	it_coord_config(ctx, "", sections);
-	setenv(ops_env, ops, 1);
 	*coord = it_coordinator_start(ctx, "c1");
 	for (int i = 0; i < 100; i++) {
 		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {
@@ -856,4 +849,19 @@ int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
 	}
 	cr_assert_fail("the API did not come up on port %d", port);
 	return -1;
+}
+
+int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
+		 const char *viewer, const char *api_keys, pid_t *coord)
+{
+	unsigned char d[DRV_SHA256_LEN];
+	char hex[2 * DRV_SHA256_LEN + 1], tokens[512];
+
+	drv_sha256(viewer, strlen(viewer), d);
+	drv_hex(d, sizeof(d), hex);
+	drv_fmt(tokens, sizeof(tokens),
+		"  ops: {role: operator, env: %s}\n"
+		"  viewer: {sha256: %s}\n", ops_env, hex);
+	setenv(ops_env, ops, 1);
+	return it_api_start_tokens(ctx, api_keys, tokens, coord);
 }

@@ -181,6 +181,10 @@ void it_coord_config(it_ctx_t *ctx, const char *coord_keys,
  * api: keys \p api_keys ("" for none; lines indented by two). */
 int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
 		 const char *viewer, const char *api_keys, pid_t *coord);
+/* The same with the api: keys \p api_keys and the api_tokens: entries
+ * \p tokens (lines indented by two), as written. */
+int it_api_start_tokens(it_ctx_t *ctx, const char *api_keys,
+			const char *tokens, pid_t *coord);
 /* Start a coordinator with id \p id, logging to dir/<id>.log. */
 pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
 /* Wait until dir/<id>.log holds \p needle. */

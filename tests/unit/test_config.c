@@ -181,6 +181,9 @@ static void assert_same_handler(const drv_handler_conf_t *x,
 	case DRV_HANDLER_SLEEP:
 		cr_assert_eq(x->sleep_ms, y->sleep_ms);
 		break;
+	case DRV_HANDLER_WEBHOOK:
+		cr_assert_eq(x->connect_timeout_ms, y->connect_timeout_ms);
+		break;
 	case DRV_HANDLER_NOOP:
 		break;
 	}
@@ -260,10 +263,11 @@ static void assert_defaults(const drv_config_t *c)
 	cr_assert_str_eq(c->worker.default_policy, "standard");
 	cr_assert(c->worker.lifecycle_events);
 	cr_assert_str_eq(c->coordinator.group, "drover-coordinator");
-	cr_assert_eq(c->policy_cnt, 3);
+	cr_assert_eq(c->policy_cnt, 4);
 	cr_assert_str_eq(c->policies[0].name, "standard");
 	cr_assert_str_eq(c->policies[1].name, "aggressive");
 	cr_assert_str_eq(c->policies[2].name, "conservative");
+	cr_assert_str_eq(c->policies[3].name, "webhook");
 	cr_assert_eq(c->handler_cnt, 0);
 }
 
@@ -353,18 +357,18 @@ Test(config, full_file_sets_every_section)
 	cr_assert_str_eq(cfg->coordinator.group, "acme-coordinator");
 
 	/* built-ins first, aggressive redefined in place, then the file's */
-	cr_assert_eq(cfg->policy_cnt, 4);
+	cr_assert_eq(cfg->policy_cnt, 5);
 	cr_assert_str_eq(cfg->policies[1].name, "aggressive");
 	cr_assert_eq(cfg->policies[1].max_attempts, 3);
 	cr_assert_eq(cfg->policies[1].base_delay_ms, 1000, "standard's");
 	cr_assert_eq(cfg->policies[1].jitter, DRV_JITTER_EQUAL, "standard's");
-	cr_assert_str_eq(cfg->policies[3].name, "slow");
-	cr_assert_eq(drv_config_policy(cfg, "slow"), &cfg->policies[3]);
-	cr_assert_eq(cfg->policies[3].base_delay_ms, 10000);
-	cr_assert_float_eq(cfg->policies[3].multiplier, 1.5, 1e-12);
-	cr_assert_eq(cfg->policies[3].max_delay_ms, 600000);
-	cr_assert_eq(cfg->policies[3].max_attempts, 5);
-	cr_assert_eq(cfg->policies[3].jitter, DRV_JITTER_NONE);
+	cr_assert_str_eq(cfg->policies[4].name, "slow");
+	cr_assert_eq(drv_config_policy(cfg, "slow"), &cfg->policies[4]);
+	cr_assert_eq(cfg->policies[4].base_delay_ms, 10000);
+	cr_assert_float_eq(cfg->policies[4].multiplier, 1.5, 1e-12);
+	cr_assert_eq(cfg->policies[4].max_delay_ms, 600000);
+	cr_assert_eq(cfg->policies[4].max_attempts, 5);
+	cr_assert_eq(cfg->policies[4].jitter, DRV_JITTER_NONE);
 
 	cr_assert_eq(cfg->handler_cnt, 7);
 	h = drv_config_handler(cfg, "echo");
@@ -761,7 +765,7 @@ Test(config, error_handler_shapes)
 		"[0, 1000]");
 	expect_text_error("handlers:\n  x:\n    type: grpc\n", NULL,
 		"f.yaml:3:11: handlers.x.type: expected one of exec, http, "
-		"plugin, noop, sleep, got 'grpc'");
+		"plugin, noop, sleep, webhook, got 'grpc'");
 }
 
 Test(config, error_kafka_properties)
@@ -1147,7 +1151,9 @@ Test(config, builtin_policies)
 	drv_config_t *cfg = drv_config_new();
 
 	cr_assert_not_null(cfg);
-	cr_assert_eq(cfg->policy_cnt, 3);
+	cr_assert_eq(cfg->policy_cnt, 4);
+	assert_policy(drv_config_policy(cfg, "webhook"), "webhook",
+		      5000, 1.0, 24 * 3600000, 10, DRV_JITTER_NONE);
 	assert_policy(drv_config_policy(cfg, "standard"), "standard",
 		      1000, 2.0, 16000, 6, DRV_JITTER_EQUAL);
 	assert_policy(drv_config_policy(cfg, "aggressive"), "aggressive",
@@ -1181,16 +1187,16 @@ Test(config, policies_from_the_file)
 			       " base_delay: 1s}\n",
 			       NULL, &cfg, err, sizeof(err)), DRV_OK, "%s",
 		     err);
-	cr_assert_eq(cfg->policy_cnt, 5);
+	cr_assert_eq(cfg->policy_cnt, 6);
 	assert_policy(&cfg->policies[0], "standard", 1000, 2.0, 16000, 2,
 		      DRV_JITTER_EQUAL);
 	assert_policy(&cfg->policies[1], "aggressive", 100, 2.0, 5000, 10,
 		      DRV_JITTER_FULL);
 	assert_policy(&cfg->policies[2], "conservative", 1000, 2.0, 16000, 6,
 		      DRV_JITTER_EQUAL);
-	assert_policy(&cfg->policies[3], "extra", 0, 1.0, 0, 1000,
+	assert_policy(&cfg->policies[4], "extra", 0, 1.0, 0, 1000,
 		      DRV_JITTER_DECORRELATED);
-	assert_policy(&cfg->policies[4], "tiny", 1000, 1.25, 1000, 6,
+	assert_policy(&cfg->policies[5], "tiny", 1000, 1.25, 1000, 6,
 		      DRV_JITTER_EQUAL);
 	drv_config_destroy(cfg);
 
@@ -1303,7 +1309,7 @@ Test(config, handler_policy_must_exist)
 	expect_text_error("handlers:\n  x:\n    type: noop\n"
 			  "    policy: zzz\n", NULL,
 		"f.yaml:4:13: handlers.x.policy: unknown retry policy 'zzz' "
-		"(known: standard, aggressive, conservative)");
+		"(known: standard, aggressive, conservative, webhook)");
 
 	/* a policy defined after the handler that names it; "" = default */
 	cr_assert_eq(load_text("handlers:\n"
@@ -1335,7 +1341,7 @@ Test(config, default_policy_must_exist)
 		"f.yaml:2:19: worker.default_policy: must not be empty");
 	expect_text_error("", bad_env,
 		"environment DROVER_WORKER_DEFAULT_POLICY: unknown retry "
-		"policy 'nope' (known: standard, aggressive, conservative)");
+		"policy 'nope' (known: standard, aggressive, conservative, webhook)");
 	expect_text_error("worker:\n  default_policy: standard\n", near_env,
 		"environment DROVER_WORKER_DEFAULT_POLICY: unknown retry "
 		"policy 'agresive' (did you mean 'aggressive'?)");
@@ -1442,8 +1448,8 @@ Test(config, error_key_of_another_handler_type)
 		"f.yaml:5:5: handlers.h.env: only for exec handlers");
 	expect_text_error("handlers:\n  h:\n    type: plugin\n"
 			  "    plugin: x.so\n    connect_timeout: 1s\n", NULL,
-		"f.yaml:5:5: handlers.h.connect_timeout: only for http "
-		"handlers");
+		"f.yaml:5:5: handlers.h.connect_timeout: only for http or "
+		"webhook handlers");
 }
 
 Test(config, error_handler_type_needs_its_keys)
@@ -1802,18 +1808,18 @@ Test(config, example_loads)
 	cr_assert_eq(drv_config_load("examples/drover.yaml", NULL, &cfg, err,
 				     sizeof(err)), DRV_OK, "%s", err);
 	/* the example shows the defaults, and adds one policy */
-	cr_assert_eq(cfg->handler_cnt, 6);
-	cr_assert_eq(cfg->policy_cnt, 4);
-	cr_assert_str_eq(cfg->policies[3].name, "quick");
+	cr_assert_eq(cfg->handler_cnt, 7);
+	cr_assert_eq(cfg->policy_cnt, 5);
+	cr_assert_str_eq(cfg->policies[4].name, "quick");
 	{
 		drv_handler_conf_t *hs = cfg->handlers;
 		size_t n = cfg->handler_cnt;
 
 		cfg->handlers = NULL;
 		cfg->handler_cnt = 0;
-		cfg->policy_cnt = 3;
-		assert_same_config(cfg, defaults);
 		cfg->policy_cnt = 4;
+		assert_same_config(cfg, defaults);
+		cfg->policy_cnt = 5;
 		cfg->handlers = hs;
 		cfg->handler_cnt = n;
 	}
@@ -1918,15 +1924,16 @@ Test(config, reference_lists_every_key)
 		"| `aggressive` | 100ms | 2 | 5s | 10 | full | 100ms, 200ms, "
 		"400ms, 800ms, 1600ms, 3200ms, 5s, 5s, 5s |",
 		"| `conservative` | 30s | 3 | 1h | 4 | equal | 30s, 90s, 270s |",
-		"| `type` | enum | `exec` | exec, http, plugin, noop, sleep | "
-		"all |",
+		"| `type` | enum | `exec` | exec, http, plugin, noop, sleep, "
+		"webhook | all |",
 		"| `transient_exit_codes` | list of integers | `[75]` | 0-64 "
 		"entries, each [1, 255] | exec |",
 		"| `url` | string |  | required; http:// or https:// | http |",
 		"| `method` | enum | `POST` | GET, POST, PUT, PATCH, DELETE | "
 		"http |",
 		"| `headers` | map of strings |  | Name: value | http |",
-		"| `connect_timeout` | duration | `5s` | [100ms, 10m] | http |",
+		"| `connect_timeout` | duration | `5s` | [100ms, 10m] | http or "
+		"webhook |",
 		"| `plugin` | string |  | required | plugin |",
 		"| `config` | map of strings |  | name: value | plugin |",
 		"| `sleep` | duration | `100ms` | [0ms, 1h] | sleep |",
