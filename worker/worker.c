@@ -40,7 +40,7 @@ static void active_link(worker_t *w, job_t *job)
 		w->active->active_prev = job;
 	w->active = job;
 	w->in_flight++;
-	w->top_in_flight += job->band == 0;
+	w->top_in_flight += job->src == SRC_TASKS && job->band == 0;
 	w->running += job->src == SRC_TASKS;
 }
 
@@ -53,7 +53,7 @@ static void active_unlink(worker_t *w, job_t *job)
 	if (job->active_next)
 		job->active_next->active_prev = job->active_prev;
 	w->in_flight--;
-	w->top_in_flight -= job->band == 0;
+	w->top_in_flight -= job->src == SRC_TASKS && job->band == 0;
 	w->running -= job->src == SRC_TASKS;
 }
 
