@@ -61,14 +61,19 @@ static bool has_property(const drv_config_t *cfg, const char *name)
 }
 
 /* One try of start_new_partitions(): the committed offsets of \p parts,
- * then the offsets for the start time of those without one (the end
- * offset when there is no event that late), set in \p parts only if every
- * answer came; \p *fresh_cnt = how many. */
+ * then, for those without one, the offset of the first event stamped at or
+ * after the start time, or the end offset when there is none that late; set
+ * in \p parts only if every answer came; \p *fresh_cnt = how many.
+ *
+ * The end offsets are asked for before the times: an event written between
+ * the two answers is then at or after the end we start at. Asked for the
+ * other way round, such an event (one emitted just as the coordinator
+ * starts) was skipped. */
 static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
 		rd_kafka_topic_partition_list_t *parts, int timeout_ms,
 		int *fresh_cnt)
 {
-	rd_kafka_topic_partition_list_t *look, *fresh;
+	rd_kafka_topic_partition_list_t *look, *fresh, *ends = NULL;
 	rd_kafka_resp_err_t err;
 
 	look = rd_kafka_topic_partition_list_copy(parts);
@@ -80,18 +85,23 @@ static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
 			rd_kafka_topic_partition_list_add(fresh,
 				look->elems[i].topic,
 				look->elems[i].partition)->offset =
-				c->started_ms - CLOCK_SKEW_MS;
+				RD_KAFKA_OFFSET_END;
+	if (!err && fresh->cnt) {
+		/* a time of -1 asks for the end offset (ListOffsets) */
+		ends = rd_kafka_topic_partition_list_copy(fresh);
+		err = rd_kafka_offsets_for_times(rk, ends, timeout_ms);
+		for (int i = 0; !err && i < fresh->cnt; i++)
+			fresh->elems[i].offset = c->started_ms - CLOCK_SKEW_MS;
+	}
 	if (!err && fresh->cnt)
 		err = rd_kafka_offsets_for_times(rk, fresh, timeout_ms);
 	for (int i = 0; !err && i < fresh->cnt; i++) {
 		rd_kafka_topic_partition_t *f = &fresh->elems[i];
-		int64_t low;
 
-		/* -1, nothing that late yet: the end, as a number to store */
-		if (!(err = f->err) && f->offset == RD_KAFKA_OFFSET_END)
-			err = rd_kafka_query_watermark_offsets(rk, f->topic,
-					f->partition, &low, &f->offset,
-					timeout_ms);
+		/* -1, nothing that late: the end as it was before the look */
+		if (!(err = f->err) && f->offset == RD_KAFKA_OFFSET_END &&
+		    !(err = ends->elems[i].err))
+			f->offset = ends->elems[i].offset;
 	}
 	for (int i = 0; !err && i < fresh->cnt; i++) {
 		rd_kafka_topic_partition_t *f = &fresh->elems[i];
@@ -103,6 +113,8 @@ static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
 			p->offset = f->offset;
 	}
 	*fresh_cnt = fresh->cnt;
+	if (ends)
+		rd_kafka_topic_partition_list_destroy(ends);
 	rd_kafka_topic_partition_list_destroy(fresh);
 	rd_kafka_topic_partition_list_destroy(look);
 	return err;
