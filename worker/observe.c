@@ -32,7 +32,8 @@ static void state_counts(worker_t *w)
 	static const char *const written[] = { "written", NULL },
 			  *const dropped[] = { "dropped", NULL },
 			  *const error[] = { "error", NULL },
-			  *const shed[] = { "shed", NULL };
+			  *const shed[] = { "shed", NULL },
+			  *const merged[] = { "merged", NULL };
 
 	if (!w->state)
 		return;
@@ -45,6 +46,8 @@ static void state_counts(worker_t *w)
 			(double)(s.errors - o->state_seen.errors));
 	drv_counter_add(o->state_records, shed,
 			(double)(s.shed - o->state_seen.shed));
+	drv_counter_add(o->state_records, merged,
+			(double)(s.merged - o->state_seen.merged));
 	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
 	o->state_seen = s;
 }
@@ -182,7 +185,9 @@ bool observe_start(worker_t *w)
 		"Task state records and idempotency keys by result: written "
 		"to Redis, dropped (the writer's queue was full, or still "
 		"queued at shutdown with Redis down), error, shed (a running "
-		"record left out while the writer was half a queue behind).",
+		"record left out while the writer was half a queue behind), "
+		"merged (an outcome that took the place of its attempt's "
+		"running record still queued: one write for both).",
 		result_only);
 	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
 		"Task state records waiting for the writer.", NULL);

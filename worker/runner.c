@@ -309,6 +309,7 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.started_ms = job->started_ms,
 		.finished_ms = drv_now_ms(),
 		.due_ms = job->step == STEP_RETRY ? t->not_before_ms : 0,
+		.replaces = job->state_ticket,
 	};
 
 	char *origin;
@@ -562,7 +563,7 @@ static void attempt(worker_t *w, job_t *job)
 
 /* The attempt starts: state `running` (queued for Redis, like every
  * record), so `task show` and `task pause` know a task that is running. */
-static void record_running(worker_t *w, const job_t *job)
+static void record_running(worker_t *w, job_t *job)
 {
 	const drv_task_t *t = &job->task;
 	drv_state_rec_t rec = {
@@ -579,7 +580,7 @@ static void record_running(worker_t *w, const job_t *job)
 
 	rec.origin = origin = drv_state_origin_json(t);
 	rec.labels = labels = drv_state_labels_json(t);
-	drv_state_record(w->state, &rec);
+	drv_state_record_ticket(w->state, &rec, &job->state_ticket);
 	free(origin);
 	free(labels);
 }

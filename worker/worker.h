@@ -93,6 +93,8 @@ typedef struct job {
 	} fwd[2];
 	struct worker      *worker;     /* for delivery reports */
 	int64_t             started_ms; /* wall ms the attempt started */
+	uint64_t            state_ticket; /* its `running` record's, for the
+					     outcome to replace */
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 	int64_t             parked_ms;  /* mono ms it first parked; 0 never */
 	int64_t             park_until; /* mono ms to ask its breaker again */

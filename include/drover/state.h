@@ -143,6 +143,11 @@ typedef struct drv_state_rec {
 	const char *labels;        /**< the task's labels, a JSON object's
 					text (drv_state_labels_json); NULL =
 					leave as it is */
+	uint64_t    replaces;      /**< 0, or the ticket of this task's
+					earlier record
+					(drv_state_record_ticket()): while
+					that one is still queued, this one
+					takes its place */
 } drv_state_rec_t;
 
 /** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
@@ -167,6 +172,8 @@ typedef struct drv_state_stats {
 	uint64_t errors;   /**< failed connects, lost connections, error
 			        replies */
 	uint64_t queued;   /**< waiting to be written right now */
+	uint64_t merged;   /**< records that took the place of their task's
+				earlier one still queued (`replaces`) */
 	uint64_t shed;     /**< `running` records not queued because the
 			        queue was half full (the outcome follows) */
 } drv_state_stats_t;
@@ -215,6 +222,22 @@ void drv_state_destroy(drv_state_t *st);
  * @remark Any thread. One malloc, then the queue lock for a pointer push.
  */
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec);
+
+/**
+ * @brief drv_state_record(), and \p *ticket receives the record's place in
+ *        the queue (0 when it was not queued: filtered, shed, or it took
+ *        the place of an earlier one).
+ *
+ * A later record of the same task with `replaces` set to the ticket takes
+ * the place of this one while it is still queued, keeping what it leaves
+ * as it is (handler, labels, priority, ...) from this one: Redis then gets
+ * one write instead of two. The worker records `running` this way and the
+ * attempt's outcome with `replaces`, so a short task costs one record, not
+ * two (counted in drv_state_stats_t.merged).
+ * @remark Any thread. \p ticket may be NULL.
+ */
+drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
+				  uint64_t *ticket);
 
 /**
  * @brief Queue `SET P idem:<key> <task_id> PX worker.idempotency_ttl`

@@ -300,6 +300,63 @@ Test(state, failures_mode_writes_failed_tasks_only, .timeout = 60)
 	ns_close(&ns, true);
 }
 
+/* A short task's outcome queued while its `running` record still waits
+ * for the writer takes that record's place: one write, with what only the
+ * running record had (labels, priority) kept, and the task in the
+ * succeeded set only. */
+Test(state, outcome_takes_the_place_of_its_running_record, .timeout = 60)
+{
+	ns_t ns;
+	drv_state_t *st;
+	drv_state_opts_t o = { .flush_ms = 1000 };
+	drv_state_task_t t;
+	drv_state_stats_t s;
+	char id[DRV_ID_LEN + 1], err[256];
+	uint64_t ticket = 0;
+	drv_state_rec_t r = { .task_id = id, .state = DRV_TASK_RUNNING,
+			      .attempt = 1, .handler = "echo", .worker = "w1",
+			      .priority = 7, .labels = "{\"team\":\"a\"}",
+			      .started_ms = drv_now_ms() };
+
+	drv_id_new(id, drv_now_ms());
+	ns_open(&ns, NULL, NULL);
+	st = drv_state_new(ns.cfg, &o, err, sizeof(err));
+	cr_assert_not_null(st, "%s", err);
+	cr_assert(wait_ready(st, true, 5000), "never connected");
+	cr_assert_eq(drv_state_record_ticket(st, &r, &ticket), DRV_OK);
+	cr_assert_gt(ticket, 0);
+	r = (drv_state_rec_t){ .task_id = id, .state = DRV_TASK_SUCCEEDED,
+			       .attempt = 1, .worker = "w1",
+			       .finished_ms = drv_now_ms(),
+			       .replaces = ticket };
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.merged, 1, "the outcome was queued beside its "
+		     "running record");
+	cr_assert_eq(s.queued, 1);
+	cr_assert(wait_flushed(st, 5000));
+	drv_state_task_init(&t);
+	cr_assert_eq(drv_state_get(look(&ns), ns.prefix, id, &t, err,
+				   sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(t.state, DRV_TASK_SUCCEEDED);
+	cr_assert_str_eq(t.handler, "echo", "kept from the running record");
+	cr_assert_eq(t.priority, 7, "kept from the running record");
+	cr_assert(t.labels && strstr(t.labels, "team"), "labels lost");
+	cr_assert_eq(t.history_cnt, 1);
+	drv_state_task_release(&t);
+	cr_assert_eq(rint_(&ns, "EXISTS %stasks:%s", ns.prefix, "running"), 0,
+		     "the running record was written too");
+	cr_assert_eq(rint_(&ns, "ZCARD %stasks:%s", ns.prefix, "succeeded"),
+		     1);
+	/* its place taken by the writer: the next record is queued anew */
+	r.state = DRV_TASK_DEAD;
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	drv_state_stats(st, &s);
+	cr_assert_eq(s.merged, 1);
+	drv_state_destroy(st);
+	ns_close(&ns, true);
+}
+
 /* The verdict of taking \p key with \p c; asserts no error. */
 static drv_claim_t take(drv_claims_t *c, const char *key)
 {
