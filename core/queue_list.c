@@ -134,14 +134,26 @@ static drv_err_t read_partition(rd_kafka_t *rk, redisContext *c,
 		return drv_error(errstr, errstr_size, DRV_ERR_KAFKA,
 				 "%s [%d]: cannot assign", topic, (int)part);
 	}
-	while (!rc && *next < high && out->cnt < limit &&
-	       out->scanned < DRV_TASK_LIST_SCAN && drv_mono_ms() < until) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-		size_t had = out->cnt;
+	/* rows from `checked` on are candidates, looked up in Redis in one
+	 * pipeline when the page is full of them or the reading stops */
+	for (size_t checked = out->cnt;;) {
+		rd_kafka_message_t *m = NULL;
 		drv_task_t t;
 		char err[256];
 
-		if (!m)
+		bool stop = rc || *next >= high ||
+			    out->scanned >= DRV_TASK_LIST_SCAN ||
+			    drv_mono_ms() >= until;
+
+		if (stop || out->cnt == limit) {
+			out->cnt = checked + not_taken(c, prefix,
+						       &out->tasks[checked],
+						       out->cnt - checked);
+			checked = out->cnt;
+			if (stop || out->cnt == limit)
+				break;
+		}
+		if (!(m = rd_kafka_consumer_poll(rk, 100)))
 			continue;
 		if (m->err || m->partition != part || m->offset < *next) {
 			rd_kafka_message_destroy(m);
@@ -165,10 +177,6 @@ static drv_err_t read_partition(rd_kafka_t *rk, redisContext *c,
 		}
 		drv_task_release(&t);
 		rd_kafka_message_destroy(m);
-		if (out->cnt > had)
-			out->cnt = had + not_taken(c, prefix,
-						   &out->tasks[had],
-						   out->cnt - had);
 	}
 	rd_kafka_assign(rk, NULL);
 	rd_kafka_topic_partition_list_destroy(l);
