@@ -661,15 +661,16 @@ bool bench_worker_stop(bench_worker_t *w, int timeout_ms)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-void bench_worker_tail(const bench_worker_t *w, int lines)
+/* The last 64 KB of \p path, NUL-terminated (caller frees); NULL if it
+ * cannot be read. */
+static char *read_tail(const char *path, long *len)
 {
-	FILE *f = fopen(w->log, "rb");
-	char *buf, *p;
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
 	long size;
-	int seen = 0;
 
 	if (!f)
-		return;
+		return NULL;
 	fseek(f, 0, SEEK_END);
 	size = ftell(f);
 	if (size > 65536) {
@@ -678,15 +679,48 @@ void bench_worker_tail(const bench_worker_t *w, int lines)
 	} else {
 		fseek(f, 0, SEEK_SET);
 	}
-	buf = calloc(1, (size_t)size + 1);
-	if (buf && fread(buf, 1, (size_t)size, f) == (size_t)size) {
-		for (p = buf + size; p > buf; p--)
-			if (p[-1] == '\n' && ++seen > lines)
-				break;
-		fprintf(stderr, "---- last lines of %s ----\n%s", w->log, p);
+	buf = size >= 0 ? calloc(1, (size_t)size + 1) : NULL;
+	if (buf && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+		free(buf);
+		buf = NULL;
 	}
-	free(buf);
 	fclose(f);
+	*len = size;
+	return buf;
+}
+
+void bench_worker_tail(const bench_worker_t *w, int lines)
+{
+	long size = 0;
+	char *buf = read_tail(w->log, &size), *p;
+	int seen = 0;
+
+	if (!buf)
+		return;
+	for (p = buf + size; p > buf; p--)
+		if (p[-1] == '\n' && ++seen > lines)
+			break;
+	fprintf(stderr, "---- last lines of %s ----\n%s", w->log, p);
+	free(buf);
+}
+
+long long bench_worker_total(const bench_worker_t *w, const char *name)
+{
+	long size = 0;
+	char *buf = read_tail(w->log, &size), *line, *at, key[64];
+	long long v = -1;
+
+	if (!buf)
+		return -1;
+	drv_fmt(key, sizeof(key), " %s=", name);
+	/* the benchmarks' workers log JSON (bench_ns_open()) */
+	line = strstr(buf, "\"worker stopped\"");
+	while (line && strstr(line + 1, "\"worker stopped\""))
+		line = strstr(line + 1, "\"worker stopped\"");
+	if (line && (at = strstr(line, key)))
+		v = strtoll(at + strlen(key), NULL, 10);
+	free(buf);
+	return v;
 }
 
 /* ------------------------------------------------------------- reading */

@@ -191,6 +191,11 @@ typedef struct bench_worker {
 bool bench_worker_start(bench_worker_t *w, const bench_ns_t *ns,
 			const char *config, const char *id);
 
+/** @brief A counter of the stopped worker's exit line (message "worker
+ *         stopped", totals "... state_dropped=N ..."), e.g.
+ *         "state_dropped"; -1 when the log has no such line or counter. */
+long long bench_worker_total(const bench_worker_t *w, const char *name);
+
 /** @brief True while the worker process exists (reaps it if it exited). */
 bool bench_worker_alive(bench_worker_t *w);
 

@@ -74,6 +74,8 @@ typedef struct run {
 	int64_t     max_created;    /* last submit (wall ms) */
 	int64_t     max_finished;   /* last finish (wall ms) */
 	double      rate;           /* done / span */
+	long long   state_dropped;  /* task state records the worker lost
+				       (its exit line; -1 unknown) */
 	bench_pct_t start_lat;      /* started - created */
 	bench_pct_t finish_lat;     /* finished - created */
 	long        rss_kb;         /* VmHWM before SIGTERM */
@@ -309,6 +311,7 @@ static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
 	await_successes(rd, map, &w, id, drv_mono_ms() + timeout_s * 1000, run);
 	run->rss_kb = bench_worker_peak_rss_kb(&w);
 	run->clean_stop = bench_worker_stop(&w, 30000);
+	run->state_dropped = bench_worker_total(&w, "state_dropped");
 	if (run->died || !run->clean_stop)
 		bench_worker_tail(&w, 15);
 	finish_run(run, map);
@@ -437,6 +440,8 @@ static void print_rate_row(const run_t *r, const baseline_t *b)
 	       bench_thousands(r->rate, rate, sizeof(rate)));
 	if (b->rate > 0)
 		printf("   = %.4f x baseline", r->rate / b->rate);
+	if (r->state_dropped > 0)
+		printf("   (%lld task state records lost)", r->state_dropped);
 	printf("\n");
 	printf("  %-36s %12zu of %zu in %.1f s (first start -> last finish "
 	       "%.2f s)%s\n", "    tasks done", r->done, r->expected,

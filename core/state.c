@@ -425,6 +425,18 @@ bool drv_state_degraded(const drv_state_t *st)
 	return atomic_load(&((drv_state_t *)st)->status) != ST_UP;
 }
 
+bool drv_state_behind(drv_state_t *st)
+{
+	size_t cnt;
+
+	if (atomic_load(&st->status) != ST_UP)
+		return false;
+	pthread_mutex_lock(&st->lock);
+	cnt = st->cnt;
+	pthread_mutex_unlock(&st->lock);
+	return cnt >= st->cap - st->cap / 4;
+}
+
 void drv_state_stats(drv_state_t *st, drv_state_stats_t *out)
 {
 	out->written = atomic_load(&st->written);

@@ -189,6 +189,11 @@ bool observe_start(worker_t *w)
 		"merged (an outcome that took the place of its attempt's "
 		"running record still queued: one write for both).",
 		result_only);
+	o->state_waits = drv_metrics_counter(o->m,
+		"drover_task_state_waits_total",
+		"Times the worker stopped taking tasks because the task state "
+		"writer was three quarters of its queue behind (Redis slower "
+		"than the tasks).", NULL);
 	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
 		"Task state records waiting for the writer.", NULL);
 	drv_metrics_on_render(o->m, collect, w);

@@ -137,7 +137,7 @@ typedef struct observe {
 	drv_httpd_t     *httpd;
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
 			*redelivered, *idem_skipped, *idem_unchecked,
-			*idem_waited, *state_records;
+			*idem_waited, *state_records, *state_waits;
 	drv_histogram_t *duration;
 	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued;
 	drv_state_stats_t state_seen; /* state writer counts at the last
@@ -192,6 +192,7 @@ typedef struct worker {
 	jobq_t              hand;        /* decoded tasks for the runners,
 					    not yet on todo (main) */
 	size_t              hand_cnt;
+	bool                state_waiting; /* state_behind() last said so */
 
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;

@@ -260,6 +260,16 @@ drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
  */
 bool drv_state_degraded(const drv_state_t *st);
 
+/**
+ * @brief True while Redis is up and the queue is three quarters full:
+ *        the writer is behind the tasks, and records will soon be dropped.
+ *        The worker takes no new task meanwhile, so a fast handler waits
+ *        for Redis instead of losing its state. False while Redis is down
+ *        (then the queue keeps what it can and the tasks go on).
+ * @remark Any thread; takes the queue lock for a read.
+ */
+bool drv_state_behind(drv_state_t *st);
+
 /** @brief Copy the counters into \p out. Any thread. */
 void drv_state_stats(drv_state_t *st, drv_state_stats_t *out);
 

@@ -35,6 +35,9 @@ typedef struct ns {
 	redisContext *rc;      /* for looking at what was written */
 } ns_t;
 
+/* redis.connect_timeout of the next ns_open() (also the command timeout) */
+static const char *ns_timeout = "500ms";
+
 /* A config on \p url (NULL: the stack's Redis) with a fresh key prefix and
  * \p worker_yaml under "worker:"; and a connection to look with. */
 static void ns_open(ns_t *ns, const char *url, const char *worker_yaml)
@@ -50,9 +53,9 @@ static void ns_open(ns_t *ns, const char *url, const char *worker_yaml)
 		seq++, (long long)(drv_now_ms() % 100000));
 	drv_fmt(yaml, sizeof(yaml),
 		"redis:\n  url: \"%s\"\n  key_prefix: \"%s\"\n"
-		"  connect_timeout: 500ms\n"
+		"  connect_timeout: %s\n"
 		"worker:\n  task_state_ttl: 10m\n  idempotency_ttl: 2m\n%s",
-		url, ns->prefix, worker_yaml ? worker_yaml : "");
+		url, ns->prefix, ns_timeout, worker_yaml ? worker_yaml : "");
 	ns->cfg = NULL;
 	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
 					    &ns->cfg, err, sizeof(err)),
@@ -355,6 +358,49 @@ Test(state, outcome_takes_the_place_of_its_running_record, .timeout = 60)
 	cr_assert_eq(s.merged, 1);
 	drv_state_destroy(st);
 	ns_close(&ns, true);
+}
+
+/* Redis up but not answering (stopped): the queue fills and the writer
+ * says it is behind, so the worker stops taking tasks; once Redis answers
+ * again the queue drains and it is not behind any more. */
+Test(state, behind_while_redis_is_slow, .timeout = 60)
+{
+	int port = it_free_port();
+	char url[64];
+	ns_t ns;
+	drv_state_t *st;
+	drv_state_opts_t o = { .queue_max = 8, .flush_ms = 10 };
+	drv_state_rec_t r = { .task_id = "T", .state = DRV_TASK_SUCCEEDED,
+			      .attempt = 1 };
+	pid_t redis = it_redis_start(port);
+	int64_t t0;
+
+	drv_fmt(url, sizeof(url), "redis://127.0.0.1:%d", port);
+	ns_timeout = "20s";
+	ns_open(&ns, url, NULL);
+	ns_timeout = "500ms";
+	st = drv_state_new(ns.cfg, &o, NULL, 0);
+	cr_assert_not_null(st);
+	cr_assert(wait_ready(st, true, 5000), "never connected");
+	cr_assert(!drv_state_behind(st));
+	cr_assert_eq(kill(redis, SIGSTOP), 0);
+	/* the writer takes this one and waits for Redis */
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	usleep(300 * 1000);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_assert(!drv_state_behind(st), "behind at 5 of 8");
+	cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_assert(drv_state_behind(st), "not behind at 6 of 8");
+	cr_assert_eq(kill(redis, SIGCONT), 0);
+	t0 = drv_mono_ms();
+	while (drv_state_behind(st) && drv_mono_ms() - t0 < 10000)
+		usleep(10 * 1000);
+	cr_assert(!drv_state_behind(st), "still behind with Redis back");
+	cr_assert(wait_flushed(st, 10000));
+	drv_state_destroy(st);
+	ns_close(&ns, false);
+	it_redis_kill(redis);
 }
 
 /* The verdict of taking \p key with \p c; asserts no error. */

@@ -465,6 +465,24 @@ Test(state, running_records_shed_when_behind)
 	drv_config_destroy(cfg);
 }
 
+/* With Redis down a full queue is not "behind": the worker goes on
+ * (degraded) instead of waiting for a Redis that is not there. */
+Test(state, never_behind_while_redis_is_down)
+{
+	drv_config_t *cfg = config(refused_yaml);
+	drv_state_opts_t o = { .queue_max = 8 };
+	drv_state_t *st = drv_state_new(cfg, &o, NULL, 0);
+	drv_state_rec_t r = { .task_id = "D", .state = DRV_TASK_SUCCEEDED,
+			      .attempt = 1 };
+
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	cr_expect_eq(stats(st).queued, 8);
+	cr_expect(!drv_state_behind(st));
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
 /* ---------------------------------------------------------------- */
 /* Redis unreachable or unresponsive                                 */
 /* ---------------------------------------------------------------- */
