@@ -248,6 +248,7 @@ int main(int argc, char **argv)
 		runtime_tick(&c, false);
 		config_tick(&c);
 		fire_buffered(&c);
+		fire_requested(&c);
 		wait = fire_due(&c, LOOP_MAX_WAIT_MS);
 		rd_kafka_poll(c.producer, 0);
 		events_poll(&c, (int)wait);

@@ -190,8 +190,10 @@ void fire_remove(coord_t *c, const char *name)
 	if (!drv_sched_remove(c->sched, id, &user))
 		return;
 	st = user;
-	if (st)
+	if (st) {
 		free(st->json);
+		free(st->buffered_req);
+	}
 	free(st);
 	if (c->leader && c->redis) {
 		coord_key(c, key, sizeof(key), "sched:next");
