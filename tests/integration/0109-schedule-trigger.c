@@ -8,7 +8,9 @@
  * statistics and its run ends. An unknown schedule is exit 1 / 404, a
  * viewer is refused (403), the API's request leaves an audit record by
  * its token's name. A schedule with overlap: skip whose run is unfinished
- * drops a second request (counted as skipped, nothing published).
+ * drops a second request (counted as skipped, nothing published); one
+ * with buffer_one keeps it and fires it, with the id the request
+ * answered, when the run ends.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -66,7 +68,7 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 {
 	it_ctx_t ctx;
 	char sections[1024], *out = NULL, *body = NULL, file_id[32],
-	     api_id[32], held_id[32];
+	     api_id[32], held_id[32], buf_id[2][32];
 	int port = it_free_port(), n;
 	it_task_t *t = NULL;
 	const it_task_t *f;
@@ -74,7 +76,8 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 	pid_t coord, w;
 
 	it_setup(&ctx, "  noop:\n    type: noop\n"
-		       "  hold:\n    type: sleep\n    sleep: 60s\n");
+		       "  hold:\n    type: sleep\n    sleep: 60s\n"
+		       "  brief:\n    type: sleep\n    sleep: 3s\n");
 	it_topics(&ctx);
 	drv_fmt(sections, sizeof(sections),
 		"api:\n  port: %d\n"
@@ -89,7 +92,11 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 		"  held:\n"
 		"    cron: \"0 0 1 1 *\"\n"
 		"    handler: hold\n"
-		"    overlap: skip\n", port);
+		"    overlap: skip\n"
+		"  buffered:\n"
+		"    cron: \"0 0 1 1 *\"\n"
+		"    handler: brief\n"
+		"    overlap: buffer_one\n", port);
 	it_coord_config(&ctx, "", sections);
 	setenv("IT_API_VIEWER_0109", VIEWER, 1);
 	setenv("IT_API_OPS_0109", OPS, 1);
@@ -162,6 +169,25 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 	cr_expect(it_coord_log_wait(&ctx, "c1", "skipped_overlap", 5000));
 	cr_expect_eq(ctl_stat(&ctx, "held", "fires"), 1);
 
+	/* overlap buffer_one: the second request waits for the first run */
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(it_ctl(&ctx, &out, "schedule", "trigger",
+				    "buffered", NULL), 0, "%s", out);
+		drv_fmt(buf_id[i], sizeof(buf_id[i]), "%.*s",
+			(int)strcspn(out, "\n"), out);
+		free(out);
+		if (!i)
+			cr_assert(stat_wait(&ctx, "buffered", "fires", 1,
+					    15000));
+	}
+	cr_expect(stat_wait(&ctx, "buffered", "buffered", 1, 15000),
+		  "the second request was not buffered");
+	cr_expect_eq(ctl_stat(&ctx, "buffered", "fires"), 1,
+		     "fired while the first run lasts");
+	cr_expect(stat_wait(&ctx, "buffered", "fires", 2, 20000),
+		  "the buffered request was not fired when the run ended");
+	cr_expect(stat_wait(&ctx, "buffered", "runs", 2, 20000));
+
 	/* the audit record of the API's request, by the token's name */
 	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--json", NULL), 0);
 	cr_expect(strstr(out, "schedule.trigger") && strstr(out, "\"ops\"") &&
@@ -171,9 +197,9 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 	it_stop(w, SIGKILL, 10000);
 	it_stop(coord, SIGTERM, 10000);
 
-	/* what was published: exactly the three fires, as asked */
+	/* what was published: exactly the five fires, as asked */
 	n = it_tasks(&ctx, "tasks.normal", 100, 3000, &t);
-	cr_expect_eq(n, 3, "%d tasks published", n);
+	cr_expect_eq(n, 5, "%d tasks published", n);
 	cr_assert_not_null(f = find(t, n, file_id), "no task %s", file_id);
 	cr_expect_str_eq(f->schedule, "yearly");
 	cr_expect_str_eq(f->fire, "manual");
@@ -187,6 +213,12 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 	cr_expect_str_eq(f->actor, "ops");
 	cr_expect(strstr(f->payload, "\"runtime\""), "%s", f->payload);
 	cr_expect_not_null(find(t, n, held_id));
+	for (int i = 0; i < 2; i++) {
+		cr_assert_not_null(f = find(t, n, buf_id[i]), "no task %s",
+				   buf_id[i]);
+		cr_expect_str_eq(f->fire, "manual");
+		cr_expect_str_eq(f->schedule, "buffered");
+	}
 	free(t);
 	it_teardown(&ctx);
 }
