@@ -188,6 +188,9 @@ void fire_resume(coord_t *c, drv_sched_item_t *it);
  *         process leads. @returns false (logged) if refused. */
 bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 	      const char *json);
+/** @brief Free a schedule's state (its JSON and kept request too);
+ *         NULL is a no-op. */
+void coord_state_free(sched_state_t *st);
 /** @brief Remove schedule \p id. */
 void fire_remove(coord_t *c, const char *id);
 /** @brief Apply an enabled flag (file's, or an override). */

@@ -120,11 +120,13 @@ static bool check_overlap(coord_t *c, fire_t *f, size_t n)
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 			if (f[i].it->conf.overlap == DRV_OVERLAP_BUFFER_ONE &&
 			    !st->buffered_ms && !st->buffered_req) {
-				if (f[i].req && (st->buffered_req = malloc(
+				/* a request is kept as itself (its task id);
+				 * out of memory, it is skipped */
+				if (!f[i].req)
+					st->buffered_ms = f[i].nominal;
+				else if ((st->buffered_req = malloc(
 					sizeof(*st->buffered_req))))
 					*st->buffered_req = *f[i].req;
-				else
-					st->buffered_ms = f[i].nominal;
 				f[i].state = st->buffered_ms ||
 					     st->buffered_req ? F_BUFFERED :
 					     F_OVERLAP;

@@ -204,13 +204,8 @@ static void stop(coord_t *c)
 		rd_kafka_flush(c->producer, 5000);
 		rd_kafka_destroy(c->producer);
 	}
-	for (size_t i = 0; c->sched && i < drv_sched_count(c->sched); i++) {
-		sched_state_t *st = drv_sched_at(c->sched, i)->user;
-
-		if (st)
-			free(st->json);
-		free(st);
-	}
+	for (size_t i = 0; c->sched && i < drv_sched_count(c->sched); i++)
+		coord_state_free(drv_sched_at(c->sched, i)->user);
 	drv_sched_destroy(c->sched);
 	redisFree(c->redis);
 }
