@@ -5,7 +5,8 @@
  * /api/v1/schedules/{id}/trigger each publish one task, with the id the
  * request answered, the schedule's payload, the schedule's labels and
  * drover.fire=manual with the actor; the fire counts in the schedule's
- * statistics and its run ends. An unknown schedule is exit 1 / 404, a
+ * statistics and its run ends, seen by `droverctl task show` and GET
+ * /api/v1/tasks/{id} under the id answered. An unknown schedule is exit 1 / 404, a
  * viewer is refused (403), the API's request leaves an audit record by
  * its token's name. A schedule with overlap: skip whose run is unfinished
  * drops a second request (counted as skipped, nothing published); one
@@ -152,6 +153,17 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 		  "the manual fire of nightly did not run");
 	cr_expect_eq(ctl_stat(&ctx, "yearly", "fires"), 1);
 	cr_expect_eq(ctl_stat(&ctx, "nightly", "fires"), 1);
+	/* the ids answered are the tasks' (droverctl task show, the API) */
+	cr_expect_eq(it_ctl(&ctx, &out, "task", "show", file_id, "--json",
+			    NULL), 0, "%s", out);
+	cr_expect(strstr(out, "succeeded"), "%s", out);
+	free(out);
+	drv_fmt(sections, sizeof(sections), "/api/v1/tasks/%s", api_id);
+	cr_expect_eq(it_http_json(port, "GET", sections, VIEWER, NULL, &j),
+		     200);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "state")),
+			 "succeeded");
+	json_decref(j);
 
 	/* overlap skip: the first request's run holds; the second is
 	 * dropped */
