@@ -1,9 +1,10 @@
 /*
  * schedules.c — /api/v1/schedules: every schedule (the config file's and
  * the run-time ones in Redis) with its statistics, one by id, and enable /
- * disable, which the leading coordinator picks up from Redis, and run-time
- * schedules added, changed and deleted. The same core calls as `droverctl
- * schedule list|show|enable|disable|add|update|delete`.
+ * disable, which the leading coordinator picks up from Redis, run-time
+ * schedules added, changed and deleted, and a schedule fired now (queued
+ * for the leading coordinator). The same core calls as `droverctl
+ * schedule list|show|enable|disable|add|update|delete|trigger`.
  *
  * A definition in a body is checked here against exactly what the OpenAPI
  * document says (sched_fields[] and the Schedule* schemas below), a subset
@@ -20,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "api_int.h"
+#include "drover/clock.h"
 #include "drover/sched_edit.h"
 #include "drover/sched_view.h"
 #include "drover/str.h"
@@ -62,17 +64,24 @@ static void list(api_call_t *call)
 	api_reply(call, 200, json_pack("{s:o}", "schedules", arr));
 }
 
+/* Whether \p id can be a schedule's; false with the 404 replied. */
+static bool id_ok(api_call_t *call, const char *id)
+{
+	if (drv_name_valid(id))
+		return true;
+	api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 to 64 "
+		    "of a-z 0-9 _ . -)", id);
+	return false;
+}
+
 /* Schedule {id}'s row, or NULL with a 404 (or 503) replied. */
 static drv_sched_row_t *one(api_call_t *call, size_t *n)
 {
 	const char *id = call->params[0];
 	drv_sched_row_t *rows;
 
-	if (!drv_name_valid(id)) {
-		api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 "
-			    "to 64 of a-z 0-9 _ . -)", id);
+	if (!id_ok(call, id))
 		return NULL;
-	}
 	if (!(rows = rows_of(call, id, n)))
 		return NULL;
 	if (!*n) {
@@ -126,6 +135,36 @@ static void set_enabled(api_call_t *call)
 	}
 }
 
+/* POST /schedules/{id}/trigger: queued for the leader, hence 202 */
+static void trigger(api_call_t *call)
+{
+	const char *id = call->params[0];
+	drv_sched_trigger_t t;
+	redisContext *c;
+	char err[512], when[40];
+	drv_err_t rc;
+
+	if (!id_ok(call, id))
+		return;
+	if (!(c = api_redis(call)))
+		return;
+	if ((rc = drv_sched_trigger(c, call->api->cfg, id, call->token ?
+				    call->token->name : "", &t, err,
+				    sizeof(err)))) {
+		if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
+			api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return;
+	}
+	if (!api_audit(call, "schedule.trigger", id, 1,
+		       json_pack("{s:s}", "task_id", t.task_id), NULL))
+		return;
+	drv_format_time(t.requested_ms, when, sizeof(when));
+	api_reply(call, 202, json_pack("{s:s, s:s, s:s, s:I}", "id",
+				       t.task_id, "schedule", id,
+				       "requested_at", when, "requested_ms",
+				       (json_int_t)t.requested_ms));
+}
 
 /* ---- add, update, delete ------------------------------------------------ */
 
@@ -412,11 +451,8 @@ static void put(api_call_t *call)
 
 	if (!o)
 		return;
-	if (!create && !drv_name_valid(call->params[0])) {
-		api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 "
-			    "to 64 of a-z 0-9 _ . -)", call->params[0]);
+	if (!create && !id_ok(call, call->params[0]))
 		goto out;
-	}
 	if (!def_ok(call, o, !create) || !(c = api_redis(call)))
 		goto out;
 	drv_strlcpy(id, create ? json_string_value(json_object_get(o, "id")) :
@@ -445,11 +481,8 @@ static void del(api_call_t *call)
 	char err[512];
 	drv_err_t rc;
 
-	if (!drv_name_valid(id)) {
-		api_problem(call, 404, NULL, "'%.64s' is not a schedule id (1 "
-			    "to 64 of a-z 0-9 _ . -)", id);
+	if (!id_ok(call, id))
 		return;
-	}
 	if (!(c = api_redis(call)))
 		return;
 	if ((rc = drv_sched_edit_delete(c, call->api->cfg, id, err,
@@ -499,6 +532,25 @@ const api_route_t api_schedule_routes[] = {
 	  .summary = "Stop a schedule from firing (kept in Redis; overrides "
 		     "the file's enabled flag)",
 	  .param_doc = { ID_DOC }, .ok_status = 200, .response = ROW,
+	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/schedules/{id}/trigger",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = trigger,
+	  .op_id = "triggerSchedule", .tag = "schedules",
+	  .summary = "Fire a schedule now (file or run-time): queued for the "
+		     "leading coordinator, which fires it within about a "
+		     "second under the schedule's overlap policy (skip drops "
+		     "it while a run is unfinished, buffer_one keeps it); the "
+		     "task is labelled drover.fire=manual (as `droverctl "
+		     "schedule trigger`)",
+	  .param_doc = { ID_DOC }, .ok_status = 202,
+	  .response = "{\"type\": \"object\", \"required\": [\"id\", "
+		      "\"schedule\", \"requested_at\", \"requested_ms\"], "
+		      "\"properties\": {\"id\": {\"type\": \"string\", "
+		      "\"description\": \"the task id the fire will have "
+		      "(GET /api/v1/tasks/{id})\"}, \"schedule\": {\"type\": "
+		      "\"string\"}, \"requested_at\": {\"type\": "
+		      "\"string\"}, \"requested_ms\": {\"type\": "
+		      "\"integer\"}}}",
 	  .errors = "404 503" },
 	{ .method = "POST", .path = "/api/v1/schedules",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = put,

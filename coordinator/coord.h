@@ -24,6 +24,9 @@
  *   P sched:next              hash id -> next nominal ms (leader's view)
  *   P sched:run:<id>          task id of the unfinished run (overlap)
  *   P sched:stats:<id>        hash of statistics (stats.c)
+ *   P sched:trigger           list of fire-now requests (JSON), oldest
+ *                             first (drover/sched_edit.h)
+ *   P fire:<id>:manual:<task> marker of a fire-now request
  *   P sched:durations:<id>    list of the last run durations, newest first
  *   P schedules               hash id -> JSON: run-time schedules
  *   P schedules:enabled       hash id -> 1/0: enable/disable overrides
@@ -55,6 +58,9 @@
 typedef struct sched_state {
 	int64_t last_ms;      /**< last nominal time handled, -1 = none */
 	int64_t buffered_ms;  /**< buffer_one: the fire kept, 0 = none */
+	struct drv_sched_trigger *buffered_req; /**< buffer_one: the manual
+						    fire kept (malloc'd), or
+						    NULL */
 	char   *json;         /**< run-time schedules: the JSON in Redis */
 	bool    file;         /**< defined in the config file */
 	bool    base_enabled; /**< enabled as defined (file or JSON), before
@@ -182,6 +188,9 @@ void fire_resume(coord_t *c, drv_sched_item_t *it);
  *         process leads. @returns false (logged) if refused. */
 bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 	      const char *json);
+/** @brief Free a schedule's state (its JSON and kept request too);
+ *         NULL is a no-op. */
+void coord_state_free(sched_state_t *st);
 /** @brief Remove schedule \p id. */
 void fire_remove(coord_t *c, const char *id);
 /** @brief Apply an enabled flag (file's, or an override). */
@@ -191,6 +200,9 @@ void fire_set_enabled(coord_t *c, drv_sched_item_t *it, bool on);
 int64_t fire_due(coord_t *c, int64_t cap_ms);
 /** @brief buffer_one: fire kept fires whose run has ended. */
 void fire_buffered(coord_t *c);
+/** @brief Fire the requests queued by drv_sched_trigger() (P
+ *         sched:trigger), while leading. */
+void fire_requested(coord_t *c);
 
 /* runtime.c */
 /** @brief Every second: reload run-time schedules and enable/disable

@@ -15,6 +15,16 @@
  *  4. records, pipelined: the last time handled (P sched:last), the run
  *     now unfinished, the next time, and the fire in the statistics.
  *
+ * A fire asked for by hand (drv_sched_trigger(): `droverctl schedule
+ * trigger`, POST /api/v1/schedules/{id}/trigger) is queued in Redis
+ * (P sched:trigger); the leader drains the queue every loop turn and fires
+ * each request through the same four steps, with the task id the request
+ * holds, its request time as scheduled_for, the labels drover.fire=
+ * manual and drover.actor, and the marker P fire:<id>:manual:<task id>, so
+ * a request is fired at most once across leaders. A manual fire moves
+ * neither the last time handled nor the next time. A request is taken off
+ * the queue only once its batch was made.
+ *
  * A produce that is not acknowledged is retried with the same task (its
  * marker is held) while this process leads. After a takeover every
  * schedule resumes from its last time handled (drv_sched_resume()), which
@@ -28,11 +38,13 @@
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/log.h"
+#include "drover/sched_edit.h"
 #include "drover/str.h"
 
 #define BATCH_MAX 10000
 #define ACK_TIMEOUT_MS 30000
 #define BUFFER_CHECK_MS 500
+#define TRIGGER_BATCH 100
 
 enum fire_state {
 	F_PENDING,     /* to be claimed */
@@ -46,6 +58,8 @@ enum fire_state {
 
 typedef struct fire {
 	drv_sched_item_t *it;
+	const drv_sched_trigger_t *req;  /* a manual fire's request (borrowed
+					    until the batch is recorded) */
 	int64_t nominal;
 	enum fire_state state;
 	drv_task_t task;
@@ -75,7 +89,8 @@ static const char claim_lua[] =
 static void put_back(coord_t *c, fire_t *f, size_t n)
 {
 	for (size_t i = n; i-- > 0;)
-		drv_sched_set_next(c->sched, f[i].it, f[i].nominal);
+		if (!f[i].req)   /* requests stay queued */
+			drv_sched_set_next(c->sched, f[i].it, f[i].nominal);
 }
 
 /* Step 1: overlap. @returns false if Redis failed. */
@@ -104,9 +119,17 @@ static bool check_overlap(coord_t *c, fire_t *f, size_t n)
 		}
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
 			if (f[i].it->conf.overlap == DRV_OVERLAP_BUFFER_ONE &&
-			    !st->buffered_ms) {
-				st->buffered_ms = f[i].nominal;
-				f[i].state = F_BUFFERED;
+			    !st->buffered_ms && !st->buffered_req) {
+				/* a request is kept as itself (its task id);
+				 * out of memory, it is skipped */
+				if (!f[i].req)
+					st->buffered_ms = f[i].nominal;
+				else if ((st->buffered_req = malloc(
+					sizeof(*st->buffered_req))))
+					*st->buffered_req = *f[i].req;
+				f[i].state = st->buffered_ms ||
+					     st->buffered_req ? F_BUFFERED :
+					     F_OVERLAP;
 			} else {
 				f[i].state = F_OVERLAP;
 			}
@@ -149,8 +172,13 @@ static bool claim(coord_t *c, fire_t *f, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (f[i].state != F_PENDING)
 			continue;
-		coord_key(c, keys[k], sizeof(keys[k]), "fire:%s:%lld",
-			  f[i].it->conf.name, (long long)f[i].nominal);
+		if (f[i].req)
+			coord_key(c, keys[k], sizeof(keys[k]),
+				  "fire:%s:manual:%s", f[i].it->conf.name,
+				  f[i].req->task_id);
+		else
+			coord_key(c, keys[k], sizeof(keys[k]), "fire:%s:%lld",
+				  f[i].it->conf.name, (long long)f[i].nominal);
 		argv[argc++] = keys[k++];
 	}
 	argv[argc++] = c->d->id;
@@ -223,6 +251,13 @@ static bool build(coord_t *c, fire_t *f, int64_t now)
 					 when);
 	if (!err)
 		err = drv_task_set_label(&f->task, "drover.fence", fence);
+	if (!err && f->req) {
+		drv_strlcpy(f->task.id, f->req->task_id, sizeof(f->task.id));
+		err = drv_task_set_label(&f->task, "drover.fire", "manual");
+		if (!err && f->req->actor[0])
+			err = drv_task_set_label(&f->task, "drover.actor",
+						 f->req->actor);
+	}
 	return !err;
 }
 
@@ -305,15 +340,19 @@ static void record(coord_t *c, fire_t *f, size_t n)
 			continue;
 		coord_fmt_ms(ms, sizeof(ms), f[i].nominal);
 		coord_fmt_ms(nx, sizeof(nx), it->next_ms);
-		if (f[i].nominal > coord_state(it)->last_ms) {
+		if (f[i].req) {
+			/* the cron times are not the manual fire's */
+		} else if (f[i].nominal > coord_state(it)->last_ms) {
 			coord_state(it)->last_ms = f[i].nominal;
 			redisAppendCommand(c->redis, "HSET %s %s %s", last,
 					   it->conf.name, ms);
 			cmds++;
 		}
-		redisAppendCommand(c->redis, "HSET %s %s %s", next,
-				   it->conf.name, nx);
-		cmds++;
+		if (!f[i].req) {
+			redisAppendCommand(c->redis, "HSET %s %s %s", next,
+					   it->conf.name, nx);
+			cmds++;
+		}
 		if (f[i].state == F_DONE &&
 		    it->conf.overlap != DRV_OVERLAP_ALLOW) {
 			coord_key(c, key, sizeof(key), "sched:run:%s",
@@ -360,7 +399,7 @@ static void report(coord_t *c, fire_t *f, size_t n)
 
 		drv_counter_inc(c->obs.fires,
 				(const char *const[]){ outcome[f[i].state] });
-		if (f[i].state == F_DONE && f[i].it)
+		if (f[i].state == F_DONE && f[i].it && !f[i].req)
 			drv_histogram_observe(c->obs.lateness, NULL,
 				(double)(now - f[i].nominal -
 				 drv_sched_jitter(f[i].it, f[i].nominal)) /
@@ -374,7 +413,9 @@ static void report(coord_t *c, fire_t *f, size_t n)
 			   "schedule fired" : "schedule fire not published",
 			   "schedule", id, "scheduled_for", when,
 			   "outcome", outcome[f[i].state], "task_id",
-			   f[i].state == F_DONE ? f[i].task.id : "",
+			   f[i].state == F_DONE ? f[i].task.id :
+			   f[i].req ? f[i].req->task_id : "",
+			   "trigger", f[i].req ? "manual" : "schedule",
 			   "topic", f[i].state == F_DONE ? f[i].topic : "",
 			   "late_ms", late, NULL);
 	}
@@ -405,6 +446,7 @@ static void keep_failed(fire_t *f, size_t n)
 		retry = more;
 		retry[retry_cnt] = f[i];
 		retry[retry_cnt].it = NULL;  /* the item may go away */
+		retry[retry_cnt].req = NULL; /* the request too */
 		retry_cnt++;
 	}
 }
@@ -436,17 +478,19 @@ static void retry_failed(coord_t *c)
 	free(f);
 }
 
-/* Claim and publish the fires \p f (states set by the caller). */
-static void run_batch(coord_t *c, fire_t *f, size_t n)
+/* Claim and publish the fires \p f (states set by the caller).
+ * @returns false when the batch could not be made (put back). */
+static bool run_batch(coord_t *c, fire_t *f, size_t n)
 {
 	if (!check_overlap(c, f, n) || !claim(c, f, n)) {
 		put_back(c, f, n);
-		return;
+		return false;
 	}
 	publish(c, f, n);
 	record(c, f, n);
 	report(c, f, n);
 	keep_failed(f, n);
+	return true;
 }
 
 int64_t fire_due(coord_t *c, int64_t cap_ms)
@@ -510,23 +554,102 @@ void fire_buffered(coord_t *c)
 		sched_state_t *st = coord_state(it);
 		redisReply *r;
 
-		if (!st->buffered_ms)
+		if (!st->buffered_ms && !st->buffered_req)
 			continue;
 		coord_key(c, key, sizeof(key), "sched:run:%s", it->conf.name);
 		if (!(r = coord_redis(c, "EXISTS %s", key)))
 			return;
 		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+			drv_sched_trigger_t *req = st->buffered_req;
+
 			memset(&one, 0, sizeof(one));
 			one.it = it;
-			one.nominal = st->buffered_ms;
+			one.req = req;
+			one.nominal = req ? req->requested_ms :
+				      st->buffered_ms;
 			st->buffered_ms = 0;
+			st->buffered_req = NULL;
 			if (claim(c, &one, 1)) {
 				publish(c, &one, 1);
 				record(c, &one, 1);
 				report(c, &one, 1);
 				keep_failed(&one, 1);
 			}
+			free(req);
 		}
 		freeReplyObject(r);
+	}
+}
+
+/* The schedule of request \p t, reading the run-time schedules again once
+ * when it is unknown (added less than a second ago); NULL when gone. */
+static drv_sched_item_t *request_item(coord_t *c, const drv_sched_trigger_t *t,
+				      bool *reloaded)
+{
+	drv_sched_item_t *it = drv_sched_get(c->sched, t->schedule);
+
+	if (!it && !*reloaded) {
+		*reloaded = true;
+		runtime_tick(c, true);
+		it = drv_sched_get(c->sched, t->schedule);
+	}
+	return it;
+}
+
+void fire_requested(coord_t *c)
+{
+	drv_sched_trigger_t req[TRIGGER_BATCH];
+	fire_t f[TRIGGER_BATCH];
+	char key[512], err[512], ms[32];
+	bool reloaded = false;
+	redisReply *r;
+	size_t taken, n = 0;
+
+	if (!leader_safe(c) || !c->resumed || !c->redis)
+		return;
+	coord_key(c, key, sizeof(key), "sched:trigger");
+	if (!(r = coord_redis(c, "LRANGE %s 0 %d", key, TRIGGER_BATCH - 1)))
+		return;
+	taken = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+	for (size_t i = 0; i < taken; i++) {
+		const redisReply *e = r->element[i];
+		drv_sched_item_t *it;
+		bool again = false;
+
+		if (e->type != REDIS_REPLY_STRING ||
+		    drv_sched_trigger_parse(e->str, &req[n], err,
+					    sizeof(err))) {
+			drv_log_kv(DRV_LOG_WARN, "trigger request dropped",
+				   "error", e->type == REDIS_REPLY_STRING ?
+				   err : "not a string", NULL);
+			continue;
+		}
+		if (!(it = request_item(c, &req[n], &reloaded))) {
+			drv_log_kv(DRV_LOG_WARN, "trigger request dropped: no "
+				   "such schedule (deleted since?)",
+				   "schedule", req[n].schedule, "task_id",
+				   req[n].task_id, NULL);
+			continue;
+		}
+		/* one fire per schedule and batch: the overlap check sees
+		 * the run of the one before; the rest wait for next turn */
+		for (size_t k = 0; k < n; k++)
+			again |= f[k].it == it;
+		if (again) {
+			taken = i;
+			break;
+		}
+		memset(&f[n], 0, sizeof(f[n]));
+		f[n].it = it;
+		f[n].req = &req[n];
+		f[n].nominal = req[n].requested_ms;
+		n++;
+	}
+	freeReplyObject(r);
+	if (n && !run_batch(c, f, n))
+		return;
+	if (taken) {   /* requests pushed meanwhile are after these */
+		coord_fmt_ms(ms, sizeof(ms), (int64_t)taken);
+		freeReplyObject(coord_redis(c, "LTRIM %s %s -1", key, ms));
 	}
 }

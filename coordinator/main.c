@@ -204,13 +204,8 @@ static void stop(coord_t *c)
 		rd_kafka_flush(c->producer, 5000);
 		rd_kafka_destroy(c->producer);
 	}
-	for (size_t i = 0; c->sched && i < drv_sched_count(c->sched); i++) {
-		sched_state_t *st = drv_sched_at(c->sched, i)->user;
-
-		if (st)
-			free(st->json);
-		free(st);
-	}
+	for (size_t i = 0; c->sched && i < drv_sched_count(c->sched); i++)
+		coord_state_free(drv_sched_at(c->sched, i)->user);
 	drv_sched_destroy(c->sched);
 	redisFree(c->redis);
 }
@@ -248,6 +243,7 @@ int main(int argc, char **argv)
 		runtime_tick(&c, false);
 		config_tick(&c);
 		fire_buffered(&c);
+		fire_requested(&c);
 		wait = fire_due(&c, LOOP_MAX_WAIT_MS);
 		rd_kafka_poll(c.producer, 0);
 		events_poll(&c, (int)wait);

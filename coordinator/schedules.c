@@ -179,20 +179,25 @@ bool fire_put(coord_t *c, const drv_schedule_conf_t *conf, bool file,
 	return true;
 }
 
+void coord_state_free(sched_state_t *st)
+{
+	if (!st)
+		return;
+	free(st->json);
+	free(st->buffered_req);
+	free(st);
+}
+
 void fire_remove(coord_t *c, const char *name)
 {
 	void *user = NULL;
-	sched_state_t *st;
 	char key[512], id[128];
 
 	/* \p name may be the item's own, which the removal frees */
 	drv_strlcpy(id, name, sizeof(id));
 	if (!drv_sched_remove(c->sched, id, &user))
 		return;
-	st = user;
-	if (st)
-		free(st->json);
-	free(st);
+	coord_state_free(user);
 	if (c->leader && c->redis) {
 		coord_key(c, key, sizeof(key), "sched:next");
 		freeReplyObject(coord_redis(c, "HDEL %s %s", key, id));

@@ -117,6 +117,7 @@ extern const ctl_cmd_t ctl_audit_cmds[];
 extern const ctl_cmd_t ctl_task_show_cmds[];
 extern const ctl_cmd_t ctl_intervene_cmds[];
 extern const ctl_cmd_t ctl_schedule_edit_cmds[];
+extern const ctl_cmd_t ctl_schedule_trigger_cmds[];
 extern const ctl_cmd_t ctl_queue_cmds[];
 
 #endif /* DROVER_CTL_H */

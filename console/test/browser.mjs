@@ -117,6 +117,7 @@ try {
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-schedule="nightly"]');
     if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
+    if (await page.$('button.trigger')) throw new Error('trigger now shown to a viewer');
   });
 
   await check('log in with an operator token', async () => {
@@ -285,6 +286,21 @@ try {
     const audit = await apiGet('/audit?target=nightly');
     const acts = audit.records.map((r) => r.action);
     if (!acts.includes('schedule.enable') || !acts.includes('schedule.disable')) throw new Error(`audit ${acts}`);
+  });
+
+  await check('trigger a schedule now from its row: the task id, linked', async () => {
+    const before = (await apiGet('/schedules/nightly')).stats?.fires ?? 0;
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-schedule="nightly"] button.trigger');
+    await page.click('tr[data-schedule="nightly"] button.trigger');
+    await page.waitForSelector('#schedule-result a.task-link');
+    const id = await text(page, '#schedule-result a.task-link');
+    if (!/^[0-9A-Z]{26}$/.test(id)) throw new Error(`task id ${id}`);
+    await until(async () => ((await apiGet('/schedules/nightly')).stats?.fires ?? 0) > before, 'the leader fired it');
+    const audit = await apiGet('/audit?target=nightly');
+    if (!audit.records.some((r) => r.action === 'schedule.trigger')) throw new Error('no schedule.trigger audit record');
+    await page.click('#schedule-result a.task-link');
+    await page.waitForFunction((i) => location.pathname === `/tasks/${i}`, {}, id);
   });
 
   await check('times switch to local', async () => {

@@ -10,6 +10,11 @@
  * change merges into a definition member by member: a member replaces the
  * one it names (payload too, whole), null removes it (back to its
  * default), and "labels" merges label by label (a null label is removed).
+ *
+ * A schedule (of the file or run time) is also fired now on request
+ * (drv_sched_trigger()): the request is queued in Redis (P sched:trigger,
+ * a list of JSON requests) and the leading coordinator fires it as one
+ * more fire of the schedule, under its overlap policy.
  */
 #ifndef DROVER_SCHED_EDIT_H
 #define DROVER_SCHED_EDIT_H
@@ -21,6 +26,7 @@
 
 #include "drover/config.h"
 #include "drover/error.h"
+#include "drover/task.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +80,44 @@ drv_err_t drv_sched_edit_put(redisContext *c, const drv_config_t *cfg,
 drv_err_t drv_sched_edit_delete(redisContext *c, const drv_config_t *cfg,
 				const char *id, char *errstr,
 				size_t errstr_size);
+
+/** A request to fire a schedule now, as queued in P sched:trigger. */
+typedef struct drv_sched_trigger {
+	char    schedule[65];           /**< schedule id */
+	char    task_id[DRV_ID_LEN + 1]; /**< id the fire's task will have */
+	int64_t requested_ms;           /**< when it was asked for */
+	char    actor[128];             /**< who asked (token or user name) */
+} drv_sched_trigger_t;
+
+/**
+ * @brief Ask the leading coordinator to fire schedule \p id (file or
+ *        run-time) now: checks that it exists, makes the task id and
+ *        queues the request (RPUSH P sched:trigger). The leader fires it
+ *        within about a second, once, under the schedule's overlap policy
+ *        (skip drops it while a run is unfinished; buffer_one keeps it),
+ *        labelled drover.fire=manual and drover.actor=\p actor.
+ * @param c    a connection from drv_redis_connect(), the caller's.
+ * @param out  receives the request queued (caller's storage), on DRV_OK.
+ * @returns DRV_OK; DRV_ERR_NOT_FOUND (no such schedule); DRV_ERR_INVALID
+ *          (not a schedule id); a Redis error (then \p c is unusable).
+ */
+drv_err_t drv_sched_trigger(redisContext *c, const drv_config_t *cfg,
+			    const char *id, const char *actor,
+			    drv_sched_trigger_t *out, char *errstr,
+			    size_t errstr_size);
+
+/**
+ * @brief A request as JSON text, malloc'd (caller frees); NULL when out
+ *        of memory.
+ */
+char *drv_sched_trigger_to_json(const drv_sched_trigger_t *t);
+
+/**
+ * @brief Parse a queued request \p json into \p out (caller's storage).
+ * @returns DRV_OK or DRV_ERR_INVALID (reason in \p errstr).
+ */
+drv_err_t drv_sched_trigger_parse(const char *json, drv_sched_trigger_t *out,
+				  char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

@@ -798,6 +798,14 @@ int it_tasks(it_ctx_t *ctx, const char *topic_suffix, int want,
 		if ((v = drv_task_label(&t, "drover.trigger")))
 			drv_strlcpy(tasks[i].trigger, v,
 				    sizeof(tasks[i].trigger));
+		if ((v = drv_task_label(&t, "drover.fire")))
+			drv_strlcpy(tasks[i].fire, v, sizeof(tasks[i].fire));
+		if ((v = drv_task_label(&t, "drover.actor")))
+			drv_strlcpy(tasks[i].actor, v,
+				    sizeof(tasks[i].actor));
+		drv_fmt(tasks[i].payload, sizeof(tasks[i].payload), "%.*s",
+			(int)t.payload_len, t.payload ? (const char *)t.payload :
+			"");
 		tasks[i].scheduled_ms = t.origin.scheduled_ms;
 		tasks[i].fence = t.origin.fencing_token;
 		tasks[i].chain_depth = t.origin.chain_depth;

@@ -195,13 +195,16 @@ bool it_coord_log_wait(it_ctx_t *ctx, const char *id, const char *needle,
 long long it_coord_log_time(it_ctx_t *ctx, const char *id,
 			    const char *needle);
 /* Tasks read back from a topic of the namespace ("tasks.normal"): the
- * drover.schedule label (or ""), the nominal time, the fence and the
- * trigger label, for every task read within \p timeout_ms (at most
+ * drover.schedule label (or ""), the nominal time, the fence, the
+ * trigger, fire and actor labels and the payload, for every task read within \p timeout_ms (at most
  * \p want). Returns the count; *out is malloc'd (free()). */
 typedef struct it_task {
 	char id[32];
 	char schedule[64];
 	char trigger[64];
+	char fire[16];       /* drover.fire: "manual" for a fire-now */
+	char actor[64];      /* drover.actor */
+	char payload[256];   /* the payload, as text (cut) */
 	char handler[64];
 	long long scheduled_ms;
 	unsigned long long fence;

@@ -10,6 +10,7 @@
 #include "api_int.h"
 #include "drover/audit_list.h"
 #include "drover/digest.h"
+#include "drover/str.h"
 #include "drover/submit_json.h"
 
 static drv_config_t *load(const char *yaml, char *const *envp, char *err,
@@ -92,7 +93,7 @@ static void check_refs(json_t *v, json_t *schemas)
 static void check_route(const api_route_t *r, void *arg)
 {
 	json_t *paths = arg, *op, *p;
-	char method[16];
+	char method[16], st[8];
 	size_t i, params = 0, in_path = 0;
 
 	for (i = 0; r->method[i]; i++)
@@ -110,9 +111,10 @@ static void check_route(const api_route_t *r, void *arg)
 			    "path"))
 			in_path++;
 	cr_assert_eq(in_path, params, "%s %s", r->method, r->path);
+	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	cr_assert_not_null(json_object_get(json_object_get(op, "responses"),
-					   r->ok_status == 201 ? "201" :
-					   "200"));
+					   st), "%s %s: no %s response",
+			   r->method, r->path, st);
 }
 
 static void count_route(const api_route_t *r, void *arg)

@@ -1,6 +1,7 @@
 // Schedules (/schedules): every schedule with its cron, enabled state,
 // last run and next fire (GET /api/v1/schedules, every 5 s), enable and
-// disable for operators (POST /api/v1/schedules/ID/enable|disable), and one
+// disable for operators (POST /api/v1/schedules/ID/enable|disable), trigger
+// now (POST /api/v1/schedules/ID/trigger: the task id, linked), and one
 // schedule's detail at /schedules/ID (GET /api/v1/schedules/ID).
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
@@ -17,6 +18,16 @@ function Toggle({ s, run }) {
       const v = await api('POST', `${path(s.id)}/${verb}`);
       return `${s.id} is ${v.enabled ? 'enabled' : 'disabled'}`;
     })}>{verb}</button>
+  );
+}
+
+// Fire now: the leader fires it within a second, under the overlap policy.
+function Trigger({ s, run }) {
+  return (
+    <button class="trigger" onClick={() => run(async () => {
+      const v = await api('POST', `${path(s.id)}/trigger`);
+      return <>{s.id} fires now as task <Link href={`/tasks/${encodeURIComponent(v.id)}`} class="mono task-link">{v.id}</Link> (unless its overlap policy holds it)</>;
+    })}>trigger now</button>
   );
 }
 
@@ -53,7 +64,7 @@ export function Schedules({ who }) {
                   <td class="next">{s.enabled && st.next_ms ? fmtTime(st.next_ms, zone) : '—'}</td>
                   <td>{st.last_run_ms ? <>{fmtTime(st.last_run_ms, zone)} <span class="muted">{st.last_outcome}</span></> : '—'}</td>
                   <td class="num">{st.runs ?? 0} · {st.failures ?? 0}</td>
-                  {operator && <td class="row-actions"><Toggle s={s} run={run} /></td>}
+                  {operator && <td class="row-actions"><Toggle s={s} run={run} /> <Trigger s={s} run={run} /></td>}
                 </tr>
               );
             })}
@@ -88,7 +99,7 @@ export function ScheduleDetail({ id, who }) {
             <dt>fires · runs</dt><dd>{st.fires ?? 0} fires ({st.skipped ?? 0} skipped, {st.duplicates ?? 0} duplicates) · {st.runs ?? 0} runs: {st.successes ?? 0} succeeded, {st.failures ?? 0} failed, {st.retries ?? 0} retries{st.running ? ' · running now' : ''}</dd>
             <dt>duration</dt><dd>{st.avg_ms ? `avg ${fmtDuration(st.avg_ms)} · p95 ${fmtDuration(st.p95_ms)}` : '—'}</dd>
           </dl>
-          {can(who, 'operator') && <div class="actions"><Toggle s={s} run={run} /></div>}
+          {can(who, 'operator') && <div class="actions"><Toggle s={s} run={run} /> <Trigger s={s} run={run} /></div>}
           <Result result={result} id="schedule-result" />
           <h3>Definition</h3>
           <pre class="payload">{JSON.stringify(s.definition, null, 2)}</pre>
