@@ -11,6 +11,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include "harness.h"
 
@@ -211,5 +214,64 @@ Test(rate_limits, concurrency_per_label, .timeout = 120)
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(it_stop(w[i], SIGTERM, 30000), 0);
 	free(ev);
+	it_teardown(&ctx);
+}
+
+/* `droverctl limit list --json` and GET /api/v1/limits show the same
+ * limits, and the leases held while a task runs. */
+Test(rate_limits, list_through_ctl_and_api, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char id[32], *out = NULL;
+	json_t *o = NULL, *l;
+	long long until;
+	pid_t w, coord;
+	int port, running = -1;
+
+	it_setup(&ctx,
+		 "  nap:\n"
+		 "    type: sleep\n"
+		 "    sleep: 4s\n"
+		 "limits:\n"
+		 "  one-nap:\n"
+		 "    handler: nap\n"
+		 "    rate: 5\n"
+		 "    per: 1s\n"
+		 "    burst: 2\n"
+		 "    concurrency: 1\n");
+	it_topics(&ctx);
+	w = it_worker_start(&ctx, 1);
+	it_submit(&ctx, id, "nap", NULL);
+	for (until = it_now_ms() + 20000; it_now_ms() < until && running < 1;) {
+		cr_assert_eq(it_ctl(&ctx, &out, "limit", "list", "--json",
+				    NULL), 0);
+		o = json_loads(out, 0, NULL);
+		cr_assert_not_null(o, "not JSON: %s", out);
+		l = json_array_get(json_object_get(o, "limits"), 0);
+		cr_assert_str_eq(json_string_value(json_object_get(l, "name")),
+				 "one-nap");
+		cr_assert_eq(json_integer_value(json_object_get(l, "rate")), 5);
+		running = (int)json_integer_value(json_object_get(l,
+								   "running"));
+		json_decref(o);
+		free(out);
+		out = NULL;
+		if (running < 1)
+			usleep(200 * 1000);
+	}
+	cr_assert_eq(running, 1, "the running task's lease is not shown");
+
+	port = it_api_start(&ctx, "IT_API_TOKEN_0110", "ops-secret-0110",
+			    "viewer-secret-0110", "", &coord);
+	cr_assert_eq(it_http_json(port, "GET", "/api/v1/limits",
+				  "viewer-secret-0110", NULL, &o), 200);
+	l = json_array_get(json_object_get(o, "limits"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(l, "handler")),
+			 "nap");
+	cr_assert_eq(json_integer_value(json_object_get(l, "concurrency")), 1);
+	cr_assert(json_is_integer(json_object_get(l, "running")));
+	json_decref(o);
+	cr_assert_eq(it_stop(coord, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
 	it_teardown(&ctx);
 }
