@@ -9,6 +9,7 @@
  */
 #include <criterion/criterion.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -273,5 +274,55 @@ Test(rate_limits, list_through_ctl_and_api, .timeout = 120)
 	json_decref(o);
 	cr_assert_eq(it_stop(coord, SIGTERM, 30000), 0);
 	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	it_teardown(&ctx);
+}
+
+/* Redis goes away: tasks of a limited handler are admitted unchecked (the
+ * worker says so once) instead of stalling. With Redis up, the limit of
+ * one task a minute would hold all but the first. */
+Test(rate_limits, redis_down_admits, .timeout = 120)
+{
+	int rport = it_free_port();
+	char url[64], log[300], *text;
+	const char *saved = getenv("DROVER_REDIS_URL");
+	char *old = saved ? strdup(saved) : NULL;
+	it_ctx_t ctx;
+	pid_t redis, w;
+	int said = 0;
+
+	redis = it_redis_start(rport);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rport);
+	setenv("DROVER_REDIS_URL", url, 1);
+	it_setup(&ctx,
+		 "  rec:\n"
+		 "    shell: true\n"
+		 "    command: 'echo \"rec $DROVER_TASK_ID\" >> \"$OUT\"'\n"
+		 "redis:\n"
+		 "  connect_timeout: 300ms\n"
+		 "limits:\n"
+		 "  slow-rec:\n"
+		 "    handler: rec\n"
+		 "    rate: 1\n"
+		 "    per: 1m\n");
+	it_topics(&ctx);
+	w = it_worker_start(&ctx, 1);
+	it_publish_many(&ctx, "rec", 1);
+	cr_assert_eq(it_wait_count(&ctx, "rec ", NULL, 1, 60000), 1);
+	it_redis_kill(redis);
+	it_publish_many(&ctx, "rec", 5);
+	cr_assert_eq(it_wait_count(&ctx, "rec ", NULL, 6, 40000), 6,
+		     "limited tasks stalled while Redis was down; see %s",
+		     ctx.dir);
+	snprintf(log, sizeof(log), "%s/worker-1.log", ctx.dir);
+	text = it_read(log);
+	for (const char *p = text; p && (p = strstr(p, "limits: Redis "
+						     "unreachable")); p++)
+		said++;
+	free(text);
+	cr_assert_eq(said, 1, "said %d times; see %s", said, ctx.dir);
+	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	if (old)
+		setenv("DROVER_REDIS_URL", old, 1);
+	free(old);
 	it_teardown(&ctx);
 }
