@@ -13,6 +13,7 @@
  *              skip, cancel
  *   events.c   /events: emit one, or a batch
  *   breakers.c /breakers: list, show, open, close, release
+ *   task_limits.c /limits: list (fleet-wide execution limits)
  *   queues.c   /queues: depth, age and rates per topic, workers
  *   console.c  the web console's built files at /
  *   schedules.c /schedules: list, show, enable, disable, add, update,
@@ -185,6 +186,8 @@ extern const api_route_t api_task_routes[];
 extern const api_schema_t api_task_schemas[];
 extern const api_route_t api_breaker_routes[];
 extern const api_schema_t api_breaker_schemas[];
+extern const api_route_t api_task_limit_routes[];
+extern const api_schema_t api_task_limit_schemas[];
 extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
 extern const api_route_t api_queue_routes[];

@@ -21,6 +21,7 @@
 
 #include "drover/breaker.h"
 #include "drover/redis.h"
+#include "drover/redis_cmd.h"
 #include "drover/str.h"
 
 /* KEYS: state hash, window hash, names set; ARGV[1] channel, ARGV[2] name.
@@ -142,94 +143,34 @@ static const char set_lua[] = LUA_PRELUDE
 
 enum { SCRIPT_RECORD, SCRIPT_ACQUIRE, SCRIPT_SET, SCRIPT_CNT };
 
-static const char *const script_src[SCRIPT_CNT] = {
-	record_lua, acquire_lua, set_lua,
+/* SHA1 of each script once Redis told us (SCRIPT LOAD). */
+static drv_redis_script_t scripts[SCRIPT_CNT] = {
+	DRV_REDIS_SCRIPT_INIT(record_lua), DRV_REDIS_SCRIPT_INIT(acquire_lua),
+	DRV_REDIS_SCRIPT_INIT(set_lua),
 };
-/* SHA1 of each script once Redis told us (SCRIPT LOAD); the same on every
- * server, so kept for the process. */
-static char script_sha[SCRIPT_CNT][41];
-static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void drv_breaker_channel(const drv_config_t *cfg, char *buf, size_t size)
 {
 	drv_fmt(buf, size, "%sbreaker", cfg->redis.key_prefix);
 }
 
-static drv_err_t redis_fail(redisContext *c, redisReply *r, const char *what,
-			    char *errstr, size_t errstr_size)
-{
-	drv_err_t err;
+#define redis_fail drv_redis_fail
 
-	if (!r)
-		err = drv_error(errstr, errstr_size, drv_redis_err(c),
-				"redis %s: %s", what, c->errstr);
-	else
-		err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
-				"redis %s: %s", what,
-				r->type == REDIS_REPLY_ERROR ? r->str :
-				"unexpected reply");
-	freeReplyObject(r);
-	return err;
-}
-
-/* Run script \p id with \p argc arguments (keys first, \p nkeys of them):
- * EVALSHA when its SHA is known, else SCRIPT LOAD first; EVAL on NOSCRIPT.
- * Returns the reply (an array) or NULL with errstr. */
+/* Run script \p id (drv_redis_script_run()); the reply or NULL with
+ * errstr. */
 static redisReply *run_script(redisContext *c, int id, int nkeys, int argc,
 			      const char **argv, char *errstr,
 			      size_t errstr_size)
 {
-	const char *av[24];
-	char sha[41], nk[8];
-	redisReply *r;
+	redisReply *r = NULL;
 
-	pthread_mutex_lock(&sha_lock);
-	memcpy(sha, script_sha[id], sizeof(sha));
-	pthread_mutex_unlock(&sha_lock);
-	if (!sha[0]) {
-		r = redisCommand(c, "SCRIPT LOAD %s", script_src[id]);
-		if (!r || r->type != REDIS_REPLY_STRING || r->len != 40) {
-			redis_fail(c, r, "SCRIPT LOAD", errstr, errstr_size);
-			return NULL;
-		}
-		memcpy(sha, r->str, 40);
-		sha[40] = '\0';
-		freeReplyObject(r);
-		pthread_mutex_lock(&sha_lock);
-		memcpy(script_sha[id], sha, sizeof(sha));
-		pthread_mutex_unlock(&sha_lock);
-	}
-	drv_fmt(nk, sizeof(nk), "%d", nkeys);
-	av[0] = "EVALSHA";
-	av[1] = sha;
-	av[2] = nk;
-	for (int i = 0; i < argc && i + 3 < 24; i++)
-		av[i + 3] = argv[i];
-	r = redisCommandArgv(c, argc + 3, av, NULL);
-	if (r && r->type == REDIS_REPLY_ERROR &&
-	    !strncmp(r->str, "NOSCRIPT", 8)) {
-		freeReplyObject(r);
-		av[0] = "EVAL";
-		av[1] = script_src[id];
-		r = redisCommandArgv(c, argc + 3, av, NULL);
-	}
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 10) {
-		redis_fail(c, r, "breaker script", errstr, errstr_size);
+	if (drv_redis_script_run(c, &scripts[id], nkeys, argc, argv, 10,
+				 "breaker script", &r, errstr, errstr_size))
 		return NULL;
-	}
 	return r;
 }
 
-static int64_t int_at(const redisReply *r, size_t i)
-{
-	if (i >= r->elements)
-		return 0;
-	if (r->element[i]->type == REDIS_REPLY_INTEGER)
-		return r->element[i]->integer;
-	if (r->element[i]->type == REDIS_REPLY_STRING)
-		return strtoll(r->element[i]->str, NULL, 10);
-	return 0;
-}
+#define int_at drv_redis_int_at
 
 /* reply(a, b): {a, b, state, open_until, gen, changed, leased, ok, failed,
  * moved} */

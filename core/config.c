@@ -109,6 +109,13 @@ static void breaker_release(drv_breaker_conf_t *b)
 	free(b->name);
 }
 
+static void limit_release(drv_limit_conf_t *l)
+{
+	for (size_t i = 0; i < drv_cfg_limit_key_cnt; i++)
+		drv_cfg_release(&drv_cfg_limit_keys[i], l);
+	free(l->name);
+}
+
 void drv_config_destroy(drv_config_t *cfg)
 {
 	if (!cfg)
@@ -136,6 +143,9 @@ void drv_config_destroy(drv_config_t *cfg)
 		free(cfg->api_tokens[i].name);
 	}
 	free(cfg->api_tokens);
+	for (size_t i = 0; i < cfg->limit_cnt; i++)
+		limit_release(&cfg->limits[i]);
+	free(cfg->limits);
 	for (size_t i = 0; i < cfg->schedule_cnt; i++)
 		drv_cfg_schedule_release(&cfg->schedules[i]);
 	free(cfg->schedules);
@@ -254,6 +264,15 @@ const drv_handler_conf_t *drv_config_handler(const drv_config_t *cfg,
 	return NULL;
 }
 
+const drv_limit_conf_t *drv_config_limit(const drv_config_t *cfg,
+					 const char *name)
+{
+	for (size_t i = 0; cfg && name && i < cfg->limit_cnt; i++)
+		if (!strcmp(cfg->limits[i].name, name))
+			return &cfg->limits[i];
+	return NULL;
+}
+
 const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
 					     const char *name)
 {
@@ -307,6 +326,8 @@ typedef struct loader {
 	drv_config_t *cfg;
 	entry_state_t *ss;        /**< parallel to cfg->schedules */
 	entry_state_t *ts;        /**< parallel to cfg->triggers */
+	drv_cfg_where_t *lw;      /**< parallel to cfg->limits: where each
+				       names its handler */
 	yaml_document_t *doc;
 	const char *file;
 	handler_state_t *hs;      /**< parallel to cfg->handlers */
@@ -1091,6 +1112,76 @@ static drv_err_t load_breakers(loader_t *L, const yaml_node_t *map)
 			  sizeof(*L->cfg->breakers), load_breaker);
 }
 
+/* One entry of limits:. The handler is checked once the whole file is
+ * read (check_limits). */
+static drv_err_t load_limit(loader_t *L, const yaml_node_t *key,
+			    const yaml_node_t *map)
+{
+	drv_config_t *cfg = L->cfg;
+	const char *lname = text_of(key);
+	drv_limit_conf_t *l;
+	drv_cfg_where_t w = where_of(L, key);
+	entry_state_t es = { 0 };
+	char prefix[128], name[160];
+	size_t ih, ik;
+	drv_err_t err;
+
+	if (!drv_name_valid(lname))
+		return FAIL(L, &w, "limits", "invalid limit name '%.100s' "
+			    "(use 1 to 64 of a-z 0-9 _ . -)", lname);
+	if (drv_config_limit(cfg, lname))
+		return FAIL(L, &w, "limits", "limit '%s' given twice", lname);
+	l = &cfg->limits[cfg->limit_cnt++];
+	if (!(l->name = strdup(lname)))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	if ((err = apply_defaults(drv_cfg_limit_keys, drv_cfg_limit_key_cnt,
+				  l, L->errstr, L->errstr_size)))
+		return err;
+	drv_fmt(prefix, sizeof(prefix), "limits.%s", lname);
+	if ((err = load_entry_keys(L, map, prefix, "limit",
+				   drv_cfg_limit_keys, drv_cfg_limit_key_cnt,
+				   l, &es)))
+		return err;
+	ih = row_index(drv_cfg_limit_keys, drv_cfg_limit_key_cnt, "handler");
+	ik = row_index(drv_cfg_limit_keys, drv_cfg_limit_key_cnt, "key");
+	L->lw[cfg->limit_cnt - 1] = es.given[ih] ? es.val_where[ih] : w;
+	if (!l->handler || !*l->handler) {
+		drv_fmt(name, sizeof(name), "%s.handler", prefix);
+		return FAIL(L, &w, name, "a limit needs the handler it "
+			    "applies to");
+	}
+	if (l->key && (strncmp(l->key, "label.", 6) ||
+		       !drv_name_valid(l->key + 6))) {
+		drv_fmt(name, sizeof(name), "%s.key", prefix);
+		return FAIL(L, &es.val_where[ik], name, "expected label.NAME "
+			    "(NAME 1 to 64 of a-z 0-9 _ . -), got '%.100s'",
+			    l->key);
+	}
+	if (!l->rate && !l->concurrency)
+		return FAIL(L, &w, prefix, "a limit needs a rate, a "
+			    "concurrency or both");
+	return DRV_OK;
+}
+
+static drv_err_t load_limits(loader_t *L, const yaml_node_t *map)
+{
+	size_t n = map && map->type == YAML_MAPPING_NODE ?
+		(size_t)(map->data.mapping.pairs.top -
+			 map->data.mapping.pairs.start) : 0;
+	drv_cfg_where_t *more;
+
+	if (n && !(more = realloc(L->lw, (L->cfg->limit_cnt + n) *
+				  sizeof(*L->lw))))
+		return drv_error(L->errstr, L->errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	if (n)
+		L->lw = more;
+	return load_named(L, map, "limits", "limit",
+			  (void **)&L->cfg->limits, L->cfg->limit_cnt,
+			  sizeof(*L->cfg->limits), load_limit);
+}
+
 /* One entry of api_tokens:. Its digest is made once the environment is
  * known (finish_tokens). */
 static drv_err_t load_token(loader_t *L, const yaml_node_t *key,
@@ -1403,6 +1494,8 @@ static drv_err_t load_root(loader_t *L)
 			err = load_policies(L, v);
 		} else if (!strcmp(sec, "breakers")) {
 			err = load_breakers(L, v);
+		} else if (!strcmp(sec, "limits")) {
+			err = load_limits(L, v);
 		} else if (!strcmp(sec, "api_tokens")) {
 			err = load_tokens(L, v);
 		} else if (!strcmp(sec, "schedules")) {
@@ -1891,6 +1984,21 @@ static drv_err_t check_templates(loader_t *L)
 	return DRV_OK;
 }
 
+/* The handler of every limit exists. */
+static drv_err_t check_limits(loader_t *L)
+{
+	for (size_t i = 0; i < L->cfg->limit_cnt; i++) {
+		const drv_limit_conf_t *l = &L->cfg->limits[i];
+		char key[160];
+		drv_err_t err;
+
+		drv_fmt(key, sizeof(key), "limits.%s.handler", l->name);
+		if ((err = check_handler_name(L, l->handler, &L->lw[i], key)))
+			return err;
+	}
+	return DRV_OK;
+}
+
 /* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 /* ------------------------------------------------------------------ */
@@ -1929,12 +2037,15 @@ drv_err_t drv_config_load_string(const char *name, const char *text,
 	if (!err)
 		err = check_templates(&L);
 	if (!err)
+		err = check_limits(&L);
+	if (!err)
 		err = check_bands(&L);
 	if (!err)
 		err = check_archive(&L);
 	free(L.hs);
 	free(L.ss);
 	free(L.ts);
+	free(L.lw);
 	free(L.key_where);
 	if (err) {
 		drv_config_destroy(L.cfg);

@@ -197,6 +197,9 @@ void drv_config_dump(const drv_config_t *cfg, FILE *out)
 		for (size_t i = 0; i < cfg->handler_cnt; i++)
 			dump_handler(&cfg->handlers[i], out);
 	}
+	dump_entries("limits", cfg->limits, sizeof(*cfg->limits),
+		     cfg->limit_cnt, drv_cfg_limit_keys, drv_cfg_limit_key_cnt,
+		     out);
 	dump_entries("schedules", cfg->schedules, sizeof(*cfg->schedules),
 		     cfg->schedule_cnt, drv_cfg_schedule_keys,
 		     drv_cfg_schedule_key_cnt, out);
@@ -386,6 +389,30 @@ static const char tokens_doc[] =
 "\n"
 "| key | type | default | range | description |\n|---|---|---|---|---|\n";
 
+static const char limits_doc[] =
+"A map of limit name (1 to 64 of `a-z 0-9 _ . -`) to a fleet-wide limit\n"
+"on the tasks of one handler: a rate (GCRA: `rate` starts per `per`, up to\n"
+"`burst` back to back), a concurrency (running at once), or both; with\n"
+"`key: label.NAME` one bucket per value of that label. The state lives in\n"
+"Redis, shared by every worker; a task over a limit waits on the delay\n"
+"topics without using an attempt (see [limits](limits.md)).\n"
+"\n"
+"```yaml\n"
+"limits:\n"
+"  billing-api:\n"
+"    handler: billing\n"
+"    rate: 50\n"
+"    per: 1s\n"
+"    burst: 10\n"
+"  per-customer:\n"
+"    handler: billing\n"
+"    key: label.customer\n"
+"    concurrency: 3\n"
+"```\n"
+"\n"
+"| key | type | default | range | description |\n"
+"|---|---|---|---|---|\n";
+
 static const char breakers_doc[] =
 "A map of breaker name (1 to 64 of `a-z 0-9 _ . -`) to its settings. Every\n"
 "handler's calls go through a breaker: the one it names with `breaker`,\n"
@@ -527,6 +554,12 @@ void drv_config_write_reference(FILE *out)
 			fputs(tokens_doc, out);
 			for (size_t i = 0; i < drv_cfg_token_key_cnt; i++)
 				md_row(out, &drv_cfg_token_keys[i], MD_NONE);
+			continue;
+		}
+		if (!strcmp(sec->name, "limits")) {
+			fputs(limits_doc, out);
+			for (size_t i = 0; i < drv_cfg_limit_key_cnt; i++)
+				md_row(out, &drv_cfg_limit_keys[i], MD_NONE);
 			continue;
 		}
 		if (!strcmp(sec->name, "breakers")) {

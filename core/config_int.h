@@ -165,6 +165,9 @@ extern const size_t drv_cfg_policy_key_cnt;
 /** Keys of one circuit breaker; their defaults are the `default` one. */
 extern const drv_cfg_key_t drv_cfg_breaker_keys[];
 extern const size_t drv_cfg_breaker_key_cnt;
+/** Keys of one fleet-wide limit (drv_limit_conf_t). */
+extern const drv_cfg_key_t drv_cfg_limit_keys[];
+extern const size_t drv_cfg_limit_key_cnt;
 /** Sections holding table keys, in table order, then "retry_policies",
  *  "handlers" and "breakers". */
 extern const drv_cfg_section_t drv_cfg_sections[];

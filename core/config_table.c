@@ -281,6 +281,8 @@ const drv_cfg_section_t drv_cfg_sections[] = {
 	{ "handlers", "What a task runs, by handler name." },
 	{ "breakers", "Circuit breakers shared by every worker through "
 		      "Redis, by breaker name." },
+	{ "limits", "Fleet-wide execution limits (rate and concurrency) "
+		    "shared by every worker through Redis, by limit name." },
 	{ "schedules", "Cron schedules the coordinator fires, by schedule "
 		       "id." },
 	{ "triggers", "Event rules the coordinator turns into tasks, by "
@@ -293,6 +295,7 @@ const size_t drv_cfg_section_cnt =
 #define HF(f)        offsetof(drv_handler_conf_t, f)
 #define PF(f)        offsetof(drv_retry_policy_t, f)
 #define BF(f)        offsetof(drv_breaker_conf_t, f)
+#define LF(f)        offsetof(drv_limit_conf_t, f)
 #define EXEC         DRV_CFG_FOR(DRV_HANDLER_EXEC)
 #define HTTP         DRV_CFG_FOR(DRV_HANDLER_HTTP)
 #define PLUGIN       DRV_CFG_FOR(DRV_HANDLER_PLUGIN)
@@ -913,6 +916,39 @@ const drv_cfg_key_t drv_cfg_breaker_keys[] = {
 const size_t drv_cfg_breaker_key_cnt =
 	sizeof(drv_cfg_breaker_keys) / sizeof(drv_cfg_breaker_keys[0]);
 _Static_assert(sizeof(drv_cfg_breaker_keys) / sizeof(drv_cfg_breaker_keys[0])
+	       <= DRV_CFG_HANDLER_KEY_MAX, "raise DRV_CFG_HANDLER_KEY_MAX");
+
+/* Keys of one fleet-wide limit; config.c checks that rate or concurrency
+ * is set, that the handler exists and the shape of key. */
+const drv_cfg_key_t drv_cfg_limit_keys[] = {
+	{ .name = "handler", .type = DRV_CFG_STRING, .offset = LF(handler),
+	  .max = 64, .def_doc = "required", .range_doc = "a handler name",
+	  .doc = "The handler whose tasks the limit applies to." },
+	{ .name = "key", .type = DRV_CFG_STRING, .offset = LF(key),
+	  .max = 80, .def_doc = "one bucket for all",
+	  .range_doc = "`label.NAME`",
+	  .doc = "One bucket per value of this task label (for example "
+		 "`label.customer`); a task without the label is not "
+		 "limited." },
+	{ .name = "rate", .type = DRV_CFG_U32, .offset = LF(rate),
+	  .def = "0", .min = 0, .max = 1000000,
+	  .doc = "Tasks started per `per`, fleet-wide (GCRA in Redis); 0 = "
+		 "no rate limit." },
+	{ .name = "per", .type = DRV_CFG_DURATION, .offset = LF(per_ms),
+	  .def = "1s", .min = 1, .max = DAY_MS,
+	  .doc = "The period of `rate`." },
+	{ .name = "burst", .type = DRV_CFG_U32, .offset = LF(burst),
+	  .def = "1", .min = 1, .max = 1000000,
+	  .doc = "Tasks that may start back to back when the bucket is "
+		 "full; 1 spaces every start by per/rate." },
+	{ .name = "concurrency", .type = DRV_CFG_U32,
+	  .offset = LF(concurrency), .def = "0", .min = 0, .max = 100000,
+	  .doc = "Tasks running at once, fleet-wide (per key value); 0 = no "
+		 "cap." },
+};
+const size_t drv_cfg_limit_key_cnt =
+	sizeof(drv_cfg_limit_keys) / sizeof(drv_cfg_limit_keys[0]);
+_Static_assert(sizeof(drv_cfg_limit_keys) / sizeof(drv_cfg_limit_keys[0])
 	       <= DRV_CFG_HANDLER_KEY_MAX, "raise DRV_CFG_HANDLER_KEY_MAX");
 
 static const char *const aggressive_values[] = {

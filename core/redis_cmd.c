@@ -3,10 +3,14 @@
  * include/drover/redis_cmd.h); shared by the files that keep records in
  * Redis.
  */
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "drover/redis.h"
 #include "drover/redis_cmd.h"
+#include "drover/str.h"
 
 drv_err_t drv_redis_cmd(redisContext *c, redisReply **out, char *errstr,
 			size_t errstr_size, const char *fmt, ...)
@@ -31,4 +35,83 @@ drv_err_t drv_redis_cmd(redisContext *c, redisReply **out, char *errstr,
 	else
 		freeReplyObject(r);
 	return DRV_OK;
+}
+
+static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
+
+drv_err_t drv_redis_fail(redisContext *c, redisReply *r, const char *what,
+			 char *errstr, size_t errstr_size)
+{
+	drv_err_t err;
+
+	if (!r)
+		err = drv_error(errstr, errstr_size, drv_redis_err(c),
+				"redis %s: %s", what, c->errstr);
+	else
+		err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+				"redis %s: %s", what,
+				r->type == REDIS_REPLY_ERROR ? r->str :
+				"unexpected reply");
+	freeReplyObject(r);
+	return err;
+}
+
+drv_err_t drv_redis_script_run(redisContext *c, drv_redis_script_t *s,
+			       int nkeys, int argc, const char **argv,
+			       size_t min_elements, const char *what,
+			       redisReply **out, char *errstr,
+			       size_t errstr_size)
+{
+	const char *av[DRV_REDIS_SCRIPT_ARGS + 3];
+	char sha[41], nk[12];
+	redisReply *r;
+
+	if (argc > DRV_REDIS_SCRIPT_ARGS)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "%s: %d arguments (at most %d)", what, argc,
+				 DRV_REDIS_SCRIPT_ARGS);
+	pthread_mutex_lock(&sha_lock);
+	memcpy(sha, s->sha, sizeof(sha));
+	pthread_mutex_unlock(&sha_lock);
+	if (!sha[0]) {
+		r = redisCommand(c, "SCRIPT LOAD %s", s->src);
+		if (!r || r->type != REDIS_REPLY_STRING || r->len != 40)
+			return drv_redis_fail(c, r, "SCRIPT LOAD", errstr,
+					   errstr_size);
+		memcpy(sha, r->str, 40);
+		sha[40] = '\0';
+		freeReplyObject(r);
+		pthread_mutex_lock(&sha_lock);
+		memcpy(s->sha, sha, sizeof(sha));
+		pthread_mutex_unlock(&sha_lock);
+	}
+	drv_fmt(nk, sizeof(nk), "%d", nkeys);
+	av[0] = "EVALSHA";
+	av[1] = sha;
+	av[2] = nk;
+	for (int i = 0; i < argc; i++)
+		av[i + 3] = argv[i];
+	r = redisCommandArgv(c, argc + 3, av, NULL);
+	if (r && r->type == REDIS_REPLY_ERROR &&
+	    !strncmp(r->str, "NOSCRIPT", 8)) {
+		freeReplyObject(r);
+		av[0] = "EVAL";
+		av[1] = s->src;
+		r = redisCommandArgv(c, argc + 3, av, NULL);
+	}
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < min_elements)
+		return drv_redis_fail(c, r, what, errstr, errstr_size);
+	*out = r;
+	return DRV_OK;
+}
+
+int64_t drv_redis_int_at(const redisReply *r, size_t i)
+{
+	if (!r || i >= r->elements)
+		return 0;
+	if (r->element[i]->type == REDIS_REPLY_INTEGER)
+		return r->element[i]->integer;
+	if (r->element[i]->type == REDIS_REPLY_STRING)
+		return strtoll(r->element[i]->str, NULL, 10);
+	return 0;
 }

@@ -111,6 +111,7 @@ extern const ctl_cmd_t ctl_dlq_cmds[];
 extern const ctl_cmd_t ctl_schedule_cmds[];
 extern const ctl_cmd_t ctl_breaker_cmds[];
 extern const ctl_cmd_t ctl_band_cmds[];
+extern const ctl_cmd_t ctl_limit_cmds[];
 extern const ctl_cmd_t ctl_dlq_resubmit_cmds[];
 extern const ctl_cmd_t ctl_dlq_import_cmds[];
 extern const ctl_cmd_t ctl_audit_cmds[];

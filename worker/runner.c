@@ -492,6 +492,7 @@ static void attempt(worker_t *w, job_t *job)
 	const drv_handler_conf_t *h = drv_config_handler(w->cfg, t->handler);
 	drv_result_t res = { 0 };
 	brk_ticket_t bt;
+	lim_ticket_t lt;
 	bool abandoned;
 
 	if (!h) {
@@ -510,8 +511,14 @@ static void attempt(worker_t *w, job_t *job)
 		record(w, job, &res);
 		return;
 	}
-	if (!breakers_admit(w, job, h, &bt))
+	/* limits before the breaker: a half-open probe lease is never taken
+	 * for a task a limit then sends away */
+	if (!limits_admit(w, job, h, &lt))
+		return;  /* over a limit: waits, no attempt used */
+	if (!breakers_admit(w, job, h, &bt)) {
+		limits_release(w, &lt, t->id);
 		return;  /* waits for its breaker, no attempt used */
+	}
 	switch (h->type) {
 	case DRV_HANDLER_EXEC:
 		run_exec(w, job, h, &res);
@@ -536,6 +543,7 @@ static void attempt(worker_t *w, job_t *job)
 		drv_builtin_run(h, t, &res);
 		break;
 	}
+	limits_release(w, &lt, t->id);
 
 	pthread_mutex_lock(&w->lock);
 	abandoned = job->abandon;
@@ -649,6 +657,7 @@ void *runner_main(void *arg)
 	if (thread_redis)
 		redisFree(thread_redis);
 	thread_redis = NULL;
+	limits_thread_end();
 	return NULL;
 }
 

@@ -539,7 +539,7 @@ static bool start(worker_t *w, drv_daemon_t *d)
 	if (!(w->offsets = offsets_new()))
 		return false;
 	if (!runners_open_plugins(w) || !observe_start(w) ||
-	    !breakers_start(w))
+	    !breakers_start(w) || !limits_start(w))
 		return false;
 	if (!(w->state = drv_state_new(w->cfg, &so, err, sizeof(err)))) {
 		drv_log_kv(DRV_LOG_ERROR, "cannot start the task state writer",
@@ -628,6 +628,7 @@ static void stop(worker_t *w)
 	}
 	runners_close_plugins(w);
 	breakers_stop(w);
+	limits_stop(w);
 	free(w->held_parts);
 	intervene_stop(w);
 	drv_claims_destroy(w->claims);

@@ -40,6 +40,7 @@
 #include "drover/httpd.h"
 #include "drover/metrics.h"
 #include "drover/kafka.h"
+#include "drover/limit.h"
 #include "drover/plugin_host.h"
 #include "drover/state.h"
 #include "drover/claim.h"
@@ -211,6 +212,7 @@ typedef struct worker {
 	struct intervene   *iv;          /* operator interventions (cache) */
 	observe_t           obs;
 	struct breakers    *breakers;    /* breakers.c */
+	struct limits      *limits;      /* limits.c */
 	struct bands       *bands;       /* bands.c */
 	struct status      *status;      /* status.c */
 	/* runner threads, atomics (read by status.c) */
@@ -285,6 +287,25 @@ void breakers_record(worker_t *w, const brk_ticket_t *t,
 		     const drv_result_t *res);
 /* Whether the breakers fell back to local ones (Redis unreachable). */
 bool breakers_local(worker_t *w);
+
+/* limits.c: fleet-wide execution limits (drover/limit.h). A ticket holds
+ * the limits a running task was admitted by, to give their concurrency
+ * leases back when it ends. */
+typedef struct lim_ticket {
+	drv_limit_set_t set;   /* cnt 0: nothing to give back */
+} lim_ticket_t;
+bool limits_start(worker_t *w);
+void limits_stop(worker_t *w);
+/* May the job's task run now (runner thread)? If not, the job's step is
+ * STEP_RELEASE with not_before_ms set: it waits on the delay topics, its
+ * attempt not charged. Redis unreachable: admitted. */
+bool limits_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
+		  lim_ticket_t *t);
+/* The run admitted with \p t ended, whatever its outcome (runner
+ * thread). */
+void limits_release(worker_t *w, lim_ticket_t *t, const char *task_id);
+/* A runner thread ends: close its connection. */
+void limits_thread_end(void);
 
 /* park.c: jobs waiting in memory while a breaker's probes decide. Until
  * when (mono ms) may the job park, its breaker's probe leases lasting

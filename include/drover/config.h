@@ -198,6 +198,22 @@ typedef struct drv_breaker_conf {
 	uint32_t half_open_successes; /**< successful probes that close it */
 } drv_breaker_conf_t;
 
+/** One entry of the `limits:` map: a fleet-wide execution limit on the
+ *  tasks of one handler, kept in Redis (include/drover/limit.h). Loaded
+ *  entries are valid: rate or concurrency (or both) is set, the handler
+ *  exists, key is NULL or "label.NAME". */
+typedef struct drv_limit_conf {
+	char    *name;         /**< the map key: metrics and logs */
+	char    *handler;      /**< the handler whose tasks it limits */
+	char    *key;          /**< "label.NAME": one bucket per value of
+				    that label (a task without it is not
+				    limited); NULL = one bucket */
+	uint32_t rate;         /**< tasks started per `per`; 0 = no rate */
+	int64_t  per_ms;       /**< the rate's period */
+	uint32_t burst;        /**< tasks that may start back to back */
+	uint32_t concurrency;  /**< running at once; 0 = no cap */
+} drv_limit_conf_t;
+
 /** What a schedule does when its previous run has not finished yet. */
 typedef enum drv_overlap {
 	DRV_OVERLAP_ALLOW      = 0, /**< fire anyway */
@@ -417,6 +433,9 @@ typedef struct drv_config {
 					   others in file order */
 	size_t breaker_cnt;
 
+	drv_limit_conf_t *limits;      /**< in file order */
+	size_t limit_cnt;
+
 	drv_schedule_conf_t *schedules; /**< in file order */
 	size_t schedule_cnt;
 
@@ -488,6 +507,13 @@ const drv_retry_policy_t *drv_config_policy(const drv_config_t *cfg,
  */
 const drv_breaker_conf_t *drv_config_breaker(const drv_config_t *cfg,
 					     const char *name);
+
+/**
+ * @brief The limit named \p name, or NULL.
+ * @returns a pointer into \p cfg, valid until drv_config_destroy(cfg).
+ */
+const drv_limit_conf_t *drv_config_limit(const drv_config_t *cfg,
+					 const char *name);
 
 /**
  * @brief Write the effective config as YAML to \p out (`droverctl config

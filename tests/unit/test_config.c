@@ -647,7 +647,8 @@ Test(config, error_top_level_not_mapping)
 		"f.yaml:1:1: the top level must be a mapping of sections "
 		"(kafka, redis, log, worker, coordinator, api, api_tokens, "
 		"retry_policies, "
-		"handlers, breakers, schedules, triggers), got a list");
+		"handlers, breakers, limits, schedules, triggers), got a "
+		"list");
 	expect_text_error("kafka: [1]\n", NULL,
 		"f.yaml:1:8: kafka: expected a mapping of keys, got a list");
 }
@@ -2022,6 +2023,85 @@ Test(config, error_breaker_shapes)
 	expect_text_error("breakers:\n  x:\n    mode: sometimes\n", NULL,
 		NULL);
 	expect_text_error("breakers:\n  \"A B\": {}\n", NULL, NULL);
+}
+
+Test(config, limits_from_the_file)
+{
+	static const char yaml[] =
+		"limits:\n"
+		"  billing-api:\n"
+		"    handler: billing\n"
+		"    rate: 50\n"
+		"    per: 1s\n"
+		"    burst: 10\n"
+		"  per-customer:\n"
+		"    handler: billing\n"
+		"    key: label.customer\n"
+		"    concurrency: 3\n"
+		"handlers:\n"
+		"  billing:\n"
+		"    type: noop\n";
+	drv_config_t *cfg = NULL, *back = NULL;
+	const drv_limit_conf_t *l;
+	char err[512] = "", *text;
+
+	cr_assert_eq(load_text(yaml, NULL, &cfg, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(cfg->limit_cnt, 2);
+	l = drv_config_limit(cfg, "billing-api");
+	cr_assert_not_null(l);
+	cr_assert_str_eq(l->handler, "billing");
+	cr_assert_null(l->key);
+	cr_assert_eq(l->rate, 50);
+	cr_assert_eq(l->per_ms, 1000);
+	cr_assert_eq(l->burst, 10);
+	cr_assert_eq(l->concurrency, 0);
+	l = drv_config_limit(cfg, "per-customer");
+	cr_assert_str_eq(l->key, "label.customer");
+	cr_assert_eq(l->concurrency, 3);
+	cr_assert_eq(l->rate, 0);
+	cr_assert_eq(l->burst, 1, "default burst");
+	cr_assert_null(drv_config_limit(cfg, "nope"));
+
+	text = dump(cfg);
+	cr_assert_eq(load_text(text, NULL, &back, err, sizeof(err)), DRV_OK,
+		     "%s\n%s", err, text);
+	cr_assert_eq(back->limit_cnt, 2);
+	cr_assert_eq(back->limits[0].burst, 10);
+	cr_assert_str_eq(back->limits[1].key, "label.customer");
+	free(text);
+	drv_config_destroy(back);
+	drv_config_destroy(cfg);
+}
+
+Test(config, error_limit_shapes)
+{
+	static const char h[] = "handlers:\n  billing:\n    type: noop\n";
+	char text[512];
+
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    handler: bill\n"
+		"    rate: 5\n", h);
+	expect_text_error(text, NULL, "f.yaml:6:14: limits.x.handler: "
+		"unknown handler 'bill' (did you mean 'billing'?)");
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    handler: billing\n",
+		h);
+	expect_text_error(text, NULL, "f.yaml:5:3: limits.x: a limit needs a "
+		"rate, a concurrency or both");
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    rate: 5\n", h);
+	expect_text_error(text, NULL, "f.yaml:5:3: limits.x.handler: a limit "
+		"needs the handler it applies to");
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    handler: billing\n"
+		"    concurrency: 2\n    key: customer\n", h);
+	expect_text_error(text, NULL, "f.yaml:8:10: limits.x.key: expected "
+		"label.NAME (NAME 1 to 64 of a-z 0-9 _ . -), got 'customer'");
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    handler: billing\n"
+		"    rate: 5\n    burst: 0\n", h);
+	expect_text_error(text, NULL, NULL);
+	drv_fmt(text, sizeof(text), "%slimits:\n  x:\n    handler: billing\n"
+		"    rate: 5\n    rat: 3\n", h);
+	expect_text_error(text, NULL, "f.yaml:8:5: unknown key "
+		"'limits.x.rat' (did you mean 'limits.x.rate'?)");
+	expect_text_error("limits:\n  \"A B\": {rate: 1}\n", NULL, NULL);
 }
 
 /* Priority bands: the defaults, moved bounds, and bounds that leave the

@@ -1,0 +1,321 @@
+/*
+ * limit.c — fleet-wide execution limits in Redis (include/drover/limit.h):
+ * which limits match a task, the admission script (GCRA rate and
+ * concurrency leases, check all then take all, clocked by Redis TIME), the
+ * release script and the JSON view the API and droverctl share. Scripts
+ * run with EVALSHA and fall back to EVAL when Redis answers NOSCRIPT.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/clock.h"
+#include "drover/limit.h"
+#include "drover/redis.h"
+#include "drover/redis_cmd.h"
+#include "drover/str.h"
+
+/* KEYS: per limit, its rate key, lease key and queue key. ARGV[1] count,
+ * ARGV[2] task id, ARGV[3] lease ms, ARGV[4] the wait (ms) the caller
+ * would rather spend in place, then per limit: emission interval (us, 0 =
+ * no rate), burst, concurrency (0 = no cap), busy retry ms. Reply
+ * {1, 0, 0, 0} admitted or {0, wait_ms, index, in_place} refused.
+ *
+ * First every concurrency cap: one full refuses and takes nothing. Then
+ * every rate (strict GCRA: admissions are never closer than the limit
+ * allows). A task over a rate by at most ARGV[4] is told to wait that
+ * long in place; one over it by more is given the next free slot of the
+ * limit's queue (a second arrival time, one interval per task sent away)
+ * so the refused do not all come back at once. Only when nothing refused
+ * is anything taken. */
+static const char acquire_lua[] =
+"pcall(redis.replicate_commands)\n"
+"local t = redis.call('TIME')\n"
+"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+"local now_ms = math.floor(now / 1000)\n"
+"local n, id, lease = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])\n"
+"local in_place = tonumber(ARGV[4]) * 1000\n"
+"local wait, who, held, tats, over = 0, 0, {}, {}, {}\n"
+"for i = 1, n do\n"
+"  local ck = KEYS[3 * i - 1]\n"
+"  local c, busy = tonumber(ARGV[4 * i + 3]), tonumber(ARGV[4 * i + 4])\n"
+"  if c > 0 then\n"
+"    redis.call('ZREMRANGEBYSCORE', ck, '-inf', now_ms)\n"
+"    held[i] = redis.call('ZSCORE', ck, id)\n"
+"    if not held[i] and redis.call('ZCARD', ck) >= c and busy > wait then\n"
+"      wait = busy; who = i\n"
+"    end\n"
+"  end\n"
+"end\n"
+"if wait > 0 then return {0, wait, who - 1, 0} end\n"
+"local most = 0\n"
+"for i = 1, n do\n"
+"  local rk = KEYS[3 * i - 2]\n"
+"  local T, b = tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2])\n"
+"  if T > 0 and not held[i] then\n"
+"    local tat = tonumber(redis.call('GET', rk) or 0)\n"
+"    if tat < now then tat = now end\n"
+"    local allow = tat + T - T * b\n"
+"    tats[i] = tat + T\n"
+"    if allow > now then\n"
+"      over[i] = allow\n"
+"      if allow - now > most then most = allow - now; who = i end\n"
+"    end\n"
+"  end\n"
+"end\n"
+"if most > 0 and most <= in_place then\n"
+"  return {0, math.ceil(most / 1000), who - 1, 1}\n"
+"end\n"
+"if most > 0 then\n"
+"  for i = 1, n do\n"
+"    if over[i] then\n"
+"      local qk, T = KEYS[3 * i], tonumber(ARGV[4 * i + 1])\n"
+"      local slot = tonumber(redis.call('GET', qk) or 0)\n"
+"      if slot < over[i] then slot = over[i] end\n"
+"      redis.call('SET', qk, string.format('%.0f', slot + T), 'PX', "
+	"math.ceil((slot + T - now) / 1000) + 1000)\n"
+"      if slot - now > wait then wait = slot - now; who = i end\n"
+"    end\n"
+"  end\n"
+"  return {0, math.ceil(wait / 1000), who - 1, 0}\n"
+"end\n"
+"for i = 1, n do\n"
+"  if tats[i] then\n"
+"    redis.call('SET', KEYS[3 * i - 2], string.format('%.0f', tats[i]), "
+	"'PX', math.ceil((tats[i] - now) / 1000) + 1000)\n"
+"  end\n"
+"  if tonumber(ARGV[4 * i + 3]) > 0 and not held[i] then\n"
+"    redis.call('ZADD', KEYS[3 * i - 1], now_ms + lease, id)\n"
+"    redis.call('PEXPIRE', KEYS[3 * i - 1], lease + 1000)\n"
+"  end\n"
+"end\n"
+"return {1, 0, 0, 0}\n";
+
+/* KEYS: the lease sets; ARGV[1] the task id. */
+static const char release_lua[] =
+"for i = 1, #KEYS do redis.call('ZREM', KEYS[i], ARGV[1]) end\n"
+"return {1, 0, 0}\n";
+
+static drv_redis_script_t acquire_script =
+	DRV_REDIS_SCRIPT_INIT(acquire_lua);
+static drv_redis_script_t release_script =
+	DRV_REDIS_SCRIPT_INIT(release_lua);
+
+#define int_at drv_redis_int_at
+
+/* keys and values of one admission */
+#define ARGV_MAX (3 * DRV_LIMIT_MATCH_MAX + 4 + 4 * DRV_LIMIT_MATCH_MAX)
+_Static_assert(ARGV_MAX <= DRV_REDIS_SCRIPT_ARGS, "raise DRV_REDIS_SCRIPT_ARGS");
+
+size_t drv_limit_match(const drv_config_t *cfg, const drv_task_t *t,
+		       drv_limit_set_t *out)
+{
+	out->cnt = 0;
+	for (size_t i = 0; i < cfg->limit_cnt &&
+	     out->cnt < DRV_LIMIT_MATCH_MAX; i++) {
+		const drv_limit_conf_t *l = &cfg->limits[i];
+		const char *v = "";
+
+		if (strcmp(l->handler, t->handler))
+			continue;
+		if (l->key && !(v = drv_task_label(t, l->key + 6)))
+			continue;
+		out->conf[out->cnt] = l;
+		out->value[out->cnt++] = v;
+	}
+	return out->cnt;
+}
+
+int64_t drv_limit_lease_ms(const drv_config_t *cfg,
+			   const drv_handler_conf_t *h)
+{
+	int64_t run = h && h->timeout_ms ? h->timeout_ms :
+		      cfg->worker.default_timeout_ms;
+
+	return (run > 0 ? run : 3600000) + DRV_LIMIT_LEASE_MARGIN_MS;
+}
+
+/* The keys of limit \p l for value \p v: rate, leases, reservations
+ * (\p qk may be NULL). */
+static void keys_for(const drv_config_t *cfg, const drv_limit_conf_t *l,
+		     const char *v, char *rk, char *ck, char *qk, size_t size)
+{
+	drv_fmt(rk, size, "%slimit:%s:%s", cfg->redis.key_prefix, l->name, v);
+	drv_fmt(ck, size, "%s:c", rk);
+	if (qk)
+		drv_fmt(qk, size, "%s:q", rk);
+}
+
+/* Microseconds between two starts of a rate limit; 0 = no rate. */
+static double interval_us(const drv_limit_conf_t *l)
+{
+	return l->rate ? (double)l->per_ms * 1000.0 / l->rate : 0;
+}
+
+drv_err_t drv_limit_acquire(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_set_t *set, const char *task_id,
+			    int64_t lease_ms, int64_t in_place_ms,
+			    bool *admitted, int64_t *retry_ms,
+			    bool *wait_in_place, size_t *refused_by,
+			    char *errstr, size_t errstr_size)
+{
+	char keys[3 * DRV_LIMIT_MATCH_MAX][512];
+	char num[4 + 4 * DRV_LIMIT_MATCH_MAX][32];
+	const char *argv[ARGV_MAX];
+	size_t n = set->cnt < DRV_LIMIT_MATCH_MAX ? set->cnt :
+		   DRV_LIMIT_MATCH_MAX;
+	int argc = 0;
+	redisReply *r = NULL;
+	drv_err_t err;
+
+	if (!n) {
+		*admitted = true;
+		*retry_ms = 0;
+		if (wait_in_place)
+			*wait_in_place = false;
+		return DRV_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		keys_for(cfg, set->conf[i], set->value[i], keys[3 * i],
+			 keys[3 * i + 1], keys[3 * i + 2], sizeof(keys[0]));
+		for (int k = 0; k < 3; k++)
+			argv[argc++] = keys[3 * i + k];
+	}
+	drv_fmt(num[0], 32, "%zu", n);
+	drv_fmt(num[2], 32, "%lld", (long long)lease_ms);
+	argv[argc++] = num[0];
+	argv[argc++] = task_id;
+	argv[argc++] = num[2];
+	drv_fmt(num[3], 32, "%lld", (long long)(in_place_ms > 0 ?
+						in_place_ms : 0));
+	argv[argc++] = num[3];
+	for (size_t i = 0; i < n; i++) {
+		const drv_limit_conf_t *l = set->conf[i];
+		char *p = num[4 + 4 * i];
+
+		drv_fmt(p, 32, "%.3f", interval_us(l));
+		drv_fmt(p + 32, 32, "%u", l->burst ? l->burst : 1);
+		drv_fmt(p + 64, 32, "%u", l->concurrency);
+		drv_fmt(p + 96, 32, "%d", DRV_LIMIT_BUSY_RETRY_MS);
+		for (int k = 0; k < 4; k++)
+			argv[argc++] = p + 32 * k;
+	}
+	if ((err = drv_redis_script_run(c, &acquire_script, (int)(3 * n), argc,
+					argv, 3, "limit script", &r, errstr,
+					errstr_size)))
+		return err;
+	*admitted = int_at(r, 0) == 1;
+	*retry_ms = *admitted ? 0 : int_at(r, 1) < 1 ? 1 : int_at(r, 1);
+	if (wait_in_place)
+		*wait_in_place = !*admitted && int_at(r, 3) == 1;
+	if (refused_by) {
+		int64_t who = int_at(r, 2);
+
+		*refused_by = who >= 0 && (size_t)who < n ? (size_t)who : 0;
+	}
+	freeReplyObject(r);
+	return DRV_OK;
+}
+
+drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_set_t *set, const char *task_id,
+			    char *errstr, size_t errstr_size)
+{
+	char keys[DRV_LIMIT_MATCH_MAX][512], rk[512];
+	const char *argv[DRV_LIMIT_MATCH_MAX + 1];
+	int nk = 0;
+	redisReply *r = NULL;
+	drv_err_t err;
+
+	for (size_t i = 0; i < set->cnt && i < DRV_LIMIT_MATCH_MAX; i++) {
+		if (!set->conf[i]->concurrency)
+			continue;
+		keys_for(cfg, set->conf[i], set->value[i], rk, keys[nk], NULL,
+			 sizeof(rk));
+		argv[nk] = keys[nk];
+		nk++;
+	}
+	if (!nk)
+		return DRV_OK;
+	argv[nk] = task_id;
+	if ((err = drv_redis_script_run(c, &release_script, nk, nk + 1, argv,
+					1, "limit script", &r, errstr,
+					errstr_size)))
+		return err;
+	freeReplyObject(r);
+	return DRV_OK;
+}
+
+/* The state of an unkeyed limit: leases held and the next start. */
+static drv_err_t read_state(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_conf_t *l, json_t *o,
+			    char *errstr, size_t errstr_size)
+{
+	char rk[512], ck[512], now[32];
+	redisReply *r = NULL;
+	int64_t now_ms = drv_now_ms();
+	drv_err_t err;
+
+	keys_for(cfg, l, "", rk, ck, NULL, sizeof(rk));
+	if (l->concurrency) {
+		drv_fmt(now, sizeof(now), "(%lld", (long long)now_ms);
+		if ((err = drv_redis_cmd(c, &r, errstr, errstr_size,
+					 "ZCOUNT %s %s +inf", ck, now)))
+			return err;
+		json_object_set_new(o, "running", json_integer(
+			r->type == REDIS_REPLY_INTEGER ? r->integer : 0));
+		freeReplyObject(r);
+	}
+	if (l->rate) {
+		int64_t tat_ms, next;
+
+		if ((err = drv_redis_cmd(c, &r, errstr, errstr_size, "GET %s",
+					 rk)))
+			return err;
+		tat_ms = r->type == REDIS_REPLY_STRING ?
+			 strtoll(r->str, NULL, 10) / 1000 : 0;
+		freeReplyObject(r);
+		next = (int64_t)(tat_ms - interval_us(l) / 1000.0 *
+					((l->burst ? l->burst : 1) - 1));
+		json_object_set_new(o, "next_start_ms",
+				    json_integer(next > now_ms ? next : 0));
+	}
+	return DRV_OK;
+}
+
+drv_err_t drv_limit_list(redisContext *c, const drv_config_t *cfg,
+			 json_t **out, char *errstr, size_t errstr_size)
+{
+	json_t *arr = json_array(), *root = json_object();
+	drv_err_t err;
+
+	if (!arr || !root || json_object_set_new(root, "limits", arr)) {
+		json_decref(root);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
+	for (size_t i = 0; i < cfg->limit_cnt; i++) {
+		const drv_limit_conf_t *l = &cfg->limits[i];
+		json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}",
+				      "name", l->name, "handler", l->handler,
+				      "key", l->key ? json_string(l->key) :
+				      json_null(),
+				      "rate", (json_int_t)l->rate,
+				      "per_ms", (json_int_t)l->per_ms,
+				      "burst", (json_int_t)l->burst,
+				      "concurrency",
+				      (json_int_t)l->concurrency);
+
+		if (!o || json_array_append_new(arr, o)) {
+			json_decref(root);
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+		}
+		if (c && !l->key &&
+		    (err = read_state(c, cfg, l, o, errstr, errstr_size))) {
+			json_decref(root);
+			return err;
+		}
+	}
+	*out = root;
+	return DRV_OK;
+}

@@ -1,0 +1,127 @@
+/*
+ * drover — fleet-wide execution limits (`limits:`), kept in Redis so every
+ * worker shares them: a rate (GCRA) and/or a concurrency cap per handler,
+ * optionally one bucket per value of a task label. One Lua script admits a
+ * task against every limit that matches it at once (check all, then take
+ * all, clocked by Redis TIME); a second one gives its concurrency leases
+ * back when the task ends. docs/limits.md tells the whole story.
+ *
+ * Keys (prefix redis.key_prefix, "drover:" by default):
+ *   drover:limit:NAME:VALUE     string: the GCRA theoretical arrival time
+ *                               (microseconds of Redis TIME), with a TTL
+ *   drover:limit:NAME:VALUE:c   sorted set of leases: task id -> expiry
+ *                               (ms); expired leases are dropped by the
+ *                               admission script
+ *   drover:limit:NAME:VALUE:q   string: the next free slot (us) of the
+ *                               queue of tasks sent away by the rate
+ * VALUE is the task's label value for a keyed limit, "" otherwise.
+ */
+#ifndef DROVER_LIMIT_H
+#define DROVER_LIMIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "drover/config.h"
+#include "drover/error.h"
+#include "drover/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most limits one task is checked against in one admission. */
+#define DRV_LIMIT_MATCH_MAX 8
+
+/** Added to a handler's timeout for the length of a concurrency lease, so
+ *  a lease outlives the run it covers but not a killed worker by long. */
+#define DRV_LIMIT_LEASE_MARGIN_MS 30000
+
+/** Retry hint when a concurrency cap is full (a slot frees when a task
+ *  ends, which the script cannot know). */
+#define DRV_LIMIT_BUSY_RETRY_MS 1000
+
+/** The limits of one task (what drv_limit_match() found). Pointers into
+ *  the config and the task; valid while both are. */
+typedef struct drv_limit_set {
+	const drv_limit_conf_t *conf[DRV_LIMIT_MATCH_MAX];
+	const char *value[DRV_LIMIT_MATCH_MAX];  /**< label value, "" when
+						      the limit has no key */
+	size_t cnt;
+} drv_limit_set_t;
+
+/**
+ * @brief The limits of \p cfg that apply to task \p t: its handler's,
+ *        those with a key only when the task has that label. Nothing is
+ *        allocated; \p out points into \p cfg and \p t.
+ * @returns the count (also out->cnt); 0: the task is not limited.
+ */
+size_t drv_limit_match(const drv_config_t *cfg, const drv_task_t *t,
+		       drv_limit_set_t *out);
+
+/**
+ * @brief The concurrency lease length for tasks of \p h: its timeout (or
+ *        worker.default_timeout, or 1 h when neither is set) plus
+ *        DRV_LIMIT_LEASE_MARGIN_MS.
+ */
+int64_t drv_limit_lease_ms(const drv_config_t *cfg,
+			   const drv_handler_conf_t *h);
+
+/**
+ * @brief Admit task \p task_id against every limit of \p set in one
+ *        script: all are checked, then, only if all pass, a rate token is
+ *        taken from each rate and a lease of \p lease_ms from each
+ *        concurrency (a task refused by one limit takes nothing from the
+ *        others). A task already holding a lease (redelivered) keeps it.
+ *        A task over a rate by at most \p in_place_ms is told to wait in
+ *        place (\p wait_in_place) and ask again; one over it by more takes
+ *        the next slot of the limit's queue and is told to come back then.
+ * @param admitted   out: true when the task may run now.
+ * @param retry_ms   out: when refused, how long to wait before asking again
+ *                   (ms, >= 1); 0 when admitted.
+ * @param wait_in_place out: the wait is at most \p in_place_ms (no queue
+ *                   slot was taken); may be NULL.
+ * @param refused_by out: when refused, the index in \p set of the limit
+ *                   that asked the longest wait; may be NULL.
+ * @returns DRV_OK, or a Redis error (DRV_ERR_REDIS, DRV_ERR_IO...) with
+ *          errstr; then nothing is known and the outputs are untouched.
+ *          \p c stays the caller's.
+ */
+drv_err_t drv_limit_acquire(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_set_t *set, const char *task_id,
+			    int64_t lease_ms, int64_t in_place_ms,
+			    bool *admitted, int64_t *retry_ms,
+			    bool *wait_in_place, size_t *refused_by,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Give back the concurrency leases \p task_id holds in the limits
+ *        of \p set (a no-op for rate-only limits and leases not held).
+ * @returns DRV_OK or a Redis error with errstr (the leases then lapse on
+ *          their own).
+ */
+drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_set_t *set, const char *task_id,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Every limit of \p cfg as JSON (`GET /api/v1/limits`,
+ *        `droverctl limit list --json`): {"limits": [{name, handler, key,
+ *        rate, per_ms, burst, concurrency, running?, next_start_ms?}]}.
+ *        The state (running: leases held now; next_start_ms: when the
+ *        next task may start, 0 = now) is read from Redis for limits
+ *        without a key when \p c is not NULL.
+ * @param out  receives a new reference the caller releases (json_decref).
+ * @returns DRV_OK, DRV_ERR_NOMEM, or a Redis error with errstr.
+ */
+drv_err_t drv_limit_list(redisContext *c, const drv_config_t *cfg,
+			 json_t **out, char *errstr, size_t errstr_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DROVER_LIMIT_H */
