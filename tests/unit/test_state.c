@@ -22,6 +22,7 @@
 #include "drover/config.h"
 #include "drover/state.h"
 #include "drover/str.h"
+#include "time_scale.h"
 
 /* A config from \p yaml; asserts it loads. */
 static drv_config_t *config(const char *yaml)
@@ -486,18 +487,6 @@ Test(state, never_behind_while_redis_is_down)
 /* ---------------------------------------------------------------- */
 /* Redis unreachable or unresponsive                                 */
 /* ---------------------------------------------------------------- */
-
-/* Time bounds in these tests tell "never waits on Redis" from "waited for a
- * connect timeout". Under valgrind on a loaded machine everything is
- * slower: scripts/test sets DROVER_TEST_TIME_SCALE to stretch the bounds and
- * the timeouts they are measured against alike. */
-static int64_t scaled(int64_t ms)
-{
-	const char *f = getenv("DROVER_TEST_TIME_SCALE");
-	int64_t k = f ? atoll(f) : 1;
-
-	return ms * (k > 0 ? k : 1);
-}
 
 Test(state, unreachable_redis_never_blocks)
 {
