@@ -261,6 +261,9 @@ Test(state, records_history_and_ttl, .timeout = 60)
 		     DRV_STATE_ERROR_MAX);
 	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", id), 3);
 
+	/* Redis may answer the test before the writer has read its reply
+	 * and counted the records */
+	cr_assert(wait_flushed(st, 5000));
 	drv_state_stats(st, &s);
 	cr_assert_eq(s.written, 5);
 	cr_assert_eq(s.dropped, 0);
