@@ -328,7 +328,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		park_release(w, parts);  /* and those parked meanwhile */
 		usleep(10 * 1000);
 	}
-	commit_sync(rk, which);
+	/* While closing (rd_kafka_consumer_close() in stop()), shutdown has
+	 * committed already and the close commits what is stored since: a
+	 * synchronous commit from here can wait forever (test 0011 caught a
+	 * worker stuck in it after an ILLEGAL_GENERATION). */
+	if (!w->closing)
+		commit_sync(rk, which);
 	for (int i = 0; i < parts->cnt; i++)
 		offsets_forget(w->offsets, parts->elems[i].topic,
 			       parts->elems[i].partition);
@@ -613,6 +618,7 @@ static void stop(worker_t *w)
 		rd_kafka_queue_destroy(w->consumer_q);
 	if (w->delay_q)
 		rd_kafka_queue_destroy(w->delay_q);
+	w->closing = true;
 	if (w->consumer) {
 		rd_kafka_consumer_close(w->consumer);
 		bands_stop(w);

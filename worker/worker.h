@@ -194,6 +194,7 @@ typedef struct worker {
 					    not yet on todo (main) */
 	size_t              hand_cnt;
 	bool                state_waiting; /* state_behind() last said so */
+	bool                closing;     /* stop() closes the consumers */
 
 	pthread_mutex_t     lock;
 	pthread_cond_t      work_cond;
