@@ -14,19 +14,23 @@
 #include "drover/redis_cmd.h"
 #include "drover/str.h"
 
-/* KEYS: per limit, its rate key, lease key and queue key. ARGV[1] count,
- * ARGV[2] task id, ARGV[3] lease ms, ARGV[4] the wait (ms) the caller
- * would rather spend in place, then per limit: emission interval (us, 0 =
- * no rate), burst, concurrency (0 = no cap), busy retry ms. Reply
- * {1, 0, 0, 0} admitted or {0, wait_ms, index, in_place} refused.
+/* KEYS: per limit, its rate key, lease key, reservation key and start
+ * key. ARGV[1] count, ARGV[2] task id, ARGV[3] lease ms, ARGV[4] the wait
+ * (ms) the caller would rather spend in place, then per limit: emission
+ * interval (us, 0 = no rate), burst, concurrency (0 = no cap), busy retry
+ * ms. Reply {1, 0, 0, 0} admitted or {0, wait_ms, index, in_place}
+ * refused.
  *
  * First every concurrency cap: one full refuses and takes nothing. Then
- * every rate (strict GCRA: admissions are never closer than the limit
- * allows). A task over a rate by at most ARGV[4] is told to wait that
- * long in place; one over it by more is given the next free slot of the
- * limit's queue (a second arrival time, one interval per task sent away)
- * so the refused do not all come back at once. Only when nothing refused
- * is anything taken. */
+ * every rate, as two GCRAs. The schedule (rate key) plans into the future:
+ * a task over it is given the next start as a reservation and comes back
+ * for it, so the refused come back one interval apart, in order, each to a
+ * start kept for it. The starts (start key) are what happened: a GCRA
+ * over them, with half an interval more tolerance, spaces again tasks that
+ * come back late together, so no window admits more than rate + burst,
+ * while the small lateness of each start does not add up. Only when nothing refuses is
+ * anything but a reservation taken, and a refusal reserves only where the
+ * schedule refused. */
 static const char acquire_lua[] =
 "pcall(redis.replicate_commands)\n"
 "local t = redis.call('TIME')\n"
@@ -34,9 +38,14 @@ static const char acquire_lua[] =
 "local now_ms = math.floor(now / 1000)\n"
 "local n, id, lease = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])\n"
 "local in_place = tonumber(ARGV[4]) * 1000\n"
-"local wait, who, held, tats, over = 0, 0, {}, {}, {}\n"
+"local wait, who, held, plan, tat, resv, last = 0, 0, {}, {}, {}, {}, {}\n"
+"local function num(k) return tonumber(redis.call('GET', k) or 0) end\n"
+"local function put(k, v)\n"
+"  redis.call('SET', k, string.format('%.0f', v), 'PX', "
+	"math.ceil((v - now) / 1000) + 1000)\n"
+"end\n"
 "for i = 1, n do\n"
-"  local ck = KEYS[3 * i - 1]\n"
+"  local ck = KEYS[4 * i - 2]\n"
 "  local c, busy = tonumber(ARGV[4 * i + 3]), tonumber(ARGV[4 * i + 4])\n"
 "  if c > 0 then\n"
 "    redis.call('ZREMRANGEBYSCORE', ck, '-inf', now_ms)\n"
@@ -47,45 +56,44 @@ static const char acquire_lua[] =
 "  end\n"
 "end\n"
 "if wait > 0 then return {0, wait, who - 1, 0} end\n"
-"local most = 0\n"
 "for i = 1, n do\n"
-"  local rk = KEYS[3 * i - 2]\n"
 "  local T, b = tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2])\n"
 "  if T > 0 and not held[i] then\n"
-"    local tat = tonumber(redis.call('GET', rk) or 0)\n"
-"    if tat < now then tat = now end\n"
-"    local allow = tat + T - T * b\n"
-"    tats[i] = tat + T\n"
-"    if allow > now then\n"
-"      over[i] = allow\n"
-"      if allow - now > most then most = allow - now; who = i end\n"
+"    local r = redis.call('ZSCORE', KEYS[4 * i - 1], id)\n"
+"    if r then\n"
+"      resv[i] = true; plan[i] = tonumber(r)\n"
+"    else\n"
+"      tat[i] = math.max(num(KEYS[4 * i - 3]), now)\n"
+"      plan[i] = tat[i] + T - T * b\n"
 "    end\n"
+"    last[i] = math.max(num(KEYS[4 * i]), now)\n"
+"    local s = math.max(plan[i], last[i] + T / 2 - T * b)\n"
+"    if s - now > wait then wait = s - now; who = i end\n"
 "  end\n"
-"end\n"
-"if most > 0 and most <= in_place then\n"
-"  return {0, math.ceil(most / 1000), who - 1, 1}\n"
-"end\n"
-"if most > 0 then\n"
-"  for i = 1, n do\n"
-"    if over[i] then\n"
-"      local qk, T = KEYS[3 * i], tonumber(ARGV[4 * i + 1])\n"
-"      local slot = tonumber(redis.call('GET', qk) or 0)\n"
-"      if slot < over[i] then slot = over[i] end\n"
-"      redis.call('SET', qk, string.format('%.0f', slot + T), 'PX', "
-	"math.ceil((slot + T - now) / 1000) + 1000)\n"
-"      if slot - now > wait then wait = slot - now; who = i end\n"
-"    end\n"
-"  end\n"
-"  return {0, math.ceil(wait / 1000), who - 1, 0}\n"
 "end\n"
 "for i = 1, n do\n"
-"  if tats[i] then\n"
-"    redis.call('SET', KEYS[3 * i - 2], string.format('%.0f', tats[i]), "
-	"'PX', math.ceil((tats[i] - now) / 1000) + 1000)\n"
+"  local T = tonumber(ARGV[4 * i + 1])\n"
+"  if tat[i] and (wait == 0 or plan[i] > now) then\n"
+"    put(KEYS[4 * i - 3], tat[i] + T)\n"
 "  end\n"
+"  if tat[i] and wait > 0 and plan[i] > now then\n"
+"    local qk = KEYS[4 * i - 1]\n"
+"    redis.call('ZREMRANGEBYSCORE', qk, '-inf', now - 60000000)\n"
+"    redis.call('ZADD', qk, string.format('%.0f', plan[i]), id)\n"
+"    redis.call('PEXPIRE', qk, math.ceil((plan[i] - now) / 1000) + 60000)\n"
+"  end\n"
+"  if last[i] and wait == 0 then\n"
+"    put(KEYS[4 * i], last[i] + T)\n"
+"    if resv[i] then redis.call('ZREM', KEYS[4 * i - 1], id) end\n"
+"  end\n"
+"end\n"
+"if wait > 0 then\n"
+"  return {0, math.ceil(wait / 1000), who - 1, wait <= in_place and 1 or 0}\n"
+"end\n"
+"for i = 1, n do\n"
 "  if tonumber(ARGV[4 * i + 3]) > 0 and not held[i] then\n"
-"    redis.call('ZADD', KEYS[3 * i - 1], now_ms + lease, id)\n"
-"    redis.call('PEXPIRE', KEYS[3 * i - 1], lease + 1000)\n"
+"    redis.call('ZADD', KEYS[4 * i - 2], now_ms + lease, id)\n"
+"    redis.call('PEXPIRE', KEYS[4 * i - 2], lease + 1000)\n"
 "  end\n"
 "end\n"
 "return {1, 0, 0, 0}\n";
@@ -103,7 +111,8 @@ static drv_redis_script_t release_script =
 #define int_at drv_redis_int_at
 
 /* keys and values of one admission */
-#define ARGV_MAX (3 * DRV_LIMIT_MATCH_MAX + 4 + 4 * DRV_LIMIT_MATCH_MAX)
+#define KEYS_PER 4  /* rate, leases, reservations, starts */
+#define ARGV_MAX (KEYS_PER * DRV_LIMIT_MATCH_MAX + 4 + 4 * DRV_LIMIT_MATCH_MAX)
 _Static_assert(ARGV_MAX <= DRV_REDIS_SCRIPT_ARGS, "raise DRV_REDIS_SCRIPT_ARGS");
 
 size_t drv_limit_match(const drv_config_t *cfg, const drv_task_t *t,
@@ -134,15 +143,16 @@ int64_t drv_limit_lease_ms(const drv_config_t *cfg,
 	return (run > 0 ? run : 3600000) + DRV_LIMIT_LEASE_MARGIN_MS;
 }
 
-/* The keys of limit \p l for value \p v: rate, leases, reservations
- * (\p qk may be NULL). */
+/* The KEYS_PER keys of limit \p l for value \p v: schedule (the GCRA's
+ * theoretical arrival time), leases, reservations, starts. */
 static void keys_for(const drv_config_t *cfg, const drv_limit_conf_t *l,
-		     const char *v, char *rk, char *ck, char *qk, size_t size)
+		     const char *v, char k[KEYS_PER][512])
 {
-	drv_fmt(rk, size, "%slimit:%s:%s", cfg->redis.key_prefix, l->name, v);
-	drv_fmt(ck, size, "%s:c", rk);
-	if (qk)
-		drv_fmt(qk, size, "%s:q", rk);
+	static const char *const suffix[KEYS_PER] = { "", ":c", ":r", ":s" };
+
+	for (int i = 0; i < KEYS_PER; i++)
+		drv_fmt(k[i], 512, "%slimit:%s:%s%s", cfg->redis.key_prefix,
+			l->name, v, suffix[i]);
 }
 
 /* Microseconds between two starts of a rate limit; 0 = no rate. */
@@ -158,7 +168,7 @@ drv_err_t drv_limit_acquire(redisContext *c, const drv_config_t *cfg,
 			    bool *wait_in_place, size_t *refused_by,
 			    char *errstr, size_t errstr_size)
 {
-	char keys[3 * DRV_LIMIT_MATCH_MAX][512];
+	char keys[DRV_LIMIT_MATCH_MAX][KEYS_PER][512];
 	char num[4 + 4 * DRV_LIMIT_MATCH_MAX][32];
 	const char *argv[ARGV_MAX];
 	size_t n = set->cnt < DRV_LIMIT_MATCH_MAX ? set->cnt :
@@ -175,10 +185,9 @@ drv_err_t drv_limit_acquire(redisContext *c, const drv_config_t *cfg,
 		return DRV_OK;
 	}
 	for (size_t i = 0; i < n; i++) {
-		keys_for(cfg, set->conf[i], set->value[i], keys[3 * i],
-			 keys[3 * i + 1], keys[3 * i + 2], sizeof(keys[0]));
-		for (int k = 0; k < 3; k++)
-			argv[argc++] = keys[3 * i + k];
+		keys_for(cfg, set->conf[i], set->value[i], keys[i]);
+		for (int k = 0; k < KEYS_PER; k++)
+			argv[argc++] = keys[i][k];
 	}
 	drv_fmt(num[0], 32, "%zu", n);
 	drv_fmt(num[2], 32, "%lld", (long long)lease_ms);
@@ -199,7 +208,7 @@ drv_err_t drv_limit_acquire(redisContext *c, const drv_config_t *cfg,
 		for (int k = 0; k < 4; k++)
 			argv[argc++] = p + 32 * k;
 	}
-	if ((err = drv_redis_script_run(c, &acquire_script, (int)(3 * n), argc,
+	if ((err = drv_redis_script_run(c, &acquire_script, (int)(KEYS_PER * n), argc,
 					argv, 3, "limit script", &r, errstr,
 					errstr_size)))
 		return err;
@@ -220,7 +229,7 @@ drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
 			    const drv_limit_set_t *set, const char *task_id,
 			    char *errstr, size_t errstr_size)
 {
-	char keys[DRV_LIMIT_MATCH_MAX][512], rk[512];
+	char keys[DRV_LIMIT_MATCH_MAX][KEYS_PER][512];
 	const char *argv[DRV_LIMIT_MATCH_MAX + 1];
 	int nk = 0;
 	redisReply *r = NULL;
@@ -229,9 +238,8 @@ drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
 	for (size_t i = 0; i < set->cnt && i < DRV_LIMIT_MATCH_MAX; i++) {
 		if (!set->conf[i]->concurrency)
 			continue;
-		keys_for(cfg, set->conf[i], set->value[i], rk, keys[nk], NULL,
-			 sizeof(rk));
-		argv[nk] = keys[nk];
+		keys_for(cfg, set->conf[i], set->value[i], keys[nk]);
+		argv[nk] = keys[nk][1];
 		nk++;
 	}
 	if (!nk)
@@ -250,12 +258,13 @@ static drv_err_t read_state(redisContext *c, const drv_config_t *cfg,
 			    const drv_limit_conf_t *l, json_t *o,
 			    char *errstr, size_t errstr_size)
 {
-	char rk[512], ck[512], now[32];
+	char k[KEYS_PER][512], now[32];
+	const char *rk = k[0], *ck = k[1];
 	redisReply *r = NULL;
 	int64_t now_ms = drv_now_ms();
 	drv_err_t err;
 
-	keys_for(cfg, l, "", rk, ck, NULL, sizeof(rk));
+	keys_for(cfg, l, "", k);
 	if (l->concurrency) {
 		drv_fmt(now, sizeof(now), "(%lld", (long long)now_ms);
 		if ((err = drv_redis_cmd(c, &r, errstr, errstr_size,

@@ -477,6 +477,7 @@ static void reject(struct breakers *b, job_t *job, const brk_entry_t *e,
 	    (job->park_until = park_until(job, drv_mono_ms(),
 					  e->conf->wait_in_open_ms))) {
 		job->step = STEP_PARK;
+		job->park_limit = false;
 		return;
 	}
 	job->step = STEP_RELEASE;

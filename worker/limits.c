@@ -2,9 +2,11 @@
  * limits.c — the worker's side of fleet-wide execution limits
  * (include/drover/limit.h, docs/limits.md): before a task of a limited
  * handler runs, one Redis script admits it against every limit that
- * matches it; a task refused waits on the delay topics for the time the
- * script asked (plus a little jitter, so a crowd does not come back at
- * once), its attempt not charged, and its runner moves on. When the run
+ * matches it; a task refused waits on the delay topics until a little
+ * before the slot the script gave it (the slots are spaced, so a crowd
+ * does not come back at once), its attempt not charged, and its runner
+ * moves on. Back, it waits the rest in place and takes its slot on time:
+ * a slot nobody takes is capacity a rate limit loses for good. When the run
  * ends, whatever its outcome, its concurrency leases are given back.
  * Tasks of handlers without a limit never reach Redis here.
  *
@@ -20,21 +22,21 @@
 #include "drover/clock.h"
 #include "drover/log.h"
 #include "drover/redis.h"
-#include "drover/retry.h"
 #include "drover/str.h"
 #include "worker.h"
 
 #define RECONNECT_MS 2000
-/* A task back from its wait on the delay topics (its not-before time came
- * within RETURNED_MS) that is over a rate by at most this waits in its
- * runner and asks again: tasks the delay topics hand back together would
- * otherwise be sent away again for a few milliseconds each. At most
- * IN_PLACE_TRIES times, then it goes to the delay topics. A task that has
- * not waited yet never waits in place: it takes a slot of the limit's
- * queue and leaves its runner to other tasks. */
-#define RETURNED_MS 5000
-#define IN_PLACE_MS 250
-#define IN_PLACE_TRIES 4
+/* A refused task whose start is at most PARK_WAIT_MS away waits for it in
+ * memory (park.c), off its runner, until NAP_MS / 2 before it; one further
+ * away waits on the delay topics until EARLY_MS before it, then parks. The
+ * last few milliseconds (at most NAP_MS, which a park's wake-up does not
+ * keep to) it waits in its runner. A start nobody takes is capacity a rate
+ * limit loses for good, and the delay topics hand tasks back a little late
+ * now and then. */
+#define PARK_WAIT_MS 1000
+#define EARLY_MS 500
+#define NAP_MS 30
+#define NAP_TRIES 3
 
 struct limits {
 	drv_counter_t  *admitted, *delayed, *unchecked;
@@ -44,8 +46,6 @@ struct limits {
 
 static __thread redisContext *lim_redis;
 static __thread int64_t lim_retry_at;   /* mono ms: no reconnect before */
-static __thread drv_rng_t lim_rng;
-static __thread bool lim_seeded;
 
 static const char *const limit_only[] = { "limit", NULL };
 
@@ -60,8 +60,8 @@ bool limits_start(worker_t *w)
 	l->admitted = drv_metrics_counter(o->m, "drover_limit_admitted_total",
 		"Tasks a fleet-wide limit let start, by limit.", limit_only);
 	l->delayed = drv_metrics_counter(o->m, "drover_limit_delayed_total",
-		"Tasks over a fleet-wide limit, sent to wait on the delay "
-		"topics (no attempt used), by the limit that refused.",
+		"Tasks over a fleet-wide limit, made to wait (in memory or on "
+		"the delay topics; no attempt used), by the limit that refused.",
 		limit_only);
 	l->unchecked = drv_metrics_counter(o->m,
 		"drover_limit_unchecked_total",
@@ -135,11 +135,9 @@ bool limits_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 	redisContext *c;
 	char err[512], until[32];
 	bool ok = false, in_place = false;
-	int64_t retry = 0;
+	int64_t wait = 0;
 	size_t who = 0;
-	int tries = 0;
-	int64_t nb = job->task.not_before_ms, now = drv_now_ms();
-	bool returned = nb > 0 && nb <= now && now - nb < RETURNED_MS;
+	int naps = 0;
 
 	t->set.cnt = 0;
 	if (!l || !w->cfg->limit_cnt ||
@@ -148,10 +146,8 @@ bool limits_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 again:
 	if (!(c = conn(w, err, sizeof(err))) ||
 	    drv_limit_acquire(c, w->cfg, &t->set, job->task.id,
-			      drv_limit_lease_ms(w->cfg, h),
-			      returned && tries < IN_PLACE_TRIES ?
-			      IN_PLACE_MS : 0, &ok,
-			      &retry, &in_place, &who, err, sizeof(err))) {
+			      drv_limit_lease_ms(w->cfg, h), PARK_WAIT_MS, &ok,
+			      &wait, &in_place, &who, err, sizeof(err))) {
 		conn_lost();
 		redis_state(l, false, err);
 		drv_counter_inc(l->unchecked, NULL);
@@ -159,36 +155,37 @@ again:
 		return true;
 	}
 	redis_state(l, true, NULL);
-	if (!ok && in_place) {
-		usleep((useconds_t)retry * 1000);
-		tries++;
+	if (!ok && in_place && wait <= NAP_MS && naps++ < NAP_TRIES) {
+		usleep((useconds_t)wait * 1000);
 		goto again;
 	}
 	if (ok) {
-		if (tries)  /* the attempt starts now, not before the wait */
+		if (naps)  /* the attempt starts now, not before the nap */
 			job->started_ms = drv_now_ms();
 		for (size_t i = 0; i < t->set.cnt; i++)
 			drv_counter_inc(l->admitted, (const char *const[]){
 					t->set.conf[i]->name });
 		return true;
 	}
-	if (!lim_seeded) {
-		drv_rng_seed(&lim_rng, 0);
-		lim_seeded = true;
-	}
-	/* up to a tenth of the wait (at least 20 ms, at most 1 s) later */
-	retry += drv_rng_range(&lim_rng, 0, retry / 10 < 20 ? 20 :
-			       retry / 10 > 1000 ? 1000 : retry / 10);
 	drv_counter_inc(l->delayed, (const char *const[]){
 			t->set.conf[who]->name });
-	job->task.not_before_ms = drv_now_ms() + retry;
-	job->step = STEP_RELEASE;
+	job->task.not_before_ms = drv_now_ms() + wait;
+	if (in_place && (job->park_until = park_until(job, drv_mono_ms(),
+						      wait - NAP_MS / 2))) {
+		job->step = STEP_PARK;
+		job->park_limit = true;
+	} else {
+		if (wait > PARK_WAIT_MS)
+			job->task.not_before_ms -= EARLY_MS;
+		job->step = STEP_RELEASE;
+	}
 	drv_fmt(job->detail, sizeof(job->detail), "over limit %s",
 		t->set.conf[who]->name);
-	drv_fmt(until, sizeof(until), "%lld", (long long)retry);
+	drv_fmt(until, sizeof(until), "%lld", (long long)wait);
 	drv_log_kv(DRV_LOG_DEBUG, "over a limit; task waits without using an "
 		   "attempt", "task_id", job->task.id, "limit",
-		   t->set.conf[who]->name, "wait_ms", until, NULL);
+		   t->set.conf[who]->name, "wait_ms", until, "in_memory",
+		   job->step == STEP_PARK ? "true" : "false", NULL);
 	t->set.cnt = 0;
 	return false;
 }

@@ -1,6 +1,7 @@
 /*
  * park.c — tasks waiting for a half-open breaker's probes wait here, in
- * memory, instead of on the delay topics.
+ * memory, instead of on the delay topics; so do tasks whose start under a
+ * rate limit is near (limits.c), each until its own time.
  *
  * While a breaker is half-open its few probes decide, usually within one
  * call's time, whether it closes or opens again. A task turned away then
@@ -93,26 +94,34 @@ static job_t *unpark(worker_t *w,
 	return out;
 }
 
-static bool any(const job_t *job, const void *arg)
+typedef struct wake {
+	int64_t now;
+	bool    kicked;
+} wake_t;
+
+/* Its park is over, or a breaker moved and it waits for breakers. */
+static bool woken(const job_t *job, const void *arg)
 {
-	(void)job;
-	(void)arg;
-	return true;
+	const wake_t *k = arg;
+
+	return job->park_until <= k->now || (k->kicked && !job->park_limit);
 }
 
 void park_serve(worker_t *w)
 {
+	wake_t k;
 	job_t *j;
 
 	if (!w->parked)
 		return;
-	if (!__atomic_exchange_n(&w->park_kicked, false, __ATOMIC_RELAXED) &&
-	    drv_mono_ms() < w->park_due)
+	k.kicked = __atomic_exchange_n(&w->park_kicked, false,
+				       __ATOMIC_RELAXED);
+	k.now = drv_mono_ms();
+	if (!k.kicked && k.now < w->park_due)
 		return;
-	/* a breaker moved, or a park is over (a probe's lease may have
-	 * lapsed): ask the breakers again; a job past PARK_MAX_MS that is
-	 * still turned away goes to a delay tier */
-	for (j = unpark(w, any, NULL); j;) {
+	/* ask the breakers (or the limits) again; a job past PARK_MAX_MS
+	 * that is still turned away goes to a delay tier */
+	for (j = unpark(w, woken, &k); j;) {
 		job_t *next = j->next;
 
 		j->next = NULL;

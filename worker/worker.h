@@ -99,6 +99,8 @@ typedef struct job {
 	int64_t             hold_until; /* SRC_DELAY: wall ms it is due */
 	int64_t             parked_ms;  /* mono ms it first parked; 0 never */
 	int64_t             park_until; /* mono ms to ask its breaker again */
+	bool                park_limit; /* parked for a limit's start: a
+					   breaker's move does not wake it */
 } job_t;
 
 enum { FWD_TASK, FWD_EVENT };

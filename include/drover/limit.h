@@ -12,8 +12,9 @@
  *   drover:limit:NAME:VALUE:c   sorted set of leases: task id -> expiry
  *                               (ms); expired leases are dropped by the
  *                               admission script
- *   drover:limit:NAME:VALUE:q   string: the next free slot (us) of the
- *                               queue of tasks sent away by the rate
+ *   drover:limit:NAME:VALUE:r   sorted set of reservations: task id ->
+ *                               the start (us) kept for a task the rate
+ *                               sent away
  * VALUE is the task's label value for a keyed limit, "" otherwise.
  */
 #ifndef DROVER_LIMIT_H
@@ -77,14 +78,16 @@ int64_t drv_limit_lease_ms(const drv_config_t *cfg,
  *        taken from each rate and a lease of \p lease_ms from each
  *        concurrency (a task refused by one limit takes nothing from the
  *        others). A task already holding a lease (redelivered) keeps it.
- *        A task over a rate by at most \p in_place_ms is told to wait in
- *        place (\p wait_in_place) and ask again; one over it by more takes
- *        the next slot of the limit's queue and is told to come back then.
+ *        A task over a rate is given the next start the rate allows as a
+ *        reservation and told to come back then: to wait in place
+ *        (\p wait_in_place) when that is at most \p in_place_ms away. Back
+ *        at its start, or at most one interval late, it is admitted on its
+ *        reservation; later, the reservation is void and it queues again.
  * @param admitted   out: true when the task may run now.
  * @param retry_ms   out: when refused, how long to wait before asking again
  *                   (ms, >= 1); 0 when admitted.
- * @param wait_in_place out: the wait is at most \p in_place_ms (no queue
- *                   slot was taken); may be NULL.
+ * @param wait_in_place out: the wait is at most \p in_place_ms; may be
+ *                   NULL.
  * @param refused_by out: when refused, the index in \p set of the limit
  *                   that asked the longest wait; may be NULL.
  * @returns DRV_OK, or a Redis error (DRV_ERR_REDIS, DRV_ERR_IO...) with

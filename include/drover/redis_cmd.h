@@ -44,7 +44,7 @@ typedef struct drv_redis_script {
 #define DRV_REDIS_SCRIPT_INIT(source) { (source), "" }
 
 /** Most arguments (keys and values) drv_redis_script_run() passes. */
-#define DRV_REDIS_SCRIPT_ARGS 64
+#define DRV_REDIS_SCRIPT_ARGS 80
 
 /**
  * @brief Run \p s with \p argc arguments \p argv, the first \p nkeys of

@@ -16,6 +16,10 @@
 
 #include <jansson.h>
 
+#include "drover/clock.h"
+#include "drover/limit.h"
+#include "drover/redis.h"
+#include "drover/str.h"
 #include "harness.h"
 
 #define PACED 120
@@ -99,8 +103,13 @@ Test(rate_limits, fleet_rate_three_workers, .timeout = 120)
 			cr_assert_eq(ev[i].attempt, 1, "task %s ran on attempt "
 				     "%d: a wait for the limit burnt one",
 				     ev[i].task_id, ev[i].attempt);
+	/* every start counts against the limit, a rerun's too (a task may
+	 * run again when its partition moves before its commit: at least
+	 * once); the rate is over the distinct tasks */
 	k = starts(ev, n, free_ids, FREE, true, st);
-	cr_assert_eq(k, PACED);
+	cr_assert_geq(k, PACED);
+	if (k > PACED)
+		cr_log_warn("%d paced tasks ran more than once", k - PACED);
 	for (int i = 0; i < k; i++) {
 		int in = 0;
 
@@ -109,7 +118,7 @@ Test(rate_limits, fleet_rate_three_workers, .timeout = 120)
 		if (in > most)
 			most = in;
 	}
-	rate = (double)(k - 1) * 1000.0 / (double)(st[k - 1] - st[0]);
+	rate = (double)(PACED - 1) * 1000.0 / (double)(st[k - 1] - st[0]);
 	cr_log_info("rate limit %d/s burst %d, 3 workers: most starts in a "
 		    "1 s window %d, achieved %.2f/s over %lld ms", RATE,
 		    BURST, most, rate, st[k - 1] - st[0]);
@@ -353,4 +362,73 @@ Test(rate_limits, redis_down_admits, .timeout = 120)
 		setenv("DROVER_REDIS_URL", old, 1);
 	free(old);
 	it_teardown(&ctx);
+}
+
+/* Ask the limit of \p cfg for task \p id; returns the wait (ms), 0 when
+ * admitted. */
+static int64_t ask(redisContext *rc, const drv_config_t *cfg, const char *id)
+{
+	drv_limit_set_t set = { .conf = { &cfg->limits[0] }, .value = { "" },
+				.cnt = 1 };
+	bool ok = false, in_place = false;
+	int64_t wait = -1;
+	size_t who = 9;
+	char err[256] = "";
+
+	cr_assert_eq(drv_limit_acquire(rc, cfg, &set, id, 60000, 0, &ok, &wait,
+				       &in_place, &who, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(ok, wait == 0, "%s: admitted %d with wait %lld", id, ok,
+		     (long long)wait);
+	if (!ok)
+		cr_assert_eq(who, 0);
+	return wait;
+}
+
+/* The admission script against the real Redis, one interval 250 ms: a
+ * task refused is given the next start and keeps it (asking again does not
+ * send it behind those refused after it); late, it still runs on it; two
+ * late tasks asking at once are spaced by half an interval; a new task
+ * waits behind what the reservations took. */
+Test(rate_limits, reservations_keep_order, .timeout = 60)
+{
+	const char *url = getenv("DROVER_REDIS_URL");
+	drv_config_t *cfg = NULL;
+	redisContext *rc = NULL;
+	char yaml[1024], err[256] = "";
+	int64_t w;
+
+	cr_assert(url, "DROVER_REDIS_URL unset: run under scripts/test");
+	drv_fmt(yaml, sizeof(yaml),
+		"redis:\n  url: \"%s\"\n  key_prefix: \"it%dr%lld:\"\n"
+		"handlers:\n  paced:\n    type: noop\n"
+		"limits:\n  four:\n    handler: paced\n    rate: 4\n"
+		"    per: 1s\n    burst: 1\n", url, (int)getpid(),
+		(long long)(drv_now_ms() % 100000));
+	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
+					    &cfg, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(drv_redis_connect(cfg, &rc, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_eq(ask(rc, cfg, "a"), 0, "the first task waits");
+	w = ask(rc, cfg, "b");
+	cr_assert(w > 200 && w <= 251, "b waits %lld ms, not one interval",
+		  (long long)w);
+	w = ask(rc, cfg, "c");
+	cr_assert(w > 450 && w <= 501, "c waits %lld ms, not two intervals",
+		  (long long)w);
+	w = ask(rc, cfg, "b");
+	cr_assert(w > 0 && w <= 251, "b asked again and waits %lld ms: its "
+		  "start was not kept", (long long)w);
+	usleep(900 * 1000);  /* b and c are late now */
+	cr_assert_eq(ask(rc, cfg, "b"), 0, "b late lost its start");
+	w = ask(rc, cfg, "c");
+	cr_assert(w > 0 && w <= 126, "c, late too, waits %lld ms after b, "
+		  "not half an interval", (long long)w);
+	usleep((useconds_t)w * 1000 + 2000);
+	cr_assert_eq(ask(rc, cfg, "c"), 0, "c not admitted after its wait");
+	w = ask(rc, cfg, "d");
+	cr_assert(w > 100, "d, new, waits only %lld ms", (long long)w);
+	redisFree(rc);
+	drv_config_destroy(cfg);
 }
