@@ -60,6 +60,7 @@
 #include <jansson.h>
 
 #include "drover/config.h"
+#include "drover/dead_letter.h"
 #include "drover/error.h"
 #include "drover/task.h"
 
@@ -176,6 +177,10 @@ typedef struct drv_state_stats {
 				earlier one still queued (`replaces`) */
 	uint64_t shed;     /**< `running` records not queued because the
 			        queue was half full (the outcome follows) */
+	uint64_t groups_written; /**< dead letters written to the failure
+				      group index (drv_state_dead_letter()) */
+	uint64_t groups_failed;  /**< ... not written: dropped or refused
+				      (also counted in dropped / errors) */
 } drv_state_stats_t;
 
 typedef struct drv_state drv_state_t;
@@ -251,6 +256,20 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
  */
 drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
 			      const char *task_id);
+
+/**
+ * @brief Queue the failure group index write of dead letter \p dl
+ *        (drover/dlq_groups.h: one Lua script per dead letter); never
+ *        blocks on Redis. Not filtered by worker.task_state. Call it once
+ *        the dead letter is on its way to the DLQ topic, which stays the
+ *        record: when Redis stays down the write may be dropped (counted
+ *        in groups_failed), never the dead letter.
+ * @returns DRV_OK, DRV_ERR_INVALID (a handler name longer than
+ *          DRV_STATE_KEY_MAX) or DRV_ERR_NOMEM (nothing queued). The
+ *          caller keeps \p dl.
+ * @remark Any thread.
+ */
+drv_err_t drv_state_dead_letter(drv_state_t *st, const drv_dead_letter_t *dl);
 
 /**
  * @brief True while Redis is not reachable: before the first connection
