@@ -288,3 +288,87 @@ Test(dlq_groups, grouped_counted_paged_resubmitted, .timeout = 240)
 	it_stop(coord, SIGTERM, 10000);
 	it_teardown(&ctx);
 }
+
+/* The count of \p handler's group as `droverctl dlq groups --json` reads
+ * it; -1 when the command failed (Redis down), 0 when there is none. */
+static long long ctl_count(it_ctx_t *ctx, const char *handler)
+{
+	json_t *o, *g;
+	char *out = NULL;
+	long long n = -1;
+
+	if (it_ctl(ctx, &out, "dlq", "groups", "--json", NULL) == 0 &&
+	    (o = json_loads(out, 0, NULL))) {
+		g = group_of(o, handler);
+		n = g ? num(g, "count") : 0;
+		json_decref(o);
+	}
+	free(out);
+	return n;
+}
+
+/* The DLQ's depth as `droverctl dlq stats --json` reads it (Kafka only). */
+static long long dlq_depth(it_ctx_t *ctx)
+{
+	json_t *o;
+	char *out = NULL;
+	long long n = -1;
+
+	if (it_ctl(ctx, &out, "dlq", "stats", "--json", NULL) == 0 &&
+	    (o = json_loads(out, 0, NULL))) {
+		n = num(o, "count");
+		json_decref(o);
+	}
+	free(out);
+	return n;
+}
+
+/* Redis down: dead letters still reach the DLQ; their index writes wait in
+ * the state writer's queue and are written once Redis is back. */
+Test(dlq_groups, redis_down_loses_no_dead_letter, .timeout = 240)
+{
+	int rport = it_free_port();
+	char url[64], yaml[512];
+	const char *saved = getenv("DROVER_REDIS_URL");
+	char *old = saved ? strdup(saved) : NULL;
+	long long n = 0;
+	it_ctx_t ctx;
+	pid_t redis, worker;
+
+	redis = it_redis_start(rport);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", rport);
+	setenv("DROVER_REDIS_URL", url, 1);
+	snprintf(yaml, sizeof(yaml), "  mailer:\n"
+		 "    shell: true\n"
+		 "    command: 'exit 5'\n"
+		 "redis:\n"
+		 "  connect_timeout: 300ms\n");
+	it_setup(&ctx, yaml);
+	it_topics(&ctx);
+	worker = it_worker_start(&ctx, 1);
+	it_publish_many(&ctx, "mailer", 1);
+	for (int t = 0; t < 120 && n < 1; t++, n < 1 ? sleep(1) : 0)
+		n = ctl_count(&ctx, "mailer");
+	cr_assert_eq(n, 1, "indexed: %lld", n);
+
+	it_redis_kill(redis);
+	it_publish_many(&ctx, "mailer", 4);
+	for (int t = 0; t < 120 && (n = dlq_depth(&ctx)) < 5; t++)
+		sleep(1);
+	cr_assert_eq(n, 5, "the DLQ holds %lld with Redis down", n);
+	cr_assert_eq(ctl_count(&ctx, "mailer"), -1, "Redis is down");
+
+	/* a new, empty Redis: the writes queued meanwhile arrive */
+	redis = it_redis_start(rport);
+	n = 0;
+	for (int t = 0; t < 90 && n < 4; t++, n < 4 ? sleep(1) : 0)
+		n = ctl_count(&ctx, "mailer");
+	cr_assert_eq(n, 4, "indexed after Redis came back: %lld", n);
+
+	cr_assert_eq(it_stop(worker, SIGTERM, 30000), 0);
+	it_redis_kill(redis);
+	if (old)
+		setenv("DROVER_REDIS_URL", old, 1);
+	free(old);
+	it_teardown(&ctx);
+}
