@@ -11,7 +11,9 @@
 
 #include "drover/clock.h"
 #include "drover/dlq_groups.h"
+#include "drover/json_out.h"
 #include "drover/redis_cmd.h"
+#include "drover/state.h"
 #include "drover/str.h"
 
 #define KEY_MAX 1200
@@ -42,19 +44,9 @@ static bool set_time(json_t *o, const char *name, const char *ms_name,
 	       !json_object_set_new(o, name, json_string(t));
 }
 
-static const char *field(const redisReply *h, const char *name)
-{
-	for (size_t i = 0; i + 1 < h->elements; i += 2)
-		if (h->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(h->element[i]->str, name) &&
-		    h->element[i + 1]->type == REDIS_REPLY_STRING)
-			return h->element[i + 1]->str;
-	return NULL;
-}
-
 static int64_t int_field(const redisReply *h, const char *name)
 {
-	const char *s = field(h, name);
+	const char *s = drv_redis_hash_field(h, name);
 	int64_t v = 0;
 
 	if (s)
@@ -62,9 +54,12 @@ static int64_t int_field(const redisReply *h, const char *name)
 	return v;
 }
 
-static json_t *jstr(const char *s)
+/* Field \p name of hash reply \p h as a JSON string ("" when absent). */
+static json_t *hstr(const redisReply *h, const char *name)
 {
-	return json_stringn_nocheck(s ? s : "", s ? strlen(s) : 0);
+	const char *s = drv_redis_hash_field(h, name);
+
+	return drv_json_str_lossy(s ? s : "");
 }
 
 /* The group object of hash \p h and samples list \p s; NULL when out of
@@ -72,29 +67,37 @@ static json_t *jstr(const char *s)
 static json_t *group_obj(const char *id, const redisReply *h,
 			 const redisReply *s)
 {
+	static const char *const strs[] = { "handler", "class", "message",
+					    "sample_message" };
 	json_t *o = json_object(), *samples = json_array();
-	bool ok = o && samples;
+	bool ok = o && samples &&
+		  !json_object_set_new(o, "id", json_string(id));
 
-	ok = ok && !json_object_set_new(o, "id", json_string(id)) &&
-	     !json_object_set_new(o, "handler", jstr(field(h, "handler"))) &&
-	     !json_object_set_new(o, "class", jstr(field(h, "class"))) &&
-	     !json_object_set_new(o, "message", jstr(field(h, "message"))) &&
-	     !json_object_set_new(o, "sample_message",
-				  jstr(field(h, "sample_message"))) &&
-	     !json_object_set_new(o, "count",
-				  json_integer(int_field(h, "count"))) &&
+	for (size_t i = 0; ok && i < sizeof(strs) / sizeof(strs[0]); i++)
+		ok = !json_object_set_new(o, strs[i], hstr(h, strs[i]));
+	ok = ok && !json_object_set_new(o, "count",
+					json_integer(int_field(h, "count"))) &&
 	     set_time(o, "first_seen", "first_seen_ms",
 		      int_field(h, "first_seen")) &&
 	     set_time(o, "last_seen", "last_seen_ms",
 		      int_field(h, "last_seen"));
 	for (size_t i = 0; ok && s && s->type == REDIS_REPLY_ARRAY &&
 	     i < s->elements; i++) {
-		const char *v = s->element[i]->str ? s->element[i]->str : "";
-		const char *sp = strchr(v, ' ');
+		/* "<dead letter id> <task id>" */
+		char v[2 * DRV_STATE_KEY_MAX + 2], *sp;
+		json_t *item;
 
-		ok = !json_array_append_new(samples, json_pack("{s:s%,s:s}",
-			"id", v, sp ? (size_t)(sp - v) : strlen(v),
-			"task_id", sp ? sp + 1 : ""));
+		drv_strlcpy(v, s->element[i]->str ? s->element[i]->str : "",
+			    sizeof(v));
+		if ((sp = strchr(v, ' ')))
+			*sp++ = '\0';
+		item = json_object();
+		ok = item && !json_object_set_new(item, "id",
+						  drv_json_str_lossy(v)) &&
+		     !json_object_set_new(item, "task_id",
+					  drv_json_str_lossy(sp ? sp : "")) &&
+		     !json_array_append(samples, item);
+		json_decref(item);
 	}
 	ok = ok && !json_object_set(o, "samples", samples);
 	json_decref(samples);
@@ -136,8 +139,7 @@ static drv_err_t take(walk_t *w, char **ids, const int64_t *scores,
 		if (!rc && !w->full) {
 			/* an expired hash (the set not trimmed yet) is
 			 * passed over */
-			cls = h->type == REDIS_REPLY_ARRAY && h->elements ?
-			      field(h, "class") : NULL;
+			cls = drv_redis_hash_field(h, "class");
 			if (cls && (!w->class || !strcmp(w->class, cls))) {
 				json_t *o = group_obj(ids[i], h, s);
 

@@ -190,11 +190,13 @@ size_t drv_dlq_normalise(const char *msg, char *out, size_t size)
 			if (s[n] == '.' && isdigit((unsigned char)s[n + 1]))
 				n += 1 + digits(s + n + 1);
 			put(&o, "<n>", 3);
-		} else {
-			n = c < 0x80 ? 1 : drv_utf8_len((const unsigned char *)s);
-			if (!n || s + n > end)
-				n = 1;
+		} else if (c < 0x80) {
+			put(&o, s, n = 1);
+		} else if ((n = drv_utf8_len((const unsigned char *)s)) &&
+			   s + n <= end) {
 			put(&o, s, n);
+		} else {
+			put(&o, "?", n = 1);  /* not UTF-8 */
 		}
 		s += n;
 	}

@@ -219,23 +219,6 @@ static size_t cut_len(const char *s, size_t max)
 	return n;
 }
 
-/* A JSON string for \p s; jansson wants UTF-8, so bytes that are not valid
- * UTF-8 are shown as '?' (non-ASCII bytes all go then). */
-static json_t *jstr(const char *s)
-{
-	json_t *v = json_string(s);
-	char *clean;
-
-	if (v || !(clean = strdup(s)))
-		return v;
-	for (char *p = clean; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(clean);
-	free(clean);
-	return v;
-}
-
 /* obj[name] = value, taking the reference; false when out of memory. */
 static bool jset(json_t *obj, const char *name, json_t *value)
 {
@@ -1202,7 +1185,7 @@ char *drv_state_history_json(const drv_state_rec_t *rec)
 	if (!ends_attempt(rec->state))
 		return NULL;
 	/* written once per attempt: drv_jout, not a jansson tree; strings
-	 * that are not UTF-8 come out as jstr() makes them */
+	 * that are not UTF-8 come out as drv_json_str_lossy() makes them */
 	drv_jout_begin(&j);
 	drv_jout_int(&j, "attempt", rec->attempt);
 	drv_jout_str(&j, "state", drv_task_state_name(rec->state));
@@ -1233,7 +1216,7 @@ static bool jtime(json_t *o, const char *name, const char *tname,
 
 static bool jopt(json_t *o, const char *name, const char *s)
 {
-	return !s || jset(o, name, jstr(s));
+	return !s || jset(o, name, drv_json_str_lossy(s));
 }
 
 /* obj[name] = the JSON object in \p text (or the text as a string when it

@@ -70,7 +70,8 @@ extern "C" {
  *        least 2): numbers become `<n>`, hex numbers and hex ids `<hex>`,
  *        UUIDs `<uuid>`, long ids of letters and digits (ULIDs, tokens)
  *        `<id>`, IPv4 addresses with or without a port `<addr>`, quoted
- *        strings `<str>`, URL query strings `?<query>`; whitespace runs
+ *        strings `<str>`, URL query strings `?<query>`, bytes that are
+ *        not UTF-8 `?`; whitespace runs
  *        become one space, and the result is cut at a UTF-8 boundary to at
  *        most DRV_DLQ_GROUP_MSG_MAX bytes. NULL reads as "".
  *        "connection refused to 10.0.0.3:5432 after 1500 ms" gives

@@ -54,6 +54,8 @@ Test(dlq_groups, keeps_words_and_utf8)
 			 "permission denied for deadbeef");
 	cr_expect_str_eq(norm("Größe ungültig: 12 Zeichen"),
 			 "Größe ungültig: <n> Zeichen");
+	/* bytes that are not UTF-8 */
+	cr_expect_str_eq(norm("bad \xff\xfe byte"), "bad ?? byte");
 	/* an apostrophe is not a quote */
 	cr_expect_str_eq(norm("can't open 'db1.conf': it's gone"),
 			 "can't open <str>: it's gone");
