@@ -218,8 +218,7 @@ static bool body_patch(api_call_t *call, const json_t *set, drv_patch_t *p)
 
 static const char *const resubmit_fields[] = {
 	"ids", "filter", "group", "set", "priority", "max_attempts",
-	"reset_attempts",
-	"force", "dry_run", "max", NULL,
+	"reset_attempts", "force", "dry_run", "max", NULL,
 };
 
 /* Is every field of body \p o one of \p fields? false with the 400
@@ -395,9 +394,9 @@ static void resubmit(api_call_t *call)
 	}
 	if (!run.dry_run && !api_audit(call, "dlq.resubmit", ids ? "ids" :
 				       group_j ? "group" : "filter", run.sent,
-				       json_pack(
-				       "{s:O, s:I, s:I, s:I, s:s}", "request",
-				       o, "matched", (json_int_t)run.matched,
+				       json_pack("{s:O, s:I, s:I, s:I, s:s}",
+				       "request", o, "matched",
+				       (json_int_t)run.matched,
 				       "already_resubmitted",
 				       (json_int_t)run.already, "failed",
 				       (json_int_t)run.failed, "result",

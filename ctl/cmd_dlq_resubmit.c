@@ -426,8 +426,8 @@ out:
 const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	{ "dlq", "resubmit",
 	  "ID... | --all [filters] | --group ID [--set PATCH]... "
-	  "[--priority N] "
-	  "[--policy NAME] [--max-attempts N] [--reset-attempts] [--max N] "
+	  "[--priority N] [--policy NAME] [--max-attempts N] "
+	  "[--reset-attempts] [--max N] "
 	  "[--rate N/s] [--dry-run] [--force] [--json]",
 	  "put dead letters back on the task topics, each at most once",
 	  "  ID...                 dead letter ids or task ids (an unknown ID "

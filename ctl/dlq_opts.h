@@ -12,9 +12,8 @@
 
 /* Add the filter options --handler/--reason/--schedule/--label/--since/
  * --until/--grep/--group (with option values 'H','r','s','l','S','U','g',
- * 'G') to a
- * getopt_long table: DLQ_FILTER_OPTIONS expands to their struct option
- * entries. */
+ * 'G') to a getopt_long table: DLQ_FILTER_OPTIONS expands to their struct
+ * option entries. */
 #define DLQ_FILTER_OPTIONS \
 	{ "handler",  required_argument, NULL, 'H' }, \
 	{ "reason",   required_argument, NULL, 'r' }, \

@@ -34,6 +34,8 @@
  *   P idem:<key>         string: the id of the task that completed with
  *                        that idempotency key (while a copy runs, its
  *                        claim "run:<token>": see drover/claim.h)
+ *   P dlq:group:<id>...  the failure group index of the dead letters
+ *                        (drv_state_dead_letter(); drover/dlq_groups.h)
  *
  * Both task keys get PEXPIRE worker.task_state_ttl on every write, so they
  * live that long after the task's last update; idempotency keys live
@@ -167,7 +169,8 @@ typedef struct drv_state_opts {
 
 /** Counters of one drv_state_t since its creation. */
 typedef struct drv_state_stats {
-	uint64_t written;  /**< records and idempotency keys written */
+	uint64_t written;  /**< records, idempotency keys and dead letter
+			        group writes written */
 	uint64_t dropped;  /**< discarded: the queue was full (the oldest
 			        goes), or still queued when destroy gave up */
 	uint64_t errors;   /**< failed connects, lost connections, error
