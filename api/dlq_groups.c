@@ -120,7 +120,8 @@ const api_route_t api_dlq_group_routes[] = {
 	{ .method = "GET", .path = "/api/v1/dlq/groups/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getDeadLetterGroup", .tag = "dlq",
-	  .summary = "One failure group with its latest 20 samples",
+	  .summary = "One failure group with its latest 20 samples, each "
+		     "with the task its resubmission sent, if any",
 	  .param_doc = { "Group id (16 hex digits)" },
 	  .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/DeadLetterGroup\"}",
@@ -153,7 +154,10 @@ const api_schema_t api_dlq_group_schemas[] = {
 	  "first\", \"items\": {\"type\": \"object\", \"required\": "
 	  "[\"id\", \"task_id\"], \"properties\": {"
 	  "\"id\": {\"type\": \"string\", \"description\": \"dead letter "
-	  "id\"}, \"task_id\": {\"type\": \"string\"}}}}}, "
+	  "id\"}, \"task_id\": {\"type\": \"string\"}, "
+	  "\"resubmitted_task_id\": {\"type\": [\"string\", \"null\"], "
+	  "\"description\": \"GET /dlq/groups/{id} only: the task its "
+	  "resubmission sent (its mark), null when not resubmitted\"}}}}}, "
 	  "\"example\": {\"id\": \"3f9a0c1d2e4b5a69\", \"handler\": "
 	  "\"billing\", \"class\": \"transient\", \"message\": "
 	  "\"connection refused to <addr> after <n> ms\", "
@@ -163,7 +167,8 @@ const api_schema_t api_dlq_group_schemas[] = {
 	  "\"last_seen_ms\": 1764903600000, \"last_seen\": "
 	  "\"2025-12-05T03:00:00.000Z\", \"samples\": [{\"id\": "
 	  "\"01HZY3K4M5N6P7Q8R9S0T1V2W3\", \"task_id\": "
-	  "\"01HZY3K4M5N6P7Q8R9S0T1V2W4\"}]}}" },
+	  "\"01HZY3K4M5N6P7Q8R9S0T1V2W4\", \"resubmitted_task_id\": "
+	  "null}]}}" },
 	{ "DeadLetterGroupPage",
 	  "{\"type\": \"object\", \"required\": [\"groups\", "
 	  "\"next_cursor\"], \"properties\": {"

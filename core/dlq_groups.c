@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drover/clock.h"
+#include "drover/dlq.h"
 #include "drover/dlq_groups.h"
 #include "drover/json_out.h"
 #include "drover/redis_cmd.h"
@@ -283,6 +284,34 @@ void drv_dlq_groups_release(drv_dlq_groups_t *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* Each sample of group \p o gets "resubmitted_task_id": the task its
+ * resubmission mark holds (drover/dlq.h), or null; one MGET. */
+static drv_err_t add_marks(redisContext *c, const drv_config_t *cfg,
+			   json_t *o, char *errstr, size_t errstr_size)
+{
+	json_t *samples = json_object_get(o, "samples"), *sm;
+	const char *ids[DRV_DLQ_GROUP_SAMPLES];
+	char marks[DRV_DLQ_GROUP_SAMPLES][DRV_ID_LEN + 1];
+	size_t n = 0, i;
+	drv_err_t rc;
+
+	json_array_foreach(samples, i, sm)
+		if (n < DRV_DLQ_GROUP_SAMPLES)
+			ids[n++] = json_string_value(json_object_get(sm, "id"));
+	if (!n)
+		return DRV_OK;
+	if ((rc = drv_dlq_marks_get(c, cfg, ids, n, marks, errstr,
+				    errstr_size)))
+		return rc;
+	for (i = 0; i < n; i++)
+		if (json_object_set_new(json_array_get(samples, i),
+					"resubmitted_task_id", marks[i][0] ?
+					json_string(marks[i]) : json_null()))
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+	return DRV_OK;
+}
+
 drv_err_t drv_dlq_group_get(redisContext *c, const drv_config_t *cfg,
 			    const char *id, json_t **out, char *errstr,
 			    size_t errstr_size)
@@ -307,6 +336,10 @@ drv_err_t drv_dlq_group_get(redisContext *c, const drv_config_t *cfg,
 	if (!rc && !(*out = group_obj(id, h, s)))
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
+	if (!rc && (rc = add_marks(c, cfg, *out, errstr, errstr_size))) {
+		json_decref(*out);
+		*out = NULL;
+	}
 	freeReplyObject(h);
 	freeReplyObject(s);
 	return rc;

@@ -8,8 +8,10 @@
  * pages of one group work (GET /dlq/groups and `droverctl dlq groups`);
  * one group by id, 404s; POST /dlq/resubmit {"group"} as a dry run counts
  * exactly the group's entries and changes nothing, for real resubmits each
- * once (the patched tasks run), and again resubmits none;
- * `droverctl dlq resubmit --group --dry-run` agrees.
+ * once (the patched tasks run), and again resubmits none; the group's
+ * samples then show the tasks sent; `droverctl dlq resubmit --group
+ * --dry-run` and `dlq group` agree. And with Redis down, no dead letter is
+ * lost and the index catches up when Redis is back.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -212,6 +214,9 @@ Test(dlq_groups, grouped_counted_paged_resubmitted, .timeout = 240)
 	o = get(port, path);
 	cr_assert_eq(num(o, "count"), LEDGER);
 	cr_assert_eq(json_array_size(json_object_get(o, "samples")), LEDGER);
+	json_array_foreach(json_object_get(o, "samples"), i, s)
+		cr_assert(json_is_null(json_object_get(s,
+					"resubmitted_task_id")));
 	json_decref(o);
 	cr_assert_eq(api(port, "GET", "/api/v1/dlq/groups/0000000000000000",
 			 VIEWER, NULL, &o), 404);
@@ -278,11 +283,21 @@ Test(dlq_groups, grouped_counted_paged_resubmitted, .timeout = 240)
 	json_decref(o);
 	sleep(1);
 	cr_assert_eq(it_count(&ctx, "ok", NULL), LEDGER);
-	/* the count is of dead letters that happened: it stays */
+	/* the count is of dead letters that happened: it stays; each sample
+	 * shows the task its resubmission sent */
 	drv_fmt(path, sizeof(path), "/api/v1/dlq/groups/%s", gid);
 	o = get(port, path);
 	cr_assert_eq(num(o, "count"), LEDGER);
+	json_array_foreach(json_object_get(o, "samples"), i, s)
+		cr_assert_eq(strlen(str(s, "resubmitted_task_id")), DRV_ID_LEN,
+			     "sample %s", str(s, "id"));
 	json_decref(o);
+	cr_assert_eq(it_ctl(&ctx, &out, "dlq", "group", gid, NULL), 0);
+	cr_assert(strstr(out, "count           5"), "%s", out);
+	cr_assert(strstr(out, "resubmitted as "), "%s", out);
+	free(out);
+	cr_assert_eq(it_ctl(&ctx, NULL, "dlq", "group", "0000000000000000",
+			    NULL), 1);
 
 	it_stop(worker, SIGTERM, 10000);
 	it_stop(coord, SIGTERM, 10000);

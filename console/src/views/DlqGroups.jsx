@@ -83,13 +83,15 @@ export function DlqGroup({ id, who }) {
           )}
           <h3>Latest dead letters</h3>
           <table class="samples">
-            <thead><tr><th>dead letter</th><th>task</th></tr></thead>
+            <thead><tr><th>dead letter</th><th>task</th><th>resubmitted as</th></tr></thead>
             <tbody>
               {g.samples.map((s) => (
                 <tr key={s.id} data-sample={s.id}>
                   <td><Link href={entryHref(s.id)} class="mono">{s.id}</Link></td>
                   <td>{s.task_id ? <Link href={`/tasks/${encodeURIComponent(s.task_id)}`} class="mono">
                     {s.task_id}</Link> : '—'}</td>
+                  <td>{s.resubmitted_task_id ? <Link href={`/tasks/${encodeURIComponent(s.resubmitted_task_id)}`}
+                    class="mono">{s.resubmitted_task_id}</Link> : '—'}</td>
                 </tr>
               ))}
             </tbody>
