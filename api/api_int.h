@@ -198,6 +198,8 @@ extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
 extern const api_schema_t api_dlq_resubmit_schemas[];
+extern const api_route_t api_dlq_group_routes[];
+extern const api_schema_t api_dlq_group_schemas[];
 extern const api_route_t api_audit_routes[];
 extern const api_schema_t api_audit_schemas[];
 extern const api_route_t api_webhook_routes[];

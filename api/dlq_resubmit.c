@@ -119,6 +119,20 @@ static bool body_filter(api_call_t *call, const json_t *fo, api_dlq_args_t *a)
 	return true;
 }
 
+/* The body's "group" (a failure group id, drover/dlq_groups.h): the
+ * filter of the group's entries, so a group is resubmitted over the whole
+ * DLQ as any filter is; false with the 400 replied. */
+static bool body_group(api_call_t *call, const json_t *g, api_dlq_args_t *a)
+{
+	a->at = "";
+	if (!json_is_string(g) ||
+	    strlen(json_string_value(g)) != json_string_length(g)) {
+		api_problem(call, 400, "/group", "group must be a string");
+		return false;
+	}
+	return api_dlq_filter_set(call, a, "group", json_string_value(g));
+}
+
 /* An optional integer field \p name of \p o within lo..hi into \p out;
  * false with the 400 replied. */
 static bool int_field(api_call_t *call, const json_t *o, const char *name,
@@ -203,8 +217,8 @@ static bool body_patch(api_call_t *call, const json_t *set, drv_patch_t *p)
 }
 
 static const char *const resubmit_fields[] = {
-	"ids", "filter", "set", "priority", "max_attempts", "reset_attempts",
-	"force", "dry_run", "max", NULL,
+	"ids", "filter", "group", "set", "priority", "max_attempts",
+	"reset_attempts", "force", "dry_run", "max", NULL,
 };
 
 /* Is every field of body \p o one of \p fields? false with the 400
@@ -316,7 +330,7 @@ static drv_err_t run_hooked(api_call_t *call, redisContext *c,
 
 static void resubmit(api_call_t *call)
 {
-	json_t *o = api_body_json(call), *ids_j;
+	json_t *o = api_body_json(call), *ids_j, *group_j;
 	api_dlq_args_t a = { .now = drv_now_ms() };
 	drv_dlq_resubmit_t run = { 0 };
 	resub_t r = { .call = call, .action = "dlq.resubmit",
@@ -334,12 +348,14 @@ static void resubmit(api_call_t *call)
 	if (!known_fields(call, o, resubmit_fields))
 		goto out;
 	ids_j = json_object_get(o, "ids");
-	if (!ids_j == !json_object_get(o, "filter")) {
-		api_problem(call, 400, "", "give \"ids\" or a \"filter\" ({} "
-			    "for every entry), not both");
+	group_j = json_object_get(o, "group");
+	if (!!ids_j + !!json_object_get(o, "filter") + !!group_j != 1) {
+		api_problem(call, 400, "", "give \"ids\", a \"filter\" ({} "
+			    "for every entry) or a \"group\", one of them");
 		goto out;
 	}
 	if ((ids_j ? !body_ids(call, ids_j, &ids, &run.id_cnt) :
+	     group_j ? !body_group(call, group_j, &a) :
 	     !body_filter(call, json_object_get(o, "filter"), &a)) ||
 	    !body_patch(call, json_object_get(o, "set"), &patch) ||
 	    !int_field(call, o, "priority", DRV_PRIORITY_MIN,
@@ -377,9 +393,10 @@ static void resubmit(api_call_t *call)
 		api_dlq_read_failed(call, rc, err);
 	}
 	if (!run.dry_run && !api_audit(call, "dlq.resubmit", ids ? "ids" :
-				       "filter", run.sent, json_pack(
-				       "{s:O, s:I, s:I, s:I, s:s}", "request",
-				       o, "matched", (json_int_t)run.matched,
+				       group_j ? "group" : "filter", run.sent,
+				       json_pack("{s:O, s:I, s:I, s:I, s:s}",
+				       "request", o, "matched",
+				       (json_int_t)run.matched,
 				       "already_resubmitted",
 				       (json_int_t)run.already, "failed",
 				       (json_int_t)run.failed, "result",
@@ -559,7 +576,10 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	{ "DeadLetterResubmit",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
 	  "\"oneOf\": [{\"required\": [\"ids\"]}, {\"required\": "
-	  "[\"filter\"]}], \"properties\": {"
+	  "[\"filter\"]}, {\"required\": [\"group\"]}], \"properties\": {"
+	  "\"group\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[0-9a-f]{16}$\", \"description\": \"a failure group's id "
+	  "(GET /dlq/groups): every entry of that group\"}, "
 	  "\"ids\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": "
 	  "10000, \"items\": {\"type\": \"string\", \"pattern\": "
 	  "\"^[0-7][0-9A-HJKMNP-TV-Z]{25}$\"}, \"description\": \"dead "
@@ -574,7 +594,9 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  API_LABEL_SCHEMA "}, "
 	  "\"since\": " API_WHEN_SCHEMA ", "
 	  "\"until\": " API_WHEN_SCHEMA ", "
-	  "\"grep\": " API_TEXT_SCHEMA "}}, "
+	  "\"grep\": " API_TEXT_SCHEMA ", "
+	  "\"group\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[0-9a-f]{16}$\"}}}, "
 	  "\"set\": " PATCHES_SCHEMA ", "
 	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 10}, "

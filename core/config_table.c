@@ -340,7 +340,8 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .offset = CF(kafka.dlq_retention_ms), .def = "30d",
 	  .min = HOUR_MS, .max = 3650 * DAY_MS,
 	  .doc = "How long dead letters are kept (`retention.ms` of the "
-		 "DLQ topic)." },
+		 "DLQ topic); a failure group in Redis lives this long "
+		 "after its last dead letter." },
 	{ .name = "kafka.connect_timeout", .type = DRV_CFG_DURATION,
 	  .offset = CF(kafka.connect_timeout_ms), .def = "10s",
 	  .min = 100, .max = 10 * MIN_MS,

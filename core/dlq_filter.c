@@ -7,6 +7,7 @@
 
 #include "drover/dlq.h"
 #include "drover/clock.h"
+#include "drover/dlq_groups.h"
 #include "drover/str.h"
 
 drv_err_t drv_dlq_filter_set(drv_dlq_filter_t *f, const char *name,
@@ -45,6 +46,12 @@ drv_err_t drv_dlq_filter_set(drv_dlq_filter_t *f, const char *name,
 				value);
 	} else if (!strcmp(name, "grep")) {
 		f->grep = value;
+	} else if (!strcmp(name, "group")) {
+		if (!drv_dlq_group_id_valid(value))
+			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				"'%s' is not a group id (%d hex digits)",
+				value, DRV_DLQ_GROUP_ID_LEN);
+		f->group = value;
 	} else {
 		return drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
 				 "no filter '%s'", name);
@@ -106,7 +113,7 @@ bool drv_dlq_filter_match(const drv_dlq_filter_t *f, const drv_dlq_entry_t *e)
 		return false;
 	if (e->undecodable)
 		return !f->handler && !f->has_reason && !f->schedule_id &&
-		       !f->label_cnt && !f->grep;
+		       !f->label_cnt && !f->grep && !f->group;
 	if (f->handler && (!dl->task.handler ||
 			   strcmp(f->handler, dl->task.handler)))
 		return false;
@@ -123,6 +130,13 @@ bool drv_dlq_filter_match(const drv_dlq_filter_t *f, const drv_dlq_entry_t *e)
 		fl = drv_dlq_failures(dl, &n);
 		if (!(n && contains(fl[n - 1].message, f->grep)) &&
 		    !contains(dl->detail, f->grep))
+			return false;
+	}
+	if (f->group) {
+		drv_dlq_group_key_t k;
+
+		drv_dlq_group_of(dl, &k);
+		if (strcmp(k.id, f->group))
 			return false;
 	}
 	return true;

@@ -14,33 +14,10 @@
 #include "drover/clock.h"
 #include "drover/dead_letter.h"
 #include "drover/event.h"
+#include "drover/json_out.h"
 #include "drover/str.h"
 #include "drover/task.h"
 #include "codec_internal.h"
-
-/* A JSON string for \p s. jansson insists on UTF-8; bytes that are not
- * (proto3 strings should be, but a producer may lie) are shown as '?'. */
-static char *ascii_copy(const char *s)
-{
-	char *clean = strdup(s);
-
-	for (char *p = clean; p && *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	return clean;
-}
-
-static json_t *jstr(const char *s)
-{
-	json_t *v = json_string(s);
-	char *clean;
-
-	if (v || !(clean = ascii_copy(s)))
-		return v;
-	v = json_string(clean);
-	free(clean);
-	return v;
-}
 
 /* Set \p key to \p v (a new reference, may be NULL) and note failure. */
 static void put(json_t *obj, const char *key, json_t *v, bool *ok)
@@ -53,7 +30,7 @@ static void put(json_t *obj, const char *key, json_t *v, bool *ok)
 static void put_str(json_t *obj, const char *key, const char *s, bool *ok)
 {
 	if (s && *s)
-		put(obj, key, jstr(s), ok);
+		put(obj, key, drv_json_str_lossy(s), ok);
 }
 
 static void put_int(json_t *obj, const char *key, int64_t n, bool *ok)
@@ -119,12 +96,11 @@ static json_t *kv_object(const drv_label_t *kv, size_t cnt, bool *ok)
 	}
 	for (size_t i = 0; i < cnt; i++) {
 		const char *key = sorted[i]->key;
-		json_t *v;
-		char *clean;
+		json_t *v, *clean;
 
 		if (!key)
 			continue;
-		v = jstr(sorted[i]->value ? sorted[i]->value : "");
+		v = drv_json_str_lossy(sorted[i]->value ? sorted[i]->value : "");
 		if (!v) {
 			*ok = false;
 			continue;
@@ -132,10 +108,11 @@ static json_t *kv_object(const drv_label_t *kv, size_t cnt, bool *ok)
 		json_incref(v);
 		if (json_object_set_new(obj, key, v) != 0) {
 			/* not UTF-8: show the key with '?' for such bytes */
-			clean = ascii_copy(key);
-			if (!clean || json_object_set(obj, clean, v) != 0)
+			clean = drv_json_str_lossy(key);
+			if (!clean || json_object_set(obj,
+					json_string_value(clean), v) != 0)
 				*ok = false;
-			free(clean);
+			json_decref(clean);
 		}
 		json_decref(v);
 	}
@@ -221,8 +198,8 @@ static json_t *task_json(const drv_task_t *t, bool *ok)
 		return NULL;
 	}
 	put_int(obj, "schema_version", t->schema_version, ok);
-	put(obj, "id", jstr(t->id), ok);
-	put(obj, "handler", jstr(t->handler ? t->handler : ""), ok);
+	put(obj, "id", drv_json_str_lossy(t->id), ok);
+	put(obj, "handler", drv_json_str_lossy(t->handler ? t->handler : ""), ok);
 	put_int(obj, "priority", t->priority, ok);
 	put_int(obj, "attempt", t->attempt, ok);
 	put_int(obj, "max_attempts", t->max_attempts, ok);
@@ -263,8 +240,8 @@ char *drv_event_to_json(const drv_event_t *e)
 	if (!obj)
 		return NULL;
 	put_int(obj, "schema_version", e->schema_version, &ok);
-	put(obj, "id", jstr(e->id ? e->id : ""), &ok);
-	put(obj, "type", jstr(e->type ? e->type : ""), &ok);
+	put(obj, "id", drv_json_str_lossy(e->id ? e->id : ""), &ok);
+	put(obj, "type", drv_json_str_lossy(e->type ? e->type : ""), &ok);
 	put_str(obj, "source", e->source, &ok);
 	put_time(obj, "time", e->time_ms, true, &ok);
 	put_str(obj, "content_type", e->content_type, &ok);
@@ -286,7 +263,7 @@ char *drv_dead_letter_to_json(const drv_dead_letter_t *dl)
 	if (!obj)
 		return NULL;
 	put_int(obj, "schema_version", dl->schema_version, &ok);
-	put(obj, "id", jstr(dl->id), &ok);
+	put(obj, "id", drv_json_str_lossy(dl->id), &ok);
 	put(obj, "reason", json_string(drv_dl_reason_name(dl->reason)), &ok);
 	put_str(obj, "detail", dl->detail, &ok);
 	put_time(obj, "dead", dl->dead_ms, true, &ok);
@@ -312,11 +289,11 @@ char *drv_audit_to_json(const drv_audit_t *a)
 	if (!obj)
 		return NULL;
 	put_int(obj, "schema_version", a->schema_version, &ok);
-	put(obj, "id", jstr(a->id), &ok);
+	put(obj, "id", drv_json_str_lossy(a->id), &ok);
 	put_time(obj, "time", a->time_ms, true, &ok);
 	put_str(obj, "actor", a->actor, &ok);
 	put_str(obj, "host", a->host, &ok);
-	put(obj, "action", jstr(a->action ? a->action : ""), &ok);
+	put(obj, "action", drv_json_str_lossy(a->action ? a->action : ""), &ok);
 	put_str(obj, "target", a->target, &ok);
 	put(obj, "count", json_integer((json_int_t)a->count), &ok);
 	if (a->details_json && *a->details_json)

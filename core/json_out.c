@@ -193,3 +193,18 @@ void drv_jout_undo(drv_jout_t *j, size_t mark)
 	if (mark < j->len)
 		j->len = mark;
 }
+
+json_t *drv_json_str_lossy(const char *s)
+{
+	json_t *v = json_string(s);
+	char *clean;
+
+	if (v || !(clean = strdup(s)))
+		return v;
+	for (char *p = clean; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	v = json_string(clean);
+	free(clean);
+	return v;
+}

@@ -115,3 +115,14 @@ int64_t drv_redis_int_at(const redisReply *r, size_t i)
 		return strtoll(r->element[i]->str, NULL, 10);
 	return 0;
 }
+
+const char *drv_redis_hash_field(const redisReply *h, const char *name)
+{
+	for (size_t i = 0; h->type == REDIS_REPLY_ARRAY && i + 1 < h->elements;
+	     i += 2)
+		if (h->element[i]->type == REDIS_REPLY_STRING &&
+		    !strcmp(h->element[i]->str, name) &&
+		    h->element[i + 1]->type == REDIS_REPLY_STRING)
+			return h->element[i + 1]->str;
+	return NULL;
+}

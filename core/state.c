@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "drover/clock.h"
+#include "drover/dlq_groups.h"
 #include "drover/json_out.h"
 #include "drover/redis.h"
 #include "drover/state.h"
@@ -40,23 +41,28 @@
 #define KEY_BUF (2 * DRV_STATE_KEY_MAX + 32)
 
 enum { ST_UNKNOWN = 0, ST_UP = 1, ST_DOWN = 2 };
-enum { E_REC = 0, E_IDEM = 1 };
+enum { E_REC = 0, E_IDEM = 1, E_DLG = 2 };
 
-/* One queued write: a record or an idempotency key. The strings live in
- * data[], after the struct, so an entry is one allocation. */
+/* E_DLG: the arguments of group_lua for one dead letter, in order. */
+enum { G_ID, G_HANDLER, G_CLASS, G_MESSAGE, G_SAMPLE, G_MEMBER, G_MS, G_CNT };
+
+/* One queued write: a record, an idempotency key or a dead letter's
+ * failure group. The strings live in data[], after the struct, so an entry
+ * is one allocation. */
 typedef struct entry {
 	int         kind;
 	uint64_t    seq;      /* its ticket: 1, 2, ... in the order queued */
 	drv_state_rec_t rec;  /* E_REC: strings point into data */
 	const char *key;      /* E_IDEM: the idempotency key; rec.task_id the
 				 task */
+	const char *group[G_CNT]; /* E_DLG */
 	char        data[];
 } entry_t;
 
 struct drv_state {
 	drv_redis_conf_t redis;   /* the config's redis.*, copied */
 	drv_task_state_mode_t mode;
-	int64_t state_ttl_ms, idem_ttl_ms;
+	int64_t state_ttl_ms, idem_ttl_ms, dlq_ttl_ms;
 	char    where[280];       /* host:port or socket path, for messages */
 	drv_state_opts_t opts;
 
@@ -73,6 +79,7 @@ struct drv_state {
 
 	_Atomic int      status;
 	_Atomic uint64_t written, dropped, errors, shed, merged;
+	_Atomic uint64_t groups_written, groups_failed;
 
 	/* the background thread's */
 	pthread_t     thread;
@@ -109,6 +116,38 @@ static const char record_lua[] =
 	"  redis.call('ZADD', p .. 'tasks:' .. new, ARGV[i], id)\n"
 	"  i = i + 4 + 2 * nf\n"
 	"end\n";
+
+/*
+ * One dead letter's failure group (drover/dlq_groups.h): the hash, its
+ * samples, both sorted sets by last seen, their TTLs and the trim of
+ * members older than the DLQ's retention. KEYS: the hash, the samples,
+ * the set of all groups, the handler's set. ARGV: the G_* fields, the
+ * sample cap, the TTL.
+ */
+static const char group_lua[] =
+	"local ms, ttl = tonumber(ARGV[7]), tonumber(ARGV[9])\n"
+	"local g = KEYS[1]\n"
+	"redis.call('HSET', g, 'handler', ARGV[2], 'class', ARGV[3],\n"
+	"  'message', ARGV[4])\n"
+	"local n = redis.call('HINCRBY', g, 'count', 1)\n"
+	"local f = tonumber(redis.call('HGET', g, 'first_seen'))\n"
+	"if not f or ms < f then\n"
+	"  redis.call('HSET', g, 'first_seen', ARGV[7])\n"
+	"end\n"
+	"local l = tonumber(redis.call('HGET', g, 'last_seen'))\n"
+	"if not l or ms >= l then\n"
+	"  redis.call('HSET', g, 'last_seen', ARGV[7], 'sample_message',\n"
+	"    ARGV[5])\n"
+	"  l = ms\n"
+	"end\n"
+	"redis.call('LPUSH', KEYS[2], ARGV[6])\n"
+	"redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[8]) - 1)\n"
+	"for i = 3, 4 do\n"
+	"  redis.call('ZADD', KEYS[i], l, ARGV[1])\n"
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (ms - ttl))\n"
+	"end\n"
+	"for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end\n"
+	"return n\n";
 
 /* ------------------------------------------------------------------ */
 /* Names and small helpers                                             */
@@ -183,23 +222,6 @@ static size_t cut_len(const char *s, size_t max)
 	return n;
 }
 
-/* A JSON string for \p s; jansson wants UTF-8, so bytes that are not valid
- * UTF-8 are shown as '?' (non-ASCII bytes all go then). */
-static json_t *jstr(const char *s)
-{
-	json_t *v = json_string(s);
-	char *clean;
-
-	if (v || !(clean = strdup(s)))
-		return v;
-	for (char *p = clean; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	v = json_string(clean);
-	free(clean);
-	return v;
-}
-
 /* obj[name] = value, taking the reference; false when out of memory. */
 static bool jset(json_t *obj, const char *name, json_t *value)
 {
@@ -210,12 +232,19 @@ static bool jset(json_t *obj, const char *name, json_t *value)
 /* The queue (st->lock held)                                           */
 /* ------------------------------------------------------------------ */
 
+static void drop(drv_state_t *st, entry_t *e)
+{
+	if (e->kind == E_DLG)
+		atomic_fetch_add(&st->groups_failed, 1);
+	free(e);
+	atomic_fetch_add(&st->dropped, 1);
+}
+
 static void drop_oldest(drv_state_t *st)
 {
-	free(st->ring[st->head]);
+	drop(st, st->ring[st->head]);
 	st->head = (st->head + 1) % st->cap;
 	st->cnt--;
-	atomic_fetch_add(&st->dropped, 1);
 }
 
 static void push_back(drv_state_t *st, entry_t *e)
@@ -233,10 +262,8 @@ static void push_front(drv_state_t *st, entry_t **es, size_t n)
 {
 	size_t room = st->cap - st->cnt, skip = n > room ? n - room : 0;
 
-	for (size_t i = 0; i < skip; i++) {
-		free(es[i]);
-		atomic_fetch_add(&st->dropped, 1);
-	}
+	for (size_t i = 0; i < skip; i++)
+		drop(st, es[i]);
 	for (size_t i = n; i > skip; i--) {
 		st->head = (st->head + st->cap - 1) % st->cap;
 		st->ring[st->head] = es[i - 1];
@@ -420,6 +447,49 @@ drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
 	return DRV_OK;
 }
 
+drv_err_t drv_state_dead_letter(drv_state_t *st, const drv_dead_letter_t *dl)
+{
+	drv_dlq_group_key_t k;
+	const char *v[G_CNT];
+	size_t len[G_CNT], total = 0;
+	char ms[24];
+	entry_t *e;
+	char *p;
+
+	drv_dlq_group_of(dl, &k);
+	drv_fmt(ms, sizeof(ms), "%lld", (long long)dl->dead_ms);
+	v[G_ID] = k.id;
+	v[G_HANDLER] = k.handler;
+	v[G_CLASS] = k.class;
+	v[G_MESSAGE] = k.message;
+	v[G_SAMPLE] = k.raw;
+	v[G_MEMBER] = dl->id;  /* then " <task id>", added below */
+	v[G_MS] = ms;
+	for (int i = 0; i < G_CNT; i++) {
+		len[i] = i == G_SAMPLE ? cut_len(v[i], DRV_DLQ_GROUP_SAMPLE_MAX) :
+			 strlen(v[i]);
+		total += len[i] + 1;
+	}
+	if (strlen(k.handler) > DRV_STATE_KEY_MAX)
+		return DRV_ERR_INVALID;
+	total += strlen(dl->task.id) + 1;
+	if (!(e = calloc(1, sizeof(*e) + total)))
+		return DRV_ERR_NOMEM;
+	e->kind = E_DLG;
+	p = e->data;
+	for (int i = 0; i < G_CNT; i++) {
+		e->group[i] = put(&p, v[i], len[i]);
+		if (i == G_MEMBER) {  /* "<dead letter id> <task id>" */
+			p[-1] = ' ';
+			put(&p, dl->task.id, strlen(dl->task.id));
+		}
+	}
+	pthread_mutex_lock(&st->lock);
+	push_back(st, e);
+	pthread_mutex_unlock(&st->lock);
+	return DRV_OK;
+}
+
 bool drv_state_degraded(const drv_state_t *st)
 {
 	return atomic_load(&((drv_state_t *)st)->status) != ST_UP;
@@ -444,6 +514,8 @@ void drv_state_stats(drv_state_t *st, drv_state_stats_t *out)
 	out->shed = atomic_load(&st->shed);
 	out->merged = atomic_load(&st->merged);
 	out->errors = atomic_load(&st->errors);
+	out->groups_written = atomic_load(&st->groups_written);
+	out->groups_failed = atomic_load(&st->groups_failed);
 	pthread_mutex_lock(&st->lock);
 	out->queued = st->cnt + st->inflight_cnt;
 	pthread_mutex_unlock(&st->lock);
@@ -647,6 +719,35 @@ static int wire_append(redisContext *c, wire_t *w)
 					   w->len - (WIRE_HEAD - hl));
 }
 
+/* Append the group script call of dead letter entry \p e; returns 1, or 0
+ * when out of memory. */
+static int append_group(drv_state_t *st, const entry_t *e)
+{
+	char key[KEY_BUF], skey[KEY_BUF], all[KEY_BUF], hset[2 * KEY_BUF];
+	char cap[8], ttl[24];
+	args_t a = { .n = 0 };
+
+	drv_dlq_group_key_name(st->redis.prefix, e->group[G_ID], key,
+			       sizeof(key));
+	drv_fmt(skey, sizeof(skey), "%s:samples", key);
+	drv_fmt(all, sizeof(all), "%sdlq:groups", st->redis.prefix);
+	drv_fmt(hset, sizeof(hset), "%s:handler:%s", all, e->group[G_HANDLER]);
+	drv_fmt(cap, sizeof(cap), "%d", DRV_DLQ_GROUP_SAMPLES);
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->dlq_ttl_ms);
+	arg(&a, "EVAL");
+	arg(&a, group_lua);
+	arg(&a, "4");
+	arg(&a, key);
+	arg(&a, skey);
+	arg(&a, all);
+	arg(&a, hset);
+	for (int i = 0; i < G_CNT; i++)
+		arg(&a, e->group[i]);
+	arg(&a, cap);
+	arg(&a, ttl);
+	return append(st->conn, &a) == REDIS_OK ? 1 : 0;
+}
+
 /* Append the commands of \p e to the pipeline, or with the index on add
  * its record to the batch's script call \p w; returns how many commands
  * were appended, IN_SCRIPT when added to \p w, 0 when out of memory. */
@@ -661,6 +762,8 @@ static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 	args_t a = { .n = 0 };
 	int n = 0;
 
+	if (e->kind == E_DLG)
+		return append_group(st, e);
 	if (e->kind == E_IDEM) {
 		drv_fmt(key, sizeof(key), "%sidem:%s", st->redis.prefix, e->key);
 		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->idem_ttl_ms);
@@ -816,6 +919,9 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 		}
 		if (cmds[done] != IN_SCRIPT)
 			atomic_fetch_add(ok ? &st->written : &st->errors, 1);
+		if (st->inflight[done]->kind == E_DLG)
+			atomic_fetch_add(ok ? &st->groups_written :
+					 &st->groups_failed, 1);
 	}
 	if (script) {
 		redisReply *r = NULL;
@@ -1022,6 +1128,7 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 	st->state_ttl_ms = cfg->worker.task_state_ttl_ms;
 	st->index = cfg->worker.task_index;
 	st->idem_ttl_ms = cfg->worker.idempotency_ttl_ms;
+	st->dlq_ttl_ms = cfg->kafka.dlq_retention_ms;
 	if (addr.path)
 		drv_fmt(st->where, sizeof(st->where), "%s", addr.path);
 	else
@@ -1081,7 +1188,7 @@ char *drv_state_history_json(const drv_state_rec_t *rec)
 	if (!ends_attempt(rec->state))
 		return NULL;
 	/* written once per attempt: drv_jout, not a jansson tree; strings
-	 * that are not UTF-8 come out as jstr() makes them */
+	 * that are not UTF-8 come out as drv_json_str_lossy() makes them */
 	drv_jout_begin(&j);
 	drv_jout_int(&j, "attempt", rec->attempt);
 	drv_jout_str(&j, "state", drv_task_state_name(rec->state));
@@ -1112,7 +1219,7 @@ static bool jtime(json_t *o, const char *name, const char *tname,
 
 static bool jopt(json_t *o, const char *name, const char *s)
 {
-	return !s || jset(o, name, jstr(s));
+	return !s || jset(o, name, drv_json_str_lossy(s));
 }
 
 /* obj[name] = the JSON object in \p text (or the text as a string when it

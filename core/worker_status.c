@@ -9,6 +9,7 @@
 
 #include "drover/clock.h"
 #include "drover/queue_status.h"
+#include "drover/redis_cmd.h"
 #include "drover/str.h"
 
 drv_err_t drv_worker_status_write(redisContext *c, const drv_config_t *cfg,
@@ -57,21 +58,16 @@ drv_err_t drv_worker_status_write(redisContext *c, const drv_config_t *cfg,
 
 static int64_t field_num(const redisReply *h, const char *name)
 {
-	for (size_t i = 0; i + 1 < h->elements; i += 2)
-		if (h->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(h->element[i]->str, name))
-			return strtoll(h->element[i + 1]->str, NULL, 10);
-	return 0;
+	const char *s = drv_redis_hash_field(h, name);
+
+	return s ? strtoll(s, NULL, 10) : 0;
 }
 
 static const char *field_str(const redisReply *h, const char *name)
 {
-	for (size_t i = 0; i + 1 < h->elements; i += 2)
-		if (h->element[i]->type == REDIS_REPLY_STRING &&
-		    !strcmp(h->element[i]->str, name) &&
-		    h->element[i + 1]->type == REDIS_REPLY_STRING)
-			return h->element[i + 1]->str;
-	return "";
+	const char *s = drv_redis_hash_field(h, name);
+
+	return s ? s : "";
 }
 
 drv_err_t drv_worker_status_read(redisContext *c, const drv_config_t *cfg,

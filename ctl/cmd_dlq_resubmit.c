@@ -191,6 +191,9 @@ static int parse(resub_t *r, int argc, char **argv)
 	}
 	if ((rc = ctl_dlq_filter_check(cmd, &r->f)))
 		return rc;
+	/* a failure group is a set of entries of its own: --all implied */
+	if (r->f.group && !r->retry && optind == argc)
+		r->run.every = true;
 	r->ids = argv + optind;
 	r->run.id_cnt = (size_t)(argc - optind);
 	if (r->retry) {
@@ -422,14 +425,16 @@ out:
 
 const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	{ "dlq", "resubmit",
-	  "ID... | --all [filters] [--set PATCH]... [--priority N] "
-	  "[--policy NAME] [--max-attempts N] [--reset-attempts] [--max N] "
+	  "ID... | --all [filters] | --group ID [--set PATCH]... "
+	  "[--priority N] [--policy NAME] [--max-attempts N] "
+	  "[--reset-attempts] [--max N] "
 	  "[--rate N/s] [--dry-run] [--force] [--json]",
 	  "put dead letters back on the task topics, each at most once",
 	  "  ID...                 dead letter ids or task ids (an unknown ID "
 	  "sends nothing)\n"
 	  "  --all                 every dead letter matching the filters:\n"
 	  DLQ_FILTER_HELP
+	  "                        (--group alone means --all --group)\n"
 	  "  --set PATCH           change the payload: a JSON merge patch\n"
 	  "                        ('{\"a\":1}', @FILE) or KEY.PATH=VALUE "
 	  "(VALUE is\n"
@@ -454,7 +459,8 @@ const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	  "Example:\n"
 	  "  droverctl dlq resubmit --all --handler resize --reason "
 	  "permanent_failure \\\n"
-	  "      --set '{\"quality\":80}' --reset-attempts --rate 500/s\n",
+	  "      --set '{\"quality\":80}' --reset-attempts --rate 500/s\n"
+	  "  droverctl dlq resubmit --group 3f9a0c1d2e4b5a69 --dry-run\n",
 	  true, run_resubmit },
 	{ "task", "retry",
 	  "ID [--set PATCH]... [--priority N] [--policy NAME] "

@@ -20,6 +20,7 @@ int ctl_dlq_filter_option(const ctl_cmd_t *cmd, drv_dlq_filter_t *f, int c,
 	case 'S': name = "since"; break;
 	case 'U': name = "until"; break;
 	case 'g': name = "grep"; break;
+	case 'G': name = "group"; break;
 	default: return -1;
 	}
 	if (!(rc = drv_dlq_filter_set(f, name, arg, now_ms, err, sizeof(err))))

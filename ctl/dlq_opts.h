@@ -11,9 +11,9 @@
 #include "drover/dlq.h"
 
 /* Add the filter options --handler/--reason/--schedule/--label/--since/
- * --until/--grep (with option values 'H','r','s','l','S','U','g') to a
- * getopt_long table: DLQ_FILTER_OPTIONS expands to their struct option
- * entries. */
+ * --until/--grep/--group (with option values 'H','r','s','l','S','U','g',
+ * 'G') to a getopt_long table: DLQ_FILTER_OPTIONS expands to their struct
+ * option entries. */
 #define DLQ_FILTER_OPTIONS \
 	{ "handler",  required_argument, NULL, 'H' }, \
 	{ "reason",   required_argument, NULL, 'r' }, \
@@ -21,7 +21,8 @@
 	{ "label",    required_argument, NULL, 'l' }, \
 	{ "since",    required_argument, NULL, 'S' }, \
 	{ "until",    required_argument, NULL, 'U' }, \
-	{ "grep",     required_argument, NULL, 'g' }
+	{ "grep",     required_argument, NULL, 'g' }, \
+	{ "group",    required_argument, NULL, 'G' }
 
 /* The --help lines for DLQ_FILTER_OPTIONS. */
 #define DLQ_FILTER_HELP \
@@ -34,11 +35,12 @@
 	"  --since T             dead at or after T: RFC 3339 time or a\n" \
 	"                        duration ago (2h = two hours ago)\n" \
 	"  --until T             dead before T (same forms)\n" \
-	"  --grep TEXT           TEXT in the last error message or the detail\n"
+	"  --grep TEXT           TEXT in the last error message or the detail\n" \
+	"  --group ID            only this failure group (`dlq groups`)\n"
 
 #define DLQ_FILTER_USAGE \
 	"[--handler NAME] [--reason REASON] [--schedule ID] [--label K=V]... " \
-	"[--since T] [--until T] [--grep TEXT]"
+	"[--since T] [--until T] [--grep TEXT] [--group ID]"
 
 /* If \p c is one of the filter options, apply \p arg to \p f
  * (drv_dlq_filter_set()) and return CTL_EXIT_OK, or print a usage error and

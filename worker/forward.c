@@ -82,6 +82,12 @@ static drv_err_t produce_dead(worker_t *w, job_t *job, char *err,
 					     &job->fwd[FWD_TASK].dr, err, errlen);
 	else
 		drv_fmt(err, errlen, "%s", drv_strerror(rc));
+	/* the failure group index, once per job (a produce tried again
+	 * counts once); best effort, the DLQ topic is the record */
+	if (!rc && !job->dl_indexed && w->state) {
+		job->dl_indexed = true;
+		drv_state_dead_letter(w->state, &dl);
+	}
 	drv_dead_letter_release(&dl);
 	return rc;
 }

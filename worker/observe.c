@@ -33,7 +33,8 @@ static void state_counts(worker_t *w)
 			  *const dropped[] = { "dropped", NULL },
 			  *const error[] = { "error", NULL },
 			  *const shed[] = { "shed", NULL },
-			  *const merged[] = { "merged", NULL };
+			  *const merged[] = { "merged", NULL },
+			  *const failed[] = { "failed", NULL };
 
 	if (!w->state)
 		return;
@@ -48,6 +49,10 @@ static void state_counts(worker_t *w)
 			(double)(s.shed - o->state_seen.shed));
 	drv_counter_add(o->state_records, merged,
 			(double)(s.merged - o->state_seen.merged));
+	drv_counter_add(o->group_index, written,
+			(double)(s.groups_written - o->state_seen.groups_written));
+	drv_counter_add(o->group_index, failed,
+			(double)(s.groups_failed - o->state_seen.groups_failed));
 	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
 	o->state_seen = s;
 }
@@ -189,6 +194,12 @@ bool observe_start(worker_t *w)
 		"merged (an outcome that took the place of its attempt's "
 		"running record still queued: one write for both).",
 		result_only);
+	o->group_index = drv_metrics_counter(o->m,
+		"drover_dlq_group_index_total",
+		"Dead letters recorded in the failure group index in Redis "
+		"by result: written, or failed (Redis refused it, or it was "
+		"dropped while Redis was down; the dead letter itself is on "
+		"the DLQ topic either way).", result_only);
 	o->state_waits = drv_metrics_counter(o->m,
 		"drover_task_state_waits_total",
 		"Times the worker stopped taking tasks because the task state "

@@ -78,6 +78,8 @@ typedef struct job {
 	drv_exec_t         *ex;         /* while running, under worker lock */
 	bool                abandon;    /* shutdown killed it, under lock */
 	bool                skipped;    /* its idempotency key was done */
+	bool                dl_indexed; /* its dead letter went to the
+					   failure group index */
 	bool                claimed;    /* holds its idempotency key's claim */
 	bool                claim_known;/* claim_pre/claim_err taken ahead
 					   (runner.c), not yet used */
@@ -140,7 +142,8 @@ typedef struct observe {
 	drv_httpd_t     *httpd;
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
 			*redelivered, *idem_skipped, *idem_unchecked,
-			*idem_waited, *state_records, *state_waits;
+			*idem_waited, *state_records, *state_waits,
+			*group_index;
 	drv_histogram_t *duration;
 	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued;
 	drv_state_stats_t state_seen; /* state writer counts at the last

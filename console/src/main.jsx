@@ -12,6 +12,7 @@ import { TaskDetail } from './views/TaskDetail.jsx';
 import { Breakers } from './views/Breakers.jsx';
 import { Dlq } from './views/Dlq.jsx';
 import { DlqEntry } from './views/DlqEntry.jsx';
+import { DlqGroup, DlqGroups } from './views/DlqGroups.jsx';
 import { Audit } from './views/Audit.jsx';
 import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
@@ -36,6 +37,9 @@ function Login({ onLogin, error }) {
 }
 
 function View({ path, who }) {
+  if (path === '/dlq/groups') return <DlqGroups />;
+  const g = path.match(/^\/dlq\/groups\/([^/]+)$/);
+  if (g) return <DlqGroup id={decodeURIComponent(g[1])} who={who} />;
   const m = path.match(/^\/(tasks|dlq|schedules)\/([^/]+)$/);
   if (m) {
     const id = decodeURIComponent(m[2]);

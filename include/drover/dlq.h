@@ -43,13 +43,17 @@ typedef struct drv_dlq_filter {
 	int64_t     until_ms;   /**< 0 = no upper bound; dead_ms < until */
 	const char *grep;       /**< substring of the last failure's message
 				     or the detail */
+	const char *group;      /**< failure group id (drover/dlq_groups.h):
+				     handler, class and normalised message
+				     as the group's */
 } drv_dlq_filter_t;
 
 /**
  * @brief Set one filter field from its text, the same way for every caller:
  *        \p name is "handler", "reason" (a drv_dl_reason_name()), "schedule",
  *        "label" ("key=value", up to DRV_DLQ_FILTER_LABEL_MAX), "since" or
- *        "until" (drv_parse_when() forms against \p now_ms) or "grep".
+ *        "until" (drv_parse_when() forms against \p now_ms), "grep" or
+ *        "group" (a failure group id).
  * @param value  borrowed, must outlive \p f.
  * @returns DRV_OK; DRV_ERR_INVALID with the reason in \p errstr (without the
  *          name: "unknown reason 'x' (...)"); DRV_ERR_RANGE when a

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 typedef struct drv_jout {
 	char  *buf;     /* owned until drv_jout_end() */
 	size_t len, cap;
@@ -81,5 +83,13 @@ size_t drv_jout_mark(const drv_jout_t *j);
 
 /** @brief Forget everything written after \p mark. */
 void drv_jout_undo(drv_jout_t *j, size_t mark);
+
+/**
+ * @brief A jansson string for \p s (borrowed), for trees built with
+ *        jansson: as it is when it is valid UTF-8, else with every byte
+ *        from 0x80 up shown as '?' (a producer may send anything).
+ * @returns a new reference, or NULL when out of memory.
+ */
+json_t *drv_json_str_lossy(const char *s);
 
 #endif /* DROVER_JSON_OUT_H */

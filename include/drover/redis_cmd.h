@@ -62,6 +62,11 @@ drv_err_t drv_redis_script_run(redisContext *c, drv_redis_script_t *s,
 			       redisReply **out, char *errstr,
 			       size_t errstr_size);
 
+/** @brief The value of field \p name in the reply \p h of an HGETALL (an
+ *         array of field, value, ...); NULL when it is not there. Borrowed
+ *         from \p h. */
+const char *drv_redis_hash_field(const redisReply *h, const char *name);
+
 /** @brief Element \p i of array reply \p r as an integer (an integer or a
  *         number in a string); 0 when absent or anything else. */
 int64_t drv_redis_int_at(const redisReply *r, size_t i);

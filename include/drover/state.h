@@ -34,6 +34,8 @@
  *   P idem:<key>         string: the id of the task that completed with
  *                        that idempotency key (while a copy runs, its
  *                        claim "run:<token>": see drover/claim.h)
+ *   P dlq:group:<id>...  the failure group index of the dead letters
+ *                        (drv_state_dead_letter(); drover/dlq_groups.h)
  *
  * Both task keys get PEXPIRE worker.task_state_ttl on every write, so they
  * live that long after the task's last update; idempotency keys live
@@ -60,6 +62,7 @@
 #include <jansson.h>
 
 #include "drover/config.h"
+#include "drover/dead_letter.h"
 #include "drover/error.h"
 #include "drover/task.h"
 
@@ -166,7 +169,8 @@ typedef struct drv_state_opts {
 
 /** Counters of one drv_state_t since its creation. */
 typedef struct drv_state_stats {
-	uint64_t written;  /**< records and idempotency keys written */
+	uint64_t written;  /**< records, idempotency keys and dead letter
+			        group writes written */
 	uint64_t dropped;  /**< discarded: the queue was full (the oldest
 			        goes), or still queued when destroy gave up */
 	uint64_t errors;   /**< failed connects, lost connections, error
@@ -176,6 +180,10 @@ typedef struct drv_state_stats {
 				earlier one still queued (`replaces`) */
 	uint64_t shed;     /**< `running` records not queued because the
 			        queue was half full (the outcome follows) */
+	uint64_t groups_written; /**< dead letters written to the failure
+				      group index (drv_state_dead_letter()) */
+	uint64_t groups_failed;  /**< ... not written: dropped or refused
+				      (also counted in dropped / errors) */
 } drv_state_stats_t;
 
 typedef struct drv_state drv_state_t;
@@ -251,6 +259,20 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
  */
 drv_err_t drv_state_idem_done(drv_state_t *st, const char *key,
 			      const char *task_id);
+
+/**
+ * @brief Queue the failure group index write of dead letter \p dl
+ *        (drover/dlq_groups.h: one Lua script per dead letter); never
+ *        blocks on Redis. Not filtered by worker.task_state. Call it once
+ *        the dead letter is on its way to the DLQ topic, which stays the
+ *        record: when Redis stays down the write may be dropped (counted
+ *        in groups_failed), never the dead letter.
+ * @returns DRV_OK, DRV_ERR_INVALID (a handler name longer than
+ *          DRV_STATE_KEY_MAX) or DRV_ERR_NOMEM (nothing queued). The
+ *          caller keeps \p dl.
+ * @remark Any thread.
+ */
+drv_err_t drv_state_dead_letter(drv_state_t *st, const drv_dead_letter_t *dl);
 
 /**
  * @brief True while Redis is not reachable: before the first connection

@@ -11,7 +11,8 @@ import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from '
 
 export const REASONS = ['permanent_failure', 'attempts_exhausted', 'deadline_exceeded',
   'undecodable', 'handler_unknown', 'skipped'];
-const KEYS = ['handler', 'reason', 'schedule', 'label', 'since', 'until', 'grep'];
+// group: a failure group's entries (a link from /dlq/groups/ID; no field)
+const KEYS = ['handler', 'reason', 'schedule', 'label', 'since', 'until', 'grep', 'group'];
 const FIELDS = [
   { key: 'handler', label: 'Handler', size: 10 },
   { key: 'reason', label: 'Reason', options: REASONS },
@@ -78,6 +79,8 @@ export function Dlq({ who }) {
   const s = stats.data;
   return (
     <div>
+      <p><strong>Dead letters</strong> · <Link href="/dlq/groups" id="failures-tab">Failures</Link>
+        {filters.group && <> · group <Link href={`/dlq/groups/${filters.group}`} class="mono">{filters.group}</Link></>}</p>
       <ListHead title="Dead letters" poll={poll} paging={paging} fields={FIELDS} />
       <Problem error={stats.error} />
       {s && (
