@@ -465,7 +465,7 @@ static void put(api_call_t *call)
 		goto out;
 	}
 	if (api_audit(call, create ? "schedule.add" : "schedule.update", id,
-		      1, json_loads(stored, 0, NULL), NULL))
+		      1, json_loads(stored, JSON_ALLOW_NUL, NULL), NULL))
 		reply_row(call, id, create ? 201 : 200);
 out:
 	free(text);

@@ -147,7 +147,7 @@ static drv_err_t check_json(const drv_cfg_key_t *k, const char *name,
 	(void)k;
 	if (strstr(s, "${"))
 		return DRV_OK;  /* a trigger template: checked once filled */
-	if (!(j = json_loads(s, JSON_DECODE_ANY, &je)))
+	if (!(j = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je)))
 		return drv_cfg_fail(errstr, errstr_size, w, name, "not JSON "
 				    "(%s at column %d); write a mapping or a "
 				    "JSON text", je.text, je.column);

@@ -14,12 +14,13 @@
 #include "drover/redis_cmd.h"
 #include "drover/str.h"
 
-/* KEYS: per limit, its rate key, lease key, reservation key and start
- * key. ARGV[1] count, ARGV[2] task id, ARGV[3] lease ms, ARGV[4] the wait
- * (ms) the caller would rather spend in place, then per limit: emission
- * interval (us, 0 = no rate), burst, concurrency (0 = no cap), busy retry
- * ms. Reply {1, 0, 0, 0} admitted or {0, wait_ms, index, in_place}
- * refused.
+/* KEYS: per limit, its rate key, lease key, reservation key, start key
+ * and run-time settings key. ARGV[1] count, ARGV[2] task id, ARGV[3] lease
+ * ms, ARGV[4] the wait (ms) the caller would rather spend in place, then
+ * per limit the config's emission interval (us, 0 = no rate), burst,
+ * concurrency (0 = no cap), and the busy retry ms. Settings changed at run
+ * time (limit_change.c) replace the config's. Reply {1, 0, 0, 0} admitted
+ * or {0, wait_ms, index, in_place} refused.
  *
  * First every concurrency cap: one full refuses and takes nothing. Then
  * every rate, as two GCRAs. The schedule (rate key) plans into the future:
@@ -28,9 +29,9 @@
  * start kept for it. The starts (start key) are what happened: a GCRA
  * over them, with half an interval more tolerance, spaces again tasks that
  * come back late together, so no window admits more than rate + burst,
- * while the small lateness of each start does not add up. Only when nothing refuses is
- * anything but a reservation taken, and a refusal reserves only where the
- * schedule refused. */
+ * while the small lateness of each start does not add up. Only when
+ * nothing refuses is anything but a reservation taken, and a refusal
+ * reserves only where the schedule refused. */
 static const char acquire_lua[] =
 "pcall(redis.replicate_commands)\n"
 "local t = redis.call('TIME')\n"
@@ -39,61 +40,70 @@ static const char acquire_lua[] =
 "local n, id, lease = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])\n"
 "local in_place = tonumber(ARGV[4]) * 1000\n"
 "local wait, who, held, plan, tat, resv, last = 0, 0, {}, {}, {}, {}, {}\n"
+"local T, B, C = {}, {}, {}\n"
+"local function key(i, k) return KEYS[5 * (i - 1) + k] end\n"
 "local function num(k) return tonumber(redis.call('GET', k) or 0) end\n"
 "local function put(k, v)\n"
 "  redis.call('SET', k, string.format('%.0f', v), 'PX', "
 	"math.ceil((v - now) / 1000) + 1000)\n"
 "end\n"
 "for i = 1, n do\n"
-"  local ck = KEYS[4 * i - 2]\n"
-"  local c, busy = tonumber(ARGV[4 * i + 3]), tonumber(ARGV[4 * i + 4])\n"
-"  if c > 0 then\n"
+"  T[i], B[i], C[i] = tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2]), "
+	"tonumber(ARGV[4 * i + 3])\n"
+"  local o = redis.call('HMGET', key(i, 5), 'rate', 'per_ms', 'burst', "
+	"'concurrency')\n"
+"  if o[1] then\n"
+"    local r = tonumber(o[1])\n"
+"    T[i] = r > 0 and tonumber(o[2]) * 1000 / r or 0\n"
+"    B[i], C[i] = tonumber(o[3]), tonumber(o[4])\n"
+"  end\n"
+"  local ck, busy = key(i, 2), tonumber(ARGV[4 * i + 4])\n"
+"  if C[i] > 0 then\n"
 "    redis.call('ZREMRANGEBYSCORE', ck, '-inf', now_ms)\n"
 "    held[i] = redis.call('ZSCORE', ck, id)\n"
-"    if not held[i] and redis.call('ZCARD', ck) >= c and busy > wait then\n"
+"    if not held[i] and redis.call('ZCARD', ck) >= C[i] and busy > wait "
+	"then\n"
 "      wait = busy; who = i\n"
 "    end\n"
 "  end\n"
 "end\n"
 "if wait > 0 then return {0, wait, who - 1, 0} end\n"
 "for i = 1, n do\n"
-"  local T, b = tonumber(ARGV[4 * i + 1]), tonumber(ARGV[4 * i + 2])\n"
-"  if T > 0 and not held[i] then\n"
-"    local r = redis.call('ZSCORE', KEYS[4 * i - 1], id)\n"
+"  if T[i] > 0 and not held[i] then\n"
+"    local r = redis.call('ZSCORE', key(i, 3), id)\n"
 "    if r then\n"
 "      resv[i] = true; plan[i] = tonumber(r)\n"
 "    else\n"
-"      tat[i] = math.max(num(KEYS[4 * i - 3]), now)\n"
-"      plan[i] = tat[i] + T - T * b\n"
+"      tat[i] = math.max(num(key(i, 1)), now)\n"
+"      plan[i] = tat[i] + T[i] - T[i] * B[i]\n"
 "    end\n"
-"    last[i] = math.max(num(KEYS[4 * i]), now)\n"
-"    local s = math.max(plan[i], last[i] + T / 2 - T * b)\n"
+"    last[i] = math.max(num(key(i, 4)), now)\n"
+"    local s = math.max(plan[i], last[i] + T[i] / 2 - T[i] * B[i])\n"
 "    if s - now > wait then wait = s - now; who = i end\n"
 "  end\n"
 "end\n"
 "for i = 1, n do\n"
-"  local T = tonumber(ARGV[4 * i + 1])\n"
 "  if tat[i] and (wait == 0 or plan[i] > now) then\n"
-"    put(KEYS[4 * i - 3], tat[i] + T)\n"
+"    put(key(i, 1), tat[i] + T[i])\n"
 "  end\n"
 "  if tat[i] and wait > 0 and plan[i] > now then\n"
-"    local qk = KEYS[4 * i - 1]\n"
+"    local qk = key(i, 3)\n"
 "    redis.call('ZREMRANGEBYSCORE', qk, '-inf', now - 60000000)\n"
 "    redis.call('ZADD', qk, string.format('%.0f', plan[i]), id)\n"
 "    redis.call('PEXPIRE', qk, math.ceil((plan[i] - now) / 1000) + 60000)\n"
 "  end\n"
 "  if last[i] and wait == 0 then\n"
-"    put(KEYS[4 * i], last[i] + T)\n"
-"    if resv[i] then redis.call('ZREM', KEYS[4 * i - 1], id) end\n"
+"    put(key(i, 4), last[i] + T[i])\n"
+"    if resv[i] then redis.call('ZREM', key(i, 3), id) end\n"
 "  end\n"
 "end\n"
 "if wait > 0 then\n"
 "  return {0, math.ceil(wait / 1000), who - 1, wait <= in_place and 1 or 0}\n"
 "end\n"
 "for i = 1, n do\n"
-"  if tonumber(ARGV[4 * i + 3]) > 0 and not held[i] then\n"
-"    redis.call('ZADD', KEYS[4 * i - 2], now_ms + lease, id)\n"
-"    redis.call('PEXPIRE', KEYS[4 * i - 2], lease + 1000)\n"
+"  if C[i] > 0 and not held[i] then\n"
+"    redis.call('ZADD', key(i, 2), now_ms + lease, id)\n"
+"    redis.call('PEXPIRE', key(i, 2), lease + 1000)\n"
 "  end\n"
 "end\n"
 "return {1, 0, 0, 0}\n";
@@ -111,7 +121,7 @@ static drv_redis_script_t release_script =
 #define int_at drv_redis_int_at
 
 /* keys and values of one admission */
-#define KEYS_PER 4  /* rate, leases, reservations, starts */
+#define KEYS_PER 5  /* rate, leases, reservations, starts, settings */
 #define ARGV_MAX (KEYS_PER * DRV_LIMIT_MATCH_MAX + 4 + 4 * DRV_LIMIT_MATCH_MAX)
 _Static_assert(ARGV_MAX <= DRV_REDIS_SCRIPT_ARGS, "raise DRV_REDIS_SCRIPT_ARGS");
 
@@ -144,15 +154,18 @@ int64_t drv_limit_lease_ms(const drv_config_t *cfg,
 }
 
 /* The KEYS_PER keys of limit \p l for value \p v: schedule (the GCRA's
- * theoretical arrival time), leases, reservations, starts. */
+ * theoretical arrival time), leases, reservations, starts, and the
+ * settings changed at run time (one for all values). */
 static void keys_for(const drv_config_t *cfg, const drv_limit_conf_t *l,
 		     const char *v, char k[KEYS_PER][512])
 {
-	static const char *const suffix[KEYS_PER] = { "", ":c", ":r", ":s" };
+	static const char *const suffix[KEYS_PER - 1] = { "", ":c", ":r",
+							  ":s" };
 
-	for (int i = 0; i < KEYS_PER; i++)
+	for (int i = 0; i < KEYS_PER - 1; i++)
 		drv_fmt(k[i], 512, "%slimit:%s:%s%s", cfg->redis.key_prefix,
 			l->name, v, suffix[i]);
+	drv_limit_change_key(cfg, l->name, k[KEYS_PER - 1], 512);
 }
 
 /* Microseconds between two starts of a rate limit; 0 = no rate. */
@@ -235,9 +248,9 @@ drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
 	redisReply *r = NULL;
 	drv_err_t err;
 
+	/* every limit, capped in the config or not: a run-time change may
+	 * have given it a cap since the lease was taken */
 	for (size_t i = 0; i < set->cnt && i < DRV_LIMIT_MATCH_MAX; i++) {
-		if (!set->conf[i]->concurrency)
-			continue;
 		keys_for(cfg, set->conf[i], set->value[i], keys[nk]);
 		argv[nk] = keys[nk][1];
 		nk++;
@@ -291,10 +304,56 @@ static drv_err_t read_state(redisContext *c, const drv_config_t *cfg,
 	return DRV_OK;
 }
 
+/* The settings \p l as JSON members of \p o. */
+static int settings_json(json_t *o, const drv_limit_conf_t *l)
+{
+	return json_object_set_new(o, "rate", json_integer(l->rate)) ||
+	       json_object_set_new(o, "per_ms", json_integer(l->per_ms)) ||
+	       json_object_set_new(o, "burst", json_integer(l->burst)) ||
+	       json_object_set_new(o, "concurrency",
+				   json_integer(l->concurrency));
+}
+
+/* Limit \p l as drv_limit_list() shows it into \p out. */
+static drv_err_t limit_json(redisContext *c, const drv_config_t *cfg,
+			    const drv_limit_conf_t *l, json_t **out,
+			    char *errstr, size_t errstr_size)
+{
+	drv_limit_conf_t now;
+	int64_t changed;
+	json_t *o = NULL, *conf = NULL;
+	drv_err_t err;
+
+	if ((err = drv_limit_effective(c, cfg, l, &now, &changed, errstr,
+				       errstr_size)))
+		return err;
+	/* json_object_set_new() takes its value even when it fails */
+	if (!(o = json_pack("{s:s, s:s, s:o}", "name", l->name, "handler",
+			    l->handler, "key", l->key ? json_string(l->key) :
+			    json_null())) ||
+	    settings_json(o, &now) ||
+	    (changed && (json_object_set_new(o, "config",
+					      conf = json_object()) ||
+			 settings_json(conf, l) ||
+			 json_object_set_new(o, "changed_ms",
+					     json_integer(changed))))) {
+		json_decref(o);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
+	if (c && !l->key &&
+	    (err = read_state(c, cfg, &now, o, errstr, errstr_size))) {
+		json_decref(o);
+		return err;
+	}
+	*out = o;
+	return DRV_OK;
+}
+
 drv_err_t drv_limit_list(redisContext *c, const drv_config_t *cfg,
 			 json_t **out, char *errstr, size_t errstr_size)
 {
-	json_t *arr = json_array(), *root = json_object();
+	json_t *arr = json_array(), *root = json_object(), *o;
 	drv_err_t err;
 
 	if (!arr || !root || json_object_set_new(root, "limits", arr)) {
@@ -303,28 +362,29 @@ drv_err_t drv_limit_list(redisContext *c, const drv_config_t *cfg,
 				 "out of memory");
 	}
 	for (size_t i = 0; i < cfg->limit_cnt; i++) {
-		const drv_limit_conf_t *l = &cfg->limits[i];
-		json_t *o = json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:I}",
-				      "name", l->name, "handler", l->handler,
-				      "key", l->key ? json_string(l->key) :
-				      json_null(),
-				      "rate", (json_int_t)l->rate,
-				      "per_ms", (json_int_t)l->per_ms,
-				      "burst", (json_int_t)l->burst,
-				      "concurrency",
-				      (json_int_t)l->concurrency);
-
-		if (!o || json_array_append_new(arr, o)) {
+		if ((err = limit_json(c, cfg, &cfg->limits[i], &o, errstr,
+				      errstr_size))) {
+			json_decref(root);
+			return err;
+		}
+		if (json_array_append_new(arr, o)) {
 			json_decref(root);
 			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 					 "out of memory");
 		}
-		if (c && !l->key &&
-		    (err = read_state(c, cfg, l, o, errstr, errstr_size))) {
-			json_decref(root);
-			return err;
-		}
 	}
 	*out = root;
 	return DRV_OK;
+}
+
+drv_err_t drv_limit_show(redisContext *c, const drv_config_t *cfg,
+			 const char *name, json_t **out, char *errstr,
+			 size_t errstr_size)
+{
+	const drv_limit_conf_t *l = drv_config_limit(cfg, name);
+
+	if (!l)
+		return drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
+				 "no limit '%s' in the config", name);
+	return limit_json(c, cfg, l, out, errstr, errstr_size);
 }

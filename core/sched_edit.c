@@ -63,8 +63,8 @@ drv_err_t drv_sched_def_merge(const drv_config_t *cfg, const char *id,
 
 	if ((rc = check_id(cfg, id, errstr, errstr_size)))
 		return rc;
-	ch = json_loads(changes ? changes : "{}", 0, NULL);
-	def = base ? json_loads(base, 0, NULL) : json_object();
+	ch = json_loads(changes ? changes : "{}", JSON_ALLOW_NUL, NULL);
+	def = base ? json_loads(base, JSON_ALLOW_NUL, NULL) : json_object();
 	if (!json_is_object(ch) || !json_is_object(def)) {
 		json_decref(ch);
 		json_decref(def);

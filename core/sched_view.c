@@ -30,7 +30,7 @@ json_t *drv_sched_row_obj(const drv_sched_row_t *r)
 	json_t *o = json_pack("{s:s, s:s, s:b, s:o}", "id", r->conf.name,
 			      "source", r->runtime ? "runtime" : "file",
 			      "enabled", r->enabled, "definition",
-			      def ? json_loads(def, 0, NULL) : json_null());
+			      def ? json_loads(def, JSON_ALLOW_NUL, NULL) : json_null());
 	const drv_sched_stats_t *st = &r->st;
 	json_t *s;
 

@@ -156,7 +156,7 @@ drv_err_t drv_schedule_conf_from_json(const char *id, const char *json,
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "invalid schedule id '%.100s' (use 1 to 64 "
 				 "of a-z 0-9 _ . -)", id ? id : "");
-	if (!(root = json_loads(json ? json : "", 0, &je)) ||
+	if (!(root = json_loads(json ? json : "", JSON_ALLOW_NUL, &je)) ||
 	    !json_is_object(root)) {
 		json_decref(root);
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
@@ -229,7 +229,7 @@ char *drv_schedule_conf_to_json(const drv_schedule_conf_t *c)
 		json_object_set_new(labels, c->task.labels[i].key,
 				    json_string(c->task.labels[i].value));
 	if (c->task.payload)
-		payload = json_loads(c->task.payload, JSON_DECODE_ANY, NULL);
+		payload = json_loads(c->task.payload, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 	json_object_set_new(o, "cron", json_string(c->cron));
 	json_object_set_new(o, "timezone", json_string(c->timezone ?
 						       c->timezone : "UTC"));

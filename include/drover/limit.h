@@ -15,6 +15,10 @@
  *   drover:limit:NAME:VALUE:r   sorted set of reservations: task id ->
  *                               the start (us) kept for a task the rate
  *                               sent away
+ *   drover:limit:NAME:VALUE:s   string: the GCRA of the actual starts (us)
+ *   drover:limitconf:NAME       hash: settings changed at run time (rate,
+ *                               per_ms, burst, concurrency, changed_ms);
+ *                               the script prefers them to the config's
  * VALUE is the task's label value for a keyed limit, "" otherwise.
  */
 #ifndef DROVER_LIMIT_H
@@ -114,7 +118,9 @@ drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
 /**
  * @brief Every limit of \p cfg as JSON (`GET /api/v1/limits`,
  *        `droverctl limit list --json`): {"limits": [{name, handler, key,
- *        rate, per_ms, burst, concurrency, running?, next_start_ms?}]}.
+ *        rate, per_ms, burst, concurrency, running?, next_start_ms?,
+ *        config?, changed_ms?}]}: the settings in force, and when they
+ *        were changed at run time, the config's in "config".
  *        The state (running: leases held now; next_start_ms: when the
  *        next task may start, 0 = now) is read from Redis for limits
  *        without a key when \p c is not NULL.
@@ -123,6 +129,57 @@ drv_err_t drv_limit_release(redisContext *c, const drv_config_t *cfg,
  */
 drv_err_t drv_limit_list(redisContext *c, const drv_config_t *cfg,
 			 json_t **out, char *errstr, size_t errstr_size);
+
+/** A change to a limit's settings at run time; -1 keeps a setting. */
+typedef struct drv_limit_change {
+	int64_t rate, per_ms, burst, concurrency;
+} drv_limit_change_t;
+
+/** @brief The Redis key of limit \p name's run-time settings into \p buf. */
+void drv_limit_change_key(const drv_config_t *cfg, const char *name,
+			  char *buf, size_t size);
+
+/**
+ * @brief The settings of limit \p l in force: the run-time change kept in
+ *        Redis when there is one, else the config's. \p c NULL: the
+ *        config's. \p out is a copy of \p l (its strings still \p l's).
+ * @param changed_ms out: when the change was made (wall ms), 0 = none.
+ * @returns DRV_OK or a Redis error with errstr.
+ */
+drv_err_t drv_limit_effective(redisContext *c, const drv_config_t *cfg,
+			      const drv_limit_conf_t *l, drv_limit_conf_t *out,
+			      int64_t *changed_ms, char *errstr,
+			      size_t errstr_size);
+
+/**
+ * @brief Change limit \p name's settings for the whole fleet: the fields of
+ *        \p ch that are not -1 replace those in force, and every worker's
+ *        next admission uses them. Kept until drv_limit_reset().
+ * @returns DRV_OK; DRV_ERR_NOT_FOUND (no such limit in the config),
+ *          DRV_ERR_RANGE (a value outside the config's bounds),
+ *          DRV_ERR_INVALID (neither rate nor concurrency left), or a Redis
+ *          error; each with errstr.
+ */
+drv_err_t drv_limit_change(redisContext *c, const drv_config_t *cfg,
+			   const char *name, const drv_limit_change_t *ch,
+			   char *errstr, size_t errstr_size);
+
+/**
+ * @brief Drop the run-time change of limit \p name: the config's settings
+ *        hold again (a no-op without one).
+ * @returns DRV_OK, DRV_ERR_NOT_FOUND or a Redis error, with errstr.
+ */
+drv_err_t drv_limit_reset(redisContext *c, const drv_config_t *cfg,
+			  const char *name, char *errstr, size_t errstr_size);
+
+/**
+ * @brief One limit as drv_limit_list() shows it, into \p out (a new
+ *        reference).
+ * @returns DRV_OK, DRV_ERR_NOT_FOUND, DRV_ERR_NOMEM or a Redis error.
+ */
+drv_err_t drv_limit_show(redisContext *c, const drv_config_t *cfg,
+			 const char *name, json_t **out, char *errstr,
+			 size_t errstr_size);
 
 #ifdef __cplusplus
 }

@@ -432,3 +432,104 @@ Test(rate_limits, reservations_keep_order, .timeout = 60)
 	redisFree(rc);
 	drv_config_destroy(cfg);
 }
+
+/* A limit changed at run time, through the API, holds for the whole fleet
+ * at once: 2 a second in the config would space 12 tasks over 5.5 s, the
+ * change to 100 a second starts them all within a second or two. A reset
+ * brings the config's settings back; bad changes are refused and change
+ * nothing. */
+Test(rate_limits, change_at_run_time, .timeout = 120)
+{
+	it_ctx_t ctx;
+	it_event_t *ev;
+	json_t *o = NULL, *audit = NULL, *e;
+	char *out = NULL;
+	long long st[12];
+	int want = 12, n, k, port;
+	size_t i;
+	bool audited = false;
+	pid_t w, coord;
+
+	it_setup(&ctx,
+		 "  paced:\n"
+		 "    type: noop\n"
+		 "limits:\n"
+		 "  slow:\n"
+		 "    handler: paced\n"
+		 "    rate: 2\n"
+		 "    per: 1s\n");
+	it_topics(&ctx);
+	port = it_api_start(&ctx, "IT_API_TOKEN_0110C", "ops-secret-0110c",
+			    "viewer-secret-0110c", "", &coord);
+	cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/limits/slow",
+				  "viewer-secret-0110c", "{\"rate\": 100}",
+				  &o), 403, "a viewer changed a limit");
+	json_decref(o);
+	cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/limits/slow",
+				  "ops-secret-0110c", "{\"rate\": \"x\"}", &o),
+		     400);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "pointer")),
+			 "/rate");
+	json_decref(o);
+	cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/limits/slow",
+				  "ops-secret-0110c", "{\"burst\": 0}", &o),
+		     400, "a burst of 0 was taken");
+	json_decref(o);
+	cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/limits/nope",
+				  "ops-secret-0110c", "{\"rate\": 3}", &o),
+		     404);
+	json_decref(o);
+	cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/limits/slow",
+				  "ops-secret-0110c",
+				  "{\"rate\": 100, \"burst\": 2}", &o), 200);
+	cr_assert_eq(json_integer_value(json_object_get(o, "rate")), 100);
+	cr_assert_eq(json_integer_value(json_object_get(o, "burst")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(
+		json_object_get(o, "config"), "rate")), 2);
+	cr_assert_gt(json_integer_value(json_object_get(o, "changed_ms")), 0);
+	json_decref(o);
+
+	w = it_worker_start(&ctx, 1);
+	it_publish_many(&ctx, "paced", want);
+	n = it_events(&ctx, 60000, enough, &want, &ev);
+	cr_assert_eq(it_events_distinct(ev, n, "task.succeeded", NULL), want);
+	k = starts(ev, n, NULL, 0, false, st);
+	cr_assert_geq(k, want);
+	cr_assert_lt(st[k - 1] - st[0], 3000, "12 tasks took %lld ms: the "
+		     "config's 2 a second held, not the change",
+		     st[k - 1] - st[0]);
+	free(ev);
+
+	/* droverctl: bad input exits 2 and changes nothing; reset */
+	cr_assert_eq(it_ctl(&ctx, &out, "limit", "set", "slow", "--rate",
+			    "abc", NULL), 2);
+	free(out);
+	cr_assert_eq(it_ctl(&ctx, &out, "limit", "set", "nope", "--rate", "3",
+			    NULL), 2);
+	free(out);
+	cr_assert_eq(it_ctl(&ctx, &out, "limit", "set", "slow", "--rate", "0",
+			    NULL), 2, "a limit with neither rate nor "
+		     "concurrency was taken");
+	free(out);
+	cr_assert_eq(it_ctl(&ctx, &out, "limit", "reset", "slow", "--json",
+			    NULL), 0);
+	o = json_loads(out, 0, NULL);
+	cr_assert_not_null(o, "not JSON: %s", out);
+	cr_assert_eq(json_integer_value(json_object_get(o, "rate")), 2);
+	cr_assert_null(json_object_get(o, "config"));
+	json_decref(o);
+	free(out);
+
+	cr_assert_eq(it_http_json(port, "GET", "/api/v1/audit?limit=50",
+				  "viewer-secret-0110c", NULL, &audit), 200);
+	json_array_foreach(json_object_get(audit, "records"), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "action")) ?
+			    json_string_value(json_object_get(e, "action")) :
+			    "", "limit.change"))
+			audited = true;
+	cr_assert(audited, "the API's change is not in the audit");
+	json_decref(audit);
+	cr_assert_eq(it_stop(coord, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	it_teardown(&ctx);
+}

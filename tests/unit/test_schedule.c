@@ -449,5 +449,16 @@ Test(schedule, def_merge)
 	cr_assert_eq(drv_sched_def_merge(cfg, "Bad Id", NULL, "{\"cron\": "
 		     "\"@daily\", \"handler\": \"h\"}", &a, err, sizeof(err)),
 		     DRV_ERR_INVALID);
+	/* a NUL inside a payload string is JSON (the API takes it): kept,
+	 * and merged again (the contract test found it refused) */
+	cr_assert_eq(drv_sched_def_merge(cfg, "s3", NULL, "{\"cron\": "
+		     "\"@daily\", \"handler\": \"h\", \"payload\": {\"k\": "
+		     "\"a\\u0000b\"}}", &a, err, sizeof(err)), DRV_OK, "%s",
+		     err);
+	cr_assert_eq(drv_sched_def_merge(cfg, "s3", a, "{\"jitter\": 5}", &b,
+					 err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert(strstr(b, "a\\u0000b"), "%s", b);
+	free(a);
+	free(b);
 	drv_config_destroy(cfg);
 }
