@@ -33,7 +33,8 @@ static void state_counts(worker_t *w)
 			  *const dropped[] = { "dropped", NULL },
 			  *const error[] = { "error", NULL },
 			  *const shed[] = { "shed", NULL },
-			  *const merged[] = { "merged", NULL };
+			  *const merged[] = { "merged", NULL },
+			  *const lost[] = { "analytics_lost", NULL };
 
 	if (!w->state)
 		return;
@@ -48,6 +49,8 @@ static void state_counts(worker_t *w)
 			(double)(s.shed - o->state_seen.shed));
 	drv_counter_add(o->state_records, merged,
 			(double)(s.merged - o->state_seen.merged));
+	drv_counter_add(o->state_records, lost,
+			(double)(s.stats_lost - o->state_seen.stats_lost));
 	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
 	o->state_seen = s;
 }
@@ -187,7 +190,9 @@ bool observe_start(worker_t *w)
 		"queued at shutdown with Redis down), error, shed (a running "
 		"record left out while the writer was half a queue behind), "
 		"merged (an outcome that took the place of its attempt's "
-		"running record still queued: one write for both).",
+		"running record still queued: one write for both), "
+		"analytics_lost (records whose retry analytics counts were "
+		"lost while Redis was down).",
 		result_only);
 	o->state_waits = drv_metrics_counter(o->m,
 		"drover_task_state_waits_total",
