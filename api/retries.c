@@ -52,15 +52,7 @@ static void analytics(api_call_t *call)
 
 	if (!api_query_each(call, retry_param, &a))
 		return;
-	if (!a.until)
-		a.until = drv_now_ms();
-	if (!a.since)
-		a.since = a.until - DRV_STATS_RANGE_DEFAULT;
-	if (a.since > a.until || a.until - a.since > DRV_STATS_RANGE_MAX) {
-		api_problem(call, 400, NULL, "since must not be after until, "
-			    "and the range spans at most 14 days");
-		return;
-	}
+	drv_retry_stats_range(&a.since, &a.until, drv_now_ms());
 	if (!(c = api_redis(call)))
 		return;
 	rc = drv_retry_analytics(call->api->cfg, c, a.handler, a.since,
@@ -78,8 +70,9 @@ static const api_query_doc_t retry_query[] = {
 	  "handler in the config)" },
 	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
 	  "before until" },
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. At "
-	  "most 14 days after since" },
+	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A "
+	  "range over 14 days (what is kept) starts 14 days before until; "
+	  "until before since counts nothing" },
 	{ NULL, NULL, NULL },
 };
 

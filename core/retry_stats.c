@@ -205,6 +205,16 @@ static void add_hash(drv_stats_counts_t *out, const redisReply *r)
 	}
 }
 
+void drv_retry_stats_range(int64_t *since, int64_t *until, int64_t now_ms)
+{
+	if (!*until)
+		*until = now_ms;
+	if (!*since)
+		*since = *until - DRV_STATS_RANGE_DEFAULT;
+	if (*since < *until - DRV_STATS_RANGE_MAX)
+		*since = *until - DRV_STATS_RANGE_MAX;
+}
+
 drv_err_t drv_retry_stats_read(redisContext *c, const char *key_prefix,
 			       const char *handler, int64_t since_ms,
 			       int64_t until_ms, drv_stats_counts_t *out,
@@ -216,10 +226,11 @@ drv_err_t drv_retry_stats_read(redisContext *c, const char *key_prefix,
 	char *key;
 
 	memset(out, 0, sizeof(*out));
-	if (until_ms < since_ms || until_ms - since_ms > DRV_STATS_RANGE_MAX)
+	if (until_ms < since_ms)
+		return DRV_OK;
+	if (until_ms - since_ms > DRV_STATS_RANGE_MAX)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "the range must end after it starts and span "
-				 "at most 14 days");
+				 "a range spans at most 14 days");
 	if (!(key = malloc(klen)))
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");

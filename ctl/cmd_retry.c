@@ -109,11 +109,9 @@ static int run_analytics(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 				       argv[optind]);
 	if (handler && !*handler)
 		return ctl_usage_error(cmd, "--handler: empty");
-	until = until ? until : now;
-	since = since ? since : until - DRV_STATS_RANGE_DEFAULT;
-	if (since > until || until - since > DRV_STATS_RANGE_MAX)
-		return ctl_usage_error(cmd, "--since must be before --until, "
-				       "at most 14 days apart");
+	drv_retry_stats_range(&since, &until, now);
+	if (since > until)
+		return ctl_usage_error(cmd, "--since must be before --until");
 	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
 		return ctl_fail("%s", err);
 	if (drv_retry_analytics(cfg, c, handler, since, until, &o, err,
@@ -143,8 +141,9 @@ const ctl_cmd_t ctl_retry_cmds[] = {
 	  "config)\n"
 	  "  --since T     from T: RFC 3339 time or a duration ago (default: "
 	  "24h before --until)\n"
-	  "  --until T     to T (same forms; default: now); at most 14 days "
-	  "after --since\n"
+	  "  --until T     to T (same forms; default: now); a range over 14 "
+	  "days (what\n"
+	  "                is kept) starts 14 days before T\n"
 	  "  --json        one JSON object, as GET /api/v1/retries/analytics\n"
 	  "Counts come from the workers (worker.retry_analytics), one bucket "
 	  "per minute,\nkept 14 days. Percentiles are the upper bounds of "

@@ -139,12 +139,21 @@ void drv_stats_key(char *buf, size_t size, const char *prefix,
 		   const char *handler, int64_t minute);
 
 /**
+ * @brief Settle the range of a read: \p *until 0 means \p now_ms, \p *since
+ *        0 means DRV_STATS_RANGE_DEFAULT before \p *until, and a range
+ *        longer than DRV_STATS_RANGE_MAX (what is kept) is cut to start
+ *        that long before \p *until. Pure.
+ */
+void drv_retry_stats_range(int64_t *since, int64_t *until, int64_t now_ms);
+
+/**
  * @brief Sum the buckets of \p handler from the minute of \p since_ms to
  *        the minute of \p until_ms (both included) on \p c (from
- *        drv_redis_connect()), HGETALL pipelined in chunks.
+ *        drv_redis_connect()), HGETALL pipelined in chunks; \p until_ms
+ *        before \p since_ms is an empty range (all zero).
  * @param out  zeroed, then filled; the caller's.
- * @returns DRV_OK; DRV_ERR_INVALID (until before since, or a range over
- *          DRV_STATS_RANGE_MAX), DRV_ERR_REDIS / DRV_ERR_TIMEOUT (\p c is
+ * @returns DRV_OK; DRV_ERR_INVALID (a range over DRV_STATS_RANGE_MAX:
+ *          see drv_retry_stats_range()), DRV_ERR_REDIS / DRV_ERR_TIMEOUT (\p c is
  *          unusable after a connection error), DRV_ERR_NOMEM; the reason
  *          in \p errstr.
  */

@@ -156,6 +156,24 @@ Test(retry_stats, json_of_a_sum)
 	json_decref(o);
 }
 
+Test(retry_stats, range_defaults_and_bound)
+{
+	int64_t now = 1800000000000LL, since = 0, until = 0;
+
+	drv_retry_stats_range(&since, &until, now);
+	cr_assert_eq(until, now);
+	cr_assert_eq(since, now - DRV_STATS_RANGE_DEFAULT);
+	since = now - 20 * DRV_STATS_RANGE_DEFAULT;
+	until = now - 1000;
+	drv_retry_stats_range(&since, &until, now);
+	cr_assert_eq(until, now - 1000);
+	cr_assert_eq(since, until - DRV_STATS_RANGE_MAX);
+	since = now;
+	until = now - 5000;      /* backwards: left for the read (empty) */
+	drv_retry_stats_range(&since, &until, now);
+	cr_assert_eq(since, now);
+}
+
 Test(retry_stats, key_layout)
 {
 	char key[128];
