@@ -78,7 +78,7 @@ static int run_analytics(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	json_t *o = NULL, *h;
 	char err[512];
 	size_t i;
-	int opt;
+	int opt, rc;
 
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -88,13 +88,10 @@ static int run_analytics(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 			break;
 		case 'S':
 		case 'U':
-			if (drv_parse_when(optarg, now, opt == 'S' ? &since
-					   : &until))
-				return ctl_usage_error(cmd, "--%s: '%s' is "
-					"neither an RFC 3339 time "
-					"(2026-01-02T15:04:05Z) nor a duration "
-					"(2h)", opt == 'S' ? "since" : "until",
-					optarg);
+			if ((rc = ctl_when_arg(cmd, opt == 'S' ? "--since" :
+					       "--until", optarg, now, opt == 'S' ?
+					       &since : &until)))
+				return rc;
 			break;
 		case 'j':
 			json = true;

@@ -215,6 +215,16 @@ char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv)
 	return eq + 1;
 }
 
+int ctl_when_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
+		 int64_t now_ms, int64_t *out)
+{
+	if (!drv_parse_when(arg, now_ms, out))
+		return CTL_EXIT_OK;
+	return ctl_usage_error(cmd, "%s: '%s' is neither an RFC 3339 time "
+			       "(2026-01-02T15:04:05Z) nor a duration (2h)",
+			       opt, arg);
+}
+
 int ctl_parse_json_arg(const ctl_cmd_t *cmd, int argc, char **argv,
 		       const char *need, bool *json, const char **arg)
 {

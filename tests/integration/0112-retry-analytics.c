@@ -45,11 +45,12 @@ static const char handlers[] =
 	"    max_attempts: 3\n"
 	"    jitter: none\n";
 
+/* The integer o[a] (b NULL) or o[a][b]. */
 static long long num(const json_t *o, const char *a, const char *b)
 {
-	if (b)
-		o = json_object_get(o, a), a = b;
-	return (long long)json_integer_value(json_object_get(o, a));
+	const json_t *v = json_object_get(o, a);
+
+	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
 }
 
 /* The handler \p name of a reply, or NULL. */

@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "drover/config.h"
 #include "drover/retry_stats.h"
 #include "drover/state.h"
 
@@ -180,73 +179,4 @@ Test(retry_stats, key_layout)
 
 	drv_stats_key(key, sizeof(key), "drover:", "billing", 29000000);
 	cr_assert_str_eq(key, "drover:stats:h:billing:29000000");
-}
-
-/* A config from \p yaml; asserts it loads. */
-static drv_config_t *config(const char *yaml)
-{
-	drv_config_t *cfg = NULL;
-	char err[256] = "";
-
-	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
-					    &cfg, err, sizeof(err)), DRV_OK,
-		     "%s", err);
-	return cfg;
-}
-
-/* Redis refused: the writer counts even with task state off, keeps one
- * row per (handler, minute) up to its bound, and counts the rest lost, as
- * it does the rows it still holds at destroy. */
-Test(retry_stats, writer_counts_with_state_off_and_loses_when_down)
-{
-	drv_config_t *cfg = config("redis:\n"
-				   "  url: redis://127.0.0.1:1\n"
-				   "  connect_timeout: 200ms\n"
-				   "worker:\n"
-				   "  task_state: off\n");
-	char err[256] = "";
-	drv_state_t *st = drv_state_new(cfg, NULL, err, sizeof(err));
-	drv_state_stats_t s;
-	const int minutes = 600;
-
-	cr_assert(st, "%s", err);
-	for (int m = 0; m < minutes; m++) {
-		drv_state_rec_t r = rec_of(DRV_TASK_SUCCEEDED, 1,
-					   DRV_FAILURE_UNSPECIFIED);
-
-		r.finished_ms = (int64_t)(28000000 + m) * DRV_STATS_BUCKET_MS;
-		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
-		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
-	}
-	drv_state_stats(st, &s);
-	cr_assert_eq(s.queued, 0, "task_state off queues no record");
-	/* 512 rows of two records fit; the other minutes' records are lost */
-	cr_assert_eq(s.stats_lost, (uint64_t)(minutes - 512) * 2);
-	drv_state_destroy(st);
-	drv_config_destroy(cfg);
-}
-
-Test(retry_stats, writer_analytics_off)
-{
-	drv_config_t *cfg = config("redis:\n"
-				   "  url: redis://127.0.0.1:1\n"
-				   "  connect_timeout: 200ms\n"
-				   "worker:\n"
-				   "  retry_analytics: false\n");
-	char err[256] = "";
-	drv_state_t *st = drv_state_new(cfg, NULL, err, sizeof(err));
-	drv_state_stats_t s;
-
-	cr_assert(st, "%s", err);
-	for (int m = 0; m < 600; m++) {
-		drv_state_rec_t r = rec_of(DRV_TASK_SUCCEEDED, 1,
-					   DRV_FAILURE_UNSPECIFIED);
-
-		r.finished_ms = (int64_t)(28000000 + m) * DRV_STATS_BUCKET_MS;
-		drv_state_record(st, &r);
-	}
-	drv_state_stats(st, &s);
-	cr_assert_eq(s.stats_lost, 0);
-	drv_state_destroy(st);
-	drv_config_destroy(cfg);
 }

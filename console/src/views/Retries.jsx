@@ -46,7 +46,11 @@ function AttemptChart({ h }) {
 }
 
 function Handler({ h }) {
-  const within = Object.entries(h.success_within);
+  // success within n: up to the last attempt number anything finished on
+  const all = Object.entries(h.success_within);
+  const last = Math.max(0, ...all.map(([k], i) =>
+    (h.succeeded_by_attempt[k] || h.dead_by_attempt[k] ? i : 0)));
+  const within = all.slice(0, last + 1);
   return (
     <section class="retry-handler" data-handler={h.handler}>
       <h3>{h.handler}</h3>
