@@ -88,7 +88,7 @@ const api_route_t api_retry_routes[] = {
 	  .response_example =
 		"{\"since_ms\": 1767225600000, \"until_ms\": 1767312000000, "
 		"\"handlers\": [{\"handler\": \"billing\", \"finished\": 10, "
-		"\"succeeded\": 9, \"dead\": 1, \"attempts\": 14, "
+		"\"succeeded\": 9, \"dead\": 1, \"attempts\": 13, "
 		"\"skipped\": 0, \"cancelled\": 0, "
 		"\"succeeded_by_attempt\": {\"1\": 6, \"2\": 3, \"3\": 0, "
 		"\"4\": 0, \"5\": 0, \"6\": 0, \"7\": 0, \"8\": 0, \"9+\": 0}, "
@@ -101,7 +101,7 @@ const api_route_t api_retry_routes[] = {
 		"\"timeout\": 0, \"crashed\": 0, \"throttled\": 0}, "
 		"\"lateness_ms\": {\"count\": 3, \"mean\": 40, \"p50\": 50, "
 		"\"p95\": 100, \"p99\": 100}, "
-		"\"duration_ms\": {\"count\": 14, \"mean\": 120, \"p50\": 250, "
+		"\"duration_ms\": {\"count\": 13, \"mean\": 120, \"p50\": 250, "
 		"\"p95\": 500, \"p99\": 500}}]}",
 	  .errors = "503" },
 	{ .method = NULL },

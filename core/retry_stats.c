@@ -5,6 +5,7 @@
  * calls this), and the read that sums a time range of minutes for the API
  * and droverctl.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,12 +153,6 @@ bool drv_stats_count_rec(drv_stats_counts_t *c, const drv_state_rec_t *rec)
 	return true;
 }
 
-void drv_stats_add(drv_stats_counts_t *to, const drv_stats_counts_t *from)
-{
-	for (int f = 0; f < DRV_STATS_FIELD_CNT; f++)
-		to->v[f] += from->v[f];
-}
-
 int64_t drv_stats_quantile(const int64_t *hist, double q)
 {
 	int64_t total = 0, seen = 0, rank;
@@ -166,7 +161,7 @@ int64_t drv_stats_quantile(const int64_t *hist, double q)
 		total += hist[b];
 	if (total <= 0)
 		return 0;
-	rank = (int64_t)(q * (double)total + 0.999999);
+	rank = (int64_t)ceil(q * (double)total);
 	rank = rank < 1 ? 1 : rank;
 	for (int b = 0; b < DRV_STATS_HIST_CNT - 1; b++) {
 		seen += hist[b];

@@ -122,9 +122,6 @@ int drv_stats_hist_bucket(int64_t ms);
  */
 bool drv_stats_count_rec(drv_stats_counts_t *c, const drv_state_rec_t *rec);
 
-/** @brief Add every counter of \p from to \p to. Pure. */
-void drv_stats_add(drv_stats_counts_t *to, const drv_stats_counts_t *from);
-
 /**
  * @brief The \p q quantile (0..1) of histogram \p hist
  *        (DRV_STATS_HIST_CNT counts): the upper bound of the bucket that
