@@ -21,23 +21,31 @@ static long long num(const json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-/* One "  LABEL  1 2 3 ..." row of the counts in object \p by. */
-static void by_attempt(const char *label, const json_t *by)
+/* One "  LABEL  KEY:N ..." row of the counts in object \p by that are not
+ * 0 ("-" when all are). */
+static void counts(const char *label, const json_t *by)
 {
+	bool any = false;
 	const char *k;
 	json_t *v;
 
 	printf("  %-20s", label);
 	json_object_foreach((json_t *)by, k, v)
-		printf(" %s:%lld", k, (long long)json_integer_value(v));
-	printf("\n");
+		if (json_integer_value(v)) {
+			printf(" %s:%lld", k, (long long)json_integer_value(v));
+			any = true;
+		}
+	printf("%s\n", any ? "" : " -");
 }
 
 static void print_handler(const json_t *h)
 {
 	const json_t *within = json_object_get(h, "success_within"),
+		     *ok = json_object_get(h, "succeeded_by_attempt"),
+		     *dead = json_object_get(h, "dead_by_attempt"),
 		     *late = json_object_get(h, "lateness_ms"),
 		     *dur = json_object_get(h, "duration_ms");
+	double share = -1;
 	const char *k;
 	json_t *v;
 
@@ -46,13 +54,17 @@ static void print_handler(const json_t *h)
 	       json_string_value(json_object_get(h, "handler")),
 	       num(h, "finished"), num(h, "succeeded"), num(h, "dead"),
 	       num(h, "attempts"), num(h, "skipped"), num(h, "cancelled"));
-	by_attempt("succeeded on", json_object_get(h, "succeeded_by_attempt"));
-	by_attempt("dead after", json_object_get(h, "dead_by_attempt"));
+	counts("succeeded on attempt", ok);
+	counts("dead after attempts", dead);
+	/* the share after each attempt number until it stops changing */
 	printf("  %-20s", "success within");
 	json_object_foreach((json_t *)within, k, v)
-		printf(" %s:%.0f%%", k, 100.0 * json_real_value(v));
+		if (json_real_value(v) != share) {
+			share = json_real_value(v);
+			printf(" %s:%.0f%%", k, 100.0 * share);
+		}
 	printf("\n");
-	by_attempt("failures", json_object_get(h, "failures"));
+	counts("failed attempts", json_object_get(h, "failures"));
 	printf("  %-20s n=%lld mean=%lld p50<=%lld p95<=%lld\n",
 	       "retry lateness ms", num(late, "count"), num(late, "mean"),
 	       num(late, "p50"), num(late, "p95"));
