@@ -35,11 +35,17 @@
  * dur:*) at 1-minute resolution for 14 days; per-band counters, when they
  * come, take the keys P stats:b:<band>:<minute> with the same fields.
  *
- * Cost: the workers count in memory (drv_stats_count_rec()) and the task
- * state writer (drover/state.h) sends, with each batch it writes, one
- * HINCRBY per (handler, minute, field) that changed and one PEXPIRE per
- * key: no round trip of its own. A read sums up to one hash per minute of
- * the range (1,440 a day, at most DRV_STATS_RANGE_MAX), pipelined.
+ * Cost: with worker.retry_analytics on (the default; whatever
+ * worker.task_state keeps) the workers count in memory
+ * (drv_stats_count_rec()) and the task state writer (drover/state.h)
+ * sends, pipelined before each batch of records, one HINCRBY per (handler,
+ * minute, field) that changed and one PEXPIRE per key: no round trip of
+ * its own (when no record is queued, as with worker.task_state off, the
+ * counts go alone, at most once per flush). Best effort: while Redis is
+ * down the counts wait in memory, up to 512 (handler, minute) rows; the
+ * rest is lost and counted (drv_state_stats_t.stats_lost). A read sums one
+ * hash per minute of the range (1,440 a day, at most DRV_STATS_RANGE_MAX),
+ * HGETALL pipelined; no roll-ups.
  */
 #ifndef DROVER_RETRY_STATS_H
 #define DROVER_RETRY_STATS_H
