@@ -21,6 +21,7 @@
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
+ *   retries.c  /retries/analytics: attempt distributions per handler
  *   webhooks.c /webhooks: subscriptions, secret rotation, delivery logs
  *
  * Threads: requests run on the server's pool of api.threads threads; each
@@ -150,6 +151,7 @@ typedef struct api_route {
 	const char *request_example; /**< JSON text */
 	unsigned ok_status;       /**< 200, 201 */
 	const char *response;     /**< schema of the reply */
+	const char *response_example; /**< JSON text, or NULL */
 	const char *errors;       /**< statuses besides 400 401 403 429:
 				       "404 409" */
 } api_route_t;
@@ -204,6 +206,8 @@ extern const api_route_t api_audit_routes[];
 extern const api_schema_t api_audit_schemas[];
 extern const api_route_t api_webhook_routes[];
 extern const api_schema_t api_webhook_schemas[];
+extern const api_route_t api_retry_routes[];
+extern const api_schema_t api_retry_schemas[];
 
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */

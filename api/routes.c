@@ -57,13 +57,14 @@ static const api_route_t *const tables[] = {
 	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
 	api_queue_routes, api_schedule_routes, api_dlq_routes,
 	api_dlq_resubmit_routes, api_dlq_group_routes, api_audit_routes,
-	api_webhook_routes, api_task_limit_routes,
+	api_webhook_routes, api_task_limit_routes, api_retry_routes,
 };
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
 	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
 	api_dlq_schemas, api_dlq_resubmit_schemas, api_dlq_group_schemas,
 	api_audit_schemas, api_webhook_schemas, api_task_limit_schemas,
+	api_retry_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -225,6 +226,10 @@ static json_t *operation(const api_route_t *r)
 	ok = json_pack("{s:s, s:{s:{s:o}}}", "description", "Done",
 		       "content", "application/json", "schema",
 		       schema_of(r->response));
+	if (r->response_example)
+		json_object_set_new(json_object_get(json_object_get(ok,
+				    "content"), "application/json"),
+				    "example", schema_of(r->response_example));
 	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	json_object_set_new(resp, st, ok);
 	if (r->request || r->query)

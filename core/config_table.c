@@ -511,6 +511,13 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "(one sorted set per state in Redis) so `droverctl task "
 		 "list` and `GET /api/v1/tasks` can list tasks; `false` saves "
 		 "that Redis work (task show still works)." },
+	{ .name = "worker.retry_analytics", .type = DRV_CFG_BOOL,
+	  .offset = CF(worker.retry_analytics), .def = "true",
+	  .doc = "Count every finished attempt per handler and minute in "
+		 "Redis (attempts to success or death, failure classes, retry "
+		 "lateness, durations) for `droverctl retry analytics` and "
+		 "`GET /api/v1/retries/analytics`; kept 14 days, written with "
+		 "the task state whatever `worker.task_state` says." },
 	{ .name = "worker.idempotency_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(worker.idempotency_ttl_ms), .def = "24h",
 	  .min = MIN_MS, .max = 365 * DAY_MS,

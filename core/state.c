@@ -10,7 +10,10 @@
  * half way, puts back at the front of the ring every entry whose replies
  * did not all arrive. It keeps its connection alive with a PING when idle,
  * and reconnects with exponential backoff; status transitions go to the
- * owner's on_status callback. drv_state_get() and the drv_state_task_t
+ * owner's on_status callback. Retry analytics (drover/retry_stats.h) ride
+ * along: each record that ends an attempt is counted in memory in a row
+ * per (handler, minute), and the next batch carries one HINCRBY per
+ * counter that changed. drv_state_get() and the drv_state_task_t
  * helpers read a task back for droverctl. (Idempotency claims, the check
  * before a run, are claim.c's.)
  */
@@ -27,6 +30,7 @@
 #include "drover/dlq_groups.h"
 #include "drover/json_out.h"
 #include "drover/redis.h"
+#include "drover/retry_stats.h"
 #include "drover/state.h"
 #include "drover/str.h"
 
@@ -35,6 +39,9 @@
  *  a millisecond, so a worker's claims do not wait behind it (256 took
  *  2.5-3 ms a call under load, and keyed tasks slowed down with it). */
 #define BATCH_MAX 64
+/** Rows of retry analytics counted and not yet written: (handler, minute)
+ *  pairs; while Redis is down, a record that needs one more is lost. */
+#define STATS_ROWS_MAX 512
 /** PING an idle connection this often (also notices a dead Redis). */
 #define PING_MS 1000
 /** Room for a key: prefix, "task:" or "idem:", id or key, ":history". */
@@ -59,6 +66,14 @@ typedef struct entry {
 	char        data[];
 } entry_t;
 
+/* The analytics counters of one handler and minute, not yet written. */
+typedef struct stats_row {
+	int64_t  minute;
+	uint64_t recs;         /* records counted in it */
+	drv_stats_counts_t c;
+	char     handler[];
+} stats_row_t;
+
 struct drv_state {
 	drv_redis_conf_t redis;   /* the config's redis.*, copied */
 	drv_task_state_mode_t mode;
@@ -78,8 +93,14 @@ struct drv_state {
 	bool     started;              /* the thread runs (destroy joins) */
 
 	_Atomic int      status;
-	_Atomic uint64_t written, dropped, errors, shed, merged;
+	_Atomic uint64_t written, dropped, errors, shed, merged, stats_lost;
 	_Atomic uint64_t groups_written, groups_failed;
+
+	/* retry analytics (worker.retry_analytics), under stats_lock */
+	bool           analytics;
+	pthread_mutex_t stats_lock;
+	stats_row_t   *rows[STATS_ROWS_MAX];
+	size_t         rows_cnt;
 
 	/* the background thread's */
 	pthread_t     thread;
@@ -367,6 +388,39 @@ static drv_err_t replace(entry_t **old, const drv_state_rec_t *rec)
 	return DRV_OK;
 }
 
+/* Count \p rec in its (handler, minute) row, whatever worker.task_state
+ * keeps: a few additions under stats_lock, no Redis. */
+static void stats_count(drv_state_t *st, const drv_state_rec_t *rec)
+{
+	int64_t at = rec->finished_ms ? rec->finished_ms :
+		     rec->updated_ms ? rec->updated_ms : drv_now_ms();
+	int64_t minute = at / DRV_STATS_BUCKET_MS;
+	stats_row_t *row = NULL;
+	size_t i, lh;
+
+	if (!rec->handler || !ends_attempt(rec->state))
+		return;
+	pthread_mutex_lock(&st->stats_lock);
+	for (i = st->rows_cnt; i > 0 && !row; i--)
+		if (st->rows[i - 1]->minute == minute &&
+		    !strcmp(st->rows[i - 1]->handler, rec->handler))
+			row = st->rows[i - 1];
+	lh = strlen(rec->handler);
+	if (!row && st->rows_cnt < STATS_ROWS_MAX &&
+	    (row = calloc(1, sizeof(*row) + lh + 1))) {
+		row->minute = minute;
+		memcpy(row->handler, rec->handler, lh + 1);
+		st->rows[st->rows_cnt++] = row;
+	}
+	if (row) {
+		drv_stats_count_rec(&row->c, rec);
+		row->recs++;
+	} else {
+		atomic_fetch_add(&st->stats_lost, 1);
+	}
+	pthread_mutex_unlock(&st->stats_lock);
+}
+
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 {
 	return drv_state_record_ticket(st, rec, NULL);
@@ -383,6 +437,8 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
 	if (!rec || !rec->task_id || !*rec->task_id ||
 	    strlen(rec->task_id) > DRV_STATE_KEY_MAX)
 		return DRV_ERR_INVALID;
+	if (st->analytics)
+		stats_count(st, rec);
 	if (!drv_state_mode_keeps(st->mode, rec))
 		return DRV_OK;
 	/* Behind by half the queue: Redis takes records slower than tasks
@@ -516,6 +572,7 @@ void drv_state_stats(drv_state_t *st, drv_state_stats_t *out)
 	out->errors = atomic_load(&st->errors);
 	out->groups_written = atomic_load(&st->groups_written);
 	out->groups_failed = atomic_load(&st->groups_failed);
+	out->stats_lost = atomic_load(&st->stats_lost);
 	pthread_mutex_lock(&st->lock);
 	out->queued = st->cnt + st->inflight_cnt;
 	pthread_mutex_unlock(&st->lock);
@@ -862,8 +919,96 @@ static void trim(drv_state_t *st)
 		atomic_fetch_add(&st->errors, 1);
 }
 
+/* Take the analytics rows counted so far into \p rows (the caller frees
+ * them); returns how many. */
+static size_t stats_take(drv_state_t *st, stats_row_t **rows)
+{
+	size_t n;
+
+	pthread_mutex_lock(&st->stats_lock);
+	n = st->rows_cnt;
+	memcpy(rows, st->rows, n * sizeof(*rows));
+	st->rows_cnt = 0;
+	pthread_mutex_unlock(&st->stats_lock);
+	return n;
+}
+
+static bool stats_pending(drv_state_t *st)
+{
+	bool any;
+
+	pthread_mutex_lock(&st->stats_lock);
+	any = st->rows_cnt > 0;
+	pthread_mutex_unlock(&st->stats_lock);
+	return any;
+}
+
+/* Append one HINCRBY per counter of \p rows that changed and a PEXPIRE
+ * per key; returns the commands appended. A row that could not be
+ * appended whole is counted lost. */
+static int stats_append(drv_state_t *st, stats_row_t **rows, size_t n)
+{
+	char key[KEY_BUF], num[24], keep[24];
+	int cmds = 0;
+
+	drv_fmt(keep, sizeof(keep), "%lld", (long long)DRV_STATS_KEEP_MS);
+	for (size_t i = 0; i < n; i++) {
+		const stats_row_t *r = rows[i];
+		bool ok = true;
+		args_t a = { .n = 0 };
+
+		drv_stats_key(key, sizeof(key), st->redis.prefix, r->handler,
+			      r->minute);
+		for (int f = 0; f < DRV_STATS_FIELD_CNT; f++) {
+			if (!r->c.v[f])
+				continue;
+			drv_fmt(num, sizeof(num), "%lld",
+				(long long)r->c.v[f]);
+			a.n = 0;
+			arg(&a, "HINCRBY");
+			arg(&a, key);
+			arg(&a, drv_stats_field_name(f));
+			arg(&a, num);
+			ok = append(st->conn, &a) == REDIS_OK && ok;
+			cmds += ok;
+		}
+		a.n = 0;
+		arg(&a, "PEXPIRE");
+		arg(&a, key);
+		arg(&a, keep);
+		ok = append(st->conn, &a) == REDIS_OK && ok;
+		cmds += ok;
+		if (!ok)
+			atomic_fetch_add(&st->stats_lost, r->recs);
+	}
+	return cmds;
+}
+
+/* Read the replies of stats_append()'s \p cmds commands; false when the
+ * connection broke (the rows' counts are lost). */
+static bool stats_replies(drv_state_t *st, stats_row_t **rows, size_t n,
+			  int cmds, char *err, size_t err_size)
+{
+	for (int k = 0; k < cmds; k++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
+			drv_fmt(err, err_size, "%s", st->conn->errstr);
+			for (size_t i = 0; i < n; i++)
+				atomic_fetch_add(&st->stats_lost,
+						 rows[i]->recs);
+			return false;
+		}
+		if (r->type == REDIS_REPLY_ERROR)
+			atomic_fetch_add(&st->errors, 1);
+		freeReplyObject(r);
+	}
+	return true;
+}
+
 /*
- * Write st->inflight[0..n) as one pipeline. Returns how many entries (from
+ * Write st->inflight[0..n) as one pipeline, after the analytics counted
+ * since the last batch. Returns how many entries (from
  * the first) are finished: every reply read, errors included (an error
  * reply is counted, not retried). Fewer than \p n means the connection
  * broke; \p err then says why.
@@ -871,8 +1016,10 @@ static void trim(drv_state_t *st)
 static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			  size_t err_size)
 {
-	int cmds[BATCH_MAX];
-	bool noscript = false, script = false, script_ok = false;
+	int cmds[BATCH_MAX], scmds;
+	bool noscript = false, script = false, script_ok = false, sok;
+	stats_row_t *rows[STATS_ROWS_MAX];
+	size_t nrows = stats_take(st, rows);
 	wire_t w = { 0 };
 	char ttl[24];
 	size_t done;
@@ -885,6 +1032,7 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 		wire_arg(&w, st->redis.prefix, strlen(st->redis.prefix));
 		wire_arg(&w, ttl, strlen(ttl));
 	}
+	scmds = stats_append(st, rows, nrows);
 	for (size_t i = 0; i < n; i++) {
 		cmds[i] = append_entry(st, st->inflight[i], &w);
 		script |= cmds[i] == IN_SCRIPT;
@@ -900,6 +1048,11 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 				cmds[i] = 0;
 	}
 	free(w.buf);
+	sok = stats_replies(st, rows, nrows, scmds, err, err_size);
+	for (size_t i = 0; i < nrows; i++)
+		free(rows[i]);
+	if (!sok)
+		return 0;
 	for (done = 0; done < n; done++) {
 		bool ok = cmds[done] > 0;
 
@@ -975,6 +1128,7 @@ static void flush(drv_state_t *st, int64_t deadline, int64_t *next_try,
 		  int64_t *backoff)
 {
 	int64_t timeout = st->redis.cfg.redis.connect_timeout_ms;
+	bool wrote = false;
 
 	while (st->conn) {
 		char err[256] = "";
@@ -995,8 +1149,11 @@ static void flush(drv_state_t *st, int64_t deadline, int64_t *next_try,
 		st->cnt -= n;
 		st->inflight_cnt = n;
 		pthread_mutex_unlock(&st->lock);
-		if (!n)
+		/* nothing queued: the analytics alone, once a flush (with
+		 * worker.task_state off, or every record filtered out) */
+		if (!n && (wrote || !stats_pending(st)))
 			return;
+		wrote = true;
 		done = write_batch(st, n, err, sizeof(err));
 		st->last_io_ms = drv_mono_ms();
 		pthread_mutex_lock(&st->lock);
@@ -1129,6 +1286,7 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 	st->index = cfg->worker.task_index;
 	st->idem_ttl_ms = cfg->worker.idempotency_ttl_ms;
 	st->dlq_ttl_ms = cfg->kafka.dlq_retention_ms;
+	st->analytics = cfg->worker.retry_analytics;
 	if (addr.path)
 		drv_fmt(st->where, sizeof(st->where), "%s", addr.path);
 	else
@@ -1137,6 +1295,7 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 	atomic_init(&st->status, ST_UNKNOWN);
 
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->stats_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->cond, &ca);
@@ -1146,6 +1305,7 @@ drv_state_t *drv_state_new(const drv_config_t *cfg,
 			  "task state: cannot start thread: %s", strerror(rc));
 		pthread_cond_destroy(&st->cond);
 		pthread_mutex_destroy(&st->lock);
+		pthread_mutex_destroy(&st->stats_lock);
 		drv_state_destroy(st);
 		return NULL;
 	}
@@ -1170,6 +1330,11 @@ void drv_state_destroy(drv_state_t *st)
 		pthread_mutex_destroy(&st->lock);
 		while (st->cnt)
 			drop_oldest(st);
+		for (size_t i = 0; i < st->rows_cnt; i++) {
+			atomic_fetch_add(&st->stats_lost, st->rows[i]->recs);
+			free(st->rows[i]);
+		}
+		pthread_mutex_destroy(&st->stats_lock);
 		redisFree(st->conn);
 	}
 	free(st->ring);

@@ -41,20 +41,17 @@ static int parse_opts(const ctl_cmd_t *cmd, int argc, char **argv,
 		{ NULL, 0, NULL, 0 },
 	};
 	int64_t now = drv_now_ms();
-	int c;
+	int c, rc;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 		case 'U':
-			if (drv_parse_when(optarg, now, c == 'S' ?
-					   &f->since_ms : &f->until_ms))
-				return ctl_usage_error(cmd, "--%s: '%s' is "
-					"neither an RFC 3339 time "
-					"(2026-01-02T15:04:05Z) nor a duration "
-					"(2h)", c == 'S' ? "since" : "until",
-					optarg);
+			if ((rc = ctl_when_arg(cmd, c == 'S' ? "--since" :
+					       "--until", optarg, now, c == 'S' ?
+					       &f->since_ms : &f->until_ms)))
+				return rc;
 			break;
 		case 'a':
 		case 'g':

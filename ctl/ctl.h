@@ -57,6 +57,12 @@ char *ctl_read_arg(const char *arg, size_t *len, char *errstr,
 int ctl_json_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
 		 char **text, size_t *len);
 
+/* --since / --until T: \p arg as drv_parse_when() reads it against
+ * \p now_ms into *out. Returns CTL_EXIT_OK, or prints a usage error naming
+ * \p opt and returns its exit code. */
+int ctl_when_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
+		 int64_t now_ms, int64_t *out);
+
 /* KEY=VALUE option values: splits \p kv in place (the '=' becomes NUL) and
  * returns the value, or prints a usage error naming \p opt and returns
  * NULL. */
@@ -121,5 +127,6 @@ extern const ctl_cmd_t ctl_intervene_cmds[];
 extern const ctl_cmd_t ctl_schedule_edit_cmds[];
 extern const ctl_cmd_t ctl_schedule_trigger_cmds[];
 extern const ctl_cmd_t ctl_queue_cmds[];
+extern const ctl_cmd_t ctl_retry_cmds[];
 
 #endif /* DROVER_CTL_H */

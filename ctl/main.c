@@ -25,6 +25,7 @@ static const ctl_cmd_t *const tables[] = {
 	ctl_schedule_cmds, ctl_schedule_edit_cmds, ctl_schedule_trigger_cmds,
 	ctl_breaker_cmds, ctl_band_cmds, ctl_limit_cmds, ctl_queue_cmds,
 	ctl_audit_cmds, ctl_task_show_cmds, ctl_intervene_cmds,
+	ctl_retry_cmds,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -213,6 +214,16 @@ char *ctl_split_kv(const ctl_cmd_t *cmd, const char *opt, char *kv)
 	}
 	*eq = '\0';
 	return eq + 1;
+}
+
+int ctl_when_arg(const ctl_cmd_t *cmd, const char *opt, const char *arg,
+		 int64_t now_ms, int64_t *out)
+{
+	if (!drv_parse_when(arg, now_ms, out))
+		return CTL_EXIT_OK;
+	return ctl_usage_error(cmd, "%s: '%s' is neither an RFC 3339 time "
+			       "(2026-01-02T15:04:05Z) nor a duration (2h)",
+			       opt, arg);
 }
 
 int ctl_parse_json_arg(const ctl_cmd_t *cmd, int argc, char **argv,

@@ -34,7 +34,8 @@ static void state_counts(worker_t *w)
 			  *const error[] = { "error", NULL },
 			  *const shed[] = { "shed", NULL },
 			  *const merged[] = { "merged", NULL },
-			  *const failed[] = { "failed", NULL };
+			  *const failed[] = { "failed", NULL },
+			  *const lost[] = { "analytics_lost", NULL };
 
 	if (!w->state)
 		return;
@@ -53,6 +54,8 @@ static void state_counts(worker_t *w)
 			(double)(s.groups_written - o->state_seen.groups_written));
 	drv_counter_add(o->group_index, failed,
 			(double)(s.groups_failed - o->state_seen.groups_failed));
+	drv_counter_add(o->state_records, lost,
+			(double)(s.stats_lost - o->state_seen.stats_lost));
 	drv_gauge_set(o->state_queued, NULL, (int64_t)s.queued);
 	o->state_seen = s;
 }
@@ -192,7 +195,9 @@ bool observe_start(worker_t *w)
 		"queued at shutdown with Redis down), error, shed (a running "
 		"record left out while the writer was half a queue behind), "
 		"merged (an outcome that took the place of its attempt's "
-		"running record still queued: one write for both).",
+		"running record still queued: one write for both), "
+		"analytics_lost (records whose retry analytics counts were "
+		"lost while Redis was down).",
 		result_only);
 	o->group_index = drv_metrics_counter(o->m,
 		"drover_dlq_group_index_total",

@@ -308,6 +308,7 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.created_ms = t->created_ms,
 		.started_ms = job->started_ms,
 		.finished_ms = drv_now_ms(),
+		.planned_ms = job->planned_ms,
 		.due_ms = job->step == STEP_RETRY ? t->not_before_ms : 0,
 		.replaces = job->state_ticket,
 	};
@@ -596,6 +597,9 @@ static void record_running(worker_t *w, job_t *job)
 static void execute(worker_t *w, job_t *job)
 {
 	job->started_ms = drv_now_ms();
+	/* decide_failure() moves not_before_ms on: keep when this retry was
+	 * due */
+	job->planned_ms = job->task.attempt ? job->task.not_before_ms : 0;
 	if (intervene_before(w, job)) {
 		claim_drop(w, job);
 		return;

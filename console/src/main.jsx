@@ -14,6 +14,7 @@ import { Dlq } from './views/Dlq.jsx';
 import { DlqEntry } from './views/DlqEntry.jsx';
 import { DlqGroup, DlqGroups } from './views/DlqGroups.jsx';
 import { Audit } from './views/Audit.jsx';
+import { Retries } from './views/Retries.jsx';
 import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
 
@@ -52,6 +53,7 @@ function View({ path, who }) {
   if (path === '/dlq') return <Dlq who={who} />;
   if (path === '/schedules') return <Schedules who={who} />;
   if (path === '/audit') return <Audit />;
+  if (path === '/retries') return <Retries />;
   if (path === '/' || path === '/queues') return <Overview />;
   return <p class="error">No view at {path}. <Link href="/">Overview</Link></p>;
 }
@@ -92,7 +94,8 @@ function App() {
     ask();
   };
 
-  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/breakers', 'Breakers'],
+  const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/retries', 'Retries'],
+    ['/breakers', 'Breakers'],
     ['/dlq', 'DLQ'], ['/schedules', 'Schedules'], ['/audit', 'Audit']];
   const current = (href) => (href === '/' ? path === '/' || path === '/queues' : path.startsWith(href));
   return (

@@ -282,6 +282,28 @@ try {
     return `${actions.length} dlq records`;
   });
 
+  await check('retries by deep link: per handler counts, attempt bars, failure classes', async () => {
+    const count = (h, what) => page.$eval(`section[data-handler="${h}"] [data-count="${what}"]`,
+      (e) => Number(e.textContent)).catch(() => 0);
+    // the counters come with the worker's next task-state batch
+    await until(async () => {
+      await page.goto(`${url}/retries?since=1h`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('section[data-handler="grumpy"]');
+      return (await count('grumpy', 'dead')) >= 1 && (await count('echo', 'succeeded')) >= 1;
+    }, 'grumpy dead and echo succeeded in the analytics');
+    if (await count('grumpy', 'succeeded')) throw new Error('grumpy succeeded?');
+    await page.waitForSelector('section[data-handler="grumpy"] g[data-attempt="1"] rect.dead');
+    await page.waitForSelector('section[data-handler="echo"] g[data-attempt="1"] rect.ok');
+    const permanent = await text(page, 'section[data-handler="grumpy"] tr[data-class="permanent"] td.num');
+    if (Number(permanent) < 1) throw new Error(`permanent failures ${permanent}`);
+    await shot(page, 'retries');
+    const detail = `grumpy: ${await count('grumpy', 'dead')} dead`;
+    await page.goto(`${url}/retries?handler=echo`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('section[data-handler="echo"]');
+    if (await page.$('section[data-handler="grumpy"]')) throw new Error('the handler filter did not narrow');
+    return detail;
+  });
+
   await check('audit pages by cursor: Next and Previous with ?limit=2', async () => {
     const rows = () => page.$$eval('table.audit tbody tr', (trs) => trs.map((t) => t.textContent));
     await page.goto(`${url}/audit?limit=2`, { waitUntil: 'domcontentloaded' });

@@ -364,6 +364,9 @@ typedef struct drv_config {
 						  history after its last update */
 		bool     task_index;         /**< keep the per-state sets
 						  `droverctl task list` reads */
+		bool     retry_analytics;    /**< count finished attempts per
+						  handler and minute
+						  (drover/retry_stats.h) */
 		int64_t  idempotency_ttl_ms; /**< life of an idempotency key */
 		int64_t  weight_high;        /**< share of picks for each band */
 		int64_t  weight_normal;      /**< when more than one has work */

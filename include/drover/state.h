@@ -48,6 +48,11 @@
  * Threads: drv_state_new() and drv_state_destroy() are called by the owner,
  * not concurrently with anything else on the same object. Every other
  * function on a drv_state_t may be called from any thread at any time.
+ * Retry analytics: with worker.retry_analytics on, every record that ends
+ * an attempt is also counted per handler and minute (whatever
+ * worker.task_state keeps) and written with the next batch: see
+ * drover/retry_stats.h.
+ *
  * drv_state_get() and the drv_state_task_t helpers need no drv_state_t (and
  * no thread); they are for droverctl.
  */
@@ -136,6 +141,9 @@ typedef struct drv_state_rec {
 	int64_t     created_ms;    /**< the task's; 0 = leave as it is */
 	int64_t     started_ms;    /**< attempt start; 0 = unknown */
 	int64_t     finished_ms;   /**< attempt end; 0 = unknown */
+	int64_t     planned_ms;    /**< a retry (attempt > 1): when it was
+					due; 0 = unknown. Only for retry
+					analytics (drover/retry_stats.h) */
 	int64_t     updated_ms;    /**< 0 = now (when recorded) */
 	const char *origin;        /**< where the task came from, a JSON
 					object's text (drv_state_origin_json);
@@ -184,6 +192,9 @@ typedef struct drv_state_stats {
 				      group index (drv_state_dead_letter()) */
 	uint64_t groups_failed;  /**< ... not written: dropped or refused
 				      (also counted in dropped / errors) */
+	uint64_t stats_lost; /**< records whose retry analytics were lost:
+				  no room while Redis was down, a broken
+				  connection, or left at destroy */
 } drv_state_stats_t;
 
 typedef struct drv_state drv_state_t;

@@ -20,6 +20,7 @@
 #include "drover/claim.h"
 #include "drover/clock.h"
 #include "drover/config.h"
+#include "drover/retry_stats.h"
 #include "drover/state.h"
 #include "drover/str.h"
 #include "time_scale.h"
@@ -636,4 +637,64 @@ Test(state, origin_json)
 			 "\"submitted_by\":\"alice\"}");
 	free(s);
 	drv_task_release(&t);
+}
+
+/* ---------------------------------------------------------------- */
+/* Retry analytics                                                   */
+/* ---------------------------------------------------------------- */
+
+/* Record two succeeded attempts of handler h in each of \p minutes
+ * minutes; returns the writer's counters. */
+static drv_state_stats_t record_minutes(drv_state_t *st, int minutes)
+{
+	for (int m = 0; m < minutes; m++) {
+		drv_state_rec_t r = {
+			.task_id = "t1", .handler = "h", .attempt = 1,
+			.state = DRV_TASK_SUCCEEDED, .started_ms = 1,
+			.finished_ms = (int64_t)(28000000 + m) *
+				       DRV_STATS_BUCKET_MS,
+		};
+
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+		cr_assert_eq(drv_state_record(st, &r), DRV_OK);
+	}
+	return stats(st);
+}
+
+/* Redis refused: the writer counts even with task state off, keeps one
+ * row per (handler, minute) up to its bound of 512 and counts the rest
+ * lost. */
+Test(state, analytics_counted_with_state_off_lost_when_down)
+{
+	drv_config_t *cfg = config("redis:\n"
+				   "  url: redis://127.0.0.1:1\n"
+				   "  connect_timeout: 300ms\n"
+				   "worker:\n"
+				   "  task_state: off\n");
+	char err[256] = "";
+	drv_state_t *st = drv_state_new(cfg, NULL, err, sizeof(err));
+	drv_state_stats_t s;
+
+	cr_assert(st, "%s", err);
+	s = record_minutes(st, 600);
+	cr_assert_eq(s.queued, 0, "task_state off queues no record");
+	cr_assert_eq(s.stats_lost, (600 - 512) * 2);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
+}
+
+Test(state, analytics_off_counts_nothing)
+{
+	drv_config_t *cfg = config("redis:\n"
+				   "  url: redis://127.0.0.1:1\n"
+				   "  connect_timeout: 300ms\n"
+				   "worker:\n"
+				   "  retry_analytics: false\n");
+	char err[256] = "";
+	drv_state_t *st = drv_state_new(cfg, NULL, err, sizeof(err));
+
+	cr_assert(st, "%s", err);
+	cr_assert_eq(record_minutes(st, 600).stats_lost, 0);
+	drv_state_destroy(st);
+	drv_config_destroy(cfg);
 }
