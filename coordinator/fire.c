@@ -45,6 +45,10 @@
 #define ACK_TIMEOUT_MS 30000
 #define BUFFER_CHECK_MS 500
 #define TRIGGER_BATCH 100
+/* A fire-now request no leader took within this is dropped: it was meant
+ * for "now", and an hour-old "now" (no coordinator ran meanwhile) is a
+ * surprise, not a fire. */
+#define TRIGGER_MAX_AGE_MS (10 * 60 * 1000)
 
 enum fire_state {
 	F_PENDING,     /* to be claimed */
@@ -622,6 +626,13 @@ void fire_requested(coord_t *c)
 			drv_log_kv(DRV_LOG_WARN, "trigger request dropped",
 				   "error", e->type == REDIS_REPLY_STRING ?
 				   err : "not a string", NULL);
+			continue;
+		}
+		if (drv_now_ms() - req[n].requested_ms > TRIGGER_MAX_AGE_MS) {
+			drv_log_kv(DRV_LOG_WARN, "trigger request expired: no "
+				   "leader took it within 10 minutes",
+				   "schedule", req[n].schedule, "task_id",
+				   req[n].task_id, NULL);
 			continue;
 		}
 		if (!(it = request_item(c, &req[n], &reloaded))) {

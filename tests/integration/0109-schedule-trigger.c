@@ -11,7 +11,8 @@
  * its token's name. A schedule with overlap: skip whose run is unfinished
  * drops a second request (counted as skipped, nothing published); one
  * with buffer_one keeps it and fires it, with the id the request
- * answered, when the run ends.
+ * answered, when the run ends. A request no leader took within 10 minutes
+ * is dropped, not fired.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -20,8 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drover/clock.h"
+#include "drover/redis.h"
 #include "drover/str.h"
 #include "harness.h"
+
+extern char **environ;
 
 #define VIEWER "viewer-token-0109"
 #define OPS    "ops-token-0109"
@@ -55,6 +60,31 @@ static bool stat_wait(it_ctx_t *ctx, const char *id, const char *name,
 		usleep(200 * 1000);
 	}
 	return false;
+}
+
+/* Queue a fire-now request for \p schedule made 11 minutes ago, as if no
+ * leader had run since: the leader must drop it, not fire it. */
+static void push_stale(it_ctx_t *ctx, const char *schedule)
+{
+	drv_config_t *cfg = NULL;
+	redisContext *rc = NULL;
+	redisReply *r;
+	char err[512], json[256];
+
+	cr_assert_eq(drv_config_load(ctx->config, environ, &cfg, err,
+				     sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(drv_redis_connect(cfg, &rc, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	drv_fmt(json, sizeof(json), "{\"schedule\":\"%s\",\"task_id\":"
+		"\"01M94Q0000000000000000STAE\",\"requested_ms\":%lld,"
+		"\"actor\":\"late\"}", schedule,
+		(long long)(drv_now_ms() - 11 * 60 * 1000));
+	r = redisCommand(rc, "RPUSH %ssched:trigger %s", cfg->redis.key_prefix,
+			 json);
+	cr_assert(r && r->type == REDIS_REPLY_INTEGER, "RPUSH failed");
+	freeReplyObject(r);
+	redisFree(rc);
+	drv_config_destroy(cfg);
 }
 
 static const it_task_t *find(const it_task_t *t, int n, const char *id)
@@ -104,9 +134,13 @@ Test(schedule_trigger, fire_now_through_both_doors, .timeout = 150)
 	cr_assert_eq(it_ctl(&ctx, NULL, "schedule", "add", "nightly", "--cron",
 			    "0 3 * * *", "--handler", "noop", "--payload",
 			    "{\"from\":\"runtime\"}", NULL), 0);
+	push_stale(&ctx, "yearly");
 	w = it_worker_start(&ctx, 1);
 	coord = it_coordinator_start(&ctx, "c1");
 	cr_assert(it_coord_log_wait(&ctx, "c1", "became leader", 15000));
+	cr_expect(it_coord_log_wait(&ctx, "c1", "trigger request expired",
+				    10000), "an 11-minute-old request was not "
+		  "dropped");
 	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 10000));
 
 	/* droverctl: a config file schedule; prints the task id */
