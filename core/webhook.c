@@ -624,37 +624,56 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
 	return DRV_OK;
 }
 
-bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
-		       const drv_event_t *e)
+/* The type a fire of a schedule's task event is also known by:
+ * schedule.succeeded, schedule.failed; NULL for other events. */
+static const char *schedule_type(const drv_event_t *e)
+{
+	if (!drv_event_attribute(e, "schedule_id"))
+		return NULL;
+	if (!strcmp(e->type, "task.succeeded"))
+		return "schedule.succeeded";
+	if (!strcmp(e->type, "task.dead"))
+		return "schedule.failed";
+	return NULL;
+}
+
+const char *drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
+			      const drv_event_t *e)
 {
 	const char *handler = drv_event_attribute(e, "handler"),
-		   *breaker = drv_event_attribute(e, "breaker"), *k;
+		   *breaker = drv_event_attribute(e, "breaker"), *k,
+		   *alias, *as = NULL;
 	const drv_handler_conf_t *h;
-	bool named = false;
 	json_t *v;
 	size_t i;
 
 	if (!json_is_true(json_object_get(rec, "enabled")) || !e->type)
-		return false;
+		return NULL;
 	if (handler && (h = drv_config_handler(cfg, handler)) &&
 	    h->type == DRV_HANDLER_WEBHOOK)
-		return false;
+		return NULL;
 	/* nor the news of a subscription's own breaker */
 	if (breaker && !strncmp(breaker, BREAKER_PREFIX,
 				strlen(BREAKER_PREFIX)))
-		return false;
-	json_array_foreach(json_object_get(rec, "events"), i, v)
-		named |= !strcmp(json_string_value(v), "*") ||
-			 !strcmp(json_string_value(v), e->type);
-	if (!named)
-		return false;
+		return NULL;
+	alias = schedule_type(e);
+	json_array_foreach(json_object_get(rec, "events"), i, v) {
+		const char *name = json_string_value(v);
+
+		if (!strcmp(name, "*") || !strcmp(name, e->type))
+			as = e->type;
+		else if (alias && !as && !strcmp(name, alias))
+			as = alias;
+	}
+	if (!as)
+		return NULL;
 	json_object_foreach(json_object_get(rec, "filter"), k, v) {
 		const char *have = drv_event_attribute(e, k);
 
 		if (!have || strcmp(have, json_string_value(v)))
-			return false;
+			return NULL;
 	}
-	return true;
+	return as;
 }
 
 /* The data of the delivery: the event as drv_event_to_json() writes it. */
@@ -670,7 +689,8 @@ static json_t *event_data(const drv_event_t *e)
 drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
 			   const drv_event_t *e, int64_t now_ms, drv_task_t *t)
 {
-	const char *sid = json_string_value(json_object_get(rec, "id"));
+	const char *sid = json_string_value(json_object_get(rec, "id")),
+		   *type = drv_webhook_wants(cfg, rec, e);
 	char key[DRV_TASK_KEY_MAX], msg_id[128], ts[40], breaker[64];
 	json_t *payload, *data = event_data(e);
 	char *text;
@@ -684,7 +704,8 @@ drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
 	drv_format_time(ms, ts, sizeof(ts));
 	payload = json_pack("{s:s, s:s, s:{s:s, s:s, s:o}}", "subscription",
 			    sid, "webhook_id", msg_id, "body", "type",
-			    e->type, "timestamp", ts, "data", data);
+			    type ? type : e->type, "timestamp", ts, "data",
+			    data);
 	text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
 	json_decref(payload);
 	if (!text)
@@ -702,7 +723,7 @@ drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
 	    !drv_fmt(breaker, sizeof(breaker), "%s%s", BREAKER_PREFIX, sid) ||
 	    drv_task_set_label(t, "drover.breaker", breaker) ||
 	    drv_task_set_label(t, "drover.webhook", sid) ||
-	    drv_task_set_label(t, "drover.event_type", e->type))
+	    drv_task_set_label(t, "drover.event_type", type ? type : e->type))
 		goto nomem;
 	return DRV_OK;
 nomem:

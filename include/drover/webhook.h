@@ -159,15 +159,21 @@ drv_err_t drv_webhook_deliveries(redisContext *c, const drv_config_t *cfg,
 
 /**
  * @brief Whether subscription \p rec wants event \p e: enabled, e's type
- *        among its events (or "*"), every filter attribute equal. An event
+ *        among its events (or "*"), every filter attribute equal. The
+ *        task.succeeded and task.dead events of a schedule's fire (with a
+ *        schedule_id attribute) are also the types schedule.succeeded and
+ *        schedule.failed. An event
  *        of a webhook delivery (its "handler" attribute names a handler of
  *        type webhook in \p cfg) or of a subscription's breaker (its
  *        "breaker" attribute starts with "webhook:") is never wanted, so
  *        deliveries cannot feed themselves.
+ * @returns the type the delivery carries (e's own when the subscription
+ *          names it or "*", else the schedule type it named), or NULL
+ *          when not wanted. Static or pointing into \p e.
  * @remark Pure.
  */
-bool drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
-		       const drv_event_t *e);
+const char *drv_webhook_wants(const drv_config_t *cfg, const json_t *rec,
+			      const drv_event_t *e);
 
 /**
  * @brief Build the delivery task of event \p e for subscription \p rec:

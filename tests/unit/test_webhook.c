@@ -126,6 +126,51 @@ Test(webhook, wants_by_type_filter_and_never_its_own_deliveries)
 	drv_config_destroy(cfg);
 }
 
+/* A schedule's fires: their task.succeeded / task.dead are also
+ * schedule.succeeded / schedule.failed, and the delivery says which the
+ * subscription asked for; a task of no schedule is neither. */
+Test(webhook, schedule_fire_types)
+{
+	drv_config_t *cfg = two_handlers();
+	json_t *failed = json_pack("{s:s, s:b, s:[s], s:{}}", "id",
+				   "01ARZ3NDEKTSV4RRFFQ69G5FAX", "enabled", 1,
+				   "events", "schedule.failed", "filter");
+	json_t *both = json_pack("{s:s, s:b, s:[s, s], s:{}}", "id", "W2",
+				 "enabled", 1, "events", "schedule.succeeded",
+				 "task.succeeded", "filter");
+	json_t *p;
+	drv_task_t t;
+	drv_event_t e;
+
+	event(&e, "task.dead", "billing");
+	cr_assert_null(drv_webhook_wants(cfg, failed, &e), "no schedule");
+	drv_event_set_attribute(&e, "schedule_id", "nightly");
+	cr_assert_str_eq(drv_webhook_wants(cfg, failed, &e),
+			 "schedule.failed");
+	cr_assert_null(drv_webhook_wants(cfg, both, &e));
+	drv_task_init(&t);
+	cr_assert_eq(drv_webhook_task(cfg, failed, &e, 1614265331000, &t),
+		     DRV_OK);
+	p = json_loadb((const char *)t.payload, t.payload_len, 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(
+		json_object_get(p, "body"), "type")), "schedule.failed");
+	cr_assert_str_eq(drv_task_label(&t, "drover.event_type"),
+			 "schedule.failed");
+	json_decref(p);
+	drv_task_release(&t);
+	drv_event_release(&e);
+
+	/* named both ways: the event's own type wins */
+	event(&e, "task.succeeded", "billing");
+	drv_event_set_attribute(&e, "schedule_id", "nightly");
+	cr_assert_str_eq(drv_webhook_wants(cfg, both, &e), "task.succeeded");
+	cr_assert_null(drv_webhook_wants(cfg, failed, &e));
+	drv_event_release(&e);
+	json_decref(failed);
+	json_decref(both);
+	drv_config_destroy(cfg);
+}
+
 Test(webhook, delivery_task_keeps_one_id_per_event_and_subscription)
 {
 	drv_config_t *cfg = two_handlers();
