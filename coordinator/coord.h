@@ -78,6 +78,8 @@ typedef struct coord_obs {
 	char             dlq_topic[256];
 	pthread_t        depth_thread; /* refreshes dlq_depth */
 	bool             depth_running;
+	int64_t          dlq_depth_now; /* the last depth read; -1 none yet
+					   (atomic: the depth thread's) */
 } coord_obs_t;
 
 typedef struct archiver archiver_t;
@@ -96,6 +98,8 @@ typedef struct coord {
 	int64_t        lease_until;    /* mono ms the lease is safe until */
 	int64_t        lease_next;     /* mono ms of the next renew/acquire */
 	bool           resumed;        /* fire.c resumed since takeover */
+	int64_t        alert_next;     /* dlq_alert.c: mono ms of its next
+					  check */
 
 	/* fire.c / runtime.c */
 	drv_sched_t   *sched;
@@ -258,5 +262,10 @@ void observe_stop(coord_t *c);
  *  c->stopping); before the events consumer it queries goes. No-op when
  *  it does not run. */
 void observe_depth_stop(coord_t *c);
+
+/* dlq_alert.c */
+/** @brief Tell dlq.depth_exceeded / dlq.depth_recovered once per crossing
+ *         of coordinator.dlq_depth_alert, for the whole fleet. */
+void dlq_alert_tick(coord_t *c);
 
 #endif /* DROVER_COORD_H */

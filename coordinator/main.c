@@ -244,6 +244,7 @@ int main(int argc, char **argv)
 		config_tick(&c);
 		fire_buffered(&c);
 		fire_requested(&c);
+		dlq_alert_tick(&c);
 		wait = fire_due(&c, LOOP_MAX_WAIT_MS);
 		rd_kafka_poll(c.producer, 0);
 		events_poll(&c, (int)wait);

@@ -140,6 +140,7 @@ static void *depth_main(void *arg)
 		}
 		failing = false;
 		drv_gauge_set(o->dlq_depth, NULL, depth);
+		__atomic_store_n(&o->dlq_depth_now, depth, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -150,6 +151,7 @@ bool observe_start(coord_t *c)
 	char err[256];
 
 	o->loop_ms = drv_mono_ms();
+	o->dlq_depth_now = -1;
 	if (!(o->m = drv_metrics_new()))
 		return false;
 	o->leader = drv_metrics_gauge(o->m, "drover_coordinator_leader",

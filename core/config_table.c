@@ -595,6 +595,14 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .doc = "Bearer token `/metrics` wants (`Authorization: Bearer "
 		 "...`, else 401); empty = open. `/healthz` and `/readyz` "
 		 "stay open. Secret: prefer `DROVER_COORDINATOR_METRICS_TOKEN`." },
+	{ .name = "coordinator.dlq_depth_alert", .type = DRV_CFG_INT,
+	  .offset = CF(coordinator.dlq_depth_alert), .def = "0", .min = 0,
+	  .max = 1000000000000LL,
+	  .doc = "Dead letters in the DLQ topic at which one coordinator "
+		 "puts a `dlq.depth_exceeded` event on the events topic, and "
+		 "`dlq.depth_recovered` when the depth is below it again (for "
+		 "webhooks and triggers; once per crossing for the whole "
+		 "fleet); 0 = off." },
 	{ .name = "coordinator.lease_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.lease_ttl_ms), .def = "10s",
 	  .min = 1000, .max = 10 * MIN_MS,

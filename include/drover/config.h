@@ -402,6 +402,9 @@ typedef struct drv_config {
 		char    *archive_dir;        /**< DLQ archive folder; "" = off */
 		int64_t  archive_after_ms;   /**< archive entries this old */
 		int64_t  archive_interval_ms;/**< between archiver passes */
+		int64_t  dlq_depth_alert;    /**< dead letters that raise a
+						  dlq.depth_exceeded event;
+						  0 = off */
 	} coordinator;
 
 	struct {

@@ -31,7 +31,8 @@
 	"+select +time +get +set +del +exists +mget +incr +hget +hset " \
 	"+hsetnx +hmset +hmget +hgetall +hdel +hexists +hincrby +lpush " \
 	"+rpush +lrange +ltrim +sadd +srem +smembers +sismember +zadd +zrem " \
-	"+zrange +zrangebyscore +zremrangebyscore +pexpire +pttl +publish " \
+	"+zrange +zrangebyscore +zrevrangebyscore +zremrangebyscore " \
+	"+zscore +zcard +zcount +hlen +type +pexpire +pttl +publish " \
 	"+subscribe +multi +exec +eval +evalsha +script|load"
 
 static char dir[64];

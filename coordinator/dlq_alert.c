@@ -1,0 +1,99 @@
+/*
+ * dlq_alert.c — DLQ depth crossing coordinator.dlq_depth_alert: one
+ * dlq.depth_exceeded event on the events topic when the depth reaches the
+ * threshold, one dlq.depth_recovered when it is below it again, for
+ * webhooks (and triggers) to act on.
+ *
+ * Every coordinator measures the depth (observe.c); which side of the
+ * threshold the fleet last told is one Redis key (P dlq:alert), swapped
+ * with SET ... GET, so of all the replicas exactly the one whose swap
+ * changed the side tells, once per crossing, leader or not. A publish that
+ * fails puts the old side back, so the next turn tries again.
+ *
+ * @locality main thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "coord.h"
+#include "drover/clock.h"
+#include "drover/kafka.h"
+#include "drover/log.h"
+#include "drover/str.h"
+
+#define ALERT_EVERY_MS 1000
+
+/* Put event \p type with the depth on the events topic. */
+static bool tell(coord_t *c, const char *type, int64_t depth,
+		 int64_t threshold)
+{
+	char id[DRV_ID_LEN + 1], d[24], t[24], err[512], *text;
+	drv_event_t e;
+	drv_err_t rc = DRV_ERR_NOMEM;
+	json_t *o;
+
+	drv_event_init(&e);
+	e.time_ms = drv_now_ms();
+	drv_id_new(id, e.time_ms);
+	e.id = drv_strdup(id);
+	e.type = drv_strdup(type);
+	e.source = drv_strdup("drover-coordinator");
+	e.content_type = drv_strdup("application/json");
+	drv_fmt(d, sizeof(d), "%lld", (long long)depth);
+	drv_fmt(t, sizeof(t), "%lld", (long long)threshold);
+	drv_event_set_attribute(&e, "topic", c->obs.dlq_topic);
+	drv_event_set_attribute(&e, "depth", d);
+	drv_event_set_attribute(&e, "threshold", t);
+	o = json_pack("{s:s, s:I, s:I}", "topic", c->obs.dlq_topic, "depth",
+		      (json_int_t)depth, "threshold", (json_int_t)threshold);
+	if ((text = o ? json_dumps(o, JSON_COMPACT) : NULL)) {
+		drv_event_set_payload(&e, text, strlen(text));
+		rc = drv_event_publish(c->producer, c->cfg, &e,
+				       c->cfg->kafka.connect_timeout_ms, err,
+				       sizeof(err));
+	} else {
+		drv_strlcpy(err, "out of memory", sizeof(err));
+	}
+	free(text);
+	json_decref(o);
+	drv_event_release(&e);
+	if (rc)
+		drv_log_kv(DRV_LOG_WARN, "DLQ depth event not written; will "
+			   "try again", "type", type, "error", err, NULL);
+	else
+		drv_log_kv(DRV_LOG_INFO, "DLQ depth crossed the alert "
+			   "threshold", "type", type, "depth", d,
+			   "threshold", t, NULL);
+	return !rc;
+}
+
+void dlq_alert_tick(coord_t *c)
+{
+	int64_t threshold = c->cfg->coordinator.dlq_depth_alert, now;
+	int64_t depth = __atomic_load_n(&c->obs.dlq_depth_now,
+					__ATOMIC_RELAXED);
+	const char *side;
+	char key[512];
+	redisReply *r;
+	bool changed;
+
+	now = drv_mono_ms();
+	if (!threshold || depth < 0 || !c->redis || now < c->alert_next)
+		return;
+	c->alert_next = now + ALERT_EVERY_MS;
+	side = depth >= threshold ? "above" : "below";
+	coord_key(c, key, sizeof(key), "dlq:alert");
+	if (!(r = coord_redis(c, "SET %s %s GET", key, side)))
+		return;
+	/* nothing told yet counts as below */
+	changed = r->type == REDIS_REPLY_STRING ? strcmp(r->str, side) != 0 :
+		  r->type == REDIS_REPLY_NIL && *side == 'a';
+	if (changed && !tell(c, *side == 'a' ? "dlq.depth_exceeded" :
+			     "dlq.depth_recovered", depth, threshold))
+		freeReplyObject(coord_redis(c, r->type == REDIS_REPLY_STRING ?
+					    "SET %s %s" : "DEL %s", key,
+					    r->str));
+	freeReplyObject(r);
+}
