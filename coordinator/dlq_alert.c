@@ -12,7 +12,6 @@
  *
  * @locality main thread.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -29,34 +28,23 @@
 static bool tell(coord_t *c, const char *type, int64_t depth,
 		 int64_t threshold)
 {
-	char id[DRV_ID_LEN + 1], d[24], t[24], err[512], *text;
+	char d[24], t[24], err[512] = "out of memory";
 	drv_event_t e;
 	drv_err_t rc = DRV_ERR_NOMEM;
-	json_t *o;
+	json_t *o = json_pack("{s:s, s:I, s:I}", "topic", c->obs.dlq_topic,
+			      "depth", (json_int_t)depth, "threshold",
+			      (json_int_t)threshold);
 
-	drv_event_init(&e);
-	e.time_ms = drv_now_ms();
-	drv_id_new(id, e.time_ms);
-	e.id = drv_strdup(id);
-	e.type = drv_strdup(type);
-	e.source = drv_strdup("drover-coordinator");
-	e.content_type = drv_strdup("application/json");
 	drv_fmt(d, sizeof(d), "%lld", (long long)depth);
 	drv_fmt(t, sizeof(t), "%lld", (long long)threshold);
-	drv_event_set_attribute(&e, "topic", c->obs.dlq_topic);
-	drv_event_set_attribute(&e, "depth", d);
-	drv_event_set_attribute(&e, "threshold", t);
-	o = json_pack("{s:s, s:I, s:I}", "topic", c->obs.dlq_topic, "depth",
-		      (json_int_t)depth, "threshold", (json_int_t)threshold);
-	if ((text = o ? json_dumps(o, JSON_COMPACT) : NULL)) {
-		drv_event_set_payload(&e, text, strlen(text));
+	drv_event_init(&e);
+	if (o && !drv_event_new_json(&e, type, "drover-coordinator", o) &&
+	    !drv_event_set_attribute(&e, "topic", c->obs.dlq_topic) &&
+	    !drv_event_set_attribute(&e, "depth", d) &&
+	    !drv_event_set_attribute(&e, "threshold", t))
 		rc = drv_event_publish(c->producer, c->cfg, &e,
 				       c->cfg->kafka.connect_timeout_ms, err,
 				       sizeof(err));
-	} else {
-		drv_strlcpy(err, "out of memory", sizeof(err));
-	}
-	free(text);
 	json_decref(o);
 	drv_event_release(&e);
 	if (rc)

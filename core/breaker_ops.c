@@ -40,31 +40,24 @@ drv_err_t drv_breaker_tell(rd_kafka_t *rk, const drv_config_t *cfg,
 			   const char *source, char *errstr,
 			   size_t errstr_size)
 {
-	char id[DRV_ID_LEN + 1], *text;
 	drv_event_t e;
 	drv_err_t rc = DRV_ERR_NOMEM;
-	json_t *o;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "breaker", v->name,
+			      "state", drv_breaker_state_name(v->state),
+			      "scope", "shared", "action", action);
 
 	drv_event_init(&e);
-	e.time_ms = drv_now_ms();
-	drv_id_new(id, e.time_ms);
-	e.id = drv_strdup(id);
-	e.type = drv_strdup(v->state == DRV_BREAKER_FORCED_OPEN ?
-			    "breaker.opened" : "breaker.closed");
-	e.source = drv_strdup(source);
-	e.content_type = drv_strdup("application/json");
-	drv_event_set_attribute(&e, "breaker", v->name);
-	drv_event_set_attribute(&e, "state", drv_breaker_state_name(v->state));
-	o = json_pack("{s:s, s:s, s:s, s:s}", "breaker", v->name, "state",
-		      drv_breaker_state_name(v->state), "scope", "shared",
-		      "action", action);
-	if ((text = o ? json_dumps(o, JSON_COMPACT) : NULL)) {
-		drv_event_set_payload(&e, text, strlen(text));
+	if (o && !drv_event_new_json(&e, v->state == DRV_BREAKER_FORCED_OPEN ?
+				     "breaker.opened" : "breaker.closed",
+				     source, o) &&
+	    !drv_event_set_attribute(&e, "breaker", v->name) &&
+	    !drv_event_set_attribute(&e, "state",
+				     drv_breaker_state_name(v->state)))
 		rc = drv_event_publish(rk, cfg, &e,
 				       cfg->kafka.connect_timeout_ms, errstr,
 				       errstr_size);
-	}
-	free(text);
+	else
+		drv_error(errstr, errstr_size, rc, "out of memory");
 	json_decref(o);
 	drv_event_release(&e);
 	return rc;

@@ -15,6 +15,7 @@
 #include "drover/clock.h"
 #include "drover/event.h"
 #include "drover/str.h"
+#include "drover/task.h"
 #include "codec_internal.h"
 #include "event.pb-c.h"
 
@@ -38,6 +39,27 @@ void drv_event_release(drv_event_t *e)
 	drv__kv_free(&e->attributes, &e->attribute_cnt);
 	free(e->task_id);
 	drv_event_init(e);
+}
+
+drv_err_t drv_event_new_json(drv_event_t *e, const char *type,
+			     const char *source, const json_t *payload)
+{
+	char id[DRV_ID_LEN + 1], *text;
+	drv_err_t rc = DRV_ERR_NOMEM;
+
+	drv_event_init(e);
+	e->time_ms = drv_now_ms();
+	drv_id_new(id, e->time_ms);
+	e->id = drv_strdup(id);
+	e->type = drv_strdup(type);
+	e->source = drv_strdup(source);
+	e->content_type = drv_strdup(JSON_CONTENT_TYPE);
+	if (e->id && e->type && e->source && e->content_type &&
+	    (text = json_dumps(payload, JSON_COMPACT))) {
+		rc = drv_event_set_payload(e, text, strlen(text));
+		free(text);
+	}
+	return rc;
 }
 
 drv_err_t drv_event_set_payload(drv_event_t *e, const void *data, size_t len)

@@ -44,6 +44,15 @@ void drv_event_init(drv_event_t *e);
  *         freed. */
 void drv_event_release(drv_event_t *e);
 
+/** @brief Init \p e as a new event made here: a new id, the time now,
+ *         \p type, \p source and \p payload as its JSON text (the caller
+ *         keeps all four). Release \p e with drv_event_release() whatever
+ *         the outcome.
+ *  @returns DRV_OK or DRV_ERR_NOMEM. */
+struct json_t;
+drv_err_t drv_event_new_json(drv_event_t *e, const char *type,
+			     const char *source, const struct json_t *payload);
+
 /** @brief Replace the payload with a copy of \p len bytes (\p data may be
  *         NULL when \p len is 0). The caller keeps \p data.
  *  @returns DRV_OK or DRV_ERR_NOMEM (payload unchanged). */
