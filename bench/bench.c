@@ -757,8 +757,18 @@ static bool add_topic(rd_kafka_t *rk, const char *topic, bool from_end,
 	for (int p = 0; p < cnt; p++) {
 		int64_t lo = 0, hi = RD_KAFKA_OFFSET_BEGINNING;
 
-		if (from_end && (err = rd_kafka_query_watermark_offsets(
-				 rk, topic, p, &lo, &hi, 10000))) {
+		/* a topic just made may not have its leaders yet: ask again
+		 * for up to 10 s (the smoke run met "Not leader for
+		 * partition" once) */
+		for (int tries = 0; from_end && tries < 20; tries++) {
+			err = rd_kafka_query_watermark_offsets(rk, topic, p,
+							       &lo, &hi, 10000);
+			if (err != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+			    err != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE)
+				break;
+			usleep(500 * 1000);
+		}
+		if (from_end && err) {
 			bench_log("watermarks of %s [%d]: %s", topic, p,
 				  rd_kafka_err2str(err));
 			return false;
