@@ -180,7 +180,7 @@ static void add_event(api_stream_t *s, const char *name, const char *data)
 }
 
 /* A `queues` event from GET /queues's own handler (on this pool thread,
- * with its Redis connection), or an `problem` event with its problem. */
+ * with its Redis connection), or a `problem` event with its problem. */
 static void add_snapshot(api_stream_t *s)
 {
 	api_call_t call = { .api = s->api, .conn = s->conn };

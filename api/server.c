@@ -8,7 +8,9 @@
  * body size (413), Idempotency-Key (replay, 409 while the first is in
  * flight, 422 if the body differs), then the route's handler. Every
  * answer to a token carries the RateLimit-Policy and RateLimit fields of
- * the IETF draft (draft-ietf-httpapi-ratelimit-headers).
+ * the IETF draft (draft-ietf-httpapi-ratelimit-headers). A handler may
+ * answer with a response of its own instead of a reply (call->stream:
+ * live.c's event streams, which is why connections may be suspended).
  */
 #include <errno.h>
 #include <math.h>
@@ -571,11 +573,9 @@ static enum MHD_Result send_reply(api_call_t *call, const api_quota_t *q,
 		text = realloc(text, len + 2);  /* a newline for curl users */
 		text[len++] = '\n';
 	}
-	if (call->stream) {
+	if (call->stream) {  /* live.c's: its own body, no reply */
 		resp = call->stream;
 		call->stream = NULL;
-		free(text);
-		text = NULL;
 	} else {
 		resp = MHD_create_response_from_buffer(len,
 			text ? text : (char *)"",
@@ -702,8 +702,6 @@ static enum MHD_Result serve(struct drv_api *api,
 reply:
 	ret = send_reply(&call, q, allow[0] ? allow : NULL);
 	json_decref(call.reply);
-	if (call.stream)  /* not sent: a problem came after it was made */
-		MHD_destroy_response(call.stream);
 	return ret;
 }
 
