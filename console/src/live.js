@@ -24,8 +24,9 @@ export function useLive(event, fn, ms) {
   const [mode, setMode] = useState(typeof EventSource === 'undefined' ? 'polling' : 'live');
   const [got, setGot] = useState({ data: null, at: 0 });
   const [now, setNow] = useState(Date.now());
-  // live: one call for a first answer while the stream connects
-  const poll = usePoll(fn, mode === 'live' ? 0 : ms, [mode]);
+  // no call while the stream is on: its first event comes at once (and a
+  // call beside it would find the server's first sample being taken)
+  const poll = usePoll(fn, mode === 'live' ? null : ms, [mode]);
 
   useEffect(() => {
     if (mode !== 'live') {
