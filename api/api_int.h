@@ -15,6 +15,7 @@
  *   breakers.c /breakers: list, show, open, close, release
  *   task_limits.c /limits: list (fleet-wide execution limits)
  *   queues.c   /queues: depth, age and rates per topic, workers
+ *   live.c     /live: Server-Sent Events of the queues, for the console
  *   console.c  the web console's built files at /
  *   schedules.c /schedules: list, show, enable, disable, add, update,
  *              delete
@@ -48,6 +49,8 @@
 #include "drover/task_list.h"
 
 struct MHD_Connection;
+struct MHD_Response;
+struct api_live;
 
 /** Route classes: each has its own rate per token. */
 typedef enum api_class {
@@ -97,6 +100,7 @@ struct drv_api {
 	drv_queue_reader_t *queue_reader;  /**< made at the first request */
 	drv_queue_status_t queue_last;     /**< the sample rates start from */
 	json_t *queue_reply;               /**< the last reply, or NULL */
+	struct api_live *live;             /**< live.c: the streams */
 	/* console.c */
 	char *console_root;       /**< resolved api.console_dir, or NULL */
 	const char *console_why;  /**< why there is none */
@@ -122,6 +126,9 @@ typedef struct api_call {
 	json_t *reply;                       /**< owned; NULL = no body */
 	bool problem;                        /**< reply is a problem */
 	char replayed;                       /**< Idempotent-Replayed */
+	struct MHD_Response *stream;         /**< owned; when set, sent
+						  instead of reply (live.c) */
+	unsigned retry_after;                /**< seconds; 0 = no header */
 } api_call_t;
 
 typedef void api_handler_fn(api_call_t *call);
@@ -139,6 +146,9 @@ typedef struct api_route {
 	const char *path;         /**< "/api/v1/tasks/{id}" */
 	drv_api_role_t role;      /**< least role allowed */
 	bool public;              /**< no token needed */
+	bool token_query;         /**< the token may come as the query
+				       parameter access_token (EventSource
+				       cannot send headers) */
 	api_class_t cls;
 	api_handler_fn *fn;
 	const char *op_id;        /**< OpenAPI operationId */
@@ -150,6 +160,7 @@ typedef struct api_route {
 	bool        body_optional; /**< the body may be left out */
 	const char *request_example; /**< JSON text */
 	unsigned ok_status;       /**< 200, 201 */
+	const char *ok_type;      /**< its media type; NULL = JSON */
 	const char *response;     /**< schema of the reply */
 	const char *response_example; /**< JSON text, or NULL */
 	const char *errors;       /**< statuses besides 400 401 403 429:
@@ -194,6 +205,8 @@ extern const api_route_t api_event_routes[];
 extern const api_schema_t api_event_schemas[];
 extern const api_route_t api_queue_routes[];
 extern const api_schema_t api_queue_schemas[];
+extern const api_route_t api_live_routes[];
+extern const api_schema_t api_live_schemas[];
 extern const api_route_t api_schedule_routes[];
 extern const api_schema_t api_schedule_schemas[];
 extern const api_route_t api_dlq_routes[];
@@ -247,6 +260,20 @@ drv_err_t api_queued_list(api_call_t *call, redisContext *c,
 /* queues.c: the kept sample and its lock, set up with the server. */
 void api_queues_init(struct drv_api *a);
 void api_queues_release(struct drv_api *a);
+/** @brief GET /api/v1/queues: reply the queue status (or its problem) to
+ *         \p call, on the calling pool thread's Redis connection. */
+void api_queues_status(api_call_t *call);
+
+/* live.c */
+/** @brief Start the ticker that resumes the live streams (sets a->live,
+ *         freed by api_live_release() even on failure). */
+drv_err_t api_live_init(struct drv_api *a, char *errstr, size_t errstr_size);
+/** @brief End every stream (each sends nothing more) and stop the ticker;
+ *         before MHD_stop_daemon(). Idempotent. */
+void api_live_close(struct drv_api *a);
+/** @brief api_live_close(), then free a->live (NULL: nothing). After
+ *         MHD_stop_daemon(), which frees the streams themselves. */
+void api_live_release(struct drv_api *a);
 
 /* console.c */
 /** @brief Find the built console of api.console_dir (sets console_root,

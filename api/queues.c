@@ -94,7 +94,7 @@ static void last_reply(api_call_t *call)
 			    "taken; retry in a few seconds");
 }
 
-static void status(api_call_t *call)
+void api_queues_status(api_call_t *call)
 {
 	struct drv_api *a = call->api;
 	redisContext *c = api_redis(call);
@@ -161,7 +161,7 @@ drv_err_t api_queued_list(api_call_t *call, redisContext *c,
 
 const api_route_t api_queue_routes[] = {
 	{ .method = "GET", .path = "/api/v1/queues",
-	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = status,
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = api_queues_status,
 	  .op_id = "getQueues", .tag = "queues",
 	  .summary = "Tasks waiting per band and delay tier, rates, workers",
 	  .ok_status = 200,

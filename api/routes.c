@@ -58,13 +58,14 @@ static const api_route_t *const tables[] = {
 	api_queue_routes, api_schedule_routes, api_dlq_routes,
 	api_dlq_resubmit_routes, api_dlq_group_routes, api_audit_routes,
 	api_webhook_routes, api_task_limit_routes, api_retry_routes,
+	api_live_routes,
 };
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
 	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
 	api_dlq_schemas, api_dlq_resubmit_schemas, api_dlq_group_schemas,
 	api_audit_schemas, api_webhook_schemas, api_task_limit_schemas,
-	api_retry_schemas,
+	api_retry_schemas, api_live_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -175,7 +176,8 @@ static const char *error_doc(unsigned status)
 static json_t *operation(const api_route_t *r)
 {
 	json_t *op = json_object(), *params = json_array(), *resp, *ok;
-	const char *p = r->path;
+	const char *p = r->path, *type = r->ok_type ? r->ok_type :
+					       "application/json";
 	size_t np = 0;
 	char st[8], desc[160];
 
@@ -224,11 +226,10 @@ static json_t *operation(const api_route_t *r)
 	}
 	resp = json_object();
 	ok = json_pack("{s:s, s:{s:{s:o}}}", "description", "Done",
-		       "content", "application/json", "schema",
-		       schema_of(r->response));
+		       "content", type, "schema", schema_of(r->response));
 	if (r->response_example)
 		json_object_set_new(json_object_get(json_object_get(ok,
-				    "content"), "application/json"),
+				    "content"), type),
 				    "example", schema_of(r->response_example));
 	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	json_object_set_new(resp, st, ok);

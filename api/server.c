@@ -8,7 +8,9 @@
  * body size (413), Idempotency-Key (replay, 409 while the first is in
  * flight, 422 if the body differs), then the route's handler. Every
  * answer to a token carries the RateLimit-Policy and RateLimit fields of
- * the IETF draft (draft-ietf-httpapi-ratelimit-headers).
+ * the IETF draft (draft-ietf-httpapi-ratelimit-headers). A handler may
+ * answer with a response of its own instead of a reply (call->stream:
+ * live.c's event streams, which is why connections may be suspended).
  */
 #include <errno.h>
 #include <math.h>
@@ -413,6 +415,22 @@ static const drv_api_token_conf_t *caller(struct drv_api *api,
 	return NULL;
 }
 
+/* The Authorization header of \p call; on a route that takes the token as
+ * a query parameter (token_query) and without the header, "Bearer " and
+ * access_token's value, written to \p buf. NULL: neither. */
+static const char *authorization(api_call_t *call, char *buf, size_t size)
+{
+	const char *auth = MHD_lookup_connection_value(call->conn,
+		MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), *q;
+
+	if (auth || !call->route->token_query ||
+	    !(q = api_query(call, "access_token")))
+		return auth;
+	if (!drv_fmt(buf, size, "Bearer %s", q))
+		buf[0] = '\0';  /* too long to be a token: 401 */
+	return buf;
+}
+
 /* The index of \p t's buckets. */
 static size_t bucket_of(const struct drv_api *api,
 			const drv_api_token_conf_t *t)
@@ -555,8 +573,14 @@ static enum MHD_Result send_reply(api_call_t *call, const api_quota_t *q,
 		text = realloc(text, len + 2);  /* a newline for curl users */
 		text[len++] = '\n';
 	}
-	resp = MHD_create_response_from_buffer(len, text ? text : (char *)"",
-		text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (call->stream) {  /* live.c's: its own body, no reply */
+		resp = call->stream;
+		call->stream = NULL;
+	} else {
+		resp = MHD_create_response_from_buffer(len,
+			text ? text : (char *)"",
+			text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	}
 	if (!resp) {
 		free(text);
 		return MHD_NO;
@@ -588,6 +612,11 @@ static enum MHD_Result send_reply(api_call_t *call, const api_quota_t *q,
 						buf);
 		}
 	}
+	if (call->retry_after) {
+		drv_fmt(buf, sizeof(buf), "%u", call->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					buf);
+	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 				"no-store");
 	ret = MHD_queue_response(call->conn, call->status, resp);
@@ -604,6 +633,7 @@ static enum MHD_Result serve(struct drv_api *api,
 			    .body_len = rq->body.len };
 	api_quota_t quota, *q = NULL;
 	char allow[64] = "", rkey[256], body_hex[2 * DRV_SHA256_LEN + 1];
+	char bearer[1024];
 	const char *idem = NULL;
 	bool claimed = false;
 	enum MHD_Result ret;
@@ -625,8 +655,8 @@ static enum MHD_Result serve(struct drv_api *api,
 		break;
 	}
 	if (!call.route->public) {
-		call.token = caller(api, conn, MHD_lookup_connection_value(
-			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION));
+		call.token = caller(api, conn, authorization(&call, bearer,
+							      sizeof(bearer)));
 		if (!call.token) {
 			api_problem(&call, 401, NULL, "a valid bearer token is "
 				    "required (Authorization: Bearer TOKEN)");
@@ -783,6 +813,7 @@ static void api_free(struct drv_api *a)
 		rd_kafka_destroy(a->producer);
 	}
 	api_limits_release(&a->limits);
+	api_live_release(a);
 	api_queues_release(a);
 	api_console_release(a);
 	pthread_key_delete(a->redis_key);
@@ -797,7 +828,8 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 {
 	struct drv_api *a = calloc(1, sizeof(*a));
 	struct MHD_OptionItem opts[12];
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+			 MHD_ALLOW_SUSPEND_RESUME;  /* live.c's streams */
 	drv_err_t err;
 	size_t n = 0;
 	int fd;
@@ -820,7 +852,8 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "api: out of memory");
 	}
-	if ((err = load_tls(a, errstr, errstr_size)) ||
+	if ((err = api_live_init(a, errstr, errstr_size)) ||
+	    (err = load_tls(a, errstr, errstr_size)) ||
 	    (err = drv_httpd_listen(cfg->api.host, (unsigned)cfg->api.port,
 				    &fd, &a->port, errstr, errstr_size))) {
 		api_free(a);
@@ -883,6 +916,7 @@ void drv_api_stop(drv_api_t *a)
 {
 	if (!a)
 		return;
+	api_live_close(a);
 	MHD_stop_daemon(a->mhd);
 	api_free(a);
 }

@@ -730,6 +730,11 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "loopback address (127.0.0.0/8, ::1) in as a `viewer` "
 		 "(named `loopback`). For a laptop; leave it off behind a "
 		 "proxy on the same host, where every client is loopback." },
+	{ .name = "api.live_streams", .type = DRV_CFG_INT,
+	  .offset = CF(api.live_streams), .def = "16", .min = 1, .max = 1024,
+	  .doc = "Server-Sent Events streams (`GET /api/v1/live`, the "
+		 "console's live view) open at once; one more gets 503 and "
+		 "`Retry-After`. A waiting stream holds no thread." },
 	{ .name = "api.webhook_handler", .type = DRV_CFG_STRING,
 	  .offset = CF(api.webhook_handler), .def = "webhook", .min = 1,
 	  .max = 128, .range_doc = "a handler of type webhook",

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
 import { Link, useLocation } from './router.jsx';
 import { setZone, useZone } from './time.js';
+import { useStatus } from './status.js';
 import { Overview } from './views/Overview.jsx';
 import { Tasks } from './views/Tasks.jsx';
 import { TaskDetail } from './views/TaskDetail.jsx';
@@ -34,6 +35,22 @@ function Login({ onLogin, error }) {
       <button type="submit" disabled={!token.trim()}>Log in</button>
       {error && <p class="error">{error}</p>}
     </form>
+  );
+}
+
+// How the current view gets its data (status.js), always in the header.
+function Conn() {
+  const { state, why } = useStatus();
+  const tip = {
+    live: 'pushed by the server (event stream)',
+    polling: 'asked for every few seconds (the event stream is not available)',
+    stale: 'the last answer is old',
+    waiting: 'no answer yet',
+  }[state];
+  return (
+    <span id="conn" class={`live ${state}`} data-state={state} title={why || tip}>
+      <span class="dot" /> {state}
+    </span>
   );
 }
 
@@ -108,6 +125,7 @@ function App() {
           ))}
         </nav>
         <span class="spacer" />
+        <Conn />
         <label class="zone">
           Times
           <select value={zone} onChange={(e) => setZone(e.target.value)}>

@@ -1,7 +1,8 @@
 // usePoll(fn, ms): call fn now and every ms while the tab is visible;
 // polling pauses in a hidden tab and catches up when it is shown again.
 // Returns {data, error, at, stale, reload}: stale once the last success
-// is older than two periods (or the last call failed).
+// is older than two periods (or the last call failed). ms 0: call once;
+// ms null: not at all (useLive while its stream is on).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 export function usePoll(fn, ms, deps) {
@@ -38,7 +39,7 @@ export function usePoll(fn, ms, deps) {
       timer = null;
     };
     const onVisibility = () => (document.hidden ? stop() : start());
-    if (!ms) reload();
+    if (ms === 0) reload();
     start();
     document.addEventListener('visibilitychange', onVisibility);
     return () => {

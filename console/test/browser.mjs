@@ -84,8 +84,11 @@ try {
   });
   page.on('pageerror', (e) => errors.push(`page: ${e.message}`));
   page.on('requestfailed', (r) => {
-    // a poll cut short by leaving the page is not a failure
-    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`request failed: ${r.url()}`);
+    // a poll cut short by leaving the page is not a failure, nor is a
+    // stream the fallback check blocks (the live checks test the stream)
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED' && !r.url().includes('/api/v1/live')) {
+      errors.push(`request failed: ${r.url()}`);
+    }
   });
 
   await check('overview shows the queues without a token (loopback viewer)', async () => {
@@ -102,6 +105,34 @@ try {
     if ((await text(page, '.who')) !== 'loopback · viewer') throw new Error(await text(page, '.who'));
     await shot(page, 'overview');
     return `first render with data in ${ms} ms`;
+  });
+
+  await check('the header says live: the overview comes by the event stream', async () => {
+    const streams = [];
+    const seen = (r) => r.url().includes('/api/v1/live') && streams.push(r.url());
+    page.on('request', seen);
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#conn[data-state="live"]');
+    // a second event moves the view's time on (events every 2 s)
+    const first = await text(page, '.title .live .muted');
+    await until(async () => (await text(page, '.title .live .muted')) !== first, 'a second event');
+    page.off('request', seen);
+    if (!streams.length) throw new Error('no request to /api/v1/live');
+    return `${streams.length} stream(s), header "${await text(page, '#conn')}"`;
+  });
+
+  await check('without the stream the overview polls and the header says so', async () => {
+    await page.setRequestInterception(true);
+    const block = (r) => (r.url().includes('/api/v1/live') ? r.abort() : r.continue());
+    page.on('request', block);
+    try {
+      await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#conn[data-state="polling"]');
+      await page.waitForSelector('table.queues[data-kind="Bands"] tbody tr');
+    } finally {
+      page.off('request', block);
+      await page.setRequestInterception(false);
+    }
   });
 
   await check('a viewer sees no action buttons', async () => {

@@ -420,6 +420,7 @@ typedef struct drv_config {
 		char    *console_dir;        /**< built console; "" = none */
 		bool     loopback_viewer;    /**< no token from loopback:
 						  viewer */
+		int64_t  live_streams;       /**< /live streams at once */
 		char    *webhook_handler;    /**< handler of deliveries */
 		int64_t  webhook_rotate_overlap_ms; /**< old secret still
 							  signs this long */

@@ -1,7 +1,8 @@
 // Overview: tasks waiting per band and delay tier, their age and rates,
-// and the workers (GET /api/v1/queues), polled every 5 s.
+// and the workers (GET /api/v1/queues): pushed every 2 s by the event
+// stream (GET /api/v1/live), or polled every 5 s when it is not there.
 import { api } from '../api.js';
-import { usePoll } from '../poll.js';
+import { useLive } from '../live.js';
 import { fmtDuration } from '../time.js';
 import { Live, Problem } from './common.jsx';
 
@@ -33,7 +34,7 @@ function TopicTable({ title, rows }) {
 }
 
 export function Overview() {
-  const poll = usePoll(() => api('GET', '/queues'), 5000);
+  const poll = useLive('queues', () => api('GET', '/queues'), 5000);
   const q = poll.data;
   return (
     <div>

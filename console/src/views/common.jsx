@@ -4,12 +4,18 @@ import { useEffect, useState } from 'preact/hooks';
 import { navigate, useLocation } from '../router.jsx';
 import { api } from '../api.js';
 import { usePoll } from '../poll.js';
+import { reportStatus } from '../status.js';
 import { fmtTime, useZone } from '../time.js';
 
-// <Live poll={usePoll(...)} />: green while fresh, amber once stale.
+// <Live poll={usePoll(...)} />: green while fresh, amber once stale; it
+// tells the header how the data comes (useLive's mode 'live', else
+// 'polling').
 export function Live({ poll }) {
   const zone = useZone();
   const state = !poll.at ? 'waiting' : poll.stale ? 'stale' : 'live';
+  const how = state === 'live' ? (poll.mode === 'live' ? 'live' : 'polling') : state;
+  const why = poll.error ? poll.error.message : '';
+  useEffect(() => reportStatus({ state: how, why }), [how, why]);
   return (
     <span class={`live ${state}`} data-state={state}
       title={poll.error ? poll.error.message : ''}>

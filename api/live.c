@@ -1,0 +1,405 @@
+/*
+ * live.c — GET /api/v1/live: a Server-Sent Events stream for the web
+ * console. Every `interval` seconds (1-60, default 2) it sends an event
+ * `queues` whose data is GET /api/v1/queues's reply (the same handler,
+ * queues.c), with an id that only grows (the wall clock in ms, at least
+ * one more than the last id sent or the Last-Event-ID given), a `retry:`
+ * hint first and a comment heartbeat every LIVE_BEAT_MS. The stream is
+ * snapshots: a reconnect with Last-Event-ID starts at once with a fresh
+ * snapshot whose id is greater than the one given; nothing is replayed.
+ *
+ * A stream never holds one of the server's threads while it waits: its
+ * response is a libmicrohttpd callback response, and when the callback has
+ * nothing to send it suspends the connection (MHD_suspend_connection). One
+ * ticker thread resumes each suspended stream when its next event is due;
+ * the pool thread that then serves the connection builds the event. So a
+ * pool thread is busy only while a snapshot is taken, as for a request.
+ *
+ * Bounds: api.live_streams streams at once (503 and Retry-After beyond),
+ * each ends after LIVE_MAX_MS (EventSource reconnects by itself). A client
+ * that goes away is noticed at the next write (at most LIVE_BEAT_MS later)
+ * and its stream freed with the connection's response.
+ *
+ * Locks: live->lock guards the list, every stream's suspended and wake_ms,
+ * and closing; it is held across MHD_suspend_connection() and
+ * MHD_resume_connection() so that the two never cross.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "api_int.h"
+#include "drover/clock.h"
+#include "drover/str.h"
+
+#define LIVE_MAX_MS       (10 * 60 * 1000)  /* a stream's longest life */
+#define LIVE_BEAT_MS      15000             /* comment heartbeat */
+#define LIVE_RETRY_MS     2000              /* the retry: hint */
+#define LIVE_INTERVAL_DEF 2
+#define LIVE_INTERVAL_MAX 60
+#define LIVE_BUSY_RETRY_S 10                /* Retry-After of a 503 */
+
+/* One client's stream; freed with its response (stream_free). */
+typedef struct api_stream {
+	struct api_live *live;
+	struct drv_api *api;
+	struct MHD_Connection *conn;
+	struct api_stream *next;
+	int64_t interval_ms;
+	int64_t next_snap_ms, next_beat_ms, end_ms;  /* monotonic */
+	int64_t last_id;       /* last id sent, or Last-Event-ID */
+	bool hello;            /* retry: sent */
+	/* under live->lock */
+	bool suspended;
+	int64_t wake_ms;
+	/* bytes built, not yet handed to libmicrohttpd (callback only) */
+	drv_buf_t out;
+	size_t off;
+} api_stream_t;
+
+struct api_live {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t ticker;
+	bool started, closing;
+	api_stream_t *streams;
+	size_t cnt;
+};
+
+/* ------------------------------------------------------------------ */
+/* The ticker                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Resume every suspended stream that is due (all of them once closing);
+ * sleep until the next one is. Exits when closing and none is left
+ * suspended. */
+static void *ticker(void *arg)
+{
+	struct api_live *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		int64_t now = drv_mono_ms(), next = now + 1000;
+		struct timespec ts;
+
+		for (api_stream_t *s = l->streams; s; s = s->next) {
+			if (!s->suspended)
+				continue;
+			if (l->closing || s->wake_ms <= now) {
+				s->suspended = false;
+				MHD_resume_connection(s->conn);
+			} else if (s->wake_ms < next) {
+				next = s->wake_ms;
+			}
+		}
+		if (l->closing)
+			break;
+		ts = drv_deadline(CLOCK_MONOTONIC, next - now);
+		pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+drv_err_t api_live_init(struct drv_api *a, char *errstr, size_t errstr_size)
+{
+	struct api_live *l = calloc(1, sizeof(*l));
+	pthread_condattr_t ca;
+
+	if (!l)
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "api: out of memory");
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	a->live = l;
+	if (pthread_create(&l->ticker, NULL, ticker, l))
+		return drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
+				 "api: cannot start the live ticker: %s",
+				 strerror(errno));
+	l->started = true;
+	return DRV_OK;
+}
+
+void api_live_close(struct drv_api *a)
+{
+	struct api_live *l = a->live;
+
+	if (!l || !l->started)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->closing = true;
+	pthread_cond_signal(&l->cond);
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(l->ticker, NULL);
+	l->started = false;
+}
+
+void api_live_release(struct drv_api *a)
+{
+	struct api_live *l = a->live;
+
+	if (!l)
+		return;
+	api_live_close(a);
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	a->live = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* One stream                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The next id: the wall clock in ms, but always more than the last. */
+static int64_t next_id(api_stream_t *s)
+{
+	int64_t id = drv_now_ms();
+
+	if (id <= s->last_id)
+		id = s->last_id + 1;
+	return s->last_id = id;
+}
+
+/* Append one event \p name with \p data (one line of JSON) and a new id. */
+static void add_event(api_stream_t *s, const char *name, const char *data)
+{
+	char head[128];
+
+	drv_fmt(head, sizeof(head), "event: %s\nid: %" PRId64 "\ndata: ",
+		name, next_id(s));
+	drv_buf_add(&s->out, head, strlen(head));
+	drv_buf_add(&s->out, data, strlen(data));
+	drv_buf_add(&s->out, "\n\n", 2);
+}
+
+/* A `queues` event from GET /queues's own handler (on this pool thread,
+ * with its Redis connection), or a `problem` event with its problem. */
+static void add_snapshot(api_stream_t *s)
+{
+	api_call_t call = { .api = s->api, .conn = s->conn };
+	char *text;
+
+	api_queues_status(&call);
+	text = call.reply ? json_dumps(call.reply, JSON_COMPACT) : NULL;
+	if (text)
+		add_event(s, call.status == 200 ? "queues" : "problem", text);
+	free(text);
+	json_decref(call.reply);
+}
+
+/* Build what is due at \p now into s->out; false when nothing is (the
+ * caller suspends until s->wake_ms). */
+static bool build(api_stream_t *s, int64_t now)
+{
+	char retry[32];
+
+	if (!s->hello) {
+		drv_fmt(retry, sizeof(retry), "retry: %d\n\n", LIVE_RETRY_MS);
+		drv_buf_add(&s->out, retry, strlen(retry));
+		s->hello = true;
+	}
+	if (now >= s->next_snap_ms) {
+		add_snapshot(s);
+		s->next_snap_ms = now + s->interval_ms;
+		s->next_beat_ms = now + LIVE_BEAT_MS;
+	} else if (now >= s->next_beat_ms) {
+		drv_buf_add(&s->out, ": beat\n\n", 8);
+		s->next_beat_ms = now + LIVE_BEAT_MS;
+	}
+	return s->out.len > 0;
+}
+
+/* libmicrohttpd asks for the next bytes: hand over what is built, build
+ * what is due, or suspend until something is (returning 0 then is what
+ * libmicrohttpd allows with a suspended connection). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	api_stream_t *s = cls;
+	struct api_live *l = s->live;
+	int64_t now = drv_mono_ms();
+	size_t n;
+	bool closing;
+
+	(void)pos;
+	if (s->off == s->out.len) {
+		s->off = s->out.len = 0;
+		pthread_mutex_lock(&l->lock);
+		closing = l->closing;
+		pthread_mutex_unlock(&l->lock);
+		if (s->out.oom || closing || now >= s->end_ms)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (!build(s, now)) {
+			pthread_mutex_lock(&l->lock);
+			if (l->closing) {
+				pthread_mutex_unlock(&l->lock);
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			}
+			s->wake_ms = s->next_snap_ms < s->next_beat_ms ?
+				     s->next_snap_ms : s->next_beat_ms;
+			if (s->wake_ms > s->end_ms)
+				s->wake_ms = s->end_ms;
+			s->suspended = true;
+			MHD_suspend_connection(s->conn);
+			pthread_cond_signal(&l->cond);
+			pthread_mutex_unlock(&l->lock);
+			return 0;
+		}
+	}
+	n = s->out.len - s->off;
+	if (n > max)
+		n = max;
+	memcpy(buf, s->out.p + s->off, n);
+	s->off += n;
+	return (ssize_t)n;
+}
+
+/* The response is gone (sent, or the client went away): unlist, free. */
+static void stream_free(void *cls)
+{
+	api_stream_t *s = cls;
+	struct api_live *l = s->live;
+
+	pthread_mutex_lock(&l->lock);
+	for (api_stream_t **p = &l->streams; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	l->cnt--;
+	pthread_mutex_unlock(&l->lock);
+	free(s->out.p);
+	free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* GET /api/v1/live                                                    */
+/* ------------------------------------------------------------------ */
+
+static bool live_param(api_call_t *call, const char *name, const char *value,
+		       void *arg)
+{
+	int64_t *interval = arg;
+
+	if (!strcmp(name, "access_token"))
+		return true;  /* taken by server.c */
+	if (!strcmp(name, "interval")) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || end == value || *end || v < 1 ||
+		    v > LIVE_INTERVAL_MAX) {
+			api_problem(call, 400, NULL, "interval must be 1 to %d "
+				    "(seconds)", LIVE_INTERVAL_MAX);
+			return false;
+		}
+		*interval = v;
+		return true;
+	}
+	api_problem(call, 400, NULL, "unknown query parameter %s", name);
+	return false;
+}
+
+/* The Last-Event-ID a reconnecting client sends, or 0. */
+static int64_t last_event_id(api_call_t *call)
+{
+	const char *v = MHD_lookup_connection_value(call->conn,
+						    MHD_HEADER_KIND,
+						    "Last-Event-ID");
+	char *end;
+	long long id;
+
+	if (!v || !*v)
+		return 0;
+	errno = 0;
+	id = strtoll(v, &end, 10);
+	return errno || *end || id < 0 ? 0 : (int64_t)id;
+}
+
+static void live(api_call_t *call)
+{
+	struct drv_api *a = call->api;
+	struct api_live *l = a->live;
+	int64_t interval = LIVE_INTERVAL_DEF, now = drv_mono_ms();
+	api_stream_t *s;
+	size_t max = (size_t)a->cfg->api.live_streams;
+
+	if (!api_query_each(call, live_param, &interval))
+		return;
+	if (!(s = malloc(sizeof(*s)))) {
+		api_problem(call, 500, NULL, "out of memory");
+		return;
+	}
+	*s = (api_stream_t){ .live = l, .api = a, .conn = call->conn,
+			     .interval_ms = interval * 1000,
+			     .next_snap_ms = now,
+			     .next_beat_ms = now + LIVE_BEAT_MS,
+			     .end_ms = now + LIVE_MAX_MS,
+			     .last_id = last_event_id(call) };
+	pthread_mutex_lock(&l->lock);
+	if (l->closing || l->cnt >= max) {
+		pthread_mutex_unlock(&l->lock);
+		free(s);
+		call->retry_after = LIVE_BUSY_RETRY_S;
+		api_problem(call, 503, NULL, "%zu live streams already (at "
+			    "most api.live_streams); retry later, or poll",
+			    max);
+		return;
+	}
+	s->next = l->streams;
+	l->streams = s;
+	l->cnt++;
+	pthread_mutex_unlock(&l->lock);
+	/* from here the response owns s: stream_free() unlists it */
+	call->stream = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+							  4096, stream_read, s,
+							  stream_free);
+	if (!call->stream) {
+		stream_free(s);
+		api_problem(call, 500, NULL, "out of memory");
+		return;
+	}
+	MHD_add_response_header(call->stream, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"text/event-stream");
+	MHD_add_response_header(call->stream, "X-Accel-Buffering", "no");
+	call->status = 200;
+}
+
+static const api_query_doc_t live_query[] = {
+	{ "interval", "{\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 60, \"default\": 2}",
+	  "Seconds between two `queues` events" },
+	{ "access_token", API_TEXT_SCHEMA,
+	  "The bearer token, for clients that cannot send headers "
+	  "(EventSource); taken on this route only" },
+	{ NULL, NULL, NULL },
+};
+
+const api_route_t api_live_routes[] = {
+	{ .method = "GET", .path = "/api/v1/live", .role = DRV_API_VIEWER,
+	  .cls = API_READ, .fn = live, .token_query = true,
+	  .query = live_query,
+	  .op_id = "getLive", .tag = "live",
+	  .summary = "Server-Sent Events: a `queues` event (GET /queues's "
+		     "reply) every `interval` seconds, ids that grow, a "
+		     "heartbeat comment every 15 s; ends after 10 minutes "
+		     "(reconnect; Last-Event-ID starts a fresh snapshot with "
+		     "a greater id)",
+	  .ok_status = 200, .ok_type = "text/event-stream",
+	  .response = "{\"type\": \"string\"}",
+	  .errors = "503" },
+	{ .method = NULL },
+};
+
+/* none of its own; routes.c walks one schema table per route table */
+const api_schema_t api_live_schemas[] = {
+	{ NULL, NULL },
+};

@@ -1,0 +1,240 @@
+/*
+ * 0113 — the console's live stream, GET /api/v1/live (Server-Sent Events),
+ * against the real Kafka and Redis: a `retry:` hint, then `queues` events
+ * with the queues JSON and ids that grow, every `interval` seconds; the
+ * token in a header or as access_token (on this route only); 401 without
+ * one, 400 for a bad interval; api.live_streams streams at once and 503
+ * with Retry-After beyond; a client that goes away frees its stream; a
+ * reconnect with Last-Event-ID gets a fresh snapshot at once with a greater
+ * id, then only heartbeat comments until the next interval; open streams
+ * hold none of the server's threads (one thread, two streams, and
+ * GET /queues still answers); the coordinator stops cleanly with a stream
+ * open. (There is no role below viewer, so no 403 to see.)
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "drover/str.h"
+#include "harness.h"
+
+#define VIEWER "viewer-token-0113"
+#define OPS    "ops-token-0113"
+
+/* One open stream: its socket and every byte read so far. */
+typedef struct sse {
+	int fd;
+	char buf[1 << 16];
+	size_t len, seen;   /* seen: bytes already parsed into events */
+	bool eof;           /* the server closed it */
+} sse_t;
+
+/* Open GET \p path (HTTP/1.0: no chunks) with \p headers ("" or lines
+ * ending in \r\n); asserts the connection is made. */
+static void sse_open(sse_t *s, int port, const char *path,
+		     const char *headers)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char req[1024];
+
+	memset(s, 0, sizeof(*s));
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s->fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(s->fd >= 0);
+	cr_assert_eq(connect(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	drv_fmt(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: x\r\n%s\r\n",
+		path, headers);
+	cr_assert(write(s->fd, req, strlen(req)) == (ssize_t)strlen(req));
+}
+
+/* Read until \p needle appears after byte \p from, or \p timeout_ms
+ * passes; returns where it starts, or NULL. */
+static const char *sse_wait(sse_t *s, size_t from, const char *needle,
+			    int timeout_ms)
+{
+	long long end = it_now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		const char *at = s->len > from ? strstr(s->buf + from, needle) :
+				 NULL;
+		long long left = end - it_now_ms();
+		ssize_t r;
+
+		if (at)
+			return at;
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return NULL;
+		r = read(s->fd, s->buf + s->len, sizeof(s->buf) - s->len - 1);
+		if (r <= 0) {
+			s->eof = r == 0;
+			return NULL;
+		}
+		s->len += (size_t)r;
+		s->buf[s->len] = '\0';
+	}
+}
+
+/* The next `queues` event within \p timeout_ms: its id, its data parsed
+ * (asserted to be GET /queues's JSON). */
+static long long sse_next(sse_t *s, int timeout_ms, json_t **data)
+{
+	const char *ev = sse_wait(s, s->seen, "event: queues\n", timeout_ms);
+	const char *end, *id, *d;
+	long long v;
+
+	cr_assert_not_null(ev, "no queues event in %d ms: %s", timeout_ms,
+			   s->buf);
+	end = sse_wait(s, (size_t)(ev - s->buf), "\n\n", timeout_ms);
+	cr_assert_not_null(end, "event not ended: %s", ev);
+	id = strstr(ev, "\nid: ");
+	d = strstr(ev, "\ndata: ");
+	cr_assert(id && d && id < end && d < end, "no id or data: %s", ev);
+	v = strtoll(id + 5, NULL, 10);
+	*data = json_loadb(d + 7, (size_t)(end - d - 7), 0, NULL);
+	cr_assert_not_null(*data, "data is not JSON: %s", d);
+	cr_assert(json_is_array(json_object_get(*data, "topics")), "%s", d);
+	cr_assert(json_is_integer(json_object_get(*data, "at_ms")), "%s", d);
+	cr_assert_not_null(json_object_get(*data, "workers"), "%s", d);
+	s->seen = (size_t)(end - s->buf) + 2;
+	return v;
+}
+
+static void sse_close(sse_t *s)
+{
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* The stream's status line and headers are those of an event stream. */
+static void sse_check_head(sse_t *s)
+{
+	const char *h = sse_wait(s, 0, "\r\n\r\n", 10000);
+	char type[64];
+
+	cr_assert_not_null(h, "no headers: %s", s->buf);
+	cr_assert(!strncmp(s->buf, "HTTP/1.", 7) &&
+		  !strncmp(s->buf + 9, "200", 3), "%s", s->buf);
+	it_http_header(s->buf, "Content-Type", type, sizeof(type));
+	cr_assert_str_eq(type, "text/event-stream", "%s", s->buf);
+}
+
+/* Status of a plain request with the header lines \p headers. */
+static int status_of(int port, const char *path, const char *token,
+		     char **head)
+{
+	char *body = NULL;
+	int st = it_http_request(port, "GET", path, token, head, &body);
+
+	free(body);
+	return st;
+}
+
+Test(live, stream_auth_cap_resume, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t coord;
+	sse_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b)),
+	      *c = malloc(sizeof(*c));
+	json_t *d1, *d2;
+	long long id1, id2, t0;
+	char hdr[256], *head = NULL, retry[32];
+	int port, st;
+
+	it_setup(&ctx, "  echo:\n    shell: true\n    command: 'true'\n");
+	it_topics(&ctx);
+	/* one thread: a stream that held it would starve every request */
+	port = it_api_start(&ctx, "IT_API_TOKEN_0113", OPS, VIEWER,
+			    "  threads: 1\n  live_streams: 2\n", &coord);
+
+	/* auth: none, a wrong one, and access_token off this route */
+	cr_assert_eq(status_of(port, "/api/v1/live", NULL, NULL), 401);
+	cr_assert_eq(status_of(port, "/api/v1/live?access_token=nope", NULL,
+			       NULL), 401);
+	cr_assert_eq(status_of(port, "/api/v1/queues?access_token=" VIEWER,
+			       NULL, NULL), 401);
+	cr_assert_eq(status_of(port, "/api/v1/live?interval=0", VIEWER, NULL),
+		     400);
+	cr_assert_eq(status_of(port, "/api/v1/live?interval=61", VIEWER,
+			       NULL), 400);
+	cr_assert_eq(status_of(port, "/api/v1/live?since=1", VIEWER, NULL),
+		     400);
+
+	/* a: token as access_token, an event a second */
+	sse_open(a, port, "/api/v1/live?interval=1&access_token=" VIEWER, "");
+	sse_check_head(a);
+	cr_assert_not_null(sse_wait(a, 0, "retry: 2000\n", 5000), "%s",
+			   a->buf);
+	t0 = it_now_ms();
+	id1 = sse_next(a, 10000, &d1);
+	id2 = sse_next(a, 5000, &d2);
+	cr_assert_gt(id2, id1);
+	/* the second comes an interval after the first, not at once */
+	cr_assert_geq(json_integer_value(json_object_get(d2, "at_ms")) -
+		      json_integer_value(json_object_get(d1, "at_ms")), 500);
+	cr_assert_lt(it_now_ms() - t0, 8000);
+	json_decref(d1);
+	json_decref(d2);
+
+	/* b: token in the header; now the cap (2) is reached */
+	sse_open(b, port, "/api/v1/live", "Authorization: Bearer " OPS "\r\n");
+	sse_check_head(b);
+	sse_next(b, 10000, &d1);
+	json_decref(d1);
+	st = status_of(port, "/api/v1/live", VIEWER, &head);
+	cr_assert_eq(st, 503, "a third stream: %d", st);
+	it_http_header(head, "Retry-After", retry, sizeof(retry));
+	cr_assert(strtol(retry, NULL, 10) > 0, "Retry-After: '%s'", retry);
+	free(head);
+	/* ordinary requests still have the one thread */
+	t0 = it_now_ms();
+	cr_assert_eq(status_of(port, "/api/v1/queues", VIEWER, NULL), 200);
+	cr_assert_lt(it_now_ms() - t0, 5000);
+	cr_assert_eq(status_of(port, "/api/v1/whoami", VIEWER, NULL), 200);
+
+	/* a goes away: its place is freed within a few intervals */
+	sse_close(a);
+	t0 = it_now_ms();
+	drv_fmt(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n"
+		"Last-Event-ID: %lld\r\n", VIEWER, id2 + 3600000);
+	for (;;) {
+		sse_open(c, port, "/api/v1/live?interval=60", hdr);
+		if (sse_wait(c, 0, "\r\n\r\n", 5000) &&
+		    !strncmp(c->buf + 9, "200", 3))
+			break;
+		sse_close(c);
+		cr_assert_lt(it_now_ms() - t0, 20000, "a's stream was not "
+			     "freed: %s", c->buf);
+		usleep(300 * 1000);
+	}
+	/* the resume: a fresh snapshot at once, its id past Last-Event-ID,
+	 * then (interval 60 s) a heartbeat, no event */
+	t0 = it_now_ms();
+	id1 = sse_next(c, 5000, &d1);
+	json_decref(d1);
+	cr_assert_gt(id1, id2 + 3600000);
+	cr_assert_lt(it_now_ms() - t0, 5000);
+	cr_assert_not_null(sse_wait(c, c->seen, ": beat\n", 20000),
+			   "no heartbeat: %s", c->buf + c->seen);
+	cr_assert_null(strstr(c->buf + c->seen, "event: "), "%s",
+		       c->buf + c->seen);
+
+	/* the coordinator stops with streams open, and ends them */
+	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
+	cr_assert_null(sse_wait(b, b->seen, "never", 5000));
+	cr_assert(b->eof, "b was not ended");
+	sse_close(b);
+	sse_close(c);
+	free(a);
+	free(b);
+	free(c);
+	it_teardown(&ctx);
+}
