@@ -22,6 +22,7 @@
 
 #include "config_int.h"
 #include "drover/exec.h"
+#include "drover/redis.h"
 #include "drover/str.h"
 
 _Static_assert(sizeof(drv_log_level_t) == sizeof(int) &&
@@ -113,91 +114,20 @@ static drv_err_t check_topic_prefix(const drv_cfg_key_t *k, const char *name,
 	return DRV_OK;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
 
-/* redis[s]://[[user]:password@]host[:port][/db] or unix:///path. Messages
- * show the URL with its password redacted. */
+/* redis[s]://[[user]:password@]host[:port][/db] or unix:///path, as
+ * drv_redis_parse_url() reads it (one parser for the check and the
+ * connection); its messages show the URL with the password redacted. */
 static drv_err_t check_redis_url(const drv_cfg_key_t *k, const char *name,
 				 const char *s, const drv_cfg_where_t *w,
 				 char *errstr, size_t errstr_size)
 {
-	char shown[256];
-	const char *auth, *end, *host, *at, *port = NULL;
-	size_t host_len;
+	drv_redis_addr_t a;
+	char why[512];
 
 	(void)k;
-	drv_cfg_redact_url(s, shown, sizeof(shown));
-	if (!strncmp(s, "unix://", 7)) {
-		if (s[7] != '/' || s[8] == '\0')
-			return drv_cfg_fail(errstr, errstr_size, w, name,
-				"expected unix:///path/to/redis.sock, got '%s'",
-				shown);
-		return DRV_OK;
-	}
-	if (strncmp(s, "redis://", 8) && strncmp(s, "rediss://", 9))
-		return drv_cfg_fail(errstr, errstr_size, w, name,
-			"expected redis[s]://[[user]:password@]host[:port][/db] "
-			"or unix:///path, got '%s'", shown);
-
-	auth = strchr(s, '/') + 2;
-	end = auth + strcspn(auth, "/?#");
-	host = auth;
-	for (at = auth; at < end; at++)
-		if (*at == '@')
-			host = at + 1;
-	if (*host == '[') {
-		const char *rb = memchr(host, ']', (size_t)(end - host));
-		if (!rb)
-			return drv_cfg_fail(errstr, errstr_size, w, name,
-				"'%s' has an unclosed '[' in its host", shown);
-		host_len = (size_t)(rb - host) + 1;
-		if (rb + 1 < end) {
-			if (rb[1] != ':')
-				return drv_cfg_fail(errstr, errstr_size, w,
-					name, "'%s' has a bad host", shown);
-			port = rb + 2;
-		}
-	} else {
-		const char *colon = memchr(host, ':', (size_t)(end - host));
-		host_len = colon ? (size_t)(colon - host)
-				 : (size_t)(end - host);
-		if (colon)
-			port = colon + 1;
-	}
-	if (host_len == 0 || (*host == '[' && host_len <= 2))
-		return drv_cfg_fail(errstr, errstr_size, w, name,
-			"'%s' has no host", shown);
-	if (port) {
-		size_t n = (size_t)(end - port);
-		int64_t v = 0;
-		char buf[8];
-
-		if (!all_digits(port, n) || n >= sizeof(buf) ||
-		    (memcpy(buf, port, n), buf[n] = '\0',
-		     drv_parse_int(buf, 1, 65535, &v) != DRV_OK))
-			return drv_cfg_fail(errstr, errstr_size, w, name,
-				"'%s' has a bad port (expected 1 to 65535)",
-				shown);
-	}
-	if (*end == '?' || *end == '#')
-		return drv_cfg_fail(errstr, errstr_size, w, name,
-			"'%s': query strings and fragments are not supported",
-			shown);
-	if (*end == '/' && end[1] != '\0') {
-		int64_t db;
-
-		if (drv_parse_int(end + 1, 0, INT32_MAX, &db) != DRV_OK)
-			return drv_cfg_fail(errstr, errstr_size, w, name,
-				"'%s' has a bad database number", shown);
-	}
+	if (drv_redis_parse_url(s, &a, why, sizeof(why)))
+		return drv_cfg_fail(errstr, errstr_size, w, name, "%s", why);
 	return DRV_OK;
 }
 
@@ -392,7 +322,9 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .doc = "`redis://[[user]:password@]host[:port][/db]`, the same with "
 		 "`rediss://` for TLS (see `redis.tls_*`), or "
 		 "`unix:///path/to/redis.sock`. With a user, drover "
-		 "authenticates as that Redis 6 ACL user (`AUTH user password`)." },
+		 "authenticates as that Redis 6 ACL user (`AUTH user password`). "
+		 "Escape `@`, `:` and `/` in the user or password as `%40`, "
+		 "`%3A`, `%2F`; an IPv6 host goes in brackets (`[::1]:6379`)." },
 	{ .name = "redis.password", .type = DRV_CFG_STRING,
 	  .offset = CF(redis.password), .def = "", .flags = DRV_CFG_SECRET,
 	  .doc = "Redis AUTH password; overrides the one in `redis.url` (the "

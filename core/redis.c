@@ -7,36 +7,77 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "config_int.h"
+#include "drover/digest.h"
 #include "drover/redis.h"
 #include "drover/str.h"
 #include "redis_tls.h"
 
+/* Decode the %XX escapes of \p s in place (a password may hold '@', ':'
+ * or '/' only escaped); false on a bad escape. */
+static bool unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		char hex[3];
+		unsigned char c;
+
+		if (*s != '%') {
+			*out++ = *s;
+			continue;
+		}
+		if (!s[1] || !s[2])
+			return false;
+		memcpy(hex, s + 1, 2);
+		hex[2] = '\0';
+		if (!drv_unhex(hex, &c, 1) || !c)
+			return false;
+		*out++ = (char)c;
+		s += 2;
+	}
+	*out = '\0';
+	return true;
+}
+
+/* The number of \p s within [\p min, \p max] into *out. */
+static bool number(const char *s, int64_t min, int64_t max, int *out)
+{
+	int64_t v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s) ||
+	    drv_parse_int(s, min, max, &v))
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+#define BAD(...) drv_error(errstr, errstr_size, DRV_ERR_INVALID, \
+			   "'%s' " __VA_ARGS__)
+
 drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
 			      char *errstr, size_t errstr_size)
 {
-	char *p, *at, *slash, *colon;
-	int64_t num;
+	char shown[256], *p, *at, *slash, *colon;
 
+	drv_cfg_redact_url(url, shown, sizeof(shown));
 	memset(a, 0, sizeof(*a));
 	a->port = 6379;
 	if (drv_strlcpy(a->buf, url, sizeof(a->buf)) >= sizeof(a->buf))
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "redis URL too long");
+		return BAD("is longer than %zu bytes", shown,
+			   sizeof(a->buf) - 1);
 	if (!strncmp(a->buf, "unix://", 7)) {
 		char *q;
 
 		a->path = a->buf + 7;
-		if ((q = strstr(a->buf + 7, "?db="))) {
+		if ((q = strstr(a->path, "?db="))) {
 			*q = '\0';
-			if (drv_parse_int(q + 4, 0, 1000, &num))
-				return drv_error(errstr, errstr_size,
-						 DRV_ERR_INVALID, "redis URL "
-						 "'%s': bad db", url);
-			a->db = (int)num;
+			if (!number(q + 4, 0, INT32_MAX, &a->db))
+				return BAD("has a bad database number", shown);
 		}
-		if (!*a->path)
-			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-					 "redis URL '%s': no socket path", url);
+		if (*a->path != '/' || !a->path[1])
+			return BAD("has no socket path (unix:///path/to/"
+				   "redis.sock)", shown);
 		return DRV_OK;
 	}
 	if (!strncmp(a->buf, "rediss://", 9)) {
@@ -45,9 +86,17 @@ drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
 	} else if (!strncmp(a->buf, "redis://", 8)) {
 		p = a->buf + 8;
 	} else {
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "redis URL '%s' must start with redis://, "
-				 "rediss:// or unix://", url);
+		return BAD("must start with redis://, rediss:// or unix:// "
+			   "(redis[s]://[[user]:password@]host[:port][/db] or "
+			   "unix:///path)", shown);
+	}
+	if (strpbrk(p, "?#"))
+		return BAD("has a query string or a fragment, which are not "
+			   "supported", shown);
+	if ((slash = strchr(p, '/'))) {
+		*slash = '\0';
+		if (slash[1] && !number(slash + 1, 0, INT32_MAX, &a->db))
+			return BAD("has a bad database number", shown);
 	}
 	if ((at = strrchr(p, '@'))) {
 		*at = '\0';
@@ -59,28 +108,34 @@ drv_err_t drv_redis_parse_url(const char *url, drv_redis_addr_t *a,
 		} else {
 			a->password = p;
 		}
+		if ((a->user && !unescape(p)) ||
+		    !unescape((char *)a->password))
+			return BAD("has a bad %%XX escape in its user or "
+				   "password", shown);
 		p = at + 1;
 	}
-	if ((slash = strchr(p, '/'))) {
-		*slash = '\0';
-		if (slash[1] && drv_parse_int(slash + 1, 0, 1000, &num))
-			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-					 "redis URL '%s': bad db number", url);
-		a->db = slash[1] ? (int)num : 0;
-	}
-	if ((colon = strrchr(p, ':'))) {
+	if (*p == '[') {  /* [IPv6 address] */
+		char *rb = strchr(p, ']');
+
+		if (!rb)
+			return BAD("has an unclosed '[' in its host", shown);
+		*rb = '\0';
+		colon = rb[1] == ':' ? rb + 1 : NULL;
+		if (rb[1] && !colon)
+			return BAD("has a bad host", shown);
+		p++;
+	} else if ((colon = strrchr(p, ':'))) {
 		*colon = '\0';
-		if (drv_parse_int(colon + 1, 1, 65535, &num))
-			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-					 "redis URL '%s': bad port", url);
-		a->port = (int)num;
 	}
+	if (colon && !number(colon + 1, 1, 65535, &a->port))
+		return BAD("has a bad port (expected 1 to 65535)", shown);
 	if (!*p)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "redis URL '%s': no host", url);
+		return BAD("has no host", shown);
 	a->host = p;
 	return DRV_OK;
 }
+
+#undef BAD
 
 drv_err_t drv_redis_err(const redisContext *c)
 {

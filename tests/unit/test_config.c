@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "drover/config.h"
+#include "drover/redis.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
@@ -665,15 +666,63 @@ Test(config, error_topic_prefix)
 Test(config, error_redis_url_shapes_hide_password)
 {
 	expect_text_error("redis:\n  url: 'http://x'\n", NULL,
-		"f.yaml:2:8: redis.url: expected "
-		"redis[s]://[[user]:password@]host[:port][/db] or "
-		"unix:///path, got 'http://x'");
+		"f.yaml:2:8: redis.url: 'http://x' must start with redis://, "
+		"rediss:// or unix:// (redis[s]://[[user]:password@]host"
+		"[:port][/db] or unix:///path)");
 	expect_text_error("redis:\n  url: 'redis://:hunter2@h:99999'\n",
 			  NULL,
 		"f.yaml:2:8: redis.url: 'redis://:<redacted>@h:99999' has a "
 		"bad port (expected 1 to 65535)");
 	expect_text_error("redis:\n  url: 'redis://:6379'\n", NULL,
 		"f.yaml:2:8: redis.url: 'redis://:6379' has no host");
+	expect_text_error("redis:\n  url: 'redis://u:p%zz@h'\n", NULL,
+		"f.yaml:2:8: redis.url: 'redis://u:<redacted>@h' has a bad "
+		"%XX escape in its user or password");
+	expect_text_error("redis:\n  url: 'redis://h:6379/0?ssl=1'\n", NULL,
+		"f.yaml:2:8: redis.url: 'redis://h:6379/0?ssl=1' has a query "
+		"string or a fragment, which are not supported");
+	expect_text_error("redis:\n  url: 'unix://relative.sock'\n", NULL,
+		"f.yaml:2:8: redis.url: 'unix://relative.sock' has no socket "
+		"path (unix:///path/to/redis.sock)");
+}
+
+/* The one parser of redis.url, for the check and the connection: escaped
+ * user and password, an IPv6 host, a database, unix sockets. */
+Test(config, redis_url_parts)
+{
+	drv_redis_addr_t a;
+	char err[256] = "";
+
+	cr_assert_eq(drv_redis_parse_url("rediss://app%3Aone:p%40ss%2Fw@"
+					 "cache.internal:6380/3", &a, err,
+					 sizeof(err)), DRV_OK, "%s", err);
+	cr_assert(a.tls);
+	cr_assert_str_eq(a.user, "app:one");
+	cr_assert_str_eq(a.password, "p@ss/w");
+	cr_assert_str_eq(a.host, "cache.internal");
+	cr_assert_eq(a.port, 6380);
+	cr_assert_eq(a.db, 3);
+	cr_assert_eq(drv_redis_parse_url("redis://:secret@[::1]:7000", &a,
+					 err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_null(a.user);
+	cr_assert_str_eq(a.password, "secret");
+	cr_assert_str_eq(a.host, "::1");
+	cr_assert_eq(a.port, 7000);
+	cr_assert_eq(drv_redis_parse_url("redis://[::1]", &a, err,
+					 sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_str_eq(a.host, "::1");
+	cr_assert_eq(a.port, 6379);
+	cr_assert_eq(drv_redis_parse_url("unix:///run/redis.sock?db=2", &a,
+					 err, sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_str_eq(a.path, "/run/redis.sock");
+	cr_assert_eq(a.db, 2);
+	cr_assert_eq(drv_redis_parse_url("redis://h:1x", &a, err,
+					 sizeof(err)), DRV_ERR_INVALID);
+	cr_assert_eq(drv_redis_parse_url("redis://:%00@h", &a, err,
+					 sizeof(err)), DRV_ERR_INVALID,
+		     "a NUL in a password was taken");
+	cr_assert_eq(drv_redis_parse_url("redis://[::1", &a, err,
+					 sizeof(err)), DRV_ERR_INVALID);
 }
 
 Test(config, error_delay_tiers_shapes)
