@@ -4,11 +4,13 @@
  * threshold, one dlq.depth_recovered when it is below it again, for
  * webhooks (and triggers) to act on.
  *
- * Every coordinator measures the depth (observe.c); which side of the
- * threshold the fleet last told is one Redis key (P dlq:alert), swapped
- * with SET ... GET, so of all the replicas exactly the one whose swap
- * changed the side tells, once per crossing, leader or not. A publish that
- * fails puts the old side back, so the next turn tries again.
+ * Every coordinator measures the depth (observe.c), each every few
+ * seconds, so two replicas can disagree for a moment: if both told, the
+ * one still seeing the old depth would swing the side back and forth. So
+ * only the leader tells, and which side of the threshold was last told is
+ * one Redis key (P dlq:alert), swapped with SET ... GET, so that a new
+ * leader goes on from there instead of telling a crossing again. A publish
+ * that fails puts the old side back, so the next turn tries again.
  *
  * @locality main thread.
  */
@@ -68,7 +70,8 @@ void dlq_alert_tick(coord_t *c)
 	bool changed;
 
 	now = drv_mono_ms();
-	if (!threshold || depth < 0 || !c->redis || now < c->alert_next)
+	if (!threshold || depth < 0 || !c->redis || now < c->alert_next ||
+	    !leader_safe(c))
 		return;
 	c->alert_next = now + ALERT_EVERY_MS;
 	side = depth >= threshold ? "above" : "below";

@@ -530,8 +530,8 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	{ .name = "coordinator.dlq_depth_alert", .type = DRV_CFG_INT,
 	  .offset = CF(coordinator.dlq_depth_alert), .def = "0", .min = 0,
 	  .max = 1000000000000LL,
-	  .doc = "Dead letters in the DLQ topic at which one coordinator "
-		 "puts a `dlq.depth_exceeded` event on the events topic, and "
+	  .doc = "Dead letters in the DLQ topic at which the leading "
+		 "coordinator puts a `dlq.depth_exceeded` event on the events topic, and "
 		 "`dlq.depth_recovered` when the depth is below it again (for "
 		 "webhooks and triggers; once per crossing for the whole "
 		 "fleet); 0 = off." },

@@ -2,9 +2,9 @@
  * 0114 — coordinator.dlq_depth_alert against the real Kafka and Redis, two
  * coordinators reading the same DLQ: two dead letters under a threshold of
  * three raise nothing; the third raises exactly one dlq.depth_exceeded
- * event on the events topic, with the depth and the threshold, however
- * many coordinators saw the depth cross (one Redis swap decides who
- * tells).
+ * event on the events topic, however many coordinators saw the depth
+ * cross (the leader tells; two replicas reading the depth at different
+ * times once told it twice).
  */
 #include <criterion/criterion.h>
 #include <signal.h>
