@@ -15,24 +15,14 @@
  * libmicrohttpd to free.
  *
  * Slow clients must not starve the liveness probe (a restarted healthy pod
- * is the price). libmicrohttpd's own timeout restarts on every byte and its
- * per-IP limit refuses the probe too once one address holds its share, so
- * every connection is tracked here (the notify-connection callback) with
- * the time its current request began: at accept, then after each answer.
- * A connection whose request is not answered within the deadline is shut
- * down by a small reaper thread however steadily its bytes trickle in; and
- * a new connection that would go over the per-client or the total limit
- * displaces the oldest connection of that client (or of all) instead of
- * waiting behind it, so a fresh probe is always served. Shutting a socket
- * down (not closing it) lets libmicrohttpd close it on its own thread; the
- * lock keeps the descriptor valid meanwhile, since libmicrohttpd tells us
- * a connection is closed before it closes the descriptor.
+ * is the price): a connection guard (drover/conn_guard.h) holds every
+ * request to an absolute deadline and lets a new connection displace the
+ * oldest one over a limit, so a fresh probe is always served.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +32,7 @@
 
 #include <microhttpd.h>
 
-#include "drover/clock.h"
+#include "drover/conn_guard.h"
 #include "drover/digest.h"
 #include "drover/httpd.h"
 #include "drover/str.h"
@@ -54,21 +44,9 @@
 /** Idle seconds before libmicrohttpd closes a connection. */
 #define HTTPD_CONNECTION_TIMEOUT 10
 #define HTTPD_BACKLOG 64
-/** How often the reaper looks for requests past their deadline. */
-#define HTTPD_REAP_TICK_MS 100
 
 #define TEXT_PLAIN   "text/plain; charset=utf-8"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-/* One open connection; socket_context of libmicrohttpd's. */
-struct conn_rec {
-	struct conn_rec *next;
-	struct MHD_Connection *conn;
-	int fd;
-	struct sockaddr_storage addr; /* the client's */
-	int64_t since;                /* current request began (mono ms) */
-	bool shut;                    /* shut down by us, closing */
-};
 
 struct drv_httpd {
 	struct MHD_Daemon *mhd;
@@ -76,14 +54,7 @@ struct drv_httpd {
 	unsigned port;
 	unsigned char token_digest[32]; /* of conf.metrics_token, if any */
 	bool token;
-
-	pthread_mutex_t lock;         /* guards conns, count, stop */
-	pthread_cond_t wake;
-	struct conn_rec *conns;
-	size_t count;                 /* not yet shut */
-	bool stop;
-	bool reaper_started;
-	pthread_t reaper;
+	drv_conn_guard_t *guard;
 };
 
 /* Marks a connection whose first access-handler call has been seen. */
@@ -196,160 +167,15 @@ static enum MHD_Result serve_metrics(struct drv_httpd *d,
 	return reply(conn, MHD_HTTP_OK, METRICS_TYPE, text, len, true);
 }
 
-/* ---- connection tracking ----------------------------------------------- */
-
-static bool same_client(const struct sockaddr_storage *a,
-			const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-			       &((const struct sockaddr_in *)b)->sin_addr,
-			       sizeof(struct in_addr));
-	if (a->ss_family == AF_INET6)
-		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			       &((const struct sockaddr_in6 *)b)->sin6_addr,
-			       sizeof(struct in6_addr));
-	return true;
-}
-
-/* Make libmicrohttpd close \p r on its thread. Needs d->lock. */
-static void shut(struct drv_httpd *d, struct conn_rec *r)
-{
-	if (r->shut)
-		return;
-	r->shut = true;
-	d->count--;
-	(void)shutdown(r->fd, SHUT_RDWR);
-}
-
-/* The oldest live connection other than \p self, of \p self's client when
- * \p client, else of anyone; and how many that set holds. Needs d->lock. */
-static struct conn_rec *oldest(struct drv_httpd *d,
-			       const struct conn_rec *self, bool client,
-			       size_t *cnt)
-{
-	struct conn_rec *best = NULL;
-
-	*cnt = 0;
-	for (struct conn_rec *r = d->conns; r; r = r->next) {
-		if (r == self || r->shut ||
-		    (client && !same_client(&r->addr, &self->addr)))
-			continue;
-		(*cnt)++;
-		if (!best || r->since < best->since)
-			best = r;
-	}
-	return best;
-}
-
-/* A new connection: track it, and make room for it by displacing the
- * oldest connection of its client, or of all, when it would go over a
- * limit. */
-static void conn_started(struct drv_httpd *d, struct MHD_Connection *conn,
-			 void **socket_context)
-{
-	const union MHD_ConnectionInfo *fd_info, *addr_info;
-	struct conn_rec *r, *victim;
-	size_t cnt;
-
-	fd_info = MHD_get_connection_info(conn,
-					  MHD_CONNECTION_INFO_CONNECTION_FD);
-	addr_info = MHD_get_connection_info(conn,
-					MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (!fd_info || !(r = calloc(1, sizeof(*r))))
-		return; /* untracked: libmicrohttpd's idle timeout only */
-	r->conn = conn;
-	r->fd = fd_info->connect_fd;
-	if (addr_info && addr_info->client_addr) {
-		const struct sockaddr *sa = addr_info->client_addr;
-
-		memcpy(&r->addr, sa, sa->sa_family == AF_INET6 ?
-		       sizeof(struct sockaddr_in6) :
-		       sizeof(struct sockaddr_in));
-	}
-	r->since = drv_mono_ms();
-	pthread_mutex_lock(&d->lock);
-	victim = oldest(d, r, true, &cnt);
-	if (victim && cnt >= d->conf.max_per_client)
-		shut(d, victim);
-	victim = oldest(d, r, false, &cnt);
-	if (victim && cnt >= HTTPD_CONNECTION_LIMIT)
-		shut(d, victim);
-	r->next = d->conns;
-	d->conns = r;
-	d->count++;
-	pthread_mutex_unlock(&d->lock);
-	*socket_context = r;
-}
-
-static void conn_closed(struct drv_httpd *d, struct conn_rec *r)
-{
-	pthread_mutex_lock(&d->lock);
-	for (struct conn_rec **p = &d->conns; *p; p = &(*p)->next) {
-		if (*p == r) {
-			*p = r->next;
-			break;
-		}
-	}
-	if (!r->shut)
-		d->count--;
-	pthread_mutex_unlock(&d->lock);
-	free(r);
-}
-
-static void on_connection(void *cls, struct MHD_Connection *conn,
-			  void **socket_context,
-			  enum MHD_ConnectionNotificationCode toe)
+/* The answer is sent: the next request on the connection is timed. */
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct drv_httpd *d = cls;
 
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
-		conn_started(d, conn, socket_context);
-	else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && *socket_context)
-		conn_closed(d, *socket_context);
-}
-
-/* The next request on \p conn (kept alive) gets a deadline of its own. */
-static void request_answered(struct drv_httpd *d,
-			     struct MHD_Connection *conn)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-		MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct conn_rec *r = ci ? ci->socket_context : NULL;
-
-	if (!r)
-		return;
-	pthread_mutex_lock(&d->lock);
-	r->since = drv_mono_ms();
-	pthread_mutex_unlock(&d->lock);
-}
-
-/* Shut every connection whose request is past its deadline. */
-static void *reaper_main(void *arg)
-{
-	struct drv_httpd *d = arg;
-
-	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
-		struct timespec until;
-		int64_t now = drv_mono_ms();
-
-		for (struct conn_rec *r = d->conns; r; r = r->next)
-			if (!r->shut &&
-			    now - r->since >= d->conf.request_deadline_ms)
-				shut(d, r);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += HTTPD_REAP_TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&d->wake, &d->lock, &until);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
+	(void)con_cls;
+	(void)toe;
+	drv_conn_guard_answered(d->guard, conn);
 }
 
 /* Does the request carry "Authorization: Bearer <metrics token>"? */
@@ -388,7 +214,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 
-	request_answered(d, conn);
+	drv_conn_guard_received(d->guard, conn);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -491,8 +317,7 @@ drv_err_t drv_httpd_listen(const char *host, unsigned port, int *fd_out,
 
 static void httpd_free(struct drv_httpd *d)
 {
-	pthread_cond_destroy(&d->wake);
-	pthread_mutex_destroy(&d->lock);
+	drv_conn_guard_free(d->guard);
 	free(d);
 }
 
@@ -501,6 +326,7 @@ drv_err_t drv_httpd_start(const char *host, unsigned port,
 			  char *errstr, size_t errstr_size)
 {
 	struct drv_httpd *d;
+	drv_conn_guard_conf_t gc = { .max_total = HTTPD_CONNECTION_LIMIT };
 	drv_err_t err;
 	int fd = -1;
 
@@ -522,17 +348,12 @@ drv_err_t drv_httpd_start(const char *host, unsigned port,
 		d->conf.request_deadline_ms = DRV_HTTPD_REQUEST_DEADLINE_MS;
 	if (d->conf.max_per_client == 0)
 		d->conf.max_per_client = DRV_HTTPD_MAX_PER_CLIENT;
-	pthread_mutex_init(&d->lock, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&d->wake, &ca);
-		pthread_condattr_destroy(&ca);
-	}
-
-	err = drv_httpd_listen(host, port, &fd, &d->port, errstr, errstr_size);
+	gc.max_per_client = d->conf.max_per_client;
+	gc.deadline_ms = d->conf.request_deadline_ms;
+	err = drv_conn_guard_new(&gc, &d->guard, errstr, errstr_size);
+	if (err == DRV_OK)
+		err = drv_httpd_listen(host, port, &fd, &d->port, errstr,
+				       errstr_size);
 	if (err != DRV_OK) {
 		httpd_free(d);
 		return err;
@@ -547,17 +368,16 @@ drv_err_t drv_httpd_start(const char *host, unsigned port,
 		(unsigned int)HTTPD_MHD_CONNECTION_LIMIT,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)HTTPD_CONNECTION_TIMEOUT,
-		MHD_OPTION_NOTIFY_CONNECTION, on_connection, (void *)d,
+		MHD_OPTION_NOTIFY_CONNECTION, drv_conn_guard_notify,
+		(void *)d->guard,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)d,
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_log, (void *)NULL,
 		MHD_OPTION_END);
-	if (d->mhd != NULL &&
-	    pthread_create(&d->reaper, NULL, reaper_main, d) == 0)
-		d->reaper_started = true;
-	if (!d->reaper_started) {
+	if (d->mhd == NULL) {
 		char where[300];
 
 		format_endpoint(where, sizeof(where), host, port);
-		drv_httpd_stop(d);
+		httpd_free(d);
 		return drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
 				 "%s: cannot start the http server threads",
 				 where);
@@ -575,14 +395,7 @@ void drv_httpd_stop(drv_httpd_t *d)
 {
 	if (d == NULL)
 		return;
-	if (d->reaper_started) {
-		pthread_mutex_lock(&d->lock);
-		d->stop = true;
-		pthread_cond_signal(&d->wake);
-		pthread_mutex_unlock(&d->lock);
-		pthread_join(d->reaper, NULL);
-	}
 	if (d->mhd != NULL)
-		MHD_stop_daemon(d->mhd); /* notifies every close */
+		MHD_stop_daemon(d->mhd); /* tells the guard of every close */
 	httpd_free(d);
 }

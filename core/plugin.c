@@ -13,7 +13,8 @@
  *
  * drv_plugin_run() keeps no lock: the handle is read-only after open, and
  * the plugin is responsible for its own state (the ABI says handle() runs
- * concurrently).
+ * concurrently). plugin_call.c runs it on a thread of its own, so that a
+ * call that never returns costs a thread, not a runner.
  */
 #include <dlfcn.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #include "drover/plugin.h"
 #include "drover/plugin_host.h"
 #include "drover/str.h"
+#include "plugin_int.h"
 
 /* drv_plugin_v1_t as ABI 1.0 defined it: a table may not be smaller. */
 #define V1_MIN_SIZE (offsetof(drv_plugin_v1_t, destroy) + \
@@ -47,16 +49,6 @@ _Static_assert(offsetof(drv_plugin_v1_t, size) == 4,
 	       "size must stay second");
 
 typedef const drv_plugin_v1_t *(*entry_v1_fn)(void);
-
-struct drv_plugin_handle {
-	void *dl;                     /* dlopen() handle */
-	const drv_plugin_v1_t *v1;    /* the plugin's table, in its memory */
-	void *state;                  /* from init() */
-	char *handler;                /* handler name, for messages */
-	char *path;
-	char *name;                   /* table name, else the file name */
-	int64_t timeout_ms;           /* the handler's, told to the plugin */
-};
 
 /* dlsym() with the error state cleared first, so dl_why() tells about this
  * lookup. (ISO C has no cast from the void * to a function pointer; POSIX
@@ -358,9 +350,18 @@ unsigned drv_plugin_abi(const drv_plugin_handle_t *p)
 	return p->v1->abi_version;
 }
 
+size_t drv_plugin_hung(const drv_plugin_handle_t *p)
+{
+	return __atomic_load_n(&p->hung, __ATOMIC_RELAXED);
+}
+
 void drv_plugin_close(drv_plugin_handle_t *p)
 {
 	if (!p)
+		return;
+	/* a call still inside the plugin: its code must stay mapped and its
+	 * state alive until the process ends */
+	if (drv_plugin_hung(p))
 		return;
 	if (p->v1 && p->v1->destroy)
 		p->v1->destroy(p->state);

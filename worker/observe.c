@@ -101,6 +101,7 @@ static void collect(drv_metrics_t *m, void *arg)
 	lag(w->consumer, o->lag);
 	drv_gauge_set(o->delay_backlog, NULL, lag(w->delay, NULL));
 	state_counts(w);
+	drv_gauge_set(o->plugin_hung, NULL, (int64_t)runners_plugins_hung(w));
 }
 
 static bool healthz(void *arg, char *detail, size_t size)
@@ -109,11 +110,21 @@ static bool healthz(void *arg, char *detail, size_t size)
 	int64_t idle = drv_mono_ms() -
 		       __atomic_load_n(&w->obs.loop_ms, __ATOMIC_RELAXED);
 
-	if (idle < LIVENESS_STALL_MS + w->cfg->worker.shutdown_grace_ms)
-		return true;
-	drv_fmt(detail, size, "main loop silent for %lld ms",
-		(long long)idle);
-	return false;
+	size_t hung = runners_plugins_hung(w);
+
+	if (idle >= LIVENESS_STALL_MS + w->cfg->worker.shutdown_grace_ms) {
+		drv_fmt(detail, size, "main loop silent for %lld ms",
+			(long long)idle);
+		return false;
+	}
+	/* each hung call keeps a thread and its task; a restart frees them */
+	if (hung >= (size_t)w->cfg->worker.concurrency) {
+		drv_fmt(detail, size, "%zu plugin calls hung (worker."
+			"concurrency is %d)", hung,
+			(int)w->cfg->worker.concurrency);
+		return false;
+	}
+	return true;
 }
 
 static drv_readiness_t readyz(void *arg, char *detail, size_t size)
@@ -212,6 +223,10 @@ bool observe_start(worker_t *w)
 		"than the tasks).", NULL);
 	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
 		"Task state records waiting for the writer.", NULL);
+	o->plugin_hung = drv_metrics_gauge(o->m, "drover_plugin_calls_hung",
+		"Plugin calls given up on (past the handler's timeout) that "
+		"have not returned; /healthz fails once they reach "
+		"worker.concurrency.", NULL);
 	drv_metrics_on_render(o->m, collect, w);
 
 	if (w->cfg->worker.http_port == 0)

@@ -23,6 +23,8 @@
  * source for jitter. */
 static __thread drv_http_client_t *thread_http;
 static __thread drv_rng_t thread_rng;
+/* This runner's plugin call thread (drover/plugin_host.h) */
+static __thread drv_plugin_caller_t *thread_plugin;
 /* webhook deliveries read their subscription through this */
 static __thread redisContext *thread_redis;
 
@@ -485,6 +487,18 @@ static void run_webhook(worker_t *w, const drv_handler_conf_t *h,
 	}
 }
 
+/* drv_plugin_call()'s stop: shutdown killed the job. */
+static bool plugin_stop(void *arg)
+{
+	job_t *job = arg;
+	bool stop;
+
+	pthread_mutex_lock(&job->worker->lock);
+	stop = job->abandon;
+	pthread_mutex_unlock(&job->worker->lock);
+	return stop;
+}
+
 /* One attempt of the task: its handler, or a dead letter, or a wait for
  * its breaker. */
 static void attempt(worker_t *w, job_t *job)
@@ -537,7 +551,8 @@ static void attempt(worker_t *w, job_t *job)
 		run_webhook(w, h, t, &res);
 		break;
 	case DRV_HANDLER_PLUGIN:
-		drv_plugin_run(w->plugins[h - w->cfg->handlers], t, &res);
+		drv_plugin_call(&thread_plugin, w->plugins[h - w->cfg->handlers],
+				t, plugin_stop, job, &res);
 		break;
 	case DRV_HANDLER_NOOP:
 	case DRV_HANDLER_SLEEP:
@@ -658,6 +673,8 @@ void *runner_main(void *arg)
 	}
 	drv_http_client_destroy(thread_http);
 	thread_http = NULL;
+	drv_plugin_caller_free(thread_plugin);
+	thread_plugin = NULL;
 	if (thread_redis)
 		redisFree(thread_redis);
 	thread_redis = NULL;
@@ -686,10 +703,25 @@ bool runners_open_plugins(worker_t *w)
 	return true;
 }
 
+size_t runners_plugins_hung(worker_t *w)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; w->plugins && i < w->cfg->handler_cnt; i++)
+		if (w->plugins[i])
+			n += drv_plugin_hung(w->plugins[i]);
+	return n;
+}
+
 void runners_close_plugins(worker_t *w)
 {
-	for (size_t i = 0; w->plugins && i < w->cfg->handler_cnt; i++)
+	for (size_t i = 0; w->plugins && i < w->cfg->handler_cnt; i++) {
+		if (w->plugins[i] && drv_plugin_hung(w->plugins[i]))
+			drv_log_kv(DRV_LOG_WARN, "plugin left loaded: calls "
+				   "still inside it", "handler",
+				   w->cfg->handlers[i].name, NULL);
 		drv_plugin_close(w->plugins[i]);
+	}
 	free(w->plugins);
 	w->plugins = NULL;
 }

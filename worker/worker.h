@@ -147,7 +147,8 @@ typedef struct observe {
 			*idem_waited, *state_records, *state_waits,
 			*group_index;
 	drv_histogram_t *duration;
-	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued;
+	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued,
+			*plugin_hung;
 	drv_state_stats_t state_seen; /* state writer counts at the last
 					 render (the HTTP thread's) */
 	int64_t          loop_ms;   /* mono ms of the main loop's last turn */
@@ -248,6 +249,7 @@ void worker_wake(worker_t *w);
 void *runner_main(void *arg);
 bool  runners_open_plugins(worker_t *w);
 void  runners_close_plugins(worker_t *w);
+size_t runners_plugins_hung(worker_t *w);  /* any thread */
 
 /* intervene.c: operator interventions (drover/intervene.h). start/stop on
  * the main thread; the others on runner threads. intervene_before() is true

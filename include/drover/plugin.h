@@ -43,7 +43,12 @@
  *     (setenv), the working directory, the umask, resource limits, stdio
  *     buffering of stdin/stdout/stderr;
  *   - block without bound: the worker cannot interrupt a plugin. Honour
- *     task->timeout_ms and task->deadline_ms and use timeouts on I/O;
+ *     task->timeout_ms and task->deadline_ms and use timeouts on I/O. A
+ *     call still running one second past timeout_ms is given up on: the
+ *     attempt fails as a timeout, the call keeps its thread and its task
+ *     until it returns, the plugin is never destroyed nor unloaded while
+ *     such a call is inside it, and the worker counts it as hung (its
+ *     liveness probe fails once as many calls hang as it has runners);
  *   - leave threads running or callbacks registered after destroy(): the
  *     object is unloaded right after it;
  *   - let a C++ exception or a longjmp cross handle()/init()/destroy().
@@ -130,9 +135,10 @@ typedef struct drv_plugin_task {
 				       NULL (an empty task has just the NULL) */
 	int64_t      deadline_ms; /**< ms since the Unix epoch after which the
 				       result no longer matters; 0 = none */
-	int64_t      timeout_ms;  /**< the handler's `timeout`: the worker
-				       cannot enforce it on a plugin, so the
-				       plugin should; 0 = none */
+	int64_t      timeout_ms;  /**< the handler's `timeout`: the plugin
+				       should stop by then; the worker gives
+				       up on the call a second later (see
+				       above); 0 = none */
 } drv_plugin_task_t;
 
 /**

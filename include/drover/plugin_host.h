@@ -7,12 +7,24 @@
  * worker, and may change with any release.
  *
  * Lifecycle: drv_plugin_open() when the worker starts (a bad plugin is a
- * startup error, like a bad config) -> drv_plugin_run() from any number of
- * threads at once -> drv_plugin_close() once every run has returned.
+ * startup error, like a bad config) -> drv_plugin_run() or drv_plugin_call()
+ * from any number of threads at once -> drv_plugin_close() once every run
+ * has returned.
+ *
+ * A plugin runs in the worker's process and cannot be interrupted. The
+ * worker therefore makes each call through drv_plugin_call(), on a thread
+ * of the runner's own (a drv_plugin_caller_t): when handle() has not
+ * returned DRV_PLUGIN_GRACE_MS after the handler's timeout, the runner
+ * gives up on the call (the attempt fails as a timeout and is retried by
+ * the task's policy) and goes on with a new thread; the old one is left to
+ * the plugin and ends when handle() returns, if ever. Such calls are
+ * counted (drv_plugin_hung()), and a plugin with one still inside it is
+ * never destroyed nor unloaded.
  */
 #ifndef DROVER_PLUGIN_HOST_H
 #define DROVER_PLUGIN_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "drover/config.h"
@@ -83,6 +95,43 @@ drv_err_t drv_plugin_open(const drv_handler_conf_t *h,
 void drv_plugin_run(drv_plugin_handle_t *p, const drv_task_t *t,
 		    drv_result_t *res);
 
+/** How long past the handler's timeout a call may run before the runner
+ *  gives up on it (the plugin is told the timeout and should stop by
+ *  then). */
+#define DRV_PLUGIN_GRACE_MS 1000
+
+/** A thread that makes one runner's plugin calls. Opaque. */
+typedef struct drv_plugin_caller drv_plugin_caller_t;
+
+/**
+ * @brief drv_plugin_run() of \p t through \p p on the thread of \p *cp,
+ *        waiting at most the handler's timeout plus DRV_PLUGIN_GRACE_MS.
+ *
+ * @param cp    the calling thread's caller: NULL before its first call (one
+ *              is made here); set back to NULL when the call was given up
+ *              on (its thread now belongs to the plugin's call). Free the
+ *              last one with drv_plugin_caller_free().
+ * @param t     the task, read by the plugin during the call. When the call
+ *              is given up on, what \p t owns goes with the call (freed
+ *              when it returns) and \p t receives a deep copy, so the
+ *              caller's task stays valid either way.
+ * @param stop  asked every 100 ms while the call runs (may be NULL): true
+ *              gives up on the call now, as at shutdown.
+ * @param res   as drv_plugin_run(); on giving up: DRV_FAILURE_TIMEOUT and
+ *              a message saying so (or, through \p stop, "abandoned").
+ * @locality the thread that owns \p *cp; when no thread can be made, the
+ *           call runs on the calling thread, unbounded.
+ */
+void drv_plugin_call(drv_plugin_caller_t **cp, drv_plugin_handle_t *p,
+		     drv_task_t *t, bool (*stop)(void *arg), void *stop_arg,
+		     drv_result_t *res);
+
+/** @brief End the caller's thread and free it. NULL is a no-op. */
+void drv_plugin_caller_free(drv_plugin_caller_t *c);
+
+/** @brief Calls of \p p given up on that have not returned yet. */
+size_t drv_plugin_hung(const drv_plugin_handle_t *p);
+
 /**
  * @brief The plugin's own name (its table's name, else the file name) for
  *        logs. Owned by \p p, valid until drv_plugin_close().
@@ -96,7 +145,8 @@ unsigned drv_plugin_abi(const drv_plugin_handle_t *p);
 
 /**
  * @brief destroy() the plugin's state, dlclose() it and free \p p.
- *        NULL is a no-op.
+ *        NULL is a no-op. While drv_plugin_hung(p) is not 0 this does
+ *        nothing: the plugin stays loaded until the process exits.
  * @locality once, after every drv_plugin_run() on \p p has returned.
  */
 void drv_plugin_close(drv_plugin_handle_t *p);

@@ -26,6 +26,7 @@
 #include "drover/plugin.h"
 #include "drover/plugin_host.h"
 #include "drover/str.h"
+#include "time_scale.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -546,6 +547,140 @@ Test(lifecycle, init_once_destroy_once_per_handler)
 	cr_assert_eq(*inits, 2);
 	dlclose(dl);
 	drv_plugin_close(NULL); /* no-op */
+}
+
+/* ---- bounded calls (drv_plugin_call) ----------------------------------- */
+
+/* Run \p payload through \p p with drv_plugin_call() on caller \p c. */
+static drv_result_t call(drv_plugin_caller_t **c, drv_plugin_handle_t *p,
+			 const char *payload, bool (*stop)(void *), void *arg,
+			 int64_t *took_ms)
+{
+	drv_task_t t;
+	drv_result_t res;
+	int64_t start = drv_mono_ms();
+
+	make_task(&t, payload);
+	drv_plugin_call(c, p, &t, stop, arg, &res);
+	*took_ms = drv_mono_ms() - start;
+	/* the task is still the caller's, whole, whatever happened */
+	cr_assert_eq(t.payload_len, strlen(payload));
+	cr_assert_eq(memcmp(t.payload, payload, t.payload_len), 0);
+	cr_assert_str_eq(t.handler, "validate");
+	drv_task_release(&t);
+	return res;
+}
+
+Test(call, results_are_the_plugins)
+{
+	char path[PATH_MAX];
+	drv_handler_conf_t h;
+	drv_plugin_handle_t *p;
+	drv_plugin_caller_t *c = NULL;
+	drv_result_t r;
+	int64_t took;
+
+	test_plugin_path("ok", path, sizeof(path));
+	h = plugin_conf("t", path, NULL, 0);
+	h.timeout_ms = 5000;
+	p = open_ok(&h);
+	r = call(&c, p, "ok", NULL, NULL, &took);
+	cr_assert_eq(r.failure, DRV_FAILURE_UNSPECIFIED, "%s", r.message);
+	cr_assert_not_null(c, "the first call makes the caller");
+	r = call(&c, p, "transient-retry", NULL, NULL, &took);
+	cr_assert_eq(r.failure, DRV_FAILURE_TRANSIENT);
+	cr_assert_eq(r.retry_after_ms, 1500);
+	cr_assert_str_eq(r.message, "busy");
+	r = call(&c, p, "echo", NULL, NULL, &took);
+	cr_assert(strstr(r.message, "handler=validate attempt=1 "), "%s",
+		  r.message);
+	cr_assert(strstr(r.message, "timeout=5000 len=4 "), "%s", r.message);
+	cr_assert_eq(drv_plugin_hung(p), 0);
+	drv_plugin_caller_free(c);
+	drv_plugin_close(p);
+}
+
+Test(call, a_hung_call_is_given_up_and_the_runner_goes_on)
+{
+	char path[PATH_MAX];
+	drv_handler_conf_t h;
+	drv_plugin_handle_t *p;
+	drv_plugin_caller_t *c = NULL;
+	atomic_int *release, *destroys;
+	drv_result_t r;
+	int64_t took;
+	void *dl;
+
+	test_plugin_path("ok", path, sizeof(path));
+	release = plugin_counter(path, "tp_release", &dl);
+	destroys = plugin_counter(path, "tp_destroy_calls", &dl);
+	dlclose(dl);
+	h = plugin_conf("t", path, NULL, 0);
+	h.timeout_ms = 200;
+	p = open_ok(&h);
+
+	r = call(&c, p, "hang", NULL, NULL, &took);
+	cr_assert_eq(r.failure, DRV_FAILURE_TIMEOUT, "%d: %s", r.failure,
+		     r.message);
+	cr_assert(strstr(r.message, "did not return within its timeout of "
+			 "200 ms"), "%s", r.message);
+	cr_assert_geq(took, 200 + DRV_PLUGIN_GRACE_MS);
+	cr_assert_lt(took, 200 + DRV_PLUGIN_GRACE_MS + scaled(2000));
+	cr_assert_null(c, "a caller given up on is not reused");
+	cr_assert_eq(drv_plugin_hung(p), 1);
+
+	/* the next call gets a new thread and is answered at once */
+	r = call(&c, p, "ok", NULL, NULL, &took);
+	cr_assert_eq(r.failure, DRV_FAILURE_UNSPECIFIED, "%s", r.message);
+	cr_assert_not_null(c);
+	cr_assert_eq(drv_plugin_hung(p), 1);
+
+	/* a plugin with a call inside it is neither destroyed nor unloaded */
+	drv_plugin_close(p);
+	cr_assert_eq(*destroys, 0);
+
+	*release = 1;
+	for (int i = 0; i < 300 && drv_plugin_hung(p); i++)
+		usleep(10000);
+	cr_assert_eq(drv_plugin_hung(p), 0, "the hung call never ended");
+	drv_plugin_caller_free(c);
+	drv_plugin_close(p);
+	cr_assert_eq(*destroys, 1);
+	dlclose(dl);
+}
+
+static bool stop_after_300ms(void *arg)
+{
+	return drv_mono_ms() - *(int64_t *)arg >= 300;
+}
+
+Test(call, stop_gives_up_before_the_timeout)
+{
+	char path[PATH_MAX];
+	drv_handler_conf_t h;
+	drv_plugin_handle_t *p;
+	drv_plugin_caller_t *c = NULL;
+	atomic_int *release;
+	drv_result_t r;
+	int64_t took, start = drv_mono_ms();
+	void *dl;
+
+	test_plugin_path("ok", path, sizeof(path));
+	release = plugin_counter(path, "tp_release", &dl);
+	h = plugin_conf("t", path, NULL, 0);
+	h.timeout_ms = 60000;
+	p = open_ok(&h);
+	r = call(&c, p, "hang", stop_after_300ms, &start, &took);
+	cr_assert_eq(r.failure, DRV_FAILURE_TIMEOUT);
+	cr_assert_str_eq(r.message, "plugin call abandoned at shutdown");
+	cr_assert_lt(took, scaled(2000), "took %lld ms", (long long)took);
+	cr_assert_eq(drv_plugin_hung(p), 1);
+	*release = 1;
+	for (int i = 0; i < 300 && drv_plugin_hung(p); i++)
+		usleep(10000);
+	cr_assert_eq(drv_plugin_hung(p), 0);
+	drv_plugin_close(p);
+	dlclose(dl);
 }
 
 /* ---- load failures ----------------------------------------------------- */

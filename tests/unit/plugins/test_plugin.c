@@ -26,6 +26,8 @@
 /* Read by the test through dlsym() on the same (shared) load. */
 DRV_PLUGIN_EXPORT atomic_int tp_init_calls;
 DRV_PLUGIN_EXPORT atomic_int tp_destroy_calls;
+/* Set by the test to let "hang" calls return. */
+DRV_PLUGIN_EXPORT atomic_int tp_release;
 
 struct tp_state {
 	char tag[64];
@@ -68,10 +70,18 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The payload is \p word, bare or as a JSON string (as droverctl sends
+ * it). */
 static int payload_is(const drv_plugin_task_t *t, const char *word)
 {
-	return t->payload_len == strlen(word) &&
-	       memcmp(t->payload, word, t->payload_len) == 0;
+	const char *p = t->payload;
+	size_t n = strlen(word);
+
+	if (t->payload_len == n + 2 && p[0] == '"' && p[n + 1] == '"')
+		p++;
+	else if (t->payload_len != n)
+		return 0;
+	return memcmp(p, word, n) == 0;
 }
 
 /* "echo": every field of the task, as a failure message the test reads. */
@@ -144,6 +154,11 @@ static drv_plugin_status_t tp_handle(void *state,
 	if (payload_is(t, "echo")) {
 		echo(st, t, r);
 		return DRV_PLUGIN_PERMANENT;
+	}
+	if (payload_is(t, "hang")) {  /* ignores its timeout: 30 s at most */
+		for (int i = 0; i < 3000 && !atomic_load(&tp_release); i++)
+			sleep_ms(10);
+		return DRV_PLUGIN_OK;
 	}
 	if (payload_is(t, "slow")) {
 		now = atomic_fetch_add(&st->in_flight, 1) + 1;
