@@ -43,6 +43,7 @@
 
 #include "drover/api.h"
 #include "drover/config.h"
+#include "drover/conn_guard.h"
 #include "drover/dlq.h"
 #include "drover/kafka.h"
 #include "drover/queue_status.h"
@@ -89,6 +90,7 @@ api_quota_t api_limits_take(api_limits_t *l, size_t token, api_class_t cls,
 struct drv_api {
 	drv_config_t *cfg;        /**< owned */
 	struct MHD_Daemon *mhd;
+	drv_conn_guard_t *guard;  /**< slow clients (drover/conn_guard.h) */
 	unsigned port;
 	rd_kafka_t *producer;     /**< shared by every thread */
 	api_limits_t limits;

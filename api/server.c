@@ -738,17 +738,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		}
 		return drv_buf_add(&rq->body, upload, n) ? MHD_YES : MHD_NO;
 	}
+	drv_conn_guard_received(api->guard, conn);
 	return serve(api, conn, url, method, rq);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
 			 void **con_cls, enum MHD_RequestTerminationCode toe)
 {
+	struct drv_api *api = cls;
 	req_t *rq = *con_cls;
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	drv_conn_guard_answered(api->guard, conn);
 	if (rq) {
 		free(rq->body.p);
 		free(rq);
@@ -812,6 +813,7 @@ static void api_free(struct drv_api *a)
 		rd_kafka_flush(a->producer, 5000);
 		rd_kafka_destroy(a->producer);
 	}
+	drv_conn_guard_free(a->guard);
 	api_limits_release(&a->limits);
 	api_live_release(a);
 	api_queues_release(a);
@@ -852,7 +854,12 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "api: out of memory");
 	}
-	if ((err = api_live_init(a, errstr, errstr_size)) ||
+	if ((err = drv_conn_guard_new(&(drv_conn_guard_conf_t){
+			.max_total = API_CONNECTION_LIMIT,
+			.max_per_client = (size_t)cfg->api.max_client_conns,
+			.deadline_ms = cfg->api.request_deadline_ms },
+			&a->guard, errstr, errstr_size)) ||
+	    (err = api_live_init(a, errstr, errstr_size)) ||
 	    (err = load_tls(a, errstr, errstr_size)) ||
 	    (err = drv_httpd_listen(cfg->api.host, (unsigned)cfg->api.port,
 				    &fd, &a->port, errstr, errstr_size))) {
@@ -869,12 +876,15 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 					     NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
 					     (intptr_t)cfg->api.threads, NULL };
+	/* room for connections the guard displaced, still closing */
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-					     API_CONNECTION_LIMIT, NULL };
+					     2 * API_CONNECTION_LIMIT, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 					     API_CONNECTION_TIMEOUT, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
-					     (intptr_t)on_completed, NULL };
+					     (intptr_t)on_completed, a };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+		(intptr_t)drv_conn_guard_notify, a->guard };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
 					     (intptr_t)quiet_log, NULL };
 	if (a->tls_cert) {

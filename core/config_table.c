@@ -667,6 +667,20 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .doc = "Server-Sent Events streams (`GET /api/v1/live`, the "
 		 "console's live view) open at once; one more gets 503 and "
 		 "`Retry-After`. A waiting stream holds no thread." },
+	{ .name = "api.max_client_connections", .type = DRV_CFG_INT,
+	  .offset = CF(api.max_client_conns), .def = "64", .min = 1,
+	  .max = 256,
+	  .doc = "Connections one client address may hold (of the 256 the "
+		 "API keeps); a new one over the limit displaces that "
+		 "client's oldest instead of waiting. Behind a proxy every "
+		 "client is the proxy: raise it there." },
+	{ .name = "api.request_deadline", .type = DRV_CFG_DURATION,
+	  .offset = CF(api.request_deadline_ms), .def = "30s", .min = 1000,
+	  .max = HOUR_MS,
+	  .doc = "How long a request (headers and body) may take to arrive, "
+		 "from its first byte (or the answer before it on a kept-alive "
+		 "connection), however steadily its bytes trickle in; then "
+		 "the connection is closed. Answering is not counted." },
 	{ .name = "api.webhook_handler", .type = DRV_CFG_STRING,
 	  .offset = CF(api.webhook_handler), .def = "webhook", .min = 1,
 	  .max = 128, .range_doc = "a handler of type webhook",

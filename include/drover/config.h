@@ -421,6 +421,9 @@ typedef struct drv_config {
 		bool     loopback_viewer;    /**< no token from loopback:
 						  viewer */
 		int64_t  live_streams;       /**< /live streams at once */
+		int64_t  max_client_conns;   /**< connections per client
+						  address */
+		int64_t  request_deadline_ms;/**< a request's whole receipt */
 		char    *webhook_handler;    /**< handler of deliveries */
 		int64_t  webhook_rotate_overlap_ms; /**< old secret still
 							  signs this long */
