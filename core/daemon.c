@@ -205,6 +205,7 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason,
 	int64_t now = drv_mono_ms();
 
 	(void)opaque;
+	drv_kafka_remember_error(err, reason);
 	if (drv_daemon_kafka_fatal(rk, err))
 		return;
 	/* librdkafka keeps reconnecting with backoff; say so, not too often */

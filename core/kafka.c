@@ -4,6 +4,7 @@
  * id, and the group configs KIP-848 keeps on the broker), the one mapping
  * of librdkafka errors to drv_err_t, and acknowledged produces.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,6 +68,40 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
 	if (fn)
 		fn(d, arg);
+}
+
+/* The last error librdkafka reported on any handle of the process, told
+ * with a timeout so that "no acknowledgement" says why (authentication,
+ * TLS, ACLs...). */
+static pthread_mutex_t last_error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[256];
+
+void drv_kafka_remember_error(int err, const char *reason)
+{
+	/* "all brokers down" follows the error that took each one down:
+	 * keep that one, which says why */
+	pthread_mutex_lock(&last_error_lock);
+	if (err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || !last_error[0])
+		drv_fmt(last_error, sizeof(last_error), "%s: %s",
+			rd_kafka_err2name((rd_kafka_resp_err_t)err),
+			reason ? reason : "");
+	pthread_mutex_unlock(&last_error_lock);
+}
+
+bool drv_kafka_last_error(char *buf, size_t size)
+{
+	pthread_mutex_lock(&last_error_lock);
+	drv_strlcpy(buf, last_error, size);
+	pthread_mutex_unlock(&last_error_lock);
+	return buf[0] != '\0';
+}
+
+static void remember_error_cb(rd_kafka_t *rk, int err, const char *reason,
+			      void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	drv_kafka_remember_error(err, reason);
 }
 
 static void silent_log_cb(const rd_kafka_t *rk, int level, const char *fac,
@@ -184,6 +219,7 @@ static rd_kafka_conf_t *conf_make(const drv_config_t *cfg, const char *group,
 	/* the library never prints: daemons route these to their logger
 	 * (drv_daemon_kafka_logging), the CLI reports errors itself */
 	rd_kafka_conf_set_log_cb(conf, silent_log_cb);
+	rd_kafka_conf_set_error_cb(conf, remember_error_cb);
 	return conf;
 }
 
@@ -396,6 +432,8 @@ drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 			      (int)left);
 	}
 	if (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
+		char why[256];
+
 		/* Purge so the pending report cannot write into freed stack
 		 * memory later; the report then fires with _PURGE_QUEUE. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
@@ -403,11 +441,28 @@ drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 		for (int i = 0; i < 50 &&
 				!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE); i++)
 			rd_kafka_poll(rk, 100);
+		if (drv_kafka_last_error(why, sizeof(why)))
+			return drv_error(errstr, errstr_size, DRV_ERR_TIMEOUT,
+					 "produce to %s: no acknowledgement "
+					 "from the broker within %lld ms; the "
+					 "client's last error: %s", topic,
+					 (long long)timeout_ms, why);
 		return drv_error(errstr, errstr_size, DRV_ERR_TIMEOUT,
 				 "produce to %s: no acknowledgement from the "
 				 "broker within %lld ms (is Kafka at the "
 				 "configured brokers reachable?)",
 				 topic, (long long)timeout_ms);
+	}
+	if (d->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    d->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT ||
+	    d->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT) {
+		char why[256];
+
+		if (drv_kafka_last_error(why, sizeof(why)))
+			return drv_error(errstr, errstr_size, DRV_ERR_TIMEOUT,
+					 "produce to %s: %s; the client's "
+					 "last error: %s", topic,
+					 rd_kafka_err2str(d->err), why);
 	}
 	if (d->err)
 		return drv_error(errstr, errstr_size, drv_kafka_err(d->err),

@@ -121,6 +121,18 @@ drv_err_t drv_topics_ensure(rd_kafka_t *rk, const drv_config_t *cfg,
 drv_err_t drv_kafka_err(rd_kafka_resp_err_t err);
 
 /**
+ * @brief Keep \p err and \p reason as the process's last Kafka client error
+ *        (handles from drv_kafka_conf_new() and the daemons' error
+ *        callbacks do), for messages such as drv_kafka_wait()'s timeout.
+ * @locality any thread.
+ */
+void drv_kafka_remember_error(int err, const char *reason);
+
+/** @brief Copy the last client error ("ERR_NAME: reason") into \p buf;
+ *         false (and "") when there was none. Any thread. */
+bool drv_kafka_last_error(char *buf, size_t size);
+
+/**
  * @brief Print "PROGRAM VERSION (librdkafka X.Y.Z)" and a newline to \p out:
  *        drover's version and the librdkafka the process runs, read from
  *        the library itself (not from the header it was built with).
