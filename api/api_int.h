@@ -23,6 +23,8 @@
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
  *   retries.c  /retries/analytics: attempt distributions per handler
+ *   history.c  /history: series per handler or band; /markers: deploy
+ *              markers
  *   webhooks.c /webhooks: subscriptions, secret rotation, delivery logs
  *
  * Threads: requests run on the server's pool of api.threads threads; each
@@ -221,6 +223,8 @@ extern const api_route_t api_webhook_routes[];
 extern const api_schema_t api_webhook_schemas[];
 extern const api_route_t api_retry_routes[];
 extern const api_schema_t api_retry_schemas[];
+extern const api_route_t api_history_routes[];
+extern const api_schema_t api_history_schemas[];
 
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */
