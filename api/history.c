@@ -66,11 +66,9 @@ static void history(api_call_t *call)
 
 	if (!api_query_each(call, hist_param, &a))
 		return;
-	if (a.q.handler && a.q.band) {
-		api_problem(call, 400, NULL, "handler and band: one or the "
-			    "other");
-		return;
-	}
+	/* the handler's series: a band beside it is not a narrower one */
+	if (a.q.handler)
+		a.q.band = NULL;
 	if (!(c = api_redis(call)))
 		return;
 	rc = drv_history(call->api->cfg, c, &a.q, drv_now_ms(), &o, err,
@@ -111,6 +109,9 @@ static void marker_list(api_call_t *call)
 				       list));
 }
 
+/** The latest marker time taken: the end of year 9999. */
+#define AT_MAX 253402300799999LL
+
 /* The body of POST /markers into \p m (strings borrowed from \p body);
  * false with the 400 replied. */
 static bool marker_of(api_call_t *call, json_t *body, drv_marker_t *m)
@@ -133,7 +134,8 @@ static bool marker_of(api_call_t *call, json_t *body, drv_marker_t *m)
 			*(k[0] == 'l' ? &m->label : &m->note) =
 				json_string_value(v);
 		} else if (!strcmp(k, "at")) {
-			if (json_is_integer(v) && json_integer_value(v) > 0) {
+			if (json_is_integer(v) && json_integer_value(v) > 0 &&
+			    json_integer_value(v) <= AT_MAX) {
 				m->at_ms = json_integer_value(v);
 			} else if (!json_is_string(v) ||
 				   drv_parse_when(json_string_value(v),
@@ -191,16 +193,18 @@ static void marker_add(api_call_t *call)
 static const api_query_doc_t hist_query[] = {
 	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
-	  "\"low\"]}", "only this priority band's tasks (not with handler; "
-	  "neither: every task)" },
+	  "\"low\"]}", "only this priority band's tasks (ignored with "
+	  "handler; neither: every task)" },
 	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
 	  "before until" },
 	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A "
 	  "range over 14 days (what is kept) starts 14 days before until" },
 	{ "step", "{\"type\": \"string\", \"pattern\": "
-	  "\"^([0-9]+[dhms])+$\"}", "one point per step: a whole number "
-	  "of minutes, 1m to 1d, giving at most 1500 points (default: the "
-	  "smallest of 1m, 5m, 15m, 1h, 6h, 1d that does)" },
+	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}",
+	  "one point per step: a whole number of minutes (1d at most; "
+	  "longer is 1d). Default, and instead of a step giving more than "
+	  "1500 points: the smallest of 1m, 5m, 15m, 1h, 6h, 1d that gives "
+	  "at most 1500; step_ms says which" },
 	{ NULL, NULL, NULL },
 };
 
@@ -333,11 +337,13 @@ const api_schema_t api_history_schemas[] = {
 	  "{\"type\": \"object\", \"required\": [\"label\"], "
 	  "\"additionalProperties\": false, \"properties\": {"
 	  "\"label\": {\"type\": \"string\", \"minLength\": 1, "
-	  "\"maxLength\": 200}, "
-	  "\"note\": {\"type\": \"string\", \"maxLength\": 2000}, "
+	  "\"maxLength\": 200, \"pattern\": \"^[^\\\\u0000]*$\"}, "
+	  "\"note\": {\"type\": \"string\", \"maxLength\": 2000, "
+	  "\"pattern\": \"^[^\\\\u0000]*$\"}, "
 	  "\"at\": {\"description\": \"its time (default: now): ms since "
-	  "1970 or RFC 3339, within the last 14 days or the next 24 hours\", "
-	  "\"oneOf\": [{\"type\": \"integer\", \"minimum\": 1}, "
-	  "{\"type\": \"string\", \"minLength\": 1}]}}}" },
+	  "1970, or RFC 3339, a date or a duration ago (2h); one older "
+	  "than 14 days is dropped at once\", "
+	  "\"oneOf\": [{\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 253402300799999}, " API_WHEN_SCHEMA "]}}}" },
 	{ NULL, NULL },
 };

@@ -44,19 +44,15 @@ drv_err_t drv_history_step(int64_t since_ms, int64_t until_ms,
 		*step_ms = least ? least : auto_steps[n - 1];
 		return DRV_OK;
 	}
-	if (*step_ms < MINUTE_MS || *step_ms % MINUTE_MS ||
-	    *step_ms > DRV_HISTORY_STEP_MAX)
+	if (*step_ms < MINUTE_MS || *step_ms % MINUTE_MS)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "step: a whole number of minutes from 1m "
-				 "to 1d");
+				 "step: a whole number of minutes, 1m or "
+				 "more");
+	if (*step_ms > DRV_HISTORY_STEP_MAX)
+		*step_ms = DRV_HISTORY_STEP_MAX;
 	if (drv_history_points(since_ms, until_ms, *step_ms) >
 	    DRV_HISTORY_POINTS_MAX)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "step: %lldm gives more than %d points over "
-				 "this range; %lldm or more does",
-				 (long long)(*step_ms / MINUTE_MS),
-				 DRV_HISTORY_POINTS_MAX,
-				 (long long)(least / MINUTE_MS));
+		*step_ms = least;
 	return DRV_OK;
 }
 
@@ -159,15 +155,13 @@ drv_err_t drv_history(const drv_config_t *cfg, redisContext *c,
 				 "band: '%.64s' is not high, normal or low",
 				 q->band);
 	drv_retry_stats_range(&since, &until, now_ms);
-	if (until < since)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "since must be before until");
 	if ((err = drv_history_step(since, until, &step, errstr,
 				    errstr_size)))
 		return err;
+	/* until before since: no point, no marker */
 	npts = drv_history_points(since, until, step);
 	first = since / step * step;
-	if (!(pts = calloc((size_t)npts, sizeof(*pts))))
+	if (!(pts = calloc((size_t)npts + 1, sizeof(*pts))))
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
 	if ((err = read_points(cfg, c, q, first, npts, step, pts, errstr,
@@ -190,7 +184,8 @@ drv_err_t drv_history(const drv_config_t *cfg, redisContext *c,
 		      "since_ms", (json_int_t)since,
 		      "until_ms", (json_int_t)until,
 		      "step_ms", (json_int_t)step, "points", list,
-		      "total", point_json(&total, -1, until - since + 1),
+		      "total", point_json(&total, -1, until >= since ?
+						  until - since + 1 : 0),
 		      "markers", markers);
 	if (o) {
 		*out = o;

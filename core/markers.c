@@ -19,32 +19,35 @@ static void markers_key(char *buf, size_t size, const char *prefix)
 	drv_fmt(buf, size, "%smarkers", prefix);
 }
 
-drv_err_t drv_marker_check(const drv_marker_t *m, int64_t now_ms,
-			   char *errstr, size_t errstr_size)
+/* The characters (code points) of UTF-8 text \p s. */
+static size_t chars(const char *s)
 {
-	int64_t at = m->at_ms ? m->at_ms : now_ms;
-	size_t n;
+	size_t n = 0;
 
-	if (!m->label || !(n = strlen(m->label)))
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+drv_err_t drv_marker_check(const drv_marker_t *m, char *errstr,
+			   size_t errstr_size)
+{
+	if (!m->label || !*m->label)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "label: required");
-	if (n > DRV_MARKER_LABEL_MAX || !drv_jout_utf8_ok(m->label))
+	if (!drv_jout_utf8_ok(m->label) ||
+	    chars(m->label) > DRV_MARKER_LABEL_MAX)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "label: at most %d bytes of UTF-8",
+				 "label: at most %d characters of UTF-8",
 				 DRV_MARKER_LABEL_MAX);
-	if (m->note && (strlen(m->note) > DRV_MARKER_NOTE_MAX ||
-			!drv_jout_utf8_ok(m->note)))
+	if (m->note && (!drv_jout_utf8_ok(m->note) ||
+			chars(m->note) > DRV_MARKER_NOTE_MAX))
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "note: at most %d bytes of UTF-8",
+				 "note: at most %d characters of UTF-8",
 				 DRV_MARKER_NOTE_MAX);
 	if (m->actor && !drv_jout_utf8_ok(m->actor))
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "actor: not UTF-8");
-	if (at < now_ms - DRV_MARKER_KEEP_MS ||
-	    at > now_ms + DRV_MARKER_AHEAD_MS)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "at: must be within the last 14 days or the "
-				 "next 24 hours");
 	return DRV_OK;
 }
 
@@ -59,13 +62,20 @@ drv_err_t drv_marker_add(redisContext *c, const char *key_prefix,
 	redisReply *r = NULL;
 	drv_err_t err;
 
-	if ((err = drv_marker_check(m, now_ms, errstr, errstr_size)))
+	if ((err = drv_marker_check(m, errstr, errstr_size)))
 		return err;
 	drv_id_new(id, now_ms);
-	o = json_pack("{s:s, s:I, s:s, s:s?, s:s?, s:I}", "id", id,
-		      "at_ms", (json_int_t)at, "label", m->label,
-		      "note", m->note, "actor", m->actor,
-		      "created_ms", (json_int_t)now_ms);
+	o = json_pack("{s:s, s:I, s:s}", "id", id, "at_ms", (json_int_t)at,
+		      "label", m->label);
+	if (o && ((m->note && json_object_set_new(o, "note",
+						  json_string(m->note))) ||
+		  (m->actor && json_object_set_new(o, "actor",
+						   json_string(m->actor))) ||
+		  json_object_set_new(o, "created_ms",
+				      json_integer(now_ms)))) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (!o || !(text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
 		json_decref(o);
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,

@@ -219,7 +219,7 @@ static int run_marker_add(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, optind < argc ? "one label only" :
 				       "a label is required");
 	m.label = argv[optind];
-	if (drv_marker_check(&m, now, err, sizeof(err)))
+	if (drv_marker_check(&m, err, sizeof(err)))
 		return ctl_usage_error(cmd, "%s", err);
 	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
 		return ctl_fail("%s", err);

@@ -7,10 +7,11 @@
  * GET /api/v1/history, `droverctl history` and the console's History
  * view.
  *
- * Steps: 1 minute at least, a whole number of minutes; a series has at
- * most DRV_HISTORY_POINTS_MAX points. Without a step asked for, the
- * smallest of 1m, 5m, 15m, 1h, 6h, 1d that keeps within it (24 h → 1m,
- * 7 d → 15m, 14 d → 15m). Points start at multiples of the step since
+ * Steps: 1 minute at least, a whole number of minutes, 1 day at most; a
+ * series has at most DRV_HISTORY_POINTS_MAX points. Without a step asked
+ * for (or when the one asked for gives more points), the smallest of 1m,
+ * 5m, 15m, 1h, 6h, 1d that keeps within it (24 h → 1m, 7 d → 15m, 14 d
+ * → 15m); the reply's step_ms is the step used. Points start at multiples of the step since
  * 1970 (UTC), so the first and the last may reach outside the range.
  *
  * Percentiles are estimates from the histogram buckets
@@ -66,10 +67,11 @@ int64_t drv_history_points(int64_t since_ms, int64_t until_ms,
  * @brief Settle the step of a series over [\p since_ms, \p until_ms]:
  *        \p *step_ms 0 becomes the smallest of 1m, 5m, 15m, 1h, 6h, 1d
  *        that gives at most DRV_HISTORY_POINTS_MAX points; a step asked
- *        for must be a whole number of minutes from 1m to 1d giving at
- *        most that many. Pure.
- * @returns DRV_OK, or DRV_ERR_INVALID with the problem (naming the
- *          smallest step that would do) in \p errstr.
+ *        for must be a whole number of minutes: over 1d it becomes 1d,
+ *        and one that gives more points than that becomes the step
+ *        chosen without one. Pure.
+ * @returns DRV_OK, or DRV_ERR_INVALID (not whole minutes) with the
+ *          problem in \p errstr.
  */
 drv_err_t drv_history_step(int64_t since_ms, int64_t until_ms,
 			   int64_t *step_ms, char *errstr, size_t errstr_size);
@@ -87,8 +89,8 @@ drv_err_t drv_history_step(int64_t since_ms, int64_t until_ms,
  *             (the same over the whole range, without "t"), "markers"
  *             (drv_marker_list() of the range)}: a new reference the
  *             caller decrefs; untouched on error.
- * @returns DRV_OK; DRV_ERR_INVALID (both handler and band, an unknown
- *          band, a bad step), DRV_ERR_REDIS / DRV_ERR_TIMEOUT (\p c is
+ * @returns DRV_OK (until before since: no point); DRV_ERR_INVALID (both
+ *          handler and band, an unknown band, a step not whole minutes), DRV_ERR_REDIS / DRV_ERR_TIMEOUT (\p c is
  *          unusable after a connection error), DRV_ERR_NOMEM; the reason
  *          in \p errstr.
  * @locality the thread that uses \p c.

@@ -7,7 +7,8 @@
  *
  *   P markers   sorted set scored by the marker's time (ms since 1970);
  *               each member is the marker as compact JSON {"id", "at_ms",
- *               "label", "note", "actor", "created_ms"} (the ULID id keeps
+ *               "label", "note", "actor", "created_ms"} (note and actor
+ *               left out when absent; the ULID id keeps
  *               two markers of the same label and time apart). Markers
  *               older than DRV_MARKER_KEEP_MS are removed on every add;
  *               the key itself has no TTL.
@@ -29,9 +30,7 @@ extern "C" {
 
 /** How long a marker is kept: as long as the history it marks. */
 #define DRV_MARKER_KEEP_MS (14LL * 24 * 3600 * 1000)
-/** How far ahead of now a marker may be set. */
-#define DRV_MARKER_AHEAD_MS (24LL * 3600 * 1000)
-/** Longest label and note, in bytes. */
+/** Longest label and note, in characters (code points). */
 #define DRV_MARKER_LABEL_MAX 200
 #define DRV_MARKER_NOTE_MAX 2000
 /** Most markers one list returns (the earliest of the range). */
@@ -39,27 +38,27 @@ extern "C" {
 
 /** A marker to add; the strings are the caller's, only read. */
 typedef struct drv_marker {
-	const char *label;  /**< required: 1..DRV_MARKER_LABEL_MAX bytes of
-				 UTF-8 */
+	const char *label;  /**< required: 1..DRV_MARKER_LABEL_MAX
+				 characters of UTF-8 */
 	const char *note;   /**< NULL = none; up to DRV_MARKER_NOTE_MAX */
 	const char *actor;  /**< who set it; NULL = none */
-	int64_t     at_ms;  /**< its time; 0 = now */
+	int64_t     at_ms;  /**< its time (ms since 1970); 0 = now */
 } drv_marker_t;
 
 /**
- * @brief Check \p m: a label of 1..DRV_MARKER_LABEL_MAX bytes, a note of
- *        at most DRV_MARKER_NOTE_MAX, both valid UTF-8, and a time (0:
- *        now) within the DRV_MARKER_KEEP_MS before \p now_ms and the
- *        DRV_MARKER_AHEAD_MS after it.
+ * @brief Check \p m: a label of 1..DRV_MARKER_LABEL_MAX characters and
+ *        a note of at most DRV_MARKER_NOTE_MAX, both valid UTF-8 (any
+ *        time will do: see drv_marker_add()). Pure.
  * @returns DRV_OK or DRV_ERR_INVALID with the problem in \p errstr.
- *          Pure.
  */
-drv_err_t drv_marker_check(const drv_marker_t *m, int64_t now_ms,
-			   char *errstr, size_t errstr_size);
+drv_err_t drv_marker_check(const drv_marker_t *m, char *errstr,
+			   size_t errstr_size);
 
 /**
  * @brief Add marker \p m (checked with drv_marker_check()) on \p c, and
- *        remove the markers older than DRV_MARKER_KEEP_MS; one round trip
+ *        remove the markers older than DRV_MARKER_KEEP_MS before
+ *        \p now_ms (so one added with a time older than that is gone at
+ *        once); one round trip
  *        (ZADD and ZREMRANGEBYSCORE pipelined).
  * @param out  receives the marker as stored (a new reference the caller
  *             decrefs); untouched on error. NULL: not wanted.

@@ -204,11 +204,18 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?band=middle",
 				  VIEWER, NULL, &o), 400);
 	json_decref(o);
+	/* with a handler, a band is ignored: the handler's series */
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?handler=slow&"
-				  "band=low", VIEWER, NULL, &o), 400);
+				  "band=low&since=2h", VIEWER, NULL, &o), 200);
+	check_total(o, SLOW_HIGH + SLOW_LOW, 0, SLOW_HIGH + SLOW_LOW, 0);
+	cr_assert(json_is_null(json_object_get(o, "band")));
 	json_decref(o);
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?since=14d&"
-				  "step=1m", VIEWER, NULL, &o), 400);
+				  "step=1m", VIEWER, NULL, &o), 200);
+	cr_assert_eq(num(o, "step_ms", NULL), 15 * 60000);
+	json_decref(o);
+	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?step=90s",
+				  VIEWER, NULL, &o), 400);
 	json_decref(o);
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history", NULL, NULL,
 				  &o), 401);
@@ -232,8 +239,14 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 				  "{\"label\": \"x\", \"colour\": 1}", &o), 400);
 	json_decref(o);
 	cr_assert_eq(it_http_json(port, "POST", "/api/v1/markers", OPS,
-				  "{\"label\": \"old\", \"at\": 1000}", &o), 400);
+				  "{\"label\": \"x\", \"at\": \"soon\"}", &o),
+		     400);
 	json_decref(o);
+	/* older than 14 days: taken, and gone at once */
+	cr_assert_eq(it_http_json(port, "POST", "/api/v1/markers", OPS,
+				  "{\"label\": \"old\", \"at\": 1000}", &o), 201);
+	json_decref(o);
+
 	/* one set in the past, by RFC 3339 time: 3 hours ago */
 	{
 		char at[40], body[128];
@@ -265,7 +278,7 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 	/* audited under the token's name */
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/audit?action=marker.add"
 				  "&actor=ops", VIEWER, NULL, &o), 200);
-	cr_assert_eq(num(o, "matched", NULL), 2, "%s",
+	cr_assert_eq(num(o, "matched", NULL), 3, "%s",
 		     json_dumps(o, JSON_COMPACT));
 	json_decref(o);
 
@@ -297,6 +310,15 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 			    NULL), 2);
 	cr_assert_eq(it_ctl(&ctx, NULL, "marker", "add", NULL), 2);
 
+	/* the set holds v1.4.2, v1.4.1 and v1.5.0: "old" went at once */
+	{
+		redisReply *r = redisCommand(rc, "ZCARD %smarkers",
+					     cfg->redis.key_prefix);
+
+		cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+		cr_assert_eq(r->integer, 3);
+		freeReplyObject(r);
+	}
 	redisFree(rc);
 	drv_config_destroy(cfg);
 	it_stop(worker, SIGTERM, 10000);
