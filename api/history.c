@@ -7,6 +7,7 @@
  * drv_marker_list() do the work, as for `droverctl history` and
  * `droverctl marker add|list`.
  */
+#include <math.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -126,17 +127,23 @@ static bool marker_of(api_call_t *call, json_t *body, drv_marker_t *m)
 	}
 	json_object_foreach(body, k, v) {
 		if (!strcmp(k, "label") || !strcmp(k, "note")) {
-			if (!json_is_string(v)) {
+			if (!json_is_string(v) ||
+			    strlen(json_string_value(v)) !=
+			    json_string_length(v)) {
 				api_problem(call, 400, k[0] == 'l' ? "/label"
-					    : "/note", "%s must be a string", k);
+					    : "/note", "%s must be a string "
+					    "without NUL", k);
 				return false;
 			}
 			*(k[0] == 'l' ? &m->label : &m->note) =
 				json_string_value(v);
 		} else if (!strcmp(k, "at")) {
-			if (json_is_integer(v) && json_integer_value(v) > 0 &&
-			    json_integer_value(v) <= AT_MAX) {
-				m->at_ms = json_integer_value(v);
+			double d = json_number_value(v);
+
+			/* 249.0 is an integer to JSON Schema too */
+			if (json_is_number(v) && d >= 1 && d <= AT_MAX &&
+			    d == floor(d)) {
+				m->at_ms = (int64_t)d;
 			} else if (!json_is_string(v) ||
 				   drv_parse_when(json_string_value(v),
 						  drv_now_ms(), &m->at_ms)) {

@@ -57,7 +57,9 @@
  * down the counts wait in memory, up to 512 (handler, minute) rows; the
  * rest is lost and counted (drv_state_stats_t.stats_lost). A read sums one
  * hash per minute of the range (1,440 a day, at most DRV_STATS_RANGE_MAX),
- * HGETALL pipelined; no roll-ups.
+ * HGETALL pipelined; the history reads the same hashes per step
+ * (drv_stats_read_steps()). No roll-ups: 14 days of a key busy every
+ * minute read in about 0.25 s (docs/api.md has the figures).
  */
 #ifndef DROVER_RETRY_STATS_H
 #define DROVER_RETRY_STATS_H
