@@ -26,8 +26,11 @@ static bool hist_param(api_call_t *call, const char *name,
 		       const char *value, void *arg)
 {
 	hist_args_t *a = arg;
-	int64_t now = drv_now_ms();
+	int r = api_range_param(call, name, value, &a->q.since_ms,
+				&a->q.until_ms);
 
+	if (r)
+		return r > 0;
 	if (!a->markers && (!strcmp(name, "handler") ||
 			    !strcmp(name, "band"))) {
 		if (!*value) {
@@ -43,14 +46,6 @@ static bool hist_param(api_call_t *call, const char *name,
 			return true;
 		api_problem(call, 400, NULL, "step: '%.64s' is not a "
 			    "duration (5m, 1h)", value);
-		return false;
-	}
-	if (!strcmp(name, "since") || !strcmp(name, "until")) {
-		if (!drv_parse_when(value, now, name[0] == 's' ?
-				    &a->q.since_ms : &a->q.until_ms))
-			return true;
-		api_problem(call, 400, NULL, "%s: '%.64s' is neither an RFC "
-			    "3339 time nor a duration ago (2h)", name, value);
 		return false;
 	}
 	api_problem(call, 400, NULL, "unknown query parameter '%.64s'", name);

@@ -99,56 +99,62 @@ static void print_history(const json_t *o, bool all)
 		       "them)\n", empty);
 }
 
-static int run_history(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
-		       char **argv)
+/* The options of `history show` and `marker list` (which takes only
+ * --since, --until and --json). */
+typedef struct hist_opts {
+	drv_history_query_t q;
+	bool json, all;
+} hist_opts_t;
+
+static int parse_opts(const ctl_cmd_t *cmd, bool series, int argc,
+		      char **argv, int64_t now, hist_opts_t *o)
 {
 	static const struct option opts[] = {
-		{ "handler", required_argument, NULL, 'H' },
-		{ "band",    required_argument, NULL, 'B' },
 		{ "since",   required_argument, NULL, 'S' },
 		{ "until",   required_argument, NULL, 'U' },
+		{ "json",    no_argument,       NULL, 'j' },
+		{ "handler", required_argument, NULL, 'H' },
+		{ "band",    required_argument, NULL, 'B' },
 		{ "step",    required_argument, NULL, 's' },
 		{ "all",     no_argument,       NULL, 'a' },
-		{ "json",    no_argument,       NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	drv_history_query_t q = { 0 };
-	int64_t now = drv_now_ms();
-	redisContext *c = NULL;
-	bool json = false, all = false;
-	json_t *o = NULL;
-	char err[512];
-	drv_err_t rc;
-	int opt, r;
+	int opt, r, li = -1;
 
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", opts, &li)) != -1) {
+		/* marker list: --since, --until and --json only */
+		if (!series && opt != 'S' && opt != 'U' && opt != 'j' &&
+		    opt != '?')
+			return ctl_usage_error(cmd, "unknown option '--%s'",
+					       opts[li].name);
 		switch (opt) {
-		case 'H':
-			q.handler = optarg;
-			break;
-		case 'B':
-			q.band = optarg;
-			break;
 		case 'S':
 		case 'U':
 			if ((r = ctl_when_arg(cmd, opt == 'S' ? "--since" :
 					      "--until", optarg, now, opt == 'S' ?
-					      &q.since_ms : &q.until_ms)))
+					      &o->q.since_ms : &o->q.until_ms)))
 				return r;
 			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'H':
+			o->q.handler = optarg;
+			break;
+		case 'B':
+			o->q.band = optarg;
+			break;
 		case 's':
-			if (drv_parse_duration(optarg, &q.step_ms) ||
-			    q.step_ms <= 0)
+			if (drv_parse_duration(optarg, &o->q.step_ms) ||
+			    o->q.step_ms <= 0 ||
+			    o->q.step_ms % DRV_STATS_BUCKET_MS)
 				return ctl_usage_error(cmd, "--step: '%s' is "
-						       "not a duration (5m)",
+						       "not whole minutes (5m)",
 						       optarg);
 			break;
 		case 'a':
-			all = true;
-			break;
-		case 'j':
-			json = true;
+			o->all = true;
 			break;
 		default:
 			return ctl_usage_error(cmd, "unknown option '%s'",
@@ -158,22 +164,38 @@ static int run_history(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind]);
-	if (q.handler && q.band)
+	return CTL_EXIT_OK;
+}
+
+static int run_history(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		       char **argv)
+{
+	hist_opts_t h = { 0 };
+	int64_t now = drv_now_ms();
+	redisContext *c = NULL;
+	json_t *o = NULL;
+	char err[512];
+	drv_err_t rc;
+	int r;
+
+	if ((r = parse_opts(cmd, true, argc, argv, now, &h)))
+		return r;
+	if (h.q.handler && h.q.band)
 		return ctl_usage_error(cmd, "--handler and --band: one or "
 				       "the other");
 	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
 		return ctl_fail("%s", err);
-	rc = drv_history(cfg, c, &q, now, &o, err, sizeof(err));
+	rc = drv_history(cfg, c, &h.q, now, &o, err, sizeof(err));
 	redisFree(c);
 	if (rc == DRV_ERR_INVALID)
 		return ctl_usage_error(cmd, "%s", err);
 	if (rc)
 		return ctl_fail("%s", err);
-	if (json) {
+	if (h.json) {
 		ctl_print_json(o);
 		return CTL_EXIT_OK;
 	}
-	print_history(o, all);
+	print_history(o, h.all);
 	json_decref(o);
 	return CTL_EXIT_OK;
 }
@@ -247,54 +269,30 @@ static int run_marker_add(const ctl_cmd_t *cmd, drv_config_t *cfg,
 static int run_marker_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			   int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' },
-		{ "json",  no_argument,       NULL, 'j' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int64_t now = drv_now_ms(), since = 0, until = 0;
+	hist_opts_t h = { 0 };
+	int64_t now = drv_now_ms();
 	redisContext *c = NULL;
-	bool json = false;
 	json_t *list = NULL, *m;
 	char err[512];
 	size_t i;
-	int opt, r;
+	int r;
 
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'S':
-		case 'U':
-			if ((r = ctl_when_arg(cmd, opt == 'S' ? "--since" :
-					      "--until", optarg, now, opt == 'S' ?
-					      &since : &until)))
-				return r;
-			break;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return ctl_usage_error(cmd, "unknown option '%s'",
-					       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(cmd, "unexpected argument '%s'",
-				       argv[optind]);
-	drv_retry_stats_range(&since, &until, now);
+	if ((r = parse_opts(cmd, false, argc, argv, now, &h)))
+		return r;
+	drv_retry_stats_range(&h.q.since_ms, &h.q.until_ms, now);
 	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
 		return ctl_fail("%s", err);
-	if (drv_marker_list(c, cfg->redis.key_prefix, since, until, &list,
-			    err, sizeof(err))) {
+	if (drv_marker_list(c, cfg->redis.key_prefix, h.q.since_ms,
+			    h.q.until_ms, &list, err, sizeof(err))) {
 		redisFree(c);
 		return ctl_fail("%s", err);
 	}
 	redisFree(c);
-	if (json) {
+	if (h.json) {
 		ctl_print_json(json_pack("{s:I, s:I, s:o}", "since_ms",
-					 (json_int_t)since, "until_ms",
-					 (json_int_t)until, "markers", list));
+					 (json_int_t)h.q.since_ms, "until_ms",
+					 (json_int_t)h.q.until_ms, "markers",
+					 list));
 		return CTL_EXIT_OK;
 	}
 	json_array_foreach(list, i, m)
