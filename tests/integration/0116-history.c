@@ -47,12 +47,8 @@ static const char handlers[] =
 	"    max_attempts: 3\n"
 	"    jitter: none\n";
 
-static long long num(const json_t *o, const char *a, const char *b)
-{
-	const json_t *v = json_object_get(o, a);
-
-	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
-}
+/* o[a] or o[a][b] */
+#define num it_json_num
 
 /* GET \p path until its total counts \p attempts (the counters come with
  * the workers' next flush). New reference. */
