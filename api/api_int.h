@@ -23,6 +23,8 @@
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
  *   retries.c  /retries/analytics: attempt distributions per handler
+ *   history.c  /history: series per handler or band; /markers: deploy
+ *              markers
  *   webhooks.c /webhooks: subscriptions, secret rotation, delivery logs
  *
  * Threads: requests run on the server's pool of api.threads threads; each
@@ -223,6 +225,8 @@ extern const api_route_t api_webhook_routes[];
 extern const api_schema_t api_webhook_schemas[];
 extern const api_route_t api_retry_routes[];
 extern const api_schema_t api_retry_schemas[];
+extern const api_route_t api_history_routes[];
+extern const api_schema_t api_history_schemas[];
 
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */
@@ -380,6 +384,12 @@ bool api_query_each(api_call_t *call, api_query_fn *fn, void *arg);
  *           neither, -1 when bad (the 400 replied). */
 int api_page_param(api_call_t *call, const char *name, const char *value,
 		   const char **cursor, int64_t *limit, int64_t max);
+/** @brief Take the time range query parameters "since" and "until"
+ *         (drv_parse_when() forms, against now) into *since / *until.
+ *  @returns 1 when \p name was one of them and is good, 0 when it is
+ *           neither, -1 when bad (the 400 replied). */
+int api_range_param(api_call_t *call, const char *name, const char *value,
+		    int64_t *since, int64_t *until);
 /** @brief What setting query filter \p name gave (\p rc, \p err): false
  *         with the 400 replied (DRV_ERR_NOT_FOUND: an unknown query
  *         parameter), true on DRV_OK. */

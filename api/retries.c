@@ -21,21 +21,15 @@ static bool retry_param(api_call_t *call, const char *name,
 			const char *value, void *arg)
 {
 	retry_args_t *a = arg;
-	int64_t now = drv_now_ms();
+	int r = api_range_param(call, name, value, &a->since, &a->until);
 
+	if (r)
+		return r > 0;
 	if (!strcmp(name, "handler")) {
 		a->handler = value;
 		if (*value)
 			return true;
 		api_problem(call, 400, NULL, "handler: empty");
-		return false;
-	}
-	if (!strcmp(name, "since") || !strcmp(name, "until")) {
-		if (!drv_parse_when(value, now, name[0] == 's' ? &a->since
-				    : &a->until))
-			return true;
-		api_problem(call, 400, NULL, "%s: '%.64s' is neither an RFC "
-			    "3339 time nor a duration ago (2h)", name, value);
 		return false;
 	}
 	api_problem(call, 400, NULL, "unknown query parameter '%.64s'", name);

@@ -304,6 +304,19 @@ int api_page_param(api_call_t *call, const char *name, const char *value,
 	return -1;
 }
 
+int api_range_param(api_call_t *call, const char *name, const char *value,
+		    int64_t *since, int64_t *until)
+{
+	if (strcmp(name, "since") && strcmp(name, "until"))
+		return 0;
+	if (!drv_parse_when(value, drv_now_ms(), name[0] == 's' ? since :
+			    until))
+		return 1;
+	api_problem(call, 400, NULL, "%s: '%.64s' is neither an RFC 3339 "
+		    "time nor a duration ago (2h)", name, value);
+	return -1;
+}
+
 bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,
 		   const char *err)
 {

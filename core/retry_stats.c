@@ -16,6 +16,9 @@
 
 /** HGETALLs in one pipeline of a read. */
 #define READ_CHUNK 512
+/** Most minutes one read takes: 14 days, and a day of steps around. */
+#define READ_MINUTES_MAX ((DRV_STATS_RANGE_MAX + 24LL * 3600 * 1000) / \
+			  DRV_STATS_BUCKET_MS + 1)
 
 static const int64_t hist_bounds[DRV_STATS_HIST_CNT - 1] =
 	DRV_STATS_HIST_BOUNDS;
@@ -69,6 +72,21 @@ static const char *const field_names[DRV_STATS_FIELD_CNT] = {
 	[DRV_STATS_DUR_HIST + 11] = "dur:le300000",
 	[DRV_STATS_DUR_HIST + 12] = "dur:le1800000",
 	[DRV_STATS_DUR_HIST + 13] = "dur:inf",
+	[DRV_STATS_WAIT_SUM] = "wait_sum_ms", [DRV_STATS_WAIT_CNT] = "wait_cnt",
+	[DRV_STATS_WAIT_HIST + 0] = "wait:le10",
+	[DRV_STATS_WAIT_HIST + 1] = "wait:le50",
+	[DRV_STATS_WAIT_HIST + 2] = "wait:le100",
+	[DRV_STATS_WAIT_HIST + 3] = "wait:le250",
+	[DRV_STATS_WAIT_HIST + 4] = "wait:le500",
+	[DRV_STATS_WAIT_HIST + 5] = "wait:le1000",
+	[DRV_STATS_WAIT_HIST + 6] = "wait:le2500",
+	[DRV_STATS_WAIT_HIST + 7] = "wait:le5000",
+	[DRV_STATS_WAIT_HIST + 8] = "wait:le10000",
+	[DRV_STATS_WAIT_HIST + 9] = "wait:le30000",
+	[DRV_STATS_WAIT_HIST + 10] = "wait:le60000",
+	[DRV_STATS_WAIT_HIST + 11] = "wait:le300000",
+	[DRV_STATS_WAIT_HIST + 12] = "wait:le1800000",
+	[DRV_STATS_WAIT_HIST + 13] = "wait:inf",
 };
 
 /* The JSON keys of the attempt numbers: "1".."8", "9+" (dead from "0"). */
@@ -150,6 +168,16 @@ bool drv_stats_count_rec(drv_stats_counts_t *c, const drv_state_rec_t *rec)
 		v[DRV_STATS_LATE_CNT]++;
 		v[DRV_STATS_LATE_HIST + drv_stats_hist_bucket(late)]++;
 	}
+	if (rec->attempt == 1 && rec->created_ms && rec->started_ms) {
+		int64_t from = rec->planned_ms > rec->created_ms ?
+			       rec->planned_ms : rec->created_ms;
+		int64_t wait = rec->started_ms - from;
+
+		wait = wait < 0 ? 0 : wait;
+		v[DRV_STATS_WAIT_SUM] += wait;
+		v[DRV_STATS_WAIT_CNT]++;
+		v[DRV_STATS_WAIT_HIST + drv_stats_hist_bucket(wait)]++;
+	}
 	return true;
 }
 
@@ -171,11 +199,34 @@ int64_t drv_stats_quantile(const int64_t *hist, double q)
 	return hist_bounds[DRV_STATS_HIST_CNT - 2];
 }
 
-void drv_stats_key(char *buf, size_t size, const char *prefix,
-		   const char *handler, int64_t minute)
+double drv_stats_quantile_interp(const int64_t *hist, double q)
 {
-	drv_fmt(buf, size, "%sstats:h:%s:%lld", prefix, handler,
-		(long long)minute);
+	int64_t total = 0, seen = 0;
+	double rank;
+
+	for (int b = 0; b < DRV_STATS_HIST_CNT; b++)
+		total += hist[b];
+	if (total <= 0)
+		return 0;
+	q = q < 0 ? 0 : q > 1 ? 1 : q;
+	rank = q * (double)total;
+	for (int b = 0; b < DRV_STATS_HIST_CNT - 1; b++) {
+		double lo = b ? (double)hist_bounds[b - 1] : 0,
+		       hi = (double)hist_bounds[b];
+
+		if (hist[b] > 0 && (double)(seen + hist[b]) >= rank)
+			return lo + (hi - lo) * ((rank - (double)seen) /
+						 (double)hist[b]);
+		seen += hist[b];
+	}
+	return (double)hist_bounds[DRV_STATS_HIST_CNT - 2];
+}
+
+void drv_stats_key(char *buf, size_t size, const char *prefix,
+		   drv_stats_scope_t scope, const char *name, int64_t minute)
+{
+	drv_fmt(buf, size, "%sstats:%s:%s:%lld", prefix,
+		scope == DRV_STATS_BAND ? "b" : "h", name, (long long)minute);
 }
 
 /* ------------------------------------------------------------------ */
@@ -210,31 +261,30 @@ void drv_retry_stats_range(int64_t *since, int64_t *until, int64_t now_ms)
 		*since = *until - DRV_STATS_RANGE_MAX;
 }
 
-drv_err_t drv_retry_stats_read(redisContext *c, const char *key_prefix,
-			       const char *handler, int64_t since_ms,
-			       int64_t until_ms, drv_stats_counts_t *out,
+drv_err_t drv_stats_read_steps(redisContext *c, const char *key_prefix,
+			       drv_stats_scope_t scope, const char *name,
+			       int64_t first_minute, int64_t minutes,
+			       int64_t step_minutes, drv_stats_counts_t *out,
 			       char *errstr, size_t errstr_size)
 {
-	int64_t first = since_ms / DRV_STATS_BUCKET_MS,
-		last = until_ms / DRV_STATS_BUCKET_MS;
-	size_t klen = strlen(key_prefix) + strlen(handler) + 32;
+	size_t klen = strlen(key_prefix) + strlen(name) + 32;
+	int64_t last = first_minute + minutes - 1;
 	char *key;
 
-	memset(out, 0, sizeof(*out));
-	if (until_ms < since_ms)
+	if (minutes <= 0 || step_minutes <= 0)
 		return DRV_OK;
-	if (until_ms - since_ms > DRV_STATS_RANGE_MAX)
+	if (minutes > READ_MINUTES_MAX)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "a range spans at most 14 days");
+				 "a read spans at most 15 days of minutes");
 	if (!(key = malloc(klen)))
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
-	for (int64_t m = first; m <= last; m += READ_CHUNK) {
+	for (int64_t m = first_minute; m <= last; m += READ_CHUNK) {
 		int64_t end = m + READ_CHUNK - 1 < last ? m + READ_CHUNK - 1
 			      : last;
 
 		for (int64_t k = m; k <= end; k++) {
-			drv_stats_key(key, klen, key_prefix, handler, k);
+			drv_stats_key(key, klen, key_prefix, scope, name, k);
 			redisAppendCommand(c, "HGETALL %s", key);
 		}
 		for (int64_t k = m; k <= end; k++) {
@@ -247,12 +297,33 @@ drv_err_t drv_retry_stats_read(redisContext *c, const char *key_prefix,
 						 c->errstr);
 			}
 			if (r->type == REDIS_REPLY_ARRAY)
-				add_hash(out, r);
+				add_hash(&out[(k - first_minute) /
+					      step_minutes], r);
 			freeReplyObject(r);
 		}
 	}
 	free(key);
 	return DRV_OK;
+}
+
+drv_err_t drv_retry_stats_read(redisContext *c, const char *key_prefix,
+			       const char *handler, int64_t since_ms,
+			       int64_t until_ms, drv_stats_counts_t *out,
+			       char *errstr, size_t errstr_size)
+{
+	int64_t first = since_ms / DRV_STATS_BUCKET_MS,
+		last = until_ms / DRV_STATS_BUCKET_MS;
+
+	memset(out, 0, sizeof(*out));
+	if (until_ms < since_ms)
+		return DRV_OK;
+	if (until_ms - since_ms > DRV_STATS_RANGE_MAX)
+		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				 "a range spans at most 14 days");
+	return drv_stats_read_steps(c, key_prefix, DRV_STATS_HANDLER, handler,
+				    first, last - first + 1,
+				    last - first + 1, out, errstr,
+				    errstr_size);
 }
 
 /* ------------------------------------------------------------------ */

@@ -66,12 +66,14 @@ typedef struct entry {
 	char        data[];
 } entry_t;
 
-/* The analytics counters of one handler and minute, not yet written. */
+/* The analytics counters of one handler (or band) and minute, not yet
+ * written. */
 typedef struct stats_row {
 	int64_t  minute;
 	uint64_t recs;         /* records counted in it */
+	drv_stats_scope_t scope;
 	drv_stats_counts_t c;
-	char     handler[];
+	char     name[];       /* the handler's, or the band's */
 } stats_row_t;
 
 struct drv_state {
@@ -388,28 +390,25 @@ static drv_err_t replace(entry_t **old, const drv_state_rec_t *rec)
 	return DRV_OK;
 }
 
-/* Count \p rec in its (handler, minute) row, whatever worker.task_state
- * keeps: a few additions under stats_lock, no Redis. */
-static void stats_count(drv_state_t *st, const drv_state_rec_t *rec)
+/* Count \p rec in the row of (\p scope, \p name, \p minute). Under
+ * stats_lock. */
+static void stats_count_in(drv_state_t *st, const drv_state_rec_t *rec,
+			   drv_stats_scope_t scope, const char *name,
+			   int64_t minute)
 {
-	int64_t at = rec->finished_ms ? rec->finished_ms :
-		     rec->updated_ms ? rec->updated_ms : drv_now_ms();
-	int64_t minute = at / DRV_STATS_BUCKET_MS;
 	stats_row_t *row = NULL;
-	size_t i, lh;
+	size_t i, ln = strlen(name);
 
-	if (!rec->handler || !ends_attempt(rec->state))
-		return;
-	pthread_mutex_lock(&st->stats_lock);
 	for (i = st->rows_cnt; i > 0 && !row; i--)
 		if (st->rows[i - 1]->minute == minute &&
-		    !strcmp(st->rows[i - 1]->handler, rec->handler))
+		    st->rows[i - 1]->scope == scope &&
+		    !strcmp(st->rows[i - 1]->name, name))
 			row = st->rows[i - 1];
-	lh = strlen(rec->handler);
 	if (!row && st->rows_cnt < STATS_ROWS_MAX &&
-	    (row = calloc(1, sizeof(*row) + lh + 1))) {
+	    (row = calloc(1, sizeof(*row) + ln + 1))) {
 		row->minute = minute;
-		memcpy(row->handler, rec->handler, lh + 1);
+		row->scope = scope;
+		memcpy(row->name, name, ln + 1);
 		st->rows[st->rows_cnt++] = row;
 	}
 	if (row) {
@@ -418,6 +417,23 @@ static void stats_count(drv_state_t *st, const drv_state_rec_t *rec)
 	} else {
 		atomic_fetch_add(&st->stats_lost, 1);
 	}
+}
+
+/* Count \p rec in its (handler, minute) row and, when it has a band, its
+ * (band, minute) row, whatever worker.task_state keeps: a few additions
+ * under stats_lock, no Redis. */
+static void stats_count(drv_state_t *st, const drv_state_rec_t *rec)
+{
+	int64_t at = rec->finished_ms ? rec->finished_ms :
+		     rec->updated_ms ? rec->updated_ms : drv_now_ms();
+	int64_t minute = at / DRV_STATS_BUCKET_MS;
+
+	if (!rec->handler || !ends_attempt(rec->state))
+		return;
+	pthread_mutex_lock(&st->stats_lock);
+	stats_count_in(st, rec, DRV_STATS_HANDLER, rec->handler, minute);
+	if (rec->band && *rec->band)
+		stats_count_in(st, rec, DRV_STATS_BAND, rec->band, minute);
 	pthread_mutex_unlock(&st->stats_lock);
 }
 
@@ -957,8 +973,8 @@ static int stats_append(drv_state_t *st, stats_row_t **rows, size_t n)
 		bool ok = true;
 		args_t a = { .n = 0 };
 
-		drv_stats_key(key, sizeof(key), st->redis.prefix, r->handler,
-			      r->minute);
+		drv_stats_key(key, sizeof(key), st->redis.prefix, r->scope,
+			      r->name, r->minute);
 		for (int f = 0; f < DRV_STATS_FIELD_CNT; f++) {
 			if (!r->c.v[f])
 				continue;

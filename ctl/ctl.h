@@ -128,5 +128,6 @@ extern const ctl_cmd_t ctl_schedule_edit_cmds[];
 extern const ctl_cmd_t ctl_schedule_trigger_cmds[];
 extern const ctl_cmd_t ctl_queue_cmds[];
 extern const ctl_cmd_t ctl_retry_cmds[];
+extern const ctl_cmd_t ctl_history_cmds[];
 
 #endif /* DROVER_CTL_H */

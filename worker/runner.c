@@ -11,6 +11,7 @@
 #include "drover/builtin.h"
 #include "drover/clock.h"
 #include "drover/http.h"
+#include "drover/kafka.h"
 #include "drover/log.h"
 #include "drover/plugin_host.h"
 #include "drover/redis.h"
@@ -311,6 +312,7 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		.started_ms = job->started_ms,
 		.finished_ms = drv_now_ms(),
 		.planned_ms = job->planned_ms,
+		.band = drv_band_for_priority(w->cfg, t->priority)->name,
 		.due_ms = job->step == STEP_RETRY ? t->not_before_ms : 0,
 		.replaces = job->state_ticket,
 	};
@@ -612,9 +614,9 @@ static void record_running(worker_t *w, job_t *job)
 static void execute(worker_t *w, job_t *job)
 {
 	job->started_ms = drv_now_ms();
-	/* decide_failure() moves not_before_ms on: keep when this retry was
-	 * due */
-	job->planned_ms = job->task.attempt ? job->task.not_before_ms : 0;
+	/* decide_failure() moves not_before_ms on: keep when this retry (or
+	 * a first attempt submitted with a not_before) was due */
+	job->planned_ms = job->task.not_before_ms;
 	if (intervene_before(w, job)) {
 		claim_drop(w, job);
 		return;

@@ -96,7 +96,8 @@ typedef struct job {
 	} fwd[2];
 	struct worker      *worker;     /* for delivery reports */
 	int64_t             started_ms; /* wall ms the attempt started */
-	int64_t             planned_ms; /* a retry: wall ms it was due
+	int64_t             planned_ms; /* a retry: wall ms it was due; a
+					   first attempt: its not_before
 					   (retry analytics); 0 = none */
 	uint64_t            state_ticket; /* its `running` record's, for the
 					     outcome to replace */

@@ -1,6 +1,6 @@
 // The console's shell: who the caller is (GET /api/v1/whoami), the login
-// form, the header with its views and the UTC / local switch, and the view
-// of the current path.
+// form, the header with its views and the UTC / local / relative switch,
+// and the view of the current path.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
@@ -16,6 +16,7 @@ import { DlqEntry } from './views/DlqEntry.jsx';
 import { DlqGroup, DlqGroups } from './views/DlqGroups.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Retries } from './views/Retries.jsx';
+import { History } from './views/History.jsx';
 import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
 
@@ -71,6 +72,7 @@ function View({ path, who }) {
   if (path === '/schedules') return <Schedules who={who} />;
   if (path === '/audit') return <Audit />;
   if (path === '/retries') return <Retries />;
+  if (path === '/history') return <History who={who} />;
   if (path === '/' || path === '/queues') return <Overview />;
   return <p class="error">No view at {path}. <Link href="/">Overview</Link></p>;
 }
@@ -112,6 +114,7 @@ function App() {
   };
 
   const nav = [['/', 'Overview'], ['/tasks', 'Tasks'], ['/retries', 'Retries'],
+    ['/history', 'History'],
     ['/breakers', 'Breakers'],
     ['/dlq', 'DLQ'], ['/schedules', 'Schedules'], ['/audit', 'Audit']];
   const current = (href) => (href === '/' ? path === '/' || path === '/queues' : path.startsWith(href));
@@ -131,6 +134,7 @@ function App() {
           <select value={zone} onChange={(e) => setZone(e.target.value)}>
             <option value="utc">UTC</option>
             <option value="local">local</option>
+            <option value="relative">relative</option>
           </select>
         </label>
         {who && <span class="who" title="token name and role">{who.name} · {who.role}</span>}

@@ -1,12 +1,15 @@
-// Times as the user chose (UTC or local, kept in localStorage), and short
-// durations.
+// Times as the user chose (UTC, local or relative: "3 min ago", kept in
+// localStorage), and short durations.
 import { useEffect, useState } from 'preact/hooks';
 
 const KEY = 'drover.tz';
 const listeners = new Set();
 
+export const ZONES = ['utc', 'local', 'relative'];
+
 export function getZone() {
-  return localStorage.getItem(KEY) === 'local' ? 'local' : 'utc';
+  const z = localStorage.getItem(KEY);
+  return ZONES.includes(z) ? z : 'utc';
 }
 
 export function setZone(zone) {
@@ -26,9 +29,23 @@ export function useZone() {
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 
-// fmtTime(ms, zone) -> "2026-12-05 07:12:03.123 UTC" or local time.
+// fmtAgo(ms, now) -> "12 s ago", "3 min ago", "5 h ago", "2 d ago",
+// "in 4 min".
+export function fmtAgo(ms, now = Date.now()) {
+  const diff = now - ms, a = Math.abs(diff);
+  const n = a < 60000 ? `${Math.round(a / 1000)} s`
+    : a < 3600000 ? `${Math.round(a / 60000)} min`
+    : a < 86400000 ? `${Math.round(a / 3600000)} h`
+    : `${Math.round(a / 86400000)} d`;
+  if (a < 1000) return 'now';
+  return diff >= 0 ? `${n} ago` : `in ${n}`;
+}
+
+// fmtTime(ms, zone) -> "2026-12-05 07:12:03.123 UTC", local time, or
+// "3 min ago" (zone 'relative').
 export function fmtTime(ms, zone) {
   if (!ms) return '—';
+  if (zone === 'relative') return fmtAgo(ms);
   const d = new Date(ms);
   if (zone === 'local') {
     return (

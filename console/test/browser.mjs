@@ -396,6 +396,52 @@ try {
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
   });
 
+  await check('the history view renders real points after tasks ran', async () => {
+    // the workers' counts arrive with their next flush
+    const h = await until(async () => {
+      const r = await apiGet('/history?since=1h');
+      return r.total.attempts >= 2 && r;
+    }, 'the history counted the tasks');
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#history-total [data-count="attempts"]');
+    const shown = Number(await text(page, '#history-total [data-count="attempts"]'));
+    if (shown < h.total.attempts) throw new Error(`${shown} attempts shown, the API has ${h.total.attempts}`);
+    const pts = Number(await page.$eval('#chart-throughput svg', (e) => e.dataset.points));
+    if (pts !== h.points.length) throw new Error(`${pts} points drawn, the API has ${h.points.length}`);
+    if (!(await page.$('#chart-throughput svg polyline, #chart-throughput svg circle'))) {
+      throw new Error('no throughput line');
+    }
+    if (!(await page.$('#chart-duration svg polyline, #chart-duration svg circle'))) {
+      throw new Error('no duration line');
+    }
+    await shot(page, 'history');
+    // deep link: band and range from the URL
+    await page.goto(`${url}/history?band=high&range=7d`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#history-total');
+    const band = await page.$eval('#band', (e) => e.value);
+    const active = await page.$eval('.ranges button.active', (e) => e.dataset.range);
+    if (band !== 'high' || active !== '7d') throw new Error(`band ${band}, range ${active}`);
+    return `${shown} attempts over ${pts} points`;
+  });
+
+  await check('a marker added through the API shows on the history charts', async () => {
+    await apiCall('POST', '/markers', { label: 'console-v1', note: 'from the browser test' });
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#chart-throughput g.marker[data-label="console-v1"] line');
+    await page.waitForSelector('ul.markers li[data-label="console-v1"]');
+  });
+
+  await check('the relative time choice changes a rendered time', async () => {
+    const sel = 'ul.markers li[data-label="console-v1"] .when';
+    const before = await text(page, sel);
+    if (!/\d\d:\d\d/.test(before)) throw new Error(`not a clock time: ${before}`);
+    await page.select('header .zone select', 'relative');
+    await page.waitForFunction((s) => /ago|^now$/.test(document.querySelector(s)?.textContent || ''), {}, sel);
+    const after = await text(page, sel);
+    await page.select('header .zone select', 'utc');
+    return `${before} -> ${after}`;
+  });
+
   await check('a reload of the overview renders its data in under 5 s', async () => {
     const times = [];
     for (let i = 0; i < 3; i++) {

@@ -12,6 +12,11 @@
  *                                  since 1970). PEXPIRE DRV_STATS_KEEP_MS
  *                                  on every write, so a minute lives 14
  *                                  days after its last count.
+ *   P stats:b:<band>:<minute>      the same fields for every task of a
+ *                                  priority band (high, normal, low: the
+ *                                  band of the task's priority under
+ *                                  kafka.band_*), whatever its handler;
+ *                                  the history of "all" sums the bands.
  *
  * Fields (a field that was never counted is absent, i.e. 0):
  *
@@ -29,11 +34,16 @@
  *                       cumulative)
  *   dur_sum_ms, dur_cnt, dur:le<ms> / dur:inf
  *                       every finished attempt's duration, the same way
+ *   wait_sum_ms, wait_cnt, wait:le<ms> / wait:inf
+ *                       submit→start latency of first attempts only: the
+ *                       first attempt's start minus the task's created
+ *                       time, or minus its not_before time when that is
+ *                       later (a task delayed on purpose is not waiting);
+ *                       counted in the minute that attempt finished
  *
- * The fields serve the later per-handler history too (throughput =
- * attempts, failure rate = fail:* / attempts, duration percentiles from
- * dur:*) at 1-minute resolution for 14 days; per-band counters, when they
- * come, take the keys P stats:b:<band>:<minute> with the same fields.
+ * The same fields serve the history (drover/history.h): throughput =
+ * attempts, failure rate = fail:* / attempts, submit→start and duration
+ * percentiles from wait:* and dur:*, at 1-minute resolution for 14 days.
  *
  * Cost: with worker.retry_analytics on (the default; whatever
  * worker.task_state keeps) the workers count in memory
@@ -41,11 +51,15 @@
  * sends, pipelined before each batch of records, one HINCRBY per (handler,
  * minute, field) that changed and one PEXPIRE per key: no round trip of
  * its own (when no record is queued, as with worker.task_state off, the
- * counts go alone, at most once per flush). Best effort: while Redis is
+ * counts go alone, at most once per flush). A record with a band counts
+ * in two keys (handler and band): per flush, at most one HINCRBY per
+ * field that changed and one PEXPIRE for each of them. Best effort: while Redis is
  * down the counts wait in memory, up to 512 (handler, minute) rows; the
  * rest is lost and counted (drv_state_stats_t.stats_lost). A read sums one
  * hash per minute of the range (1,440 a day, at most DRV_STATS_RANGE_MAX),
- * HGETALL pipelined; no roll-ups.
+ * HGETALL pipelined; the history reads the same hashes per step
+ * (drv_stats_read_steps()). No roll-ups: 14 days of a key busy every
+ * minute read in about 0.25 s (docs/api.md has the figures).
  */
 #ifndef DROVER_RETRY_STATS_H
 #define DROVER_RETRY_STATS_H
@@ -97,8 +111,17 @@ enum {
 	DRV_STATS_DUR_SUM   = DRV_STATS_LATE_HIST + DRV_STATS_HIST_CNT,
 	DRV_STATS_DUR_CNT,
 	DRV_STATS_DUR_HIST,
-	DRV_STATS_FIELD_CNT = DRV_STATS_DUR_HIST + DRV_STATS_HIST_CNT
+	DRV_STATS_WAIT_SUM  = DRV_STATS_DUR_HIST + DRV_STATS_HIST_CNT,
+	DRV_STATS_WAIT_CNT,
+	DRV_STATS_WAIT_HIST,
+	DRV_STATS_FIELD_CNT = DRV_STATS_WAIT_HIST + DRV_STATS_HIST_CNT
 };
+
+/** What a stats key counts: one handler's tasks, or one band's. */
+typedef enum drv_stats_scope {
+	DRV_STATS_HANDLER = 0, /**< P stats:h:<handler>:<minute> */
+	DRV_STATS_BAND    = 1, /**< P stats:b:<band>:<minute> */
+} drv_stats_scope_t;
 
 /** Counters of one handler: one minute (the writer's) or a range (a
  *  read's). Plain data: zero it to start. */
@@ -121,7 +144,9 @@ int drv_stats_hist_bucket(int64_t ms);
 /**
  * @brief Add what record \p rec says to \p c: a succeeded, retrying or
  *        dead record is a finished attempt (its duration, its failure
- *        class, for a retry its lateness: started_ms − planned_ms); a
+ *        class, for a retry its lateness: started_ms − planned_ms, for a
+ *        first attempt its submit→start wait: started_ms − the later of
+ *        created_ms and planned_ms); a
  *        succeeded or dead one also ends its task (ok:n, dead:n); skipped
  *        and cancelled are counted as such. Other states count nothing.
  * @returns true when something was counted. Pure: \p rec only read.
@@ -136,10 +161,19 @@ bool drv_stats_count_rec(drv_stats_counts_t *c, const drv_state_rec_t *rec);
  */
 int64_t drv_stats_quantile(const int64_t *hist, double q);
 
-/** @brief Write "P stats:h:<handler>:<minute>" to \p buf (cut to \p size).
- *  @remark Pure. */
+/**
+ * @brief The \p q quantile (0..1) of histogram \p hist, interpolated
+ *        linearly within the bucket that holds it (bucket 0 spans 0..10):
+ *        an estimate, never outside that bucket's bounds; the last finite
+ *        bound for the open bucket; 0 for an empty histogram. Pure.
+ */
+double drv_stats_quantile_interp(const int64_t *hist, double q);
+
+/** @brief Write "P stats:h:<name>:<minute>" (\p scope DRV_STATS_HANDLER) or
+ *         "P stats:b:<name>:<minute>" (DRV_STATS_BAND) to \p buf (cut to
+ *         \p size). @remark Pure. */
 void drv_stats_key(char *buf, size_t size, const char *prefix,
-		   const char *handler, int64_t minute);
+		   drv_stats_scope_t scope, const char *name, int64_t minute);
 
 /**
  * @brief Settle the range of a read: \p *until 0 means \p now_ms, \p *since
@@ -148,6 +182,23 @@ void drv_stats_key(char *buf, size_t size, const char *prefix,
  *        that long before \p *until. Pure.
  */
 void drv_retry_stats_range(int64_t *since, int64_t *until, int64_t now_ms);
+
+/**
+ * @brief Read \p minutes minute buckets of \p name (a handler or a band,
+ *        by \p scope) from minute \p first_minute, adding minute m's
+ *        counters to out[(m − first_minute) / \p step_minutes]; HGETALL
+ *        pipelined 512 at a time on \p c (from drv_redis_connect()).
+ * @param out  ceil(minutes / step_minutes) entries, the caller's; added
+ *             to, not zeroed.
+ * @returns DRV_OK; DRV_ERR_INVALID (more than 15 days of minutes),
+ *          DRV_ERR_REDIS / DRV_ERR_TIMEOUT (\p c unusable after a
+ *          connection error), DRV_ERR_NOMEM; the reason in \p errstr.
+ */
+drv_err_t drv_stats_read_steps(redisContext *c, const char *key_prefix,
+			       drv_stats_scope_t scope, const char *name,
+			       int64_t first_minute, int64_t minutes,
+			       int64_t step_minutes, drv_stats_counts_t *out,
+			       char *errstr, size_t errstr_size);
 
 /**
  * @brief Sum the buckets of \p handler from the minute of \p since_ms to

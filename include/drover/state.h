@@ -142,8 +142,13 @@ typedef struct drv_state_rec {
 	int64_t     started_ms;    /**< attempt start; 0 = unknown */
 	int64_t     finished_ms;   /**< attempt end; 0 = unknown */
 	int64_t     planned_ms;    /**< a retry (attempt > 1): when it was
-					due; 0 = unknown. Only for retry
-					analytics (drover/retry_stats.h) */
+					due; a first attempt: its
+					not_before time; 0 = unknown / none.
+					Only for retry analytics
+					(drover/retry_stats.h) */
+	const char *band;          /**< the task's priority band ("high"):
+					counted per band too; NULL = not.
+					Only for retry analytics */
 	int64_t     updated_ms;    /**< 0 = now (when recorded) */
 	const char *origin;        /**< where the task came from, a JSON
 					object's text (drv_state_origin_json);

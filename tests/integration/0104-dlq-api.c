@@ -38,12 +38,8 @@ static const char handlers[] =
 /* \p method \p path as \p token; the status, the JSON reply in *out. */
 #define api it_http_json
 
-static long long num(const json_t *o, const char *k1, const char *k2)
-{
-	const json_t *v = json_object_get(o, k1);
-
-	return json_integer_value(k2 ? json_object_get(v, k2) : v);
-}
+/* o[a] or o[a][b] */
+#define num it_json_num
 
 static int start(it_ctx_t *ctx, pid_t *coord, pid_t *worker)
 {

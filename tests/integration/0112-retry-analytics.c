@@ -45,13 +45,8 @@ static const char handlers[] =
 	"    max_attempts: 3\n"
 	"    jitter: none\n";
 
-/* The integer o[a] (b NULL) or o[a][b]. */
-static long long num(const json_t *o, const char *a, const char *b)
-{
-	const json_t *v = json_object_get(o, a);
-
-	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
-}
+/* o[a] or o[a][b] */
+#define num it_json_num
 
 /* The handler \p name of a reply, or NULL. */
 static json_t *handler_of(json_t *reply, const char *name)

@@ -873,3 +873,10 @@ int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
 	setenv(ops_env, ops, 1);
 	return it_api_start_tokens(ctx, api_keys, tokens, coord);
 }
+
+long long it_json_num(const json_t *o, const char *a, const char *b)
+{
+	const json_t *v = json_object_get(o, a);
+
+	return (long long)json_integer_value(b ? json_object_get(v, b) : v);
+}

@@ -158,6 +158,9 @@ struct json_t;
 int it_http_json(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, struct json_t **out);
 
+/* The integer o[a] (\p b NULL) or o[a][b] of a JSON reply; 0 when absent. */
+long long it_json_num(const struct json_t *o, const char *a, const char *b);
+
 /* Milliseconds since the epoch, as handlers write with `date +%s%3N`. */
 long long it_now_ms(void);
 

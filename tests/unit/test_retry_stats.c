@@ -175,6 +175,7 @@ Test(retry_stats, key_layout)
 {
 	char key[128];
 
-	drv_stats_key(key, sizeof(key), "drover:", "billing", 29000000);
+	drv_stats_key(key, sizeof(key), "drover:", DRV_STATS_HANDLER, "billing",
+		      29000000);
 	cr_assert_str_eq(key, "drover:stats:h:billing:29000000");
 }
