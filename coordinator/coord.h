@@ -73,6 +73,7 @@ typedef struct coord_obs {
 	drv_gauge_t     *leader, *schedules, *dlq_depth;
 	drv_counter_t   *fires, *triggers, *events, *leader_changes;
 	drv_counter_t   *dlq_archived;
+	drv_counter_t   *webhooks;       /* deliveries made, by outcome */
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
 	char             dlq_topic[256];

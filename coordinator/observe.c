@@ -184,6 +184,12 @@ bool observe_start(coord_t *c)
 	o->dlq_archived = drv_metrics_counter(o->m,
 		"drover_dlq_archived_total",
 		"Dead letters this coordinator wrote to the DLQ archive.", NULL);
+	o->webhooks = drv_metrics_counter(o->m,
+		"drover_webhook_deliveries_total",
+		"Webhook deliveries this coordinator made from events, by "
+		"outcome (queued: the delivery task is on the task topics; "
+		"lost: it could not be published, logged).",
+		(const char *const[]){ "outcome", NULL });
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, o->dlq_topic,
 		       sizeof(o->dlq_topic));

@@ -80,6 +80,8 @@ static void dispatch_one(coord_t *c, const json_t *rec, const drv_event_t *e)
 					    PUBLISH_TIMEOUT_MS, topic,
 					    sizeof(topic), err, sizeof(err))))
 			break;
+	drv_counter_inc(c->obs.webhooks, (const char *const[]){
+		rc ? "lost" : "queued" });
 	if (rc)
 		drv_log_kv(DRV_LOG_ERROR, "webhook delivery lost: publish "
 			   "failed", "webhook", sid, "event_id", e->id,

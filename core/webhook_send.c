@@ -74,9 +74,10 @@ static void fail(drv_result_t *res, drv_failure_class_t f, const char *msg)
 	drv_strlcpy(res->message, msg, sizeof(res->message));
 }
 
-void drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
-			 const drv_config_t *cfg, const drv_handler_conf_t *h,
-			 const drv_task_t *t, drv_result_t *res)
+const char *drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
+				const drv_config_t *cfg,
+				const drv_handler_conf_t *h,
+				const drv_task_t *t, drv_result_t *res)
 {
 	json_t *p = NULL, *rec = NULL;
 	const char *sid, *msg_id;
@@ -86,7 +87,7 @@ void drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
 	drv_kv_t hdr[4];
 	drv_task_t tc;
 	drv_err_t e;
-	const char *outcome;
+	const char *outcome = "error";
 
 	memset(res, 0, sizeof(*res));
 	if (t->payload)
@@ -112,6 +113,7 @@ void drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
 		/* nobody to send to any more: done, not a failure */
 		drv_fmt(res->message, sizeof(res->message), "webhook %s is %s; "
 			"not sent", sid, e ? "deleted" : "disabled");
+		outcome = "not_sent";
 		goto out;
 	}
 	if (e) {
@@ -169,4 +171,5 @@ out:
 	json_decref(p);
 	if (!res->duration_ms)
 		res->duration_ms = drv_mono_ms() - start;
+	return outcome;
 }

@@ -223,6 +223,12 @@ bool observe_start(worker_t *w)
 		"than the tasks).", NULL);
 	o->state_queued = drv_metrics_gauge(o->m, "drover_task_state_queued",
 		"Task state records waiting for the writer.", NULL);
+	o->webhook_sends = drv_metrics_counter(o->m,
+		"drover_webhook_sends_total",
+		"Webhook delivery attempts, by outcome (delivered, failed, "
+		"gone: 410 and disabled, redirected: 3xx not followed, "
+		"not_sent: subscription deleted or disabled, error: nothing "
+		"sent).", (const char *const[]){ "outcome", NULL });
 	o->plugin_hung = drv_metrics_gauge(o->m, "drover_plugin_calls_hung",
 		"Plugin calls given up on (past the handler's timeout) that "
 		"have not returned; /healthz fails once they reach "

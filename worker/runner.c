@@ -482,7 +482,9 @@ static void run_webhook(worker_t *w, const drv_handler_conf_t *h,
 			   "task_id", t->id, "error", err, NULL);
 		thread_redis = NULL;
 	}
-	drv_webhook_deliver(thread_redis, thread_http, w->cfg, h, t, res);
+	drv_counter_inc(w->obs.webhook_sends, (const char *const[]){
+		drv_webhook_deliver(thread_redis, thread_http, w->cfg, h, t,
+				    res) });
 	if (thread_redis && thread_redis->err) {
 		redisFree(thread_redis);
 		thread_redis = NULL;

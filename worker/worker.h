@@ -146,7 +146,7 @@ typedef struct observe {
 	drv_counter_t   *tasks, *dead, *forward_errors, *released,
 			*redelivered, *idem_skipped, *idem_unchecked,
 			*idem_waited, *state_records, *state_waits,
-			*group_index;
+			*group_index, *webhook_sends;
 	drv_histogram_t *duration;
 	drv_gauge_t     *in_flight, *lag, *delay_backlog, *state_queued,
 			*plugin_hung;

@@ -202,11 +202,16 @@ drv_err_t drv_webhook_task(const drv_config_t *cfg, const json_t *rec,
  * @param rc  the calling thread's Redis connection (NULL: none could be
  *            made; the attempt fails and is retried).
  * @param res as for drv_http_run(); the caller releases it.
+ * @returns what happened, a static string as in the delivery log:
+ *          "delivered", "failed", "gone" (410), "redirected" (3xx),
+ *          "not_sent" (subscription deleted or disabled), or "error"
+ *          (nothing sent: a malformed delivery, no Redis, signing failed).
  * @locality the thread that uses \p http and \p rc.
  */
-void drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
-			 const drv_config_t *cfg, const drv_handler_conf_t *h,
-			 const drv_task_t *t, drv_result_t *res);
+const char *drv_webhook_deliver(redisContext *rc, drv_http_client_t *http,
+				const drv_config_t *cfg,
+				const drv_handler_conf_t *h,
+				const drv_task_t *t, drv_result_t *res);
 
 #ifdef __cplusplus
 }

@@ -434,3 +434,118 @@ Test(webhooks, signed_deliveries, .timeout = 240)
 	json_decref(g);
 	it_teardown(&ctx);
 }
+
+/* Webhook ids the receiver logged for \p path: how many requests and how
+ * many distinct ids; asserts each verified. */
+static int distinct_ids(const char *path, int *total)
+{
+	char *text = it_read(receiver_log), *line, *end;
+	json_t *seen = json_object();
+	int n = 0;
+
+	for (line = text; line && *line; line = *end ? end + 1 : end) {
+		json_t *o;
+
+		end = line + strcspn(line, "\n");
+		o = json_loadb(line, (size_t)(end - line), 0, NULL);
+		if (o && !strcmp(str(o, "path"), path)) {
+			n++;
+			cr_assert(json_is_true(json_object_get(o, "verified")),
+				  "a delivery did not verify; see %s",
+				  receiver_log);
+			json_object_set_new(seen, str(o, "webhook_id"),
+					    json_true());
+		}
+		json_decref(o);
+	}
+	free(text);
+	*total = n;
+	n = (int)json_object_size(seen);
+	json_decref(seen);
+	return n;
+}
+
+static int wait_distinct(const char *path, int want, int timeout_ms,
+			 int *total)
+{
+	int n = 0;
+
+	for (int waited = 0; waited <= timeout_ms; waited += 200) {
+		if ((n = distinct_ids(path, total)) >= want)
+			break;
+		usleep(200 * 1000);
+	}
+	return n;
+}
+
+/* Two coordinators share the events; one is killed (SIGKILL) between two
+ * rounds of tasks. Every task.succeeded is delivered once: no webhook-id
+ * twice, none missing; the workers count the sends. */
+Test(webhooks, two_coordinators_send_each_event_once, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t c1, c2, worker, recv;
+	int port, rport = it_free_port(), wport = it_free_port(), n, total;
+	char url[128], body[256], wport_s[16], *metrics = NULL;
+	json_t *sub;
+	bool counted = false;
+
+	it_setup(&ctx, handlers);
+	it_topics(&ctx);
+	recv = receiver_start(&ctx, rport);
+	setenv("IT_ADMIN_0108", ADMIN, 1);
+	setenv("IT_OPS_0108", OPS, 1);
+	port = it_api_start_tokens(&ctx, "",
+				   "  root: {role: admin, env: IT_ADMIN_0108}\n"
+				   "  ops: {role: operator, env: IT_OPS_0108}\n",
+				   &c1);
+	setenv("DROVER_API_PORT", "0", 1);  /* the second serves no API */
+	c2 = it_coordinator_start(&ctx, "c2");
+	unsetenv("DROVER_API_PORT");
+	drv_fmt(wport_s, sizeof(wport_s), "%d", wport);
+	setenv("DROVER_WORKER_HTTP_PORT", wport_s, 1);
+	worker = it_worker_start(&ctx, 1);
+	unsetenv("DROVER_WORKER_HTTP_PORT");
+
+	drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/ok", rport);
+	drv_fmt(body, sizeof(body), "{\"url\": \"%s\", \"events\": "
+		"[\"task.succeeded\"], \"filter\": {\"handler\": \"good\"}, "
+		"\"secret\": \"%s\"}", url, SECRET_A);
+	sub = subscribe(port, body);
+	secrets_write(SECRET_A, NULL);
+	usleep(2500 * 1000);  /* both read the subscriptions */
+
+	it_publish_many(&ctx, "good", 20);
+	n = wait_distinct("/ok", 20, 60000, &total);
+	cr_assert_eq(n, 20, "first round: %d of 20 delivered", n);
+	kill(c1, SIGKILL);
+	cr_assert_eq(it_stop(c1, SIGKILL, 5000), SIGKILL);
+	it_publish_many(&ctx, "good", 20);
+	n = wait_distinct("/ok", 40, 90000, &total);
+	cr_assert_eq(n, 40, "after the kill: %d of 40 delivered", n);
+	usleep(3000 * 1000);  /* a late copy would come now */
+	n = distinct_ids("/ok", &total);
+	cr_assert_eq(n, 40);
+	cr_assert_eq(total, 40, "%d requests for 40 deliveries: a webhook "
+		     "was sent twice; see %s", total, receiver_log);
+
+	for (int i = 0; i < 50 && !counted; i++) {
+		free(metrics);
+		metrics = NULL;
+		counted = it_http_get(wport, "/metrics", &metrics) == 200 &&
+			  strstr(metrics, "drover_webhook_sends_total{outcome="
+				 "\"delivered\"} 40\n");
+		if (!counted)
+			usleep(100 * 1000);
+	}
+	cr_assert(counted, "the worker did not count 40 sends:\n%s",
+		  metrics ? metrics : "(no answer)");
+	free(metrics);
+
+	json_decref(sub);
+	cr_assert_eq(it_stop(worker, SIGTERM, 30000), 0);
+	cr_assert_eq(it_stop(c2, SIGTERM, 30000), 0);
+	kill(recv, SIGTERM);
+	waitpid(recv, NULL, 0);
+	it_teardown(&ctx);
+}
