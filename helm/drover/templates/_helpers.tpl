@@ -110,6 +110,9 @@ kubelet's probes and Prometheus).
 {{- $api := default dict (get $cfg "api") -}}
 {{- $_ := set $api "host" "0.0.0.0" -}}
 {{- $_ := set $api "port" (int .Values.coordinator.apiPort) -}}
+{{- if .Values.coordinator.console -}}
+{{- $_ := set $api "console_dir" "/usr/share/drover/console" -}}
+{{- end -}}
 {{- $_ := set $cfg "api" $api -}}
 {{- end -}}
 {{- toYaml $cfg -}}
