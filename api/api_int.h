@@ -95,6 +95,7 @@ struct drv_api {
 	drv_conn_guard_t *guard;  /**< slow clients (drover/conn_guard.h) */
 	unsigned port;
 	rd_kafka_t *producer;     /**< shared by every thread */
+	drv_kafka_poller_t *poller; /**< serves the producer's reports */
 	api_limits_t limits;
 	pthread_key_t redis_key;  /**< each thread's redisContext */
 	char *tls_cert, *tls_key; /**< PEM text while serving HTTPS */

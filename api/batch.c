@@ -129,10 +129,14 @@ bool api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
 		     const char *target, json_t *details)
 {
 	drv_delivery_t dr = { 0 }, adr = { 0 };
+	drv_waiter_t w, aw;
 	char err[512];
 	bool audited;
 	drv_err_t rc;
 
+	/* the API's poller serves the reports: sleep, do not poll */
+	drv_delivery_watch(&dr, &w);
+	drv_delivery_watch(&adr, &aw);
 	rc = ops->produce(call, item, &dr, topic, topic_size, err,
 			  sizeof(err));
 	if (rc) {

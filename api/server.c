@@ -822,6 +822,7 @@ static drv_err_t load_tls(struct drv_api *a, char *errstr,
 
 static void api_free(struct drv_api *a)
 {
+	drv_kafka_poller_stop(a->poller);
 	if (a->producer) {
 		rd_kafka_flush(a->producer, 5000);
 		rd_kafka_destroy(a->producer);
@@ -884,6 +885,12 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		close(fd);
 		api_free(a);
 		return DRV_ERR_KAFKA;
+	}
+	if (!(a->poller = drv_kafka_poller_start(a->producer))) {
+		close(fd);
+		api_free(a);
+		return drv_error(errstr, errstr_size, DRV_ERR_SYSTEM,
+				 "api: cannot start the producer's poller");
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd,
 					     NULL };

@@ -164,7 +164,9 @@ static bool coord_config(const bench_ns_t *ns, int http_port, int api_port,
 	drv_fmt(text, n, "%s"
 		"coordinator:\n  group: \"%scoord\"\n  http_port: %d\n"
 		"api:\n  port: %d\n  read_rate: 1000000\n"
-		"  write_rate: 1000000\n%s"
+		"  write_rate: 1000000\n"
+		/* every client is 127.0.0.1: one address stands in for many */
+		"  max_client_connections: 256\n%s"
 		"api_tokens:\n  bench: {role: admin, sha256: %s}\n",
 		ns->base_yaml, ns->prefix, http_port, api_port, threads, hex);
 	drv_fmt(path, size, "%s/coordinator.yaml", ns->dir);

@@ -6,7 +6,9 @@
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drover/clock.h"
@@ -47,12 +49,15 @@ drv_err_t drv_kafka_err(rd_kafka_resp_err_t err)
 /* drv_kafka_wait's poll: how late a waiter may see a report another thread
  * served. */
 #define WAIT_POLL_MS 2
+/* How long a purged report may take to come back. */
+#define PURGE_WAIT_MS 5000
 
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 			void *opaque)
 {
 	drv_delivery_t *d = m->_private;
 	void (*fn)(drv_delivery_t *, void *);
+	drv_waiter_t *w;
 	void *arg;
 
 	(void)rk;
@@ -62,12 +67,20 @@ static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 	/* read before done: a waiter may free d the moment it sees done */
 	fn = d->on_delivery;
 	arg = d->arg;
+	w = d->waiter;
 	d->err = m->err;
 	d->partition = m->partition;
 	d->offset = m->offset;
 	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
 	if (fn)
 		fn(d, arg);
+	if (w) {
+		/* the waiter returns only once it holds the lock after this */
+		pthread_mutex_lock(&w->lock);
+		w->fired = true;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	}
 }
 
 /* The last error librdkafka reported on any handle of the process, told
@@ -416,12 +429,92 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
 	return DRV_OK;
 }
 
+void drv_delivery_watch(drv_delivery_t *d, drv_waiter_t *w)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	w->fired = false;
+	d->waiter = w;
+}
+
+/* Sleep until \p d's waiter fires or \p deadline (mono ms): fired? */
+static bool watch_wait(drv_delivery_t *d, int64_t deadline)
+{
+	drv_waiter_t *w = d->waiter;
+	bool fired;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->fired && drv_mono_ms() < deadline) {
+		struct timespec ts = { .tv_sec = deadline / 1000,
+				       .tv_nsec = (deadline % 1000) * 1000000L };
+
+		pthread_cond_timedwait(&w->cond, &w->lock, &ts);
+	}
+	fired = w->fired;
+	pthread_mutex_unlock(&w->lock);
+	return fired;
+}
+
+struct drv_kafka_poller {
+	rd_kafka_t *rk;
+	pthread_t   thread;
+	int         stop;     /* atomic */
+};
+
+static void *poller_main(void *arg)
+{
+	drv_kafka_poller_t *p = arg;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+		rd_kafka_poll(p->rk, 100);
+	return NULL;
+}
+
+drv_kafka_poller_t *drv_kafka_poller_start(rd_kafka_t *rk)
+{
+	drv_kafka_poller_t *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->rk = rk;
+	if (pthread_create(&p->thread, NULL, poller_main, p)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void drv_kafka_poller_stop(drv_kafka_poller_t *p)
+{
+	if (!p)
+		return;
+	__atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(p->thread, NULL);
+	free(p);
+}
+
 drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 			 const char *topic, int64_t timeout_ms,
 			 char *errstr, size_t errstr_size)
 {
 	int64_t deadline = drv_mono_ms() + timeout_ms;
 
+	if (d->waiter) {
+		if (!watch_wait(d, deadline)) {
+			rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
+					   RD_KAFKA_PURGE_F_INFLIGHT);
+			watch_wait(d, drv_mono_ms() + PURGE_WAIT_MS);
+		}
+		pthread_mutex_destroy(&d->waiter->lock);
+		pthread_cond_destroy(&d->waiter->cond);
+		d->waiter = NULL;
+		/* done is set before the waiter fires */
+	}
 	while (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
 		int64_t left = deadline - drv_mono_ms();
 		if (left <= 0)
@@ -438,7 +531,7 @@ drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 		 * memory later; the report then fires with _PURGE_QUEUE. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
 				   RD_KAFKA_PURGE_F_INFLIGHT);
-		for (int i = 0; i < 50 &&
+		for (int i = 0; i < PURGE_WAIT_MS / 100 &&
 				!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE); i++)
 			rd_kafka_poll(rk, 100);
 		if (drv_kafka_last_error(why, sizeof(why)))

@@ -10,6 +10,7 @@
 #ifndef DROVER_KAFKA_H
 #define DROVER_KAFKA_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -140,10 +141,23 @@ bool drv_kafka_last_error(char *buf, size_t size);
 void drv_version_print(FILE *out, const char *program);
 
 /**
+ * What lets a thread sleep until its own delivery report comes instead of
+ * polling the producer (drv_delivery_watch()): for producers that a
+ * dedicated thread polls (drv_kafka_poller_start()), where many threads
+ * polling one handle would mostly wake each other.
+ */
+typedef struct drv_waiter {
+	pthread_mutex_t lock;
+	pthread_cond_t  cond;   /**< CLOCK_MONOTONIC */
+	bool            fired;
+} drv_waiter_t;
+
+/**
  * A produce whose acknowledgement someone waits for. Pass a pointer to one
  * as the message opaque (RD_KAFKA_V_OPAQUE) on a handle made from
  * drv_kafka_conf_new(): the delivery report sets err, then done, then calls
- * on_delivery if set (from the thread serving the producer's poll).
+ * on_delivery if set and fires waiter if set (from the thread serving the
+ * producer's poll).
  */
 typedef struct drv_delivery {
 	volatile int        done;
@@ -152,7 +166,30 @@ typedef struct drv_delivery {
 	int64_t             offset;
 	void              (*on_delivery)(struct drv_delivery *d, void *arg);
 	void               *arg;
+	drv_waiter_t       *waiter;  /**< drv_delivery_watch(); NULL: polled */
 } drv_delivery_t;
+
+/**
+ * @brief Before producing with \p d: drv_kafka_wait() on \p d will sleep on
+ *        \p w until the report comes instead of polling the producer, so
+ *        another thread must poll it (drv_kafka_poller_start()). \p w (the
+ *        caller's, e.g. on its stack) is initialised here and destroyed by
+ *        drv_kafka_wait().
+ */
+void drv_delivery_watch(drv_delivery_t *d, drv_waiter_t *w);
+
+/** A thread that serves a producer's delivery reports. Opaque. */
+typedef struct drv_kafka_poller drv_kafka_poller_t;
+
+/**
+ * @brief Start a thread that polls \p rk (borrowed, until stop) for its
+ *        delivery reports. @returns the poller, or NULL (no thread).
+ */
+drv_kafka_poller_t *drv_kafka_poller_start(rd_kafka_t *rk);
+
+/** @brief Stop and free the poller (before \p rk is destroyed). NULL is a
+ *         no-op. */
+void drv_kafka_poller_stop(drv_kafka_poller_t *p);
 
 /**
  * @brief A librdkafka configuration from \p cfg: bootstrap servers,
@@ -259,8 +296,9 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
 
 /**
  * @brief Serve \p rk's delivery reports until \p d is done or \p timeout_ms
- *        passed. On timeout the producer's queue is purged (so the report
- *        cannot arrive after the caller's \p d is gone) and DRV_ERR_TIMEOUT
+ *        passed (with \p d watched, sleep until its report instead). On
+ *        timeout the producer's queue is purged (so the report cannot
+ *        arrive after the caller's \p d is gone) and DRV_ERR_TIMEOUT
  *        returned; a refused produce returns its error. \p topic is only
  *        used in messages.
  */
