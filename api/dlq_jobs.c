@@ -28,15 +28,13 @@ static const char *job_id(api_call_t *call)
 }
 
 /* The problem of a failed core call: 409 for a state that does not allow
- * what was asked. */
+ * what was asked. (A failed DLQ read is api_dlq_read_failed()'s.) */
 static void failed(api_call_t *call, drv_err_t rc, const char *err)
 {
 	if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
 		api_redis_lost(call);
 	if (rc == DRV_ERR_RANGE)
 		api_problem(call, 409, NULL, "%s", err);
-	else if (rc == DRV_ERR_KAFKA || rc == DRV_ERR_NOT_FOUND)
-		api_dlq_read_failed(call, rc, err);
 	else
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
 }
@@ -72,8 +70,10 @@ static void create(api_call_t *call)
 				       sizeof(err));
 		if (rc == DRV_ERR_INVALID)
 			api_problem(call, 400, pointer, "%s", err);
-		else if (rc)
+		else if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
 			failed(call, rc, err);
+		else if (rc)
+			api_dlq_read_failed(call, rc, err);
 		else
 			api_reply(call, 200, json_pack(
 				"{s:b, s:I, s:I, s:I, s:I, s:I}", "dry_run", 1,
@@ -91,8 +91,12 @@ static void create(api_call_t *call)
 		api_problem(call, 400, pointer, "%s", err);
 		goto out;
 	}
-	if (rc) {
+	if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT) {
 		failed(call, rc, err);
+		goto out;
+	}
+	if (rc) {
+		api_dlq_read_failed(call, rc, err);  /* the offsets' read */
 		goto out;
 	}
 	if (api_audit(call, "dlq.job.create", j.id, 0,

@@ -467,7 +467,9 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 			goto out;
 		}
 	}
-	if (!rc && !r->interrupted) {
+	/* a range (a job) interrupted still sends what it has built and
+	 * counted, so its progress ends where its counts do */
+	if (!rc && (!r->interrupted || x.pos)) {
 		flush_batch(&x);
 		if (x.pos)
 			memcpy(x.done, x.pos, r->part_cnt * sizeof(*x.pos));

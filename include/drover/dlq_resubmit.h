@@ -68,7 +68,9 @@ typedef struct drv_dlq_resubmit_hooks {
 	 *  (\p cnt = part_cnt) is settled (sent and marked, skipped or
 	 *  failed) and the run's counts include it; resuming there loses
 	 *  nothing. About once a second (what is pending is sent and
-	 *  acknowledged first) and once at the end, interrupted or not. */
+	 *  acknowledged first) and once at the end, interrupted or not (a
+	 *  range's run interrupted by stop sends the entries it already
+	 *  built, so its counts and its cursor agree). */
 	void (*progress)(const int64_t *next, size_t cnt, void *arg);
 	void *arg;
 } drv_dlq_resubmit_hooks_t;
