@@ -282,9 +282,15 @@ static void pace(run_t *x)
 		return;
 	flush_batch(x); /* nothing waits unsent while we sleep */
 	settle(x);
-	ts.tv_sec = (due - now) / 1000;
-	ts.tv_nsec = (long)((due - now) % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+	/* in steps, asking hooks.stop between them: a slow rate must not
+	 * keep a job's runner from its lease or a pause */
+	while ((now = drv_mono_ms()) < due && !stopped(x)) {
+		int64_t step = due - now < 200 ? due - now : 200;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000L;
+		nanosleep(&ts, NULL);
+	}
 }
 
 static bool wanted(run_t *x, const drv_dlq_entry_t *e)
