@@ -396,6 +396,23 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	return CTL_EXIT_OK;
 }
 
+/* The ID and --json of show, pause, resume and cancel, and a connection
+ * (*c, the caller frees it) when they are good. */
+static int job_arg(const ctl_cmd_t *cmd, const drv_config_t *cfg, int argc,
+		   char **argv, bool *json, const char **id, redisContext **c)
+{
+	int rc;
+
+	*c = NULL;
+	if ((rc = ctl_parse_json_arg(cmd, argc, argv, "missing job ID", json,
+				     id)))
+		return rc;
+	if (!drv_id_valid(*id))
+		return ctl_usage_error(cmd, "'%s' is not a job id (a ULID)",
+				       *id);
+	return (*c = connect_redis(cfg)) ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+}
+
 static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		    char **argv)
 {
@@ -406,14 +423,8 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	bool json;
 	int rc;
 
-	if ((rc = ctl_parse_json_arg(cmd, argc, argv, "missing job ID", &json,
-				     &id)))
+	if ((rc = job_arg(cmd, cfg, argc, argv, &json, &id, &c)))
 		return rc;
-	if (!drv_id_valid(id))
-		return ctl_usage_error(cmd, "'%s' is not a job id (a ULID)",
-				       id);
-	if (!(c = connect_redis(cfg)))
-		return CTL_EXIT_FAILED;
 	rc = drv_dlq_job_get(cfg, c, id, &j, err, sizeof(err));
 	redisFree(c);
 	if (rc)
@@ -492,14 +503,8 @@ static int run_control(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	bool json;
 	int rc;
 
-	if ((rc = ctl_parse_json_arg(cmd, argc, argv, "missing job ID", &json,
-				     &id)))
+	if ((rc = job_arg(cmd, cfg, argc, argv, &json, &id, &c)))
 		return rc;
-	if (!drv_id_valid(id))
-		return ctl_usage_error(cmd, "'%s' is not a job id (a ULID)",
-				       id);
-	if (!(c = connect_redis(cfg)))
-		return CTL_EXIT_FAILED;
 	rc = drv_dlq_job_control(cfg, c, id, action, drv_now_ms(), &j, err,
 				 sizeof(err));
 	redisFree(c);
