@@ -523,10 +523,10 @@ static int run_control(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	return CTL_EXIT_OK;
 }
 
-#define CONTROL_HELP(what) \
+#define CONTROL_HELP(verb) \
 	"  --json                the job after it, as one JSON object\n" \
-	what \
-	"Exit 1 when there is no such job or its state does not allow it.\n"
+	"Exit 1 when there is no such job or its state does not allow it.\n" \
+	"Example:\n  droverctl dlq job " verb " 01JEQ7ZKXW8T6N3M2R5V4P9H1C\n"
 
 const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	{ "dlq job", "start",
@@ -574,20 +574,22 @@ const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	  true, run_show },
 	{ "dlq job", "pause", "ID [--json]",
 	  "pause a job after the entry at hand (pending or running)",
-	  CONTROL_HELP(""), true, run_control },
+	  CONTROL_HELP("pause"), true, run_control },
 	{ "dlq job", "resume", "ID [--json]",
 	  "resume a paused job where it stopped",
-	  CONTROL_HELP(""), true, run_control },
+	  CONTROL_HELP("resume"), true, run_control },
 	{ "dlq job", "cancel", "ID [--json]",
 	  "cancel a job for good (what it sent stays sent)",
-	  CONTROL_HELP(""), true, run_control },
+	  CONTROL_HELP("cancel"), true, run_control },
 	{ "dlq job", "failures", "ID [--limit N] [--cursor N] [--json]",
 	  "the entries a job could not resubmit, and why",
 	  "  --limit N             failures per page, 1..500 (default 50)\n"
 	  "  --cursor N            the page after the one that printed N\n"
 	  "  --json                {\"id\", \"failures\": [...], "
 	  "\"next_cursor\"}\n"
-	  "The first 1000 failures are kept; `dlq job show` counts them all.\n",
+	  "The first 1000 failures are kept; `dlq job show` counts them all.\n"
+	  "Example:\n  droverctl dlq job failures 01JEQ7ZKXW8T6N3M2R5V4P9H1C "
+	  "--limit 100\n",
 	  true, run_failures },
 	{ NULL, NULL, NULL, NULL, NULL, false, NULL },
 };
