@@ -192,8 +192,7 @@ static void failures(api_call_t *call)
 
 	if (!id || !api_query_each(call, page_param, &a))
 		return;
-	if (a.cursor && drv_parse_int(a.cursor, 0, DRV_DLQ_JOB_FAILURES_MAX,
-				      &from)) {
+	if (a.cursor && drv_parse_int(a.cursor, 0, 999999999, &from)) {
 		api_problem(call, 400, NULL, "bad cursor");
 		return;
 	}
@@ -270,7 +269,7 @@ static const api_query_doc_t list_query[] = {
 
 static const api_query_doc_t failures_query[] = {
 	PAGE_QUERY("failures"),
-	{ "cursor", "{\"type\": \"string\", \"pattern\": \"^[0-9]{1,4}$\"}",
+	{ "cursor", "{\"type\": \"string\", \"pattern\": \"^[0-9]{1,9}$\"}",
 	  "next_cursor of the page before" },
 	{ NULL, NULL, NULL },
 };

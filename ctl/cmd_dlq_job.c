@@ -455,8 +455,7 @@ static int run_failures(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (!drv_id_valid(id))
 		return ctl_usage_error(cmd, "'%s' is not a job id (a ULID)",
 				       id);
-	if (cursor && drv_parse_int(cursor, 0, DRV_DLQ_JOB_FAILURES_MAX,
-				    &from))
+	if (cursor && drv_parse_int(cursor, 0, 999999999, &from))
 		return ctl_usage_error(cmd, "--cursor: bad cursor '%s'",
 				       cursor);
 	if (!(c = connect_redis(cfg)))
