@@ -43,9 +43,13 @@ static drv_err_t filter_field(drv_dlq_job_spec_t *s, const char *name,
 {
 	char err[512];
 
+	if (!*value)
+		return bad(pointer, pointer_size, at, errstr, errstr_size,
+			   "%s: empty", name);
 	if (!drv_dlq_filter_set(&s->f, name, value, now_ms, err, sizeof(err)))
 		return DRV_OK;
-	return bad(pointer, pointer_size, at, errstr, errstr_size, "%s", err);
+	return bad(pointer, pointer_size, at, errstr, errstr_size, "%s: %s",
+		   name, err);
 }
 
 static drv_err_t read_filter(drv_dlq_job_spec_t *s, const json_t *fo,

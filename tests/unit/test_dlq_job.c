@@ -104,6 +104,7 @@ Test(dlq_job, spec_refused_with_the_pointer)
 		{ "{\"filter\": {\"label\": [\"a=b\", 3]}}", "/filter/label/1" },
 		{ "{\"filter\": {\"label\": [\"x\"]}}", "/filter/label/0" },
 		{ "{\"filter\": {\"handler\": 3}}", "/filter/handler" },
+		{ "{\"filter\": {\"grep\": \"\"}}", "/filter/grep" },
 		{ "{\"group\": \"xyz\"}", "/group" },
 		{ "{\"filter\": {}, \"set\": {}}", "/set" },
 		{ "{\"filter\": {}, \"set\": [\"nokey\"]}", "/set/0" },
