@@ -36,6 +36,8 @@
  *   P event:<id>              an event id acted on (dedup marker)
  *   P triggers:since          hash trigger name -> ms it was first loaded
  *   P webhooks, P webhooks:version   subscriptions (drover/webhook.h)
+ *   P dlqjob:<id>, P dlqjobs ...      DLQ resubmission jobs, their
+ *                             leases (drover/dlq_job.h; dlq_jobs.c)
  */
 #ifndef DROVER_COORD_H
 #define DROVER_COORD_H

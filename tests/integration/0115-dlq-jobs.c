@@ -148,6 +148,27 @@ static json_t *wait_state(int port, const char *id, const char *state,
 	return o;
 }
 
+/* Job \p id is in \p state 2 s after it was stopped, and its count of
+ * resubmitted entries does not move for 3 s more: that count. */
+static long long stopped(int port, const char *id, const char *state)
+{
+	long long n;
+	json_t *o;
+
+	sleep(2);
+	o = job(port, id);
+	cr_assert_str_eq(str(o, "state"), state);
+	n = num(o, "resubmitted");
+	json_decref(o);
+	sleep(3);
+	o = job(port, id);
+	cr_assert_eq(num(o, "resubmitted"), n, "a %s job went on: %lld then "
+		     "%lld", state, n, num(o, "resubmitted"));
+	cr_assert_gt(json_real_value(json_object_get(o, "progress")), 0);
+	json_decref(o);
+	return n;
+}
+
 /* The API of a coordinator just started on the same config: wait for it. */
 static void wait_api(int port)
 {
@@ -210,18 +231,8 @@ Test(dlq_jobs, dry_run_pause_resume_cancel_failover, .timeout = 420)
 	cr_assert_geq(wait_sent(port, alpha, 10, 60), 10);
 	cr_assert_eq(control(port, alpha, "pause"), 200);
 	cr_assert_eq(control(port, alpha, "pause"), 409);
-	sleep(2);
-	o = job(port, alpha);
-	cr_assert_str_eq(str(o, "state"), "paused");
-	a = num(o, "resubmitted");
-	json_decref(o);
-	sleep(3);
-	o = job(port, alpha);
-	b = num(o, "resubmitted");
-	cr_assert_eq(a, b, "a paused job went on: %lld then %lld", a, b);
+	b = stopped(port, alpha, "paused");
 	cr_assert_lt(b, ALPHA, "too fast to pause");
-	cr_assert_gt(json_real_value(json_object_get(o, "progress")), 0);
-	json_decref(o);
 	cr_assert_eq(it_wait_count(&ctx, "alpha", NULL, ALPHA + b, 30000),
 		     ALPHA + b);
 
@@ -260,16 +271,8 @@ Test(dlq_jobs, dry_run_pause_resume_cancel_failover, .timeout = 420)
 	cr_assert_eq(control(port, beta, "cancel"), 200);
 	cr_assert_eq(control(port, beta, "resume"), 409);
 	cr_assert_eq(control(port, beta, "cancel"), 409);
-	sleep(2);
-	o = job(port, beta);
-	cr_assert_str_eq(str(o, "state"), "cancelled");
-	a = num(o, "resubmitted");
-	json_decref(o);
-	sleep(3);
-	o = job(port, beta);
-	cr_assert_eq(num(o, "resubmitted"), a);
+	a = stopped(port, beta, "cancelled");
 	cr_assert_lt(a, BETA);
-	json_decref(o);
 
 	/* the list: newest first, a page at a time */
 	cr_assert_eq(api(port, "GET", "/api/v1/dlq/jobs?limit=1", VIEWER,
