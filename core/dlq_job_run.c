@@ -8,13 +8,15 @@
  * counts (about once a second, and at the end) only while the lease is
  * this runner's, so a runner that lost it writes nothing; another one
  * resumes from the last cursor saved, and the resubmission marks keep
- * what was sent after it from going twice.
+ * what was sent after it from going twice. A job that ends done or failed
+ * is audited (dlq.job.done, dlq.job.failed) on behalf of who made it.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dlq_job_int.h"
 #include "drover/clock.h"
+#include "drover/kafka.h"
 #include "drover/redis.h"
 #include "drover/redis_cmd.h"
 #include "drover/str.h"
@@ -182,21 +184,58 @@ static void release(jrun_t *x)
 		freeReplyObject(r);
 }
 
-/* End the run of x->j as \p to (from running), with its last counts. */
-static drv_err_t finish(jrun_t *x, drv_dlq_job_state_t to, const char *error,
-			char *errstr, size_t errstr_size)
+/* The audit record of a job's end, on behalf of who made it:
+ * dlq.job.done or dlq.job.failed, its counts. A failure is only logged by
+ * the caller: the job has ended either way. */
+static void audit_end(jrun_t *x, rd_kafka_t *rk, drv_dlq_job_state_t to,
+		      const char *error)
+{
+	const drv_dlq_job_counts_t *b = &x->j.counts;
+	const drv_dlq_resubmit_t *r = &x->r;
+	char action[32], *details;
+	json_t *o;
+
+	drv_fmt(action, sizeof(action), "dlq.job.%s",
+		drv_dlq_job_state_name(to));
+	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "runner",
+		      x->rn->owner,
+		      "matched", (json_int_t)(b->matched + r->matched),
+		      "resubmitted", (json_int_t)(b->sent + r->sent),
+		      "already_resubmitted", (json_int_t)(b->already +
+							  r->already),
+		      "failed", (json_int_t)(b->failed + r->failed),
+		      "undecodable", (json_int_t)(b->undecodable +
+						  r->undecodable));
+	details = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (rk)
+		drv_audit_write(rk, x->cfg, x->j.created_by[0] ?
+				x->j.created_by : x->rn->owner, action,
+				x->j.id, b->sent + r->sent, details, error,
+				NULL, x->errstr, sizeof(x->errstr));
+	free(details);
+}
+
+/* End the run of x->j as \p to (from running), with its last counts, and
+ * audit it. */
+static drv_err_t finish(jrun_t *x, rd_kafka_t *rk, drv_dlq_job_state_t to,
+			const char *error, char *errstr, size_t errstr_size)
 {
 	const char *f[18];
 	char buf[6][32];
 	int n = count_fields(x, NULL, f, buf), was;
+	drv_err_t rc;
 
 	if (error) {
 		f[n++] = "error";
 		f[n++] = error;
 	}
-	return dlq_job_move(x->cfg, x->c, x->j.id,
-			    DLQ_JOB_BIT(DRV_DLQ_JOB_RUNNING), to, drv_now_ms(),
-			    f, n, &was, errstr, errstr_size);
+	rc = dlq_job_move(x->cfg, x->c, x->j.id,
+			  DLQ_JOB_BIT(DRV_DLQ_JOB_RUNNING), to, drv_now_ms(),
+			  f, n, &was, errstr, errstr_size);
+	if (!rc && was == DRV_DLQ_JOB_RUNNING)
+		audit_end(x, rk, to, error);
+	return rc;
 }
 
 /* Run job \p id, whose lease is ours. */
@@ -213,7 +252,7 @@ static drv_err_t run(jrun_t *x, rd_kafka_t *rk, char *errstr,
 		/* a spec checked when it was made, refused by this
 		 * replica's config (a policy it does not know) */
 		drv_dlq_job_spec_release(&s);
-		return finish(x, DRV_DLQ_JOB_FAILED, err, errstr,
+		return finish(x, rk, DRV_DLQ_JOB_FAILED, err, errstr,
 			      errstr_size);
 	}
 	drv_dlq_job_spec_apply(&s, &x->r);
@@ -235,9 +274,9 @@ static drv_err_t run(jrun_t *x, rd_kafka_t *rk, char *errstr,
 		return drv_error(errstr, errstr_size, DRV_ERR_REDIS, "%s",
 				 err);
 	if (rc)
-		return finish(x, DRV_DLQ_JOB_FAILED, err, errstr,
+		return finish(x, rk, DRV_DLQ_JOB_FAILED, err, errstr,
 			      errstr_size);
-	return finish(x, DRV_DLQ_JOB_DONE, NULL, errstr, errstr_size);
+	return finish(x, rk, DRV_DLQ_JOB_DONE, NULL, errstr, errstr_size);
 }
 
 /* Take job \p id if it is runnable and its lease is free; true when x->j

@@ -8,7 +8,7 @@
  * again and the job does not resubmit the new dead letters; a job is
  * cancelled and stays so; a coordinator running a job is SIGKILLed and a
  * second one finishes it with nothing sent twice. Listing, paging,
- * failures, 404 / 409 / 403, and `droverctl dlq job`.
+ * failures, 404 / 409 / 403, the audit trail, and `droverctl dlq job`.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -310,6 +310,16 @@ Test(dlq_jobs, dry_run_pause_resume_cancel_failover, .timeout = 420)
 	free(out);
 	cr_assert_eq(it_ctl(&ctx, NULL, "dlq", "job", "pause", alpha, NULL),
 		     1);
+	/* on the audit trail: made, paused, resumed, cancelled, and the end
+	 * of a job (the runner's, on behalf of who made it) */
+	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--action",
+			    "dlq.job.", "--json", NULL), 0);
+	cr_assert(strstr(out, "\"dlq.job.create\"") &&
+		  strstr(out, "\"dlq.job.pause\"") &&
+		  strstr(out, "\"dlq.job.resume\"") &&
+		  strstr(out, "\"dlq.job.cancel\"") &&
+		  strstr(out, "\"dlq.job.done\""), "%s", out);
+	free(out);
 	cr_assert_eq(it_ctl(&ctx, NULL, "dlq", "job", "show", NULL), 2);
 
 	/* gamma: the coordinator running it is killed; a second one
