@@ -145,6 +145,7 @@ try {
     await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('table.dlq tbody tr[data-dlq]');
     if (await page.$('#resubmit-dry')) throw new Error('resubmit shown to a viewer');
+    if (await page.$('#job-dry')) throw new Error('a job\'s start shown to a viewer');
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-schedule="nightly"]');
     if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
@@ -241,6 +242,20 @@ try {
     await page.waitForSelector('#resubmit-dry');
     const after = await apiGet('/dlq/stats?handler=grumpy');
     if (after.resubmitted) throw new Error(`${after.resubmitted} resubmitted after a cancel`);
+    return `dry run: ${shown}`;
+  });
+
+  await check('resubmit the filter as a job: the dry run shows the exact count, cancel makes no job', async () => {
+    await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+    await page.click('#job-dry');
+    await page.waitForSelector('#job-count');
+    const dry = await apiCall('POST', '/dlq/jobs', { filter: { handler: 'grumpy' }, dry_run: true });
+    const shown = Number(await page.$eval('#job-count', (e) => e.dataset.count));
+    if (shown !== dry.count || shown < 1) throw new Error(`shown ${shown}, the API says ${dry.count}`);
+    await page.click('.job-start button.link');
+    await page.waitForSelector('#job-dry');
+    const jobs = await apiGet('/dlq/jobs');
+    if (jobs.jobs.length) throw new Error(`${jobs.jobs.length} jobs after a cancel`);
     return `dry run: ${shown}`;
   });
 

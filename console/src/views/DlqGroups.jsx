@@ -80,7 +80,7 @@ export function DlqGroup({ id, who }) {
               list them on the DLQ</Link></dd>
           </dl>
           {can(who, 'operator') && (
-            <JobStart key={id} body={{ group: id }} what="group" />
+            <JobStart key={id} body={{ group: id }} label="Retry group" />
           )}
           <h3>Latest dead letters</h3>
           <table class="samples">

@@ -17,9 +17,9 @@ const pct = (j) => `${Math.floor((j.progress || 0) * 100)}%`;
 const what = (j) => (j.spec && j.spec.group ? `group ${j.spec.group}`
   : JSON.stringify((j.spec && j.spec.filter) || {}));
 
-// <JobStart body={{group} or {filter}} what="this group" />: a dry run's
-// count first, then the job on confirm; its page follows.
-export function JobStart({ body, what: label }) {
+// <JobStart body={{group} or {filter}} label="Retry group" />: a dry
+// run's count first, then the job on confirm; its page follows.
+export function JobStart({ body, label }) {
   const [dry, setDry] = useState(null);
   const [result, run] = useAction(null);
   const check = () => run(async () => {
@@ -33,7 +33,7 @@ export function JobStart({ body, what: label }) {
   });
   return (
     <div class="actions job-start">
-      {!dry && <button id="job-dry" onClick={check}>Retry {label}…</button>}
+      {!dry && <button id="job-dry" onClick={check}>{label}…</button>}
       {dry && (
         <>
           <span id="job-count" data-count={dry.count}>
