@@ -45,17 +45,8 @@ static const char handlers[] =
 
 #define api it_http_json
 
-static long long num(const json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
+#define num it_json_int
+#define str it_json_str
 
 /* The dry run's count of \p spec_fields ("\"filter\": {...}"). */
 static long long dry_count(int port, const char *spec_fields)
