@@ -21,6 +21,7 @@
  *              delete
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
+ *   dlq_jobs.c /dlq/jobs: durable resubmission jobs (drover/dlq_job.h)
  *   audit.c    /audit: the audit trail, filtered and paged
  *   retries.c  /retries/analytics: attempt distributions per handler
  *   history.c  /history: series per handler or band; /markers: deploy
@@ -168,6 +169,9 @@ typedef struct api_route {
 	const char *ok_type;      /**< its media type; NULL = JSON */
 	const char *response;     /**< schema of the reply */
 	const char *response_example; /**< JSON text, or NULL */
+	unsigned alt_status;      /**< a second success status (a dry run's
+				       200 beside a 202), 0 = none */
+	const char *alt_response; /**< its schema */
 	const char *errors;       /**< statuses besides 400 401 403 429:
 				       "404 409" */
 } api_route_t;
@@ -219,6 +223,8 @@ extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
 extern const api_schema_t api_dlq_resubmit_schemas[];
 extern const api_route_t api_dlq_group_routes[];
+extern const api_route_t api_dlq_job_routes[];
+extern const api_schema_t api_dlq_job_schemas[];
 extern const api_schema_t api_dlq_group_schemas[];
 extern const api_route_t api_audit_routes[];
 extern const api_schema_t api_audit_schemas[];

@@ -573,6 +573,21 @@ const api_route_t api_dlq_resubmit_routes[] = {
 	"(\\\\.[^.={\\\\u0000]{1,63})*=[^\\\\u0000]*$\"}]}}"
 
 const api_schema_t api_dlq_resubmit_schemas[] = {
+	{ "DeadLetterFilter",
+	  "{\"type\": \"object\", \"additionalProperties\": false, "
+	  "\"description\": \"as GET /dlq's query; {} is every entry\", "
+	  "\"properties\": {"
+	  "\"handler\": " API_TEXT_SCHEMA ", "
+	  "\"reason\": " API_DLQ_REASON_SCHEMA ", "
+	  "\"schedule\": " API_TEXT_SCHEMA ", "
+	  "\"label\": {\"type\": \"array\", \"maxItems\": 16, \"items\": "
+	  API_LABEL_SCHEMA "}, "
+	  "\"since\": " API_WHEN_SCHEMA ", "
+	  "\"until\": " API_WHEN_SCHEMA ", "
+	  "\"grep\": " API_TEXT_SCHEMA ", "
+	  "\"group\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[0-9a-f]{16}$\"}}}" },
+	{ "PayloadPatches", PATCHES_SCHEMA },
 	{ "DeadLetterResubmit",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
 	  "\"oneOf\": [{\"required\": [\"ids\"]}, {\"required\": "
@@ -584,20 +599,8 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "10000, \"items\": {\"type\": \"string\", \"pattern\": "
 	  "\"^[0-7][0-9A-HJKMNP-TV-Z]{25}$\"}, \"description\": \"dead "
 	  "letter or task ids; one not in the DLQ sends nothing (404)\"}, "
-	  "\"filter\": {\"type\": \"object\", \"additionalProperties\": "
-	  "false, \"description\": \"as GET /dlq's query; {} is every "
-	  "entry\", \"properties\": {"
-	  "\"handler\": " API_TEXT_SCHEMA ", "
-	  "\"reason\": " API_DLQ_REASON_SCHEMA ", "
-	  "\"schedule\": " API_TEXT_SCHEMA ", "
-	  "\"label\": {\"type\": \"array\", \"maxItems\": 16, \"items\": "
-	  API_LABEL_SCHEMA "}, "
-	  "\"since\": " API_WHEN_SCHEMA ", "
-	  "\"until\": " API_WHEN_SCHEMA ", "
-	  "\"grep\": " API_TEXT_SCHEMA ", "
-	  "\"group\": {\"type\": \"string\", \"pattern\": "
-	  "\"^[0-9a-f]{16}$\"}}}, "
-	  "\"set\": " PATCHES_SCHEMA ", "
+	  "\"filter\": {\"$ref\": \"#/components/schemas/DeadLetterFilter\"}, "
+	  "\"set\": {\"$ref\": \"#/components/schemas/PayloadPatches\"}, "
 	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 10}, "
 	  "\"max_attempts\": {\"type\": \"integer\", \"minimum\": 1, "
@@ -631,7 +634,7 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	{ "TaskRetry",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
 	  "\"properties\": {"
-	  "\"set\": " PATCHES_SCHEMA ", "
+	  "\"set\": {\"$ref\": \"#/components/schemas/PayloadPatches\"}, "
 	  "\"priority\": {\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 10}, "
 	  "\"policy\": {\"type\": \"string\", \"description\": \"a retry "

@@ -56,16 +56,17 @@ static const api_schema_t meta_schemas[] = {
 static const api_route_t *const tables[] = {
 	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
 	api_queue_routes, api_schedule_routes, api_dlq_routes,
-	api_dlq_resubmit_routes, api_dlq_group_routes, api_audit_routes,
-	api_webhook_routes, api_task_limit_routes, api_retry_routes,
-	api_history_routes, api_live_routes,
+	api_dlq_resubmit_routes, api_dlq_group_routes, api_dlq_job_routes,
+	api_audit_routes, api_webhook_routes, api_task_limit_routes,
+	api_retry_routes, api_history_routes, api_live_routes,
 };
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
 	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
 	api_dlq_schemas, api_dlq_resubmit_schemas, api_dlq_group_schemas,
-	api_audit_schemas, api_webhook_schemas, api_task_limit_schemas,
-	api_retry_schemas, api_history_schemas, api_live_schemas,
+	api_dlq_job_schemas, api_audit_schemas, api_webhook_schemas,
+	api_task_limit_schemas, api_retry_schemas, api_history_schemas,
+	api_live_schemas,
 };
 #define TABLE_CNT (sizeof(tables) / sizeof(tables[0]))
 
@@ -233,6 +234,13 @@ static json_t *operation(const api_route_t *r)
 				    "example", schema_of(r->response_example));
 	drv_fmt(st, sizeof(st), "%u", r->ok_status);
 	json_object_set_new(resp, st, ok);
+	if (r->alt_status) {
+		drv_fmt(st, sizeof(st), "%u", r->alt_status);
+		json_object_set_new(resp, st, json_pack(
+			"{s:s, s:{s:{s:o}}}", "description", "Done",
+			"content", type, "schema",
+			schema_of(r->alt_response)));
+	}
 	if (r->request || r->query)
 		json_object_set_new(resp, "400", problem_response(
 			error_doc(400)));

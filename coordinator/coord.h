@@ -15,6 +15,8 @@
  *   observe.c   /healthz /readyz /metrics, and the HTTP API (api/)
  *   archive.c   the DLQ archiver (its own thread, leader only)
  *   webhooks.c  events -> webhook delivery tasks
+ *   dlq_jobs.c  the DLQ resubmission job runner (its own thread, every
+ *               replica)
  *
  * Redis keys, with P = redis.key_prefix:
  *   P coord:leader            lease: the leader's id, PX lease_ttl
@@ -34,6 +36,8 @@
  *   P event:<id>              an event id acted on (dedup marker)
  *   P triggers:since          hash trigger name -> ms it was first loaded
  *   P webhooks, P webhooks:version   subscriptions (drover/webhook.h)
+ *   P dlqjob:<id>, P dlqjobs ...      DLQ resubmission jobs, their
+ *                             leases (drover/dlq_job.h; dlq_jobs.c)
  */
 #ifndef DROVER_COORD_H
 #define DROVER_COORD_H
@@ -74,6 +78,8 @@ typedef struct coord_obs {
 	drv_counter_t   *fires, *triggers, *events, *leader_changes;
 	drv_counter_t   *dlq_archived;
 	drv_counter_t   *webhooks;       /* deliveries made, by outcome */
+	drv_gauge_t     *dlq_jobs_running;
+	drv_counter_t   *dlq_job_resubmitted;
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
 	char             dlq_topic[256];
@@ -84,6 +90,7 @@ typedef struct coord_obs {
 } coord_obs_t;
 
 typedef struct archiver archiver_t;
+typedef struct job_runner job_runner_t;
 
 typedef struct coord {
 	drv_daemon_t  *d;
@@ -124,6 +131,7 @@ typedef struct coord {
 	coord_obs_t    obs;
 	drv_api_t     *api;            /* the HTTP API, NULL when off */
 	archiver_t    *archiver;       /* archive.c; NULL when off */
+	job_runner_t  *job_runner;     /* dlq_jobs.c; NULL when off */
 	volatile int   ready;          /* atomics for the HTTP thread */
 	volatile int   is_leader;
 	volatile int   stopping;
@@ -255,6 +263,15 @@ void stats_lifecycle(coord_t *c, const char *schedule_id, const char *type,
 bool archive_start(coord_t *c);
 /** @brief Stop and join the archiver (sets c->stopping); no-op when off. */
 void archive_stop(coord_t *c);
+
+/* dlq_jobs.c */
+/** @brief Start the DLQ job runner thread (every replica runs jobs).
+ *         @returns false (logged) if it cannot start. */
+bool dlq_jobs_start(coord_t *c);
+/** @brief Stop and join the runner (sets c->stopping; a job running is
+ *         left running, its lease given back, for another replica);
+ *         before the producer goes. No-op when off. */
+void dlq_jobs_stop(coord_t *c);
 
 /* observe.c */
 bool observe_start(coord_t *c);

@@ -190,6 +190,14 @@ bool observe_start(coord_t *c)
 		"outcome (queued: the delivery task is on the task topics; "
 		"lost: it could not be published, logged).",
 		(const char *const[]){ "outcome", NULL });
+	o->dlq_jobs_running = drv_metrics_gauge(o->m,
+		"drover_dlq_jobs_running",
+		"DLQ resubmission jobs this coordinator is running (0 or 1).",
+		NULL);
+	o->dlq_job_resubmitted = drv_metrics_counter(o->m,
+		"drover_dlq_job_resubmitted_total",
+		"Dead letters resubmitted by the DLQ jobs this coordinator "
+		"ran.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, o->dlq_topic,
 		       sizeof(o->dlq_topic));

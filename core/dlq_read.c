@@ -71,14 +71,36 @@ drv_err_t drv_dlq_read_from(const drv_config_t *cfg, const int64_t *start,
 			    size_t *read_cnt, char *errstr,
 			    size_t errstr_size)
 {
+	return drv_dlq_read_range(cfg, start, NULL, start_cnt, fn, arg,
+				  read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
+			     const int64_t *end, size_t cnt,
+			     drv_dlq_visit_fn fn, void *arg, size_t *read_cnt,
+			     char *errstr, size_t errstr_size)
+{
 	dlq_visit_ctx_t vc = { fn, arg };
 	char topic[256];
 
 	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
 		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 				 "topic prefix too long");
-	return drv_topic_read(cfg, topic, start, start_cnt, visit, &vc,
-			      read_cnt, errstr, errstr_size);
+	return drv_topic_read_range(cfg, topic, start, end, cnt, visit, &vc,
+				    read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_dlq_offsets(const drv_config_t *cfg, int64_t **lo,
+			  int64_t **hi, size_t *cnt, char *errstr,
+			  size_t errstr_size)
+{
+	char topic[256];
+
+	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "topic prefix too long");
+	return drv_topic_offsets(cfg, topic, lo, hi, cnt, errstr,
+				 errstr_size);
 }
 
 drv_err_t drv_dlq_read(const drv_config_t *cfg, drv_dlq_visit_fn fn,

@@ -47,6 +47,10 @@ typedef struct run {
 	const char  **acked_dl, **acked_task;  /* FLY_MAX each */
 	char        (*marks)[DRV_ID_LEN + 1];  /* DRV_DLQ_MARK_BATCH */
 	int64_t       start_ms;
+	int64_t      *pos;        /* a range's next offset per partition, */
+	int64_t      *done;       /* and the last one nothing is pending
+				     before (progress) */
+	int64_t       report_at;  /* mono ms of the next progress report */
 	drv_err_t     err;
 	char          errstr[512];
 } run_t;
@@ -278,9 +282,15 @@ static void pace(run_t *x)
 		return;
 	flush_batch(x); /* nothing waits unsent while we sleep */
 	settle(x);
-	ts.tv_sec = (due - now) / 1000;
-	ts.tv_nsec = (long)((due - now) % 1000) * 1000000L;
-	nanosleep(&ts, NULL);
+	/* in steps, asking hooks.stop between them: a slow rate must not
+	 * keep a job's runner from its lease or a pause */
+	while ((now = drv_mono_ms()) < due && !stopped(x)) {
+		int64_t step = due - now < 200 ? due - now : 200;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)step * 1000000L;
+		nanosleep(&ts, NULL);
+	}
 }
 
 static bool wanted(run_t *x, const drv_dlq_entry_t *e)
@@ -300,15 +310,12 @@ static bool wanted(run_t *x, const drv_dlq_entry_t *e)
 	return hit;
 }
 
-static bool visit(const drv_dlq_entry_t *e, void *arg)
+static bool visit_entry(run_t *x, const drv_dlq_entry_t *e)
 {
-	run_t *x = arg;
 	drv_dlq_resubmit_t *r = x->r;
 	pending_t *p;
 	char err[512], why[600];
 
-	if (stopped(x))
-		return false;
 	if (!wanted(x, e))
 		return true;
 	r->matched++;
@@ -361,6 +368,40 @@ static bool visit(const drv_dlq_entry_t *e, void *arg)
 	return !x->err && !stopped(x);
 }
 
+/* Tell hooks.progress where the range is settled. */
+static void report(run_t *x)
+{
+	drv_dlq_resubmit_t *r = x->r;
+
+	x->report_at = drv_mono_ms() + 1000;
+	r->hooks.progress(x->done, r->part_cnt, r->hooks.arg);
+}
+
+static bool visit(const drv_dlq_entry_t *e, void *arg)
+{
+	run_t *x = arg;
+	bool more;
+
+	if (stopped(x))
+		return false;
+	more = visit_entry(x, e);
+	if (!x->pos || e->partition < 0 ||
+	    (size_t)e->partition >= x->r->part_cnt)
+		return more;
+	/* e is handled: pending, sent, skipped or failed */
+	x->pos[e->partition] = e->offset + 1;
+	if (!x->batch_cnt)
+		memcpy(x->done, x->pos, x->r->part_cnt * sizeof(*x->pos));
+	if (x->r->hooks.progress && drv_mono_ms() >= x->report_at &&
+	    !x->err && !x->r->interrupted) {
+		flush_batch(x);
+		settle(x);
+		memcpy(x->done, x->pos, x->r->part_cnt * sizeof(*x->pos));
+		report(x);
+	}
+	return more;
+}
+
 /* With ids: was every one found, and built? */
 static bool ids_ok(const drv_dlq_resubmit_t *r)
 {
@@ -397,12 +438,26 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 			       "out of memory");
 		goto out;
 	}
+	if (r->every && r->to && r->part_cnt) {
+		x.pos = calloc(r->part_cnt, sizeof(*x.pos));
+		x.done = calloc(r->part_cnt, sizeof(*x.done));
+		if (!x.pos || !x.done) {
+			rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				       "out of memory");
+			goto out;
+		}
+		for (size_t p = 0; r->from && p < r->part_cnt; p++)
+			x.pos[p] = x.done[p] = r->from[p];
+		x.report_at = drv_mono_ms() + 1000;
+	}
 	x.start_ms = drv_mono_ms();
 	if (r->every && !start(r)) {
 		rc = drv_error(errstr, errstr_size, DRV_ERR_IO, "not started");
 		goto out;
 	}
-	rc = drv_dlq_read(cfg, visit, &x, NULL, errstr, errstr_size);
+	rc = r->to ? drv_dlq_read_range(cfg, r->from, r->to, r->part_cnt,
+					visit, &x, NULL, errstr, errstr_size) :
+		     drv_dlq_read(cfg, visit, &x, NULL, errstr, errstr_size);
 	if (!rc && !r->every && !x.err && !r->interrupted) {
 		if (!ids_ok(r)) {
 			r->nothing_sent = true;
@@ -418,11 +473,18 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 			goto out;
 		}
 	}
-	if (!rc && !r->interrupted)
+	/* a range (a job) interrupted still sends what it has built and
+	 * counted, so its progress ends where its counts do */
+	if (!rc && (!r->interrupted || x.pos)) {
 		flush_batch(&x);
-	else
+		if (x.pos)
+			memcpy(x.done, x.pos, r->part_cnt * sizeof(*x.pos));
+	} else {
 		release_batch(&x);
+	}
 	settle(&x);  /* what was produced is marked, interrupted or not */
+	if (x.pos && r->hooks.progress && !x.err)
+		report(&x);
 	if (!rc && x.err)
 		rc = drv_error(errstr, errstr_size, x.err, "%s", x.errstr);
 out:
@@ -432,5 +494,7 @@ out:
 	free(x.acked_dl);
 	free(x.acked_task);
 	free(x.marks);
+	free(x.pos);
+	free(x.done);
 	return rc;
 }

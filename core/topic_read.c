@@ -106,11 +106,81 @@ static drv_err_t partition_count(rd_kafka_t *rk, const char *topic,
 	return rc;
 }
 
+/* The watermarks of partition \p p, retried within the timeout (a
+ * partition just created may have no leader yet). */
+static drv_err_t watermarks(rd_kafka_t *rk, const char *topic, int p,
+			    int64_t timeout, int64_t *lo, int64_t *hi,
+			    char *errstr, size_t errstr_size)
+{
+	int64_t end = drv_mono_ms() + timeout;
+	rd_kafka_resp_err_t err;
+
+	while ((err = rd_kafka_query_watermark_offsets(rk, topic, p, lo, hi,
+						       (int)timeout)) &&
+	       drv_mono_ms() + 100 < end)
+		rd_kafka_poll(rk, 100);
+	if (err)
+		return drv_error(errstr, errstr_size, drv_kafka_err(err),
+				 "%s [%d]: cannot read the end offset: %s",
+				 topic, p, rd_kafka_err2str(err));
+	return DRV_OK;
+}
+
+drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
+			    int64_t **lo, int64_t **hi, size_t *cnt,
+			    char *errstr, size_t errstr_size)
+{
+	int64_t timeout = cfg->kafka.connect_timeout_ms;
+	drv_err_t rc;
+	rd_kafka_t *rk;
+	int pcnt = 0;
+
+	*lo = *hi = NULL;
+	*cnt = 0;
+	if (!(rk = reader_new(cfg, errstr, errstr_size)))
+		return DRV_ERR_KAFKA;
+	if ((rc = partition_count(rk, topic, timeout, &pcnt, errstr,
+				  errstr_size)))
+		goto out;
+	*lo = calloc((size_t)pcnt + 1, sizeof(**lo));
+	*hi = calloc((size_t)pcnt + 1, sizeof(**hi));
+	if (!*lo || !*hi) {
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+		goto out;
+	}
+	for (int p = 0; p < pcnt && !rc; p++)
+		rc = watermarks(rk, topic, p, timeout, &(*lo)[p], &(*hi)[p],
+				errstr, errstr_size);
+	*cnt = (size_t)pcnt;
+out:
+	if (rc) {
+		free(*lo);
+		free(*hi);
+		*lo = *hi = NULL;
+		*cnt = 0;
+	}
+	rd_kafka_destroy(rk);
+	return rc;
+}
+
 drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
 			 const int64_t *start, size_t start_cnt,
 			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
 			 char *errstr, size_t errstr_size)
 {
+	return drv_topic_read_range(cfg, topic, start, NULL, start_cnt, fn,
+				    arg, read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
+			       const int64_t *start, const int64_t *end,
+			       size_t cnt, drv_topic_msg_fn fn, void *arg,
+			       size_t *read_cnt, char *errstr,
+			       size_t errstr_size)
+{
+	size_t start_cnt = start ? cnt : 0;
+
 	int64_t timeout = cfg->kafka.connect_timeout_ms, last_progress;
 	rd_kafka_topic_partition_list_t *parts = NULL;
 	char last_err[256] = "";
@@ -134,22 +204,17 @@ drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
 		goto out;
 	}
 	for (int p = 0; p < pcnt; p++) {
-		int64_t lo = 0, hi = 0, from, end = drv_mono_ms() + timeout;
-		rd_kafka_resp_err_t err;
+		int64_t lo = 0, hi = 0, from;
 
-		/* a partition just created may have no leader yet: retry
-		 * within the timeout */
-		while ((err = rd_kafka_query_watermark_offsets(rk, topic, p,
-				&lo, &hi, (int)timeout)) &&
-		       drv_mono_ms() + 100 < end)
-			rd_kafka_poll(rk, 100);
-		if (err) {
-			rc = drv_error(errstr, errstr_size, drv_kafka_err(err),
-				       "%s [%d]: cannot read the end offset: %s",
-				       topic, p, rd_kafka_err2str(err));
+		if ((rc = watermarks(rk, topic, p, timeout, &lo, &hi, errstr,
+				     errstr_size)))
 			goto out;
-		}
 		from = (size_t)p < start_cnt && start[p] > lo ? start[p] : lo;
+		/* a range ends where it was told: a partition past it (added
+		 * since) is not read */
+		if (end)
+			hi = (size_t)p < cnt && end[p] < hi ? end[p] :
+			     (size_t)p < cnt ? hi : from;
 		pv[p].hi = hi;
 		pv[p].done = hi <= from;
 		if (!pv[p].done) {

@@ -121,6 +121,7 @@ extern const ctl_cmd_t ctl_limit_cmds[];
 extern const ctl_cmd_t ctl_dlq_resubmit_cmds[];
 extern const ctl_cmd_t ctl_dlq_import_cmds[];
 extern const ctl_cmd_t ctl_dlq_group_cmds[];
+extern const ctl_cmd_t ctl_dlq_job_cmds[];
 extern const ctl_cmd_t ctl_audit_cmds[];
 extern const ctl_cmd_t ctl_task_show_cmds[];
 extern const ctl_cmd_t ctl_intervene_cmds[];

@@ -5,24 +5,30 @@
  */
 #include "dlq_opts.h"
 
+const char *ctl_dlq_filter_name(int c)
+{
+	switch (c) {
+	case 'H': return "handler";
+	case 'r': return "reason";
+	case 's': return "schedule";
+	case 'l': return "label";
+	case 'S': return "since";
+	case 'U': return "until";
+	case 'g': return "grep";
+	case 'G': return "group";
+	default: return NULL;
+	}
+}
+
 int ctl_dlq_filter_option(const ctl_cmd_t *cmd, drv_dlq_filter_t *f, int c,
 			  const char *arg, int64_t now_ms)
 {
-	const char *name;
+	const char *name = ctl_dlq_filter_name(c);
 	char err[256];
 	drv_err_t rc;
 
-	switch (c) {
-	case 'H': name = "handler"; break;
-	case 'r': name = "reason"; break;
-	case 's': name = "schedule"; break;
-	case 'l': name = "label"; break;
-	case 'S': name = "since"; break;
-	case 'U': name = "until"; break;
-	case 'g': name = "grep"; break;
-	case 'G': name = "group"; break;
-	default: return -1;
-	}
+	if (!name)
+		return -1;
 	if (!(rc = drv_dlq_filter_set(f, name, arg, now_ms, err, sizeof(err))))
 		return CTL_EXIT_OK;
 	if (rc == DRV_ERR_RANGE)

@@ -49,6 +49,10 @@
 int ctl_dlq_filter_option(const ctl_cmd_t *cmd, drv_dlq_filter_t *f, int c,
 			  const char *arg, int64_t now_ms);
 
+/* The filter field ("handler", ...) of option value \p c, NULL when \p c is
+ * not a filter option. */
+const char *ctl_dlq_filter_name(int c);
+
 /* After all options: --since must be before --until. */
 int ctl_dlq_filter_check(const ctl_cmd_t *cmd, const drv_dlq_filter_t *f);
 

@@ -21,7 +21,7 @@ extern char **environ;
 static const ctl_cmd_t *const tables[] = {
 	ctl_config_cmds, ctl_topics_cmds, ctl_task_cmds, ctl_event_cmds,
 	ctl_dlq_cmds, ctl_dlq_resubmit_cmds, ctl_dlq_import_cmds,
-	ctl_dlq_group_cmds,
+	ctl_dlq_group_cmds, ctl_dlq_job_cmds,
 	ctl_schedule_cmds, ctl_schedule_edit_cmds, ctl_schedule_trigger_cmds,
 	ctl_breaker_cmds, ctl_band_cmds, ctl_limit_cmds, ctl_queue_cmds,
 	ctl_audit_cmds, ctl_task_show_cmds, ctl_intervene_cmds,
@@ -361,7 +361,20 @@ int main(int argc, char **argv)
 			main_usage);
 		return CTL_EXIT_USAGE;
 	}
-	cmd = find_cmd(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+	/* a group of two words ("dlq job") first, then of one */
+	if (optind + 2 < argc) {
+		char group[128];
+
+		drv_fmt(group, sizeof(group), "%s %s", argv[optind],
+			argv[optind + 1]);
+		if ((cmd = find_cmd(group, argv[optind + 2])))
+			optind++;
+	} else {
+		cmd = NULL;
+	}
+	if (!cmd)
+		cmd = find_cmd(argv[optind], optind + 1 < argc ?
+			       argv[optind + 1] : NULL);
 	if (!cmd) {
 		fprintf(stderr, "droverctl: unknown command '%s%s%s'\n",
 			argv[optind], optind + 1 < argc ? " " : "",

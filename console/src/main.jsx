@@ -14,6 +14,7 @@ import { Breakers } from './views/Breakers.jsx';
 import { Dlq } from './views/Dlq.jsx';
 import { DlqEntry } from './views/DlqEntry.jsx';
 import { DlqGroup, DlqGroups } from './views/DlqGroups.jsx';
+import { DlqJob, DlqJobs } from './views/DlqJobs.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Retries } from './views/Retries.jsx';
 import { History } from './views/History.jsx';
@@ -57,6 +58,9 @@ function Conn() {
 
 function View({ path, who }) {
   if (path === '/dlq/groups') return <DlqGroups />;
+  if (path === '/dlq/jobs') return <DlqJobs />;
+  const j = path.match(/^\/dlq\/jobs\/([^/]+)$/);
+  if (j) return <DlqJob id={decodeURIComponent(j[1])} who={who} />;
   const g = path.match(/^\/dlq\/groups\/([^/]+)$/);
   if (g) return <DlqGroup id={decodeURIComponent(g[1])} who={who} />;
   const m = path.match(/^\/(tasks|dlq|schedules)\/([^/]+)$/);

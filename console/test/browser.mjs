@@ -145,6 +145,7 @@ try {
     await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('table.dlq tbody tr[data-dlq]');
     if (await page.$('#resubmit-dry')) throw new Error('resubmit shown to a viewer');
+    if (await page.$('#job-dry')) throw new Error('a job\'s start shown to a viewer');
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-schedule="nightly"]');
     if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
@@ -244,6 +245,20 @@ try {
     return `dry run: ${shown}`;
   });
 
+  await check('resubmit the filter as a job: the dry run shows the exact count, cancel makes no job', async () => {
+    await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+    await page.click('#job-dry');
+    await page.waitForSelector('#job-count');
+    const dry = await apiCall('POST', '/dlq/jobs', { filter: { handler: 'grumpy' }, dry_run: true });
+    const shown = Number(await page.$eval('#job-count', (e) => e.dataset.count));
+    if (shown !== dry.count || shown < 1) throw new Error(`shown ${shown}, the API says ${dry.count}`);
+    await page.click('.job-start button.link');
+    await page.waitForSelector('#job-dry');
+    const jobs = await apiGet('/dlq/jobs');
+    if (jobs.jobs.length) throw new Error(`${jobs.jobs.length} jobs after a cancel`);
+    return `dry run: ${shown}`;
+  });
+
   await check('dead letter detail by deep link: reason, attempts, payload; resubmit it', async () => {
     await page.goto(`${url}/dlq/${deadLetter || deadId}`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('#dlq-reason');
@@ -263,7 +278,7 @@ try {
     return await text(page, '#resubmit-result');
   });
 
-  await check('failures: grumpy\'s group by deep link, its samples, resubmit the group (dry run, then for real)', async () => {
+  await check('failures: grumpy\'s group by deep link, its samples, retry the group as a job (dry run, then for real)', async () => {
     // the entry resubmitted above failed again: a second dead letter in the group
     const groups = await until(async () => {
       const r = await apiGet('/dlq/groups?handler=grumpy');
@@ -284,18 +299,40 @@ try {
     if ((await text(page, '#group-message')) !== g.message) throw new Error(await text(page, '#group-message'));
     if (!(await page.$(`tr[data-sample] a[href="/dlq/${g.samples[0].id}"]`))) throw new Error('no link to the newest sample');
     await shot(page, 'dlq-group');
-    await page.click('#resubmit-dry');
-    await page.waitForSelector('#resubmit-count');
-    const dry = await apiCall('POST', '/dlq/resubmit', { group: g.id, dry_run: true });
-    const n = Number(await page.$eval('#resubmit-count', (e) => e.dataset.count));
-    if (n !== dry.resubmitted || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.resubmitted}`);
-    await page.click('#resubmit-confirm');
-    await page.waitForSelector('#resubmit-result');
-    // (the resubmitted tasks fail again: new dead letters, so no count
-    // after the run is stable; the result line says what was sent)
-    const done = await text(page, '#resubmit-result');
-    if (!done.startsWith(`Resubmitted ${n} `)) throw new Error(done);
-    return done;
+    await page.click('#job-dry');
+    await page.waitForSelector('#job-count');
+    const dry = await apiCall('POST', '/dlq/jobs', { group: g.id, dry_run: true });
+    const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
+    if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
+    await page.click('#job-confirm');
+    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
+    const id = await page.evaluate(() => location.pathname.split('/').pop());
+    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+    const sent = Number(await page.$eval('#job-counts', (e) => e.dataset.sent));
+    const job = await apiGet(`/dlq/jobs/${id}`);
+    if (sent !== n || job.resubmitted !== n) throw new Error(`shown ${sent}, the API says ${job.resubmitted}, dry run ${n}`);
+    if ((await text(page, '#job-pct')) !== '100%') throw new Error(await text(page, '#job-pct'));
+    if (await page.$('#job-pause')) throw new Error('Pause shown on a job that is done');
+    await shot(page, 'dlq-job');
+    return `job ${id}: ${sent} resubmitted`;
+  });
+
+  await check('jobs: a slow job paused and cancelled from its page; the jobs list shows it', async () => {
+    const j = await apiCall('POST', '/dlq/jobs', { filter: { handler: 'grumpy' }, rate: 0.2 });
+    await page.goto(`${url}/dlq/jobs/${j.id}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#job-state[data-state="running"]', { timeout: WAIT });
+    await page.waitForSelector('#job-progress');
+    await page.click('#job-pause');
+    await page.waitForSelector('#job-state[data-state="paused"]', { timeout: WAIT });
+    await page.waitForSelector('#job-resume');
+    await page.click('#job-cancel');
+    await page.waitForSelector('#job-state[data-state="cancelled"]', { timeout: WAIT });
+    if (await page.$('#job-cancel')) throw new Error('Cancel shown on a cancelled job');
+    if ((await apiGet(`/dlq/jobs/${j.id}`)).state !== 'cancelled') throw new Error('the API disagrees');
+    await page.goto(`${url}/dlq/jobs`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`table.jobs tr[data-job="${j.id}"][data-state="cancelled"]`);
+    await shot(page, 'dlq-jobs');
+    return `job ${j.id} cancelled`;
   });
 
   await check('audit by deep link shows the resubmission; the actor filter works', async () => {

@@ -119,6 +119,26 @@ drv_err_t drv_dlq_read_from(const drv_config_t *cfg, const int64_t *start,
 			    size_t *read_cnt, char *errstr,
 			    size_t errstr_size);
 
+/**
+ * @brief drv_dlq_read_from() between given offsets: partition p < \p cnt
+ *        from \p start[p] (\p start may be NULL: from the beginning) up to
+ *        \p end[p] (or the high watermark, if lower); partitions at or past
+ *        \p cnt are not read. \p start and \p end are borrowed.
+ */
+drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
+			     const int64_t *end, size_t cnt,
+			     drv_dlq_visit_fn fn, void *arg, size_t *read_cnt,
+			     char *errstr, size_t errstr_size);
+
+/**
+ * @brief The DLQ topic's low and high watermarks per partition, now: *lo
+ *        and *hi are malloc'd arrays of *cnt offsets the caller frees.
+ * @returns DRV_OK, or an error with \p errstr set (NULL, 0 then).
+ */
+drv_err_t drv_dlq_offsets(const drv_config_t *cfg, int64_t **lo,
+			  int64_t **hi, size_t *cnt, char *errstr,
+			  size_t errstr_size);
+
 /** @brief drv_dlq_read_from() from the beginning of every partition. */
 drv_err_t drv_dlq_read(const drv_config_t *cfg, drv_dlq_visit_fn fn,
 		       void *arg, size_t *read_cnt, char *errstr,

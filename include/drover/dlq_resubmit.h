@@ -64,6 +64,14 @@ typedef struct drv_dlq_resubmit_hooks {
 	void (*unmarked)(size_t n, void *arg);
 	/** Asked between entries: true interrupts the run. */
 	bool (*stop)(void *arg);
+	/** With a range (to): every entry before \p next[p] of partition p
+	 *  (\p cnt = part_cnt) is settled (sent and marked, skipped or
+	 *  failed) and the run's counts include it; resuming there loses
+	 *  nothing. About once a second (what is pending is sent and
+	 *  acknowledged first) and once at the end, interrupted or not (a
+	 *  range's run interrupted by stop sends the entries it already
+	 *  built, so its counts and its cursor agree). */
+	void (*progress)(const int64_t *next, size_t cnt, void *arg);
 	void *arg;
 } drv_dlq_resubmit_hooks_t;
 
@@ -88,6 +96,12 @@ typedef struct drv_dlq_resubmit {
 	bool        force;                /**< also what is marked; new ids */
 	bool        newest_only;          /**< one task: its newest dead
 					       letter (`task retry`) */
+	/* where (every only): part_cnt partitions of the DLQ, partition p
+	 * from from[p] (NULL = its beginning) to before to[p] (NULL = the
+	 * end when the run starts); partitions past part_cnt are not read
+	 * when to is set (drv_dlq_read_range()) */
+	const int64_t *from, *to;
+	size_t      part_cnt;
 	uint64_t    max;                  /**< 0 = no limit */
 	double      rate;                 /**< per second; 0 = no limit */
 	const char *submitted_by;         /**< origin.submitted_by */

@@ -31,4 +31,21 @@ drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
 			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
 			 char *errstr, size_t errstr_size);
 
+/* drv_topic_read() between given offsets: partition p < \p cnt from
+ * \p start[p] (\p start may be NULL: from the beginning) up to the lower
+ * of \p end[p] and the high watermark read at the start; partitions at or
+ * past \p cnt are not read. \p end, borrowed, must hold \p cnt offsets. */
+drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
+			       const int64_t *start, const int64_t *end,
+			       size_t cnt, drv_topic_msg_fn fn, void *arg,
+			       size_t *read_cnt, char *errstr,
+			       size_t errstr_size);
+
+/* The low and high watermarks of every partition of \p topic: *lo and *hi
+ * are malloc'd arrays of *cnt offsets the caller frees (NULL, 0 on an
+ * error, with \p errstr set; DRV_ERR_NOT_FOUND: no such topic). */
+drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
+			    int64_t **lo, int64_t **hi, size_t *cnt,
+			    char *errstr, size_t errstr_size);
+
 #endif /* DROVER_TOPIC_READ_H */

@@ -46,17 +46,8 @@ static const char handlers[] =
 
 #define api it_http_json
 
-static long long num(const json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s ? s : "";
-}
+#define num it_json_int
+#define str it_json_str
 
 /* GET \p path as the viewer, asserting 200. */
 static json_t *get(int port, const char *path)

@@ -381,6 +381,18 @@ static int atoi_safe(const char *s)
 	return (int)v;
 }
 
+long long it_json_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+const char *it_json_str(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+
+	return v ? v : "";
+}
+
 int it_http_json(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, json_t **out)
 {

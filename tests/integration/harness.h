@@ -157,6 +157,10 @@ int it_http_send(int port, const char *method, const char *path,
 struct json_t;
 int it_http_json(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, struct json_t **out);
+/* Member \p key of object \p o as an integer (0 when it is not one), and
+ * as a string ("" when it is not one; borrowed from \p o). */
+long long it_json_int(const struct json_t *o, const char *key);
+const char *it_json_str(const struct json_t *o, const char *key);
 
 /* The integer o[a] (\p b NULL) or o[a][b] of a JSON reply; 0 when absent. */
 long long it_json_num(const struct json_t *o, const char *a, const char *b);

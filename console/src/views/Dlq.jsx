@@ -1,13 +1,15 @@
 // Dead letters (/dlq): the DLQ's depth and counts by reason and handler
 // (GET /api/v1/dlq/stats), one page of entries at a time (GET /api/v1/dlq,
 // the API's cursors), filtered as the API filters; operators resubmit the
-// current filter, a dry run first (POST /api/v1/dlq/resubmit).
+// current filter, a dry run first (POST /api/v1/dlq/resubmit), or start a
+// durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx).
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
+import { JobStart } from './DlqJobs.jsx';
 
 export const REASONS = ['permanent_failure', 'attempts_exhausted', 'deadline_exceeded',
   'undecodable', 'handler_unknown', 'skipped'];
@@ -99,6 +101,9 @@ export function Dlq({ who }) {
         <Resubmit key={JSON.stringify(filter)} body={{ filter }}
           what={Object.keys(filter).length ? 'this filter' : 'every entry'}
           onDone={() => { poll.reload(); stats.reload(); }} />
+      )}
+      {can(who, 'operator') && (
+        <JobStart key={`job${JSON.stringify(filter)}`} body={{ filter }} label="Resubmit as a job" />
       )}
       {page && (
         <>

@@ -2,14 +2,15 @@
 // normalised message, with counts, first / last seen and sample dead
 // letters (GET /api/v1/dlq/groups, the API's cursors, from the index the
 // workers keep in Redis); one group (/dlq/groups/ID) with all its samples
-// and, for operators, a resubmit of the whole group, a dry run first
-// (POST /api/v1/dlq/resubmit {"group"}).
+// and, for operators, "Retry group": a durable resubmission job of the
+// whole group, its dry-run count first (POST /api/v1/dlq/jobs {"group"};
+// the job's page follows its progress).
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, Live, PagedTable, Problem, usePagedList } from './common.jsx';
-import { Resubmit } from './Dlq.jsx';
+import { JobStart } from './DlqJobs.jsx';
 
 const KEYS = ['handler', 'class'];
 const FIELDS = [
@@ -35,7 +36,7 @@ export function DlqGroups() {
   const { paging, poll, page } = usePagedList('/dlq/groups', KEYS);
   return (
     <div>
-      <p><Link href="/dlq">Dead letters</Link> · <strong>Failures</strong></p>
+      <p><Link href="/dlq">Dead letters</Link> · <strong>Failures</strong> · <Link href="/dlq/jobs">Jobs</Link></p>
       <ListHead title="Failures" poll={poll} paging={paging} fields={FIELDS} />
       {page && (
         <PagedTable name="groups" paging={paging} page={page} rows={page.groups} noun="failure groups"
@@ -79,7 +80,7 @@ export function DlqGroup({ id, who }) {
               list them on the DLQ</Link></dd>
           </dl>
           {can(who, 'operator') && (
-            <Resubmit key={id} body={{ group: id }} what="this group" onDone={() => poll.reload()} />
+            <JobStart key={id} body={{ group: id }} label="Retry group" />
           )}
           <h3>Latest dead letters</h3>
           <table class="samples">

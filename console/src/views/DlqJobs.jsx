@@ -1,0 +1,122 @@
+// Resubmission jobs (/dlq/jobs): DLQ resubmissions the coordinators run as
+// durable jobs (POST /api/v1/dlq/jobs), each with its state and progress;
+// one job (/dlq/jobs/ID) with its counts, progress bar and, for operators,
+// Pause / Resume / Cancel, re-read every 1.5 s until it ends. <JobStart>
+// starts one after a dry run's exact count (the Failures view's "Retry
+// group").
+import { useState } from 'preact/hooks';
+import { api, can } from '../api.js';
+import { usePoll } from '../poll.js';
+import { Link, navigate } from '../router.jsx';
+import { fmtTime, useZone } from '../time.js';
+import { ListHead, Live, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
+
+const ENDED = ['done', 'failed', 'cancelled'];
+const jobHref = (id) => `/dlq/jobs/${encodeURIComponent(id)}`;
+const pct = (j) => `${Math.floor((j.progress || 0) * 100)}%`;
+const what = (j) => (j.spec && j.spec.group ? `group ${j.spec.group}`
+  : JSON.stringify((j.spec && j.spec.filter) || {}));
+
+// <JobStart body={{group} or {filter}} label="Retry group" />: a dry
+// run's count first, then the job on confirm; its page follows.
+export function JobStart({ body, label }) {
+  const [dry, setDry] = useState(null);
+  const [result, run] = useAction(null);
+  const check = () => run(async () => {
+    setDry(await api('POST', '/dlq/jobs', null, { ...body, dry_run: true }));
+    return '';
+  });
+  const confirm = () => run(async () => {
+    const j = await api('POST', '/dlq/jobs', null, body);
+    navigate(jobHref(j.id));
+    return '';
+  });
+  return (
+    <div class="actions job-start">
+      {!dry && <button id="job-dry" onClick={check}>{label}…</button>}
+      {dry && (
+        <>
+          <span id="job-count" data-count={dry.count}>
+            Dry run: <strong>{dry.count}</strong> {dry.count === 1 ? 'entry' : 'entries'} would be
+            resubmitted ({dry.matched} matched, {dry.already_resubmitted} already resubmitted
+            {dry.failed ? `, ${dry.failed} would fail` : ''}).
+          </span>
+          <button id="job-confirm" disabled={!dry.count} onClick={confirm}>Start a job for {dry.count}</button>
+          <button class="link" onClick={() => setDry(null)}>Cancel</button>
+        </>
+      )}
+      {result && result.ok !== '' && <Result result={result} />}
+    </div>
+  );
+}
+
+export function DlqJob({ id, who }) {
+  const zone = useZone();
+  const poll = usePoll(() => api('GET', jobHref(id)), 1500, [id]);
+  const [result, run] = useAction(poll);
+  const j = poll.data;
+  const act = (verb) => run(async () => {
+    const r = await api('POST', `${jobHref(id)}/${verb}`);
+    return `Job ${r.state}.`;
+  });
+  return (
+    <div>
+      <div class="title"><h2>Resubmission job <span class="mono">{id}</span></h2><Live poll={poll} /></div>
+      <p><Link href="/dlq/jobs">← all jobs</Link></p>
+      <Problem error={poll.error} />
+      {j && (
+        <>
+          <p><progress id="job-progress" max="1" value={j.progress} /> <span id="job-pct">{pct(j)}</span>
+            {' '}<strong id="job-state" data-state={j.state}>{j.state}</strong></p>
+          <dl class="facts">
+            <dt>resubmits</dt><dd>{what(j)}</dd>
+            <dt>counts</dt><dd id="job-counts" data-sent={j.resubmitted}>{j.resubmitted} resubmitted ·
+              {' '}{j.matched} matched · {j.already_resubmitted} already · {j.failed} failed</dd>
+            <dt>read</dt><dd>{j.read} of {j.total} DLQ records</dd>
+            <dt>created</dt><dd>{fmtTime(j.created_ms, zone)} by {j.created_by || '—'}</dd>
+            <dt>runner</dt><dd>{j.runner || '—'}</dd>
+            {j.ended_ms > 0 && <><dt>ended</dt><dd>{fmtTime(j.ended_ms, zone)}</dd></>}
+            {j.error && <><dt>error</dt><dd class="err">{j.error}</dd></>}
+          </dl>
+          {can(who, 'operator') && !ENDED.includes(j.state) && (
+            <div class="actions">
+              {j.state === 'paused' ? <button id="job-resume" onClick={() => act('resume')}>Resume</button>
+                : <button id="job-pause" onClick={() => act('pause')}>Pause</button>}
+              <button id="job-cancel" class="danger" onClick={() => act('cancel')}>Cancel</button>
+            </div>
+          )}
+          <Result result={result} id="job-result" />
+          {j.failures_total > 0 && <p class="muted">{j.failures_total} entries failed
+            (GET /api/v1/dlq/jobs/{id}/failures).</p>}
+        </>
+      )}
+    </div>
+  );
+}
+
+export function DlqJobs() {
+  const zone = useZone();
+  const { paging, poll, page } = usePagedList('/dlq/jobs', []);
+  return (
+    <div>
+      <p><Link href="/dlq">Dead letters</Link> · <Link href="/dlq/groups">Failures</Link> · <strong>Jobs</strong></p>
+      <ListHead title="Resubmission jobs" poll={poll} paging={paging} fields={[]} />
+      {page && (
+        <PagedTable name="jobs" paging={paging} page={page} rows={page.jobs} noun="jobs"
+          head={<><th>job</th><th>state</th><th>progress</th><th class="num">resubmitted</th>
+            <th>resubmits</th><th>created</th></>}
+          row={(j) => (
+            <tr key={j.id} data-job={j.id} data-state={j.state}>
+              <td><Link href={jobHref(j.id)} class="mono">{j.id}</Link></td>
+              <td>{j.state}</td>
+              <td><progress max="1" value={j.progress} /> {pct(j)}</td>
+              <td class="num">{j.resubmitted}</td><td class="mono">{what(j)}</td>
+              <td>{fmtTime(j.created_ms, zone)}</td>
+            </tr>
+          )}
+        >
+          {page.jobs.length} shown</PagedTable>
+      )}
+    </div>
+  );
+}
