@@ -300,6 +300,26 @@ static void suggest(const char *group, const char *name)
 			best->group, best->name);
 }
 
+/* "the 'dlq' commands: list, show..." when \p group is one; false if not. */
+static bool list_group(const char *group)
+{
+	bool any = false;
+
+	for (size_t t = 0; t < TABLE_CNT; t++)
+		for (const ctl_cmd_t *c = tables[t]; c->group; c++) {
+			if (strcmp(c->group, group))
+				continue;
+			fprintf(stderr, "%s%s", any ? ", " : "the '", any ? "" :
+				group);
+			fprintf(stderr, "%s%s", any ? "" : "' commands: ",
+				c->name);
+			any = true;
+		}
+	if (any)
+		fputc('\n', stderr);
+	return any;
+}
+
 static drv_config_t *load_config(const char *path)
 {
 	char err[512];
@@ -379,7 +399,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "droverctl: unknown command '%s%s%s'\n",
 			argv[optind], optind + 1 < argc ? " " : "",
 			optind + 1 < argc ? argv[optind + 1] : "");
-		suggest(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+		if (optind + 1 < argc) {
+			char group[128];
+
+			drv_fmt(group, sizeof(group), "%s %s", argv[optind],
+				argv[optind + 1]);
+			if (!list_group(group)) {
+				suggest(argv[optind], argv[optind + 1]);
+				list_group(argv[optind]);
+			}
+		} else if (!list_group(argv[optind])) {
+			suggest(argv[optind], NULL);
+		}
 		fprintf(stderr, "%s\n", main_usage);
 		return CTL_EXIT_USAGE;
 	}

@@ -89,6 +89,17 @@ Test(cli, no_command_is_usage_error)
 	expect_usage(&r, "missing command");
 }
 
+Test(cli, a_group_alone_lists_its_commands)
+{
+	run_t r;
+
+	ctl(&r, "dlq", "job", NULL);
+	expect_usage(&r, "the 'dlq job' commands: start, list, show, pause, "
+		     "resume, cancel, failures");
+	ctl(&r, "breaker", NULL);
+	expect_usage(&r, "the 'breaker' commands: ");
+}
+
 Test(cli, unknown_command_suggests)
 {
 	run_t r;
