@@ -19,6 +19,8 @@
  *   console.c  the web console's built files at /
  *   schedules.c /schedules: list, show, enable, disable, add, update,
  *              delete
+ *   schedule_fires.c /schedules/{id}/fires, /schedules/timeline: the
+ *              fire history
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   audit.c    /audit: the audit trail, filtered and paged
@@ -213,6 +215,8 @@ extern const api_route_t api_live_routes[];
 extern const api_schema_t api_live_schemas[];
 extern const api_route_t api_schedule_routes[];
 extern const api_schema_t api_schedule_schemas[];
+extern const api_route_t api_schedule_fire_routes[];
+extern const api_schema_t api_schedule_fire_schemas[];
 extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
