@@ -252,12 +252,14 @@ drv_err_t drv_sched_fires_read(redisContext *c, const char *prefix,
 		key(fk, sizeof(fk), prefix, "sched:fires", ids[i]);
 		if (newest_first)
 			redisAppendCommand(c, "ZREVRANGEBYSCORE %s %lld %lld "
-					   "LIMIT 0 %zu", fk, (long long)until,
-					   (long long)since, limit + 1);
+					   "LIMIT 0 %lld", fk, (long long)until,
+					   (long long)since,
+					   (long long)limit + 1);
 		else
 			redisAppendCommand(c, "ZRANGEBYSCORE %s %lld %lld "
-					   "LIMIT 0 %zu", fk, (long long)since,
-					   (long long)until, limit + 1);
+					   "LIMIT 0 %lld", fk, (long long)since,
+					   (long long)until,
+					   (long long)limit + 1);
 	}
 	if ((err = take_ranges(c, f, id_cnt, limit, errstr, errstr_size))) {
 		drv_sched_fires_free(f, id_cnt);
