@@ -17,6 +17,7 @@ import { DlqGroup, DlqGroups } from './views/DlqGroups.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Retries } from './views/Retries.jsx';
 import { History } from './views/History.jsx';
+import { ScheduleTimeline } from './views/ScheduleTimeline.jsx';
 import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
 
@@ -57,6 +58,7 @@ function Conn() {
 
 function View({ path, who }) {
   if (path === '/dlq/groups') return <DlqGroups />;
+  if (path === '/schedules/timeline') return <ScheduleTimeline />;
   const g = path.match(/^\/dlq\/groups\/([^/]+)$/);
   if (g) return <DlqGroup id={decodeURIComponent(g[1])} who={who} />;
   const m = path.match(/^\/(tasks|dlq|schedules)\/([^/]+)$/);
