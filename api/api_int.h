@@ -257,6 +257,12 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 	"\"skipped\"]}"
 
 
+/* schedules.c: the rows (drv_sched_rows()) of every schedule, or of
+ * \p only; NULL (the problem replied) on a Redis failure. The caller frees
+ * them with drv_sched_rows_free(). */
+struct drv_sched_row;
+struct drv_sched_row *api_sched_rows(api_call_t *call, const char *only,
+				     size_t *cnt);
 /* schedules.c: the time zones a schedule may name (borrowed, made once). */
 json_t *api_zone_names(void);
 

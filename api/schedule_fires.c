@@ -94,25 +94,6 @@ static json_t *fire_array(const drv_sched_fires_t *f)
 	return arr;
 }
 
-/* The rows of every schedule (or of \p only), NULL with the problem
- * replied. */
-static drv_sched_row_t *rows_of(api_call_t *call, redisContext *c,
-				const char *only, size_t *n)
-{
-	drv_sched_row_t *rows = NULL;
-	char err[512];
-	drv_err_t rc = drv_sched_rows(call->api->cfg, c, only, &rows, n, err,
-				      sizeof(err));
-
-	if (!rc)
-		return rows;
-	drv_sched_rows_free(rows, *n);
-	if (rc != DRV_ERR_NOMEM)
-		api_redis_lost(call);
-	api_problem(call, api_status_of(rc), NULL, "%s", err);
-	return NULL;
-}
-
 /* GET /schedules/{id}/fires */
 static void fires(api_call_t *call)
 {
@@ -129,7 +110,7 @@ static void fires(api_call_t *call)
 		return;
 	}
 	if (!args_of(call, &a, FIRES_LIMIT) || !(c = api_redis(call)) ||
-	    !(rows = rows_of(call, c, id, &n)))
+	    !(rows = api_sched_rows(call, id, &n)))
 		return;
 	drv_sched_rows_free(rows, n);
 	if (!n) {
@@ -165,7 +146,7 @@ static void timeline(api_call_t *call)
 	json_t *arr, *o;
 
 	if (!args_of(call, &a, TIMELINE_LIMIT) || !(c = api_redis(call)) ||
-	    !(rows = rows_of(call, c, NULL, &n)))
+	    !(rows = api_sched_rows(call, NULL, &n)))
 		return;
 	/* pages by id, so a schedule added or deleted between two pages
 	 * moves no other one across the cursor */
