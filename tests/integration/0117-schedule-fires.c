@@ -10,7 +10,10 @@
  * and durations (the sleeper's >= 2.5 s) from the lifecycle events; a
  * range and a limit (newest first, truncated). A second test adds fires
  * through the core's script with a cap of 5 and a 1-minute window: the
- * older and the surplus fires go, and their runs' ends with them.
+ * older and the surplus fires go, and their runs' ends with them. A third
+ * stops the coordinator for several fire times of a `catchup: all`
+ * schedule: the times made up after the takeover are kept as caught_up,
+ * the others as published, with no time missing.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -310,6 +313,70 @@ Test(schedule_fires, trimmed_by_age_and_count_with_their_ends,
 	cr_expect(r->integer > 0 && r->integer <= keep, "expiry %lld",
 		  r->integer);
 	freeReplyObject(r);
+	redisFree(rc);
+	drv_config_destroy(cfg);
+	it_teardown(&ctx);
+}
+
+Test(schedule_fires, caught_up_after_a_leader_gap, .timeout = 120)
+{
+	const char *id = "cu";
+	it_ctx_t ctx;
+	drv_config_t *cfg = NULL;
+	redisContext *rc = NULL;
+	drv_sched_fires_t *f = NULL;
+	char err[512];
+	long long start, stop_ms;
+	size_t caught = 0, before = 0;
+	pid_t c;
+
+	it_setup(&ctx, "  noop:\n    type: noop\n");
+	it_coord_config(&ctx, "  misfire_grace: 1s\n",
+			"schedules:\n"
+			"  cu:\n"
+			"    cron: \"*/2 * * * * *\"\n"
+			"    handler: noop\n"
+			"    catchup: all\n");
+	it_topics(&ctx);
+	start = it_now_ms();
+	c = it_coordinator_start(&ctx, "c1");
+	cr_assert(it_coord_log_wait(&ctx, "c1", "schedule=cu", 15000));
+	sleep(3);
+	stop_ms = it_now_ms();
+	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
+	sleep(7);   /* three fire times go by */
+	c = it_coordinator_start(&ctx, "c2");
+	cr_assert(it_coord_log_wait(&ctx, "c2", "became leader", 15000));
+	sleep(4);
+	cr_assert_eq(it_stop(c, SIGTERM, 20000) >= 0, 1);
+
+	connect_redis(&ctx, &cfg, &rc);
+	cr_assert_eq(drv_sched_fires_read(rc, cfg->redis.key_prefix, &id, 1,
+					  start - 2000, it_now_ms(), 1000,
+					  false, &f, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_geq(f[0].cnt, 6);
+	for (size_t i = 0; i < f[0].cnt; i++) {
+		const drv_sched_fire_t *x = &f[0].fires[i];
+
+		if (i)
+			cr_expect_eq(x->nominal_ms - f[0].fires[i - 1].nominal_ms,
+				     2000, "a time is missing before %lld",
+				     (long long)x->nominal_ms);
+		if (x->nominal_ms < stop_ms - 1000) {
+			before++;
+			cr_expect_eq(x->kind, DRV_FIRE_PUBLISHED);
+		}
+		if (x->kind == DRV_FIRE_CAUGHT_UP) {
+			caught++;
+			cr_expect_gt(x->nominal_ms, stop_ms - 2000);
+			cr_expect_gt(x->published_ms - x->nominal_ms, 1000);
+		}
+	}
+	cr_expect_geq(before, 1);
+	cr_expect_geq(caught, 2, "%zu fires caught up", caught);
+	cr_expect_eq(f[0].fires[f[0].cnt - 1].kind, DRV_FIRE_PUBLISHED);
+	drv_sched_fires_free(f, 1);
 	redisFree(rc);
 	drv_config_destroy(cfg);
 	it_teardown(&ctx);
