@@ -16,7 +16,8 @@
  *     now unfinished, the next time, the fire in the statistics and in the
  *     fire history (P sched:fires:<id>, drover/sched_fires.h: published,
  *     caught up, manual, skipped or buffered; duplicates are the other
- *     leader's fires and failed ones are retried, so neither is kept).
+ *     leader's fires; a failed one retried later by retry_failed() is not
+ *     recorded, as it is not in the statistics).
  *
  * A fire asked for by hand (drv_sched_trigger(): `droverctl schedule
  * trigger`, POST /api/v1/schedules/{id}/trigger) is queued in Redis
@@ -69,6 +70,7 @@ typedef struct fire {
 	const drv_sched_trigger_t *req;  /* a manual fire's request (borrowed
 					    until the batch is recorded) */
 	int64_t nominal;
+	int64_t produced_ms;   /* when its publish was sent */
 	enum fire_state state;
 	drv_task_t task;
 	drv_delivery_t dr;
@@ -297,6 +299,7 @@ static void publish(coord_t *c, fire_t *f, size_t n)
 			continue;
 		}
 		f[i].state = F_CLAIMED;
+		f[i].produced_ms = now;
 		waiting++;
 	}
 	while (waiting && drv_mono_ms() < deadline) {
@@ -330,8 +333,8 @@ static void publish(coord_t *c, fire_t *f, size_t n)
 	}
 }
 
-/* The history entry of fire \p f (published at \p now); false when it
- * is not kept (a duplicate). */
+/* The history entry of fire \p f (recorded at \p now; published when
+ * its produce was sent); false when it is not kept (a duplicate). */
 static bool history_of(coord_t *c, const fire_t *f, int64_t now,
 		       drv_sched_fire_t *h)
 {
@@ -339,10 +342,11 @@ static bool history_of(coord_t *c, const fire_t *f, int64_t now,
 	h->nominal_ms = f->nominal;
 	switch (f->state) {
 	case F_DONE:
-		h->published_ms = now;
+		h->published_ms = f->produced_ms ? f->produced_ms : now;
 		drv_strlcpy(h->task_id, f->task.id, sizeof(h->task_id));
 		h->kind = f->req ? DRV_FIRE_MANUAL :
-			  now - f->nominal - drv_sched_jitter(f->it, f->nominal)
+			  h->published_ms - f->nominal -
+			  drv_sched_jitter(f->it, f->nominal)
 			  > c->cfg->coordinator.misfire_grace_ms ?
 			  DRV_FIRE_CAUGHT_UP : DRV_FIRE_PUBLISHED;
 		return true;
