@@ -19,6 +19,8 @@
  *   console.c  the web console's built files at /
  *   schedules.c /schedules: list, show, enable, disable, add, update,
  *              delete
+ *   schedule_fires.c /schedules/{id}/fires, /schedules/timeline: the
+ *              fire history
  *   dlq.c      /dlq: list, show, stats; the DLQ filters
  *   dlq_resubmit.c  /dlq/resubmit, /tasks/{id}/retry
  *   dlq_jobs.c /dlq/jobs: durable resubmission jobs (drover/dlq_job.h)
@@ -218,6 +220,8 @@ extern const api_route_t api_live_routes[];
 extern const api_schema_t api_live_schemas[];
 extern const api_route_t api_schedule_routes[];
 extern const api_schema_t api_schedule_schemas[];
+extern const api_route_t api_schedule_fire_routes[];
+extern const api_schema_t api_schedule_fire_schemas[];
 extern const api_route_t api_dlq_routes[];
 extern const api_schema_t api_dlq_schemas[];
 extern const api_route_t api_dlq_resubmit_routes[];
@@ -260,6 +264,12 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 	"\"skipped\"]}"
 
 
+/* schedules.c: the rows (drv_sched_rows()) of every schedule, or of
+ * \p only; NULL (the problem replied) on a Redis failure. The caller frees
+ * them with drv_sched_rows_free(). */
+struct drv_sched_row;
+struct drv_sched_row *api_sched_rows(api_call_t *call, const char *only,
+				     size_t *cnt);
 /* schedules.c: the time zones a schedule may name (borrowed, made once). */
 json_t *api_zone_names(void);
 

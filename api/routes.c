@@ -55,7 +55,8 @@ static const api_schema_t meta_schemas[] = {
 
 static const api_route_t *const tables[] = {
 	meta_routes, api_task_routes, api_event_routes, api_breaker_routes,
-	api_queue_routes, api_schedule_routes, api_dlq_routes,
+	api_queue_routes, api_schedule_routes, api_schedule_fire_routes,
+	api_dlq_routes,
 	api_dlq_resubmit_routes, api_dlq_group_routes, api_dlq_job_routes,
 	api_audit_routes, api_webhook_routes, api_task_limit_routes,
 	api_retry_routes, api_history_routes, api_live_routes,
@@ -63,6 +64,7 @@ static const api_route_t *const tables[] = {
 static const api_schema_t *const schema_tables[] = {
 	meta_schemas, api_task_schemas, api_event_schemas,
 	api_breaker_schemas, api_queue_schemas, api_schedule_schemas,
+	api_schedule_fire_schemas,
 	api_dlq_schemas, api_dlq_resubmit_schemas, api_dlq_group_schemas,
 	api_dlq_job_schemas, api_audit_schemas, api_webhook_schemas,
 	api_task_limit_schemas, api_retry_schemas, api_history_schemas,

@@ -26,9 +26,7 @@
 #include "drover/sched_view.h"
 #include "drover/str.h"
 
-/* Rows of every schedule, or of \p only; NULL (problem replied) on a
- * Redis failure. */
-static drv_sched_row_t *rows_of(api_call_t *call, const char *only,
+drv_sched_row_t *api_sched_rows(api_call_t *call, const char *only,
 				size_t *cnt)
 {
 	redisContext *c = api_redis(call);
@@ -52,7 +50,7 @@ static drv_sched_row_t *rows_of(api_call_t *call, const char *only,
 static void list(api_call_t *call)
 {
 	size_t n = 0;
-	drv_sched_row_t *rows = rows_of(call, NULL, &n);
+	drv_sched_row_t *rows = api_sched_rows(call, NULL, &n);
 	json_t *arr;
 
 	if (!rows)
@@ -82,7 +80,7 @@ static drv_sched_row_t *one(api_call_t *call, size_t *n)
 
 	if (!id_ok(call, id))
 		return NULL;
-	if (!(rows = rows_of(call, id, n)))
+	if (!(rows = api_sched_rows(call, id, n)))
 		return NULL;
 	if (!*n) {
 		drv_sched_rows_free(rows, *n);
@@ -429,7 +427,7 @@ static void edit_failed(api_call_t *call, drv_err_t rc, const char *err)
 static void reply_row(api_call_t *call, const char *id, unsigned status)
 {
 	size_t n = 0;
-	drv_sched_row_t *rows = rows_of(call, id, &n);
+	drv_sched_row_t *rows = api_sched_rows(call, id, &n);
 
 	if (!rows)
 		return;

@@ -13,7 +13,11 @@
  *     drover.fence; origin schedule_id, scheduled_ms, fencing_token) and
  *     waits for every acknowledgement;
  *  4. records, pipelined: the last time handled (P sched:last), the run
- *     now unfinished, the next time, and the fire in the statistics.
+ *     now unfinished, the next time, the fire in the statistics and in the
+ *     fire history (P sched:fires:<id>, drover/sched_fires.h: published,
+ *     caught up, manual, skipped or buffered; duplicates are the other
+ *     leader's fires; a failed one retried later by retry_failed() is not
+ *     recorded, as it is not in the statistics).
  *
  * A fire asked for by hand (drv_sched_trigger(): `droverctl schedule
  * trigger`, POST /api/v1/schedules/{id}/trigger) is queued in Redis
@@ -39,6 +43,7 @@
 #include "drover/kafka.h"
 #include "drover/log.h"
 #include "drover/sched_edit.h"
+#include "drover/sched_fires.h"
 #include "drover/str.h"
 
 #define BATCH_MAX 10000
@@ -65,6 +70,7 @@ typedef struct fire {
 	const drv_sched_trigger_t *req;  /* a manual fire's request (borrowed
 					    until the batch is recorded) */
 	int64_t nominal;
+	int64_t produced_ms;   /* when its publish was sent */
 	enum fire_state state;
 	drv_task_t task;
 	drv_delivery_t dr;
@@ -293,6 +299,7 @@ static void publish(coord_t *c, fire_t *f, size_t n)
 			continue;
 		}
 		f[i].state = F_CLAIMED;
+		f[i].produced_ms = now;
 		waiting++;
 	}
 	while (waiting && drv_mono_ms() < deadline) {
@@ -326,10 +333,42 @@ static void publish(coord_t *c, fire_t *f, size_t n)
 	}
 }
 
+/* The history entry of fire \p f (recorded at \p now; published when
+ * its produce was sent); false when it is not kept (a duplicate). */
+static bool history_of(coord_t *c, const fire_t *f, int64_t now,
+		       drv_sched_fire_t *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->nominal_ms = f->nominal;
+	switch (f->state) {
+	case F_DONE:
+		h->published_ms = f->produced_ms ? f->produced_ms : now;
+		drv_strlcpy(h->task_id, f->task.id, sizeof(h->task_id));
+		h->kind = f->req ? DRV_FIRE_MANUAL :
+			  h->published_ms - f->nominal -
+			  drv_sched_jitter(f->it, f->nominal)
+			  > c->cfg->coordinator.misfire_grace_ms ?
+			  DRV_FIRE_CAUGHT_UP : DRV_FIRE_PUBLISHED;
+		return true;
+	case F_OVERLAP:
+	case F_BUFFERED:
+		h->kind = f->state == F_OVERLAP ? DRV_FIRE_SKIPPED :
+			  DRV_FIRE_BUFFERED;
+		if (f->req)
+			drv_strlcpy(h->task_id, f->req->task_id,
+				    sizeof(h->task_id));
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* Step 4: what Redis keeps of the batch, pipelined. */
 static void record(coord_t *c, fire_t *f, size_t n)
 {
 	char last[512], next[512], key[512], ms[32], nx[32], ttl[32];
+	int64_t now = drv_now_ms();
+	drv_sched_fire_t h;
 	size_t cmds = 0;
 
 	if (!c->redis)
@@ -373,6 +412,11 @@ static void record(coord_t *c, fire_t *f, size_t n)
 				   f[i].state == F_BUFFERED ? "buffered" :
 				   "skipped");
 		cmds++;
+		if (history_of(c, &f[i], now, &h))
+			cmds += (size_t)drv_sched_fire_append(c->redis,
+				c->cfg->redis.key_prefix, it->conf.name, &h,
+				now, DRV_SCHED_FIRES_KEEP_MS,
+				DRV_SCHED_FIRES_MAX);
 	}
 	for (size_t i = 0; i < cmds; i++) {
 		redisReply *r = NULL;

@@ -10,6 +10,7 @@
 
 #include "drover/redis.h"
 #include "drover/redis_cmd.h"
+#include "drover/sched_fires.h"
 #include "drover/sched_store.h"
 #include "drover/str.h"
 
@@ -125,7 +126,7 @@ drv_err_t drv_sched_store_run(redisContext *c, const char *prefix,
 	bool ok = !strcmp(type, "task.succeeded");
 	redisReply *r;
 	drv_err_t err = DRV_OK;
-	int n = 0;
+	int n = 0, cmds;
 
 	key(st, sizeof(st), prefix, "sched:stats", id);
 	if (!ok && strcmp(type, "task.dead"))
@@ -145,7 +146,10 @@ drv_err_t drv_sched_store_run(redisContext *c, const char *prefix,
 	redisAppendCommand(c, "LPUSH %s %s", du, dms);
 	redisAppendCommand(c, "LTRIM %s 0 %d", du, DRV_SCHED_DURATIONS - 1);
 	redisAppendCommand(c, "EVAL %s 1 %s %s", end_run_lua, run, task_id);
-	for (n = 0; n < 7; n++) {
+	cmds = 7 + drv_sched_end_append(c, prefix, id, task_id, ok ?
+					"succeeded" : "dead", finished_ms,
+					duration_ms);
+	for (n = 0; n < cmds; n++) {
 		r = NULL;
 		if (redisGetReply(c, (void **)&r) != REDIS_OK)
 			return drv_error(errstr, errstr_size,
@@ -292,6 +296,7 @@ drv_err_t drv_sched_store_delete(redisContext *c, const char *prefix,
 				 size_t errstr_size)
 {
 	char k[512], en[512], st[512], du[512], run[512], last[512], next[512];
+	char fi[512], ends[512];
 	redisReply *r = NULL;
 	drv_err_t err;
 
@@ -308,11 +313,13 @@ drv_err_t drv_sched_store_delete(redisContext *c, const char *prefix,
 	key(st, sizeof(st), prefix, "sched:stats", id);
 	key(du, sizeof(du), prefix, "sched:durations", id);
 	key(run, sizeof(run), prefix, "sched:run", id);
+	key(fi, sizeof(fi), prefix, "sched:fires", id);
+	key(ends, sizeof(ends), prefix, "sched:ends", id);
 	key(last, sizeof(last), prefix, "sched:last", NULL);
 	key(next, sizeof(next), prefix, "sched:next", NULL);
 	if ((err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", en, id)) ||
-	    (err = cmd(c, NULL, errstr, errstr_size, "DEL %s %s %s", st, du,
-		       run)) ||
+	    (err = cmd(c, NULL, errstr, errstr_size, "DEL %s %s %s %s %s", st,
+		       du, run, fi, ends)) ||
 	    (err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", last,
 		       id)) ||
 	    (err = cmd(c, NULL, errstr, errstr_size, "HDEL %s %s", next, id)))

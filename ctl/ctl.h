@@ -127,6 +127,7 @@ extern const ctl_cmd_t ctl_task_show_cmds[];
 extern const ctl_cmd_t ctl_intervene_cmds[];
 extern const ctl_cmd_t ctl_schedule_edit_cmds[];
 extern const ctl_cmd_t ctl_schedule_trigger_cmds[];
+extern const ctl_cmd_t ctl_schedule_fires_cmds[];
 extern const ctl_cmd_t ctl_queue_cmds[];
 extern const ctl_cmd_t ctl_retry_cmds[];
 extern const ctl_cmd_t ctl_history_cmds[];

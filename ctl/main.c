@@ -23,6 +23,7 @@ static const ctl_cmd_t *const tables[] = {
 	ctl_dlq_cmds, ctl_dlq_resubmit_cmds, ctl_dlq_import_cmds,
 	ctl_dlq_group_cmds, ctl_dlq_job_cmds,
 	ctl_schedule_cmds, ctl_schedule_edit_cmds, ctl_schedule_trigger_cmds,
+	ctl_schedule_fires_cmds,
 	ctl_breaker_cmds, ctl_band_cmds, ctl_limit_cmds, ctl_queue_cmds,
 	ctl_audit_cmds, ctl_task_show_cmds, ctl_intervene_cmds,
 	ctl_retry_cmds, ctl_history_cmds,

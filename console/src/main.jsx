@@ -18,6 +18,7 @@ import { DlqJob, DlqJobs } from './views/DlqJobs.jsx';
 import { Audit } from './views/Audit.jsx';
 import { Retries } from './views/Retries.jsx';
 import { History } from './views/History.jsx';
+import { ScheduleTimeline } from './views/ScheduleTimeline.jsx';
 import { ScheduleDetail, Schedules } from './views/Schedules.jsx';
 import './style.css';
 
@@ -61,6 +62,7 @@ function View({ path, who }) {
   if (path === '/dlq/jobs') return <DlqJobs />;
   const j = path.match(/^\/dlq\/jobs\/([^/]+)$/);
   if (j) return <DlqJob id={decodeURIComponent(j[1])} who={who} />;
+  if (path === '/schedules/timeline') return <ScheduleTimeline />;
   const g = path.match(/^\/dlq\/groups\/([^/]+)$/);
   if (g) return <DlqGroup id={decodeURIComponent(g[1])} who={who} />;
   const m = path.match(/^\/(tasks|dlq|schedules)\/([^/]+)$/);

@@ -428,6 +428,42 @@ try {
     await page.waitForFunction((i) => location.pathname === `/tasks/${i}`, {}, id);
   });
 
+  await check('the schedule timeline: fires are bars coloured by outcome, linked to their task', async () => {
+    // nightly's fire (triggered above) succeeded; sulky's fails for good
+    const t = await apiCall('POST', '/schedules/sulky/trigger');
+    const outcome = async (id, task) => {
+      const f = (await apiGet(`/schedules/${id}/fires?since=1h`)).fires;
+      return f.find((x) => !task || x.task_id === task)?.outcome;
+    };
+    await until(async () => (await outcome('nightly')) === 'succeeded', 'nightly\'s fire succeeded (API)');
+    await until(async () => (await outcome('sulky', t.id)) === 'dead', 'sulky\'s fire is dead (API)');
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#timeline-link');
+    await page.click('#timeline-link');
+    await page.waitForSelector('g.gantt-row[data-schedule="nightly"] rect.gantt-bar[data-outcome="succeeded"]');
+    await page.click('.ranges button[data-range="6h"]');
+    await page.waitForFunction(() => location.search.includes('range=6h'));
+    const bad = `g.gantt-row[data-schedule="sulky"] rect.gantt-bar[data-task="${t.id}"]`;
+    await page.waitForSelector(bad);
+    const fill = (sel) => page.$eval(sel, (e) => getComputedStyle(e).fill);
+    const good = await fill('g.gantt-row[data-schedule="nightly"] rect.gantt-bar[data-outcome="succeeded"]');
+    const dead = await fill(bad);
+    if (good !== await fill('#gantt-legend rect.gantt-bar.succeeded')) throw new Error(`succeeded bar ${good}`);
+    if (dead !== await fill('#gantt-legend rect.gantt-bar.dead')) throw new Error(`dead bar ${dead}`);
+    if (good === dead) throw new Error(`one colour for both outcomes: ${good}`);
+    const w = await page.$eval(bad, (e) => e.getBBox().width);
+    if (w < 3) throw new Error(`bar ${w} px wide`);
+    if (!await page.$('g.gantt-row[data-schedule="nightly"] line.gantt-next')) throw new Error('no next fire mark');
+    await shot(page, 'schedule-timeline');
+    // deep link with the range; a bar leads to its task
+    await page.goto(`${url}/schedules/timeline?range=24h`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(bad);
+    if (!await page.$('.ranges button.active[data-range="24h"]')) throw new Error('range not from the URL');
+    await page.click(bad);
+    await page.waitForFunction((i) => location.pathname === `/tasks/${i}`, {}, t.id);
+    return `${good} vs ${dead}`;
+  });
+
   await check('times switch to local', async () => {
     await page.select('header .zone select', 'local');
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));

@@ -20,6 +20,11 @@
  *                             last_task
  *   P sched:durations:<id>    list: durations (ms) of the last
  *                             DRV_SCHED_DURATIONS runs, newest first
+ *   P sched:fires:<id>        sorted set: the fire history (kind, task,
+ *                             publish time) by nominal time, 14 days and
+ *                             at most 10,000 fires (drover/sched_fires.h)
+ *   P sched:ends:<id>         hash task id -> outcome, finished and
+ *                             duration of the fires' runs (idem)
  *
  * Every function takes a connected hiredis context the caller owns (from
  * drv_redis_connect()); on a connection error the context is unusable
@@ -73,7 +78,8 @@ drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
  * @brief Record the end of an attempt of a task of schedule \p id, from a
  *        lifecycle event: \p type "task.succeeded" or "task.dead" ends the
  *        run (counts, duration, last run, and clears P sched:run:<id> if
- *        it still names \p task_id); "task.retrying" counts a retry.
+ *        it still names \p task_id) and records the end beside the fire
+ *        (P sched:ends:<id>); "task.retrying" counts a retry.
  */
 drv_err_t drv_sched_store_run(redisContext *c, const char *prefix,
 			      const char *id, const char *type,

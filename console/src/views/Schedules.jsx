@@ -2,7 +2,8 @@
 // last run and next fire (GET /api/v1/schedules, every 5 s), enable and
 // disable for operators (POST /api/v1/schedules/ID/enable|disable), trigger
 // now (POST /api/v1/schedules/ID/trigger: the task id, linked), and one
-// schedule's detail at /schedules/ID (GET /api/v1/schedules/ID).
+// schedule's detail at /schedules/ID (GET /api/v1/schedules/ID); the fire
+// timeline (Gantt) is ScheduleTimeline.jsx at /schedules/timeline.
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
@@ -42,6 +43,7 @@ export function Schedules({ who }) {
   return (
     <div>
       <div class="title"><h2>Schedules</h2><Live poll={poll} /></div>
+      <p><Link href="/schedules/timeline" id="timeline-link">Timeline of fires →</Link></p>
       <Problem error={poll.error} />
       <Result result={result} id="schedule-result" />
       {poll.data && (
