@@ -104,6 +104,9 @@ static bool string_open_after(const char *from, const char *to, bool open)
 	return open;
 }
 
+/* What ends a placeholder's name other than its '}'. */
+#define PLACEHOLDER_STOP "\"\\{}$ \t\r\n"
+
 char *coord_template_fill(const char *tmpl, const drv_event_t *e)
 {
 	char *buf = NULL;
@@ -126,6 +129,15 @@ char *coord_template_fill(const char *tmpl, const drv_event_t *e)
 		if (!put(&buf, &len, &cap, p, (size_t)(open - p)))
 			goto fail;
 		in_string = string_open_after(p, open, in_string);
+		/* a name never holds a quote, a backslash, a brace, a '$' or
+		 * white space: "${" before any of them is text, so a
+		 * placeholder cannot reach across a JSON string's end */
+		if (open + 2 + strcspn(open + 2, PLACEHOLDER_STOP) != close) {
+			if (!put(&buf, &len, &cap, open, 2))
+				goto fail;
+			p = open + 2;
+			continue;
+		}
 		drv_fmt(name, sizeof(name), "%.*s", (int)(close - open - 2),
 			open + 2);
 		if (!strcmp(name, "event.id")) {

@@ -128,3 +128,21 @@ Test(template, escaped_quotes_in_the_template_keep_the_context)
 	json_decref(j);
 	drv_event_release(&e);
 }
+
+/* Found by tests/fuzz/fuzz_template.c: "${attr." opened in one string and
+ * closed by the object's '}' took the quotes between for a name, and the
+ * JSON template gave text that is not JSON. "${" before a quote is text. */
+Test(template, a_placeholder_never_reaches_past_a_string)
+{
+	drv_event_t e = ev("{}");
+	const char *tmpl = "{\"p\":\"${attr.x\",\"q\":\"$y01B\",\"t\":\"t\"}";
+	char *s;
+
+	s = coord_template_fill(tmpl, &e);
+	cr_assert_str_eq(s, tmpl);
+	free(s);
+	s = coord_template_fill("{\"a\":\"${event.type} ${attr.a b}\"}", &e);
+	cr_assert_str_eq(s, "{\"a\":\"order.created ${attr.a b}\"}");
+	free(s);
+	drv_event_release(&e);
+}
