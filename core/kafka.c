@@ -498,42 +498,46 @@ void drv_kafka_poller_stop(drv_kafka_poller_t *p)
 	free(p);
 }
 
+/* Until \p d is done or \p deadline (mono ms): asleep on its waiter when
+ * watched, else serving \p rk's reports in polls of \p poll_ms. Done? */
+static bool wait_done(rd_kafka_t *rk, drv_delivery_t *d, int64_t deadline,
+		      int poll_ms)
+{
+	if (d->waiter)
+		return watch_wait(d, deadline);  /* done is set before it fires */
+	while (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
+		int64_t left = deadline - drv_mono_ms();
+
+		if (left <= 0)
+			return false;
+		rd_kafka_poll(rk, left > poll_ms ? poll_ms : (int)left);
+	}
+	return true;
+}
+
 drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 			 const char *topic, int64_t timeout_ms,
 			 char *errstr, size_t errstr_size)
 {
-	int64_t deadline = drv_mono_ms() + timeout_ms;
+	/* short polls: when threads share rk, another one may serve this
+	 * report, and a poll here only returns on an event of its own */
+	bool done = wait_done(rk, d, drv_mono_ms() + timeout_ms, WAIT_POLL_MS);
 
-	if (d->waiter) {
-		if (!watch_wait(d, deadline)) {
-			rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
-					   RD_KAFKA_PURGE_F_INFLIGHT);
-			watch_wait(d, drv_mono_ms() + PURGE_WAIT_MS);
-		}
-		pthread_mutex_destroy(&d->waiter->lock);
-		pthread_cond_destroy(&d->waiter->cond);
-		d->waiter = NULL;
-		/* done is set before the waiter fires */
-	}
-	while (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
-		int64_t left = deadline - drv_mono_ms();
-		if (left <= 0)
-			break;
-		/* short: when threads share rk, another one may serve this
-		 * report, and a poll here only returns on an event of its own */
-		rd_kafka_poll(rk, left > WAIT_POLL_MS ? WAIT_POLL_MS :
-			      (int)left);
-	}
-	if (!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
-		char why[256];
-
+	if (!done) {
 		/* Purge so the pending report cannot write into freed stack
 		 * memory later; the report then fires with _PURGE_QUEUE. */
 		rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE |
 				   RD_KAFKA_PURGE_F_INFLIGHT);
-		for (int i = 0; i < PURGE_WAIT_MS / 100 &&
-				!__atomic_load_n(&d->done, __ATOMIC_ACQUIRE); i++)
-			rd_kafka_poll(rk, 100);
+		wait_done(rk, d, drv_mono_ms() + PURGE_WAIT_MS, 100);
+	}
+	if (d->waiter) {
+		pthread_mutex_destroy(&d->waiter->lock);
+		pthread_cond_destroy(&d->waiter->cond);
+		d->waiter = NULL;
+	}
+	if (!done) {
+		char why[256];
+
 		if (drv_kafka_last_error(why, sizeof(why)))
 			return drv_error(errstr, errstr_size, DRV_ERR_TIMEOUT,
 					 "produce to %s: no acknowledgement "
