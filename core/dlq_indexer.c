@@ -89,7 +89,7 @@ static drv_err_t start(drv_dlq_indexer_t *x, char *errstr,
 				 "topic prefix too long");
 	if ((rc = drv_redis_connect(x->cfg, &x->rc, errstr, errstr_size)))
 		goto out;
-	if (!(x->rk = drv_topic_reader_new(x->cfg, errstr, errstr_size))) {
+	if (!(x->rk = drv_topic_reader_new(x->cfg, true, errstr, errstr_size))) {
 		rc = DRV_ERR_KAFKA;
 		goto out;
 	}

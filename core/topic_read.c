@@ -24,8 +24,8 @@ typedef struct part {
 	bool    done;
 } part_t;
 
-rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, char *errstr,
-				 size_t errstr_size)
+rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, bool follow,
+				 char *errstr, size_t errstr_size)
 {
 	char group[300], rderr[256];
 	rd_kafka_conf_t *conf;
@@ -53,7 +53,13 @@ rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, char *errstr,
 			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK ||
 	    /* an offset retention has deleted reads on from the start */
 	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest",
-			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+	    /* a read that stops at the end has no use for the broker
+	     * holding a fetch there, and a seek waits for the fetch in
+	     * flight (measured: a page through the DLQ index took 0.5 s
+	     * with the default 500 ms) */
+	    (!follow && rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5",
+			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK)) {
 		rd_kafka_conf_destroy(conf);
 		drv_error(errstr, errstr_size, DRV_ERR_KAFKA, "%s", rderr);
 		return NULL;
@@ -143,7 +149,7 @@ drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
 
 	*lo = *hi = NULL;
 	*cnt = 0;
-	if (!(rk = drv_topic_reader_new(cfg, errstr, errstr_size)))
+	if (!(rk = drv_topic_reader_new(cfg, false, errstr, errstr_size)))
 		return DRV_ERR_KAFKA;
 	if ((rc = partition_count(rk, topic, timeout, &pcnt, errstr,
 				  errstr_size)))
@@ -252,7 +258,7 @@ static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
 
 	if (read_cnt)
 		*read_cnt = 0;
-	if (!(rk = drv_topic_reader_new(cfg, errstr, errstr_size)))
+	if (!(rk = drv_topic_reader_new(cfg, false, errstr, errstr_size)))
 		return DRV_ERR_KAFKA;
 	if ((rc = partition_count(rk, topic, timeout, &pcnt, errstr,
 				  errstr_size)))

@@ -65,10 +65,12 @@ drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
 
 /* A consumer for reading by hand (rd_kafka_assign(), never a group
  * subscription, no commits; read-ahead sized for whole-topic reads; an
- * offset below the start reads from the start). The caller destroys it
+ * offset below the start reads from the start). \p follow: it keeps
+ * reading at the end (the broker may hold a fetch there), else it stops
+ * there (fetches answered at once). The caller destroys it
  * (rd_kafka_consumer_close(), rd_kafka_destroy()). NULL on an error, with
  * \p errstr set. */
-rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, char *errstr,
-				 size_t errstr_size);
+rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, bool follow,
+				 char *errstr, size_t errstr_size);
 
 #endif /* DROVER_TOPIC_READ_H */
