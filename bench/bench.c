@@ -188,14 +188,12 @@ bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml)
 		"  topic_prefix: \"%s\"\n"
 		"  partitions: %lld\n"
 		"%s"
-		"redis:\n"
-		"  key_prefix: \"%s\"\n"
 		"log:\n"
 		"  level: info\n"
 		"  format: json\n",
 		ns->prefix,
 		(long long)bench_env_int("BENCH_PARTITIONS", 6, 1, 1024),
-		props, ns->prefix);
+		props);
 	if (!(ns->base_yaml = concat(head, sections_yaml)) ||
 	    !write_file(ns->config, ns->base_yaml))
 		return false;

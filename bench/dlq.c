@@ -232,6 +232,7 @@ int main(void)
 	int reps = (int)bench_env_int("BENCH_REPS", 20, 1, 1000);
 	int64_t index_ms, *first = calloc((size_t)reps, sizeof(*first));
 	search_t scan = { 0 }, idx = { 0 };
+	char redis_yaml[128];
 	size_t rare;
 	double raw;
 	bool ok;
@@ -240,7 +241,11 @@ int main(void)
 	if (n_list < 4 * RARE_EVERY)
 		rare_every = n_list / 4;
 	rare = n_list / rare_every;
-	ok = first && bench_ns_open(&big, "dlqbig", "") &&
+	/* a Redis key prefix of its own: the DLQ index lives there */
+	drv_fmt(redis_yaml, sizeof(redis_yaml), "redis:\n  key_prefix: "
+		"\"benchdlq%d.%lld:\"\n", (int)getpid(),
+		(long long)drv_now_ms());
+	ok = first && bench_ns_open(&big, "dlqbig", redis_yaml) &&
 	     bench_ns_open(&small, "dlqsmall", "") &&
 	     fill(&big, n_list) && fill(&small, n_resub);
 	if (!ok) {
