@@ -49,6 +49,7 @@ static void *index_main(void *arg)
 				drv_log_kv(DRV_LOG_WARN, "DLQ index", "error",
 					   err, NULL);
 			failing = true;
+			drv_gauge_set(x->c->obs.dlq_index_lag, NULL, -1);
 			for (int i = 0; i < 10 && !stopping(x); i++)
 				nanosleep(&(struct timespec){ 0, 100000000 },
 					  NULL);

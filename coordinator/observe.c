@@ -183,7 +183,8 @@ bool observe_start(coord_t *c)
 		"resubmitted letter stays until then).", NULL);
 	o->dlq_index_lag = drv_metrics_gauge(o->m, "drover_dlq_index_lag",
 		"Dead letters the DLQ search index has not taken in yet "
-		"(the leader's; -1 on a coordinator that does not index).",
+		"(the leader's; -1 on a coordinator that does not index, or "
+		"cannot: Redis or Kafka failing).",
 		NULL);
 	o->dlq_archived = drv_metrics_counter(o->m,
 		"drover_dlq_archived_total",

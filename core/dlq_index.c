@@ -232,8 +232,9 @@ struct drv_dlq_index_query {
 };
 
 /* KEYS: the partition's hash. ARGV: block key prefix, first block, most
- * candidates, most blocks to look at, since, until (0: none), the bits,
- * the block size. Answers {to, next block to look at, candidates...};
+ * candidates, most blocks to look at, since, until (0: none), the bits
+ * ("b1 b2 ..." that must all be set, or several such groups joined by '|',
+ * one of which must be), the block size. Answers {to, next block to look at, candidates...};
  * {-1, 0} when there is no index. A block the hash does not name holds
  * nothing (its times are written with its first entry); a block whose
  * filter expired may hold anything. */
@@ -242,9 +243,13 @@ static drv_redis_script_t lookup_script = DRV_REDIS_SCRIPT_INIT(
 "if not to then return {-1, 0} end\n"
 "to = tonumber(to)\n"
 "local since, till = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-"local get = {}\n"
-"for n in string.gmatch(ARGV[7], '%d+') do\n"
-"  get[#get + 1] = 'GET'; get[#get + 1] = 'u1'; get[#get + 1] = n\n"
+"local any = {}\n"
+"for g in string.gmatch(ARGV[7], '[^|]+') do\n"
+"  local get = {}\n"
+"  for n in string.gmatch(g, '%d+') do\n"
+"    get[#get + 1] = 'GET'; get[#get + 1] = 'u1'; get[#get + 1] = n\n"
+"  end\n"
+"  if #get > 0 then any[#any + 1] = get end\n"
 "end\n"
 "local b = tonumber(ARGV[2])\n"
 "local last = math.min(math.ceil(to / tonumber(ARGV[8])),\n"
@@ -259,12 +264,17 @@ static drv_redis_script_t lookup_script = DRV_REDIS_SCRIPT_INIT(
 "    if (since > 0 and tonumber(mx) < since) or\n"
 "       (till > 0 and tonumber(mn) >= till) then ok = false end\n"
 "  end\n"
-"  if ok and #get > 0 then\n"
+"  if ok and #any > 0 then\n"
 "    local k = ARGV[1] .. b\n"
 "    if redis.call('EXISTS', k) == 1 then\n"
-"      local bits = redis.call('BITFIELD', k, unpack(get))\n"
-"      for i = 1, #bits do\n"
-"        if bits[i] == 0 then ok = false; break end\n"
+"      ok = false\n"
+"      for _, get in ipairs(any) do\n"
+"        local bits = redis.call('BITFIELD', k, unpack(get))\n"
+"        local all = true\n"
+"        for i = 1, #bits do\n"
+"          if bits[i] == 0 then all = false; break end\n"
+"        end\n"
+"        if all then ok = true; break end\n"
 "      end\n"
 "    end\n"
 "  end\n"
@@ -280,35 +290,68 @@ typedef struct bits_buf {
 	bool   nomem;
 } bits_buf_t;
 
+/* Append \p text to \p bb. */
+static void bits_put(bits_buf_t *bb, const char *text)
+{
+	size_t n = strlen(text);
+	char *ns;
+
+	if (bb->nomem)
+		return;
+	if (bb->len + n + 1 > bb->cap) {
+		if (!(ns = realloc(bb->s, bb->cap * 2 + n + 128))) {
+			bb->nomem = true;
+			return;
+		}
+		bb->s = ns;
+		bb->cap = bb->cap * 2 + n + 128;
+	}
+	memcpy(bb->s + bb->len, text, n + 1);
+	bb->len += n;
+}
+
 static void add_term_bits(char kind, const char *value, size_t len,
 			  void *arg)
 {
 	bits_buf_t *bb = arg;
 	uint32_t bits[DRV_DLQ_INDEX_HASHES];
-	char *ns;
+	char num[16];
 
 	term_bits(kind, value, len, bits);
 	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++) {
-		if (bb->len + 12 > bb->cap) {
-			if (!(ns = realloc(bb->s, bb->cap * 2 + 128))) {
-				bb->nomem = true;
-				return;
-			}
-			bb->s = ns;
-			bb->cap = bb->cap * 2 + 128;
-		}
-		bb->len += (size_t)snprintf(bb->s + bb->len, bb->cap - bb->len,
-					    "%s%u", bb->len ? " " : "",
-					    bits[i]);
+		drv_fmt(num, sizeof(num), "%s%u", bb->len ? " " : "", bits[i]);
+		bits_put(bb, num);
 	}
+}
+
+/* A query for bits \p bits (taken) and a time range. */
+static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
+					bits_buf_t *bb, int64_t since_ms,
+					int64_t until_ms)
+{
+	drv_dlq_index_query_t *q;
+	char err[256];
+
+	if (bb->nomem || (!bb->len && !since_ms && !until_ms) ||
+	    !(q = calloc(1, sizeof(*q)))) {
+		free(bb->s);
+		return NULL;
+	}
+	q->cfg = cfg;
+	q->bits = bb->s ? bb->s : strdup("");
+	q->since_ms = since_ms;
+	q->until_ms = until_ms;
+	if (!q->bits || drv_redis_connect(cfg, &q->rc, err, sizeof(err))) {
+		drv_dlq_index_query_destroy(q);
+		return NULL;
+	}
+	return q;
 }
 
 drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 					       const drv_dlq_filter_t *f)
 {
 	bits_buf_t bb = { 0 };
-	drv_dlq_index_query_t *q;
-	char err[256];
 
 	if (f->handler)
 		add_term_bits('h', f->handler, strlen(f->handler), &bb);
@@ -321,20 +364,18 @@ drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 		add_term_bits('l', f->label[i], strlen(f->label[i]), &bb);
 	if (f->group)
 		add_term_bits('g', f->group, strlen(f->group), &bb);
-	if (bb.nomem || (!bb.len && !f->since_ms && !f->until_ms) ||
-	    !(q = calloc(1, sizeof(*q)))) {
-		free(bb.s);
-		return NULL;
-	}
-	q->cfg = cfg;
-	q->bits = bb.s ? bb.s : strdup("");
-	q->since_ms = f->since_ms;
-	q->until_ms = f->until_ms;
-	if (!q->bits || drv_redis_connect(cfg, &q->rc, err, sizeof(err))) {
-		drv_dlq_index_query_destroy(q);
-		return NULL;
-	}
-	return q;
+	return query_new(cfg, &bb, f->since_ms, f->until_ms);
+}
+
+drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
+					      const char *id)
+{
+	bits_buf_t bb = { 0 };
+
+	add_term_bits('t', id, strlen(id), &bb);
+	bits_put(&bb, " |");
+	add_term_bits('d', id, strlen(id), &bb);
+	return query_new(cfg, &bb, 0, 0);
 }
 
 /* Ask Redis about the blocks of partition \p p from \p block on. */

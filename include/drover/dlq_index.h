@@ -99,6 +99,11 @@ typedef struct drv_dlq_index_query drv_dlq_index_query_t;
 drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 					       const drv_dlq_filter_t *f);
 
+/** @brief A query for the entries of dead letter or task id \p id
+ *         (borrowed): drv_dlq_index_query_new()'s NULLs but the first. */
+drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
+					      const char *id);
+
 /**
  * @brief Where to read next on \p partition, from \p offset on: the first
  *        offset at or after \p offset that may hold a match. Everything in

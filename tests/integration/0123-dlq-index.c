@@ -5,7 +5,8 @@
  * taken them in (drover_dlq_index_lag 0), GET /dlq with a handler, a label
  * or a time filter finds exactly what a scan finds (checked against a
  * grep filter, which the index does not serve), reading only a few blocks
- * and skipping the rest. With the index deleted from Redis the same
+ * and skipping the rest; GET /dlq/{id} finds an entry by its task's id and
+ * by its own through the index. With the index deleted from Redis the same
  * queries read everything and still answer right; the coordinator notices
  * the loss at its next write and indexes the DLQ again from the start.
  */
@@ -220,6 +221,27 @@ Test(dlq_index, pages_skip_what_cannot_match, .timeout = 240)
 	/* and the undecodable message, which goes by its Kafka time (now) */
 	cr_assert_eq(idx.n, 11, "%s: %d entries", q, idx.n);
 	cr_assert_gt(idx.skipped, 0);
+
+	/* one entry by its task's id and by its own, found through the
+	 * blocks that hold those ids */
+	for (int i = 0; i < 3; i++) {
+		char path[128], dl_id[DRV_ID_LEN + 1];
+		json_t *o;
+
+		drv_fmt(path, sizeof(path), "/api/v1/dlq/%s", scan.ids[i]);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL, &o),
+			     200, "%s", path);
+		cr_assert_str_eq(json_string_value(json_object_get(
+			json_object_get(o, "task"), "id")), scan.ids[i]);
+		drv_strlcpy(dl_id, json_string_value(json_object_get(o, "id")),
+			    sizeof(dl_id));
+		json_decref(o);
+		drv_fmt(path, sizeof(path), "/api/v1/dlq/%s", dl_id);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL, &o),
+			     200, "%s", path);
+		cr_assert_str_eq(it_json_str(o, "id"), dl_id);
+		json_decref(o);
+	}
 
 	/* the index gone: a scan, the same answer */
 	cr_assert_gt(drop_index(), 1);
