@@ -179,7 +179,7 @@ drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
 		goto out;
 	}
 	r.q = drv_dlq_index_query_new(cfg, f);
-	rc = drv_dlq_read_skip(cfg, r.next, r.next_cnt, page_visit,
+	rc = drv_dlq_read_skip(cfg, r.next, NULL, r.next_cnt, page_visit,
 			       r.q ? page_skip : NULL, &r, NULL, errstr,
 			       errstr_size);
 	out->skipped = drv_dlq_index_skipped(r.q);

@@ -106,9 +106,9 @@ drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
 }
 
 drv_err_t drv_dlq_read_skip(const drv_config_t *cfg, const int64_t *start,
-			    size_t start_cnt, drv_dlq_visit_fn fn,
-			    drv_topic_skip_fn skip, void *arg,
-			    size_t *read_cnt, char *errstr,
+			    const int64_t *end, size_t cnt,
+			    drv_dlq_visit_fn fn, drv_topic_skip_fn skip,
+			    void *arg, size_t *read_cnt, char *errstr,
 			    size_t errstr_size)
 {
 	dlq_visit_ctx_t vc = { fn, skip, arg };
@@ -117,7 +117,7 @@ drv_err_t drv_dlq_read_skip(const drv_config_t *cfg, const int64_t *start,
 	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
 		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
 				 "topic prefix too long");
-	return drv_topic_read_skip(cfg, topic, start, start_cnt, visit,
+	return drv_topic_read_skip(cfg, topic, start, end, cnt, visit,
 				   skip ? skip_visit : NULL, &vc, read_cnt,
 				   errstr, errstr_size);
 }

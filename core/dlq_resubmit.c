@@ -11,6 +11,7 @@
 
 #include "drover/dlq_resubmit.h"
 #include "drover/clock.h"
+#include "drover/dlq_index.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
@@ -51,6 +52,7 @@ typedef struct run {
 	int64_t      *done;       /* and the last one nothing is pending
 				     before (progress) */
 	int64_t       report_at;  /* mono ms of the next progress report */
+	drv_dlq_index_query_t *q; /* a filter's blocks; NULL: read all */
 	drv_err_t     err;
 	char          errstr[512];
 } run_t;
@@ -377,6 +379,21 @@ static void report(run_t *x)
 	r->hooks.progress(x->done, r->part_cnt, r->hooks.arg);
 }
 
+/* The DLQ index's answer: what it skips holds no entry of the filter, so
+ * it is settled as soon as what was before it is. */
+static int64_t skip(int32_t p, int64_t offset, int64_t *until, void *arg)
+{
+	run_t *x = arg;
+	int64_t n = drv_dlq_index_next(x->q, p, offset, until);
+
+	if (n > offset && x->pos && (size_t)p < x->r->part_cnt) {
+		x->pos[p] = n;
+		if (!x->batch_cnt)
+			x->done[p] = n;
+	}
+	return n;
+}
+
 static bool visit(const drv_dlq_entry_t *e, void *arg)
 {
 	run_t *x = arg;
@@ -455,9 +472,12 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 		rc = drv_error(errstr, errstr_size, DRV_ERR_IO, "not started");
 		goto out;
 	}
-	rc = r->to ? drv_dlq_read_range(cfg, r->from, r->to, r->part_cnt,
-					visit, &x, NULL, errstr, errstr_size) :
-		     drv_dlq_read(cfg, visit, &x, NULL, errstr, errstr_size);
+	if (r->every && r->filter)
+		x.q = drv_dlq_index_query_new(cfg, r->filter);
+	rc = drv_dlq_read_skip(cfg, r->to ? r->from : NULL, r->to,
+			       r->to ? r->part_cnt : 0, visit,
+			       x.q ? skip : NULL, &x, NULL, errstr,
+			       errstr_size);
 	if (!rc && !r->every && !x.err && !r->interrupted) {
 		if (!ids_ok(r)) {
 			r->nothing_sent = true;
@@ -496,5 +516,6 @@ out:
 	free(x.marks);
 	free(x.pos);
 	free(x.done);
+	drv_dlq_index_query_destroy(x.q);
 	return rc;
 }

@@ -95,7 +95,7 @@ drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
 		free(to);
 	} else {
 		s.q = drv_dlq_index_query_id(cfg, id);
-		rc = drv_dlq_read_skip(cfg, NULL, 0, show_visit,
+		rc = drv_dlq_read_skip(cfg, NULL, NULL, 0, show_visit,
 				       s.q ? show_skip : NULL, &s, NULL, errstr,
 				       errstr_size);
 		drv_dlq_index_query_destroy(s.q);

@@ -176,42 +176,6 @@ out:
 	return rc;
 }
 
-static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
-			    const int64_t *start, const int64_t *end,
-			    size_t cnt, drv_topic_msg_fn fn,
-			    drv_topic_skip_fn skip, void *arg,
-			    size_t *read_cnt, char *errstr,
-			    size_t errstr_size);
-
-drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
-			 const int64_t *start, size_t start_cnt,
-			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
-			 char *errstr, size_t errstr_size)
-{
-	return drv_topic_read_range(cfg, topic, start, NULL, start_cnt, fn,
-				    arg, read_cnt, errstr, errstr_size);
-}
-
-drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
-			       const int64_t *start, const int64_t *end,
-			       size_t cnt, drv_topic_msg_fn fn, void *arg,
-			       size_t *read_cnt, char *errstr,
-			       size_t errstr_size)
-{
-	return read_topic(cfg, topic, start, end, cnt, fn, NULL, arg,
-			  read_cnt, errstr, errstr_size);
-}
-
-drv_err_t drv_topic_read_skip(const drv_config_t *cfg, const char *topic,
-			      const int64_t *start, size_t start_cnt,
-			      drv_topic_msg_fn fn, drv_topic_skip_fn skip,
-			      void *arg, size_t *read_cnt, char *errstr,
-			      size_t errstr_size)
-{
-	return read_topic(cfg, topic, start, NULL, start_cnt, fn, skip, arg,
-			  read_cnt, errstr, errstr_size);
-}
-
 /* Move partition \p p of \p pp past what \p skip says holds nothing,
  * from \p offset on; false when that is its end. */
 static bool skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
@@ -376,4 +340,34 @@ out:
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	return rc;
+}
+
+drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
+			 const int64_t *start, size_t start_cnt,
+			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
+			 char *errstr, size_t errstr_size)
+{
+	return drv_topic_read_range(cfg, topic, start, NULL, start_cnt, fn,
+				    arg, read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
+			       const int64_t *start, const int64_t *end,
+			       size_t cnt, drv_topic_msg_fn fn, void *arg,
+			       size_t *read_cnt, char *errstr,
+			       size_t errstr_size)
+{
+	return read_topic(cfg, topic, start, end, cnt, fn, NULL, arg,
+			  read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_topic_read_skip(const drv_config_t *cfg, const char *topic,
+			      const int64_t *start, const int64_t *end,
+			      size_t cnt, drv_topic_msg_fn fn,
+			      drv_topic_skip_fn skip, void *arg,
+			      size_t *read_cnt, char *errstr,
+			      size_t errstr_size)
+{
+	return read_topic(cfg, topic, start, end, cnt, fn, skip, arg,
+			  read_cnt, errstr, errstr_size);
 }

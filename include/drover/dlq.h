@@ -137,13 +137,14 @@ drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
 			     char *errstr, size_t errstr_size);
 
 /**
- * @brief drv_dlq_read_from() passing over what \p skip says holds nothing
- *        wanted (drv_topic_read_skip(); the DLQ index answers it).
+ * @brief drv_dlq_read_range() (\p end may be NULL: to the end) passing over
+ *        what \p skip says holds nothing wanted (drv_topic_read_skip();
+ *        the DLQ index answers it).
  */
 drv_err_t drv_dlq_read_skip(const drv_config_t *cfg, const int64_t *start,
-			    size_t start_cnt, drv_dlq_visit_fn fn,
-			    drv_topic_skip_fn skip, void *arg,
-			    size_t *read_cnt, char *errstr,
+			    const int64_t *end, size_t cnt,
+			    drv_dlq_visit_fn fn, drv_topic_skip_fn skip,
+			    void *arg, size_t *read_cnt, char *errstr,
 			    size_t errstr_size);
 
 /**

@@ -47,13 +47,16 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 typedef int64_t (*drv_topic_skip_fn)(int32_t p, int64_t offset,
 				     int64_t *until, void *arg);
 
-/* drv_topic_read() that passes over what \p skip says to: asked at the
- * start of each partition and whenever the read reaches the offset it
- * named, it moves the partition's read position forward (a seek). */
+/* drv_topic_read_range() (\p end may be NULL: to the high watermarks;
+ * \p start and \p end NULL with \p cnt 0: the whole topic) that passes
+ * over what \p skip says to: asked at the start of each partition and
+ * whenever the read reaches the offset it named, it moves the partition's
+ * read position forward (a seek). */
 drv_err_t drv_topic_read_skip(const drv_config_t *cfg, const char *topic,
-			      const int64_t *start, size_t start_cnt,
-			      drv_topic_msg_fn fn, drv_topic_skip_fn skip,
-			      void *arg, size_t *read_cnt, char *errstr,
+			      const int64_t *start, const int64_t *end,
+			      size_t cnt, drv_topic_msg_fn fn,
+			      drv_topic_skip_fn skip, void *arg,
+			      size_t *read_cnt, char *errstr,
 			      size_t errstr_size);
 
 /* The low and high watermarks of every partition of \p topic: *lo and *hi

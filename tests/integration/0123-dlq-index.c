@@ -6,7 +6,8 @@
  * or a time filter finds exactly what a scan finds (checked against a
  * grep filter, which the index does not serve), reading only a few blocks
  * and skipping the rest; GET /dlq/{id} finds an entry by its task's id and
- * by its own through the index. With the index deleted from Redis the same
+ * by its own through the index, and a resubmission job's dry run counts
+ * the filter's entries through it. With the index deleted from Redis the same
  * queries read everything and still answer right; the coordinator notices
  * the loss at its next write and indexes the DLQ again from the start.
  */
@@ -28,6 +29,7 @@
 #include "harness.h"
 
 #define VIEWER "viewer-token-0123"
+#define OPS    "ops-token-0123"
 #define N      3000
 #define BASE   1700000000000LL   /* dead_ms of entry i: BASE + i s */
 
@@ -174,7 +176,8 @@ Test(dlq_index, pages_skip_what_cannot_match, .timeout = 240)
 {
 	it_ctx_t ctx;
 	unsigned char d[DRV_SHA256_LEN];
-	char hex[2 * DRV_SHA256_LEN + 1], keys[128], sections[1024], q[128];
+	char hex[2 * DRV_SHA256_LEN + 1], ohex[2 * DRV_SHA256_LEN + 1],
+	     keys[128], sections[1024], q[128];
 	int hport = it_free_port(), port = it_free_port();
 	found_t idx, scan;
 	pid_t coord;
@@ -183,9 +186,12 @@ Test(dlq_index, pages_skip_what_cannot_match, .timeout = 240)
 	it_topics(&ctx);
 	drv_sha256(VIEWER, strlen(VIEWER), d);
 	drv_hex(d, sizeof(d), hex);
+	drv_sha256(OPS, strlen(OPS), d);
+	drv_hex(d, sizeof(d), ohex);
 	drv_fmt(keys, sizeof(keys), "  http_port: %d\n", hport);
 	drv_fmt(sections, sizeof(sections), "api:\n  port: %d\n"
-		"api_tokens:\n  viewer: {sha256: %s}\n", port, hex);
+		"api_tokens:\n  viewer: {sha256: %s}\n"
+		"  ops: {role: operator, sha256: %s}\n", port, hex, ohex);
 	it_coord_config(&ctx, keys, sections);
 	coord = it_coordinator_start(&ctx, "c1");
 	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 20000));
@@ -240,6 +246,17 @@ Test(dlq_index, pages_skip_what_cannot_match, .timeout = 240)
 		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL, &o),
 			     200, "%s", path);
 		cr_assert_str_eq(it_json_str(o, "id"), dl_id);
+		json_decref(o);
+	}
+
+	/* a resubmission job's dry run over the filter reads its blocks */
+	{
+		json_t *o;
+
+		cr_assert_eq(it_http_json(port, "POST", "/api/v1/dlq/jobs", OPS,
+			"{\"filter\": {\"handler\": \"rare\"}, "
+			"\"dry_run\": true}", &o), 200);
+		cr_assert_eq(it_json_int(o, "count"), 3);
 		json_decref(o);
 	}
 
