@@ -51,6 +51,9 @@ drv_err_t drv_kafka_err(rd_kafka_resp_err_t err)
 #define WAIT_POLL_MS 2
 /* How long a purged report may take to come back. */
 #define PURGE_WAIT_MS 5000
+/* A producer whose reports all come within this is waited for, never
+ * purged (drv_kafka_producer_shared_new(): 2 x kafka.connect_timeout). */
+#define REPORT_BOUND_MAX_MS 125000
 
 static void delivery_cb(rd_kafka_t *rk, const rd_kafka_message_t *m,
 			void *opaque)
@@ -359,16 +362,31 @@ void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		rd_kafka_error_destroy(e);
 }
 
-rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
-				   char *errstr, size_t errstr_size)
+/* A producer; \p bound_ms > 0 bounds each message's life to it (and each
+ * request's to at most it), so every report comes within twice that. */
+static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
+				char *errstr, size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = drv_kafka_conf_new(cfg, NULL, errstr,
 						   errstr_size);
+	char rderr[256], v[24];
 	rd_kafka_t *rk;
-	char rderr[256];
 
 	if (!conf)
 		return NULL;
+	if (bound_ms > 0) {
+		drv_fmt(v, sizeof(v), "%lld", (long long)bound_ms);
+		if (rd_kafka_conf_set(conf, "message.timeout.ms", v, rderr,
+				      sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+		    (bound_ms < 30000 &&
+		     rd_kafka_conf_set(conf, "request.timeout.ms", v, rderr,
+				       sizeof(rderr)) != RD_KAFKA_CONF_OK)) {
+			rd_kafka_conf_destroy(conf);
+			drv_error(errstr, errstr_size, DRV_ERR_CONFIG, "%s",
+				  rderr);
+			return NULL;
+		}
+	}
 	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -376,6 +394,40 @@ rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 			  "cannot create Kafka producer: %s", rderr);
 	}
 	return rk;
+}
+
+rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
+				   char *errstr, size_t errstr_size)
+{
+	return producer_new(cfg, 0, errstr, errstr_size);
+}
+
+rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
+					  char *errstr, size_t errstr_size)
+{
+	return producer_new(cfg, cfg->kafka.connect_timeout_ms, errstr,
+			    errstr_size);
+}
+
+/* How long after its produce \p rk's every report has come:
+ * message.timeout.ms, plus request.timeout.ms for a request in flight when
+ * the message expires, plus a second. */
+static int64_t report_bound(rd_kafka_t *rk)
+{
+	const rd_kafka_conf_t *conf = rd_kafka_conf(rk);
+	char v[32];
+	size_t n;
+	int64_t bound = 1000;
+
+	n = sizeof(v);
+	if (rd_kafka_conf_get(conf, "message.timeout.ms", v, &n) ==
+	    RD_KAFKA_CONF_OK)
+		bound += strtoll(v, NULL, 10);
+	n = sizeof(v);
+	if (rd_kafka_conf_get(conf, "request.timeout.ms", v, &n) ==
+	    RD_KAFKA_CONF_OK)
+		bound += strtoll(v, NULL, 10);
+	return bound;
 }
 
 void drv_kafka_producer_warm(rd_kafka_t *rk, int64_t timeout_ms)
@@ -521,8 +573,15 @@ drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 {
 	/* short polls: when threads share rk, another one may serve this
 	 * report, and a poll here only returns on an event of its own */
-	bool done = wait_done(rk, d, drv_mono_ms() + timeout_ms, WAIT_POLL_MS);
+	int64_t start = drv_mono_ms(), bound;
+	bool done = wait_done(rk, d, start + timeout_ms, WAIT_POLL_MS);
 
+	/* A producer that bounds every message's life (one threads share,
+	 * drv_kafka_producer_shared_new()) reports by itself, and a purge
+	 * would fail every other thread's messages too. So wait for the
+	 * report, and purge only when it has not come within that bound. */
+	if (!done && (bound = report_bound(rk)) <= REPORT_BOUND_MAX_MS)
+		done = wait_done(rk, d, start + bound, WAIT_POLL_MS);
 	if (!done) {
 		/* Purge so the pending report cannot write into freed stack
 		 * memory later; the report then fires with _PURGE_QUEUE. */

@@ -263,6 +263,18 @@ rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size);
 
 /**
+ * @brief A producer for threads to share with watched deliveries
+ *        (drv_delivery_watch()): drv_kafka_producer_new() whose messages
+ *        give up by themselves after kafka.connect_timeout
+ *        (message.timeout.ms; request.timeout.ms at most that; at most
+ *        a minute for drv_kafka_wait() to wait on it), so every report
+ *        comes and no waiter has to purge the queue it shares with the
+ *        others. Caller destroys it as drv_kafka_producer_new()'s.
+ */
+rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
+					  char *errstr, size_t errstr_size);
+
+/**
  * @brief Make a fresh producer's first produce go out at once. librdkafka
  *        asks for an idempotent producer's id when a metadata answer comes
  *        from a broker it has learned (not a bootstrap address), or else on
@@ -299,8 +311,13 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
  *        passed (with \p d watched, sleep until its report instead). On
  *        timeout the producer's queue is purged (so the report cannot
  *        arrive after the caller's \p d is gone) and DRV_ERR_TIMEOUT
- *        returned; a refused produce returns its error. \p topic is only
- *        used in messages.
+ *        returned; a refused produce returns its error. On a producer
+ *        that bounds every message's life (drv_kafka_producer_shared_new())
+ *        \p d is waited for past \p timeout_ms until its report comes,
+ *        within that bound, and a purge is only the last resort: an
+ *        expired message answers DRV_ERR_TIMEOUT by itself, and the
+ *        messages of the threads sharing the producer stay. \p topic is
+ *        only used in messages.
  */
 drv_err_t drv_kafka_wait(rd_kafka_t *rk, drv_delivery_t *d,
 			 const char *topic, int64_t timeout_ms,
