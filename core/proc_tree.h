@@ -25,12 +25,18 @@ typedef struct {
 } proc_set_t;
 
 /**
- * @brief Adds to @p set every live descendant of @p root (not @p root itself)
- *        that is not in it yet.
- * @returns 0, or -1 when out of memory (what was found is kept).
- * @remark Reads /proc; a process that exits meanwhile is simply skipped.
+ * @brief Adds to @p set every live process of a run that is not in it yet:
+ *        the descendants of @p root (not @p root itself), the children of
+ *        this process (orphans a child subreaper adopted) whose environment
+ *        holds the entry @p mark ("KEY=VALUE"; NULL: none), and the
+ *        descendants of every process already in @p set.
+ * @returns how many were added, or -1 when out of memory (what was found
+ *          is kept).
+ * @remark Reads /proc; a process that exits meanwhile is simply skipped. A
+ *         process that cleared its environment and whose parent exited
+ *         before any collect saw it is not found. @p mark is borrowed.
  */
-int proc_tree_collect(proc_set_t *set, pid_t root);
+int proc_tree_collect(proc_set_t *set, pid_t root, const char *mark);
 
 /** @brief Sends @p sig to each process of @p set still alive with the same
  *         start time (never to a process that reused the pid). */
