@@ -7,7 +7,8 @@
  * record, and are refused to a viewer. And the list is paged by cursor
  * (issue 13): 120 schedules, file and run-time ones interleaved, come in
  * id order in pages of 50, 50 and 20, each id once; the default page is
- * 50; a schedule deleted between two pages moves no other one across the
+ * 50; droverctl schedule list --limit/--cursor gives the same pages; a
+ * schedule deleted between two pages moves no other one across the
  * cursor; a bad limit or cursor is a 400.
  */
 #include <criterion/criterion.h>
@@ -245,6 +246,26 @@ Test(schedules_api, list_paged_by_cursor, .timeout = 120)
 	for (size_t i = 0; i < n; i++) {
 		drv_fmt(want, sizeof(want), "s%03zu", i);
 		cr_expect_str_eq(ids[i], want, "position %zu", i);
+	}
+
+	/* droverctl pages the same way, through the same core call */
+	{
+		char *out = NULL;
+		json_t *j;
+
+		cr_assert_eq(it_ctl(&ctx, &out, "schedule", "list", "--limit",
+				    "50", "--cursor", "s049", "--json", NULL),
+			     0);
+		j = json_loads(out, 0, NULL);
+		cr_assert_not_null(j, "not JSON: %s", out);
+		cr_expect_eq(json_array_size(json_object_get(j, "schedules")),
+			     50);
+		cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+			json_object_get(j, "schedules"), 0), "id")), "s050");
+		cr_expect_str_eq(json_string_value(json_object_get(j,
+				 "next_cursor")), "s099");
+		json_decref(j);
+		free(out);
 	}
 
 	/* the default page is 50; deleting one of it moves nothing across
