@@ -65,28 +65,39 @@ static bool ctl_enabled(it_ctx_t *ctx, const char *id)
 	return on;
 }
 
-Test(schedules_api, list_show_disable_enable, .timeout = 120)
+/* A stack whose coordinator config serves the API on \p port to the tokens
+ * VIEWER and OPS, with the file schedules \p schedules (YAML lines). */
+static void setup_api(it_ctx_t *ctx, int port, const char *schedules)
 {
-	it_ctx_t ctx;
-	char sections[1024], *out = NULL;
-	int port = it_free_port();
-	json_t *j, *s;
-	pid_t coord;
+	size_t size = strlen(schedules) + 512;
+	char *sections = malloc(size);
 
-	it_setup(&ctx, "  noop:\n    type: noop\n");
-	it_topics(&ctx);
-	drv_fmt(sections, sizeof(sections),
+	cr_assert_not_null(sections);
+	it_setup(ctx, "  noop:\n    type: noop\n");
+	it_topics(ctx);
+	drv_fmt(sections, size,
 		"api:\n  port: %d\n"
 		"api_tokens:\n"
 		"  viewer: {role: viewer, env: IT_API_VIEWER_0106}\n"
 		"  ops: {role: operator, env: IT_API_OPS_0106}\n"
-		"schedules:\n"
-		"  yearly:\n"
-		"    cron: \"0 0 1 1 *\"\n"
-		"    handler: noop\n", port);
-	it_coord_config(&ctx, "", sections);
+		"schedules:\n%s", port, schedules);
+	it_coord_config(ctx, "", sections);
+	free(sections);
 	setenv("IT_API_VIEWER_0106", VIEWER, 1);
 	setenv("IT_API_OPS_0106", OPS, 1);
+}
+
+Test(schedules_api, list_show_disable_enable, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char *out = NULL;
+	int port = it_free_port();
+	json_t *j, *s;
+	pid_t coord;
+
+	setup_api(&ctx, port, "  yearly:\n"
+			      "    cron: \"0 0 1 1 *\"\n"
+			      "    handler: noop\n");
 	cr_assert_eq(it_ctl(&ctx, NULL, "schedule", "add", "nightly", "--cron",
 			    "0 3 * * *", "--tz", "Europe/Paris", "--handler",
 			    "noop", NULL), 0);
@@ -188,33 +199,22 @@ static void page(int port, const char *query, char ids[][8], size_t *n,
 
 Test(schedules_api, list_paged_by_cursor, .timeout = 120)
 {
-	static char sections[16384], ids[PAGED + 1][8];
+	static char yaml[16384], ids[PAGED + 1][8];
 	char next[80], query[120], want[8];
 	int port = it_free_port();
-	size_t n = 0, off, pages = 0;
+	size_t n = 0, off = 0, pages = 0;
 	it_ctx_t ctx;
 	pid_t coord;
 
-	it_setup(&ctx, "  noop:\n    type: noop\n");
-	it_topics(&ctx);
-	drv_fmt(sections, sizeof(sections),
-		      "api:\n  port: %d\n"
-		      "api_tokens:\n"
-		      "  viewer: {role: viewer, env: IT_API_VIEWER_0106}\n"
-		      "  ops: {role: operator, env: IT_API_OPS_0106}\n"
-		      "schedules:\n", port);
-	off = strlen(sections);
 	/* the even ids in the file, written last first */
 	for (int i = PAGED - 2; i >= 0; i -= 2)
 	{
-		drv_fmt(sections + off, sizeof(sections) - off,
+		drv_fmt(yaml + off, sizeof(yaml) - off,
 			"  s%03d:\n    cron: \"0 3 1 1 *\"\n"
 			"    handler: noop\n", i);
-		off += strlen(sections + off);
+		off += strlen(yaml + off);
 	}
-	it_coord_config(&ctx, "", sections);
-	setenv("IT_API_VIEWER_0106", VIEWER, 1);
-	setenv("IT_API_OPS_0106", OPS, 1);
+	setup_api(&ctx, port, yaml);
 	coord = it_coordinator_start(&ctx, "c1");
 	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 15000));
 	/* the odd ones at run time */
