@@ -793,9 +793,10 @@ static void kill_tree(drv_exec_t *ex, int sig)
 	proc_tree_signal(&ex->tree, sig);
 }
 
-/* The leader is gone (a zombie or reaped): the run is over, so SIGKILL what
- * is left of its group and every process of its tree or with its mark,
- * again while a round finds new ones (a fork during the kill). */
+/* The run is over: SIGKILL what is left of its group and every process of
+ * its tree or with its mark, again while a round finds new ones (a fork
+ * during the kill). Only while the leader is not reaped: its pid is the
+ * group's id and the root of the tree, and must not have been reused. */
 static void kill_rest(drv_exec_t *ex)
 {
 	int added, round = 0;
@@ -1010,10 +1011,11 @@ void drv_exec_destroy(drv_exec_t *ex)
 		int st;
 
 		kill_tree(ex, SIGKILL);
+		kill_rest(ex); /* while the pid (the pgid) is still ours */
 		waitpid_eintr(ex->pid, &st, 0);
 		ex->reaped = true;
 		leaders_remove(ex->pid);
-		kill_rest(ex);
+		proc_tree_signal(&ex->tree, SIGKILL);
 		proc_tree_reap(&ex->tree, DRAIN_AFTER_EXIT_MS);
 	}
 	proc_set_release(&ex->tree);
