@@ -147,12 +147,18 @@ drv_err_t drv_exec_subreaper(void)
 	return DRV_OK;
 }
 
-void drv_exec_reap_orphans(void)
+/* Reaps the orphans that exited, as seen in \p snap (NULL: /proc now). */
+static void reap_orphans_in(const proc_snap_t *snap)
 {
 	pthread_mutex_lock(&leaders_lock);
 	if (subreaper)
-		proc_reap_zombies(leaders, leaders_n);
+		proc_reap_zombies(snap, leaders, leaders_n);
 	pthread_mutex_unlock(&leaders_lock);
+}
+
+void drv_exec_reap_orphans(void)
+{
+	reap_orphans_in(NULL);
 }
 
 /* Everything the child needs, built before fork(). */
@@ -788,7 +794,7 @@ static drv_err_t outbuf_finish(struct outbuf *ob, drv_exec_result_t *res)
 static void kill_tree(drv_exec_t *ex, int sig)
 {
 	/* on ENOMEM: the ones found */
-	proc_tree_collect(&ex->tree, ex->pid, ex->mark);
+	proc_tree_collect(&ex->tree, NULL, ex->pid, ex->mark);
 	kill(-ex->pid, sig);
 	proc_tree_signal(&ex->tree, sig);
 }
@@ -803,8 +809,16 @@ static void kill_rest(drv_exec_t *ex)
 
 	kill(-ex->pid, SIGKILL);
 	do {
-		added = proc_tree_collect(&ex->tree, ex->pid, ex->mark);
+		proc_snap_t snap;
+
+		/* one read of /proc (slow: about 45 us a process here) for
+		 * the run's leftovers and the orphans that exited meanwhile */
+		proc_snap_take(&snap);
+		added = proc_tree_collect(&ex->tree, &snap, ex->pid, ex->mark);
 		proc_tree_signal(&ex->tree, SIGKILL);
+		if (!round)
+			reap_orphans_in(&snap);
+		proc_snap_release(&snap);
 	} while (added > 0 && ++round < KILL_ROUNDS);
 }
 
@@ -978,8 +992,8 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 	ex->reaped = true;
 	pthread_mutex_unlock(&ex->lock);
 	leaders_remove(ex->pid);
+	/* the orphans that exited were reaped by kill_rest() */
 	proc_tree_reap(&ex->tree, DRAIN_AFTER_EXIT_MS);
-	drv_exec_reap_orphans();
 	res->duration_ms = drv_mono_ms() - ex->started_ms;
 	close_fd(&ex->out_fd);
 

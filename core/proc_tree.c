@@ -172,17 +172,35 @@ static bool queued(const pid_t *queue, size_t qn, pid_t pid)
 	return false;
 }
 
-int proc_tree_collect(proc_set_t *set, pid_t root, const char *mark)
+int proc_snap_take(proc_snap_t *snap)
 {
+	snap->v = snapshot(&snap->n);
+	return snap->v ? 0 : -1;
+}
+
+void proc_snap_release(proc_snap_t *snap)
+{
+	if (!snap)
+		return;
+	free(snap->v);
+	memset(snap, 0, sizeof(*snap));
+}
+
+int proc_tree_collect(proc_set_t *set, const proc_snap_t *snap, pid_t root,
+		      const char *mark)
+{
+	proc_snap_t own = { 0 };
 	size_t n, head = 0, qn = 0, before = set->n;
-	struct pentry *all = snapshot(&n);
+	const struct pentry *all;
 	pid_t self = getpid(), *queue;
 	int rc = 0;
 
-	if (!all)
-		return n ? -1 : 0;
+	if (!snap && proc_snap_take(&own) < 0)
+		return -1;
+	all = snap ? snap->v : own.v;
+	n = snap ? snap->n : own.n;
 	if (!(queue = malloc((n + 1) * sizeof(*queue)))) {
-		free(all);
+		proc_snap_release(&own);
 		return -1;
 	}
 	/* the roots: the leader, the members seen before (an orphan keeps
@@ -218,7 +236,7 @@ int proc_tree_collect(proc_set_t *set, pid_t root, const char *mark)
 		}
 	}
 	free(queue);
-	free(all);
+	proc_snap_release(&own);
 	return rc < 0 ? rc : (int)(set->n - before);
 }
 
@@ -276,12 +294,18 @@ void proc_set_release(proc_set_t *set)
 	memset(set, 0, sizeof(*set));
 }
 
-void proc_reap_zombies(const pid_t *skip, size_t nskip)
+void proc_reap_zombies(const proc_snap_t *snap, const pid_t *skip,
+		       size_t nskip)
 {
-	size_t n;
-	struct pentry *all = snapshot(&n);
+	proc_snap_t own = { 0 };
+	const struct pentry *all;
 	pid_t self = getpid();
+	size_t n;
 
+	if (!snap)
+		proc_snap_take(&own);
+	all = snap ? snap->v : own.v;
+	n = snap ? snap->n : own.n;
 	for (size_t i = 0; all && i < n; i++) {
 		bool skipped = false;
 		int st;
@@ -293,5 +317,5 @@ void proc_reap_zombies(const pid_t *skip, size_t nskip)
 		if (!skipped)
 			waitpid(all[i].pid, &st, WNOHANG);
 	}
-	free(all);
+	proc_snap_release(&own);
 }
