@@ -1,6 +1,7 @@
 // Schedules (/schedules): every schedule with its cron, enabled state,
-// last run and next fire (GET /api/v1/schedules, a page of 50 by id with
-// Previous / Next along its next_cursor, every 5 s), enable and
+// last run and next fire (GET /api/v1/schedules, a page of 50 by id, or the
+// URL's limit, with Previous / Next along its next_cursor; the first page
+// every 5 s), enable and
 // disable for operators (POST /api/v1/schedules/ID/enable|disable), trigger
 // now (POST /api/v1/schedules/ID/trigger: the task id, linked), and one
 // schedule's detail at /schedules/ID (GET /api/v1/schedules/ID); the fire
@@ -9,9 +10,7 @@ import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
-import { Live, Pager, Problem, Result, useAction, usePaging } from './common.jsx';
-
-const PAGE = 50;
+import { Live, Pager, Problem, Result, useAction, usePagedList } from './common.jsx';
 
 const path = (id) => `/schedules/${encodeURIComponent(id)}`;
 
@@ -39,10 +38,7 @@ const Enabled = ({ s }) => <span class={`state ${s.enabled ? 'succeeded' : 'paus
 
 export function Schedules({ who }) {
   const zone = useZone();
-  const paging = usePaging('/schedules', []);
-  const poll = usePoll(() => api('GET', '/schedules', {
-    limit: PAGE, cursor: paging.cursor,
-  }), 5000, [paging.cursor]);
+  const { paging, poll } = usePagedList('/schedules', []);
   const [result, run] = useAction(poll);
   const operator = can(who, 'operator');
   const list = poll.data ? poll.data.schedules : [];
