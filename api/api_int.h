@@ -270,6 +270,12 @@ void api_dlq_read_failed(api_call_t *call, drv_err_t rc, const char *err);
 struct drv_sched_row;
 struct drv_sched_row *api_sched_rows(api_call_t *call, const char *only,
 				     size_t *cnt);
+/* schedules.c: a page of them in id order (drv_sched_rows_page()) after
+ * \p cursor, \p next its next cursor ("" on the last page, at least
+ * DRV_SCHED_CURSOR_SIZE bytes); NULL with the problem replied (400 for a
+ * bad cursor, 503 on a Redis failure). */
+struct drv_sched_row *api_sched_page(api_call_t *call, const char *cursor,
+				     size_t limit, size_t *cnt, char *next);
 /* schedules.c: the time zones a schedule may name (borrowed, made once). */
 json_t *api_zone_names(void);
 

@@ -128,12 +128,6 @@ static void fires(api_call_t *call)
 	drv_sched_fires_free(f, 1);
 }
 
-static int cmp_row(const void *x, const void *y)
-{
-	return strcmp(((const drv_sched_row_t *)x)->conf.name,
-		      ((const drv_sched_row_t *)y)->conf.name);
-}
-
 /* GET /schedules/timeline */
 static void timeline(api_call_t *call)
 {
@@ -142,35 +136,32 @@ static void timeline(api_call_t *call)
 	drv_sched_row_t *rows;
 	drv_sched_fires_t *f = NULL;
 	const char **ids = NULL;
-	size_t n = 0, from = 0, cnt;
+	char next[DRV_SCHED_CURSOR_SIZE];
+	size_t cnt = 0;
 	json_t *arr, *o;
 
+	/* a page by id (drv_sched_rows_page()), so a schedule added or
+	 * deleted between two pages moves no other one across the cursor */
 	if (!args_of(call, &a, TIMELINE_LIMIT) || !(c = api_redis(call)) ||
-	    !(rows = api_sched_rows(call, NULL, &n)))
+	    !(rows = api_sched_page(call, a.cursor, (size_t)a.limit, &cnt,
+				    next)))
 		return;
-	/* pages by id, so a schedule added or deleted between two pages
-	 * moves no other one across the cursor */
-	qsort(rows, n, sizeof(*rows), cmp_row);
-	while (a.cursor && from < n && strcmp(rows[from].conf.name,
-					      a.cursor) <= 0)
-		from++;
-	cnt = n - from < (size_t)a.limit ? n - from : (size_t)a.limit;
 	if (cnt && !(ids = calloc(cnt, sizeof(*ids)))) {
-		drv_sched_rows_free(rows, n);
+		drv_sched_rows_free(rows, cnt);
 		api_problem(call, 503, NULL, "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < cnt; i++)
-		ids[i] = rows[from + i].conf.name;
+		ids[i] = rows[i].conf.name;
 	if (cnt && !(f = read_fires(call, c, ids, cnt, &a,
 				    DRV_SCHED_TIMELINE_FIRES))) {
 		free(ids);
-		drv_sched_rows_free(rows, n);
+		drv_sched_rows_free(rows, cnt);
 		return;
 	}
 	arr = json_array();
 	for (size_t i = 0; i < cnt; i++) {
-		const drv_sched_row_t *r = &rows[from + i];
+		const drv_sched_row_t *r = &rows[i];
 		json_t *s = json_pack("{s:s, s:b, s:o, s:b}", "id",
 				      r->conf.name, "enabled", r->enabled,
 				      "fires", fire_array(&f[i]), "truncated",
@@ -187,13 +178,12 @@ static void timeline(api_call_t *call)
 	}
 	o = json_pack("{s:I, s:I, s:o}", "since_ms", (json_int_t)a.since,
 		      "until_ms", (json_int_t)a.until, "schedules", arr);
-	if (o && from + cnt < n)
-		json_object_set_new(o, "next_cursor",
-				    json_string(ids[cnt - 1]));
+	if (o && next[0])
+		json_object_set_new(o, "next_cursor", json_string(next));
 	api_reply(call, 200, o);
 	drv_sched_fires_free(f, cnt);
 	free(ids);
-	drv_sched_rows_free(rows, n);
+	drv_sched_rows_free(rows, cnt);
 }
 
 #define RANGE_QUERY \

@@ -26,19 +26,32 @@
 #include "drover/sched_view.h"
 #include "drover/str.h"
 
-drv_sched_row_t *api_sched_rows(api_call_t *call, const char *only,
-				size_t *cnt)
+/* The rows of drv_sched_rows() (\p only set) or of one page of
+ * drv_sched_rows_page() (\p limit > 0), or NULL with the problem replied. */
+static drv_sched_row_t *rows_of(api_call_t *call, const char *only,
+				const char *cursor, size_t limit, size_t *cnt,
+				char *next)
 {
 	redisContext *c = api_redis(call);
 	drv_sched_row_t *rows = NULL;
 	char err[512];
 	drv_err_t rc;
 
+	*cnt = 0;
 	if (!c)
 		return NULL;
-	if ((rc = drv_sched_rows(call->api->cfg, c, only, &rows, cnt, err,
-				 sizeof(err)))) {
+	rc = limit ? drv_sched_rows_page(call->api->cfg, c, cursor, limit,
+					 &rows, cnt, next,
+					 DRV_SCHED_CURSOR_SIZE, err,
+					 sizeof(err))
+		   : drv_sched_rows(call->api->cfg, c, only, &rows, cnt, err,
+				    sizeof(err));
+	if (rc) {
 		drv_sched_rows_free(rows, *cnt);
+		if (rc == DRV_ERR_INVALID) {
+			api_problem(call, 400, NULL, "%s", err);
+			return NULL;
+		}
 		if (rc != DRV_ERR_NOMEM)
 			api_redis_lost(call);
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
@@ -47,19 +60,56 @@ drv_sched_row_t *api_sched_rows(api_call_t *call, const char *only,
 	return rows;
 }
 
+drv_sched_row_t *api_sched_rows(api_call_t *call, const char *only,
+				size_t *cnt)
+{
+	return rows_of(call, only, NULL, 0, cnt, NULL);
+}
+
+drv_sched_row_t *api_sched_page(api_call_t *call, const char *cursor,
+				size_t limit, size_t *cnt, char *next)
+{
+	return rows_of(call, NULL, cursor, limit, cnt, next);
+}
+
+typedef struct list_args {
+	const char *cursor;
+	int64_t limit;
+} list_args_t;
+
+static bool list_param(api_call_t *call, const char *name, const char *value,
+		       void *arg)
+{
+	list_args_t *a = arg;
+	int page = api_page_param(call, name, value, &a->cursor, &a->limit,
+				  DRV_SCHED_PAGE_MAX);
+
+	if (page == 0)
+		api_problem(call, 400, NULL, "unknown query parameter '%.40s'",
+			    name);
+	return page > 0;
+}
+
 static void list(api_call_t *call)
 {
+	list_args_t a = { .limit = DRV_SCHED_PAGE_DEFAULT };
+	char next[DRV_SCHED_CURSOR_SIZE];
+	drv_sched_row_t *rows;
 	size_t n = 0;
-	drv_sched_row_t *rows = api_sched_rows(call, NULL, &n);
-	json_t *arr;
+	json_t *arr, *o;
 
-	if (!rows)
+	if (!api_query_each(call, list_param, &a) ||
+	    !(rows = api_sched_page(call, a.cursor, (size_t)a.limit, &n,
+				    next)))
 		return;
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, drv_sched_row_obj(&rows[i]));
 	drv_sched_rows_free(rows, n);
-	api_reply(call, 200, json_pack("{s:o}", "schedules", arr));
+	o = json_pack("{s:o}", "schedules", arr);
+	if (o && next[0])
+		json_object_set_new(o, "next_cursor", json_string(next));
+	api_reply(call, 200, o);
 }
 
 /* Whether \p id can be a schedule's; false with the 404 replied. */
@@ -500,17 +550,29 @@ static void del(api_call_t *call)
 #define ID_DOC "Schedule id"
 #define ROW "{\"$ref\": \"#/components/schemas/Schedule\"}"
 
+static const api_query_doc_t list_query[] = {
+	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 500, "
+	  "\"default\": 50}", "schedules per page" },
+	{ "cursor", "{\"type\": \"string\", \"pattern\": "
+	  "\"^[a-z0-9_.-]{1,64}$\"}", "next_cursor of the page before "
+	  "(opaque; stable while schedules are added or deleted)" },
+	{ NULL, NULL, NULL },
+};
+
 const api_route_t api_schedule_routes[] = {
 	{ .method = "GET", .path = "/api/v1/schedules",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = list,
 	  .op_id = "listSchedules", .tag = "schedules",
-	  .summary = "Every schedule, the config file's then the run-time "
-		     "ones, with its statistics and next fire time",
-	  .ok_status = 200,
+	  .summary = "The schedules, the config file's and the run-time "
+		     "ones merged in id order, a page at a time, each with "
+		     "its statistics and next fire time",
+	  .query = list_query, .ok_status = 200,
 	  .response = "{\"type\": \"object\", \"required\": [\"schedules\"], "
 		      "\"properties\": {\"schedules\": {\"type\": \"array\", "
-		      "\"items\": " ROW "}}}",
-	  .errors = "503" },
+		      "\"items\": " ROW "}, \"next_cursor\": {\"type\": "
+		      "\"string\", \"description\": \"the cursor of the next "
+		      "page; absent on the last\"}}}",
+	  .errors = "400 503" },
 	{ .method = "GET", .path = "/api/v1/schedules/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getSchedule", .tag = "schedules",

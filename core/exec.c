@@ -20,10 +20,14 @@
  *
  * A child that calls setsid() or setpgid() leaves the process group but not
  * the tree: on a timeout the runner also signals every descendant of the
- * leader found in /proc (proc_tree.c), and kills and reaps them once the
- * leader is gone. The worker makes itself a child subreaper
- * (drv_exec_subreaper()), so those orphans become its children instead of
- * init's; orphans that exit on their own are reaped after each run.
+ * leader found in /proc (proc_tree.c). The worker makes itself a child
+ * subreaper (drv_exec_subreaper()), so a descendant whose parent exited
+ * (a double fork) becomes the worker's child instead of init's; each run
+ * puts a mark of its own in its environment (MARK_KEY), which every
+ * descendant inherits, so such an orphan is still traced to its run. When
+ * the leader exits, on its own or after a timeout, the run is over: what
+ * is left of its group and tree is killed and reaped. Orphans that exit on
+ * their own are reaped after each run.
  */
 #define _GNU_SOURCE /* pipe2, strerror_r (GNU form), NSIG, strchrnul */
 
@@ -51,6 +55,11 @@ extern char **environ;
 #define DRAIN_AFTER_EXIT_MS 1000
 /** Without a pidfd, poll for the leader's exit this often. */
 #define EXIT_POLL_TICK_MS   20
+/** The environment entry naming the run, in every process of it. */
+#define MARK_KEY            "DROVER_EXEC_RUN"
+/** Collect-and-kill rounds at the end of a run (a process may fork while
+ *  its tree is being killed); each round finds what the last one missed. */
+#define KILL_ROUNDS         8
 /** Read chunk; lives on the calling thread's stack. */
 #define READ_CHUNK          (16 * 1024)
 /** PATH when the child's environment has none (glibc's execvp default). */
@@ -85,8 +94,12 @@ struct drv_exec {
 
 	pthread_mutex_t lock; /* orders drv_exec_signal() against reaping */
 	bool reaped;          /* guarded by lock */
-	proc_set_t tree;      /* descendants seen at the timeout */
+	proc_set_t tree;      /* descendants seen at the timeout and the end */
+	char mark[64];        /* MARK_KEY=<worker pid>.<run number> */
 };
+
+/* Numbers the runs of this process, for their marks. */
+static uint64_t run_seq;
 
 /* The leaders not reaped yet, which the orphan reaper must leave to
  * drv_exec_wait(); only kept when this process is a subreaper. */
@@ -134,12 +147,18 @@ drv_err_t drv_exec_subreaper(void)
 	return DRV_OK;
 }
 
-void drv_exec_reap_orphans(void)
+/* Reaps the orphans that exited, as seen in \p snap (NULL: /proc now). */
+static void reap_orphans_in(const proc_snap_t *snap)
 {
 	pthread_mutex_lock(&leaders_lock);
 	if (subreaper)
-		proc_reap_zombies(leaders, leaders_n);
+		proc_reap_zombies(snap, leaders, leaders_n);
 	pthread_mutex_unlock(&leaders_lock);
+}
+
+void drv_exec_reap_orphans(void)
+{
+	reap_orphans_in(NULL);
 }
 
 /* Everything the child needs, built before fork(). */
@@ -226,11 +245,11 @@ bool drv_exec_env_reserved(const char *pattern)
 
 /* The worker's entries that may be inherited, minus the overridden keys,
  * then the spec's own entries (a later one of the same key wins). */
-static char **build_env(const drv_exec_spec_t *spec)
+static char **build_env(const drv_exec_spec_t *spec, char *mark)
 {
 	char *const *extra = spec->env;
 	size_t np = vec_len(environ), ne = vec_len(extra), n = 0;
-	char **envp = calloc(np + ne + 1, sizeof(*envp));
+	char **envp = calloc(np + ne + 2, sizeof(*envp));
 
 	if (!envp)
 		return NULL;
@@ -243,13 +262,14 @@ static char **build_env(const drv_exec_spec_t *spec)
 			envp[n++] = environ[i];
 	}
 	for (size_t i = 0; i < ne; i++) {
-		bool later = false;
+		bool later = env_same_key(extra[i], mark); /* the run's own */
 
 		for (size_t j = i + 1; j < ne && !later; j++)
 			later = env_same_key(extra[i], extra[j]);
 		if (!later)
 			envp[n++] = extra[i];
 	}
+	envp[n++] = mark;
 	envp[n] = NULL;
 	return envp;
 }
@@ -348,7 +368,7 @@ static void prep_release(struct prep *pp)
 }
 
 static drv_err_t prep_init(struct prep *pp, const drv_exec_spec_t *spec,
-			   char *errstr, size_t errstr_size)
+			   char *mark, char *errstr, size_t errstr_size)
 {
 	memset(pp, 0, sizeof(*pp));
 	if (!spec->argv || !spec->argv[0])
@@ -361,7 +381,7 @@ static drv_err_t prep_init(struct prep *pp, const drv_exec_spec_t *spec,
 					 "KEY=VALUE", spec->env[i]);
 	}
 	pp->argv = build_argv(spec);
-	pp->envp = build_env(spec);
+	pp->envp = build_env(spec, mark);
 	if (pp->argv && pp->envp)
 		pp->paths = build_paths(spec->shell ? "/bin/sh" : spec->argv[0],
 					pp->envp);
@@ -549,13 +569,17 @@ drv_err_t drv_exec_start(const drv_exec_spec_t *spec, drv_exec_t **out,
 	int e;
 
 	*out = NULL;
-	if ((err = prep_init(&pp, spec, errstr, errstr_size)) != DRV_OK)
-		return err;
 	ex = calloc(1, sizeof(*ex));
-	if (!ex) {
-		prep_release(&pp);
+	if (!ex)
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "exec: out of memory");
+	drv_fmt(ex->mark, sizeof(ex->mark), MARK_KEY "=%d.%llu", (int)parent,
+		(unsigned long long)__atomic_add_fetch(&run_seq, 1,
+						       __ATOMIC_RELAXED));
+	if ((err = prep_init(&pp, spec, ex->mark, errstr, errstr_size))
+	    != DRV_OK) {
+		free(ex);
+		return err;
 	}
 	ex->pid = -1;
 	ex->in_fd = ex->out_fd = ex->pidfd = -1;
@@ -769,9 +793,33 @@ static drv_err_t outbuf_finish(struct outbuf *ob, drv_exec_result_t *res)
  * the reaping once the leader is gone. */
 static void kill_tree(drv_exec_t *ex, int sig)
 {
-	proc_tree_collect(&ex->tree, ex->pid); /* on ENOMEM: the ones found */
+	/* on ENOMEM: the ones found */
+	proc_tree_collect(&ex->tree, NULL, ex->pid, ex->mark);
 	kill(-ex->pid, sig);
 	proc_tree_signal(&ex->tree, sig);
+}
+
+/* The run is over: SIGKILL what is left of its group and every process of
+ * its tree or with its mark, again while a round finds new ones (a fork
+ * during the kill). Only while the leader is not reaped: its pid is the
+ * group's id and the root of the tree, and must not have been reused. */
+static void kill_rest(drv_exec_t *ex)
+{
+	int added, round = 0;
+
+	kill(-ex->pid, SIGKILL);
+	do {
+		proc_snap_t snap;
+
+		/* one read of /proc (slow: about 45 us a process here) for
+		 * the run's leftovers and the orphans that exited meanwhile */
+		proc_snap_take(&snap);
+		added = proc_tree_collect(&ex->tree, &snap, ex->pid, ex->mark);
+		proc_tree_signal(&ex->tree, SIGKILL);
+		if (!round)
+			reap_orphans_in(&snap);
+		proc_snap_release(&snap);
+	} while (added > 0 && ++round < KILL_ROUNDS);
 }
 
 /* Has the leader exited? Leaves it a zombie so its pid (== our pgid) cannot
@@ -884,8 +932,7 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 		if (!exited && leader_exited(ex)) {
 			exited = true;
 			drain_until = now + DRAIN_AFTER_EXIT_MS;
-			kill(-ex->pid, SIGKILL); /* what is left of the group */
-			proc_tree_signal(&ex->tree, SIGKILL); /* and tree */
+			kill_rest(ex); /* what is left of the group and tree */
 			close_fd(&ex->in_fd);
 			close_fd(&ex->pidfd);
 		}
@@ -945,8 +992,8 @@ drv_err_t drv_exec_wait(drv_exec_t *ex, drv_exec_result_t *res)
 	ex->reaped = true;
 	pthread_mutex_unlock(&ex->lock);
 	leaders_remove(ex->pid);
+	/* the orphans that exited were reaped by kill_rest() */
 	proc_tree_reap(&ex->tree, DRAIN_AFTER_EXIT_MS);
-	drv_exec_reap_orphans();
 	res->duration_ms = drv_mono_ms() - ex->started_ms;
 	close_fd(&ex->out_fd);
 
@@ -978,6 +1025,7 @@ void drv_exec_destroy(drv_exec_t *ex)
 		int st;
 
 		kill_tree(ex, SIGKILL);
+		kill_rest(ex); /* while the pid (the pgid) is still ours */
 		waitpid_eintr(ex->pid, &st, 0);
 		ex->reaped = true;
 		leaders_remove(ex->pid);

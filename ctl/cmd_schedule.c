@@ -181,10 +181,13 @@ static void time_or_dash(int64_t ms, char *buf, size_t size)
 		drv_format_time_s(ms / 1000, buf, size);
 }
 
-/* Every schedule or only \p only, with what Redis knows when it answers
- * (the file's schedules alone, and a warning, when it does not). */
-static int collect(const drv_config_t *cfg, const char *only,
-		   drv_sched_row_t **out, size_t *cnt)
+/* Every schedule or only \p only (\p limit 0), or the page of \p limit
+ * after \p cursor with its next cursor in \p next, with what Redis knows
+ * when it answers (the file's schedules alone, and a warning, when it does
+ * not). */
+static int collect(const ctl_cmd_t *cmd, const drv_config_t *cfg,
+		   const char *only, const char *cursor, size_t limit,
+		   drv_sched_row_t **out, size_t *cnt, char *next)
 {
 	redisContext *c = NULL;
 	char err[512];
@@ -196,8 +199,13 @@ static int collect(const drv_config_t *cfg, const char *only,
 		redisFree(c);
 		c = NULL;
 	}
-	rc = drv_sched_rows(cfg, c, only, out, cnt, err, sizeof(err));
+	rc = limit ? drv_sched_rows_page(cfg, c, cursor, limit, out, cnt,
+					 next, DRV_SCHED_CURSOR_SIZE, err,
+					 sizeof(err))
+		   : drv_sched_rows(cfg, c, only, out, cnt, err, sizeof(err));
 	redisFree(c);
+	if (rc == DRV_ERR_INVALID)
+		return ctl_usage_error(cmd, "%s", err);
 	if (rc == DRV_ERR_NOMEM)
 		return ctl_fail("out of memory");
 	if (rc)
@@ -205,44 +213,88 @@ static int collect(const drv_config_t *cfg, const char *only,
 	return CTL_EXIT_OK;
 }
 
+static void print_row(const drv_sched_row_t *r)
+{
+	char next[32], last[32];
+
+	time_or_dash(r->enabled ? r->st.next_ms : 0, next, sizeof(next));
+	time_or_dash(r->st.last_run_ms, last, sizeof(last));
+	printf("%-20s %-7s %-3s %-16s %-16s %-20s %-20s %-9s %5lld "
+	       "%5lld %5lld %7lld %7lld\n", r->conf.name,
+	       r->runtime ? "runtime" : "file",
+	       r->enabled ? "yes" : "no", r->conf.cron,
+	       r->conf.timezone ? r->conf.timezone : "UTC", next, last,
+	       r->st.last_outcome[0] ? r->st.last_outcome : "-",
+	       (long long)r->st.runs, (long long)r->st.successes,
+	       (long long)r->st.failures, (long long)r->st.avg_ms,
+	       (long long)r->st.p95_ms);
+}
+
 static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		    char **argv)
 {
-	bool json = argc == 2 && !strcmp(argv[1], "--json");
+	static const struct option opts[] = {
+		{ "json",   no_argument,       NULL, 'j' },
+		{ "limit",  required_argument, NULL, 'n' },
+		{ "cursor", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char next[DRV_SCHED_CURSOR_SIZE] = "";
+	const char *cursor = NULL;
 	drv_sched_row_t *rows = NULL;
+	bool json = false, paged = false;
+	int64_t limit = DRV_SCHED_PAGE_DEFAULT;
 	size_t n = 0;
-	int rc;
+	int rc, o;
 
-	if (argc > 2 || (argc == 2 && !json))
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'j':
+			json = true;
+			break;
+		case 'n':
+			if (drv_parse_int(optarg, 1, DRV_SCHED_PAGE_MAX, &limit))
+				return ctl_usage_error(cmd, "--limit must be "
+						       "1..%d", DRV_SCHED_PAGE_MAX);
+			paged = true;
+			break;
+		case 'c':
+			cursor = optarg;
+			paged = true;
+			break;
+		default:
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
-				       argv[1]);
-	if ((rc = collect(cfg, NULL, &rows, &n)))
+				       argv[optind]);
+	if ((rc = collect(cmd, cfg, NULL, cursor, paged ? (size_t)limit : 0,
+			  &rows, &n, next)))
 		return rc;
-	if (!json)
+	if (json && paged) {
+		json_t *arr = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, drv_sched_row_obj(&rows[i]));
+		ctl_print_json(json_pack("{s:o, s:s?}", "schedules", arr,
+					 "next_cursor",
+					 next[0] ? next : NULL));
+	} else if (json) {
+		for (size_t i = 0; i < n; i++)
+			ctl_print_json(drv_sched_row_obj(&rows[i]));
+	} else {
 		printf("%-20s %-7s %-3s %-16s %-16s %-20s %-20s %-9s %5s %5s "
 		       "%5s %7s %7s\n", "ID", "SOURCE", "ON", "CRON", "TZ",
 		       "NEXT", "LAST RUN", "OUTCOME", "RUNS", "OK", "FAIL",
 		       "AVG_MS", "P95_MS");
-	for (size_t i = 0; i < n; i++) {
-		const drv_sched_row_t *r = &rows[i];
-		char next[32], last[32];
-
-		if (json) {
-			ctl_print_json(drv_sched_row_obj(r));
-			continue;
-		}
-		time_or_dash(r->enabled ? r->st.next_ms : 0, next,
-			     sizeof(next));
-		time_or_dash(r->st.last_run_ms, last, sizeof(last));
-		printf("%-20s %-7s %-3s %-16s %-16s %-20s %-20s %-9s %5lld "
-		       "%5lld %5lld %7lld %7lld\n", r->conf.name,
-		       r->runtime ? "runtime" : "file",
-		       r->enabled ? "yes" : "no", r->conf.cron,
-		       r->conf.timezone ? r->conf.timezone : "UTC", next, last,
-		       r->st.last_outcome[0] ? r->st.last_outcome : "-",
-		       (long long)r->st.runs, (long long)r->st.successes,
-		       (long long)r->st.failures, (long long)r->st.avg_ms,
-		       (long long)r->st.p95_ms);
+		for (size_t i = 0; i < n; i++)
+			print_row(&rows[i]);
+		if (next[0])
+			printf("more: droverctl schedule list --limit %lld "
+			       "--cursor %s\n", (long long)limit, next);
 	}
 	drv_sched_rows_free(rows, n);
 	return CTL_EXIT_OK;
@@ -268,7 +320,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	}
 	if (!id)
 		return ctl_usage_error(cmd, "missing ID");
-	if ((rc = collect(cfg, id, &rows, &n)))
+	if ((rc = collect(cmd, cfg, id, NULL, 0, &rows, &n, NULL)))
 		return rc;
 	if (!n) {
 		drv_sched_rows_free(rows, n);
@@ -309,14 +361,20 @@ const ctl_cmd_t ctl_schedule_cmds[] = {
 	  "\nExample:\n  droverctl schedule next '30 2 * * *' --tz "
 	  "America/New_York --count 3\n",
 	  true, run_next },
-	{ "schedule", "list", "[--json]",
+	{ "schedule", "list", "[--limit N] [--cursor C] [--json]",
 	  "list every schedule with its statistics",
 	  "Schedules of the config file and run-time ones (Redis), with the\n"
 	  "next fire, the last run and its outcome, runs, successes,\n"
 	  "failures, average and p95 duration (ms) of the last 100 runs.\n"
-	  "  --json  one JSON object per schedule: id, source, enabled,\n"
-	  "          definition, stats\n\nExample:\n  droverctl schedule "
-	  "list --json\n", true, run_list },
+	  "Without --limit or --cursor: every schedule, the file's first.\n"
+	  "  --limit N    one page of N (1..500; default 50 with --cursor),\n"
+	  "               by id, as GET /api/v1/schedules pages them\n"
+	  "  --cursor C   the page after the one that printed C\n"
+	  "  --json       one JSON object per schedule: id, source, enabled,\n"
+	  "               definition, stats; with a page: {\"schedules\":\n"
+	  "               [...], \"next_cursor\": ...} (none on the last)\n"
+	  "\nExamples:\n  droverctl schedule list --json\n"
+	  "  droverctl schedule list --limit 100\n", true, run_list },
 	{ "schedule", "show", "ID [--json]",
 	  "show one schedule: definition and statistics",
 	  "  --json  one line of JSON (default: indented JSON)\n\nExample:\n"

@@ -392,6 +392,25 @@ try {
     }, {}, first);
   });
 
+  await check('schedules page by cursor: Next and Previous with ?limit=1', async () => {
+    const ids = () => page.$$eval('table.schedules tbody tr', (trs) => trs.map((t) => t.dataset.schedule));
+    await page.goto(`${url}/schedules?limit=1`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelectorAll('table.schedules tbody tr').length === 1);
+    const [first] = await ids();
+    if (await page.$eval('#next', (b) => b.disabled)) throw new Error('Next off with a second schedule');
+    await page.click('#next');
+    await page.waitForFunction((f) => {
+      const r = [...document.querySelectorAll('table.schedules tbody tr')].map((t) => t.dataset.schedule);
+      return location.search.includes('cursor=') && r.length === 1 && r[0] !== f;
+    }, {}, first);
+    const [second] = await ids();
+    if (!(first < second)) throw new Error(`not in id order: ${first}, ${second}`);
+    await page.click('.pager .prev');
+    await page.waitForFunction((f) => location.search === '?limit=1' &&
+      document.querySelector('table.schedules tbody tr')?.dataset.schedule === f, {}, first);
+    return `${first}, then ${second}`;
+  });
+
   await check('disable a schedule from its row, enable it from its detail page', async () => {
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-schedule="nightly"] button.toggle.disable');

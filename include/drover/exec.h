@@ -31,8 +31,10 @@ extern "C" {
  * @brief Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER):
  *        descendants of a task orphaned by their parent (a `setsid ... &`
  *        whose shell exited) become its children, so a timeout can kill
- *        and reap them instead of leaving them to init. Orphans that exit
- *        on their own are reaped after every drv_exec_wait() and by
+ *        and reap them instead of leaving them to init. Orphans of a run
+ *        still alive when its leader exits are killed then (found by the
+ *        run's mark, see drv_exec_spec_t.env). Orphans that exit on their
+ *        own are reaped after every drv_exec_wait() and by
  *        drv_exec_reap_orphans().
  * @returns DRV_OK, or DRV_ERR_SYSTEM when prctl() refuses.
  * @remark Call once, before the first drv_exec_start(); process-wide.
@@ -72,7 +74,10 @@ typedef struct drv_exec_spec {
 	const char *workdir;
 	/** NULL-terminated "KEY=VALUE" entries added to (and overriding) the
 	 *  variables the child inherits; NULL = none. These are passed as
-	 *  given, whatever their names. */
+	 *  given, whatever their names, except DROVER_EXEC_RUN: the runner
+	 *  sets it to a mark of the run's own, which every descendant
+	 *  inherits and by which an orphaned one is found and killed when the
+	 *  run ends. */
 	char *const *env;
 	/** The child does not get the worker's whole environment. It
 	 *  inherits only the worker's PATH, HOME, USER, LOGNAME, LANG,

@@ -47,6 +47,36 @@ drv_err_t drv_sched_rows(const drv_config_t *cfg, redisContext *c,
 			 const char *only, drv_sched_row_t **out, size_t *cnt,
 			 char *errstr, size_t errstr_size);
 
+/** Schedules on a page when the caller names no limit, and the most. */
+#define DRV_SCHED_PAGE_DEFAULT 50
+#define DRV_SCHED_PAGE_MAX     500
+/** Room for a page's next cursor (a schedule id and its NUL). */
+#define DRV_SCHED_CURSOR_SIZE  65
+
+/**
+ * @brief One page of schedules in id order (bytewise), the config file's
+ *        and the run-time ones merged: at most \p limit whose id sorts
+ *        after \p cursor (NULL or "" = the first page). Statistics and
+ *        overrides are read for the page's schedules only.
+ * @param cursor  borrowed; the \p next of the page before.
+ * @param next    receives the cursor of the next page (the last id this
+ *                page covered), "" on the last page; \p next_size bytes,
+ *                DRV_SCHED_CURSOR_SIZE is enough. A schedule added or
+ *                deleted between two pages moves no other one across it.
+ * @param out     as drv_sched_rows(): free with drv_sched_rows_free(). A
+ *                run-time schedule whose definition does not parse is left
+ *                out, so a page may hold fewer than \p limit with more
+ *                after it.
+ * @returns drv_sched_rows()'s; DRV_ERR_INVALID when \p limit is not 1 to
+ *          DRV_SCHED_PAGE_MAX or \p cursor is not a schedule id (nothing
+ *          read).
+ */
+drv_err_t drv_sched_rows_page(const drv_config_t *cfg, redisContext *c,
+			      const char *cursor, size_t limit,
+			      drv_sched_row_t **out, size_t *cnt, char *next,
+			      size_t next_size, char *errstr,
+			      size_t errstr_size);
+
 /** @brief Free \p rows (\p cnt of them) and what they own; NULL is fine. */
 void drv_sched_rows_free(drv_sched_row_t *rows, size_t cnt);
 

@@ -4,7 +4,12 @@
  * the run-time schedules with their next fire time, as `droverctl schedule
  * list --json` does; one by id, 404 for an unknown one; disable and enable
  * by an operator reach the coordinator and droverctl, leave an audit
- * record, and are refused to a viewer.
+ * record, and are refused to a viewer. And the list is paged by cursor
+ * (issue 13): 120 schedules, file and run-time ones interleaved, come in
+ * id order in pages of 50, 50 and 20, each id once; the default page is
+ * 50; droverctl schedule list --limit/--cursor gives the same pages; a
+ * schedule deleted between two pages moves no other one across the
+ * cursor; a bad limit or cursor is a 400.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -60,28 +65,39 @@ static bool ctl_enabled(it_ctx_t *ctx, const char *id)
 	return on;
 }
 
-Test(schedules_api, list_show_disable_enable, .timeout = 120)
+/* A stack whose coordinator config serves the API on \p port to the tokens
+ * VIEWER and OPS, with the file schedules \p schedules (YAML lines). */
+static void setup_api(it_ctx_t *ctx, int port, const char *schedules)
 {
-	it_ctx_t ctx;
-	char sections[1024], *out = NULL;
-	int port = it_free_port();
-	json_t *j, *s;
-	pid_t coord;
+	size_t size = strlen(schedules) + 512;
+	char *sections = malloc(size);
 
-	it_setup(&ctx, "  noop:\n    type: noop\n");
-	it_topics(&ctx);
-	drv_fmt(sections, sizeof(sections),
+	cr_assert_not_null(sections);
+	it_setup(ctx, "  noop:\n    type: noop\n");
+	it_topics(ctx);
+	drv_fmt(sections, size,
 		"api:\n  port: %d\n"
 		"api_tokens:\n"
 		"  viewer: {role: viewer, env: IT_API_VIEWER_0106}\n"
 		"  ops: {role: operator, env: IT_API_OPS_0106}\n"
-		"schedules:\n"
-		"  yearly:\n"
-		"    cron: \"0 0 1 1 *\"\n"
-		"    handler: noop\n", port);
-	it_coord_config(&ctx, "", sections);
+		"schedules:\n%s", port, schedules);
+	it_coord_config(ctx, "", sections);
+	free(sections);
 	setenv("IT_API_VIEWER_0106", VIEWER, 1);
 	setenv("IT_API_OPS_0106", OPS, 1);
+}
+
+Test(schedules_api, list_show_disable_enable, .timeout = 120)
+{
+	it_ctx_t ctx;
+	char *out = NULL;
+	int port = it_free_port();
+	json_t *j, *s;
+	pid_t coord;
+
+	setup_api(&ctx, port, "  yearly:\n"
+			      "    cron: \"0 0 1 1 *\"\n"
+			      "    handler: noop\n");
 	cr_assert_eq(it_ctl(&ctx, NULL, "schedule", "add", "nightly", "--cron",
 			    "0 3 * * *", "--tz", "Europe/Paris", "--handler",
 			    "noop", NULL), 0);
@@ -152,6 +168,130 @@ Test(schedules_api, list_show_disable_enable, .timeout = 120)
 		  strstr(out, "schedule.enable") && strstr(out, "\"ops\""),
 		  "%s", out);
 	free(out);
+
+	it_stop(coord, SIGTERM, 10000);
+	it_teardown(&ctx);
+}
+
+#define PAGED 120
+
+/* GET /api/v1/schedules?QUERY: appends the page's ids to \p ids (from
+ * *n), returns its next_cursor ("" on the last page) in \p next. */
+static void page(int port, const char *query, char ids[][8], size_t *n,
+		 char *next, size_t next_size)
+{
+	char path[200];
+	json_t *j, *s;
+	const char *nc;
+	size_t i;
+
+	drv_fmt(path, sizeof(path), "/api/v1/schedules?%s", query);
+	cr_assert_eq(call(port, "GET", path, VIEWER, &j), 200, "%s", path);
+	json_array_foreach(json_object_get(j, "schedules"), i, s) {
+		cr_assert_lt(*n, PAGED + 1);
+		drv_strlcpy(ids[(*n)++],
+			    json_string_value(json_object_get(s, "id")), 8);
+	}
+	nc = json_string_value(json_object_get(j, "next_cursor"));
+	drv_strlcpy(next, nc ? nc : "", next_size);
+	json_decref(j);
+}
+
+Test(schedules_api, list_paged_by_cursor, .timeout = 120)
+{
+	static char yaml[16384], ids[PAGED + 1][8];
+	char next[80], query[120], want[8];
+	int port = it_free_port();
+	size_t n = 0, off = 0, pages = 0;
+	it_ctx_t ctx;
+	pid_t coord;
+
+	/* the even ids in the file, written last first */
+	for (int i = PAGED - 2; i >= 0; i -= 2)
+	{
+		drv_fmt(yaml + off, sizeof(yaml) - off,
+			"  s%03d:\n    cron: \"0 3 1 1 *\"\n"
+			"    handler: noop\n", i);
+		off += strlen(yaml + off);
+	}
+	setup_api(&ctx, port, yaml);
+	coord = it_coordinator_start(&ctx, "c1");
+	cr_assert(it_http_wait(port, "/api/v1/openapi.json", 15000));
+	/* the odd ones at run time */
+	for (int i = 1; i < PAGED; i += 2) {
+		char body[160], *reply = NULL;
+
+		drv_fmt(body, sizeof(body), "{\"id\": \"s%03d\", \"cron\": "
+			"\"0 3 1 1 *\", \"handler\": \"noop\"}", i);
+		cr_assert_eq(it_http_call(port, "POST", "/api/v1/schedules",
+					  OPS, body, &reply), 201,
+			     "add s%03d: %s", i, reply ? reply : "");
+		free(reply);
+	}
+
+	/* three pages of 50, 50 and 20: every id once, in order */
+	next[0] = '\0';
+	do {
+		size_t before = n;
+
+		drv_fmt(query, sizeof(query), "limit=50%s%s",
+			next[0] ? "&cursor=" : "", next);
+		page(port, query, ids, &n, next, sizeof(next));
+		cr_expect_eq(n - before, pages < 2 ? 50 : 20, "page %zu: %zu",
+			     pages, n - before);
+		pages++;
+	} while (next[0] && pages < 5);
+	cr_expect_eq(pages, 3);
+	cr_assert_eq(n, PAGED);
+	for (size_t i = 0; i < n; i++) {
+		drv_fmt(want, sizeof(want), "s%03zu", i);
+		cr_expect_str_eq(ids[i], want, "position %zu", i);
+	}
+
+	/* droverctl pages the same way, through the same core call */
+	{
+		char *out = NULL;
+		json_t *j;
+
+		cr_assert_eq(it_ctl(&ctx, &out, "schedule", "list", "--limit",
+				    "50", "--cursor", "s049", "--json", NULL),
+			     0);
+		j = json_loads(out, 0, NULL);
+		cr_assert_not_null(j, "not JSON: %s", out);
+		cr_expect_eq(json_array_size(json_object_get(j, "schedules")),
+			     50);
+		cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+			json_object_get(j, "schedules"), 0), "id")), "s050");
+		cr_expect_str_eq(json_string_value(json_object_get(j,
+				 "next_cursor")), "s099");
+		json_decref(j);
+		free(out);
+	}
+
+	/* the default page is 50; deleting one of it moves nothing across
+	 * its cursor */
+	n = 0;
+	page(port, "", ids, &n, next, sizeof(next));
+	cr_expect_eq(n, 50);
+	cr_expect_str_eq(next, "s049");
+	cr_assert_eq(call(port, "DELETE", "/api/v1/schedules/s001", OPS,
+			  NULL), 200);
+	n = 0;
+	drv_fmt(query, sizeof(query), "cursor=%s&limit=1", next);
+	page(port, query, ids, &n, next, sizeof(next));
+	cr_expect_eq(n, 1);
+	cr_expect_str_eq(ids[0], "s050");
+	cr_expect_str_eq(next, "s050");
+
+	/* bad paging is a 400 */
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules?limit=0", VIEWER,
+			  NULL), 400);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules?limit=501", VIEWER,
+			  NULL), 400);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules?cursor=Bad%20Id",
+			  VIEWER, NULL), 400);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules?color=red",
+			  VIEWER, NULL), 400);
 
 	it_stop(coord, SIGTERM, 10000);
 	it_teardown(&ctx);

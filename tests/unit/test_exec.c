@@ -826,3 +826,63 @@ Test(exec, subreaper_reaps_orphans_that_exit_on_their_own)
 	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
 	cr_assert_eq(errno, ECHILD);
 }
+
+/* Issue 17 item 8: a descendant whose parent exited before the end (a
+ * double fork into a new session) is reparented to the subreaper and so
+ * leaves the leader's tree; it must still die with its run, whether the
+ * run times out (\p timeout) or its leader exits 0 at once, and nothing of
+ * it may stay a zombie. */
+static void orphan_of_double_fork_killed(bool timeout)
+{
+	char arg[32], cmd[160];
+	char *argv[] = { cmd, NULL };
+	drv_exec_spec_t spec = { .argv = argv, .shell = true,
+				 .timeout_ms = timeout ? 300 : 5000,
+				 .kill_grace_ms = 500 };
+	drv_exec_result_t res;
+
+	drv_fmt(arg, sizeof(arg), "%d.%03d", 300 + (int)(getpid() % 97),
+		(int)(drv_mono_ms() % 1000));
+	/* the subshell starts the sleep in a session of its own and exits */
+	drv_fmt(cmd, sizeof(cmd), "(setsid sleep %s &) ; %s", arg,
+		timeout ? "sleep 30" : "sleep 0.2; exit 0");
+	cr_assert_eq(drv_exec_subreaper(), DRV_OK);
+	res = run_spec(&spec);
+	if (timeout) {
+		cr_assert_eq(res.status, DRV_EXEC_TIMED_OUT);
+	} else {
+		cr_assert_eq(res.status, DRV_EXEC_EXITED);
+		cr_assert_eq(res.exit_code, 0);
+	}
+	cr_assert_lt(res.duration_ms, 3000);
+	drv_exec_result_release(&res);
+	/* no wait: the run kills and reaps what it leaves before it returns */
+	cr_assert_eq(count_sleepers(arg), 0, "a 'sleep %s' survived", arg);
+	cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "a zombie is left");
+	cr_assert_eq(errno, ECHILD);
+}
+
+Test(exec, timeout_kills_orphan_whose_parent_exited)
+{
+	orphan_of_double_fork_killed(true);
+}
+
+Test(exec, leader_exit_kills_orphan_whose_parent_exited)
+{
+	orphan_of_double_fork_killed(false);
+}
+
+/* The run's mark cannot be overridden by the spec's own entries. */
+Test(exec, run_mark_is_the_runs_own)
+{
+	char *argv[] = { "echo \"$DROVER_EXEC_RUN\"", NULL };
+	char *env[] = { "DROVER_EXEC_RUN=forged", NULL };
+	drv_exec_spec_t spec = { .argv = argv, .shell = true, .env = env };
+	drv_exec_result_t res = run_spec(&spec);
+	char want[32];
+
+	drv_fmt(want, sizeof(want), "%d.", (int)getpid());
+	cr_assert_eq(strncmp(res.output, want, strlen(want)), 0, "%s",
+		     res.output);
+	drv_exec_result_release(&res);
+}

@@ -1,5 +1,7 @@
 // Schedules (/schedules): every schedule with its cron, enabled state,
-// last run and next fire (GET /api/v1/schedules, every 5 s), enable and
+// last run and next fire (GET /api/v1/schedules, a page of 50 by id, or the
+// URL's limit, with Previous / Next along its next_cursor; the first page
+// every 5 s), enable and
 // disable for operators (POST /api/v1/schedules/ID/enable|disable), trigger
 // now (POST /api/v1/schedules/ID/trigger: the task id, linked), and one
 // schedule's detail at /schedules/ID (GET /api/v1/schedules/ID); the fire
@@ -8,7 +10,7 @@ import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
-import { Live, Problem, Result, useAction } from './common.jsx';
+import { Live, Pager, Problem, Result, useAction, usePagedList } from './common.jsx';
 
 const path = (id) => `/schedules/${encodeURIComponent(id)}`;
 
@@ -36,7 +38,7 @@ const Enabled = ({ s }) => <span class={`state ${s.enabled ? 'succeeded' : 'paus
 
 export function Schedules({ who }) {
   const zone = useZone();
-  const poll = usePoll(() => api('GET', '/schedules'), 5000);
+  const { paging, poll } = usePagedList('/schedules', []);
   const [result, run] = useAction(poll);
   const operator = can(who, 'operator');
   const list = poll.data ? poll.data.schedules : [];
@@ -74,6 +76,8 @@ export function Schedules({ who }) {
         </table>
       )}
       {poll.data && !list.length && <p class="muted">No schedules.</p>}
+      {poll.data && (paging.cursor || poll.data.next_cursor) &&
+        <Pager paging={paging} next={poll.data.next_cursor}>{list.length} schedules on this page</Pager>}
     </div>
   );
 }
