@@ -11,6 +11,7 @@
 #include "drover/intervene.h"
 #include "drover/kafka.h"
 #include "drover/state.h"
+#include "drover/lineage.h"
 #include "drover/str.h"
 #include "drover/task_list.h"
 #include "drover/submit_json.h"
@@ -185,6 +186,29 @@ static void retries(api_call_t *call)
 				    json_string(t.last_error));
 	api_reply(call, 200, o);
 	drv_state_task_release(&t);
+}
+
+/* GET /tasks/{id}/lineage: the tasks resubmissions link, oldest first. */
+static void lineage(api_call_t *call)
+{
+	const char *id = task_id(call);
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+	json_t *o;
+
+	if (!id || !(c = api_redis(call)))
+		return;
+	rc = drv_task_lineage(call->api->cfg, c, id, &o, err, sizeof(err));
+	if (!rc)
+		api_reply(call, 200, o);
+	else if (rc == DRV_ERR_NOT_FOUND)
+		api_problem(call, 404, NULL, "%s", err);
+	else {
+		if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
+			api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+	}
 }
 
 typedef struct list_args {
@@ -400,6 +424,37 @@ const api_route_t api_task_routes[] = {
 		      "\"description\": \"retrying: when the next attempt "
 		      "is due\"}, "
 		      "\"last_error\": {\"type\": \"string\"}}}",
+	  .errors = "404 503" },
+	{ .method = "GET", .path = "/api/v1/tasks/{id}/lineage",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = lineage,
+	  .op_id = "getTaskLineage", .tag = "tasks",
+	  .summary = "The tasks resubmissions of dead letters link to this "
+		     "one, oldest first, each with its state, origin and dead "
+		     "letters",
+	  .param_doc = { "Task id" }, .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"id\", "
+		      "\"tasks\", \"truncated\"], \"properties\": {"
+		      "\"id\": {\"type\": \"string\"}, "
+		      "\"truncated\": {\"type\": \"boolean\", "
+		      "\"description\": \"more than 16 tasks: the rest left "
+		      "out\"}, "
+		      "\"tasks\": {\"type\": \"array\", \"items\": {"
+		      "\"type\": \"object\", \"required\": [\"id\", "
+		      "\"state\", \"origin\", \"dead_letters\"], "
+		      "\"properties\": {\"id\": {\"type\": \"string\"}, "
+		      "\"state\": {\"type\": [\"object\", \"null\"], "
+		      "\"description\": \"as GET /tasks/{id}; null when its "
+		      "record expired\"}, "
+		      "\"origin\": {\"type\": [\"object\", \"null\"]}, "
+		      "\"dead_letters\": {\"type\": \"array\", \"items\": {"
+		      "\"type\": \"object\", \"required\": [\"id\", "
+		      "\"reason\", \"dead_ms\", \"resubmitted_as\"], "
+		      "\"properties\": {\"id\": {\"type\": \"string\"}, "
+		      "\"reason\": {\"type\": \"string\"}, "
+		      "\"dead_ms\": {\"type\": \"integer\"}, "
+		      "\"detail\": {\"type\": \"string\"}, "
+		      "\"resubmitted_as\": {\"type\": [\"string\", "
+		      "\"null\"]}}}}}}}}}",
 	  .errors = "404 503" },
 	{ .method = "GET", .path = "/api/v1/tasks/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,

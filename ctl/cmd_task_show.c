@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "drover/clock.h"
 #include "drover/redis.h"
+#include "drover/lineage.h"
 #include "drover/state.h"
 #include "drover/str.h"
 #include "drover/task_list.h"
@@ -80,18 +81,14 @@ static void print_task(const drv_state_task_t *t)
 	}
 }
 
-static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
-		    int argc, char **argv)
+/* "ID [--json]": the id at argv[optind] on CTL_EXIT_OK, else the usage
+ * error's exit code. */
+static int id_args(const ctl_cmd_t *cmd, int argc, char **argv, bool *json)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	drv_state_task_t t;
-	redisContext *c = NULL;
-	char err[512], *s;
-	bool json = false;
-	drv_err_t rc;
 	int o;
 
 	opterr = 0;
@@ -99,7 +96,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		if (o != 'j')
 			return ctl_usage_error(cmd, "unknown option '%s'",
 					       argv[optind - 1]);
-		json = true;
+		*json = true;
 	}
 	if (optind >= argc)
 		return ctl_usage_error(cmd, "missing task ID");
@@ -110,6 +107,21 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, "'%s' is not a task id (26 "
 				       "characters of Crockford base32)",
 				       argv[optind]);
+	return CTL_EXIT_OK;
+}
+
+static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		    int argc, char **argv)
+{
+	drv_state_task_t t;
+	redisContext *c = NULL;
+	char err[512], *s;
+	bool json = false;
+	drv_err_t rc;
+	int ex;
+
+	if ((ex = id_args(cmd, argc, argv, &json)) != CTL_EXIT_OK)
+		return ex;
 	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err))))
 		return ctl_fail("task show: %s", err);
 	drv_state_task_init(&t);
@@ -284,6 +296,65 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	return CTL_EXIT_OK;
 }
 
+/* One line per task of a lineage, then its dead letters indented. */
+static void print_lineage(const json_t *o)
+{
+	size_t i, j;
+	json_t *t, *d;
+
+	json_array_foreach(json_object_get(o, "tasks"), i, t) {
+		json_t *st = json_object_get(t, "state");
+		const char *dl = json_string_value(json_object_get(
+			json_object_get(t, "origin"), "dead_letter_id"));
+
+		printf("%s %s  %-9s %s%s%s\n", i ? "->" : "  ",
+		       json_string_value(json_object_get(t, "id")),
+		       st ? json_string_value(json_object_get(st, "state")) :
+		       "(no state)", st ? json_string_value(json_object_get(
+		       st, "handler")) : "", dl ? "  from dead letter " : "",
+		       dl ? dl : "");
+		json_array_foreach(json_object_get(t, "dead_letters"), j, d) {
+			const char *as = json_string_value(json_object_get(d,
+							"resubmitted_as"));
+
+			printf("     dead letter %s  %s%s%s\n",
+			       json_string_value(json_object_get(d, "id")),
+			       json_string_value(json_object_get(d, "reason")),
+			       as ? "  resubmitted as " : "", as ? as : "");
+		}
+	}
+	if (json_is_true(json_object_get(o, "truncated")))
+		printf("(more than %d tasks: the rest left out)\n",
+		       DRV_LINEAGE_MAX);
+}
+
+static int run_lineage(const ctl_cmd_t *cmd, drv_config_t *cfg,
+		       int argc, char **argv)
+{
+	redisContext *c = NULL;
+	bool json = false;
+	char err[512];
+	drv_err_t rc;
+	json_t *o;
+	int ex;
+
+	if ((ex = id_args(cmd, argc, argv, &json)) != CTL_EXIT_OK)
+		return ex;
+	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err))))
+		return ctl_fail("task lineage: %s", err);
+	rc = drv_task_lineage(cfg, c, argv[optind], &o, err, sizeof(err));
+	redisFree(c);
+	if (rc)
+		return ctl_fail("task lineage: %s", err);
+	if (json) {
+		ctl_print_json(o);
+	} else {
+		print_lineage(o);
+		json_decref(o);
+	}
+	return CTL_EXIT_OK;
+}
+
 const ctl_cmd_t ctl_task_show_cmds[] = {
 	{ "task", "show", "ID [--json]",
 	  "a task's state, attempts (times, workers, errors) and origin",
@@ -293,6 +364,19 @@ const ctl_cmd_t ctl_task_show_cmds[] = {
 	  "Example:\n"
 	  "  droverctl task show 01HZY3K4M5N6P7Q8R9S0T1V2W3 --json\n",
 	  true, run_show },
+	{ "task", "lineage", "ID [--json]",
+	  "the tasks resubmissions of dead letters link to this one",
+	  "  --json                {\"id\", \"tasks\": [{\"id\", \"state\", "
+	  "\"origin\",\n"
+	  "                        \"dead_letters\": [...]}], \"truncated\"}\n"
+	  "Oldest first: back through the dead letter each task was "
+	  "resubmitted\nfrom, forward through the tasks its dead letters' "
+	  "resubmissions sent\n(at most 16 tasks). Reads the task state "
+	  "(Redis) and the DLQ through\nits index; exit 1 when neither knows "
+	  "the task.\n"
+	  "Example:\n"
+	  "  droverctl task lineage 01HZY3K4M5N6P7Q8R9S0T1V2W3\n",
+	  true, run_lineage },
 	{ "task", "list", "[--state S[,S]] [--handler NAME] [--band BAND] "
 	  "[--label K=V]... [--schedule ID] [--since T] [--until T] "
 	  "[--limit N] [--cursor C] [--json]",

@@ -278,6 +278,17 @@ try {
     return await text(page, '#resubmit-result');
   });
 
+  await check('the dead task\'s lineage links the task its resubmission sent', async () => {
+    await page.goto(`${url}/tasks/${deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#lineage');
+    const items = await page.$$eval('#lineage ol.lineage > li', (l) => l.map((e) => e.textContent));
+    if (items.length < 2) throw new Error(`${items.length} tasks in the lineage`);
+    if (!items[0].includes(deadId) || !items[0].includes('resubmitted as')) throw new Error(items[0]);
+    const next = await page.$eval('#lineage ol.lineage > li:nth-child(2) > a', (a) => a.textContent);
+    if (!items[0].includes(next)) throw new Error(`${next} is not what ${deadId}'s dead letter sent`);
+    return `${items.length} tasks`;
+  });
+
   await check('failures: grumpy\'s group by deep link, its samples, retry the group as a job (dry run, then for real)', async () => {
     // the entry resubmitted above failed again: a second dead letter in the group
     const groups = await until(async () => {

@@ -1,9 +1,12 @@
 // Task detail (/tasks/ID): state, labels and origin, the attempts as a
-// timeline on one time axis, and pause / resume / skip / cancel for
-// operators (GET /api/v1/tasks/ID, POST /api/v1/tasks/ID/ACTION).
-import { useState } from 'preact/hooks';
+// timeline on one time axis, pause / resume / skip / cancel for operators
+// (GET /api/v1/tasks/ID, POST /api/v1/tasks/ID/ACTION), and the lineage:
+// the tasks resubmissions of dead letters link to this one (GET
+// /api/v1/tasks/ID/lineage, read once: it reads the DLQ).
+import { useEffect, useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
+import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
 import { Live, Problem } from './common.jsx';
 
@@ -37,6 +40,49 @@ function Timeline({ history, now }) {
         );
       })}
     </ol>
+  );
+}
+
+// Oldest first; this task marked. Each dead letter says what its
+// resubmission sent.
+function Lineage({ id }) {
+  const zone = useZone();
+  const [data, setData] = useState(null);
+  const [error, setError] = useState(null);
+  const load = () => {
+    setError(null);
+    api('GET', `/tasks/${encodeURIComponent(id)}/lineage`).then(setData, setError);
+  };
+  useEffect(load, [id]);
+  if (error) return <Problem error={error} />;
+  if (!data) return <p class="muted">Reading the lineage…</p>;
+  return (
+    <div id="lineage">
+      <ol class="lineage">
+        {data.tasks.map((t) => (
+          <li key={t.id} class={t.id === id ? 'current' : ''}>
+            <Link href={`/tasks/${encodeURIComponent(t.id)}`} class="mono">{t.id}</Link>
+            {' '}{t.state
+              ? <span class={`state ${t.state.state}`}>{t.state.state}</span>
+              : <span class="muted">no state record</span>}
+            {t.state && t.state.handler && <span class="muted"> · {t.state.handler}</span>}
+            {t.origin && t.origin.schedule_id && <span class="muted"> · fired by schedule {t.origin.schedule_id}</span>}
+            {t.origin && t.origin.event_id && <span class="muted"> · from event {t.origin.event_id}</span>}
+            <ul>
+              {t.dead_letters.map((d) => (
+                <li key={d.id}>
+                  dead letter <Link href={`/dlq/${encodeURIComponent(d.id)}`} class="mono">{d.id}</Link>
+                  {' '}{d.reason} · {fmtTime(d.dead_ms, zone)}
+                  {d.resubmitted_as ? <> · resubmitted as <Link href={`/tasks/${encodeURIComponent(d.resubmitted_as)}`} class="mono">{d.resubmitted_as}</Link></> : ' · not resubmitted'}
+                </li>
+              ))}
+            </ul>
+          </li>
+        ))}
+      </ol>
+      {data.truncated && <p class="muted">More than 16 tasks: the rest are left out.</p>}
+      <button onClick={load}>Read again</button>
+    </div>
   );
 }
 
@@ -92,6 +138,8 @@ export function TaskDetail({ id, who }) {
           <Timeline history={t.history} now={poll.at || Date.now()} />
         </>
       )}
+      <h3>Lineage</h3>
+      <Lineage id={id} />
     </div>
   );
 }
