@@ -56,6 +56,20 @@ static bool hist_param(api_call_t *call, const char *name,
 	return false;
 }
 
+/* Reply series \p o (\p rc DRV_OK), else the problem \p err (a failure
+ * but a bad query drops the Redis connection). */
+static void reply_series(api_call_t *call, drv_err_t rc, json_t *o,
+			 const char *err)
+{
+	if (!rc) {
+		api_reply(call, 200, o);
+		return;
+	}
+	if (rc != DRV_ERR_INVALID)
+		api_redis_lost(call);
+	api_problem(call, api_status_of(rc), NULL, "%s", err);
+}
+
 static void history(api_call_t *call)
 {
 	hist_args_t a = { 0 };
@@ -73,13 +87,7 @@ static void history(api_call_t *call)
 		return;
 	rc = drv_history(call->api->cfg, c, &a.q, drv_now_ms(), &o, err,
 			 sizeof(err));
-	if (rc) {
-		if (rc != DRV_ERR_INVALID)
-			api_redis_lost(call);
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
-		return;
-	}
-	api_reply(call, 200, o);
+	reply_series(call, rc, o, err);
 }
 
 static void dlq_depth(api_call_t *call)
@@ -95,13 +103,7 @@ static void dlq_depth(api_call_t *call)
 	rc = drv_dlq_depth_series(call->api->cfg, c, a.q.since_ms,
 				  a.q.until_ms, a.q.step_ms, drv_now_ms(), &o,
 				  err, sizeof(err));
-	if (rc) {
-		if (rc != DRV_ERR_INVALID)
-			api_redis_lost(call);
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
-		return;
-	}
-	api_reply(call, 200, o);
+	reply_series(call, rc, o, err);
 }
 
 static void marker_list(api_call_t *call)
@@ -218,33 +220,32 @@ static void marker_add(api_call_t *call)
 	api_reply(call, 201, o);
 }
 
+/* since, until and step of a series (/history, /dlq/depth); \p what
+ * says what a step gives. */
+#define SERIES_QUERY(what) \
+	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 " \
+	  "hours before until" }, \
+	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A " \
+	  "range over 14 days (what is kept) starts 14 days before until" }, \
+	{ "step", "{\"type\": \"string\", \"pattern\": " \
+	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}", \
+	  what ": a whole number of minutes (1d at most; longer is 1d). " \
+	  "Default, and instead of a step giving more than 1500 points: the " \
+	  "smallest of 1m, 5m, 15m, 1h, 6h, 1d that gives at most 1500; " \
+	  "step_ms says which" }
+
 static const api_query_doc_t hist_query[] = {
 	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
 	  "\"low\"]}", "only this priority band's tasks (ignored with "
 	  "handler; neither: every task)" },
-	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
-	  "before until" },
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A "
-	  "range over 14 days (what is kept) starts 14 days before until" },
-	{ "step", "{\"type\": \"string\", \"pattern\": "
-	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}",
-	  "one point per step: a whole number of minutes (1d at most; "
-	  "longer is 1d). Default, and instead of a step giving more than "
-	  "1500 points: the smallest of 1m, 5m, 15m, 1h, 6h, 1d that gives "
-	  "at most 1500; step_ms says which" },
+	SERIES_QUERY("one point per step"),
 	{ NULL, NULL, NULL },
 };
 
 static const api_query_doc_t depth_query[] = {
-	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
-	  "before until" },
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A "
-	  "range over 14 days (what is kept) starts 14 days before until" },
-	{ "step", "{\"type\": \"string\", \"pattern\": "
-	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}",
-	  "one point per step, as for /history: its last sample, highest "
-	  "and lowest" },
+	SERIES_QUERY("one point per step with samples (its last sample, "
+		     "highest and lowest)"),
 	{ NULL, NULL, NULL },
 };
 
