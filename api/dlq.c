@@ -105,9 +105,10 @@ static void list(api_call_t *call)
 		api_dlq_read_failed(call, rc, err);
 		return;
 	}
-	api_reply(call, 200, json_pack("{s:O, s:s?, s:I}", "entries",
+	api_reply(call, 200, json_pack("{s:O, s:s?, s:I, s:I}", "entries",
 				       page.entries, "next_cursor", page.next,
-				       "scanned", (json_int_t)page.scanned));
+				       "scanned", (json_int_t)page.scanned,
+				       "skipped", (json_int_t)page.skipped));
 	if (!page.next)
 		json_object_set_new(call->reply, "next_cursor", json_null());
 	drv_dlq_page_release(&page);
@@ -299,13 +300,16 @@ const api_schema_t api_dlq_schemas[] = {
 	  "\"dlq_partition\": 0, \"dlq_offset\": 17}}" },
 	{ "DeadLetterPage",
 	  "{\"type\": \"object\", \"required\": [\"entries\", "
-	  "\"next_cursor\", \"scanned\"], \"properties\": {"
+	  "\"next_cursor\", \"scanned\", \"skipped\"], \"properties\": {"
 	  "\"entries\": {\"type\": \"array\", \"items\": {\"$ref\": "
 	  "\"#/components/schemas/DeadLetter\"}}, "
 	  "\"next_cursor\": {\"type\": [\"string\", \"null\"], "
 	  "\"description\": \"null: the end of the DLQ was reached\"}, "
 	  "\"scanned\": {\"type\": \"integer\", \"description\": \"DLQ "
-	  "messages read for this page (at most 20000)\"}}}" },
+	  "messages read for this page (at most 20000)\"}, "
+	  "\"skipped\": {\"type\": \"integer\", \"description\": "
+	  "\"DLQ messages the index showed to hold no match, passed "
+	  "over unread\"}}}" },
 	{ "DeadLetterStats",
 	  "{\"type\": \"object\", \"required\": [\"topic\", \"count\", "
 	  "\"by_reason\", \"by_handler\", \"resubmitted\"], "

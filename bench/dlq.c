@@ -11,10 +11,16 @@
  *      (entries/s, peak RSS of the droverctl process: flat memory means the
  *      two peaks are about equal although one DLQ is 10x the other);
  *   4. `droverctl dlq resubmit --all` of the small DLQ (entries/s, peak
- *      RSS), and the same again, which must resubmit nothing.
+ *      RSS), and the same again, which must resubmit nothing;
+ *   5. a filtered search of the big DLQ (GET /api/v1/dlq's core call, for
+ *      the handler of one dead letter in RARE_EVERY): the first page and
+ *      every page, before the DLQ index exists (the baseline: a scan),
+ *      then the index built in-process (entries/s) and the same search
+ *      through it (the first page BENCH_REPS times: p50 / p95).
  *
  * Targets (issue 6): list >= 100,000 entries/s, resubmit >= 20,000/s,
- * memory flat. Every droverctl run is bounded by BENCH_TIMEOUT seconds.
+ * memory flat; (issue 13) the first page of a filtered search over 1M
+ * entries in <= 1 s. Every droverctl run is bounded by BENCH_TIMEOUT seconds.
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,11 +31,17 @@
 
 #include "bench.h"
 #include "drover/clock.h"
+#include "drover/dlq.h"
+#include "drover/dlq_index.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 
 
 #define FILL_WINDOW 20000   /* dead letters in flight while filling */
+#define RARE_EVERY  100000  /* one dead letter of handler "rare" in this many
+			       (fewer DLQs: a quarter of it) */
+
+static size_t rare_every = RARE_EVERY;
 
 /* Produce \p n dead letters of handler "bench" to \p ns's DLQ. */
 static bool fill(bench_ns_t *ns, size_t n)
@@ -59,7 +71,9 @@ static bool fill(bench_ns_t *ns, size_t n)
 			drv_dead_letter_init(&dl);
 			drv_id_new(dl.id, now);
 			drv_id_new(dl.task.id, now - 1000);
-			dl.task.handler = drv_strdup("bench");
+			dl.task.handler = drv_strdup((base + i) % rare_every ==
+						     rare_every / 2 ?
+						     "rare" : "bench");
 			dl.task.created_ms = now - 1000;
 			dl.task.attempt = 1;
 			drv_task_set_payload(&dl.task, payload,
@@ -139,6 +153,66 @@ static double raw_read(bench_ns_t *ns, size_t n)
 	return got == n && t0 > 0 ? (double)n * 1000.0 / (double)t0 : -1;
 }
 
+/* One search for handler "rare", every page: the first page's time, all
+ * pages' time, the entries found and messages read and skipped. */
+typedef struct search {
+	int64_t first_ms, all_ms;
+	size_t  found, scanned, pages;
+	int64_t skipped;
+} search_t;
+
+static bool search(const bench_ns_t *ns, search_t *s)
+{
+	drv_dlq_filter_t f = { .handler = "rare" };
+	int64_t t0 = drv_mono_ms(), limit = t0 +
+		bench_env_int("BENCH_TIMEOUT", 60, 5, 3600) * 1000;
+	char *cursor = NULL, err[512];
+	drv_dlq_page_t pg;
+
+	memset(s, 0, sizeof(*s));
+	do {
+		if (drv_dlq_page(ns->cfg, &f, cursor, 50, &pg, err,
+				 sizeof(err))) {
+			bench_log("search: %s", err);
+			free(cursor);
+			return false;
+		}
+		if (!s->pages++)
+			s->first_ms = drv_mono_ms() - t0;
+		s->found += json_array_size(pg.entries);
+		s->scanned += pg.scanned;
+		s->skipped += pg.skipped;
+		free(cursor);
+		cursor = pg.next ? strdup(pg.next) : NULL;
+		drv_dlq_page_release(&pg);
+	} while (cursor && drv_mono_ms() < limit && !bench_stop);
+	s->all_ms = drv_mono_ms() - t0;
+	free(cursor);
+	return !cursor;
+}
+
+/* Build the index in-process until it has taken in every entry. */
+static int64_t build_index(const bench_ns_t *ns)
+{
+	drv_dlq_indexer_t *x = drv_dlq_indexer_new(ns->cfg);
+	int64_t t0 = drv_mono_ms(), limit = t0 +
+		bench_env_int("BENCH_TIMEOUT", 60, 5, 3600) * 1000, lag = -1;
+	char err[512];
+
+	while (x && lag != 0 && drv_mono_ms() < limit && !bench_stop)
+		if (drv_dlq_indexer_step(x, 500, &lag, err, sizeof(err)))
+			bench_log("index: %s", err);
+	drv_dlq_indexer_destroy(x);
+	return lag == 0 ? drv_mono_ms() - t0 : -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static double rate(size_t n, int64_t ms)
 {
 	return ms > 0 ? (double)n * 1000.0 / (double)ms : 0;
@@ -155,21 +229,45 @@ int main(void)
 			       "quality=80", "--json", NULL };
 	bench_ns_t big, small;
 	bench_run_t lb = { 0 }, ls = { 0 }, rs = { 0 }, rs2 = { 0 };
+	int reps = (int)bench_env_int("BENCH_REPS", 20, 1, 1000);
+	int64_t index_ms, *first = calloc((size_t)reps, sizeof(*first));
+	search_t scan = { 0 }, idx = { 0 };
+	char redis_yaml[128];
+	size_t rare;
 	double raw;
 	bool ok;
 
 	bench_signals_install();
-	ok = bench_ns_open(&big, "dlqbig", "") &&
+	if (n_list < 4 * RARE_EVERY)
+		rare_every = n_list / 4;
+	rare = n_list / rare_every;
+	/* a Redis key prefix of its own: the DLQ index lives there */
+	drv_fmt(redis_yaml, sizeof(redis_yaml), "redis:\n  key_prefix: "
+		"\"benchdlq%d.%lld:\"\n", (int)getpid(),
+		(long long)drv_now_ms());
+	ok = first && bench_ns_open(&big, "dlqbig", redis_yaml) &&
 	     bench_ns_open(&small, "dlqsmall", "") &&
 	     fill(&big, n_list) && fill(&small, n_resub);
 	if (!ok) {
 		bench_ns_close(&big);
 		bench_ns_close(&small);
+		free(first);
 		return 1;
 	}
 	raw = raw_read(&big, n_list);
 	ok = bench_ctl(&big, &lb, list_args) && bench_ctl(&small, &ls, list_args) &&
 	     bench_ctl(&small, &rs, resub_args) && bench_ctl(&small, &rs2, resub_args);
+	ok = ok && search(&big, &scan) && (index_ms = build_index(&big)) > 0;
+	for (int i = 0; ok && i < reps; i++) {
+		ok = search(&big, &idx);
+		first[i] = idx.first_ms;
+	}
+	if (ok && (scan.found != rare || idx.found != rare)) {
+		bench_log("search found %zu without the index, %zu with it; "
+			  "%zu are there", scan.found, idx.found, rare);
+		ok = false;
+	}
+	qsort(first, (size_t)reps, sizeof(*first), cmp_i64);
 
 	printf("\n## dlq (drover-bench-dlq)\n\n");
 	printf("| run | entries | time | entries/s | target | peak RSS |\n");
@@ -203,7 +301,32 @@ int main(void)
 		       (double)lb.peak_kb / (double)ls.peak_kb);
 	printf("(times include droverctl's start, connecting and reading "
 	       "the end offsets)\n");
+	if (ok) {
+		printf("\n### filtered search: handler=rare, %zu of %zu "
+		       "entries, pages of 50\n\n", rare, n_list);
+		printf("| search | first page | all pages | pages | read | "
+		       "skipped by the index |\n|---|---:|---:|---:|---:|---:|\n");
+		printf("| baseline: no index (a scan) | %lld ms | %lld ms | %zu "
+		       "| %zu | %lld |\n", (long long)scan.first_ms,
+		       (long long)scan.all_ms, scan.pages, scan.scanned,
+		       (long long)scan.skipped);
+		printf("| through the index (last of %d) | %lld ms | %lld ms | "
+		       "%zu | %zu | %lld |\n", reps, (long long)idx.first_ms,
+		       (long long)idx.all_ms, idx.pages, idx.scanned,
+		       (long long)idx.skipped);
+		printf("\nfirst page through the index over %d runs: p50 %lld ms, "
+		       "p95 %lld ms (target <= 1000 ms)\n", reps,
+		       (long long)first[reps / 2],
+		       (long long)first[(reps * 95 - 1) / 100]);
+		printf("all pages, scan / index: %.1fx\n",
+		       idx.all_ms > 0 ? (double)scan.all_ms / (double)idx.all_ms
+				      : 0);
+		printf("index built in-process: %zu entries in %.1f s, %.0f "
+		       "entries/s\n", n_list, index_ms / 1000.0,
+		       rate(n_list, index_ms));
+	}
 	bench_ns_close(&big);
 	bench_ns_close(&small);
+	free(first);
 	return ok ? 0 : 1;
 }

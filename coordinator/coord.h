@@ -14,6 +14,7 @@
  *   stats.c     per-schedule statistics and unfinished runs in Redis
  *   observe.c   /healthz /readyz /metrics, and the HTTP API (api/)
  *   archive.c   the DLQ archiver (its own thread, leader only)
+ *   dlq_index.c the DLQ search index (its own thread, leader only)
  *   webhooks.c  events -> webhook delivery tasks
  *   dlq_jobs.c  the DLQ resubmission job runner (its own thread, every
  *               replica)
@@ -74,7 +75,7 @@ typedef struct sched_state {
 typedef struct coord_obs {
 	drv_metrics_t   *m;
 	drv_httpd_t     *httpd;
-	drv_gauge_t     *leader, *schedules, *dlq_depth;
+	drv_gauge_t     *leader, *schedules, *dlq_depth, *dlq_index_lag;
 	drv_counter_t   *fires, *triggers, *events, *leader_changes;
 	drv_counter_t   *dlq_archived;
 	drv_counter_t   *webhooks;       /* deliveries made, by outcome */
@@ -90,6 +91,7 @@ typedef struct coord_obs {
 } coord_obs_t;
 
 typedef struct archiver archiver_t;
+typedef struct dlq_indexer dlq_indexer_t;
 typedef struct job_runner job_runner_t;
 
 typedef struct coord {
@@ -133,6 +135,7 @@ typedef struct coord {
 	coord_obs_t    obs;
 	drv_api_t     *api;            /* the HTTP API, NULL when off */
 	archiver_t    *archiver;       /* archive.c; NULL when off */
+	dlq_indexer_t *dlq_indexer;    /* dlq_index.c */
 	job_runner_t  *job_runner;     /* dlq_jobs.c; NULL when off */
 	volatile int   ready;          /* atomics for the HTTP thread */
 	volatile int   is_leader;
@@ -257,6 +260,13 @@ void webhooks_stop(coord_t *c);
 void stats_lifecycle(coord_t *c, const char *schedule_id, const char *type,
 		     const char *task_id, int64_t duration_ms,
 		     int64_t finished_ms);
+
+/* dlq_index.c */
+/** @brief Start the DLQ index thread (it indexes only while this process
+ *         leads). */
+bool dlq_index_start(coord_t *c);
+/** @brief Stop and join it (sets c->stopping); no-op when not started. */
+void dlq_index_stop(coord_t *c);
 
 /* archive.c */
 /** @brief Start the DLQ archiver thread when coordinator.archive_dir is

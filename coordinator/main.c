@@ -189,13 +189,14 @@ static bool start(coord_t *c)
 	c->cfg_mtime = file_mtime(c->cfg->path);
 	load_file_schedules(c);
 	return events_start(c) && observe_start(c) && archive_start(c) &&
-	       dlq_jobs_start(c);
+	       dlq_index_start(c) && dlq_jobs_start(c);
 }
 
 static void stop(coord_t *c)
 {
 	__atomic_store_n(&c->stopping, 1, __ATOMIC_RELAXED);
 	archive_stop(c);
+	dlq_index_stop(c);
 	dlq_jobs_stop(c);
 	observe_depth_stop(c);
 	leader_release(c);

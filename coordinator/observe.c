@@ -181,6 +181,11 @@ bool observe_start(coord_t *c)
 		"Dead letters in the DLQ topic: high minus low watermark "
 		"summed over its partitions (retention shrinks it; a "
 		"resubmitted letter stays until then).", NULL);
+	o->dlq_index_lag = drv_metrics_gauge(o->m, "drover_dlq_index_lag",
+		"Dead letters the DLQ search index has not taken in yet "
+		"(the leader's; -1 on a coordinator that does not index, or "
+		"cannot: Redis or Kafka failing).",
+		NULL);
 	o->dlq_archived = drv_metrics_counter(o->m,
 		"drover_dlq_archived_total",
 		"Dead letters this coordinator wrote to the DLQ archive.", NULL);

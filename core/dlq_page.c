@@ -9,11 +9,16 @@
  * So each matching entry is on exactly one page, and a page costs at most
  * DRV_DLQ_PAGE_SCAN messages however long the DLQ is. It does not sort by
  * time (`droverctl dlq list` does, reading everything).
+ *
+ * A filter on an indexed field or a time passes over the blocks the DLQ
+ * index (drover/dlq_index.h) says hold no match: the cursor moves past
+ * them as if they had been read.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "drover/dlq.h"
+#include "drover/dlq_index.h"
 #include "drover/str.h"
 
 #define CURSOR_PREFIX  "v1."
@@ -26,6 +31,7 @@ typedef struct page_run {
 	int64_t *next;       /* per partition: the offset to go on from */
 	size_t   next_cnt, next_cap;
 	drv_dlq_page_t *out;
+	drv_dlq_index_query_t *q;   /* NULL: no index for this filter */
 	bool     full, nomem;
 } page_run_t;
 
@@ -138,6 +144,24 @@ static bool page_visit(const drv_dlq_entry_t *e, void *arg)
 	return !r->full;
 }
 
+/* The index's answer: the cursor moves past what it skips. */
+static int64_t page_skip(int32_t p, int64_t offset, int64_t *until,
+			 void *arg)
+{
+	page_run_t *r = arg;
+	int64_t n = drv_dlq_index_next(r->q, p, offset, until);
+
+	if (n > offset) {
+		if (!grow(r, (size_t)p + 1)) {
+			r->nomem = true;
+			*until = INT64_MAX;
+			return offset;
+		}
+		r->next[p] = n;
+	}
+	return n;
+}
+
 drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
 		       const char *cursor, size_t limit, bool with_message,
 		       drv_dlq_page_t *out, char *errstr, size_t errstr_size)
@@ -157,8 +181,11 @@ drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
 			       "out of memory");
 		goto out;
 	}
-	rc = drv_dlq_read_from(cfg, r.next, r.next_cnt, page_visit, &r, NULL,
-			       errstr, errstr_size);
+	r.q = drv_dlq_index_query_new(cfg, f);
+	rc = drv_dlq_read_skip(cfg, r.next, r.next_cnt, page_visit,
+			       r.q ? page_skip : NULL, &r, NULL, errstr,
+			       errstr_size);
+	out->skipped = drv_dlq_index_skipped(r.q);
 	if (!rc && r.nomem)
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
@@ -168,6 +195,7 @@ drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
 out:
+	drv_dlq_index_query_destroy(r.q);
 	free(r.next);
 	if (rc)
 		drv_dlq_page_release(out);

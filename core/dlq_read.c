@@ -34,8 +34,38 @@ char *drv_dlq_entry_json(const drv_dlq_entry_t *e)
 
 typedef struct dlq_visit_ctx {
 	drv_dlq_visit_fn fn;
+	drv_topic_skip_fn skip;
 	void        *arg;
 } dlq_visit_ctx_t;
+
+static int64_t skip_visit(int32_t p, int64_t offset, int64_t *until,
+			  void *arg)
+{
+	dlq_visit_ctx_t *vc = arg;
+
+	return vc->skip(p, offset, until, vc->arg);
+}
+
+void drv_dlq_entry_from(const rd_kafka_message_t *m, drv_dlq_entry_t *e)
+{
+	rd_kafka_timestamp_type_t tst;
+
+	memset(e, 0, sizeof(*e));
+	drv_dead_letter_init(&e->dl);
+	e->partition = m->partition;
+	e->offset = m->offset;
+	e->timestamp_ms = rd_kafka_message_timestamp(m, &tst);
+	e->value = m->payload;
+	e->value_len = m->len;
+	if (!m->payload || drv_dead_letter_decode(m->payload, m->len, &e->dl,
+						  e->decode_error,
+						  sizeof(e->decode_error))) {
+		e->undecodable = true;
+		if (!m->payload)
+			drv_strlcpy(e->decode_error, "empty message",
+				    sizeof(e->decode_error));
+	}
+}
 
 /* Hand one message to the caller as an entry; false when it wants no
  * more. */
@@ -43,24 +73,9 @@ static bool visit(const rd_kafka_message_t *m, void *arg)
 {
 	dlq_visit_ctx_t *vc = arg;
 	drv_dlq_entry_t e;
-	rd_kafka_timestamp_type_t tst;
 	bool more;
 
-	memset(&e, 0, sizeof(e));
-	drv_dead_letter_init(&e.dl);
-	e.partition = m->partition;
-	e.offset = m->offset;
-	e.timestamp_ms = rd_kafka_message_timestamp(m, &tst);
-	e.value = m->payload;
-	e.value_len = m->len;
-	if (!m->payload || drv_dead_letter_decode(m->payload, m->len, &e.dl,
-						  e.decode_error,
-						  sizeof(e.decode_error))) {
-		e.undecodable = true;
-		if (!m->payload)
-			drv_strlcpy(e.decode_error, "empty message",
-				    sizeof(e.decode_error));
-	}
+	drv_dlq_entry_from(m, &e);
 	more = vc->fn(&e, vc->arg);
 	drv_dead_letter_release(&e.dl);
 	return more;
@@ -80,7 +95,7 @@ drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
 			     drv_dlq_visit_fn fn, void *arg, size_t *read_cnt,
 			     char *errstr, size_t errstr_size)
 {
-	dlq_visit_ctx_t vc = { fn, arg };
+	dlq_visit_ctx_t vc = { fn, NULL, arg };
 	char topic[256];
 
 	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
@@ -88,6 +103,23 @@ drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
 				 "topic prefix too long");
 	return drv_topic_read_range(cfg, topic, start, end, cnt, visit, &vc,
 				    read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_dlq_read_skip(const drv_config_t *cfg, const int64_t *start,
+			    size_t start_cnt, drv_dlq_visit_fn fn,
+			    drv_topic_skip_fn skip, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size)
+{
+	dlq_visit_ctx_t vc = { fn, skip, arg };
+	char topic[256];
+
+	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic)))
+		return drv_error(errstr, errstr_size, DRV_ERR_CONFIG,
+				 "topic prefix too long");
+	return drv_topic_read_skip(cfg, topic, start, start_cnt, visit,
+				   skip ? skip_visit : NULL, &vc, read_cnt,
+				   errstr, errstr_size);
 }
 
 drv_err_t drv_dlq_offsets(const drv_config_t *cfg, int64_t **lo,

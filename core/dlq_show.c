@@ -1,13 +1,16 @@
 /*
  * dlq_show.c — one dead letter by its id, its task's id or its position on
- * the DLQ topic (`droverctl dlq show`, GET /api/v1/dlq/{id}). The DLQ has
- * no index by id: the topic is read until the entry is found (a dead
- * letter id or a position is unique, a task may have died more than once,
- * so a task id reads to the end).
+ * the DLQ topic (`droverctl dlq show`, GET /api/v1/dlq/{id}). A position
+ * is read alone. An id is looked for in the blocks the DLQ index says may
+ * hold it (the whole topic when there is no index), until the entry is
+ * found: a dead letter id is unique, a task may have died more than once,
+ * so a task id reads all of its blocks.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "drover/dlq.h"
+#include "drover/dlq_index.h"
 #include "drover/str.h"
 
 typedef struct show {
@@ -18,7 +21,16 @@ typedef struct show {
 	void   *arg;
 	size_t  found;
 	bool    stopped;
+	drv_dlq_index_query_t *q;   /* NULL: no index */
 } show_t;
+
+static int64_t show_skip(int32_t p, int64_t offset, int64_t *until,
+			 void *arg)
+{
+	show_t *s = arg;
+
+	return drv_dlq_index_next(s->q, p, offset, until);
+}
 
 static bool show_visit(const drv_dlq_entry_t *e, void *arg)
 {
@@ -64,7 +76,30 @@ drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
 					 "PARTITION:OFFSET", id);
 		s.by_pos = true;
 	}
-	rc = drv_dlq_read(cfg, show_visit, &s, NULL, errstr, errstr_size);
+	if (s.by_pos) {
+		int64_t *from = calloc((size_t)s.partition + 1, sizeof(*from)),
+			*to = calloc((size_t)s.partition + 1, sizeof(*to));
+
+		if (from && to) {
+			from[s.partition] = s.offset;
+			to[s.partition] = s.offset + 1;
+			rc = drv_dlq_read_range(cfg, from, to,
+						(size_t)s.partition + 1,
+						show_visit, &s, NULL, errstr,
+						errstr_size);
+		} else {
+			rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				       "out of memory");
+		}
+		free(from);
+		free(to);
+	} else {
+		s.q = drv_dlq_index_query_id(cfg, id);
+		rc = drv_dlq_read_skip(cfg, NULL, 0, show_visit,
+				       s.q ? show_skip : NULL, &s, NULL, errstr,
+				       errstr_size);
+		drv_dlq_index_query_destroy(s.q);
+	}
 	*found = s.found;
 	return rc;
 }

@@ -62,7 +62,19 @@ drv_err_t drv_redis_script_run(redisContext *c, drv_redis_script_t *s,
 			       redisReply **out, char *errstr,
 			       size_t errstr_size)
 {
+	return drv_redis_script_runv(c, s, nkeys, argc, argv, NULL,
+				     min_elements, what, out, errstr,
+				     errstr_size);
+}
+
+drv_err_t drv_redis_script_runv(redisContext *c, drv_redis_script_t *s,
+				int nkeys, int argc, const char **argv,
+				const size_t *argvlen, size_t min_elements,
+				const char *what, redisReply **out,
+				char *errstr, size_t errstr_size)
+{
 	const char *av[DRV_REDIS_SCRIPT_ARGS + 3];
+	size_t avlen[DRV_REDIS_SCRIPT_ARGS + 3];
 	char sha[41], nk[12];
 	redisReply *r;
 
@@ -89,15 +101,21 @@ drv_err_t drv_redis_script_run(redisContext *c, drv_redis_script_t *s,
 	av[0] = "EVALSHA";
 	av[1] = sha;
 	av[2] = nk;
-	for (int i = 0; i < argc; i++)
+	for (int i = 0; i < argc; i++) {
 		av[i + 3] = argv[i];
-	r = redisCommandArgv(c, argc + 3, av, NULL);
+		avlen[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		avlen[i] = strlen(av[i]);
+	r = redisCommandArgv(c, argc + 3, av, avlen);
 	if (r && r->type == REDIS_REPLY_ERROR &&
 	    !strncmp(r->str, "NOSCRIPT", 8)) {
 		freeReplyObject(r);
 		av[0] = "EVAL";
 		av[1] = s->src;
-		r = redisCommandArgv(c, argc + 3, av, NULL);
+		avlen[0] = 4;
+		avlen[1] = strlen(s->src);
+		r = redisCommandArgv(c, argc + 3, av, avlen);
 	}
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < min_elements)
 		return drv_redis_fail(c, r, what, errstr, errstr_size);

@@ -18,11 +18,14 @@
 
 typedef struct part {
 	int64_t hi;     /* stop before this offset */
+	int64_t floor;  /* the next offset wanted: below it was read or
+			   skipped (a seek may deliver some again) */
+	int64_t until;  /* ask the skip function again at this offset */
 	bool    done;
 } part_t;
 
-static rd_kafka_t *reader_new(const drv_config_t *cfg, char *errstr,
-			      size_t errstr_size)
+rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, bool follow,
+				 char *errstr, size_t errstr_size)
 {
 	char group[300], rderr[256];
 	rd_kafka_conf_t *conf;
@@ -47,7 +50,16 @@ static rd_kafka_t *reader_new(const drv_config_t *cfg, char *errstr,
 	    rd_kafka_conf_set(conf, "queued.max.messages.kbytes", "16384",
 			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK ||
 	    rd_kafka_conf_set(conf, "fetch.error.backoff.ms", "10",
-			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+	    /* an offset retention has deleted reads on from the start */
+	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest",
+			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK ||
+	    /* a read that stops at the end has no use for the broker
+	     * holding a fetch there, and a seek waits for the fetch in
+	     * flight (measured: a page through the DLQ index took 0.5 s
+	     * with the default 500 ms) */
+	    (!follow && rd_kafka_conf_set(conf, "fetch.wait.max.ms", "5",
+			      rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK)) {
 		rd_kafka_conf_destroy(conf);
 		drv_error(errstr, errstr_size, DRV_ERR_KAFKA, "%s", rderr);
 		return NULL;
@@ -61,7 +73,7 @@ static rd_kafka_t *reader_new(const drv_config_t *cfg, char *errstr,
 	return rk;
 }
 
-/* The partition count of \p topic, or an error. */
+/* The partition count of \p topic, waiting for a topic just created. */
 static drv_err_t partition_count(rd_kafka_t *rk, const char *topic,
 				 int64_t timeout_ms, int *cnt,
 				 char *errstr, size_t errstr_size)
@@ -137,7 +149,7 @@ drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
 
 	*lo = *hi = NULL;
 	*cnt = 0;
-	if (!(rk = reader_new(cfg, errstr, errstr_size)))
+	if (!(rk = drv_topic_reader_new(cfg, false, errstr, errstr_size)))
 		return DRV_ERR_KAFKA;
 	if ((rc = partition_count(rk, topic, timeout, &pcnt, errstr,
 				  errstr_size)))
@@ -164,6 +176,13 @@ out:
 	return rc;
 }
 
+static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
+			    const int64_t *start, const int64_t *end,
+			    size_t cnt, drv_topic_msg_fn fn,
+			    drv_topic_skip_fn skip, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size);
+
 drv_err_t drv_topic_read(const drv_config_t *cfg, const char *topic,
 			 const int64_t *start, size_t start_cnt,
 			 drv_topic_msg_fn fn, void *arg, size_t *read_cnt,
@@ -179,6 +198,53 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 			       size_t *read_cnt, char *errstr,
 			       size_t errstr_size)
 {
+	return read_topic(cfg, topic, start, end, cnt, fn, NULL, arg,
+			  read_cnt, errstr, errstr_size);
+}
+
+drv_err_t drv_topic_read_skip(const drv_config_t *cfg, const char *topic,
+			      const int64_t *start, size_t start_cnt,
+			      drv_topic_msg_fn fn, drv_topic_skip_fn skip,
+			      void *arg, size_t *read_cnt, char *errstr,
+			      size_t errstr_size)
+{
+	return read_topic(cfg, topic, start, NULL, start_cnt, fn, skip, arg,
+			  read_cnt, errstr, errstr_size);
+}
+
+/* Move partition \p p of \p pp past what \p skip says holds nothing,
+ * from \p offset on; false when that is its end. */
+static bool skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
+		    part_t *pp, int64_t offset, drv_topic_skip_fn skip,
+		    void *arg)
+{
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_error_t *e;
+	int64_t n = skip(p, offset, &pp->until, arg);
+
+	if (n <= offset)
+		return true;
+	pp->floor = n;
+	if (n >= pp->hi)
+		return false;
+	/* asynchronous: what was fetched before it is dropped by the
+	 * client, and anything below the floor by the loop */
+	if ((l = rd_kafka_topic_partition_list_new(1))) {
+		rd_kafka_topic_partition_list_add(l, topic, p)->offset = n;
+		if ((e = rd_kafka_seek_partitions(rk, l, 0)))
+			rd_kafka_error_destroy(e);
+		rd_kafka_topic_partition_list_destroy(l);
+	}
+	return true;
+}
+
+static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
+			    const int64_t *start, const int64_t *end,
+			    size_t cnt, drv_topic_msg_fn fn,
+			    drv_topic_skip_fn skip, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size)
+{
 	size_t start_cnt = start ? cnt : 0;
 
 	int64_t timeout = cfg->kafka.connect_timeout_ms, last_progress;
@@ -192,7 +258,7 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 
 	if (read_cnt)
 		*read_cnt = 0;
-	if (!(rk = reader_new(cfg, errstr, errstr_size)))
+	if (!(rk = drv_topic_reader_new(cfg, false, errstr, errstr_size)))
 		return DRV_ERR_KAFKA;
 	if ((rc = partition_count(rk, topic, timeout, &pcnt, errstr,
 				  errstr_size)))
@@ -216,6 +282,10 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 			hi = (size_t)p < cnt && end[p] < hi ? end[p] :
 			     (size_t)p < cnt ? hi : from;
 		pv[p].hi = hi;
+		pv[p].until = INT64_MAX;
+		if (skip && from < hi)
+			from = skip(p, from, &pv[p].until, arg);
+		pv[p].floor = from;
 		pv[p].done = hi <= from;
 		if (!pv[p].done) {
 			rd_kafka_topic_partition_list_add(parts, topic, p)
@@ -268,8 +338,24 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 		}
 		pp = &pv[m->partition];
 		last_progress = drv_mono_ms();
+		if (!pp->done && !m->err && m->offset < pp->floor) {
+			rd_kafka_message_destroy(m);
+			continue;
+		}
+		if (!pp->done && !m->err && m->offset >= pp->until &&
+		    m->offset < pp->hi && (!skip_to(rk, topic, m->partition,
+						    pp, m->offset, skip, arg) ||
+					   m->offset < pp->floor)) {
+			if (pp->floor >= pp->hi) {
+				pp->done = true;
+				left--;
+			}
+			rd_kafka_message_destroy(m);
+			continue;
+		}
 		if (!pp->done && !m->err && m->offset < pp->hi) {
 			n_read++;
+			pp->floor = m->offset + 1;
 			more = fn(m, arg);
 		}
 		if (!pp->done && m->offset + (m->err ? 0 : 1) >= pp->hi) {

@@ -23,6 +23,7 @@
 #include "drover/config.h"
 #include "drover/dead_letter.h"
 #include "drover/error.h"
+#include "drover/topic_read.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -83,6 +84,11 @@ typedef struct drv_dlq_entry {
 	size_t      value_len;
 } drv_dlq_entry_t;
 
+/** @brief Make \p e from DLQ message \p m: decoded, or undecodable with
+ *         the reason. \p e borrows \p m's payload; free what it owns with
+ *         drv_dead_letter_release(&e->dl). */
+void drv_dlq_entry_from(const rd_kafka_message_t *m, drv_dlq_entry_t *e);
+
 /** Called for every message; return false to stop reading. */
 typedef bool (*drv_dlq_visit_fn)(const drv_dlq_entry_t *e, void *arg);
 
@@ -131,6 +137,16 @@ drv_err_t drv_dlq_read_range(const drv_config_t *cfg, const int64_t *start,
 			     char *errstr, size_t errstr_size);
 
 /**
+ * @brief drv_dlq_read_from() passing over what \p skip says holds nothing
+ *        wanted (drv_topic_read_skip(); the DLQ index answers it).
+ */
+drv_err_t drv_dlq_read_skip(const drv_config_t *cfg, const int64_t *start,
+			    size_t start_cnt, drv_dlq_visit_fn fn,
+			    drv_topic_skip_fn skip, void *arg,
+			    size_t *read_cnt, char *errstr,
+			    size_t errstr_size);
+
+/**
  * @brief The DLQ topic's low and high watermarks per partition, now: *lo
  *        and *hi are malloc'd arrays of *cnt offsets the caller frees.
  * @returns DRV_OK, or an error with \p errstr set (NULL, 0 then).
@@ -173,6 +189,8 @@ typedef struct drv_dlq_page {
 			        without "message_base64" unless asked */
 	char   *next;      /**< cursor of the next page; NULL at the end */
 	size_t  scanned;   /**< messages read for this page */
+	int64_t skipped;   /**< messages the DLQ index let it pass over
+				unread (drover/dlq_index.h) */
 } drv_dlq_page_t;
 
 /**

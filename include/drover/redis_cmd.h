@@ -62,6 +62,14 @@ drv_err_t drv_redis_script_run(redisContext *c, drv_redis_script_t *s,
 			       redisReply **out, char *errstr,
 			       size_t errstr_size);
 
+/** @brief drv_redis_script_run() with binary arguments: \p argvlen (NULL:
+ *         every argument is a C string) gives each argument's length. */
+drv_err_t drv_redis_script_runv(redisContext *c, drv_redis_script_t *s,
+				int nkeys, int argc, const char **argv,
+				const size_t *argvlen, size_t min_elements,
+				const char *what, redisReply **out,
+				char *errstr, size_t errstr_size);
+
 /** @brief The value of field \p name in the reply \p h of an HGETALL (an
  *         array of field, value, ...); NULL when it is not there. Borrowed
  *         from \p h. */

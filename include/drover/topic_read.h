@@ -41,11 +41,36 @@ drv_err_t drv_topic_read_range(const drv_config_t *cfg, const char *topic,
 			       size_t *read_cnt, char *errstr,
 			       size_t errstr_size);
 
+/* Where to read partition \p p next, at or after \p offset (everything
+ * between holds nothing wanted); \p *until receives the offset at which to
+ * ask again (INT64_MAX: never). */
+typedef int64_t (*drv_topic_skip_fn)(int32_t p, int64_t offset,
+				     int64_t *until, void *arg);
+
+/* drv_topic_read() that passes over what \p skip says to: asked at the
+ * start of each partition and whenever the read reaches the offset it
+ * named, it moves the partition's read position forward (a seek). */
+drv_err_t drv_topic_read_skip(const drv_config_t *cfg, const char *topic,
+			      const int64_t *start, size_t start_cnt,
+			      drv_topic_msg_fn fn, drv_topic_skip_fn skip,
+			      void *arg, size_t *read_cnt, char *errstr,
+			      size_t errstr_size);
+
 /* The low and high watermarks of every partition of \p topic: *lo and *hi
  * are malloc'd arrays of *cnt offsets the caller frees (NULL, 0 on an
  * error, with \p errstr set; DRV_ERR_NOT_FOUND: no such topic). */
 drv_err_t drv_topic_offsets(const drv_config_t *cfg, const char *topic,
 			    int64_t **lo, int64_t **hi, size_t *cnt,
 			    char *errstr, size_t errstr_size);
+
+/* A consumer for reading by hand (rd_kafka_assign(), never a group
+ * subscription, no commits; read-ahead sized for whole-topic reads; an
+ * offset below the start reads from the start). \p follow: it keeps
+ * reading at the end (the broker may hold a fetch there), else it stops
+ * there (fetches answered at once). The caller destroys it
+ * (rd_kafka_consumer_close(), rd_kafka_destroy()). NULL on an error, with
+ * \p errstr set. */
+rd_kafka_t *drv_topic_reader_new(const drv_config_t *cfg, bool follow,
+				 char *errstr, size_t errstr_size);
 
 #endif /* DROVER_TOPIC_READ_H */

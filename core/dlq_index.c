@@ -1,0 +1,479 @@
+/*
+ * dlq_index.c — the DLQ search index (include/drover/dlq_index.h): the
+ * terms of a dead letter and their Bloom filter bits, the write of a block,
+ * and the query that tells a reader which blocks to read.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drover/dlq_index.h"
+#include "drover/dlq_groups.h"
+#include "drover/redis.h"
+#include "drover/redis_cmd.h"
+#include "drover/str.h"
+
+#define CAND_MAX    64      /* candidate blocks one lookup answers */
+#define CHECK_MAX   4096    /* blocks one lookup looks at */
+#define DAY_MS      86400000LL
+
+/* ---- terms -------------------------------------------------------------- */
+
+/* The bits of a term: kind (one letter) and value. FNV-1a and a mix of it,
+ * combined as Kirsch and Mitzenmacher do; part of the stored format. */
+static void term_bits(char kind, const char *value, size_t len,
+		      uint32_t bits[DRV_DLQ_INDEX_HASHES])
+{
+	uint64_t h = 14695981039346656037ULL, h2;
+
+	h = (h ^ (uint8_t)kind) * 1099511628211ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)value[i]) * 1099511628211ULL;
+	h2 = h;
+	h2 ^= h2 >> 30;
+	h2 *= 0xbf58476d1ce4e5b9ULL;
+	h2 ^= h2 >> 27;
+	h2 *= 0x94d049bb133111ebULL;
+	h2 ^= h2 >> 31;
+	h2 |= 1;
+	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++)
+		bits[i] = (uint32_t)((h + (uint64_t)i * h2) %
+				     DRV_DLQ_INDEX_BITS);
+}
+
+typedef void (*term_fn)(char kind, const char *value, size_t len, void *arg);
+
+static void term_str(term_fn fn, void *arg, char kind, const char *value)
+{
+	if (value && *value)
+		fn(kind, value, strlen(value), arg);
+}
+
+/* Every term of a decoded dead letter. Labels are "key=value" as the
+ * filter gives them. */
+static void entry_terms(const drv_dead_letter_t *dl, term_fn fn, void *arg)
+{
+	const drv_task_t *t = &dl->task;
+	drv_dlq_group_key_t g;
+	char kv[1024];
+
+	term_str(fn, arg, 'h', t->handler);
+	term_str(fn, arg, 'r', drv_dl_reason_name(dl->reason));
+	term_str(fn, arg, 's', t->origin.schedule_id);
+	for (size_t i = 0; i < t->label_cnt; i++) {
+		int n = snprintf(kv, sizeof(kv), "%s=%s", t->labels[i].key,
+				 t->labels[i].value ? t->labels[i].value : "");
+
+		/* a label too long for the buffer is not indexed by its text:
+		 * its term is its key alone, which no filter asks for, so a
+		 * filter on it matches the block ("maybe") through... nothing:
+		 * such labels are refused by task validation long before */
+		if (n > 0 && (size_t)n < sizeof(kv))
+			fn('l', kv, (size_t)n, arg);
+	}
+	drv_dlq_group_of(dl, &g);
+	term_str(fn, arg, 'g', g.id);
+	term_str(fn, arg, 't', t->id);
+	term_str(fn, arg, 'd', dl->id);
+}
+
+/* ---- building a block --------------------------------------------------- */
+
+void drv_dlq_index_block_reset(drv_dlq_index_block_t *b, int32_t partition,
+			       int64_t block)
+{
+	memset(b, 0, sizeof(*b));
+	b->partition = partition;
+	b->block = block;
+	b->min_ms = INT64_MAX;
+	b->max_ms = INT64_MIN;
+}
+
+static void set_term(char kind, const char *value, size_t len, void *arg)
+{
+	drv_dlq_index_block_t *b = arg;
+	uint32_t bits[DRV_DLQ_INDEX_HASHES];
+
+	term_bits(kind, value, len, bits);
+	/* BITFIELD and BITOP count bits from the most significant bit */
+	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++)
+		b->bloom[bits[i] / 8] |= (uint8_t)(0x80u >> (bits[i] % 8));
+}
+
+void drv_dlq_index_add(drv_dlq_index_block_t *b, const drv_dlq_entry_t *e)
+{
+	int64_t t = e->undecodable ? e->timestamp_ms : e->dl.dead_ms;
+
+	if (!e->undecodable)
+		entry_terms(&e->dl, set_term, b);
+	if (t < b->min_ms)
+		b->min_ms = t;
+	if (t > b->max_ms)
+		b->max_ms = t;
+	if (e->offset + 1 > b->to)
+		b->to = e->offset + 1;
+	b->pending++;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void part_key(const drv_config_t *cfg, int32_t p, char *key,
+		     size_t size)
+{
+	drv_fmt(key, size, "%sdlq:ix1:%d", cfg->redis.key_prefix, (int)p);
+}
+
+/* KEYS: the partition's hash, the block's filter, a scratch key.
+ * ARGV: block, min ms, max ms, to, expected to, ttl ms, filter, lowest
+ * block to keep. Answers -1 when the index was lost under the writer. */
+static drv_redis_script_t flush_script = DRV_REDIS_SCRIPT_INIT(
+"local cur = redis.call('HGET', KEYS[1], 'to')\n"
+"if not cur and tonumber(ARGV[5]) >= 0 then return {-1} end\n"
+"redis.call('SET', KEYS[3], ARGV[7])\n"
+"redis.call('BITOP', 'OR', KEYS[2], KEYS[2], KEYS[3])\n"
+"redis.call('DEL', KEYS[3])\n"
+"redis.call('PEXPIRE', KEYS[2], ARGV[6])\n"
+"local mn, mx = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+"local t = redis.call('HGET', KEYS[1], ARGV[1])\n"
+"if t then\n"
+"  local a, b = string.match(t, '^(%S+) (%S+)$')\n"
+"  mn = math.min(mn, tonumber(a)); mx = math.max(mx, tonumber(b))\n"
+"end\n"
+"redis.call('HSET', KEYS[1], ARGV[1], string.format('%.0f %.0f', mn, mx))\n"
+"if not cur or tonumber(cur) < tonumber(ARGV[4]) then\n"
+"  redis.call('HSET', KEYS[1], 'to', ARGV[4])\n"
+"end\n"
+"local lo = tonumber(redis.call('HGET', KEYS[1], 'lo') or '0')\n"
+"local keep = math.min(tonumber(ARGV[8]), lo + 1000)\n"
+"if keep > lo then\n"
+"  for b = lo, keep - 1 do redis.call('HDEL', KEYS[1], b) end\n"
+"  redis.call('HSET', KEYS[1], 'lo', keep)\n"
+"end\n"
+"redis.call('PEXPIRE', KEYS[1], ARGV[6])\n"
+"return {1}\n");
+
+drv_err_t drv_dlq_index_flush(redisContext *rc, const drv_config_t *cfg,
+			      drv_dlq_index_block_t *b, int64_t expect_to,
+			      int64_t lo_offset, char *errstr,
+			      size_t errstr_size)
+{
+	char hkey[300], bkey[330], tkey[330], blk[24], mn[24], mx[24],
+	     to[24], exp[24], ttl[24], lo[24];
+	const char *argv[11] = { hkey, bkey, tkey, blk, mn, mx, to, exp,
+				 ttl, (const char *)b->bloom, lo };
+	size_t argvlen[11];
+	redisReply *r = NULL;
+	drv_err_t rc_;
+
+	if (!b->pending || b->block < 0)
+		return DRV_OK;
+	part_key(cfg, b->partition, hkey, sizeof(hkey));
+	drv_fmt(bkey, sizeof(bkey), "%s:%lld", hkey, (long long)b->block);
+	drv_fmt(tkey, sizeof(tkey), "%s:scratch", hkey);
+	drv_fmt(blk, sizeof(blk), "%lld", (long long)b->block);
+	drv_fmt(mn, sizeof(mn), "%lld", (long long)b->min_ms);
+	drv_fmt(mx, sizeof(mx), "%lld", (long long)b->max_ms);
+	drv_fmt(to, sizeof(to), "%lld", (long long)b->to);
+	drv_fmt(exp, sizeof(exp), "%lld", (long long)expect_to);
+	drv_fmt(ttl, sizeof(ttl), "%lld",
+		(long long)(cfg->kafka.dlq_retention_ms + DAY_MS));
+	drv_fmt(lo, sizeof(lo), "%lld",
+		(long long)(lo_offset > 0 ? lo_offset / DRV_DLQ_INDEX_BLOCK : 0));
+	for (int i = 0; i < 11; i++)
+		argvlen[i] = i == 9 ? sizeof(b->bloom) : strlen(argv[i]);
+	if ((rc_ = drv_redis_script_runv(rc, &flush_script, 3, 11, argv,
+					 argvlen, 1, "DLQ index write", &r,
+					 errstr, errstr_size)))
+		return rc_;
+	rc_ = drv_redis_int_at(r, 0) < 0 ? DRV_ERR_NOT_FOUND : DRV_OK;
+	freeReplyObject(r);
+	if (!rc_)
+		b->pending = 0;
+	return rc_;
+}
+
+drv_err_t drv_dlq_index_position(redisContext *rc, const drv_config_t *cfg,
+				 int32_t partition, int64_t *to,
+				 char *errstr, size_t errstr_size)
+{
+	char hkey[300];
+	redisReply *r;
+	drv_err_t err;
+
+	part_key(cfg, partition, hkey, sizeof(hkey));
+	if ((err = drv_redis_cmd(rc, &r, errstr, errstr_size, "HGET %s to",
+				 hkey)))
+		return err;
+	*to = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
+	freeReplyObject(r);
+	return DRV_OK;
+}
+
+/* ---- querying ----------------------------------------------------------- */
+
+/* What one lookup told of a partition. */
+typedef struct part_view {
+	bool    known;       /* looked up at least once */
+	int64_t to;          /* the index's position; -1: no index */
+	int64_t checked;     /* blocks below this were looked at ... */
+	int64_t cand[CAND_MAX]; /* ... and these of them may match */
+	size_t  cand_cnt, cand_at;
+} part_view_t;
+
+struct drv_dlq_index_query {
+	const drv_config_t *cfg;
+	redisContext *rc;
+	char        *bits;       /* "b1 b2 ...": every term's bits */
+	int64_t      since_ms, until_ms;
+	part_view_t *parts;
+	size_t       part_cnt;
+	int64_t      skipped;
+	bool         failed;     /* Redis failed: read on */
+};
+
+/* KEYS: the partition's hash. ARGV: block key prefix, first block, most
+ * candidates, most blocks to look at, since, until (0: none), the bits
+ * ("b1 b2 ..." that must all be set, or several such groups joined by '|',
+ * one of which must be), the block size. Answers {to, next block to look at, candidates...};
+ * {-1, 0} when there is no index. A block the hash does not name holds
+ * nothing (its times are written with its first entry); a block whose
+ * filter expired may hold anything. */
+static drv_redis_script_t lookup_script = DRV_REDIS_SCRIPT_INIT(
+"local to = redis.call('HGET', KEYS[1], 'to')\n"
+"if not to then return {-1, 0} end\n"
+"to = tonumber(to)\n"
+"local since, till = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+"local any = {}\n"
+"for g in string.gmatch(ARGV[7], '[^|]+') do\n"
+"  local get = {}\n"
+"  for n in string.gmatch(g, '%d+') do\n"
+"    get[#get + 1] = 'GET'; get[#get + 1] = 'u1'; get[#get + 1] = n\n"
+"  end\n"
+"  if #get > 0 then any[#any + 1] = get end\n"
+"end\n"
+"local b = tonumber(ARGV[2])\n"
+"local last = math.min(math.ceil(to / tonumber(ARGV[8])),\n"
+"                      b + tonumber(ARGV[4]))\n"
+"local out = {to, 0}\n"
+"local want = tonumber(ARGV[3]) + 2\n"
+"while b < last and #out < want do\n"
+"  local t = redis.call('HGET', KEYS[1], b)\n"
+"  local ok = t ~= false\n"
+"  if ok and (since > 0 or till > 0) then\n"
+"    local mn, mx = string.match(t, '^(%S+) (%S+)$')\n"
+"    if (since > 0 and tonumber(mx) < since) or\n"
+"       (till > 0 and tonumber(mn) >= till) then ok = false end\n"
+"  end\n"
+"  if ok and #any > 0 then\n"
+"    local k = ARGV[1] .. b\n"
+"    if redis.call('EXISTS', k) == 1 then\n"
+"      ok = false\n"
+"      for _, get in ipairs(any) do\n"
+"        local bits = redis.call('BITFIELD', k, unpack(get))\n"
+"        local all = true\n"
+"        for i = 1, #bits do\n"
+"          if bits[i] == 0 then all = false; break end\n"
+"        end\n"
+"        if all then ok = true; break end\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"  if ok then out[#out + 1] = b end\n"
+"  b = b + 1\n"
+"end\n"
+"out[2] = b\n"
+"return out\n");
+
+typedef struct bits_buf {
+	char  *s;
+	size_t len, cap;
+	bool   nomem;
+} bits_buf_t;
+
+/* Append \p text to \p bb. */
+static void bits_put(bits_buf_t *bb, const char *text)
+{
+	size_t n = strlen(text);
+	char *ns;
+
+	if (bb->nomem)
+		return;
+	if (bb->len + n + 1 > bb->cap) {
+		if (!(ns = realloc(bb->s, bb->cap * 2 + n + 128))) {
+			bb->nomem = true;
+			return;
+		}
+		bb->s = ns;
+		bb->cap = bb->cap * 2 + n + 128;
+	}
+	memcpy(bb->s + bb->len, text, n + 1);
+	bb->len += n;
+}
+
+static void add_term_bits(char kind, const char *value, size_t len,
+			  void *arg)
+{
+	bits_buf_t *bb = arg;
+	uint32_t bits[DRV_DLQ_INDEX_HASHES];
+	char num[16];
+
+	term_bits(kind, value, len, bits);
+	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++) {
+		drv_fmt(num, sizeof(num), "%s%u", bb->len ? " " : "", bits[i]);
+		bits_put(bb, num);
+	}
+}
+
+/* A query for bits \p bits (taken) and a time range. */
+static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
+					bits_buf_t *bb, int64_t since_ms,
+					int64_t until_ms)
+{
+	drv_dlq_index_query_t *q;
+	char err[256];
+
+	if (bb->nomem || (!bb->len && !since_ms && !until_ms) ||
+	    !(q = calloc(1, sizeof(*q)))) {
+		free(bb->s);
+		return NULL;
+	}
+	q->cfg = cfg;
+	q->bits = bb->s ? bb->s : strdup("");
+	q->since_ms = since_ms;
+	q->until_ms = until_ms;
+	if (!q->bits || drv_redis_connect(cfg, &q->rc, err, sizeof(err))) {
+		drv_dlq_index_query_destroy(q);
+		return NULL;
+	}
+	return q;
+}
+
+drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
+					       const drv_dlq_filter_t *f)
+{
+	bits_buf_t bb = { 0 };
+
+	if (f->handler)
+		add_term_bits('h', f->handler, strlen(f->handler), &bb);
+	if (f->has_reason)
+		term_str(add_term_bits, &bb, 'r', drv_dl_reason_name(f->reason));
+	if (f->schedule_id)
+		add_term_bits('s', f->schedule_id, strlen(f->schedule_id),
+			      &bb);
+	for (size_t i = 0; i < f->label_cnt; i++)
+		add_term_bits('l', f->label[i], strlen(f->label[i]), &bb);
+	if (f->group)
+		add_term_bits('g', f->group, strlen(f->group), &bb);
+	return query_new(cfg, &bb, f->since_ms, f->until_ms);
+}
+
+drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
+					      const char *id)
+{
+	bits_buf_t bb = { 0 };
+
+	add_term_bits('t', id, strlen(id), &bb);
+	bits_put(&bb, " |");
+	add_term_bits('d', id, strlen(id), &bb);
+	return query_new(cfg, &bb, 0, 0);
+}
+
+/* Ask Redis about the blocks of partition \p p from \p block on. */
+static void lookup(drv_dlq_index_query_t *q, part_view_t *v, int32_t p,
+		   int64_t block)
+{
+	char hkey[300], prefix[310], from[24], cand[12], check[12], since[24],
+	     until[24], bsize[12], err[256];
+	const char *argv[9] = { hkey, prefix, from, cand, check, since, until,
+				q->bits, bsize };
+	redisReply *r;
+
+	part_key(q->cfg, p, hkey, sizeof(hkey));
+	drv_fmt(prefix, sizeof(prefix), "%s:", hkey);
+	drv_fmt(from, sizeof(from), "%lld", (long long)block);
+	drv_fmt(cand, sizeof(cand), "%d", CAND_MAX);
+	drv_fmt(check, sizeof(check), "%d", CHECK_MAX);
+	drv_fmt(since, sizeof(since), "%lld", (long long)q->since_ms);
+	drv_fmt(until, sizeof(until), "%lld", (long long)q->until_ms);
+	drv_fmt(bsize, sizeof(bsize), "%d", DRV_DLQ_INDEX_BLOCK);
+	v->known = true;
+	v->cand_cnt = v->cand_at = 0;
+	if (drv_redis_script_run(q->rc, &lookup_script, 1, 9, argv, 2,
+				 "DLQ index lookup", &r, err, sizeof(err))) {
+		q->failed = true;
+		return;
+	}
+	v->to = drv_redis_int_at(r, 0);
+	v->checked = drv_redis_int_at(r, 1);
+	for (size_t i = 2; i < r->elements && v->cand_cnt < CAND_MAX; i++)
+		v->cand[v->cand_cnt++] = drv_redis_int_at(r, i);
+	freeReplyObject(r);
+}
+
+int64_t drv_dlq_index_next(drv_dlq_index_query_t *q, int32_t p,
+			   int64_t offset, int64_t *until)
+{
+	int64_t block = offset / DRV_DLQ_INDEX_BLOCK, from = offset;
+	part_view_t *v;
+
+	*until = INT64_MAX;
+	if (p < 0 || q->failed)
+		return offset;
+	if ((size_t)p >= q->part_cnt) {
+		part_view_t *nv = realloc(q->parts, ((size_t)p + 1) *
+					  sizeof(*nv));
+
+		if (!nv)
+			return offset;
+		memset(nv + q->part_cnt, 0, ((size_t)p + 1 - q->part_cnt) *
+		       sizeof(*nv));
+		q->parts = nv;
+		q->part_cnt = (size_t)p + 1;
+	}
+	v = &q->parts[p];
+	/* the index covers [0, to): the block holding "to" is looked up
+	 * too, and a skip past its last indexed entry stops at "to" */
+	for (int turns = 0; turns < 1000; turns++) {
+		if (!v->known || (v->cand_at == v->cand_cnt && v->to >= 0 &&
+				  v->checked <= block && offset < v->to))
+			lookup(q, v, p, block);
+		if (q->failed || v->to < 0 || offset >= v->to)
+			break;         /* past what the index covers: read on */
+		while (v->cand_at < v->cand_cnt && v->cand[v->cand_at] < block)
+			v->cand_at++;
+		if (v->cand_at < v->cand_cnt) {
+			if (v->cand[v->cand_at] > block) {
+				block = v->cand[v->cand_at];
+				offset = block * DRV_DLQ_INDEX_BLOCK;
+			}
+			*until = (block + 1) * DRV_DLQ_INDEX_BLOCK;
+			break;
+		}
+		if (v->checked <= block)
+			break;
+		/* nothing may match below what was looked at */
+		block = v->checked;
+		if (block * DRV_DLQ_INDEX_BLOCK < v->to)
+			offset = block * DRV_DLQ_INDEX_BLOCK;
+		else if (v->to > offset)
+			offset = v->to;
+	}
+	q->skipped += offset - from;
+	return offset;
+}
+
+int64_t drv_dlq_index_skipped(const drv_dlq_index_query_t *q)
+{
+	return q ? q->skipped : 0;
+}
+
+void drv_dlq_index_query_destroy(drv_dlq_index_query_t *q)
+{
+	if (!q)
+		return;
+	if (q->rc)
+		redisFree(q->rc);
+	free(q->bits);
+	free(q->parts);
+	free(q);
+}
