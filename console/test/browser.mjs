@@ -279,7 +279,8 @@ try {
       const cdp = await page.createCDPSession();
       await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir })
         .catch(() => cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dir }));
-      await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+      // a relative since: pinned to one time for the whole export
+      await page.goto(`${url}/dlq?handler=grumpy&since=1d`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector('#dlq-export');
       await page.click('#dlq-export');
       await page.waitForSelector('#dlq-export-status[data-state="done"]');
@@ -291,7 +292,7 @@ try {
         lines = file ? readFileSync(`${dir}/${file}`, 'utf8').split('\n').filter(Boolean) : [];
         return lines.length >= count;
       }, `the downloaded file with ${count} lines (${readdirSync(dir)})`);
-      const stats = await apiGet('/dlq/stats?handler=grumpy');
+      const stats = await apiGet('/dlq/stats?handler=grumpy&since=1d');
       if (lines.length !== count || count !== stats.count) {
         throw new Error(`${lines.length} lines, ${count} counted, the API has ${stats.count}`);
       }
@@ -301,7 +302,7 @@ try {
       }
       if (process.env.CONSOLE_CTL) {
         const [bin, ...args] = process.env.CONSOLE_CTL.split(' ');
-        const ctl = execFileSync(bin, [...args, 'dlq', 'export', '--handler', 'grumpy'],
+        const ctl = execFileSync(bin, [...args, 'dlq', 'export', '--handler', 'grumpy', '--since', '1d'],
           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean)
           .map((l) => JSON.parse(l));
         const key = (e) => `${e.dlq_partition}:${e.dlq_offset}`;

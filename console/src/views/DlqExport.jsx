@@ -14,6 +14,22 @@ const PAGE = 100;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// since / until given as a duration ago ("24h", "1d12h") become the time
+// they meant when the export started, so the window does not slide from
+// one request to the next.
+const UNIT = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
+export function pinTimes(filter, now) {
+  const out = { ...filter };
+  for (const k of ['since', 'until']) {
+    const v = out[k];
+    if (!v || !/^(\d+(ms|s|m|h|d))+$/.test(v)) continue;
+    let ago = 0;
+    for (const [, n, u] of v.matchAll(/(\d+)(ms|s|m|h|d)/g)) ago += Number(n) * UNIT[u];
+    out[k] = new Date(now - ago).toISOString();
+  }
+  return out;
+}
+
 // One page, waiting out the API's rate limit (429) up to a minute.
 async function page(query) {
   for (let i = 0; ; i++) {
@@ -42,12 +58,13 @@ export function DlqExport({ filter, what }) {
   const cancel = useRef(false);
   const run = async () => {
     const parts = [];
+    const pinned = pinTimes(filter, Date.now());
     let count = 0, cursor = '';
     cancel.current = false;
     setSt({ count, running: true });
     try {
       do {
-        const p = await page({ ...filter, cursor, limit: PAGE, message: 'true' });
+        const p = await page({ ...pinned, cursor, limit: PAGE, message: 'true' });
         for (const e of p.entries) {
           if (count >= EXPORT_MAX) break;
           parts.push(JSON.stringify(e) + '\n');
