@@ -200,6 +200,16 @@ try {
     return `API: ${v.state}`;
   });
 
+  await check('a breaker\'s failure rate is the API\'s percent (4 of 10 calls: 40%)', async () => {
+    await page.waitForSelector('tr[data-breaker="rated"]');
+    const v = await apiGet('/breakers/rated');
+    const cells = await page.$$eval('tr[data-breaker="rated"] td.num', (tds) => tds.map((t) => t.textContent));
+    if (v.failure_rate !== 40 || cells[0] !== '40%' || cells[1] !== '10' || cells[2] !== '4') {
+      throw new Error(`page ${cells}, API failure_rate ${v.failure_rate}`);
+    }
+    return cells[0];
+  });
+
   await check('release it from its row', async () => {
     await page.click(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
     await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)

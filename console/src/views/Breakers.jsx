@@ -10,7 +10,8 @@ import { fmtTime, useZone } from '../time.js';
 import { SPANS, Strip, TransitionList, useTransitions } from './BreakerTimeline.jsx';
 import { Live, Problem, usePaging } from './common.jsx';
 
-const pctOf = (r) => (r === undefined || r === null ? '—' : `${(100 * r).toFixed(0)}%`);
+// the API's failure_rate is a percent already (0-100)
+const pctOf = (r) => (r === undefined || r === null ? '—' : `${r.toFixed(0)}%`);
 
 export function Breakers({ who }) {
   const zone = useZone();
