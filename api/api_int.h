@@ -245,7 +245,8 @@ typedef struct api_dlq_args {
 	drv_dlq_filter_t f;
 	const char *cursor;
 	int64_t limit, now;
-	bool paged;          /**< limit and cursor are taken */
+	bool paged;          /**< limit, cursor and message are taken */
+	bool message;        /**< message=true: with message_base64 */
 	const char *at;      /**< body: "/filter" (problem pointers); NULL =
 				  the query */
 } api_dlq_args_t;

@@ -1,9 +1,11 @@
 /*
  * breakers.c — /api/v1/breakers: the circuit breakers shared in Redis,
- * listed and shown with their window counts, and forced open, forced
- * closed or released to their rules. The same core calls as `droverctl
- * breaker list|show|open|close|reset`.
+ * listed and shown with their window counts, their transitions read
+ * back from their logs, and forced open, forced closed or released to
+ * their rules. The same core calls as `droverctl breaker
+ * list|show|history|open|close|reset`.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_int.h"
@@ -95,13 +97,13 @@ static void change(api_call_t *call)
 
 	if (!name || !(c = api_redis(call)))
 		return;
-	if ((rc = drv_breaker_redis_set(c, call->api->cfg, name, state, &v,
-					err, sizeof(err)))) {
+	drv_fmt(source, sizeof(source), "api:%s", call->token->name);
+	if ((rc = drv_breaker_redis_set(c, call->api->cfg, name, state,
+					source, &v, err, sizeof(err)))) {
 		api_redis_lost(call);
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
 		return;
 	}
-	drv_fmt(source, sizeof(source), "api:%s", call->token->name);
 	if (drv_breaker_tell(call->api->producer, call->api->cfg, &v, verb,
 			     source, err, sizeof(err))) {
 		api_problem(call, 503, NULL, "breaker %s is %s, but its event "
@@ -114,6 +116,83 @@ static void change(api_call_t *call)
 			drv_breaker_state_name(v.state)), NULL))
 		api_reply(call, 200, drv_breaker_view_json(&v));
 }
+
+/* ---- transitions ------------------------------------------------------ */
+
+#define LOG_LIMIT 50
+
+typedef struct log_args {
+	const char *cursor;
+	int64_t limit, before;
+} log_args_t;
+
+static bool log_param(api_call_t *call, const char *name, const char *value,
+		      void *arg)
+{
+	log_args_t *a = arg;
+	int r = api_page_param(call, name, value, &a->cursor, &a->limit,
+			       DRV_BREAKER_LOG_MAX);
+
+	if (r > 0 && a->cursor && drv_parse_int(a->cursor, 1, INT64_MAX,
+						&a->before)) {
+		api_problem(call, 400, NULL, "cursor: not a next_cursor of "
+			    "this list");
+		return false;
+	}
+	if (r)
+		return r > 0;
+	api_problem(call, 400, NULL, "unknown query parameter '%.64s'", name);
+	return false;
+}
+
+static void transitions(api_call_t *call)
+{
+	const char *name = breaker_name(call);
+	log_args_t a = { .limit = LOG_LIMIT };
+	drv_breaker_transition_t *t;
+	redisContext *c;
+	char err[512], next[24];
+	int64_t next_gen;
+	size_t cnt;
+	json_t *arr, *o;
+	drv_err_t rc;
+
+	if (!name || !api_query_each(call, log_param, &a) ||
+	    !(c = api_redis(call)))
+		return;
+	if (!(t = calloc((size_t)a.limit, sizeof(*t)))) {
+		api_problem(call, 500, NULL, "out of memory");
+		return;
+	}
+	rc = drv_breaker_redis_transitions(c, call->api->cfg, name, a.before,
+					   (size_t)a.limit, t, &cnt, &next_gen,
+					   err, sizeof(err));
+	if (rc) {
+		free(t);
+		api_redis_lost(call);
+		api_problem(call, api_status_of(rc), NULL, "%s", err);
+		return;
+	}
+	arr = json_array();
+	for (size_t i = 0; i < cnt; i++)
+		json_array_append_new(arr, drv_breaker_transition_json(&t[i]));
+	free(t);
+	o = json_pack("{s:s, s:o, s:n}", "name", name, "transitions", arr,
+		      "next_cursor");
+	if (o && next_gen) {
+		drv_fmt(next, sizeof(next), "%lld", (long long)next_gen);
+		json_object_set_new(o, "next_cursor", json_string(next));
+	}
+	api_reply(call, 200, o);
+}
+
+static const api_query_doc_t log_query[] = {
+	{ "limit", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": 200, "
+	  "\"default\": 50}", "transitions per page" },
+	{ "cursor", "{\"type\": \"string\", \"pattern\": "
+	  "\"^[1-9][0-9]{0,17}$\"}", "next_cursor of the page before" },
+	{ NULL, NULL, NULL },
+};
 
 #define NAME_DOC "Breaker name"
 #define VIEW "{\"$ref\": \"#/components/schemas/Breaker\"}"
@@ -134,6 +213,16 @@ const api_route_t api_breaker_routes[] = {
 	  .summary = "One breaker (a name Redis has not seen reads as "
 		     "closed)",
 	  .param_doc = { NAME_DOC }, .ok_status = 200, .response = VIEW,
+	  .errors = "404 503" },
+	{ .method = "GET", .path = "/api/v1/breakers/{name}/transitions",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = transitions,
+	  .op_id = "listBreakerTransitions", .tag = "breakers",
+	  .summary = "A breaker's transitions, newest first: the last 200 "
+		     "any worker or operator made, kept 30 days after the "
+		     "last (as `droverctl breaker history`)",
+	  .param_doc = { NAME_DOC }, .query = log_query, .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/"
+		      "BreakerTransitionPage\"}",
 	  .errors = "404 503" },
 	{ .method = "POST", .path = "/api/v1/breakers/{name}/open",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = change,
@@ -177,5 +266,22 @@ const api_schema_t api_breaker_schemas[] = {
 	  "\"probes_leased\": {\"type\": \"integer\"}, "
 	  "\"probes_ok\": {\"type\": \"integer\"}, "
 	  "\"probes_failed\": {\"type\": \"integer\"}}}" },
+	{ "BreakerTransitionPage",
+	  "{\"type\": \"object\", \"required\": [\"name\", \"transitions\", "
+	  "\"next_cursor\"], \"properties\": {"
+	  "\"name\": {\"type\": \"string\"}, "
+	  "\"transitions\": {\"type\": \"array\", \"items\": {"
+	  "\"type\": \"object\", \"required\": [\"at_ms\", \"from\", \"to\", "
+	  "\"gen\", \"why\"], \"properties\": {"
+	  "\"at_ms\": {\"type\": \"integer\", \"description\": \"Redis "
+	  "clock\"}, "
+	  "\"from\": {\"type\": \"string\"}, \"to\": {\"type\": \"string\"}, "
+	  "\"gen\": {\"type\": \"integer\", \"description\": \"the "
+	  "breaker's transitions so far, this one included\"}, "
+	  "\"why\": {\"type\": \"string\", \"description\": \"failure "
+	  "rate, probes, wait over, or who forced it\"}}}}, "
+	  "\"next_cursor\": {\"type\": [\"string\", \"null\"], "
+	  "\"description\": \"the cursor of the next (older) page; null on "
+	  "the last\"}}}" },
 	{ NULL, NULL },
 };

@@ -58,6 +58,14 @@ static bool list_param(api_call_t *call, const char *name, const char *value,
 		a->cursor = value;
 		return true;
 	}
+	if (a->paged && !strcmp(name, "message")) {
+		if (!strcmp(value, "true") || !strcmp(value, "false")) {
+			a->message = value[0] == 't';
+			return true;
+		}
+		api_problem(call, 400, NULL, "message: true or false");
+		return false;
+	}
 	if (a->paged && !strcmp(name, "limit")) {
 		if (!drv_parse_int(value, 1, DRV_DLQ_PAGE_MAX, &a->limit))
 			return true;
@@ -88,7 +96,7 @@ static void list(api_call_t *call)
 	if (!query_filter(call, &a))
 		return;
 	rc = drv_dlq_page(call->api->cfg, &a.f, a.cursor, (size_t)a.limit,
-			  &page, err, sizeof(err));
+			  a.message, &page, err, sizeof(err));
 	if (rc == DRV_ERR_INVALID) {
 		api_problem(call, 400, NULL, "cursor: %s", err);
 		return;
@@ -219,6 +227,10 @@ static const api_query_doc_t list_query[] = {
 	{ "cursor", "{\"type\": \"string\", \"maxLength\": 8192, "
 	  "\"pattern\": \"^(v1(\\\\.[0-9]{1,18})+)?$\"}",
 	  "next_cursor of the page before" },
+	{ "message", "{\"type\": \"boolean\", \"default\": false}",
+	  "true: each entry with its DeadLetter message (message_base64), "
+	  "i.e. as a `droverctl dlq export` line that `dlq import` restores "
+	  "exactly (the console's Export)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -274,6 +286,9 @@ const api_schema_t api_dlq_schemas[] = {
 	  "\"dlq_partition\": {\"type\": \"integer\"}, "
 	  "\"dlq_offset\": {\"type\": \"integer\"}, "
 	  "\"undecodable_entry\": {\"type\": \"boolean\"}, "
+	  "\"message_base64\": {\"type\": \"string\", \"description\": "
+	  "\"the DeadLetter message (GET /dlq/{id}; the list with "
+	  "message=true)\"}, "
 	  "\"dead_letters_of_id\": {\"type\": \"integer\", \"description\": "
 	  "\"entries the id named (a task may die more than once; the "
 	  "newest is shown)\"}}, "

@@ -2,9 +2,11 @@
  * history.c — GET /api/v1/history: the time series of one handler's or
  * one band's tasks (or every task) over up to 14 days: throughput,
  * failure rate, submit→start and duration percentiles per step, with the
- * deploy markers of the range; and /api/v1/markers: set a deploy marker
- * (audited) or list them. The core's drv_history(), drv_marker_add() and
- * drv_marker_list() do the work, as for `droverctl history` and
+ * deploy markers of the range; /api/v1/markers: set a deploy marker
+ * (audited) or list them; and /api/v1/dlq/depth: the DLQ depth trend the
+ * leading coordinator samples, over the same ranges and steps. The core's
+ * drv_history(), drv_marker_add(), drv_marker_list() and
+ * drv_dlq_depth_series() do the work, as for `droverctl history` and
  * `droverctl marker add|list`.
  */
 #include <math.h>
@@ -12,6 +14,7 @@
 
 #include "api_int.h"
 #include "drover/clock.h"
+#include "drover/dlq_depth.h"
 #include "drover/history.h"
 #include "drover/markers.h"
 #include "drover/retry_stats.h"
@@ -20,6 +23,7 @@
 typedef struct hist_args {
 	drv_history_query_t q;
 	bool markers;   /* /markers: no handler, band or step */
+	bool depth;     /* /dlq/depth: no handler or band */
 } hist_args_t;
 
 static bool hist_param(api_call_t *call, const char *name,
@@ -31,7 +35,7 @@ static bool hist_param(api_call_t *call, const char *name,
 
 	if (r)
 		return r > 0;
-	if (!a->markers && (!strcmp(name, "handler") ||
+	if (!a->markers && !a->depth && (!strcmp(name, "handler") ||
 			    !strcmp(name, "band"))) {
 		if (!*value) {
 			api_problem(call, 400, NULL, "%s: empty", name);
@@ -52,6 +56,20 @@ static bool hist_param(api_call_t *call, const char *name,
 	return false;
 }
 
+/* Reply series \p o (\p rc DRV_OK), else the problem \p err (a failure
+ * but a bad query drops the Redis connection). */
+static void reply_series(api_call_t *call, drv_err_t rc, json_t *o,
+			 const char *err)
+{
+	if (!rc) {
+		api_reply(call, 200, o);
+		return;
+	}
+	if (rc != DRV_ERR_INVALID)
+		api_redis_lost(call);
+	api_problem(call, api_status_of(rc), NULL, "%s", err);
+}
+
 static void history(api_call_t *call)
 {
 	hist_args_t a = { 0 };
@@ -69,13 +87,23 @@ static void history(api_call_t *call)
 		return;
 	rc = drv_history(call->api->cfg, c, &a.q, drv_now_ms(), &o, err,
 			 sizeof(err));
-	if (rc) {
-		if (rc != DRV_ERR_INVALID)
-			api_redis_lost(call);
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
+	reply_series(call, rc, o, err);
+}
+
+static void dlq_depth(api_call_t *call)
+{
+	hist_args_t a = { .depth = true };
+	redisContext *c;
+	json_t *o = NULL;
+	char err[512];
+	drv_err_t rc;
+
+	if (!api_query_each(call, hist_param, &a) || !(c = api_redis(call)))
 		return;
-	}
-	api_reply(call, 200, o);
+	rc = drv_dlq_depth_series(call->api->cfg, c, a.q.since_ms,
+				  a.q.until_ms, a.q.step_ms, drv_now_ms(), &o,
+				  err, sizeof(err));
+	reply_series(call, rc, o, err);
 }
 
 static void marker_list(api_call_t *call)
@@ -192,21 +220,32 @@ static void marker_add(api_call_t *call)
 	api_reply(call, 201, o);
 }
 
+/* since, until and step of a series (/history, /dlq/depth); \p what
+ * says what a step gives. */
+#define SERIES_QUERY(what) \
+	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 " \
+	  "hours before until" }, \
+	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A " \
+	  "range over 14 days (what is kept) starts 14 days before until" }, \
+	{ "step", "{\"type\": \"string\", \"pattern\": " \
+	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}", \
+	  what ": a whole number of minutes (1d at most; longer is 1d). " \
+	  "Default, and instead of a step giving more than 1500 points: the " \
+	  "smallest of 1m, 5m, 15m, 1h, 6h, 1d that gives at most 1500; " \
+	  "step_ms says which" }
+
 static const api_query_doc_t hist_query[] = {
 	{ "handler", API_TEXT_SCHEMA, "only this handler's tasks" },
 	{ "band", "{\"type\": \"string\", \"enum\": [\"high\", \"normal\", "
 	  "\"low\"]}", "only this priority band's tasks (ignored with "
 	  "handler; neither: every task)" },
-	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
-	  "before until" },
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A "
-	  "range over 14 days (what is kept) starts 14 days before until" },
-	{ "step", "{\"type\": \"string\", \"pattern\": "
-	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}",
-	  "one point per step: a whole number of minutes (1d at most; "
-	  "longer is 1d). Default, and instead of a step giving more than "
-	  "1500 points: the smallest of 1m, 5m, 15m, 1h, 6h, 1d that gives "
-	  "at most 1500; step_ms says which" },
+	SERIES_QUERY("one point per step"),
+	{ NULL, NULL, NULL },
+};
+
+static const api_query_doc_t depth_query[] = {
+	SERIES_QUERY("one point per step with samples (its last sample, "
+		     "highest and lowest)"),
 	{ NULL, NULL, NULL },
 };
 
@@ -248,6 +287,25 @@ const api_route_t api_history_routes[] = {
 		"\"p50\": 30, \"p95\": 48, \"p99\": 50}, \"duration_ms\": "
 		"{\"count\": 12, \"p50\": 175, \"p95\": 475, \"p99\": 495}}, "
 		"\"markers\": [" MARKER_EXAMPLE "]}",
+	  .errors = "503" },
+	{ .method = "GET", .path = "/api/v1/dlq/depth",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = dlq_depth,
+	  .op_id = "getDlqDepth", .tag = "dlq",
+	  .summary = "The DLQ depth trend over up to 14 days: the depth the "
+		     "leading coordinator samples every "
+		     "coordinator.dlq_depth_interval, per step (last, "
+		     "highest, lowest), the newest sample and the alert "
+		     "threshold",
+	  .query = depth_query, .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/DlqDepth\"}",
+	  .response_example =
+		"{\"since_ms\": 1767225600000, \"until_ms\": 1767225720000, "
+		"\"step_ms\": 60000, \"interval_ms\": 60000, "
+		"\"threshold\": 1000, \"current\": {\"at_ms\": "
+		"1767225660000, \"depth\": 42}, \"points\": [{\"t\": "
+		"1767225600000, \"depth\": 40, \"max\": 40, \"min\": 40, "
+		"\"samples\": 1}, {\"t\": 1767225660000, \"depth\": 42, "
+		"\"max\": 42, \"min\": 42, \"samples\": 1}]}",
 	  .errors = "503" },
 	{ .method = "GET", .path = "/api/v1/markers",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = marker_list,
@@ -325,6 +383,34 @@ const api_schema_t api_history_schemas[] = {
 	  "], \"properties\": {" POINT_PROPS "}}, "
 	  "\"markers\": {\"type\": \"array\", \"items\": {\"$ref\": "
 	  "\"#/components/schemas/Marker\"}}}}" },
+	{ "DlqDepth",
+	  "{\"type\": \"object\", \"required\": [\"since_ms\", "
+	  "\"until_ms\", \"step_ms\", \"interval_ms\", \"threshold\", "
+	  "\"current\", \"points\"], \"properties\": {"
+	  "\"since_ms\": {\"type\": \"integer\"}, "
+	  "\"until_ms\": {\"type\": \"integer\"}, "
+	  "\"step_ms\": {\"type\": \"integer\"}, "
+	  "\"interval_ms\": {\"type\": \"integer\", \"description\": "
+	  "\"coordinator.dlq_depth_interval: time between samples\"}, "
+	  "\"threshold\": {\"type\": [\"integer\", \"null\"], "
+	  "\"description\": \"coordinator.dlq_depth_alert; null when "
+	  "off\"}, "
+	  "\"current\": {\"description\": \"the newest sample kept, or "
+	  "null\", \"oneOf\": [{\"type\": \"null\"}, {\"type\": "
+	  "\"object\", \"required\": [\"at_ms\", \"depth\"], "
+	  "\"properties\": {\"at_ms\": {\"type\": \"integer\"}, "
+	  "\"depth\": {\"type\": \"integer\"}}}]}, "
+	  "\"points\": {\"type\": \"array\", \"maxItems\": 1500, "
+	  "\"description\": \"steps with samples only\", \"items\": {"
+	  "\"type\": \"object\", \"required\": [\"t\", \"depth\", "
+	  "\"max\", \"min\", \"samples\"], \"properties\": {"
+	  "\"t\": {\"type\": \"integer\", \"description\": \"the "
+	  "step's start\"}, "
+	  "\"depth\": {\"type\": \"integer\", \"description\": \"the "
+	  "step's last sample\"}, "
+	  "\"max\": {\"type\": \"integer\"}, "
+	  "\"min\": {\"type\": \"integer\"}, "
+	  "\"samples\": {\"type\": \"integer\"}}}}}}" },
 	{ "Marker",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"at_ms\", "
 	  "\"label\", \"created_ms\"], \"properties\": {"

@@ -110,6 +110,8 @@ typedef struct coord {
 	bool           resumed;        /* fire.c resumed since takeover */
 	int64_t        alert_next;     /* dlq_alert.c: mono ms of its next
 					  check */
+	int64_t        trend_slot;     /* dlq_trend.c: the interval start
+					  of the last depth sample written */
 
 	/* fire.c / runtime.c */
 	drv_sched_t   *sched;
@@ -290,6 +292,11 @@ void observe_stop(coord_t *c);
  *  c->stopping); before the events consumer it queries goes. No-op when
  *  it does not run. */
 void observe_depth_stop(coord_t *c);
+
+/* dlq_trend.c */
+/** @brief While leading: write the DLQ depth sample of the current
+ *         coordinator.dlq_depth_interval, once. */
+void dlq_trend_tick(coord_t *c);
 
 /* dlq_alert.c */
 /** @brief Tell dlq.depth_exceeded / dlq.depth_recovered once per crossing

@@ -248,6 +248,7 @@ int main(int argc, char **argv)
 		fire_buffered(&c);
 		fire_requested(&c);
 		dlq_alert_tick(&c);
+		dlq_trend_tick(&c);
 		wait = fire_due(&c, LOOP_MAX_WAIT_MS);
 		rd_kafka_poll(c.producer, 0);
 		events_poll(&c, (int)wait);

@@ -7,6 +7,11 @@
  *   drover:breaker:NAME:w   hash of the window: "<second>:c|f|s" -> count
  *                           (calls, failures, slow), pruned as it slides
  *   drover:breakers         set of every breaker name
+ *   drover:breaker-log:NAME list of its last DRV_BREAKER_LOG_MAX
+ *                           transitions, newest first, each
+ *                           "AT_MS|FROM|TO|GEN|WHY" (states as numbers),
+ *                           expiring DRV_BREAKER_LOG_KEEP_DAYS after the
+ *                           last (read by breaker_log.c)
  * Channel drover:breaker carries "NAME STATE OPEN_UNTIL GEN CHANGED" for
  * every transition.
  *
@@ -24,11 +29,15 @@
 #include "drover/redis_cmd.h"
 #include "drover/str.h"
 
-/* KEYS: state hash, window hash, names set; ARGV[1] channel, ARGV[2] name.
- * Loads the state into locals; transition() publishes; save() writes. */
+#define LUA_STR_(x) #x
+#define LUA_STR(x) LUA_STR_(x)
+
+/* KEYS: state hash, window hash, names set, transition log; ARGV[1]
+ * channel, ARGV[2] name. Loads the state into locals; transition()
+ * publishes and logs (why: a short reason); save() writes. */
 #define LUA_PRELUDE \
 "pcall(redis.replicate_commands)\n" \
-"local st, wk, names = KEYS[1], KEYS[2], KEYS[3]\n" \
+"local st, wk, names, lg = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n" \
 "local chan, name = ARGV[1], ARGV[2]\n" \
 "local t = redis.call('TIME')\n" \
 "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
@@ -43,10 +52,16 @@
 "local failed = tonumber(h[7]) or 0\n" \
 "local half_open = tonumber(h[8]) or 0\n" \
 "local moved = 0\n" \
-"local function transition(s)\n" \
+"local function transition(s, why)\n" \
+"  local from = state\n" \
 "  state = s; gen = gen + 1; changed = now; moved = 1\n" \
 "  redis.call('PUBLISH', chan, name .. ' ' .. s .. ' ' .. open_until .. " \
 	"' ' .. gen .. ' ' .. changed)\n" \
+"  redis.call('LPUSH', lg, now .. '|' .. from .. '|' .. s .. '|' .. gen " \
+	".. '|' .. why)\n" \
+"  redis.call('LTRIM', lg, 0, " LUA_STR(DRV_BREAKER_LOG_MAX) " - 1)\n" \
+"  redis.call('PEXPIRE', lg, " LUA_STR(DRV_BREAKER_LOG_KEEP_DAYS) \
+	" * 86400000)\n" \
 "end\n" \
 "local function save()\n" \
 "  redis.call('HMSET', st, 'state', state, 'open_until', open_until, " \
@@ -94,17 +109,24 @@ static const char record_lua[] = LUA_PRELUDE
 	"s * 100 >= srate * n) then\n"
 "    open_until = now + wait; leased = 0; ok = 0; failed = 0\n"
 "    redis.call('DEL', wk)\n"
-"    transition(1)\n"
+"    if f * 100 >= frate * n then\n"
+"      transition(1, string.format('failure rate %d%% of %d calls "
+	"(threshold %s%%)', math.floor(f * 100 / n), n, ARGV[5]))\n"
+"    else\n"
+"      transition(1, string.format('slow calls %d%% of %d (threshold "
+	"%s%%)', math.floor(s * 100 / n), n, ARGV[6]))\n"
+"    end\n"
 "  end\n"
 "elseif state == 2 then\n"
 "  ok = ok + pok; failed = failed + pfail\n"
 "  if ok >= hs then\n"
 "    open_until = 0; leased = 0; ok = 0; failed = 0\n"
 "    redis.call('DEL', wk)\n"
-"    transition(0)\n"
+"    transition(0, 'probes succeeded: ' .. hs)\n"
 "  elseif failed > hc - hs then\n"
+"    local why = failed .. ' of ' .. hc .. ' probes failed'\n"
 "    open_until = now + wait; leased = 0; ok = 0; failed = 0\n"
-"    transition(1)\n"
+"    transition(1, why)\n"
 "  end\n"
 "end\n"
 "save()\n"
@@ -120,7 +142,7 @@ static const char acquire_lua[] = LUA_PRELUDE
 "  if now < open_until then verdict = 2; retry = open_until\n"
 "  else\n"
 "    half_open = now; leased = 0; ok = 0; failed = 0\n"
-"    transition(2)\n"
+"    transition(2, 'wait in open over')\n"
 "  end\n"
 "end\n"
 "if state == 2 then\n"
@@ -133,11 +155,11 @@ static const char acquire_lua[] = LUA_PRELUDE
 "if moved == 1 or verdict == 1 then save() end\n"
 "return reply(verdict, retry)\n";
 
-/* ARGV[3]: the new state; 0 resets. */
+/* ARGV[3]: the new state; 0 resets. ARGV[4]: why. */
 static const char set_lua[] = LUA_PRELUDE
 "open_until = 0; leased = 0; ok = 0; failed = 0\n"
 "redis.call('DEL', wk)\n"
-"transition(tonumber(ARGV[3]))\n"
+"transition(tonumber(ARGV[3]), ARGV[4])\n"
 "save()\n"
 "return reply(0, 0)\n";
 
@@ -190,9 +212,9 @@ static void view_from(const redisReply *r, const char *name,
 		*changed = int_at(r, 9) == 1;
 }
 
-/* The three keys and the two common arguments of every script. */
+/* The four keys and the two common arguments of every script. */
 typedef struct keys {
-	char st[256], wk[264], names[256], chan[256];
+	char st[256], wk[264], names[256], lg[256], chan[256];
 } keys_t;
 
 static void keys_for(const drv_config_t *cfg, const char *name, keys_t *k)
@@ -202,18 +224,22 @@ static void keys_for(const drv_config_t *cfg, const char *name, keys_t *k)
 	drv_fmt(k->st, sizeof(k->st), "%sbreaker:%s", p, name);
 	drv_fmt(k->wk, sizeof(k->wk), "%s:w", k->st);
 	drv_fmt(k->names, sizeof(k->names), "%sbreakers", p);
+	drv_breaker_log_key(cfg, name, k->lg, sizeof(k->lg));
 	drv_breaker_channel(cfg, k->chan, sizeof(k->chan));
 }
 
-/* The arguments every script starts with: its three keys (state, window,
- * names), the channel and the breaker's name. */
+/* The arguments every script starts with: its four keys (state, window,
+ * names, log), the channel and the breaker's name. */
+#define NKEYS 4
+#define NARGS (NKEYS + 2)
 static void script_args(const keys_t *k, const char *name, const char **argv)
 {
 	argv[0] = k->st;
 	argv[1] = k->wk;
 	argv[2] = k->names;
-	argv[3] = k->chan;
-	argv[4] = name;
+	argv[3] = k->lg;
+	argv[4] = k->chan;
+	argv[5] = name;
 }
 
 drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,
@@ -224,7 +250,7 @@ drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size)
 {
 	char num[12][32];
-	const char *argv[17];
+	const char *argv[NARGS + 12];
 	keys_t k;
 	redisReply *r;
 
@@ -244,9 +270,9 @@ drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,
 	drv_fmt(num[11], 32, "%u", b->probe_failed);
 	script_args(&k, name, argv);
 	for (int i = 0; i < 12; i++)
-		argv[5 + i] = num[i];
-	if (!(r = run_script(c, SCRIPT_RECORD, 3, 17, argv, errstr,
-			     errstr_size)))
+		argv[NARGS + i] = num[i];
+	if (!(r = run_script(c, SCRIPT_RECORD, NKEYS, NARGS + 12, argv,
+			     errstr, errstr_size)))
 		return c->err ? drv_redis_err(c) : DRV_ERR_REDIS;
 	view_from(r, name, out, changed);
 	freeReplyObject(r);
@@ -262,7 +288,7 @@ drv_err_t drv_breaker_redis_acquire(redisContext *c, const drv_config_t *cfg,
 				    size_t errstr_size)
 {
 	char wait[32], hc[32];
-	const char *argv[7];
+	const char *argv[NARGS + 2];
 	keys_t k;
 	redisReply *r;
 
@@ -270,10 +296,10 @@ drv_err_t drv_breaker_redis_acquire(redisContext *c, const drv_config_t *cfg,
 	drv_fmt(wait, sizeof(wait), "%lld", (long long)bc->wait_in_open_ms);
 	drv_fmt(hc, sizeof(hc), "%u", bc->half_open_calls);
 	script_args(&k, name, argv);
-	argv[5] = wait;
-	argv[6] = hc;
-	if (!(r = run_script(c, SCRIPT_ACQUIRE, 3, 7, argv, errstr,
-			     errstr_size)))
+	argv[NARGS] = wait;
+	argv[NARGS + 1] = hc;
+	if (!(r = run_script(c, SCRIPT_ACQUIRE, NKEYS, NARGS + 2, argv,
+			     errstr, errstr_size)))
 		return c->err ? drv_redis_err(c) : DRV_ERR_REDIS;
 	*verdict = (drv_breaker_verdict_t)int_at(r, 0);
 	*retry_at = int_at(r, 1);
@@ -284,19 +310,23 @@ drv_err_t drv_breaker_redis_acquire(redisContext *c, const drv_config_t *cfg,
 
 drv_err_t drv_breaker_redis_set(redisContext *c, const drv_config_t *cfg,
 				const char *name, drv_breaker_state_t state,
-				drv_breaker_view_t *out, char *errstr,
-				size_t errstr_size)
+				const char *by, drv_breaker_view_t *out,
+				char *errstr, size_t errstr_size)
 {
-	char s[8];
-	const char *argv[6];
+	char s[8], why[DRV_BREAKER_WHY_MAX];
+	const char *argv[NARGS + 2];
 	keys_t k;
 	redisReply *r;
 
 	keys_for(cfg, name, &k);
 	drv_fmt(s, sizeof(s), "%d", (int)state);
 	script_args(&k, name, argv);
-	argv[5] = s;
-	if (!(r = run_script(c, SCRIPT_SET, 3, 6, argv, errstr, errstr_size)))
+	drv_fmt(why, sizeof(why), "%s by %s", state == DRV_BREAKER_CLOSED ?
+		"reset" : "forced", by && *by ? by : "an operator");
+	argv[NARGS] = s;
+	argv[NARGS + 1] = why;
+	if (!(r = run_script(c, SCRIPT_SET, NKEYS, NARGS + 2, argv, errstr,
+			     errstr_size)))
 		return c->err ? drv_redis_err(c) : DRV_ERR_REDIS;
 	view_from(r, name, out, NULL);
 	freeReplyObject(r);

@@ -535,6 +535,15 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "`dlq.depth_recovered` when the depth is below it again (for "
 		 "webhooks and triggers; once per crossing for the whole "
 		 "fleet); 0 = off." },
+	{ .name = "coordinator.dlq_depth_interval", .type = DRV_CFG_DURATION,
+	  .offset = CF(coordinator.dlq_depth_interval_ms), .def = "1m",
+	  .min = SEC_MS, .max = 60 * MIN_MS,
+	  .doc = "Time between two samples of the DLQ depth the leading "
+		 "coordinator records in Redis for the trend (`GET "
+		 "/api/v1/dlq/depth`, the console's DLQ page). 14 days or "
+		 "20,160 samples are kept, whichever is shorter: below 1m "
+		 "the trend spans less than 14 days. The depth itself is "
+		 "measured every 5 s." },
 	{ .name = "coordinator.lease_ttl", .type = DRV_CFG_DURATION,
 	  .offset = CF(coordinator.lease_ttl_ms), .def = "10s",
 	  .min = 1000, .max = 10 * MIN_MS,

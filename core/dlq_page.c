@@ -27,6 +27,7 @@
 typedef struct page_run {
 	const drv_dlq_filter_t *f;
 	size_t   limit;
+	bool     with_message;
 	int64_t *next;       /* per partition: the offset to go on from */
 	size_t   next_cnt, next_cap;
 	drv_dlq_page_t *out;
@@ -106,15 +107,16 @@ static char *format_cursor(const page_run_t *r)
 	return s;
 }
 
-/* The entry without its DeadLetter bytes: a list shows what the entry
- * says; GET /dlq/{id} and the export carry the bytes. */
-static json_t *entry_obj(const drv_dlq_entry_t *e)
+/* The entry, without its DeadLetter bytes unless \p with_message: a list
+ * shows what the entry says; GET /dlq/{id} and the export carry the
+ * bytes. */
+static json_t *entry_obj(const drv_dlq_entry_t *e, bool with_message)
 {
 	char *text = drv_dlq_entry_json(e);
 	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
 
 	free(text);
-	if (o)
+	if (o && !with_message)
 		json_object_del(o, "message_base64");
 	return o;
 }
@@ -131,7 +133,7 @@ static bool page_visit(const drv_dlq_entry_t *e, void *arg)
 	r->next[e->partition] = e->offset + 1;
 	r->out->scanned++;
 	if (drv_dlq_filter_match(r->f, e)) {
-		if (!(o = entry_obj(e)) ||
+		if (!(o = entry_obj(e, r->with_message)) ||
 		    json_array_append_new(r->out->entries, o)) {
 			r->nomem = true;
 			return false;
@@ -161,10 +163,11 @@ static int64_t page_skip(int32_t p, int64_t offset, int64_t *until,
 }
 
 drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
-		       const char *cursor, size_t limit, drv_dlq_page_t *out,
-		       char *errstr, size_t errstr_size)
+		       const char *cursor, size_t limit, bool with_message,
+		       drv_dlq_page_t *out, char *errstr, size_t errstr_size)
 {
-	page_run_t r = { .f = f, .limit = limit, .out = out };
+	page_run_t r = { .f = f, .limit = limit, .with_message = with_message,
+			 .out = out };
 	drv_err_t rc;
 
 	memset(out, 0, sizeof(*out));

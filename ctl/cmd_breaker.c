@@ -1,6 +1,7 @@
 /*
- * cmd_breaker.c — `droverctl breaker list|show|open|close|disable|reset`:
- * read the circuit breakers shared in Redis, and change them by hand. A
+ * cmd_breaker.c — `droverctl breaker
+ * list|show|history|open|close|disable|reset`: read the circuit breakers
+ * shared in Redis and their transition logs, and change them by hand. A
  * change goes through the same Lua script as the workers' transitions, is
  * published (running workers apply it within milliseconds), told as a
  * breaker.* event and written to the audit topic.
@@ -145,6 +146,55 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	return CTL_EXIT_OK;
 }
 
+static int run_history(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
+		       char **argv)
+{
+	drv_breaker_transition_t *t;
+	const char *name;
+	redisContext *c = NULL;
+	char err[512], when[40];
+	int64_t next;
+	size_t cnt;
+	json_t *arr;
+	bool json;
+	int rc;
+
+	if ((rc = parse(cmd, argc, argv, true, &json, &name)) ||
+	    (rc = connect_redis(cfg, &c)))
+		return rc;
+	if (!(t = calloc(DRV_BREAKER_LOG_MAX, sizeof(*t)))) {
+		redisFree(c);
+		return ctl_fail("out of memory");
+	}
+	if (drv_breaker_redis_transitions(c, cfg, name, 0, DRV_BREAKER_LOG_MAX,
+					  t, &cnt, &next, err, sizeof(err))) {
+		redisFree(c);
+		free(t);
+		return ctl_fail("%s", err);
+	}
+	redisFree(c);
+	if (json) {
+		arr = json_array();
+		for (size_t i = 0; i < cnt; i++)
+			json_array_append_new(arr,
+					      drv_breaker_transition_json(&t[i]));
+		ctl_print_json(json_pack("{s:s, s:o}", "name", name,
+					 "transitions", arr));
+	} else {
+		printf("%-24s %-13s %-13s %s\n", "TIME", "FROM", "TO", "WHY");
+		for (size_t i = 0; i < cnt; i++) {
+			drv_format_time(t[i].at_ms, when, sizeof(when));
+			printf("%-24s %-13s %-13s %s\n", when,
+			       drv_breaker_state_name(t[i].from),
+			       drv_breaker_state_name(t[i].to), t[i].why);
+		}
+		if (!cnt)
+			printf("(no transition logged for %s)\n", name);
+	}
+	free(t);
+	return CTL_EXIT_OK;
+}
+
 static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		  char **argv, drv_breaker_state_t state)
 {
@@ -152,7 +202,7 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	const char *name;
 	redisContext *c = NULL;
 	rd_kafka_t *rk;
-	char err[512], action[32], details[256];
+	char err[512], action[32], details[256], by[160];
 	bool json;
 	int rc;
 
@@ -160,7 +210,9 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	    (rc = connect_redis(cfg, &c)))
 		return rc;
 	drv_fmt(action, sizeof(action), "breaker.%s", cmd->name);
-	if (drv_breaker_redis_set(c, cfg, name, state, &v, err, sizeof(err))) {
+	drv_fmt(by, sizeof(by), "droverctl:%s", ctl_actor_name());
+	if (drv_breaker_redis_set(c, cfg, name, state, by, &v, err,
+				  sizeof(err))) {
 		redisFree(c);
 		ctl_audit(cfg, NULL, action, name, 0, NULL, err);
 		return ctl_fail("%s", err);
@@ -233,6 +285,16 @@ const ctl_cmd_t ctl_breaker_cmds[] = {
 	  "  --json    print the breaker as one JSON object\n\nExample:\n"
 	  "  droverctl breaker show payments --json\n",
 	  true, run_show },
+	{ "breaker", "history", "NAME [--json]",
+	  "show a breaker's transitions, newest first",
+	  "  --json    print {\"name\", \"transitions\":[{at_ms, from, to, "
+	  "gen, why}]}\n\nEvery transition any worker or operator made, "
+	  "logged in Redis by the\nscript that made it: the last 200, kept 30 "
+	  "days after the last one.\nWHY is the failure or slow-call rate "
+	  "that opened it, the probes that\nclosed or reopened it, \"wait in "
+	  "open over\", or who forced it.\n\nExample:\n"
+	  "  droverctl breaker history payments\n",
+	  true, run_history },
 	{ "breaker", "open", "NAME [--json]",
 	  "force a breaker open: its tasks wait, no calls go out",
 	  CHANGE_HELP("Stays FORCED_OPEN until `breaker reset` or `breaker "

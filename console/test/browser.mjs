@@ -5,11 +5,16 @@
 //   CONSOLE_TOKEN  an operator token
 //   CONSOLE_TASK   the id of a task that was submitted and runs
 //   CONSOLE_DEAD   the id of a task that failed for good (a dead letter)
+//   CONSOLE_CTL    droverctl and its config ("PATH -c FILE"), to compare
+//                  the console's DLQ export with `droverctl dlq export`
 //   CHROMIUM       the browser (default /usr/bin/chromium)
 //   CONSOLE_SCREENSHOTS  a folder: a PNG of each view goes there
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
 // "browser: N passed, M failed". Every wait is bounded.
-import { mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isDeepStrictEqual } from 'node:util';
 import puppeteer from 'puppeteer-core';
 
 const url = process.env.CONSOLE_URL;
@@ -195,12 +200,45 @@ try {
     return `API: ${v.state}`;
   });
 
+  await check('a breaker\'s failure rate is the API\'s percent (4 of 10 calls: 40%)', async () => {
+    await page.waitForSelector('tr[data-breaker="rated"]');
+    const v = await apiGet('/breakers/rated');
+    const cells = await page.$$eval('tr[data-breaker="rated"] td.num', (tds) => tds.map((t) => t.textContent));
+    if (v.failure_rate !== 40 || cells[0] !== '40%' || cells[1] !== '10' || cells[2] !== '4') {
+      throw new Error(`page ${cells}, API failure_rate ${v.failure_rate}`);
+    }
+    return cells[0];
+  });
+
   await check('release it from its row', async () => {
     await page.click(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
     await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)
       ?.textContent === 'closed', {}, breaker);
     const v = await apiGet(`/breakers/${breaker}`);
     if (v.state !== 'closed') throw new Error(`the API says ${v.state}`);
+  });
+
+  await check('the breaker\'s timeline: a strip with its states and its transitions with why', async () => {
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=1h`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#breaker-transitions[data-breaker="${breaker}"] tr[data-gen="2"]`);
+    const rows = await page.$$eval('#breaker-transitions tbody tr', (trs) => trs.map((tr) =>
+      [tr.dataset.gen, tr.dataset.to, tr.lastElementChild.textContent]));
+    const log = await apiGet(`/breakers/${breaker}/transitions`);
+    if (rows.length !== 2 || rows[0][1] !== 'closed' || rows[1][1] !== 'forced_open') {
+      throw new Error(`rows ${JSON.stringify(rows)}`);
+    }
+    if (!rows[1][2].startsWith('forced by api:') || !rows[0][2].startsWith('reset by api:')) {
+      throw new Error(`why ${rows[1][2]} / ${rows[0][2]}`);
+    }
+    if (log.transitions.length !== 2) throw new Error(`the API has ${log.transitions.length}`);
+    const states = await page.$$eval(`svg[data-strip="${breaker}"] rect`, (rs) => rs.map((r) => r.dataset.state));
+    if (!states.includes('forced_open') || states[states.length - 1] !== 'closed') {
+      throw new Error(`strip ${states}`);
+    }
+    await page.click('button[data-span="24h"]');
+    await page.waitForFunction(() => location.search.includes('span=24h'));
+    await shot(page, 'breaker-timeline');
+    return `strip ${states.join(' → ')}`;
   });
 
   let deadLetter = '';
@@ -228,6 +266,91 @@ try {
     await page.waitForFunction(() => location.search.includes('grep=no-such-error-text'));
     await page.waitForFunction(() => document.querySelector('#dlq-count')?.textContent === '0');
     await page.waitForFunction(() => !document.querySelector('table.dlq tbody tr'));
+  });
+
+  await check('the DLQ depth gauge and trend show the sampled depth', async () => {
+    await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
+    const depth = await until(async () => {
+      const d = await apiGet('/dlq/depth?since=1h');
+      return d.current && d.current.depth >= 1 && d;
+    }, 'a depth sample of 1 or more');
+    await page.waitForFunction(() => Number(document.querySelector('#dlq-gauge')?.dataset.depth) >= 1,
+      { timeout: 20000 });
+    const shown = await page.$eval('#dlq-gauge', (e) => [Number(e.dataset.depth), e.dataset.threshold]);
+    if (shown[1] !== String(depth.threshold)) throw new Error(`threshold ${shown[1]}, the API says ${depth.threshold}`);
+    await page.waitForFunction(() => Number(document.querySelector('#chart-dlq-depth svg')?.dataset.points) >= 1);
+    await shot(page, 'dlq-depth');
+    return `depth ${shown[0]}, alert at ${shown[1]}`;
+  });
+
+  await check('export the DLQ filter: one NDJSON line per entry, as droverctl dlq export writes them', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/drover-export-`);
+    try {
+      const cdp = await page.createCDPSession();
+      await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: dir })
+        .catch(() => cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dir }));
+      // a relative since: pinned to one time for the whole export
+      await page.goto(`${url}/dlq?handler=grumpy&since=1d`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#dlq-export');
+      await page.click('#dlq-export');
+      await page.waitForSelector('#dlq-export-status[data-state="done"]');
+      const count = Number(await page.$eval('#dlq-export-status', (e) => e.dataset.count));
+      // the file is there once written whole: as many lines as counted
+      let lines = [];
+      await until(() => {
+        const file = readdirSync(dir).find((f) => f.endsWith('.jsonl'));
+        lines = file ? readFileSync(`${dir}/${file}`, 'utf8').split('\n').filter(Boolean) : [];
+        return lines.length >= count;
+      }, `the downloaded file with ${count} lines (${readdirSync(dir)})`);
+      const stats = await apiGet('/dlq/stats?handler=grumpy&since=1d');
+      if (lines.length !== count || count !== stats.count) {
+        throw new Error(`${lines.length} lines, ${count} counted, the API has ${stats.count}`);
+      }
+      const got = lines.map((l) => JSON.parse(l));
+      if (got.some((e) => e.task.handler !== 'grumpy' || !e.message_base64 || e.dlq_offset === undefined)) {
+        throw new Error(`not export lines: ${lines[0].slice(0, 120)}`);
+      }
+      if (process.env.CONSOLE_CTL) {
+        const [bin, ...args] = process.env.CONSOLE_CTL.split(' ');
+        const ctl = execFileSync(bin, [...args, 'dlq', 'export', '--handler', 'grumpy', '--since', '1d'],
+          { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean)
+          .map((l) => JSON.parse(l));
+        const key = (e) => `${e.dlq_partition}:${e.dlq_offset}`;
+        const byKey = new Map(ctl.map((e) => [key(e), e]));
+        if (ctl.length !== got.length || got.some((e) => !isDeepStrictEqual(e, byKey.get(key(e))))) {
+          throw new Error(`differs from droverctl dlq export (${ctl.length} lines)`);
+        }
+      }
+      return `${count} lines`;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  await check('cancel an export: nothing saved, the count so far said', async () => {
+    await page.setRequestInterception(true);
+    const held = [];
+    const hold = (r) => {
+      if (r.url().includes('/api/v1/dlq?') && r.url().includes('message=true')) {
+        held.push(r.url());
+        setTimeout(() => r.continue(), 2000);
+      } else r.continue();
+    };
+    page.on('request', hold);
+    try {
+      await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#dlq-export');
+      await page.click('#dlq-export');
+      await page.waitForSelector('#dlq-export-cancel');
+      await page.click('#dlq-export-cancel');
+      await page.waitForSelector('#dlq-export-status[data-state="cancelled"], #dlq-export-status[data-state="done"]');
+      const st = await page.$eval('#dlq-export-status', (e) => [e.dataset.state, e.textContent]);
+      if (st[0] !== 'cancelled') throw new Error(`state ${st[0]}: ${st[1]} (held ${held})`);
+      return st[1].trim();
+    } finally {
+      page.off('request', hold);
+      await page.setRequestInterception(false);
+    }
   });
 
   await check('resubmit the filter: the dry run shows the exact count, cancel sends nothing', async () => {

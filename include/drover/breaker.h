@@ -199,12 +199,15 @@ drv_err_t drv_breaker_redis_acquire(redisContext *c, const drv_config_t *cfg,
 /**
  * @brief An operator's change: \p state FORCED_OPEN, FORCED_CLOSED,
  *        DISABLED or METRICS_ONLY; CLOSED resets (state closed, window and
- *        probes emptied). Published like any transition.
+ *        probes emptied). Published and logged like any transition, its
+ *        why "forced by BY" or "reset by BY".
+ * @param by  who asked ("droverctl:alice", "api:ops"; borrowed; NULL or
+ *            empty: "an operator").
  */
 drv_err_t drv_breaker_redis_set(redisContext *c, const drv_config_t *cfg,
 				const char *name, drv_breaker_state_t state,
-				drv_breaker_view_t *out, char *errstr,
-				size_t errstr_size);
+				const char *by, drv_breaker_view_t *out,
+				char *errstr, size_t errstr_size);
 
 /**
  * @brief Read breaker \p name: its state, and the window sums over
@@ -226,8 +229,63 @@ drv_err_t drv_breaker_redis_list(redisContext *c, const drv_config_t *cfg,
 				 size_t errstr_size);
 void drv_breaker_names_free(char **names, size_t cnt);
 
+/* ------------------------------------------------ transition log */
+
+/** Transitions kept per breaker (the newest). */
+#define DRV_BREAKER_LOG_MAX 200
+/** A breaker's log expires this many days after its last transition. */
+#define DRV_BREAKER_LOG_KEEP_DAYS 30
+/** Longest why of a transition, with its NUL (longer ones are cut). */
+#define DRV_BREAKER_WHY_MAX 160
+
+/** One transition of a breaker, as the Lua script that made it logged it
+ *  (every worker's, every operator's). Plain data. */
+typedef struct drv_breaker_transition {
+	int64_t at_ms;            /**< Redis clock */
+	drv_breaker_state_t from, to;
+	int64_t gen;              /**< the breaker's transitions so far,
+				       this one included */
+	char    why[DRV_BREAKER_WHY_MAX]; /**< "failure rate 60% of 10 calls
+				       (threshold 50%)", "wait in open over",
+				       "probes succeeded: 3", "2 of 3 probes
+				       failed", "forced by api:ops", "reset
+				       by droverctl:alice" */
+} drv_breaker_transition_t;
+
+/** @brief The Redis key of breaker \p name's transition log,
+ *         "<redis.key_prefix>breaker-log:NAME", into \p buf (cut to
+ *         \p size). Pure. */
+void drv_breaker_log_key(const drv_config_t *cfg, const char *name,
+			 char *buf, size_t size);
+
+/**
+ * @brief A page of breaker \p name's transitions, newest first: those
+ *        older than generation \p before_gen (0: from the newest), at
+ *        most \p limit (1..DRV_BREAKER_LOG_MAX) into \p out (the
+ *        caller's array of \p limit). One LRANGE of the whole log (at
+ *        most DRV_BREAKER_LOG_MAX short strings). Entries that do not
+ *        parse are skipped.
+ * @param cnt       receives how many were written.
+ * @param next_gen  receives the cursor of the next page (the gen of the
+ *                  last one written) when older ones remain, else 0.
+ * @returns DRV_OK (a breaker without a log: no entry), DRV_ERR_REDIS /
+ *          DRV_ERR_TIMEOUT (drop \p c), DRV_ERR_INVALID (\p limit).
+ * @locality the thread that uses \p c.
+ */
+drv_err_t drv_breaker_redis_transitions(redisContext *c,
+					const drv_config_t *cfg,
+					const char *name, int64_t before_gen,
+					size_t limit,
+					drv_breaker_transition_t *out,
+					size_t *cnt, int64_t *next_gen,
+					char *errstr, size_t errstr_size);
+
 struct json_t;
 struct rd_kafka_s;
+
+/** @brief \p t as JSON: {"at_ms", "from", "to" (state names), "gen",
+ *         "why"}. A new reference; NULL when out of memory. */
+struct json_t *drv_breaker_transition_json(const drv_breaker_transition_t *t);
 
 /** @brief \p v as the JSON object droverctl --json and the API show:
  *         name, state, open_until_ms, changed_ms, transitions, calls,

@@ -405,6 +405,8 @@ typedef struct drv_config {
 		int64_t  dlq_depth_alert;    /**< dead letters that raise a
 						  dlq.depth_exceeded event;
 						  0 = off */
+		int64_t  dlq_depth_interval_ms; /**< between two samples of
+						     the DLQ depth trend */
 	} coordinator;
 
 	struct {

@@ -187,7 +187,7 @@ drv_err_t drv_dlq_read_archive(const char *dir, const drv_dlq_filter_t *f,
  *  drv_dlq_page_release(). */
 typedef struct drv_dlq_page {
 	json_t *entries;   /**< array of drv_dlq_entry_json() objects,
-			        without "message_base64" */
+			        without "message_base64" unless asked */
 	char   *next;      /**< cursor of the next page; NULL at the end */
 	size_t  scanned;   /**< messages read for this page */
 	int64_t skipped;   /**< messages the DLQ index let it pass over
@@ -203,13 +203,16 @@ typedef struct drv_dlq_page {
  *        entries that arrived meanwhile included.
  * @param cursor  NULL or "" for the first page, else a drv_dlq_page_t.next.
  * @param limit   1..DRV_DLQ_PAGE_MAX.
+ * @param with_message  keep each entry's "message_base64" (the DeadLetter
+ *                bytes): the entries are then `droverctl dlq export`
+ *                lines, which `dlq import` restores exactly.
  * @param out     filled on DRV_OK (zeroed first); the caller releases it.
  * @returns DRV_OK, DRV_ERR_INVALID (bad cursor: the reason in \p errstr),
  *          a Kafka error or DRV_ERR_NOMEM.
  */
 drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
-		       const char *cursor, size_t limit, drv_dlq_page_t *out,
-		       char *errstr, size_t errstr_size);
+		       const char *cursor, size_t limit, bool with_message,
+		       drv_dlq_page_t *out, char *errstr, size_t errstr_size);
 
 /** @brief Free what \p p owns and zero it; \p p itself is not freed. */
 void drv_dlq_page_release(drv_dlq_page_t *p);

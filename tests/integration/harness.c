@@ -852,12 +852,18 @@ long long it_coord_log_time(it_ctx_t *ctx, const char *id,
 int it_api_start_tokens(it_ctx_t *ctx, const char *api_keys,
 			const char *tokens, pid_t *coord)
 {
+	return it_api_start_coord(ctx, "", api_keys, tokens, coord);
+}
+
+int it_api_start_coord(it_ctx_t *ctx, const char *coord_keys,
+		       const char *api_keys, const char *tokens, pid_t *coord)
+{
 	char sections[2048], *body;
 	int port = it_free_port();
 
 	drv_fmt(sections, sizeof(sections), "api:\n  port: %d\n%s"
 		"api_tokens:\n%s", port, api_keys, tokens);
-	it_coord_config(ctx, "", sections);
+	it_coord_config(ctx, coord_keys, sections);
 	*coord = it_coordinator_start(ctx, "c1");
 	for (int i = 0; i < 100; i++) {
 		if (it_http_get(port, "/api/v1/openapi.json", &body) == 200) {

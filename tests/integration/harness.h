@@ -192,6 +192,10 @@ int it_api_start(it_ctx_t *ctx, const char *ops_env, const char *ops,
  * \p tokens (lines indented by two), as written. */
 int it_api_start_tokens(it_ctx_t *ctx, const char *api_keys,
 			const char *tokens, pid_t *coord);
+/* The same with the coordinator: keys \p coord_keys too (lines indented
+ * by two; "" for none). */
+int it_api_start_coord(it_ctx_t *ctx, const char *coord_keys,
+		       const char *api_keys, const char *tokens, pid_t *coord);
 /* Start a coordinator with id \p id, logging to dir/<id>.log. */
 pid_t it_coordinator_start(it_ctx_t *ctx, const char *id);
 /* Wait until dir/<id>.log holds \p needle. */

@@ -1,12 +1,17 @@
 // Breakers: every breaker Redis knows (GET /api/v1/breakers), polled every
-// 5 s, with force open / close / release for operators, by row or by name.
+// 5 s, each with a timeline strip of its last hour or day (its transition
+// log, BreakerTimeline.jsx); a breaker picked shows its transitions with
+// why. Operators force open / close / release, by row or by name. The
+// span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h.
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
-import { Live, Problem } from './common.jsx';
+import { SPANS, Strip, TransitionList, useTransitions } from './BreakerTimeline.jsx';
+import { Live, Problem, usePaging } from './common.jsx';
 
-const pctOf = (r) => (r === undefined || r === null ? '—' : `${(100 * r).toFixed(0)}%`);
+// the API's failure_rate is a percent already (0-100)
+const pctOf = (r) => (r === undefined || r === null ? '—' : `${r.toFixed(0)}%`);
 
 export function Breakers({ who }) {
   const zone = useZone();
@@ -14,6 +19,10 @@ export function Breakers({ who }) {
   const [name, setName] = useState('');
   const [result, setResult] = useState(null);
   const operator = can(who, 'operator');
+  const paging = usePaging('/breakers', ['breaker', 'span']);
+  const { filters } = paging;
+  const span = SPANS[filters.span] ? filters.span : '1h';
+  const pick = (b) => paging.go({ ...filters, breaker: b === filters.breaker ? '' : b });
 
   const force = async (breaker, verb) => {
     setResult(null);
@@ -26,6 +35,9 @@ export function Breakers({ who }) {
     }
   };
   const list = poll.data ? poll.data.breakers : [];
+  const logs = useTransitions(list);
+  const now = poll.at || Date.now();
+  const picked = list.find((b) => b.name === filters.breaker);
   return (
     <div>
       <div class="title"><h2>Breakers</h2><Live poll={poll} /></div>
@@ -40,22 +52,34 @@ export function Breakers({ who }) {
         </form>
       )}
       {result && (result.error ? <Problem error={result.error} /> : <p class="ok" id="breaker-result">{result.ok}</p>)}
+      <p>Timeline over the last
+        <span class="ranges">
+          {Object.keys(SPANS).map((r) => (
+            <button type="button" data-span={r} class={r === span ? 'active' : ''}
+              onClick={() => paging.go({ ...filters, span: r })}>{r}</button>
+          ))}
+        </span>
+        <span class="muted"> · <span class="state closed">closed</span> · <span class="state half_open">half open</span>
+          {' '}· <span class="state open">open</span> · grey: forced closed, disabled, metrics only</span>
+      </p>
       {poll.data && (
         <table class="breakers">
           <thead>
             <tr><th>name</th><th>state</th><th class="num">failure rate</th>
               <th class="num">calls</th><th class="num">failures</th><th>changed</th>
-              <th>open until</th>{operator && <th>force</th>}</tr>
+              <th>open until</th><th>last {span}</th>{operator && <th>force</th>}</tr>
           </thead>
           <tbody>
             {list.map((b) => (
-              <tr key={b.name} data-breaker={b.name}>
-                <td>{b.name}</td>
+              <tr key={b.name} data-breaker={b.name} class={b.name === filters.breaker ? 'selected' : ''}>
+                <td><button class="link" onClick={() => pick(b.name)}>{b.name}</button></td>
                 <td><span class={`state ${b.state}`}>{b.state.replace('_', ' ')}</span></td>
                 <td class="num">{pctOf(b.failure_rate)}</td>
                 <td class="num">{b.calls ?? '—'}</td><td class="num">{b.failures ?? '—'}</td>
                 <td>{fmtTime(b.changed_ms, zone)}</td>
                 <td>{b.open_until_ms ? fmtTime(b.open_until_ms, zone) : '—'}</td>
+                <td><Strip name={b.name} list={logs[b.name]} state={b.state} span={span} now={now}
+                  zone={zone} onClick={() => pick(b.name)} /></td>
                 {operator && (
                   <td class="row-actions">
                     {['open', 'close', 'release'].map((verb) => (
@@ -69,6 +93,7 @@ export function Breakers({ who }) {
         </table>
       )}
       {poll.data && !list.length && <p class="muted">No breaker has seen a call yet.</p>}
+      {picked && <TransitionList name={picked.name} list={logs[picked.name]} zone={zone} />}
     </div>
   );
 }

@@ -1,14 +1,18 @@
-// Dead letters (/dlq): the DLQ's depth and counts by reason and handler
-// (GET /api/v1/dlq/stats), one page of entries at a time (GET /api/v1/dlq,
-// the API's cursors), filtered as the API filters; operators resubmit the
-// current filter, a dry run first (POST /api/v1/dlq/resubmit), or start a
-// durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx).
+// Dead letters (/dlq): the depth gauge and trend (DlqDepth.jsx), the
+// DLQ's counts by reason and handler (GET /api/v1/dlq/stats), one page of
+// entries at a time (GET /api/v1/dlq, the API's cursors), filtered as the
+// API filters; anyone exports the current filter as NDJSON
+// (DlqExport.jsx); operators resubmit it, a dry run first (POST
+// /api/v1/dlq/resubmit), or start a durable job of it (POST
+// /api/v1/dlq/jobs, DlqJobs.jsx).
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
+import { DlqDepth } from './DlqDepth.jsx';
+import { DlqExport } from './DlqExport.jsx';
 import { JobStart } from './DlqJobs.jsx';
 
 export const REASONS = ['permanent_failure', 'attempts_exhausted', 'deadline_exceeded',
@@ -83,6 +87,7 @@ export function Dlq({ who }) {
     <div>
       <p><strong>Dead letters</strong> · <Link href="/dlq/groups" id="failures-tab">Failures</Link>
         {filters.group && <> · group <Link href={`/dlq/groups/${filters.group}`} class="mono">{filters.group}</Link></>}</p>
+      <DlqDepth />
       <ListHead title="Dead letters" poll={poll} paging={paging} fields={FIELDS} />
       <Problem error={stats.error} />
       {s && (
@@ -97,6 +102,8 @@ export function Dlq({ who }) {
           <dt>by handler</dt><dd id="dlq-by-handler">{counts(s.by_handler)}</dd>
         </dl>
       )}
+      <DlqExport key={`export${JSON.stringify(filter)}`} filter={filter}
+        what={Object.keys(filter).length ? 'this filter' : 'every entry'} />
       {can(who, 'operator') && (
         <Resubmit key={JSON.stringify(filter)} body={{ filter }}
           what={Object.keys(filter).length ? 'this filter' : 'every entry'}

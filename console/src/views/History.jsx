@@ -1,6 +1,6 @@
 // History (/history): throughput, failure rate, submit→start and duration
 // percentiles over time for one handler, one band or every task
-// (GET /api/v1/history), as small SVG line charts with the deploy markers
+// (GET /api/v1/history), as small SVG line charts (chart.jsx) with the deploy markers
 // of the range drawn as labelled vertical lines; polled every minute.
 // Handler, band and range live in the URL:
 // /history?handler=billing&range=7d. Operators may set a marker here.
@@ -8,52 +8,11 @@ import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
+import { Chart } from './chart.jsx';
 import { Live, Problem, Result, useAction, usePaging } from './common.jsx';
 
 const KEYS = ['handler', 'band', 'range'];
 const RANGES = ['1h', '24h', '7d', '14d'];
-const W = 720, H = 120, PAD = 44;
-
-// A line chart of series [{name, cls, values}] over the points' times
-// \p ts (null values leave a gap), with the markers as vertical lines.
-function Chart({ id, title, unit, ts, series, markers, from, to, zone }) {
-  const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
-  const x = (t) => PAD + ((t - from) / Math.max(1, to - from)) * (W - PAD - 8);
-  const y = (v) => 8 + (1 - v / max) * (H - 24);
-  const path = (values) => values.map((v, i) => (v === null ? null : `${x(ts[i])},${y(v)}`))
-    .reduce((acc, p) => {
-      if (p === null) acc.push([]);
-      else acc[acc.length - 1].push(p);
-      return acc;
-    }, [[]]).filter((seg) => seg.length);
-  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toPrecision(2));
-  return (
-    <figure class="chart" id={id}>
-      <figcaption>{title} <span class="muted">{unit}</span>{' '}
-        {series.length > 1 && series.map((s) => <span class={`key ${s.cls}`}>{s.name} </span>)}
-      </figcaption>
-      <svg width={W} height={H} role="img" aria-label={title} data-points={ts.length}>
-        <line class="axis" x1={PAD} x2={W - 8} y1={H - 16} y2={H - 16} />
-        <text class="muted" x={PAD - 4} y={12} text-anchor="end">{fmt(max)}</text>
-        <text class="muted" x={PAD - 4} y={H - 16} text-anchor="end">0</text>
-        <text class="muted" x={PAD} y={H - 2}>{fmtTime(from, zone)}</text>
-        <text class="muted" x={W - 8} y={H - 2} text-anchor="end">{fmtTime(to, zone)}</text>
-        {series.map((s) => path(s.values).map((seg) => (
-          seg.length === 1
-            ? <circle class={s.cls} cx={seg[0].split(',')[0]} cy={seg[0].split(',')[1]} r="2" />
-            : <polyline class={s.cls} points={seg.join(' ')} />
-        )))}
-        {markers.map((m) => (
-          <g class="marker" data-label={m.label}>
-            <line x1={x(m.at_ms)} x2={x(m.at_ms)} y1={4} y2={H - 16} />
-            <text x={x(m.at_ms) + 3} y={12}>{m.label}</text>
-            <title>{`${m.label} · ${fmtTime(m.at_ms, zone)}${m.note ? ' · ' + m.note : ''}`}</title>
-          </g>
-        ))}
-      </svg>
-    </figure>
-  );
-}
 
 // Set a marker now (operators).
 function AddMarker({ poll }) {

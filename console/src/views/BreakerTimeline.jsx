@@ -1,0 +1,91 @@
+// A breaker's transitions (GET /api/v1/breakers/{name}/transitions, the
+// last 200 the log keeps): useTransitions() reads a breaker's log again
+// only when its transition count (the list's "transitions") moved, Strip
+// draws the last hour or day as closed / open / half-open segments, and
+// TransitionList lists them newest first with why.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { fmtTime } from '../time.js';
+
+const LOG_MAX = 200;
+export const SPANS = { '1h': 3600e3, '24h': 86400e3 };
+
+// useTransitions(breakers): {name: [transition, newest first]}, each read
+// once per change of the breaker's transition count.
+export function useTransitions(breakers) {
+  const [logs, setLogs] = useState({});
+  const seen = useRef({});
+  const key = breakers.map((b) => `${b.name}:${b.transitions}`).join(' ');
+  useEffect(() => {
+    for (const b of breakers) {
+      if (seen.current[b.name] === b.transitions) continue;
+      seen.current[b.name] = b.transitions;
+      api('GET', `/breakers/${encodeURIComponent(b.name)}/transitions`, { limit: LOG_MAX })
+        .then((r) => setLogs((l) => ({ ...l, [b.name]: r.transitions })))
+        .catch(() => { seen.current[b.name] = undefined; });
+    }
+  }, [key]);
+  return logs;
+}
+
+// The segments [{from, to, state}] of the span [start, end] from the
+// transitions (newest first) and the state now.
+export function segments(list, state, start, end) {
+  const asc = [...(list || [])].reverse().filter((t) => t.at_ms <= end);
+  const before = asc.filter((t) => t.at_ms <= start);
+  const inside = asc.filter((t) => t.at_ms > start);
+  let cur = before.length ? before[before.length - 1].to : inside.length ? inside[0].from : state;
+  let at = start;
+  const out = [];
+  for (const t of inside) {
+    if (t.at_ms > at) out.push({ from: at, to: t.at_ms, state: cur });
+    cur = t.to;
+    at = t.at_ms;
+  }
+  out.push({ from: at, to: end, state: cur });
+  return out;
+}
+
+const SW = 240, SH = 14;
+
+// <Strip name list state span now />: one coloured bar per segment, a
+// title on each for its state and times.
+export function Strip({ name, list, state, span, now, zone, onClick }) {
+  const start = now - SPANS[span];
+  const x = (t) => ((t - start) / SPANS[span]) * SW;
+  return (
+    <svg class="strip" width={SW} height={SH} data-strip={name} onClick={onClick}
+      role="img" aria-label={`${name} over the last ${span}`}>
+      {segments(list, state, start, now).map((s) => (
+        <rect class={`seg ${s.state}`} data-state={s.state} x={x(s.from)} y={0}
+          width={Math.max(1, x(s.to) - x(s.from))} height={SH}>
+          <title>{`${s.state.replace('_', ' ')} · ${fmtTime(s.from, zone)} → ${fmtTime(s.to, zone)}`}</title>
+        </rect>
+      ))}
+    </svg>
+  );
+}
+
+export function TransitionList({ name, list, zone }) {
+  if (!list) return <p class="muted">Reading {name}'s transitions…</p>;
+  return (
+    <>
+      <h3>Transitions of {name} <span class="muted">(the last {LOG_MAX} are kept, 30 days after the last)</span></h3>
+      {!list.length ? <p class="muted">No transition logged.</p> : (
+        <table class="transitions" id="breaker-transitions" data-breaker={name}>
+          <thead><tr><th>time</th><th>from</th><th>to</th><th>why</th></tr></thead>
+          <tbody>
+            {list.map((t) => (
+              <tr key={t.gen} data-gen={t.gen} data-to={t.to}>
+                <td>{fmtTime(t.at_ms, zone)}</td>
+                <td><span class={`state ${t.from}`}>{t.from.replace('_', ' ')}</span></td>
+                <td><span class={`state ${t.to}`}>{t.to.replace('_', ' ')}</span></td>
+                <td>{t.why}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
