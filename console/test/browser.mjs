@@ -342,7 +342,9 @@ try {
       await page.waitForSelector('#dlq-export');
       await page.click('#dlq-export');
       await page.waitForSelector('#dlq-export-cancel');
-      await page.click('#dlq-export-cancel');
+      // a click on the element itself: the panels above it may still be
+      // loading and move it between the wait and a click by position
+      await page.$eval('#dlq-export-cancel', (b) => b.click());
       await page.waitForSelector('#dlq-export-status[data-state="cancelled"], #dlq-export-status[data-state="done"]');
       const st = await page.$eval('#dlq-export-status', (e) => [e.dataset.state, e.textContent]);
       if (st[0] !== 'cancelled') throw new Error(`state ${st[0]}: ${st[1]} (held ${held})`);
