@@ -107,6 +107,32 @@ static char *format_cursor(const page_run_t *r)
 	return s;
 }
 
+/* A payload (or an undecodable message's raw bytes) over
+ * DRV_DLQ_PAGE_PAYLOAD is left out of a page's entry, its size said in its
+ * place: a page of 500 stays small whatever the tasks carry, and the
+ * entry's own GET has it all. */
+static void truncate_big(json_t *o, const drv_dlq_entry_t *e)
+{
+	static const char *const raw_keys[] = { "raw", "raw_base64" };
+	json_t *task = json_object_get(o, "task");
+	size_t raw = e->undecodable ? e->value_len : e->dl.raw_len;
+
+	if (!e->undecodable && task &&
+	    e->dl.task.payload_len > DRV_DLQ_PAGE_PAYLOAD) {
+		json_object_del(task, "payload");
+		json_object_set_new(task, "payload_truncated", json_true());
+		json_object_set_new(task, "payload_bytes", json_integer(
+			(json_int_t)e->dl.task.payload_len));
+	}
+	if (raw > DRV_DLQ_PAGE_PAYLOAD) {
+		for (size_t i = 0; i < 2; i++)
+			json_object_del(o, raw_keys[i]);
+		json_object_set_new(o, "raw_truncated", json_true());
+		json_object_set_new(o, "raw_bytes",
+				    json_integer((json_int_t)raw));
+	}
+}
+
 /* The entry, without its DeadLetter bytes unless \p with_message: a list
  * shows what the entry says; GET /dlq/{id} and the export carry the
  * bytes. */
@@ -116,8 +142,10 @@ static json_t *entry_obj(const drv_dlq_entry_t *e, bool with_message)
 	json_t *o = text ? json_loads(text, 0, NULL) : NULL;
 
 	free(text);
-	if (o && !with_message)
+	if (o && !with_message) {
 		json_object_del(o, "message_base64");
+		truncate_big(o, e);
+	}
 	return o;
 }
 

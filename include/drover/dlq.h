@@ -181,6 +181,9 @@ drv_err_t drv_dlq_read_archive(const char *dir, const drv_dlq_filter_t *f,
 #define DRV_DLQ_PAGE_DEFAULT 50     /**< entries per page unless asked */
 #define DRV_DLQ_PAGE_MAX     500    /**< most entries per page */
 #define DRV_DLQ_PAGE_SCAN    20000  /**< most messages read per page */
+#define DRV_DLQ_PAGE_PAYLOAD 65536  /**< bytes of payload (or raw bytes) an
+					 entry of a page carries at most;
+					 GET /dlq/{id} has all of them */
 
 /** One page of dead letters, in DLQ order (partition by partition, by
  *  offset; partitions interleave). Everything is owned; release with

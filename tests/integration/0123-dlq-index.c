@@ -7,7 +7,8 @@
  * grep filter, which the index does not serve), reading only a few blocks
  * and skipping the rest; GET /dlq/{id} finds an entry by its task's id and
  * by its own through the index, and a resubmission job's dry run counts
- * the filter's entries through it. With the index deleted from Redis the same
+ * the filter's entries through it. A payload over 64 KiB is left out of a
+ * page (its size said) and whole in the entry's own GET. With the index deleted from Redis the same
  * queries read everything and still answer right; the coordinator notices
  * the loss at its next write and indexes the DLQ again from the start.
  */
@@ -68,6 +69,39 @@ static void produce(it_ctx_t *ctx, int i, int64_t dead_ms)
 	if (i % 500 == 499 || rare)
 		cr_assert_eq(drv_kafka_wait(prod, &dr, "dlq", 30000, err,
 					    sizeof(err)), DRV_OK, "%s", err);
+}
+
+/* One dead letter of handler "big" with a payload of \p n bytes. */
+static void produce_big(size_t n)
+{
+	char *payload = malloc(n + 1), err[512];
+	drv_failure_t f = { .attempt = 1, .time_ms = BASE,
+			    .failure_class = DRV_FAILURE_PERMANENT,
+			    .message = "too big", .exit_code = 3 };
+	drv_delivery_t dr = { 0 };
+	drv_dead_letter_t dl;
+
+	cr_assert_not_null(payload);
+	memset(payload, 'x', n);
+	payload[0] = '"';
+	payload[n - 1] = '"';
+	payload[n] = '\0';
+	drv_dead_letter_init(&dl);
+	drv_id_new(dl.id, BASE);
+	drv_id_new(dl.task.id, BASE - 1000);
+	dl.task.handler = drv_strdup("big");
+	dl.task.created_ms = BASE - 1000;
+	dl.task.attempt = 1;
+	cr_assert_eq(drv_task_set_payload(&dl.task, payload, n), DRV_OK);
+	drv_dead_letter_add_failure(&dl, &f);
+	dl.reason = DRV_DL_PERMANENT_FAILURE;
+	dl.dead_ms = BASE;
+	cr_assert_eq(drv_dead_letter_produce(prod, pcfg, &dl, &dr, err,
+					     sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(drv_kafka_wait(prod, &dr, "dlq", 30000, err,
+				    sizeof(err)), DRV_OK, "%s", err);
+	drv_dead_letter_release(&dl);
+	free(payload);
 }
 
 /* drover_dlq_index_lag on the coordinator's /metrics; -2 when absent. */
@@ -257,6 +291,30 @@ Test(dlq_index, pages_skip_what_cannot_match, .timeout = 240)
 			"{\"filter\": {\"handler\": \"rare\"}, "
 			"\"dry_run\": true}", &o), 200);
 		cr_assert_eq(it_json_int(o, "count"), 3);
+		json_decref(o);
+	}
+
+	/* a payload over 64 KiB: left out of a page, whole in the entry */
+	produce_big(100000);
+	{
+		json_t *o, *e;
+		char path[128];
+
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/dlq?handler=big",
+					  VIEWER, NULL, &o), 200);
+		e = json_object_get(json_array_get(json_object_get(o,
+							"entries"), 0), "task");
+		cr_assert(json_is_true(json_object_get(e, "payload_truncated")));
+		cr_assert_eq(it_json_int(e, "payload_bytes"), 100000);
+		cr_assert_null(json_object_get(e, "payload"));
+		drv_fmt(path, sizeof(path), "/api/v1/dlq/%s",
+			it_json_str(e, "id"));
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL, &o),
+			     200, "%s", path);
+		e = json_object_get(json_object_get(o, "task"), "payload");
+		cr_assert(json_is_string(e));
+		cr_assert_eq(json_string_length(e), 100000 - 2);
 		json_decref(o);
 	}
 
