@@ -19,16 +19,25 @@
 
 /* ---- terms -------------------------------------------------------------- */
 
-/* The bits of a term: kind (one letter) and value. FNV-1a and a mix of it,
- * combined as Kirsch and Mitzenmacher do; part of the stored format. */
-static void term_bits(char kind, const char *value, size_t len,
-		      uint32_t bits[DRV_DLQ_INDEX_HASHES])
+/* The bits of a term: kind (one letter) and value; a value in two parts
+ * \p a and \p b (b may be NULL) is "a=b", a label, hashed without joining
+ * them. FNV-1a and a mix of it, combined as Kirsch and Mitzenmacher do;
+ * part of the stored format. */
+static uint64_t fnv(uint64_t h, const char *s, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL, h2;
-
-	h = (h ^ (uint8_t)kind) * 1099511628211ULL;
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)value[i]) * 1099511628211ULL;
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void term_bits(char kind, const char *a, size_t alen, const char *b,
+		      size_t blen, uint32_t bits[DRV_DLQ_INDEX_HASHES])
+{
+	uint64_t h = fnv(14695981039346656037ULL, &kind, 1), h2;
+
+	h = fnv(h, a, alen);
+	if (b)
+		h = fnv(fnv(h, "=", 1), b, blen);
 	h2 = h;
 	h2 ^= h2 >> 30;
 	h2 *= 0xbf58476d1ce4e5b9ULL;
@@ -41,35 +50,30 @@ static void term_bits(char kind, const char *value, size_t len,
 				     DRV_DLQ_INDEX_BITS);
 }
 
-typedef void (*term_fn)(char kind, const char *value, size_t len, void *arg);
+typedef void (*term_fn)(char kind, const char *a, size_t alen,
+			const char *b, size_t blen, void *arg);
 
 static void term_str(term_fn fn, void *arg, char kind, const char *value)
 {
 	if (value && *value)
-		fn(kind, value, strlen(value), arg);
+		fn(kind, value, strlen(value), NULL, 0, arg);
 }
 
-/* Every term of a decoded dead letter. Labels are "key=value" as the
- * filter gives them. */
+/* Every term of a decoded dead letter. A label is "key=value", as the
+ * filter gives it. */
 static void entry_terms(const drv_dead_letter_t *dl, term_fn fn, void *arg)
 {
 	const drv_task_t *t = &dl->task;
 	drv_dlq_group_key_t g;
-	char kv[1024];
 
 	term_str(fn, arg, 'h', t->handler);
 	term_str(fn, arg, 'r', drv_dl_reason_name(dl->reason));
 	term_str(fn, arg, 's', t->origin.schedule_id);
 	for (size_t i = 0; i < t->label_cnt; i++) {
-		int n = snprintf(kv, sizeof(kv), "%s=%s", t->labels[i].key,
-				 t->labels[i].value ? t->labels[i].value : "");
+		const char *v = t->labels[i].value ? t->labels[i].value : "";
 
-		/* a label too long for the buffer is not indexed by its text:
-		 * its term is its key alone, which no filter asks for, so a
-		 * filter on it matches the block ("maybe") through... nothing:
-		 * such labels are refused by task validation long before */
-		if (n > 0 && (size_t)n < sizeof(kv))
-			fn('l', kv, (size_t)n, arg);
+		fn('l', t->labels[i].key, strlen(t->labels[i].key), v,
+		   strlen(v), arg);
 	}
 	drv_dlq_group_of(dl, &g);
 	term_str(fn, arg, 'g', g.id);
@@ -89,12 +93,13 @@ void drv_dlq_index_block_reset(drv_dlq_index_block_t *b, int32_t partition,
 	b->max_ms = INT64_MIN;
 }
 
-static void set_term(char kind, const char *value, size_t len, void *arg)
+static void set_term(char kind, const char *a, size_t alen, const char *b_,
+		     size_t blen, void *arg)
 {
 	drv_dlq_index_block_t *b = arg;
 	uint32_t bits[DRV_DLQ_INDEX_HASHES];
 
-	term_bits(kind, value, len, bits);
+	term_bits(kind, a, alen, b_, blen, bits);
 	/* BITFIELD and BITOP count bits from the most significant bit */
 	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++)
 		b->bloom[bits[i] / 8] |= (uint8_t)(0x80u >> (bits[i] % 8));
@@ -310,14 +315,14 @@ static void bits_put(bits_buf_t *bb, const char *text)
 	bb->len += n;
 }
 
-static void add_term_bits(char kind, const char *value, size_t len,
-			  void *arg)
+static void add_term_bits(char kind, const char *a, size_t alen,
+			  const char *b, size_t blen, void *arg)
 {
 	bits_buf_t *bb = arg;
 	uint32_t bits[DRV_DLQ_INDEX_HASHES];
 	char num[16];
 
-	term_bits(kind, value, len, bits);
+	term_bits(kind, a, alen, b, blen, bits);
 	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++) {
 		drv_fmt(num, sizeof(num), "%s%u", bb->len ? " " : "", bits[i]);
 		bits_put(bb, num);
@@ -353,17 +358,14 @@ drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 {
 	bits_buf_t bb = { 0 };
 
-	if (f->handler)
-		add_term_bits('h', f->handler, strlen(f->handler), &bb);
+	term_str(add_term_bits, &bb, 'h', f->handler);
 	if (f->has_reason)
-		term_str(add_term_bits, &bb, 'r', drv_dl_reason_name(f->reason));
-	if (f->schedule_id)
-		add_term_bits('s', f->schedule_id, strlen(f->schedule_id),
-			      &bb);
+		term_str(add_term_bits, &bb, 'r',
+			 drv_dl_reason_name(f->reason));
+	term_str(add_term_bits, &bb, 's', f->schedule_id);
 	for (size_t i = 0; i < f->label_cnt; i++)
-		add_term_bits('l', f->label[i], strlen(f->label[i]), &bb);
-	if (f->group)
-		add_term_bits('g', f->group, strlen(f->group), &bb);
+		term_str(add_term_bits, &bb, 'l', f->label[i]);
+	term_str(add_term_bits, &bb, 'g', f->group);
 	return query_new(cfg, &bb, f->since_ms, f->until_ms);
 }
 
@@ -372,9 +374,9 @@ drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
 {
 	bits_buf_t bb = { 0 };
 
-	add_term_bits('t', id, strlen(id), &bb);
+	term_str(add_term_bits, &bb, 't', id);
 	bits_put(&bb, " |");
-	add_term_bits('d', id, strlen(id), &bb);
+	term_str(add_term_bits, &bb, 'd', id);
 	return query_new(cfg, &bb, 0, 0);
 }
 
