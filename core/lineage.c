@@ -158,6 +158,7 @@ drv_err_t drv_task_lineage(const drv_config_t *cfg, redisContext *c,
 	if ((rc = node_of(cfg, c, id, &node, &known, errstr, errstr_size)))
 		goto out;
 	if (!known) {
+		json_decref(node);
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOT_FOUND,
 			       "neither the task state nor the DLQ knows task "
 			       "%s", id);
