@@ -3,8 +3,10 @@
  * band and partition:
  *   - a worker killed with SIGKILL: the tasks on its partitions run on the
  *     other worker within 10 s of the kill (kafka.session_timeout, 6 s by
- *     default), and the other worker's own partitions never stop flowing
- *     (no gap over 1 s), nothing is lost;
+ *     default), and the other worker's own partitions never stop for the
+ *     rebalance (no gap over 3 s, half the session timeout: a survivor
+ *     held for the rebalance stops 6 s or more; typical gaps are 100-300
+ *     ms, and over 1 s was seen on a loaded 2-CPU host), nothing is lost;
  *   - a worker killed and restarted at once with the same --id runs tasks
  *     again within 2 s of being ready. As a static group member (classic
  *     protocol, kafka.static_membership auto) it takes its own partitions
@@ -301,9 +303,9 @@ Test(failover, kill9_partitions_move_in_seconds, .timeout = 240)
 	cr_assert(takeover <= 10000, "the victim's partitions ran again only "
 		  "%lld ms after the kill (target 10 s); see %s", takeover,
 		  ctx.dir);
-	cr_assert(gap > 0 && gap <= 1000, "the survivor's own partitions "
-		  "stopped for %lld ms (target: never over 1 s); see %s", gap,
-		  ctx.dir);
+	cr_assert(gap > 0 && gap <= 3000, "the survivor's own partitions "
+		  "stopped for %lld ms (never over 3 s: they must not wait "
+		  "for the rebalance); see %s", gap, ctx.dir);
 	cr_assert_eq(it_stop(survivor, SIGTERM, 30000), 0);
 	free(f.sent);
 	it_teardown(&ctx);
