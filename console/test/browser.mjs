@@ -27,6 +27,14 @@ let passed = 0;
 let failed = 0;
 const errors = [];
 
+// Click the element itself, not a point on the page: on the DLQ page the
+// panels above may still be loading and move a button between a wait and
+// a click by position (seen: an export never started, a cancel missed).
+async function press(page, sel) {
+  await page.waitForSelector(sel);
+  await page.$eval(sel, (e) => e.click());
+}
+
 async function check(name, fn) {
   try {
     const detail = await fn();
@@ -292,7 +300,7 @@ try {
       // a relative since: pinned to one time for the whole export
       await page.goto(`${url}/dlq?handler=grumpy&since=1d`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector('#dlq-export');
-      await page.click('#dlq-export');
+      await press(page, '#dlq-export');
       await page.waitForSelector('#dlq-export-status[data-state="done"]');
       const count = Number(await page.$eval('#dlq-export-status', (e) => e.dataset.count));
       // the file is there once written whole: as many lines as counted
@@ -340,11 +348,8 @@ try {
     try {
       await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector('#dlq-export');
-      await page.click('#dlq-export');
-      await page.waitForSelector('#dlq-export-cancel');
-      // a click on the element itself: the panels above it may still be
-      // loading and move it between the wait and a click by position
-      await page.$eval('#dlq-export-cancel', (b) => b.click());
+      await press(page, '#dlq-export');
+      await press(page, '#dlq-export-cancel');
       await page.waitForSelector('#dlq-export-status[data-state="cancelled"], #dlq-export-status[data-state="done"]');
       const st = await page.$eval('#dlq-export-status', (e) => [e.dataset.state, e.textContent]);
       if (st[0] !== 'cancelled') throw new Error(`state ${st[0]}: ${st[1]} (held ${held})`);
@@ -357,7 +362,7 @@ try {
 
   await check('resubmit the filter: the dry run shows the exact count, cancel sends nothing', async () => {
     await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
-    await page.click('#resubmit-dry');
+    await press(page, '#resubmit-dry');
     await page.waitForSelector('#resubmit-count');
     const dry = await apiCall('POST', '/dlq/resubmit', { filter: { handler: 'grumpy' }, dry_run: true });
     const shown = Number(await page.$eval('#resubmit-count', (e) => e.dataset.count));
@@ -392,7 +397,7 @@ try {
     if (!(await text(page, 'pre.payload')).includes('console test')) throw new Error('no payload');
     if (!(await page.$(`a[href="/tasks/${deadId}"]`))) throw new Error('no link to the task');
     await shot(page, 'dlq-entry');
-    await page.click('#resubmit-dry');
+    await press(page, '#resubmit-dry');
     await page.waitForSelector('#resubmit-count');
     const n = await page.$eval('#resubmit-count', (e) => e.dataset.count);
     if (n !== '1') throw new Error(`dry run count ${n}`);
