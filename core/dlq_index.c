@@ -289,61 +289,35 @@ static drv_redis_script_t lookup_script = DRV_REDIS_SCRIPT_INIT(
 "out[2] = b\n"
 "return out\n");
 
-typedef struct bits_buf {
-	char  *s;
-	size_t len, cap;
-	bool   nomem;
-} bits_buf_t;
-
-/* Append \p text to \p bb. */
-static void bits_put(bits_buf_t *bb, const char *text)
-{
-	size_t n = strlen(text);
-	char *ns;
-
-	if (bb->nomem)
-		return;
-	if (bb->len + n + 1 > bb->cap) {
-		if (!(ns = realloc(bb->s, bb->cap * 2 + n + 128))) {
-			bb->nomem = true;
-			return;
-		}
-		bb->s = ns;
-		bb->cap = bb->cap * 2 + n + 128;
-	}
-	memcpy(bb->s + bb->len, text, n + 1);
-	bb->len += n;
-}
-
 static void add_term_bits(char kind, const char *a, size_t alen,
 			  const char *b, size_t blen, void *arg)
 {
-	bits_buf_t *bb = arg;
+	drv_buf_t *bb = arg;
 	uint32_t bits[DRV_DLQ_INDEX_HASHES];
 	char num[16];
 
 	term_bits(kind, a, alen, b, blen, bits);
 	for (int i = 0; i < DRV_DLQ_INDEX_HASHES; i++) {
 		drv_fmt(num, sizeof(num), "%s%u", bb->len ? " " : "", bits[i]);
-		bits_put(bb, num);
+		drv_buf_add(bb, num, strlen(num));
 	}
 }
 
 /* A query for bits \p bits (taken) and a time range. */
 static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
-					bits_buf_t *bb, int64_t since_ms,
+					drv_buf_t *bb, int64_t since_ms,
 					int64_t until_ms)
 {
 	drv_dlq_index_query_t *q;
 	char err[256];
 
-	if (bb->nomem || (!bb->len && !since_ms && !until_ms) ||
+	if (bb->oom || (!bb->len && !since_ms && !until_ms) ||
 	    !(q = calloc(1, sizeof(*q)))) {
-		free(bb->s);
+		free(bb->p);
 		return NULL;
 	}
 	q->cfg = cfg;
-	q->bits = bb->s ? bb->s : strdup("");
+	q->bits = bb->p ? bb->p : strdup("");
 	q->since_ms = since_ms;
 	q->until_ms = until_ms;
 	if (!q->bits || drv_redis_connect(cfg, &q->rc, err, sizeof(err))) {
@@ -356,7 +330,7 @@ static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
 drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 					       const drv_dlq_filter_t *f)
 {
-	bits_buf_t bb = { 0 };
+	drv_buf_t bb = { 0 };
 
 	term_str(add_term_bits, &bb, 'h', f->handler);
 	if (f->has_reason)
@@ -372,10 +346,10 @@ drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
 					      const char *id)
 {
-	bits_buf_t bb = { 0 };
+	drv_buf_t bb = { 0 };
 
 	term_str(add_term_bits, &bb, 't', id);
-	bits_put(&bb, " |");
+	drv_buf_add(&bb, " |", 2);
 	term_str(add_term_bits, &bb, 'd', id);
 	return query_new(cfg, &bb, 0, 0);
 }

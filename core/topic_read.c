@@ -177,8 +177,9 @@ out:
 }
 
 /* Move partition \p p of \p pp past what \p skip says holds nothing,
- * from \p offset on; false when that is its end. */
-static bool skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
+ * from \p offset on: its floor rises (to its end or past, when nothing is
+ * left) and the consumer seeks there. */
+static void skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
 		    part_t *pp, int64_t offset, drv_topic_skip_fn skip,
 		    void *arg)
 {
@@ -187,10 +188,10 @@ static bool skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
 	int64_t n = skip(p, offset, &pp->until, arg);
 
 	if (n <= offset)
-		return true;
+		return;
 	pp->floor = n;
 	if (n >= pp->hi)
-		return false;
+		return;
 	/* asynchronous: what was fetched before it is dropped by the
 	 * client, and anything below the floor by the loop */
 	if ((l = rd_kafka_topic_partition_list_new(1))) {
@@ -199,7 +200,6 @@ static bool skip_to(rd_kafka_t *rk, const char *topic, int32_t p,
 			rd_kafka_error_destroy(e);
 		rd_kafka_topic_partition_list_destroy(l);
 	}
-	return true;
 }
 
 static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
@@ -307,15 +307,17 @@ static drv_err_t read_topic(const drv_config_t *cfg, const char *topic,
 			continue;
 		}
 		if (!pp->done && !m->err && m->offset >= pp->until &&
-		    m->offset < pp->hi && (!skip_to(rk, topic, m->partition,
-						    pp, m->offset, skip, arg) ||
-					   m->offset < pp->floor)) {
+		    m->offset < pp->hi) {
+			skip_to(rk, topic, m->partition, pp, m->offset, skip,
+				arg);
 			if (pp->floor >= pp->hi) {
 				pp->done = true;
 				left--;
 			}
-			rd_kafka_message_destroy(m);
-			continue;
+			if (m->offset < pp->floor) {
+				rd_kafka_message_destroy(m);
+				continue;
+			}
 		}
 		if (!pp->done && !m->err && m->offset < pp->hi) {
 			n_read++;
