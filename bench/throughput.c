@@ -24,13 +24,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "drover/clock.h"
 #include "drover/kafka.h"
 #include "drover/str.h"
 #include "drover/task.h"
+#include "baseline.h"
 #include "bench.h"
 
 /* The targets from the issue, printed for comparison. */
@@ -81,91 +81,6 @@ typedef struct run {
 	long        rss_kb;         /* VmHWM before SIGTERM */
 	bool        clean_stop;     /* exit 0 after SIGTERM */
 } run_t;
-
-static double now_s_precise(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ------------------------------------------------------------ baseline */
-
-typedef struct baseline {
-	bool    ran;
-	size_t  read, undecodable;
-	double  join_s;     /* subscribe -> first message */
-	double  span_s;     /* first -> last message */
-	double  rate;
-} baseline_t;
-
-static bool run_baseline(const bench_ns_t *ns, const char *topic, size_t n,
-			 int64_t timeout_s, baseline_t *b)
-{
-	rd_kafka_topic_partition_list_t *topics;
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char err[512], group[128];
-	double t_sub, t_first = 0, t_last = 0;
-	int64_t deadline;
-	drv_task_t t;
-	rd_kafka_t *rk;
-
-	memset(b, 0, sizeof(*b));
-	drv_fmt(group, sizeof(group), "%sbaseline", ns->prefix);
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", ns->cfg->kafka.brokers,
-			      err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err,
-			      sizeof(err)) ||
-	    !(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
-		bench_log("baseline consumer: %s", err);
-		rd_kafka_conf_destroy(conf);
-		return false;
-	}
-	rd_kafka_poll_set_consumer(rk);
-	topics = rd_kafka_topic_partition_list_new(1);
-	rd_kafka_topic_partition_list_add(topics, topic, RD_KAFKA_PARTITION_UA);
-	t_sub = now_s_precise();
-	if (rd_kafka_subscribe(rk, topics)) {
-		bench_log("baseline: cannot subscribe to %s", topic);
-		rd_kafka_topic_partition_list_destroy(topics);
-		rd_kafka_destroy(rk);
-		return false;
-	}
-	rd_kafka_topic_partition_list_destroy(topics);
-	b->ran = true;
-	drv_task_init(&t);
-	deadline = drv_mono_ms() + timeout_s * 1000;
-	while (b->read < n && drv_mono_ms() < deadline && !bench_stop) {
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-
-		if (!m)
-			continue;
-		if (!m->err) {
-			if (!b->read)
-				t_first = now_s_precise();
-			if (drv_task_decode(m->payload, m->len, &t, err,
-					    sizeof(err)))
-				b->undecodable++;
-			b->read++;
-			t_last = now_s_precise();
-		}
-		rd_kafka_message_destroy(m);
-	}
-	drv_task_release(&t);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
-	if (b->read) {
-		b->join_s = t_first - t_sub;
-		b->span_s = t_last - t_first;
-		b->rate = b->span_s > 0 ? (double)b->read / b->span_s : 0;
-	}
-	if (b->read < n)
-		bench_log("baseline read %zu of %zu messages before the timeout",
-			  b->read, n);
-	return true;
-}
 
 /* ------------------------------------------------------------- workers */
 
@@ -439,7 +354,7 @@ static void print_rate_row(const run_t *r, const baseline_t *b)
 	printf("  %-36s %12s tasks/s", label,
 	       bench_thousands(r->rate, rate, sizeof(rate)));
 	if (b->rate > 0)
-		printf("   = %.4f x baseline", r->rate / b->rate);
+		printf("   = %.4f x fair loop", r->rate / b->rate);
 	if (r->state_dropped > 0)
 		printf("   (%lld task state records lost)", r->state_dropped);
 	printf("\n");
@@ -544,8 +459,24 @@ static void print_keys(const run_t *runs, size_t n, const baseline_t *b)
 	printf("  %-36s %12.4f\n", "keys / no keys", keyed / plain);
 }
 
+static void print_baseline(const char *label, const char *unit,
+			   const baseline_t *b)
+{
+	char a[32];
+
+	if (!b->ran) {
+		printf("  %-36s %12s\n", label, "did not run");
+		return;
+	}
+	printf("  %-36s %12s %s  (%zu done, first->last %.3f s; group join "
+	       "%.2f s; undecodable or not produced %zu)\n", label,
+	       bench_thousands(b->rate, a, sizeof(a)), unit, b->done,
+	       b->span_s, b->join_s, b->undecodable);
+}
+
 static void print_report(const settings_t *s, const bench_produce_t *prod,
-			 const baseline_t *b, const run_t *runs, size_t nruns,
+			 const baseline_t *plain, const baseline_t *b,
+			 const run_t *runs, size_t nruns,
 			 const run_t *kruns, size_t nkruns,
 			 const phase_t *phases, size_t nphases,
 			 long paced_rss, bool paced_clean)
@@ -564,14 +495,8 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 			       1000.0 / (double)prod->elapsed_ms : 0, a,
 			       sizeof(a)),
 	       prod->acked, prod->n, (double)prod->elapsed_ms / 1000.0);
-	if (b->ran)
-		printf("  %-36s %12s msgs/s  (%zu read, first->last %.3f s; "
-		       "group join %.2f s; undecodable %zu)\n",
-		       "baseline: plain consumer + decode",
-		       bench_thousands(b->rate, a, sizeof(a)), b->read,
-		       b->span_s, b->join_s, b->undecodable);
-	else
-		printf("  %-36s %12s\n", "baseline", "did not run");
+	print_baseline("baseline: plain consume + decode", "msgs/s", plain);
+	print_baseline("fair loop: + event, offsets after", "tasks/s", b);
 	for (size_t i = 0; i < nruns; i++) {
 		print_rate_row(&runs[i], b);
 		if (runs[i].ran && !runs[i].extra_yaml &&
@@ -630,8 +555,13 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 	if (best && b->rate > 0) {
 		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->rate / b->rate,
 			best->concurrency);
-		printf("  %-32s %-26s %s\n", "drover/baseline >= 0.5", a,
+		printf("  %-32s %-26s %s\n", "drover/fair loop >= 0.5", a,
 		       verdict(best->rate / b->rate >= TARGET_RATIO));
+	}
+	if (best && plain->rate > 0) {
+		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->rate / plain->rate,
+			best->concurrency);
+		printf("  %-32s %-26s\n", "drover/plain consume (info)", a);
 	}
 	if (best) {
 		drv_fmt(a, sizeof(a), "%s tasks/s (c=%d)",
@@ -693,7 +623,7 @@ int main(int argc, char **argv)
 {
 	settings_t s;
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
-	baseline_t base = { 0 };
+	baseline_t plain = { 0 }, base = { 0 };
 	run_t runs[2 + 4 * BRK_ROUNDS_MAX], kruns[2 * KEY_ROUNDS_MAX];
 	size_t nruns, nkruns;
 	phase_t phases[2];
@@ -774,7 +704,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	bench_log("baseline: plain consumer on %s", topic);
-	ok &= run_baseline(&ns, topic, prod.acked, s.timeout_s, &base);
+	ok &= baseline_plain(&ns, topic, prod.acked, s.timeout_s, &plain);
+	bench_log("fair loop: consume, decode, event, offsets on %s", topic);
+	ok &= baseline_fair(&ns, topic, prod.acked, s.timeout_s, &base);
 	/* c-low, then the breakers comparison, then c-high */
 	for (size_t k = 0; k < nruns && !bench_stop; k++) {
 		size_t i = k == 0 ? 0 : k == nruns - 1 ? 1 : k + 1;
@@ -791,7 +723,7 @@ int main(int argc, char **argv)
 		ok &= keys_runs(&s, kruns, nkruns);
 	if (!bench_stop)
 		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
-	print_report(&s, &prod, &base, runs, nruns, kruns, nkruns, phases, 2,
+	print_report(&s, &prod, &plain, &base, runs, nruns, kruns, nkruns, phases, 2,
 		     paced_rss, paced_clean);
 	return ok && !bench_stop ? 0 : 1;
 }

@@ -370,6 +370,15 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 	  .flags = DRV_CFG_RELOADABLE,
 	  .doc = "`json`: one JSON object per line; `logfmt`: `key=value` "
 		 "pairs." },
+	{ .name = "log.buffer", .type = DRV_CFG_DURATION,
+	  .offset = CF(log.buffer_ms), .def = "100ms", .min = 0,
+	  .max = 10000,
+	  .doc = "Daemons: how long an info or debug line may wait to be "
+		 "written with the lines after it, one write for many (a "
+		 "worker logs each task it runs). Warn and error lines, and "
+		 "what waits before them, are written at once; a daemon "
+		 "killed by a signal loses what waits. `0`: every line at "
+		 "once." },
 
 	/* worker */
 	{ .name = "worker.group", .type = DRV_CFG_STRING,

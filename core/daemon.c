@@ -122,11 +122,14 @@ int drv_daemon_init(drv_daemon_t *d, const char *component,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* after the mask: the flusher takes no signal */
+	drv_log_buffer(d->cfg->log.buffer_ms);
 	return -1;
 }
 
 void drv_daemon_release(drv_daemon_t *d)
 {
+	drv_log_unbuffer();
 	drv_config_destroy(d->cfg);
 	d->cfg = NULL;
 }

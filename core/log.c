@@ -3,6 +3,10 @@
  * record per line, built in a bounded buffer on the caller's stack and
  * written with one write(2) under a lock so threads never interleave.
  *
+ * A daemon may let lines below warn wait in a buffer (drv_log_buffer()):
+ * a worker that logs every task it runs then writes them a batch at a
+ * time, not with one system call per line.
+ *
  * Escaping is the whole job here: task output captured into a log field may
  * hold quotes, newlines, terminal escapes or bytes that are not UTF-8, and
  * none of it may break a line or make it unparseable. Invalid UTF-8 becomes
@@ -14,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <unistd.h>
@@ -33,6 +38,21 @@ static atomic_int log_level = DRV_LOG_INFO;
 static atomic_int log_format = DRV_LOG_FORMAT_JSON;
 static atomic_int log_fd = STDERR_FILENO;
 static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The buffer of drv_log_buffer(), under log_write_lock: whole lines, in
+ * order, written by the flusher once the oldest waited `wait_ms`, when
+ * the next line would not fit, before a warn or error line, and on
+ * drv_log_flush(). */
+#define PEND_CAP (64 * 1024)
+static struct {
+	char           *buf;       /* NULL: every line is written at once */
+	size_t          len;
+	int64_t         since_ms;  /* mono ms the oldest line came */
+	int64_t         wait_ms;
+	bool            stop;
+	pthread_cond_t  cond;      /* CLOCK_MONOTONIC; the flusher's */
+	pthread_t       thread;
+} pend = { .buf = NULL };
 
 void drv_log_setup(const char *component, drv_log_level_t min_level,
 		   drv_log_format_t format, int fd)
@@ -75,6 +95,7 @@ struct line {
 	bool json;
 	bool first;   /* no field written yet */
 	bool full;    /* something was cut: write no more fields */
+	drv_log_level_t level;
 };
 
 /* Append all of s[0..n) or nothing. */
@@ -260,6 +281,7 @@ static void line_begin(struct line *l, drv_log_level_t level)
 	l->json = atomic_load(&log_format) == DRV_LOG_FORMAT_JSON;
 	l->first = true;
 	l->full = false;
+	l->level = level;
 	if (l->json)
 		put(l, "{", 1);
 	line_time(drv_now_ms(), ts);
@@ -268,10 +290,31 @@ static void line_begin(struct line *l, drv_log_level_t level)
 	add_field(l, "component", log_component);
 }
 
+/* Write p[0..n) whole to fd; errors have nowhere to go. */
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break; /* nowhere to report it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Write what waits in the buffer. Caller holds log_write_lock. */
+static void pend_write(int fd)
+{
+	if (pend.len && fd >= 0)
+		write_all(fd, pend.buf, pend.len);
+	pend.len = 0;
+}
+
 static void line_emit(struct line *l)
 {
-	const char *p = l->buf;
-	size_t left;
 	int fd = atomic_load(&log_fd);
 
 	if (l->json)
@@ -279,19 +322,101 @@ static void line_emit(struct line *l)
 	put_reserved(l, "\n", 1);
 	if (fd < 0)
 		return;
-	left = l->len;
 	pthread_mutex_lock(&log_write_lock);
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break; /* nowhere to report it */
-		p += w;
-		left -= (size_t)w;
+	if (pend.buf && l->level < DRV_LOG_WARN) {
+		if (pend.len + l->len > PEND_CAP)
+			pend_write(fd);
+		if (!pend.len) {
+			pend.since_ms = drv_mono_ms();
+			pthread_cond_signal(&pend.cond);
+		}
+		memcpy(pend.buf + pend.len, l->buf, l->len);
+		pend.len += l->len;
+	} else {
+		pend_write(fd);
+		write_all(fd, l->buf, l->len);
 	}
 	pthread_mutex_unlock(&log_write_lock);
+}
+
+static void *flusher(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&log_write_lock);
+	while (!pend.stop) {
+		int64_t due = pend.since_ms + pend.wait_ms;
+
+		if (!pend.len) {
+			pthread_cond_wait(&pend.cond, &log_write_lock);
+		} else if (drv_mono_ms() < due) {
+			struct timespec ts = drv_deadline(CLOCK_MONOTONIC,
+							  due - drv_mono_ms());
+
+			pthread_cond_timedwait(&pend.cond, &log_write_lock,
+					       &ts);
+		} else {
+			pend_write(atomic_load(&log_fd));
+		}
+	}
+	pend_write(atomic_load(&log_fd));
+	pthread_mutex_unlock(&log_write_lock);
+	return NULL;
+}
+
+bool drv_log_buffer(int64_t wait_ms)
+{
+	pthread_condattr_t ca;
+	char *buf;
+
+	if (pend.buf || wait_ms <= 0)
+		return true;
+	if (!(buf = malloc(PEND_CAP)))
+		return false;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&pend.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pend.wait_ms = wait_ms;
+	pend.stop = false;
+	pend.len = 0;
+	pthread_mutex_lock(&log_write_lock);
+	pend.buf = buf;
+	pthread_mutex_unlock(&log_write_lock);
+	if (pthread_create(&pend.thread, NULL, flusher, NULL)) {
+		pthread_mutex_lock(&log_write_lock);
+		pend.buf = NULL;
+		pthread_mutex_unlock(&log_write_lock);
+		pthread_cond_destroy(&pend.cond);
+		free(buf);
+		return false;
+	}
+	return true;
+}
+
+void drv_log_flush(void)
+{
+	pthread_mutex_lock(&log_write_lock);
+	pend_write(atomic_load(&log_fd));
+	pthread_mutex_unlock(&log_write_lock);
+}
+
+void drv_log_unbuffer(void)
+{
+	char *buf;
+
+	if (!pend.buf)
+		return;
+	pthread_mutex_lock(&log_write_lock);
+	pend.stop = true;
+	pthread_cond_signal(&pend.cond);
+	pthread_mutex_unlock(&log_write_lock);
+	pthread_join(pend.thread, NULL);
+	pthread_mutex_lock(&log_write_lock);
+	buf = pend.buf;
+	pend.buf = NULL;
+	pthread_mutex_unlock(&log_write_lock);
+	pthread_cond_destroy(&pend.cond);
+	free(buf);
 }
 
 /* ---- public forms ------------------------------------------------------ */

@@ -114,29 +114,35 @@ struct drv_state {
 };
 
 /*
- * A batch of records with worker.task_index on, each in one step: the
- * hash, the history and the move between the per-state sets. One call per
+ * A batch of records, each in one step: the hash, the history and, with
+ * worker.task_index on, the move between the per-state sets. One call per
  * batch, not per record: a script call costs Redis about what the work in
- * it does. ARGV: the key prefix, the TTL, then per record the score
- * (updated_ms), the task id, the history entry ('' = none), the number of
- * field/value pairs and the pairs, "state" first.
+ * it does. The history lives in the hash (field "history": one JSON entry
+ * per finished attempt, a line each), so a record is one hash and one
+ * expiry. ARGV: the key prefix, the TTL, "1" to keep the index, then per
+ * record the score (updated_ms), the task id, the history entry ('' =
+ * none), the number of field/value pairs and the pairs, "state" first.
  */
 static const char record_lua[] =
-	"local p, ttl, i = ARGV[1], ARGV[2], 3\n"
+	"local p, ttl, ix, i = ARGV[1], ARGV[2], ARGV[3] == '1', 4\n"
 	"while i <= #ARGV do\n"
 	"  local id, nf = ARGV[i + 1], tonumber(ARGV[i + 3])\n"
-	"  local key, new = p .. 'task:' .. id, ARGV[i + 5]\n"
-	"  local old = redis.call('HGET', key, 'state')\n"
-	"  redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + 2 * nf))\n"
+	"  local key, new, h = p .. 'task:' .. id, ARGV[i + 5], ARGV[i + 2]\n"
+	"  local old = redis.call('HMGET', key, 'state', 'history')\n"
+	"  if h == '' then\n"
+	"    redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + 2 * nf))\n"
+	"  else\n"
+	"    if old[2] then h = old[2] .. '\\n' .. h end\n"
+	"    redis.call('HSET', key, 'history', h,\n"
+	"                unpack(ARGV, i + 4, i + 3 + 2 * nf))\n"
+	"  end\n"
 	"  redis.call('PEXPIRE', key, ttl)\n"
-	"  if ARGV[i + 2] ~= '' then\n"
-	"    redis.call('RPUSH', key .. ':history', ARGV[i + 2])\n"
+	"  if ix then\n"
+	"    if old[1] and old[1] ~= new then\n"
+	"      redis.call('ZREM', p .. 'tasks:' .. old[1], id)\n"
+	"    end\n"
+	"    redis.call('ZADD', p .. 'tasks:' .. new, ARGV[i], id)\n"
 	"  end\n"
-	"  redis.call('PEXPIRE', key .. ':history', ttl)\n"
-	"  if old and old ~= new then\n"
-	"    redis.call('ZREM', p .. 'tasks:' .. old, id)\n"
-	"  end\n"
-	"  redis.call('ZADD', p .. 'tasks:' .. new, ARGV[i], id)\n"
 	"  i = i + 4 + 2 * nf\n"
 	"end\n";
 
@@ -615,7 +621,7 @@ static bool load_script(drv_state_t *st, char *err, size_t err_size)
 	if (ok)
 		memcpy(st->sha, r->str, 41);
 	else
-		drv_fmt(err, err_size, "cannot load the task index script: %s",
+		drv_fmt(err, err_size, "cannot load the task state script: %s",
 			r ? (r->type == REDIS_REPLY_ERROR ? r->str :
 			     "unexpected reply") : st->conn->errstr);
 	freeReplyObject(r);
@@ -637,7 +643,7 @@ static bool connect_main(drv_state_t *st, int64_t timeout_ms, char *err,
 		atomic_fetch_add(&st->errors, 1);
 		return false;
 	}
-	if (st->index && !load_script(st, err, err_size)) {
+	if (!load_script(st, err, err_size)) {
 		redisFree(st->conn);
 		st->conn = NULL;
 		atomic_fetch_add(&st->errors, 1);
@@ -821,19 +827,18 @@ static int append_group(drv_state_t *st, const entry_t *e)
 	return append(st->conn, &a) == REDIS_OK ? 1 : 0;
 }
 
-/* Append the commands of \p e to the pipeline, or with the index on add
- * its record to the batch's script call \p w; returns how many commands
- * were appended, IN_SCRIPT when added to \p w, 0 when out of memory. */
+/* Append the commands of \p e to the pipeline, or add its record to the
+ * batch's script call \p w; returns how many commands were appended,
+ * IN_SCRIPT when added to \p w, 0 when out of memory. */
 #define IN_SCRIPT (-1)
 
 static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 {
 	const drv_state_rec_t *r = &e->rec;
-	char key[KEY_BUF], hkey[KEY_BUF], ttl[24], att[16];
+	char key[KEY_BUF], ttl[24], att[16];
 	char upd[24], cre[24], due[24], pri[16], nf[8];
 	char *hist = NULL;
 	args_t a = { .n = 0 };
-	int n = 0;
 
 	if (e->kind == E_DLG)
 		return append_group(st, e);
@@ -849,18 +854,11 @@ static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 	}
 	if (ends_attempt(r->state) && !(hist = drv_state_history_json(r)))
 		return 0;
-	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix, r->task_id);
-	drv_fmt(hkey, sizeof(hkey), "%s:history", key);
-	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
 	drv_fmt(att, sizeof(att), "%u", (unsigned)r->attempt);
 	drv_fmt(upd, sizeof(upd), "%lld", (long long)r->updated_ms);
 	drv_fmt(cre, sizeof(cre), "%lld", (long long)r->created_ms);
 	drv_fmt(due, sizeof(due), "%lld", (long long)r->due_ms);
 	drv_fmt(pri, sizeof(pri), "%u", (unsigned)r->priority);
-	if (!st->index) {
-		arg(&a, "HSET");
-		arg(&a, key);
-	}
 	arg_field(&a, "state", drv_task_state_name(r->state));
 	arg_field(&a, "attempt", att);
 	arg_field(&a, "handler", r->handler);
@@ -872,34 +870,14 @@ static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 	arg_field(&a, "priority", r->priority ? pri : NULL);
 	arg_field(&a, "labels", r->labels);
 	arg_field(&a, "origin", r->origin);
-	if (st->index) {
-		drv_fmt(nf, sizeof(nf), "%d", a.n / 2);
-		wire_arg(w, upd, strlen(upd));
-		wire_arg(w, r->task_id, strlen(r->task_id));
-		wire_arg(w, hist ? hist : "", hist ? strlen(hist) : 0);
-		wire_arg(w, nf, strlen(nf));
-		wire_args(w, &a);
-		free(hist);
-		return IN_SCRIPT;
-	}
-	n += append(st->conn, &a) == REDIS_OK;
-	if (hist) {
-		a.n = 0;
-		arg(&a, "RPUSH");
-		arg(&a, hkey);
-		arg(&a, hist);
-		n += append(st->conn, &a) == REDIS_OK;
-		free(hist);
-	}
-	a.n = 0;
-	arg(&a, "PEXPIRE");
-	arg(&a, key);
-	arg(&a, ttl);
-	n += append(st->conn, &a) == REDIS_OK;
-	a.v[1] = hkey;
-	a.len[1] = strlen(hkey);
-	n += append(st->conn, &a) == REDIS_OK;
-	return n;
+	drv_fmt(nf, sizeof(nf), "%d", a.n / 2);
+	wire_arg(w, upd, strlen(upd));
+	wire_arg(w, r->task_id, strlen(r->task_id));
+	wire_arg(w, hist ? hist : "", hist ? strlen(hist) : 0);
+	wire_arg(w, nf, strlen(nf));
+	wire_args(w, &a);
+	free(hist);
+	return IN_SCRIPT;
 }
 
 /* Drop the members of the per-state sets older than the task state's TTL
@@ -1040,14 +1018,13 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 	char ttl[24];
 	size_t done;
 
-	if (st->index) {
-		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
-		wire_arg(&w, "EVALSHA", 7);
-		wire_arg(&w, st->sha, strlen(st->sha));
-		wire_arg(&w, "0", 1);
-		wire_arg(&w, st->redis.prefix, strlen(st->redis.prefix));
-		wire_arg(&w, ttl, strlen(ttl));
-	}
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
+	wire_arg(&w, "EVALSHA", 7);
+	wire_arg(&w, st->sha, strlen(st->sha));
+	wire_arg(&w, "0", 1);
+	wire_arg(&w, st->redis.prefix, strlen(st->redis.prefix));
+	wire_arg(&w, ttl, strlen(ttl));
+	wire_arg(&w, st->index ? "1" : "0", 1);
 	scmds = stats_append(st, rows, nrows);
 	for (size_t i = 0; i < n; i++) {
 		cmds[i] = append_entry(st, st->inflight[i], &w);
@@ -1600,6 +1577,65 @@ drv_err_t drv_state_task_from_hash(const redisReply *r, const char *id,
 	return DRV_OK;
 }
 
+/* The value of \p name in an HGETALL reply; NULL when absent. */
+static const char *hash_field(const redisReply *r, const char *name)
+{
+	for (size_t i = 0; i + 1 < r->elements; i += 2)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    r->element[i + 1]->type == REDIS_REPLY_STRING &&
+		    !strcmp(r->element[i]->str, name))
+			return r->element[i + 1]->str;
+	return NULL;
+}
+
+/* One history entry into t->history[t->history_cnt++] (room made by the
+ * caller). */
+static drv_err_t history_add(drv_state_task_t *t, const char *text,
+			     const char *task_id, char *errstr,
+			     size_t errstr_size)
+{
+	drv_err_t err = parse_attempt(text, &t->history[t->history_cnt]);
+
+	if (err == DRV_ERR_NOMEM)
+		return drv_error(errstr, errstr_size, err, "out of memory");
+	if (err)
+		return bad(errstr, errstr_size, task_id, "history entry", text);
+	t->history_cnt++;
+	return DRV_OK;
+}
+
+/* The attempts of a task: the entries of its `:history` list (where
+ * earlier drover versions wrote them; kept until their TTL), then the
+ * lines of its hash's "history" field. */
+static drv_err_t history_read(const redisReply *list, const char *field,
+			      const char *task_id, drv_state_task_t *t,
+			      char *errstr, size_t errstr_size)
+{
+	size_t n = list->elements;
+	drv_err_t err = DRV_OK;
+	char *lines = NULL, *line, *save = NULL;
+
+	for (const char *p = field; p && *p; p++)
+		n += *p == '\n';
+	n += field && *field;
+	if (!n)
+		return DRV_OK;
+	if (!(t->history = calloc(n, sizeof(*t->history))) ||
+	    (field && !(lines = strdup(field))))
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; !err && i < list->elements; i++)
+		err = list->element[i]->type != REDIS_REPLY_STRING ?
+		      bad(errstr, errstr_size, task_id, "history", "") :
+		      history_add(t, list->element[i]->str, task_id, errstr,
+				  errstr_size);
+	for (line = lines ? strtok_r(lines, "\n", &save) : NULL;
+	     !err && line; line = strtok_r(NULL, "\n", &save))
+		err = history_add(t, line, task_id, errstr, errstr_size);
+	free(lines);
+	return err;
+}
+
 drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 			const char *task_id, drv_state_task_t *out,
 			char *errstr, size_t errstr_size)
@@ -1662,9 +1698,7 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 		goto out;
 	}
 	drv_state_task_init(&t);
-	if (!(t.id = strdup(task_id)) ||
-	    (rs[1]->elements && !(t.history = calloc(rs[1]->elements,
-						    sizeof(*t.history))))) {
+	if (!(t.id = strdup(task_id))) {
 		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				"out of memory");
 		drv_state_task_release(&t);
@@ -1672,20 +1706,9 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 	}
 	err = drv_state_task_from_hash(rs[0], task_id, &t, errstr,
 				       errstr_size);
-	for (size_t i = 0; !err && i < rs[1]->elements; i++) {
-		const redisReply *e = rs[1]->element[i];
-
-		if (e->type != REDIS_REPLY_STRING)
-			err = bad(errstr, errstr_size, task_id, "history", "");
-		else if ((err = parse_attempt(e->str, &t.history[i])))
-			err = err == DRV_ERR_NOMEM ?
-			      drv_error(errstr, errstr_size, err,
-					"out of memory") :
-			      bad(errstr, errstr_size, task_id,
-				  "history entry", e->str);
-		else
-			t.history_cnt++;
-	}
+	if (!err)
+		err = history_read(rs[1], hash_field(rs[0], "history"),
+				   task_id, &t, errstr, errstr_size);
 	t.ttl_ms = rs[2]->integer >= 0 ? rs[2]->integer : -1;
 	if (err)
 		drv_state_task_release(&t);

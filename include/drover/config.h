@@ -340,6 +340,7 @@ typedef struct drv_config {
 	struct {
 		drv_log_level_t  level;
 		drv_log_format_t format;
+		int64_t          buffer_ms;  /**< log.buffer; 0 = off */
 	} log;
 
 	struct {

@@ -22,6 +22,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "drover/config.h"
 
@@ -46,6 +47,27 @@ extern "C" {
  */
 void drv_log_setup(const char *component, drv_log_level_t min_level,
 		   drv_log_format_t format, int fd);
+
+/**
+ * @brief Let lines below warn wait up to \p wait_ms in a 64 KiB buffer and
+ *        go out a batch at a time (one write(2) instead of one per line).
+ *        A warn or error line first writes what waits, then itself; a
+ *        thread started here writes a batch once its oldest line waited
+ *        \p wait_ms. A process that dies by a signal loses what waits.
+ *        \p wait_ms <= 0, or a second call, changes nothing.
+ * @returns false when no memory or thread was had (lines are then written
+ *          at once, as before).
+ * @locality main thread, after drv_log_setup(); pair with
+ *           drv_log_unbuffer() before exit.
+ */
+bool drv_log_buffer(int64_t wait_ms);
+
+/** @brief Write what waits in the buffer now. Any thread. */
+void drv_log_flush(void);
+
+/** @brief Write what waits, stop the thread of drv_log_buffer(), and write
+ *         every later line at once. A no-op when not buffering. */
+void drv_log_unbuffer(void);
 
 /**
  * @brief Change the minimum level (e.g. on config reload).

@@ -1,7 +1,9 @@
 /*
  * 0013 — task state and idempotency keys in the real Redis (no Kafka
  * needed): records appear within about a second with the right fields, the
- * history grows by one entry per finished attempt, both keys carry the TTL,
+ * history (a field of the task's hash) grows by one entry per finished
+ * attempt, and entries an earlier drover wrote to a list of their own
+ * are read first; the hash carries the TTL,
  * worker.task_state = failures writes only failed tasks; an idempotency
  * key's claim is held by one copy at a time (of 8 threads taking it at
  * once exactly one gets it), renewed while held, lapses when its holder
@@ -118,6 +120,24 @@ static long long key_exists(ns_t *ns, const char *fmt, const char *id)
 	return rint_(ns, fmt, ns->prefix, id);
 }
 
+/* The entries in task \p id's history field: one line each. */
+static long long history_lines(ns_t *ns, const char *id)
+{
+	redisReply *r = redisCommand(look(ns), "HGET %stask:%s history",
+				     ns->prefix, id);
+	long long n = 0;
+
+	cr_assert(r && (r->type == REDIS_REPLY_STRING ||
+			r->type == REDIS_REPLY_NIL));
+	if (r->type == REDIS_REPLY_STRING) {
+		n = 1;
+		for (const char *p = r->str; *p; p++)
+			n += *p == '\n';
+	}
+	freeReplyObject(r);
+	return n;
+}
+
 static bool wait_ready(drv_state_t *st, bool up, int timeout_ms)
 {
 	int64_t until = drv_mono_ms() + timeout_ms;
@@ -190,7 +210,7 @@ Test(state, records_history_and_ttl, .timeout = 60)
 	waited = wait_state(&ns, id, "running", 1500);
 	cr_assert(waited >= 0 && waited < 1000, "waited %lld ms",
 		  (long long)waited);
-	cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s:history", id), 0,
+	cr_assert_eq(history_lines(&ns, id), 0,
 		     "running is not a finished attempt");
 	r.state = DRV_TASK_RETRYING;
 	r.finished_ms = now + 20;
@@ -200,7 +220,7 @@ Test(state, records_history_and_ttl, .timeout = 60)
 	waited = wait_state(&ns, id, "retrying", 1500);
 	cr_assert(waited >= 0 && waited < 1000, "waited %lld ms",
 		  (long long)waited);
-	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", id), 1);
+	cr_assert_eq(history_lines(&ns, id), 1);
 	r = (drv_state_rec_t){ .task_id = id, .state = DRV_TASK_RUNNING,
 			       .attempt = 2, .worker = "w2",
 			       .started_ms = now + 1000 };
@@ -243,8 +263,8 @@ Test(state, records_history_and_ttl, .timeout = 60)
 	free(json);
 	drv_state_task_release(&t);
 
-	pttl = key_exists(&ns, "PTTL %stask:%s:history", id);
-	cr_assert(pttl > 0 && pttl <= 600000, "history PTTL %lld", pttl);
+	cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s:history", id), 0,
+		     "the history is in the hash, not a list of its own");
 	pttl = key_exists(&ns, "PTTL %stask:%s", id);
 	cr_assert(pttl > 0 && pttl <= 600000, "hash PTTL %lld", pttl);
 
@@ -259,7 +279,25 @@ Test(state, records_history_and_ttl, .timeout = 60)
 	cr_assert_geq(wait_state(&ns, id, "dead", 1500), 0);
 	cr_assert_eq(key_exists(&ns, "HSTRLEN %stask:%s last_error", id),
 		     DRV_STATE_ERROR_MAX);
-	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", id), 3);
+	cr_assert_eq(history_lines(&ns, id), 3);
+
+	/* an entry an earlier drover wrote to a list of its own comes first */
+	r = (drv_state_rec_t){ .task_id = id, .state = DRV_TASK_RETRYING,
+			       .attempt = 7, .worker = "old" };
+	json = drv_state_history_json(&r);
+	cr_assert_not_null(json);
+	freeReplyObject(redisCommand(look(&ns), "RPUSH %stask:%s:history %s",
+				     ns.prefix, id, json));
+	free(json);
+	drv_state_task_init(&t);
+	cr_assert_eq(drv_state_get(look(&ns), ns.prefix, id, &t, err,
+				   sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(t.history_cnt, 4);
+	cr_assert_eq(t.history[0].attempt, 7);
+	cr_assert_str_eq(t.history[0].worker, "old");
+	cr_assert_eq(t.history[1].attempt, 1);
+	cr_assert_eq(t.history[3].state, DRV_TASK_DEAD);
+	drv_state_task_release(&t);
 
 	/* Redis may answer the test before the writer has read its reply
 	 * and counted the records */
@@ -301,7 +339,7 @@ Test(state, failures_mode_writes_failed_tasks_only, .timeout = 60)
 	drv_state_record(st, &bad);
 	cr_assert_geq(wait_state(&ns, "BAD", "succeeded", 1500), 0);
 	cr_assert_eq(key_exists(&ns, "EXISTS %stask:%s", "OK"), 0);
-	cr_assert_eq(key_exists(&ns, "LLEN %stask:%s:history", "BAD"), 2);
+	cr_assert_eq(history_lines(&ns, "BAD"), 2);
 	drv_state_destroy(st);
 	ns_close(&ns, true);
 }

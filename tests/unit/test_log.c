@@ -419,3 +419,43 @@ Test(log, threads_never_interleave)
 	close(fd);
 	unlink(path);
 }
+
+/* drv_log_buffer(): info lines wait, a warn line takes them out first and
+ * in order, the timer writes the rest, unbuffer leaves nothing behind. */
+Test(log, buffer_batches_info_lines_in_order)
+{
+	char *out;
+
+	capture("worker", DRV_LOG_INFO, DRV_LOG_FORMAT_LOGFMT);
+	cr_assert(drv_log_buffer(200));
+	drv_log(DRV_LOG_INFO, NULL, "one");
+	drv_log(DRV_LOG_INFO, NULL, "two");
+	out = captured();
+	cr_assert_str_empty(out, "info lines waited: %s", out);
+	free(out);
+	drv_log(DRV_LOG_WARN, NULL, "three");
+	out = captured();
+	cr_assert_eq(count_char(out, '\n'), 3, "%s", out);
+	cr_assert(strstr(out, "msg=one") < strstr(out, "msg=two") &&
+		  strstr(out, "msg=two") < strstr(out, "msg=three"), "%s", out);
+	free(out);
+
+	drv_log(DRV_LOG_INFO, NULL, "four");
+	usleep(600 * 1000);   /* past the wait: the flusher wrote it */
+	out = captured();
+	cr_assert(strstr(out, "msg=four"), "not written after its wait: %s",
+		  out);
+	free(out);
+
+	drv_log(DRV_LOG_INFO, NULL, "five");
+	drv_log_unbuffer();
+	out = captured();
+	cr_assert(strstr(out, "msg=five"), "left in the buffer: %s", out);
+	free(out);
+	drv_log(DRV_LOG_INFO, NULL, "six");   /* at once again */
+	out = captured();
+	cr_assert(strstr(out, "msg=six"), "%s", out);
+	free(out);
+	close(rfd);
+	close(wfd);
+}
