@@ -1720,29 +1720,30 @@ out:
 	return err;
 }
 
+/* Add \p key unless \p value is NULL (bytes that are not UTF-8: '?'). */
+static void jout_opt(drv_jout_t *j, const char *key, const char *value)
+{
+	if (value)
+		drv_jout_str_lossy(j, key, value);
+}
+
 char *drv_state_origin_json(const drv_task_t *t)
 {
 	const drv_origin_t *g = &t->origin;
-	json_t *o;
-	char *s = NULL;
-	bool ok;
+	drv_jout_t j;
 
 	if (!g->schedule_id && !g->event_id && !g->parent_task_id &&
 	    !g->dead_letter_id && !g->submitted_by)
 		return NULL;
-	if (!(o = json_object()))
-		return NULL;
-	ok = jopt(o, "schedule_id", g->schedule_id) &&
-	     (!g->scheduled_ms || jset(o, "scheduled_ms",
-				       json_integer(g->scheduled_ms))) &&
-	     jopt(o, "event_id", g->event_id) &&
-	     jopt(o, "parent_task_id", g->parent_task_id) &&
-	     jopt(o, "dead_letter_id", g->dead_letter_id) &&
-	     jopt(o, "submitted_by", g->submitted_by);
-	if (ok)
-		s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
+	drv_jout_begin(&j);
+	jout_opt(&j, "schedule_id", g->schedule_id);
+	if (g->scheduled_ms)
+		drv_jout_int(&j, "scheduled_ms", g->scheduled_ms);
+	jout_opt(&j, "event_id", g->event_id);
+	jout_opt(&j, "parent_task_id", g->parent_task_id);
+	jout_opt(&j, "dead_letter_id", g->dead_letter_id);
+	jout_opt(&j, "submitted_by", g->submitted_by);
+	return drv_jout_end(&j);
 }
 
 char *drv_state_labels_json(const drv_task_t *t)
