@@ -66,6 +66,7 @@ typedef struct settings {
 
 /* One drain of the scaling curve. */
 typedef struct row {
+	char          table;                /* 'a' or 'b' */
 	int           workers, concurrency;
 	bench_drain_t d;
 	long          rss_kb[MAX_WORKERS];  /* VmHWM before SIGTERM */
@@ -122,7 +123,9 @@ static bool drain(bench_ns_t *ns, row_t *row, char (*ids)[DRV_ID_LEN + 1],
 
 	memset(ws, 0, sizeof(ws));
 	row->d.expected = n;
-	drv_fmt(name, sizeof(name), "w%dc%d", row->workers, row->concurrency);
+	/* the table in the name: (a)'s 1 x 4 and (b)'s 4 need groups apart */
+	drv_fmt(name, sizeof(name), "%c-w%dc%d", row->table, row->workers,
+		row->concurrency);
 	drv_fmt(group, sizeof(group), "%sworkers-%s", ns->prefix, name);
 	drv_fmt(source, sizeof(source), "bench-%s-", name);
 	if (!bench_ns_worker_config(ns, name, group, row->concurrency, config,
@@ -482,10 +485,12 @@ int main(int argc, char **argv)
 	s.rss_rate = bench_env_int("BENCH_RSS_RATE", 0, 0, 10000000);
 	s.rss_conc = (int)bench_env_int("BENCH_RSS_CONCURRENCY", 64, 1, 1024);
 	for (size_t i = 0; i < s.nworkers; i++) {
+		a[i].table = 'a';
 		a[i].workers = s.workers[i];
 		a[i].concurrency = s.conc;
 	}
 	for (size_t i = 0; i < s.nconcs; i++) {
+		b[i].table = 'b';
 		b[i].workers = 1;
 		b[i].concurrency = s.concs[i];
 	}
