@@ -3,7 +3,8 @@
  * bench.c — the plumbing drover's benchmarks share (see bench.h): private
  * namespaces and their config files, producing tasks at a given rate,
  * drover-worker as a child process and its peak RSS, reading lifecycle
- * events and delayed tasks back, per-task records and percentiles.
+ * events and delayed tasks back, per-task records and percentiles,
+ * awaiting a known set of tasks' successes, and the paced latency run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -616,9 +617,11 @@ bool bench_worker_alive(bench_worker_t *w)
 	return true;
 }
 
-long bench_worker_peak_rss_kb(const bench_worker_t *w)
+/* A "Name:   123 kB" line of /proc/<pid>/status, in KiB, or -1. */
+static long status_kb(const bench_worker_t *w, const char *field)
 {
 	char path[64], line[256];
+	size_t len = strlen(field);
 	long kb = -1;
 	FILE *f;
 
@@ -628,12 +631,22 @@ long bench_worker_peak_rss_kb(const bench_worker_t *w)
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmHWM:", 6)) {
-			kb = strtol(line + 6, NULL, 10);
+		if (!strncmp(line, field, len) && line[len] == ':') {
+			kb = strtol(line + len + 1, NULL, 10);
 			break;
 		}
 	fclose(f);
 	return kb;
+}
+
+long bench_worker_peak_rss_kb(const bench_worker_t *w)
+{
+	return status_kb(w, "VmHWM");
+}
+
+long bench_worker_rss_kb(const bench_worker_t *w)
+{
+	return status_kb(w, "VmRSS");
 }
 
 bool bench_worker_stop(bench_worker_t *w, int timeout_ms)
@@ -717,7 +730,13 @@ long long bench_worker_total(const bench_worker_t *w, const char *name)
 	line = strstr(buf, "\"worker stopped\"");
 	while (line && strstr(line + 1, "\"worker stopped\""))
 		line = strstr(line + 1, "\"worker stopped\"");
-	if (line && (at = strstr(line, key)))
+	at = line ? strstr(line, key) : NULL;
+	if (line && !at) {
+		/* the first counter follows the JSON string's opening quote */
+		key[0] = '"';
+		at = strstr(line, key);
+	}
+	if (at)
 		v = strtoll(at + strlen(key), NULL, 10);
 	free(buf);
 	return v;
@@ -1141,3 +1160,226 @@ bool bench_ctl(const bench_ns_t *ns, bench_run_t *r, char *const *args)
 	return w == pid && r->status == 0;
 }
 
+
+/* ------------------------------------------------------------ draining */
+
+/* v[] slots of a record */
+enum { R_CREATED, R_STARTED, R_FINISHED };
+
+bench_map_t *bench_map_of_ids(char (*ids)[DRV_ID_LEN + 1], size_t n)
+{
+	bench_map_t *map = bench_map_new(n);
+
+	for (size_t i = 0; map && i < n; i++)
+		if (!bench_map_get(map, ids[i], true)) {
+			bench_map_destroy(map);
+			return NULL;
+		}
+	return map;
+}
+
+static bool all_alive(bench_worker_t *ws, size_t nw)
+{
+	bool alive = true;
+
+	for (size_t i = 0; i < nw; i++)
+		alive &= bench_worker_alive(&ws[i]);
+	return alive;
+}
+
+size_t bench_await_successes(bench_reader_t *rd, bench_map_t *map,
+			     bench_worker_t *ws, size_t nw, const char *source,
+			     int64_t deadline, bench_drain_t *d)
+{
+	size_t want = bench_map_size(map), done = 0, slen = strlen(source);
+	bench_msg_t msg;
+
+	while (done < want && !bench_stop) {
+		bench_rec_t *r;
+		int rc;
+
+		if (drv_mono_ms() >= deadline) {
+			d->timed_out = true;
+			break;
+		}
+		if ((rc = bench_reader_next(rd, 100, &msg)) == 0) {
+			if (!all_alive(ws, nw)) {
+				d->died = true;
+				break;
+			}
+			continue;
+		}
+		if (rc < 0 || msg.kind != BENCH_MSG_EVENT ||
+		    strncmp(msg.source, source, slen))
+			continue;
+		if (strcmp(msg.type, "task.succeeded")) {
+			d->other_events++;
+			continue;
+		}
+		if (!(r = bench_map_get(map, msg.task_id, false)))
+			continue;
+		if (r->count++) {
+			d->duplicates++;
+			continue;
+		}
+		r->v[R_CREATED] = msg.created_ms;
+		r->v[R_STARTED] = msg.started_ms;
+		r->v[R_FINISHED] = msg.finished_ms;
+		done++;
+		d->wall_ms = drv_mono_ms() - ws[0].started_mono;
+	}
+	return done;
+}
+
+typedef struct collect {
+	int64_t *start, *finish;
+	size_t   n;
+	int64_t  min_started, max_finished, max_created;
+} collect_t;
+
+static void collect_rec(bench_rec_t *r, void *arg)
+{
+	collect_t *c = arg;
+
+	if (!r->count)
+		return;
+	if (r->v[R_CREATED] > c->max_created)
+		c->max_created = r->v[R_CREATED];
+	c->start[c->n] = r->v[R_STARTED] - r->v[R_CREATED];
+	c->finish[c->n] = r->v[R_FINISHED] - r->v[R_CREATED];
+	c->n++;
+	if (!c->min_started || r->v[R_STARTED] < c->min_started)
+		c->min_started = r->v[R_STARTED];
+	if (r->v[R_FINISHED] > c->max_finished)
+		c->max_finished = r->v[R_FINISHED];
+}
+
+void bench_drain_finish(bench_drain_t *d, bench_map_t *map)
+{
+	size_t n = bench_map_size(map);
+	collect_t c = { 0 };
+
+	c.start = calloc(n + 1, sizeof(int64_t));
+	c.finish = calloc(n + 1, sizeof(int64_t));
+	if (!c.start || !c.finish) {
+		free(c.start);
+		free(c.finish);
+		return;
+	}
+	bench_map_each(map, collect_rec, &c);
+	d->done = c.n;
+	d->span_ms = c.max_finished - c.min_started;
+	d->max_created = c.max_created;
+	d->max_finished = c.max_finished;
+	if (d->span_ms > 0)
+		d->rate = (double)c.n * 1000.0 / (double)d->span_ms;
+	bench_pct_compute(c.start, c.n, &d->start_lat);
+	bench_pct_compute(c.finish, c.n, &d->finish_lat);
+	free(c.start);
+	free(c.finish);
+}
+
+/* -------------------------------------------------------------- paced */
+
+/* Produce one phase's tasks at its rate and wait for them. */
+static void paced_phase(bench_ns_t *ns, bench_reader_t *rd, bench_worker_t *w,
+			const char *id, const char *topic,
+			const bench_paced_t *p, bench_pace_t *ph)
+{
+	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
+	bench_map_t *map;
+
+	prod.n = (size_t)(ph->rate * p->seconds);
+	prod.rate = ph->rate;
+	ph->d.expected = prod.n;
+	if (!(prod.ids = calloc(prod.n ? prod.n : 1, sizeof(*prod.ids))))
+		return;
+	bench_log("paced: producing %zu tasks at %lld/s", prod.n,
+		  (long long)prod.rate);
+	ph->d.ran = true;
+	bench_produce_tasks(ns, topic, &prod);
+	ph->achieved = prod.elapsed_ms > 0 ? (double)prod.acked * 1000.0 /
+					     (double)prod.elapsed_ms : 0;
+	if ((map = bench_map_of_ids(prod.ids, prod.acked))) {
+		bench_await_successes(rd, map, w, 1, id, drv_mono_ms() +
+				      p->timeout_s * 1000, &ph->d);
+		bench_drain_finish(&ph->d, map);
+		ph->kept_up = ph->d.done == prod.n &&
+			      ph->d.max_finished - ph->d.max_created <= 1000;
+	}
+	bench_map_destroy(map);
+	free(prod.ids);
+}
+
+bool bench_warm_worker(bench_ns_t *ns, const char *tag, int concurrency,
+		       const char *id, bench_worker_t *w, bench_reader_t **rd,
+		       char *topic, size_t topic_size)
+{
+	char config[320], group[128];
+	char warm_id[1][DRV_ID_LEN + 1] = { "" };
+	bench_produce_t warm = { .n = 1, .handler = "noop", .payload = "{}",
+				 .ids = warm_id };
+	bench_drain_t warm_d = { 0 };
+	bench_map_t *map = NULL;
+	bool ok = false;
+
+	memset(w, 0, sizeof(*w));
+	*rd = NULL;
+	if (!bench_ns_open(ns, tag, "handlers:\n  noop:\n    type: noop\n"))
+		return false;
+	bench_ns_band_topic(ns, topic, topic_size);
+	drv_fmt(group, sizeof(group), "%sworkers", ns->prefix);
+	if (!bench_ns_worker_config(ns, tag, group, concurrency, config,
+				    sizeof(config)) ||
+	    !(*rd = bench_reader_new(ns, false, 0)) ||
+	    !bench_worker_start(w, ns, config, id))
+		return false;
+	bench_log("%s: worker pid %d, concurrency %d", tag, (int)w->pid,
+		  concurrency);
+	/* the worker is idle and assigned once it ran one task */
+	if (bench_produce_tasks(ns, topic, &warm) &&
+	    (map = bench_map_of_ids(warm_id, 1)))
+		ok = bench_await_successes(*rd, map, w, 1, id,
+					   drv_mono_ms() + 60000, &warm_d) > 0;
+	if (!ok) {
+		bench_log("%s: the warm-up task never ran", tag);
+		bench_worker_tail(w, 15);
+	}
+	bench_map_destroy(map);
+	return ok;
+}
+
+bool bench_paced_run(bench_paced_t *p)
+{
+	const char *id = "bench-paced";
+	char topic[256];
+	bench_reader_t *rd = NULL;
+	bench_worker_t w;
+	bench_ns_t ns;
+	bool ok = false;
+
+	p->rss_kb = -1;
+	p->clean = false;
+	if (bench_warm_worker(&ns, p->tag, p->concurrency, id, &w, &rd, topic,
+			      sizeof(topic))) {
+		for (size_t i = 0; i < p->nphases && !bench_stop; i++)
+			paced_phase(&ns, rd, &w, id, topic, p, &p->phases[i]);
+		ok = true;
+	}
+	if (w.pid > 0) {
+		p->rss_kb = bench_worker_peak_rss_kb(&w);
+		p->clean = bench_worker_stop(&w, 30000);
+		if (!p->clean)
+			bench_worker_tail(&w, 15);
+	}
+	bench_reader_destroy(rd);
+	bench_ns_close(&ns);
+	return ok;
+}
+
+const char *bench_pct_str(const bench_pct_t *p, char *buf, size_t size)
+{
+	drv_fmt(buf, size, "%lld / %lld / %lld ms", (long long)p->p50,
+		(long long)p->p99, (long long)p->max);
+	return buf;
+}

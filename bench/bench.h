@@ -208,6 +208,9 @@ bool bench_daemon_start(bench_worker_t *w, const bench_ns_t *ns,
 /** @brief The worker's peak resident set (VmHWM) in KiB, or -1. */
 long bench_worker_peak_rss_kb(const bench_worker_t *w);
 
+/** @brief The worker's resident set now (VmRSS) in KiB, or -1. */
+long bench_worker_rss_kb(const bench_worker_t *w);
+
 /**
  * @brief SIGTERM the worker and wait at most \p timeout_ms for it to exit
  *        (then SIGKILL). @returns true when it exited by itself with
@@ -314,5 +317,100 @@ void bench_pct_compute(int64_t *v, size_t n, bench_pct_t *out);
 
 /** @brief "12,345" into \p buf. */
 const char *bench_thousands(double x, char *buf, size_t size);
+
+/** @brief "p50 / p99 / max ms" of \p p into \p buf. */
+const char *bench_pct_str(const bench_pct_t *p, char *buf, size_t size);
+
+/* ------------------------------------------------------------ draining */
+
+/**
+ * What workers did with a known set of tasks, from their task.succeeded
+ * events: how many, first start to last finish, and the submit->start and
+ * submit->finish percentiles (created_ms is the producer's wall clock,
+ * started_ms and finished_ms the worker's: one host, one clock).
+ */
+typedef struct bench_drain {
+	bool        ran;            /**< the worker(s) started */
+	size_t      expected, done; /**< distinct task ids that succeeded */
+	size_t      duplicates;     /**< task.succeeded seen again for an id */
+	size_t      other_events;   /**< retrying/dead: should be 0 */
+	bool        timed_out;
+	bool        died;           /**< a worker exited on its own */
+	int64_t     wall_ms;        /**< worker start -> last success seen */
+	int64_t     span_ms;        /**< first start -> last finish (events) */
+	int64_t     max_created;    /**< last submit (wall ms) */
+	int64_t     max_finished;   /**< last finish (wall ms) */
+	double      rate;           /**< done / span_ms, tasks/s */
+	bench_pct_t start_lat;      /**< started - created */
+	bench_pct_t finish_lat;     /**< finished - created */
+} bench_drain_t;
+
+/** @brief A map holding the \p n task ids \p ids, none seen yet; NULL if
+ *         no memory. Free it with bench_map_destroy(). */
+bench_map_t *bench_map_of_ids(char (*ids)[DRV_ID_LEN + 1], size_t n);
+
+/**
+ * @brief Read events from \p rd until every task id of \p map succeeded
+ *        on a worker whose --id starts with \p source, \p deadline
+ *        (drv_mono_ms) passed, or one of the \p nw workers \p ws died.
+ *        Events of other tasks (a warm-up, an earlier phase) are ignored.
+ *        Fills \p d's counters and wall_ms (from ws[0]'s start); the
+ *        records stay in \p map for bench_drain_finish().
+ * @returns the tasks done in this call.
+ */
+size_t bench_await_successes(bench_reader_t *rd, bench_map_t *map,
+			     bench_worker_t *ws, size_t nw, const char *source,
+			     int64_t deadline, bench_drain_t *d);
+
+/** @brief \p d's done, span, rate and percentiles from \p map's records
+ *         (after bench_await_successes()). */
+void bench_drain_finish(bench_drain_t *d, bench_map_t *map);
+
+/* ------------------------------------------------------------- paced */
+
+/** One rate of a paced run. */
+typedef struct bench_pace {
+	int64_t       rate;      /**< tasks/s asked for (set by the caller) */
+	double        achieved;  /**< tasks/s produced */
+	bool          kept_up;   /**< every task done, the last within 1 s of
+				      the last submit */
+	bench_drain_t d;
+} bench_pace_t;
+
+/**
+ * @brief An idle, warmed-up worker: open \p ns (tag \p tag, a `noop`
+ *        handler), start a worker with --id \p id and \p concurrency in a
+ *        group of its own, produce one task to the band topic (its name
+ *        into \p topic) and await its success (60 s). \p rd receives a
+ *        reader of the events topic from the start.
+ * @returns false (with a message) on any failure. Either way the caller
+ *          stops \p w (when w->pid > 0), destroys \p rd and closes \p ns.
+ */
+bool bench_warm_worker(bench_ns_t *ns, const char *tag, int concurrency,
+		       const char *id, bench_worker_t *w, bench_reader_t **rd,
+		       char *topic, size_t topic_size);
+
+/** A paced run: settings in, worker figures out. */
+typedef struct bench_paced {
+	const char   *tag;          /**< namespace tag, e.g. "lat" */
+	int           concurrency;  /**< the worker's */
+	int64_t       seconds;      /**< per rate */
+	int64_t       timeout_s;    /**< wait per rate after producing */
+	bench_pace_t *phases;       /**< borrowed: the rates, in order */
+	size_t        nphases;
+	/* results */
+	long          rss_kb;       /**< worker VmHWM before SIGTERM, -1 */
+	bool          clean;        /**< it exited 0 after SIGTERM */
+} bench_paced_t;
+
+/**
+ * @brief Latency at fixed rates: a fresh namespace, one idle worker that
+ *        has run a warm-up task, then for each phase tasks produced at its
+ *        rate for \p p->seconds and awaited; fills every phase's figures
+ *        and \p p's results. The worker is stopped at the end.
+ * @returns false (with a message) when the namespace, the worker or the
+ *          warm-up failed; phases not run keep d.ran false.
+ */
+bool bench_paced_run(bench_paced_t *p);
 
 #endif /* DROVER_BENCH_H */

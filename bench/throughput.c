@@ -38,9 +38,6 @@
 #define TARGET_TASKS_S    50000.0
 #define TARGET_RSS_MB     64.0
 
-/* v[] slots of a record */
-enum { R_CREATED, R_STARTED, R_FINISHED };
-
 typedef struct settings {
 	size_t  tasks;          /* BENCH_TASKS */
 	int     conc_low;       /* BENCH_CONC_LOW */
@@ -63,134 +60,14 @@ typedef struct run {
 	int         concurrency;
 	const char *extra_yaml;     /* appended to the worker config */
 	bool        keyed;          /* its tasks have idempotency keys */
-	bool        ran;            /* the worker started */
-	size_t      expected, done; /* distinct task ids that succeeded */
-	size_t      duplicates;     /* task.succeeded seen again for an id */
-	size_t      other_events;   /* retrying/dead: should be 0 */
-	bool        timed_out;
-	bool        died;           /* the worker exited on its own */
-	int64_t     wall_ms;        /* worker start -> last success seen */
-	int64_t     span_ms;        /* first start -> last finish (events) */
-	int64_t     max_created;    /* last submit (wall ms) */
-	int64_t     max_finished;   /* last finish (wall ms) */
-	double      rate;           /* done / span */
+	bench_drain_t d;            /* its tasks, from their events */
 	long long   state_dropped;  /* task state records the worker lost
 				       (its exit line; -1 unknown) */
-	bench_pct_t start_lat;      /* started - created */
-	bench_pct_t finish_lat;     /* finished - created */
 	long        rss_kb;         /* VmHWM before SIGTERM */
 	bool        clean_stop;     /* exit 0 after SIGTERM */
 } run_t;
 
 /* ------------------------------------------------------------- workers */
-
-typedef struct collect {
-	int64_t *start, *finish;
-	size_t   n;
-	int64_t  min_started, max_finished, max_created;
-} collect_t;
-
-static void collect_rec(bench_rec_t *r, void *arg)
-{
-	collect_t *c = arg;
-
-	if (!r->count)
-		return;
-	if (r->v[R_CREATED] > c->max_created)
-		c->max_created = r->v[R_CREATED];
-	c->start[c->n] = r->v[R_STARTED] - r->v[R_CREATED];
-	c->finish[c->n] = r->v[R_FINISHED] - r->v[R_CREATED];
-	c->n++;
-	if (!c->min_started || r->v[R_STARTED] < c->min_started)
-		c->min_started = r->v[R_STARTED];
-	if (r->v[R_FINISHED] > c->max_finished)
-		c->max_finished = r->v[R_FINISHED];
-}
-
-/* A map holding \p n known task ids, none seen yet. */
-static bench_map_t *known_ids(char (*ids)[DRV_ID_LEN + 1], size_t n)
-{
-	bench_map_t *map = bench_map_new(n);
-
-	for (size_t i = 0; map && i < n; i++)
-		if (!bench_map_get(map, ids[i], true)) {
-			bench_map_destroy(map);
-			return NULL;
-		}
-	return map;
-}
-
-/* Read events until every task id of \p map succeeded on worker \p id,
- * the deadline passed or the worker died. Events of other tasks (a
- * warm-up, an earlier phase) are ignored. Returns the tasks done. */
-static size_t await_successes(bench_reader_t *rd, bench_map_t *map,
-			      bench_worker_t *w, const char *id,
-			      int64_t deadline, run_t *run)
-{
-	size_t want = bench_map_size(map), done = 0;
-	bench_msg_t msg;
-
-	while (done < want && !bench_stop) {
-		bench_rec_t *r;
-		int rc;
-
-		if (drv_mono_ms() >= deadline) {
-			run->timed_out = true;
-			break;
-		}
-		if ((rc = bench_reader_next(rd, 100, &msg)) == 0) {
-			if (!bench_worker_alive(w)) {
-				run->died = true;
-				break;
-			}
-			continue;
-		}
-		if (rc < 0 || msg.kind != BENCH_MSG_EVENT ||
-		    strcmp(msg.source, id))
-			continue;
-		if (strcmp(msg.type, "task.succeeded")) {
-			run->other_events++;
-			continue;
-		}
-		if (!(r = bench_map_get(map, msg.task_id, false)))
-			continue;
-		if (r->count++) {
-			run->duplicates++;
-			continue;
-		}
-		r->v[R_CREATED] = msg.created_ms;
-		r->v[R_STARTED] = msg.started_ms;
-		r->v[R_FINISHED] = msg.finished_ms;
-		done++;
-		run->wall_ms = drv_mono_ms() - w->started_mono;
-	}
-	return done;
-}
-
-static void finish_run(run_t *run, bench_map_t *map)
-{
-	size_t n = bench_map_size(map);
-	collect_t c = { 0 };
-
-	c.start = calloc(n + 1, sizeof(int64_t));
-	c.finish = calloc(n + 1, sizeof(int64_t));
-	if (!c.start || !c.finish) {
-		free(c.start);
-		free(c.finish);
-		return;
-	}
-	bench_map_each(map, collect_rec, &c);
-	run->done = c.n;
-	run->span_ms = c.max_finished - c.min_started;
-	run->max_created = c.max_created;
-	run->max_finished = c.max_finished;
-	if (run->span_ms > 0)
-		run->rate = (double)c.n * 1000.0 / (double)run->span_ms;
-	bench_pct_compute(c.start, c.n, &run->start_lat);
-	bench_pct_compute(c.finish, c.n, &run->finish_lat);
-	free(c.start);
-	free(c.finish);
-}
 
 /* The worker, its reader and its records; ends with the worker stopped. */
 static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
@@ -201,13 +78,13 @@ static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
 	bench_map_t *map;
 	bench_worker_t w;
 
-	run->expected = n;
+	run->d.expected = n;
 	drv_fmt(id, sizeof(id), "bench-%s", run->name);
 	if (!bench_ns_worker_config_with(ns, run->name, group,
 					 run->concurrency, run->extra_yaml,
 					 config, sizeof(config)))
 		return false;
-	if (!(map = known_ids(ids, n)))
+	if (!(map = bench_map_of_ids(ids, n)))
 		return false;
 	/* the events topic from its current end: earlier runs' events are
 	 * not this run's */
@@ -220,117 +97,24 @@ static bool worker_run(bench_ns_t *ns, run_t *run, const char *group,
 		bench_map_destroy(map);
 		return false;
 	}
-	run->ran = true;
+	run->d.ran = true;
 	bench_log("%s: worker pid %d, concurrency %d, group %s", run->name,
 		  (int)w.pid, run->concurrency, group);
-	await_successes(rd, map, &w, id, drv_mono_ms() + timeout_s * 1000, run);
+	bench_await_successes(rd, map, &w, 1, id,
+			      drv_mono_ms() + timeout_s * 1000, &run->d);
 	run->rss_kb = bench_worker_peak_rss_kb(&w);
 	run->clean_stop = bench_worker_stop(&w, 30000);
 	run->state_dropped = bench_worker_total(&w, "state_dropped");
-	if (run->died || !run->clean_stop)
+	if (run->d.died || !run->clean_stop)
 		bench_worker_tail(&w, 15);
-	finish_run(run, map);
+	bench_drain_finish(&run->d, map);
 	bench_log("%s: %zu/%zu tasks in %.1f s (span %.2f s)%s", run->name,
-		  run->done, n, (double)run->wall_ms / 1000.0,
-		  (double)run->span_ms / 1000.0,
-		  run->timed_out ? ", stopped at BENCH_TIMEOUT" : "");
+		  run->d.done, n, (double)run->d.wall_ms / 1000.0,
+		  (double)run->d.span_ms / 1000.0,
+		  run->d.timed_out ? ", stopped at BENCH_TIMEOUT" : "");
 	bench_reader_destroy(rd);
 	bench_map_destroy(map);
 	return true;
-}
-
-/* One rate of the paced run. */
-typedef struct phase {
-	run_t   run;
-	int64_t rate;        /* tasks/s asked for */
-	double  achieved;    /* tasks/s produced */
-	bool    kept_up;     /* every task done within 1 s of the last
-				submit */
-} phase_t;
-
-/* Produce one phase's tasks at its rate and wait for them. */
-static void paced_phase(bench_ns_t *ns, bench_reader_t *rd, bench_worker_t *w,
-			const char *id, const char *topic, int64_t secs,
-			int64_t timeout_s, phase_t *ph)
-{
-	bench_produce_t p = { .handler = "noop", .payload = "{}" };
-	bench_map_t *map;
-
-	p.n = (size_t)(ph->rate * secs);
-	p.rate = ph->rate;
-	ph->run.expected = p.n;
-	if (!(p.ids = calloc(p.n, sizeof(*p.ids))))
-		return;
-	bench_log("paced: producing %zu tasks at %lld/s", p.n,
-		  (long long)p.rate);
-	ph->run.ran = true;
-	bench_produce_tasks(ns, topic, &p);
-	ph->achieved = p.elapsed_ms > 0 ?
-		       (double)p.acked * 1000.0 / (double)p.elapsed_ms : 0;
-	if ((map = known_ids(p.ids, p.acked))) {
-		await_successes(rd, map, w, id,
-				drv_mono_ms() + timeout_s * 1000, &ph->run);
-		finish_run(&ph->run, map);
-		ph->kept_up = ph->run.done == p.n &&
-			      ph->run.max_finished - ph->run.max_created <= 1000;
-	}
-	bench_map_destroy(map);
-	free(p.ids);
-}
-
-/* A fresh namespace, an idle worker, one warm-up task, then each phase:
- * tasks at a fixed rate. */
-static bool paced_run(const settings_t *s, phase_t *phases, size_t nphases,
-		      long *rss_kb, bool *clean)
-{
-	char config[320], id[64], topic[256], group[128];
-	char warm_id[1][DRV_ID_LEN + 1] = { "" };
-	bench_produce_t warm = { .n = 1, .handler = "noop", .payload = "{}",
-				 .ids = warm_id };
-	bench_reader_t *rd = NULL;
-	bench_map_t *map = NULL;
-	bench_worker_t w = { 0 };
-	run_t warm_run = { .name = "warm-up" };
-	bench_ns_t ns;
-	bool ok = false;
-
-	if (!bench_ns_open(&ns, "lat", "handlers:\n  noop:\n    type: noop\n"))
-		goto out;
-	bench_ns_band_topic(&ns, topic, sizeof(topic));
-	drv_fmt(group, sizeof(group), "%sworkers", ns.prefix);
-	drv_fmt(id, sizeof(id), "bench-paced");
-	if (!bench_ns_worker_config(&ns, "paced", group, s->paced_conc,
-				    config, sizeof(config)) ||
-	    !(rd = bench_reader_new(&ns, false, 0)) ||
-	    !bench_worker_start(&w, &ns, config, id))
-		goto out;
-	bench_log("paced: worker pid %d, concurrency %d", (int)w.pid,
-		  s->paced_conc);
-	/* the worker is idle and assigned once it ran one task */
-	if (!bench_produce_tasks(&ns, topic, &warm) ||
-	    !(map = known_ids(warm_id, 1)))
-		goto out;
-	if (await_successes(rd, map, &w, id, drv_mono_ms() + 60000,
-			    &warm_run) < 1) {
-		bench_log("paced: the warm-up task never ran");
-		bench_worker_tail(&w, 15);
-		goto out;
-	}
-	for (size_t i = 0; i < nphases && !bench_stop; i++)
-		paced_phase(&ns, rd, &w, id, topic, s->paced_s, s->timeout_s,
-			    &phases[i]);
-	ok = true;
-out:
-	if (w.pid > 0) {
-		*rss_kb = bench_worker_peak_rss_kb(&w);
-		*clean = bench_worker_stop(&w, 30000);
-		if (!*clean)
-			bench_worker_tail(&w, 15);
-	}
-	bench_reader_destroy(rd);
-	bench_map_destroy(map);
-	bench_ns_close(&ns);
-	return ok;
 }
 
 /* -------------------------------------------------------------- report */
@@ -347,30 +131,30 @@ static void print_rate_row(const run_t *r, const baseline_t *b)
 	drv_fmt(label, sizeof(label), "drover-worker concurrency=%d%s",
 		r->concurrency, r->extra_yaml ? " (no breakers)" :
 		r->keyed ? " (keys)" : "");
-	if (!r->ran) {
+	if (!r->d.ran) {
 		printf("  %-36s %12s\n", label, "did not run");
 		return;
 	}
 	printf("  %-36s %12s tasks/s", label,
-	       bench_thousands(r->rate, rate, sizeof(rate)));
+	       bench_thousands(r->d.rate, rate, sizeof(rate)));
 	if (b->rate > 0)
-		printf("   = %.4f x fair loop", r->rate / b->rate);
+		printf("   = %.4f x fair loop", r->d.rate / b->rate);
 	if (r->state_dropped > 0)
 		printf("   (%lld task state records lost)", r->state_dropped);
 	printf("\n");
 	printf("  %-36s %12zu of %zu in %.1f s (first start -> last finish "
-	       "%.2f s)%s\n", "    tasks done", r->done, r->expected,
-	       (double)r->wall_ms / 1000.0, (double)r->span_ms / 1000.0,
-	       r->done < r->expected ? (r->timed_out ?
-	       "  INCOMPLETE: stopped at BENCH_TIMEOUT" : r->died ?
+	       "%.2f s)%s\n", "    tasks done", r->d.done, r->d.expected,
+	       (double)r->d.wall_ms / 1000.0, (double)r->d.span_ms / 1000.0,
+	       r->d.done < r->d.expected ? (r->d.timed_out ?
+	       "  INCOMPLETE: stopped at BENCH_TIMEOUT" : r->d.died ?
 	       "  INCOMPLETE: the worker died" : "  INCOMPLETE") : "");
 	printf("  %-36s %12s p50 %lld ms, p99 %lld ms (queued in advance: "
 	       "backlog, not latency)\n", "    submit->start", "",
-	       (long long)r->start_lat.p50, (long long)r->start_lat.p99);
-	if (r->duplicates || r->other_events)
+	       (long long)r->d.start_lat.p50, (long long)r->d.start_lat.p99);
+	if (r->d.duplicates || r->d.other_events)
 		printf("  %-36s %12zu (and %zu retrying/dead events)\n",
-		       "    duplicate successes", r->duplicates,
-		       r->other_events);
+		       "    duplicate successes", r->d.duplicates,
+		       r->d.other_events);
 }
 
 static void print_rss(const char *label, int conc, long kb, bool clean,
@@ -398,11 +182,11 @@ static double mean_rate(const run_t *runs, size_t n, bool b, int *cnt)
 
 	*cnt = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!runs[i].ran || runs[i].concurrency != runs[0].concurrency ||
-		    runs[i].done < runs[i].expected ||
+		if (!runs[i].d.ran || runs[i].concurrency != runs[0].concurrency ||
+		    runs[i].d.done < runs[i].d.expected ||
 		    (runs[i].extra_yaml || runs[i].keyed) != b)
 			continue;
-		sum += runs[i].rate;
+		sum += runs[i].d.rate;
 		(*cnt)++;
 	}
 	return *cnt ? sum / *cnt : 0;
@@ -478,7 +262,7 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 			 const baseline_t *plain, const baseline_t *b,
 			 const run_t *runs, size_t nruns,
 			 const run_t *kruns, size_t nkruns,
-			 const phase_t *phases, size_t nphases,
+			 const bench_pace_t *phases, size_t nphases,
 			 long paced_rss, bool paced_clean)
 {
 	const run_t *best = NULL;
@@ -499,8 +283,8 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 	print_baseline("fair loop: + event, offsets after", "tasks/s", b);
 	for (size_t i = 0; i < nruns; i++) {
 		print_rate_row(&runs[i], b);
-		if (runs[i].ran && !runs[i].extra_yaml &&
-		    (!best || runs[i].rate > best->rate))
+		if (runs[i].d.ran && !runs[i].extra_yaml &&
+		    (!best || runs[i].d.rate > best->d.rate))
 			best = &runs[i];
 	}
 	print_breakers(runs, nruns);
@@ -513,38 +297,35 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 	       "done", "start p50 / p99 / max", "finish p50 / p99",
 	       "kept up");
 	for (size_t i = 0; i < nphases; i++) {
-		const phase_t *ph = &phases[i];
+		const bench_pace_t *ph = &phases[i];
 		char rate[32], done[32], st[48], fin[32];
 
-		if (!ph->run.ran) {
+		if (!ph->d.ran) {
 			printf("  %-10lld did not run\n", (long long)ph->rate);
 			continue;
 		}
 		drv_fmt(rate, sizeof(rate), "%s/s",
 			bench_thousands((double)ph->rate, a, sizeof(a)));
-		drv_fmt(done, sizeof(done), "%zu/%zu", ph->run.done,
-			ph->run.expected);
-		drv_fmt(st, sizeof(st), "%lld / %lld / %lld ms",
-			(long long)ph->run.start_lat.p50,
-			(long long)ph->run.start_lat.p99,
-			(long long)ph->run.start_lat.max);
+		drv_fmt(done, sizeof(done), "%zu/%zu", ph->d.done,
+			ph->d.expected);
+		bench_pct_str(&ph->d.start_lat, st, sizeof(st));
 		drv_fmt(fin, sizeof(fin), "%lld / %lld ms",
-			(long long)ph->run.finish_lat.p50,
-			(long long)ph->run.finish_lat.p99);
+			(long long)ph->d.finish_lat.p50,
+			(long long)ph->d.finish_lat.p99);
 		printf("  %-10s %-10s %-13s %-26s %-18s %s\n", rate,
 		       bench_thousands(ph->achieved, c, sizeof(c)), done, st,
-		       fin, ph->kept_up ? "yes" : ph->run.timed_out ?
+		       fin, ph->kept_up ? "yes" : ph->d.timed_out ?
 		       "NO (stopped at BENCH_TIMEOUT: queueing)" :
 		       "NO (queueing)");
 	}
 
 	printf("\n== peak RSS of drover-worker (VmHWM just before SIGTERM) ==\n");
 	for (size_t i = 0; i < nruns; i++)
-		if (runs[i].ran)
+		if (runs[i].d.ran)
 			print_rss("throughput run", runs[i].concurrency,
 				  runs[i].rss_kb, runs[i].clean_stop, &max_rss);
 	for (size_t i = 0; i < nkruns; i++)
-		if (kruns[i].ran)
+		if (kruns[i].d.ran)
 			print_rss("keys run", kruns[i].concurrency,
 				  kruns[i].rss_kb, kruns[i].clean_stop,
 				  &max_rss);
@@ -553,22 +334,22 @@ static void print_report(const settings_t *s, const bench_produce_t *prod,
 
 	printf("\n== against the issue's targets ==\n");
 	if (best && b->rate > 0) {
-		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->rate / b->rate,
+		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->d.rate / b->rate,
 			best->concurrency);
 		printf("  %-32s %-26s %s\n", "drover/fair loop >= 0.5", a,
-		       verdict(best->rate / b->rate >= TARGET_RATIO));
+		       verdict(best->d.rate / b->rate >= TARGET_RATIO));
 	}
 	if (best && plain->rate > 0) {
-		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->rate / plain->rate,
+		drv_fmt(a, sizeof(a), "%.4f (c=%d)", best->d.rate / plain->rate,
 			best->concurrency);
 		printf("  %-32s %-26s\n", "drover/plain consume (info)", a);
 	}
 	if (best) {
 		drv_fmt(a, sizeof(a), "%s tasks/s (c=%d)",
-			bench_thousands(best->rate, c, sizeof(c)),
+			bench_thousands(best->d.rate, c, sizeof(c)),
 			best->concurrency);
 		printf("  %-32s %-26s %s\n", ">= 50,000 tasks/s", a,
-		       verdict(best->rate >= TARGET_TASKS_S));
+		       verdict(best->d.rate >= TARGET_TASKS_S));
 	}
 	if (max_rss > 0) {
 		drv_fmt(a, sizeof(a), "%.1f MB (max)", max_rss);
@@ -626,7 +407,7 @@ int main(int argc, char **argv)
 	baseline_t plain = { 0 }, base = { 0 };
 	run_t runs[2 + 4 * BRK_ROUNDS_MAX], kruns[2 * KEY_ROUNDS_MAX];
 	size_t nruns, nkruns;
-	phase_t phases[2];
+	bench_pace_t phases[2];
 	long paced_rss = -1;
 	bool paced_clean = false;
 	char topic[256], group[128];
@@ -683,11 +464,6 @@ int main(int argc, char **argv)
 	}
 	phases[0].rate = s.rate_low;
 	phases[1].rate = s.rate;
-	for (size_t i = 0; i < 2; i++) {
-		drv_fmt(phases[i].run.name, sizeof(phases[i].run.name),
-			"paced-%lld", (long long)phases[i].rate);
-		phases[i].run.concurrency = s.paced_conc;
-	}
 	if (!(prod.ids = calloc(prod.n, sizeof(*prod.ids))))
 		return 1;
 
@@ -721,8 +497,17 @@ int main(int argc, char **argv)
 	free(prod.ids);
 	if (!bench_stop)
 		ok &= keys_runs(&s, kruns, nkruns);
-	if (!bench_stop)
-		ok &= paced_run(&s, phases, 2, &paced_rss, &paced_clean);
+	if (!bench_stop) {
+		bench_paced_t paced = { .tag = "lat",
+					.concurrency = s.paced_conc,
+					.seconds = s.paced_s,
+					.timeout_s = s.timeout_s,
+					.phases = phases, .nphases = 2 };
+
+		ok &= bench_paced_run(&paced);
+		paced_rss = paced.rss_kb;
+		paced_clean = paced.clean;
+	}
 	print_report(&s, &prod, &plain, &base, runs, nruns, kruns, nkruns, phases, 2,
 		     paced_rss, paced_clean);
 	return ok && !bench_stop ? 0 : 1;
