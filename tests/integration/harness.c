@@ -71,6 +71,22 @@ char *it_read(const char *path)
 	return buf;
 }
 
+/* The exit status of a daemon that leaked (ASan builds): one of its own,
+ * so it_stop() can tell a leak from another failure. */
+#define LSAN_EXIT 23
+
+static void lsan_exit_status(void)
+{
+	const char *o = getenv("LSAN_OPTIONS");
+	char buf[1024];
+
+	if (o && strstr(o, "exitcode="))
+		return;
+	drv_fmt(buf, sizeof(buf), "%s%sexitcode=%d", o ? o : "",
+		o && *o ? ":" : "", LSAN_EXIT);
+	setenv("LSAN_OPTIONS", buf, 1);
+}
+
 void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 {
 	static int seq;
@@ -81,6 +97,7 @@ void it_setup(it_ctx_t *ctx, const char *handlers_yaml)
 		  "DROVER_KAFKA_BROKERS unset: run the integration tests with "
 		  "scripts/test, which starts the stack");
 	cr_assert(mkdtemp(tmpl), "mkdtemp: %s", strerror(errno));
+	lsan_exit_status();
 	drv_strlcpy(ctx->dir, tmpl, sizeof(ctx->dir));
 	drv_fmt(ctx->config, sizeof(ctx->config), "%s/drover.yaml", ctx->dir);
 	drv_fmt(ctx->out, sizeof(ctx->out), "%s/out.txt", ctx->dir);
@@ -293,9 +310,16 @@ int it_stop(pid_t pid, int sig, int timeout_ms)
 
 	kill(pid, sig);
 	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		usleep(20 * 1000);
+		if (waitpid(pid, &status, WNOHANG) != pid) {
+			usleep(20 * 1000);
+			continue;
+		}
+		/* a daemon asked to stop must not leak on its way out */
+		cr_assert(!(sig == SIGTERM && WIFEXITED(status) &&
+			    WEXITSTATUS(status) == LSAN_EXIT),
+			  "pid %d leaked memory at exit (LeakSanitizer's "
+			  "exit status); its log says where", (int)pid);
+		return status;
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);

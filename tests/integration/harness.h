@@ -59,7 +59,8 @@ pid_t it_worker_start(it_ctx_t *ctx, int n);
 
 /* Send \p sig and wait (bounded by timeout_ms) for the exit; returns the
  * exit status as from waitpid, or -1 if it did not exit in time (then it
- * is killed). */
+ * is killed). A process stopped with SIGTERM that exits with
+ * LeakSanitizer's status (it leaked, in an ASan build) fails the test. */
 int it_stop(pid_t pid, int sig, int timeout_ms);
 
 /* Count lines of dir/out.txt that start with \p prefix and contain \p word
