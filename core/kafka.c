@@ -217,8 +217,15 @@ static rd_kafka_conf_t *conf_make(const drv_config_t *cfg, const char *group,
 		     conf_set(conf, "enable.partition.eof", "false",
 			      errstr, errstr_size) &&
 		     /* read-ahead librdkafka keeps while the worker is
-		      * full: bounded, so memory is */
-		     conf_set(conf, "queued.max.messages.kbytes", "8192",
+		      * full: bounded, so memory is. Each queued message
+		      * costs librdkafka several times its bytes, and 8 MB
+		      * of it held a worker at 80 MB; 1 MB is a fifth of a
+		      * second of noop tasks at full rate, enough when a
+		      * full queue is looked at again after 10 ms instead of
+		      * the default second (bench/README.md, "Memory") */
+		     conf_set(conf, "queued.max.messages.kbytes", "1024",
+			      errstr, errstr_size) &&
+		     conf_set(conf, "fetch.queue.backoff.ms", "10",
 			      errstr, errstr_size);
 	if (ok && group && member)
 		ok = member_conf(conf, cfg, instance_id, errstr, errstr_size);
