@@ -222,7 +222,8 @@ static rd_kafka_conf_t *conf_make(const drv_config_t *cfg, const char *group,
 		      * of it held a worker at 80 MB; 1 MB is a fifth of a
 		      * second of noop tasks at full rate, enough when a
 		      * full queue is looked at again after 10 ms instead of
-		      * the default second (bench/README.md, "Memory") */
+		      * the default second (bench/README.md, "Where a
+		      * worker's time goes") */
 		     conf_set(conf, "queued.max.messages.kbytes", "1024",
 			      errstr, errstr_size) &&
 		     conf_set(conf, "fetch.queue.backoff.ms", "10",

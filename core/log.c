@@ -41,8 +41,8 @@ static pthread_mutex_t log_write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The buffer of drv_log_buffer(), under log_write_lock: whole lines, in
  * order, written by the flusher once the oldest waited `wait_ms`, when
- * the next line would not fit, before a warn or error line, and on
- * drv_log_flush(). */
+ * the next line would not fit, before a warn or error line, and by
+ * drv_log_unbuffer(). */
 #define PEND_CAP (64 * 1024)
 static struct {
 	char           *buf;       /* NULL: every line is written at once */
@@ -391,13 +391,6 @@ bool drv_log_buffer(int64_t wait_ms)
 		return false;
 	}
 	return true;
-}
-
-void drv_log_flush(void)
-{
-	pthread_mutex_lock(&log_write_lock);
-	pend_write(atomic_load(&log_fd));
-	pthread_mutex_unlock(&log_write_lock);
 }
 
 void drv_log_unbuffer(void)

@@ -62,9 +62,6 @@ void drv_log_setup(const char *component, drv_log_level_t min_level,
  */
 bool drv_log_buffer(int64_t wait_ms);
 
-/** @brief Write what waits in the buffer now. Any thread. */
-void drv_log_flush(void);
-
 /** @brief Write what waits, stop the thread of drv_log_buffer(), and write
  *         every later line at once. A no-op when not buffering. */
 void drv_log_unbuffer(void);
