@@ -136,7 +136,9 @@ typedef struct fair {
 	slot_t     *slots;
 	size_t      used, done, failed;
 	size_t      n;
-	char        topic[256];
+	int32_t     lanes_used;  /* highest partition seen + 1 */
+	char        topic[256];  /* the band topic read */
+	char        events[256]; /* where the events go */
 } fair_t;
 
 static void acked(drv_delivery_t *d, void *arg)
@@ -151,7 +153,7 @@ static void acked(drv_delivery_t *d, void *arg)
 /* Store the offset behind the acknowledged front of every lane that moved. */
 static void advance(fair_t *f)
 {
-	for (int32_t p = 0; p < LANES_MAX; p++) {
+	for (int32_t p = 0; p < f->lanes_used; p++) {
 		lane_t *l = f->lanes[p];
 		rd_kafka_topic_partition_list_t *at;
 		size_t from;
@@ -175,10 +177,10 @@ static void advance(fair_t *f)
 
 /* One message: decode it, produce its event; false when nothing came of
  * it (no room, an event that would not encode or queue). */
-static bool fair_one(fair_t *f, rd_kafka_t *prod, const bench_ns_t *ns,
+static bool fair_one(fair_t *f, rd_kafka_t *prod,
 		     const rd_kafka_message_t *m, drv_task_t *t)
 {
-	char err[256], id[DRV_ID_LEN + 1], body[128], events[256];
+	char err[256], id[DRV_ID_LEN + 1], body[128];
 	lane_t *l;
 	slot_t *s;
 	uint8_t *buf = NULL;
@@ -189,10 +191,17 @@ static bool fair_one(fair_t *f, rd_kafka_t *prod, const bench_ns_t *ns,
 	if (m->partition < 0 || m->partition >= LANES_MAX || f->used >= f->n)
 		return false;
 	if (!(l = f->lanes[m->partition])) {
-		l = f->lanes[m->partition] = calloc(1, sizeof(*l));
-		if (!l || !(l->offset = calloc(f->n, sizeof(int64_t))) ||
-		    !(l->acked = calloc(f->n, sizeof(bool))))
+		if (!(l = calloc(1, sizeof(*l))) ||
+		    !(l->offset = calloc(f->n, sizeof(int64_t))) ||
+		    !(l->acked = calloc(f->n, sizeof(bool)))) {
+			if (l)
+				free(l->offset);
+			free(l);
 			return false;
+		}
+		f->lanes[m->partition] = l;
+		if (m->partition >= f->lanes_used)
+			f->lanes_used = m->partition + 1;
 	}
 	if (drv_task_decode(m->payload, m->len, t, err, sizeof(err)))
 		return false;
@@ -215,9 +224,7 @@ static bool fair_one(fair_t *f, rd_kafka_t *prod, const bench_ns_t *ns,
 	s->idx = l->tail;
 	s->dr.on_delivery = acked;
 	s->dr.arg = s;
-	drv_topic_name(ns->cfg, DRV_TOPIC_EVENTS, NULL, 0, events,
-		       sizeof(events));
-	rc = drv_kafka_produce(prod, events, t->id, strlen(t->id), buf, len,
+	rc = drv_kafka_produce(prod, f->events, t->id, strlen(t->id), buf, len,
 			       NULL, 0, &s->dr, err, sizeof(err));
 	free(buf);
 	if (rc)
@@ -240,6 +247,8 @@ bool baseline_fair(const bench_ns_t *ns, const char *topic, size_t n,
 
 	memset(b, 0, sizeof(*b));
 	drv_strlcpy(f.topic, topic, sizeof(f.topic));
+	drv_topic_name(ns->cfg, DRV_TOPIC_EVENTS, NULL, 0, f.events,
+		       sizeof(f.events));
 	if (!(f.slots = calloc(n ? n : 1, sizeof(slot_t))))
 		return false;
 	if (!(prod = drv_kafka_producer_new(ns->cfg, err, sizeof(err)))) {
@@ -267,7 +276,7 @@ bool baseline_fair(const bench_ns_t *ns, const char *topic, size_t n,
 			if (!b->read)
 				t_first = now_s_precise();
 			b->read++;
-			if (!fair_one(&f, prod, ns, m, &t))
+			if (!fair_one(&f, prod, m, &t))
 				f.failed++;
 		}
 		if (m)
@@ -275,10 +284,10 @@ bool baseline_fair(const bench_ns_t *ns, const char *topic, size_t n,
 		/* wait for reports only when there is nothing to read */
 		rd_kafka_poll(prod, !m && waiting ? 1 : 0);
 		advance(&f);
-		if (f.done + f.failed >= n && f.done)
+		if (f.done + f.failed >= n) {
 			t_last = now_s_precise();
-		if (f.done + f.failed >= n)
 			break;
+		}
 	}
 	drv_task_release(&t);
 	rd_kafka_flush(prod, 5000);
@@ -287,7 +296,7 @@ bool baseline_fair(const bench_ns_t *ns, const char *topic, size_t n,
 	rd_kafka_consumer_close(f.rk);
 	rd_kafka_destroy(f.rk);
 	rd_kafka_destroy(prod);
-	for (int i = 0; i < LANES_MAX; i++)
+	for (int32_t i = 0; i < f.lanes_used; i++)
 		if (f.lanes[i]) {
 			free(f.lanes[i]->offset);
 			free(f.lanes[i]->acked);
