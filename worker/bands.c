@@ -269,13 +269,13 @@ size_t bands_take(worker_t *w, size_t room, size_t top_room)
 	return taken;
 }
 
-bool bands_waiting(worker_t *w)
+bool bands_waiting(worker_t *w, bool top_only)
 {
 	struct bands *b = w->bands;
 
 	if (b->pressure)
 		return false;
-	for (size_t i = 0; i < b->cnt; i++)
+	for (size_t i = 0; i < (top_only ? 1 : b->cnt); i++)
 		if (!b->paused[i] && rd_kafka_queue_length(b->q[i]))
 			return true;
 	return false;
@@ -376,6 +376,7 @@ bool bands_start(worker_t *w)
 			w->todo.wrr.weight[i] = b->wrr.weight[i];
 		if (!(b->q[i] = rd_kafka_queue_new(w->consumer)))
 			return false;
+		worker_wake_on(w, b->q[i]);
 	}
 	b->wrr.bound_ms = w->cfg->worker.starvation_bound_ms;
 	w->todo.wrr.bound_ms = b->wrr.bound_ms;

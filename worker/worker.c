@@ -6,9 +6,13 @@
  * fetching, let running tasks finish within the grace period, commit and
  * leave the groups.
  */
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "drover/clock.h"
@@ -434,36 +438,48 @@ static void abandon_all(worker_t *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* rd_kafka_consumer_poll(), letting the runners wake it (worker_wake())
- * when a job is done while it waits. */
-static rd_kafka_message_t *poll_wait(worker_t *w, rd_kafka_t *rk, int ms)
+/* Block until something is there for the main thread (worker_wake(),
+ * or a queue it reads got its first element) or \p ms pass; at once if
+ * runners finished jobs meanwhile. */
+static void wait_wake(worker_t *w, int ms)
 {
-	rd_kafka_message_t *m;
+	struct pollfd pfd = { .fd = w->wake_fd, .events = POLLIN };
+	uint64_t n;
+	bool wait;
 
+	hand_over(w);
+	pthread_mutex_lock(&w->lock);
+	wait = !w->done;  /* else work waits: do not block */
+	w->main_waiting = wait;
+	pthread_mutex_unlock(&w->lock);
+	if (!wait)
+		return;
+	/* a write left from a turn that did not wait only makes this one
+	 * return at once */
+	if (poll(&pfd, 1, ms) > 0) {
+		ssize_t r = read(w->wake_fd, &n, sizeof(n));  /* resets it */
+		(void)r;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->main_waiting = false;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* rd_kafka_consumer_poll() without blocking: the main thread blocks in
+ * wait_wake() alone. */
+static rd_kafka_message_t *poll_now(worker_t *w, rd_kafka_t *rk)
+{
 	hand_over(w);  /* a poll may serve a revocation that waits for them */
-	if (ms > 0) {
-		pthread_mutex_lock(&w->lock);
-		if (w->done)
-			ms = 0;  /* work waits: do not block */
-		else
-			w->main_waiting = true;
-		pthread_mutex_unlock(&w->lock);
-	}
-	m = rd_kafka_consumer_poll(rk, ms);
-	if (ms > 0) {
-		pthread_mutex_lock(&w->lock);
-		w->main_waiting = false;
-		pthread_mutex_unlock(&w->lock);
-	}
-	return m;
+	return rd_kafka_consumer_poll(rk, 0);
 }
 
 static void poll_discard(worker_t *w, rd_kafka_t *rk)
 {
-	rd_kafka_message_t *m = poll_wait(w, rk, 20);
+	rd_kafka_message_t *m;
 
+	wait_wake(w, 20);
 	/* fetched before the pause: not started, not stored */
-	if (m)
+	if ((m = poll_now(w, rk)))
 		rd_kafka_message_destroy(m);
 }
 
@@ -541,6 +557,11 @@ static bool start(worker_t *w, drv_daemon_t *d)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->work_cond, NULL);
 	pthread_cond_init(&w->claim_cond, NULL);
+	if ((w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+		drv_log_kv(DRV_LOG_ERROR, "cannot make an eventfd", "error",
+			   strerror(errno), NULL);
+		return false;
+	}
 	if (!(w->offsets = offsets_new()))
 		return false;
 	if (!runners_open_plugins(w) || !observe_start(w) ||
@@ -576,6 +597,10 @@ static bool start(worker_t *w, drv_daemon_t *d)
 		return false;
 	w->consumer_q = rd_kafka_queue_get_consumer(w->consumer);
 	w->delay_q = rd_kafka_queue_get_consumer(w->delay);
+	w->reports_q = rd_kafka_queue_get_main(w->producer);
+	worker_wake_on(w, w->consumer_q);
+	worker_wake_on(w, w->delay_q);
+	worker_wake_on(w, w->reports_q);
 
 	w->runner_cnt = (size_t)w->cfg->worker.concurrency;
 	w->runners = calloc(w->runner_cnt, sizeof(*w->runners));
@@ -618,6 +643,8 @@ static void stop(worker_t *w)
 		rd_kafka_queue_destroy(w->consumer_q);
 	if (w->delay_q)
 		rd_kafka_queue_destroy(w->delay_q);
+	if (w->reports_q)
+		rd_kafka_queue_destroy(w->reports_q);
 	w->closing = true;
 	if (w->consumer) {
 		rd_kafka_consumer_close(w->consumer);
@@ -642,6 +669,9 @@ static void stop(worker_t *w)
 	observe_stop(w);
 	offsets_destroy(w->offsets);
 	free(w->runners);
+	/* last: librdkafka and the threads stopped above may write to it */
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
 	pthread_cond_destroy(&w->work_cond);
 	pthread_cond_destroy(&w->claim_cond);
 	pthread_mutex_destroy(&w->lock);
@@ -666,13 +696,11 @@ static void log_consumer_error(rd_kafka_t *rk, rd_kafka_message_t *m)
 	rd_kafka_message_destroy(m);
 }
 
-/* Take up to \p max messages one consumer has ready, waiting at most \p ms
- * for the first. */
-static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
-		      size_t max)
+/* Take up to \p max messages one consumer has ready. */
+static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, size_t max)
 {
 	for (size_t i = 0; i < max; i++) {
-		rd_kafka_message_t *m = poll_wait(w, rk, i ? 0 : ms);
+		rd_kafka_message_t *m = poll_now(w, rk);
 
 		if (!m)
 			return;
@@ -686,11 +714,21 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, int ms,
 }
 
 /* A runner calls this after putting a job on `done` while the main thread
- * waits in a poll (poll_wait()), so that it turns at once. */
+ * waits (wait_wake()), so that it turns at once. */
 void worker_wake(worker_t *w)
 {
-	rd_kafka_queue_yield(w->consumer_q);
-	rd_kafka_queue_yield(w->delay_q);
+	uint64_t one = 1;
+	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+
+	(void)r;  /* only a full counter refuses it: a wake-up is due anyway */
+}
+
+/* The eventfd write librdkafka makes is the one worker_wake() makes. */
+void worker_wake_on(worker_t *w, rd_kafka_queue_t *q)
+{
+	static const uint64_t one = 1;
+
+	rd_kafka_queue_io_event_enable(q, w->wake_fd, &one, sizeof(one));
 }
 
 /* The task state writer is behind (drv_state_behind()): take no task
@@ -722,6 +760,20 @@ static size_t top_room(const worker_t *w, size_t high)
 	if (w->top_queued >= high || w->top_in_flight >= IN_FLIGHT_RESERVE)
 		return 0;
 	return high - w->top_queued;
+}
+
+/* Whether the main thread has something to do now rather than wait:
+ * messages it can take, or ops of a consumer (a rebalance). */
+static bool work_waiting(worker_t *w, size_t high, bool behind)
+{
+	if (rd_kafka_queue_length(w->delay_q))
+		return true;
+	if (behind)
+		return false;
+	if (room(w, high))
+		return rd_kafka_queue_length(w->consumer_q) ||
+		       bands_waiting(w, false);
+	return top_room(w, high) && bands_waiting(w, true);
 }
 
 int worker_run(drv_daemon_t *d)
@@ -766,15 +818,16 @@ int worker_run(drv_daemon_t *d)
 		__atomic_store_n(&w.obs.loop_ms, now, __ATOMIC_RELAXED);
 		if (!full || now - polled >= FULL_POLL_MS) {
 			poll_some(&w, w.consumer, SRC_TASKS,
-				  full || bands_waiting(&w) ? 0 : 10,
 				  full ? 1 : high - w.queued);
 			polled = now;
 		}
 		if (!behind)
 			bands_take(&w, room(&w, high), top_room(&w, high));
 		hand_over(&w);
-		poll_some(&w, w.delay, SRC_DELAY, full ? 10 : 0, 256);
+		poll_some(&w, w.delay, SRC_DELAY, 256);
 		service(&w);
+		if (!work_waiting(&w, high, behind))
+			wait_wake(&w, 10);
 	}
 	drv_log_kv(DRV_LOG_INFO, "signal received", "signal", strsignal(sig),
 		   NULL);

@@ -23,7 +23,15 @@
  * too high, which costs a useless signal). A runner that finishes a job
  * takes the next from `todo` under the same lock without sleeping. It wakes
  * the main thread only when `main_waiting` says the main thread is blocked
- * in a consumer poll (poll_wait() in worker.c).
+ * (wait_wake() in worker.c).
+ *
+ * The main thread blocks in one place: on `wake_fd`, an eventfd that
+ * librdkafka writes to when one of the queues the main thread reads (the
+ * band queues, both consumers' queues, the producer's delivery reports)
+ * gets its first element, and that
+ * runners, breakers and parks write to through worker_wake(). A task that
+ * reaches an idle worker is taken at once, not at the next turn of a timed
+ * poll.
  */
 #ifndef DROVER_WORKER_H
 #define DROVER_WORKER_H
@@ -171,7 +179,9 @@ typedef struct worker {
 	rd_kafka_t         *consumer;    /* band topics */
 	rd_kafka_t         *delay;       /* delay tier topics */
 	rd_kafka_t         *producer;    /* forwards: delay tiers, DLQ */
-	rd_kafka_queue_t   *consumer_q, *delay_q; /* to wake their polls */
+	rd_kafka_queue_t   *consumer_q, *delay_q; /* their consumers' queues */
+	rd_kafka_queue_t   *reports_q;   /* the producer's delivery reports */
+	int                 wake_fd;     /* eventfd the main thread waits on */
 	offsets_t          *offsets;     /* both consumers' partitions */
 	job_t              *active;      /* every job not yet ended */
 	size_t              in_flight;   /* jobs not yet ended */
@@ -212,7 +222,7 @@ typedef struct worker {
 	pthread_cond_t      claim_cond;  /* signalled when one is done */
 	job_t              *done;
 	size_t              idle;        /* runners waiting, not signalled */
-	bool                main_waiting;/* main blocked in a poll: wake it */
+	bool                main_waiting;/* main blocked in wait_wake() */
 	bool                quit;        /* runners exit */
 	pthread_t          *runners;
 	size_t              runner_cnt;
@@ -245,6 +255,10 @@ void job_hand(worker_t *w, job_t *job);
 
 /* worker.c: wake the main thread (any thread). */
 void worker_wake(worker_t *w);
+
+/* worker.c: have librdkafka wake the main thread when \p q, a queue it
+ * reads, gets its first element. */
+void worker_wake_on(worker_t *w, rd_kafka_queue_t *q);
 
 /* runner.c */
 void *runner_main(void *arg);
@@ -346,8 +360,9 @@ void   bands_revoked(worker_t *w, rd_kafka_topic_partition_list_t *parts);
 size_t bands_take(worker_t *w, size_t room, size_t top_room);
 /* The band index of a band topic (the last band if it is none). */
 size_t bands_of(worker_t *w, const char *topic);
-/* Whether a band has tasks ready to take now. */
-bool   bands_waiting(worker_t *w);
+/* Whether a band has tasks ready to take now (\p top_only: the high
+ * band). */
+bool   bands_waiting(worker_t *w, bool top_only);
 /* worker.c: a message of band \p band taken by bands_take(); the band had
  * work waiting since \p since (mono ms), which the runners' starvation
  * bound counts from. */
