@@ -54,6 +54,18 @@ bool drv_jout_utf8_ok(const char *s)
 	return true;
 }
 
+/* Per byte: 0 escaped, 1 copied unless ascii output (>= 0x80), 2 copied. */
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+static const unsigned char plain[256] = {
+	R16(0), R16(0),                                     /* controls */
+	2, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,     /* 0x20: '"' */
+	R16(2), R16(2),
+	2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2,     /* 0x50: '\\' */
+	R16(2), R16(2),
+	R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1), R16(1),
+};
+#undef R16
+
 /* "s" escaped as jansson does; with \p ascii, bytes >= 0x80 become '?'. */
 static void string(drv_jout_t *j, const char *s, bool ascii)
 {
@@ -66,8 +78,7 @@ static void string(drv_jout_t *j, const char *s, bool ascii)
 		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
 		size_t n = 2;
 
-		while (*p >= 0x20 && *p != '"' && *p != '\\' &&
-		       !(ascii && *p >= 0x80))
+		while (plain[*p] > ascii)
 			p++;
 		raw(j, (const char *)run, (size_t)(p - run));
 		if (!*p)

@@ -397,25 +397,27 @@ void drv_id_new(char *id_out, int64_t now_ms)
 	const uint64_t ts_max = (UINT64_C(1) << 48) - 1;
 	uint64_t ts = now_ms < 0 ? 0 : (uint64_t)now_ms;
 	uint8_t b[16] = { 0 };
+	uint64_t hi = 0, lo = 0;
 
 	if (ts > ts_max)
 		ts = ts_max;
 	for (int i = 0; i < 6; i++)
 		b[i] = (uint8_t)(ts >> (8 * (5 - i)));
 	fill_random(b + 6, 10);
-
-	/* 128 bits as 26 base32 digits: two zero bits pad the front. */
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | b[i];
+		lo = lo << 8 | b[8 + i];
+	}
+	/* 128 bits as 26 base32 digits, 5 bits each from the top: two zero
+	 * bits pad the front, so digit i ends 125 - 5 i bits above the
+	 * bottom */
 	for (int i = 0; i < DRV_ID_LEN; i++) {
-		unsigned v = 0;
+		int shift = 125 - 5 * i;
+		uint64_t v = shift >= 64 ? hi >> (shift - 64) :
+			     shift == 0 ? lo :
+			     lo >> shift | hi << (64 - shift);
 
-		for (int k = 0; k < 5; k++) {
-			int pos = 5 * i + k - 2;
-
-			v <<= 1;
-			if (pos >= 0)
-				v |= (b[pos / 8] >> (7 - pos % 8)) & 1u;
-		}
-		id_out[i] = crockford[v];
+		id_out[i] = crockford[v & 31];
 	}
 	id_out[DRV_ID_LEN] = '\0';
 }
