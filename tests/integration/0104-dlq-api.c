@@ -279,19 +279,26 @@ static long long redis_connections(const drv_config_t *cfg)
 }
 
 /* An indexed page (a handler filter) asks the index on the API thread's
- * Redis connection: 30 pages on 2 threads open at most a few connections,
- * not one each (they did before: each page connected anew, and with
- * Redis unreachable waited redis.connect_timeout first). */
+ * Redis connection: 30 pages and 30 shows on 2 threads open at most a few
+ * connections, not one each (they did before: each connected anew, and
+ * with Redis unreachable waited redis.connect_timeout first). The
+ * coordinator has a Redis of its own, so that nothing else (other tests
+ * run alongside) counts. */
 Test(dlq_api, indexed_pages_share_the_thread_connection, .timeout = 120)
 {
+	int rport = it_free_port();
+	pid_t redis = it_redis_start(rport);
 	drv_config_t *cfg;
 	rd_kafka_t *rk;
 	it_ctx_t ctx;
 	pid_t coord;
 	long long before, opened;
+	char url[64];
 	json_t *o;
 	int port;
 
+	drv_fmt(url, sizeof(url), "redis://127.0.0.1:%d", rport);
+	setenv("DROVER_REDIS_URL", url, 1);  /* this test's process only */
 	it_setup(&ctx, handlers);
 	it_topics(&ctx);
 	port = it_api_start(&ctx, "IT_API_TOKEN_0104", OPS, VIEWER,
@@ -320,5 +327,6 @@ Test(dlq_api, indexed_pages_share_the_thread_connection, .timeout = 120)
 	rd_kafka_destroy(rk);
 	drv_config_destroy(cfg);
 	it_stop(coord, SIGTERM, 10000);
+	it_redis_kill(redis);
 	it_teardown(&ctx);
 }
