@@ -927,8 +927,8 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		api_free(a);
 		return err;
 	}
-	if (!(a->producer = drv_kafka_producer_shared_new(cfg, errstr,
-							  errstr_size))) {
+	if (!(a->producer = drv_kafka_producer_shared_new(cfg,
+			cfg->api.linger_ms, errstr, errstr_size))) {
 		close(fd);
 		api_free(a);
 		return DRV_ERR_KAFKA;

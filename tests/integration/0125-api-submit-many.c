@@ -62,11 +62,9 @@ Test(api_submit_many, two_hundred_at_once_on_four_threads, .timeout = 180)
 	it_setup(&ctx, handlers);
 	it_topics(&ctx);
 	/* a long linger makes a thread per waiting request plain to see */
-	setenv("DROVER_KAFKA_PROPERTY_LINGER_MS", "300", 1);
 	port = it_api_start(&ctx, "IT_API_TOKEN_0125", OPS, VIEWER,
 			    "  threads: 4\n  max_client_connections: 256\n"
-			    "  write_rate: 100000\n", &coord);
-	unsetenv("DROVER_KAFKA_PROPERTY_LINGER_MS");
+			    "  write_rate: 100000\n  linger: 300ms\n", &coord);
 
 	drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/api/v1/tasks", port);
 	h = curl_slist_append(h, "Authorization: Bearer " OPS);
