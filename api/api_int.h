@@ -9,6 +9,8 @@
  *   routes.c   the route table, path matching, /openapi.json
  *   limit.c    token buckets per token and route class
  *   batch.c    what every batch call shares: many produces, one wait
+ *   pending.c  a request that waits for Kafka with its connection
+ *              suspended, not on a thread
  *   tasks.c    /tasks: submit, batch, list, show, retries, pause, resume,
  *              skip, cancel
  *   events.c   /events: emit one, or a batch
@@ -32,7 +34,9 @@
  *
  * Threads: requests run on the server's pool of api.threads threads; each
  * thread has its own Redis connection (api_redis()); the Kafka producer is
- * shared (librdkafka is thread-safe).
+ * shared (librdkafka is thread-safe), its delivery reports served by one
+ * poller thread, which also resumes the requests waiting for them
+ * (pending.c).
  */
 #ifndef DROVER_API_INT_H
 #define DROVER_API_INT_H
@@ -115,7 +119,16 @@ struct drv_api {
 	char console_err[1024];
 	/* api.loopback_viewer's caller; its buckets are the last ones */
 	drv_api_token_conf_t loopback;
+	/* pending.c: connections suspended while Kafka acknowledges, and
+	 * closing (no more suspensions), under wait_lock */
+	pthread_mutex_t wait_lock;
+	pthread_cond_t wait_cond;
+	size_t suspended;
+	bool closing;
 };
+
+/** A request's wait for its delivery reports (pending.c). Opaque. */
+typedef struct api_wait api_wait_t;
 
 /** Most path parameters a route has. */
 #define API_PARAM_MAX 2
@@ -137,6 +150,9 @@ typedef struct api_call {
 	struct MHD_Response *stream;         /**< owned; when set, sent
 						  instead of reply (live.c) */
 	unsigned retry_after;                /**< seconds; 0 = no header */
+	api_wait_t *wait;                    /**< owned; set when the answer
+						  waits for delivery reports
+						  (pending.c) */
 } api_call_t;
 
 typedef void api_handler_fn(api_call_t *call);
@@ -346,13 +362,41 @@ typedef struct api_batch_ops {
  *         in order]}, one bad item failing alone. */
 void api_batch(api_call_t *call, const api_batch_ops_t *ops);
 
-/** @brief Produce one built \p item (its topic into \p topic) and its audit
- *         record (ops->audit, \p target, \p details stolen) together, and
- *         wait for both. @returns true when both are acknowledged; else
- *         the problem is replied. */
-bool api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
-		     void *item, char *topic, size_t topic_size,
-		     const char *target, json_t *details);
+/** @brief Produce one built \p item (borrowed; it may be released on
+ *         return) and its audit record (ops->audit, \p target, \p details
+ *         stolen) together; the reply is 201 with ops->accepted's result,
+ *         sent once both are acknowledged (call->wait: the connection
+ *         waits, suspended, not a thread), or the problem of whichever
+ *         failed. */
+void api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
+		     void *item, const char *target, json_t *details);
+
+/* pending.c */
+#define API_WAIT_SLOTS 2
+#define API_WAIT_ITEM  0   /**< the item's report */
+#define API_WAIT_AUDIT 1   /**< its audit record's */
+/** @brief The delivery record to produce \p slot with (makes call->wait
+ *         on first use), counted as a report to come; NULL when out of
+ *         memory. A produce that fails at once: api_wait_unused(). */
+drv_delivery_t *api_wait_slot(api_call_t *call, int slot);
+/** @brief \p slot's produce failed: no report will come. */
+void api_wait_unused(api_call_t *call, int slot);
+/** @brief The topic \p slot went to (\p topic copied), for its error. */
+void api_wait_topic(api_call_t *call, int slot, const char *topic);
+/** @brief After the handler, on its pool thread: suspend the connection
+ *         until the last report comes (that resumes it), or, when every
+ *         report has come already or the server is closing, wait here.
+ *  @returns true when suspended (the answer is sent when resumed). */
+bool api_wait_suspend(api_call_t *call);
+/** @brief Every report has come: the reply stays, or a failed produce's
+ *         problem replaces it; frees call->wait. */
+void api_wait_finish(api_call_t *call);
+/** @brief Free call->wait (NULL: nothing) when the request ends first; a
+ *         report still to come frees it instead. */
+void api_wait_release(api_call_t *call);
+/** @brief Before MHD_stop_daemon(): no more suspensions, and wait until
+ *         every suspended connection is resumed. */
+void api_waits_drain(struct drv_api *api);
 
 /* routes.c */
 /** Result of matching a request to the table. */
@@ -422,15 +466,20 @@ bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,
 /** @brief This thread's Redis connection, connecting if need be; on
  *         failure a 503 problem is replied and NULL returned. */
 redisContext *api_redis(api_call_t *call);
+/** @brief This thread's Redis connection for what can do without one (the
+ *         DLQ search index: the topic is read instead): NULL, and nothing
+ *         replied, when Redis cannot be reached; for a second after a
+ *         failed connect this thread does not try again (a Redis that does
+ *         not answer would cost redis.connect_timeout each time). */
+redisContext *api_redis_try(api_call_t *call);
 /** @brief Report that the connection failed (dropped; the next call
  *         reconnects). */
 void api_redis_lost(api_call_t *call);
 /** @brief Write the audit record of a write by the caller's token
  *         (\p details stolen); false (and a 503 problem) when it could not
- *         be written. With \p dr it is only produced: api_audit_wait()
- *         then, so the write and its record share one round trip. */
+ *         be written. With \p dr it is only produced (its report to
+ *         \p dr), so the write and its record share one round trip. */
 bool api_audit(api_call_t *call, const char *action, const char *target,
 	       uint64_t count, json_t *details, drv_delivery_t *dr);
-bool api_audit_wait(api_call_t *call, drv_delivery_t *dr);
 
 #endif /* DROVER_API_INT_H */

@@ -124,33 +124,38 @@ out:
 	json_decref(o);
 }
 
-bool api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
-		     void *item, char *topic, size_t topic_size,
-		     const char *target, json_t *details)
+void api_produce_one(api_call_t *call, const api_batch_ops_t *ops,
+		     void *item, const char *target, json_t *details)
 {
-	drv_delivery_t dr = { 0 }, adr = { 0 };
-	drv_waiter_t w, aw;
-	char err[512];
-	bool audited;
+	drv_delivery_t *dr = api_wait_slot(call, API_WAIT_ITEM), *adr;
+	char topic[256], err[512];
 	drv_err_t rc;
 
-	/* the API's poller serves the reports: sleep, do not poll */
-	drv_delivery_watch(&dr, &w);
-	drv_delivery_watch(&adr, &aw);
-	rc = ops->produce(call, item, &dr, topic, topic_size, err,
+	/* the reports come on the API's poller thread; the connection waits
+	 * for them suspended (pending.c), not this thread */
+	if (!dr) {
+		json_decref(details);
+		api_problem(call, 500, NULL, "out of memory");
+		return;
+	}
+	rc = ops->produce(call, item, dr, topic, sizeof(topic), err,
 			  sizeof(err));
 	if (rc) {
+		api_wait_unused(call, API_WAIT_ITEM);
 		json_decref(details);
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
-		return false;
+		return;
 	}
-	audited = api_audit(call, ops->audit, target, 1, details, &adr);
-	rc = drv_kafka_wait(call->api->producer, &dr, topic,
-			    call->api->cfg->kafka.connect_timeout_ms, err,
-			    sizeof(err));
-	if (audited)
-		audited = api_audit_wait(call, &adr);
-	if (rc)
-		api_problem(call, api_status_of(rc), NULL, "%s", err);
-	return !rc && audited;
+	api_wait_topic(call, API_WAIT_ITEM, topic);
+	api_reply(call, 201, ops->accepted(item, topic));
+	if (!(adr = api_wait_slot(call, API_WAIT_AUDIT))) {
+		json_decref(details);
+		api_problem(call, 500, NULL, "out of memory");
+		return;
+	}
+	drv_topic_name(call->api->cfg, DRV_TOPIC_AUDIT, NULL, 0, topic,
+		       sizeof(topic));
+	api_wait_topic(call, API_WAIT_AUDIT, topic);
+	if (!api_audit(call, ops->audit, target, 1, details, adr))
+		api_wait_unused(call, API_WAIT_AUDIT);
 }

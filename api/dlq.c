@@ -95,8 +95,11 @@ static void list(api_call_t *call)
 
 	if (!query_filter(call, &a))
 		return;
-	rc = drv_dlq_page(call->api->cfg, &a.f, a.cursor, (size_t)a.limit,
-			  a.message, &page, err, sizeof(err));
+	/* the index is asked on this thread's connection; without Redis the
+	 * topic is read */
+	rc = drv_dlq_page(call->api->cfg, api_redis_try(call), &a.f, a.cursor,
+			  (size_t)a.limit, a.message, &page, err, sizeof(err));
+	api_redis_lost(call);
 	if (rc == DRV_ERR_INVALID) {
 		api_problem(call, 400, NULL, "cursor: %s", err);
 		return;
@@ -158,8 +161,9 @@ static void show(api_call_t *call)
 			    "nor PARTITION:OFFSET", id);
 		return;
 	}
-	rc = drv_dlq_show(call->api->cfg, id, show_visit, &s, &found, err,
-			  sizeof(err));
+	rc = drv_dlq_show(call->api->cfg, api_redis_try(call), id, show_visit,
+			  &s, &found, err, sizeof(err));
+	api_redis_lost(call);
 	if (!rc && s.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM,
 			       "out of memory");

@@ -42,10 +42,16 @@
 #define JSON_TYPE    "application/json"
 #define PROBLEM_TYPE "application/problem+json"
 
-/* One connection's request while its body arrives. */
+/* One connection's request: while its body arrives, and while its answer
+ * waits for Kafka (call.wait, the connection suspended). */
 typedef struct req {
-	drv_buf_t body;
-	bool      too_big;
+	drv_buf_t   body;
+	bool        too_big;
+	api_call_t  call;
+	api_quota_t quota;
+	bool        has_quota;
+	bool        claimed;                 /* an Idempotency-Key */
+	char        rkey[256], body_hex[2 * DRV_SHA256_LEN + 1];
 } req_t;
 
 static void quiet_log(void *cls, const char *fmt, va_list ap)
@@ -259,19 +265,45 @@ static void redis_free(void *c)
 	redisFree(c);
 }
 
-redisContext *api_redis(api_call_t *call)
+/* After a failed connect, how long this thread's api_redis_try() answers
+ * NULL at once instead of trying (and waiting redis.connect_timeout)
+ * again. */
+#define REDIS_RETRY_MS 1000
+static __thread int64_t redis_retry_at;  /* mono ms */
+
+/* This thread's connection, connecting if need be; NULL with \p err. */
+static redisContext *thread_redis(api_call_t *call, char *err, size_t size)
 {
 	redisContext *c = pthread_getspecific(call->api->redis_key);
-	char err[512];
 
 	if (c)
 		return c;
-	if (drv_redis_connect(call->api->cfg, &c, err, sizeof(err))) {
-		api_problem(call, 503, NULL, "%s", err);
+	if (drv_redis_connect(call->api->cfg, &c, err, size)) {
+		redis_retry_at = drv_mono_ms() + REDIS_RETRY_MS;
 		return NULL;
 	}
 	pthread_setspecific(call->api->redis_key, c);
 	return c;
+}
+
+redisContext *api_redis(api_call_t *call)
+{
+	char err[512];
+	redisContext *c = thread_redis(call, err, sizeof(err));
+
+	if (!c)
+		api_problem(call, 503, NULL, "%s", err);
+	return c;
+}
+
+redisContext *api_redis_try(api_call_t *call)
+{
+	char err[512];
+
+	if (!pthread_getspecific(call->api->redis_key) &&
+	    drv_mono_ms() < redis_retry_at)
+		return NULL;
+	return thread_redis(call, err, sizeof(err));
 }
 
 void api_redis_lost(api_call_t *call)
@@ -341,22 +373,6 @@ bool api_audit(api_call_t *call, const char *action, const char *target,
 			     sizeof(err));
 	free(text);
 	json_decref(details);
-	if (rc)
-		api_problem(call, 503, NULL, "the action was taken but its "
-			    "audit record could not be written: %s", err);
-	return !rc;
-}
-
-bool api_audit_wait(api_call_t *call, drv_delivery_t *dr)
-{
-	char topic[256], err[512];
-	drv_err_t rc;
-
-	drv_topic_name(call->api->cfg, DRV_TOPIC_AUDIT, NULL, 0, topic,
-		       sizeof(topic));
-	rc = drv_kafka_wait(call->api->producer, dr, topic,
-			    call->api->cfg->kafka.connect_timeout_ms, err,
-			    sizeof(err));
 	if (rc)
 		api_problem(call, 503, NULL, "the action was taken but its "
 			    "audit record could not be written: %s", err);
@@ -637,84 +653,105 @@ static enum MHD_Result send_reply(api_call_t *call, const api_quota_t *q,
 	return ret;
 }
 
-/* Authorise, limit, then run the route's handler. */
+/* The handler has answered (call->status set): keep the answer for the
+ * Idempotency-Key, send it. */
+static enum MHD_Result answer(req_t *rq)
+{
+	api_call_t *call = &rq->call;
+	enum MHD_Result ret;
+
+	if (!call->status)
+		api_problem(call, 500, NULL, "the route gave no answer");
+	if (rq->claimed)
+		idem_end(call, rq->rkey, rq->body_hex);
+	ret = send_reply(call, rq->has_quota ? &rq->quota : NULL, NULL);
+	json_decref(call->reply);
+	call->reply = NULL;
+	return ret;
+}
+
+/* Authorise, limit, then run the route's handler; an answer that waits
+ * for Kafka is sent when the connection is resumed (on_request). */
 static enum MHD_Result serve(struct drv_api *api,
 			     struct MHD_Connection *conn, const char *url,
 			     const char *method, req_t *rq)
 {
-	api_call_t call = { .api = api, .conn = conn, .body = rq->body.p,
-			    .body_len = rq->body.len };
-	api_quota_t quota, *q = NULL;
-	char allow[64] = "", rkey[256], body_hex[2 * DRV_SHA256_LEN + 1];
-	char bearer[1024];
+	api_call_t *call = &rq->call;
+	char allow[64] = "", bearer[1024];
 	const char *idem = NULL;
-	bool claimed = false;
 	enum MHD_Result ret;
 
+	*call = (api_call_t){ .api = api, .conn = conn, .body = rq->body.p,
+			      .body_len = rq->body.len };
 	if (strcmp(url, "/api") && strncmp(url, "/api/", 5))
 		return api_console_serve(api, conn, url, method) ? MHD_YES :
 		       MHD_NO;
-	switch (api_route_find(method, url, &call.route, call.params, allow,
+	switch (api_route_find(method, url, &call->route, call->params, allow,
 			       sizeof(allow))) {
 	case API_NO_PATH:
-		api_problem(&call, 404, NULL, "no route %s", url);
+		api_problem(call, 404, NULL, "no route %s", url);
 		goto reply;
 	case API_NO_METHOD:
-		api_problem(&call, 405, NULL, "%s does not take %s (it takes "
+		api_problem(call, 405, NULL, "%s does not take %s (it takes "
 			    "%s)", url, method, allow);
 		goto reply;
 	case API_MATCHED:
 		allow[0] = '\0';
 		break;
 	}
-	if (!call.route->public) {
-		call.token = caller(api, conn, authorization(&call, bearer,
-							      sizeof(bearer)));
-		if (!call.token) {
-			api_problem(&call, 401, NULL, "a valid bearer token is "
+	if (!call->route->public) {
+		call->token = caller(api, conn, authorization(call, bearer,
+							       sizeof(bearer)));
+		if (!call->token) {
+			api_problem(call, 401, NULL, "a valid bearer token is "
 				    "required (Authorization: Bearer TOKEN)");
 			goto reply;
 		}
-		quota = api_limits_take(&api->limits, bucket_of(api,
-					call.token), call.route->cls,
-					mono_us());
-		q = &quota;
-		if (!quota.allowed) {
-			api_problem(&call, 429, NULL, "more than %ld %s "
+		rq->quota = api_limits_take(&api->limits, bucket_of(api,
+					    call->token), call->route->cls,
+					    mono_us());
+		rq->has_quota = true;
+		if (!rq->quota.allowed) {
+			api_problem(call, 429, NULL, "more than %ld %s "
 				    "requests per second for token %s; retry "
-				    "in %ld s", quota.limit,
-				    call.route->cls == API_READ ? "read" :
-				    "write", call.token->name, quota.reset_s);
+				    "in %ld s", rq->quota.limit,
+				    call->route->cls == API_READ ? "read" :
+				    "write", call->token->name,
+				    rq->quota.reset_s);
 			goto reply;
 		}
-		if (call.token->role < call.route->role) {
-			api_problem(&call, 403, NULL, "token %s is a %s; this "
-				    "needs %s", call.token->name,
-				    drv_api_role_name(call.token->role),
-				    drv_api_role_name(call.route->role));
+		if (call->token->role < call->route->role) {
+			api_problem(call, 403, NULL, "token %s is a %s; this "
+				    "needs %s", call->token->name,
+				    drv_api_role_name(call->token->role),
+				    drv_api_role_name(call->route->role));
 			goto reply;
 		}
 	}
 	if (rq->too_big) {
-		api_problem(&call, 413, NULL, "the body is larger than "
+		api_problem(call, 413, NULL, "the body is larger than "
 			    "api.max_body (%lld bytes)",
 			    (long long)api->cfg->api.max_body);
 		goto reply;
 	}
-	if (call.token && call.route->cls == API_WRITE)
+	if (call->token && call->route->cls == API_WRITE)
 		idem = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						   "Idempotency-Key");
-	if (idem && !idem_begin(&call, idem, rkey, sizeof(rkey), body_hex,
-				&claimed))
+	if (idem && !idem_begin(call, idem, rq->rkey, sizeof(rq->rkey),
+				rq->body_hex, &rq->claimed))
 		goto reply;
-	call.route->fn(&call);
-	if (!call.status)
-		api_problem(&call, 500, NULL, "the route gave no answer");
-	if (claimed)
-		idem_end(&call, rkey, body_hex);
+	call->route->fn(call);
+	if (call->wait) {
+		if (api_wait_suspend(call))
+			return MHD_YES;  /* answered when resumed */
+		api_wait_finish(call);
+	}
+	return answer(rq);
 reply:
-	ret = send_reply(&call, q, allow[0] ? allow : NULL);
-	json_decref(call.reply);
+	ret = send_reply(call, rq->has_quota ? &rq->quota : NULL,
+			 allow[0] ? allow : NULL);
+	json_decref(call->reply);
+	call->reply = NULL;
 	return ret;
 }
 
@@ -751,6 +788,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		}
 		return drv_buf_add(&rq->body, upload, n) ? MHD_YES : MHD_NO;
 	}
+	if (rq->call.wait) {  /* resumed: every report has come */
+		api_wait_finish(&rq->call);
+		return answer(rq);
+	}
 	drv_conn_guard_received(api->guard, conn);
 	return serve(api, conn, url, method, rq);
 }
@@ -764,6 +805,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	(void)toe;
 	drv_conn_guard_answered(api->guard, conn);
 	if (rq) {
+		api_wait_release(&rq->call);
+		json_decref(rq->call.reply);
 		free(rq->body.p);
 		free(rq);
 		*con_cls = NULL;
@@ -833,6 +876,8 @@ static void api_free(struct drv_api *a)
 	api_queues_release(a);
 	api_console_release(a);
 	pthread_key_delete(a->redis_key);
+	pthread_mutex_destroy(&a->wait_lock);
+	pthread_cond_destroy(&a->wait_cond);
 	free(a->tls_cert);
 	free(a->tls_key);
 	drv_config_destroy(a->cfg);
@@ -857,6 +902,8 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 				 "api: out of memory");
 	}
 	api_queues_init(a);
+	pthread_mutex_init(&a->wait_lock, NULL);
+	pthread_cond_init(&a->wait_cond, NULL);
 	a->cfg = cfg;
 	a->loopback = (drv_api_token_conf_t){ .name = "loopback",
 					      .role = DRV_API_VIEWER,
@@ -880,8 +927,8 @@ drv_err_t drv_api_start(drv_config_t *cfg, drv_api_t **out, char *errstr,
 		api_free(a);
 		return err;
 	}
-	if (!(a->producer = drv_kafka_producer_shared_new(cfg, errstr,
-							  errstr_size))) {
+	if (!(a->producer = drv_kafka_producer_shared_new(cfg,
+			cfg->api.linger_ms, errstr, errstr_size))) {
 		close(fd);
 		api_free(a);
 		return DRV_ERR_KAFKA;
@@ -947,6 +994,8 @@ void drv_api_stop(drv_api_t *a)
 	if (!a)
 		return;
 	api_live_close(a);
+	/* libmicrohttpd must not stop with a connection suspended */
+	api_waits_drain(a);
 	MHD_stop_daemon(a->mhd);
 	api_free(a);
 }

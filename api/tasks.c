@@ -88,7 +88,6 @@ static void submit_batch(api_call_t *call)
 static void submit(api_call_t *call)
 {
 	json_t *o = api_body_json(call), *problem;
-	char topic[256];
 	drv_task_t t;
 
 	if (!o)
@@ -97,10 +96,10 @@ static void submit(api_call_t *call)
 	if ((problem = build(call, o, "", &t))) {
 		api_reply(call, 400, problem);
 		call->problem = true;
-	} else if (api_produce_one(call, &task_batch, &t, topic, sizeof(topic),
-				   t.id, json_pack("{s:s}", "handler",
-						   t.handler))) {
-		api_reply(call, 201, accepted(&t, topic));
+	} else {
+		/* answered 201 once Kafka has the task and its audit record */
+		api_produce_one(call, &task_batch, &t, t.id,
+				json_pack("{s:s}", "handler", t.handler));
 	}
 	drv_task_release(&t);
 	json_decref(o);

@@ -171,7 +171,7 @@ static bool search(const bench_ns_t *ns, search_t *s)
 
 	memset(s, 0, sizeof(*s));
 	do {
-		if (drv_dlq_page(ns->cfg, &f, cursor, 50, false, &pg, err,
+		if (drv_dlq_page(ns->cfg, NULL, &f, cursor, 50, false, &pg, err,
 				 sizeof(err))) {
 			bench_log("search: %s", err);
 			free(cursor);

@@ -641,8 +641,17 @@ const drv_cfg_key_t drv_cfg_keys[] = {
 		 "chart use 8470." },
 	{ .name = "api.threads", .type = DRV_CFG_INT,
 	  .offset = CF(api.threads), .def = "16", .min = 1, .max = 256,
-	  .doc = "Requests served at once (a request waiting for Kafka holds "
-		 "one), each thread with its own Redis connection." },
+	  .doc = "Threads serving requests, each with its own Redis "
+		 "connection. A single submit or emit waiting for Kafka holds "
+		 "none (its connection waits, suspended); a batch holds one "
+		 "until Kafka has it all." },
+	{ .name = "api.linger", .type = DRV_CFG_DURATION,
+	  .offset = CF(api.linger_ms), .def = "1ms", .min = 0, .max = 1000,
+	  .doc = "How long the API's producer holds a message to send it with "
+		 "others (librdkafka `linger.ms`; drover's other producers "
+		 "wait 5 ms). Each single submit waits this long for its "
+		 "answer; concurrent submits share produce requests anyway. "
+		 "Wins over a `linger.ms` in `kafka.properties` for the API." },
 	{ .name = "api.max_body", .type = DRV_CFG_INT,
 	  .offset = CF(api.max_body), .def = "4194304", .min = 1024,
 	  .max = 64 * 1024 * 1024,

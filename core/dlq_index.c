@@ -234,6 +234,7 @@ struct drv_dlq_index_query {
 	size_t       part_cnt;
 	int64_t      skipped;
 	bool         failed;     /* Redis failed: read on */
+	bool         own_rc;     /* rc is the query's own connection */
 };
 
 /* KEYS: the partition's hash. ARGV: block key prefix, first block, most
@@ -303,10 +304,11 @@ static void add_term_bits(char kind, const char *a, size_t alen,
 	}
 }
 
-/* A query for bits \p bits (taken) and a time range. */
+/* A query for bits \p bits (taken) and a time range, on \p rc (borrowed)
+ * or, when NULL, on a connection of its own. */
 static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
-					drv_buf_t *bb, int64_t since_ms,
-					int64_t until_ms)
+					redisContext *rc, drv_buf_t *bb,
+					int64_t since_ms, int64_t until_ms)
 {
 	drv_dlq_index_query_t *q;
 	char err[256];
@@ -320,7 +322,10 @@ static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
 	q->bits = bb->p ? bb->p : strdup("");
 	q->since_ms = since_ms;
 	q->until_ms = until_ms;
-	if (!q->bits || drv_redis_connect(cfg, &q->rc, err, sizeof(err))) {
+	q->rc = rc;
+	q->own_rc = !rc;
+	if (!q->bits || (rc && rc->err) ||
+	    (!rc && drv_redis_connect(cfg, &q->rc, err, sizeof(err)))) {
 		drv_dlq_index_query_destroy(q);
 		return NULL;
 	}
@@ -328,6 +333,7 @@ static drv_dlq_index_query_t *query_new(const drv_config_t *cfg,
 }
 
 drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
+					       redisContext *rc,
 					       const drv_dlq_filter_t *f)
 {
 	drv_buf_t bb = { 0 };
@@ -340,18 +346,18 @@ drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
 	for (size_t i = 0; i < f->label_cnt; i++)
 		term_str(add_term_bits, &bb, 'l', f->label[i]);
 	term_str(add_term_bits, &bb, 'g', f->group);
-	return query_new(cfg, &bb, f->since_ms, f->until_ms);
+	return query_new(cfg, rc, &bb, f->since_ms, f->until_ms);
 }
 
 drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
-					      const char *id)
+					      redisContext *rc, const char *id)
 {
 	drv_buf_t bb = { 0 };
 
 	term_str(add_term_bits, &bb, 't', id);
 	drv_buf_add(&bb, " |", 2);
 	term_str(add_term_bits, &bb, 'd', id);
-	return query_new(cfg, &bb, 0, 0);
+	return query_new(cfg, rc, &bb, 0, 0);
 }
 
 /* Ask Redis about the blocks of partition \p p from \p block on. */
@@ -447,7 +453,7 @@ void drv_dlq_index_query_destroy(drv_dlq_index_query_t *q)
 {
 	if (!q)
 		return;
-	if (q->rc)
+	if (q->rc && q->own_rc)
 		redisFree(q->rc);
 	free(q->bits);
 	free(q->parts);

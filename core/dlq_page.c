@@ -190,8 +190,8 @@ static int64_t page_skip(int32_t p, int64_t offset, int64_t *until,
 	return n;
 }
 
-drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
-		       const char *cursor, size_t limit, bool with_message,
+drv_err_t drv_dlq_page(const drv_config_t *cfg, redisContext *redis,
+		       const drv_dlq_filter_t *f, const char *cursor, size_t limit, bool with_message,
 		       drv_dlq_page_t *out, char *errstr, size_t errstr_size)
 {
 	page_run_t r = { .f = f, .limit = limit, .with_message = with_message,
@@ -209,7 +209,7 @@ drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
 			       "out of memory");
 		goto out;
 	}
-	r.q = drv_dlq_index_query_new(cfg, f);
+	r.q = drv_dlq_index_query_new(cfg, redis, f);
 	rc = drv_dlq_read_skip(cfg, r.next, NULL, r.next_cnt, page_visit,
 			       r.q ? page_skip : NULL, &r, NULL, errstr,
 			       errstr_size);

@@ -473,7 +473,7 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 		goto out;
 	}
 	if (r->every && r->filter)
-		x.q = drv_dlq_index_query_new(cfg, r->filter);
+		x.q = drv_dlq_index_query_new(cfg, c, r->filter);
 	rc = drv_dlq_read_skip(cfg, r->to ? r->from : NULL, r->to,
 			       r->to ? r->part_cnt : 0, visit,
 			       x.q ? skip : NULL, &x, NULL, errstr,

@@ -49,8 +49,8 @@ static bool show_visit(const drv_dlq_entry_t *e, void *arg)
 	return !s->by_pos && strcmp(e->dl.id, s->id);
 }
 
-drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
-		       drv_dlq_visit_fn fn, void *arg, size_t *found,
+drv_err_t drv_dlq_show(const drv_config_t *cfg, redisContext *redis,
+		       const char *id, drv_dlq_visit_fn fn, void *arg, size_t *found,
 		       char *errstr, size_t errstr_size)
 {
 	show_t s = { .id = id, .fn = fn, .arg = arg };
@@ -94,7 +94,7 @@ drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
 		free(from);
 		free(to);
 	} else {
-		s.q = drv_dlq_index_query_id(cfg, id);
+		s.q = drv_dlq_index_query_id(cfg, redis, id);
 		rc = drv_dlq_read_skip(cfg, NULL, NULL, 0, show_visit,
 				       s.q ? show_skip : NULL, &s, NULL, errstr,
 				       errstr_size);

@@ -373,7 +373,8 @@ void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* A producer; \p bound_ms > 0 bounds each message's life to it (and each
  * request's to at most it), so every report comes within twice that. */
 static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
-				char *errstr, size_t errstr_size)
+				int64_t linger_ms, char *errstr,
+				size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = drv_kafka_conf_new(cfg, NULL, errstr,
 						   errstr_size);
@@ -382,6 +383,16 @@ static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
 
 	if (!conf)
 		return NULL;
+	if (linger_ms >= 0) {
+		drv_fmt(v, sizeof(v), "%lld", (long long)linger_ms);
+		if (rd_kafka_conf_set(conf, "linger.ms", v, rderr,
+				      sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+			rd_kafka_conf_destroy(conf);
+			drv_error(errstr, errstr_size, DRV_ERR_CONFIG, "%s",
+				  rderr);
+			return NULL;
+		}
+	}
 	if (bound_ms > 0) {
 		drv_fmt(v, sizeof(v), "%lld", (long long)bound_ms);
 		if (rd_kafka_conf_set(conf, "message.timeout.ms", v, rderr,
@@ -407,14 +418,15 @@ static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size)
 {
-	return producer_new(cfg, 0, errstr, errstr_size);
+	return producer_new(cfg, 0, -1, errstr, errstr_size);
 }
 
 rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
+					  int64_t linger_ms,
 					  char *errstr, size_t errstr_size)
 {
-	return producer_new(cfg, cfg->kafka.connect_timeout_ms, errstr,
-			    errstr_size);
+	return producer_new(cfg, cfg->kafka.connect_timeout_ms, linger_ms,
+			    errstr, errstr_size);
 }
 
 /* How long after its produce \p rk's every report has come:

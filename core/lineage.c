@@ -78,7 +78,7 @@ static drv_err_t node_of(const drv_config_t *cfg, redisContext *c,
 			origin = json_loads(st.origin, 0, NULL);
 	}
 	nr->task_id = id;
-	if ((rc = drv_dlq_show(cfg, id, dl_visit, nr, &found, errstr,
+	if ((rc = drv_dlq_show(cfg, c, id, dl_visit, nr, &found, errstr,
 			       errstr_size)))
 		goto out;
 	/* the newest 64 dead letters' marks: a task rarely dies more often */
@@ -177,7 +177,7 @@ drv_err_t drv_task_lineage(const drv_config_t *cfg, redisContext *c,
 			break;
 		}
 		prev[0] = '\0';
-		if ((rc = drv_dlq_show(cfg, dl, task_of_dead_letter, prev,
+		if ((rc = drv_dlq_show(cfg, c, dl, task_of_dead_letter, prev,
 				       &found, errstr, errstr_size)))
 			goto out;
 		if (!prev[0] || seen(tasks, prev))

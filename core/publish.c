@@ -3,6 +3,7 @@
  * tier, the Kafka key, and the headers that let kcat show a task without
  * the schema.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,17 +176,28 @@ drv_err_t drv_audit_publish(rd_kafka_t *rk, const drv_config_t *cfg,
 			 timeout_ms, errstr, errstr_size);
 }
 
+/* The host name audit records carry, asked once per process: an API
+ * audits every submit, and gethostname() is a system call each time. */
+static char audit_host[256];
+static pthread_once_t audit_host_once = PTHREAD_ONCE_INIT;
+
+static void audit_host_init(void)
+{
+	gethostname(audit_host, sizeof(audit_host) - 1);
+}
+
 drv_err_t drv_audit_write(rd_kafka_t *rk, const drv_config_t *cfg,
 			  const char *actor, const char *action,
 			  const char *target, uint64_t count,
 			  const char *details_json, const char *result,
 			  drv_delivery_t *dr, char *errstr, size_t errstr_size)
 {
-	char host[256] = "";
+	const char *host;
 	drv_audit_t a;
 	drv_err_t rc;
 
-	gethostname(host, sizeof(host) - 1);
+	pthread_once(&audit_host_once, audit_host_init);
+	host = audit_host;
 	drv_audit_init(&a);
 	a.time_ms = drv_now_ms();
 	drv_id_new(a.id, a.time_ms);

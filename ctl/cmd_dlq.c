@@ -493,7 +493,8 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	id = argv[optind];
 	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
 	s.topic = topic;
-	rc = drv_dlq_show(cfg, id, show_visit, &s, &found, err, sizeof(err));
+	rc = drv_dlq_show(cfg, NULL, id, show_visit, &s, &found, err,
+			  sizeof(err));
 	if (rc == DRV_ERR_INVALID)
 		return ctl_usage_error(cmd, "%s", err);
 	if (!rc && s.nomem)

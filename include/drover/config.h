@@ -414,6 +414,7 @@ typedef struct drv_config {
 		char    *host;               /**< listen address */
 		int64_t  port;               /**< 0 = no API */
 		int64_t  threads;            /**< requests served at once */
+		int64_t  linger_ms;          /**< the API producer's linger */
 		int64_t  max_body;           /**< bytes; larger bodies get 413 */
 		int64_t  read_rate;          /**< GETs per second per token */
 		int64_t  write_rate;         /**< writes per second per token */

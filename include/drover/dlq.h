@@ -204,6 +204,8 @@ typedef struct drv_dlq_page {
  *        cursor to go on from). The cursor holds a position per partition,
  *        so following cursors returns every matching entry exactly once,
  *        entries that arrived meanwhile included.
+ * @param redis   the Redis connection the search index is asked on
+ *                (lent; NULL: one of its own, drv_dlq_index_query_new()).
  * @param cursor  NULL or "" for the first page, else a drv_dlq_page_t.next.
  * @param limit   1..DRV_DLQ_PAGE_MAX.
  * @param with_message  keep each entry's "message_base64" (the DeadLetter
@@ -213,8 +215,8 @@ typedef struct drv_dlq_page {
  * @returns DRV_OK, DRV_ERR_INVALID (bad cursor: the reason in \p errstr),
  *          a Kafka error or DRV_ERR_NOMEM.
  */
-drv_err_t drv_dlq_page(const drv_config_t *cfg, const drv_dlq_filter_t *f,
-		       const char *cursor, size_t limit, bool with_message,
+drv_err_t drv_dlq_page(const drv_config_t *cfg, redisContext *redis,
+		       const drv_dlq_filter_t *f, const char *cursor, size_t limit, bool with_message,
 		       drv_dlq_page_t *out, char *errstr, size_t errstr_size);
 
 /** @brief Free what \p p owns and zero it; \p p itself is not freed. */
@@ -226,13 +228,15 @@ void drv_dlq_page_release(drv_dlq_page_t *p);
  * @brief Call \p fn for every entry \p id names: a dead letter id (one
  *        entry), a task id (every dead letter of that task) or
  *        PARTITION:OFFSET (a position on the DLQ topic).
+ * @param redis  the Redis connection the search index is asked on
+ *               (lent; NULL: one of its own, drv_dlq_index_query_id()).
  * @param found  how many entries were handed to \p fn.
  * @returns DRV_OK (also when nothing matched: *found is 0),
  *          DRV_ERR_INVALID when \p id is neither (the reason in \p errstr),
  *          or a read error.
  */
-drv_err_t drv_dlq_show(const drv_config_t *cfg, const char *id,
-		       drv_dlq_visit_fn fn, void *arg, size_t *found,
+drv_err_t drv_dlq_show(const drv_config_t *cfg, redisContext *redis,
+		       const char *id, drv_dlq_visit_fn fn, void *arg, size_t *found,
 		       char *errstr, size_t errstr_size);
 
 /* ---- stats -------------------------------------------------------------- */

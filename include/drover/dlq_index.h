@@ -89,19 +89,26 @@ drv_err_t drv_dlq_index_position(redisContext *rc, const drv_config_t *cfg,
 typedef struct drv_dlq_index_query drv_dlq_index_query_t;
 
 /**
- * @brief A query for filter \p f (borrowed; must outlive the query) on a
- *        Redis connection of its own.
+ * @brief A query for filter \p f (borrowed; must outlive the query) on
+ *        \p rc, a connection the caller lends for the query's life (the
+ *        API's thread's), or, when \p rc is NULL, on a Redis connection of
+ *        its own (droverctl). A lent connection that fails mid-query is
+ *        left with its err set for its owner to drop.
  * @returns the query, or NULL when the index cannot help: \p f has neither
  *          an indexed field (handler, reason, schedule, label, group) nor
- *          a time bound, or Redis cannot be reached (the caller reads the
- *          topic as it would without an index).
+ *          a time bound, or Redis cannot be reached (\p rc has failed, or
+ *          no connection could be made: the caller reads the topic as it
+ *          would without an index).
  */
 drv_dlq_index_query_t *drv_dlq_index_query_new(const drv_config_t *cfg,
+					       redisContext *rc,
 					       const drv_dlq_filter_t *f);
 
 /** @brief A query for the entries of dead letter or task id \p id
- *         (borrowed): drv_dlq_index_query_new()'s NULLs but the first. */
+ *         (borrowed) on \p rc (lent, or NULL: its own):
+ *         drv_dlq_index_query_new()'s NULLs but the first. */
 drv_dlq_index_query_t *drv_dlq_index_query_id(const drv_config_t *cfg,
+					      redisContext *rc,
 					      const char *id);
 
 /**

@@ -269,9 +269,12 @@ rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
  *        (message.timeout.ms; request.timeout.ms at most that; at most
  *        a minute for drv_kafka_wait() to wait on it), so every report
  *        comes and no waiter has to purge the queue it shares with the
- *        others. Caller destroys it as drv_kafka_producer_new()'s.
+ *        others. \p linger_ms >= 0 sets its linger.ms (over
+ *        kafka.properties), -1 keeps drover's 5 ms or the configured one.
+ *        Caller destroys it as drv_kafka_producer_new()'s.
  */
 rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
+					  int64_t linger_ms,
 					  char *errstr, size_t errstr_size);
 
 /**

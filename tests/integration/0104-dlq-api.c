@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drover/redis.h"
 #include "drover/str.h"
 #include "drover/task.h"
 #include "harness.h"
@@ -253,5 +254,79 @@ Test(dlq_api, list_show_stats_resubmit, .timeout = 240)
 
 	it_stop(worker, SIGTERM, 10000);
 	it_stop(coord, SIGTERM, 10000);
+	it_teardown(&ctx);
+}
+
+/* Connections Redis has accepted since it started. */
+static long long redis_connections(const drv_config_t *cfg)
+{
+	char err[256];
+	redisContext *rc;
+	redisReply *r;
+	const char *at;
+	long long n;
+
+	cr_assert_eq(drv_redis_connect(cfg, &rc, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	r = redisCommand(rc, "INFO stats");
+	cr_assert(r && r->type == REDIS_REPLY_STRING);
+	at = strstr(r->str, "total_connections_received:");
+	cr_assert_not_null(at);
+	n = strtoll(at + strlen("total_connections_received:"), NULL, 10);
+	freeReplyObject(r);
+	redisFree(rc);
+	return n;
+}
+
+/* An indexed page (a handler filter) asks the index on the API thread's
+ * Redis connection: 30 pages and 30 shows on 2 threads open at most a few
+ * connections, not one each (they did before: each connected anew, and
+ * with Redis unreachable waited redis.connect_timeout first). The
+ * coordinator has a Redis of its own, so that nothing else (other tests
+ * run alongside) counts. */
+Test(dlq_api, indexed_pages_share_the_thread_connection, .timeout = 120)
+{
+	int rport = it_free_port();
+	pid_t redis = it_redis_start(rport);
+	drv_config_t *cfg;
+	rd_kafka_t *rk;
+	it_ctx_t ctx;
+	pid_t coord;
+	long long before, opened;
+	char url[64];
+	json_t *o;
+	int port;
+
+	drv_fmt(url, sizeof(url), "redis://127.0.0.1:%d", rport);
+	setenv("DROVER_REDIS_URL", url, 1);  /* this test's process only */
+	it_setup(&ctx, handlers);
+	it_topics(&ctx);
+	port = it_api_start(&ctx, "IT_API_TOKEN_0104", OPS, VIEWER,
+			    "  threads: 2\n", &coord);
+	rk = it_producer(&ctx, &cfg);
+	/* warm: each thread's connection made */
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(api(port, "GET", "/api/v1/dlq?handler=grumpy",
+				 VIEWER, NULL, &o), 200);
+		json_decref(o);
+	}
+	before = redis_connections(cfg);
+	for (int i = 0; i < 30; i++) {
+		cr_assert_eq(api(port, "GET", "/api/v1/dlq?handler=grumpy",
+				 VIEWER, NULL, &o), 200);
+		json_decref(o);
+		cr_assert_eq(api(port, "GET",
+				 "/api/v1/dlq/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+				 VIEWER, NULL, &o), 404);
+		json_decref(o);
+	}
+	/* one of them is redis_connections()' own */
+	opened = redis_connections(cfg) - before - 1;
+	cr_expect_lt(opened, 10, "60 indexed requests opened %lld Redis "
+		     "connections", opened);
+	rd_kafka_destroy(rk);
+	drv_config_destroy(cfg);
+	it_stop(coord, SIGTERM, 10000);
+	it_redis_kill(redis);
 	it_teardown(&ctx);
 }

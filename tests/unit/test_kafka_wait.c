@@ -44,7 +44,7 @@ Test(kafka_wait, a_timed_out_waiter_leaves_the_others_messages, .timeout = 60)
 	cr_assert_eq(drv_config_load_string("t.yaml", yaml, strlen(yaml), NULL,
 					    &cfg, err, sizeof(err)), DRV_OK,
 		     "%s", err);
-	rk = drv_kafka_producer_shared_new(cfg, err, sizeof(err));
+	rk = drv_kafka_producer_shared_new(cfg, -1, err, sizeof(err));
 	cr_assert_not_null(rk, "%s", err);
 	cr_assert_not_null(mc = rd_kafka_handle_mock_cluster(rk));
 	cr_assert_eq(rd_kafka_mock_topic_create(mc, "t", 1, 1),
@@ -104,7 +104,7 @@ Test(kafka_wait, a_message_past_its_bound_times_out_by_itself,
 					    strlen(short_yaml), NULL, &cfg,
 					    err, sizeof(err)), DRV_OK, "%s",
 		     err);
-	cr_assert_not_null(rk = drv_kafka_producer_shared_new(cfg, err,
+	cr_assert_not_null(rk = drv_kafka_producer_shared_new(cfg, -1, err,
 							      sizeof(err)));
 	mc = rd_kafka_handle_mock_cluster(rk);
 	rd_kafka_mock_topic_create(mc, "t", 1, 1);
