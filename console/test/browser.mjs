@@ -584,6 +584,9 @@ try {
     await until(async () => ((await apiGet('/schedules/nightly')).stats?.fires ?? 0) > before, 'the leader fired it');
     const audit = await apiGet('/audit?target=nightly');
     if (!audit.records.some((r) => r.action === 'schedule.trigger')) throw new Error('no schedule.trigger audit record');
+    // the task page of a task no worker has recorded yet is a 404, which
+    // the last check counts as a failed request: follow the link once it ran
+    await until(() => apiGet(`/tasks/${id}`).then(() => true, () => false), 'a worker recorded the task');
     await page.click('#schedule-result a.task-link');
     await page.waitForFunction((i) => location.pathname === `/tasks/${i}`, {}, id);
   });
