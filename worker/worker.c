@@ -713,22 +713,23 @@ static void poll_some(worker_t *w, rd_kafka_t *rk, job_src_t src, size_t max)
 	}
 }
 
+/* What each wake-up adds to the eventfd's counter, written by
+ * worker_wake() and by librdkafka (worker_wake_on()). */
+static const uint64_t wake_one = 1;
+
 /* A runner calls this after putting a job on `done` while the main thread
  * waits (wait_wake()), so that it turns at once. */
 void worker_wake(worker_t *w)
 {
-	uint64_t one = 1;
-	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+	ssize_t r = write(w->wake_fd, &wake_one, sizeof(wake_one));
 
 	(void)r;  /* only a full counter refuses it: a wake-up is due anyway */
 }
 
-/* The eventfd write librdkafka makes is the one worker_wake() makes. */
 void worker_wake_on(worker_t *w, rd_kafka_queue_t *q)
 {
-	static const uint64_t one = 1;
-
-	rd_kafka_queue_io_event_enable(q, w->wake_fd, &one, sizeof(one));
+	rd_kafka_queue_io_event_enable(q, w->wake_fd, &wake_one,
+				       sizeof(wake_one));
 }
 
 /* The task state writer is behind (drv_state_behind()): take no task
