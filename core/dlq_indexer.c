@@ -169,6 +169,9 @@ static drv_err_t add(drv_dlq_indexer_t *x, const rd_kafka_message_t *m,
 	return DRV_OK;
 }
 
+/* The messages not written yet, by the watermarks of the consumer's last
+ * fetch; -1 before it has fetched from every partition (a watermark not
+ * known yet is not "none behind"). */
 static int64_t lag_of(const drv_dlq_indexer_t *x)
 {
 	int64_t lag = 0, lo, hi, at;
@@ -176,9 +179,9 @@ static int64_t lag_of(const drv_dlq_indexer_t *x)
 	for (int p = 0; p < x->pcnt; p++) {
 		lo = hi = 0;
 		rd_kafka_get_watermark_offsets(x->rk, x->topic, p, &lo, &hi);
-		at = x->written[p];
-		if (at < lo)
-			at = lo;
+		if (hi < 0)
+			return -1;
+		at = x->written[p] < lo ? lo : x->written[p];
 		if (hi > at)
 			lag += hi - at;
 	}

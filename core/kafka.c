@@ -479,8 +479,10 @@ drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
 	rd_kafka_headers_t *hdrs = rd_kafka_headers_new(header_cnt);
 	rd_kafka_resp_err_t err;
 
-	dr->done = 0;
-	dr->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (dr) {
+		dr->done = 0;
+		dr->err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
 	for (size_t i = 0; i < header_cnt; i++)
 		rd_kafka_header_add(hdrs, headers[i].name, -1,
 				    headers[i].value, -1);

@@ -142,7 +142,8 @@ drv_dlq_indexer_t *drv_dlq_indexer_new(const drv_config_t *cfg);
  *        come within \p timeout_ms and write the blocks due (every 200 ms,
  *        and whenever a block is full).
  * @param lag  receives the messages not taken in yet, summed over the
- *             partitions (-1 when not connected).
+ *             partitions, by the end offsets of the last fetch (-1 when
+ *             not connected, or not yet fetched from every partition).
  * @returns DRV_OK; on an error (Redis or Kafka failed, or Redis lost the
  *          index) the indexer drops its connections and what it holds in
  *          memory, and the next turn starts again from what Redis holds.

@@ -298,8 +298,9 @@ typedef struct drv_header {
 /**
  * @brief Produce one message without waiting. \p rk must come from
  *        drv_kafka_conf_new(); key, value and headers are copied. \p dr
- *        (required) must stay valid until its done flag is set, which happens
- *        from rd_kafka_poll() on \p rk.
+ *        must stay valid until its done flag is set, which happens from
+ *        rd_kafka_poll() on \p rk; NULL when nobody waits for this one
+ *        (rd_kafka_flush() then waits for all).
  * @returns DRV_OK when queued; on error \p dr is never reported.
  */
 drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,
