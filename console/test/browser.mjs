@@ -76,6 +76,22 @@ async function until(fn, what) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 
+// jobFromPage(page, body): on a page with a job's start, the dry run
+// (equal to the API's own for body), then the job, until its page says
+// done; its id, the dry run's count and the API's job
+async function jobFromPage(page, body) {
+  await press(page, '#job-dry');
+  await page.waitForSelector('#job-count');
+  const dry = await apiCall('POST', '/dlq/jobs', { ...body, dry_run: true });
+  const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
+  if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
+  await page.click('#job-confirm');
+  await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
+  const id = await page.evaluate(() => location.pathname.split('/').pop());
+  await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+  return { id, n, job: await apiGet(`/dlq/jobs/${id}`) };
+}
+
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
@@ -446,17 +462,8 @@ try {
     if ((await text(page, '#group-message')) !== g.message) throw new Error(await text(page, '#group-message'));
     if (!(await page.$(`tr[data-sample] a[href="/dlq/${g.samples[0].id}"]`))) throw new Error('no link to the newest sample');
     await shot(page, 'dlq-group');
-    await page.click('#job-dry');
-    await page.waitForSelector('#job-count');
-    const dry = await apiCall('POST', '/dlq/jobs', { group: g.id, dry_run: true });
-    const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
-    if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
-    await page.click('#job-confirm');
-    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
-    const id = await page.evaluate(() => location.pathname.split('/').pop());
-    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+    const { id, n, job } = await jobFromPage(page, { group: g.id });
     const sent = Number(await page.$eval('#job-counts', (e) => e.dataset.sent));
-    const job = await apiGet(`/dlq/jobs/${id}`);
     if (sent !== n || job.resubmitted !== n) throw new Error(`shown ${sent}, the API says ${job.resubmitted}, dry run ${n}`);
     if ((await text(page, '#job-pct')) !== '100%') throw new Error(await text(page, '#job-pct'));
     if (await page.$('#job-pause')) throw new Error('Pause shown on a job that is done');
@@ -581,16 +588,18 @@ try {
     await page.type('#job-priority', '7');
     await page.type('#job-max-attempts', '3');
     if (await page.$('#job-force')) throw new Error('force offered for a job (the API refuses it)');
-    await press(page, '#job-dry');
-    await page.waitForSelector('#job-count');
-    const dry = await apiCall('POST', '/dlq/jobs', { filter: { handler: 'grumpy' }, priority: 7, max_attempts: 3, dry_run: true });
-    const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
-    if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
-    await page.click('#job-confirm');
-    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
-    const id = await page.evaluate(() => location.pathname.split('/').pop());
-    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
-    const job = await apiGet(`/dlq/jobs/${id}`);
+    const body = { filter: { handler: 'grumpy' }, priority: 7, max_attempts: 3 };
+    // the tasks the checks above resubmitted die on their own time: wait
+    // until the DLQ holds still (the same dry-run count twice, 1 s apart)
+    let last = -1;
+    await until(async () => {
+      const c = (await apiCall('POST', '/dlq/jobs', { ...body, dry_run: true })).count;
+      if (c === last) return true;
+      last = c;
+      await new Promise((r) => setTimeout(r, 1000));
+      return false;
+    }, 'the same dry-run count twice');
+    const { id, n, job } = await jobFromPage(page, body);
     // dead letters that came after the dry run are in the job too
     if (job.spec.priority !== 7 || job.spec.max_attempts !== 3 || job.resubmitted < n) {
       throw new Error(`the API's job: ${JSON.stringify(job.spec)}, ${job.resubmitted} resubmitted`);

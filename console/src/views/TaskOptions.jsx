@@ -52,7 +52,7 @@ export function TaskOptions({ id, value, onChange, extra = [], disabled }) {
   const field = (k) => (e) => onChange({ ...value, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
   return (
     <fieldset class="task-options" disabled={disabled}>
-      <label class="set">Payload patches, one a line (<code>KEY.PATH=VALUE</code> or a JSON object)
+      <label class="set"><span>Payload patches, one a line (<code>KEY.PATH=VALUE</code> or a JSON object)</span>
         <textarea id={`${id}-set`} rows="3" value={value.set} onInput={field('set')}
           placeholder={'quality=80\n{"size": {"width": 640}}'} />
       </label>
