@@ -162,11 +162,24 @@ static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac,
 			   rd_kafka_name(rk), "facility", fac, NULL);
 }
 
-static int fatal_status;
+static int fatal_status, fatal_err;
 
 int drv_daemon_fatal(void)
 {
 	return __atomic_load_n(&fatal_status, __ATOMIC_RELAXED);
+}
+
+bool drv_daemon_fenced(void)
+{
+	return drv_daemon_fatal() &&
+	       __atomic_load_n(&fatal_err, __ATOMIC_RELAXED) ==
+	       RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
+}
+
+void drv_daemon_fatal_clear(void)
+{
+	__atomic_store_n(&fatal_err, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&fatal_status, 0, __ATOMIC_RELAXED);
 }
 
 bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)
@@ -183,6 +196,7 @@ bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)
 	if (__atomic_exchange_n(&fatal_status, protocol ? 2 : 1,
 				__ATOMIC_RELAXED))
 		return true;  /* said once */
+	__atomic_store_n(&fatal_err, (int)err, __ATOMIC_RELAXED);
 	if (err == RD_KAFKA_RESP_ERR_UNRELEASED_INSTANCE_ID)
 		drv_log_kv(DRV_LOG_ERROR, "another member of the group still "
 			   "holds this --id (a killed process whose session "

@@ -90,4 +90,16 @@ bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported);
  */
 int drv_daemon_fatal(void);
 
+/**
+ * @brief Whether the fatal error was FENCED_INSTANCE_ID: a member joined
+ *        the group under this daemon's --id after it (its own session
+ *        lapsed and it rejoined, or a second process runs with the same
+ *        --id). The daemon may start its consumers again.
+ */
+bool drv_daemon_fenced(void);
+
+/** @brief Forget the fatal error, before starting again after
+ *         drv_daemon_fenced(). */
+void drv_daemon_fatal_clear(void);
+
 #endif /* DROVER_DAEMON_H */
