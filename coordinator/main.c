@@ -213,24 +213,19 @@ static void stop(coord_t *c)
 	redisFree(c->redis);
 }
 
-int main(int argc, char **argv)
+/* One run: start, serve until a signal, stop; the exit status. */
+static int run(drv_daemon_t *d)
 {
-	coord_t c = { .started_ms = drv_now_ms() };
-	drv_daemon_t d;
-	int sig, rc = drv_daemon_init(&d, "coordinator", argc, argv);
+	coord_t c = { .started_ms = drv_now_ms(), .d = d, .cfg = d->cfg };
 	char n[16];
+	int sig;
 
-	if (rc >= 0)
-		return rc;
-	c.d = &d;
-	c.cfg = d.cfg;
 	if (!start(&c)) {
 		stop(&c);
-		drv_daemon_release(&d);
 		return drv_daemon_fatal() ? drv_daemon_fatal() : 1;
 	}
 	drv_fmt(n, sizeof(n), "%zu", drv_sched_count(c.sched));
-	drv_log_kv(DRV_LOG_INFO, "coordinator started", "id", d.id,
+	drv_log_kv(DRV_LOG_INFO, "coordinator started", "id", d->id,
 		   "brokers", c.cfg->kafka.brokers, "schedules", n,
 		   NULL);
 
@@ -256,6 +251,17 @@ int main(int argc, char **argv)
 	drv_log_kv(DRV_LOG_INFO, "signal received; stopping", "signal",
 		   strsignal(sig), NULL);
 	stop(&c);
-	drv_daemon_release(&d);
 	return drv_daemon_fatal();
+}
+
+int main(int argc, char **argv)
+{
+	drv_daemon_t d;
+	int rc = drv_daemon_init(&d, "coordinator", argc, argv);
+
+	if (rc >= 0)
+		return rc;
+	rc = drv_daemon_run(&d, run);
+	drv_daemon_release(&d);
+	return rc;
 }

@@ -169,17 +169,35 @@ int drv_daemon_fatal(void)
 	return __atomic_load_n(&fatal_status, __ATOMIC_RELAXED);
 }
 
-bool drv_daemon_fenced(void)
-{
-	return drv_daemon_fatal() &&
-	       __atomic_load_n(&fatal_err, __ATOMIC_RELAXED) ==
-	       RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID;
-}
+#define RESTARTS_MAX       3
+#define RESTARTS_WINDOW_MS (10 * 60 * 1000)
 
-void drv_daemon_fatal_clear(void)
+int drv_daemon_run(drv_daemon_t *d, int (*run)(drv_daemon_t *d))
 {
-	__atomic_store_n(&fatal_err, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&fatal_status, 0, __ATOMIC_RELAXED);
+	int64_t restarted[RESTARTS_MAX] = { 0 }, now;
+	int rc;
+
+	for (int r = 0; (rc = run(d)) && drv_daemon_fatal() &&
+	     __atomic_load_n(&fatal_err, __ATOMIC_RELAXED) ==
+	     RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID; r++) {
+		/* restarted[r % RESTARTS_MAX]: when restart r - RESTARTS_MAX
+		 * was */
+		now = drv_mono_ms();
+		if (r >= RESTARTS_MAX &&
+		    now - restarted[r % RESTARTS_MAX] < RESTARTS_WINDOW_MS) {
+			drv_log_kv(DRV_LOG_ERROR, "fenced off the group again "
+				   "and again: is another process running "
+				   "with this --id? Stopping", "id", d->id,
+				   NULL);
+			break;
+		}
+		restarted[r % RESTARTS_MAX] = now;
+		drv_log_kv(DRV_LOG_WARN, "fenced off the group: starting "
+			   "again with new consumers", "id", d->id, NULL);
+		__atomic_store_n(&fatal_err, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&fatal_status, 0, __ATOMIC_RELAXED);
+	}
+	return rc;
 }
 
 bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported)

@@ -91,15 +91,16 @@ bool drv_daemon_kafka_fatal(rd_kafka_t *rk, rd_kafka_resp_err_t reported);
 int drv_daemon_fatal(void);
 
 /**
- * @brief Whether the fatal error was FENCED_INSTANCE_ID: a member joined
- *        the group under this daemon's --id after it (its own session
- *        lapsed and it rejoined, or a second process runs with the same
- *        --id). The daemon may start its consumers again.
+ * @brief Run the daemon: \p run(\p d) starts it, serves until
+ *        drv_daemon_signal() says stop, stops it and returns its exit
+ *        status. When it stopped because its group fenced it off
+ *        (FENCED_INSTANCE_ID: its session lapsed and it rejoined under
+ *        its --id, which fences the old member), \p run is called again
+ *        rather than exiting (a pod that exits is restarted with a
+ *        growing back-off), at most 3 times within 10 minutes: more means
+ *        two processes share one --id and fence each other.
+ * @returns the exit status of the last \p run.
  */
-bool drv_daemon_fenced(void);
-
-/** @brief Forget the fatal error, before starting again after
- *         drv_daemon_fenced(). */
-void drv_daemon_fatal_clear(void);
+int drv_daemon_run(drv_daemon_t *d, int (*run)(drv_daemon_t *d));
 
 #endif /* DROVER_DAEMON_H */
