@@ -279,11 +279,12 @@ const ctl_cmd_t ctl_breaker_cmds[] = {
 	{ "breaker", "list", "[--json]",
 	  "list the circuit breakers shared in Redis with their state",
 	  "  --json    print {\"breakers\":[{name, state, calls, failures, "
-	  "...}]}\n\nExample:\n  droverctl breaker list\n",
+	  "..., policy}]}\n\nExample:\n  droverctl breaker list\n",
 	  true, run_list },
 	{ "breaker", "show", "NAME [--json]",
 	  "show one breaker: state, window counts, probes and settings",
-	  "  --json    print the breaker as one JSON object\n\nExample:\n"
+	  "  --json    print the breaker as one JSON object, its settings "
+	  "as \"policy\"\n\nExample:\n"
 	  "  droverctl breaker show payments --json\n",
 	  true, run_show },
 	{ "breaker", "history", "NAME [--json]",
