@@ -373,7 +373,7 @@ void drv_kafka_rebalance_apply(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* A producer; \p bound_ms > 0 bounds each message's life to it (and each
  * request's to at most it), so every report comes within twice that. */
 static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
-				int64_t linger_ms, char *errstr,
+				int64_t linger_ms, bool brief, char *errstr,
 				size_t errstr_size)
 {
 	rd_kafka_conf_t *conf = drv_kafka_conf_new(cfg, NULL, errstr,
@@ -383,15 +383,16 @@ static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
 
 	if (!conf)
 		return NULL;
-	if (linger_ms >= 0) {
-		drv_fmt(v, sizeof(v), "%lld", (long long)linger_ms);
-		if (rd_kafka_conf_set(conf, "linger.ms", v, rderr,
-				      sizeof(rderr)) != RD_KAFKA_CONF_OK) {
-			rd_kafka_conf_destroy(conf);
-			drv_error(errstr, errstr_size, DRV_ERR_CONFIG, "%s",
-				  rderr);
-			return NULL;
-		}
+	drv_fmt(v, sizeof(v), "%lld", (long long)linger_ms);
+	if ((linger_ms >= 0 &&
+	     rd_kafka_conf_set(conf, "linger.ms", v, rderr,
+			       sizeof(rderr)) != RD_KAFKA_CONF_OK) ||
+	    (brief &&
+	     rd_kafka_conf_set(conf, "reconnect.backoff.ms", "20", rderr,
+			       sizeof(rderr)) != RD_KAFKA_CONF_OK)) {
+		rd_kafka_conf_destroy(conf);
+		drv_error(errstr, errstr_size, DRV_ERR_CONFIG, "%s", rderr);
+		return NULL;
 	}
 	if (bound_ms > 0) {
 		drv_fmt(v, sizeof(v), "%lld", (long long)bound_ms);
@@ -418,7 +419,7 @@ static rd_kafka_t *producer_new(const drv_config_t *cfg, int64_t bound_ms,
 rd_kafka_t *drv_kafka_producer_new(const drv_config_t *cfg,
 				   char *errstr, size_t errstr_size)
 {
-	return producer_new(cfg, 0, -1, errstr, errstr_size);
+	return producer_new(cfg, 0, -1, false, errstr, errstr_size);
 }
 
 rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
@@ -426,7 +427,7 @@ rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
 					  char *errstr, size_t errstr_size)
 {
 	return producer_new(cfg, cfg->kafka.connect_timeout_ms, linger_ms,
-			    errstr, errstr_size);
+			    false, errstr, errstr_size);
 }
 
 /* How long after its produce \p rk's every report has come:
@@ -450,23 +451,33 @@ static int64_t report_bound(rd_kafka_t *rk)
 	return bound;
 }
 
-void drv_kafka_producer_warm(rd_kafka_t *rk, int64_t timeout_ms)
+rd_kafka_t *drv_kafka_producer_brief_new(const drv_config_t *cfg,
+					 const char *topic, int64_t linger_ms,
+					 int64_t warm_ms, char *errstr,
+					 size_t errstr_size)
 {
-	int64_t end = drv_mono_ms() + timeout_ms, left;
+	rd_kafka_t *rk = producer_new(cfg, 0, linger_ms, true, errstr,
+				      errstr_size);
+	rd_kafka_topic_t *rkt = rk ? rd_kafka_topic_new(rk, topic, NULL) :
+			       NULL;
+	int64_t end = drv_mono_ms() + warm_ms, left;
 
-	while ((left = end - drv_mono_ms()) > 0) {
+	/* bounded: an unreachable broker is found out by the produce */
+	while (rkt && (left = end - drv_mono_ms()) > 0) {
 		const struct rd_kafka_metadata *md = NULL;
 		bool learned;
 
-		if (rd_kafka_metadata(rk, 0, NULL, &md, (int)left) ||
-		    !md)
-			return;
+		if (rd_kafka_metadata(rk, 0, rkt, &md, (int)left) || !md)
+			break;
 		learned = md->orig_broker_id >= 0;
 		rd_kafka_metadata_destroy(md);
 		if (learned)
-			return;
+			break;
 		usleep(2 * 1000);
 	}
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+	return rk;
 }
 
 drv_err_t drv_kafka_produce(rd_kafka_t *rk, const char *topic,

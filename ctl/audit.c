@@ -36,10 +36,12 @@ int ctl_audit(const drv_config_t *cfg, rd_kafka_t *rk, const char *action,
 	      const char *result)
 {
 	rd_kafka_t *own = NULL;
-	char err[512];
+	char err[512], topic[256];
 	drv_err_t rc;
 
-	if (!rk && !(rk = own = ctl_producer_new(cfg, err, sizeof(err))))
+	drv_topic_name(cfg, DRV_TOPIC_AUDIT, NULL, 0, topic, sizeof(topic));
+	if (!rk && !(rk = own = ctl_producer_new(cfg, topic, 0, err,
+						 sizeof(err))))
 		return ctl_fail("cannot write the audit record: %s", err);
 	rc = drv_audit_write(rk, cfg, ctl_actor_name(), action, target, count,
 			     details_json, result, NULL, err, sizeof(err));

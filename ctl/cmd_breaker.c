@@ -203,7 +203,7 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	const char *name;
 	redisContext *c = NULL;
 	rd_kafka_t *rk;
-	char err[512], action[32], details[256], by[160];
+	char err[512], action[32], details[256], by[160], topic[256];
 	bool json;
 	int rc;
 
@@ -219,7 +219,8 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		return ctl_fail("%s", err);
 	}
 	redisFree(c);
-	if (!(rk = ctl_producer_new(cfg, err, sizeof(err))))
+	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
+	if (!(rk = ctl_producer_new(cfg, topic, 0, err, sizeof(err))))
 		return ctl_fail("the breaker is %s, but Kafka: %s",
 				drv_breaker_state_name(v.state), err);
 	if (drv_breaker_tell(rk, cfg, &v, cmd->name, "droverctl", err,

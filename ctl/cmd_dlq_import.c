@@ -173,7 +173,8 @@ static int run_import(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, im->topic,
 		       sizeof(im->topic));
 	if (!im->dry &&
-	    !(im->rk = ctl_producer_new(cfg, err, sizeof(err)))) {
+	    !(im->rk = ctl_producer_new(cfg, im->topic, -1, err,
+					      sizeof(err)))) {
 		rc = ctl_fail("dlq import: %s", err);
 		goto out;
 	}

@@ -27,7 +27,7 @@ static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	};
 	int64_t timeout = cfg->kafka.connect_timeout_ms;
 	const char *payload_arg = NULL;
-	char err[512], id[DRV_ID_LEN + 1];
+	char err[512], id[DRV_ID_LEN + 1], topic[256];
 	drv_event_t e;
 	bool json = false;
 	rd_kafka_t *rk;
@@ -101,7 +101,8 @@ static int run_emit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		return ctl_usage_error(cmd, "%s", err);
 	}
 
-	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
+	drv_topic_name(cfg, DRV_TOPIC_EVENTS, NULL, 0, topic, sizeof(topic));
+	if (!(rk = ctl_producer_new(cfg, topic, 0, err, sizeof(err)))) {
 		drv_event_release(&e);
 		return ctl_fail("%s", err);
 	}

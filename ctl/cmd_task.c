@@ -230,7 +230,8 @@ static int run_submit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	t.origin.submitted_by = drv_strdup(getenv("USER") ? getenv("USER") :
 					   "droverctl");
 
-	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
+	drv_task_route(cfg, &t, t.created_ms, topic, sizeof(topic));
+	if (!(rk = ctl_producer_new(cfg, topic, 0, err, sizeof(err)))) {
 		drv_task_release(&t);
 		return ctl_fail("%s", err);
 	}

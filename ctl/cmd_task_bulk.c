@@ -63,7 +63,7 @@ int ctl_submit_file(const drv_config_t *cfg, const char *path,
 	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	const char *by = getenv("USER") ? getenv("USER") : "droverctl";
 	bulk_out_t out = { .json = json };
-	char err[512], pointer[128], details[128];
+	char err[512], pointer[128], details[128], topic[256];
 	char *line = NULL;
 	size_t cap = 0, n = 0;
 	drv_bulk_t *b = NULL;
@@ -74,7 +74,10 @@ int ctl_submit_file(const drv_config_t *cfg, const char *path,
 	if (!in)
 		return ctl_fail("task submit: cannot read %s: %s", path,
 				strerror(errno));
-	if (!(rk = ctl_producer_new(cfg, err, sizeof(err)))) {
+	/* most lines go to the default priority's band */
+	drv_topic_name(cfg, DRV_TOPIC_TASKS, drv_band_for_priority(cfg,
+		       DRV_PRIORITY_DEFAULT)->name, 0, topic, sizeof(topic));
+	if (!(rk = ctl_producer_new(cfg, topic, -1, err, sizeof(err)))) {
 		if (in != stdin)
 			fclose(in);
 		return ctl_fail("%s", err);

@@ -37,12 +37,14 @@ int ctl_help(const ctl_cmd_t *cmd);
 /* Print "droverctl: MESSAGE" to stderr; returns CTL_EXIT_FAILED. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A producer for a one-shot command: drv_kafka_producer_new(), warmed
- * (drv_kafka_producer_warm()) so its first produce does not wait half a
- * second for librdkafka's producer-id timer. NULL with errstr set. */
+/* A producer for a one-shot command (drv_kafka_producer_brief_new()),
+ * ready to send to \p topic, the one it produces to first; \p linger_ms 0
+ * for a command that sends one message, -1 (the configured linger) for
+ * one that sends many. NULL with errstr set. */
 struct rd_kafka_s;
-struct rd_kafka_s *ctl_producer_new(const drv_config_t *cfg, char *errstr,
-				    size_t errstr_size);
+struct rd_kafka_s *ctl_producer_new(const drv_config_t *cfg,
+				    const char *topic, int64_t linger_ms,
+				    char *errstr, size_t errstr_size);
 
 /* Read "@path" ("@-" for stdin) or take the literal text. The result is
  * malloc'd, NUL-terminated, and freed by the caller. NULL with errstr on

@@ -124,16 +124,14 @@ int ctl_fail(const char *fmt, ...)
 	return CTL_EXIT_FAILED;
 }
 
-rd_kafka_t *ctl_producer_new(const drv_config_t *cfg, char *errstr,
+rd_kafka_t *ctl_producer_new(const drv_config_t *cfg, const char *topic,
+			     int64_t linger_ms, char *errstr,
 			     size_t errstr_size)
 {
-	rd_kafka_t *rk = drv_kafka_producer_new(cfg, errstr, errstr_size);
-
-	/* bounded: an unreachable broker is found out by the produce */
-	if (rk)
-		drv_kafka_producer_warm(rk, cfg->kafka.connect_timeout_ms < 1000 ?
-					cfg->kafka.connect_timeout_ms : 1000);
-	return rk;
+	return drv_kafka_producer_brief_new(cfg, topic, linger_ms,
+					    cfg->kafka.connect_timeout_ms < 1000 ?
+					    cfg->kafka.connect_timeout_ms : 1000,
+					    errstr, errstr_size);
 }
 
 char *ctl_read_arg(const char *arg, size_t *len, char *errstr,

@@ -76,6 +76,22 @@ async function until(fn, what) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 
+// jobFromPage(page, body): on a page with a job's start, the dry run
+// (equal to the API's own for body), then the job, until its page says
+// done; its id, the dry run's count and the API's job
+async function jobFromPage(page, body) {
+  await press(page, '#job-dry');
+  await page.waitForSelector('#job-count');
+  const dry = await apiCall('POST', '/dlq/jobs', { ...body, dry_run: true });
+  const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
+  if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
+  await page.click('#job-confirm');
+  await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
+  const id = await page.evaluate(() => location.pathname.split('/').pop());
+  await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+  return { id, n, job: await apiGet(`/dlq/jobs/${id}`) };
+}
+
 const browser = await puppeteer.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   headless: true,
@@ -163,6 +179,12 @@ try {
     await page.waitForSelector('tr[data-schedule="nightly"]');
     if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
     if (await page.$('button.trigger')) throw new Error('trigger now shown to a viewer');
+  });
+
+  await check('a viewer sees no retry form on a dead task', async () => {
+    await page.goto(`${url}/tasks/${deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'dead');
+    if (await page.$('#retry')) throw new Error('retry with new parameters shown to a viewer');
   });
 
   await check('log in with an operator token', async () => {
@@ -473,17 +495,8 @@ try {
     if ((await text(page, '#group-message')) !== g.message) throw new Error(await text(page, '#group-message'));
     if (!(await page.$(`tr[data-sample] a[href="/dlq/${g.samples[0].id}"]`))) throw new Error('no link to the newest sample');
     await shot(page, 'dlq-group');
-    await page.click('#job-dry');
-    await page.waitForSelector('#job-count');
-    const dry = await apiCall('POST', '/dlq/jobs', { group: g.id, dry_run: true });
-    const n = Number(await page.$eval('#job-count', (e) => e.dataset.count));
-    if (n !== dry.count || n < 1) throw new Error(`dry run shows ${n}, the API says ${dry.count}`);
-    await page.click('#job-confirm');
-    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
-    const id = await page.evaluate(() => location.pathname.split('/').pop());
-    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+    const { id, n, job } = await jobFromPage(page, { group: g.id });
     const sent = Number(await page.$eval('#job-counts', (e) => e.dataset.sent));
-    const job = await apiGet(`/dlq/jobs/${id}`);
     if (sent !== n || job.resubmitted !== n) throw new Error(`shown ${sent}, the API says ${job.resubmitted}, dry run ${n}`);
     if ((await text(page, '#job-pct')) !== '100%') throw new Error(await text(page, '#job-pct'));
     if (await page.$('#job-pause')) throw new Error('Pause shown on a job that is done');
@@ -507,6 +520,125 @@ try {
     await page.waitForSelector(`table.jobs tr[data-job="${j.id}"][data-state="cancelled"]`);
     await shot(page, 'dlq-jobs');
     return `job ${j.id} cancelled`;
+  });
+
+  // deadLetterOf(id): the dead letter of task id once the worker has
+  // dead-lettered it (the handler grumpy fails for good), read through the API
+  const deadLetterOf = (id) => until(() => apiGet(`/dlq/${id}`).catch(() => null),
+    `task ${id} in the DLQ`);
+
+  await check('retry a dead task with new parameters: preview (dry run), then retry; the API has them', async () => {
+    await page.goto(`${url}/tasks/${deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#retry-set');
+    if (!(await page.$eval('#retry-send', (b) => b.disabled))) throw new Error('Retry enabled before a preview');
+    await page.type('#retry-set', 'size.width=640\n{"quality": 80}');
+    await page.type('#retry-priority', '9');
+    await page.type('#retry-max-attempts', '2');
+    const body = { set: ['size.width=640', { quality: 80 }], priority: 9, max_attempts: 2 };
+    const audits = async () => (await apiGet(`/audit?action=task.retry&target=${deadId}`)).records.length;
+    const before = await audits();
+    await press(page, '#retry-preview');
+    await page.waitForSelector('#retry-dry');
+    const want = await apiCall('POST', `/tasks/${deadId}/retry`, { ...body, dry_run: true });
+    const shown = JSON.parse(await text(page, '#retry-dry-payload'));
+    if (!isDeepStrictEqual(shown, want.task.payload) || shown.quality !== 80 || shown.size?.width !== 640 ||
+        shown.from !== 'console test') {
+      throw new Error(`preview payload ${JSON.stringify(shown)}, the API's ${JSON.stringify(want.task.payload)}`);
+    }
+    if ((await text(page, '#retry-dry-priority')) !== '9' || (await text(page, '#retry-dry-max-attempts')) !== '2') {
+      throw new Error(`preview priority ${await text(page, '#retry-dry-priority')}`);
+    }
+    // an edit after the preview asks for a new one
+    await page.type('#retry-max-attempts', '0');
+    await page.waitForSelector('#retry-dry', { hidden: true });
+    if (!(await page.$eval('#retry-send', (b) => b.disabled))) throw new Error('Retry enabled after an edit');
+    await page.$eval('#retry-max-attempts', (e) => { e.value = ''; });
+    await page.type('#retry-max-attempts', '2');
+    await press(page, '#retry-preview');
+    await page.waitForSelector('#retry-dry');
+    if ((await audits()) !== before) throw new Error('a dry run was audited (sent?)');
+    await shot(page, 'task-retry');
+    await press(page, '#retry-send');
+    await page.waitForSelector('#retry-result a.task-link');
+    const id = await text(page, '#retry-result a.task-link');
+    if (!/^[0-9A-Z]{26}$/.test(id) || id === deadId) throw new Error(`new task ${id}`);
+    // the new task runs (grumpy: it fails for good) and its dead letter
+    // holds the task as sent
+    const e = await deadLetterOf(id);
+    if (e.task.priority !== 9 || e.task.max_attempts !== 2 || e.task.payload.quality !== 80 ||
+        e.task.payload.size?.width !== 640 || e.task.origin?.dead_letter_id === undefined) {
+      throw new Error(`the API has ${JSON.stringify(e.task).slice(0, 300)}`);
+    }
+    await page.click('#retry-result a.task-link');
+    await page.waitForFunction((i) => location.pathname === `/tasks/${i}`, {}, id);
+    await page.waitForSelector('#task-state');
+    return `task ${id}: priority ${e.task.priority}, payload ${JSON.stringify(e.task.payload)}`;
+  });
+
+  await check('a retry with a bad patch line shows the error, sends nothing', async () => {
+    await page.goto(`${url}/tasks/${deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#retry-set');
+    await page.type('#retry-set', '{"quality": ');
+    await press(page, '#retry-preview');
+    await page.waitForSelector('#retry p.error');
+    if (!(await text(page, '#retry p.error')).includes('not JSON')) throw new Error(await text(page, '#retry p.error'));
+    if (await page.$('#retry-dry')) throw new Error('a preview of a bad patch');
+  });
+
+  await check('resubmit a dead letter again with force, a patch and a priority: dry run, then the API has them', async () => {
+    await page.goto(`${url}/dlq/${deadLetter || deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#dlq-reason');
+    // resubmitted before (above): without force the dry run counts none
+    await press(page, '#resubmit-dry');
+    await page.waitForSelector('#resubmit-count');
+    if ((await page.$eval('#resubmit-count', (e) => e.dataset.count)) !== '0') throw new Error('counted without force');
+    await page.click('.resubmit button.link');
+    await page.click('.resubmit details.options summary');
+    await page.type('#resubmit-set', 'console.forced=true');
+    await page.type('#resubmit-priority', '8');
+    await page.click('#resubmit-force');
+    await press(page, '#resubmit-dry');
+    await page.waitForSelector('#resubmit-count[data-count="1"]');
+    const opts = await text(page, '#resubmit-options');
+    if (opts !== '1 payload patch, priority 8, forced') throw new Error(`options said: ${opts}`);
+    if (!(await page.$eval('#resubmit-priority', (e) => e.matches(':disabled')))) throw new Error('options editable after the dry run');
+    await shot(page, 'dlq-entry-resubmit');
+    await page.click('#resubmit-confirm');
+    await page.waitForSelector('#resubmit-result');
+    const m = (await text(page, '#resubmit-result')).match(/new task ([0-9A-Z]{26})/);
+    if (!m) throw new Error(await text(page, '#resubmit-result'));
+    const e = await deadLetterOf(m[1]);
+    if (e.task.priority !== 8 || e.task.payload.console?.forced !== true || e.task.payload.from !== 'console test') {
+      throw new Error(`the API has ${JSON.stringify(e.task).slice(0, 300)}`);
+    }
+    return `task ${m[1]}: priority 8, ${JSON.stringify(e.task.payload)}`;
+  });
+
+  await check('resubmit the filter as a job with a priority: dry run, job, its spec says so', async () => {
+    await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#job-dry');
+    await page.click('.job-start details.options summary');
+    await page.type('#job-priority', '7');
+    await page.type('#job-max-attempts', '3');
+    if (await page.$('#job-force')) throw new Error('force offered for a job (the API refuses it)');
+    const body = { filter: { handler: 'grumpy' }, priority: 7, max_attempts: 3 };
+    // the tasks the checks above resubmitted die on their own time: wait
+    // until the DLQ holds still (the same dry-run count twice, 1 s apart)
+    let last = -1;
+    await until(async () => {
+      const c = (await apiCall('POST', '/dlq/jobs', { ...body, dry_run: true })).count;
+      if (c === last) return true;
+      last = c;
+      await new Promise((r) => setTimeout(r, 1000));
+      return false;
+    }, 'the same dry-run count twice');
+    const { id, n, job } = await jobFromPage(page, body);
+    // dead letters that came after the dry run are in the job too
+    if (job.spec.priority !== 7 || job.spec.max_attempts !== 3 || job.resubmitted < n) {
+      throw new Error(`the API's job: ${JSON.stringify(job.spec)}, ${job.resubmitted} resubmitted`);
+    }
+    if (!(await text(page, '#job-with')).includes('priority 7')) throw new Error(await text(page, '#job-with'));
+    return `job ${id}: ${n} resubmitted with priority 7`;
   });
 
   await check('audit by deep link shows the resubmission; the actor filter works', async () => {

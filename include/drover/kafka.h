@@ -278,16 +278,23 @@ rd_kafka_t *drv_kafka_producer_shared_new(const drv_config_t *cfg,
 					  char *errstr, size_t errstr_size);
 
 /**
- * @brief Make a fresh producer's first produce go out at once. librdkafka
- *        asks for an idempotent producer's id when a metadata answer comes
- *        from a broker it has learned (not a bootstrap address), or else on
- *        a 500 ms timer; a new producer's first answer comes from the
- *        bootstrap address, so a one-shot produce (droverctl) waited about
- *        half a second. This asks for metadata until a learned broker
- *        answers (a round trip or a few), at most \p timeout_ms.
- *        Long-lived producers need not call it.
+ * @brief A producer for a command that produces a few messages and exits
+ *        (droverctl), ready to send when it returns: drv_kafka_producer_new()
+ *        with linger.ms \p linger_ms (-1: drover's 5 ms or the configured
+ *        one) and reconnect.backoff.ms 20 (librdkafka holds back its
+ *        connection to the broker it learns from the bootstrap address
+ *        for half of that), over kafka.properties. It then asks for
+ *        \p topic's metadata (the topic it produces to first) until a
+ *        learned broker answers, at most \p warm_ms: an idempotent
+ *        producer asks for its id on such an answer, or else on a 500 ms
+ *        timer. Asking for one topic, not the cluster's every topic,
+ *        keeps that answer small. Caller destroys it as
+ *        drv_kafka_producer_new()'s; NULL with \p errstr set.
  */
-void drv_kafka_producer_warm(rd_kafka_t *rk, int64_t timeout_ms);
+rd_kafka_t *drv_kafka_producer_brief_new(const drv_config_t *cfg,
+					 const char *topic, int64_t linger_ms,
+					 int64_t warm_ms, char *errstr,
+					 size_t errstr_size);
 
 /** A Kafka header: both strings borrowed for the call. */
 typedef struct drv_header {

@@ -2,9 +2,9 @@
 // DLQ's counts by reason and handler (GET /api/v1/dlq/stats), one page of
 // entries at a time (GET /api/v1/dlq, the API's cursors), filtered as the
 // API filters; anyone exports the current filter as NDJSON
-// (DlqExport.jsx); operators resubmit it, a dry run first (POST
-// /api/v1/dlq/resubmit), or start a durable job of it (POST
-// /api/v1/dlq/jobs, DlqJobs.jsx).
+// (DlqExport.jsx); operators resubmit it, patched or with a new priority
+// or attempts if they like, a dry run first (POST /api/v1/dlq/resubmit),
+// or start a durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx).
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
@@ -14,6 +14,7 @@ import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from '
 import { DlqDepth } from './DlqDepth.jsx';
 import { DlqExport } from './DlqExport.jsx';
 import { JobStart } from './DlqJobs.jsx';
+import { NO_OPTIONS, TaskOptions, optionsBody, optionsSummary } from './TaskOptions.jsx';
 
 export const REASONS = ['permanent_failure', 'attempts_exhausted', 'deadline_exceeded',
   'undecodable', 'handler_unknown', 'skipped'];
@@ -36,18 +37,21 @@ const lastError = (e) => {
 const counts = (o) => Object.entries(o || {}).sort((a, b) => b[1] - a[1])
   .map(([k, n]) => `${k} ${n}`).join(' · ') || '—';
 
-// <Resubmit body={{ids} or {filter}} />: a dry run first, its exact count,
-// then the real call on confirm.
+// <Resubmit body={{ids} or {filter}} />: the options (payload patches,
+// priority, attempts, force; TaskOptions.jsx), a dry run of them first
+// with its exact count, then on confirm the real call with the same body.
 export function Resubmit({ body, what, onDone }) {
+  const [opts, setOpts] = useState(NO_OPTIONS);
   const [dry, setDry] = useState(null);
   const [result, run] = useAction(null);
   const check = () => run(async () => {
     setDry(null);
-    setDry(await api('POST', '/dlq/resubmit', null, { ...body, dry_run: true }));
+    const sent = { ...body, ...optionsBody(opts) };
+    setDry({ sent, answer: await api('POST', '/dlq/resubmit', null, { ...sent, dry_run: true }) });
     return '';
   });
   const confirm = () => run(async () => {
-    const r = await api('POST', '/dlq/resubmit', null, body);
+    const r = await api('POST', '/dlq/resubmit', null, dry.sent);
     setDry(null);
     if (onDone) onDone(r);
     return `Resubmitted ${r.resubmitted} of ${r.matched} matched` +
@@ -55,22 +59,29 @@ export function Resubmit({ body, what, onDone }) {
       (r.failed ? `, ${r.failed} failed` : '') +
       (r.entries && r.entries.length === 1 ? `: new task ${r.entries[0].task_id}` : '') + '.';
   });
+  const d = dry && dry.answer;
   return (
-    <div class="actions resubmit">
-      {!dry && <button id="resubmit-dry" onClick={check}>Resubmit {what}…</button>}
-      {dry && (
-        <>
-          <span id="resubmit-count" data-count={dry.resubmitted}>
-            Dry run: <strong>{dry.resubmitted}</strong> {dry.resubmitted === 1 ? 'entry' : 'entries'} would
-            be resubmitted ({dry.matched} matched, {dry.already_resubmitted} already resubmitted
-            {dry.undecodable ? `, ${dry.undecodable} undecodable` : ''}{dry.failed ? `, ${dry.failed} would fail` : ''}
-            {dry.max_reached ? ', stopped at the maximum' : ''}).
-          </span>
-          <button id="resubmit-confirm" disabled={!dry.resubmitted} onClick={confirm}>
-            Resubmit {dry.resubmitted}</button>
-          <button class="link" onClick={() => setDry(null)}>Cancel</button>
-        </>
-      )}
+    <div class="resubmit">
+      <details class="options">
+        <summary>Options: payload patches, priority, attempts, force</summary>
+        <TaskOptions id="resubmit" value={opts} onChange={setOpts} extra={['reset', 'force']} disabled={!!dry} />
+      </details>
+      <div class="actions">
+        {!dry && <button id="resubmit-dry" onClick={check}>Resubmit {what}…</button>}
+        {dry && (
+          <>
+            <span id="resubmit-count" data-count={d.resubmitted}>
+              Dry run: <strong>{d.resubmitted}</strong> {d.resubmitted === 1 ? 'entry' : 'entries'} would
+              be resubmitted ({d.matched} matched, {d.already_resubmitted} already resubmitted
+              {d.undecodable ? `, ${d.undecodable} undecodable` : ''}{d.failed ? `, ${d.failed} would fail` : ''}
+              {d.max_reached ? ', stopped at the maximum' : ''}); options: <span id="resubmit-options">{optionsSummary(opts)}</span>.
+            </span>
+            <button id="resubmit-confirm" disabled={!d.resubmitted} onClick={confirm}>
+              Resubmit {d.resubmitted}</button>
+            <button class="link" onClick={() => setDry(null)}>Cancel</button>
+          </>
+        )}
+      </div>
       {result && result.ok !== '' && <Result result={result} id="resubmit-result" />}
     </div>
   );

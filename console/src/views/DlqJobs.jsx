@@ -10,41 +10,57 @@ import { usePoll } from '../poll.js';
 import { Link, navigate } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, Live, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
+import { NO_OPTIONS, TaskOptions, optionsBody, optionsSummary } from './TaskOptions.jsx';
 
 const ENDED = ['done', 'failed', 'cancelled'];
 const jobHref = (id) => `/dlq/jobs/${encodeURIComponent(id)}`;
 const pct = (j) => `${Math.floor((j.progress || 0) * 100)}%`;
 const what = (j) => (j.spec && j.spec.group ? `group ${j.spec.group}`
   : JSON.stringify((j.spec && j.spec.filter) || {}));
+// the spec's changes to the tasks: patches, priority, attempts
+const withWhat = (j) => ['set', 'priority', 'max_attempts', 'reset_attempts']
+  .filter((k) => j.spec && j.spec[k] !== undefined)
+  .map((k) => `${k} ${JSON.stringify(j.spec[k])}`).join(' · ');
 
-// <JobStart body={{group} or {filter}} label="Retry group" />: a dry
-// run's count first, then the job on confirm; its page follows.
+// <JobStart body={{group} or {filter}} label="Retry group" />: the
+// options (payload patches, priority, attempts; TaskOptions.jsx), a dry
+// run's count of them first, then the job with the same body on confirm;
+// its page follows.
 export function JobStart({ body, label }) {
+  const [opts, setOpts] = useState(NO_OPTIONS);
   const [dry, setDry] = useState(null);
   const [result, run] = useAction(null);
   const check = () => run(async () => {
-    setDry(await api('POST', '/dlq/jobs', null, { ...body, dry_run: true }));
+    const sent = { ...body, ...optionsBody(opts) };
+    setDry({ sent, answer: await api('POST', '/dlq/jobs', null, { ...sent, dry_run: true }) });
     return '';
   });
   const confirm = () => run(async () => {
-    const j = await api('POST', '/dlq/jobs', null, body);
+    const j = await api('POST', '/dlq/jobs', null, dry.sent);
     navigate(jobHref(j.id));
     return '';
   });
+  const d = dry && dry.answer;
   return (
-    <div class="actions job-start">
-      {!dry && <button id="job-dry" onClick={check}>{label}…</button>}
-      {dry && (
-        <>
-          <span id="job-count" data-count={dry.count}>
-            Dry run: <strong>{dry.count}</strong> {dry.count === 1 ? 'entry' : 'entries'} would be
-            resubmitted ({dry.matched} matched, {dry.already_resubmitted} already resubmitted
-            {dry.failed ? `, ${dry.failed} would fail` : ''}).
-          </span>
-          <button id="job-confirm" disabled={!dry.count} onClick={confirm}>Start a job for {dry.count}</button>
-          <button class="link" onClick={() => setDry(null)}>Cancel</button>
-        </>
-      )}
+    <div class="job-start">
+      <details class="options">
+        <summary>Options: payload patches, priority, attempts</summary>
+        <TaskOptions id="job" value={opts} onChange={setOpts} extra={['reset']} disabled={!!dry} />
+      </details>
+      <div class="actions">
+        {!dry && <button id="job-dry" onClick={check}>{label}…</button>}
+        {dry && (
+          <>
+            <span id="job-count" data-count={d.count}>
+              Dry run: <strong>{d.count}</strong> {d.count === 1 ? 'entry' : 'entries'} would be
+              resubmitted ({d.matched} matched, {d.already_resubmitted} already resubmitted
+              {d.failed ? `, ${d.failed} would fail` : ''}); options: <span id="job-options">{optionsSummary(opts)}</span>.
+            </span>
+            <button id="job-confirm" disabled={!d.count} onClick={confirm}>Start a job for {d.count}</button>
+            <button class="link" onClick={() => setDry(null)}>Cancel</button>
+          </>
+        )}
+      </div>
       {result && result.ok !== '' && <Result result={result} />}
     </div>
   );
@@ -70,6 +86,7 @@ export function DlqJob({ id, who }) {
             {' '}<strong id="job-state" data-state={j.state}>{j.state}</strong></p>
           <dl class="facts">
             <dt>resubmits</dt><dd>{what(j)}</dd>
+            {withWhat(j) && <><dt>with</dt><dd class="mono" id="job-with">{withWhat(j)}</dd></>}
             <dt>counts</dt><dd id="job-counts" data-sent={j.resubmitted}>{j.resubmitted} resubmitted ·
               {' '}{j.matched} matched · {j.already_resubmitted} already · {j.failed} failed</dd>
             <dt>read</dt><dd>{j.read} of {j.total} DLQ records</dd>

@@ -1,6 +1,8 @@
 // Task detail (/tasks/ID): state, labels and origin, the attempts as a
 // timeline on one time axis, pause / resume / skip / cancel for operators
-// (GET /api/v1/tasks/ID, POST /api/v1/tasks/ID/ACTION), and the lineage:
+// (GET /api/v1/tasks/ID, POST /api/v1/tasks/ID/ACTION), a dead task's
+// retry with new parameters for operators (POST /api/v1/tasks/ID/retry:
+// Preview is its dry run, Retry sends what was previewed), and the lineage:
 // the tasks resubmissions of dead letters link to this one (GET
 // /api/v1/tasks/ID/lineage, read once: it reads the DLQ).
 import { useEffect, useState } from 'preact/hooks';
@@ -8,7 +10,8 @@ import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
-import { Live, Problem } from './common.jsx';
+import { Live, Problem, Result, useAction } from './common.jsx';
+import { NO_OPTIONS, TaskOptions, optionsBody } from './TaskOptions.jsx';
 
 const ACTIONS = ['pause', 'resume', 'skip', 'cancel'];
 
@@ -86,6 +89,57 @@ function Lineage({ id }) {
   );
 }
 
+// A dead task again as a new task from its newest dead letter, with
+// payload patches, priority and max attempts. Preview shows the task the
+// API would send; Retry sends that body (a change of the options asks for
+// a new preview) and links the new task.
+function Retry({ id }) {
+  const [opts, setOpts] = useState(NO_OPTIONS);
+  const [preview, setPreview] = useState(null);
+  const [result, run] = useAction(null);
+  const path = `/tasks/${encodeURIComponent(id)}/retry`;
+  const change = (o) => { setOpts(o); setPreview(null); };
+  const check = () => run(async () => {
+    setPreview(null);
+    const sent = optionsBody(opts);
+    setPreview({ sent, answer: await api('POST', path, null, { ...sent, dry_run: true }) });
+    return '';
+  });
+  const send = () => run(async () => {
+    const r = await api('POST', path, null, preview.sent);
+    setPreview(null);
+    return <>Retried as task <Link href={`/tasks/${encodeURIComponent(r.id)}`} class="mono task-link">{r.id}</Link>
+      {' '}(from dead letter <span class="mono">{r.dead_letter_id}</span>).</>;
+  });
+  const p = preview && preview.answer;
+  const t = (p && p.task) || {};
+  return (
+    <div id="retry" class="retry">
+      <h3>Retry with new parameters</h3>
+      <TaskOptions id="retry" value={opts} onChange={change} />
+      <div class="actions">
+        <button id="retry-preview" onClick={check}>Preview</button>
+        <button id="retry-send" disabled={!preview} onClick={send}
+          title={preview ? '' : 'preview first'}>Retry</button>
+      </div>
+      {p && (
+        <div id="retry-dry" data-priority={t.priority} data-max-attempts={t.max_attempts}>
+          <p class="muted">Dry run: nothing sent. Retry sends task <span class="mono">{p.id}</span> to
+            {' '}<span class="mono">{p.topic}</span> from dead letter <span class="mono">{p.dead_letter_id}</span>:</p>
+          <dl class="facts">
+            <dt>handler</dt><dd>{t.handler || '—'}</dd>
+            <dt>priority</dt><dd id="retry-dry-priority">{t.priority ?? '—'}</dd>
+            <dt>max attempts</dt><dd id="retry-dry-max-attempts">{t.max_attempts ?? '—'}</dd>
+            {t.policy && <><dt>policy</dt><dd>{t.policy}</dd></>}
+          </dl>
+          <pre class="payload" id="retry-dry-payload">{t.payload === undefined ? '—' : JSON.stringify(t.payload, null, 2)}</pre>
+        </div>
+      )}
+      {result && result.ok !== '' && <Result result={result} id="retry-result" />}
+    </div>
+  );
+}
+
 export function TaskDetail({ id, who }) {
   const zone = useZone();
   const poll = usePoll(() => api('GET', `/tasks/${encodeURIComponent(id)}`), 5000, [id]);
@@ -134,6 +188,7 @@ export function TaskDetail({ id, who }) {
             </div>
           )}
           {result && (result.error ? <Problem error={result.error} /> : <p class="ok">{result.ok}</p>)}
+          {can(who, 'operator') && t.state === 'dead' && <Retry key={id} id={id} />}
           <h3>Attempts</h3>
           <Timeline history={t.history} now={poll.at || Date.now()} />
         </>
