@@ -29,7 +29,7 @@ static json_t *read_one(api_call_t *call, redisContext *c, const char *name)
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
 		return NULL;
 	}
-	return drv_breaker_view_json(&v);
+	return drv_breaker_view_json(call->api->cfg, &v);
 }
 
 static void list(api_call_t *call)
@@ -114,7 +114,8 @@ static void change(api_call_t *call)
 	drv_fmt(action, sizeof(action), "breaker.%s", verb);
 	if (api_audit(call, action, name, 1, json_pack("{s:s}", "state",
 			drv_breaker_state_name(v.state)), NULL))
-		api_reply(call, 200, drv_breaker_view_json(&v));
+		api_reply(call, 200, drv_breaker_view_json(call->api->cfg,
+								 &v));
 }
 
 /* ---- transitions ------------------------------------------------------ */
@@ -265,7 +266,32 @@ const api_schema_t api_breaker_schemas[] = {
 	  "\"slow_call_rate\": {\"type\": \"number\"}, "
 	  "\"probes_leased\": {\"type\": \"integer\"}, "
 	  "\"probes_ok\": {\"type\": \"integer\"}, "
-	  "\"probes_failed\": {\"type\": \"integer\"}}}" },
+	  "\"probes_failed\": {\"type\": \"integer\"}, "
+	  "\"policy\": {\"$ref\": \"#/components/schemas/BreakerPolicy\"}}}" },
+	{ "BreakerPolicy",
+	  "{\"type\": \"object\", \"description\": \"The breaker's "
+	  "`breakers:` entry in the serving coordinator's config (else "
+	  "`default`), under the config's key names; durations in "
+	  "milliseconds as <key>_ms\", \"required\": [\"entry\", "
+	  "\"mode\", \"window_ms\", \"min_calls\", \"failure_rate\", "
+	  "\"slow_call_ms\", \"slow_call_rate\", \"wait_in_open_ms\", "
+	  "\"half_open_calls\", \"half_open_successes\"], "
+	  "\"properties\": {"
+	  "\"entry\": {\"type\": \"string\", \"description\": \"the "
+	  "entry used: the breaker's own name, or default\"}, "
+	  "\"mode\": {\"type\": \"string\", \"enum\": [\"auto\", "
+	  "\"metrics_only\", \"disabled\"]}, "
+	  "\"window_ms\": {\"type\": \"integer\"}, "
+	  "\"min_calls\": {\"type\": \"integer\"}, "
+	  "\"failure_rate\": {\"type\": \"number\", \"description\": "
+	  "\"percent of failed calls that opens it\"}, "
+	  "\"slow_call_ms\": {\"type\": \"integer\"}, "
+	  "\"slow_call_rate\": {\"type\": \"number\", \"description\": "
+	  "\"percent of slow calls that opens it\"}, "
+	  "\"wait_in_open_ms\": {\"type\": \"integer\"}, "
+	  "\"half_open_calls\": {\"type\": \"integer\", "
+	  "\"description\": \"probes leased fleet-wide in half-open\"}, "
+	  "\"half_open_successes\": {\"type\": \"integer\"}}}" },
 	{ "BreakerTransitionPage",
 	  "{\"type\": \"object\", \"required\": [\"name\", \"transitions\", "
 	  "\"next_cursor\"], \"properties\": {"

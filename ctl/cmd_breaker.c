@@ -94,7 +94,8 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		if ((rc = read_one(c, cfg, names[i], &v)))
 			break;
 		if (json)
-			json_array_append_new(arr, drv_breaker_view_json(&v));
+			json_array_append_new(arr,
+					      drv_breaker_view_json(cfg, &v));
 		else
 			print_row(&v);
 	}
@@ -126,7 +127,7 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		return rc;
 	bc = drv_config_breaker(cfg, name);
 	if (json) {
-		ctl_print_json(drv_breaker_view_json(&v));
+		ctl_print_json(drv_breaker_view_json(cfg, &v));
 		return CTL_EXIT_OK;
 	}
 	printf("%-32s %-14s %8s %8s %8s  %s\n", "NAME", "STATE", "CALLS",
@@ -233,7 +234,7 @@ static int change(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (rc)
 		return rc;
 	if (json)
-		ctl_print_json(drv_breaker_view_json(&v));
+		ctl_print_json(drv_breaker_view_json(cfg, &v));
 	else
 		printf("breaker %s is %s\n", name,
 		       drv_breaker_state_name(v.state));
@@ -279,11 +280,12 @@ const ctl_cmd_t ctl_breaker_cmds[] = {
 	{ "breaker", "list", "[--json]",
 	  "list the circuit breakers shared in Redis with their state",
 	  "  --json    print {\"breakers\":[{name, state, calls, failures, "
-	  "...}]}\n\nExample:\n  droverctl breaker list\n",
+	  "..., policy}]}\n\nExample:\n  droverctl breaker list\n",
 	  true, run_list },
 	{ "breaker", "show", "NAME [--json]",
 	  "show one breaker: state, window counts, probes and settings",
-	  "  --json    print the breaker as one JSON object\n\nExample:\n"
+	  "  --json    print the breaker as one JSON object, its settings "
+	  "as \"policy\"\n\nExample:\n"
 	  "  droverctl breaker show payments --json\n",
 	  true, run_show },
 	{ "breaker", "history", "NAME [--json]",

@@ -240,6 +240,39 @@ try {
     return cells[0];
   });
 
+  await check('a breaker\'s rates are drawn against its policy (40% over its 30%, slow 0 of 80%)', async () => {
+    const v = await apiGet('/breakers/rated');
+    const bars = await page.$$eval('tr[data-breaker="rated"] svg[data-rate]', (ss) => ss.map((s) =>
+      [s.dataset.rate, Number(s.dataset.value), Number(s.dataset.threshold),
+        s.querySelector('rect.fill').classList.contains('bad'),
+        Number(s.querySelector('rect.fill').getAttribute('width')), Number(s.querySelector('line').getAttribute('x1'))]));
+    const p = v.policy || {};
+    if (p.entry !== 'rated' || p.failure_rate !== 30 || p.slow_call_rate !== 80 || p.min_calls !== 5
+      || p.window_ms !== 300000) {
+      throw new Error(`API policy ${JSON.stringify(p)}`);
+    }
+    const [f, s] = bars;
+    if (bars.length !== 2 || f[0] !== 'failure' || f[1] !== 40 || f[2] !== 30 || !f[3] || f[4] <= f[5]
+      || s[0] !== 'slow' || s[1] !== 0 || s[2] !== 80 || s[3] || s[4] !== 0) {
+      throw new Error(`bars ${JSON.stringify(bars)}`);
+    }
+    return `failure ${f[1]}% | ${f[2]}%, slow ${s[1]}% | ${s[2]}%`;
+  });
+
+  await check('a half-open breaker shows its probes in flight of its policy\'s (1 of 4)', async () => {
+    await page.waitForSelector('tr[data-breaker="probing"] .probes');
+    const v = await apiGet('/breakers/probing');
+    const shown = await page.$eval('tr[data-breaker="probing"] .probes', (e) =>
+      [Number(e.dataset.probesLeased), Number(e.dataset.probesOf), e.textContent]);
+    if (v.state !== 'half_open' || v.probes_leased !== 1 || v.policy.half_open_calls !== 4
+      || shown[0] !== 1 || shown[1] !== 4 || shown[2] !== '1/4 probes') {
+      throw new Error(`page ${JSON.stringify(shown)}, API ${v.state} ${v.probes_leased}/${v.policy.half_open_calls}`);
+    }
+    const none = await page.$$eval('tr[data-breaker="rated"] .probes', (es) => es.length);
+    if (none) throw new Error('a closed breaker shows probes');
+    return shown[2];
+  });
+
   await check('release it from its row', async () => {
     await page.click(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
     await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)

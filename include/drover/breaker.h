@@ -289,9 +289,13 @@ struct json_t *drv_breaker_transition_json(const drv_breaker_transition_t *t);
 
 /** @brief \p v as the JSON object droverctl --json and the API show:
  *         name, state, open_until_ms, changed_ms, transitions, calls,
- *         failures, slow, failure_rate, slow_call_rate (percent) and the
- *         probes. A new reference; NULL when out of memory. */
-struct json_t *drv_breaker_view_json(const drv_breaker_view_t *v);
+ *         failures, slow, failure_rate, slow_call_rate (percent), the
+ *         probes, and "policy": the breaker's `breakers:` entry in \p cfg
+ *         (else `default`) under the config's key names, durations as
+ *         `<key>_ms`, and "entry" naming the entry used. Both borrowed.
+ *         A new reference; NULL when out of memory. */
+struct json_t *drv_breaker_view_json(const drv_config_t *cfg,
+				     const drv_breaker_view_t *v);
 
 /**
  * @brief Tell an operator's change of a breaker (now \p v) as a

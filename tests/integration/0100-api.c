@@ -26,7 +26,17 @@
 static const char handlers[] =
 	"  quick:\n"
 	"    shell: true\n"
-	"    command: 'echo \"run $DROVER_TASK_ID\" >> \"$OUT\"'\n";
+	"    command: 'echo \"run $DROVER_TASK_ID\" >> \"$OUT\"'\n"
+	"breakers:\n"
+	"  b0100:\n"
+	"    window: 20s\n"
+	"    min_calls: 7\n"
+	"    failure_rate: 35\n"
+	"    slow_call: 2s\n"
+	"    slow_call_rate: 60\n"
+	"    wait_in_open: 90s\n"
+	"    half_open_calls: 5\n"
+	"    half_open_successes: 4\n";
 
 typedef struct resp {
 	long   status;
@@ -122,6 +132,47 @@ static const char *str(const resp_t *r, const char *key)
 	const char *s = json_string_value(json_object_get(r->json, key));
 
 	return s ? s : "";
+}
+
+/* The breaker view \p o carries the policy of its `breakers:` entry
+ * \p entry: window, failure rate and probes as given, the rest of b0100's
+ * or the built-in default's. */
+static void expect_policy_of(const json_t *o, const char *entry,
+			     long long window_ms, double failure_rate,
+			     long long probes)
+{
+	const json_t *p = json_object_get(o, "policy");
+	bool own = !strcmp(entry, "b0100");
+
+	cr_assert(json_is_object(p), "no policy");
+	cr_assert_str_eq(it_json_str(p, "entry"), entry);
+	cr_assert_str_eq(it_json_str(p, "mode"), "auto");
+	cr_assert_eq(it_json_int(p, "window_ms"), window_ms);
+	cr_assert_eq(it_json_int(p, "min_calls"), own ? 7 : 10);
+	cr_assert_float_eq(json_real_value(json_object_get(p, "failure_rate")),
+			   failure_rate, 1e-9);
+	cr_assert_eq(it_json_int(p, "slow_call_ms"), own ? 2000 : 60000);
+	cr_assert_float_eq(json_real_value(json_object_get(p,
+			   "slow_call_rate")), own ? 60 : 100, 1e-9);
+	cr_assert_eq(it_json_int(p, "wait_in_open_ms"), own ? 90000 : 60000);
+	cr_assert_eq(it_json_int(p, "half_open_calls"), probes);
+	cr_assert_eq(it_json_int(p, "half_open_successes"), own ? 4 : 3);
+}
+
+/* GET /api/v1/breakers: b0100 with its own entry, any other breaker with
+ * the built-in default. */
+static void policy_of_list(const resp_t *r)
+{
+	const json_t *arr = json_object_get(r->json, "breakers"), *b;
+	size_t i;
+
+	cr_assert(json_array_size(arr) >= 1, "%s", r->body);
+	json_array_foreach(arr, i, b) {
+		if (!strcmp(it_json_str(b, "name"), "b0100"))
+			expect_policy_of(b, "b0100", 20000, 35, 5);
+		else
+			expect_policy_of(b, "default", 10000, 50, 3);
+	}
 }
 
 /* Coordinator (and \p workers workers) serving the API on a free port. */
@@ -356,6 +407,7 @@ Test(api, auth_limits_and_errors, .timeout = 120)
 	cr_assert_eq(call(port, "GET", "/api/v1/breakers/b0100", VIEWER, NULL,
 			  NULL, &r), 200);
 	cr_assert_str_eq(str(&r, "state"), "forced_open");
+	expect_policy_of(r.json, "b0100", 20000, 35, 5);
 	resp_free(&r);
 	cr_assert_eq(call(port, "POST", "/api/v1/breakers/b0100/release", OPS,
 			  NULL, NULL, &r), 200);
@@ -364,6 +416,7 @@ Test(api, auth_limits_and_errors, .timeout = 120)
 	cr_assert_eq(call(port, "GET", "/api/v1/breakers", VIEWER, NULL, NULL,
 			  &r), 200);
 	cr_assert(strstr(r.body, "\"b0100\""), "%s", r.body);
+	policy_of_list(&r);
 	resp_free(&r);
 
 	/* 10 writes per second: a burst of cheap writes is cut off with 429,

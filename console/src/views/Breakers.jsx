@@ -1,17 +1,50 @@
 // Breakers: every breaker Redis knows (GET /api/v1/breakers), polled every
-// 5 s, each with a timeline strip of its last hour or day (its transition
-// log, BreakerTimeline.jsx); a breaker picked shows its transitions with
-// why. Operators force open / close / release, by row or by name. The
+// 5 s, each with its failure and slow-call rates drawn against its
+// policy's thresholds (the config's `breakers:` entry the API gives), a
+// timeline strip of its last hour or day (its transition log,
+// BreakerTimeline.jsx) and, while half-open, its probes in flight of the
+// policy's; a breaker picked shows its transitions with why. Operators force open / close / release, by row or by name. The
 // span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h.
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { SPANS, Strip, TransitionList, useTransitions } from './BreakerTimeline.jsx';
-import { Live, Problem, usePaging } from './common.jsx';
+import { GaugeBar, Live, Problem, usePaging } from './common.jsx';
 
 // the API's failure_rate is a percent already (0-100)
 const pctOf = (r) => (r === undefined || r === null ? '—' : `${r.toFixed(0)}%`);
+
+// The window's failure and slow-call rates, each a bar with a line at the
+// policy's threshold; red once it would open the breaker (the threshold
+// reached with min_calls calls in the window).
+function Rates({ b }) {
+  const p = b.policy;
+  if (!p) return '—';
+  const enough = p.mode === 'auto' && (b.calls ?? 0) >= p.min_calls;
+  const bar = (kind, rate, threshold, what) => (
+    <GaugeBar value={rate ?? 0} full={100} threshold={threshold} width={120} height={7}
+      bad={enough && (rate ?? 0) >= threshold} data-rate={kind} data-value={rate ?? 0}
+      data-threshold={threshold}
+      label={`${what} ${pctOf(rate)} of ${b.calls ?? 0} calls; opens at ${threshold}% with ${p.min_calls} calls`} />
+  );
+  return (
+    <>
+      {bar('failure', b.failure_rate, p.failure_rate, 'failed')}
+      {bar('slow', b.slow_call_rate, p.slow_call_rate, 'slow')}
+    </>
+  );
+}
+
+// Probes in flight while half-open: leased of the policy's half_open_calls.
+function Probes({ b }) {
+  if (b.state !== 'half_open' || !b.policy) return null;
+  return (
+    <span class="probes" data-probes-leased={b.probes_leased} data-probes-of={b.policy.half_open_calls}
+      title={`${b.probes_ok} ok, ${b.probes_failed} failed; ${b.policy.half_open_successes} close it`}>
+      {b.probes_leased}/{b.policy.half_open_calls} probes</span>
+  );
+}
 
 export function Breakers({ who }) {
   const zone = useZone();
@@ -62,10 +95,12 @@ export function Breakers({ who }) {
         <span class="muted"> · <span class="state closed">closed</span> · <span class="state half_open">half open</span>
           {' '}· <span class="state open">open</span> · grey: forced closed, disabled, metrics only</span>
       </p>
+      <p class="muted">Rates: failed calls (upper bar) and slow calls (lower) of the window, the line at the
+        policy's threshold, red once they would open it; half-open: probes in flight of the policy's.</p>
       {poll.data && (
         <table class="breakers">
           <thead>
-            <tr><th>name</th><th>state</th><th class="num">failure rate</th>
+            <tr><th>name</th><th>state</th><th class="num">failure rate</th><th>against policy</th>
               <th class="num">calls</th><th class="num">failures</th><th>changed</th>
               <th>open until</th><th>last {span}</th>{operator && <th>force</th>}</tr>
           </thead>
@@ -75,11 +110,12 @@ export function Breakers({ who }) {
                 <td><button class="link" onClick={() => pick(b.name)}>{b.name}</button></td>
                 <td><span class={`state ${b.state}`}>{b.state.replace('_', ' ')}</span></td>
                 <td class="num">{pctOf(b.failure_rate)}</td>
+                <td class="rates"><Rates b={b} /></td>
                 <td class="num">{b.calls ?? '—'}</td><td class="num">{b.failures ?? '—'}</td>
                 <td>{fmtTime(b.changed_ms, zone)}</td>
                 <td>{b.open_until_ms ? fmtTime(b.open_until_ms, zone) : '—'}</td>
                 <td><Strip name={b.name} list={logs[b.name]} state={b.state} span={span} now={now}
-                  zone={zone} onClick={() => pick(b.name)} /></td>
+                  zone={zone} onClick={() => pick(b.name)} /><Probes b={b} /></td>
                 {operator && (
                   <td class="row-actions">
                     {['open', 'close', 'release'].map((verb) => (

@@ -8,10 +8,9 @@ import { api } from '../api.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { Chart } from './chart.jsx';
-import { Problem } from './common.jsx';
+import { GaugeBar, Problem } from './common.jsx';
 
 const RANGES = ['1h', '24h', '7d', '14d'];
-const GW = 240, GH = 12;
 
 function Gauge({ current, threshold, zone }) {
   if (!current) {
@@ -24,11 +23,7 @@ function Gauge({ current, threshold, zone }) {
   return (
     <p class="gauge" id="dlq-gauge" data-depth={depth} data-threshold={threshold ?? ''}>
       Depth <strong id="dlq-depth">{depth}</strong>{' '}
-      <svg width={GW} height={GH} role="img" aria-label={`depth ${depth}`}>
-        <rect class="bg" x={0} y={0} width={GW} height={GH} />
-        <rect class={over ? 'fill bad' : 'fill'} x={0} y={0} width={(depth / full) * GW} height={GH} />
-        {threshold && <line x1={(threshold / full) * GW} x2={(threshold / full) * GW} y1={0} y2={GH} />}
-      </svg>{' '}
+      <GaugeBar value={depth} full={full} threshold={threshold || null} label={`depth ${depth}`} />{' '}
       <span class="muted">
         {threshold ? `alert at ${threshold}${over ? ' — over it' : ''}` : 'no alert threshold (coordinator.dlq_depth_alert)'}
         {' '}· sampled {fmtTime(current.at_ms, zone)}</span>

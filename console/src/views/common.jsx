@@ -1,5 +1,5 @@
 // Pieces every view uses: the live / stale indicator, an error line, an
-// action's result, and the paged lists' filters and pager.
+// action's result, a gauge bar, and the paged lists' filters and pager.
 import { useEffect, useState } from 'preact/hooks';
 import { navigate, useLocation } from '../router.jsx';
 import { api } from '../api.js';
@@ -28,6 +28,22 @@ export function Live({ poll }) {
 export function Problem({ error }) {
   if (!error) return null;
   return <p class="error">{error.status ? `${error.status}: ` : ''}{error.message}</p>;
+}
+
+// <GaugeBar value full threshold />: an SVG bar of value out of full with
+// a line at threshold (none when null), red when bad (by default: once
+// value reaches threshold). Other props (data-*) go on the svg.
+export function GaugeBar({ value, full, threshold = null, bad, width = 240, height = 12, label, ...rest }) {
+  const x = (v) => (Math.max(0, Math.min(v, full)) / full) * width;
+  const red = bad ?? (threshold !== null && value >= threshold);
+  return (
+    <svg class="gauge-bar" width={width} height={height} role="img" aria-label={label} {...rest}>
+      {label && <title>{label}</title>}
+      <rect class="bg" x={0} y={0} width={width} height={height} />
+      <rect class={red ? 'fill bad' : 'fill'} x={0} y={0} width={x(value)} height={height} />
+      {threshold !== null && <line x1={x(threshold)} x2={x(threshold)} y1={0} y2={height} />}
+    </svg>
+  );
 }
 
 // <Result result={r} id=... />: an action's answer, {ok: text} or {error}.
