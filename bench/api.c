@@ -11,24 +11,19 @@
  * health listener's limit per client address). The coordinator serves with api.threads BENCH_API_THREADS
  * (its default when unset).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "bench.h"
 #include "drover/clock.h"
-#include "drover/digest.h"
 #include "drover/httpd.h"
 #include "drover/str.h"
 
-#define TOKEN "bench-api-token"
 #define LAT_MAX 2000000   /* latencies kept per scenario */
 
 typedef struct scenario {
@@ -57,14 +52,6 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *client(void *arg)
 {
 	run_t *r = arg;
@@ -73,7 +60,7 @@ static void *client(void *arg)
 	CURL *c = curl_easy_init();
 
 	if (s->auth)
-		h = curl_slist_append(h, "Authorization: Bearer " TOKEN);
+		h = curl_slist_append(h, "Authorization: Bearer " BENCH_API_TOKEN);
 	h = curl_slist_append(h, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, s->url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method);
@@ -86,12 +73,12 @@ static void *client(void *arg)
 				 (long)strlen(s->body));
 	}
 	while (!bench_stop && drv_mono_ms() < r->end_mono) {
-		int64_t t0 = mono_us(), dt;
+		int64_t t0 = bench_mono_us(), dt;
 		long status = 0;
 
 		if (curl_easy_perform(c) == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		dt = mono_us() - t0;
+		dt = bench_mono_us() - t0;
 		pthread_mutex_lock(&r->lock);
 		if (status != s->want)
 			r->bad++;
@@ -142,107 +129,41 @@ static bool run_scenario(const scenario_t *s, int clients, int seconds,
 	return true;
 }
 
-/* The coordinator's config: the namespace's, plus coordinator and API. */
-static bool coord_config(const bench_ns_t *ns, int http_port, int api_port,
-			 char *path, size_t size)
-{
-	unsigned char d[DRV_SHA256_LEN];
-	char hex[2 * DRV_SHA256_LEN + 1], threads[64] = "";
-	char *text;
-	size_t n;
-	FILE *f;
-	int64_t t = bench_env_int("BENCH_API_THREADS", 0, 0, 256);
-
-	drv_sha256(TOKEN, strlen(TOKEN), d);
-	drv_hex(d, sizeof(d), hex);
-	if (t)
-		drv_fmt(threads, sizeof(threads), "  threads: %lld\n",
-			(long long)t);
-	n = strlen(ns->base_yaml) + 1024;
-	if (!(text = malloc(n)))
-		return false;
-	drv_fmt(text, n, "%s"
-		"coordinator:\n  group: \"%scoord\"\n  http_port: %d\n"
-		"api:\n  port: %d\n  read_rate: 1000000\n"
-		"  write_rate: 1000000\n"
-		/* every client is 127.0.0.1: one address stands in for many */
-		"  max_client_connections: 256\n%s"
-		"api_tokens:\n  bench: {role: admin, sha256: %s}\n",
-		ns->base_yaml, ns->prefix, http_port, api_port, threads, hex);
-	drv_fmt(path, size, "%s/coordinator.yaml", ns->dir);
-	f = fopen(path, "w");
-	if (!f || fputs(text, f) < 0 || fclose(f)) {
-		free(text);
-		return false;
-	}
-	free(text);
-	return true;
-}
-
-/* A loopback port nobody listens on right now (the kernel's pick). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET,
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 /* POST one task and wait until a worker has run it: its id. */
 static bool seed_task(const bench_ns_t *ns, int api_port, char *id)
 {
-	char url[256], body[4096] = "", path[320];
+	char url[256], path[320];
+	drv_buf_t body = { 0 };
 	bench_worker_t w;
-	FILE *mem;
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer "
-						    TOKEN);
-	long status = 0;
+	const char *at;
+	long status;
 	bool ok = false;
 
 	drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/api/v1/tasks", api_port);
-	mem = fmemopen(body, sizeof(body) - 1, "w");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"handler\": \"echo\"}");
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, mem);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	fclose(mem);
-	if (status != 201 || !strstr(body, "\"id\":\"")) {
-		bench_log("seed task: status %ld: %s", status, body);
-		goto out;
+	status = bench_http("POST", url, "{\"handler\": \"echo\"}", true,
+			    &body);
+	if (status != 201 || !body.p || !(at = strstr(body.p, "\"id\":\""))) {
+		bench_log("seed task: status %ld: %s", status,
+			  body.p ? body.p : "");
+		free(body.p);
+		return false;
 	}
-	drv_strlcpy(id, strstr(body, "\"id\":\"") + 6, DRV_ID_LEN + 1);
+	drv_strlcpy(id, at + 6, DRV_ID_LEN + 1);
+	free(body.p);
 	if (!bench_ns_worker_config(ns, "worker", "bench-api-workers", 1,
 				    path, sizeof(path)) ||
 	    !bench_worker_start(&w, ns, path, "bench-api-worker"))
-		goto out;
+		return false;
 	drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/api/v1/tasks/%s",
 		api_port, id);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 	for (int i = 0; i < 300 && !ok && !bench_stop; i++) {
-		if (curl_easy_perform(c) == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		ok = status == 200;
+		ok = bench_http("GET", url, NULL, true, NULL) == 200;
 		if (!ok)
 			usleep(100 * 1000);
 	}
 	bench_worker_stop(&w, 20000);
 	if (!ok)
 		bench_log("seed task %s: no state after 30 s", id);
-out:
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
 	return ok;
 }
 
@@ -270,7 +191,7 @@ int main(void)
 	int clients = (int)bench_env_int("BENCH_API_CLIENTS", 16, 1, 512);
 	int seconds = (int)bench_env_int("BENCH_API_SECONDS", 5, 1, 600);
 	int per_batch = (int)bench_env_int("BENCH_API_BATCH", 1000, 1, 1000);
-	int http_port = free_port(), api_port = free_port();
+	int http_port = bench_free_port(), api_port = bench_free_port();
 	int64_t *lat = malloc(LAT_MAX * sizeof(*lat));
 	char path[320], id[DRV_ID_LEN + 1], a[32];
 	char *batch = batch_body(per_batch);
@@ -283,30 +204,11 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ok = lat && batch &&
 	     bench_ns_open(&ns, "api", "handlers:\n  echo:\n    type: noop\n") &&
-	     coord_config(&ns, http_port, api_port, path, sizeof(path)) &&
+	     bench_api_config(&ns, http_port, api_port, NULL, path,
+			      sizeof(path)) &&
 	     bench_daemon_start(&coord, &ns, "coordinator/drover-coordinator",
 				path, "bench-api-coordinator");
-	for (int i = 0; ok && i < 100; i++) {
-		char url[128];
-		CURL *c = curl_easy_init();
-		long status = 0;
-
-		drv_fmt(url, sizeof(url),
-			"http://127.0.0.1:%d/api/v1/openapi.json", api_port);
-		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-		if (curl_easy_perform(c) == CURLE_OK)
-			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_cleanup(c);
-		if (status == 200)
-			break;
-		if (i == 99 || !bench_worker_alive(&coord)) {
-			bench_log("the API did not come up");
-			bench_worker_tail(&coord, 20);
-			ok = false;
-		}
-		usleep(100 * 1000);
-	}
+	ok = ok && bench_api_wait(&coord, api_port);
 	ok = ok && seed_task(&ns, api_port, id);
 	if (ok) {
 		scenario_t s[] = {

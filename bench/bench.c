@@ -1058,6 +1058,14 @@ void bench_map_each(bench_map_t *m, void (*fn)(bench_rec_t *r, void *arg),
 			fn(&m->slots[i], arg);
 }
 
+int64_t bench_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -1088,6 +1096,7 @@ void bench_pct_compute(int64_t *v, size_t n, bench_pct_t *out)
 	out->min = v[0];
 	out->p50 = rank(v, n, 50);
 	out->p90 = rank(v, n, 90);
+	out->p95 = rank(v, n, 95);
 	out->p99 = rank(v, n, 99);
 	out->max = v[n - 1];
 	out->mean = sum / (double)n;

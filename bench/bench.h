@@ -22,6 +22,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "drover/config.h"
+#include "drover/str.h"
 #include "drover/task.h"
 
 /* ------------------------------------------------------------ process */
@@ -308,9 +309,12 @@ void bench_map_each(bench_map_t *m, void (*fn)(bench_rec_t *r, void *arg),
 /** Percentiles of a sample (nearest rank). All zero when n == 0. */
 typedef struct bench_pct {
 	size_t  n;
-	int64_t min, p50, p90, p99, max;
+	int64_t min, p50, p90, p95, p99, max;
 	double  mean;
 } bench_pct_t;
+
+/** @brief The monotonic clock in microseconds. */
+int64_t bench_mono_us(void);
 
 /** @brief Sort \p v (n values) in place and fill \p out. */
 void bench_pct_compute(int64_t *v, size_t n, bench_pct_t *out);
@@ -412,5 +416,49 @@ typedef struct bench_paced {
  *          warm-up failed; phases not run keep d.ran false.
  */
 bool bench_paced_run(bench_paced_t *p);
+
+/* ---------------------------------------------------------- dead letters */
+
+/**
+ * @brief Produce \p n dead letters of handler "bench" (one in \p rare_every
+ *        of handler "rare"; 0: none) straight to \p ns's DLQ, at most 20,000
+ *        in flight, and wait for every acknowledgement.
+ * @returns false (with a message) when one failed or a signal came.
+ */
+bool bench_dlq_fill(bench_ns_t *ns, size_t n, size_t rare_every);
+
+/* ------------------------------------------------------------ HTTP API
+ * (http.c: the coordinator's API through libcurl) */
+
+/** The admin token of bench_api_config()'s coordinator. */
+#define BENCH_API_TOKEN "bench-api-token"
+
+/** @brief A loopback port nobody listens on right now (the kernel's pick),
+ *         or 0. */
+int bench_free_port(void);
+
+/**
+ * @brief Write dir/coordinator.yaml: \p ns's config, a coordinator whose
+ *        health listener is \p http_port, the API on \p api_port (rate
+ *        limits out of the way, 256 connections per client) with the admin
+ *        token BENCH_API_TOKEN, and \p extra_yaml (top-level sections, may
+ *        be NULL). \p path receives the file name.
+ */
+bool bench_api_config(const bench_ns_t *ns, int http_port, int api_port,
+		      const char *extra_yaml, char *path, size_t size);
+
+/**
+ * @brief One request: \p method to \p url with \p body (JSON, may be NULL)
+ *        and, when \p auth, the bearer token. The answer's body goes to
+ *        \p out when not NULL (the caller frees out->p).
+ * @returns the status, or 0 when there was no answer.
+ */
+long bench_http(const char *method, const char *url, const char *body,
+		bool auth, drv_buf_t *out);
+
+/** @brief Wait (at most 10 s) until the API on \p api_port answers; false
+ *         (with the coordinator's last log lines) when it does not or
+ *         \p coord exits. */
+bool bench_api_wait(bench_worker_t *coord, int api_port);
 
 #endif /* DROVER_BENCH_H */

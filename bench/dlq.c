@@ -37,72 +37,10 @@
 #include "drover/str.h"
 
 
-#define FILL_WINDOW 20000   /* dead letters in flight while filling */
 #define RARE_EVERY  100000  /* one dead letter of handler "rare" in this many
 			       (fewer DLQs: a quarter of it) */
 
 static size_t rare_every = RARE_EVERY;
-
-/* Produce \p n dead letters of handler "bench" to \p ns's DLQ. */
-static bool fill(bench_ns_t *ns, size_t n)
-{
-	drv_delivery_t *dr = calloc(FILL_WINDOW, sizeof(*dr));
-	static const char payload[] = "{\"image\":\"a.png\",\"quality\":70}";
-	int64_t t0 = drv_mono_ms(), now = drv_now_ms();
-	char err[512], topic[256];
-	size_t failed = 0;
-
-	if (!dr)
-		return false;
-	drv_topic_name(ns->cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
-	for (size_t base = 0; base < n && !bench_stop; base += FILL_WINDOW) {
-		size_t cnt = n - base < FILL_WINDOW ? n - base : FILL_WINDOW;
-
-		for (size_t i = 0; i < cnt; i++) {
-			drv_dead_letter_t dl;
-			drv_failure_t f = {
-				.attempt = 1, .time_ms = now,
-				.worker_id = "bench-worker",
-				.failure_class = DRV_FAILURE_PERMANENT,
-				.message = "exit code 3", .exit_code = 3,
-				.duration_ms = 12,
-			};
-
-			drv_dead_letter_init(&dl);
-			drv_id_new(dl.id, now);
-			drv_id_new(dl.task.id, now - 1000);
-			dl.task.handler = drv_strdup((base + i) % rare_every ==
-						     rare_every / 2 ?
-						     "rare" : "bench");
-			dl.task.created_ms = now - 1000;
-			dl.task.attempt = 1;
-			drv_task_set_payload(&dl.task, payload,
-					     strlen(payload));
-			drv_dead_letter_add_failure(&dl, &f);
-			dl.reason = DRV_DL_PERMANENT_FAILURE;
-			dl.dead_ms = now;
-			dl.source_topic = drv_strdup("bench.tasks.normal");
-			dl.worker_id = drv_strdup("bench-worker");
-			memset(&dr[i], 0, sizeof(dr[i]));
-			while (drv_dead_letter_produce(ns->producer, ns->cfg, &dl,
-						       &dr[i], err,
-						       sizeof(err))) {
-				/* queue full: let deliveries drain */
-				rd_kafka_poll(ns->producer, 50);
-			}
-			drv_dead_letter_release(&dl);
-			rd_kafka_poll(ns->producer, 0);
-		}
-		for (size_t i = 0; i < cnt; i++)
-			if (drv_kafka_wait(ns->producer, &dr[i], topic, 60000,
-					   err, sizeof(err)))
-				failed++;
-	}
-	free(dr);
-	bench_log("filled %s with %zu dead letters in %.1f s (%zu failed)",
-		  topic, n, (double)(drv_mono_ms() - t0) / 1000.0, failed);
-	return failed == 0 && !bench_stop;
-}
 
 /* A plain read of the whole DLQ: counts messages, decodes nothing. */
 static double raw_read(bench_ns_t *ns, size_t n)
@@ -206,13 +144,6 @@ static int64_t build_index(const bench_ns_t *ns)
 	return lag == 0 ? drv_mono_ms() - t0 : -1;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double rate(size_t n, int64_t ms)
 {
 	return ms > 0 ? (double)n * 1000.0 / (double)ms : 0;
@@ -232,6 +163,7 @@ int main(void)
 	int reps = (int)bench_env_int("BENCH_REPS", 20, 1, 1000);
 	int64_t index_ms, *first = calloc((size_t)reps, sizeof(*first));
 	search_t scan = { 0 }, idx = { 0 };
+	bench_pct_t firsts = { 0 };
 	char redis_yaml[128];
 	size_t rare;
 	double raw;
@@ -247,7 +179,8 @@ int main(void)
 		(long long)drv_now_ms());
 	ok = first && bench_ns_open(&big, "dlqbig", redis_yaml) &&
 	     bench_ns_open(&small, "dlqsmall", "") &&
-	     fill(&big, n_list) && fill(&small, n_resub);
+	     bench_dlq_fill(&big, n_list, rare_every) &&
+	     bench_dlq_fill(&small, n_resub, rare_every);
 	if (!ok) {
 		bench_ns_close(&big);
 		bench_ns_close(&small);
@@ -267,7 +200,7 @@ int main(void)
 			  "%zu are there", scan.found, idx.found, rare);
 		ok = false;
 	}
-	qsort(first, (size_t)reps, sizeof(*first), cmp_i64);
+	bench_pct_compute(first, (size_t)reps, &firsts);
 
 	printf("\n## dlq (drover-bench-dlq)\n\n");
 	printf("| run | entries | time | entries/s | target | peak RSS |\n");
@@ -316,8 +249,7 @@ int main(void)
 		       (long long)idx.skipped);
 		printf("\nfirst page through the index over %d runs: p50 %lld ms, "
 		       "p95 %lld ms (target <= 1000 ms)\n", reps,
-		       (long long)first[reps / 2],
-		       (long long)first[(reps * 95 - 1) / 100]);
+		       (long long)firsts.p50, (long long)firsts.p95);
 		printf("all pages, scan / index: %.1fx\n",
 		       idx.all_ms > 0 ? (double)scan.all_ms / (double)idx.all_ms
 				      : 0);

@@ -12,6 +12,8 @@
 #include "drover/redis.h"
 #include "drover/redis_cmd.h"
 #include "drover/str.h"
+#include "drover/topic_read.h"
+#include "drover/kafka.h"
 
 #define CAND_MAX    64      /* candidate blocks one lookup answers */
 #define CHECK_MAX   4096    /* blocks one lookup looks at */
@@ -212,6 +214,38 @@ drv_err_t drv_dlq_index_position(redisContext *rc, const drv_config_t *cfg,
 	*to = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : -1;
 	freeReplyObject(r);
 	return DRV_OK;
+}
+
+drv_err_t drv_dlq_index_covers(const drv_config_t *cfg, bool *covered,
+			       char *errstr, size_t errstr_size)
+{
+	char topic[256];
+	int64_t *lo = NULL, *hi = NULL, to;
+	redisContext *rc = NULL;
+	size_t cnt = 0;
+	drv_err_t err;
+
+	*covered = false;
+	if (!drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic))) {
+		drv_fmt(errstr, errstr_size, "the DLQ topic's name is too long");
+		return DRV_ERR_INVALID;
+	}
+	if ((err = drv_topic_offsets(cfg, topic, &lo, &hi, &cnt, errstr,
+				     errstr_size)) ||
+	    (err = drv_redis_connect(cfg, &rc, errstr, errstr_size)))
+		goto out;
+	*covered = true;
+	for (size_t p = 0; p < cnt && *covered && !err; p++) {
+		err = drv_dlq_index_position(rc, cfg, (int32_t)p, &to, errstr,
+					     errstr_size);
+		*covered = !err && (hi[p] <= lo[p] || to >= hi[p]);
+	}
+out:
+	if (rc)
+		redisFree(rc);
+	free(lo);
+	free(hi);
+	return err;
 }
 
 /* ---- querying ----------------------------------------------------------- */

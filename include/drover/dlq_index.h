@@ -85,6 +85,18 @@ drv_err_t drv_dlq_index_position(redisContext *rc, const drv_config_t *cfg,
 				 int32_t partition, int64_t *to,
 				 char *errstr, size_t errstr_size);
 
+/**
+ * @brief Whether the index covers every message the DLQ topic of \p cfg
+ *        holds now: its position on each partition against the end offset
+ *        the broker gives (a partition with nothing left counts as
+ *        covered). Reads the end offsets and makes a Redis connection of
+ *        its own, both closed before it returns.
+ * @returns DRV_OK with \p *covered set, or the error of the broker or of
+ *          Redis with \p errstr.
+ */
+drv_err_t drv_dlq_index_covers(const drv_config_t *cfg, bool *covered,
+			       char *errstr, size_t errstr_size);
+
 /** A search through the index: which blocks to read for one filter. */
 typedef struct drv_dlq_index_query drv_dlq_index_query_t;
 
