@@ -310,6 +310,7 @@ drv_console_ready() {
     if [[ ! -x "$DRV_CHROMIUM" ]]; then
         (drv_apt_install chromium) || drv_die "chromium is missing and apt-get could not install it"
     fi
+    [[ -x "$DRV_CHROMIUM" ]] || drv_die "no browser at $DRV_CHROMIUM (CHROMIUM)"
 }
 
 # drv_wait_url URL [SECONDS]: true as soon as a GET of URL answers 2xx,
