@@ -8,8 +8,10 @@
 //                         0: its table, empty, is enough
 //   BENCH_CONSOLE_RUNS    measured loads of each view (default 5)
 //   BENCH_CONSOLE_WAIT    ms a load may take to render (default 30000)
-//   BENCH_CONSOLE_OUT     a file: "view<TAB>median<TAB>max" per view (ms)
+//   BENCH_CONSOLE_OUT     a file: "view<TAB>median<TAB>max" per view (ms),
+//                         and per part timed alongside ("dlq:stats")
 //   BENCH_CONSOLE_VERBOSE 1: also every request of each view's median run
+//                         (start-end, request sent, first byte of the answer)
 // Each load is a fresh browser context (no cache, no cookies): the index,
 // its files and the view's API calls, as a first visit. The time of a load
 // is from navigation start to the first animation frame after the view's
@@ -105,7 +107,10 @@ async function load(view, weigh) {
       marks: window.__marks,
       rows: document.querySelectorAll(sel).length,
       entries: [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
-        .map((e) => ({ name: e.name, start: e.startTime, end: e.responseEnd, transfer: e.transferSize })),
+        .map((e) => ({
+          name: e.name, start: e.startTime, sent: e.requestStart, first: e.responseStart,
+          end: e.responseEnd, transfer: e.transferSize,
+        })),
     }), view.rows);
     got.errors = errors;
     if (weigh) got.files = await Promise.all(files);
@@ -161,10 +166,13 @@ try {
     if (process.env.BENCH_CONSOLE_VERBOSE) {
       for (const e of [...mid.entries].sort((a, b) => a.start - b.start)) {
         const u = new URL(e.name);
-        console.log(`      ${e.start.toFixed(0).padStart(5)}-${e.end.toFixed(0).padEnd(5)} ms ${u.pathname}${u.search}`);
+        console.log(`      ${e.start.toFixed(0).padStart(5)}-${e.end.toFixed(0).padEnd(5)} ms ${u.pathname}${u.search} ` +
+          `(sent ${e.sent.toFixed(0)}, first byte ${e.first.toFixed(0)})`);
       }
     }
-    out.push(`${v.name}\t${Math.round(med)}\t${Math.round(Math.max(...times))}`);
+    const row = (name, t) => out.push(`${name}\t${Math.round(median(t))}\t${Math.round(Math.max(...t))}`);
+    row(v.name, times);
+    for (const k of Object.keys(v.also || {})) row(`${v.name}:${k}`, all.map((g) => g.marks[k]));
   }
 } catch (e) {
   failed = 1;
