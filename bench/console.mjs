@@ -158,7 +158,10 @@ try {
     const times = all.map((g) => g.marks.render);
     const med = median(times);
     const mid = all[times.indexOf(med)];
-    const also = Object.keys(v.also || {}).map((k) => `, ${k} ${median(all.map((g) => g.marks[k])).toFixed(0)}`).join('');
+    const also = Object.keys(v.also || {}).map((k) => {
+      const t = all.map((g) => g.marks[k]);
+      return `, ${k} ${median(t).toFixed(0)} (max ${Math.max(...t).toFixed(0)})`;
+    }).join('');
     const errs = [...new Set(all.flatMap((g) => g.errors))];
     console.log(`  ${phase}: ${v.name.padEnd(9)} ${runs} runs: median ${med.toFixed(0)} ms, ` +
       `max ${Math.max(...times).toFixed(0)} ms${also}; ${mid.rows} rows; median run: ${where(v, mid)}` +
