@@ -22,6 +22,11 @@
 #                          true when PID's argv contains every STRING
 #   drv_apt_install PKG... install the Debian packages that are missing
 #                          (apt-get update first, only then); dies on failure
+#   drv_console_ready BUILD
+#                          dies unless BUILD's coordinator and console and
+#                          puppeteer-core are there; sets DRV_CHROMIUM
+#   drv_wait_url URL [SECONDS]
+#                          true once URL answers 2xx (false after SECONDS)
 
 if [[ -n "${DRV_LIB_LOADED:-}" ]]; then
     return 0
@@ -285,4 +290,36 @@ drv_apt_install() {
     mapfile -t missing < <(drv_apt_missing "$@")
     ((${#missing[@]} == 0)) || drv_die "apt: still missing after install: ${missing[*]}"
     drv_info "apt: done"
+}
+
+# drv_console_ready BUILD: what a run of the console in headless Chromium
+# needs. Dies unless BUILD has a coordinator and the console built
+# (BUILD/console/dist: scripts/build makes it) and console/node_modules has
+# puppeteer-core (scripts/build runs npm ci); installs Debian's chromium with
+# apt-get when it is missing. Sets DRV_CHROMIUM to the browser (CHROMIUM
+# overrides /usr/bin/chromium).
+drv_console_ready() {
+    local build="$1"
+    [[ -x "$build/coordinator/drover-coordinator" ]] ||
+        drv_die "$build/coordinator/drover-coordinator not built"
+    [[ -f "$build/console/dist/index.html" ]] ||
+        drv_die "$build/console/dist not built (scripts/build $build; see its warning)"
+    [[ -d "$DRV_REPO_ROOT/console/node_modules/puppeteer-core" ]] ||
+        drv_die "console/node_modules has no puppeteer-core (scripts/build runs npm ci)"
+    DRV_CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+    if [[ ! -x "$DRV_CHROMIUM" ]]; then
+        (drv_apt_install chromium) || drv_die "chromium is missing and apt-get could not install it"
+    fi
+    [[ -x "$DRV_CHROMIUM" ]] || drv_die "no browser at $DRV_CHROMIUM (CHROMIUM)"
+}
+
+# drv_wait_url URL [SECONDS]: true as soon as a GET of URL answers 2xx,
+# false when it has not after SECONDS (default 10), tried every 0.1 s.
+drv_wait_url() {
+    local url="$1" i
+    for ((i = 0; i < ${2:-10} * 10; i++)); do
+        curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
