@@ -304,6 +304,58 @@ try {
     return `strip ${states.join(' → ')}`;
   });
 
+  // Forced open through the API while no read of the list gets through:
+  // only the event stream can tell the page (it polls every 5 s without
+  // it, every 15 s beside it).
+  const pushed = `${breaker}-pushed`;
+  await check('a breaker forced open elsewhere shows at once by the event stream, its list reads blocked', async () => {
+    await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.breakers');
+    await page.waitForSelector('.title .live[data-state="live"]');
+    let blocked = 0;
+    const block = (r) => {
+      if (r.method() === 'GET' && new URL(r.url()).pathname === '/api/v1/breakers') {
+        blocked++;
+        return r.abort('aborted');
+      }
+      return r.continue();
+    };
+    await page.setRequestInterception(true);
+    page.on('request', block);
+    try {
+      const shows = (state) => page.waitForFunction((b, s) => document.querySelector(
+        `tr[data-breaker="${b}"] .state`)?.textContent === s, { timeout: 5000 }, pushed, state);
+      const t0 = Date.now();
+      await apiCall('POST', `/breakers/${pushed}/open`);
+      await shows('forced open');
+      const ms = Date.now() - t0;
+      if (!(await page.$('.title .live[data-state="live"]'))) throw new Error('the view is not live');
+      await apiCall('POST', `/breakers/${pushed}/release`);
+      await shows('closed');
+      return `shown ${ms} ms after the call; ${blocked} read(s) of the list blocked`;
+    } finally {
+      page.off('request', block);
+      await page.setRequestInterception(false);
+    }
+  });
+
+  await check('without the stream the Breakers page polls, says so, and still shows a forced open', async () => {
+    const block = (r) => (r.url().includes('/api/v1/live') ? r.abort() : r.continue());
+    await page.setRequestInterception(true);
+    page.on('request', block);
+    try {
+      await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#conn[data-state="polling"]');
+      await apiCall('POST', `/breakers/${pushed}/open`);
+      await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)
+        ?.textContent === 'forced open', { timeout: 12000 }, pushed);
+    } finally {
+      page.off('request', block);
+      await page.setRequestInterception(false);
+      await apiCall('POST', `/breakers/${pushed}/release`);
+    }
+  });
+
   let deadLetter = '';
   await check('DLQ by deep link with a filter: stats, the entry, Next off on the last page', async () => {
     await page.goto(`${url}/dlq?handler=grumpy&reason=permanent_failure`, { waitUntil: 'domcontentloaded' });
