@@ -2,7 +2,9 @@
  * live.c — GET /api/v1/live: a Server-Sent Events stream for the web
  * console. Every `interval` seconds (1-60, default 2) it sends an event
  * `queues` whose data is GET /api/v1/queues's reply (the same handler,
- * queues.c); every LIVE_FEED_MS it reads the head of the breakers'
+ * queues.c), after an event `dlq` with the DLQ's newest depth sample
+ * (core/dlq_depth.c: one ZRANGE) when its depth is not the one the stream
+ * sent last (the first time: whenever there is one); every LIVE_FEED_MS it reads the head of the breakers'
  * transition feed (core/breaker_log.c: one LINDEX) and sends an event
  * `breaker` for each transition it had not sent, oldest first (a
  * `breaker_gap` when some are no longer there or were too many:
@@ -42,6 +44,7 @@
 #include "api_int.h"
 #include "drover/breaker.h"
 #include "drover/clock.h"
+#include "drover/dlq_depth.h"
 #include "drover/str.h"
 
 #define LIVE_MAX_MS       (10 * 60 * 1000)  /* a stream's longest life */
@@ -64,6 +67,8 @@ typedef struct api_stream {
 	int64_t last_id;       /* MS of the last id sent, or Last-Event-ID's */
 	int64_t feed;          /* the feed's place sent up to (feed_known) */
 	bool feed_known;       /* read from Redis, or Last-Event-ID's SEQ */
+	int64_t dlq_depth;     /* the depth of the last `dlq` event */
+	bool dlq_sent;         /* one was sent */
 	bool hello;            /* retry: sent */
 	/* under live->lock */
 	bool suspended;
@@ -245,6 +250,32 @@ static void add_breakers(api_stream_t *s)
 	free(e);
 }
 
+/* A `dlq` event when the newest depth sample's depth is not the one sent
+ * last (nothing when there is none, or Redis fails). */
+static void add_dlq(api_stream_t *s)
+{
+	api_call_t call = { .api = s->api, .conn = s->conn };
+	redisContext *c = api_redis_try(&call);
+	json_t *cur = NULL;
+	int64_t depth;
+	char err[256];
+
+	if (!c)
+		return;
+	if (drv_dlq_depth_current(s->api->cfg, c, &cur, err, sizeof(err))) {
+		api_redis_lost(&call);
+		return;
+	}
+	depth = json_integer_value(json_object_get(cur, "depth"));
+	if (json_is_object(cur) && (!s->dlq_sent || depth != s->dlq_depth)) {
+		s->dlq_sent = true;
+		s->dlq_depth = depth;
+		add_json_event(s, "dlq", cur);
+		return;
+	}
+	json_decref(cur);
+}
+
 /* A `queues` event from GET /queues's own handler (on this pool thread,
  * with its Redis connection), or a `problem` event with its problem. */
 static void add_snapshot(api_stream_t *s)
@@ -272,6 +303,7 @@ static bool build(api_stream_t *s, int64_t now)
 		s->next_feed_ms = now + LIVE_FEED_MS;
 	}
 	if (now >= s->next_snap_ms) {
+		add_dlq(s);
 		add_snapshot(s);
 		s->next_snap_ms = now + s->interval_ms;
 		s->next_beat_ms = now + LIVE_BEAT_MS;
@@ -470,7 +502,9 @@ const api_route_t api_live_routes[] = {
 	  .query = live_query,
 	  .op_id = "getLive", .tag = "live",
 	  .summary = "Server-Sent Events: a `queues` event (GET /queues's "
-		     "reply) every `interval` seconds; a `breaker` event "
+		     "reply) every `interval` seconds, after a `dlq` event "
+		     "(DLQ depth: GET /dlq/depth's `current`) when the depth "
+		     "changed; a `breaker` event "
 		     "(BreakerFeedEntry) for each breaker transition, read "
 		     "every second, or a `breaker_gap` (BreakerFeedGap) when "
 		     "some were lost; ids \"MS-SEQ\" whose MS grows and SEQ "
@@ -481,8 +515,9 @@ const api_route_t api_live_routes[] = {
 	  .ok_status = 200, .ok_type = "text/event-stream",
 	  .response = "{\"type\": \"string\", \"description\": \"Events "
 		      "`queues` (data: GET /queues's reply), `problem` (a "
-		      "problem document), `breaker` (BreakerFeedEntry) and "
-		      "`breaker_gap` (BreakerFeedGap)\"}",
+		      "problem document), `dlq` ({at_ms, depth}: GET "
+		      "/dlq/depth's `current`), `breaker` (BreakerFeedEntry) "
+		      "and `breaker_gap` (BreakerFeedGap)\"}",
 	  .errors = "503" },
 	{ .method = NULL },
 };

@@ -22,7 +22,7 @@ import { usePoll } from './poll.js';
 
 const INTERVAL_S = 2;     // between two `queues` events
 const RETRY_MS = 30000;   // polling this long before the stream again
-const EVENTS = ['queues', 'problem', 'breaker', 'breaker_gap'];
+const EVENTS = ['queues', 'problem', 'dlq', 'breaker', 'breaker_gap'];
 
 function streamUrl() {
   const u = new URL('/api/v1/live', location.origin);

@@ -19,6 +19,11 @@
  * with the MS alone gets none; 55 transitions missed come as a
  * `breaker_gap` and the newest 50; a place past the feed's head (a feed
  * that started again) as a `breaker_gap`.
+ *
+ * DLQ events: with the depth sampled every second, a stream sends a `dlq`
+ * event with the newest sample (depth 0), then none while the depth stays
+ * (three snapshots later), and one with depth 1 once a message is in the
+ * DLQ topic.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -376,9 +381,9 @@ Test(live, breaker_events, .timeout = 240)
 	/* the MS alone: no place, nothing replayed */
 	drv_fmt(last, sizeof(last), "%lld", ms0);
 	sse_resume(a, port, last);
-	sse_event(a, NULL, 5000, ev, NULL, &d);
-	cr_assert_str_eq(ev, "queues");
+	sse_next(a, 5000, &d);
 	json_decref(d);
+	cr_assert_null(strstr(a->buf, "event: breaker"), "%s", a->buf);
 	sse_close(a);
 
 	/* 55 transitions missed: a gap, then the newest 50 */
@@ -400,8 +405,7 @@ Test(live, breaker_events, .timeout = 240)
 					    "forced_open" : "closed", i % 2 ?
 					    "closed" : "forced_open", i + 1),
 			     s2 + 1 + i);
-	sse_event(a, NULL, 5000, ev, NULL, &d);
-	cr_assert_str_eq(ev, "queues");
+	sse_next(a, 5000, &d);
 	json_decref(d);
 	sse_close(a);
 
@@ -413,6 +417,51 @@ Test(live, breaker_events, .timeout = 240)
 	cr_assert_eq(it_json_int(d, "seq"), s2 + 55);
 	cr_assert_eq(id_seq(id0), s2 + 55);
 	json_decref(d);
+	sse_close(a);
+
+	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
+	free(a);
+	it_teardown(&ctx);
+}
+
+Test(live, dlq_events, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t coord;
+	sse_t *a = malloc(sizeof(*a));
+	json_t *d;
+	size_t from;
+	long long t0;
+	int port;
+
+	it_setup(&ctx, "  echo:\n    shell: true\n    command: 'true'\n");
+	it_topics(&ctx);
+	setenv("IT_API_TOKEN_0113", VIEWER, 1);
+	port = it_api_start_coord(&ctx, "  dlq_depth_interval: 1s\n", "",
+				  "  viewer: {role: viewer, env: "
+				  "IT_API_TOKEN_0113}\n", &coord);
+
+	sse_open(a, port, "/api/v1/live?interval=1&access_token=" VIEWER, "");
+	sse_check_head(a);
+	sse_event(a, "dlq", 15000, NULL, NULL, &d);
+	cr_assert_eq(it_json_int(d, "depth"), 0, "%s", a->buf);
+	cr_assert_gt(it_json_int(d, "at_ms"), 0);
+	json_decref(d);
+	/* the same depth: no event, whatever the samples */
+	from = a->seen;
+	for (int i = 0; i < 3; i++) {
+		sse_next(a, 5000, &d);
+		json_decref(d);
+	}
+	cr_assert_null(strstr(a->buf + from, "event: dlq"), "%s",
+		       a->buf + from);
+	/* a dead letter: depth 1 within a sample and a snapshot */
+	it_produce_raw(&ctx, "dlq", "x", 1);
+	t0 = it_now_ms();
+	sse_event(a, "dlq", 10000, NULL, NULL, &d);
+	cr_assert_eq(it_json_int(d, "depth"), 1);
+	json_decref(d);
+	cr_assert_lt(it_now_ms() - t0, 5000);
 	sse_close(a);
 
 	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
