@@ -15,7 +15,7 @@
  *   drover:breaker-feed     list of the last DRV_BREAKER_FEED_MAX
  *                           transitions of every breaker, newest first,
  *                           each "SEQ|NAME|" and its log entry, SEQ one
- *                           more than the head's (read by breaker_feed.c)
+ *                           more than the head's (read by breaker_log.c)
  * Channel drover:breaker carries "NAME STATE OPEN_UNTIL GEN CHANGED" for
  * every transition.
  *

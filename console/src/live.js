@@ -8,11 +8,13 @@
 // reconnect the browser sends the last event's id, and the server sends
 // the transitions since then before anything else.
 //
-// useStream(handlers): {mode, at, stale}, calling handlers[event](data) for
-// each event; mode 'live' or 'polling', at the time of the last event.
+// useStream(handlers): {mode, at, stale, now}, calling handlers[event](data)
+// for each event; mode 'live' or 'polling', at the time of the last event
+// of any kind, stale when that is older than STALE_MS in a shown tab.
 // liveView(live, poll): what <Live> shows of a view that polls beside the
 // stream (useStream's live, usePoll's poll): the stream's time and
-// staleness while it is on, else the poll's.
+// staleness while it is on (stale too when the poll beside it fails), else
+// the poll's.
 // useLive(event, fn, ms): a view whose data is one event (the Overview:
 // `queues`), falling back to usePoll(fn, ms); returns usePoll's {data,
 // error, at, stale, reload} and mode.
@@ -23,6 +25,9 @@ import { usePoll } from './poll.js';
 const INTERVAL_S = 2;     // between two `queues` events
 const RETRY_MS = 30000;   // polling this long before the stream again
 const EVENTS = ['queues', 'problem', 'dlq', 'breaker', 'breaker_gap'];
+const STALE_MS = 3 * INTERVAL_S * 1000;
+
+const staleSince = (at, now) => at > 0 && !document.hidden && now - at > STALE_MS;
 
 function streamUrl() {
   const u = new URL('/api/v1/live', location.origin);
@@ -99,12 +104,12 @@ export function useStream(handlers) {
     };
   }, []);
   const live = stream.mode === 'live';
-  const stale = live && stream.at > 0 && !document.hidden && now - stream.at > 3 * INTERVAL_S * 1000;
-  return { mode: stream.mode, at: live ? stream.at : 0, stale };
+  return { mode: stream.mode, at: live ? stream.at : 0, stale: live && staleSince(stream.at, now), now };
 }
 
 export function liveView(live, poll) {
-  return live.mode === 'live' && live.at > 0 ? { ...poll, at: live.at, stale: live.stale, mode: 'live' }
+  return live.mode === 'live' && live.at > 0
+    ? { ...poll, at: live.at, stale: live.stale || !!poll.error, mode: 'live' }
     : { ...poll, mode: 'polling' };
 }
 
@@ -115,7 +120,8 @@ export function useLive(event, fn, ms) {
   // call beside it would find the server's first sample being taken)
   const poll = usePoll(fn, live.mode === 'live' ? null : ms, [live.mode]);
   if (live.mode === 'live' && got.at >= poll.at && got.at > 0) {
-    return { ...poll, data: got.data, error: null, at: got.at, stale: live.stale, mode: 'live' };
+    // stale by its own event: `problem` events keep the stream alive
+    return { ...poll, data: got.data, error: null, at: got.at, stale: staleSince(got.at, live.now), mode: 'live' };
   }
   return { ...poll, mode: 'polling' };
 }
