@@ -17,7 +17,8 @@
  *   breakers.c /breakers: list, show, open, close, release
  *   task_limits.c /limits: list (fleet-wide execution limits)
  *   queues.c   /queues: depth, age and rates per topic, workers
- *   live.c     /live: Server-Sent Events of the queues, for the console
+ *   live.c     /live: Server-Sent Events of the queues, the DLQ depth and
+ *              the breaker transitions, for the console
  *   console.c  the web console's built files at /
  *   schedules.c /schedules: list, show, enable, disable, add, update,
  *              delete

@@ -2,11 +2,21 @@
  * live.c — GET /api/v1/live: a Server-Sent Events stream for the web
  * console. Every `interval` seconds (1-60, default 2) it sends an event
  * `queues` whose data is GET /api/v1/queues's reply (the same handler,
- * queues.c), with an id that only grows (the wall clock in ms, at least
- * one more than the last id sent or the Last-Event-ID given), a `retry:`
- * hint first and a comment heartbeat every LIVE_BEAT_MS. The stream is
- * snapshots: a reconnect with Last-Event-ID starts at once with a fresh
- * snapshot whose id is greater than the one given; nothing is replayed.
+ * queues.c), after an event `dlq` with the DLQ's newest depth sample
+ * (core/dlq_depth.c: one ZRANGE) when its depth is not the one the stream
+ * sent last (the first time: whenever there is one); every LIVE_FEED_MS it reads the head of the breakers'
+ * transition feed (core/breaker_log.c: one LINDEX) and sends an event
+ * `breaker` for each transition it had not sent, oldest first (a
+ * `breaker_gap` when some are no longer there or were too many:
+ * LIVE_FEED_BATCH a read). A `retry:` hint comes first and a comment
+ * heartbeat every LIVE_BEAT_MS.
+ *
+ * Every event has an id "MS-SEQ": MS only grows (the wall clock in ms, at
+ * least one more than the last sent or the MS of the Last-Event-ID given),
+ * SEQ is the feed's place this stream has sent up to (the id is "MS" alone
+ * until Redis told it). A reconnect with Last-Event-ID "MS-SEQ" gets the
+ * transitions after SEQ, then a fresh snapshot, at once; without SEQ it
+ * starts from the feed's head (nothing replayed).
  *
  * A stream never holds one of the server's threads while it waits: its
  * response is a libmicrohttpd callback response, and when the callback has
@@ -32,7 +42,9 @@
 #include <microhttpd.h>
 
 #include "api_int.h"
+#include "drover/breaker.h"
 #include "drover/clock.h"
+#include "drover/dlq_depth.h"
 #include "drover/str.h"
 
 #define LIVE_MAX_MS       (10 * 60 * 1000)  /* a stream's longest life */
@@ -41,6 +53,8 @@
 #define LIVE_INTERVAL_DEF 2
 #define LIVE_INTERVAL_MAX 60
 #define LIVE_BUSY_RETRY_S 10                /* Retry-After of a 503 */
+#define LIVE_FEED_MS      1000              /* between two feed reads */
+#define LIVE_FEED_BATCH   50                /* transitions a read at most */
 
 /* One client's stream; freed with its response (stream_free). */
 typedef struct api_stream {
@@ -49,8 +63,12 @@ typedef struct api_stream {
 	struct MHD_Connection *conn;
 	struct api_stream *next;
 	int64_t interval_ms;
-	int64_t next_snap_ms, next_beat_ms, end_ms;  /* monotonic */
-	int64_t last_id;       /* last id sent, or Last-Event-ID */
+	int64_t next_snap_ms, next_beat_ms, next_feed_ms, end_ms; /* mono */
+	int64_t last_id;       /* MS of the last id sent, or Last-Event-ID's */
+	int64_t feed;          /* the feed's place sent up to (feed_known) */
+	bool feed_known;       /* read from Redis, or Last-Event-ID's SEQ */
+	int64_t dlq_depth;     /* the depth of the last `dlq` event */
+	bool dlq_sent;         /* one was sent */
 	bool hello;            /* retry: sent */
 	/* under live->lock */
 	bool suspended;
@@ -170,13 +188,92 @@ static int64_t next_id(api_stream_t *s)
 /* Append one event \p name with \p data (one line of JSON) and a new id. */
 static void add_event(api_stream_t *s, const char *name, const char *data)
 {
-	char head[128];
+	char head[160], seq[24] = "";
 
-	drv_fmt(head, sizeof(head), "event: %s\nid: %" PRId64 "\ndata: ",
-		name, next_id(s));
+	if (s->feed_known)
+		drv_fmt(seq, sizeof(seq), "-%" PRId64, s->feed);
+	drv_fmt(head, sizeof(head), "event: %s\nid: %" PRId64 "%s\ndata: ",
+		name, next_id(s), seq);
 	drv_buf_add(&s->out, head, strlen(head));
 	drv_buf_add(&s->out, data, strlen(data));
 	drv_buf_add(&s->out, "\n\n", 2);
+}
+
+/* Append event \p name with \p data (a new reference, taken). */
+static void add_json_event(api_stream_t *s, const char *name, json_t *data)
+{
+	char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+
+	if (text)
+		add_event(s, name, text);
+	free(text);
+	json_decref(data);
+}
+
+/* The `breaker` events of the transitions the stream has not sent (a
+ * `breaker_gap` first when some are lost); the first read of a stream
+ * without a place only takes the head. A Redis that fails is tried again
+ * at the next read. */
+static void add_breakers(api_stream_t *s)
+{
+	api_call_t call = { .api = s->api, .conn = s->conn };
+	drv_breaker_feed_entry_t *e = malloc(LIVE_FEED_BATCH * sizeof(*e));
+	redisContext *c = e ? api_redis_try(&call) : NULL;
+	size_t cnt;
+	int64_t head;
+	bool lost;
+	char err[256];
+
+	if (!c) {
+		free(e);
+		return;
+	}
+	if (drv_breaker_feed_read(c, s->api->cfg, s->feed_known ? s->feed :
+				  -1, LIVE_FEED_BATCH, e, &cnt, &head, &lost,
+				  err, sizeof(err))) {
+		api_redis_lost(&call);
+		free(e);
+		return;
+	}
+	if (lost && s->feed_known) {
+		s->feed = head;
+		add_json_event(s, "breaker_gap", json_pack("{s:I}", "seq",
+				(json_int_t)head));
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		s->feed = e[i].seq;
+		s->feed_known = true;
+		add_json_event(s, "breaker", drv_breaker_feed_entry_json(&e[i]));
+	}
+	s->feed = head;
+	s->feed_known = true;
+	free(e);
+}
+
+/* A `dlq` event when the newest depth sample's depth is not the one sent
+ * last (nothing when there is none, or Redis fails). */
+static void add_dlq(api_stream_t *s)
+{
+	api_call_t call = { .api = s->api, .conn = s->conn };
+	redisContext *c = api_redis_try(&call);
+	json_t *cur = NULL;
+	int64_t depth;
+	char err[256];
+
+	if (!c)
+		return;
+	if (drv_dlq_depth_current(s->api->cfg, c, &cur, err, sizeof(err))) {
+		api_redis_lost(&call);
+		return;
+	}
+	depth = json_integer_value(json_object_get(cur, "depth"));
+	if (json_is_object(cur) && (!s->dlq_sent || depth != s->dlq_depth)) {
+		s->dlq_sent = true;
+		s->dlq_depth = depth;
+		add_json_event(s, "dlq", cur);
+		return;
+	}
+	json_decref(cur);
 }
 
 /* A `queues` event from GET /queues's own handler (on this pool thread,
@@ -184,14 +281,10 @@ static void add_event(api_stream_t *s, const char *name, const char *data)
 static void add_snapshot(api_stream_t *s)
 {
 	api_call_t call = { .api = s->api, .conn = s->conn };
-	char *text;
 
 	api_queues_status(&call);
-	text = call.reply ? json_dumps(call.reply, JSON_COMPACT) : NULL;
-	if (text)
-		add_event(s, call.status == 200 ? "queues" : "problem", text);
-	free(text);
-	json_decref(call.reply);
+	add_json_event(s, call.status == 200 ? "queues" : "problem",
+		       call.reply);
 }
 
 /* Build what is due at \p now into s->out; false when nothing is (the
@@ -205,9 +298,16 @@ static bool build(api_stream_t *s, int64_t now)
 		drv_buf_add(&s->out, retry, strlen(retry));
 		s->hello = true;
 	}
+	if (now >= s->next_feed_ms) {
+		add_breakers(s);
+		s->next_feed_ms = now + LIVE_FEED_MS;
+	}
 	if (now >= s->next_snap_ms) {
+		add_dlq(s);
 		add_snapshot(s);
 		s->next_snap_ms = now + s->interval_ms;
+		s->next_beat_ms = now + LIVE_BEAT_MS;
+	} else if (s->out.len) {
 		s->next_beat_ms = now + LIVE_BEAT_MS;
 	} else if (now >= s->next_beat_ms) {
 		drv_buf_add(&s->out, ": beat\n\n", 8);
@@ -243,6 +343,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			}
 			s->wake_ms = s->next_snap_ms < s->next_beat_ms ?
 				     s->next_snap_ms : s->next_beat_ms;
+			if (s->next_feed_ms < s->wake_ms)
+				s->wake_ms = s->next_feed_ms;
 			if (s->wake_ms > s->end_ms)
 				s->wake_ms = s->end_ms;
 			s->suspended = true;
@@ -308,20 +410,30 @@ static bool live_param(api_call_t *call, const char *name, const char *value,
 	return false;
 }
 
-/* The Last-Event-ID a reconnecting client sends, or 0. */
-static int64_t last_event_id(api_call_t *call)
+/* The Last-Event-ID a reconnecting client sends ("MS" or "MS-SEQ") into
+ * s->last_id and s->feed; nothing when there is none or it is not one. */
+static void last_event_id(api_call_t *call, api_stream_t *s)
 {
 	const char *v = MHD_lookup_connection_value(call->conn,
 						    MHD_HEADER_KIND,
 						    "Last-Event-ID");
-	char *end;
-	long long id;
+	char *end, *end2;
+	long long ms, seq;
 
 	if (!v || !*v)
-		return 0;
+		return;
 	errno = 0;
-	id = strtoll(v, &end, 10);
-	return errno || *end || id < 0 ? 0 : (int64_t)id;
+	ms = strtoll(v, &end, 10);
+	if (errno || end == v || ms < 0 || (*end && *end != '-'))
+		return;
+	if (*end) {
+		seq = strtoll(end + 1, &end2, 10);
+		if (errno || end2 == end + 1 || *end2 || seq < 0)
+			return;
+		s->feed = seq;
+		s->feed_known = true;
+	}
+	s->last_id = ms;
 }
 
 static void live(api_call_t *call)
@@ -342,8 +454,9 @@ static void live(api_call_t *call)
 			     .interval_ms = interval * 1000,
 			     .next_snap_ms = now,
 			     .next_beat_ms = now + LIVE_BEAT_MS,
-			     .end_ms = now + LIVE_MAX_MS,
-			     .last_id = last_event_id(call) };
+			     .next_feed_ms = now,
+			     .end_ms = now + LIVE_MAX_MS };
+	last_event_id(call, s);
 	pthread_mutex_lock(&l->lock);
 	if (l->closing || l->cnt >= max) {
 		pthread_mutex_unlock(&l->lock);
@@ -389,17 +502,49 @@ const api_route_t api_live_routes[] = {
 	  .query = live_query,
 	  .op_id = "getLive", .tag = "live",
 	  .summary = "Server-Sent Events: a `queues` event (GET /queues's "
-		     "reply) every `interval` seconds, ids that grow, a "
-		     "heartbeat comment every 15 s; ends after 10 minutes "
-		     "(reconnect; Last-Event-ID starts a fresh snapshot with "
-		     "a greater id)",
+		     "reply) every `interval` seconds, after a `dlq` event "
+		     "(DLQ depth: GET /dlq/depth's `current`) when the depth "
+		     "changed; a `breaker` event "
+		     "(BreakerFeedEntry) for each breaker transition, read "
+		     "every second, or a `breaker_gap` (BreakerFeedGap) when "
+		     "some were lost; ids \"MS-SEQ\" whose MS grows and SEQ "
+		     "is the transitions sent up to; a heartbeat comment "
+		     "every 15 s; ends after 10 minutes (reconnect: "
+		     "Last-Event-ID gets the transitions after its SEQ, then "
+		     "a fresh snapshot with a greater MS)",
 	  .ok_status = 200, .ok_type = "text/event-stream",
-	  .response = "{\"type\": \"string\"}",
+	  .response = "{\"type\": \"string\", \"description\": \"Events "
+		      "`queues` (data: GET /queues's reply), `problem` (a "
+		      "problem document), `dlq` ({at_ms, depth}: GET "
+		      "/dlq/depth's `current`), `breaker` (BreakerFeedEntry) "
+		      "and `breaker_gap` (BreakerFeedGap)\"}",
 	  .errors = "503" },
 	{ .method = NULL },
 };
 
-/* none of its own; routes.c walks one schema table per route table */
+/* the data of the events other than `queues` (GET /queues's schema) */
 const api_schema_t api_live_schemas[] = {
+	{ "BreakerFeedEntry",
+	  "{\"type\": \"object\", \"description\": \"A `breaker` event's "
+	  "data: one transition of a breaker, as its transition log has it, "
+	  "with its breaker's name and its place in the feed of every "
+	  "breaker's\", \"required\": [\"seq\", \"name\", \"at_ms\", "
+	  "\"from\", \"to\", \"gen\", \"why\"], \"properties\": {"
+	  "\"seq\": {\"type\": \"integer\", \"description\": \"its place "
+	  "in the feed (the SEQ of the event's id)\"}, "
+	  "\"name\": {\"type\": \"string\"}, "
+	  "\"at_ms\": {\"type\": \"integer\", \"description\": \"Redis "
+	  "clock\"}, "
+	  "\"from\": {\"type\": \"string\"}, \"to\": {\"type\": \"string\"}, "
+	  "\"gen\": {\"type\": \"integer\", \"description\": \"the "
+	  "breaker's transitions so far, this one included (its "
+	  "`transitions`)\"}, "
+	  "\"why\": {\"type\": \"string\"}}}" },
+	{ "BreakerFeedGap",
+	  "{\"type\": \"object\", \"description\": \"A `breaker_gap` "
+	  "event's data: transitions up to `seq` were not all sent (the "
+	  "feed keeps the last 200; a read sends at most 50): read the "
+	  "breakers again\", \"required\": [\"seq\"], \"properties\": {"
+	  "\"seq\": {\"type\": \"integer\"}}}" },
 	{ NULL, NULL },
 };

@@ -12,6 +12,10 @@
  *                           "AT_MS|FROM|TO|GEN|WHY" (states as numbers),
  *                           expiring DRV_BREAKER_LOG_KEEP_DAYS after the
  *                           last (read by breaker_log.c)
+ *   drover:breaker-feed     list of the last DRV_BREAKER_FEED_MAX
+ *                           transitions of every breaker, newest first,
+ *                           each "SEQ|NAME|" and its log entry, SEQ one
+ *                           more than the head's (read by breaker_log.c)
  * Channel drover:breaker carries "NAME STATE OPEN_UNTIL GEN CHANGED" for
  * every transition.
  *
@@ -32,12 +36,13 @@
 #define LUA_STR_(x) #x
 #define LUA_STR(x) LUA_STR_(x)
 
-/* KEYS: state hash, window hash, names set, transition log; ARGV[1]
+/* KEYS: state hash, window hash, names set, transition log, feed; ARGV[1]
  * channel, ARGV[2] name. Loads the state into locals; transition()
  * publishes and logs (why: a short reason); save() writes. */
 #define LUA_PRELUDE \
 "pcall(redis.replicate_commands)\n" \
-"local st, wk, names, lg = KEYS[1], KEYS[2], KEYS[3], KEYS[4]\n" \
+"local st, wk, names, lg, feed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], " \
+	"KEYS[5]\n" \
 "local chan, name = ARGV[1], ARGV[2]\n" \
 "local t = redis.call('TIME')\n" \
 "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
@@ -57,11 +62,16 @@
 "  state = s; gen = gen + 1; changed = now; moved = 1\n" \
 "  redis.call('PUBLISH', chan, name .. ' ' .. s .. ' ' .. open_until .. " \
 	"' ' .. gen .. ' ' .. changed)\n" \
-"  redis.call('LPUSH', lg, now .. '|' .. from .. '|' .. s .. '|' .. gen " \
-	".. '|' .. why)\n" \
+"  local e = now .. '|' .. from .. '|' .. s .. '|' .. gen .. '|' .. why\n" \
+"  redis.call('LPUSH', lg, e)\n" \
 "  redis.call('LTRIM', lg, 0, " LUA_STR(DRV_BREAKER_LOG_MAX) " - 1)\n" \
 "  redis.call('PEXPIRE', lg, " LUA_STR(DRV_BREAKER_LOG_KEEP_DAYS) \
 	" * 86400000)\n" \
+"  local head = redis.call('LINDEX', feed, 0)\n" \
+"  local seq = 1\n" \
+"  if head then seq = (tonumber(string.match(head, '^%d+')) or 0) + 1 end\n" \
+"  redis.call('LPUSH', feed, seq .. '|' .. name .. '|' .. e)\n" \
+"  redis.call('LTRIM', feed, 0, " LUA_STR(DRV_BREAKER_FEED_MAX) " - 1)\n" \
 "end\n" \
 "local function save()\n" \
 "  redis.call('HMSET', st, 'state', state, 'open_until', open_until, " \
@@ -212,9 +222,9 @@ static void view_from(const redisReply *r, const char *name,
 		*changed = int_at(r, 9) == 1;
 }
 
-/* The four keys and the two common arguments of every script. */
+/* The five keys and the two common arguments of every script. */
 typedef struct keys {
-	char st[256], wk[264], names[256], lg[256], chan[256];
+	char st[256], wk[264], names[256], lg[256], feed[256], chan[256];
 } keys_t;
 
 static void keys_for(const drv_config_t *cfg, const char *name, keys_t *k)
@@ -225,12 +235,13 @@ static void keys_for(const drv_config_t *cfg, const char *name, keys_t *k)
 	drv_fmt(k->wk, sizeof(k->wk), "%s:w", k->st);
 	drv_fmt(k->names, sizeof(k->names), "%sbreakers", p);
 	drv_breaker_log_key(cfg, name, k->lg, sizeof(k->lg));
+	drv_breaker_feed_key(cfg, k->feed, sizeof(k->feed));
 	drv_breaker_channel(cfg, k->chan, sizeof(k->chan));
 }
 
-/* The arguments every script starts with: its four keys (state, window,
- * names, log), the channel and the breaker's name. */
-#define NKEYS 4
+/* The arguments every script starts with: its five keys (state, window,
+ * names, log, feed), the channel and the breaker's name. */
+#define NKEYS 5
 #define NARGS (NKEYS + 2)
 static void script_args(const keys_t *k, const char *name, const char **argv)
 {
@@ -238,8 +249,9 @@ static void script_args(const keys_t *k, const char *name, const char **argv)
 	argv[1] = k->wk;
 	argv[2] = k->names;
 	argv[3] = k->lg;
-	argv[4] = k->chan;
-	argv[5] = name;
+	argv[4] = k->feed;
+	argv[5] = k->chan;
+	argv[6] = name;
 }
 
 drv_err_t drv_breaker_redis_record(redisContext *c, const drv_config_t *cfg,

@@ -96,13 +96,16 @@ static void add_samples(const redisReply *r, int64_t first, int64_t step,
 	}
 }
 
-/* The newest sample of the set as {"at_ms", "depth"}, or null. */
-static drv_err_t current(redisContext *c, const char *key, json_t **out,
-			 char *errstr, size_t errstr_size)
+drv_err_t drv_dlq_depth_current(const drv_config_t *cfg, redisContext *c,
+				json_t **out, char *errstr,
+				size_t errstr_size)
 {
-	redisReply *r = redisCommand(c, "ZRANGE %s -1 -1", key);
+	char key[300];
+	redisReply *r;
 	int64_t at, depth;
 
+	depth_key(cfg, key, sizeof(key));
+	r = redisCommand(c, "ZRANGE %s -1 -1", key);
 	if (!r || r->type != REDIS_REPLY_ARRAY)
 		return drv_redis_fail(c, r, "ZRANGE", errstr, errstr_size);
 	*out = r->elements == 1 && r->element[0]->type == REDIS_REPLY_STRING &&
@@ -146,7 +149,8 @@ drv_err_t drv_dlq_depth_series(const drv_config_t *cfg, redisContext *c,
 		add_samples(r, first, step_ms, npts, steps);
 		freeReplyObject(r);
 	}
-	if ((err = current(c, key, &cur, errstr, errstr_size))) {
+	if ((err = drv_dlq_depth_current(cfg, c, &cur, errstr,
+					 errstr_size))) {
 		free(steps);
 		return err;
 	}

@@ -76,6 +76,28 @@ async function until(fn, what) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 
+// blocking(page, path, fn): fn() while every GET of the API path path
+// ('/api/v1/...') the page makes is aborted (as leaving a page aborts a
+// poll: not counted as a failure); fn's value and how many were blocked
+async function blocking(page, path, fn) {
+  let blocked = 0;
+  const block = (r) => {
+    if (r.method() === 'GET' && new URL(r.url()).pathname === path) {
+      blocked++;
+      return r.abort('aborted');
+    }
+    return r.continue();
+  };
+  await page.setRequestInterception(true);
+  page.on('request', block);
+  try {
+    return [await fn(), blocked];
+  } finally {
+    page.off('request', block);
+    await page.setRequestInterception(false);
+  }
+}
+
 // jobFromPage(page, body): on a page with a job's start, the dry run
 // (equal to the API's own for body), then the job, until its page says
 // done; its id, the dry run's count and the API's job
@@ -304,6 +326,43 @@ try {
     return `strip ${states.join(' → ')}`;
   });
 
+  // Forced open through the API while no read of the list gets through:
+  // only the event stream can tell the page (it polls every 5 s without
+  // it, every 15 s beside it).
+  const pushed = `${breaker}-pushed`;
+  await check('a breaker forced open elsewhere shows at once by the event stream, its list reads blocked', async () => {
+    await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('table.breakers');
+    await page.waitForSelector('.title .live[data-state="live"]');
+    const shows = (state) => page.waitForFunction((b, s) => document.querySelector(
+      `tr[data-breaker="${b}"] .state`)?.textContent === s, { timeout: 5000 }, pushed, state);
+    const [ms, blocked] = await blocking(page, '/api/v1/breakers', async () => {
+      const t0 = Date.now();
+      await apiCall('POST', `/breakers/${pushed}/open`);
+      await shows('forced open');
+      const shown = Date.now() - t0;
+      if (!(await page.$('.title .live[data-state="live"]'))) throw new Error('the view is not live');
+      await apiCall('POST', `/breakers/${pushed}/release`);
+      await shows('closed');
+      return shown;
+    });
+    return `shown ${ms} ms after the call; ${blocked} read(s) of the list blocked`;
+  });
+
+  await check('without the stream the Breakers page polls, says so, and still shows a forced open', async () => {
+    try {
+      await blocking(page, '/api/v1/live', async () => {
+        await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+        await page.waitForSelector('#conn[data-state="polling"]');
+        await apiCall('POST', `/breakers/${pushed}/open`);
+        await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)
+          ?.textContent === 'forced open', { timeout: 12000 }, pushed);
+      });
+    } finally {
+      await apiCall('POST', `/breakers/${pushed}/release`);
+    }
+  });
+
   let deadLetter = '';
   await check('DLQ by deep link with a filter: stats, the entry, Next off on the last page', async () => {
     await page.goto(`${url}/dlq?handler=grumpy&reason=permanent_failure`, { waitUntil: 'domcontentloaded' });
@@ -432,7 +491,7 @@ try {
 
   await check('resubmit the filter as a job: the dry run shows the exact count, cancel makes no job', async () => {
     await page.goto(`${url}/dlq?handler=grumpy`, { waitUntil: 'domcontentloaded' });
-    await page.click('#job-dry');
+    await press(page, '#job-dry');
     await page.waitForSelector('#job-count');
     const dry = await apiCall('POST', '/dlq/jobs', { filter: { handler: 'grumpy' }, dry_run: true });
     const shown = Number(await page.$eval('#job-count', (e) => e.dataset.count));
@@ -865,6 +924,21 @@ try {
     await shot(page, 'overview-dark');
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
     return bg;
+  });
+
+  // Last: it makes one more dead letter than the checks above count on.
+  await check('the DLQ depth gauge follows the event stream, its reads of the depth blocked', async () => {
+    await page.goto(`${url}/dlq`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#dlq-gauge[data-depth]');
+    const before = Number(await page.$eval('#dlq-gauge', (e) => e.dataset.depth));
+    const t0 = Date.now();
+    const [after, blocked] = await blocking(page, '/api/v1/dlq/depth', async () => {
+      await apiCall('POST', '/tasks', { handler: 'grumpy', payload: { from: 'the dlq event check' } });
+      await page.waitForFunction((n) => Number(document.querySelector('#dlq-gauge')?.dataset.depth) > n,
+        { timeout: 20000 }, before);
+      return page.$eval('#dlq-gauge', (e) => e.dataset.depth);
+    });
+    return `${before} -> ${after} in ${Date.now() - t0} ms; ${blocked} read(s) of the depth blocked`;
   });
 
   await check('no console errors, no failed requests', async () => {

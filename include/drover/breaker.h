@@ -280,12 +280,61 @@ drv_err_t drv_breaker_redis_transitions(redisContext *c,
 					size_t *cnt, int64_t *next_gen,
 					char *errstr, size_t errstr_size);
 
+/* ------------------------------------------------ transition feed */
+
+/** Transitions kept in the feed of every breaker's (the newest). */
+#define DRV_BREAKER_FEED_MAX 200
+
+/** One transition in the feed of every breaker's: its place, its breaker
+ *  and the transition as the breaker's log has it. Plain data. */
+typedef struct drv_breaker_feed_entry {
+	int64_t seq;     /**< its place in the feed: 1, 2, ... one more
+			      than the one before */
+	char    name[DRV_BREAKER_NAME_MAX + 1];
+	drv_breaker_transition_t t;
+} drv_breaker_feed_entry_t;
+
+/** @brief The Redis key of the feed, "<redis.key_prefix>breaker-feed",
+ *         into \p buf (cut to \p size). Pure. */
+void drv_breaker_feed_key(const drv_config_t *cfg, char *buf, size_t size);
+
+/**
+ * @brief The transitions of every breaker made after feed place \p after,
+ *        oldest first, at most \p limit (1..DRV_BREAKER_FEED_MAX, the
+ *        newest when there are more) into \p out (the caller's array of
+ *        \p limit). One LINDEX when nothing is new; one LRANGE more when
+ *        something is. Entries that do not parse are skipped.
+ * @param after  the place of the last transition the caller has (the
+ *               \p head of a call before); -1 for none: then only
+ *               \p head is read.
+ * @param cnt    receives how many were written.
+ * @param head   receives the place of the newest transition (0: the feed
+ *               is empty); the \p after of the next call.
+ * @param lost   receives true when transitions after \p after are not
+ *               in \p out: more than \p limit, trimmed from the feed, or
+ *               a feed that restarted (a Redis that lost it: \p head less
+ *               than \p after).
+ * @returns DRV_OK, DRV_ERR_REDIS / DRV_ERR_TIMEOUT (drop \p c),
+ *          DRV_ERR_INVALID (\p limit).
+ * @locality the thread that uses \p c.
+ */
+drv_err_t drv_breaker_feed_read(redisContext *c, const drv_config_t *cfg,
+				int64_t after, size_t limit,
+				drv_breaker_feed_entry_t *out, size_t *cnt,
+				int64_t *head, bool *lost, char *errstr,
+				size_t errstr_size);
+
 struct json_t;
 struct rd_kafka_s;
 
 /** @brief \p t as JSON: {"at_ms", "from", "to" (state names), "gen",
  *         "why"}. A new reference; NULL when out of memory. */
 struct json_t *drv_breaker_transition_json(const drv_breaker_transition_t *t);
+
+/** @brief \p e as JSON: {"seq", "name"} and the fields of
+ *         drv_breaker_transition_json(). A new reference; NULL when out of
+ *         memory. */
+struct json_t *drv_breaker_feed_entry_json(const drv_breaker_feed_entry_t *e);
 
 /** @brief \p v as the JSON object droverctl --json and the API show:
  *         name, state, open_until_ms, changed_ms, transitions, calls,

@@ -83,6 +83,20 @@ drv_err_t drv_dlq_depth_series(const drv_config_t *cfg, redisContext *c,
 			       int64_t step_ms, int64_t now_ms, json_t **out,
 			       char *errstr, size_t errstr_size);
 
+/**
+ * @brief The newest sample kept, on \p c: one ZRANGE of one member (the
+ *        API's event stream reads it at every snapshot).
+ * @param out  receives {"at_ms", "depth"}, or JSON null when there is no
+ *             sample: a new reference the caller decrefs; untouched on
+ *             error.
+ * @returns DRV_OK; DRV_ERR_REDIS / DRV_ERR_TIMEOUT (drop \p c) with the
+ *          reason in \p errstr.
+ * @locality the thread that uses \p c.
+ */
+drv_err_t drv_dlq_depth_current(const drv_config_t *cfg, redisContext *c,
+				json_t **out, char *errstr,
+				size_t errstr_size);
+
 #ifdef __cplusplus
 }
 #endif

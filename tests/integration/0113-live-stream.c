@@ -10,6 +10,20 @@
  * hold none of the server's threads (one thread, two streams, and
  * GET /queues still answers); the coordinator stops cleanly with a stream
  * open. (There is no role below viewer, so no 403 to see.)
+ *
+ * Breaker events: a breaker forced open and released through the API
+ * comes as two `breaker` events within a feed read (a second; the
+ * snapshot interval is 60 s), with the transition's fields and ids
+ * "MS-SEQ" carrying their place; a reconnect with the Last-Event-ID of
+ * the event before them gets both again at once, before its snapshot; one
+ * with the MS alone gets none; 55 transitions missed come as a
+ * `breaker_gap` and the newest 50; a place past the feed's head (a feed
+ * that started again) as a `breaker_gap`.
+ *
+ * DLQ events: with the depth sampled every second, a stream sends a `dlq`
+ * event with the newest sample (depth 0), then none while the depth stays
+ * (three snapshots later), and one with depth 1 once a message is in the
+ * DLQ topic.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -83,29 +97,52 @@ static const char *sse_wait(sse_t *s, size_t from, const char *needle,
 	}
 }
 
-/* The next `queues` event within \p timeout_ms: its id, its data parsed
- * (asserted to be GET /queues's JSON). */
-static long long sse_next(sse_t *s, int timeout_ms, json_t **data)
+/* The next event within \p timeout_ms (any when \p name is NULL): its
+ * name and id (as sent) into \p name_out and \p id (may be NULL; 64
+ * bytes each), its data parsed into *data. */
+static void sse_event(sse_t *s, const char *name, int timeout_ms,
+		      char *name_out, char *id, json_t **data)
 {
-	const char *ev = sse_wait(s, s->seen, "event: queues\n", timeout_ms);
-	const char *end, *id, *d;
-	long long v;
+	char needle[64];
+	const char *ev, *end, *i, *d;
 
-	cr_assert_not_null(ev, "no queues event in %d ms: %s", timeout_ms,
-			   s->buf);
+	if (name)
+		drv_fmt(needle, sizeof(needle), "event: %s\n", name);
+	else
+		drv_fmt(needle, sizeof(needle), "event: ");
+	ev = sse_wait(s, s->seen, needle, timeout_ms);
+	cr_assert_not_null(ev, "no %s event in %d ms: %s", needle,
+			   timeout_ms, s->buf + s->seen);
 	end = sse_wait(s, (size_t)(ev - s->buf), "\n\n", timeout_ms);
 	cr_assert_not_null(end, "event not ended: %s", ev);
-	id = strstr(ev, "\nid: ");
+	i = strstr(ev, "\nid: ");
 	d = strstr(ev, "\ndata: ");
-	cr_assert(id && d && id < end && d < end, "no id or data: %s", ev);
-	v = strtoll(id + 5, NULL, 10);
+	cr_assert(i && d && i < end && d < end, "no id or data: %s", ev);
+	if (name_out)
+		drv_fmt(name_out, 64, "%.*s", (int)(strchr(ev, '\n') - ev - 7),
+			ev + 7);
+	if (id)
+		drv_fmt(id, 64, "%.*s", (int)(strchr(i + 1, '\n') - i - 5),
+			i + 5);
 	*data = json_loadb(d + 7, (size_t)(end - d - 7), 0, NULL);
 	cr_assert_not_null(*data, "data is not JSON: %s", d);
+	s->seen = (size_t)(end - s->buf) + 2;
+}
+
+/* The next `queues` event within \p timeout_ms: its id's MS, its data
+ * parsed (asserted to be GET /queues's JSON). */
+static long long sse_next(sse_t *s, int timeout_ms, json_t **data)
+{
+	char id[64];
+	const char *d;
+
+	sse_event(s, "queues", timeout_ms, NULL, id, data);
+	d = json_dumps(*data, 0);
 	cr_assert(json_is_array(json_object_get(*data, "topics")), "%s", d);
 	cr_assert(json_is_integer(json_object_get(*data, "at_ms")), "%s", d);
 	cr_assert_not_null(json_object_get(*data, "workers"), "%s", d);
-	s->seen = (size_t)(end - s->buf) + 2;
-	return v;
+	free((char *)d);
+	return strtoll(id, NULL, 10);
 }
 
 static void sse_close(sse_t *s)
@@ -236,5 +273,198 @@ Test(live, stream_auth_cap_resume, .timeout = 240)
 	free(a);
 	free(b);
 	free(c);
+	it_teardown(&ctx);
+}
+
+/* The SEQ of an id "MS-SEQ"; asserts it has one. */
+static long long id_seq(const char *id)
+{
+	const char *dash = strchr(id, '-');
+
+	cr_assert_not_null(dash, "id '%s' has no SEQ", id);
+	return strtoll(dash + 1, NULL, 10);
+}
+
+/* The next event is a `breaker` event of breaker \p name from \p from to
+ * \p to, generation \p gen; returns its seq (asserted to be its id's). */
+static long long expect_breaker(sse_t *s, int timeout_ms, const char *name,
+				const char *from, const char *to,
+				long long gen)
+{
+	char ev[64], id[64];
+	json_t *d;
+	long long seq;
+
+	sse_event(s, NULL, timeout_ms, ev, id, &d);
+	cr_assert_str_eq(ev, "breaker", "event %s, not breaker", ev);
+	cr_assert_str_eq(it_json_str(d, "name"), name);
+	cr_assert_str_eq(it_json_str(d, "from"), from);
+	cr_assert_str_eq(it_json_str(d, "to"), to);
+	cr_assert_eq(it_json_int(d, "gen"), gen);
+	cr_assert_gt(it_json_int(d, "at_ms"), 0);
+	cr_assert(json_is_string(json_object_get(d, "why")));
+	seq = it_json_int(d, "seq");
+	cr_assert_eq(id_seq(id), seq, "id %s, seq %lld", id, seq);
+	json_decref(d);
+	return seq;
+}
+
+/* Open a stream (interval 60 s) with Last-Event-ID \p last (NULL: none). */
+static void sse_resume(sse_t *s, int port, const char *last)
+{
+	char hdr[256];
+
+	drv_fmt(hdr, sizeof(hdr), "Authorization: Bearer %s\r\n%s%s%s",
+		VIEWER, last ? "Last-Event-ID: " : "", last ? last : "",
+		last ? "\r\n" : "");
+	sse_open(s, port, "/api/v1/live?interval=60", hdr);
+	sse_check_head(s);
+}
+
+Test(live, breaker_events, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t coord;
+	sse_t *a = malloc(sizeof(*a));
+	json_t *d;
+	char id0[64], ev[64], last[64];
+	long long seq0, s1, s2, t0, ms0;
+	int port;
+
+	it_setup(&ctx, "  echo:\n    shell: true\n    command: 'true'\n");
+	it_topics(&ctx);
+	port = it_api_start(&ctx, "IT_API_TOKEN_0113", OPS, VIEWER, "",
+			    &coord);
+
+	/* GET /queues answers (the group coordinator of a new stack may not
+	 * yet), so that every snapshot below is a `queues` event */
+	for (t0 = it_now_ms(); status_of(port, "/api/v1/queues", VIEWER,
+					 NULL) != 200; usleep(200 * 1000))
+		cr_assert_lt(it_now_ms() - t0, 30000, "GET /queues fails");
+
+	/* the first snapshot's id carries the feed's place (empty: 0) */
+	sse_resume(a, port, NULL);
+	sse_event(a, "queues", 10000, NULL, id0, &d);
+	json_decref(d);
+	seq0 = id_seq(id0);
+	ms0 = strtoll(id0, NULL, 10);
+
+	/* forced open, then released: two events within a feed read */
+	t0 = it_now_ms();
+	cr_assert_eq(it_http_json(port, "POST", "/api/v1/breakers/pay/open",
+				  OPS, NULL, &d), 200);
+	json_decref(d);
+	s1 = expect_breaker(a, 5000, "pay", "closed", "forced_open", 1);
+	cr_assert_lt(it_now_ms() - t0, 3000, "the event came late");
+	cr_assert_gt(s1, seq0);
+	cr_assert_eq(it_http_json(port, "POST",
+				  "/api/v1/breakers/pay/release", OPS, NULL,
+				  &d), 200);
+	json_decref(d);
+	s2 = expect_breaker(a, 5000, "pay", "forced_open", "closed", 2);
+	cr_assert_eq(s2, s1 + 1);
+	sse_close(a);
+
+	/* a reconnect from before them gets both, at once, then a snapshot
+	 * whose MS is past the one given */
+	t0 = it_now_ms();
+	sse_resume(a, port, id0);
+	cr_assert_eq(expect_breaker(a, 5000, "pay", "closed", "forced_open",
+				    1), s1);
+	cr_assert_eq(expect_breaker(a, 5000, "pay", "forced_open", "closed",
+				    2), s2);
+	cr_assert_gt(sse_next(a, 5000, &d), ms0);
+	json_decref(d);
+	cr_assert_lt(it_now_ms() - t0, 5000);
+	sse_close(a);
+
+	/* the MS alone: no place, nothing replayed */
+	drv_fmt(last, sizeof(last), "%lld", ms0);
+	sse_resume(a, port, last);
+	sse_next(a, 5000, &d);
+	json_decref(d);
+	cr_assert_null(strstr(a->buf, "event: breaker"), "%s", a->buf);
+	sse_close(a);
+
+	/* 55 transitions missed: a gap, then the newest 50 */
+	for (int i = 0; i < 55; i++) {
+		cr_assert_eq(it_http_json(port, "POST", i % 2 ?
+					  "/api/v1/breakers/many/release" :
+					  "/api/v1/breakers/many/open", OPS,
+					  NULL, &d), 200);
+		json_decref(d);
+	}
+	drv_fmt(last, sizeof(last), "%lld-%lld", ms0, s2);
+	sse_resume(a, port, last);
+	sse_event(a, NULL, 5000, ev, NULL, &d);
+	cr_assert_str_eq(ev, "breaker_gap");
+	cr_assert_eq(it_json_int(d, "seq"), s2 + 55);
+	json_decref(d);
+	for (int i = 5; i < 55; i++)
+		cr_assert_eq(expect_breaker(a, 5000, "many", i % 2 ?
+					    "forced_open" : "closed", i % 2 ?
+					    "closed" : "forced_open", i + 1),
+			     s2 + 1 + i);
+	sse_next(a, 5000, &d);
+	json_decref(d);
+	sse_close(a);
+
+	/* a place past the head: the feed started again */
+	drv_fmt(last, sizeof(last), "%lld-%lld", ms0, s2 + 1000);
+	sse_resume(a, port, last);
+	sse_event(a, NULL, 5000, ev, id0, &d);
+	cr_assert_str_eq(ev, "breaker_gap");
+	cr_assert_eq(it_json_int(d, "seq"), s2 + 55);
+	cr_assert_eq(id_seq(id0), s2 + 55);
+	json_decref(d);
+	sse_close(a);
+
+	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
+	free(a);
+	it_teardown(&ctx);
+}
+
+Test(live, dlq_events, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t coord;
+	sse_t *a = malloc(sizeof(*a));
+	json_t *d;
+	size_t from;
+	long long t0;
+	int port;
+
+	it_setup(&ctx, "  echo:\n    shell: true\n    command: 'true'\n");
+	it_topics(&ctx);
+	setenv("IT_API_TOKEN_0113", VIEWER, 1);
+	port = it_api_start_coord(&ctx, "  dlq_depth_interval: 1s\n", "",
+				  "  viewer: {role: viewer, env: "
+				  "IT_API_TOKEN_0113}\n", &coord);
+
+	sse_open(a, port, "/api/v1/live?interval=1&access_token=" VIEWER, "");
+	sse_check_head(a);
+	sse_event(a, "dlq", 15000, NULL, NULL, &d);
+	cr_assert_eq(it_json_int(d, "depth"), 0, "%s", a->buf);
+	cr_assert_gt(it_json_int(d, "at_ms"), 0);
+	json_decref(d);
+	/* the same depth: no event, whatever the samples */
+	from = a->seen;
+	for (int i = 0; i < 3; i++) {
+		sse_next(a, 5000, &d);
+		json_decref(d);
+	}
+	cr_assert_null(strstr(a->buf + from, "event: dlq"), "%s",
+		       a->buf + from);
+	/* a dead letter: depth 1 within a sample and a snapshot */
+	it_produce_raw(&ctx, "dlq", "x", 1);
+	t0 = it_now_ms();
+	sse_event(a, "dlq", 10000, NULL, NULL, &d);
+	cr_assert_eq(it_json_int(d, "depth"), 1);
+	json_decref(d);
+	cr_assert_lt(it_now_ms() - t0, 5000);
+	sse_close(a);
+
+	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
+	free(a);
 	it_teardown(&ctx);
 }

@@ -1,12 +1,15 @@
-// Breakers: every breaker Redis knows (GET /api/v1/breakers), polled every
-// 5 s, each with its failure and slow-call rates drawn against its
+// Breakers: every breaker Redis knows (GET /api/v1/breakers), each with its failure and slow-call rates drawn against its
 // policy's thresholds (the config's `breakers:` entry the API gives), a
 // timeline strip of its last hour or day (its transition log,
 // BreakerTimeline.jsx) and, while half-open, its probes in flight of the
 // policy's; a breaker picked shows its transitions with why. Operators force open / close / release, by row or by name. The
 // span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h.
+// A transition shows at once by the tab's event stream (its `breaker`
+// event), and the list is polled every 15 s for the window counts; without
+// the stream it is polled every 5 s.
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
+import { liveView, useStream } from '../live.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { SPANS, Strip, TransitionList, useTransitions } from './BreakerTimeline.jsx';
@@ -46,9 +49,45 @@ function Probes({ b }) {
   );
 }
 
+const POLL_MS = 5000;        // without the stream
+const LIVE_POLL_MS = 15000;  // with it: the window counts it does not carry
+
+// A breaker's view in rows[name] unless the one there has more transitions.
+const newer = (rows, b) => (rows[b.name]?.transitions > b.transitions ? rows
+  : { ...rows, [b.name]: { ...b, at: Date.now() } });
+
+// useBreakers(): the list, polled, with what the stream told since: a
+// `breaker` event sets its breaker's state, when it changed and its
+// transition count at once, then reads that breaker again for the rest; a
+// `breaker_gap` reads them all again. Returns the poll (for <Live>: the
+// stream's time while it is on) and the list, sorted by name.
+function useBreakers() {
+  const [told, setTold] = useState({});
+  const live = useStream({
+    breaker: (t) => {
+      setTold((rows) => newer(rows, { ...rows[t.name], name: t.name, state: t.to, changed_ms: t.at_ms,
+        transitions: t.gen }));
+      api('GET', `/breakers/${encodeURIComponent(t.name)}`)
+        .then((b) => setTold((rows) => newer(rows, b))).catch(() => {});
+    },
+    breaker_gap: () => poll.reload(),
+  });
+  const poll = usePoll(() => api('GET', '/breakers'), live.mode === 'live' ? LIVE_POLL_MS : POLL_MS, [live.mode]);
+  const byName = {};
+  for (const b of poll.data ? poll.data.breakers : []) byName[b.name] = b;
+  for (const t of Object.values(told)) {
+    const b = byName[t.name];
+    if (!b || t.transitions > b.transitions || (t.transitions === b.transitions && t.at > poll.at)) {
+      byName[t.name] = { ...b, ...t };
+    }
+  }
+  const list = Object.values(byName).sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+  return { poll: liveView(live, poll), list };
+}
+
 export function Breakers({ who }) {
   const zone = useZone();
-  const poll = usePoll(() => api('GET', '/breakers'), 5000);
+  const { poll, list } = useBreakers();
   const [name, setName] = useState('');
   const [result, setResult] = useState(null);
   const operator = can(who, 'operator');
@@ -67,7 +106,6 @@ export function Breakers({ who }) {
       setResult({ error: e });
     }
   };
-  const list = poll.data ? poll.data.breakers : [];
   const logs = useTransitions(list);
   const now = poll.at || Date.now();
   const picked = list.find((b) => b.name === filters.breaker);

@@ -2,9 +2,12 @@
 // newest sample against coordinator.dlq_depth_alert when it is set, and
 // the trend over 1 h to 14 days (the leading coordinator samples it every
 // coordinator.dlq_depth_interval; a step shows its last sample and its
-// highest). Polled every 15 s.
+// highest). Polled every 15 s; the gauge also follows the tab's event
+// stream, whose `dlq` event brings the newest sample when the depth
+// changes.
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
+import { useStream } from '../live.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { Chart } from './chart.jsx';
@@ -35,12 +38,16 @@ export function DlqDepth() {
   const zone = useZone();
   const [range, setRange] = useState('24h');
   const poll = usePoll(() => api('GET', '/dlq/depth', { since: range }), 15000, [range]);
+  const [pushed, setPushed] = useState(null);
+  useStream({ dlq: setPushed });
   const d = poll.data;
+  // the newer of the poll's sample and the stream's
+  const current = pushed && (!d?.current || pushed.at_ms >= d.current.at_ms) ? pushed : d?.current;
   const pts = d ? d.points : [];
   return (
     <div class="dlq-depth">
       <Problem error={poll.error} />
-      {d && <Gauge current={d.current} threshold={d.threshold} zone={zone} />}
+      {d && <Gauge current={current} threshold={d.threshold} zone={zone} />}
       {d && (
         <>
           <span class="ranges">
