@@ -18,6 +18,9 @@
  *   4. the same lists again: p50 / p95, the items on the page and the
  *      ratio of the p95 to the baseline's.
  *
+ * GET /dlq/stats is not a list but reads the whole DLQ: it is asked twice
+ * each time, for the record, with no target.
+ *
  * It judges completeness, never time: a list that does not answer 200, or
  * whose page holds fewer items than the data set gives it, makes the run
  * INCOMPLETE (exit 1).
@@ -36,14 +39,17 @@
 #include "drover/state.h"
 
 #define RARE_EVERY 100000
+#define LIST_TARGET_MS 300  /* issue 13: p95 of any list page */
 
 typedef struct list {
 	const char *name;     /* what the table says */
 	const char *path;     /* under /api/v1; "@dlq-next" for the page
 				 after the first of /dlq */
-	int64_t     target_ms;
+	int64_t     target_ms;  /* p95; 0: LIST_TARGET_MS */
 	size_t      want;     /* items on a full page after the fill (0:
 				 none asked) */
+	bool        whole;    /* not a list: reads the whole DLQ, so asked
+				 twice only; no target */
 	/* results: [0] empty, [1] filled */
 	int64_t     p50[2], p95[2];  /* microseconds */
 	size_t      items[2];
@@ -86,6 +92,8 @@ static bool measure(list_t *l, int k, int reps)
 	char url[8448];
 	bool ok = us != NULL;
 
+	if (l->whole && reps > 2)
+		reps = 2;
 	if (!strcmp(l->path, "@dlq-next"))
 		drv_fmt(url, sizeof(url), "http://127.0.0.1:%d/api/v1/dlq?"
 			"cursor=%s", api_port, dlq_next);
@@ -236,16 +244,27 @@ static void print_table(list_t *l, size_t cnt, size_t n_dlq, size_t n_run,
 	printf("| list | empty p50 / p95 | filled p50 / p95 | items | "
 	       "p95 / empty | target p95 |\n");
 	printf("|---|---:|---:|---:|---:|---:|\n");
-	for (size_t i = 0; i < cnt; i++)
+	for (size_t i = 0; i < cnt; i++) {
+		int64_t target = l[i].target_ms ? l[i].target_ms :
+						  LIST_TARGET_MS;
+		char verdict[64];
+
+		if (l[i].whole)
+			drv_strlcpy(verdict, "none (not a list; 2 requests)",
+				    sizeof(verdict));
+		else
+			drv_fmt(verdict, sizeof(verdict), "%s %lld ms",
+				l[i].p95[1] <= target * 1000 ? "met," :
+							       "missed,",
+				(long long)target);
 		printf("| `%s` | %.1f / %.1f ms | %.1f / %.1f ms | %zu | %.1f "
-		       "| %s %lld ms |\n", l[i].name, l[i].p50[0] / 1000.0,
+		       "| %s |\n", l[i].name, l[i].p50[0] / 1000.0,
 		       l[i].p95[0] / 1000.0, l[i].p50[1] / 1000.0,
 		       l[i].p95[1] / 1000.0, l[i].items[1],
 		       (double)l[i].p95[1] /
 			       (double)(l[i].p95[0] > 0 ? l[i].p95[0] : 1),
-		       l[i].p95[1] <= l[i].target_ms * 1000 ? "met," :
-							      "missed,",
-		       (long long)l[i].target_ms);
+		       verdict);
+	}
 	printf("(empty: the same coordinator before the fill; items: on the "
 	       "filled page)\n");
 }
@@ -261,26 +280,26 @@ int main(int argc, char **argv)
 	int reps = (int)bench_env_int("BENCH_REPS", 20, 1, 1000);
 	size_t rare_every = n_dlq < 4 * RARE_EVERY ? n_dlq / 4 : RARE_EVERY;
 	list_t lists[] = {
-		{ "GET /tasks", "/tasks", 300, 50, { 0 }, { 0 }, { 0 } },
-		{ "GET /tasks?state=running", "/tasks?state=running", 300, 50,
-		  { 0 }, { 0 }, { 0 } },
-		{ "GET /dlq", "/dlq", 300, 50, { 0 }, { 0 }, { 0 } },
-		{ "GET /dlq?cursor=(page 2)", "@dlq-next", 300, 50, { 0 },
-		  { 0 }, { 0 } },
-		{ "GET /dlq?handler=rare", "/dlq?handler=rare", 1000,
-		  n_dlq / rare_every, { 0 }, { 0 }, { 0 } },
+		{ .name = "GET /tasks", .path = "/tasks", .want = 50 },
+		{ .name = "GET /tasks?state=running",
+		  .path = "/tasks?state=running", .want = 50 },
+		{ .name = "GET /dlq", .path = "/dlq", .want = 50 },
+		{ .name = "GET /dlq?cursor=(page 2)", .path = "@dlq-next",
+		  .want = 50 },
+		{ .name = "GET /dlq?handler=rare", .path = "/dlq?handler=rare",
+		  .target_ms = 1000, .want = n_dlq / rare_every },
 		/* groups come from workers' dead letters, not these */
-		{ "GET /dlq/groups", "/dlq/groups", 300, 0, { 0 }, { 0 },
-		  { 0 } },
-		{ "GET /dlq/jobs", "/dlq/jobs", 300, 0, { 0 }, { 0 }, { 0 } },
-		{ "GET /schedules", "/schedules", 300, 50, { 0 }, { 0 },
-		  { 0 } },
-		{ "GET /audit", "/audit", 300, 50, { 0 }, { 0 }, { 0 } },
-		{ "GET /breakers", "/breakers", 300, 0, { 0 }, { 0 }, { 0 } },
-		{ "GET /webhooks", "/webhooks", 300, 0, { 0 }, { 0 }, { 0 } },
-		{ "GET /limits", "/limits", 300, 0, { 0 }, { 0 }, { 0 } },
-		{ "GET /markers", "/markers", 300, 0, { 0 }, { 0 }, { 0 } },
-		{ "GET /queues", "/queues", 300, 0, { 0 }, { 0 }, { 0 } },
+		{ .name = "GET /dlq/groups", .path = "/dlq/groups" },
+		{ .name = "GET /dlq/jobs", .path = "/dlq/jobs" },
+		{ .name = "GET /schedules", .path = "/schedules", .want = 50 },
+		{ .name = "GET /audit", .path = "/audit", .want = 50 },
+		{ .name = "GET /breakers", .path = "/breakers" },
+		{ .name = "GET /webhooks", .path = "/webhooks" },
+		{ .name = "GET /limits", .path = "/limits" },
+		{ .name = "GET /markers", .path = "/markers" },
+		{ .name = "GET /queues", .path = "/queues" },
+		{ .name = "GET /dlq/stats", .path = "/dlq/stats",
+		  .whole = true },
 	};
 	size_t cnt = sizeof(lists) / sizeof(lists[0]);
 	bench_worker_t coord = { 0 };
