@@ -1,6 +1,7 @@
 // The console's one door to the coordinator: fetch /api/v1 with the token
 // kept in sessionStorage (gone when the tab closes). Errors carry the
-// RFC 9457 problem's detail.
+// RFC 9457 problem's detail and, for a bad member of a body, its pointer
+// ("/cron").
 
 const KEY = 'drover.token';
 
@@ -14,9 +15,10 @@ export function setToken(token) {
 }
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, pointer) {
     super(detail || `HTTP ${status}`);
     this.status = status;
+    this.pointer = pointer;
   }
 }
 
@@ -42,7 +44,7 @@ export async function api(method, path, query, body) {
   } catch {
     json = null;
   }
-  if (!r.ok) throw new ApiError(r.status, json && json.detail);
+  if (!r.ok) throw new ApiError(r.status, json && json.detail, json && json.pointer);
   return json;
 }
 

@@ -1,6 +1,9 @@
 // The console's shell: who the caller is (GET /api/v1/whoami), the login
 // form, the header with its views and the UTC / local / relative switch,
-// and the view of the current path.
+// and the view of the current path. The view is drawn while whoami is
+// asked, so its own calls start at the same time; until whoami answers it
+// has no role and shows no action (can() is false), and when whoami finds
+// nobody the login form takes its place.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getToken, setToken } from './api.js';
@@ -150,8 +153,7 @@ function App() {
         )}
       </header>
       <main>
-        {who === undefined ? <p>Loading…</p>
-          : !who || showLogin ? <Login onLogin={login} error={loginError} />
+        {who === null || showLogin ? <Login onLogin={login} error={loginError} />
           : <View path={path} who={who} />}
       </main>
     </>

@@ -1,7 +1,10 @@
 // Resubmission jobs (/dlq/jobs): DLQ resubmissions the coordinators run as
 // durable jobs (POST /api/v1/dlq/jobs), each with its state and progress;
 // one job (/dlq/jobs/ID) with its counts, progress bar and, for operators,
-// Pause / Resume / Cancel, re-read every 1.5 s until it ends. <JobStart>
+// Pause / Resume / Cancel, re-read every 1.5 s until it ends, and its
+// failures (GET /api/v1/dlq/jobs/ID/failures: the entries it could not
+// resubmit, with why; 50 a page, or the URL's limit, on the cursors; the
+// first page every 5 s). <JobStart>
 // starts one after a dry run's exact count (the Failures view's "Retry
 // group").
 import { useState } from 'preact/hooks';
@@ -103,11 +106,33 @@ export function DlqJob({ id, who }) {
             </div>
           )}
           <Result result={result} id="job-result" />
-          {j.failures_total > 0 && <p class="muted">{j.failures_total} entries failed
-            (GET /api/v1/dlq/jobs/{id}/failures).</p>}
+          <JobFailures id={id} />
         </>
       )}
     </div>
+  );
+}
+
+// The entries a job could not resubmit (the first 1,000 are kept).
+function JobFailures({ id }) {
+  const { paging, poll, page } = usePagedList(jobHref(id), [], `${jobHref(id)}/failures`);
+  return (
+    <>
+      <h3>Failures{page && <span id="job-failures-total" data-total={page.failures_total}> ({page.failures_total})</span>}</h3>
+      <Problem error={poll.error} />
+      {page && (
+        <PagedTable name="job-failures" paging={paging} page={page} rows={page.failures} noun="failures"
+          head={<><th>dead letter</th><th>why</th></>}
+          row={(f) => (
+            <tr key={f.dead_letter_id} data-dead-letter={f.dead_letter_id}>
+              <td><Link href={`/dlq/${encodeURIComponent(f.dead_letter_id)}`} class="mono">{f.dead_letter_id}</Link></td>
+              <td class="err">{f.error}</td>
+            </tr>
+          )}
+        >
+          {page.failures.length} shown of {page.failures_total}</PagedTable>
+      )}
+    </>
   );
 }
 

@@ -3,14 +3,20 @@
 // URL's limit, with Previous / Next along its next_cursor; the first page
 // every 5 s), enable and
 // disable for operators (POST /api/v1/schedules/ID/enable|disable), trigger
-// now (POST /api/v1/schedules/ID/trigger: the task id, linked), and one
-// schedule's detail at /schedules/ID (GET /api/v1/schedules/ID); the fire
-// timeline (Gantt) is ScheduleTimeline.jsx at /schedules/timeline.
+// now (POST /api/v1/schedules/ID/trigger: the task id, linked); for
+// operators also "Add schedule", and on a run-time schedule's row "edit"
+// (the form: ScheduleForm.jsx) and "delete" (DELETE
+// /api/v1/schedules/ID, after a confirmation; a schedule of the config
+// file has neither: it is changed in the file); and one schedule's detail
+// at /schedules/ID (GET /api/v1/schedules/ID); the fire timeline (Gantt)
+// is ScheduleTimeline.jsx at /schedules/timeline.
+import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
 import { Live, Pager, Problem, Result, useAction, usePagedList } from './common.jsx';
+import { ScheduleForm } from './ScheduleForm.jsx';
 
 const path = (id) => `/schedules/${encodeURIComponent(id)}`;
 
@@ -34,18 +40,42 @@ function Trigger({ s, run }) {
   );
 }
 
+// A run-time schedule's edit and delete (delete asks first); form(s) opens its form.
+function Edit({ s, run, form }) {
+  const [asking, setAsking] = useState(false);
+  if (s.source !== 'runtime') return null;
+  if (!asking) {
+    return <><button class="edit" onClick={() => form(s)}>edit</button>{' '}
+      <button class="delete" onClick={() => setAsking(true)}>delete</button></>;
+  }
+  return (
+    <span class="confirm">Delete {s.id}?{' '}
+      <button class="danger delete-confirm" onClick={() => run(async () => {
+        await api('DELETE', path(s.id));
+        return `${s.id} deleted`;
+      })}>Delete</button>{' '}
+      <button class="link" onClick={() => setAsking(false)}>Cancel</button></span>
+  );
+}
+
 const Enabled = ({ s }) => <span class={`state ${s.enabled ? 'succeeded' : 'paused'}`}>{s.enabled ? 'enabled' : 'disabled'}</span>;
 
 export function Schedules({ who }) {
   const zone = useZone();
   const { paging, poll } = usePagedList('/schedules', []);
   const [result, run] = useAction(poll);
+  // the form: null (closed), true (add) or the row changed
+  const [form, setForm] = useState(null);
   const operator = can(who, 'operator');
   const list = poll.data ? poll.data.schedules : [];
+  const done = (text) => { setForm(null); run(async () => text); };
   return (
     <div>
       <div class="title"><h2>Schedules</h2><Live poll={poll} /></div>
-      <p><Link href="/schedules/timeline" id="timeline-link">Timeline of fires →</Link></p>
+      <p><Link href="/schedules/timeline" id="timeline-link">Timeline of fires →</Link>
+        {operator && !form && <>{' '}<button id="schedule-add-open" onClick={() => setForm(true)}>Add schedule</button></>}</p>
+      {form && <ScheduleForm key={form === true ? '' : form.id} s={form === true ? undefined : form}
+        onDone={done} onCancel={() => setForm(null)} />}
       <Problem error={poll.error} />
       <Result result={result} id="schedule-result" />
       {poll.data && (
@@ -68,7 +98,7 @@ export function Schedules({ who }) {
                   <td class="next">{s.enabled && st.next_ms ? fmtTime(st.next_ms, zone) : '—'}</td>
                   <td>{st.last_run_ms ? <>{fmtTime(st.last_run_ms, zone)} <span class="muted">{st.last_outcome}</span></> : '—'}</td>
                   <td class="num">{st.runs ?? 0} · {st.failures ?? 0}</td>
-                  {operator && <td class="row-actions"><Toggle s={s} run={run} /> <Trigger s={s} run={run} /></td>}
+                  {operator && <td class="row-actions"><Toggle s={s} run={run} /> <Trigger s={s} run={run} /> <Edit s={s} run={run} form={setForm} /></td>}
                 </tr>
               );
             })}

@@ -8,20 +8,13 @@
 // draws the fields (ids ID-set, ID-priority, ID-max-attempts, ID-reset,
 // ID-force); optionsBody(o) makes the body's fields, or throws on a line
 // that starts like JSON but is not an object.
+import { jsonObject } from './common.jsx';
+
 export const NO_OPTIONS = { set: '', priority: '', max_attempts: '', reset: false, force: false };
 
 function patches(text) {
-  return text.split('\n').map((l) => l.trim()).filter(Boolean).map((l, i) => {
-    if (!l.startsWith('{')) return l;
-    let v;
-    try {
-      v = JSON.parse(l);
-    } catch (e) {
-      throw new Error(`patch line ${i + 1} is not JSON: ${e.message}`);
-    }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`patch line ${i + 1} is not a JSON object`);
-    return v;
-  });
+  return text.split('\n').map((l) => l.trim()).filter(Boolean)
+    .map((l, i) => (l.startsWith('{') ? jsonObject(l, `patch line ${i + 1}`) : l));
 }
 
 export function optionsBody(o) {

@@ -25,6 +25,19 @@ export function Live({ poll }) {
   );
 }
 
+// jsonObject(text, 'payload'): text parsed, or an error that says what
+// (named) is not JSON or not an object.
+export function jsonObject(text, what) {
+  let v;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what} is not JSON: ${e.message}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${what} is not a JSON object`);
+  return v;
+}
+
 export function Problem({ error }) {
   if (!error) return null;
   return <p class="error">{error.status ? `${error.status}: ` : ''}{error.message}</p>;
@@ -156,16 +169,17 @@ export function PagedTable({ name, head, rows, row, paging, page, noun, children
   );
 }
 
-// usePagedList(path, keys): the paging of a list view at the same path
-// (/tasks, /dlq, /audit) and the poll of GET /api/v1PATH, LIMIT a page (or
-// the URL's limit, kept from page to page); the first page is re-read
-// every 5 s, a later one is read once.
+// usePagedList(path, keys, from): the paging of a list view at path
+// (/tasks, /dlq, /audit) and the poll of GET /api/v1FROM (by default the
+// same path; a job's failures: /dlq/jobs/ID/failures on /dlq/jobs/ID),
+// LIMIT a page (or the URL's limit, kept from page to page); the first
+// page is re-read every 5 s, a later one is read once.
 export const LIMIT = 50;
-export function usePagedList(path, keys) {
+export function usePagedList(path, keys, from = path) {
   const all = [...keys, 'limit'];
   const paging = usePaging(path, all);
   const { filters, cursor } = paging;
-  const poll = usePoll(() => api('GET', path, { ...filters, cursor, limit: filters.limit || LIMIT }),
-    cursor ? 0 : 5000, [...all.map((k) => filters[k]), cursor]);
+  const poll = usePoll(() => api('GET', from, { ...filters, cursor, limit: filters.limit || LIMIT }),
+    cursor ? 0 : 5000, [from, ...all.map((k) => filters[k]), cursor]);
   return { paging, poll, page: poll.data };
 }
