@@ -5,9 +5,10 @@
  * (drover/dlq.h), so a filter means the same through both doors. The
  * resubmission is dlq_resubmit.c.
  *
- * Every call reads the DLQ topic (there is no index yet): a list page reads
- * at most DRV_DLQ_PAGE_SCAN messages, but show and stats read to the end,
- * so they cost what the DLQ holds.
+ * A list page reads at most DRV_DLQ_PAGE_SCAN messages, passing over the
+ * blocks the DLQ index (drover/dlq_index.h) says cannot match; show reads
+ * the blocks the index names; stats count the index's blocks from Redis
+ * (no filter, or times only) and read the rest, or read every entry.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * terms of a dead letter and their Bloom filter bits, the write of a block,
  * and the query that tells a reader which blocks to read.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,10 +108,60 @@ static void set_term(char kind, const char *a, size_t alen, const char *b_,
 		b->bloom[bits[i] / 8] |= (uint8_t)(0x80u >> (bits[i] % 8));
 }
 
+/* Count \p e among the pending entries of \p b, as drv_dlq_stats() counts
+ * an entry (dlq_stats.c). */
+static void count_entry(drv_dlq_index_block_t *b, const drv_dlq_entry_t *e)
+{
+	const drv_dead_letter_t *dl = &e->dl;
+	const char *h = dl->task.handler ? dl->task.handler : "-";
+	size_t i;
+
+	if (!b->pending)
+		b->from = e->offset;
+	if (e->undecodable) {
+		b->undecodable++;
+		return;
+	}
+	if (!b->n || dl->dead_ms < b->old_ms) {
+		b->old_ms = dl->dead_ms;
+		drv_strlcpy(b->old_id, dl->id, sizeof(b->old_id));
+	}
+	if (!b->n || dl->dead_ms >= b->new_ms) {
+		b->new_ms = dl->dead_ms;
+		drv_strlcpy(b->new_id, dl->id, sizeof(b->new_id));
+	}
+	b->n++;
+	b->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
+		     dl->reason : DRV_DL_UNSPECIFIED]++;
+	for (i = 0; i < b->handler_cnt && strcmp(b->handler[i], h); i++)
+		;
+	if (i == b->handler_cnt) {
+		if (i == DRV_DLQ_INDEX_HANDLERS ||
+		    strlen(h) > DRV_DLQ_INDEX_NAME_MAX) {
+			b->uncounted = true;
+			return;
+		}
+		drv_strlcpy(b->handler[i], h, sizeof(b->handler[i]));
+		b->handler_cnt++;
+	}
+	b->handler_n[i]++;
+}
+
+/* The pending entries were written: their counts start again. */
+static void counts_reset(drv_dlq_index_block_t *b)
+{
+	b->n = b->undecodable = b->handler_cnt = 0;
+	memset(b->by_reason, 0, sizeof(b->by_reason));
+	memset(b->handler_n, 0, sizeof(b->handler_n));
+	b->uncounted = false;
+	b->old_id[0] = b->new_id[0] = '\0';
+}
+
 void drv_dlq_index_add(drv_dlq_index_block_t *b, const drv_dlq_entry_t *e)
 {
 	int64_t t = e->undecodable ? e->timestamp_ms : e->dl.dead_ms;
 
+	count_entry(b, e);
 	if (!e->undecodable)
 		entry_terms(&e->dl, set_term, b);
 	if (t < b->min_ms)
@@ -130,9 +181,47 @@ static void part_key(const drv_config_t *cfg, int32_t p, char *key,
 	drv_fmt(key, size, "%sdlq:ix1:%d", cfg->redis.key_prefix, (int)p);
 }
 
-/* KEYS: the partition's hash, the block's filter, a scratch key.
- * ARGV: block, min ms, max ms, to, expected to, ttl ms, filter, lowest
- * block to keep. Answers -1 when the index was lost under the writer. */
+bool drv_dlq_index_count_key(const drv_config_t *cfg, int32_t partition,
+			     int64_t offset, char *buf, size_t size)
+{
+	return drv_fmt(buf, size, "%sdlq:ix1:%d:%lld:c", cfg->redis.key_prefix,
+		       (int)partition,
+		       (long long)(offset / DRV_DLQ_INDEX_BLOCK));
+}
+
+/* The block's counts (KEYS[4]): ARGV[9] the offset of the first entry
+ * they add, ARGV[10] "1" when they were kept, ARGV[11] and ARGV[12] the
+ * oldest and newest entry ("<ms> <id>", or ""), then field, increment
+ * pairs. They add to the counts that end where they start ("to"), start
+ * them when there are none, are dropped when another writer has counted
+ * them already (a fail-over's overlap) and mark the block "bad" when they
+ * would leave a gap. */
+#define COUNTS_LUA \
+"local ck, from = KEYS[4], tonumber(ARGV[9])\n" \
+"local cto = redis.call('HGET', ck, 'to')\n" \
+"if ARGV[10] ~= '1' or (cto and tonumber(cto) < from) then\n" \
+"  redis.call('HSET', ck, 'bad', 1)\n" \
+"elseif not cto or tonumber(cto) == from then\n" \
+"  if not cto then redis.call('HSET', ck, 'from', from) end\n" \
+"  for i = 13, #ARGV - 1, 2 do\n" \
+"    redis.call('HINCRBY', ck, ARGV[i], ARGV[i + 1])\n" \
+"  end\n" \
+"  local function ms(e) return tonumber(string.match(e, '^%S+')) end\n" \
+"  local lo, hi = redis.call('HGET', ck, 'lo'), redis.call('HGET', ck, 'hi')\n" \
+"  if ARGV[11] ~= '' and (not lo or ms(ARGV[11]) < ms(lo)) then\n" \
+"    redis.call('HSET', ck, 'lo', ARGV[11])\n" \
+"  end\n" \
+"  if ARGV[12] ~= '' and (not hi or ms(ARGV[12]) >= ms(hi)) then\n" \
+"    redis.call('HSET', ck, 'hi', ARGV[12])\n" \
+"  end\n" \
+"  redis.call('HSET', ck, 'to', ARGV[4])\n" \
+"end\n" \
+"redis.call('PEXPIRE', ck, ARGV[6])\n"
+
+/* KEYS: the partition's hash, the block's filter, a scratch key, the
+ * block's counts. ARGV: block, min ms, max ms, to, expected to, ttl ms,
+ * filter, lowest block to keep, and the counts (COUNTS_LUA). Answers -1
+ * when the index was lost under the writer. */
 static drv_redis_script_t flush_script = DRV_REDIS_SCRIPT_INIT(
 "local cur = redis.call('HGET', KEYS[1], 'to')\n"
 "if not cur and tonumber(ARGV[5]) >= 0 then return {-1} end\n"
@@ -157,26 +246,70 @@ static drv_redis_script_t flush_script = DRV_REDIS_SCRIPT_INIT(
 "  redis.call('HSET', KEYS[1], 'lo', keep)\n"
 "end\n"
 "redis.call('PEXPIRE', KEYS[1], ARGV[6])\n"
+COUNTS_LUA
 "return {1}\n");
+
+/* The counts of \p b's pending entries as ARGV of the flush script, from
+ * argv[at] on, into \p buf; the new argc. */
+#define COUNT_ARGS (6 + 2 * (2 + DRV_DL_REASON_CNT + DRV_DLQ_INDEX_HANDLERS))
+typedef char count_buf_t[COUNT_ARGS][DRV_DLQ_INDEX_NAME_MAX + 48];
+
+static int count_args(const drv_dlq_index_block_t *b, const char **argv,
+		      int at, count_buf_t buf)
+{
+	int k = 0;
+
+#define PUT(...) (drv_fmt(buf[k], sizeof(buf[k]), __VA_ARGS__), \
+		  argv[at++] = buf[k++])
+	PUT("%lld", (long long)b->from);
+	PUT("%d", !b->uncounted);
+	if (b->n) {
+		PUT("%lld %s", (long long)b->old_ms, b->old_id);
+		PUT("%lld %s", (long long)b->new_ms, b->new_id);
+	} else {
+		PUT("%s", "");
+		PUT("%s", "");
+	}
+	PUT("%s", "n");
+	PUT("%zu", b->n);
+	PUT("%s", "u");
+	PUT("%zu", b->undecodable);
+	for (int r = 0; r < DRV_DL_REASON_CNT; r++)
+		if (b->by_reason[r]) {
+			PUT("r:%s", drv_dl_reason_name((drv_dl_reason_t)r));
+			PUT("%zu", b->by_reason[r]);
+		}
+	for (size_t i = 0; i < b->handler_cnt; i++) {
+		PUT("h:%s", b->handler[i]);
+		PUT("%zu", b->handler_n[i]);
+	}
+#undef PUT
+	return at;
+}
 
 drv_err_t drv_dlq_index_flush(redisContext *rc, const drv_config_t *cfg,
 			      drv_dlq_index_block_t *b, int64_t expect_to,
 			      int64_t lo_offset, char *errstr,
 			      size_t errstr_size)
 {
-	char hkey[300], bkey[330], tkey[330], blk[24], mn[24], mx[24],
-	     to[24], exp[24], ttl[24], lo[24];
-	const char *argv[11] = { hkey, bkey, tkey, blk, mn, mx, to, exp,
-				 ttl, (const char *)b->bloom, lo };
-	size_t argvlen[11];
+	char hkey[300], bkey[330], tkey[330], ckey[330], blk[24], mn[24],
+	     mx[24], to[24], exp[24], ttl[24], lo[24];
+	const char *argv[12 + COUNT_ARGS] = { hkey, bkey, tkey, ckey, blk, mn,
+					      mx, to, exp, ttl,
+					      (const char *)b->bloom, lo };
+	size_t argvlen[12 + COUNT_ARGS];
+	count_buf_t cbuf;
 	redisReply *r = NULL;
 	drv_err_t rc_;
+	int argc;
 
 	if (!b->pending || b->block < 0)
 		return DRV_OK;
 	part_key(cfg, b->partition, hkey, sizeof(hkey));
 	drv_fmt(bkey, sizeof(bkey), "%s:%lld", hkey, (long long)b->block);
 	drv_fmt(tkey, sizeof(tkey), "%s:scratch", hkey);
+	drv_dlq_index_count_key(cfg, b->partition, b->from, ckey,
+				sizeof(ckey));
 	drv_fmt(blk, sizeof(blk), "%lld", (long long)b->block);
 	drv_fmt(mn, sizeof(mn), "%lld", (long long)b->min_ms);
 	drv_fmt(mx, sizeof(mx), "%lld", (long long)b->max_ms);
@@ -186,16 +319,19 @@ drv_err_t drv_dlq_index_flush(redisContext *rc, const drv_config_t *cfg,
 		(long long)(cfg->kafka.dlq_retention_ms + DAY_MS));
 	drv_fmt(lo, sizeof(lo), "%lld",
 		(long long)(lo_offset > 0 ? lo_offset / DRV_DLQ_INDEX_BLOCK : 0));
-	for (int i = 0; i < 11; i++)
-		argvlen[i] = i == 9 ? sizeof(b->bloom) : strlen(argv[i]);
-	if ((rc_ = drv_redis_script_runv(rc, &flush_script, 3, 11, argv,
+	argc = count_args(b, argv, 12, cbuf);
+	for (int i = 0; i < argc; i++)
+		argvlen[i] = i == 10 ? sizeof(b->bloom) : strlen(argv[i]);
+	if ((rc_ = drv_redis_script_runv(rc, &flush_script, 4, argc, argv,
 					 argvlen, 1, "DLQ index write", &r,
 					 errstr, errstr_size)))
 		return rc_;
 	rc_ = drv_redis_int_at(r, 0) < 0 ? DRV_ERR_NOT_FOUND : DRV_OK;
 	freeReplyObject(r);
-	if (!rc_)
+	if (!rc_) {
 		b->pending = 0;
+		counts_reset(b);
+	}
 	return rc_;
 }
 
@@ -245,6 +381,127 @@ out:
 		redisFree(rc);
 	free(lo);
 	free(hi);
+	return err;
+}
+
+/* ---- tallies ------------------------------------------------------------ */
+
+/* A block's count hash (an HGETALL reply) into \p t. */
+static void tally_from(const redisReply *h, drv_dlq_index_tally_t *t)
+{
+	const char *v;
+
+	t->from = t->to = -1;
+	if (h->type != REDIS_REPLY_ARRAY || !drv_redis_hash_field(h, "to"))
+		return;
+	t->from = strtoll(drv_redis_hash_field(h, "from") ?
+			  drv_redis_hash_field(h, "from") : "-1", NULL, 10);
+	t->to = strtoll(drv_redis_hash_field(h, "to"), NULL, 10);
+	t->bad = drv_redis_hash_field(h, "bad") != NULL;
+	for (size_t i = 0; i + 1 < h->elements; i += 2) {
+		const char *k = h->element[i]->str, *val = h->element[i + 1]->str;
+		drv_dl_reason_t r;
+
+		if (!k || !val)
+			continue;
+		if (!strcmp(k, "n"))
+			t->n = strtoull(val, NULL, 10);
+		else if (!strcmp(k, "u"))
+			t->undecodable = strtoull(val, NULL, 10);
+		else if (!strcmp(k, "x"))
+			t->resubmitted = strtoull(val, NULL, 10);
+		else if (!strncmp(k, "r:", 2) &&
+			 drv_dl_reason_parse(k + 2, &r) == DRV_OK)
+			t->by_reason[r] += strtoull(val, NULL, 10);
+		else if (!strncmp(k, "h:", 2) &&
+			 t->handler_cnt < DRV_DLQ_INDEX_HANDLERS) {
+			drv_strlcpy(t->handler[t->handler_cnt], k + 2,
+				    sizeof(t->handler[0]));
+			t->handler_n[t->handler_cnt++] = strtoull(val, NULL, 10);
+		} else if (!strncmp(k, "h:", 2))
+			t->bad = true;
+	}
+	if ((v = drv_redis_hash_field(h, "lo")) &&
+	    sscanf(v, "%" SCNd64 " %26s", &t->old_ms, t->old_id) != 2)
+		t->bad = true;
+	if ((v = drv_redis_hash_field(h, "hi")) &&
+	    sscanf(v, "%" SCNd64 " %26s", &t->new_ms, t->new_id) != 2)
+		t->bad = true;
+}
+
+drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
+				int32_t partition, int64_t first, int64_t last,
+				void (*fn)(const drv_dlq_index_tally_t *t,
+					   void *arg),
+				void *arg, char *errstr, size_t errstr_size)
+{
+	char hkey[300], ckey[330], field[24];
+	drv_dlq_index_tally_t *t = NULL;
+	int64_t *blocks = NULL;
+	redisReply *h = NULL;
+	size_t cnt = 0;
+	drv_err_t err;
+
+	part_key(cfg, partition, hkey, sizeof(hkey));
+	if ((err = drv_redis_cmd(rc, &h, errstr, errstr_size, "HGETALL %s",
+				 hkey)))
+		return err;
+	if (last < first || h->type != REDIS_REPLY_ARRAY)
+		goto out;
+	/* the blocks held, in order, with their times */
+	if (!(blocks = calloc((size_t)(last - first + 1), sizeof(*blocks))) ||
+	    !(t = calloc(1, sizeof(*t)))) {
+		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				"out of memory");
+		goto out;
+	}
+	for (int64_t b = first; b <= last; b++) {
+		drv_fmt(field, sizeof(field), "%lld", (long long)b);
+		if (drv_redis_hash_field(h, field))
+			blocks[cnt++] = b;
+	}
+	for (size_t at = 0; at < cnt && !err; at += 256) {
+		size_t n = cnt - at < 256 ? cnt - at : 256, got = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			drv_fmt(ckey, sizeof(ckey), "%s:%lld:c", hkey,
+				(long long)blocks[at + i]);
+			if (redisAppendCommand(rc, "HGETALL %s", ckey) !=
+			    REDIS_OK) {
+				err = drv_error(errstr, errstr_size,
+						DRV_ERR_NOMEM, "out of memory");
+				break;
+			}
+			got++;
+		}
+		/* every reply is read, so the connection stays in step */
+		for (size_t i = 0; i < got; i++) {
+			redisReply *c = NULL;
+			const char *times;
+
+			if (redisGetReply(rc, (void **)&c) != REDIS_OK) {
+				err = drv_redis_fail(rc, NULL, "HGETALL",
+						     errstr, errstr_size);
+				break;
+			}
+			memset(t, 0, sizeof(*t));
+			t->block = blocks[at + i];
+			drv_fmt(field, sizeof(field), "%lld",
+				(long long)t->block);
+			times = drv_redis_hash_field(h, field);
+			if (!err && c->type != REDIS_REPLY_ERROR && times &&
+			    sscanf(times, "%" SCNd64 " %" SCNd64, &t->min_ms,
+				   &t->max_ms) == 2) {
+				tally_from(c, t);
+				fn(t, arg);
+			}
+			freeReplyObject(c);
+		}
+	}
+out:
+	freeReplyObject(h);
+	free(blocks);
+	free(t);
 	return err;
 }
 

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "drover/dlq.h"
+#include "drover/dlq_index.h"
+#include "drover/redis_cmd.h"
 #include "drover/redis.h"
 #include "drover/str.h"
 
@@ -83,39 +85,83 @@ drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 	return rc;
 }
 
-drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
-			const char *const *dl_ids,
-			const char *const *task_ids, size_t n,
-			char *errstr, size_t errstr_size)
+/* KEYS: n marks, then the counts of each one's block; ARGV: n task ids, n
+ * "1" (its block is known) or "0", the ttl. */
+static drv_redis_script_t marks_script = DRV_REDIS_SCRIPT_INIT(
+"local n, ttl = #KEYS / 2, ARGV[#ARGV]\n"
+"for i = 1, n do\n"
+"  local old = redis.call('GET', KEYS[i])\n"
+"  redis.call('SET', KEYS[i], ARGV[i], 'PX', ttl)\n"
+"  if not old and ARGV[n + i] == '1' then\n"
+"    redis.call('HINCRBY', KEYS[n + i], 'x', 1)\n"
+"    redis.call('PEXPIRE', KEYS[n + i], ttl)\n"
+"  end\n"
+"end\n"
+"return {n}\n");
+
+/* One script for \p n <= DRV_DLQ_MARK_BATCH marks. */
+static drv_err_t marks_set_batch(redisContext *c, const drv_config_t *cfg,
+				 const char *const *dl_ids,
+				 const char *const *task_ids,
+				 const drv_dlq_pos_t *pos, size_t n,
+				 char *errstr, size_t errstr_size)
 {
-	char key[DRV_ID_LEN + 300], ttl[32];
+	enum { KEY_SIZE = DRV_ID_LEN + 300 };
+	char (*keys)[KEY_SIZE] = calloc(2 * n, KEY_SIZE), ttl[32];
+	const char **argv = calloc(4 * n + 1, sizeof(*argv));
+	redisReply *r = NULL;
 	drv_err_t rc = DRV_OK;
 
+	if (!keys || !argv) {
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+		goto out;
+	}
 	drv_fmt(ttl, sizeof(ttl), "%lld",
 		(long long)(cfg->kafka.dlq_retention_ms + 86400000LL));
 	for (size_t i = 0; i < n; i++) {
-		const char *argv[5] = { "SET", key, task_ids[i], "PX", ttl };
+		bool known = pos && pos[i].partition >= 0 && pos[i].offset >= 0;
 
-		if (!drv_dlq_mark_key(cfg, dl_ids[i], key, sizeof(key)))
-			return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-					 "redis.key_prefix too long");
-		if (redisAppendCommandArgv(c, 5, argv, NULL) != REDIS_OK)
-			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
-					 "out of memory");
-	}
-	/* read every reply, even after an error, so the connection stays
-	 * in step */
-	for (size_t i = 0; i < n; i++) {
-		redisReply *r = NULL;
-
-		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-			return rc ? rc : reply_err(c, NULL, "SET", errstr,
-						   errstr_size);
+		if (!drv_dlq_mark_key(cfg, dl_ids[i], keys[i], KEY_SIZE) ||
+		    (known && !drv_dlq_index_count_key(cfg, pos[i].partition,
+						       pos[i].offset,
+						       keys[n + i], KEY_SIZE))) {
+			rc = drv_error(errstr, errstr_size, DRV_ERR_INVALID,
+				       "redis.key_prefix too long");
+			goto out;
 		}
-		if (!rc && r->type == REDIS_REPLY_ERROR)
-			rc = reply_err(c, r, "SET", errstr, errstr_size);
-		freeReplyObject(r);
+		if (!known)  /* a key all the same; not written */
+			drv_strlcpy(keys[n + i], keys[i], KEY_SIZE);
+		argv[i] = keys[i];
+		argv[n + i] = keys[n + i];
+		argv[2 * n + i] = task_ids[i];
+		argv[3 * n + i] = known ? "1" : "0";
 	}
+	argv[4 * n] = ttl;
+	rc = drv_redis_script_run(c, &marks_script, (int)(2 * n),
+				  (int)(4 * n + 1), argv, 1, "SET", &r, errstr,
+				  errstr_size);
+	freeReplyObject(r);
+out:
+	free(keys);
+	free(argv);
+	return rc;
+}
+
+drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
+			    const char *const *dl_ids,
+			    const char *const *task_ids,
+			    const drv_dlq_pos_t *pos, size_t n,
+			    char *errstr, size_t errstr_size)
+{
+	drv_err_t rc = DRV_OK;
+
+	for (size_t at = 0; at < n && !rc; at += DRV_DLQ_MARK_BATCH)
+		rc = marks_set_batch(c, cfg, dl_ids + at, task_ids + at,
+				     pos ? pos + at : NULL,
+				     n - at < DRV_DLQ_MARK_BATCH ?
+				     n - at : DRV_DLQ_MARK_BATCH,
+				     errstr, errstr_size);
 	return rc;
 }
 

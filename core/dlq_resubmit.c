@@ -24,6 +24,7 @@
 typedef struct pending {
 	drv_task_t     task;
 	char           dl_id[DRV_ID_LEN + 1];
+	drv_dlq_pos_t  pos;
 	char           topic[256];
 } pending_t;
 
@@ -31,6 +32,7 @@ typedef struct pending {
 typedef struct inflight {
 	char           dl_id[DRV_ID_LEN + 1];
 	char           task_id[DRV_ID_LEN + 1];
+	drv_dlq_pos_t  pos;
 	char           topic[256];
 	drv_delivery_t dr;
 } inflight_t;
@@ -46,6 +48,7 @@ typedef struct run {
 	inflight_t   *fly;        /* a ring of FLY_MAX entries */
 	size_t        fly_head, fly_cnt;
 	const char  **acked_dl, **acked_task;  /* FLY_MAX each */
+	drv_dlq_pos_t *acked_pos;
 	char        (*marks)[DRV_ID_LEN + 1];  /* DRV_DLQ_MARK_BATCH */
 	int64_t       start_ms;
 	int64_t      *pos;        /* a range's next offset per partition, */
@@ -166,12 +169,14 @@ static void settle_oldest(run_t *x, size_t k)
 			continue;
 		}
 		x->acked_dl[acked] = f->dl_id;
+		x->acked_pos[acked] = f->pos;
 		x->acked_task[acked++] = f->task_id;
 		drv_strlcpy(r->last_id, f->task_id, sizeof(r->last_id));
 	}
 	if (acked && !x->err &&
 	    (x->err = drv_dlq_marks_set(x->rc, x->cfg, x->acked_dl,
-					x->acked_task, acked, x->errstr,
+					x->acked_task, x->acked_pos, acked,
+					x->errstr,
 					sizeof(x->errstr)))) {
 		/* sent but not marked: a rerun sends the same task ids with
 		 * the same idempotency keys; say so */
@@ -242,6 +247,7 @@ static void flush(run_t *x, pending_t *pv, size_t n)
 		}
 		drv_strlcpy(f->dl_id, p->dl_id, sizeof(f->dl_id));
 		drv_strlcpy(f->task_id, p->task.id, sizeof(f->task_id));
+		f->pos = p->pos;
 		drv_strlcpy(f->topic, p->topic, sizeof(f->topic));
 		x->fly_cnt++;
 	}
@@ -356,6 +362,7 @@ static bool visit_entry(run_t *x, const drv_dlq_entry_t *e)
 	memset(p, 0, sizeof(*p));
 	drv_task_init(&p->task);
 	drv_strlcpy(p->dl_id, e->dl.id, sizeof(p->dl_id));
+	p->pos = (drv_dlq_pos_t){ e->partition, e->offset };
 	if (build(x, &e->dl, &p->task, err, sizeof(err))) {
 		drv_fmt(why, sizeof(why), "cannot resubmit: %s", err);
 		drv_task_release(&p->task);
@@ -449,8 +456,10 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 	x.fly = calloc(FLY_MAX, sizeof(*x.fly));
 	x.acked_dl = calloc(FLY_MAX, sizeof(*x.acked_dl));
 	x.acked_task = calloc(FLY_MAX, sizeof(*x.acked_task));
+	x.acked_pos = calloc(FLY_MAX, sizeof(*x.acked_pos));
 	x.marks = calloc(DRV_DLQ_MARK_BATCH, sizeof(*x.marks));
-	if (!x.fly || !x.acked_dl || !x.acked_task || !x.marks) {
+	if (!x.fly || !x.acked_dl || !x.acked_task || !x.acked_pos ||
+	    !x.marks) {
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
 		goto out;
@@ -513,6 +522,7 @@ out:
 	free(x.fly);
 	free(x.acked_dl);
 	free(x.acked_task);
+	free(x.acked_pos);
 	free(x.marks);
 	free(x.pos);
 	free(x.done);

@@ -4,10 +4,12 @@
  * how many were resubmitted already (their marks in Redis, read
  * DRV_DLQ_MARK_BATCH at a time while the topic is read).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "drover/dlq.h"
+#include "drover/dlq_index.h"
 #include "drover/clock.h"
 #include "drover/str.h"
 
@@ -22,6 +24,7 @@ typedef struct stats_run {
 	char   (*pend)[DRV_ID_LEN + 1];
 	char   (*marks)[DRV_ID_LEN + 1];
 	size_t pend_cnt;
+	struct by_index *ix;  /* counting through the index: what it passes */
 } stats_run_t;
 
 /* Count the marks of the dead letters gathered so far. */
@@ -43,13 +46,14 @@ static void count_marks(stats_run_t *r)
 	r->pend_cnt = 0;
 }
 
-static bool count_handler(stats_run_t *r, const char *name)
+/* Count \p n more entries of handler \p name. */
+static bool count_handler(stats_run_t *r, const char *name, size_t n)
 {
 	drv_dlq_stats_t *st = r->st;
 
 	for (size_t i = 0; i < st->handler_cnt; i++)
 		if (!strcmp(st->handlers[i].name, name)) {
-			st->handlers[i].count++;
+			st->handlers[i].count += n;
 			return true;
 		}
 	if (st->handler_cnt == r->handler_cap) {
@@ -63,7 +67,7 @@ static bool count_handler(stats_run_t *r, const char *name)
 	}
 	if (!(st->handlers[st->handler_cnt].name = drv_strdup(name)))
 		return false;
-	st->handlers[st->handler_cnt++].count = 1;
+	st->handlers[st->handler_cnt++].count = n;
 	return true;
 }
 
@@ -95,7 +99,7 @@ static bool stats_visit(const drv_dlq_entry_t *e, void *arg)
 	}
 	st->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
 		      dl->reason : DRV_DL_UNSPECIFIED]++;
-	if (!count_handler(r, dl->task.handler ? dl->task.handler : "-")) {
+	if (!count_handler(r, dl->task.handler ? dl->task.handler : "-", 1)) {
 		r->nomem = true;
 		return false;
 	}
@@ -111,13 +115,165 @@ static int handler_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
-			const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
-			char *errstr, size_t errstr_size)
+/* ---- through the index ------------------------------------------------- */
+
+/* Offsets the read passes over: blocks counted from the index, or that
+ * the filter's times leave out. */
+typedef struct span {
+	int64_t from, to;
+} span_t;
+
+typedef struct by_index {
+	stats_run_t *r;
+	int64_t  lo, end;     /* the partition's entries the index may count */
+	span_t  *spans;       /* in partition order, each in offset order */
+	size_t   cnt, cap;
+	size_t  *first, *at;  /* per partition: its first span, the next */
+	size_t   pcnt;
+	bool     nomem;
+} by_index_t;
+
+static bool times_only(const drv_dlq_filter_t *f)
 {
-	stats_run_t r = { .cfg = cfg, .f = f, .st = out, .rc = c };
+	return !f->handler && !f->has_reason && !f->schedule_id &&
+	       !f->label_cnt && !f->grep && !f->group;
+}
+
+/* Add the counts of block \p t, as stats_visit() would count its entries. */
+static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t)
+{
+	drv_dlq_stats_t *st = r->st;
+
+	if (t->n && (st->count == 0 || t->old_ms < st->oldest_ms)) {
+		st->oldest_ms = t->old_ms;
+		drv_strlcpy(st->oldest_id, t->old_id, sizeof(st->oldest_id));
+	}
+	if (t->n && (st->count == 0 || t->new_ms >= st->newest_ms)) {
+		st->newest_ms = t->new_ms;
+		drv_strlcpy(st->newest_id, t->new_id, sizeof(st->newest_id));
+	}
+	st->count += t->n;
+	st->undecodable += t->undecodable;
+	st->indexed += t->n + t->undecodable;
+	st->resubmitted += t->resubmitted;
+	for (int i = 0; i < DRV_DL_REASON_CNT; i++)
+		st->by_reason[i] += t->by_reason[i];
+	for (size_t i = 0; i < t->handler_cnt; i++)
+		if (!count_handler(r, t->handler[i], t->handler_n[i]))
+			r->nomem = true;
+}
+
+static void span_add(by_index_t *x, int64_t from, int64_t to)
+{
+	if (x->cnt == x->cap) {
+		size_t cap = x->cap * 2 + 64;
+		span_t *ns = realloc(x->spans, cap * sizeof(*ns));
+
+		if (!ns) {
+			x->nomem = true;
+			return;
+		}
+		x->spans = ns;
+		x->cap = cap;
+	}
+	x->spans[x->cnt++] = (span_t){ from, to };
+}
+
+/* One block of the index: counted and passed over when its counts are
+ * those of its entries in [lo, end) and the filter's times take all of
+ * it; passed over uncounted when they take none of it; else read. */
+static void on_tally(const drv_dlq_index_tally_t *t, void *arg)
+{
+	by_index_t *x = arg;
+	const drv_dlq_filter_t *f = x->r->f;
+	int64_t from = t->block * DRV_DLQ_INDEX_BLOCK,
+		to = from + DRV_DLQ_INDEX_BLOCK;
+	bool none, all;
+
+	if (from < x->lo)
+		from = x->lo;
+	if (to > x->end)
+		to = x->end;
+	if (from >= to)
+		return;
+	none = (f->since_ms && t->max_ms < f->since_ms) ||
+	       (f->until_ms && t->min_ms >= f->until_ms);
+	all = (!f->since_ms || t->min_ms >= f->since_ms) &&
+	      (!f->until_ms || t->max_ms < f->until_ms);
+	if (!none) {
+		if (!all || t->bad || t->from != from || t->to != to)
+			return;
+		tally_add(x->r, t);
+	}
+	span_add(x, from, to);
+}
+
+/* drv_topic_skip_fn: past the spans of partition \p p. */
+static int64_t skip(int32_t p, int64_t offset, int64_t *until, void *arg)
+{
+	by_index_t *x = ((stats_run_t *)arg)->ix;
+	size_t end;
+
+	*until = INT64_MAX;
+	if (p < 0 || (size_t)p >= x->pcnt)
+		return offset;
+	end = (size_t)p + 1 < x->pcnt ? x->first[p + 1] : x->cnt;
+	while (x->at[p] < end && x->spans[x->at[p]].to <= offset)
+		x->at[p]++;
+	for (size_t i = x->at[p]; i < end; i++) {
+		if (x->spans[i].from > offset) {
+			*until = x->spans[i].from;
+			break;
+		}
+		offset = x->spans[i].to;  /* spans that touch: past them all */
+	}
+	return offset;
+}
+
+/* The counts of the index's blocks of every partition into \p x. */
+static drv_err_t tally_all(by_index_t *x, redisContext *c, const int64_t *lo,
+			   const int64_t *hi, char *errstr, size_t errstr_size)
+{
+	const drv_config_t *cfg = x->r->cfg;
+	drv_err_t rc = DRV_OK;
+	int64_t to;
+
+	for (size_t p = 0; p < x->pcnt && !rc && !x->nomem; p++) {
+		x->first[p] = x->at[p] = x->cnt;
+		if ((rc = drv_dlq_index_position(c, cfg, (int32_t)p, &to,
+						 errstr, errstr_size)))
+			break;
+		x->lo = lo[p];
+		x->end = to < hi[p] ? to : hi[p];
+		if (x->end > x->lo)
+			rc = drv_dlq_index_tallies(c, cfg, (int32_t)p,
+						   x->lo / DRV_DLQ_INDEX_BLOCK,
+						   (x->end - 1) /
+						   DRV_DLQ_INDEX_BLOCK,
+						   on_tally, x, errstr,
+						   errstr_size);
+	}
+	if (!rc && (x->nomem || x->r->nomem))
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+	return rc;
+}
+
+/* ---- counting ----------------------------------------------------------- */
+
+/* Count through the index (with \p c) or by reading every entry. */
+static drv_err_t stats_run(const drv_config_t *cfg, redisContext *c,
+			   const drv_dlq_filter_t *f, bool use_index,
+			   drv_dlq_stats_t *out, char *errstr,
+			   size_t errstr_size)
+{
+	static const drv_dlq_filter_t none;
+	stats_run_t r = { .cfg = cfg, .f = f ? f : &none, .st = out, .rc = c };
+	by_index_t x = { .r = &r };
+	int64_t *lo = NULL, *hi = NULL;
 	drv_err_t rc;
 
+	r.ix = &x;
 	memset(out, 0, sizeof(*out));
 	out->resubmitted_known = c != NULL;
 	if (!c)
@@ -129,10 +285,30 @@ drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
 	}
-	rc = drv_dlq_read(cfg, stats_visit, &r, NULL, errstr, errstr_size);
+	if (!c || !use_index || !times_only(r.f)) {
+		rc = drv_dlq_read(cfg, stats_visit, &r, &out->read, errstr,
+				  errstr_size);
+	} else if (!(rc = drv_dlq_offsets(cfg, &lo, &hi, &x.pcnt, errstr,
+					  errstr_size))) {
+		x.first = calloc(x.pcnt + 1, sizeof(*x.first));
+		x.at = calloc(x.pcnt + 1, sizeof(*x.at));
+		rc = !x.first || !x.at ?
+		     drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory") :
+		     tally_all(&x, c, lo, hi, errstr, errstr_size);
+		if (!rc)
+			rc = drv_dlq_read_skip(cfg, lo, hi, x.pcnt, stats_visit,
+					       skip, &r, &out->read, errstr,
+					       errstr_size);
+	}
 	count_marks(&r);
 	free(r.pend);
 	free(r.marks);
+	free(lo);
+	free(hi);
+	free(x.spans);
+	free(x.first);
+	free(x.at);
 	if (!rc && r.nomem)
 		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory");
@@ -140,6 +316,20 @@ drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
 		qsort(out->handlers, out->handler_cnt, sizeof(*out->handlers),
 		      handler_cmp);
 	return rc;
+}
+
+drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
+			const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
+			char *errstr, size_t errstr_size)
+{
+	return stats_run(cfg, c, f, true, out, errstr, errstr_size);
+}
+
+drv_err_t drv_dlq_stats_read(const drv_config_t *cfg, redisContext *c,
+			     const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
+			     char *errstr, size_t errstr_size)
+{
+	return stats_run(cfg, c, f, false, out, errstr, errstr_size);
 }
 
 void drv_dlq_stats_release(drv_dlq_stats_t *st)

@@ -73,15 +73,12 @@ drv_err_t drv_redis_script_runv(redisContext *c, drv_redis_script_t *s,
 				const char *what, redisReply **out,
 				char *errstr, size_t errstr_size)
 {
-	const char *av[DRV_REDIS_SCRIPT_ARGS + 3];
-	size_t avlen[DRV_REDIS_SCRIPT_ARGS + 3];
+	const char *sav[DRV_REDIS_SCRIPT_ARGS + 3], **av = sav;
+	size_t savlen[DRV_REDIS_SCRIPT_ARGS + 3], *avlen = savlen;
 	char sha[41], nk[12];
 	redisReply *r;
+	drv_err_t rc = DRV_OK;
 
-	if (argc > DRV_REDIS_SCRIPT_ARGS)
-		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
-				 "%s: %d arguments (at most %d)", what, argc,
-				 DRV_REDIS_SCRIPT_ARGS);
 	pthread_mutex_lock(&sha_lock);
 	memcpy(sha, s->sha, sizeof(sha));
 	pthread_mutex_unlock(&sha_lock);
@@ -96,6 +93,14 @@ drv_err_t drv_redis_script_runv(redisContext *c, drv_redis_script_t *s,
 		pthread_mutex_lock(&sha_lock);
 		memcpy(s->sha, sha, sizeof(sha));
 		pthread_mutex_unlock(&sha_lock);
+	}
+	/* many arguments (a batch of keys) on the heap */
+	if (argc > DRV_REDIS_SCRIPT_ARGS &&
+	    (!(av = malloc((size_t)(argc + 3) * sizeof(*av))) ||
+	     !(avlen = malloc((size_t)(argc + 3) * sizeof(*avlen))))) {
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+		goto out;
 	}
 	drv_fmt(nk, sizeof(nk), "%d", nkeys);
 	av[0] = "EVALSHA";
@@ -118,9 +123,15 @@ drv_err_t drv_redis_script_runv(redisContext *c, drv_redis_script_t *s,
 		r = redisCommandArgv(c, argc + 3, av, avlen);
 	}
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < min_elements)
-		return drv_redis_fail(c, r, what, errstr, errstr_size);
-	*out = r;
-	return DRV_OK;
+		rc = drv_redis_fail(c, r, what, errstr, errstr_size);
+	else
+		*out = r;
+out:
+	if (av != sav)
+		free((void *)av);
+	if (avlen != savlen)
+		free(avlen);
+	return rc;
 }
 
 int64_t drv_redis_int_at(const redisReply *r, size_t i)

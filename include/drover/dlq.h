@@ -259,18 +259,30 @@ typedef struct drv_dlq_stats {
 	bool   resubmitted_known;    /**< false: Redis was not reachable */
 	size_t resubmitted;          /**< entries with a resubmission mark */
 	char   redis_err[256];       /**< why resubmitted is unknown */
+	size_t read;                 /**< entries read from the topic */
+	size_t indexed;              /**< entries counted from the DLQ index */
 } drv_dlq_stats_t;
 
 /**
  * @brief Count the entries that pass \p f by reason and handler, the oldest
  *        and newest, and (with \p c, which may be NULL) how many carry a
  *        resubmission mark. A Redis failure only makes resubmitted unknown.
+ *        With \p c and a filter of times only (or none), the blocks of
+ *        the DLQ index (drover/dlq_index.h) whose counts stand for their
+ *        entries are counted from Redis and not read; a block the times
+ *        cut, the rest of a block that retention cut, and what the index
+ *        has not covered yet are read.
  * @param out  zeroed first; released by the caller, also on error.
  * @returns DRV_OK or a read error / DRV_ERR_NOMEM with \p errstr set.
  */
 drv_err_t drv_dlq_stats(const drv_config_t *cfg, redisContext *c,
 			const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
 			char *errstr, size_t errstr_size);
+
+/** @brief drv_dlq_stats() reading every entry, the index left aside. */
+drv_err_t drv_dlq_stats_read(const drv_config_t *cfg, redisContext *c,
+			     const drv_dlq_filter_t *f, drv_dlq_stats_t *out,
+			     char *errstr, size_t errstr_size);
 
 /** @brief Free what \p st owns and zero it. */
 void drv_dlq_stats_release(drv_dlq_stats_t *st);
@@ -307,11 +319,21 @@ drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 			    char (*task_ids)[DRV_ID_LEN + 1],
 			    char *errstr, size_t errstr_size);
 
-/** @brief Write the \p n marks dl_ids[i] -> task_ids[i] (pipelined SET
- *         PX). @returns DRV_OK or an error with \p errstr set. */
+/** Where a dead letter is on the DLQ topic; partition -1: not known. */
+typedef struct drv_dlq_pos {
+	int32_t partition;
+	int64_t offset;
+} drv_dlq_pos_t;
+
+/** @brief Write the \p n marks dl_ids[i] -> task_ids[i] (SET PX, in one
+ *         script per DRV_DLQ_MARK_BATCH). A mark that is new counts in the
+ *         "x" of its block in the DLQ index (drover/dlq_index.h), when
+ *         \p pos (NULL: none known) gives where its dead letter is.
+ *         @returns DRV_OK or an error with \p errstr set. */
 drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
 			    const char *const *dl_ids,
-			    const char *const *task_ids, size_t n,
+			    const char *const *task_ids,
+			    const drv_dlq_pos_t *pos, size_t n,
 			    char *errstr, size_t errstr_size);
 
 /**

@@ -20,8 +20,16 @@
  *                                  "lo" (lowest block kept), and per block
  *                                  number "<min ms> <max ms>"
  *   P dlq:ix1:<partition>:<block>  string: the block's Bloom filter
+ *   P dlq:ix1:<partition>:<block>:c  hash: what drv_dlq_stats() counts of
+ *                                  the block's entries from offset "from"
+ *                                  to "to": "n" entries, "u" undecodable,
+ *                                  "r:<reason>" and "h:<handler>" counts,
+ *                                  "lo" and "hi" ("<dead ms> <id>" of the
+ *                                  oldest and newest), "x" resubmitted
+ *                                  (added by drv_dlq_marks_set()), "bad"
+ *                                  when a write found a gap
  *
- * Both expire kafka.dlq_retention plus a day after their last write.
+ * All expire kafka.dlq_retention plus a day after their last write.
  * The coordinator that leads keeps the index (coordinator/dlq_index.c);
  * writes only ever add bits and widen times, so two writers overlapping
  * during a fail-over cannot lose anything.
@@ -41,6 +49,8 @@
 #define DRV_DLQ_INDEX_BLOCK   256     /**< DLQ offsets per block */
 #define DRV_DLQ_INDEX_BITS    32768   /**< Bloom filter bits per block */
 #define DRV_DLQ_INDEX_HASHES  7       /**< bits set per term */
+#define DRV_DLQ_INDEX_HANDLERS 16     /**< handlers a block counts by */
+#define DRV_DLQ_INDEX_NAME_MAX 64     /**< the longest handler it counts */
 
 /** The block an indexer is filling: built in memory, written by
  *  drv_dlq_index_flush(). */
@@ -51,6 +61,16 @@ typedef struct drv_dlq_index_block {
 	int64_t to;         /**< the offset after the last entry added */
 	size_t  pending;    /**< entries added since the last flush */
 	uint8_t bloom[DRV_DLQ_INDEX_BITS / 8];
+	/* what the pending entries add to the block's counts */
+	int64_t from;       /**< the offset of the first pending entry */
+	size_t  n, undecodable;
+	size_t  by_reason[DRV_DL_REASON_CNT];
+	size_t  handler_cnt;
+	char    handler[DRV_DLQ_INDEX_HANDLERS][DRV_DLQ_INDEX_NAME_MAX + 1];
+	size_t  handler_n[DRV_DLQ_INDEX_HANDLERS];
+	bool    uncounted;  /**< more handlers, or a longer name: no counts */
+	int64_t old_ms, new_ms;  /**< the oldest and newest decodable entry */
+	char    old_id[DRV_ID_LEN + 1], new_id[DRV_ID_LEN + 1];
 } drv_dlq_index_block_t;
 
 /** @brief Empty \p b and make it block \p block of \p partition. */
@@ -78,6 +98,11 @@ drv_err_t drv_dlq_index_flush(redisContext *rc, const drv_config_t *cfg,
 			      int64_t lo_offset, char *errstr,
 			      size_t errstr_size);
 
+/** @brief The key of the counts of the block that holds \p offset of
+ *         \p partition into \p buf; false when it did not fit. */
+bool drv_dlq_index_count_key(const drv_config_t *cfg, int32_t partition,
+			     int64_t offset, char *buf, size_t size);
+
 /** @brief The index's position on \p partition into \p *to: the next
  *         offset not indexed, -1 when there is no index.
  *  @returns DRV_OK or a Redis error with \p errstr. */
@@ -96,6 +121,37 @@ drv_err_t drv_dlq_index_position(redisContext *rc, const drv_config_t *cfg,
  */
 drv_err_t drv_dlq_index_covers(const drv_config_t *cfg, bool *covered,
 			       char *errstr, size_t errstr_size);
+
+/** What the index holds of one block, for drv_dlq_stats(): its times and
+ *  the counts of its entries in [from, to). Plain data. */
+typedef struct drv_dlq_index_tally {
+	int64_t block;
+	int64_t min_ms, max_ms;  /**< of every entry (undecodable ones by
+				      their Kafka time) */
+	int64_t from, to;        /**< -1, -1: the block has no counts */
+	bool    bad;             /**< the counts have a gap: read the block */
+	size_t  n, undecodable, resubmitted;
+	size_t  by_reason[DRV_DL_REASON_CNT];
+	size_t  handler_cnt;
+	char    handler[DRV_DLQ_INDEX_HANDLERS][DRV_DLQ_INDEX_NAME_MAX + 1];
+	size_t  handler_n[DRV_DLQ_INDEX_HANDLERS];
+	int64_t old_ms, new_ms;  /**< the oldest and newest decodable entry */
+	char    old_id[DRV_ID_LEN + 1], new_id[DRV_ID_LEN + 1];
+} drv_dlq_index_tally_t;
+
+/**
+ * @brief The blocks of \p partition the index holds, from block \p first
+ *        to \p last (inclusive): \p fn for each, in order, with its times
+ *        and counts (a block the index does not hold is not passed). One
+ *        HGETALL of the partition's hash, then the blocks' counts
+ *        pipelined, 256 a round trip.
+ * @returns DRV_OK, or a Redis error with \p errstr.
+ */
+drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
+				int32_t partition, int64_t first, int64_t last,
+				void (*fn)(const drv_dlq_index_tally_t *t,
+					   void *arg),
+				void *arg, char *errstr, size_t errstr_size);
 
 /** A search through the index: which blocks to read for one filter. */
 typedef struct drv_dlq_index_query drv_dlq_index_query_t;

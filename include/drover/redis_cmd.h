@@ -43,7 +43,8 @@ typedef struct drv_redis_script {
 } drv_redis_script_t;
 #define DRV_REDIS_SCRIPT_INIT(source) { (source), "" }
 
-/** Most arguments (keys and values) drv_redis_script_run() passes. */
+/** Arguments (keys and values) drv_redis_script_run() passes without an
+ *  allocation; more are allocated. */
 #define DRV_REDIS_SCRIPT_ARGS 80
 
 /**
