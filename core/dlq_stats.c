@@ -296,6 +296,20 @@ static drv_err_t stats_run(const drv_config_t *cfg, redisContext *c,
 		     drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 			       "out of memory") :
 		     tally_all(&x, c, lo, hi, errstr, errstr_size);
+		if (rc && rc != DRV_ERR_NOMEM) {
+			/* Redis failed: read every entry, resubmitted
+			 * unknown, as without Redis */
+			drv_dlq_stats_release(out);
+			out->resubmitted_known = false;
+			drv_strlcpy(out->redis_err, errstr,
+				    sizeof(out->redis_err));
+			r.rc = NULL;
+			r.nomem = false;
+			x.cnt = 0;
+			memset(x.first, 0, (x.pcnt + 1) * sizeof(*x.first));
+			memset(x.at, 0, (x.pcnt + 1) * sizeof(*x.at));
+			rc = DRV_OK;
+		}
 		if (!rc)
 			rc = drv_dlq_read_skip(cfg, lo, hi, x.pcnt, stats_visit,
 					       skip, &r, &out->read, errstr,

@@ -10,12 +10,14 @@
  * the DLQ), with times that cut blocks, after retention cut a block (the
  * partition's start moved into it) and after the index lost a block's
  * counts. With a filter the index cannot count (a handler) it reads
- * everything, and still agrees.
+ * everything, and still agrees. When Redis fails under it, it reads every
+ * entry and says resubmitted is unknown.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "drover/dead_letter.h"
 #include "drover/dlq.h"
@@ -182,7 +184,8 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 	int64_t *lo, *hi;
 	size_t read, indexed, cnt;
 	char err[512], key[320];
-	redisContext *rc;
+	redisContext *rc, *dead;
+	drv_dlq_stats_t st;
 	redisReply *r;
 	it_ctx_t ctx;
 
@@ -214,6 +217,20 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 		      "index", indexed);
 	cr_assert_eq(indexed + read, N + 2, "counted %zu, read %zu", indexed,
 		     read);
+
+	/* Redis failing under the index: every entry read, resubmitted
+	 * unknown (its connection's socket closed under it) */
+	cr_assert_eq(drv_redis_connect(pcfg, &dead, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	close(dead->fd);
+	cr_assert_eq(drv_dlq_stats(pcfg, dead, &none, &st, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert(!st.resubmitted_known);
+	cr_assert_eq(st.count, N);
+	cr_assert_eq(st.undecodable, 2);
+	cr_assert_eq(st.indexed, 0);
+	drv_dlq_stats_release(&st);
+	redisFree(dead);
 
 	/* times: a block they take whole is counted, one they cut is read,
 	 * one they leave out is passed over: some partition holds 256 of
