@@ -429,15 +429,27 @@ static void tally_from(const redisReply *h, drv_dlq_index_tally_t *t)
 		t->bad = true;
 }
 
+/* A block the partition's hash holds, with its times. */
+typedef struct held {
+	int64_t block, min_ms, max_ms;
+} held_t;
+
+static int held_cmp(const void *a, const void *b)
+{
+	int64_t x = ((const held_t *)a)->block, y = ((const held_t *)b)->block;
+
+	return (x > y) - (x < y);
+}
+
 drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
 				int32_t partition, int64_t first, int64_t last,
 				void (*fn)(const drv_dlq_index_tally_t *t,
 					   void *arg),
 				void *arg, char *errstr, size_t errstr_size)
 {
-	char hkey[300], ckey[330], field[24];
+	char hkey[300], ckey[330];
 	drv_dlq_index_tally_t *t = NULL;
-	int64_t *blocks = NULL;
+	held_t *held = NULL;
 	redisReply *h = NULL;
 	size_t cnt = 0;
 	drv_err_t err;
@@ -448,24 +460,38 @@ drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
 		return err;
 	if (last < first || h->type != REDIS_REPLY_ARRAY)
 		goto out;
-	/* the blocks held, in order, with their times */
-	if (!(blocks = calloc((size_t)(last - first + 1), sizeof(*blocks))) ||
+	if (!(held = calloc(h->elements / 2 + 1, sizeof(*held))) ||
 	    !(t = calloc(1, sizeof(*t)))) {
 		err = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				"out of memory");
 		goto out;
 	}
-	for (int64_t b = first; b <= last; b++) {
-		drv_fmt(field, sizeof(field), "%lld", (long long)b);
-		if (drv_redis_hash_field(h, field))
-			blocks[cnt++] = b;
+	/* the blocks held from first to last, with their times, in order:
+	 * one pass over the hash (its other fields, "to" and "lo", are not
+	 * numbers) */
+	for (size_t i = 0; i + 1 < h->elements; i += 2) {
+		const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
+		held_t *e = &held[cnt];
+		char *end;
+
+		if (!k || !v)
+			continue;
+		e->block = strtoll(k, &end, 10);
+		if (end != k && !*end && e->block >= first &&
+		    e->block <= last &&
+		    sscanf(v, "%" SCNd64 " %" SCNd64, &e->min_ms,
+			   &e->max_ms) == 2)
+			cnt++;
 	}
+	qsort(held, cnt, sizeof(*held), held_cmp);
 	for (size_t at = 0; at < cnt && !err; at += 256) {
 		size_t n = cnt - at < 256 ? cnt - at : 256, got = 0;
 
 		for (size_t i = 0; i < n; i++) {
-			drv_fmt(ckey, sizeof(ckey), "%s:%lld:c", hkey,
-				(long long)blocks[at + i]);
+			drv_dlq_index_count_key(cfg, partition,
+						held[at + i].block *
+						DRV_DLQ_INDEX_BLOCK, ckey,
+						sizeof(ckey));
 			if (redisAppendCommand(rc, "HGETALL %s", ckey) !=
 			    REDIS_OK) {
 				err = drv_error(errstr, errstr_size,
@@ -477,7 +503,6 @@ drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
 		/* every reply is read, so the connection stays in step */
 		for (size_t i = 0; i < got; i++) {
 			redisReply *c = NULL;
-			const char *times;
 
 			if (redisGetReply(rc, (void **)&c) != REDIS_OK) {
 				err = drv_redis_fail(rc, NULL, "HGETALL",
@@ -485,13 +510,10 @@ drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
 				break;
 			}
 			memset(t, 0, sizeof(*t));
-			t->block = blocks[at + i];
-			drv_fmt(field, sizeof(field), "%lld",
-				(long long)t->block);
-			times = drv_redis_hash_field(h, field);
-			if (!err && c->type != REDIS_REPLY_ERROR && times &&
-			    sscanf(times, "%" SCNd64 " %" SCNd64, &t->min_ms,
-				   &t->max_ms) == 2) {
+			t->block = held[at + i].block;
+			t->min_ms = held[at + i].min_ms;
+			t->max_ms = held[at + i].max_ms;
+			if (!err && c->type != REDIS_REPLY_ERROR) {
 				tally_from(c, t);
 				fn(t, arg);
 			}
@@ -500,7 +522,7 @@ drv_err_t drv_dlq_index_tallies(redisContext *rc, const drv_config_t *cfg,
 	}
 out:
 	freeReplyObject(h);
-	free(blocks);
+	free(held);
 	free(t);
 	return err;
 }
