@@ -18,8 +18,10 @@
  *   4. the same lists again: p50 / p95, the items on the page and the
  *      ratio of the p95 to the baseline's.
  *
- * GET /dlq/stats is not a list but reads the whole DLQ: it is asked twice
- * each time, for the record, with no target.
+ * GET /dlq/stats is not a list but counts the whole DLQ (from the index's
+ * block counts where they do, reading the rest): it is asked twice each
+ * time, for the record, with no target; also by the rare handler (blocks
+ * that hold none are passed over) and by the common one.
  *
  * It judges completeness, never time: a list that does not answer 200, or
  * whose page holds fewer items than the data set gives it, makes the run
@@ -300,6 +302,10 @@ int main(int argc, char **argv)
 		{ .name = "GET /queues", .path = "/queues" },
 		{ .name = "GET /dlq/stats", .path = "/dlq/stats",
 		  .whole = true },
+		{ .name = "GET /dlq/stats?handler=rare",
+		  .path = "/dlq/stats?handler=rare", .whole = true },
+		{ .name = "GET /dlq/stats?handler=bench",
+		  .path = "/dlq/stats?handler=bench", .whole = true },
 	};
 	size_t cnt = sizeof(lists) / sizeof(lists[0]);
 	bench_worker_t coord = { 0 };

@@ -131,16 +131,44 @@ typedef struct by_index {
 	size_t  *first, *at;  /* per partition: its first span, the next */
 	size_t   pcnt;
 	bool     nomem;
+	drv_dlq_index_query_t *q;  /* the Bloom filters, for a filter with
+				      indexed fields; else NULL */
 } by_index_t;
 
-static bool times_only(const drv_dlq_filter_t *f)
+/* The index's counts decide a block for the filter's handler and reason
+ * (the fields a block counts by); any other field needs its entries. */
+static bool counts_decide(const drv_dlq_filter_t *f)
 {
-	return !f->handler && !f->has_reason && !f->schedule_id &&
-	       !f->label_cnt && !f->grep && !f->group;
+	return !f->schedule_id && !f->label_cnt && !f->grep && !f->group &&
+	       !(f->handler && !strcmp(f->handler, "-"));
 }
 
-/* Add the counts of block \p t, as stats_visit() would count its entries. */
-static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t)
+/* The block's entries of the filter's handler and reason, by its counts:
+ * at most this many of its decodable entries match (all of them when no
+ * such field is set). */
+static size_t counted_matches(const drv_dlq_filter_t *f,
+			      const drv_dlq_index_tally_t *t)
+{
+	size_t m = t->n;
+
+	if (f->handler) {
+		size_t h = 0;
+
+		for (size_t i = 0; i < t->handler_cnt; i++)
+			if (!strcmp(t->handler[i], f->handler))
+				h = t->handler_n[i];
+		m = h < m ? h : m;
+	}
+	if (f->has_reason && (unsigned)f->reason < DRV_DL_REASON_CNT &&
+	    t->by_reason[f->reason] < m)
+		m = t->by_reason[f->reason];
+	return m;
+}
+
+/* Add the counts of block \p t, as stats_visit() would count its entries
+ * (only its decodable ones when \p decodable_only). */
+static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t,
+		      bool decodable_only)
 {
 	drv_dlq_stats_t *st = r->st;
 
@@ -153,8 +181,11 @@ static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t)
 		drv_strlcpy(st->newest_id, t->new_id, sizeof(st->newest_id));
 	}
 	st->count += t->n;
-	st->undecodable += t->undecodable;
-	st->indexed += t->n + t->undecodable;
+	if (!decodable_only) {
+		st->undecodable += t->undecodable;
+		st->indexed += t->undecodable;
+	}
+	st->indexed += t->n;
 	st->resubmitted += t->resubmitted;
 	for (int i = 0; i < DRV_DL_REASON_CNT; i++)
 		st->by_reason[i] += t->by_reason[i];
@@ -179,16 +210,24 @@ static void span_add(by_index_t *x, int64_t from, int64_t to)
 	x->spans[x->cnt++] = (span_t){ from, to };
 }
 
-/* One block of the index: counted and passed over when its counts are
- * those of its entries in [lo, end) and the filter's times take all of
- * it; passed over uncounted when they take none of it; else read. */
+/*
+ * One block of the index. Passed over uncounted when it cannot hold a
+ * match: the filter's times take none of it, or its counts (those of its
+ * entries in [lo, end), complete) hold none of the filter's handler or
+ * reason. Counted and passed over when every entry matches: the times
+ * take all of it and, with a handler or reason, every decodable entry is
+ * of them (an undecodable entry matches no handler or reason). Else it is
+ * read, unless the Bloom filters pass over it (skip()).
+ */
 static void on_tally(const drv_dlq_index_tally_t *t, void *arg)
 {
 	by_index_t *x = arg;
 	const drv_dlq_filter_t *f = x->r->f;
+	bool fields = f->handler || f->has_reason;
 	int64_t from = t->block * DRV_DLQ_INDEX_BLOCK,
 		to = from + DRV_DLQ_INDEX_BLOCK;
 	bool none, all;
+	size_t m;
 
 	if (from < x->lo)
 		from = x->lo;
@@ -200,18 +239,26 @@ static void on_tally(const drv_dlq_index_tally_t *t, void *arg)
 	       (f->until_ms && t->min_ms >= f->until_ms);
 	all = (!f->since_ms || t->min_ms >= f->since_ms) &&
 	      (!f->until_ms || t->max_ms < f->until_ms);
-	if (!none) {
-		if (!all || t->bad || t->from != from || t->to != to)
+	if (!none && !t->bad && t->from == from && t->to == to &&
+	    counts_decide(f)) {
+		m = counted_matches(f, t);
+		if (fields && m == 0) {
+			none = true;
+		} else if (all && m == t->n) {
+			tally_add(x->r, t, fields);
+			span_add(x, from, to);
 			return;
-		tally_add(x->r, t);
+		}
 	}
-	span_add(x, from, to);
+	if (none)
+		span_add(x, from, to);
 }
 
-/* drv_topic_skip_fn: past the spans of partition \p p. */
-static int64_t skip(int32_t p, int64_t offset, int64_t *until, void *arg)
+/* Past the spans of partition \p p from \p offset; \p *until: where the
+ * next one starts. */
+static int64_t span_skip(by_index_t *x, int32_t p, int64_t offset,
+			 int64_t *until)
 {
-	by_index_t *x = ((stats_run_t *)arg)->ix;
 	size_t end;
 
 	*until = INT64_MAX;
@@ -228,6 +275,27 @@ static int64_t skip(int32_t p, int64_t offset, int64_t *until, void *arg)
 		offset = x->spans[i].to;  /* spans that touch: past them all */
 	}
 	return offset;
+}
+
+/* drv_topic_skip_fn: past the spans, then past what the Bloom filters
+ * say holds no match, until neither moves the offset. */
+static int64_t skip(int32_t p, int64_t offset, int64_t *until, void *arg)
+{
+	by_index_t *x = ((stats_run_t *)arg)->ix;
+	int64_t next, u;
+
+	for (;;) {
+		offset = span_skip(x, p, offset, until);
+		if (!x->q)
+			return offset;
+		next = drv_dlq_index_next(x->q, p, offset, &u);
+		if (next == offset) {
+			if (u < *until)
+				*until = u;
+			return offset;
+		}
+		offset = next;
+	}
 }
 
 /* The counts of the index's blocks of every partition into \p x. */
@@ -285,11 +353,14 @@ static drv_err_t stats_run(const drv_config_t *cfg, redisContext *c,
 		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 				 "out of memory");
 	}
-	if (!c || !use_index || !times_only(r.f)) {
+	if (!c || !use_index) {
 		rc = drv_dlq_read(cfg, stats_visit, &r, &out->read, errstr,
 				  errstr_size);
 	} else if (!(rc = drv_dlq_offsets(cfg, &lo, &hi, &x.pcnt, errstr,
 					  errstr_size))) {
+		if (f && (f->handler || f->has_reason || f->schedule_id ||
+			  f->label_cnt || f->group))
+			x.q = drv_dlq_index_query_new(cfg, c, f);
 		x.first = calloc(x.pcnt + 1, sizeof(*x.first));
 		x.at = calloc(x.pcnt + 1, sizeof(*x.at));
 		rc = !x.first || !x.at ?
@@ -305,6 +376,8 @@ static drv_err_t stats_run(const drv_config_t *cfg, redisContext *c,
 				    sizeof(out->redis_err));
 			r.rc = NULL;
 			r.nomem = false;
+			drv_dlq_index_query_destroy(x.q);
+			x.q = drv_dlq_index_query_new(cfg, c, f);
 			x.cnt = 0;
 			memset(x.first, 0, (x.pcnt + 1) * sizeof(*x.first));
 			memset(x.at, 0, (x.pcnt + 1) * sizeof(*x.at));
@@ -320,6 +393,7 @@ static drv_err_t stats_run(const drv_config_t *cfg, redisContext *c,
 	free(r.marks);
 	free(lo);
 	free(hi);
+	drv_dlq_index_query_destroy(x.q);
 	free(x.spans);
 	free(x.first);
 	free(x.at);

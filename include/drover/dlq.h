@@ -267,11 +267,16 @@ typedef struct drv_dlq_stats {
  * @brief Count the entries that pass \p f by reason and handler, the oldest
  *        and newest, and (with \p c, which may be NULL) how many carry a
  *        resubmission mark. A Redis failure only makes resubmitted unknown.
- *        With \p c and a filter of times only (or none), the blocks of
- *        the DLQ index (drover/dlq_index.h) whose counts stand for their
- *        entries are counted from Redis and not read; a block the times
- *        cut, the rest of a block that retention cut, and what the index
- *        has not covered yet are read.
+ *        With \p c, the DLQ index (drover/dlq_index.h) spares reading:
+ *        a block whose counts stand for its entries is counted from Redis
+ *        when every entry in it passes (the times take it all and, with a
+ *        handler or reason in \p f, its entries are all of them), passed
+ *        over when none can (the times leave it out, or it counts none of
+ *        the handler or reason), and read otherwise, unless its Bloom
+ *        filter rules out the filter's handler, reason, schedule, labels
+ *        or group. A block the times cut, the rest of a block that
+ *        retention cut, and what the index has not covered yet are read.
+ *        Text search (grep) is decided by reading.
  * @param out  zeroed first; released by the caller, also on error.
  * @returns DRV_OK or a read error / DRV_ERR_NOMEM with \p errstr set.
  */

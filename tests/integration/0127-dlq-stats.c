@@ -9,9 +9,15 @@
  * gives by reading every entry: with no filter (reading a small part of
  * the DLQ), with times that cut blocks, after retention cut a block (the
  * partition's start moved into it) and after the index lost a block's
- * counts. With a filter the index cannot count (a handler) it reads
+ * counts. With a handler that every block mixes with others it reads
  * everything, and still agrees. When Redis fails under it, it reads every
  * entry and says resubmitted is unknown.
+ *
+ * The second test's DLQ has a long run of one handler ("solo") before a
+ * mix of others with labels and a rare handler at the end: stats by a
+ * handler, a reason, both, a label, a group or a text agree with a full
+ * read, count the blocks all of whose entries match from the index, and
+ * read only the blocks that may hold a match.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -22,6 +28,7 @@
 
 #include "drover/dead_letter.h"
 #include "drover/dlq.h"
+#include "drover/dlq_groups.h"
 #include "drover/dlq_index.h"
 #include "drover/kafka.h"
 #include "drover/redis.h"
@@ -34,35 +41,49 @@
 static rd_kafka_t *prod;
 static drv_config_t *pcfg;
 
-static void produce(int i)
+/* One dead letter of \p handler and \p reason (NULL \p tenant: no label)
+ * that died at \p dead_ms. */
+static void produce_dl(int64_t dead_ms, const char *handler,
+		       drv_dl_reason_t reason, const char *tenant)
 {
-	static const drv_dl_reason_t reasons[] = {
-		DRV_DL_PERMANENT_FAILURE, DRV_DL_ATTEMPTS_EXHAUSTED,
-		DRV_DL_DEADLINE_EXCEEDED,
-	};
-	int64_t dead_ms = BASE + (int64_t)i * 1000;
 	drv_failure_t f = { .attempt = 1, .time_ms = dead_ms,
 			    .failure_class = DRV_FAILURE_PERMANENT,
 			    .message = "exit code 3", .exit_code = 3 };
-	char err[512], handler[16];
+	char err[512];
 	drv_dead_letter_t dl;
 
-	if (i >= 1200 && i < 1300)  /* 20 handlers in a few blocks */
-		drv_fmt(handler, sizeof(handler), "h%d", i % 20);
-	else
-		drv_fmt(handler, sizeof(handler), "%c", 'a' + i % 3);
 	drv_dead_letter_init(&dl);
 	drv_id_new(dl.id, dead_ms);
 	drv_id_new(dl.task.id, dead_ms - 1000);
 	dl.task.handler = drv_strdup(handler);
 	dl.task.created_ms = dead_ms - 1000;
 	dl.task.attempt = 1;
+	if (tenant)
+		cr_assert_eq(drv_task_set_label(&dl.task, "tenant", tenant),
+			     DRV_OK);
 	drv_dead_letter_add_failure(&dl, &f);
-	dl.reason = reasons[i % 3 == 0 ? i % 2 : 2 - i % 2];
+	dl.reason = reason;
 	dl.dead_ms = dead_ms;
 	cr_assert_eq(drv_dead_letter_produce(prod, pcfg, &dl, NULL, err,
 					     sizeof(err)), DRV_OK, "%s", err);
 	drv_dead_letter_release(&dl);
+}
+
+static const drv_dl_reason_t reasons[] = {
+	DRV_DL_PERMANENT_FAILURE, DRV_DL_ATTEMPTS_EXHAUSTED,
+	DRV_DL_DEADLINE_EXCEEDED,
+};
+
+static void produce(int i)
+{
+	char handler[16];
+
+	if (i >= 1200 && i < 1300)  /* 20 handlers in a few blocks */
+		drv_fmt(handler, sizeof(handler), "h%d", i % 20);
+	else
+		drv_fmt(handler, sizeof(handler), "%c", 'a' + i % 3);
+	produce_dl(BASE + (int64_t)i * 1000, handler,
+		   reasons[i % 3 == 0 ? i % 2 : 2 - i % 2], NULL);
 }
 
 /* An indexer in this process, until it covers the DLQ. */
@@ -251,7 +272,7 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 	times.until_ms = BASE + 1300 * 1000;
 	same(rc, &times, "since and until", &indexed);
 
-	/* a filter the index does not count: read, all of it */
+	/* a handler that every block mixes with others: read, all of it */
 	handler.handler = "b";
 	read = same(rc, &handler, "handler", &indexed);
 	cr_assert_eq(indexed, 0);
@@ -274,6 +295,117 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 		  "no counts at %s", key);
 	freeReplyObject(r);
 	same(rc, &none, "counts lost", &indexed);
+
+	redisFree(rc);
+	it_teardown(&ctx);
+}
+
+/* The group id of "solo"'s dead letters: from one entry of the DLQ. */
+static bool solo_group(const drv_dlq_entry_t *e, void *arg)
+{
+	drv_dlq_group_key_t k;
+
+	if (e->undecodable || strcmp(e->dl.task.handler, "solo"))
+		return true;
+	drv_dlq_group_of(&e->dl, &k);
+	drv_strlcpy(arg, k.id, DRV_DLQ_GROUP_ID_LEN + 1);
+	return false;
+}
+
+#define SOLO 1800   /* entries 0..1799: handler solo, permanent failure */
+#define N2   2400
+
+Test(dlq_stats, filters_read_only_what_may_match, .timeout = 240)
+{
+	drv_dlq_filter_t f = { 0 };
+	char err[512], group[DRV_DLQ_GROUP_ID_LEN + 1] = "";
+	size_t read, indexed;
+	redisContext *rc;
+	it_ctx_t ctx;
+
+	it_setup(&ctx, "");
+	it_topics(&ctx);
+	prod = it_producer(&ctx, &pcfg);
+	for (int i = 0; i < N2; i++) {
+		char h[8], tenant[8];
+
+		if (i < SOLO) {
+			produce_dl(BASE + (int64_t)i * 1000, "solo",
+				   DRV_DL_PERMANENT_FAILURE, NULL);
+			continue;
+		}
+		drv_fmt(h, sizeof(h), "%s", i >= N2 - 5 ? "rare" :
+			i % 2 ? "x" : "y");
+		drv_fmt(tenant, sizeof(tenant), "t%d", i % 4);
+		produce_dl(BASE + (int64_t)i * 1000, h, reasons[i % 3],
+			   tenant);
+	}
+	cr_assert_eq(rd_kafka_flush(prod, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+	it_produce_raw(&ctx, "dlq", "not a dead letter", 17);
+	index_all();
+	cr_assert_eq(drv_redis_connect(pcfg, &rc, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+
+	/* every partition holds a block of solo's alone: counted, the
+	 * blocks of others passed over by their counts */
+	f.handler = "solo";
+	read = same(rc, &f, "handler solo", &indexed);
+	cr_assert_geq(indexed, DRV_DLQ_INDEX_BLOCK, "counted %zu", indexed);
+	cr_assert_lt(read, SOLO, "read %zu", read);
+	f.has_reason = true;
+	f.reason = DRV_DL_PERMANENT_FAILURE;
+	read = same(rc, &f, "handler solo, permanent", &indexed);
+	cr_assert_geq(indexed, DRV_DLQ_INDEX_BLOCK, "counted %zu", indexed);
+	f.reason = DRV_DL_ATTEMPTS_EXHAUSTED;
+	read = same(rc, &f, "handler solo, exhausted", &indexed);
+	cr_assert_eq(indexed, 0, "counted %zu", indexed);
+	/* only the block where solo's run ends, in each partition */
+	cr_assert_leq(read, 4 * DRV_DLQ_INDEX_BLOCK, "read %zu", read);
+	f.has_reason = false;
+
+	/* the others only in the blocks after solo's: those read */
+	f.handler = "x";
+	read = same(rc, &f, "handler x", &indexed);
+	cr_assert_lt(read, N2 - SOLO + 4 * DRV_DLQ_INDEX_BLOCK, "read %zu",
+		     read);
+	f.handler = "rare";
+	read = same(rc, &f, "handler rare", &indexed);
+	cr_assert_leq(read, 5 * DRV_DLQ_INDEX_BLOCK, "read %zu", read);
+	f.handler = NULL;
+	f.has_reason = true;
+	f.reason = DRV_DL_DEADLINE_EXCEEDED;
+	read = same(rc, &f, "reason", &indexed);
+	cr_assert_lt(read, N2 - SOLO + 4 * DRV_DLQ_INDEX_BLOCK, "read %zu",
+		     read);
+	f.has_reason = false;
+
+	/* a label: solo's blocks hold none (their Bloom filters say so) */
+	f.label[0] = "tenant=t1";
+	f.label_cnt = 1;
+	read = same(rc, &f, "label", &indexed);
+	cr_assert_lt(read, N2 - SOLO + 4 * DRV_DLQ_INDEX_BLOCK, "read %zu",
+		     read);
+	f.label_cnt = 0;
+
+	/* a group: read where it may be, which is solo's blocks */
+	cr_assert_eq(drv_dlq_read(pcfg, solo_group, group, NULL, err,
+				  sizeof(err)), DRV_OK, "%s", err);
+	cr_assert(group[0], "no group of solo's");
+	f.group = group;
+	same(rc, &f, "group", &indexed);
+	f.group = NULL;
+
+	/* text: every entry read, still the same figures */
+	f.grep = "exit code";
+	read = same(rc, &f, "grep", &indexed);
+	cr_assert_geq(read, N2, "read %zu", read);
+	f.grep = NULL;
+
+	/* solo's with times that cut its run */
+	f.handler = "solo";
+	f.since_ms = BASE + 300 * 1000;
+	f.until_ms = BASE + 2000 * 1000;
+	same(rc, &f, "handler solo, since and until", &indexed);
 
 	redisFree(rc);
 	it_teardown(&ctx);
