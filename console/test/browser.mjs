@@ -1120,6 +1120,60 @@ try {
     return `${before} -> ${after}`;
   });
 
+  await check('a deploy marker changed from the History page (label, note emptied, time), a bad label\'s problem under its field', async () => {
+    const m = await apiCall('POST', '/markers', { label: 'console-v2', note: 'to change', at: '20m' });
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    const li = `ul.markers li[data-id="${m.id}"]`;
+    await press(page, `${li} button.edit`);
+    await page.waitForSelector(`${li} form.marker-edit`);
+    if ((await page.$eval(`${li} #marker-edit-label`, (e) => e.value)) !== 'console-v2') throw new Error('not its label');
+    // a label over 200 characters: the API's 400 under the label field
+    await typeIn(page, `${li} #marker-edit-label`, 'x'.repeat(201));
+    expected.push(`400 PATCH /api/v1/markers/${m.id}`);
+    await press(page, `${li} button.marker-save`);
+    const err = `${li} .field[data-field="label"] p.error`;
+    await page.waitForSelector(err);
+    const said = await text(page, err);
+    if (!said.startsWith('400') || !said.includes('label')) throw new Error(said);
+    const at = new Date(Date.now() - 10 * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
+    let body;
+    const seen = (r) => { if (r.method() === 'PATCH') body = JSON.parse(r.postData()); };
+    page.on('request', seen);
+    try {
+      await typeIn(page, `${li} #marker-edit-label`, 'console-v2.1');
+      await typeIn(page, `${li} #marker-edit-note`, '');
+      await typeIn(page, `${li} #marker-edit-at`, at);
+      await press(page, `${li} button.marker-save`);
+      await page.waitForSelector('ul.markers li[data-label="console-v2.1"]');
+    } finally {
+      page.off('request', seen);
+    }
+    if (!isDeepStrictEqual(body, { label: 'console-v2.1', note: null, at })) throw new Error(`sent ${JSON.stringify(body)}`);
+    await page.waitForSelector('#chart-throughput g.marker[data-label="console-v2.1"] line');
+    const got = (await apiGet('/markers?since=1h')).markers.find((x) => x.id === m.id);
+    if (!got || got.label !== 'console-v2.1' || 'note' in got || got.at_ms !== Date.parse(at) || got.updated_by !== 'ops') {
+      throw new Error(`the API has ${JSON.stringify(got)}`);
+    }
+    const audit = await apiGet('/audit?action=marker.update&target=console-v2.1');
+    if (audit.records.length !== 1) throw new Error(`${audit.records.length} audit records`);
+    return `${JSON.stringify(body)}; ${said}`;
+  });
+
+  await check('a deploy marker deleted from the History page after a confirmation: the API has it no more', async () => {
+    const m = (await apiGet('/markers?since=1h')).markers.find((x) => x.label === 'console-v2.1');
+    if (!m) throw new Error('no marker console-v2.1');
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    const li = `ul.markers li[data-id="${m.id}"]`;
+    await press(page, `${li} button.delete`);
+    await page.waitForSelector(`${li} button.delete-confirm`);
+    if (!(await apiGet('/markers?since=1h')).markers.some((x) => x.id === m.id)) throw new Error('gone before the confirmation');
+    await press(page, `${li} button.delete-confirm`);
+    await page.waitForFunction(() => document.querySelector('#marker-change-result')?.textContent.includes('deleted'));
+    await page.waitForFunction((s) => !document.querySelector(s), {}, li);
+    if ((await apiGet('/markers?since=1h')).markers.some((x) => x.id === m.id)) throw new Error('the API still has it');
+    if (!(await page.$('ul.markers li[data-label="console-v1"]'))) throw new Error('console-v1 went too');
+  });
+
   await check('a reload of the overview renders its data in under 5 s', async () => {
     const times = [];
     for (let i = 0; i < 3; i++) {
