@@ -281,6 +281,20 @@ static int audit_marker(drv_config_t *cfg, const char *action,
 	return r;
 }
 
+/* The one argument after the options: a marker's id. CTL_EXIT_OK, or a
+ * usage error printed. */
+static int marker_id_arg(const ctl_cmd_t *cmd, int argc, char **argv)
+{
+	if (optind != argc - 1)
+		return ctl_usage_error(cmd, optind < argc ? "one id only" :
+				       "a marker id is required (droverctl "
+				       "marker list shows them)");
+	if (!drv_id_valid(argv[optind]))
+		return ctl_usage_error(cmd, "'%s' is not a marker id (a ULID)",
+				       argv[optind]);
+	return CTL_EXIT_OK;
+}
+
 static int run_marker_edit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			   int argc, char **argv)
 {
@@ -327,13 +341,8 @@ static int run_marker_edit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 					       argv[optind - 1]);
 		}
 	}
-	if (optind != argc - 1)
-		return ctl_usage_error(cmd, optind < argc ? "one id only" :
-				       "a marker id is required (droverctl "
-				       "marker list shows them)");
-	if (!drv_id_valid(argv[optind]))
-		return ctl_usage_error(cmd, "'%s' is not a marker id (a ULID)",
-				       argv[optind]);
+	if ((r = marker_id_arg(cmd, argc, argv)))
+		return r;
 	if (ch.note && ch.drop_note)
 		return ctl_usage_error(cmd, "--note or --no-note, not both");
 	if (!ch.label && !ch.note && !ch.drop_note && !ch.at_ms)
@@ -389,13 +398,8 @@ static int run_marker_delete(const ctl_cmd_t *cmd, drv_config_t *cfg,
 					       argv[optind - 1]);
 		json = true;
 	}
-	if (optind != argc - 1)
-		return ctl_usage_error(cmd, optind < argc ? "one id only" :
-				       "a marker id is required (droverctl "
-				       "marker list shows them)");
-	if (!drv_id_valid(argv[optind]))
-		return ctl_usage_error(cmd, "'%s' is not a marker id (a ULID)",
-				       argv[optind]);
+	if ((r = marker_id_arg(cmd, argc, argv)))
+		return r;
 	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
 		return ctl_fail("%s", err);
 	rc = drv_marker_delete(c, cfg->redis.key_prefix, argv[optind], &m,
