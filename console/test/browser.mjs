@@ -373,6 +373,33 @@ try {
     }
   });
 
+  await check('a task\'s detail page follows its state by the event stream, its reads of the task blocked', async () => {
+    const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 6000 } });
+    const [seen, blocked] = await blocking(page, `/api/v1/tasks/${t.id}`, async () => {
+      await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
+      for (const want of ['running', 'succeeded']) {
+        await page.waitForFunction((w) => document.querySelector('#task-state')?.textContent === w,
+          { timeout: 20000 }, want);
+      }
+      if (!(await page.$('.title .live[data-state="live"]'))) throw new Error('the view is not live');
+      if (!(await page.$('#conn[data-state="live"]'))) throw new Error('the header does not say live');
+      return page.$eval('#task-attempt', (e) => Number(e.textContent));
+    });
+    const api = await apiGet(`/tasks/${t.id}`);
+    if (api.state !== 'succeeded' || seen !== api.attempt) throw new Error(`the API has ${api.state}, attempt ${api.attempt}; shown ${seen}`);
+    return `running, then succeeded; ${blocked} read(s) of the task blocked`;
+  });
+
+  await check('without the stream the task detail page polls, says so, and still follows the task', async () => {
+    await blocking(page, '/api/v1/live', async () => {
+      const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 3000 } });
+      await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#conn[data-state="polling"]');
+      await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
+        { timeout: 20000 });
+    });
+  });
+
   let deadLetter = '';
   await check('DLQ by deep link with a filter: stats, the entry, Next off on the last page', async () => {
     await page.goto(`${url}/dlq?handler=grumpy&reason=permanent_failure`, { waitUntil: 'domcontentloaded' });
