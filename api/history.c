@@ -3,8 +3,9 @@
  * one band's tasks (or every task) over up to 14 days: throughput,
  * failure rate, submit→start and duration percentiles per step, with the
  * deploy markers of the range; /api/v1/markers: set a deploy marker
- * (audited) or list them, change or delete one by id (audited); and /api/v1/dlq/depth: the DLQ depth trend the
- * leading coordinator samples, over the same ranges and steps. The core's
+ * (audited) or list them, change or delete one by id (audited); and
+ * /api/v1/dlq/depth: the DLQ depth trend the leading coordinator samples,
+ * over the same ranges and steps. The core's
  * drv_history(), drv_marker_add(), drv_marker_list(), drv_marker_update(),
  * drv_marker_delete() and drv_dlq_depth_series() do the work, as for
  * `droverctl history` and `droverctl marker add|list|edit|delete`.

@@ -322,7 +322,8 @@ static void add_tasks(api_stream_t *s)
 			return;
 		}
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
-			drv_fmt(sigs[i], sizeof(sigs[i]), "%s", s->tasks[i].sig);
+			drv_strlcpy(sigs[i], s->tasks[i].sig,
+				    sizeof(sigs[i]));
 		else if (r->element[0]->type != REDIS_REPLY_STRING)
 			drv_fmt(sigs[i], sizeof(sigs[i]), "-");
 		else

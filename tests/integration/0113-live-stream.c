@@ -494,8 +494,8 @@ Test(live, task_events, .timeout = 240)
 
 		for (int i = 0; i < 9; i++)
 			drv_fmt(many + strlen(many), sizeof(many) -
-				strlen(many), "task=01KBQ3M5Z8X0V7D6N4R2T9C1H%c&",
-				"ABCDEFGHJ"[i]);
+				strlen(many), "task=%s%c&",
+				"01KBQ3M5Z8X0V7D6N4R2T9C1H", "ABCDEFGHJ"[i]);
 		cr_assert_eq(status_of(port, many, OPS, NULL), 400);
 	}
 

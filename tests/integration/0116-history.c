@@ -302,8 +302,9 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 		json_decref(o);
 		/* label, note and time: moved to 30 minutes ago */
 		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
-					  "{\"label\": \"v1.4.1-fix\", \"note\": "
-					  "\"moved\", \"at\": \"30m\"}", &o), 200);
+					  "{\"label\": \"v1.4.1-fix\", "
+					  "\"note\": \"moved\", "
+					  "\"at\": \"30m\"}", &o), 200);
 		cr_assert_str_eq(json_string_value(json_object_get(o, "id")),
 				 id);
 		cr_assert_str_eq(json_string_value(json_object_get(o,
