@@ -1023,6 +1023,7 @@ try {
     const shown = await page.$eval('#schedule-edit', (f) => ['policy', 'max_attempts', 'jitter', 'catchup_window',
       'deadline'].map((k) => f.querySelector(`#schedule-${k}`).value).join(' '));
     if (shown !== 'conservative 3 30s 2h 10m') throw new Error(`the form shows ${shown}`);
+    await shot(page, 'schedule-edit');
     let body;
     const seen = (r) => { if (r.method() === 'PATCH') body = JSON.parse(r.postData()); };
     page.on('request', seen);
@@ -1162,6 +1163,7 @@ try {
     await page.waitForSelector(err);
     const said = await text(page, err);
     if (!said.startsWith('400') || !said.includes('label')) throw new Error(said);
+    await shot(page, 'marker-edit');
     const at = new Date(Date.now() - 10 * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
     let body;
     const seen = (r) => { if (r.method() === 'PATCH') body = JSON.parse(r.postData()); };
