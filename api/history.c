@@ -3,11 +3,12 @@
  * one band's tasks (or every task) over up to 14 days: throughput,
  * failure rate, submit→start and duration percentiles per step, with the
  * deploy markers of the range; /api/v1/markers: set a deploy marker
- * (audited) or list them; and /api/v1/dlq/depth: the DLQ depth trend the
- * leading coordinator samples, over the same ranges and steps. The core's
- * drv_history(), drv_marker_add(), drv_marker_list() and
- * drv_dlq_depth_series() do the work, as for `droverctl history` and
- * `droverctl marker add|list`.
+ * (audited) or list them, change or delete one by id (audited); and
+ * /api/v1/dlq/depth: the DLQ depth trend the leading coordinator samples,
+ * over the same ranges and steps. The core's
+ * drv_history(), drv_marker_add(), drv_marker_list(), drv_marker_update(),
+ * drv_marker_delete() and drv_dlq_depth_series() do the work, as for
+ * `droverctl history` and `droverctl marker add|list|edit|delete`.
  */
 #include <math.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "drover/markers.h"
 #include "drover/retry_stats.h"
 #include "drover/str.h"
+#include "drover/task.h"
 
 typedef struct hist_args {
 	drv_history_query_t q;
@@ -220,6 +222,119 @@ static void marker_add(api_call_t *call)
 	api_reply(call, 201, o);
 }
 
+/* The body of PATCH /markers/{id} into \p ch (strings borrowed from
+ * \p body): label, note (null: taken out) and at as an add takes them;
+ * false with the 400 replied. */
+static bool change_of(api_call_t *call, json_t *body, drv_marker_change_t *ch)
+{
+	drv_marker_t m = { 0 };
+	json_t *note;
+
+	if (!json_is_object(body) || !json_object_size(body)) {
+		api_problem(call, 400, "", "the body must be an object with "
+			    "one or more of label, note and at");
+		return false;
+	}
+	/* a null note is taken out: the rest is checked as an add's */
+	if (json_is_null(note = json_object_get(body, "note"))) {
+		ch->drop_note = true;
+		json_object_del(body, "note");
+	}
+	if (!marker_of(call, body, &m))
+		return false;
+	if (m.label && !*m.label) {
+		api_problem(call, 400, "/label", "label: 1 to %d characters",
+			    DRV_MARKER_LABEL_MAX);
+		return false;
+	}
+	ch->label = m.label;
+	ch->note = m.note;
+	ch->at_ms = m.at_ms;
+	return true;
+}
+
+/* Marker {id}'s problem for \p rc: 404, 400, 409 or 503. */
+static void marker_failed(api_call_t *call, drv_err_t rc, const char *err)
+{
+	const char *pointer = NULL;
+
+	if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
+		api_redis_lost(call);
+	if (rc == DRV_ERR_INVALID)
+		pointer = !strncmp(err, "label:", 6) ? "/label" :
+			  !strncmp(err, "note:", 5) ? "/note" : "";
+	api_problem(call, api_status_of(rc), pointer, "%s", err);
+}
+
+/* Whether {id} can be a marker's (a ULID); false with the 404 replied. */
+static bool marker_id_ok(api_call_t *call)
+{
+	if (drv_id_valid(call->params[0]))
+		return true;
+	api_problem(call, 404, NULL, "no marker '%.64s' (a marker's id is a "
+		    "ULID)", call->params[0]);
+	return false;
+}
+
+static void marker_update(api_call_t *call)
+{
+	json_t *body, *before = NULL, *after = NULL;
+	drv_marker_change_t ch = { 0 };
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!marker_id_ok(call) || !(body = api_body_json(call)))
+		return;
+	if (!change_of(call, body, &ch) || !(c = api_redis(call))) {
+		json_decref(body);
+		return;
+	}
+	ch.editor = call->token ? call->token->name : NULL;
+	rc = drv_marker_update(c, call->api->cfg->redis.key_prefix,
+			       call->params[0], &ch, drv_now_ms(), &before,
+			       &after, err, sizeof(err));
+	json_decref(body);
+	if (rc) {
+		marker_failed(call, rc, err);
+		return;
+	}
+	if (!api_audit(call, "marker.update",
+		       json_string_value(json_object_get(after, "label")), 1,
+		       json_pack("{s:o, s:O}", "before", before, "after",
+				 after), NULL)) {
+		json_decref(after);
+		return;
+	}
+	api_reply(call, 200, after);
+}
+
+static void marker_delete(api_call_t *call)
+{
+	json_t *m = NULL;
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!marker_id_ok(call) || !(c = api_redis(call)))
+		return;
+	rc = drv_marker_delete(c, call->api->cfg->redis.key_prefix,
+			       call->params[0], &m, err, sizeof(err));
+	if (rc) {
+		marker_failed(call, rc, err);
+		return;
+	}
+	if (!api_audit(call, "marker.delete",
+		       json_string_value(json_object_get(m, "label")), 1,
+		       json_deep_copy(m), NULL)) {
+		json_decref(m);
+		return;
+	}
+	api_reply(call, 200, json_pack("{s:s, s:b, s:o}", "id",
+				       call->params[0], "deleted", 1,
+				       "marker", m));
+}
+
 /* since, until and step of a series (/history, /dlq/depth); \p what
  * says what a step gives. */
 #define SERIES_QUERY(what) \
@@ -260,6 +375,12 @@ static const api_query_doc_t marker_query[] = {
 	"{\"id\": \"01KBQ3M5Z8X0V7D6N4R2T9C1HA\", \"at_ms\": 1767225600000, " \
 	"\"label\": \"v1.4.2\", \"note\": \"billing rollout\", " \
 	"\"actor\": \"ci\", \"created_ms\": 1767225600000}"
+
+#define MARKER_EDITED_EXAMPLE \
+	"{\"id\": \"01KBQ3M5Z8X0V7D6N4R2T9C1HA\", \"at_ms\": 1767226200000, " \
+	"\"label\": \"v1.4.3\", \"actor\": \"ci\", \"created_ms\": " \
+	"1767225600000, \"updated_ms\": 1767229200000, \"updated_by\": " \
+	"\"ops\"}"
 
 const api_route_t api_history_routes[] = {
 	{ .method = "GET", .path = "/api/v1/history",
@@ -335,6 +456,36 @@ const api_route_t api_history_routes[] = {
 	  .response = "{\"$ref\": \"#/components/schemas/Marker\"}",
 	  .response_example = MARKER_EXAMPLE,
 	  .errors = "503" },
+	{ .method = "PATCH", .path = "/api/v1/markers/{id}",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = marker_update,
+	  .op_id = "updateMarker", .tag = "history",
+	  .summary = "Change a deploy marker's label, note or time (a null "
+		     "note is taken out); it gets updated_ms and updated_by "
+		     "(audited as marker.update with the marker before and "
+		     "after; as `droverctl marker edit`)",
+	  .param_doc = { "Marker id (a ULID)" },
+	  .request = "{\"$ref\": \"#/components/schemas/MarkerUpdate\"}",
+	  .request_example = "{\"label\": \"v1.4.3\", \"at\": "
+			     "\"2026-01-01T00:10:00Z\", \"note\": null}",
+	  .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/Marker\"}",
+	  .response_example = MARKER_EDITED_EXAMPLE,
+	  .errors = "404 409 503" },
+	{ .method = "DELETE", .path = "/api/v1/markers/{id}",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = marker_delete,
+	  .op_id = "deleteMarker", .tag = "history",
+	  .summary = "Delete a deploy marker (audited as marker.delete with "
+		     "the marker; as `droverctl marker delete`)",
+	  .param_doc = { "Marker id (a ULID)" }, .ok_status = 200,
+	  .response = "{\"type\": \"object\", \"required\": [\"id\", "
+		      "\"deleted\", \"marker\"], \"properties\": {\"id\": "
+		      "{\"type\": \"string\"}, \"deleted\": {\"type\": "
+		      "\"boolean\"}, \"marker\": {\"$ref\": "
+		      "\"#/components/schemas/Marker\"}}}",
+	  .response_example = "{\"id\": \"01KBQ3M5Z8X0V7D6N4R2T9C1HA\", "
+			      "\"deleted\": true, \"marker\": "
+			      MARKER_EXAMPLE "}",
+	  .errors = "404 503" },
 	{ .method = NULL },
 };
 
@@ -420,7 +571,11 @@ const api_schema_t api_history_schemas[] = {
 	  "\"note\": {\"type\": \"string\"}, "
 	  "\"actor\": {\"type\": \"string\", \"description\": \"the token "
 	  "(or droverctl user) that set it\"}, "
-	  "\"created_ms\": {\"type\": \"integer\"}}}" },
+	  "\"created_ms\": {\"type\": \"integer\"}, "
+	  "\"updated_ms\": {\"type\": \"integer\", \"description\": "
+	  "\"when it was last changed (PATCH); absent until then\"}, "
+	  "\"updated_by\": {\"type\": \"string\", \"description\": "
+	  "\"the token (or droverctl user) that last changed it\"}}}" },
 	{ "MarkerAdd",
 	  "{\"type\": \"object\", \"required\": [\"label\"], "
 	  "\"additionalProperties\": false, \"properties\": {"
@@ -431,6 +586,20 @@ const api_schema_t api_history_schemas[] = {
 	  "\"at\": {\"description\": \"its time (default: now): ms since "
 	  "1970, or RFC 3339, a date or a duration ago (2h); one older "
 	  "than 14 days is dropped at once\", "
+	  "\"oneOf\": [{\"type\": \"integer\", \"minimum\": 1, "
+	  "\"maximum\": 253402300799999}, " API_WHEN_SCHEMA "]}}}" },
+	{ "MarkerUpdate",
+	  "{\"type\": \"object\", \"minProperties\": 1, "
+	  "\"additionalProperties\": false, \"description\": \"the members "
+	  "given replace the marker's; a null note is taken out\", "
+	  "\"properties\": {"
+	  "\"label\": {\"type\": \"string\", \"minLength\": 1, "
+	  "\"maxLength\": 200, \"pattern\": \"^[^\\\\u0000]*$\"}, "
+	  "\"note\": {\"type\": [\"string\", \"null\"], \"maxLength\": "
+	  "2000, \"pattern\": \"^[^\\\\u0000]*$\"}, "
+	  "\"at\": {\"description\": \"its new time: ms since 1970, or "
+	  "RFC 3339, a date or a duration ago (2h); one older than 14 days "
+	  "is dropped at once\", "
 	  "\"oneOf\": [{\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 253402300799999}, " API_WHEN_SCHEMA "]}}}" },
 	{ NULL, NULL },

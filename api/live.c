@@ -8,8 +8,16 @@
  * transition feed (core/breaker_log.c: one LINDEX) and sends an event
  * `breaker` for each transition it had not sent, oldest first (a
  * `breaker_gap` when some are no longer there or were too many:
- * LIVE_FEED_BATCH a read). A `retry:` hint comes first and a comment
- * heartbeat every LIVE_BEAT_MS.
+ * LIVE_FEED_BATCH a read). With `task=ID` (up to LIVE_TASKS_MAX, the
+ * parameter repeated), at each feed read one pipelined HMGET of each
+ * watched task's state, attempt and updated_ms (core/state.c's hash), and
+ * for each whose three changed since the stream last sent it (the first
+ * read: each), an event `task` with GET /api/v1/tasks/{id}'s reply, read
+ * then (drv_state_get()), or {"id", "state": null} while it has no record.
+ * (The task's hash is the one place every change of a task shows: the
+ * lifecycle events on the events topic say only how attempts end, and are
+ * consumed by the leader alone.) A `retry:` hint comes first and a
+ * comment heartbeat every LIVE_BEAT_MS.
  *
  * Every event has an id "MS-SEQ": MS only grows (the wall clock in ms, at
  * least one more than the last sent or the MS of the Last-Event-ID given),
@@ -45,7 +53,9 @@
 #include "drover/breaker.h"
 #include "drover/clock.h"
 #include "drover/dlq_depth.h"
+#include "drover/state.h"
 #include "drover/str.h"
+#include "drover/task.h"
 
 #define LIVE_MAX_MS       (10 * 60 * 1000)  /* a stream's longest life */
 #define LIVE_BEAT_MS      15000             /* comment heartbeat */
@@ -55,6 +65,14 @@
 #define LIVE_BUSY_RETRY_S 10                /* Retry-After of a 503 */
 #define LIVE_FEED_MS      1000              /* between two feed reads */
 #define LIVE_FEED_BATCH   50                /* transitions a read at most */
+#define LIVE_TASKS_MAX    8                 /* tasks a stream watches */
+
+/* A watched task: its id and what its record said when last sent
+ * ("state attempt updated_ms", or "-" for no record; "" before). */
+typedef struct live_task {
+	char id[DRV_ID_LEN + 1];
+	char sig[64];
+} live_task_t;
 
 /* One client's stream; freed with its response (stream_free). */
 typedef struct api_stream {
@@ -70,6 +88,8 @@ typedef struct api_stream {
 	int64_t dlq_depth;     /* the depth of the last `dlq` event */
 	bool dlq_sent;         /* one was sent */
 	bool hello;            /* retry: sent */
+	live_task_t tasks[LIVE_TASKS_MAX];  /* ?task= ids watched */
+	size_t task_cnt;
 	/* under live->lock */
 	bool suspended;
 	int64_t wake_ms;
@@ -276,6 +296,75 @@ static void add_dlq(api_stream_t *s)
 	json_decref(cur);
 }
 
+/* A `task` event for each watched task whose record changed since the
+ * stream sent it (its state, attempt or update time: one pipelined HMGET
+ * of the three for all of them), with GET /tasks/{id}'s reply read then;
+ * for one without a record, {"id", "state": null} once. A Redis that fails
+ * is tried again at the next read. */
+static void add_tasks(api_stream_t *s)
+{
+	api_call_t call = { .api = s->api, .conn = s->conn };
+	const char *prefix = s->api->cfg->redis.key_prefix;
+	char key[512], sigs[LIVE_TASKS_MAX][64], err[256];
+	redisContext *c;
+	redisReply *r;
+	size_t i;
+
+	if (!s->task_cnt || !(c = api_redis_try(&call)))
+		return;
+	for (i = 0; i < s->task_cnt; i++) {
+		drv_fmt(key, sizeof(key), "%stask:%s", prefix, s->tasks[i].id);
+		redisAppendCommand(c, "HMGET %s state attempt updated_ms", key);
+	}
+	for (i = 0; i < s->task_cnt; i++) {
+		if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+			api_redis_lost(&call);
+			return;
+		}
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+			drv_strlcpy(sigs[i], s->tasks[i].sig,
+				    sizeof(sigs[i]));
+		else if (r->element[0]->type != REDIS_REPLY_STRING)
+			drv_fmt(sigs[i], sizeof(sigs[i]), "-");
+		else
+			drv_fmt(sigs[i], sizeof(sigs[i]), "%.16s %.12s %.20s",
+				r->element[0]->str,
+				r->element[1]->type == REDIS_REPLY_STRING ?
+				r->element[1]->str : "",
+				r->element[2]->type == REDIS_REPLY_STRING ?
+				r->element[2]->str : "");
+		freeReplyObject(r);
+	}
+	for (i = 0; i < s->task_cnt; i++) {
+		live_task_t *t = &s->tasks[i];
+		drv_state_task_t st;
+		char *text = NULL;
+		drv_err_t rc;
+
+		if (!strcmp(sigs[i], t->sig))
+			continue;
+		if (!strcmp(sigs[i], "-")) {
+			drv_strlcpy(t->sig, sigs[i], sizeof(t->sig));
+			add_json_event(s, "task", json_pack("{s:s, s:n}", "id",
+						t->id, "state"));
+			continue;
+		}
+		drv_state_task_init(&st);
+		rc = drv_state_get(c, prefix, t->id, &st, err, sizeof(err));
+		if (rc == DRV_OK && (text = drv_state_task_json(&st)))
+			add_json_event(s, "task", json_loads(text, 0, NULL));
+		free(text);
+		drv_state_task_release(&st);
+		if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT) {
+			api_redis_lost(&call);
+			return;
+		}
+		/* gone meanwhile: the next read says so */
+		if (rc != DRV_ERR_NOT_FOUND)
+			drv_strlcpy(t->sig, sigs[i], sizeof(t->sig));
+	}
+}
+
 /* A `queues` event from GET /queues's own handler (on this pool thread,
  * with its Redis connection), or a `problem` event with its problem. */
 static void add_snapshot(api_stream_t *s)
@@ -300,6 +389,7 @@ static bool build(api_stream_t *s, int64_t now)
 	}
 	if (now >= s->next_feed_ms) {
 		add_breakers(s);
+		add_tasks(s);
 		s->next_feed_ms = now + LIVE_FEED_MS;
 	}
 	if (now >= s->next_snap_ms) {
@@ -384,11 +474,41 @@ static void stream_free(void *cls)
 /* GET /api/v1/live                                                    */
 /* ------------------------------------------------------------------ */
 
+/* The query: interval and the tasks watched. */
+typedef struct live_args {
+	int64_t interval;
+	live_task_t tasks[LIVE_TASKS_MAX];
+	size_t task_cnt;
+} live_args_t;
+
 static bool live_param(api_call_t *call, const char *name, const char *value,
 		       void *arg)
 {
-	int64_t *interval = arg;
+	live_args_t *a = arg;
+	int64_t *interval = &a->interval;
 
+	if (!strcmp(name, "task")) {
+		size_t i;
+
+		if (!drv_id_valid(value)) {
+			api_problem(call, 400, NULL, "task must be a task id "
+				    "(26 characters of Crockford base32)");
+			return false;
+		}
+		for (i = 0; i < a->task_cnt && strcmp(a->tasks[i].id, value);
+		     i++)
+			;
+		if (i < a->task_cnt)
+			return true;  /* twice: once */
+		if (a->task_cnt == LIVE_TASKS_MAX) {
+			api_problem(call, 400, NULL, "at most %d tasks a "
+				    "stream", LIVE_TASKS_MAX);
+			return false;
+		}
+		drv_strlcpy(a->tasks[a->task_cnt++].id, value,
+			    sizeof(a->tasks[0].id));
+		return true;
+	}
 	if (!strcmp(name, "access_token"))
 		return true;  /* taken by server.c */
 	if (!strcmp(name, "interval")) {
@@ -440,22 +560,25 @@ static void live(api_call_t *call)
 {
 	struct drv_api *a = call->api;
 	struct api_live *l = a->live;
-	int64_t interval = LIVE_INTERVAL_DEF, now = drv_mono_ms();
+	live_args_t q = { .interval = LIVE_INTERVAL_DEF };
+	int64_t now = drv_mono_ms();
 	api_stream_t *s;
 	size_t max = (size_t)a->cfg->api.live_streams;
 
-	if (!api_query_each(call, live_param, &interval))
+	if (!api_query_each(call, live_param, &q))
 		return;
 	if (!(s = malloc(sizeof(*s)))) {
 		api_problem(call, 500, NULL, "out of memory");
 		return;
 	}
 	*s = (api_stream_t){ .live = l, .api = a, .conn = call->conn,
-			     .interval_ms = interval * 1000,
+			     .interval_ms = q.interval * 1000,
 			     .next_snap_ms = now,
 			     .next_beat_ms = now + LIVE_BEAT_MS,
 			     .next_feed_ms = now,
 			     .end_ms = now + LIVE_MAX_MS };
+	memcpy(s->tasks, q.tasks, sizeof(q.tasks));
+	s->task_cnt = q.task_cnt;
 	last_event_id(call, s);
 	pthread_mutex_lock(&l->lock);
 	if (l->closing || l->cnt >= max) {
@@ -490,6 +613,12 @@ static const api_query_doc_t live_query[] = {
 	{ "interval", "{\"type\": \"integer\", \"minimum\": 1, "
 	  "\"maximum\": 60, \"default\": 2}",
 	  "Seconds between two `queues` events" },
+	{ "task", "{\"type\": \"string\", \"pattern\": "
+	  "\"^[0-7][0-9A-HJKMNP-TV-Z]{25}$\"}",
+	  "A task to watch (up to 8: repeat the parameter): a `task` event "
+	  "with GET /tasks/{id}'s reply at once and whenever its state, "
+	  "attempt or update time changes (read every second), or "
+	  "{\"id\", \"state\": null} while it has no state record" },
 	{ "access_token", API_TEXT_SCHEMA,
 	  "The bearer token, for clients that cannot send headers "
 	  "(EventSource); taken on this route only" },
@@ -507,7 +636,10 @@ const api_route_t api_live_routes[] = {
 		     "changed; a `breaker` event "
 		     "(BreakerFeedEntry) for each breaker transition, read "
 		     "every second, or a `breaker_gap` (BreakerFeedGap) when "
-		     "some were lost; ids \"MS-SEQ\" whose MS grows and SEQ "
+		     "some were lost; with `task`, a `task` event (Task, or "
+		     "{id, state: null} without a record) when a watched "
+		     "task's state, attempt or update time changed, read "
+		     "every second; ids \"MS-SEQ\" whose MS grows and SEQ "
 		     "is the transitions sent up to; a heartbeat comment "
 		     "every 15 s; ends after 10 minutes (reconnect: "
 		     "Last-Event-ID gets the transitions after its SEQ, then "
@@ -516,8 +648,9 @@ const api_route_t api_live_routes[] = {
 	  .response = "{\"type\": \"string\", \"description\": \"Events "
 		      "`queues` (data: GET /queues's reply), `problem` (a "
 		      "problem document), `dlq` ({at_ms, depth}: GET "
-		      "/dlq/depth's `current`), `breaker` (BreakerFeedEntry) "
-		      "and `breaker_gap` (BreakerFeedGap)\"}",
+		      "/dlq/depth's `current`), `breaker` (BreakerFeedEntry), "
+		      "`breaker_gap` (BreakerFeedGap) and `task` "
+		      "(TaskEvent)\"}",
 	  .errors = "503" },
 	{ .method = NULL },
 };
@@ -546,5 +679,13 @@ const api_schema_t api_live_schemas[] = {
 	  "feed keeps the last 200; a read sends at most 50): read the "
 	  "breakers again\", \"required\": [\"seq\"], \"properties\": {"
 	  "\"seq\": {\"type\": \"integer\"}}}" },
+	{ "TaskEvent",
+	  "{\"description\": \"A `task` event's data: a watched task's "
+	  "GET /tasks/{id} reply, or its id and a null state while it has "
+	  "no state record\", \"oneOf\": [{\"$ref\": "
+	  "\"#/components/schemas/Task\"}, {\"type\": \"object\", "
+	  "\"required\": [\"id\", \"state\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\"}, \"state\": {\"type\": "
+	  "\"null\"}}}]}" },
 	{ NULL, NULL },
 };

@@ -299,6 +299,17 @@ static json_t *prop_of(json_t *schemas, const char *name, const char *prop)
 					       "properties"), prop);
 }
 
+/* A copy of enum \p names (a reference taken) with null at its end: an
+ * update's member taken out. */
+static json_t *with_null(json_t *names)
+{
+	json_t *e = json_copy(names);
+
+	json_decref(names);
+	json_array_append_new(e, json_null());
+	return e;
+}
+
 /* The names this deployment knows, as enums of TaskSubmit (and
  * TaskRetry's policy): a handler
  * outside the config's list, or an unknown policy, is refused anyway. */
@@ -325,7 +336,7 @@ static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 	json_object_set(prop_of(schemas, "ScheduleCreate", "policy"), "enum",
 			names);
 	json_object_set_new(prop_of(schemas, "ScheduleUpdate", "policy"),
-			    "enum", names);
+			    "enum", with_null(names));
 	if (cfg->handler_cnt) {
 		json_t *h = json_object_get(json_object_get(props, "handler"),
 					    "enum");
@@ -337,13 +348,13 @@ static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 	}
 }
 
-/* The zones a schedule may name (both schemas). */
+/* The zones a schedule may name (both schemas; null in an update). */
 static void add_zone_enums(json_t *schemas)
 {
 	json_object_set(prop_of(schemas, "ScheduleCreate", "timezone"),
 			"enum", api_zone_names());
-	json_object_set(prop_of(schemas, "ScheduleUpdate", "timezone"),
-			"enum", api_zone_names());
+	json_object_set_new(prop_of(schemas, "ScheduleUpdate", "timezone"),
+			    "enum", with_null(json_incref(api_zone_names())));
 }
 
 json_t *api_openapi(const drv_config_t *cfg)

@@ -363,6 +363,9 @@ static bool field_ok(api_call_t *call, const struct sched_field *f,
 	const char *s = json_string_value(v);
 	bool ok = false;
 
+	/* in a PATCH, null takes a member out: back to its default */
+	if (patch && !f->required && json_is_null(v))
+		return true;
 	switch (f->kind) {
 	case F_CRON:
 		ok = text_ok(v, 256) && !regexec(&cron_re, s, 0, NULL, 0);
@@ -544,8 +547,8 @@ static void del(api_call_t *call)
 }
 
 /* A zone: routes.c lists api_zone_names() as its enum. */
-#define ZONE_SCHEMA "{\"type\": \"string\", \"description\": \"an IANA " \
-	"zone this machine has (default UTC)\"}"
+#define ZONE_SCHEMA(T) "{\"type\": " T("string") ", \"description\": " \
+	"\"an IANA zone this machine has (default UTC)\"}"
 
 #define ID_DOC "Schedule id"
 #define ROW "{\"$ref\": \"#/components/schemas/Schedule\"}"
@@ -647,35 +650,41 @@ const api_route_t api_schedule_routes[] = {
 };
 
 /* The members of a definition in a body; labels' values are \p LABEL
- * (a JSON type). */
-#define SCHED_PROPS(LABEL) \
+ * (a JSON type); the type of a member that is not required is T(type)
+ * and its enum ends with ENUL (null in an update: the member taken out,
+ * back to its default). */
+#define T_ONE(t) "\"" t "\""
+#define T_NUL(t) "[\"" t "\", \"null\"]"
+#define SCHED_PROPS(LABEL, T, ENUL) \
 	"\"cron\": {\"type\": \"string\", \"maxLength\": 256, " \
 	"\"pattern\": \"" CRON_RE_J "\", \"description\": \"an @macro, " \
 	"or five fields of *, */STEP or numbers (lists of up to four; " \
 	"days of the month up to 28); droverctl takes every cron form\"}, " \
 	"\"handler\": {\"type\": \"string\", \"pattern\": " \
 	"\"^[a-z0-9_.-]{1,64}$\"}, " \
-	"\"timezone\": " ZONE_SCHEMA ", " \
-	"\"payload\": {\"type\": \"object\", \"propertyNames\": " \
+	"\"timezone\": " ZONE_SCHEMA(T) ", " \
+	"\"payload\": {\"type\": " T("object") ", \"propertyNames\": " \
 	"{\"pattern\": \"^[^\\\\u0000]*$\"}, \"additionalProperties\": " \
 	"{\"$ref\": \"#/components/schemas/JsonValue\"}}, " \
-	"\"priority\": {\"type\": \"integer\", \"minimum\": 1, " \
+	"\"priority\": {\"type\": " T("integer") ", \"minimum\": 1, " \
 	"\"maximum\": 10}, " \
-	"\"policy\": {\"type\": \"string\"}, " \
-	"\"max_attempts\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"policy\": {\"type\": " T("string") ", \"description\": " \
+	"\"a retry policy's name (the config's retry_policies or a " \
+	"built-in); default: the handler's\"}, " \
+	"\"max_attempts\": {\"type\": " T("integer") ", \"minimum\": 0, " \
 	"\"maximum\": 1000, \"description\": \"0: the policy's\"}, " \
-	"\"deadline\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"deadline\": {\"type\": " T("integer") ", \"minimum\": 0, " \
 	"\"maximum\": 31536000000, \"description\": \"ms\"}, " \
-	"\"jitter\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"jitter\": {\"type\": " T("integer") ", \"minimum\": 0, " \
 	"\"maximum\": 3600000, \"description\": \"ms\"}, " \
-	"\"catchup_window\": {\"type\": \"integer\", \"minimum\": 0, " \
+	"\"catchup_window\": {\"type\": " T("integer") ", \"minimum\": 0, " \
 	"\"maximum\": 2592000000, \"description\": \"ms\"}, " \
-	"\"overlap\": {\"type\": \"string\", \"enum\": [\"allow\", " \
-	"\"skip\", \"buffer_one\"]}, " \
-	"\"catchup\": {\"type\": \"string\", \"enum\": [\"skip\", " \
-	"\"once\", \"all\"]}, " \
-	"\"enabled\": {\"type\": \"boolean\"}, " \
-	"\"labels\": {\"type\": \"object\", \"maxProperties\": 1024, " \
+	"\"overlap\": {\"type\": " T("string") ", \"enum\": [\"allow\", " \
+	"\"skip\", \"buffer_one\"" ENUL "]}, " \
+	"\"catchup\": {\"type\": " T("string") ", \"enum\": [\"skip\", " \
+	"\"once\", \"all\"" ENUL "]}, " \
+	"\"enabled\": {\"type\": " T("boolean") "}, " \
+	"\"labels\": {\"type\": " T("object") ", \"maxProperties\": 1024, " \
 	"\"propertyNames\": {\"minLength\": 1, " \
 	"\"pattern\": \"^[^\\\\u0000]*$\"}, \"additionalProperties\": " \
 	"{\"type\": " LABEL ", \"pattern\": \"^[^\\\\u0000]*$\"}}"
@@ -716,14 +725,15 @@ const api_schema_t api_schedule_schemas[] = {
 	  "\"required\": [\"id\", \"cron\", \"handler\"], \"properties\": {"
 	  "\"id\": {\"type\": \"string\", \"pattern\": "
 	  "\"^[a-z0-9_.-]{1,64}$\"}, "
-	  SCHED_PROPS("\"string\"")
+	  SCHED_PROPS("\"string\"", T_ONE, "")
 	  "}}" },
 	{ "ScheduleUpdate",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
-	  "\"description\": \"members replace the stored ones; labels "
-	  "merge, a null label is removed\", "
+	  "\"description\": \"members replace the stored ones; a null "
+	  "member (not cron nor handler) is taken out, back to its default; "
+	  "labels merge, a null label is removed\", "
 	  "\"properties\": {"
-	  SCHED_PROPS("[\"string\", \"null\"]")
+	  SCHED_PROPS("[\"string\", \"null\"]", T_NUL, ", null")
 	  "}}" },
 	{ NULL, NULL },
 };

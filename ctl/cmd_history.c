@@ -2,12 +2,13 @@
  * cmd_history.c — `droverctl history show`: one handler's or band's (or
  * every task's) throughput, failure rate, submit→start and duration
  * percentiles per step over up to 14 days, with the deploy markers of the
- * range; `droverctl marker add|list`: set (audited) and list deploy
- * markers. The same core calls as GET /api/v1/history and
- * /api/v1/markers.
+ * range; `droverctl marker add|list|edit|delete`: set, list, change
+ * and delete deploy markers (the changes audited). The same core calls
+ * as GET /api/v1/history and /api/v1/markers(/{id}).
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -19,6 +20,7 @@
 #include "drover/redis.h"
 #include "drover/retry_stats.h"
 #include "drover/str.h"
+#include "drover/task.h"
 
 static long long num(const json_t *o, const char *key)
 {
@@ -41,9 +43,10 @@ static void print_marker(const json_t *m)
 	const char *note = json_string_value(json_object_get(m, "note"));
 
 	drv_format_time(num(m, "at_ms"), at, sizeof(at));
-	printf("%-24s marker %s%s%s\n", at,
+	printf("%-24s marker %s%s%s  [%s]\n", at,
 	       json_string_value(json_object_get(m, "label")),
-	       note ? ": " : "", note ? note : "");
+	       note ? ": " : "", note ? note : "",
+	       json_string_value(json_object_get(m, "id")));
 }
 
 static void print_row(const char *when, const json_t *p)
@@ -266,6 +269,161 @@ static int run_marker_add(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	return CTL_EXIT_OK;
 }
 
+/* The audit record of a change to marker \p label: \p details (taken). */
+static int audit_marker(drv_config_t *cfg, const char *action,
+			const char *label, json_t *details)
+{
+	char *text = json_dumps(details, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int r = ctl_audit(cfg, NULL, action, label, 1, text, "ok");
+
+	free(text);
+	json_decref(details);
+	return r;
+}
+
+/* The one argument after the options: a marker's id. CTL_EXIT_OK, or a
+ * usage error printed. */
+static int marker_id_arg(const ctl_cmd_t *cmd, int argc, char **argv)
+{
+	if (optind != argc - 1)
+		return ctl_usage_error(cmd, optind < argc ? "one id only" :
+				       "a marker id is required (droverctl "
+				       "marker list shows them)");
+	if (!drv_id_valid(argv[optind]))
+		return ctl_usage_error(cmd, "'%s' is not a marker id (a ULID)",
+				       argv[optind]);
+	return CTL_EXIT_OK;
+}
+
+static int run_marker_edit(const ctl_cmd_t *cmd, drv_config_t *cfg,
+			   int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "label",   required_argument, NULL, 'l' },
+		{ "note",    required_argument, NULL, 'n' },
+		{ "no-note", no_argument,       NULL, 'N' },
+		{ "at",      required_argument, NULL, 'a' },
+		{ "json",    no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	drv_marker_change_t ch = { .editor = ctl_actor_name() };
+	drv_marker_t m = { 0 };
+	int64_t now = drv_now_ms();
+	redisContext *c = NULL;
+	json_t *before = NULL, *after = NULL;
+	bool json = false;
+	char err[512];
+	drv_err_t rc;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'l':
+			ch.label = optarg;
+			break;
+		case 'n':
+			ch.note = optarg;
+			break;
+		case 'N':
+			ch.drop_note = true;
+			break;
+		case 'a':
+			if ((r = ctl_when_arg(cmd, "--at", optarg, now,
+					      &ch.at_ms)))
+				return r;
+			break;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		}
+	}
+	if ((r = marker_id_arg(cmd, argc, argv)))
+		return r;
+	if (ch.note && ch.drop_note)
+		return ctl_usage_error(cmd, "--note or --no-note, not both");
+	if (!ch.label && !ch.note && !ch.drop_note && !ch.at_ms)
+		return ctl_usage_error(cmd, "nothing to change: give --label, "
+				       "--note, --no-note or --at");
+	/* the label and note as an add checks them */
+	m.label = ch.label ? ch.label : "-";
+	m.note = ch.note;
+	if (drv_marker_check(&m, err, sizeof(err)))
+		return ctl_usage_error(cmd, "%s", err);
+	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
+		return ctl_fail("%s", err);
+	rc = drv_marker_update(c, cfg->redis.key_prefix, argv[optind], &ch,
+			       now, &before, &after, err, sizeof(err));
+	redisFree(c);
+	if (rc)
+		return ctl_fail("%s", err);
+	if ((r = audit_marker(cfg, "marker.update",
+			      json_string_value(json_object_get(after,
+								"label")),
+			      json_pack("{s:o, s:O}", "before", before,
+					"after", after)))) {
+		json_decref(after);
+		return r;
+	}
+	if (json) {
+		ctl_print_json(after);
+		return CTL_EXIT_OK;
+	}
+	print_marker(after);
+	json_decref(after);
+	return CTL_EXIT_OK;
+}
+
+static int run_marker_delete(const ctl_cmd_t *cmd, drv_config_t *cfg,
+			     int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	redisContext *c = NULL;
+	json_t *m = NULL;
+	bool json = false;
+	char err[512];
+	drv_err_t rc;
+	int opt, r;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != 'j')
+			return ctl_usage_error(cmd, "unknown option '%s'",
+					       argv[optind - 1]);
+		json = true;
+	}
+	if ((r = marker_id_arg(cmd, argc, argv)))
+		return r;
+	if (drv_redis_connect(cfg, &c, err, sizeof(err)))
+		return ctl_fail("%s", err);
+	rc = drv_marker_delete(c, cfg->redis.key_prefix, argv[optind], &m,
+			       err, sizeof(err));
+	redisFree(c);
+	if (rc)
+		return ctl_fail("%s", err);
+	if ((r = audit_marker(cfg, "marker.delete",
+			      json_string_value(json_object_get(m, "label")),
+			      json_incref(m)))) {
+		json_decref(m);
+		return r;
+	}
+	if (json) {
+		ctl_print_json(json_pack("{s:s, s:b, s:o}", "id", argv[optind],
+					 "deleted", 1, "marker", m));
+		return CTL_EXIT_OK;
+	}
+	printf("deleted ");
+	print_marker(m);
+	json_decref(m);
+	return CTL_EXIT_OK;
+}
+
 static int run_marker_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			   int argc, char **argv)
 {
@@ -341,6 +499,26 @@ const ctl_cmd_t ctl_history_cmds[] = {
 	  "Example:\n"
 	  "  droverctl marker add v1.4.2 --note 'billing rollout'\n",
 	  true, run_marker_add },
+	{ "marker", "edit", "ID [--label L] [--note TEXT | --no-note] "
+	  "[--at T] [--json]",
+	  "change a deploy marker's label, note or time (audited)",
+	  "  ID            the marker's id (droverctl marker list shows it)\n"
+	  "  --label L     its new label\n"
+	  "  --note TEXT   its new note\n"
+	  "  --no-note     take its note out\n"
+	  "  --at T        its new time: RFC 3339 or a duration ago\n"
+	  "  --json        the marker as JSON, as PATCH /api/v1/markers/ID\n"
+	  "Example:\n"
+	  "  droverctl marker edit 01KBQ3M5Z8X0V7D6N4R2T9C1HA --label v1.4.3 "
+	  "--at 2h\n",
+	  true, run_marker_edit },
+	{ "marker", "delete", "ID [--json]",
+	  "delete a deploy marker (audited)",
+	  "  ID            the marker's id (droverctl marker list shows it)\n"
+	  "  --json        one JSON object, as DELETE /api/v1/markers/ID\n"
+	  "Example:\n"
+	  "  droverctl marker delete 01KBQ3M5Z8X0V7D6N4R2T9C1HA\n",
+	  true, run_marker_delete },
 	{ "marker", "list", "[--since T] [--until T] [--json]",
 	  "deploy markers of a time range",
 	  WHEN_HELP

@@ -373,6 +373,33 @@ try {
     }
   });
 
+  await check('a task\'s detail page follows its state by the event stream, its reads of the task blocked', async () => {
+    const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 6000 } });
+    const [seen, blocked] = await blocking(page, `/api/v1/tasks/${t.id}`, async () => {
+      await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
+      for (const want of ['running', 'succeeded']) {
+        await page.waitForFunction((w) => document.querySelector('#task-state')?.textContent === w,
+          { timeout: 20000 }, want);
+      }
+      if (!(await page.$('.title .live[data-state="live"]'))) throw new Error('the view is not live');
+      if (!(await page.$('#conn[data-state="live"]'))) throw new Error('the header does not say live');
+      return page.$eval('#task-attempt', (e) => Number(e.textContent));
+    });
+    const api = await apiGet(`/tasks/${t.id}`);
+    if (api.state !== 'succeeded' || seen !== api.attempt) throw new Error(`the API has ${api.state}, attempt ${api.attempt}; shown ${seen}`);
+    return `running, then succeeded; ${blocked} read(s) of the task blocked`;
+  });
+
+  await check('without the stream the task detail page polls, says so, and still follows the task', async () => {
+    await blocking(page, '/api/v1/live', async () => {
+      const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 3000 } });
+      await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#conn[data-state="polling"]');
+      await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
+        { timeout: 20000 });
+    });
+  });
+
   let deadLetter = '';
   await check('DLQ by deep link with a filter: stats, the entry, Next off on the last page', async () => {
     await page.goto(`${url}/dlq?handler=grumpy&reason=permanent_failure`, { waitUntil: 'domcontentloaded' });
@@ -873,12 +900,24 @@ try {
     await page.select('#schedule-overlap', 'skip');
     await page.click('#schedule-enabled'); // off: it is not to fire
     await page.type('#schedule-labels', '{"team": "ops"}');
+    // the retry policy and timing groups fold away: unfold them
+    await press(page, '#schedule-retry summary');
+    await page.waitForFunction(() => document.querySelector('#schedule-retry').open);
+    // the policies come from the OpenAPI document
+    await page.waitForSelector('#schedule-policies option[value="conservative"]');
+    await page.type('#schedule-policy', 'conservative');
+    await page.type('#schedule-max_attempts', '3');
+    await press(page, '#schedule-timing summary');
+    await page.type('#schedule-jitter', '30s');
+    await page.type('#schedule-catchup_window', '2h');
+    await page.type('#schedule-deadline', '600000');
     await press(page, '#schedule-save');
     await page.waitForFunction(() => document.querySelector('#schedule-result')?.textContent.includes('added'));
     const s = await apiGet(`/schedules/${added}`);
     const d = s.definition;
     const want = { cron: '0 3 * * *', handler: 'echo', timezone: 'UTC', priority: 7, catchup: 'once',
-      overlap: 'skip', enabled: false, payload: { from: 'the page' }, labels: { team: 'ops' } };
+      overlap: 'skip', enabled: false, payload: { from: 'the page' }, labels: { team: 'ops' },
+      policy: 'conservative', max_attempts: 3, jitter: 30000, catchup_window: 7200000, deadline: 600000 };
     for (const [k, v] of Object.entries(want)) {
       if (!isDeepStrictEqual(d[k], v)) throw new Error(`${k}: ${JSON.stringify(d[k])}, not ${JSON.stringify(v)}`);
     }
@@ -911,6 +950,44 @@ try {
     return said;
   });
 
+  await check('a retry policy the API does not take and a bad duration show under their fields, groups unfolded', async () => {
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await press(page, '#schedule-add-open');
+    await page.type('#schedule-id', 'console-bad');
+    await page.type('#schedule-cron', '0 3 * * *');
+    await page.type('#schedule-handler', 'echo');
+    await press(page, '#schedule-timing summary');
+    await page.type('#schedule-jitter', 'soon');
+    await press(page, '#schedule-timing summary'); // folded again
+    let posts = 0;
+    const count = (r) => { if (r.method() === 'POST' && r.url().endsWith('/api/v1/schedules')) posts++; };
+    page.on('request', count);
+    try {
+      await press(page, '#schedule-save');
+      const jit = '#schedule-add .field[data-field="jitter"] p.error';
+      await page.waitForSelector(jit, { visible: true });
+      if (posts) throw new Error('a bad duration was sent');
+      if (!(await page.$eval('#schedule-timing', (e) => e.open))) throw new Error('timing stayed folded');
+      const j = await text(page, jit);
+      await typeIn(page, '#schedule-jitter', '1m');
+      await press(page, '#schedule-retry summary');
+      await page.type('#schedule-policy', 'nope');
+      await press(page, '#schedule-retry summary'); // folded again
+      expected.push('400 POST /api/v1/schedules');
+      await press(page, '#schedule-save');
+      const sel = '#schedule-add .field[data-field="policy"] p.error';
+      await page.waitForSelector(sel, { visible: true });
+      const said = await text(page, sel);
+      if (!said.startsWith('400') || !said.includes('policy')) throw new Error(said);
+      if (posts !== 1) throw new Error(`${posts} POSTs`);
+      if ((await apiStatus('/schedules/console-bad')) !== 404) throw new Error('the API has console-bad');
+      await page.click('#schedule-add button.link'); // Cancel
+      return `${j}; ${said}`;
+    } finally {
+      page.off('request', count);
+    }
+  });
+
   await check('change a schedule\'s cron and labels from the page: the API has them, the rest kept', async () => {
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await press(page, `tr[data-schedule="${added}"] button.edit`);
@@ -924,12 +1001,52 @@ try {
     if (d.cron !== '30 4 * * 1') throw new Error(`cron ${d.cron}`);
     if (!isDeepStrictEqual(d.labels, { tier: 'gold' })) throw new Error(`labels ${JSON.stringify(d.labels)}`);
     if (d.priority !== 7 || d.enabled !== false || d.payload?.from !== 'the page') throw new Error(JSON.stringify(d));
+    if (d.policy !== 'conservative' || d.max_attempts !== 3 || d.catchup_window !== 7200000) {
+      throw new Error(`retry or timing not kept: ${JSON.stringify(d)}`);
+    }
     await page.waitForFunction((i) => document.querySelector(`tr[data-schedule="${i}"] td.mono`)?.textContent
       .startsWith('30 4 * * 1'), {}, added);
     const audit = await apiGet(`/audit?action=schedule.&target=${added}`);
     const acts = audit.records.map((r) => r.action);
     if (!acts.includes('schedule.add') || !acts.includes('schedule.update')) throw new Error(`audit ${acts}`);
     return `cron ${d.cron}`;
+  });
+
+  await check('change a schedule\'s retry policy and timing from the page; members emptied go back to their defaults', async () => {
+    await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
+    await press(page, `tr[data-schedule="${added}"] button.edit`);
+    await page.waitForSelector('#schedule-edit');
+    // a schedule with a policy and a jitter: both groups unfolded, its values in them
+    if (!(await page.$eval('#schedule-retry', (e) => e.open)) || !(await page.$eval('#schedule-timing', (e) => e.open))) {
+      throw new Error('a group with values is folded');
+    }
+    const shown = await page.$eval('#schedule-edit', (f) => ['policy', 'max_attempts', 'jitter', 'catchup_window',
+      'deadline'].map((k) => f.querySelector(`#schedule-${k}`).value).join(' '));
+    if (shown !== 'conservative 3 30s 2h 10m') throw new Error(`the form shows ${shown}`);
+    await shot(page, 'schedule-edit');
+    let body;
+    const seen = (r) => { if (r.method() === 'PATCH') body = JSON.parse(r.postData()); };
+    page.on('request', seen);
+    try {
+      await typeIn(page, '#schedule-policy', 'aggressive');
+      await typeIn(page, '#schedule-max_attempts', '');
+      await typeIn(page, '#schedule-jitter', '');
+      await typeIn(page, '#schedule-deadline', '1h');
+      await page.select('#schedule-overlap', '');
+      await press(page, '#schedule-save');
+      await page.waitForFunction(() => document.querySelector('#schedule-result')?.textContent.includes('changed'));
+    } finally {
+      page.off('request', seen);
+    }
+    const want = { policy: 'aggressive', max_attempts: null, jitter: null, deadline: 3600000, overlap: null };
+    if (!isDeepStrictEqual(body, want)) throw new Error(`sent ${JSON.stringify(body)}`);
+    const d = (await apiGet(`/schedules/${added}`)).definition;
+    const now = { policy: d.policy, max_attempts: d.max_attempts, jitter: d.jitter, deadline: d.deadline,
+      overlap: d.overlap, catchup_window: d.catchup_window, cron: d.cron };
+    const exp = { policy: 'aggressive', max_attempts: 0, jitter: 0, deadline: 3600000, overlap: 'allow',
+      catchup_window: 7200000, cron: '30 4 * * 1' };
+    if (!isDeepStrictEqual(now, exp)) throw new Error(`the API has ${JSON.stringify(now)}`);
+    return JSON.stringify(body);
   });
 
   await check('delete a schedule from the page after a confirmation: the API answers 404', async () => {
@@ -1029,6 +1146,61 @@ try {
     const after = await text(page, sel);
     await page.select('header .zone select', 'utc');
     return `${before} -> ${after}`;
+  });
+
+  await check('a deploy marker changed from the History page (label, note emptied, time), a bad label\'s problem under its field', async () => {
+    const m = await apiCall('POST', '/markers', { label: 'console-v2', note: 'to change', at: '20m' });
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    const li = `ul.markers li[data-id="${m.id}"]`;
+    await press(page, `${li} button.edit`);
+    await page.waitForSelector(`${li} form.marker-edit`);
+    if ((await page.$eval(`${li} #marker-edit-label`, (e) => e.value)) !== 'console-v2') throw new Error('not its label');
+    // a label over 200 characters: the API's 400 under the label field
+    await typeIn(page, `${li} #marker-edit-label`, 'x'.repeat(201));
+    expected.push(`400 PATCH /api/v1/markers/${m.id}`);
+    await press(page, `${li} button.marker-save`);
+    const err = `${li} .field[data-field="label"] p.error`;
+    await page.waitForSelector(err);
+    const said = await text(page, err);
+    if (!said.startsWith('400') || !said.includes('label')) throw new Error(said);
+    await shot(page, 'marker-edit');
+    const at = new Date(Date.now() - 10 * 60000).toISOString().replace(/\.\d+Z$/, 'Z');
+    let body;
+    const seen = (r) => { if (r.method() === 'PATCH') body = JSON.parse(r.postData()); };
+    page.on('request', seen);
+    try {
+      await typeIn(page, `${li} #marker-edit-label`, 'console-v2.1');
+      await typeIn(page, `${li} #marker-edit-note`, '');
+      await typeIn(page, `${li} #marker-edit-at`, at);
+      await press(page, `${li} button.marker-save`);
+      await page.waitForSelector('ul.markers li[data-label="console-v2.1"]');
+    } finally {
+      page.off('request', seen);
+    }
+    if (!isDeepStrictEqual(body, { label: 'console-v2.1', note: null, at })) throw new Error(`sent ${JSON.stringify(body)}`);
+    await page.waitForSelector('#chart-throughput g.marker[data-label="console-v2.1"] line');
+    const got = (await apiGet('/markers?since=1h')).markers.find((x) => x.id === m.id);
+    if (!got || got.label !== 'console-v2.1' || 'note' in got || got.at_ms !== Date.parse(at) || got.updated_by !== 'ops') {
+      throw new Error(`the API has ${JSON.stringify(got)}`);
+    }
+    const audit = await apiGet('/audit?action=marker.update&target=console-v2.1');
+    if (audit.records.length !== 1) throw new Error(`${audit.records.length} audit records`);
+    return `${JSON.stringify(body)}; ${said}`;
+  });
+
+  await check('a deploy marker deleted from the History page after a confirmation: the API has it no more', async () => {
+    const m = (await apiGet('/markers?since=1h')).markers.find((x) => x.label === 'console-v2.1');
+    if (!m) throw new Error('no marker console-v2.1');
+    await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+    const li = `ul.markers li[data-id="${m.id}"]`;
+    await press(page, `${li} button.delete`);
+    await page.waitForSelector(`${li} button.delete-confirm`);
+    if (!(await apiGet('/markers?since=1h')).markers.some((x) => x.id === m.id)) throw new Error('gone before the confirmation');
+    await press(page, `${li} button.delete-confirm`);
+    await page.waitForFunction(() => document.querySelector('#marker-change-result')?.textContent.includes('deleted'));
+    await page.waitForFunction((s) => !document.querySelector(s), {}, li);
+    if ((await apiGet('/markers?since=1h')).markers.some((x) => x.id === m.id)) throw new Error('the API still has it');
+    if (!(await page.$('ul.markers li[data-label="console-v1"]'))) throw new Error('console-v1 went too');
   });
 
   await check('a reload of the overview renders its data in under 5 s', async () => {

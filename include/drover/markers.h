@@ -1,7 +1,9 @@
 /*
  * drover — deploy markers: a labelled moment ("v1.4.2 deployed") that the
  * history (drover/history.h) draws over its series, set through
- * POST /api/v1/markers or `droverctl marker add`, listed by time.
+ * POST /api/v1/markers or `droverctl marker add`, listed by time, changed
+ * and deleted by id (PATCH / DELETE /api/v1/markers/{id}, `droverctl
+ * marker edit|delete`).
  *
  * Key, with P = redis.key_prefix (default "drover:"):
  *
@@ -11,11 +13,14 @@
  *               left out when absent; the ULID id keeps
  *               two markers of the same label and time apart). Markers
  *               older than DRV_MARKER_KEEP_MS are removed on every add;
- *               the key itself has no TTL.
+ *               the key itself has no TTL. A change (drv_marker_update())
+ *               swaps the member for a new one with "updated_ms" and
+ *               "updated_by" added.
  */
 #ifndef DROVER_MARKERS_H
 #define DROVER_MARKERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +87,50 @@ drv_err_t drv_marker_add(redisContext *c, const char *key_prefix,
 drv_err_t drv_marker_list(redisContext *c, const char *key_prefix,
 			  int64_t since_ms, int64_t until_ms, json_t **out,
 			  char *errstr, size_t errstr_size);
+
+/** A change to a marker; what is NULL (0, false) is kept. The strings
+ *  are the caller's, only read. */
+typedef struct drv_marker_change {
+	const char *label;      /**< a new label (checked as an add's) */
+	const char *note;       /**< a new note */
+	bool        drop_note;  /**< take the note out (note then ignored) */
+	int64_t     at_ms;      /**< a new time (ms since 1970) */
+	const char *editor;     /**< who changed it ("updated_by"); NULL =
+				     none */
+} drv_marker_change_t;
+
+/**
+ * @brief Change marker \p id on \p c: the members \p ch gives replace the
+ *        stored ones, "updated_ms" (\p now_ms) and "updated_by" are set;
+ *        id, actor and created_ms stay. The marker is swapped for the new
+ *        one only if it is still the one read (a script): a marker changed
+ *        or deleted meanwhile is read again (three tries). Markers older
+ *        than DRV_MARKER_KEEP_MS go as on an add.
+ * @param before, after  receive the marker as it was and as stored (new
+ *             references the caller decrefs); NULL: not wanted.
+ * @returns DRV_OK; DRV_ERR_NOT_FOUND when no marker has \p id;
+ *          DRV_ERR_INVALID (the change, as drv_marker_check() says);
+ *          DRV_ERR_EXISTS when it kept changing under us (409);
+ *          DRV_ERR_REDIS / DRV_ERR_TIMEOUT, DRV_ERR_NOMEM; the reason in
+ *          \p errstr.
+ * @locality the thread that uses \p c.
+ */
+drv_err_t drv_marker_update(redisContext *c, const char *key_prefix,
+			    const char *id, const drv_marker_change_t *ch,
+			    int64_t now_ms, json_t **before, json_t **after,
+			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Delete marker \p id on \p c.
+ * @param out  receives the marker deleted (a new reference); NULL: not
+ *             wanted.
+ * @returns DRV_OK; DRV_ERR_NOT_FOUND when no marker has \p id;
+ *          DRV_ERR_REDIS / DRV_ERR_TIMEOUT, DRV_ERR_NOMEM.
+ * @locality the thread that uses \p c.
+ */
+drv_err_t drv_marker_delete(redisContext *c, const char *key_prefix,
+			    const char *id, json_t **out, char *errstr,
+			    size_t errstr_size);
 
 #ifdef __cplusplus
 }

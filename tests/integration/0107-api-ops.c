@@ -8,7 +8,8 @@
  *  - POST /api/v1/tasks/{id}/retry runs a dead task again from its dead
  *    letter with a patched payload (a dry run sends nothing), is audited,
  *    404s for a task not in the DLQ and 400s for bad fields;
- *  - schedules are added, updated and deleted (run-time ones only; a
+ *  - schedules are added, updated (a null member taken out, back to its
+ *    default; not cron) and deleted (run-time ones only; a
  *    config file's is 409), audited, and seen by droverctl.
  */
 #include <criterion/criterion.h>
@@ -400,6 +401,28 @@ Test(api_ops, schedule_add_update_delete, .timeout = 120)
 	json_decref(v);
 	cr_assert_eq(status_of(port, "PATCH", "/api/v1/schedules/backup", OPS,
 			       "{\"priority\": 0}"), 400);
+	/* null takes a member out (back to its default); not cron */
+	cr_assert_eq(api(port, "PATCH", "/api/v1/schedules/backup", OPS,
+			 "{\"timezone\": null, \"payload\": null, "
+			 "\"max_attempts\": 3, \"jitter\": 2000}", &o), 200);
+	v = json_object_get(o, "definition");
+	cr_assert_str_eq(str(v, "timezone"), "UTC");
+	cr_assert_null(json_object_get(v, "payload"));
+	cr_assert_eq(json_integer_value(json_object_get(v, "max_attempts")), 3);
+	cr_assert_eq(json_integer_value(json_object_get(v, "jitter")), 2000);
+	cr_assert_str_eq(str(v, "cron"), "0 4 * * *");
+	json_decref(o);
+	cr_assert_eq(api(port, "PATCH", "/api/v1/schedules/backup", OPS,
+			 "{\"jitter\": null, \"catchup\": null}", &o), 200);
+	v = json_object_get(o, "definition");
+	cr_assert_eq(json_integer_value(json_object_get(v, "jitter")), 0);
+	cr_assert_str_eq(str(v, "catchup"), "once");
+	cr_assert_eq(json_integer_value(json_object_get(v, "max_attempts")), 3);
+	json_decref(o);
+	cr_assert_eq(api(port, "PATCH", "/api/v1/schedules/backup", OPS,
+			 "{\"cron\": null}", &o), 400);
+	cr_assert_str_eq(str(o, "pointer"), "/cron");
+	json_decref(o);
 	cr_assert_eq(status_of(port, "PATCH", "/api/v1/schedules/nope", OPS,
 			       "{\"cron\": \"@daily\"}"), 404);
 
@@ -425,7 +448,7 @@ Test(api_ops, schedule_add_update_delete, .timeout = 120)
 
 	/* each change audited under the token's name */
 	cr_assert_eq(audit_pages(port, "action=schedule.&actor=ops&"
-				 "target=backup", 50), 3);
+				 "target=backup", 50), 5);
 	cr_assert_eq(it_ctl(&ctx, &out, "audit", "list", "--action",
 			    "schedule.", "--json", NULL), 0);
 	cr_assert(strstr(out, "schedule.add") && strstr(out,

@@ -20,6 +20,13 @@
  * `breaker_gap` and the newest 50; a place past the feed's head (a feed
  * that started again) as a `breaker_gap`.
  *
+ * Task events: a stream with ?task=ID sends a `task` event at once (a
+ * null state while the task has no record), then one with GET
+ * /api/v1/tasks/{id}'s reply each time the worker's record of it
+ * changes (running, then succeeded with its attempt in the history),
+ * and none while it stays (three snapshots later); a task id that is not
+ * one, or a ninth task, is a 400.
+ *
  * DLQ events: with the depth sampled every second, a stream sends a `dlq`
  * event with the newest sample (depth 0), then none while the depth stays
  * (three snapshots later), and one with depth 1 once a message is in the
@@ -459,6 +466,100 @@ Test(live, dlq_events, .timeout = 240)
 	json_decref(d);
 	sse_close(a);
 
+	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
+	free(a);
+	it_teardown(&ctx);
+}
+
+Test(live, task_events, .timeout = 240)
+{
+	it_ctx_t ctx;
+	pid_t coord, worker;
+	sse_t *a = malloc(sizeof(*a));
+	char id[32], path[256], body[64];
+	json_t *d = NULL;
+	bool running = false;
+	size_t from;
+	int port;
+
+	it_setup(&ctx, "  nap:\n    shell: true\n    command: 'sleep 2'\n");
+	it_topics(&ctx);
+	setenv("IT_API_TOKEN_0113", OPS, 1);
+	port = it_api_start_tokens(&ctx, "", "  ops: {role: operator, env: "
+				   "IT_API_TOKEN_0113}\n", &coord);
+	cr_assert_eq(status_of(port, "/api/v1/live?task=nope", OPS, NULL),
+		     400);
+	{
+		char many[1024] = "/api/v1/live?";
+
+		for (int i = 0; i < 9; i++)
+			drv_fmt(many + strlen(many), sizeof(many) -
+				strlen(many), "task=%s%c&",
+				"01KBQ3M5Z8X0V7D6N4R2T9C1H", "ABCDEFGHJ"[i]);
+		cr_assert_eq(status_of(port, many, OPS, NULL), 400);
+	}
+
+	/* a task no worker runs yet: its event has a null state */
+	cr_assert_eq(it_http_json(port, "POST", "/api/v1/tasks", OPS,
+				  "{\"handler\": \"nap\"}", &d), 201);
+	drv_strlcpy(id, it_json_str(d, "id"), sizeof(id));
+	json_decref(d);
+	drv_fmt(path, sizeof(path), "/api/v1/live?interval=1&task=%s&"
+		"access_token=" OPS, id);
+	sse_open(a, port, path, "");
+	sse_check_head(a);
+	sse_event(a, "task", 10000, NULL, NULL, &d);
+	cr_assert_str_eq(it_json_str(d, "id"), id);
+	cr_assert(json_is_null(json_object_get(d, "state")), "%s", a->buf);
+	json_decref(d);
+
+	/* the worker runs it: running, then succeeded, each as GET says */
+	worker = it_worker_start(&ctx, 1);
+	for (int i = 0; i < 10; i++) {
+		const char *st;
+
+		sse_event(a, "task", 30000, NULL, NULL, &d);
+		cr_assert_str_eq(it_json_str(d, "id"), id);
+		st = it_json_str(d, "state");
+		cr_assert_not_null(st, "%s", a->buf + a->seen);
+		running |= !strcmp(st, "running");
+		if (!strcmp(st, "succeeded"))
+			break;
+		json_decref(d);
+		d = NULL;
+	}
+	cr_assert_not_null(d);
+	cr_assert_str_eq(it_json_str(d, "state"), "succeeded");
+	cr_assert(running, "no task event said running: %s", a->buf);
+	cr_assert_eq(json_array_size(json_object_get(d, "history")), 1);
+	drv_fmt(body, sizeof(body), "/api/v1/tasks/%s", id);
+	{
+		json_t *g = NULL;
+
+		cr_assert_eq(it_http_json(port, "GET", body, OPS, NULL, &g),
+			     200);
+		cr_assert(json_equal(json_object_get(g, "history"),
+				     json_object_get(d, "history")));
+		cr_assert_eq(it_json_int(g, "attempt"),
+			     it_json_int(d, "attempt"));
+		cr_assert_str_eq(it_json_str(g, "state"),
+				 it_json_str(d, "state"));
+		cr_assert_eq(it_json_int(g, "updated_ms"),
+			     it_json_int(d, "updated_ms"));
+		json_decref(g);
+	}
+	json_decref(d);
+	/* unchanged: no more task events */
+	from = a->seen;
+	for (int i = 0; i < 3; i++) {
+		sse_next(a, 5000, &d);
+		json_decref(d);
+	}
+	cr_assert_null(strstr(a->buf + from, "event: task"), "%s",
+		       a->buf + from);
+	sse_close(a);
+
+	cr_assert_eq(it_stop(worker, SIGTERM, 15000), 0);
 	cr_assert_eq(it_stop(coord, SIGTERM, 15000), 0);
 	free(a);
 	it_teardown(&ctx);

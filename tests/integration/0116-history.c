@@ -9,7 +9,11 @@
  * submit→start wait counts every first attempt. Deploy markers: an
  * operator sets one (201, audited), a viewer cannot (403), a bad one is
  * refused (400); the list filters by range and the history carries the
- * markers of its range; droverctl reads the same.
+ * markers of its range; droverctl reads the same. A marker is changed
+ * (label, note, time; a null note taken out) and deleted by id (PATCH /
+ * DELETE /api/v1/markers/{id}: 403 to a viewer, 400 with the member's
+ * pointer, 404 for an unknown id, audited) and by droverctl marker
+ * edit / delete.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -278,6 +282,117 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 		     json_dumps(o, JSON_COMPACT));
 	json_decref(o);
 
+	/* a marker changed and deleted by id (PATCH / DELETE) */
+	{
+		char path[128], id[40];
+		long long created;
+		json_t *m;
+
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/markers?"
+					  "since=4h&until=2h", VIEWER, NULL,
+					  &o), 200);
+		m = json_array_get(json_object_get(o, "markers"), 0);
+		drv_strlcpy(id, json_string_value(json_object_get(m, "id")),
+			    sizeof(id));
+		created = num(m, "created_ms", NULL);
+		json_decref(o);
+		drv_fmt(path, sizeof(path), "/api/v1/markers/%s", id);
+		cr_assert_eq(it_http_json(port, "PATCH", path, VIEWER,
+					  "{\"label\": \"no\"}", &o), 403);
+		json_decref(o);
+		/* label, note and time: moved to 30 minutes ago */
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
+					  "{\"label\": \"v1.4.1-fix\", "
+					  "\"note\": \"moved\", "
+					  "\"at\": \"30m\"}", &o), 200);
+		cr_assert_str_eq(json_string_value(json_object_get(o, "id")),
+				 id);
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "label")), "v1.4.1-fix");
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "note")), "moved");
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "updated_by")), "ops");
+		cr_assert_eq(num(o, "created_ms", NULL), created);
+		cr_assert(llabs(num(o, "at_ms", NULL) - (it_now_ms() -
+			  1800000)) < 60000, "%s", json_dumps(o, 0));
+		cr_assert(num(o, "updated_ms", NULL) >= created);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/markers?"
+					  "since=1h", VIEWER, NULL, &o), 200);
+		cr_assert_eq(json_array_size(json_object_get(o, "markers")), 2);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/markers?"
+					  "since=4h&until=2h", VIEWER, NULL,
+					  &o), 200);
+		cr_assert_eq(json_array_size(json_object_get(o, "markers")), 0);
+		json_decref(o);
+		/* a null note is taken out */
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
+					  "{\"note\": null}", &o), 200);
+		cr_assert_null(json_object_get(o, "note"));
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "label")), "v1.4.1-fix");
+		json_decref(o);
+		/* bad changes: 400 with the member's pointer */
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS, "{}", &o),
+			     400);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
+					  "{\"label\": \"\"}", &o), 400);
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "pointer")), "/label");
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
+					  "{\"colour\": 1}", &o), 400);
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "pointer")), "/colour");
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "PATCH", path, OPS,
+					  "{\"at\": \"soon\"}", &o), 400);
+		cr_assert_str_eq(json_string_value(json_object_get(o,
+				 "pointer")), "/at");
+		json_decref(o);
+		/* an unknown id, or one that cannot be a marker's: 404 */
+		cr_assert_eq(it_http_json(port, "PATCH", "/api/v1/markers/"
+					  "01KBQ3M5Z8X0V7D6N4R2T9C1HA", OPS,
+					  "{\"label\": \"x\"}", &o), 404);
+		cr_assert(json_is_string(json_object_get(o, "detail")));
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "DELETE", "/api/v1/markers/"
+					  "nope", OPS, NULL, &o), 404);
+		json_decref(o);
+		/* delete: a viewer cannot; then gone, and again is 404 */
+		cr_assert_eq(it_http_json(port, "DELETE", path, VIEWER, NULL,
+					  &o), 403);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "DELETE", path, OPS, NULL,
+					  &o), 200);
+		cr_assert(json_is_true(json_object_get(o, "deleted")));
+		cr_assert_str_eq(json_string_value(json_object_get(
+				 json_object_get(o, "marker"), "label")),
+				 "v1.4.1-fix");
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "DELETE", path, OPS, NULL,
+					  &o), 404);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/markers?"
+					  "since=1h", VIEWER, NULL, &o), 200);
+		cr_assert_eq(json_array_size(json_object_get(o, "markers")), 1);
+		json_decref(o);
+		/* audited under the token's name, with the marker */
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/audit?action="
+					  "marker.update&actor=ops", VIEWER,
+					  NULL, &o), 200);
+		cr_assert_eq(num(o, "matched", NULL), 2);
+		json_decref(o);
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/audit?action="
+					  "marker.delete&actor=ops&target="
+					  "v1.4.1-fix", VIEWER, NULL, &o), 200);
+		cr_assert_eq(num(o, "matched", NULL), 1);
+		json_decref(o);
+	}
+
 	/* droverctl: the same core calls */
 	cr_assert_eq(it_ctl(&ctx, &out, "history", "show", "--band", "low",
 			    "--since", "1h", "--json", NULL), 0);
@@ -300,19 +415,73 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 	cr_assert(strstr(out, "marker v1.4.2") && strstr(out, "marker v1.5.0"),
 		  "%s", out);
 	free(out);
+	/* marker edit and delete by the id the list shows */
+	{
+		char id[40];
+		const char *p;
+		json_t *m;
+
+		cr_assert_eq(it_ctl(&ctx, &out, "marker", "add", "v1.6.0",
+				    "--note", "to edit", "--json", NULL), 0);
+		m = json_loads(out, 0, NULL);
+		cr_assert_not_null(m, "%s", out);
+		free(out);
+		drv_strlcpy(id, json_string_value(json_object_get(m, "id")),
+			    sizeof(id));
+		json_decref(m);
+		cr_assert_eq(it_ctl(&ctx, &out, "marker", "list", "--since",
+				    "1h", NULL), 0);
+		cr_assert((p = strstr(out, "marker v1.6.0: to edit")) &&
+			  strstr(p, id), "%s", out);
+		free(out);
+		cr_assert_eq(it_ctl(&ctx, &out, "marker", "edit", id, "--label",
+				    "v1.6.1", "--no-note", "--at", "10m",
+				    "--json", NULL), 0);
+		m = json_loads(out, 0, NULL);
+		cr_assert_not_null(m, "%s", out);
+		free(out);
+		cr_assert_str_eq(json_string_value(json_object_get(m,
+				 "label")), "v1.6.1");
+		cr_assert_null(json_object_get(m, "note"));
+		cr_assert(json_is_string(json_object_get(m, "updated_by")));
+		cr_assert(llabs(num(m, "at_ms", NULL) - (it_now_ms() -
+			  600000)) < 60000);
+		json_decref(m);
+		cr_assert_eq(it_ctl(&ctx, NULL, "marker", "edit", id, NULL), 2);
+		cr_assert_eq(it_ctl(&ctx, NULL, "marker", "edit", "nope",
+				    "--label", "x", NULL), 2);
+		cr_assert_eq(it_ctl(&ctx, NULL, "marker", "edit", id, "--note",
+				    "a", "--no-note", NULL), 2);
+		cr_assert_eq(it_ctl(&ctx, &out, "marker", "delete", id,
+				    "--json", NULL), 0);
+		cr_assert(strstr(out, "\"deleted\":true") &&
+			  strstr(out, "v1.6.1"), "%s", out);
+		free(out);
+		cr_assert_eq(it_ctl(&ctx, NULL, "marker", "delete", id, NULL),
+			     1);
+		cr_assert_eq(it_ctl(&ctx, NULL, "marker", "edit",
+				    "01KBQ3M5Z8X0V7D6N4R2T9C1HA", "--label",
+				    "x", NULL), 1);
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/audit?action="
+					  "marker.&target=v1.6.1", VIEWER,
+					  NULL, &o), 200);
+		cr_assert_eq(num(o, "matched", NULL), 2);
+		json_decref(o);
+	}
 	cr_assert_eq(it_ctl(&ctx, NULL, "history", "show", "--band", "low",
 			    "--handler", "slow", NULL), 2);
 	cr_assert_eq(it_ctl(&ctx, NULL, "history", "show", "--step", "90s",
 			    NULL), 2);
 	cr_assert_eq(it_ctl(&ctx, NULL, "marker", "add", NULL), 2);
 
-	/* the set holds v1.4.2, v1.4.1 and v1.5.0: "old" went at once */
+	/* the set holds v1.4.2 and v1.5.0: "old" went at once, v1.4.1 and
+	 * v1.6.0 were deleted */
 	{
 		redisReply *r = redisCommand(rc, "ZCARD %smarkers",
 					     cfg->redis.key_prefix);
 
 		cr_assert(r && r->type == REDIS_REPLY_INTEGER);
-		cr_assert_eq(r->integer, 3);
+		cr_assert_eq(r->integer, 2);
 		freeReplyObject(r);
 	}
 	redisFree(rc);

@@ -3,7 +3,11 @@
 // (GET /api/v1/history), as small SVG line charts (chart.jsx) with the deploy markers
 // of the range drawn as labelled vertical lines; polled every minute.
 // Handler, band and range live in the URL:
-// /history?handler=billing&range=7d. Operators may set a marker here.
+// /history?handler=billing&range=7d. Operators may set a marker here, and
+// change (PATCH /api/v1/markers/ID: label, note, time; only what changed
+// is sent, a note emptied as null) or delete (DELETE, after a
+// confirmation) each one listed; the API's problem is shown under the
+// field its pointer names.
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
@@ -37,6 +41,71 @@ function AddMarker({ poll }) {
   );
 }
 
+// A marker's form: its label, note and time (RFC 3339, or as the API
+// takes it: a duration ago such as 2h).
+function EditMarker({ m, run, onClose }) {
+  const iso = new Date(m.at_ms).toISOString();
+  const [v, setV] = useState({ label: m.label, note: m.note || '', at: iso });
+  const [error, setError] = useState(null);
+  const set = (k) => (e) => setV({ ...v, [k]: e.target.value });
+  const at = (k) => (error && error.pointer === `/${k}` ? error : null);
+  const submit = async (e) => {
+    e.preventDefault();
+    const body = {};
+    if (v.label.trim() !== m.label) body.label = v.label.trim();
+    if (v.note.trim() !== (m.note || '')) body.note = v.note.trim() || null;
+    if (v.at.trim() !== iso) body.at = v.at.trim();
+    if (!Object.keys(body).length) return onClose();
+    setError(null);
+    try {
+      const r = await api('PATCH', `/markers/${encodeURIComponent(m.id)}`, null, body);
+      onClose();
+      run(async () => `Marker ${r.label} changed.`);
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const field = (k, label, props) => (
+    <div class="field" data-field={k}>
+      <label>{label} <input id={`marker-edit-${k}`} value={v[k]} onInput={set(k)} {...props} /></label>
+      <Problem error={at(k)} />
+    </div>
+  );
+  return (
+    <form class="marker-edit task-options" onSubmit={submit}>
+      {field('label', 'Label', { size: 14, required: true })}
+      {field('note', 'Note', { size: 24, placeholder: 'none' })}
+      {field('at', 'Time', { size: 24, class: 'mono', title: 'RFC 3339, or a duration ago (2h)' })}
+      {error && !['/label', '/note', '/at'].includes(error.pointer) && <Problem error={error} />}
+      <button type="submit" class="marker-save">Save</button>
+      <button type="button" class="link" onClick={onClose}>Cancel</button>
+    </form>
+  );
+}
+
+// One marker of the list; edit and delete for operators.
+function MarkerItem({ m, zone, operator, run }) {
+  const [mode, setMode] = useState('');
+  return (
+    <li data-label={m.label} data-id={m.id}><strong>{m.label}</strong>{' '}
+      <span class="when">{fmtTime(m.at_ms, zone)}</span>
+      {m.note && ` · ${m.note}`}{m.actor && <span class="muted"> · {m.actor}</span>}
+      {m.updated_by && <span class="muted"> · changed by {m.updated_by}</span>}
+      {operator && !mode && <>{' '}<button class="link edit" onClick={() => setMode('edit')}>edit</button>{' '}
+        <button class="link delete" onClick={() => setMode('delete')}>delete</button></>}
+      {mode === 'delete' && (
+        <span class="confirm"> Delete {m.label}?{' '}
+          <button class="danger delete-confirm" onClick={() => run(async () => {
+            await api('DELETE', `/markers/${encodeURIComponent(m.id)}`);
+            return `Marker ${m.label} deleted.`;
+          })}>Delete</button>{' '}
+          <button class="link" onClick={() => setMode('')}>Cancel</button></span>
+      )}
+      {mode === 'edit' && <EditMarker m={m} run={run} onClose={() => setMode('')} />}
+    </li>
+  );
+}
+
 export function History({ who }) {
   const zone = useZone();
   const paging = usePaging('/history', KEYS);
@@ -51,6 +120,8 @@ export function History({ who }) {
   const ts = pts.map((p) => p.t);
   const pct = (key, q) => pts.map((p) => (p[key].count ? p[key][q] : null));
   const common = d && { ts, markers: d.markers, from: d.since_ms, to: d.until_ms, zone };
+  const [result, run] = useAction(poll);
+  const operator = can(who, 'operator');
   return (
     <div>
       <div class="title"><h2>History</h2><Live poll={poll} /></div>
@@ -91,16 +162,13 @@ export function History({ who }) {
             series={['p50', 'p95', 'p99'].map((q, i) => ({ name: q, cls: `s${i}`, values: pct('duration_ms', q) }))} />
           {d.markers.length > 0 && (
             <ul class="markers">
-              {d.markers.map((m) => (
-                <li data-label={m.label}><strong>{m.label}</strong>{' '}
-                  <span class="when">{fmtTime(m.at_ms, zone)}</span>
-                  {m.note && ` · ${m.note}`}{m.actor && <span class="muted"> · {m.actor}</span>}</li>
-              ))}
+              {d.markers.map((m) => <MarkerItem key={m.id} m={m} zone={zone} operator={operator} run={run} />)}
             </ul>
           )}
+          <Result result={result} id="marker-change-result" />
         </>
       )}
-      {can(who, 'operator') && <AddMarker poll={poll} />}
+      {operator && <AddMarker poll={poll} />}
     </div>
   );
 }

@@ -4,10 +4,13 @@
 // retry with new parameters for operators (POST /api/v1/tasks/ID/retry:
 // Preview is its dry run, Retry sends what was previewed), and the lineage:
 // the tasks resubmissions of dead letters link to this one (GET
-// /api/v1/tasks/ID/lineage, read once: it reads the DLQ).
+// /api/v1/tasks/ID/lineage, read once: it reads the DLQ). The task comes
+// by the event stream (GET /api/v1/live?task=ID: a `task` event whenever
+// its state, attempt or update time changes), and by polling GET
+// /api/v1/tasks/ID every 5 s while the stream is down.
 import { useEffect, useState } from 'preact/hooks';
 import { api, can } from '../api.js';
-import { usePoll } from '../poll.js';
+import { useLiveTask } from '../live.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
 import { Live, Problem, Result, useAction } from './common.jsx';
@@ -142,7 +145,7 @@ function Retry({ id }) {
 
 export function TaskDetail({ id, who }) {
   const zone = useZone();
-  const poll = usePoll(() => api('GET', `/tasks/${encodeURIComponent(id)}`), 5000, [id]);
+  const poll = useLiveTask(id, () => api('GET', `/tasks/${encodeURIComponent(id)}`), 5000);
   const [reason, setReason] = useState('');
   const [result, setResult] = useState(null);
   const t = poll.data;
@@ -167,7 +170,7 @@ export function TaskDetail({ id, who }) {
           <dl class="facts">
             <dt>state</dt><dd><span id="task-state" class={`state ${t.state}`}>{t.state}</span></dd>
             <dt>handler</dt><dd>{t.handler || '—'}</dd>
-            <dt>attempt</dt><dd>{t.attempt}</dd>
+            <dt>attempt</dt><dd id="task-attempt">{t.attempt}</dd>
             {t.priority && <><dt>priority</dt><dd>{t.priority}</dd></>}
             <dt>created</dt><dd>{fmtTime(t.created_ms, zone)}</dd>
             <dt>updated</dt><dd>{fmtTime(t.updated_ms, zone)}</dd>
