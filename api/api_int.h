@@ -118,6 +118,11 @@ struct drv_api {
 	char *console_root;       /**< resolved api.console_dir, or NULL */
 	const char *console_why;  /**< why there is none */
 	char console_err[1024];
+	/* the gzip bodies of its files, made at each file's first request
+	 * that accepts gzip, under console_lock */
+	pthread_mutex_t console_lock;
+	struct api_gz *console_gz;   /**< console_gz_cnt entries */
+	size_t console_gz_cnt, console_gz_bytes;
 	/* api.loopback_viewer's caller; its buckets are the last ones */
 	drv_api_token_conf_t loopback;
 	/* pending.c: connections suspended while Kafka acknowledges, and

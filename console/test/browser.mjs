@@ -12,6 +12,7 @@
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
 // "browser: N passed, M failed". Every wait is bounded.
 import { execFileSync } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
@@ -81,6 +82,17 @@ async function until(fn, what) {
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
+
+// plainGet(path): {status, headers, body (a Buffer)} of GET path as sent
+// to a client that asks for no encoding (node:http sends no
+// Accept-Encoding and inflates nothing)
+const plainGet = (path) => new Promise((resolve, reject) => {
+  httpGet(url + path, (r) => {
+    const chunks = [];
+    r.on('data', (c) => chunks.push(c));
+    r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+  }).on('error', reject);
+});
 
 // blocking(page, path, fn): fn() while every GET of the API path path
 // ('/api/v1/...') the page makes is aborted (as leaving a page aborts a
@@ -165,6 +177,40 @@ try {
     if ((await text(page, '.who')) !== 'loopback · viewer') throw new Error(await text(page, '.who'));
     await shot(page, 'overview');
     return `first render with data in ${ms} ms`;
+  });
+
+  await check('the console\'s files come gzipped to the browser, plain to a client that does not ask', async () => {
+    const ctx = await browser.createBrowserContext();   // no cache
+    try {
+      const p = await ctx.newPage();
+      const got = [];
+      p.on('response', (r) => {
+        if (!new URL(r.url()).pathname.startsWith('/api/')) got.push(r);
+      });
+      await p.goto(url + '/', { waitUntil: 'load' });
+      const sent = await p.evaluate(() => Object.fromEntries(performance.getEntriesByType('resource')
+        .map((e) => [new URL(e.name).pathname, e.encodedBodySize])));
+      const files = got.filter((r) => /\.(js|css)$/.test(new URL(r.url()).pathname));
+      if (files.length < 2) throw new Error(`${files.length} script and style files loaded`);
+      const out = [];
+      for (const r of files) {
+        const path = new URL(r.url()).pathname;
+        const h = r.headers();
+        if (h['content-encoding'] !== 'gzip') throw new Error(`${path}: Content-Encoding ${h['content-encoding']}`);
+        if (h.vary !== 'Accept-Encoding') throw new Error(`${path}: Vary ${h.vary}`);
+        const plain = await plainGet(path);
+        if (plain.headers['content-encoding']) throw new Error(`${path} gzipped unasked`);
+        if (plain.headers.vary !== 'Accept-Encoding') throw new Error(`${path}: plain Vary ${plain.headers.vary}`);
+        if (!(await r.buffer()).equals(plain.body)) throw new Error(`${path}: inflated bytes differ from the plain file`);
+        if (!(sent[path] > 0 && sent[path] < plain.body.length / 2)) {
+          throw new Error(`${path}: ${sent[path]} bytes sent for ${plain.body.length}`);
+        }
+        out.push(`${path.split('/').pop()} ${plain.body.length} -> ${sent[path]} B`);
+      }
+      return out.join(', ');
+    } finally {
+      await ctx.close();
+    }
   });
 
   await check('the header says live: the overview comes by the event stream', async () => {
