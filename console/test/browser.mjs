@@ -83,6 +83,26 @@ async function until(fn, what) {
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
 
+// drag(page, sel, a, b): the mouse pressed at fraction a of the element's
+// width (from its left + left px) and released at fraction b, half way
+// down
+async function drag(page, sel, a, b, left = 0) {
+  const box = await (await page.$(sel)).boundingBox();
+  const at = (f) => box.x + left + (box.width - left) * f;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(at(a), y);
+  await page.mouse.down();
+  await page.mouse.move(at(b), y, { steps: 8 });
+  await page.mouse.up();
+}
+
+// the URL's from and to, in ms (NaN when absent)
+const urlRange = (page) => page.evaluate(() => {
+  const q = new URLSearchParams(location.search);
+  return [Date.parse(q.get('from')), Date.parse(q.get('to'))];
+});
+const isoOf = (ms) => new Date(ms).toISOString();
+
 // plainGet(path): {status, headers, body (a Buffer)} of GET path as sent
 // to a client that asks for no encoding (node:http sends no
 // Accept-Encoding and inflates nothing)
@@ -379,6 +399,24 @@ try {
     await page.click('button[data-span="24h"]');
     await page.waitForFunction(() => location.search.includes('span=24h'));
     await shot(page, 'breaker-timeline');
+    return `strip ${states.join(' → ')}`;
+  });
+
+  await check('the breaker\'s strip spans a week: 7d button, in the URL, the same transitions', async () => {
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=24h`, { waitUntil: 'domcontentloaded' });
+    await press(page, 'button[data-span="7d"]');
+    await page.waitForFunction(() => location.search.includes('span=7d'));
+    const sel = `svg[data-strip="${breaker}"]`;
+    await page.waitForFunction((s) => {
+      const e = document.querySelector(s);
+      return e && Number(e.dataset.to) - Number(e.dataset.from) === 7 * 86400e3;
+    }, {}, sel);
+    const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
+    if (!states.includes('forced_open') || states[states.length - 1] !== 'closed') throw new Error(`strip ${states}`);
+    if (!await page.$('button.active[data-span="7d"]')) throw new Error('7d not shown as chosen');
+    // the deep link keeps it
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=7d`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('button.active[data-span="7d"]');
     return `strip ${states.join(' → ')}`;
   });
 
@@ -1026,6 +1064,36 @@ try {
     return `${good} vs ${dead}`;
   });
 
+  await check('the schedule timeline takes a custom range from the URL, zooms by a drag, and resets', async () => {
+    const fire = (await apiGet('/schedules/sulky/fires?since=1h')).fires.find((f) => f.task_id);
+    const from = fire.scheduled_ms - 60000, to = fire.scheduled_ms + 60000;
+    const bar = `g.gantt-row[data-schedule="sulky"] rect.gantt-bar[data-task="${fire.task_id}"]`;
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#gantt[data-from="${from}"][data-to="${to}"]`);
+    await page.waitForSelector(bar);
+    if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    const shown = await page.$eval('#range-from', (e) => e.value);
+    if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
+    // a range before the fire: not drawn
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from - 600000)}&to=${isoOf(from - 300000)}`,
+      { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#gantt[data-from="${from - 600000}"]`);
+    if (await page.$(bar)) throw new Error('a fire outside the range is drawn');
+    // zoom: a drag across the lanes (from x 170) narrows the range, stays on the page
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(bar);
+    await drag(page, '#gantt', 0.2, 0.6, 170);
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) > f, {}, from);
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt < to && zt - zf < (to - from) * 0.6)) throw new Error(`zoomed to ${zf}-${zt} from ${from}-${to}`);
+    if (!(await page.evaluate(() => location.pathname)).endsWith('/schedules/timeline')) throw new Error('left the timeline');
+    await page.waitForSelector(`#gantt[data-from="${zf}"][data-to="${zt}"]`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('.ranges button.active');
+    return `zoomed to ${((zt - zf) / 1000).toFixed(0)} s of ${(to - from) / 1000} s`;
+  });
+
   await check('times switch to local', async () => {
     await page.select('header .zone select', 'local');
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
@@ -1075,6 +1143,60 @@ try {
     const after = await text(page, sel);
     await page.select('header .zone select', 'utc');
     return `${before} -> ${after}`;
+  });
+
+  await check('the history view takes a custom range from the URL and zooms by a drag across a chart', async () => {
+    const to = Math.floor(Date.now() / 1000) * 1000, from = to - 2 * 3600e3;
+    await page.goto(`${url}/history?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#range-form[data-from="${from}"][data-to="${to}"]`);
+    const h = await apiGet(`/history?since=${isoOf(from)}&until=${isoOf(to)}`);
+    const pts = Number(await page.$eval('#chart-throughput svg', (e) => e.dataset.points));
+    if (pts !== h.points.length) throw new Error(`${pts} points drawn, the API has ${h.points.length}`);
+    if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    const shown = await page.$eval('#range-to', (e) => e.value);
+    if (shown !== isoOf(to).slice(0, 19).replace('T', ' ')) throw new Error(`to field ${shown}`);
+    // a drag across the throughput chart (its plot starts at x 44)
+    await drag(page, '#chart-throughput svg', 0.5, 0.75, 44);
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('from'));
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) !== f, {}, from);
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt < to && zt - zf < 3600e3)) throw new Error(`zoomed to ${isoOf(zf)}-${isoOf(zt)}`);
+    await page.waitForSelector(`#chart-duration svg[data-from="${zf}"][data-to="${zt}"]`);
+    // Reset: the preset again
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('.ranges button.active');
+    return `zoomed to ${isoOf(zf)} - ${isoOf(zt)}`;
+  });
+
+  await check('the range fields read and show local time when the choice is local', async () => {
+    await page.emulateTimezone('Asia/Kolkata');   // UTC+05:30, no summer time
+    try {
+      await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+      await page.select('header .zone select', 'local');
+      const from = Date.UTC(2026, 11, 7, 4, 30, 0), to = Date.UTC(2026, 11, 7, 6, 0, 0);
+      await page.goto(`${url}/history?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector(`#range-form[data-from="${from}"]`);
+      const shown = await page.$eval('#range-from', (e) => e.value);
+      if (shown !== '2026-12-07 10:00:00') throw new Error(`from field ${shown} (04:30 UTC in Kolkata)`);
+      // typed in local time: 11:00 in Kolkata is 05:30 UTC
+      await page.$eval('#range-from', (e) => { e.value = ''; });
+      await page.type('#range-from', '2026-12-07 11:00');
+      await press(page, '#range-apply');
+      await page.waitForFunction((f) => new URLSearchParams(location.search).get('from') === f, {},
+        isoOf(Date.UTC(2026, 11, 7, 5, 30, 0)));
+      // a range that ends before it starts is refused in the page
+      const before = await page.evaluate(() => location.search);
+      await page.$eval('#range-to', (e) => { e.value = ''; });
+      await page.type('#range-to', '2026-12-07 09:00');
+      await press(page, '#range-apply');
+      await page.waitForSelector('#range-error');
+      if (await page.evaluate(() => location.search) !== before) throw new Error('a bad range went into the URL');
+      return `${shown} local for ${isoOf(from)}`;
+    } finally {
+      await page.select('header .zone select', 'utc');
+      await page.emulateTimezone();
+    }
   });
 
   await check('a reload of the overview renders its data in under 5 s', async () => {

@@ -1,6 +1,6 @@
 // Breakers: every breaker Redis knows (GET /api/v1/breakers), each with its failure and slow-call rates drawn against its
 // policy's thresholds (the config's `breakers:` entry the API gives), a
-// timeline strip of its last hour or day (its transition log,
+// timeline strip of its last hour, day or week (its transition log,
 // BreakerTimeline.jsx) and, while half-open, its probes in flight of the
 // policy's; a breaker picked shows its transitions with why. Operators force open / close / release, by row or by name. The
 // span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h.
