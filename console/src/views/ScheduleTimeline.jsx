@@ -121,6 +121,7 @@ export function ScheduleTimeline() {
         </span>
       </div>
       <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom}
+        url={`${filters.range}|${filters.from}|${filters.to}`}
         onRange={setRange} onReset={() => paging.go({ range: filters.range })} />
       <Problem error={poll.error} />
       {d && (

@@ -38,17 +38,32 @@ export function parseInput(text, zone) {
 
 const iso = (ms) => new Date(ms).toISOString();
 
-// <RangeForm from to zone custom onRange onReset />: the range shown
+// <RangeForm from to zone custom url onRange onReset />: the range shown
 // (from, to: ms, the API's since_ms / until_ms) in two fields; Apply
 // calls onRange(fromIso, toIso) with a range that ends after it starts,
-// else says why; Reset (when custom) goes back to the preset ranges.
-export function RangeForm({ from, to, zone, custom, onRange, onReset }) {
+// else says why; Reset (when custom) goes back to the preset ranges. A
+// poll's new range does not overwrite what is being typed: the fields
+// follow the answers again once the URL's range (url) or the zone
+// changes.
+export function RangeForm({ from, to, zone, custom, url, onRange, onReset }) {
   const [text, setText] = useState({ from: '', to: '' });
   const [why, setWhy] = useState('');
-  useEffect(() => {
+  const typed = useRef(false);
+  const show = () => {
     if (from && to) setText({ from: fmtInput(from, zone), to: fmtInput(to, zone) });
+  };
+  useEffect(() => {
+    if (!typed.current) show();
+  }, [from, to]);
+  useEffect(() => {
+    typed.current = false;
+    show();
     setWhy('');
-  }, [from, to, zone]);
+  }, [url, zone]);
+  const edit = (key) => (e) => {
+    typed.current = true;
+    setText({ ...text, [key]: e.target.value });
+  };
   const apply = (e) => {
     e.preventDefault();
     const f = parseInput(text.from, zone), t = parseInput(text.to, zone);
@@ -66,9 +81,9 @@ export function RangeForm({ from, to, zone, custom, onRange, onReset }) {
     <form class="filters range" id="range-form" onSubmit={apply}
       data-from={from || ''} data-to={to || ''} data-custom={custom ? '1' : ''}>
       <label>From <input id="range-from" size={19} value={text.from}
-        onInput={(e) => setText({ ...text, from: e.target.value })} /></label>
+        onInput={edit('from')} /></label>
       <label>to <input id="range-to" size={19} value={text.to}
-        onInput={(e) => setText({ ...text, to: e.target.value })} /></label>
+        onInput={edit('to')} /></label>
       <span class="muted">{tz}</span>
       <button type="submit" id="range-apply">Apply</button>
       {custom && <button type="button" id="range-reset" onClick={onReset}>Reset</button>}
