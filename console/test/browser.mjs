@@ -420,6 +420,25 @@ try {
     return `strip ${states.join(' → ')}`;
   });
 
+  await check('the breaker strips take a custom range: one that ends while it was forced open ends forced open', async () => {
+    const [closed, forced] = (await apiGet(`/breakers/${breaker}/transitions`)).transitions;
+    const from = forced.at_ms - 60000, to = Math.floor((forced.at_ms + closed.at_ms) / 2);
+    if (to <= forced.at_ms) throw new Error(`forced at ${forced.at_ms}, released at ${closed.at_ms}: no time between`);
+    await page.goto(`${url}/breakers?breaker=${breaker}&from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    const sel = `svg[data-strip="${breaker}"][data-from="${from}"][data-to="${to}"]`;
+    await page.waitForSelector(`${sel} rect`);
+    await page.waitForFunction((s) => document.querySelectorAll(`${s} rect`).length === 2, {}, sel);
+    const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
+    if (states.join() !== 'closed,forced_open') throw new Error(`strip ${states}`);
+    if (await page.$('button.active[data-span]')) throw new Error('a span shown as chosen with a custom range');
+    const shown = await page.$eval('#range-from', (e) => e.value);
+    if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('button.active[data-span]');
+    return `strip ${states.join(' → ')}`;
+  });
+
   // Forced open through the API while no read of the list gets through:
   // only the event stream can tell the page (it polls every 5 s without
   // it, every 15 s beside it).

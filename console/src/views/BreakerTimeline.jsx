@@ -51,15 +51,15 @@ export function segments(list, state, start, end) {
 
 const SW = 240, SH = 14;
 
-// <Strip name list state span now />: one coloured bar per segment, a
-// title on each for its state and times.
-export function Strip({ name, list, state, span, now, zone, onClick }) {
-  const start = now - SPANS[span];
-  const x = (t) => ((t - start) / SPANS[span]) * SW;
+// <Strip name list state start end />: one coloured bar per segment of
+// [start, end] (the last span up to now, or a custom range), a title on
+// each for its state and times.
+export function Strip({ name, list, state, start, end, zone, onClick }) {
+  const x = (t) => ((t - start) / Math.max(1, end - start)) * SW;
   return (
-    <svg class="strip" width={SW} height={SH} data-strip={name} data-from={start} data-to={now} onClick={onClick}
-      role="img" aria-label={`${name} over the last ${span}`}>
-      {segments(list, state, start, now).map((s) => (
+    <svg class="strip" width={SW} height={SH} data-strip={name} data-from={start} data-to={end} onClick={onClick}
+      role="img" aria-label={`${name} from ${fmtTime(start, zone)} to ${fmtTime(end, zone)}`}>
+      {segments(list, state, start, end).map((s) => (
         <rect class={`seg ${s.state}`} data-state={s.state} x={x(s.from)} y={0}
           width={Math.max(1, x(s.to) - x(s.from))} height={SH}>
           <title>{`${s.state.replace('_', ' ')} · ${fmtTime(s.from, zone)} → ${fmtTime(s.to, zone)}`}</title>

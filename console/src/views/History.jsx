@@ -81,7 +81,7 @@ export function History({ who }) {
           ))}
         </span>
       </form>
-      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom}
+      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom} zoom
         url={`${filters.range}|${filters.from}|${filters.to}`}
         onRange={setRange} onReset={() => paging.go({ ...filters, from: '', to: '' })} />
       <Problem error={poll.error} />

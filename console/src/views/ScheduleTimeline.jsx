@@ -120,7 +120,7 @@ export function ScheduleTimeline() {
           ))}
         </span>
       </div>
-      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom}
+      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom} zoom
         url={`${filters.range}|${filters.from}|${filters.to}`}
         onRange={setRange} onReset={() => paging.go({ range: filters.range })} />
       <Problem error={poll.error} />

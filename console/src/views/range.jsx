@@ -38,14 +38,15 @@ export function parseInput(text, zone) {
 
 const iso = (ms) => new Date(ms).toISOString();
 
-// <RangeForm from to zone custom url onRange onReset />: the range shown
+// <RangeForm from to zone custom url zoom onRange onReset />: the range shown
 // (from, to: ms, the API's since_ms / until_ms) in two fields; Apply
 // calls onRange(fromIso, toIso) with a range that ends after it starts,
-// else says why; Reset (when custom) goes back to the preset ranges. A
+// else says why; Reset (when custom) goes back to the preset ranges
+// (zoom: say that a drag across the chart zooms). A
 // poll's new range does not overwrite what is being typed: the fields
 // follow the answers again once the URL's range (url) or the zone
 // changes.
-export function RangeForm({ from, to, zone, custom, url, onRange, onReset }) {
+export function RangeForm({ from, to, zone, custom, url, zoom, onRange, onReset }) {
   const [text, setText] = useState({ from: '', to: '' });
   const [why, setWhy] = useState('');
   const typed = useRef(false);
@@ -91,7 +92,7 @@ export function RangeForm({ from, to, zone, custom, url, onRange, onReset }) {
         <span class="muted"> {fmtTime(from, zone)} → {fmtTime(to, zone)}</span>
       )}
       {why && <span class="error" id="range-error">{why}</span>}
-      <span class="muted"> · drag across the chart to zoom</span>
+      {zoom && <span class="muted"> · drag across the chart to zoom</span>}
     </form>
   );
 }
