@@ -298,8 +298,10 @@ try {
     await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
       { timeout: 30000 });
     await page.waitForSelector('ol.timeline li .bar');
+    // the buttons come once whoami has answered, which may be after the
+    // task's data on a loaded host
     for (const a of ['pause', 'resume', 'skip', 'cancel']) {
-      if (!(await page.$(`#task-${a}`))) throw new Error(`no ${a} button`);
+      await page.waitForSelector(`#task-${a}`).catch(() => { throw new Error(`no ${a} button`); });
     }
     await shot(page, 'task');
     return `state ${await text(page, '#task-state')}`;
