@@ -118,6 +118,11 @@ struct drv_api {
 	char *console_root;       /**< resolved api.console_dir, or NULL */
 	const char *console_why;  /**< why there is none */
 	char console_err[1024];
+	/* the gzip bodies of its files, made at each file's first request
+	 * that accepts gzip, under console_lock */
+	pthread_mutex_t console_lock;
+	struct api_gz *console_gz;   /**< console_gz_cnt entries */
+	size_t console_gz_cnt, console_gz_bytes;
 	/* api.loopback_viewer's caller; its buckets are the last ones */
 	drv_api_token_conf_t loopback;
 	/* pending.c: connections suspended while Kafka acknowledges, and
@@ -456,9 +461,13 @@ int api_page_param(api_call_t *call, const char *name, const char *value,
 /** @brief Take the time range query parameters "since" and "until"
  *         (drv_parse_when() forms, against now) into *since / *until.
  *  @returns 1 when \p name was one of them and is good, 0 when it is
- *           neither, -1 when bad (the 400 replied). */
+ *           neither, -1 when bad (the 400 replied, its pointer "/since"
+ *           or "/until"). */
 int api_range_param(api_call_t *call, const char *name, const char *value,
 		    int64_t *since, int64_t *until);
+/** @brief A range's end must be after its start: false with the 400
+ *         replied (pointer "/until") when \p until_ms <= \p since_ms. */
+bool api_range_check(api_call_t *call, int64_t since_ms, int64_t until_ms);
 /** @brief What setting query filter \p name gave (\p rc, \p err): false
  *         with the 400 replied (DRV_ERR_NOT_FOUND: an unknown query
  *         parameter), true on DRV_OK. */

@@ -10,16 +10,26 @@
  * whose resolved file is outside the folder ("..", a symbolic link) is
  * refused with 404, as a missing file is. Vite's hashed files under
  * /assets/ may be cached for a year; everything else is revalidated.
+ *
+ * A text file (HTML, JS, CSS, JSON, SVG...) of 1 kB or more goes gzipped
+ * to a client whose Accept-Encoding takes gzip: each file is compressed
+ * once, at its first such request, and its gzip body kept (at most
+ * GZ_FILES files and GZ_BYTES bytes; past that, files go plain). A kept
+ * body is used while the file's inode, size and time are those it was
+ * made from; a file that changed is compressed again. A file that gzip
+ * does not shrink by a tenth goes plain, and is remembered as such.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <zlib.h>
 
 #include "api_int.h"
 #include "drover/str.h"
@@ -33,33 +43,61 @@
 #define CSP "default-src 'self'; img-src 'self' data:; " \
 	    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
+/* gzip: files from GZ_MIN to GZ_FILE_MAX bytes; at most GZ_FILES kept
+ * bodies of GZ_BYTES in all (the built console is 3 files, 30 kB) */
+#define GZ_MIN      1024
+#define GZ_FILE_MAX (8 << 20)
+#define GZ_FILES    64
+#define GZ_BYTES    (16 << 20)
+
 static const struct {
 	const char *ext;
 	const char *type;
+	bool text;      /* gzip may pay: not already compressed */
 } types[] = {
-	{ ".html", "text/html; charset=utf-8" },
-	{ ".js", "text/javascript; charset=utf-8" },
-	{ ".mjs", "text/javascript; charset=utf-8" },
-	{ ".css", "text/css; charset=utf-8" },
-	{ ".json", "application/json" },
-	{ ".map", "application/json" },
-	{ ".webmanifest", "application/manifest+json" },
-	{ ".svg", "image/svg+xml" },
-	{ ".png", "image/png" },
-	{ ".ico", "image/x-icon" },
-	{ ".woff2", "font/woff2" },
-	{ ".txt", "text/plain; charset=utf-8" },
+	{ ".html", "text/html; charset=utf-8", true },
+	{ ".js", "text/javascript; charset=utf-8", true },
+	{ ".mjs", "text/javascript; charset=utf-8", true },
+	{ ".css", "text/css; charset=utf-8", true },
+	{ ".json", "application/json", true },
+	{ ".map", "application/json", true },
+	{ ".webmanifest", "application/manifest+json", true },
+	{ ".svg", "image/svg+xml", true },
+	{ ".png", "image/png", false },
+	{ ".ico", "image/x-icon", false },
+	{ ".woff2", "font/woff2", false },
+	{ ".txt", "text/plain; charset=utf-8", true },
 };
 
-static const char *type_of(const char *path)
+/* The index in types of \p path's extension, or -1. */
+static int type_index(const char *path)
 {
 	const char *dot = strrchr(path, '.');
 
 	for (size_t i = 0; dot && i < sizeof(types) / sizeof(types[0]); i++)
 		if (!strcmp(dot, types[i].ext))
-			return types[i].type;
-	return "application/octet-stream";
+			return (int)i;
+	return -1;
 }
+
+static const char *type_of(const char *path)
+{
+	int i = type_index(path);
+
+	return i < 0 ? "application/octet-stream" : types[i].type;
+}
+
+/* One file's gzip body, as made from the file with this inode, size and
+ * modification time; body NULL: gzip did not pay. */
+struct api_gz {
+	char *path;             /* resolved */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	unsigned char *body;
+	size_t len;
+};
 
 void api_console_init(struct drv_api *a)
 {
@@ -68,6 +106,9 @@ void api_console_init(struct drv_api *a)
 
 	a->console_root = NULL;
 	a->console_why = "api.console_dir is not set";
+	a->console_gz = NULL;
+	a->console_gz_cnt = a->console_gz_bytes = 0;
+	pthread_mutex_init(&a->console_lock, NULL);
 	if (!dir || !*dir)
 		return;
 	if (!(a->console_root = realpath(dir, NULL))) {
@@ -90,6 +131,14 @@ void api_console_init(struct drv_api *a)
 
 void api_console_release(struct drv_api *a)
 {
+	for (size_t i = 0; i < a->console_gz_cnt; i++) {
+		free(a->console_gz[i].path);
+		free(a->console_gz[i].body);
+	}
+	free(a->console_gz);
+	a->console_gz = NULL;
+	a->console_gz_cnt = a->console_gz_bytes = 0;
+	pthread_mutex_destroy(&a->console_lock);
 	free(a->console_root);
 	a->console_root = NULL;
 }
@@ -115,9 +164,11 @@ static bool dotted(const char *url)
 	return false;
 }
 
-/* Open the regular file \p rel (from /) under the root: -1 when it does
- * not resolve to one inside it. */
-static int open_under(const char *root, const char *rel, struct stat *st)
+/* Open the regular file \p rel (from /) under the root, its resolved
+ * path in *\p realp (the caller frees it): -1 when it does not resolve to
+ * one inside it. */
+static int open_under(const char *root, const char *rel, struct stat *st,
+		      char **realp)
 {
 	char path[PATH_MAX], *real;
 	size_t n = strlen(root);
@@ -132,8 +183,180 @@ static int open_under(const char *root, const char *rel, struct stat *st)
 		close(fd);
 		fd = -1;
 	}
-	free(real);
+	if (fd >= 0)
+		*realp = real;
+	else
+		free(real);
 	return fd;
+}
+
+/* Does Accept-Encoding \p v take gzip? gzip (or x-gzip) with a q above
+ * 0, else "*" with a q above 0 (RFC 9110 12.5.3). */
+static bool accepts_gzip(const char *v)
+{
+	double gz = -1, star = -1;
+
+	while (v && *v) {
+		size_t n;
+		double q = 1;
+		const char *p;
+
+		v += strspn(v, " \t,");
+		if (!*v)
+			break;
+		n = strcspn(v, " \t;,");
+		/* parameters up to the next comma: only q matters */
+		for (p = v + n; *p && *p != ','; p++) {
+			if (*p != ';')
+				continue;
+			p += 1 + strspn(p + 1, " \t");
+			if ((*p == 'q' || *p == 'Q') && p[1] == '=') {
+				char *end;
+
+				q = strtod(p + 2, &end);
+				if (end == p + 2 || q < 0 || q > 1)
+					q = 0;
+			}
+			p--;
+		}
+		if ((n == 4 && !strncasecmp(v, "gzip", 4)) ||
+		    (n == 6 && !strncasecmp(v, "x-gzip", 6)))
+			gz = q;
+		else if (n == 1 && *v == '*')
+			star = q;
+		v = p;
+	}
+	return gz >= 0 ? gz > 0 : star > 0;
+}
+
+/* gzip \p len bytes of \p in into *\p out (malloc'd), its length in
+ * *\p out_len; false on failure. */
+static bool gzip_bytes(const unsigned char *in, size_t len,
+		       unsigned char **out, size_t *out_len)
+{
+	z_stream z = { 0 };
+	unsigned char *buf;
+	uLong cap;
+	int rc;
+
+	/* 15 + 16: a window of 32 kB with the gzip header and trailer */
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return false;
+	cap = deflateBound(&z, (uLong)len);
+	if (!(buf = malloc(cap))) {
+		deflateEnd(&z);
+		return false;
+	}
+	z.next_in = (unsigned char *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = buf;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(buf);
+		return false;
+	}
+	*out = buf;
+	return true;
+}
+
+/* The whole of \p fd, \p size bytes, into a malloc'd buffer, or NULL. */
+static unsigned char *read_all(int fd, size_t size)
+{
+	unsigned char *buf = malloc(size ? size : 1);
+	size_t got = 0;
+
+	while (buf && got < size) {
+		ssize_t r = pread(fd, buf + got, size - got, (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(buf);
+			return NULL;
+		}
+		got += (size_t)r;
+	}
+	return buf;
+}
+
+static bool same_file(const struct api_gz *g, const struct stat *st)
+{
+	return g->dev == st->st_dev && g->ino == st->st_ino &&
+	       g->size == st->st_size &&
+	       g->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       g->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* A response of the gzip body of \p fd (the file \p real, \p st), made
+ * at its first request and kept; NULL: send it plain (gzip does not pay,
+ * no room is left, or it failed). Under console_lock: a file is
+ * compressed once, however many ask for it at once. */
+static struct MHD_Response *gz_response(struct drv_api *a, const char *real,
+					int fd, const struct stat *st)
+{
+	struct MHD_Response *r = NULL;
+	struct api_gz *g = NULL;
+	unsigned char *plain, *body = NULL;
+	size_t len = 0;
+
+	pthread_mutex_lock(&a->console_lock);
+	for (size_t i = 0; i < a->console_gz_cnt && !g; i++)
+		if (!strcmp(a->console_gz[i].path, real))
+			g = &a->console_gz[i];
+	if (g && !same_file(g, st)) {
+		/* changed since (a new build): made again below */
+		a->console_gz_bytes -= g->len;
+		free(g->body);
+		g->body = NULL;
+		g->len = 0;
+	} else if (g) {
+		goto reply;
+	}
+	if (!g) {
+		struct api_gz *t;
+
+		if (a->console_gz_cnt == GZ_FILES ||
+		    !(t = realloc(a->console_gz, (a->console_gz_cnt + 1) *
+				  sizeof(*t))))
+			goto out;
+		a->console_gz = t;
+		g = &t[a->console_gz_cnt];
+		memset(g, 0, sizeof(*g));
+		if (!(g->path = strdup(real)))
+			goto out;
+		a->console_gz_cnt++;
+	}
+	g->dev = st->st_dev;
+	g->ino = st->st_ino;
+	g->size = st->st_size;
+	g->mtime = st->st_mtim;
+	if (!(plain = read_all(fd, (size_t)st->st_size)))
+		goto forget;
+	if (gzip_bytes(plain, (size_t)st->st_size, &body, &len) &&
+	    len < (size_t)st->st_size - (size_t)st->st_size / 10 &&
+	    a->console_gz_bytes + len <= GZ_BYTES) {
+		g->body = body;
+		g->len = len;
+		a->console_gz_bytes += len;
+		body = NULL;
+	}
+	free(plain);
+	free(body);
+reply:
+	if (g->body)
+		r = MHD_create_response_from_buffer(g->len, g->body,
+						    MHD_RESPMEM_MUST_COPY);
+out:
+	pthread_mutex_unlock(&a->console_lock);
+	return r;
+forget:
+	/* unreadable now: tried again at the next request */
+	g->size = -1;
+	goto out;
 }
 
 /* A page path: no dot in its last segment, not under /assets/. */
@@ -169,11 +392,12 @@ bool api_console_serve(struct drv_api *a, struct MHD_Connection *conn,
 		       const char *url, const char *method)
 {
 	const char *file = url, *root = a->console_root;
-	char text[1200];
-	struct MHD_Response *r;
+	char text[1200], *real = NULL;
+	struct MHD_Response *r = NULL;
 	enum MHD_Result ret;
 	struct stat st;
-	int fd = -1;
+	bool vary;
+	int fd = -1, t;
 
 	if (!root) {
 		drv_fmt(text, sizeof(text), "no console here: %s; the API is "
@@ -186,18 +410,34 @@ bool api_console_serve(struct drv_api *a, struct MHD_Connection *conn,
 	if (*url != '/' || dotted(url))
 		return send_text(conn, 404, "not found\n", NULL);
 	if (strcmp(url, "/"))
-		fd = open_under(root, url, &st);
+		fd = open_under(root, url, &st, &real);
 	if (fd < 0 && page_path(url)) {
 		file = "/" INDEX;
-		fd = open_under(root, file, &st);
+		fd = open_under(root, file, &st, &real);
 	}
 	if (fd < 0)
 		return send_text(conn, 404, "not found\n", NULL);
+	/* a file gzip may shrink: its answer depends on Accept-Encoding */
+	t = type_index(file);
+	vary = t >= 0 && types[t].text && st.st_size >= GZ_MIN &&
+	       st.st_size <= GZ_FILE_MAX;
+	if (vary && accepts_gzip(MHD_lookup_connection_value(conn,
+			MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING)) &&
+	    (r = gz_response(a, real, fd, &st))) {
+		close(fd);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING,
+					"gzip");
+	}
+	free(real);
 	/* from here libmicrohttpd owns fd */
-	if (!(r = MHD_create_response_from_fd((uint64_t)st.st_size, fd))) {
+	if (!r && !(r = MHD_create_response_from_fd((uint64_t)st.st_size,
+						    fd))) {
 		close(fd);
 		return false;
 	}
+	if (vary)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY,
+					MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				type_of(file));
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,

@@ -72,39 +72,53 @@ static void reply_series(api_call_t *call, drv_err_t rc, json_t *o,
 	api_problem(call, api_status_of(rc), NULL, "%s", err);
 }
 
+/* The range of the query: defaults filled (the 24 hours before until,
+ * until now), cut to the 14 days kept; false with the 400 replied when
+ * it ends at or before its start. */
+static bool range_of(api_call_t *call, int64_t *since, int64_t *until,
+		     int64_t now)
+{
+	drv_retry_stats_range(since, until, now);
+	return api_range_check(call, *since, *until);
+}
+
 static void history(api_call_t *call)
 {
+	int64_t now = drv_now_ms();
 	hist_args_t a = { 0 };
 	redisContext *c;
 	json_t *o = NULL;
 	char err[512];
 	drv_err_t rc;
 
-	if (!api_query_each(call, hist_param, &a))
+	if (!api_query_each(call, hist_param, &a) ||
+	    !range_of(call, &a.q.since_ms, &a.q.until_ms, now))
 		return;
 	/* the handler's series: a band beside it is not a narrower one */
 	if (a.q.handler)
 		a.q.band = NULL;
 	if (!(c = api_redis(call)))
 		return;
-	rc = drv_history(call->api->cfg, c, &a.q, drv_now_ms(), &o, err,
-			 sizeof(err));
+	rc = drv_history(call->api->cfg, c, &a.q, now, &o, err, sizeof(err));
 	reply_series(call, rc, o, err);
 }
 
 static void dlq_depth(api_call_t *call)
 {
+	int64_t now = drv_now_ms();
 	hist_args_t a = { .depth = true };
 	redisContext *c;
 	json_t *o = NULL;
 	char err[512];
 	drv_err_t rc;
 
-	if (!api_query_each(call, hist_param, &a) || !(c = api_redis(call)))
+	if (!api_query_each(call, hist_param, &a) ||
+	    !range_of(call, &a.q.since_ms, &a.q.until_ms, now) ||
+	    !(c = api_redis(call)))
 		return;
 	rc = drv_dlq_depth_series(call->api->cfg, c, a.q.since_ms,
-				  a.q.until_ms, a.q.step_ms, drv_now_ms(), &o,
-				  err, sizeof(err));
+				  a.q.until_ms, a.q.step_ms, now, &o, err,
+				  sizeof(err));
 	reply_series(call, rc, o, err);
 }
 
@@ -116,10 +130,9 @@ static void marker_list(api_call_t *call)
 	char err[512];
 	drv_err_t rc;
 
-	if (!api_query_each(call, hist_param, &a))
-		return;
-	drv_retry_stats_range(&a.q.since_ms, &a.q.until_ms, drv_now_ms());
-	if (!(c = api_redis(call)))
+	if (!api_query_each(call, hist_param, &a) ||
+	    !range_of(call, &a.q.since_ms, &a.q.until_ms, drv_now_ms()) ||
+	    !(c = api_redis(call)))
 		return;
 	rc = drv_marker_list(c, call->api->cfg->redis.key_prefix,
 			     a.q.since_ms, a.q.until_ms, &list, err,
@@ -340,8 +353,9 @@ static void marker_delete(api_call_t *call)
 #define SERIES_QUERY(what) \
 	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 " \
 	  "hours before until" }, \
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now. A " \
-	  "range over 14 days (what is kept) starts 14 days before until" }, \
+	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now; " \
+	  "after since (else 400, pointer /until). A range over 14 days " \
+	  "(what is kept) starts 14 days before until" }, \
 	{ "step", "{\"type\": \"string\", \"pattern\": " \
 	  "\"^([1-9][0-9]{0,4}m|[1-9][0-9]{0,2}h|[1-9][0-9]?d)$\"}", \
 	  what ": a whole number of minutes (1d at most; longer is 1d). " \
@@ -367,7 +381,8 @@ static const api_query_doc_t depth_query[] = {
 static const api_query_doc_t marker_query[] = {
 	{ "since", API_WHEN_SCHEMA, "from" API_WHEN_DOC "; default: 24 hours "
 	  "before until" },
-	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now" },
+	{ "until", API_WHEN_SCHEMA, "to" API_WHEN_DOC "; default: now; "
+	  "after since (else 400, pointer /until)" },
 	{ NULL, NULL, NULL },
 };
 

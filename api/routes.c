@@ -161,8 +161,8 @@ static json_t *problem_response(const char *why)
 static const char *error_doc(unsigned status)
 {
 	switch (status) {
-	case 400: return "Bad request: malformed JSON or a field out of "
-			 "bounds (pointer names it)";
+	case 400: return "Bad request: malformed JSON, or a field or a "
+			 "query parameter out of bounds (pointer names it)";
 	case 401: return "No valid bearer token";
 	case 403: return "The token's role may not do this";
 	case 404: return "No such thing";

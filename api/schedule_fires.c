@@ -51,8 +51,9 @@ static bool fires_param(api_call_t *call, const char *name,
 	return false;
 }
 
-/* Take the query into \p a (defaults: the 24 hours before now); false
- * with the 400 replied. */
+/* Take the query into \p a (defaults: the 24 hours before until, until
+ * now); false with the 400 replied, also when until is not after
+ * since. */
 static bool args_of(api_call_t *call, fires_args_t *a, int64_t limit)
 {
 	memset(a, 0, sizeof(*a));
@@ -63,7 +64,7 @@ static bool args_of(api_call_t *call, fires_args_t *a, int64_t limit)
 		a->until = drv_now_ms();
 	if (!a->since)
 		a->since = a->until - DAY_MS;
-	return true;
+	return api_range_check(call, a->since, a->until);
 }
 
 /* Fires of \p ids, or NULL with the problem replied. */
@@ -190,7 +191,8 @@ static void timeline(api_call_t *call)
 	{ "since", API_WHEN_SCHEMA, "fires scheduled at or after" \
 	  API_WHEN_DOC "; default: 24 hours before until" }, \
 	{ "until", API_WHEN_SCHEMA, "fires scheduled at or before" \
-	  API_WHEN_DOC "; default: now" }
+	  API_WHEN_DOC "; default: now; after since (else 400, pointer " \
+	  "/until)" }
 
 static const api_query_doc_t fires_query[] = {
 	RANGE_QUERY,

@@ -344,9 +344,24 @@ int api_range_param(api_call_t *call, const char *name, const char *value,
 	if (!drv_parse_when(value, drv_now_ms(), name[0] == 's' ? since :
 			    until))
 		return 1;
-	api_problem(call, 400, NULL, "%s: '%.64s' is neither an RFC 3339 "
-		    "time nor a duration ago (2h)", name, value);
+	/* a query parameter's pointer: "/" and its name */
+	api_problem(call, 400, name[0] == 's' ? "/since" : "/until",
+		    "%s: '%.64s' is neither an RFC 3339 time nor a duration "
+		    "ago (2h)", name, value);
 	return -1;
+}
+
+bool api_range_check(api_call_t *call, int64_t since_ms, int64_t until_ms)
+{
+	char since[40], until[40];
+
+	if (until_ms > since_ms)
+		return true;
+	drv_format_time(since_ms, since, sizeof(since));
+	drv_format_time(until_ms, until, sizeof(until));
+	api_problem(call, 400, "/until", "until (%s) must be after since "
+		    "(%s)", until, since);
+	return false;
 }
 
 bool api_filter_rc(api_call_t *call, drv_err_t rc, const char *name,

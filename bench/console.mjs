@@ -87,10 +87,14 @@ async function load(view, weigh) {
     await page.setViewport({ width: 1280, height: 720 });
     const errors = [];
     const files = [];
+    const codings = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('response', (r) => {
       if (r.status() >= 400) errors.push(`${r.status()} ${r.url()}`);
-      else if (weigh && !isApi(r.url())) files.push(r.buffer().then((b) => b, () => Buffer.alloc(0)));
+      else if (weigh && !isApi(r.url())) {
+        files.push(r.buffer().then((b) => b, () => Buffer.alloc(0)));
+        codings.push(r.headers()['content-encoding'] || 'identity');
+      }
     });
     const marks = [['render', rows || !view.ready ? view.rows : view.ready],
       ...Object.entries(view.also || {})];
@@ -109,11 +113,14 @@ async function load(view, weigh) {
       entries: [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
         .map((e) => ({
           name: e.name, start: e.startTime, sent: e.requestStart, first: e.responseStart,
-          end: e.responseEnd, transfer: e.transferSize,
+          end: e.responseEnd, transfer: e.transferSize, body: e.encodedBodySize,
         })),
     }), view.rows);
     got.errors = errors;
-    if (weigh) got.files = await Promise.all(files);
+    if (weigh) {
+      got.files = await Promise.all(files);
+      got.codings = codings;
+    }
     return got;
   } finally {
     await ctx.close();
@@ -143,10 +150,13 @@ try {
     if (got.files) {
       const raw = got.files.reduce((n, b) => n + b.length, 0);
       const gz = got.files.reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
-      const sent = got.entries.filter((e) => !isApi(e.name)).reduce((n, e) => n + e.transfer, 0);
+      const mine = got.entries.filter((e) => !isApi(e.name));
+      const body = mine.reduce((n, e) => n + e.body, 0);
+      const sent = mine.reduce((n, e) => n + e.transfer, 0);
+      const gzipped = got.codings.filter((c) => c === 'gzip').length;
       console.log(`  ${phase}: a first load of / fetches ${got.files.length} files of the console: ` +
-        `${kB(raw)}, ${kB(gz)} gzip -9; the browser received ${kB(sent)} for them ` +
-        `(headers included; the coordinator does not compress)`);
+        `${kB(raw)}, ${kB(gz)} gzip -9; over the wire ${kB(body)} of bodies ` +
+        `(${gzipped} of ${got.files.length} sent with Content-Encoding: gzip), ${kB(sent)} with headers`);
     }
     console.log(`  ${phase}: ${v.name.padEnd(9)} cold ${got.marks.render.toFixed(0)} ms (${where(v, got)})`);
   }

@@ -12,6 +12,7 @@
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
 // "browser: N passed, M failed". Every wait is bounded.
 import { execFileSync } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
@@ -81,6 +82,37 @@ async function until(fn, what) {
 }
 
 const text = (page, sel) => page.$eval(sel, (e) => e.textContent.trim());
+
+// drag(page, sel, a, b): the mouse pressed at fraction a of the element's
+// width (from its left + left px) and released at fraction b, half way
+// down
+async function drag(page, sel, a, b, left = 0) {
+  const box = await (await page.$(sel)).boundingBox();
+  const at = (f) => box.x + left + (box.width - left) * f;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(at(a), y);
+  await page.mouse.down();
+  await page.mouse.move(at(b), y, { steps: 8 });
+  await page.mouse.up();
+}
+
+// the URL's from and to, in ms (NaN when absent)
+const urlRange = (page) => page.evaluate(() => {
+  const q = new URLSearchParams(location.search);
+  return [Date.parse(q.get('from')), Date.parse(q.get('to'))];
+});
+const isoOf = (ms) => new Date(ms).toISOString();
+
+// plainGet(path): {status, headers, body (a Buffer)} of GET path as sent
+// to a client that asks for no encoding (node:http sends no
+// Accept-Encoding and inflates nothing)
+const plainGet = (path) => new Promise((resolve, reject) => {
+  httpGet(url + path, (r) => {
+    const chunks = [];
+    r.on('data', (c) => chunks.push(c));
+    r.on('end', () => resolve({ status: r.statusCode, headers: r.headers, body: Buffer.concat(chunks) }));
+  }).on('error', reject);
+});
 
 // blocking(page, path, fn): fn() while every GET of the API path path
 // ('/api/v1/...') the page makes is aborted (as leaving a page aborts a
@@ -167,6 +199,40 @@ try {
     return `first render with data in ${ms} ms`;
   });
 
+  await check('the console\'s files come gzipped to the browser, plain to a client that does not ask', async () => {
+    const ctx = await browser.createBrowserContext();   // no cache
+    try {
+      const p = await ctx.newPage();
+      const got = [];
+      p.on('response', (r) => {
+        if (!new URL(r.url()).pathname.startsWith('/api/')) got.push(r);
+      });
+      await p.goto(url + '/', { waitUntil: 'load' });
+      const sent = await p.evaluate(() => Object.fromEntries(performance.getEntriesByType('resource')
+        .map((e) => [new URL(e.name).pathname, e.encodedBodySize])));
+      const files = got.filter((r) => /\.(js|css)$/.test(new URL(r.url()).pathname));
+      if (files.length < 2) throw new Error(`${files.length} script and style files loaded`);
+      const out = [];
+      for (const r of files) {
+        const path = new URL(r.url()).pathname;
+        const h = r.headers();
+        if (h['content-encoding'] !== 'gzip') throw new Error(`${path}: Content-Encoding ${h['content-encoding']}`);
+        if (h.vary !== 'Accept-Encoding') throw new Error(`${path}: Vary ${h.vary}`);
+        const plain = await plainGet(path);
+        if (plain.headers['content-encoding']) throw new Error(`${path} gzipped unasked`);
+        if (plain.headers.vary !== 'Accept-Encoding') throw new Error(`${path}: plain Vary ${plain.headers.vary}`);
+        if (!(await r.buffer()).equals(plain.body)) throw new Error(`${path}: inflated bytes differ from the plain file`);
+        if (!(sent[path] > 0 && sent[path] < plain.body.length / 2)) {
+          throw new Error(`${path}: ${sent[path]} bytes sent for ${plain.body.length}`);
+        }
+        out.push(`${path.split('/').pop()} ${plain.body.length} -> ${sent[path]} B`);
+      }
+      return out.join(', ');
+    } finally {
+      await ctx.close();
+    }
+  });
+
   await check('the header says live: the overview comes by the event stream', async () => {
     const streams = [];
     const seen = (r) => r.url().includes('/api/v1/live') && streams.push(r.url());
@@ -232,8 +298,10 @@ try {
     await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
       { timeout: 30000 });
     await page.waitForSelector('ol.timeline li .bar');
+    // the buttons come once whoami has answered, which may be after the
+    // task's data on a loaded host
     for (const a of ['pause', 'resume', 'skip', 'cancel']) {
-      if (!(await page.$(`#task-${a}`))) throw new Error(`no ${a} button`);
+      await page.waitForSelector(`#task-${a}`).catch(() => { throw new Error(`no ${a} button`); });
     }
     await shot(page, 'task');
     return `state ${await text(page, '#task-state')}`;
@@ -333,6 +401,43 @@ try {
     await page.click('button[data-span="24h"]');
     await page.waitForFunction(() => location.search.includes('span=24h'));
     await shot(page, 'breaker-timeline');
+    return `strip ${states.join(' → ')}`;
+  });
+
+  await check('the breaker\'s strip spans a week: 7d button, in the URL, the same transitions', async () => {
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=24h`, { waitUntil: 'domcontentloaded' });
+    await press(page, 'button[data-span="7d"]');
+    await page.waitForFunction(() => location.search.includes('span=7d'));
+    const sel = `svg[data-strip="${breaker}"]`;
+    await page.waitForFunction((s) => {
+      const e = document.querySelector(s);
+      return e && Number(e.dataset.to) - Number(e.dataset.from) === 7 * 86400e3;
+    }, {}, sel);
+    const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
+    if (!states.includes('forced_open') || states[states.length - 1] !== 'closed') throw new Error(`strip ${states}`);
+    if (!await page.$('button.active[data-span="7d"]')) throw new Error('7d not shown as chosen');
+    // the deep link keeps it
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=7d`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('button.active[data-span="7d"]');
+    return `strip ${states.join(' → ')}`;
+  });
+
+  await check('the breaker strips take a custom range: one that ends while it was forced open ends forced open', async () => {
+    const [closed, forced] = (await apiGet(`/breakers/${breaker}/transitions`)).transitions;
+    const from = forced.at_ms - 60000, to = Math.floor((forced.at_ms + closed.at_ms) / 2);
+    if (to <= forced.at_ms) throw new Error(`forced at ${forced.at_ms}, released at ${closed.at_ms}: no time between`);
+    await page.goto(`${url}/breakers?breaker=${breaker}&from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    const sel = `svg[data-strip="${breaker}"][data-from="${from}"][data-to="${to}"]`;
+    await page.waitForSelector(`${sel} rect`);
+    await page.waitForFunction((s) => document.querySelectorAll(`${s} rect`).length === 2, {}, sel);
+    const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
+    if (states.join() !== 'closed,forced_open') throw new Error(`strip ${states}`);
+    if (await page.$('button.active[data-span]')) throw new Error('a span shown as chosen with a custom range');
+    const shown = await page.$eval('#range-from', (e) => e.value);
+    if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('button.active[data-span]');
     return `strip ${states.join(' → ')}`;
   });
 
@@ -1097,6 +1202,36 @@ try {
     return `${good} vs ${dead}`;
   });
 
+  await check('the schedule timeline takes a custom range from the URL, zooms by a drag, and resets', async () => {
+    const fire = (await apiGet('/schedules/sulky/fires?since=1h')).fires.find((f) => f.task_id);
+    const from = fire.scheduled_ms - 60000, to = fire.scheduled_ms + 60000;
+    const bar = `g.gantt-row[data-schedule="sulky"] rect.gantt-bar[data-task="${fire.task_id}"]`;
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#gantt[data-from="${from}"][data-to="${to}"]`);
+    await page.waitForSelector(bar);
+    if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    const shown = await page.$eval('#range-from', (e) => e.value);
+    if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
+    // a range before the fire: not drawn
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from - 600000)}&to=${isoOf(from - 300000)}`,
+      { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#gantt[data-from="${from - 600000}"]`);
+    if (await page.$(bar)) throw new Error('a fire outside the range is drawn');
+    // zoom: a drag across the lanes (from x 170) narrows the range, stays on the page
+    await page.goto(`${url}/schedules/timeline?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(bar);
+    await drag(page, '#gantt', 0.2, 0.6, 170);
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) > f, {}, from);
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt < to && zt - zf < (to - from) * 0.6)) throw new Error(`zoomed to ${zf}-${zt} from ${from}-${to}`);
+    if (!(await page.evaluate(() => location.pathname)).endsWith('/schedules/timeline')) throw new Error('left the timeline');
+    await page.waitForSelector(`#gantt[data-from="${zf}"][data-to="${zt}"]`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('.ranges button.active');
+    return `zoomed to ${((zt - zf) / 1000).toFixed(0)} s of ${(to - from) / 1000} s`;
+  });
+
   await check('times switch to local', async () => {
     await page.select('header .zone select', 'local');
     await page.waitForFunction(() => !document.querySelector('.live .muted')?.textContent.includes('UTC'));
@@ -1201,6 +1336,60 @@ try {
     await page.waitForFunction((s) => !document.querySelector(s), {}, li);
     if ((await apiGet('/markers?since=1h')).markers.some((x) => x.id === m.id)) throw new Error('the API still has it');
     if (!(await page.$('ul.markers li[data-label="console-v1"]'))) throw new Error('console-v1 went too');
+  });
+
+  await check('the history view takes a custom range from the URL and zooms by a drag across a chart', async () => {
+    const to = Math.floor(Date.now() / 1000) * 1000, from = to - 2 * 3600e3;
+    await page.goto(`${url}/history?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`#range-form[data-from="${from}"][data-to="${to}"]`);
+    const h = await apiGet(`/history?since=${isoOf(from)}&until=${isoOf(to)}`);
+    const pts = Number(await page.$eval('#chart-throughput svg', (e) => e.dataset.points));
+    if (pts !== h.points.length) throw new Error(`${pts} points drawn, the API has ${h.points.length}`);
+    if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    const shown = await page.$eval('#range-to', (e) => e.value);
+    if (shown !== isoOf(to).slice(0, 19).replace('T', ' ')) throw new Error(`to field ${shown}`);
+    // a drag across the throughput chart (its plot starts at x 44)
+    await drag(page, '#chart-throughput svg', 0.5, 0.75, 44);
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('from'));
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) !== f, {}, from);
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt < to && zt - zf < 3600e3)) throw new Error(`zoomed to ${isoOf(zf)}-${isoOf(zt)}`);
+    await page.waitForSelector(`#chart-duration svg[data-from="${zf}"][data-to="${zt}"]`);
+    // Reset: the preset again
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('.ranges button.active');
+    return `zoomed to ${isoOf(zf)} - ${isoOf(zt)}`;
+  });
+
+  await check('the range fields read and show local time when the choice is local', async () => {
+    await page.emulateTimezone('Asia/Kolkata');   // UTC+05:30, no summer time
+    try {
+      await page.goto(`${url}/history?range=1h`, { waitUntil: 'domcontentloaded' });
+      await page.select('header .zone select', 'local');
+      const from = Date.UTC(2026, 11, 7, 4, 30, 0), to = Date.UTC(2026, 11, 7, 6, 0, 0);
+      await page.goto(`${url}/history?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector(`#range-form[data-from="${from}"]`);
+      const shown = await page.$eval('#range-from', (e) => e.value);
+      if (shown !== '2026-12-07 10:00:00') throw new Error(`from field ${shown} (04:30 UTC in Kolkata)`);
+      // typed in local time: 11:00 in Kolkata is 05:30 UTC
+      await page.$eval('#range-from', (e) => { e.value = ''; });
+      await page.type('#range-from', '2026-12-07 11:00');
+      await press(page, '#range-apply');
+      await page.waitForFunction((f) => new URLSearchParams(location.search).get('from') === f, {},
+        isoOf(Date.UTC(2026, 11, 7, 5, 30, 0)));
+      // a range that ends before it starts is refused in the page
+      const before = await page.evaluate(() => location.search);
+      await page.$eval('#range-to', (e) => { e.value = ''; });
+      await page.type('#range-to', '2026-12-07 09:00');
+      await press(page, '#range-apply');
+      await page.waitForSelector('#range-error');
+      if (await page.evaluate(() => location.search) !== before) throw new Error('a bad range went into the URL');
+      return `${shown} local for ${isoOf(from)}`;
+    } finally {
+      await page.select('header .zone select', 'utc');
+      await page.emulateTimezone();
+    }
   });
 
   await check('a reload of the overview renders its data in under 5 s', async () => {

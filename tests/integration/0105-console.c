@@ -4,17 +4,24 @@
  * for the console's own paths (deep links survive a reload), nothing
  * outside the folder whatever the path ("..", encoded, a symbolic link),
  * and /api/... untouched: its routes, its 404s, its tokens, and
- * api.loopback_viewer's viewer. Without a built console, / says why and
- * the API still serves.
+ * api.loopback_viewer's viewer. A text file of 1 kB or more goes gzipped
+ * when Accept-Encoding takes gzip (the same bytes once inflated, Vary:
+ * Accept-Encoding on both answers), plain otherwise, and a tiny or
+ * already compressed file always plain. Without a built console, / says
+ * why and the API still serves.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "drover/str.h"
 #include "harness.h"
@@ -41,6 +48,22 @@ static void put(const char *dir, const char *name, const char *text)
 	fclose(f);
 }
 
+/* A script of about 20 kB that gzip shrinks well; \p n changes its
+ * bytes and its length. */
+static const char *big_js(int n)
+{
+	static char buf[32768];
+	size_t len = 0;
+
+	for (int i = 0; len + 100 < sizeof(buf) - 12000 - (size_t)n * 300;
+	     i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"export const view%d = (x) => "
+					"x.filter((r) => r.state === '%d');\n",
+					i, i % 7 + n);
+	return buf;
+}
+
 /* The console folder dir/console (index, a hashed script, a stylesheet, a
  * link to a file beside the folder), and that file, dir/secret.txt. */
 static void make_console(it_ctx_t *ctx, char *console, size_t size)
@@ -54,6 +77,8 @@ static void make_console(it_ctx_t *ctx, char *console, size_t size)
 	put(console, "index.html", INDEX_TEXT);
 	put(assets, "index-Ab12Cd34.js", JS_TEXT);
 	put(assets, "index-Ef56.css", "body{}");
+	put(assets, "big-Gh78.js", big_js(1));
+	put(assets, "logo-Ij90.png", big_js(2));
 	put(ctx->dir, "secret.txt", SECRET);
 	drv_fmt(link, sizeof(link), "%s/link.txt", console);
 	cr_assert_eq(symlink("../secret.txt", link), 0);
@@ -119,6 +144,124 @@ static void expect_file(int port, const char *path, const char *body,
 	page_free(&p);
 }
 
+/* GET (or \p method) \p path with the request header line \p hdr ("" for
+ * none): the status; the head and the body with its length (binary). */
+static int raw_get(int port, const char *method, const char *path,
+		   const char *hdr, char **head, unsigned char **body,
+		   size_t *len)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	char req[1024], *p;
+	unsigned char *buf = NULL;
+	size_t n = 0, cap = 0;
+	int fd, status = -1;
+
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	drv_fmt(req, sizeof(req), "%s %s HTTP/1.0\r\nHost: x\r\n%s%s\r\n",
+		method, path, hdr, *hdr ? "\r\n" : "");
+	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	for (;;) {
+		ssize_t r;
+
+		if (n + 4096 > cap)
+			cr_assert_not_null(buf = realloc(buf, cap = cap * 2 +
+							 8192));
+		if ((r = read(fd, buf + n, cap - n - 1)) <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	cr_assert_not_null(buf, "%s %s: no answer", method, path);
+	buf[n] = '\0';
+	if (!strncmp((char *)buf, "HTTP/1.", 7))
+		status = (int)strtol((char *)buf + 9, NULL, 10);
+	cr_assert_not_null(p = strstr((char *)buf, "\r\n\r\n"));
+	*head = strndup((char *)buf, (size_t)(p - (char *)buf));
+	*len = n - (size_t)(p + 4 - (char *)buf);
+	cr_assert_not_null(*body = malloc(*len + 1));
+	memcpy(*body, p + 4, *len);
+	(*body)[*len] = '\0';
+	free(buf);
+	return status;
+}
+
+/* \p len bytes of gzip \p gz inflated (NUL-terminated), or NULL. */
+static char *gunzip(const unsigned char *gz, size_t len)
+{
+	z_stream z = { 0 };
+	size_t cap = 1 << 20;
+	char *out = malloc(cap);
+	int rc;
+
+	if (!out || inflateInit2(&z, 15 + 16) != Z_OK) {
+		free(out);
+		return NULL;
+	}
+	z.next_in = (unsigned char *)gz;
+	z.avail_in = (uInt)len;
+	z.next_out = (unsigned char *)out;
+	z.avail_out = (uInt)cap - 1;
+	rc = inflate(&z, Z_FINISH);
+	/* the stream ends exactly at the body's end */
+	if (rc != Z_STREAM_END || z.avail_in) {
+		inflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	out[z.total_out] = '\0';
+	inflateEnd(&z);
+	return out;
+}
+
+/* GET \p path with \p accept (NULL: no Accept-Encoding): the body as
+ * sent is \p want, gzipped (\p gz) or plain, with Vary: Accept-Encoding
+ * when \p vary. */
+static void expect_coding(int port, const char *method, const char *path,
+			  const char *accept, const char *want, bool gz,
+			  bool vary)
+{
+	char hdr[256] = "", h[256], *head, *text;
+	unsigned char *body;
+	size_t len;
+	int st;
+
+	if (accept)
+		drv_fmt(hdr, sizeof(hdr), "Accept-Encoding: %s", accept);
+	st = raw_get(port, method, path, hdr, &head, &body, &len);
+	cr_assert_eq(st, 200, "%s %s (%s): %d", method, path, hdr, st);
+	it_http_header(head, "Content-Encoding", h, sizeof(h));
+	cr_assert_str_eq(h, gz ? "gzip" : "", "%s (%s): Content-Encoding "
+			 "'%s'", path, hdr, h);
+	it_http_header(head, "Vary", h, sizeof(h));
+	cr_assert_str_eq(h, vary ? "Accept-Encoding" : "", "%s (%s): Vary "
+			 "'%s'", path, hdr, h);
+	if (!strcmp(method, "HEAD")) {
+		cr_assert_eq(len, 0, "%s: HEAD sent a body", path);
+	} else if (gz) {
+		cr_assert_lt(len, strlen(want) / 2, "%s: %zu bytes gzipped of "
+			     "%zu", path, len, strlen(want));
+		cr_assert_not_null(text = gunzip(body, len),
+				   "%s: not one gzip stream", path);
+		cr_assert_str_eq(text, want, "%s: inflates to other bytes",
+				 path);
+		free(text);
+	} else {
+		cr_assert_eq(len, strlen(want), "%s (%s): %zu bytes", path,
+			     hdr, len);
+		cr_assert_eq(memcmp(body, want, len), 0, "%s: other bytes",
+			     path);
+	}
+	it_http_header(head, "Content-Length", h, sizeof(h));
+	if (strcmp(method, "HEAD"))
+		cr_assert_eq(strtoul(h, NULL, 10), len, "%s: Content-Length "
+			     "%s, %zu bytes", path, h, len);
+	free(head);
+	free(body);
+}
+
 #define HTML "text/html; charset=utf-8"
 #define NO_CACHE "no-cache"
 #define HASHED "public, max-age=31536000, immutable"
@@ -165,6 +308,42 @@ Test(console, files_deep_links_traversal_and_the_api, .timeout = 120)
 	header(&p, "Content-Security-Policy", h, sizeof(h));
 	cr_assert(strstr(h, "default-src 'self'"), "%s", h);
 	page_free(&p);
+
+
+	/* gzip when asked, the same bytes once inflated, plain otherwise */
+	{
+		static const char *const yes[] = {
+			"gzip", "gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8",
+			"GZIP", "x-gzip", "*", "deflate, *;q=0.5",
+		};
+		static const char *const no[] = {
+			"", "identity", "br, deflate", "gzip;q=0",
+			"gzip;q=0, *", "*;q=0", "gzip ; q=0.000",
+		};
+		char big[32768], js[512];
+
+		drv_fmt(big, sizeof(big), "%s", big_js(1));
+		drv_fmt(js, sizeof(js), "/assets/big-Gh78.js");
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+			expect_coding(port, "GET", js, yes[i], big, true, true);
+		/* kept: asked again, the same */
+		expect_coding(port, "GET", js, "gzip", big, true, true);
+		for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+			expect_coding(port, "GET", js, no[i], big, false, true);
+		expect_coding(port, "GET", js, NULL, big, false, true);
+		expect_coding(port, "HEAD", js, "gzip", big, true, true);
+		/* tiny, or already compressed: plain, whatever is asked */
+		expect_coding(port, "GET", "/assets/index-Ab12Cd34.js", "gzip",
+			      JS_TEXT, false, false);
+		drv_fmt(big, sizeof(big), "%s", big_js(2));
+		expect_coding(port, "GET", "/assets/logo-Ij90.png", "gzip",
+			      big, false, false);
+		/* a file rebuilt while serving: its new bytes, gzipped */
+		put(console, "assets/big-Gh78.js", big_js(3));
+		drv_fmt(big, sizeof(big), "%s", big_js(3));
+		expect_coding(port, "GET", js, "gzip", big, true, true);
+		expect_coding(port, "GET", js, NULL, big, false, true);
+	}
 
 	/* a missing file is a 404, not the index */
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {

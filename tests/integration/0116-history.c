@@ -217,6 +217,62 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?step=90s",
 				  VIEWER, NULL, &o), 400);
 	json_decref(o);
+	/* a custom range (the console's zoom): RFC 3339 times, kept to the
+	 * millisecond, the step chosen for at most 1500 points (1m for 90
+	 * minutes; 15m for 14 days) */
+	{
+		char since[40], until[40], path[256];
+		long long u = it_now_ms();
+
+		drv_format_time(u - 90 * 60000LL, since, sizeof(since));
+		drv_format_time(u, until, sizeof(until));
+		drv_fmt(path, sizeof(path), "/api/v1/history?since=%s&"
+			"until=%s", since, until);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL,
+					  &o), 200);
+		cr_assert_eq(num(o, "since_ms", NULL), u - 90 * 60000LL);
+		cr_assert_eq(num(o, "until_ms", NULL), u);
+		cr_assert_eq(num(o, "step_ms", NULL), 60000);
+		check_total(o, 7, BROKEN, SLOW_HIGH + SLOW_LOW, BROKEN);
+		json_decref(o);
+		/* a range before the tasks: none of them */
+		drv_format_time(u - 3 * 3600000LL, since, sizeof(since));
+		drv_format_time(u - 2 * 3600000LL, until, sizeof(until));
+		drv_fmt(path, sizeof(path), "/api/v1/history?since=%s&"
+			"until=%s", since, until);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL,
+					  &o), 200);
+		check_total(o, 0, 0, 0, 0);
+		cr_assert_eq(json_array_size(json_object_get(o, "points")),
+			     61);
+		json_decref(o);
+		drv_format_time(u - 20 * 86400000LL, since, sizeof(since));
+		drv_fmt(path, sizeof(path), "/api/v1/history?since=%s", since);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL,
+					  &o), 200);
+		cr_assert_eq(num(o, "step_ms", NULL), 15 * 60000);
+		cr_assert_leq(json_array_size(json_object_get(o, "points")),
+			      1500);
+		cr_assert_eq(num(o, "until_ms", NULL) - num(o, "since_ms",
+			     NULL), 14 * 86400000LL);
+		json_decref(o);
+		/* until at or before since, or a bad time: 400 with the
+		 * parameter's pointer */
+		drv_fmt(path, sizeof(path), "/api/v1/history?since=%s&"
+			"until=%s", until, until);
+		it_http_bad_query(port, path, VIEWER, "/until");
+		it_http_bad_query(port, "/api/v1/history?since=1h&until=2h",
+				  VIEWER, "/until");
+		it_http_bad_query(port, "/api/v1/history?since=1h&"
+				  "until=2026-13-01T00:00:00Z", VIEWER,
+				  "/until");
+		it_http_bad_query(port, "/api/v1/history?since=yesterday",
+				  VIEWER, "/since");
+		it_http_bad_query(port, "/api/v1/dlq/depth?since=1h&until=2h",
+				  VIEWER, "/until");
+		it_http_bad_query(port, "/api/v1/markers?since=1h&until=1h",
+				  VIEWER, "/until");
+	}
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history", NULL, NULL,
 				  &o), 401);
 	json_decref(o);

@@ -228,6 +228,69 @@ Test(schedule_fires, history_through_core_api_and_ctl, .timeout = 200)
 	cr_expect_null(json_object_get(j, "next_cursor"));
 	json_decref(j);
 
+	/* a custom range (the console's zoom): only the fires scheduled in
+	 * it, the range as given, to the millisecond */
+	{
+		char since[40], until[40], path[256];
+		json_t *all, *fires;
+		long long t0, t1;
+		size_t want = 0;
+
+		cr_assert_eq(it_http_json(port, "GET", "/api/v1/schedules/good/"
+					  "fires?since=1h", VIEWER, NULL,
+					  &all), 200);
+		fires = json_object_get(all, "fires");
+		cr_assert_geq(json_array_size(fires), 4);
+		/* the second and third newest (newest first) */
+		t1 = it_json_num(json_array_get(fires, 1), "scheduled_ms",
+				 NULL);
+		t0 = it_json_num(json_array_get(fires, 2), "scheduled_ms",
+				 NULL);
+		for (size_t i = 0; i < json_array_size(fires); i++) {
+			long long t = it_json_num(json_array_get(fires, i),
+						  "scheduled_ms", NULL);
+
+			want += t >= t0 && t <= t1;
+		}
+		json_decref(all);
+		drv_format_time(t0, since, sizeof(since));
+		drv_format_time(t1, until, sizeof(until));
+		drv_fmt(path, sizeof(path), "/api/v1/schedules/timeline?"
+			"since=%s&until=%s", since, until);
+		cr_assert_eq(it_http_json(port, "GET", path, VIEWER, NULL, &j),
+			     200);
+		cr_expect_eq(it_json_num(j, "since_ms", NULL), t0);
+		cr_expect_eq(it_json_num(j, "until_ms", NULL), t1);
+		arr = json_object_get(j, "schedules");
+		cr_assert_str_eq(json_string_value(json_object_get(
+			json_array_get(arr, 1), "id")), "good");
+		fires = json_object_get(json_array_get(arr, 1), "fires");
+		cr_expect_eq(json_array_size(fires), want);
+		cr_expect_geq(want, 2);
+		for (size_t i = 0; i < json_array_size(fires); i++) {
+			long long t = it_json_num(json_array_get(fires, i),
+						  "scheduled_ms", NULL);
+
+			cr_expect(t >= t0 && t <= t1, "fire at %lld outside "
+				  "%lld-%lld", t, t0, t1);
+		}
+		json_decref(j);
+		/* until at or before since, or a bad time: 400 with the
+		 * parameter's pointer */
+		drv_fmt(path, sizeof(path), "/api/v1/schedules/timeline?"
+			"since=%s&until=%s", until, since);
+		it_http_bad_query(port, path, VIEWER, "/until");
+		drv_fmt(path, sizeof(path), "/api/v1/schedules/timeline?"
+			"since=%s&until=%s", since, since);
+		it_http_bad_query(port, path, VIEWER, "/until");
+		it_http_bad_query(port, "/api/v1/schedules/timeline?since=soon",
+				  VIEWER, "/since");
+		it_http_bad_query(port, "/api/v1/schedules/timeline?until=x",
+				  VIEWER, "/until");
+		it_http_bad_query(port, "/api/v1/schedules/good/fires?"
+				  "since=1h&until=2h", VIEWER, "/until");
+	}
+
 	/* droverctl: the same call */
 	cr_assert_eq(it_ctl(&ctx, &out, "schedule", "fires", "bad", "--limit",
 			    "3", "--json", NULL), 0, "%s", out);

@@ -430,6 +430,24 @@ int it_http_json(int port, const char *method, const char *path,
 	return status;
 }
 
+void it_http_bad_query(int port, const char *path, const char *token,
+		       const char *pointer)
+{
+	char *head = NULL, *body = NULL, type[128];
+	json_t *o;
+	int st = it_http_send(port, "GET", path, token, NULL, &head, &body);
+
+	cr_assert_eq(st, 400, "GET %s: %d %s", path, st, body);
+	it_http_header(head, "Content-Type", type, sizeof(type));
+	cr_assert_str_eq(type, "application/problem+json", "GET %s", path);
+	cr_assert_not_null(o = json_loads(body, 0, NULL), "%s", body);
+	cr_assert_str_eq(it_json_str(o, "pointer"), pointer, "GET %s: %s",
+			 path, body);
+	json_decref(o);
+	free(head);
+	free(body);
+}
+
 long long it_now_ms(void)
 {
 	struct timespec ts;

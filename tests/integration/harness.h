@@ -158,6 +158,10 @@ int it_http_send(int port, const char *method, const char *path,
 struct json_t;
 int it_http_json(int port, const char *method, const char *path,
 		 const char *token, const char *req_body, struct json_t **out);
+/* GET \p path with \p token answers a 400 problem whose pointer is
+ * \p pointer (asserted). */
+void it_http_bad_query(int port, const char *path, const char *token,
+		       const char *pointer);
 /* Member \p key of object \p o as an integer (0 when it is not one), and
  * as a string ("" when it is not one; borrowed from \p o). */
 long long it_json_int(const struct json_t *o, const char *key);

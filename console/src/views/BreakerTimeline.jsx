@@ -1,14 +1,17 @@
 // A breaker's transitions (GET /api/v1/breakers/{name}/transitions, the
 // last 200 the log keeps): useTransitions() reads a breaker's log again
 // only when its transition count (the list's "transitions") moved, Strip
-// draws the last hour or day as closed / open / half-open segments, and
+// draws the last hour, day or week as closed / open / half-open segments
+// (the log keeps 200 transitions, 30 days after the last: one read of 200
+// covers a week; a strip older than the oldest kept starts in that one's
+// "from" state), and
 // TransitionList lists them newest first with why.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { fmtTime } from '../time.js';
 
 const LOG_MAX = 200;
-export const SPANS = { '1h': 3600e3, '24h': 86400e3 };
+export const SPANS = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3 };
 
 // useTransitions(breakers): {name: [transition, newest first]}, each read
 // once per change of the breaker's transition count.
@@ -48,15 +51,15 @@ export function segments(list, state, start, end) {
 
 const SW = 240, SH = 14;
 
-// <Strip name list state span now />: one coloured bar per segment, a
-// title on each for its state and times.
-export function Strip({ name, list, state, span, now, zone, onClick }) {
-  const start = now - SPANS[span];
-  const x = (t) => ((t - start) / SPANS[span]) * SW;
+// <Strip name list state start end />: one coloured bar per segment of
+// [start, end] (the last span up to now, or a custom range), a title on
+// each for its state and times.
+export function Strip({ name, list, state, start, end, zone, onClick }) {
+  const x = (t) => ((t - start) / Math.max(1, end - start)) * SW;
   return (
-    <svg class="strip" width={SW} height={SH} data-strip={name} onClick={onClick}
-      role="img" aria-label={`${name} over the last ${span}`}>
-      {segments(list, state, start, now).map((s) => (
+    <svg class="strip" width={SW} height={SH} data-strip={name} data-from={start} data-to={end} onClick={onClick}
+      role="img" aria-label={`${name} from ${fmtTime(start, zone)} to ${fmtTime(end, zone)}`}>
+      {segments(list, state, start, end).map((s) => (
         <rect class={`seg ${s.state}`} data-state={s.state} x={x(s.from)} y={0}
           width={Math.max(1, x(s.to) - x(s.from))} height={SH}>
           <title>{`${s.state.replace('_', ' ')} · ${fmtTime(s.from, zone)} → ${fmtTime(s.to, zone)}`}</title>

@@ -1,9 +1,12 @@
 // Breakers: every breaker Redis knows (GET /api/v1/breakers), each with its failure and slow-call rates drawn against its
 // policy's thresholds (the config's `breakers:` entry the API gives), a
-// timeline strip of its last hour or day (its transition log,
+// timeline strip of its last hour, day or week (its transition log,
 // BreakerTimeline.jsx) and, while half-open, its probes in flight of the
 // policy's; a breaker picked shows its transitions with why. Operators force open / close / release, by row or by name. The
-// span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h.
+// span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h,
+// or a custom range of the strips (range.jsx's form; from and to, RFC 3339:
+// /breakers?from=2026-12-07T10:00:00Z&to=2026-12-07T12:00:00Z; a range
+// that ends after now ends now).
 // A transition shows at once by the tab's event stream (its `breaker`
 // event), and the list is polled every 15 s for the window counts; without
 // the stream it is polled every 5 s.
@@ -13,6 +16,7 @@ import { liveView, useStream } from '../live.js';
 import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { SPANS, Strip, TransitionList, useTransitions } from './BreakerTimeline.jsx';
+import { RangeForm } from './range.jsx';
 import { GaugeBar, Live, Problem, usePaging } from './common.jsx';
 
 // the API's failure_rate is a percent already (0-100)
@@ -91,9 +95,11 @@ export function Breakers({ who }) {
   const [name, setName] = useState('');
   const [result, setResult] = useState(null);
   const operator = can(who, 'operator');
-  const paging = usePaging('/breakers', ['breaker', 'span']);
+  const paging = usePaging('/breakers', ['breaker', 'span', 'from', 'to']);
   const { filters } = paging;
   const span = SPANS[filters.span] ? filters.span : '1h';
+  const cf = Date.parse(filters.from), ct = Date.parse(filters.to);
+  const custom = cf < ct;
   const pick = (b) => paging.go({ ...filters, breaker: b === filters.breaker ? '' : b });
 
   const force = async (breaker, verb) => {
@@ -108,6 +114,9 @@ export function Breakers({ who }) {
   };
   const logs = useTransitions(list);
   const now = poll.at || Date.now();
+  const start = custom ? cf : now - SPANS[span];
+  const end = custom ? Math.max(start + 1, Math.min(ct, now)) : now;
+  const setRange = (from, to) => paging.go({ ...filters, from, to });
   const picked = list.find((b) => b.name === filters.breaker);
   return (
     <div>
@@ -126,13 +135,15 @@ export function Breakers({ who }) {
       <p>Timeline over the last
         <span class="ranges">
           {Object.keys(SPANS).map((r) => (
-            <button type="button" data-span={r} class={r === span ? 'active' : ''}
-              onClick={() => paging.go({ ...filters, span: r })}>{r}</button>
+            <button type="button" data-span={r} class={!custom && r === span ? 'active' : ''}
+              onClick={() => paging.go({ ...filters, span: r, from: '', to: '' })}>{r}</button>
           ))}
         </span>
         <span class="muted"> · <span class="state closed">closed</span> · <span class="state half_open">half open</span>
           {' '}· <span class="state open">open</span> · grey: forced closed, disabled, metrics only</span>
       </p>
+      <RangeForm from={start} to={end} zone={zone} custom={custom} url={`${filters.span}|${filters.from}|${filters.to}`}
+        onRange={setRange} onReset={() => paging.go({ ...filters, from: '', to: '' })} />
       <p class="muted">Rates: failed calls (upper bar) and slow calls (lower) of the window, the line at the
         policy's threshold, red once they would open it; half-open: probes in flight of the policy's.</p>
       {poll.data && (
@@ -140,7 +151,7 @@ export function Breakers({ who }) {
           <thead>
             <tr><th>name</th><th>state</th><th class="num">failure rate</th><th>against policy</th>
               <th class="num">calls</th><th class="num">failures</th><th>changed</th>
-              <th>open until</th><th>last {span}</th>{operator && <th>force</th>}</tr>
+              <th>open until</th><th>{custom ? 'range' : `last ${span}`}</th>{operator && <th>force</th>}</tr>
           </thead>
           <tbody>
             {list.map((b) => (
@@ -152,7 +163,7 @@ export function Breakers({ who }) {
                 <td class="num">{b.calls ?? '—'}</td><td class="num">{b.failures ?? '—'}</td>
                 <td>{fmtTime(b.changed_ms, zone)}</td>
                 <td>{b.open_until_ms ? fmtTime(b.open_until_ms, zone) : '—'}</td>
-                <td><Strip name={b.name} list={logs[b.name]} state={b.state} span={span} now={now}
+                <td><Strip name={b.name} list={logs[b.name]} state={b.state} start={start} end={end}
                   zone={zone} onClick={() => pick(b.name)} /><Probes b={b} /></td>
                 {operator && (
                   <td class="row-actions">

@@ -3,7 +3,10 @@
 // (GET /api/v1/history), as small SVG line charts (chart.jsx) with the deploy markers
 // of the range drawn as labelled vertical lines; polled every minute.
 // Handler, band and range live in the URL:
-// /history?handler=billing&range=7d. Operators may set a marker here, and
+// /history?handler=billing&range=7d, or a custom range (range.jsx):
+// /history?from=2026-12-07T10:00:00Z&to=2026-12-07T12:00:00Z, which a drag
+// across a chart sets (zoom) and Reset or a preset clears. The API picks
+// the step (at most 1500 points). Operators may set a marker here, and
 // change (PATCH /api/v1/markers/ID: label, note, time; only what changed
 // is sent, a note emptied as null) or delete (DELETE, after a
 // confirmation) each one listed; the API's problem is shown under the
@@ -14,8 +17,9 @@ import { usePoll } from '../poll.js';
 import { fmtTime, useZone } from '../time.js';
 import { Chart } from './chart.jsx';
 import { Live, Problem, Result, useAction, usePaging } from './common.jsx';
+import { RangeForm } from './range.jsx';
 
-const KEYS = ['handler', 'band', 'range'];
+const KEYS = ['handler', 'band', 'range', 'from', 'to'];
 const RANGES = ['1h', '24h', '7d', '14d'];
 
 // Set a marker now (operators).
@@ -111,15 +115,20 @@ export function History({ who }) {
   const paging = usePaging('/history', KEYS);
   const { filters } = paging;
   const range = RANGES.includes(filters.range) ? filters.range : '24h';
+  const custom = !!(filters.from || filters.to);
   const [handler, setHandler] = useState(filters.handler);
   const poll = usePoll(() => api('GET', '/history', {
-    handler: filters.handler, band: filters.handler ? '' : filters.band, since: range,
+    handler: filters.handler, band: filters.handler ? '' : filters.band,
+    since: custom ? filters.from : range, until: custom ? filters.to : '',
   }), 60000, KEYS.map((k) => filters[k]));
   const d = poll.data;
   const pts = d ? d.points : [];
   const ts = pts.map((p) => p.t);
   const pct = (key, q) => pts.map((p) => (p[key].count ? p[key][q] : null));
-  const common = d && { ts, markers: d.markers, from: d.since_ms, to: d.until_ms, zone };
+  const setRange = (from, to) => paging.go({ ...filters, from, to });
+  const common = d && {
+    ts, markers: d.markers, from: d.since_ms, to: d.until_ms, zone, onZoom: setRange, minMs: 2 * 60000,
+  };
   const [result, run] = useAction(poll);
   const operator = can(who, 'operator');
   return (
@@ -138,11 +147,14 @@ export function History({ who }) {
         <button type="submit">Show</button>
         <span class="ranges">
           {RANGES.map((r) => (
-            <button type="button" data-range={r} class={r === range ? 'active' : ''}
-              onClick={() => paging.go({ ...filters, range: r })}>{r}</button>
+            <button type="button" data-range={r} class={!custom && r === range ? 'active' : ''}
+              onClick={() => paging.go({ ...filters, range: r, from: '', to: '' })}>{r}</button>
           ))}
         </span>
       </form>
+      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom} zoom
+        url={`${filters.range}|${filters.from}|${filters.to}`}
+        onRange={setRange} onReset={() => paging.go({ ...filters, from: '', to: '' })} />
       <Problem error={poll.error} />
       {d && (
         <>

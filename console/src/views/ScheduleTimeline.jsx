@@ -1,7 +1,9 @@
 // Schedule timeline (/schedules/timeline): a Gantt of the schedules of one
 // page (GET /api/v1/schedules/timeline, paged by its cursor, every 10 s):
 // one row per schedule, x = time over the chosen range (1h, 6h, 24h, 7d;
-// in the URL with the cursor: /schedules/timeline?range=6h), each fire a
+// in the URL with the cursor: /schedules/timeline?range=6h), or a custom
+// one (range.jsx: ?from=…&to=…, RFC 3339), which a drag across the chart
+// sets (zoom) and Reset or a preset clears; each fire a
 // bar from its publish to its run's end (at least 3 px), coloured by
 // outcome (succeeded, dead, running or unknown); skipped and buffered
 // fires and catch-ups after a leader gap are distinct markers; the next
@@ -13,6 +15,7 @@ import { usePoll } from '../poll.js';
 import { Link, navigate } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
 import { Live, Pager, Problem, usePaging } from './common.jsx';
+import { RangeForm, useZoom } from './range.jsx';
 
 const RANGES = { '1h': 3600e3, '6h': 6 * 3600e3, '24h': 24 * 3600e3, '7d': 7 * 24 * 3600e3 };
 const W = 960, LABEL = 170, ROW = 24, TOP = 18, MIN_W = 3;
@@ -85,16 +88,25 @@ function Legend() {
 
 export function ScheduleTimeline() {
   const zone = useZone();
-  const paging = usePaging('/schedules/timeline', ['range']);
-  const range = RANGES[paging.filters.range] ? paging.filters.range : '1h';
+  const paging = usePaging('/schedules/timeline', ['range', 'from', 'to']);
+  const { filters } = paging;
+  const range = RANGES[filters.range] ? filters.range : '1h';
+  const custom = !!(filters.from || filters.to);
   const poll = usePoll(() => api('GET', '/schedules/timeline', {
-    since: range, limit: PAGE, cursor: paging.cursor,
-  }), 10000, [range, paging.cursor]);
+    since: custom ? filters.from : range, until: custom ? filters.to : '', limit: PAGE, cursor: paging.cursor,
+  }), 10000, [range, filters.from, filters.to, paging.cursor]);
   const d = poll.data;
   const rows = d ? d.schedules : [];
   const from = d ? d.since_ms : 0, now = d ? d.until_ms : 0;
-  const to = now + (now - from) * 0.06;   // room for the next fires
-  const x = (t) => LABEL + ((Math.min(Math.max(t, from), to) - from) / Math.max(1, to - from)) * (W - LABEL - 6);
+  // a range that ends now has room for the next fires; a custom one
+  // that ends in the past does not
+  const to = custom && now < (poll.at || Date.now()) - 60000 ? now : now + (now - from) * 0.06;
+  const span = W - LABEL - 6;
+  const x = (t) => LABEL + ((Math.min(Math.max(t, from), to) - from) / Math.max(1, to - from)) * span;
+  const setRange = (f, t) => paging.go({ range: filters.range, from: f, to: t });
+  // zoom: up to "now" at most (the API reads fires up to until)
+  const zoom = useZoom((px) => Math.min(now, from + ((Math.min(Math.max(px, LABEL), W - 6) - LABEL) / span) * (to - from)),
+    setRange, 10000);
   const H = TOP + rows.length * ROW + 4;
   return (
     <div>
@@ -103,23 +115,29 @@ export function ScheduleTimeline() {
       <div class="filters">
         <span class="ranges">
           {Object.keys(RANGES).map((r) => (
-            <button type="button" data-range={r} class={r === range ? 'active' : ''}
+            <button type="button" data-range={r} class={!custom && r === range ? 'active' : ''}
               onClick={() => paging.go({ range: r })}>{r}</button>
           ))}
         </span>
       </div>
+      <RangeForm from={d && d.since_ms} to={d && d.until_ms} zone={zone} custom={custom} zoom
+        url={`${filters.range}|${filters.from}|${filters.to}`}
+        onRange={setRange} onReset={() => paging.go({ range: filters.range })} />
       <Problem error={poll.error} />
       {d && (
         <>
           <Legend />
-          <svg id="gantt" class="gantt" width={W} height={H} role="img" aria-label="schedule fires over time"
+          <svg id="gantt" class="gantt zoomable" width={W} height={H} role="img" aria-label="schedule fires over time"
+            data-from={from} data-to={now} {...zoom.handlers}
             onClick={(e) => {   // one handler for every bar: a bar opens its task
+              if (zoom.dragged()) return;   // the end of a drag opens nothing
               const t = e.target.closest && e.target.closest('rect[data-task]');
               if (t && t.dataset.task) navigate(taskPath(t.dataset.task));
             }}>
             <text class="muted" x={LABEL} y="12">{fmtTime(from, zone)}</text>
-            <text class="muted" x={x(now)} y="12" text-anchor="end">now</text>
+            <text class="muted" x={x(now)} y="12" text-anchor="end">{to > now ? 'now' : fmtTime(now, zone)}</text>
             <line class="gantt-now" x1={x(now)} x2={x(now)} y1={TOP} y2={H} />
+            {zoom.sel && <rect class="zoom-sel" x={zoom.sel.x} y={TOP} width={zoom.sel.w} height={H - TOP} />}
             {rows.map((s, i) => {
               const y = TOP + i * ROW;
               return (

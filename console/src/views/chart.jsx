@@ -1,17 +1,21 @@
 // Small SVG line charts without a charting library: the History view's
 // series and the DLQ depth trend.
 import { fmtTime } from '../time.js';
+import { useZoom } from './range.jsx';
 
 const W = 720, H = 120, PAD = 44;
 
 // A line chart of series [{name, cls, values}] over the points' times
 // \p ts (null values leave a gap), with the markers as vertical lines and
-// an optional limit {value, label} as a horizontal one.
-export function Chart({ id, title, unit, ts, series, markers, from, to, zone, limit }) {
+// an optional limit {value, label} as a horizontal one. With onZoom, a
+// drag across the chart calls onZoom(fromIso, toIso) (at least minMs).
+export function Chart({ id, title, unit, ts, series, markers, from, to, zone, limit, onZoom, minMs }) {
   const max = Math.max(1e-9, ...series.flatMap((s) => s.values.filter((v) => v !== null)),
     limit ? limit.value : 0);
   const x = (t) => PAD + ((t - from) / Math.max(1, to - from)) * (W - PAD - 8);
   const y = (v) => 8 + (1 - v / max) * (H - 24);
+  const zoom = useZoom((px) => from + ((Math.min(Math.max(px, PAD), W - 8) - PAD) / (W - PAD - 8)) * (to - from),
+    onZoom || (() => {}), minMs || 0);
   const path = (values) => values.map((v, i) => (v === null ? null : `${x(ts[i])},${y(v)}`))
     .reduce((acc, p) => {
       if (p === null) acc.push([]);
@@ -24,7 +28,8 @@ export function Chart({ id, title, unit, ts, series, markers, from, to, zone, li
       <figcaption>{title} <span class="muted">{unit}</span>{' '}
         {series.length > 1 && series.map((s) => <span class={`key ${s.cls}`}>{s.name} </span>)}
       </figcaption>
-      <svg width={W} height={H} role="img" aria-label={title} data-points={ts.length}>
+      <svg width={W} height={H} role="img" aria-label={title} data-points={ts.length}
+        data-from={from} data-to={to} class={onZoom ? 'zoomable' : ''} {...(onZoom ? zoom.handlers : {})}>
         <line class="axis" x1={PAD} x2={W - 8} y1={H - 16} y2={H - 16} />
         <text class="muted" x={PAD - 4} y={12} text-anchor="end">{fmt(max)}</text>
         <text class="muted" x={PAD - 4} y={H - 16} text-anchor="end">0</text>
@@ -41,6 +46,7 @@ export function Chart({ id, title, unit, ts, series, markers, from, to, zone, li
             <text x={W - 10} y={y(limit.value) - 3} text-anchor="end">{limit.label}</text>
           </g>
         )}
+        {zoom.sel && <rect class="zoom-sel" x={zoom.sel.x} y={4} width={zoom.sel.w} height={H - 20} />}
         {markers.map((m) => (
           <g class="marker" data-label={m.label}>
             <line x1={x(m.at_ms)} x2={x(m.at_ms)} y1={4} y2={H - 16} />
