@@ -178,45 +178,58 @@ static int cmp_entry(const void *a, const void *b)
 		      ((const drv_sched_entry_t *)b)->id);
 }
 
+/* The entries of a flat reply {id, value, ...} (nil values left out). */
+static drv_err_t reply_entries(redisReply *r, drv_sched_entry_t **out,
+			       size_t *cnt, char *errstr, size_t errstr_size)
+{
+	size_t n = r->elements / 2, k = 0;
+	drv_sched_entry_t *e;
+
+	*out = NULL;
+	*cnt = 0;
+	if (!n)
+		return DRV_OK;
+	if (!(e = calloc(n, sizeof(*e))))
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *id = r->element[2 * i],
+				 *v = r->element[2 * i + 1];
+
+		if (id->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		e[k].id = strdup(id->str);
+		e[k].json = strdup(v->str);
+		if (!e[k++].id || !e[k - 1].json) {
+			drv_sched_entries_free(e, k);
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+		}
+	}
+	*out = e;
+	*cnt = k;
+	return DRV_OK;
+}
+
 /* A hash as sorted entries. */
 static drv_err_t hash_entries(redisContext *c, const char *k,
 			      drv_sched_entry_t **out, size_t *cnt,
 			      char *errstr, size_t errstr_size)
 {
 	redisReply *r = NULL;
-	drv_sched_entry_t *e;
-	size_t n;
 	drv_err_t err = cmd(c, &r, errstr, errstr_size, "HGETALL %s", k);
 
 	*out = NULL;
 	*cnt = 0;
 	if (err)
 		return err;
-	n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
-	if (!n) {
-		freeReplyObject(r);
-		return DRV_OK;
-	}
-	if (!(e = calloc(n, sizeof(*e)))) {
-		freeReplyObject(r);
-		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
-				 "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		e[i].id = strdup(r->element[2 * i]->str);
-		e[i].json = strdup(r->element[2 * i + 1]->str);
-		if (!e[i].id || !e[i].json) {
-			freeReplyObject(r);
-			drv_sched_entries_free(e, n);
-			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
-					 "out of memory");
-		}
-	}
+	if (r->type == REDIS_REPLY_ARRAY)
+		err = reply_entries(r, out, cnt, errstr, errstr_size);
 	freeReplyObject(r);
-	qsort(e, n, sizeof(*e), cmp_entry);
-	*out = e;
-	*cnt = n;
-	return DRV_OK;
+	if (!err && *cnt > 1)
+		qsort(*out, *cnt, sizeof(**out), cmp_entry);
+	return err;
 }
 
 drv_err_t drv_sched_store_list(redisContext *c, const char *prefix,
@@ -249,6 +262,106 @@ drv_err_t drv_sched_store_list(redisContext *c, const char *prefix,
 		*cnt = 0;
 	}
 	return err;
+}
+
+/* KEYS: the schedules hash, its id index. ARGV: the id to start after
+ * ("": the first), how many. The index is rebuilt from the hash first when
+ * their sizes differ (written by a drover older than the index, or a put
+ * or delete half done). Answers {id, json, ...} in id order. */
+static drv_redis_script_t page_script = DRV_REDIS_SCRIPT_INIT(
+"if redis.call('ZCARD', KEYS[2]) ~= redis.call('HLEN', KEYS[1]) then\n"
+"  redis.call('DEL', KEYS[2])\n"
+"  local ids = redis.call('HKEYS', KEYS[1])\n"
+"  for i = 1, #ids, 500 do\n"
+"    local a = {}\n"
+"    for j = i, math.min(i + 499, #ids) do\n"
+"      a[#a + 1] = 0; a[#a + 1] = ids[j]\n"
+"    end\n"
+"    redis.call('ZADD', KEYS[2], unpack(a))\n"
+"  end\n"
+"end\n"
+"local lo = ARGV[1] == '' and '-' or '(' .. ARGV[1]\n"
+"local out = {}\n"
+"for _, id in ipairs(redis.call('ZRANGEBYLEX', KEYS[2], lo, '+',\n"
+"                               'LIMIT', 0, tonumber(ARGV[2]))) do\n"
+"  local j = redis.call('HGET', KEYS[1], id)\n"
+"  if j then out[#out + 1] = id; out[#out + 1] = j end\n"
+"end\n"
+"return out\n");
+
+drv_err_t drv_sched_store_page(redisContext *c, const char *prefix,
+			       const char *after, size_t count,
+			       drv_sched_entry_t **entries, size_t *cnt,
+			       char *errstr, size_t errstr_size)
+{
+	char h[512], ix[512], num[24];
+	const char *argv[4] = { h, ix, after ? after : "", num };
+	redisReply *r;
+	drv_err_t err;
+
+	*entries = NULL;
+	*cnt = 0;
+	key(h, sizeof(h), prefix, "schedules", NULL);
+	key(ix, sizeof(ix), prefix, "schedules:ids", NULL);
+	drv_fmt(num, sizeof(num), "%zu", count);
+	if ((err = drv_redis_script_run(c, &page_script, 2, 4, argv, 0,
+					"schedule page", &r, errstr,
+					errstr_size)))
+		return err;
+	err = reply_entries(r, entries, cnt, errstr, errstr_size);
+	freeReplyObject(r);
+	return err;
+}
+
+drv_err_t drv_sched_store_overrides(redisContext *c, const char *prefix,
+				    const char *const *ids, size_t n,
+				    drv_sched_entry_t **overrides,
+				    size_t *cnt, char *errstr,
+				    size_t errstr_size)
+{
+	char k[512];
+	const char **argv;
+	drv_sched_entry_t *e;
+	redisReply *r;
+	size_t m = 0;
+
+	*overrides = NULL;
+	*cnt = 0;
+	if (!n)
+		return DRV_OK;
+	if (!(argv = malloc((n + 2) * sizeof(*argv))))
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	key(k, sizeof(k), prefix, "schedules:enabled", NULL);
+	argv[0] = "HMGET";
+	argv[1] = k;
+	for (size_t i = 0; i < n; i++)
+		argv[i + 2] = ids[i];
+	r = redisCommandArgv(c, (int)n + 2, argv, NULL);
+	free(argv);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n)
+		return drv_redis_fail(c, r, "HMGET", errstr, errstr_size);
+	if (!(e = calloc(n, sizeof(*e)))) {
+		freeReplyObject(r);
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			continue;
+		e[m].id = strdup(ids[i]);
+		e[m].json = strdup(r->element[i]->str);
+		if (!e[m++].id || !e[m - 1].json) {
+			freeReplyObject(r);
+			drv_sched_entries_free(e, m);
+			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+					 "out of memory");
+		}
+	}
+	freeReplyObject(r);
+	*overrides = e;
+	*cnt = m;
+	return DRV_OK;
 }
 
 static drv_err_t bump(redisContext *c, const char *prefix, char *errstr,
@@ -288,6 +401,10 @@ drv_err_t drv_sched_store_put(redisContext *c, const char *prefix,
 				"no run-time schedule '%s'", id);
 	}
 	freeReplyObject(r);
+	if (!err && mode == DRV_SCHED_CREATE) {
+		key(k, sizeof(k), prefix, "schedules:ids", NULL);
+		err = cmd(c, NULL, errstr, errstr_size, "ZADD %s 0 %s", k, id);
+	}
 	return err ? err : bump(c, prefix, errstr, errstr_size);
 }
 
@@ -309,6 +426,9 @@ drv_err_t drv_sched_store_delete(redisContext *c, const char *prefix,
 				 "no run-time schedule '%s'", id);
 	}
 	freeReplyObject(r);
+	key(k, sizeof(k), prefix, "schedules:ids", NULL);
+	if ((err = cmd(c, NULL, errstr, errstr_size, "ZREM %s %s", k, id)))
+		return err;
 	key(en, sizeof(en), prefix, "schedules:enabled", NULL);
 	key(st, sizeof(st), prefix, "sched:stats", id);
 	key(du, sizeof(du), prefix, "sched:durations", id);

@@ -167,6 +167,26 @@ static bool row_fill(const drv_config_t *cfg, redisContext *c,
 	return true;
 }
 
+/* The enable/disable overrides of the \p n candidates of a page. */
+static drv_err_t page_overrides(const drv_config_t *cfg, redisContext *c,
+				const cand_t *cands, size_t n,
+				drv_sched_entry_t **ov, size_t *on,
+				char *errstr, size_t errstr_size)
+{
+	const char **ids = malloc((n + 1) * sizeof(*ids));
+	drv_err_t rc;
+
+	if (!ids)
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (size_t i = 0; i < n; i++)
+		ids[i] = cands[i].id;
+	rc = drv_sched_store_overrides(c, cfg->redis.key_prefix, ids, n, ov,
+				       on, errstr, errstr_size);
+	free(ids);
+	return rc;
+}
+
 /* The rows \p w asks for; statistics are read for those rows only. On a
  * page with more after it, \p next gets the last id the page covered. */
 static drv_err_t rows_build(const drv_config_t *cfg, redisContext *c,
@@ -187,13 +207,22 @@ static drv_err_t rows_build(const drv_config_t *cfg, redisContext *c,
 	*cnt = 0;
 	if (next && next_size)
 		next[0] = '\0';
-	if (c && (rc = drv_sched_store_list(c, cfg->redis.key_prefix, &e, &n,
-					    &ov, &on, NULL, errstr,
-					    errstr_size))) {
+	/* a page reads its share of the run-time schedules: as many as
+	 * it shows, and those the file's may shadow */
+	if (c && (rc = w->limit ?
+		  drv_sched_store_page(c, cfg->redis.key_prefix, w->after,
+				       w->limit + cfg->schedule_cnt + 1, &e,
+				       &n, errstr, errstr_size) :
+		  drv_sched_store_list(c, cfg->redis.key_prefix, &e, &n, &ov,
+				       &on, NULL, errstr, errstr_size))) {
 		c = NULL;  /* no statistics either */
 		n = on = 0;
 	}
 	cands = candidates(cfg, e, n, w, &cn, &more);
+	if (c && cands && w->limit &&
+	    (rc = page_overrides(cfg, c, cands, cn, &ov, &on, errstr,
+				 errstr_size)))
+		c = NULL;
 	if (cands)
 		rows = calloc(cn + 1, sizeof(*rows));
 	for (size_t i = 0; rows && set && i < cn; i++)

@@ -6,6 +6,10 @@
  * Keys, with P = redis.key_prefix:
  *   P schedules               hash id -> JSON (drv_schedule_conf_to_json):
  *                             run-time schedules made with droverctl
+ *   P schedules:ids           sorted set of the hash's ids (score 0: in
+ *                             id order), for paging; rebuilt from the
+ *                             hash when their sizes differ (a store an
+ *                             older drover wrote)
  *   P schedules:enabled       hash id -> "1"/"0": enable/disable overrides,
  *                             for file and run-time schedules alike
  *   P schedules:version       counter bumped by every change above; the
@@ -109,6 +113,30 @@ drv_err_t drv_sched_store_list(redisContext *c, const char *prefix,
 			       char *errstr, size_t errstr_size);
 
 void drv_sched_entries_free(drv_sched_entry_t *e, size_t cnt);
+
+/**
+ * @brief One page of the run-time schedules in id order: up to \p count
+ *        with an id after \p after (NULL or "": from the first), read
+ *        through P schedules:ids, so the work is the page's, not the
+ *        store's (GET /api/v1/schedules).
+ * @param entries  receives a malloc'd array of *cnt entries, sorted by id
+ *                 (free with drv_sched_entries_free()).
+ */
+drv_err_t drv_sched_store_page(redisContext *c, const char *prefix,
+			       const char *after, size_t count,
+			       drv_sched_entry_t **entries, size_t *cnt,
+			       char *errstr, size_t errstr_size);
+
+/**
+ * @brief The enable/disable overrides of the \p n schedules \p ids (one
+ *        HMGET): an entry per id that has one, into *overrides as
+ *        drv_sched_store_list() gives them.
+ */
+drv_err_t drv_sched_store_overrides(redisContext *c, const char *prefix,
+				    const char *const *ids, size_t n,
+				    drv_sched_entry_t **overrides,
+				    size_t *cnt, char *errstr,
+				    size_t errstr_size);
 
 /** How drv_sched_store_put() treats an existing schedule. */
 typedef enum drv_sched_put_mode {

@@ -9,7 +9,11 @@
  * id order in pages of 50, 50 and 20, each id once; the default page is
  * 50; droverctl schedule list --limit/--cursor gives the same pages; a
  * schedule deleted between two pages moves no other one across the
- * cursor; a bad limit or cursor is a 400.
+ * cursor; a bad limit or cursor is a 400. A page reads the run-time
+ * schedules through their id index (P schedules:ids), which a store
+ * written without it (an older drover: the hash alone) gets rebuilt on the
+ * next page; a run-time entry a file schedule shadows is listed once, as
+ * the file's, and a page shows its schedules' overrides.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -17,8 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drover/config.h"
+#include "drover/redis.h"
 #include "drover/str.h"
 #include "harness.h"
+
+extern char **environ;
 
 #define VIEWER "viewer-token-0106"
 #define OPS    "ops-token-0106"
@@ -282,6 +290,68 @@ Test(schedules_api, list_paged_by_cursor, .timeout = 120)
 	cr_expect_eq(n, 1);
 	cr_expect_str_eq(ids[0], "s050");
 	cr_expect_str_eq(next, "s050");
+
+	/* the index: one id per run-time schedule; a store written without
+	 * it (the hash alone, as an older drover wrote it) is indexed again
+	 * by the next page; a run-time entry under a file schedule's id is
+	 * the file's; a disabled one on a page says so */
+	{
+		drv_config_t *cfg;
+		redisContext *rc;
+		redisReply *r;
+		char err[512];
+		json_t *j;
+		char *reply = NULL;
+
+		cr_assert_eq(drv_config_load(ctx.config, environ, &cfg, err,
+					     sizeof(err)), DRV_OK, "%s", err);
+		cr_assert_eq(drv_redis_connect(cfg, &rc, err, sizeof(err)),
+			     DRV_OK, "%s", err);
+		r = redisCommand(rc, "ZCARD %sschedules:ids",
+				 cfg->redis.key_prefix);
+		cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+		cr_expect_eq(r->integer, PAGED / 2 - 1, "%lld ids indexed",
+			     r->integer);
+		freeReplyObject(r);
+		freeReplyObject(redisCommand(rc, "DEL %sschedules:ids",
+					     cfg->redis.key_prefix));
+		freeReplyObject(redisCommand(rc, "HSET %sschedules s121 %s "
+			"s010 %s", cfg->redis.key_prefix,
+			"{\"cron\": \"0 3 1 1 *\", \"handler\": \"noop\"}",
+			"{\"cron\": \"0 4 1 1 *\", \"handler\": \"noop\"}"));
+		cr_assert_eq(call(port, "POST", "/api/v1/schedules/s100/disable",
+				  OPS, NULL), 200);
+		cr_assert_eq(it_http_call(port, "GET", "/api/v1/schedules?"
+					  "cursor=s099&limit=50", VIEWER, NULL,
+					  &reply), 200);
+		j = json_loads(reply, 0, NULL);
+		cr_assert_not_null(j, "%s", reply);
+		cr_expect_eq(json_array_size(json_object_get(j, "schedules")),
+			     21, "%s", reply);
+		cr_expect_str_eq(json_string_value(json_object_get(
+			json_array_get(json_object_get(j, "schedules"), 20),
+			"id")), "s121");
+		cr_expect(json_is_false(json_object_get(json_array_get(
+			json_object_get(j, "schedules"), 0), "enabled")),
+			  "s100 not disabled: %s", reply);
+		json_decref(j);
+		free(reply);
+		reply = NULL;
+		cr_assert_eq(it_http_call(port, "GET", "/api/v1/schedules?"
+					  "cursor=s009&limit=1", VIEWER, NULL,
+					  &reply), 200);
+		cr_expect(strstr(reply, "\"id\":\"s010\"") &&
+			  strstr(reply, "\"source\":\"file\""), "%s", reply);
+		free(reply);
+		r = redisCommand(rc, "ZCARD %sschedules:ids",
+				 cfg->redis.key_prefix);
+		cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+		cr_expect_eq(r->integer, PAGED / 2 + 1, "%lld ids indexed "
+			     "again", r->integer);
+		freeReplyObject(r);
+		redisFree(rc);
+		drv_config_destroy(cfg);
+	}
 
 	/* bad paging is a 400 */
 	cr_expect_eq(call(port, "GET", "/api/v1/schedules?limit=0", VIEWER,
