@@ -217,6 +217,24 @@ bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml)
 	return true;
 }
 
+bool bench_ns_attach(bench_ns_t *ns, const char *path)
+{
+	char err[512];
+
+	memset(ns, 0, sizeof(*ns));
+	drv_strlcpy(ns->config, path, sizeof(ns->config));
+	if (drv_config_load(ns->config, environ, &ns->cfg, err, sizeof(err))) {
+		bench_log("config %s: %s", path, err);
+		return false;
+	}
+	if (!(ns->producer = drv_kafka_producer_new(ns->cfg, err,
+						    sizeof(err)))) {
+		bench_log("producer: %s", err);
+		return false;
+	}
+	return true;
+}
+
 /* Remove our temp folder: it holds only files (configs, worker logs). */
 static void remove_tree(const char *dir)
 {

@@ -81,6 +81,11 @@ bool bench_ns_open(bench_ns_t *ns, const char *tag, const char *sections_yaml);
  *         $BENCH_KEEP is set. Safe on a zeroed or half-opened namespace. */
 void bench_ns_close(bench_ns_t *ns);
 
+/** @brief Open an existing config \p path (+ DROVER_*) as a namespace:
+ *         its config and a producer, no temp folder, no topics made.
+ *         Close it with bench_ns_close(), which removes nothing. */
+bool bench_ns_attach(bench_ns_t *ns, const char *path);
+
 /** @brief Write a worker config dir/<name>.yaml: the base config plus a
  *         worker section (\p group, \p concurrency, lifecycle events on,
  *         shutdown grace 10 s, no health/metrics server, no CPU limit:
@@ -426,6 +431,14 @@ bool bench_paced_run(bench_paced_t *p);
  * @returns false (with a message) when one failed or a signal came.
  */
 bool bench_dlq_fill(bench_ns_t *ns, size_t n, size_t rare_every);
+
+/**
+ * @brief Write \p n records of tasks running (handler "bench", worker
+ *        "bench-worker") through the task-state writer of \p ns's config,
+ *        as workers write them, and wait (at most 120 s) until all are.
+ * @returns false (with a message) when one was dropped or not written.
+ */
+bool bench_running_fill(const bench_ns_t *ns, size_t n);
 
 /* ------------------------------------------------------------ HTTP API
  * (http.c: the coordinator's API through libcurl) */

@@ -1,14 +1,17 @@
 /*
- * dlq_fill.c — dead letters straight to a namespace's DLQ, for the
- * benchmarks that need a big one (bench.h, "dead letters").
+ * dlq_fill.c — dead letters straight to a namespace's DLQ and records of
+ * running tasks, for the benchmarks that need a big data set (bench.h,
+ * "dead letters").
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "drover/clock.h"
 #include "drover/dlq.h"
 #include "drover/kafka.h"
+#include "drover/state.h"
 
 #define FILL_WINDOW 20000   /* dead letters in flight while filling */
 
@@ -71,4 +74,42 @@ bool bench_dlq_fill(bench_ns_t *ns, size_t n, size_t rare_every)
 	bench_log("filled %s with %zu dead letters in %.1f s (%zu failed)",
 		  topic, n, (double)(drv_mono_ms() - t0) / 1000.0, failed);
 	return failed == 0 && !bench_stop;
+}
+
+bool bench_running_fill(const bench_ns_t *ns, size_t n)
+{
+	/* room to spare: a writer half a queue behind sheds running records */
+	drv_state_opts_t opts = { .queue_max = 4 * n + 16 };
+	drv_state_stats_t s = { 0 };
+	int64_t now = drv_now_ms(), deadline;
+	char err[256] = "", id[DRV_ID_LEN + 1];
+	drv_state_t *st = drv_state_new(ns->cfg, &opts, err, sizeof(err));
+
+	if (!st) {
+		bench_log("state writer: %s", err);
+		return false;
+	}
+	for (size_t i = 0; i < n && !bench_stop; i++) {
+		drv_state_rec_t r = {
+			.task_id = id, .state = DRV_TASK_RUNNING, .attempt = 1,
+			.handler = "bench", .worker = "bench-worker",
+			.created_ms = now, .started_ms = now, .priority = 5,
+			.band = "normal",
+		};
+
+		drv_id_new(id, now);
+		drv_state_record(st, &r);
+	}
+	deadline = drv_mono_ms() + 120000;
+	do {
+		drv_state_stats(st, &s);
+		if (s.written >= n || s.dropped)
+			break;
+		usleep(10000);
+	} while (drv_mono_ms() < deadline && !bench_stop);
+	drv_state_destroy(st);
+	bench_log("%llu of %zu records of running tasks written (%llu "
+		  "dropped)", (unsigned long long)s.written, n,
+		  (unsigned long long)s.dropped);
+	return s.written >= n && !s.dropped;
 }

@@ -38,7 +38,6 @@
 #include "bench.h"
 #include "drover/clock.h"
 #include "drover/dlq_index.h"
-#include "drover/state.h"
 
 #define RARE_EVERY 100000
 #define LIST_TARGET_MS 300  /* issue 13: p95 of any list page */
@@ -129,45 +128,6 @@ static bool measure(list_t *l, int k, int reps)
 	}
 	free(us);
 	return ok && !bench_stop;
-}
-
-/* \p n records of tasks running, as a worker's state writer makes them. */
-static bool fill_running(const bench_ns_t *ns, size_t n)
-{
-	/* room to spare: a writer half a queue behind sheds running records */
-	drv_state_opts_t opts = { .queue_max = 4 * n + 16 };
-	drv_state_stats_t s = { 0 };
-	int64_t now = drv_now_ms(), deadline;
-	char err[256] = "", id[DRV_ID_LEN + 1];
-	drv_state_t *st = drv_state_new(ns->cfg, &opts, err, sizeof(err));
-
-	if (!st) {
-		bench_log("state writer: %s", err);
-		return false;
-	}
-	for (size_t i = 0; i < n && !bench_stop; i++) {
-		drv_state_rec_t r = {
-			.task_id = id, .state = DRV_TASK_RUNNING, .attempt = 1,
-			.handler = "bench", .worker = "bench-worker",
-			.created_ms = now, .started_ms = now, .priority = 5,
-			.band = "normal",
-		};
-
-		drv_id_new(id, now);
-		drv_state_record(st, &r);
-	}
-	deadline = drv_mono_ms() + 120000;
-	do {
-		drv_state_stats(st, &s);
-		if (s.written >= n || s.dropped)
-			break;
-		usleep(10000);
-	} while (drv_mono_ms() < deadline && !bench_stop);
-	drv_state_destroy(st);
-	bench_log("%llu of %zu records of running tasks written (%llu "
-		  "dropped)", (unsigned long long)s.written, n,
-		  (unsigned long long)s.dropped);
-	return s.written >= n && !s.dropped;
 }
 
 /* \p n run-time schedules through POST /schedules (yearly: none fires). */
@@ -334,7 +294,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; ok && i < cnt; i++)
 		ok = measure(&lists[i], 0, reps);
 	ok = ok && bench_dlq_fill(&ns, n_dlq, rare_every) &&
-	     fill_running(&ns, n_run) && fill_schedules(n_sched) &&
+	     bench_running_fill(&ns, n_run) && fill_schedules(n_sched) &&
 	     wait_indexed(&ns, 600);
 	for (size_t i = 0; ok && i < cnt; i++) {
 		ok = measure(&lists[i], 1, reps);
