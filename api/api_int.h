@@ -261,6 +261,11 @@ extern const api_schema_t api_retry_schemas[];
 extern const api_route_t api_history_routes[];
 extern const api_schema_t api_history_schemas[];
 
+/* dlq_jobs.c: a job of \p spec (borrowed) made and replied (202, audited
+ * as \p action with the spec), or with \p dry its exact count (200). */
+void api_dlq_job_start(api_call_t *call, const json_t *spec, bool dry,
+		       const char *action);
+
 /* dlq.c: the filters every DLQ route takes (dlq_resubmit.c's too) */
 /** What a DLQ request asks for. */
 typedef struct api_dlq_args {

@@ -2,8 +2,9 @@
  * dlq.c — /api/v1/dlq: the dead letters listed a page at a time, one shown
  * with its failure history, and counted; the filters every DLQ route
  * takes. The same core calls as `droverctl dlq list|show|stats`
- * (drover/dlq.h), so a filter means the same through both doors. The
- * resubmission is dlq_resubmit.c.
+ * (drover/dlq.h), so a filter means the same through both doors. Entries
+ * say what their mark says (resubmitted_as, discarded). The resubmission
+ * and the discard are dlq_resubmit.c.
  *
  * A list page reads at most DRV_DLQ_PAGE_SCAN messages, passing over the
  * blocks the DLQ index (drover/dlq_index.h) says cannot match; show reads
@@ -91,6 +92,7 @@ static void list(api_call_t *call)
 	api_dlq_args_t a = { .limit = DRV_DLQ_PAGE_DEFAULT, .now = drv_now_ms(),
 			  .paged = true };
 	drv_dlq_page_t page;
+	redisContext *c;
 	char err[512];
 	drv_err_t rc;
 
@@ -98,8 +100,15 @@ static void list(api_call_t *call)
 		return;
 	/* the index is asked on this thread's connection; without Redis the
 	 * topic is read */
-	rc = drv_dlq_page(call->api->cfg, api_redis_try(call), &a.f, a.cursor,
-			  (size_t)a.limit, a.message, &page, err, sizeof(err));
+	c = api_redis_try(call);
+	rc = drv_dlq_page(call->api->cfg, c, &a.f, a.cursor, (size_t)a.limit,
+			  a.message, &page, err, sizeof(err));
+	/* what became of each entry (its mark); not known without Redis.
+	 * Not in export lines (message=true): those are `dlq export`'s,
+	 * which `dlq import` restores into another cluster's marks */
+	if (!rc && !a.message && c && !c->err)
+		drv_dlq_entries_mark(c, call->api->cfg, page.entries, err,
+				     sizeof(err));
 	api_redis_lost(call);
 	if (rc == DRV_ERR_INVALID) {
 		api_problem(call, 400, NULL, "cursor: %s", err);
@@ -151,6 +160,7 @@ static void show(api_call_t *call)
 {
 	const char *id = call->params[0];
 	show_ctx_t s = { 0 };
+	redisContext *c;
 	char err[512];
 	size_t found;
 	drv_err_t rc;
@@ -162,8 +172,12 @@ static void show(api_call_t *call)
 			    "nor PARTITION:OFFSET", id);
 		return;
 	}
-	rc = drv_dlq_show(call->api->cfg, api_redis_try(call), id, show_visit,
-			  &s, &found, err, sizeof(err));
+	c = api_redis_try(call);
+	rc = drv_dlq_show(call->api->cfg, c, id, show_visit, &s, &found, err,
+			  sizeof(err));
+	if (!rc && s.entry && c && !c->err)
+		drv_dlq_entries_mark(c, call->api->cfg, s.entry, err,
+				     sizeof(err));
 	api_redis_lost(call);
 	if (!rc && s.nomem)
 		rc = drv_error(err, sizeof(err), DRV_ERR_NOMEM,
@@ -258,7 +272,7 @@ const api_route_t api_dlq_routes[] = {
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = stats,
 	  .op_id = "getDeadLetterStats", .tag = "dlq",
 	  .summary = "DLQ depth, oldest and newest entry, counts by reason "
-		     "and handler, how many were resubmitted",
+		     "and handler, how many were resubmitted or discarded",
 	  .query = stats_query, .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/DeadLetterStats\"}",
 	  .errors = "400 503" },
@@ -302,13 +316,22 @@ const api_schema_t api_dlq_schemas[] = {
 	  "message=true)\"}, "
 	  "\"dead_letters_of_id\": {\"type\": \"integer\", \"description\": "
 	  "\"entries the id named (a task may die more than once; the "
-	  "newest is shown)\"}}, "
+	  "newest is shown)\"}, "
+	  "\"resubmitted_as\": {\"type\": [\"string\", \"null\"], "
+	  "\"description\": \"the task its resubmission sent (its mark); "
+	  "null when not resubmitted; absent when Redis could not be "
+	  "read, and in a list with message=true (export lines)\"}, "
+	  "\"discarded\": {\"type\": \"boolean\", \"description\": "
+	  "\"an operator discarded it (POST /dlq/discard): no resubmission "
+	  "takes it unless forced; absent when Redis could not be "
+	  "read\"}}, "
 	  "\"example\": {\"id\": \"01HZY3K4M5N6P7Q8R9S0T1V2W3\", "
 	  "\"reason\": \"permanent_failure\", \"dead_ms\": 1764900000000, "
 	  "\"task\": {\"id\": \"01HZY3K4M5N6P7Q8R9S0T1V2W4\", \"handler\": "
 	  "\"resize\"}, \"failures\": [{\"attempt\": 1, \"failure_class\": "
 	  "\"permanent\", \"message\": \"bad image\"}], "
-	  "\"dlq_partition\": 0, \"dlq_offset\": 17}}" },
+	  "\"dlq_partition\": 0, \"dlq_offset\": 17, \"resubmitted_as\": "
+	  "null, \"discarded\": true}}" },
 	{ "DeadLetterPage",
 	  "{\"type\": \"object\", \"required\": [\"entries\", "
 	  "\"next_cursor\", \"scanned\", \"skipped\"], \"properties\": {"
@@ -331,13 +354,18 @@ const api_schema_t api_dlq_schemas[] = {
 	  "\"oldest\": {\"type\": \"object\"}, "
 	  "\"newest\": {\"type\": \"object\"}, "
 	  "\"resubmitted\": {\"type\": [\"integer\", \"null\"], "
-	  "\"description\": \"null: Redis could not be read\"}, "
+	  "\"description\": \"entries resubmitted (their mark holds a "
+	  "task id); null: Redis could not be read\"}, "
+	  "\"discarded\": {\"type\": [\"integer\", \"null\"], "
+	  "\"description\": \"entries discarded (not counted in "
+	  "resubmitted); null: Redis could not be read\"}, "
 	  "\"by_reason\": {\"type\": \"object\", \"additionalProperties\": "
 	  "{\"type\": \"integer\"}}, "
 	  "\"by_handler\": {\"type\": \"object\", \"additionalProperties\": "
 	  "{\"type\": \"integer\"}}}, "
 	  "\"example\": {\"topic\": \"drover.dlq\", \"count\": 3, "
-	  "\"undecodable_entries\": 0, \"resubmitted\": 1, \"by_reason\": "
+	  "\"undecodable_entries\": 0, \"resubmitted\": 1, \"discarded\": "
+	  "1, \"by_reason\": "
 	  "{\"permanent_failure\": 3}, \"by_handler\": {\"resize\": 3}}}" },
 	{ NULL, NULL },
 };

@@ -4,7 +4,8 @@
  * sample ids) a page at a time, and one group with all its samples, read
  * from the index the workers keep in Redis (drover/dlq_groups.h). The same
  * core calls serve `droverctl dlq groups`; a group's entries are
- * resubmitted through POST /api/v1/dlq/resubmit {"group": id}.
+ * resubmitted through POST /api/v1/dlq/resubmit {"group": id} and
+ * discarded through POST /api/v1/dlq/discard {"group": id}.
  */
 #include <string.h>
 
@@ -145,7 +146,7 @@ const api_schema_t api_dlq_group_schemas[] = {
 	  "\"the message of the latest dead letter, as it was\"}, "
 	  "\"count\": {\"type\": \"integer\", \"description\": \"dead "
 	  "letters of the group within the DLQ's retention (resubmitting "
-	  "them does not lower it)\"}, "
+	  "or discarding them does not lower it)\"}, "
 	  "\"first_seen_ms\": {\"type\": \"integer\"}, "
 	  "\"first_seen\": {\"type\": \"string\"}, "
 	  "\"last_seen_ms\": {\"type\": \"integer\"}, "
@@ -157,7 +158,10 @@ const api_schema_t api_dlq_group_schemas[] = {
 	  "id\"}, \"task_id\": {\"type\": \"string\"}, "
 	  "\"resubmitted_task_id\": {\"type\": [\"string\", \"null\"], "
 	  "\"description\": \"GET /dlq/groups/{id} only: the task its "
-	  "resubmission sent (its mark), null when not resubmitted\"}}}}}, "
+	  "resubmission sent (its mark), null when not resubmitted\"}, "
+	  "\"discarded\": {\"type\": \"boolean\", \"description\": "
+	  "\"GET /dlq/groups/{id} only: the entry was discarded (its "
+	  "mark; resubmitted_task_id is null)\"}}}}}, "
 	  "\"example\": {\"id\": \"3f9a0c1d2e4b5a69\", \"handler\": "
 	  "\"billing\", \"class\": \"transient\", \"message\": "
 	  "\"connection refused to <addr> after <n> ms\", "
@@ -168,7 +172,7 @@ const api_schema_t api_dlq_group_schemas[] = {
 	  "\"2025-12-05T03:00:00.000Z\", \"samples\": [{\"id\": "
 	  "\"01HZY3K4M5N6P7Q8R9S0T1V2W3\", \"task_id\": "
 	  "\"01HZY3K4M5N6P7Q8R9S0T1V2W4\", \"resubmitted_task_id\": "
-	  "null}]}}" },
+	  "null, \"discarded\": false}]}}" },
 	{ "DeadLetterGroupPage",
 	  "{\"type\": \"object\", \"required\": [\"groups\", "
 	  "\"next_cursor\"], \"properties\": {"

@@ -1,8 +1,10 @@
 /*
- * dlq_jobs.c — /api/v1/dlq/jobs: DLQ resubmission as a durable job
- * (drover/dlq_job.h). A dry run counts exactly what a job would resubmit
- * and makes nothing; a real one makes the job (202) and a coordinator's
- * runner does the work, so no API thread is held while the DLQ is read.
+ * dlq_jobs.c — /api/v1/dlq/jobs: DLQ resubmission (or discard, "kind":
+ * "discard") as a durable job (drover/dlq_job.h). A dry run counts exactly
+ * what a job would resubmit (or discard) and makes nothing; a real one
+ * makes the job (202) and a coordinator's runner does the work, so no API
+ * thread is held while the DLQ is read. POST /dlq/discard with a filter or
+ * a group makes its job here too (api_dlq_job_start()).
  * Jobs are listed, shown, their failures paged, and paused, resumed or
  * cancelled (409 when their state does not allow it). Writes are audited
  * as dlq.job.create / pause / resume / cancel, as `droverctl dlq job`
@@ -39,32 +41,19 @@ static void failed(api_call_t *call, drv_err_t rc, const char *err)
 		api_problem(call, api_status_of(rc), NULL, "%s", err);
 }
 
-static void create(api_call_t *call)
+void api_dlq_job_start(api_call_t *call, const json_t *spec, bool dry,
+		       const char *action)
 {
-	json_t *o = api_body_json(call), *spec = NULL, *dry;
+	const char *kind = json_string_value(json_object_get(spec, "kind"));
 	char err[512], pointer[128], by[160];
 	drv_dlq_job_counts_t n;
 	drv_dlq_job_t j = { 0 };
 	redisContext *c;
 	drv_err_t rc;
 
-	if (!o)
-		return;
-	if (!json_is_object(o)) {
-		api_problem(call, 400, "", "the body must be an object");
-		goto out;
-	}
-	dry = json_object_get(o, "dry_run");
-	if (dry && !json_is_boolean(dry)) {
-		api_problem(call, 400, "/dry_run", "dry_run must be true or "
-			    "false");
-		goto out;
-	}
-	spec = json_deep_copy(o);
-	json_object_del(spec, "dry_run");
 	if (!(c = api_redis(call)))
-		goto out;
-	if (json_is_true(dry)) {
+		return;
+	if (dry) {
 		rc = drv_dlq_job_count(call->api->cfg, c, spec, drv_now_ms(),
 				       &n, pointer, sizeof(pointer), err,
 				       sizeof(err));
@@ -76,13 +65,16 @@ static void create(api_call_t *call)
 			api_dlq_read_failed(call, rc, err);
 		else
 			api_reply(call, 200, json_pack(
-				"{s:b, s:I, s:I, s:I, s:I, s:I}", "dry_run", 1,
+				"{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+				"dry_run", 1, "kind", kind ? kind : "resubmit",
 				"count", (json_int_t)n.sent,
 				"matched", (json_int_t)n.matched,
 				"already_resubmitted", (json_int_t)n.already,
+				"already_discarded",
+				(json_int_t)n.already_discarded,
 				"failed", (json_int_t)n.failed,
 				"undecodable", (json_int_t)n.undecodable));
-		goto out;
+		return;
 	}
 	drv_fmt(by, sizeof(by), "api:%s", call->token->name);
 	rc = drv_dlq_job_create(call->api->cfg, c, spec, by, drv_now_ms(), &j,
@@ -99,12 +91,34 @@ static void create(api_call_t *call)
 		api_dlq_read_failed(call, rc, err);  /* the offsets' read */
 		goto out;
 	}
-	if (api_audit(call, "dlq.job.create", j.id, 0,
-		      json_pack("{s:O}", "spec", spec), NULL))
+	if (api_audit(call, action, j.id, 0, json_pack("{s:O}", "spec", spec),
+		      NULL))
 		api_reply(call, 202, drv_dlq_job_json(&j));
 out:
 	drv_dlq_job_release(&j);
+}
+
+static void create(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *spec, *dry;
+
+	if (!o)
+		return;
+	if (!json_is_object(o)) {
+		api_problem(call, 400, "", "the body must be an object");
+		goto out;
+	}
+	dry = json_object_get(o, "dry_run");
+	if (dry && !json_is_boolean(dry)) {
+		api_problem(call, 400, "/dry_run", "dry_run must be true or "
+			    "false");
+		goto out;
+	}
+	spec = json_deep_copy(o);
+	json_object_del(spec, "dry_run");
+	api_dlq_job_start(call, spec, json_is_true(dry), "dlq.job.create");
 	json_decref(spec);
+out:
 	json_decref(o);
 }
 
@@ -285,22 +299,25 @@ const api_route_t api_dlq_job_routes[] = {
 	{ .method = "POST", .path = "/api/v1/dlq/jobs",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = create,
 	  .op_id = "createDlqJob", .tag = "dlq",
-	  .summary = "Resubmit the dead letters of a filter or failure group "
-		     "as a durable job a coordinator runs (202); dry_run: "
-		     "the exact count it would resubmit now, no job (200)",
+	  .summary = "Resubmit (or, kind discard, discard) the dead letters "
+		     "of a filter or failure group as a durable job a "
+		     "coordinator runs (202); dry_run: the exact count it "
+		     "would resubmit now, no job (200)",
 	  .request = "{\"$ref\": \"#/components/schemas/DlqJobCreate\"}",
 	  .request_example = "{\"group\": \"3f2a9c0d1e4b5a67\", \"set\": "
 			     "[\"size.width=640\"], \"reset_attempts\": true, "
 			     "\"rate\": 200}",
 	  .ok_status = 202, .response = JOB,
 	  .response_example = "{\"id\": \"01JEQ7ZKXW8T6N3M2R5V4P9H1C\", "
-			      "\"state\": \"pending\", \"spec\": {\"group\": "
+			      "\"kind\": \"resubmit\", \"state\": \"pending\", "
+			      "\"spec\": {\"group\": "
 			      "\"3f2a9c0d1e4b5a67\"}, \"created_by\": "
 			      "\"api:ops\", \"runner\": \"\", \"created_ms\": "
 			      "1765000000000, \"started_ms\": 0, "
 			      "\"updated_ms\": 1765000000000, \"ended_ms\": 0, "
 			      "\"matched\": 0, \"resubmitted\": 0, "
-			      "\"already_resubmitted\": 0, \"failed\": 0, "
+			      "\"discarded\": 0, \"already_resubmitted\": 0, "
+			      "\"already_discarded\": 0, \"failed\": 0, "
 			      "\"undecodable\": 0, \"failures_total\": 0, "
 			      "\"progress\": 0.0, \"total\": 1200, \"read\": 0, "
 			      "\"partitions\": [{\"partition\": 0, \"start\": "
@@ -311,8 +328,8 @@ const api_route_t api_dlq_job_routes[] = {
 	{ .method = "GET", .path = "/api/v1/dlq/jobs",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = list,
 	  .op_id = "listDlqJobs", .tag = "dlq",
-	  .summary = "Resubmission jobs, newest first, a page at a time "
-		     "(kept 7 days after they end)",
+	  .summary = "Resubmission and discard jobs (their kind), newest "
+		     "first, a page at a time (kept 7 days after they end)",
 	  .query = list_query, .ok_status = 200,
 	  .response = "{\"type\": \"object\", \"required\": [\"jobs\"], "
 		      "\"properties\": {\"jobs\": {\"type\": \"array\", "
@@ -323,7 +340,8 @@ const api_route_t api_dlq_job_routes[] = {
 	{ .method = "GET", .path = "/api/v1/dlq/jobs/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,
 	  .op_id = "getDlqJob", .tag = "dlq",
-	  .summary = "One resubmission job: state, counts, progress",
+	  .summary = "One resubmission or discard job: kind, state, counts, "
+		     "progress",
 	  .param_doc = { ID_DOC }, .ok_status = 200, .response = JOB,
 	  .errors = "404 503" },
 	{ .method = "GET", .path = "/api/v1/dlq/jobs/{id}/failures",
@@ -355,7 +373,18 @@ const api_schema_t api_dlq_job_schemas[] = {
 	{ "DlqJobCreate",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
 	  "\"oneOf\": [{\"required\": [\"filter\"]}, {\"required\": "
-	  "[\"group\"]}], \"properties\": {"
+	  "[\"group\"]}], "
+	  /* a discard changes no task */
+	  "\"if\": {\"required\": [\"kind\"], \"properties\": {\"kind\": "
+	  "{\"const\": \"discard\"}}}, \"then\": {\"not\": {\"anyOf\": ["
+	  "{\"required\": [\"set\"]}, {\"required\": [\"priority\"]}, "
+	  "{\"required\": [\"max_attempts\"]}, {\"required\": "
+	  "[\"reset_attempts\"]}]}}, \"properties\": {"
+	  "\"kind\": {\"type\": \"string\", \"enum\": [\"resubmit\", "
+	  "\"discard\"], \"default\": \"resubmit\", \"description\": "
+	  "\"discard: mark the entries discarded instead (POST /dlq/discard "
+	  "makes such a job); it takes no set, priority, max_attempts or "
+	  "reset_attempts\"}, "
 	  "\"filter\": {\"$ref\": \"#/components/schemas/DeadLetterFilter\"}, "
 	  "\"group\": {\"type\": \"string\", \"pattern\": "
 	  "\"^[0-9a-f]{16}$\", \"description\": \"a failure group's id "
@@ -374,11 +403,14 @@ const api_schema_t api_dlq_job_schemas[] = {
 	{ "DlqJobCount",
 	  "{\"type\": \"object\", \"required\": [\"dry_run\", \"count\"], "
 	  "\"properties\": {\"dry_run\": {\"type\": \"boolean\"}, "
+	  "\"kind\": {\"type\": \"string\", \"enum\": [\"resubmit\", "
+	  "\"discard\"]}, "
 	  "\"count\": {\"type\": \"integer\", \"description\": \"what a job "
-	  "made now would resubmit: matched minus already resubmitted, "
-	  "failed and undecodable\"}, "
+	  "made now would resubmit (or discard): matched minus already "
+	  "resubmitted or discarded, failed and undecodable\"}, "
 	  "\"matched\": {\"type\": \"integer\"}, "
 	  "\"already_resubmitted\": {\"type\": \"integer\"}, "
+	  "\"already_discarded\": {\"type\": \"integer\"}, "
 	  "\"failed\": {\"type\": \"integer\"}, "
 	  "\"undecodable\": {\"type\": \"integer\"}}}" },
 	{ "DlqJob",
@@ -387,10 +419,13 @@ const api_schema_t api_dlq_job_schemas[] = {
 	  "\"already_resubmitted\", \"failed\", \"progress\", "
 	  "\"partitions\"], \"properties\": {"
 	  "\"id\": {\"type\": \"string\"}, "
+	  "\"kind\": {\"type\": \"string\", \"enum\": [\"resubmit\", "
+	  "\"discard\"], \"description\": \"what it does to the entries: "
+	  "its spec's kind\"}, "
 	  "\"state\": {\"type\": \"string\", \"enum\": [\"pending\", "
 	  "\"running\", \"paused\", \"cancelled\", \"done\", \"failed\"]}, "
 	  "\"spec\": {\"type\": \"object\", \"description\": \"what it "
-	  "resubmits (the create body without dry_run)\"}, "
+	  "resubmits or discards (the create body without dry_run)\"}, "
 	  "\"created_by\": {\"type\": \"string\"}, "
 	  "\"runner\": {\"type\": \"string\", \"description\": \"the "
 	  "coordinator running it, or that last did\"}, "
@@ -400,8 +435,12 @@ const api_schema_t api_dlq_job_schemas[] = {
 	  "\"updated_ms\": {\"type\": \"integer\"}, "
 	  "\"ended_ms\": {\"type\": \"integer\"}, "
 	  "\"matched\": {\"type\": \"integer\"}, "
-	  "\"resubmitted\": {\"type\": \"integer\"}, "
+	  "\"resubmitted\": {\"type\": \"integer\", \"description\": \"0 "
+	  "in a discard job\"}, "
+	  "\"discarded\": {\"type\": \"integer\", \"description\": \"0 "
+	  "in a resubmission job\"}, "
 	  "\"already_resubmitted\": {\"type\": \"integer\"}, "
+	  "\"already_discarded\": {\"type\": \"integer\"}, "
 	  "\"failed\": {\"type\": \"integer\"}, "
 	  "\"undecodable\": {\"type\": \"integer\"}, "
 	  "\"failures_total\": {\"type\": \"integer\"}, "

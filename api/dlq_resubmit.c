@@ -4,7 +4,9 @@
  * that says what would go. The core's drv_dlq_resubmit_run() does the work
  * (the same as `droverctl dlq resubmit`); this file reads the body, audits
  * the run ("started" before anything is sent, then its counts) and replies
- * what was sent.
+ * what was sent. POST /api/v1/dlq/discard is here too: the same selectors,
+ * the same run with discard set (drover/dlq_resubmit.h), a filter or a
+ * group made a discard job (dlq_jobs.c).
  *
  * The call reads the DLQ to its end and holds one API thread meanwhile;
  * "max" bounds what one call sends.
@@ -55,9 +57,16 @@ static void hook_dry_item(const char *dl_id, const char *topic,
 			  const drv_task_t *t, void *arg)
 {
 	resub_t *r = arg;
-	json_t *item = json_pack("{s:s, s:s, s:s}", "dead_letter_id", dl_id,
-				 "task_id", t->id, "topic", topic);
+	json_t *item;
 	char *text;
+
+	if (!t) {  /* a discard's */
+		json_array_append_new(r->items, json_pack("{s:s}",
+			"dead_letter_id", dl_id));
+		return;
+	}
+	item = json_pack("{s:s, s:s, s:s}", "dead_letter_id", dl_id,
+			 "task_id", t->id, "topic", topic);
 
 	if (r->full_task && (text = drv_task_to_json(t))) {
 		json_object_set_new(item, "task", json_loads(text, 0, NULL));
@@ -70,8 +79,12 @@ static void hook_sent(const char *dl_id, const char *task_id, void *arg)
 {
 	resub_t *r = arg;
 
-	json_array_append_new(r->items, json_pack("{s:s, s:s}",
-		"dead_letter_id", dl_id, "task_id", task_id));
+	if (drv_dlq_mark_discarded(task_id))
+		json_array_append_new(r->items, json_pack("{s:s}",
+			"dead_letter_id", dl_id));
+	else
+		json_array_append_new(r->items, json_pack("{s:s, s:s}",
+			"dead_letter_id", dl_id, "task_id", task_id));
 }
 
 /* The body's "filter" object into \p a; false with the 400 replied. */
@@ -292,7 +305,9 @@ static void refused(api_call_t *call, const drv_dlq_resubmit_t *run,
 			json_array_append_new(missing,
 					      json_string(run->ids[i]));
 	if (json_array_size(missing)) {
-		p = api_problem_json(404, NULL, "not in the DLQ; nothing sent");
+		p = api_problem_json(404, NULL, run->discard ?
+				     "not in the DLQ; nothing discarded" :
+				     "not in the DLQ; nothing sent");
 		json_object_set_new(p, "missing", missing);
 		api_reply(call, 404, p);
 	} else {
@@ -326,6 +341,29 @@ static drv_err_t run_hooked(api_call_t *call, redisContext *c,
 		.dry_item = hook_dry_item, .sent = hook_sent, .arg = r };
 	return drv_dlq_resubmit_run(call->api->cfg, c, run->dry_run ? NULL :
 				    call->api->producer, run, err, errlen);
+}
+
+/* run_hooked() for a resubmission or a discard by ids or filter: false
+ * when the call is answered (the audit failed, or an id sends nothing:
+ * refused()); else true with the run's result in *rc, a failure already
+ * answered (what went before it is marked, and the caller audits it). */
+static bool run_answered(api_call_t *call, redisContext *c,
+			 drv_dlq_resubmit_t *run, resub_t *r, json_t *o,
+			 drv_err_t *rc, char *err, size_t errlen)
+{
+	*rc = run_hooked(call, c, run, r, o, err, errlen);
+	if (run->aborted)
+		return false;  /* the audit's problem is replied */
+	if (run->nothing_sent) {
+		refused(call, run, r);
+		return false;
+	}
+	if (*rc) {
+		if (*rc == DRV_ERR_REDIS || *rc == DRV_ERR_TIMEOUT)
+			api_redis_lost(call);
+		api_dlq_read_failed(call, *rc, err);
+	}
+	return true;
 }
 
 static void resubmit(api_call_t *call)
@@ -379,36 +417,29 @@ static void resubmit(api_call_t *call)
 	run.priority = (uint32_t)priority;
 	run.max_attempts = (uint32_t)max_attempts;
 	run.max = (uint64_t)max;
-	rc = run_hooked(call, c, &run, &r, o, err, sizeof(err));
-	if (run.aborted)
-		goto done;  /* the audit's problem is replied */
-	if (run.nothing_sent) {
-		refused(call, &run, &r);
+	if (!run_answered(call, c, &run, &r, o, &rc, err, sizeof(err)))
 		goto done;
-	}
-	if (rc) {
-		if (rc == DRV_ERR_REDIS || rc == DRV_ERR_TIMEOUT)
-			api_redis_lost(call);
-		/* what was sent before the failure is marked and audited */
-		api_dlq_read_failed(call, rc, err);
-	}
 	if (!run.dry_run && !api_audit(call, "dlq.resubmit", ids ? "ids" :
 				       group_j ? "group" : "filter", run.sent,
-				       json_pack("{s:O, s:I, s:I, s:I, s:s}",
-				       "request", o, "matched",
+				       json_pack("{s:O, s:I, s:I, s:I, s:I, "
+				       "s:s}", "request", o, "matched",
 				       (json_int_t)run.matched,
 				       "already_resubmitted",
-				       (json_int_t)run.already, "failed",
+				       (json_int_t)run.already,
+				       "already_discarded",
+				       (json_int_t)run.already_discarded,
+				       "failed",
 				       (json_int_t)run.failed, "result",
 				       rc ? err : "ok"), NULL))
 		goto done;
 	if (!rc)
 		api_reply(call, 200, json_pack(
-			"{s:b, s:I, s:I, s:I, s:I, s:I, s:b, s:O, s:O}",
+			"{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:O, s:O}",
 			"dry_run", run.dry_run,
 			"matched", (json_int_t)run.matched,
 			"resubmitted", (json_int_t)run.sent,
 			"already_resubmitted", (json_int_t)run.already,
+			"already_discarded", (json_int_t)run.already_discarded,
 			"undecodable", (json_int_t)run.undecodable,
 			"failed", (json_int_t)run.failed,
 			"max_reached", run.max && run.sent >= run.max,
@@ -420,6 +451,111 @@ out:
 	free(ids);
 	free(run.id_found);
 	drv_patch_release(&patch);
+	json_decref(o);
+}
+
+/* ---- POST /dlq/discard ----------------------------------------------------- */
+
+static const char *const discard_fields[] = {
+	"ids", "filter", "group", "dry_run", NULL,
+};
+
+/* What only a resubmission takes: a 400 that says so, at the field. */
+static const char *const resubmit_only[] = {
+	"set", "priority", "max_attempts", "reset_attempts", "force", "max",
+	NULL,
+};
+
+/* Discard the dead letters \p ids_j names, here and now (they are few):
+ * every one must be in the DLQ, else none is. */
+static void discard_ids(api_call_t *call, json_t *o, const json_t *ids_j,
+			bool dry)
+{
+	drv_dlq_resubmit_t run = { .discard = true, .dry_run = dry };
+	resub_t r = { .call = call, .action = "dlq.discard",
+		      .target = "started" };
+	const char **ids = NULL;
+	redisContext *c;
+	char err[512];
+	drv_err_t rc;
+
+	if (!body_ids(call, ids_j, &ids, &run.id_cnt) ||
+	    !(c = api_redis(call)))
+		goto out;
+	run.ids = ids;
+	if (!(run.id_found = calloc(run.id_cnt, sizeof(bool)))) {
+		api_problem(call, 500, NULL, "out of memory");
+		goto out;
+	}
+	if (!run_answered(call, c, &run, &r, o, &rc, err, sizeof(err)))
+		goto done;
+	if (!dry && !api_audit(call, "dlq.discard", "ids", run.sent,
+			       json_pack("{s:O, s:I, s:I, s:I, s:s}",
+			       "request", o, "matched",
+			       (json_int_t)run.matched,
+			       "already_resubmitted", (json_int_t)run.already,
+			       "already_discarded",
+			       (json_int_t)run.already_discarded, "result",
+			       rc ? err : "ok"), NULL))
+		goto done;
+	if (!rc)
+		api_reply(call, 200, json_pack(
+			"{s:b, s:I, s:I, s:I, s:I, s:I, s:O}",
+			"dry_run", dry, dry ? "count" : "discarded",
+			(json_int_t)run.sent,
+			"matched", (json_int_t)run.matched,
+			"already_resubmitted", (json_int_t)run.already,
+			"already_discarded", (json_int_t)run.already_discarded,
+			"undecodable", (json_int_t)run.undecodable,
+			"entries", r.items));
+done:
+	json_decref(r.items);
+	json_decref(r.failures);
+out:
+	free(ids);
+	free(run.id_found);
+}
+
+/* POST /dlq/discard: "these dead letters need nothing". By ids at once; a
+ * filter or a group as a discard job (202), its dry run the exact count. */
+static void discard(api_call_t *call)
+{
+	json_t *o = api_body_json(call), *ids_j, *spec;
+	bool dry = false;
+	char pointer[64];
+
+	if (!o)
+		return;
+	for (size_t i = 0; json_is_object(o) && resubmit_only[i]; i++)
+		if (json_object_get(o, resubmit_only[i])) {
+			drv_fmt(pointer, sizeof(pointer), "/%s",
+				resubmit_only[i]);
+			api_problem(call, 400, pointer, "a discard sends no "
+				    "task: no %s", resubmit_only[i]);
+			goto out;
+		}
+	if (!known_fields(call, o, discard_fields) ||
+	    !bool_field(call, o, "dry_run", &dry))
+		goto out;
+	ids_j = json_object_get(o, "ids");
+	if (!!ids_j + !!json_object_get(o, "filter") +
+	    !!json_object_get(o, "group") != 1) {
+		api_problem(call, 400, "", "give \"ids\", a \"filter\" ({} "
+			    "for every entry) or a \"group\", one of them");
+		goto out;
+	}
+	if (ids_j) {
+		discard_ids(call, o, ids_j, dry);
+		goto out;
+	}
+	/* the body without dry_run is the job's spec, so a bad field's
+	 * pointer is the body's */
+	spec = json_deep_copy(o);
+	json_object_del(spec, "dry_run");
+	json_object_set_new(spec, "kind", json_string("discard"));
+	api_dlq_job_start(call, spec, dry, "dlq.discard");
+	json_decref(spec);
+out:
 	json_decref(o);
 }
 
@@ -542,6 +678,25 @@ const api_route_t api_dlq_resubmit_routes[] = {
 	  .ok_status = 200,
 	  .response = "{\"$ref\": \"#/components/schemas/ResubmitResult\"}",
 	  .errors = "404 503" },
+	{ .method = "POST", .path = "/api/v1/dlq/discard",
+	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = discard,
+	  .op_id = "discardDeadLetters", .tag = "dlq",
+	  .summary = "Mark dead letters discarded: they need nothing, and no "
+		     "later resubmission or discard takes them (force "
+		     "resubmits one). ids: at once (200); a filter or a "
+		     "group: a discard job a coordinator runs (202); "
+		     "dry_run: the exact count, nothing marked (200)",
+	  .request = "{\"$ref\": \"#/components/schemas/DeadLetterDiscard\"}",
+	  .request_example = "{\"group\": \"3f2a9c0d1e4b5a67\", "
+			     "\"dry_run\": true}",
+	  .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/DiscardResult\"}",
+	  .response_example = "{\"dry_run\": true, \"count\": 120, "
+			      "\"matched\": 131, \"already_resubmitted\": 9, "
+			      "\"already_discarded\": 2, \"undecodable\": 0}",
+	  .alt_status = 202,
+	  .alt_response = "{\"$ref\": \"#/components/schemas/DlqJob\"}",
+	  .errors = "404 503" },
 	{ .method = "POST", .path = "/api/v1/tasks/{id}/retry",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = retry,
 	  .op_id = "retryTask", .tag = "tasks",
@@ -607,7 +762,7 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"maximum\": 1000}, "
 	  "\"reset_attempts\": {\"type\": \"boolean\", \"default\": false}, "
 	  "\"force\": {\"type\": \"boolean\", \"default\": false, "
-	  "\"description\": \"also what was resubmitted before\"}, "
+	  "\"description\": \"also what was resubmitted or discarded before\"}, "
 	  "\"dry_run\": {\"type\": \"boolean\", \"default\": false}, "
 	  "\"max\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": "
 	  "10000, \"default\": 1000, \"description\": \"resubmit at most "
@@ -621,6 +776,8 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"resubmitted\": {\"type\": \"integer\", \"description\": "
 	  "\"sent and marked (dry run: would be)\"}, "
 	  "\"already_resubmitted\": {\"type\": \"integer\"}, "
+	  "\"already_discarded\": {\"type\": \"integer\", \"description\": "
+	  "\"skipped: discarded before (force resubmits them)\"}, "
 	  "\"undecodable\": {\"type\": \"integer\"}, "
 	  "\"failed\": {\"type\": \"integer\"}, "
 	  "\"max_reached\": {\"type\": \"boolean\"}, "
@@ -631,6 +788,47 @@ const api_schema_t api_dlq_resubmit_schemas[] = {
 	  "\"failures\": {\"type\": \"array\", \"items\": {\"type\": "
 	  "\"object\", \"properties\": {\"dead_letter_id\": {\"type\": "
 	  "\"string\"}, \"error\": {\"type\": \"string\"}}}}}}" },
+	{ "DeadLetterDiscard",
+	  "{\"type\": \"object\", \"additionalProperties\": false, "
+	  "\"oneOf\": [{\"required\": [\"ids\"]}, {\"required\": "
+	  "[\"filter\"]}, {\"required\": [\"group\"]}], \"properties\": {"
+	  "\"group\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[0-9a-f]{16}$\", \"description\": \"a failure group's id "
+	  "(GET /dlq/groups): every entry of that group, as a discard "
+	  "job\"}, "
+	  "\"ids\": {\"type\": \"array\", \"minItems\": 1, \"maxItems\": "
+	  "10000, \"items\": {\"type\": \"string\", \"pattern\": "
+	  "\"^[0-7][0-9A-HJKMNP-TV-Z]{25}$\"}, \"description\": \"dead "
+	  "letter or task ids, discarded at once; one not in the DLQ "
+	  "discards nothing (404)\"}, "
+	  "\"filter\": {\"$ref\": \"#/components/schemas/DeadLetterFilter\", "
+	  "\"description\": \"every entry it matches, as a discard job\"}, "
+	  "\"dry_run\": {\"type\": \"boolean\", \"default\": false, "
+	  "\"description\": \"count exactly what would be discarded; mark "
+	  "nothing, make no job\"}}}" },
+	{ "DiscardResult",
+	  "{\"type\": \"object\", \"required\": [\"dry_run\", \"matched\", "
+	  "\"already_resubmitted\", \"already_discarded\"], "
+	  "\"description\": \"a dry run's count, or what a discard by ids "
+	  "did\", \"properties\": {"
+	  "\"dry_run\": {\"type\": \"boolean\"}, "
+	  "\"kind\": {\"type\": \"string\", \"enum\": [\"discard\"]}, "
+	  "\"count\": {\"type\": \"integer\", \"description\": \"dry run: "
+	  "what would be discarded now (matched minus already resubmitted "
+	  "or discarded and undecodable)\"}, "
+	  "\"discarded\": {\"type\": \"integer\", \"description\": \"ids: "
+	  "marked discarded by this call\"}, "
+	  "\"matched\": {\"type\": \"integer\"}, "
+	  "\"already_resubmitted\": {\"type\": \"integer\", "
+	  "\"description\": \"skipped: resubmitted before\"}, "
+	  "\"already_discarded\": {\"type\": \"integer\", "
+	  "\"description\": \"skipped: discarded before\"}, "
+	  "\"failed\": {\"type\": \"integer\"}, "
+	  "\"undecodable\": {\"type\": \"integer\"}, "
+	  "\"entries\": {\"type\": \"array\", \"description\": \"ids: "
+	  "the entries discarded (dry run: that would be)\", \"items\": "
+	  "{\"type\": \"object\", \"properties\": {\"dead_letter_id\": "
+	  "{\"type\": \"string\"}}}}}}" },
 	{ "TaskRetry",
 	  "{\"type\": \"object\", \"additionalProperties\": false, "
 	  "\"properties\": {"

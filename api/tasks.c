@@ -453,7 +453,9 @@ const api_route_t api_task_routes[] = {
 		      "\"dead_ms\": {\"type\": \"integer\"}, "
 		      "\"detail\": {\"type\": \"string\"}, "
 		      "\"resubmitted_as\": {\"type\": [\"string\", "
-		      "\"null\"]}}}}}}}}}",
+		      "\"null\"]}, \"discarded\": {\"type\": "
+		      "\"boolean\", \"description\": \"present (true) when "
+		      "it was discarded (resubmitted_as is null)\"}}}}}}}}}",
 	  .errors = "404 503" },
 	{ .method = "GET", .path = "/api/v1/tasks/{id}",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = show,

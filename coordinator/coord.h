@@ -81,6 +81,7 @@ typedef struct coord_obs {
 	drv_counter_t   *webhooks;       /* deliveries made, by outcome */
 	drv_gauge_t     *dlq_jobs_running;
 	drv_counter_t   *dlq_job_resubmitted;
+	drv_counter_t   *dlq_job_discarded;
 	drv_histogram_t *lateness;
 	int64_t          loop_ms;      /* mono ms of the last loop turn */
 	char             dlq_topic[256];

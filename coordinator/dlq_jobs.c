@@ -1,8 +1,8 @@
 /*
- * dlq_jobs.c — the DLQ resubmission job runner (drover/dlq_job.h): on its
- * own thread in every coordinator replica (leader or not), it takes a
- * runnable job's lease and runs it (drv_dlq_job_run_next()), then looks
- * again; idle, it looks once a second. A replica that dies mid-job leaves
+ * dlq_jobs.c — the DLQ job runner (drover/dlq_job.h: resubmissions and
+ * discards): on its own thread in every coordinator replica (leader or
+ * not), it takes a runnable job's lease and runs it
+ * (drv_dlq_job_run_next()), then looks again; idle, it looks once a second. A replica that dies mid-job leaves
  * its lease to lapse (DRV_DLQ_JOB_LEASE_MS) and another one resumes the
  * job from its last saved cursor; one that stops (SIGTERM) gives the lease
  * back at once.
@@ -11,7 +11,8 @@
  * copy of the config file read at start (a reload replaces the main
  * thread's at any time); it produces through the coordinator's producer.
  * It sets drover_dlq_jobs_running and counts
- * drover_dlq_job_resubmitted_total.
+ * drover_dlq_job_resubmitted_total (resubmission jobs) and
+ * drover_dlq_job_discarded_total (discard jobs).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -58,6 +59,13 @@ static void sent(uint64_t n, void *arg)
 	drv_counter_add(c->obs.dlq_job_resubmitted, NULL, (int64_t)n);
 }
 
+static void discarded(uint64_t n, void *arg)
+{
+	coord_t *c = arg;
+
+	drv_counter_add(c->obs.dlq_job_discarded, NULL, (int64_t)n);
+}
+
 /* Sleep \p ms in steps, waking for a stop. */
 static void nap(coord_t *c, int64_t ms)
 {
@@ -72,7 +80,7 @@ static void *runner_main(void *arg)
 	coord_t *c = jr->c;
 	drv_dlq_job_runner_t rn = {
 		.owner = c->d->id, .quit = stopping, .running = running,
-		.sent = sent, .arg = c,
+		.sent = sent, .discarded = discarded, .arg = c,
 	};
 	int64_t backoff = 0;
 	char err[512], ran[DRV_ID_LEN + 1];

@@ -203,6 +203,10 @@ bool observe_start(coord_t *c)
 		"drover_dlq_job_resubmitted_total",
 		"Dead letters resubmitted by the DLQ jobs this coordinator "
 		"ran.", NULL);
+	o->dlq_job_discarded = drv_metrics_counter(o->m,
+		"drover_dlq_job_discarded_total",
+		"Dead letters discarded by the DLQ discard jobs this "
+		"coordinator ran.", NULL);
 	drv_gauge_set(o->schedules, NULL, (int64_t)drv_sched_count(c->sched));
 	drv_topic_name(c->cfg, DRV_TOPIC_DLQ, NULL, 0, o->dlq_topic,
 		       sizeof(o->dlq_topic));

@@ -285,7 +285,8 @@ void drv_dlq_groups_release(drv_dlq_groups_t *g)
 }
 
 /* Each sample of group \p o gets "resubmitted_task_id": the task its
- * resubmission mark holds (drover/dlq.h), or null; one MGET. */
+ * resubmission mark holds (drover/dlq.h), or null; and "discarded": its
+ * mark is a discard mark; one MGET. */
 static drv_err_t add_marks(redisContext *c, const drv_config_t *cfg,
 			   json_t *o, char *errstr, size_t errstr_size)
 {
@@ -303,12 +304,18 @@ static drv_err_t add_marks(redisContext *c, const drv_config_t *cfg,
 	if ((rc = drv_dlq_marks_get(c, cfg, ids, n, marks, errstr,
 				    errstr_size)))
 		return rc;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		bool discarded = drv_dlq_mark_discarded(marks[i]);
+
 		if (json_object_set_new(json_array_get(samples, i),
-					"resubmitted_task_id", marks[i][0] ?
-					json_string(marks[i]) : json_null()))
+					"resubmitted_task_id",
+					marks[i][0] && !discarded ?
+					json_string(marks[i]) : json_null()) ||
+		    json_object_set_new(json_array_get(samples, i),
+					"discarded", json_boolean(discarded)))
 			return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
 					 "out of memory");
+	}
 	return DRV_OK;
 }
 

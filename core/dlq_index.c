@@ -410,6 +410,8 @@ static void tally_from(const redisReply *h, drv_dlq_index_tally_t *t)
 			t->undecodable = strtoull(val, NULL, 10);
 		else if (!strcmp(k, "x"))
 			t->resubmitted = strtoull(val, NULL, 10);
+		else if (!strcmp(k, "d"))
+			t->discarded = strtoull(val, NULL, 10);
 		else if (!strncmp(k, "r:", 2) &&
 			 drv_dl_reason_parse(k + 2, &r) == DRV_OK)
 			t->by_reason[r] += strtoull(val, NULL, 10);

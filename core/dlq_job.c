@@ -5,10 +5,11 @@
  * Lua script that changes a state only from the states allowed. The
  * runner is dlq_job_run.c; the spec is dlq_job_spec.c.
  *
- * The hash's fields: spec (JSON), state, created_by, created_ms,
- * started_ms, updated_ms, ended_ms, runner, error, matched, sent, already,
- * failed, undecodable, failures_total, lo, hi and cursor (JSON arrays of
- * one offset per DLQ partition).
+ * The hash's fields: spec (JSON; its "kind" says resubmit or discard),
+ * state, created_by, created_ms, started_ms, updated_ms, ended_ms, runner,
+ * error, matched, sent (resubmitted, or discarded), already,
+ * already_discarded, failed, undecodable, failures_total, lo, hi and
+ * cursor (JSON arrays of one offset per DLQ partition).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,7 @@ json_t *drv_dlq_job_json(const drv_dlq_job_t *j)
 {
 	json_t *parts = json_array(), *o;
 	int64_t total = 0, read = 0;
+	bool discard = j->kind == DRV_DLQ_JOB_DISCARD;
 
 	for (size_t p = 0; parts && p < j->part_cnt; p++) {
 		total += j->hi[p] - j->lo[p];
@@ -165,9 +167,11 @@ json_t *drv_dlq_job_json(const drv_dlq_job_t *j)
 			(json_int_t)j->lo[p], "end", (json_int_t)j->hi[p],
 			"next", (json_int_t)j->cursor[p]));
 	}
-	o = json_pack("{s:s, s:s, s:O, s:s, s:s, s:I, s:I, s:I, s:I, s:I, "
-		      "s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, s:o}",
-		      "id", j->id, "state", drv_dlq_job_state_name(j->state),
+	o = json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:I, s:I, s:I, s:I, "
+		      "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:I, "
+		      "s:o}",
+		      "id", j->id, "kind", drv_dlq_job_kind_name(j->kind),
+		      "state", drv_dlq_job_state_name(j->state),
 		      "spec", j->spec ? j->spec : json_null(),
 		      "created_by", j->created_by, "runner", j->runner,
 		      "created_ms", (json_int_t)j->created_ms,
@@ -175,8 +179,12 @@ json_t *drv_dlq_job_json(const drv_dlq_job_t *j)
 		      "updated_ms", (json_int_t)j->updated_ms,
 		      "ended_ms", (json_int_t)j->ended_ms,
 		      "matched", (json_int_t)j->counts.matched,
-		      "resubmitted", (json_int_t)j->counts.sent,
+		      "resubmitted", (json_int_t)(discard ? 0 :
+						  j->counts.sent),
+		      "discarded", (json_int_t)(discard ? j->counts.sent : 0),
 		      "already_resubmitted", (json_int_t)j->counts.already,
+		      "already_discarded",
+		      (json_int_t)j->counts.already_discarded,
 		      "failed", (json_int_t)j->counts.failed,
 		      "undecodable", (json_int_t)j->counts.undecodable,
 		      "failures_total", (json_int_t)j->failures_total,
@@ -244,6 +252,7 @@ static drv_err_t decode(const char *id, const redisReply *h,
 {
 	const char *spec = drv_redis_hash_field(h, "spec");
 	int state = dlq_job_state_parse(drv_redis_hash_field(h, "state"));
+	const char *kind;
 	size_t nl, nh, nc;
 
 	memset(out, 0, sizeof(*out));
@@ -260,6 +269,10 @@ static drv_err_t decode(const char *id, const redisReply *h,
 	}
 	out->part_cnt = nh;
 	out->state = (drv_dlq_job_state_t)state;
+	/* checked when the job was made: "resubmit", "discard" or none */
+	kind = json_string_value(json_object_get(out->spec, "kind"));
+	out->kind = kind && !strcmp(kind, "discard") ? DRV_DLQ_JOB_DISCARD :
+		    DRV_DLQ_JOB_RESUBMIT;
 	field_text(h, "created_by", out->created_by, sizeof(out->created_by));
 	field_text(h, "runner", out->runner, sizeof(out->runner));
 	field_text(h, "error", out->error, sizeof(out->error));
@@ -270,6 +283,8 @@ static drv_err_t decode(const char *id, const redisReply *h,
 	out->counts.matched = (uint64_t)field_int(h, "matched");
 	out->counts.sent = (uint64_t)field_int(h, "sent");
 	out->counts.already = (uint64_t)field_int(h, "already");
+	out->counts.already_discarded = (uint64_t)field_int(h,
+							   "already_discarded");
 	out->counts.failed = (uint64_t)field_int(h, "failed");
 	out->counts.undecodable = (uint64_t)field_int(h, "undecodable");
 	out->failures_total = (uint64_t)field_int(h, "failures_total");
@@ -341,7 +356,8 @@ drv_err_t drv_dlq_job_create(const drv_config_t *cfg, redisContext *c,
 				"HSET %s spec %s state pending created_by %s "
 				"created_ms %s updated_ms %s lo %s hi %s "
 				"cursor %s matched 0 sent 0 already 0 "
-				"failed 0 undecodable 0 failures_total 0",
+				"already_discarded 0 failed 0 undecodable 0 "
+				"failures_total 0",
 				key, spec_text, created_by ? created_by : "",
 				now, now, lo_text, hi_text, lo_text)) ||
 	    (rc = drv_redis_cmd(c, NULL, errstr, errstr_size,

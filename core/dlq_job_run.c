@@ -1,8 +1,8 @@
 /*
- * dlq_job_run.c — running DLQ resubmission jobs (drover/dlq_job.h): a
- * runner takes a runnable job's lease (SET NX PX), marks it running and
- * hands it to drv_dlq_resubmit_run() between its cursor and its snapshot's
- * end offsets. Between entries the stop hook renews the lease and reads
+ * dlq_job_run.c — running DLQ resubmission (and discard) jobs
+ * (drover/dlq_job.h): a runner takes a runnable job's lease (SET NX PX),
+ * marks it running and hands it to drv_dlq_resubmit_run() between its
+ * cursor and its snapshot's end offsets. Between entries the stop hook renews the lease and reads
  * the job's state (twice a second): paused, cancelled, a lost lease or a
  * process stopping end the run. The progress hook saves the cursor and the
  * counts (about once a second, and at the end) only while the lease is
@@ -124,24 +124,29 @@ static void hook_item_failed(const char *dl_id, const char *why, void *arg)
 	free(text);
 }
 
+#define COUNT_FIELDS 7
+
 /* The counts (the job's before this run plus the run's) and \p next as
- * field, value pairs into \p f (16 entries) with their texts in \p buf. */
+ * field, value pairs into \p f (2 * COUNT_FIELDS + 2 entries) with their
+ * texts in \p buf. */
 static int count_fields(const jrun_t *x, const char *cursor, const char **f,
-			char buf[6][32])
+			char buf[COUNT_FIELDS][32])
 {
 	const drv_dlq_job_counts_t *b = &x->j.counts;
 	const drv_dlq_resubmit_t *r = &x->r;
-	uint64_t v[6] = { b->matched + r->matched, b->sent + r->sent,
-			  b->already + r->already, b->failed + r->failed,
-			  b->undecodable + r->undecodable,
-			  (uint64_t)drv_now_ms() };
-	static const char *const names[6] = {
-		"matched", "sent", "already", "failed", "undecodable",
-		"updated_ms",
+	uint64_t v[COUNT_FIELDS] = {
+		b->matched + r->matched, b->sent + r->sent,
+		b->already + r->already,
+		b->already_discarded + r->already_discarded,
+		b->failed + r->failed, b->undecodable + r->undecodable,
+		(uint64_t)drv_now_ms() };
+	static const char *const names[COUNT_FIELDS] = {
+		"matched", "sent", "already", "already_discarded", "failed",
+		"undecodable", "updated_ms",
 	};
 	int n = 0;
 
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < COUNT_FIELDS; i++) {
 		drv_fmt(buf[i], sizeof(buf[i]), "%llu",
 			(unsigned long long)v[i]);
 		f[n++] = names[i];
@@ -157,9 +162,9 @@ static int count_fields(const jrun_t *x, const char *cursor, const char **f,
 static void hook_progress(const int64_t *next, size_t cnt, void *arg)
 {
 	jrun_t *x = arg;
-	const char *f[16];
+	const char *f[2 * COUNT_FIELDS + 2];
 	json_t *a = json_array();
-	char buf[6][32], *cursor;
+	char buf[COUNT_FIELDS][32], *cursor;
 
 	for (size_t p = 0; a && p < cnt; p++)
 		json_array_append_new(a, json_integer(next[p]));
@@ -168,8 +173,13 @@ static void hook_progress(const int64_t *next, size_t cnt, void *arg)
 	if (!x->lost && cursor)
 		touch(x, f, count_fields(x, cursor, f, buf));
 	free(cursor);
-	if (x->rn->sent && x->r.sent > x->told_sent)
-		x->rn->sent(x->r.sent - x->told_sent, x->rn->arg);
+	if (x->r.sent > x->told_sent) {
+		void (*fn)(uint64_t n, void *arg) = x->r.discard ?
+			x->rn->discarded : x->rn->sent;
+
+		if (fn)
+			fn(x->r.sent - x->told_sent, x->rn->arg);
+	}
 	x->told_sent = x->r.sent;
 }
 
@@ -192,17 +202,24 @@ static void audit_end(jrun_t *x, rd_kafka_t *rk, drv_dlq_job_state_t to,
 {
 	const drv_dlq_job_counts_t *b = &x->j.counts;
 	const drv_dlq_resubmit_t *r = &x->r;
+	bool discard = x->j.kind == DRV_DLQ_JOB_DISCARD;
+	uint64_t done = b->sent + r->sent;
 	char action[32], *details;
 	json_t *o;
 
 	drv_fmt(action, sizeof(action), "dlq.job.%s",
 		drv_dlq_job_state_name(to));
-	o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "runner",
-		      x->rn->owner,
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		      "runner", x->rn->owner,
+		      "kind", drv_dlq_job_kind_name(x->j.kind),
 		      "matched", (json_int_t)(b->matched + r->matched),
-		      "resubmitted", (json_int_t)(b->sent + r->sent),
+		      "resubmitted", (json_int_t)(discard ? 0 : done),
+		      "discarded", (json_int_t)(discard ? done : 0),
 		      "already_resubmitted", (json_int_t)(b->already +
 							  r->already),
+		      "already_discarded",
+		      (json_int_t)(b->already_discarded +
+				   r->already_discarded),
 		      "failed", (json_int_t)(b->failed + r->failed),
 		      "undecodable", (json_int_t)(b->undecodable +
 						  r->undecodable));
@@ -221,8 +238,8 @@ static void audit_end(jrun_t *x, rd_kafka_t *rk, drv_dlq_job_state_t to,
 static drv_err_t finish(jrun_t *x, rd_kafka_t *rk, drv_dlq_job_state_t to,
 			const char *error, char *errstr, size_t errstr_size)
 {
-	const char *f[18];
-	char buf[6][32];
+	const char *f[2 * COUNT_FIELDS + 4];
+	char buf[COUNT_FIELDS][32];
 	int n = count_fields(x, NULL, f, buf), was;
 	drv_err_t rc;
 

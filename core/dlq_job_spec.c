@@ -1,8 +1,8 @@
 /*
- * dlq_job_spec.c — what a DLQ resubmission job does, read from its spec
- * (JSON, the same for the API's body and droverctl's flags), turned into a
- * drv_dlq_resubmit_t, and the dry run that counts exactly what a job made
- * now would resubmit (drover/dlq_job.h).
+ * dlq_job_spec.c — what a DLQ resubmission (or discard) job does, read
+ * from its spec (JSON, the same for the API's body and droverctl's flags),
+ * turned into a drv_dlq_resubmit_t, and the dry run that counts exactly
+ * what a job made now would resubmit or discard (drover/dlq_job.h).
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -162,9 +162,53 @@ static drv_err_t number(const json_t *o, const char *name, double lo,
 }
 
 static const char *const fields[] = {
-	"filter", "group", "set", "priority", "max_attempts",
+	"kind", "filter", "group", "set", "priority", "max_attempts",
 	"reset_attempts", "rate", NULL,
 };
+
+/* What changes the tasks sent: no part of a discard. */
+static const char *const resubmit_only[] = {
+	"set", "priority", "max_attempts", "reset_attempts", NULL,
+};
+
+static const char *const kind_names[DRV_DLQ_JOB_KIND_CNT] = {
+	"resubmit", "discard",
+};
+
+const char *drv_dlq_job_kind_name(drv_dlq_job_kind_t k)
+{
+	return (unsigned)k < DRV_DLQ_JOB_KIND_CNT ? kind_names[k] : "?";
+}
+
+/* The spec's "kind" into \p out->kind. */
+static drv_err_t read_kind(drv_dlq_job_spec_t *out, const json_t *spec,
+			   char *pointer, size_t pointer_size, char *errstr,
+			   size_t errstr_size)
+{
+	const json_t *v = json_object_get(spec, "kind");
+	char at[64];
+
+	out->kind = DRV_DLQ_JOB_RESUBMIT;
+	if (!v)
+		return DRV_OK;
+	for (int k = 0; text(v) && k < DRV_DLQ_JOB_KIND_CNT; k++)
+		if (!strcmp(text(v), kind_names[k])) {
+			out->kind = (drv_dlq_job_kind_t)k;
+			break;
+		}
+	if (!text(v) || strcmp(text(v), kind_names[out->kind]))
+		return bad(pointer, pointer_size, "/kind", errstr, errstr_size,
+			   "%s", "kind must be \"resubmit\" or \"discard\"");
+	for (size_t i = 0; out->kind == DRV_DLQ_JOB_DISCARD &&
+	     resubmit_only[i]; i++)
+		if (json_object_get(spec, resubmit_only[i])) {
+			drv_fmt(at, sizeof(at), "/%s", resubmit_only[i]);
+			return bad(pointer, pointer_size, at, errstr,
+				   errstr_size, "a discard sends no task: no "
+				   "%s", resubmit_only[i]);
+		}
+	return DRV_OK;
+}
 
 drv_err_t drv_dlq_job_spec_read(const drv_config_t *cfg, const json_t *spec,
 				int64_t now_ms, drv_dlq_job_spec_t *out,
@@ -194,6 +238,9 @@ drv_err_t drv_dlq_job_spec_read(const drv_config_t *cfg, const json_t *spec,
 			return bad(pointer, pointer_size, "", errstr,
 				   errstr_size, "unknown field '%.40s'", key);
 	}
+	if ((rc = read_kind(out, spec, pointer, pointer_size, errstr,
+			    errstr_size)))
+		return rc;
 	fo = json_object_get(spec, "filter");
 	group = json_object_get(spec, "group");
 	if (!fo == !group)
@@ -244,6 +291,7 @@ void drv_dlq_job_spec_apply(const drv_dlq_job_spec_t *s,
 			    drv_dlq_resubmit_t *r)
 {
 	r->every = true;
+	r->discard = s->kind == DRV_DLQ_JOB_DISCARD;
 	r->filter = &s->f;
 	r->patch = &s->patch;
 	r->priority = s->priority;
@@ -274,6 +322,7 @@ drv_err_t drv_dlq_job_count(const drv_config_t *cfg, redisContext *c,
 		counts->matched = r.matched;
 		counts->sent = r.sent;
 		counts->already = r.already;
+		counts->already_discarded = r.already_discarded;
 		counts->failed = r.failed;
 		counts->undecodable = r.undecodable;
 	}

@@ -1,6 +1,7 @@
 /*
- * dlq_mark.c — resubmission marks in Redis (see drover/dlq.h) and the
- * deterministic id of a resubmitted task.
+ * dlq_mark.c — resubmission and discard marks in Redis (see drover/dlq.h),
+ * what they say added to entry views, and the deterministic id of a
+ * resubmitted task.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,11 @@
 #include "drover/str.h"
 
 static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+bool drv_dlq_mark_discarded(const char *mark)
+{
+	return mark && !strcmp(mark, DRV_DLQ_DISCARDED);
+}
 
 bool drv_dlq_mark_key(const drv_config_t *cfg, const char *dl_id, char *buf,
 		  size_t size)
@@ -85,30 +91,50 @@ drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 	return rc;
 }
 
-/* KEYS: n marks, then the counts of each one's block; ARGV: n task ids, n
- * "1" (its block is known) or "0", the ttl. */
+/* KEYS: n marks, then the counts of each one's block; ARGV: n values (task
+ * ids or "discarded"), n "1" (its block is known) or "0", the ttl, "nx"
+ * (write only where there is no mark) or "set". Answers per mark "" when it
+ * was written, else the mark left. The block's counts follow the mark: "x"
+ * counts resubmission marks, "d" discard marks; one never goes below 0 (a
+ * mark written before its block was counted is not in the counts). */
 static drv_redis_script_t marks_script = DRV_REDIS_SCRIPT_INIT(
-"local n, ttl = #KEYS / 2, ARGV[#ARGV]\n"
+"local n = #KEYS / 2\n"
+"local ttl, nx = ARGV[2 * n + 1], ARGV[2 * n + 2] == 'nx'\n"
+"local out = {}\n"
+"local function kind(v) if v == '" DRV_DLQ_DISCARDED "' then return 'd' end "
+"return 'x' end\n"
 "for i = 1, n do\n"
 "  local old = redis.call('GET', KEYS[i])\n"
-"  redis.call('SET', KEYS[i], ARGV[i], 'PX', ttl)\n"
-"  if not old and ARGV[n + i] == '1' then\n"
-"    redis.call('HINCRBY', KEYS[n + i], 'x', 1)\n"
-"    redis.call('PEXPIRE', KEYS[n + i], ttl)\n"
+"  if nx and old then\n"
+"    out[i] = old\n"
+"  else\n"
+"    redis.call('SET', KEYS[i], ARGV[i], 'PX', ttl)\n"
+"    out[i] = ''\n"
+"    local ck, now = KEYS[n + i], kind(ARGV[i])\n"
+"    local was = old and kind(old)\n"
+"    if ARGV[n + i] == '1' and was ~= now then\n"
+"      if was and tonumber(redis.call('HGET', ck, was) or '0') > 0 then\n"
+"        redis.call('HINCRBY', ck, was, -1)\n"
+"      end\n"
+"      redis.call('HINCRBY', ck, now, 1)\n"
+"      redis.call('PEXPIRE', ck, ttl)\n"
+"    end\n"
 "  end\n"
 "end\n"
-"return {n}\n");
+"return out\n");
 
-/* One script for \p n <= DRV_DLQ_MARK_BATCH marks. */
+/* One script for \p n <= DRV_DLQ_MARK_BATCH marks: \p values[i] (NULL:
+ * every one DRV_DLQ_DISCARDED, written only where there is no mark). */
 static drv_err_t marks_set_batch(redisContext *c, const drv_config_t *cfg,
 				 const char *const *dl_ids,
-				 const char *const *task_ids,
+				 const char *const *values,
 				 const drv_dlq_pos_t *pos, size_t n,
+				 char (*old)[DRV_ID_LEN + 1],
 				 char *errstr, size_t errstr_size)
 {
 	enum { KEY_SIZE = DRV_ID_LEN + 300 };
 	char (*keys)[KEY_SIZE] = calloc(2 * n, KEY_SIZE), ttl[32];
-	const char **argv = calloc(4 * n + 1, sizeof(*argv));
+	const char **argv = calloc(4 * n + 2, sizeof(*argv));
 	redisReply *r = NULL;
 	drv_err_t rc = DRV_OK;
 
@@ -134,13 +160,21 @@ static drv_err_t marks_set_batch(redisContext *c, const drv_config_t *cfg,
 			drv_strlcpy(keys[n + i], keys[i], KEY_SIZE);
 		argv[i] = keys[i];
 		argv[n + i] = keys[n + i];
-		argv[2 * n + i] = task_ids[i];
+		argv[2 * n + i] = values ? values[i] : DRV_DLQ_DISCARDED;
 		argv[3 * n + i] = known ? "1" : "0";
 	}
 	argv[4 * n] = ttl;
+	argv[4 * n + 1] = values ? "set" : "nx";
 	rc = drv_redis_script_run(c, &marks_script, (int)(2 * n),
-				  (int)(4 * n + 1), argv, 1, "SET", &r, errstr,
+				  (int)(4 * n + 2), argv, n, "SET", &r, errstr,
 				  errstr_size);
+	for (size_t i = 0; !rc && old && i < n; i++) {
+		const redisReply *e = r->element[i];
+
+		old[i][0] = '\0';
+		if (e->type == REDIS_REPLY_STRING)
+			drv_strlcpy(old[i], e->str, DRV_ID_LEN + 1);
+	}
 	freeReplyObject(r);
 out:
 	free(keys);
@@ -160,8 +194,90 @@ drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
 		rc = marks_set_batch(c, cfg, dl_ids + at, task_ids + at,
 				     pos ? pos + at : NULL,
 				     n - at < DRV_DLQ_MARK_BATCH ?
-				     n - at : DRV_DLQ_MARK_BATCH,
+				     n - at : DRV_DLQ_MARK_BATCH, NULL,
 				     errstr, errstr_size);
+	return rc;
+}
+
+drv_err_t drv_dlq_marks_discard(redisContext *c, const drv_config_t *cfg,
+				const char *const *dl_ids,
+				const drv_dlq_pos_t *pos, size_t n,
+				char (*old)[DRV_ID_LEN + 1], char *errstr,
+				size_t errstr_size)
+{
+	drv_err_t rc = DRV_OK;
+
+	for (size_t at = 0; at < n && !rc; at += DRV_DLQ_MARK_BATCH)
+		rc = marks_set_batch(c, cfg, dl_ids + at, NULL,
+				     pos ? pos + at : NULL,
+				     n - at < DRV_DLQ_MARK_BATCH ?
+				     n - at : DRV_DLQ_MARK_BATCH,
+				     old ? old + at : NULL, errstr,
+				     errstr_size);
+	return rc;
+}
+
+/* Set "resubmitted_as" and "discarded" on the \p n entry objects \p objs
+ * from their marks. */
+static drv_err_t mark_batch(redisContext *c, const drv_config_t *cfg,
+			    json_t **objs, const char **ids, size_t n,
+			    char (*marks)[DRV_ID_LEN + 1], char *errstr,
+			    size_t errstr_size)
+{
+	drv_err_t rc = drv_dlq_marks_get(c, cfg, ids, n, marks, errstr,
+					 errstr_size);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		bool discarded = drv_dlq_mark_discarded(marks[i]);
+
+		if (json_object_set_new(objs[i], "resubmitted_as",
+					marks[i][0] && !discarded ?
+					json_string(marks[i]) : json_null()) ||
+		    json_object_set_new(objs[i], "discarded",
+					json_boolean(discarded)))
+			rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				       "out of memory");
+	}
+	return rc;
+}
+
+drv_err_t drv_dlq_entries_mark(redisContext *c, const drv_config_t *cfg,
+			       json_t *entries, char *errstr,
+			       size_t errstr_size)
+{
+	size_t cnt = json_is_array(entries) ? json_array_size(entries) : 1;
+	json_t **objs = calloc(DRV_DLQ_MARK_BATCH, sizeof(*objs));
+	const char **ids = calloc(DRV_DLQ_MARK_BATCH, sizeof(*ids));
+	char (*marks)[DRV_ID_LEN + 1] = calloc(DRV_DLQ_MARK_BATCH,
+					       sizeof(*marks));
+	drv_err_t rc = DRV_OK;
+	size_t n = 0;
+
+	if (!objs || !ids || !marks)
+		rc = drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+			       "out of memory");
+	for (size_t i = 0; !rc && i < cnt; i++) {
+		json_t *o = json_is_array(entries) ?
+			    json_array_get(entries, i) : entries;
+		const char *id = json_string_value(json_object_get(o, "id"));
+
+		if (!json_is_object(o) || !id ||
+		    json_is_true(json_object_get(o, "undecodable_entry")))
+			continue;
+		objs[n] = o;
+		ids[n++] = id;
+		if (n == DRV_DLQ_MARK_BATCH) {
+			rc = mark_batch(c, cfg, objs, ids, n, marks, errstr,
+					errstr_size);
+			n = 0;
+		}
+	}
+	if (!rc && n)
+		rc = mark_batch(c, cfg, objs, ids, n, marks, errstr,
+				errstr_size);
+	free(objs);
+	free(ids);
+	free(marks);
 	return rc;
 }
 

@@ -2,7 +2,8 @@
  * dlq_resubmit.c — the resubmission of dead letters (see
  * drover/dlq_resubmit.h for the guarantees): batches of marks read, tasks
  * produced without waiting, the oldest acknowledgements collected once
- * FLY_MAX are in flight, marks written for what the broker took.
+ * FLY_MAX are in flight, marks written for what the broker took. A discard
+ * goes the same way and writes discard marks instead of producing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,31 @@ static void settle(run_t *x)
 	settle_oldest(x, x->fly_cnt);
 }
 
+/* Write the discard marks of the \p n entries gathered in x->acked_dl /
+ * x->acked_pos; one that another run marked meanwhile is skipped as the
+ * mark found says. */
+static void discard(run_t *x, size_t n)
+{
+	drv_dlq_resubmit_t *r = x->r;
+
+	if ((x->err = drv_dlq_marks_discard(x->rc, x->cfg, x->acked_dl,
+					    x->acked_pos, n, x->marks,
+					    x->errstr, sizeof(x->errstr))))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (drv_dlq_mark_discarded(x->marks[i])) {
+			r->already_discarded++;
+		} else if (x->marks[i][0]) {
+			r->already++;
+		} else {
+			r->sent++;
+			if (r->hooks.sent)
+				r->hooks.sent(x->acked_dl[i],
+					      DRV_DLQ_DISCARDED, r->hooks.arg);
+		}
+	}
+}
+
 /* Check the marks of pending[0..n) and produce the unmarked ones without
  * waiting; settle() collects the acknowledgements once FLY_MAX are in
  * flight, so several batches overlap with the broker's latency. */
@@ -207,6 +233,7 @@ static void flush(run_t *x, pending_t *pv, size_t n)
 	const char *dl_ids[DRV_DLQ_MARK_BATCH];
 	drv_dlq_resubmit_t *r = x->r;
 	int64_t now = drv_now_ms();
+	size_t disc = 0;
 	char err[512];
 
 	if (n == 0 || x->err)
@@ -215,7 +242,7 @@ static void flush(run_t *x, pending_t *pv, size_t n)
 		settle_oldest(x, x->fly_cnt + n - FLY_MAX);
 	for (size_t i = 0; i < n; i++)
 		dl_ids[i] = pv[i].dl_id;
-	if (r->force)
+	if (r->force && !r->discard)
 		memset(x->marks, 0, DRV_DLQ_MARK_BATCH * sizeof(*x->marks));
 	else if ((x->err = drv_dlq_marks_get(x->rc, x->cfg, dl_ids, n,
 					     x->marks, x->errstr,
@@ -226,7 +253,24 @@ static void flush(run_t *x, pending_t *pv, size_t n)
 		inflight_t *f;
 
 		if (x->marks[i][0]) {
-			r->already++;
+			if (drv_dlq_mark_discarded(x->marks[i]))
+				r->already_discarded++;
+			else
+				r->already++;
+			continue;
+		}
+		if (r->discard) {
+			if (r->dry_run) {
+				if (r->hooks.dry_item)
+					r->hooks.dry_item(p->dl_id, NULL, NULL,
+							  r->hooks.arg);
+				r->sent++;
+				continue;
+			}
+			/* nothing in flight when discarding: the slots
+			 * of the acknowledged are free */
+			x->acked_dl[disc] = p->dl_id;
+			x->acked_pos[disc++] = p->pos;
 			continue;
 		}
 		drv_task_route(x->cfg, &p->task, now, p->topic,
@@ -251,6 +295,8 @@ static void flush(run_t *x, pending_t *pv, size_t n)
 		drv_strlcpy(f->topic, p->topic, sizeof(f->topic));
 		x->fly_cnt++;
 	}
+	if (disc)
+		discard(x, disc);
 	if (x->rk)
 		rd_kafka_poll(x->rk, 0);
 }
@@ -284,6 +330,7 @@ static void pace(run_t *x)
 	if (r->rate <= 0)
 		return;
 	due = x->start_ms + (int64_t)((double)(r->sent + r->already +
+					       r->already_discarded +
 					       x->fly_cnt + x->batch_cnt) *
 				      1000.0 / r->rate);
 	if ((now = drv_mono_ms()) >= due)
@@ -363,7 +410,7 @@ static bool visit_entry(run_t *x, const drv_dlq_entry_t *e)
 	drv_task_init(&p->task);
 	drv_strlcpy(p->dl_id, e->dl.id, sizeof(p->dl_id));
 	p->pos = (drv_dlq_pos_t){ e->partition, e->offset };
-	if (build(x, &e->dl, &p->task, err, sizeof(err))) {
+	if (!r->discard && build(x, &e->dl, &p->task, err, sizeof(err))) {
 		drv_fmt(why, sizeof(why), "cannot resubmit: %s", err);
 		drv_task_release(&p->task);
 		item_failed(x, e->dl.id, why);
@@ -450,7 +497,7 @@ drv_err_t drv_dlq_resubmit_run(const drv_config_t *cfg, redisContext *c,
 	run_t x = { .cfg = cfg, .r = r, .rc = c, .rk = rk };
 	drv_err_t rc;
 
-	if (!r->dry_run && !rk)
+	if (!r->dry_run && !r->discard && !rk)
 		return drv_error(errstr, errstr_size, DRV_ERR_INVALID,
 				 "no producer");
 	x.fly = calloc(FLY_MAX, sizeof(*x.fly));

@@ -1,8 +1,8 @@
 /*
  * dlq_stats.c — counting the dead letters (`droverctl dlq stats`,
  * GET /api/v1/dlq/stats): by reason and handler, the oldest and newest, and
- * how many were resubmitted already (their marks in Redis, read
- * DRV_DLQ_MARK_BATCH at a time while the topic is read).
+ * how many were resubmitted or discarded already (their marks in Redis,
+ * read DRV_DLQ_MARK_BATCH at a time while the topic is read).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,8 +41,12 @@ static void count_marks(stats_run_t *r)
 		r->rc = NULL;
 		r->st->resubmitted_known = false;
 	}
-	for (size_t i = 0; r->rc && i < r->pend_cnt; i++)
-		r->st->resubmitted += r->marks[i][0] != '\0';
+	for (size_t i = 0; r->rc && i < r->pend_cnt; i++) {
+		if (drv_dlq_mark_discarded(r->marks[i]))
+			r->st->discarded++;
+		else if (r->marks[i][0])
+			r->st->resubmitted++;
+	}
 	r->pend_cnt = 0;
 }
 
@@ -187,6 +191,7 @@ static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t,
 	}
 	st->indexed += t->n;
 	st->resubmitted += t->resubmitted;
+	st->discarded += t->discarded;
 	for (int i = 0; i < DRV_DL_REASON_CNT; i++)
 		st->by_reason[i] += t->by_reason[i];
 	for (size_t i = 0; i < t->handler_cnt; i++)
@@ -466,6 +471,8 @@ json_t *drv_dlq_stats_obj(const drv_dlq_stats_t *st, const char *topic)
 	}
 	json_object_set_new(o, "resubmitted", st->resubmitted_known ?
 		json_integer((json_int_t)st->resubmitted) : json_null());
+	json_object_set_new(o, "discarded", st->resubmitted_known ?
+		json_integer((json_int_t)st->discarded) : json_null());
 	json_object_set_new(o, "by_reason", r);
 	json_object_set_new(o, "by_handler", h);
 	return o;

@@ -89,11 +89,16 @@ static drv_err_t node_of(const drv_config_t *cfg, redisContext *c,
 		  (rc = drv_dlq_marks_get(c, cfg, dl_ids, n, marks, errstr,
 					  errstr_size))))
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (marks[i][0])
-			json_object_set_new(json_array_get(nr->dls,
-					    nr->cnt - n + i), "resubmitted_as",
+	for (size_t i = 0; i < n; i++) {
+		json_t *dl = json_array_get(nr->dls, nr->cnt - n + i);
+
+		/* a discard mark is not a task to follow */
+		if (drv_dlq_mark_discarded(marks[i]))
+			json_object_set_new(dl, "discarded", json_true());
+		else if (marks[i][0])
+			json_object_set_new(dl, "resubmitted_as",
 					    json_string(marks[i]));
+	}
 	*known = state || nr->cnt;
 	if (!origin && nr->origin) {
 		origin = nr->origin;

@@ -178,7 +178,8 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
  * report leaves out nothing `audit list` shows. */
 static const char *const kinds[] = {
 	"task.pause", "task.resume", "task.skip", "task.retry", "task.cancel",
-	"handler.pause", "handler.resume", "dlq.resubmit", "dlq.import",
+	"handler.pause", "handler.resume", "dlq.resubmit", "dlq.discard",
+	"dlq.import",
 	"breaker.open", "breaker.close", "breaker.disable",
 	"breaker.metrics-only", "breaker.reset", "band.pause", "band.resume",
 };

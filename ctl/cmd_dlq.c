@@ -235,6 +235,65 @@ static bool list_visit(const drv_dlq_entry_t *e, void *arg)
 	return true;
 }
 
+/* Redis for the marks, or NULL: what became of the entries is then not
+ * said (Redis down, or not configured to be reached). */
+static redisContext *marks_redis(const drv_config_t *cfg)
+{
+	redisContext *c = NULL;
+	char err[512];
+
+	return drv_redis_connect(cfg, &c, err, sizeof(err)) ? NULL : c;
+}
+
+/* JSON line \p text with what its mark says ("resubmitted_as",
+ * "discarded"; drv_dlq_entries_mark()); malloc'd, or NULL when it cannot
+ * be had (the line is printed as it is). */
+static char *marked_line(redisContext *c, const drv_config_t *cfg,
+			 const char *text)
+{
+	json_t *o = c ? json_loads(text, 0, NULL) : NULL;
+	char err[512], *out = NULL;
+
+	if (o && !drv_dlq_entries_mark(c, cfg, o, err, sizeof(err)))
+		out = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return out;
+}
+
+/* Print the JSON lines of rows [from, cnt) with their marks: one MGET per
+ * DRV_DLQ_MARK_BATCH rows. */
+static void print_marked(const drv_config_t *cfg, row_t *rows, size_t from,
+			 size_t cnt)
+{
+	redisContext *c = from < cnt ? marks_redis(cfg) : NULL;
+	json_t *batch = json_array();
+	char err[512];
+
+	for (size_t at = from; at < cnt; at += DRV_DLQ_MARK_BATCH) {
+		size_t end = at + DRV_DLQ_MARK_BATCH < cnt ?
+			     at + DRV_DLQ_MARK_BATCH : cnt;
+		bool marked;
+
+		json_array_clear(batch);
+		for (size_t i = at; c && batch && i < end; i++)
+			json_array_append_new(batch, json_loads(rows[i].text,
+								0, NULL));
+		marked = c && batch && json_array_size(batch) == end - at &&
+			 !drv_dlq_entries_mark(c, cfg, batch, err,
+					       sizeof(err));
+		for (size_t i = at; i < end; i++) {
+			char *line = marked ? json_dumps(json_array_get(batch,
+					      i - at), JSON_COMPACT) : NULL;
+
+			puts(line ? line : rows[i].text);
+			free(line);
+		}
+	}
+	json_decref(batch);
+	if (c)
+		redisFree(c);
+}
+
 static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		    int argc, char **argv)
 {
@@ -276,8 +335,11 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			printf("%-26s  %-24s  %-16s  %-18s  %8s  %s\n", "ID",
 			       "DEAD AT", "HANDLER", "REASON", "ATTEMPTS",
 			       "LAST ERROR");
-		for (size_t i = (size_t)offset; i < l.row_cnt; i++)
-			puts(l.rows[i].text);
+		if (json)  /* each entry with what became of it */
+			print_marked(cfg, l.rows, (size_t)offset, l.row_cnt);
+		else
+			for (size_t i = (size_t)offset; i < l.row_cnt; i++)
+				puts(l.rows[i].text);
 		if (!json)
 			printf("%zu of %zu matching %sdead letters shown "
 			       "(%zu read)\n", l.row_cnt > (size_t)offset ?
@@ -324,6 +386,8 @@ static int run_export(const ctl_cmd_t *cmd, drv_config_t *cfg,
 /* ---- show --------------------------------------------------------------- */
 
 typedef struct shower {
+	const drv_config_t *cfg;
+	redisContext *rc;  /* the marks; NULL: not said */
 	const char *topic;
 	bool    json;
 	size_t  found;
@@ -416,7 +480,25 @@ static void print_failures(const drv_dead_letter_t *dl)
 	}
 }
 
-static void print_entry(const drv_dlq_entry_t *e, const char *topic)
+/* What the entry's mark says: a resubmission's task, or discarded. */
+static void print_mark(const shower_t *s, const char *dl_id)
+{
+	char mark[1][DRV_ID_LEN + 1], err[512];
+
+	if (!s->rc)
+		return;
+	if (drv_dlq_marks_get(s->rc, s->cfg, &dl_id, 1, mark, err,
+			      sizeof(err)))
+		ctl_field(18, "resubmitted", "unknown (Redis failed)");
+	else if (drv_dlq_mark_discarded(mark[0]))
+		ctl_field(18, "discarded", "yes (no resubmission takes it "
+			  "unless forced)");
+	else
+		ctl_field(18, "resubmitted as", mark[0][0] ? mark[0] : "-");
+}
+
+static void print_entry(const shower_t *s, const drv_dlq_entry_t *e,
+			const char *topic)
 {
 	const drv_dead_letter_t *dl = &e->dl;
 	char buf[300];
@@ -441,6 +523,7 @@ static void print_entry(const drv_dlq_entry_t *e, const char *topic)
 	drv_fmt(buf, sizeof(buf), "%s [%d] @ %lld", topic, (int)e->partition,
 		(long long)e->offset);
 	ctl_field(18, "dlq position", buf);
+	print_mark(s, dl->id);
 	if (dl->task.id[0]) {
 		print_task(&dl->task);
 		print_payload(dl->task.payload, dl->task.payload_len);
@@ -458,16 +541,20 @@ static bool show_visit(const drv_dlq_entry_t *e, void *arg)
 	char *j;
 
 	if (s->json) {
+		char *m;
+
 		if (!(j = drv_dlq_entry_json(e))) {
 			s->nomem = true;
 			return false;
 		}
-		puts(j);
+		m = marked_line(s->rc, s->cfg, j);
+		puts(m ? m : j);
+		free(m);
 		free(j);
 	} else {
 		if (s->found)
 			putchar('\n');
-		print_entry(e, s->topic);
+		print_entry(s, e, s->topic);
 	}
 	s->found++;
 	return true;
@@ -493,8 +580,12 @@ static int run_show(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	id = argv[optind];
 	drv_topic_name(cfg, DRV_TOPIC_DLQ, NULL, 0, topic, sizeof(topic));
 	s.topic = topic;
-	rc = drv_dlq_show(cfg, NULL, id, show_visit, &s, &found, err,
+	s.cfg = cfg;
+	s.rc = marks_redis(cfg);
+	rc = drv_dlq_show(cfg, s.rc, id, show_visit, &s, &found, err,
 			  sizeof(err));
+	if (s.rc)
+		redisFree(s.rc);
 	if (rc == DRV_ERR_INVALID)
 		return ctl_usage_error(cmd, "%s", err);
 	if (!rc && s.nomem)
@@ -521,11 +612,14 @@ static void print_stats(const drv_dlq_stats_t *st, const char *topic,
 	printf("%-20s %zu\n", "dead letters", st->count);
 	if (st->undecodable)
 		printf("%-20s %zu\n", "undecodable entries", st->undecodable);
-	if (st->resubmitted_known)
+	if (st->resubmitted_known) {
 		printf("%-20s %zu\n", "already resubmitted", st->resubmitted);
-	else
+		printf("%-20s %zu\n", "discarded", st->discarded);
+	} else {
 		printf("%-20s unknown (%s)\n", "already resubmitted",
 		       redis_err[0] ? redis_err : st->redis_err);
+		printf("%-20s unknown\n", "discarded");
+	}
 	if (st->count) {
 		drv_format_time(st->oldest_ms, when, sizeof(when));
 		printf("%-20s %s  %s\n", "oldest", when, st->oldest_id);
@@ -559,7 +653,8 @@ static int run_stats(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	if (optind < argc)
 		return ctl_usage_error(cmd, "unexpected argument '%s'",
 				       argv[optind]);
-	/* without Redis only "already resubmitted" is unknown */
+	/* without Redis only "already resubmitted" and "discarded" are
+	 * unknown */
 	if (drv_redis_connect(cfg, &c, redis_err, sizeof(redis_err)))
 		c = NULL;
 	rc = drv_dlq_stats(cfg, c, &f, &st, err, sizeof(err));
@@ -582,7 +677,10 @@ const ctl_cmd_t ctl_dlq_cmds[] = {
 	  DLQ_FILTER_HELP
 	  "  --limit N             show at most N (default 50)\n"
 	  "  --offset N            skip the first N matches\n"
-	  "  --json                one JSON object per line\n"
+	  "  --json                one JSON object per line, with "
+	  "\"resubmitted_as\" (a task\n"
+	  "                        id or null) and \"discarded\" from its "
+	  "mark in Redis\n"
 	  "  --archived            list the DLQ archive instead of the topic\n"
 	  "  --dir DIR             the archive folder (default: "
 	  "coordinator.archive_dir)\n"
@@ -600,15 +698,18 @@ const ctl_cmd_t ctl_dlq_cmds[] = {
 	  "  --json                the dead letter as one JSON line\n"
 	  "ID is the dead letter's id or the task id (a task dead-lettered "
 	  "more than\nonce shows every dead letter); PARTITION:OFFSET names "
-	  "a position on the\nDLQ topic. Exit 1 when nothing matches.\n"
+	  "a position on the\nDLQ topic. Shows what became of it: the task "
+	  "it was resubmitted as, or\ndiscarded (\"resubmitted_as\", "
+	  "\"discarded\" with --json). Exit 1 when nothing\nmatches.\n"
 	  "Example:\n  droverctl dlq show 01HZY3K4M5N6P7Q8R9S0T1V2W3\n",
 	  true, run_show },
 	{ "dlq", "stats", DLQ_FILTER_USAGE " [--json]",
 	  "DLQ depth, oldest and newest entry, counts by reason and handler",
 	  DLQ_FILTER_HELP
 	  "  --json                one JSON object\n"
-	  "Also counts the entries already resubmitted (their marks in "
-	  "Redis;\n\"unknown\" when Redis cannot be reached).\n"
+	  "Also counts the entries already resubmitted and those discarded "
+	  "(their marks\nin Redis, each entry in one of the two at most; "
+	  "\"unknown\" when Redis cannot\nbe reached).\n"
 	  "Example:\n  droverctl dlq stats --since 24h --json\n",
 	  true, run_stats },
 	{ "dlq", "export", DLQ_FILTER_USAGE,

@@ -146,10 +146,12 @@ static int run_group(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	ctl_field(15, "first seen", str(o, "first_seen"));
 	ctl_field(15, "last seen", str(o, "last_seen"));
 	json_array_foreach(json_object_get(o, "samples"), i, s)
-		printf("  %-15s %s (task %s%s%s)\n", i ? "" : "samples",
+		printf("  %-15s %s (task %s%s%s%s)\n", i ? "" : "samples",
 		       str(s, "id"), str(s, "task_id"),
 		       *str(s, "resubmitted_task_id") ? ", resubmitted as " :
-		       "", str(s, "resubmitted_task_id"));
+		       "", str(s, "resubmitted_task_id"),
+		       json_is_true(json_object_get(s, "discarded")) ?
+		       ", discarded" : "");
 	json_decref(o);
 	return CTL_EXIT_OK;
 }

@@ -1,8 +1,8 @@
 /*
  * cmd_dlq_job.c — `droverctl dlq job start|list|show|pause|resume|cancel|
- * failures`: DLQ resubmission as a durable job (drover/dlq_job.h), the same
- * core calls as /api/v1/dlq/jobs. droverctl only makes, reads and steers
- * jobs; the coordinators run them. `start` turns its flags into the job's
+ * failures`: DLQ resubmission (or discard, --kind discard) as a durable
+ * job (drover/dlq_job.h), the same core calls as /api/v1/dlq/jobs.
+ * droverctl only makes, reads and steers jobs; the coordinators run them. `start` turns its flags into the job's
  * spec (the API's body), so a job means the same from either door.
  */
 #include <getopt.h>
@@ -41,7 +41,8 @@ static void print_row(const drv_dlq_job_t *j)
 	if (!what)
 		what = filter = json_dumps(json_object_get(j->spec, "filter"),
 					   JSON_COMPACT);
-	printf("%-26s %-9s %5.1f%% %7llu %7llu %6llu  %s\n", j->id,
+	printf("%-26s %-8s %-9s %5.1f%% %7llu %7llu %6llu  %s\n", j->id,
+	       drv_dlq_job_kind_name(j->kind),
 	       drv_dlq_job_state_name(j->state),
 	       drv_dlq_job_progress(j) * 100.0,
 	       (unsigned long long)j->counts.matched,
@@ -55,6 +56,7 @@ static void print_job(const drv_dlq_job_t *j)
 	char *spec = json_dumps(j->spec, JSON_COMPACT), n[160];
 
 	printf("job %s\n", j->id);
+	ctl_field(20, "kind", drv_dlq_job_kind_name(j->kind));
 	ctl_field(20, "state", drv_dlq_job_state_name(j->state));
 	drv_fmt(n, sizeof(n), "%.1f%%", drv_dlq_job_progress(j) * 100.0);
 	ctl_field(20, "progress", n);
@@ -65,11 +67,14 @@ static void print_job(const drv_dlq_job_t *j)
 	ctl_time_field(20, "started", j->started_ms);
 	ctl_time_field(20, "updated", j->updated_ms);
 	ctl_time_field(20, "ended", j->ended_ms);
-	drv_fmt(n, sizeof(n), "%llu matched, %llu resubmitted, %llu already "
-		"resubmitted, %llu failed, %llu undecodable",
+	drv_fmt(n, sizeof(n), "%llu matched, %llu %s, %llu already "
+		"resubmitted, %llu already discarded, %llu failed, %llu "
+		"undecodable",
 		(unsigned long long)j->counts.matched,
 		(unsigned long long)j->counts.sent,
+		j->kind == DRV_DLQ_JOB_DISCARD ? "discarded" : "resubmitted",
 		(unsigned long long)j->counts.already,
+		(unsigned long long)j->counts.already_discarded,
 		(unsigned long long)j->counts.failed,
 		(unsigned long long)j->counts.undecodable);
 	ctl_field(20, "counts", n);
@@ -94,12 +99,15 @@ static int follow(const drv_config_t *cfg, redisContext *c, const char *id,
 			j.state == DRV_DLQ_JOB_FAILED ||
 			j.state == DRV_DLQ_JOB_CANCELLED;
 		if (!json)
-			fprintf(stderr, "%s %s %.1f%%: %llu resubmitted, %llu "
+			fprintf(stderr, "%s %s %.1f%%: %llu %s, %llu "
 				"already, %llu failed\n", j.id,
 				drv_dlq_job_state_name(j.state),
 				drv_dlq_job_progress(&j) * 100.0,
 				(unsigned long long)j.counts.sent,
-				(unsigned long long)j.counts.already,
+				j.kind == DRV_DLQ_JOB_DISCARD ? "discarded" :
+				"resubmitted",
+				(unsigned long long)(j.counts.already +
+						     j.counts.already_discarded),
 				(unsigned long long)j.counts.failed);
 		if (ended) {
 			int rc = j.state == DRV_DLQ_JOB_DONE ? CTL_EXIT_OK :
@@ -126,6 +134,7 @@ static int parse_start(const ctl_cmd_t *cmd, int argc, char **argv,
 		{ "max-attempts",   required_argument, NULL, 'm' },
 		{ "reset-attempts", no_argument,       NULL, 'R' },
 		{ "rate",           required_argument, NULL, 't' },
+		{ "kind",           required_argument, NULL, 'k' },
 		{ "dry-run",        no_argument,       NULL, 'd' },
 		{ "wait",           no_argument,       NULL, 'w' },
 		{ "json",           no_argument,       NULL, 'j' },
@@ -208,6 +217,16 @@ static int parse_start(const ctl_cmd_t *cmd, int argc, char **argv,
 			}
 			json_object_set_new(spec, "rate", json_real(rate));
 			break;
+		case 'k':
+			if (strcmp(optarg, "resubmit") &&
+			    strcmp(optarg, "discard")) {
+				rc = ctl_usage_error(cmd, "--kind is resubmit "
+						     "or discard, got '%s'",
+						     optarg);
+				goto fail;
+			}
+			json_object_set_new(spec, "kind", json_string(optarg));
+			break;
 		case 'd': *dry = true; break;
 		case 'w': *wait = true; break;
 		case 'j': *json = true; break;
@@ -251,6 +270,11 @@ static int run_start(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 	if (!(c = connect_redis(cfg)))
 		goto out;
 	if (dry) {
+		const char *kind = json_string_value(json_object_get(spec,
+								     "kind"));
+
+		if (!kind)
+			kind = "resubmit";
 		rc = drv_dlq_job_count(cfg, c, spec, drv_now_ms(), &n,
 				       pointer, sizeof(pointer), err,
 				       sizeof(err));
@@ -261,19 +285,24 @@ static int run_start(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 			goto out;
 		}
 		if (json)
-			ctl_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, "
-				"s:I}", "dry_run", 1, "count",
-				(json_int_t)n.sent, "matched",
+			ctl_print_json(json_pack("{s:b, s:s, s:I, s:I, s:I, "
+				"s:I, s:I, s:I}", "dry_run", 1, "kind", kind,
+				"count", (json_int_t)n.sent, "matched",
 				(json_int_t)n.matched, "already_resubmitted",
-				(json_int_t)n.already, "failed",
+				(json_int_t)n.already, "already_discarded",
+				(json_int_t)n.already_discarded, "failed",
 				(json_int_t)n.failed, "undecodable",
 				(json_int_t)n.undecodable));
 		else
-			printf("%llu would be resubmitted (%llu matched, %llu "
-			       "already resubmitted, %llu failed, %llu "
-			       "undecodable)\n", (unsigned long long)n.sent,
+			printf("%llu would be %s (%llu matched, %llu already "
+			       "resubmitted, %llu already discarded, %llu "
+			       "failed, %llu undecodable)\n",
+			       (unsigned long long)n.sent,
+			       strcmp(kind, "discard") ? "resubmitted" :
+			       "discarded",
 			       (unsigned long long)n.matched,
 			       (unsigned long long)n.already,
+			       (unsigned long long)n.already_discarded,
 			       (unsigned long long)n.failed,
 			       (unsigned long long)n.undecodable);
 		exit_rc = CTL_EXIT_OK;
@@ -377,8 +406,8 @@ static int run_list(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 		       ctl_fail("%s", err);
 	arr = json ? json_array() : NULL;
 	if (!json)
-		printf("%-26s %-9s %6s %7s %7s %6s  %s\n", "JOB", "STATE",
-		       "DONE", "MATCHED", "SENT", "FAILED", "WHAT");
+		printf("%-26s %-8s %-9s %6s %7s %7s %6s  %s\n", "JOB", "KIND",
+		       "STATE", "DONE", "MATCHED", "SENT", "FAILED", "WHAT");
 	for (size_t i = 0; i < cnt; i++) {
 		if (json)
 			json_array_append_new(arr, drv_dlq_job_json(&jobs[i]));
@@ -530,10 +559,10 @@ static int run_control(const ctl_cmd_t *cmd, drv_config_t *cfg, int argc,
 const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	{ "dlq job", "start",
 	  DLQ_FILTER_USAGE " [--set PATCH]... [--priority N] "
-	  "[--max-attempts N] [--reset-attempts] [--rate N/s] [--dry-run] "
-	  "[--wait] [--json]",
-	  "resubmit the dead letters of a filter as a durable job the "
-	  "coordinators run",
+	  "[--max-attempts N] [--reset-attempts] [--rate N/s] "
+	  "[--kind resubmit|discard] [--dry-run] [--wait] [--json]",
+	  "resubmit (or discard) the dead letters of a filter as a durable "
+	  "job the coordinators run",
 	  DLQ_FILTER_HELP
 	  "  --set PATCH           KEY.PATH=VALUE or a JSON merge patch "
 	  "(@FILE: read it),\n                        applied to each payload "
@@ -543,8 +572,13 @@ const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	  "  --reset-attempts      start the new tasks at attempt 1, without "
 	  "history\n"
 	  "  --rate N/s            at most N entries a second\n"
+	  "  --kind discard        mark the entries discarded instead of "
+	  "resubmitting them\n"
+	  "                        (`dlq discard`; no --set, --priority, "
+	  "--max-attempts\n"
+	  "                        or --reset-attempts); default resubmit\n"
 	  "  --dry-run             count exactly what a job made now would "
-	  "resubmit; make none\n"
+	  "resubmit (or\n                        discard); make none\n"
 	  "  --wait                follow the job's progress until it ends "
 	  "(exit 1 unless done)\n"
 	  "  --json                the job (or the count) as one JSON object\n"
@@ -555,10 +589,12 @@ const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	  "Example:\n  droverctl dlq job start --group 3f9a0c1d2e4b5a69 "
 	  "--dry-run\n"
 	  "  droverctl dlq job start --handler resize --set quality=80 "
-	  "--rate 200/s --wait\n",
+	  "--rate 200/s --wait\n"
+	  "  droverctl dlq job start --kind discard --group 3f9a0c1d2e4b5a69 "
+	  "--wait\n",
 	  true, run_start },
 	{ "dlq job", "list", "[--limit N] [--cursor C] [--json]",
-	  "resubmission jobs, newest first",
+	  "resubmission and discard jobs, newest first",
 	  "  --limit N             jobs per page, 1..500 (default 50)\n"
 	  "  --cursor C            the page after the one that printed C\n"
 	  "  --json                {\"jobs\": [...], \"next_cursor\": ...}\n"
@@ -566,7 +602,7 @@ const ctl_cmd_t ctl_dlq_job_cmds[] = {
 	  "Example:\n  droverctl dlq job list\n",
 	  true, run_list },
 	{ "dlq job", "show", "ID [--json]",
-	  "one resubmission job: state, progress, counts",
+	  "one resubmission or discard job: kind, state, progress, counts",
 	  "  --json                the job as one JSON object\n"
 	  "Exit 1 when there is no such job.\n"
 	  "Example:\n  droverctl dlq job show 01JEQ7ZKXW8T6N3M2R5V4P9H1C\n",

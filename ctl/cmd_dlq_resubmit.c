@@ -1,6 +1,7 @@
 /*
- * cmd_dlq_resubmit.c — `droverctl dlq resubmit` and `droverctl task retry`:
- * the command line of a resubmission, run by the core
+ * cmd_dlq_resubmit.c — `droverctl dlq resubmit`, `droverctl dlq discard`
+ * and `droverctl task retry`: the command line of a resubmission (or of a
+ * discard, the same run marking instead of sending), run by the core
  * (drv_dlq_resubmit_run(), drover/dlq_resubmit.h says how each entry is
  * sent at most once), with what it reports printed and its audit records
  * written: "started" before anything is sent (so a run killed with SIGKILL
@@ -34,6 +35,7 @@ typedef struct resub {
 	bool         json;
 	bool         retry;      /* `task retry`: one task, its newest dead
 				    letter, forced, attempts reset */
+	bool         discard;    /* `dlq discard`: mark, send nothing */
 	char       **ids;        /* argv: the IDs given */
 	int          argc;
 	char       **argv;
@@ -57,20 +59,32 @@ static bool hook_start(void *arg)
 	return audit(arg, "started") == CTL_EXIT_OK;
 }
 
+/* "dlq resubmit", "dlq discard" or "task retry": for messages. */
+static const char *verb(const resub_t *r)
+{
+	return r->retry ? "task retry" : r->discard ? "dlq discard" :
+	       "dlq resubmit";
+}
+
 static void hook_item_failed(const char *dl_id, const char *why, void *arg)
 {
-	(void)arg;
-	fprintf(stderr, "droverctl: dlq resubmit: %s: %s\n", dl_id, why);
+	fprintf(stderr, "droverctl: %s: %s: %s\n", verb(arg), dl_id, why);
 }
 
 static void hook_dry_item(const char *dl_id, const char *topic,
 			  const drv_task_t *t, void *arg)
 {
-	char *task = drv_task_to_json(t);
-	json_t *o = json_pack("{s:s, s:s}", "dead_letter_id", dl_id,
-			      "topic", topic);
+	const resub_t *r = arg;
+	char *task;
+	json_t *o;
 
-	(void)arg;
+	if (!t) {  /* a discard's: the id, unless only the count is asked */
+		if (!r->json)
+			printf("%s\n", dl_id);
+		return;
+	}
+	task = drv_task_to_json(t);
+	o = json_pack("{s:s, s:s}", "dead_letter_id", dl_id, "topic", topic);
 	if (o && task)
 		json_object_set_new(o, "task", json_loads(task, 0, NULL));
 	free(task);
@@ -93,8 +107,32 @@ static bool hook_stop(void *arg)
 
 /* ---- the command --------------------------------------------------------- */
 
+/* Is \p arg ("--set", "--set=X") an option only a resubmission takes? */
+static bool resubmit_option(const char *arg)
+{
+	static const char *const names[] = {
+		"--set", "--priority", "--policy", "--max-attempts",
+		"--reset-attempts", "--max", "--rate", "--force", NULL,
+	};
+
+	for (size_t i = 0; names[i]; i++) {
+		size_t n = strlen(names[i]);
+
+		if (!strncmp(arg, names[i], n) && (!arg[n] || arg[n] == '='))
+			return true;
+	}
+	return false;
+}
+
 static int parse(resub_t *r, int argc, char **argv)
 {
+	static const struct option discard_opts[] = {
+		DLQ_FILTER_OPTIONS,
+		{ "all",            no_argument,       NULL, 'a' },
+		{ "dry-run",        no_argument,       NULL, 'd' },
+		{ "json",           no_argument,       NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static const struct option opts[] = {
 		DLQ_FILTER_OPTIONS,
 		{ "all",            no_argument,       NULL, 'a' },
@@ -118,7 +156,8 @@ static int parse(resub_t *r, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", r->discard ? discard_opts :
+				opts, NULL)) != -1) {
 		if ((rc = ctl_dlq_filter_option(cmd, &r->f, c, optarg, now)) >= 0) {
 			if (rc != CTL_EXIT_OK)
 				return rc;
@@ -185,6 +224,14 @@ static int parse(resub_t *r, int argc, char **argv)
 			r->json = true;
 			break;
 		default:
+			if (r->discard && resubmit_option(argv[optind - 1]))
+				return ctl_usage_error(cmd, "a discard sends "
+						       "no task: no %.*s (an "
+						       "option of 'dlq "
+						       "resubmit')",
+						       (int)strcspn(argv[optind
+						       - 1], "="),
+						       argv[optind - 1]);
 			return ctl_usage_error(cmd, "unknown option '%s'",
 					       argv[optind - 1]);
 		}
@@ -231,10 +278,12 @@ static char *audit_details(const resub_t *r, int argc, char **argv)
 
 	for (int i = 1; args && i < argc; i++)
 		json_array_append_new(args, json_string(argv[i]));
-	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:b, s:b, s:b}",
+	o = json_pack("{s:o, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:b}",
 		      "args", args ? args : json_null(),
 		      "matched", (json_int_t)r->run.matched,
 		      "already_resubmitted", (json_int_t)r->run.already,
+		      "already_discarded",
+		      (json_int_t)r->run.already_discarded,
 		      "failed", (json_int_t)r->run.failed,
 		      "undecodable", (json_int_t)r->run.undecodable,
 		      "force", r->run.force, "reset_attempts", r->run.reset,
@@ -267,9 +316,44 @@ static int audit(resub_t *r, const char *result)
 				   sizeof(target) - off);
 	}
 	details = audit_details(r, r->argc, r->argv);
-	rc = ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : "dlq.resubmit",
-		       target, r->run.sent, details, result);
+	rc = ctl_audit(r->cfg, r->rk, r->retry ? "task.retry" : r->discard ?
+		       "dlq.discard" : "dlq.resubmit", target, r->run.sent,
+		       details, result);
 	free(details);
+	return rc;
+}
+
+/* The end of a discard: the counts (stderr, or --json), the audit record
+ * of a real one. */
+static int finish_discard(resub_t *r, int rc, const char *result)
+{
+	const drv_dlq_resubmit_t *run = &r->run;
+
+	fprintf(stderr, "droverctl: dlq discard: %s%zu %s, %zu already "
+		"resubmitted and %zu already discarded (skipped), %zu "
+		"undecodable (of %zu matching)%s\n",
+		run->dry_run ? "dry run: " : "", run->sent,
+		run->dry_run ? "would be discarded" : "discarded",
+		run->already, run->already_discarded, run->undecodable,
+		run->matched,
+		run->interrupted ? "; interrupted: run it again to finish" : "");
+	if (rc && strcmp(result, "interrupted"))
+		fprintf(stderr, "droverctl: dlq discard: %s\n", result);
+	if (r->json)
+		ctl_print_json(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:b}",
+			"dry_run", run->dry_run,
+			run->dry_run ? "count" : "discarded",
+			(json_int_t)run->sent,
+			"matched", (json_int_t)run->matched,
+			"already_resubmitted", (json_int_t)run->already,
+			"already_discarded",
+			(json_int_t)run->already_discarded,
+			"undecodable", (json_int_t)run->undecodable,
+			"interrupted", run->interrupted));
+	if (run->dry_run || !r->rk)
+		return rc;
+	if (audit(r, result) != CTL_EXIT_OK)
+		rc = CTL_EXIT_FAILED;
 	return rc;
 }
 
@@ -290,11 +374,15 @@ static int finish(resub_t *r, drv_err_t run_rc, const char *run_err)
 		rc = CTL_EXIT_FAILED;
 	} else
 		drv_fmt(result, sizeof(result), "ok");
+	if (r->discard)
+		return finish_discard(r, rc, result);
 	fprintf(stderr, "droverctl: dlq resubmit: %s%zu %s, %zu already "
-		"resubmitted (skipped), %zu undecodable, %zu failed (of %zu "
-		"matching)%s\n", r->run.dry_run ? "dry run: " : "", r->run.sent,
-		r->run.dry_run ? "would be resubmitted" : "resubmitted", r->run.already,
-		r->run.undecodable, r->run.failed, r->run.matched,
+		"resubmitted and %zu discarded (skipped), %zu undecodable, %zu "
+		"failed (of %zu matching)%s\n",
+		r->run.dry_run ? "dry run: " : "", r->run.sent,
+		r->run.dry_run ? "would be resubmitted" : "resubmitted",
+		r->run.already, r->run.already_discarded, r->run.undecodable,
+		r->run.failed, r->run.matched,
 		r->run.interrupted ? "; interrupted: run it again to finish" : "");
 	if (rc && strcmp(result, "interrupted") &&
 	    !strstr(result, "failed"))
@@ -302,9 +390,11 @@ static int finish(resub_t *r, drv_err_t run_rc, const char *run_err)
 	if (r->retry && !r->run.dry_run && r->run.sent == 1)
 		printf("%s\n", r->run.last_id);
 	if (r->json && !r->run.dry_run)
-		ctl_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:b}",
+		ctl_print_json(json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
 			"resubmitted", (json_int_t)r->run.sent,
 			"already_resubmitted", (json_int_t)r->run.already,
+			"already_discarded",
+			(json_int_t)r->run.already_discarded,
 			"undecodable", (json_int_t)r->run.undecodable,
 			"failed", (json_int_t)r->run.failed,
 			"matched", (json_int_t)r->run.matched,
@@ -358,6 +448,8 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	r.argc = argc;
 	r.argv = argv;
 	r.retry = !strcmp(cmd->group, "task");
+	r.discard = !strcmp(cmd->name, "discard");
+	r.run.discard = r.discard;
 	drv_patch_init(&r.patch);
 	if ((urc = parse(&r, argc, argv))) {
 		drv_patch_release(&r.patch);
@@ -369,12 +461,14 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	}
 	/* no marks, no resubmission: the marks are what makes it safe */
 	if ((rc = drv_redis_connect(cfg, &c, err, sizeof(err)))) {
-		urc = ctl_fail("dlq resubmit: %s (the resubmission marks live "
-			       "in Redis; nothing was sent)", err);
+		urc = ctl_fail("%s: %s (the marks live in Redis; nothing was "
+			       "%s)", verb(&r), err, r.discard ? "discarded" :
+			       "sent");
 		goto out;
 	}
+	/* a discard produces only its audit records */
 	if (!r.run.dry_run && !(r.rk = bulk_producer(cfg, err, sizeof(err)))) {
-		urc = ctl_fail("dlq resubmit: %s", err);
+		urc = ctl_fail("%s: %s", verb(&r), err);
 		goto out;
 	}
 	r.run.filter = &r.f;
@@ -407,7 +501,8 @@ static int run_resubmit(const ctl_cmd_t *cmd, drv_config_t *cfg,
 					cmd->name, r.ids[i], r.retry ? " (only "
 					"a dead task can be retried; a failing "
 					"one is retried by its policy)" : "");
-		urc = ctl_fail("dlq resubmit: nothing sent");
+		urc = ctl_fail("%s: nothing %s", verb(&r), r.discard ?
+			       "discarded" : "sent");
 	} else {
 		urc = finish(&r, rc, err);
 	}
@@ -450,7 +545,8 @@ const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	  "  --rate N/s            at most N per second\n"
 	  "  --dry-run             print each task that would be sent (JSON "
 	  "lines), send nothing\n"
-	  "  --force               resubmit also what was resubmitted before\n"
+	  "  --force               resubmit also what was resubmitted or discarded "
+	  "before\n"
 	  "  --json                print the counts as one JSON object\n"
 	  "An entry is resubmitted at most once: its mark is written in Redis "
 	  "after\nKafka acknowledged the new task, so an interrupted run can "
@@ -461,6 +557,31 @@ const ctl_cmd_t ctl_dlq_resubmit_cmds[] = {
 	  "permanent_failure \\\n"
 	  "      --set '{\"quality\":80}' --reset-attempts --rate 500/s\n"
 	  "  droverctl dlq resubmit --group 3f9a0c1d2e4b5a69 --dry-run\n",
+	  true, run_resubmit },
+	{ "dlq", "discard",
+	  "ID... | --all [filters] | --group ID [--dry-run] [--json]",
+	  "mark dead letters discarded: they need nothing, and no later "
+	  "resubmission takes them",
+	  "  ID...                 dead letter ids or task ids (an unknown ID "
+	  "discards nothing)\n"
+	  "  --all                 every dead letter matching the filters:\n"
+	  DLQ_FILTER_HELP
+	  "                        (--group alone means --all --group)\n"
+	  "  --dry-run             print the id of each entry that would be "
+	  "discarded\n"
+	  "                        (with --json only the count), mark nothing\n"
+	  "  --json                print the counts as one JSON object\n"
+	  "A discarded entry stays on the DLQ until retention deletes it, "
+	  "shown as\ndiscarded; its mark in Redis (the key of a resubmission "
+	  "mark, holding\n\"discarded\") makes every later `dlq resubmit`, "
+	  "resubmission job and\ndiscard skip it; `dlq resubmit --force` still "
+	  "resubmits it. An entry\nresubmitted before is skipped, not "
+	  "discarded. Exit 1 when the run failed or\nwas interrupted (run it "
+	  "again: what is marked stays marked). For a durable\njob the "
+	  "coordinators run: `dlq job start --kind discard`.\n"
+	  "Example:\n"
+	  "  droverctl dlq discard --group 3f9a0c1d2e4b5a69 --dry-run --json\n"
+	  "  droverctl dlq discard 01HZY3K4M5N6P7Q8R9S0T1V2W3\n",
 	  true, run_resubmit },
 	{ "task", "retry",
 	  "ID [--set PATCH]... [--priority N] [--policy NAME] "

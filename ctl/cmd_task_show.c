@@ -317,10 +317,14 @@ static void print_lineage(const json_t *o)
 			const char *as = json_string_value(json_object_get(d,
 							"resubmitted_as"));
 
-			printf("     dead letter %s  %s%s%s\n",
+			bool gone = json_is_true(json_object_get(d,
+							"discarded"));
+
+			printf("     dead letter %s  %s%s%s%s\n",
 			       json_string_value(json_object_get(d, "id")),
 			       json_string_value(json_object_get(d, "reason")),
-			       as ? "  resubmitted as " : "", as ? as : "");
+			       as ? "  resubmitted as " : "", as ? as : "",
+			       gone ? "  discarded" : "");
 		}
 	}
 	if (json_is_true(json_object_get(o, "truncated")))

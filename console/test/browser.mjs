@@ -1431,6 +1431,72 @@ try {
     return `${before} -> ${after} in ${Date.now() - t0} ms; ${blocked} read(s) of the depth blocked`;
   });
 
+  // gloomy's dead letters: a failure group of their own, to discard
+  // (grumpy's stay for the checks above)
+  let gloomy = [];
+  await check('discard a dead letter from its page: dry run, then discarded; the page and the list say so', async () => {
+    for (let i = 0; i < 3; i++) {
+      await apiCall('POST', '/tasks', { handler: 'gloomy', payload: { from: 'the discard check', i } });
+    }
+    gloomy = (await until(async () => {
+      const r = await apiGet('/dlq?handler=gloomy');
+      return r.entries.length === 3 && r;
+    }, 'three gloomy dead letters')).entries.map((e) => e.id);
+    const id = gloomy[0];
+    await page.goto(`${url}/dlq/${id}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#dlq-fate[data-fate=""]');
+    await press(page, '#discard-dry');
+    await page.waitForSelector('#discard-count');
+    const n = await page.$eval('#discard-count', (e) => e.dataset.count);
+    if (n !== '1') throw new Error(`dry run count ${n}`);
+    if ((await apiGet(`/dlq/${id}`)).discarded) throw new Error('discarded by the dry run');
+    await page.click('#discard-confirm');
+    await page.waitForSelector('#discard-result');
+    await page.waitForSelector('#dlq-fate[data-fate="discarded"]');
+    if (await page.$('#discard-dry')) throw new Error('Discard still offered for a discarded entry');
+    const e = await apiGet(`/dlq/${id}`);
+    if (!e.discarded || e.resubmitted_as !== null) throw new Error(`the API says ${e.discarded}, ${e.resubmitted_as}`);
+    await shot(page, 'dlq-entry-discarded');
+    await page.goto(`${url}/dlq?handler=gloomy`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`tr[data-dlq="${id}"][data-fate="discarded"]`);
+    const others = await page.$$eval('table.dlq tbody tr[data-fate="discarded"]', (trs) => trs.length);
+    if (others !== 1) throw new Error(`${others} rows say discarded`);
+    return `${id} discarded`;
+  });
+
+  await check('failures: discard gloomy\'s group beside its retry: dry run, then a discard job to done; the samples say discarded', async () => {
+    const g = (await until(async () => {
+      const r = await apiGet('/dlq/groups?handler=gloomy');
+      return r.groups.length === 1 && r.groups[0].count === 3 && r;
+    }, 'gloomy\'s group counts three')).groups[0];
+    await page.goto(`${url}/dlq/groups/${g.id}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#group-count');
+    await page.waitForSelector('#job-dry');
+    await press(page, '#discard-dry');
+    await page.waitForSelector('#discard-count');
+    const dry = await apiCall('POST', '/dlq/discard', { group: g.id, dry_run: true });
+    const n = Number(await page.$eval('#discard-count', (e) => e.dataset.count));
+    if (n !== dry.count || n !== 2) throw new Error(`dry run shows ${n}, the API says ${dry.count} (one was discarded)`);
+    await shot(page, 'dlq-group-discard');
+    await page.click('#discard-confirm');
+    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
+    const id = await page.evaluate(() => location.pathname.split('/').pop());
+    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+    if ((await page.$eval('#job-kind', (e) => e.dataset.kind)) !== 'discard') throw new Error('not a discard job');
+    const shown = Number(await page.$eval('#job-counts', (e) => e.dataset.sent));
+    const job = await apiGet(`/dlq/jobs/${id}`);
+    if (shown !== n || job.discarded !== n || job.kind !== 'discard') {
+      throw new Error(`shown ${shown}, the API's job: ${job.kind}, ${job.discarded} discarded`);
+    }
+    await page.goto(`${url}/dlq/groups/${g.id}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('tr[data-sample]');
+    const fates = await page.$$eval('tr[data-sample]', (trs) => trs.map((t) => t.dataset.fate));
+    if (fates.length !== 3 || fates.some((f) => f !== 'discarded')) throw new Error(`samples: ${fates}`);
+    await page.goto(`${url}/dlq/jobs`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`table.jobs tr[data-job="${id}"][data-kind="discard"]`);
+    return `job ${id}: ${shown} discarded`;
+  });
+
   await check('no console errors, no failed requests', async () => {
     if (errors.length) throw new Error(errors.join('; '));
   });

@@ -2,8 +2,8 @@
  * drover — the dead-letter queue as operators see it: reading the DLQ topic
  * (a snapshot up to the end it had when the read started), the filters
  * (handler, reason, schedule, labels, time range, text), a page of entries
- * behind a cursor, one entry by id, stats, and the resubmission marks in
- * Redis. `droverctl dlq ...` and `/api/v1/dlq` both call these, so a filter
+ * behind a cursor, one entry by id, stats, and the resubmission and
+ * discard marks in Redis. `droverctl dlq ...` and `/api/v1/dlq` both call these, so a filter
  * means the same in both doors. The resubmission itself is
  * drover/dlq_resubmit.h.
  *
@@ -256,8 +256,13 @@ typedef struct drv_dlq_stats {
 	size_t handler_cnt;
 	int64_t oldest_ms, newest_ms;
 	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
-	bool   resubmitted_known;    /**< false: Redis was not reachable */
-	size_t resubmitted;          /**< entries with a resubmission mark */
+	bool   resubmitted_known;    /**< false: Redis was not reachable
+					  (resubmitted and discarded are
+					  unknown) */
+	size_t resubmitted;          /**< entries whose mark holds a task id
+					  (resubmitted) */
+	size_t discarded;            /**< entries whose mark is
+					  DRV_DLQ_DISCARDED (discarded) */
 	char   redis_err[256];       /**< why resubmitted is unknown */
 	size_t read;                 /**< entries read from the topic */
 	size_t indexed;              /**< entries counted from the DLQ index */
@@ -266,7 +271,9 @@ typedef struct drv_dlq_stats {
 /**
  * @brief Count the entries that pass \p f by reason and handler, the oldest
  *        and newest, and (with \p c, which may be NULL) how many carry a
- *        resubmission mark. A Redis failure only makes resubmitted unknown.
+ *        resubmission mark (resubmitted) and how many a discard mark
+ *        (discarded): an entry counts in one of the two at most. A Redis
+ *        failure only makes both unknown.
  *        With \p c, the DLQ index (drover/dlq_index.h) spares reading:
  *        a block whose counts stand for its entries is counted from Redis
  *        when every entry in it passes (the times take it all and, with a
@@ -293,36 +300,70 @@ drv_err_t drv_dlq_stats_read(const drv_config_t *cfg, redisContext *c,
 void drv_dlq_stats_release(drv_dlq_stats_t *st);
 
 /** @brief \p st as {"topic", "count", "undecodable_entries", "oldest",
- *         "newest", "resubmitted" (null when unknown), "by_reason",
- *         "by_handler"}: `dlq stats --json` and GET /api/v1/dlq/stats.
+ *         "newest", "resubmitted" and "discarded" (null when unknown),
+ *         "by_reason", "by_handler"}: `dlq stats --json` and
+ *         GET /api/v1/dlq/stats.
  *  @returns a new reference; NULL only when out of memory. */
 json_t *drv_dlq_stats_obj(const drv_dlq_stats_t *st, const char *topic);
 
-/* ---- resubmission marks ------------------------------------------------- */
+/* ---- resubmission and discard marks ------------------------------------- */
 /*
- * Which dead letters were resubmitted, as the Redis strings
- * <redis.key_prefix>dlq:resubmitted:<dead letter id> holding the id of the
- * task that was sent. A mark is written only after the broker acknowledged
- * that task, and kept for kafka.dlq_retention plus a day (longer than the
- * dead letter itself lives). Reads and writes are pipelined in batches, one
- * round trip per batch.
+ * What became of a dead letter, as the Redis string
+ * <redis.key_prefix>dlq:resubmitted:<dead letter id>:
+ *   - the id of the task that was sent: resubmitted (written only after the
+ *     broker acknowledged that task);
+ *   - DRV_DLQ_DISCARDED ("discarded"): an operator said it needs nothing
+ *     (`droverctl dlq discard`, POST /api/v1/dlq/discard). It is 9
+ *     characters, so it can never be a task id (26), and any mark makes a
+ *     later resubmission or discard skip the entry: a discarded entry is
+ *     resubmitted again only with force, which then overwrites the mark
+ *     with the task sent. A discard mark is written only where there is no
+ *     mark (a resubmission that raced it stays the record);
+ *   - nothing: neither.
+ * One key for both, so "at most once" needs no second read and a
+ * resubmission and a discard of the same entry cannot both win. A mark is
+ * kept for kafka.dlq_retention plus a day (longer than the dead letter
+ * itself lives). Reads and writes are pipelined in batches, one round trip
+ * per batch.
  */
 
 /** Most ids one drv_dlq_marks_get() / drv_dlq_marks_set() call takes. */
 #define DRV_DLQ_MARK_BATCH 1000
+
+/** The value of a discard mark: never a task id. */
+#define DRV_DLQ_DISCARDED "discarded"
+
+/** @brief True when mark \p mark (a drv_dlq_marks_get() value) says the
+ *         entry was discarded; false for a task id or "". */
+bool drv_dlq_mark_discarded(const char *mark);
 
 /** @brief The mark's key for \p dl_id into \p buf; false when it did not
  *         fit. */
 bool drv_dlq_mark_key(const drv_config_t *cfg, const char *dl_id, char *buf,
 		      size_t size);
 
-/** @brief For each of the \p n (<= DRV_DLQ_MARK_BATCH) dead-letter ids, the
- *         task id its mark holds, into \p task_ids[i] ("" when unmarked).
- *         One MGET. @returns DRV_OK or an error with \p errstr set. */
+/** @brief For each of the \p n (<= DRV_DLQ_MARK_BATCH) dead-letter ids, its
+ *         mark into \p task_ids[i]: the task id it was resubmitted as,
+ *         DRV_DLQ_DISCARDED, or "" when unmarked. One MGET.
+ *         @returns DRV_OK or an error with \p errstr set. */
 drv_err_t drv_dlq_marks_get(redisContext *c, const drv_config_t *cfg,
 			    const char *const *dl_ids, size_t n,
 			    char (*task_ids)[DRV_ID_LEN + 1],
 			    char *errstr, size_t errstr_size);
+
+/**
+ * @brief Add what the marks say to entry objects (drv_dlq_entry_json()
+ *        ones, with their "id"): "resubmitted_as" (the task id, or null)
+ *        and "discarded" (true or false), so a view tells a discarded
+ *        entry from one resubmitted as a task. Undecodable entries (no
+ *        "id") get neither. MGETs of DRV_DLQ_MARK_BATCH.
+ * @param entries  an array of entry objects, or one entry object.
+ * @returns DRV_OK, or a Redis error with \p errstr (the entries are left
+ *          without the fields: not known).
+ */
+drv_err_t drv_dlq_entries_mark(redisContext *c, const drv_config_t *cfg,
+			       json_t *entries, char *errstr,
+			       size_t errstr_size);
 
 /** Where a dead letter is on the DLQ topic; partition -1: not known. */
 typedef struct drv_dlq_pos {
@@ -331,15 +372,32 @@ typedef struct drv_dlq_pos {
 } drv_dlq_pos_t;
 
 /** @brief Write the \p n marks dl_ids[i] -> task_ids[i] (SET PX, in one
- *         script per DRV_DLQ_MARK_BATCH). A mark that is new counts in the
- *         "x" of its block in the DLQ index (drover/dlq_index.h), when
- *         \p pos (NULL: none known) gives where its dead letter is.
+ *         script per DRV_DLQ_MARK_BATCH), over any mark there was. The
+ *         counts of its block in the DLQ index (drover/dlq_index.h) follow
+ *         the mark, when \p pos (NULL: none known) gives where its dead
+ *         letter is: a new resubmission mark adds 1 to "x", one that
+ *         replaces a discard mark (a forced resubmission of a discarded
+ *         entry) moves 1 from "d" to "x".
  *         @returns DRV_OK or an error with \p errstr set. */
 drv_err_t drv_dlq_marks_set(redisContext *c, const drv_config_t *cfg,
 			    const char *const *dl_ids,
 			    const char *const *task_ids,
 			    const drv_dlq_pos_t *pos, size_t n,
 			    char *errstr, size_t errstr_size);
+
+/** @brief Write the discard marks of the \p n dead letters \p dl_ids where
+ *         they have no mark (SET NX PX semantics, one script per
+ *         DRV_DLQ_MARK_BATCH); each one written adds 1 to "d" of its
+ *         block's counts in the DLQ index when \p pos (NULL: none known)
+ *         gives where it is.
+ * @param old  optional, n entries: "" where the mark was written, else the
+ *             mark found (a task id or DRV_DLQ_DISCARDED), left as it was.
+ * @returns DRV_OK or an error with \p errstr set. */
+drv_err_t drv_dlq_marks_discard(redisContext *c, const drv_config_t *cfg,
+				const char *const *dl_ids,
+				const drv_dlq_pos_t *pos, size_t n,
+				char (*old)[DRV_ID_LEN + 1], char *errstr,
+				size_t errstr_size);
 
 /**
  * @brief The id of the task a resubmission of dead letter \p dl_id sends,

@@ -148,7 +148,8 @@ void drv_dlq_groups_release(drv_dlq_groups_t *g);
  *        "message", "sample_message", "count", "first_seen_ms",
  *        "first_seen", "last_seen_ms", "last_seen", "samples": [{"id",
  *        "task_id", "resubmitted_task_id" (the task its resubmission
- *        sent, from its mark; null when it was not resubmitted)}]}.
+ *        sent, from its mark; null when it was not resubmitted),
+ *        "discarded" (its mark is a discard mark, drover/dlq.h)}]}.
  * @param out  receives a new reference on DRV_OK (json_decref()).
  * @returns DRV_OK, DRV_ERR_NOT_FOUND (no such group: never seen, or
  *          expired), DRV_ERR_INVALID (not a group id), a Redis error or

@@ -26,7 +26,10 @@
  *                                  "r:<reason>" and "h:<handler>" counts,
  *                                  "lo" and "hi" ("<dead ms> <id>" of the
  *                                  oldest and newest), "x" resubmitted
- *                                  (added by drv_dlq_marks_set()), "bad"
+ *                                  and "d" discarded (kept by
+ *                                  drv_dlq_marks_set() and
+ *                                  drv_dlq_marks_discard(): an entry's
+ *                                  mark counts in one of them), "bad"
  *                                  when a write found a gap
  *
  * All expire kafka.dlq_retention plus a day after their last write.
@@ -130,7 +133,7 @@ typedef struct drv_dlq_index_tally {
 				      their Kafka time) */
 	int64_t from, to;        /**< -1, -1: the block has no counts */
 	bool    bad;             /**< the counts have a gap: read the block */
-	size_t  n, undecodable, resubmitted;
+	size_t  n, undecodable, resubmitted, discarded;
 	size_t  by_reason[DRV_DL_REASON_CNT];
 	size_t  handler_cnt;
 	char    handler[DRV_DLQ_INDEX_HANDLERS][DRV_DLQ_INDEX_NAME_MAX + 1];

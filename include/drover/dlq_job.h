@@ -1,10 +1,15 @@
 /*
- * drover — DLQ resubmission as a durable job: a resubmission over a filter
- * (or a failure group) recorded in Redis, run by whichever coordinator
- * takes its lease, in batches it can be paused, resumed and cancelled
- * between, with its progress, counts and per-item failures kept.
+ * drover — DLQ resubmission (or discard) as a durable job: a resubmission
+ * over a filter (or a failure group) recorded in Redis, run by whichever
+ * coordinator takes its lease, in batches it can be paused, resumed and
+ * cancelled between, with its progress, counts and per-item failures kept.
  * `droverctl dlq job ...` and /api/v1/dlq/jobs both call these; the
  * coordinators call drv_dlq_job_run_next().
+ *
+ * A job is of one of two kinds (its spec's "kind"): a resubmission (the
+ * default) or a discard, which marks each entry discarded instead of
+ * sending it (drover/dlq.h; POST /api/v1/dlq/discard, `droverctl dlq
+ * discard`). Both run the same way, through the same loop.
  *
  * A job reads the DLQ between two offsets per partition: the low
  * watermarks and the end offsets snapshotted when the job was made. An
@@ -67,12 +72,27 @@ typedef enum drv_dlq_job_state {
 /** @brief "pending", "running", ...; "?" when out of range. Static. */
 const char *drv_dlq_job_state_name(drv_dlq_job_state_t s);
 
+/** What a job does to the entries it reads. */
+typedef enum drv_dlq_job_kind {
+	DRV_DLQ_JOB_RESUBMIT = 0,  /**< send them again (the default) */
+	DRV_DLQ_JOB_DISCARD,       /**< mark them discarded */
+	DRV_DLQ_JOB_KIND_CNT
+} drv_dlq_job_kind_t;
+
+/** @brief "resubmit" or "discard"; "?" when out of range. Static. */
+const char *drv_dlq_job_kind_name(drv_dlq_job_kind_t k);
+
 /** What a job resubmits and how, read from its spec (a JSON object):
- *  {"filter": {...} | "group": "<id>", "set": [patches], "priority",
- *  "max_attempts", "reset_attempts", "rate"}: the body of
+ *  {"kind", "filter": {...} | "group": "<id>", "set": [patches],
+ *  "priority", "max_attempts", "reset_attempts", "rate"}: the body of
  *  POST /api/v1/dlq/resubmit without ids, force and max, plus "rate"
- *  (entries per second). Strings are borrowed from the spec. */
+ *  (entries per second) and "kind": "resubmit" (the default) or
+ *  "discard" (which takes no set, priority, max_attempts or
+ *  reset_attempts). A runner that does not know "kind" refuses the spec,
+ *  so an older replica fails a discard job rather than resubmit its
+ *  entries. Strings are borrowed from the spec. */
 typedef struct drv_dlq_job_spec {
+	drv_dlq_job_kind_t kind;
 	drv_dlq_filter_t f;
 	drv_patch_t  patch;        /**< owned: drv_dlq_job_spec_release() */
 	uint32_t     priority, max_attempts;
@@ -96,25 +116,28 @@ drv_err_t drv_dlq_job_spec_read(const drv_config_t *cfg, const json_t *spec,
 /** @brief Free what \p s owns (its patch); \p s itself is not freed. */
 void drv_dlq_job_spec_release(drv_dlq_job_spec_t *s);
 
-/** @brief Set \p r (zeroed by the caller) to resubmit every entry \p s
- *         selects, as \p s says; borrows \p s. */
+/** @brief Set \p r (zeroed by the caller) to resubmit (or discard) every
+ *         entry \p s selects, as \p s says; borrows \p s. */
 void drv_dlq_job_spec_apply(const drv_dlq_job_spec_t *s,
 			    drv_dlq_resubmit_t *r);
 
 /** What a job (or a dry run) counted. */
 typedef struct drv_dlq_job_counts {
 	uint64_t matched;       /**< entries that passed the filter */
-	uint64_t sent;          /**< resubmitted (dry run: would be) */
+	uint64_t sent;          /**< resubmitted, or for a discard job
+				     discarded (dry run: would be) */
 	uint64_t already;       /**< skipped: resubmitted before */
+	uint64_t already_discarded; /**< skipped: discarded before */
 	uint64_t failed;        /**< could not be built or sent */
 	uint64_t undecodable;
 } drv_dlq_job_counts_t;
 
 /**
  * @brief The dry run of \p spec: read the whole DLQ as the job would,
- *        send nothing, count. counts->sent is the exact number a job made
- *        now would resubmit (matched minus already resubmitted, minus
- *        what cannot be built or decoded).
+ *        send (or mark) nothing, count. counts->sent is the exact number
+ *        a job made now would resubmit or discard (matched minus already
+ *        resubmitted or discarded, minus what cannot be built or
+ *        decoded).
  * @returns DRV_OK, DRV_ERR_INVALID (bad spec: \p pointer, \p errstr) or a
  *          read / Redis error.
  */
@@ -128,6 +151,7 @@ drv_err_t drv_dlq_job_count(const drv_config_t *cfg, redisContext *c,
 typedef struct drv_dlq_job {
 	char     id[DRV_ID_LEN + 1];
 	json_t  *spec;
+	drv_dlq_job_kind_t kind;  /**< the spec's */
 	drv_dlq_job_state_t state;
 	char     created_by[128];
 	char     runner[128];     /**< the replica running or last running */
@@ -148,12 +172,13 @@ void drv_dlq_job_release(drv_dlq_job_t *j);
 /** @brief The fraction 0..1 of the snapshot's entries read. */
 double drv_dlq_job_progress(const drv_dlq_job_t *j);
 
-/** @brief \p j as {id, state, spec, created_by, runner, error, created_ms,
- *         started_ms, updated_ms, ended_ms, matched, resubmitted,
- *         already_resubmitted, failed, undecodable, failures_total,
- *         progress, total, read, partitions: [{partition, start, end,
- *         next}]}: the API's and `--json`'s view. New reference; NULL
- *         only when out of memory. */
+/** @brief \p j as {id, kind, state, spec, created_by, runner, error,
+ *         created_ms, started_ms, updated_ms, ended_ms, matched,
+ *         resubmitted, discarded (each 0 in a job of the other kind),
+ *         already_resubmitted, already_discarded, failed, undecodable,
+ *         failures_total, progress, total, read, partitions: [{partition,
+ *         start, end, next}]}: the API's and `--json`'s view. New
+ *         reference; NULL only when out of memory. */
 json_t *drv_dlq_job_json(const drv_dlq_job_t *j);
 
 /**
@@ -235,6 +260,8 @@ typedef struct drv_dlq_job_runner {
 	void (*running)(const char *id, bool on, void *arg);
 	/** \p n more entries were resubmitted by a job. */
 	void (*sent)(uint64_t n, void *arg);
+	/** \p n more entries were discarded by a job. */
+	void (*discarded)(uint64_t n, void *arg);
 	void *arg;
 } drv_dlq_job_runner_t;
 

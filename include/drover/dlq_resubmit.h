@@ -17,6 +17,13 @@
  * — sends the same task id with the same key again on a rerun, and a worker
  * runs only one of the copies (see docs/dlq.md).
  *
+ * The same run discards instead (discard: `droverctl dlq discard`,
+ * POST /api/v1/dlq/discard and discard jobs): each matching entry without a
+ * mark gets the discard mark (DRV_DLQ_DISCARDED, drover/dlq.h) and nothing
+ * is produced; an entry with a mark of either kind is skipped. A
+ * resubmission skips a discarded entry too (already_discarded) unless
+ * forced.
+ *
  * Thread-safety: one run uses its redisContext alone; the producer may be
  * shared (librdkafka is thread-safe). Auditing is the caller's: the start
  * hook is where a run's "started" record goes.
@@ -53,11 +60,13 @@ typedef struct drv_dlq_resubmit_hooks {
 	bool (*start)(void *arg);
 	/** Entry \p dl_id could not be resubmitted: \p why. */
 	void (*item_failed)(const char *dl_id, const char *why, void *arg);
-	/** Dry run: the task \p t that would go to \p topic. */
+	/** Dry run: the task \p t that would go to \p topic (with discard:
+	 *  the entry that would be discarded; \p topic and \p t NULL). */
 	void (*dry_item)(const char *dl_id, const char *topic,
 			 const drv_task_t *t, void *arg);
 	/** Entry \p dl_id was resubmitted as task \p task_id (acknowledged
-	 *  and marked). */
+	 *  and marked); with discard, discarded (\p task_id is
+	 *  DRV_DLQ_DISCARDED). */
 	void (*sent)(const char *dl_id, const char *task_id, void *arg);
 	/** \p n tasks were acknowledged but their marks not written (a
 	 *  rerun sends them again under the same ids and keys). */
@@ -87,6 +96,12 @@ typedef struct drv_dlq_resubmit {
 					       caller-allocated, may be NULL
 					       with every */
 	/* how */
+	bool        discard;              /**< mark each entry discarded
+					       instead: no task is built or
+					       sent (patch, priority, policy,
+					       max_attempts, reset and force
+					       are not used; rk may be
+					       NULL) */
 	const drv_patch_t *patch;         /**< NULL = payload as it was */
 	uint32_t    priority;             /**< 0 = keep */
 	const char *policy;               /**< NULL = keep */
@@ -108,8 +123,10 @@ typedef struct drv_dlq_resubmit {
 	drv_dlq_resubmit_hooks_t hooks;
 	/* what happened */
 	size_t      matched;              /**< entries that matched */
-	size_t      sent;                 /**< resubmitted (dry run: would) */
-	size_t      already;              /**< skipped: marked before */
+	size_t      sent;                 /**< resubmitted (dry run: would);
+					       with discard: discarded */
+	size_t      already;              /**< skipped: resubmitted before */
+	size_t      already_discarded;    /**< skipped: discarded before */
 	size_t      undecodable;
 	size_t      failed;               /**< could not build or send */
 	bool        interrupted;          /**< hooks.stop said so */
@@ -123,7 +140,7 @@ typedef struct drv_dlq_resubmit {
  * @brief Run resubmission \p r: read the DLQ, build each matching entry's
  *        new task and send it at most once (see above).
  * @param c   a connection from drv_redis_connect() (the marks).
- * @param rk  a producer; NULL on a dry run.
+ * @param rk  a producer; NULL on a dry run or a discard.
  * @returns DRV_OK when the read and the marks went through (items may
  *          still have failed: r->failed); DRV_ERR_NOT_FOUND with
  *          r->nothing_sent (ids only); a read or Redis error, errstr set.

@@ -25,7 +25,8 @@
  * @param out  on DRV_OK a new object {"id", "tasks": [{"id", "state":
  *             drv_state_task_obj() with its history or null (no record),
  *             "origin": object or null, "dead_letters": [{"id", "reason",
- *             "dead_ms", "detail"?, "resubmitted_as": id or null}]}],
+ *             "dead_ms", "detail"?, "resubmitted_as": id or null,
+ *             "discarded": true when it was discarded}]}],
  *             "truncated": bool}; the caller drops it.
  * @returns DRV_OK; DRV_ERR_NOT_FOUND when neither Redis nor the DLQ knows
  *          \p id; a Redis or Kafka error with \p errstr.

@@ -58,6 +58,11 @@ expect 2 dlq resubmit --all --set '{bad'
 expect 2 dlq resubmit --all --set a=1 --set 'b.=2'
 expect 2 dlq resubmit --all --rate 0/s
 expect 2 dlq resubmit not-an-id
+expect 0 dlq discard --help
+expect 2 dlq discard
+expect 2 dlq discard --all --set a=1
+expect 2 dlq discard --all 01ARZ3NDEKTSV4RRFFQ69G5FAV
+expect 2 dlq job start --kind drop
 expect 0 dlq import --help
 expect 2 dlq import a b
 expect 1 dlq import "$tmp/missing.jsonl"

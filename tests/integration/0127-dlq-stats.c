@@ -4,14 +4,17 @@
  * others in one run of entries, more than a block counts by; three
  * reasons; a dead time of its own each) with two undecodable messages, and
  * an indexer takes them in (in-process). Five of them get resubmission
- * marks with their positions, one of them twice. drv_dlq_stats(), which
+ * marks with their positions, one of them twice; four more discard marks
+ * (one refused over a resubmission mark, one set twice, one that a forced
+ * resubmission then replaces). drv_dlq_stats(), which
  * counts the index's blocks from Redis, gives what drv_dlq_stats_read()
  * gives by reading every entry: with no filter (reading a small part of
  * the DLQ), with times that cut blocks, after retention cut a block (the
  * partition's start moved into it) and after the index lost a block's
  * counts. With a handler that every block mixes with others it reads
- * everything, and still agrees. When Redis fails under it, it reads every
- * entry and says resubmitted is unknown.
+ * everything, and still agrees (resubmitted and discarded included). When
+ * Redis fails under it, it reads every entry and says resubmitted is
+ * unknown.
  *
  * The second test's DLQ has a long run of one handler ("solo") before a
  * mix of others with labels and a rare handler at the end: stats by a
@@ -143,6 +146,8 @@ static size_t same(redisContext *rc, const drv_dlq_filter_t *f,
 	cr_assert(a.resubmitted_known && b.resubmitted_known);
 	cr_assert_eq(a.resubmitted, b.resubmitted, "%s: resubmitted %zu, "
 		     "read %zu", what, a.resubmitted, b.resubmitted);
+	cr_assert_eq(a.discarded, b.discarded, "%s: discarded %zu, read %zu",
+		     what, a.discarded, b.discarded);
 	/* a block the times leave out is neither counted nor read */
 	cr_assert_leq(a.indexed + a.read, b.read, "%s: %zu counted from the "
 		      "index and %zu read, of %zu", what, a.indexed, a.read,
@@ -154,14 +159,17 @@ static size_t same(redisContext *rc, const drv_dlq_filter_t *f,
 	return read;
 }
 
+#define PICKED 8
+
 typedef struct picked {
-	const char   *ids[5];
-	char          buf[5][DRV_ID_LEN + 1];
-	drv_dlq_pos_t pos[5];
+	const char   *ids[PICKED];
+	char          buf[PICKED][DRV_ID_LEN + 1];
+	drv_dlq_pos_t pos[PICKED];
 	size_t        n;
 } picked_t;
 
-/* The first five decodable entries of partition 1, with their positions. */
+/* The first PICKED decodable entries of partition 1, with their
+ * positions. */
 static bool pick(const drv_dlq_entry_t *e, void *arg)
 {
 	picked_t *p = arg;
@@ -171,7 +179,7 @@ static bool pick(const drv_dlq_entry_t *e, void *arg)
 	drv_strlcpy(p->buf[p->n], e->dl.id, sizeof(p->buf[0]));
 	p->ids[p->n] = p->buf[p->n];
 	p->pos[p->n++] = (drv_dlq_pos_t){ e->partition, e->offset };
-	return p->n < 5;
+	return p->n < PICKED;
 }
 
 /* Delete partition 0's records below \p offset (what retention does). */
@@ -202,6 +210,8 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 {
 	drv_dlq_filter_t none = { 0 }, times = { 0 }, handler = { 0 };
 	const char *tasks[5] = { "t0", "t1", "t2", "t3", "t4" };
+	const char *t7 = "t7";
+	char old[4][DRV_ID_LEN + 1];
 	picked_t p = { .n = 0 };
 	int64_t *lo, *hi;
 	size_t read, indexed, cnt;
@@ -227,14 +237,34 @@ Test(dlq_stats, the_index_counts_what_a_read_counts, .timeout = 240)
 	/* resubmission marks, one set twice: counted once */
 	cr_assert_eq(drv_dlq_read(pcfg, pick, &p, NULL, err, sizeof(err)),
 		     DRV_OK, "%s", err);
-	cr_assert_eq(p.n, 5);
+	cr_assert_eq(p.n, PICKED);
 	cr_assert_eq(drv_dlq_marks_set(rc, pcfg, p.ids, tasks, p.pos, 5, err,
 				       sizeof(err)), DRV_OK, "%s", err);
 	cr_assert_eq(drv_dlq_marks_set(rc, pcfg, p.ids, tasks, p.pos, 1, err,
 				       sizeof(err)), DRV_OK, "%s", err);
+	/* discard marks: not over a resubmission's (entry 4 keeps t4), once
+	 * each (7 twice), and one a forced resubmission then replaces (7):
+	 * 6 resubmitted, 2 discarded */
+	cr_assert_eq(drv_dlq_marks_discard(rc, pcfg, p.ids + 4, p.pos + 4, 4,
+					   old, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_str_eq(old[0], "t4");
+	cr_assert_str_eq(old[1], "");
+	cr_assert_str_eq(old[3], "");
+	cr_assert_eq(drv_dlq_marks_discard(rc, pcfg, p.ids + 7, p.pos + 7, 1,
+					   old, err, sizeof(err)), DRV_OK,
+		     "%s", err);
+	cr_assert_str_eq(old[0], DRV_DLQ_DISCARDED);
+	cr_assert_eq(drv_dlq_marks_set(rc, pcfg, p.ids + 7, &t7, p.pos + 7, 1,
+				       err, sizeof(err)), DRV_OK, "%s", err);
 
 	/* no filter: whole blocks from their counts (how many depends on
 	 * how the producer spread the entries over the partitions) */
+	cr_assert_eq(drv_dlq_stats(pcfg, rc, &none, &st, err, sizeof(err)),
+		     DRV_OK, "%s", err);
+	cr_assert_eq(st.resubmitted, 6);
+	cr_assert_eq(st.discarded, 2);
+	drv_dlq_stats_release(&st);
 	read = same(rc, &none, "no filter", &indexed);
 	cr_assert_geq(indexed, DRV_DLQ_INDEX_BLOCK, "counted %zu from the "
 		      "index", indexed);

@@ -282,6 +282,36 @@ Test(cli, dlq_resubmit_bad_usage)
 	}
 }
 
+Test(cli, dlq_discard_bad_usage)
+{
+	static const char *cases[][6] = {
+		{ "dlq", "discard", NULL, NULL, NULL, "Give IDs or --all" },
+		{ "dlq", "discard", "--all", "01ARZ3NDEKTSV4RRFFQ69G5FAV", NULL,
+		  "give IDs or --all, not both" },
+		{ "dlq", "discard", "--handler", "x", "01ARZ3NDEKTSV4RRFFQ69G5FAV",
+		  "filters only go with --all" },
+		/* nothing that changes a task: a discard sends none */
+		{ "dlq", "discard", "--all", "--set", "a=1",
+		  "a discard sends no task: no --set" },
+		{ "dlq", "discard", "--all", "--force", NULL,
+		  "a discard sends no task: no --force" },
+		{ "dlq", "discard", "--all", "--max=3", NULL,
+		  "a discard sends no task: no --max " },
+		{ "dlq", "discard", "--all", "--reason", "exploded",
+		  "unknown reason" },
+		{ "dlq", "discard", "not-an-id", NULL, NULL,
+		  "is not a dead letter or task id" },
+		{ "dlq", "discard", "--all", "--nope", NULL, "unknown option" },
+	};
+	run_t r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctl(&r, cases[i][0], cases[i][1], cases[i][2], cases[i][3],
+		    cases[i][4], NULL);
+		expect_usage(&r, cases[i][5]);
+	}
+}
+
 Test(cli, audit_and_task_show_bad_usage)
 {
 	static const char *cases[][5] = {

@@ -1,7 +1,8 @@
 /*
  * test_dlq_job.c — a DLQ resubmission job's spec (the API's body and
- * droverctl's flags) read into a resubmission, refused with the reason and
- * the JSON Pointer of the field at fault; its progress and JSON view.
+ * droverctl's flags) read into a resubmission (or, kind discard, a
+ * discard), refused with the reason and the JSON Pointer of the field at
+ * fault; its progress and JSON view.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -113,6 +114,15 @@ Test(dlq_job, spec_refused_with_the_pointer)
 		{ "{\"filter\": {}, \"max_attempts\": 0}", "/max_attempts" },
 		{ "{\"filter\": {}, \"rate\": 0}", "/rate" },
 		{ "{\"filter\": {}, \"reset_attempts\": 1}", "/reset_attempts" },
+		{ "{\"filter\": {}, \"kind\": \"drop\"}", "/kind" },
+		{ "{\"filter\": {}, \"kind\": 1}", "/kind" },
+		/* a discard sends no task: nothing to change in one */
+		{ "{\"filter\": {}, \"kind\": \"discard\", \"set\": []}",
+		  "/set" },
+		{ "{\"group\": \"3f9a0c1d2e4b5a69\", \"kind\": \"discard\", "
+		  "\"priority\": 3}", "/priority" },
+		{ "{\"filter\": {}, \"kind\": \"discard\", "
+		  "\"reset_attempts\": true}", "/reset_attempts" },
 	};
 	drv_dlq_job_spec_t s;
 	char pointer[64];
@@ -124,6 +134,36 @@ Test(dlq_job, spec_refused_with_the_pointer)
 		cr_assert_str_eq(pointer, bad[i].pointer, "%s", bad[i].spec);
 	}
 	cr_assert_eq(read_spec("{\"filter\": {}}", &s, pointer), DRV_OK);
+}
+
+Test(dlq_job, discard_kind_applied)
+{
+	json_t *o = json_loads("{\"kind\": \"discard\", \"group\": "
+			       "\"3f9a0c1d2e4b5a69\", \"rate\": 10}", 0, NULL);
+	drv_dlq_resubmit_t r = { 0 };
+	drv_dlq_job_spec_t s;
+	char err[256];
+
+	cr_assert_eq(drv_dlq_job_spec_read(cfg, o, NOW, &s, NULL, 0, err,
+					   sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(s.kind, DRV_DLQ_JOB_DISCARD);
+	drv_dlq_job_spec_apply(&s, &r);
+	cr_assert(r.every && r.discard && r.rate == 10);
+	drv_dlq_job_spec_release(&s);
+	json_decref(o);
+	/* no kind, or "resubmit": a resubmission */
+	o = json_loads("{\"kind\": \"resubmit\", \"filter\": {}}", 0, NULL);
+	cr_assert_eq(drv_dlq_job_spec_read(cfg, o, NOW, &s, NULL, 0, err,
+					   sizeof(err)), DRV_OK, "%s", err);
+	cr_assert_eq(s.kind, DRV_DLQ_JOB_RESUBMIT);
+	memset(&r, 0, sizeof(r));
+	drv_dlq_job_spec_apply(&s, &r);
+	cr_assert(!r.discard);
+	drv_dlq_job_spec_release(&s);
+	json_decref(o);
+	cr_assert_str_eq(drv_dlq_job_kind_name(DRV_DLQ_JOB_DISCARD),
+			 "discard");
+	cr_assert_str_eq(drv_dlq_job_kind_name(DRV_DLQ_JOB_KIND_CNT), "?");
 }
 
 Test(dlq_job, progress_and_json)
@@ -142,7 +182,21 @@ Test(dlq_job, progress_and_json)
 	cr_assert_eq(json_integer_value(json_object_get(o, "total")), 200);
 	cr_assert_eq(json_integer_value(json_object_get(o, "read")), 150);
 	cr_assert_eq(json_integer_value(json_object_get(o, "resubmitted")), 5);
+	cr_assert_eq(json_integer_value(json_object_get(o, "discarded")), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "kind")),
+			 "resubmit");
 	cr_assert_eq(json_array_size(json_object_get(o, "partitions")), 2);
+	json_decref(o);
+	/* a discard job's count is of discards */
+	j.kind = DRV_DLQ_JOB_DISCARD;
+	j.counts.already_discarded = 2;
+	o = drv_dlq_job_json(&j);
+	cr_assert_str_eq(json_string_value(json_object_get(o, "kind")),
+			 "discard");
+	cr_assert_eq(json_integer_value(json_object_get(o, "resubmitted")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(o, "discarded")), 5);
+	cr_assert_eq(json_integer_value(json_object_get(o,
+				"already_discarded")), 2);
 	json_decref(o);
 	/* done is all of it; an empty snapshot has nothing left */
 	j.state = DRV_DLQ_JOB_DONE;

@@ -4,11 +4,13 @@
 // API filters; anyone exports the current filter as NDJSON
 // (DlqExport.jsx); operators resubmit it, patched or with a new priority
 // or attempts if they like, a dry run first (POST /api/v1/dlq/resubmit),
-// or start a durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx).
+// or start a durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx). An
+// entry shows what became of it (its mark: resubmitted, or discarded);
+// <Discard> discards entries, a dry run first (POST /api/v1/dlq/discard).
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
-import { Link } from '../router.jsx';
+import { Link, navigate } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, PagedTable, Problem, Result, useAction, usePagedList } from './common.jsx';
 import { DlqDepth } from './DlqDepth.jsx';
@@ -87,6 +89,58 @@ export function Resubmit({ body, what, onDone }) {
   );
 }
 
+// <Discard body={{ids} or {group} or {filter}} what="this entry"
+// label="Discard" />: "these need nothing". A dry run's exact count first,
+// then on confirm the same body: ids are discarded at once (onDone), a
+// group or a filter becomes a discard job, whose page follows.
+export function Discard({ body, what, label, onDone }) {
+  const [dry, setDry] = useState(null);
+  const [result, run] = useAction(null);
+  const check = () => run(async () => {
+    setDry(null);
+    setDry(await api('POST', '/dlq/discard', null, { ...body, dry_run: true }));
+    return '';
+  });
+  const confirm = () => run(async () => {
+    const r = await api('POST', '/dlq/discard', null, body);
+    setDry(null);
+    if (r.kind === 'discard' && r.state) {  // a job: its page
+      navigate(`/dlq/jobs/${encodeURIComponent(r.id)}`);
+      return '';
+    }
+    if (onDone) onDone(r);
+    return `Discarded ${r.discarded} of ${r.matched} matched` +
+      (r.already_resubmitted ? `, ${r.already_resubmitted} already resubmitted` : '') +
+      (r.already_discarded ? `, ${r.already_discarded} already discarded` : '') + '.';
+  });
+  return (
+    <div class="discard">
+      <div class="actions">
+        {!dry && <button id="discard-dry" class="danger" onClick={check}>{label || `Discard ${what}`}…</button>}
+        {dry && (
+          <>
+            <span id="discard-count" data-count={dry.count}>
+              Dry run: <strong>{dry.count}</strong> {dry.count === 1 ? 'entry' : 'entries'} would
+              be discarded ({dry.matched} matched, {dry.already_resubmitted} already resubmitted,
+              {' '}{dry.already_discarded} already discarded{dry.undecodable ? `, ${dry.undecodable} undecodable` : ''});
+              no later resubmission takes {dry.count === 1 ? 'it' : 'them'} unless forced.
+            </span>
+            <button id="discard-confirm" class="danger" disabled={!dry.count} onClick={confirm}>
+              Discard {dry.count}</button>
+            <button class="link" onClick={() => setDry(null)}>Cancel</button>
+          </>
+        )}
+      </div>
+      {result && result.ok !== '' && <Result result={result} id="discard-result" />}
+    </div>
+  );
+}
+
+// What became of entry e, from its mark: "discarded", "resubmitted", ""
+// (neither) or null (not known: Redis could not be read).
+export const fate = (e) => (e.discarded === undefined ? null
+  : e.discarded ? 'discarded' : e.resubmitted_as ? 'resubmitted' : '');
+
 export function Dlq({ who }) {
   const zone = useZone();
   const { paging, poll, page } = usePagedList('/dlq', KEYS);
@@ -106,6 +160,7 @@ export function Dlq({ who }) {
           <dt>entries{Object.keys(filter).length ? ' (this filter)' : ''}</dt>
           <dd><strong id="dlq-count">{s.count}</strong>
             {s.resubmitted !== null && s.resubmitted !== undefined && <span class="muted"> · {s.resubmitted} resubmitted</span>}
+            {s.discarded !== null && s.discarded !== undefined && <span class="muted" id="dlq-discarded"> · {s.discarded} discarded</span>}
             {s.undecodable_entries ? <span class="muted"> · {s.undecodable_entries} undecodable</span> : null}</dd>
           <dt>oldest · newest</dt>
           <dd>{s.oldest ? fmtTime(s.oldest.dead_ms, zone) : '—'} · {s.newest ? fmtTime(s.newest.dead_ms, zone) : '—'}</dd>
@@ -131,8 +186,9 @@ export function Dlq({ who }) {
             row={(e) => {
               const f = lastError(e);
               return (
-                <tr key={e.id} data-dlq={e.id}>
-                  <td><Link href={`/dlq/${encodeURIComponent(e.id)}`} class="mono">{e.id}</Link></td>
+                <tr key={e.id} data-dlq={e.id} data-fate={fate(e) ?? undefined}>
+                  <td><Link href={`/dlq/${encodeURIComponent(e.id)}`} class="mono">{e.id}</Link>
+                    {fate(e) && <span class={`fate ${fate(e)}`}> {fate(e)}</span>}</td>
                   <td>{fmtTime(e.dead_ms, zone)}</td>
                   <td>{e.reason}</td><td>{e.task ? e.task.handler : '—'}</td>
                   <td class="num">{e.task ? e.task.attempt : '—'}</td>

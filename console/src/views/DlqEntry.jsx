@@ -1,12 +1,14 @@
 // One dead letter (/dlq/ID): why it died, its task, payload and every
 // failed attempt (GET /api/v1/dlq/ID, read once: show reads the DLQ to its
-// end), and a resubmit of this entry for operators, a dry run first.
+// end), what became of it (resubmitted as a task, or discarded), and for
+// operators a resubmit of this entry and, while nothing became of it, a
+// discard (POST /api/v1/dlq/discard), each a dry run first.
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtDuration, fmtTime, useZone } from '../time.js';
 import { Live, Problem } from './common.jsx';
-import { Resubmit } from './Dlq.jsx';
+import { Discard, Resubmit, fate } from './Dlq.jsx';
 
 export function DlqEntry({ id, who }) {
   const zone = useZone();
@@ -31,9 +33,19 @@ export function DlqEntry({ id, who }) {
             {t.labels && Object.keys(t.labels).length > 0 && <><dt>labels</dt><dd class="mono">{Object.entries(t.labels).map(([k, v]) => `${k}=${v}`).join(' ')}</dd></>}
             {t.origin && <><dt>origin</dt><dd class="mono">{JSON.stringify(t.origin)}</dd></>}
             <dt>on the DLQ</dt><dd class="mono">{e.dlq_partition}:{e.dlq_offset}</dd>
+            <dt>became of it</dt>
+            <dd id="dlq-fate" data-fate={fate(e) ?? 'unknown'}>
+              {fate(e) === 'discarded' ? <strong class="fate discarded">discarded</strong>
+                : fate(e) === 'resubmitted' ? <>resubmitted as <Link href={`/tasks/${encodeURIComponent(e.resubmitted_as)}`}
+                  class="mono">{e.resubmitted_as}</Link></>
+                : fate(e) === '' ? 'nothing yet' : 'not known (Redis could not be read)'}</dd>
             {e.dead_letters_of_id > 1 && <><dt>dead letters of this task</dt><dd>{e.dead_letters_of_id}</dd></>}
           </dl>
           {can(who, 'operator') && <Resubmit key={e.id} body={{ ids: [e.id] }} what="this entry" onDone={() => poll.reload()} />}
+          {can(who, 'operator') && fate(e) === '' && (
+            <Discard key={`discard${e.id}`} body={{ ids: [e.id] }} what="this entry" label="Discard"
+              onDone={() => poll.reload()} />
+          )}
           <h3>Attempts</h3>
           {!failures.length ? <p class="muted">No failed attempt recorded.</p> : (
             <table class="failures">

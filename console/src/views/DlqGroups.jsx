@@ -4,12 +4,15 @@
 // workers keep in Redis); one group (/dlq/groups/ID) with all its samples
 // and, for operators, "Retry group": a durable resubmission job of the
 // whole group, its dry-run count first (POST /api/v1/dlq/jobs {"group"};
-// the job's page follows its progress).
+// the job's page follows its progress), and "Discard group" beside it: a
+// discard job of the group the same way (POST /api/v1/dlq/discard
+// {"group"}). Each sample says what became of it.
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
 import { Link } from '../router.jsx';
 import { fmtTime, useZone } from '../time.js';
 import { ListHead, Live, PagedTable, Problem, usePagedList } from './common.jsx';
+import { Discard } from './Dlq.jsx';
 import { JobStart } from './DlqJobs.jsx';
 
 const KEYS = ['handler', 'class'];
@@ -80,19 +83,24 @@ export function DlqGroup({ id, who }) {
               list them on the DLQ</Link></dd>
           </dl>
           {can(who, 'operator') && (
-            <JobStart key={id} body={{ group: id }} label="Retry group" />
+            <div class="group-actions">
+              <JobStart key={id} body={{ group: id }} label="Retry group" />
+              <Discard key={`discard${id}`} body={{ group: id }} label="Discard group" />
+            </div>
           )}
           <h3>Latest dead letters</h3>
           <table class="samples">
-            <thead><tr><th>dead letter</th><th>task</th><th>resubmitted as</th></tr></thead>
+            <thead><tr><th>dead letter</th><th>task</th><th>became of it</th></tr></thead>
             <tbody>
               {g.samples.map((s) => (
-                <tr key={s.id} data-sample={s.id}>
+                <tr key={s.id} data-sample={s.id}
+                  data-fate={s.discarded ? 'discarded' : s.resubmitted_task_id ? 'resubmitted' : ''}>
                   <td><Link href={entryHref(s.id)} class="mono">{s.id}</Link></td>
                   <td>{s.task_id ? <Link href={`/tasks/${encodeURIComponent(s.task_id)}`} class="mono">
                     {s.task_id}</Link> : '—'}</td>
-                  <td>{s.resubmitted_task_id ? <Link href={`/tasks/${encodeURIComponent(s.resubmitted_task_id)}`}
-                    class="mono">{s.resubmitted_task_id}</Link> : '—'}</td>
+                  <td>{s.discarded ? <span class="fate discarded">discarded</span>
+                    : s.resubmitted_task_id ? <>resubmitted as <Link href={`/tasks/${encodeURIComponent(s.resubmitted_task_id)}`}
+                      class="mono">{s.resubmitted_task_id}</Link></> : '—'}</td>
                 </tr>
               ))}
             </tbody>

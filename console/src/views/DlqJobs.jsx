@@ -1,5 +1,6 @@
-// Resubmission jobs (/dlq/jobs): DLQ resubmissions the coordinators run as
-// durable jobs (POST /api/v1/dlq/jobs), each with its state and progress;
+// DLQ jobs (/dlq/jobs): DLQ resubmissions and discards (their kind) the
+// coordinators run as durable jobs (POST /api/v1/dlq/jobs, a discard also
+// POST /api/v1/dlq/discard), each with its state and progress;
 // one job (/dlq/jobs/ID) with its counts, progress bar and, for operators,
 // Pause / Resume / Cancel, re-read every 1.5 s until it ends, and its
 // failures (GET /api/v1/dlq/jobs/ID/failures: the entries it could not
@@ -20,6 +21,9 @@ const jobHref = (id) => `/dlq/jobs/${encodeURIComponent(id)}`;
 const pct = (j) => `${Math.floor((j.progress || 0) * 100)}%`;
 const what = (j) => (j.spec && j.spec.group ? `group ${j.spec.group}`
   : JSON.stringify((j.spec && j.spec.filter) || {}));
+const discards = (j) => j.kind === 'discard';
+// what the job did to each entry: resubmitted, or discarded
+const done = (j) => (discards(j) ? j.discarded : j.resubmitted);
 // the spec's changes to the tasks: patches, priority, attempts
 const withWhat = (j) => ['set', 'priority', 'max_attempts', 'reset_attempts']
   .filter((k) => j.spec && j.spec[k] !== undefined)
@@ -80,7 +84,8 @@ export function DlqJob({ id, who }) {
   });
   return (
     <div>
-      <div class="title"><h2>Resubmission job <span class="mono">{id}</span></h2><Live poll={poll} /></div>
+      <div class="title"><h2>{j && discards(j) ? 'Discard' : 'Resubmission'} job <span class="mono">{id}</span></h2>
+        <Live poll={poll} /></div>
       <p><Link href="/dlq/jobs">← all jobs</Link></p>
       <Problem error={poll.error} />
       {j && (
@@ -88,10 +93,12 @@ export function DlqJob({ id, who }) {
           <p><progress id="job-progress" max="1" value={j.progress} /> <span id="job-pct">{pct(j)}</span>
             {' '}<strong id="job-state" data-state={j.state}>{j.state}</strong></p>
           <dl class="facts">
-            <dt>resubmits</dt><dd>{what(j)}</dd>
+            <dt>kind</dt><dd id="job-kind" data-kind={j.kind}>{j.kind}</dd>
+            <dt>{discards(j) ? 'discards' : 'resubmits'}</dt><dd>{what(j)}</dd>
             {withWhat(j) && <><dt>with</dt><dd class="mono" id="job-with">{withWhat(j)}</dd></>}
-            <dt>counts</dt><dd id="job-counts" data-sent={j.resubmitted}>{j.resubmitted} resubmitted ·
-              {' '}{j.matched} matched · {j.already_resubmitted} already · {j.failed} failed</dd>
+            <dt>counts</dt><dd id="job-counts" data-sent={done(j)}>{done(j)} {discards(j) ? 'discarded' : 'resubmitted'} ·
+              {' '}{j.matched} matched · {j.already_resubmitted} already resubmitted
+              {' '}· {j.already_discarded || 0} already discarded · {j.failed} failed</dd>
             <dt>read</dt><dd>{j.read} of {j.total} DLQ records</dd>
             <dt>created</dt><dd>{fmtTime(j.created_ms, zone)} by {j.created_by || '—'}</dd>
             <dt>runner</dt><dd>{j.runner || '—'}</dd>
@@ -142,17 +149,18 @@ export function DlqJobs() {
   return (
     <div>
       <p><Link href="/dlq">Dead letters</Link> · <Link href="/dlq/groups">Failures</Link> · <strong>Jobs</strong></p>
-      <ListHead title="Resubmission jobs" poll={poll} paging={paging} fields={[]} />
+      <ListHead title="DLQ jobs" poll={poll} paging={paging} fields={[]} />
       {page && (
         <PagedTable name="jobs" paging={paging} page={page} rows={page.jobs} noun="jobs"
-          head={<><th>job</th><th>state</th><th>progress</th><th class="num">resubmitted</th>
-            <th>resubmits</th><th>created</th></>}
+          head={<><th>job</th><th>kind</th><th>state</th><th>progress</th><th class="num">done</th>
+            <th>of</th><th>created</th></>}
           row={(j) => (
-            <tr key={j.id} data-job={j.id} data-state={j.state}>
+            <tr key={j.id} data-job={j.id} data-state={j.state} data-kind={j.kind}>
               <td><Link href={jobHref(j.id)} class="mono">{j.id}</Link></td>
-              <td>{j.state}</td>
+              <td>{j.kind}</td><td>{j.state}</td>
               <td><progress max="1" value={j.progress} /> {pct(j)}</td>
-              <td class="num">{j.resubmitted}</td><td class="mono">{what(j)}</td>
+              <td class="num" title={discards(j) ? 'discarded' : 'resubmitted'}>{done(j)}</td>
+              <td class="mono">{what(j)}</td>
               <td>{fmtTime(j.created_ms, zone)}</td>
             </tr>
           )}
