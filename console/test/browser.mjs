@@ -5,6 +5,7 @@
 //   CONSOLE_TOKEN  an operator token
 //   CONSOLE_TASK   the id of a task that was submitted and runs
 //   CONSOLE_DEAD   the id of a task that failed for good (a dead letter)
+//   CONSOLE_FLAKY  the id of a task that died after 3 transient failures
 //   CONSOLE_CTL    droverctl and its config ("PATH -c FILE"), to compare
 //                  the console's DLQ export with `droverctl dlq export`
 //   CHROMIUM       the browser (default /usr/bin/chromium)
@@ -22,6 +23,7 @@ const url = process.env.CONSOLE_URL;
 const token = process.env.CONSOLE_TOKEN;
 const taskId = process.env.CONSOLE_TASK;
 const deadId = process.env.CONSOLE_DEAD;
+const flakyId = process.env.CONSOLE_FLAKY;
 const WAIT = 15000;
 
 let passed = 0;
@@ -307,6 +309,37 @@ try {
     return `state ${await text(page, '#task-state')}`;
   });
 
+  await check('a dead task\'s life on one axis: queued, each retry delay and its dead letter, at the API\'s times', async () => {
+    if (!flakyId) throw new Error('no CONSOLE_FLAKY');
+    await page.goto(`${url}/tasks/${flakyId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'dead');
+    await page.waitForSelector('#life a.mark.dlq');
+    const t = await apiGet(`/tasks/${flakyId}`);
+    const lin = await apiGet(`/tasks/${flakyId}/lineage`);
+    const h = [...t.history].sort((a, b) => a.attempt - b.attempt);
+    if (h.length < 2) throw new Error(`${h.length} attempts in the API's history`);
+    const segs = await page.$$eval('#life .seg.queued, #life .seg.delay', (l) => l.map((e) => ({
+      kind: e.classList.contains('queued') ? 'queued' : 'delay', from: Number(e.dataset.from), to: Number(e.dataset.to), title: e.getAttribute('title') })));
+    const q = segs.filter((x) => x.kind === 'queued');
+    if (q.length !== 1 || q[0].from !== t.created_ms || q[0].to !== h[0].started_ms) {
+      throw new Error(`queued ${JSON.stringify(q)}, the API: ${t.created_ms} to ${h[0].started_ms}`);
+    }
+    const d = segs.filter((x) => x.kind === 'delay');
+    const want = h.slice(1).map((b, i) => ({ from: h[i].finished_ms, to: b.started_ms }));
+    if (!isDeepStrictEqual(d.map(({ from, to }) => ({ from, to })), want)) {
+      throw new Error(`delays ${JSON.stringify(d)}, the API ${JSON.stringify(want)}`);
+    }
+    const iso = (ms) => new Date(ms).toISOString().replace('T', ' ').replace('Z', ' UTC');
+    if (!d[0].title.includes(iso(want[0].from)) || !d[0].title.includes(iso(want[0].to))) throw new Error(`tooltip ${d[0].title}`);
+    const dl = lin.tasks.find((x) => x.id === flakyId).dead_letters;
+    if (!dl.length) throw new Error('no dead letter in the lineage');
+    const marks = await page.$$eval('#life a.mark.dlq', (l) => l.map((a) => ({ at: Number(a.dataset.at), href: a.getAttribute('href') })));
+    const wantMarks = dl.map((x) => ({ at: x.dead_ms, href: `/dlq/${x.id}` }));
+    if (!isDeepStrictEqual(marks, wantMarks)) throw new Error(`marks ${JSON.stringify(marks)}, the API ${JSON.stringify(wantMarks)}`);
+    await shot(page, 'task-life');
+    return `queued ${q[0].to - q[0].from} ms, delays ${d.map((x) => x.to - x.from).join(', ')} ms`;
+  });
+
   await check('the task list holds the task and links to it', async () => {
     await page.goto(`${url}/tasks?state=succeeded`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector(`a[href="/tasks/${taskId}"]`);
@@ -409,9 +442,12 @@ try {
     await press(page, 'button[data-span="7d"]');
     await page.waitForFunction(() => location.search.includes('span=7d'));
     const sel = `svg[data-strip="${breaker}"]`;
+    // the strip is drawn at once in the breaker's state, then again when
+    // its transitions are read: wait for those
     await page.waitForFunction((s) => {
       const e = document.querySelector(s);
-      return e && Number(e.dataset.to) - Number(e.dataset.from) === 7 * 86400e3;
+      return e && Number(e.dataset.to) - Number(e.dataset.from) === 7 * 86400e3 &&
+        e.querySelector('rect[data-state="forced_open"]');
     }, {}, sel);
     const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
     if (!states.includes('forced_open') || states[states.length - 1] !== 'closed') throw new Error(`strip ${states}`);
@@ -673,6 +709,19 @@ try {
     const next = await page.$eval('#lineage ol.lineage > li:nth-child(2) > a', (a) => a.textContent);
     if (!items[0].includes(next)) throw new Error(`${next} is not what ${deadId}'s dead letter sent`);
     return `${items.length} tasks`;
+  });
+
+  await check('the dead task\'s timeline marks its dead letter and links the task its resubmission sent', async () => {
+    await page.goto(`${url}/tasks/${deadId}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#life a.mark.resub');
+    const lin = await apiGet(`/tasks/${deadId}/lineage`);
+    const sent = lin.tasks.find((x) => x.id === deadId).dead_letters.map((x) => x.resubmitted_as).filter(Boolean);
+    const hrefs = await page.$$eval('#life a.mark.resub', (l) => l.map((a) => a.getAttribute('href')));
+    if (!sent.length || !isDeepStrictEqual(hrefs, sent.map((x) => `/tasks/${x}`))) throw new Error(`marks ${hrefs}, the API ${sent}`);
+    if (!(await page.$(`#life a.mark.dlq`))) throw new Error('no dead letter mark');
+    await page.$eval('#life a.mark.resub', (a) => a.click());
+    await page.waitForFunction((id) => location.pathname === `/tasks/${id}`, { timeout: WAIT }, sent[0]);
+    return `resubmitted as ${sent[0]}`;
   });
 
   await check('failures: grumpy\'s group by deep link, its samples, retry the group as a job (dry run, then for real)', async () => {

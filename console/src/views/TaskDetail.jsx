@@ -18,41 +18,170 @@ import { NO_OPTIONS, TaskOptions, optionsBody } from './TaskOptions.jsx';
 
 const ACTIONS = ['pause', 'resume', 'skip', 'cancel'];
 
-function Timeline({ history, now }) {
+// The task's whole life on one time axis, from what GET /tasks/ID and the
+// lineage already give: the origin at the start, the wait from creation
+// to the first attempt ("queued"), each delay between two attempts (retry
+// backoff; a breaker's wait falls in it, the worker records none apart),
+// a retrying task's planned next run (due_ms) as a dashed mark, the dead
+// letters (dead_ms, linked to their page) and the tasks their
+// resubmissions sent (linked). Every segment and mark has a tooltip with
+// the exact times (UTC, or local when chosen) and data-from / data-to /
+// data-at in ms for the browser checks.
+export function lifeOf(t, mine, tasks, now) {
+  const h = [...(t.history || [])].sort((a, b) => a.attempt - b.attempt);
+  const o = t.origin || {};
+  const segs = [];
+  const marks = [];
+  const created = t.created_ms || o.scheduled_ms || 0;
+  const first = h.length ? h[0].started_ms : 0;
+  const ended = ['succeeded', 'dead', 'cancelled', 'skipped'].includes(t.state);
+  if (created) {
+    const to = first || (ended ? 0 : now);
+    if (to && to >= created) segs.push({ kind: 'queued', from: created, to });
+  }
+  for (let i = 1; i < h.length; i++) {
+    const a = h[i - 1], b = h[i];
+    if (a.finished_ms && b.started_ms) segs.push({ kind: 'delay', from: a.finished_ms, to: b.started_ms, after: a.attempt });
+  }
+  const last = h[h.length - 1];
+  if (t.state === 'retrying' && last && last.finished_ms) {
+    segs.push({ kind: 'delay', from: last.finished_ms, to: Math.max(now, last.finished_ms), after: last.attempt, open: true });
+  }
+  const originAt = o.scheduled_ms || created;
+  if (originAt && (o.schedule_id || o.event_id || o.dead_letter_id || o.parent_task_id)) {
+    marks.push({ kind: 'origin', at: originAt, o });
+  }
+  if (t.state === 'retrying' && t.due_ms) marks.push({ kind: 'due', at: t.due_ms });
+  const byId = new Map((tasks || []).map((x) => [x.id, x]));
+  for (const d of (mine && mine.dead_letters) || []) {
+    if (!d.dead_ms) continue;
+    marks.push({ kind: 'dlq', at: d.dead_ms, d });
+    if (d.resubmitted_as) {
+      const n = byId.get(d.resubmitted_as);
+      const at = (n && n.state && n.state.created_ms) || d.dead_ms;
+      marks.push({ kind: 'resub', at, d, id: d.resubmitted_as });
+    }
+  }
+  const times = [created, originAt, ...h.flatMap((a) => [a.started_ms, a.finished_ms || (a.started_ms ? now : 0)]),
+    ...segs.flatMap((s) => [s.from, s.to]), ...marks.map((m) => m.at)].filter((x) => x > 0);
+  if (!ended && times.length) times.push(now);
+  return { h, segs, marks, start: Math.min(...times), end: Math.max(...times) };
+}
+
+const SEG_NAME = { queued: 'queued', delay: 'delay' };
+
+function Timeline({ t, lineage, now }) {
   const zone = useZone();
-  if (!history || !history.length) return <p class="muted">No attempt yet.</p>;
-  const start = Math.min(...history.map((a) => a.started_ms || now));
-  const end = Math.max(...history.map((a) => a.finished_ms || now));
+  const exact = (ms) => fmtTime(ms, zone === 'local' ? 'local' : 'utc');
+  const mine = lineage && lineage.tasks.find((x) => x.id === t.id);
+  const { h, segs, marks, start, end } = lifeOf(t, mine, lineage && lineage.tasks, now);
+  if (!isFinite(start)) return <p class="muted">No attempt yet.</p>;
   const span = Math.max(end - start, 1);
-  const pct = (ms) => `${((100 * (ms - start)) / span).toFixed(2)}%`;
+  const pos = (ms) => (100 * (ms - start)) / span;
+  const pct = (ms) => `${pos(ms).toFixed(2)}%`;
+  const width = (a, b) => `max(2px, ${((100 * (b - a)) / span).toFixed(2)}%)`;
+  const markTitle = (m) => {
+    if (m.kind === 'origin') {
+      const o = m.o;
+      const what = o.schedule_id ? `fired by schedule ${o.schedule_id}${o.scheduled_ms ? ` (nominal ${exact(o.scheduled_ms)})` : ''}`
+        : o.event_id ? `from event ${o.event_id}`
+        : o.dead_letter_id ? `resubmitted from dead letter ${o.dead_letter_id}`
+        : `chained from task ${o.parent_task_id}`;
+      return `origin: ${what} · ${exact(m.at)}`;
+    }
+    if (m.kind === 'due') return `next run planned ${exact(m.at)}`;
+    if (m.kind === 'dlq') return `dead letter ${m.d.id}: ${m.d.reason} · ${exact(m.at)}`;
+    return `resubmitted as task ${m.id} · ${exact(m.at)}`;
+  };
+  const markHref = (m) => {
+    if (m.kind === 'dlq') return `/dlq/${encodeURIComponent(m.d.id)}`;
+    if (m.kind === 'resub') return `/tasks/${encodeURIComponent(m.id)}`;
+    if (m.kind === 'origin') {
+      const o = m.o;
+      if (o.schedule_id) return `/schedules/${encodeURIComponent(o.schedule_id)}`;
+      if (o.dead_letter_id) return `/dlq/${encodeURIComponent(o.dead_letter_id)}`;
+      if (o.parent_task_id) return `/tasks/${encodeURIComponent(o.parent_task_id)}`;
+    }
+    return null;
+  };
+  const markLabel = { origin: '◆', due: '', dlq: '✕', resub: '↻' };
   return (
-    <ol class="timeline">
-      {history.map((a) => {
-        const s = a.started_ms || now;
-        const f = a.finished_ms || now;
-        return (
-          <li key={a.attempt} class={a.state}>
-            <div class="when">
-              <strong>#{a.attempt}</strong> <span class={`state ${a.state}`}>{a.state}</span>
-              {' '}{fmtTime(a.started_ms, zone)}
-              {a.finished_ms ? ` · ${fmtDuration(a.finished_ms - a.started_ms)}` : ' · running'}
-              {a.worker && <span class="muted"> · {a.worker}</span>}
-            </div>
-            <div class="track">
-              <div class="bar" style={{ left: pct(s), width: `max(2px, ${((100 * (f - s)) / span).toFixed(2)}%)` }} />
-            </div>
-            {a.error && <div class="err">{a.class ? `${a.class}: ` : ''}{a.error}</div>}
-          </li>
-        );
-      })}
-    </ol>
+    <>
+      <div class="life" id="life">
+        <div class="life-axis muted">
+          <span title={exact(start)}>{fmtTime(start, zone)}</span>
+          <span title={exact(end)}>{fmtTime(end, zone)}</span>
+        </div>
+        <div class="life-track">
+          {h.map((a) => !a.started_ms ? null : (
+            <div key={`a${a.attempt}`} class={`seg attempt ${a.state}`}
+              style={{ left: pct(a.started_ms), width: width(a.started_ms, a.finished_ms || now) }}
+              title={`attempt #${a.attempt} ${a.state}: ${exact(a.started_ms)} – ${a.finished_ms ? exact(a.finished_ms) : 'running'}`} />
+          ))}
+          {segs.map((s) => (
+            <div key={`${s.kind}${s.from}`} class={`seg ${s.kind}${s.open ? ' open' : ''}`}
+              data-from={s.from} data-to={s.to} data-after={s.after}
+              style={{ left: pct(s.from), width: width(s.from, s.to) }}
+              title={`${SEG_NAME[s.kind]}${s.after ? ` after attempt #${s.after}` : ''}: ${exact(s.from)} – ${s.open ? 'now' : exact(s.to)} (${fmtDuration(s.to - s.from)})`} />
+          ))}
+          {marks.map((m) => {
+            const href = markHref(m);
+            const props = { class: `mark ${m.kind}`, 'data-at': m.at, style: { left: pct(m.at) }, title: markTitle(m) };
+            const key = `${m.kind}${m.at}${m.id || (m.d && m.d.id) || ''}`;
+            return href
+              ? <Link key={key} href={href} {...props}>{markLabel[m.kind]}</Link>
+              : <span key={key} {...props}>{markLabel[m.kind]}</span>;
+          })}
+        </div>
+        <ul class="life-legend">
+          {marks.filter((m) => m.kind !== 'due').map((m) => {
+            const href = markHref(m);
+            const label = markTitle(m);
+            return <li key={`l${m.kind}${m.at}${m.id || (m.d && m.d.id) || ''}`} class={`legend-${m.kind}`}>
+              <span class={`mark-key ${m.kind}`}>{markLabel[m.kind]}</span>{' '}
+              {href ? <Link href={href}>{label.split(' · ')[0]}</Link> : label.split(' · ')[0]}
+              <span class="muted"> · {fmtTime(m.at, zone)}</span>
+            </li>;
+          })}
+          {segs.map((s) => (
+            <li key={`ls${s.kind}${s.from}`} class={`legend-${s.kind}`}>
+              <span class={`seg-key ${s.kind}`} />{' '}
+              {s.kind === 'queued' ? 'queued' : `delay after #${s.after}`}
+              {' '}{s.open ? `${fmtDuration(s.to - s.from)} so far` : fmtDuration(s.to - s.from)}
+              {s.open && t.due_ms ? <span class="muted"> · next run {fmtTime(t.due_ms, zone)}</span> : null}
+            </li>
+          ))}
+        </ul>
+      </div>
+      {!h.length ? <p class="muted">No attempt yet.</p> : (
+        <ol class="timeline">
+          {h.map((a) => {
+            const s = a.started_ms || now;
+            const f = a.finished_ms || now;
+            return (
+              <li key={a.attempt} class={a.state}>
+                <div class="when">
+                  <strong>#{a.attempt}</strong> <span class={`state ${a.state}`}>{a.state}</span>
+                  {' '}<span title={exact(a.started_ms)}>{fmtTime(a.started_ms, zone)}</span>
+                  {a.finished_ms ? ` · ${fmtDuration(a.finished_ms - a.started_ms)}` : ' · running'}
+                  {a.worker && <span class="muted"> · {a.worker}</span>}
+                </div>
+                <div class="track">
+                  <div class="bar" style={{ left: pct(s), width: width(s, f) }} />
+                </div>
+                {a.error && <div class="err">{a.class ? `${a.class}: ` : ''}{a.error}</div>}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </>
   );
 }
 
 // Oldest first; this task marked. Each dead letter says what its
 // resubmission sent.
-function Lineage({ id }) {
-  const zone = useZone();
+function useLineage(id) {
   const [data, setData] = useState(null);
   const [error, setError] = useState(null);
   const load = () => {
@@ -60,6 +189,13 @@ function Lineage({ id }) {
     api('GET', `/tasks/${encodeURIComponent(id)}/lineage`).then(setData, setError);
   };
   useEffect(load, [id]);
+  return { data, error, load };
+}
+
+function Lineage({ lineage }) {
+  const zone = useZone();
+  const { data, error, load } = lineage;
+  const id = data && data.id;
   if (error) return <Problem error={error} />;
   if (!data) return <p class="muted">Reading the lineage…</p>;
   return (
@@ -149,6 +285,7 @@ export function TaskDetail({ id, who }) {
   const [reason, setReason] = useState('');
   const [result, setResult] = useState(null);
   const t = poll.data;
+  const lineage = useLineage(id);
 
   const act = async (action) => {
     setResult(null);
@@ -193,11 +330,11 @@ export function TaskDetail({ id, who }) {
           {result && (result.error ? <Problem error={result.error} /> : <p class="ok">{result.ok}</p>)}
           {can(who, 'operator') && t.state === 'dead' && <Retry key={id} id={id} />}
           <h3>Attempts</h3>
-          <Timeline history={t.history} now={poll.at || Date.now()} />
+          <Timeline t={{ ...t, id }} lineage={lineage.data} now={poll.at || Date.now()} />
         </>
       )}
       <h3>Lineage</h3>
-      <Lineage id={id} />
+      <Lineage lineage={lineage} />
     </div>
   );
 }
