@@ -516,6 +516,9 @@ try {
 
   await check('a task\'s detail page follows its state by the event stream, its reads of the task blocked', async () => {
     const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 6000 } });
+    // a task without a record yet has no lineage either (404): its page
+    // is opened once the worker has recorded it, while it naps
+    await until(async () => (await apiStatus(`/tasks/${t.id}`)) === 200, 'the task\'s record');
     const [seen, blocked] = await blocking(page, `/api/v1/tasks/${t.id}`, async () => {
       await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
       for (const want of ['running', 'succeeded']) {
@@ -534,6 +537,7 @@ try {
   await check('without the stream the task detail page polls, says so, and still follows the task', async () => {
     await blocking(page, '/api/v1/live', async () => {
       const t = await apiCall('POST', '/tasks', { handler: 'nap', payload: { sleep_ms: 3000 } });
+      await until(async () => (await apiStatus(`/tasks/${t.id}`)) === 200, 'the task\'s record');
       await page.goto(`${url}/tasks/${t.id}`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector('#conn[data-state="polling"]');
       await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded',
