@@ -50,19 +50,39 @@ drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
 				const char *id, drv_sched_stats_t *out,
 				char *errstr, size_t errstr_size)
 {
-	char k[512];
-	redisReply *r = NULL;
+	enum { STATS, DURATIONS, LAST, NEXT, RUN, CMDS };
+	char st[512], du[512], last[512], next[512], run[512];
+	redisReply *r[CMDS] = { NULL };
 	int64_t sum = 0, d[DRV_SCHED_DURATIONS];
+	drv_err_t err = DRV_OK;
 	size_t n = 0;
-	drv_err_t err;
 
 	memset(out, 0, sizeof(*out));
-	key(k, sizeof(k), prefix, "sched:stats", id);
-	if ((err = cmd(c, &r, errstr, errstr_size, "HGETALL %s", k)))
-		return err;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY &&
-	     i + 1 < r->elements; i += 2) {
-		const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+	key(st, sizeof(st), prefix, "sched:stats", id);
+	key(du, sizeof(du), prefix, "sched:durations", id);
+	key(last, sizeof(last), prefix, "sched:last", NULL);
+	key(next, sizeof(next), prefix, "sched:next", NULL);
+	key(run, sizeof(run), prefix, "sched:run", id);
+	/* one round trip for the five */
+	redisAppendCommand(c, "HGETALL %s", st);
+	redisAppendCommand(c, "LRANGE %s 0 %d", du, DRV_SCHED_DURATIONS - 1);
+	redisAppendCommand(c, "HGET %s %s", last, id);
+	redisAppendCommand(c, "HGET %s %s", next, id);
+	redisAppendCommand(c, "EXISTS %s", run);
+	for (int i = 0; i < CMDS; i++) {
+		if (redisGetReply(c, (void **)&r[i]) != REDIS_OK) {
+			err = drv_redis_fail(c, NULL, "schedule stats", errstr,
+					     errstr_size);
+			break;
+		}
+		if (r[i]->type == REDIS_REPLY_ERROR && !err)
+			err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+					"redis: %s", r[i]->str);
+	}
+	for (size_t i = 0; !err && r[STATS]->type == REDIS_REPLY_ARRAY &&
+	     i + 1 < r[STATS]->elements; i += 2) {
+		const char *f = r[STATS]->element[i]->str,
+			   *v = r[STATS]->element[i + 1]->str;
 
 		if (!strcmp(f, "fires"))           out->fires = num(v);
 		else if (!strcmp(f, "duplicates")) out->duplicates = num(v);
@@ -82,38 +102,28 @@ drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
 			drv_strlcpy(out->last_task, v,
 				    sizeof(out->last_task));
 	}
-	freeReplyObject(r);
-	if (out->runs)
-		out->avg_ms = sum / out->runs;
-	key(k, sizeof(k), prefix, "sched:durations", id);
-	if ((err = cmd(c, &r, errstr, errstr_size, "LRANGE %s 0 %d", k,
-		       DRV_SCHED_DURATIONS - 1)))
-		return err;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements &&
-	     n < DRV_SCHED_DURATIONS; i++)
-		d[n++] = num(r->element[i]->str);
-	freeReplyObject(r);
-	if (n) {
-		qsort(d, n, sizeof(d[0]), cmp_i64);
-		/* nearest rank: the smallest value >= 95% of them */
-		out->p95_ms = d[(95 * n + 99) / 100 - 1];
+	if (!err) {
+		if (out->runs)
+			out->avg_ms = sum / out->runs;
+		for (size_t i = 0; r[DURATIONS]->type == REDIS_REPLY_ARRAY &&
+		     i < r[DURATIONS]->elements && n < DRV_SCHED_DURATIONS;
+		     i++)
+			d[n++] = num(r[DURATIONS]->element[i]->str);
+		if (n) {
+			qsort(d, n, sizeof(d[0]), cmp_i64);
+			/* nearest rank: the smallest value >= 95% of them */
+			out->p95_ms = d[(95 * n + 99) / 100 - 1];
+		}
+		out->last_fire_ms = r[LAST]->type == REDIS_REPLY_STRING ?
+				    num(r[LAST]->str) : 0;
+		out->next_ms = r[NEXT]->type == REDIS_REPLY_STRING ?
+			       num(r[NEXT]->str) : 0;
+		out->running = r[RUN]->type == REDIS_REPLY_INTEGER &&
+			       r[RUN]->integer == 1;
 	}
-	key(k, sizeof(k), prefix, "sched:last", NULL);
-	if ((err = cmd(c, &r, errstr, errstr_size, "HGET %s %s", k, id)))
-		return err;
-	out->last_fire_ms = r->type == REDIS_REPLY_STRING ? num(r->str) : 0;
-	freeReplyObject(r);
-	key(k, sizeof(k), prefix, "sched:next", NULL);
-	if ((err = cmd(c, &r, errstr, errstr_size, "HGET %s %s", k, id)))
-		return err;
-	out->next_ms = r->type == REDIS_REPLY_STRING ? num(r->str) : 0;
-	freeReplyObject(r);
-	key(k, sizeof(k), prefix, "sched:run", id);
-	if ((err = cmd(c, &r, errstr, errstr_size, "EXISTS %s", k)))
-		return err;
-	out->running = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
-	return DRV_OK;
+	for (int i = 0; i < CMDS; i++)
+		freeReplyObject(r[i]);
+	return err;
 }
 
 drv_err_t drv_sched_store_run(redisContext *c, const char *prefix,
