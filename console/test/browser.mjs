@@ -274,6 +274,7 @@ try {
     await page.waitForSelector('table.dlq tbody tr[data-dlq]');
     if (await page.$('#resubmit-dry')) throw new Error('resubmit shown to a viewer');
     if (await page.$('#job-dry')) throw new Error('a job\'s start shown to a viewer');
+    if (await page.$('#discard-dry')) throw new Error('a filter\'s discard shown to a viewer');
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-schedule="nightly"]');
     if (await page.$('button.toggle')) throw new Error('enable/disable shown to a viewer');
@@ -1548,6 +1549,43 @@ try {
     await page.goto(`${url}/dlq/jobs`, { waitUntil: 'domcontentloaded' });
     await page.waitForSelector(`table.jobs tr[data-job="${id}"][data-kind="discard"]`);
     return `job ${id}: ${shown} discarded`;
+  });
+
+  await check('discard this filter from the DLQ view: the dry run\'s count is the API\'s, then a discard job to done; the stats say discarded', async () => {
+    for (let i = 0; i < 2; i++) {
+      await apiCall('POST', '/tasks', { handler: 'gloomy', payload: { from: 'the filter discard check', i } });
+    }
+    await until(async () => (await apiGet('/dlq?handler=gloomy')).entries.length === 5, 'five gloomy dead letters');
+    const filter = { handler: 'gloomy' };
+    await page.goto(`${url}/dlq?handler=gloomy`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#job-dry');
+    await press(page, '#discard-dry');
+    await page.waitForSelector('#discard-count');
+    const dry = await apiCall('POST', '/dlq/discard', { filter, dry_run: true });
+    const n = Number(await page.$eval('#discard-count', (e) => e.dataset.count));
+    const words = await text(page, '#discard-count');
+    if (n !== dry.count || n !== 2 || dry.already_discarded !== 3 || !words.includes('3 already discarded')) {
+      throw new Error(`dry run shows ${n} (${words}), the API says ${dry.count}, ${dry.already_discarded} already discarded`);
+    }
+    if ((await apiGet('/dlq/stats?handler=gloomy')).discarded !== 3) throw new Error('discarded by the dry run');
+    await shot(page, 'dlq-filter-discard');
+    await page.click('#discard-confirm');
+    await page.waitForFunction(() => /^\/dlq\/jobs\/[0-9A-Z]{26}$/.test(location.pathname));
+    const id = await page.evaluate(() => location.pathname.split('/').pop());
+    await page.waitForSelector('#job-state[data-state="done"]', { timeout: WAIT });
+    if ((await page.$eval('#job-kind', (e) => e.dataset.kind)) !== 'discard') throw new Error('not a discard job');
+    const job = await apiGet(`/dlq/jobs/${id}`);
+    if (job.kind !== 'discard' || job.discarded !== n || JSON.stringify(job.spec.filter) !== JSON.stringify(filter)) {
+      throw new Error(`the API's job: ${job.kind}, ${job.discarded} discarded, filter ${JSON.stringify(job.spec.filter)}`);
+    }
+    let st = null;
+    await until(async () => {
+      st = await apiGet('/dlq/stats?handler=gloomy');
+      return st.count === 5 && st.discarded === 5;
+    }, 'the filter\'s stats: 5 entries, 5 discarded').catch((e) => {
+      throw new Error(`${e.message}: ${st && st.count} entries, ${st && st.discarded} discarded`);
+    });
+    return `job ${id}: ${n} discarded, the filter's ${st.discarded} of ${st.count} discarded`;
   });
 
   await check('no console errors, no failed requests', async () => {

@@ -4,9 +4,10 @@
 // API filters; anyone exports the current filter as NDJSON
 // (DlqExport.jsx); operators resubmit it, patched or with a new priority
 // or attempts if they like, a dry run first (POST /api/v1/dlq/resubmit),
-// or start a durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx). An
-// entry shows what became of it (its mark: resubmitted, or discarded);
-// <Discard> discards entries, a dry run first (POST /api/v1/dlq/discard).
+// or start a durable job of it (POST /api/v1/dlq/jobs, DlqJobs.jsx), or
+// discard it as a job (<Discard>). An entry shows what became of it (its
+// mark: resubmitted, or discarded); <Discard> discards entries, a filter
+// or a group, a dry run first (POST /api/v1/dlq/discard).
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
 import { usePoll } from '../poll.js';
@@ -177,6 +178,10 @@ export function Dlq({ who }) {
       )}
       {can(who, 'operator') && (
         <JobStart key={`job${JSON.stringify(filter)}`} body={{ filter }} label="Resubmit as a job" />
+      )}
+      {can(who, 'operator') && (
+        <Discard key={`discard${JSON.stringify(filter)}`} body={{ filter }}
+          what={Object.keys(filter).length ? 'this filter' : 'every entry'} />
       )}
       {page && (
         <>
