@@ -289,9 +289,12 @@ try {
   });
 
   await check('log in with an operator token', async () => {
-    await page.click('#login-open');
+    // the login button comes once whoami has answered (the views do not
+    // wait for it), which may be late on a loaded host
+    await press(page, '#login-open');
+    await page.waitForSelector('#token');
     await page.type('#token', token);
-    await page.click('form.login button[type=submit]');
+    await press(page, 'form.login button[type=submit]');
     await page.waitForFunction(() => document.querySelector('.who')?.textContent.includes('operator'));
   });
 
@@ -470,6 +473,8 @@ try {
     const states = await page.$$eval(`${sel} rect`, (rs) => rs.map((r) => r.dataset.state));
     if (states.join() !== 'closed,forced_open') throw new Error(`strip ${states}`);
     if (await page.$('button.active[data-span]')) throw new Error('a span shown as chosen with a custom range');
+    // the fields are filled after the range is drawn
+    await page.waitForFunction((s) => document.querySelector(s)?.value, {}, '#range-from');
     const shown = await page.$eval('#range-from', (e) => e.value);
     if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
     await press(page, '#range-reset');
@@ -1264,6 +1269,8 @@ try {
     await page.waitForSelector(`#gantt[data-from="${from}"][data-to="${to}"]`);
     await page.waitForSelector(bar);
     if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    // the fields are filled after the range is drawn
+    await page.waitForFunction((s) => document.querySelector(s)?.value, {}, '#range-from');
     const shown = await page.$eval('#range-from', (e) => e.value);
     if (shown !== isoOf(from).slice(0, 19).replace('T', ' ')) throw new Error(`from field ${shown}`);
     // a range before the fire: not drawn
@@ -1400,6 +1407,8 @@ try {
     const pts = Number(await page.$eval('#chart-throughput svg', (e) => e.dataset.points));
     if (pts !== h.points.length) throw new Error(`${pts} points drawn, the API has ${h.points.length}`);
     if (await page.$('.ranges button.active')) throw new Error('a preset shown as chosen with a custom range');
+    // the fields are filled after the range is drawn
+    await page.waitForFunction((s) => document.querySelector(s)?.value, {}, '#range-to');
     const shown = await page.$eval('#range-to', (e) => e.value);
     if (shown !== isoOf(to).slice(0, 19).replace('T', ' ')) throw new Error(`to field ${shown}`);
     // a drag across the throughput chart (its plot starts at x 44)
@@ -1424,6 +1433,8 @@ try {
       const from = Date.UTC(2026, 11, 7, 4, 30, 0), to = Date.UTC(2026, 11, 7, 6, 0, 0);
       await page.goto(`${url}/history?from=${isoOf(from)}&to=${isoOf(to)}`, { waitUntil: 'domcontentloaded' });
       await page.waitForSelector(`#range-form[data-from="${from}"]`);
+      // the fields are filled after the range is drawn
+      await page.waitForFunction((s) => document.querySelector(s)?.value, {}, '#range-from');
       const shown = await page.$eval('#range-from', (e) => e.value);
       if (shown !== '2026-12-07 10:00:00') throw new Error(`from field ${shown} (04:30 UTC in Kolkata)`);
       // typed in local time: 11:00 in Kolkata is 05:30 UTC
