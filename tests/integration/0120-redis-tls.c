@@ -29,10 +29,12 @@
 #define DROVER_ACL \
 	"resetkeys ~drover:* resetchannels &drover:* -@all +auth +ping " \
 	"+select +time +get +set +del +exists +mget +incr +hget +hset " \
-	"+hsetnx +hmset +hmget +hgetall +hdel +hexists +hincrby +lpush " \
-	"+rpush +lrange +ltrim +sadd +srem +smembers +sismember +zadd +zrem " \
-	"+zrange +zrangebyscore +zrevrangebyscore +zremrangebyscore " \
-	"+zscore +zcard +zcount +hlen +type +pexpire +pttl +publish " \
+	"+hsetnx +hmset +hmget +hgetall +hdel +hexists +hincrby +hkeys " \
+	"+hvals +lpush +rpush +lrange +lindex +ltrim +sadd +srem +smembers " \
+	"+sismember +zadd +zrem +zrange +zrangebyscore +zrevrangebyscore " \
+	"+zrangebylex +zrevrangebylex +zremrangebyscore +zremrangebyrank " \
+	"+zscore +zcard +zcount +hlen +bitfield +bitop +type +pexpire " \
+	"+pttl +publish " \
 	"+subscribe +multi +exec +eval +evalsha +script|load"
 
 static char dir[64];
