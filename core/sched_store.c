@@ -46,43 +46,19 @@ static int cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
-				const char *id, drv_sched_stats_t *out,
-				char *errstr, size_t errstr_size)
+/* Schedule statistics from their replies: \p r the HGETALL of its
+ * counters, the LRANGE of its durations and the EXISTS of its run marker;
+ * \p last and \p next its fields of the two HMGETs (NULL: nil). */
+static void stats_parse(redisReply *const *r, const redisReply *last,
+			const redisReply *next, drv_sched_stats_t *out)
 {
-	enum { STATS, DURATIONS, LAST, NEXT, RUN, CMDS };
-	char st[512], du[512], last[512], next[512], run[512];
-	redisReply *r[CMDS] = { NULL };
 	int64_t sum = 0, d[DRV_SCHED_DURATIONS];
-	drv_err_t err = DRV_OK;
 	size_t n = 0;
 
-	memset(out, 0, sizeof(*out));
-	key(st, sizeof(st), prefix, "sched:stats", id);
-	key(du, sizeof(du), prefix, "sched:durations", id);
-	key(last, sizeof(last), prefix, "sched:last", NULL);
-	key(next, sizeof(next), prefix, "sched:next", NULL);
-	key(run, sizeof(run), prefix, "sched:run", id);
-	/* one round trip for the five */
-	redisAppendCommand(c, "HGETALL %s", st);
-	redisAppendCommand(c, "LRANGE %s 0 %d", du, DRV_SCHED_DURATIONS - 1);
-	redisAppendCommand(c, "HGET %s %s", last, id);
-	redisAppendCommand(c, "HGET %s %s", next, id);
-	redisAppendCommand(c, "EXISTS %s", run);
-	for (int i = 0; i < CMDS; i++) {
-		if (redisGetReply(c, (void **)&r[i]) != REDIS_OK) {
-			err = drv_redis_fail(c, NULL, "schedule stats", errstr,
-					     errstr_size);
-			break;
-		}
-		if (r[i]->type == REDIS_REPLY_ERROR && !err)
-			err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
-					"redis: %s", r[i]->str);
-	}
-	for (size_t i = 0; !err && r[STATS]->type == REDIS_REPLY_ARRAY &&
-	     i + 1 < r[STATS]->elements; i += 2) {
-		const char *f = r[STATS]->element[i]->str,
-			   *v = r[STATS]->element[i + 1]->str;
+	for (size_t i = 0; r[0]->type == REDIS_REPLY_ARRAY &&
+	     i + 1 < r[0]->elements; i += 2) {
+		const char *f = r[0]->element[i]->str,
+			   *v = r[0]->element[i + 1]->str;
 
 		if (!strcmp(f, "fires"))           out->fires = num(v);
 		else if (!strcmp(f, "duplicates")) out->duplicates = num(v);
@@ -102,27 +78,95 @@ drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
 			drv_strlcpy(out->last_task, v,
 				    sizeof(out->last_task));
 	}
-	if (!err) {
-		if (out->runs)
-			out->avg_ms = sum / out->runs;
-		for (size_t i = 0; r[DURATIONS]->type == REDIS_REPLY_ARRAY &&
-		     i < r[DURATIONS]->elements && n < DRV_SCHED_DURATIONS;
-		     i++)
-			d[n++] = num(r[DURATIONS]->element[i]->str);
-		if (n) {
-			qsort(d, n, sizeof(d[0]), cmp_i64);
-			/* nearest rank: the smallest value >= 95% of them */
-			out->p95_ms = d[(95 * n + 99) / 100 - 1];
-		}
-		out->last_fire_ms = r[LAST]->type == REDIS_REPLY_STRING ?
-				    num(r[LAST]->str) : 0;
-		out->next_ms = r[NEXT]->type == REDIS_REPLY_STRING ?
-			       num(r[NEXT]->str) : 0;
-		out->running = r[RUN]->type == REDIS_REPLY_INTEGER &&
-			       r[RUN]->integer == 1;
+	if (out->runs)
+		out->avg_ms = sum / out->runs;
+	for (size_t i = 0; r[1]->type == REDIS_REPLY_ARRAY &&
+	     i < r[1]->elements && n < DRV_SCHED_DURATIONS; i++)
+		d[n++] = num(r[1]->element[i]->str);
+	if (n) {
+		qsort(d, n, sizeof(d[0]), cmp_i64);
+		/* nearest rank: the smallest value >= 95% of them */
+		out->p95_ms = d[(95 * n + 99) / 100 - 1];
 	}
-	for (int i = 0; i < CMDS; i++)
+	out->last_fire_ms = last && last->type == REDIS_REPLY_STRING ?
+			    num(last->str) : 0;
+	out->next_ms = next && next->type == REDIS_REPLY_STRING ?
+		       num(next->str) : 0;
+	out->running = r[2]->type == REDIS_REPLY_INTEGER && r[2]->integer == 1;
+}
+
+drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
+				const char *const *ids, size_t n,
+				drv_sched_stats_t *out, char *errstr,
+				size_t errstr_size)
+{
+	/* two HMGETs (last and next fire of every id), then three
+	 * commands per id, all in one round trip; a command hiredis cannot
+	 * append (out of memory) fails the connection, so the reads below
+	 * fail too */
+	enum { PER = 3 };
+	size_t cmds = 2 + PER * n, got = 0;
+	redisReply **r = calloc(cmds, sizeof(*r));
+	const char **argv = malloc((n + 2) * sizeof(*argv));
+	size_t *lens = malloc((n + 2) * sizeof(*lens));
+	static const char *const hashes[] = { "sched:last", "sched:next" };
+	char hash[2][512], k[512];
+	drv_err_t err = DRV_OK;
+
+	if (n)
+		memset(out, 0, n * sizeof(*out));
+	if (!n || !r || !argv || !lens) {
+		free(r);
+		free(argv);
+		free(lens);
+		return !n ? DRV_OK : drv_error(errstr, errstr_size,
+					       DRV_ERR_NOMEM, "out of memory");
+	}
+	argv[0] = "HMGET";
+	memcpy(argv + 2, ids, n * sizeof(*ids));
+	lens[0] = 5;
+	for (size_t i = 2; i < n + 2; i++)
+		lens[i] = strlen(argv[i]);
+	for (int h = 0; h < 2; h++) {
+		key(hash[h], sizeof(hash[h]), prefix, hashes[h], NULL);
+		argv[1] = hash[h];
+		lens[1] = strlen(hash[h]);
+		redisAppendCommandArgv(c, (int)(n + 2), argv, lens);
+	}
+	free(argv);
+	free(lens);
+	for (size_t i = 0; i < n; i++) {
+		key(k, sizeof(k), prefix, "sched:stats", ids[i]);
+		redisAppendCommand(c, "HGETALL %s", k);
+		key(k, sizeof(k), prefix, "sched:durations", ids[i]);
+		redisAppendCommand(c, "LRANGE %s 0 %d", k,
+				   DRV_SCHED_DURATIONS - 1);
+		key(k, sizeof(k), prefix, "sched:run", ids[i]);
+		redisAppendCommand(c, "EXISTS %s", k);
+	}
+	for (; got < cmds; got++) {
+		if (redisGetReply(c, (void **)&r[got]) != REDIS_OK) {
+			err = drv_redis_fail(c, NULL, "schedule stats", errstr,
+					     errstr_size);
+			break;
+		}
+		if (r[got]->type == REDIS_REPLY_ERROR && !err)
+			err = drv_error(errstr, errstr_size, DRV_ERR_REDIS,
+					"redis: %s", r[got]->str);
+	}
+	for (size_t i = 0; !err && i < n; i++) {
+		const redisReply *last = r[0]->type == REDIS_REPLY_ARRAY &&
+					 r[0]->elements == n ?
+					 r[0]->element[i] : NULL;
+		const redisReply *next = r[1]->type == REDIS_REPLY_ARRAY &&
+					 r[1]->elements == n ?
+					 r[1]->element[i] : NULL;
+
+		stats_parse(r + 2 + PER * i, last, next, &out[i]);
+	}
+	for (size_t i = 0; i < got; i++)
 		freeReplyObject(r[i]);
+	free(r);
 	return err;
 }
 

@@ -134,14 +134,12 @@ static cand_t *candidates(const drv_config_t *cfg, const drv_sched_entry_t *e,
 	return v;
 }
 
-/* Fills \p r for \p cd (its override, statistics and next fire time);
- * false when a run-time definition does not parse (not listed). */
-static bool row_fill(const drv_config_t *cfg, redisContext *c,
-		     const cand_t *cd, const drv_sched_entry_t *ov, size_t on,
-		     drv_sched_t *set, int64_t now, drv_sched_row_t *r)
+/* Fills \p r for \p cd (its definition and override); false when a
+ * run-time definition does not parse (not listed). */
+static bool row_fill(const cand_t *cd, const drv_sched_entry_t *ov,
+		     size_t on, drv_sched_row_t *r)
 {
 	const char *o;
-	drv_sched_item_t *it;
 	char err[512];
 
 	if (cd->file ? drv_schedule_conf_copy(&r->conf, cd->file) != DRV_OK
@@ -151,20 +149,47 @@ static bool row_fill(const drv_config_t *cfg, redisContext *c,
 	r->runtime = !cd->file;
 	o = find_entry(ov, on, r->conf.name);
 	r->enabled = o ? !strcmp(o, "1") : r->conf.enabled;
-	if (c)
-		r->have_stats = !drv_sched_store_stats(c, cfg->redis.key_prefix,
-						       r->conf.name, &r->st,
-						       err, sizeof(err));
-	if (r->st.next_ms && r->st.next_ms < now - NEXT_STALE_MS)
-		r->st.next_ms = 0;
-	if (r->enabled && !r->st.next_ms &&
-	    !drv_sched_put(set, &r->conf, r->runtime, &it, err, sizeof(err))) {
-		int64_t nx = drv_sched_next_time(it, now);
-
-		r->st.next_ms = nx == DRV_SCHED_NEVER ? 0 : nx;
-		r->have_stats = true;
-	}
 	return true;
+}
+
+/* The statistics of the \p n rows, read in one round trip (none when
+ * \p c is NULL or the read fails), and each enabled row's next fire time:
+ * the leader's, or computed here when it keeps none. */
+static void rows_stats(const drv_config_t *cfg, redisContext *c,
+		       drv_sched_row_t *rows, size_t n, drv_sched_t *set,
+		       int64_t now)
+{
+	const char **ids = malloc((n + 1) * sizeof(*ids));
+	drv_sched_stats_t *st = calloc(n + 1, sizeof(*st));
+	bool have = false;
+	drv_sched_item_t *it;
+	char err[512];
+
+	for (size_t i = 0; ids && i < n; i++)
+		ids[i] = rows[i].conf.name;
+	if (c && ids && st)
+		have = !drv_sched_store_stats(c, cfg->redis.key_prefix, ids, n,
+					      st, err, sizeof(err));
+	for (size_t i = 0; i < n; i++) {
+		drv_sched_row_t *r = &rows[i];
+
+		if (have) {
+			r->st = st[i];
+			r->have_stats = true;
+		}
+		if (r->st.next_ms && r->st.next_ms < now - NEXT_STALE_MS)
+			r->st.next_ms = 0;
+		if (r->enabled && !r->st.next_ms &&
+		    !drv_sched_put(set, &r->conf, r->runtime, &it, err,
+				   sizeof(err))) {
+			int64_t nx = drv_sched_next_time(it, now);
+
+			r->st.next_ms = nx == DRV_SCHED_NEVER ? 0 : nx;
+			r->have_stats = true;
+		}
+	}
+	free(ids);
+	free(st);
 }
 
 /* The enable/disable overrides of the \p n candidates of a page. */
@@ -225,9 +250,11 @@ static drv_err_t rows_build(const drv_config_t *cfg, redisContext *c,
 		c = NULL;
 	if (cands)
 		rows = calloc(cn + 1, sizeof(*rows));
-	for (size_t i = 0; rows && set && i < cn; i++)
-		if (row_fill(cfg, c, &cands[i], ov, on, set, now, &rows[k]))
+	for (size_t i = 0; rows && i < cn; i++)
+		if (row_fill(&cands[i], ov, on, &rows[k]))
 			k++;
+	if (rows && set)
+		rows_stats(cfg, c, rows, k, set, now);
 	if (rows && more && next && next_size)
 		drv_strlcpy(next, cands[cn - 1].id, next_size);
 	free(cands);

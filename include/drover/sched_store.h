@@ -73,10 +73,18 @@ typedef struct drv_sched_stats {
 	bool    running;       /**< a run is unfinished */
 } drv_sched_stats_t;
 
-/** @brief Read schedule \p id's statistics into \p out (zeroed first). */
+/**
+ * @brief Read the statistics of the \p n schedules \p ids into
+ *        \p out[0..n-1] (zeroed first), in one round trip (two HMGETs and
+ *        three commands per schedule, pipelined).
+ * @returns DRV_OK; or the connection's error (DRV_ERR_REDIS, ...) or
+ *          DRV_ERR_NOMEM with \p errstr set, and \p out zeroed.
+ *          \p ids and \p out are the caller's.
+ */
 drv_err_t drv_sched_store_stats(redisContext *c, const char *prefix,
-				const char *id, drv_sched_stats_t *out,
-				char *errstr, size_t errstr_size);
+				const char *const *ids, size_t n,
+				drv_sched_stats_t *out, char *errstr,
+				size_t errstr_size);
 
 /**
  * @brief Record the end of an attempt of a task of schedule \p id, from a

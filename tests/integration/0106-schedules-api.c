@@ -13,7 +13,8 @@
  * schedules through their id index (P schedules:ids), which a store
  * written without it (an older drover: the hash alone) gets rebuilt on the
  * next page; a run-time entry a file schedule shadows is listed once, as
- * the file's, and a page shows its schedules' overrides.
+ * the file's, and a page shows its schedules' overrides and each its own
+ * statistics.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -321,6 +322,16 @@ Test(schedules_api, list_paged_by_cursor, .timeout = 120)
 			"{\"cron\": \"0 4 1 1 *\", \"handler\": \"noop\"}"));
 		cr_assert_eq(call(port, "POST", "/api/v1/schedules/s100/disable",
 				  OPS, NULL), 200);
+		/* each row of a page gets its own statistics (read for the
+		 * whole page in one round trip) */
+		freeReplyObject(redisCommand(rc, "HSET %ssched:stats:s101 "
+			"fires 101 runs 1", cfg->redis.key_prefix));
+		freeReplyObject(redisCommand(rc, "HSET %ssched:stats:s103 "
+			"fires 103", cfg->redis.key_prefix));
+		freeReplyObject(redisCommand(rc, "HSET %ssched:last s102 "
+			"1700000000000", cfg->redis.key_prefix));
+		freeReplyObject(redisCommand(rc, "RPUSH %ssched:durations:s103 "
+			"7", cfg->redis.key_prefix));
 		cr_assert_eq(it_http_call(port, "GET", "/api/v1/schedules?"
 					  "cursor=s099&limit=50", VIEWER, NULL,
 					  &reply), 200);
@@ -334,6 +345,20 @@ Test(schedules_api, list_paged_by_cursor, .timeout = 120)
 		cr_expect(json_is_false(json_object_get(json_array_get(
 			json_object_get(j, "schedules"), 0), "enabled")),
 			  "s100 not disabled: %s", reply);
+		for (int i = 1; i <= 4; i++) {
+			json_t *st = json_object_get(json_array_get(
+				json_object_get(j, "schedules"), i), "stats");
+
+			cr_expect_eq(json_integer_value(json_object_get(st,
+				     "fires")), i == 1 ? 101 : i == 3 ? 103 : 0,
+				     "s10%d: %s", i, reply);
+			cr_expect_eq(json_integer_value(json_object_get(st,
+				     "last_fire_ms")), i == 2 ? 1700000000000 : 0,
+				     "s10%d: %s", i, reply);
+			cr_expect_eq(json_integer_value(json_object_get(st,
+				     "p95_ms")), i == 3 ? 7 : 0, "s10%d: %s", i,
+				     reply);
+		}
 		json_decref(j);
 		free(reply);
 		reply = NULL;
