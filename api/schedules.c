@@ -22,6 +22,7 @@
 
 #include "api_int.h"
 #include "drover/clock.h"
+#include "drover/fire_times.h"
 #include "drover/sched_edit.h"
 #include "drover/sched_view.h"
 #include "drover/str.h"
@@ -149,6 +150,80 @@ static void show(api_call_t *call)
 	if (!rows)
 		return;
 	api_reply(call, 200, drv_sched_row_obj(&rows[0]));
+	drv_sched_rows_free(rows, n);
+}
+
+typedef struct next_args {
+	int64_t count, after;
+	const char *tz;       /* another zone than the schedule's */
+} next_args_t;
+
+static bool next_param(api_call_t *call, const char *name,
+		       const char *value, void *arg)
+{
+	next_args_t *a = arg;
+
+	if (!strcmp(name, "count")) {
+		if (!drv_parse_int(value, 1, DRV_FIRE_TIMES_MAX, &a->count))
+			return true;
+		api_problem(call, 400, "/count", "count: not a number from 1 "
+			    "to %d", DRV_FIRE_TIMES_MAX);
+	} else if (!strcmp(name, "after")) {
+		if (!drv_parse_time(value, &a->after))
+			return true;
+		api_problem(call, 400, "/after", "after: not an RFC 3339 time "
+			    "such as 2026-03-08T01:30:00Z");
+	} else if (!strcmp(name, "tz")) {
+		a->tz = value;
+		return true;
+	} else {
+		api_problem(call, 400, NULL, "unknown query parameter '%.40s'",
+			    name);
+	}
+	return false;
+}
+
+/* GET /schedules/{id}/next: its next fire times, in its zone or tz (the
+ * computation of `droverctl schedule next ID`). */
+static void next_times(api_call_t *call)
+{
+	next_args_t a = { .count = 5, .after = drv_now_ms() };
+	drv_sched_row_t *rows = NULL;
+	drv_fire_time_t *t = NULL;
+	drv_cron_t *cron = NULL;
+	drv_tz_t *tz = NULL;
+	size_t n = 0, got = 0;
+	char err[512];
+	json_t *arr;
+
+	if (!api_query_each(call, next_param, &a) || !(rows = one(call, &n)))
+		return;
+	if (drv_tz_load(a.tz ? a.tz : rows[0].conf.timezone, &tz, err,
+			sizeof(err))) {
+		if (a.tz)
+			api_problem(call, 400, "/tz", "tz: %s", err);
+		else
+			api_problem(call, 503, NULL, "the schedule's zone: %s",
+				    err);
+	} else if (drv_cron_parse(rows[0].conf.cron, &cron, err,
+				  sizeof(err))) {
+		api_problem(call, 503, NULL, "the schedule's cron: %s", err);
+	} else if (!(t = calloc((size_t)a.count, sizeof(*t)))) {
+		api_problem(call, 503, NULL, "out of memory");
+	} else {
+		got = drv_fire_times(cron, tz, a.after, t, (size_t)a.count);
+		arr = json_array();
+		for (size_t i = 0; i < got; i++)
+			json_array_append_new(arr, drv_fire_time_obj(&t[i],
+								     tz));
+		api_reply(call, 200, json_pack("{s:s, s:b, s:s, s:s, s:o}",
+			  "id", rows[0].conf.name, "enabled", rows[0].enabled,
+			  "cron", rows[0].conf.cron, "zone", drv_tz_name(tz),
+			  "times", arr));
+	}
+	free(t);
+	drv_cron_free(cron);
+	drv_tz_free(tz);
 	drv_sched_rows_free(rows, n);
 }
 
@@ -562,6 +637,16 @@ static const api_query_doc_t list_query[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const api_query_doc_t next_query[] = {
+	{ "count", "{\"type\": \"integer\", \"minimum\": 1, \"maximum\": "
+	  "1000, \"default\": 5}", "how many fire times" },
+	{ "after", "{\"type\": \"string\", \"format\": \"date-time\"}",
+	  "the first fire time after this RFC 3339 time (default now)" },
+	{ "tz", "{\"type\": \"string\"}", "an IANA zone this machine has, "
+	  "instead of the schedule's (else 400, pointer /tz)" },
+	{ NULL, NULL, NULL },
+};
+
 const api_route_t api_schedule_routes[] = {
 	{ .method = "GET", .path = "/api/v1/schedules",
 	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = list,
@@ -581,6 +666,23 @@ const api_route_t api_schedule_routes[] = {
 	  .op_id = "getSchedule", .tag = "schedules",
 	  .summary = "One schedule: definition, source, enabled, statistics",
 	  .param_doc = { ID_DOC }, .ok_status = 200, .response = ROW,
+	  .errors = "404 503" },
+	{ .method = "GET", .path = "/api/v1/schedules/{id}/next",
+	  .role = DRV_API_VIEWER, .cls = API_READ, .fn = next_times,
+	  .op_id = "nextScheduleFires", .tag = "schedules",
+	  .summary = "A schedule's next fire times from its cron in its time "
+		     "zone (or tz), each in local time with its offset and "
+		     "abbreviation and in UTC, as `droverctl schedule next "
+		     "ID`; fewer than count when it fires no more within 8 "
+		     "years (DST: a skipped time fires at the jump, a "
+		     "repeated one once)",
+	  .param_doc = { ID_DOC }, .query = next_query, .ok_status = 200,
+	  .response = "{\"$ref\": \"#/components/schemas/ScheduleNext\"}",
+	  .response_example = "{\"id\": \"backup\", \"enabled\": true, "
+		"\"cron\": \"0 3 * * *\", \"zone\": \"Europe/Paris\", "
+		"\"times\": [{\"local\": \"2026-03-29T03:00:00+02:00\", "
+		"\"abbr\": \"CEST\", \"zone\": \"Europe/Paris\", \"utc\": "
+		"\"2026-03-29T01:00:00Z\", \"unix_ms\": 1774746000000}]}",
 	  .errors = "404 503" },
 	{ .method = "POST", .path = "/api/v1/schedules/{id}/enable",
 	  .role = DRV_API_OPERATOR, .cls = API_WRITE, .fn = set_enabled,
@@ -690,6 +792,24 @@ const api_route_t api_schedule_routes[] = {
 	"{\"type\": " LABEL ", \"pattern\": \"^[^\\\\u0000]*$\"}}"
 
 const api_schema_t api_schedule_schemas[] = {
+	{ "ScheduleNext",
+	  "{\"type\": \"object\", \"required\": [\"id\", \"enabled\", "
+	  "\"cron\", \"zone\", \"times\"], \"properties\": {"
+	  "\"id\": {\"type\": \"string\"}, "
+	  "\"enabled\": {\"type\": \"boolean\", \"description\": \"a "
+	  "disabled schedule does not fire at these times until enabled\"}, "
+	  "\"cron\": {\"type\": \"string\"}, "
+	  "\"zone\": {\"type\": \"string\", \"description\": \"the zone "
+	  "the times were computed in\"}, "
+	  "\"times\": {\"type\": \"array\", \"items\": {\"type\": "
+	  "\"object\", \"required\": [\"local\", \"abbr\", \"zone\", "
+	  "\"utc\", \"unix_ms\"], \"properties\": {"
+	  "\"local\": {\"type\": \"string\", \"description\": \"local "
+	  "time with its UTC offset\"}, "
+	  "\"abbr\": {\"type\": \"string\"}, "
+	  "\"zone\": {\"type\": \"string\"}, "
+	  "\"utc\": {\"type\": \"string\"}, "
+	  "\"unix_ms\": {\"type\": \"integer\"}}}}}}" },
 	{ "Schedule",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"source\", "
 	  "\"enabled\", \"definition\"], \"properties\": {"

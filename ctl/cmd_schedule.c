@@ -21,19 +21,9 @@
 #include "drover/schedule.h"
 #include "drover/clock.h"
 #include "drover/cron.h"
+#include "drover/fire_times.h"
 #include "drover/str.h"
 #include "drover/tz.h"
-
-#define COUNT_MAX 1000
-
-static void format_local(const drv_civil_t *c, char *buf, size_t size)
-{
-	int32_t off = c->utoff < 0 ? -c->utoff : c->utoff;
-
-	drv_fmt(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-		c->year, c->month, c->day, c->hour, c->minute, c->second,
-		c->utoff < 0 ? '-' : '+', off / 3600, off / 60 % 60);
-}
 
 /* A schedule id (not an expression): the cron and zone of schedule \p id
  * from the config or Redis into *cron / *zone (malloc'd), or false. */
@@ -80,12 +70,14 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 	const char *zone = NULL;
 	char *own_cron = NULL, *own_zone = NULL;
 	const char *expr;
-	int64_t count = 5, after = drv_now_ms(), next;
+	int64_t count = 5, after = drv_now_ms();
+	drv_fire_time_t *times = NULL;
 	drv_cron_t *cron = NULL;
 	drv_tz_t *tz = NULL;
 	bool json = false;
 	char err[512];
-	int c, n, rc = CTL_EXIT_OK;
+	int c, rc = CTL_EXIT_OK;
+	size_t n = 0;
 
 	opterr = 0;
 	while (rc == CTL_EXIT_OK &&
@@ -95,10 +87,12 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 			zone = optarg;
 			break;
 		case 'n':
-			if (drv_parse_int(optarg, 1, COUNT_MAX, &count))
+			if (drv_parse_int(optarg, 1, DRV_FIRE_TIMES_MAX,
+					  &count))
 				rc = ctl_usage_error(cmd, "--count: '%s' is not "
 						     "a number from 1 to %d",
-						     optarg, COUNT_MAX);
+						     optarg,
+						     DRV_FIRE_TIMES_MAX);
 			break;
 		case 'a':
 			if (drv_parse_time(optarg, &after))
@@ -134,34 +128,26 @@ static int run_next(const ctl_cmd_t *cmd, drv_config_t *cfg,
 		rc = ctl_usage_error(cmd, "%s", err);
 	if (rc == CTL_EXIT_OK && drv_tz_load(zone, &tz, err, sizeof(err)))
 		rc = ctl_usage_error(cmd, "--tz: %s", err);
-	for (n = 0; rc == CTL_EXIT_OK && n < count; n++) {
-		char local[40], utc[32];
-		drv_civil_t lc;
-
-		if (drv_cron_next(cron, tz, after, &next)) {
-			if (n == 0)
-				rc = ctl_fail("'%s' never fires within %d "
-					      "years (nor before the year "
-					      "10000)", expr,
-					      DRV_CRON_SEARCH_YEARS);
-			else
-				fprintf(stderr, "droverctl: no further fire "
-					"time within %d years (nor before the "
-					"year 10000)\n", DRV_CRON_SEARCH_YEARS);
-			break;
-		}
-		drv_tz_to_civil(tz, next / 1000, &lc);
-		format_local(&lc, local, sizeof(local));
-		drv_format_time_s(next / 1000, utc, sizeof(utc));
+	if (rc == CTL_EXIT_OK && !(times = calloc((size_t)count,
+						 sizeof(*times))))
+		rc = ctl_fail("out of memory");
+	if (rc == CTL_EXIT_OK)
+		n = drv_fire_times(cron, tz, after, times, (size_t)count);
+	if (rc == CTL_EXIT_OK && n == 0)
+		rc = ctl_fail("'%s' never fires within %d years (nor before "
+			      "the year 10000)", expr, DRV_CRON_SEARCH_YEARS);
+	for (size_t i = 0; rc == CTL_EXIT_OK && i < n; i++) {
 		if (json)
-			ctl_print_json(json_pack("{s:s, s:s, s:s, s:s, s:I}",
-				"local", local, "abbr", lc.abbr,
-				"zone", drv_tz_name(tz), "utc", utc,
-				"unix_ms", (json_int_t)next));
+			ctl_print_json(drv_fire_time_obj(&times[i], tz));
 		else
-			printf("%s %s  (%s)\n", local, lc.abbr, utc);
-		after = next;
+			printf("%s %s  (%s)\n", times[i].local, times[i].abbr,
+			       times[i].utc);
 	}
+	if (rc == CTL_EXIT_OK && n < (size_t)count)
+		fprintf(stderr, "droverctl: no further fire time within %d "
+			"years (nor before the year 10000)\n",
+			DRV_CRON_SEARCH_YEARS);
+	free(times);
 	drv_cron_free(cron);
 	drv_tz_free(tz);
 	free(own_cron);

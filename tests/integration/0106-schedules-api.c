@@ -2,7 +2,9 @@
  * 0106 — schedules over the HTTP API against the real Kafka, Redis and a
  * leading coordinator: GET /api/v1/schedules lists the config file's and
  * the run-time schedules with their next fire time, as `droverctl schedule
- * list --json` does; one by id, 404 for an unknown one; disable and enable
+ * list --json` does; one by id, 404 for an unknown one; its next fire
+ * times in its zone or another (as `droverctl schedule next ID`), 400 for
+ * a bad count, zone or time; disable and enable
  * by an operator reach the coordinator and droverctl, leave an audit
  * record, and are refused to a viewer. And the list is paged by cursor
  * (issue 13): 120 schedules, file and run-time ones interleaved, come in
@@ -144,6 +146,56 @@ Test(schedules_api, list_show_disable_enable, .timeout = 120)
 	json_decref(j);
 	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nope", VIEWER, NULL),
 		     404);
+
+	/* the next fire times, in the schedule's zone (Paris leaves CET on
+	 * 2026-03-29) or another, as droverctl schedule next gives them */
+	cr_assert_eq(call(port, "GET", "/api/v1/schedules/nightly/next?"
+			  "count=3&after=2026-03-27T12:00:00Z", VIEWER, &j),
+		     200);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "zone")),
+			 "Europe/Paris");
+	cr_assert_eq(json_array_size(json_object_get(j, "times")), 3);
+	{
+		static const char *const utc[] = { "2026-03-28T02:00:00Z",
+						   "2026-03-29T01:00:00Z",
+						   "2026-03-30T01:00:00Z" };
+		char *line = NULL;
+		json_t *ctl;
+
+		for (size_t i = 0; i < 3; i++)
+			cr_expect_str_eq(json_string_value(json_object_get(
+				json_array_get(json_object_get(j, "times"), i),
+				"utc")), utc[i], "time %zu", i);
+		cr_expect_str_eq(json_string_value(json_object_get(
+			json_array_get(json_object_get(j, "times"), 1),
+			"abbr")), "CEST");
+		cr_assert_eq(it_ctl(&ctx, &line, "schedule", "next",
+				    "nightly", "--count", "1", "--after",
+				    "2026-03-28T12:00:00Z", "--json", NULL),
+			     0);
+		ctl = json_loads(line, 0, NULL);
+		cr_expect(json_equal(ctl, json_array_get(json_object_get(j,
+			  "times"), 1)), "droverctl: %s", line);
+		json_decref(ctl);
+		free(line);
+	}
+	json_decref(j);
+	cr_assert_eq(call(port, "GET", "/api/v1/schedules/yearly/next?tz="
+			  "Asia/Tokyo&after=2026-06-01T00:00:00Z", VIEWER,
+			  &j), 200);
+	cr_expect_eq(json_array_size(json_object_get(j, "times")), 5);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(
+		json_object_get(j, "times"), 0), "utc")),
+		"2026-12-31T15:00:00Z");
+	json_decref(j);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nope/next", VIEWER,
+			  NULL), 404);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nightly/next?"
+			  "count=0", VIEWER, NULL), 400);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nightly/next?"
+			  "tz=Nowhere/Land", VIEWER, NULL), 400);
+	cr_expect_eq(call(port, "GET", "/api/v1/schedules/nightly/next?"
+			  "after=soon", VIEWER, NULL), 400);
 	cr_expect_eq(call(port, "GET", "/api/v1/schedules/No%20Such", VIEWER,
 			  NULL), 404);
 
