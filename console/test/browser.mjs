@@ -197,8 +197,31 @@ try {
     }
     await page.waitForSelector('.live[data-state="live"]');
     if ((await text(page, '.who')) !== 'loopback · viewer') throw new Error(await text(page, '.who'));
-    await shot(page, 'overview');
     return `first render with data in ${ms} ms`;
+  });
+
+  await check('the overview shows tasks/s by outcome per band: the band the tasks ran in has succeeded > 0', async () => {
+    // the band whose newest 5 minutes (the panel's) counted a success, as
+    // the API has it once the worker's counts arrived (its next flush)
+    const [band, n] = await until(async () => {
+      for (const b of ['high', 'normal', 'low']) {
+        const h = await apiGet(`/history?band=${b}&since=30m`);
+        const ok = h.points.slice(-5).reduce((sum, p) => sum + p.succeeded, 0);
+        if (ok > 0) return [b, ok];
+      }
+      return null;
+    }, 'the history counted a success in a band');
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    const sel = `#outcomes tr[data-band="${band}"] td[data-outcome="succeeded"]`;
+    await page.waitForSelector(sel);
+    const [count, perS, shown] = await page.$eval(sel, (e) => [Number(e.dataset.count), Number(e.dataset.perS), e.textContent]);
+    if (!(count >= n && perS > 0 && Number(shown) > 0)) {
+      throw new Error(`${band}: ${count} succeeded (${shown}/s) shown, the API has ${n}`);
+    }
+    if (!(await page.$(`#outcomes-${band} rect.ok`))) throw new Error(`no succeeded bar for ${band}`);
+    await page.waitForSelector('#outcomes .live[data-state="live"]');
+    await shot(page, 'overview');
+    return `${band}: ${count} succeeded, ${shown}/s`;
   });
 
   await check('the console\'s files come gzipped to the browser, plain to a client that does not ask', async () => {
@@ -1473,6 +1496,7 @@ try {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
     await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('table.queues tbody tr');
+    await page.waitForSelector('#outcomes table.outcomes');
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r, g, b] = bg.match(/\d+/g).map(Number);
     if (r + g + b > 200) throw new Error(`background ${bg} is not dark`);
