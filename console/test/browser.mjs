@@ -9,7 +9,9 @@
 //   CONSOLE_CTL    droverctl and its config ("PATH -c FILE"), to compare
 //                  the console's DLQ export with `droverctl dlq export`
 //   CHROMIUM       the browser (default /usr/bin/chromium)
-//   CONSOLE_SCREENSHOTS  a folder: a PNG of each view goes there
+//   CONSOLE_SCREENSHOTS  a folder: a picture of each view goes there
+//                  (NAME.webp, 1280x800; scripts/screenshots keeps those
+//                  docs/console.md shows)
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
 // "browser: N passed, M failed". Every wait is bounded.
 import { execFileSync } from 'node:child_process';
@@ -66,10 +68,15 @@ const apiGet = (path) => apiCall('GET', path);
 const apiStatus = async (path) => (await fetch(url + '/api/v1' + path,
   { headers: { Authorization: `Bearer ${token}` } })).status;
 
+// shot(page, name): the viewport as shots/NAME.webp (lossy: a view is
+// 30-90 kB), when CONSOLE_SCREENSHOTS names a folder; the mouse moved off
+// the page first, so no tooltip or hover shows
 const shots = process.env.CONSOLE_SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 async function shot(page, name) {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
+  if (!shots) return;
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: `${shots}/${name}.webp`, type: 'webp', quality: 70 });
 }
 
 // until(fn): fn's value once truthy, trying for up to WAIT ms
@@ -163,7 +170,7 @@ const browser = await puppeteer.launch({
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(WAIT);
-  await page.setViewport({ width: 1280, height: 720 });
+  await page.setViewport({ width: 1280, height: 800 });
   page.on('console', (m) => {
     // a failed load is reported with its address by 'response' below
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
@@ -1041,6 +1048,7 @@ try {
     if (new URL(page.url()).pathname !== '/schedules/nightly') throw new Error(page.url());
     await page.click('button.toggle.enable');
     await page.waitForFunction(() => document.querySelector('#schedule-state')?.textContent === 'enabled');
+    await shot(page, 'schedule');
     await until(async () => (await apiGet('/schedules/nightly')).enabled === true, 'the API says enabled');
     const audit = await apiGet('/audit?target=nightly');
     const acts = audit.records.map((r) => r.action);

@@ -69,6 +69,7 @@ export function Bars({ id, ts, step, series, from, to, zone, width = 240, height
   return (
     <svg class="bars" id={id} width={width} height={height} role="img" data-points={ts.length}
       aria-label={`${series.map((s) => s.name).join(', ')} from ${fmtTime(from, zone)} to ${fmtTime(to, zone)}`}>
+      <line class="axis" x1={0} x2={width} y1={height - 0.5} y2={height - 0.5} />
       {ts.map((t, i) => {
         let y = height;
         const w = Math.max(1, Math.min(x(t + step), width) - Math.max(x(t), 0) - 1);
