@@ -513,6 +513,37 @@ try {
     return `strip ${states.join(' → ')}`;
   });
 
+  await check('a drag across a breaker\'s strip zooms: a narrower range in the URL, the strips redrawn over it, at least 10 s; Reset clears it', async () => {
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=1h`, { waitUntil: 'domcontentloaded' });
+    const sel = `svg[data-strip="${breaker}"]`;
+    await page.waitForSelector(`${sel} rect[data-state="forced_open"]`);
+    const from = Number(await page.$eval(sel, (e) => e.dataset.from));
+    await drag(page, sel, 0.5, 0.75);
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('from'));
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt <= Date.now() && zt - zf > 10000 && zt - zf < 0.6 * 3600e3)) {
+      throw new Error(`zoomed to ${isoOf(zf)}-${isoOf(zt)} from the hour after ${isoOf(from)}`);
+    }
+    // the click that ends the drag picks no breaker: this one stays picked
+    if (!(await page.evaluate(() => location.search)).includes(`breaker=${breaker}`)) {
+      throw new Error(`the drag's click changed the breaker picked: ${await page.evaluate(() => location.search)}`);
+    }
+    await page.waitForSelector(`svg[data-strip="rated"][data-from="${zf}"][data-to="${zt}"]`);
+    if (await page.$('button.active[data-span]')) throw new Error('a span shown as chosen after a zoom');
+    // a drag of a few pixels across a minute's range makes the shortest range, 10 s
+    const [cf, ct] = [zf, zf + 60000];
+    await page.goto(`${url}/breakers?breaker=${breaker}&from=${isoOf(cf)}&to=${isoOf(ct)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`${sel}[data-from="${cf}"][data-to="${ct}"]`);
+    await drag(page, sel, 0.4, 0.44);
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) !== f, {}, cf);
+    const [mf, mt] = await urlRange(page);
+    if (!(Math.abs(mt - mf - 10000) <= 1 && mf > cf && mt < ct)) throw new Error(`a short drag made ${isoOf(mf)}-${isoOf(mt)}`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('button.active[data-span]');
+    return `zoomed to ${isoOf(zf)} - ${isoOf(zt)}, then ${mt - mf} ms`;
+  });
+
   // Forced open through the API while no read of the list gets through:
   // only the event stream can tell the page (it polls every 5 s without
   // it, every 15 s beside it).
