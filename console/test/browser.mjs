@@ -9,7 +9,9 @@
 //   CONSOLE_CTL    droverctl and its config ("PATH -c FILE"), to compare
 //                  the console's DLQ export with `droverctl dlq export`
 //   CHROMIUM       the browser (default /usr/bin/chromium)
-//   CONSOLE_SCREENSHOTS  a folder: a PNG of each view goes there
+//   CONSOLE_SCREENSHOTS  a folder: a picture of each view goes there
+//                  (NAME.webp, 1280x800; scripts/screenshots keeps those
+//                  docs/console.md shows)
 // Each check prints "ok NAME" or "FAIL NAME: why"; the last line is
 // "browser: N passed, M failed". Every wait is bounded.
 import { execFileSync } from 'node:child_process';
@@ -66,10 +68,15 @@ const apiGet = (path) => apiCall('GET', path);
 const apiStatus = async (path) => (await fetch(url + '/api/v1' + path,
   { headers: { Authorization: `Bearer ${token}` } })).status;
 
+// shot(page, name): the viewport as shots/NAME.webp (lossy: a view is
+// 30-90 kB), when CONSOLE_SCREENSHOTS names a folder; the mouse moved off
+// the page first, so no tooltip or hover shows
 const shots = process.env.CONSOLE_SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
 async function shot(page, name) {
-  if (shots) await page.screenshot({ path: `${shots}/${name}.png` });
+  if (!shots) return;
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: `${shots}/${name}.webp`, type: 'webp', quality: 70 });
 }
 
 // until(fn): fn's value once truthy, trying for up to WAIT ms
@@ -163,7 +170,7 @@ const browser = await puppeteer.launch({
 try {
   const page = await browser.newPage();
   page.setDefaultTimeout(WAIT);
-  await page.setViewport({ width: 1280, height: 720 });
+  await page.setViewport({ width: 1280, height: 800 });
   page.on('console', (m) => {
     // a failed load is reported with its address by 'response' below
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
@@ -197,8 +204,31 @@ try {
     }
     await page.waitForSelector('.live[data-state="live"]');
     if ((await text(page, '.who')) !== 'loopback · viewer') throw new Error(await text(page, '.who'));
-    await shot(page, 'overview');
     return `first render with data in ${ms} ms`;
+  });
+
+  await check('the overview shows tasks/s by outcome per band: the band the tasks ran in has succeeded > 0', async () => {
+    // the band whose newest 5 minutes (the panel's) counted a success, as
+    // the API has it once the worker's counts arrived (its next flush)
+    const [band, n] = await until(async () => {
+      for (const b of ['high', 'normal', 'low']) {
+        const h = await apiGet(`/history?band=${b}&since=30m`);
+        const ok = h.points.slice(-5).reduce((sum, p) => sum + p.succeeded, 0);
+        if (ok > 0) return [b, ok];
+      }
+      return null;
+    }, 'the history counted a success in a band');
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    const sel = `#outcomes tr[data-band="${band}"] td[data-outcome="succeeded"]`;
+    await page.waitForSelector(sel);
+    const [count, perS, shown] = await page.$eval(sel, (e) => [Number(e.dataset.count), Number(e.dataset.perS), e.textContent]);
+    if (!(count >= n && perS > 0 && Number(shown) > 0)) {
+      throw new Error(`${band}: ${count} succeeded (${shown}/s) shown, the API has ${n}`);
+    }
+    if (!(await page.$(`#outcomes-${band} rect.ok`))) throw new Error(`no succeeded bar for ${band}`);
+    await page.waitForSelector('#outcomes .live[data-state="live"]');
+    await shot(page, 'overview');
+    return `${band}: ${count} succeeded, ${shown}/s`;
   });
 
   await check('the console\'s files come gzipped to the browser, plain to a client that does not ask', async () => {
@@ -481,6 +511,37 @@ try {
     await page.waitForFunction(() => !location.search.includes('from='));
     await page.waitForSelector('button.active[data-span]');
     return `strip ${states.join(' → ')}`;
+  });
+
+  await check('a drag across a breaker\'s strip zooms: a narrower range in the URL, the strips redrawn over it, at least 10 s; Reset clears it', async () => {
+    await page.goto(`${url}/breakers?breaker=${breaker}&span=1h`, { waitUntil: 'domcontentloaded' });
+    const sel = `svg[data-strip="${breaker}"]`;
+    await page.waitForSelector(`${sel} rect[data-state="forced_open"]`);
+    const from = Number(await page.$eval(sel, (e) => e.dataset.from));
+    await drag(page, sel, 0.5, 0.75);
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('from'));
+    const [zf, zt] = await urlRange(page);
+    if (!(zf > from && zt <= Date.now() && zt - zf > 10000 && zt - zf < 0.6 * 3600e3)) {
+      throw new Error(`zoomed to ${isoOf(zf)}-${isoOf(zt)} from the hour after ${isoOf(from)}`);
+    }
+    // the click that ends the drag picks no breaker: this one stays picked
+    if (!(await page.evaluate(() => location.search)).includes(`breaker=${breaker}`)) {
+      throw new Error(`the drag's click changed the breaker picked: ${await page.evaluate(() => location.search)}`);
+    }
+    await page.waitForSelector(`svg[data-strip="rated"][data-from="${zf}"][data-to="${zt}"]`);
+    if (await page.$('button.active[data-span]')) throw new Error('a span shown as chosen after a zoom');
+    // a drag of a few pixels across a minute's range makes the shortest range, 10 s
+    const [cf, ct] = [zf, zf + 60000];
+    await page.goto(`${url}/breakers?breaker=${breaker}&from=${isoOf(cf)}&to=${isoOf(ct)}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`${sel}[data-from="${cf}"][data-to="${ct}"]`);
+    await drag(page, sel, 0.4, 0.44);
+    await page.waitForFunction((f) => Date.parse(new URLSearchParams(location.search).get('from')) !== f, {}, cf);
+    const [mf, mt] = await urlRange(page);
+    if (!(Math.abs(mt - mf - 10000) <= 1 && mf > cf && mt < ct)) throw new Error(`a short drag made ${isoOf(mf)}-${isoOf(mt)}`);
+    await press(page, '#range-reset');
+    await page.waitForFunction(() => !location.search.includes('from='));
+    await page.waitForSelector('button.active[data-span]');
+    return `zoomed to ${isoOf(zf)} - ${isoOf(zt)}, then ${mt - mf} ms`;
   });
 
   // Forced open through the API while no read of the list gets through:
@@ -1018,6 +1079,7 @@ try {
     if (new URL(page.url()).pathname !== '/schedules/nightly') throw new Error(page.url());
     await page.click('button.toggle.enable');
     await page.waitForFunction(() => document.querySelector('#schedule-state')?.textContent === 'enabled');
+    await shot(page, 'schedule');
     await until(async () => (await apiGet('/schedules/nightly')).enabled === true, 'the API says enabled');
     const audit = await apiGet('/audit?target=nightly');
     const acts = audit.records.map((r) => r.action);
@@ -1473,6 +1535,7 @@ try {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
     await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('table.queues tbody tr');
+    await page.waitForSelector('#outcomes table.outcomes');
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     const [r, g, b] = bg.match(/\d+/g).map(Number);
     if (r + g + b > 200) throw new Error(`background ${bg} is not dark`);

@@ -1,7 +1,8 @@
 // A breaker's transitions (GET /api/v1/breakers/{name}/transitions, the
 // last 200 the log keeps): useTransitions() reads a breaker's log again
 // only when its transition count (the list's "transitions") moved, Strip
-// draws the last hour, day or week as closed / open / half-open segments
+// draws the last hour, day or week (or a custom range, which a drag across
+// a strip sets) as closed / open / half-open segments
 // (the log keeps 200 transitions, 30 days after the last: one read of 200
 // covers a week; a strip older than the oldest kept starts in that one's
 // "from" state), and
@@ -9,6 +10,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { fmtTime } from '../time.js';
+import { useZoom } from './range.jsx';
 
 const LOG_MAX = 200;
 export const SPANS = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3 };
@@ -51,13 +53,20 @@ export function segments(list, state, start, end) {
 
 const SW = 240, SH = 14;
 
+// the shortest range a drag across a strip makes
+export const ZOOM_MIN_MS = 10000;
+
 // <Strip name list state start end />: one coloured bar per segment of
 // [start, end] (the last span up to now, or a custom range), a title on
-// each for its state and times.
-export function Strip({ name, list, state, start, end, zone, onClick }) {
+// each for its state and times. A drag across it calls onZoom(fromIso,
+// toIso) (range.jsx's useZoom, at least ZOOM_MIN_MS); a click that is not
+// the end of a drag calls onClick.
+export function Strip({ name, list, state, start, end, zone, onClick, onZoom }) {
   const x = (t) => ((t - start) / Math.max(1, end - start)) * SW;
+  const zoom = useZoom((px) => start + (Math.min(Math.max(px, 0), SW) / SW) * (end - start), onZoom, ZOOM_MIN_MS);
   return (
-    <svg class="strip" width={SW} height={SH} data-strip={name} data-from={start} data-to={end} onClick={onClick}
+    <svg class="strip zoomable" width={SW} height={SH} data-strip={name} data-from={start} data-to={end}
+      onClick={() => zoom.dragged() || onClick()} {...zoom.handlers}
       role="img" aria-label={`${name} from ${fmtTime(start, zone)} to ${fmtTime(end, zone)}`}>
       {segments(list, state, start, end).map((s) => (
         <rect class={`seg ${s.state}`} data-state={s.state} x={x(s.from)} y={0}
@@ -65,6 +74,7 @@ export function Strip({ name, list, state, start, end, zone, onClick }) {
           <title>{`${s.state.replace('_', ' ')} · ${fmtTime(s.from, zone)} → ${fmtTime(s.to, zone)}`}</title>
         </rect>
       ))}
+      {zoom.sel && <rect class="zoom-sel" x={zoom.sel.x} y={0} width={zoom.sel.w} height={SH} />}
     </svg>
   );
 }

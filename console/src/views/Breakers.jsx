@@ -5,8 +5,8 @@
 // policy's; a breaker picked shows its transitions with why. Operators force open / close / release, by row or by name. The
 // span and the breaker picked live in the URL: /breakers?breaker=pay&span=24h,
 // or a custom range of the strips (range.jsx's form; from and to, RFC 3339:
-// /breakers?from=2026-12-07T10:00:00Z&to=2026-12-07T12:00:00Z; a range
-// that ends after now ends now).
+// /breakers?from=2026-12-07T10:00:00Z&to=2026-12-07T12:00:00Z, which a
+// drag across a strip sets too; a range that ends after now ends now).
 // A transition shows at once by the tab's event stream (its `breaker`
 // event), and the list is polled every 15 s for the window counts; without
 // the stream it is polled every 5 s.
@@ -142,7 +142,8 @@ export function Breakers({ who }) {
         <span class="muted"> · <span class="state closed">closed</span> · <span class="state half_open">half open</span>
           {' '}· <span class="state open">open</span> · grey: forced closed, disabled, metrics only</span>
       </p>
-      <RangeForm from={start} to={end} zone={zone} custom={custom} url={`${filters.span}|${filters.from}|${filters.to}`}
+      <RangeForm from={start} to={end} zone={zone} custom={custom} zoom="a strip"
+        url={`${filters.span}|${filters.from}|${filters.to}`}
         onRange={setRange} onReset={() => paging.go({ ...filters, from: '', to: '' })} />
       <p class="muted">Rates: failed calls (upper bar) and slow calls (lower) of the window, the line at the
         policy's threshold, red once they would open it; half-open: probes in flight of the policy's.</p>
@@ -164,7 +165,7 @@ export function Breakers({ who }) {
                 <td>{fmtTime(b.changed_ms, zone)}</td>
                 <td>{b.open_until_ms ? fmtTime(b.open_until_ms, zone) : '—'}</td>
                 <td><Strip name={b.name} list={logs[b.name]} state={b.state} start={start} end={end}
-                  zone={zone} onClick={() => pick(b.name)} /><Probes b={b} /></td>
+                  zone={zone} onClick={() => pick(b.name)} onZoom={setRange} /><Probes b={b} /></td>
                 {operator && (
                   <td class="row-actions">
                     {['open', 'close', 'release'].map((verb) => (

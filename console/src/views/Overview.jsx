@@ -1,10 +1,12 @@
 // Overview: tasks waiting per band and delay tier, their age and rates,
 // and the workers (GET /api/v1/queues): pushed every 2 s by the event
-// stream (GET /api/v1/live), or polled every 5 s when it is not there.
+// stream (GET /api/v1/live), or polled every 5 s when it is not there;
+// and the tasks per second by outcome per band (Outcomes.jsx, polled).
 import { api } from '../api.js';
 import { useLive } from '../live.js';
 import { fmtDuration } from '../time.js';
 import { Live, Problem } from './common.jsx';
+import { Outcomes } from './Outcomes.jsx';
 
 const rate = (r) => (r === null || r === undefined ? '—' : `${r.toFixed(1)}/s`);
 
@@ -48,6 +50,7 @@ export function Overview() {
             {q.rate_span_ms > 0 && <span class="muted"> · rates over {fmtDuration(q.rate_span_ms)}</span>}
           </p>
           <TopicTable title="Bands" rows={q.topics.filter((t) => t.kind === 'band')} />
+          <Outcomes />
           <TopicTable title="Delay tiers" rows={q.topics.filter((t) => t.kind === 'delay')} />
           <section>
             <h3>Workers</h3>

@@ -58,3 +58,32 @@ export function Chart({ id, title, unit, ts, series, markers, from, to, zone, li
     </figure>
   );
 }
+
+// Stacked bars, one per point of \p ts (each \p step ms wide, over [from,
+// to]): series [{name, cls, values}] stacked bottom up, a title per bar
+// with its time and each series' value. Small (a sparkline) by default.
+export function Bars({ id, ts, step, series, from, to, zone, width = 240, height = 28 }) {
+  const max = Math.max(1, ...ts.map((_, i) => series.reduce((n, s) => n + s.values[i], 0)));
+  const x = (t) => ((t - from) / Math.max(1, to - from)) * width;
+  const h = (v) => (v / max) * (height - 2);
+  return (
+    <svg class="bars" id={id} width={width} height={height} role="img" data-points={ts.length}
+      aria-label={`${series.map((s) => s.name).join(', ')} from ${fmtTime(from, zone)} to ${fmtTime(to, zone)}`}>
+      <line class="axis" x1={0} x2={width} y1={height - 0.5} y2={height - 0.5} />
+      {ts.map((t, i) => {
+        let y = height;
+        const w = Math.max(1, Math.min(x(t + step), width) - Math.max(x(t), 0) - 1);
+        return (
+          <g data-t={t}>
+            <title>{`${fmtTime(t, zone)}: ${series.map((s) => `${s.values[i]} ${s.name}`).join(', ')}`}</title>
+            {series.map((s) => {
+              if (!s.values[i]) return null;
+              y -= h(s.values[i]);
+              return <rect class={s.cls} x={Math.max(x(t), 0)} y={y} width={w} height={h(s.values[i])} />;
+            })}
+          </g>
+        );
+      })}
+    </svg>
+  );
+}

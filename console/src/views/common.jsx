@@ -9,13 +9,15 @@ import { fmtTime, useZone } from '../time.js';
 
 // <Live poll={usePoll(...)} />: green while fresh, amber once stale; it
 // tells the header how the data comes (useLive's mode 'live', else
-// 'polling').
-export function Live({ poll }) {
+// 'polling'), unless report is false (a panel beside the view's own data).
+export function Live({ poll, report = true }) {
   const zone = useZone();
   const state = !poll.at ? 'waiting' : poll.stale ? 'stale' : 'live';
   const how = state === 'live' ? (poll.mode === 'live' ? 'live' : 'polling') : state;
   const why = poll.error ? poll.error.message : '';
-  useEffect(() => reportStatus({ state: how, why }), [how, why]);
+  useEffect(() => {
+    if (report) reportStatus({ state: how, why });
+  }, [how, why, report]);
   return (
     <span class={`live ${state}`} data-state={state}
       title={poll.error ? poll.error.message : ''}>

@@ -1,5 +1,5 @@
-// Custom time ranges and zoom, for the History view and the schedule
-// timeline: `from` and `to` in the URL (RFC 3339, or anything the API's
+// Custom time ranges and zoom, for the History view, the schedule
+// timeline and the Breakers view's strips: `from` and `to` in the URL (RFC 3339, or anything the API's
 // since / until take), a form that shows and reads them in the user's time
 // choice (UTC, or local; relative shows UTC in the fields), and a drag
 // across a chart that makes the dragged span the range.
@@ -42,7 +42,7 @@ const iso = (ms) => new Date(ms).toISOString();
 // (from, to: ms, the API's since_ms / until_ms) in two fields; Apply
 // calls onRange(fromIso, toIso) with a range that ends after it starts,
 // else says why; Reset (when custom) goes back to the preset ranges
-// (zoom: say that a drag across the chart zooms). A
+// (zoom: say that a drag across the chart, or what zoom names, zooms). A
 // poll's new range does not overwrite what is being typed: the fields
 // follow the answers again once the URL's range (url) or the zone
 // changes.
@@ -92,7 +92,7 @@ export function RangeForm({ from, to, zone, custom, url, zoom, onRange, onReset 
         <span class="muted"> {fmtTime(from, zone)} → {fmtTime(to, zone)}</span>
       )}
       {why && <span class="error" id="range-error">{why}</span>}
-      {zoom && <span class="muted"> · drag across the chart to zoom</span>}
+      {zoom && <span class="muted"> · drag across {zoom === true ? 'the chart' : zoom} to zoom</span>}
     </form>
   );
 }
