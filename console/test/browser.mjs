@@ -431,6 +431,9 @@ try {
     const legend = await text(page, '#life .legend-breaker');
     if (!legend.includes(`for breaker ${breaker},`)) throw new Error(`legend ${legend}`);
     await shot(page, 'task-breaker-wait');
+    // back where the next check releases the breaker from its row
+    await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
     return legend;
   });
 
