@@ -214,8 +214,8 @@ typedef struct drv_state_opts {
 
 /** Counters of one drv_state_t since its creation. */
 typedef struct drv_state_stats {
-	uint64_t written;  /**< records, idempotency keys and dead letter
-			        group writes written */
+	uint64_t written;  /**< records, waits, idempotency keys and dead
+			        letter group writes written */
 	uint64_t dropped;  /**< discarded: the queue was full (the oldest
 			        goes), or still queued when destroy gave up */
 	uint64_t errors;   /**< failed connects, lost connections, error
@@ -223,8 +223,9 @@ typedef struct drv_state_stats {
 	uint64_t queued;   /**< waiting to be written right now */
 	uint64_t merged;   /**< records that took the place of their task's
 				earlier one still queued (`replaces`) */
-	uint64_t shed;     /**< `running` records not queued because the
-			        queue was half full (the outcome follows) */
+	uint64_t shed;     /**< `running` records (the outcome follows) and
+			        waits not queued because the queue was half
+			        full */
 	uint64_t groups_written; /**< dead letters written to the failure
 				      group index (drv_state_dead_letter()) */
 	uint64_t groups_failed;  /**< ... not written: dropped or refused
