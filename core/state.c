@@ -48,7 +48,7 @@
 #define KEY_BUF (2 * DRV_STATE_KEY_MAX + 32)
 
 enum { ST_UNKNOWN = 0, ST_UP = 1, ST_DOWN = 2 };
-enum { E_REC = 0, E_IDEM = 1, E_DLG = 2 };
+enum { E_REC = 0, E_IDEM = 1, E_DLG = 2, E_WAIT = 3 };
 
 /* E_DLG: the arguments of group_lua for one dead letter, in order. */
 enum { G_ID, G_HANDLER, G_CLASS, G_MESSAGE, G_SAMPLE, G_MEMBER, G_MS, G_CNT };
@@ -63,6 +63,9 @@ typedef struct entry {
 	const char *key;      /* E_IDEM: the idempotency key; rec.task_id the
 				 task */
 	const char *group[G_CNT]; /* E_DLG */
+	const char *wait;     /* E_WAIT: drv_state_wait_prefix(); rec.task_id
+				 the task */
+	int64_t     wait_at, wait_until;  /* E_WAIT */
 	char        data[];
 } entry_t;
 
@@ -110,6 +113,7 @@ struct drv_state {
 	int64_t       last_io_ms;
 	bool          index;       /* worker.task_index */
 	char          sha[41];     /* the record script's, once loaded */
+	char          wsha[41];    /* the wait script's */
 	int64_t       last_trim_ms;
 };
 
@@ -145,6 +149,40 @@ static const char record_lua[] =
 	"  end\n"
 	"  i = i + 4 + 2 * nf\n"
 	"end\n";
+
+/*
+ * One wait of a task without an attempt (drv_state_wait()), into its
+ * hash's "waits" field, only when the hash has a state. A turn-away whose
+ * line starts like the last one (same kind, name, state and attempts
+ * made: drv_state_wait_prefix()) extends that line: it keeps its at_ms,
+ * takes the new until_ms and counts one more turn. The newest ARGV[4]
+ * lines are kept. KEYS: the hash. ARGV: the prefix, at_ms, until_ms, the
+ * cap, the TTL. Returns the line's turns (0: no state, nothing written).
+ */
+static const char wait_lua[] =
+	"local k, pre, at = KEYS[1], ARGV[1], ARGV[2]\n"
+	"local old = redis.call('HMGET', k, 'state', 'waits')\n"
+	"if not old[1] then return 0 end\n"
+	"local lines, turns, cap = {}, 1, tonumber(ARGV[4])\n"
+	"for l in string.gmatch(old[2] or '', '[^\\n]+') do\n"
+	"  lines[#lines + 1] = l\n"
+	"end\n"
+	"local last = lines[#lines]\n"
+	"if last and string.sub(last, 1, #pre) == pre then\n"
+	"  local a, n = string.match(last,\n"
+	"    '\"at_ms\":(%d+),\"until_ms\":%d+,\"turns\":(%d+)}$')\n"
+	"  if a then\n"
+	"    at, turns = a, tonumber(n) + 1\n"
+	"    lines[#lines] = nil\n"
+	"  end\n"
+	"end\n"
+	"lines[#lines + 1] = pre .. '\"at_ms\":' .. at .. ',\"until_ms\":' ..\n"
+	"  ARGV[3] .. ',\"turns\":' .. turns .. '}'\n"
+	"local from = #lines > cap and #lines - cap + 1 or 1\n"
+	"redis.call('HSET', k, 'waits', table.concat(lines, '\\n', from),\n"
+	"  'updated_ms', ARGV[2])\n"
+	"redis.call('PEXPIRE', k, ARGV[5])\n"
+	"return turns\n";
 
 /*
  * One dead letter's failure group (drover/dlq_groups.h): the hash, its
@@ -443,6 +481,24 @@ static void stats_count(drv_state_t *st, const drv_state_rec_t *rec)
 	pthread_mutex_unlock(&st->stats_lock);
 }
 
+/* Behind by half the queue: Redis takes records slower than tasks end.
+ * Shed the `running` records, which the outcome soon replaces, and the
+ * waits, so the queue keeps outcomes instead of dropping the oldest of
+ * everything (which loses outcomes and leaves tasks listed as running).
+ * True (and counted) when the caller sheds its entry. */
+static bool shed(drv_state_t *st)
+{
+	size_t behind;
+
+	pthread_mutex_lock(&st->lock);
+	behind = st->cnt;
+	pthread_mutex_unlock(&st->lock);
+	if (behind < st->cap / 2)
+		return false;
+	atomic_fetch_add(&st->shed, 1);
+	return true;
+}
+
 drv_err_t drv_state_record(drv_state_t *st, const drv_state_rec_t *rec)
 {
 	return drv_state_record_ticket(st, rec, NULL);
@@ -463,22 +519,8 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
 		stats_count(st, rec);
 	if (!drv_state_mode_keeps(st->mode, rec))
 		return DRV_OK;
-	/* Behind by half the queue: Redis takes records slower than tasks
-	 * end. Shed the `running` records, which the outcome soon replaces,
-	 * so the queue keeps outcomes instead of dropping the oldest of
-	 * everything (which loses outcomes and leaves tasks listed as
-	 * running). */
-	if (rec->state == DRV_TASK_RUNNING) {
-		size_t behind;
-
-		pthread_mutex_lock(&st->lock);
-		behind = st->cnt;
-		pthread_mutex_unlock(&st->lock);
-		if (behind >= st->cap / 2) {
-			atomic_fetch_add(&st->shed, 1);
-			return DRV_OK;
-		}
-	}
+	if (rec->state == DRV_TASK_RUNNING && shed(st))
+		return DRV_OK;
 	if (rec->replaces) {
 		pthread_mutex_lock(&st->lock);
 		old = queued_rec(st, rec->replaces, rec->task_id);
@@ -495,6 +537,62 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
 	push_back(st, e);
 	if (ticket)
 		*ticket = e->seq;
+	pthread_mutex_unlock(&st->lock);
+	return DRV_OK;
+}
+
+char *drv_state_wait_prefix(const drv_state_wait_rec_t *w)
+{
+	drv_jout_t j;
+	char *s;
+	size_t n;
+
+	drv_jout_begin(&j);
+	drv_jout_str_lossy(&j, "kind", w->kind);
+	drv_jout_str_lossy(&j, "name", w->name);
+	if (w->state)
+		drv_jout_str_lossy(&j, "state", w->state);
+	drv_jout_int(&j, "attempt", w->attempt);
+	if (!(s = drv_jout_end(&j)))
+		return NULL;
+	n = strlen(s);  /* the closing brace becomes a comma */
+	s[n - 1] = ',';
+	return s;
+}
+
+drv_err_t drv_state_wait(drv_state_t *st, const drv_state_wait_rec_t *w)
+{
+	drv_state_rec_t as = { .state = DRV_TASK_RUNNING };
+	size_t lid, lp;
+	char *prefix;
+	entry_t *e;
+	char *p;
+
+	if (!w || !w->task_id || !*w->task_id || !w->kind || !*w->kind ||
+	    !w->name || !*w->name || strlen(w->task_id) > DRV_STATE_KEY_MAX)
+		return DRV_ERR_INVALID;
+	as.task_id = w->task_id;
+	as.attempt = w->attempt + 1;
+	if (!drv_state_mode_keeps(st->mode, &as) || shed(st))
+		return DRV_OK;
+	if (!(prefix = drv_state_wait_prefix(w)))
+		return DRV_ERR_NOMEM;
+	lid = strlen(w->task_id);
+	lp = strlen(prefix);
+	e = calloc(1, sizeof(*e) + lid + lp + 2);
+	if (!e) {
+		free(prefix);
+		return DRV_ERR_NOMEM;
+	}
+	e->kind = E_WAIT;
+	p = e->data;
+	e->rec.task_id = put(&p, w->task_id, lid);
+	e->wait = put(&p, prefix, lp);
+	free(prefix);
+	e->wait_at = w->at_ms ? w->at_ms : drv_now_ms();
+	e->wait_until = w->until_ms;
+	pthread_mutex_lock(&st->lock);
+	push_back(st, e);
 	pthread_mutex_unlock(&st->lock);
 	return DRV_OK;
 }
@@ -612,20 +710,28 @@ static void set_status(drv_state_t *st, int status, const char *detail)
 		st->opts.on_status(status == ST_UP, detail, st->opts.arg);
 }
 
-/* SCRIPT LOAD the record script on the new connection. */
-static bool load_script(drv_state_t *st, char *err, size_t err_size)
+/* SCRIPT LOAD \p lua on the connection, its SHA1 into \p sha. */
+static bool load_one(drv_state_t *st, const char *lua, char *sha, char *err,
+		     size_t err_size)
 {
-	redisReply *r = redisCommand(st->conn, "SCRIPT LOAD %s", record_lua);
+	redisReply *r = redisCommand(st->conn, "SCRIPT LOAD %s", lua);
 	bool ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
 
 	if (ok)
-		memcpy(st->sha, r->str, 41);
+		memcpy(sha, r->str, 41);
 	else
 		drv_fmt(err, err_size, "cannot load the task state script: %s",
 			r ? (r->type == REDIS_REPLY_ERROR ? r->str :
 			     "unexpected reply") : st->conn->errstr);
 	freeReplyObject(r);
 	return ok;
+}
+
+/* SCRIPT LOAD the record and wait scripts on the new connection. */
+static bool load_script(drv_state_t *st, char *err, size_t err_size)
+{
+	return load_one(st, record_lua, st->sha, err, err_size) &&
+	       load_one(st, wait_lua, st->wsha, err, err_size);
 }
 
 /* Connect the thread's connection within \p timeout_ms. On failure the
@@ -827,10 +933,38 @@ static int append_group(drv_state_t *st, const entry_t *e)
 	return append(st->conn, &a) == REDIS_OK ? 1 : 0;
 }
 
+/* Append the wait script call of wait entry \p e; returns 1, or 0 when
+ * out of memory. */
+static int append_wait(drv_state_t *st, const entry_t *e)
+{
+	char key[KEY_BUF], at[24], until[24], cap[8], ttl[24];
+	args_t a = { .n = 0 };
+
+	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix,
+		e->rec.task_id);
+	drv_fmt(at, sizeof(at), "%lld", (long long)e->wait_at);
+	drv_fmt(until, sizeof(until), "%lld", (long long)e->wait_until);
+	drv_fmt(cap, sizeof(cap), "%d", DRV_STATE_WAITS_MAX);
+	drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->state_ttl_ms);
+	arg(&a, "EVALSHA");
+	arg(&a, st->wsha);
+	arg(&a, "1");
+	arg(&a, key);
+	arg(&a, e->wait);
+	arg(&a, at);
+	arg(&a, until);
+	arg(&a, cap);
+	arg(&a, ttl);
+	return append(st->conn, &a) == REDIS_OK ? 1 : 0;
+}
+
 /* Append the commands of \p e to the pipeline, or add its record to the
  * batch's script call \p w; returns how many commands were appended,
- * IN_SCRIPT when added to \p w, 0 when out of memory. */
+ * IN_SCRIPT when added to \p w, AFTER_SCRIPT for a wait (appended after
+ * the script call, so that the `running` record queued before it has
+ * made the hash it needs), 0 when out of memory. */
 #define IN_SCRIPT (-1)
+#define AFTER_SCRIPT (-2)
 
 static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 {
@@ -842,6 +976,8 @@ static int append_entry(drv_state_t *st, const entry_t *e, wire_t *w)
 
 	if (e->kind == E_DLG)
 		return append_group(st, e);
+	if (e->kind == E_WAIT)
+		return AFTER_SCRIPT;
 	if (e->kind == E_IDEM) {
 		drv_fmt(key, sizeof(key), "%sidem:%s", st->redis.prefix, e->key);
 		drv_fmt(ttl, sizeof(ttl), "%lld", (long long)st->idem_ttl_ms);
@@ -1012,6 +1148,7 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 {
 	int cmds[BATCH_MAX], scmds;
 	bool noscript = false, script = false, script_ok = false, sok;
+	bool waits = false;
 	stats_row_t *rows[STATS_ROWS_MAX];
 	size_t nrows = stats_take(st, rows);
 	wire_t w = { 0 };
@@ -1029,6 +1166,7 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 	for (size_t i = 0; i < n; i++) {
 		cmds[i] = append_entry(st, st->inflight[i], &w);
 		script |= cmds[i] == IN_SCRIPT;
+		waits |= cmds[i] == AFTER_SCRIPT;
 	}
 	/* the script call goes last, its reply is read last; when it is not
 	 * read (the connection broke) the whole batch is written again: a
@@ -1040,6 +1178,10 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			if (cmds[i] == IN_SCRIPT)
 				cmds[i] = 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (cmds[i] == AFTER_SCRIPT &&
+		    !append_wait(st, st->inflight[i]))
+			cmds[i] = 0;
 	free(w.buf);
 	sok = stats_replies(st, rows, nrows, scmds, err, err_size);
 	for (size_t i = 0; i < nrows; i++)
@@ -1049,12 +1191,14 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 	for (done = 0; done < n; done++) {
 		bool ok = cmds[done] > 0;
 
+		if (cmds[done] == AFTER_SCRIPT)
+			continue;  /* read below */
 		for (int k = 0; k < cmds[done]; k++) {
 			redisReply *r = NULL;
 
 			if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
 				drv_fmt(err, err_size, "%s", st->conn->errstr);
-				return script ? 0 : done;
+				return script || waits ? 0 : done;
 			}
 			if (r->type == REDIS_REPLY_ERROR) {
 				drv_fmt(err, err_size, "%s", r->str);
@@ -1086,6 +1230,25 @@ static size_t write_batch(drv_state_t *st, size_t n, char *err,
 			if (cmds[i] == IN_SCRIPT)
 				atomic_fetch_add(script_ok ? &st->written :
 						 &st->errors, 1);
+	}
+	/* the waits' replies come last; a broken connection here writes
+	 * the whole batch again (a wait then counts one turn more) */
+	for (size_t i = 0; i < n; i++) {
+		redisReply *r = NULL;
+
+		if (cmds[i] != AFTER_SCRIPT)
+			continue;
+		if (redisGetReply(st->conn, (void **)&r) != REDIS_OK) {
+			drv_fmt(err, err_size, "%s", st->conn->errstr);
+			return 0;
+		}
+		if (r->type == REDIS_REPLY_ERROR) {
+			drv_fmt(err, err_size, "%s", r->str);
+			noscript |= !strncmp(r->str, "NOSCRIPT", 8);
+		}
+		atomic_fetch_add(r->type == REDIS_REPLY_ERROR ? &st->errors :
+				 &st->written, 1);
+		freeReplyObject(r);
 	}
 	/* the script cache was flushed (SCRIPT FLUSH): load it again; those
 	 * records were counted as errors */
@@ -1428,6 +1591,19 @@ json_t *drv_state_task_obj(const drv_state_task_t *t, bool with_history)
 		      jset(e, "class", json_string(
 			   drv_failure_class_name(a->failure_class))));
 	}
+	ok = ok && jset(o, "waits", h = json_array());
+	for (size_t i = 0; ok && i < t->waits_cnt; i++) {
+		const drv_state_wait_t *w = &t->waits[i];
+		json_t *e = json_object();
+
+		ok = e && json_array_append_new(h, e) == 0 &&
+		     jopt(e, "kind", w->kind) && jopt(e, "name", w->name) &&
+		     jopt(e, "state", w->state) &&
+		     jset(e, "attempt", json_integer(w->attempt)) &&
+		     jset(e, "at_ms", json_integer(w->at_ms)) &&
+		     jset(e, "until_ms", json_integer(w->until_ms)) &&
+		     jset(e, "turns", json_integer(w->turns));
+	}
 out:
 	if (!ok) {
 		json_decref(o);
@@ -1462,6 +1638,9 @@ void drv_state_task_release(drv_state_task_t *t)
 		free(t->history[i].error);
 	}
 	free(t->history);
+	for (size_t i = 0; i < t->waits_cnt; i++)
+		drv_state_wait_release(&t->waits[i]);
+	free(t->waits);
 	free(t->id);
 	free(t->handler);
 	free(t->worker);
@@ -1574,6 +1753,111 @@ drv_err_t drv_state_task_from_hash(const redisReply *r, const char *id,
 	}
 	if (!have_state)
 		return bad(errstr, errstr_size, id, "hash (no state)", "");
+	return DRV_OK;
+}
+
+void drv_state_wait_release(drv_state_wait_t *w)
+{
+	free(w->kind);
+	free(w->name);
+	free(w->state);
+	memset(w, 0, sizeof(*w));
+}
+
+/* The string member \p name of \p o into *dst (strdup); absent = NULL.
+ * DRV_ERR_DECODE when it is there but not a string. */
+static drv_err_t jstr_dup(json_t *o, const char *name, char **dst)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!v)
+		return DRV_OK;
+	if (!json_is_string(v))
+		return DRV_ERR_DECODE;
+	return (*dst = strdup(json_string_value(v))) ? DRV_OK : DRV_ERR_NOMEM;
+}
+
+/* The integer member \p name of \p o, in [0, max]; -1 when absent or
+ * not such an integer. */
+static int64_t jnum(json_t *o, const char *name, int64_t max)
+{
+	json_t *v = json_object_get(o, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > max)
+		return -1;
+	return json_integer_value(v);
+}
+
+drv_err_t drv_state_wait_parse(const char *line, drv_state_wait_t *w)
+{
+	json_t *o = json_loads(line, 0, NULL);
+	drv_err_t err = DRV_ERR_DECODE;
+	int64_t att, at, until, turns;
+
+	memset(w, 0, sizeof(*w));
+	if (!json_is_object(o))
+		goto out;
+	att = jnum(o, "attempt", UINT32_MAX);
+	at = jnum(o, "at_ms", INT64_MAX);
+	until = jnum(o, "until_ms", INT64_MAX);
+	turns = jnum(o, "turns", UINT32_MAX);
+	if (att < 0 || at < 0 || until < 0 || turns < 1)
+		goto out;
+	w->attempt = (uint32_t)att;
+	w->at_ms = at;
+	w->until_ms = until;
+	w->turns = (uint32_t)turns;
+	if ((err = jstr_dup(o, "kind", &w->kind)) ||
+	    (err = jstr_dup(o, "name", &w->name)) ||
+	    (err = jstr_dup(o, "state", &w->state)))
+		goto out;
+	err = w->kind && w->name ? DRV_OK : DRV_ERR_DECODE;
+out:
+	json_decref(o);
+	if (err)
+		drv_state_wait_release(w);
+	return err;
+}
+
+/* The lines of the hash's "waits" field (\p field; NULL = none) into
+ * t->waits. */
+static drv_err_t waits_read(const char *field, const char *task_id,
+			    drv_state_task_t *t, char *errstr,
+			    size_t errstr_size)
+{
+	size_t n = 1;
+	const char *p, *end;
+	char line[4096];
+
+	if (!field || !*field)
+		return DRV_OK;
+	for (p = field; *p; p++)
+		n += *p == '\n';
+	if (!(t->waits = calloc(n, sizeof(*t->waits))))
+		return drv_error(errstr, errstr_size, DRV_ERR_NOMEM,
+				 "out of memory");
+	for (p = field; *p; p = *end ? end + 1 : end) {
+		drv_err_t err;
+		size_t len;
+
+		end = strchr(p, '\n');
+		end = end ? end : p + strlen(p);
+		len = (size_t)(end - p);
+		if (!len)
+			continue;
+		if (len >= sizeof(line))
+			return bad(errstr, errstr_size, task_id, "wait", p);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		err = drv_state_wait_parse(line, &t->waits[t->waits_cnt]);
+		if (err == DRV_ERR_NOMEM)
+			return drv_error(errstr, errstr_size, err,
+					 "out of memory");
+		if (err)
+			return bad(errstr, errstr_size, task_id, "wait", line);
+		t->waits_cnt++;
+	}
 	return DRV_OK;
 }
 
@@ -1709,6 +1993,9 @@ drv_err_t drv_state_get(redisContext *c, const char *key_prefix,
 	if (!err)
 		err = history_read(rs[1], hash_field(rs[0], "history"),
 				   task_id, &t, errstr, errstr_size);
+	if (!err)
+		err = waits_read(hash_field(rs[0], "waits"), task_id, &t,
+				 errstr, errstr_size);
 	t.ttl_ms = rs[2]->integer >= 0 ? rs[2]->integer : -1;
 	if (err)
 		drv_state_task_release(&t);

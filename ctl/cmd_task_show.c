@@ -1,8 +1,9 @@
 /*
  * cmd_task_show.c — what Redis knows about tasks (the workers' task state,
  * see drover/state.h): `droverctl task show ID` (its state, every attempt
- * with its times, worker and error, and where it came from) and `droverctl
- * task list` (a page of tasks by state and filters, drover/task_list.h).
+ * with its times, worker and error, its waits for a breaker or limit, and
+ * where it came from) and `droverctl task list` (a page of tasks by state
+ * and filters, drover/task_list.h).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -78,6 +79,20 @@ static void print_task(const drv_state_task_t *t)
 		       drv_failure_class_name(a->failure_class) : "");
 		if (a->error)
 			printf("       %s\n", a->error);
+	}
+	if (!t->waits_cnt)
+		return;
+	printf("Waits without an attempt (%zu):\n", t->waits_cnt);
+	for (size_t i = 0; i < t->waits_cnt; i++) {
+		const drv_state_wait_t *w = &t->waits[i];
+		char at[40], until[40];
+
+		drv_format_time(w->at_ms, at, sizeof(at));
+		drv_format_time(w->until_ms, until, sizeof(until));
+		printf("  %s %s%s%s  %s until %s  after #%u, turned away %u "
+		       "time%s\n", w->kind, w->name, w->state ? " " : "",
+		       w->state ? w->state : "", at, until, w->attempt,
+		       w->turns, w->turns == 1 ? "" : "s");
 	}
 }
 
@@ -361,10 +376,11 @@ static int run_lineage(const ctl_cmd_t *cmd, drv_config_t *cfg,
 
 const ctl_cmd_t ctl_task_show_cmds[] = {
 	{ "task", "show", "ID [--json]",
-	  "a task's state, attempts (times, workers, errors) and origin",
+	  "a task's state, attempts (times, workers, errors), waits and origin",
 	  "  --json                one JSON object\n"
 	  "Reads the task state workers keep in Redis (worker.task_state); "
-	  "exit 1\nwhen there is none.\n"
+	  "exit 1\nwhen there is none. Waits: the times an open breaker or a "
+	  "limit turned\nthe task away without an attempt.\n"
 	  "Example:\n"
 	  "  droverctl task show 01HZY3K4M5N6P7Q8R9S0T1V2W3 --json\n",
 	  true, run_show },

@@ -473,6 +473,7 @@ static void reject(struct breakers *b, job_t *job, const brk_entry_t *e,
 
 	drv_counter_inc(b->c_rejected, (const char *const[]){ e->name });
 	job->task.not_before_ms = retry_at;
+	record_wait(b->w, job, "breaker", e->name, drv_breaker_state_name(s));
 	if (s == DRV_BREAKER_HALF_OPEN &&
 	    (job->park_until = park_until(job, drv_mono_ms(),
 					  e->conf->wait_in_open_ms))) {

@@ -181,6 +181,7 @@ again:
 	}
 	drv_fmt(job->detail, sizeof(job->detail), "over limit %s",
 		t->set.conf[who]->name);
+	record_wait(w, job, "limit", t->set.conf[who]->name, NULL);
 	drv_fmt(until, sizeof(until), "%lld", (long long)wait);
 	drv_log_kv(DRV_LOG_DEBUG, "over a limit; task waits without using an "
 		   "attempt", "task_id", job->task.id, "limit",

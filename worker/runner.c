@@ -328,6 +328,21 @@ static void record(worker_t *w, const job_t *job, const drv_result_t *res)
 		drv_state_idem_done(w->state, t->idempotency_key, t->id);
 }
 
+void record_wait(worker_t *w, const job_t *job, const char *kind,
+		 const char *name, const char *state)
+{
+	drv_state_wait_rec_t rec = {
+		.task_id = job->task.id,
+		.kind = kind,
+		.name = name,
+		.state = state,
+		.attempt = job->task.attempt,
+		.until_ms = job->task.not_before_ms,
+	};
+
+	drv_state_wait(w->state, &rec);
+}
+
 /* How long a copy waits while another holds its idempotency key's claim;
  * it then tries again (the holder may finish in milliseconds or hours). */
 #define CLAIM_WAIT_MS 1000

@@ -307,6 +307,12 @@ void breakers_stop(worker_t *w);
  * half-open, STEP_PARK (park.c). */
 bool breakers_admit(worker_t *w, job_t *job, const drv_handler_conf_t *h,
 		    brk_ticket_t *t);
+/* runner.c: the task of \p job was turned away without an attempt (by
+ * breaker or limit \p name; \p state the breaker's, NULL for a limit)
+ * until job->task.not_before_ms: queue a wait for its task state
+ * (drv_state_wait(); runner thread, no Redis round trip). */
+void record_wait(worker_t *w, const job_t *job, const char *kind,
+		 const char *name, const char *state);
 /* Count the outcome of a call admitted with \p t (runner thread). */
 void breakers_record(worker_t *w, const brk_ticket_t *t,
 		     const drv_result_t *res);

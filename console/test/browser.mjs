@@ -440,6 +440,33 @@ try {
     return shown[2];
   });
 
+  // a task whose breaker (its label drover.breaker) is the one forced open
+  // above: the worker turns it away and records the wait
+  let waiter = null;
+  await check('a task turned away by a forced-open breaker shows its wait on its timeline', async () => {
+    const sub = await apiCall('POST', '/tasks', { handler: 'echo', labels: { 'drover.breaker': breaker } });
+    waiter = sub.id;
+    const t = await until(async () => {
+      const x = await apiGet(`/tasks/${waiter}`).catch(() => null);
+      return x && (x.waits || []).find((w) => w.name === breaker) ? x : null;
+    }, 'the API\'s task has the wait');
+    const w = t.waits.find((x) => x.name === breaker);
+    if (w.kind !== 'breaker' || w.state !== 'forced_open' || !(w.until_ms > w.at_ms)) throw new Error(`wait ${JSON.stringify(w)}`);
+    await page.goto(`${url}/tasks/${waiter}`, { waitUntil: 'domcontentloaded' });
+    const sel = `#life .seg.breaker[data-breaker="${breaker}"]`;
+    await page.waitForSelector(sel);
+    const seg = await page.$eval(sel, (e) => ({ from: Number(e.dataset.from), title: e.getAttribute('title') }));
+    if (seg.from !== w.at_ms) throw new Error(`segment from ${seg.from}, the API's at_ms ${w.at_ms}`);
+    if (!seg.title.includes(`breaker ${breaker} (forced_open)`)) throw new Error(`tooltip ${seg.title}`);
+    const legend = await text(page, '#life .legend-breaker');
+    if (!legend.includes(`for breaker ${breaker},`)) throw new Error(`legend ${legend}`);
+    await shot(page, 'task-breaker-wait');
+    // back where the next check releases the breaker from its row
+    await page.goto(`${url}/breakers`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
+    return legend;
+  });
+
   await check('release it from its row', async () => {
     await page.click(`tr[data-breaker="${breaker}"] button:nth-child(3)`);
     await page.waitForFunction((b) => document.querySelector(`tr[data-breaker="${b}"] .state`)
@@ -1660,6 +1687,25 @@ try {
       throw new Error(`${e.message}: ${st && st.count} entries, ${st && st.discarded} discarded`);
     });
     return `job ${id}: ${n} discarded, the filter's ${st.discarded} of ${st.count} discarded`;
+  });
+
+  // here, late: the task comes back from the delay topics once the default
+  // breaker policy's wait_in_open (60 s) is over
+  await check('once its breaker was released the waiting task ran, and its wait ends where its attempt starts', async () => {
+    if (!waiter) throw new Error('no task waited');
+    const t = await until(async () => {
+      const x = await apiGet(`/tasks/${waiter}`);
+      return x.state === 'succeeded' && x.history.length ? x : null;
+    }, 'the waiting task succeeded');
+    await page.goto(`${url}/tasks/${waiter}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelector('#task-state')?.textContent === 'succeeded');
+    const sel = `#life .seg.breaker[data-breaker="${breaker}"]`;
+    await page.waitForSelector(sel);
+    const seg = await page.$eval(sel, (e) => ({ to: Number(e.dataset.to), open: e.classList.contains('open') }));
+    if (seg.open || seg.to !== t.history[0].started_ms) throw new Error(`segment ${JSON.stringify(seg)}, attempt started ${t.history[0].started_ms}`);
+    const legend = await text(page, '#life .legend-breaker');
+    if (!legend.includes(`waited for breaker ${breaker},`)) throw new Error(`legend ${legend}`);
+    return legend;
   });
 
   await check('no console errors, no failed requests', async () => {

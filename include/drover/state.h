@@ -26,6 +26,18 @@
  *                        worker.task_state_ttl are trimmed by the writer
  *                        every DRV_STATE_TRIM_MS. drover/task_list.h
  *                        reads them.
+ *                        The hash's field "waits" holds the task's waits
+ *                        without an attempt (drv_state_wait()): one
+ *                        compact JSON object a line, oldest first, at
+ *                        most DRV_STATE_WAITS_MAX lines:
+ *                        {"kind":"breaker","name":"pay","state":"open",
+ *                        "attempt":0,"at_ms":..,"until_ms":..,"turns":3}
+ *                        ("state" only for a breaker). A turn-away of the
+ *                        same kind, name and state, with no attempt
+ *                        finished since (same "attempt"), extends the
+ *                        last line (its until_ms, turns + 1) instead of
+ *                        adding one, so a task that cycles through the
+ *                        delay tiers for an hour writes one line.
  *   P task:<id>:history  list: one compact JSON object per finished attempt,
  *                        oldest first: {"attempt":2,"state":"retrying",
  *                        "worker":"w1","started_ms":..,"finished_ms":..,
@@ -91,6 +103,8 @@ extern "C" {
 #define DRV_STATE_TRIM_MS 10000
 /** Longest task id, idempotency key or redis.key_prefix accepted. */
 #define DRV_STATE_KEY_MAX 1024
+/** Lines of a task's "waits" field kept (the newest). */
+#define DRV_STATE_WAITS_MAX 32
 
 /** Where a task stands. The names are what Redis holds. */
 typedef enum drv_task_state {
@@ -166,6 +180,24 @@ typedef struct drv_state_rec {
 					takes its place */
 } drv_state_rec_t;
 
+/**
+ * A wait of a task without an attempt, as given to drv_state_wait(): an
+ * open circuit breaker or an execution limit turned the task away until
+ * \p until_ms. Strings are only read during the call (copied).
+ */
+typedef struct drv_state_wait_rec {
+	const char *task_id;  /**< required: 1..DRV_STATE_KEY_MAX bytes */
+	const char *kind;     /**< required: "breaker" or "limit" */
+	const char *name;     /**< required: the breaker's or limit's name */
+	const char *state;    /**< the breaker's state ("open",
+				   "forced_open", "half_open"); NULL = none
+				   (a limit) */
+	uint32_t    attempt;  /**< attempts the task made before the wait
+				   (drv_task_t.attempt) */
+	int64_t     at_ms;    /**< when it was turned away; 0 = now */
+	int64_t     until_ms; /**< when it may try again */
+} drv_state_wait_rec_t;
+
 /** Options of drv_state_new(); a zeroed struct (or NULL) means defaults. */
 typedef struct drv_state_opts {
 	/** Told when Redis is reached for the first time, lost, or back:
@@ -182,8 +214,8 @@ typedef struct drv_state_opts {
 
 /** Counters of one drv_state_t since its creation. */
 typedef struct drv_state_stats {
-	uint64_t written;  /**< records, idempotency keys and dead letter
-			        group writes written */
+	uint64_t written;  /**< records, waits, idempotency keys and dead
+			        letter group writes written */
 	uint64_t dropped;  /**< discarded: the queue was full (the oldest
 			        goes), or still queued when destroy gave up */
 	uint64_t errors;   /**< failed connects, lost connections, error
@@ -191,8 +223,9 @@ typedef struct drv_state_stats {
 	uint64_t queued;   /**< waiting to be written right now */
 	uint64_t merged;   /**< records that took the place of their task's
 				earlier one still queued (`replaces`) */
-	uint64_t shed;     /**< `running` records not queued because the
-			        queue was half full (the outcome follows) */
+	uint64_t shed;     /**< `running` records (the outcome follows) and
+			        waits not queued because the queue was half
+			        full */
 	uint64_t groups_written; /**< dead letters written to the failure
 				      group index (drv_state_dead_letter()) */
 	uint64_t groups_failed;  /**< ... not written: dropped or refused
@@ -264,6 +297,34 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
 				  uint64_t *ticket);
 
 /**
+ * @brief Queue a wait of a task turned away without an attempt (an open
+ *        breaker, a limit); never blocks on Redis.
+ *
+ * Kept when worker.task_state keeps the attempt the task was about to
+ * start (drv_state_mode_keeps() of a `running` record of attempt
+ * \p w->attempt + 1). Written into the task's hash (field "waits", see
+ * the top of this file) by one Lua script only if the hash has a state:
+ * a wait never makes a task's state on its own. Like `running` records,
+ * waits are shed (counted in drv_state_stats_t.shed) while the queue is
+ * half full.
+ * @returns DRV_OK (queued, filtered out or shed), DRV_ERR_INVALID (a
+ *          required string NULL or empty, or a task id too long) or
+ *          DRV_ERR_NOMEM. The caller keeps \p w and its strings.
+ * @remark Any thread. One malloc, then the queue lock for a pointer push.
+ */
+drv_err_t drv_state_wait(drv_state_t *st, const drv_state_wait_rec_t *w);
+
+/**
+ * @brief The start of \p w's line in the "waits" field, up to and with
+ *        `"attempt":N,` (the part that must match for a turn-away to
+ *        extend the last line); the script adds at_ms, until_ms and
+ *        turns. Exposed for tests.
+ * @returns a malloc'd string the caller frees with free(); NULL when out
+ *          of memory.
+ */
+char *drv_state_wait_prefix(const drv_state_wait_rec_t *w);
+
+/**
  * @brief Queue `SET P idem:<key> <task_id> PX worker.idempotency_ttl`
  *        (after the task with that key finished); never blocks on Redis.
  *        Not filtered by worker.task_state. The SET replaces the key's
@@ -326,6 +387,29 @@ typedef struct drv_state_attempt {
 	drv_failure_class_t failure_class;
 } drv_state_attempt_t;
 
+/** One wait of the task without an attempt (the hash's "waits" field).
+ *  Strings owned; state NULL when absent. */
+typedef struct drv_state_wait {
+	char    *kind;             /**< "breaker" or "limit" */
+	char    *name;
+	char    *state;            /**< the breaker's state, or NULL */
+	uint32_t attempt;          /**< attempts made before it */
+	int64_t  at_ms;            /**< first turned away */
+	int64_t  until_ms;         /**< the last turn-away's retry time */
+	uint32_t turns;            /**< turn-aways merged in it, >= 1 */
+} drv_state_wait_t;
+
+/**
+ * @brief Parse one line of the "waits" field into \p w (zeroed first).
+ * @returns DRV_OK, DRV_ERR_DECODE (not a wait drover wrote; \p w left
+ *          zeroed) or DRV_ERR_NOMEM. On DRV_OK the caller frees the
+ *          strings with drv_state_wait_release().
+ */
+drv_err_t drv_state_wait_parse(const char *line, drv_state_wait_t *w);
+
+/** @brief Free the strings of \p w and zero it. */
+void drv_state_wait_release(drv_state_wait_t *w);
+
 /** A task's state as Redis holds it. Strings and the history array are
  *  owned; optional strings are NULL when absent. */
 typedef struct drv_state_task {
@@ -346,6 +430,8 @@ typedef struct drv_state_task {
 					other states); 0 = unknown */
 	uint32_t priority;         /**< 0 = unknown */
 	char    *labels;           /**< JSON object text, NULL = none */
+	drv_state_wait_t *waits;   /**< oldest first (drv_state_get() only) */
+	size_t   waits_cnt;
 } drv_state_task_t;
 
 /** @brief Zero \p t. Allocates nothing. */
@@ -355,7 +441,7 @@ void drv_state_task_init(drv_state_task_t *t);
 void drv_state_task_release(drv_state_task_t *t);
 
 /**
- * @brief Read task \p task_id's hash, history and TTL synchronously on
+ * @brief Read task \p task_id's hash, history, waits and TTL synchronously on
  *        \p c (from drv_redis_connect(); no drv_state_t or thread needed).
  * @param key_prefix  redis.key_prefix.
  * @param out  an initialised task, released first and filled on DRV_OK;
@@ -389,7 +475,8 @@ drv_err_t drv_state_task_from_hash(const redisReply *r, const char *task_id,
  *         "last_error":..,"created_ms":..,"created":..,"updated_ms":..,
  *         "updated":..,"ttl_ms":..,"history":[{"attempt":..,"state":..,
  *         "worker":..,"started_ms":..,"finished_ms":..,"error":..,
- *         "class":..}]}
+ *         "class":..}],"waits":[{"kind":..,"name":..,"state":..,
+ *         "attempt":..,"at_ms":..,"until_ms":..,"turns":..}]}
  * @returns a malloc'd string the caller frees with free(); NULL only when
  *          out of memory.
  */
@@ -397,8 +484,8 @@ char *drv_state_task_json(const drv_state_task_t *t);
 
 /**
  * @brief drv_state_task_json() as a jansson object (for documents that
- *        hold many tasks); \p with_history false leaves out "history" and
- *        "ttl_ms" (a listing reads neither).
+ *        hold many tasks); \p with_history false leaves out "history",
+ *        "waits" and "ttl_ms" (a listing reads none of them).
  * @returns a new reference the caller drops with json_decref(); NULL only
  *          when out of memory.
  */

@@ -157,6 +157,92 @@ Test(state, history_json)
 	cr_assert_null(drv_state_history_json(&r));
 }
 
+Test(state, wait_prefix_and_parse)
+{
+	drv_state_wait_rec_t r = {
+		.task_id = "t", .kind = "breaker", .name = "pay \"eu\"",
+		.state = "forced_open", .attempt = 2,
+	};
+	drv_state_wait_t w;
+	char *p = drv_state_wait_prefix(&r), line[512];
+
+	/* the part a turn-away must match to extend the last line */
+	cr_assert_str_eq(p, "{\"kind\":\"breaker\",\"name\":\"pay "
+			 "\\\"eu\\\"\",\"state\":\"forced_open\","
+			 "\"attempt\":2,");
+	/* the script ends the line as the parser reads it */
+	drv_fmt(line, sizeof(line), "%s\"at_ms\":100,\"until_ms\":200,"
+		"\"turns\":3}", p);
+	free(p);
+	cr_assert_eq(drv_state_wait_parse(line, &w), DRV_OK, "%s", line);
+	cr_assert_str_eq(w.kind, "breaker");
+	cr_assert_str_eq(w.name, "pay \"eu\"");
+	cr_assert_str_eq(w.state, "forced_open");
+	cr_assert_eq(w.attempt, 2);
+	cr_assert_eq(w.at_ms, 100);
+	cr_assert_eq(w.until_ms, 200);
+	cr_assert_eq(w.turns, 3);
+	drv_state_wait_release(&w);
+	cr_assert_null(w.kind);
+
+	/* a limit has no state; a name that is not UTF-8 stays JSON */
+	r = (drv_state_wait_rec_t){ .task_id = "t", .kind = "limit",
+				    .name = "r\xff" };
+	p = drv_state_wait_prefix(&r);
+	cr_assert_str_eq(p, "{\"kind\":\"limit\",\"name\":\"r?\","
+			 "\"attempt\":0,");
+	free(p);
+
+	/* what drover did not write */
+	cr_assert_eq(drv_state_wait_parse("nope", &w), DRV_ERR_DECODE);
+	cr_assert_eq(drv_state_wait_parse("{\"kind\":\"breaker\","
+		"\"attempt\":0,\"at_ms\":1,\"until_ms\":2,\"turns\":1}",
+		&w), DRV_ERR_DECODE, "no name");
+	cr_assert_eq(drv_state_wait_parse("{\"kind\":\"breaker\","
+		"\"name\":\"x\",\"attempt\":0,\"at_ms\":1,\"until_ms\":2,"
+		"\"turns\":0}", &w), DRV_ERR_DECODE, "no turn");
+	cr_assert_eq(drv_state_wait_parse("{\"kind\":\"breaker\","
+		"\"name\":7,\"attempt\":0,\"at_ms\":1,\"until_ms\":2,"
+		"\"turns\":1}", &w), DRV_ERR_DECODE, "a name not a string");
+	cr_assert_null(w.kind);
+}
+
+Test(state, wait_arguments_and_filter)
+{
+	static const char *const modes[] = { "'off'", "failures", "all" };
+	/* waits kept of a first try's and a retry's, by mode */
+	static const size_t kept[][2] = { { 0, 0 }, { 0, 1 }, { 1, 2 } };
+	drv_state_wait_rec_t r = { .task_id = "t", .kind = "breaker",
+				   .name = "pay" };
+	char yaml[128];
+
+	for (size_t m = 0; m < 3; m++) {
+		drv_config_t *cfg;
+		drv_state_t *st;
+
+		drv_fmt(yaml, sizeof(yaml), "redis:\n  url: "
+			"redis://127.0.0.1:1\nworker:\n  task_state: %s\n",
+			modes[m]);
+		cfg = config(yaml);
+		st = drv_state_new(cfg, NULL, NULL, 0);
+		cr_assert_not_null(st);
+		r.attempt = 0;
+		cr_assert_eq(drv_state_wait(st, &r), DRV_OK);
+		cr_assert_eq(stats(st).queued, kept[m][0], "%s", modes[m]);
+		r.attempt = 1;
+		cr_assert_eq(drv_state_wait(st, &r), DRV_OK);
+		cr_assert_eq(stats(st).queued, kept[m][1], "%s", modes[m]);
+		r.name = NULL;
+		cr_assert_eq(drv_state_wait(st, &r), DRV_ERR_INVALID);
+		r.name = "pay";
+		r.kind = "";
+		cr_assert_eq(drv_state_wait(st, &r), DRV_ERR_INVALID);
+		r.kind = "breaker";
+		drv_state_destroy(st);
+		drv_config_destroy(cfg);
+	}
+}
+
 Test(state, task_json)
 {
 	drv_state_attempt_t h[2] = {
@@ -190,7 +276,8 @@ Test(state, task_json)
 			 "\"worker\":\"w1\",\"started_ms\":1000,"
 			 "\"finished_ms\":2000,\"error\":\"boom\","
 			 "\"class\":\"timeout\"},"
-			 "{\"attempt\":2,\"state\":\"succeeded\"}]}");
+			 "{\"attempt\":2,\"state\":\"succeeded\"}],"
+			 "\"waits\":[]}");
 	free(s);
 }
 

@@ -21,12 +21,16 @@ const ACTIONS = ['pause', 'resume', 'skip', 'cancel'];
 // The task's whole life on one time axis, from what GET /tasks/ID and the
 // lineage already give: the origin at the start, the wait from creation
 // to the first attempt ("queued"), each delay between two attempts (retry
-// backoff; a breaker's wait falls in it, the worker records none apart),
-// a retrying task's planned next run (due_ms) as a dashed mark, the dead
+// backoff), each wait without an attempt the worker recorded (t.waits: an
+// open breaker or a limit turned the task away), drawn over the queued or
+// delay segment it sits in, from its at_ms to the next attempt's start
+// (to until_ms once the task ended without one, to now while it waits), a
+// retrying task's planned next run (due_ms) as a dashed mark, the dead
 // letters (dead_ms, linked to their page) and the tasks their
 // resubmissions sent (linked). Every segment and mark has a tooltip with
 // the exact times (UTC, or local when chosen) and data-from / data-to /
-// data-at in ms for the browser checks.
+// data-at in ms (a wait also data-breaker or data-limit) for the browser
+// checks.
 export function lifeOf(t, mine, tasks, now) {
   const h = [...(t.history || [])].sort((a, b) => a.attempt - b.attempt);
   const o = t.origin || {};
@@ -46,6 +50,13 @@ export function lifeOf(t, mine, tasks, now) {
   const last = h[h.length - 1];
   if (t.state === 'retrying' && last && last.finished_ms) {
     segs.push({ kind: 'delay', from: last.finished_ms, to: Math.max(now, last.finished_ms), after: last.attempt, open: true });
+  }
+  for (const w of t.waits || []) {
+    if (!w.at_ms) continue;
+    const next = h.find((a) => a.attempt > w.attempt && a.started_ms >= w.at_ms);
+    const open = !next && !ended;
+    const to = next ? next.started_ms : open ? Math.max(now, w.at_ms) : Math.max(w.until_ms, w.at_ms);
+    segs.push({ kind: w.kind === 'limit' ? 'limit' : 'breaker', from: w.at_ms, to, open, w });
   }
   const originAt = o.scheduled_ms || created;
   if (originAt && (o.schedule_id || o.event_id || o.dead_letter_id || o.parent_task_id)) {
@@ -68,7 +79,13 @@ export function lifeOf(t, mine, tasks, now) {
   return { h, segs, marks, start: Math.min(...times), end: Math.max(...times) };
 }
 
-const SEG_NAME = { queued: 'queued', delay: 'delay' };
+const SEG_NAME = { queued: 'queued', delay: 'delay', breaker: 'breaker', limit: 'limit' };
+
+// "queued", "delay after #2", "waited for breaker pay" (legend and tooltip).
+function segLabel(s) {
+  if (s.w) return `${s.open ? 'waiting' : 'waited'} for ${s.kind} ${s.w.name}`;
+  return s.kind === 'queued' ? 'queued' : `delay after #${s.after}`;
+}
 
 function Timeline({ t, lineage, now }) {
   const zone = useZone();
@@ -119,10 +136,14 @@ function Timeline({ t, lineage, now }) {
               title={`attempt #${a.attempt} ${a.state}: ${exact(a.started_ms)} – ${a.finished_ms ? exact(a.finished_ms) : 'running'}`} />
           ))}
           {segs.map((s) => (
-            <div key={`${s.kind}${s.from}`} class={`seg ${s.kind}${s.open ? ' open' : ''}`}
+            <div key={`${s.kind}${s.from}${s.w ? s.w.name : ''}`} class={`seg ${s.kind}${s.open ? ' open' : ''}`}
               data-from={s.from} data-to={s.to} data-after={s.after}
+              data-breaker={s.kind === 'breaker' ? s.w.name : undefined}
+              data-limit={s.kind === 'limit' ? s.w.name : undefined}
               style={{ left: pct(s.from), width: width(s.from, s.to) }}
-              title={`${SEG_NAME[s.kind]}${s.after ? ` after attempt #${s.after}` : ''}: ${exact(s.from)} – ${s.open ? 'now' : exact(s.to)} (${fmtDuration(s.to - s.from)})`} />
+              title={s.w
+                ? `${segLabel(s)}${s.w.state ? ` (${s.w.state})` : ''}: ${exact(s.from)} – ${s.open ? 'now' : exact(s.to)} (${fmtDuration(s.to - s.from)}) · turned away ${s.w.turns} time${s.w.turns === 1 ? '' : 's'}, last until ${exact(s.w.until_ms)}`
+                : `${SEG_NAME[s.kind]}${s.after ? ` after attempt #${s.after}` : ''}: ${exact(s.from)} – ${s.open ? 'now' : exact(s.to)} (${fmtDuration(s.to - s.from)})`} />
           ))}
           {marks.map((m) => {
             const href = markHref(m);
@@ -144,11 +165,11 @@ function Timeline({ t, lineage, now }) {
             </li>;
           })}
           {segs.map((s) => (
-            <li key={`ls${s.kind}${s.from}`} class={`legend-${s.kind}`}>
+            <li key={`ls${s.kind}${s.from}${s.w ? s.w.name : ''}`} class={`legend-${s.kind}`}>
               <span class={`seg-key ${s.kind}`} />{' '}
-              {s.kind === 'queued' ? 'queued' : `delay after #${s.after}`}
+              {segLabel(s)}{s.w ? ',' : ''}
               {' '}{s.open ? `${fmtDuration(s.to - s.from)} so far` : fmtDuration(s.to - s.from)}
-              {s.open && t.due_ms ? <span class="muted"> · next run {fmtTime(t.due_ms, zone)}</span> : null}
+              {s.open && !s.w && t.due_ms ? <span class="muted"> · next run {fmtTime(t.due_ms, zone)}</span> : null}
             </li>
           ))}
         </ul>
