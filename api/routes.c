@@ -348,9 +348,12 @@ static void add_config_enums(json_t *schemas, const drv_config_t *cfg)
 	}
 }
 
-/* The zones a schedule may name (both schemas; null in an update). */
+/* The zones a schedule may name (both schemas; null in an update), and
+ * those a query may (Zone). */
 static void add_zone_enums(json_t *schemas)
 {
+	json_object_set(json_object_get(schemas, "Zone"), "enum",
+			api_zone_names());
 	json_object_set(prop_of(schemas, "ScheduleCreate", "timezone"),
 			"enum", api_zone_names());
 	json_object_set_new(prop_of(schemas, "ScheduleUpdate", "timezone"),

@@ -642,8 +642,9 @@ static const api_query_doc_t next_query[] = {
 	  "1000, \"default\": 5}", "how many fire times" },
 	{ "after", "{\"type\": \"string\", \"format\": \"date-time\"}",
 	  "the first fire time after this RFC 3339 time (default now)" },
-	{ "tz", "{\"type\": \"string\"}", "an IANA zone this machine has, "
-	  "instead of the schedule's (else 400, pointer /tz)" },
+	{ "tz", "{\"$ref\": \"#/components/schemas/Zone\"}", "an IANA zone "
+	  "this machine has, instead of the schedule's (else 400, pointer "
+	  "/tz)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -792,6 +793,8 @@ const api_route_t api_schedule_routes[] = {
 	"{\"type\": " LABEL ", \"pattern\": \"^[^\\\\u0000]*$\"}}"
 
 const api_schema_t api_schedule_schemas[] = {
+	{ "Zone", "{\"type\": \"string\", \"description\": \"an IANA time "
+	  "zone this machine has (routes.c lists them as the enum)\"}" },
 	{ "ScheduleNext",
 	  "{\"type\": \"object\", \"required\": [\"id\", \"enabled\", "
 	  "\"cron\", \"zone\", \"times\"], \"properties\": {"
