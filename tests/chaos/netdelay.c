@@ -4,8 +4,10 @@
  * (or on SIGTERM / SIGINT), letting every packet still held go at once.
  *
  * The latency fault of tests/chaos/run: this kernel has no sch_netem, so
- * an iptables rule (`-j NFQUEUE --queue-num QUEUE --queue-bypass`) hands
- * the packets of the faulted worker to this program, which gives each its
+ * iptables rules (`-j NFQUEUE --queue-num QUEUE --queue-bypass`) on the
+ * OUTPUT and INPUT chains of the faulted worker's network namespace hand
+ * its packets to and from the stack to this program, run in that
+ * namespace too (netfilter queues are per namespace), which gives each its
  * verdict DELAY_MS after it arrived. Packets of one queue come in order and
  * all wait the same time, so one batch verdict (every id up to the last
  * one due) lets them go in order. Only packet metadata is copied from the
