@@ -16,7 +16,24 @@
  *   P task:<id>          hash: state, attempt, handler, worker, last_error,
  *                        updated_ms, created_ms, due_ms, priority,
  *                        labels and origin (both JSON objects); fields a
- *                        record leaves out keep their earlier value
+ *                        record leaves out keep their earlier value.
+ *                        Field "history": one compact JSON object per
+ *                        finished attempt, a line each, oldest first:
+ *                        {"attempt":2,"state":"retrying","worker":"w1",
+ *                        "started_ms":..,"finished_ms":..,"error":"..",
+ *                        "class":"transient"} (worker, error and class
+ *                        left out when absent). Field "waits": the task's
+ *                        waits without an attempt (drv_state_wait()), a
+ *                        line each, oldest first, at most
+ *                        DRV_STATE_WAITS_MAX:
+ *                        {"kind":"breaker","name":"pay","state":"open",
+ *                        "attempt":0,"at_ms":..,"until_ms":..,"turns":3}
+ *                        ("state" only for a breaker). A turn-away of the
+ *                        same kind, name and state, with no attempt
+ *                        finished since (same "attempt"), extends the
+ *                        last line (its until_ms, turns + 1) instead of
+ *                        adding one, so a task that cycles through the
+ *                        delay tiers for an hour writes one line.
  *   P tasks:<state>      sorted set, one per state (worker.task_index):
  *                        the ids of the tasks in that state, scored by
  *                        updated_ms; a record moves its task from the set
@@ -26,31 +43,17 @@
  *                        worker.task_state_ttl are trimmed by the writer
  *                        every DRV_STATE_TRIM_MS. drover/task_list.h
  *                        reads them.
- *                        The hash's field "waits" holds the task's waits
- *                        without an attempt (drv_state_wait()): one
- *                        compact JSON object a line, oldest first, at
- *                        most DRV_STATE_WAITS_MAX lines:
- *                        {"kind":"breaker","name":"pay","state":"open",
- *                        "attempt":0,"at_ms":..,"until_ms":..,"turns":3}
- *                        ("state" only for a breaker). A turn-away of the
- *                        same kind, name and state, with no attempt
- *                        finished since (same "attempt"), extends the
- *                        last line (its until_ms, turns + 1) instead of
- *                        adding one, so a task that cycles through the
- *                        delay tiers for an hour writes one line.
- *   P task:<id>:history  list: one compact JSON object per finished attempt,
- *                        oldest first: {"attempt":2,"state":"retrying",
- *                        "worker":"w1","started_ms":..,"finished_ms":..,
- *                        "error":"..","class":"transient"} (worker, error
- *                        and class left out when absent)
+ *   P task:<id>:history  list: where earlier drover versions kept the
+ *                        history; read before the hash's field, never
+ *                        written now, gone with its TTL
  *   P idem:<key>         string: the id of the task that completed with
  *                        that idempotency key (while a copy runs, its
  *                        claim "run:<token>": see drover/claim.h)
  *   P dlq:group:<id>...  the failure group index of the dead letters
  *                        (drv_state_dead_letter(); drover/dlq_groups.h)
  *
- * Both task keys get PEXPIRE worker.task_state_ttl on every write, so they
- * live that long after the task's last update; idempotency keys live
+ * The task hash gets PEXPIRE worker.task_state_ttl on every write, so it
+ * lives that long after the task's last update; idempotency keys live
  * worker.idempotency_ttl.
  *
  * Writes are at least once: a batch cut off by a lost connection is written
