@@ -156,13 +156,32 @@ static const char record_lua[] =
  * line starts like the last one (same kind, name, state and attempts
  * made: drv_state_wait_prefix()) extends that line: it keeps its at_ms,
  * takes the new until_ms and counts one more turn. The newest ARGV[4]
- * lines are kept. KEYS: the hash. ARGV: the prefix, at_ms, until_ms, the
- * cap, the TTL. Returns the line's turns (0: no state, nothing written).
+ * lines are kept. The task is not running while it waits: a hash still
+ * `running` the attempt it was turned away from (attempt = attempts made
+ * + 1, written just before) goes back to `queued` (no attempt made yet)
+ * or `retrying` (attempt: the attempts made; due_ms: when it may try
+ * again), moving in the state index when it is kept; a later turn-away
+ * of that task moves its due_ms on. KEYS: the hash.
+ * ARGV: the prefix of the line, at_ms, until_ms, the cap, the TTL, the
+ * attempts made, the task id, the key prefix, "1" to keep the index.
+ * Returns the line's turns (0: no state, nothing written).
  */
 static const char wait_lua[] =
 	"local k, pre, at = KEYS[1], ARGV[1], ARGV[2]\n"
-	"local old = redis.call('HMGET', k, 'state', 'waits')\n"
+	"local old = redis.call('HMGET', k, 'state', 'waits', 'attempt')\n"
 	"if not old[1] then return 0 end\n"
+	"local made, att = tonumber(ARGV[6]), tonumber(old[3]) or 0\n"
+	"if old[1] == 'running' and att == made + 1 then\n"
+	"  local st = made == 0 and 'queued' or 'retrying'\n"
+	"  redis.call('HSET', k, 'state', st, 'attempt', ARGV[6],\n"
+	"              'due_ms', ARGV[3])\n"
+	"  if ARGV[9] == '1' then\n"
+	"    redis.call('ZREM', ARGV[8] .. 'tasks:running', ARGV[7])\n"
+	"    redis.call('ZADD', ARGV[8] .. 'tasks:' .. st, ARGV[2], ARGV[7])\n"
+	"  end\n"
+	"elseif (old[1] == 'queued' or old[1] == 'retrying') and att == made then\n"
+	"  redis.call('HSET', k, 'due_ms', ARGV[3])\n"
+	"end\n"
 	"local lines, turns, cap = {}, 1, tonumber(ARGV[4])\n"
 	"for l in string.gmatch(old[2] or '', '[^\\n]+') do\n"
 	"  lines[#lines + 1] = l\n"
@@ -591,6 +610,7 @@ drv_err_t drv_state_wait(drv_state_t *st, const drv_state_wait_rec_t *w)
 	free(prefix);
 	e->wait_at = w->at_ms ? w->at_ms : drv_now_ms();
 	e->wait_until = w->until_ms;
+	e->rec.attempt = w->attempt;
 	pthread_mutex_lock(&st->lock);
 	push_back(st, e);
 	pthread_mutex_unlock(&st->lock);
@@ -937,7 +957,7 @@ static int append_group(drv_state_t *st, const entry_t *e)
  * out of memory. */
 static int append_wait(drv_state_t *st, const entry_t *e)
 {
-	char key[KEY_BUF], at[24], until[24], cap[8], ttl[24];
+	char key[KEY_BUF], at[24], until[24], cap[8], ttl[24], made[16];
 	args_t a = { .n = 0 };
 
 	drv_fmt(key, sizeof(key), "%stask:%s", st->redis.prefix,
@@ -955,6 +975,11 @@ static int append_wait(drv_state_t *st, const entry_t *e)
 	arg(&a, until);
 	arg(&a, cap);
 	arg(&a, ttl);
+	drv_fmt(made, sizeof(made), "%u", (unsigned)e->rec.attempt);
+	arg(&a, made);
+	arg(&a, e->rec.task_id);
+	arg(&a, st->redis.prefix);
+	arg(&a, st->index ? "1" : "0");
 	return append(st->conn, &a) == REDIS_OK ? 1 : 0;
 }
 

@@ -33,7 +33,11 @@
  *                        finished since (same "attempt"), extends the
  *                        last line (its until_ms, turns + 1) instead of
  *                        adding one, so a task that cycles through the
- *                        delay tiers for an hour writes one line.
+ *                        delay tiers for an hour writes one line. A wait
+ *                        also moves a hash still `running` the attempt
+ *                        turned away back to `queued` (none made) or
+ *                        `retrying` (attempt: those made; due_ms: the
+ *                        wait's until_ms), in the index too.
  *   P tasks:<state>      sorted set, one per state (worker.task_index):
  *                        the ids of the tasks in that state, scored by
  *                        updated_ms; a record moves its task from the set
@@ -307,7 +311,8 @@ drv_err_t drv_state_record_ticket(drv_state_t *st, const drv_state_rec_t *rec,
  * start (drv_state_mode_keeps() of a `running` record of attempt
  * \p w->attempt + 1). Written into the task's hash (field "waits", see
  * the top of this file) by one Lua script only if the hash has a state:
- * a wait never makes a task's state on its own. Like `running` records,
+ * a wait never makes a task's state on its own; a hash still `running`
+ * the attempt turned away goes back to `queued` or `retrying`. Like `running` records,
  * waits are shed (counted in drv_state_stats_t.shed) while the queue is
  * half full.
  * @returns DRV_OK (queued, filtered out or shed), DRV_ERR_INVALID (a

@@ -5,9 +5,11 @@
  * attempt between make one line (its at_ms kept, until_ms and turns
  * moved on), another breaker or another attempt count a new one, the
  * newest DRV_STATE_WAITS_MAX are kept, and drv_state_get() reads them
- * back. The worker: a task for a handler whose breaker an operator forced
+ * back; a task `running` the attempt turned away goes back to queued (or
+ * retrying, for a retry), in the state index too. The worker: a task for a handler whose breaker an operator forced
  * open is turned away and `droverctl task show --json` holds the wait with
- * the breaker's name and sane times; once the breaker is closed the task
+ * the breaker's name and sane times, and is queued, not running; once the
+ * breaker is closed the task
  * runs and succeeds, and the wait stays.
  */
 #include <criterion/criterion.h>
@@ -49,6 +51,20 @@ static void wait_for(redisContext *c, const char *prefix, const char *id,
 	}
 }
 
+/* Record \p rec and then wait \p w for task \p id; its state once the
+ * wait is written (read into \p t). */
+static drv_task_state_t after_wait(drv_state_t *st, redisContext *c,
+				   const char *prefix, drv_state_rec_t *rec,
+				   drv_state_wait_rec_t *w, const char *id,
+				   drv_state_task_t *t)
+{
+	rec->task_id = w->task_id = id;
+	cr_assert_eq(drv_state_record(st, rec), DRV_OK);
+	cr_assert_eq(drv_state_wait(st, w), DRV_OK);
+	wait_for(c, prefix, id, 1, 1, t);
+	return t->state;
+}
+
 Test(waits, writer_merges_caps_and_reads_back, .timeout = 60)
 {
 	const char *url = getenv("DROVER_REDIS_URL");
@@ -64,6 +80,7 @@ Test(waits, writer_merges_caps_and_reads_back, .timeout = 60)
 	redisContext *c = NULL;
 	drv_state_t *st;
 	redisReply *r;
+	int64_t base;
 
 	cr_assert(url, "DROVER_REDIS_URL unset: start the stack");
 	drv_fmt(prefix, sizeof(prefix), "it%dw129:", (int)getpid());
@@ -77,6 +94,7 @@ Test(waits, writer_merges_caps_and_reads_back, .timeout = 60)
 	st = drv_state_new(cfg, NULL, err, sizeof(err));
 	cr_assert_not_null(st, "%s", err);
 	drv_state_task_init(&t);
+	base = it_now_ms();
 
 	/* no state for the task: the wait makes no hash of its own */
 	w.task_id = "t-none";
@@ -86,8 +104,9 @@ Test(waits, writer_merges_caps_and_reads_back, .timeout = 60)
 	w.task_id = rec.task_id = "t-1";
 	cr_assert_eq(drv_state_record(st, &rec), DRV_OK);
 	for (int i = 0; i < 3; i++) {
-		w.at_ms = 1000 + i * 1000;
-		w.until_ms = 2000 + i * 1000;
+		/* times of now: the state index trims older members */
+		w.at_ms = base + 1000 + i * 1000;
+		w.until_ms = base + 2000 + i * 1000;
 		cr_assert_eq(drv_state_wait(st, &w), DRV_OK);
 	}
 	wait_for(c, prefix, "t-1", 1, 3, &t);
@@ -95,18 +114,44 @@ Test(waits, writer_merges_caps_and_reads_back, .timeout = 60)
 	cr_assert_str_eq(t.waits[0].name, "pay");
 	cr_assert_str_eq(t.waits[0].state, "open");
 	cr_assert_eq(t.waits[0].attempt, 0);
-	cr_assert_eq(t.waits[0].at_ms, 1000, "the first turn-away's time");
-	cr_assert_eq(t.waits[0].until_ms, 4000, "the last one's retry time");
-	cr_assert_eq(t.state, DRV_TASK_RUNNING, "a wait leaves the state");
+	cr_assert_eq(t.waits[0].at_ms, base + 1000,
+		     "the first turn-away's time");
+	cr_assert_eq(t.waits[0].until_ms, base + 4000,
+		     "the last one's retry time");
+	/* not running while it waits: back to queued, in the index too */
+	cr_assert_eq(t.state, DRV_TASK_QUEUED, "state %s",
+		     drv_task_state_name(t.state));
+	cr_assert_eq(t.attempt, 0);
+	cr_assert_eq(t.due_ms, base + 4000, "due when the last wait ends");
+	r = redisCommand(c, "ZSCORE %stasks:queued t-1", prefix);
+	cr_assert(r && r->type == REDIS_REPLY_STRING, "not in tasks:queued");
+	freeReplyObject(r);
+	r = redisCommand(c, "ZSCORE %stasks:running t-1", prefix);
+	cr_assert(r && r->type == REDIS_REPLY_NIL, "still in tasks:running");
+	freeReplyObject(r);
 	r = redisCommand(c, "EXISTS %stask:t-none", prefix);
 	cr_assert(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0,
 		  "a wait made a hash for a task with no state");
 	freeReplyObject(r);
+	/* a retry turned away is retrying again (its attempts made); a wait
+	 * of another attempt than the one running changes no state */
+	rec.attempt = 3;
+	w.attempt = 2;
+	cr_assert_eq(after_wait(st, c, prefix, &rec, &w, "t-2", &t),
+		     DRV_TASK_RETRYING, "state %s",
+		     drv_task_state_name(t.state));
+	cr_assert_eq(t.attempt, 2);
+	w.attempt = 0;
+	cr_assert_eq(after_wait(st, c, prefix, &rec, &w, "t-3", &t),
+		     DRV_TASK_RUNNING, "state %s",
+		     drv_task_state_name(t.state));
+	rec.task_id = w.task_id = "t-1";
+	rec.attempt = 1;
 
 	/* another breaker, then the same one after an attempt: new lines;
 	 * a limit has no state */
 	w.name = "mail";
-	w.at_ms = 5000;
+	w.at_ms = base + 5000;
 	cr_assert_eq(drv_state_wait(st, &w), DRV_OK);
 	wait_for(c, prefix, "t-1", 2, 1, &t);
 	w.name = "pay";
@@ -236,6 +281,8 @@ Test(waits, worker_records_a_breaker_wait, .timeout = 240)
 		  "%lld", until, at);
 	cr_assert_eq(it_json_int(w, "attempt"), 0);
 	cr_assert(it_json_int(w, "turns") >= 1);
+	cr_assert_str_eq(it_json_str(task, "state"), "queued",
+			 "a waiting task is not running");
 	cr_assert_eq(it_count(&ctx, "ok ", NULL), 0, "ran while forced open");
 	json_decref(task);
 
