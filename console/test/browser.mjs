@@ -1113,6 +1113,16 @@ try {
     if (!acts.includes('schedule.enable') || !acts.includes('schedule.disable')) throw new Error(`audit ${acts}`);
   });
 
+  await check("a schedule's page lists its next five fire times, as the API computes them", async () => {
+    await page.goto(`${url}/schedules/nightly`, { waitUntil: 'domcontentloaded' });
+    await page.waitForFunction(() => document.querySelectorAll('#schedule-next li').length === 5);
+    const shown = await page.$$eval('#schedule-next li', (ls) => ls.map((l) => Number(l.dataset.ms)));
+    const want = (await apiGet('/schedules/nightly/next?count=5')).times.map((t) => t.unix_ms);
+    if (shown.join() !== want.join()) throw new Error(`page ${shown} api ${want}`);
+    if (!shown.every((t, i) => t > Date.now() - 60000 && (i === 0 || t > shown[i - 1]))) throw new Error(`not ahead and rising: ${shown}`);
+    return `${new Date(shown[0]).toISOString()} first`;
+  });
+
   await check('trigger a schedule now from its row: the task id, linked', async () => {
     const before = (await apiGet('/schedules/nightly')).stats?.fires ?? 0;
     await page.goto(`${url}/schedules`, { waitUntil: 'domcontentloaded' });
@@ -1220,7 +1230,10 @@ try {
       const jit = '#schedule-add .field[data-field="jitter"] p.error';
       await page.waitForSelector(jit, { visible: true });
       if (posts) throw new Error('a bad duration was sent');
-      if (!(await page.$eval('#schedule-timing', (e) => e.open))) throw new Error('timing stayed folded');
+      // the group's toggle event is dispatched after the click that folds
+      // it, so its open state may settle a moment after the problem shows
+      await page.waitForFunction(() => document.querySelector('#schedule-add #schedule-timing')?.open, { timeout: 5000 })
+        .catch(() => { throw new Error('timing stayed folded'); });
       const j = await text(page, jit);
       await typeIn(page, '#schedule-jitter', '1m');
       await press(page, '#schedule-retry summary');

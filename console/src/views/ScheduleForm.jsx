@@ -16,7 +16,7 @@
 // a payload, labels or duration the API could not take is refused in the
 // page, under its field, before any request.
 // <ScheduleForm s={row or undefined} onDone={(text) => ...} onCancel={...} />
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { Problem, jsonObject } from './common.jsx';
 
@@ -137,6 +137,7 @@ export function ScheduleForm({ s, onDone, onCancel }) {
     timing: !!((was.jitter && was.jitter !== '0') || (was.deadline && was.deadline !== '0')
       || (was.catchup_window && was.catchup_window !== '1h')),
   }));
+  const groupRef = { retry: useRef(null), timing: useRef(null) };
   const names = usePolicies();
   const set = (k) => (e) => setV({ ...v, [k]: e.target.type === 'checkbox' ? e.target.checked : e.target.value });
   const at = (k) => (error && error.pointer === `/${k}` ? error : null);
@@ -150,7 +151,14 @@ export function ScheduleForm({ s, onDone, onCancel }) {
     } catch (err) {
       setError(err);
       const k = (err.pointer || '').slice(1);
-      for (const [g, ks] of Object.entries(GROUPS)) if (ks.includes(k)) setOpen((o) => ({ ...o, [g]: true }));
+      for (const [g, ks] of Object.entries(GROUPS)) {
+        if (!ks.includes(k)) continue;
+        setOpen((o) => ({ ...o, [g]: true }));
+        // the element too: a fold whose toggle event is still pending
+        // leaves the state open and the element folded, which a render
+        // of the same state would not change
+        if (groupRef[g].current) groupRef[g].current.open = true;
+      }
     }
   };
   // a field's label and control, its problem under it (a call, not a
@@ -172,8 +180,8 @@ export function ScheduleForm({ s, onDone, onCancel }) {
     <textarea id={`schedule-${k}`} rows="2" value={v[k]} onInput={set(k)} placeholder={placeholder} />
   );
   const group = (g, title, children) => (
-    <details class="options schedule-group" id={`schedule-${g}`} open={open[g]}
-      onToggle={(e) => { const o = e.currentTarget.open; if (o !== open[g]) setOpen({ ...open, [g]: o }); }}>
+    <details class="options schedule-group" id={`schedule-${g}`} open={open[g]} ref={groupRef[g]}
+      onToggle={(e) => { const o = e.currentTarget.open; setOpen((cur) => (cur[g] === o ? cur : { ...cur, [g]: o })); }}>
       <summary>{title}</summary>
       <fieldset class="task-options">{children}</fieldset>
     </details>

@@ -8,7 +8,8 @@
 // (the form: ScheduleForm.jsx) and "delete" (DELETE
 // /api/v1/schedules/ID, after a confirmation; a schedule of the config
 // file has neither: it is changed in the file); and one schedule's detail
-// at /schedules/ID (GET /api/v1/schedules/ID); the fire timeline (Gantt)
+// at /schedules/ID (GET /api/v1/schedules/ID, and its next five fire times,
+// GET /api/v1/schedules/ID/next, every minute); the fire timeline (Gantt)
 // is ScheduleTimeline.jsx at /schedules/timeline.
 import { useState } from 'preact/hooks';
 import { api, can } from '../api.js';
@@ -112,6 +113,34 @@ export function Schedules({ who }) {
   );
 }
 
+// The next NEXT_COUNT fire times (GET /api/v1/schedules/ID/next): in
+// the console's time choice, and in the schedule's own zone as the API
+// gives it (local time with its offset and abbreviation).
+const NEXT_COUNT = 5;
+
+function NextFires({ id, enabled }) {
+  const zone = useZone();
+  const poll = usePoll(() => api('GET', `${path(id)}/next`, { count: NEXT_COUNT }), 60000, [id]);
+  const d = poll.data;
+  return (
+    <>
+      <h3>Next fires</h3>
+      <Problem error={poll.error} />
+      {d && !enabled && <p class="muted">Disabled: it does not fire at these times until enabled.</p>}
+      {d && (d.times.length ? (
+        <ol id="schedule-next" class="next-fires">
+          {d.times.map((t) => (
+            <li key={t.unix_ms} data-ms={t.unix_ms}>
+              {fmtTime(t.unix_ms, zone)}
+              <span class="muted"> · {t.local} {t.abbr} ({t.zone})</span>
+            </li>
+          ))}
+        </ol>
+      ) : <p class="muted" id="schedule-next-none">It fires no more within 8 years.</p>)}
+    </>
+  );
+}
+
 export function ScheduleDetail({ id, who }) {
   const zone = useZone();
   const poll = usePoll(() => api('GET', path(id)), 5000, [id]);
@@ -137,6 +166,7 @@ export function ScheduleDetail({ id, who }) {
           </dl>
           {can(who, 'operator') && <div class="actions"><Toggle s={s} run={run} /> <Trigger s={s} run={run} /></div>}
           <Result result={result} id="schedule-result" />
+          <NextFires id={id} enabled={s.enabled} />
           <h3>Definition</h3>
           <pre class="payload">{JSON.stringify(s.definition, null, 2)}</pre>
         </>
