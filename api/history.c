@@ -519,6 +519,10 @@ const api_route_t api_history_routes[] = {
 	"second\"}, " \
 	"\"succeeded\": {\"type\": \"integer\"}, " \
 	"\"dead\": {\"type\": \"integer\"}, " \
+	"\"skipped\": {\"type\": \"integer\", \"description\": \"tasks " \
+	"skipped (their idempotency key was seen, or an operator)\"}, " \
+	"\"cancelled\": {\"type\": \"integer\", \"description\": \"tasks " \
+	"an operator cancelled\"}, " \
 	"\"failed\": {\"type\": \"integer\", \"description\": \"failed " \
 	"attempts\"}, " \
 	"\"failure_rate\": {\"type\": \"number\", \"description\": \"failed " \
@@ -526,7 +530,8 @@ const api_route_t api_history_routes[] = {
 	"\"wait_ms\": " PCT_SCHEMA("submit to start of first attempts") ", " \
 	"\"duration_ms\": " PCT_SCHEMA("how long attempts ran")
 #define POINT_REQUIRED \
-	"\"attempts\", \"per_s\", \"succeeded\", \"dead\", \"failed\", " \
+	"\"attempts\", \"per_s\", \"succeeded\", \"dead\", \"skipped\", " \
+	"\"cancelled\", \"failed\", " \
 	"\"failure_rate\", \"wait_ms\", \"duration_ms\""
 
 const api_schema_t api_history_schemas[] = {

@@ -82,11 +82,13 @@ static json_t *point_json(const drv_stats_counts_t *s, int64_t t,
 		dead += v[DRV_STATS_DEAD + n];
 	for (int c = 1; c < DRV_FAILURE_CLASS_CNT; c++)
 		failed += v[DRV_STATS_FAIL + c - 1];
-	o = json_pack("{s:I, s:f, s:I, s:I, s:I, s:f, s:o, s:o}",
+	o = json_pack("{s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:f, s:o, s:o}",
 		      "attempts", (json_int_t)att,
 		      "per_s", span_ms > 0 ? (double)att * 1000.0 /
 				(double)span_ms : 0.0,
 		      "succeeded", (json_int_t)ok, "dead", (json_int_t)dead,
+		      "skipped", (json_int_t)v[DRV_STATS_SKIPPED],
+		      "cancelled", (json_int_t)v[DRV_STATS_CANCELLED],
 		      "failed", (json_int_t)failed,
 		      "failure_rate", att ? (double)failed / (double)att : 0.0,
 		      "wait_ms", pct_json(v + DRV_STATS_WAIT_HIST,

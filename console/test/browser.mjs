@@ -1721,6 +1721,24 @@ try {
     return legend;
   });
 
+  await check('the overview counts a task skipped for its idempotency key in its band\'s skipped column', async () => {
+    const key = `console-skip-${Date.now()}`;
+    const first = await apiCall('POST', '/tasks', { handler: 'echo', idempotency_key: key });
+    await until(async () => (await apiGet(`/tasks/${first.id}`).catch(() => ({}))).state === 'succeeded', 'the first run');
+    const second = await apiCall('POST', '/tasks', { handler: 'echo', idempotency_key: key });
+    await until(async () => (await apiGet(`/tasks/${second.id}`).catch(() => ({}))).state === 'skipped', 'the second skipped');
+    const n = await until(async () => {
+      const h = await apiGet('/history?band=normal&since=30m');
+      const c = h.points.slice(-5).reduce((sum, p) => sum + (p.skipped || 0), 0);
+      return c > 0 ? c : null;
+    }, 'the history counted the skip');
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    const sel = '#outcomes tr[data-band="normal"] td[data-outcome="skipped"]';
+    await page.waitForFunction((s, want) => Number(document.querySelector(s)?.dataset.count) >= want, {}, sel, n);
+    if (!(await page.$('#outcomes-normal rect.skip'))) throw new Error('no skipped bar');
+    return `${await page.$eval(sel, (e) => e.dataset.count)} skipped in the normal band`;
+  });
+
   // the issue's "a 1 MB payload never breaks a page": as near 1 MB as the
   // producer's default message.max.bytes (1,000,000) lets a task go, with
   // room for its dead letter's attempts

@@ -5,7 +5,7 @@
  * Read through the core (drv_history()) and GET /api/v1/history, the
  * series then holds exactly the attempts, failures, successes and dead
  * that ran, split by band as they ran, with the points summing to the
- * total; the duration percentiles lie in the bucket of 0.6 s and the
+ * total, and a task skipped for its idempotency key counted as skipped; the duration percentiles lie in the bucket of 0.6 s and the
  * submit→start wait counts every first attempt. Deploy markers: an
  * operator sets one (201, audited), a viewer cannot (403), a bad one is
  * refused (400); the list filters by range and the history carries the
@@ -100,6 +100,8 @@ static void check_total(const json_t *o, long long attempts,
 	cr_assert_eq(num(t, "failed", NULL), failed);
 	cr_assert_eq(num(t, "succeeded", NULL), ok);
 	cr_assert_eq(num(t, "dead", NULL), dead);
+	cr_assert_eq(num(t, "skipped", NULL), 0);
+	cr_assert_eq(num(t, "cancelled", NULL), 0);
 	cr_assert_float_eq(json_real_value(json_object_get(t, "failure_rate")),
 			   attempts ? (double)failed / (double)attempts : 0,
 			   1e-9);
@@ -276,6 +278,39 @@ Test(history, series_per_handler_and_band, .timeout = 240)
 	cr_assert_eq(it_http_json(port, "GET", "/api/v1/history", NULL, NULL,
 				  &o), 401);
 	json_decref(o);
+
+	/* a task skipped (its idempotency key done before) is an outcome of
+	 * its own: counted in skipped, not in attempts */
+	{
+		char id[32];
+
+		it_submit(&ctx, id, "slow", "--idempotency-key", "k0116",
+			  NULL);
+		cr_assert_eq(it_wait_count(&ctx, "ok", NULL, SLOW_HIGH +
+					   SLOW_LOW + 1, 30000),
+			     SLOW_HIGH + SLOW_LOW + 1);
+		it_submit(&ctx, id, "slow", "--idempotency-key", "k0116",
+			  NULL);
+		for (int i = 0; i < 100; i++) {
+			cr_assert_eq(it_http_json(port, "GET", "/api/v1/history?"
+						  "handler=slow&since=1h",
+						  VIEWER, NULL, &o), 200);
+			if (num(json_object_get(o, "total"), "skipped",
+				NULL) >= 1)
+				break;
+			json_decref(o);
+			o = NULL;
+			usleep(200 * 1000);
+		}
+		cr_assert_not_null(o, "the skipped task was never counted");
+		cr_assert_eq(num(json_object_get(o, "total"), "skipped", NULL),
+			     1);
+		cr_assert_eq(num(json_object_get(o, "total"), "attempts",
+				 NULL), SLOW_HIGH + SLOW_LOW + 1);
+		cr_assert_eq(num(json_object_get(o, "total"), "cancelled",
+				 NULL), 0);
+		json_decref(o);
+	}
 
 	/* markers: an operator sets one, a viewer cannot, bad ones fail */
 	cr_assert_eq(it_http_json(port, "POST", "/api/v1/markers", OPS,

@@ -5,8 +5,9 @@
 // polled every 30 s while the tab is shown). The API gives failed
 // attempts and dead tasks: a dead task's last attempt failed too, so the
 // retried ones are failed - dead (a task dead before any attempt, such as
-// one of no known handler, makes that lower by one). Skipped and
-// cancelled tasks are counted by the workers but not given by the API.
+// one of no known handler, makes that lower by one). Skipped (their
+// idempotency key done before, or an operator) and cancelled tasks come
+// as counts of their own.
 import { api } from '../api.js';
 import { usePoll } from '../poll.js';
 import { useZone } from '../time.js';
@@ -19,11 +20,16 @@ const OUTCOMES = [
   { key: 'succeeded', name: 'succeeded', cls: 'ok' },
   { key: 'retried', name: 'retried', cls: 'warn' },
   { key: 'dead', name: 'dead', cls: 'bad' },
+  { key: 'skipped', name: 'skipped', cls: 'skip' },
+  { key: 'cancelled', name: 'cancelled', cls: 'cancel' },
 ];
 
-const outcomes = (p) => ({ succeeded: p.succeeded, retried: Math.max(0, p.failed - p.dead), dead: p.dead });
+const outcomes = (p) => ({
+  succeeded: p.succeeded, retried: Math.max(0, p.failed - p.dead), dead: p.dead,
+  skipped: p.skipped || 0, cancelled: p.cancelled || 0,
+});
 
-// {succeeded, retried, dead} per second over the newest RATE_MIN points
+// {succeeded, retried, dead, skipped, cancelled} per second over the newest RATE_MIN points
 // (the newest is the minute going on: up to the answer's until_ms), and
 // the counts
 function rates(h) {
@@ -76,7 +82,8 @@ export function Outcomes() {
         </table>
       )}
       <p class="muted">Over the last {RATE_MIN} minutes, from the workers' per-minute counts; retried: failed
-        attempts that were retried (failed attempts less the tasks that died).</p>
+        attempts that were retried (failed attempts less the tasks that died); skipped: an idempotency key
+        done before, or an operator's skip.</p>
     </section>
   );
 }
