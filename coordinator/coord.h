@@ -143,6 +143,12 @@ typedef struct coord {
 	volatile int   stopping;
 } coord_t;
 
+/** @brief Whether the coordinator is stopping (any thread). */
+static inline bool coord_stopping(const coord_t *c)
+{
+	return __atomic_load_n(&c->stopping, __ATOMIC_RELAXED);
+}
+
 /** @brief The coordinator's state of schedule \p it. */
 static inline sched_state_t *coord_state(drv_sched_item_t *it)
 {

@@ -38,9 +38,7 @@ struct job_runner {
 
 static bool stopping(void *arg)
 {
-	coord_t *c = arg;
-
-	return __atomic_load_n(&c->stopping, __ATOMIC_RELAXED);
+	return coord_stopping(arg);
 }
 
 static void running(const char *id, bool on, void *arg)

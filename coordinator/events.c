@@ -125,7 +125,9 @@ static rd_kafka_resp_err_t new_partitions_once(coord_t *c, rd_kafka_t *rk,
  * or at the end when there is none; the others keep their committed
  * offset. Kafka is asked again while it answers with errors (a topic just
  * made has no leader yet) for up to kafka.connect_timeout; then
- * auto.offset.reset (latest) decides. */
+ * auto.offset.reset (latest) decides. Not while the coordinator stops: an
+ * assignment that comes as the consumer closes (a topic made meanwhile)
+ * would hold the stop for as long, and nothing will read it. */
 static void start_new_partitions(coord_t *c, rd_kafka_t *rk,
 				 rd_kafka_topic_partition_list_t *parts)
 {
@@ -135,11 +137,12 @@ static void start_new_partitions(coord_t *c, rd_kafka_t *rk,
 	int fresh = 0;
 	char cnt[16];
 
-	if (c->cfg->coordinator.events_start == DRV_EVENTS_EARLIEST)
+	if (c->cfg->coordinator.events_start == DRV_EVENTS_EARLIEST ||
+	    coord_stopping(c))
 		return;
 	while ((err = new_partitions_once(c, rk, parts,
 			(int)c->cfg->kafka.connect_timeout_ms, &fresh)) &&
-	       (left = deadline - drv_mono_ms()) > 0)
+	       (left = deadline - drv_mono_ms()) > 0 && !coord_stopping(c))
 		usleep((useconds_t)(left < 200 ? left : 200) * 1000);
 	if (err) {
 		drv_log_kv(DRV_LOG_WARN, "cannot look up where new events "

@@ -49,7 +49,7 @@ static drv_readiness_t readyz(void *arg, char *detail, size_t size)
 {
 	coord_t *c = arg;
 
-	if (__atomic_load_n(&c->stopping, __ATOMIC_RELAXED)) {
+	if (coord_stopping(c)) {
 		drv_fmt(detail, size, "stopping");
 		return DRV_NOT_READY;
 	}
@@ -123,7 +123,7 @@ static void *depth_main(void *arg)
 	bool failing = false;
 	char err[512];
 
-	while (!__atomic_load_n(&c->stopping, __ATOMIC_RELAXED)) {
+	while (!coord_stopping(c)) {
 		if (drv_mono_ms() < next) {
 			nanosleep(&(struct timespec){ 0, 100000000 }, NULL);
 			continue;
