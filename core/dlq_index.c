@@ -122,14 +122,8 @@ static void count_entry(drv_dlq_index_block_t *b, const drv_dlq_entry_t *e)
 		b->undecodable++;
 		return;
 	}
-	if (!b->n || dl->dead_ms < b->old_ms) {
-		b->old_ms = dl->dead_ms;
-		drv_strlcpy(b->old_id, dl->id, sizeof(b->old_id));
-	}
-	if (!b->n || dl->dead_ms >= b->new_ms) {
-		b->new_ms = dl->dead_ms;
-		drv_strlcpy(b->new_id, dl->id, sizeof(b->new_id));
-	}
+	drv_dlq_span_add(&b->span, b->n, dl->dead_ms, dl->id, dl->dead_ms,
+			 dl->id);
 	b->n++;
 	b->by_reason[(unsigned)dl->reason < DRV_DL_REASON_CNT ?
 		     dl->reason : DRV_DL_UNSPECIFIED]++;
@@ -154,7 +148,7 @@ static void counts_reset(drv_dlq_index_block_t *b)
 	memset(b->by_reason, 0, sizeof(b->by_reason));
 	memset(b->handler_n, 0, sizeof(b->handler_n));
 	b->uncounted = false;
-	b->old_id[0] = b->new_id[0] = '\0';
+	b->span.old_id[0] = b->span.new_id[0] = '\0';
 }
 
 void drv_dlq_index_add(drv_dlq_index_block_t *b, const drv_dlq_entry_t *e)
@@ -264,8 +258,8 @@ static int count_args(const drv_dlq_index_block_t *b, const char **argv,
 	PUT("%lld", (long long)b->from);
 	PUT("%d", !b->uncounted);
 	if (b->n) {
-		PUT("%lld %s", (long long)b->old_ms, b->old_id);
-		PUT("%lld %s", (long long)b->new_ms, b->new_id);
+		PUT("%lld %s", (long long)b->span.old_ms, b->span.old_id);
+		PUT("%lld %s", (long long)b->span.new_ms, b->span.new_id);
 	} else {
 		PUT("%s", "");
 		PUT("%s", "");
@@ -424,10 +418,12 @@ static void tally_from(const redisReply *h, drv_dlq_index_tally_t *t)
 			t->bad = true;
 	}
 	if ((v = drv_redis_hash_field(h, "lo")) &&
-	    sscanf(v, "%" SCNd64 " %26s", &t->old_ms, t->old_id) != 2)
+	    sscanf(v, "%" SCNd64 " %26s", &t->span.old_ms,
+		   t->span.old_id) != 2)
 		t->bad = true;
 	if ((v = drv_redis_hash_field(h, "hi")) &&
-	    sscanf(v, "%" SCNd64 " %26s", &t->new_ms, t->new_id) != 2)
+	    sscanf(v, "%" SCNd64 " %26s", &t->span.new_ms,
+		   t->span.new_id) != 2)
 		t->bad = true;
 }
 

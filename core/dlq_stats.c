@@ -75,6 +75,19 @@ static bool count_handler(stats_run_t *r, const char *name, size_t n)
 	return true;
 }
 
+void drv_dlq_span_add(drv_dlq_span_t *s, size_t n, int64_t old_ms,
+		      const char *old_id, int64_t new_ms, const char *new_id)
+{
+	if (!n || old_ms < s->old_ms) {
+		s->old_ms = old_ms;
+		drv_strlcpy(s->old_id, old_id, sizeof(s->old_id));
+	}
+	if (!n || new_ms >= s->new_ms) {
+		s->new_ms = new_ms;
+		drv_strlcpy(s->new_id, new_id, sizeof(s->new_id));
+	}
+}
+
 static bool stats_visit(const drv_dlq_entry_t *e, void *arg)
 {
 	stats_run_t *r = arg;
@@ -87,14 +100,8 @@ static bool stats_visit(const drv_dlq_entry_t *e, void *arg)
 		st->undecodable++;
 		return true;
 	}
-	if (st->count == 0 || dl->dead_ms < st->oldest_ms) {
-		st->oldest_ms = dl->dead_ms;
-		drv_strlcpy(st->oldest_id, dl->id, sizeof(st->oldest_id));
-	}
-	if (st->count == 0 || dl->dead_ms >= st->newest_ms) {
-		st->newest_ms = dl->dead_ms;
-		drv_strlcpy(st->newest_id, dl->id, sizeof(st->newest_id));
-	}
+	drv_dlq_span_add(&st->span, st->count, dl->dead_ms, dl->id,
+			 dl->dead_ms, dl->id);
 	st->count++;
 	if (r->rc) {
 		drv_strlcpy(r->pend[r->pend_cnt++], dl->id, DRV_ID_LEN + 1);
@@ -176,14 +183,10 @@ static void tally_add(stats_run_t *r, const drv_dlq_index_tally_t *t,
 {
 	drv_dlq_stats_t *st = r->st;
 
-	if (t->n && (st->count == 0 || t->old_ms < st->oldest_ms)) {
-		st->oldest_ms = t->old_ms;
-		drv_strlcpy(st->oldest_id, t->old_id, sizeof(st->oldest_id));
-	}
-	if (t->n && (st->count == 0 || t->new_ms >= st->newest_ms)) {
-		st->newest_ms = t->new_ms;
-		drv_strlcpy(st->newest_id, t->new_id, sizeof(st->newest_id));
-	}
+	if (t->n)
+		drv_dlq_span_add(&st->span, st->count, t->span.old_ms,
+				 t->span.old_id, t->span.new_ms,
+				 t->span.new_id);
 	st->count += t->n;
 	if (!decodable_only) {
 		st->undecodable += t->undecodable;
@@ -464,10 +467,10 @@ json_t *drv_dlq_stats_obj(const drv_dlq_stats_t *st, const char *topic)
 		json_object_set_new(h, st->handlers[i].name,
 			json_integer((json_int_t)st->handlers[i].count));
 	if (st->count) {
-		json_object_set_new(o, "oldest", end_json(st->oldest_ms,
-							  st->oldest_id));
-		json_object_set_new(o, "newest", end_json(st->newest_ms,
-							  st->newest_id));
+		json_object_set_new(o, "oldest", end_json(st->span.old_ms,
+							  st->span.old_id));
+		json_object_set_new(o, "newest", end_json(st->span.new_ms,
+							  st->span.new_id));
 	}
 	json_object_set_new(o, "resubmitted", st->resubmitted_known ?
 		json_integer((json_int_t)st->resubmitted) : json_null());

@@ -621,10 +621,10 @@ static void print_stats(const drv_dlq_stats_t *st, const char *topic,
 		printf("%-20s unknown\n", "discarded");
 	}
 	if (st->count) {
-		drv_format_time(st->oldest_ms, when, sizeof(when));
-		printf("%-20s %s  %s\n", "oldest", when, st->oldest_id);
-		drv_format_time(st->newest_ms, when, sizeof(when));
-		printf("%-20s %s  %s\n", "newest", when, st->newest_id);
+		drv_format_time(st->span.old_ms, when, sizeof(when));
+		printf("%-20s %s  %s\n", "oldest", when, st->span.old_id);
+		drv_format_time(st->span.new_ms, when, sizeof(when));
+		printf("%-20s %s  %s\n", "newest", when, st->span.new_id);
 		printf("\n%-20s %s\n", "REASON", "COUNT");
 		for (int i = 0; i < DRV_DL_REASON_CNT; i++)
 			if (st->by_reason[i])

@@ -247,6 +247,21 @@ typedef struct drv_dlq_count {
 	size_t count;
 } drv_dlq_count_t;
 
+/** The oldest and newest of some dead letters (by dead_ms). */
+typedef struct drv_dlq_span {
+	int64_t old_ms, new_ms;
+	char    old_id[DRV_ID_LEN + 1], new_id[DRV_ID_LEN + 1];
+} drv_dlq_span_t;
+
+/**
+ * @brief Widen \p s, the span of \p n entries (0: it holds nothing yet),
+ *        by entries whose oldest is \p old_ms / \p old_id and newest
+ *        \p new_ms / \p new_id (one entry: the same twice). Borrows the
+ *        ids; of entries as old, the first stays oldest, the last newest.
+ */
+void drv_dlq_span_add(drv_dlq_span_t *s, size_t n, int64_t old_ms,
+		      const char *old_id, int64_t new_ms, const char *new_id);
+
 /** What drv_dlq_stats() counts. Owned; release with
  *  drv_dlq_stats_release(). */
 typedef struct drv_dlq_stats {
@@ -254,8 +269,7 @@ typedef struct drv_dlq_stats {
 	size_t by_reason[DRV_DL_REASON_CNT];
 	drv_dlq_count_t *handlers;   /**< most first, then by name */
 	size_t handler_cnt;
-	int64_t oldest_ms, newest_ms;
-	char oldest_id[DRV_ID_LEN + 1], newest_id[DRV_ID_LEN + 1];
+	drv_dlq_span_t span;         /**< the oldest and newest decodable */
 	bool   resubmitted_known;    /**< false: Redis was not reachable
 					  (resubmitted and discarded are
 					  unknown) */

@@ -72,8 +72,7 @@ typedef struct drv_dlq_index_block {
 	char    handler[DRV_DLQ_INDEX_HANDLERS][DRV_DLQ_INDEX_NAME_MAX + 1];
 	size_t  handler_n[DRV_DLQ_INDEX_HANDLERS];
 	bool    uncounted;  /**< more handlers, or a longer name: no counts */
-	int64_t old_ms, new_ms;  /**< the oldest and newest decodable entry */
-	char    old_id[DRV_ID_LEN + 1], new_id[DRV_ID_LEN + 1];
+	drv_dlq_span_t span;  /**< the oldest and newest decodable entry */
 } drv_dlq_index_block_t;
 
 /** @brief Empty \p b and make it block \p block of \p partition. */
@@ -138,8 +137,7 @@ typedef struct drv_dlq_index_tally {
 	size_t  handler_cnt;
 	char    handler[DRV_DLQ_INDEX_HANDLERS][DRV_DLQ_INDEX_NAME_MAX + 1];
 	size_t  handler_n[DRV_DLQ_INDEX_HANDLERS];
-	int64_t old_ms, new_ms;  /**< the oldest and newest decodable entry */
-	char    old_id[DRV_ID_LEN + 1], new_id[DRV_ID_LEN + 1];
+	drv_dlq_span_t span;  /**< the oldest and newest decodable entry */
 } drv_dlq_index_tally_t;
 
 /**

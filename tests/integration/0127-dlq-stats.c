@@ -138,10 +138,14 @@ static size_t same(redisContext *rc, const drv_dlq_filter_t *f,
 			     "%s: handler %s", what, a.handlers[i].name);
 	}
 	if (a.count) {
-		cr_assert_eq(a.oldest_ms, b.oldest_ms, "%s: oldest", what);
-		cr_assert_str_eq(a.oldest_id, b.oldest_id, "%s: oldest", what);
-		cr_assert_eq(a.newest_ms, b.newest_ms, "%s: newest", what);
-		cr_assert_str_eq(a.newest_id, b.newest_id, "%s: newest", what);
+		cr_assert_eq(a.span.old_ms, b.span.old_ms, "%s: oldest",
+			     what);
+		cr_assert_str_eq(a.span.old_id, b.span.old_id, "%s: oldest",
+				 what);
+		cr_assert_eq(a.span.new_ms, b.span.new_ms, "%s: newest",
+			     what);
+		cr_assert_str_eq(a.span.new_id, b.span.new_id, "%s: newest",
+				 what);
 	}
 	cr_assert(a.resubmitted_known && b.resubmitted_known);
 	cr_assert_eq(a.resubmitted, b.resubmitted, "%s: resubmitted %zu, "
