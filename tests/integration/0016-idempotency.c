@@ -173,3 +173,55 @@ Test(idempotency, copies_at_once_run_once, .timeout = 120)
 	cr_assert_eq(it_stop(w2, SIGTERM, 30000), 0);
 	it_teardown(&ctx);
 }
+
+/* Many keyed tasks in a row, each key twice: the claims of the tasks in
+ * hand are taken in batches, the next batch while the runners run one
+ * (runner.c); every key still runs exactly once, and its other copy is
+ * skipped. */
+Test(idempotency, many_keys_each_once, .timeout = 180)
+{
+	enum { KEYS = 150 };
+	it_ctx_t ctx;
+	drv_config_t *cfg;
+	rd_kafka_t *rk;
+	char err[512], prefix[32];
+	int64_t t0;
+	pid_t w;
+
+	snprintf(prefix, sizeof(prefix), "bulk-%lld-", it_now_ms());
+	it_setup(&ctx,
+		 "  record:\n"
+		 "    shell: true\n"
+		 "    command: 'echo \"run $DROVER_TASK_ID\" >> \"$OUT\"'\n");
+	it_topics(&ctx);
+	rk = it_producer(&ctx, &cfg);
+	for (int copy = 0; copy < 2; copy++)
+		for (int k = 0; k < KEYS; k++) {
+			drv_task_t t;
+			char key[64];
+
+			drv_task_init(&t);
+			t.created_ms = it_now_ms();
+			drv_id_new(t.id, t.created_ms);
+			t.handler = drv_strdup("record");
+			snprintf(key, sizeof(key), "%s%d", prefix, k);
+			t.idempotency_key = drv_strdup(key);
+			cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL,
+						      0, err, sizeof(err)),
+				     DRV_OK, "%s", err);
+			drv_task_release(&t);
+		}
+	rd_kafka_destroy(rk);
+	drv_config_destroy(cfg);
+	w = it_worker_start(&ctx, 1);
+	t0 = it_now_ms();
+	while (it_count(&ctx, "run ", NULL) + logged(&ctx, "task skipped") <
+	       2 * KEYS && it_now_ms() - t0 < 120000)
+		usleep(200 * 1000);
+	sleep(1);
+	cr_assert_eq(it_count(&ctx, "run ", NULL), KEYS,
+		     "keys ran more or less than once: see %s", ctx.dir);
+	cr_assert_eq(logged(&ctx, "task skipped"), KEYS, "see %s", ctx.dir);
+	cr_assert_eq(it_stop(w, SIGTERM, 30000), 0);
+	it_teardown(&ctx);
+}
