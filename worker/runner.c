@@ -402,11 +402,7 @@ static bool claim(worker_t *w, job_t *job)
  * Claims taken ahead. The runner that pops a keyed job whose claim is not
  * known takes the claims of every keyed job waiting in `todo` with it, in
  * one script, outside the lock: a worker pays one Redis round trip per
- * batch of keyed tasks instead of one per task, and the main thread none.
- * A runner that pops a keyed job already claimed, while no claim is being
- * taken, first takes those of the keyed jobs waiting behind it: the next batch
- * is claimed while the other runners run this one, instead of every
- * runner waiting for it once this one is done. The jobs stay in `todo`
+ * batch of keyed tasks instead of one per task, and the main thread none. The jobs stay in `todo`
  * meanwhile, marked claim_busy: a runner that pops one waits for the
  * result, and drop_queued() waits for `claiming` to be 0.
  */
@@ -418,16 +414,14 @@ static bool wants_claim(const job_t *j)
 	       !j->claim_busy;
 }
 
-/* Under the lock: \p job (if any) and the jobs of todo that want their
- * claim into \p batch, marked busy; how many (0: nothing to claim). */
+/* Under the lock: \p job and the other jobs of todo that want their claim
+ * into \p batch, marked busy. */
 static size_t claim_batch(worker_t *w, job_t *job, job_t **batch)
 {
 	size_t n = 0;
 
-	if (job) {
-		job->claim_busy = true;
-		batch[n++] = job;
-	}
+	job->claim_busy = true;
+	batch[n++] = job;
 	for (size_t b = 0; b < JOBQ_BANDS; b++)
 		for (job_t *j = w->todo.head[b]; j && n < AHEAD_MAX;
 		     j = j->next)
@@ -435,7 +429,7 @@ static size_t claim_batch(worker_t *w, job_t *job, job_t **batch)
 				j->claim_busy = true;
 				batch[n++] = j;
 			}
-	w->claiming += n > 0;
+	w->claiming++;
 	return n;
 }
 
@@ -675,9 +669,6 @@ static job_t *next_job(worker_t *w, job_t *job)
 	}
 	if (job && wants_claim(job))
 		n = claim_batch(w, job, batch);
-	else if (job && job->task.idempotency_key && job->claim_known &&
-		 !w->claiming)
-		n = claim_batch(w, NULL, batch);  /* those behind it */
 	while (job && job->claim_busy && !n)  /* another runner takes it */
 		pthread_cond_wait(&w->claim_cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);

@@ -175,9 +175,8 @@ Test(idempotency, copies_at_once_run_once, .timeout = 120)
 }
 
 /* Many keyed tasks in a row, each key twice: the claims of the tasks in
- * hand are taken in batches, the next batch while the runners run one
- * (runner.c); every key still runs exactly once, and its other copy is
- * skipped. */
+ * hand are taken in batches (runner.c); every key still runs exactly
+ * once, and its other copy is skipped. */
 Test(idempotency, many_keys_each_once, .timeout = 180)
 {
 	enum { KEYS = 150 };
