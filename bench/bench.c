@@ -847,7 +847,7 @@ bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
 	drv_topic_name(ns->cfg, DRV_TOPIC_EVENTS, NULL, 0, r->events,
 		       sizeof(r->events));
 	parts = rd_kafka_topic_partition_list_new(16);
-	ok = (extra & BENCH_READ_HIGH_ONLY) ||
+	ok = (extra & (BENCH_READ_HIGH_ONLY | BENCH_READ_BANDS_ONLY)) ||
 	     add_topic(r->rk, r->events, from_end, parts);
 	drv_fmt(r->delay_prefix, sizeof(r->delay_prefix), "%sdelay.",
 		ns->cfg->kafka.topic_prefix);
@@ -860,7 +860,8 @@ bench_reader_t *bench_reader_new(const bench_ns_t *ns, bool from_end,
 			       sizeof(name));
 		ok = add_topic(r->rk, name, from_end, parts);
 	}
-	for (size_t i = 0; ok && (extra & BENCH_READ_BANDS) &&
+	for (size_t i = 0; ok &&
+			   (extra & (BENCH_READ_BANDS | BENCH_READ_BANDS_ONLY)) &&
 			   i < drv_band_cnt; i++) {
 		char name[256];
 
@@ -1191,7 +1192,7 @@ bool bench_ctl(const bench_ns_t *ns, bench_run_t *r, char *const *args)
 /* ------------------------------------------------------------ draining */
 
 /* v[] slots of a record */
-enum { R_CREATED, R_STARTED, R_FINISHED };
+enum { R_CREATED, R_STARTED, R_FINISHED, R_APPENDED };
 
 bench_map_t *bench_map_of_ids(char (*ids)[DRV_ID_LEN + 1], size_t n)
 {
@@ -1308,10 +1309,61 @@ void bench_drain_finish(bench_drain_t *d, bench_map_t *map)
 
 /* -------------------------------------------------------------- paced */
 
-/* Produce one phase's tasks at its rate and wait for them. */
+typedef struct split {
+	int64_t *before, *after;
+	size_t   n;
+} split_t;
+
+static void split_rec(bench_rec_t *r, void *arg)
+{
+	split_t *s = arg;
+
+	if (!r->count || !r->v[R_APPENDED])
+		return;
+	s->before[s->n] = r->v[R_APPENDED] - r->v[R_CREATED];
+	s->after[s->n++] = r->v[R_STARTED] - r->v[R_APPENDED];
+}
+
+/* Read the broker's append time of the phase's tasks back from the band
+ * topics (\p brd, stamped with LogAppendTime) and split each task's wait
+ * there. */
+static void paced_split(bench_reader_t *brd, bench_map_t *map, size_t n,
+			bench_pace_t *ph)
+{
+	int64_t deadline = drv_mono_ms() + 10000;
+	split_t s = { calloc(n + 1, sizeof(int64_t)),
+		      calloc(n + 1, sizeof(int64_t)), 0 };
+	size_t seen = 0;
+	bench_msg_t msg;
+
+	while (s.before && s.after && seen < n &&
+	       drv_mono_ms() < deadline && !bench_stop) {
+		bench_rec_t *r;
+
+		if (bench_reader_next(brd, 100, &msg) == 1 &&
+		    msg.kind == BENCH_MSG_BAND_TASK &&
+		    (r = bench_map_get(map, msg.task_id, false)) &&
+		    !r->v[R_APPENDED]) {
+			r->v[R_APPENDED] = msg.produced_ms;
+			seen++;
+		}
+	}
+	if (s.before && s.after) {
+		bench_map_each(map, split_rec, &s);
+		ph->split = s.n;
+		bench_pct_compute(s.before, s.n, &ph->before);
+		bench_pct_compute(s.after, s.n, &ph->after);
+	}
+	free(s.before);
+	free(s.after);
+}
+
+/* Produce one phase's tasks at its rate and wait for them; with \p brd,
+ * split their waits at the broker's append. */
 static void paced_phase(bench_ns_t *ns, bench_reader_t *rd, bench_worker_t *w,
 			const char *id, const char *topic,
-			const bench_paced_t *p, bench_pace_t *ph)
+			const bench_paced_t *p, bench_pace_t *ph,
+			bench_reader_t *brd)
 {
 	bench_produce_t prod = { .handler = "noop", .payload = "{}" };
 	bench_map_t *map;
@@ -1333,6 +1385,8 @@ static void paced_phase(bench_ns_t *ns, bench_reader_t *rd, bench_worker_t *w,
 		bench_drain_finish(&ph->d, map);
 		ph->kept_up = ph->d.done == prod.n &&
 			      ph->d.max_finished - ph->d.max_created <= 1000;
+		if (brd)
+			paced_split(brd, map, prod.acked, ph);
 	}
 	bench_map_destroy(map);
 	free(prod.ids);
@@ -1380,7 +1434,7 @@ bool bench_paced_run(bench_paced_t *p)
 {
 	const char *id = "bench-paced";
 	char topic[256];
-	bench_reader_t *rd = NULL;
+	bench_reader_t *rd = NULL, *brd = NULL;
 	bench_worker_t w;
 	bench_ns_t ns;
 	bool ok = false;
@@ -1389,8 +1443,13 @@ bool bench_paced_run(bench_paced_t *p)
 	p->clean = false;
 	if (bench_warm_worker(&ns, p->tag, p->concurrency, id, &w, &rd, topic,
 			      sizeof(topic))) {
+		/* from the beginning: the warm-up task is not in any phase */
+		if (bench_topic_append_time(&ns, topic))
+			brd = bench_reader_new(&ns, false,
+					       BENCH_READ_BANDS_ONLY);
 		for (size_t i = 0; i < p->nphases && !bench_stop; i++)
-			paced_phase(&ns, rd, &w, id, topic, p, &p->phases[i]);
+			paced_phase(&ns, rd, &w, id, topic, p, &p->phases[i],
+				    brd);
 		ok = true;
 	}
 	if (w.pid > 0) {
@@ -1399,6 +1458,7 @@ bool bench_paced_run(bench_paced_t *p)
 		if (!p->clean)
 			bench_worker_tail(&w, 15);
 	}
+	bench_reader_destroy(brd);
 	bench_reader_destroy(rd);
 	bench_ns_close(&ns);
 	return ok;

@@ -260,6 +260,7 @@ enum {
 	BENCH_READ_DELAY = 1,   /**< every delay tier */
 	BENCH_READ_BANDS = 2,   /**< every band topic */
 	BENCH_READ_HIGH_ONLY = 4, /**< the high band's topic, and no events */
+	BENCH_READ_BANDS_ONLY = 8, /**< every band topic, and no events */
 };
 
 /**
@@ -384,6 +385,11 @@ typedef struct bench_pace {
 	bool          kept_up;   /**< every task done, the last within 1 s of
 				      the last submit */
 	bench_drain_t d;
+	/* submit->start split at the broker's append (the band topic stamped
+	 * with LogAppendTime), over the tasks whose append time was read */
+	size_t        split;
+	bench_pct_t   before;    /**< appended - created: producer, broker */
+	bench_pct_t   after;     /**< started - appended: fetch, worker */
 } bench_pace_t;
 
 /**

@@ -16,7 +16,10 @@
  *     tasks at 10, 25, 50, 75 and 90 % of the rate one such worker drained
  *     in 1 (BENCH_CURVE_MAX_RATE overrides it), BENCH_CURVE_SECONDS each
  *     (5): submit->start p50/p99/max per load (bench_paced_run), also
- *     written as TSV to $BENCH_CURVE_TSV when set (bench/plot draws it).
+ *     written as TSV to $BENCH_CURVE_TSV when set (bench/plot draws it),
+ *     and split at the broker's append (the band topic is stamped with
+ *     LogAppendTime): before it the producer and the broker, after it
+ *     the worker's fetch and hand-off.
  *  3. RSS over time: one worker of concurrency 64 fed at 80 % of the rate
  *     the concurrency-64 worker drained in 1 (BENCH_RSS_RATE overrides
  *     it) for BENCH_RSS_SECONDS (600); VmRSS sampled every
@@ -380,6 +383,14 @@ static bool print_curve(const settings_t *s, double max_rate,
 		       bench_thousands(p->achieved, ach, sizeof(ach)), done, st,
 		       p->kept_up ? "yes" : "NO", target,
 		       p->d.done < p->d.expected ? "  INCOMPLETE" : "");
+		if (p->split)
+			printf("         at the broker's append: before it "
+			       "%lld / %lld ms (producer, broker), after it "
+			       "%lld / %lld ms (fetch, worker), p50 / p99 of "
+			       "%zu tasks\n", (long long)p->before.p50,
+			       (long long)p->before.p99,
+			       (long long)p->after.p50,
+			       (long long)p->after.p99, p->split);
 		ok &= p->d.done >= p->d.expected;
 		if (tsv)
 			fprintf(tsv, "%d\t%lld\t%.0f\t%zu\t%zu\t%lld\t%lld\t"
