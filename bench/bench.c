@@ -1324,31 +1324,38 @@ static void split_rec(bench_rec_t *r, void *arg)
 	s->after[s->n++] = r->v[R_STARTED] - r->v[R_APPENDED];
 }
 
+size_t bench_read_appended(bench_reader_t *rd, bench_map_t *map, int slot,
+			   size_t n, int64_t timeout_ms)
+{
+	int64_t deadline = drv_mono_ms() + timeout_ms;
+	size_t seen = 0;
+	bench_msg_t msg;
+
+	while (seen < n && drv_mono_ms() < deadline && !bench_stop) {
+		bench_rec_t *r;
+
+		if (bench_reader_next(rd, 100, &msg) == 1 &&
+		    msg.kind == BENCH_MSG_BAND_TASK &&
+		    (r = bench_map_get(map, msg.task_id, false)) &&
+		    !r->v[slot]) {
+			r->v[slot] = msg.produced_ms;
+			seen++;
+		}
+	}
+	return seen;
+}
+
 /* Read the broker's append time of the phase's tasks back from the band
  * topics (\p brd, stamped with LogAppendTime) and split each task's wait
  * there. */
 static void paced_split(bench_reader_t *brd, bench_map_t *map, size_t n,
 			bench_pace_t *ph)
 {
-	int64_t deadline = drv_mono_ms() + 10000;
 	split_t s = { calloc(n + 1, sizeof(int64_t)),
 		      calloc(n + 1, sizeof(int64_t)), 0 };
-	size_t seen = 0;
-	bench_msg_t msg;
 
-	while (s.before && s.after && seen < n &&
-	       drv_mono_ms() < deadline && !bench_stop) {
-		bench_rec_t *r;
-
-		if (bench_reader_next(brd, 100, &msg) == 1 &&
-		    msg.kind == BENCH_MSG_BAND_TASK &&
-		    (r = bench_map_get(map, msg.task_id, false)) &&
-		    !r->v[R_APPENDED]) {
-			r->v[R_APPENDED] = msg.produced_ms;
-			seen++;
-		}
-	}
 	if (s.before && s.after) {
+		bench_read_appended(brd, map, R_APPENDED, n, 10000);
 		bench_map_each(map, split_rec, &s);
 		ph->split = s.n;
 		bench_pct_compute(s.before, s.n, &ph->before);

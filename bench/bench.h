@@ -312,6 +312,16 @@ size_t bench_map_size(const bench_map_t *m);
 void bench_map_each(bench_map_t *m, void (*fn)(bench_rec_t *r, void *arg),
 		    void *arg);
 
+/**
+ * @brief Read band tasks from \p rd until \p n records of \p map hold
+ *        their broker append time in v[\p slot] (the message time of a
+ *        topic stamped by bench_topic_append_time()), or \p timeout_ms
+ *        passes. A record whose v[slot] is set already is left as it is.
+ * @returns how many records it set.
+ */
+size_t bench_read_appended(bench_reader_t *rd, bench_map_t *map,
+			   int slot, size_t n, int64_t timeout_ms);
+
 /** Percentiles of a sample (nearest rank). All zero when n == 0. */
 typedef struct bench_pct {
 	size_t  n;

@@ -92,21 +92,10 @@ static void read_append_times(const bench_ns_t *ns, bench_map_t *map,
 			      size_t n, int64_t timeout_s)
 {
 	bench_reader_t *rd = bench_reader_new(ns, false, BENCH_READ_HIGH_ONLY);
-	int64_t deadline = drv_mono_ms() + timeout_s * 1000;
-	size_t seen = 0;
-	bench_msg_t msg;
 
-	while (rd && seen < n && drv_mono_ms() < deadline && !bench_stop) {
-		bench_rec_t *r;
-
-		if (bench_reader_next(rd, 100, &msg) == 1 &&
-		    msg.kind == BENCH_MSG_BAND_TASK &&
-		    (r = bench_map_get(map, msg.task_id, false)) &&
-		    r->v[R_HIGH] && !r->v[R_APPENDED]) {
-			r->v[R_APPENDED] = msg.produced_ms;
-			seen++;
-		}
-	}
+	/* the high topic holds high tasks only (the warm-up's is not in map) */
+	if (rd)
+		bench_read_appended(rd, map, R_APPENDED, n, timeout_s * 1000);
 	bench_reader_destroy(rd);
 }
 
