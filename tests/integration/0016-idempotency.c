@@ -90,13 +90,12 @@ Test(idempotency, a_done_key_runs_once, .timeout = 120)
 	it_teardown(&ctx);
 }
 
-/* Publish the task \p id (\p handler, idempotency key \p key) \p n times,
- * each copy acknowledged. */
-static void publish_copies(it_ctx_t *ctx, const char *id, const char *handler,
-			   const char *key, int n)
+/* Publish the task \p id (\p handler, idempotency key \p key) \p n times
+ * through \p rk, each copy acknowledged. */
+static void publish_keyed(rd_kafka_t *rk, const drv_config_t *cfg,
+			  const char *id, const char *handler, const char *key,
+			  int n)
 {
-	drv_config_t *cfg;
-	rd_kafka_t *rk = it_producer(ctx, &cfg);
 	char err[512];
 	drv_task_t t;
 
@@ -109,6 +108,16 @@ static void publish_copies(it_ctx_t *ctx, const char *id, const char *handler,
 		cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL, 0, err,
 					      sizeof(err)), DRV_OK, "%s", err);
 	drv_task_release(&t);
+}
+
+/* publish_keyed() through a producer of its own. */
+static void publish_copies(it_ctx_t *ctx, const char *id, const char *handler,
+			   const char *key, int n)
+{
+	drv_config_t *cfg;
+	rd_kafka_t *rk = it_producer(ctx, &cfg);
+
+	publish_keyed(rk, cfg, id, handler, key, n);
 	rd_kafka_destroy(rk);
 	drv_config_destroy(cfg);
 }
@@ -183,7 +192,7 @@ Test(idempotency, many_keys_each_once, .timeout = 180)
 	it_ctx_t ctx;
 	drv_config_t *cfg;
 	rd_kafka_t *rk;
-	char err[512], prefix[32];
+	char prefix[32];
 	int64_t t0;
 	pid_t w;
 
@@ -196,19 +205,11 @@ Test(idempotency, many_keys_each_once, .timeout = 180)
 	rk = it_producer(&ctx, &cfg);
 	for (int copy = 0; copy < 2; copy++)
 		for (int k = 0; k < KEYS; k++) {
-			drv_task_t t;
-			char key[64];
+			char id[DRV_ID_LEN + 1], key[64];
 
-			drv_task_init(&t);
-			t.created_ms = it_now_ms();
-			drv_id_new(t.id, t.created_ms);
-			t.handler = drv_strdup("record");
+			drv_id_new(id, it_now_ms());
 			snprintf(key, sizeof(key), "%s%d", prefix, k);
-			t.idempotency_key = drv_strdup(key);
-			cr_assert_eq(drv_task_publish(rk, cfg, &t, 10000, NULL,
-						      0, err, sizeof(err)),
-				     DRV_OK, "%s", err);
-			drv_task_release(&t);
+			publish_keyed(rk, cfg, id, "record", key, 1);
 		}
 	rd_kafka_destroy(rk);
 	drv_config_destroy(cfg);
